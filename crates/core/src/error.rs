@@ -1,0 +1,80 @@
+//! The one error type of the domain and service layers. Each dialect maps it once, to its
+//! own wire format (Identity Toolkit's `{"error":{...}}`, ZITADEL's status codes).
+//! Variants name what went wrong in domain terms; they carry no wire text.
+
+use thiserror::Error;
+
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+pub enum DomainError {
+    #[error("the realm's project does not exist")]
+    ProjectNotFound,
+    #[error("the tenant does not exist")]
+    TenantNotFound,
+    #[error("no user has that email address")]
+    EmailNotFound,
+    #[error("the password is wrong")]
+    InvalidPassword,
+    #[error("the user does not exist")]
+    UserNotFound,
+    #[error("the user is disabled")]
+    UserDisabled,
+    #[error("the email address is taken")]
+    EmailExists,
+    #[error("the user id is taken")]
+    DuplicateUserId,
+    #[error("the phone number is taken")]
+    PhoneNumberExists,
+    #[error("the id token is malformed, forged or for another project")]
+    InvalidIdToken,
+    #[error("the token was revoked or has expired")]
+    TokenExpired,
+    #[error("the refresh token is unknown")]
+    InvalidRefreshToken,
+    #[error("the API key is not valid")]
+    InvalidApiKey,
+    #[error("the admin credential is not valid")]
+    AdminUnauthenticated,
+    #[error("the request's tenant differs from the token's")]
+    TenantIdMismatch,
+    #[error("batch deletion of an enabled user without force")]
+    NotDisabled,
+    #[error("the database is unavailable")]
+    Unavailable,
+    /// Detail is logged where it happens; it never reaches a client.
+    #[error("internal error")]
+    Internal,
+}
+
+/// A failure of the storage adapter, as the service layer sees it.
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+pub enum StoreError {
+    #[error("unique constraint violated: {0:?}")]
+    Conflict(Unique),
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    #[error("database error: {0}")]
+    Internal(String),
+}
+
+/// Which uniqueness rule a write broke; the store names it from the constraint, so the
+/// service never needs a racy "does it exist?" read first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unique {
+    UserId,
+    Email,
+    PhoneNumber,
+    Other,
+}
+
+impl From<StoreError> for DomainError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Conflict(Unique::UserId) => DomainError::DuplicateUserId,
+            StoreError::Conflict(Unique::Email) => DomainError::EmailExists,
+            StoreError::Conflict(Unique::PhoneNumber) => DomainError::PhoneNumberExists,
+            // The store logs its failures with full detail where they happen.
+            StoreError::Unavailable(_) => DomainError::Unavailable,
+            StoreError::Conflict(Unique::Other) | StoreError::Internal(_) => DomainError::Internal,
+        }
+    }
+}

@@ -1,0 +1,24 @@
+//! Tessera's domain: what a realm, a user and a credential are, which changes are legal,
+//! and the port (`Store`) through which the service layer persists them.
+//!
+//! This crate does no I/O. It knows nothing of HTTP, of the JSON shapes of a dialect,
+//! of SQL or of sockets; everything here can be tested with plain values.
+
+pub mod clock;
+pub mod email;
+pub mod error;
+pub mod ids;
+pub mod phone;
+pub mod realm;
+pub mod store;
+pub mod user;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use email::EmailAddress;
+pub use error::DomainError;
+pub use ids::{RealmId, UserId};
+pub use phone::PhoneNumber;
+pub use realm::Realm;
+pub use error::{StoreError, Unique};
+pub use store::Store;
+pub use user::{NewUser, Password, User, UserPatch};

@@ -1,0 +1,12 @@
+//! A realm is one namespace of users. Identity Toolkit addresses it as a project id plus an
+//! optional tenant id; ZITADEL (later) as an organization id. One realm row carries both.
+
+use crate::RealmId;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Realm {
+    pub id: RealmId,
+    pub project_id: String,
+    /// `None` for the project's own (default) realm.
+    pub tenant_id: Option<String>,
+}

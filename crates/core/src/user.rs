@@ -1,0 +1,194 @@
+//! Users: the first-factor account that second factors hang off.
+
+use time::OffsetDateTime;
+
+use crate::{EmailAddress, RealmId, UserId};
+
+/// Firebase Auth's minimum; the message text of `WEAK_PASSWORD` says so.
+pub const MIN_PASSWORD_LEN: usize = 6;
+
+/// A plain-text password that passed the policy. Never logged: `Debug` is redacted.
+pub struct Password(String);
+
+impl Password {
+    pub fn parse(raw: &str) -> Option<Self> {
+        (raw.chars().count() >= MIN_PASSWORD_LEN).then(|| Self(raw.to_owned()))
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Password {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Password(***)")
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct User {
+    pub id: UserId,
+    pub realm: RealmId,
+    pub email: Option<EmailAddress>,
+    pub email_verified: bool,
+    pub phone_number: Option<String>,
+    pub display_name: Option<String>,
+    pub photo_url: Option<String>,
+    /// PHC string (Argon2id); `None` for users without a password.
+    pub password_hash: Option<String>,
+    pub password_updated_at: Option<OffsetDateTime>,
+    pub disabled: bool,
+    /// Tokens issued before this instant are dead (Identity Toolkit `validSince`, seconds).
+    pub valid_since: OffsetDateTime,
+    /// A JSON object as a string: the custom claims merged into ID tokens.
+    pub custom_attributes: Option<String>,
+    pub created_at: OffsetDateTime,
+    pub last_login_at: Option<OffsetDateTime>,
+    pub last_refresh_at: Option<OffsetDateTime>,
+}
+
+impl User {
+    /// A token issued at `issued_at` (whole seconds, as in a JWT) is still alive.
+    pub fn accepts_token_issued_at(&self, issued_at: i64) -> bool {
+        issued_at >= self.valid_since.unix_timestamp()
+    }
+}
+
+/// What it takes to create a user; the store assigns nothing but checks uniqueness.
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub id: UserId,
+    pub realm: RealmId,
+    pub email: Option<EmailAddress>,
+    pub email_verified: bool,
+    pub phone_number: Option<String>,
+    pub display_name: Option<String>,
+    pub photo_url: Option<String>,
+    pub password_hash: Option<String>,
+    pub disabled: bool,
+    pub custom_attributes: Option<String>,
+    pub created_at: OffsetDateTime,
+    pub last_login_at: Option<OffsetDateTime>,
+}
+
+impl NewUser {
+    pub fn into_user(self) -> User {
+        User {
+            password_updated_at: self.password_hash.as_ref().map(|_| self.created_at),
+            valid_since: self.created_at.replace_nanosecond(0).unwrap_or(self.created_at),
+            id: self.id,
+            realm: self.realm,
+            email: self.email,
+            email_verified: self.email_verified,
+            phone_number: self.phone_number,
+            display_name: self.display_name,
+            photo_url: self.photo_url,
+            password_hash: self.password_hash,
+            disabled: self.disabled,
+            custom_attributes: self.custom_attributes,
+            created_at: self.created_at,
+            last_login_at: self.last_login_at,
+            last_refresh_at: None,
+        }
+    }
+}
+
+/// A partial update. `Some(None)` clears an optional attribute; `None` leaves it alone.
+#[derive(Debug, Clone, Default)]
+pub struct UserPatch {
+    pub email: Option<Option<EmailAddress>>,
+    pub email_verified: Option<bool>,
+    pub phone_number: Option<Option<String>>,
+    pub display_name: Option<Option<String>>,
+    pub photo_url: Option<Option<String>>,
+    pub password_hash: Option<String>,
+    pub disabled: Option<bool>,
+    pub valid_since: Option<OffsetDateTime>,
+    pub custom_attributes: Option<Option<String>>,
+    pub last_login_at: Option<OffsetDateTime>,
+}
+
+impl UserPatch {
+    /// Applies the patch. Changing the password or disabling the account revokes every
+    /// session: `valid_since` moves to `now`, so older refresh and ID tokens die.
+    pub fn apply(self, user: &mut User, now: OffsetDateTime) {
+        let whole_second = now.replace_nanosecond(0).unwrap_or(now);
+        if let Some(email) = self.email {
+            user.email = email;
+        }
+        if let Some(v) = self.email_verified {
+            user.email_verified = v;
+        }
+        if let Some(p) = self.phone_number {
+            user.phone_number = p;
+        }
+        if let Some(d) = self.display_name {
+            user.display_name = d;
+        }
+        if let Some(p) = self.photo_url {
+            user.photo_url = p;
+        }
+        if let Some(hash) = self.password_hash {
+            user.password_hash = Some(hash);
+            user.password_updated_at = Some(now);
+            user.valid_since = whole_second;
+        }
+        if let Some(disabled) = self.disabled {
+            if disabled && !user.disabled {
+                user.valid_since = whole_second;
+            }
+            user.disabled = disabled;
+        }
+        if let Some(v) = self.valid_since {
+            user.valid_since = v;
+        }
+        if let Some(c) = self.custom_attributes {
+            user.custom_attributes = c;
+        }
+        if let Some(t) = self.last_login_at {
+            user.last_login_at = Some(t);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    fn user() -> User {
+        NewUser {
+            id: UserId::from_random([1; 8]),
+            realm: RealmId("r".into()),
+            email: None,
+            email_verified: false,
+            phone_number: None,
+            display_name: None,
+            photo_url: None,
+            password_hash: Some("old".into()),
+            disabled: false,
+            custom_attributes: None,
+            created_at: datetime!(2026-01-01 0:00:00.5 UTC),
+            last_login_at: None,
+        }
+        .into_user()
+    }
+
+    #[test]
+    fn password_change_revokes_older_tokens() {
+        let mut u = user();
+        let issued = u.valid_since.unix_timestamp();
+        assert!(u.accepts_token_issued_at(issued));
+        let later = datetime!(2026-01-01 1:00:00.7 UTC);
+        UserPatch { password_hash: Some("new".into()), ..Default::default() }.apply(&mut u, later);
+        assert!(!u.accepts_token_issued_at(issued));
+        assert!(u.accepts_token_issued_at(later.unix_timestamp()));
+    }
+
+    #[test]
+    fn short_passwords_are_weak() {
+        assert!(Password::parse("12345").is_none());
+        assert!(Password::parse("123456").is_some());
+    }
+}

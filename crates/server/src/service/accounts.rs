@@ -1,0 +1,278 @@
+//! Accounts: sign-up, password sign-in, lookup, update, delete, and the admin bulk
+//! operations (query, import, batch delete, paged listing).
+
+use tessera_core::store::UserQuery;
+use tessera_core::{
+    DomainError, EmailAddress, NewUser, Password, PhoneNumber, Realm, User, UserId, UserPatch,
+};
+use time::OffsetDateTime;
+
+use super::{Authenticated, Service, Session, callers::internal};
+use crate::crypto::random_array;
+
+/// A new account, from a sign-up, an admin create or an import.
+#[derive(Debug, Default)]
+pub struct NewAccount {
+    pub id: Option<UserId>,
+    pub email: Option<EmailAddress>,
+    pub password: Option<Password>,
+    pub email_verified: bool,
+    pub phone_number: Option<PhoneNumber>,
+    pub display_name: Option<String>,
+    pub photo_url: Option<String>,
+    pub disabled: bool,
+    pub custom_attributes: Option<String>,
+    pub created_at: Option<OffsetDateTime>,
+    pub last_login_at: Option<OffsetDateTime>,
+}
+
+/// Changes to an account. `Some(None)` clears an attribute.
+#[derive(Debug, Default)]
+pub struct AccountChanges {
+    pub email: Option<Option<EmailAddress>>,
+    pub password: Option<Password>,
+    pub email_verified: Option<bool>,
+    pub phone_number: Option<Option<PhoneNumber>>,
+    pub display_name: Option<Option<String>>,
+    pub photo_url: Option<Option<String>>,
+    pub disabled: Option<bool>,
+    pub valid_since: Option<OffsetDateTime>,
+    pub custom_attributes: Option<Option<String>>,
+}
+
+impl AccountChanges {
+    pub fn is_empty(&self) -> bool {
+        self.email.is_none()
+            && self.password.is_none()
+            && self.email_verified.is_none()
+            && self.phone_number.is_none()
+            && self.display_name.is_none()
+            && self.photo_url.is_none()
+            && self.disabled.is_none()
+            && self.valid_since.is_none()
+            && self.custom_attributes.is_none()
+    }
+}
+
+#[derive(Debug, Clone)]
+pub enum UserSelector {
+    Id(UserId),
+    Email(EmailAddress),
+    Phone(PhoneNumber),
+}
+
+/// One user of an import, with the position it had in the request.
+pub type ImportUser = (usize, NewAccount);
+
+pub struct BatchGetPage {
+    pub users: Vec<User>,
+    /// The id to continue after, when the page was full.
+    pub next: Option<UserId>,
+}
+
+impl Service {
+    /// End-user sign-up: creates the account and signs it in.
+    pub async fn sign_up(&self, realm: &Realm, account: NewAccount) -> Result<(User, Session), DomainError> {
+        let provider = if account.password.is_some() { "password" } else { "anonymous" };
+        let now = self.clock.now();
+        let user = self.insert_account(realm, NewAccount { last_login_at: Some(now), ..account }).await?;
+        let session = self.start_session(realm, &user, provider, now).await?;
+        Ok((user, session))
+    }
+
+    /// Admin create: the account, without a session.
+    pub async fn create_account(&self, realm: &Realm, account: NewAccount) -> Result<User, DomainError> {
+        self.insert_account(realm, account).await
+    }
+
+    async fn insert_account(&self, realm: &Realm, account: NewAccount) -> Result<User, DomainError> {
+        let password_hash = match &account.password {
+            Some(p) => Some(self.passwords.hash(p).await?),
+            None => None,
+        };
+        let id = match account.id {
+            Some(id) => id,
+            None => UserId::from_random(random_array().map_err(internal)?),
+        };
+        let user = NewUser {
+            id,
+            realm: realm.id.clone(),
+            email: account.email,
+            email_verified: account.email_verified,
+            phone_number: account.phone_number.map(|p| p.to_string()),
+            display_name: account.display_name,
+            photo_url: account.photo_url,
+            password_hash,
+            disabled: account.disabled,
+            custom_attributes: account.custom_attributes,
+            created_at: account.created_at.unwrap_or_else(|| self.clock.now()),
+            last_login_at: account.last_login_at,
+        };
+        Ok(self.store.insert_user(user).await?)
+    }
+
+    /// First-factor sign-in. An unknown email costs the same Argon2 work as a wrong password.
+    pub async fn sign_in_with_password(
+        &self,
+        realm: &Realm,
+        email: &EmailAddress,
+        password: &str,
+    ) -> Result<(User, Session), DomainError> {
+        let found = self.store.find_user_by_email(&realm.id, email).await?;
+        let stored_hash = found.as_ref().and_then(|u| u.password_hash.as_deref());
+        let matched = self.passwords.verify(password, stored_hash).await?;
+        let Some(mut user) = found else {
+            return Err(DomainError::EmailNotFound);
+        };
+        if !matched {
+            return Err(DomainError::InvalidPassword);
+        }
+        if user.disabled {
+            return Err(DomainError::UserDisabled);
+        }
+        let now = self.clock.now();
+        user.last_login_at = Some(now);
+        if !self.store.update_user(&user).await? {
+            return Err(DomainError::EmailNotFound);
+        }
+        let session = self.start_session(realm, &user, "password", now).await?;
+        Ok((user, session))
+    }
+
+    /// Users matching any selector, each once, in the order first matched.
+    pub async fn find_users(&self, realm: &Realm, selectors: &[UserSelector]) -> Result<Vec<User>, DomainError> {
+        let mut users: Vec<User> = Vec::new();
+        for selector in selectors {
+            let found = match selector {
+                UserSelector::Id(id) => self.store.get_user(&realm.id, id).await?,
+                UserSelector::Email(e) => self.store.find_user_by_email(&realm.id, e).await?,
+                UserSelector::Phone(p) => self.store.find_user_by_phone(&realm.id, p.as_str()).await?,
+            };
+            if let Some(user) = found
+                && !users.iter().any(|u| u.id == user.id)
+            {
+                users.push(user);
+            }
+        }
+        Ok(users)
+    }
+
+    pub async fn get_account(&self, realm: &Realm, id: &UserId) -> Result<User, DomainError> {
+        self.store.get_user(&realm.id, id).await?.ok_or(DomainError::UserNotFound)
+    }
+
+    /// Admin update of any account.
+    pub async fn update_account(&self, realm: &Realm, id: &UserId, changes: AccountChanges) -> Result<User, DomainError> {
+        let user = self.get_account(realm, id).await?;
+        self.apply_changes(user, changes).await
+    }
+
+    /// An end user's update of their own account. A password change revokes every earlier
+    /// session, so the caller gets a fresh one; `want_tokens` asks for one regardless.
+    pub async fn update_own_account(
+        &self,
+        caller: Authenticated,
+        changes: AccountChanges,
+        want_tokens: bool,
+    ) -> Result<(User, Option<Session>), DomainError> {
+        let revokes = changes.password.is_some();
+        let user = self.apply_changes(caller.user, changes).await?;
+        let session = if revokes || want_tokens {
+            let provider = caller.claims.firebase.sign_in_provider;
+            let auth_time = OffsetDateTime::from_unix_timestamp(caller.claims.auth_time).map_err(internal)?;
+            Some(self.start_session(&caller.realm, &user, &provider, auth_time).await?)
+        } else {
+            None
+        };
+        Ok((user, session))
+    }
+
+    async fn apply_changes(&self, mut user: User, changes: AccountChanges) -> Result<User, DomainError> {
+        let password_hash = match &changes.password {
+            Some(p) => Some(self.passwords.hash(p).await?),
+            None => None,
+        };
+        // A new address is unverified unless the (admin) caller says otherwise.
+        let email_verified = match (&changes.email, changes.email_verified) {
+            (_, Some(v)) => Some(v),
+            (Some(new), None) if *new != user.email => Some(false),
+            _ => None,
+        };
+        UserPatch {
+            email: changes.email,
+            email_verified,
+            phone_number: changes.phone_number.map(|p| p.map(|p| p.to_string())),
+            display_name: changes.display_name,
+            photo_url: changes.photo_url,
+            password_hash,
+            disabled: changes.disabled,
+            valid_since: changes.valid_since,
+            custom_attributes: changes.custom_attributes,
+            last_login_at: None,
+        }
+        .apply(&mut user, self.clock.now());
+        if !self.store.update_user(&user).await? {
+            return Err(DomainError::UserNotFound);
+        }
+        Ok(user)
+    }
+
+    pub async fn delete_account(&self, realm: &Realm, id: &UserId) -> Result<(), DomainError> {
+        if self.store.delete_user(&realm.id, id).await? { Ok(()) } else { Err(DomainError::UserNotFound) }
+    }
+
+    pub async fn query_accounts(
+        &self,
+        realm: &Realm,
+        query: &UserQuery,
+        with_users: bool,
+    ) -> Result<(i64, Vec<User>), DomainError> {
+        Ok(self.store.query_users(&realm.id, query, with_users).await?)
+    }
+
+    pub async fn batch_get(&self, realm: &Realm, after: Option<&UserId>, max: i64) -> Result<BatchGetPage, DomainError> {
+        let users = self.store.list_users(&realm.id, after, max).await?;
+        let next = (users.len() as i64 == max).then(|| users.last().map(|u| u.id.clone())).flatten();
+        Ok(BatchGetPage { users, next })
+    }
+
+    /// Imports users one by one; a user that fails does not stop the others. Returns the
+    /// failures with the index each had in the request.
+    pub async fn import_users(
+        &self,
+        realm: &Realm,
+        users: Vec<ImportUser>,
+    ) -> Result<Vec<(usize, DomainError)>, DomainError> {
+        let mut failures = Vec::new();
+        for (index, account) in users {
+            match self.insert_account(realm, account).await {
+                Ok(_) => {}
+                Err(e @ (DomainError::Unavailable | DomainError::Internal)) => return Err(e),
+                Err(e) => failures.push((index, e)),
+            }
+        }
+        Ok(failures)
+    }
+
+    /// Deletes many users. Without `force`, enabled users are refused (Firebase's rule, so a
+    /// script cannot wipe active accounts by accident). Unknown ids are not errors.
+    pub async fn batch_delete(
+        &self,
+        realm: &Realm,
+        ids: &[UserId],
+        force: bool,
+    ) -> Result<Vec<(usize, UserId, DomainError)>, DomainError> {
+        let mut failures = Vec::new();
+        for (index, id) in ids.iter().enumerate() {
+            if !force
+                && let Some(user) = self.store.get_user(&realm.id, id).await?
+                && !user.disabled
+            {
+                failures.push((index, id.clone(), DomainError::NotDisabled));
+                continue;
+            }
+            self.store.delete_user(&realm.id, id).await?;
+        }
+        Ok(failures)
+    }
+}

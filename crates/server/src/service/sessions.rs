@@ -1,0 +1,168 @@
+//! Sessions: minting ID and refresh tokens, refreshing, and authenticating an ID token.
+//!
+//! A refresh token is 256 random bits; the store keeps only its SHA-256. It dies when the
+//! user's `valid_since` moves past its issue time (password change, disable, revoke) or the
+//! user is deleted (cascade).
+
+use std::collections::BTreeMap;
+
+use tessera_core::store::RefreshTokenRecord;
+use tessera_core::{DomainError, Realm, User};
+use time::OffsetDateTime;
+
+use super::{KeyScope, Service, callers::internal};
+use crate::crypto::{random_token, sha256};
+use crate::tokens::{FirebaseClaims, ID_TOKEN_LIFETIME_SECS, IdTokenClaims, issuer};
+
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub id_token: String,
+    pub refresh_token: String,
+    pub expires_in: i64,
+    pub user_id: String,
+    pub project_id: String,
+}
+
+/// A caller proven by an ID token.
+#[derive(Debug, Clone)]
+pub struct Authenticated {
+    pub realm: Realm,
+    pub user: User,
+    pub claims: IdTokenClaims,
+}
+
+impl Service {
+    pub(super) async fn start_session(
+        &self,
+        realm: &Realm,
+        user: &User,
+        provider: &str,
+        auth_time: OffsetDateTime,
+    ) -> Result<Session, DomainError> {
+        let refresh_token = random_token().map_err(internal)?;
+        self.store
+            .insert_refresh_token(&RefreshTokenRecord {
+                token_hash: sha256(refresh_token.as_bytes()),
+                user: user.id.clone(),
+                realm: realm.id.clone(),
+                issued_at: self.clock.now(),
+                sign_in_provider: provider.to_owned(),
+                auth_time,
+            })
+            .await?;
+        let id_token = self.mint_id_token(realm, user, provider, auth_time).await?;
+        Ok(Session {
+            id_token,
+            refresh_token,
+            expires_in: ID_TOKEN_LIFETIME_SECS,
+            user_id: user.id.to_string(),
+            project_id: realm.project_id.clone(),
+        })
+    }
+
+    async fn mint_id_token(
+        &self,
+        realm: &Realm,
+        user: &User,
+        provider: &str,
+        auth_time: OffsetDateTime,
+    ) -> Result<String, DomainError> {
+        let now = self.clock.now().unix_timestamp();
+        let mut identities = BTreeMap::new();
+        if let Some(email) = &user.email {
+            identities.insert("email".to_owned(), vec![email.to_string()]);
+        }
+        if let Some(phone) = &user.phone_number {
+            identities.insert("phone".to_owned(), vec![phone.clone()]);
+        }
+        let custom = match &user.custom_attributes {
+            Some(json) => serde_json::from_str(json).map_err(internal)?,
+            None => serde_json::Map::new(),
+        };
+        let claims = IdTokenClaims {
+            iss: issuer(&realm.project_id),
+            aud: realm.project_id.clone(),
+            auth_time: auth_time.unix_timestamp(),
+            user_id: user.id.to_string(),
+            sub: user.id.to_string(),
+            iat: now,
+            exp: now + ID_TOKEN_LIFETIME_SECS,
+            email: user.email.as_ref().map(ToString::to_string),
+            email_verified: user.email.as_ref().map(|_| user.email_verified),
+            phone_number: user.phone_number.clone(),
+            name: user.display_name.clone(),
+            picture: user.photo_url.clone(),
+            provider_id: (provider == "anonymous").then(|| "anonymous".to_owned()),
+            firebase: FirebaseClaims {
+                identities,
+                sign_in_provider: provider.to_owned(),
+                tenant: realm.tenant_id.clone(),
+            },
+            custom,
+        };
+        self.signer.sign(claims).await
+    }
+
+    /// Exchanges a refresh token for a fresh ID token. The refresh token itself is kept, as
+    /// Firebase keeps it.
+    pub async fn refresh(&self, scope: &KeyScope, refresh_token: &str) -> Result<Session, DomainError> {
+        let record = self
+            .store
+            .find_refresh_token(&sha256(refresh_token.as_bytes()))
+            .await?
+            .ok_or(DomainError::InvalidRefreshToken)?;
+        let realm = self.store.get_realm(&record.realm).await?.ok_or(DomainError::InvalidRefreshToken)?;
+        if let KeyScope::Project(project) = scope
+            && *project != realm.project_id
+        {
+            return Err(DomainError::InvalidRefreshToken);
+        }
+        let user = self.store.get_user(&realm.id, &record.user).await?.ok_or(DomainError::UserNotFound)?;
+        if user.disabled {
+            return Err(DomainError::UserDisabled);
+        }
+        if record.issued_at < user.valid_since {
+            return Err(DomainError::TokenExpired);
+        }
+        let now = self.clock.now();
+        self.store.touch_user_refresh(&realm.id, &user.id, now).await?;
+        let id_token = self.mint_id_token(&realm, &user, &record.sign_in_provider, record.auth_time).await?;
+        Ok(Session {
+            id_token,
+            refresh_token: refresh_token.to_owned(),
+            expires_in: crate::tokens::ID_TOKEN_LIFETIME_SECS,
+            user_id: user.id.to_string(),
+            project_id: realm.project_id,
+        })
+    }
+
+    /// Proves an end user by ID token: signature, issuer and audience of the key's project,
+    /// expiry by our clock, tenant agreement, and the user's liveness and `valid_since`.
+    pub async fn authenticate(
+        &self,
+        scope: &KeyScope,
+        tenant_id: Option<&str>,
+        id_token: &str,
+    ) -> Result<Authenticated, DomainError> {
+        let project = self.project_of(scope);
+        let claims = self.verifier.verify(id_token, &project)?;
+        if let Some(tenant) = tenant_id
+            && claims.firebase.tenant.as_deref() != Some(tenant)
+        {
+            return Err(DomainError::TenantIdMismatch);
+        }
+        if claims.exp <= self.clock.now().unix_timestamp() {
+            return Err(DomainError::TokenExpired);
+        }
+        let realm = self.realm(&project, claims.firebase.tenant.as_deref()).await?;
+        let user_id = tessera_core::UserId::parse(&claims.sub).ok_or(DomainError::InvalidIdToken)?;
+        let user = self.store.get_user(&realm.id, &user_id).await?.ok_or(DomainError::UserNotFound)?;
+        if user.disabled {
+            return Err(DomainError::UserDisabled);
+        }
+        if !user.accepts_token_issued_at(claims.iat) {
+            return Err(DomainError::TokenExpired);
+        }
+        Ok(Authenticated { realm, user, claims })
+    }
+}

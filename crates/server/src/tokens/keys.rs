@@ -1,0 +1,124 @@
+//! Token-signing keys.
+//!
+//! The first node to start generates an RSA-2048 key, seals its PKCS#8 form under the master
+//! key and inserts it as generation 1; a node that loses that race simply loads the winner's
+//! key, so every node signs with the same `kid`. The public half is published two ways, as
+//! Firebase publishes its own: a JWK set and a map of `kid` to self-signed X.509 certificate.
+//! The `kid` is the key's RFC 7638 thumbprint.
+
+use std::collections::{BTreeMap, HashMap};
+
+use jsonwebtoken::jwk::{Jwk, JwkSet, KeyAlgorithm, PublicKeyUse, ThumbprintHash};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
+use rcgen::{CertificateParams, DistinguishedName, DnType, KeyPair, PKCS_RSA_SHA256};
+use tessera_core::store::SigningKeyRecord;
+use tessera_core::{DomainError, Store};
+use time::{Duration, OffsetDateTime};
+
+use crate::crypto::MasterKey;
+
+const SEAL_PURPOSE: &str = "signing-key";
+const ALGORITHM: &str = "RS256";
+
+pub struct SigningKeys {
+    pub(super) active_kid: String,
+    pub(super) active: EncodingKey,
+    pub(super) verifiers: HashMap<String, DecodingKey>,
+    jwks: JwkSet,
+    certificates: BTreeMap<String, String>,
+}
+
+impl SigningKeys {
+    /// Loads the shared keys, generating the first one if the store has none.
+    pub async fn load_or_create(store: &dyn Store, master: &MasterKey, now: OffsetDateTime) -> Result<Self, DomainError> {
+        let mut records = store.signing_keys().await?;
+        if records.is_empty() {
+            let fresh = generate(master, now).await?;
+            if !store.insert_first_signing_key(&fresh).await? {
+                tracing::info!("another node created the signing key first; using it");
+            }
+            records = store.signing_keys().await?;
+        }
+        Self::from_records(&records, master)
+    }
+
+    fn from_records(records: &[SigningKeyRecord], master: &MasterKey) -> Result<Self, DomainError> {
+        let mut active = None;
+        let mut verifiers = HashMap::new();
+        let mut keys = Vec::new();
+        let mut certificates = BTreeMap::new();
+        for record in records {
+            if record.master_key_id != master.id() {
+                tracing::error!(kid = %record.kid, key_id = %record.master_key_id, "signing key sealed under an unknown master key");
+                return Err(DomainError::Internal);
+            }
+            let der = master.open(SEAL_PURPOSE, &record.sealed_private_key).map_err(internal)?;
+            let encoding = EncodingKey::from_rsa_pem(pkcs8_pem(&der).as_bytes()).map_err(internal)?;
+            let jwk = public_jwk(&encoding, &record.kid)?;
+            verifiers.insert(record.kid.clone(), DecodingKey::from_jwk(&jwk).map_err(internal)?);
+            certificates.insert(record.kid.clone(), record.certificate_pem.clone());
+            keys.push(jwk);
+            // Records arrive newest generation first; the newest signs.
+            active.get_or_insert((record.kid.clone(), encoding));
+        }
+        let (active_kid, active) = active.ok_or(DomainError::Internal)?;
+        Ok(Self { active_kid, active, verifiers, jwks: JwkSet { keys }, certificates })
+    }
+
+    pub fn jwks(&self) -> &JwkSet {
+        &self.jwks
+    }
+
+    /// `kid` → PEM certificate, the form of securetoken's x509 metadata endpoint.
+    pub fn certificates(&self) -> &BTreeMap<String, String> {
+        &self.certificates
+    }
+}
+
+fn internal(e: impl std::fmt::Display) -> DomainError {
+    tracing::error!(error = %e, "signing key handling failed");
+    DomainError::Internal
+}
+
+fn pkcs8_pem(der: &[u8]) -> String {
+    let body = data_encoding::BASE64.encode(der);
+    let lines: Vec<&str> = body.as_bytes().chunks(64).filter_map(|c| std::str::from_utf8(c).ok()).collect();
+    format!("-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----\n", lines.join("\n"))
+}
+
+fn public_jwk(key: &EncodingKey, kid: &str) -> Result<Jwk, DomainError> {
+    let mut jwk = Jwk::from_encoding_key(key, Algorithm::RS256).map_err(internal)?;
+    jwk.common.key_id = Some(kid.to_owned());
+    jwk.common.public_key_use = Some(PublicKeyUse::Signature);
+    jwk.common.key_algorithm = Some(KeyAlgorithm::RS256);
+    Ok(jwk)
+}
+
+/// RSA key generation takes tens of milliseconds; it runs on the blocking pool.
+async fn generate(master: &MasterKey, now: OffsetDateTime) -> Result<SigningKeyRecord, DomainError> {
+    let (der, certificate_pem, kid) = tokio::task::spawn_blocking(move || -> Result<_, DomainError> {
+        let pair = KeyPair::generate_for(&PKCS_RSA_SHA256).map_err(internal)?;
+        let encoding = EncodingKey::from_rsa_pem(pair.serialize_pem().as_bytes()).map_err(internal)?;
+        let kid = Jwk::from_encoding_key(&encoding, Algorithm::RS256)
+            .and_then(|jwk| jwk.thumbprint(ThumbprintHash::SHA256))
+            .map_err(internal)?;
+        let mut params = CertificateParams::new(Vec::<String>::new()).map_err(internal)?;
+        let mut name = DistinguishedName::new();
+        name.push(DnType::CommonName, "securetoken.system.gserviceaccount.com");
+        params.distinguished_name = name;
+        params.not_before = now - Duration::hours(1);
+        params.not_after = now + Duration::days(3650);
+        let certificate = params.self_signed(&pair).map_err(internal)?;
+        Ok((pair.serialize_der(), certificate.pem(), kid))
+    })
+    .await
+    .map_err(internal)??;
+    Ok(SigningKeyRecord {
+        kid,
+        algorithm: ALGORITHM.to_owned(),
+        master_key_id: master.id().to_owned(),
+        sealed_private_key: master.seal(SEAL_PURPOSE, &der).map_err(internal)?,
+        certificate_pem,
+        created_at: now,
+    })
+}

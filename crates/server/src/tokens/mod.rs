@@ -1,0 +1,11 @@
+//! Token minting and verification: RS256 ID tokens with the claims Firebase clients expect,
+//! and the signing keys behind them, shared by every node through the store.
+
+mod idtoken;
+mod keys;
+
+pub use idtoken::{FirebaseClaims, IdTokenClaims, TokenSigner, TokenVerifier, issuer};
+pub use keys::SigningKeys;
+
+/// ID tokens live one hour, as Firebase's do (`expiresIn: "3600"`).
+pub const ID_TOKEN_LIFETIME_SECS: i64 = 3600;

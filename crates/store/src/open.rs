@@ -1,0 +1,109 @@
+//! Opening the database named by a URL, and applying the embedded migrations.
+
+use std::time::Duration;
+
+use sqlx::any::AnyPoolOptions;
+use sqlx::migrate::Migrator;
+use sqlx::{AnyConnection, AnyPool, Connection};
+use tessera_core::error::StoreError;
+
+use crate::{SqlStore, db_err};
+
+static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
+static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
+
+/// How long a request waits for a connection before it fails as "unavailable"
+/// (a database outage must produce errors, not hung requests).
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Debug, Clone)]
+pub struct OpenOptions {
+    /// Connections to PostgreSQL, or SQLite readers (SQLite always has exactly one writer).
+    pub max_connections: u32,
+}
+
+impl Default for OpenOptions {
+    fn default() -> Self {
+        Self { max_connections: 16 }
+    }
+}
+
+impl Engine {
+    pub fn from_url(url: &str) -> Option<Self> {
+        if url.starts_with("sqlite:") {
+            Some(Engine::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Some(Engine::Postgres)
+        } else {
+            None
+        }
+    }
+}
+
+impl SqlStore {
+    /// Connects without migrating; `migrate` brings the schema up to date.
+    pub async fn open(url: &str, options: &OpenOptions) -> Result<SqlStore, StoreError> {
+        sqlx::any::install_default_drivers();
+        let engine = Engine::from_url(url)
+            .ok_or_else(|| StoreError::Internal(format!("unsupported database URL scheme: {}", scheme(url))))?;
+        match engine {
+            Engine::Postgres => {
+                let pool = AnyPoolOptions::new()
+                    .max_connections(options.max_connections)
+                    .acquire_timeout(ACQUIRE_TIMEOUT)
+                    .connect(url)
+                    .await
+                    .map_err(db_err)?;
+                Ok(SqlStore { write: pool.clone(), read: pool, engine })
+            }
+            Engine::Sqlite => {
+                let url = if url.contains('?') { url.to_owned() } else { format!("{url}?mode=rwc") };
+                let write = sqlite_pool(&url, 1).await?;
+                sqlx::query("PRAGMA journal_mode = WAL").execute(&write).await.map_err(db_err)?;
+                let read = sqlite_pool(&url, options.max_connections.clamp(1, 8)).await?;
+                Ok(SqlStore { write, read, engine })
+            }
+        }
+    }
+
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        let migrator = match self.engine {
+            Engine::Sqlite => &SQLITE_MIGRATIONS,
+            Engine::Postgres => &POSTGRES_MIGRATIONS,
+        };
+        migrator.run(&self.write).await.map_err(|e| {
+            tracing::error!(error = %e, "migration failed");
+            StoreError::Internal(e.to_string())
+        })
+    }
+}
+
+async fn sqlite_pool(url: &str, size: u32) -> Result<AnyPool, StoreError> {
+    AnyPoolOptions::new()
+        .max_connections(size)
+        .acquire_timeout(ACQUIRE_TIMEOUT)
+        .after_connect(|conn, _meta| Box::pin(sqlite_pragmas(conn)))
+        .connect(url)
+        .await
+        .map_err(db_err)
+}
+
+/// Per-connection settings: enforce foreign keys (cascading deletes rely on it), wait for a
+/// lock instead of failing, and fsync every commit (a success answer means durable).
+async fn sqlite_pragmas(conn: &mut AnyConnection) -> Result<(), sqlx::Error> {
+    for pragma in ["PRAGMA foreign_keys = ON", "PRAGMA busy_timeout = 5000", "PRAGMA synchronous = FULL"] {
+        sqlx::query(pragma).execute(&mut *conn).await?;
+    }
+    conn.ping().await
+}
+
+/// The scheme of a URL, for error messages that must not echo a password.
+fn scheme(url: &str) -> &str {
+    url.split(':').next().unwrap_or_default()
+}

@@ -1,0 +1,102 @@
+//! Decoding rows into domain values, and the unit conversions both engines share.
+
+use sqlx::Row;
+use sqlx::any::AnyRow;
+use tessera_core::clock::{from_unix_millis, unix_millis};
+use tessera_core::error::StoreError;
+use tessera_core::store::{RefreshTokenRecord, SigningKeyRecord};
+use tessera_core::{EmailAddress, Realm, RealmId, User, UserId};
+use time::OffsetDateTime;
+
+use crate::db_err;
+
+pub(crate) fn millis(t: OffsetDateTime) -> i64 {
+    unix_millis(t)
+}
+
+/// Booleans come back as `bool` from PostgreSQL and as integers from SQLite.
+fn get_bool(row: &AnyRow, col: &str) -> Result<bool, StoreError> {
+    match row.try_get::<bool, _>(col) {
+        Ok(b) => Ok(b),
+        Err(_) => row.try_get::<i64, _>(col).map(|i| i != 0).map_err(db_err),
+    }
+}
+
+fn get<'r, T>(row: &'r AnyRow, col: &str) -> Result<T, StoreError>
+where
+    T: sqlx::Decode<'r, sqlx::Any> + sqlx::Type<sqlx::Any>,
+{
+    row.try_get(col).map_err(db_err)
+}
+
+fn get_time(row: &AnyRow, col: &str) -> Result<OffsetDateTime, StoreError> {
+    get::<i64>(row, col).map(from_unix_millis)
+}
+
+fn get_opt_time(row: &AnyRow, col: &str) -> Result<Option<OffsetDateTime>, StoreError> {
+    get::<Option<i64>>(row, col).map(|t| t.map(from_unix_millis))
+}
+
+fn corrupt(what: &str) -> StoreError {
+    tracing::error!(what, "stored value does not parse");
+    StoreError::Internal(format!("corrupt {what}"))
+}
+
+pub(crate) const USER_COLUMNS: &str = "realm_id, id, email, email_verified, phone_number, display_name, \
+     photo_url, password_hash, password_updated_at, disabled, valid_since, custom_attributes, \
+     created_at, last_login_at, last_refresh_at";
+
+pub(crate) fn user_from_row(row: &AnyRow) -> Result<User, StoreError> {
+    let email = match get::<Option<String>>(row, "email")? {
+        Some(e) => Some(EmailAddress::parse(&e).ok_or_else(|| corrupt("email"))?),
+        None => None,
+    };
+    Ok(User {
+        id: UserId::parse(&get::<String>(row, "id")?).ok_or_else(|| corrupt("user id"))?,
+        realm: RealmId(get(row, "realm_id")?),
+        email,
+        email_verified: get_bool(row, "email_verified")?,
+        phone_number: get(row, "phone_number")?,
+        display_name: get(row, "display_name")?,
+        photo_url: get(row, "photo_url")?,
+        password_hash: get(row, "password_hash")?,
+        password_updated_at: get_opt_time(row, "password_updated_at")?,
+        disabled: get_bool(row, "disabled")?,
+        valid_since: get_time(row, "valid_since")?,
+        custom_attributes: get(row, "custom_attributes")?,
+        created_at: get_time(row, "created_at")?,
+        last_login_at: get_opt_time(row, "last_login_at")?,
+        last_refresh_at: get_opt_time(row, "last_refresh_at")?,
+    })
+}
+
+pub(crate) fn realm_from_row(row: &AnyRow) -> Result<Realm, StoreError> {
+    let tenant: String = get(row, "tenant_id")?;
+    Ok(Realm {
+        id: RealmId(get(row, "id")?),
+        project_id: get(row, "project_id")?,
+        tenant_id: (!tenant.is_empty()).then_some(tenant),
+    })
+}
+
+pub(crate) fn refresh_from_row(row: &AnyRow) -> Result<RefreshTokenRecord, StoreError> {
+    Ok(RefreshTokenRecord {
+        token_hash: get(row, "token_hash")?,
+        user: UserId::parse(&get::<String>(row, "user_id")?).ok_or_else(|| corrupt("user id"))?,
+        realm: RealmId(get(row, "realm_id")?),
+        issued_at: get_time(row, "issued_at")?,
+        sign_in_provider: get(row, "sign_in_provider")?,
+        auth_time: get_time(row, "auth_time")?,
+    })
+}
+
+pub(crate) fn signing_key_from_row(row: &AnyRow) -> Result<SigningKeyRecord, StoreError> {
+    Ok(SigningKeyRecord {
+        kid: get(row, "kid")?,
+        algorithm: get(row, "algorithm")?,
+        master_key_id: get(row, "master_key_id")?,
+        sealed_private_key: get(row, "sealed_private_key")?,
+        certificate_pem: get(row, "certificate_pem")?,
+        created_at: get_time(row, "created_at")?,
+    })
+}

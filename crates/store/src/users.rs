@@ -1,0 +1,126 @@
+//! User rows: inserts, keyed reads, whole-row updates, listing and the admin query.
+
+use sqlx::{AnyPool, AssertSqlSafe};
+use sqlx::any::AnyArguments;
+use sqlx::query::Query;
+use tessera_core::error::StoreError;
+use tessera_core::store::{StoreResult, UserFilter, UserQuery, UserSort};
+use tessera_core::{NewUser, RealmId, User, UserId};
+
+use crate::db_err;
+use crate::rows::{USER_COLUMNS, millis, user_from_row};
+
+pub(crate) async fn insert(pool: &AnyPool, new: NewUser) -> StoreResult<User> {
+    let user = new.into_user();
+    bind_user(sqlx::query(
+        "INSERT INTO users (realm_id, id, email, email_verified, phone_number, display_name, photo_url, \
+         password_hash, password_updated_at, disabled, valid_since, custom_attributes, created_at, \
+         last_login_at, last_refresh_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+    ), &user)
+    .execute(pool)
+    .await
+    .map_err(db_err)?;
+    Ok(user)
+}
+
+/// `column` is one of our own column names, never caller input.
+pub(crate) async fn find_by(pool: &AnyPool, realm: &RealmId, column: &str, value: &str) -> StoreResult<Option<User>> {
+    let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE realm_id = $1 AND {column} = $2");
+    let row = sqlx::query(AssertSqlSafe(sql)).bind(&realm.0).bind(value).fetch_optional(pool).await.map_err(db_err)?;
+    row.as_ref().map(user_from_row).transpose()
+}
+
+pub(crate) async fn update(pool: &AnyPool, user: &User) -> StoreResult<bool> {
+    let done = bind_user(sqlx::query(
+        "UPDATE users SET email = $3, email_verified = $4, phone_number = $5, display_name = $6, \
+         photo_url = $7, password_hash = $8, password_updated_at = $9, disabled = $10, valid_since = $11, \
+         custom_attributes = $12, created_at = $13, last_login_at = $14, last_refresh_at = $15 \
+         WHERE realm_id = $1 AND id = $2",
+    ), user)
+    .execute(pool)
+    .await
+    .map_err(db_err)?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Binds the fifteen user columns in `USER_COLUMNS` order, shared by insert and update.
+fn bind_user<'q>(q: Query<'q, sqlx::Any, AnyArguments>, u: &'q User) -> Query<'q, sqlx::Any, AnyArguments> {
+    q.bind(&u.realm.0)
+        .bind(u.id.as_str())
+        .bind(u.email.as_ref().map(|e| e.as_str()))
+        .bind(u.email_verified)
+        .bind(u.phone_number.as_deref())
+        .bind(u.display_name.as_deref())
+        .bind(u.photo_url.as_deref())
+        .bind(u.password_hash.as_deref())
+        .bind(u.password_updated_at.map(millis))
+        .bind(u.disabled)
+        .bind(millis(u.valid_since))
+        .bind(u.custom_attributes.as_deref())
+        .bind(millis(u.created_at))
+        .bind(u.last_login_at.map(millis))
+        .bind(u.last_refresh_at.map(millis))
+}
+
+pub(crate) async fn list(pool: &AnyPool, realm: &RealmId, after: Option<&UserId>, limit: i64) -> StoreResult<Vec<User>> {
+    let sql = format!(
+        "SELECT {USER_COLUMNS} FROM users WHERE realm_id = $1 AND id > $2 ORDER BY id LIMIT $3"
+    );
+    let rows = sqlx::query(AssertSqlSafe(sql))
+        .bind(&realm.0)
+        .bind(after.map(UserId::as_str).unwrap_or_default())
+        .bind(limit)
+        .fetch_all(pool)
+        .await
+        .map_err(db_err)?;
+    rows.iter().map(user_from_row).collect()
+}
+
+pub(crate) async fn query(pool: &AnyPool, realm: &RealmId, q: &UserQuery, with_users: bool) -> StoreResult<(i64, Vec<User>)> {
+    let mut conditions = Vec::new();
+    let mut values = Vec::new();
+    for filter in &q.filters {
+        let (column, value) = match filter {
+            UserFilter::Id(id) => ("id", id.as_str().to_owned()),
+            UserFilter::Email(e) => ("email", e.as_str().to_owned()),
+            UserFilter::PhoneNumber(p) => ("phone_number", p.clone()),
+        };
+        values.push(value);
+        conditions.push(format!("{column} = ${}", values.len() + 1));
+    }
+    let filter = if conditions.is_empty() { String::new() } else { format!(" AND ({})", conditions.join(" OR ")) };
+
+    let count_sql = format!("SELECT COUNT(*) FROM users WHERE realm_id = $1{filter}");
+    let mut count = sqlx::query_as::<_, (i64,)>(AssertSqlSafe(count_sql)).bind(&realm.0);
+    for v in &values {
+        count = count.bind(v.as_str());
+    }
+    let (total,) = count.fetch_one(pool).await.map_err(db_err)?;
+    if !with_users {
+        return Ok((total, Vec::new()));
+    }
+
+    let column = match q.sort_by {
+        UserSort::UserId => "id",
+        UserSort::Name => "display_name",
+        UserSort::CreatedAt => "created_at",
+        UserSort::LastLoginAt => "last_login_at",
+        UserSort::Email => "email",
+    };
+    let direction = if q.descending { "DESC" } else { "ASC" };
+    let n = values.len();
+    let sql = format!(
+        "SELECT {USER_COLUMNS} FROM users WHERE realm_id = $1{filter} \
+         ORDER BY {column} {direction} NULLS LAST, id {direction} LIMIT ${} OFFSET ${}",
+        n + 2,
+        n + 3
+    );
+    let mut page = sqlx::query(AssertSqlSafe(sql)).bind(&realm.0);
+    for v in &values {
+        page = page.bind(v.as_str());
+    }
+    let rows = page.bind(q.limit).bind(q.offset).fetch_all(pool).await.map_err(db_err)?;
+    let users = rows.iter().map(user_from_row).collect::<Result<Vec<_>, StoreError>>()?;
+    Ok((total, users))
+}
