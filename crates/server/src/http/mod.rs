@@ -1,1 +1,48 @@
+//! The HTTP application: every dialect's routes, operational endpoints, and the layers that
+//! apply to all of them (metrics, CORS, tracing), served on one listener.
 
+mod health;
+mod metrics;
+mod openapi;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::response::IntoResponse;
+use tokio::net::TcpListener;
+use tower_http::cors::CorsLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::dialects::identitytoolkit::{self, ItError};
+use crate::service::Service;
+
+pub use metrics::HttpMetrics;
+
+/// Builds the router. `metrics` is per application (not process-global), so tests can run
+/// several servers in one process.
+pub fn router(service: Arc<Service>, metrics: HttpMetrics) -> Router {
+    Router::new()
+        .merge(identitytoolkit::router())
+        .merge(health::router())
+        .merge(openapi::router())
+        .fallback(|| async { ItError::NotFound.into_response() })
+        .with_state(service)
+        .merge(metrics.router())
+        .layer(axum::middleware::from_fn_with_state(metrics, metrics::track))
+        // Web SDKs call from any origin, with any headers (spec §1.3).
+        .layer(CorsLayer::very_permissive())
+        .layer(TraceLayer::new_for_http())
+}
+
+/// Serves `router` on `listener` until `shutdown` completes, then drains open requests.
+pub async fn serve(
+    listener: TcpListener,
+    router: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown)
+        .await
+}

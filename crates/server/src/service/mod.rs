@@ -10,7 +10,7 @@ use std::sync::Arc;
 use tessera_core::{Clock, Store};
 
 use crate::passwords::PasswordHasherPool;
-use crate::tokens::{TokenSigner, TokenVerifier};
+use crate::tokens::{SigningKeys, TokenSigner, TokenVerifier};
 
 pub use accounts::{AccountChanges, BatchGetPage, ImportUser, NewAccount, UserSelector};
 pub use callers::{KeyScope, Mode};
@@ -19,6 +19,7 @@ pub use sessions::{Authenticated, Session};
 pub struct Service {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
+    keys: Arc<SigningKeys>,
     signer: TokenSigner,
     verifier: TokenVerifier,
     passwords: PasswordHasherPool,
@@ -29,8 +30,7 @@ pub struct Service {
 pub struct ServiceParts {
     pub store: Arc<dyn Store>,
     pub clock: Arc<dyn Clock>,
-    pub signer: TokenSigner,
-    pub verifier: TokenVerifier,
+    pub keys: Arc<SigningKeys>,
     pub passwords: PasswordHasherPool,
     pub mode: Mode,
     pub default_project: String,
@@ -38,8 +38,26 @@ pub struct ServiceParts {
 
 impl Service {
     pub fn new(parts: ServiceParts) -> Self {
-        let ServiceParts { store, clock, signer, verifier, passwords, mode, default_project } = parts;
-        Self { store, clock, signer, verifier, passwords, mode, default_project }
+        let ServiceParts { store, clock, keys, passwords, mode, default_project } = parts;
+        Self {
+            store,
+            clock,
+            signer: TokenSigner::new(keys.clone()),
+            verifier: TokenVerifier::new(keys.clone()),
+            keys,
+            passwords,
+            mode,
+            default_project,
+        }
+    }
+
+    /// The public halves of the token-signing keys, for JWKS and x509 publication.
+    pub fn signing_keys(&self) -> &SigningKeys {
+        &self.keys
+    }
+
+    pub fn mode(&self) -> Mode {
+        self.mode
     }
 
     /// For `/readyz`: can we reach the database right now?

@@ -1,0 +1,150 @@
+//! The Identity Toolkit error envelope (spec §6.1) and the one mapping from domain errors.
+//!
+//! Business errors are HTTP 400 without `status`, reason `invalid`; clients split
+//! `error.message` on `" : "` into code and detail. Transport-level errors (bad JSON, missing
+//! key, bad bearer, unknown route) carry a gRPC-style `status` as Google's front end does.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+use tessera_core::DomainError;
+
+#[derive(Debug)]
+pub enum ItError {
+    Domain(DomainError),
+    /// A business error: `CODE` or `CODE : detail`.
+    Invalid(String),
+    /// A malformed request: 400 `INVALID_ARGUMENT`.
+    BadRequest { message: String, reason: &'static str },
+    PayloadTooLarge { limit: usize },
+    MissingApiKey,
+    NotFound,
+    NotImplemented,
+}
+
+impl ItError {
+    pub fn code(code: &str) -> Self {
+        ItError::Invalid(code.to_owned())
+    }
+
+    pub fn with_detail(code: &str, detail: &str) -> Self {
+        ItError::Invalid(format!("{code} : {detail}"))
+    }
+}
+
+impl From<DomainError> for ItError {
+    fn from(e: DomainError) -> Self {
+        ItError::Domain(e)
+    }
+}
+
+/// The parts of one error response.
+struct Envelope {
+    http: StatusCode,
+    message: String,
+    reason: &'static str,
+    status: Option<&'static str>,
+}
+
+impl Envelope {
+    fn business(message: impl Into<String>) -> Self {
+        Envelope { http: StatusCode::BAD_REQUEST, message: message.into(), reason: "invalid", status: None }
+    }
+
+    fn transport(http: StatusCode, status: &'static str, reason: &'static str, message: impl Into<String>) -> Self {
+        Envelope { http, message: message.into(), reason, status: Some(status) }
+    }
+}
+
+fn domain_envelope(e: &DomainError) -> Envelope {
+    use DomainError::*;
+    match e {
+        ProjectNotFound => Envelope::business("PROJECT_NOT_FOUND"),
+        TenantNotFound => Envelope::business("TENANT_NOT_FOUND"),
+        EmailNotFound => Envelope::business("EMAIL_NOT_FOUND"),
+        InvalidPassword => Envelope::business("INVALID_PASSWORD"),
+        UserNotFound => Envelope::business("USER_NOT_FOUND"),
+        UserDisabled => Envelope::business("USER_DISABLED"),
+        EmailExists => Envelope::business("EMAIL_EXISTS"),
+        DuplicateUserId => Envelope::business("DUPLICATE_LOCAL_ID"),
+        PhoneNumberExists => Envelope::business("PHONE_NUMBER_EXISTS"),
+        InvalidIdToken => Envelope::business("INVALID_ID_TOKEN"),
+        TokenExpired => Envelope::business("TOKEN_EXPIRED"),
+        InvalidRefreshToken => Envelope::business("INVALID_REFRESH_TOKEN"),
+        TenantIdMismatch => Envelope::business("TENANT_ID_MISMATCH"),
+        NotDisabled => Envelope::business("NOT_DISABLED : Disable the account before batch deletion."),
+        InvalidApiKey => Envelope::transport(
+            StatusCode::BAD_REQUEST,
+            "INVALID_ARGUMENT",
+            "badRequest",
+            "API key not valid. Please pass a valid API key.",
+        ),
+        AdminUnauthenticated => Envelope::transport(
+            StatusCode::UNAUTHORIZED,
+            "UNAUTHENTICATED",
+            "authError",
+            "Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential.",
+        ),
+        Unavailable => Envelope::transport(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "UNAVAILABLE",
+            "backendError",
+            "The service is currently unavailable.",
+        ),
+        Internal => Envelope::transport(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "INTERNAL",
+            "backendError",
+            "Internal error encountered.",
+        ),
+    }
+}
+
+impl ItError {
+    /// The `error.message` text, also used for per-item errors of batch calls.
+    pub fn message(&self) -> String {
+        self.envelope().message
+    }
+
+    fn envelope(&self) -> Envelope {
+        match self {
+            ItError::Domain(e) => domain_envelope(e),
+            ItError::Invalid(message) => Envelope::business(message.clone()),
+            ItError::BadRequest { message, reason } => {
+                Envelope::transport(StatusCode::BAD_REQUEST, "INVALID_ARGUMENT", reason, message.clone())
+            }
+            ItError::PayloadTooLarge { limit } => Envelope::transport(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "INVALID_ARGUMENT",
+                "badRequest",
+                format!("Request payload size exceeds the limit: {limit} bytes."),
+            ),
+            ItError::MissingApiKey => Envelope::transport(
+                StatusCode::FORBIDDEN,
+                "PERMISSION_DENIED",
+                "forbidden",
+                "The request is missing a valid API key.",
+            ),
+            ItError::NotFound => Envelope::transport(StatusCode::NOT_FOUND, "NOT_FOUND", "notFound", "Not Found"),
+            ItError::NotImplemented => {
+                Envelope::transport(StatusCode::NOT_IMPLEMENTED, "UNIMPLEMENTED", "unimplemented", "Not Implemented")
+            }
+        }
+    }
+}
+
+impl IntoResponse for ItError {
+    fn into_response(self) -> Response {
+        let Envelope { http, message, reason, status } = self.envelope();
+        let mut error = json!({
+            "code": http.as_u16(),
+            "message": message,
+            "errors": [{"message": message, "reason": reason, "domain": "global"}],
+        });
+        if let Some(status) = status {
+            error["status"] = json!(status);
+        }
+        (http, Json(json!({ "error": error }))).into_response()
+    }
+}

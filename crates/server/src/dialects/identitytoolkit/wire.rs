@@ -1,0 +1,486 @@
+//! Wire shapes of the Identity Toolkit v1 accounts API, as the discovery document and the
+//! Firebase SDKs define them. Requests deny unknown fields; fields that clients send but
+//! Tessera has no use for (app-verification tokens, legacy ids) are accepted and ignored.
+
+use serde::{Deserialize, Serialize};
+use tessera_core::User;
+use time::format_description::well_known::Rfc3339;
+use utoipa::ToSchema;
+
+use super::extract::int64;
+use crate::service::Session;
+
+/// A field accepted for compatibility and never read: reCAPTCHA and client-instance fields.
+type Ignored = Option<IgnoredValue>;
+
+/// Any JSON value, discarded.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(from = "serde::de::IgnoredAny")]
+pub struct IgnoredValue {}
+
+impl From<serde::de::IgnoredAny> for IgnoredValue {
+    fn from(_: serde::de::IgnoredAny) -> Self {
+        IgnoredValue {}
+    }
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SignUpRequest {
+    pub email: Option<String>,
+    pub password: Option<String>,
+    pub display_name: Option<String>,
+    pub photo_url: Option<String>,
+    pub tenant_id: Option<String>,
+    pub target_project_id: Option<String>,
+    /// Tokens are always returned, as current Firebase clients expect.
+    #[serde(rename = "returnSecureToken")]
+    pub _return_secure_token: Ignored,
+    /// Admin only.
+    pub local_id: Option<String>,
+    /// Admin only.
+    pub email_verified: Option<bool>,
+    /// Admin only.
+    pub phone_number: Option<String>,
+    /// Admin only.
+    pub disabled: Option<bool>,
+    #[serde(rename = "captchaChallenge")]
+    pub _captcha_challenge: Ignored,
+    #[serde(rename = "captchaResponse")]
+    pub _captcha_response: Ignored,
+    #[serde(rename = "clientType")]
+    pub _client_type: Ignored,
+    #[serde(rename = "recaptchaVersion")]
+    pub _recaptcha_version: Ignored,
+    #[serde(rename = "instanceId")]
+    pub _instance_id: Ignored,
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SignInWithPasswordRequest {
+    pub email: Option<String>,
+    pub password: Option<String>,
+    pub tenant_id: Option<String>,
+    #[serde(rename = "returnSecureToken")]
+    pub _return_secure_token: Ignored,
+    #[serde(rename = "captchaChallenge")]
+    pub _captcha_challenge: Ignored,
+    #[serde(rename = "captchaResponse")]
+    pub _captcha_response: Ignored,
+    #[serde(rename = "clientType")]
+    pub _client_type: Ignored,
+    #[serde(rename = "recaptchaVersion")]
+    pub _recaptcha_version: Ignored,
+    #[serde(rename = "instanceId")]
+    pub _instance_id: Ignored,
+    #[serde(rename = "delegatedProjectNumber")]
+    pub _delegated_project_number: Ignored,
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LookupRequest {
+    pub id_token: Option<String>,
+    pub local_id: Option<Vec<String>>,
+    pub email: Option<Vec<String>>,
+    pub phone_number: Option<Vec<String>>,
+    pub tenant_id: Option<String>,
+    pub target_project_id: Option<String>,
+    #[serde(rename = "delegatedProjectNumber")]
+    pub _delegated_project_number: Ignored,
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct UpdateRequest {
+    pub id_token: Option<String>,
+    pub local_id: Option<String>,
+    pub email: Option<String>,
+    pub password: Option<String>,
+    pub display_name: Option<String>,
+    pub photo_url: Option<String>,
+    /// `DISPLAY_NAME`, `PHOTO_URL`, `EMAIL`, `PASSWORD`, `PHONE_NUMBER`.
+    pub delete_attribute: Option<Vec<String>>,
+    /// Provider ids to unlink; `phone` clears the phone number.
+    pub delete_provider: Option<Vec<String>>,
+    pub return_secure_token: Option<bool>,
+    pub tenant_id: Option<String>,
+    pub target_project_id: Option<String>,
+    /// Admin only.
+    pub email_verified: Option<bool>,
+    /// Admin only.
+    pub disable_user: Option<bool>,
+    /// Admin only.
+    pub phone_number: Option<String>,
+    /// Admin only: a JSON object, as a string, of custom claims.
+    pub custom_attributes: Option<String>,
+    /// Admin only: Unix seconds; tokens issued earlier are revoked.
+    #[serde(deserialize_with = "int64::deserialize")]
+    #[schema(value_type = Option<String>)]
+    pub valid_since: Option<i64>,
+    #[serde(rename = "captchaChallenge")]
+    pub _captcha_challenge: Ignored,
+    #[serde(rename = "captchaResponse")]
+    pub _captcha_response: Ignored,
+    #[serde(rename = "instanceId")]
+    pub _instance_id: Ignored,
+    #[serde(rename = "delegatedProjectNumber")]
+    pub _delegated_project_number: Ignored,
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DeleteRequest {
+    pub id_token: Option<String>,
+    pub local_id: Option<String>,
+    pub tenant_id: Option<String>,
+    pub target_project_id: Option<String>,
+    #[serde(rename = "delegatedProjectNumber")]
+    pub _delegated_project_number: Ignored,
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct QueryRequest {
+    pub return_user_info: Option<bool>,
+    #[serde(deserialize_with = "int64::deserialize")]
+    #[schema(value_type = Option<String>)]
+    pub limit: Option<i64>,
+    #[serde(deserialize_with = "int64::deserialize")]
+    #[schema(value_type = Option<String>)]
+    pub offset: Option<i64>,
+    /// `USER_ID` (default), `NAME`, `CREATED_AT`, `LAST_LOGIN_AT`, `USER_EMAIL`.
+    pub sort_by: Option<String>,
+    /// `ASC` (default) or `DESC`.
+    pub order: Option<String>,
+    pub expression: Option<Vec<SqlExpression>>,
+    pub tenant_id: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SqlExpression {
+    pub email: Option<String>,
+    pub user_id: Option<String>,
+    pub phone_number: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct BatchCreateRequest {
+    pub users: Option<Vec<ImportedUser>>,
+    pub tenant_id: Option<String>,
+    /// Password hashes are not imported (see the README); only `rawPassword`.
+    #[serde(rename = "hashAlgorithm")]
+    pub _hash_algorithm: Ignored,
+    #[serde(rename = "sanityCheck")]
+    pub _sanity_check: Ignored,
+    #[serde(rename = "delegatedProjectNumber")]
+    pub _delegated_project_number: Ignored,
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ImportedUser {
+    pub local_id: Option<String>,
+    pub email: Option<String>,
+    pub email_verified: Option<bool>,
+    pub display_name: Option<String>,
+    pub photo_url: Option<String>,
+    pub phone_number: Option<String>,
+    pub disabled: Option<bool>,
+    pub raw_password: Option<String>,
+    pub password_hash: Option<String>,
+    #[serde(rename = "salt")]
+    pub _salt: Ignored,
+    pub custom_attributes: Option<String>,
+    #[serde(deserialize_with = "int64::deserialize")]
+    #[schema(value_type = Option<String>)]
+    pub created_at: Option<i64>,
+    #[serde(deserialize_with = "int64::deserialize")]
+    #[schema(value_type = Option<String>)]
+    pub last_login_at: Option<i64>,
+    /// The tenant comes from the request path.
+    #[serde(rename = "tenantId")]
+    pub _tenant_id: Ignored,
+    #[serde(rename = "providerUserInfo")]
+    pub _provider_user_info: Ignored,
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct BatchDeleteRequest {
+    pub local_ids: Option<Vec<String>>,
+    pub force: Option<bool>,
+    pub tenant_id: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
+pub struct BatchGetParams {
+    #[serde(deserialize_with = "int64::deserialize")]
+    #[param(value_type = Option<String>)]
+    pub max_results: Option<i64>,
+    pub next_page_token: Option<String>,
+}
+
+// ----- responses -----
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ProviderUserInfo {
+    pub provider_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub raw_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub federated_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phone_number: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub photo_url: Option<String>,
+}
+
+/// `GoogleCloudIdentitytoolkitV1UserInfo`, the user record of lookup, query and batchGet.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UserInfo {
+    pub local_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    pub email_verified: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub photo_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phone_number: Option<String>,
+    pub disabled: bool,
+    pub provider_user_info: Vec<ProviderUserInfo>,
+    /// Milliseconds since the epoch, as a number.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub password_updated_at: Option<i64>,
+    /// Seconds since the epoch, as a string.
+    pub valid_since: String,
+    /// Milliseconds since the epoch, as a string.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_login_at: Option<String>,
+    /// Milliseconds since the epoch, as a string.
+    pub created_at: String,
+    /// RFC 3339.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_refresh_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub custom_attributes: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tenant_id: Option<String>,
+}
+
+pub fn provider_user_info(user: &User) -> Vec<ProviderUserInfo> {
+    let mut providers = Vec::new();
+    if let (Some(email), Some(_)) = (&user.email, &user.password_hash) {
+        providers.push(ProviderUserInfo {
+            provider_id: "password".to_owned(),
+            raw_id: Some(email.to_string()),
+            federated_id: Some(email.to_string()),
+            email: Some(email.to_string()),
+            phone_number: None,
+            display_name: user.display_name.clone(),
+            photo_url: user.photo_url.clone(),
+        });
+    }
+    if let Some(phone) = &user.phone_number {
+        providers.push(ProviderUserInfo {
+            provider_id: "phone".to_owned(),
+            raw_id: Some(phone.clone()),
+            federated_id: None,
+            email: None,
+            phone_number: Some(phone.clone()),
+            display_name: None,
+            photo_url: None,
+        });
+    }
+    providers
+}
+
+fn millis(t: time::OffsetDateTime) -> i64 {
+    tessera_core::clock::unix_millis(t)
+}
+
+impl UserInfo {
+    pub fn new(user: &User, tenant_id: Option<&str>) -> Self {
+        UserInfo {
+            local_id: user.id.to_string(),
+            email: user.email.as_ref().map(ToString::to_string),
+            email_verified: user.email_verified,
+            display_name: user.display_name.clone(),
+            photo_url: user.photo_url.clone(),
+            phone_number: user.phone_number.clone(),
+            disabled: user.disabled,
+            provider_user_info: provider_user_info(user),
+            password_updated_at: user.password_updated_at.map(millis),
+            valid_since: user.valid_since.unix_timestamp().to_string(),
+            last_login_at: user.last_login_at.map(|t| millis(t).to_string()),
+            created_at: millis(user.created_at).to_string(),
+            last_refresh_at: user.last_refresh_at.and_then(|t| t.format(&Rfc3339).ok()),
+            custom_attributes: user.custom_attributes.clone(),
+            tenant_id: tenant_id.map(str::to_owned),
+        }
+    }
+}
+
+/// The token triple that several responses share.
+#[derive(Debug, Default, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Tokens {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expires_in: Option<String>,
+}
+
+impl From<Option<Session>> for Tokens {
+    fn from(session: Option<Session>) -> Self {
+        match session {
+            Some(s) => Tokens {
+                id_token: Some(s.id_token),
+                refresh_token: Some(s.refresh_token),
+                expires_in: Some(s.expires_in.to_string()),
+            },
+            None => Tokens::default(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SignUpResponse {
+    pub kind: &'static str,
+    pub local_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+    #[serde(flatten)]
+    pub tokens: Tokens,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SignInWithPasswordResponse {
+    pub kind: &'static str,
+    pub local_id: String,
+    pub email: String,
+    pub display_name: String,
+    pub registered: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub profile_picture: Option<String>,
+    #[serde(flatten)]
+    pub tokens: Tokens,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct LookupResponse {
+    pub kind: &'static str,
+    /// Omitted, not empty, when nothing matched (the Node Admin SDK relies on it).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub users: Vec<UserInfo>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UpdateResponse {
+    pub kind: &'static str,
+    pub local_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub photo_url: Option<String>,
+    pub email_verified: bool,
+    pub provider_user_info: Vec<ProviderUserInfo>,
+    #[serde(flatten)]
+    pub tokens: Tokens,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct KindOnly {
+    pub kind: &'static str,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct QueryResponse {
+    pub records_count: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub user_info: Vec<UserInfo>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct IndexedError {
+    pub index: usize,
+    pub message: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BatchCreateResponse {
+    pub kind: &'static str,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub error: Vec<IndexedError>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct BatchDeleteError {
+    pub index: usize,
+    pub local_id: String,
+    pub message: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BatchDeleteResponse {
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<BatchDeleteError>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct BatchGetResponse {
+    pub kind: &'static str,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub users: Vec<UserInfo>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_page_token: Option<String>,
+}
+
+/// securetoken `v1/token` request: form-encoded or JSON, snake_case or camelCase.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TokenRequest {
+    pub grant_type: Option<String>,
+    pub refresh_token: Option<String>,
+    /// Deprecated authorization-code grant; ignored.
+    #[serde(rename = "code")]
+    pub _code: Ignored,
+}
+
+/// securetoken `v1/token` response, snake_case on the wire.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TokenResponse {
+    pub access_token: String,
+    pub expires_in: String,
+    pub token_type: &'static str,
+    pub refresh_token: String,
+    pub id_token: String,
+    pub user_id: String,
+    pub project_id: String,
+}
