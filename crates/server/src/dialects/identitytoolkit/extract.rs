@@ -128,7 +128,9 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
                 bad_request(format!("Invalid JSON payload received. {}", rejection.body_text()), "parseError")
             }
         })?;
-        let value = if is_form { form_value(&bytes)? } else { json_value(&bytes)? };
+        // A JSON object sent with curl's default form content type is still JSON.
+        let looks_like_json = bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
+        let value = if is_form && !looks_like_json { form_value(&bytes)? } else { json_value(&bytes)? };
         parse_value(value).map(Body)
     }
 }

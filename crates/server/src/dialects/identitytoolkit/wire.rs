@@ -116,7 +116,7 @@ pub struct UpdateRequest {
     /// Admin only: a JSON object, as a string, of custom claims.
     pub custom_attributes: Option<String>,
     /// Admin only: Unix seconds; tokens issued earlier are revoked.
-    #[serde(deserialize_with = "int64::deserialize")]
+    #[serde(default, deserialize_with = "int64::deserialize")]
     #[schema(value_type = Option<String>)]
     pub valid_since: Option<i64>,
     #[serde(rename = "captchaChallenge")]
@@ -144,10 +144,10 @@ pub struct DeleteRequest {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct QueryRequest {
     pub return_user_info: Option<bool>,
-    #[serde(deserialize_with = "int64::deserialize")]
+    #[serde(default, deserialize_with = "int64::deserialize")]
     #[schema(value_type = Option<String>)]
     pub limit: Option<i64>,
-    #[serde(deserialize_with = "int64::deserialize")]
+    #[serde(default, deserialize_with = "int64::deserialize")]
     #[schema(value_type = Option<String>)]
     pub offset: Option<i64>,
     /// `USER_ID` (default), `NAME`, `CREATED_AT`, `LAST_LOGIN_AT`, `USER_EMAIL`.
@@ -195,10 +195,10 @@ pub struct ImportedUser {
     #[serde(rename = "salt")]
     pub _salt: Ignored,
     pub custom_attributes: Option<String>,
-    #[serde(deserialize_with = "int64::deserialize")]
+    #[serde(default, deserialize_with = "int64::deserialize")]
     #[schema(value_type = Option<String>)]
     pub created_at: Option<i64>,
-    #[serde(deserialize_with = "int64::deserialize")]
+    #[serde(default, deserialize_with = "int64::deserialize")]
     #[schema(value_type = Option<String>)]
     pub last_login_at: Option<i64>,
     /// The tenant comes from the request path.
@@ -220,7 +220,7 @@ pub struct BatchDeleteRequest {
 #[serde(rename_all = "camelCase")]
 #[into_params(parameter_in = Query)]
 pub struct BatchGetParams {
-    #[serde(deserialize_with = "int64::deserialize")]
+    #[serde(default, deserialize_with = "int64::deserialize")]
     #[param(value_type = Option<String>)]
     pub max_results: Option<i64>,
     pub next_page_token: Option<String>,

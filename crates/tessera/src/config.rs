@@ -1,0 +1,149 @@
+//! Configuration: defaults, then a TOML file, then `TESSERA_*` environment variables, then
+//! command-line flags, each layer overriding the one before (DESIGN.md "Configuration and
+//! start-up"). Unknown keys are errors in every layer, so a typo never passes silently.
+//! Secrets (the database URL may carry a password) are wrapped so they are never printed.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use clap::Args;
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+use tessera_server::passwords::PasswordParams;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// One process, SQLite, codes in the dev outbox, default project, `Bearer owner` accepted.
+    Dev,
+    /// Explicit master key required; only stored API keys and admin tokens are accepted.
+    Production,
+}
+
+/// A string that never appears in logs or debug output.
+#[derive(Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    /// `sqlite://…` or `postgres://…`; defaults to `sqlite://<data_dir>/tessera.db`.
+    pub database_url: Option<Secret>,
+    /// Connections to PostgreSQL, or SQLite readers.
+    pub database_max_connections: u32,
+    /// Defaults to `<data_dir>/master.key`, generated on first start in dev mode.
+    pub master_key_file: Option<PathBuf>,
+    pub mode: Mode,
+    /// The project that dev-mode API keys and the Firebase emulator layout act on.
+    pub default_project: String,
+    pub passwords: PasswordParams,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir: PathBuf::from("./tessera-data"),
+            database_url: None,
+            database_max_connections: 16,
+            master_key_file: None,
+            mode: Mode::Dev,
+            default_project: "demo-project".to_owned(),
+            passwords: PasswordParams::default(),
+        }
+    }
+}
+
+impl Config {
+    pub fn database_url(&self) -> Secret {
+        self.database_url.clone().unwrap_or_else(|| {
+            Secret(format!("sqlite://{}", self.data_dir.join("tessera.db").display()))
+        })
+    }
+
+    pub fn master_key_path(&self) -> PathBuf {
+        self.master_key_file.clone().unwrap_or_else(|| self.data_dir.join("master.key"))
+    }
+
+    /// Settings for tests: a fresh data dir, port 0, and cheap Argon2 parameters.
+    pub fn for_tests(data_dir: &Path) -> Self {
+        Config {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            data_dir: data_dir.to_owned(),
+            passwords: PasswordParams { memory_kib: 1024, iterations: 1, parallelism: 1 },
+            ..Config::default()
+        }
+    }
+}
+
+/// The flags every subcommand shares. Each also reads its `TESSERA_*` variable.
+#[derive(Debug, Clone, Default, Args, Serialize)]
+pub struct Settings {
+    /// Address for REST, gRPC and gRPC-web, all on one port.
+    #[arg(long, env = "TESSERA_LISTEN", value_name = "ADDR")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listen: Option<SocketAddr>,
+    /// Folder for the SQLite database, the generated master key and dev files.
+    #[arg(long, env = "TESSERA_DATA_DIR", value_name = "DIR")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_dir: Option<PathBuf>,
+    /// Database to use: sqlite://PATH or postgres://USER@HOST/DB.
+    #[arg(long, env = "TESSERA_DATABASE_URL", value_name = "URL", hide_env_values = true)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database_url: Option<Secret>,
+    /// TOML configuration file; flags and environment override it.
+    #[arg(long, env = "TESSERA_CONFIG", value_name = "FILE")]
+    #[serde(skip)]
+    pub config: Option<PathBuf>,
+    /// File holding the master key that seals secrets at rest (shared by all nodes).
+    #[arg(long, env = "TESSERA_MASTER_KEY_FILE", value_name = "FILE")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub master_key_file: Option<PathBuf>,
+    /// dev: SQLite, dev outbox, permissive credentials; production: explicit keys only.
+    #[arg(long, env = "TESSERA_MODE", value_enum)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mode: Option<Mode>,
+}
+
+impl std::str::FromStr for Secret {
+    type Err = std::convert::Infallible;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(Secret(s.to_owned()))
+    }
+}
+
+impl Settings {
+    pub fn load(&self) -> Result<Config, Box<figment::Error>> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(file) = &self.config {
+            figment = figment.merge(Toml::file_exact(file));
+        }
+        figment
+            .merge(Env::prefixed("TESSERA_").ignore(&["config"]).split("__"))
+            .merge(Serialized::defaults(self))
+            .extract()
+            .map_err(Box::new)
+    }
+}

@@ -1,0 +1,110 @@
+//! Building a running server from a `Config`: open and migrate the store, load the master
+//! key and the shared signing keys, assemble the service and the router, bind the port.
+//! Tests, the CLI and `main` all start Tessera through here.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use tessera_core::{Clock, Store, SystemClock};
+use tessera_server::http::{self, HttpMetrics};
+use tessera_server::passwords::PasswordHasherPool;
+use tessera_server::service::{self, Service, ServiceParts};
+use tessera_server::tokens::SigningKeys;
+use tessera_store::{Engine, OpenOptions, SqlStore};
+use tokio::net::TcpListener;
+
+use crate::config::{Config, Mode};
+use crate::master_key;
+
+pub struct Application {
+    listener: TcpListener,
+    router: axum::Router,
+    store: Arc<SqlStore>,
+    service: Arc<Service>,
+}
+
+/// Opens the configured database and brings its schema up to date.
+pub async fn open_store(config: &Config) -> anyhow::Result<SqlStore> {
+    let url = config.database_url();
+    let engine = Engine::from_url(url.expose()).context("database URL must start with sqlite: or postgres://")?;
+    if engine == Engine::Sqlite {
+        std::fs::create_dir_all(&config.data_dir)
+            .with_context(|| format!("creating data dir {}", config.data_dir.display()))?;
+    }
+    let options = OpenOptions { max_connections: config.database_max_connections };
+    let store = SqlStore::open(url.expose(), &options).await.context("opening the database")?;
+    store.migrate().await.context("migrating the database")?;
+    Ok(store)
+}
+
+/// The service over an open store, with keys loaded (or created on first start).
+pub async fn build_service(
+    config: &Config,
+    store: Arc<SqlStore>,
+    clock: Arc<dyn Clock>,
+) -> anyhow::Result<Arc<Service>> {
+    let master = match config.mode {
+        Mode::Dev => master_key::load_or_generate(&config.master_key_path())?,
+        Mode::Production => {
+            let Some(path) = &config.master_key_file else {
+                bail!("production mode needs an explicit --master-key-file (TESSERA_MASTER_KEY_FILE)");
+            };
+            master_key::load(path)?
+        }
+    };
+    let dyn_store: Arc<dyn Store> = store;
+    let keys = SigningKeys::load_or_create(dyn_store.as_ref(), &master, clock.now())
+        .await
+        .context("loading token-signing keys")?;
+    let service = Service::new(ServiceParts {
+        store: dyn_store,
+        clock,
+        keys: Arc::new(keys),
+        passwords: PasswordHasherPool::new(config.passwords).context("password hashing parameters")?,
+        mode: match config.mode {
+            Mode::Dev => service::Mode::Dev,
+            Mode::Production => service::Mode::Production,
+        },
+        default_project: config.default_project.clone(),
+    });
+    if config.mode == Mode::Dev {
+        service.create_project(&config.default_project).await.context("creating the default project")?;
+    }
+    Ok(Arc::new(service))
+}
+
+impl Application {
+    pub async fn build(config: &Config) -> anyhow::Result<Self> {
+        Self::build_with_clock(config, Arc::new(SystemClock)).await
+    }
+
+    /// As `build`, with an injected clock (tests move time instead of sleeping).
+    pub async fn build_with_clock(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
+        let store = Arc::new(open_store(config).await?);
+        let service = build_service(config, store.clone(), clock).await?;
+        let metrics = HttpMetrics::new().map_err(anyhow::Error::msg)?;
+        let router = http::router(service.clone(), metrics);
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .with_context(|| format!("binding {}", config.listen))?;
+        Ok(Application { listener, router, store, service })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener.local_addr().unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)))
+    }
+
+    pub fn service(&self) -> Arc<Service> {
+        self.service.clone()
+    }
+
+    /// Serves until `shutdown` completes, drains open requests, then closes the database.
+    pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        tracing::info!(addr = %self.local_addr(), "tessera listening");
+        http::serve(self.listener, self.router, shutdown).await?;
+        self.store.close().await;
+        tracing::info!("tessera stopped");
+        Ok(())
+    }
+}

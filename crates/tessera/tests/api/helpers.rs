@@ -1,0 +1,271 @@
+//! `TestApp`: one running Tessera with its own data dir (and database), an injected clock,
+//! and request helpers per endpoint.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use sqlx::any::AnyPoolOptions;
+use sqlx::{AnyPool, Executor};
+use tempfile::TempDir;
+use tessera::{Application, Config};
+use tessera_core::ManualClock;
+use time::OffsetDateTime;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub const KEY: &str = "test-api-key";
+pub const PROJECT: &str = "demo-project";
+
+pub type Reply = (StatusCode, Value);
+
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub clock: Arc<ManualClock>,
+    pub config: Config,
+    stop: Option<oneshot::Sender<()>>,
+    server: Option<JoinHandle<()>>,
+    pub service: Arc<tessera_server::service::Service>,
+    _dir: Arc<TempDir>,
+}
+
+/// The database for one test: a SQLite file in the data dir, or a new PostgreSQL database.
+async fn database_url(dir: &TempDir) -> String {
+    match std::env::var("TESSERA_TEST_DATABASE_URL") {
+        Ok(server) if !server.is_empty() => {
+            sqlx::any::install_default_drivers();
+            let name = format!("tessera_test_{}", dir.path().file_name().and_then(|n| n.to_str()).unwrap_or("x"))
+                .to_lowercase()
+                .replace(|c: char| !c.is_ascii_alphanumeric(), "_");
+            let admin = AnyPoolOptions::new()
+                .max_connections(1)
+                .connect(&server)
+                .await
+                .expect("TESSERA_TEST_DATABASE_URL is set but PostgreSQL is unreachable");
+            admin.execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).await.expect("create test database");
+            admin.close().await;
+            let (base, _) = server.rsplit_once('/').expect("database URL has a path");
+            format!("{base}/{name}")
+        }
+        _ => format!("sqlite://{}", dir.path().join("tessera.db").display()),
+    }
+}
+
+impl TestApp {
+    pub async fn spawn() -> TestApp {
+        Self::spawn_with(|_| {}).await
+    }
+
+    pub async fn spawn_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
+        let dir = tempfile::Builder::new().prefix("tessera").tempdir().expect("temp dir");
+        let mut config = Config::for_tests(dir.path());
+        config.database_url = Some(tessera::config::Secret::new(database_url(&dir).await));
+        adjust(&mut config);
+        let clock = Arc::new(ManualClock::new(OffsetDateTime::now_utc()));
+        Self::start(config, clock, Arc::new(dir)).await
+    }
+
+    /// Production mode with a master key written beforehand, as an operator would.
+    pub async fn spawn_production() -> TestApp {
+        Self::spawn_with(|c| {
+            let key = c.data_dir.join("operator-master.key");
+            tessera::master_key::generate(&key).expect("master key");
+            c.mode = tessera::config::Mode::Production;
+            c.master_key_file = Some(key);
+        })
+        .await
+    }
+
+    async fn start(config: Config, clock: Arc<ManualClock>, dir: Arc<TempDir>) -> TestApp {
+        let app = Application::build_with_clock(&config, clock.clone()).await.expect("server starts");
+        let base = format!("http://{}", app.local_addr());
+        let service = app.service();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let server = tokio::spawn(async move {
+            app.run(async {
+                let _ = stopped.await;
+            })
+            .await
+            .expect("server runs");
+        });
+        TestApp {
+            base,
+            client: reqwest::Client::builder().timeout(Duration::from_secs(30)).build().expect("client"),
+            clock,
+            config,
+            stop: Some(stop),
+            server: Some(server),
+            service,
+            _dir: dir,
+        }
+    }
+
+    /// Stops the server gracefully and starts a new one on the same data and database.
+    pub async fn restart(mut self) -> TestApp {
+        self.shutdown().await;
+        let mut config = self.config.clone();
+        config.listen = "127.0.0.1:0".parse().expect("addr");
+        Self::start(config, self.clock.clone(), self._dir.clone()).await
+    }
+
+    pub async fn shutdown(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(server) = self.server.take() {
+            server.await.expect("server task");
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    pub fn advance(&self, seconds: i64) {
+        self.clock.advance(time::Duration::seconds(seconds));
+    }
+
+    async fn reply(response: reqwest::Response) -> Reply {
+        let status = response.status();
+        let text = response.text().await.expect("body");
+        let body = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
+        (status, body)
+    }
+
+    /// POST with the test API key in `?key=`.
+    pub async fn post(&self, path: &str, body: Value) -> Reply {
+        let sep = if path.contains('?') { '&' } else { '?' };
+        let response = self.client.post(self.url(&format!("{path}{sep}key={KEY}"))).json(&body).send().await.expect("request");
+        Self::reply(response).await
+    }
+
+    /// POST with `Authorization: Bearer owner`, what Admin SDKs send to an emulator.
+    pub async fn admin_post(&self, path: &str, body: Value) -> Reply {
+        self.bearer_post(path, "owner", body).await
+    }
+
+    pub async fn bearer_post(&self, path: &str, token: &str, body: Value) -> Reply {
+        let response = self.client.post(self.url(path)).bearer_auth(token).json(&body).send().await.expect("request");
+        Self::reply(response).await
+    }
+
+    pub async fn admin_get(&self, path: &str) -> Reply {
+        let response = self.client.get(self.url(path)).bearer_auth("owner").send().await.expect("request");
+        Self::reply(response).await
+    }
+
+    pub async fn get(&self, path: &str) -> Reply {
+        Self::reply(self.client.get(self.url(path)).send().await.expect("request")).await
+    }
+
+    pub async fn raw_post(&self, path: &str, content_type: &str, body: impl Into<reqwest::Body>) -> Reply {
+        let response = self
+            .client
+            .post(self.url(path))
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+            .await
+            .expect("request");
+        Self::reply(response).await
+    }
+
+    // ----- endpoint helpers -----
+
+    pub async fn sign_up(&self, email: &str, password: &str) -> Value {
+        let (status, body) = self
+            .post("/v1/accounts:signUp", json!({"email": email, "password": password, "returnSecureToken": true}))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body
+    }
+
+    pub async fn sign_in(&self, email: &str, password: &str) -> Reply {
+        self.post(
+            "/v1/accounts:signInWithPassword",
+            json!({"email": email, "password": password, "returnSecureToken": true}),
+        )
+        .await
+    }
+
+    pub async fn lookup(&self, id_token: &str) -> Reply {
+        self.post("/v1/accounts:lookup", json!({"idToken": id_token})).await
+    }
+
+    pub async fn refresh(&self, refresh_token: &str) -> Reply {
+        self.post("/v1/token", json!({"grant_type": "refresh_token", "refresh_token": refresh_token})).await
+    }
+
+    pub async fn admin_user(&self, local_id: &str) -> Option<Value> {
+        let (status, body) =
+            self.admin_post(&format!("/v1/projects/{PROJECT}/accounts:lookup"), json!({"localId": [local_id]})).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body["users"].get(0).cloned()
+    }
+
+    /// Everything the store holds that a request could change, as comparable text; used to
+    /// prove that a rejected request changed nothing.
+    pub async fn fingerprint(&self) -> Vec<String> {
+        let url = self.config.database_url();
+        sqlx::any::install_default_drivers();
+        let pool: AnyPool = AnyPoolOptions::new().max_connections(1).connect(url.expose()).await.expect("db");
+        let mut rows = Vec::new();
+        for sql in [
+            "SELECT realm_id || '|' || id || '|' || COALESCE(email, '') || '|' || COALESCE(display_name, '') || '|' \
+             || COALESCE(photo_url, '') || '|' || COALESCE(phone_number, '') || '|' || COALESCE(password_hash, '') || '|' \
+             || CAST(valid_since AS TEXT) || '|' || CAST(disabled AS TEXT) || '|' || CAST(email_verified AS TEXT) || '|' \
+             || COALESCE(custom_attributes, '') || '|' || COALESCE(CAST(last_login_at AS TEXT), '') FROM users",
+            "SELECT CAST(COUNT(*) AS TEXT) FROM refresh_tokens",
+            "SELECT id || '|' || project_id || '|' || tenant_id FROM realms",
+            "SELECT kid FROM signing_keys",
+        ] {
+            let mut found: Vec<String> = sqlx::query_scalar(sql).fetch_all(&pool).await.expect("fingerprint query");
+            found.sort();
+            rows.extend(found);
+        }
+        pool.close().await;
+        rows
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// Asserts an Identity Toolkit business error: HTTP 400, the exact message, reason `invalid`.
+pub fn assert_it_error(reply: &Reply, message: &str) {
+    let (status, body) = reply;
+    assert_eq!(*status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(body["error"]["code"], 400, "{body}");
+    assert_eq!(body["error"]["message"], message, "{body}");
+    assert_eq!(body["error"]["errors"][0]["message"], message, "{body}");
+    assert_eq!(body["error"]["errors"][0]["reason"], "invalid", "{body}");
+    assert_eq!(body["error"]["errors"][0]["domain"], "global", "{body}");
+    assert!(body["error"].get("status").is_none(), "business errors carry no status: {body}");
+}
+
+/// Asserts a transport-level error with a `status`.
+pub fn assert_google_error(reply: &Reply, code: u16, status: &str, message: &str) {
+    let (http, body) = reply;
+    assert_eq!(http.as_u16(), code, "{body}");
+    assert_eq!(body["error"]["code"], code, "{body}");
+    assert_eq!(body["error"]["status"], status, "{body}");
+    assert_eq!(body["error"]["message"], message, "{body}");
+}
+
+/// Decodes a JWT's payload without verifying it (verification has its own tests).
+pub fn claims(token: &str) -> Value {
+    let payload = token.split('.').nth(1).expect("three segments");
+    let bytes = data_encoding::BASE64URL_NOPAD.decode(payload.as_bytes()).expect("base64url");
+    serde_json::from_slice(&bytes).expect("json")
+}
+
+pub fn str_of<'a>(v: &'a Value, key: &str) -> &'a str {
+    v[key].as_str().unwrap_or_else(|| panic!("{key} missing in {v}"))
+}

@@ -1,0 +1,149 @@
+//! securetoken refresh, the published keys, signature verification, and what survives a
+//! restart.
+
+use std::collections::BTreeMap;
+
+use jsonwebtoken::jwk::JwkSet;
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::helpers::*;
+
+async fn jwks(app: &TestApp) -> JwkSet {
+    let (status, body) = app.get("/.well-known/jwks.json").await;
+    assert_eq!(status, StatusCode::OK);
+    serde_json::from_value(body).expect("a JWK set")
+}
+
+/// Verifies an ID token's RS256 signature, issuer and audience against the JWKS endpoint.
+async fn verify(app: &TestApp, token: &str) -> Value {
+    let keys = jwks(app).await;
+    let header = jsonwebtoken::decode_header(token).expect("header");
+    assert_eq!(header.alg, Algorithm::RS256);
+    let jwk = keys.find(header.kid.as_deref().expect("kid")).expect("kid is published");
+    let mut validation = Validation::new(Algorithm::RS256);
+    validation.set_audience(&[PROJECT]);
+    validation.set_issuer(&[format!("https://securetoken.google.com/{PROJECT}")]);
+    jsonwebtoken::decode::<Value>(token, &DecodingKey::from_jwk(jwk).expect("key"), &validation)
+        .expect("signature verifies")
+        .claims
+}
+
+#[tokio::test]
+async fn id_tokens_verify_against_the_published_keys() {
+    let app = TestApp::spawn().await;
+    let up = app.sign_up("lena@example.com", "secret12").await;
+    let claims = verify(&app, str_of(&up, "idToken")).await;
+    assert_eq!(claims["sub"], up["localId"]);
+
+    let keys = jwks(&app).await;
+    assert_eq!(keys.keys.len(), 1);
+    let jwk = serde_json::to_value(&keys.keys[0]).unwrap();
+    assert_eq!(jwk["kty"], "RSA");
+    assert_eq!(jwk["alg"], "RS256");
+    assert_eq!(jwk["use"], "sig");
+
+    for path in [
+        "/robot/v1/metadata/x509/securetoken@system.gserviceaccount.com",
+        "/www.googleapis.com/robot/v1/metadata/x509/securetoken@system.gserviceaccount.com",
+    ] {
+        let (status, body) = app.get(path).await;
+        assert_eq!(status, StatusCode::OK);
+        let certs: BTreeMap<String, String> = serde_json::from_value(body).unwrap();
+        let pem = certs.get(jwk["kid"].as_str().unwrap()).expect("certificate for the kid");
+        assert!(pem.starts_with("-----BEGIN CERTIFICATE-----"));
+    }
+    let (_, same) = app.get("/service_accounts/v1/jwk/securetoken@system.gserviceaccount.com").await;
+    assert_eq!(same["keys"][0]["kid"], jwk["kid"]);
+}
+
+#[tokio::test]
+async fn refresh_with_form_and_json_bodies() {
+    let app = TestApp::spawn().await;
+    let up = app.sign_up("mona@example.com", "secret12").await;
+    let refresh = str_of(&up, "refreshToken");
+    let form = format!("grant_type=refresh_token&refresh_token={refresh}");
+    let replies = [
+        app.raw_post(&format!("/securetoken.googleapis.com/v1/token?key={KEY}"), "application/x-www-form-urlencoded", form)
+            .await,
+        app.post("/v1/token", json!({"grantType": "refresh_token", "refreshToken": refresh})).await,
+        app.refresh(refresh).await,
+    ];
+    for (status, body) in replies {
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(body["token_type"], "Bearer");
+        assert_eq!(body["expires_in"], "3600");
+        assert_eq!(body["refresh_token"], refresh);
+        assert_eq!(body["user_id"], up["localId"]);
+        assert_eq!(body["project_id"], PROJECT);
+        assert_eq!(body["access_token"], body["id_token"]);
+        let claims = verify(&app, str_of(&body, "id_token")).await;
+        assert_eq!(claims["firebase"]["sign_in_provider"], "password");
+    }
+    let user = app.admin_user(str_of(&up, "localId")).await.unwrap();
+    assert!(user["lastRefreshAt"].as_str().unwrap().contains('T'));
+}
+
+#[tokio::test]
+async fn refresh_errors() {
+    let app = TestApp::spawn().await;
+    let up = app.sign_up("nina@example.com", "secret12").await;
+    let refresh = str_of(&up, "refreshToken");
+    let before = app.fingerprint().await;
+    assert_it_error(&app.post("/v1/token", json!({"refresh_token": refresh})).await, "MISSING_GRANT_TYPE");
+    assert_it_error(
+        &app.post("/v1/token", json!({"grant_type": "authorization_code", "refresh_token": refresh})).await,
+        "INVALID_GRANT_TYPE",
+    );
+    assert_it_error(&app.post("/v1/token", json!({"grant_type": "refresh_token"})).await, "MISSING_REFRESH_TOKEN");
+    assert_it_error(&app.refresh("not-a-token").await, "INVALID_REFRESH_TOKEN");
+    assert_google_error(
+        &app.raw_post("/v1/token", "application/json", format!("{{\"grant_type\":\"refresh_token\",\"refresh_token\":\"{refresh}\"}}"))
+            .await,
+        403,
+        "PERMISSION_DENIED",
+        "The request is missing a valid API key.",
+    );
+    assert_eq!(app.fingerprint().await, before);
+}
+
+#[tokio::test]
+async fn valid_since_and_disable_kill_refresh_tokens() {
+    let app = TestApp::spawn().await;
+    let up = app.sign_up("olga@example.com", "secret12").await;
+    let refresh = str_of(&up, "refreshToken");
+    let admin_update = format!("/v1/projects/{PROJECT}/accounts:update");
+
+    app.admin_post(&admin_update, json!({"localId": up["localId"], "disableUser": true})).await;
+    assert_it_error(&app.refresh(refresh).await, "USER_DISABLED");
+    app.admin_post(&admin_update, json!({"localId": up["localId"], "disableUser": false})).await;
+
+    // The Admin SDKs' revokeRefreshTokens: validSince = now, as a JSON number.
+    app.advance(2);
+    let now = tessera_core::Clock::now(app.clock.as_ref()).unix_timestamp();
+    let (status, body) = app.admin_post(&admin_update, json!({"localId": up["localId"], "validSince": now})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_it_error(&app.refresh(refresh).await, "TOKEN_EXPIRED");
+    assert_it_error(&app.lookup(str_of(&up, "idToken")).await, "TOKEN_EXPIRED");
+
+    let (status, again) = app.sign_in("olga@example.com", "secret12").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(app.refresh(str_of(&again, "refreshToken")).await.0, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn keys_users_and_refresh_tokens_survive_a_restart() {
+    let app = TestApp::spawn().await;
+    let up = app.sign_up("pia@example.com", "secret12").await;
+    let kid_before = jwks(&app).await.keys[0].common.key_id.clone();
+
+    let app = app.restart().await;
+    assert_eq!(jwks(&app).await.keys[0].common.key_id, kid_before, "same signing key after restart");
+    let (status, body) = app.lookup(str_of(&up, "idToken")).await;
+    assert_eq!(status, StatusCode::OK, "tokens from before the restart still verify: {body}");
+    let (status, body) = app.refresh(str_of(&up, "refreshToken")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    verify(&app, str_of(&body, "id_token")).await;
+    assert_eq!(app.sign_in("pia@example.com", "secret12").await.0, StatusCode::OK);
+}
