@@ -33,7 +33,7 @@ pub struct TestApp {
 
 /// The database for one test: a SQLite file in the data dir, or a new PostgreSQL database.
 async fn database_url(dir: &TempDir) -> String {
-    match std::env::var("TESSERA_TEST_DATABASE_URL") {
+    match std::env::var("TEST_POSTGRES_URL") {
         Ok(server) if !server.is_empty() => {
             sqlx::any::install_default_drivers();
             let name = format!("tessera_test_{}", dir.path().file_name().and_then(|n| n.to_str()).unwrap_or("x"))
@@ -43,7 +43,7 @@ async fn database_url(dir: &TempDir) -> String {
                 .max_connections(1)
                 .connect(&server)
                 .await
-                .expect("TESSERA_TEST_DATABASE_URL is set but PostgreSQL is unreachable");
+                .expect("TEST_POSTGRES_URL is set but PostgreSQL is unreachable");
             admin.execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).await.expect("create test database");
             admin.close().await;
             let (base, _) = server.rsplit_once('/').expect("database URL has a path");

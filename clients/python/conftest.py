@@ -1,0 +1,60 @@
+"""Starts one real `tessera serve` for the session and hands its base URL to the tests.
+
+The binary is the one cargo built (`target/debug/tessera`, or `TESSERA_BIN`). With
+`TEST_POSTGRES_URL` set, the server runs on a fresh PostgreSQL database instead of SQLite.
+"""
+
+import os
+import re
+import signal
+import subprocess
+import uuid
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+PROJECT = "demo-project"
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def _database_args(data_dir: Path) -> list[str]:
+    server = os.environ.get("TEST_POSTGRES_URL")
+    if not server:
+        return []
+    name = f"tessera_py_{uuid.uuid4().hex[:12]}"
+    subprocess.run(["psql", server, "-qc", f"CREATE DATABASE {name}"], check=True)
+    return ["--database-url", f"{server.rsplit('/', 1)[0]}/{name}"]
+
+
+@pytest.fixture(scope="session")
+def tessera(tmp_path_factory) -> str:
+    binary = os.environ.get("TESSERA_BIN", str(ROOT / "target" / "debug" / "tessera"))
+    data_dir = tmp_path_factory.mktemp("tessera")
+    args = [binary, "serve", "--listen", "127.0.0.1:0", "--data-dir", str(data_dir), *_database_args(data_dir)]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TESSERA_")}
+    env.update(RUST_LOG="info", NO_COLOR="1")
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    base = None
+    for line in proc.stdout:
+        match = re.search(r"tessera listening addr=(\S+)", ANSI.sub("", line))
+        if match:
+            base = f"http://{match.group(1)}"
+            break
+    if base is None:
+        proc.kill()
+        raise RuntimeError("tessera did not start")
+    yield base
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=20) == 0
+
+
+@pytest.fixture(scope="session")
+def firebase_app(tessera):
+    """firebase-admin pointed at Tessera exactly as at the Firebase Auth emulator."""
+    import firebase_admin
+
+    os.environ["FIREBASE_AUTH_EMULATOR_HOST"] = tessera.removeprefix("http://")
+    app = firebase_admin.initialize_app(options={"projectId": PROJECT}, name=f"tessera-{uuid.uuid4().hex}")
+    yield app
+    firebase_admin.delete_app(app)
