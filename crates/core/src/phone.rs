@@ -33,7 +33,14 @@ mod tests {
     #[test]
     fn e164_only() {
         assert!(PhoneNumber::parse("+16505550165").is_some());
-        for bad in ["16505550165", "+0123", "+1", "+1650555016512345", "+1 650", ""] {
+        for bad in [
+            "16505550165",
+            "+0123",
+            "+1",
+            "+1650555016512345",
+            "+1 650",
+            "",
+        ] {
             assert!(PhoneNumber::parse(bad).is_none(), "{bad}");
         }
     }

@@ -72,35 +72,76 @@ pub trait Store: Send + Sync + 'static {
     async fn ping(&self) -> StoreResult<()>;
 
     // --- realms and credentials of callers ---
-    async fn find_realm(&self, project_id: &str, tenant_id: Option<&str>) -> StoreResult<Option<Realm>>;
+    async fn find_realm(
+        &self,
+        project_id: &str,
+        tenant_id: Option<&str>,
+    ) -> StoreResult<Option<Realm>>;
     async fn get_realm(&self, id: &RealmId) -> StoreResult<Option<Realm>>;
     /// Creates the realm unless it exists; returns it either way (several nodes may race here).
-    async fn ensure_realm(&self, project_id: &str, tenant_id: Option<&str>, now: OffsetDateTime) -> StoreResult<Realm>;
+    async fn ensure_realm(
+        &self,
+        project_id: &str,
+        tenant_id: Option<&str>,
+        now: OffsetDateTime,
+    ) -> StoreResult<Realm>;
     /// The project an API key (by SHA-256) belongs to.
     async fn find_api_key(&self, key_hash: &[u8]) -> StoreResult<Option<String>>;
-    async fn insert_api_key(&self, key_hash: &[u8], project_id: &str, now: OffsetDateTime) -> StoreResult<()>;
+    async fn insert_api_key(
+        &self,
+        key_hash: &[u8],
+        project_id: &str,
+        now: OffsetDateTime,
+    ) -> StoreResult<()>;
     async fn admin_token_exists(&self, token_hash: &[u8]) -> StoreResult<bool>;
-    async fn insert_admin_token(&self, token_hash: &[u8], label: &str, now: OffsetDateTime) -> StoreResult<()>;
+    async fn insert_admin_token(
+        &self,
+        token_hash: &[u8],
+        label: &str,
+        now: OffsetDateTime,
+    ) -> StoreResult<()>;
 
     // --- users ---
     async fn insert_user(&self, user: NewUser) -> StoreResult<User>;
     async fn get_user(&self, realm: &RealmId, id: &UserId) -> StoreResult<Option<User>>;
-    async fn find_user_by_email(&self, realm: &RealmId, email: &EmailAddress) -> StoreResult<Option<User>>;
+    async fn find_user_by_email(
+        &self,
+        realm: &RealmId,
+        email: &EmailAddress,
+    ) -> StoreResult<Option<User>>;
     async fn find_user_by_phone(&self, realm: &RealmId, phone: &str) -> StoreResult<Option<User>>;
     /// Writes every mutable attribute of `user`; `Ok(false)` when the user no longer exists.
     async fn update_user(&self, user: &User) -> StoreResult<bool>;
     /// Deletes the user and everything hanging off it; `Ok(false)` when there was none.
     async fn delete_user(&self, realm: &RealmId, id: &UserId) -> StoreResult<bool>;
     /// Users ordered by id, strictly after `after` (keyset pagination for `batchGet`).
-    async fn list_users(&self, realm: &RealmId, after: Option<&UserId>, limit: i64) -> StoreResult<Vec<User>>;
+    async fn list_users(
+        &self,
+        realm: &RealmId,
+        after: Option<&UserId>,
+        limit: i64,
+    ) -> StoreResult<Vec<User>>;
     /// `(total matching, page)`.
-    async fn query_users(&self, realm: &RealmId, query: &UserQuery, with_users: bool) -> StoreResult<(i64, Vec<User>)>;
+    async fn query_users(
+        &self,
+        realm: &RealmId,
+        query: &UserQuery,
+        with_users: bool,
+    ) -> StoreResult<(i64, Vec<User>)>;
 
     // --- sessions ---
     async fn insert_refresh_token(&self, record: &RefreshTokenRecord) -> StoreResult<()>;
-    async fn find_refresh_token(&self, token_hash: &[u8]) -> StoreResult<Option<RefreshTokenRecord>>;
+    async fn find_refresh_token(
+        &self,
+        token_hash: &[u8],
+    ) -> StoreResult<Option<RefreshTokenRecord>>;
     /// Records that a refresh happened (`lastRefreshAt`).
-    async fn touch_user_refresh(&self, realm: &RealmId, id: &UserId, at: OffsetDateTime) -> StoreResult<()>;
+    async fn touch_user_refresh(
+        &self,
+        realm: &RealmId,
+        id: &UserId,
+        at: OffsetDateTime,
+    ) -> StoreResult<()>;
 
     // --- token-signing keys, shared by every node ---
     async fn signing_keys(&self) -> StoreResult<Vec<SigningKeyRecord>>;

@@ -76,7 +76,10 @@ impl NewUser {
     pub fn into_user(self) -> User {
         User {
             password_updated_at: self.password_hash.as_ref().map(|_| self.created_at),
-            valid_since: self.created_at.replace_nanosecond(0).unwrap_or(self.created_at),
+            valid_since: self
+                .created_at
+                .replace_nanosecond(0)
+                .unwrap_or(self.created_at),
             id: self.id,
             realm: self.realm,
             email: self.email,
@@ -181,7 +184,11 @@ mod tests {
         let issued = u.valid_since.unix_timestamp();
         assert!(u.accepts_token_issued_at(issued));
         let later = datetime!(2026-01-01 1:00:00.7 UTC);
-        UserPatch { password_hash: Some("new".into()), ..Default::default() }.apply(&mut u, later);
+        UserPatch {
+            password_hash: Some("new".into()),
+            ..Default::default()
+        }
+        .apply(&mut u, later);
         assert!(!u.accepts_token_issued_at(issued));
         assert!(u.accepts_token_issued_at(later.unix_timestamp()));
     }

@@ -28,8 +28,12 @@ pub struct MasterKey {
 
 impl MasterKey {
     pub fn new(id: impl Into<String>, bytes: &[u8]) -> Result<Self, CryptoError> {
-        let unbound = UnboundKey::new(&AES_256_GCM, bytes).map_err(|_| CryptoError::MasterKey("need 32 bytes"))?;
-        Ok(Self { id: id.into(), key: LessSafeKey::new(unbound) })
+        let unbound = UnboundKey::new(&AES_256_GCM, bytes)
+            .map_err(|_| CryptoError::MasterKey("need 32 bytes"))?;
+        Ok(Self {
+            id: id.into(),
+            key: LessSafeKey::new(unbound),
+        })
     }
 
     pub fn id(&self) -> &str {
@@ -41,7 +45,11 @@ impl MasterKey {
         let nonce_bytes: [u8; NONCE_LEN] = random_array()?;
         let mut buffer = plaintext.to_vec();
         self.key
-            .seal_in_place_append_tag(Nonce::assume_unique_for_key(nonce_bytes), self.aad(purpose), &mut buffer)
+            .seal_in_place_append_tag(
+                Nonce::assume_unique_for_key(nonce_bytes),
+                self.aad(purpose),
+                &mut buffer,
+            )
             .map_err(|_| CryptoError::Random)?;
         let mut sealed = nonce_bytes.to_vec();
         sealed.extend_from_slice(&buffer);
@@ -55,7 +63,10 @@ impl MasterKey {
         let (nonce, body) = sealed.split_at(NONCE_LEN);
         let nonce = Nonce::try_assume_unique_for_key(nonce).map_err(|_| CryptoError::Unseal)?;
         let mut buffer = body.to_vec();
-        let plain = self.key.open_in_place(nonce, self.aad(purpose), &mut buffer).map_err(|_| CryptoError::Unseal)?;
+        let plain = self
+            .key
+            .open_in_place(nonce, self.aad(purpose), &mut buffer)
+            .map_err(|_| CryptoError::Unseal)?;
         Ok(plain.to_vec())
     }
 
@@ -66,7 +77,9 @@ impl MasterKey {
 
 impl std::fmt::Debug for MasterKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("MasterKey").field("id", &self.id).finish_non_exhaustive()
+        f.debug_struct("MasterKey")
+            .field("id", &self.id)
+            .finish_non_exhaustive()
     }
 }
 

@@ -20,7 +20,11 @@ pub struct PasswordParams {
 impl Default for PasswordParams {
     /// OWASP Password Storage Cheat Sheet: Argon2id, m=19 MiB, t=2, p=1.
     fn default() -> Self {
-        Self { memory_kib: 19 * 1024, iterations: 2, parallelism: 1 }
+        Self {
+            memory_kib: 19 * 1024,
+            iterations: 2,
+            parallelism: 1,
+        }
     }
 }
 
@@ -32,13 +36,22 @@ pub struct PasswordHasherPool {
 
 impl PasswordHasherPool {
     pub fn new(params: PasswordParams) -> Result<Self, DomainError> {
-        let params = Params::new(params.memory_kib, params.iterations, params.parallelism, None).map_err(|e| {
+        let params = Params::new(
+            params.memory_kib,
+            params.iterations,
+            params.parallelism,
+            None,
+        )
+        .map_err(|e| {
             tracing::error!(error = %e, "invalid Argon2 parameters");
             DomainError::Internal
         })?;
         let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
         let dummy_hash = hash_with(&argon2, "tessera-dummy-password")?;
-        Ok(Self { argon2: Arc::new(argon2), dummy_hash: Arc::new(dummy_hash) })
+        Ok(Self {
+            argon2: Arc::new(argon2),
+            dummy_hash: Arc::new(dummy_hash),
+        })
     }
 
     pub async fn hash(&self, password: &Password) -> Result<String, DomainError> {
@@ -57,7 +70,8 @@ impl PasswordHasherPool {
             None => (self.dummy_hash.as_str().to_owned(), false),
         };
         let matched = blocking(move || {
-            PasswordHash::new(&hash).is_ok_and(|parsed| argon2.verify_password(plain.as_bytes(), &parsed).is_ok())
+            PasswordHash::new(&hash)
+                .is_ok_and(|parsed| argon2.verify_password(plain.as_bytes(), &parsed).is_ok())
         })
         .await?;
         Ok(real && matched)
@@ -65,13 +79,18 @@ impl PasswordHasherPool {
 }
 
 fn hash_with(argon2: &Argon2<'_>, plain: &str) -> Result<String, DomainError> {
-    argon2.hash_password(plain.as_bytes()).map(|h| h.to_string()).map_err(|e| {
-        tracing::error!(error = %e, "password hashing failed");
-        DomainError::Internal
-    })
+    argon2
+        .hash_password(plain.as_bytes())
+        .map(|h| h.to_string())
+        .map_err(|e| {
+            tracing::error!(error = %e, "password hashing failed");
+            DomainError::Internal
+        })
 }
 
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T, DomainError> {
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, DomainError> {
     tokio::task::spawn_blocking(f).await.map_err(|e| {
         tracing::error!(error = %e, "blocking task failed");
         DomainError::Internal

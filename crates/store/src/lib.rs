@@ -77,12 +77,20 @@ const REALM_COLUMNS: &str = "id, project_id, tenant_id";
 #[async_trait]
 impl Store for SqlStore {
     async fn ping(&self) -> StoreResult<()> {
-        sqlx::query("SELECT 1").execute(&self.read).await.map_err(db_err)?;
+        sqlx::query("SELECT 1")
+            .execute(&self.read)
+            .await
+            .map_err(db_err)?;
         Ok(())
     }
 
-    async fn find_realm(&self, project_id: &str, tenant_id: Option<&str>) -> StoreResult<Option<Realm>> {
-        let sql = format!("SELECT {REALM_COLUMNS} FROM realms WHERE project_id = $1 AND tenant_id = $2");
+    async fn find_realm(
+        &self,
+        project_id: &str,
+        tenant_id: Option<&str>,
+    ) -> StoreResult<Option<Realm>> {
+        let sql =
+            format!("SELECT {REALM_COLUMNS} FROM realms WHERE project_id = $1 AND tenant_id = $2");
         let row = sqlx::query(AssertSqlSafe(sql))
             .bind(project_id)
             .bind(tenant_id.unwrap_or_default())
@@ -94,11 +102,20 @@ impl Store for SqlStore {
 
     async fn get_realm(&self, id: &RealmId) -> StoreResult<Option<Realm>> {
         let sql = format!("SELECT {REALM_COLUMNS} FROM realms WHERE id = $1");
-        let row = sqlx::query(AssertSqlSafe(sql)).bind(&id.0).fetch_optional(&self.read).await.map_err(db_err)?;
+        let row = sqlx::query(AssertSqlSafe(sql))
+            .bind(&id.0)
+            .fetch_optional(&self.read)
+            .await
+            .map_err(db_err)?;
         row.as_ref().map(realm_from_row).transpose()
     }
 
-    async fn ensure_realm(&self, project_id: &str, tenant_id: Option<&str>, now: OffsetDateTime) -> StoreResult<Realm> {
+    async fn ensure_realm(
+        &self,
+        project_id: &str,
+        tenant_id: Option<&str>,
+        now: OffsetDateTime,
+    ) -> StoreResult<Realm> {
         let id = match tenant_id {
             Some(t) => format!("{project_id}/{t}"),
             None => project_id.to_owned(),
@@ -114,7 +131,8 @@ impl Store for SqlStore {
         .execute(&self.write)
         .await
         .map_err(db_err)?;
-        let sql = format!("SELECT {REALM_COLUMNS} FROM realms WHERE project_id = $1 AND tenant_id = $2");
+        let sql =
+            format!("SELECT {REALM_COLUMNS} FROM realms WHERE project_id = $1 AND tenant_id = $2");
         let row = sqlx::query(AssertSqlSafe(sql))
             .bind(project_id)
             .bind(tenant_id.unwrap_or_default())
@@ -125,15 +143,21 @@ impl Store for SqlStore {
     }
 
     async fn find_api_key(&self, key_hash: &[u8]) -> StoreResult<Option<String>> {
-        let row: Option<(String,)> = sqlx::query_as("SELECT project_id FROM api_keys WHERE key_hash = $1")
-            .bind(key_hash)
-            .fetch_optional(&self.read)
-            .await
-            .map_err(db_err)?;
+        let row: Option<(String,)> =
+            sqlx::query_as("SELECT project_id FROM api_keys WHERE key_hash = $1")
+                .bind(key_hash)
+                .fetch_optional(&self.read)
+                .await
+                .map_err(db_err)?;
         Ok(row.map(|(p,)| p))
     }
 
-    async fn insert_api_key(&self, key_hash: &[u8], project_id: &str, now: OffsetDateTime) -> StoreResult<()> {
+    async fn insert_api_key(
+        &self,
+        key_hash: &[u8],
+        project_id: &str,
+        now: OffsetDateTime,
+    ) -> StoreResult<()> {
         sqlx::query("INSERT INTO api_keys (key_hash, project_id, created_at) VALUES ($1, $2, $3)")
             .bind(key_hash)
             .bind(project_id)
@@ -145,15 +169,21 @@ impl Store for SqlStore {
     }
 
     async fn admin_token_exists(&self, token_hash: &[u8]) -> StoreResult<bool> {
-        let row: Option<(String,)> = sqlx::query_as("SELECT label FROM admin_tokens WHERE token_hash = $1")
-            .bind(token_hash)
-            .fetch_optional(&self.read)
-            .await
-            .map_err(db_err)?;
+        let row: Option<(String,)> =
+            sqlx::query_as("SELECT label FROM admin_tokens WHERE token_hash = $1")
+                .bind(token_hash)
+                .fetch_optional(&self.read)
+                .await
+                .map_err(db_err)?;
         Ok(row.is_some())
     }
 
-    async fn insert_admin_token(&self, token_hash: &[u8], label: &str, now: OffsetDateTime) -> StoreResult<()> {
+    async fn insert_admin_token(
+        &self,
+        token_hash: &[u8],
+        label: &str,
+        now: OffsetDateTime,
+    ) -> StoreResult<()> {
         sqlx::query("INSERT INTO admin_tokens (token_hash, label, created_at) VALUES ($1, $2, $3)")
             .bind(token_hash)
             .bind(label)
@@ -172,7 +202,11 @@ impl Store for SqlStore {
         users::find_by(&self.read, realm, "id", id.as_str()).await
     }
 
-    async fn find_user_by_email(&self, realm: &RealmId, email: &EmailAddress) -> StoreResult<Option<User>> {
+    async fn find_user_by_email(
+        &self,
+        realm: &RealmId,
+        email: &EmailAddress,
+    ) -> StoreResult<Option<User>> {
         users::find_by(&self.read, realm, "email", email.as_str()).await
     }
 
@@ -194,11 +228,21 @@ impl Store for SqlStore {
         Ok(done.rows_affected() > 0)
     }
 
-    async fn list_users(&self, realm: &RealmId, after: Option<&UserId>, limit: i64) -> StoreResult<Vec<User>> {
+    async fn list_users(
+        &self,
+        realm: &RealmId,
+        after: Option<&UserId>,
+        limit: i64,
+    ) -> StoreResult<Vec<User>> {
         users::list(&self.read, realm, after, limit).await
     }
 
-    async fn query_users(&self, realm: &RealmId, query: &UserQuery, with_users: bool) -> StoreResult<(i64, Vec<User>)> {
+    async fn query_users(
+        &self,
+        realm: &RealmId,
+        query: &UserQuery,
+        with_users: bool,
+    ) -> StoreResult<(i64, Vec<User>)> {
         users::query(&self.read, realm, query, with_users).await
     }
 
@@ -219,7 +263,10 @@ impl Store for SqlStore {
         Ok(())
     }
 
-    async fn find_refresh_token(&self, token_hash: &[u8]) -> StoreResult<Option<RefreshTokenRecord>> {
+    async fn find_refresh_token(
+        &self,
+        token_hash: &[u8],
+    ) -> StoreResult<Option<RefreshTokenRecord>> {
         let row = sqlx::query(
             "SELECT token_hash, realm_id, user_id, issued_at, sign_in_provider, auth_time \
              FROM refresh_tokens WHERE token_hash = $1",
@@ -231,7 +278,12 @@ impl Store for SqlStore {
         row.as_ref().map(refresh_from_row).transpose()
     }
 
-    async fn touch_user_refresh(&self, realm: &RealmId, id: &UserId, at: OffsetDateTime) -> StoreResult<()> {
+    async fn touch_user_refresh(
+        &self,
+        realm: &RealmId,
+        id: &UserId,
+        at: OffsetDateTime,
+    ) -> StoreResult<()> {
         sqlx::query("UPDATE users SET last_refresh_at = $1 WHERE realm_id = $2 AND id = $3")
             .bind(millis(at))
             .bind(&realm.0)

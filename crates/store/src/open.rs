@@ -30,7 +30,9 @@ pub struct OpenOptions {
 
 impl Default for OpenOptions {
     fn default() -> Self {
-        Self { max_connections: 16 }
+        Self {
+            max_connections: 16,
+        }
     }
 }
 
@@ -50,8 +52,9 @@ impl SqlStore {
     /// Connects without migrating; `migrate` brings the schema up to date.
     pub async fn open(url: &str, options: &OpenOptions) -> Result<SqlStore, StoreError> {
         sqlx::any::install_default_drivers();
-        let engine = Engine::from_url(url)
-            .ok_or_else(|| StoreError::Internal(format!("unsupported database URL scheme: {}", scheme(url))))?;
+        let engine = Engine::from_url(url).ok_or_else(|| {
+            StoreError::Internal(format!("unsupported database URL scheme: {}", scheme(url)))
+        })?;
         match engine {
             Engine::Postgres => {
                 let pool = AnyPoolOptions::new()
@@ -60,14 +63,29 @@ impl SqlStore {
                     .connect(url)
                     .await
                     .map_err(db_err)?;
-                Ok(SqlStore { write: pool.clone(), read: pool, engine })
+                Ok(SqlStore {
+                    write: pool.clone(),
+                    read: pool,
+                    engine,
+                })
             }
             Engine::Sqlite => {
-                let url = if url.contains('?') { url.to_owned() } else { format!("{url}?mode=rwc") };
+                let url = if url.contains('?') {
+                    url.to_owned()
+                } else {
+                    format!("{url}?mode=rwc")
+                };
                 let write = sqlite_pool(&url, 1).await?;
-                sqlx::query("PRAGMA journal_mode = WAL").execute(&write).await.map_err(db_err)?;
+                sqlx::query("PRAGMA journal_mode = WAL")
+                    .execute(&write)
+                    .await
+                    .map_err(db_err)?;
                 let read = sqlite_pool(&url, options.max_connections.clamp(1, 8)).await?;
-                Ok(SqlStore { write, read, engine })
+                Ok(SqlStore {
+                    write,
+                    read,
+                    engine,
+                })
             }
         }
     }
@@ -97,7 +115,11 @@ async fn sqlite_pool(url: &str, size: u32) -> Result<AnyPool, StoreError> {
 /// Per-connection settings: enforce foreign keys (cascading deletes rely on it), wait for a
 /// lock instead of failing, and fsync every commit (a success answer means durable).
 async fn sqlite_pragmas(conn: &mut AnyConnection) -> Result<(), sqlx::Error> {
-    for pragma in ["PRAGMA foreign_keys = ON", "PRAGMA busy_timeout = 5000", "PRAGMA synchronous = FULL"] {
+    for pragma in [
+        "PRAGMA foreign_keys = ON",
+        "PRAGMA busy_timeout = 5000",
+        "PRAGMA synchronous = FULL",
+    ] {
         sqlx::query(pragma).execute(&mut *conn).await?;
     }
     conn.ping().await

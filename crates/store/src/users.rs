@@ -1,8 +1,8 @@
 //! User rows: inserts, keyed reads, whole-row updates, listing and the admin query.
 
-use sqlx::{AnyPool, AssertSqlSafe};
 use sqlx::any::AnyArguments;
 use sqlx::query::Query;
+use sqlx::{AnyPool, AssertSqlSafe};
 use tessera_core::error::StoreError;
 use tessera_core::store::{StoreResult, UserFilter, UserQuery, UserSort};
 use tessera_core::{NewUser, RealmId, User, UserId};
@@ -25,9 +25,19 @@ pub(crate) async fn insert(pool: &AnyPool, new: NewUser) -> StoreResult<User> {
 }
 
 /// `column` is one of our own column names, never caller input.
-pub(crate) async fn find_by(pool: &AnyPool, realm: &RealmId, column: &str, value: &str) -> StoreResult<Option<User>> {
+pub(crate) async fn find_by(
+    pool: &AnyPool,
+    realm: &RealmId,
+    column: &str,
+    value: &str,
+) -> StoreResult<Option<User>> {
     let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE realm_id = $1 AND {column} = $2");
-    let row = sqlx::query(AssertSqlSafe(sql)).bind(&realm.0).bind(value).fetch_optional(pool).await.map_err(db_err)?;
+    let row = sqlx::query(AssertSqlSafe(sql))
+        .bind(&realm.0)
+        .bind(value)
+        .fetch_optional(pool)
+        .await
+        .map_err(db_err)?;
     row.as_ref().map(user_from_row).transpose()
 }
 
@@ -45,7 +55,10 @@ pub(crate) async fn update(pool: &AnyPool, user: &User) -> StoreResult<bool> {
 }
 
 /// Binds the fifteen user columns in `USER_COLUMNS` order, shared by insert and update.
-fn bind_user<'q>(q: Query<'q, sqlx::Any, AnyArguments>, u: &'q User) -> Query<'q, sqlx::Any, AnyArguments> {
+fn bind_user<'q>(
+    q: Query<'q, sqlx::Any, AnyArguments>,
+    u: &'q User,
+) -> Query<'q, sqlx::Any, AnyArguments> {
     q.bind(&u.realm.0)
         .bind(u.id.as_str())
         .bind(u.email.as_ref().map(|e| e.as_str()))
@@ -63,7 +76,12 @@ fn bind_user<'q>(q: Query<'q, sqlx::Any, AnyArguments>, u: &'q User) -> Query<'q
         .bind(u.last_refresh_at.map(millis))
 }
 
-pub(crate) async fn list(pool: &AnyPool, realm: &RealmId, after: Option<&UserId>, limit: i64) -> StoreResult<Vec<User>> {
+pub(crate) async fn list(
+    pool: &AnyPool,
+    realm: &RealmId,
+    after: Option<&UserId>,
+    limit: i64,
+) -> StoreResult<Vec<User>> {
     let sql = format!(
         "SELECT {USER_COLUMNS} FROM users WHERE realm_id = $1 AND id > $2 ORDER BY id LIMIT $3"
     );
@@ -77,7 +95,12 @@ pub(crate) async fn list(pool: &AnyPool, realm: &RealmId, after: Option<&UserId>
     rows.iter().map(user_from_row).collect()
 }
 
-pub(crate) async fn query(pool: &AnyPool, realm: &RealmId, q: &UserQuery, with_users: bool) -> StoreResult<(i64, Vec<User>)> {
+pub(crate) async fn query(
+    pool: &AnyPool,
+    realm: &RealmId,
+    q: &UserQuery,
+    with_users: bool,
+) -> StoreResult<(i64, Vec<User>)> {
     let mut conditions = Vec::new();
     let mut values = Vec::new();
     for filter in &q.filters {
@@ -89,7 +112,11 @@ pub(crate) async fn query(pool: &AnyPool, realm: &RealmId, q: &UserQuery, with_u
         values.push(value);
         conditions.push(format!("{column} = ${}", values.len() + 1));
     }
-    let filter = if conditions.is_empty() { String::new() } else { format!(" AND ({})", conditions.join(" OR ")) };
+    let filter = if conditions.is_empty() {
+        String::new()
+    } else {
+        format!(" AND ({})", conditions.join(" OR "))
+    };
 
     let count_sql = format!("SELECT COUNT(*) FROM users WHERE realm_id = $1{filter}");
     let mut count = sqlx::query_as::<_, (i64,)>(AssertSqlSafe(count_sql)).bind(&realm.0);
@@ -120,7 +147,15 @@ pub(crate) async fn query(pool: &AnyPool, realm: &RealmId, q: &UserQuery, with_u
     for v in &values {
         page = page.bind(v.as_str());
     }
-    let rows = page.bind(q.limit).bind(q.offset).fetch_all(pool).await.map_err(db_err)?;
-    let users = rows.iter().map(user_from_row).collect::<Result<Vec<_>, StoreError>>()?;
+    let rows = page
+        .bind(q.limit)
+        .bind(q.offset)
+        .fetch_all(pool)
+        .await
+        .map_err(db_err)?;
+    let users = rows
+        .iter()
+        .map(user_from_row)
+        .collect::<Result<Vec<_>, StoreError>>()?;
     Ok((total, users))
 }

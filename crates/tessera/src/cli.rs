@@ -57,7 +57,10 @@ impl Cli {
                     database = config.database_url().expose().split(':').next().unwrap_or_default(),
                     "starting"
                 );
-                Application::build(&config).await?.run(shutdown_signal()).await
+                Application::build(&config)
+                    .await?
+                    .run(shutdown_signal())
+                    .await
             }
             Command::Migrate(settings) => {
                 open_store(&settings.load()?).await?.close().await;
@@ -77,8 +80,12 @@ impl Cli {
                         service.create_tenant(&project, &tenant).await?;
                         format!("tenant {tenant} of project {project} ready")
                     }
-                    AdminAction::CreateApiKey { project } => service.create_api_key(&project).await?,
-                    AdminAction::CreateAdminToken { label } => service.create_admin_token(&label).await?,
+                    AdminAction::CreateApiKey { project } => {
+                        service.create_api_key(&project).await?
+                    }
+                    AdminAction::CreateAdminToken { label } => {
+                        service.create_admin_token(&label).await?
+                    }
                 };
                 store.close().await;
                 println!("{output}");
@@ -116,4 +123,3 @@ pub async fn shutdown_signal() {
     }
     tracing::info!("shutdown requested; draining");
 }
-

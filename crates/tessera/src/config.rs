@@ -78,12 +78,17 @@ impl Default for Config {
 impl Config {
     pub fn database_url(&self) -> Secret {
         self.database_url.clone().unwrap_or_else(|| {
-            Secret(format!("sqlite://{}", self.data_dir.join("tessera.db").display()))
+            Secret(format!(
+                "sqlite://{}",
+                self.data_dir.join("tessera.db").display()
+            ))
         })
     }
 
     pub fn master_key_path(&self) -> PathBuf {
-        self.master_key_file.clone().unwrap_or_else(|| self.data_dir.join("master.key"))
+        self.master_key_file
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("master.key"))
     }
 
     /// Settings for tests: a fresh data dir, port 0, and cheap Argon2 parameters.
@@ -91,7 +96,11 @@ impl Config {
         Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             data_dir: data_dir.to_owned(),
-            passwords: PasswordParams { memory_kib: 1024, iterations: 1, parallelism: 1 },
+            passwords: PasswordParams {
+                memory_kib: 1024,
+                iterations: 1,
+                parallelism: 1,
+            },
             ..Config::default()
         }
     }
@@ -109,7 +118,12 @@ pub struct Settings {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub data_dir: Option<PathBuf>,
     /// Database to use: sqlite://PATH or postgres://USER@HOST/DB.
-    #[arg(long, env = "TESSERA_DATABASE_URL", value_name = "URL", hide_env_values = true)]
+    #[arg(
+        long,
+        env = "TESSERA_DATABASE_URL",
+        value_name = "URL",
+        hide_env_values = true
+    )]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub database_url: Option<Secret>,
     /// TOML configuration file; flags and environment override it.

@@ -9,7 +9,9 @@ async fn main() -> anyhow::Result<()> {
     // One process-wide TLS provider, so no dependency can pick another (CRATES.md §3).
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn")))
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn")),
+        )
         .init();
     Cli::parse().run().await
 }

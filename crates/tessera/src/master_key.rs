@@ -19,11 +19,19 @@ struct KeyFile {
 }
 
 pub fn load(path: &Path) -> anyhow::Result<MasterKey> {
-    let text = fs::read_to_string(path).with_context(|| format!("reading master key {}", path.display()))?;
-    let file: KeyFile = serde_json::from_str(&text).with_context(|| format!("parsing master key {}", path.display()))?;
-    let bytes = BASE64.decode(file.key.trim().as_bytes()).context("master key is not base64")?;
+    let text = fs::read_to_string(path)
+        .with_context(|| format!("reading master key {}", path.display()))?;
+    let file: KeyFile = serde_json::from_str(&text)
+        .with_context(|| format!("parsing master key {}", path.display()))?;
+    let bytes = BASE64
+        .decode(file.key.trim().as_bytes())
+        .context("master key is not base64")?;
     if bytes.len() != 32 {
-        bail!("master key {} must hold 32 bytes, found {}", path.display(), bytes.len());
+        bail!(
+            "master key {} must hold 32 bytes, found {}",
+            path.display(),
+            bytes.len()
+        );
     }
     Ok(MasterKey::new(file.id, &bytes)?)
 }
@@ -40,12 +48,17 @@ pub fn load_or_generate(path: &Path) -> anyhow::Result<MasterKey> {
 pub fn generate(path: &Path) -> anyhow::Result<()> {
     let key: [u8; 32] = random_array()?;
     let id = format!("mk-{}", HEXLOWER.encode(&random_array::<4>()?));
-    let json = serde_json::to_string_pretty(&KeyFile { id, key: BASE64.encode(&key) })?;
+    let json = serde_json::to_string_pretty(&KeyFile {
+        id,
+        key: BASE64.encode(&key),
+    })?;
     let mut options = fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(path).with_context(|| format!("creating master key {}", path.display()))?;
+    let mut file = options
+        .open(path)
+        .with_context(|| format!("creating master key {}", path.display()))?;
     file.write_all(json.as_bytes())?;
     file.sync_all()?;
     Ok(())

@@ -27,13 +27,18 @@ pub struct Application {
 /// Opens the configured database and brings its schema up to date.
 pub async fn open_store(config: &Config) -> anyhow::Result<SqlStore> {
     let url = config.database_url();
-    let engine = Engine::from_url(url.expose()).context("database URL must start with sqlite: or postgres://")?;
+    let engine = Engine::from_url(url.expose())
+        .context("database URL must start with sqlite: or postgres://")?;
     if engine == Engine::Sqlite {
         std::fs::create_dir_all(&config.data_dir)
             .with_context(|| format!("creating data dir {}", config.data_dir.display()))?;
     }
-    let options = OpenOptions { max_connections: config.database_max_connections };
-    let store = SqlStore::open(url.expose(), &options).await.context("opening the database")?;
+    let options = OpenOptions {
+        max_connections: config.database_max_connections,
+    };
+    let store = SqlStore::open(url.expose(), &options)
+        .await
+        .context("opening the database")?;
     store.migrate().await.context("migrating the database")?;
     Ok(store)
 }
@@ -48,7 +53,9 @@ pub async fn build_service(
         Mode::Dev => master_key::load_or_generate(&config.master_key_path())?,
         Mode::Production => {
             let Some(path) = &config.master_key_file else {
-                bail!("production mode needs an explicit --master-key-file (TESSERA_MASTER_KEY_FILE)");
+                bail!(
+                    "production mode needs an explicit --master-key-file (TESSERA_MASTER_KEY_FILE)"
+                );
             };
             master_key::load(path)?
         }
@@ -61,7 +68,8 @@ pub async fn build_service(
         store: dyn_store,
         clock,
         keys: Arc::new(keys),
-        passwords: PasswordHasherPool::new(config.passwords).context("password hashing parameters")?,
+        passwords: PasswordHasherPool::new(config.passwords)
+            .context("password hashing parameters")?,
         mode: match config.mode {
             Mode::Dev => service::Mode::Dev,
             Mode::Production => service::Mode::Production,
@@ -69,7 +77,10 @@ pub async fn build_service(
         default_project: config.default_project.clone(),
     });
     if config.mode == Mode::Dev {
-        service.create_project(&config.default_project).await.context("creating the default project")?;
+        service
+            .create_project(&config.default_project)
+            .await
+            .context("creating the default project")?;
     }
     Ok(Arc::new(service))
 }
@@ -88,11 +99,18 @@ impl Application {
         let listener = TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("binding {}", config.listen))?;
-        Ok(Application { listener, router, store, service })
+        Ok(Application {
+            listener,
+            router,
+            store,
+            service,
+        })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
-        self.listener.local_addr().unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)))
+        self.listener
+            .local_addr()
+            .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)))
     }
 
     pub fn service(&self) -> Arc<Service> {
@@ -100,7 +118,10 @@ impl Application {
     }
 
     /// Serves until `shutdown` completes, drains open requests, then closes the database.
-    pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+    pub async fn run(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
         tracing::info!(addr = %self.local_addr(), "tessera listening");
         http::serve(self.listener, self.router, shutdown).await?;
         self.store.close().await;

@@ -12,7 +12,9 @@ use serde_json::{Value, json};
 use crate::service::Service;
 
 pub fn router() -> Router<Arc<Service>> {
-    Router::new().route("/healthz", get(healthz)).route("/readyz", get(readyz))
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
 }
 
 #[utoipa::path(get, path = "/healthz", tag = "operations", responses((status = 200, description = "The process is up")))]
@@ -25,8 +27,14 @@ pub async fn healthz() -> Json<Value> {
     (status = 503, description = "The database does not answer")))]
 pub async fn readyz(State(svc): State<Arc<Service>>) -> (StatusCode, Json<Value>) {
     if svc.ready().await {
-        (StatusCode::OK, Json(json!({"status": "ok", "database": "ok"})))
+        (
+            StatusCode::OK,
+            Json(json!({"status": "ok", "database": "ok"})),
+        )
     } else {
-        (StatusCode::SERVICE_UNAVAILABLE, Json(json!({"status": "unavailable", "database": "unreachable"})))
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({"status": "unavailable", "database": "unreachable"})),
+        )
     }
 }

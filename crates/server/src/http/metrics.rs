@@ -17,7 +17,9 @@ use axum::routing::get;
 use metrics::{Key, Label, Level, Metadata, Recorder};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle, PrometheusRecorder};
 
-const LATENCY_BUCKETS: &[f64] = &[0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5];
+const LATENCY_BUCKETS: &[f64] = &[
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+];
 const METADATA: Metadata<'static> = Metadata::new("tessera", Level::INFO, Some(module_path!()));
 
 #[derive(Clone)]
@@ -33,7 +35,10 @@ impl HttpMetrics {
             .map_err(|e| e.to_string())?
             .build_recorder();
         let handle = recorder.handle();
-        Ok(Self { recorder: Arc::new(recorder), handle })
+        Ok(Self {
+            recorder: Arc::new(recorder),
+            handle,
+        })
     }
 
     pub(super) fn router(&self) -> Router {
@@ -41,13 +46,21 @@ impl HttpMetrics {
         Router::new().route(
             "/metrics",
             get(move || async move {
-                ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], handle.render()).into_response()
+                (
+                    [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+                    handle.render(),
+                )
+                    .into_response()
             }),
         )
     }
 }
 
-pub(super) async fn track(State(metrics): State<HttpMetrics>, request: Request, next: Next) -> Response {
+pub(super) async fn track(
+    State(metrics): State<HttpMetrics>,
+    request: Request,
+    next: Next,
+) -> Response {
     let route = request
         .extensions()
         .get::<MatchedPath>()
@@ -63,10 +76,16 @@ pub(super) async fn track(State(metrics): State<HttpMetrics>, request: Request, 
     ];
     let recorder = &metrics.recorder;
     recorder
-        .register_counter(&Key::from_parts("tessera_http_requests_total", labels.clone()), &METADATA)
+        .register_counter(
+            &Key::from_parts("tessera_http_requests_total", labels.clone()),
+            &METADATA,
+        )
         .increment(1);
     recorder
-        .register_histogram(&Key::from_parts("tessera_http_request_duration_seconds", labels), &METADATA)
+        .register_histogram(
+            &Key::from_parts("tessera_http_request_duration_seconds", labels),
+            &METADATA,
+        )
         .record(started.elapsed().as_secs_f64());
     response
 }

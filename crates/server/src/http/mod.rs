@@ -30,7 +30,10 @@ pub fn router(service: Arc<Service>, metrics: HttpMetrics) -> Router {
         .fallback(|| async { ItError::NotFound.into_response() })
         .with_state(service)
         .merge(metrics.router())
-        .layer(axum::middleware::from_fn_with_state(metrics, metrics::track))
+        .layer(axum::middleware::from_fn_with_state(
+            metrics,
+            metrics::track,
+        ))
         // Web SDKs call from any origin, with any headers (spec §1.3).
         .layer(CorsLayer::very_permissive())
         .layer(TraceLayer::new_for_http())
@@ -42,7 +45,10 @@ pub async fn serve(
     router: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown)
-        .await
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }

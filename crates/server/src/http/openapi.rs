@@ -31,5 +31,8 @@ pub fn document() -> utoipa::openapi::OpenApi {
 
 pub fn router() -> Router<Arc<Service>> {
     let doc = Arc::new(document());
-    Router::new().route("/openapi.json", get(move || async move { Json(doc.as_ref().clone()) }))
+    Router::new().route(
+        "/openapi.json",
+        get(move || async move { Json(doc.as_ref().clone()) }),
+    )
 }

@@ -72,20 +72,44 @@ pub struct BatchGetPage {
 
 impl Service {
     /// End-user sign-up: creates the account and signs it in.
-    pub async fn sign_up(&self, realm: &Realm, account: NewAccount) -> Result<(User, Session), DomainError> {
-        let provider = if account.password.is_some() { "password" } else { "anonymous" };
+    pub async fn sign_up(
+        &self,
+        realm: &Realm,
+        account: NewAccount,
+    ) -> Result<(User, Session), DomainError> {
+        let provider = if account.password.is_some() {
+            "password"
+        } else {
+            "anonymous"
+        };
         let now = self.clock.now();
-        let user = self.insert_account(realm, NewAccount { last_login_at: Some(now), ..account }).await?;
+        let user = self
+            .insert_account(
+                realm,
+                NewAccount {
+                    last_login_at: Some(now),
+                    ..account
+                },
+            )
+            .await?;
         let session = self.start_session(realm, &user, provider, now).await?;
         Ok((user, session))
     }
 
     /// Admin create: the account, without a session.
-    pub async fn create_account(&self, realm: &Realm, account: NewAccount) -> Result<User, DomainError> {
+    pub async fn create_account(
+        &self,
+        realm: &Realm,
+        account: NewAccount,
+    ) -> Result<User, DomainError> {
         self.insert_account(realm, account).await
     }
 
-    async fn insert_account(&self, realm: &Realm, account: NewAccount) -> Result<User, DomainError> {
+    async fn insert_account(
+        &self,
+        realm: &Realm,
+        account: NewAccount,
+    ) -> Result<User, DomainError> {
         let password_hash = match &account.password {
             Some(p) => Some(self.passwords.hash(p).await?),
             None => None,
@@ -140,13 +164,19 @@ impl Service {
     }
 
     /// Users matching any selector, each once, in the order first matched.
-    pub async fn find_users(&self, realm: &Realm, selectors: &[UserSelector]) -> Result<Vec<User>, DomainError> {
+    pub async fn find_users(
+        &self,
+        realm: &Realm,
+        selectors: &[UserSelector],
+    ) -> Result<Vec<User>, DomainError> {
         let mut users: Vec<User> = Vec::new();
         for selector in selectors {
             let found = match selector {
                 UserSelector::Id(id) => self.store.get_user(&realm.id, id).await?,
                 UserSelector::Email(e) => self.store.find_user_by_email(&realm.id, e).await?,
-                UserSelector::Phone(p) => self.store.find_user_by_phone(&realm.id, p.as_str()).await?,
+                UserSelector::Phone(p) => {
+                    self.store.find_user_by_phone(&realm.id, p.as_str()).await?
+                }
             };
             if let Some(user) = found
                 && !users.iter().any(|u| u.id == user.id)
@@ -158,11 +188,19 @@ impl Service {
     }
 
     pub async fn get_account(&self, realm: &Realm, id: &UserId) -> Result<User, DomainError> {
-        self.store.get_user(&realm.id, id).await?.ok_or(DomainError::UserNotFound)
+        self.store
+            .get_user(&realm.id, id)
+            .await?
+            .ok_or(DomainError::UserNotFound)
     }
 
     /// Admin update of any account.
-    pub async fn update_account(&self, realm: &Realm, id: &UserId, changes: AccountChanges) -> Result<User, DomainError> {
+    pub async fn update_account(
+        &self,
+        realm: &Realm,
+        id: &UserId,
+        changes: AccountChanges,
+    ) -> Result<User, DomainError> {
         let user = self.get_account(realm, id).await?;
         self.apply_changes(user, changes).await
     }
@@ -179,15 +217,23 @@ impl Service {
         let user = self.apply_changes(caller.user, changes).await?;
         let session = if revokes || want_tokens {
             let provider = caller.claims.firebase.sign_in_provider;
-            let auth_time = OffsetDateTime::from_unix_timestamp(caller.claims.auth_time).map_err(internal)?;
-            Some(self.start_session(&caller.realm, &user, &provider, auth_time).await?)
+            let auth_time =
+                OffsetDateTime::from_unix_timestamp(caller.claims.auth_time).map_err(internal)?;
+            Some(
+                self.start_session(&caller.realm, &user, &provider, auth_time)
+                    .await?,
+            )
         } else {
             None
         };
         Ok((user, session))
     }
 
-    async fn apply_changes(&self, mut user: User, changes: AccountChanges) -> Result<User, DomainError> {
+    async fn apply_changes(
+        &self,
+        mut user: User,
+        changes: AccountChanges,
+    ) -> Result<User, DomainError> {
         let password_hash = match &changes.password {
             Some(p) => Some(self.passwords.hash(p).await?),
             None => None,
@@ -218,7 +264,11 @@ impl Service {
     }
 
     pub async fn delete_account(&self, realm: &Realm, id: &UserId) -> Result<(), DomainError> {
-        if self.store.delete_user(&realm.id, id).await? { Ok(()) } else { Err(DomainError::UserNotFound) }
+        if self.store.delete_user(&realm.id, id).await? {
+            Ok(())
+        } else {
+            Err(DomainError::UserNotFound)
+        }
     }
 
     pub async fn query_accounts(
@@ -230,9 +280,16 @@ impl Service {
         Ok(self.store.query_users(&realm.id, query, with_users).await?)
     }
 
-    pub async fn batch_get(&self, realm: &Realm, after: Option<&UserId>, max: i64) -> Result<BatchGetPage, DomainError> {
+    pub async fn batch_get(
+        &self,
+        realm: &Realm,
+        after: Option<&UserId>,
+        max: i64,
+    ) -> Result<BatchGetPage, DomainError> {
         let users = self.store.list_users(&realm.id, after, max).await?;
-        let next = (users.len() as i64 == max).then(|| users.last().map(|u| u.id.clone())).flatten();
+        let next = (users.len() as i64 == max)
+            .then(|| users.last().map(|u| u.id.clone()))
+            .flatten();
         Ok(BatchGetPage { users, next })
     }
 

@@ -40,7 +40,11 @@ impl Service {
         if self.mode == Mode::Dev && emulator_owner {
             return Ok(());
         }
-        if self.store.admin_token_exists(&sha256(token.as_bytes())).await? {
+        if self
+            .store
+            .admin_token_exists(&sha256(token.as_bytes()))
+            .await?
+        {
             Ok(())
         } else {
             Err(DomainError::AdminUnauthenticated)
@@ -55,39 +59,59 @@ impl Service {
         }
     }
 
-    pub async fn realm(&self, project_id: &str, tenant_id: Option<&str>) -> Result<Realm, DomainError> {
+    pub async fn realm(
+        &self,
+        project_id: &str,
+        tenant_id: Option<&str>,
+    ) -> Result<Realm, DomainError> {
         if let Some(realm) = self.store.find_realm(project_id, tenant_id).await? {
             return Ok(realm);
         }
         match tenant_id {
-            Some(_) if self.store.find_realm(project_id, None).await?.is_some() => Err(DomainError::TenantNotFound),
+            Some(_) if self.store.find_realm(project_id, None).await?.is_some() => {
+                Err(DomainError::TenantNotFound)
+            }
             _ => Err(DomainError::ProjectNotFound),
         }
     }
 
     /// Creates a project (CLI, and the dev-mode default project at start-up).
     pub async fn create_project(&self, project_id: &str) -> Result<Realm, DomainError> {
-        Ok(self.store.ensure_realm(project_id, None, self.clock.now()).await?)
+        Ok(self
+            .store
+            .ensure_realm(project_id, None, self.clock.now())
+            .await?)
     }
 
     /// Creates a tenant of an existing project.
-    pub async fn create_tenant(&self, project_id: &str, tenant_id: &str) -> Result<Realm, DomainError> {
+    pub async fn create_tenant(
+        &self,
+        project_id: &str,
+        tenant_id: &str,
+    ) -> Result<Realm, DomainError> {
         self.realm(project_id, None).await?;
-        Ok(self.store.ensure_realm(project_id, Some(tenant_id), self.clock.now()).await?)
+        Ok(self
+            .store
+            .ensure_realm(project_id, Some(tenant_id), self.clock.now())
+            .await?)
     }
 
     /// Stores a new API key for `project_id` and returns it; only its hash is kept.
     pub async fn create_api_key(&self, project_id: &str) -> Result<String, DomainError> {
         self.realm(project_id, None).await?;
         let key = format!("tk_{}", crate::crypto::random_token().map_err(internal)?);
-        self.store.insert_api_key(&sha256(key.as_bytes()), project_id, self.clock.now()).await?;
+        self.store
+            .insert_api_key(&sha256(key.as_bytes()), project_id, self.clock.now())
+            .await?;
         Ok(key)
     }
 
     /// Stores a new admin bearer token and returns it; only its hash is kept.
     pub async fn create_admin_token(&self, label: &str) -> Result<String, DomainError> {
         let token = format!("ta_{}", crate::crypto::random_token().map_err(internal)?);
-        self.store.insert_admin_token(&sha256(token.as_bytes()), label, self.clock.now()).await?;
+        self.store
+            .insert_admin_token(&sha256(token.as_bytes()), label, self.clock.now())
+            .await?;
         Ok(token)
     }
 }

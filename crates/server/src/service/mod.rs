@@ -38,7 +38,14 @@ pub struct ServiceParts {
 
 impl Service {
     pub fn new(parts: ServiceParts) -> Self {
-        let ServiceParts { store, clock, keys, passwords, mode, default_project } = parts;
+        let ServiceParts {
+            store,
+            clock,
+            keys,
+            passwords,
+            mode,
+            default_project,
+        } = parts;
         Self {
             store,
             clock,

@@ -105,19 +105,31 @@ impl Service {
 
     /// Exchanges a refresh token for a fresh ID token. The refresh token itself is kept, as
     /// Firebase keeps it.
-    pub async fn refresh(&self, scope: &KeyScope, refresh_token: &str) -> Result<Session, DomainError> {
+    pub async fn refresh(
+        &self,
+        scope: &KeyScope,
+        refresh_token: &str,
+    ) -> Result<Session, DomainError> {
         let record = self
             .store
             .find_refresh_token(&sha256(refresh_token.as_bytes()))
             .await?
             .ok_or(DomainError::InvalidRefreshToken)?;
-        let realm = self.store.get_realm(&record.realm).await?.ok_or(DomainError::InvalidRefreshToken)?;
+        let realm = self
+            .store
+            .get_realm(&record.realm)
+            .await?
+            .ok_or(DomainError::InvalidRefreshToken)?;
         if let KeyScope::Project(project) = scope
             && *project != realm.project_id
         {
             return Err(DomainError::InvalidRefreshToken);
         }
-        let user = self.store.get_user(&realm.id, &record.user).await?.ok_or(DomainError::UserNotFound)?;
+        let user = self
+            .store
+            .get_user(&realm.id, &record.user)
+            .await?
+            .ok_or(DomainError::UserNotFound)?;
         if user.disabled {
             return Err(DomainError::UserDisabled);
         }
@@ -125,8 +137,12 @@ impl Service {
             return Err(DomainError::TokenExpired);
         }
         let now = self.clock.now();
-        self.store.touch_user_refresh(&realm.id, &user.id, now).await?;
-        let id_token = self.mint_id_token(&realm, &user, &record.sign_in_provider, record.auth_time).await?;
+        self.store
+            .touch_user_refresh(&realm.id, &user.id, now)
+            .await?;
+        let id_token = self
+            .mint_id_token(&realm, &user, &record.sign_in_provider, record.auth_time)
+            .await?;
         Ok(Session {
             id_token,
             refresh_token: refresh_token.to_owned(),
@@ -154,15 +170,26 @@ impl Service {
         if claims.exp <= self.clock.now().unix_timestamp() {
             return Err(DomainError::TokenExpired);
         }
-        let realm = self.realm(&project, claims.firebase.tenant.as_deref()).await?;
-        let user_id = tessera_core::UserId::parse(&claims.sub).ok_or(DomainError::InvalidIdToken)?;
-        let user = self.store.get_user(&realm.id, &user_id).await?.ok_or(DomainError::UserNotFound)?;
+        let realm = self
+            .realm(&project, claims.firebase.tenant.as_deref())
+            .await?;
+        let user_id =
+            tessera_core::UserId::parse(&claims.sub).ok_or(DomainError::InvalidIdToken)?;
+        let user = self
+            .store
+            .get_user(&realm.id, &user_id)
+            .await?
+            .ok_or(DomainError::UserNotFound)?;
         if user.disabled {
             return Err(DomainError::UserDisabled);
         }
         if !user.accepts_token_issued_at(claims.iat) {
             return Err(DomainError::TokenExpired);
         }
-        Ok(Authenticated { realm, user, claims })
+        Ok(Authenticated {
+            realm,
+            user,
+            claims,
+        })
     }
 }

@@ -30,7 +30,11 @@ pub struct SigningKeys {
 
 impl SigningKeys {
     /// Loads the shared keys, generating the first one if the store has none.
-    pub async fn load_or_create(store: &dyn Store, master: &MasterKey, now: OffsetDateTime) -> Result<Self, DomainError> {
+    pub async fn load_or_create(
+        store: &dyn Store,
+        master: &MasterKey,
+        now: OffsetDateTime,
+    ) -> Result<Self, DomainError> {
         let mut records = store.signing_keys().await?;
         if records.is_empty() {
             let fresh = generate(master, now).await?;
@@ -52,17 +56,29 @@ impl SigningKeys {
                 tracing::error!(kid = %record.kid, key_id = %record.master_key_id, "signing key sealed under an unknown master key");
                 return Err(DomainError::Internal);
             }
-            let der = master.open(SEAL_PURPOSE, &record.sealed_private_key).map_err(internal)?;
-            let encoding = EncodingKey::from_rsa_pem(pkcs8_pem(&der).as_bytes()).map_err(internal)?;
+            let der = master
+                .open(SEAL_PURPOSE, &record.sealed_private_key)
+                .map_err(internal)?;
+            let encoding =
+                EncodingKey::from_rsa_pem(pkcs8_pem(&der).as_bytes()).map_err(internal)?;
             let jwk = public_jwk(&encoding, &record.kid)?;
-            verifiers.insert(record.kid.clone(), DecodingKey::from_jwk(&jwk).map_err(internal)?);
+            verifiers.insert(
+                record.kid.clone(),
+                DecodingKey::from_jwk(&jwk).map_err(internal)?,
+            );
             certificates.insert(record.kid.clone(), record.certificate_pem.clone());
             keys.push(jwk);
             // Records arrive newest generation first; the newest signs.
             active.get_or_insert((record.kid.clone(), encoding));
         }
         let (active_kid, active) = active.ok_or(DomainError::Internal)?;
-        Ok(Self { active_kid, active, verifiers, jwks: JwkSet { keys }, certificates })
+        Ok(Self {
+            active_kid,
+            active,
+            verifiers,
+            jwks: JwkSet { keys },
+            certificates,
+        })
     }
 
     pub fn jwks(&self) -> &JwkSet {
@@ -82,8 +98,15 @@ fn internal(e: impl std::fmt::Display) -> DomainError {
 
 fn pkcs8_pem(der: &[u8]) -> String {
     let body = data_encoding::BASE64.encode(der);
-    let lines: Vec<&str> = body.as_bytes().chunks(64).filter_map(|c| std::str::from_utf8(c).ok()).collect();
-    format!("-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----\n", lines.join("\n"))
+    let lines: Vec<&str> = body
+        .as_bytes()
+        .chunks(64)
+        .filter_map(|c| std::str::from_utf8(c).ok())
+        .collect();
+    format!(
+        "-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----\n",
+        lines.join("\n")
+    )
 }
 
 fn public_jwk(key: &EncodingKey, kid: &str) -> Result<Jwk, DomainError> {
@@ -95,24 +118,29 @@ fn public_jwk(key: &EncodingKey, kid: &str) -> Result<Jwk, DomainError> {
 }
 
 /// RSA key generation takes tens of milliseconds; it runs on the blocking pool.
-async fn generate(master: &MasterKey, now: OffsetDateTime) -> Result<SigningKeyRecord, DomainError> {
-    let (der, certificate_pem, kid) = tokio::task::spawn_blocking(move || -> Result<_, DomainError> {
-        let pair = KeyPair::generate_for(&PKCS_RSA_SHA256).map_err(internal)?;
-        let encoding = EncodingKey::from_rsa_pem(pair.serialize_pem().as_bytes()).map_err(internal)?;
-        let kid = Jwk::from_encoding_key(&encoding, Algorithm::RS256)
-            .and_then(|jwk| jwk.thumbprint(ThumbprintHash::SHA256))
-            .map_err(internal)?;
-        let mut params = CertificateParams::new(Vec::<String>::new()).map_err(internal)?;
-        let mut name = DistinguishedName::new();
-        name.push(DnType::CommonName, "securetoken.system.gserviceaccount.com");
-        params.distinguished_name = name;
-        params.not_before = now - Duration::hours(1);
-        params.not_after = now + Duration::days(3650);
-        let certificate = params.self_signed(&pair).map_err(internal)?;
-        Ok((pair.serialize_der(), certificate.pem(), kid))
-    })
-    .await
-    .map_err(internal)??;
+async fn generate(
+    master: &MasterKey,
+    now: OffsetDateTime,
+) -> Result<SigningKeyRecord, DomainError> {
+    let (der, certificate_pem, kid) =
+        tokio::task::spawn_blocking(move || -> Result<_, DomainError> {
+            let pair = KeyPair::generate_for(&PKCS_RSA_SHA256).map_err(internal)?;
+            let encoding =
+                EncodingKey::from_rsa_pem(pair.serialize_pem().as_bytes()).map_err(internal)?;
+            let kid = Jwk::from_encoding_key(&encoding, Algorithm::RS256)
+                .and_then(|jwk| jwk.thumbprint(ThumbprintHash::SHA256))
+                .map_err(internal)?;
+            let mut params = CertificateParams::new(Vec::<String>::new()).map_err(internal)?;
+            let mut name = DistinguishedName::new();
+            name.push(DnType::CommonName, "securetoken.system.gserviceaccount.com");
+            params.distinguished_name = name;
+            params.not_before = now - Duration::hours(1);
+            params.not_after = now + Duration::days(3650);
+            let certificate = params.self_signed(&pair).map_err(internal)?;
+            Ok((pair.serialize_der(), certificate.pem(), kid))
+        })
+        .await
+        .map_err(internal)??;
     Ok(SigningKeyRecord {
         kid,
         algorithm: ALGORITHM.to_owned(),

@@ -22,12 +22,18 @@ async fn sign_up_returns_a_session_and_the_user_exists() {
     assert_eq!(c["sub"], local_id);
     assert_eq!(c["user_id"], local_id);
     assert_eq!(c["aud"], PROJECT);
-    assert_eq!(c["iss"], format!("https://securetoken.google.com/{PROJECT}"));
+    assert_eq!(
+        c["iss"],
+        format!("https://securetoken.google.com/{PROJECT}")
+    );
     assert_eq!(c["email"], "alice@example.com");
     assert_eq!(c["email_verified"], false);
     assert_eq!(c["firebase"]["sign_in_provider"], "password");
     assert_eq!(c["firebase"]["identities"]["email"][0], "alice@example.com");
-    assert_eq!(c["exp"].as_i64().unwrap() - c["iat"].as_i64().unwrap(), 3600);
+    assert_eq!(
+        c["exp"].as_i64().unwrap() - c["iat"].as_i64().unwrap(),
+        3600
+    );
 
     let user = app.admin_user(local_id).await.expect("user stored");
     assert_eq!(user["email"], "alice@example.com");
@@ -37,7 +43,12 @@ async fn sign_up_returns_a_session_and_the_user_exists() {
 #[tokio::test]
 async fn sign_up_without_credentials_is_anonymous() {
     let app = TestApp::spawn().await;
-    let (status, body) = app.post("/identitytoolkit.googleapis.com/v1/accounts:signUp", json!({})).await;
+    let (status, body) = app
+        .post(
+            "/identitytoolkit.googleapis.com/v1/accounts:signUp",
+            json!({}),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let c = claims(str_of(&body, "idToken"));
     assert_eq!(c["firebase"]["sign_in_provider"], "anonymous");
@@ -51,15 +62,36 @@ async fn sign_up_errors_change_nothing() {
     app.sign_up("taken@example.com", "secret1").await;
     let before = app.fingerprint().await;
     let cases = [
-        (json!({"email": "taken@example.com", "password": "secret1"}), "EMAIL_EXISTS"),
-        (json!({"email": "TAKEN@example.com", "password": "secret1"}), "EMAIL_EXISTS"),
-        (json!({"email": "not-an-email", "password": "secret1"}), "INVALID_EMAIL"),
-        (json!({"email": "new@example.com", "password": "12345"}), "WEAK_PASSWORD : Password should be at least 6 characters"),
+        (
+            json!({"email": "taken@example.com", "password": "secret1"}),
+            "EMAIL_EXISTS",
+        ),
+        (
+            json!({"email": "TAKEN@example.com", "password": "secret1"}),
+            "EMAIL_EXISTS",
+        ),
+        (
+            json!({"email": "not-an-email", "password": "secret1"}),
+            "INVALID_EMAIL",
+        ),
+        (
+            json!({"email": "new@example.com", "password": "12345"}),
+            "WEAK_PASSWORD : Password should be at least 6 characters",
+        ),
         (json!({"email": "new@example.com"}), "MISSING_PASSWORD"),
         (json!({"password": "secret1"}), "MISSING_EMAIL"),
-        (json!({"email": "new@example.com", "password": "secret1", "localId": "chosen"}), "INSUFFICIENT_PERMISSION"),
-        (json!({"email": "new@example.com", "password": "secret1", "emailVerified": true}), "INSUFFICIENT_PERMISSION"),
-        (json!({"email": "new@example.com", "password": "secret1", "tenantId": "nope"}), "TENANT_NOT_FOUND"),
+        (
+            json!({"email": "new@example.com", "password": "secret1", "localId": "chosen"}),
+            "INSUFFICIENT_PERMISSION",
+        ),
+        (
+            json!({"email": "new@example.com", "password": "secret1", "emailVerified": true}),
+            "INSUFFICIENT_PERMISSION",
+        ),
+        (
+            json!({"email": "new@example.com", "password": "secret1", "tenantId": "nope"}),
+            "TENANT_NOT_FOUND",
+        ),
     ];
     for (body, message) in cases {
         assert_it_error(&app.post("/v1/accounts:signUp", body).await, message);
@@ -71,15 +103,26 @@ async fn sign_up_errors_change_nothing() {
 async fn password_sign_in_under_both_layouts() {
     let app = TestApp::spawn().await;
     let up = app.sign_up("bob@example.com", "secret12").await;
-    for path in ["/v1/accounts:signInWithPassword", "/identitytoolkit.googleapis.com/v1/accounts:signInWithPassword"] {
-        let (status, body) = app.post(path, json!({"email": "BOB@example.com", "password": "secret12"})).await;
+    for path in [
+        "/v1/accounts:signInWithPassword",
+        "/identitytoolkit.googleapis.com/v1/accounts:signInWithPassword",
+    ] {
+        let (status, body) = app
+            .post(
+                path,
+                json!({"email": "BOB@example.com", "password": "secret12"}),
+            )
+            .await;
         assert_eq!(status, StatusCode::OK, "{body}");
         assert_eq!(body["kind"], "identitytoolkit#VerifyPasswordResponse");
         assert_eq!(body["registered"], true);
         assert_eq!(body["localId"], up["localId"]);
         assert_eq!(body["email"], "bob@example.com");
         assert_eq!(body["displayName"], "");
-        assert_eq!(claims(str_of(&body, "idToken"))["firebase"]["sign_in_provider"], "password");
+        assert_eq!(
+            claims(str_of(&body, "idToken"))["firebase"]["sign_in_provider"],
+            "password"
+        );
     }
     let user = app.admin_user(str_of(&up, "localId")).await.expect("user");
     assert!(user["lastLoginAt"].as_str().is_some());
@@ -98,13 +141,30 @@ async fn password_sign_in_errors_change_nothing() {
         .await;
     assert_eq!(status, StatusCode::OK);
     let before = app.fingerprint().await;
-    assert_it_error(&app.sign_in("nobody@example.com", "secret12").await, "EMAIL_NOT_FOUND");
-    assert_it_error(&app.sign_in("dave@example.com", "wrong-password").await, "INVALID_PASSWORD");
-    assert_it_error(&app.sign_in("carol@example.com", "secret12").await, "USER_DISABLED");
-    assert_it_error(&app.sign_in("bad", "secret12").await, "INVALID_EMAIL");
-    assert_it_error(&app.post("/v1/accounts:signInWithPassword", json!({"password": "x"})).await, "MISSING_EMAIL");
     assert_it_error(
-        &app.post("/v1/accounts:signInWithPassword", json!({"email": "dave@example.com"})).await,
+        &app.sign_in("nobody@example.com", "secret12").await,
+        "EMAIL_NOT_FOUND",
+    );
+    assert_it_error(
+        &app.sign_in("dave@example.com", "wrong-password").await,
+        "INVALID_PASSWORD",
+    );
+    assert_it_error(
+        &app.sign_in("carol@example.com", "secret12").await,
+        "USER_DISABLED",
+    );
+    assert_it_error(&app.sign_in("bad", "secret12").await, "INVALID_EMAIL");
+    assert_it_error(
+        &app.post("/v1/accounts:signInWithPassword", json!({"password": "x"}))
+            .await,
+        "MISSING_EMAIL",
+    );
+    assert_it_error(
+        &app.post(
+            "/v1/accounts:signInWithPassword",
+            json!({"email": "dave@example.com"}),
+        )
+        .await,
         "MISSING_PASSWORD",
     );
     assert_eq!(app.fingerprint().await, before);
@@ -125,7 +185,10 @@ async fn lookup_by_id_token() {
     assert!(user["createdAt"].as_str().unwrap().parse::<i64>().is_ok());
     assert!(user["validSince"].as_str().unwrap().parse::<i64>().is_ok());
     assert!(user["passwordUpdatedAt"].is_number());
-    assert!(user.get("passwordHash").is_none(), "password hashes are never returned");
+    assert!(
+        user.get("passwordHash").is_none(),
+        "password hashes are never returned"
+    );
 }
 
 #[tokio::test]
@@ -133,16 +196,26 @@ async fn lookup_rejects_bad_tokens() {
     let app = TestApp::spawn().await;
     let up = app.sign_up("frank@example.com", "secret12").await;
     let token = str_of(&up, "idToken").to_owned();
-    assert_it_error(&app.post("/v1/accounts:lookup", json!({})).await, "MISSING_ID_TOKEN");
+    assert_it_error(
+        &app.post("/v1/accounts:lookup", json!({})).await,
+        "MISSING_ID_TOKEN",
+    );
     assert_it_error(&app.lookup("garbage").await, "INVALID_ID_TOKEN");
     // A valid token with a flipped signature byte is forged.
     let mut forged = token.clone();
-    let last = forged.pop().map(|c| if c == 'A' { 'B' } else { 'A' }).unwrap();
+    let last = forged
+        .pop()
+        .map(|c| if c == 'A' { 'B' } else { 'A' })
+        .unwrap();
     forged.push(last);
     assert_it_error(&app.lookup(&forged).await, "INVALID_ID_TOKEN");
     // An unsigned token in the emulator's style is not accepted.
     let payload = token.split('.').nth(1).unwrap();
-    assert_it_error(&app.lookup(&format!("eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.{payload}.")).await, "INVALID_ID_TOKEN");
+    assert_it_error(
+        &app.lookup(&format!("eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.{payload}."))
+            .await,
+        "INVALID_ID_TOKEN",
+    );
     // One hour later the token has expired.
     app.advance(3601);
     assert_it_error(&app.lookup(&token).await, "TOKEN_EXPIRED");
@@ -159,7 +232,11 @@ async fn lookup_of_disabled_and_deleted_users() {
     )
     .await;
     assert_it_error(&app.lookup(token).await, "USER_DISABLED");
-    app.admin_post(&format!("/v1/projects/{PROJECT}/accounts:delete"), json!({"localId": up["localId"]})).await;
+    app.admin_post(
+        &format!("/v1/projects/{PROJECT}/accounts:delete"),
+        json!({"localId": up["localId"]}),
+    )
+    .await;
     assert_it_error(&app.lookup(token).await, "USER_NOT_FOUND");
 }
 
@@ -195,8 +272,14 @@ async fn update_profile_and_email() {
     assert_eq!(body["email"], "hank2@example.com");
     assert_eq!(body["emailVerified"], false, "a new address is unverified");
     assert!(body.get("photoUrl").is_none());
-    assert_eq!(claims(str_of(&body, "idToken"))["email"], "hank2@example.com");
-    assert_eq!(app.sign_in("hank2@example.com", "secret12").await.0, StatusCode::OK);
+    assert_eq!(
+        claims(str_of(&body, "idToken"))["email"],
+        "hank2@example.com"
+    );
+    assert_eq!(
+        app.sign_in("hank2@example.com", "secret12").await.0,
+        StatusCode::OK
+    );
 }
 
 #[tokio::test]
@@ -205,17 +288,31 @@ async fn password_change_revokes_earlier_sessions() {
     let up = app.sign_up("ivy@example.com", "secret12").await;
     // Tokens carry whole seconds; move past the sign-up second so the revocation is visible.
     app.advance(1);
-    let (status, body) = app.post("/v1/accounts:update", json!({"idToken": up["idToken"], "password": "newsecret"})).await;
+    let (status, body) = app
+        .post(
+            "/v1/accounts:update",
+            json!({"idToken": up["idToken"], "password": "newsecret"}),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let new_id_token = str_of(&body, "idToken");
     let new_refresh = str_of(&body, "refreshToken");
 
     assert_it_error(&app.lookup(str_of(&up, "idToken")).await, "TOKEN_EXPIRED");
-    assert_it_error(&app.refresh(str_of(&up, "refreshToken")).await, "TOKEN_EXPIRED");
+    assert_it_error(
+        &app.refresh(str_of(&up, "refreshToken")).await,
+        "TOKEN_EXPIRED",
+    );
     assert_eq!(app.lookup(new_id_token).await.0, StatusCode::OK);
     assert_eq!(app.refresh(new_refresh).await.0, StatusCode::OK);
-    assert_it_error(&app.sign_in("ivy@example.com", "secret12").await, "INVALID_PASSWORD");
-    assert_eq!(app.sign_in("ivy@example.com", "newsecret").await.0, StatusCode::OK);
+    assert_it_error(
+        &app.sign_in("ivy@example.com", "secret12").await,
+        "INVALID_PASSWORD",
+    );
+    assert_eq!(
+        app.sign_in("ivy@example.com", "newsecret").await.0,
+        StatusCode::OK
+    );
 }
 
 #[tokio::test]
@@ -227,14 +324,35 @@ async fn update_errors_change_nothing() {
     let t = up["idToken"].clone();
     let cases = [
         (json!({"displayName": "x"}), "MISSING_ID_TOKEN"),
-        (json!({"idToken": "junk", "displayName": "x"}), "INVALID_ID_TOKEN"),
+        (
+            json!({"idToken": "junk", "displayName": "x"}),
+            "INVALID_ID_TOKEN",
+        ),
         (json!({"idToken": t, "email": "bad"}), "INVALID_EMAIL"),
-        (json!({"idToken": t, "email": "other@example.com"}), "EMAIL_EXISTS"),
-        (json!({"idToken": t, "password": "123"}), "WEAK_PASSWORD : Password should be at least 6 characters"),
-        (json!({"idToken": t, "emailVerified": true}), "INSUFFICIENT_PERMISSION"),
-        (json!({"idToken": t, "disableUser": true}), "INSUFFICIENT_PERMISSION"),
-        (json!({"idToken": t, "customAttributes": "{}"}), "INSUFFICIENT_PERMISSION"),
-        (json!({"idToken": t, "deleteAttribute": ["RAW_USER_INFO"]}), "INVALID_ARGUMENT : Unsupported deleteAttribute RAW_USER_INFO."),
+        (
+            json!({"idToken": t, "email": "other@example.com"}),
+            "EMAIL_EXISTS",
+        ),
+        (
+            json!({"idToken": t, "password": "123"}),
+            "WEAK_PASSWORD : Password should be at least 6 characters",
+        ),
+        (
+            json!({"idToken": t, "emailVerified": true}),
+            "INSUFFICIENT_PERMISSION",
+        ),
+        (
+            json!({"idToken": t, "disableUser": true}),
+            "INSUFFICIENT_PERMISSION",
+        ),
+        (
+            json!({"idToken": t, "customAttributes": "{}"}),
+            "INSUFFICIENT_PERMISSION",
+        ),
+        (
+            json!({"idToken": t, "deleteAttribute": ["RAW_USER_INFO"]}),
+            "INVALID_ARGUMENT : Unsupported deleteAttribute RAW_USER_INFO.",
+        ),
     ];
     for (body, message) in cases {
         assert_it_error(&app.post("/v1/accounts:update", body).await, message);
@@ -247,14 +365,32 @@ async fn delete_own_account() {
     let app = TestApp::spawn().await;
     let up = app.sign_up("kate@example.com", "secret12").await;
     let before = app.fingerprint().await;
-    assert_it_error(&app.post("/v1/accounts:delete", json!({})).await, "MISSING_ID_TOKEN");
-    assert_it_error(&app.post("/v1/accounts:delete", json!({"idToken": "x"})).await, "INVALID_ID_TOKEN");
+    assert_it_error(
+        &app.post("/v1/accounts:delete", json!({})).await,
+        "MISSING_ID_TOKEN",
+    );
+    assert_it_error(
+        &app.post("/v1/accounts:delete", json!({"idToken": "x"}))
+            .await,
+        "INVALID_ID_TOKEN",
+    );
     assert_eq!(app.fingerprint().await, before);
 
-    let (status, body) = app.post("/v1/accounts:delete", json!({"idToken": up["idToken"]})).await;
+    let (status, body) = app
+        .post("/v1/accounts:delete", json!({"idToken": up["idToken"]}))
+        .await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    assert_eq!(body, json!({"kind": "identitytoolkit#DeleteAccountResponse"}));
+    assert_eq!(
+        body,
+        json!({"kind": "identitytoolkit#DeleteAccountResponse"})
+    );
     assert!(app.admin_user(str_of(&up, "localId")).await.is_none());
-    assert_it_error(&app.refresh(str_of(&up, "refreshToken")).await, "INVALID_REFRESH_TOKEN");
-    assert_it_error(&app.sign_in("kate@example.com", "secret12").await, "EMAIL_NOT_FOUND");
+    assert_it_error(
+        &app.refresh(str_of(&up, "refreshToken")).await,
+        "INVALID_REFRESH_TOKEN",
+    );
+    assert_it_error(
+        &app.sign_in("kate@example.com", "secret12").await,
+        "EMAIL_NOT_FOUND",
+    );
 }

@@ -27,21 +27,38 @@ async fn create_lookup_update_delete() {
     .await;
     assert_eq!(created["kind"], "identitytoolkit#SignupNewUserResponse");
     assert_eq!(created["localId"], "uid-1");
-    assert!(created.get("idToken").is_none(), "admin create mints no session");
+    assert!(
+        created.get("idToken").is_none(),
+        "admin create mints no session"
+    );
 
-    for selector in [json!({"localId": ["uid-1"]}), json!({"email": ["QUINN@example.com"]}), json!({"phoneNumber": ["+16505550101"]})] {
+    for selector in [
+        json!({"localId": ["uid-1"]}),
+        json!({"email": ["QUINN@example.com"]}),
+        json!({"phoneNumber": ["+16505550101"]}),
+    ] {
         let (status, body) = app.admin_post(&path(":lookup"), selector).await;
         assert_eq!(status, StatusCode::OK, "{body}");
         let user = &body["users"][0];
         assert_eq!(user["localId"], "uid-1");
         assert_eq!(user["emailVerified"], true);
         assert_eq!(user["phoneNumber"], "+16505550101");
-        let providers: Vec<&str> =
-            user["providerUserInfo"].as_array().unwrap().iter().map(|p| p["providerId"].as_str().unwrap()).collect();
+        let providers: Vec<&str> = user["providerUserInfo"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["providerId"].as_str().unwrap())
+            .collect();
         assert_eq!(providers, ["password", "phone"]);
     }
-    let (_, none) = app.admin_post(&path(":lookup"), json!({"localId": ["missing"]})).await;
-    assert_eq!(none, json!({"kind": "identitytoolkit#GetAccountInfoResponse"}), "users omitted when none match");
+    let (_, none) = app
+        .admin_post(&path(":lookup"), json!({"localId": ["missing"]}))
+        .await;
+    assert_eq!(
+        none,
+        json!({"kind": "identitytoolkit#GetAccountInfoResponse"}),
+        "users omitted when none match"
+    );
 
     let (status, body) = app
         .admin_post(
@@ -61,36 +78,97 @@ async fn create_lookup_update_delete() {
     let (_, signed_in) = app.sign_in("quinn@example.com", "secret12").await;
     assert_eq!(claims(str_of(&signed_in, "idToken"))["role"], "admin");
 
-    let (status, body) = app.admin_post(&path(":delete"), json!({"localId": "uid-1"})).await;
+    let (status, body) = app
+        .admin_post(&path(":delete"), json!({"localId": "uid-1"}))
+        .await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(body, json!({"kind": "identitytoolkit#DeleteAccountResponse"}));
+    assert_eq!(
+        body,
+        json!({"kind": "identitytoolkit#DeleteAccountResponse"})
+    );
     assert!(app.admin_user("uid-1").await.is_none());
 }
 
 #[tokio::test]
 async fn admin_errors_change_nothing() {
     let app = TestApp::spawn().await;
-    create(&app, json!({"localId": "uid-a", "email": "a@example.com", "phoneNumber": "+16505550102"})).await;
+    create(
+        &app,
+        json!({"localId": "uid-a", "email": "a@example.com", "phoneNumber": "+16505550102"}),
+    )
+    .await;
     let before = app.fingerprint().await;
     let cases = [
         (path(""), json!({"localId": "uid-a"}), "DUPLICATE_LOCAL_ID"),
         (path(""), json!({"email": "A@example.com"}), "EMAIL_EXISTS"),
-        (path(""), json!({"phoneNumber": "+16505550102"}), "PHONE_NUMBER_EXISTS"),
-        (path(""), json!({"phoneNumber": "6505550102"}), "INVALID_PHONE_NUMBER : Invalid format."),
+        (
+            path(""),
+            json!({"phoneNumber": "+16505550102"}),
+            "PHONE_NUMBER_EXISTS",
+        ),
+        (
+            path(""),
+            json!({"phoneNumber": "6505550102"}),
+            "INVALID_PHONE_NUMBER : Invalid format.",
+        ),
         (path(""), json!({"localId": ""}), "INVALID_LOCAL_ID"),
-        (path(":update"), json!({"displayName": "x"}), "MISSING_LOCAL_ID"),
-        (path(":update"), json!({"localId": "missing", "displayName": "x"}), "USER_NOT_FOUND"),
-        (path(":update"), json!({"localId": "uid-a", "customAttributes": "[1]"}), "INVALID_CLAIMS"),
-        (path(":update"), json!({"localId": "uid-a", "customAttributes": "{\"sub\":1}"}), "FORBIDDEN_CLAIM : sub"),
-        (path(":update"), json!({"localId": "uid-a", "customAttributes": format!("{{\"a\":\"{}\"}}", "x".repeat(1000))}), "CLAIMS_TOO_LARGE"),
+        (
+            path(":update"),
+            json!({"displayName": "x"}),
+            "MISSING_LOCAL_ID",
+        ),
+        (
+            path(":update"),
+            json!({"localId": "missing", "displayName": "x"}),
+            "USER_NOT_FOUND",
+        ),
+        (
+            path(":update"),
+            json!({"localId": "uid-a", "customAttributes": "[1]"}),
+            "INVALID_CLAIMS",
+        ),
+        (
+            path(":update"),
+            json!({"localId": "uid-a", "customAttributes": "{\"sub\":1}"}),
+            "FORBIDDEN_CLAIM : sub",
+        ),
+        (
+            path(":update"),
+            json!({"localId": "uid-a", "customAttributes": format!("{{\"a\":\"{}\"}}", "x".repeat(1000))}),
+            "CLAIMS_TOO_LARGE",
+        ),
         (path(":delete"), json!({}), "MISSING_LOCAL_ID"),
-        (path(":delete"), json!({"localId": "missing"}), "USER_NOT_FOUND"),
+        (
+            path(":delete"),
+            json!({"localId": "missing"}),
+            "USER_NOT_FOUND",
+        ),
         (path(":lookup"), json!({"email": ["bad"]}), "INVALID_EMAIL"),
-        (path(":query"), json!({"limit": 501}), "INVALID_ARGUMENT : limit must be between 1 and 500."),
-        (path(":query"), json!({"sortBy": "AGE"}), "INVALID_ARGUMENT : Unknown sortBy."),
-        (path(":batchDelete"), json!({"localIds": []}), "MISSING_LOCAL_ID"),
-        ("/v1/projects/nope/accounts".to_owned(), json!({}), "PROJECT_NOT_FOUND"),
-        (format!("/v1/projects/{PROJECT}/tenants/nope/accounts:lookup"), json!({}), "TENANT_NOT_FOUND"),
+        (
+            path(":query"),
+            json!({"limit": 501}),
+            "INVALID_ARGUMENT : limit must be between 1 and 500.",
+        ),
+        (
+            path(":query"),
+            json!({"sortBy": "AGE"}),
+            "INVALID_ARGUMENT : Unknown sortBy.",
+        ),
+        (
+            path(":batchDelete"),
+            json!({"localIds": []}),
+            "MISSING_LOCAL_ID",
+        ),
+        (
+            "/v1/projects/nope/accounts".to_owned(),
+            json!({}),
+            "PROJECT_NOT_FOUND",
+        ),
+        (
+            format!("/v1/projects/{PROJECT}/tenants/nope/accounts:lookup"),
+            json!({}),
+            "TENANT_NOT_FOUND",
+        ),
     ];
     for (p, body, message) in cases {
         let reply = app.admin_post(&p, body.clone()).await;
@@ -104,34 +182,64 @@ async fn admin_routes_require_a_valid_bearer() {
     let app = TestApp::spawn().await;
     let before = app.fingerprint().await;
     let unauthenticated = "Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential.";
-    let reply = app.bearer_post(&path(""), "not-owner", json!({"email": "x@example.com"})).await;
+    let reply = app
+        .bearer_post(&path(""), "not-owner", json!({"email": "x@example.com"}))
+        .await;
     assert_google_error(&reply, 401, "UNAUTHENTICATED", unauthenticated);
     let reply = app.post(&path(""), json!({"email": "x@example.com"})).await;
     assert_google_error(&reply, 401, "UNAUTHENTICATED", unauthenticated);
     assert_eq!(reply.1["error"]["errors"][0]["reason"], "authError");
-    let (status, _) = app.bearer_post(&path(":lookup"), "ya29.anything", json!({"localId": ["x"]})).await;
-    assert_eq!(status, StatusCode::OK, "ya29. tokens are the emulator's admin tokens too");
+    let (status, _) = app
+        .bearer_post(&path(":lookup"), "ya29.anything", json!({"localId": ["x"]}))
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "ya29. tokens are the emulator's admin tokens too"
+    );
     assert_eq!(app.fingerprint().await, before);
 }
 
 #[tokio::test]
 async fn dual_use_calls_as_admin() {
     let app = TestApp::spawn().await;
-    let (status, body) = app.admin_post("/v1/accounts:signUp", json!({"localId": "uid-d", "email": "d@example.com"})).await;
+    let (status, body) = app
+        .admin_post(
+            "/v1/accounts:signUp",
+            json!({"localId": "uid-d", "email": "d@example.com"}),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert!(body.get("idToken").is_none());
     let (_, body) = app
-        .admin_post("/identitytoolkit.googleapis.com/v1/accounts:lookup", json!({"localId": ["uid-d"], "targetProjectId": PROJECT}))
+        .admin_post(
+            "/identitytoolkit.googleapis.com/v1/accounts:lookup",
+            json!({"localId": ["uid-d"], "targetProjectId": PROJECT}),
+        )
         .await;
     assert_eq!(body["users"][0]["email"], "d@example.com");
-    let (status, _) = app.admin_post("/v1/accounts:update", json!({"localId": "uid-d", "emailVerified": true})).await;
+    let (status, _) = app
+        .admin_post(
+            "/v1/accounts:update",
+            json!({"localId": "uid-d", "emailVerified": true}),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(app.admin_user("uid-d").await.unwrap()["emailVerified"], true);
-    let (status, _) = app.admin_post("/v1/accounts:delete", json!({"localId": "uid-d"})).await;
+    assert_eq!(
+        app.admin_user("uid-d").await.unwrap()["emailVerified"],
+        true
+    );
+    let (status, _) = app
+        .admin_post("/v1/accounts:delete", json!({"localId": "uid-d"}))
+        .await;
     assert_eq!(status, StatusCode::OK);
     assert!(app.admin_user("uid-d").await.is_none());
     assert_it_error(
-        &app.admin_post("/v1/accounts:lookup", json!({"localId": ["x"], "targetProjectId": "nope"})).await,
+        &app.admin_post(
+            "/v1/accounts:lookup",
+            json!({"localId": ["x"], "targetProjectId": "nope"}),
+        )
+        .await,
         "PROJECT_NOT_FOUND",
     );
 }
@@ -139,17 +247,40 @@ async fn dual_use_calls_as_admin() {
 #[tokio::test]
 async fn query_counts_filters_and_sorts() {
     let app = TestApp::spawn().await;
-    for (id, email, name) in [("u3", "c@example.com", "Carla"), ("u1", "a@example.com", "Zed"), ("u2", "b@example.com", "Mia")] {
-        create(&app, json!({"localId": id, "email": email, "displayName": name})).await;
+    for (id, email, name) in [
+        ("u3", "c@example.com", "Carla"),
+        ("u1", "a@example.com", "Zed"),
+        ("u2", "b@example.com", "Mia"),
+    ] {
+        create(
+            &app,
+            json!({"localId": id, "email": email, "displayName": name}),
+        )
+        .await;
     }
     let (status, body) = app.admin_post(&path(":query"), json!({})).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["recordsCount"], "3");
-    let ids: Vec<&str> = body["userInfo"].as_array().unwrap().iter().map(|u| u["localId"].as_str().unwrap()).collect();
+    let ids: Vec<&str> = body["userInfo"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["localId"].as_str().unwrap())
+        .collect();
     assert_eq!(ids, ["u1", "u2", "u3"]);
 
-    let (_, body) = app.admin_post(&path(":query"), json!({"sortBy": "NAME", "order": "DESC", "limit": "2"})).await;
-    let names: Vec<&str> = body["userInfo"].as_array().unwrap().iter().map(|u| u["displayName"].as_str().unwrap()).collect();
+    let (_, body) = app
+        .admin_post(
+            &path(":query"),
+            json!({"sortBy": "NAME", "order": "DESC", "limit": "2"}),
+        )
+        .await;
+    let names: Vec<&str> = body["userInfo"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["displayName"].as_str().unwrap())
+        .collect();
     assert_eq!(names, ["Zed", "Mia"]);
     assert_eq!(body["recordsCount"], "3");
 
@@ -164,7 +295,11 @@ async fn query_counts_filters_and_sorts() {
 #[tokio::test]
 async fn batch_create_reports_each_failure_by_index() {
     let app = TestApp::spawn().await;
-    create(&app, json!({"localId": "existing", "email": "taken@example.com"})).await;
+    create(
+        &app,
+        json!({"localId": "existing", "email": "taken@example.com"}),
+    )
+    .await;
     let (status, body) = app
         .admin_post(
             &path(":batchCreate"),
@@ -193,7 +328,10 @@ async fn batch_create_reports_each_failure_by_index() {
     let imported = app.admin_user("imp-1").await.unwrap();
     assert_eq!(imported["createdAt"], "1600000000000");
     assert_eq!(imported["customAttributes"], "{\"tier\":\"gold\"}");
-    assert_eq!(app.sign_in("imp1@example.com", "secret12").await.0, StatusCode::OK);
+    assert_eq!(
+        app.sign_in("imp1@example.com", "secret12").await.0,
+        StatusCode::OK
+    );
     assert!(app.admin_user("imp-6").await.is_some());
     assert!(app.admin_user("imp-3").await.is_none());
 }
@@ -203,7 +341,12 @@ async fn batch_delete_needs_force_for_enabled_users() {
     let app = TestApp::spawn().await;
     create(&app, json!({"localId": "on"})).await;
     create(&app, json!({"localId": "off", "disabled": true})).await;
-    let (status, body) = app.admin_post(&path(":batchDelete"), json!({"localIds": ["on", "off", "ghost"]})).await;
+    let (status, body) = app
+        .admin_post(
+            &path(":batchDelete"),
+            json!({"localIds": ["on", "off", "ghost"]}),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(
         body,
@@ -211,7 +354,12 @@ async fn batch_delete_needs_force_for_enabled_users() {
     );
     assert!(app.admin_user("on").await.is_some());
     assert!(app.admin_user("off").await.is_none());
-    let (_, body) = app.admin_post(&path(":batchDelete"), json!({"localIds": ["on"], "force": true})).await;
+    let (_, body) = app
+        .admin_post(
+            &path(":batchDelete"),
+            json!({"localIds": ["on"], "force": true}),
+        )
+        .await;
     assert_eq!(body, json!({}));
     assert!(app.admin_user("on").await.is_none());
 }
@@ -225,7 +373,12 @@ async fn batch_get_pages_through_everyone() {
     let mut seen = Vec::new();
     let mut token = String::new();
     loop {
-        let (status, body) = app.admin_get(&format!("{}?maxResults=2&nextPageToken={token}", path(":batchGet"))).await;
+        let (status, body) = app
+            .admin_get(&format!(
+                "{}?maxResults=2&nextPageToken={token}",
+                path(":batchGet")
+            ))
+            .await;
         assert_eq!(status, StatusCode::OK, "{body}");
         assert_eq!(body["kind"], "identitytoolkit#DownloadAccountResponse");
         for user in body["users"].as_array().into_iter().flatten() {
@@ -237,9 +390,14 @@ async fn batch_get_pages_through_everyone() {
         }
     }
     assert_eq!(seen, ["p0", "p1", "p2", "p3", "p4"]);
-    assert_it_error(&app.admin_get(&format!("{}?nextPageToken=%%%", path(":batchGet"))).await, "INVALID_PAGE_SELECTION");
     assert_it_error(
-        &app.admin_get(&format!("{}?maxResults=0", path(":batchGet"))).await,
+        &app.admin_get(&format!("{}?nextPageToken=%%%", path(":batchGet")))
+            .await,
+        "INVALID_PAGE_SELECTION",
+    );
+    assert_it_error(
+        &app.admin_get(&format!("{}?maxResults=0", path(":batchGet")))
+            .await,
         "INVALID_ARGUMENT : maxResults must be between 1 and 1000.",
     );
 }
@@ -247,26 +405,63 @@ async fn batch_get_pages_through_everyone() {
 #[tokio::test]
 async fn tenants_are_separate_realms() {
     let app = TestApp::spawn().await;
-    app.service.create_tenant(PROJECT, "tenant-a").await.expect("tenant");
+    app.service
+        .create_tenant(PROJECT, "tenant-a")
+        .await
+        .expect("tenant");
     let tenant_path = format!("/v1/projects/{PROJECT}/tenants/tenant-a/accounts");
-    let (status, body) = app.admin_post(&tenant_path, json!({"localId": "t-1", "email": "t@example.com", "password": "secret12"})).await;
+    let (status, body) = app
+        .admin_post(
+            &tenant_path,
+            json!({"localId": "t-1", "email": "t@example.com", "password": "secret12"}),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    assert!(app.admin_user("t-1").await.is_none(), "not visible in the project realm");
-    let (_, body) = app.admin_post(&format!("{tenant_path}:lookup"), json!({"localId": ["t-1"]})).await;
+    assert!(
+        app.admin_user("t-1").await.is_none(),
+        "not visible in the project realm"
+    );
+    let (_, body) = app
+        .admin_post(
+            &format!("{tenant_path}:lookup"),
+            json!({"localId": ["t-1"]}),
+        )
+        .await;
     assert_eq!(body["users"][0]["tenantId"], "tenant-a");
 
     // End users name the tenant in the body; their tokens carry it.
-    assert_it_error(&app.sign_in("t@example.com", "secret12").await, "EMAIL_NOT_FOUND");
+    assert_it_error(
+        &app.sign_in("t@example.com", "secret12").await,
+        "EMAIL_NOT_FOUND",
+    );
     let (status, body) = app
-        .post("/v1/accounts:signInWithPassword", json!({"email": "t@example.com", "password": "secret12", "tenantId": "tenant-a"}))
+        .post(
+            "/v1/accounts:signInWithPassword",
+            json!({"email": "t@example.com", "password": "secret12", "tenantId": "tenant-a"}),
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let token = str_of(&body, "idToken");
     assert_eq!(claims(token)["firebase"]["tenant"], "tenant-a");
-    assert_eq!(app.lookup(token).await.0, StatusCode::OK, "tenant resolved from the token");
-    assert_it_error(&app.post("/v1/accounts:lookup", json!({"idToken": token, "tenantId": "other"})).await, "TENANT_ID_MISMATCH");
+    assert_eq!(
+        app.lookup(token).await.0,
+        StatusCode::OK,
+        "tenant resolved from the token"
+    );
     assert_it_error(
-        &app.admin_post(&format!("{tenant_path}:lookup"), json!({"localId": ["t-1"], "tenantId": "other"})).await,
+        &app.post(
+            "/v1/accounts:lookup",
+            json!({"idToken": token, "tenantId": "other"}),
+        )
+        .await,
+        "TENANT_ID_MISMATCH",
+    );
+    assert_it_error(
+        &app.admin_post(
+            &format!("{tenant_path}:lookup"),
+            json!({"localId": ["t-1"], "tenantId": "other"}),
+        )
+        .await,
         "TENANT_ID_MISMATCH",
     );
 }

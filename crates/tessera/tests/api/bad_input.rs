@@ -13,26 +13,66 @@ async fn malformed_bodies() {
     app.sign_up("seed@example.com", "secret12").await;
     let before = app.fingerprint().await;
 
-    let (status, body) = app.raw_post(SIGN_UP, "application/json", "{\"email\": ").await;
+    let (status, body) = app
+        .raw_post(SIGN_UP, "application/json", "{\"email\": ")
+        .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(body["error"]["status"], "INVALID_ARGUMENT");
     assert_eq!(body["error"]["errors"][0]["reason"], "parseError");
-    assert!(body["error"]["message"].as_str().unwrap().starts_with("Invalid JSON payload received."));
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("Invalid JSON payload received.")
+    );
 
     let reply = app.raw_post(SIGN_UP, "application/json", "[1, 2]").await;
-    assert_google_error(&reply, 400, "INVALID_ARGUMENT", "Invalid JSON payload received. Expected an object at the top level.");
-
-    let reply = app.raw_post(SIGN_UP, "application/json", r#"{"email": 5}"#).await;
-    assert_google_error(&reply, 400, "INVALID_ARGUMENT", "Invalid value at 'email' (TYPE_STRING), 5");
-
-    let reply = app.raw_post(SIGN_UP, "application/json", r#"{"returnSecureToken": true, "disabled": "yes"}"#).await;
-    assert_google_error(&reply, 400, "INVALID_ARGUMENT", "Invalid value at 'disabled' (TYPE_BOOL), \"yes\"");
-
-    let reply = app.raw_post(SIGN_UP, "application/json", r#"{"emial": "a@example.com"}"#).await;
-    assert_google_error(&reply, 400, "INVALID_ARGUMENT", "Invalid JSON payload received. Unknown name \"emial\": Cannot find field.");
+    assert_google_error(
+        &reply,
+        400,
+        "INVALID_ARGUMENT",
+        "Invalid JSON payload received. Expected an object at the top level.",
+    );
 
     let reply = app
-        .admin_post(&format!("/v1/projects/{PROJECT}/accounts:query"), json!({"expression": [{"mail": "x"}]}))
+        .raw_post(SIGN_UP, "application/json", r#"{"email": 5}"#)
+        .await;
+    assert_google_error(
+        &reply,
+        400,
+        "INVALID_ARGUMENT",
+        "Invalid value at 'email' (TYPE_STRING), 5",
+    );
+
+    let reply = app
+        .raw_post(
+            SIGN_UP,
+            "application/json",
+            r#"{"returnSecureToken": true, "disabled": "yes"}"#,
+        )
+        .await;
+    assert_google_error(
+        &reply,
+        400,
+        "INVALID_ARGUMENT",
+        "Invalid value at 'disabled' (TYPE_BOOL), \"yes\"",
+    );
+
+    let reply = app
+        .raw_post(SIGN_UP, "application/json", r#"{"emial": "a@example.com"}"#)
+        .await;
+    assert_google_error(
+        &reply,
+        400,
+        "INVALID_ARGUMENT",
+        "Invalid JSON payload received. Unknown name \"emial\": Cannot find field.",
+    );
+
+    let reply = app
+        .admin_post(
+            &format!("/v1/projects/{PROJECT}/accounts:query"),
+            json!({"expression": [{"mail": "x"}]}),
+        )
         .await;
     assert_google_error(
         &reply,
@@ -41,9 +81,17 @@ async fn malformed_bodies() {
         "Invalid JSON payload received. Unknown name \"mail\" at 'expression[0]': Cannot find field.",
     );
 
-    let big = format!(r#"{{"email": "big@example.com", "password": "secret12", "displayName": "{}"}}"#, "x".repeat(70_000));
+    let big = format!(
+        r#"{{"email": "big@example.com", "password": "secret12", "displayName": "{}"}}"#,
+        "x".repeat(70_000)
+    );
     let reply = app.raw_post(SIGN_UP, "application/json", big).await;
-    assert_google_error(&reply, 413, "INVALID_ARGUMENT", "Request payload size exceeds the limit: 65536 bytes.");
+    assert_google_error(
+        &reply,
+        413,
+        "INVALID_ARGUMENT",
+        "Request payload size exceeds the limit: 65536 bytes.",
+    );
 
     assert_eq!(app.fingerprint().await, before);
 }
@@ -67,7 +115,12 @@ async fn snake_case_bodies_and_alternative_key_header() {
 #[tokio::test]
 async fn google_standard_parameters() {
     let app = TestApp::spawn().await;
-    let (status, body) = app.post("/v1/accounts:signUp?alt=json&prettyPrint=false", json!({"email": "p@example.com", "password": "secret12"})).await;
+    let (status, body) = app
+        .post(
+            "/v1/accounts:signUp?alt=json&prettyPrint=false",
+            json!({"email": "p@example.com", "password": "secret12"}),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK, "{body}");
 
     let pretty = app
@@ -84,7 +137,11 @@ async fn google_standard_parameters() {
 
     let (status, body) = app.post("/v1/accounts:lookup?%24.xgafv=2", json!({})).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert_eq!(body, json!({"error": {"code": 400, "message": "MISSING_ID_TOKEN"}}), "v2 errors drop `errors`");
+    assert_eq!(
+        body,
+        json!({"error": {"code": 400, "message": "MISSING_ID_TOKEN"}}),
+        "v2 errors drop `errors`"
+    );
     let (_, body) = app.post("/v1/accounts:lookup?$.xgafv=1", json!({})).await;
     assert!(body["error"]["errors"].is_array());
 }
@@ -93,10 +150,28 @@ async fn google_standard_parameters() {
 async fn missing_key_and_unknown_routes() {
     let app = TestApp::spawn().await;
     let before = app.fingerprint().await;
-    let reply = app.raw_post("/v1/accounts:signUp", "application/json", r#"{"email":"k@example.com","password":"secret12"}"#).await;
-    assert_google_error(&reply, 403, "PERMISSION_DENIED", "The request is missing a valid API key.");
-    let reply = app.raw_post("/v1/accounts:signUp?key=", "application/json", "{}").await;
-    assert_google_error(&reply, 403, "PERMISSION_DENIED", "The request is missing a valid API key.");
+    let reply = app
+        .raw_post(
+            "/v1/accounts:signUp",
+            "application/json",
+            r#"{"email":"k@example.com","password":"secret12"}"#,
+        )
+        .await;
+    assert_google_error(
+        &reply,
+        403,
+        "PERMISSION_DENIED",
+        "The request is missing a valid API key.",
+    );
+    let reply = app
+        .raw_post("/v1/accounts:signUp?key=", "application/json", "{}")
+        .await;
+    assert_google_error(
+        &reply,
+        403,
+        "PERMISSION_DENIED",
+        "The request is missing a valid API key.",
+    );
     let reply = app.post("/v2/accounts/nothing:here", json!({})).await;
     assert_google_error(&reply, 404, "NOT_FOUND", "Not Found");
     assert_eq!(reply.1["error"]["errors"][0]["reason"], "notFound");
@@ -115,24 +190,59 @@ async fn production_mode_accepts_only_stored_credentials() {
 
     let body = json!({"email": "prod@example.com", "password": "secret12"});
     let reply = app.post("/v1/accounts:signUp", body.clone()).await;
-    assert_google_error(&reply, 400, "INVALID_ARGUMENT", "API key not valid. Please pass a valid API key.");
-    let reply = app.admin_post("/v1/projects/prod/accounts", body.clone()).await;
-    assert_eq!(reply.0, StatusCode::UNAUTHORIZED, "Bearer owner is a dev-mode convenience only");
+    assert_google_error(
+        &reply,
+        400,
+        "INVALID_ARGUMENT",
+        "API key not valid. Please pass a valid API key.",
+    );
+    let reply = app
+        .admin_post("/v1/projects/prod/accounts", body.clone())
+        .await;
+    assert_eq!(
+        reply.0,
+        StatusCode::UNAUTHORIZED,
+        "Bearer owner is a dev-mode convenience only"
+    );
     assert_eq!(app.fingerprint().await, before);
 
-    let response = app.client.post(app.url(&format!("/v1/accounts:signUp?key={key}"))).json(&body).send().await.unwrap();
+    let response = app
+        .client
+        .post(app.url(&format!("/v1/accounts:signUp?key={key}")))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     let up: serde_json::Value = response.json().await.unwrap();
     assert_eq!(claims(str_of(&up, "idToken"))["aud"], "prod");
 
-    let (status, found) = app.bearer_post("/v1/projects/prod/accounts:lookup", &admin, json!({"localId": [up["localId"]]})).await;
+    let (status, found) = app
+        .bearer_post(
+            "/v1/projects/prod/accounts:lookup",
+            &admin,
+            json!({"localId": [up["localId"]]}),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(found["users"][0]["email"], "prod@example.com");
 
     let refresh = json!({"grant_type": "refresh_token", "refresh_token": up["refreshToken"]});
-    let wrong_project = app.client.post(app.url(&format!("/v1/token?key={other_key}"))).json(&refresh).send().await.unwrap();
+    let wrong_project = app
+        .client
+        .post(app.url(&format!("/v1/token?key={other_key}")))
+        .json(&refresh)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(wrong_project.status(), StatusCode::BAD_REQUEST);
-    let right = app.client.post(app.url(&format!("/v1/token?key={key}"))).json(&refresh).send().await.unwrap();
+    let right = app
+        .client
+        .post(app.url(&format!("/v1/token?key={key}")))
+        .json(&refresh)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(right.status(), StatusCode::OK);
 }
 
@@ -141,6 +251,9 @@ async fn production_mode_refuses_to_start_without_a_master_key() {
     let dir = tempfile::tempdir().unwrap();
     let mut config = tessera::Config::for_tests(dir.path());
     config.mode = tessera::config::Mode::Production;
-    let error = tessera::Application::build(&config).await.err().expect("refuses to start");
+    let error = tessera::Application::build(&config)
+        .await
+        .err()
+        .expect("refuses to start");
     assert!(error.to_string().contains("master-key-file"), "{error:#}");
 }

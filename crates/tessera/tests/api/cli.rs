@@ -9,7 +9,10 @@ const BIN: &str = env!("CARGO_BIN_EXE_tessera");
 
 fn tessera(dir: &std::path::Path) -> Command {
     let mut command = Command::new(BIN);
-    command.env_remove("TESSERA_DATABASE_URL").env("TESSERA_DATA_DIR", dir).env("RUST_LOG", "info");
+    command
+        .env_remove("TESSERA_DATABASE_URL")
+        .env("TESSERA_DATA_DIR", dir)
+        .env("RUST_LOG", "info");
     command
 }
 
@@ -20,9 +23,20 @@ fn help_names_the_commands_and_flags() {
     for word in ["serve", "migrate", "admin"] {
         assert!(text.contains(word), "{text}");
     }
-    let out = Command::new(BIN).args(["serve", "--help"]).output().unwrap();
+    let out = Command::new(BIN)
+        .args(["serve", "--help"])
+        .output()
+        .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
-    for flag in ["--listen", "--data-dir", "--database-url", "--config", "--master-key-file", "--mode", "TESSERA_LISTEN"] {
+    for flag in [
+        "--listen",
+        "--data-dir",
+        "--database-url",
+        "--config",
+        "--master-key-file",
+        "--mode",
+        "TESSERA_LISTEN",
+    ] {
         assert!(text.contains(flag), "{flag} missing: {text}");
     }
 }
@@ -31,17 +45,37 @@ fn help_names_the_commands_and_flags() {
 fn migrate_and_admin_commands() {
     let dir = tempfile::tempdir().unwrap();
     let out = tessera(dir.path()).arg("migrate").output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(dir.path().join("tessera.db").exists());
-    let out = tessera(dir.path()).args(["admin", "create-project", "cli-project"]).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let out = tessera(dir.path()).args(["admin", "create-api-key", "cli-project"]).output().unwrap();
+    let out = tessera(dir.path())
+        .args(["admin", "create-project", "cli-project"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = tessera(dir.path())
+        .args(["admin", "create-api-key", "cli-project"])
+        .output()
+        .unwrap();
     let key = String::from_utf8_lossy(&out.stdout).trim().to_owned();
     assert!(key.starts_with("tk_") && key.len() > 40, "{key}");
-    let out = tessera(dir.path()).args(["admin", "create-api-key", "no-such-project"]).output().unwrap();
+    let out = tessera(dir.path())
+        .args(["admin", "create-api-key", "no-such-project"])
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     let db = std::fs::read(dir.path().join("tessera.db")).unwrap();
-    assert!(!db.windows(key.len()).any(|w| w == key.as_bytes()), "API keys are stored only hashed");
+    assert!(
+        !db.windows(key.len()).any(|w| w == key.as_bytes()),
+        "API keys are stored only hashed"
+    );
 }
 
 #[test]
@@ -63,7 +97,10 @@ fn serve_stops_cleanly_on_sigterm() {
         }
     }
     assert!(listening.is_some(), "server never reported its address");
-    let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
     assert!(status.success());
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     loop {
@@ -71,7 +108,10 @@ fn serve_stops_cleanly_on_sigterm() {
             assert!(exit.success(), "exit status {exit}");
             break;
         }
-        assert!(std::time::Instant::now() < deadline, "did not stop after SIGTERM");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "did not stop after SIGTERM"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
 }

@@ -9,8 +9,14 @@ fn defaults_match_the_design() {
         let config = Settings::default().load().map_err(|e| e.to_string())?;
         assert_eq!(config.listen.to_string(), "127.0.0.1:8080");
         assert_eq!(config.data_dir.to_str(), Some("./tessera-data"));
-        assert_eq!(config.database_url().expose(), "sqlite://./tessera-data/tessera.db");
-        assert_eq!(config.master_key_path().to_str(), Some("./tessera-data/master.key"));
+        assert_eq!(
+            config.database_url().expose(),
+            "sqlite://./tessera-data/tessera.db"
+        );
+        assert_eq!(
+            config.master_key_path().to_str(),
+            Some("./tessera-data/master.key")
+        );
         assert_eq!(config.mode, Mode::Dev);
         Ok(())
     });
@@ -39,13 +45,28 @@ fn file_then_environment_then_flags() {
             ..Settings::default()
         };
         let config = flags.load().map_err(|e| e.to_string())?;
-        assert_eq!(config.listen.to_string(), "127.0.0.1:9001", "env beats file");
-        assert_eq!(config.data_dir.to_str(), Some("/srv/tessera"), "flag beats file");
+        assert_eq!(
+            config.listen.to_string(),
+            "127.0.0.1:9001",
+            "env beats file"
+        );
+        assert_eq!(
+            config.data_dir.to_str(),
+            Some("/srv/tessera"),
+            "flag beats file"
+        );
         assert_eq!(config.default_project, "from-file");
         assert_eq!(config.passwords.memory_kib, 8192);
         assert_eq!(config.passwords.iterations, 4);
-        let flags = Settings { listen: Some("127.0.0.1:9002".parse().unwrap()), ..flags };
-        assert_eq!(flags.load().map_err(|e| e.to_string())?.listen.to_string(), "127.0.0.1:9002", "flag beats env");
+        let flags = Settings {
+            listen: Some("127.0.0.1:9002".parse().unwrap()),
+            ..flags
+        };
+        assert_eq!(
+            flags.load().map_err(|e| e.to_string())?.listen.to_string(),
+            "127.0.0.1:9002",
+            "flag beats env"
+        );
         Ok(())
     });
 }
@@ -54,10 +75,20 @@ fn file_then_environment_then_flags() {
 fn unknown_keys_are_rejected_everywhere() {
     Jail::expect_with(|jail| {
         jail.create_file("tessera.toml", "lisen = \"127.0.0.1:1\"\n")?;
-        let from_file = Settings { config: Some("tessera.toml".into()), ..Settings::default() }.load();
+        let from_file = Settings {
+            config: Some("tessera.toml".into()),
+            ..Settings::default()
+        }
+        .load();
         assert!(from_file.unwrap_err().to_string().contains("lisen"));
         jail.set_env("TESSERA_DATABSE_URL", "sqlite://x");
-        assert!(Settings::default().load().unwrap_err().to_string().contains("databse_url"));
+        assert!(
+            Settings::default()
+                .load()
+                .unwrap_err()
+                .to_string()
+                .contains("databse_url")
+        );
         Ok(())
     });
 }
@@ -65,9 +96,15 @@ fn unknown_keys_are_rejected_everywhere() {
 #[test]
 fn secrets_are_never_printed() {
     Jail::expect_with(|jail| {
-        jail.set_env("TESSERA_DATABASE_URL", "postgres://tessera:hunter2@db/tessera");
+        jail.set_env(
+            "TESSERA_DATABASE_URL",
+            "postgres://tessera:hunter2@db/tessera",
+        );
         let config = Settings::default().load().map_err(|e| e.to_string())?;
-        assert_eq!(config.database_url().expose(), "postgres://tessera:hunter2@db/tessera");
+        assert_eq!(
+            config.database_url().expose(),
+            "postgres://tessera:hunter2@db/tessera"
+        );
         let printed = format!("{config:?}");
         assert!(!printed.contains("hunter2"), "{printed}");
         assert_eq!(format!("{:?}", Secret::new("x")), "Secret(***)");

@@ -36,15 +36,24 @@ async fn database_url(dir: &TempDir) -> String {
     match std::env::var("TEST_POSTGRES_URL") {
         Ok(server) if !server.is_empty() => {
             sqlx::any::install_default_drivers();
-            let name = format!("tessera_test_{}", dir.path().file_name().and_then(|n| n.to_str()).unwrap_or("x"))
-                .to_lowercase()
-                .replace(|c: char| !c.is_ascii_alphanumeric(), "_");
+            let name = format!(
+                "tessera_test_{}",
+                dir.path()
+                    .file_name()
+                    .and_then(|n| n.to_str())
+                    .unwrap_or("x")
+            )
+            .to_lowercase()
+            .replace(|c: char| !c.is_ascii_alphanumeric(), "_");
             let admin = AnyPoolOptions::new()
                 .max_connections(1)
                 .connect(&server)
                 .await
                 .expect("TEST_POSTGRES_URL is set but PostgreSQL is unreachable");
-            admin.execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).await.expect("create test database");
+            admin
+                .execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+                .await
+                .expect("create test database");
             admin.close().await;
             let (base, _) = server.rsplit_once('/').expect("database URL has a path");
             format!("{base}/{name}")
@@ -59,7 +68,10 @@ impl TestApp {
     }
 
     pub async fn spawn_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
-        let dir = tempfile::Builder::new().prefix("tessera").tempdir().expect("temp dir");
+        let dir = tempfile::Builder::new()
+            .prefix("tessera")
+            .tempdir()
+            .expect("temp dir");
         let mut config = Config::for_tests(dir.path());
         config.database_url = Some(tessera::config::Secret::new(database_url(&dir).await));
         adjust(&mut config);
@@ -79,7 +91,9 @@ impl TestApp {
     }
 
     async fn start(config: Config, clock: Arc<ManualClock>, dir: Arc<TempDir>) -> TestApp {
-        let app = Application::build_with_clock(&config, clock.clone()).await.expect("server starts");
+        let app = Application::build_with_clock(&config, clock.clone())
+            .await
+            .expect("server starts");
         let base = format!("http://{}", app.local_addr());
         let service = app.service();
         let (stop, stopped) = oneshot::channel::<()>();
@@ -92,7 +106,10 @@ impl TestApp {
         });
         TestApp {
             base,
-            client: reqwest::Client::builder().timeout(Duration::from_secs(30)).build().expect("client"),
+            client: reqwest::Client::builder()
+                .timeout(Duration::from_secs(30))
+                .build()
+                .expect("client"),
             clock,
             config,
             stop: Some(stop),
@@ -130,14 +147,24 @@ impl TestApp {
     async fn reply(response: reqwest::Response) -> Reply {
         let status = response.status();
         let text = response.text().await.expect("body");
-        let body = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
+        let body = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
         (status, body)
     }
 
     /// POST with the test API key in `?key=`.
     pub async fn post(&self, path: &str, body: Value) -> Reply {
         let sep = if path.contains('?') { '&' } else { '?' };
-        let response = self.client.post(self.url(&format!("{path}{sep}key={KEY}"))).json(&body).send().await.expect("request");
+        let response = self
+            .client
+            .post(self.url(&format!("{path}{sep}key={KEY}")))
+            .json(&body)
+            .send()
+            .await
+            .expect("request");
         Self::reply(response).await
     }
 
@@ -147,20 +174,45 @@ impl TestApp {
     }
 
     pub async fn bearer_post(&self, path: &str, token: &str, body: Value) -> Reply {
-        let response = self.client.post(self.url(path)).bearer_auth(token).json(&body).send().await.expect("request");
+        let response = self
+            .client
+            .post(self.url(path))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .await
+            .expect("request");
         Self::reply(response).await
     }
 
     pub async fn admin_get(&self, path: &str) -> Reply {
-        let response = self.client.get(self.url(path)).bearer_auth("owner").send().await.expect("request");
+        let response = self
+            .client
+            .get(self.url(path))
+            .bearer_auth("owner")
+            .send()
+            .await
+            .expect("request");
         Self::reply(response).await
     }
 
     pub async fn get(&self, path: &str) -> Reply {
-        Self::reply(self.client.get(self.url(path)).send().await.expect("request")).await
+        Self::reply(
+            self.client
+                .get(self.url(path))
+                .send()
+                .await
+                .expect("request"),
+        )
+        .await
     }
 
-    pub async fn raw_post(&self, path: &str, content_type: &str, body: impl Into<reqwest::Body>) -> Reply {
+    pub async fn raw_post(
+        &self,
+        path: &str,
+        content_type: &str,
+        body: impl Into<reqwest::Body>,
+    ) -> Reply {
         let response = self
             .client
             .post(self.url(path))
@@ -176,7 +228,10 @@ impl TestApp {
 
     pub async fn sign_up(&self, email: &str, password: &str) -> Value {
         let (status, body) = self
-            .post("/v1/accounts:signUp", json!({"email": email, "password": password, "returnSecureToken": true}))
+            .post(
+                "/v1/accounts:signUp",
+                json!({"email": email, "password": password, "returnSecureToken": true}),
+            )
             .await;
         assert_eq!(status, StatusCode::OK, "{body}");
         body
@@ -191,16 +246,25 @@ impl TestApp {
     }
 
     pub async fn lookup(&self, id_token: &str) -> Reply {
-        self.post("/v1/accounts:lookup", json!({"idToken": id_token})).await
+        self.post("/v1/accounts:lookup", json!({"idToken": id_token}))
+            .await
     }
 
     pub async fn refresh(&self, refresh_token: &str) -> Reply {
-        self.post("/v1/token", json!({"grant_type": "refresh_token", "refresh_token": refresh_token})).await
+        self.post(
+            "/v1/token",
+            json!({"grant_type": "refresh_token", "refresh_token": refresh_token}),
+        )
+        .await
     }
 
     pub async fn admin_user(&self, local_id: &str) -> Option<Value> {
-        let (status, body) =
-            self.admin_post(&format!("/v1/projects/{PROJECT}/accounts:lookup"), json!({"localId": [local_id]})).await;
+        let (status, body) = self
+            .admin_post(
+                &format!("/v1/projects/{PROJECT}/accounts:lookup"),
+                json!({"localId": [local_id]}),
+            )
+            .await;
         assert_eq!(status, StatusCode::OK, "{body}");
         body["users"].get(0).cloned()
     }
@@ -210,7 +274,11 @@ impl TestApp {
     pub async fn fingerprint(&self) -> Vec<String> {
         let url = self.config.database_url();
         sqlx::any::install_default_drivers();
-        let pool: AnyPool = AnyPoolOptions::new().max_connections(1).connect(url.expose()).await.expect("db");
+        let pool: AnyPool = AnyPoolOptions::new()
+            .max_connections(1)
+            .connect(url.expose())
+            .await
+            .expect("db");
         let mut rows = Vec::new();
         for sql in [
             "SELECT realm_id || '|' || id || '|' || COALESCE(email, '') || '|' || COALESCE(display_name, '') || '|' \
@@ -221,7 +289,10 @@ impl TestApp {
             "SELECT id || '|' || project_id || '|' || tenant_id FROM realms",
             "SELECT kid FROM signing_keys",
         ] {
-            let mut found: Vec<String> = sqlx::query_scalar(sql).fetch_all(&pool).await.expect("fingerprint query");
+            let mut found: Vec<String> = sqlx::query_scalar(sql)
+                .fetch_all(&pool)
+                .await
+                .expect("fingerprint query");
             found.sort();
             rows.extend(found);
         }
@@ -247,7 +318,10 @@ pub fn assert_it_error(reply: &Reply, message: &str) {
     assert_eq!(body["error"]["errors"][0]["message"], message, "{body}");
     assert_eq!(body["error"]["errors"][0]["reason"], "invalid", "{body}");
     assert_eq!(body["error"]["errors"][0]["domain"], "global", "{body}");
-    assert!(body["error"].get("status").is_none(), "business errors carry no status: {body}");
+    assert!(
+        body["error"].get("status").is_none(),
+        "business errors carry no status: {body}"
+    );
 }
 
 /// Asserts a transport-level error with a `status`.
@@ -262,10 +336,14 @@ pub fn assert_google_error(reply: &Reply, code: u16, status: &str, message: &str
 /// Decodes a JWT's payload without verifying it (verification has its own tests).
 pub fn claims(token: &str) -> Value {
     let payload = token.split('.').nth(1).expect("three segments");
-    let bytes = data_encoding::BASE64URL_NOPAD.decode(payload.as_bytes()).expect("base64url");
+    let bytes = data_encoding::BASE64URL_NOPAD
+        .decode(payload.as_bytes())
+        .expect("base64url");
     serde_json::from_slice(&bytes).expect("json")
 }
 
 pub fn str_of<'a>(v: &'a Value, key: &str) -> &'a str {
-    v[key].as_str().unwrap_or_else(|| panic!("{key} missing in {v}"))
+    v[key]
+        .as_str()
+        .unwrap_or_else(|| panic!("{key} missing in {v}"))
 }

@@ -8,8 +8,14 @@ use crate::helpers::*;
 #[tokio::test]
 async fn health_and_readiness() {
     let app = TestApp::spawn().await;
-    assert_eq!(app.get("/healthz").await, (StatusCode::OK, json!({"status": "ok"})));
-    assert_eq!(app.get("/readyz").await, (StatusCode::OK, json!({"status": "ok", "database": "ok"})));
+    assert_eq!(
+        app.get("/healthz").await,
+        (StatusCode::OK, json!({"status": "ok"}))
+    );
+    assert_eq!(
+        app.get("/readyz").await,
+        (StatusCode::OK, json!({"status": "ok", "database": "ok"}))
+    );
 }
 
 #[tokio::test]
@@ -17,13 +23,26 @@ async fn metrics_count_requests_per_route_and_status() {
     let app = TestApp::spawn().await;
     app.sign_up("m@example.com", "secret12").await;
     app.post("/v1/accounts:lookup", json!({})).await;
-    let text = app.client.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    let text = app
+        .client
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(
         text.contains(r#"tessera_http_requests_total{route="/v1/accounts:signUp",method="POST",status="200"} 1"#),
         "{text}"
     );
-    assert!(text.contains(r#"tessera_http_requests_total{route="/v1/accounts:lookup",method="POST",status="400"} 1"#));
-    assert!(text.contains("tessera_http_request_duration_seconds_bucket{"), "latency histogram: {text}");
+    assert!(text.contains(
+        r#"tessera_http_requests_total{route="/v1/accounts:lookup",method="POST",status="400"} 1"#
+    ));
+    assert!(
+        text.contains("tessera_http_request_duration_seconds_bucket{"),
+        "latency histogram: {text}"
+    );
 }
 
 #[tokio::test]
@@ -53,14 +72,32 @@ async fn openapi_documents_every_route() {
         "/healthz",
         "/readyz",
     ] {
-        assert!(paths.contains_key(path), "{path} missing from /openapi.json");
+        assert!(
+            paths.contains_key(path),
+            "{path} missing from /openapi.json"
+        );
     }
     // Every documented path is served (no 404 from the fallback).
     for (path, item) in paths {
         let concrete = path.replace("{project}", PROJECT);
-        let method = if item.get("get").is_some() { reqwest::Method::GET } else { reqwest::Method::POST };
-        let response = app.client.request(method, app.url(&concrete)).bearer_auth("owner").json(&json!({})).send().await.unwrap();
-        assert_ne!(response.status(), StatusCode::NOT_FOUND, "{path} is documented but not routed");
+        let method = if item.get("get").is_some() {
+            reqwest::Method::GET
+        } else {
+            reqwest::Method::POST
+        };
+        let response = app
+            .client
+            .request(method, app.url(&concrete))
+            .bearer_auth("owner")
+            .json(&json!({}))
+            .send()
+            .await
+            .unwrap();
+        assert_ne!(
+            response.status(),
+            StatusCode::NOT_FOUND,
+            "{path} is documented but not routed"
+        );
     }
 }
 
@@ -69,15 +106,29 @@ async fn cors_reflects_the_caller() {
     let app = TestApp::spawn().await;
     let response = app
         .client
-        .request(reqwest::Method::OPTIONS, app.url("/identitytoolkit.googleapis.com/v1/accounts:signUp"))
+        .request(
+            reqwest::Method::OPTIONS,
+            app.url("/identitytoolkit.googleapis.com/v1/accounts:signUp"),
+        )
         .header("origin", "http://localhost:5173")
         .header("access-control-request-method", "POST")
-        .header("access-control-request-headers", "content-type,x-client-version")
+        .header(
+            "access-control-request-headers",
+            "content-type,x-client-version",
+        )
         .send()
         .await
         .unwrap();
     assert!(response.status().is_success());
     let headers = response.headers();
-    assert_eq!(headers["access-control-allow-origin"], "http://localhost:5173");
-    assert!(headers["access-control-allow-headers"].to_str().unwrap().contains("x-client-version"));
+    assert_eq!(
+        headers["access-control-allow-origin"],
+        "http://localhost:5173"
+    );
+    assert!(
+        headers["access-control-allow-headers"]
+            .to_str()
+            .unwrap()
+            .contains("x-client-version")
+    );
 }

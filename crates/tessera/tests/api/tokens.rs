@@ -21,13 +21,19 @@ async fn verify(app: &TestApp, token: &str) -> Value {
     let keys = jwks(app).await;
     let header = jsonwebtoken::decode_header(token).expect("header");
     assert_eq!(header.alg, Algorithm::RS256);
-    let jwk = keys.find(header.kid.as_deref().expect("kid")).expect("kid is published");
+    let jwk = keys
+        .find(header.kid.as_deref().expect("kid"))
+        .expect("kid is published");
     let mut validation = Validation::new(Algorithm::RS256);
     validation.set_audience(&[PROJECT]);
     validation.set_issuer(&[format!("https://securetoken.google.com/{PROJECT}")]);
-    jsonwebtoken::decode::<Value>(token, &DecodingKey::from_jwk(jwk).expect("key"), &validation)
-        .expect("signature verifies")
-        .claims
+    jsonwebtoken::decode::<Value>(
+        token,
+        &DecodingKey::from_jwk(jwk).expect("key"),
+        &validation,
+    )
+    .expect("signature verifies")
+    .claims
 }
 
 #[tokio::test]
@@ -51,10 +57,14 @@ async fn id_tokens_verify_against_the_published_keys() {
         let (status, body) = app.get(path).await;
         assert_eq!(status, StatusCode::OK);
         let certs: BTreeMap<String, String> = serde_json::from_value(body).unwrap();
-        let pem = certs.get(jwk["kid"].as_str().unwrap()).expect("certificate for the kid");
+        let pem = certs
+            .get(jwk["kid"].as_str().unwrap())
+            .expect("certificate for the kid");
         assert!(pem.starts_with("-----BEGIN CERTIFICATE-----"));
     }
-    let (_, same) = app.get("/service_accounts/v1/jwk/securetoken@system.gserviceaccount.com").await;
+    let (_, same) = app
+        .get("/service_accounts/v1/jwk/securetoken@system.gserviceaccount.com")
+        .await;
     assert_eq!(same["keys"][0]["kid"], jwk["kid"]);
 }
 
@@ -65,9 +75,17 @@ async fn refresh_with_form_and_json_bodies() {
     let refresh = str_of(&up, "refreshToken");
     let form = format!("grant_type=refresh_token&refresh_token={refresh}");
     let replies = [
-        app.raw_post(&format!("/securetoken.googleapis.com/v1/token?key={KEY}"), "application/x-www-form-urlencoded", form)
-            .await,
-        app.post("/v1/token", json!({"grantType": "refresh_token", "refreshToken": refresh})).await,
+        app.raw_post(
+            &format!("/securetoken.googleapis.com/v1/token?key={KEY}"),
+            "application/x-www-form-urlencoded",
+            form,
+        )
+        .await,
+        app.post(
+            "/v1/token",
+            json!({"grantType": "refresh_token", "refreshToken": refresh}),
+        )
+        .await,
         app.refresh(refresh).await,
     ];
     for (status, body) in replies {
@@ -91,16 +109,32 @@ async fn refresh_errors() {
     let up = app.sign_up("nina@example.com", "secret12").await;
     let refresh = str_of(&up, "refreshToken");
     let before = app.fingerprint().await;
-    assert_it_error(&app.post("/v1/token", json!({"refresh_token": refresh})).await, "MISSING_GRANT_TYPE");
     assert_it_error(
-        &app.post("/v1/token", json!({"grant_type": "authorization_code", "refresh_token": refresh})).await,
+        &app.post("/v1/token", json!({"refresh_token": refresh}))
+            .await,
+        "MISSING_GRANT_TYPE",
+    );
+    assert_it_error(
+        &app.post(
+            "/v1/token",
+            json!({"grant_type": "authorization_code", "refresh_token": refresh}),
+        )
+        .await,
         "INVALID_GRANT_TYPE",
     );
-    assert_it_error(&app.post("/v1/token", json!({"grant_type": "refresh_token"})).await, "MISSING_REFRESH_TOKEN");
+    assert_it_error(
+        &app.post("/v1/token", json!({"grant_type": "refresh_token"}))
+            .await,
+        "MISSING_REFRESH_TOKEN",
+    );
     assert_it_error(&app.refresh("not-a-token").await, "INVALID_REFRESH_TOKEN");
     assert_google_error(
-        &app.raw_post("/v1/token", "application/json", format!("{{\"grant_type\":\"refresh_token\",\"refresh_token\":\"{refresh}\"}}"))
-            .await,
+        &app.raw_post(
+            "/v1/token",
+            "application/json",
+            format!("{{\"grant_type\":\"refresh_token\",\"refresh_token\":\"{refresh}\"}}"),
+        )
+        .await,
         403,
         "PERMISSION_DENIED",
         "The request is missing a valid API key.",
@@ -115,21 +149,37 @@ async fn valid_since_and_disable_kill_refresh_tokens() {
     let refresh = str_of(&up, "refreshToken");
     let admin_update = format!("/v1/projects/{PROJECT}/accounts:update");
 
-    app.admin_post(&admin_update, json!({"localId": up["localId"], "disableUser": true})).await;
+    app.admin_post(
+        &admin_update,
+        json!({"localId": up["localId"], "disableUser": true}),
+    )
+    .await;
     assert_it_error(&app.refresh(refresh).await, "USER_DISABLED");
-    app.admin_post(&admin_update, json!({"localId": up["localId"], "disableUser": false})).await;
+    app.admin_post(
+        &admin_update,
+        json!({"localId": up["localId"], "disableUser": false}),
+    )
+    .await;
 
     // The Admin SDKs' revokeRefreshTokens: validSince = now, as a JSON number.
     app.advance(2);
     let now = tessera_core::Clock::now(app.clock.as_ref()).unix_timestamp();
-    let (status, body) = app.admin_post(&admin_update, json!({"localId": up["localId"], "validSince": now})).await;
+    let (status, body) = app
+        .admin_post(
+            &admin_update,
+            json!({"localId": up["localId"], "validSince": now}),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_it_error(&app.refresh(refresh).await, "TOKEN_EXPIRED");
     assert_it_error(&app.lookup(str_of(&up, "idToken")).await, "TOKEN_EXPIRED");
 
     let (status, again) = app.sign_in("olga@example.com", "secret12").await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(app.refresh(str_of(&again, "refreshToken")).await.0, StatusCode::OK);
+    assert_eq!(
+        app.refresh(str_of(&again, "refreshToken")).await.0,
+        StatusCode::OK
+    );
 }
 
 #[tokio::test]
@@ -139,11 +189,22 @@ async fn keys_users_and_refresh_tokens_survive_a_restart() {
     let kid_before = jwks(&app).await.keys[0].common.key_id.clone();
 
     let app = app.restart().await;
-    assert_eq!(jwks(&app).await.keys[0].common.key_id, kid_before, "same signing key after restart");
+    assert_eq!(
+        jwks(&app).await.keys[0].common.key_id,
+        kid_before,
+        "same signing key after restart"
+    );
     let (status, body) = app.lookup(str_of(&up, "idToken")).await;
-    assert_eq!(status, StatusCode::OK, "tokens from before the restart still verify: {body}");
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "tokens from before the restart still verify: {body}"
+    );
     let (status, body) = app.refresh(str_of(&up, "refreshToken")).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     verify(&app, str_of(&body, "id_token")).await;
-    assert_eq!(app.sign_in("pia@example.com", "secret12").await.0, StatusCode::OK);
+    assert_eq!(
+        app.sign_in("pia@example.com", "secret12").await.0,
+        StatusCode::OK
+    );
 }

@@ -39,10 +39,18 @@ pub async fn sign_up(
     caller: Caller,
     Body(req): Body<SignUpRequest>,
 ) -> Result<Json<SignUpResponse>, ItError> {
-    let realm = realm_for(&svc, &caller, req.target_project_id.as_deref(), req.tenant_id.as_deref()).await?;
+    let realm = realm_for(
+        &svc,
+        &caller,
+        req.target_project_id.as_deref(),
+        req.tenant_id.as_deref(),
+    )
+    .await?;
     match caller {
         Caller::Admin { .. } => {
-            let user = svc.create_account(&realm, input::new_account(req, true)?).await?;
+            let user = svc
+                .create_account(&realm, input::new_account(req, true)?)
+                .await?;
             Ok(Json(input::sign_up_response(&user, None)))
         }
         Caller::User(_) => {
@@ -60,7 +68,11 @@ pub async fn sign_in_with_password(
     Body(req): Body<SignInWithPasswordRequest>,
 ) -> Result<Json<SignInWithPasswordResponse>, ItError> {
     let email = input::email(req.email.as_deref().ok_or(ItError::code("MISSING_EMAIL"))?)?;
-    let password = req.password.as_deref().filter(|p| !p.is_empty()).ok_or(ItError::code("MISSING_PASSWORD"))?;
+    let password = req
+        .password
+        .as_deref()
+        .filter(|p| !p.is_empty())
+        .ok_or(ItError::code("MISSING_PASSWORD"))?;
     let realm = realm_for(&svc, &caller, None, req.tenant_id.as_deref()).await?;
     let (user, session) = svc.sign_in_with_password(&realm, &email, password).await?;
     Ok(Json(SignInWithPasswordResponse {
@@ -83,19 +95,34 @@ pub async fn lookup(
 ) -> Result<Json<LookupResponse>, ItError> {
     let users = match (&caller, req.id_token.as_deref()) {
         (Caller::User(scope), Some(token)) | (Caller::Admin { key: Some(scope) }, Some(token)) => {
-            let me = svc.authenticate(scope, req.tenant_id.as_deref(), token).await?;
+            let me = svc
+                .authenticate(scope, req.tenant_id.as_deref(), token)
+                .await?;
             vec![UserInfo::new(&me.user, me.realm.tenant_id.as_deref())]
         }
         (Caller::User(_), None) => return Err(ItError::code("MISSING_ID_TOKEN")),
         (Caller::Admin { .. }, _) => {
-            let realm = realm_for(&svc, &caller, req.target_project_id.as_deref(), req.tenant_id.as_deref()).await?;
+            let realm = realm_for(
+                &svc,
+                &caller,
+                req.target_project_id.as_deref(),
+                req.tenant_id.as_deref(),
+            )
+            .await?;
             admin_lookup(&svc, &realm, req).await?
         }
     };
-    Ok(Json(LookupResponse { kind: "identitytoolkit#GetAccountInfoResponse", users }))
+    Ok(Json(LookupResponse {
+        kind: "identitytoolkit#GetAccountInfoResponse",
+        users,
+    }))
 }
 
-pub(super) async fn admin_lookup(svc: &Service, realm: &Realm, req: LookupRequest) -> Result<Vec<UserInfo>, ItError> {
+pub(super) async fn admin_lookup(
+    svc: &Service,
+    realm: &Realm,
+    req: LookupRequest,
+) -> Result<Vec<UserInfo>, ItError> {
     let mut selectors = Vec::new();
     for id in req.local_id.unwrap_or_default() {
         selectors.push(UserSelector::Id(input::local_id(&id)?));
@@ -107,7 +134,10 @@ pub(super) async fn admin_lookup(svc: &Service, realm: &Realm, req: LookupReques
         selectors.push(UserSelector::Phone(input::phone(&phone)?));
     }
     let users = svc.find_users(realm, &selectors).await?;
-    Ok(users.iter().map(|u| UserInfo::new(u, realm.tenant_id.as_deref())).collect())
+    Ok(users
+        .iter()
+        .map(|u| UserInfo::new(u, realm.tenant_id.as_deref()))
+        .collect())
 }
 
 #[utoipa::path(post, path = "/v1/accounts:update", tag = "accounts", request_body = UpdateRequest,
@@ -119,7 +149,9 @@ pub async fn update(
 ) -> Result<Json<UpdateResponse>, ItError> {
     match (&caller, req.id_token.clone()) {
         (Caller::User(scope), Some(token)) => {
-            let me = svc.authenticate(scope, req.tenant_id.as_deref(), &token).await?;
+            let me = svc
+                .authenticate(scope, req.tenant_id.as_deref(), &token)
+                .await?;
             let want_tokens = req.return_secure_token.unwrap_or(false);
             let changes = input::account_changes(req, false)?;
             let (user, session) = svc.update_own_account(me, changes, want_tokens).await?;
@@ -127,13 +159,23 @@ pub async fn update(
         }
         (Caller::User(_), None) => Err(ItError::code("MISSING_ID_TOKEN")),
         (Caller::Admin { .. }, _) => {
-            let realm = realm_for(&svc, &caller, req.target_project_id.as_deref(), req.tenant_id.as_deref()).await?;
+            let realm = realm_for(
+                &svc,
+                &caller,
+                req.target_project_id.as_deref(),
+                req.tenant_id.as_deref(),
+            )
+            .await?;
             admin_update(&svc, &realm, req).await.map(Json)
         }
     }
 }
 
-pub(super) async fn admin_update(svc: &Service, realm: &Realm, req: UpdateRequest) -> Result<UpdateResponse, ItError> {
+pub(super) async fn admin_update(
+    svc: &Service,
+    realm: &Realm,
+    req: UpdateRequest,
+) -> Result<UpdateResponse, ItError> {
     let id = required_local_id(req.local_id.as_deref())?;
     let changes = input::account_changes(req, true)?;
     let user = svc.update_account(realm, &id, changes).await?;
@@ -149,19 +191,30 @@ pub async fn delete(
 ) -> Result<Json<KindOnly>, ItError> {
     match (&caller, req.id_token.as_deref()) {
         (Caller::User(scope), Some(token)) => {
-            let me = svc.authenticate(scope, req.tenant_id.as_deref(), token).await?;
+            let me = svc
+                .authenticate(scope, req.tenant_id.as_deref(), token)
+                .await?;
             svc.delete_account(&me.realm, &me.user.id).await?;
         }
         (Caller::User(_), None) => return Err(ItError::code("MISSING_ID_TOKEN")),
         (Caller::Admin { .. }, _) => {
-            let realm = realm_for(&svc, &caller, req.target_project_id.as_deref(), req.tenant_id.as_deref()).await?;
-            svc.delete_account(&realm, &required_local_id(req.local_id.as_deref())?).await?;
+            let realm = realm_for(
+                &svc,
+                &caller,
+                req.target_project_id.as_deref(),
+                req.tenant_id.as_deref(),
+            )
+            .await?;
+            svc.delete_account(&realm, &required_local_id(req.local_id.as_deref())?)
+                .await?;
         }
     }
     Ok(Json(DELETED))
 }
 
-pub(super) const DELETED: KindOnly = KindOnly { kind: "identitytoolkit#DeleteAccountResponse" };
+pub(super) const DELETED: KindOnly = KindOnly {
+    kind: "identitytoolkit#DeleteAccountResponse",
+};
 
 pub(super) fn required_local_id(raw: Option<&str>) -> Result<UserId, ItError> {
     input::local_id(raw.ok_or(ItError::code("MISSING_LOCAL_ID"))?)

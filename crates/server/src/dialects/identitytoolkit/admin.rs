@@ -21,7 +21,11 @@ const MAX_BATCH: usize = 1000;
 const DEFAULT_PAGE: i64 = 20;
 
 /// The realm of the path, agreeing with any `tenantId` in the body.
-async fn path_realm(svc: &Service, path: &ProjectPath, body_tenant: Option<&str>) -> Result<Realm, ItError> {
+async fn path_realm(
+    svc: &Service,
+    path: &ProjectPath,
+    body_tenant: Option<&str>,
+) -> Result<Realm, ItError> {
     let tenant = match (path.tenant.as_deref(), body_tenant) {
         (Some(p), Some(b)) if p != b => return Err(DomainError::TenantIdMismatch.into()),
         (Some(p), _) => Some(p),
@@ -39,7 +43,9 @@ pub async fn create(
     Body(req): Body<SignUpRequest>,
 ) -> Result<Json<SignUpResponse>, ItError> {
     let realm = path_realm(&svc, &path, req.tenant_id.as_deref()).await?;
-    let user = svc.create_account(&realm, input::new_account(req, true)?).await?;
+    let user = svc
+        .create_account(&realm, input::new_account(req, true)?)
+        .await?;
     Ok(Json(input::sign_up_response(&user, None)))
 }
 
@@ -53,7 +59,10 @@ pub async fn lookup(
 ) -> Result<Json<LookupResponse>, ItError> {
     let realm = path_realm(&svc, &path, req.tenant_id.as_deref()).await?;
     let users = admin_lookup(&svc, &realm, req).await?;
-    Ok(Json(LookupResponse { kind: "identitytoolkit#GetAccountInfoResponse", users }))
+    Ok(Json(LookupResponse {
+        kind: "identitytoolkit#GetAccountInfoResponse",
+        users,
+    }))
 }
 
 #[utoipa::path(post, path = "/v1/projects/{project}/accounts:update", tag = "admin", request_body = UpdateRequest,
@@ -77,7 +86,8 @@ pub async fn delete(
     Body(req): Body<DeleteRequest>,
 ) -> Result<Json<KindOnly>, ItError> {
     let realm = path_realm(&svc, &path, req.tenant_id.as_deref()).await?;
-    svc.delete_account(&realm, &required_local_id(req.local_id.as_deref())?).await?;
+    svc.delete_account(&realm, &required_local_id(req.local_id.as_deref())?)
+        .await?;
     Ok(Json(DELETED))
 }
 
@@ -95,7 +105,10 @@ pub async fn query(
     let (count, users) = svc.query_accounts(&realm, &query, with_users).await?;
     Ok(Json(QueryResponse {
         records_count: count.to_string(),
-        user_info: users.iter().map(|u| UserInfo::new(u, realm.tenant_id.as_deref())).collect(),
+        user_info: users
+            .iter()
+            .map(|u| UserInfo::new(u, realm.tenant_id.as_deref()))
+            .collect(),
     }))
 }
 
@@ -124,14 +137,30 @@ fn user_query(req: QueryRequest) -> Result<UserQuery, ItError> {
     };
     let mut filters = Vec::new();
     for expression in req.expression.unwrap_or_default() {
-        match (expression.email, expression.user_id, expression.phone_number) {
+        match (
+            expression.email,
+            expression.user_id,
+            expression.phone_number,
+        ) {
             (Some(e), None, None) => filters.push(UserFilter::Email(input::email(&e)?)),
             (None, Some(id), None) => filters.push(UserFilter::Id(input::local_id(&id)?)),
-            (None, None, Some(p)) => filters.push(UserFilter::PhoneNumber(input::phone(&p)?.to_string())),
-            _ => return Err(invalid("Each expression must set exactly one of email, userId, phoneNumber.")),
+            (None, None, Some(p)) => {
+                filters.push(UserFilter::PhoneNumber(input::phone(&p)?.to_string()))
+            }
+            _ => {
+                return Err(invalid(
+                    "Each expression must set exactly one of email, userId, phoneNumber.",
+                ));
+            }
         }
     }
-    Ok(UserQuery { filters, sort_by, descending, offset, limit })
+    Ok(UserQuery {
+        filters,
+        sort_by,
+        descending,
+        offset,
+        limit,
+    })
 }
 
 #[utoipa::path(post, path = "/v1/projects/{project}/accounts:batchCreate", tag = "admin",
@@ -146,21 +175,33 @@ pub async fn batch_create(
     let realm = path_realm(&svc, &path, req.tenant_id.as_deref()).await?;
     let users = req.users.unwrap_or_default();
     if users.len() > MAX_BATCH {
-        return Err(ItError::with_detail("INVALID_ARGUMENT", "A maximum of 1000 users can be imported at once."));
+        return Err(ItError::with_detail(
+            "INVALID_ARGUMENT",
+            "A maximum of 1000 users can be imported at once.",
+        ));
     }
     let mut error = Vec::new();
     let mut accepted = Vec::new();
     for (index, user) in users.into_iter().enumerate() {
         match input::imported_account(user) {
             Ok(account) => accepted.push((index, account)),
-            Err(e) => error.push(IndexedError { index, message: e.message() }),
+            Err(e) => error.push(IndexedError {
+                index,
+                message: e.message(),
+            }),
         }
     }
     for (index, e) in svc.import_users(&realm, accepted).await? {
-        error.push(IndexedError { index, message: ItError::from(e).message() });
+        error.push(IndexedError {
+            index,
+            message: ItError::from(e).message(),
+        });
     }
     error.sort_by_key(|e| e.index);
-    Ok(Json(BatchCreateResponse { kind: "identitytoolkit#UploadAccountResponse", error }))
+    Ok(Json(BatchCreateResponse {
+        kind: "identitytoolkit#UploadAccountResponse",
+        error,
+    }))
 }
 
 #[utoipa::path(post, path = "/v1/projects/{project}/accounts:batchDelete", tag = "admin",
@@ -173,15 +214,30 @@ pub async fn batch_delete(
     Body(req): Body<BatchDeleteRequest>,
 ) -> Result<Json<BatchDeleteResponse>, ItError> {
     let realm = path_realm(&svc, &path, req.tenant_id.as_deref()).await?;
-    let raw = req.local_ids.filter(|ids| !ids.is_empty()).ok_or(ItError::code("MISSING_LOCAL_ID"))?;
+    let raw = req
+        .local_ids
+        .filter(|ids| !ids.is_empty())
+        .ok_or(ItError::code("MISSING_LOCAL_ID"))?;
     if raw.len() > MAX_BATCH {
-        return Err(ItError::with_detail("INVALID_ARGUMENT", "A maximum of 1000 users can be deleted at once."));
+        return Err(ItError::with_detail(
+            "INVALID_ARGUMENT",
+            "A maximum of 1000 users can be deleted at once.",
+        ));
     }
-    let ids = raw.iter().map(|id| input::local_id(id)).collect::<Result<Vec<UserId>, _>>()?;
-    let failures = svc.batch_delete(&realm, &ids, req.force.unwrap_or(false)).await?;
+    let ids = raw
+        .iter()
+        .map(|id| input::local_id(id))
+        .collect::<Result<Vec<UserId>, _>>()?;
+    let failures = svc
+        .batch_delete(&realm, &ids, req.force.unwrap_or(false))
+        .await?;
     let errors = failures
         .into_iter()
-        .map(|(index, id, e)| BatchDeleteError { index, local_id: id.to_string(), message: ItError::from(e).message() })
+        .map(|(index, id, e)| BatchDeleteError {
+            index,
+            local_id: id.to_string(),
+            message: ItError::from(e).message(),
+        })
         .collect();
     Ok(Json(BatchDeleteResponse { errors }))
 }
@@ -198,7 +254,10 @@ pub async fn batch_get(
     let realm = path_realm(&svc, &path, None).await?;
     let max = params.max_results.unwrap_or(DEFAULT_PAGE);
     if !(1..=MAX_BATCH as i64).contains(&max) {
-        return Err(ItError::with_detail("INVALID_ARGUMENT", "maxResults must be between 1 and 1000."));
+        return Err(ItError::with_detail(
+            "INVALID_ARGUMENT",
+            "maxResults must be between 1 and 1000.",
+        ));
     }
     let after = match params.next_page_token.as_deref().filter(|t| !t.is_empty()) {
         Some(token) => Some(page_token(token)?),
@@ -207,8 +266,14 @@ pub async fn batch_get(
     let page = svc.batch_get(&realm, after.as_ref(), max).await?;
     Ok(Json(BatchGetResponse {
         kind: "identitytoolkit#DownloadAccountResponse",
-        users: page.users.iter().map(|u| UserInfo::new(u, realm.tenant_id.as_deref())).collect(),
-        next_page_token: page.next.map(|id| BASE64URL_NOPAD.encode(id.as_str().as_bytes())),
+        users: page
+            .users
+            .iter()
+            .map(|u| UserInfo::new(u, realm.tenant_id.as_deref()))
+            .collect(),
+        next_page_token: page
+            .next
+            .map(|id| BASE64URL_NOPAD.encode(id.as_str().as_bytes())),
     }))
 }
 

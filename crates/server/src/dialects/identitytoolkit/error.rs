@@ -16,8 +16,13 @@ pub enum ItError {
     /// A business error: `CODE` or `CODE : detail`.
     Invalid(String),
     /// A malformed request: 400 `INVALID_ARGUMENT`.
-    BadRequest { message: String, reason: &'static str },
-    PayloadTooLarge { limit: usize },
+    BadRequest {
+        message: String,
+        reason: &'static str,
+    },
+    PayloadTooLarge {
+        limit: usize,
+    },
     MissingApiKey,
     NotFound,
     NotImplemented,
@@ -49,11 +54,26 @@ struct Envelope {
 
 impl Envelope {
     fn business(message: impl Into<String>) -> Self {
-        Envelope { http: StatusCode::BAD_REQUEST, message: message.into(), reason: "invalid", status: None }
+        Envelope {
+            http: StatusCode::BAD_REQUEST,
+            message: message.into(),
+            reason: "invalid",
+            status: None,
+        }
     }
 
-    fn transport(http: StatusCode, status: &'static str, reason: &'static str, message: impl Into<String>) -> Self {
-        Envelope { http, message: message.into(), reason, status: Some(status) }
+    fn transport(
+        http: StatusCode,
+        status: &'static str,
+        reason: &'static str,
+        message: impl Into<String>,
+    ) -> Self {
+        Envelope {
+            http,
+            message: message.into(),
+            reason,
+            status: Some(status),
+        }
     }
 }
 
@@ -73,7 +93,9 @@ fn domain_envelope(e: &DomainError) -> Envelope {
         TokenExpired => Envelope::business("TOKEN_EXPIRED"),
         InvalidRefreshToken => Envelope::business("INVALID_REFRESH_TOKEN"),
         TenantIdMismatch => Envelope::business("TENANT_ID_MISMATCH"),
-        NotDisabled => Envelope::business("NOT_DISABLED : Disable the account before batch deletion."),
+        NotDisabled => {
+            Envelope::business("NOT_DISABLED : Disable the account before batch deletion.")
+        }
         InvalidApiKey => Envelope::transport(
             StatusCode::BAD_REQUEST,
             "INVALID_ARGUMENT",
@@ -111,9 +133,12 @@ impl ItError {
         match self {
             ItError::Domain(e) => domain_envelope(e),
             ItError::Invalid(message) => Envelope::business(message.clone()),
-            ItError::BadRequest { message, reason } => {
-                Envelope::transport(StatusCode::BAD_REQUEST, "INVALID_ARGUMENT", reason, message.clone())
-            }
+            ItError::BadRequest { message, reason } => Envelope::transport(
+                StatusCode::BAD_REQUEST,
+                "INVALID_ARGUMENT",
+                reason,
+                message.clone(),
+            ),
             ItError::PayloadTooLarge { limit } => Envelope::transport(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "INVALID_ARGUMENT",
@@ -126,17 +151,27 @@ impl ItError {
                 "forbidden",
                 "The request is missing a valid API key.",
             ),
-            ItError::NotFound => Envelope::transport(StatusCode::NOT_FOUND, "NOT_FOUND", "notFound", "Not Found"),
-            ItError::NotImplemented => {
-                Envelope::transport(StatusCode::NOT_IMPLEMENTED, "UNIMPLEMENTED", "unimplemented", "Not Implemented")
+            ItError::NotFound => {
+                Envelope::transport(StatusCode::NOT_FOUND, "NOT_FOUND", "notFound", "Not Found")
             }
+            ItError::NotImplemented => Envelope::transport(
+                StatusCode::NOT_IMPLEMENTED,
+                "UNIMPLEMENTED",
+                "unimplemented",
+                "Not Implemented",
+            ),
         }
     }
 }
 
 impl IntoResponse for ItError {
     fn into_response(self) -> Response {
-        let Envelope { http, message, reason, status } = self.envelope();
+        let Envelope {
+            http,
+            message,
+            reason,
+            status,
+        } = self.envelope();
         let mut error = json!({
             "code": http.as_u16(),
             "message": message,

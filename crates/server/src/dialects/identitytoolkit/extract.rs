@@ -49,7 +49,13 @@ fn api_key(parts: &Parts) -> Option<String> {
         .ok()
         .and_then(|Query(q)| q.get("key").cloned());
     from_query
-        .or_else(|| parts.headers.get("x-goog-api-key").and_then(|v| v.to_str().ok()).map(str::to_owned))
+        .or_else(|| {
+            parts
+                .headers
+                .get("x-goog-api-key")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        })
         .filter(|k| !k.is_empty())
 }
 
@@ -105,7 +111,10 @@ impl<S: Send + Sync> FromRequestParts<S> for ProjectPath {
             .await
             .map_err(|_| ItError::NotFound)?;
         let project = params.remove("project").ok_or(ItError::NotFound)?;
-        Ok(ProjectPath { project, tenant: params.remove("tenant") })
+        Ok(ProjectPath {
+            project,
+            tenant: params.remove("tenant"),
+        })
     }
 }
 
@@ -125,12 +134,19 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
             if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
                 ItError::PayloadTooLarge { limit: BODY_LIMIT }
             } else {
-                bad_request(format!("Invalid JSON payload received. {}", rejection.body_text()), "parseError")
+                bad_request(
+                    format!("Invalid JSON payload received. {}", rejection.body_text()),
+                    "parseError",
+                )
             }
         })?;
         // A JSON object sent with curl's default form content type is still JSON.
         let looks_like_json = bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
-        let value = if is_form && !looks_like_json { form_value(&bytes)? } else { json_value(&bytes)? };
+        let value = if is_form && !looks_like_json {
+            form_value(&bytes)?
+        } else {
+            json_value(&bytes)?
+        };
         parse_value(value).map(Body)
     }
 }
@@ -144,14 +160,22 @@ fn json_value(bytes: &[u8]) -> Result<Value, ItError> {
         return Ok(Value::Object(Default::default()));
     }
     serde_json::from_slice(bytes).map_err(|e| {
-        bad_request(format!("Invalid JSON payload received. Unexpected token.\n{e}"), "parseError")
+        bad_request(
+            format!("Invalid JSON payload received. Unexpected token.\n{e}"),
+            "parseError",
+        )
     })
 }
 
 fn form_value(bytes: &[u8]) -> Result<Value, ItError> {
     let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(bytes)
         .map_err(|e| bad_request(format!("Invalid form payload received. {e}"), "parseError"))?;
-    Ok(Value::Object(pairs.into_iter().map(|(k, v)| (k, Value::String(v))).collect()))
+    Ok(Value::Object(
+        pairs
+            .into_iter()
+            .map(|(k, v)| (k, Value::String(v)))
+            .collect(),
+    ))
 }
 
 /// Deserialises an already-parsed body, translating serde's complaints into Google's texts.
@@ -172,16 +196,30 @@ pub fn parse_value<T: DeserializeOwned>(value: Value) -> Result<T, ItError> {
 /// Google's wording for unknown fields and values of the wrong type.
 fn describe(path: &str, detail: &str) -> String {
     if let Some(name) = between(detail, "unknown field `", "`") {
-        let parent = path.strip_suffix(name).unwrap_or(path).trim_end_matches('.');
+        let parent = path
+            .strip_suffix(name)
+            .unwrap_or(path)
+            .trim_end_matches('.');
         return match parent {
-            "" | "." => format!("Invalid JSON payload received. Unknown name \"{name}\": Cannot find field."),
-            p => format!("Invalid JSON payload received. Unknown name \"{name}\" at '{}': Cannot find field.", snake(p)),
+            "" | "." => format!(
+                "Invalid JSON payload received. Unknown name \"{name}\": Cannot find field."
+            ),
+            p => format!(
+                "Invalid JSON payload received. Unknown name \"{name}\" at '{}': Cannot find field.",
+                snake(p)
+            ),
         };
     }
     if let Some(found) = between(detail, "invalid type: ", ", expected") {
-        let shown = between(found, "`", "`").or_else(|| found.strip_prefix("string ")).unwrap_or(found);
+        let shown = between(found, "`", "`")
+            .or_else(|| found.strip_prefix("string "))
+            .unwrap_or(found);
         let expected = detail.split(", expected").nth(1).unwrap_or_default();
-        return format!("Invalid value at '{}' ({}), {shown}", snake(path), proto_type(expected));
+        return format!(
+            "Invalid value at '{}' ({}), {shown}",
+            snake(path),
+            proto_type(expected)
+        );
     }
     format!("Invalid JSON payload received. {detail}")
 }
@@ -223,7 +261,11 @@ fn snake(path: &str) -> String {
 /// Rewrites snake_case object keys to camelCase, recursively.
 fn camelize(value: Value) -> Value {
     match value {
-        Value::Object(map) => Value::Object(map.into_iter().map(|(k, v)| (camel(&k), camelize(v))).collect()),
+        Value::Object(map) => Value::Object(
+            map.into_iter()
+                .map(|(k, v)| (camel(&k), camelize(v)))
+                .collect(),
+        ),
         Value::Array(items) => Value::Array(items.into_iter().map(camelize).collect()),
         other => other,
     }
@@ -265,13 +307,15 @@ pub mod int64 {
         match Option::<NumberOrString>::deserialize(d)? {
             None => Ok(None),
             Some(NumberOrString::Number(n)) => Ok(Some(n)),
-            Some(NumberOrString::Float(f)) if f.fract() == 0.0 && f.abs() < 9.0e15 => Ok(Some(f as i64)),
-            Some(NumberOrString::Float(f)) => Err(D::Error::custom(format!("invalid type: `{f}`, expected i64"))),
-            Some(NumberOrString::String(s)) => s
-                .trim()
-                .parse()
-                .map(Some)
-                .map_err(|_| D::Error::custom(format!("invalid type: string \"{s}\", expected i64"))),
+            Some(NumberOrString::Float(f)) if f.fract() == 0.0 && f.abs() < 9.0e15 => {
+                Ok(Some(f as i64))
+            }
+            Some(NumberOrString::Float(f)) => Err(D::Error::custom(format!(
+                "invalid type: `{f}`, expected i64"
+            ))),
+            Some(NumberOrString::String(s)) => s.trim().parse().map(Some).map_err(|_| {
+                D::Error::custom(format!("invalid type: string \"{s}\", expected i64"))
+            }),
         }
     }
 }
@@ -294,7 +338,10 @@ mod tests {
             "Invalid JSON payload received. Unknown name \"foo\": Cannot find field."
         );
         assert_eq!(
-            describe("returnSecureToken", "invalid type: string \"yes\", expected a boolean"),
+            describe(
+                "returnSecureToken",
+                "invalid type: string \"yes\", expected a boolean"
+            ),
             "Invalid value at 'return_secure_token' (TYPE_BOOL), \"yes\""
         );
         assert_eq!(

@@ -28,19 +28,31 @@ use crate::service::Service;
 fn identitytoolkit_v1() -> Router<Arc<Service>> {
     let mut router = Router::new()
         .route("/v1/accounts:signUp", post(accounts::sign_up))
-        .route("/v1/accounts:signInWithPassword", post(accounts::sign_in_with_password))
+        .route(
+            "/v1/accounts:signInWithPassword",
+            post(accounts::sign_in_with_password),
+        )
         .route("/v1/accounts:lookup", post(accounts::lookup))
         .route("/v1/accounts:update", post(accounts::update))
         .route("/v1/accounts:delete", post(accounts::delete));
-    for base in ["/v1/projects/{project}", "/v1/projects/{project}/tenants/{tenant}"] {
+    for base in [
+        "/v1/projects/{project}",
+        "/v1/projects/{project}/tenants/{tenant}",
+    ] {
         router = router
             .route(&format!("{base}/accounts"), post(admin::create))
             .route(&format!("{base}/accounts:lookup"), post(admin::lookup))
             .route(&format!("{base}/accounts:update"), post(admin::update))
             .route(&format!("{base}/accounts:delete"), post(admin::delete))
             .route(&format!("{base}/accounts:query"), post(admin::query))
-            .route(&format!("{base}/accounts:batchCreate"), post(admin::batch_create))
-            .route(&format!("{base}/accounts:batchDelete"), post(admin::batch_delete))
+            .route(
+                &format!("{base}/accounts:batchCreate"),
+                post(admin::batch_create),
+            )
+            .route(
+                &format!("{base}/accounts:batchDelete"),
+                post(admin::batch_delete),
+            )
             .route(&format!("{base}/accounts:batchGet"), get(admin::batch_get));
     }
     router
@@ -48,8 +60,14 @@ fn identitytoolkit_v1() -> Router<Arc<Service>> {
 
 fn public_keys() -> Router<Arc<Service>> {
     Router::new()
-        .route("/robot/v1/metadata/x509/securetoken@system.gserviceaccount.com", get(securetoken::x509))
-        .route("/service_accounts/v1/jwk/securetoken@system.gserviceaccount.com", get(securetoken::jwks))
+        .route(
+            "/robot/v1/metadata/x509/securetoken@system.gserviceaccount.com",
+            get(securetoken::x509),
+        )
+        .route(
+            "/service_accounts/v1/jwk/securetoken@system.gserviceaccount.com",
+            get(securetoken::jwks),
+        )
 }
 
 pub fn router() -> Router<Arc<Service>> {
@@ -69,11 +87,18 @@ pub fn router() -> Router<Arc<Service>> {
 
 /// `prettyPrint=true` indents the response; `$.xgafv=2` selects the v2 error format, which
 /// drops the legacy `errors` array. `alt=json` is the only representation and is accepted.
-async fn google_params(Query(params): Query<HashMap<String, String>>, request: Request, next: Next) -> Response {
-    let pretty = params.get("prettyPrint").is_some_and(|v| v == "true" || v == "1");
+async fn google_params(
+    Query(params): Query<HashMap<String, String>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let pretty = params
+        .get("prettyPrint")
+        .is_some_and(|v| v == "true" || v == "1");
     let v2_errors = params.get("$.xgafv").is_some_and(|v| v == "2");
     let response = next.run(request).await;
-    if !pretty && !(v2_errors && !response.status().is_success()) {
+    let strip_errors = v2_errors && !response.status().is_success();
+    if !pretty && !strip_errors {
         return response;
     }
     let (parts, body) = response.into_parts();
@@ -83,10 +108,14 @@ async fn google_params(Query(params): Query<HashMap<String, String>>, request: R
     let Ok(mut json) = serde_json::from_slice::<serde_json::Value>(&bytes) else {
         return Response::from_parts(parts, HttpBody::from(bytes));
     };
-    if v2_errors && let Some(error) = json.get_mut("error").and_then(|e| e.as_object_mut()) {
+    if strip_errors && let Some(error) = json.get_mut("error").and_then(|e| e.as_object_mut()) {
         error.remove("errors");
     }
-    let rendered = if pretty { serde_json::to_vec_pretty(&json) } else { serde_json::to_vec(&json) };
+    let rendered = if pretty {
+        serde_json::to_vec_pretty(&json)
+    } else {
+        serde_json::to_vec(&json)
+    };
     let mut parts = parts;
     parts.headers.remove(axum::http::header::CONTENT_LENGTH);
     Response::from_parts(parts, HttpBody::from(rendered.unwrap_or_default()))

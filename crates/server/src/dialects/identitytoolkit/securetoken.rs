@@ -30,7 +30,10 @@ pub async fn token(
         Some("refresh_token") => {}
         Some(_) => return Err(ItError::code("INVALID_GRANT_TYPE")),
     }
-    let refresh = req.refresh_token.filter(|t| !t.is_empty()).ok_or(ItError::code("MISSING_REFRESH_TOKEN"))?;
+    let refresh = req
+        .refresh_token
+        .filter(|t| !t.is_empty())
+        .ok_or(ItError::code("MISSING_REFRESH_TOKEN"))?;
     let session = svc.refresh(&scope, &refresh).await?;
     Ok(Json(TokenResponse {
         access_token: session.id_token.clone(),
