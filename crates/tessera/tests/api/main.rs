@@ -5,7 +5,12 @@
 //! One test binary for the whole crate: every extra binary costs a link on two cores.
 
 // Test code asserts by unwrapping; the workspace bans it only in shipped code.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::result_large_err)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::result_large_err
+)]
 
 mod accounts;
 mod admin;

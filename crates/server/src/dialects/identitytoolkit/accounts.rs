@@ -11,7 +11,7 @@ use super::error::ItError;
 use super::extract::{Body, Caller};
 use super::input;
 use super::wire::*;
-use crate::service::{Service, UserSelector};
+use crate::service::{Authenticated, Service, UserSelector};
 
 /// The realm of a dual-use call: the key's project for end users; `targetProjectId`, else
 /// the key's project, else the default project for administrators.
@@ -86,6 +86,33 @@ pub async fn sign_in_with_password(
     }))
 }
 
+/// Whom a dual-use call acts for: the user of an ID token, or, for an administrator
+/// naming users by `localId`, a realm.
+enum Acting {
+    Me(Box<Authenticated>),
+    Admin(Realm),
+}
+
+async fn acting(
+    svc: &Service,
+    caller: &Caller,
+    id_token: Option<&str>,
+    target_project: Option<&str>,
+    tenant: Option<&str>,
+) -> Result<Acting, ItError> {
+    match (caller, id_token) {
+        (Caller::User(scope), Some(token)) | (Caller::Admin { key: Some(scope) }, Some(token)) => {
+            Ok(Acting::Me(Box::new(
+                svc.authenticate(scope, tenant, token).await?,
+            )))
+        }
+        (Caller::User(_), None) => Err(ItError::code("MISSING_ID_TOKEN")),
+        (Caller::Admin { .. }, _) => Ok(Acting::Admin(
+            realm_for(svc, caller, target_project, tenant).await?,
+        )),
+    }
+}
+
 #[utoipa::path(post, path = "/v1/accounts:lookup", tag = "accounts", request_body = LookupRequest,
     responses((status = 200, body = LookupResponse)))]
 pub async fn lookup(
@@ -93,24 +120,10 @@ pub async fn lookup(
     caller: Caller,
     Body(req): Body<LookupRequest>,
 ) -> Result<Json<LookupResponse>, ItError> {
-    let users = match (&caller, req.id_token.as_deref()) {
-        (Caller::User(scope), Some(token)) | (Caller::Admin { key: Some(scope) }, Some(token)) => {
-            let me = svc
-                .authenticate(scope, req.tenant_id.as_deref(), token)
-                .await?;
-            vec![UserInfo::new(&me.user, me.realm.tenant_id.as_deref())]
-        }
-        (Caller::User(_), None) => return Err(ItError::code("MISSING_ID_TOKEN")),
-        (Caller::Admin { .. }, _) => {
-            let realm = realm_for(
-                &svc,
-                &caller,
-                req.target_project_id.as_deref(),
-                req.tenant_id.as_deref(),
-            )
-            .await?;
-            admin_lookup(&svc, &realm, req).await?
-        }
+    let target = (req.target_project_id.as_deref(), req.tenant_id.as_deref());
+    let users = match acting(&svc, &caller, req.id_token.as_deref(), target.0, target.1).await? {
+        Acting::Me(me) => vec![UserInfo::new(&me.user, me.realm.tenant_id.as_deref())],
+        Acting::Admin(realm) => admin_lookup(&svc, &realm, req).await?,
     };
     Ok(Json(LookupResponse {
         kind: "identitytoolkit#GetAccountInfoResponse",
@@ -147,27 +160,15 @@ pub async fn update(
     caller: Caller,
     Body(req): Body<UpdateRequest>,
 ) -> Result<Json<UpdateResponse>, ItError> {
-    match (&caller, req.id_token.clone()) {
-        (Caller::User(scope), Some(token)) => {
-            let me = svc
-                .authenticate(scope, req.tenant_id.as_deref(), &token)
-                .await?;
+    let target = (req.target_project_id.as_deref(), req.tenant_id.as_deref());
+    match acting(&svc, &caller, req.id_token.as_deref(), target.0, target.1).await? {
+        Acting::Me(me) => {
             let want_tokens = req.return_secure_token.unwrap_or(false);
             let changes = input::account_changes(req, false)?;
-            let (user, session) = svc.update_own_account(me, changes, want_tokens).await?;
+            let (user, session) = svc.update_own_account(*me, changes, want_tokens).await?;
             Ok(Json(input::update_response(&user, session)))
         }
-        (Caller::User(_), None) => Err(ItError::code("MISSING_ID_TOKEN")),
-        (Caller::Admin { .. }, _) => {
-            let realm = realm_for(
-                &svc,
-                &caller,
-                req.target_project_id.as_deref(),
-                req.tenant_id.as_deref(),
-            )
-            .await?;
-            admin_update(&svc, &realm, req).await.map(Json)
-        }
+        Acting::Admin(realm) => admin_update(&svc, &realm, req).await.map(Json),
     }
 }
 
@@ -189,24 +190,12 @@ pub async fn delete(
     caller: Caller,
     Body(req): Body<DeleteRequest>,
 ) -> Result<Json<KindOnly>, ItError> {
-    match (&caller, req.id_token.as_deref()) {
-        (Caller::User(scope), Some(token)) => {
-            let me = svc
-                .authenticate(scope, req.tenant_id.as_deref(), token)
-                .await?;
-            svc.delete_account(&me.realm, &me.user.id).await?;
-        }
-        (Caller::User(_), None) => return Err(ItError::code("MISSING_ID_TOKEN")),
-        (Caller::Admin { .. }, _) => {
-            let realm = realm_for(
-                &svc,
-                &caller,
-                req.target_project_id.as_deref(),
-                req.tenant_id.as_deref(),
-            )
-            .await?;
+    let target = (req.target_project_id.as_deref(), req.tenant_id.as_deref());
+    match acting(&svc, &caller, req.id_token.as_deref(), target.0, target.1).await? {
+        Acting::Me(me) => svc.delete_account(&me.realm, &me.user.id).await?,
+        Acting::Admin(realm) => {
             svc.delete_account(&realm, &required_local_id(req.local_id.as_deref())?)
-                .await?;
+                .await?
         }
     }
     Ok(Json(DELETED))
