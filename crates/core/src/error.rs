@@ -36,6 +36,30 @@ pub enum DomainError {
     AdminUnauthenticated,
     #[error("the request's tenant differs from the token's")]
     TenantIdMismatch,
+    #[error("the phone number is already a second factor of this user")]
+    SecondFactorExists,
+    #[error("the user has the maximum number of second factors")]
+    SecondFactorLimitExceeded,
+    #[error("MFA, or this kind of factor, is disabled for the realm")]
+    FactorKindDisabled(crate::FactorKind),
+    #[error("the session's first factor cannot be combined with MFA")]
+    UnsupportedFirstFactor,
+    #[error("second factors need a verified email address")]
+    UnverifiedEmail,
+    #[error("no such enrolment session")]
+    InvalidSessionInfo,
+    #[error("the enrolment or sign-in session has expired or is used up")]
+    SessionExpired,
+    #[error("the code is wrong")]
+    InvalidCode,
+    #[error("no such second factor")]
+    FactorNotFound,
+    #[error("the pending sign-in is unknown, used or expired")]
+    InvalidPendingCredential,
+    #[error("this factor cannot be used this way")]
+    FactorKindUnsupported,
+    #[error("the app verification (reCAPTCHA, Play Integrity, …) failed")]
+    AppVerificationFailed,
     #[error("batch deletion of an enabled user without force")]
     NotDisabled,
     #[error("the database is unavailable")]
@@ -63,6 +87,8 @@ pub enum Unique {
     UserId,
     Email,
     PhoneNumber,
+    /// A second ready factor with the same phone number.
+    FactorPhone,
     Other,
 }
 
@@ -72,6 +98,7 @@ impl From<StoreError> for DomainError {
             StoreError::Conflict(Unique::UserId) => DomainError::DuplicateUserId,
             StoreError::Conflict(Unique::Email) => DomainError::EmailExists,
             StoreError::Conflict(Unique::PhoneNumber) => DomainError::PhoneNumberExists,
+            StoreError::Conflict(Unique::FactorPhone) => DomainError::SecondFactorExists,
             // The store logs its failures with full detail where they happen.
             StoreError::Unavailable(_) => DomainError::Unavailable,
             StoreError::Conflict(Unique::Other) | StoreError::Internal(_) => DomainError::Internal,

@@ -4,20 +4,26 @@
 //! This crate does no I/O. It knows nothing of HTTP, of the JSON shapes of a dialect,
 //! of SQL or of sockets; everything here can be tested with plain values.
 
+pub mod challenge;
 pub mod clock;
 pub mod email;
 pub mod error;
+pub mod factor;
 pub mod ids;
+pub mod mfa;
 pub mod phone;
 pub mod realm;
 pub mod store;
+pub mod totp;
 pub mod user;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use email::EmailAddress;
 pub use error::DomainError;
 pub use error::{StoreError, Unique};
+pub use factor::{Factor, FactorData, FactorId, FactorKind, FactorState, SecondFactor};
 pub use ids::{RealmId, UserId};
+pub use mfa::MfaConfig;
 pub use phone::PhoneNumber;
 pub use realm::Realm;
 pub use store::Store;

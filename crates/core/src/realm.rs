@@ -1,7 +1,7 @@
 //! A realm is one namespace of users. Identity Toolkit addresses it as a project id plus an
 //! optional tenant id; ZITADEL (later) as an organization id. One realm row carries both.
 
-use crate::RealmId;
+use crate::{MfaConfig, RealmId};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Realm {
@@ -9,4 +9,7 @@ pub struct Realm {
     pub project_id: String,
     /// `None` for the project's own (default) realm.
     pub tenant_id: Option<String>,
+    /// A tenant's `displayName`.
+    pub display_name: Option<String>,
+    pub mfa: MfaConfig,
 }

@@ -10,8 +10,9 @@
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
+use crate::challenge::{Challenge, OutboxMessage, PendingSignIn};
 use crate::error::StoreError;
-use crate::{EmailAddress, NewUser, Realm, RealmId, User, UserId};
+use crate::{EmailAddress, Factor, FactorId, NewUser, Realm, RealmId, SecondFactor, User, UserId};
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
@@ -25,6 +26,29 @@ pub struct RefreshTokenRecord {
     pub issued_at: OffsetDateTime,
     pub sign_in_provider: String,
     pub auth_time: OffsetDateTime,
+    pub second_factor: Option<SecondFactor>,
+}
+
+/// Why an enrolment could not complete (besides a duplicate phone, a `Conflict`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EnrolOutcome {
+    Done,
+    /// The challenge was consumed (by a racing request) or the pending factor vanished.
+    ChallengeGone,
+    /// The user already has the maximum number of ready factors.
+    LimitReached,
+}
+
+/// An append-only audit record.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event {
+    pub realm: RealmId,
+    pub user: Option<UserId>,
+    pub factor: Option<FactorId>,
+    /// e.g. `factor.enrolled`, `factor.removed`, `factor.verification_failed`.
+    pub kind: &'static str,
+    pub detail: Option<String>,
+    pub at: OffsetDateTime,
 }
 
 /// A token-signing key. The private half is sealed under the master key `master_key_id`.
@@ -78,6 +102,12 @@ pub trait Store: Send + Sync + 'static {
         tenant_id: Option<&str>,
     ) -> StoreResult<Option<Realm>>;
     async fn get_realm(&self, id: &RealmId) -> StoreResult<Option<Realm>>;
+    /// Writes a realm's display name and MFA configuration; `Ok(false)` when it is gone.
+    async fn update_realm(&self, realm: &Realm) -> StoreResult<bool>;
+    /// The tenants of a project, ordered by tenant id.
+    async fn list_tenants(&self, project_id: &str) -> StoreResult<Vec<Realm>>;
+    /// Deletes a realm and everything in it.
+    async fn delete_realm(&self, id: &RealmId) -> StoreResult<bool>;
     /// Creates the realm unless it exists; returns it either way (several nodes may race here).
     async fn ensure_realm(
         &self,
@@ -142,6 +172,75 @@ pub trait Store: Send + Sync + 'static {
         id: &UserId,
         at: OffsetDateTime,
     ) -> StoreResult<()>;
+
+    // --- second factors ---
+    /// The user's factors that are not removed, oldest first.
+    async fn list_factors(&self, realm: &RealmId, user: &UserId) -> StoreResult<Vec<Factor>>;
+    async fn get_factor(
+        &self,
+        realm: &RealmId,
+        user: &UserId,
+        id: &FactorId,
+    ) -> StoreResult<Option<Factor>>;
+    /// Stores a factor that is not ready yet (a TOTP enrolment in progress).
+    async fn insert_factor(&self, factor: &Factor) -> StoreResult<()>;
+    /// In one transaction: consumes the challenge, takes a slot under the ready-factor limit
+    /// and makes `factor` ready (inserting it, or promoting the not-ready row of that id).
+    /// A second ready factor with the same phone is `Conflict(Unique::FactorPhone)`.
+    async fn complete_enrolment(
+        &self,
+        challenge: &[u8],
+        factor: &Factor,
+        totp_step: Option<i64>,
+        event: &Event,
+    ) -> StoreResult<EnrolOutcome>;
+    /// Marks a ready or not-ready factor removed; `Ok(false)` when there was none.
+    async fn remove_factor(
+        &self,
+        realm: &RealmId,
+        user: &UserId,
+        id: &FactorId,
+        event: &Event,
+    ) -> StoreResult<bool>;
+    /// Replaces all of a user's factors with `factors` (all ready), in one transaction.
+    async fn replace_factors(
+        &self,
+        realm: &RealmId,
+        user: &UserId,
+        factors: &[Factor],
+    ) -> StoreResult<()>;
+    /// RFC 6238 §5.2: records `step` as the factor's last used step unless that step or a
+    /// later one was already used. `Ok(false)` means a replay.
+    async fn use_totp_step(
+        &self,
+        id: &FactorId,
+        step: i64,
+        at: OffsetDateTime,
+    ) -> StoreResult<bool>;
+
+    // --- challenges and pending sign-ins ---
+    /// Stores a challenge and, for the dev outbox, the message carrying its code.
+    async fn insert_challenge(
+        &self,
+        challenge: &Challenge,
+        message: Option<&OutboxMessage>,
+    ) -> StoreResult<()>;
+    async fn find_challenge(&self, id: &[u8]) -> StoreResult<Option<Challenge>>;
+    /// Takes one attempt from a live challenge; `Ok(false)` when it is consumed, expired or
+    /// out of attempts.
+    async fn spend_attempt(&self, id: &[u8], now: OffsetDateTime) -> StoreResult<bool>;
+    /// Marks the challenge used; `Ok(false)` when it already was.
+    async fn consume_challenge(&self, id: &[u8]) -> StoreResult<bool>;
+    async fn insert_pending_sign_in(&self, pending: &PendingSignIn) -> StoreResult<()>;
+    async fn find_pending_sign_in(&self, id: &[u8]) -> StoreResult<Option<PendingSignIn>>;
+    /// Takes one attempt from a live pending sign-in; `Ok(false)` when none is left.
+    async fn spend_pending_attempt(&self, id: &[u8], now: OffsetDateTime) -> StoreResult<bool>;
+    /// Marks the pending sign-in used; `Ok(false)` when it already was or has expired.
+    async fn consume_pending_sign_in(&self, id: &[u8], now: OffsetDateTime) -> StoreResult<bool>;
+    /// Dev outbox messages whose challenge is still outstanding, oldest first.
+    async fn outstanding_messages(&self, realm: &RealmId) -> StoreResult<Vec<OutboxMessage>>;
+    async fn clear_outbox(&self, realm: &RealmId) -> StoreResult<()>;
+    async fn record_event(&self, event: &Event) -> StoreResult<()>;
 
     // --- token-signing keys, shared by every node ---
     async fn signing_keys(&self) -> StoreResult<Vec<SigningKeyRecord>>;

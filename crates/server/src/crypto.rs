@@ -100,6 +100,31 @@ pub fn random_token() -> Result<String, CryptoError> {
     Ok(BASE64URL_NOPAD.encode(&random_array::<32>()?))
 }
 
+/// `n` uniformly random decimal digits (rejection sampling, so no digit is favoured).
+pub fn random_digits(n: usize) -> Result<String, CryptoError> {
+    const LIMIT: u32 = u32::MAX - u32::MAX % 10;
+    let mut digits = String::with_capacity(n);
+    while digits.len() < n {
+        let value = u32::from_le_bytes(random_array()?);
+        if value < LIMIT {
+            digits.push(char::from(b'0' + (value % 10) as u8));
+        }
+    }
+    Ok(digits)
+}
+
+/// The stored form of a one-time code: SHA-256(session secret ‖ ":" ‖ code). Without the
+/// session secret, which the store never sees, a leaked hash cannot be brute-forced.
+pub fn code_hash(session_secret: &str, code: &str) -> Vec<u8> {
+    sha256(format!("{session_secret}:{code}").as_bytes())
+}
+
+/// Constant-time equality of two digests.
+pub fn same_digest(a: &[u8], b: &[u8]) -> bool {
+    use subtle::ConstantTimeEq;
+    a.len() == b.len() && bool::from(a.ct_eq(b))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -112,6 +137,14 @@ mod tests {
         assert!(key.open("totp", &sealed).is_err());
         let other = MasterKey::new("k2", &[7u8; 32])?;
         assert!(other.open("signing-key", &sealed).is_err());
+        Ok(())
+    }
+
+    #[test]
+    fn random_digits_are_digits() -> Result<(), CryptoError> {
+        let code = random_digits(6)?;
+        assert_eq!(code.len(), 6);
+        assert!(code.bytes().all(|b| b.is_ascii_digit()));
         Ok(())
     }
 }

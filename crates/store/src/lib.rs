@@ -9,15 +9,21 @@
 //! allows one writer at a time anyway, and queueing writers in our pool is cheaper than
 //! letting them collide on `SQLITE_BUSY`. PostgreSQL uses one pool for both.
 
+mod challenges;
+mod factors;
 mod open;
+mod realms;
 mod rows;
 mod users;
 
 use async_trait::async_trait;
 use sqlx::{AnyPool, AssertSqlSafe};
+use tessera_core::challenge::{Challenge, OutboxMessage, PendingSignIn};
 use tessera_core::error::{StoreError, Unique};
-use tessera_core::store::{RefreshTokenRecord, SigningKeyRecord, StoreResult, UserQuery};
-use tessera_core::{EmailAddress, NewUser, Realm, RealmId, Store, User, UserId};
+use tessera_core::store::{
+    EnrolOutcome, Event, RefreshTokenRecord, SigningKeyRecord, StoreResult, UserQuery,
+};
+use tessera_core::{EmailAddress, Factor, FactorId, NewUser, Realm, RealmId, Store, User, UserId};
 use time::OffsetDateTime;
 
 pub use open::{Engine, OpenOptions};
@@ -47,7 +53,9 @@ pub(crate) fn db_err(e: sqlx::Error) -> StoreError {
     match &e {
         sqlx::Error::Database(db) if db.is_unique_violation() => {
             let named = format!("{} {}", db.constraint().unwrap_or_default(), db.message());
-            let which = if named.contains("email") {
+            let which = if named.contains("factors") {
+                Unique::FactorPhone
+            } else if named.contains("email") {
                 Unique::Email
             } else if named.contains("phone_number") {
                 Unique::PhoneNumber
@@ -72,7 +80,7 @@ pub(crate) fn db_err(e: sqlx::Error) -> StoreError {
     }
 }
 
-const REALM_COLUMNS: &str = "id, project_id, tenant_id";
+pub(crate) const REALM_COLUMNS: &str = "id, project_id, tenant_id, display_name, mfa_config";
 
 #[async_trait]
 impl Store for SqlStore {
@@ -108,6 +116,18 @@ impl Store for SqlStore {
             .await
             .map_err(db_err)?;
         row.as_ref().map(realm_from_row).transpose()
+    }
+
+    async fn update_realm(&self, realm: &Realm) -> StoreResult<bool> {
+        realms::update(&self.write, realm).await
+    }
+
+    async fn list_tenants(&self, project_id: &str) -> StoreResult<Vec<Realm>> {
+        realms::tenants(&self.read, project_id).await
+    }
+
+    async fn delete_realm(&self, id: &RealmId) -> StoreResult<bool> {
+        realms::delete(&self.write, id).await
     }
 
     async fn ensure_realm(
@@ -248,8 +268,8 @@ impl Store for SqlStore {
 
     async fn insert_refresh_token(&self, r: &RefreshTokenRecord) -> StoreResult<()> {
         sqlx::query(
-            "INSERT INTO refresh_tokens (token_hash, realm_id, user_id, issued_at, sign_in_provider, auth_time) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO refresh_tokens (token_hash, realm_id, user_id, issued_at, sign_in_provider, auth_time, \
+             second_factor_kind, second_factor_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(r.token_hash.as_slice())
         .bind(&r.realm.0)
@@ -257,6 +277,8 @@ impl Store for SqlStore {
         .bind(millis(r.issued_at))
         .bind(&r.sign_in_provider)
         .bind(millis(r.auth_time))
+        .bind(r.second_factor.as_ref().map(|f| f.kind.as_str()))
+        .bind(r.second_factor.as_ref().map(|f| f.id.as_str()))
         .execute(&self.write)
         .await
         .map_err(db_err)?;
@@ -268,8 +290,8 @@ impl Store for SqlStore {
         token_hash: &[u8],
     ) -> StoreResult<Option<RefreshTokenRecord>> {
         let row = sqlx::query(
-            "SELECT token_hash, realm_id, user_id, issued_at, sign_in_provider, auth_time \
-             FROM refresh_tokens WHERE token_hash = $1",
+            "SELECT token_hash, realm_id, user_id, issued_at, sign_in_provider, auth_time, \
+             second_factor_kind, second_factor_id FROM refresh_tokens WHERE token_hash = $1",
         )
         .bind(token_hash)
         .fetch_optional(&self.read)
@@ -292,6 +314,111 @@ impl Store for SqlStore {
             .await
             .map_err(db_err)?;
         Ok(())
+    }
+
+    async fn list_factors(&self, realm: &RealmId, user: &UserId) -> StoreResult<Vec<Factor>> {
+        factors::list(&self.read, realm, user).await
+    }
+
+    async fn get_factor(
+        &self,
+        realm: &RealmId,
+        user: &UserId,
+        id: &FactorId,
+    ) -> StoreResult<Option<Factor>> {
+        factors::get_one(&self.read, realm, user, id).await
+    }
+
+    async fn insert_factor(&self, factor: &Factor) -> StoreResult<()> {
+        let mut tx = self.write.begin().await.map_err(db_err)?;
+        factors::insert(&mut tx, factor).await?;
+        tx.commit().await.map_err(db_err)
+    }
+
+    async fn complete_enrolment(
+        &self,
+        challenge: &[u8],
+        factor: &Factor,
+        totp_step: Option<i64>,
+        event: &Event,
+    ) -> StoreResult<EnrolOutcome> {
+        factors::complete_enrolment(&self.write, challenge, factor, totp_step, event).await
+    }
+
+    async fn remove_factor(
+        &self,
+        realm: &RealmId,
+        user: &UserId,
+        id: &FactorId,
+        event: &Event,
+    ) -> StoreResult<bool> {
+        factors::remove(&self.write, realm, user, id, event).await
+    }
+
+    async fn replace_factors(
+        &self,
+        realm: &RealmId,
+        user: &UserId,
+        list: &[Factor],
+    ) -> StoreResult<()> {
+        factors::replace(&self.write, realm, user, list).await
+    }
+
+    async fn use_totp_step(
+        &self,
+        id: &FactorId,
+        step: i64,
+        at: OffsetDateTime,
+    ) -> StoreResult<bool> {
+        factors::use_totp_step(&self.write, id, step, at).await
+    }
+
+    async fn insert_challenge(
+        &self,
+        challenge: &Challenge,
+        message: Option<&OutboxMessage>,
+    ) -> StoreResult<()> {
+        challenges::insert(&self.write, challenge, message).await
+    }
+
+    async fn find_challenge(&self, id: &[u8]) -> StoreResult<Option<Challenge>> {
+        challenges::find(&self.read, id).await
+    }
+
+    async fn spend_attempt(&self, id: &[u8], now: OffsetDateTime) -> StoreResult<bool> {
+        challenges::spend_attempt(&self.write, id, now).await
+    }
+
+    async fn consume_challenge(&self, id: &[u8]) -> StoreResult<bool> {
+        challenges::consume(&self.write, id).await
+    }
+
+    async fn insert_pending_sign_in(&self, pending: &PendingSignIn) -> StoreResult<()> {
+        challenges::insert_pending(&self.write, pending).await
+    }
+
+    async fn find_pending_sign_in(&self, id: &[u8]) -> StoreResult<Option<PendingSignIn>> {
+        challenges::find_pending(&self.read, id).await
+    }
+
+    async fn spend_pending_attempt(&self, id: &[u8], now: OffsetDateTime) -> StoreResult<bool> {
+        challenges::spend_pending_attempt(&self.write, id, now).await
+    }
+
+    async fn consume_pending_sign_in(&self, id: &[u8], now: OffsetDateTime) -> StoreResult<bool> {
+        challenges::consume_pending(&self.write, id, now).await
+    }
+
+    async fn outstanding_messages(&self, realm: &RealmId) -> StoreResult<Vec<OutboxMessage>> {
+        challenges::outstanding_messages(&self.read, realm).await
+    }
+
+    async fn clear_outbox(&self, realm: &RealmId) -> StoreResult<()> {
+        challenges::clear_outbox(&self.write, realm).await
+    }
+
+    async fn record_event(&self, event: &Event) -> StoreResult<()> {
+        challenges::insert_event(&self.write, event).await
     }
 
     async fn signing_keys(&self) -> StoreResult<Vec<SigningKeyRecord>> {

@@ -5,7 +5,9 @@ use sqlx::any::AnyRow;
 use tessera_core::clock::{from_unix_millis, unix_millis};
 use tessera_core::error::StoreError;
 use tessera_core::store::{RefreshTokenRecord, SigningKeyRecord};
-use tessera_core::{EmailAddress, Realm, RealmId, User, UserId};
+use tessera_core::{
+    EmailAddress, FactorId, FactorKind, MfaConfig, Realm, RealmId, SecondFactor, User, UserId,
+};
 use time::OffsetDateTime;
 
 use crate::db_err;
@@ -15,29 +17,29 @@ pub(crate) fn millis(t: OffsetDateTime) -> i64 {
 }
 
 /// Booleans come back as `bool` from PostgreSQL and as integers from SQLite.
-fn get_bool(row: &AnyRow, col: &str) -> Result<bool, StoreError> {
+pub(crate) fn get_bool(row: &AnyRow, col: &str) -> Result<bool, StoreError> {
     match row.try_get::<bool, _>(col) {
         Ok(b) => Ok(b),
         Err(_) => row.try_get::<i64, _>(col).map(|i| i != 0).map_err(db_err),
     }
 }
 
-fn get<'r, T>(row: &'r AnyRow, col: &str) -> Result<T, StoreError>
+pub(crate) fn get<'r, T>(row: &'r AnyRow, col: &str) -> Result<T, StoreError>
 where
     T: sqlx::Decode<'r, sqlx::Any> + sqlx::Type<sqlx::Any>,
 {
     row.try_get(col).map_err(db_err)
 }
 
-fn get_time(row: &AnyRow, col: &str) -> Result<OffsetDateTime, StoreError> {
+pub(crate) fn get_time(row: &AnyRow, col: &str) -> Result<OffsetDateTime, StoreError> {
     get::<i64>(row, col).map(from_unix_millis)
 }
 
-fn get_opt_time(row: &AnyRow, col: &str) -> Result<Option<OffsetDateTime>, StoreError> {
+pub(crate) fn get_opt_time(row: &AnyRow, col: &str) -> Result<Option<OffsetDateTime>, StoreError> {
     get::<Option<i64>>(row, col).map(|t| t.map(from_unix_millis))
 }
 
-fn corrupt(what: &str) -> StoreError {
+pub(crate) fn corrupt(what: &str) -> StoreError {
     tracing::error!(what, "stored value does not parse");
     StoreError::Internal(format!("corrupt {what}"))
 }
@@ -72,10 +74,16 @@ pub(crate) fn user_from_row(row: &AnyRow) -> Result<User, StoreError> {
 
 pub(crate) fn realm_from_row(row: &AnyRow) -> Result<Realm, StoreError> {
     let tenant: String = get(row, "tenant_id")?;
+    let mfa = match get::<Option<String>>(row, "mfa_config")? {
+        Some(json) => serde_json::from_str(&json).map_err(|_| corrupt("mfa config"))?,
+        None => MfaConfig::default(),
+    };
     Ok(Realm {
         id: RealmId(get(row, "id")?),
         project_id: get(row, "project_id")?,
         tenant_id: (!tenant.is_empty()).then_some(tenant),
+        display_name: get(row, "display_name")?,
+        mfa,
     })
 }
 
@@ -87,6 +95,16 @@ pub(crate) fn refresh_from_row(row: &AnyRow) -> Result<RefreshTokenRecord, Store
         issued_at: get_time(row, "issued_at")?,
         sign_in_provider: get(row, "sign_in_provider")?,
         auth_time: get_time(row, "auth_time")?,
+        second_factor: match (
+            get::<Option<String>>(row, "second_factor_kind")?,
+            get::<Option<String>>(row, "second_factor_id")?,
+        ) {
+            (Some(kind), Some(id)) => Some(SecondFactor {
+                kind: FactorKind::parse(&kind).ok_or_else(|| corrupt("factor kind"))?,
+                id: FactorId::parse(&id).ok_or_else(|| corrupt("factor id"))?,
+            }),
+            _ => None,
+        },
     })
 }
 

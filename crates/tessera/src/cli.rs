@@ -57,10 +57,8 @@ impl Cli {
                     database = config.database_url().expose().split(':').next().unwrap_or_default(),
                     "starting"
                 );
-                Application::build(&config)
-                    .await?
-                    .run(shutdown_signal())
-                    .await
+                let shutdown = shutdown_signal()?;
+                Application::build(&config).await?.run(shutdown).await
             }
             Command::Migrate(settings) => {
                 open_store(&settings.load()?).await?.close().await;
@@ -95,31 +93,18 @@ impl Cli {
     }
 }
 
-/// Completes on ctrl-c or SIGTERM, whichever comes first.
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        if let Err(e) = tokio::signal::ctrl_c().await {
-            tracing::error!(error = %e, "cannot listen for ctrl-c");
-            std::future::pending::<()>().await;
+/// A future that completes on ctrl-c or SIGTERM. The handlers are registered here, before
+/// the server announces it is listening, so a signal sent right after start-up is never
+/// met by the default action (immediate death).
+pub fn shutdown_signal() -> std::io::Result<impl Future<Output = ()> + Send + 'static> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    let mut terminate = signal(SignalKind::terminate())?;
+    Ok(async move {
+        tokio::select! {
+            _ = interrupt.recv() => {},
+            _ = terminate.recv() => {},
         }
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "cannot listen for SIGTERM");
-                std::future::pending::<()>().await;
-            }
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
-    }
-    tracing::info!("shutdown requested; draining");
+        tracing::info!("shutdown requested; draining");
+    })
 }

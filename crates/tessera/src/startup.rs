@@ -9,7 +9,9 @@ use anyhow::{Context, bail};
 use tessera_core::{Clock, Store, SystemClock};
 use tessera_server::http::{self, HttpMetrics};
 use tessera_server::passwords::PasswordHasherPool;
-use tessera_server::service::{self, Service, ServiceParts};
+use tessera_server::service::{
+    self, AcceptAll, AppVerifier, RequireEvidence, Service, ServiceParts,
+};
 use tessera_server::tokens::SigningKeys;
 use tessera_store::{Engine, OpenOptions, SqlStore};
 use tokio::net::TcpListener;
@@ -64,10 +66,16 @@ pub async fn build_service(
     let keys = SigningKeys::load_or_create(dyn_store.as_ref(), &master, clock.now())
         .await
         .context("loading token-signing keys")?;
+    let app_verifier: Arc<dyn AppVerifier> = match config.mode {
+        Mode::Dev => Arc::new(AcceptAll),
+        Mode::Production => Arc::new(RequireEvidence),
+    };
     let service = Service::new(ServiceParts {
         store: dyn_store,
         clock,
         keys: Arc::new(keys),
+        master: Arc::new(master),
+        app_verifier,
         passwords: PasswordHasherPool::new(config.passwords)
             .context("password hashing parameters")?,
         mode: match config.mode {

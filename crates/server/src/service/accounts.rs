@@ -7,7 +7,9 @@ use tessera_core::{
 };
 use time::OffsetDateTime;
 
-use super::{Authenticated, Service, Session, callers::internal};
+use super::{
+    AdminFactor, Authenticated, FirstFactorOutcome, Service, Session, SignIn, callers::internal,
+};
 use crate::crypto::random_array;
 
 /// A new account, from a sign-up, an admin create or an import.
@@ -61,8 +63,8 @@ pub enum UserSelector {
     Phone(PhoneNumber),
 }
 
-/// One user of an import, with the position it had in the request.
-pub type ImportUser = (usize, NewAccount);
+/// One user of an import, with the position it had in the request and its factors.
+pub type ImportUser = (usize, NewAccount, Vec<AdminFactor>);
 
 pub struct BatchGetPage {
     pub users: Vec<User>,
@@ -92,17 +94,24 @@ impl Service {
                 },
             )
             .await?;
-        let session = self.start_session(realm, &user, provider, now).await?;
+        let session = self
+            .start_session(realm, &user, SignIn::first_factor(provider, now))
+            .await?;
         Ok((user, session))
     }
 
-    /// Admin create: the account, without a session.
+    /// Admin create: the account and its second factors, without a session.
     pub async fn create_account(
         &self,
         realm: &Realm,
         account: NewAccount,
+        factors: Vec<AdminFactor>,
     ) -> Result<User, DomainError> {
-        self.insert_account(realm, account).await
+        let user = self.insert_account(realm, account).await?;
+        if !factors.is_empty() {
+            self.set_factors(realm, &user, factors).await?;
+        }
+        Ok(user)
     }
 
     async fn insert_account(
@@ -136,12 +145,14 @@ impl Service {
     }
 
     /// First-factor sign-in. An unknown email costs the same Argon2 work as a wrong password.
+    /// When the realm has MFA on and the user has a ready factor, the answer is a pending
+    /// sign-in instead of a session.
     pub async fn sign_in_with_password(
         &self,
         realm: &Realm,
         email: &EmailAddress,
         password: &str,
-    ) -> Result<(User, Session), DomainError> {
+    ) -> Result<(User, FirstFactorOutcome), DomainError> {
         let found = self.store.find_user_by_email(&realm.id, email).await?;
         let stored_hash = found.as_ref().and_then(|u| u.password_hash.as_deref());
         let matched = self.passwords.verify(password, stored_hash).await?;
@@ -154,13 +165,10 @@ impl Service {
         if user.disabled {
             return Err(DomainError::UserDisabled);
         }
-        let now = self.clock.now();
-        user.last_login_at = Some(now);
-        if !self.store.update_user(&user).await? {
-            return Err(DomainError::EmailNotFound);
-        }
-        let session = self.start_session(realm, &user, "password", now).await?;
-        Ok((user, session))
+        let outcome = self
+            .after_first_factor(realm, &mut user, "password")
+            .await?;
+        Ok((user, outcome))
     }
 
     /// Users matching any selector, each once, in the order first matched.
@@ -214,15 +222,10 @@ impl Service {
         want_tokens: bool,
     ) -> Result<(User, Option<Session>), DomainError> {
         let revokes = changes.password.is_some();
+        let sign_in = caller.sign_in()?;
         let user = self.apply_changes(caller.user, changes).await?;
         let session = if revokes || want_tokens {
-            let provider = caller.claims.firebase.sign_in_provider;
-            let auth_time =
-                OffsetDateTime::from_unix_timestamp(caller.claims.auth_time).map_err(internal)?;
-            Some(
-                self.start_session(&caller.realm, &user, &provider, auth_time)
-                    .await?,
-            )
+            Some(self.start_session(&caller.realm, &user, sign_in).await?)
         } else {
             None
         };
@@ -301,8 +304,8 @@ impl Service {
         users: Vec<ImportUser>,
     ) -> Result<Vec<(usize, DomainError)>, DomainError> {
         let mut failures = Vec::new();
-        for (index, account) in users {
-            match self.insert_account(realm, account).await {
+        for (index, account, factors) in users {
+            match self.create_account(realm, account, factors).await {
                 Ok(_) => {}
                 Err(e @ (DomainError::Unavailable | DomainError::Internal)) => return Err(e),
                 Err(e) => failures.push((index, e)),

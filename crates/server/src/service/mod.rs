@@ -3,23 +3,33 @@
 
 mod accounts;
 mod callers;
+mod mfa;
+mod realms;
 mod sessions;
 
 use std::sync::Arc;
 
 use tessera_core::{Clock, Store};
 
+use crate::crypto::MasterKey;
 use crate::passwords::PasswordHasherPool;
 use crate::tokens::{SigningKeys, TokenSigner, TokenVerifier};
 
 pub use accounts::{AccountChanges, BatchGetPage, ImportUser, NewAccount, UserSelector};
 pub use callers::{KeyScope, Mode};
-pub use sessions::{Authenticated, Session};
+pub use mfa::{
+    AcceptAll, AdminFactor, AppEvidence, AppVerifier, EnrolmentProof, EnrolmentStart,
+    EnrolmentStarted, FirstFactorOutcome, RequireEvidence, SignInProof,
+};
+pub use realms::TenantChanges;
+pub use sessions::{Authenticated, Session, SignIn};
 
 pub struct Service {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
     keys: Arc<SigningKeys>,
+    master: Arc<MasterKey>,
+    app_verifier: Arc<dyn AppVerifier>,
     signer: TokenSigner,
     verifier: TokenVerifier,
     passwords: PasswordHasherPool,
@@ -31,6 +41,10 @@ pub struct ServiceParts {
     pub store: Arc<dyn Store>,
     pub clock: Arc<dyn Clock>,
     pub keys: Arc<SigningKeys>,
+    /// Seals TOTP secrets.
+    pub master: Arc<MasterKey>,
+    /// Judges app-verification evidence on phone enrolment and sign-in.
+    pub app_verifier: Arc<dyn AppVerifier>,
     pub passwords: PasswordHasherPool,
     pub mode: Mode,
     pub default_project: String,
@@ -42,6 +56,8 @@ impl Service {
             store,
             clock,
             keys,
+            master,
+            app_verifier,
             passwords,
             mode,
             default_project,
@@ -52,6 +68,8 @@ impl Service {
             signer: TokenSigner::new(keys.clone()),
             verifier: TokenVerifier::new(keys.clone()),
             keys,
+            master,
+            app_verifier,
             passwords,
             mode,
             default_project,

@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 
 use tessera_core::store::RefreshTokenRecord;
-use tessera_core::{DomainError, Realm, User};
+use tessera_core::{DomainError, FactorId, FactorKind, Realm, SecondFactor, User};
 use time::OffsetDateTime;
 
 use super::{KeyScope, Service, callers::internal};
@@ -23,6 +23,66 @@ pub struct Session {
     pub project_id: String,
 }
 
+/// How a session was signed in: what its ID tokens say and its refresh token remembers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SignIn {
+    /// The first factor's provider id: `password`, `anonymous`, …
+    pub provider: String,
+    pub auth_time: OffsetDateTime,
+    pub second_factor: Option<SecondFactor>,
+}
+
+impl SignIn {
+    pub fn first_factor(provider: &str, auth_time: OffsetDateTime) -> Self {
+        SignIn {
+            provider: provider.to_owned(),
+            auth_time,
+            second_factor: None,
+        }
+    }
+
+    /// The sign-in an ID token describes.
+    fn from_claims(claims: &IdTokenClaims) -> Result<Self, DomainError> {
+        let second_factor = match (
+            &claims.firebase.sign_in_second_factor,
+            &claims.firebase.second_factor_identifier,
+        ) {
+            (Some(kind), Some(id)) => Some(SecondFactor {
+                kind: claim_kind(kind).ok_or(DomainError::InvalidIdToken)?,
+                id: FactorId::parse(id).ok_or(DomainError::InvalidIdToken)?,
+            }),
+            _ => None,
+        };
+        Ok(SignIn {
+            provider: claims.firebase.sign_in_provider.clone(),
+            auth_time: OffsetDateTime::from_unix_timestamp(claims.auth_time)
+                .map_err(|_| DomainError::InvalidIdToken)?,
+            second_factor,
+        })
+    }
+}
+
+/// The `sign_in_second_factor` claim's spelling of each factor kind.
+pub(super) fn kind_claim(kind: FactorKind) -> &'static str {
+    match kind {
+        FactorKind::SmsOtp => "phone",
+        FactorKind::Totp => "totp",
+        FactorKind::EmailOtp => "email",
+        FactorKind::WebAuthn => "webauthn",
+    }
+}
+
+fn claim_kind(claim: &str) -> Option<FactorKind> {
+    [
+        FactorKind::SmsOtp,
+        FactorKind::Totp,
+        FactorKind::EmailOtp,
+        FactorKind::WebAuthn,
+    ]
+    .into_iter()
+    .find(|k| kind_claim(*k) == claim)
+}
+
 /// A caller proven by an ID token.
 #[derive(Debug, Clone)]
 pub struct Authenticated {
@@ -31,13 +91,19 @@ pub struct Authenticated {
     pub claims: IdTokenClaims,
 }
 
+impl Authenticated {
+    /// The sign-in of the presented ID token, for sessions that continue it.
+    pub fn sign_in(&self) -> Result<SignIn, DomainError> {
+        SignIn::from_claims(&self.claims)
+    }
+}
+
 impl Service {
     pub(super) async fn start_session(
         &self,
         realm: &Realm,
         user: &User,
-        provider: &str,
-        auth_time: OffsetDateTime,
+        sign_in: SignIn,
     ) -> Result<Session, DomainError> {
         let refresh_token = random_token().map_err(internal)?;
         self.store
@@ -46,11 +112,12 @@ impl Service {
                 user: user.id.clone(),
                 realm: realm.id.clone(),
                 issued_at: self.clock.now(),
-                sign_in_provider: provider.to_owned(),
-                auth_time,
+                sign_in_provider: sign_in.provider.clone(),
+                auth_time: sign_in.auth_time,
+                second_factor: sign_in.second_factor.clone(),
             })
             .await?;
-        let id_token = self.mint_id_token(realm, user, provider, auth_time).await?;
+        let id_token = self.mint_id_token(realm, user, &sign_in).await?;
         Ok(Session {
             id_token,
             refresh_token,
@@ -64,9 +131,9 @@ impl Service {
         &self,
         realm: &Realm,
         user: &User,
-        provider: &str,
-        auth_time: OffsetDateTime,
+        sign_in: &SignIn,
     ) -> Result<String, DomainError> {
+        let provider = sign_in.provider.as_str();
         let now = self.clock.now().unix_timestamp();
         let mut identities = BTreeMap::new();
         if let Some(email) = &user.email {
@@ -82,7 +149,7 @@ impl Service {
         let claims = IdTokenClaims {
             iss: issuer(&realm.project_id),
             aud: realm.project_id.clone(),
-            auth_time: auth_time.unix_timestamp(),
+            auth_time: sign_in.auth_time.unix_timestamp(),
             user_id: user.id.to_string(),
             sub: user.id.to_string(),
             iat: now,
@@ -97,6 +164,11 @@ impl Service {
                 identities,
                 sign_in_provider: provider.to_owned(),
                 tenant: realm.tenant_id.clone(),
+                sign_in_second_factor: sign_in
+                    .second_factor
+                    .as_ref()
+                    .map(|f| kind_claim(f.kind).to_owned()),
+                second_factor_identifier: sign_in.second_factor.as_ref().map(|f| f.id.to_string()),
             },
             custom,
         };
@@ -140,9 +212,12 @@ impl Service {
         self.store
             .touch_user_refresh(&realm.id, &user.id, now)
             .await?;
-        let id_token = self
-            .mint_id_token(&realm, &user, &record.sign_in_provider, record.auth_time)
-            .await?;
+        let sign_in = SignIn {
+            provider: record.sign_in_provider,
+            auth_time: record.auth_time,
+            second_factor: record.second_factor,
+        };
+        let id_token = self.mint_id_token(&realm, &user, &sign_in).await?;
         Ok(Session {
             id_token,
             refresh_token: refresh_token.to_owned(),

@@ -45,6 +45,12 @@ pub struct FirebaseClaims {
     pub sign_in_provider: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tenant: Option<String>,
+    /// `phone` or `totp` for sessions that passed a second factor.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sign_in_second_factor: Option<String>,
+    /// The `mfaEnrollmentId` of that factor.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub second_factor_identifier: Option<String>,
 }
 
 /// Signs ID tokens with the active key.

@@ -40,6 +40,8 @@ CREATE TABLE users (
     created_at          BIGINT NOT NULL,
     last_login_at       BIGINT,
     last_refresh_at     BIGINT,
+    -- Ready second factors; the limit is checked by a conditional UPDATE of this column.
+    ready_factors       BIGINT NOT NULL DEFAULT 0,
     CONSTRAINT users_pkey PRIMARY KEY (realm_id, id)
 );
 CREATE UNIQUE INDEX users_email_key ON users (realm_id, email);
@@ -67,15 +69,18 @@ CREATE TABLE factors (
     FOREIGN KEY (realm_id, user_id) REFERENCES users (realm_id, id) ON DELETE CASCADE
 );
 CREATE INDEX factors_user ON factors (realm_id, user_id);
+-- One ready factor per phone number and user (SECOND_FACTOR_EXISTS).
+CREATE UNIQUE INDEX factors_phone_number_key ON factors (realm_id, user_id, phone_number) WHERE state = 'ready';
 
 CREATE TABLE challenges (
-    id            TEXT PRIMARY KEY,
+    id            BYTEA PRIMARY KEY,           -- SHA-256 of the client's sessionInfo
     realm_id      TEXT NOT NULL,
     user_id       TEXT NOT NULL,
     factor_id     TEXT REFERENCES factors(id) ON DELETE CASCADE,
     purpose       TEXT NOT NULL,            -- enrol | sign_in
     destination   TEXT,
-    code_hash     BYTEA NOT NULL,
+    code_hash     BYTEA NOT NULL,              -- SHA-256(sessionInfo || code); empty for TOTP enrolment
+    pending_id    BYTEA,                       -- the pending sign-in a sign-in challenge belongs to
     expires_at    BIGINT NOT NULL,
     attempts_left BIGINT NOT NULL,
     consumed      BOOLEAN NOT NULL DEFAULT FALSE,
@@ -83,12 +88,26 @@ CREATE TABLE challenges (
     FOREIGN KEY (realm_id, user_id) REFERENCES users (realm_id, id) ON DELETE CASCADE
 );
 
+-- Messages for the dev outbox (the Firebase emulator's verificationCodes hook reads them).
+CREATE TABLE outbox (
+    id           BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    realm_id     TEXT NOT NULL,
+    challenge_id BYTEA NOT NULL REFERENCES challenges(id) ON DELETE CASCADE,
+    destination  TEXT NOT NULL,
+    body         TEXT NOT NULL,
+    code         TEXT NOT NULL,
+    session_info TEXT NOT NULL,
+    created_at   BIGINT NOT NULL
+);
+CREATE INDEX outbox_realm ON outbox (realm_id, id);
+
 CREATE TABLE pending_sign_ins (
     credential_hash BYTEA PRIMARY KEY,
     realm_id        TEXT NOT NULL,
     user_id         TEXT NOT NULL,
     first_factor    TEXT NOT NULL,
     expires_at      BIGINT NOT NULL,
+    attempts_left   BIGINT NOT NULL,             -- wrong TOTP codes allowed before it dies
     consumed        BOOLEAN NOT NULL DEFAULT FALSE,
     created_at      BIGINT NOT NULL,
     FOREIGN KEY (realm_id, user_id) REFERENCES users (realm_id, id) ON DELETE CASCADE
@@ -102,8 +121,9 @@ CREATE TABLE refresh_tokens (
     sign_in_provider   TEXT NOT NULL,
     auth_time          BIGINT NOT NULL,
     second_factor_kind TEXT,
-    second_factor_id   TEXT,
-    FOREIGN KEY (realm_id, user_id) REFERENCES users (realm_id, id) ON DELETE CASCADE
+    second_factor_id   TEXT
+    -- No foreign key: a refresh token outlives its user so that using it can answer
+    -- USER_NOT_FOUND (clients sign the user out) instead of an anonymous INVALID_REFRESH_TOKEN.
 );
 CREATE INDEX refresh_tokens_user ON refresh_tokens (realm_id, user_id);
 

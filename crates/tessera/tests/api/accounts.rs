@@ -387,7 +387,7 @@ async fn delete_own_account() {
     assert!(app.admin_user(str_of(&up, "localId")).await.is_none());
     assert_it_error(
         &app.refresh(str_of(&up, "refreshToken")).await,
-        "INVALID_REFRESH_TOKEN",
+        "USER_NOT_FOUND",
     );
     assert_it_error(
         &app.sign_in("kate@example.com", "secret12").await,

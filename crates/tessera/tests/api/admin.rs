@@ -36,6 +36,8 @@ async fn create_lookup_update_delete() {
         json!({"localId": ["uid-1"]}),
         json!({"email": ["QUINN@example.com"]}),
         json!({"phoneNumber": ["+16505550101"]}),
+        json!({"federatedUserId": [{"providerId": "password", "rawId": "quinn@example.com"}]}),
+        json!({"federatedUserId": [{"providerId": "google.com", "rawId": "x"}, {"providerId": "phone", "rawId": "+16505550101"}]}),
     ] {
         let (status, body) = app.admin_post(&path(":lookup"), selector).await;
         assert_eq!(status, StatusCode::OK, "{body}");

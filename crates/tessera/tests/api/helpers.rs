@@ -347,3 +347,125 @@ pub fn str_of<'a>(v: &'a Value, key: &str) -> &'a str {
         .as_str()
         .unwrap_or_else(|| panic!("{key} missing in {v}"))
 }
+
+/// RFC 6238 TOTP (SHA-1, 6 digits, 30 s) for `unix_time`, written here independently of
+/// the server's implementation.
+pub fn totp(base32_secret: &str, unix_time: i64) -> String {
+    use hmac::{Hmac, KeyInit, Mac};
+    let secret = data_encoding::BASE32_NOPAD
+        .decode(base32_secret.as_bytes())
+        .expect("base32 secret");
+    let counter = (unix_time / 30) as u64;
+    let mut mac = Hmac::<sha1::Sha1>::new_from_slice(&secret).expect("any key length");
+    mac.update(&counter.to_be_bytes());
+    let digest = mac.finalize().into_bytes();
+    let offset = usize::from(digest[19] & 0x0f);
+    let value = u32::from_be_bytes([
+        digest[offset],
+        digest[offset + 1],
+        digest[offset + 2],
+        digest[offset + 3],
+    ]) & 0x7fff_ffff;
+    format!("{:06}", value % 1_000_000)
+}
+
+impl TestApp {
+    pub fn now(&self) -> i64 {
+        tessera_core::Clock::now(self.clock.as_ref()).unix_timestamp()
+    }
+
+    /// A signed-up user whose email an administrator has verified (MFA requires it), with a
+    /// fresh session.
+    pub async fn verified_user(&self, email: &str) -> Value {
+        let up = self.sign_up(email, "secret12").await;
+        let (status, body) = self
+            .admin_post(
+                &format!("/v1/projects/{PROJECT}/accounts:update"),
+                json!({"localId": up["localId"], "emailVerified": true}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let (status, session) = self.sign_in(email, "secret12").await;
+        assert_eq!(status, StatusCode::OK, "{session}");
+        session
+    }
+
+    /// Enrols a TOTP factor for the session's user; returns (secret, finalize response).
+    pub async fn enrol_totp(&self, session: &Value) -> (String, Value) {
+        let (status, started) = self
+            .post(
+                "/v2/accounts/mfaEnrollment:start",
+                json!({"idToken": session["idToken"], "totpEnrollmentInfo": {}}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{started}");
+        let info = &started["totpSessionInfo"];
+        let secret = str_of(info, "sharedSecretKey").to_owned();
+        let (status, done) = self
+            .post(
+                "/v2/accounts/mfaEnrollment:finalize",
+                json!({"idToken": session["idToken"], "displayName": "Authenticator",
+                       "totpVerificationInfo": {"sessionInfo": info["sessionInfo"], "verificationCode": totp(&secret, self.now())}}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{done}");
+        (secret, done)
+    }
+
+    /// POSTs every body at once (each on its own task) and returns the statuses.
+    pub async fn concurrently(&self, path: &str, bodies: Vec<Value>) -> Vec<StatusCode> {
+        let url = self.url(&format!("{path}?key={KEY}"));
+        let mut tasks = tokio::task::JoinSet::new();
+        for body in bodies {
+            let (client, url) = (self.client.clone(), url.clone());
+            tasks.spawn(async move {
+                client
+                    .post(url)
+                    .json(&body)
+                    .send()
+                    .await
+                    .expect("request")
+                    .status()
+            });
+        }
+        tasks.join_all().await
+    }
+
+    /// The code the dev outbox holds for `session_info`.
+    pub async fn sms_code(&self, session_info: &str) -> String {
+        let (status, body) = self
+            .get(&format!(
+                "/emulator/v1/projects/{PROJECT}/verificationCodes"
+            ))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body["verificationCodes"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|c| c["sessionInfo"] == session_info)
+            .map(|c| str_of(c, "code").to_owned())
+            .unwrap_or_else(|| panic!("no code for {session_info} in {body}"))
+    }
+
+    /// Enrols a phone factor; returns the finalize response.
+    pub async fn enrol_phone(&self, session: &Value, phone: &str) -> Value {
+        let (status, started) = self
+            .post(
+                "/v2/accounts/mfaEnrollment:start",
+                json!({"idToken": session["idToken"], "phoneEnrollmentInfo": {"phoneNumber": phone, "recaptchaToken": "t"}}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{started}");
+        let session_info = str_of(&started["phoneSessionInfo"], "sessionInfo").to_owned();
+        let code = self.sms_code(&session_info).await;
+        let (status, done) = self
+            .post(
+                "/v2/accounts/mfaEnrollment:finalize",
+                json!({"idToken": session["idToken"], "phoneVerificationInfo": {"sessionInfo": session_info, "code": code}}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{done}");
+        done
+    }
+}

@@ -18,5 +18,7 @@ mod bad_input;
 mod cli;
 mod config;
 mod helpers;
+mod mfa;
+mod mfa_admin;
 mod operations;
 mod tokens;

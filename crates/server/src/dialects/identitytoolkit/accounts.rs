@@ -5,13 +5,14 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::State;
-use tessera_core::{Realm, UserId};
+use tessera_core::{EmailAddress, PhoneNumber, Realm, User, UserId};
 
 use super::error::ItError;
 use super::extract::{Body, Caller};
 use super::input;
+use super::mfa_wire::MfaEnrollment;
 use super::wire::*;
-use crate::service::{Authenticated, Service, UserSelector};
+use crate::service::{Authenticated, FirstFactorOutcome, Service, UserSelector};
 
 /// The realm of a dual-use call: the key's project for end users; `targetProjectId`, else
 /// the key's project, else the default project for administrators.
@@ -47,14 +48,10 @@ pub async fn sign_up(
     )
     .await?;
     match caller {
-        Caller::Admin { .. } => {
-            let user = svc
-                .create_account(&realm, input::new_account(req, true)?)
-                .await?;
-            Ok(Json(input::sign_up_response(&user, None)))
-        }
+        Caller::Admin { .. } => admin_create(&svc, &realm, req).await.map(Json),
         Caller::User(_) => {
-            let (user, session) = svc.sign_up(&realm, input::new_account(req, false)?).await?;
+            let (account, _) = input::new_account(req, false)?;
+            let (user, session) = svc.sign_up(&realm, account).await?;
             Ok(Json(input::sign_up_response(&user, Some(session))))
         }
     }
@@ -74,7 +71,21 @@ pub async fn sign_in_with_password(
         .filter(|p| !p.is_empty())
         .ok_or(ItError::code("MISSING_PASSWORD"))?;
     let realm = realm_for(&svc, &caller, None, req.tenant_id.as_deref()).await?;
-    let (user, session) = svc.sign_in_with_password(&realm, &email, password).await?;
+    let (user, outcome) = svc.sign_in_with_password(&realm, &email, password).await?;
+    let (tokens, mfa_pending_credential, mfa_info) = match outcome {
+        FirstFactorOutcome::Session(session) => (Some(session).into(), None, Vec::new()),
+        FirstFactorOutcome::SecondFactorRequired {
+            pending_credential,
+            factors,
+        } => (
+            Tokens::default(),
+            Some(pending_credential),
+            factors
+                .iter()
+                .map(|f| MfaEnrollment::new(f, true))
+                .collect(),
+        ),
+    };
     Ok(Json(SignInWithPasswordResponse {
         kind: "identitytoolkit#VerifyPasswordResponse",
         local_id: user.id.to_string(),
@@ -82,7 +93,9 @@ pub async fn sign_in_with_password(
         display_name: user.display_name.clone().unwrap_or_default(),
         registered: true,
         profile_picture: user.photo_url.clone(),
-        tokens: Some(session).into(),
+        tokens,
+        mfa_pending_credential,
+        mfa_info,
     }))
 }
 
@@ -122,7 +135,7 @@ pub async fn lookup(
 ) -> Result<Json<LookupResponse>, ItError> {
     let target = (req.target_project_id.as_deref(), req.tenant_id.as_deref());
     let users = match acting(&svc, &caller, req.id_token.as_deref(), target.0, target.1).await? {
-        Acting::Me(me) => vec![UserInfo::new(&me.user, me.realm.tenant_id.as_deref())],
+        Acting::Me(me) => vec![user_info(&svc, &me.realm, &me.user).await?],
         Acting::Admin(realm) => admin_lookup(&svc, &realm, req).await?,
     };
     Ok(Json(LookupResponse {
@@ -146,11 +159,41 @@ pub(super) async fn admin_lookup(
     for phone in req.phone_number.unwrap_or_default() {
         selectors.push(UserSelector::Phone(input::phone(&phone)?));
     }
+    // Identities of other providers match no one: Tessera has no federated sign-in.
+    for identity in req.federated_user_id.unwrap_or_default() {
+        let raw = identity.raw_id.unwrap_or_default();
+        match identity.provider_id.as_deref() {
+            Some("password") => {
+                selectors.extend(EmailAddress::parse(&raw).map(UserSelector::Email))
+            }
+            Some("phone") => selectors.extend(PhoneNumber::parse(&raw).map(UserSelector::Phone)),
+            _ => {}
+        }
+    }
     let users = svc.find_users(realm, &selectors).await?;
-    Ok(users
-        .iter()
-        .map(|u| UserInfo::new(u, realm.tenant_id.as_deref()))
-        .collect())
+    user_infos(svc, realm, &users).await
+}
+
+/// A user's record with its second factors.
+pub(super) async fn user_info(
+    svc: &Service,
+    realm: &Realm,
+    user: &User,
+) -> Result<UserInfo, ItError> {
+    let factors = svc.ready_factors(realm, user).await?;
+    Ok(UserInfo::new(user, realm.tenant_id.as_deref(), &factors))
+}
+
+pub(super) async fn user_infos(
+    svc: &Service,
+    realm: &Realm,
+    users: &[User],
+) -> Result<Vec<UserInfo>, ItError> {
+    let mut infos = Vec::with_capacity(users.len());
+    for user in users {
+        infos.push(user_info(svc, realm, user).await?);
+    }
+    Ok(infos)
 }
 
 #[utoipa::path(post, path = "/v1/accounts:update", tag = "accounts", request_body = UpdateRequest,
@@ -172,14 +215,33 @@ pub async fn update(
     }
 }
 
+/// An administrator's create: the account and any `mfaInfo` factors, without a session.
+pub(super) async fn admin_create(
+    svc: &Service,
+    realm: &Realm,
+    req: SignUpRequest,
+) -> Result<SignUpResponse, ItError> {
+    let (account, factors) = input::new_account(req, true)?;
+    let user = svc.create_account(realm, account, factors).await?;
+    Ok(input::sign_up_response(&user, None))
+}
+
 pub(super) async fn admin_update(
     svc: &Service,
     realm: &Realm,
-    req: UpdateRequest,
+    mut req: UpdateRequest,
 ) -> Result<UpdateResponse, ItError> {
     let id = required_local_id(req.local_id.as_deref())?;
+    let factors = req
+        .mfa
+        .take()
+        .map(|mfa| input::admin_factors(mfa.enrollments.unwrap_or_default()))
+        .transpose()?;
     let changes = input::account_changes(req, true)?;
     let user = svc.update_account(realm, &id, changes).await?;
+    if let Some(factors) = factors {
+        svc.set_factors(realm, &user, factors).await?;
+    }
     Ok(input::update_response(&user, None))
 }
 

@@ -9,7 +9,9 @@ use data_encoding::BASE64URL_NOPAD;
 use tessera_core::store::{UserFilter, UserQuery, UserSort};
 use tessera_core::{DomainError, Realm, UserId};
 
-use super::accounts::{DELETED, admin_lookup, admin_update, required_local_id};
+use super::accounts::{
+    DELETED, admin_create, admin_lookup, admin_update, required_local_id, user_infos,
+};
 use super::error::ItError;
 use super::extract::{AdminBearer, Body, ProjectPath, parse_value};
 use super::input;
@@ -43,10 +45,7 @@ pub async fn create(
     Body(req): Body<SignUpRequest>,
 ) -> Result<Json<SignUpResponse>, ItError> {
     let realm = path_realm(&svc, &path, req.tenant_id.as_deref()).await?;
-    let user = svc
-        .create_account(&realm, input::new_account(req, true)?)
-        .await?;
-    Ok(Json(input::sign_up_response(&user, None)))
+    admin_create(&svc, &realm, req).await.map(Json)
 }
 
 #[utoipa::path(post, path = "/v1/projects/{project}/accounts:lookup", tag = "admin", request_body = LookupRequest,
@@ -105,10 +104,7 @@ pub async fn query(
     let (count, users) = svc.query_accounts(&realm, &query, with_users).await?;
     Ok(Json(QueryResponse {
         records_count: count.to_string(),
-        user_info: users
-            .iter()
-            .map(|u| UserInfo::new(u, realm.tenant_id.as_deref()))
-            .collect(),
+        user_info: user_infos(&svc, &realm, &users).await?,
     }))
 }
 
@@ -184,7 +180,7 @@ pub async fn batch_create(
     let mut accepted = Vec::new();
     for (index, user) in users.into_iter().enumerate() {
         match input::imported_account(user) {
-            Ok(account) => accepted.push((index, account)),
+            Ok((account, factors)) => accepted.push((index, account, factors)),
             Err(e) => error.push(IndexedError {
                 index,
                 message: e.message(),
@@ -266,11 +262,7 @@ pub async fn batch_get(
     let page = svc.batch_get(&realm, after.as_ref(), max).await?;
     Ok(Json(BatchGetResponse {
         kind: "identitytoolkit#DownloadAccountResponse",
-        users: page
-            .users
-            .iter()
-            .map(|u| UserInfo::new(u, realm.tenant_id.as_deref()))
-            .collect(),
+        users: user_infos(&svc, &realm, &page.users).await?,
         next_page_token: page
             .next
             .map(|id| BASE64URL_NOPAD.encode(id.as_str().as_bytes())),

@@ -8,7 +8,7 @@ use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
-use tessera_core::DomainError;
+use tessera_core::{DomainError, FactorKind};
 
 #[derive(Debug)]
 pub enum ItError {
@@ -93,6 +93,32 @@ fn domain_envelope(e: &DomainError) -> Envelope {
         TokenExpired => Envelope::business("TOKEN_EXPIRED"),
         InvalidRefreshToken => Envelope::business("INVALID_REFRESH_TOKEN"),
         TenantIdMismatch => Envelope::business("TENANT_ID_MISMATCH"),
+        SecondFactorExists => Envelope::business(
+            "SECOND_FACTOR_EXISTS : Phone number already enrolled as second factor for this account.",
+        ),
+        SecondFactorLimitExceeded => Envelope::business("SECOND_FACTOR_LIMIT_EXCEEDED"),
+        FactorKindDisabled(FactorKind::SmsOtp) => {
+            Envelope::business("OPERATION_NOT_ALLOWED : SMS based MFA not enabled.")
+        }
+        FactorKindDisabled(FactorKind::Totp) => {
+            Envelope::business("OPERATION_NOT_ALLOWED : TOTP based MFA not enabled.")
+        }
+        FactorKindDisabled(_) => Envelope::business("OPERATION_NOT_ALLOWED"),
+        UnsupportedFirstFactor => Envelope::business(
+            "UNSUPPORTED_FIRST_FACTOR : MFA is not available for the given first factor.",
+        ),
+        UnverifiedEmail => Envelope::business(
+            "UNVERIFIED_EMAIL : Need to verify email first before enrolling second factors.",
+        ),
+        InvalidSessionInfo => Envelope::business("INVALID_SESSION_INFO"),
+        SessionExpired => Envelope::business("SESSION_EXPIRED"),
+        InvalidCode => Envelope::business("INVALID_CODE"),
+        FactorNotFound => Envelope::business("MFA_ENROLLMENT_NOT_FOUND"),
+        InvalidPendingCredential => Envelope::business("INVALID_MFA_PENDING_CREDENTIAL"),
+        FactorKindUnsupported => {
+            Envelope::business("INVALID_ARGUMENT : MFA provider not supported!")
+        }
+        AppVerificationFailed => Envelope::business("INVALID_APP_CREDENTIAL"),
         NotDisabled => {
             Envelope::business("NOT_DISABLED : Disable the account before batch deletion.")
         }

@@ -5,11 +5,13 @@ use tessera_core::{EmailAddress, Password, PhoneNumber, User, UserId};
 use time::OffsetDateTime;
 
 use super::error::ItError;
+use super::mfa_wire::{MfaEnrollmentInput, parse_timestamp};
 use super::wire::{
     ImportedUser, SignUpRequest, SignUpResponse, Tokens, UpdateRequest, UpdateResponse,
     provider_user_info,
 };
-use crate::service::{AccountChanges, NewAccount, Session};
+use crate::service::{AccountChanges, AdminFactor, NewAccount, Session};
+use tessera_core::FactorId;
 
 /// Claims a custom-claims object may not set: they belong to the token itself.
 const RESERVED_CLAIMS: &[&str] = &[
@@ -84,11 +86,17 @@ pub fn custom_attributes(raw: &str) -> Result<Option<String>, ItError> {
     Ok((!object.is_empty()).then(|| raw.to_owned()))
 }
 
-pub fn new_account(req: SignUpRequest, admin: bool) -> Result<NewAccount, ItError> {
+/// A new account and, for administrators, the second factors it starts with.
+pub fn new_account(
+    mut req: SignUpRequest,
+    admin: bool,
+) -> Result<(NewAccount, Vec<AdminFactor>), ItError> {
     admin_only(&req.local_id, admin)?;
     admin_only(&req.email_verified, admin)?;
     admin_only(&req.phone_number, admin)?;
     admin_only(&req.disabled, admin)?;
+    admin_only(&req.mfa_info, admin)?;
+    let factors = admin_factors(req.mfa_info.take().unwrap_or_default())?;
     let email = req.email.as_deref().map(email).transpose()?;
     let password = req.password.as_deref().map(password).transpose()?;
     if !admin {
@@ -98,7 +106,7 @@ pub fn new_account(req: SignUpRequest, admin: bool) -> Result<NewAccount, ItErro
             _ => {}
         }
     }
-    Ok(NewAccount {
+    let account = NewAccount {
         id: req.local_id.as_deref().map(local_id).transpose()?,
         email,
         password,
@@ -108,10 +116,12 @@ pub fn new_account(req: SignUpRequest, admin: bool) -> Result<NewAccount, ItErro
         photo_url: text(req.photo_url).flatten(),
         disabled: req.disabled.unwrap_or(false),
         ..NewAccount::default()
-    })
+    };
+    Ok((account, factors))
 }
 
-pub fn imported_account(user: ImportedUser) -> Result<NewAccount, ItError> {
+pub fn imported_account(mut user: ImportedUser) -> Result<(NewAccount, Vec<AdminFactor>), ItError> {
+    let factors = admin_factors(user.mfa_info.take().unwrap_or_default())?;
     if user.password_hash.is_some() {
         return Err(ItError::with_detail(
             "UNSUPPORTED_HASH",
@@ -123,7 +133,7 @@ pub fn imported_account(user: ImportedUser) -> Result<NewAccount, ItError> {
             .transpose()
             .map_err(|_| ItError::code("INVALID_TIMESTAMP"))
     };
-    Ok(NewAccount {
+    let account = NewAccount {
         id: Some(local_id(
             user.local_id
                 .as_deref()
@@ -144,7 +154,8 @@ pub fn imported_account(user: ImportedUser) -> Result<NewAccount, ItError> {
             .flatten(),
         created_at: time(user.created_at)?,
         last_login_at: time(user.last_login_at)?,
-    })
+    };
+    Ok((account, factors))
 }
 
 pub fn account_changes(req: UpdateRequest, admin: bool) -> Result<AccountChanges, ItError> {
@@ -153,6 +164,7 @@ pub fn account_changes(req: UpdateRequest, admin: bool) -> Result<AccountChanges
     admin_only(&req.phone_number, admin)?;
     admin_only(&req.custom_attributes, admin)?;
     admin_only(&req.valid_since, admin)?;
+    admin_only(&req.mfa, admin)?;
     let mut changes = AccountChanges {
         email: req
             .email
@@ -230,4 +242,45 @@ pub fn update_response(user: &User, session: Option<Session>) -> UpdateResponse 
         provider_user_info: provider_user_info(user),
         tokens: Tokens::from(session),
     }
+}
+
+/// Second factors as an administrator sets them (`mfaInfo`, `mfa.enrollments`). Phone
+/// factors are created or replaced; a TOTP entry can only keep an existing factor by id,
+/// since its secret never leaves the server.
+pub fn admin_factors(list: Vec<MfaEnrollmentInput>) -> Result<Vec<AdminFactor>, ItError> {
+    let mut factors: Vec<AdminFactor> = Vec::with_capacity(list.len());
+    for entry in list {
+        let id = match entry.mfa_enrollment_id.as_deref() {
+            Some(raw) => Some(FactorId::parse(raw).ok_or(ItError::with_detail(
+                "INVALID_MFA_ENROLLMENT_ID",
+                "mfaEnrollmentId must be defined.",
+            ))?),
+            None => None,
+        };
+        if id.is_some() && factors.iter().any(|f| f.id == id) {
+            return Err(ItError::code("DUPLICATE_MFA_ENROLLMENT_ID"));
+        }
+        let phone = match (&entry.phone_info, &entry.totp_info, &id) {
+            (Some(p), None, _) => Some(PhoneNumber::parse(p).ok_or(ItError::with_detail(
+                "INVALID_MFA_PHONE_NUMBER",
+                "Invalid format.",
+            ))?),
+            (None, Some(_), Some(_)) => None,
+            _ => return Err(tessera_core::DomainError::FactorKindUnsupported.into()),
+        };
+        let enrolled_at = match entry.enrolled_at.as_deref() {
+            Some(raw) => Some(parse_timestamp(raw).ok_or(ItError::with_detail(
+                "INVALID_ARGUMENT",
+                "enrolledAt must be an RFC 3339 timestamp.",
+            ))?),
+            None => None,
+        };
+        factors.push(AdminFactor {
+            id,
+            display_name: text(entry.display_name).flatten(),
+            phone,
+            enrolled_at,
+        });
+    }
+    Ok(factors)
 }

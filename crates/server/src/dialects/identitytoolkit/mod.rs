@@ -4,9 +4,13 @@
 
 mod accounts;
 mod admin;
+mod config;
+mod emulator;
 mod error;
 mod extract;
 mod input;
+mod mfa;
+mod mfa_wire;
 mod securetoken;
 mod wire;
 
@@ -58,6 +62,53 @@ fn identitytoolkit_v1() -> Router<Arc<Service>> {
     router
 }
 
+/// Routes that exist under both `/v2/…` and `/identitytoolkit.googleapis.com/v2/…`.
+fn identitytoolkit_v2() -> Router<Arc<Service>> {
+    Router::new()
+        .route(
+            "/v2/accounts/mfaEnrollment:start",
+            post(mfa::start_enrollment),
+        )
+        .route(
+            "/v2/accounts/mfaEnrollment:finalize",
+            post(mfa::finalize_enrollment),
+        )
+        .route("/v2/accounts/mfaEnrollment:withdraw", post(mfa::withdraw))
+        .route("/v2/accounts/mfaSignIn:start", post(mfa::start_sign_in))
+        .route(
+            "/v2/accounts/mfaSignIn:finalize",
+            post(mfa::finalize_sign_in),
+        )
+        .route(
+            "/v2/projects/{project}/config",
+            get(config::get_config).patch(config::update_config),
+        )
+        .route(
+            "/v2/projects/{project}/tenants",
+            post(config::create_tenant).get(config::list_tenants),
+        )
+        .route(
+            "/v2/projects/{project}/tenants/{tenant}",
+            get(config::get_tenant)
+                .patch(config::update_tenant)
+                .delete(config::delete_tenant),
+        )
+}
+
+fn emulator() -> Router<Arc<Service>> {
+    let mut router = Router::new();
+    for base in [
+        "/emulator/v1/projects/{project}",
+        "/emulator/v1/projects/{project}/tenants/{tenant}",
+    ] {
+        router = router.route(
+            &format!("{base}/verificationCodes"),
+            get(emulator::verification_codes).delete(emulator::clear_verification_codes),
+        );
+    }
+    router
+}
+
 fn public_keys() -> Router<Arc<Service>> {
     Router::new()
         .route(
@@ -71,7 +122,7 @@ fn public_keys() -> Router<Arc<Service>> {
 }
 
 pub fn router() -> Router<Arc<Service>> {
-    let v1 = identitytoolkit_v1();
+    let v1 = identitytoolkit_v1().merge(identitytoolkit_v2());
     let token = Router::new().route("/v1/token", post(securetoken::token));
     Router::new()
         .merge(v1.clone())
@@ -81,6 +132,7 @@ pub fn router() -> Router<Arc<Service>> {
         .merge(public_keys())
         .nest("/www.googleapis.com", public_keys())
         .route("/.well-known/jwks.json", get(securetoken::jwks))
+        .merge(emulator())
         .layer(DefaultBodyLimit::max(extract::BODY_LIMIT))
         .layer(middleware::from_fn(google_params))
 }
@@ -138,6 +190,20 @@ async fn google_params(
     admin::batch_delete,
     admin::batch_get,
     securetoken::token,
+    mfa::start_enrollment,
+    mfa::finalize_enrollment,
+    mfa::withdraw,
+    mfa::start_sign_in,
+    mfa::finalize_sign_in,
+    config::get_config,
+    config::update_config,
+    config::create_tenant,
+    config::list_tenants,
+    config::get_tenant,
+    config::update_tenant,
+    config::delete_tenant,
+    emulator::verification_codes,
+    emulator::clear_verification_codes,
     securetoken::jwks,
     securetoken::x509,
 ))]

@@ -3,11 +3,12 @@
 //! Tessera has no use for (app-verification tokens, legacy ids) are accepted and ignored.
 
 use serde::{Deserialize, Serialize};
-use tessera_core::User;
+use tessera_core::{Factor, User};
 use time::format_description::well_known::Rfc3339;
 use utoipa::ToSchema;
 
 use super::extract::int64;
+use super::mfa_wire::{MfaEnrollment, MfaEnrollmentInput, MfaInfoInput};
 use crate::service::Session;
 
 /// A field accepted for compatibility and never read: reCAPTCHA and client-instance fields.
@@ -44,6 +45,8 @@ pub struct SignUpRequest {
     pub phone_number: Option<String>,
     /// Admin only.
     pub disabled: Option<bool>,
+    /// Admin only: phone second factors to enrol with the account.
+    pub mfa_info: Option<Vec<MfaEnrollmentInput>>,
     #[serde(rename = "captchaChallenge")]
     pub _captcha_challenge: Ignored,
     #[serde(rename = "captchaResponse")]
@@ -85,10 +88,19 @@ pub struct LookupRequest {
     pub local_id: Option<Vec<String>>,
     pub email: Option<Vec<String>>,
     pub phone_number: Option<Vec<String>>,
+    /// Provider identities; Tessera's providers are `password` (email) and `phone`.
+    pub federated_user_id: Option<Vec<FederatedUserIdentifier>>,
     pub tenant_id: Option<String>,
     pub target_project_id: Option<String>,
     #[serde(rename = "delegatedProjectNumber")]
     pub _delegated_project_number: Ignored,
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct FederatedUserIdentifier {
+    pub provider_id: Option<String>,
+    pub raw_id: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
@@ -119,6 +131,8 @@ pub struct UpdateRequest {
     #[serde(default, deserialize_with = "int64::deserialize")]
     #[schema(value_type = Option<String>)]
     pub valid_since: Option<i64>,
+    /// Admin only: replaces every second factor; `{}` removes them all.
+    pub mfa: Option<MfaInfoInput>,
     #[serde(rename = "captchaChallenge")]
     pub _captcha_challenge: Ignored,
     #[serde(rename = "captchaResponse")]
@@ -191,6 +205,7 @@ pub struct ImportedUser {
     pub phone_number: Option<String>,
     pub disabled: Option<bool>,
     pub raw_password: Option<String>,
+    pub mfa_info: Option<Vec<MfaEnrollmentInput>>,
     pub password_hash: Option<String>,
     #[serde(rename = "salt")]
     pub _salt: Ignored,
@@ -279,6 +294,9 @@ pub struct UserInfo {
     pub custom_attributes: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tenant_id: Option<String>,
+    /// Ready second factors only; an enrolment in progress is not shown.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub mfa_info: Vec<MfaEnrollment>,
 }
 
 pub fn provider_user_info(user: &User) -> Vec<ProviderUserInfo> {
@@ -313,7 +331,7 @@ fn millis(t: time::OffsetDateTime) -> i64 {
 }
 
 impl UserInfo {
-    pub fn new(user: &User, tenant_id: Option<&str>) -> Self {
+    pub fn new(user: &User, tenant_id: Option<&str>, factors: &[Factor]) -> Self {
         UserInfo {
             local_id: user.id.to_string(),
             email: user.email.as_ref().map(ToString::to_string),
@@ -330,6 +348,10 @@ impl UserInfo {
             last_refresh_at: user.last_refresh_at.and_then(|t| t.format(&Rfc3339).ok()),
             custom_attributes: user.custom_attributes.clone(),
             tenant_id: tenant_id.map(str::to_owned),
+            mfa_info: factors
+                .iter()
+                .map(|f| MfaEnrollment::new(f, false))
+                .collect(),
         }
     }
 }
@@ -384,6 +406,12 @@ pub struct SignInWithPasswordResponse {
     pub profile_picture: Option<String>,
     #[serde(flatten)]
     pub tokens: Tokens,
+    /// Set instead of tokens when a second factor is required.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mfa_pending_credential: Option<String>,
+    /// The factors that can complete the sign-in, phone numbers masked.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub mfa_info: Vec<MfaEnrollment>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]

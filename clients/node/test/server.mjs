@@ -1,0 +1,165 @@
+// Shared by every test file: starts one real `tessera serve` per file (node --test runs each
+// file in its own process) and hands out unmodified Firebase clients pointed at it.
+//
+// The binary is the one cargo built (`target/debug/tessera`, or TESSERA_BIN). With
+// TEST_POSTGRES_URL set, the server runs on a fresh PostgreSQL database instead of SQLite.
+
+import assert from 'node:assert/strict';
+import { execFileSync, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { after, before } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+import { deleteApp, initializeApp } from 'firebase/app';
+import { connectAuthEmulator, getAuth, signInWithEmailAndPassword } from 'firebase/auth';
+import * as admin from 'firebase-admin/app';
+import { getAuth as getAdminAuth } from 'firebase-admin/auth';
+
+export const PROJECT = 'demo-project';
+export const PASSWORD = 'correct horse';
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const ANSI = /\x1b\[[0-9;]*m/g;
+const START_TIMEOUT_MS = 30_000;
+
+export const hex = (bytes = 6) => randomBytes(bytes).toString('hex');
+export const uniqueEmail = (prefix = 'user') => `${prefix}-${hex()}@example.com`;
+// Phone numbers are unique per project like emails: a random one from the 555 range.
+export const uniquePhone = () => `+1555${String(Math.floor(Math.random() * 1e7)).padStart(7, '0')}`;
+export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function psql(server, sql) {
+  execFileSync('psql', [server, '-qc', sql], { stdio: ['ignore', 'ignore', 'inherit'] });
+}
+
+// A fresh database per server, created (and afterwards dropped) through the given connection.
+function createDatabase() {
+  const server = process.env.TEST_POSTGRES_URL;
+  if (!server) return null;
+  const name = `tessera_node_${hex()}`;
+  psql(server, `CREATE DATABASE ${name}`);
+  const url = new URL(server);
+  url.pathname = `/${name}`;
+  return { url: url.toString(), drop: () => psql(server, `DROP DATABASE IF EXISTS ${name}`) };
+}
+
+/** Starts `tessera serve` on a free port; resolves once it logs its listening address. */
+export async function startTessera() {
+  const binary = process.env.TESSERA_BIN ?? join(ROOT, 'target/debug/tessera');
+  const dataDir = mkdtempSync(join(tmpdir(), 'tessera-node-'));
+  const database = createDatabase();
+  const args = ['serve', '--listen', '127.0.0.1:0', '--data-dir', dataDir];
+  if (database) args.push('--database-url', database.url);
+  // The suite must not pick up the developer's own TESSERA_* configuration.
+  const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('TESSERA_')));
+  const child = spawn(binary, args, {
+    env: { ...env, RUST_LOG: 'info', NO_COLOR: '1' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+
+  // Both streams are read to the end, not just up to the listening line: a full pipe would
+  // block the server's logging. The log is kept for failure messages.
+  const log = [];
+  let listening = false;
+  const baseUrl = await new Promise((resolve, reject) => {
+    const fail = (why) => {
+      if (listening) return;
+      clearTimeout(timer);
+      child.kill('SIGKILL');
+      rmSync(dataDir, { recursive: true, force: true });
+      reject(new Error(`tessera did not start (${why}):\n${log.join('\n')}`));
+    };
+    const timer = setTimeout(() => fail('timeout'), START_TIMEOUT_MS);
+    for (const stream of [child.stdout, child.stderr]) {
+      createInterface({ input: stream }).on('line', (raw) => {
+        const line = raw.replace(ANSI, '');
+        log.push(line);
+        const match = /tessera listening addr=(\S+)/.exec(line);
+        if (match && !listening) {
+          listening = true;
+          clearTimeout(timer);
+          resolve(`http://${match[1]}`);
+        }
+      });
+    }
+    child.once('error', (error) => fail(error.message));
+    exited.then(({ code, signal }) => fail(`exited with ${code ?? signal}`));
+  });
+
+  return {
+    baseUrl,
+    log,
+    /** SIGTERM, then the exit code (null if a signal killed it). */
+    async stop() {
+      child.kill('SIGTERM');
+      const { code } = await exited;
+      rmSync(dataDir, { recursive: true, force: true });
+      database?.drop();
+      return code;
+    },
+  };
+}
+
+/**
+ * Registers before/after hooks for one server and its clients; returns a context filled in by
+ * `before`: `baseUrl`, `admin` (firebase-admin Auth), `client()` (a fresh JS SDK Auth),
+ * `signIn(email, password)` and `rest(path, options)`.
+ */
+export function useTessera() {
+  const ctx = {};
+  const clientApps = [];
+  let server;
+  let adminApp;
+
+  before(async () => {
+    server = await startTessera();
+    ctx.baseUrl = server.baseUrl;
+    // Exactly what a firebase-admin user does to reach the Firebase Auth emulator.
+    process.env.FIREBASE_AUTH_EMULATOR_HOST = new URL(server.baseUrl).host;
+    adminApp = admin.initializeApp({ projectId: PROJECT }, `admin-${hex()}`);
+    ctx.admin = getAdminAuth(adminApp);
+  });
+
+  after(async () => {
+    // Deleting the apps stops the SDKs' timers, so the test process can exit.
+    await Promise.all(clientApps.map((app) => deleteApp(app)));
+    await adminApp?.delete();
+    if (server) assert.equal(await server.stop(), 0, `tessera exit status; log:\n${server.log.join('\n')}`);
+  });
+
+  // Each call gets its own app, so tests do not share a signed-in user.
+  ctx.client = () => {
+    const app = initializeApp({ apiKey: 'dev-api-key', projectId: PROJECT }, `client-${hex()}`);
+    clientApps.push(app);
+    const auth = getAuth(app);
+    connectAuthEmulator(auth, ctx.baseUrl, { disableWarnings: true });
+    return auth;
+  };
+
+  /** Password sign-in on a fresh client; resolves to the UserCredential. */
+  ctx.signIn = (email, password = PASSWORD) => signInWithEmailAndPassword(ctx.client(), email, password);
+
+  /** Plain HTTP against the server, for what no SDK exposes; returns the parsed JSON body. */
+  ctx.rest = async (path, { method = 'GET', body, headers = {} } = {}) => {
+    const response = await fetch(new URL(path, ctx.baseUrl), {
+      method,
+      headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const json = await response.json();
+    assert.ok(response.ok, `${method} ${path} -> ${response.status} ${JSON.stringify(json)}`);
+    return json;
+  };
+
+  return ctx;
+}
+
+/** Decodes a JWT's header and payload without verifying it (the tests check the signature separately). */
+export function decodeJwt(token) {
+  const [header, payload] = token.split('.').slice(0, 2).map((part) => JSON.parse(Buffer.from(part, 'base64url')));
+  return { header, payload };
+}

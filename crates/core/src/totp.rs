@@ -1,0 +1,136 @@
+//! TOTP (RFC 6238) checks, with totp-rs doing the HMAC arithmetic.
+//!
+//! The domain rules live here: which parameters a factor uses, how much clock skew a realm
+//! allows, and that the caller must record the matched time step so that one code is
+//! accepted at most once per factor (RFC 6238 §5.2) — `verify` returns that step.
+
+use time::OffsetDateTime;
+use totp_rs::{Algorithm, Builder};
+
+/// Shared secrets are 160 bits, as RFC 4226 recommends and Firebase issues.
+pub const SECRET_LEN: usize = 20;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TotpAlgorithm {
+    Sha1,
+    Sha256,
+    Sha512,
+}
+
+impl TotpAlgorithm {
+    /// The spelling of Identity Toolkit's `hashingAlgorithm` and of `otpauth://` URIs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TotpAlgorithm::Sha1 => "SHA1",
+            TotpAlgorithm::Sha256 => "SHA256",
+            TotpAlgorithm::Sha512 => "SHA512",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw {
+            "SHA1" => Some(TotpAlgorithm::Sha1),
+            "SHA256" => Some(TotpAlgorithm::Sha256),
+            "SHA512" => Some(TotpAlgorithm::Sha512),
+            _ => None,
+        }
+    }
+
+    fn library(self) -> Algorithm {
+        match self {
+            TotpAlgorithm::Sha1 => Algorithm::SHA1,
+            TotpAlgorithm::Sha256 => Algorithm::SHA256,
+            TotpAlgorithm::Sha512 => Algorithm::SHA512,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TotpSpec {
+    pub algorithm: TotpAlgorithm,
+    pub digits: u8,
+    pub period_secs: u64,
+}
+
+impl TotpSpec {
+    /// What Firebase issues: SHA-1, 6 digits, 30 seconds.
+    pub const FIREBASE: TotpSpec = TotpSpec {
+        algorithm: TotpAlgorithm::Sha1,
+        digits: 6,
+        period_secs: 30,
+    };
+
+    /// The time step that `at` falls in.
+    pub fn step(&self, at: OffsetDateTime) -> u64 {
+        at.unix_timestamp().max(0) as u64 / self.period_secs
+    }
+
+    /// Checks `code` at `now`, accepting `skew` steps either side. Returns the matched step,
+    /// which the caller must record to refuse a replay; `None` for a wrong code.
+    pub fn verify(&self, secret: &[u8], code: &str, now: OffsetDateTime, skew: u8) -> Option<u64> {
+        if code.len() != usize::from(self.digits) || !code.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        let totp = Builder::new()
+            .with_algorithm(self.algorithm.library())
+            .with_digits(self.digits)
+            .with_step_duration(self.period_secs)
+            .with_skew(u16::from(skew))
+            .with_secret(secret.to_vec())
+            .build_noncompliant();
+        totp.check(code, now.unix_timestamp().max(0) as u64)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// RFC 6238 Appendix B, SHA-1 rows: the 20-byte ASCII secret "12345678901234567890".
+    #[test]
+    fn rfc6238_known_answers() {
+        let secret = b"12345678901234567890";
+        let spec = TotpSpec {
+            digits: 8,
+            ..TotpSpec::FIREBASE
+        };
+        for (t, code) in [
+            (59, "94287082"),
+            (1111111109, "07081804"),
+            (1111111111, "14050471"),
+            (1234567890, "89005924"),
+            (2000000000, "69279037"),
+        ] {
+            let at = OffsetDateTime::from_unix_timestamp(t).unwrap_or(OffsetDateTime::UNIX_EPOCH);
+            assert_eq!(
+                spec.verify(secret, code, at, 0),
+                Some(t as u64 / 30),
+                "t={t}"
+            );
+        }
+    }
+
+    #[test]
+    fn skew_widens_the_window_and_reports_the_matched_step() {
+        let secret = b"12345678901234567890";
+        let spec = TotpSpec {
+            digits: 8,
+            ..TotpSpec::FIREBASE
+        };
+        let later =
+            OffsetDateTime::from_unix_timestamp(59 + 60).unwrap_or(OffsetDateTime::UNIX_EPOCH);
+        assert_eq!(spec.verify(secret, "94287082", later, 1), None);
+        assert_eq!(spec.verify(secret, "94287082", later, 2), Some(1));
+    }
+
+    #[test]
+    fn malformed_codes_never_match() {
+        let spec = TotpSpec::FIREBASE;
+        for bad in ["", "12345", "1234567", "12a456", " 123456"] {
+            assert_eq!(
+                spec.verify(b"12345678901234567890", bad, OffsetDateTime::UNIX_EPOCH, 10),
+                None
+            );
+        }
+    }
+}

@@ -1,0 +1,66 @@
+//! The Firebase Auth emulator's test hooks, in dev mode only: the SMS codes still waiting to
+//! be used, so tests can complete phone flows without a phone.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::State;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::error::ItError;
+use super::extract::ProjectPath;
+use super::mfa_wire::Empty;
+use crate::service::{Mode, Service};
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct VerificationCode {
+    pub code: String,
+    pub phone_number: String,
+    pub session_info: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct VerificationCodes {
+    pub verification_codes: Vec<VerificationCode>,
+}
+
+async fn dev_realm(svc: &Service, path: &ProjectPath) -> Result<tessera_core::Realm, ItError> {
+    if svc.mode() != Mode::Dev {
+        return Err(ItError::NotFound);
+    }
+    Ok(svc.realm(&path.project, path.tenant.as_deref()).await?)
+}
+
+#[utoipa::path(get, path = "/emulator/v1/projects/{project}/verificationCodes", tag = "emulator",
+    params(("project" = String, Path)), responses((status = 200, body = VerificationCodes)))]
+pub async fn verification_codes(
+    State(svc): State<Arc<Service>>,
+    path: ProjectPath,
+) -> Result<Json<VerificationCodes>, ItError> {
+    let realm = dev_realm(&svc, &path).await?;
+    let verification_codes = svc
+        .outstanding_codes(&realm)
+        .await?
+        .into_iter()
+        .map(|m| VerificationCode {
+            code: m.code,
+            phone_number: m.destination,
+            session_info: m.session_info,
+        })
+        .collect();
+    Ok(Json(VerificationCodes { verification_codes }))
+}
+
+#[utoipa::path(delete, path = "/emulator/v1/projects/{project}/verificationCodes", tag = "emulator",
+    params(("project" = String, Path)), responses((status = 200, body = Empty)))]
+pub async fn clear_verification_codes(
+    State(svc): State<Arc<Service>>,
+    path: ProjectPath,
+) -> Result<Json<Empty>, ItError> {
+    let realm = dev_realm(&svc, &path).await?;
+    svc.clear_codes(&realm).await?;
+    Ok(Json(Empty {}))
+}

@@ -1,0 +1,708 @@
+//! Second factors: enrolment (start, finalize), withdrawal, and the second step of a
+//! sign-in. Dialect-neutral: Identity Toolkit's `mfaEnrollment`/`mfaSignIn` and (later)
+//! ZITADEL's `RegisterTOTP`/`AddOTPSMS`/sessions call these functions.
+//!
+//! Codes are checked in three steps that each hold across nodes: an attempt is taken from the
+//! challenge by a conditional UPDATE (so at most five wrong codes are ever compared), the code
+//! is compared in constant time, and success consumes the challenge (or, for TOTP, the time
+//! step) with another conditional UPDATE that only one request can win.
+
+use tessera_core::challenge::{
+    Challenge, OutboxMessage, PENDING_SIGN_IN_ATTEMPTS, PENDING_SIGN_IN_LIFETIME, PendingSignIn,
+    Purpose, SMS_CODE_ATTEMPTS, SMS_CODE_DIGITS, SMS_CODE_LIFETIME, TOTP_ENROLMENT_WINDOW,
+};
+use tessera_core::factor::{MAX_READY_FACTORS, Sealed};
+use tessera_core::store::{EnrolOutcome, Event};
+use tessera_core::totp::{SECRET_LEN, TotpSpec};
+use tessera_core::{
+    DomainError, Factor, FactorData, FactorId, FactorKind, FactorState, PhoneNumber, Realm,
+    SecondFactor, User,
+};
+use time::OffsetDateTime;
+
+use super::{Authenticated, Service, Session, SignIn, callers::internal};
+use crate::crypto::{code_hash, random_array, random_digits, random_token, same_digest, sha256};
+
+const TOTP_SEAL_PURPOSE: &str = "totp-secret";
+/// First factors after which MFA is not offered (Identity Platform's rule).
+const INELIGIBLE_FIRST_FACTORS: &[&str] = &["anonymous", "phone", "custom", "gc.apple.com"];
+
+/// App-verification evidence sent with a phone enrolment or sign-in (reCAPTCHA, Play
+/// Integrity, SafetyNet, APNs receipts): which fields were present, by wire name.
+#[derive(Debug, Clone, Default)]
+pub struct AppEvidence {
+    pub present: Vec<&'static str>,
+}
+
+/// Decides whether phone verification may proceed. Pluggable, because real verification
+/// calls a vendor (Google reCAPTCHA, Apple, …) that a self-hosted deployment chooses.
+pub trait AppVerifier: Send + Sync {
+    fn verify(&self, evidence: &AppEvidence) -> Result<(), DomainError>;
+}
+
+/// Dev mode: everything passes, as with the Firebase emulator.
+pub struct AcceptAll;
+
+impl AppVerifier for AcceptAll {
+    fn verify(&self, _: &AppEvidence) -> Result<(), DomainError> {
+        Ok(())
+    }
+}
+
+/// Production default until a vendor verifier is configured: some evidence must be present.
+pub struct RequireEvidence;
+
+impl AppVerifier for RequireEvidence {
+    fn verify(&self, evidence: &AppEvidence) -> Result<(), DomainError> {
+        if evidence.present.is_empty() {
+            Err(DomainError::AppVerificationFailed)
+        } else {
+            Ok(())
+        }
+    }
+}
+
+pub enum EnrolmentStart {
+    Phone {
+        phone: PhoneNumber,
+        evidence: AppEvidence,
+    },
+    Totp,
+}
+
+pub enum EnrolmentStarted {
+    Phone {
+        session_info: String,
+    },
+    Totp {
+        session_info: String,
+        secret: Vec<u8>,
+        spec: TotpSpec,
+        finalize_by: OffsetDateTime,
+    },
+}
+
+pub enum EnrolmentProof {
+    Phone { session_info: String, code: String },
+    Totp { session_info: String, code: String },
+}
+
+pub enum SignInProof {
+    Phone { session_info: String, code: String },
+    Totp { factor: FactorId, code: String },
+}
+
+/// The result of a correct first factor.
+pub enum FirstFactorOutcome {
+    Session(Session),
+    SecondFactorRequired {
+        pending_credential: String,
+        factors: Vec<Factor>,
+    },
+}
+
+/// A phone factor to set by administration (Admin SDK `multiFactor.enrolledFactors`).
+#[derive(Debug, Clone)]
+pub struct AdminFactor {
+    pub id: Option<FactorId>,
+    pub display_name: Option<String>,
+    /// `None` keeps the existing factor of that id as it is (a TOTP factor, whose secret an
+    /// administrator never sees).
+    pub phone: Option<PhoneNumber>,
+    pub enrolled_at: Option<OffsetDateTime>,
+}
+
+impl Service {
+    /// The user's ready factors, oldest first.
+    pub async fn ready_factors(
+        &self,
+        realm: &Realm,
+        user: &User,
+    ) -> Result<Vec<Factor>, DomainError> {
+        let all = self.store.list_factors(&realm.id, &user.id).await?;
+        Ok(all
+            .into_iter()
+            .filter(|f| f.state == FactorState::Ready)
+            .collect())
+    }
+
+    fn check_enrolment_allowed(
+        &self,
+        me: &Authenticated,
+        kind: FactorKind,
+    ) -> Result<(), DomainError> {
+        let allowed = match kind {
+            FactorKind::SmsOtp => me.realm.mfa.allows_sms(),
+            FactorKind::Totp => me.realm.mfa.allows_totp(),
+            FactorKind::EmailOtp | FactorKind::WebAuthn => false,
+        };
+        if !allowed {
+            return Err(DomainError::FactorKindDisabled(kind));
+        }
+        if INELIGIBLE_FIRST_FACTORS.contains(&me.claims.firebase.sign_in_provider.as_str()) {
+            return Err(DomainError::UnsupportedFirstFactor);
+        }
+        if !me.user.email_verified {
+            return Err(DomainError::UnverifiedEmail);
+        }
+        Ok(())
+    }
+
+    pub async fn start_enrolment(
+        &self,
+        me: &Authenticated,
+        start: EnrolmentStart,
+    ) -> Result<EnrolmentStarted, DomainError> {
+        let kind = match start {
+            EnrolmentStart::Phone { .. } => FactorKind::SmsOtp,
+            EnrolmentStart::Totp => FactorKind::Totp,
+        };
+        self.check_enrolment_allowed(me, kind)?;
+        let factors = self.ready_factors(&me.realm, &me.user).await?;
+        if factors.len() as i64 >= MAX_READY_FACTORS {
+            return Err(DomainError::SecondFactorLimitExceeded);
+        }
+        let now = self.clock.now();
+        match start {
+            EnrolmentStart::Phone { phone, evidence } => {
+                if factors.iter().any(|f| f.phone() == Some(&phone)) {
+                    return Err(DomainError::SecondFactorExists);
+                }
+                self.app_verifier.verify(&evidence)?;
+                let session_info = self
+                    .send_code(&me.realm, &me.user, Purpose::Enrol, &phone, None, None)
+                    .await?;
+                Ok(EnrolmentStarted::Phone { session_info })
+            }
+            EnrolmentStart::Totp => {
+                let secret: [u8; SECRET_LEN] = random_array().map_err(internal)?;
+                let factor = Factor {
+                    id: FactorId::from_random(random_array().map_err(internal)?),
+                    realm: me.realm.id.clone(),
+                    user: me.user.id.clone(),
+                    state: FactorState::NotReady,
+                    display_name: None,
+                    data: FactorData::Totp {
+                        secret: Sealed {
+                            master_key_id: self.master.id().to_owned(),
+                            bytes: self
+                                .master
+                                .seal(TOTP_SEAL_PURPOSE, &secret)
+                                .map_err(internal)?,
+                        },
+                        spec: TotpSpec::FIREBASE,
+                    },
+                    created_at: now,
+                    enrolled_at: None,
+                    last_used_at: None,
+                };
+                self.store.insert_factor(&factor).await?;
+                let session_info = random_token().map_err(internal)?;
+                let finalize_by = now + TOTP_ENROLMENT_WINDOW;
+                self.store
+                    .insert_challenge(
+                        &Challenge {
+                            id: sha256(session_info.as_bytes()),
+                            realm: me.realm.id.clone(),
+                            user: me.user.id.clone(),
+                            factor: Some(factor.id.clone()),
+                            purpose: Purpose::Enrol,
+                            destination: None,
+                            code_hash: Vec::new(),
+                            pending: None,
+                            expires_at: finalize_by,
+                            attempts_left: SMS_CODE_ATTEMPTS,
+                            consumed: false,
+                            created_at: now,
+                        },
+                        None,
+                    )
+                    .await?;
+                Ok(EnrolmentStarted::Totp {
+                    session_info,
+                    secret: secret.to_vec(),
+                    spec: TotpSpec::FIREBASE,
+                    finalize_by,
+                })
+            }
+        }
+    }
+
+    /// Sends a fresh code to `phone` and returns the `sessionInfo` that names it. Test phone
+    /// numbers of the realm get their fixed code and no message.
+    async fn send_code(
+        &self,
+        realm: &Realm,
+        user: &User,
+        purpose: Purpose,
+        phone: &PhoneNumber,
+        factor: Option<&FactorId>,
+        pending: Option<&[u8]>,
+    ) -> Result<String, DomainError> {
+        let now = self.clock.now();
+        let session_info = random_token().map_err(internal)?;
+        let test_code = realm.mfa.test_code(phone.as_str()).map(str::to_owned);
+        let code = match &test_code {
+            Some(fixed) => fixed.clone(),
+            None => random_digits(SMS_CODE_DIGITS).map_err(internal)?,
+        };
+        let challenge = Challenge {
+            id: sha256(session_info.as_bytes()),
+            realm: realm.id.clone(),
+            user: user.id.clone(),
+            factor: factor.cloned(),
+            purpose,
+            destination: Some(phone.clone()),
+            code_hash: code_hash(&session_info, &code),
+            pending: pending.map(<[u8]>::to_vec),
+            expires_at: now + SMS_CODE_LIFETIME,
+            attempts_left: SMS_CODE_ATTEMPTS,
+            consumed: false,
+            created_at: now,
+        };
+        let message = test_code.is_none().then(|| OutboxMessage {
+            realm: realm.id.clone(),
+            challenge: challenge.id.clone(),
+            destination: phone.to_string(),
+            body: format!("{code} is your verification code."),
+            code,
+            session_info: session_info.clone(),
+            created_at: now,
+        });
+        self.store
+            .insert_challenge(&challenge, message.as_ref())
+            .await?;
+        Ok(session_info)
+    }
+
+    /// Finds the live challenge named by `session_info` that `belongs` accepts, and takes one
+    /// attempt from it.
+    async fn open_challenge(
+        &self,
+        session_info: &str,
+        belongs: impl Fn(&Challenge) -> bool,
+    ) -> Result<Challenge, DomainError> {
+        let id = sha256(session_info.as_bytes());
+        let challenge = self
+            .store
+            .find_challenge(&id)
+            .await?
+            .filter(|c| !c.consumed && belongs(c));
+        let challenge = challenge.ok_or(DomainError::InvalidSessionInfo)?;
+        let now = self.clock.now();
+        if challenge.expires_at <= now || !self.store.spend_attempt(&id, now).await? {
+            return Err(DomainError::SessionExpired);
+        }
+        Ok(challenge)
+    }
+
+    async fn failed(&self, challenge: &Challenge, factor: Option<&FactorId>) -> DomainError {
+        let event = Event {
+            realm: challenge.realm.clone(),
+            user: Some(challenge.user.clone()),
+            factor: factor.cloned(),
+            kind: "factor.verification_failed",
+            detail: Some(challenge.purpose.as_str().to_owned()),
+            at: self.clock.now(),
+        };
+        match self.store.record_event(&event).await {
+            Ok(()) => DomainError::InvalidCode,
+            Err(e) => e.into(),
+        }
+    }
+
+    fn open_totp_secret(&self, factor: &Factor) -> Result<(Vec<u8>, TotpSpec), DomainError> {
+        let FactorData::Totp { secret, spec } = &factor.data else {
+            return Err(DomainError::FactorKindUnsupported);
+        };
+        if secret.master_key_id != self.master.id() {
+            tracing::error!(factor = %factor.id, key = %secret.master_key_id, "TOTP secret sealed under an unknown master key");
+            return Err(DomainError::Internal);
+        }
+        Ok((
+            self.master
+                .open(TOTP_SEAL_PURPOSE, &secret.bytes)
+                .map_err(internal)?,
+            *spec,
+        ))
+    }
+
+    pub async fn finalize_enrolment(
+        &self,
+        me: Authenticated,
+        proof: EnrolmentProof,
+        display_name: Option<String>,
+    ) -> Result<(Factor, Session), DomainError> {
+        let now = self.clock.now();
+        let enrolment = |c: &Challenge| {
+            c.purpose == Purpose::Enrol && c.user == me.user.id && c.realm == me.realm.id
+        };
+        let (challenge, factor, step) = match proof {
+            EnrolmentProof::Phone { session_info, code } => {
+                let challenge = self
+                    .open_challenge(&session_info, |c| enrolment(c) && c.destination.is_some())
+                    .await?;
+                if !same_digest(&challenge.code_hash, &code_hash(&session_info, &code)) {
+                    return Err(self.failed(&challenge, None).await);
+                }
+                let phone = challenge
+                    .destination
+                    .clone()
+                    .ok_or(DomainError::InvalidSessionInfo)?;
+                let factor = Factor {
+                    id: FactorId::from_random(random_array().map_err(internal)?),
+                    realm: me.realm.id.clone(),
+                    user: me.user.id.clone(),
+                    state: FactorState::Ready,
+                    display_name,
+                    data: FactorData::SmsOtp { phone },
+                    created_at: now,
+                    enrolled_at: Some(now),
+                    last_used_at: None,
+                };
+                (challenge, factor, None)
+            }
+            EnrolmentProof::Totp { session_info, code } => {
+                let challenge = self
+                    .open_challenge(&session_info, |c| enrolment(c) && c.factor.is_some())
+                    .await?;
+                let factor_id = challenge
+                    .factor
+                    .clone()
+                    .ok_or(DomainError::InvalidSessionInfo)?;
+                let pending = self
+                    .store
+                    .get_factor(&me.realm.id, &me.user.id, &factor_id)
+                    .await?;
+                let mut factor = pending
+                    .filter(|f| f.state == FactorState::NotReady)
+                    .ok_or(DomainError::InvalidSessionInfo)?;
+                let (secret, spec) = self.open_totp_secret(&factor)?;
+                let Some(step) = spec.verify(&secret, &code, now, me.realm.mfa.adjacent_intervals)
+                else {
+                    return Err(self.failed(&challenge, Some(&factor_id)).await);
+                };
+                factor.state = FactorState::Ready;
+                factor.display_name = display_name;
+                factor.enrolled_at = Some(now);
+                (challenge, factor, Some(step as i64))
+            }
+        };
+        let event = Event {
+            realm: me.realm.id.clone(),
+            user: Some(me.user.id.clone()),
+            factor: Some(factor.id.clone()),
+            kind: "factor.enrolled",
+            detail: Some(factor.kind().as_str().to_owned()),
+            at: now,
+        };
+        match self
+            .store
+            .complete_enrolment(&challenge.id, &factor, step, &event)
+            .await?
+        {
+            EnrolOutcome::Done => {}
+            EnrolOutcome::ChallengeGone => return Err(DomainError::InvalidSessionInfo),
+            EnrolOutcome::LimitReached => return Err(DomainError::SecondFactorLimitExceeded),
+        }
+        let sign_in = SignIn {
+            second_factor: Some(SecondFactor {
+                kind: factor.kind(),
+                id: factor.id.clone(),
+            }),
+            ..me.sign_in()?
+        };
+        let session = self.start_session(&me.realm, &me.user, sign_in).await?;
+        Ok((factor, session))
+    }
+
+    /// Removes a factor and returns a fresh session, which no longer names the removed factor.
+    pub async fn withdraw_factor(
+        &self,
+        me: Authenticated,
+        id: &FactorId,
+    ) -> Result<Session, DomainError> {
+        let event = Event {
+            realm: me.realm.id.clone(),
+            user: Some(me.user.id.clone()),
+            factor: Some(id.clone()),
+            kind: "factor.removed",
+            detail: None,
+            at: self.clock.now(),
+        };
+        if !self
+            .store
+            .remove_factor(&me.realm.id, &me.user.id, id, &event)
+            .await?
+        {
+            return Err(DomainError::FactorNotFound);
+        }
+        let mut sign_in = me.sign_in()?;
+        if sign_in.second_factor.as_ref().is_some_and(|f| &f.id == id) {
+            sign_in.second_factor = None;
+        }
+        self.start_session(&me.realm, &me.user, sign_in).await
+    }
+
+    /// After a correct first factor: a session, or a pending sign-in when a second factor
+    /// applies.
+    pub(super) async fn after_first_factor(
+        &self,
+        realm: &Realm,
+        user: &mut User,
+        provider: &str,
+    ) -> Result<FirstFactorOutcome, DomainError> {
+        let now = self.clock.now();
+        let factors = if realm.mfa.enabled() {
+            self.ready_factors(realm, user).await?
+        } else {
+            Vec::new()
+        };
+        if !factors.is_empty() {
+            let pending_credential = random_token().map_err(internal)?;
+            self.store
+                .insert_pending_sign_in(&PendingSignIn {
+                    id: sha256(pending_credential.as_bytes()),
+                    realm: realm.id.clone(),
+                    user: user.id.clone(),
+                    first_factor: provider.to_owned(),
+                    expires_at: now + PENDING_SIGN_IN_LIFETIME,
+                    attempts_left: PENDING_SIGN_IN_ATTEMPTS,
+                    consumed: false,
+                    created_at: now,
+                })
+                .await?;
+            return Ok(FirstFactorOutcome::SecondFactorRequired {
+                pending_credential,
+                factors,
+            });
+        }
+        user.last_login_at = Some(now);
+        if !self.store.update_user(user).await? {
+            return Err(DomainError::UserNotFound);
+        }
+        let session = self
+            .start_session(realm, user, SignIn::first_factor(provider, now))
+            .await?;
+        Ok(FirstFactorOutcome::Session(session))
+    }
+
+    /// The live pending sign-in named by `credential`, with its realm and user.
+    async fn pending_sign_in(
+        &self,
+        credential: &str,
+    ) -> Result<(PendingSignIn, Realm, User), DomainError> {
+        let pending = self
+            .store
+            .find_pending_sign_in(&sha256(credential.as_bytes()))
+            .await?
+            .filter(|p| !p.consumed && p.expires_at > self.clock.now())
+            .ok_or(DomainError::InvalidPendingCredential)?;
+        let realm = self
+            .store
+            .get_realm(&pending.realm)
+            .await?
+            .ok_or(DomainError::InvalidPendingCredential)?;
+        let user = self
+            .store
+            .get_user(&realm.id, &pending.user)
+            .await?
+            .ok_or(DomainError::UserNotFound)?;
+        if user.disabled {
+            return Err(DomainError::UserDisabled);
+        }
+        Ok((pending, realm, user))
+    }
+
+    /// The realm a pending credential belongs to (for dialects that check tenants).
+    pub async fn pending_realm(&self, credential: &str) -> Result<Realm, DomainError> {
+        Ok(self.pending_sign_in(credential).await?.1)
+    }
+
+    /// Sends a code to a phone factor for the second step of a sign-in.
+    pub async fn start_second_factor(
+        &self,
+        credential: &str,
+        factor_id: &FactorId,
+        evidence: &AppEvidence,
+    ) -> Result<String, DomainError> {
+        let (pending, realm, user) = self.pending_sign_in(credential).await?;
+        let factor = self.ready_factor(&realm, &user, factor_id).await?;
+        let phone = factor
+            .phone()
+            .ok_or(DomainError::FactorKindUnsupported)?
+            .clone();
+        self.app_verifier.verify(evidence)?;
+        self.send_code(
+            &realm,
+            &user,
+            Purpose::SignIn,
+            &phone,
+            Some(&factor.id),
+            Some(&pending.id),
+        )
+        .await
+    }
+
+    async fn ready_factor(
+        &self,
+        realm: &Realm,
+        user: &User,
+        id: &FactorId,
+    ) -> Result<Factor, DomainError> {
+        self.store
+            .get_factor(&realm.id, &user.id, id)
+            .await?
+            .filter(|f| f.state == FactorState::Ready)
+            .ok_or(DomainError::FactorNotFound)
+    }
+
+    /// Completes a sign-in with a second factor; exactly one request can win per code.
+    pub async fn finish_second_factor(
+        &self,
+        credential: &str,
+        proof: SignInProof,
+    ) -> Result<(User, Session), DomainError> {
+        let (pending, realm, mut user) = self.pending_sign_in(credential).await?;
+        let now = self.clock.now();
+        let second_factor = match proof {
+            SignInProof::Phone { session_info, code } => {
+                let challenge = self
+                    .open_challenge(&session_info, |c| {
+                        c.purpose == Purpose::SignIn && c.pending.as_deref() == Some(&pending.id)
+                    })
+                    .await?;
+                let factor_id = challenge
+                    .factor
+                    .clone()
+                    .ok_or(DomainError::InvalidSessionInfo)?;
+                if !same_digest(&challenge.code_hash, &code_hash(&session_info, &code)) {
+                    return Err(self.failed(&challenge, Some(&factor_id)).await);
+                }
+                if !self.store.consume_challenge(&challenge.id).await? {
+                    return Err(DomainError::InvalidSessionInfo);
+                }
+                SecondFactor {
+                    kind: FactorKind::SmsOtp,
+                    id: factor_id,
+                }
+            }
+            SignInProof::Totp { factor, code } => {
+                let factor = self.ready_factor(&realm, &user, &factor).await?;
+                let (secret, spec) = self.open_totp_secret(&factor)?;
+                if !self.store.spend_pending_attempt(&pending.id, now).await? {
+                    return Err(DomainError::InvalidPendingCredential);
+                }
+                let step = spec.verify(&secret, &code, now, realm.mfa.adjacent_intervals);
+                let accepted = match step {
+                    Some(step) => {
+                        self.store
+                            .use_totp_step(&factor.id, step as i64, now)
+                            .await?
+                    }
+                    None => false,
+                };
+                if !accepted {
+                    let failure = Event {
+                        realm: realm.id.clone(),
+                        user: Some(user.id.clone()),
+                        factor: Some(factor.id.clone()),
+                        kind: "factor.verification_failed",
+                        detail: Some(
+                            if step.is_some() {
+                                "replayed"
+                            } else {
+                                "wrong code"
+                            }
+                            .to_owned(),
+                        ),
+                        at: now,
+                    };
+                    self.store.record_event(&failure).await?;
+                    return Err(DomainError::InvalidCode);
+                }
+                SecondFactor {
+                    kind: FactorKind::Totp,
+                    id: factor.id,
+                }
+            }
+        };
+        if !self.store.consume_pending_sign_in(&pending.id, now).await? {
+            return Err(DomainError::InvalidPendingCredential);
+        }
+        user.last_login_at = Some(now);
+        self.store.update_user(&user).await?;
+        let sign_in = SignIn {
+            provider: pending.first_factor,
+            auth_time: now,
+            second_factor: Some(second_factor),
+        };
+        let session = self.start_session(&realm, &user, sign_in).await?;
+        Ok((user, session))
+    }
+
+    /// Administration: replaces the user's factors (replace semantics; empty clears).
+    pub async fn set_factors(
+        &self,
+        realm: &Realm,
+        user: &User,
+        wanted: Vec<AdminFactor>,
+    ) -> Result<Vec<Factor>, DomainError> {
+        if wanted.len() as i64 > MAX_READY_FACTORS {
+            return Err(DomainError::SecondFactorLimitExceeded);
+        }
+        let existing = self.ready_factors(realm, user).await?;
+        let now = self.clock.now();
+        let mut factors: Vec<Factor> = Vec::with_capacity(wanted.len());
+        for w in wanted {
+            let kept =
+                w.id.as_ref()
+                    .and_then(|id| existing.iter().find(|f| &f.id == id));
+            let data = match (w.phone, kept) {
+                (Some(phone), _) => FactorData::SmsOtp { phone },
+                (None, Some(f)) => f.data.clone(),
+                (None, None) => return Err(DomainError::FactorKindUnsupported),
+            };
+            if let FactorData::SmsOtp { phone } = &data
+                && factors.iter().any(|f| f.phone() == Some(phone))
+            {
+                continue; // Firebase collapses duplicate numbers to the first.
+            }
+            let id = match w.id {
+                Some(id) => id,
+                None => FactorId::from_random(random_array().map_err(internal)?),
+            };
+            factors.push(Factor {
+                id,
+                realm: realm.id.clone(),
+                user: user.id.clone(),
+                state: FactorState::Ready,
+                display_name: w.display_name,
+                data,
+                created_at: kept.map_or(now, |f| f.created_at),
+                enrolled_at: Some(
+                    w.enrolled_at
+                        .or(kept.and_then(|f| f.enrolled_at))
+                        .unwrap_or(now),
+                ),
+                last_used_at: kept.and_then(|f| f.last_used_at),
+            });
+        }
+        self.store
+            .replace_factors(&realm.id, &user.id, &factors)
+            .await?;
+        Ok(factors)
+    }
+
+    /// Dev outbox: codes whose challenge is still outstanding (the emulator's hook).
+    pub async fn outstanding_codes(
+        &self,
+        realm: &Realm,
+    ) -> Result<Vec<OutboxMessage>, DomainError> {
+        Ok(self.store.outstanding_messages(&realm.id).await?)
+    }
+
+    pub async fn clear_codes(&self, realm: &Realm) -> Result<(), DomainError> {
+        Ok(self.store.clear_outbox(&realm.id).await?)
+    }
+}

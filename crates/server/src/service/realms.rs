@@ -1,0 +1,87 @@
+//! Realm administration: a project's or tenant's MFA configuration, and tenants themselves.
+
+use tessera_core::{DomainError, MfaConfig, Realm};
+
+use super::{Service, callers::internal};
+use crate::crypto::random_array;
+
+/// Changes to a tenant; `None` leaves a setting alone.
+#[derive(Debug, Default)]
+pub struct TenantChanges {
+    pub display_name: Option<Option<String>>,
+    pub mfa: Option<MfaConfig>,
+}
+
+impl Service {
+    /// Replaces a realm's MFA configuration.
+    pub async fn set_mfa_config(
+        &self,
+        mut realm: Realm,
+        mfa: MfaConfig,
+    ) -> Result<Realm, DomainError> {
+        realm.mfa = mfa;
+        if !self.store.update_realm(&realm).await? {
+            return Err(DomainError::ProjectNotFound);
+        }
+        Ok(realm)
+    }
+
+    /// Creates a tenant with a generated id (Identity Platform's `POST tenants`).
+    pub async fn add_tenant(
+        &self,
+        project_id: &str,
+        changes: TenantChanges,
+    ) -> Result<Realm, DomainError> {
+        let suffix = u32::from_le_bytes(random_array().map_err(internal)?) % 100_000;
+        let base = changes
+            .display_name
+            .clone()
+            .flatten()
+            .unwrap_or_else(|| "tenant".to_owned());
+        let slug: String = base
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+            .take(20)
+            .collect::<String>()
+            .to_ascii_lowercase();
+        let tenant_id = format!(
+            "{}-{suffix:05}",
+            if slug.is_empty() {
+                "tenant"
+            } else {
+                slug.as_str()
+            }
+        );
+        let realm = self.create_tenant(project_id, &tenant_id).await?;
+        self.update_tenant(realm, changes).await
+    }
+
+    pub async fn update_tenant(
+        &self,
+        mut realm: Realm,
+        changes: TenantChanges,
+    ) -> Result<Realm, DomainError> {
+        if let Some(name) = changes.display_name {
+            realm.display_name = name;
+        }
+        if let Some(mfa) = changes.mfa {
+            realm.mfa = mfa;
+        }
+        if !self.store.update_realm(&realm).await? {
+            return Err(DomainError::TenantNotFound);
+        }
+        Ok(realm)
+    }
+
+    pub async fn tenants(&self, project_id: &str) -> Result<Vec<Realm>, DomainError> {
+        self.realm(project_id, None).await?;
+        Ok(self.store.list_tenants(project_id).await?)
+    }
+
+    pub async fn delete_tenant(&self, realm: &Realm) -> Result<(), DomainError> {
+        if realm.tenant_id.is_none() || !self.store.delete_realm(&realm.id).await? {
+            return Err(DomainError::TenantNotFound);
+        }
+        Ok(())
+    }
+}

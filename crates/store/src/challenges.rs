@@ -1,0 +1,249 @@
+//! Challenges, pending sign-ins, the dev outbox and audit events. Every "use once" rule is a
+//! single conditional UPDATE whose affected-row count says who won.
+
+use sqlx::any::AnyRow;
+use sqlx::{AnyPool, Executor};
+use tessera_core::challenge::{Challenge, OutboxMessage, PendingSignIn, Purpose};
+use tessera_core::store::{Event, StoreResult};
+use tessera_core::{FactorId, PhoneNumber, RealmId, UserId};
+use time::OffsetDateTime;
+
+use crate::db_err;
+use crate::rows::{corrupt, get, get_bool, get_time, millis};
+
+fn challenge_from_row(row: &AnyRow) -> StoreResult<Challenge> {
+    Ok(Challenge {
+        id: get(row, "id")?,
+        realm: RealmId(get(row, "realm_id")?),
+        user: UserId::parse(&get::<String>(row, "user_id")?).ok_or_else(|| corrupt("user id"))?,
+        factor: get::<Option<String>>(row, "factor_id")?
+            .as_deref()
+            .and_then(FactorId::parse),
+        purpose: Purpose::parse(&get::<String>(row, "purpose")?)
+            .ok_or_else(|| corrupt("purpose"))?,
+        destination: get::<Option<String>>(row, "destination")?
+            .as_deref()
+            .and_then(PhoneNumber::parse),
+        code_hash: get(row, "code_hash")?,
+        pending: get(row, "pending_id")?,
+        expires_at: get_time(row, "expires_at")?,
+        attempts_left: get(row, "attempts_left")?,
+        consumed: get_bool(row, "consumed")?,
+        created_at: get_time(row, "created_at")?,
+    })
+}
+
+pub(crate) async fn insert(
+    pool: &AnyPool,
+    c: &Challenge,
+    message: Option<&OutboxMessage>,
+) -> StoreResult<()> {
+    let mut tx = pool.begin().await.map_err(db_err)?;
+    sqlx::query(
+        "INSERT INTO challenges (id, realm_id, user_id, factor_id, purpose, destination, code_hash, pending_id, \
+         expires_at, attempts_left, consumed, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+    )
+    .bind(c.id.as_slice())
+    .bind(&c.realm.0)
+    .bind(c.user.as_str())
+    .bind(c.factor.as_ref().map(FactorId::as_str))
+    .bind(c.purpose.as_str())
+    .bind(c.destination.as_ref().map(PhoneNumber::as_str))
+    .bind(c.code_hash.as_slice())
+    .bind(c.pending.as_deref())
+    .bind(millis(c.expires_at))
+    .bind(c.attempts_left)
+    .bind(c.consumed)
+    .bind(millis(c.created_at))
+    .execute(&mut *tx)
+    .await
+    .map_err(db_err)?;
+    if let Some(m) = message {
+        sqlx::query(
+            "INSERT INTO outbox (realm_id, challenge_id, destination, body, code, session_info, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(&m.realm.0)
+        .bind(m.challenge.as_slice())
+        .bind(&m.destination)
+        .bind(&m.body)
+        .bind(&m.code)
+        .bind(&m.session_info)
+        .bind(millis(m.created_at))
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+    }
+    tx.commit().await.map_err(db_err)
+}
+
+pub(crate) async fn find(pool: &AnyPool, id: &[u8]) -> StoreResult<Option<Challenge>> {
+    let row = sqlx::query(
+        "SELECT id, realm_id, user_id, factor_id, purpose, destination, code_hash, pending_id, expires_at, \
+         attempts_left, consumed, created_at FROM challenges WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(pool)
+    .await
+    .map_err(db_err)?;
+    row.as_ref().map(challenge_from_row).transpose()
+}
+
+pub(crate) async fn spend_attempt(
+    pool: &AnyPool,
+    id: &[u8],
+    now: OffsetDateTime,
+) -> StoreResult<bool> {
+    let done = sqlx::query(
+        "UPDATE challenges SET attempts_left = attempts_left - 1 \
+         WHERE id = $1 AND consumed = FALSE AND attempts_left > 0 AND expires_at > $2",
+    )
+    .bind(id)
+    .bind(millis(now))
+    .execute(pool)
+    .await
+    .map_err(db_err)?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub(crate) async fn consume(pool: &AnyPool, id: &[u8]) -> StoreResult<bool> {
+    let done =
+        sqlx::query("UPDATE challenges SET consumed = TRUE WHERE id = $1 AND consumed = FALSE")
+            .bind(id)
+            .execute(pool)
+            .await
+            .map_err(db_err)?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub(crate) async fn insert_pending(pool: &AnyPool, p: &PendingSignIn) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO pending_sign_ins (credential_hash, realm_id, user_id, first_factor, expires_at, attempts_left, \
+         consumed, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(p.id.as_slice())
+    .bind(&p.realm.0)
+    .bind(p.user.as_str())
+    .bind(&p.first_factor)
+    .bind(millis(p.expires_at))
+    .bind(p.attempts_left)
+    .bind(p.consumed)
+    .bind(millis(p.created_at))
+    .execute(pool)
+    .await
+    .map_err(db_err)?;
+    Ok(())
+}
+
+pub(crate) async fn find_pending(pool: &AnyPool, id: &[u8]) -> StoreResult<Option<PendingSignIn>> {
+    let row = sqlx::query(
+        "SELECT credential_hash, realm_id, user_id, first_factor, expires_at, attempts_left, consumed, created_at \
+         FROM pending_sign_ins WHERE credential_hash = $1",
+    )
+    .bind(id)
+    .fetch_optional(pool)
+    .await
+    .map_err(db_err)?;
+    row.as_ref()
+        .map(|row| {
+            Ok(PendingSignIn {
+                id: get(row, "credential_hash")?,
+                realm: RealmId(get(row, "realm_id")?),
+                user: UserId::parse(&get::<String>(row, "user_id")?)
+                    .ok_or_else(|| corrupt("user id"))?,
+                first_factor: get(row, "first_factor")?,
+                expires_at: get_time(row, "expires_at")?,
+                attempts_left: get(row, "attempts_left")?,
+                consumed: get_bool(row, "consumed")?,
+                created_at: get_time(row, "created_at")?,
+            })
+        })
+        .transpose()
+}
+
+pub(crate) async fn spend_pending_attempt(
+    pool: &AnyPool,
+    id: &[u8],
+    now: OffsetDateTime,
+) -> StoreResult<bool> {
+    let done = sqlx::query(
+        "UPDATE pending_sign_ins SET attempts_left = attempts_left - 1 \
+         WHERE credential_hash = $1 AND consumed = FALSE AND attempts_left > 0 AND expires_at > $2",
+    )
+    .bind(id)
+    .bind(millis(now))
+    .execute(pool)
+    .await
+    .map_err(db_err)?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub(crate) async fn consume_pending(
+    pool: &AnyPool,
+    id: &[u8],
+    now: OffsetDateTime,
+) -> StoreResult<bool> {
+    let done = sqlx::query(
+        "UPDATE pending_sign_ins SET consumed = TRUE WHERE credential_hash = $1 AND consumed = FALSE AND expires_at > $2",
+    )
+    .bind(id)
+    .bind(millis(now))
+    .execute(pool)
+    .await
+    .map_err(db_err)?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub(crate) async fn outstanding_messages(
+    pool: &AnyPool,
+    realm: &RealmId,
+) -> StoreResult<Vec<OutboxMessage>> {
+    let rows = sqlx::query(
+        "SELECT o.realm_id, o.challenge_id, o.destination, o.body, o.code, o.session_info, o.created_at \
+         FROM outbox o JOIN challenges c ON c.id = o.challenge_id \
+         WHERE o.realm_id = $1 AND c.consumed = FALSE ORDER BY o.id",
+    )
+    .bind(&realm.0)
+    .fetch_all(pool)
+    .await
+    .map_err(db_err)?;
+    rows.iter()
+        .map(|row| {
+            Ok(OutboxMessage {
+                realm: RealmId(get(row, "realm_id")?),
+                challenge: get(row, "challenge_id")?,
+                destination: get(row, "destination")?,
+                body: get(row, "body")?,
+                code: get(row, "code")?,
+                session_info: get(row, "session_info")?,
+                created_at: get_time(row, "created_at")?,
+            })
+        })
+        .collect()
+}
+
+pub(crate) async fn clear_outbox(pool: &AnyPool, realm: &RealmId) -> StoreResult<()> {
+    sqlx::query("DELETE FROM outbox WHERE realm_id = $1")
+        .bind(&realm.0)
+        .execute(pool)
+        .await
+        .map_err(db_err)?;
+    Ok(())
+}
+
+pub(crate) async fn insert_event<'e, E>(executor: E, e: &Event) -> StoreResult<()>
+where
+    E: Executor<'e, Database = sqlx::Any>,
+{
+    sqlx::query("INSERT INTO events (realm_id, user_id, factor_id, kind, detail, at) VALUES ($1, $2, $3, $4, $5, $6)")
+        .bind(&e.realm.0)
+        .bind(e.user.as_ref().map(UserId::as_str))
+        .bind(e.factor.as_ref().map(FactorId::as_str))
+        .bind(e.kind)
+        .bind(e.detail.as_deref())
+        .bind(millis(e.at))
+        .execute(executor)
+        .await
+        .map_err(db_err)?;
+    Ok(())
+}

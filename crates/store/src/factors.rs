@@ -1,0 +1,286 @@
+//! Factor rows, and the transactions that keep the enrolment rules atomic: the challenge is
+//! consumed, a slot under the ready-factor limit is taken (a conditional UPDATE of
+//! `users.ready_factors`) and the factor becomes ready, all or nothing.
+
+use sqlx::any::AnyRow;
+use sqlx::{Any, AnyPool, AssertSqlSafe, Transaction};
+use tessera_core::factor::MAX_READY_FACTORS;
+use tessera_core::store::{EnrolOutcome, Event, StoreResult};
+use tessera_core::totp::{TotpAlgorithm, TotpSpec};
+use tessera_core::{
+    EmailAddress, Factor, FactorData, FactorId, FactorState, PhoneNumber, RealmId, StoreError,
+    UserId, factor::Sealed,
+};
+use time::OffsetDateTime;
+
+use crate::challenges::insert_event;
+use crate::db_err;
+use crate::rows::{corrupt, get, get_opt_time, get_time, millis};
+
+const FACTOR_COLUMNS: &str = "id, realm_id, user_id, kind, state, display_name, secret_sealed, master_key_id, \
+     algorithm, digits, period_sec, phone_number, email, created_at, enrolled_at, last_used_at";
+
+fn factor_from_row(row: &AnyRow) -> StoreResult<Factor> {
+    let kind: String = get(row, "kind")?;
+    let data = match kind.as_str() {
+        "totp" => FactorData::Totp {
+            secret: Sealed {
+                master_key_id: get::<Option<String>>(row, "master_key_id")?
+                    .ok_or_else(|| corrupt("totp key id"))?,
+                bytes: get::<Option<Vec<u8>>>(row, "secret_sealed")?
+                    .ok_or_else(|| corrupt("totp secret"))?,
+            },
+            spec: TotpSpec {
+                algorithm: get::<Option<String>>(row, "algorithm")?
+                    .as_deref()
+                    .and_then(TotpAlgorithm::parse)
+                    .ok_or_else(|| corrupt("totp algorithm"))?,
+                digits: u8::try_from(get::<Option<i64>>(row, "digits")?.unwrap_or_default())
+                    .map_err(|_| corrupt("totp digits"))?,
+                period_secs: u64::try_from(
+                    get::<Option<i64>>(row, "period_sec")?.unwrap_or_default(),
+                )
+                .map_err(|_| corrupt("totp period"))?,
+            },
+        },
+        "sms_otp" => FactorData::SmsOtp {
+            phone: get::<Option<String>>(row, "phone_number")?
+                .as_deref()
+                .and_then(PhoneNumber::parse)
+                .ok_or_else(|| corrupt("factor phone"))?,
+        },
+        "email_otp" => FactorData::EmailOtp {
+            email: get::<Option<String>>(row, "email")?
+                .as_deref()
+                .and_then(EmailAddress::parse)
+                .ok_or_else(|| corrupt("factor email"))?,
+        },
+        _ => return Err(corrupt("factor kind")),
+    };
+    Ok(Factor {
+        id: FactorId::parse(&get::<String>(row, "id")?).ok_or_else(|| corrupt("factor id"))?,
+        realm: RealmId(get(row, "realm_id")?),
+        user: UserId::parse(&get::<String>(row, "user_id")?).ok_or_else(|| corrupt("user id"))?,
+        state: FactorState::parse(&get::<String>(row, "state")?)
+            .ok_or_else(|| corrupt("factor state"))?,
+        display_name: get(row, "display_name")?,
+        data,
+        created_at: get_time(row, "created_at")?,
+        enrolled_at: get_opt_time(row, "enrolled_at")?,
+        last_used_at: get_opt_time(row, "last_used_at")?,
+    })
+}
+
+pub(crate) async fn list(
+    pool: &AnyPool,
+    realm: &RealmId,
+    user: &UserId,
+) -> StoreResult<Vec<Factor>> {
+    let sql = format!(
+        "SELECT {FACTOR_COLUMNS} FROM factors WHERE realm_id = $1 AND user_id = $2 AND state <> 'removed' \
+         ORDER BY created_at, id"
+    );
+    let rows = sqlx::query(AssertSqlSafe(sql))
+        .bind(&realm.0)
+        .bind(user.as_str())
+        .fetch_all(pool)
+        .await
+        .map_err(db_err)?;
+    rows.iter().map(factor_from_row).collect()
+}
+
+pub(crate) async fn get_one(
+    pool: &AnyPool,
+    realm: &RealmId,
+    user: &UserId,
+    id: &FactorId,
+) -> StoreResult<Option<Factor>> {
+    let sql = format!(
+        "SELECT {FACTOR_COLUMNS} FROM factors WHERE realm_id = $1 AND user_id = $2 AND id = $3 AND state <> 'removed'"
+    );
+    let row = sqlx::query(AssertSqlSafe(sql))
+        .bind(&realm.0)
+        .bind(user.as_str())
+        .bind(id.as_str())
+        .fetch_optional(pool)
+        .await
+        .map_err(db_err)?;
+    row.as_ref().map(factor_from_row).transpose()
+}
+
+pub(crate) async fn insert(tx: &mut Transaction<'_, Any>, f: &Factor) -> StoreResult<()> {
+    let (secret, key_id, algorithm, digits, period, phone, email) = match &f.data {
+        FactorData::Totp { secret, spec } => (
+            Some(secret.bytes.as_slice()),
+            Some(secret.master_key_id.as_str()),
+            Some(spec.algorithm.as_str()),
+            Some(i64::from(spec.digits)),
+            Some(spec.period_secs as i64),
+            None,
+            None,
+        ),
+        FactorData::SmsOtp { phone } => (None, None, None, None, None, Some(phone.as_str()), None),
+        FactorData::EmailOtp { email } => {
+            (None, None, None, None, None, None, Some(email.as_str()))
+        }
+    };
+    sqlx::query(
+        "INSERT INTO factors (id, realm_id, user_id, kind, state, display_name, secret_sealed, master_key_id, \
+         algorithm, digits, period_sec, phone_number, email, created_at, enrolled_at, last_used_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+    )
+    .bind(f.id.as_str())
+    .bind(&f.realm.0)
+    .bind(f.user.as_str())
+    .bind(f.kind().as_str())
+    .bind(f.state.as_str())
+    .bind(f.display_name.as_deref())
+    .bind(secret)
+    .bind(key_id)
+    .bind(algorithm)
+    .bind(digits)
+    .bind(period)
+    .bind(phone)
+    .bind(email)
+    .bind(millis(f.created_at))
+    .bind(f.enrolled_at.map(millis))
+    .bind(f.last_used_at.map(millis))
+    .execute(&mut **tx)
+    .await
+    .map_err(db_err)?;
+    Ok(())
+}
+
+pub(crate) async fn complete_enrolment(
+    pool: &AnyPool,
+    challenge: &[u8],
+    factor: &Factor,
+    totp_step: Option<i64>,
+    event: &Event,
+) -> StoreResult<EnrolOutcome> {
+    let mut tx = pool.begin().await.map_err(db_err)?;
+    let consumed =
+        sqlx::query("UPDATE challenges SET consumed = TRUE WHERE id = $1 AND consumed = FALSE")
+            .bind(challenge)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+    if consumed.rows_affected() != 1 {
+        return Ok(EnrolOutcome::ChallengeGone);
+    }
+    let slot = sqlx::query(
+        "UPDATE users SET ready_factors = ready_factors + 1 WHERE realm_id = $1 AND id = $2 AND ready_factors < $3",
+    )
+    .bind(&factor.realm.0)
+    .bind(factor.user.as_str())
+    .bind(MAX_READY_FACTORS)
+    .execute(&mut *tx)
+    .await
+    .map_err(db_err)?;
+    if slot.rows_affected() != 1 {
+        return Ok(EnrolOutcome::LimitReached);
+    }
+    let promoted = sqlx::query(
+        "UPDATE factors SET state = 'ready', display_name = $1, enrolled_at = $2, last_used_step = $3 \
+         WHERE id = $4 AND state = 'not_ready'",
+    )
+    .bind(factor.display_name.as_deref())
+    .bind(factor.enrolled_at.map(millis))
+    .bind(totp_step)
+    .bind(factor.id.as_str())
+    .execute(&mut *tx)
+    .await
+    .map_err(db_err)?;
+    if promoted.rows_affected() == 0 {
+        if totp_step.is_some() {
+            return Ok(EnrolOutcome::ChallengeGone);
+        }
+        insert(&mut tx, factor).await?;
+    }
+    insert_event(&mut *tx, event).await?;
+    tx.commit().await.map_err(db_err)?;
+    Ok(EnrolOutcome::Done)
+}
+
+pub(crate) async fn remove(
+    pool: &AnyPool,
+    realm: &RealmId,
+    user: &UserId,
+    id: &FactorId,
+    event: &Event,
+) -> StoreResult<bool> {
+    let mut tx = pool.begin().await.map_err(db_err)?;
+    let removed = sqlx::query(
+        "UPDATE factors SET state = 'removed' WHERE realm_id = $1 AND user_id = $2 AND id = $3 AND state <> 'removed'",
+    )
+    .bind(&realm.0)
+    .bind(user.as_str())
+    .bind(id.as_str())
+    .execute(&mut *tx)
+    .await
+    .map_err(db_err)?;
+    if removed.rows_affected() != 1 {
+        return Ok(false);
+    }
+    recount(&mut tx, realm, user).await?;
+    insert_event(&mut *tx, event).await?;
+    tx.commit().await.map_err(db_err)?;
+    Ok(true)
+}
+
+/// Recomputes `ready_factors` from the rows, inside the caller's transaction.
+async fn recount(tx: &mut Transaction<'_, Any>, realm: &RealmId, user: &UserId) -> StoreResult<()> {
+    sqlx::query(
+        "UPDATE users SET ready_factors = (SELECT COUNT(*) FROM factors \
+         WHERE realm_id = $1 AND user_id = $2 AND state = 'ready') WHERE realm_id = $1 AND id = $2",
+    )
+    .bind(&realm.0)
+    .bind(user.as_str())
+    .execute(&mut **tx)
+    .await
+    .map_err(db_err)?;
+    Ok(())
+}
+
+pub(crate) async fn replace(
+    pool: &AnyPool,
+    realm: &RealmId,
+    user: &UserId,
+    factors: &[Factor],
+) -> StoreResult<()> {
+    if factors.len() as i64 > MAX_READY_FACTORS {
+        return Err(StoreError::Internal("too many factors".into()));
+    }
+    let mut tx = pool.begin().await.map_err(db_err)?;
+    sqlx::query("DELETE FROM factors WHERE realm_id = $1 AND user_id = $2")
+        .bind(&realm.0)
+        .bind(user.as_str())
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+    for factor in factors {
+        insert(&mut tx, factor).await?;
+    }
+    recount(&mut tx, realm, user).await?;
+    tx.commit().await.map_err(db_err)?;
+    Ok(())
+}
+
+pub(crate) async fn use_totp_step(
+    pool: &AnyPool,
+    id: &FactorId,
+    step: i64,
+    at: OffsetDateTime,
+) -> StoreResult<bool> {
+    let done = sqlx::query(
+        "UPDATE factors SET last_used_step = $1, last_used_at = $2 \
+         WHERE id = $3 AND state = 'ready' AND (last_used_step IS NULL OR last_used_step < $1)",
+    )
+    .bind(step)
+    .bind(millis(at))
+    .bind(id.as_str())
+    .execute(pool)
+    .await
+    .map_err(db_err)?;
+    Ok(done.rows_affected() == 1)
+}

@@ -1,0 +1,527 @@
+//! Identity Toolkit MFA: enrolment, sign-in and withdrawal of TOTP and phone factors, and
+//! every rule and error of spec §4.7–§4.11. TOTP codes come from `helpers::totp`, an
+//! independent implementation.
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::helpers::*;
+
+const START: &str = "/v2/accounts/mfaEnrollment:start";
+const FINALIZE: &str = "/v2/accounts/mfaEnrollment:finalize";
+const WITHDRAW: &str = "/v2/accounts/mfaEnrollment:withdraw";
+const SIGN_IN_START: &str = "/identitytoolkit.googleapis.com/v2/accounts/mfaSignIn:start";
+const SIGN_IN_FINALIZE: &str = "/identitytoolkit.googleapis.com/v2/accounts/mfaSignIn:finalize";
+
+async fn pending(app: &TestApp, email: &str) -> Value {
+    let (status, body) = app.sign_in(email, "secret12").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(
+        body.get("idToken").is_none(),
+        "no tokens before the second factor: {body}"
+    );
+    assert!(body["mfaPendingCredential"].is_string(), "{body}");
+    body
+}
+
+#[tokio::test]
+async fn totp_enrolment_sign_in_refresh_and_withdrawal() {
+    let app = TestApp::spawn().await;
+    let session = app.verified_user("totp@example.com").await;
+
+    let (status, started) = app
+        .post(
+            START,
+            json!({"idToken": session["idToken"], "totpEnrollmentInfo": {}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{started}");
+    let info = &started["totpSessionInfo"];
+    let secret = str_of(info, "sharedSecretKey");
+    assert_eq!(
+        data_encoding::BASE32_NOPAD
+            .decode(secret.as_bytes())
+            .unwrap()
+            .len(),
+        20,
+        "160-bit secret"
+    );
+    assert_eq!(info["hashingAlgorithm"], "SHA1");
+    assert_eq!(info["verificationCodeLength"], 6);
+    assert_eq!(info["periodSec"], 30);
+    assert!(str_of(info, "finalizeEnrollmentTime").ends_with('Z'));
+
+    // Not listed while not ready.
+    let (_, looked) = app.lookup(str_of(&session, "idToken")).await;
+    assert!(looked["users"][0].get("mfaInfo").is_none(), "{looked}");
+
+    let code = totp(secret, app.now());
+    let (status, done) = app
+        .post(
+            FINALIZE,
+            json!({"idToken": session["idToken"], "displayName": "Phone app",
+                   "totpVerificationInfo": {"sessionInfo": info["sessionInfo"], "verificationCode": code}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{done}");
+    assert_eq!(done["totpAuthInfo"], json!({}));
+    let enrolled = claims(str_of(&done, "idToken"));
+    assert_eq!(enrolled["firebase"]["sign_in_second_factor"], "totp");
+    let factor_id = enrolled["firebase"]["second_factor_identifier"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let (_, looked) = app.lookup(str_of(&done, "idToken")).await;
+    let mfa = &looked["users"][0]["mfaInfo"][0];
+    assert_eq!(mfa["mfaEnrollmentId"], factor_id.as_str());
+    assert_eq!(mfa["displayName"], "Phone app");
+    assert_eq!(mfa["totpInfo"], json!({}));
+    assert!(mfa.get("phoneInfo").is_none());
+    assert!(str_of(mfa, "enrolledAt").ends_with('Z'));
+
+    // Sign-in now needs the second factor; the enrolment code cannot be replayed.
+    let first = pending(&app, "totp@example.com").await;
+    assert_eq!(first["mfaInfo"][0]["mfaEnrollmentId"], factor_id.as_str());
+    assert_eq!(first["mfaInfo"][0]["totpInfo"], json!({}));
+    let finalize = |code: String| {
+        json!({"mfaPendingCredential": first["mfaPendingCredential"], "mfaEnrollmentId": factor_id,
+               "totpVerificationInfo": {"verificationCode": code}})
+    };
+    assert_it_error(
+        &app.post(SIGN_IN_FINALIZE, finalize(code.clone())).await,
+        "INVALID_CODE",
+    );
+    app.advance(30);
+    let (status, signed_in) = app
+        .post(SIGN_IN_FINALIZE, finalize(totp(secret, app.now())))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{signed_in}");
+    let c = claims(str_of(&signed_in, "idToken"));
+    assert_eq!(c["firebase"]["sign_in_second_factor"], "totp");
+    assert_eq!(
+        c["firebase"]["second_factor_identifier"],
+        factor_id.as_str()
+    );
+    assert_eq!(c["firebase"]["sign_in_provider"], "password");
+    assert_it_error(
+        &app.post(SIGN_IN_FINALIZE, finalize(totp(secret, app.now())))
+            .await,
+        "INVALID_MFA_PENDING_CREDENTIAL",
+    );
+
+    // The second-factor claims survive a refresh.
+    let (status, refreshed) = app.refresh(str_of(&signed_in, "refreshToken")).await;
+    assert_eq!(status, StatusCode::OK, "{refreshed}");
+    assert_eq!(
+        claims(str_of(&refreshed, "id_token"))["firebase"]["sign_in_second_factor"],
+        "totp"
+    );
+
+    let (status, withdrawn) = app
+        .post(
+            WITHDRAW,
+            json!({"idToken": signed_in["idToken"], "mfaEnrollmentId": factor_id}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{withdrawn}");
+    assert!(
+        claims(str_of(&withdrawn, "idToken"))["firebase"]
+            .get("sign_in_second_factor")
+            .is_none()
+    );
+    let (_, looked) = app.lookup(str_of(&withdrawn, "idToken")).await;
+    assert!(looked["users"][0].get("mfaInfo").is_none());
+    let (status, plain) = app.sign_in("totp@example.com", "secret12").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(plain["idToken"].is_string(), "single factor again: {plain}");
+    assert_it_error(
+        &app.post(
+            WITHDRAW,
+            json!({"idToken": withdrawn["idToken"], "mfaEnrollmentId": factor_id}),
+        )
+        .await,
+        "MFA_ENROLLMENT_NOT_FOUND",
+    );
+}
+
+#[tokio::test]
+async fn phone_enrolment_and_sign_in_through_the_dev_outbox() {
+    let app = TestApp::spawn().await;
+    let session = app.verified_user("phone@example.com").await;
+    let (status, started) = app
+        .post(START, json!({"idToken": session["idToken"], "phoneEnrollmentInfo": {"phoneNumber": "+16505550165"}}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{started}");
+    let session_info = str_of(&started["phoneSessionInfo"], "sessionInfo").to_owned();
+    let code = app.sms_code(&session_info).await;
+    assert_eq!(code.len(), 6);
+
+    let finalize = |code: &str| {
+        json!({"idToken": session["idToken"], "displayName": "Work phone",
+               "phoneVerificationInfo": {"sessionInfo": session_info, "code": code}})
+    };
+    assert_it_error(
+        &app.post(FINALIZE, finalize("000000")).await,
+        "INVALID_CODE",
+    );
+    let (status, done) = app.post(FINALIZE, finalize(&code)).await;
+    assert_eq!(status, StatusCode::OK, "{done}");
+    assert_eq!(done["phoneAuthInfo"]["phoneNumber"], "+16505550165");
+    assert_eq!(
+        claims(str_of(&done, "idToken"))["firebase"]["sign_in_second_factor"],
+        "phone"
+    );
+    let (_, codes) = app
+        .get(&format!(
+            "/emulator/v1/projects/{PROJECT}/verificationCodes"
+        ))
+        .await;
+    assert_eq!(
+        codes,
+        json!({"verificationCodes": []}),
+        "a used code leaves the list"
+    );
+    assert_it_error(
+        &app.post(FINALIZE, finalize(&code)).await,
+        "INVALID_SESSION_INFO",
+    );
+
+    let (_, looked) = app.lookup(str_of(&done, "idToken")).await;
+    let mfa = &looked["users"][0]["mfaInfo"][0];
+    assert_eq!(mfa["phoneInfo"], "+16505550165");
+    assert_eq!(mfa["unobfuscatedPhoneInfo"], "+16505550165");
+
+    let first = pending(&app, "phone@example.com").await;
+    assert_eq!(
+        first["mfaInfo"][0]["phoneInfo"], "+*******0165",
+        "masked in sign-in hints"
+    );
+    let factor_id = first["mfaInfo"][0]["mfaEnrollmentId"].clone();
+    let (status, sent) = app
+        .post(
+            SIGN_IN_START,
+            json!({"mfaPendingCredential": first["mfaPendingCredential"], "mfaEnrollmentId": factor_id,
+                   "phoneSignInInfo": {"recaptchaToken": "t"}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{sent}");
+    let sign_in_session = str_of(&sent["phoneResponseInfo"], "sessionInfo").to_owned();
+    let code = app.sms_code(&sign_in_session).await;
+    let (status, signed_in) = app
+        .post(
+            SIGN_IN_FINALIZE,
+            json!({"mfaPendingCredential": first["mfaPendingCredential"],
+                   "phoneVerificationInfo": {"sessionInfo": sign_in_session, "code": code, "phoneNumber": "+*******0165"}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{signed_in}");
+    let c = claims(str_of(&signed_in, "idToken"));
+    assert_eq!(c["firebase"]["sign_in_second_factor"], "phone");
+    assert_eq!(c["firebase"]["second_factor_identifier"], factor_id);
+}
+
+#[tokio::test]
+async fn enrolment_preconditions_and_errors_change_nothing() {
+    let app = TestApp::spawn().await;
+    let unverified = app.sign_up("unverified@example.com", "secret12").await;
+    let session = app.verified_user("rules@example.com").await;
+    app.enrol_phone(&session, "+16505550100").await;
+    let (_, anonymous) = app.post("/v1/accounts:signUp", json!({})).await;
+    let before = app.fingerprint().await;
+    let t = session["idToken"].clone();
+    let cases = [
+        (json!({"totpEnrollmentInfo": {}}), "MISSING_ID_TOKEN"),
+        (
+            json!({"idToken": "junk", "totpEnrollmentInfo": {}}),
+            "INVALID_ID_TOKEN",
+        ),
+        (
+            json!({"idToken": unverified["idToken"], "totpEnrollmentInfo": {}}),
+            "UNVERIFIED_EMAIL : Need to verify email first before enrolling second factors.",
+        ),
+        (
+            json!({"idToken": anonymous["idToken"], "totpEnrollmentInfo": {}}),
+            "UNSUPPORTED_FIRST_FACTOR : MFA is not available for the given first factor.",
+        ),
+        (
+            json!({"idToken": t}),
+            "INVALID_ARGUMENT : Exactly one of phoneEnrollmentInfo and totpEnrollmentInfo must be set.",
+        ),
+        (
+            json!({"idToken": t, "phoneEnrollmentInfo": {}}),
+            "INVALID_PHONE_NUMBER : Invalid format.",
+        ),
+        (
+            json!({"idToken": t, "phoneEnrollmentInfo": {"phoneNumber": "6505550100"}}),
+            "INVALID_PHONE_NUMBER : Invalid format.",
+        ),
+        (
+            json!({"idToken": t, "phoneEnrollmentInfo": {"phoneNumber": "+16505550100"}}),
+            "SECOND_FACTOR_EXISTS : Phone number already enrolled as second factor for this account.",
+        ),
+    ];
+    for (body, message) in cases {
+        assert_it_error(&app.post(START, body).await, message);
+    }
+    let finalize_cases = [
+        (
+            json!({"idToken": t}),
+            "INVALID_ARGUMENT : Exactly one of phoneVerificationInfo and totpVerificationInfo must be set.",
+        ),
+        (
+            json!({"idToken": t, "phoneVerificationInfo": {"code": "123456"}}),
+            "MISSING_SESSION_INFO",
+        ),
+        (
+            json!({"idToken": t, "phoneVerificationInfo": {"sessionInfo": "x"}}),
+            "MISSING_CODE",
+        ),
+        (
+            json!({"idToken": t, "phoneVerificationInfo": {"sessionInfo": "unknown", "code": "123456"}}),
+            "INVALID_SESSION_INFO",
+        ),
+        (
+            json!({"idToken": t, "totpVerificationInfo": {"sessionInfo": "unknown", "verificationCode": "123456"}}),
+            "INVALID_SESSION_INFO",
+        ),
+        (
+            json!({"idToken": t, "totpVerificationInfo": {"sessionInfo": "x"}}),
+            "MISSING_CODE",
+        ),
+    ];
+    for (body, message) in finalize_cases {
+        assert_it_error(&app.post(FINALIZE, body).await, message);
+    }
+    assert_it_error(
+        &app.post(WITHDRAW, json!({"idToken": t, "mfaEnrollmentId": "nope"}))
+            .await,
+        "MFA_ENROLLMENT_NOT_FOUND",
+    );
+    assert_it_error(
+        &app.post(WITHDRAW, json!({"idToken": t})).await,
+        "MFA_ENROLLMENT_NOT_FOUND",
+    );
+    assert_eq!(app.fingerprint().await, before);
+    let reply = app.post(FINALIZE, json!({"idToken": t, "phoneVerificationInfo": {"sessionInfo": "x", "code": "1", "androidVerificationProof": "p"}})).await;
+    assert_google_error(&reply, 501, "UNIMPLEMENTED", "Not Implemented");
+}
+
+#[tokio::test]
+async fn sms_codes_expire_and_allow_five_wrong_tries() {
+    let app = TestApp::spawn().await;
+    let session = app.verified_user("sms@example.com").await;
+    let start = || json!({"idToken": session["idToken"], "phoneEnrollmentInfo": {"phoneNumber": "+16505550111"}});
+    let finalize = |session_info: &str, code: &str| json!({"idToken": session["idToken"], "phoneVerificationInfo": {"sessionInfo": session_info, "code": code}});
+
+    let (_, started) = app.post(START, start()).await;
+    let expiring = str_of(&started["phoneSessionInfo"], "sessionInfo").to_owned();
+    let code = app.sms_code(&expiring).await;
+    app.advance(5 * 60 + 1);
+    assert_it_error(
+        &app.post(FINALIZE, finalize(&expiring, &code)).await,
+        "SESSION_EXPIRED",
+    );
+
+    let (_, started) = app.post(START, start()).await;
+    let guessed = str_of(&started["phoneSessionInfo"], "sessionInfo").to_owned();
+    let code = app.sms_code(&guessed).await;
+    let wrong = if code == "999999" { "000000" } else { "999999" };
+    for _ in 0..5 {
+        assert_it_error(
+            &app.post(FINALIZE, finalize(&guessed, wrong)).await,
+            "INVALID_CODE",
+        );
+    }
+    assert_it_error(
+        &app.post(FINALIZE, finalize(&guessed, &code)).await,
+        "SESSION_EXPIRED",
+    );
+    let (_, looked) = app.lookup(str_of(&session, "idToken")).await;
+    assert!(
+        looked["users"][0].get("mfaInfo").is_none(),
+        "nothing enrolled"
+    );
+}
+
+#[tokio::test]
+async fn concurrent_submissions_of_one_code_succeed_once() {
+    let app = TestApp::spawn().await;
+    let session = app.verified_user("race@example.com").await;
+    let (_, started) = app
+        .post(START, json!({"idToken": session["idToken"], "phoneEnrollmentInfo": {"phoneNumber": "+16505550122"}}))
+        .await;
+    let session_info = str_of(&started["phoneSessionInfo"], "sessionInfo").to_owned();
+    let code = app.sms_code(&session_info).await;
+    let body = json!({"idToken": session["idToken"], "phoneVerificationInfo": {"sessionInfo": session_info, "code": code}});
+    let replies = app.concurrently(FINALIZE, vec![body; 8]).await;
+    assert_eq!(
+        replies.iter().filter(|s| **s == StatusCode::OK).count(),
+        1,
+        "{replies:?}"
+    );
+
+    // The same for one TOTP code at sign-in, from eight pending sign-ins at once.
+    let (secret, _) = app.enrol_totp(&session).await;
+    app.advance(30);
+    let code = totp(&secret, app.now());
+    let (_, looked) = app.lookup(str_of(&session, "idToken")).await;
+    let totp_id = looked["users"][0]["mfaInfo"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f.get("totpInfo").is_some())
+        .map(|f| f["mfaEnrollmentId"].clone())
+        .unwrap();
+    let mut bodies = Vec::new();
+    for _ in 0..8 {
+        let first = pending(&app, "race@example.com").await;
+        bodies.push(json!({"mfaPendingCredential": first["mfaPendingCredential"], "mfaEnrollmentId": totp_id,
+                           "totpVerificationInfo": {"verificationCode": code}}));
+    }
+    let statuses = app.concurrently(SIGN_IN_FINALIZE, bodies).await;
+    assert_eq!(
+        statuses.iter().filter(|s| **s == StatusCode::OK).count(),
+        1,
+        "{statuses:?}"
+    );
+}
+
+#[tokio::test]
+async fn second_factor_sign_in_errors() {
+    let app = TestApp::spawn().await;
+    let session = app.verified_user("si@example.com").await;
+    let (secret, _) = app.enrol_totp(&session).await;
+    app.enrol_phone(&session, "+16505550133").await;
+    let first = pending(&app, "si@example.com").await;
+    let credential = first["mfaPendingCredential"].clone();
+    let factors = first["mfaInfo"].as_array().unwrap();
+    let totp_id = factors
+        .iter()
+        .find(|f| f.get("totpInfo").is_some())
+        .unwrap()["mfaEnrollmentId"]
+        .clone();
+    let before = app.fingerprint().await;
+
+    let start_cases = [
+        (
+            json!({"mfaEnrollmentId": totp_id}),
+            "MISSING_MFA_PENDING_CREDENTIAL : Request does not have MFA pending credential.",
+        ),
+        (
+            json!({"mfaPendingCredential": credential}),
+            "MISSING_MFA_ENROLLMENT_ID : No second factor identifier is provided.",
+        ),
+        (
+            json!({"mfaPendingCredential": "forged", "mfaEnrollmentId": totp_id}),
+            "INVALID_MFA_PENDING_CREDENTIAL",
+        ),
+        (
+            json!({"mfaPendingCredential": credential, "mfaEnrollmentId": "nope"}),
+            "MFA_ENROLLMENT_NOT_FOUND",
+        ),
+        (
+            json!({"mfaPendingCredential": credential, "mfaEnrollmentId": totp_id}),
+            "INVALID_ARGUMENT : MFA provider not supported!",
+        ),
+        (
+            json!({"mfaPendingCredential": credential, "mfaEnrollmentId": totp_id, "tenantId": "other"}),
+            "TENANT_ID_MISMATCH",
+        ),
+    ];
+    for (body, message) in start_cases {
+        assert_it_error(&app.post(SIGN_IN_START, body).await, message);
+    }
+    let finalize_cases = [
+        (
+            json!({"totpVerificationInfo": {"verificationCode": "123456"}}),
+            "MISSING_CREDENTIAL : Please set MFA Pending Credential.",
+        ),
+        (
+            json!({"mfaPendingCredential": credential}),
+            "INVALID_ARGUMENT : MFA provider not supported!",
+        ),
+        (
+            json!({"mfaPendingCredential": credential, "totpVerificationInfo": {"verificationCode": "123456"}}),
+            "MISSING_MFA_ENROLLMENT_ID : No second factor identifier is provided.",
+        ),
+        (
+            json!({"mfaPendingCredential": credential, "mfaEnrollmentId": totp_id, "totpVerificationInfo": {}}),
+            "MISSING_CODE",
+        ),
+        (
+            json!({"mfaPendingCredential": credential, "phoneVerificationInfo": {"code": "1"}}),
+            "MISSING_SESSION_INFO",
+        ),
+        (
+            json!({"mfaPendingCredential": credential, "phoneVerificationInfo": {"sessionInfo": "s"}}),
+            "MISSING_CODE",
+        ),
+        (
+            json!({"mfaPendingCredential": credential, "phoneVerificationInfo": {"sessionInfo": "s", "code": "123456"}}),
+            "INVALID_SESSION_INFO",
+        ),
+        (
+            json!({"mfaPendingCredential": "forged", "mfaEnrollmentId": totp_id, "totpVerificationInfo": {"verificationCode": "123456"}}),
+            "INVALID_MFA_PENDING_CREDENTIAL",
+        ),
+        (
+            json!({"mfaPendingCredential": credential, "mfaEnrollmentId": "nope", "totpVerificationInfo": {"verificationCode": "123456"}}),
+            "MFA_ENROLLMENT_NOT_FOUND",
+        ),
+    ];
+    for (body, message) in finalize_cases {
+        assert_it_error(&app.post(SIGN_IN_FINALIZE, body).await, message);
+    }
+    assert_eq!(app.fingerprint().await, before);
+
+    // Five wrong TOTP codes kill the pending sign-in; a pending sign-in expires in ten minutes.
+    let totp_body = |credential: &Value, code: String| json!({"mfaPendingCredential": credential, "mfaEnrollmentId": totp_id, "totpVerificationInfo": {"verificationCode": code}});
+    for _ in 0..5 {
+        assert_it_error(
+            &app.post(SIGN_IN_FINALIZE, totp_body(&credential, "000000".into()))
+                .await,
+            "INVALID_CODE",
+        );
+    }
+    app.advance(30);
+    assert_it_error(
+        &app.post(
+            SIGN_IN_FINALIZE,
+            totp_body(&credential, totp(&secret, app.now())),
+        )
+        .await,
+        "INVALID_MFA_PENDING_CREDENTIAL",
+    );
+    let fresh = pending(&app, "si@example.com").await;
+    app.advance(10 * 60 + 1);
+    assert_it_error(
+        &app.post(
+            SIGN_IN_FINALIZE,
+            totp_body(&fresh["mfaPendingCredential"], totp(&secret, app.now())),
+        )
+        .await,
+        "INVALID_MFA_PENDING_CREDENTIAL",
+    );
+}
+
+#[tokio::test]
+async fn at_most_five_factors() {
+    let app = TestApp::spawn().await;
+    let session = app.verified_user("five@example.com").await;
+    for i in 0..5 {
+        app.enrol_phone(&session, &format!("+1650555020{i}")).await;
+    }
+    assert_it_error(
+        &app.post(START, json!({"idToken": session["idToken"], "phoneEnrollmentInfo": {"phoneNumber": "+16505550299"}})).await,
+        "SECOND_FACTOR_LIMIT_EXCEEDED",
+    );
+    assert_it_error(
+        &app.post(
+            START,
+            json!({"idToken": session["idToken"], "totpEnrollmentInfo": {}}),
+        )
+        .await,
+        "SECOND_FACTOR_LIMIT_EXCEEDED",
+    );
+}
