@@ -71,6 +71,15 @@ async fn openapi_documents_every_route() {
         "/robot/v1/metadata/x509/securetoken@system.gserviceaccount.com",
         "/healthz",
         "/readyz",
+        "/v2/accounts/mfaEnrollment:start",
+        "/v2/accounts/mfaEnrollment:finalize",
+        "/v2/accounts/mfaEnrollment:withdraw",
+        "/v2/accounts/mfaSignIn:start",
+        "/v2/accounts/mfaSignIn:finalize",
+        "/v2/projects/{project}/config",
+        "/v2/projects/{project}/tenants",
+        "/v2/projects/{project}/tenants/{tenant}",
+        "/emulator/v1/projects/{project}/verificationCodes",
     ] {
         assert!(
             paths.contains_key(path),
