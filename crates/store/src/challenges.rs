@@ -89,33 +89,6 @@ pub(crate) async fn find(pool: &AnyPool, id: &[u8]) -> StoreResult<Option<Challe
     row.as_ref().map(challenge_from_row).transpose()
 }
 
-pub(crate) async fn spend_attempt(
-    pool: &AnyPool,
-    id: &[u8],
-    now: OffsetDateTime,
-) -> StoreResult<bool> {
-    let done = sqlx::query(
-        "UPDATE challenges SET attempts_left = attempts_left - 1 \
-         WHERE id = $1 AND consumed = FALSE AND attempts_left > 0 AND expires_at > $2",
-    )
-    .bind(id)
-    .bind(millis(now))
-    .execute(pool)
-    .await
-    .map_err(db_err)?;
-    Ok(done.rows_affected() == 1)
-}
-
-pub(crate) async fn consume(pool: &AnyPool, id: &[u8]) -> StoreResult<bool> {
-    let done =
-        sqlx::query("UPDATE challenges SET consumed = TRUE WHERE id = $1 AND consumed = FALSE")
-            .bind(id)
-            .execute(pool)
-            .await
-            .map_err(db_err)?;
-    Ok(done.rows_affected() == 1)
-}
-
 pub(crate) async fn insert_pending(pool: &AnyPool, p: &PendingSignIn) -> StoreResult<()> {
     sqlx::query(
         "INSERT INTO pending_sign_ins (credential_hash, realm_id, user_id, first_factor, expires_at, attempts_left, \
@@ -159,39 +132,6 @@ pub(crate) async fn find_pending(pool: &AnyPool, id: &[u8]) -> StoreResult<Optio
             })
         })
         .transpose()
-}
-
-pub(crate) async fn spend_pending_attempt(
-    pool: &AnyPool,
-    id: &[u8],
-    now: OffsetDateTime,
-) -> StoreResult<bool> {
-    let done = sqlx::query(
-        "UPDATE pending_sign_ins SET attempts_left = attempts_left - 1 \
-         WHERE credential_hash = $1 AND consumed = FALSE AND attempts_left > 0 AND expires_at > $2",
-    )
-    .bind(id)
-    .bind(millis(now))
-    .execute(pool)
-    .await
-    .map_err(db_err)?;
-    Ok(done.rows_affected() == 1)
-}
-
-pub(crate) async fn consume_pending(
-    pool: &AnyPool,
-    id: &[u8],
-    now: OffsetDateTime,
-) -> StoreResult<bool> {
-    let done = sqlx::query(
-        "UPDATE pending_sign_ins SET consumed = TRUE WHERE credential_hash = $1 AND consumed = FALSE AND expires_at > $2",
-    )
-    .bind(id)
-    .bind(millis(now))
-    .execute(pool)
-    .await
-    .map_err(db_err)?;
-    Ok(done.rows_affected() == 1)
 }
 
 pub(crate) async fn outstanding_messages(
@@ -246,4 +186,56 @@ where
         .await
         .map_err(db_err)?;
     Ok(())
+}
+
+/// Runs one "use once / take one attempt" UPDATE keyed by `$1 = id`, with `$2 = now` for the
+/// statements that check expiry. Whoever changed the row won; everybody else gets `false`.
+async fn won(
+    pool: &AnyPool,
+    sql: &'static str,
+    id: &[u8],
+    now: Option<OffsetDateTime>,
+) -> StoreResult<bool> {
+    let query = sqlx::query(sql).bind(id);
+    let query = match now {
+        Some(now) => query.bind(millis(now)),
+        None => query,
+    };
+    let done = query.execute(pool).await.map_err(db_err)?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub(crate) async fn spend_attempt(
+    pool: &AnyPool,
+    id: &[u8],
+    now: OffsetDateTime,
+) -> StoreResult<bool> {
+    let sql = "UPDATE challenges SET attempts_left = attempts_left - 1 \
+               WHERE id = $1 AND consumed = FALSE AND attempts_left > 0 AND expires_at > $2";
+    won(pool, sql, id, Some(now)).await
+}
+
+pub(crate) async fn consume(pool: &AnyPool, id: &[u8]) -> StoreResult<bool> {
+    let sql = "UPDATE challenges SET consumed = TRUE WHERE id = $1 AND consumed = FALSE";
+    won(pool, sql, id, None).await
+}
+
+pub(crate) async fn spend_pending_attempt(
+    pool: &AnyPool,
+    id: &[u8],
+    now: OffsetDateTime,
+) -> StoreResult<bool> {
+    let sql = "UPDATE pending_sign_ins SET attempts_left = attempts_left - 1 \
+               WHERE credential_hash = $1 AND consumed = FALSE AND attempts_left > 0 AND expires_at > $2";
+    won(pool, sql, id, Some(now)).await
+}
+
+pub(crate) async fn consume_pending(
+    pool: &AnyPool,
+    id: &[u8],
+    now: OffsetDateTime,
+) -> StoreResult<bool> {
+    let sql = "UPDATE pending_sign_ins SET consumed = TRUE \
+               WHERE credential_hash = $1 AND consumed = FALSE AND expires_at > $2";
+    won(pool, sql, id, Some(now)).await
 }

@@ -9,7 +9,8 @@
     clippy::unwrap_used,
     clippy::expect_used,
     clippy::panic,
-    clippy::result_large_err
+    clippy::result_large_err,
+    clippy::disallowed_methods
 )]
 
 mod accounts;
