@@ -12,6 +12,6 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
 fi
 
 if [ $# -eq 0 ]; then
-  set -- test/js-sdk.test.mjs test/admin.test.mjs test/mfa.test.mjs
+  set -- test/js-sdk.test.mjs test/admin.test.mjs test/mfa.test.mjs test/emulator-tokens.test.mjs
 fi
 exec node --test "$@"

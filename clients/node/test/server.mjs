@@ -46,8 +46,11 @@ function createDatabase() {
   return { url: url.toString(), drop: () => psql(server, `DROP DATABASE IF EXISTS ${name}`) };
 }
 
-/** Starts `tessera serve` on a free port; resolves once it logs its listening address. */
-export async function startTessera() {
+/**
+ * Starts `tessera serve` on a free port; resolves once it logs its listening address.
+ * `env` adds Tessera settings (e.g. `TESSERA_UNSIGNED_ID_TOKENS`).
+ */
+export async function startTessera({ env: settings = {} } = {}) {
   const binary = process.env.TESSERA_BIN ?? join(ROOT, 'target/debug/tessera');
   const dataDir = mkdtempSync(join(tmpdir(), 'tessera-node-'));
   const database = createDatabase();
@@ -56,7 +59,7 @@ export async function startTessera() {
   // The suite must not pick up the developer's own TESSERA_* configuration.
   const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('TESSERA_')));
   const child = spawn(binary, args, {
-    env: { ...env, RUST_LOG: 'info', NO_COLOR: '1' },
+    env: { ...env, ...settings, RUST_LOG: 'info', NO_COLOR: '1' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
@@ -109,14 +112,14 @@ export async function startTessera() {
  * `before`: `baseUrl`, `admin` (firebase-admin Auth), `client()` (a fresh JS SDK Auth),
  * `signIn(email, password)` and `rest(path, options)`.
  */
-export function useTessera() {
+export function useTessera(options = {}) {
   const ctx = {};
   const clientApps = [];
   let server;
   let adminApp;
 
   before(async () => {
-    server = await startTessera();
+    server = await startTessera(options);
     ctx.baseUrl = server.baseUrl;
     // Exactly what a firebase-admin user does to reach the Firebase Auth emulator.
     process.env.FIREBASE_AUTH_EMULATOR_HOST = new URL(server.baseUrl).host;

@@ -58,6 +58,10 @@ pub struct Config {
     /// The project that dev-mode API keys and the Firebase emulator layout act on.
     pub default_project: String,
     pub passwords: PasswordParams,
+    /// Dev mode only: issue unsigned (`alg: none`) ID tokens, as the Firebase Auth emulator
+    /// does, for clients that accept nothing else in emulator mode (firebase-admin for Node's
+    /// `verifyIdToken`). Unsigned tokens can be forged by anyone; production refuses this.
+    pub unsigned_id_tokens: bool,
 }
 
 impl Default for Config {
@@ -71,6 +75,7 @@ impl Default for Config {
             mode: Mode::Dev,
             default_project: "demo-project".to_owned(),
             passwords: PasswordParams::default(),
+            unsigned_id_tokens: false,
         }
     }
 }

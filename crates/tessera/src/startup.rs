@@ -12,7 +12,7 @@ use tessera_server::passwords::PasswordHasherPool;
 use tessera_server::service::{
     self, AcceptAll, AppVerifier, RequireEvidence, Service, ServiceParts,
 };
-use tessera_server::tokens::SigningKeys;
+use tessera_server::tokens::{Signing, SigningKeys};
 use tessera_store::{Engine, OpenOptions, SqlStore};
 use tokio::net::TcpListener;
 
@@ -66,6 +66,16 @@ pub async fn build_service(
     let keys = SigningKeys::load_or_create(dyn_store.as_ref(), &master, clock.now())
         .await
         .context("loading token-signing keys")?;
+    if config.unsigned_id_tokens && config.mode == Mode::Production {
+        bail!(
+            "unsigned_id_tokens is a dev-mode emulator convenience; production signs every ID token"
+        );
+    }
+    let signing = if config.unsigned_id_tokens {
+        Signing::Unsigned
+    } else {
+        Signing::Rs256
+    };
     let app_verifier: Arc<dyn AppVerifier> = match config.mode {
         Mode::Dev => Arc::new(AcceptAll),
         Mode::Production => Arc::new(RequireEvidence),
@@ -74,6 +84,7 @@ pub async fn build_service(
         store: dyn_store,
         clock,
         keys: Arc::new(keys),
+        signing,
         master: Arc::new(master),
         app_verifier,
         passwords: PasswordHasherPool::new(config.passwords)

@@ -13,7 +13,7 @@ use tessera_core::{Clock, Store};
 
 use crate::crypto::MasterKey;
 use crate::passwords::PasswordHasherPool;
-use crate::tokens::{SigningKeys, TokenSigner, TokenVerifier};
+use crate::tokens::{Signing, SigningKeys, TokenSigner, TokenVerifier};
 
 pub use accounts::{AccountChanges, BatchGetPage, ImportUser, NewAccount, UserSelector};
 pub use callers::{KeyScope, Mode};
@@ -41,6 +41,7 @@ pub struct ServiceParts {
     pub store: Arc<dyn Store>,
     pub clock: Arc<dyn Clock>,
     pub keys: Arc<SigningKeys>,
+    pub signing: Signing,
     /// Seals TOTP secrets.
     pub master: Arc<MasterKey>,
     /// Judges app-verification evidence on phone enrolment and sign-in.
@@ -56,6 +57,7 @@ impl Service {
             store,
             clock,
             keys,
+            signing,
             master,
             app_verifier,
             passwords,
@@ -65,8 +67,8 @@ impl Service {
         Self {
             store,
             clock,
-            signer: TokenSigner::new(keys.clone()),
-            verifier: TokenVerifier::new(keys.clone()),
+            signer: TokenSigner::new(keys.clone(), signing),
+            verifier: TokenVerifier::new(keys.clone(), signing),
             keys,
             master,
             app_verifier,

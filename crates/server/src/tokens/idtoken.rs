@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use data_encoding::BASE64URL_NOPAD;
 use jsonwebtoken::{Algorithm, Header, Validation};
 use serde::{Deserialize, Serialize};
 use tessera_core::DomainError;
@@ -53,18 +54,39 @@ pub struct FirebaseClaims {
     pub second_factor_identifier: Option<String>,
 }
 
-/// Signs ID tokens with the active key.
+/// How ID tokens are signed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Signing {
+    /// RS256 with the shared key; the default, and the only choice in production.
+    Rs256,
+    /// `alg: none`, as the Firebase Auth emulator issues them. An explicit dev-mode option:
+    /// firebase-admin for Node, in emulator mode, accepts nothing else in `verifyIdToken`.
+    Unsigned,
+}
+
+/// The emulator's header: `{"alg":"none","typ":"JWT"}`.
+const UNSIGNED_HEADER: &str = "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0";
+
+/// Signs ID tokens with the active key (or not at all, in the emulator-compatible mode).
 #[derive(Clone)]
 pub struct TokenSigner {
     keys: Arc<SigningKeys>,
+    signing: Signing,
 }
 
 impl TokenSigner {
-    pub fn new(keys: Arc<SigningKeys>) -> Self {
-        Self { keys }
+    pub fn new(keys: Arc<SigningKeys>, signing: Signing) -> Self {
+        Self { keys, signing }
     }
 
     pub async fn sign(&self, claims: IdTokenClaims) -> Result<String, DomainError> {
+        if self.signing == Signing::Unsigned {
+            let payload = serde_json::to_vec(&claims).map_err(|_| DomainError::Internal)?;
+            return Ok(format!(
+                "{UNSIGNED_HEADER}.{}.",
+                BASE64URL_NOPAD.encode(&payload)
+            ));
+        }
         let keys = self.keys.clone();
         tokio::task::spawn_blocking(move || {
             let mut header = Header::new(Algorithm::RS256);
@@ -84,17 +106,28 @@ impl TokenSigner {
 }
 
 /// Checks signature, `kid`, issuer and audience; the caller checks expiry and revocation.
+/// Unsigned tokens pass only in the emulator-compatible mode.
 #[derive(Clone)]
 pub struct TokenVerifier {
     keys: Arc<SigningKeys>,
+    signing: Signing,
 }
 
 impl TokenVerifier {
-    pub fn new(keys: Arc<SigningKeys>) -> Self {
-        Self { keys }
+    pub fn new(keys: Arc<SigningKeys>, signing: Signing) -> Self {
+        Self { keys, signing }
     }
 
     pub fn verify(&self, token: &str, project_id: &str) -> Result<IdTokenClaims, DomainError> {
+        if let Some(payload) = token
+            .strip_prefix(UNSIGNED_HEADER)
+            .and_then(|rest| rest.strip_prefix('.'))
+        {
+            return match self.signing {
+                Signing::Unsigned => unsigned_claims(payload, project_id),
+                Signing::Rs256 => Err(DomainError::InvalidIdToken),
+            };
+        }
         let header = jsonwebtoken::decode_header(token).map_err(|_| DomainError::InvalidIdToken)?;
         let key = header
             .kid
@@ -110,6 +143,20 @@ impl TokenVerifier {
             .map(|data| data.claims)
             .map_err(|_| DomainError::InvalidIdToken)
     }
+}
+
+/// The claims of an unsigned token, with the same issuer and audience checks.
+fn unsigned_claims(rest: &str, project_id: &str) -> Result<IdTokenClaims, DomainError> {
+    let payload = rest.strip_suffix('.').ok_or(DomainError::InvalidIdToken)?;
+    let bytes = BASE64URL_NOPAD
+        .decode(payload.as_bytes())
+        .map_err(|_| DomainError::InvalidIdToken)?;
+    let claims: IdTokenClaims =
+        serde_json::from_slice(&bytes).map_err(|_| DomainError::InvalidIdToken)?;
+    if claims.aud != project_id || claims.iss != issuer(project_id) || claims.sub.is_empty() {
+        return Err(DomainError::InvalidIdToken);
+    }
+    Ok(claims)
 }
 
 pub fn issuer(project_id: &str) -> String {

@@ -4,7 +4,7 @@
 mod idtoken;
 mod keys;
 
-pub use idtoken::{FirebaseClaims, IdTokenClaims, TokenSigner, TokenVerifier, issuer};
+pub use idtoken::{FirebaseClaims, IdTokenClaims, Signing, TokenSigner, TokenVerifier, issuer};
 pub use keys::SigningKeys;
 
 /// ID tokens live one hour, as Firebase's do (`expiresIn: "3600"`).

@@ -208,3 +208,46 @@ async fn keys_users_and_refresh_tokens_survive_a_restart() {
         StatusCode::OK
     );
 }
+
+#[tokio::test]
+async fn unsigned_tokens_in_the_emulator_compatible_mode() {
+    let app = TestApp::spawn_with(|c| c.unsigned_id_tokens = true).await;
+    let up = app.sign_up("unsigned@example.com", "secret12").await;
+    let token = str_of(&up, "idToken");
+    assert!(
+        token.starts_with("eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.") && token.ends_with('.'),
+        "{token}"
+    );
+    assert_eq!(claims(token)["sub"], up["localId"]);
+    assert_eq!(app.lookup(token).await.0, StatusCode::OK);
+    let (_, refreshed) = app.refresh(str_of(&up, "refreshToken")).await;
+    assert!(str_of(&refreshed, "id_token").ends_with('.'));
+
+    // Issuer and audience are still checked: a token for another project is refused.
+    let mut other = claims(token);
+    other["aud"] = json!("another-project");
+    let forged = format!(
+        "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.{}.",
+        data_encoding::BASE64URL_NOPAD.encode(other.to_string().as_bytes())
+    );
+    assert_it_error(&app.lookup(&forged).await, "INVALID_ID_TOKEN");
+}
+
+#[tokio::test]
+async fn production_refuses_unsigned_tokens() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("master.key");
+    tessera::master_key::generate(&key).unwrap();
+    let mut config = tessera::Config::for_tests(dir.path());
+    config.mode = tessera::config::Mode::Production;
+    config.master_key_file = Some(key);
+    config.unsigned_id_tokens = true;
+    let error = tessera::Application::build(&config)
+        .await
+        .err()
+        .expect("refuses to start");
+    assert!(
+        error.to_string().contains("unsigned_id_tokens"),
+        "{error:#}"
+    );
+}
