@@ -20,7 +20,7 @@ use tessera_core::{
 };
 use time::OffsetDateTime;
 
-use super::{Authenticated, Service, Session, SignIn, callers::internal};
+use super::{Authenticated, Mode, Service, Session, SignIn, callers::internal};
 use crate::crypto::{code_hash, random_array, random_digits, random_token, same_digest, sha256};
 
 const TOTP_SEAL_PURPOSE: &str = "totp-secret";
@@ -242,6 +242,11 @@ impl Service {
         let now = self.clock.now();
         let session_info = random_token().map_err(internal)?;
         let test_code = realm.mfa.test_code(phone.as_str()).map(str::to_owned);
+        // The dev outbox keeps codes readable for tests; production has no SMS sender until
+        // one is configured, and must not keep codes in the clear, so only test numbers work.
+        if test_code.is_none() && self.mode != Mode::Dev {
+            return Err(DomainError::FactorKindDisabled(FactorKind::SmsOtp));
+        }
         let code = match &test_code {
             Some(fixed) => fixed.clone(),
             None => random_digits(SMS_CODE_DIGITS).map_err(internal)?,

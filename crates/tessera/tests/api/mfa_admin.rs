@@ -328,3 +328,81 @@ async fn tenants_crud_with_mfa_config() {
         "PROJECT_NOT_FOUND",
     );
 }
+
+#[tokio::test]
+async fn production_sends_no_sms_without_a_sender_but_test_numbers_work() {
+    let app = TestApp::spawn_production().await;
+    app.service.create_project("prod").await.unwrap();
+    let key = app.service.create_api_key("prod").await.unwrap();
+    let admin = app.service.create_admin_token("ops").await.unwrap();
+    let post = |path: String, body: serde_json::Value| {
+        let (client, url) = (app.client.clone(), app.url(&format!("{path}?key={key}")));
+        async move {
+            let response = client.post(url).json(&body).send().await.unwrap();
+            (
+                response.status(),
+                response.json::<serde_json::Value>().await.unwrap(),
+            )
+        }
+    };
+    let (_, up) = post(
+        "/v1/accounts:signUp".into(),
+        json!({"email": "p@example.com", "password": "secret12"}),
+    )
+    .await;
+    app.bearer_post(
+        "/v1/projects/prod/accounts:update",
+        &admin,
+        json!({"localId": up["localId"], "emailVerified": true}),
+    )
+    .await;
+    let (_, session) = post(
+        "/v1/accounts:signInWithPassword".into(),
+        json!({"email": "p@example.com", "password": "secret12"}),
+    )
+    .await;
+    let start = |phone: &str| json!({"idToken": session["idToken"], "phoneEnrollmentInfo": {"phoneNumber": phone, "recaptchaToken": "t"}});
+
+    let reply = post(
+        "/v2/accounts/mfaEnrollment:start".into(),
+        start("+16505550401"),
+    )
+    .await;
+    assert_it_error(&reply, "OPERATION_NOT_ALLOWED : SMS based MFA not enabled.");
+    // Without app-verification evidence, production refuses before anything is sent.
+    let reply = post(
+        "/v2/accounts/mfaEnrollment:start".into(),
+        json!({"idToken": session["idToken"], "phoneEnrollmentInfo": {"phoneNumber": "+16505550401"}}),
+    )
+    .await;
+    assert_it_error(&reply, "INVALID_APP_CREDENTIAL");
+    // The emulator hook does not exist in production.
+    assert_eq!(
+        app.get("/emulator/v1/projects/prod/verificationCodes")
+            .await
+            .0,
+        StatusCode::NOT_FOUND
+    );
+
+    let response = app
+        .client
+        .patch(app.url("/v2/projects/prod/config?updateMask=signIn.phoneNumber.testPhoneNumbers"))
+        .bearer_auth(&admin)
+        .json(&json!({"signIn": {"phoneNumber": {"testPhoneNumbers": {"+15555550199": "654321"}}}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let (status, started) = post(
+        "/v2/accounts/mfaEnrollment:start".into(),
+        start("+15555550199"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{started}");
+    let (status, done) = post(
+        "/v2/accounts/mfaEnrollment:finalize".into(),
+        json!({"idToken": session["idToken"], "phoneVerificationInfo": {"sessionInfo": started["phoneSessionInfo"]["sessionInfo"], "code": "654321"}}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{done}");
+}

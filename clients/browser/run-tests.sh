@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# The browser real-client suite: the unmodified Firebase JS SDK in headless Chromium (Debian's
+# /usr/bin/chromium, driven by playwright-core) against a live `tessera serve`
+# (target/debug/tessera, or TESSERA_BIN). Covers what the SDK's Node build cannot do: phone
+# second factors. TEST_POSTGRES_URL switches the server to a fresh PostgreSQL database.
+# Arguments replace the default test files.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+# npm ci only when node_modules is missing or older than the lock file.
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund
+fi
+
+# The page's bundle: firebase/app and firebase/auth, served locally by the tests (no CDN).
+node_modules/.bin/esbuild page/main.mjs --bundle --format=esm --platform=browser \
+  --outfile=dist/main.js --log-level=warning
+
+if [ $# -eq 0 ]; then
+  set -- test/*.test.mjs
+fi
+exec node --test "$@"
