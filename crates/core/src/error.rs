@@ -60,6 +60,10 @@ pub enum DomainError {
     FactorKindUnsupported,
     #[error("the app verification (reCAPTCHA, Play Integrity, …) failed")]
     AppVerificationFailed,
+    #[error("the organization does not exist")]
+    OrgNotFound,
+    #[error("the factor is already ready")]
+    FactorAlreadyReady,
     #[error("batch deletion of an enabled user without force")]
     NotDisabled,
     #[error("the database is unavailable")]

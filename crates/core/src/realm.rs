@@ -9,6 +9,8 @@ pub struct Realm {
     pub project_id: String,
     /// `None` for the project's own (default) realm.
     pub tenant_id: Option<String>,
+    /// The ZITADEL organization id that addresses this realm.
+    pub org_id: Option<String>,
     /// A tenant's `displayName`.
     pub display_name: Option<String>,
     pub mfa: MfaConfig,

@@ -102,6 +102,19 @@ pub trait Store: Send + Sync + 'static {
         tenant_id: Option<&str>,
     ) -> StoreResult<Option<Realm>>;
     async fn get_realm(&self, id: &RealmId) -> StoreResult<Option<Realm>>;
+    async fn find_realm_by_org(&self, org_id: &str) -> StoreResult<Option<Realm>>;
+    /// Gives a realm its organization id unless it has one; returns the realm as stored.
+    async fn assign_org(&self, realm: &RealmId, org_id: &str) -> StoreResult<Option<Realm>>;
+    /// Stores a personal access token (by SHA-256) of an administrator of `realm`'s organization.
+    async fn insert_pat(
+        &self,
+        token_hash: &[u8],
+        realm: &RealmId,
+        principal: &str,
+        now: OffsetDateTime,
+    ) -> StoreResult<()>;
+    /// The realm and principal of a personal access token.
+    async fn find_pat(&self, token_hash: &[u8]) -> StoreResult<Option<(RealmId, String)>>;
     /// Writes a realm's display name and MFA configuration; `Ok(false)` when it is gone.
     async fn update_realm(&self, realm: &Realm) -> StoreResult<bool>;
     /// The tenants of a project, ordered by tenant id.
@@ -184,12 +197,13 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<Option<Factor>>;
     /// Stores a factor that is not ready yet (a TOTP enrolment in progress).
     async fn insert_factor(&self, factor: &Factor) -> StoreResult<()>;
-    /// In one transaction: consumes the challenge, takes a slot under the ready-factor limit
-    /// and makes `factor` ready (inserting it, or promoting the not-ready row of that id).
-    /// A second ready factor with the same phone is `Conflict(Unique::FactorPhone)`.
+    /// In one transaction: consumes the challenge (when the enrolment has one), takes a slot
+    /// under the ready-factor limit and makes `factor` ready (inserting it, or promoting the
+    /// not-ready row of that id). A second ready factor with the same phone is
+    /// `Conflict(Unique::FactorPhone)`.
     async fn complete_enrolment(
         &self,
-        challenge: &[u8],
+        challenge: Option<&[u8]>,
         factor: &Factor,
         totp_step: Option<i64>,
         event: &Event,

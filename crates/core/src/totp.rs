@@ -65,6 +65,31 @@ impl TotpSpec {
         at.unix_timestamp().max(0) as u64 / self.period_secs
     }
 
+    /// The `otpauth://` URI authenticator apps scan, in the layout most apps and ZITADEL use
+    /// (query keys sorted). `base32_secret` is the secret without padding.
+    pub fn uri(&self, issuer: &str, account: &str, base32_secret: &str) -> String {
+        let escape = |s: &str| -> String {
+            s.bytes()
+                .map(|b| match b {
+                    b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'@' => {
+                        char::from(b).to_string()
+                    }
+                    _ => format!("%{b:02X}"),
+                })
+                .collect()
+        };
+        format!(
+            "otpauth://totp/{}:{}?algorithm={}&digits={}&issuer={}&period={}&secret={}",
+            escape(issuer),
+            escape(account),
+            self.algorithm.as_str(),
+            self.digits,
+            escape(issuer),
+            self.period_secs,
+            base32_secret
+        )
+    }
+
     /// Checks `code` at `now`, accepting `skew` steps either side. Returns the matched step,
     /// which the caller must record to refuse a replay; `None` for a wrong code.
     pub fn verify(&self, secret: &[u8], code: &str, now: OffsetDateTime, skew: u8) -> Option<u64> {
@@ -121,6 +146,14 @@ mod tests {
             OffsetDateTime::from_unix_timestamp(59 + 60).unwrap_or(OffsetDateTime::UNIX_EPOCH);
         assert_eq!(spec.verify(secret, "94287082", later, 1), None);
         assert_eq!(spec.verify(secret, "94287082", later, 2), Some(1));
+    }
+
+    #[test]
+    fn uri_layout() {
+        assert_eq!(
+            TotpSpec::FIREBASE.uri("Tessera", "ada lovelace@example.com", "ABC"),
+            "otpauth://totp/Tessera:ada%20lovelace@example.com?algorithm=SHA1&digits=6&issuer=Tessera&period=30&secret=ABC"
+        );
     }
 
     #[test]

@@ -153,20 +153,22 @@ pub(crate) async fn insert(tx: &mut Transaction<'_, Any>, f: &Factor) -> StoreRe
 
 pub(crate) async fn complete_enrolment(
     pool: &AnyPool,
-    challenge: &[u8],
+    challenge: Option<&[u8]>,
     factor: &Factor,
     totp_step: Option<i64>,
     event: &Event,
 ) -> StoreResult<EnrolOutcome> {
     let mut tx = pool.begin().await.map_err(db_err)?;
-    let consumed =
-        sqlx::query("UPDATE challenges SET consumed = TRUE WHERE id = $1 AND consumed = FALSE")
-            .bind(challenge)
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
-    if consumed.rows_affected() != 1 {
-        return Ok(EnrolOutcome::ChallengeGone);
+    if let Some(challenge) = challenge {
+        let consumed =
+            sqlx::query("UPDATE challenges SET consumed = TRUE WHERE id = $1 AND consumed = FALSE")
+                .bind(challenge)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+        if consumed.rows_affected() != 1 {
+            return Ok(EnrolOutcome::ChallengeGone);
+        }
     }
     let slot = sqlx::query(
         "UPDATE users SET ready_factors = ready_factors + 1 WHERE realm_id = $1 AND id = $2 AND ready_factors < $3",

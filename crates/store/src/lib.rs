@@ -80,7 +80,8 @@ pub(crate) fn db_err(e: sqlx::Error) -> StoreError {
     }
 }
 
-pub(crate) const REALM_COLUMNS: &str = "id, project_id, tenant_id, display_name, mfa_config";
+pub(crate) const REALM_COLUMNS: &str =
+    "id, project_id, tenant_id, org_id, display_name, mfa_config";
 
 #[async_trait]
 impl Store for SqlStore {
@@ -116,6 +117,60 @@ impl Store for SqlStore {
             .await
             .map_err(db_err)?;
         row.as_ref().map(realm_from_row).transpose()
+    }
+
+    async fn find_realm_by_org(&self, org_id: &str) -> StoreResult<Option<Realm>> {
+        let sql = format!("SELECT {REALM_COLUMNS} FROM realms WHERE org_id = $1");
+        let row = sqlx::query(AssertSqlSafe(sql))
+            .bind(org_id)
+            .fetch_optional(&self.read)
+            .await
+            .map_err(db_err)?;
+        row.as_ref().map(realm_from_row).transpose()
+    }
+
+    async fn assign_org(&self, realm: &RealmId, org_id: &str) -> StoreResult<Option<Realm>> {
+        sqlx::query("UPDATE realms SET org_id = $1 WHERE id = $2 AND org_id IS NULL")
+            .bind(org_id)
+            .bind(&realm.0)
+            .execute(&self.write)
+            .await
+            .map_err(db_err)?;
+        let sql = format!("SELECT {REALM_COLUMNS} FROM realms WHERE id = $1");
+        let row = sqlx::query(AssertSqlSafe(sql))
+            .bind(&realm.0)
+            .fetch_optional(&self.write)
+            .await
+            .map_err(db_err)?;
+        row.as_ref().map(realm_from_row).transpose()
+    }
+
+    async fn insert_pat(
+        &self,
+        token_hash: &[u8],
+        realm: &RealmId,
+        principal: &str,
+        now: OffsetDateTime,
+    ) -> StoreResult<()> {
+        sqlx::query("INSERT INTO pats (token_hash, realm_id, principal, created_at) VALUES ($1, $2, $3, $4)")
+            .bind(token_hash)
+            .bind(&realm.0)
+            .bind(principal)
+            .bind(millis(now))
+            .execute(&self.write)
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn find_pat(&self, token_hash: &[u8]) -> StoreResult<Option<(RealmId, String)>> {
+        let row: Option<(String, String)> =
+            sqlx::query_as("SELECT realm_id, principal FROM pats WHERE token_hash = $1")
+                .bind(token_hash)
+                .fetch_optional(&self.read)
+                .await
+                .map_err(db_err)?;
+        Ok(row.map(|(realm, principal)| (RealmId(realm), principal)))
     }
 
     async fn update_realm(&self, realm: &Realm) -> StoreResult<bool> {
@@ -337,7 +392,7 @@ impl Store for SqlStore {
 
     async fn complete_enrolment(
         &self,
-        challenge: &[u8],
+        challenge: Option<&[u8]>,
         factor: &Factor,
         totp_step: Option<i64>,
         event: &Event,

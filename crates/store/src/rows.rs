@@ -82,6 +82,7 @@ pub(crate) fn realm_from_row(row: &AnyRow) -> Result<Realm, StoreError> {
         id: RealmId(get(row, "id")?),
         project_id: get(row, "project_id")?,
         tenant_id: (!tenant.is_empty()).then_some(tenant),
+        org_id: get(row, "org_id")?,
         display_name: get(row, "display_name")?,
         mfa,
     })

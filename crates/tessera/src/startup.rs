@@ -96,12 +96,35 @@ pub async fn build_service(
         default_project: config.default_project.clone(),
     });
     if config.mode == Mode::Dev {
-        service
-            .create_project(&config.default_project)
-            .await
-            .context("creating the default project")?;
+        dev_bootstrap(config, &service).await?;
     }
     Ok(Arc::new(service))
+}
+
+/// Dev mode's ready-made realm: the default project, which is also the default ZITADEL
+/// organization, and an administrator's PAT in `<data-dir>/admin.pat` (ZITADEL's
+/// first-instance convention). The first node creates them; later starts find them.
+async fn dev_bootstrap(config: &Config, service: &Service) -> anyhow::Result<()> {
+    let project = service
+        .create_project(&config.default_project)
+        .await
+        .context("creating the default project")?;
+    let org = service
+        .ensure_org(project)
+        .await
+        .context("creating the default organization")?;
+    let pat_path = config.data_dir.join("admin.pat");
+    if !pat_path.exists() {
+        std::fs::create_dir_all(&config.data_dir)?;
+        let pat = service
+            .create_pat(&org, "admin")
+            .await
+            .context("creating the admin PAT")?;
+        std::fs::write(&pat_path, format!("{pat}\n"))
+            .with_context(|| format!("writing {}", pat_path.display()))?;
+        tracing::info!(path = %pat_path.display(), org = org.org_id.as_deref().unwrap_or_default(), "wrote the admin PAT (dev mode)");
+    }
+    Ok(())
 }
 
 impl Application {

@@ -1,1 +1,2 @@
 pub mod identitytoolkit;
+pub mod zitadel;

@@ -16,6 +16,7 @@ use tower_http::cors::CorsLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::dialects::identitytoolkit::{self, ItError};
+use crate::dialects::zitadel;
 use crate::service::Service;
 
 pub use metrics::HttpMetrics;
@@ -25,6 +26,7 @@ pub use metrics::HttpMetrics;
 pub fn router(service: Arc<Service>, metrics: HttpMetrics) -> Router {
     Router::new()
         .merge(identitytoolkit::router())
+        .merge(zitadel::router())
         .merge(health::router())
         .merge(openapi::router())
         .fallback(|| async { ItError::NotFound.into_response() })

@@ -7,7 +7,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use utoipa::OpenApi;
 
-use crate::dialects::identitytoolkit;
+use crate::dialects::{identitytoolkit, zitadel};
 use crate::service::Service;
 
 #[derive(OpenApi)]
@@ -19,6 +19,7 @@ use crate::service::Service;
         (name = "admin", description = "Identity Toolkit v1 project-scoped administration; every path also exists under /v1/projects/{project}/tenants/{tenant}/"),
         (name = "securetoken", description = "Token refresh and public keys"),
         (name = "operations", description = "Health and readiness"),
+        (name = "zitadel", description = "ZITADEL auth factors (user service v2, management v1, auth v1), REST mapping"),
     )
 )]
 struct Operations;
@@ -26,6 +27,7 @@ struct Operations;
 pub fn document() -> utoipa::openapi::OpenApi {
     let mut doc = Operations::openapi();
     doc.merge(identitytoolkit::ApiDoc::openapi());
+    doc.merge(zitadel::ApiDoc::openapi());
     doc
 }
 

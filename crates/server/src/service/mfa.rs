@@ -16,7 +16,7 @@ use tessera_core::store::{EnrolOutcome, Event};
 use tessera_core::totp::{SECRET_LEN, TotpSpec};
 use tessera_core::{
     DomainError, Factor, FactorData, FactorId, FactorKind, FactorState, PhoneNumber, Realm,
-    SecondFactor, User,
+    SecondFactor, User, UserId,
 };
 use time::OffsetDateTime;
 
@@ -175,27 +175,7 @@ impl Service {
                 Ok(EnrolmentStarted::Phone { session_info })
             }
             EnrolmentStart::Totp => {
-                let secret: [u8; SECRET_LEN] = random_array().map_err(internal)?;
-                let factor = Factor {
-                    id: FactorId::from_random(random_array().map_err(internal)?),
-                    realm: me.realm.id.clone(),
-                    user: me.user.id.clone(),
-                    state: FactorState::NotReady,
-                    display_name: None,
-                    data: FactorData::Totp {
-                        secret: Sealed {
-                            master_key_id: self.master.id().to_owned(),
-                            bytes: self
-                                .master
-                                .seal(TOTP_SEAL_PURPOSE, &secret)
-                                .map_err(internal)?,
-                        },
-                        spec: TotpSpec::FIREBASE,
-                    },
-                    created_at: now,
-                    enrolled_at: None,
-                    last_used_at: None,
-                };
+                let (factor, secret) = self.new_totp_factor(&me.realm, &me.user.id)?;
                 self.store.insert_factor(&factor).await?;
                 let session_info = random_token().map_err(internal)?;
                 let finalize_by = now + TOTP_ENROLMENT_WINDOW;
@@ -220,12 +200,42 @@ impl Service {
                     .await?;
                 Ok(EnrolmentStarted::Totp {
                     session_info,
-                    secret: secret.to_vec(),
+                    secret,
                     spec: TotpSpec::FIREBASE,
                     finalize_by,
                 })
             }
         }
+    }
+
+    /// A not-ready TOTP factor with a fresh 160-bit secret, sealed; and the secret itself.
+    pub(super) fn new_totp_factor(
+        &self,
+        realm: &Realm,
+        user: &UserId,
+    ) -> Result<(Factor, Vec<u8>), DomainError> {
+        let secret: [u8; SECRET_LEN] = random_array().map_err(internal)?;
+        let factor = Factor {
+            id: FactorId::from_random(random_array().map_err(internal)?),
+            realm: realm.id.clone(),
+            user: user.clone(),
+            state: FactorState::NotReady,
+            display_name: None,
+            data: FactorData::Totp {
+                secret: Sealed {
+                    master_key_id: self.master.id().to_owned(),
+                    bytes: self
+                        .master
+                        .seal(TOTP_SEAL_PURPOSE, &secret)
+                        .map_err(internal)?,
+                },
+                spec: TotpSpec::FIREBASE,
+            },
+            created_at: self.clock.now(),
+            enrolled_at: None,
+            last_used_at: None,
+        };
+        Ok((factor, secret.to_vec()))
     }
 
     /// Sends a fresh code to `phone` and returns the `sessionInfo` that names it. Test phone
@@ -301,7 +311,11 @@ impl Service {
         Ok(challenge)
     }
 
-    async fn failed(&self, challenge: &Challenge, factor: Option<&FactorId>) -> DomainError {
+    pub(super) async fn failed(
+        &self,
+        challenge: &Challenge,
+        factor: Option<&FactorId>,
+    ) -> DomainError {
         let event = Event {
             realm: challenge.realm.clone(),
             user: Some(challenge.user.clone()),
@@ -316,7 +330,10 @@ impl Service {
         }
     }
 
-    fn open_totp_secret(&self, factor: &Factor) -> Result<(Vec<u8>, TotpSpec), DomainError> {
+    pub(super) fn open_totp_secret(
+        &self,
+        factor: &Factor,
+    ) -> Result<(Vec<u8>, TotpSpec), DomainError> {
         let FactorData::Totp { secret, spec } = &factor.data else {
             return Err(DomainError::FactorKindUnsupported);
         };
@@ -403,7 +420,7 @@ impl Service {
         };
         match self
             .store
-            .complete_enrolment(&challenge.id, &factor, step, &event)
+            .complete_enrolment(Some(&challenge.id), &factor, step, &event)
             .await?
         {
             EnrolOutcome::Done => {}

@@ -4,8 +4,10 @@
 mod accounts;
 mod callers;
 mod mfa;
+mod orgs;
 mod realms;
 mod sessions;
+mod totp_registration;
 
 use std::sync::Arc;
 
@@ -21,8 +23,10 @@ pub use mfa::{
     AcceptAll, AdminFactor, AppEvidence, AppVerifier, EnrolmentProof, EnrolmentStart,
     EnrolmentStarted, FirstFactorOutcome, RequireEvidence, SignInProof,
 };
+pub use orgs::OrgAdmin;
 pub use realms::TenantChanges;
 pub use sessions::{Authenticated, Session, SignIn};
+pub use totp_registration::TotpRegistration;
 
 pub struct Service {
     store: Arc<dyn Store>,
@@ -81,6 +85,16 @@ impl Service {
     /// The public halves of the token-signing keys, for JWKS and x509 publication.
     pub fn signing_keys(&self) -> &SigningKeys {
         &self.keys
+    }
+
+    /// The current time, for answers that report when a change happened.
+    pub fn now(&self) -> time::OffsetDateTime {
+        self.clock.now()
+    }
+
+    /// The issuer authenticator apps show next to a TOTP account.
+    pub fn totp_issuer(&self) -> &'static str {
+        "Tessera"
     }
 
     pub fn mode(&self) -> Mode {

@@ -24,6 +24,14 @@ CREATE TABLE admin_tokens (
     created_at BIGINT NOT NULL
 );
 
+-- ZITADEL personal access tokens of organization administrators (machine users).
+CREATE TABLE pats (
+    token_hash BLOB PRIMARY KEY,
+    realm_id   TEXT NOT NULL REFERENCES realms(id) ON DELETE CASCADE,
+    principal  TEXT NOT NULL,
+    created_at BIGINT NOT NULL
+);
+
 CREATE TABLE users (
     realm_id            TEXT NOT NULL REFERENCES realms(id) ON DELETE CASCADE,
     id                  TEXT NOT NULL,

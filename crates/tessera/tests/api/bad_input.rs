@@ -257,3 +257,29 @@ async fn production_mode_refuses_to_start_without_a_master_key() {
         .expect("refuses to start");
     assert!(error.to_string().contains("master-key-file"), "{error:#}");
 }
+
+#[tokio::test]
+async fn recaptcha_parameters_for_the_web_sdk() {
+    let app = TestApp::spawn().await;
+    let (status, body) = app
+        .get(&format!(
+            "/identitytoolkit.googleapis.com/v1/recaptchaParams?key={KEY}"
+        ))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["kind"], "identitytoolkit#GetRecaptchaParamResponse");
+    assert!(
+        body["recaptchaSiteKey"]
+            .as_str()
+            .is_some_and(|k| !k.is_empty())
+    );
+    let reply = app.get("/v2/recaptchaConfig").await;
+    assert_google_error(&reply, 501, "UNIMPLEMENTED", "Not Implemented");
+    let production = TestApp::spawn_production().await;
+    assert_google_error(
+        &production.get("/v1/recaptchaParams").await,
+        501,
+        "UNIMPLEMENTED",
+        "Not Implemented",
+    );
+}

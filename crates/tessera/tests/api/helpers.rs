@@ -469,3 +469,49 @@ impl TestApp {
         done
     }
 }
+
+impl TestApp {
+    /// The dev-mode administrator PAT written to `<data-dir>/admin.pat`.
+    pub fn pat(&self) -> String {
+        std::fs::read_to_string(self.config.data_dir.join("admin.pat"))
+            .expect("admin.pat")
+            .trim()
+            .to_owned()
+    }
+
+    /// A ZITADEL REST call with `Authorization: Bearer token` and an optional org header.
+    pub async fn zitadel(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: &str,
+        org: Option<&str>,
+        body: Option<Value>,
+    ) -> Reply {
+        let mut request = self
+            .client
+            .request(method, self.url(path))
+            .bearer_auth(token);
+        if let Some(org) = org {
+            request = request.header("x-zitadel-orgid", org);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        Self::reply(request.send().await.expect("request")).await
+    }
+}
+
+/// Asserts a ZITADEL error: HTTP status, gRPC code, `"<message> (<id>)"` and the ErrorDetail.
+pub fn assert_zitadel_error(reply: &Reply, http: u16, code: i64, message: &str, id: &str) {
+    let (status, body) = reply;
+    assert_eq!(status.as_u16(), http, "{body}");
+    assert_eq!(body["code"], code, "{body}");
+    assert_eq!(body["message"], format!("{message} ({id})"), "{body}");
+    assert_eq!(
+        body["details"][0]["@type"], "type.googleapis.com/zitadel.v1.ErrorDetail",
+        "{body}"
+    );
+    assert_eq!(body["details"][0]["id"], id, "{body}");
+    assert_eq!(body["details"][0]["message"], message, "{body}");
+}

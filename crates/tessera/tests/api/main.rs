@@ -23,3 +23,4 @@ mod mfa;
 mod mfa_admin;
 mod operations;
 mod tokens;
+mod zitadel;

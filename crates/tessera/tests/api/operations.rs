@@ -86,6 +86,7 @@ async fn openapi_documents_every_route() {
             "{path} missing from /openapi.json"
         );
     }
+    assert!(paths.contains_key("/v1/recaptchaParams"));
     // Every documented path is served (no 404 from the fallback).
     for (path, item) in paths {
         let concrete = path.replace("{project}", PROJECT);

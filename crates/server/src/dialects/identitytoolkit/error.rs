@@ -82,6 +82,8 @@ fn domain_envelope(e: &DomainError) -> Envelope {
     match e {
         ProjectNotFound => Envelope::business("PROJECT_NOT_FOUND"),
         TenantNotFound => Envelope::business("TENANT_NOT_FOUND"),
+        OrgNotFound => Envelope::business("PROJECT_NOT_FOUND"),
+        FactorAlreadyReady => Envelope::business("SECOND_FACTOR_EXISTS"),
         EmailNotFound => Envelope::business("EMAIL_NOT_FOUND"),
         InvalidPassword => Envelope::business("INVALID_PASSWORD"),
         UserNotFound => Envelope::business("USER_NOT_FOUND"),

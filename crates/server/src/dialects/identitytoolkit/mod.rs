@@ -38,7 +38,9 @@ fn identitytoolkit_v1() -> Router<Arc<Service>> {
         )
         .route("/v1/accounts:lookup", post(accounts::lookup))
         .route("/v1/accounts:update", post(accounts::update))
-        .route("/v1/accounts:delete", post(accounts::delete));
+        .route("/v1/accounts:delete", post(accounts::delete))
+        .route("/v1/recaptchaParams", get(securetoken::recaptcha_params))
+        .route("/v2/recaptchaConfig", get(securetoken::recaptcha_config));
     for base in [
         "/v1/projects/{project}",
         "/v1/projects/{project}/tenants/{tenant}",
@@ -206,5 +208,7 @@ async fn google_params(
     emulator::clear_verification_codes,
     securetoken::jwks,
     securetoken::x509,
+    securetoken::recaptcha_params,
+    securetoken::recaptcha_config,
 ))]
 pub struct ApiDoc;

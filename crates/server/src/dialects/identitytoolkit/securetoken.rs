@@ -59,3 +59,29 @@ pub async fn x509(State(svc): State<Arc<Service>>) -> impl IntoResponse {
     let certificates: BTreeMap<String, String> = svc.signing_keys().certificates().clone();
     ([(header::CACHE_CONTROL, KEY_CACHE)], Json(certificates))
 }
+
+/// `GET v1/recaptchaParams`: the web SDK's `RecaptchaVerifier` asks for a site key before it
+/// verifies a phone number, even in testing mode. Dev mode answers like the emulator (a fake
+/// key that the SDK's testing mode never sends to Google); production has no reCAPTCHA
+/// integration yet and says so.
+#[utoipa::path(get, path = "/v1/recaptchaParams", tag = "securetoken",
+    responses((status = 200, description = "reCAPTCHA v2 parameters (dev mode)"), (status = 501)))]
+pub async fn recaptcha_params(
+    State(svc): State<Arc<Service>>,
+) -> Result<Json<serde_json::Value>, ItError> {
+    if svc.mode() != crate::service::Mode::Dev {
+        return Err(ItError::NotImplemented);
+    }
+    Ok(Json(serde_json::json!({
+        "kind": "identitytoolkit#GetRecaptchaParamResponse",
+        "recaptchaStoken": "This-is-a-fake-token__Dont-send-this-to-the-Recaptcha-service__Tessera-dev-mode-does-not-support-Recaptcha",
+        "recaptchaSiteKey": "Fake-key__Do-not-send-this-to-Recaptcha_",
+    })))
+}
+
+/// `GET v2/recaptchaConfig` (reCAPTCHA Enterprise): not supported, as in the emulator; the web
+/// SDK then falls back to reCAPTCHA v2.
+#[utoipa::path(get, path = "/v2/recaptchaConfig", tag = "securetoken", responses((status = 501)))]
+pub async fn recaptcha_config() -> ItError {
+    ItError::NotImplemented
+}

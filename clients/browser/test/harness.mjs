@@ -1,0 +1,235 @@
+// Shared by every test file: one real `tessera serve`, one static server for the page, and one
+// headless Chromium page running the bundled, unmodified Firebase JS SDK (node --test runs each
+// file in its own process).
+//
+// The server is the binary cargo built (`target/debug/tessera`, or TESSERA_BIN); with
+// TEST_POSTGRES_URL set it runs on a fresh PostgreSQL database instead of SQLite. The browser is
+// Debian's Chromium: playwright-core drives it and never downloads one of its own.
+
+import assert from 'node:assert/strict';
+import { execFileSync, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { after, afterEach, before } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+import { chromium } from 'playwright-core';
+
+export const PROJECT = 'demo-project';
+export const PASSWORD = 'correct horse';
+export const CHROMIUM = '/usr/bin/chromium';
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const HERE = fileURLToPath(new URL('../', import.meta.url));
+const ANSI = /\x1b\[[0-9;]*m/g;
+const START_TIMEOUT_MS = 30_000;
+
+export const hex = (bytes = 6) => randomBytes(bytes).toString('hex');
+export const uniqueEmail = (prefix = 'user') => `${prefix}-${hex()}@example.com`;
+// Phone numbers are unique per project like emails: a random one from the 555 range.
+export const uniquePhone = () => `+1555${String(Math.floor(Math.random() * 1e7)).padStart(7, '0')}`;
+
+function psql(server, sql) {
+  execFileSync('psql', [server, '-qc', sql], { stdio: ['ignore', 'ignore', 'inherit'] });
+}
+
+// A fresh database per server, created (and afterwards dropped) through the given connection.
+function createDatabase() {
+  const server = process.env.TEST_POSTGRES_URL;
+  if (!server) return null;
+  const name = `tessera_browser_${hex()}`;
+  psql(server, `CREATE DATABASE ${name}`);
+  const url = new URL(server);
+  url.pathname = `/${name}`;
+  return { url: url.toString(), drop: () => psql(server, `DROP DATABASE IF EXISTS ${name}`) };
+}
+
+/** Starts `tessera serve` on a free port; resolves once it logs its listening address. */
+async function startTessera() {
+  const binary = process.env.TESSERA_BIN ?? join(ROOT, 'target/debug/tessera');
+  const dataDir = mkdtempSync(join(tmpdir(), 'tessera-browser-'));
+  const database = createDatabase();
+  const args = ['serve', '--listen', '127.0.0.1:0', '--data-dir', dataDir];
+  if (database) args.push('--database-url', database.url);
+  // The suite must not pick up the developer's own TESSERA_* configuration.
+  const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('TESSERA_')));
+  const child = spawn(binary, args, { env: { ...env, RUST_LOG: 'info', NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+
+  // Both streams are read to the end: a full pipe would block the server's logging.
+  const log = [];
+  let listening = false;
+  const baseUrl = await new Promise((resolve, reject) => {
+    const fail = (why) => {
+      if (listening) return;
+      clearTimeout(timer);
+      child.kill('SIGKILL');
+      rmSync(dataDir, { recursive: true, force: true });
+      database?.drop();
+      reject(new Error(`tessera did not start (${why}):\n${log.join('\n')}`));
+    };
+    const timer = setTimeout(() => fail('timeout'), START_TIMEOUT_MS);
+    for (const stream of [child.stdout, child.stderr]) {
+      createInterface({ input: stream }).on('line', (raw) => {
+        const line = raw.replace(ANSI, '');
+        log.push(line);
+        const match = /tessera listening addr=(\S+)/.exec(line);
+        if (match && !listening) {
+          listening = true;
+          clearTimeout(timer);
+          resolve(`http://${match[1]}`);
+        }
+      });
+    }
+    child.once('error', (error) => fail(error.message));
+    exited.then(({ code, signal }) => fail(`exited with ${code ?? signal}`));
+  });
+
+  return {
+    baseUrl,
+    log,
+    /** SIGTERM, then the exit code (null if a signal killed it). */
+    async stop() {
+      child.kill('SIGTERM');
+      const { code } = await exited;
+      rmSync(dataDir, { recursive: true, force: true });
+      database?.drop();
+      return code;
+    },
+  };
+}
+
+/** Serves the page and its bundle (built by run-tests.sh) on a free loopback port. */
+async function servePage() {
+  const bundle = join(HERE, 'dist/main.js');
+  assert.ok(existsSync(bundle), `${bundle} is missing: run clients/browser/run-tests.sh, which builds it`);
+  const files = {
+    '/': ['text/html; charset=utf-8', readFileSync(join(HERE, 'page/index.html'))],
+    '/main.js': ['text/javascript; charset=utf-8', readFileSync(bundle)],
+  };
+  const server = createServer((request, response) => {
+    const file = files[new URL(request.url, 'http://x').pathname];
+    response.writeHead(file ? 200 : 404, { 'content-type': file?.[0] ?? 'text/plain' });
+    response.end(file?.[1] ?? 'not found');
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { url: `http://127.0.0.1:${server.address().port}/`, close: () => new Promise((resolve) => server.close(resolve)) };
+}
+
+/**
+ * Registers before/after hooks for one server, one browser and one page; returns a context
+ * filled in by `before`: `baseUrl`, `page`, `run(fn, arg)`, `rest(path, options)`,
+ * `smsCode(sessionInfo)` and `requests` (every request the page made). In the page,
+ * `window.t.auth` is an Auth of a fresh app connected to the server.
+ */
+export function useBrowser() {
+  const ctx = { requests: [] };
+  const exchanges = []; // the page's calls to Tessera (strings or promises of them), for failure messages
+  const offsite = []; // requests that would have left 127.0.0.1
+  let server;
+  let site;
+  let browser;
+
+  before(async () => {
+    // Fail, not skip: a machine without Chromium cannot vouch for phone MFA.
+    assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: apt-get install -y chromium`);
+    server = await startTessera();
+    ctx.baseUrl = server.baseUrl;
+    site = await servePage();
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      // Belt and braces beside the request guard below: Chromium resolves no other host.
+      args: ['--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1'],
+    });
+    const context = await browser.newContext();
+    // Everything the page needs is served locally: any other request fails the test.
+    await context.route('**/*', (route) => {
+      const url = new URL(route.request().url());
+      if (url.hostname === '127.0.0.1') return route.continue();
+      offsite.push(url.href);
+      return route.abort('blockedbyclient');
+    });
+    const page = await context.newPage();
+    page.on('request', (request) => ctx.requests.push(request));
+    // Recorded on 'response', which arrives before the page sees the body, so a failing step
+    // lists the exchange that failed it.
+    page.on('response', (response) => {
+      const request = response.request();
+      if (!request.url().startsWith(ctx.baseUrl)) return;
+      const sent = `${request.method()} ${request.url().slice(ctx.baseUrl.length)} ${request.postData() ?? ''}`;
+      const status = `${sent}\n  -> ${response.status()}`;
+      exchanges.push(response.text().then((body) => `${status} ${body}`, () => status));
+    });
+    page.on('requestfailed', (request) =>
+      exchanges.push(`${request.method()} ${request.url()} failed: ${request.failure()?.errorText}`),
+    );
+    page.on('pageerror', (error) => exchanges.push(`page error: ${error.message}`));
+    await page.goto(site.url);
+    await page.waitForFunction(() => window.firebase);
+    ctx.page = page;
+    // What an app does in emulator mode. (Set up here, not in the test files: Node 20 runs
+    // top-level before hooks concurrently.)
+    await ctx.run(
+      ({ baseUrl, project }) => {
+        const { connectAuthEmulator, getAuth } = firebase.auth;
+        const auth = getAuth(firebase.app.initializeApp({ apiKey: 'dev-api-key', projectId: project }));
+        connectAuthEmulator(auth, baseUrl, { disableWarnings: true });
+        // connectAuthEmulator sets it too; RecaptchaVerifier picks its mock reCAPTCHA by it.
+        auth.settings.appVerificationDisabledForTesting = true;
+        window.t = { auth };
+      },
+      { baseUrl: ctx.baseUrl, project: PROJECT },
+    );
+  });
+
+  afterEach(() => {
+    assert.deepEqual(offsite.splice(0), [], 'the page tried to reach a host other than 127.0.0.1');
+  });
+
+  after(async () => {
+    await browser?.close();
+    await site?.close();
+    if (server) assert.equal(await server.stop(), 0, `tessera exit status; log:\n${server.log.join('\n')}`);
+  });
+
+  /**
+   * Runs `fn(arg)` in the page (page.evaluate: `fn` sees only the page's globals, e.g.
+   * `firebase.auth`, and returns plain data). On failure the error lists the calls to Tessera
+   * made meanwhile, so a server misbehaviour shows as the exact exchange.
+   */
+  ctx.run = async (fn, arg) => {
+    const start = exchanges.length;
+    try {
+      return await ctx.page.evaluate(fn, arg);
+    } catch (error) {
+      const during = await Promise.all(exchanges.slice(start));
+      error.message += `\nTessera exchanges during this step:\n${during.join('\n') || '(none)'}`;
+      throw error;
+    }
+  };
+
+  /** Plain HTTP against the server from the test process; returns the parsed JSON body. */
+  ctx.rest = async (path, { method = 'GET', body, headers = {} } = {}) => {
+    const response = await fetch(new URL(path, ctx.baseUrl), {
+      method,
+      headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const json = await response.json();
+    assert.ok(response.ok, `${method} ${path} -> ${response.status} ${JSON.stringify(json)}`);
+    return json;
+  };
+
+  /** The SMS "sent" for `sessionInfo` (the SDK's verificationId), from the dev outbox hook. */
+  ctx.smsCode = async (sessionInfo) => {
+    const { verificationCodes } = await ctx.rest(`/emulator/v1/projects/${PROJECT}/verificationCodes`);
+    const matches = verificationCodes.filter((entry) => entry.sessionInfo === sessionInfo);
+    assert.equal(matches.length, 1, `one pending code for the verificationId: ${JSON.stringify(verificationCodes)}`);
+    return matches[0];
+  };
+
+  return ctx;
+}

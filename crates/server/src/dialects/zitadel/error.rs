@@ -1,0 +1,130 @@
+//! ZITADEL's error shape (spec §2): a gRPC code, `"<message> (<ID>)"`, and one
+//! `zitadel.v1.ErrorDetail`. Domain errors are mapped per operation, because ZITADEL gives the
+//! same condition different IDs in different commands.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+use tessera_core::DomainError;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Code {
+    InvalidArgument = 3,
+    NotFound = 5,
+    AlreadyExists = 6,
+    PermissionDenied = 7,
+    ResourceExhausted = 8,
+    FailedPrecondition = 9,
+    Internal = 13,
+    Unavailable = 14,
+    Unauthenticated = 16,
+}
+
+impl Code {
+    fn http(self) -> StatusCode {
+        match self {
+            Code::InvalidArgument | Code::FailedPrecondition => StatusCode::BAD_REQUEST,
+            Code::NotFound => StatusCode::NOT_FOUND,
+            Code::AlreadyExists => StatusCode::CONFLICT,
+            Code::PermissionDenied => StatusCode::FORBIDDEN,
+            Code::ResourceExhausted => StatusCode::TOO_MANY_REQUESTS,
+            Code::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            Code::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Code::Unauthenticated => StatusCode::UNAUTHORIZED,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ZitadelError {
+    pub code: Code,
+    pub message: &'static str,
+    pub id: &'static str,
+}
+
+/// The operation an error came from; it picks ZITADEL's ID for the condition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Op {
+    RegisterTotp,
+    VerifyTotp,
+    RemoveTotp,
+    RemoveOtpSms,
+    RemoveOtpEmail,
+    Read,
+}
+
+const fn err(code: Code, message: &'static str, id: &'static str) -> ZitadelError {
+    ZitadelError { code, message, id }
+}
+
+pub const UNAUTHENTICATED: ZitadelError =
+    err(Code::Unauthenticated, "Errors.Token.Invalid", "AUTH-7fs1e");
+pub const PERMISSION_DENIED: ZitadelError = err(
+    Code::PermissionDenied,
+    "No matching permissions found",
+    "AUTH-5mWD2",
+);
+pub const BAD_BODY: ZitadelError = err(
+    Code::InvalidArgument,
+    "Errors.Request.Invalid",
+    "TESSERA-REQ01",
+);
+const NOT_FOUND_OTP: &str = "Multifactor OTP (OneTimePassword) doesn't exist";
+
+impl ZitadelError {
+    pub fn from_domain(op: Op, e: DomainError) -> Self {
+        use DomainError::*;
+        match (e, op) {
+            (UserNotFound, Op::RegisterTotp) => err(
+                Code::FailedPrecondition,
+                "User could not be found",
+                "COMMAND-SqyJz",
+            ),
+            (UserNotFound, _) => err(Code::NotFound, "User could not be found", "COMMAND-SqyJz"),
+            (SecondFactorExists, _) => err(
+                Code::AlreadyExists,
+                "Multifactor OTP (OneTimePassword) is already set up",
+                "COMMAND-do9se",
+            ),
+            (FactorNotFound, Op::VerifyTotp) => {
+                err(Code::NotFound, NOT_FOUND_OTP, "COMMAND-3Mif9s")
+            }
+            (FactorNotFound, Op::RemoveOtpSms) => {
+                err(Code::NotFound, NOT_FOUND_OTP, "COMMAND-Sr3h3")
+            }
+            (FactorNotFound, Op::RemoveOtpEmail) => {
+                err(Code::NotFound, NOT_FOUND_OTP, "COMMAND-b312D")
+            }
+            (FactorNotFound, _) => err(Code::NotFound, NOT_FOUND_OTP, "COMMAND-Hd9sd"),
+            (FactorAlreadyReady, _) => err(
+                Code::FailedPrecondition,
+                "Errors.Users.MFA.OTP.AlreadyReady",
+                "COMMAND-qx4ls",
+            ),
+            (InvalidCode, _) => err(Code::InvalidArgument, "Invalid code", "EVENT-8isk2"),
+            (SecondFactorLimitExceeded, _) => err(
+                Code::ResourceExhausted,
+                "Maximum number of second factors reached",
+                "TESSERA-MFA05",
+            ),
+            (OrgNotFound, _) => err(Code::NotFound, "Organisation not found", "COMMAND-55M9f"),
+            (AdminUnauthenticated | InvalidIdToken | TokenExpired | UserDisabled, _) => {
+                UNAUTHENTICATED
+            }
+            (Unavailable, _) => err(Code::Unavailable, "Errors.Internal", "TESSERA-DB001"),
+            _ => err(Code::Internal, "Errors.Internal", "TESSERA-INT01"),
+        }
+    }
+}
+
+impl IntoResponse for ZitadelError {
+    fn into_response(self) -> Response {
+        let body = json!({
+            "code": self.code as i32,
+            "message": format!("{} ({})", self.message, self.id),
+            "details": [{"@type": "type.googleapis.com/zitadel.v1.ErrorDetail", "id": self.id, "message": self.message}],
+        });
+        (self.code.http(), Json(body)).into_response()
+    }
+}

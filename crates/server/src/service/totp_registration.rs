@@ -1,0 +1,153 @@
+//! Authenticator-app registration the ZITADEL way: one TOTP factor per user, registered
+//! (not ready) and then verified with a code, with no enrolment session in between — the
+//! pending factor itself is the state. Registering again replaces a pending secret; only a
+//! ready factor blocks it.
+
+use tessera_core::store::Event;
+use tessera_core::totp::TotpSpec;
+use tessera_core::{DomainError, Factor, FactorKind, FactorState, Realm, User, UserId};
+
+use super::Service;
+use tessera_core::store::EnrolOutcome;
+
+/// A registration in progress: what the user's authenticator app needs.
+pub struct TotpRegistration {
+    pub factor: Factor,
+    pub secret: Vec<u8>,
+    pub spec: TotpSpec,
+}
+
+impl Service {
+    async fn user_in(&self, realm: &Realm, id: &UserId) -> Result<User, DomainError> {
+        self.store
+            .get_user(&realm.id, id)
+            .await?
+            .ok_or(DomainError::UserNotFound)
+    }
+
+    /// The user's factors that are not removed, of every state, oldest first.
+    pub async fn user_factors(
+        &self,
+        realm: &Realm,
+        id: &UserId,
+    ) -> Result<(User, Vec<Factor>), DomainError> {
+        let user = self.user_in(realm, id).await?;
+        let factors = self.store.list_factors(&realm.id, &user.id).await?;
+        Ok((user, factors))
+    }
+
+    async fn totp_factors(
+        &self,
+        realm: &Realm,
+        id: &UserId,
+    ) -> Result<(User, Vec<Factor>), DomainError> {
+        let (user, factors) = self.user_factors(realm, id).await?;
+        Ok((
+            user,
+            factors
+                .into_iter()
+                .filter(|f| f.kind() == FactorKind::Totp)
+                .collect(),
+        ))
+    }
+
+    fn event(&self, realm: &Realm, user: &User, factor: &Factor, kind: &'static str) -> Event {
+        Event {
+            realm: realm.id.clone(),
+            user: Some(user.id.clone()),
+            factor: Some(factor.id.clone()),
+            kind,
+            detail: Some(factor.kind().as_str().to_owned()),
+            at: self.clock.now(),
+        }
+    }
+
+    pub async fn register_totp(
+        &self,
+        realm: &Realm,
+        id: &UserId,
+    ) -> Result<(User, TotpRegistration), DomainError> {
+        let (user, existing) = self.totp_factors(realm, id).await?;
+        if existing.iter().any(|f| f.state == FactorState::Ready) {
+            return Err(DomainError::SecondFactorExists);
+        }
+        for pending in &existing {
+            let replaced = self.event(realm, &user, pending, "factor.removed");
+            self.store
+                .remove_factor(&realm.id, &user.id, &pending.id, &replaced)
+                .await?;
+        }
+        let (factor, secret) = self.new_totp_factor(realm, &user.id)?;
+        self.store.insert_factor(&factor).await?;
+        Ok((
+            user,
+            TotpRegistration {
+                factor,
+                secret,
+                spec: TotpSpec::FIREBASE,
+            },
+        ))
+    }
+
+    pub async fn verify_totp_registration(
+        &self,
+        realm: &Realm,
+        id: &UserId,
+        code: &str,
+    ) -> Result<Factor, DomainError> {
+        let (user, existing) = self.totp_factors(realm, id).await?;
+        let Some(mut factor) = existing
+            .iter()
+            .find(|f| f.state == FactorState::NotReady)
+            .cloned()
+        else {
+            if existing.iter().any(|f| f.state == FactorState::Ready) {
+                return Err(DomainError::FactorAlreadyReady);
+            }
+            return Err(DomainError::FactorNotFound);
+        };
+        let (secret, spec) = self.open_totp_secret(&factor)?;
+        let now = self.clock.now();
+        let Some(step) = spec.verify(&secret, code, now, realm.mfa.adjacent_intervals) else {
+            self.store
+                .record_event(&self.event(realm, &user, &factor, "factor.verification_failed"))
+                .await?;
+            return Err(DomainError::InvalidCode);
+        };
+        factor.state = FactorState::Ready;
+        factor.enrolled_at = Some(now);
+        let enrolled = self.event(realm, &user, &factor, "factor.enrolled");
+        match self
+            .store
+            .complete_enrolment(None, &factor, Some(step as i64), &enrolled)
+            .await?
+        {
+            EnrolOutcome::Done => Ok(factor),
+            EnrolOutcome::ChallengeGone => Err(DomainError::FactorNotFound),
+            EnrolOutcome::LimitReached => Err(DomainError::SecondFactorLimitExceeded),
+        }
+    }
+
+    /// Removes every factor of `kind` (ready or not); `FactorNotFound` when there is none.
+    pub async fn remove_factors_of_kind(
+        &self,
+        realm: &Realm,
+        id: &UserId,
+        kind: FactorKind,
+    ) -> Result<(), DomainError> {
+        let (user, factors) = self.user_factors(realm, id).await?;
+        let mut removed = false;
+        for factor in factors.iter().filter(|f| f.kind() == kind) {
+            let event = self.event(realm, &user, factor, "factor.removed");
+            removed |= self
+                .store
+                .remove_factor(&realm.id, &user.id, &factor.id, &event)
+                .await?;
+        }
+        if removed {
+            Ok(())
+        } else {
+            Err(DomainError::FactorNotFound)
+        }
+    }
+}
