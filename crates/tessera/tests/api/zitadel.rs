@@ -470,3 +470,112 @@ async fn the_org_header_selects_the_realm() {
     assert_eq!(status, StatusCode::OK, "{registered}");
     assert_eq!(registered["details"]["resourceOwner"], org.as_str());
 }
+
+#[tokio::test]
+async fn self_service_authenticator_app_through_auth_v1() {
+    let app = TestApp::spawn().await;
+    let me = app.verified_user("authv1@example.com").await;
+    let token = str_of(&me, "idToken");
+    let (status, added) = app
+        .zitadel(
+            Method::POST,
+            "/auth/v1/users/me/auth_factors/otp",
+            token,
+            None,
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{added}");
+    assert!(str_of(&added, "url").starts_with("otpauth://totp/Tessera:authv1@example.com?"));
+    let secret = str_of(&added, "secret").to_owned();
+    let verify = "/auth/v1/users/me/auth_factors/otp/_verify";
+    let wrong = app
+        .zitadel(
+            Method::POST,
+            verify,
+            token,
+            None,
+            Some(json!({"code": "000000"})),
+        )
+        .await;
+    assert_zitadel_error(&wrong, 400, 3, "Invalid code", "EVENT-8isk2");
+    let (status, _) = app
+        .zitadel(
+            Method::POST,
+            verify,
+            token,
+            None,
+            Some(json!({"code": totp(&secret, app.now())})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, mine) = app
+        .zitadel(
+            Method::POST,
+            "/auth/v1/users/me/auth_factors/_search",
+            token,
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(mine, json!({"result": [{"state": READY_OTP, "otp": {}}]}));
+
+    let (status, _) = app
+        .zitadel(
+            Method::DELETE,
+            "/auth/v1/users/me/auth_factors/otp",
+            token,
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let gone = app
+        .zitadel(
+            Method::DELETE,
+            "/auth/v1/users/me/auth_factors/otp",
+            token,
+            None,
+            None,
+        )
+        .await;
+    assert_zitadel_error(
+        &gone,
+        404,
+        5,
+        "Multifactor OTP (OneTimePassword) doesn't exist",
+        "COMMAND-Hd9sd",
+    );
+    let gone = app
+        .zitadel(
+            Method::DELETE,
+            "/auth/v1/users/me/auth_factors/otp_email",
+            token,
+            None,
+            None,
+        )
+        .await;
+    assert_zitadel_error(
+        &gone,
+        404,
+        5,
+        "Multifactor OTP (OneTimePassword) doesn't exist",
+        "COMMAND-b312D",
+    );
+    let admin = app
+        .zitadel(
+            Method::POST,
+            "/auth/v1/users/me/auth_factors/otp",
+            &app.pat(),
+            None,
+            Some(json!({})),
+        )
+        .await;
+    assert_zitadel_error(
+        &admin,
+        403,
+        7,
+        "No matching permissions found",
+        "AUTH-5mWD2",
+    );
+}

@@ -53,6 +53,22 @@ pub fn router() -> Router<Arc<Service>> {
             "/auth/v1/users/me/auth_factors/_search",
             post(users::list_my_auth_factors),
         )
+        .route(
+            "/auth/v1/users/me/auth_factors/otp",
+            post(users::add_my_otp).delete(users::remove_my_otp),
+        )
+        .route(
+            "/auth/v1/users/me/auth_factors/otp/_verify",
+            post(users::verify_my_otp),
+        )
+        .route(
+            "/auth/v1/users/me/auth_factors/otp_sms",
+            delete(users::remove_my_otp_sms),
+        )
+        .route(
+            "/auth/v1/users/me/auth_factors/otp_email",
+            delete(users::remove_my_otp_email),
+        )
 }
 
 /// Every ZITADEL path, for the OpenAPI document.
@@ -68,5 +84,10 @@ pub fn router() -> Router<Arc<Service>> {
     users::remove_human_otp_sms,
     users::remove_human_otp_email,
     users::list_my_auth_factors,
+    users::add_my_otp,
+    users::verify_my_otp,
+    users::remove_my_otp,
+    users::remove_my_otp_sms,
+    users::remove_my_otp_email,
 ))]
 pub struct ApiDoc;

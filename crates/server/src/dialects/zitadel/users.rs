@@ -21,17 +21,15 @@ fn user_id(raw: &str) -> Result<UserId, ZitadelError> {
     ))
 }
 
-#[utoipa::path(post, path = "/v2/users/{userId}/totp", tag = "zitadel", params(("userId" = String, Path)),
-    responses((status = 200, body = RegisterTotpResponse)))]
-pub async fn register_totp(
-    State(svc): State<Arc<Service>>,
-    req: Request,
-    Path(raw): Path<String>,
-) -> Result<Json<RegisterTotpResponse>, ZitadelError> {
-    let id = user_id(&raw)?;
-    let realm = req.for_user(&svc, &id).await?;
+/// `RegisterTOTP` and `AddMyAuthFactorOTP`: a pending factor, its secret and its URI.
+async fn register(
+    svc: &Service,
+    req: &Request,
+    id: &UserId,
+) -> Result<(Details, String, String), ZitadelError> {
+    let realm = req.for_user(svc, id).await?;
     let (user, registration) = svc
-        .register_totp(&realm, &id)
+        .register_totp(&realm, id)
         .await
         .map_err(|e| ZitadelError::from_domain(Op::RegisterTotp, e))?;
     let secret = BASE32_NOPAD.encode(&registration.secret);
@@ -39,9 +37,39 @@ pub async fn register_totp(
         .email
         .as_ref()
         .map_or_else(|| user.id.to_string(), ToString::to_string);
-    Ok(Json(RegisterTotpResponse {
+    let uri = registration.spec.uri(svc.totp_issuer(), &account, &secret);
+    Ok((Details::new(&realm, svc.now()), uri, secret))
+}
+
+/// `VerifyTOTPRegistration` and `VerifyMyAuthFactorOTP`.
+async fn verify(
+    svc: &Service,
+    req: &Request,
+    id: &UserId,
+    body: &[u8],
+) -> Result<Json<DetailsResponse>, ZitadelError> {
+    let input: VerifyTotpRequest = serde_json::from_slice(body).map_err(|_| BAD_BODY)?;
+    let code = input.code.filter(|c| !c.is_empty()).ok_or(BAD_BODY)?;
+    let realm = req.for_user(svc, id).await?;
+    svc.verify_totp_registration(&realm, id, &code)
+        .await
+        .map_err(|e| ZitadelError::from_domain(Op::VerifyTotp, e))?;
+    Ok(Json(DetailsResponse {
         details: Details::new(&realm, svc.now()),
-        uri: registration.spec.uri(svc.totp_issuer(), &account, &secret),
+    }))
+}
+
+#[utoipa::path(post, path = "/v2/users/{userId}/totp", tag = "zitadel", params(("userId" = String, Path)),
+    responses((status = 200, body = RegisterTotpResponse)))]
+pub async fn register_totp(
+    State(svc): State<Arc<Service>>,
+    req: Request,
+    Path(raw): Path<String>,
+) -> Result<Json<RegisterTotpResponse>, ZitadelError> {
+    let (details, uri, secret) = register(&svc, &req, &user_id(&raw)?).await?;
+    Ok(Json(RegisterTotpResponse {
+        details,
+        uri,
         secret,
     }))
 }
@@ -54,16 +82,33 @@ pub async fn verify_totp(
     Path(raw): Path<String>,
     body: Bytes,
 ) -> Result<Json<DetailsResponse>, ZitadelError> {
-    let id = user_id(&raw)?;
-    let input: VerifyTotpRequest = serde_json::from_slice(&body).map_err(|_| BAD_BODY)?;
-    let code = input.code.filter(|c| !c.is_empty()).ok_or(BAD_BODY)?;
-    let realm = req.for_user(&svc, &id).await?;
-    svc.verify_totp_registration(&realm, &id, &code)
-        .await
-        .map_err(|e| ZitadelError::from_domain(Op::VerifyTotp, e))?;
-    Ok(Json(DetailsResponse {
-        details: Details::new(&realm, svc.now()),
+    verify(&svc, &req, &user_id(&raw)?, &body).await
+}
+
+#[utoipa::path(post, path = "/auth/v1/users/me/auth_factors/otp", tag = "zitadel",
+    responses((status = 200, body = AddMyOtpResponse)))]
+pub async fn add_my_otp(
+    State(svc): State<Arc<Service>>,
+    req: Request,
+) -> Result<Json<AddMyOtpResponse>, ZitadelError> {
+    let me = req.me()?.user.id.clone();
+    let (details, url, secret) = register(&svc, &req, &me).await?;
+    Ok(Json(AddMyOtpResponse {
+        url,
+        secret,
+        details,
     }))
+}
+
+#[utoipa::path(post, path = "/auth/v1/users/me/auth_factors/otp/_verify", tag = "zitadel",
+    request_body = VerifyTotpRequest, responses((status = 200, body = DetailsResponse)))]
+pub async fn verify_my_otp(
+    State(svc): State<Arc<Service>>,
+    req: Request,
+    body: Bytes,
+) -> Result<Json<DetailsResponse>, ZitadelError> {
+    let me = req.me()?.user.id.clone();
+    verify(&svc, &req, &me, &body).await
 }
 
 /// `RemoveTOTP`, `RemoveOTPSMS`, `RemoveOTPEmail` and their management v1 twins.
@@ -112,6 +157,36 @@ pub async fn remove_human_otp_sms(
     Path(raw): Path<String>,
 ) -> Result<Json<DetailsResponse>, ZitadelError> {
     remove(&svc, &req, &raw, FactorKind::SmsOtp, Op::RemoveOtpSms).await
+}
+
+#[utoipa::path(delete, path = "/auth/v1/users/me/auth_factors/otp", tag = "zitadel",
+    responses((status = 200, body = DetailsResponse)))]
+pub async fn remove_my_otp(
+    State(svc): State<Arc<Service>>,
+    req: Request,
+) -> Result<Json<DetailsResponse>, ZitadelError> {
+    let me = req.me()?.user.id.to_string();
+    remove(&svc, &req, &me, FactorKind::Totp, Op::RemoveTotp).await
+}
+
+#[utoipa::path(delete, path = "/auth/v1/users/me/auth_factors/otp_sms", tag = "zitadel",
+    responses((status = 200, body = DetailsResponse)))]
+pub async fn remove_my_otp_sms(
+    State(svc): State<Arc<Service>>,
+    req: Request,
+) -> Result<Json<DetailsResponse>, ZitadelError> {
+    let me = req.me()?.user.id.to_string();
+    remove(&svc, &req, &me, FactorKind::SmsOtp, Op::RemoveOtpSms).await
+}
+
+#[utoipa::path(delete, path = "/auth/v1/users/me/auth_factors/otp_email", tag = "zitadel",
+    responses((status = 200, body = DetailsResponse)))]
+pub async fn remove_my_otp_email(
+    State(svc): State<Arc<Service>>,
+    req: Request,
+) -> Result<Json<DetailsResponse>, ZitadelError> {
+    let me = req.me()?.user.id.to_string();
+    remove(&svc, &req, &me, FactorKind::EmailOtp, Op::RemoveOtpEmail).await
 }
 
 #[utoipa::path(delete, path = "/management/v1/users/{userId}/auth_factors/otp_email", tag = "zitadel",

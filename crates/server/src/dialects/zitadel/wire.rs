@@ -92,6 +92,14 @@ pub struct RegisterTotpResponse {
     pub secret: String,
 }
 
+/// `AddMyAuthFactorOTPResponse` (auth v1 calls the URI `url`).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AddMyOtpResponse {
+    pub url: String,
+    pub secret: String,
+    pub details: Details,
+}
+
 /// `VerifyTOTPRegistrationRequest`. The user comes from the path; other fields (a repeated
 /// `userId`) are discarded, as ZITADEL's protojson does.
 #[derive(Debug, Default, Deserialize, ToSchema)]
