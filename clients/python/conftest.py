@@ -28,9 +28,13 @@ def _database_args(data_dir: Path) -> list[str]:
 
 
 @pytest.fixture(scope="session")
-def tessera(tmp_path_factory) -> str:
+def data_dir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("tessera")
+
+
+@pytest.fixture(scope="session")
+def tessera(data_dir) -> str:
     binary = os.environ.get("TESSERA_BIN", str(ROOT / "target" / "debug" / "tessera"))
-    data_dir = tmp_path_factory.mktemp("tessera")
     args = [binary, "serve", "--listen", "127.0.0.1:0", "--data-dir", str(data_dir), *_database_args(data_dir)]
     env = {k: v for k, v in os.environ.items() if not k.startswith("TESSERA_")}
     env.update(RUST_LOG="info", NO_COLOR="1")
@@ -58,3 +62,9 @@ def firebase_app(tessera):
     app = firebase_admin.initialize_app(options={"projectId": PROJECT}, name=f"tessera-{uuid.uuid4().hex}")
     yield app
     firebase_admin.delete_app(app)
+
+
+@pytest.fixture(scope="session")
+def admin_pat(tessera, data_dir) -> str:
+    """The ZITADEL administrator PAT that dev mode writes to `<data-dir>/admin.pat`."""
+    return (data_dir / "admin.pat").read_text().strip()

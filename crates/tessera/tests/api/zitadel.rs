@@ -579,3 +579,115 @@ async fn self_service_authenticator_app_through_auth_v1() {
         "AUTH-5mWD2",
     );
 }
+
+async fn connect(
+    app: &TestApp,
+    method: &str,
+    token: &str,
+    content_type: &str,
+    body: &str,
+) -> Reply {
+    let response = app
+        .client
+        .post(app.url(&format!("/zitadel.user.v2.UserService/{method}")))
+        .bearer_auth(token)
+        .header("content-type", content_type)
+        .body(body.to_owned())
+        .send()
+        .await
+        .unwrap();
+    let status = response.status();
+    (status, response.json().await.unwrap())
+}
+
+#[tokio::test]
+async fn connect_json_user_service() {
+    let app = TestApp::spawn().await;
+    let pat = app.pat();
+    let session = app.verified_user("connect@example.com").await;
+    let user = str_of(&session, "localId").to_owned();
+    let (status, registered) = connect(
+        &app,
+        "RegisterTOTP",
+        &pat,
+        "application/json",
+        &json!({"userId": user}).to_string(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{registered}");
+    let code = totp(str_of(&registered, "secret"), app.now());
+    let (status, _) = connect(
+        &app,
+        "VerifyTOTPRegistration",
+        &pat,
+        "application/json",
+        &json!({"user_id": user, "code": code}).to_string(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, listed) = connect(
+        &app,
+        "ListAuthenticationFactors",
+        &pat,
+        "application/json",
+        &json!({"userId": user}).to_string(),
+    )
+    .await;
+    assert_eq!(listed, json!({"result": [{"state": READY_OTP, "otp": {}}]}));
+
+    let before = app.fingerprint().await;
+    let (status, error) = connect(
+        &app,
+        "RegisterTOTP",
+        &pat,
+        "application/json",
+        &json!({"userId": user}).to_string(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(error["code"], "already_exists");
+    assert_eq!(
+        error["message"],
+        "Multifactor OTP (OneTimePassword) is already set up (COMMAND-do9se)"
+    );
+    assert_eq!(error["details"][0]["type"], "zitadel.v1.ErrorDetail");
+    // The detail is the protobuf `ErrorDetail{id = 1, message = 2}`, base64-encoded.
+    let detail = data_encoding::BASE64
+        .decode(error["details"][0]["value"].as_str().unwrap().as_bytes())
+        .unwrap();
+    let id = b"COMMAND-do9se";
+    assert_eq!(
+        &detail[..2 + id.len()],
+        [&[0x0a, id.len() as u8][..], id].concat().as_slice()
+    );
+
+    let (status, error) = connect(
+        &app,
+        "RegisterTOTP",
+        "nope",
+        "application/json",
+        &json!({"userId": user}).to_string(),
+    )
+    .await;
+    assert_eq!(
+        (status, error["code"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("unauthenticated"))
+    );
+    let (status, error) = connect(&app, "DeleteEverything", &pat, "application/json", "{}").await;
+    assert_eq!(
+        (status, error["code"].as_str()),
+        (StatusCode::NOT_IMPLEMENTED, Some("unimplemented"))
+    );
+    let (status, error) = connect(&app, "RegisterTOTP", &pat, "application/proto", "").await;
+    assert_eq!(
+        (status, error["code"].as_str()),
+        (StatusCode::NOT_IMPLEMENTED, Some("unimplemented"))
+    );
+    let (status, error) =
+        connect(&app, "RegisterTOTP", &pat, "application/json", "{not json").await;
+    assert_eq!(
+        (status, error["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_argument"))
+    );
+    assert_eq!(app.fingerprint().await, before);
+}

@@ -1,10 +1,11 @@
 //! The ZITADEL dialect: the auth-factor calls of ZITADEL's user service v2, management v1
 //! and auth v1 (spec `zitadel.md`), over the same store as Identity Toolkit.
 //!
-//! This first slice serves the REST (grpc-gateway) mapping; gRPC, gRPC-web and Connect come
-//! with the protos.
+//! This first slice serves the REST (grpc-gateway) mapping and Connect JSON for the user
+//! service; gRPC, gRPC-web and binary Connect come with the protos.
 
 mod auth;
+mod connect;
 mod error;
 mod users;
 mod wire;
@@ -68,6 +69,10 @@ pub fn router() -> Router<Arc<Service>> {
         .route(
             "/auth/v1/users/me/auth_factors/otp_email",
             delete(users::remove_my_otp_email),
+        )
+        .route(
+            "/zitadel.user.v2.UserService/{method}",
+            post(connect::user_service),
         )
 }
 

@@ -14,15 +14,21 @@ use super::error::{BAD_BODY, Op, ZitadelError};
 use super::wire::*;
 use crate::service::Service;
 
-fn user_id(raw: &str) -> Result<UserId, ZitadelError> {
+pub(super) fn user_id(raw: &str) -> Result<UserId, ZitadelError> {
     UserId::parse(raw).ok_or(ZitadelError::from_domain(
         Op::Read,
         tessera_core::DomainError::UserNotFound,
     ))
 }
 
+/// The `code` of a verification body.
+fn code_of(body: &[u8]) -> Result<Option<String>, ZitadelError> {
+    let input: VerifyTotpRequest = serde_json::from_slice(body).map_err(|_| BAD_BODY)?;
+    Ok(input.code)
+}
+
 /// `RegisterTOTP` and `AddMyAuthFactorOTP`: a pending factor, its secret and its URI.
-async fn register(
+pub(super) async fn register(
     svc: &Service,
     req: &Request,
     id: &UserId,
@@ -42,14 +48,13 @@ async fn register(
 }
 
 /// `VerifyTOTPRegistration` and `VerifyMyAuthFactorOTP`.
-async fn verify(
+pub(super) async fn verify(
     svc: &Service,
     req: &Request,
     id: &UserId,
-    body: &[u8],
+    code: Option<String>,
 ) -> Result<Json<DetailsResponse>, ZitadelError> {
-    let input: VerifyTotpRequest = serde_json::from_slice(body).map_err(|_| BAD_BODY)?;
-    let code = input.code.filter(|c| !c.is_empty()).ok_or(BAD_BODY)?;
+    let code = code.filter(|c| !c.is_empty()).ok_or(BAD_BODY)?;
     let realm = req.for_user(svc, id).await?;
     svc.verify_totp_registration(&realm, id, &code)
         .await
@@ -82,7 +87,7 @@ pub async fn verify_totp(
     Path(raw): Path<String>,
     body: Bytes,
 ) -> Result<Json<DetailsResponse>, ZitadelError> {
-    verify(&svc, &req, &user_id(&raw)?, &body).await
+    verify(&svc, &req, &user_id(&raw)?, code_of(&body)?).await
 }
 
 #[utoipa::path(post, path = "/auth/v1/users/me/auth_factors/otp", tag = "zitadel",
@@ -108,11 +113,11 @@ pub async fn verify_my_otp(
     body: Bytes,
 ) -> Result<Json<DetailsResponse>, ZitadelError> {
     let me = req.me()?.user.id.clone();
-    verify(&svc, &req, &me, &body).await
+    verify(&svc, &req, &me, code_of(&body)?).await
 }
 
 /// `RemoveTOTP`, `RemoveOTPSMS`, `RemoveOTPEmail` and their management v1 twins.
-async fn remove(
+pub(super) async fn remove(
     svc: &Service,
     req: &Request,
     raw: &str,
@@ -246,8 +251,47 @@ pub async fn list_my_auth_factors(
     list_ready(&svc, &req, &me).await
 }
 
-/// `ListAuthenticationFactors`: filters arrive as repeated query parameters
-/// (`authFactors=OTP&states=AUTH_FACTOR_STATE_NOT_READY`); READY only by default.
+/// The `AuthFactorState` and `AuthFactors` enum names of the v2 filters.
+pub(super) fn parse_state(name: &str) -> Result<FactorState, ZitadelError> {
+    match name {
+        "AUTH_FACTOR_STATE_NOT_READY" => Ok(FactorState::NotReady),
+        "AUTH_FACTOR_STATE_READY" => Ok(FactorState::Ready),
+        "AUTH_FACTOR_STATE_REMOVED" => Ok(FactorState::Removed),
+        _ => Err(BAD_BODY),
+    }
+}
+
+pub(super) fn parse_kind(name: &str) -> Result<FactorKind, ZitadelError> {
+    match name {
+        "OTP" => Ok(FactorKind::Totp),
+        "OTP_SMS" => Ok(FactorKind::SmsOtp),
+        "OTP_EMAIL" => Ok(FactorKind::EmailOtp),
+        "U2F" => Ok(FactorKind::WebAuthn),
+        _ => Err(BAD_BODY),
+    }
+}
+
+/// `ListAuthenticationFactors`: READY only unless other states are asked for.
+pub(super) async fn list_factors(
+    svc: &Service,
+    req: &Request,
+    id: &UserId,
+    mut states: Vec<FactorState>,
+    kinds: Vec<FactorKind>,
+) -> Result<Json<FactorList>, ZitadelError> {
+    if states.is_empty() {
+        states.push(FactorState::Ready);
+    }
+    let realm = req.for_user(svc, id).await?;
+    let (_, factors) = svc
+        .user_factors(&realm, id)
+        .await
+        .map_err(|e| ZitadelError::from_domain(Op::Read, e))?;
+    Ok(Json(listing(&factors, &states, &kinds)))
+}
+
+/// REST form: filters arrive as repeated query parameters
+/// (`authFactors=OTP&states=AUTH_FACTOR_STATE_NOT_READY`).
 #[utoipa::path(post, path = "/v2/users/{userId}/authentication_factors/_search", tag = "zitadel",
     params(("userId" = String, Path)), responses((status = 200, body = FactorList)))]
 pub async fn list_authentication_factors(
@@ -262,40 +306,24 @@ pub async fn list_authentication_factors(
     let mut states = Vec::new();
     let mut kinds = Vec::new();
     for (key, value) in &pairs {
-        match (key.as_str(), value.as_str()) {
-            ("states", "AUTH_FACTOR_STATE_NOT_READY") => states.push(FactorState::NotReady),
-            ("states", "AUTH_FACTOR_STATE_READY") => states.push(FactorState::Ready),
-            ("states", "AUTH_FACTOR_STATE_REMOVED") => states.push(FactorState::Removed),
-            ("authFactors" | "auth_factors", "OTP") => kinds.push(FactorKind::Totp),
-            ("authFactors" | "auth_factors", "OTP_SMS") => kinds.push(FactorKind::SmsOtp),
-            ("authFactors" | "auth_factors", "OTP_EMAIL") => kinds.push(FactorKind::EmailOtp),
-            ("authFactors" | "auth_factors", "U2F") => kinds.push(FactorKind::WebAuthn),
-            ("states" | "authFactors" | "auth_factors", _) => return Err(BAD_BODY),
+        match key.as_str() {
+            "states" => states.push(parse_state(value)?),
+            "authFactors" | "auth_factors" => kinds.push(parse_kind(value)?),
             _ => {}
         }
     }
-    if states.is_empty() {
-        states.push(FactorState::Ready);
-    }
-    let realm = req.for_user(&svc, &id).await?;
-    let (_, factors) = svc
-        .user_factors(&realm, &id)
-        .await
-        .map_err(|e| ZitadelError::from_domain(Op::Read, e))?;
-    Ok(Json(listing(&factors, &states, &kinds)))
+    list_factors(&svc, &req, &id, states, kinds).await
 }
 
-#[utoipa::path(get, path = "/v2/users/{userId}/authentication_methods", tag = "zitadel",
-    params(("userId" = String, Path)), responses((status = 200, body = AuthMethodTypes)))]
-pub async fn list_authentication_method_types(
-    State(svc): State<Arc<Service>>,
-    req: Request,
-    Path(raw): Path<String>,
+/// `ListAuthenticationMethodTypes`: the methods the user can sign in with now.
+pub(super) async fn method_types(
+    svc: &Service,
+    req: &Request,
+    id: &UserId,
 ) -> Result<Json<AuthMethodTypes>, ZitadelError> {
-    let id = user_id(&raw)?;
-    let realm = req.for_user(&svc, &id).await?;
+    let realm = req.for_user(svc, id).await?;
     let (user, factors) = svc
-        .user_factors(&realm, &id)
+        .user_factors(&realm, id)
         .await
         .map_err(|e| ZitadelError::from_domain(Op::Read, e))?;
     let ready = |kind| {
@@ -323,4 +351,14 @@ pub async fn list_authentication_method_types(
         },
         auth_method_types: types,
     }))
+}
+
+#[utoipa::path(get, path = "/v2/users/{userId}/authentication_methods", tag = "zitadel",
+    params(("userId" = String, Path)), responses((status = 200, body = AuthMethodTypes)))]
+pub async fn list_authentication_method_types(
+    State(svc): State<Arc<Service>>,
+    req: Request,
+    Path(raw): Path<String>,
+) -> Result<Json<AuthMethodTypes>, ZitadelError> {
+    method_types(&svc, &req, &user_id(&raw)?).await
 }
