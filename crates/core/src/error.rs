@@ -60,6 +60,8 @@ pub enum DomainError {
     FactorKindUnsupported,
     #[error("the app verification (reCAPTCHA, Play Integrity, …) failed")]
     AppVerificationFailed,
+    #[error("the phone number or email address behind the factor is not verified")]
+    ContactNotVerified,
     #[error("the organization does not exist")]
     OrgNotFound,
     #[error("the factor is already ready")]

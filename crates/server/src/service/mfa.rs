@@ -475,8 +475,12 @@ impl Service {
         provider: &str,
     ) -> Result<FirstFactorOutcome, DomainError> {
         let now = self.clock.now();
+        // Only factors that can finish a pending sign-in (`SignInProof`) make one necessary.
         let factors = if realm.mfa.enabled() {
-            self.ready_factors(realm, user).await?
+            let all = self.ready_factors(realm, user).await?;
+            all.into_iter()
+                .filter(|f| matches!(f.kind(), FactorKind::Totp | FactorKind::SmsOtp))
+                .collect()
         } else {
             Vec::new()
         };

@@ -5,9 +5,13 @@
 
 use tessera_core::store::Event;
 use tessera_core::totp::TotpSpec;
-use tessera_core::{DomainError, Factor, FactorKind, FactorState, Realm, User, UserId};
+use tessera_core::{
+    DomainError, Factor, FactorData, FactorId, FactorKind, FactorState, PhoneNumber, Realm, User,
+    UserId,
+};
 
-use super::Service;
+use super::{Service, callers::internal};
+use crate::crypto::random_array;
 use tessera_core::store::EnrolOutcome;
 
 /// A registration in progress: what the user's authenticator app needs.
@@ -124,6 +128,64 @@ impl Service {
         {
             EnrolOutcome::Done => Ok(factor),
             EnrolOutcome::ChallengeGone => Err(DomainError::FactorNotFound),
+            EnrolOutcome::LimitReached => Err(DomainError::SecondFactorLimitExceeded),
+        }
+    }
+
+    /// Adds the OTP SMS factor (codes to the user's own, verified phone) or the OTP Email
+    /// factor (codes to the verified email address): ready at once, one of each per user.
+    pub async fn add_contact_factor(
+        &self,
+        realm: &Realm,
+        id: &UserId,
+        kind: FactorKind,
+    ) -> Result<Factor, DomainError> {
+        let (user, factors) = self.user_factors(realm, id).await?;
+        let data = match kind {
+            // A Firebase user's phone number is verified by nature (phone sign-in proves it).
+            FactorKind::SmsOtp => FactorData::SmsOtp {
+                phone: user
+                    .phone_number
+                    .as_deref()
+                    .and_then(PhoneNumber::parse)
+                    .ok_or(DomainError::ContactNotVerified)?,
+            },
+            FactorKind::EmailOtp => match &user.email {
+                Some(email) if user.email_verified => FactorData::EmailOtp {
+                    email: email.clone(),
+                },
+                _ => return Err(DomainError::ContactNotVerified),
+            },
+            FactorKind::Totp | FactorKind::WebAuthn => {
+                return Err(DomainError::FactorKindUnsupported);
+            }
+        };
+        if factors
+            .iter()
+            .any(|f| f.kind() == kind && f.state == FactorState::Ready)
+        {
+            return Err(DomainError::SecondFactorExists);
+        }
+        let now = self.clock.now();
+        let factor = Factor {
+            id: FactorId::from_random(random_array().map_err(internal)?),
+            realm: realm.id.clone(),
+            user: user.id.clone(),
+            state: FactorState::Ready,
+            display_name: None,
+            data,
+            created_at: now,
+            enrolled_at: Some(now),
+            last_used_at: None,
+        };
+        let event = self.event(realm, &user, &factor, "factor.enrolled");
+        match self
+            .store
+            .complete_enrolment(None, &factor, None, &event)
+            .await?
+        {
+            EnrolOutcome::Done => Ok(factor),
+            EnrolOutcome::ChallengeGone => Err(DomainError::Internal),
             EnrolOutcome::LimitReached => Err(DomainError::SecondFactorLimitExceeded),
         }
     }

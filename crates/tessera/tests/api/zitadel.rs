@@ -691,3 +691,201 @@ async fn connect_json_user_service() {
     );
     assert_eq!(app.fingerprint().await, before);
 }
+
+#[tokio::test]
+async fn otp_sms_added_through_zitadel_completes_an_identity_toolkit_sign_in() {
+    let app = TestApp::spawn().await;
+    let pat = app.pat();
+    let (status, _) = app
+        .admin_post(
+            &format!("/v1/projects/{PROJECT}/accounts"),
+            json!({"localId": "sms-user", "email": "sms@example.com", "password": "secret12", "emailVerified": true,
+                   "phoneNumber": "+16505550601"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = app
+        .zitadel(
+            Method::POST,
+            "/v2/users/sms-user/otp_sms",
+            &pat,
+            None,
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let again = app
+        .zitadel(
+            Method::POST,
+            "/v2/users/sms-user/otp_sms",
+            &pat,
+            None,
+            Some(json!({})),
+        )
+        .await;
+    assert_zitadel_error(
+        &again,
+        409,
+        6,
+        "Multifactor OTP (OneTimePassword) is already set up",
+        "COMMAND-Ad3g2",
+    );
+    assert_eq!(
+        list_v1(&app, &pat, "sms-user").await,
+        json!({"result": [{"state": READY_OTP, "otpSms": {}}]})
+    );
+
+    // Identity Toolkit sees a phone factor on the user's number and signs in with it.
+    let (_, first) = app.sign_in("sms@example.com", "secret12").await;
+    assert_eq!(first["mfaInfo"][0]["phoneInfo"], "+*******0601", "{first}");
+    let (status, sent) = app
+        .post(
+            "/v2/accounts/mfaSignIn:start",
+            json!({"mfaPendingCredential": first["mfaPendingCredential"], "mfaEnrollmentId": first["mfaInfo"][0]["mfaEnrollmentId"]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{sent}");
+    let session_info = str_of(&sent["phoneResponseInfo"], "sessionInfo").to_owned();
+    let code = app.sms_code(&session_info).await;
+    let (status, signed_in) = app
+        .post(
+            "/v2/accounts/mfaSignIn:finalize",
+            json!({"mfaPendingCredential": first["mfaPendingCredential"],
+                   "phoneVerificationInfo": {"sessionInfo": session_info, "code": code}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{signed_in}");
+    assert_eq!(
+        claims(str_of(&signed_in, "idToken"))["firebase"]["sign_in_second_factor"],
+        "phone"
+    );
+
+    let (status, _) = app
+        .zitadel(
+            Method::DELETE,
+            "/v2/users/sms-user/otp_sms",
+            &pat,
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, plain) = app.sign_in("sms@example.com", "secret12").await;
+    assert!(
+        plain["idToken"].is_string(),
+        "no second factor left: {plain}"
+    );
+}
+
+#[tokio::test]
+async fn otp_email_needs_a_verified_address_and_stays_out_of_identity_toolkit() {
+    let app = TestApp::spawn().await;
+    let pat = app.pat();
+    let unverified = app.sign_up("unv@example.com", "secret12").await;
+    let before = app.fingerprint().await;
+    let reply = app
+        .zitadel(
+            Method::POST,
+            &format!(
+                "/v2/users/{}/otp_email",
+                unverified["localId"].as_str().unwrap()
+            ),
+            &pat,
+            None,
+            None,
+        )
+        .await;
+    assert_zitadel_error(
+        &reply,
+        400,
+        9,
+        "Multifactor OTP (OneTimePassword) isn't ready",
+        "COMMAND-KLJ2d",
+    );
+    let reply = app
+        .zitadel(
+            Method::POST,
+            &format!(
+                "/v2/users/{}/otp_sms",
+                unverified["localId"].as_str().unwrap()
+            ),
+            &pat,
+            None,
+            None,
+        )
+        .await;
+    assert_zitadel_error(
+        &reply,
+        400,
+        9,
+        "Multifactor OTP (OneTimePassword) isn't ready",
+        "COMMAND-Q54j2",
+    );
+    assert_eq!(app.fingerprint().await, before);
+
+    let me = app.verified_user("mail@example.com").await;
+    let token = str_of(&me, "idToken");
+    let (status, _) = app
+        .zitadel(
+            Method::POST,
+            "/auth/v1/users/me/auth_factors/otp_email",
+            token,
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let again = app
+        .zitadel(
+            Method::POST,
+            "/auth/v1/users/me/auth_factors/otp_email",
+            token,
+            None,
+            None,
+        )
+        .await;
+    assert_zitadel_error(
+        &again,
+        409,
+        6,
+        "Multifactor OTP (OneTimePassword) is already set up",
+        "COMMAND-MKL2s",
+    );
+    let (_, mine) = app
+        .zitadel(
+            Method::POST,
+            "/auth/v1/users/me/auth_factors/_search",
+            token,
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(
+        mine,
+        json!({"result": [{"state": READY_OTP, "otpEmail": {}}]})
+    );
+    // Firebase clients cannot use an email factor: it is not listed and not demanded there.
+    let (_, looked) = app.lookup(token).await;
+    assert!(looked["users"][0].get("mfaInfo").is_none(), "{looked}");
+    let (_, signed_in) = app.sign_in("mail@example.com", "secret12").await;
+    assert!(signed_in["idToken"].is_string(), "{signed_in}");
+    let (status, _) = connect(
+        &app,
+        "RemoveOTPEmail",
+        &pat,
+        "application/json",
+        &json!({"userId": me["localId"]}).to_string(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, mine) = app
+        .zitadel(
+            Method::POST,
+            "/auth/v1/users/me/auth_factors/_search",
+            token,
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(mine, json!({}));
+}

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::State;
-use tessera_core::{EmailAddress, PhoneNumber, Realm, User, UserId};
+use tessera_core::{EmailAddress, FactorKind, PhoneNumber, Realm, User, UserId};
 
 use super::error::ItError;
 use super::extract::{Body, Caller};
@@ -180,7 +180,13 @@ pub(super) async fn user_info(
     realm: &Realm,
     user: &User,
 ) -> Result<UserInfo, ItError> {
-    let factors = svc.ready_factors(realm, user).await?;
+    // Firebase clients know phone and TOTP factors only (the JS SDK rejects other kinds).
+    let factors: Vec<_> = svc
+        .ready_factors(realm, user)
+        .await?
+        .into_iter()
+        .filter(|f| matches!(f.kind(), FactorKind::Totp | FactorKind::SmsOtp))
+        .collect();
     Ok(UserInfo::new(user, realm.tenant_id.as_deref(), &factors))
 }
 

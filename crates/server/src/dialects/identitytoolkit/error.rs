@@ -83,6 +83,7 @@ fn domain_envelope(e: &DomainError) -> Envelope {
         ProjectNotFound => Envelope::business("PROJECT_NOT_FOUND"),
         TenantNotFound => Envelope::business("TENANT_NOT_FOUND"),
         OrgNotFound => Envelope::business("PROJECT_NOT_FOUND"),
+        ContactNotVerified => Envelope::business("OPERATION_NOT_ALLOWED"),
         FactorAlreadyReady => Envelope::business("SECOND_FACTOR_EXISTS"),
         EmailNotFound => Envelope::business("EMAIL_NOT_FOUND"),
         InvalidPassword => Envelope::business("INVALID_PASSWORD"),

@@ -18,10 +18,11 @@ use serde::de::DeserializeOwned;
 use serde_json::json;
 
 use super::auth::Request;
-use super::error::{BAD_BODY, Code, ZitadelError};
+use super::error::{BAD_BODY, Code, Op, ZitadelError};
 use super::users;
 use super::wire::RegisterTotpResponse;
 use crate::service::Service;
+use tessera_core::FactorKind;
 
 /// `zitadel.v1.ErrorDetail`, carried in Connect error details.
 #[derive(Clone, PartialEq, Message)]
@@ -96,14 +97,37 @@ fn parse<T: DeserializeOwned + Default>(body: &[u8]) -> Result<T, ZitadelError> 
     serde_json::from_slice(body).map_err(|_| BAD_BODY)
 }
 
-/// The methods this slice serves; others answer `unimplemented` before the body is read.
-const METHODS: [&str; 5] = [
-    "RegisterTOTP",
-    "VerifyTOTPRegistration",
-    "RemoveTOTP",
-    "ListAuthenticationFactors",
-    "ListAuthenticationMethodTypes",
-];
+/// The user service methods this slice serves; others answer `unimplemented` before the
+/// body is read.
+#[derive(Debug, Clone, Copy)]
+enum Method {
+    RegisterTotp,
+    VerifyTotpRegistration,
+    RemoveTotp,
+    AddOtpSms,
+    RemoveOtpSms,
+    AddOtpEmail,
+    RemoveOtpEmail,
+    ListAuthenticationFactors,
+    ListAuthenticationMethodTypes,
+}
+
+impl Method {
+    fn parse(name: &str) -> Option<Self> {
+        Some(match name {
+            "RegisterTOTP" => Method::RegisterTotp,
+            "VerifyTOTPRegistration" => Method::VerifyTotpRegistration,
+            "RemoveTOTP" => Method::RemoveTotp,
+            "AddOTPSMS" => Method::AddOtpSms,
+            "RemoveOTPSMS" => Method::RemoveOtpSms,
+            "AddOTPEmail" => Method::AddOtpEmail,
+            "RemoveOTPEmail" => Method::RemoveOtpEmail,
+            "ListAuthenticationFactors" => Method::ListAuthenticationFactors,
+            "ListAuthenticationMethodTypes" => Method::ListAuthenticationMethodTypes,
+            _ => return None,
+        })
+    }
+}
 
 const UNIMPLEMENTED: ZitadelError = ZitadelError {
     code: Code::Unimplemented,
@@ -122,15 +146,16 @@ pub async fn user_service(
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/json"));
-    if !json || !METHODS.contains(&method.as_str()) {
-        // Binary Connect (application/proto) and the other methods come with the protos.
-        return Err(UNIMPLEMENTED.into());
-    }
+    // Binary Connect (application/proto) and the other methods come with the protos.
+    let method = Method::parse(&method)
+        .filter(|_| json)
+        .ok_or(UNIMPLEMENTED)?;
     let req = caller?;
     let input: UserRequest = parse(&body)?;
     let id = users::user_id(input.user_id.as_deref().unwrap_or_default())?;
-    let response = match method.as_str() {
-        "RegisterTOTP" => {
+    let raw = id.to_string();
+    let response = match method {
+        Method::RegisterTotp => {
             let (details, uri, secret) = users::register(&svc, &req, &id).await?;
             Json(RegisterTotpResponse {
                 details,
@@ -139,19 +164,29 @@ pub async fn user_service(
             })
             .into_response()
         }
-        "VerifyTOTPRegistration" => users::verify(&svc, &req, &id, input.code)
+        Method::VerifyTotpRegistration => users::verify(&svc, &req, &id, input.code)
             .await?
             .into_response(),
-        "RemoveTOTP" => users::remove(
-            &svc,
-            &req,
-            &id.to_string(),
-            tessera_core::FactorKind::Totp,
-            super::error::Op::RemoveTotp,
-        )
-        .await?
-        .into_response(),
-        "ListAuthenticationFactors" => {
+        Method::RemoveTotp => users::remove(&svc, &req, &raw, FactorKind::Totp, Op::RemoveTotp)
+            .await?
+            .into_response(),
+        Method::AddOtpSms => users::add(&svc, &req, &id, FactorKind::SmsOtp, Op::AddOtpSms)
+            .await?
+            .into_response(),
+        Method::RemoveOtpSms => {
+            users::remove(&svc, &req, &raw, FactorKind::SmsOtp, Op::RemoveOtpSms)
+                .await?
+                .into_response()
+        }
+        Method::AddOtpEmail => users::add(&svc, &req, &id, FactorKind::EmailOtp, Op::AddOtpEmail)
+            .await?
+            .into_response(),
+        Method::RemoveOtpEmail => {
+            users::remove(&svc, &req, &raw, FactorKind::EmailOtp, Op::RemoveOtpEmail)
+                .await?
+                .into_response()
+        }
+        Method::ListAuthenticationFactors => {
             let states = input
                 .states
                 .iter()
@@ -166,10 +201,9 @@ pub async fn user_service(
                 .await?
                 .into_response()
         }
-        "ListAuthenticationMethodTypes" => {
+        Method::ListAuthenticationMethodTypes => {
             users::method_types(&svc, &req, &id).await?.into_response()
         }
-        _ => return Err(UNIMPLEMENTED.into()),
     };
     Ok(response)
 }

@@ -51,6 +51,8 @@ pub enum Op {
     RegisterTotp,
     VerifyTotp,
     RemoveTotp,
+    AddOtpSms,
+    AddOtpEmail,
     RemoveOtpSms,
     RemoveOtpEmail,
     Read,
@@ -73,6 +75,8 @@ pub const BAD_BODY: ZitadelError = err(
     "TESSERA-REQ01",
 );
 const NOT_FOUND_OTP: &str = "Multifactor OTP (OneTimePassword) doesn't exist";
+const ALREADY_SET_UP: &str = "Multifactor OTP (OneTimePassword) is already set up";
+const NOT_READY: &str = "Multifactor OTP (OneTimePassword) isn't ready";
 
 impl ZitadelError {
     pub fn from_domain(op: Op, e: DomainError) -> Self {
@@ -84,6 +88,16 @@ impl ZitadelError {
                 "COMMAND-SqyJz",
             ),
             (UserNotFound, _) => err(Code::NotFound, "User could not be found", "COMMAND-SqyJz"),
+            (SecondFactorExists, Op::AddOtpSms) => {
+                err(Code::AlreadyExists, ALREADY_SET_UP, "COMMAND-Ad3g2")
+            }
+            (SecondFactorExists, Op::AddOtpEmail) => {
+                err(Code::AlreadyExists, ALREADY_SET_UP, "COMMAND-MKL2s")
+            }
+            (ContactNotVerified, Op::AddOtpEmail) => {
+                err(Code::FailedPrecondition, NOT_READY, "COMMAND-KLJ2d")
+            }
+            (ContactNotVerified, _) => err(Code::FailedPrecondition, NOT_READY, "COMMAND-Q54j2"),
             (SecondFactorExists, _) => err(
                 Code::AlreadyExists,
                 "Multifactor OTP (OneTimePassword) is already set up",

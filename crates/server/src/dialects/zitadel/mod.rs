@@ -63,16 +63,24 @@ pub fn router() -> Router<Arc<Service>> {
             post(users::verify_my_otp),
         )
         .route(
+            "/zitadel.user.v2.UserService/{method}",
+            post(connect::user_service),
+        )
+        .route(
+            "/v2/users/{user_id}/otp_sms",
+            post(users::add_otp_sms).delete(users::remove_otp_sms),
+        )
+        .route(
+            "/v2/users/{user_id}/otp_email",
+            post(users::add_otp_email).delete(users::remove_otp_email),
+        )
+        .route(
             "/auth/v1/users/me/auth_factors/otp_sms",
-            delete(users::remove_my_otp_sms),
+            post(users::add_my_otp_sms).delete(users::remove_my_otp_sms),
         )
         .route(
             "/auth/v1/users/me/auth_factors/otp_email",
-            delete(users::remove_my_otp_email),
-        )
-        .route(
-            "/zitadel.user.v2.UserService/{method}",
-            post(connect::user_service),
+            post(users::add_my_otp_email).delete(users::remove_my_otp_email),
         )
 }
 
@@ -94,5 +102,11 @@ pub fn router() -> Router<Arc<Service>> {
     users::remove_my_otp,
     users::remove_my_otp_sms,
     users::remove_my_otp_email,
+    users::add_otp_sms,
+    users::add_otp_email,
+    users::remove_otp_sms,
+    users::remove_otp_email,
+    users::add_my_otp_sms,
+    users::add_my_otp_email,
 ))]
 pub struct ApiDoc;

@@ -116,6 +116,97 @@ pub async fn verify_my_otp(
     verify(&svc, &req, &me, code_of(&body)?).await
 }
 
+/// `AddOTPSMS`, `AddOTPEmail` and their auth v1 twins.
+pub(super) async fn add(
+    svc: &Service,
+    req: &Request,
+    id: &UserId,
+    kind: FactorKind,
+    op: Op,
+) -> Result<Json<DetailsResponse>, ZitadelError> {
+    let realm = req.for_user(svc, id).await?;
+    svc.add_contact_factor(&realm, id, kind)
+        .await
+        .map_err(|e| ZitadelError::from_domain(op, e))?;
+    Ok(Json(DetailsResponse {
+        details: Details::new(&realm, svc.now()),
+    }))
+}
+
+#[utoipa::path(post, path = "/v2/users/{userId}/otp_sms", tag = "zitadel", params(("userId" = String, Path)),
+    responses((status = 200, body = DetailsResponse)))]
+pub async fn add_otp_sms(
+    State(svc): State<Arc<Service>>,
+    req: Request,
+    Path(raw): Path<String>,
+) -> Result<Json<DetailsResponse>, ZitadelError> {
+    add(
+        &svc,
+        &req,
+        &user_id(&raw)?,
+        FactorKind::SmsOtp,
+        Op::AddOtpSms,
+    )
+    .await
+}
+
+#[utoipa::path(post, path = "/v2/users/{userId}/otp_email", tag = "zitadel", params(("userId" = String, Path)),
+    responses((status = 200, body = DetailsResponse)))]
+pub async fn add_otp_email(
+    State(svc): State<Arc<Service>>,
+    req: Request,
+    Path(raw): Path<String>,
+) -> Result<Json<DetailsResponse>, ZitadelError> {
+    add(
+        &svc,
+        &req,
+        &user_id(&raw)?,
+        FactorKind::EmailOtp,
+        Op::AddOtpEmail,
+    )
+    .await
+}
+
+#[utoipa::path(post, path = "/auth/v1/users/me/auth_factors/otp_sms", tag = "zitadel",
+    responses((status = 200, body = DetailsResponse)))]
+pub async fn add_my_otp_sms(
+    State(svc): State<Arc<Service>>,
+    req: Request,
+) -> Result<Json<DetailsResponse>, ZitadelError> {
+    let me = req.me()?.user.id.clone();
+    add(&svc, &req, &me, FactorKind::SmsOtp, Op::AddOtpSms).await
+}
+
+#[utoipa::path(post, path = "/auth/v1/users/me/auth_factors/otp_email", tag = "zitadel",
+    responses((status = 200, body = DetailsResponse)))]
+pub async fn add_my_otp_email(
+    State(svc): State<Arc<Service>>,
+    req: Request,
+) -> Result<Json<DetailsResponse>, ZitadelError> {
+    let me = req.me()?.user.id.clone();
+    add(&svc, &req, &me, FactorKind::EmailOtp, Op::AddOtpEmail).await
+}
+
+#[utoipa::path(delete, path = "/v2/users/{userId}/otp_sms", tag = "zitadel", params(("userId" = String, Path)),
+    responses((status = 200, body = DetailsResponse)))]
+pub async fn remove_otp_sms(
+    State(svc): State<Arc<Service>>,
+    req: Request,
+    Path(raw): Path<String>,
+) -> Result<Json<DetailsResponse>, ZitadelError> {
+    remove(&svc, &req, &raw, FactorKind::SmsOtp, Op::RemoveOtpSms).await
+}
+
+#[utoipa::path(delete, path = "/v2/users/{userId}/otp_email", tag = "zitadel", params(("userId" = String, Path)),
+    responses((status = 200, body = DetailsResponse)))]
+pub async fn remove_otp_email(
+    State(svc): State<Arc<Service>>,
+    req: Request,
+    Path(raw): Path<String>,
+) -> Result<Json<DetailsResponse>, ZitadelError> {
+    remove(&svc, &req, &raw, FactorKind::EmailOtp, Op::RemoveOtpEmail).await
+}
+
 /// `RemoveTOTP`, `RemoveOTPSMS`, `RemoveOTPEmail` and their management v1 twins.
 pub(super) async fn remove(
     svc: &Service,
