@@ -38,6 +38,13 @@ pub enum AdminAction {
     CreateTenant { project: String, tenant: String },
     /// Create an API key for a project's end-user calls; printed once, stored hashed.
     CreateApiKey { project: String },
+    /// Create a ZITADEL personal access token for an administrator of the organization that
+    /// addresses PROJECT (or its TENANT); printed once, stored hashed.
+    CreatePat {
+        project: String,
+        #[arg(long)]
+        tenant: Option<String>,
+    },
     /// Create an admin bearer token (Admin SDK calls); printed once, stored hashed.
     CreateAdminToken {
         #[arg(long, default_value = "admin")]
@@ -80,6 +87,11 @@ impl Cli {
                     }
                     AdminAction::CreateApiKey { project } => {
                         service.create_api_key(&project).await?
+                    }
+                    AdminAction::CreatePat { project, tenant } => {
+                        let realm = service.realm(&project, tenant.as_deref()).await?;
+                        let org = service.ensure_org(realm).await?;
+                        service.create_pat(&org, "admin").await?
                     }
                     AdminAction::CreateAdminToken { label } => {
                         service.create_admin_token(&label).await?

@@ -67,15 +67,28 @@ fn migrate_and_admin_commands() {
     let key = String::from_utf8_lossy(&out.stdout).trim().to_owned();
     assert!(key.starts_with("tk_") && key.len() > 40, "{key}");
     let out = tessera(dir.path())
+        .args(["admin", "create-pat", "cli-project"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let pat = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    assert!(pat.len() >= 43, "{pat}");
+    let out = tessera(dir.path())
         .args(["admin", "create-api-key", "no-such-project"])
         .output()
         .unwrap();
     assert!(!out.status.success());
     let db = std::fs::read(dir.path().join("tessera.db")).unwrap();
-    assert!(
-        !db.windows(key.len()).any(|w| w == key.as_bytes()),
-        "API keys are stored only hashed"
-    );
+    for secret in [&key, &pat] {
+        assert!(
+            !db.windows(secret.len()).any(|w| w == secret.as_bytes()),
+            "secrets are stored only hashed"
+        );
+    }
 }
 
 #[test]
