@@ -153,7 +153,6 @@ pub async fn user_service(
     let req = caller?;
     let input: UserRequest = parse(&body)?;
     let id = users::user_id(input.user_id.as_deref().unwrap_or_default())?;
-    let raw = id.to_string();
     let response = match method {
         Method::RegisterTotp => {
             let (details, uri, secret) = users::register(&svc, &req, &id).await?;
@@ -167,14 +166,14 @@ pub async fn user_service(
         Method::VerifyTotpRegistration => users::verify(&svc, &req, &id, input.code)
             .await?
             .into_response(),
-        Method::RemoveTotp => users::remove(&svc, &req, &raw, FactorKind::Totp, Op::RemoveTotp)
+        Method::RemoveTotp => users::remove(&svc, &req, &id, FactorKind::Totp, Op::RemoveTotp)
             .await?
             .into_response(),
         Method::AddOtpSms => users::add(&svc, &req, &id, FactorKind::SmsOtp, Op::AddOtpSms)
             .await?
             .into_response(),
         Method::RemoveOtpSms => {
-            users::remove(&svc, &req, &raw, FactorKind::SmsOtp, Op::RemoveOtpSms)
+            users::remove(&svc, &req, &id, FactorKind::SmsOtp, Op::RemoveOtpSms)
                 .await?
                 .into_response()
         }
@@ -182,7 +181,7 @@ pub async fn user_service(
             .await?
             .into_response(),
         Method::RemoveOtpEmail => {
-            users::remove(&svc, &req, &raw, FactorKind::EmailOtp, Op::RemoveOtpEmail)
+            users::remove(&svc, &req, &id, FactorKind::EmailOtp, Op::RemoveOtpEmail)
                 .await?
                 .into_response()
         }

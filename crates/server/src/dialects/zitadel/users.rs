@@ -194,7 +194,14 @@ pub async fn remove_otp_sms(
     req: Request,
     Path(raw): Path<String>,
 ) -> Result<Json<DetailsResponse>, ZitadelError> {
-    remove(&svc, &req, &raw, FactorKind::SmsOtp, Op::RemoveOtpSms).await
+    remove(
+        &svc,
+        &req,
+        &user_id(&raw)?,
+        FactorKind::SmsOtp,
+        Op::RemoveOtpSms,
+    )
+    .await
 }
 
 #[utoipa::path(delete, path = "/v2/users/{userId}/otp_email", tag = "zitadel", params(("userId" = String, Path)),
@@ -204,20 +211,26 @@ pub async fn remove_otp_email(
     req: Request,
     Path(raw): Path<String>,
 ) -> Result<Json<DetailsResponse>, ZitadelError> {
-    remove(&svc, &req, &raw, FactorKind::EmailOtp, Op::RemoveOtpEmail).await
+    remove(
+        &svc,
+        &req,
+        &user_id(&raw)?,
+        FactorKind::EmailOtp,
+        Op::RemoveOtpEmail,
+    )
+    .await
 }
 
 /// `RemoveTOTP`, `RemoveOTPSMS`, `RemoveOTPEmail` and their management v1 twins.
 pub(super) async fn remove(
     svc: &Service,
     req: &Request,
-    raw: &str,
+    id: &UserId,
     kind: FactorKind,
     op: Op,
 ) -> Result<Json<DetailsResponse>, ZitadelError> {
-    let id = user_id(raw)?;
-    let realm = req.for_user(svc, &id).await?;
-    svc.remove_factors_of_kind(&realm, &id, kind)
+    let realm = req.for_user(svc, id).await?;
+    svc.remove_factors_of_kind(&realm, id, kind)
         .await
         .map_err(|e| ZitadelError::from_domain(op, e))?;
     Ok(Json(DetailsResponse {
@@ -232,7 +245,14 @@ pub async fn remove_totp(
     req: Request,
     Path(raw): Path<String>,
 ) -> Result<Json<DetailsResponse>, ZitadelError> {
-    remove(&svc, &req, &raw, FactorKind::Totp, Op::RemoveTotp).await
+    remove(
+        &svc,
+        &req,
+        &user_id(&raw)?,
+        FactorKind::Totp,
+        Op::RemoveTotp,
+    )
+    .await
 }
 
 #[utoipa::path(delete, path = "/management/v1/users/{userId}/auth_factors/otp", tag = "zitadel",
@@ -242,7 +262,14 @@ pub async fn remove_human_otp(
     req: Request,
     Path(raw): Path<String>,
 ) -> Result<Json<DetailsResponse>, ZitadelError> {
-    remove(&svc, &req, &raw, FactorKind::Totp, Op::RemoveTotp).await
+    remove(
+        &svc,
+        &req,
+        &user_id(&raw)?,
+        FactorKind::Totp,
+        Op::RemoveTotp,
+    )
+    .await
 }
 
 #[utoipa::path(delete, path = "/management/v1/users/{userId}/auth_factors/otp_sms", tag = "zitadel",
@@ -252,7 +279,14 @@ pub async fn remove_human_otp_sms(
     req: Request,
     Path(raw): Path<String>,
 ) -> Result<Json<DetailsResponse>, ZitadelError> {
-    remove(&svc, &req, &raw, FactorKind::SmsOtp, Op::RemoveOtpSms).await
+    remove(
+        &svc,
+        &req,
+        &user_id(&raw)?,
+        FactorKind::SmsOtp,
+        Op::RemoveOtpSms,
+    )
+    .await
 }
 
 #[utoipa::path(delete, path = "/auth/v1/users/me/auth_factors/otp", tag = "zitadel",
@@ -261,7 +295,7 @@ pub async fn remove_my_otp(
     State(svc): State<Arc<Service>>,
     req: Request,
 ) -> Result<Json<DetailsResponse>, ZitadelError> {
-    let me = req.me()?.user.id.to_string();
+    let me = req.me()?.user.id.clone();
     remove(&svc, &req, &me, FactorKind::Totp, Op::RemoveTotp).await
 }
 
@@ -271,7 +305,7 @@ pub async fn remove_my_otp_sms(
     State(svc): State<Arc<Service>>,
     req: Request,
 ) -> Result<Json<DetailsResponse>, ZitadelError> {
-    let me = req.me()?.user.id.to_string();
+    let me = req.me()?.user.id.clone();
     remove(&svc, &req, &me, FactorKind::SmsOtp, Op::RemoveOtpSms).await
 }
 
@@ -281,7 +315,7 @@ pub async fn remove_my_otp_email(
     State(svc): State<Arc<Service>>,
     req: Request,
 ) -> Result<Json<DetailsResponse>, ZitadelError> {
-    let me = req.me()?.user.id.to_string();
+    let me = req.me()?.user.id.clone();
     remove(&svc, &req, &me, FactorKind::EmailOtp, Op::RemoveOtpEmail).await
 }
 
@@ -292,7 +326,14 @@ pub async fn remove_human_otp_email(
     req: Request,
     Path(raw): Path<String>,
 ) -> Result<Json<DetailsResponse>, ZitadelError> {
-    remove(&svc, &req, &raw, FactorKind::EmailOtp, Op::RemoveOtpEmail).await
+    remove(
+        &svc,
+        &req,
+        &user_id(&raw)?,
+        FactorKind::EmailOtp,
+        Op::RemoveOtpEmail,
+    )
+    .await
 }
 
 /// Factors as the listings show them, filtered by state and kind.
