@@ -7,100 +7,19 @@
 // Debian's Chromium: playwright-core drives it and never downloads one of its own.
 
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { after, afterEach, before } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
 import { chromium } from 'playwright-core';
 
-export const PROJECT = 'demo-project';
-export const PASSWORD = 'correct horse';
+import { PROJECT, startTessera } from '../../shared/tessera.mjs';
+
+export { hex, PASSWORD, PROJECT, uniqueEmail, uniquePhone } from '../../shared/tessera.mjs';
 export const CHROMIUM = '/usr/bin/chromium';
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const HERE = fileURLToPath(new URL('../', import.meta.url));
-const ANSI = /\x1b\[[0-9;]*m/g;
-const START_TIMEOUT_MS = 30_000;
-
-export const hex = (bytes = 6) => randomBytes(bytes).toString('hex');
-export const uniqueEmail = (prefix = 'user') => `${prefix}-${hex()}@example.com`;
-// Phone numbers are unique per project like emails: a random one from the 555 range.
-export const uniquePhone = () => `+1555${String(Math.floor(Math.random() * 1e7)).padStart(7, '0')}`;
-
-function psql(server, sql) {
-  execFileSync('psql', [server, '-qc', sql], { stdio: ['ignore', 'ignore', 'inherit'] });
-}
-
-// A fresh database per server, created (and afterwards dropped) through the given connection.
-function createDatabase() {
-  const server = process.env.TEST_POSTGRES_URL;
-  if (!server) return null;
-  const name = `tessera_browser_${hex()}`;
-  psql(server, `CREATE DATABASE ${name}`);
-  const url = new URL(server);
-  url.pathname = `/${name}`;
-  return { url: url.toString(), drop: () => psql(server, `DROP DATABASE IF EXISTS ${name}`) };
-}
-
-/** Starts `tessera serve` on a free port; resolves once it logs its listening address. */
-async function startTessera() {
-  const binary = process.env.TESSERA_BIN ?? join(ROOT, 'target/debug/tessera');
-  const dataDir = mkdtempSync(join(tmpdir(), 'tessera-browser-'));
-  const database = createDatabase();
-  const args = ['serve', '--listen', '127.0.0.1:0', '--data-dir', dataDir];
-  if (database) args.push('--database-url', database.url);
-  // The suite must not pick up the developer's own TESSERA_* configuration.
-  const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('TESSERA_')));
-  const child = spawn(binary, args, { env: { ...env, RUST_LOG: 'info', NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
-  const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
-
-  // Both streams are read to the end: a full pipe would block the server's logging.
-  const log = [];
-  let listening = false;
-  const baseUrl = await new Promise((resolve, reject) => {
-    const fail = (why) => {
-      if (listening) return;
-      clearTimeout(timer);
-      child.kill('SIGKILL');
-      rmSync(dataDir, { recursive: true, force: true });
-      database?.drop();
-      reject(new Error(`tessera did not start (${why}):\n${log.join('\n')}`));
-    };
-    const timer = setTimeout(() => fail('timeout'), START_TIMEOUT_MS);
-    for (const stream of [child.stdout, child.stderr]) {
-      createInterface({ input: stream }).on('line', (raw) => {
-        const line = raw.replace(ANSI, '');
-        log.push(line);
-        const match = /tessera listening addr=(\S+)/.exec(line);
-        if (match && !listening) {
-          listening = true;
-          clearTimeout(timer);
-          resolve(`http://${match[1]}`);
-        }
-      });
-    }
-    child.once('error', (error) => fail(error.message));
-    exited.then(({ code, signal }) => fail(`exited with ${code ?? signal}`));
-  });
-
-  return {
-    baseUrl,
-    log,
-    /** SIGTERM, then the exit code (null if a signal killed it). */
-    async stop() {
-      child.kill('SIGTERM');
-      const { code } = await exited;
-      rmSync(dataDir, { recursive: true, force: true });
-      database?.drop();
-      return code;
-    },
-  };
-}
 
 /** Serves the page and its bundle (built by run-tests.sh) on a free loopback port. */
 async function servePage() {
@@ -136,7 +55,7 @@ export function useBrowser() {
   before(async () => {
     // Fail, not skip: a machine without Chromium cannot vouch for phone MFA.
     assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: apt-get install -y chromium`);
-    server = await startTessera();
+    server = await startTessera({ suite: 'browser' });
     ctx.baseUrl = server.baseUrl;
     site = await servePage();
     browser = await chromium.launch({
