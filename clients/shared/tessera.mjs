@@ -4,6 +4,7 @@
 // The binary is the one cargo built (`target/debug/tessera`, or TESSERA_BIN). With
 // TEST_POSTGRES_URL set, the server runs on a fresh PostgreSQL database, dropped afterwards.
 
+import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -101,3 +102,15 @@ export async function startTessera({ env: settings = {}, suite = 'node' } = {}) 
   };
 }
 
+
+/** Plain HTTP against the server, for what no SDK exposes; asserts success, returns the JSON body. */
+export async function rest(baseUrl, path, { method = 'GET', body, headers = {} } = {}) {
+  const response = await fetch(new URL(path, baseUrl), {
+    method,
+    headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const json = await response.json();
+  assert.ok(response.ok, `${method} ${path} -> ${response.status} ${JSON.stringify(json)}`);
+  return json;
+}

@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 
 import { chromium } from 'playwright-core';
 
-import { PROJECT, startTessera } from '../../shared/tessera.mjs';
+import { PROJECT, rest, startTessera } from '../../shared/tessera.mjs';
 
 export { hex, PASSWORD, PROJECT, uniqueEmail, uniquePhone } from '../../shared/tessera.mjs';
 export const CHROMIUM = '/usr/bin/chromium';
@@ -131,16 +131,7 @@ export function useBrowser() {
   };
 
   /** Plain HTTP against the server from the test process; returns the parsed JSON body. */
-  ctx.rest = async (path, { method = 'GET', body, headers = {} } = {}) => {
-    const response = await fetch(new URL(path, ctx.baseUrl), {
-      method,
-      headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const json = await response.json();
-    assert.ok(response.ok, `${method} ${path} -> ${response.status} ${JSON.stringify(json)}`);
-    return json;
-  };
+  ctx.rest = (path, options) => rest(ctx.baseUrl, path, options);
 
   /** The SMS "sent" for `sessionInfo` (the SDK's verificationId), from the dev outbox hook. */
   ctx.smsCode = async (sessionInfo) => {

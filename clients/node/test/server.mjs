@@ -12,7 +12,7 @@ import { connectAuthEmulator, getAuth, signInWithEmailAndPassword } from 'fireba
 import * as admin from 'firebase-admin/app';
 import { getAuth as getAdminAuth } from 'firebase-admin/auth';
 
-import { hex, PASSWORD, PROJECT, startTessera } from '../../shared/tessera.mjs';
+import { hex, PASSWORD, PROJECT, rest, startTessera } from '../../shared/tessera.mjs';
 
 export { hex, PASSWORD, PROJECT, sleep, uniqueEmail, uniquePhone } from '../../shared/tessera.mjs';
 
@@ -56,16 +56,7 @@ export function useTessera(options = {}) {
   ctx.signIn = (email, password = PASSWORD) => signInWithEmailAndPassword(ctx.client(), email, password);
 
   /** Plain HTTP against the server, for what no SDK exposes; returns the parsed JSON body. */
-  ctx.rest = async (path, { method = 'GET', body, headers = {} } = {}) => {
-    const response = await fetch(new URL(path, ctx.baseUrl), {
-      method,
-      headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const json = await response.json();
-    assert.ok(response.ok, `${method} ${path} -> ${response.status} ${JSON.stringify(json)}`);
-    return json;
-  };
+  ctx.rest = (path, options) => rest(ctx.baseUrl, path, options);
 
   return ctx;
 }
