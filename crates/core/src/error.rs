@@ -68,6 +68,12 @@ pub enum DomainError {
     FactorAlreadyReady,
     #[error("batch deletion of an enabled user without force")]
     NotDisabled,
+    #[error("a machine user of that name exists in the organization")]
+    MachineUserExists,
+    #[error("the verification code is wrong, expired or used up")]
+    InvalidVerificationCode,
+    #[error("no verification code was sent")]
+    VerificationCodeNotFound,
     #[error("the database is unavailable")]
     Unavailable,
     /// Detail is logged where it happens; it never reaches a client.
@@ -95,6 +101,8 @@ pub enum Unique {
     PhoneNumber,
     /// A second ready factor with the same phone number.
     FactorPhone,
+    /// A second machine user of one name in an organization.
+    MachineUsername,
     Other,
 }
 
@@ -105,6 +113,7 @@ impl From<StoreError> for DomainError {
             StoreError::Conflict(Unique::Email) => DomainError::EmailExists,
             StoreError::Conflict(Unique::PhoneNumber) => DomainError::PhoneNumberExists,
             StoreError::Conflict(Unique::FactorPhone) => DomainError::SecondFactorExists,
+            StoreError::Conflict(Unique::MachineUsername) => DomainError::MachineUserExists,
             // The store logs its failures with full detail where they happen.
             StoreError::Unavailable(_) => DomainError::Unavailable,
             StoreError::Conflict(Unique::Other) | StoreError::Internal(_) => DomainError::Internal,

@@ -12,7 +12,10 @@ use time::OffsetDateTime;
 
 use crate::challenge::{Challenge, OutboxMessage, PendingSignIn};
 use crate::error::StoreError;
-use crate::{EmailAddress, Factor, FactorId, NewUser, Realm, RealmId, SecondFactor, User, UserId};
+use crate::{
+    EmailAddress, Factor, FactorId, MachineUser, NewUser, Realm, RealmId, SecondFactor, User,
+    UserId,
+};
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
@@ -105,16 +108,22 @@ pub trait Store: Send + Sync + 'static {
     async fn find_realm_by_org(&self, org_id: &str) -> StoreResult<Option<Realm>>;
     /// Gives a realm its organization id unless it has one; returns the realm as stored.
     async fn assign_org(&self, realm: &RealmId, org_id: &str) -> StoreResult<Option<Realm>>;
-    /// Stores a personal access token (by SHA-256) of an administrator of `realm`'s organization.
+    async fn insert_machine_user(&self, user: &MachineUser) -> StoreResult<()>;
+    async fn get_machine_user(&self, id: &UserId) -> StoreResult<Option<MachineUser>>;
+    async fn find_machine_user(
+        &self,
+        realm: &RealmId,
+        username: &str,
+    ) -> StoreResult<Option<MachineUser>>;
+    /// Stores a personal access token (by SHA-256) of a machine user.
     async fn insert_pat(
         &self,
         token_hash: &[u8],
-        realm: &RealmId,
-        principal: &str,
+        owner: &MachineUser,
         now: OffsetDateTime,
     ) -> StoreResult<()>;
-    /// The realm and principal of a personal access token.
-    async fn find_pat(&self, token_hash: &[u8]) -> StoreResult<Option<(RealmId, String)>>;
+    /// The machine user a personal access token speaks for.
+    async fn find_pat(&self, token_hash: &[u8]) -> StoreResult<Option<MachineUser>>;
     /// Writes a realm's display name and MFA configuration; `Ok(false)` when it is gone.
     async fn update_realm(&self, realm: &Realm) -> StoreResult<bool>;
     /// The tenants of a project, ordered by tenant id.

@@ -9,5 +9,6 @@ pub mod crypto;
 pub mod dialects;
 pub mod http;
 pub mod passwords;
+pub mod proto;
 pub mod service;
 pub mod tokens;

@@ -11,6 +11,7 @@
 
 mod challenges;
 mod factors;
+mod machines;
 mod open;
 mod realms;
 mod rows;
@@ -23,7 +24,9 @@ use tessera_core::error::{StoreError, Unique};
 use tessera_core::store::{
     EnrolOutcome, Event, RefreshTokenRecord, SigningKeyRecord, StoreResult, UserQuery,
 };
-use tessera_core::{EmailAddress, Factor, FactorId, NewUser, Realm, RealmId, Store, User, UserId};
+use tessera_core::{
+    EmailAddress, Factor, FactorId, MachineUser, NewUser, Realm, RealmId, Store, User, UserId,
+};
 use time::OffsetDateTime;
 
 pub use open::{Engine, OpenOptions};
@@ -53,7 +56,9 @@ pub(crate) fn db_err(e: sqlx::Error) -> StoreError {
     match &e {
         sqlx::Error::Database(db) if db.is_unique_violation() => {
             let named = format!("{} {}", db.constraint().unwrap_or_default(), db.message());
-            let which = if named.contains("factors") {
+            let which = if named.contains("machine_users") {
+                Unique::MachineUsername
+            } else if named.contains("factors") {
                 Unique::FactorPhone
             } else if named.contains("email") {
                 Unique::Email
@@ -145,32 +150,33 @@ impl Store for SqlStore {
         row.as_ref().map(realm_from_row).transpose()
     }
 
+    async fn insert_machine_user(&self, user: &MachineUser) -> StoreResult<()> {
+        machines::insert(&self.write, user).await
+    }
+
+    async fn get_machine_user(&self, id: &UserId) -> StoreResult<Option<MachineUser>> {
+        machines::get(&self.read, id).await
+    }
+
+    async fn find_machine_user(
+        &self,
+        realm: &RealmId,
+        username: &str,
+    ) -> StoreResult<Option<MachineUser>> {
+        machines::find(&self.read, realm, username).await
+    }
+
     async fn insert_pat(
         &self,
         token_hash: &[u8],
-        realm: &RealmId,
-        principal: &str,
+        owner: &MachineUser,
         now: OffsetDateTime,
     ) -> StoreResult<()> {
-        sqlx::query("INSERT INTO pats (token_hash, realm_id, principal, created_at) VALUES ($1, $2, $3, $4)")
-            .bind(token_hash)
-            .bind(&realm.0)
-            .bind(principal)
-            .bind(millis(now))
-            .execute(&self.write)
-            .await
-            .map_err(db_err)?;
-        Ok(())
+        machines::insert_pat(&self.write, token_hash, owner, now).await
     }
 
-    async fn find_pat(&self, token_hash: &[u8]) -> StoreResult<Option<(RealmId, String)>> {
-        let row: Option<(String, String)> =
-            sqlx::query_as("SELECT realm_id, principal FROM pats WHERE token_hash = $1")
-                .bind(token_hash)
-                .fetch_optional(&self.read)
-                .await
-                .map_err(db_err)?;
-        Ok(row.map(|(realm, principal)| (RealmId(realm), principal)))
+    async fn find_pat(&self, token_hash: &[u8]) -> StoreResult<Option<MachineUser>> {
+        machines::find_pat(&self.read, token_hash).await
     }
 
     async fn update_realm(&self, realm: &Realm) -> StoreResult<bool> {

@@ -2,8 +2,10 @@
 
 use std::sync::Arc;
 
+use anyhow::Context;
 use clap::{Parser, Subcommand};
-use tessera_core::SystemClock;
+use tessera_core::{EmailAddress, Password, PhoneNumber, Role, SystemClock, UserId};
+use tessera_server::service::NewAccount;
 
 use crate::config::Settings;
 use crate::startup::{Application, build_service, open_store};
@@ -21,7 +23,7 @@ pub enum Command {
     Serve(#[command(flatten)] Settings),
     /// Apply database migrations and exit (serve also applies them at start-up).
     Migrate(#[command(flatten)] Settings),
-    /// Create projects, tenants, API keys and admin tokens.
+    /// Create projects, tenants, organizations, users, API keys, PATs and admin tokens.
     Admin {
         #[command(flatten)]
         settings: Settings,
@@ -38,12 +40,36 @@ pub enum AdminAction {
     CreateTenant { project: String, tenant: String },
     /// Create an API key for a project's end-user calls; printed once, stored hashed.
     CreateApiKey { project: String },
-    /// Create a ZITADEL personal access token for an administrator of the organization that
-    /// addresses PROJECT (or its TENANT); printed once, stored hashed.
-    CreatePat {
-        project: String,
+    /// Create a ZITADEL organization: a new tenant of PROJECT (default: the configured
+    /// default project). Prints the organization id.
+    CreateOrg {
+        name: String,
         #[arg(long)]
-        tenant: Option<String>,
+        project: Option<String>,
+    },
+    /// Create a machine user in the organization ORG_ID with a ZITADEL role (IAM_OWNER,
+    /// ORG_OWNER, ORG_USER_MANAGER or ORG_OWNER_VIEWER). Prints its user id.
+    CreateMachineUser {
+        org_id: String,
+        username: String,
+        #[arg(long, default_value = "ORG_OWNER", value_parser = parse_role)]
+        role: Role,
+    },
+    /// Create a personal access token for a machine user; printed once, stored hashed.
+    CreatePat { machine_user_id: String },
+    /// Create a human user in the organization ORG_ID. Prints the user id.
+    CreateUser {
+        org_id: String,
+        #[arg(long)]
+        email: String,
+        /// Marks the email address as verified (needed for the OTP Email factor).
+        #[arg(long)]
+        email_verified: bool,
+        /// E.164; a phone set by an administrator counts as verified (OTP SMS).
+        #[arg(long)]
+        phone: Option<String>,
+        #[arg(long, env = "TESSERA_NEW_USER_PASSWORD")]
+        password: Option<String>,
     },
     /// Create an admin bearer token (Admin SDK calls); printed once, stored hashed.
     CreateAdminToken {
@@ -88,10 +114,50 @@ impl Cli {
                     AdminAction::CreateApiKey { project } => {
                         service.create_api_key(&project).await?
                     }
-                    AdminAction::CreatePat { project, tenant } => {
-                        let realm = service.realm(&project, tenant.as_deref()).await?;
-                        let org = service.ensure_org(realm).await?;
-                        service.create_pat(&org, "admin").await?
+                    AdminAction::CreateOrg { name, project } => {
+                        let project = project.unwrap_or_else(|| config.default_project.clone());
+                        let org = service.create_org(&project, &name).await?;
+                        org.org_id.unwrap_or_default()
+                    }
+                    AdminAction::CreateMachineUser {
+                        org_id,
+                        username,
+                        role,
+                    } => {
+                        let org = service.org_realm(&org_id).await?;
+                        let user = service.create_machine_user(&org, &username, role).await?;
+                        user.id.to_string()
+                    }
+                    AdminAction::CreatePat { machine_user_id } => {
+                        let id = UserId::parse(&machine_user_id).context("machine user id")?;
+                        service.create_pat(&id).await?
+                    }
+                    AdminAction::CreateUser {
+                        org_id,
+                        email,
+                        email_verified,
+                        phone,
+                        password,
+                    } => {
+                        let org = service.org_realm(&org_id).await?;
+                        let account = NewAccount {
+                            email: Some(EmailAddress::parse(&email).context("--email")?),
+                            email_verified,
+                            phone_number: phone
+                                .map(|p| PhoneNumber::parse(&p).context("--phone (E.164)"))
+                                .transpose()?,
+                            password: password
+                                .map(|p| {
+                                    Password::parse(&p).context("--password: at least 6 characters")
+                                })
+                                .transpose()?,
+                            ..NewAccount::default()
+                        };
+                        service
+                            .create_account(&org, account, Vec::new())
+                            .await?
+                            .id
+                            .to_string()
                     }
                     AdminAction::CreateAdminToken { label } => {
                         service.create_admin_token(&label).await?
@@ -118,5 +184,12 @@ pub fn shutdown_signal() -> std::io::Result<impl Future<Output = ()> + Send + 's
             _ = terminate.recv() => {},
         }
         tracing::info!("shutdown requested; draining");
+    })
+}
+
+fn parse_role(raw: &str) -> Result<Role, String> {
+    Role::parse(raw).ok_or_else(|| {
+        let names: Vec<&str> = Role::ALL.iter().map(|r| r.as_str()).collect();
+        format!("one of {}", names.join(", "))
     })
 }

@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::{Context, bail};
-use tessera_core::{Clock, Store, SystemClock};
+use tessera_core::{Clock, Role, Store, SystemClock};
 use tessera_server::http::{self, HttpMetrics};
 use tessera_server::passwords::PasswordHasherPool;
 use tessera_server::service::{
@@ -116,8 +116,12 @@ async fn dev_bootstrap(config: &Config, service: &Service) -> anyhow::Result<()>
     let pat_path = config.data_dir.join("admin.pat");
     if !pat_path.exists() {
         std::fs::create_dir_all(&config.data_dir)?;
+        let admin = service
+            .ensure_machine_user(&org, "admin", Role::IamOwner)
+            .await
+            .context("creating the admin machine user")?;
         let pat = service
-            .create_pat(&org, "admin")
+            .create_pat(&admin.id)
             .await
             .context("creating the admin PAT")?;
         std::fs::write(&pat_path, format!("{pat}\n"))

@@ -30,8 +30,9 @@ pub fn router(service: Arc<Service>, metrics: HttpMetrics) -> Router {
         .merge(health::router())
         .merge(openapi::router())
         .fallback(|| async { ItError::NotFound.into_response() })
-        .with_state(service)
+        .with_state(service.clone())
         .merge(metrics.router())
+        .layer(axum::middleware::from_fn(zitadel::grpc_dispatcher(service)))
         .layer(axum::middleware::from_fn_with_state(
             metrics,
             metrics::track,

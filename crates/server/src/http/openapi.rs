@@ -27,7 +27,7 @@ struct Operations;
 pub fn document() -> utoipa::openapi::OpenApi {
     let mut doc = Operations::openapi();
     doc.merge(identitytoolkit::ApiDoc::openapi());
-    doc.merge(zitadel::ApiDoc::openapi());
+    doc.merge(zitadel::openapi());
     doc
 }
 

@@ -23,7 +23,7 @@ pub use mfa::{
     AcceptAll, AdminFactor, AppEvidence, AppVerifier, EnrolmentProof, EnrolmentStart,
     EnrolmentStarted, FirstFactorOutcome, RequireEvidence, SignInProof,
 };
-pub use orgs::OrgAdmin;
+pub use orgs::Machine;
 pub use realms::TenantChanges;
 pub use sessions::{Authenticated, Session, SignIn};
 pub use totp_registration::TotpRegistration;

@@ -1,21 +1,15 @@
-//! ZITADEL organizations and their administrators' personal access tokens (PATs).
+//! ZITADEL organizations, their machine users, and the machine users' personal access
+//! tokens (PATs).
 //!
 //! An organization is a realm seen from the ZITADEL dialect: the realm row carries the org id
-//! next to the project and tenant ids, so users and factors are one set under both names.
-//! PATs are 256-bit bearer secrets stored as SHA-256; every PAT today belongs to an
-//! administrator of its organization with every user and credential permission there.
+//! next to the project and tenant ids, so users and factors are one set under both names. An
+//! organization created through ZITADEL is a new tenant of the caller's project. PATs are
+//! 256-bit bearer secrets stored as SHA-256.
 
-use tessera_core::{DomainError, Realm, UserId};
+use tessera_core::{DomainError, MachineUser, Realm, Role, UserId};
 
-use super::{Service, callers::internal};
+use super::{Service, TenantChanges, callers::internal};
 use crate::crypto::{random_array, random_token, sha256};
-
-/// Who a PAT speaks for.
-#[derive(Debug, Clone)]
-pub struct OrgAdmin {
-    pub realm: Realm,
-    pub principal: String,
-}
 
 impl Service {
     /// The realm with an organization id, assigning a fresh one if it has none yet (several
@@ -24,7 +18,7 @@ impl Service {
         if realm.org_id.is_some() {
             return Ok(realm);
         }
-        let org_id = UserId::from_random(random_array().map_err(internal)?).to_string();
+        let org_id = new_id()?.to_string();
         self.store
             .assign_org(&realm.id, &org_id)
             .await?
@@ -38,31 +32,95 @@ impl Service {
             .ok_or(DomainError::OrgNotFound)
     }
 
-    /// A new PAT for an administrator of `realm`'s organization; only its hash is kept.
-    pub async fn create_pat(&self, realm: &Realm, principal: &str) -> Result<String, DomainError> {
+    /// A new organization: a tenant of `project` named `name`, with its org id.
+    pub async fn create_org(&self, project: &str, name: &str) -> Result<Realm, DomainError> {
+        let changes = TenantChanges {
+            display_name: Some(Some(name.to_owned())),
+            ..TenantChanges::default()
+        };
+        let tenant = self.add_tenant(project, changes).await?;
+        self.ensure_org(tenant).await
+    }
+
+    pub async fn create_machine_user(
+        &self,
+        realm: &Realm,
+        username: &str,
+        role: Role,
+    ) -> Result<MachineUser, DomainError> {
+        let user = MachineUser {
+            id: new_id()?,
+            realm: realm.id.clone(),
+            username: username.to_owned(),
+            role,
+            created_at: self.clock.now(),
+        };
+        self.store.insert_machine_user(&user).await?;
+        Ok(user)
+    }
+
+    /// The machine user `username` of the organization, created with `role` if it is missing
+    /// (nodes racing here all end up with the one that was stored).
+    pub async fn ensure_machine_user(
+        &self,
+        realm: &Realm,
+        username: &str,
+        role: Role,
+    ) -> Result<MachineUser, DomainError> {
+        if let Some(user) = self.store.find_machine_user(&realm.id, username).await? {
+            return Ok(user);
+        }
+        match self.create_machine_user(realm, username, role).await {
+            Err(DomainError::MachineUserExists) => self
+                .store
+                .find_machine_user(&realm.id, username)
+                .await?
+                .ok_or(DomainError::Internal),
+            other => other,
+        }
+    }
+
+    /// A new PAT for the machine user `id`; only its hash is kept.
+    pub async fn create_pat(&self, id: &UserId) -> Result<String, DomainError> {
+        let owner = self
+            .store
+            .get_machine_user(id)
+            .await?
+            .ok_or(DomainError::UserNotFound)?;
         let token = random_token().map_err(internal)?;
         self.store
-            .insert_pat(
-                &sha256(token.as_bytes()),
-                &realm.id,
-                principal,
-                self.clock.now(),
-            )
+            .insert_pat(&sha256(token.as_bytes()), &owner, self.clock.now())
             .await?;
         Ok(token)
     }
 
-    pub async fn check_pat(&self, token: &str) -> Result<OrgAdmin, DomainError> {
-        let (realm_id, principal) = self
+    pub async fn check_pat(&self, token: &str) -> Result<Machine, DomainError> {
+        let user = self
             .store
             .find_pat(&sha256(token.as_bytes()))
             .await?
             .ok_or(DomainError::AdminUnauthenticated)?;
         let realm = self
             .store
-            .get_realm(&realm_id)
+            .get_realm(&user.realm)
             .await?
             .ok_or(DomainError::AdminUnauthenticated)?;
-        Ok(OrgAdmin { realm, principal })
+        Ok(Machine {
+            role: user.role,
+            user,
+            realm,
+        })
     }
+}
+
+/// A machine user, with its realm, as a PAT authenticates it.
+#[derive(Debug, Clone)]
+pub struct Machine {
+    pub user: MachineUser,
+    pub role: Role,
+    pub realm: Realm,
+}
+
+fn new_id() -> Result<UserId, DomainError> {
+    Ok(UserId::from_random(random_array().map_err(internal)?))
 }

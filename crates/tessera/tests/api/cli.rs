@@ -41,6 +41,17 @@ fn help_names_the_commands_and_flags() {
     }
 }
 
+/// Runs `tessera admin ARGS…` and returns its one line of output.
+fn admin(dir: &std::path::Path, args: &[&str]) -> String {
+    let out = tessera(dir).arg("admin").args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
 #[test]
 fn migrate_and_admin_commands() {
     let dir = tempfile::tempdir().unwrap();
@@ -66,17 +77,50 @@ fn migrate_and_admin_commands() {
         .unwrap();
     let key = String::from_utf8_lossy(&out.stdout).trim().to_owned();
     assert!(key.starts_with("tk_") && key.len() > 40, "{key}");
+    let org = admin(
+        dir.path(),
+        &["create-org", "Acme", "--project", "cli-project"],
+    );
+    assert!(
+        org.len() == 18 && org.bytes().all(|b| b.is_ascii_digit()),
+        "{org}"
+    );
+    let machine = admin(
+        dir.path(),
+        &[
+            "create-machine-user",
+            &org,
+            "ci-bot",
+            "--role",
+            "ORG_USER_MANAGER",
+        ],
+    );
+    let pat = admin(dir.path(), &["create-pat", &machine]);
+    assert!(pat.len() >= 43, "{pat}");
+    let user = admin(
+        dir.path(),
+        &[
+            "create-user",
+            &org,
+            "--email",
+            "ada@example.com",
+            "--email-verified",
+        ],
+    );
+    assert_ne!(user, machine);
     let out = tessera(dir.path())
-        .args(["admin", "create-pat", "cli-project"])
+        .args([
+            "admin",
+            "create-machine-user",
+            &org,
+            "ci-bot2",
+            "--role",
+            "KING",
+        ])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let pat = String::from_utf8_lossy(&out.stdout).trim().to_owned();
-    assert!(pat.len() >= 43, "{pat}");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("IAM_OWNER"));
     let out = tessera(dir.path())
         .args(["admin", "create-api-key", "no-such-project"])
         .output()

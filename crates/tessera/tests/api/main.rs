@@ -24,3 +24,4 @@ mod mfa_admin;
 mod operations;
 mod tokens;
 mod zitadel;
+mod zitadel_transports;

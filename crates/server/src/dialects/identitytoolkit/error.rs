@@ -143,12 +143,15 @@ fn domain_envelope(e: &DomainError) -> Envelope {
             "backendError",
             "The service is currently unavailable.",
         ),
-        Internal => Envelope::transport(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "INTERNAL",
-            "backendError",
-            "Internal error encountered.",
-        ),
+        // ZITADEL-only conditions; no Identity Toolkit call reaches them.
+        MachineUserExists | InvalidVerificationCode | VerificationCodeNotFound | Internal => {
+            Envelope::transport(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "INTERNAL",
+                "backendError",
+                "Internal error encountered.",
+            )
+        }
     }
 }
 

@@ -1,31 +1,21 @@
 //! Who calls the ZITADEL dialect, and on which organization.
 //!
-//! `Authorization: Bearer` carries either a personal access token of an organization
-//! administrator, or a user's own ID token from the Identity Toolkit dialect (the same user,
-//! seen through the other dialect). `x-zitadel-orgid` selects the organization; the default is
-//! the caller's own. An administrator may act on any user of the organization; a user only
-//! on themself.
+//! `Authorization: Bearer` (HTTP header or gRPC metadata) carries either a machine user's
+//! personal access token, or a user's own ID token from the Identity Toolkit dialect (the same
+//! user, seen through the other dialect). `x-zitadel-orgid` selects the organization; the
+//! default is the caller's own. A user acts on themself only; a machine user acts with the
+//! permissions of its role (spec §1).
 
-use std::sync::Arc;
-
-use axum::extract::FromRequestParts;
-use axum::http::header;
-use axum::http::request::Parts;
+use axum::http::{HeaderMap, header};
 use data_encoding::BASE64URL_NOPAD;
-use tessera_core::{Realm, UserId};
+use tessera_core::{DomainError, Realm};
 
 use super::error::{Op, PERMISSION_DENIED, UNAUTHENTICATED, ZitadelError};
-use crate::service::{Authenticated, KeyScope, OrgAdmin, Service};
+use crate::service::{Authenticated, KeyScope, Machine, Service};
 
 pub enum Caller {
-    Admin(OrgAdmin),
+    Machine(Machine),
     User(Box<Authenticated>),
-}
-
-/// The caller and the organization header of a request.
-pub struct Request {
-    pub caller: Caller,
-    pub org: Option<String>,
 }
 
 /// The project an ID token claims to be for (checked when the token is verified).
@@ -36,83 +26,61 @@ fn audience(token: &str) -> Option<String> {
     claims.get("aud")?.as_str().map(str::to_owned)
 }
 
-impl FromRequestParts<Arc<Service>> for Request {
-    type Rejection = ZitadelError;
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .split_once(' ')
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim())
+}
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        svc: &Arc<Service>,
-    ) -> Result<Self, ZitadelError> {
-        let token = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split_once(' '))
-            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-            .map(|(_, token)| token.trim().to_owned())
-            .ok_or(UNAUTHENTICATED)?;
-        let org = parts
-            .headers
-            .get("x-zitadel-orgid")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
-        let caller = match svc.check_pat(&token).await {
-            Ok(admin) => Caller::Admin(admin),
-            Err(tessera_core::DomainError::AdminUnauthenticated) => {
-                let project = audience(&token).ok_or(UNAUTHENTICATED)?;
-                let me = svc
-                    .authenticate(&KeyScope::Project(project), None, &token)
-                    .await
-                    .map_err(|e| ZitadelError::from_domain(Op::Read, e))?;
-                Caller::User(Box::new(me))
-            }
-            Err(e) => return Err(ZitadelError::from_domain(Op::Read, e)),
-        };
-        Ok(Request { caller, org })
+pub async fn authenticate(svc: &Service, headers: &HeaderMap) -> Result<Caller, ZitadelError> {
+    let token = bearer(headers).ok_or(UNAUTHENTICATED)?;
+    match svc.check_pat(token).await {
+        Ok(machine) => Ok(Caller::Machine(machine)),
+        Err(DomainError::AdminUnauthenticated) => {
+            let project = audience(token).ok_or(UNAUTHENTICATED)?;
+            let me = svc
+                .authenticate(&KeyScope::Project(project), None, token)
+                .await
+                .map_err(|e| ZitadelError::from_domain(Op::Read, e))?;
+            Ok(Caller::User(Box::new(me)))
+        }
+        Err(e) => Err(ZitadelError::from_domain(Op::Read, e)),
     }
 }
 
-impl Request {
-    /// The organization the request acts on, checked against the caller's rights.
-    pub async fn realm(&self, svc: &Service) -> Result<Realm, ZitadelError> {
-        let own = match &self.caller {
-            Caller::Admin(admin) => &admin.realm,
-            Caller::User(me) => &me.realm,
-        };
-        let realm = match self.org.as_deref() {
-            Some(org) if own.org_id.as_deref() != Some(org) => {
-                let realm = svc
-                    .org_realm(org)
-                    .await
-                    .map_err(|e| ZitadelError::from_domain(Op::Read, e))?;
-                // Every PAT today is an instance administrator's; users act in their own org only.
-                if matches!(self.caller, Caller::User(_)) {
-                    return Err(PERMISSION_DENIED);
-                }
-                realm
+/// The organization a request acts on: `x-zitadel-orgid`, or the caller's own. Only a
+/// machine user whose role spans every organization may pick another one.
+pub async fn organization(
+    svc: &Service,
+    caller: &Caller,
+    headers: &HeaderMap,
+) -> Result<Realm, ZitadelError> {
+    let own = match caller {
+        Caller::Machine(machine) => &machine.realm,
+        Caller::User(me) => &me.realm,
+    };
+    let wanted = headers
+        .get("x-zitadel-orgid")
+        .and_then(|v| v.to_str().ok())
+        .filter(|org| !org.is_empty());
+    let realm = match wanted {
+        Some(org) if own.org_id.as_deref() != Some(org) => {
+            let realm = svc
+                .org_realm(org)
+                .await
+                .map_err(|e| ZitadelError::from_domain(Op::Read, e))?;
+            match caller {
+                Caller::Machine(machine) if machine.role.spans_instance() => realm,
+                _ => return Err(PERMISSION_DENIED),
             }
-            _ => own.clone(),
-        };
-        svc.ensure_org(realm)
-            .await
-            .map_err(|e| ZitadelError::from_domain(Op::Read, e))
-    }
-
-    /// The realm in which the caller may manage `user`'s credentials.
-    pub async fn for_user(&self, svc: &Service, user: &UserId) -> Result<Realm, ZitadelError> {
-        if let Caller::User(me) = &self.caller
-            && &me.user.id != user
-        {
-            return Err(PERMISSION_DENIED);
         }
-        self.realm(svc).await
-    }
-
-    /// The signed-in user, for `/auth/v1/users/me/…`.
-    pub fn me(&self) -> Result<&Authenticated, ZitadelError> {
-        match &self.caller {
-            Caller::User(me) => Ok(me),
-            Caller::Admin(_) => Err(PERMISSION_DENIED),
-        }
-    }
+        _ => own.clone(),
+    };
+    svc.ensure_org(realm)
+        .await
+        .map_err(|e| ZitadelError::from_domain(Op::Read, e))
 }

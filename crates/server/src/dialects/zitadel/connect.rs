@@ -1,37 +1,27 @@
-//! The Connect protocol (unary, JSON) for `zitadel.user.v2.UserService`: what ZITADEL's
-//! official Python client speaks. `POST /zitadel.user.v2.UserService/<Method>` with the
-//! request message as protojson; answers are the same messages the REST mapping returns,
-//! errors are Connect's `{"code":"not_found","message":…,"details":[…]}`. Every method calls
-//! the same function as its REST form.
+//! The Connect protocol, unary calls: `POST /<package>.<Service>/<Method>` with the request
+//! message as protojson (`application/json`, what ZITADEL's Python client sends) or binary
+//! protobuf (`application/proto`); the answer uses the request's codec. Errors are Connect's
+//! JSON `{"code":"not_found","message":…,"details":[…]}` with the `zitadel.v1.ErrorDetail`.
+//! `connect-protocol-version` is optional, and chunked bodies are read whole.
 
 use std::sync::Arc;
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use data_encoding::BASE64;
 use prost::Message;
-use serde::Deserialize;
+use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::json;
 
-use super::auth::Request;
-use super::error::{BAD_BODY, Code, Op, ZitadelError};
-use super::users;
-use super::wire::RegisterTotpResponse;
+use super::error::{BAD_BODY, Code, UNIMPLEMENTED, ZitadelError};
+use super::rpc::{Ctx, Rpc};
+use super::services;
+use crate::proto::zitadel::v1::ErrorDetail;
 use crate::service::Service;
-use tessera_core::FactorKind;
-
-/// `zitadel.v1.ErrorDetail`, carried in Connect error details.
-#[derive(Clone, PartialEq, Message)]
-struct ErrorDetail {
-    #[prost(string, tag = "1")]
-    id: String,
-    #[prost(string, tag = "2")]
-    message: String,
-}
 
 /// A Connect error response.
 pub struct ConnectError(ZitadelError);
@@ -68,141 +58,86 @@ impl IntoResponse for ConnectError {
         .encode_to_vec();
         let body = json!({
             "code": code,
-            "message": format!("{} ({})", e.message, e.id),
+            "message": e.text(),
             "details": [{"type": "zitadel.v1.ErrorDetail", "value": BASE64.encode(&detail)}],
         });
         (status, Json(body)).into_response()
     }
 }
 
-/// Request messages: `userId` plus each method's fields; unknown fields are discarded, as
-/// protojson does (both camelCase and proto names accepted).
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct UserRequest {
-    #[serde(default, alias = "user_id")]
-    user_id: Option<String>,
-    #[serde(default)]
-    code: Option<String>,
-    #[serde(default, alias = "auth_factors")]
-    auth_factors: Vec<String>,
-    #[serde(default)]
-    states: Vec<String>,
-}
-
-fn parse<T: DeserializeOwned + Default>(body: &[u8]) -> Result<T, ZitadelError> {
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return Ok(T::default());
-    }
-    serde_json::from_slice(body).map_err(|_| BAD_BODY)
-}
-
-/// The user service methods this slice serves; others answer `unimplemented` before the
-/// body is read.
 #[derive(Debug, Clone, Copy)]
-enum Method {
-    RegisterTotp,
-    VerifyTotpRegistration,
-    RemoveTotp,
-    AddOtpSms,
-    RemoveOtpSms,
-    AddOtpEmail,
-    RemoveOtpEmail,
-    ListAuthenticationFactors,
-    ListAuthenticationMethodTypes,
+enum Codec {
+    Json,
+    Proto,
 }
 
-impl Method {
-    fn parse(name: &str) -> Option<Self> {
-        Some(match name {
-            "RegisterTOTP" => Method::RegisterTotp,
-            "VerifyTOTPRegistration" => Method::VerifyTotpRegistration,
-            "RemoveTOTP" => Method::RemoveTotp,
-            "AddOTPSMS" => Method::AddOtpSms,
-            "RemoveOTPSMS" => Method::RemoveOtpSms,
-            "AddOTPEmail" => Method::AddOtpEmail,
-            "RemoveOTPEmail" => Method::RemoveOtpEmail,
-            "ListAuthenticationFactors" => Method::ListAuthenticationFactors,
-            "ListAuthenticationMethodTypes" => Method::ListAuthenticationMethodTypes,
-            _ => return None,
-        })
+impl Codec {
+    fn of(headers: &HeaderMap) -> Option<Self> {
+        let content_type = headers.get(header::CONTENT_TYPE)?.to_str().ok()?;
+        let essence = content_type.split(';').next()?.trim();
+        match essence {
+            "application/json" => Some(Codec::Json),
+            "application/proto" => Some(Codec::Proto),
+            _ => None,
+        }
+    }
+
+    fn decode<T: Message + Default + DeserializeOwned>(
+        self,
+        body: &[u8],
+    ) -> Result<T, ZitadelError> {
+        match self {
+            Codec::Json if body.iter().all(u8::is_ascii_whitespace) => Ok(T::default()),
+            Codec::Json => serde_json::from_slice(body).map_err(|_| BAD_BODY),
+            Codec::Proto => T::decode(body).map_err(|_| BAD_BODY),
+        }
+    }
+
+    fn encode<T: Message + Serialize>(self, message: &T) -> Response {
+        match self {
+            Codec::Json => Json(message).into_response(),
+            Codec::Proto => (
+                [(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("application/proto"),
+                )],
+                message.encode_to_vec(),
+            )
+                .into_response(),
+        }
     }
 }
 
-const UNIMPLEMENTED: ZitadelError = ZitadelError {
-    code: Code::Unimplemented,
-    message: "Errors.Method.NotImplemented",
-    id: "TESSERA-RPC01",
-};
+/// One unary call: decode, authenticate, run, encode.
+pub async fn unary<Req, Resp>(
+    svc: Arc<Service>,
+    headers: &HeaderMap,
+    body: Bytes,
+    rpc: impl Rpc<Req, Resp>,
+) -> Result<Response, ConnectError>
+where
+    Req: Message + Default + DeserializeOwned,
+    Resp: Message + Serialize,
+{
+    let Some(codec) = Codec::of(headers) else {
+        return Ok(StatusCode::UNSUPPORTED_MEDIA_TYPE.into_response());
+    };
+    let request = codec.decode(&body)?;
+    let ctx = Ctx::new(svc, headers).await?;
+    Ok(codec.encode(&rpc(ctx, request).await?))
+}
 
-pub async fn user_service(
+/// `POST /<service>/<method>`, routed for each service in `services::SERVICES`.
+pub async fn handler(
     State(svc): State<Arc<Service>>,
-    caller: Result<Request, ZitadelError>,
-    Path(method): Path<String>,
+    uri: Uri,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ConnectError> {
-    let json = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"));
-    // Binary Connect (application/proto) and the other methods come with the protos.
-    let method = Method::parse(&method)
-        .filter(|_| json)
+    let (service, method) = uri
+        .path()
+        .trim_start_matches('/')
+        .split_once('/')
         .ok_or(UNIMPLEMENTED)?;
-    let req = caller?;
-    let input: UserRequest = parse(&body)?;
-    let id = users::user_id(input.user_id.as_deref().unwrap_or_default())?;
-    let response = match method {
-        Method::RegisterTotp => {
-            let (details, uri, secret) = users::register(&svc, &req, &id).await?;
-            Json(RegisterTotpResponse {
-                details,
-                uri,
-                secret,
-            })
-            .into_response()
-        }
-        Method::VerifyTotpRegistration => users::verify(&svc, &req, &id, input.code)
-            .await?
-            .into_response(),
-        Method::RemoveTotp => users::remove(&svc, &req, &id, FactorKind::Totp, Op::RemoveTotp)
-            .await?
-            .into_response(),
-        Method::AddOtpSms => users::add(&svc, &req, &id, FactorKind::SmsOtp, Op::AddOtpSms)
-            .await?
-            .into_response(),
-        Method::RemoveOtpSms => {
-            users::remove(&svc, &req, &id, FactorKind::SmsOtp, Op::RemoveOtpSms)
-                .await?
-                .into_response()
-        }
-        Method::AddOtpEmail => users::add(&svc, &req, &id, FactorKind::EmailOtp, Op::AddOtpEmail)
-            .await?
-            .into_response(),
-        Method::RemoveOtpEmail => {
-            users::remove(&svc, &req, &id, FactorKind::EmailOtp, Op::RemoveOtpEmail)
-                .await?
-                .into_response()
-        }
-        Method::ListAuthenticationFactors => {
-            let states = input
-                .states
-                .iter()
-                .map(|s| users::parse_state(s))
-                .collect::<Result<_, _>>()?;
-            let kinds = input
-                .auth_factors
-                .iter()
-                .map(|k| users::parse_kind(k))
-                .collect::<Result<_, _>>()?;
-            users::list_factors(&svc, &req, &id, states, kinds)
-                .await?
-                .into_response()
-        }
-        Method::ListAuthenticationMethodTypes => {
-            users::method_types(&svc, &req, &id).await?.into_response()
-        }
-    };
-    Ok(response)
+    services::connect(svc, service, method, &headers, body).await
 }

@@ -69,6 +69,11 @@ pub const PERMISSION_DENIED: ZitadelError = err(
     "No matching permissions found",
     "AUTH-5mWD2",
 );
+pub const UNIMPLEMENTED: ZitadelError = err(
+    Code::Unimplemented,
+    "Errors.Method.NotImplemented",
+    "TESSERA-RPC01",
+);
 pub const BAD_BODY: ZitadelError = err(
     Code::InvalidArgument,
     "Errors.Request.Invalid",
@@ -79,6 +84,11 @@ const ALREADY_SET_UP: &str = "Multifactor OTP (OneTimePassword) is already set u
 const NOT_READY: &str = "Multifactor OTP (OneTimePassword) isn't ready";
 
 impl ZitadelError {
+    /// The status message: `"<message> (<ID>)"`.
+    pub fn text(&self) -> String {
+        format!("{} ({})", self.message, self.id)
+    }
+
     pub fn from_domain(op: Op, e: DomainError) -> Self {
         use DomainError::*;
         match (e, op) {
@@ -138,7 +148,7 @@ impl IntoResponse for ZitadelError {
     fn into_response(self) -> Response {
         let body = json!({
             "code": self.code as i32,
-            "message": format!("{} ({})", self.message, self.id),
+            "message": self.text(),
             "details": [{"@type": "type.googleapis.com/zitadel.v1.ErrorDetail", "id": self.id, "message": self.message}],
         });
         (self.code.http(), Json(body)).into_response()

@@ -1,112 +1,151 @@
-//! The ZITADEL dialect: the auth-factor calls of ZITADEL's user service v2, management v1
-//! and auth v1 (spec `zitadel.md`), over the same store as Identity Toolkit.
+//! The ZITADEL dialect (spec `zitadel.md`): the auth-factor calls of the user service v2,
+//! management v1 and auth v1, over the same store as Identity Toolkit, on every transport
+//! ZITADEL serves: REST (grpc-gateway mapping), Connect (JSON and binary), gRPC and gRPC-web.
 //!
-//! This first slice serves the REST (grpc-gateway) mapping and Connect JSON for the user
-//! service; gRPC, gRPC-web and binary Connect come with the protos.
+//! `services` is the table of RPCs; `factors` implements them; `rpc` is what they run with;
+//! `gateway`, `connect` and `grpc` are the transports.
 
 mod auth;
 mod connect;
+mod details;
 mod error;
-mod users;
-mod wire;
+mod factors;
+mod gateway;
+mod grpc;
+mod rpc;
+mod services;
 
 use std::sync::Arc;
 
 use axum::Router;
-use axum::routing::{delete, get, post};
+use axum::routing::post;
 
 pub use error::ZitadelError;
+pub use grpc::dispatcher as grpc_dispatcher;
 
 use crate::service::Service;
+use gateway::Gateway;
 
-pub fn router() -> Router<Arc<Service>> {
-    Router::new()
-        .route(
+/// The REST routes, each naming its RPC (spec §4–§6).
+fn gateway() -> Gateway {
+    Gateway::new()
+        .post(
             "/v2/users/{user_id}/totp",
-            post(users::register_totp).delete(users::remove_totp),
+            "RegisterTOTP",
+            factors::register_totp,
         )
-        .route("/v2/users/{user_id}/totp/verify", post(users::verify_totp))
-        .route(
-            "/v2/users/{user_id}/authentication_factors/_search",
-            post(users::list_authentication_factors),
+        .post(
+            "/v2/users/{user_id}/totp/verify",
+            "VerifyTOTPRegistration",
+            factors::verify_totp_registration,
         )
-        .route(
-            "/v2/users/{user_id}/authentication_methods",
-            get(users::list_authentication_method_types),
+        .delete(
+            "/v2/users/{user_id}/totp",
+            "RemoveTOTP",
+            factors::remove_totp,
         )
-        .route(
-            "/management/v1/users/{user_id}/auth_factors/_search",
-            post(users::list_human_auth_factors),
-        )
-        .route(
-            "/management/v1/users/{user_id}/auth_factors/otp",
-            delete(users::remove_human_otp),
-        )
-        .route(
-            "/management/v1/users/{user_id}/auth_factors/otp_sms",
-            delete(users::remove_human_otp_sms),
-        )
-        .route(
-            "/management/v1/users/{user_id}/auth_factors/otp_email",
-            delete(users::remove_human_otp_email),
-        )
-        .route(
-            "/auth/v1/users/me/auth_factors/_search",
-            post(users::list_my_auth_factors),
-        )
-        .route(
-            "/auth/v1/users/me/auth_factors/otp",
-            post(users::add_my_otp).delete(users::remove_my_otp),
-        )
-        .route(
-            "/auth/v1/users/me/auth_factors/otp/_verify",
-            post(users::verify_my_otp),
-        )
-        .route(
-            "/zitadel.user.v2.UserService/{method}",
-            post(connect::user_service),
-        )
-        .route(
+        .post(
             "/v2/users/{user_id}/otp_sms",
-            post(users::add_otp_sms).delete(users::remove_otp_sms),
+            "AddOTPSMS",
+            factors::add_otp_sms,
         )
-        .route(
+        .delete(
+            "/v2/users/{user_id}/otp_sms",
+            "RemoveOTPSMS",
+            factors::remove_otp_sms,
+        )
+        .post(
             "/v2/users/{user_id}/otp_email",
-            post(users::add_otp_email).delete(users::remove_otp_email),
+            "AddOTPEmail",
+            factors::add_otp_email,
         )
-        .route(
+        .delete(
+            "/v2/users/{user_id}/otp_email",
+            "RemoveOTPEmail",
+            factors::remove_otp_email,
+        )
+        .search(
+            "/v2/users/{user_id}/authentication_factors/_search",
+            "ListAuthenticationFactors",
+            factors::list_authentication_factors,
+        )
+        .get(
+            "/v2/users/{user_id}/authentication_methods",
+            "ListAuthenticationMethodTypes",
+            factors::list_authentication_method_types,
+        )
+        .search(
+            "/management/v1/users/{user_id}/auth_factors/_search",
+            "ListHumanAuthFactors",
+            factors::list_human_auth_factors,
+        )
+        .delete(
+            "/management/v1/users/{user_id}/auth_factors/otp",
+            "RemoveHumanAuthFactorOTP",
+            factors::remove_human_otp,
+        )
+        .delete(
+            "/management/v1/users/{user_id}/auth_factors/otp_sms",
+            "RemoveHumanAuthFactorOTPSMS",
+            factors::remove_human_otp_sms,
+        )
+        .delete(
+            "/management/v1/users/{user_id}/auth_factors/otp_email",
+            "RemoveHumanAuthFactorOTPEmail",
+            factors::remove_human_otp_email,
+        )
+        .search(
+            "/auth/v1/users/me/auth_factors/_search",
+            "ListMyAuthFactors",
+            factors::list_my_auth_factors,
+        )
+        .post(
+            "/auth/v1/users/me/auth_factors/otp",
+            "AddMyAuthFactorOTP",
+            factors::add_my_otp,
+        )
+        .post(
+            "/auth/v1/users/me/auth_factors/otp/_verify",
+            "VerifyMyAuthFactorOTP",
+            factors::verify_my_otp,
+        )
+        .delete(
+            "/auth/v1/users/me/auth_factors/otp",
+            "RemoveMyAuthFactorOTP",
+            factors::remove_my_otp,
+        )
+        .post(
             "/auth/v1/users/me/auth_factors/otp_sms",
-            post(users::add_my_otp_sms).delete(users::remove_my_otp_sms),
+            "AddMyAuthFactorOTPSMS",
+            factors::add_my_otp_sms,
         )
-        .route(
+        .delete(
+            "/auth/v1/users/me/auth_factors/otp_sms",
+            "RemoveMyAuthFactorOTPSMS",
+            factors::remove_my_otp_sms,
+        )
+        .post(
             "/auth/v1/users/me/auth_factors/otp_email",
-            post(users::add_my_otp_email).delete(users::remove_my_otp_email),
+            "AddMyAuthFactorOTPEmail",
+            factors::add_my_otp_email,
+        )
+        .delete(
+            "/auth/v1/users/me/auth_factors/otp_email",
+            "RemoveMyAuthFactorOTPEmail",
+            factors::remove_my_otp_email,
         )
 }
 
-/// Every ZITADEL path, for the OpenAPI document.
-#[derive(utoipa::OpenApi)]
-#[openapi(paths(
-    users::register_totp,
-    users::verify_totp,
-    users::remove_totp,
-    users::list_authentication_factors,
-    users::list_authentication_method_types,
-    users::list_human_auth_factors,
-    users::remove_human_otp,
-    users::remove_human_otp_sms,
-    users::remove_human_otp_email,
-    users::list_my_auth_factors,
-    users::add_my_otp,
-    users::verify_my_otp,
-    users::remove_my_otp,
-    users::remove_my_otp_sms,
-    users::remove_my_otp_email,
-    users::add_otp_sms,
-    users::add_otp_email,
-    users::remove_otp_sms,
-    users::remove_otp_email,
-    users::add_my_otp_sms,
-    users::add_my_otp_email,
-))]
-pub struct ApiDoc;
+/// REST and Connect. gRPC and gRPC-web are taken off before routing, by `grpc_dispatcher`.
+pub fn router() -> Router<Arc<Service>> {
+    let (rest, _) = gateway().into_parts();
+    services::SERVICES.iter().fold(rest, |router, service| {
+        router.route(&format!("/{service}/{{method}}"), post(connect::handler))
+    })
+}
+
+/// The REST paths, for the OpenAPI document.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    let (_, paths) = gateway().into_parts();
+    utoipa::openapi::OpenApiBuilder::new().paths(paths).build()
+}

@@ -1,0 +1,96 @@
+//! Machine users: the service accounts that call the ZITADEL dialect with personal access
+//! tokens, and the roles that say what they may do. The roles carry ZITADEL's names; each
+//! grants a fixed set of the permissions that ZITADEL's factor and user calls check.
+
+use time::OffsetDateTime;
+
+use crate::{RealmId, UserId};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Permission {
+    UserRead,
+    UserWrite,
+    UserCredentialWrite,
+    OrgCreate,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// Everything, in every organization (ZITADEL's instance owner).
+    IamOwner,
+    /// Everything about the users of its own organization.
+    OrgOwner,
+    /// Reads, writes and manages the credentials of its organization's users.
+    OrgUserManager,
+    /// Reads its organization's users.
+    OrgOwnerViewer,
+}
+
+impl Role {
+    pub const ALL: [Role; 4] = [
+        Role::IamOwner,
+        Role::OrgOwner,
+        Role::OrgUserManager,
+        Role::OrgOwnerViewer,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::IamOwner => "IAM_OWNER",
+            Role::OrgOwner => "ORG_OWNER",
+            Role::OrgUserManager => "ORG_USER_MANAGER",
+            Role::OrgOwnerViewer => "ORG_OWNER_VIEWER",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        Role::ALL.into_iter().find(|r| r.as_str() == raw)
+    }
+
+    pub fn grants(self, permission: Permission) -> bool {
+        use Permission::*;
+        match self {
+            Role::IamOwner => true,
+            Role::OrgOwner | Role::OrgUserManager => {
+                matches!(permission, UserRead | UserWrite | UserCredentialWrite)
+            }
+            Role::OrgOwnerViewer => permission == UserRead,
+        }
+    }
+
+    /// The role may act in organizations other than its own (`x-zitadel-orgid`).
+    pub fn spans_instance(self) -> bool {
+        self == Role::IamOwner
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct MachineUser {
+    pub id: UserId,
+    pub realm: RealmId,
+    pub username: String,
+    pub role: Role,
+    pub created_at: OffsetDateTime,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn role_names_round_trip() {
+        for role in Role::ALL {
+            assert_eq!(Role::parse(role.as_str()), Some(role));
+        }
+        assert_eq!(Role::parse("iam_owner"), None);
+    }
+
+    #[test]
+    fn only_the_instance_owner_creates_organizations() {
+        for role in Role::ALL {
+            assert_eq!(role.grants(Permission::OrgCreate), role == Role::IamOwner);
+        }
+        assert!(!Role::OrgOwnerViewer.grants(Permission::UserCredentialWrite));
+        assert!(Role::OrgUserManager.grants(Permission::UserCredentialWrite));
+    }
+}

@@ -1,0 +1,61 @@
+//! The object details every change answers with: v1's `ObjectDetails` and v2's `Details`.
+//! The sequence is the change's time in milliseconds (Tessera keeps no event sequence per
+//! organization); the resource owner is the organization.
+
+use pbjson_types::Timestamp;
+use time::OffsetDateTime;
+
+use super::rpc::Ctx;
+use crate::proto::zitadel::{object, v1};
+
+pub fn timestamp(at: OffsetDateTime) -> Timestamp {
+    Timestamp {
+        seconds: at.unix_timestamp(),
+        nanos: at.nanosecond() as i32,
+    }
+}
+
+fn sequence(at: OffsetDateTime) -> u64 {
+    tessera_core::clock::unix_millis(at).max(0) as u64
+}
+
+pub fn details_v1(ctx: &Ctx) -> v1::ObjectDetails {
+    let now = ctx.svc.now();
+    v1::ObjectDetails {
+        sequence: sequence(now),
+        creation_date: None,
+        change_date: Some(timestamp(now)),
+        resource_owner: ctx.org_id().to_owned(),
+    }
+}
+
+/// For calls that create an object: ZITADEL fills the creation date.
+pub fn created_v1(ctx: &Ctx, resource_owner: &str) -> v1::ObjectDetails {
+    let now = ctx.svc.now();
+    v1::ObjectDetails {
+        sequence: sequence(now),
+        creation_date: Some(timestamp(now)),
+        change_date: Some(timestamp(now)),
+        resource_owner: resource_owner.to_owned(),
+    }
+}
+
+pub fn details_v2(ctx: &Ctx) -> object::v2::Details {
+    let now = ctx.svc.now();
+    object::v2::Details {
+        sequence: sequence(now),
+        change_date: Some(timestamp(now)),
+        resource_owner: ctx.org_id().to_owned(),
+        creation_date: None,
+    }
+}
+
+pub fn created_v2(ctx: &Ctx, resource_owner: &str) -> object::v2::Details {
+    let now = ctx.svc.now();
+    object::v2::Details {
+        sequence: sequence(now),
+        change_date: Some(timestamp(now)),
+        resource_owner: resource_owner.to_owned(),
+        creation_date: Some(timestamp(now)),
+    }
+}

@@ -1,0 +1,267 @@
+//! The REST mapping of grpc-gateway (spec §1): each route names an RPC; the request message is
+//! the JSON body (for `body: "*"` rules), or the query string (repeated fields, for rules whose
+//! body is not mapped), with the path parameters on top. The answer is the response message as
+//! protojson. Routes are registered with their OpenAPI operation in one step.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{RawPathParams, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{MethodFilter, on};
+use axum::{Json, Router};
+use prost::Message;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+use utoipa::openapi::path::{HttpMethod, OperationBuilder, ParameterBuilder, ParameterIn, Paths};
+use utoipa::openapi::request_body::RequestBodyBuilder;
+use utoipa::openapi::{Content, ObjectBuilder, Required, ResponseBuilder};
+
+use super::error::{BAD_BODY, ZitadelError};
+use super::rpc::{Ctx, Rpc};
+use crate::service::Service;
+
+/// Where a route's request message comes from, besides the path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Body {
+    /// `body: "*"`: the JSON body is the message.
+    Whole,
+    /// No body mapping: the body is ignored and query parameters fill repeated fields.
+    Query,
+}
+
+pub struct Gateway {
+    router: Router<Arc<Service>>,
+    paths: Paths,
+}
+
+/// `user_id` → `userId`: protojson's name for a proto field.
+fn json_name(field: &str) -> String {
+    let mut out = String::with_capacity(field.len());
+    let mut upper = false;
+    for c in field.chars() {
+        if c == '_' {
+            upper = true;
+        } else if upper {
+            out.push(c.to_ascii_uppercase());
+            upper = false;
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// The request message as one protojson object.
+fn message_json(
+    body: Body,
+    bytes: &[u8],
+    query: Option<&str>,
+    params: &RawPathParams,
+) -> Result<Value, ZitadelError> {
+    let mut object = Map::new();
+    match body {
+        Body::Whole if !bytes.iter().all(u8::is_ascii_whitespace) => {
+            object = serde_json::from_slice(bytes).map_err(|_| BAD_BODY)?;
+        }
+        Body::Whole => {}
+        Body::Query => {
+            let pairs: Vec<(String, String)> =
+                serde_urlencoded::from_str(query.unwrap_or_default()).map_err(|_| BAD_BODY)?;
+            for (key, value) in pairs {
+                if let Value::Array(values) = object
+                    .entry(json_name(&key))
+                    .or_insert_with(|| Value::Array(Vec::new()))
+                {
+                    values.push(Value::String(value));
+                }
+            }
+        }
+    }
+    for (field, value) in params {
+        object.remove(field);
+        object.insert(json_name(field), Value::String(value.to_owned()));
+    }
+    Ok(Value::Object(object))
+}
+
+async fn call<Req, Resp>(
+    svc: Arc<Service>,
+    headers: HeaderMap,
+    message: Value,
+    status: StatusCode,
+    rpc: impl Rpc<Req, Resp>,
+) -> Result<Response, ZitadelError>
+where
+    Req: DeserializeOwned,
+    Resp: Serialize,
+{
+    let request: Req = serde_json::from_value(message).map_err(|_| BAD_BODY)?;
+    let ctx = Ctx::new(svc, &headers).await?;
+    Ok((status, Json(rpc(ctx, request).await?)).into_response())
+}
+
+fn operation(name: &str, path: &str, body: Body) -> utoipa::openapi::path::Operation {
+    let object = || Content::new(Some(ObjectBuilder::new().build()));
+    let mut op = OperationBuilder::new()
+        .tag("zitadel")
+        .operation_id(Some(name))
+        .response(
+            "200",
+            ResponseBuilder::new()
+                .description("the response message, as protojson")
+                .content("application/json", object()),
+        );
+    for segment in path.split('/') {
+        if let Some(param) = segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+            op = op.parameter(
+                ParameterBuilder::new()
+                    .name(param)
+                    .parameter_in(ParameterIn::Path)
+                    .required(Required::True)
+                    .schema(Some(
+                        ObjectBuilder::new().schema_type(utoipa::openapi::Type::String),
+                    )),
+            );
+        }
+    }
+    if body == Body::Whole {
+        op = op.request_body(Some(
+            RequestBodyBuilder::new()
+                .content("application/json", object())
+                .build(),
+        ));
+    }
+    op.build()
+}
+
+impl Gateway {
+    pub fn new() -> Self {
+        Gateway {
+            router: Router::new(),
+            paths: Paths::new(),
+        }
+    }
+
+    /// Maps `method path` to the RPC `name`, answering `status` on success.
+    pub fn route<Req, Resp>(
+        mut self,
+        method: HttpMethod,
+        path: &'static str,
+        name: &'static str,
+        body: Body,
+        status: StatusCode,
+        rpc: impl Rpc<Req, Resp>,
+    ) -> Self
+    where
+        Req: Message + Default + DeserializeOwned + Send + 'static,
+        Resp: Serialize + Send + 'static,
+    {
+        let handler = move |State(svc): State<Arc<Service>>,
+                            params: RawPathParams,
+                            RawQuery(query): RawQuery,
+                            headers: HeaderMap,
+                            bytes: Bytes| async move {
+            let message = message_json(body, &bytes, query.as_deref(), &params)?;
+            call(svc, headers, message, status, rpc).await
+        };
+        let filter = match method {
+            HttpMethod::Get => MethodFilter::GET,
+            HttpMethod::Delete => MethodFilter::DELETE,
+            HttpMethod::Patch => MethodFilter::PATCH,
+            HttpMethod::Put => MethodFilter::PUT,
+            _ => MethodFilter::POST,
+        };
+        self.router = self.router.route(path, on(filter, handler));
+        self.paths
+            .add_path_operation(path, vec![method], operation(name, path, body));
+        self
+    }
+
+    pub fn post<Req, Resp>(
+        self,
+        path: &'static str,
+        name: &'static str,
+        rpc: impl Rpc<Req, Resp>,
+    ) -> Self
+    where
+        Req: Message + Default + DeserializeOwned + Send + 'static,
+        Resp: Serialize + Send + 'static,
+    {
+        self.route(
+            HttpMethod::Post,
+            path,
+            name,
+            Body::Whole,
+            StatusCode::OK,
+            rpc,
+        )
+    }
+
+    /// A `_search`-style POST whose body is not mapped.
+    pub fn search<Req, Resp>(
+        self,
+        path: &'static str,
+        name: &'static str,
+        rpc: impl Rpc<Req, Resp>,
+    ) -> Self
+    where
+        Req: Message + Default + DeserializeOwned + Send + 'static,
+        Resp: Serialize + Send + 'static,
+    {
+        self.route(
+            HttpMethod::Post,
+            path,
+            name,
+            Body::Query,
+            StatusCode::OK,
+            rpc,
+        )
+    }
+
+    pub fn get<Req, Resp>(
+        self,
+        path: &'static str,
+        name: &'static str,
+        rpc: impl Rpc<Req, Resp>,
+    ) -> Self
+    where
+        Req: Message + Default + DeserializeOwned + Send + 'static,
+        Resp: Serialize + Send + 'static,
+    {
+        self.route(
+            HttpMethod::Get,
+            path,
+            name,
+            Body::Query,
+            StatusCode::OK,
+            rpc,
+        )
+    }
+
+    pub fn delete<Req, Resp>(
+        self,
+        path: &'static str,
+        name: &'static str,
+        rpc: impl Rpc<Req, Resp>,
+    ) -> Self
+    where
+        Req: Message + Default + DeserializeOwned + Send + 'static,
+        Resp: Serialize + Send + 'static,
+    {
+        self.route(
+            HttpMethod::Delete,
+            path,
+            name,
+            Body::Query,
+            StatusCode::OK,
+            rpc,
+        )
+    }
+
+    pub fn into_parts(self) -> (Router<Arc<Service>>, Paths) {
+        (self.router, self.paths)
+    }
+}

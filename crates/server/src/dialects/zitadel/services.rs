@@ -1,0 +1,92 @@
+//! The one table of ZITADEL RPCs Tessera serves: for each, its service, its name on the wire,
+//! its generated gRPC trait method, its messages and the function that implements it. The
+//! gRPC services (tonic) and the Connect dispatcher are generated from this table, so a
+//! method is added in one place; RPCs not listed answer `Unimplemented` on every transport.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::http::HeaderMap;
+use axum::response::Response;
+use tonic::{Request, Response as GrpcResponse, Status};
+
+use super::connect::{self, ConnectError};
+use super::error::UNIMPLEMENTED;
+use super::factors;
+use super::grpc::{Grpc, call};
+use crate::proto::zitadel::auth::v1::{self as auth, auth_service_server};
+use crate::proto::zitadel::management::v1::{self as mgmt, management_service_server};
+use crate::proto::zitadel::org::v2::organization_service_server;
+use crate::proto::zitadel::session::v2::session_service_server;
+use crate::proto::zitadel::user::v2::{self as user, user_service_server};
+use crate::service::Service;
+
+macro_rules! services {
+    ($(
+        $module:ident :: $service:ident = $full_name:literal {
+            $( $method:literal => $rust:ident ( $req:ty ) -> $resp:ty = $rpc:path; )*
+        }
+    )*) => {
+        $(
+            #[tonic::async_trait]
+            impl $module::$service for Grpc {
+                $(
+                    async fn $rust(&self, request: Request<$req>) -> Result<GrpcResponse<$resp>, Status> {
+                        call(&self.0, request, $rpc).await
+                    }
+                )*
+            }
+        )*
+
+        /// The full names of the services, for routing Connect calls.
+        pub const SERVICES: &[&str] = &[$($full_name),*];
+
+        /// One Connect unary call, by service and method name.
+        pub async fn connect(
+            svc: Arc<Service>,
+            service: &str,
+            method: &str,
+            headers: &HeaderMap,
+            body: Bytes,
+        ) -> Result<Response, ConnectError> {
+            match (service, method) {
+                $( $( ($full_name, $method) => connect::unary(svc, headers, body, $rpc).await, )* )*
+                _ => Err(UNIMPLEMENTED.into()),
+            }
+        }
+    };
+}
+
+services! {
+    user_service_server::UserService = "zitadel.user.v2.UserService" {
+        "RegisterTOTP" => register_totp(user::RegisterTotpRequest) -> user::RegisterTotpResponse = factors::register_totp;
+        "VerifyTOTPRegistration" => verify_totp_registration(user::VerifyTotpRegistrationRequest) -> user::VerifyTotpRegistrationResponse = factors::verify_totp_registration;
+        "RemoveTOTP" => remove_totp(user::RemoveTotpRequest) -> user::RemoveTotpResponse = factors::remove_totp;
+        "AddOTPSMS" => add_otpsms(user::AddOtpsmsRequest) -> user::AddOtpsmsResponse = factors::add_otp_sms;
+        "RemoveOTPSMS" => remove_otpsms(user::RemoveOtpsmsRequest) -> user::RemoveOtpsmsResponse = factors::remove_otp_sms;
+        "AddOTPEmail" => add_otp_email(user::AddOtpEmailRequest) -> user::AddOtpEmailResponse = factors::add_otp_email;
+        "RemoveOTPEmail" => remove_otp_email(user::RemoveOtpEmailRequest) -> user::RemoveOtpEmailResponse = factors::remove_otp_email;
+        "ListAuthenticationFactors" => list_authentication_factors(user::ListAuthenticationFactorsRequest) -> user::ListAuthenticationFactorsResponse = factors::list_authentication_factors;
+        "ListAuthenticationMethodTypes" => list_authentication_method_types(user::ListAuthenticationMethodTypesRequest) -> user::ListAuthenticationMethodTypesResponse = factors::list_authentication_method_types;
+    }
+    management_service_server::ManagementService = "zitadel.management.v1.ManagementService" {
+        "ListHumanAuthFactors" => list_human_auth_factors(mgmt::ListHumanAuthFactorsRequest) -> mgmt::ListHumanAuthFactorsResponse = factors::list_human_auth_factors;
+        "RemoveHumanAuthFactorOTP" => remove_human_auth_factor_otp(mgmt::RemoveHumanAuthFactorOtpRequest) -> mgmt::RemoveHumanAuthFactorOtpResponse = factors::remove_human_otp;
+        "RemoveHumanAuthFactorOTPSMS" => remove_human_auth_factor_otpsms(mgmt::RemoveHumanAuthFactorOtpsmsRequest) -> mgmt::RemoveHumanAuthFactorOtpsmsResponse = factors::remove_human_otp_sms;
+        "RemoveHumanAuthFactorOTPEmail" => remove_human_auth_factor_otp_email(mgmt::RemoveHumanAuthFactorOtpEmailRequest) -> mgmt::RemoveHumanAuthFactorOtpEmailResponse = factors::remove_human_otp_email;
+    }
+    auth_service_server::AuthService = "zitadel.auth.v1.AuthService" {
+        "ListMyAuthFactors" => list_my_auth_factors(auth::ListMyAuthFactorsRequest) -> auth::ListMyAuthFactorsResponse = factors::list_my_auth_factors;
+        "AddMyAuthFactorOTP" => add_my_auth_factor_otp(auth::AddMyAuthFactorOtpRequest) -> auth::AddMyAuthFactorOtpResponse = factors::add_my_otp;
+        "VerifyMyAuthFactorOTP" => verify_my_auth_factor_otp(auth::VerifyMyAuthFactorOtpRequest) -> auth::VerifyMyAuthFactorOtpResponse = factors::verify_my_otp;
+        "RemoveMyAuthFactorOTP" => remove_my_auth_factor_otp(auth::RemoveMyAuthFactorOtpRequest) -> auth::RemoveMyAuthFactorOtpResponse = factors::remove_my_otp;
+        "AddMyAuthFactorOTPSMS" => add_my_auth_factor_otpsms(auth::AddMyAuthFactorOtpsmsRequest) -> auth::AddMyAuthFactorOtpsmsResponse = factors::add_my_otp_sms;
+        "RemoveMyAuthFactorOTPSMS" => remove_my_auth_factor_otpsms(auth::RemoveMyAuthFactorOtpsmsRequest) -> auth::RemoveMyAuthFactorOtpsmsResponse = factors::remove_my_otp_sms;
+        "AddMyAuthFactorOTPEmail" => add_my_auth_factor_otp_email(auth::AddMyAuthFactorOtpEmailRequest) -> auth::AddMyAuthFactorOtpEmailResponse = factors::add_my_otp_email;
+        "RemoveMyAuthFactorOTPEmail" => remove_my_auth_factor_otp_email(auth::RemoveMyAuthFactorOtpEmailRequest) -> auth::RemoveMyAuthFactorOtpEmailResponse = factors::remove_my_otp_email;
+    }
+    organization_service_server::OrganizationService = "zitadel.org.v2.OrganizationService" {
+    }
+    session_service_server::SessionService = "zitadel.session.v2.SessionService" {
+    }
+}

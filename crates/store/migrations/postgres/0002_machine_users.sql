@@ -1,0 +1,18 @@
+-- Machine users: the service accounts behind personal access tokens, each with a role.
+CREATE TABLE machine_users (
+    id         TEXT PRIMARY KEY,
+    realm_id   TEXT NOT NULL REFERENCES realms(id) ON DELETE CASCADE,
+    username   TEXT NOT NULL,
+    role       TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    CONSTRAINT machine_users_realm_username_key UNIQUE (realm_id, username)
+);
+
+ALTER TABLE pats ADD COLUMN machine_user_id TEXT REFERENCES machine_users(id) ON DELETE CASCADE;
+
+-- PATs made before machine users existed were instance administrators' tokens.
+INSERT INTO machine_users (id, realm_id, username, role, created_at)
+SELECT DISTINCT 'm-' || realm_id || '-' || principal, realm_id, principal, 'IAM_OWNER', 0
+FROM pats;
+
+UPDATE pats SET machine_user_id = 'm-' || realm_id || '-' || principal;

@@ -1,0 +1,374 @@
+//! The ZITADEL services over every transport on the one port: gRPC (a tonic client generated
+//! from the same protos), gRPC-web and binary Connect; ZITADEL's gRPC errors with
+//! `grpc-status-details-bin`; and the permissions of machine users' roles.
+
+use prost::Message;
+use reqwest::{Method, StatusCode};
+use tessera_core::Role;
+use tessera_server::proto::google::rpc;
+use tessera_server::proto::zitadel::management::v1::management_service_client::ManagementServiceClient;
+use tessera_server::proto::zitadel::management::v1::{
+    ListHumanAuthFactorsRequest, ListHumanAuthFactorsResponse,
+};
+use tessera_server::proto::zitadel::user::v1::auth_factor;
+use tessera_server::proto::zitadel::user::v2::user_service_client::UserServiceClient;
+use tessera_server::proto::zitadel::user::v2::{
+    AuthFactorState, ListAuthenticationFactorsRequest, RegisterTotpRequest,
+    VerifyTotpRegistrationRequest,
+};
+use tessera_server::proto::zitadel::v1::ErrorDetail;
+use tonic::transport::Channel;
+
+use crate::helpers::*;
+
+fn authed<T>(message: T, token: &str, org: Option<&str>) -> tonic::Request<T> {
+    let mut request = tonic::Request::new(message);
+    let metadata = request.metadata_mut();
+    metadata.insert("authorization", format!("Bearer {token}").parse().unwrap());
+    if let Some(org) = org {
+        metadata.insert("x-zitadel-orgid", org.parse().unwrap());
+    }
+    request
+}
+
+async fn channel(app: &TestApp) -> Channel {
+    Channel::from_shared(app.base.clone())
+        .unwrap()
+        .connect()
+        .await
+        .unwrap()
+}
+
+/// The `zitadel.v1.ErrorDetail` inside a status's `grpc-status-details-bin`.
+fn error_detail(status: &tonic::Status) -> ErrorDetail {
+    let details = rpc::Status::decode(status.details()).unwrap();
+    assert_eq!(details.code, status.code() as i32);
+    assert_eq!(details.message, status.message());
+    assert_eq!(
+        details.details[0].type_url,
+        "type.googleapis.com/zitadel.v1.ErrorDetail"
+    );
+    ErrorDetail::decode(details.details[0].value.clone()).unwrap()
+}
+
+fn assert_status(status: &tonic::Status, code: tonic::Code, message: &str, id: &str) {
+    assert_eq!(status.code(), code, "{status:?}");
+    assert_eq!(status.message(), format!("{message} ({id})"));
+    let detail = error_detail(status);
+    assert_eq!((detail.id.as_str(), detail.message.as_str()), (id, message));
+}
+
+/// A fresh user's id, and the organization id of the default project.
+async fn user_and_org(app: &TestApp, email: &str) -> (String, String) {
+    let session = app.verified_user(email).await;
+    let realm = app.service.realm(PROJECT, None).await.unwrap();
+    let org = app.service.ensure_org(realm).await.unwrap();
+    (str_of(&session, "localId").to_owned(), org.org_id.unwrap())
+}
+
+/// A PAT of a new machine user with `role` in the organization `org`.
+async fn machine_pat(app: &TestApp, org: &str, name: &str, role: Role) -> String {
+    let realm = app.service.org_realm(org).await.unwrap();
+    let machine = app
+        .service
+        .create_machine_user(&realm, name, role)
+        .await
+        .unwrap();
+    app.service.create_pat(&machine.id).await.unwrap()
+}
+
+#[tokio::test]
+async fn grpc_registers_verifies_and_lists_totp() {
+    let app = TestApp::spawn().await;
+    let pat = app.pat();
+    let (user, _) = user_and_org(&app, "grpc@example.com").await;
+    let mut users = UserServiceClient::new(channel(&app).await);
+    let registered = users
+        .register_totp(authed(
+            RegisterTotpRequest {
+                user_id: user.clone(),
+            },
+            &pat,
+            None,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(
+        registered
+            .uri
+            .starts_with("otpauth://totp/Tessera:grpc@example.com?")
+    );
+    let pending = users
+        .list_authentication_factors(authed(
+            ListAuthenticationFactorsRequest {
+                user_id: user.clone(),
+                states: vec![AuthFactorState::NotReady.into()],
+                ..Default::default()
+            },
+            &pat,
+            None,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(pending.result.len(), 1);
+
+    let wrong = users
+        .verify_totp_registration(authed(
+            VerifyTotpRegistrationRequest {
+                user_id: user.clone(),
+                code: "000000".into(),
+            },
+            &pat,
+            None,
+        ))
+        .await
+        .unwrap_err();
+    assert_status(
+        &wrong,
+        tonic::Code::InvalidArgument,
+        "Invalid code",
+        "EVENT-8isk2",
+    );
+    users
+        .verify_totp_registration(authed(
+            VerifyTotpRegistrationRequest {
+                user_id: user.clone(),
+                code: totp(&registered.secret, app.now()),
+            },
+            &pat,
+            None,
+        ))
+        .await
+        .unwrap();
+
+    let mut management = ManagementServiceClient::new(channel(&app).await);
+    let listed = management
+        .list_human_auth_factors(authed(
+            ListHumanAuthFactorsRequest {
+                user_id: user.clone(),
+            },
+            &pat,
+            None,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(listed.result.len(), 1);
+    assert_eq!(listed.result[0].state, AuthFactorState::Ready as i32);
+    assert!(matches!(
+        listed.result[0].r#type,
+        Some(auth_factor::Type::Otp(_))
+    ));
+
+    let before = app.fingerprint().await;
+    let again = users
+        .register_totp(authed(RegisterTotpRequest { user_id: user }, &pat, None))
+        .await
+        .unwrap_err();
+    assert_status(
+        &again,
+        tonic::Code::AlreadyExists,
+        "Multifactor OTP (OneTimePassword) is already set up",
+        "COMMAND-do9se",
+    );
+    let anonymous = management
+        .list_human_auth_factors(tonic::Request::new(ListHumanAuthFactorsRequest::default()))
+        .await
+        .unwrap_err();
+    assert_status(
+        &anonymous,
+        tonic::Code::Unauthenticated,
+        "Errors.Token.Invalid",
+        "AUTH-7fs1e",
+    );
+    assert_eq!(app.fingerprint().await, before);
+}
+
+/// One length-prefixed gRPC(-web) message frame.
+fn frame(message: &impl Message) -> Vec<u8> {
+    let body = message.encode_to_vec();
+    let mut framed = vec![0];
+    framed.extend_from_slice(&(body.len() as u32).to_be_bytes());
+    framed.extend_from_slice(&body);
+    framed
+}
+
+#[tokio::test]
+async fn grpc_web_and_binary_connect_reach_the_same_calls() {
+    let app = TestApp::spawn().await;
+    let pat = app.pat();
+    let (user, _) = user_and_org(&app, "web@example.com").await;
+    let (status, _) = app
+        .zitadel(
+            Method::POST,
+            &format!("/v2/users/{user}/totp"),
+            &pat,
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let request = ListHumanAuthFactorsRequest {
+        user_id: user.clone(),
+    };
+    let path = "/zitadel.management.v1.ManagementService/ListHumanAuthFactors";
+
+    // gRPC-web over HTTP/1.1: a message frame, then a trailer frame (flag 0x80).
+    let response = app
+        .client
+        .post(app.url(path))
+        .bearer_auth(&pat)
+        .header("content-type", "application/grpc-web+proto")
+        .header("x-grpc-web", "1")
+        .body(frame(&request))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let body = response.bytes().await.unwrap();
+    assert_eq!(body[0], 0);
+    let len = u32::from_be_bytes(body[1..5].try_into().unwrap()) as usize;
+    // Ready factors only: the pending TOTP is not listed, so the message is empty.
+    let listed = ListHumanAuthFactorsResponse::decode(&body[5..5 + len]).unwrap();
+    assert!(listed.result.is_empty());
+    let trailer = &body[5 + len..];
+    assert_eq!(trailer[0], 0x80);
+    assert!(String::from_utf8_lossy(&trailer[5..]).contains("grpc-status:0"));
+
+    // Binary Connect, without connect-protocol-version, with a chunked body.
+    let (status, content_type, body) = chunked_post(
+        &app,
+        "/zitadel.user.v2.UserService/ListAuthenticationFactors",
+        &pat,
+        &request.encode_to_vec(),
+    )
+    .await;
+    assert_eq!((status, content_type.as_str()), (200, "application/proto"));
+    let listed = ListHumanAuthFactorsResponse::decode(body.as_slice()).unwrap();
+    assert!(listed.result.is_empty());
+
+    // Connect errors are JSON whatever the request codec.
+    let response = app
+        .client
+        .post(app.url(path))
+        .bearer_auth("not-a-token")
+        .header("content-type", "application/proto")
+        .body(request.encode_to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    let error: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(error["code"], "unauthenticated");
+    assert_eq!(error["message"], "Errors.Token.Invalid (AUTH-7fs1e)");
+}
+
+/// A binary Connect call over raw HTTP/1.1 with `Transfer-Encoding: chunked`, as connect-es
+/// sends it: (status, content type, body).
+async fn chunked_post(
+    app: &TestApp,
+    path: &str,
+    token: &str,
+    message: &[u8],
+) -> (u16, String, Vec<u8>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let address = app.base.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+    let mut request = format!(
+        "POST {path} HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {token}\r\n\
+         Content-Type: application/proto\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+    )
+    .into_bytes();
+    for chunk in message.chunks(3) {
+        request.extend_from_slice(format!("{:x}\r\n", chunk.len()).as_bytes());
+        request.extend_from_slice(chunk);
+        request.extend_from_slice(b"\r\n");
+    }
+    request.extend_from_slice(b"0\r\n\r\n");
+    stream.write_all(&request).await.unwrap();
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).await.unwrap();
+    let split = response.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+    let head = String::from_utf8_lossy(&response[..split]).to_ascii_lowercase();
+    let status = head[9..12].parse().unwrap();
+    let content_type = head
+        .lines()
+        .find_map(|l| l.strip_prefix("content-type: "))
+        .unwrap_or_default()
+        .to_owned();
+    (status, content_type, response[split + 4..].to_vec())
+}
+
+#[tokio::test]
+async fn machine_user_roles_limit_what_a_pat_may_do() {
+    let app = TestApp::spawn().await;
+    let (user, org) = user_and_org(&app, "roles@example.com").await;
+    let (status, _) = app
+        .zitadel(
+            Method::POST,
+            &format!("/v2/users/{user}/otp_email"),
+            &app.pat(),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let viewer = machine_pat(&app, &org, "viewer", Role::OrgOwnerViewer).await;
+    let manager = machine_pat(&app, &org, "manager", Role::OrgUserManager).await;
+    let factors = format!("/management/v1/users/{user}/auth_factors/_search");
+    let remove = format!("/management/v1/users/{user}/auth_factors/otp_email");
+
+    let (status, listed) = app
+        .zitadel(Method::POST, &factors, &viewer, None, None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{listed}");
+    assert_eq!(listed["result"][0]["otpEmail"], serde_json::json!({}));
+    let before = app.fingerprint().await;
+    for (method, path) in [
+        (Method::DELETE, remove.clone()),
+        (Method::POST, format!("/v2/users/{user}/totp")),
+    ] {
+        let reply = app.zitadel(method, &path, &viewer, None, None).await;
+        assert_zitadel_error(
+            &reply,
+            403,
+            7,
+            "No matching permissions found",
+            "AUTH-5mWD2",
+        );
+    }
+    assert_eq!(app.fingerprint().await, before);
+
+    // Only an instance-wide role may pick another organization.
+    let other = app.service.create_org(PROJECT, "Other Org").await.unwrap();
+    let other_id = other.org_id.unwrap();
+    let reply = app
+        .zitadel(Method::POST, &factors, &manager, Some(&other_id), None)
+        .await;
+    assert_zitadel_error(
+        &reply,
+        403,
+        7,
+        "No matching permissions found",
+        "AUTH-5mWD2",
+    );
+    let reply = app
+        .zitadel(Method::POST, &factors, &app.pat(), Some(&other_id), None)
+        .await;
+    assert_zitadel_error(&reply, 404, 5, "User could not be found", "COMMAND-SqyJz");
+    let reply = app
+        .zitadel(Method::POST, &factors, &app.pat(), Some("404404404"), None)
+        .await;
+    assert_zitadel_error(&reply, 404, 5, "Organisation not found", "COMMAND-55M9f");
+
+    let (status, _) = app
+        .zitadel(Method::DELETE, &remove, &manager, None, None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, listed) = app
+        .zitadel(Method::POST, &factors, &viewer, None, None)
+        .await;
+    assert_eq!(listed, serde_json::json!({}));
+}
