@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -90,6 +90,7 @@ export async function startTessera({ env: settings = {}, suite = 'node' } = {}) 
 
   return {
     baseUrl,
+    dataDir,
     log,
     /** SIGTERM, then the exit code (null if a signal killed it). */
     async stop() {
@@ -102,6 +103,13 @@ export async function startTessera({ env: settings = {}, suite = 'node' } = {}) 
   };
 }
 
+/**
+ * The ZITADEL personal access token of dev mode's administrator (an IAM_OWNER machine user),
+ * which the server writes to `<data-dir>/admin.pat` before it listens.
+ */
+export function adminPat(server) {
+  return readFileSync(join(server.dataDir, 'admin.pat'), 'utf8').trim();
+}
 
 /** Plain HTTP against the server, for what no SDK exposes; asserts success, returns the JSON body. */
 export async function rest(baseUrl, path, { method = 'GET', body, headers = {} } = {}) {

@@ -12,14 +12,15 @@ import { connectAuthEmulator, getAuth, signInWithEmailAndPassword } from 'fireba
 import * as admin from 'firebase-admin/app';
 import { getAuth as getAdminAuth } from 'firebase-admin/auth';
 
-import { hex, PASSWORD, PROJECT, rest, startTessera } from '../../shared/tessera.mjs';
+import { adminPat, hex, PASSWORD, PROJECT, rest, startTessera } from '../../shared/tessera.mjs';
 
 export { hex, PASSWORD, PROJECT, sleep, uniqueEmail, uniquePhone } from '../../shared/tessera.mjs';
 
 /**
  * Registers before/after hooks for one server and its clients; returns a context filled in by
- * `before`: `baseUrl`, `admin` (firebase-admin Auth), `client()` (a fresh JS SDK Auth),
- * `signIn(email, password)` and `rest(path, options)`.
+ * `before`: `baseUrl`, `adminPat` (dev mode's ZITADEL administrator PAT), `admin`
+ * (firebase-admin Auth), `client()` (a fresh JS SDK Auth), `signIn(email, password)` and
+ * `rest(path, options)`.
  */
 export function useTessera(options = {}) {
   const ctx = {};
@@ -30,6 +31,7 @@ export function useTessera(options = {}) {
   before(async () => {
     server = await startTessera(options);
     ctx.baseUrl = server.baseUrl;
+    ctx.adminPat = adminPat(server);
     // Exactly what a firebase-admin user does to reach the Firebase Auth emulator.
     process.env.FIREBASE_AUTH_EMULATOR_HOST = new URL(server.baseUrl).host;
     adminApp = admin.initializeApp({ projectId: PROJECT }, `admin-${hex()}`);

@@ -74,6 +74,10 @@ pub enum DomainError {
     InvalidVerificationCode,
     #[error("no verification code was sent")]
     VerificationCodeNotFound,
+    #[error("the user has no phone number")]
+    ContactNotFound,
+    #[error("no sender is configured to deliver the code")]
+    SenderUnavailable,
     #[error("the database is unavailable")]
     Unavailable,
     /// Detail is logged where it happens; it never reaches a client.

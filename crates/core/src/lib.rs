@@ -6,6 +6,7 @@
 
 pub mod challenge;
 pub mod clock;
+pub mod contact;
 pub mod email;
 pub mod error;
 pub mod factor;

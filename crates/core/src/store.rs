@@ -11,6 +11,7 @@ use async_trait::async_trait;
 use time::OffsetDateTime;
 
 use crate::challenge::{Challenge, OutboxMessage, PendingSignIn};
+use crate::contact::{ContactCode, ContactKind};
 use crate::error::StoreError;
 use crate::{
     EmailAddress, Factor, FactorId, MachineUser, NewUser, Realm, RealmId, SecondFactor, User,
@@ -108,6 +109,28 @@ pub trait Store: Send + Sync + 'static {
     async fn find_realm_by_org(&self, org_id: &str) -> StoreResult<Option<Realm>>;
     /// Gives a realm its organization id unless it has one; returns the realm as stored.
     async fn assign_org(&self, realm: &RealmId, org_id: &str) -> StoreResult<Option<Realm>>;
+    /// Stores the pending verification of a contact, replacing an earlier one of that kind.
+    async fn put_contact_code(&self, code: &ContactCode) -> StoreResult<()>;
+    async fn find_contact_code(
+        &self,
+        realm: &RealmId,
+        user: &UserId,
+        kind: ContactKind,
+    ) -> StoreResult<Option<ContactCode>>;
+    /// Takes one attempt; `Ok(false)` when none is left.
+    async fn spend_contact_attempt(
+        &self,
+        realm: &RealmId,
+        user: &UserId,
+        kind: ContactKind,
+    ) -> StoreResult<bool>;
+    /// Deletes the pending verification; `Ok(true)` for the one caller that removed it.
+    async fn take_contact_code(
+        &self,
+        realm: &RealmId,
+        user: &UserId,
+        kind: ContactKind,
+    ) -> StoreResult<bool>;
     async fn insert_machine_user(&self, user: &MachineUser) -> StoreResult<()>;
     async fn get_machine_user(&self, id: &UserId) -> StoreResult<Option<MachineUser>>;
     async fn find_machine_user(

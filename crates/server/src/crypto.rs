@@ -6,7 +6,7 @@
 //! column or decrypted under another key id without detection.
 
 use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
-use aws_lc_rs::digest;
+use aws_lc_rs::{digest, hmac};
 use data_encoding::BASE64URL_NOPAD;
 
 #[derive(Debug, thiserror::Error)]
@@ -24,20 +24,32 @@ pub enum CryptoError {
 pub struct MasterKey {
     id: String,
     key: LessSafeKey,
+    /// For codes stored without a client secret to bind them (see `mac`).
+    mac_key: hmac::Key,
 }
 
 impl MasterKey {
     pub fn new(id: impl Into<String>, bytes: &[u8]) -> Result<Self, CryptoError> {
         let unbound = UnboundKey::new(&AES_256_GCM, bytes)
             .map_err(|_| CryptoError::MasterKey("need 32 bytes"))?;
+        let derived = hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, bytes), b"tessera:mac");
         Ok(Self {
             id: id.into(),
             key: LessSafeKey::new(unbound),
+            mac_key: hmac::Key::new(hmac::HMAC_SHA256, derived.as_ref()),
         })
     }
 
     pub fn id(&self) -> &str {
         &self.id
+    }
+
+    /// HMAC-SHA256 of a short code under a key derived from the master key: a database dump
+    /// alone cannot brute-force codes stored this way.
+    pub fn mac(&self, purpose: &str, data: &str) -> Vec<u8> {
+        hmac::sign(&self.mac_key, format!("{purpose}:{data}").as_bytes())
+            .as_ref()
+            .to_vec()
     }
 
     /// `nonce || ciphertext || tag`.
@@ -100,17 +112,23 @@ pub fn random_token() -> Result<String, CryptoError> {
     Ok(BASE64URL_NOPAD.encode(&random_array::<32>()?))
 }
 
-/// `n` uniformly random decimal digits (rejection sampling, so no digit is favoured).
+/// `n` uniformly random decimal digits.
 pub fn random_digits(n: usize) -> Result<String, CryptoError> {
-    const LIMIT: u32 = u32::MAX - u32::MAX % 10;
-    let mut digits = String::with_capacity(n);
-    while digits.len() < n {
+    random_chars(n, b"0123456789")
+}
+
+/// `n` characters drawn uniformly from `alphabet` (rejection sampling, so none is favoured).
+pub fn random_chars(n: usize, alphabet: &[u8]) -> Result<String, CryptoError> {
+    let size = alphabet.len() as u32;
+    let limit = u32::MAX - u32::MAX % size;
+    let mut out = String::with_capacity(n);
+    while out.len() < n {
         let value = u32::from_le_bytes(random_array()?);
-        if value < LIMIT {
-            digits.push(char::from(b'0' + (value % 10) as u8));
+        if value < limit {
+            out.push(char::from(alphabet[(value % size) as usize]));
         }
     }
-    Ok(digits)
+    Ok(out)
 }
 
 /// The stored form of a one-time code: SHA-256(session secret ‖ ":" ‖ code). Without the

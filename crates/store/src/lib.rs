@@ -10,6 +10,7 @@
 //! letting them collide on `SQLITE_BUSY`. PostgreSQL uses one pool for both.
 
 mod challenges;
+mod contacts;
 mod factors;
 mod machines;
 mod open;
@@ -20,6 +21,7 @@ mod users;
 use async_trait::async_trait;
 use sqlx::{AnyPool, AssertSqlSafe};
 use tessera_core::challenge::{Challenge, OutboxMessage, PendingSignIn};
+use tessera_core::contact::{ContactCode, ContactKind};
 use tessera_core::error::{StoreError, Unique};
 use tessera_core::store::{
     EnrolOutcome, Event, RefreshTokenRecord, SigningKeyRecord, StoreResult, UserQuery,
@@ -148,6 +150,37 @@ impl Store for SqlStore {
             .await
             .map_err(db_err)?;
         row.as_ref().map(realm_from_row).transpose()
+    }
+
+    async fn put_contact_code(&self, code: &ContactCode) -> StoreResult<()> {
+        contacts::put(&self.write, code).await
+    }
+
+    async fn find_contact_code(
+        &self,
+        realm: &RealmId,
+        user: &UserId,
+        kind: ContactKind,
+    ) -> StoreResult<Option<ContactCode>> {
+        contacts::find(&self.read, (realm, user, kind)).await
+    }
+
+    async fn spend_contact_attempt(
+        &self,
+        realm: &RealmId,
+        user: &UserId,
+        kind: ContactKind,
+    ) -> StoreResult<bool> {
+        contacts::spend_attempt(&self.write, (realm, user, kind)).await
+    }
+
+    async fn take_contact_code(
+        &self,
+        realm: &RealmId,
+        user: &UserId,
+        kind: ContactKind,
+    ) -> StoreResult<bool> {
+        contacts::take(&self.write, (realm, user, kind)).await
     }
 
     async fn insert_machine_user(&self, user: &MachineUser) -> StoreResult<()> {

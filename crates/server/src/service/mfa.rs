@@ -215,7 +215,18 @@ impl Service {
         user: &UserId,
     ) -> Result<(Factor, Vec<u8>), DomainError> {
         let secret: [u8; SECRET_LEN] = random_array().map_err(internal)?;
-        let factor = Factor {
+        let factor = self.totp_factor(realm, user, &secret)?;
+        Ok((factor, secret.to_vec()))
+    }
+
+    /// A pending TOTP factor with `secret` sealed under the master key.
+    pub(super) fn totp_factor(
+        &self,
+        realm: &Realm,
+        user: &UserId,
+        secret: &[u8],
+    ) -> Result<Factor, DomainError> {
+        Ok(Factor {
             id: FactorId::from_random(random_array().map_err(internal)?),
             realm: realm.id.clone(),
             user: user.clone(),
@@ -226,7 +237,7 @@ impl Service {
                     master_key_id: self.master.id().to_owned(),
                     bytes: self
                         .master
-                        .seal(TOTP_SEAL_PURPOSE, &secret)
+                        .seal(TOTP_SEAL_PURPOSE, secret)
                         .map_err(internal)?,
                 },
                 spec: TotpSpec::FIREBASE,
@@ -234,8 +245,7 @@ impl Service {
             created_at: self.clock.now(),
             enrolled_at: None,
             last_used_at: None,
-        };
-        Ok((factor, secret.to_vec()))
+        })
     }
 
     /// Sends a fresh code to `phone` and returns the `sessionInfo` that names it. Test phone

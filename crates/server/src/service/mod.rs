@@ -3,6 +3,7 @@
 
 mod accounts;
 mod callers;
+mod contacts;
 mod mfa;
 mod orgs;
 mod realms;
@@ -19,6 +20,7 @@ use crate::tokens::{Signing, SigningKeys, TokenSigner, TokenVerifier};
 
 pub use accounts::{AccountChanges, BatchGetPage, ImportUser, NewAccount, UserSelector};
 pub use callers::{KeyScope, Mode};
+pub use contacts::Proof;
 pub use mfa::{
     AcceptAll, AdminFactor, AppEvidence, AppVerifier, EnrolmentProof, EnrolmentStart,
     EnrolmentStarted, FirstFactorOutcome, RequireEvidence, SignInProof,

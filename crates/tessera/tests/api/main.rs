@@ -25,3 +25,4 @@ mod operations;
 mod tokens;
 mod zitadel;
 mod zitadel_transports;
+mod zitadel_users;

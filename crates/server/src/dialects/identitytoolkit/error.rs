@@ -144,14 +144,17 @@ fn domain_envelope(e: &DomainError) -> Envelope {
             "The service is currently unavailable.",
         ),
         // ZITADEL-only conditions; no Identity Toolkit call reaches them.
-        MachineUserExists | InvalidVerificationCode | VerificationCodeNotFound | Internal => {
-            Envelope::transport(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "INTERNAL",
-                "backendError",
-                "Internal error encountered.",
-            )
-        }
+        MachineUserExists
+        | InvalidVerificationCode
+        | VerificationCodeNotFound
+        | ContactNotFound
+        | SenderUnavailable
+        | Internal => Envelope::transport(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "INTERNAL",
+            "backendError",
+            "Internal error encountered.",
+        ),
     }
 }
 

@@ -14,7 +14,7 @@ use super::error::{Op, PERMISSION_DENIED, UNAUTHENTICATED, ZitadelError};
 use crate::service::{Authenticated, KeyScope, Machine, Service};
 
 pub enum Caller {
-    Machine(Machine),
+    Machine(Box<Machine>),
     User(Box<Authenticated>),
 }
 
@@ -39,7 +39,7 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
 pub async fn authenticate(svc: &Service, headers: &HeaderMap) -> Result<Caller, ZitadelError> {
     let token = bearer(headers).ok_or(UNAUTHENTICATED)?;
     match svc.check_pat(token).await {
-        Ok(machine) => Ok(Caller::Machine(machine)),
+        Ok(machine) => Ok(Caller::Machine(Box::new(machine))),
         Err(DomainError::AdminUnauthenticated) => {
             let project = audience(token).ok_or(UNAUTHENTICATED)?;
             let me = svc

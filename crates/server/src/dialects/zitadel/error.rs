@@ -74,6 +74,20 @@ pub const UNIMPLEMENTED: ZitadelError = err(
     "Errors.Method.NotImplemented",
     "TESSERA-RPC01",
 );
+pub const INVALID_EMAIL: ZitadelError =
+    err(Code::InvalidArgument, "Email is invalid", "EMAIL-599BI");
+pub const INVALID_PHONE: ZitadelError =
+    err(Code::InvalidArgument, "Phone is invalid", "PHONE-so0wa");
+pub const PASSWORD_TOO_SHORT: ZitadelError = err(
+    Code::InvalidArgument,
+    "Password is too short",
+    "DOMAIN-HuJf6",
+);
+pub const INVALID_ORG: ZitadelError = err(
+    Code::InvalidArgument,
+    "Organisation is invalid",
+    "ORG-deLle",
+);
 pub const BAD_BODY: ZitadelError = err(
     Code::InvalidArgument,
     "Errors.Request.Invalid",
@@ -133,6 +147,26 @@ impl ZitadelError {
                 Code::ResourceExhausted,
                 "Maximum number of second factors reached",
                 "TESSERA-MFA05",
+            ),
+            (EmailExists | DuplicateUserId, _) => {
+                err(Code::AlreadyExists, "User already exists", "COMMAND-k2unb")
+            }
+            (PhoneNumberExists, _) => err(
+                Code::AlreadyExists,
+                "Phone number is already in use",
+                "TESSERA-PHN01",
+            ),
+            (VerificationCodeNotFound, _) => {
+                err(Code::FailedPrecondition, "Code not found", "COMMAND-2M9fs")
+            }
+            (InvalidVerificationCode, _) => {
+                err(Code::InvalidArgument, "Code is invalid", "CODE-woT0xc")
+            }
+            (ContactNotFound, _) => err(Code::NotFound, "Phone not found", "COMMAND-ieJ2e"),
+            (SenderUnavailable, _) => err(
+                Code::FailedPrecondition,
+                "No provider is configured to send the code",
+                "TESSERA-SND01",
             ),
             (OrgNotFound, _) => err(Code::NotFound, "Organisation not found", "COMMAND-55M9f"),
             (AdminUnauthenticated | InvalidIdToken | TokenExpired | UserDisabled, _) => {

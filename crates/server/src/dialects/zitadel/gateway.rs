@@ -200,6 +200,27 @@ impl Gateway {
         )
     }
 
+    /// A POST that creates: 201 on success, as ZITADEL's v2 gateway answers.
+    pub fn create<Req, Resp>(
+        self,
+        path: &'static str,
+        name: &'static str,
+        rpc: impl Rpc<Req, Resp>,
+    ) -> Self
+    where
+        Req: Message + Default + DeserializeOwned + Send + 'static,
+        Resp: Serialize + Send + 'static,
+    {
+        self.route(
+            HttpMethod::Post,
+            path,
+            name,
+            Body::Whole,
+            StatusCode::CREATED,
+            rpc,
+        )
+    }
+
     /// A `_search`-style POST whose body is not mapped.
     pub fn search<Req, Resp>(
         self,

@@ -14,6 +14,7 @@ mod gateway;
 mod grpc;
 mod rpc;
 mod services;
+mod users;
 
 use std::sync::Arc;
 
@@ -29,6 +30,40 @@ use gateway::Gateway;
 /// The REST routes, each naming its RPC (spec §4–§6).
 fn gateway() -> Gateway {
     Gateway::new()
+        .create("/v2/users/human", "AddHumanUser", users::add_human_user)
+        .post("/v2/users/{user_id}/email", "SetEmail", users::set_email)
+        .post(
+            "/v2/users/{user_id}/email/verify",
+            "VerifyEmail",
+            users::verify_email,
+        )
+        .post("/v2/users/{user_id}/phone", "SetPhone", users::set_phone)
+        .post(
+            "/v2/users/{user_id}/phone/verify",
+            "VerifyPhone",
+            users::verify_phone,
+        )
+        .delete(
+            "/v2/users/{user_id}/phone",
+            "RemovePhone",
+            users::remove_phone,
+        )
+        .create(
+            "/v2/organizations",
+            "AddOrganization",
+            users::add_organization,
+        )
+        .post("/management/v1/orgs", "AddOrg", users::add_org)
+        .post(
+            "/management/v1/users/human",
+            "AddHumanUser",
+            users::add_human_user_v1,
+        )
+        .post(
+            "/management/v1/users/human/_import",
+            "ImportHumanUser",
+            users::import_human_user,
+        )
         .post(
             "/v2/users/{user_id}/totp",
             "RegisterTOTP",

@@ -9,7 +9,7 @@ use axum::http::HeaderMap;
 use tessera_core::{Permission, Realm, UserId};
 
 use super::auth::{self, Caller};
-use super::error::{PERMISSION_DENIED, ZitadelError};
+use super::error::{Op, PERMISSION_DENIED, ZitadelError};
 use super::factors::user_id;
 use crate::service::Service;
 
@@ -78,6 +78,23 @@ impl Ctx {
     /// v2's factor calls: the user itself, or `user.credential.write` in its organization.
     pub fn credential_of(&self, raw: &str) -> Result<UserId, ZitadelError> {
         self.user_with(raw, Permission::UserCredentialWrite)
+    }
+
+    /// The organization a request names in its body (v2's `organization`, `AddOrganization`'s
+    /// admins): the call's own, or another one for a caller whose role spans the instance.
+    pub async fn named_org(&self, org_id: Option<&str>) -> Result<Realm, ZitadelError> {
+        match org_id.filter(|id| !id.is_empty()) {
+            None => Ok(self.realm.clone()),
+            Some(id) if Some(id) == self.realm.org_id.as_deref() => Ok(self.realm.clone()),
+            Some(id) => match &*self.caller {
+                Caller::Machine(machine) if machine.role.spans_instance() => self
+                    .svc
+                    .org_realm(id)
+                    .await
+                    .map_err(|e| ZitadelError::from_domain(Op::Read, e)),
+                _ => Err(PERMISSION_DENIED),
+            },
+        }
     }
 
     /// The signed-in user of `/auth/v1/users/me/…`.

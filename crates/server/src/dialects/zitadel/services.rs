@@ -12,11 +12,11 @@ use tonic::{Request, Response as GrpcResponse, Status};
 
 use super::connect::{self, ConnectError};
 use super::error::UNIMPLEMENTED;
-use super::factors;
 use super::grpc::{Grpc, call};
+use super::{factors, users};
 use crate::proto::zitadel::auth::v1::{self as auth, auth_service_server};
 use crate::proto::zitadel::management::v1::{self as mgmt, management_service_server};
-use crate::proto::zitadel::org::v2::organization_service_server;
+use crate::proto::zitadel::org::v2::{self as org, organization_service_server};
 use crate::proto::zitadel::session::v2::session_service_server;
 use crate::proto::zitadel::user::v2::{self as user, user_service_server};
 use crate::service::Service;
@@ -59,6 +59,12 @@ macro_rules! services {
 
 services! {
     user_service_server::UserService = "zitadel.user.v2.UserService" {
+        "AddHumanUser" => add_human_user(user::AddHumanUserRequest) -> user::AddHumanUserResponse = users::add_human_user;
+        "SetEmail" => set_email(user::SetEmailRequest) -> user::SetEmailResponse = users::set_email;
+        "VerifyEmail" => verify_email(user::VerifyEmailRequest) -> user::VerifyEmailResponse = users::verify_email;
+        "SetPhone" => set_phone(user::SetPhoneRequest) -> user::SetPhoneResponse = users::set_phone;
+        "VerifyPhone" => verify_phone(user::VerifyPhoneRequest) -> user::VerifyPhoneResponse = users::verify_phone;
+        "RemovePhone" => remove_phone(user::RemovePhoneRequest) -> user::RemovePhoneResponse = users::remove_phone;
         "RegisterTOTP" => register_totp(user::RegisterTotpRequest) -> user::RegisterTotpResponse = factors::register_totp;
         "VerifyTOTPRegistration" => verify_totp_registration(user::VerifyTotpRegistrationRequest) -> user::VerifyTotpRegistrationResponse = factors::verify_totp_registration;
         "RemoveTOTP" => remove_totp(user::RemoveTotpRequest) -> user::RemoveTotpResponse = factors::remove_totp;
@@ -70,6 +76,9 @@ services! {
         "ListAuthenticationMethodTypes" => list_authentication_method_types(user::ListAuthenticationMethodTypesRequest) -> user::ListAuthenticationMethodTypesResponse = factors::list_authentication_method_types;
     }
     management_service_server::ManagementService = "zitadel.management.v1.ManagementService" {
+        "AddOrg" => add_org(mgmt::AddOrgRequest) -> mgmt::AddOrgResponse = users::add_org;
+        "AddHumanUser" => add_human_user(mgmt::AddHumanUserRequest) -> mgmt::AddHumanUserResponse = users::add_human_user_v1;
+        "ImportHumanUser" => import_human_user(mgmt::ImportHumanUserRequest) -> mgmt::ImportHumanUserResponse = users::import_human_user;
         "ListHumanAuthFactors" => list_human_auth_factors(mgmt::ListHumanAuthFactorsRequest) -> mgmt::ListHumanAuthFactorsResponse = factors::list_human_auth_factors;
         "RemoveHumanAuthFactorOTP" => remove_human_auth_factor_otp(mgmt::RemoveHumanAuthFactorOtpRequest) -> mgmt::RemoveHumanAuthFactorOtpResponse = factors::remove_human_otp;
         "RemoveHumanAuthFactorOTPSMS" => remove_human_auth_factor_otpsms(mgmt::RemoveHumanAuthFactorOtpsmsRequest) -> mgmt::RemoveHumanAuthFactorOtpsmsResponse = factors::remove_human_otp_sms;
@@ -86,6 +95,7 @@ services! {
         "RemoveMyAuthFactorOTPEmail" => remove_my_auth_factor_otp_email(auth::RemoveMyAuthFactorOtpEmailRequest) -> auth::RemoveMyAuthFactorOtpEmailResponse = factors::remove_my_otp_email;
     }
     organization_service_server::OrganizationService = "zitadel.org.v2.OrganizationService" {
+        "AddOrganization" => add_organization(org::AddOrganizationRequest) -> org::AddOrganizationResponse = users::add_organization;
     }
     session_service_server::SessionService = "zitadel.session.v2.SessionService" {
     }

@@ -16,3 +16,16 @@ SELECT DISTINCT 'm-' || realm_id || '-' || principal, realm_id, principal, 'IAM_
 FROM pats;
 
 UPDATE pats SET machine_user_id = 'm-' || realm_id || '-' || principal;
+
+-- Contact data waiting for proof (ZITADEL SetEmail / SetPhone with a code): one per kind.
+CREATE TABLE contact_codes (
+    realm_id      TEXT NOT NULL,
+    user_id       TEXT NOT NULL,
+    kind          TEXT NOT NULL,             -- email | phone
+    value         TEXT NOT NULL,
+    code_hash     BYTEA NOT NULL,
+    expires_at    BIGINT NOT NULL,
+    attempts_left INTEGER NOT NULL,
+    PRIMARY KEY (realm_id, user_id, kind),
+    FOREIGN KEY (realm_id, user_id) REFERENCES users (realm_id, id) ON DELETE CASCADE
+);

@@ -1,0 +1,409 @@
+//! The user and organization calls a ZITADEL client needs before it can manage factors
+//! (spec §4, §6): creating organizations and human users (v1 and v2, with an imported TOTP
+//! secret), and setting and verifying email addresses and phone numbers, which the OTP Email
+//! and OTP SMS factors require.
+
+use data_encoding::BASE32_NOPAD;
+use tessera_core::contact::ContactKind;
+use tessera_core::{DomainError, EmailAddress, Password, Permission, PhoneNumber, Realm, UserId};
+
+use super::details::{created_v1, created_v2, details_v2};
+use super::error::{
+    BAD_BODY, INVALID_EMAIL, INVALID_ORG, INVALID_PHONE, Op, PASSWORD_TOO_SHORT, ZitadelError,
+};
+use super::factors::user_id;
+use super::rpc::Ctx;
+use crate::proto::zitadel::management::v1 as mgmt;
+use crate::proto::zitadel::org::v2 as org;
+use crate::proto::zitadel::user::v2 as user;
+use crate::service::{NewAccount, Proof};
+
+fn domain(e: DomainError) -> ZitadelError {
+    ZitadelError::from_domain(Op::Read, e)
+}
+
+fn email(raw: &str) -> Result<EmailAddress, ZitadelError> {
+    EmailAddress::parse(raw).ok_or(INVALID_EMAIL)
+}
+
+fn phone(raw: &str) -> Result<PhoneNumber, ZitadelError> {
+    PhoneNumber::parse(raw).ok_or(INVALID_PHONE)
+}
+
+/// A new human user, whichever call describes it.
+#[derive(Default)]
+struct Human {
+    id: Option<UserId>,
+    email: Option<(EmailAddress, Proof)>,
+    phone: Option<(PhoneNumber, Proof)>,
+    password: Option<Password>,
+    display_name: Option<String>,
+    totp_secret: Option<Vec<u8>>,
+}
+
+/// What creating a human answers: its id and the codes the caller asked to see.
+struct Created {
+    id: UserId,
+    email_code: Option<String>,
+    phone_code: Option<String>,
+}
+
+fn password(raw: &str) -> Result<Option<Password>, ZitadelError> {
+    if raw.is_empty() {
+        return Ok(None);
+    }
+    Password::parse(raw).map(Some).ok_or(PASSWORD_TOO_SHORT)
+}
+
+fn totp_secret(raw: &str) -> Result<Option<Vec<u8>>, ZitadelError> {
+    if raw.is_empty() {
+        return Ok(None);
+    }
+    let normalized = raw.trim_end_matches('=').to_ascii_uppercase();
+    BASE32_NOPAD
+        .decode(normalized.as_bytes())
+        .map(Some)
+        .map_err(|_| BAD_BODY)
+}
+
+fn full_name(first: &str, last: &str) -> Option<String> {
+    let name = format!("{first} {last}").trim().to_owned();
+    (!name.is_empty()).then_some(name)
+}
+
+fn proof_v1(verified: bool) -> Proof {
+    if verified {
+        Proof::Verified
+    } else {
+        Proof::Later
+    }
+}
+
+/// Creates the account, then starts the verifications and imports the TOTP secret.
+async fn create(ctx: &Ctx, realm: &Realm, human: Human) -> Result<Created, ZitadelError> {
+    let verified = |p: &Option<(_, Proof)>| p.as_ref().is_some_and(|(_, p)| *p == Proof::Verified);
+    let account = NewAccount {
+        id: human.id,
+        email_verified: verified(&human.email),
+        email: human.email.as_ref().map(|(e, _)| e.clone()),
+        phone_number: human
+            .phone
+            .as_ref()
+            .filter(|(_, p)| *p == Proof::Verified)
+            .map(|(n, _)| n.clone()),
+        password: human.password,
+        display_name: human.display_name,
+        ..NewAccount::default()
+    };
+    let svc = &ctx.svc;
+    let user = svc
+        .create_account(realm, account, Vec::new())
+        .await
+        .map_err(domain)?;
+    let mut created = Created {
+        id: user.id.clone(),
+        email_code: None,
+        phone_code: None,
+    };
+    if let Some((address, proof)) = human.email.filter(|(_, p)| *p != Proof::Verified) {
+        created.email_code = svc
+            .set_email(realm, &user.id, address, proof)
+            .await
+            .map_err(domain)?;
+    }
+    if let Some((number, proof)) = human.phone.filter(|(_, p)| *p != Proof::Verified) {
+        created.phone_code = svc
+            .set_phone(realm, &user.id, number, proof)
+            .await
+            .map_err(domain)?;
+    }
+    if let Some(secret) = human.totp_secret {
+        svc.import_totp(realm, &user.id, &secret)
+            .await
+            .map_err(domain)?;
+    }
+    Ok(created)
+}
+
+fn email_proof(v: Option<&user::set_human_email::Verification>) -> Proof {
+    use user::set_human_email::Verification::*;
+    match v {
+        Some(IsVerified(true)) => Proof::Verified,
+        Some(ReturnCode(_)) => Proof::ReturnCode,
+        _ => Proof::SendCode,
+    }
+}
+
+fn phone_proof(v: Option<&user::set_human_phone::Verification>) -> Proof {
+    use user::set_human_phone::Verification::*;
+    match v {
+        Some(IsVerified(true)) => Proof::Verified,
+        Some(ReturnCode(_)) => Proof::ReturnCode,
+        _ => Proof::SendCode,
+    }
+}
+
+/// v2's `AddHumanUserRequest`, also the admins of `AddOrganization`.
+fn human_v2(req: user::AddHumanUserRequest) -> Result<Human, ZitadelError> {
+    use user::add_human_user_request::PasswordType;
+    let profile = req.profile.unwrap_or_default();
+    let email_field = req.email.ok_or(INVALID_EMAIL)?;
+    Ok(Human {
+        id: req.user_id.as_deref().map(user_id).transpose()?,
+        email: Some((
+            email(&email_field.email)?,
+            email_proof(email_field.verification.as_ref()),
+        )),
+        phone: req
+            .phone
+            .filter(|p| !p.phone.is_empty())
+            .map(|p| {
+                Ok::<_, ZitadelError>((phone(&p.phone)?, phone_proof(p.verification.as_ref())))
+            })
+            .transpose()?,
+        password: match req.password_type {
+            Some(PasswordType::Password(p)) => password(&p.password)?,
+            Some(PasswordType::HashedPassword(_)) => return Err(BAD_BODY),
+            None => None,
+        },
+        display_name: profile
+            .display_name
+            .clone()
+            .or_else(|| full_name(&profile.given_name, &profile.family_name)),
+        totp_secret: totp_secret(req.totp_secret.as_deref().unwrap_or_default())?,
+    })
+}
+
+pub async fn add_human_user(
+    ctx: Ctx,
+    req: user::AddHumanUserRequest,
+) -> Result<user::AddHumanUserResponse, ZitadelError> {
+    use crate::proto::zitadel::object::v2::organization::Org;
+    let org_id = match req.organization.as_ref().and_then(|o| o.org.as_ref()) {
+        Some(Org::OrgId(id)) => Some(id.clone()),
+        Some(Org::OrgDomain(_)) | None => None,
+    };
+    let realm = ctx.named_org(org_id.as_deref()).await?;
+    ctx.require(Permission::UserWrite)?;
+    let created = create(&ctx, &realm, human_v2(req)?).await?;
+    Ok(user::AddHumanUserResponse {
+        user_id: created.id.to_string(),
+        details: Some(created_v2(
+            &ctx,
+            realm.org_id.as_deref().unwrap_or_default(),
+        )),
+        email_code: created.email_code,
+        phone_code: created.phone_code,
+    })
+}
+
+pub async fn add_human_user_v1(
+    ctx: Ctx,
+    req: mgmt::AddHumanUserRequest,
+) -> Result<mgmt::AddHumanUserResponse, ZitadelError> {
+    ctx.require(Permission::UserWrite)?;
+    let profile = req.profile.unwrap_or_default();
+    let email_field = req.email.ok_or(INVALID_EMAIL)?;
+    let human = Human {
+        email: Some((
+            email(&email_field.email)?,
+            proof_v1(email_field.is_email_verified),
+        )),
+        phone: req
+            .phone
+            .filter(|p| !p.phone.is_empty())
+            .map(|p| Ok::<_, ZitadelError>((phone(&p.phone)?, proof_v1(p.is_phone_verified))))
+            .transpose()?,
+        password: password(&req.initial_password)?,
+        display_name: Some(profile.display_name.clone())
+            .filter(|n| !n.is_empty())
+            .or_else(|| full_name(&profile.first_name, &profile.last_name)),
+        ..Human::default()
+    };
+    let created = create(&ctx, &ctx.realm, human).await?;
+    Ok(mgmt::AddHumanUserResponse {
+        user_id: created.id.to_string(),
+        details: Some(created_v1(&ctx, ctx.org_id())),
+    })
+}
+
+pub async fn import_human_user(
+    ctx: Ctx,
+    req: mgmt::ImportHumanUserRequest,
+) -> Result<mgmt::ImportHumanUserResponse, ZitadelError> {
+    ctx.require(Permission::UserWrite)?;
+    let profile = req.profile.unwrap_or_default();
+    let email_field = req.email.ok_or(INVALID_EMAIL)?;
+    if req.hashed_password.is_some_and(|h| !h.value.is_empty()) {
+        return Err(BAD_BODY);
+    }
+    let human = Human {
+        email: Some((
+            email(&email_field.email)?,
+            proof_v1(email_field.is_email_verified),
+        )),
+        phone: req
+            .phone
+            .filter(|p| !p.phone.is_empty())
+            .map(|p| Ok::<_, ZitadelError>((phone(&p.phone)?, proof_v1(p.is_phone_verified))))
+            .transpose()?,
+        password: password(&req.password)?,
+        display_name: Some(profile.display_name.clone())
+            .filter(|n| !n.is_empty())
+            .or_else(|| full_name(&profile.first_name, &profile.last_name)),
+        totp_secret: totp_secret(&req.otp_code)?,
+        ..Human::default()
+    };
+    let created = create(&ctx, &ctx.realm, human).await?;
+    Ok(mgmt::ImportHumanUserResponse {
+        user_id: created.id.to_string(),
+        details: Some(created_v1(&ctx, ctx.org_id())),
+        passwordless_registration: None,
+    })
+}
+
+async fn new_org(ctx: &Ctx, name: &str) -> Result<Realm, ZitadelError> {
+    ctx.require(Permission::OrgCreate)?;
+    if name.trim().is_empty() {
+        return Err(INVALID_ORG);
+    }
+    ctx.svc
+        .create_org(&ctx.realm.project_id, name.trim())
+        .await
+        .map_err(domain)
+}
+
+pub async fn add_org(
+    ctx: Ctx,
+    req: mgmt::AddOrgRequest,
+) -> Result<mgmt::AddOrgResponse, ZitadelError> {
+    let realm = new_org(&ctx, &req.name).await?;
+    let id = realm.org_id.unwrap_or_default();
+    Ok(mgmt::AddOrgResponse {
+        details: Some(created_v1(&ctx, &id)),
+        id,
+    })
+}
+
+pub async fn add_organization(
+    ctx: Ctx,
+    req: org::AddOrganizationRequest,
+) -> Result<org::AddOrganizationResponse, ZitadelError> {
+    use org::add_organization_request::admin::UserType;
+    let realm = new_org(&ctx, &req.name).await?;
+    let mut created_admins = Vec::new();
+    for admin in req.admins {
+        if let Some(UserType::Human(human)) = admin.user_type {
+            let created = create(&ctx, &realm, human_v2(human)?).await?;
+            created_admins.push(org::add_organization_response::CreatedAdmin {
+                user_id: created.id.to_string(),
+                email_code: created.email_code,
+                phone_code: created.phone_code,
+            });
+        }
+    }
+    let id = realm.org_id.unwrap_or_default();
+    Ok(org::AddOrganizationResponse {
+        details: Some(created_v2(&ctx, &id)),
+        organization_id: id,
+        created_admins,
+    })
+}
+
+pub async fn set_email(
+    ctx: Ctx,
+    req: user::SetEmailRequest,
+) -> Result<user::SetEmailResponse, ZitadelError> {
+    use user::set_email_request::Verification::*;
+    let id = ctx.write_of(&req.user_id)?;
+    let proof = match req.verification {
+        Some(IsVerified(true)) => Proof::Verified,
+        Some(ReturnCode(_)) => Proof::ReturnCode,
+        _ => Proof::SendCode,
+    };
+    let verification_code = ctx
+        .svc
+        .set_email(&ctx.realm, &id, email(&req.email)?, proof)
+        .await
+        .map_err(domain)?;
+    Ok(user::SetEmailResponse {
+        details: Some(details_v2(&ctx)),
+        verification_code,
+    })
+}
+
+pub async fn set_phone(
+    ctx: Ctx,
+    req: user::SetPhoneRequest,
+) -> Result<user::SetPhoneResponse, ZitadelError> {
+    use user::set_phone_request::Verification::*;
+    let id = ctx.write_of(&req.user_id)?;
+    let proof = match req.verification {
+        Some(IsVerified(true)) => Proof::Verified,
+        Some(ReturnCode(_)) => Proof::ReturnCode,
+        _ => Proof::SendCode,
+    };
+    let verification_code = ctx
+        .svc
+        .set_phone(&ctx.realm, &id, phone(&req.phone)?, proof)
+        .await
+        .map_err(domain)?;
+    Ok(user::SetPhoneResponse {
+        details: Some(details_v2(&ctx)),
+        verification_code,
+    })
+}
+
+async fn verify(ctx: &Ctx, raw: &str, kind: ContactKind, code: &str) -> Result<(), ZitadelError> {
+    let id = ctx.write_of(raw)?;
+    ctx.svc
+        .verify_contact(&ctx.realm, &id, kind, code)
+        .await
+        .map_err(domain)
+}
+
+pub async fn verify_email(
+    ctx: Ctx,
+    req: user::VerifyEmailRequest,
+) -> Result<user::VerifyEmailResponse, ZitadelError> {
+    verify(
+        &ctx,
+        &req.user_id,
+        ContactKind::Email,
+        &req.verification_code,
+    )
+    .await?;
+    Ok(user::VerifyEmailResponse {
+        details: Some(details_v2(&ctx)),
+    })
+}
+
+pub async fn verify_phone(
+    ctx: Ctx,
+    req: user::VerifyPhoneRequest,
+) -> Result<user::VerifyPhoneResponse, ZitadelError> {
+    verify(
+        &ctx,
+        &req.user_id,
+        ContactKind::Phone,
+        &req.verification_code,
+    )
+    .await?;
+    Ok(user::VerifyPhoneResponse {
+        details: Some(details_v2(&ctx)),
+    })
+}
+
+pub async fn remove_phone(
+    ctx: Ctx,
+    req: user::RemovePhoneRequest,
+) -> Result<user::RemovePhoneResponse, ZitadelError> {
+    let id = ctx.write_of(&req.user_id)?;
+    ctx.svc
+        .remove_phone(&ctx.realm, &id)
+        .await
+        .map_err(domain)?;
+    Ok(user::RemovePhoneResponse {
+        details: Some(details_v2(&ctx)),
+    })
+}

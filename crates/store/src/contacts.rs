@@ -1,0 +1,87 @@
+//! Pending verifications of users' email addresses and phone numbers. Attempts and single use
+//! are conditional statements, so racing nodes cannot both win.
+
+use sqlx::AnyPool;
+use tessera_core::clock::from_unix_millis;
+use tessera_core::contact::{ContactCode, ContactKind};
+use tessera_core::error::StoreError;
+use tessera_core::{RealmId, UserId};
+
+use crate::db_err;
+use crate::rows::millis;
+
+type Key<'a> = (&'a RealmId, &'a UserId, ContactKind);
+
+pub async fn put(pool: &AnyPool, code: &ContactCode) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO contact_codes (realm_id, user_id, kind, value, code_hash, expires_at, attempts_left) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) \
+         ON CONFLICT (realm_id, user_id, kind) DO UPDATE SET value = excluded.value, \
+         code_hash = excluded.code_hash, expires_at = excluded.expires_at, \
+         attempts_left = excluded.attempts_left",
+    )
+    .bind(&code.realm.0)
+    .bind(code.user.as_str())
+    .bind(code.kind.as_str())
+    .bind(&code.value)
+    .bind(&code.code_hash)
+    .bind(millis(code.expires_at))
+    .bind(code.attempts_left)
+    .execute(pool)
+    .await
+    .map_err(db_err)?;
+    Ok(())
+}
+
+pub async fn find(
+    pool: &AnyPool,
+    (realm, user, kind): Key<'_>,
+) -> Result<Option<ContactCode>, StoreError> {
+    let row: Option<(String, Vec<u8>, i64, i64)> = sqlx::query_as(
+        "SELECT value, code_hash, expires_at, attempts_left FROM contact_codes \
+         WHERE realm_id = $1 AND user_id = $2 AND kind = $3",
+    )
+    .bind(&realm.0)
+    .bind(user.as_str())
+    .bind(kind.as_str())
+    .fetch_optional(pool)
+    .await
+    .map_err(db_err)?;
+    Ok(row.map(
+        |(value, code_hash, expires_at, attempts_left)| ContactCode {
+            realm: realm.clone(),
+            user: user.clone(),
+            kind,
+            value,
+            code_hash,
+            expires_at: from_unix_millis(expires_at),
+            attempts_left,
+        },
+    ))
+}
+
+async fn won(
+    pool: &AnyPool,
+    sql: &'static str,
+    (realm, user, kind): Key<'_>,
+) -> Result<bool, StoreError> {
+    let done = sqlx::query(sql)
+        .bind(&realm.0)
+        .bind(user.as_str())
+        .bind(kind.as_str())
+        .execute(pool)
+        .await
+        .map_err(db_err)?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub async fn spend_attempt(pool: &AnyPool, key: Key<'_>) -> Result<bool, StoreError> {
+    let sql = "UPDATE contact_codes SET attempts_left = attempts_left - 1 \
+               WHERE realm_id = $1 AND user_id = $2 AND kind = $3 AND attempts_left > 0";
+    won(pool, sql, key).await
+}
+
+pub async fn take(pool: &AnyPool, key: Key<'_>) -> Result<bool, StoreError> {
+    let sql = "DELETE FROM contact_codes WHERE realm_id = $1 AND user_id = $2 AND kind = $3";
+    won(pool, sql, key).await
+}

@@ -1,0 +1,354 @@
+//! ZITADEL's user and organization calls: users created through v1 and v2 (with an imported
+//! TOTP secret), email and phone verification codes gating OTP Email and OTP SMS, and new
+//! organizations, which are tenants of the project.
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use tessera_core::Role;
+
+use crate::helpers::*;
+
+async fn call(app: &TestApp, method: Method, path: &str, body: Value) -> Reply {
+    app.zitadel(method, path, &app.pat(), None, Some(body))
+        .await
+}
+
+async fn ready_factors(app: &TestApp, user: &str) -> Value {
+    let (status, listed) = call(
+        app,
+        Method::POST,
+        &format!("/management/v1/users/{user}/auth_factors/_search"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{listed}");
+    listed
+}
+
+#[tokio::test]
+async fn v2_human_with_imported_totp_and_a_phone_proven_by_code() {
+    let app = TestApp::spawn().await;
+    // A secret an authenticator app already holds (RFC 6238's test key).
+    let secret = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ";
+    let (status, created) = call(
+        &app,
+        Method::POST,
+        "/v2/users/human",
+        json!({
+            "profile": {"givenName": "Ada", "familyName": "Lovelace"},
+            "email": {"email": "ada@example.com", "isVerified": true},
+            "phone": {"phone": "+15550100001", "returnCode": {}},
+            "password": {"password": "correct horse"},
+            "totpSecret": secret,
+        }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let user = str_of(&created, "userId").to_owned();
+    let code = str_of(&created, "phoneCode").to_owned();
+    assert_eq!(code.len(), 6);
+    assert!(created["details"]["creationDate"].is_string());
+    assert_eq!(
+        ready_factors(&app, &user).await,
+        json!({"result": [{"state": "AUTH_FACTOR_STATE_READY", "otp": {}}]})
+    );
+
+    // The imported secret signs in through Identity Toolkit with an independent code.
+    let (status, pending) = app.sign_in("ada@example.com", "correct horse").await;
+    assert_eq!(status, StatusCode::OK, "{pending}");
+    let factor = pending["mfaInfo"][0]["mfaEnrollmentId"].clone();
+    let (status, signed_in) = app
+        .post(
+            "/v2/accounts/mfaSignIn:finalize",
+            json!({
+                "mfaPendingCredential": pending["mfaPendingCredential"],
+                "mfaEnrollmentId": factor,
+                "totpVerificationInfo": {"verificationCode": totp(secret, app.now())},
+            }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{signed_in}");
+
+    // The phone is not the user's until proven: OTP SMS is refused, a wrong code changes nothing.
+    let reply = call(
+        &app,
+        Method::POST,
+        &format!("/v2/users/{user}/otp_sms"),
+        json!({}),
+    )
+    .await;
+    assert_zitadel_error(
+        &reply,
+        400,
+        9,
+        "Multifactor OTP (OneTimePassword) isn't ready",
+        "COMMAND-Q54j2",
+    );
+    let before = app.fingerprint().await;
+    let wrong = if code == "AAAAAA" { "BBBBBB" } else { "AAAAAA" };
+    let reply = call(
+        &app,
+        Method::POST,
+        &format!("/v2/users/{user}/phone/verify"),
+        json!({"verificationCode": wrong}),
+    )
+    .await;
+    assert_zitadel_error(&reply, 400, 3, "Code is invalid", "CODE-woT0xc");
+    assert_eq!(app.fingerprint().await, before);
+    let (status, body) = call(
+        &app,
+        Method::POST,
+        &format!("/v2/users/{user}/phone/verify"),
+        json!({"verificationCode": code}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    // Single use.
+    let reply = call(
+        &app,
+        Method::POST,
+        &format!("/v2/users/{user}/phone/verify"),
+        json!({"verificationCode": code}),
+    )
+    .await;
+    assert_zitadel_error(&reply, 400, 9, "Code not found", "COMMAND-2M9fs");
+    let (status, _) = call(
+        &app,
+        Method::POST,
+        &format!("/v2/users/{user}/otp_sms"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+
+    // Removing the phone takes the OTP SMS factor with it.
+    let (status, _) = call(
+        &app,
+        Method::DELETE,
+        &format!("/v2/users/{user}/phone"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        ready_factors(&app, &user).await,
+        json!({"result": [{"state": "AUTH_FACTOR_STATE_READY", "otp": {}}]})
+    );
+    let reply = call(
+        &app,
+        Method::DELETE,
+        &format!("/v2/users/{user}/phone"),
+        json!({}),
+    )
+    .await;
+    assert_zitadel_error(&reply, 404, 5, "Phone not found", "COMMAND-ieJ2e");
+}
+
+#[tokio::test]
+async fn set_email_with_a_returned_code_gates_otp_email() {
+    let app = TestApp::spawn().await;
+    let session = app.sign_up("plain@example.com", "secret12").await;
+    let user = str_of(&session, "localId").to_owned();
+    let (status, set) = call(
+        &app,
+        Method::POST,
+        &format!("/v2/users/{user}/email"),
+        json!({"email": "new@example.com", "returnCode": {}}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{set}");
+    let code = str_of(&set, "verificationCode").to_owned();
+    let reply = call(
+        &app,
+        Method::POST,
+        &format!("/v2/users/{user}/otp_email"),
+        json!({}),
+    )
+    .await;
+    assert_zitadel_error(
+        &reply,
+        400,
+        9,
+        "Multifactor OTP (OneTimePassword) isn't ready",
+        "COMMAND-KLJ2d",
+    );
+    // Codes are case-insensitive, as ZITADEL's upper-case alphabet allows.
+    let (status, body) = call(
+        &app,
+        Method::POST,
+        &format!("/v2/users/{user}/email/verify"),
+        json!({"verificationCode": code.to_ascii_lowercase()}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, _) = call(
+        &app,
+        Method::POST,
+        &format!("/v2/users/{user}/otp_email"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let account = app.admin_user(&user).await.unwrap();
+    assert_eq!(
+        (
+            account["email"].as_str(),
+            account["emailVerified"].as_bool()
+        ),
+        (Some("new@example.com"), Some(true))
+    );
+
+    let reply = call(
+        &app,
+        Method::POST,
+        &format!("/v2/users/{user}/email"),
+        json!({"email": "not an address", "isVerified": true}),
+    )
+    .await;
+    assert_zitadel_error(&reply, 400, 3, "Email is invalid", "EMAIL-599BI");
+}
+
+#[tokio::test]
+async fn v1_users_organizations_and_their_permissions() {
+    let app = TestApp::spawn().await;
+    let (status, org) = call(
+        &app,
+        Method::POST,
+        "/management/v1/orgs",
+        json!({"name": "Acme"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{org}");
+    let org_id = str_of(&org, "id").to_owned();
+    assert_eq!(org["details"]["resourceOwner"], org_id.as_str());
+
+    // The new organization is a tenant of the project, with its name.
+    let realm = app.service.org_realm(&org_id).await.unwrap();
+    assert_eq!(realm.display_name.as_deref(), Some("Acme"));
+    assert_eq!(realm.project_id, PROJECT);
+
+    let (status, imported) = app
+        .zitadel(
+            Method::POST,
+            "/management/v1/users/human/_import",
+            &app.pat(),
+            Some(&org_id),
+            Some(json!({
+                "userName": "grace",
+                "profile": {"firstName": "Grace", "lastName": "Hopper"},
+                "email": {"email": "grace@example.com", "isEmailVerified": true},
+                "otpCode": "JBSWY3DPEHPK3PXP",
+            })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{imported}");
+    let grace = str_of(&imported, "userId").to_owned();
+    let (status, listed) = app
+        .zitadel(
+            Method::POST,
+            &format!("/management/v1/users/{grace}/auth_factors/_search"),
+            &app.pat(),
+            Some(&org_id),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        listed,
+        json!({"result": [{"state": "AUTH_FACTOR_STATE_READY", "otp": {}}]})
+    );
+
+    let (status, added) = call(
+        &app,
+        Method::POST,
+        "/management/v1/users/human",
+        json!({"userName": "alan", "profile": {"firstName": "Alan", "lastName": "Turing"},
+               "email": {"email": "alan@example.com"}, "initialPassword": "enigma-42"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{added}");
+    let before = app.fingerprint().await;
+    let reply = call(
+        &app,
+        Method::POST,
+        "/management/v1/users/human",
+        json!({"userName": "alan2", "email": {"email": "alan@example.com"}}),
+    )
+    .await;
+    assert_zitadel_error(&reply, 409, 6, "User already exists", "COMMAND-k2unb");
+    let reply = call(
+        &app,
+        Method::POST,
+        "/management/v1/orgs",
+        json!({"name": " "}),
+    )
+    .await;
+    assert_zitadel_error(&reply, 400, 3, "Organisation is invalid", "ORG-deLle");
+
+    // An organization's own managers create users there, but no organizations.
+    let default = app.service.realm(PROJECT, None).await.unwrap();
+    let manager = app
+        .service
+        .create_machine_user(&default, "manager", Role::OrgUserManager)
+        .await
+        .unwrap();
+    let manager_pat = app.service.create_pat(&manager.id).await.unwrap();
+    let reply = app
+        .zitadel(
+            Method::POST,
+            "/management/v1/orgs",
+            &manager_pat,
+            None,
+            Some(json!({"name": "Nope"})),
+        )
+        .await;
+    assert_zitadel_error(
+        &reply,
+        403,
+        7,
+        "No matching permissions found",
+        "AUTH-5mWD2",
+    );
+    let reply = app
+        .zitadel(
+            Method::POST,
+            "/v2/users/human",
+            &manager_pat,
+            None,
+            Some(json!({"organization": {"orgId": org_id}, "email": {"email": "x@example.com"}})),
+        )
+        .await;
+    assert_zitadel_error(
+        &reply,
+        403,
+        7,
+        "No matching permissions found",
+        "AUTH-5mWD2",
+    );
+    assert_eq!(app.fingerprint().await, before);
+
+    // v2 AddOrganization with a human admin.
+    let (status, created) = call(
+        &app,
+        Method::POST,
+        "/v2/organizations",
+        json!({"name": "Globex", "admins": [{"human": {
+            "profile": {"givenName": "Hank", "familyName": "Scorpio"},
+            "email": {"email": "hank@example.com", "returnCode": {}},
+        }}]}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    assert_eq!(
+        created["createdAdmins"][0]["emailCode"]
+            .as_str()
+            .map(str::len),
+        Some(6)
+    );
+    let globex = app
+        .service
+        .org_realm(str_of(&created, "organizationId"))
+        .await
+        .unwrap();
+    assert_eq!(globex.display_name.as_deref(), Some("Globex"));
+}
