@@ -78,6 +78,16 @@ pub enum DomainError {
     ContactNotFound,
     #[error("no sender is configured to deliver the code")]
     SenderUnavailable,
+    #[error("the login session does not exist")]
+    SessionNotFound,
+    #[error("the login session has expired")]
+    LoginSessionExpired,
+    #[error("the login session has no user yet, or a check names another user")]
+    SessionUserMismatch,
+    #[error("the login session changed while the request was being handled")]
+    SessionChanged,
+    #[error("the code is empty")]
+    EmptyCode,
     #[error("the database is unavailable")]
     Unavailable,
     /// Detail is logged where it happens; it never reaches a client.

@@ -11,6 +11,7 @@ pub mod email;
 pub mod error;
 pub mod factor;
 pub mod ids;
+pub mod login_session;
 pub mod machine;
 pub mod mfa;
 pub mod phone;

@@ -12,6 +12,8 @@ pub enum Permission {
     UserWrite,
     UserCredentialWrite,
     OrgCreate,
+    /// Create, check, read and delete login sessions (ZITADEL's `session.*`).
+    Session,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,7 +53,8 @@ impl Role {
         use Permission::*;
         match self {
             Role::IamOwner => true,
-            Role::OrgOwner | Role::OrgUserManager => {
+            Role::OrgOwner => permission != OrgCreate,
+            Role::OrgUserManager => {
                 matches!(permission, UserRead | UserWrite | UserCredentialWrite)
             }
             Role::OrgOwnerViewer => permission == UserRead,

@@ -13,6 +13,7 @@ use time::OffsetDateTime;
 use crate::challenge::{Challenge, OutboxMessage, PendingSignIn};
 use crate::contact::{ContactCode, ContactKind};
 use crate::error::StoreError;
+use crate::login_session::LoginSession;
 use crate::{
     EmailAddress, Factor, FactorId, MachineUser, NewUser, Realm, RealmId, SecondFactor, User,
     UserId,
@@ -131,6 +132,13 @@ pub trait Store: Send + Sync + 'static {
         user: &UserId,
         kind: ContactKind,
     ) -> StoreResult<bool>;
+    async fn insert_login_session(&self, session: &LoginSession) -> StoreResult<()>;
+    async fn get_login_session(&self, id: &str) -> StoreResult<Option<LoginSession>>;
+    /// Writes `session` if it is still at `read_at` (its sequence when read); `Ok(false)`
+    /// when another change came first.
+    async fn update_login_session(&self, session: &LoginSession, read_at: i64)
+    -> StoreResult<bool>;
+    async fn delete_login_session(&self, id: &str) -> StoreResult<bool>;
     async fn insert_machine_user(&self, user: &MachineUser) -> StoreResult<()>;
     async fn get_machine_user(&self, id: &UserId) -> StoreResult<Option<MachineUser>>;
     async fn find_machine_user(

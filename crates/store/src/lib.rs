@@ -12,6 +12,7 @@
 mod challenges;
 mod contacts;
 mod factors;
+mod login_sessions;
 mod machines;
 mod open;
 mod realms;
@@ -23,6 +24,7 @@ use sqlx::{AnyPool, AssertSqlSafe};
 use tessera_core::challenge::{Challenge, OutboxMessage, PendingSignIn};
 use tessera_core::contact::{ContactCode, ContactKind};
 use tessera_core::error::{StoreError, Unique};
+use tessera_core::login_session::LoginSession;
 use tessera_core::store::{
     EnrolOutcome, Event, RefreshTokenRecord, SigningKeyRecord, StoreResult, UserQuery,
 };
@@ -181,6 +183,26 @@ impl Store for SqlStore {
         kind: ContactKind,
     ) -> StoreResult<bool> {
         contacts::take(&self.write, (realm, user, kind)).await
+    }
+
+    async fn insert_login_session(&self, session: &LoginSession) -> StoreResult<()> {
+        login_sessions::insert(&self.write, session).await
+    }
+
+    async fn get_login_session(&self, id: &str) -> StoreResult<Option<LoginSession>> {
+        login_sessions::get_one(&self.write, id).await
+    }
+
+    async fn update_login_session(
+        &self,
+        session: &LoginSession,
+        read_at: i64,
+    ) -> StoreResult<bool> {
+        login_sessions::update(&self.write, session, read_at).await
+    }
+
+    async fn delete_login_session(&self, id: &str) -> StoreResult<bool> {
+        login_sessions::delete(&self.write, id).await
     }
 
     async fn insert_machine_user(&self, user: &MachineUser) -> StoreResult<()> {

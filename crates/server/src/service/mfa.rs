@@ -625,38 +625,10 @@ impl Service {
             }
             SignInProof::Totp { factor, code } => {
                 let factor = self.ready_factor(&realm, &user, &factor).await?;
-                let (secret, spec) = self.open_totp_secret(&factor)?;
                 if !self.store.spend_pending_attempt(&pending.id, now).await? {
                     return Err(DomainError::InvalidPendingCredential);
                 }
-                let step = spec.verify(&secret, &code, now, realm.mfa.adjacent_intervals);
-                let accepted = match step {
-                    Some(step) => {
-                        self.store
-                            .use_totp_step(&factor.id, step as i64, now)
-                            .await?
-                    }
-                    None => false,
-                };
-                if !accepted {
-                    let failure = Event {
-                        realm: realm.id.clone(),
-                        user: Some(user.id.clone()),
-                        factor: Some(factor.id.clone()),
-                        kind: "factor.verification_failed",
-                        detail: Some(
-                            if step.is_some() {
-                                "replayed"
-                            } else {
-                                "wrong code"
-                            }
-                            .to_owned(),
-                        ),
-                        at: now,
-                    };
-                    self.store.record_event(&failure).await?;
-                    return Err(DomainError::InvalidCode);
-                }
+                self.check_totp_code(&realm, &user, &factor, &code).await?;
                 SecondFactor {
                     kind: FactorKind::Totp,
                     id: factor.id,
@@ -675,6 +647,48 @@ impl Service {
         };
         let session = self.start_session(&realm, &user, sign_in).await?;
         Ok((user, session))
+    }
+
+    /// Checks a code of a ready TOTP factor: right, and its time step not used before (RFC
+    /// 6238 §5.2). A failure is recorded as an event.
+    pub(super) async fn check_totp_code(
+        &self,
+        realm: &Realm,
+        user: &User,
+        factor: &Factor,
+        code: &str,
+    ) -> Result<(), DomainError> {
+        let (secret, spec) = self.open_totp_secret(factor)?;
+        let now = self.clock.now();
+        let step = spec.verify(&secret, code, now, realm.mfa.adjacent_intervals);
+        let accepted = match step {
+            Some(step) => {
+                self.store
+                    .use_totp_step(&factor.id, step as i64, now)
+                    .await?
+            }
+            None => false,
+        };
+        if accepted {
+            return Ok(());
+        }
+        let failure = Event {
+            realm: realm.id.clone(),
+            user: Some(user.id.clone()),
+            factor: Some(factor.id.clone()),
+            kind: "factor.verification_failed",
+            detail: Some(
+                if step.is_some() {
+                    "replayed"
+                } else {
+                    "wrong code"
+                }
+                .to_owned(),
+            ),
+            at: now,
+        };
+        self.store.record_event(&failure).await?;
+        Err(DomainError::InvalidCode)
     }
 
     /// Administration: replaces the user's factors (replace semantics; empty clears).

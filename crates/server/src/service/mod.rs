@@ -4,6 +4,7 @@
 mod accounts;
 mod callers;
 mod contacts;
+mod login_sessions;
 mod mfa;
 mod orgs;
 mod realms;
@@ -21,6 +22,10 @@ use crate::tokens::{Signing, SigningKeys, TokenSigner, TokenVerifier};
 pub use accounts::{AccountChanges, BatchGetPage, ImportUser, NewAccount, UserSelector};
 pub use callers::{KeyScope, Mode};
 pub use contacts::Proof;
+pub use login_sessions::{
+    CodeDelivery, SessionChallenges, SessionChange, SessionChecks, SessionUpdate, UserLookup,
+    metadata_entries,
+};
 pub use mfa::{
     AcceptAll, AdminFactor, AppEvidence, AppVerifier, EnrolmentProof, EnrolmentStart,
     EnrolmentStarted, FirstFactorOutcome, RequireEvidence, SignInProof,

@@ -25,7 +25,31 @@ CREATE TABLE contact_codes (
     value         TEXT NOT NULL,
     code_hash     BYTEA NOT NULL,
     expires_at    BIGINT NOT NULL,
-    attempts_left INTEGER NOT NULL,
+    attempts_left BIGINT NOT NULL,
     PRIMARY KEY (realm_id, user_id, kind),
     FOREIGN KEY (realm_id, user_id) REFERENCES users (realm_id, id) ON DELETE CASCADE
+);
+
+-- ZITADEL session service v2: sessions and the factors checked in them.
+CREATE TABLE login_sessions (
+    id                   TEXT PRIMARY KEY,
+    realm_id             TEXT NOT NULL REFERENCES realms(id) ON DELETE CASCADE,
+    user_id              TEXT,
+    token_hash           BYTEA NOT NULL,
+    user_checked_at      BIGINT,
+    password_checked_at  BIGINT,
+    totp_checked_at      BIGINT,
+    otp_sms_checked_at   BIGINT,
+    otp_email_checked_at BIGINT,
+    otp_sms_code         BYTEA,             -- HMAC of the code under a master-key-derived key
+    otp_sms_expires_at   BIGINT,
+    otp_sms_attempts     BIGINT,
+    otp_email_code       BYTEA,
+    otp_email_expires_at BIGINT,
+    otp_email_attempts   BIGINT,
+    metadata             TEXT NOT NULL,
+    created_at           BIGINT NOT NULL,
+    changed_at           BIGINT NOT NULL,
+    expires_at           BIGINT,
+    sequence             BIGINT NOT NULL
 );

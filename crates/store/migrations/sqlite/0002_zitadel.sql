@@ -29,3 +29,27 @@ CREATE TABLE contact_codes (
     PRIMARY KEY (realm_id, user_id, kind),
     FOREIGN KEY (realm_id, user_id) REFERENCES users (realm_id, id) ON DELETE CASCADE
 );
+
+-- ZITADEL session service v2: sessions and the factors checked in them.
+CREATE TABLE login_sessions (
+    id                   TEXT PRIMARY KEY,
+    realm_id             TEXT NOT NULL REFERENCES realms(id) ON DELETE CASCADE,
+    user_id              TEXT,
+    token_hash           BLOB NOT NULL,
+    user_checked_at      BIGINT,
+    password_checked_at  BIGINT,
+    totp_checked_at      BIGINT,
+    otp_sms_checked_at   BIGINT,
+    otp_email_checked_at BIGINT,
+    otp_sms_code         BLOB,             -- HMAC of the code under a master-key-derived key
+    otp_sms_expires_at   BIGINT,
+    otp_sms_attempts     INTEGER,
+    otp_email_code       BLOB,
+    otp_email_expires_at BIGINT,
+    otp_email_attempts   INTEGER,
+    metadata             TEXT NOT NULL,
+    created_at           BIGINT NOT NULL,
+    changed_at           BIGINT NOT NULL,
+    expires_at           BIGINT,
+    sequence             BIGINT NOT NULL
+);

@@ -288,6 +288,10 @@ impl TestApp {
             "SELECT CAST(COUNT(*) AS TEXT) FROM refresh_tokens",
             "SELECT id || '|' || project_id || '|' || tenant_id FROM realms",
             "SELECT kid FROM signing_keys",
+            "SELECT id || '|' || state FROM factors",
+            "SELECT id || '|' || username || '|' || role FROM machine_users",
+            "SELECT user_id || '|' || kind || '|' || value FROM contact_codes",
+            "SELECT id || '|' || CAST(sequence AS TEXT) FROM login_sessions",
         ] {
             let mut found: Vec<String> = sqlx::query_scalar(sql)
                 .fetch_all(&pool)

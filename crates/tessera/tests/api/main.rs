@@ -24,5 +24,6 @@ mod mfa_admin;
 mod operations;
 mod tokens;
 mod zitadel;
+mod zitadel_sessions;
 mod zitadel_transports;
 mod zitadel_users;

@@ -284,6 +284,7 @@ async fn v1_users_organizations_and_their_permissions() {
     )
     .await;
     assert_zitadel_error(&reply, 400, 3, "Organisation is invalid", "ORG-deLle");
+    assert_eq!(app.fingerprint().await, before);
 
     // An organization's own managers create users there, but no organizations.
     let default = app.service.realm(PROJECT, None).await.unwrap();
@@ -293,6 +294,7 @@ async fn v1_users_organizations_and_their_permissions() {
         .await
         .unwrap();
     let manager_pat = app.service.create_pat(&manager.id).await.unwrap();
+    let before = app.fingerprint().await;
     let reply = app
         .zitadel(
             Method::POST,

@@ -149,6 +149,11 @@ fn domain_envelope(e: &DomainError) -> Envelope {
         | VerificationCodeNotFound
         | ContactNotFound
         | SenderUnavailable
+        | SessionNotFound
+        | LoginSessionExpired
+        | SessionUserMismatch
+        | SessionChanged
+        | EmptyCode
         | Internal => Envelope::transport(
             StatusCode::INTERNAL_SERVER_ERROR,
             "INTERNAL",

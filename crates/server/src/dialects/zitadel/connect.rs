@@ -37,6 +37,7 @@ fn connect_code(code: Code) -> (&'static str, StatusCode) {
         Code::InvalidArgument => ("invalid_argument", StatusCode::BAD_REQUEST),
         Code::NotFound => ("not_found", StatusCode::NOT_FOUND),
         Code::AlreadyExists => ("already_exists", StatusCode::CONFLICT),
+        Code::Aborted => ("aborted", StatusCode::CONFLICT),
         Code::PermissionDenied => ("permission_denied", StatusCode::FORBIDDEN),
         Code::ResourceExhausted => ("resource_exhausted", StatusCode::TOO_MANY_REQUESTS),
         Code::FailedPrecondition => ("failed_precondition", StatusCode::BAD_REQUEST),

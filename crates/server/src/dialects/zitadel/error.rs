@@ -16,6 +16,7 @@ pub enum Code {
     PermissionDenied = 7,
     ResourceExhausted = 8,
     FailedPrecondition = 9,
+    Aborted = 10,
     Unimplemented = 12,
     Internal = 13,
     Unavailable = 14,
@@ -27,7 +28,7 @@ impl Code {
         match self {
             Code::InvalidArgument | Code::FailedPrecondition => StatusCode::BAD_REQUEST,
             Code::NotFound => StatusCode::NOT_FOUND,
-            Code::AlreadyExists => StatusCode::CONFLICT,
+            Code::AlreadyExists | Code::Aborted => StatusCode::CONFLICT,
             Code::PermissionDenied => StatusCode::FORBIDDEN,
             Code::ResourceExhausted => StatusCode::TOO_MANY_REQUESTS,
             Code::Unimplemented => StatusCode::NOT_IMPLEMENTED,
@@ -55,6 +56,8 @@ pub enum Op {
     AddOtpEmail,
     RemoveOtpSms,
     RemoveOtpEmail,
+    /// Session service checks and challenges.
+    Session,
     Read,
 }
 
@@ -110,6 +113,39 @@ impl ZitadelError {
                 Code::FailedPrecondition,
                 "User could not be found",
                 "COMMAND-SqyJz",
+            ),
+            (FactorNotFound, Op::Session) => {
+                err(Code::FailedPrecondition, NOT_READY, "COMMAND-3Mif9s")
+            }
+            (VerificationCodeNotFound, Op::Session) => {
+                err(Code::FailedPrecondition, "Code not found", "COMMAND-S34gh")
+            }
+            (UserDisabled, Op::Session) => err(
+                Code::FailedPrecondition,
+                "User is not active",
+                "COMMAND-vgDIu",
+            ),
+            (InvalidPassword, _) => err(
+                Code::InvalidArgument,
+                "Password is invalid",
+                "COMMAND-3M0fs",
+            ),
+            (EmptyCode, _) => err(Code::InvalidArgument, "Code is empty", "COMMAND-SJl2g"),
+            (SessionNotFound, _) => err(Code::NotFound, "Session not found", "QUERY-SJ84j"),
+            (LoginSessionExpired, _) => err(
+                Code::FailedPrecondition,
+                "Session has expired",
+                "COMMAND-Hkl3d",
+            ),
+            (SessionUserMismatch, _) => err(
+                Code::InvalidArgument,
+                "The session has no user checked, or the check names another user",
+                "TESSERA-SES02",
+            ),
+            (SessionChanged, _) => err(
+                Code::Aborted,
+                "The session changed while the request was handled; retry",
+                "TESSERA-SES01",
             ),
             (UserNotFound, _) => err(Code::NotFound, "User could not be found", "COMMAND-SqyJz"),
             (SecondFactorExists, Op::AddOtpSms) => {

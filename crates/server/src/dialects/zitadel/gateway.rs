@@ -54,51 +54,64 @@ fn json_name(field: &str) -> String {
     out
 }
 
-/// The request message as one protojson object.
-fn message_json(
+/// Query parameters as protojson fields. The field types are not known here, so a key given
+/// once is offered as a one-element list (repeated fields such as `states`) or, failing
+/// that, as a scalar (such as `sessionToken`).
+fn query_fields(query: Option<&str>, lists: bool) -> Result<Map<String, Value>, ZitadelError> {
+    let pairs: Vec<(String, String)> =
+        serde_urlencoded::from_str(query.unwrap_or_default()).map_err(|_| BAD_BODY)?;
+    let mut object = Map::new();
+    for (key, value) in pairs {
+        let key = json_name(&key);
+        match object.get_mut(&key) {
+            Some(Value::Array(values)) => values.push(Value::String(value)),
+            Some(single) => {
+                let first = single.take();
+                *single = Value::Array(vec![first, Value::String(value)]);
+            }
+            None if lists => {
+                object.insert(key, Value::Array(vec![Value::String(value)]));
+            }
+            None => {
+                object.insert(key, Value::String(value));
+            }
+        }
+    }
+    Ok(object)
+}
+
+/// The request message: the body or the query, with the path parameters on top.
+fn decode<Req: DeserializeOwned>(
     body: Body,
     bytes: &[u8],
     query: Option<&str>,
     params: &RawPathParams,
-) -> Result<Value, ZitadelError> {
-    let mut object = Map::new();
+) -> Result<Req, ZitadelError> {
+    let with_params = |mut object: Map<String, Value>| {
+        for (field, value) in params {
+            object.remove(field);
+            object.insert(json_name(field), Value::String(value.to_owned()));
+        }
+        serde_json::from_value::<Req>(Value::Object(object)).map_err(|_| BAD_BODY)
+    };
     match body {
-        Body::Whole if !bytes.iter().all(u8::is_ascii_whitespace) => {
-            object = serde_json::from_slice(bytes).map_err(|_| BAD_BODY)?;
-        }
-        Body::Whole => {}
-        Body::Query => {
-            let pairs: Vec<(String, String)> =
-                serde_urlencoded::from_str(query.unwrap_or_default()).map_err(|_| BAD_BODY)?;
-            for (key, value) in pairs {
-                if let Value::Array(values) = object
-                    .entry(json_name(&key))
-                    .or_insert_with(|| Value::Array(Vec::new()))
-                {
-                    values.push(Value::String(value));
-                }
-            }
-        }
+        Body::Whole if bytes.iter().all(u8::is_ascii_whitespace) => with_params(Map::new()),
+        Body::Whole => with_params(serde_json::from_slice(bytes).map_err(|_| BAD_BODY)?),
+        Body::Query => with_params(query_fields(query, true)?)
+            .or_else(|_| with_params(query_fields(query, false)?)),
     }
-    for (field, value) in params {
-        object.remove(field);
-        object.insert(json_name(field), Value::String(value.to_owned()));
-    }
-    Ok(Value::Object(object))
 }
 
 async fn call<Req, Resp>(
     svc: Arc<Service>,
     headers: HeaderMap,
-    message: Value,
+    request: Req,
     status: StatusCode,
     rpc: impl Rpc<Req, Resp>,
 ) -> Result<Response, ZitadelError>
 where
-    Req: DeserializeOwned,
     Resp: Serialize,
 {
-    let request: Req = serde_json::from_value(message).map_err(|_| BAD_BODY)?;
     let ctx = Ctx::new(svc, &headers).await?;
     Ok((status, Json(rpc(ctx, request).await?)).into_response())
 }
@@ -164,8 +177,8 @@ impl Gateway {
                             RawQuery(query): RawQuery,
                             headers: HeaderMap,
                             bytes: Bytes| async move {
-            let message = message_json(body, &bytes, query.as_deref(), &params)?;
-            call(svc, headers, message, status, rpc).await
+            let request = decode(body, &bytes, query.as_deref(), &params)?;
+            call(svc, headers, request, status, rpc).await
         };
         let filter = match method {
             HttpMethod::Get => MethodFilter::GET,
@@ -217,6 +230,26 @@ impl Gateway {
             name,
             Body::Whole,
             StatusCode::CREATED,
+            rpc,
+        )
+    }
+
+    pub fn patch<Req, Resp>(
+        self,
+        path: &'static str,
+        name: &'static str,
+        rpc: impl Rpc<Req, Resp>,
+    ) -> Self
+    where
+        Req: Message + Default + DeserializeOwned + Send + 'static,
+        Resp: Serialize + Send + 'static,
+    {
+        self.route(
+            HttpMethod::Patch,
+            path,
+            name,
+            Body::Whole,
+            StatusCode::OK,
             rpc,
         )
     }

@@ -14,6 +14,7 @@ mod gateway;
 mod grpc;
 mod rpc;
 mod services;
+mod sessions;
 mod users;
 
 use std::sync::Arc;
@@ -54,6 +55,22 @@ fn gateway() -> Gateway {
             users::add_organization,
         )
         .post("/management/v1/orgs", "AddOrg", users::add_org)
+        .create("/v2/sessions", "CreateSession", sessions::create_session)
+        .patch(
+            "/v2/sessions/{session_id}",
+            "SetSession",
+            sessions::set_session,
+        )
+        .get(
+            "/v2/sessions/{session_id}",
+            "GetSession",
+            sessions::get_session,
+        )
+        .delete(
+            "/v2/sessions/{session_id}",
+            "DeleteSession",
+            sessions::delete_session,
+        )
         .post(
             "/management/v1/users/human",
             "AddHumanUser",

@@ -13,11 +13,11 @@ use tonic::{Request, Response as GrpcResponse, Status};
 use super::connect::{self, ConnectError};
 use super::error::UNIMPLEMENTED;
 use super::grpc::{Grpc, call};
-use super::{factors, users};
+use super::{factors, sessions, users};
 use crate::proto::zitadel::auth::v1::{self as auth, auth_service_server};
 use crate::proto::zitadel::management::v1::{self as mgmt, management_service_server};
 use crate::proto::zitadel::org::v2::{self as org, organization_service_server};
-use crate::proto::zitadel::session::v2::session_service_server;
+use crate::proto::zitadel::session::v2::{self as session, session_service_server};
 use crate::proto::zitadel::user::v2::{self as user, user_service_server};
 use crate::service::Service;
 
@@ -98,5 +98,9 @@ services! {
         "AddOrganization" => add_organization(org::AddOrganizationRequest) -> org::AddOrganizationResponse = users::add_organization;
     }
     session_service_server::SessionService = "zitadel.session.v2.SessionService" {
+        "CreateSession" => create_session(session::CreateSessionRequest) -> session::CreateSessionResponse = sessions::create_session;
+        "SetSession" => set_session(session::SetSessionRequest) -> session::SetSessionResponse = sessions::set_session;
+        "GetSession" => get_session(session::GetSessionRequest) -> session::GetSessionResponse = sessions::get_session;
+        "DeleteSession" => delete_session(session::DeleteSessionRequest) -> session::DeleteSessionResponse = sessions::delete_session;
     }
 }

@@ -1,0 +1,196 @@
+//! ZITADEL's session service v2 (spec §7): a login UI's sessions, with checks of the user,
+//! the password, TOTP, OTP SMS and OTP Email, and the challenges that send those codes.
+
+use std::collections::HashMap;
+
+use tessera_core::login_session::LoginSession;
+use tessera_core::{Permission, User, UserId};
+use time::Duration;
+
+use super::details::{created_v2, details_v2, timestamp};
+use super::error::{Op, ZitadelError};
+use super::rpc::Ctx;
+use crate::proto::zitadel::session::v2 as session;
+use crate::service::{
+    CodeDelivery, SessionChallenges, SessionChange, SessionChecks, SessionUpdate, UserLookup,
+    metadata_entries,
+};
+
+fn domain(e: tessera_core::DomainError) -> ZitadelError {
+    ZitadelError::from_domain(Op::Session, e)
+}
+
+fn checks(checks: Option<session::Checks>) -> Result<SessionChecks, ZitadelError> {
+    use session::check_user::Search;
+    let Some(c) = checks else {
+        return Ok(SessionChecks::default());
+    };
+    let user = match c.user.and_then(|u| u.search) {
+        Some(Search::UserId(id)) => Some(UserLookup::Id(super::factors::user_id(&id)?)),
+        Some(Search::LoginName(name)) => Some(UserLookup::LoginName(name)),
+        None => None,
+    };
+    Ok(SessionChecks {
+        user,
+        password: c.password.map(|p| p.password),
+        totp: c.totp.map(|t| t.code),
+        otp_sms: c.otp_sms.map(|o| o.code),
+        otp_email: c.otp_email.map(|o| o.code),
+    })
+}
+
+fn challenges(requested: Option<session::RequestChallenges>) -> SessionChallenges {
+    use session::request_challenges::otp_email::DeliveryType;
+    let Some(r) = requested else {
+        return SessionChallenges::default();
+    };
+    SessionChallenges {
+        otp_sms: r.otp_sms.map(|s| {
+            if s.return_code {
+                CodeDelivery::Return
+            } else {
+                CodeDelivery::Send
+            }
+        }),
+        otp_email: r.otp_email.map(|e| match e.delivery_type {
+            Some(DeliveryType::ReturnCode(_)) => CodeDelivery::Return,
+            _ => CodeDelivery::Send,
+        }),
+    }
+}
+
+fn lifetime(d: Option<pbjson_types::Duration>) -> Option<Duration> {
+    d.map(|d| Duration::new(d.seconds, d.nanos))
+}
+
+fn issued(update: &SessionUpdate) -> Option<session::Challenges> {
+    (update.otp_sms.is_some() || update.otp_email.is_some()).then(|| session::Challenges {
+        web_auth_n: None,
+        otp_sms: update.otp_sms.clone(),
+        otp_email: update.otp_email.clone(),
+    })
+}
+
+pub async fn create_session(
+    ctx: Ctx,
+    req: session::CreateSessionRequest,
+) -> Result<session::CreateSessionResponse, ZitadelError> {
+    ctx.require(Permission::Session)?;
+    let update = ctx
+        .svc
+        .create_login_session(
+            &ctx.realm,
+            SessionChange {
+                checks: checks(req.checks)?,
+                challenges: challenges(req.challenges),
+                metadata: req.metadata.into_iter().collect(),
+                lifetime: lifetime(req.lifetime),
+            },
+        )
+        .await
+        .map_err(domain)?;
+    Ok(session::CreateSessionResponse {
+        details: Some(created_v2(&ctx, ctx.org_id())),
+        challenges: issued(&update),
+        session_id: update.session.id,
+        session_token: update.token,
+    })
+}
+
+pub async fn set_session(
+    ctx: Ctx,
+    req: session::SetSessionRequest,
+) -> Result<session::SetSessionResponse, ZitadelError> {
+    ctx.require(Permission::Session)?;
+    let update = ctx
+        .svc
+        .set_login_session(
+            &ctx.realm,
+            &req.session_id,
+            Some(req.session_token.as_str()),
+            SessionChange {
+                checks: checks(req.checks)?,
+                challenges: challenges(req.challenges),
+                metadata: req.metadata.into_iter().collect(),
+                lifetime: lifetime(req.lifetime),
+            },
+        )
+        .await
+        .map_err(domain)?;
+    Ok(session::SetSessionResponse {
+        details: Some(details_v2(&ctx)),
+        challenges: issued(&update),
+        session_token: update.token,
+    })
+}
+
+fn factors(ctx: &Ctx, s: &LoginSession, user: Option<&User>) -> session::Factors {
+    let at = |t: Option<time::OffsetDateTime>| t.map(timestamp);
+    session::Factors {
+        user: s.checked.user.map(|verified| session::UserFactor {
+            verified_at: Some(timestamp(verified)),
+            id: s.user.as_ref().map(UserId::to_string).unwrap_or_default(),
+            login_name: user
+                .and_then(|u| u.email.as_ref())
+                .map(ToString::to_string)
+                .unwrap_or_default(),
+            display_name: user
+                .and_then(|u| u.display_name.clone())
+                .unwrap_or_default(),
+            organization_id: ctx.org_id().to_owned(),
+        }),
+        password: s.checked.password.map(|t| session::PasswordFactor {
+            verified_at: Some(timestamp(t)),
+        }),
+        web_auth_n: None,
+        intent: None,
+        totp: s.checked.totp.map(|t| session::TotpFactor {
+            verified_at: at(Some(t)),
+        }),
+        otp_sms: s.checked.otp_sms.map(|t| session::OtpFactor {
+            verified_at: at(Some(t)),
+        }),
+        otp_email: s.checked.otp_email.map(|t| session::OtpFactor {
+            verified_at: at(Some(t)),
+        }),
+    }
+}
+
+pub async fn get_session(
+    ctx: Ctx,
+    req: session::GetSessionRequest,
+) -> Result<session::GetSessionResponse, ZitadelError> {
+    ctx.require(Permission::Session)?;
+    let (s, user) = ctx
+        .svc
+        .login_session(&ctx.realm, &req.session_id, req.session_token.as_deref())
+        .await
+        .map_err(domain)?;
+    let metadata: HashMap<String, Vec<u8>> = metadata_entries(&s).into_iter().collect();
+    Ok(session::GetSessionResponse {
+        session: Some(session::Session {
+            factors: Some(factors(&ctx, &s, user.as_ref())),
+            id: s.id.clone(),
+            creation_date: Some(timestamp(s.created_at)),
+            change_date: Some(timestamp(s.changed_at)),
+            sequence: s.sequence as u64,
+            metadata,
+            user_agent: None,
+            expiration_date: s.expires_at.map(timestamp),
+        }),
+    })
+}
+
+pub async fn delete_session(
+    ctx: Ctx,
+    req: session::DeleteSessionRequest,
+) -> Result<session::DeleteSessionResponse, ZitadelError> {
+    ctx.require(Permission::Session)?;
+    ctx.svc
+        .delete_login_session(&ctx.realm, &req.session_id, req.session_token.as_deref())
+        .await
+        .map_err(domain)?;
+    Ok(session::DeleteSessionResponse {
+        details: Some(details_v2(&ctx)),
+    })
+}

@@ -1,0 +1,411 @@
+//! ZITADEL login sessions: checks of the user, the password, TOTP and OTP SMS / OTP Email codes,
+//! and the challenges that send those codes (8 digits, 5 minutes, 5 attempts, single use).
+//!
+//! A request reads the session, applies its checks and challenges, and writes the session back
+//! only if nobody else changed it meanwhile (its sequence): of two requests racing with one
+//! code, one wins and the other gets `SessionChanged`. A failed code check still counts: the
+//! attempt is written before the error is returned.
+
+use data_encoding::BASE64;
+use time::{Duration, OffsetDateTime};
+
+use tessera_core::login_session::{
+    CheckedFactors, LoginSession, OtpChallenge, SESSION_OTP_ATTEMPTS, SESSION_OTP_DIGITS,
+    SESSION_OTP_LIFETIME,
+};
+use tessera_core::{DomainError, EmailAddress, FactorKind, FactorState, Realm, User, UserId};
+
+use super::{Mode, Service, callers::internal};
+use crate::crypto::{random_digits, random_token, same_digest, sha256};
+
+/// How the user is named in a user check.
+#[derive(Debug, Clone)]
+pub enum UserLookup {
+    Id(UserId),
+    LoginName(String),
+}
+
+#[derive(Debug, Default)]
+pub struct SessionChecks {
+    pub user: Option<UserLookup>,
+    pub password: Option<String>,
+    pub totp: Option<String>,
+    pub otp_sms: Option<String>,
+    pub otp_email: Option<String>,
+}
+
+/// Where a challenge's code goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CodeDelivery {
+    Send,
+    Return,
+}
+
+#[derive(Debug, Default)]
+pub struct SessionChallenges {
+    pub otp_sms: Option<CodeDelivery>,
+    pub otp_email: Option<CodeDelivery>,
+}
+
+/// What a create or set request asks of a session.
+#[derive(Debug, Default)]
+pub struct SessionChange {
+    pub checks: SessionChecks,
+    pub challenges: SessionChallenges,
+    /// Entries to merge into the metadata; an empty value deletes its key.
+    pub metadata: Vec<(String, Vec<u8>)>,
+    pub lifetime: Option<Duration>,
+}
+
+/// A session change: the new token and any codes the caller asked to see.
+pub struct SessionUpdate {
+    pub session: LoginSession,
+    pub token: String,
+    pub otp_sms: Option<String>,
+    pub otp_email: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum OtpKind {
+    Sms,
+    Email,
+}
+
+impl OtpKind {
+    fn factor(self) -> FactorKind {
+        match self {
+            OtpKind::Sms => FactorKind::SmsOtp,
+            OtpKind::Email => FactorKind::EmailOtp,
+        }
+    }
+
+    fn slot(
+        self,
+        session: &mut LoginSession,
+    ) -> (&mut Option<OtpChallenge>, &mut Option<OffsetDateTime>) {
+        match self {
+            OtpKind::Sms => (&mut session.otp_sms, &mut session.checked.otp_sms),
+            OtpKind::Email => (&mut session.otp_email, &mut session.checked.otp_email),
+        }
+    }
+}
+
+impl Service {
+    fn session_mac(&self, session: &str, kind: OtpKind, code: &str) -> Vec<u8> {
+        self.master
+            .mac(&format!("session:{session}:{kind:?}"), code)
+    }
+
+    pub async fn create_login_session(
+        &self,
+        realm: &Realm,
+        change: SessionChange,
+    ) -> Result<SessionUpdate, DomainError> {
+        let now = self.clock.now();
+        let session = LoginSession {
+            id: UserId::from_random(crate::crypto::random_array().map_err(internal)?).to_string(),
+            realm: realm.id.clone(),
+            user: None,
+            token_hash: Vec::new(),
+            checked: CheckedFactors::default(),
+            otp_sms: None,
+            otp_email: None,
+            metadata: "{}".to_owned(),
+            created_at: now,
+            changed_at: now,
+            expires_at: None,
+            sequence: 0,
+        };
+        self.change_session(realm, session, change).await
+    }
+
+    /// The session, if it is the realm's and alive; `token`, when given, must be its current one.
+    pub async fn login_session(
+        &self,
+        realm: &Realm,
+        id: &str,
+        token: Option<&str>,
+    ) -> Result<(LoginSession, Option<User>), DomainError> {
+        let session = self
+            .store
+            .get_login_session(id)
+            .await?
+            .filter(|s| s.realm == realm.id)
+            .ok_or(DomainError::SessionNotFound)?;
+        if session.expired(self.clock.now()) {
+            return Err(DomainError::LoginSessionExpired);
+        }
+        if let Some(token) = token.filter(|t| !t.is_empty())
+            && !same_digest(&sha256(token.as_bytes()), &session.token_hash)
+        {
+            return Err(DomainError::SessionNotFound);
+        }
+        let user = match &session.user {
+            Some(id) => self.store.get_user(&realm.id, id).await?,
+            None => None,
+        };
+        Ok((session, user))
+    }
+
+    pub async fn set_login_session(
+        &self,
+        realm: &Realm,
+        id: &str,
+        token: Option<&str>,
+        change: SessionChange,
+    ) -> Result<SessionUpdate, DomainError> {
+        let (session, _) = self.login_session(realm, id, token).await?;
+        self.change_session(realm, session, change).await
+    }
+
+    pub async fn delete_login_session(
+        &self,
+        realm: &Realm,
+        id: &str,
+        token: Option<&str>,
+    ) -> Result<(), DomainError> {
+        self.login_session(realm, id, token).await?;
+        self.store.delete_login_session(id).await?;
+        Ok(())
+    }
+
+    async fn change_session(
+        &self,
+        realm: &Realm,
+        mut session: LoginSession,
+        change: SessionChange,
+    ) -> Result<SessionUpdate, DomainError> {
+        let SessionChange {
+            checks,
+            challenges,
+            metadata,
+            lifetime,
+        } = change;
+        let original = session.clone();
+        let now = self.clock.now();
+        session.sequence += 1;
+        session.changed_at = now;
+        if let Some(lifetime) = lifetime {
+            session.expires_at = Some(now + lifetime);
+        }
+        merge_metadata(&mut session, metadata)?;
+        if let Err(e) = self.apply_checks(realm, &mut session, checks).await {
+            // A failed code check has used an attempt; that sticks, nothing else does.
+            if (&session.otp_sms, &session.otp_email) != (&original.otp_sms, &original.otp_email) {
+                let attempted = LoginSession {
+                    otp_sms: session.otp_sms,
+                    otp_email: session.otp_email,
+                    sequence: original.sequence + 1,
+                    ..original.clone()
+                };
+                self.save_session(&attempted, &original).await?;
+            }
+            return Err(e);
+        }
+        let otp_sms = self
+            .challenge(realm, &mut session, OtpKind::Sms, challenges.otp_sms)
+            .await?;
+        let otp_email = self
+            .challenge(realm, &mut session, OtpKind::Email, challenges.otp_email)
+            .await?;
+        let token = random_token().map_err(internal)?;
+        session.token_hash = sha256(token.as_bytes());
+        self.save_session(&session, &original).await?;
+        Ok(SessionUpdate {
+            session,
+            token,
+            otp_sms,
+            otp_email,
+        })
+    }
+
+    /// Writes a new session, or a changed one if nobody changed it since it was read.
+    async fn save_session(
+        &self,
+        session: &LoginSession,
+        read: &LoginSession,
+    ) -> Result<(), DomainError> {
+        if read.sequence == 0 {
+            self.store.insert_login_session(session).await?;
+        } else if !self
+            .store
+            .update_login_session(session, read.sequence)
+            .await?
+        {
+            return Err(DomainError::SessionChanged);
+        }
+        Ok(())
+    }
+
+    async fn apply_checks(
+        &self,
+        realm: &Realm,
+        session: &mut LoginSession,
+        checks: SessionChecks,
+    ) -> Result<(), DomainError> {
+        let now = self.clock.now();
+        if let Some(lookup) = checks.user {
+            let user = match lookup {
+                UserLookup::Id(id) => self.store.get_user(&realm.id, &id).await?,
+                UserLookup::LoginName(name) => match EmailAddress::parse(&name) {
+                    Some(email) => self.store.find_user_by_email(&realm.id, &email).await?,
+                    None => None,
+                },
+            }
+            .ok_or(DomainError::UserNotFound)?;
+            if session.user.as_ref().is_some_and(|u| u != &user.id) {
+                return Err(DomainError::SessionUserMismatch);
+            }
+            if user.disabled {
+                return Err(DomainError::UserDisabled);
+            }
+            session.user = Some(user.id);
+            session.checked.user = Some(now);
+        }
+        let needs_user = checks.password.is_some()
+            || checks.totp.is_some()
+            || checks.otp_sms.is_some()
+            || checks.otp_email.is_some();
+        if !needs_user {
+            return Ok(());
+        }
+        let user = self.session_user(realm, session).await?;
+        if let Some(password) = checks.password {
+            if !self
+                .passwords
+                .verify(&password, user.password_hash.as_deref())
+                .await?
+            {
+                return Err(DomainError::InvalidPassword);
+            }
+            session.checked.password = Some(now);
+        }
+        if let Some(code) = checks.totp {
+            let factors = self.ready_factors(realm, &user).await?;
+            let factor = factors
+                .iter()
+                .find(|f| f.kind() == FactorKind::Totp)
+                .ok_or(DomainError::FactorNotFound)?;
+            self.check_totp_code(realm, &user, factor, &code).await?;
+            session.checked.totp = Some(now);
+        }
+        for (kind, code) in [
+            (OtpKind::Sms, checks.otp_sms),
+            (OtpKind::Email, checks.otp_email),
+        ] {
+            if let Some(code) = code {
+                self.check_session_code(session, kind, &code)?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn session_user(
+        &self,
+        realm: &Realm,
+        session: &LoginSession,
+    ) -> Result<User, DomainError> {
+        let id = session
+            .user
+            .as_ref()
+            .ok_or(DomainError::SessionUserMismatch)?;
+        self.store
+            .get_user(&realm.id, id)
+            .await?
+            .ok_or(DomainError::UserNotFound)
+    }
+
+    fn check_session_code(
+        &self,
+        session: &mut LoginSession,
+        kind: OtpKind,
+        code: &str,
+    ) -> Result<(), DomainError> {
+        if code.is_empty() {
+            return Err(DomainError::EmptyCode);
+        }
+        let now = self.clock.now();
+        let expected = self.session_mac(&session.id, kind, code);
+        let (slot, checked) = kind.slot(session);
+        let challenge = slot.as_mut().ok_or(DomainError::VerificationCodeNotFound)?;
+        if challenge.expires_at > now && same_digest(&expected, &challenge.code_hash) {
+            *slot = None;
+            *checked = Some(now);
+            return Ok(());
+        }
+        challenge.attempts_left -= 1;
+        if challenge.attempts_left <= 0 || challenge.expires_at <= now {
+            *slot = None;
+        }
+        Err(DomainError::InvalidVerificationCode)
+    }
+
+    /// Issues a code for the user's ready OTP SMS / OTP Email factor.
+    async fn challenge(
+        &self,
+        realm: &Realm,
+        session: &mut LoginSession,
+        kind: OtpKind,
+        delivery: Option<CodeDelivery>,
+    ) -> Result<Option<String>, DomainError> {
+        let Some(delivery) = delivery else {
+            return Ok(None);
+        };
+        let user = self.session_user(realm, session).await?;
+        let factors = self.store.list_factors(&realm.id, &user.id).await?;
+        let factor = factors
+            .iter()
+            .find(|f| f.kind() == kind.factor() && f.state == FactorState::Ready)
+            .ok_or(DomainError::ContactNotVerified)?;
+        let code = random_digits(SESSION_OTP_DIGITS).map_err(internal)?;
+        if delivery == CodeDelivery::Send {
+            if self.mode() != Mode::Dev {
+                return Err(DomainError::SenderUnavailable);
+            }
+            let to = factor
+                .phone()
+                .map(ToString::to_string)
+                .or_else(|| user.email.as_ref().map(ToString::to_string))
+                .unwrap_or_default();
+            tracing::info!(kind = ?kind, %to, %code, "session code (dev mode: not sent)");
+        }
+        let challenge = OtpChallenge {
+            code_hash: self.session_mac(&session.id, kind, &code),
+            expires_at: self.clock.now() + SESSION_OTP_LIFETIME,
+            attempts_left: SESSION_OTP_ATTEMPTS,
+        };
+        *kind.slot(session).0 = Some(challenge);
+        Ok((delivery == CodeDelivery::Return).then_some(code))
+    }
+}
+
+/// ZITADEL's session metadata: a map of byte values, merged key by key; an empty value
+/// deletes the key.
+fn merge_metadata(
+    session: &mut LoginSession,
+    entries: Vec<(String, Vec<u8>)>,
+) -> Result<(), DomainError> {
+    if entries.is_empty() {
+        return Ok(());
+    }
+    let mut map: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(&session.metadata).map_err(internal)?;
+    for (key, value) in entries {
+        if value.is_empty() {
+            map.remove(&key);
+        } else {
+            map.insert(key, serde_json::Value::String(BASE64.encode(&value)));
+        }
+    }
+    session.metadata = serde_json::Value::Object(map).to_string();
+    Ok(())
+}
+
+/// The session metadata as ZITADEL's `map<string, bytes>`.
+pub fn metadata_entries(session: &LoginSession) -> Vec<(String, Vec<u8>)> {
+    let map: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(&session.metadata).unwrap_or_default();
+    map.into_iter()
+        .filter_map(|(k, v)| Some((k, BASE64.decode(v.as_str()?.as_bytes()).ok()?)))
+        .collect()
+}

@@ -1,0 +1,152 @@
+//! ZITADEL login sessions. Updates are conditional on the sequence the session was read at.
+
+use sqlx::AnyPool;
+use sqlx::any::AnyRow;
+use tessera_core::error::StoreError;
+use tessera_core::login_session::{CheckedFactors, LoginSession, OtpChallenge};
+use tessera_core::{RealmId, UserId};
+
+use crate::db_err;
+use crate::rows::{corrupt, get, get_opt_time, get_time, millis};
+
+const COLUMNS: &str = "id, realm_id, user_id, token_hash, user_checked_at, password_checked_at, \
+     totp_checked_at, otp_sms_checked_at, otp_email_checked_at, otp_sms_code, otp_sms_expires_at, \
+     otp_sms_attempts, otp_email_code, otp_email_expires_at, otp_email_attempts, metadata, \
+     created_at, changed_at, expires_at, sequence";
+
+fn challenge(row: &AnyRow, prefix: &str) -> Result<Option<OtpChallenge>, StoreError> {
+    let code: Option<Vec<u8>> = get(row, &format!("{prefix}_code"))?;
+    let Some(code_hash) = code else {
+        return Ok(None);
+    };
+    Ok(Some(OtpChallenge {
+        code_hash,
+        expires_at: get_opt_time(row, &format!("{prefix}_expires_at"))?
+            .ok_or_else(|| corrupt("session challenge expiry"))?,
+        attempts_left: get::<Option<i64>>(row, &format!("{prefix}_attempts"))?.unwrap_or(0),
+    }))
+}
+
+fn from_row(row: &AnyRow) -> Result<LoginSession, StoreError> {
+    let user: Option<String> = get(row, "user_id")?;
+    Ok(LoginSession {
+        id: get(row, "id")?,
+        realm: RealmId(get(row, "realm_id")?),
+        user: user
+            .map(|u| UserId::parse(&u).ok_or_else(|| corrupt("session user")))
+            .transpose()?,
+        token_hash: get(row, "token_hash")?,
+        checked: CheckedFactors {
+            user: get_opt_time(row, "user_checked_at")?,
+            password: get_opt_time(row, "password_checked_at")?,
+            totp: get_opt_time(row, "totp_checked_at")?,
+            otp_sms: get_opt_time(row, "otp_sms_checked_at")?,
+            otp_email: get_opt_time(row, "otp_email_checked_at")?,
+        },
+        otp_sms: challenge(row, "otp_sms")?,
+        otp_email: challenge(row, "otp_email")?,
+        metadata: get(row, "metadata")?,
+        created_at: get_time(row, "created_at")?,
+        changed_at: get_time(row, "changed_at")?,
+        expires_at: get_opt_time(row, "expires_at")?,
+        sequence: get(row, "sequence")?,
+    })
+}
+
+/// Binds every column but `id` in `COLUMNS` order, starting at `$2`.
+fn bind_all<'q>(
+    query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>,
+    s: &'q LoginSession,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
+    let at = |t: Option<time::OffsetDateTime>| t.map(millis);
+    let part = |c: &'q Option<OtpChallenge>| {
+        (
+            c.as_ref().map(|c| c.code_hash.clone()),
+            c.as_ref().map(|c| millis(c.expires_at)),
+            c.as_ref().map(|c| c.attempts_left),
+        )
+    };
+    let (sms_code, sms_expires, sms_attempts) = part(&s.otp_sms);
+    let (email_code, email_expires, email_attempts) = part(&s.otp_email);
+    query
+        .bind(&s.realm.0)
+        .bind(s.user.as_ref().map(|u| u.as_str().to_owned()))
+        .bind(&s.token_hash)
+        .bind(at(s.checked.user))
+        .bind(at(s.checked.password))
+        .bind(at(s.checked.totp))
+        .bind(at(s.checked.otp_sms))
+        .bind(at(s.checked.otp_email))
+        .bind(sms_code)
+        .bind(sms_expires)
+        .bind(sms_attempts)
+        .bind(email_code)
+        .bind(email_expires)
+        .bind(email_attempts)
+        .bind(&s.metadata)
+        .bind(millis(s.created_at))
+        .bind(millis(s.changed_at))
+        .bind(at(s.expires_at))
+        .bind(s.sequence)
+}
+
+pub async fn insert(pool: &AnyPool, session: &LoginSession) -> Result<(), StoreError> {
+    let placeholders: Vec<String> = (1..=20).map(|i| format!("${i}")).collect();
+    let sql = format!(
+        "INSERT INTO login_sessions ({COLUMNS}) VALUES ({})",
+        placeholders.join(", ")
+    );
+    bind_all(
+        sqlx::query(sqlx::AssertSqlSafe(sql)).bind(&session.id),
+        session,
+    )
+    .execute(pool)
+    .await
+    .map_err(db_err)?;
+    Ok(())
+}
+
+pub async fn get_one(pool: &AnyPool, id: &str) -> Result<Option<LoginSession>, StoreError> {
+    let sql = format!("SELECT {COLUMNS} FROM login_sessions WHERE id = $1");
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(id)
+        .fetch_optional(pool)
+        .await
+        .map_err(db_err)?;
+    row.as_ref().map(from_row).transpose()
+}
+
+pub async fn update(
+    pool: &AnyPool,
+    session: &LoginSession,
+    read_at: i64,
+) -> Result<bool, StoreError> {
+    let assignments: Vec<String> = COLUMNS
+        .split(", ")
+        .skip(1)
+        .enumerate()
+        .map(|(i, column)| format!("{} = ${}", column.trim(), i + 2))
+        .collect();
+    let sql = format!(
+        "UPDATE login_sessions SET {} WHERE id = $1 AND sequence = $21",
+        assignments.join(", ")
+    );
+    let done = bind_all(
+        sqlx::query(sqlx::AssertSqlSafe(sql)).bind(&session.id),
+        session,
+    )
+    .bind(read_at)
+    .execute(pool)
+    .await
+    .map_err(db_err)?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub async fn delete(pool: &AnyPool, id: &str) -> Result<bool, StoreError> {
+    let done = sqlx::query("DELETE FROM login_sessions WHERE id = $1")
+        .bind(id)
+        .execute(pool)
+        .await
+        .map_err(db_err)?;
+    Ok(done.rows_affected() == 1)
+}

@@ -1,0 +1,338 @@
+//! ZITADEL's session service v2: a session checked factor by factor (user, password, TOTP,
+//! OTP SMS, OTP Email), codes from challenges (8 digits, single use, 5 attempts), and
+//! concurrent submissions of one code of which exactly one wins.
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use tessera_core::Role;
+
+use crate::helpers::*;
+
+const SECRET: &str = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ";
+const PASSWORD: &str = "correct horse";
+
+async fn call(app: &TestApp, method: Method, path: &str, body: Value) -> Reply {
+    app.zitadel(method, path, &app.pat(), None, Some(body))
+        .await
+}
+
+/// A user with a password, an imported TOTP secret, and OTP SMS and OTP Email factors.
+async fn user_with_every_factor(app: &TestApp, email: &str, phone: &str) -> String {
+    let (status, created) = call(
+        app,
+        Method::POST,
+        "/v2/users/human",
+        json!({
+            "profile": {"givenName": "Ada", "familyName": "Lovelace"},
+            "email": {"email": email, "isVerified": true},
+            "phone": {"phone": phone, "isVerified": true},
+            "password": {"password": PASSWORD},
+            "totpSecret": SECRET,
+        }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let user = str_of(&created, "userId").to_owned();
+    for factor in ["otp_sms", "otp_email"] {
+        let (status, body) = call(
+            app,
+            Method::POST,
+            &format!("/v2/users/{user}/{factor}"),
+            json!({}),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    user
+}
+
+async fn set(app: &TestApp, session: &str, body: Value) -> Reply {
+    call(app, Method::PATCH, &format!("/v2/sessions/{session}"), body).await
+}
+
+#[tokio::test]
+async fn a_session_checks_every_factor_kind() {
+    let app = TestApp::spawn().await;
+    let user = user_with_every_factor(&app, "ada@example.com", "+15550100002").await;
+    let (status, created) = call(
+        &app,
+        Method::POST,
+        "/v2/sessions",
+        json!({"checks": {"user": {"loginName": "ada@example.com"}, "password": {"password": PASSWORD}},
+               "metadata": {"app": "bG9naW4="}, "lifetime": "600s"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let session = str_of(&created, "sessionId").to_owned();
+    assert!(
+        created["sessionToken"]
+            .as_str()
+            .is_some_and(|t| t.len() >= 43)
+    );
+
+    let (status, body) = set(
+        &app,
+        &session,
+        json!({"checks": {"totp": {"code": totp(SECRET, app.now())}}}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+
+    let (status, challenged) = set(
+        &app,
+        &session,
+        json!({"challenges": {"otpSms": {"returnCode": true}, "otpEmail": {"returnCode": {}}}}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{challenged}");
+    let sms = str_of(&challenged["challenges"], "otpSms").to_owned();
+    let mail = str_of(&challenged["challenges"], "otpEmail").to_owned();
+    for code in [&sms, &mail] {
+        assert!(
+            code.len() == 8 && code.bytes().all(|b| b.is_ascii_digit()),
+            "{code}"
+        );
+    }
+    let (status, body) = set(
+        &app,
+        &session,
+        json!({"checks": {"otpSms": {"code": sms}, "otpEmail": {"code": mail}}}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+
+    let (status, got) = call(
+        &app,
+        Method::GET,
+        &format!("/v2/sessions/{session}"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{got}");
+    let factors = &got["session"]["factors"];
+    assert_eq!(factors["user"]["id"], user.as_str());
+    assert_eq!(factors["user"]["loginName"], "ada@example.com");
+    for factor in ["user", "password", "totp", "otpSms", "otpEmail"] {
+        assert!(factors[factor]["verifiedAt"].is_string(), "{factor}: {got}");
+    }
+    assert_eq!(got["session"]["metadata"]["app"], "bG9naW4=");
+    assert!(got["session"]["expirationDate"].is_string());
+
+    // A code is single use.
+    let reply = set(&app, &session, json!({"checks": {"otpSms": {"code": sms}}})).await;
+    assert_zitadel_error(&reply, 400, 9, "Code not found", "COMMAND-S34gh");
+
+    let (status, _) = call(
+        &app,
+        Method::DELETE,
+        &format!("/v2/sessions/{session}"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let reply = call(
+        &app,
+        Method::GET,
+        &format!("/v2/sessions/{session}"),
+        json!({}),
+    )
+    .await;
+    assert_zitadel_error(&reply, 404, 5, "Session not found", "QUERY-SJ84j");
+}
+
+#[tokio::test]
+async fn session_check_errors_change_nothing_but_the_attempts() {
+    let app = TestApp::spawn().await;
+    user_with_every_factor(&app, "eve@example.com", "+15550100003").await;
+    let plain = app.sign_up("plain@example.com", "secret12").await;
+    let (status, created) = call(
+        &app,
+        Method::POST,
+        "/v2/sessions",
+        json!({"checks": {"user": {"loginName": "eve@example.com"}}}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let session = str_of(&created, "sessionId").to_owned();
+
+    let reply = set(
+        &app,
+        &session,
+        json!({"checks": {"password": {"password": "wrong horse"}}}),
+    )
+    .await;
+    assert_zitadel_error(&reply, 400, 3, "Password is invalid", "COMMAND-3M0fs");
+    let reply = set(
+        &app,
+        &session,
+        json!({"checks": {"otpSms": {"code": "12345678"}}}),
+    )
+    .await;
+    assert_zitadel_error(&reply, 400, 9, "Code not found", "COMMAND-S34gh");
+    let reply = set(
+        &app,
+        &session,
+        json!({"checks": {"otpEmail": {"code": ""}}}),
+    )
+    .await;
+    assert_zitadel_error(&reply, 400, 3, "Code is empty", "COMMAND-SJl2g");
+    let reply = set(
+        &app,
+        &session,
+        json!({"checks": {"totp": {"code": "000000"}}}),
+    )
+    .await;
+    assert_zitadel_error(&reply, 400, 3, "Invalid code", "EVENT-8isk2");
+
+    // Five wrong codes use the challenge up; the right one is then no good.
+    let (_, challenged) = set(
+        &app,
+        &session,
+        json!({"challenges": {"otpSms": {"returnCode": true}}}),
+    )
+    .await;
+    let code = str_of(&challenged["challenges"], "otpSms").to_owned();
+    let wrong = if code == "00000000" {
+        "11111111"
+    } else {
+        "00000000"
+    };
+    for _ in 0..5 {
+        let reply = set(
+            &app,
+            &session,
+            json!({"checks": {"otpSms": {"code": wrong}}}),
+        )
+        .await;
+        assert_zitadel_error(&reply, 400, 3, "Code is invalid", "CODE-woT0xc");
+    }
+    let reply = set(
+        &app,
+        &session,
+        json!({"checks": {"otpSms": {"code": code}}}),
+    )
+    .await;
+    assert_zitadel_error(&reply, 400, 9, "Code not found", "COMMAND-S34gh");
+
+    // A user without TOTP or OTP SMS.
+    let (_, other) = call(
+        &app,
+        Method::POST,
+        "/v2/sessions",
+        json!({"checks": {"user": {"userId": plain["localId"]}}}),
+    )
+    .await;
+    let other = str_of(&other, "sessionId").to_owned();
+    let reply = set(
+        &app,
+        &other,
+        json!({"checks": {"totp": {"code": "123456"}}}),
+    )
+    .await;
+    assert_zitadel_error(
+        &reply,
+        400,
+        9,
+        "Multifactor OTP (OneTimePassword) isn't ready",
+        "COMMAND-3Mif9s",
+    );
+    let reply = set(
+        &app,
+        &other,
+        json!({"challenges": {"otpSms": {"returnCode": true}}}),
+    )
+    .await;
+    assert_zitadel_error(
+        &reply,
+        400,
+        9,
+        "Multifactor OTP (OneTimePassword) isn't ready",
+        "COMMAND-Q54j2",
+    );
+
+    let reply = call(&app, Method::GET, "/v2/sessions/404404404", json!({})).await;
+    assert_zitadel_error(&reply, 404, 5, "Session not found", "QUERY-SJ84j");
+    let before = app.fingerprint().await;
+    let reply = call(
+        &app,
+        Method::POST,
+        "/v2/sessions",
+        json!({"checks": {"user": {"loginName": "nobody@example.com"}}}),
+    )
+    .await;
+    assert_zitadel_error(&reply, 404, 5, "User could not be found", "COMMAND-SqyJz");
+    // A failed check leaves the session as it was.
+    let reply = set(
+        &app,
+        &other,
+        json!({"checks": {"user": {"loginName": "eve@example.com"}}}),
+    )
+    .await;
+    assert_zitadel_error(
+        &reply,
+        400,
+        3,
+        "The session has no user checked, or the check names another user",
+        "TESSERA-SES02",
+    );
+    assert_eq!(app.fingerprint().await, before);
+
+    // Managing users is not managing sessions.
+    let realm = app.service.realm(PROJECT, None).await.unwrap();
+    let manager = app
+        .service
+        .create_machine_user(&realm, "manager", Role::OrgUserManager)
+        .await
+        .unwrap();
+    let pat = app.service.create_pat(&manager.id).await.unwrap();
+    let before = app.fingerprint().await;
+    let reply = app
+        .zitadel(Method::POST, "/v2/sessions", &pat, None, Some(json!({})))
+        .await;
+    assert_zitadel_error(
+        &reply,
+        403,
+        7,
+        "No matching permissions found",
+        "AUTH-5mWD2",
+    );
+    assert_eq!(app.fingerprint().await, before);
+}
+
+#[tokio::test]
+async fn one_code_submitted_eight_times_at_once_checks_once() {
+    let app = TestApp::spawn().await;
+    user_with_every_factor(&app, "race@example.com", "+15550100004").await;
+    let (_, created) = call(
+        &app,
+        Method::POST,
+        "/v2/sessions",
+        json!({"checks": {"user": {"loginName": "race@example.com"}},
+               "challenges": {"otpSms": {"returnCode": true}}}),
+    )
+    .await;
+    let session = str_of(&created, "sessionId").to_owned();
+    let code = str_of(&created["challenges"], "otpSms").to_owned();
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..8 {
+        let (client, url, pat) = (
+            app.client.clone(),
+            app.url(&format!("/v2/sessions/{session}")),
+            app.pat(),
+        );
+        let body = json!({"checks": {"otpSms": {"code": code}}});
+        tasks.spawn(async move {
+            client
+                .patch(url)
+                .bearer_auth(pat)
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+                .status()
+        });
+    }
+    let statuses = tasks.join_all().await;
+    let wins = statuses.iter().filter(|s| **s == StatusCode::OK).count();
+    assert_eq!(wins, 1, "{statuses:?}");
+}
