@@ -88,6 +88,8 @@ pub enum DomainError {
     SessionChanged,
     #[error("the code is empty")]
     EmptyCode,
+    #[error("the TOTP code's time step was used before")]
+    CodeReused,
     #[error("the database is unavailable")]
     Unavailable,
     /// Detail is logged where it happens; it never reaches a client.

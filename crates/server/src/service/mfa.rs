@@ -688,7 +688,11 @@ impl Service {
             at: now,
         };
         self.store.record_event(&failure).await?;
-        Err(DomainError::InvalidCode)
+        Err(if step.is_some() {
+            DomainError::CodeReused
+        } else {
+            DomainError::InvalidCode
+        })
     }
 
     /// Administration: replaces the user's factors (replace semantics; empty clears).

@@ -77,6 +77,14 @@ async fn a_session_checks_every_factor_kind() {
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{body}");
+    // RFC 6238 §5.2: a code's time step counts once.
+    let reply = set(
+        &app,
+        &session,
+        json!({"checks": {"totp": {"code": totp(SECRET, app.now())}}}),
+    )
+    .await;
+    assert_zitadel_error(&reply, 400, 3, "Errors.User.MFA.OTP.Reused", "TOTP-Auw0a");
 
     let (status, challenged) = set(
         &app,

@@ -183,6 +183,16 @@ async fn grpc_registers_verifies_and_lists_totp() {
         "Errors.Token.Invalid",
         "AUTH-7fs1e",
     );
+    let missing = management
+        .list_human_auth_factors(authed(ListHumanAuthFactorsRequest::default(), &pat, None))
+        .await
+        .unwrap_err();
+    assert_status(
+        &missing,
+        tonic::Code::InvalidArgument,
+        "User ID missing",
+        "COMMAND-5M0sd",
+    );
     assert_eq!(app.fingerprint().await, before);
 }
 

@@ -115,7 +115,7 @@ fn domain_envelope(e: &DomainError) -> Envelope {
         ),
         InvalidSessionInfo => Envelope::business("INVALID_SESSION_INFO"),
         SessionExpired => Envelope::business("SESSION_EXPIRED"),
-        InvalidCode => Envelope::business("INVALID_CODE"),
+        InvalidCode | CodeReused => Envelope::business("INVALID_CODE"),
         FactorNotFound => Envelope::business("MFA_ENROLLMENT_NOT_FOUND"),
         InvalidPendingCredential => Envelope::business("INVALID_MFA_PENDING_CREDENTIAL"),
         FactorKindUnsupported => {

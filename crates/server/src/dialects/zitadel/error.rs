@@ -91,6 +91,8 @@ pub const INVALID_ORG: ZitadelError = err(
     "Organisation is invalid",
     "ORG-deLle",
 );
+pub const USER_ID_MISSING: ZitadelError =
+    err(Code::InvalidArgument, "User ID missing", "COMMAND-5M0sd");
 pub const BAD_BODY: ZitadelError = err(
     Code::InvalidArgument,
     "Errors.Request.Invalid",
@@ -179,6 +181,11 @@ impl ZitadelError {
                 "COMMAND-qx4ls",
             ),
             (InvalidCode, _) => err(Code::InvalidArgument, "Invalid code", "EVENT-8isk2"),
+            (CodeReused, _) => err(
+                Code::InvalidArgument,
+                "Errors.User.MFA.OTP.Reused",
+                "TOTP-Auw0a",
+            ),
             (SecondFactorLimitExceeded, _) => err(
                 Code::ResourceExhausted,
                 "Maximum number of second factors reached",

@@ -6,13 +6,16 @@ use data_encoding::BASE32_NOPAD;
 use tessera_core::{DomainError, Factor, FactorKind, FactorState, UserId};
 
 use super::details::{details_v1, details_v2};
-use super::error::{BAD_BODY, Op, ZitadelError};
+use super::error::{BAD_BODY, Op, USER_ID_MISSING, ZitadelError};
 use super::rpc::Ctx;
 use crate::proto::zitadel::auth::v1 as auth;
 use crate::proto::zitadel::management::v1 as mgmt;
 use crate::proto::zitadel::user::{v1 as user_v1, v2};
 
 pub(super) fn user_id(raw: &str) -> Result<UserId, ZitadelError> {
+    if raw.is_empty() {
+        return Err(USER_ID_MISSING);
+    }
     UserId::parse(raw).ok_or(ZitadelError::from_domain(
         Op::Read,
         DomainError::UserNotFound,
