@@ -90,6 +90,10 @@ pub enum DomainError {
     EmptyCode,
     #[error("the TOTP code's time step was used before")]
     CodeReused,
+    #[error("the WebAuthn credential or assertion is malformed or does not verify")]
+    InvalidCredential,
+    #[error("the security key's sign counter did not move forward: it may be cloned")]
+    SecurityKeyCloned,
     #[error("the database is unavailable")]
     Unavailable,
     /// Detail is logged where it happens; it never reaches a client.

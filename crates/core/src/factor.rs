@@ -122,6 +122,11 @@ pub enum FactorData {
     EmailOtp {
         email: EmailAddress,
     },
+    /// A security key: the WebAuthn library's state as JSON, kept opaque here — the pending
+    /// registration ceremony until verified, then the credential (public key, sign counter).
+    WebAuthn {
+        credential: String,
+    },
 }
 
 impl FactorData {
@@ -130,6 +135,7 @@ impl FactorData {
             FactorData::Totp { .. } => FactorKind::Totp,
             FactorData::SmsOtp { .. } => FactorKind::SmsOtp,
             FactorData::EmailOtp { .. } => FactorKind::EmailOtp,
+            FactorData::WebAuthn { .. } => FactorKind::WebAuthn,
         }
     }
 }

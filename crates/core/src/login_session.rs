@@ -30,6 +30,9 @@ pub struct CheckedFactors {
     pub totp: Option<OffsetDateTime>,
     pub otp_sms: Option<OffsetDateTime>,
     pub otp_email: Option<OffsetDateTime>,
+    pub webauthn: Option<OffsetDateTime>,
+    /// The security key verified its user (PIN or biometrics), not only their presence.
+    pub webauthn_user_verified: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -42,6 +45,8 @@ pub struct LoginSession {
     pub checked: CheckedFactors,
     pub otp_sms: Option<OtpChallenge>,
     pub otp_email: Option<OtpChallenge>,
+    /// A pending WebAuthn authentication (the WebAuthn library's state, as JSON).
+    pub webauthn: Option<String>,
     /// A JSON object of base64 values (ZITADEL's `map<string, bytes>`).
     pub metadata: String,
     pub created_at: OffsetDateTime,

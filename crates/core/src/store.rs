@@ -265,6 +265,15 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<()>;
     /// RFC 6238 §5.2: records `step` as the factor's last used step unless that step or a
     /// later one was already used. `Ok(false)` means a replay.
+    /// Replaces a security key's credential (its sign counter moved) if it is still `old`;
+    /// `Ok(false)` when another sign-in changed it first.
+    async fn swap_webauthn_credential(
+        &self,
+        id: &FactorId,
+        old: &str,
+        new: &str,
+        at: OffsetDateTime,
+    ) -> StoreResult<bool>;
     async fn use_totp_step(
         &self,
         id: &FactorId,

@@ -18,7 +18,7 @@ use crate::db_err;
 use crate::rows::{corrupt, get, get_opt_time, get_time, millis};
 
 const FACTOR_COLUMNS: &str = "id, realm_id, user_id, kind, state, display_name, secret_sealed, master_key_id, \
-     algorithm, digits, period_sec, phone_number, email, created_at, enrolled_at, last_used_at";
+     algorithm, digits, period_sec, phone_number, email, webauthn_credential, created_at, enrolled_at, last_used_at";
 
 fn factor_from_row(row: &AnyRow) -> StoreResult<Factor> {
     let kind: String = get(row, "kind")?;
@@ -54,6 +54,10 @@ fn factor_from_row(row: &AnyRow) -> StoreResult<Factor> {
                 .as_deref()
                 .and_then(EmailAddress::parse)
                 .ok_or_else(|| corrupt("factor email"))?,
+        },
+        "webauthn" => FactorData::WebAuthn {
+            credential: get::<Option<String>>(row, "webauthn_credential")?
+                .ok_or_else(|| corrupt("webauthn credential"))?,
         },
         _ => return Err(corrupt("factor kind")),
     };
@@ -109,6 +113,10 @@ pub(crate) async fn get_one(
 }
 
 pub(crate) async fn insert(tx: &mut Transaction<'_, Any>, f: &Factor) -> StoreResult<()> {
+    let credential = match &f.data {
+        FactorData::WebAuthn { credential } => Some(credential.as_str()),
+        _ => None,
+    };
     let (secret, key_id, algorithm, digits, period, phone, email) = match &f.data {
         FactorData::Totp { secret, spec } => (
             Some(secret.bytes.as_slice()),
@@ -123,11 +131,12 @@ pub(crate) async fn insert(tx: &mut Transaction<'_, Any>, f: &Factor) -> StoreRe
         FactorData::EmailOtp { email } => {
             (None, None, None, None, None, None, Some(email.as_str()))
         }
+        FactorData::WebAuthn { .. } => (None, None, None, None, None, None, None),
     };
     sqlx::query(
         "INSERT INTO factors (id, realm_id, user_id, kind, state, display_name, secret_sealed, master_key_id, \
-         algorithm, digits, period_sec, phone_number, email, created_at, enrolled_at, last_used_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+         algorithm, digits, period_sec, phone_number, email, webauthn_credential, created_at, enrolled_at, \
+         last_used_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
     )
     .bind(f.id.as_str())
     .bind(&f.realm.0)
@@ -142,6 +151,7 @@ pub(crate) async fn insert(tx: &mut Transaction<'_, Any>, f: &Factor) -> StoreRe
     .bind(period)
     .bind(phone)
     .bind(email)
+    .bind(credential)
     .bind(millis(f.created_at))
     .bind(f.enrolled_at.map(millis))
     .bind(f.last_used_at.map(millis))
@@ -183,12 +193,16 @@ pub(crate) async fn complete_enrolment(
         return Ok(EnrolOutcome::LimitReached);
     }
     let promoted = sqlx::query(
-        "UPDATE factors SET state = 'ready', display_name = $1, enrolled_at = $2, last_used_step = $3 \
-         WHERE id = $4 AND state = 'not_ready'",
+        "UPDATE factors SET state = 'ready', display_name = $1, enrolled_at = $2, last_used_step = $3, \
+         webauthn_credential = COALESCE($4, webauthn_credential) WHERE id = $5 AND state = 'not_ready'",
     )
     .bind(factor.display_name.as_deref())
     .bind(factor.enrolled_at.map(millis))
     .bind(totp_step)
+    .bind(match &factor.data {
+        FactorData::WebAuthn { credential } => Some(credential.as_str()),
+        _ => None,
+    })
     .bind(factor.id.as_str())
     .execute(&mut *tx)
     .await
@@ -281,6 +295,27 @@ pub(crate) async fn use_totp_step(
     .bind(step)
     .bind(millis(at))
     .bind(id.as_str())
+    .execute(pool)
+    .await
+    .map_err(db_err)?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub(crate) async fn swap_webauthn_credential(
+    pool: &AnyPool,
+    id: &FactorId,
+    old: &str,
+    new: &str,
+    at: OffsetDateTime,
+) -> StoreResult<bool> {
+    let done = sqlx::query(
+        "UPDATE factors SET webauthn_credential = $1, last_used_at = $2 \
+         WHERE id = $3 AND state = 'ready' AND webauthn_credential = $4",
+    )
+    .bind(new)
+    .bind(millis(at))
+    .bind(id.as_str())
+    .bind(old)
     .execute(pool)
     .await
     .map_err(db_err)?;

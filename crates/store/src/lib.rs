@@ -480,6 +480,16 @@ impl Store for SqlStore {
         factors::replace(&self.write, realm, user, list).await
     }
 
+    async fn swap_webauthn_credential(
+        &self,
+        id: &FactorId,
+        old: &str,
+        new: &str,
+        at: OffsetDateTime,
+    ) -> StoreResult<bool> {
+        factors::swap_webauthn_credential(&self.write, id, old, new, at).await
+    }
+
     async fn use_totp_step(
         &self,
         id: &FactorId,

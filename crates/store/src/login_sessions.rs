@@ -10,7 +10,8 @@ use crate::db_err;
 use crate::rows::{corrupt, get, get_opt_time, get_time, millis};
 
 const COLUMNS: &str = "id, realm_id, user_id, token_hash, user_checked_at, password_checked_at, \
-     totp_checked_at, otp_sms_checked_at, otp_email_checked_at, otp_sms_code, otp_sms_expires_at, \
+     totp_checked_at, otp_sms_checked_at, otp_email_checked_at, webauthn_checked_at, \
+     webauthn_verified, webauthn_state, otp_sms_code, otp_sms_expires_at, \
      otp_sms_attempts, otp_email_code, otp_email_expires_at, otp_email_attempts, metadata, \
      created_at, changed_at, expires_at, sequence";
 
@@ -42,7 +43,10 @@ fn from_row(row: &AnyRow) -> Result<LoginSession, StoreError> {
             totp: get_opt_time(row, "totp_checked_at")?,
             otp_sms: get_opt_time(row, "otp_sms_checked_at")?,
             otp_email: get_opt_time(row, "otp_email_checked_at")?,
+            webauthn: get_opt_time(row, "webauthn_checked_at")?,
+            webauthn_user_verified: get::<Option<i64>>(row, "webauthn_verified")? == Some(1),
         },
+        webauthn: get(row, "webauthn_state")?,
         otp_sms: challenge(row, "otp_sms")?,
         otp_email: challenge(row, "otp_email")?,
         metadata: get(row, "metadata")?,
@@ -77,6 +81,9 @@ fn bind_all<'q>(
         .bind(at(s.checked.totp))
         .bind(at(s.checked.otp_sms))
         .bind(at(s.checked.otp_email))
+        .bind(at(s.checked.webauthn))
+        .bind(i64::from(s.checked.webauthn_user_verified))
+        .bind(s.webauthn.as_deref())
         .bind(sms_code)
         .bind(sms_expires)
         .bind(sms_attempts)
@@ -91,7 +98,7 @@ fn bind_all<'q>(
 }
 
 pub async fn insert(pool: &AnyPool, session: &LoginSession) -> Result<(), StoreError> {
-    let placeholders: Vec<String> = (1..=20).map(|i| format!("${i}")).collect();
+    let placeholders: Vec<String> = (1..=23).map(|i| format!("${i}")).collect();
     let sql = format!(
         "INSERT INTO login_sessions ({COLUMNS}) VALUES ({})",
         placeholders.join(", ")
@@ -128,7 +135,7 @@ pub async fn update(
         .map(|(i, column)| format!("{} = ${}", column.trim(), i + 2))
         .collect();
     let sql = format!(
-        "UPDATE login_sessions SET {} WHERE id = $1 AND sequence = $21",
+        "UPDATE login_sessions SET {} WHERE id = $1 AND sequence = $24",
         assignments.join(", ")
     );
     let done = bind_all(

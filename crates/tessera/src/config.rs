@@ -62,6 +62,11 @@ pub struct Config {
     /// does, for clients that accept nothing else in emulator mode (firebase-admin for Node's
     /// `verifyIdToken`). Unsigned tokens can be forged by anyone; production refuses this.
     pub unsigned_id_tokens: bool,
+    /// Origins that login pages using security keys are served from (any port). The first
+    /// one's host is the default WebAuthn relying-party id.
+    pub webauthn_origins: Vec<String>,
+    /// The relying-party name authenticators show.
+    pub webauthn_rp_name: String,
 }
 
 impl Default for Config {
@@ -76,6 +81,8 @@ impl Default for Config {
             default_project: "demo-project".to_owned(),
             passwords: PasswordParams::default(),
             unsigned_id_tokens: false,
+            webauthn_origins: vec!["http://localhost".to_owned()],
+            webauthn_rp_name: "Tessera".to_owned(),
         }
     }
 }

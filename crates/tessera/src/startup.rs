@@ -10,7 +10,7 @@ use tessera_core::{Clock, Role, Store, SystemClock};
 use tessera_server::http::{self, HttpMetrics};
 use tessera_server::passwords::PasswordHasherPool;
 use tessera_server::service::{
-    self, AcceptAll, AppVerifier, RequireEvidence, Service, ServiceParts,
+    self, AcceptAll, AppVerifier, RequireEvidence, Service, ServiceParts, WebAuthnSettings,
 };
 use tessera_server::tokens::{Signing, SigningKeys};
 use tessera_store::{Engine, OpenOptions, SqlStore};
@@ -94,6 +94,8 @@ pub async fn build_service(
             Mode::Production => service::Mode::Production,
         },
         default_project: config.default_project.clone(),
+        webauthn: WebAuthnSettings::new(&config.webauthn_rp_name, &config.webauthn_origins)
+            .map_err(|bad| anyhow::anyhow!("webauthn_origins: {bad} is not an origin"))?,
     });
     if config.mode == Mode::Dev {
         dev_bootstrap(config, &service).await?;

@@ -32,6 +32,8 @@ pub struct SessionChecks {
     pub totp: Option<String>,
     pub otp_sms: Option<String>,
     pub otp_email: Option<String>,
+    /// The browser's assertion for the pending security-key challenge (WebAuthn JSON).
+    pub webauthn: Option<serde_json::Value>,
 }
 
 /// Where a challenge's code goes.
@@ -45,6 +47,8 @@ pub enum CodeDelivery {
 pub struct SessionChallenges {
     pub otp_sms: Option<CodeDelivery>,
     pub otp_email: Option<CodeDelivery>,
+    /// A security-key challenge, for the relying party `domain` (the default when empty).
+    pub webauthn: Option<String>,
 }
 
 /// What a create or set request asks of a session.
@@ -63,6 +67,8 @@ pub struct SessionUpdate {
     pub token: String,
     pub otp_sms: Option<String>,
     pub otp_email: Option<String>,
+    /// The request options of a security-key challenge (`{"publicKey":{…}}`).
+    pub webauthn: Option<serde_json::Value>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -110,6 +116,7 @@ impl Service {
             checked: CheckedFactors::default(),
             otp_sms: None,
             otp_email: None,
+            webauthn: None,
             metadata: "{}".to_owned(),
             created_at: now,
             changed_at: now,
@@ -208,6 +215,17 @@ impl Service {
         let otp_email = self
             .challenge(realm, &mut session, OtpKind::Email, challenges.otp_email)
             .await?;
+        let webauthn = match challenges.webauthn {
+            Some(domain) => {
+                let user = self.session_user(realm, &session).await?;
+                let (options, state) = self
+                    .security_key_challenge(realm, &user, Some(domain.as_str()))
+                    .await?;
+                session.webauthn = Some(state);
+                Some(options)
+            }
+            None => None,
+        };
         let token = random_token().map_err(internal)?;
         session.token_hash = sha256(token.as_bytes());
         self.save_session(&session, &original).await?;
@@ -216,6 +234,7 @@ impl Service {
             token,
             otp_sms,
             otp_email,
+            webauthn,
         })
     }
 
@@ -265,7 +284,8 @@ impl Service {
         let needs_user = checks.password.is_some()
             || checks.totp.is_some()
             || checks.otp_sms.is_some()
-            || checks.otp_email.is_some();
+            || checks.otp_email.is_some()
+            || checks.webauthn.is_some();
         if !needs_user {
             return Ok(());
         }
@@ -288,6 +308,18 @@ impl Service {
                 .ok_or(DomainError::FactorNotFound)?;
             self.check_totp_code(realm, &user, factor, &code).await?;
             session.checked.totp = Some(now);
+        }
+        if let Some(assertion) = checks.webauthn {
+            // A challenge answers once, right or wrong.
+            let state = session
+                .webauthn
+                .take()
+                .ok_or(DomainError::VerificationCodeNotFound)?;
+            let verified = self
+                .check_security_key(realm, &user, &state, assertion)
+                .await?;
+            session.checked.webauthn = Some(now);
+            session.checked.webauthn_user_verified = verified;
         }
         for (kind, code) in [
             (OtpKind::Sms, checks.otp_sms),

@@ -10,6 +10,7 @@ mod orgs;
 mod realms;
 mod sessions;
 mod totp_registration;
+mod webauthn;
 
 use std::sync::Arc;
 
@@ -34,6 +35,7 @@ pub use orgs::Machine;
 pub use realms::TenantChanges;
 pub use sessions::{Authenticated, Session, SignIn};
 pub use totp_registration::TotpRegistration;
+pub use webauthn::WebAuthnSettings;
 
 pub struct Service {
     store: Arc<dyn Store>,
@@ -46,6 +48,7 @@ pub struct Service {
     passwords: PasswordHasherPool,
     mode: Mode,
     default_project: String,
+    webauthn: WebAuthnSettings,
 }
 
 pub struct ServiceParts {
@@ -60,6 +63,7 @@ pub struct ServiceParts {
     pub passwords: PasswordHasherPool,
     pub mode: Mode,
     pub default_project: String,
+    pub webauthn: WebAuthnSettings,
 }
 
 impl Service {
@@ -74,6 +78,7 @@ impl Service {
             passwords,
             mode,
             default_project,
+            webauthn,
         } = parts;
         Self {
             store,
@@ -86,6 +91,7 @@ impl Service {
             passwords,
             mode,
             default_project,
+            webauthn,
         }
     }
 

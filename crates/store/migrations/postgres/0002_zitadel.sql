@@ -41,6 +41,9 @@ CREATE TABLE login_sessions (
     totp_checked_at      BIGINT,
     otp_sms_checked_at   BIGINT,
     otp_email_checked_at BIGINT,
+    webauthn_checked_at  BIGINT,
+    webauthn_verified    BIGINT,           -- 1 when the user was verified (PIN, biometrics)
+    webauthn_state       TEXT,             -- the pending WebAuthn authentication, as JSON
     otp_sms_code         BYTEA,             -- HMAC of the code under a master-key-derived key
     otp_sms_expires_at   BIGINT,
     otp_sms_attempts     BIGINT,

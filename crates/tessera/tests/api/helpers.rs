@@ -269,16 +269,20 @@ impl TestApp {
         body["users"].get(0).cloned()
     }
 
+    /// A connection to the app's database, for tests that inspect or tamper with it.
+    pub async fn db(&self) -> AnyPool {
+        sqlx::any::install_default_drivers();
+        AnyPoolOptions::new()
+            .max_connections(1)
+            .connect(self.config.database_url().expose())
+            .await
+            .expect("db")
+    }
+
     /// Everything the store holds that a request could change, as comparable text; used to
     /// prove that a rejected request changed nothing.
     pub async fn fingerprint(&self) -> Vec<String> {
-        let url = self.config.database_url();
-        sqlx::any::install_default_drivers();
-        let pool: AnyPool = AnyPoolOptions::new()
-            .max_connections(1)
-            .connect(url.expose())
-            .await
-            .expect("db");
+        let pool = self.db().await;
         let mut rows = Vec::new();
         for sql in [
             "SELECT realm_id || '|' || id || '|' || COALESCE(email, '') || '|' || COALESCE(display_name, '') || '|' \

@@ -26,4 +26,5 @@ mod tokens;
 mod zitadel;
 mod zitadel_sessions;
 mod zitadel_transports;
+mod zitadel_u2f;
 mod zitadel_users;

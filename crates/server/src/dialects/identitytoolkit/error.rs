@@ -154,6 +154,8 @@ fn domain_envelope(e: &DomainError) -> Envelope {
         | SessionUserMismatch
         | SessionChanged
         | EmptyCode
+        | InvalidCredential
+        | SecurityKeyCloned
         | Internal => Envelope::transport(
             StatusCode::INTERNAL_SERVER_ERROR,
             "INTERNAL",

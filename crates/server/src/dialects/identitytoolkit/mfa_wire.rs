@@ -87,6 +87,8 @@ impl MfaEnrollment {
                     email_address: email.to_string(),
                 }),
             ),
+            // Not shown to Identity Toolkit clients (see `Service::ready_factors`' callers).
+            FactorData::WebAuthn { .. } => (None, None, None, None),
         };
         MfaEnrollment {
             mfa_enrollment_id: factor.id.to_string(),

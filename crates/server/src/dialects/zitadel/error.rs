@@ -58,6 +58,8 @@ pub enum Op {
     RemoveOtpEmail,
     /// Session service checks and challenges.
     Session,
+    /// Security-key registration and removal.
+    U2f,
     Read,
 }
 
@@ -115,6 +117,21 @@ impl ZitadelError {
                 Code::FailedPrecondition,
                 "User could not be found",
                 "COMMAND-SqyJz",
+            ),
+            (FactorNotFound, Op::U2f) => err(
+                Code::NotFound,
+                "WebAuthN Token could not be found",
+                "COMMAND-2M9ds",
+            ),
+            (InvalidCredential, _) => err(
+                Code::InvalidArgument,
+                "Error on parse credential data",
+                "WEBAU-sl9dr",
+            ),
+            (SecurityKeyCloned, _) => err(
+                Code::FailedPrecondition,
+                "The security key's sign counter did not advance: it may be cloned",
+                "TESSERA-WAN01",
             ),
             (FactorNotFound, Op::Session) => {
                 err(Code::FailedPrecondition, NOT_READY, "COMMAND-3Mif9s")

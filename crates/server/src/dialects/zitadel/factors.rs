@@ -3,7 +3,7 @@
 //! and REST transports all call these same functions.
 
 use data_encoding::BASE32_NOPAD;
-use tessera_core::{DomainError, Factor, FactorKind, FactorState, UserId};
+use tessera_core::{DomainError, Factor, FactorId, FactorKind, FactorState, UserId};
 
 use super::details::{details_v1, details_v2};
 use super::error::{BAD_BODY, Op, USER_ID_MISSING, ZitadelError};
@@ -436,6 +436,138 @@ pub async fn remove_my_otp_email(
     let me = ctx.me()?;
     remove(&ctx, &me, FactorKind::EmailOtp, Op::RemoveOtpEmail).await?;
     Ok(auth::RemoveMyAuthFactorOtpEmailResponse {
+        details: Some(details_v1(&ctx)),
+    })
+}
+
+// ---- security keys (U2F) ---------------------------------------------------------------
+
+fn factor_id(raw: &str) -> Result<FactorId, ZitadelError> {
+    FactorId::parse(raw).ok_or(ZitadelError::from_domain(
+        Op::U2f,
+        DomainError::FactorNotFound,
+    ))
+}
+
+fn u2f(e: DomainError) -> ZitadelError {
+    ZitadelError::from_domain(Op::U2f, e)
+}
+
+pub async fn register_u2f(
+    ctx: Ctx,
+    req: v2::RegisterU2fRequest,
+) -> Result<v2::RegisterU2fResponse, ZitadelError> {
+    let id = ctx.credential_of(&req.user_id)?;
+    let (factor, options) = ctx
+        .svc
+        .register_security_key(&ctx.realm, &id, Some(req.domain.as_str()))
+        .await
+        .map_err(u2f)?;
+    Ok(v2::RegisterU2fResponse {
+        details: Some(details_v2(&ctx)),
+        u2f_id: factor.id.to_string(),
+        public_key_credential_creation_options: Some(
+            serde_json::from_value(options).map_err(|_| u2f(DomainError::Internal))?,
+        ),
+    })
+}
+
+pub async fn verify_u2f_registration(
+    ctx: Ctx,
+    req: v2::VerifyU2fRegistrationRequest,
+) -> Result<v2::VerifyU2fRegistrationResponse, ZitadelError> {
+    let id = ctx.credential_of(&req.user_id)?;
+    let credential = serde_json::to_value(req.public_key_credential.unwrap_or_default())
+        .map_err(|_| BAD_BODY)?;
+    ctx.svc
+        .verify_security_key(
+            &ctx.realm,
+            &id,
+            Some(&factor_id(&req.u2f_id)?),
+            credential,
+            &req.token_name,
+        )
+        .await
+        .map_err(u2f)?;
+    Ok(v2::VerifyU2fRegistrationResponse {
+        details: Some(details_v2(&ctx)),
+    })
+}
+
+pub async fn remove_u2f(
+    ctx: Ctx,
+    req: v2::RemoveU2fRequest,
+) -> Result<v2::RemoveU2fResponse, ZitadelError> {
+    let id = ctx.credential_of(&req.user_id)?;
+    ctx.svc
+        .remove_security_key(&ctx.realm, &id, &factor_id(&req.u2f_id)?)
+        .await
+        .map_err(u2f)?;
+    Ok(v2::RemoveU2fResponse {
+        details: Some(details_v2(&ctx)),
+    })
+}
+
+pub async fn remove_human_u2f(
+    ctx: Ctx,
+    req: mgmt::RemoveHumanAuthFactorU2fRequest,
+) -> Result<mgmt::RemoveHumanAuthFactorU2fResponse, ZitadelError> {
+    let id = ctx.write_of(&req.user_id)?;
+    ctx.svc
+        .remove_security_key(&ctx.realm, &id, &factor_id(&req.token_id)?)
+        .await
+        .map_err(u2f)?;
+    Ok(mgmt::RemoveHumanAuthFactorU2fResponse {
+        details: Some(details_v1(&ctx)),
+    })
+}
+
+/// Auth v1: the creation options travel as JSON bytes (`WebAuthNKey.public_key`).
+pub async fn add_my_u2f(
+    ctx: Ctx,
+    _: auth::AddMyAuthFactorU2fRequest,
+) -> Result<auth::AddMyAuthFactorU2fResponse, ZitadelError> {
+    let me = ctx.me()?;
+    let (_, options) = ctx
+        .svc
+        .register_security_key(&ctx.realm, &me, None)
+        .await
+        .map_err(u2f)?;
+    Ok(auth::AddMyAuthFactorU2fResponse {
+        key: Some(user_v1::WebAuthNKey {
+            public_key: serde_json::to_vec(&options).map_err(|_| u2f(DomainError::Internal))?,
+        }),
+        details: Some(details_v1(&ctx)),
+    })
+}
+
+pub async fn verify_my_u2f(
+    ctx: Ctx,
+    req: auth::VerifyMyAuthFactorU2fRequest,
+) -> Result<auth::VerifyMyAuthFactorU2fResponse, ZitadelError> {
+    let me = ctx.me()?;
+    let verification = req.verification.unwrap_or_default();
+    let credential = serde_json::from_slice(&verification.public_key_credential)
+        .map_err(|_| u2f(DomainError::InvalidCredential))?;
+    ctx.svc
+        .verify_security_key(&ctx.realm, &me, None, credential, &verification.token_name)
+        .await
+        .map_err(u2f)?;
+    Ok(auth::VerifyMyAuthFactorU2fResponse {
+        details: Some(details_v1(&ctx)),
+    })
+}
+
+pub async fn remove_my_u2f(
+    ctx: Ctx,
+    req: auth::RemoveMyAuthFactorU2fRequest,
+) -> Result<auth::RemoveMyAuthFactorU2fResponse, ZitadelError> {
+    let me = ctx.me()?;
+    ctx.svc
+        .remove_security_key(&ctx.realm, &me, &factor_id(&req.token_id)?)
+        .await
+        .map_err(u2f)?;
+    Ok(auth::RemoveMyAuthFactorU2fResponse {
         details: Some(details_v1(&ctx)),
     })
 }

@@ -31,6 +31,41 @@ use gateway::Gateway;
 /// The REST routes, each naming its RPC (spec §4–§6).
 fn gateway() -> Gateway {
     Gateway::new()
+        .post(
+            "/v2/users/{user_id}/u2f",
+            "RegisterU2F",
+            factors::register_u2f,
+        )
+        .post(
+            "/v2/users/{user_id}/u2f/{u2f_id}",
+            "VerifyU2FRegistration",
+            factors::verify_u2f_registration,
+        )
+        .delete(
+            "/v2/users/{user_id}/u2f/{u2f_id}",
+            "RemoveU2F",
+            factors::remove_u2f,
+        )
+        .delete(
+            "/management/v1/users/{user_id}/auth_factors/u2f/{token_id}",
+            "RemoveHumanAuthFactorU2F",
+            factors::remove_human_u2f,
+        )
+        .post(
+            "/auth/v1/users/me/auth_factors/u2f",
+            "AddMyAuthFactorU2F",
+            factors::add_my_u2f,
+        )
+        .post(
+            "/auth/v1/users/me/auth_factors/u2f/_verify",
+            "VerifyMyAuthFactorU2F",
+            factors::verify_my_u2f,
+        )
+        .delete(
+            "/auth/v1/users/me/auth_factors/u2f/{token_id}",
+            "RemoveMyAuthFactorU2F",
+            factors::remove_my_u2f,
+        )
         .create("/v2/users/human", "AddHumanUser", users::add_human_user)
         .post("/v2/users/{user_id}/email", "SetEmail", users::set_email)
         .post(

@@ -68,6 +68,9 @@ services! {
         "RegisterTOTP" => register_totp(user::RegisterTotpRequest) -> user::RegisterTotpResponse = factors::register_totp;
         "VerifyTOTPRegistration" => verify_totp_registration(user::VerifyTotpRegistrationRequest) -> user::VerifyTotpRegistrationResponse = factors::verify_totp_registration;
         "RemoveTOTP" => remove_totp(user::RemoveTotpRequest) -> user::RemoveTotpResponse = factors::remove_totp;
+        "RegisterU2F" => register_u2f(user::RegisterU2fRequest) -> user::RegisterU2fResponse = factors::register_u2f;
+        "VerifyU2FRegistration" => verify_u2f_registration(user::VerifyU2fRegistrationRequest) -> user::VerifyU2fRegistrationResponse = factors::verify_u2f_registration;
+        "RemoveU2F" => remove_u2f(user::RemoveU2fRequest) -> user::RemoveU2fResponse = factors::remove_u2f;
         "AddOTPSMS" => add_otpsms(user::AddOtpsmsRequest) -> user::AddOtpsmsResponse = factors::add_otp_sms;
         "RemoveOTPSMS" => remove_otpsms(user::RemoveOtpsmsRequest) -> user::RemoveOtpsmsResponse = factors::remove_otp_sms;
         "AddOTPEmail" => add_otp_email(user::AddOtpEmailRequest) -> user::AddOtpEmailResponse = factors::add_otp_email;
@@ -81,6 +84,7 @@ services! {
         "ImportHumanUser" => import_human_user(mgmt::ImportHumanUserRequest) -> mgmt::ImportHumanUserResponse = users::import_human_user;
         "ListHumanAuthFactors" => list_human_auth_factors(mgmt::ListHumanAuthFactorsRequest) -> mgmt::ListHumanAuthFactorsResponse = factors::list_human_auth_factors;
         "RemoveHumanAuthFactorOTP" => remove_human_auth_factor_otp(mgmt::RemoveHumanAuthFactorOtpRequest) -> mgmt::RemoveHumanAuthFactorOtpResponse = factors::remove_human_otp;
+        "RemoveHumanAuthFactorU2F" => remove_human_auth_factor_u2f(mgmt::RemoveHumanAuthFactorU2fRequest) -> mgmt::RemoveHumanAuthFactorU2fResponse = factors::remove_human_u2f;
         "RemoveHumanAuthFactorOTPSMS" => remove_human_auth_factor_otpsms(mgmt::RemoveHumanAuthFactorOtpsmsRequest) -> mgmt::RemoveHumanAuthFactorOtpsmsResponse = factors::remove_human_otp_sms;
         "RemoveHumanAuthFactorOTPEmail" => remove_human_auth_factor_otp_email(mgmt::RemoveHumanAuthFactorOtpEmailRequest) -> mgmt::RemoveHumanAuthFactorOtpEmailResponse = factors::remove_human_otp_email;
     }
@@ -89,6 +93,9 @@ services! {
         "AddMyAuthFactorOTP" => add_my_auth_factor_otp(auth::AddMyAuthFactorOtpRequest) -> auth::AddMyAuthFactorOtpResponse = factors::add_my_otp;
         "VerifyMyAuthFactorOTP" => verify_my_auth_factor_otp(auth::VerifyMyAuthFactorOtpRequest) -> auth::VerifyMyAuthFactorOtpResponse = factors::verify_my_otp;
         "RemoveMyAuthFactorOTP" => remove_my_auth_factor_otp(auth::RemoveMyAuthFactorOtpRequest) -> auth::RemoveMyAuthFactorOtpResponse = factors::remove_my_otp;
+        "AddMyAuthFactorU2F" => add_my_auth_factor_u2f(auth::AddMyAuthFactorU2fRequest) -> auth::AddMyAuthFactorU2fResponse = factors::add_my_u2f;
+        "VerifyMyAuthFactorU2F" => verify_my_auth_factor_u2f(auth::VerifyMyAuthFactorU2fRequest) -> auth::VerifyMyAuthFactorU2fResponse = factors::verify_my_u2f;
+        "RemoveMyAuthFactorU2F" => remove_my_auth_factor_u2f(auth::RemoveMyAuthFactorU2fRequest) -> auth::RemoveMyAuthFactorU2fResponse = factors::remove_my_u2f;
         "AddMyAuthFactorOTPSMS" => add_my_auth_factor_otpsms(auth::AddMyAuthFactorOtpsmsRequest) -> auth::AddMyAuthFactorOtpsmsResponse = factors::add_my_otp_sms;
         "RemoveMyAuthFactorOTPSMS" => remove_my_auth_factor_otpsms(auth::RemoveMyAuthFactorOtpsmsRequest) -> auth::RemoveMyAuthFactorOtpsmsResponse = factors::remove_my_otp_sms;
         "AddMyAuthFactorOTPEmail" => add_my_auth_factor_otp_email(auth::AddMyAuthFactorOtpEmailRequest) -> auth::AddMyAuthFactorOtpEmailResponse = factors::add_my_otp_email;

@@ -4,11 +4,11 @@
 use std::collections::HashMap;
 
 use tessera_core::login_session::LoginSession;
-use tessera_core::{Permission, User, UserId};
+use tessera_core::{DomainError, Permission, User, UserId};
 use time::Duration;
 
 use super::details::{created_v2, details_v2, timestamp};
-use super::error::{Op, ZitadelError};
+use super::error::{BAD_BODY, Op, ZitadelError};
 use super::rpc::Ctx;
 use crate::proto::zitadel::session::v2 as session;
 use crate::service::{
@@ -36,6 +36,11 @@ fn checks(checks: Option<session::Checks>) -> Result<SessionChecks, ZitadelError
         totp: c.totp.map(|t| t.code),
         otp_sms: c.otp_sms.map(|o| o.code),
         otp_email: c.otp_email.map(|o| o.code),
+        webauthn: c
+            .web_auth_n
+            .map(|w| serde_json::to_value(w.credential_assertion_data.unwrap_or_default()))
+            .transpose()
+            .map_err(|_| BAD_BODY)?,
     })
 }
 
@@ -56,6 +61,7 @@ fn challenges(requested: Option<session::RequestChallenges>) -> SessionChallenge
             Some(DeliveryType::ReturnCode(_)) => CodeDelivery::Return,
             _ => CodeDelivery::Send,
         }),
+        webauthn: r.web_auth_n.map(|w| w.domain),
     }
 }
 
@@ -63,12 +69,23 @@ fn lifetime(d: Option<pbjson_types::Duration>) -> Option<Duration> {
     d.map(|d| Duration::new(d.seconds, d.nanos))
 }
 
-fn issued(update: &SessionUpdate) -> Option<session::Challenges> {
-    (update.otp_sms.is_some() || update.otp_email.is_some()).then(|| session::Challenges {
-        web_auth_n: None,
+fn issued(update: &SessionUpdate) -> Result<Option<session::Challenges>, ZitadelError> {
+    let web_auth_n = update
+        .webauthn
+        .clone()
+        .map(|options| {
+            serde_json::from_value(options).map(|options| session::challenges::WebAuthN {
+                public_key_credential_request_options: Some(options),
+            })
+        })
+        .transpose()
+        .map_err(|_| ZitadelError::from_domain(Op::Session, DomainError::Internal))?;
+    let any = update.otp_sms.is_some() || update.otp_email.is_some() || web_auth_n.is_some();
+    Ok(any.then(|| session::Challenges {
+        web_auth_n,
         otp_sms: update.otp_sms.clone(),
         otp_email: update.otp_email.clone(),
-    })
+    }))
 }
 
 pub async fn create_session(
@@ -91,7 +108,7 @@ pub async fn create_session(
         .map_err(domain)?;
     Ok(session::CreateSessionResponse {
         details: Some(created_v2(&ctx, ctx.org_id())),
-        challenges: issued(&update),
+        challenges: issued(&update)?,
         session_id: update.session.id,
         session_token: update.token,
     })
@@ -119,7 +136,7 @@ pub async fn set_session(
         .map_err(domain)?;
     Ok(session::SetSessionResponse {
         details: Some(details_v2(&ctx)),
-        challenges: issued(&update),
+        challenges: issued(&update)?,
         session_token: update.token,
     })
 }
@@ -142,7 +159,10 @@ fn factors(ctx: &Ctx, s: &LoginSession, user: Option<&User>) -> session::Factors
         password: s.checked.password.map(|t| session::PasswordFactor {
             verified_at: Some(timestamp(t)),
         }),
-        web_auth_n: None,
+        web_auth_n: s.checked.webauthn.map(|t| session::WebAuthNFactor {
+            verified_at: Some(timestamp(t)),
+            user_verified: s.checked.webauthn_user_verified,
+        }),
         intent: None,
         totp: s.checked.totp.map(|t| session::TotpFactor {
             verified_at: at(Some(t)),

@@ -1,0 +1,370 @@
+//! Security keys (WebAuthn, ZITADEL's U2F factor) with webauthn-rs.
+//!
+//! A registration is two requests, possibly on two nodes: the ceremony state lives in the
+//! pending factor itself until the browser's answer comes back. A sign-in challenge keeps its
+//! state in the login session. After each sign-in the key's sign counter is written back only
+//! if nobody changed the key meanwhile; a counter that does not move forward means the key may
+//! have been cloned, and the sign-in fails (recorded as an event).
+//!
+//! The relying party id is the `domain` a request names (ZITADEL's RegisterU2F), or the host
+//! of the first configured origin. Allowed origins are the configured ones, any port, plus
+//! `https://<domain>` for a named domain.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use tessera_core::store::{EnrolOutcome, Event};
+use tessera_core::{
+    DomainError, Factor, FactorData, FactorId, FactorKind, FactorState, Realm, User, UserId,
+};
+use webauthn_rs::prelude::{
+    PublicKeyCredential, RegisterPublicKeyCredential, SecurityKey, SecurityKeyAuthentication,
+    SecurityKeyRegistration, Url, Uuid, Webauthn, WebauthnBuilder, WebauthnError,
+};
+
+use super::{Service, callers::internal};
+use crate::crypto::{random_array, sha256};
+
+/// Server-wide WebAuthn settings.
+#[derive(Debug, Clone)]
+pub struct WebAuthnSettings {
+    pub rp_name: String,
+    /// Origins login pages are served from; the first one's host is the default RP id.
+    pub origins: Vec<Url>,
+}
+
+impl WebAuthnSettings {
+    /// Settings from configuration; `Err` names the origin that does not parse.
+    pub fn new(rp_name: &str, origins: &[String]) -> Result<Self, String> {
+        let origins = origins
+            .iter()
+            .map(|o| {
+                Url::parse(o)
+                    .ok()
+                    .filter(|u| u.host_str().is_some())
+                    .ok_or_else(|| o.clone())
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(WebAuthnSettings {
+            rp_name: rp_name.to_owned(),
+            origins,
+        })
+    }
+}
+
+/// What a security-key factor keeps, as JSON in the factor.
+#[derive(Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+enum KeyDocument {
+    Pending {
+        rp_id: String,
+        registration: SecurityKeyRegistration,
+    },
+    Ready {
+        rp_id: String,
+        key: SecurityKey,
+    },
+}
+
+/// A pending sign-in with a security key, as JSON in the login session.
+#[derive(Serialize, Deserialize)]
+struct AuthenticationDocument {
+    rp_id: String,
+    state: SecurityKeyAuthentication,
+}
+
+fn document(factor: &Factor) -> Result<KeyDocument, DomainError> {
+    match &factor.data {
+        FactorData::WebAuthn { credential } => serde_json::from_str(credential).map_err(internal),
+        _ => Err(DomainError::FactorNotFound),
+    }
+}
+
+fn to_json<T: Serialize>(value: &T) -> Result<String, DomainError> {
+    serde_json::to_string(value).map_err(internal)
+}
+
+/// The WebAuthn user handle: stable per user, and no personal data.
+fn user_handle(realm: &Realm, user: &UserId) -> Uuid {
+    let digest = sha256(format!("{}:{}", realm.id.0, user.as_str()).as_bytes());
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    Uuid::from_bytes(bytes)
+}
+
+fn ceremony_failed(e: WebauthnError) -> DomainError {
+    tracing::info!(error = %e, "WebAuthn ceremony rejected");
+    match e {
+        WebauthnError::CredentialPossibleCompromise => DomainError::SecurityKeyCloned,
+        _ => DomainError::InvalidCredential,
+    }
+}
+
+impl Service {
+    fn relying_party(&self, domain: Option<&str>) -> Result<(String, Webauthn), DomainError> {
+        let settings = &self.webauthn;
+        let rp_id = match domain.filter(|d| !d.is_empty()) {
+            Some(domain) => domain.to_owned(),
+            None => settings
+                .origins
+                .first()
+                .and_then(|o| o.host_str())
+                .unwrap_or("localhost")
+                .to_owned(),
+        };
+        let own =
+            Url::parse(&format!("https://{rp_id}")).map_err(|_| DomainError::InvalidCredential)?;
+        let origins = settings.origins.iter().filter(|o| {
+            o.host_str()
+                .is_some_and(|h| h == rp_id || h.ends_with(&format!(".{rp_id}")))
+        });
+        let mut builder = WebauthnBuilder::new(&rp_id, &own)
+            .map_err(ceremony_failed)?
+            .rp_name(&settings.rp_name)
+            .allow_any_port(true);
+        for origin in origins {
+            builder = builder.append_allowed_origin(origin);
+        }
+        let webauthn = builder.build().map_err(ceremony_failed)?;
+        Ok((rp_id, webauthn))
+    }
+
+    fn key_event(
+        &self,
+        realm: &Realm,
+        user: &UserId,
+        factor: &FactorId,
+        kind: &'static str,
+    ) -> Event {
+        Event {
+            realm: realm.id.clone(),
+            user: Some(user.clone()),
+            factor: Some(factor.clone()),
+            kind,
+            detail: Some(FactorKind::WebAuthn.as_str().to_owned()),
+            at: self.clock.now(),
+        }
+    }
+
+    /// Starts a security-key registration: a pending factor and the browser's creation
+    /// options (`{"publicKey":{…}}`). Keys the user has already are excluded.
+    pub async fn register_security_key(
+        &self,
+        realm: &Realm,
+        id: &UserId,
+        domain: Option<&str>,
+    ) -> Result<(Factor, Value), DomainError> {
+        let (user, factors) = self.user_factors(realm, id).await?;
+        let (rp_id, webauthn) = self.relying_party(domain)?;
+        let exclude = factors
+            .iter()
+            .filter(|f| f.state == FactorState::Ready)
+            .filter_map(|f| match document(f) {
+                Ok(KeyDocument::Ready { key, .. }) => Some(key.cred_id().clone()),
+                _ => None,
+            })
+            .collect::<Vec<_>>();
+        let name = user
+            .email
+            .as_ref()
+            .map_or_else(|| user.id.to_string(), ToString::to_string);
+        let display = user.display_name.clone().unwrap_or_else(|| name.clone());
+        let (options, registration) = webauthn
+            .start_securitykey_registration(
+                user_handle(realm, &user.id),
+                &name,
+                &display,
+                Some(exclude),
+                None,
+                None,
+            )
+            .map_err(ceremony_failed)?;
+        let now = self.clock.now();
+        let factor = Factor {
+            id: FactorId::from_random(random_array().map_err(internal)?),
+            realm: realm.id.clone(),
+            user: user.id.clone(),
+            state: FactorState::NotReady,
+            display_name: None,
+            data: FactorData::WebAuthn {
+                credential: to_json(&KeyDocument::Pending {
+                    rp_id,
+                    registration,
+                })?,
+            },
+            created_at: now,
+            enrolled_at: None,
+            last_used_at: None,
+        };
+        self.store.insert_factor(&factor).await?;
+        let options = serde_json::to_value(&options).map_err(internal)?;
+        Ok((factor, options))
+    }
+
+    /// Finishes a registration with the browser's credential; `factor` names the pending
+    /// registration, or, when `None`, the user's only one (ZITADEL's auth v1).
+    pub async fn verify_security_key(
+        &self,
+        realm: &Realm,
+        id: &UserId,
+        factor: Option<&FactorId>,
+        credential: Value,
+        name: &str,
+    ) -> Result<Factor, DomainError> {
+        let (user, factors) = self.user_factors(realm, id).await?;
+        let mut pending = factors
+            .into_iter()
+            .filter(|f| f.kind() == FactorKind::WebAuthn && f.state == FactorState::NotReady)
+            .filter(|f| factor.is_none_or(|id| &f.id == id))
+            .max_by_key(|f| f.created_at)
+            .ok_or(DomainError::FactorNotFound)?;
+        let KeyDocument::Pending {
+            rp_id,
+            registration,
+        } = document(&pending)?
+        else {
+            return Err(DomainError::FactorNotFound);
+        };
+        let credential: RegisterPublicKeyCredential =
+            serde_json::from_value(credential).map_err(|_| DomainError::InvalidCredential)?;
+        let (_, webauthn) = self.relying_party(Some(&rp_id))?;
+        let key = webauthn
+            .finish_securitykey_registration(&credential, &registration)
+            .map_err(ceremony_failed)?;
+        pending.data = FactorData::WebAuthn {
+            credential: to_json(&KeyDocument::Ready { rp_id, key })?,
+        };
+        pending.state = FactorState::Ready;
+        pending.display_name = Some(name.to_owned()).filter(|n| !n.is_empty());
+        pending.enrolled_at = Some(self.clock.now());
+        let event = self.key_event(realm, &user.id, &pending.id, "factor.enrolled");
+        match self
+            .store
+            .complete_enrolment(None, &pending, None, &event)
+            .await?
+        {
+            EnrolOutcome::Done => Ok(pending),
+            EnrolOutcome::ChallengeGone => Err(DomainError::FactorNotFound),
+            EnrolOutcome::LimitReached => Err(DomainError::SecondFactorLimitExceeded),
+        }
+    }
+
+    /// Removes one security key (pending or ready).
+    pub async fn remove_security_key(
+        &self,
+        realm: &Realm,
+        id: &UserId,
+        factor: &FactorId,
+    ) -> Result<(), DomainError> {
+        let found = self
+            .store
+            .get_factor(&realm.id, id, factor)
+            .await?
+            .filter(|f| f.kind() == FactorKind::WebAuthn)
+            .ok_or(DomainError::FactorNotFound)?;
+        let event = self.key_event(realm, id, &found.id, "factor.removed");
+        if self
+            .store
+            .remove_factor(&realm.id, id, &found.id, &event)
+            .await?
+        {
+            Ok(())
+        } else {
+            Err(DomainError::FactorNotFound)
+        }
+    }
+
+    /// The user's ready security keys for `rp_id`, with their stored documents.
+    async fn keys_for(
+        &self,
+        realm: &Realm,
+        user: &User,
+        rp_id: &str,
+    ) -> Result<Vec<(Factor, SecurityKey)>, DomainError> {
+        let factors = self.ready_factors(realm, user).await?;
+        Ok(factors
+            .into_iter()
+            .filter_map(|f| match document(&f) {
+                Ok(KeyDocument::Ready { rp_id: id, key }) if id == rp_id => Some((f, key)),
+                _ => None,
+            })
+            .collect())
+    }
+
+    /// A sign-in challenge for the user's keys: the request options for the browser, and the
+    /// state to keep until the answer comes.
+    pub(super) async fn security_key_challenge(
+        &self,
+        realm: &Realm,
+        user: &User,
+        domain: Option<&str>,
+    ) -> Result<(Value, String), DomainError> {
+        let (rp_id, webauthn) = self.relying_party(domain)?;
+        let keys: Vec<SecurityKey> = self
+            .keys_for(realm, user, &rp_id)
+            .await?
+            .into_iter()
+            .map(|(_, key)| key)
+            .collect();
+        if keys.is_empty() {
+            return Err(DomainError::FactorNotFound);
+        }
+        let (options, state) = webauthn
+            .start_securitykey_authentication(&keys)
+            .map_err(ceremony_failed)?;
+        let state = to_json(&AuthenticationDocument { rp_id, state })?;
+        Ok((serde_json::to_value(&options).map_err(internal)?, state))
+    }
+
+    /// Checks the browser's assertion against the pending challenge; `Ok(user_verified)`.
+    pub(super) async fn check_security_key(
+        &self,
+        realm: &Realm,
+        user: &User,
+        state: &str,
+        assertion: Value,
+    ) -> Result<bool, DomainError> {
+        let pending: AuthenticationDocument = serde_json::from_str(state).map_err(internal)?;
+        let assertion: PublicKeyCredential =
+            serde_json::from_value(assertion).map_err(|_| DomainError::InvalidCredential)?;
+        let (_, webauthn) = self.relying_party(Some(&pending.rp_id))?;
+        let result = webauthn.finish_securitykey_authentication(&assertion, &pending.state);
+        let keys = self.keys_for(realm, user, &pending.rp_id).await?;
+        let result = match result {
+            Ok(result) => result,
+            Err(e) => {
+                if let (WebauthnError::CredentialPossibleCompromise, Some((factor, _))) =
+                    (&e, keys.first())
+                {
+                    let event =
+                        self.key_event(realm, &user.id, &factor.id, "factor.clone_suspected");
+                    self.store.record_event(&event).await?;
+                }
+                return Err(ceremony_failed(e));
+            }
+        };
+        let (factor, mut key) = keys
+            .into_iter()
+            .find(|(_, key)| key.cred_id() == result.cred_id())
+            .ok_or(DomainError::InvalidCredential)?;
+        let FactorData::WebAuthn { credential: old } = &factor.data else {
+            return Err(DomainError::Internal);
+        };
+        if key.update_credential(&result) == Some(true) {
+            let new = to_json(&KeyDocument::Ready {
+                rp_id: pending.rp_id.clone(),
+                key,
+            })?;
+            if !self
+                .store
+                .swap_webauthn_credential(&factor.id, old, &new, self.clock.now())
+                .await?
+            {
+                // Another sign-in moved the counter first: both cannot be the one key.
+                let event = self.key_event(realm, &user.id, &factor.id, "factor.clone_suspected");
+                self.store.record_event(&event).await?;
+                return Err(DomainError::SecurityKeyCloned);
+            }
+        }
+        Ok(result.user_verified())
+    }
+}

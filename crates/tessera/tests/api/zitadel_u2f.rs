@@ -1,0 +1,325 @@
+//! Security keys (ZITADEL's U2F factor) with a software authenticator: registration through
+//! user service v2 and auth v1, listings, sign-in checks in a session with the sign counter
+//! kept, clone detection, and removal.
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use webauthn_authenticator_rs::prelude::{
+    CreationChallengeResponse, RequestChallengeResponse, Url, WebauthnAuthenticator,
+};
+use webauthn_authenticator_rs::softtoken::SoftToken;
+
+use crate::helpers::*;
+
+/// The login page's origin: the default relying party is `localhost`, any port.
+fn origin() -> Url {
+    Url::parse("http://localhost:3000").unwrap()
+}
+
+async fn call(app: &TestApp, method: Method, path: &str, body: Value) -> Reply {
+    app.zitadel(method, path, &app.pat(), None, Some(body))
+        .await
+}
+
+/// A `google.protobuf.Struct` as a browser reads it: protobuf numbers are doubles (`-7.0`),
+/// JavaScript numbers have no such distinction, the WebAuthn types want integers.
+fn as_browser_json(value: &Value) -> Value {
+    match value {
+        Value::Number(n) => match n.as_f64() {
+            Some(f) if f.fract() == 0.0 => json!(f as i64),
+            _ => value.clone(),
+        },
+        Value::Array(items) => Value::Array(items.iter().map(as_browser_json).collect()),
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| (k.clone(), as_browser_json(v)))
+                .collect(),
+        ),
+        _ => value.clone(),
+    }
+}
+
+/// Registers `token` for `user` through v2; returns the factor id.
+async fn register(app: &TestApp, token: &mut SoftToken, user: &str, name: &str) -> String {
+    let (status, started) = call(
+        app,
+        Method::POST,
+        &format!("/v2/users/{user}/u2f"),
+        json!({"domain": "localhost"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{started}");
+    let id = str_of(&started, "u2fId").to_owned();
+    let options: CreationChallengeResponse = serde_json::from_value(as_browser_json(
+        &started["publicKeyCredentialCreationOptions"],
+    ))
+    .unwrap();
+    assert_eq!(options.public_key.rp.id, "localhost");
+    let credential = token.do_registration(origin(), options).unwrap();
+    let (status, body) = call(
+        app,
+        Method::POST,
+        &format!("/v2/users/{user}/u2f/{id}"),
+        json!({"publicKeyCredential": credential, "tokenName": name}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    id
+}
+
+/// A session for `user` with a security-key challenge; returns (session id, options).
+async fn challenge(app: &TestApp, user: &str) -> (String, RequestChallengeResponse) {
+    let (status, created) = call(
+        app,
+        Method::POST,
+        "/v2/sessions",
+        json!({"checks": {"user": {"userId": user}}, "challenges": {"webAuthN": {"domain": "localhost"}}}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let options = serde_json::from_value(as_browser_json(
+        &created["challenges"]["webAuthN"]["publicKeyCredentialRequestOptions"],
+    ))
+    .unwrap();
+    (str_of(&created, "sessionId").to_owned(), options)
+}
+
+async fn check(app: &TestApp, session: &str, assertion: &impl serde::Serialize) -> Reply {
+    call(
+        app,
+        Method::PATCH,
+        &format!("/v2/sessions/{session}"),
+        json!({"checks": {"webAuthN": {"credentialAssertionData": assertion}}}),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn security_key_registers_signs_in_and_is_removed() {
+    let app = TestApp::spawn().await;
+    let user = str_of(&app.sign_up("key@example.com", "secret12").await, "localId").to_owned();
+    let (mut token, _) = SoftToken::new(true).unwrap();
+    let (status, started) = call(
+        &app,
+        Method::POST,
+        &format!("/v2/users/{user}/u2f"),
+        json!({"domain": "localhost"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let pending_id = str_of(&started, "u2fId");
+    let (_, pending) = call(
+        &app,
+        Method::POST,
+        &format!(
+            "/v2/users/{user}/authentication_factors/_search?states=AUTH_FACTOR_STATE_NOT_READY"
+        ),
+        json!({}),
+    )
+    .await;
+    assert_eq!(
+        pending,
+        json!({"result": [{"state": "AUTH_FACTOR_STATE_NOT_READY", "u2f": {"id": pending_id}}]})
+    );
+
+    // A credential that is not the browser's answer changes nothing.
+    let before = app.fingerprint().await;
+    let reply = call(
+        &app,
+        Method::POST,
+        &format!("/v2/users/{user}/u2f/{pending_id}"),
+        json!({"publicKeyCredential": {"id": "nope"}, "tokenName": "x"}),
+    )
+    .await;
+    assert_zitadel_error(
+        &reply,
+        400,
+        3,
+        "Error on parse credential data",
+        "WEBAU-sl9dr",
+    );
+    assert_eq!(app.fingerprint().await, before);
+
+    let id = register(&app, &mut token, &user, "YubiKey 5").await;
+    let (_, listed) = call(
+        &app,
+        Method::POST,
+        &format!("/management/v1/users/{user}/auth_factors/_search"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(
+        listed,
+        json!({"result": [{"state": "AUTH_FACTOR_STATE_READY", "u2f": {"id": id, "name": "YubiKey 5"}}]})
+    );
+    let (_, methods) = call(
+        &app,
+        Method::GET,
+        &format!("/v2/users/{user}/authentication_methods"),
+        json!({}),
+    )
+    .await;
+    assert!(
+        methods["authMethodTypes"]
+            .to_string()
+            .contains("AUTHENTICATION_METHOD_TYPE_U2F"),
+        "{methods}"
+    );
+
+    // Two sign-ins: the sign counter moves forward each time.
+    for _ in 0..2 {
+        let (session, options) = challenge(&app, &user).await;
+        let assertion = token.do_authentication(origin(), options).unwrap();
+        let (status, body) = check(&app, &session, &assertion).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let (_, got) = call(
+            &app,
+            Method::GET,
+            &format!("/v2/sessions/{session}"),
+            json!({}),
+        )
+        .await;
+        assert!(
+            got["session"]["factors"]["webAuthN"]["verifiedAt"].is_string(),
+            "{got}"
+        );
+        // An assertion answers its own challenge once.
+        let reply = check(&app, &session, &assertion).await;
+        assert_zitadel_error(&reply, 400, 9, "Code not found", "COMMAND-S34gh");
+    }
+
+    // An assertion made on another origin (a subdomain the relying party does not allow).
+    let (session, options) = challenge(&app, &user).await;
+    let foreign = token
+        .do_authentication(Url::parse("https://evil.localhost").unwrap(), options)
+        .unwrap();
+    let reply = check(&app, &session, &foreign).await;
+    assert_zitadel_error(
+        &reply,
+        400,
+        3,
+        "Error on parse credential data",
+        "WEBAU-sl9dr",
+    );
+
+    let (status, _) = call(
+        &app,
+        Method::DELETE,
+        &format!("/management/v1/users/{user}/auth_factors/u2f/{id}"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let reply = call(
+        &app,
+        Method::DELETE,
+        &format!("/v2/users/{user}/u2f/{id}"),
+        json!({}),
+    )
+    .await;
+    assert_zitadel_error(
+        &reply,
+        404,
+        5,
+        "WebAuthN Token could not be found",
+        "COMMAND-2M9ds",
+    );
+}
+
+#[tokio::test]
+async fn a_sign_counter_that_goes_back_means_a_cloned_key() {
+    let app = TestApp::spawn().await;
+    let user = str_of(
+        &app.sign_up("clone@example.com", "secret12").await,
+        "localId",
+    )
+    .to_owned();
+    let (mut token, _) = SoftToken::new(true).unwrap();
+    register(&app, &mut token, &user, "key").await;
+    let (session, options) = challenge(&app, &user).await;
+    let assertion = token.do_authentication(origin(), options).unwrap();
+    let (status, _) = check(&app, &session, &assertion).await;
+    assert_eq!(status, StatusCode::OK);
+
+    // Another copy of the key has signed many times meanwhile: the stored counter is ahead.
+    let pool = app.db().await;
+    let sql = "UPDATE factors SET webauthn_credential = REPLACE(webauthn_credential, '\"counter\":1,', '\"counter\":100,') WHERE kind = 'webauthn'";
+    let done = sqlx::query(sql).execute(&pool).await.unwrap();
+    assert_eq!(done.rows_affected(), 1);
+
+    let (session, options) = challenge(&app, &user).await;
+    let assertion = token.do_authentication(origin(), options).unwrap();
+    let reply = check(&app, &session, &assertion).await;
+    assert_zitadel_error(
+        &reply,
+        400,
+        9,
+        "The security key's sign counter did not advance: it may be cloned",
+        "TESSERA-WAN01",
+    );
+    let events: Vec<String> =
+        sqlx::query_scalar("SELECT kind FROM events WHERE kind = 'factor.clone_suspected'")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert_eq!(events.len(), 1);
+}
+
+#[tokio::test]
+async fn users_register_their_own_keys_through_auth_v1() {
+    let app = TestApp::spawn().await;
+    let session = app.sign_up("me@example.com", "secret12").await;
+    let token_id = str_of(&session, "idToken").to_owned();
+    let (status, added) = app
+        .zitadel(
+            Method::POST,
+            "/auth/v1/users/me/auth_factors/u2f",
+            &token_id,
+            None,
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{added}");
+    // WebAuthNKey.public_key: the creation options' JSON, as protojson bytes (base64).
+    let bytes = data_encoding::BASE64
+        .decode(str_of(&added["key"], "publicKey").as_bytes())
+        .unwrap();
+    let options: CreationChallengeResponse = serde_json::from_slice(&bytes).unwrap();
+    let (mut token, _) = SoftToken::new(true).unwrap();
+    let credential = token.do_registration(origin(), options).unwrap();
+    let encoded = data_encoding::BASE64.encode(&serde_json::to_vec(&credential).unwrap());
+    let (status, body) = app
+        .zitadel(
+            Method::POST,
+            "/auth/v1/users/me/auth_factors/u2f/_verify",
+            &token_id,
+            None,
+            Some(json!({"verification": {"publicKeyCredential": encoded, "tokenName": "my key"}})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (_, listed) = app
+        .zitadel(
+            Method::POST,
+            "/auth/v1/users/me/auth_factors/_search",
+            &token_id,
+            None,
+            None,
+        )
+        .await;
+    let id = listed["result"][0]["u2f"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(listed["result"][0]["u2f"]["name"], "my key");
+    let (status, _) = app
+        .zitadel(
+            Method::DELETE,
+            &format!("/auth/v1/users/me/auth_factors/u2f/{id}"),
+            &token_id,
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+}
