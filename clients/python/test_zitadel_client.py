@@ -1,26 +1,66 @@
 """ZITADEL's official Python client (PyPI `zitadel-client`, Connect JSON), unmodified, against
 Tessera: TOTP registration on a user who signed up through Identity Toolkit, and the factor
-listings; errors arrive as the client's ApiError with ZITADEL's body."""
+listings; users created with AddHumanUser (verification codes, OTP SMS and OTP Email),
+organizations with AddOrganization, and sessions (CreateSession, SetSession, GetSession,
+DeleteSession) checked with password, OTP SMS, OTP Email and TOTP. Errors arrive as the client's
+ApiError with ZITADEL's body. The caller is dev mode's administrator (an IAM_OWNER machine user)."""
 
 import base64
 import hashlib
 import hmac
 import json
+import os
+import re
 import struct
 import time
 import uuid
+from types import SimpleNamespace
 
 import pytest
 import requests
 from zitadel_client import Zitadel
 from zitadel_client.exceptions import ApiError
 from zitadel_client.models import (
+    OrganizationServiceAddHumanUserRequest,
+    OrganizationServiceAddOrganizationRequest,
+    OrganizationServiceAdmin,
+    OrganizationServicePassword,
+    OrganizationServiceSetHumanEmail,
+    OrganizationServiceSetHumanProfile,
+    SessionServiceCheckOTP,
+    SessionServiceCheckPassword,
+    SessionServiceChecks,
+    SessionServiceCheckTOTP,
+    SessionServiceCheckUser,
+    SessionServiceCreateSessionRequest,
+    SessionServiceDeleteSessionRequest,
+    SessionServiceGetSessionRequest,
+    SessionServiceOTPEmail,
+    SessionServiceOTPSMS,
+    SessionServiceRequestChallenges,
+    SessionServiceSetSessionRequest,
+    UserServiceAddHumanUserRequest,
+    UserServiceAddOTPEmailRequest,
+    UserServiceAddOTPSMSRequest,
     UserServiceListAuthenticationFactorsRequest,
     UserServiceListAuthenticationMethodTypesRequest,
+    UserServiceOrganization,
+    UserServicePassword,
     UserServiceRegisterTOTPRequest,
+    UserServiceRemovePhoneRequest,
     UserServiceRemoveTOTPRequest,
+    UserServiceSetEmailRequest,
+    UserServiceSetHumanEmail,
+    UserServiceSetHumanPhone,
+    UserServiceSetHumanProfile,
+    UserServiceSetPhoneRequest,
+    UserServiceVerifyEmailRequest,
+    UserServiceVerifyPhoneRequest,
     UserServiceVerifyTOTPRegistrationRequest,
 )
+
+PASSWORD = "correct horse"
+NOT_READY = "Multifactor OTP (OneTimePassword) isn't ready"
 
 
 def totp(secret_b32: str, at: float) -> str:
@@ -35,6 +75,82 @@ def body_of(error: ApiError) -> dict:
     """The client hands over the decoded JSON body (or the raw text when it is not JSON)."""
     body = error.response_body
     return body if isinstance(body, dict) else json.loads(body)
+
+
+def error_details(body: dict) -> list[tuple[str, str]]:
+    """The zitadel.v1.ErrorDetail messages of a Connect error body as (id, message), decoded by
+    hand: field 1 is the id, field 2 the message, both short strings."""
+    details = []
+    for detail in body.get("details", []):
+        assert detail["type"] == "zitadel.v1.ErrorDetail"
+        raw = base64.b64decode(detail["value"] + "=" * (-len(detail["value"]) % 4))
+        fields = {}
+        while raw:
+            key, length = raw[0], raw[1]
+            assert key & 7 == 2 and length < 0x80, raw  # length-delimited, one-byte length
+            fields[key >> 3] = raw[2:2 + length].decode()
+            raw = raw[2 + length:]
+        details.append((fields.get(1), fields.get(2)))
+    return details
+
+
+def expect_error(call, status: int, code: str, message: str, error_id: str) -> None:
+    """`call()` fails with ZITADEL's error: the HTTP status, the Connect code, the message
+    "<message> (<id>)" and one ErrorDetail with the id and the message."""
+    with pytest.raises(ApiError) as caught:
+        call()
+    assert caught.value.code == status, caught.value.response_body
+    body = body_of(caught.value)
+    assert (body["code"], body["message"]) == (code, f"{message} ({error_id})")
+    assert error_details(body) == [(error_id, message)]
+
+
+def unique_email(prefix: str = "zc") -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:10]}@example.com"
+
+
+def unique_phone() -> str:
+    """Phone numbers are unique per project like emails: a random one from the 555 range."""
+    return f"+1555{uuid.uuid4().int % 10**7:07d}"
+
+
+def wrong(code: str) -> str:
+    """The same code with its first character changed (a digit stays a digit)."""
+    first = code[0]
+    other = str((int(first) + 5) % 10) if first.isdigit() else ("B" if first == "A" else "A")
+    return other + code[1:]
+
+
+def factor_types(listing) -> list[str]:
+    """The READY factors of a ListAuthenticationFactors response by type, sorted."""
+    kinds = []
+    for factor in listing.result or []:
+        assert factor.state == "AUTH_FACTOR_STATE_READY"
+        kinds += [kind for kind in ("otp", "otp_sms", "otp_email", "u2f") if getattr(factor, kind) is not None]
+    return sorted(kinds)
+
+
+def add_mfa_user(zitadel: Zitadel, org_id: str | None = None) -> SimpleNamespace:
+    """A human with a verified email and phone, a password, a TOTP secret, OTP SMS and OTP Email."""
+    email, secret = unique_email(), base64.b32encode(os.urandom(20)).decode()
+    added = zitadel.users.add_human_user(
+        UserServiceAddHumanUserRequest(
+            organization=UserServiceOrganization(org_id=org_id) if org_id else None,
+            profile=UserServiceSetHumanProfile(given_name="Ada", family_name="Lovelace"),
+            email=UserServiceSetHumanEmail(email=email, is_verified=True),
+            phone=UserServiceSetHumanPhone(phone=unique_phone(), is_verified=True),
+            password=UserServicePassword(password=PASSWORD),
+            totp_secret=secret,
+        )
+    )
+    zitadel.users.add_otpsms(UserServiceAddOTPSMSRequest(user_id=added.user_id))
+    zitadel.users.add_otp_email(UserServiceAddOTPEmailRequest(user_id=added.user_id))
+    return SimpleNamespace(id=added.user_id, email=email, secret=secret, org=added.details.resource_owner)
+
+
+@pytest.fixture
+def zitadel(tessera, admin_pat) -> Zitadel:
+    return Zitadel.with_access_token(tessera, admin_pat)
 
 
 @pytest.fixture
@@ -91,3 +207,285 @@ def test_a_bad_token_is_unauthenticated(tessera, user_id):
         zitadel.users.register_totp(UserServiceRegisterTOTPRequest(user_id=user_id))
     assert caught.value.code == 401
     assert body_of(caught.value)["code"] == "unauthenticated"
+
+
+def test_add_human_user_with_codes_then_otp_sms_and_otp_email(zitadel):
+    email, secret = unique_email(), base64.b32encode(os.urandom(20)).decode()
+    added = zitadel.users.add_human_user(
+        UserServiceAddHumanUserRequest(
+            profile=UserServiceSetHumanProfile(given_name="Ada", family_name="Lovelace"),
+            email=UserServiceSetHumanEmail(email=email, is_verified=True),
+            phone=UserServiceSetHumanPhone(phone=unique_phone(), return_code={}),
+            password=UserServicePassword(password=PASSWORD),
+            totp_secret=secret,
+        )
+    )
+    user_id = added.user_id
+    assert user_id and added.details.resource_owner
+    assert added.email_code is None  # the email was created verified
+    assert re.fullmatch(r"[A-Z0-9]{6}", added.phone_code), added.phone_code
+
+    # The TOTP secret arrived ready; the phone is not verified yet, so no OTP SMS.
+    listing = UserServiceListAuthenticationFactorsRequest(user_id=user_id)
+    assert factor_types(zitadel.users.list_authentication_factors(listing)) == ["otp"]
+    expect_error(
+        lambda: zitadel.users.add_otpsms(UserServiceAddOTPSMSRequest(user_id=user_id)),
+        400, "failed_precondition", NOT_READY, "COMMAND-Q54j2",
+    )
+    expect_error(
+        lambda: zitadel.users.verify_phone(
+            UserServiceVerifyPhoneRequest(user_id=user_id, verification_code=wrong(added.phone_code))
+        ),
+        400, "invalid_argument", "Code is invalid", "CODE-woT0xc",
+    )
+    verified = zitadel.users.verify_phone(
+        UserServiceVerifyPhoneRequest(user_id=user_id, verification_code=added.phone_code)
+    )
+    assert verified.details.resource_owner == added.details.resource_owner
+
+    assert zitadel.users.add_otpsms(UserServiceAddOTPSMSRequest(user_id=user_id)).details.change_date
+    assert zitadel.users.add_otp_email(UserServiceAddOTPEmailRequest(user_id=user_id)).details.change_date
+    assert factor_types(zitadel.users.list_authentication_factors(listing)) == ["otp", "otp_email", "otp_sms"]
+    methods = zitadel.users.list_authentication_method_types(
+        UserServiceListAuthenticationMethodTypesRequest(user_id=user_id)
+    )
+    assert sorted(methods.auth_method_types) == [
+        "AUTHENTICATION_METHOD_TYPE_OTP_EMAIL",
+        "AUTHENTICATION_METHOD_TYPE_OTP_SMS",
+        "AUTHENTICATION_METHOD_TYPE_PASSWORD",
+        "AUTHENTICATION_METHOD_TYPE_TOTP",
+    ]
+
+
+def test_set_and_verify_email_and_phone_then_remove_the_phone(zitadel):
+    added = zitadel.users.add_human_user(
+        UserServiceAddHumanUserRequest(
+            profile=UserServiceSetHumanProfile(given_name="Grace", family_name="Hopper"),
+            email=UserServiceSetHumanEmail(email=unique_email(), return_code={}),
+        )
+    )
+    user_id = added.user_id
+    assert re.fullmatch(r"[A-Z0-9]{6}", added.email_code), added.email_code
+    expect_error(
+        lambda: zitadel.users.add_otp_email(UserServiceAddOTPEmailRequest(user_id=user_id)),
+        400, "failed_precondition", NOT_READY, "COMMAND-KLJ2d",
+    )
+
+    # A new address replaces the pending code; only the new code verifies it.
+    changed = zitadel.users.set_email(
+        UserServiceSetEmailRequest(user_id=user_id, email=unique_email(), return_code={})
+    )
+    assert re.fullmatch(r"[A-Z0-9]{6}", changed.verification_code), changed.verification_code
+    expect_error(
+        lambda: zitadel.users.verify_email(
+            UserServiceVerifyEmailRequest(user_id=user_id, verification_code=wrong(changed.verification_code))
+        ),
+        400, "invalid_argument", "Code is invalid", "CODE-woT0xc",
+    )
+    zitadel.users.verify_email(UserServiceVerifyEmailRequest(user_id=user_id, verification_code=changed.verification_code))
+    zitadel.users.add_otp_email(UserServiceAddOTPEmailRequest(user_id=user_id))
+
+    phone = zitadel.users.set_phone(UserServiceSetPhoneRequest(user_id=user_id, phone=unique_phone(), return_code={}))
+    assert re.fullmatch(r"[A-Z0-9]{6}", phone.verification_code), phone.verification_code
+    zitadel.users.verify_phone(UserServiceVerifyPhoneRequest(user_id=user_id, verification_code=phone.verification_code))
+    zitadel.users.add_otpsms(UserServiceAddOTPSMSRequest(user_id=user_id))
+    listing = UserServiceListAuthenticationFactorsRequest(user_id=user_id)
+    assert factor_types(zitadel.users.list_authentication_factors(listing)) == ["otp_email", "otp_sms"]
+
+    # Without a phone there is no OTP SMS, and it cannot be added again.
+    zitadel.users.remove_phone(UserServiceRemovePhoneRequest(user_id=user_id))
+    assert factor_types(zitadel.users.list_authentication_factors(listing)) == ["otp_email"]
+    expect_error(
+        lambda: zitadel.users.add_otpsms(UserServiceAddOTPSMSRequest(user_id=user_id)),
+        400, "failed_precondition", NOT_READY, "COMMAND-Q54j2",
+    )
+
+
+def test_session_with_password_otp_sms_totp_and_otp_email(zitadel):
+    user = add_mfa_user(zitadel)
+    created = zitadel.sessions.create_session(
+        SessionServiceCreateSessionRequest(
+            checks=SessionServiceChecks(
+                user=SessionServiceCheckUser(user_id=user.id),
+                password=SessionServiceCheckPassword(password=PASSWORD),
+            ),
+            challenges=SessionServiceRequestChallenges(otp_sms=SessionServiceOTPSMS(return_code=True)),
+        )
+    )
+    session_id, sms_code = created.session_id, created.challenges.otp_sms
+    assert session_id and created.session_token
+    assert re.fullmatch(r"\d{8}", sms_code), sms_code
+    assert created.challenges.otp_email is None
+
+    def get():
+        return zitadel.sessions.get_session(SessionServiceGetSessionRequest(session_id=session_id)).session
+
+    factors = get().factors
+    assert factors.user.verified_at and factors.password.verified_at
+    assert (factors.otp_sms, factors.totp, factors.otp_email) == (None, None, None)
+
+    def set_session(token, checks=None, challenges=None):
+        return zitadel.sessions.set_session(
+            SessionServiceSetSessionRequest(session_id=session_id, session_token=token, checks=checks, challenges=challenges)
+        )
+
+    # A wrong code does not use up the challenge.
+    expect_error(
+        lambda: set_session(created.session_token, SessionServiceChecks(otp_sms=SessionServiceCheckOTP(code=wrong(sms_code)))),
+        400, "invalid_argument", "Code is invalid", "CODE-woT0xc",
+    )
+    after_sms = set_session(created.session_token, SessionServiceChecks(otp_sms=SessionServiceCheckOTP(code=sms_code)))
+    assert after_sms.session_token and after_sms.session_token != created.session_token
+    # The code is single use: its challenge is gone.
+    expect_error(
+        lambda: set_session(after_sms.session_token, SessionServiceChecks(otp_sms=SessionServiceCheckOTP(code=sms_code))),
+        400, "failed_precondition", "Code not found", "COMMAND-S34gh",
+    )
+
+    after_totp = set_session(
+        after_sms.session_token, SessionServiceChecks(totp=SessionServiceCheckTOTP(code=totp(user.secret, time.time())))
+    )
+    challenged = set_session(
+        after_totp.session_token, challenges=SessionServiceRequestChallenges(otp_email=SessionServiceOTPEmail(return_code={}))
+    )
+    email_code = challenged.challenges.otp_email
+    assert re.fullmatch(r"\d{8}", email_code), email_code
+    set_session(challenged.session_token, SessionServiceChecks(otp_email=SessionServiceCheckOTP(code=email_code)))
+
+    session = get()
+    assert session.id == session_id
+    factors = session.factors
+    assert (factors.user.id, factors.user.login_name, factors.user.organization_id) == (user.id, user.email, user.org)
+    assert factors.user.display_name == "Ada Lovelace"
+    checked = [factors.user, factors.password, factors.otp_sms, factors.totp, factors.otp_email]
+    assert all(factor is not None and factor.verified_at is not None for factor in checked), factors
+    assert [f.verified_at for f in checked] == sorted(f.verified_at for f in checked)
+
+
+def test_session_errors_by_login_name_and_delete(zitadel):
+    user = add_mfa_user(zitadel)
+    expect_error(
+        lambda: zitadel.sessions.create_session(
+            SessionServiceCreateSessionRequest(
+                checks=SessionServiceChecks(
+                    user=SessionServiceCheckUser(login_name=user.email),
+                    password=SessionServiceCheckPassword(password=PASSWORD + "!"),
+                )
+            )
+        ),
+        400, "invalid_argument", "Password is invalid", "COMMAND-3M0fs",
+    )
+    created = zitadel.sessions.create_session(
+        SessionServiceCreateSessionRequest(
+            checks=SessionServiceChecks(user=SessionServiceCheckUser(login_name=user.email)),
+            metadata={"origin": base64.b64encode(b"python").decode()},
+            lifetime="600s",
+        )
+    )
+    session_id = created.session_id
+
+    def check(checks):
+        return lambda: zitadel.sessions.set_session(SessionServiceSetSessionRequest(session_id=session_id, checks=checks))
+
+    expect_error(
+        check(SessionServiceChecks(totp=SessionServiceCheckTOTP(code=wrong(totp(user.secret, time.time()))))),
+        400, "invalid_argument", "Invalid code", "EVENT-8isk2",
+    )
+    expect_error(
+        check(SessionServiceChecks(otp_email=SessionServiceCheckOTP(code="12345678"))),
+        400, "failed_precondition", "Code not found", "COMMAND-S34gh",
+    )
+
+    session = zitadel.sessions.get_session(SessionServiceGetSessionRequest(session_id=session_id)).session
+    assert (session.factors.user.id, session.factors.user.login_name) == (user.id, user.email)
+    assert (session.factors.password, session.factors.totp, session.factors.otp_email) == (None, None, None)
+    assert session.metadata == {"origin": base64.b64encode(b"python").decode()}
+    assert abs((session.expiration_date - session.creation_date).total_seconds() - 600) < 1
+
+    zitadel.sessions.delete_session(SessionServiceDeleteSessionRequest(session_id=session_id))
+    with pytest.raises(ApiError) as caught:
+        zitadel.sessions.get_session(SessionServiceGetSessionRequest(session_id=session_id))
+    assert caught.value.code == 404
+    assert body_of(caught.value)["code"] == "not_found"
+
+
+def test_a_challenge_needs_the_ready_factor(zitadel):
+    """ZITADEL refuses an OTP SMS / OTP Email challenge for a user without that factor:
+    COMMAND-BJ2g3 (SMS) and COMMAND-JKLJ3 (email), both Errors.User.MFA.OTP.NotReady."""
+    added = zitadel.users.add_human_user(
+        UserServiceAddHumanUserRequest(
+            profile=UserServiceSetHumanProfile(given_name="Alan", family_name="Turing"),
+            email=UserServiceSetHumanEmail(email=unique_email(), is_verified=True),
+            phone=UserServiceSetHumanPhone(phone=unique_phone(), is_verified=True),
+        )
+    )
+
+    def challenge(challenges):
+        return lambda: zitadel.sessions.create_session(
+            SessionServiceCreateSessionRequest(
+                checks=SessionServiceChecks(user=SessionServiceCheckUser(user_id=added.user_id)), challenges=challenges
+            )
+        )
+
+    expect_error(
+        challenge(SessionServiceRequestChallenges(otp_sms=SessionServiceOTPSMS(return_code=True))),
+        400, "failed_precondition", NOT_READY, "COMMAND-BJ2g3",
+    )
+    expect_error(
+        challenge(SessionServiceRequestChallenges(otp_email=SessionServiceOTPEmail(return_code={}))),
+        400, "failed_precondition", NOT_READY, "COMMAND-JKLJ3",
+    )
+
+
+def add_organization_with_admin(zitadel: Zitadel):
+    """A new organization with one human admin (email code returned, password set)."""
+    admin_email = unique_email("admin")
+    org = zitadel.organizations.add_organization(
+        OrganizationServiceAddOrganizationRequest(
+            name=f"Org {uuid.uuid4().hex[:10]}",
+            admins=[
+                OrganizationServiceAdmin(
+                    human=OrganizationServiceAddHumanUserRequest(
+                        profile=OrganizationServiceSetHumanProfile(given_name="Grace", family_name="Hopper"),
+                        email=OrganizationServiceSetHumanEmail(email=admin_email, return_code={}),
+                        password=OrganizationServicePassword(password=PASSWORD),
+                    )
+                )
+            ],
+        )
+    )
+    return org, admin_email
+
+
+def test_add_organization_with_a_human_admin(zitadel):
+    org, _ = add_organization_with_admin(zitadel)
+    assert org.organization_id
+    assert org.details.resource_owner == org.organization_id
+    [admin] = org.created_admins
+    assert admin.user_id and admin.phone_code is None
+    assert re.fullmatch(r"[A-Z0-9]{6}", admin.email_code), admin.email_code
+
+
+def test_users_of_a_new_organization_are_addressed_by_id_and_login_name(zitadel):
+    """User ids and login names are unique in the ZITADEL instance: the user service v2 and the
+    session service v2 find a user of any organization without `x-zitadel-orgid`."""
+    org, admin_email = add_organization_with_admin(zitadel)
+    [admin] = org.created_admins
+    zitadel.users.verify_email(UserServiceVerifyEmailRequest(user_id=admin.user_id, verification_code=admin.email_code))
+
+    # The admin belongs to the new organization and signs in with the password.
+    created = zitadel.sessions.create_session(
+        SessionServiceCreateSessionRequest(
+            checks=SessionServiceChecks(
+                user=SessionServiceCheckUser(login_name=admin_email),
+                password=SessionServiceCheckPassword(password=PASSWORD),
+            )
+        )
+    )
+    factors = zitadel.sessions.get_session(SessionServiceGetSessionRequest(session_id=created.session_id)).session.factors
+    assert (factors.user.id, factors.user.organization_id) == (admin.user_id, org.organization_id)
+    assert factors.password.verified_at
+
+    # AddHumanUser with organization.orgId puts the user there; the factor calls find it by id.
+    member = add_mfa_user(zitadel, org_id=org.organization_id)
+    assert member.org == org.organization_id

@@ -1,12 +1,14 @@
-// ZITADEL's auth-factor API (user service v2, management v1) through the unmodified official
-// Node client, @zitadel/client, on the transports it offers: gRPC over HTTP/2 without TLS (its
-// own createServerTransport) and Connect over HTTP/1.1 (connect-node's createConnectTransport
-// with the client's bearer interceptor), as JSON and as binary protobuf.
+// ZITADEL's auth-factor API (user service v2, management v1) and its login sessions (session
+// service v2) through the unmodified official Node client, @zitadel/client, on the transports it
+// offers: gRPC over HTTP/2 without TLS (its own createServerTransport) and Connect over HTTP/1.1
+// (connect-node's createConnectTransport with the client's bearer interceptor), as JSON and as
+// binary protobuf.
 //
 // The caller is dev mode's administrator (an IAM_OWNER machine user) with the PAT the server
-// writes to <data-dir>/admin.pat. Users come from Identity Toolkit's accounts:signUp; their
-// ZITADEL user id is the localId. TOTP codes come from an independent implementation
-// (otpauth) with the parameters of the returned otpauth:// URI: SHA1, 6 digits, 30 s.
+// writes to <data-dir>/admin.pat. Users come from Identity Toolkit's accounts:signUp (their
+// ZITADEL user id is the localId) or from the user service's AddHumanUser. TOTP codes come from
+// an independent implementation (otpauth) with the parameters of the returned otpauth:// URI:
+// SHA1, 6 digits, 30 s.
 //
 // The self-service AuthService needs the user's own token and is not exercised here.
 
@@ -18,31 +20,40 @@ import { createConnectTransport } from '@connectrpc/connect-node';
 import { NewAuthorizationBearerInterceptor } from '@zitadel/client';
 import { createServerTransport } from '@zitadel/client/node';
 import { createManagementServiceClient } from '@zitadel/client/v1';
-import { createUserServiceClient } from '@zitadel/client/v2';
+import { createSessionServiceClient, createUserServiceClient } from '@zitadel/client/v2';
 import { ErrorDetailSchema } from '@zitadel/proto/zitadel/message_pb.js';
 import { AuthFactorState as AuthFactorStateV1 } from '@zitadel/proto/zitadel/user_pb.js';
 import { AuthFactorState } from '@zitadel/proto/zitadel/user/v2/user_pb.js';
+import { AuthenticationMethodType } from '@zitadel/proto/zitadel/user/v2/user_service_pb.js';
 import { Secret, TOTP, URI } from 'otpauth';
 
-import { PASSWORD, uniqueEmail, useTessera } from './server.mjs';
+import { hex, PASSWORD, uniqueEmail, uniquePhone, useTessera } from './server.mjs';
 
 const tessera = useTessera();
 
 const ALREADY_SET_UP = 'Multifactor OTP (OneTimePassword) is already set up';
+const NOT_READY = "Multifactor OTP (OneTimePassword) isn't ready";
 const INVALID_CODE = 'Invalid code';
+const CODE_INVALID = 'Code is invalid';
 
 const totpCode = (secret) =>
   new TOTP({ secret: Secret.fromBase32(secret), algorithm: 'SHA1', digits: 6, period: 30 }).generate();
 // A six-digit code that differs from the right one.
 const wrongCode = (code) => String((Number(code) + 500_000) % 1_000_000).padStart(6, '0');
+// A verification code (six characters A-Z0-9) with its first character changed.
+const wrongVerificationCode = (code) => (code[0] === 'A' ? 'B' : 'A') + code.slice(1);
+// An eight-digit session code that differs from the right one.
+const wrongSessionCode = (code) => String((Number(code) + 50_000_000) % 100_000_000).padStart(8, '0');
 
 // The transports, built once the server is up; each takes a token.
 const TRANSPORTS = {
   'gRPC (h2c)': (token) => createServerTransport(token, { baseUrl: tessera.baseUrl, httpVersion: '2' }),
+  // connect-node defaults to the binary format; JSON has to be asked for.
   'Connect JSON (HTTP/1.1)': (token) =>
     createConnectTransport({
       baseUrl: tessera.baseUrl,
       httpVersion: '1.1',
+      useBinaryFormat: false,
       interceptors: [NewAuthorizationBearerInterceptor(token)],
     }),
   'Connect binary (HTTP/1.1)': (token) =>
@@ -203,6 +214,271 @@ for (const [name, transport] of Object.entries(TRANSPORTS)) {
         'Errors.Token.Invalid',
         'AUTH-7fs1e',
       );
+    });
+  });
+}
+
+/** The verifiedAt of each factor a session has, by name; absent factors are left out. */
+function verifiedFactors(factors) {
+  return Object.fromEntries(
+    ['user', 'password', 'totp', 'otpSms', 'otpEmail']
+      .filter((name) => factors?.[name])
+      .map((name) => [name, factors[name].verifiedAt]),
+  );
+}
+
+for (const [name, transport] of Object.entries(TRANSPORTS)) {
+  describe(`AddHumanUser and a login session through @zitadel/client over ${name}`, () => {
+    let users;
+    let sessions;
+    let user; // { userId, email, secret, org, phoneCode }
+    let phoneVerified = false;
+    let session; // { sessionId, sessionToken, smsCode }
+    let smsChecked = false;
+    let totpChecked = false;
+
+    before(async () => {
+      users = createUserServiceClient(transport(tessera.adminPat));
+      sessions = createSessionServiceClient(transport(tessera.adminPat));
+    });
+
+    /** SetSession on the session under test; keeps its newest token. */
+    async function setSession(request) {
+      const response = await sessions.setSession({
+        sessionId: session.sessionId,
+        sessionToken: session.sessionToken,
+        ...request,
+      });
+      assert.ok(response.sessionToken);
+      assert.notEqual(response.sessionToken, session.sessionToken);
+      session.sessionToken = response.sessionToken;
+      return response;
+    }
+
+    test('AddHumanUser with a verified email, a phone with a returned code, a password and a TOTP secret', async () => {
+      const email = uniqueEmail('zitadel-human');
+      const secret = new Secret({ size: 20 }).base32;
+      const added = await users.addHumanUser({
+        profile: { givenName: 'Ada', familyName: 'Lovelace' },
+        email: { email, verification: { case: 'isVerified', value: true } },
+        phone: { phone: uniquePhone(), verification: { case: 'returnCode', value: {} } },
+        passwordType: { case: 'password', value: { password: PASSWORD } },
+        totpSecret: secret,
+      });
+      assert.ok(added.userId);
+      assert.ok(added.details?.resourceOwner, 'details.resourceOwner');
+      assert.equal(added.emailCode, undefined);
+      assert.match(added.phoneCode ?? '', /^[A-Z0-9]{6}$/);
+      user = { userId: added.userId, email, secret, org: added.details.resourceOwner, phoneCode: added.phoneCode };
+
+      // The TOTP secret arrived ready.
+      assert.deepEqual(await listV2(users, user.userId), [{ state: AuthFactorState.READY, type: 'otp' }]);
+    });
+
+    test('AddOTPSMS before the phone is verified: FailedPrecondition "… isn\'t ready (COMMAND-Q54j2)"', async () => {
+      assert.ok(user, 'AddHumanUser failed above');
+      await assertZitadelError(
+        users.addOTPSMS({ userId: user.userId }),
+        Code.FailedPrecondition,
+        NOT_READY,
+        'COMMAND-Q54j2',
+      );
+    });
+
+    test('VerifyPhone: a wrong code is InvalidArgument "Code is invalid (CODE-woT0xc)", the returned one verifies', async () => {
+      assert.ok(user, 'AddHumanUser failed above');
+      await assertZitadelError(
+        users.verifyPhone({ userId: user.userId, verificationCode: wrongVerificationCode(user.phoneCode) }),
+        Code.InvalidArgument,
+        CODE_INVALID,
+        'CODE-woT0xc',
+      );
+      const verified = await users.verifyPhone({ userId: user.userId, verificationCode: user.phoneCode });
+      assert.equal(verified.details?.resourceOwner, user.org);
+      phoneVerified = true;
+    });
+
+    test('AddOTPSMS and AddOTPEmail: three READY factors and four authentication methods', async () => {
+      assert.ok(phoneVerified, 'VerifyPhone failed above');
+      assert.equal((await users.addOTPSMS({ userId: user.userId })).details?.resourceOwner, user.org);
+      assert.equal((await users.addOTPEmail({ userId: user.userId })).details?.resourceOwner, user.org);
+
+      const factors = await listV2(users, user.userId);
+      assert.deepEqual(factors.map(({ type }) => type).sort(), ['otp', 'otpEmail', 'otpSms']);
+      assert.ok(factors.every(({ state }) => state === AuthFactorState.READY));
+      const { authMethodTypes } = await users.listAuthenticationMethodTypes({ userId: user.userId });
+      assert.deepEqual(
+        [...authMethodTypes].sort((a, b) => a - b),
+        [
+          AuthenticationMethodType.PASSWORD,
+          AuthenticationMethodType.TOTP,
+          AuthenticationMethodType.OTP_SMS,
+          AuthenticationMethodType.OTP_EMAIL,
+        ],
+      );
+    });
+
+    test('CreateSession with a wrong password: InvalidArgument "Password is invalid (COMMAND-3M0fs)"', async () => {
+      assert.ok(user, 'AddHumanUser failed above');
+      await assertZitadelError(
+        sessions.createSession({
+          checks: { user: { search: { case: 'loginName', value: user.email } }, password: { password: `${PASSWORD}!` } },
+        }),
+        Code.InvalidArgument,
+        'Password is invalid',
+        'COMMAND-3M0fs',
+      );
+    });
+
+    test('CreateSession with user and password checks and an OTP SMS challenge: its code returned', async () => {
+      assert.ok(user, 'AddHumanUser failed above');
+      const created = await sessions.createSession({
+        checks: { user: { search: { case: 'userId', value: user.userId } }, password: { password: PASSWORD } },
+        challenges: { otpSms: { returnCode: true } },
+      });
+      assert.ok(created.sessionId);
+      assert.ok(created.sessionToken);
+      assert.match(created.challenges?.otpSms ?? '', /^\d{8}$/);
+      assert.equal(created.challenges?.otpEmail, undefined);
+      session = { sessionId: created.sessionId, sessionToken: created.sessionToken, smsCode: created.challenges.otpSms };
+
+      const { session: read } = await sessions.getSession({ sessionId: session.sessionId });
+      assert.deepEqual(Object.keys(verifiedFactors(read?.factors)), ['user', 'password']);
+      assert.equal(read.factors.user.id, user.userId);
+      assert.equal(read.factors.user.loginName, user.email);
+    });
+
+    test('SetSession: a wrong OTP SMS code is InvalidArgument "Code is invalid (CODE-woT0xc)", the returned one checks', async () => {
+      assert.ok(session, 'CreateSession failed above');
+      await assertZitadelError(
+        sessions.setSession({
+          sessionId: session.sessionId,
+          checks: { otpSms: { code: wrongSessionCode(session.smsCode) } },
+        }),
+        Code.InvalidArgument,
+        CODE_INVALID,
+        'CODE-woT0xc',
+      );
+      await setSession({ checks: { otpSms: { code: session.smsCode } } });
+      smsChecked = true;
+    });
+
+    test('the OTP SMS code again: FailedPrecondition "Code not found (COMMAND-S34gh)" with its ErrorDetail', async () => {
+      assert.ok(smsChecked, 'the OTP SMS check failed above');
+      await assertZitadelError(
+        sessions.setSession({ sessionId: session.sessionId, checks: { otpSms: { code: session.smsCode } } }),
+        Code.FailedPrecondition,
+        'Code not found',
+        'COMMAND-S34gh',
+      );
+    });
+
+    test('SetSession with a TOTP code: a wrong one is InvalidArgument "Invalid code (EVENT-8isk2)", the current one checks', async () => {
+      assert.ok(session, 'CreateSession failed above');
+      const code = totpCode(user.secret);
+      await assertZitadelError(
+        sessions.setSession({ sessionId: session.sessionId, checks: { totp: { code: wrongCode(code) } } }),
+        Code.InvalidArgument,
+        INVALID_CODE,
+        'EVENT-8isk2',
+      );
+      await setSession({ checks: { totp: { code } } });
+      totpChecked = true;
+    });
+
+    test('SetSession with an OTP Email challenge (returnCode), then its code', async () => {
+      assert.ok(session, 'CreateSession failed above');
+      const challenged = await setSession({
+        challenges: { otpEmail: { deliveryType: { case: 'returnCode', value: {} } } },
+      });
+      const code = challenged.challenges?.otpEmail ?? '';
+      assert.match(code, /^\d{8}$/);
+      assert.equal(challenged.challenges?.otpSms, undefined);
+      await setSession({ checks: { otpEmail: { code } } });
+    });
+
+    test('GetSession: the user, password, OTP SMS, TOTP and OTP Email factors verified', async () => {
+      assert.ok(smsChecked && totpChecked, 'a check failed above');
+      const { session: read } = await sessions.getSession({ sessionId: session.sessionId });
+      assert.equal(read?.id, session.sessionId);
+      const { user: checkedUser } = read.factors;
+      assert.deepEqual(
+        { id: checkedUser.id, loginName: checkedUser.loginName, displayName: checkedUser.displayName },
+        { id: user.userId, loginName: user.email, displayName: 'Ada Lovelace' },
+      );
+      const verified = verifiedFactors(read.factors);
+      assert.deepEqual(Object.keys(verified).sort(), ['otpEmail', 'otpSms', 'password', 'totp', 'user']);
+      for (const [factor, at] of Object.entries(verified)) assert.ok(at && at.seconds > 0n, `${factor}.verifiedAt`);
+      // Checked in this order (whole seconds: the checks may share one).
+      const order = ['user', 'otpSms', 'totp', 'otpEmail'].map((factor) => verified[factor].seconds);
+      assert.deepEqual(order, [...order].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)));
+    });
+
+    test("GetSession: factors.user.organizationId is the user's organization", async () => {
+      assert.ok(session, 'CreateSession failed above');
+      const { session: read } = await sessions.getSession({ sessionId: session.sessionId });
+      assert.equal(read?.factors?.user?.organizationId, user.org);
+    });
+
+    test('DeleteSession: the session is gone', async () => {
+      assert.ok(session, 'CreateSession failed above');
+      await sessions.deleteSession({ sessionId: session.sessionId });
+      const error = await sessions.getSession({ sessionId: session.sessionId }).then(
+        (response) => assert.fail(`expected NotFound, got a ${response.$typeName}`),
+        (e) => e,
+      );
+      assert.ok(error instanceof ConnectError, String(error));
+      assert.equal(error.code, Code.NotFound, error.rawMessage);
+    });
+  });
+}
+
+for (const [name, transport] of Object.entries(TRANSPORTS)) {
+  describe(`an organization and an imported user through @zitadel/client's management v1 over ${name}`, () => {
+    test('AddOrg, then ImportHumanUser into it with a TOTP secret (otpCode): one READY otp factor that checks', async () => {
+      const management = createManagementServiceClient(transport(tessera.adminPat));
+      const sessions = createSessionServiceClient(transport(tessera.adminPat));
+      const org = await management.addOrg({ name: `Org ${hex()}` });
+      assert.ok(org.id);
+      assert.equal(org.details?.resourceOwner, org.id);
+
+      // Management v1 acts on the organization x-zitadel-orgid names.
+      const headers = { 'x-zitadel-orgid': org.id };
+      const email = uniqueEmail('zitadel-import');
+      const secret = new Secret({ size: 20 }).base32;
+      const imported = await management.importHumanUser(
+        {
+          userName: email,
+          profile: { firstName: 'Ada', lastName: 'Lovelace' },
+          email: { email, isEmailVerified: true },
+          password: PASSWORD,
+          otpCode: secret,
+        },
+        { headers },
+      );
+      assert.ok(imported.userId);
+      assert.equal(imported.details?.resourceOwner, org.id);
+      const { result } = await management.listHumanAuthFactors({ userId: imported.userId }, { headers });
+      assert.deepEqual(
+        result.map((factor) => ({ state: factor.state, type: factor.type.case })),
+        [{ state: AuthFactorStateV1.READY, type: 'otp' }],
+      );
+
+      // The imported secret is the user's TOTP: a session checks a code computed from it.
+      const created = await sessions.createSession(
+        {
+          checks: {
+            user: { search: { case: 'userId', value: imported.userId } },
+            password: { password: PASSWORD },
+            totp: { code: totpCode(secret) },
+          },
+        },
+        { headers },
+      );
+      const { session } = await sessions.getSession({ sessionId: created.sessionId }, { headers });
+      assert.equal(session?.factors?.user?.id, imported.userId);
+      assert.ok(session.factors.password?.verifiedAt, 'password.verifiedAt');
+      assert.ok(session.factors.totp?.verifiedAt, 'totp.verifiedAt');
     });
   });
 }

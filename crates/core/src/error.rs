@@ -90,6 +90,10 @@ pub enum DomainError {
     EmptyCode,
     #[error("the TOTP code's time step was used before")]
     CodeReused,
+    #[error("a code was asked for a kind of factor the user does not have")]
+    OtpChallengeUnavailable(crate::FactorKind),
+    #[error("a code was checked for a kind of factor the user does not have")]
+    OtpFactorMissing,
     #[error("the WebAuthn credential or assertion is malformed or does not verify")]
     InvalidCredential,
     #[error("the security key's sign counter did not move forward: it may be cloned")]

@@ -192,6 +192,10 @@ pub trait Store: Send + Sync + 'static {
         realm: &RealmId,
         email: &EmailAddress,
     ) -> StoreResult<Option<User>>;
+    /// The realms holding a user of that id (ids are random, so at most one in practice).
+    async fn user_realms(&self, id: &UserId) -> StoreResult<Vec<RealmId>>;
+    /// The realms holding a user with that email address.
+    async fn email_realms(&self, email: &EmailAddress) -> StoreResult<Vec<RealmId>>;
     async fn find_user_by_phone(&self, realm: &RealmId, phone: &str) -> StoreResult<Option<User>>;
     /// Writes every mutable attribute of `user`; `Ok(false)` when the user no longer exists.
     async fn update_user(&self, user: &User) -> StoreResult<bool>;

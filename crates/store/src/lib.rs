@@ -346,6 +346,14 @@ impl Store for SqlStore {
         users::find_by(&self.read, realm, "email", email.as_str()).await
     }
 
+    async fn user_realms(&self, id: &UserId) -> StoreResult<Vec<RealmId>> {
+        users::realms_of(&self.read, "id", id.as_str()).await
+    }
+
+    async fn email_realms(&self, email: &EmailAddress) -> StoreResult<Vec<RealmId>> {
+        users::realms_of(&self.read, "email", email.as_str()).await
+    }
+
     async fn find_user_by_phone(&self, realm: &RealmId, phone: &str) -> StoreResult<Option<User>> {
         users::find_by(&self.read, realm, "phone_number", phone).await
     }

@@ -159,3 +159,18 @@ pub(crate) async fn query(
         .collect::<Result<Vec<_>, StoreError>>()?;
     Ok((total, users))
 }
+
+/// The realms with a user whose `column` (`id` or `email`) is `value`.
+pub(crate) async fn realms_of(
+    pool: &AnyPool,
+    column: &'static str,
+    value: &str,
+) -> StoreResult<Vec<RealmId>> {
+    let sql = format!("SELECT realm_id FROM users WHERE {column} = $1 ORDER BY realm_id");
+    let realms: Vec<String> = sqlx::query_scalar(AssertSqlSafe(sql))
+        .bind(value)
+        .fetch_all(pool)
+        .await
+        .map_err(db_err)?;
+    Ok(realms.into_iter().map(RealmId).collect())
+}

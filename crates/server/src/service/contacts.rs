@@ -150,6 +150,7 @@ impl Service {
         kind: ContactKind,
         code: &str,
     ) -> Result<(), DomainError> {
+        self.get_account(realm, id).await?;
         let pending = self
             .store
             .find_contact_code(&realm.id, id, kind)

@@ -13,7 +13,9 @@ use tessera_core::login_session::{
     CheckedFactors, LoginSession, OtpChallenge, SESSION_OTP_ATTEMPTS, SESSION_OTP_DIGITS,
     SESSION_OTP_LIFETIME,
 };
-use tessera_core::{DomainError, EmailAddress, FactorKind, FactorState, Realm, User, UserId};
+use tessera_core::{
+    DomainError, EmailAddress, FactorKind, FactorState, Realm, RealmId, User, UserId,
+};
 
 use super::{Mode, Service, callers::internal};
 use crate::crypto::{random_digits, random_token, same_digest, sha256};
@@ -126,6 +128,15 @@ impl Service {
         self.change_session(realm, session, change).await
     }
 
+    /// The realm a session belongs to.
+    pub async fn login_session_realm(&self, id: &str) -> Result<RealmId, DomainError> {
+        self.store
+            .get_login_session(id)
+            .await?
+            .map(|s| s.realm)
+            .ok_or(DomainError::SessionNotFound)
+    }
+
     /// The session, if it is the realm's and alive; `token`, when given, must be its current one.
     pub async fn login_session(
         &self,
@@ -189,7 +200,12 @@ impl Service {
             lifetime,
         } = change;
         let original = session.clone();
-        let now = self.clock.now();
+        // A new session's creation time is this change's time (one clock reading for both).
+        let now = if session.sequence == 0 {
+            session.created_at
+        } else {
+            self.clock.now()
+        };
         session.sequence += 1;
         session.changed_at = now;
         if let Some(lifetime) = lifetime {
@@ -325,9 +341,12 @@ impl Service {
             (OtpKind::Sms, checks.otp_sms),
             (OtpKind::Email, checks.otp_email),
         ] {
-            if let Some(code) = code {
-                self.check_session_code(session, kind, &code)?;
+            let Some(code) = code else { continue };
+            let ready = self.ready_factors(realm, &user).await?;
+            if !ready.iter().any(|f| f.kind() == kind.factor()) {
+                return Err(DomainError::OtpFactorMissing);
             }
+            self.check_session_code(session, kind, &code)?;
         }
         Ok(())
     }
@@ -388,7 +407,7 @@ impl Service {
         let factor = factors
             .iter()
             .find(|f| f.kind() == kind.factor() && f.state == FactorState::Ready)
-            .ok_or(DomainError::ContactNotVerified)?;
+            .ok_or(DomainError::OtpChallengeUnavailable(kind.factor()))?;
         let code = random_digits(SESSION_OTP_DIGITS).map_err(internal)?;
         if delivery == CodeDelivery::Send {
             if self.mode() != Mode::Dev {

@@ -6,7 +6,7 @@
 //! organization created through ZITADEL is a new tenant of the caller's project. PATs are
 //! 256-bit bearer secrets stored as SHA-256.
 
-use tessera_core::{DomainError, MachineUser, Realm, Role, UserId};
+use tessera_core::{DomainError, EmailAddress, MachineUser, Realm, RealmId, Role, UserId};
 
 use super::{Service, TenantChanges, callers::internal};
 use crate::crypto::{random_array, random_token, sha256};
@@ -30,6 +30,25 @@ impl Service {
             .find_realm_by_org(org_id)
             .await?
             .ok_or(DomainError::OrgNotFound)
+    }
+
+    pub async fn realm_by_id(&self, id: &RealmId) -> Result<Realm, DomainError> {
+        let realm = self
+            .store
+            .get_realm(id)
+            .await?
+            .ok_or(DomainError::OrgNotFound)?;
+        self.ensure_org(realm).await
+    }
+
+    /// The realms that hold a user of that id.
+    pub async fn user_realms(&self, id: &UserId) -> Result<Vec<RealmId>, DomainError> {
+        Ok(self.store.user_realms(id).await?)
+    }
+
+    /// The realms that hold a user with that email address (ZITADEL's login name).
+    pub async fn email_realms(&self, email: &EmailAddress) -> Result<Vec<RealmId>, DomainError> {
+        Ok(self.store.email_realms(email).await?)
     }
 
     /// A new organization: a tenant of `project` named `name`, with its org id.

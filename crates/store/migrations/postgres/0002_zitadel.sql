@@ -56,3 +56,7 @@ CREATE TABLE login_sessions (
     expires_at           BIGINT,
     sequence             BIGINT NOT NULL
 );
+
+-- ZITADEL addresses users by id or login name across organizations.
+CREATE INDEX users_id ON users (id);
+CREATE INDEX users_email ON users (email);

@@ -448,7 +448,16 @@ async fn the_org_header_selects_the_realm() {
         )
         .await;
     assert_eq!(status, StatusCode::OK);
-    let reply = app
+    // Management v1 acts in the caller's organization unless the header names another.
+    let listing = "/management/v1/users/tenant-user/auth_factors/_search";
+    let reply = app.zitadel(Method::POST, listing, &pat, None, None).await;
+    assert_zitadel_error(&reply, 404, 5, "User could not be found", "COMMAND-SqyJz");
+    let (status, _) = app
+        .zitadel(Method::POST, listing, &pat, Some(&org), None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    // v2 finds the user's organization itself, and answers with it as resource owner.
+    let (status, registered) = app
         .zitadel(
             Method::POST,
             "/v2/users/tenant-user/totp",
@@ -457,18 +466,21 @@ async fn the_org_header_selects_the_realm() {
             Some(json!({})),
         )
         .await;
-    assert_zitadel_error(&reply, 400, 9, "User could not be found", "COMMAND-SqyJz");
-    let (status, registered) = app
+    assert_eq!(status, StatusCode::OK, "{registered}");
+    assert_eq!(registered["details"]["resourceOwner"], org.as_str());
+    // …unless a header pins the call to another organization.
+    let default = app.service.realm(PROJECT, None).await.unwrap();
+    let default = app.service.ensure_org(default).await.unwrap();
+    let reply = app
         .zitadel(
             Method::POST,
             "/v2/users/tenant-user/totp",
             &pat,
-            Some(&org),
+            default.org_id.as_deref(),
             Some(json!({})),
         )
         .await;
-    assert_eq!(status, StatusCode::OK, "{registered}");
-    assert_eq!(registered["details"]["resourceOwner"], org.as_str());
+    assert_zitadel_error(&reply, 400, 9, "User could not be found", "COMMAND-SqyJz");
 }
 
 #[tokio::test]

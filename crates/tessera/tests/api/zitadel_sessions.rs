@@ -255,7 +255,33 @@ async fn session_check_errors_change_nothing_but_the_attempts() {
         400,
         9,
         "Multifactor OTP (OneTimePassword) isn't ready",
-        "COMMAND-Q54j2",
+        "COMMAND-BJ2g3",
+    );
+    let reply = set(
+        &app,
+        &other,
+        json!({"challenges": {"otpEmail": {"returnCode": {}}}}),
+    )
+    .await;
+    assert_zitadel_error(
+        &reply,
+        400,
+        9,
+        "Multifactor OTP (OneTimePassword) isn't ready",
+        "COMMAND-JKLJ3",
+    );
+    let reply = set(
+        &app,
+        &other,
+        json!({"checks": {"otpSms": {"code": "12345678"}}}),
+    )
+    .await;
+    assert_zitadel_error(
+        &reply,
+        400,
+        9,
+        "Multifactor OTP (OneTimePassword) isn't ready",
+        "COMMAND-d2r52",
     );
 
     let reply = call(&app, Method::GET, "/v2/sessions/404404404", json!({})).await;

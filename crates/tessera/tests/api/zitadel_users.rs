@@ -353,4 +353,58 @@ async fn v1_users_organizations_and_their_permissions() {
         .await
         .unwrap();
     assert_eq!(globex.display_name.as_deref(), Some("Globex"));
+
+    // v2 addresses users across organizations: no x-zitadel-orgid needed.
+    let hank = str_of(&created["createdAdmins"][0], "userId").to_owned();
+    let code = str_of(&created["createdAdmins"][0], "emailCode").to_owned();
+    let (status, verified) = call(
+        &app,
+        Method::POST,
+        &format!("/v2/users/{hank}/email/verify"),
+        json!({"verificationCode": code}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{verified}");
+    assert_eq!(
+        verified["details"]["resourceOwner"],
+        globex.org_id.as_deref().unwrap()
+    );
+    let (status, session) = call(
+        &app,
+        Method::POST,
+        "/v2/sessions",
+        json!({"checks": {"user": {"loginName": "hank@example.com"}}}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{session}");
+    let (status, got) = call(
+        &app,
+        Method::GET,
+        &format!("/v2/sessions/{}", str_of(&session, "sessionId")),
+        json!({}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{got}");
+    assert_eq!(got["session"]["factors"]["user"]["id"], hank.as_str());
+    assert_eq!(
+        got["session"]["factors"]["user"]["organizationId"],
+        globex.org_id.as_deref().unwrap()
+    );
+    // An organization's own manager cannot reach into another one.
+    let reply = app
+        .zitadel(
+            Method::POST,
+            &format!("/v2/users/{hank}/otp_email"),
+            &manager_pat,
+            None,
+            None,
+        )
+        .await;
+    assert_zitadel_error(
+        &reply,
+        403,
+        7,
+        "No matching permissions found",
+        "AUTH-5mWD2",
+    );
 }

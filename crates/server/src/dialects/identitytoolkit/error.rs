@@ -156,6 +156,8 @@ fn domain_envelope(e: &DomainError) -> Envelope {
         | EmptyCode
         | InvalidCredential
         | SecurityKeyCloned
+        | OtpChallengeUnavailable(_)
+        | OtpFactorMissing
         | Internal => Envelope::transport(
             StatusCode::INTERNAL_SERVER_ERROR,
             "INTERNAL",

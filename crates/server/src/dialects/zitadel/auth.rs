@@ -52,13 +52,14 @@ pub async fn authenticate(svc: &Service, headers: &HeaderMap) -> Result<Caller, 
     }
 }
 
-/// The organization a request acts on: `x-zitadel-orgid`, or the caller's own. Only a
-/// machine user whose role spans every organization may pick another one.
+/// The organization a request acts on: `x-zitadel-orgid`, or the caller's own; and whether
+/// the header named it. Only a machine user whose role spans every organization may pick
+/// another one.
 pub async fn organization(
     svc: &Service,
     caller: &Caller,
     headers: &HeaderMap,
-) -> Result<Realm, ZitadelError> {
+) -> Result<(Realm, bool), ZitadelError> {
     let own = match caller {
         Caller::Machine(machine) => &machine.realm,
         Caller::User(me) => &me.realm,
@@ -80,7 +81,9 @@ pub async fn organization(
         }
         _ => own.clone(),
     };
-    svc.ensure_org(realm)
+    let realm = svc
+        .ensure_org(realm)
         .await
-        .map_err(|e| ZitadelError::from_domain(Op::Read, e))
+        .map_err(|e| ZitadelError::from_domain(Op::Read, e))?;
+    Ok((realm, wanted.is_some()))
 }

@@ -6,7 +6,7 @@ use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
-use tessera_core::DomainError;
+use tessera_core::{DomainError, FactorKind};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Code {
@@ -118,6 +118,13 @@ impl ZitadelError {
                 "User could not be found",
                 "COMMAND-SqyJz",
             ),
+            (OtpChallengeUnavailable(FactorKind::EmailOtp), _) => {
+                err(Code::FailedPrecondition, NOT_READY, "COMMAND-JKLJ3")
+            }
+            (OtpChallengeUnavailable(_), _) => {
+                err(Code::FailedPrecondition, NOT_READY, "COMMAND-BJ2g3")
+            }
+            (OtpFactorMissing, _) => err(Code::FailedPrecondition, NOT_READY, "COMMAND-d2r52"),
             (FactorNotFound, Op::U2f) => err(
                 Code::NotFound,
                 "WebAuthN Token could not be found",

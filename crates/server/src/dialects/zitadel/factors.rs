@@ -152,7 +152,7 @@ pub async fn register_totp(
     ctx: Ctx,
     req: v2::RegisterTotpRequest,
 ) -> Result<v2::RegisterTotpResponse, ZitadelError> {
-    let id = ctx.credential_of(&req.user_id)?;
+    let (ctx, id) = ctx.credential_of(&req.user_id).await?;
     let (uri, secret) = register(&ctx, &id).await?;
     Ok(v2::RegisterTotpResponse {
         details: Some(details_v2(&ctx)),
@@ -165,7 +165,7 @@ pub async fn verify_totp_registration(
     ctx: Ctx,
     req: v2::VerifyTotpRegistrationRequest,
 ) -> Result<v2::VerifyTotpRegistrationResponse, ZitadelError> {
-    let id = ctx.credential_of(&req.user_id)?;
+    let (ctx, id) = ctx.credential_of(&req.user_id).await?;
     verify(&ctx, &id, &req.code).await?;
     Ok(v2::VerifyTotpRegistrationResponse {
         details: Some(details_v2(&ctx)),
@@ -176,7 +176,7 @@ pub async fn remove_totp(
     ctx: Ctx,
     req: v2::RemoveTotpRequest,
 ) -> Result<v2::RemoveTotpResponse, ZitadelError> {
-    let id = ctx.credential_of(&req.user_id)?;
+    let (ctx, id) = ctx.credential_of(&req.user_id).await?;
     remove(&ctx, &id, FactorKind::Totp, Op::RemoveTotp).await?;
     Ok(v2::RemoveTotpResponse {
         details: Some(details_v2(&ctx)),
@@ -187,7 +187,7 @@ pub async fn add_otp_sms(
     ctx: Ctx,
     req: v2::AddOtpsmsRequest,
 ) -> Result<v2::AddOtpsmsResponse, ZitadelError> {
-    let id = ctx.credential_of(&req.user_id)?;
+    let (ctx, id) = ctx.credential_of(&req.user_id).await?;
     add(&ctx, &id, FactorKind::SmsOtp, Op::AddOtpSms).await?;
     Ok(v2::AddOtpsmsResponse {
         details: Some(details_v2(&ctx)),
@@ -198,7 +198,7 @@ pub async fn remove_otp_sms(
     ctx: Ctx,
     req: v2::RemoveOtpsmsRequest,
 ) -> Result<v2::RemoveOtpsmsResponse, ZitadelError> {
-    let id = ctx.credential_of(&req.user_id)?;
+    let (ctx, id) = ctx.credential_of(&req.user_id).await?;
     remove(&ctx, &id, FactorKind::SmsOtp, Op::RemoveOtpSms).await?;
     Ok(v2::RemoveOtpsmsResponse {
         details: Some(details_v2(&ctx)),
@@ -209,7 +209,7 @@ pub async fn add_otp_email(
     ctx: Ctx,
     req: v2::AddOtpEmailRequest,
 ) -> Result<v2::AddOtpEmailResponse, ZitadelError> {
-    let id = ctx.credential_of(&req.user_id)?;
+    let (ctx, id) = ctx.credential_of(&req.user_id).await?;
     add(&ctx, &id, FactorKind::EmailOtp, Op::AddOtpEmail).await?;
     Ok(v2::AddOtpEmailResponse {
         details: Some(details_v2(&ctx)),
@@ -220,7 +220,7 @@ pub async fn remove_otp_email(
     ctx: Ctx,
     req: v2::RemoveOtpEmailRequest,
 ) -> Result<v2::RemoveOtpEmailResponse, ZitadelError> {
-    let id = ctx.credential_of(&req.user_id)?;
+    let (ctx, id) = ctx.credential_of(&req.user_id).await?;
     remove(&ctx, &id, FactorKind::EmailOtp, Op::RemoveOtpEmail).await?;
     Ok(v2::RemoveOtpEmailResponse {
         details: Some(details_v2(&ctx)),
@@ -232,7 +232,7 @@ pub async fn list_authentication_factors(
     ctx: Ctx,
     req: v2::ListAuthenticationFactorsRequest,
 ) -> Result<v2::ListAuthenticationFactorsResponse, ZitadelError> {
-    let id = ctx.read_of(&req.user_id)?;
+    let (ctx, id) = ctx.read_of(&req.user_id).await?;
     let mut states: Vec<FactorState> = req
         .states
         .iter()
@@ -261,7 +261,7 @@ pub async fn list_authentication_method_types(
     req: v2::ListAuthenticationMethodTypesRequest,
 ) -> Result<v2::ListAuthenticationMethodTypesResponse, ZitadelError> {
     use v2::AuthenticationMethodType as Method;
-    let id = ctx.read_of(&req.user_id)?;
+    let (ctx, id) = ctx.read_of(&req.user_id).await?;
     let (user, factors) = ctx
         .svc
         .user_factors(&ctx.realm, &id)
@@ -310,7 +310,7 @@ pub async fn list_human_auth_factors(
     ctx: Ctx,
     req: mgmt::ListHumanAuthFactorsRequest,
 ) -> Result<mgmt::ListHumanAuthFactorsResponse, ZitadelError> {
-    let id = ctx.read_of(&req.user_id)?;
+    let (ctx, id) = ctx.org_read_of(&req.user_id).await?;
     Ok(mgmt::ListHumanAuthFactorsResponse {
         result: ready_v1(&ctx, &id).await?,
     })
@@ -320,7 +320,7 @@ pub async fn remove_human_otp(
     ctx: Ctx,
     req: mgmt::RemoveHumanAuthFactorOtpRequest,
 ) -> Result<mgmt::RemoveHumanAuthFactorOtpResponse, ZitadelError> {
-    let id = ctx.write_of(&req.user_id)?;
+    let (ctx, id) = ctx.org_write_of(&req.user_id).await?;
     remove(&ctx, &id, FactorKind::Totp, Op::RemoveTotp).await?;
     Ok(mgmt::RemoveHumanAuthFactorOtpResponse {
         details: Some(details_v1(&ctx)),
@@ -331,7 +331,7 @@ pub async fn remove_human_otp_sms(
     ctx: Ctx,
     req: mgmt::RemoveHumanAuthFactorOtpsmsRequest,
 ) -> Result<mgmt::RemoveHumanAuthFactorOtpsmsResponse, ZitadelError> {
-    let id = ctx.write_of(&req.user_id)?;
+    let (ctx, id) = ctx.org_write_of(&req.user_id).await?;
     remove(&ctx, &id, FactorKind::SmsOtp, Op::RemoveOtpSms).await?;
     Ok(mgmt::RemoveHumanAuthFactorOtpsmsResponse {
         details: Some(details_v1(&ctx)),
@@ -342,7 +342,7 @@ pub async fn remove_human_otp_email(
     ctx: Ctx,
     req: mgmt::RemoveHumanAuthFactorOtpEmailRequest,
 ) -> Result<mgmt::RemoveHumanAuthFactorOtpEmailResponse, ZitadelError> {
-    let id = ctx.write_of(&req.user_id)?;
+    let (ctx, id) = ctx.org_write_of(&req.user_id).await?;
     remove(&ctx, &id, FactorKind::EmailOtp, Op::RemoveOtpEmail).await?;
     Ok(mgmt::RemoveHumanAuthFactorOtpEmailResponse {
         details: Some(details_v1(&ctx)),
@@ -457,7 +457,7 @@ pub async fn register_u2f(
     ctx: Ctx,
     req: v2::RegisterU2fRequest,
 ) -> Result<v2::RegisterU2fResponse, ZitadelError> {
-    let id = ctx.credential_of(&req.user_id)?;
+    let (ctx, id) = ctx.credential_of(&req.user_id).await?;
     let (factor, options) = ctx
         .svc
         .register_security_key(&ctx.realm, &id, Some(req.domain.as_str()))
@@ -476,7 +476,7 @@ pub async fn verify_u2f_registration(
     ctx: Ctx,
     req: v2::VerifyU2fRegistrationRequest,
 ) -> Result<v2::VerifyU2fRegistrationResponse, ZitadelError> {
-    let id = ctx.credential_of(&req.user_id)?;
+    let (ctx, id) = ctx.credential_of(&req.user_id).await?;
     let credential = serde_json::to_value(req.public_key_credential.unwrap_or_default())
         .map_err(|_| BAD_BODY)?;
     ctx.svc
@@ -498,7 +498,7 @@ pub async fn remove_u2f(
     ctx: Ctx,
     req: v2::RemoveU2fRequest,
 ) -> Result<v2::RemoveU2fResponse, ZitadelError> {
-    let id = ctx.credential_of(&req.user_id)?;
+    let (ctx, id) = ctx.credential_of(&req.user_id).await?;
     ctx.svc
         .remove_security_key(&ctx.realm, &id, &factor_id(&req.u2f_id)?)
         .await
@@ -512,7 +512,7 @@ pub async fn remove_human_u2f(
     ctx: Ctx,
     req: mgmt::RemoveHumanAuthFactorU2fRequest,
 ) -> Result<mgmt::RemoveHumanAuthFactorU2fResponse, ZitadelError> {
-    let id = ctx.write_of(&req.user_id)?;
+    let (ctx, id) = ctx.org_write_of(&req.user_id).await?;
     ctx.svc
         .remove_security_key(&ctx.realm, &id, &factor_id(&req.token_id)?)
         .await

@@ -6,7 +6,7 @@ use std::future::Future;
 use std::sync::Arc;
 
 use axum::http::HeaderMap;
-use tessera_core::{Permission, Realm, UserId};
+use tessera_core::{Permission, Realm, RealmId, UserId};
 
 use super::auth::{self, Caller};
 use super::error::{Op, PERMISSION_DENIED, ZitadelError};
@@ -19,6 +19,8 @@ pub struct Ctx {
     pub caller: Arc<Caller>,
     /// The organization the call acts in.
     pub realm: Realm,
+    /// `x-zitadel-orgid` named the organization: users are looked for there only.
+    pub org_named: bool,
 }
 
 /// An RPC implementation; the transports are generic over it.
@@ -38,11 +40,12 @@ impl Ctx {
     /// Authenticates the call and picks its organization, from HTTP headers or gRPC metadata.
     pub async fn new(svc: Arc<Service>, headers: &HeaderMap) -> Result<Self, ZitadelError> {
         let caller = auth::authenticate(&svc, headers).await?;
-        let realm = auth::organization(&svc, &caller, headers).await?;
+        let (realm, org_named) = auth::organization(&svc, &caller, headers).await?;
         Ok(Ctx {
             svc,
             caller: Arc::new(caller),
             realm,
+            org_named,
         })
     }
 
@@ -58,26 +61,91 @@ impl Ctx {
         }
     }
 
-    /// The user `raw` names, when the caller is that user or holds `permission`.
-    fn user_with(&self, raw: &str, permission: Permission) -> Result<UserId, ZitadelError> {
-        let id = user_id(raw)?;
+    /// The call moved to the organization `realm`: the caller's own, or another of its
+    /// project's for a role that spans the instance.
+    pub async fn in_realm(self, realm: &RealmId) -> Result<Ctx, ZitadelError> {
+        if realm == &self.realm.id {
+            return Ok(self);
+        }
+        let target = self
+            .svc
+            .realm_by_id(realm)
+            .await
+            .map_err(|e| ZitadelError::from_domain(Op::Read, e))?;
         match &*self.caller {
-            Caller::User(me) if me.user.id == id => Ok(id),
-            _ => self.require(permission).map(|()| id),
+            Caller::Machine(machine)
+                if machine.role.spans_instance()
+                    && machine.realm.project_id == target.project_id =>
+            {
+                Ok(Ctx {
+                    realm: target,
+                    ..self
+                })
+            }
+            _ => Err(PERMISSION_DENIED),
         }
     }
 
-    pub fn read_of(&self, raw: &str) -> Result<UserId, ZitadelError> {
-        self.user_with(raw, Permission::UserRead)
+    /// Where a user lives: ZITADEL's v2 calls address users across organizations, so unless
+    /// `x-zitadel-orgid` named one, the call moves to the one organization that has them.
+    pub async fn locate(self, realms: Vec<RealmId>) -> Result<Ctx, ZitadelError> {
+        match realms.as_slice() {
+            [only] if !self.org_named && only != &self.realm.id => self.in_realm(only).await,
+            _ => Ok(self),
+        }
     }
 
-    pub fn write_of(&self, raw: &str) -> Result<UserId, ZitadelError> {
-        self.user_with(raw, Permission::UserWrite)
+    async fn locate_user(self, id: &UserId) -> Result<Ctx, ZitadelError> {
+        let realms = self
+            .svc
+            .user_realms(id)
+            .await
+            .map_err(|e| ZitadelError::from_domain(Op::Read, e))?;
+        self.locate(realms).await
+    }
+
+    /// The user `raw` names when the caller is that user or holds `permission`; v2 calls
+    /// (`locate`) move to the user's organization first, v1 management calls stay in theirs.
+    async fn user_with(
+        self,
+        raw: &str,
+        permission: Permission,
+        locate: bool,
+    ) -> Result<(Ctx, UserId), ZitadelError> {
+        let id = user_id(raw)?;
+        let ctx = if locate {
+            self.locate_user(&id).await?
+        } else {
+            self
+        };
+        match &*ctx.caller {
+            Caller::User(me) if me.user.id == id => Ok((ctx, id)),
+            _ => ctx.require(permission).map(|()| (ctx, id)),
+        }
+    }
+
+    pub async fn read_of(self, raw: &str) -> Result<(Ctx, UserId), ZitadelError> {
+        self.user_with(raw, Permission::UserRead, true).await
+    }
+
+    pub async fn write_of(self, raw: &str) -> Result<(Ctx, UserId), ZitadelError> {
+        self.user_with(raw, Permission::UserWrite, true).await
     }
 
     /// v2's factor calls: the user itself, or `user.credential.write` in its organization.
-    pub fn credential_of(&self, raw: &str) -> Result<UserId, ZitadelError> {
-        self.user_with(raw, Permission::UserCredentialWrite)
+    pub async fn credential_of(self, raw: &str) -> Result<(Ctx, UserId), ZitadelError> {
+        self.user_with(raw, Permission::UserCredentialWrite, true)
+            .await
+    }
+
+    /// Management v1: a user of the call's organization, with `user.read`.
+    pub async fn org_read_of(self, raw: &str) -> Result<(Ctx, UserId), ZitadelError> {
+        self.user_with(raw, Permission::UserRead, false).await
+    }
+
+    /// Management v1: a user of the call's organization, with `user.write`.
+    pub async fn org_write_of(self, raw: &str) -> Result<(Ctx, UserId), ZitadelError> {
+        self.user_with(raw, Permission::UserWrite, false).await
     }
 
     /// The organization a request names in its body (v2's `organization`, `AddOrganization`'s

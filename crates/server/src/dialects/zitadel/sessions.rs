@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use tessera_core::login_session::LoginSession;
-use tessera_core::{DomainError, Permission, User, UserId};
+use tessera_core::{DomainError, EmailAddress, Permission, User, UserId};
 use time::Duration;
 
 use super::details::{created_v2, details_v2, timestamp};
@@ -88,17 +88,42 @@ fn issued(update: &SessionUpdate) -> Result<Option<session::Challenges>, Zitadel
     }))
 }
 
+/// The call moved to the organization of the user a check names (users are addressed across
+/// organizations).
+async fn at_user(ctx: Ctx, checks: &SessionChecks) -> Result<Ctx, ZitadelError> {
+    let realms = match &checks.user {
+        Some(UserLookup::Id(id)) => ctx.svc.user_realms(id).await,
+        Some(UserLookup::LoginName(name)) => match EmailAddress::parse(name) {
+            Some(email) => ctx.svc.email_realms(&email).await,
+            None => Ok(Vec::new()),
+        },
+        None => Ok(Vec::new()),
+    }
+    .map_err(domain)?;
+    ctx.locate(realms).await
+}
+
+/// The call moved to the organization the session belongs to.
+async fn at_session(ctx: Ctx, id: &str) -> Result<Ctx, ZitadelError> {
+    match ctx.svc.login_session_realm(id).await {
+        Ok(realm) => ctx.locate(vec![realm]).await,
+        Err(_) => Ok(ctx),
+    }
+}
+
 pub async fn create_session(
     ctx: Ctx,
     req: session::CreateSessionRequest,
 ) -> Result<session::CreateSessionResponse, ZitadelError> {
+    let checks = checks(req.checks)?;
+    let ctx = at_user(ctx, &checks).await?;
     ctx.require(Permission::Session)?;
     let update = ctx
         .svc
         .create_login_session(
             &ctx.realm,
             SessionChange {
-                checks: checks(req.checks)?,
+                checks,
                 challenges: challenges(req.challenges),
                 metadata: req.metadata.into_iter().collect(),
                 lifetime: lifetime(req.lifetime),
@@ -118,6 +143,7 @@ pub async fn set_session(
     ctx: Ctx,
     req: session::SetSessionRequest,
 ) -> Result<session::SetSessionResponse, ZitadelError> {
+    let ctx = at_session(ctx, &req.session_id).await?;
     ctx.require(Permission::Session)?;
     let update = ctx
         .svc
@@ -180,6 +206,7 @@ pub async fn get_session(
     ctx: Ctx,
     req: session::GetSessionRequest,
 ) -> Result<session::GetSessionResponse, ZitadelError> {
+    let ctx = at_session(ctx, &req.session_id).await?;
     ctx.require(Permission::Session)?;
     let (s, user) = ctx
         .svc
@@ -205,6 +232,7 @@ pub async fn delete_session(
     ctx: Ctx,
     req: session::DeleteSessionRequest,
 ) -> Result<session::DeleteSessionResponse, ZitadelError> {
+    let ctx = at_session(ctx, &req.session_id).await?;
     ctx.require(Permission::Session)?;
     ctx.svc
         .delete_login_session(&ctx.realm, &req.session_id, req.session_token.as_deref())

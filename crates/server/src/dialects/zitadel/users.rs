@@ -315,7 +315,7 @@ pub async fn set_email(
     req: user::SetEmailRequest,
 ) -> Result<user::SetEmailResponse, ZitadelError> {
     use user::set_email_request::Verification::*;
-    let id = ctx.write_of(&req.user_id)?;
+    let (ctx, id) = ctx.write_of(&req.user_id).await?;
     let proof = match req.verification {
         Some(IsVerified(true)) => Proof::Verified,
         Some(ReturnCode(_)) => Proof::ReturnCode,
@@ -337,7 +337,7 @@ pub async fn set_phone(
     req: user::SetPhoneRequest,
 ) -> Result<user::SetPhoneResponse, ZitadelError> {
     use user::set_phone_request::Verification::*;
-    let id = ctx.write_of(&req.user_id)?;
+    let (ctx, id) = ctx.write_of(&req.user_id).await?;
     let proof = match req.verification {
         Some(IsVerified(true)) => Proof::Verified,
         Some(ReturnCode(_)) => Proof::ReturnCode,
@@ -354,20 +354,22 @@ pub async fn set_phone(
     })
 }
 
-async fn verify(ctx: &Ctx, raw: &str, kind: ContactKind, code: &str) -> Result<(), ZitadelError> {
-    let id = ctx.write_of(raw)?;
+/// Proves a pending address or number; the call, moved to the user's organization.
+async fn verify(ctx: Ctx, raw: &str, kind: ContactKind, code: &str) -> Result<Ctx, ZitadelError> {
+    let (ctx, id) = ctx.write_of(raw).await?;
     ctx.svc
         .verify_contact(&ctx.realm, &id, kind, code)
         .await
-        .map_err(domain)
+        .map_err(domain)?;
+    Ok(ctx)
 }
 
 pub async fn verify_email(
     ctx: Ctx,
     req: user::VerifyEmailRequest,
 ) -> Result<user::VerifyEmailResponse, ZitadelError> {
-    verify(
-        &ctx,
+    let ctx = verify(
+        ctx,
         &req.user_id,
         ContactKind::Email,
         &req.verification_code,
@@ -382,8 +384,8 @@ pub async fn verify_phone(
     ctx: Ctx,
     req: user::VerifyPhoneRequest,
 ) -> Result<user::VerifyPhoneResponse, ZitadelError> {
-    verify(
-        &ctx,
+    let ctx = verify(
+        ctx,
         &req.user_id,
         ContactKind::Phone,
         &req.verification_code,
@@ -398,7 +400,7 @@ pub async fn remove_phone(
     ctx: Ctx,
     req: user::RemovePhoneRequest,
 ) -> Result<user::RemovePhoneResponse, ZitadelError> {
-    let id = ctx.write_of(&req.user_id)?;
+    let (ctx, id) = ctx.write_of(&req.user_id).await?;
     ctx.svc
         .remove_phone(&ctx.realm, &id)
         .await
