@@ -12,3 +12,4 @@ pub mod passwords;
 pub mod proto;
 pub mod service;
 pub mod tokens;
+pub mod ui;

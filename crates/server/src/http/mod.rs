@@ -27,6 +27,7 @@ pub fn router(service: Arc<Service>, metrics: HttpMetrics) -> Router {
     Router::new()
         .merge(identitytoolkit::router())
         .merge(zitadel::router())
+        .merge(crate::ui::router())
         .merge(health::router())
         .merge(openapi::router())
         .fallback(|| async { ItError::NotFound.into_response() })

@@ -105,6 +105,17 @@ impl Service {
         self.clock.now()
     }
 
+    /// The project the self-service page and dev-mode API keys act on.
+    pub fn default_project(&self) -> &str {
+        &self.default_project
+    }
+
+    /// A form token bound to `scope` (a session id): an HMAC under a master-key-derived key,
+    /// so it needs no storage and cannot be forged from another session.
+    pub fn form_token(&self, scope: &str) -> String {
+        data_encoding::BASE64URL_NOPAD.encode(&self.master.mac("ui-form", scope))
+    }
+
     /// The issuer authenticator apps show next to a TOTP account.
     pub fn totp_issuer(&self) -> &'static str {
         "Tessera"

@@ -1,0 +1,86 @@
+// Security keys on the self-service page: WebAuthn in the browser, JSON to Tessera.
+// The server speaks webauthn-rs's JSON (binary fields as base64url), the browser ArrayBuffers.
+"use strict";
+
+const fromB64 = (s) => Uint8Array.from(atob(s.replace(/-/g, "+").replace(/_/g, "/")), (c) => c.charCodeAt(0));
+const toB64 = (buf) => btoa(String.fromCharCode(...new Uint8Array(buf))).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+const csrf = () => document.getElementById("csrf").dataset.token;
+
+async function post(path, body) {
+  const response = await fetch(path, {
+    method: "POST",
+    headers: { "content-type": "application/json", "x-csrf-token": csrf() },
+    body: JSON.stringify(body ?? {}),
+  });
+  const json = await response.json();
+  if (!response.ok) throw new Error(json.error ?? response.statusText);
+  return json;
+}
+
+function show(message) {
+  let notice = document.getElementById("notice");
+  if (!notice) {
+    notice = document.createElement("p");
+    notice.id = "notice";
+    notice.className = "notice";
+    notice.setAttribute("role", "alert");
+    document.querySelector("main").prepend(notice);
+  }
+  notice.textContent = message;
+}
+
+async function enrolKey() {
+  const name = document.getElementById("key-name").value;
+  const { id, options } = await post("/ui/enrol/key/start");
+  const publicKey = options.publicKey;
+  publicKey.challenge = fromB64(publicKey.challenge);
+  publicKey.user.id = fromB64(publicKey.user.id);
+  for (const c of publicKey.excludeCredentials ?? []) c.id = fromB64(c.id);
+  const credential = await navigator.credentials.create({ publicKey });
+  await post("/ui/enrol/key/finish", {
+    id,
+    name,
+    credential: {
+      id: credential.id,
+      rawId: toB64(credential.rawId),
+      type: credential.type,
+      response: {
+        attestationObject: toB64(credential.response.attestationObject),
+        clientDataJSON: toB64(credential.response.clientDataJSON),
+      },
+      extensions: credential.getClientExtensionResults(),
+    },
+  });
+  location.assign("/ui/factors?notice=key-added");
+}
+
+async function signInWithKey() {
+  const { options } = await post("/ui/second-factor/key/start");
+  const publicKey = options.publicKey;
+  publicKey.challenge = fromB64(publicKey.challenge);
+  for (const c of publicKey.allowCredentials ?? []) c.id = fromB64(c.id);
+  const assertion = await navigator.credentials.get({ publicKey });
+  const response = assertion.response;
+  await post("/ui/second-factor/key/finish", {
+    id: assertion.id,
+    rawId: toB64(assertion.rawId),
+    type: assertion.type,
+    response: {
+      authenticatorData: toB64(response.authenticatorData),
+      clientDataJSON: toB64(response.clientDataJSON),
+      signature: toB64(response.signature),
+      userHandle: response.userHandle ? toB64(response.userHandle) : null,
+    },
+    extensions: assertion.getClientExtensionResults(),
+  });
+  location.assign("/ui/factors");
+}
+
+const actions = { "enrol-key": enrolKey, "key-sign-in": signInWithKey };
+
+document.addEventListener("click", (event) => {
+  const action = actions[event.target.dataset?.action];
+  if (!action) return;
+  event.preventDefault();
+  action().catch((e) => show(e.message || "The security key did not answer."));
+});

@@ -1,0 +1,60 @@
+//! The self-service page at `/ui/`: sign in with email and password plus a second factor when
+//! one is enrolled; list, add and remove second factors (authenticator app with a QR code,
+//! security key, text-message and email codes). Server-rendered; one small script for
+//! WebAuthn, served from the binary (no CDN).
+//!
+//! It is a client of the service layer like the dialects, and keeps no state of its own: the
+//! visitor is a login session (see `visitor`).
+
+mod pages;
+mod templates;
+mod visitor;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::http::header;
+use axum::routing::{get, post};
+
+use crate::service::Service;
+
+pub fn router() -> Router<Arc<Service>> {
+    Router::new()
+        .route("/ui", get(pages::home))
+        .route("/ui/", get(pages::home))
+        .route("/ui/sign-in", get(pages::sign_in_page).post(pages::sign_in))
+        .route("/ui/sign-out", post(pages::sign_out))
+        .route("/ui/second-factor", get(pages::second_factor_page))
+        .route("/ui/second-factor/totp", post(pages::check_totp))
+        .route("/ui/second-factor/{channel}/send", post(pages::send_code))
+        .route("/ui/second-factor/key/start", post(pages::key_challenge))
+        .route("/ui/second-factor/key/finish", post(pages::key_check))
+        .route("/ui/second-factor/{channel}", post(pages::check_code))
+        .route("/ui/factors", get(pages::factors_page))
+        .route("/ui/factors/remove", post(pages::remove_factor))
+        .route("/ui/enrol/totp", post(pages::enrol_totp))
+        .route("/ui/enrol/totp/verify", post(pages::verify_totp))
+        .route("/ui/enrol/key/start", post(pages::enrol_key_start))
+        .route("/ui/enrol/key/finish", post(pages::enrol_key_finish))
+        .route("/ui/enrol/{channel}", post(pages::enrol_channel))
+        .route("/ui/phone", post(pages::set_phone))
+        .route("/ui/phone/verify", post(pages::verify_phone))
+        .route(
+            "/ui/static/ui.js",
+            get(|| async {
+                (
+                    [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
+                    include_str!("../../assets/ui.js"),
+                )
+            }),
+        )
+        .route(
+            "/ui/static/ui.css",
+            get(|| async {
+                (
+                    [(header::CONTENT_TYPE, "text/css; charset=utf-8")],
+                    include_str!("../../assets/ui.css"),
+                )
+            }),
+        )
+}

@@ -1,0 +1,95 @@
+//! The pages (askama templates in `templates/ui/`). Every page extends `base.html` and so has a
+//! `notice`.
+
+use askama::Template;
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+
+#[derive(Template)]
+#[template(path = "ui/sign_in.html")]
+pub struct SignIn {
+    pub notice: Option<String>,
+    pub csrf: String,
+}
+
+/// A channel a code can be sent through, on the second-factor page.
+pub struct Channel {
+    /// `sms` or `email`: the path segment and the element ids.
+    pub kind: &'static str,
+    pub to: String,
+}
+
+#[derive(Template)]
+#[template(path = "ui/second_factor.html")]
+pub struct SecondFactor {
+    pub notice: Option<String>,
+    pub csrf: String,
+    pub email: String,
+    pub totp: bool,
+    pub key: bool,
+    pub channels: Vec<Channel>,
+}
+
+/// One row of the factor list.
+pub struct FactorRow {
+    pub id: String,
+    pub kind: &'static str,
+    pub label: &'static str,
+    pub detail: String,
+    pub added: String,
+}
+
+#[derive(Template)]
+#[template(path = "ui/factors.html")]
+pub struct Factors {
+    pub notice: Option<String>,
+    pub csrf: String,
+    pub email: String,
+    pub email_verified: bool,
+    pub phone: Option<String>,
+    pub factors: Vec<FactorRow>,
+    pub has_totp: bool,
+    pub has_sms: bool,
+    pub has_email: bool,
+}
+
+#[derive(Template)]
+#[template(path = "ui/enrol_totp.html")]
+pub struct EnrolTotp {
+    pub notice: Option<String>,
+    pub csrf: String,
+    pub secret: String,
+    pub qr_svg: String,
+}
+
+/// A rendered page with its status.
+pub fn page(status: StatusCode, template: &impl Template) -> Response {
+    match template.render() {
+        Ok(html) => (status, Html(html)).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "page did not render");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
+}
+
+/// The text of a `?notice=` code; unknown codes show nothing.
+pub fn notice(code: Option<&str>) -> Option<String> {
+    let text = match code? {
+        "invalid-code" => "That code is not right. Try again.",
+        "code-sent" => "We sent you a code.",
+        "sender-unavailable" => "Codes cannot be sent right now. Use another factor.",
+        "totp-added" => "Your authenticator app is set up.",
+        "key-added" => "Your security key is added.",
+        "sms-added" => "Text-message codes are on.",
+        "email-added" => "Email codes are on.",
+        "phone-verified" => "Your phone number is verified.",
+        "invalid-phone" => "That is not a phone number in international format (+15551234567).",
+        "removed" => "Removed.",
+        "limit" => "You have the most second factors an account may have.",
+        "expired" => "Your session ended. Sign in again.",
+        "failed" => "That did not work. Try again.",
+        _ => return None,
+    };
+    Some(text.to_owned())
+}
