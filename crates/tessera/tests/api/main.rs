@@ -23,6 +23,7 @@ mod mfa;
 mod mfa_admin;
 mod operations;
 mod tokens;
+mod ui;
 mod zitadel;
 mod zitadel_sessions;
 mod zitadel_transports;

@@ -1,0 +1,202 @@
+//! The self-service page over HTTP, as a browser without JavaScript drives it: sign-in with
+//! its form token, the second-factor gate, authenticator-app enrolment with the secret read off
+//! the page, removal, and forms without a valid token refused with nothing changed. (Security
+//! keys on the page are driven by headless Chromium in `clients/browser`.)
+
+use std::collections::HashMap;
+
+use reqwest::StatusCode;
+use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
+
+use crate::helpers::*;
+
+/// A cookie jar and a client that does not follow redirects.
+struct Browser {
+    client: reqwest::Client,
+    base: String,
+    cookies: HashMap<String, String>,
+}
+
+impl Browser {
+    fn new(app: &TestApp) -> Self {
+        Browser {
+            client: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            // The page is served to localhost, as a browser would load it.
+            base: app.base.replace("127.0.0.1", "localhost"),
+            cookies: HashMap::new(),
+        }
+    }
+
+    async fn send(&mut self, request: reqwest::RequestBuilder) -> (StatusCode, String, String) {
+        let jar: Vec<String> = self
+            .cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        let response = request.header(COOKIE, jar.join("; ")).send().await.unwrap();
+        for set in response.headers().get_all(SET_COOKIE) {
+            let pair = set.to_str().unwrap().split(';').next().unwrap();
+            let (name, value) = pair.split_once('=').unwrap();
+            if value.is_empty() {
+                self.cookies.remove(name);
+            } else {
+                self.cookies.insert(name.to_owned(), value.to_owned());
+            }
+        }
+        let status = response.status();
+        let location = response
+            .headers()
+            .get(LOCATION)
+            .map(|l| l.to_str().unwrap().to_owned())
+            .unwrap_or_default();
+        (status, location, response.text().await.unwrap())
+    }
+
+    async fn get(&mut self, path: &str) -> (StatusCode, String, String) {
+        let request = self.client.get(format!("{}{path}", self.base));
+        self.send(request).await
+    }
+
+    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> (StatusCode, String, String) {
+        let request = self.client.post(format!("{}{path}", self.base)).form(form);
+        self.send(request).await
+    }
+}
+
+/// The value of the first `name="…"` hidden input or the text of `id` in a page.
+fn field(html: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html.find(&marker).map(|i| i + marker.len()).expect(name);
+    html[start..].split('"').next().unwrap().to_owned()
+}
+
+fn text_of(html: &str, id: &str) -> String {
+    let marker = format!("id=\"{id}\">");
+    let start = html.find(&marker).map(|i| i + marker.len()).expect(id);
+    html[start..].split('<').next().unwrap().to_owned()
+}
+
+async fn sign_in(
+    browser: &mut Browser,
+    email: &str,
+    password: &str,
+) -> (StatusCode, String, String) {
+    let (_, _, page) = browser.get("/ui/sign-in").await;
+    let csrf = field(&page, "csrf");
+    browser
+        .post(
+            "/ui/sign-in",
+            &[("email", email), ("password", password), ("csrf", &csrf)],
+        )
+        .await
+}
+
+#[tokio::test]
+async fn sign_in_enrol_an_authenticator_app_and_need_it_next_time() {
+    let app = TestApp::spawn().await;
+    app.sign_up("page@example.com", "secret12").await;
+    let mut browser = Browser::new(&app);
+    let (status, location, _) = browser.get("/ui/").await;
+    assert_eq!(
+        (status, location.as_str()),
+        (StatusCode::SEE_OTHER, "/ui/sign-in")
+    );
+
+    let (status, _, page) = sign_in(&mut browser, "page@example.com", "wrong").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(page.contains("Wrong email or password."));
+    let (status, location, _) = sign_in(&mut browser, "page@example.com", "secret12").await;
+    assert_eq!((status, location.as_str()), (StatusCode::SEE_OTHER, "/ui/"));
+    let (status, _, page) = browser.get("/ui/factors").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("id=\"no-factors\""));
+
+    // A form without the page's token changes nothing.
+    let before = app.fingerprint().await;
+    let (status, _, _) = browser.post("/ui/enrol/email", &[("csrf", "forged")]).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(app.fingerprint().await, before);
+
+    let csrf = field(&page, "csrf");
+    let (status, _, enrol) = browser.post("/ui/enrol/totp", &[("csrf", &csrf)]).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(enrol.contains("<svg"), "the QR code is inline SVG");
+    let secret = text_of(&enrol, "totp-secret");
+    let (_, location, _) = browser
+        .post(
+            "/ui/enrol/totp/verify",
+            &[("csrf", &csrf), ("code", "000000")],
+        )
+        .await;
+    assert_eq!(location, "/ui/factors?notice=invalid-code");
+    let code = totp(&secret, app.now());
+    let (_, location, _) = browser
+        .post("/ui/enrol/totp/verify", &[("csrf", &csrf), ("code", &code)])
+        .await;
+    assert_eq!(location, "/ui/factors?notice=totp-added");
+    let (_, _, page) = browser.get("/ui/factors?notice=totp-added").await;
+    assert!(page.contains("data-kind=\"totp\""));
+    assert!(page.contains("Your authenticator app is set up."));
+
+    // Signing in again now takes the second factor.
+    let (_, _, _) = browser.post("/ui/sign-out", &[("csrf", &csrf)]).await;
+    let (_, location, _) = browser.get("/ui/factors").await;
+    assert_eq!(location, "/ui/sign-in?notice=expired");
+    sign_in(&mut browser, "page@example.com", "secret12").await;
+    let (_, location, _) = browser.get("/ui/factors").await;
+    assert_eq!(location, "/ui/second-factor");
+    let (_, _, gate) = browser.get("/ui/second-factor").await;
+    assert!(gate.contains("id=\"totp-form\""));
+    let gate_csrf = field(&gate, "csrf");
+    app.advance(30);
+    let (_, location, _) = browser
+        .post(
+            "/ui/second-factor/totp",
+            &[("csrf", &gate_csrf), ("code", "000000")],
+        )
+        .await;
+    assert_eq!(location, "/ui/second-factor?notice=invalid-code");
+    let code = totp(&secret, app.now());
+    let (_, location, _) = browser
+        .post(
+            "/ui/second-factor/totp",
+            &[("csrf", &gate_csrf), ("code", &code)],
+        )
+        .await;
+    assert_eq!(location, "/ui/factors");
+    let (status, _, page) = browser.get("/ui/factors").await;
+    assert_eq!(status, StatusCode::OK);
+
+    // Remove it: the list is empty again.
+    let id = field(&page, "id");
+    let csrf = field(&page, "csrf");
+    let (_, location, _) = browser
+        .post("/ui/factors/remove", &[("csrf", &csrf), ("id", &id)])
+        .await;
+    assert_eq!(location, "/ui/factors?notice=removed");
+    let (_, _, page) = browser.get("/ui/factors").await;
+    assert!(page.contains("id=\"no-factors\""));
+}
+
+#[tokio::test]
+async fn the_sign_in_form_needs_its_own_token() {
+    let app = TestApp::spawn().await;
+    app.sign_up("token@example.com", "secret12").await;
+    let mut browser = Browser::new(&app);
+    browser.get("/ui/sign-in").await;
+    let (status, _, _) = browser
+        .post(
+            "/ui/sign-in",
+            &[
+                ("email", "token@example.com"),
+                ("password", "secret12"),
+                ("csrf", "guess"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(!browser.cookies.contains_key("tessera_ui"));
+}
