@@ -29,6 +29,6 @@ pub use ids::{RealmId, UserId};
 pub use machine::{MachineUser, Permission, Role};
 pub use mfa::MfaConfig;
 pub use phone::PhoneNumber;
-pub use realm::Realm;
+pub use realm::{Realm, RelyingParty};
 pub use store::Store;
 pub use user::{NewUser, Password, User, UserPatch};

@@ -14,4 +14,14 @@ pub struct Realm {
     /// A tenant's `displayName`.
     pub display_name: Option<String>,
     pub mfa: MfaConfig,
+    /// Where this realm's login pages use security keys; the server's settings when `None`.
+    pub relying_party: Option<RelyingParty>,
+}
+
+/// A realm's WebAuthn relying party: its id (a domain) and the origins its pages are served
+/// from (any port).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct RelyingParty {
+    pub id: String,
+    pub origins: Vec<String>,
 }

@@ -90,7 +90,7 @@ pub(crate) fn db_err(e: sqlx::Error) -> StoreError {
 }
 
 pub(crate) const REALM_COLUMNS: &str =
-    "id, project_id, tenant_id, org_id, display_name, mfa_config";
+    "id, project_id, tenant_id, org_id, display_name, mfa_config, webauthn_config";
 
 #[async_trait]
 impl Store for SqlStore {

@@ -10,13 +10,22 @@ use crate::{REALM_COLUMNS, db_err};
 pub(crate) async fn update(pool: &AnyPool, realm: &Realm) -> StoreResult<bool> {
     let mfa = serde_json::to_string(&realm.mfa)
         .map_err(|e| tessera_core::StoreError::Internal(e.to_string()))?;
-    let done = sqlx::query("UPDATE realms SET display_name = $1, mfa_config = $2 WHERE id = $3")
-        .bind(realm.display_name.as_deref())
-        .bind(mfa)
-        .bind(&realm.id.0)
-        .execute(pool)
-        .await
-        .map_err(db_err)?;
+    let relying_party = realm
+        .relying_party
+        .as_ref()
+        .map(serde_json::to_string)
+        .transpose()
+        .map_err(|e| tessera_core::StoreError::Internal(e.to_string()))?;
+    let done = sqlx::query(
+        "UPDATE realms SET display_name = $1, mfa_config = $2, webauthn_config = $3 WHERE id = $4",
+    )
+    .bind(realm.display_name.as_deref())
+    .bind(mfa)
+    .bind(relying_party)
+    .bind(&realm.id.0)
+    .execute(pool)
+    .await
+    .map_err(db_err)?;
     Ok(done.rows_affected() == 1)
 }
 

@@ -85,6 +85,12 @@ pub(crate) fn realm_from_row(row: &AnyRow) -> Result<Realm, StoreError> {
         org_id: get(row, "org_id")?,
         display_name: get(row, "display_name")?,
         mfa,
+        relying_party: match get::<Option<String>>(row, "webauthn_config")? {
+            Some(json) => {
+                Some(serde_json::from_str(&json).map_err(|_| corrupt("webauthn config"))?)
+            }
+            None => None,
+        },
     })
 }
 

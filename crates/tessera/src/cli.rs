@@ -4,8 +4,8 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use tessera_core::{EmailAddress, Password, PhoneNumber, Role, SystemClock, UserId};
-use tessera_server::service::NewAccount;
+use tessera_core::{EmailAddress, Password, PhoneNumber, RelyingParty, Role, SystemClock, UserId};
+use tessera_server::service::{NewAccount, WebAuthnSettings};
 
 use crate::config::Settings;
 use crate::startup::{Application, build_service, open_store};
@@ -57,6 +57,16 @@ pub enum AdminAction {
     },
     /// Create a personal access token for a machine user; printed once, stored hashed.
     CreatePat { machine_user_id: String },
+    /// Set the organization's own WebAuthn relying party: the id (a domain) security keys are
+    /// bound to and the origins its login pages are served from (any port). Without
+    /// --rp-id, the organization goes back to the server's webauthn_origins.
+    SetWebauthn {
+        org_id: String,
+        #[arg(long, requires = "origin")]
+        rp_id: Option<String>,
+        #[arg(long)]
+        origin: Vec<String>,
+    },
     /// Create a human user in the organization ORG_ID. Prints the user id.
     CreateUser {
         org_id: String,
@@ -131,6 +141,26 @@ impl Cli {
                     AdminAction::CreatePat { machine_user_id } => {
                         let id = UserId::parse(&machine_user_id).context("machine user id")?;
                         service.create_pat(&id).await?
+                    }
+                    AdminAction::SetWebauthn {
+                        org_id,
+                        rp_id,
+                        origin,
+                    } => {
+                        WebAuthnSettings::new("", &origin)
+                            .map_err(|bad| anyhow::anyhow!("--origin {bad} is not an origin"))?;
+                        let org = service.org_realm(&org_id).await?;
+                        let relying_party = rp_id.map(|id| RelyingParty {
+                            id,
+                            origins: origin,
+                        });
+                        let done = service.set_relying_party(&org, relying_party).await?;
+                        match done.relying_party {
+                            Some(rp) => {
+                                format!("relying party {} for {}", rp.id, rp.origins.join(", "))
+                            }
+                            None => "relying party: the server's".to_owned(),
+                        }
                     }
                     AdminAction::CreateUser {
                         org_id,

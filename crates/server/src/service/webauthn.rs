@@ -14,7 +14,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tessera_core::store::{EnrolOutcome, Event};
 use tessera_core::{
-    DomainError, Factor, FactorData, FactorId, FactorKind, FactorState, Realm, User, UserId,
+    DomainError, Factor, FactorData, FactorId, FactorKind, FactorState, Realm, RelyingParty, User,
+    UserId,
 };
 use webauthn_rs::prelude::{
     PublicKeyCredential, RegisterPublicKeyCredential, SecurityKey, SecurityKeyAuthentication,
@@ -100,12 +101,25 @@ fn ceremony_failed(e: WebauthnError) -> DomainError {
 }
 
 impl Service {
-    fn relying_party(&self, domain: Option<&str>) -> Result<(String, Webauthn), DomainError> {
-        let settings = &self.webauthn;
-        let rp_id = match domain.filter(|d| !d.is_empty()) {
-            Some(domain) => domain.to_owned(),
-            None => settings
+    /// The relying party for `realm`: its own settings if it has them, else the server's; the
+    /// id is `domain` when a request names one.
+    fn relying_party(
+        &self,
+        realm: &Realm,
+        domain: Option<&str>,
+    ) -> Result<(String, Webauthn), DomainError> {
+        let origins: Vec<Url> = match &realm.relying_party {
+            Some(rp) => rp
                 .origins
+                .iter()
+                .filter_map(|o| Url::parse(o).ok())
+                .collect(),
+            None => self.webauthn.origins.clone(),
+        };
+        let rp_id = match (domain.filter(|d| !d.is_empty()), &realm.relying_party) {
+            (Some(domain), _) => domain.to_owned(),
+            (None, Some(rp)) => rp.id.clone(),
+            (None, None) => origins
                 .first()
                 .and_then(|o| o.host_str())
                 .unwrap_or("localhost")
@@ -113,19 +127,36 @@ impl Service {
         };
         let own =
             Url::parse(&format!("https://{rp_id}")).map_err(|_| DomainError::InvalidCredential)?;
-        let origins = settings.origins.iter().filter(|o| {
-            o.host_str()
-                .is_some_and(|h| h == rp_id || h.ends_with(&format!(".{rp_id}")))
-        });
         let mut builder = WebauthnBuilder::new(&rp_id, &own)
             .map_err(ceremony_failed)?
-            .rp_name(&settings.rp_name)
+            .rp_name(&self.webauthn.rp_name)
             .allow_any_port(true);
-        for origin in origins {
-            builder = builder.append_allowed_origin(origin);
+        let suffix = format!(".{rp_id}");
+        for origin in &origins {
+            if origin
+                .host_str()
+                .is_some_and(|h| h == rp_id || h.ends_with(&suffix))
+            {
+                builder = builder.append_allowed_origin(origin);
+            }
         }
         let webauthn = builder.build().map_err(ceremony_failed)?;
         Ok((rp_id, webauthn))
+    }
+
+    /// Sets (or, with `None`, clears) the realm's own relying party.
+    pub async fn set_relying_party(
+        &self,
+        realm: &Realm,
+        relying_party: Option<RelyingParty>,
+    ) -> Result<Realm, DomainError> {
+        let mut updated = realm.clone();
+        updated.relying_party = relying_party;
+        if self.store.update_realm(&updated).await? {
+            Ok(updated)
+        } else {
+            Err(DomainError::OrgNotFound)
+        }
     }
 
     fn key_event(
@@ -154,7 +185,7 @@ impl Service {
         domain: Option<&str>,
     ) -> Result<(Factor, Value), DomainError> {
         let (user, factors) = self.user_factors(realm, id).await?;
-        let (rp_id, webauthn) = self.relying_party(domain)?;
+        let (rp_id, webauthn) = self.relying_party(realm, domain)?;
         let exclude = factors
             .iter()
             .filter(|f| f.state == FactorState::Ready)
@@ -226,7 +257,7 @@ impl Service {
         };
         let credential: RegisterPublicKeyCredential =
             serde_json::from_value(credential).map_err(|_| DomainError::InvalidCredential)?;
-        let (_, webauthn) = self.relying_party(Some(&rp_id))?;
+        let (_, webauthn) = self.relying_party(realm, Some(&rp_id))?;
         let key = webauthn
             .finish_securitykey_registration(&credential, &registration)
             .map_err(ceremony_failed)?;
@@ -298,7 +329,7 @@ impl Service {
         user: &User,
         domain: Option<&str>,
     ) -> Result<(Value, String), DomainError> {
-        let (rp_id, webauthn) = self.relying_party(domain)?;
+        let (rp_id, webauthn) = self.relying_party(realm, domain)?;
         let keys: Vec<SecurityKey> = self
             .keys_for(realm, user, &rp_id)
             .await?
@@ -326,7 +357,7 @@ impl Service {
         let pending: AuthenticationDocument = serde_json::from_str(state).map_err(internal)?;
         let assertion: PublicKeyCredential =
             serde_json::from_value(assertion).map_err(|_| DomainError::InvalidCredential)?;
-        let (_, webauthn) = self.relying_party(Some(&pending.rp_id))?;
+        let (_, webauthn) = self.relying_party(realm, Some(&pending.rp_id))?;
         let result = webauthn.finish_securitykey_authentication(&assertion, &pending.state);
         let keys = self.keys_for(realm, user, &pending.rp_id).await?;
         let result = match result {

@@ -60,3 +60,6 @@ CREATE TABLE login_sessions (
 -- ZITADEL addresses users by id or login name across organizations.
 CREATE INDEX users_id ON users (id);
 CREATE INDEX users_email ON users (email);
+
+-- A realm's WebAuthn relying party (JSON: id and origins); the server's settings when NULL.
+ALTER TABLE realms ADD COLUMN webauthn_config TEXT;

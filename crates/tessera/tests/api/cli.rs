@@ -108,6 +108,21 @@ fn migrate_and_admin_commands() {
         ],
     );
     assert_ne!(user, machine);
+    let set = admin(
+        dir.path(),
+        &[
+            "set-webauthn",
+            &org,
+            "--rp-id",
+            "login.example.com",
+            "--origin",
+            "https://login.example.com",
+        ],
+    );
+    assert_eq!(
+        set,
+        "relying party login.example.com for https://login.example.com"
+    );
     let out = tessera(dir.path())
         .args([
             "admin",

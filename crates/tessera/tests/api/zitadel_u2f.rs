@@ -323,3 +323,79 @@ async fn users_register_their_own_keys_through_auth_v1() {
         .await;
     assert_eq!(status, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn an_organization_can_have_its_own_relying_party() {
+    let app = TestApp::spawn().await;
+    let user = str_of(&app.sign_up("rp@example.com", "secret12").await, "localId").to_owned();
+    let realm = app.service.realm(PROJECT, None).await.unwrap();
+    let realm = app.service.ensure_org(realm).await.unwrap();
+    app.service
+        .set_relying_party(
+            &realm,
+            Some(tessera_core::RelyingParty {
+                id: "login.example.com".into(),
+                origins: vec!["https://login.example.com".into()],
+            }),
+        )
+        .await
+        .unwrap();
+    let (status, started) = call(
+        &app,
+        Method::POST,
+        &format!("/v2/users/{user}/u2f"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{started}");
+    let options: CreationChallengeResponse = serde_json::from_value(as_browser_json(
+        &started["publicKeyCredentialCreationOptions"],
+    ))
+    .unwrap();
+    assert_eq!(options.public_key.rp.id, "login.example.com");
+    let (mut token, _) = SoftToken::new(true).unwrap();
+    let credential = token
+        .do_registration(Url::parse("https://login.example.com").unwrap(), options)
+        .unwrap();
+    let id = str_of(&started, "u2fId");
+    let (status, body) = call(
+        &app,
+        Method::POST,
+        &format!("/v2/users/{user}/u2f/{id}"),
+        json!({"publicKeyCredential": credential, "tokenName": "work key"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+
+    // The server-wide localhost origin is not this organization's.
+    let (_, started) = call(
+        &app,
+        Method::POST,
+        &format!("/v2/users/{user}/u2f"),
+        json!({"domain": "localhost"}),
+    )
+    .await;
+    let options: CreationChallengeResponse = serde_json::from_value(as_browser_json(
+        &started["publicKeyCredentialCreationOptions"],
+    ))
+    .unwrap();
+    let credential = SoftToken::new(true)
+        .unwrap()
+        .0
+        .do_registration(origin(), options)
+        .unwrap();
+    let reply = call(
+        &app,
+        Method::POST,
+        &format!("/v2/users/{user}/u2f/{}", str_of(&started, "u2fId")),
+        json!({"publicKeyCredential": credential, "tokenName": "home key"}),
+    )
+    .await;
+    assert_zitadel_error(
+        &reply,
+        400,
+        3,
+        "Error on parse credential data",
+        "WEBAU-sl9dr",
+    );
+}
