@@ -98,6 +98,8 @@ pub enum DomainError {
     InvalidCredential,
     #[error("the security key's sign counter did not move forward: it may be cloned")]
     SecurityKeyCloned,
+    #[error("the security key did not verify its user, and the challenge asked it to")]
+    UserNotVerified,
     #[error("the database is unavailable")]
     Unavailable,
     /// Detail is logged where it happens; it never reaches a client.

@@ -49,8 +49,8 @@ pub enum CodeDelivery {
 pub struct SessionChallenges {
     pub otp_sms: Option<CodeDelivery>,
     pub otp_email: Option<CodeDelivery>,
-    /// A security-key challenge, for the relying party `domain` (the default when empty).
-    pub webauthn: Option<String>,
+    /// A security-key challenge.
+    pub webauthn: Option<KeyChallenge>,
 }
 
 /// What a create or set request asks of a session.
@@ -61,6 +61,14 @@ pub struct SessionChange {
     /// Entries to merge into the metadata; an empty value deletes its key.
     pub metadata: Vec<(String, Vec<u8>)>,
     pub lifetime: Option<Duration>,
+}
+
+/// A security-key challenge: for the relying party `domain` (the default when empty); with
+/// `user_verification`, the key must verify its user (PIN or biometrics), not only presence.
+#[derive(Debug, Clone, Default)]
+pub struct KeyChallenge {
+    pub domain: String,
+    pub user_verification: bool,
 }
 
 /// A session change: the new token and any codes the caller asked to see.
@@ -232,10 +240,10 @@ impl Service {
             .challenge(realm, &mut session, OtpKind::Email, challenges.otp_email)
             .await?;
         let webauthn = match challenges.webauthn {
-            Some(domain) => {
+            Some(challenge) => {
                 let user = self.session_user(realm, &session).await?;
                 let (options, state) = self
-                    .security_key_challenge(realm, &user, Some(domain.as_str()))
+                    .security_key_challenge(realm, &user, &challenge)
                     .await?;
                 session.webauthn = Some(state);
                 Some(options)

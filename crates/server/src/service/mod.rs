@@ -24,8 +24,8 @@ pub use accounts::{AccountChanges, BatchGetPage, ImportUser, NewAccount, UserSel
 pub use callers::{KeyScope, Mode};
 pub use contacts::Proof;
 pub use login_sessions::{
-    CodeDelivery, SessionChallenges, SessionChange, SessionChecks, SessionUpdate, UserLookup,
-    metadata_entries,
+    CodeDelivery, KeyChallenge, SessionChallenges, SessionChange, SessionChecks, SessionUpdate,
+    UserLookup, metadata_entries,
 };
 pub use mfa::{
     AcceptAll, AdminFactor, AppEvidence, AppVerifier, EnrolmentProof, EnrolmentStart,

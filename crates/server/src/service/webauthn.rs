@@ -22,7 +22,7 @@ use webauthn_rs::prelude::{
     SecurityKeyRegistration, Url, Uuid, Webauthn, WebauthnBuilder, WebauthnError,
 };
 
-use super::{Service, callers::internal};
+use super::{KeyChallenge, Service, callers::internal};
 use crate::crypto::{random_array, sha256};
 
 /// Server-wide WebAuthn settings.
@@ -70,6 +70,9 @@ enum KeyDocument {
 #[derive(Serialize, Deserialize)]
 struct AuthenticationDocument {
     rp_id: String,
+    /// The challenge asked for user verification.
+    #[serde(default)]
+    user_verification: bool,
     state: SecurityKeyAuthentication,
 }
 
@@ -327,9 +330,9 @@ impl Service {
         &self,
         realm: &Realm,
         user: &User,
-        domain: Option<&str>,
+        challenge: &KeyChallenge,
     ) -> Result<(Value, String), DomainError> {
-        let (rp_id, webauthn) = self.relying_party(realm, domain)?;
+        let (rp_id, webauthn) = self.relying_party(realm, Some(&challenge.domain))?;
         let keys: Vec<SecurityKey> = self
             .keys_for(realm, user, &rp_id)
             .await?
@@ -342,7 +345,11 @@ impl Service {
         let (options, state) = webauthn
             .start_securitykey_authentication(&keys)
             .map_err(ceremony_failed)?;
-        let state = to_json(&AuthenticationDocument { rp_id, state })?;
+        let state = to_json(&AuthenticationDocument {
+            rp_id,
+            user_verification: challenge.user_verification,
+            state,
+        })?;
         Ok((serde_json::to_value(&options).map_err(internal)?, state))
     }
 
@@ -395,6 +402,9 @@ impl Service {
                 self.store.record_event(&event).await?;
                 return Err(DomainError::SecurityKeyCloned);
             }
+        }
+        if pending.user_verification && !result.user_verified() {
+            return Err(DomainError::UserNotVerified);
         }
         Ok(result.user_verified())
     }

@@ -23,7 +23,8 @@ use super::visitor::{
 };
 use crate::crypto::{random_token, same_digest};
 use crate::service::{
-    CodeDelivery, Proof, Service, SessionChallenges, SessionChange, SessionChecks, UserLookup,
+    CodeDelivery, KeyChallenge, Proof, Service, SessionChallenges, SessionChange, SessionChecks,
+    UserLookup,
 };
 
 #[derive(Deserialize)]
@@ -402,7 +403,10 @@ pub async fn key_challenge(State(svc): State<Arc<Service>>, headers: HeaderMap) 
         Err(response) => return response,
     };
     let challenges = SessionChallenges {
-        webauthn: Some(host(&headers)),
+        webauthn: Some(KeyChallenge {
+            domain: host(&headers),
+            user_verification: false,
+        }),
         ..SessionChallenges::default()
     };
     match change(

@@ -399,3 +399,53 @@ async fn an_organization_can_have_its_own_relying_party() {
         "WEBAU-sl9dr",
     );
 }
+
+#[tokio::test]
+async fn a_challenge_that_requires_user_verification_refuses_presence_alone() {
+    let app = TestApp::spawn().await;
+    let user = str_of(&app.sign_up("uv@example.com", "secret12").await, "localId").to_owned();
+    // A key without a PIN or biometrics: it proves presence, not the user.
+    let (mut token, _) = SoftToken::new(false).unwrap();
+    register(&app, &mut token, &user, "plain key").await;
+    let (status, created) = call(
+        &app,
+        Method::POST,
+        "/v2/sessions",
+        json!({"checks": {"user": {"userId": user}},
+               "challenges": {"webAuthN": {"domain": "localhost",
+                   "userVerificationRequirement": "USER_VERIFICATION_REQUIREMENT_REQUIRED"}}}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let options: RequestChallengeResponse = serde_json::from_value(as_browser_json(
+        &created["challenges"]["webAuthN"]["publicKeyCredentialRequestOptions"],
+    ))
+    .unwrap();
+    let assertion = token.do_authentication(origin(), options).unwrap();
+    let reply = check(&app, str_of(&created, "sessionId"), &assertion).await;
+    assert_zitadel_error(
+        &reply,
+        400,
+        3,
+        "The security key did not verify the user",
+        "TESSERA-WAN02",
+    );
+
+    // Without the requirement, presence is enough, and the session says so.
+    let (session, options) = challenge(&app, &user).await;
+    let assertion = token.do_authentication(origin(), options).unwrap();
+    let (status, body) = check(&app, &session, &assertion).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (_, got) = call(
+        &app,
+        Method::GET,
+        &format!("/v2/sessions/{session}"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(
+        got["session"]["factors"]["webAuthN"].get("userVerified"),
+        None,
+        "{got}"
+    );
+}

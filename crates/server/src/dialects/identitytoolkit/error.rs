@@ -156,6 +156,7 @@ fn domain_envelope(e: &DomainError) -> Envelope {
         | EmptyCode
         | InvalidCredential
         | SecurityKeyCloned
+        | UserNotVerified
         | OtpChallengeUnavailable(_)
         | OtpFactorMissing
         | Internal => Envelope::transport(

@@ -135,6 +135,11 @@ impl ZitadelError {
                 "Error on parse credential data",
                 "WEBAU-sl9dr",
             ),
+            (UserNotVerified, _) => err(
+                Code::InvalidArgument,
+                "The security key did not verify the user",
+                "TESSERA-WAN02",
+            ),
             (SecurityKeyCloned, _) => err(
                 Code::FailedPrecondition,
                 "The security key's sign counter did not advance: it may be cloned",

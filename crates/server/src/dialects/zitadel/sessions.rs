@@ -12,8 +12,8 @@ use super::error::{BAD_BODY, Op, ZitadelError};
 use super::rpc::Ctx;
 use crate::proto::zitadel::session::v2 as session;
 use crate::service::{
-    CodeDelivery, SessionChallenges, SessionChange, SessionChecks, SessionUpdate, UserLookup,
-    metadata_entries,
+    CodeDelivery, KeyChallenge, SessionChallenges, SessionChange, SessionChecks, SessionUpdate,
+    UserLookup, metadata_entries,
 };
 
 fn domain(e: tessera_core::DomainError) -> ZitadelError {
@@ -61,7 +61,11 @@ fn challenges(requested: Option<session::RequestChallenges>) -> SessionChallenge
             Some(DeliveryType::ReturnCode(_)) => CodeDelivery::Return,
             _ => CodeDelivery::Send,
         }),
-        webauthn: r.web_auth_n.map(|w| w.domain),
+        webauthn: r.web_auth_n.map(|w| KeyChallenge {
+            user_verification: w.user_verification_requirement
+                == session::UserVerificationRequirement::Required as i32,
+            domain: w.domain,
+        }),
     }
 }
 
