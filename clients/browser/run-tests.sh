@@ -2,7 +2,9 @@
 # The browser real-client suite: the unmodified Firebase JS SDK in headless Chromium (Debian's
 # /usr/bin/chromium, driven by playwright-core) against a live `tessera serve`
 # (target/debug/tessera, or TESSERA_BIN). Covers what the SDK's Node build cannot do: phone
-# second factors. TEST_POSTGRES_URL switches the server to a fresh PostgreSQL database.
+# second factors; and Tessera's self-service page at /ui/ (UPDATE_SCREENSHOTS=1 also writes its
+# screenshots to docs/screenshots/). TEST_POSTGRES_URL switches the server to a fresh PostgreSQL
+# database.
 # Arguments replace the default test files.
 set -euo pipefail
 cd "$(dirname "$0")"

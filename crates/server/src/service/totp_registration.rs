@@ -132,6 +132,24 @@ impl Service {
         }
     }
 
+    /// Makes a factor ready, promoting it if it is pending and inserting it otherwise, within
+    /// the user's ready-factor limit.
+    pub(super) async fn make_ready(
+        &self,
+        factor: Factor,
+        event: &Event,
+    ) -> Result<Factor, DomainError> {
+        match self
+            .store
+            .complete_enrolment(None, &factor, None, event)
+            .await?
+        {
+            EnrolOutcome::Done => Ok(factor),
+            EnrolOutcome::ChallengeGone => Err(DomainError::FactorNotFound),
+            EnrolOutcome::LimitReached => Err(DomainError::SecondFactorLimitExceeded),
+        }
+    }
+
     /// A ready TOTP factor with a secret the caller brings (ZITADEL's user import with
     /// `otp_code` / `totp_secret`), for a user without one.
     pub async fn import_totp(
@@ -148,15 +166,7 @@ impl Service {
         factor.state = FactorState::Ready;
         factor.enrolled_at = Some(factor.created_at);
         let event = self.event(realm, &user, &factor, "factor.enrolled");
-        match self
-            .store
-            .complete_enrolment(None, &factor, None, &event)
-            .await?
-        {
-            EnrolOutcome::Done => Ok(factor),
-            EnrolOutcome::ChallengeGone => Err(DomainError::Internal),
-            EnrolOutcome::LimitReached => Err(DomainError::SecondFactorLimitExceeded),
-        }
+        self.make_ready(factor, &event).await
     }
 
     /// Adds the OTP SMS factor (codes to the user's own, verified phone) or the OTP Email
@@ -206,15 +216,7 @@ impl Service {
             last_used_at: None,
         };
         let event = self.event(realm, &user, &factor, "factor.enrolled");
-        match self
-            .store
-            .complete_enrolment(None, &factor, None, &event)
-            .await?
-        {
-            EnrolOutcome::Done => Ok(factor),
-            EnrolOutcome::ChallengeGone => Err(DomainError::Internal),
-            EnrolOutcome::LimitReached => Err(DomainError::SecondFactorLimitExceeded),
-        }
+        self.make_ready(factor, &event).await
     }
 
     /// Removes every factor of `kind` (ready or not); `FactorNotFound` when there is none.

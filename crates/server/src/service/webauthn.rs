@@ -12,7 +12,7 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use tessera_core::store::{EnrolOutcome, Event};
+use tessera_core::store::Event;
 use tessera_core::{
     DomainError, Factor, FactorData, FactorId, FactorKind, FactorState, Realm, RelyingParty, User,
     UserId,
@@ -230,7 +230,17 @@ impl Service {
             last_used_at: None,
         };
         self.store.insert_factor(&factor).await?;
-        let options = serde_json::to_value(&options).map_err(internal)?;
+        let mut options = serde_json::to_value(&options).map_err(internal)?;
+        // webauthn-rs asks for the credProtect policy "userVerificationRequired" next to
+        // userVerification "preferred"; Chromium refuses that pair outright
+        // (kanidm/webauthn-rs#490), so the browser is not asked for the policy.
+        if let Some(extensions) = options
+            .pointer_mut("/publicKey/extensions")
+            .and_then(Value::as_object_mut)
+        {
+            extensions.remove("credentialProtectionPolicy");
+            extensions.remove("enforceCredentialProtectionPolicy");
+        }
         Ok((factor, options))
     }
 
@@ -271,15 +281,7 @@ impl Service {
         pending.display_name = Some(name.to_owned()).filter(|n| !n.is_empty());
         pending.enrolled_at = Some(self.clock.now());
         let event = self.key_event(realm, &user.id, &pending.id, "factor.enrolled");
-        match self
-            .store
-            .complete_enrolment(None, &pending, None, &event)
-            .await?
-        {
-            EnrolOutcome::Done => Ok(pending),
-            EnrolOutcome::ChallengeGone => Err(DomainError::FactorNotFound),
-            EnrolOutcome::LimitReached => Err(DomainError::SecondFactorLimitExceeded),
-        }
+        self.make_ready(pending, &event).await
     }
 
     /// Removes one security key (pending or ready).

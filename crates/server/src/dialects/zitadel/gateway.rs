@@ -32,6 +32,63 @@ pub enum Body {
     Query,
 }
 
+/// The HTTP side of a grpc-gateway rule.
+#[derive(Debug, Clone, Copy)]
+pub enum Verb {
+    /// `POST` with `body: "*"`.
+    Post,
+    /// `POST` that creates: 201, as ZITADEL's v2 gateway answers.
+    Create,
+    /// A `_search`-style `POST` whose body is not mapped.
+    Search,
+    Get,
+    Patch,
+    Delete,
+}
+
+impl Verb {
+    fn mapping(self) -> (HttpMethod, MethodFilter, Body, StatusCode) {
+        match self {
+            Verb::Post => (
+                HttpMethod::Post,
+                MethodFilter::POST,
+                Body::Whole,
+                StatusCode::OK,
+            ),
+            Verb::Create => (
+                HttpMethod::Post,
+                MethodFilter::POST,
+                Body::Whole,
+                StatusCode::CREATED,
+            ),
+            Verb::Search => (
+                HttpMethod::Post,
+                MethodFilter::POST,
+                Body::Query,
+                StatusCode::OK,
+            ),
+            Verb::Get => (
+                HttpMethod::Get,
+                MethodFilter::GET,
+                Body::Query,
+                StatusCode::OK,
+            ),
+            Verb::Patch => (
+                HttpMethod::Patch,
+                MethodFilter::PATCH,
+                Body::Whole,
+                StatusCode::OK,
+            ),
+            Verb::Delete => (
+                HttpMethod::Delete,
+                MethodFilter::DELETE,
+                Body::Query,
+                StatusCode::OK,
+            ),
+        }
+    }
+}
+
 pub struct Gateway {
     router: Router<Arc<Service>>,
     paths: Paths,
@@ -158,20 +215,19 @@ impl Gateway {
         }
     }
 
-    /// Maps `method path` to the RPC `name`, answering `status` on success.
+    /// Maps `verb path` to the RPC `name`.
     pub fn route<Req, Resp>(
         mut self,
-        method: HttpMethod,
+        verb: Verb,
         path: &'static str,
         name: &'static str,
-        body: Body,
-        status: StatusCode,
         rpc: impl Rpc<Req, Resp>,
     ) -> Self
     where
         Req: Message + Default + DeserializeOwned + Send + 'static,
         Resp: Serialize + Send + 'static,
     {
+        let (method, filter, body, status) = verb.mapping();
         let handler = move |State(svc): State<Arc<Service>>,
                             params: RawPathParams,
                             RawQuery(query): RawQuery,
@@ -180,139 +236,10 @@ impl Gateway {
             let request = decode(body, &bytes, query.as_deref(), &params)?;
             call(svc, headers, request, status, rpc).await
         };
-        let filter = match method {
-            HttpMethod::Get => MethodFilter::GET,
-            HttpMethod::Delete => MethodFilter::DELETE,
-            HttpMethod::Patch => MethodFilter::PATCH,
-            HttpMethod::Put => MethodFilter::PUT,
-            _ => MethodFilter::POST,
-        };
         self.router = self.router.route(path, on(filter, handler));
         self.paths
             .add_path_operation(path, vec![method], operation(name, path, body));
         self
-    }
-
-    pub fn post<Req, Resp>(
-        self,
-        path: &'static str,
-        name: &'static str,
-        rpc: impl Rpc<Req, Resp>,
-    ) -> Self
-    where
-        Req: Message + Default + DeserializeOwned + Send + 'static,
-        Resp: Serialize + Send + 'static,
-    {
-        self.route(
-            HttpMethod::Post,
-            path,
-            name,
-            Body::Whole,
-            StatusCode::OK,
-            rpc,
-        )
-    }
-
-    /// A POST that creates: 201 on success, as ZITADEL's v2 gateway answers.
-    pub fn create<Req, Resp>(
-        self,
-        path: &'static str,
-        name: &'static str,
-        rpc: impl Rpc<Req, Resp>,
-    ) -> Self
-    where
-        Req: Message + Default + DeserializeOwned + Send + 'static,
-        Resp: Serialize + Send + 'static,
-    {
-        self.route(
-            HttpMethod::Post,
-            path,
-            name,
-            Body::Whole,
-            StatusCode::CREATED,
-            rpc,
-        )
-    }
-
-    pub fn patch<Req, Resp>(
-        self,
-        path: &'static str,
-        name: &'static str,
-        rpc: impl Rpc<Req, Resp>,
-    ) -> Self
-    where
-        Req: Message + Default + DeserializeOwned + Send + 'static,
-        Resp: Serialize + Send + 'static,
-    {
-        self.route(
-            HttpMethod::Patch,
-            path,
-            name,
-            Body::Whole,
-            StatusCode::OK,
-            rpc,
-        )
-    }
-
-    /// A `_search`-style POST whose body is not mapped.
-    pub fn search<Req, Resp>(
-        self,
-        path: &'static str,
-        name: &'static str,
-        rpc: impl Rpc<Req, Resp>,
-    ) -> Self
-    where
-        Req: Message + Default + DeserializeOwned + Send + 'static,
-        Resp: Serialize + Send + 'static,
-    {
-        self.route(
-            HttpMethod::Post,
-            path,
-            name,
-            Body::Query,
-            StatusCode::OK,
-            rpc,
-        )
-    }
-
-    pub fn get<Req, Resp>(
-        self,
-        path: &'static str,
-        name: &'static str,
-        rpc: impl Rpc<Req, Resp>,
-    ) -> Self
-    where
-        Req: Message + Default + DeserializeOwned + Send + 'static,
-        Resp: Serialize + Send + 'static,
-    {
-        self.route(
-            HttpMethod::Get,
-            path,
-            name,
-            Body::Query,
-            StatusCode::OK,
-            rpc,
-        )
-    }
-
-    pub fn delete<Req, Resp>(
-        self,
-        path: &'static str,
-        name: &'static str,
-        rpc: impl Rpc<Req, Resp>,
-    ) -> Self
-    where
-        Req: Message + Default + DeserializeOwned + Send + 'static,
-        Resp: Serialize + Send + 'static,
-    {
-        self.route(
-            HttpMethod::Delete,
-            path,
-            name,
-            Body::Query,
-            StatusCode::OK,
-            rpc,
-        )
     }
 
     pub fn into_parts(self) -> (Router<Arc<Service>>, Paths) {

@@ -27,196 +27,254 @@ pub use grpc::dispatcher as grpc_dispatcher;
 
 use crate::service::Service;
 use gateway::Gateway;
+use gateway::Verb::*;
 
 /// The REST routes, each naming its RPC (spec §4–§6).
 fn gateway() -> Gateway {
     Gateway::new()
-        .post(
+        .route(
+            Post,
             "/v2/users/{user_id}/u2f",
             "RegisterU2F",
             factors::register_u2f,
         )
-        .post(
+        .route(
+            Post,
             "/v2/users/{user_id}/u2f/{u2f_id}",
             "VerifyU2FRegistration",
             factors::verify_u2f_registration,
         )
-        .delete(
+        .route(
+            Delete,
             "/v2/users/{user_id}/u2f/{u2f_id}",
             "RemoveU2F",
             factors::remove_u2f,
         )
-        .delete(
+        .route(
+            Delete,
             "/management/v1/users/{user_id}/auth_factors/u2f/{token_id}",
             "RemoveHumanAuthFactorU2F",
             factors::remove_human_u2f,
         )
-        .post(
+        .route(
+            Post,
             "/auth/v1/users/me/auth_factors/u2f",
             "AddMyAuthFactorU2F",
             factors::add_my_u2f,
         )
-        .post(
+        .route(
+            Post,
             "/auth/v1/users/me/auth_factors/u2f/_verify",
             "VerifyMyAuthFactorU2F",
             factors::verify_my_u2f,
         )
-        .delete(
+        .route(
+            Delete,
             "/auth/v1/users/me/auth_factors/u2f/{token_id}",
             "RemoveMyAuthFactorU2F",
             factors::remove_my_u2f,
         )
-        .create("/v2/users/human", "AddHumanUser", users::add_human_user)
-        .post("/v2/users/{user_id}/email", "SetEmail", users::set_email)
-        .post(
+        .route(
+            Create,
+            "/v2/users/human",
+            "AddHumanUser",
+            users::add_human_user,
+        )
+        .route(
+            Post,
+            "/v2/users/{user_id}/email",
+            "SetEmail",
+            users::set_email,
+        )
+        .route(
+            Post,
             "/v2/users/{user_id}/email/verify",
             "VerifyEmail",
             users::verify_email,
         )
-        .post("/v2/users/{user_id}/phone", "SetPhone", users::set_phone)
-        .post(
+        .route(
+            Post,
+            "/v2/users/{user_id}/phone",
+            "SetPhone",
+            users::set_phone,
+        )
+        .route(
+            Post,
             "/v2/users/{user_id}/phone/verify",
             "VerifyPhone",
             users::verify_phone,
         )
-        .delete(
+        .route(
+            Delete,
             "/v2/users/{user_id}/phone",
             "RemovePhone",
             users::remove_phone,
         )
-        .create(
+        .route(
+            Create,
             "/v2/organizations",
             "AddOrganization",
             users::add_organization,
         )
-        .post("/management/v1/orgs", "AddOrg", users::add_org)
-        .create("/v2/sessions", "CreateSession", sessions::create_session)
-        .patch(
+        .route(Post, "/management/v1/orgs", "AddOrg", users::add_org)
+        .route(
+            Create,
+            "/v2/sessions",
+            "CreateSession",
+            sessions::create_session,
+        )
+        .route(
+            Patch,
             "/v2/sessions/{session_id}",
             "SetSession",
             sessions::set_session,
         )
-        .get(
+        .route(
+            Get,
             "/v2/sessions/{session_id}",
             "GetSession",
             sessions::get_session,
         )
-        .delete(
+        .route(
+            Delete,
             "/v2/sessions/{session_id}",
             "DeleteSession",
             sessions::delete_session,
         )
-        .post(
+        .route(
+            Post,
             "/management/v1/users/human",
             "AddHumanUser",
             users::add_human_user_v1,
         )
-        .post(
+        .route(
+            Post,
             "/management/v1/users/human/_import",
             "ImportHumanUser",
             users::import_human_user,
         )
-        .post(
+        .route(
+            Post,
             "/v2/users/{user_id}/totp",
             "RegisterTOTP",
             factors::register_totp,
         )
-        .post(
+        .route(
+            Post,
             "/v2/users/{user_id}/totp/verify",
             "VerifyTOTPRegistration",
             factors::verify_totp_registration,
         )
-        .delete(
+        .route(
+            Delete,
             "/v2/users/{user_id}/totp",
             "RemoveTOTP",
             factors::remove_totp,
         )
-        .post(
+        .route(
+            Post,
             "/v2/users/{user_id}/otp_sms",
             "AddOTPSMS",
             factors::add_otp_sms,
         )
-        .delete(
+        .route(
+            Delete,
             "/v2/users/{user_id}/otp_sms",
             "RemoveOTPSMS",
             factors::remove_otp_sms,
         )
-        .post(
+        .route(
+            Post,
             "/v2/users/{user_id}/otp_email",
             "AddOTPEmail",
             factors::add_otp_email,
         )
-        .delete(
+        .route(
+            Delete,
             "/v2/users/{user_id}/otp_email",
             "RemoveOTPEmail",
             factors::remove_otp_email,
         )
-        .search(
+        .route(
+            Search,
             "/v2/users/{user_id}/authentication_factors/_search",
             "ListAuthenticationFactors",
             factors::list_authentication_factors,
         )
-        .get(
+        .route(
+            Get,
             "/v2/users/{user_id}/authentication_methods",
             "ListAuthenticationMethodTypes",
             factors::list_authentication_method_types,
         )
-        .search(
+        .route(
+            Search,
             "/management/v1/users/{user_id}/auth_factors/_search",
             "ListHumanAuthFactors",
             factors::list_human_auth_factors,
         )
-        .delete(
+        .route(
+            Delete,
             "/management/v1/users/{user_id}/auth_factors/otp",
             "RemoveHumanAuthFactorOTP",
             factors::remove_human_otp,
         )
-        .delete(
+        .route(
+            Delete,
             "/management/v1/users/{user_id}/auth_factors/otp_sms",
             "RemoveHumanAuthFactorOTPSMS",
             factors::remove_human_otp_sms,
         )
-        .delete(
+        .route(
+            Delete,
             "/management/v1/users/{user_id}/auth_factors/otp_email",
             "RemoveHumanAuthFactorOTPEmail",
             factors::remove_human_otp_email,
         )
-        .search(
+        .route(
+            Search,
             "/auth/v1/users/me/auth_factors/_search",
             "ListMyAuthFactors",
             factors::list_my_auth_factors,
         )
-        .post(
+        .route(
+            Post,
             "/auth/v1/users/me/auth_factors/otp",
             "AddMyAuthFactorOTP",
             factors::add_my_otp,
         )
-        .post(
+        .route(
+            Post,
             "/auth/v1/users/me/auth_factors/otp/_verify",
             "VerifyMyAuthFactorOTP",
             factors::verify_my_otp,
         )
-        .delete(
+        .route(
+            Delete,
             "/auth/v1/users/me/auth_factors/otp",
             "RemoveMyAuthFactorOTP",
             factors::remove_my_otp,
         )
-        .post(
+        .route(
+            Post,
             "/auth/v1/users/me/auth_factors/otp_sms",
             "AddMyAuthFactorOTPSMS",
             factors::add_my_otp_sms,
         )
-        .delete(
+        .route(
+            Delete,
             "/auth/v1/users/me/auth_factors/otp_sms",
             "RemoveMyAuthFactorOTPSMS",
             factors::remove_my_otp_sms,
         )
-        .post(
+        .route(
+            Post,
             "/auth/v1/users/me/auth_factors/otp_email",
             "AddMyAuthFactorOTPEmail",
             factors::add_my_otp_email,
         )
-        .delete(
+        .route(
+            Delete,
             "/auth/v1/users/me/auth_factors/otp_email",
             "RemoveMyAuthFactorOTPEmail",
             factors::remove_my_otp_email,
