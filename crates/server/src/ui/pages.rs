@@ -69,6 +69,9 @@ pub struct KeyFinish {
     credential: Value,
 }
 
+/// A page handler's answer; guards answer early with a redirect or an error.
+type Reply = Result<Response, Response>;
+
 fn see(to: &str) -> Response {
     Redirect::to(to).into_response()
 }
@@ -255,11 +258,8 @@ pub async fn second_factor_page(
     State(svc): State<Arc<Service>>,
     headers: HeaderMap,
     Query(q): Query<NoticeQuery>,
-) -> Response {
-    let v = match guard(&svc, &headers, false).await {
-        Ok(v) => v,
-        Err(response) => return response,
-    };
+) -> Reply {
+    let v = guard(&svc, &headers, false).await?;
     let has = |kind| v.ready().any(|f| f.kind() == kind);
     let mut channels = Vec::new();
     for factor in v.ready() {
@@ -275,7 +275,7 @@ pub async fn second_factor_page(
             _ => {}
         }
     }
-    page(
+    Ok(page(
         StatusCode::OK,
         &SecondFactor {
             notice: templates::notice(q.notice.as_deref()),
@@ -290,7 +290,7 @@ pub async fn second_factor_page(
             key: has(FactorKind::WebAuthn),
             channels,
         },
-    )
+    ))
 }
 
 /// `+15551234567` → `+*******4567`.
@@ -303,12 +303,9 @@ fn masked(phone: &str) -> String {
 }
 
 /// Applies a second-factor check from a form; back to the form with a notice if it fails.
-async fn check(svc: &Service, headers: &HeaderMap, csrf: &str, checks: SessionChecks) -> Response {
-    let v = match member(svc, headers, false, Some(csrf)).await {
-        Ok(v) => v,
-        Err(response) => return response,
-    };
-    match change(
+async fn check(svc: &Service, headers: &HeaderMap, csrf: &str, checks: SessionChecks) -> Reply {
+    let v = member(svc, headers, false, Some(csrf)).await?;
+    let outcome = change(
         svc,
         &v,
         SessionChange {
@@ -316,19 +313,19 @@ async fn check(svc: &Service, headers: &HeaderMap, csrf: &str, checks: SessionCh
             ..SessionChange::default()
         },
     )
-    .await
-    {
+    .await;
+    Ok(match outcome {
         Ok((cookie, _)) => with_cookie(see("/ui/factors"), cookie),
         Err(DomainError::Unavailable) => failure(DomainError::Unavailable),
         Err(_) => see("/ui/second-factor?notice=invalid-code"),
-    }
+    })
 }
 
 pub async fn check_totp(
     State(svc): State<Arc<Service>>,
     headers: HeaderMap,
     Form(form): Form<CodeForm>,
-) -> Response {
+) -> Reply {
     let checks = SessionChecks {
         totp: Some(form.code.trim().to_owned()),
         ..SessionChecks::default()
@@ -341,7 +338,7 @@ pub async fn check_code(
     Path(channel): Path<String>,
     headers: HeaderMap,
     Form(form): Form<CodeForm>,
-) -> Response {
+) -> Reply {
     let code = Some(form.code.trim().to_owned());
     let checks = match channel.as_str() {
         "sms" => SessionChecks {
@@ -352,7 +349,7 @@ pub async fn check_code(
             otp_email: code,
             ..SessionChecks::default()
         },
-        _ => return StatusCode::NOT_FOUND.into_response(),
+        _ => return Err(StatusCode::NOT_FOUND.into_response()),
     };
     check(&svc, &headers, &form.csrf, checks).await
 }
@@ -362,11 +359,8 @@ pub async fn send_code(
     Path(channel): Path<String>,
     headers: HeaderMap,
     Form(form): Form<TokenForm>,
-) -> Response {
-    let v = match member(&svc, &headers, false, Some(&form.csrf)).await {
-        Ok(v) => v,
-        Err(response) => return response,
-    };
+) -> Reply {
+    let v = member(&svc, &headers, false, Some(&form.csrf)).await?;
     let challenges = match channel.as_str() {
         "sms" => SessionChallenges {
             otp_sms: Some(CodeDelivery::Send),
@@ -376,9 +370,9 @@ pub async fn send_code(
             otp_email: Some(CodeDelivery::Send),
             ..SessionChallenges::default()
         },
-        _ => return StatusCode::NOT_FOUND.into_response(),
+        _ => return Err(StatusCode::NOT_FOUND.into_response()),
     };
-    match change(
+    let outcome = change(
         &svc,
         &v,
         SessionChange {
@@ -386,22 +380,19 @@ pub async fn send_code(
             ..SessionChange::default()
         },
     )
-    .await
-    {
+    .await;
+    Ok(match outcome {
         Ok((cookie, _)) => with_cookie(see("/ui/second-factor?notice=code-sent"), cookie),
         Err(_) => see("/ui/second-factor?notice=sender-unavailable"),
-    }
+    })
 }
 
 fn json_error(message: &str) -> Response {
     (StatusCode::BAD_REQUEST, Json(json!({ "error": message }))).into_response()
 }
 
-pub async fn key_challenge(State(svc): State<Arc<Service>>, headers: HeaderMap) -> Response {
-    let v = match member(&svc, &headers, false, None).await {
-        Ok(v) => v,
-        Err(response) => return response,
-    };
+pub async fn key_challenge(State(svc): State<Arc<Service>>, headers: HeaderMap) -> Reply {
+    let v = member(&svc, &headers, false, None).await?;
     let challenges = SessionChallenges {
         webauthn: Some(KeyChallenge {
             domain: host(&headers),
@@ -409,7 +400,7 @@ pub async fn key_challenge(State(svc): State<Arc<Service>>, headers: HeaderMap) 
         }),
         ..SessionChallenges::default()
     };
-    match change(
+    let outcome = change(
         &svc,
         &v,
         SessionChange {
@@ -417,29 +408,26 @@ pub async fn key_challenge(State(svc): State<Arc<Service>>, headers: HeaderMap) 
             ..SessionChange::default()
         },
     )
-    .await
-    {
+    .await;
+    Ok(match outcome {
         Ok((cookie, Some(options))) => {
             with_cookie(Json(json!({ "options": options })).into_response(), cookie)
         }
         Ok((_, None)) | Err(_) => json_error("No security key is registered for this site."),
-    }
+    })
 }
 
 pub async fn key_check(
     State(svc): State<Arc<Service>>,
     headers: HeaderMap,
     Json(assertion): Json<Value>,
-) -> Response {
-    let v = match member(&svc, &headers, false, None).await {
-        Ok(v) => v,
-        Err(response) => return response,
-    };
+) -> Reply {
+    let v = member(&svc, &headers, false, None).await?;
     let checks = SessionChecks {
         webauthn: Some(assertion),
         ..SessionChecks::default()
     };
-    match change(
+    let outcome = change(
         &svc,
         &v,
         SessionChange {
@@ -447,11 +435,11 @@ pub async fn key_check(
             ..SessionChange::default()
         },
     )
-    .await
-    {
+    .await;
+    Ok(match outcome {
         Ok((cookie, _)) => with_cookie(Json(json!({ "ok": true })).into_response(), cookie),
         Err(_) => json_error("The security key was not accepted."),
-    }
+    })
 }
 
 fn row(factor: &tessera_core::Factor) -> FactorRow {
@@ -483,13 +471,10 @@ pub async fn factors_page(
     State(svc): State<Arc<Service>>,
     headers: HeaderMap,
     Query(q): Query<NoticeQuery>,
-) -> Response {
-    let v = match guard(&svc, &headers, true).await {
-        Ok(v) => v,
-        Err(response) => return response,
-    };
+) -> Reply {
+    let v = guard(&svc, &headers, true).await?;
     let has = |kind| v.ready().any(|f| f.kind() == kind);
-    page(
+    Ok(page(
         StatusCode::OK,
         &Factors {
             notice: templates::notice(q.notice.as_deref()),
@@ -507,7 +492,7 @@ pub async fn factors_page(
             has_sms: has(FactorKind::SmsOtp),
             has_email: has(FactorKind::EmailOtp),
         },
-    )
+    ))
 }
 
 /// A change to the visitor's factors from a form, then back to the list with a notice.
@@ -564,15 +549,12 @@ pub async fn enrol_totp(
     State(svc): State<Arc<Service>>,
     headers: HeaderMap,
     Form(form): Form<TokenForm>,
-) -> Response {
-    let v = match member(&svc, &headers, true, Some(&form.csrf)).await {
-        Ok(v) => v,
-        Err(response) => return response,
-    };
+) -> Reply {
+    let v = member(&svc, &headers, true, Some(&form.csrf)).await?;
     let (user, registration) = match svc.register_totp(&v.realm, &v.user.id).await {
         Ok(done) => done,
-        Err(DomainError::SecondFactorExists) => return see("/ui/factors?notice=failed"),
-        Err(e) => return failure(e),
+        Err(DomainError::SecondFactorExists) => return Err(see("/ui/factors?notice=failed")),
+        Err(e) => return Err(failure(e)),
     };
     let secret = BASE32_NOPAD.encode(&registration.secret);
     let account = user
@@ -588,7 +570,7 @@ pub async fn enrol_totp(
         }
         Err(_) => String::new(),
     };
-    page(
+    Ok(page(
         StatusCode::OK,
         &EnrolTotp {
             notice: None,
@@ -596,7 +578,7 @@ pub async fn enrol_totp(
             secret,
             qr_svg,
         },
-    )
+    ))
 }
 
 pub async fn verify_totp(
@@ -618,35 +600,29 @@ pub async fn verify_totp(
     .await
 }
 
-pub async fn enrol_key_start(State(svc): State<Arc<Service>>, headers: HeaderMap) -> Response {
-    let v = match member(&svc, &headers, true, None).await {
-        Ok(v) => v,
-        Err(response) => return response,
-    };
-    match svc
+pub async fn enrol_key_start(State(svc): State<Arc<Service>>, headers: HeaderMap) -> Reply {
+    let v = member(&svc, &headers, true, None).await?;
+    let outcome = svc
         .register_security_key(&v.realm, &v.user.id, Some(&host(&headers)))
-        .await
-    {
+        .await;
+    Ok(match outcome {
         Ok((factor, options)) => {
             Json(json!({ "id": factor.id.to_string(), "options": options })).into_response()
         }
         Err(e) => failure(e),
-    }
+    })
 }
 
 pub async fn enrol_key_finish(
     State(svc): State<Arc<Service>>,
     headers: HeaderMap,
     Json(finish): Json<KeyFinish>,
-) -> Response {
-    let v = match member(&svc, &headers, true, None).await {
-        Ok(v) => v,
-        Err(response) => return response,
-    };
+) -> Reply {
+    let v = member(&svc, &headers, true, None).await?;
     let Some(id) = FactorId::parse(&finish.id) else {
-        return json_error("Unknown registration.");
+        return Err(json_error("Unknown registration."));
     };
-    match svc
+    let outcome = svc
         .verify_security_key(
             &v.realm,
             &v.user.id,
@@ -654,14 +630,14 @@ pub async fn enrol_key_finish(
             finish.credential,
             &finish.name,
         )
-        .await
-    {
+        .await;
+    Ok(match outcome {
         Ok(_) => Json(json!({ "ok": true })).into_response(),
         Err(DomainError::SecondFactorLimitExceeded) => {
             json_error("You have the most second factors an account may have.")
         }
         Err(_) => json_error("The security key's answer was not accepted."),
-    }
+    })
 }
 
 pub async fn enrol_channel(
