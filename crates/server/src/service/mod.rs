@@ -35,7 +35,7 @@ pub use orgs::Machine;
 pub use realms::TenantChanges;
 pub use sessions::{Authenticated, Session, SignIn};
 pub use totp_registration::TotpRegistration;
-pub use webauthn::WebAuthnSettings;
+pub use webauthn::{WebAuthnSettings, security_key_domain};
 
 pub struct Service {
     store: Arc<dyn Store>,

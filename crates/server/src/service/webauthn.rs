@@ -103,6 +103,13 @@ fn ceremony_failed(e: WebauthnError) -> DomainError {
     }
 }
 
+/// The relying-party id a security key is bound to.
+pub fn security_key_domain(factor: &Factor) -> Option<String> {
+    match document(factor).ok()? {
+        KeyDocument::Pending { rp_id, .. } | KeyDocument::Ready { rp_id, .. } => Some(rp_id),
+    }
+}
+
 impl Service {
     /// The relying party for `realm`: its own settings if it has them, else the server's; the
     /// id is `domain` when a request names one.

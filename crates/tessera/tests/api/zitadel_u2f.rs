@@ -165,6 +165,23 @@ async fn security_key_registers_signs_in_and_is_removed() {
             .contains("AUTHENTICATION_METHOD_TYPE_U2F"),
         "{methods}"
     );
+    // A login UI on another domain is told about its own keys only.
+    for (domain, has_key) in [("login.example.com", false), ("localhost", true)] {
+        let (_, methods) = call(
+            &app,
+            Method::GET,
+            &format!("/v2/users/{user}/authentication_methods?domainQuery.domain={domain}"),
+            json!({}),
+        )
+        .await;
+        assert_eq!(
+            methods
+                .to_string()
+                .contains("AUTHENTICATION_METHOD_TYPE_U2F"),
+            has_key,
+            "{domain}: {methods}"
+        );
+    }
 
     // Two sign-ins: the sign counter moves forward each time.
     for _ in 0..2 {

@@ -11,6 +11,7 @@ use super::rpc::Ctx;
 use crate::proto::zitadel::auth::v1 as auth;
 use crate::proto::zitadel::management::v1 as mgmt;
 use crate::proto::zitadel::user::{v1 as user_v1, v2};
+use crate::service::security_key_domain;
 
 pub(super) fn user_id(raw: &str) -> Result<UserId, ZitadelError> {
     if raw.is_empty() {
@@ -267,10 +268,20 @@ pub async fn list_authentication_method_types(
         .user_factors(&ctx.realm, &id)
         .await
         .map_err(|e| ZitadelError::from_domain(Op::Read, e))?;
+    // A domain query keeps only the security keys of that relying party.
+    let domain = req
+        .domain_query
+        .as_ref()
+        .map(|q| q.domain.as_str())
+        .filter(|d| !d.is_empty());
+    let usable = |f: &Factor| {
+        f.kind() != FactorKind::WebAuthn
+            || domain.is_none_or(|d| security_key_domain(f).as_deref() == Some(d))
+    };
     let ready = |kind| {
         factors
             .iter()
-            .any(|f| f.state == FactorState::Ready && f.kind() == kind)
+            .any(|f| f.state == FactorState::Ready && f.kind() == kind && usable(f))
     };
     let mut types = Vec::new();
     if user.password_hash.is_some() {

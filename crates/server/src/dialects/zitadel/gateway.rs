@@ -111,30 +111,41 @@ fn json_name(field: &str) -> String {
     out
 }
 
-/// Query parameters as protojson fields. The field types are not known here, so a key given
-/// once is offered as a one-element list (repeated fields such as `states`) or, failing
-/// that, as a scalar (such as `sessionToken`).
+/// Query parameters as protojson fields; `a.b=v` sets field `b` of message field `a`. The
+/// field types are not known here, so a key given once is offered as a one-element list
+/// (repeated fields such as `states`) or, failing that, as a scalar (such as `sessionToken`).
 fn query_fields(query: Option<&str>, lists: bool) -> Result<Map<String, Value>, ZitadelError> {
     let pairs: Vec<(String, String)> =
         serde_urlencoded::from_str(query.unwrap_or_default()).map_err(|_| BAD_BODY)?;
-    let mut object = Map::new();
+    let mut root = Map::new();
     for (key, value) in pairs {
-        let key = json_name(&key);
-        match object.get_mut(&key) {
+        let mut path: Vec<String> = key.split('.').map(json_name).collect();
+        let Some(leaf) = path.pop() else { continue };
+        let mut object = &mut root;
+        for segment in path {
+            let child = object
+                .entry(segment)
+                .or_insert_with(|| Value::Object(Map::new()));
+            let Value::Object(child) = child else {
+                return Err(BAD_BODY);
+            };
+            object = child;
+        }
+        match object.get_mut(&leaf) {
             Some(Value::Array(values)) => values.push(Value::String(value)),
             Some(single) => {
                 let first = single.take();
                 *single = Value::Array(vec![first, Value::String(value)]);
             }
             None if lists => {
-                object.insert(key, Value::Array(vec![Value::String(value)]));
+                object.insert(leaf, Value::Array(vec![Value::String(value)]));
             }
             None => {
-                object.insert(key, Value::String(value));
+                object.insert(leaf, Value::String(value));
             }
         }
     }
-    Ok(object)
+    Ok(root)
 }
 
 /// The request message: the body or the query, with the path parameters on top.
