@@ -76,16 +76,3 @@ pub struct PendingSignIn {
     pub consumed: bool,
     pub created_at: OffsetDateTime,
 }
-
-/// A message the dev outbox recorded (SMS today; email with the delivery work).
-#[derive(Debug, Clone, PartialEq)]
-pub struct OutboxMessage {
-    pub realm: RealmId,
-    pub challenge: Vec<u8>,
-    pub destination: String,
-    pub body: String,
-    pub code: String,
-    /// The client's `sessionInfo`, which the emulator's `verificationCodes` hook returns.
-    pub session_info: String,
-    pub created_at: OffsetDateTime,
-}

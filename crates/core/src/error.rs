@@ -76,8 +76,6 @@ pub enum DomainError {
     VerificationCodeNotFound,
     #[error("the user has no phone number")]
     ContactNotFound,
-    #[error("no sender is configured to deliver the code")]
-    SenderUnavailable,
     #[error("the login session does not exist")]
     SessionNotFound,
     #[error("the login session has expired")]
@@ -100,6 +98,8 @@ pub enum DomainError {
     SecurityKeyCloned,
     #[error("the security key did not verify its user, and the challenge asked it to")]
     UserNotVerified,
+    #[error("too many codes were sent to this destination, country, address or realm")]
+    TooManyRequests,
     #[error("the database is unavailable")]
     Unavailable,
     /// Detail is logged where it happens; it never reaches a client.
@@ -114,6 +114,9 @@ pub enum StoreError {
     Conflict(Unique),
     #[error("database unavailable: {0}")]
     Unavailable(String),
+    /// A delivery limit (per destination, country, IP or realm) is used up; nothing was written.
+    #[error("delivery limit reached: {0}")]
+    LimitExceeded(String),
     #[error("database error: {0}")]
     Internal(String),
 }
@@ -142,6 +145,7 @@ impl From<StoreError> for DomainError {
             StoreError::Conflict(Unique::MachineUsername) => DomainError::MachineUserExists,
             // The store logs its failures with full detail where they happen.
             StoreError::Unavailable(_) => DomainError::Unavailable,
+            StoreError::LimitExceeded(_) => DomainError::TooManyRequests,
             StoreError::Conflict(Unique::Other) | StoreError::Internal(_) => DomainError::Internal,
         }
     }

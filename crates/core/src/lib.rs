@@ -7,6 +7,7 @@
 pub mod challenge;
 pub mod clock;
 pub mod contact;
+pub mod delivery;
 pub mod email;
 pub mod error;
 pub mod factor;

@@ -10,8 +10,9 @@
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
-use crate::challenge::{Challenge, OutboxMessage, PendingSignIn};
+use crate::challenge::{Challenge, PendingSignIn};
 use crate::contact::{ContactCode, ContactKind};
+use crate::delivery::{Delivery, DeliveryOutcome, DeliveryStatus, Quota};
 use crate::error::StoreError;
 use crate::login_session::LoginSession;
 use crate::{
@@ -32,6 +33,15 @@ pub struct RefreshTokenRecord {
     pub sign_in_provider: String,
     pub auth_time: OffsetDateTime,
     pub second_factor: Option<SecondFactor>,
+}
+
+/// A message to queue together with the change that issues its code, and the limits it is
+/// charged to. When any limit is used up the whole change is rolled back
+/// (`StoreError::LimitExceeded`): no code is issued and nothing is sent.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outgoing {
+    pub delivery: Delivery,
+    pub quotas: Vec<Quota>,
 }
 
 /// Why an enrolment could not complete (besides a duplicate phone, a `Conflict`).
@@ -110,8 +120,14 @@ pub trait Store: Send + Sync + 'static {
     async fn find_realm_by_org(&self, org_id: &str) -> StoreResult<Option<Realm>>;
     /// Gives a realm its organization id unless it has one; returns the realm as stored.
     async fn assign_org(&self, realm: &RealmId, org_id: &str) -> StoreResult<Option<Realm>>;
-    /// Stores the pending verification of a contact, replacing an earlier one of that kind.
-    async fn put_contact_code(&self, code: &ContactCode) -> StoreResult<()>;
+    /// Stores the pending verification of a contact, replacing an earlier one of that kind,
+    /// with the user's changed contact data (`user`) and the message that carries its code.
+    async fn put_contact_code(
+        &self,
+        code: &ContactCode,
+        user: Option<&User>,
+        outgoing: &[Outgoing],
+    ) -> StoreResult<()>;
     async fn find_contact_code(
         &self,
         realm: &RealmId,
@@ -132,12 +148,21 @@ pub trait Store: Send + Sync + 'static {
         user: &UserId,
         kind: ContactKind,
     ) -> StoreResult<bool>;
-    async fn insert_login_session(&self, session: &LoginSession) -> StoreResult<()>;
+    /// Stores a new session and queues the messages carrying its challenges' codes.
+    async fn insert_login_session(
+        &self,
+        session: &LoginSession,
+        outgoing: &[Outgoing],
+    ) -> StoreResult<()>;
     async fn get_login_session(&self, id: &str) -> StoreResult<Option<LoginSession>>;
-    /// Writes `session` if it is still at `read_at` (its sequence when read); `Ok(false)`
-    /// when another change came first.
-    async fn update_login_session(&self, session: &LoginSession, read_at: i64)
-    -> StoreResult<bool>;
+    /// Writes `session` if it is still at `read_at` (its sequence when read), with the
+    /// messages carrying its new challenges' codes; `Ok(false)` when another change came first.
+    async fn update_login_session(
+        &self,
+        session: &LoginSession,
+        read_at: i64,
+        outgoing: &[Outgoing],
+    ) -> StoreResult<bool>;
     async fn delete_login_session(&self, id: &str) -> StoreResult<bool>;
     async fn insert_machine_user(&self, user: &MachineUser) -> StoreResult<()>;
     async fn get_machine_user(&self, id: &UserId) -> StoreResult<Option<MachineUser>>;
@@ -286,11 +311,11 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<bool>;
 
     // --- challenges and pending sign-ins ---
-    /// Stores a challenge and, for the dev outbox, the message carrying its code.
+    /// Stores a challenge and queues the message carrying its code.
     async fn insert_challenge(
         &self,
         challenge: &Challenge,
-        message: Option<&OutboxMessage>,
+        outgoing: &[Outgoing],
     ) -> StoreResult<()>;
     async fn find_challenge(&self, id: &[u8]) -> StoreResult<Option<Challenge>>;
     /// Takes one attempt from a live challenge; `Ok(false)` when it is consumed, expired or
@@ -304,10 +329,39 @@ pub trait Store: Send + Sync + 'static {
     async fn spend_pending_attempt(&self, id: &[u8], now: OffsetDateTime) -> StoreResult<bool>;
     /// Marks the pending sign-in used; `Ok(false)` when it already was or has expired.
     async fn consume_pending_sign_in(&self, id: &[u8], now: OffsetDateTime) -> StoreResult<bool>;
-    /// Dev outbox messages whose challenge is still outstanding, oldest first.
-    async fn outstanding_messages(&self, realm: &RealmId) -> StoreResult<Vec<OutboxMessage>>;
+    /// Messages whose Identity Toolkit challenge is still outstanding, oldest first (the
+    /// emulator's `verificationCodes`).
+    async fn outstanding_messages(&self, realm: &RealmId) -> StoreResult<Vec<Delivery>>;
+    /// Forgets the realm's messages of Identity Toolkit challenges.
     async fn clear_outbox(&self, realm: &RealmId) -> StoreResult<()>;
     async fn record_event(&self, event: &Event) -> StoreResult<()>;
+
+    // --- the delivery outbox ---
+    /// Claims up to `limit` queued messages that are due, for `node`, until `now +
+    /// CLAIM_LEASE`. Two nodes never claim the same message while a claim is live.
+    async fn claim_deliveries(
+        &self,
+        node: &str,
+        now: OffsetDateTime,
+        limit: i64,
+    ) -> StoreResult<Vec<Delivery>>;
+    /// Records how sending a message that `node` claimed ended; `Ok(false)` when the claim
+    /// was lost (it expired and another node took the message).
+    async fn finish_delivery(
+        &self,
+        id: &str,
+        node: &str,
+        outcome: &DeliveryOutcome,
+        now: OffsetDateTime,
+    ) -> StoreResult<bool>;
+    /// The newest messages, optionally of one status, for operators.
+    async fn list_deliveries(
+        &self,
+        status: Option<DeliveryStatus>,
+        limit: i64,
+    ) -> StoreResult<Vec<Delivery>>;
+    /// Drops rate counters of windows that started before `before`.
+    async fn prune_rate_counters(&self, before: OffsetDateTime) -> StoreResult<()>;
 
     // --- token-signing keys, shared by every node ---
     async fn signing_keys(&self) -> StoreResult<Vec<SigningKeyRecord>>;

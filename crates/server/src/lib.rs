@@ -6,6 +6,7 @@
 //! Nothing here names a database: the store arrives as an `Arc<dyn Store>`.
 
 pub mod crypto;
+pub mod delivery;
 pub mod dialects;
 pub mod http;
 pub mod passwords;

@@ -1,9 +1,9 @@
-//! Challenges, pending sign-ins, the dev outbox and audit events. Every "use once" rule is a
+//! Challenges, pending sign-ins and audit events. Every "use once" rule is a
 //! single conditional UPDATE whose affected-row count says who won.
 
 use sqlx::any::AnyRow;
-use sqlx::{AnyPool, Executor};
-use tessera_core::challenge::{Challenge, OutboxMessage, PendingSignIn, Purpose};
+use sqlx::{AnyConnection, AnyPool, Executor};
+use tessera_core::challenge::{Challenge, PendingSignIn, Purpose};
 use tessera_core::store::{Event, StoreResult};
 use tessera_core::{FactorId, PhoneNumber, RealmId, UserId};
 use time::OffsetDateTime;
@@ -33,12 +33,7 @@ fn challenge_from_row(row: &AnyRow) -> StoreResult<Challenge> {
     })
 }
 
-pub(crate) async fn insert(
-    pool: &AnyPool,
-    c: &Challenge,
-    message: Option<&OutboxMessage>,
-) -> StoreResult<()> {
-    let mut tx = pool.begin().await.map_err(db_err)?;
+pub(crate) async fn insert(conn: &mut AnyConnection, c: &Challenge) -> StoreResult<()> {
     sqlx::query(
         "INSERT INTO challenges (id, realm_id, user_id, factor_id, purpose, destination, code_hash, pending_id, \
          expires_at, attempts_left, consumed, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
@@ -55,28 +50,11 @@ pub(crate) async fn insert(
     .bind(c.attempts_left)
     .bind(c.consumed)
     .bind(millis(c.created_at))
-    .execute(&mut *tx)
+    .execute(conn)
     .await
     .map_err(db_err)?;
-    if let Some(m) = message {
-        sqlx::query(
-            "INSERT INTO outbox (realm_id, challenge_id, destination, body, code, session_info, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(&m.realm.0)
-        .bind(m.challenge.as_slice())
-        .bind(&m.destination)
-        .bind(&m.body)
-        .bind(&m.code)
-        .bind(&m.session_info)
-        .bind(millis(m.created_at))
-        .execute(&mut *tx)
-        .await
-        .map_err(db_err)?;
-    }
-    tx.commit().await.map_err(db_err)
+    Ok(())
 }
-
 pub(crate) async fn find(pool: &AnyPool, id: &[u8]) -> StoreResult<Option<Challenge>> {
     let row = sqlx::query(
         "SELECT id, realm_id, user_id, factor_id, purpose, destination, code_hash, pending_id, expires_at, \
@@ -132,43 +110,6 @@ pub(crate) async fn find_pending(pool: &AnyPool, id: &[u8]) -> StoreResult<Optio
             })
         })
         .transpose()
-}
-
-pub(crate) async fn outstanding_messages(
-    pool: &AnyPool,
-    realm: &RealmId,
-) -> StoreResult<Vec<OutboxMessage>> {
-    let rows = sqlx::query(
-        "SELECT o.realm_id, o.challenge_id, o.destination, o.body, o.code, o.session_info, o.created_at \
-         FROM outbox o JOIN challenges c ON c.id = o.challenge_id \
-         WHERE o.realm_id = $1 AND c.consumed = FALSE ORDER BY o.id",
-    )
-    .bind(&realm.0)
-    .fetch_all(pool)
-    .await
-    .map_err(db_err)?;
-    rows.iter()
-        .map(|row| {
-            Ok(OutboxMessage {
-                realm: RealmId(get(row, "realm_id")?),
-                challenge: get(row, "challenge_id")?,
-                destination: get(row, "destination")?,
-                body: get(row, "body")?,
-                code: get(row, "code")?,
-                session_info: get(row, "session_info")?,
-                created_at: get_time(row, "created_at")?,
-            })
-        })
-        .collect()
-}
-
-pub(crate) async fn clear_outbox(pool: &AnyPool, realm: &RealmId) -> StoreResult<()> {
-    sqlx::query("DELETE FROM outbox WHERE realm_id = $1")
-        .bind(&realm.0)
-        .execute(pool)
-        .await
-        .map_err(db_err)?;
-    Ok(())
 }
 
 pub(crate) async fn insert_event<'e, E>(executor: E, e: &Event) -> StoreResult<()>

@@ -1,7 +1,7 @@
 //! Pending verifications of users' email addresses and phone numbers. Attempts and single use
 //! are conditional statements, so racing nodes cannot both win.
 
-use sqlx::AnyPool;
+use sqlx::{AnyConnection, AnyPool};
 use tessera_core::clock::from_unix_millis;
 use tessera_core::contact::{ContactCode, ContactKind};
 use tessera_core::error::StoreError;
@@ -12,7 +12,7 @@ use crate::rows::millis;
 
 type Key<'a> = (&'a RealmId, &'a UserId, ContactKind);
 
-pub async fn put(pool: &AnyPool, code: &ContactCode) -> Result<(), StoreError> {
+pub async fn put(conn: &mut AnyConnection, code: &ContactCode) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO contact_codes (realm_id, user_id, kind, value, code_hash, expires_at, attempts_left) \
          VALUES ($1, $2, $3, $4, $5, $6, $7) \
@@ -27,7 +27,7 @@ pub async fn put(pool: &AnyPool, code: &ContactCode) -> Result<(), StoreError> {
     .bind(&code.code_hash)
     .bind(millis(code.expires_at))
     .bind(code.attempts_left)
-    .execute(pool)
+    .execute(conn)
     .await
     .map_err(db_err)?;
     Ok(())

@@ -11,6 +11,7 @@
 
 mod challenges;
 mod contacts;
+mod deliveries;
 mod factors;
 mod login_sessions;
 mod machines;
@@ -21,12 +22,13 @@ mod users;
 
 use async_trait::async_trait;
 use sqlx::{AnyPool, AssertSqlSafe};
-use tessera_core::challenge::{Challenge, OutboxMessage, PendingSignIn};
+use tessera_core::challenge::{Challenge, PendingSignIn};
 use tessera_core::contact::{ContactCode, ContactKind};
+use tessera_core::delivery::{Delivery, DeliveryOutcome, DeliveryStatus};
 use tessera_core::error::{StoreError, Unique};
 use tessera_core::login_session::LoginSession;
 use tessera_core::store::{
-    EnrolOutcome, Event, RefreshTokenRecord, SigningKeyRecord, StoreResult, UserQuery,
+    EnrolOutcome, Event, Outgoing, RefreshTokenRecord, SigningKeyRecord, StoreResult, UserQuery,
 };
 use tessera_core::{
     EmailAddress, Factor, FactorId, MachineUser, NewUser, Realm, RealmId, Store, User, UserId,
@@ -154,8 +156,19 @@ impl Store for SqlStore {
         row.as_ref().map(realm_from_row).transpose()
     }
 
-    async fn put_contact_code(&self, code: &ContactCode) -> StoreResult<()> {
-        contacts::put(&self.write, code).await
+    async fn put_contact_code(
+        &self,
+        code: &ContactCode,
+        user: Option<&User>,
+        outgoing: &[Outgoing],
+    ) -> StoreResult<()> {
+        let mut tx = self.write.begin().await.map_err(db_err)?;
+        if let Some(user) = user {
+            users::update(&mut *tx, user).await?;
+        }
+        contacts::put(&mut tx, code).await?;
+        deliveries::queue(&mut tx, outgoing).await?;
+        tx.commit().await.map_err(db_err)
     }
 
     async fn find_contact_code(
@@ -185,8 +198,15 @@ impl Store for SqlStore {
         contacts::take(&self.write, (realm, user, kind)).await
     }
 
-    async fn insert_login_session(&self, session: &LoginSession) -> StoreResult<()> {
-        login_sessions::insert(&self.write, session).await
+    async fn insert_login_session(
+        &self,
+        session: &LoginSession,
+        outgoing: &[Outgoing],
+    ) -> StoreResult<()> {
+        let mut tx = self.write.begin().await.map_err(db_err)?;
+        login_sessions::insert(&mut tx, session).await?;
+        deliveries::queue(&mut tx, outgoing).await?;
+        tx.commit().await.map_err(db_err)
     }
 
     async fn get_login_session(&self, id: &str) -> StoreResult<Option<LoginSession>> {
@@ -197,8 +217,15 @@ impl Store for SqlStore {
         &self,
         session: &LoginSession,
         read_at: i64,
+        outgoing: &[Outgoing],
     ) -> StoreResult<bool> {
-        login_sessions::update(&self.write, session, read_at).await
+        let mut tx = self.write.begin().await.map_err(db_err)?;
+        if !login_sessions::update(&mut tx, session, read_at).await? {
+            return Ok(false);
+        }
+        deliveries::queue(&mut tx, outgoing).await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(true)
     }
 
     async fn delete_login_session(&self, id: &str) -> StoreResult<bool> {
@@ -510,9 +537,12 @@ impl Store for SqlStore {
     async fn insert_challenge(
         &self,
         challenge: &Challenge,
-        message: Option<&OutboxMessage>,
+        outgoing: &[Outgoing],
     ) -> StoreResult<()> {
-        challenges::insert(&self.write, challenge, message).await
+        let mut tx = self.write.begin().await.map_err(db_err)?;
+        challenges::insert(&mut tx, challenge).await?;
+        deliveries::queue(&mut tx, outgoing).await?;
+        tx.commit().await.map_err(db_err)
     }
 
     async fn find_challenge(&self, id: &[u8]) -> StoreResult<Option<Challenge>> {
@@ -543,12 +573,43 @@ impl Store for SqlStore {
         challenges::consume_pending(&self.write, id, now).await
     }
 
-    async fn outstanding_messages(&self, realm: &RealmId) -> StoreResult<Vec<OutboxMessage>> {
-        challenges::outstanding_messages(&self.read, realm).await
+    async fn outstanding_messages(&self, realm: &RealmId) -> StoreResult<Vec<Delivery>> {
+        deliveries::outstanding(&self.read, realm).await
     }
 
     async fn clear_outbox(&self, realm: &RealmId) -> StoreResult<()> {
-        challenges::clear_outbox(&self.write, realm).await
+        deliveries::clear(&self.write, realm).await
+    }
+
+    async fn claim_deliveries(
+        &self,
+        node: &str,
+        now: OffsetDateTime,
+        limit: i64,
+    ) -> StoreResult<Vec<Delivery>> {
+        deliveries::claim(&self.write, self.engine, node, now, limit).await
+    }
+
+    async fn finish_delivery(
+        &self,
+        id: &str,
+        node: &str,
+        outcome: &DeliveryOutcome,
+        now: OffsetDateTime,
+    ) -> StoreResult<bool> {
+        deliveries::finish(&self.write, id, node, outcome, now).await
+    }
+
+    async fn list_deliveries(
+        &self,
+        status: Option<DeliveryStatus>,
+        limit: i64,
+    ) -> StoreResult<Vec<Delivery>> {
+        deliveries::list(&self.read, status, limit).await
+    }
+
+    async fn prune_rate_counters(&self, before: OffsetDateTime) -> StoreResult<()> {
+        deliveries::prune_counters(&self.write, before).await
     }
 
     async fn record_event(&self, event: &Event) -> StoreResult<()> {

@@ -1,7 +1,7 @@
 //! ZITADEL login sessions. Updates are conditional on the sequence the session was read at.
 
-use sqlx::AnyPool;
 use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, AnyPool};
 use tessera_core::error::StoreError;
 use tessera_core::login_session::{CheckedFactors, LoginSession, OtpChallenge};
 use tessera_core::{RealmId, UserId};
@@ -97,7 +97,7 @@ fn bind_all<'q>(
         .bind(s.sequence)
 }
 
-pub async fn insert(pool: &AnyPool, session: &LoginSession) -> Result<(), StoreError> {
+pub async fn insert(conn: &mut AnyConnection, session: &LoginSession) -> Result<(), StoreError> {
     let placeholders: Vec<String> = (1..=23).map(|i| format!("${i}")).collect();
     let sql = format!(
         "INSERT INTO login_sessions ({COLUMNS}) VALUES ({})",
@@ -107,7 +107,7 @@ pub async fn insert(pool: &AnyPool, session: &LoginSession) -> Result<(), StoreE
         sqlx::query(sqlx::AssertSqlSafe(sql)).bind(&session.id),
         session,
     )
-    .execute(pool)
+    .execute(conn)
     .await
     .map_err(db_err)?;
     Ok(())
@@ -124,7 +124,7 @@ pub async fn get_one(pool: &AnyPool, id: &str) -> Result<Option<LoginSession>, S
 }
 
 pub async fn update(
-    pool: &AnyPool,
+    conn: &mut AnyConnection,
     session: &LoginSession,
     read_at: i64,
 ) -> Result<bool, StoreError> {
@@ -143,7 +143,7 @@ pub async fn update(
         session,
     )
     .bind(read_at)
-    .execute(pool)
+    .execute(conn)
     .await
     .map_err(db_err)?;
     Ok(done.rows_affected() == 1)

@@ -41,14 +41,17 @@ pub(crate) async fn find_by(
     row.as_ref().map(user_from_row).transpose()
 }
 
-pub(crate) async fn update(pool: &AnyPool, user: &User) -> StoreResult<bool> {
+pub(crate) async fn update<'e, E>(executor: E, user: &User) -> StoreResult<bool>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
     let done = bind_user(sqlx::query(
         "UPDATE users SET email = $3, email_verified = $4, phone_number = $5, display_name = $6, \
          photo_url = $7, password_hash = $8, password_updated_at = $9, disabled = $10, valid_since = $11, \
          custom_attributes = $12, created_at = $13, last_login_at = $14, last_refresh_at = $15 \
          WHERE realm_id = $1 AND id = $2",
     ), user)
-    .execute(pool)
+    .execute(executor)
     .await
     .map_err(db_err)?;
     Ok(done.rows_affected() == 1)

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use tessera_core::delivery::{Delivery, DeliveryStatus};
 use tessera_core::{EmailAddress, Password, PhoneNumber, RelyingParty, Role, SystemClock, UserId};
 use tessera_server::service::{NewAccount, WebAuthnSettings};
 
@@ -85,6 +86,14 @@ pub enum AdminAction {
     CreateAdminToken {
         #[arg(long, default_value = "admin")]
         label: String,
+    },
+    /// List the newest SMS and email messages with their delivery status and attempts.
+    Deliveries {
+        /// Only messages in this state.
+        #[arg(long, value_parser = parse_status)]
+        status: Option<DeliveryStatus>,
+        #[arg(long, default_value_t = 50)]
+        limit: i64,
     },
 }
 
@@ -192,6 +201,10 @@ impl Cli {
                     AdminAction::CreateAdminToken { label } => {
                         service.create_admin_token(&label).await?
                     }
+                    AdminAction::Deliveries { status, limit } => {
+                        let rows = service.deliveries(status, limit).await?;
+                        deliveries_table(&rows)
+                    }
                 };
                 store.close().await;
                 println!("{output}");
@@ -215,6 +228,38 @@ pub fn shutdown_signal() -> std::io::Result<impl Future<Output = ()> + Send + 's
         }
         tracing::info!("shutdown requested; draining");
     })
+}
+
+fn parse_status(raw: &str) -> Result<DeliveryStatus, String> {
+    DeliveryStatus::parse(raw).ok_or_else(|| "one of queued, sent, failed".to_owned())
+}
+
+/// One line per message, newest first: never the content, which is sealed.
+fn deliveries_table(rows: &[Delivery]) -> String {
+    let time = |t: time::OffsetDateTime| {
+        t.format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default()
+    };
+    let mut out = String::from("CREATED\tID\tCHANNEL\tTO\tSTATUS\tATTEMPTS\tSENT/NEXT\tLAST ERROR");
+    for d in rows {
+        let when = match d.status {
+            DeliveryStatus::Sent => d.sent_at.map(time).unwrap_or_default(),
+            DeliveryStatus::Queued => time(d.next_attempt_at),
+            DeliveryStatus::Failed => String::new(),
+        };
+        out.push_str(&format!(
+            "\n{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
+            time(d.created_at),
+            d.id,
+            d.channel.as_str(),
+            d.destination,
+            d.status.as_str(),
+            d.attempts,
+            when,
+            d.last_error.as_deref().unwrap_or_default()
+        ));
+    }
+    out
 }
 
 fn parse_role(raw: &str) -> Result<Role, String> {

@@ -10,8 +10,11 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
+use figment::value::{Uncased, UncasedStr};
 use serde::{Deserialize, Serialize};
+use tessera_server::http::ClientIpSource;
 use tessera_server::passwords::PasswordParams;
+use tessera_server::service::DeliveryLimits;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
@@ -67,6 +70,79 @@ pub struct Config {
     pub webauthn_origins: Vec<String>,
     /// The relying-party name authenticators show.
     pub webauthn_rp_name: String,
+    /// Where the client address for per-IP limits comes from: `peer`, or, behind a proxy,
+    /// `x_forwarded_for` / `x_real_ip`.
+    pub client_ip: ClientIpSource,
+    pub sms: SmsConfig,
+    pub email: EmailConfig,
+    /// Abuse limits on codes sent by SMS and email, shared by all nodes.
+    pub limits: DeliveryLimits,
+    pub delivery: DeliveryConfig,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmsProvider {
+    /// Dev mode only: messages stay in the database, readable through the emulator's
+    /// `verificationCodes` hook.
+    #[default]
+    Outbox,
+    /// A JSON POST to `webhook_url`, signed with `webhook_secret`.
+    Webhook,
+    /// The Twilio Messages API, or a provider compatible with it at `twilio_base_url`.
+    Twilio,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SmsConfig {
+    pub provider: SmsProvider,
+    pub webhook_url: Option<Secret>,
+    pub webhook_secret: Option<Secret>,
+    pub twilio_base_url: Option<String>,
+    pub twilio_account_sid: Option<String>,
+    pub twilio_auth_token: Option<Secret>,
+    /// The sender number or id (Twilio's `From`).
+    pub from: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EmailConfig {
+    /// `smtp://host:port`, `smtp+starttls://…` or `smtps://…`, with optional `user:password@`;
+    /// unset in dev mode, mail stays in the database (the dev outbox).
+    pub smtp_url: Option<Secret>,
+    pub from: String,
+    /// A folder of templates overriding the built-in ones (see the README).
+    pub templates_dir: Option<PathBuf>,
+}
+
+impl Default for EmailConfig {
+    fn default() -> Self {
+        EmailConfig {
+            smtp_url: None,
+            from: "Tessera <no-reply@localhost>".to_owned(),
+            templates_dir: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DeliveryConfig {
+    /// Run this node's delivery worker (turn it off on nodes that should only answer API calls).
+    pub worker: bool,
+    /// How often the worker looks for messages that other nodes queued or left behind.
+    pub poll_interval_ms: u64,
+}
+
+impl Default for DeliveryConfig {
+    fn default() -> Self {
+        DeliveryConfig {
+            worker: true,
+            poll_interval_ms: 1000,
+        }
+    }
 }
 
 impl Default for Config {
@@ -83,6 +159,11 @@ impl Default for Config {
             unsigned_id_tokens: false,
             webauthn_origins: vec!["http://localhost".to_owned()],
             webauthn_rp_name: "Tessera".to_owned(),
+            client_ip: ClientIpSource::default(),
+            sms: SmsConfig::default(),
+            email: EmailConfig::default(),
+            limits: DeliveryLimits::default(),
+            delivery: DeliveryConfig::default(),
         }
     }
 }
@@ -112,6 +193,10 @@ impl Config {
                 memory_kib: 1024,
                 iterations: 1,
                 parallelism: 1,
+            },
+            delivery: DeliveryConfig {
+                worker: true,
+                poll_interval_ms: 50,
             },
             ..Config::default()
         }
@@ -167,9 +252,32 @@ impl Settings {
             figment = figment.merge(Toml::file_exact(file));
         }
         figment
-            .merge(Env::prefixed("TESSERA_").ignore(&["config"]).split("__"))
+            .merge(
+                Env::prefixed("TESSERA_")
+                    .ignore(&["config"])
+                    .map(delivery_env_key)
+                    .split("__"),
+            )
             .merge(Serialized::defaults(self))
             .extract()
             .map_err(Box::new)
     }
+}
+
+/// The delivery settings' environment names are fixed by the operator contract (DESIGN.md):
+/// `TESSERA_SMS_PROVIDER` is `sms.provider`, `TESSERA_SMTP_URL` is `email.smtp_url`,
+/// `TESSERA_EMAIL_FROM` is `email.from`. (`TESSERA_SMS__PROVIDER` works too.)
+fn delivery_env_key(key: &UncasedStr) -> Uncased<'_> {
+    let key = key.as_str().to_ascii_lowercase();
+    let key = key.as_str();
+    let mapped = if key == "smtp_url" {
+        "email.smtp_url".to_owned()
+    } else if let Some(rest) = key.strip_prefix("sms_").filter(|r| !r.starts_with('_')) {
+        format!("sms.{rest}")
+    } else if let Some(rest) = key.strip_prefix("email_").filter(|r| !r.starts_with('_')) {
+        format!("email.{rest}")
+    } else {
+        key.to_owned()
+    };
+    mapped.into()
 }

@@ -4,6 +4,7 @@
 pub mod cli;
 pub mod config;
 pub mod master_key;
+pub mod senders;
 pub mod startup;
 
 pub use config::Config;

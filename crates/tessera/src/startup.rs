@@ -17,13 +17,17 @@ use tessera_store::{Engine, OpenOptions, SqlStore};
 use tokio::net::TcpListener;
 
 use crate::config::{Config, Mode};
-use crate::master_key;
+use crate::{master_key, senders};
+
+/// How long shutdown waits for messages being sent at that moment.
+const WORKER_GRACE: std::time::Duration = std::time::Duration::from_secs(15);
 
 pub struct Application {
     listener: TcpListener,
     router: axum::Router,
     store: Arc<SqlStore>,
     service: Arc<Service>,
+    delivery_worker: bool,
 }
 
 /// Opens the configured database and brings its schema up to date.
@@ -96,7 +100,9 @@ pub async fn build_service(
         default_project: config.default_project.clone(),
         webauthn: WebAuthnSettings::new(&config.webauthn_rp_name, &config.webauthn_origins)
             .map_err(|bad| anyhow::anyhow!("webauthn_origins: {bad} is not an origin"))?,
-    });
+        delivery: senders::delivery_setup(config)?,
+    })
+    .context("assembling the service")?;
     if config.mode == Mode::Dev {
         dev_bootstrap(config, &service).await?;
     }
@@ -142,8 +148,9 @@ impl Application {
     pub async fn build_with_clock(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
         let store = Arc::new(open_store(config).await?);
         let service = build_service(config, store.clone(), clock).await?;
+        senders::require_real_senders(config)?;
         let metrics = HttpMetrics::new().map_err(anyhow::Error::msg)?;
-        let router = http::router(service.clone(), metrics);
+        let router = http::router(service.clone(), metrics, config.client_ip.clone());
         let listener = TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("binding {}", config.listen))?;
@@ -152,6 +159,7 @@ impl Application {
             router,
             store,
             service,
+            delivery_worker: config.delivery.worker,
         })
     }
 
@@ -165,13 +173,24 @@ impl Application {
         self.service.clone()
     }
 
-    /// Serves until `shutdown` completes, drains open requests, then closes the database.
+    /// Serves (and delivers queued messages) until `shutdown` completes, drains open requests,
+    /// lets the delivery worker finish its round, then closes the database.
     pub async fn run(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         tracing::info!(addr = %self.local_addr(), "tessera listening");
-        http::serve(self.listener, self.router, shutdown).await?;
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let mut worker = tokio::task::JoinSet::new();
+        if self.delivery_worker {
+            worker.spawn(self.service.clone().run_delivery_worker(stopped));
+        }
+        let served = http::serve(self.listener, self.router, shutdown).await;
+        let _ = stop.send(true);
+        // A JoinSet aborts its task when dropped: if this future is dropped mid-way, no worker
+        // outlives the server.
+        let _ = tokio::time::timeout(WORKER_GRACE, worker.join_all()).await;
+        served?;
         self.store.close().await;
         tracing::info!("tessera stopped");
         Ok(())

@@ -1,6 +1,7 @@
 //! The HTTP application: every dialect's routes, operational endpoints, and the layers that
 //! apply to all of them (metrics, CORS, tracing), served on one listener.
 
+mod client_ip;
 mod health;
 mod metrics;
 mod openapi;
@@ -19,11 +20,12 @@ use crate::dialects::identitytoolkit::{self, ItError};
 use crate::dialects::zitadel;
 use crate::service::Service;
 
+pub use client_ip::ClientIpSource;
 pub use metrics::HttpMetrics;
 
 /// Builds the router. `metrics` is per application (not process-global), so tests can run
 /// several servers in one process.
-pub fn router(service: Arc<Service>, metrics: HttpMetrics) -> Router {
+pub fn router(service: Arc<Service>, metrics: HttpMetrics, client_ip: ClientIpSource) -> Router {
     Router::new()
         .merge(identitytoolkit::router())
         .merge(zitadel::router())
@@ -34,6 +36,9 @@ pub fn router(service: Arc<Service>, metrics: HttpMetrics) -> Router {
         .with_state(service.clone())
         .merge(metrics.router())
         .layer(axum::middleware::from_fn(zitadel::grpc_dispatcher(service)))
+        .layer(axum::middleware::from_fn(move |request, next| {
+            client_ip::stamp(client_ip.clone(), request, next)
+        }))
         .layer(axum::middleware::from_fn_with_state(
             metrics,
             metrics::track,

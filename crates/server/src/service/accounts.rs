@@ -234,6 +234,19 @@ impl Service {
 
     async fn apply_changes(
         &self,
+        user: User,
+        changes: AccountChanges,
+    ) -> Result<User, DomainError> {
+        let user = self.changed(user, changes).await?;
+        if !self.store.update_user(&user).await? {
+            return Err(DomainError::UserNotFound);
+        }
+        Ok(user)
+    }
+
+    /// `user` with `changes` applied, not yet stored.
+    pub(super) async fn changed(
+        &self,
         mut user: User,
         changes: AccountChanges,
     ) -> Result<User, DomainError> {
@@ -260,9 +273,6 @@ impl Service {
             last_login_at: None,
         }
         .apply(&mut user, self.clock.now());
-        if !self.store.update_user(&user).await? {
-            return Err(DomainError::UserNotFound);
-        }
         Ok(user)
     }
 

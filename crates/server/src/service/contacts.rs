@@ -1,7 +1,6 @@
 //! Users' contact data the ZITADEL way: an email address or phone number set as verified by a
 //! trusted caller, or proven with a code (6 characters, an hour). The code is returned to the
-//! caller when it asks for it; sending it needs the senders of issue 6, so until then a request
-//! to send answers `SenderUnavailable` in production and is logged in dev mode.
+//! caller when it asks for it, or queued for delivery by email or SMS.
 //!
 //! A new email address replaces the old one at once, unverified; a new phone number takes effect
 //! only once proven, so an unproven number never receives OTP SMS codes.
@@ -9,9 +8,11 @@
 use tessera_core::contact::{
     CONTACT_CODE_ATTEMPTS, CONTACT_CODE_LEN, CONTACT_CODE_LIFETIME, ContactCode, ContactKind,
 };
+use tessera_core::delivery::{MessageContent, MessageKind};
 use tessera_core::{DomainError, EmailAddress, FactorKind, PhoneNumber, Realm, User, UserId};
 
-use super::{AccountChanges, Mode, Service, callers::internal};
+use super::delivery::{ClientInfo, Destination, minutes};
+use super::{AccountChanges, Service, callers::internal};
 use crate::crypto::{random_chars, same_digest};
 
 /// How a new address or number is proven.
@@ -38,33 +39,51 @@ impl Service {
         )
     }
 
-    /// Starts a verification of `value`; the code when the caller asked for it returned.
+    /// Starts a verification of `to`: the code goes out, or is returned, as `proof` says.
+    /// `changed`, the user with the new address, is stored with the code: when a limit stops
+    /// the code, the address does not change either.
     async fn issue_contact_code(
         &self,
         realm: &Realm,
         user: &UserId,
-        kind: ContactKind,
-        value: String,
+        to: Destination<'_>,
         proof: Proof,
+        client: &ClientInfo,
+        changed: Option<&User>,
     ) -> Result<Option<String>, DomainError> {
+        let kind = match to {
+            Destination::Email(_) => ContactKind::Email,
+            Destination::Phone(_) => ContactKind::Phone,
+        };
         let code = random_chars(CONTACT_CODE_LEN, CODE_ALPHABET).map_err(internal)?;
-        if proof == Proof::SendCode {
-            if self.mode() != Mode::Dev {
-                return Err(DomainError::SenderUnavailable);
+        let outgoing = match proof {
+            Proof::SendCode => {
+                let content = MessageContent {
+                    kind: MessageKind::VerifyContact,
+                    code: code.clone(),
+                    locale: client.locale.clone(),
+                    valid_minutes: minutes(CONTACT_CODE_LIFETIME),
+                    session_info: None,
+                };
+                Some(self.outgoing(&realm.id, to, &content, None, client)?)
             }
-            tracing::info!(kind = kind.as_str(), to = %value, %code, "verification code (dev mode: not sent)");
-        }
+            Proof::Verified | Proof::ReturnCode | Proof::Later => None,
+        };
+        let pending = ContactCode {
+            realm: realm.id.clone(),
+            user: user.clone(),
+            kind,
+            code_hash: self.contact_mac(realm, user, kind, &code),
+            value: to.to_string(),
+            expires_at: self.clock.now() + CONTACT_CODE_LIFETIME,
+            attempts_left: CONTACT_CODE_ATTEMPTS,
+        };
         self.store
-            .put_contact_code(&ContactCode {
-                realm: realm.id.clone(),
-                user: user.clone(),
-                kind,
-                code_hash: self.contact_mac(realm, user, kind, &code),
-                value,
-                expires_at: self.clock.now() + CONTACT_CODE_LIFETIME,
-                attempts_left: CONTACT_CODE_ATTEMPTS,
-            })
+            .put_contact_code(&pending, changed, outgoing.as_slice())
             .await?;
+        if outgoing.is_some() {
+            self.queued();
+        }
         Ok((proof == Proof::ReturnCode).then_some(code))
     }
 
@@ -74,20 +93,24 @@ impl Service {
         id: &UserId,
         email: EmailAddress,
         proof: Proof,
+        client: &ClientInfo,
     ) -> Result<Option<String>, DomainError> {
         let changes = AccountChanges {
             email: Some(Some(email.clone())),
             email_verified: Some(proof == Proof::Verified),
             ..AccountChanges::default()
         };
-        self.update_account(realm, id, changes).await?;
         if proof == Proof::Verified {
+            self.update_account(realm, id, changes).await?;
             self.store
                 .take_contact_code(&realm.id, id, ContactKind::Email)
                 .await?;
             return Ok(None);
         }
-        self.issue_contact_code(realm, id, ContactKind::Email, email.to_string(), proof)
+        let user = self.get_account(realm, id).await?;
+        let changed = self.changed(user, changes).await?;
+        let to = Destination::Email(&email);
+        self.issue_contact_code(realm, id, to, proof, client, Some(&changed))
             .await
     }
 
@@ -97,6 +120,7 @@ impl Service {
         id: &UserId,
         phone: PhoneNumber,
         proof: Proof,
+        client: &ClientInfo,
     ) -> Result<Option<String>, DomainError> {
         if proof == Proof::Verified {
             self.store
@@ -106,7 +130,7 @@ impl Service {
             return Ok(None);
         }
         self.get_account(realm, id).await?;
-        self.issue_contact_code(realm, id, ContactKind::Phone, phone.to_string(), proof)
+        self.issue_contact_code(realm, id, Destination::Phone(&phone), proof, client, None)
             .await
     }
 

@@ -9,15 +9,18 @@
 use data_encoding::BASE64;
 use time::{Duration, OffsetDateTime};
 
+use tessera_core::delivery::{MessageContent, MessageKind};
 use tessera_core::login_session::{
     CheckedFactors, LoginSession, OtpChallenge, SESSION_OTP_ATTEMPTS, SESSION_OTP_DIGITS,
     SESSION_OTP_LIFETIME,
 };
+use tessera_core::store::Outgoing;
 use tessera_core::{
-    DomainError, EmailAddress, FactorKind, FactorState, Realm, RealmId, User, UserId,
+    DomainError, EmailAddress, FactorData, FactorKind, FactorState, Realm, RealmId, User, UserId,
 };
 
-use super::{Mode, Service, callers::internal};
+use super::delivery::{ClientInfo, Destination, minutes};
+use super::{Service, callers::internal};
 use crate::crypto::{random_digits, random_token, same_digest, sha256};
 
 /// How the user is named in a user check.
@@ -61,6 +64,8 @@ pub struct SessionChange {
     /// Entries to merge into the metadata; an empty value deletes its key.
     pub metadata: Vec<(String, Vec<u8>)>,
     pub lifetime: Option<Duration>,
+    /// Who asks: codes sent for this change are charged to its IP and use its language.
+    pub client: ClientInfo,
 }
 
 /// A security-key challenge: for the relying party `domain` (the default when empty); with
@@ -206,6 +211,7 @@ impl Service {
             challenges,
             metadata,
             lifetime,
+            client,
         } = change;
         let original = session.clone();
         // A new session's creation time is this change's time (one clock reading for both).
@@ -229,15 +235,30 @@ impl Service {
                     sequence: original.sequence + 1,
                     ..original.clone()
                 };
-                self.save_session(&attempted, &original).await?;
+                self.save_session(&attempted, &original, &[]).await?;
             }
             return Err(e);
         }
+        let mut outgoing = Vec::new();
         let otp_sms = self
-            .challenge(realm, &mut session, OtpKind::Sms, challenges.otp_sms)
+            .challenge(
+                realm,
+                &mut session,
+                OtpKind::Sms,
+                challenges.otp_sms,
+                &client,
+                &mut outgoing,
+            )
             .await?;
         let otp_email = self
-            .challenge(realm, &mut session, OtpKind::Email, challenges.otp_email)
+            .challenge(
+                realm,
+                &mut session,
+                OtpKind::Email,
+                challenges.otp_email,
+                &client,
+                &mut outgoing,
+            )
             .await?;
         let webauthn = match challenges.webauthn {
             Some(challenge) => {
@@ -252,7 +273,10 @@ impl Service {
         };
         let token = random_token().map_err(internal)?;
         session.token_hash = sha256(token.as_bytes());
-        self.save_session(&session, &original).await?;
+        self.save_session(&session, &original, &outgoing).await?;
+        if !outgoing.is_empty() {
+            self.queued();
+        }
         Ok(SessionUpdate {
             session,
             token,
@@ -262,17 +286,19 @@ impl Service {
         })
     }
 
-    /// Writes a new session, or a changed one if nobody changed it since it was read.
+    /// Writes a new session, or a changed one if nobody changed it since it was read, with the
+    /// messages carrying its new codes.
     async fn save_session(
         &self,
         session: &LoginSession,
         read: &LoginSession,
+        outgoing: &[Outgoing],
     ) -> Result<(), DomainError> {
         if read.sequence == 0 {
-            self.store.insert_login_session(session).await?;
+            self.store.insert_login_session(session, outgoing).await?;
         } else if !self
             .store
-            .update_login_session(session, read.sequence)
+            .update_login_session(session, read.sequence, outgoing)
             .await?
         {
             return Err(DomainError::SessionChanged);
@@ -399,13 +425,16 @@ impl Service {
         Err(DomainError::InvalidVerificationCode)
     }
 
-    /// Issues a code for the user's ready OTP SMS / OTP Email factor.
+    /// Issues a code for the user's ready OTP SMS / OTP Email factor; a code to send joins
+    /// `outgoing`, to be queued with the session.
     async fn challenge(
         &self,
         realm: &Realm,
         session: &mut LoginSession,
         kind: OtpKind,
         delivery: Option<CodeDelivery>,
+        client: &ClientInfo,
+        outgoing: &mut Vec<Outgoing>,
     ) -> Result<Option<String>, DomainError> {
         let Some(delivery) = delivery else {
             return Ok(None);
@@ -418,15 +447,19 @@ impl Service {
             .ok_or(DomainError::OtpChallengeUnavailable(kind.factor()))?;
         let code = random_digits(SESSION_OTP_DIGITS).map_err(internal)?;
         if delivery == CodeDelivery::Send {
-            if self.mode() != Mode::Dev {
-                return Err(DomainError::SenderUnavailable);
-            }
-            let to = factor
-                .phone()
-                .map(ToString::to_string)
-                .or_else(|| user.email.as_ref().map(ToString::to_string))
-                .unwrap_or_default();
-            tracing::info!(kind = ?kind, %to, %code, "session code (dev mode: not sent)");
+            let to = match &factor.data {
+                FactorData::SmsOtp { phone } => Destination::Phone(phone),
+                FactorData::EmailOtp { email } => Destination::Email(email),
+                _ => return Err(DomainError::Internal),
+            };
+            let content = MessageContent {
+                kind: MessageKind::SignIn,
+                code: code.clone(),
+                locale: client.locale.clone(),
+                valid_minutes: minutes(SESSION_OTP_LIFETIME),
+                session_info: None,
+            };
+            outgoing.push(self.outgoing(&realm.id, to, &content, None, client)?);
         }
         let challenge = OtpChallenge {
             code_hash: self.session_mac(&session.id, kind, &code),

@@ -8,9 +8,10 @@
 //! step) with another conditional UPDATE that only one request can win.
 
 use tessera_core::challenge::{
-    Challenge, OutboxMessage, PENDING_SIGN_IN_ATTEMPTS, PENDING_SIGN_IN_LIFETIME, PendingSignIn,
-    Purpose, SMS_CODE_ATTEMPTS, SMS_CODE_DIGITS, SMS_CODE_LIFETIME, TOTP_ENROLMENT_WINDOW,
+    Challenge, PENDING_SIGN_IN_ATTEMPTS, PENDING_SIGN_IN_LIFETIME, PendingSignIn, Purpose,
+    SMS_CODE_ATTEMPTS, SMS_CODE_DIGITS, SMS_CODE_LIFETIME, TOTP_ENROLMENT_WINDOW,
 };
+use tessera_core::delivery::{MessageContent, MessageKind};
 use tessera_core::factor::{MAX_READY_FACTORS, Sealed};
 use tessera_core::store::{EnrolOutcome, Event};
 use tessera_core::totp::{SECRET_LEN, TotpSpec};
@@ -20,7 +21,8 @@ use tessera_core::{
 };
 use time::OffsetDateTime;
 
-use super::{Authenticated, Mode, Service, Session, SignIn, callers::internal};
+use super::delivery::{ClientInfo, Destination, minutes};
+use super::{Authenticated, Service, Session, SignIn, callers::internal};
 use crate::crypto::{code_hash, random_array, random_digits, random_token, same_digest, sha256};
 
 const TOTP_SEAL_PURPOSE: &str = "totp-secret";
@@ -152,6 +154,7 @@ impl Service {
         &self,
         me: &Authenticated,
         start: EnrolmentStart,
+        client: &ClientInfo,
     ) -> Result<EnrolmentStarted, DomainError> {
         let kind = match start {
             EnrolmentStart::Phone { .. } => FactorKind::SmsOtp,
@@ -170,7 +173,15 @@ impl Service {
                 }
                 self.app_verifier.verify(&evidence)?;
                 let session_info = self
-                    .send_code(&me.realm, &me.user, Purpose::Enrol, &phone, None, None)
+                    .send_code(
+                        &me.realm,
+                        &me.user,
+                        Purpose::Enrol,
+                        &phone,
+                        None,
+                        None,
+                        client,
+                    )
                     .await?;
                 Ok(EnrolmentStarted::Phone { session_info })
             }
@@ -195,7 +206,7 @@ impl Service {
                             consumed: false,
                             created_at: now,
                         },
-                        None,
+                        &[],
                     )
                     .await?;
                 Ok(EnrolmentStarted::Totp {
@@ -248,8 +259,10 @@ impl Service {
         })
     }
 
-    /// Sends a fresh code to `phone` and returns the `sessionInfo` that names it. Test phone
-    /// numbers of the realm get their fixed code and no message.
+    /// Issues a fresh code for `phone`, queues the text message that carries it, and returns
+    /// the `sessionInfo` that names it. Test phone numbers of the realm get their fixed code
+    /// and no message (so no limit is charged either).
+    #[allow(clippy::too_many_arguments)]
     async fn send_code(
         &self,
         realm: &Realm,
@@ -258,15 +271,11 @@ impl Service {
         phone: &PhoneNumber,
         factor: Option<&FactorId>,
         pending: Option<&[u8]>,
+        client: &ClientInfo,
     ) -> Result<String, DomainError> {
         let now = self.clock.now();
         let session_info = random_token().map_err(internal)?;
         let test_code = realm.mfa.test_code(phone.as_str()).map(str::to_owned);
-        // The dev outbox keeps codes readable for tests; production has no SMS sender until
-        // one is configured, and must not keep codes in the clear, so only test numbers work.
-        if test_code.is_none() && self.mode != Mode::Dev {
-            return Err(DomainError::FactorKindDisabled(FactorKind::SmsOtp));
-        }
         let code = match &test_code {
             Some(fixed) => fixed.clone(),
             None => random_digits(SMS_CODE_DIGITS).map_err(internal)?,
@@ -285,18 +294,32 @@ impl Service {
             consumed: false,
             created_at: now,
         };
-        let message = test_code.is_none().then(|| OutboxMessage {
-            realm: realm.id.clone(),
-            challenge: challenge.id.clone(),
-            destination: phone.to_string(),
-            body: format!("{code} is your verification code."),
+        let content = MessageContent {
+            kind: match purpose {
+                Purpose::Enrol => MessageKind::Enrol,
+                Purpose::SignIn => MessageKind::SignIn,
+            },
             code,
-            session_info: session_info.clone(),
-            created_at: now,
-        });
+            locale: client.locale.clone(),
+            valid_minutes: minutes(SMS_CODE_LIFETIME),
+            session_info: Some(session_info.clone()),
+        };
+        let outgoing = match test_code {
+            Some(_) => None,
+            None => Some(self.outgoing(
+                &realm.id,
+                Destination::Phone(phone),
+                &content,
+                Some(&challenge.id),
+                client,
+            )?),
+        };
         self.store
-            .insert_challenge(&challenge, message.as_ref())
+            .insert_challenge(&challenge, outgoing.as_slice())
             .await?;
+        if outgoing.is_some() {
+            self.queued();
+        }
         Ok(session_info)
     }
 
@@ -561,6 +584,7 @@ impl Service {
         credential: &str,
         factor_id: &FactorId,
         evidence: &AppEvidence,
+        client: &ClientInfo,
     ) -> Result<String, DomainError> {
         let (pending, realm, user) = self.pending_sign_in(credential).await?;
         let factor = self.ready_factor(&realm, &user, factor_id).await?;
@@ -576,6 +600,7 @@ impl Service {
             &phone,
             Some(&factor.id),
             Some(&pending.id),
+            client,
         )
         .await
     }
@@ -746,17 +771,5 @@ impl Service {
             .replace_factors(&realm.id, &user.id, &factors)
             .await?;
         Ok(factors)
-    }
-
-    /// Dev outbox: codes whose challenge is still outstanding (the emulator's hook).
-    pub async fn outstanding_codes(
-        &self,
-        realm: &Realm,
-    ) -> Result<Vec<OutboxMessage>, DomainError> {
-        Ok(self.store.outstanding_messages(&realm.id).await?)
-    }
-
-    pub async fn clear_codes(&self, realm: &Realm) -> Result<(), DomainError> {
-        Ok(self.store.clear_outbox(&realm.id).await?)
     }
 }

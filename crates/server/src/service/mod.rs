@@ -4,6 +4,7 @@
 mod accounts;
 mod callers;
 mod contacts;
+mod delivery;
 mod login_sessions;
 mod mfa;
 mod orgs;
@@ -14,7 +15,7 @@ mod webauthn;
 
 use std::sync::Arc;
 
-use tessera_core::{Clock, Store};
+use tessera_core::{Clock, DomainError, Store};
 
 use crate::crypto::MasterKey;
 use crate::passwords::PasswordHasherPool;
@@ -23,6 +24,7 @@ use crate::tokens::{Signing, SigningKeys, TokenSigner, TokenVerifier};
 pub use accounts::{AccountChanges, BatchGetPage, ImportUser, NewAccount, UserSelector};
 pub use callers::{KeyScope, Mode};
 pub use contacts::Proof;
+pub use delivery::{ClientInfo, DeliveryLimits, DeliverySetup, Limit, OutboxCode};
 pub use login_sessions::{
     CodeDelivery, KeyChallenge, SessionChallenges, SessionChange, SessionChecks, SessionUpdate,
     UserLookup, metadata_entries,
@@ -49,6 +51,7 @@ pub struct Service {
     mode: Mode,
     default_project: String,
     webauthn: WebAuthnSettings,
+    delivery: delivery::Deliveries,
 }
 
 pub struct ServiceParts {
@@ -64,10 +67,12 @@ pub struct ServiceParts {
     pub mode: Mode,
     pub default_project: String,
     pub webauthn: WebAuthnSettings,
+    /// Senders, templates and abuse limits for codes sent by SMS and email.
+    pub delivery: DeliverySetup,
 }
 
 impl Service {
-    pub fn new(parts: ServiceParts) -> Self {
+    pub fn new(parts: ServiceParts) -> Result<Self, DomainError> {
         let ServiceParts {
             store,
             clock,
@@ -79,8 +84,9 @@ impl Service {
             mode,
             default_project,
             webauthn,
+            delivery,
         } = parts;
-        Self {
+        Ok(Self {
             store,
             clock,
             signer: TokenSigner::new(keys.clone(), signing),
@@ -92,7 +98,8 @@ impl Service {
             mode,
             default_project,
             webauthn,
-        }
+            delivery: delivery::Deliveries::new(delivery)?,
+        })
     }
 
     /// The public halves of the token-signing keys, for JWKS and x509 publication.

@@ -2,6 +2,7 @@
 //! between password and second factor) and checks the form token; the rest is one service
 //! call and a redirect (303) with a notice, or a page.
 
+use crate::dialects::client_info;
 use std::sync::Arc;
 
 use axum::Json;
@@ -377,12 +378,14 @@ pub async fn send_code(
         &v,
         SessionChange {
             challenges,
+            client: client_info(&headers),
             ..SessionChange::default()
         },
     )
     .await;
     Ok(match outcome {
         Ok((cookie, _)) => with_cookie(see("/ui/second-factor?notice=code-sent"), cookie),
+        Err(DomainError::TooManyRequests) => see("/ui/second-factor?notice=too-many"),
         Err(_) => see("/ui/second-factor?notice=sender-unavailable"),
     })
 }
@@ -405,6 +408,7 @@ pub async fn key_challenge(State(svc): State<Arc<Service>>, headers: HeaderMap) 
         &v,
         SessionChange {
             challenges,
+            client: client_info(&headers),
             ..SessionChange::default()
         },
     )
@@ -519,7 +523,7 @@ where
             | DomainError::InvalidVerificationCode
             | DomainError::CodeReused,
         ) => see("/ui/factors?notice=invalid-code"),
-        Err(DomainError::SenderUnavailable) => see("/ui/factors?notice=sender-unavailable"),
+        Err(DomainError::TooManyRequests) => see("/ui/factors?notice=too-many"),
         Err(DomainError::Unavailable) => failure(DomainError::Unavailable),
         Err(_) => see("/ui/factors?notice=failed"),
     }
@@ -667,13 +671,14 @@ pub async fn set_phone(
     let Some(phone) = PhoneNumber::parse(form.phone.trim()) else {
         return see("/ui/factors?notice=invalid-phone");
     };
+    let client = client_info(&headers);
     factor_change(
         &svc,
         &headers,
         &form.csrf,
         "code-sent",
         |svc, v| async move {
-            svc.set_phone(&v.realm, &v.user.id, phone, Proof::SendCode)
+            svc.set_phone(&v.realm, &v.user.id, phone, Proof::SendCode, &client)
                 .await
                 .map(drop)
         },

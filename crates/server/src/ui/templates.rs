@@ -79,6 +79,7 @@ pub fn notice(code: Option<&str>) -> Option<String> {
         "invalid-code" => "That code is not right. Try again.",
         "code-sent" => "We sent you a code.",
         "sender-unavailable" => "Codes cannot be sent right now. Use another factor.",
+        "too-many" => "Too many codes were sent. Try again later, or use another factor.",
         "totp-added" => "Your authenticator app is set up.",
         "key-added" => "Your security key is added.",
         "sms-added" => "Text-message codes are on.",

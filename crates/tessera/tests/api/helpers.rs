@@ -79,13 +79,23 @@ impl TestApp {
         Self::start(config, clock, Arc::new(dir)).await
     }
 
-    /// Production mode with a master key written beforehand, as an operator would.
+    /// Production mode with a master key written beforehand, as an operator would, and
+    /// senders that point nowhere (tests that send use `spawn_production_with`).
     pub async fn spawn_production() -> TestApp {
+        Self::spawn_production_with(|_| {}).await
+    }
+
+    pub async fn spawn_production_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
         Self::spawn_with(|c| {
             let key = c.data_dir.join("operator-master.key");
             tessera::master_key::generate(&key).expect("master key");
             c.mode = tessera::config::Mode::Production;
             c.master_key_file = Some(key);
+            c.sms.provider = tessera::config::SmsProvider::Webhook;
+            c.sms.webhook_url = Some(tessera::config::Secret::new("http://127.0.0.1:9/sms"));
+            c.sms.webhook_secret = Some(tessera::config::Secret::new("unused"));
+            c.email.smtp_url = Some(tessera::config::Secret::new("smtp://127.0.0.1:9"));
+            adjust(c);
         })
         .await
     }
@@ -127,6 +137,22 @@ impl TestApp {
         Self::start(config, self.clock.clone(), self._dir.clone()).await
     }
 
+    /// Another node on the same database, master key and clock, as behind a load balancer.
+    pub async fn another_node(&self, adjust: impl FnOnce(&mut Config)) -> TestApp {
+        let mut config = self.config.clone();
+        config.listen = "127.0.0.1:0".parse().expect("addr");
+        adjust(&mut config);
+        Self::start(config, self.clock.clone(), self._dir.clone()).await
+    }
+
+    /// Ends the server abruptly, as a crash would: nothing is drained or finished.
+    pub fn kill(&mut self) {
+        self.stop.take();
+        if let Some(server) = self.server.take() {
+            server.abort();
+        }
+    }
+
     pub async fn shutdown(&mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
@@ -144,7 +170,7 @@ impl TestApp {
         self.clock.advance(time::Duration::seconds(seconds));
     }
 
-    async fn reply(response: reqwest::Response) -> Reply {
+    pub async fn reply(response: reqwest::Response) -> Reply {
         let status = response.status();
         let text = response.text().await.expect("body");
         let body = if text.is_empty() {
@@ -296,6 +322,9 @@ impl TestApp {
             "SELECT id || '|' || username || '|' || role FROM machine_users",
             "SELECT user_id || '|' || kind || '|' || value FROM contact_codes",
             "SELECT id || '|' || CAST(sequence AS TEXT) FROM login_sessions",
+            "SELECT CAST(COUNT(*) AS TEXT) FROM challenges",
+            "SELECT id || '|' || status || '|' || CAST(attempts AS TEXT) FROM deliveries",
+            "SELECT key || '|' || CAST(count AS TEXT) FROM rate_counters",
         ] {
             let mut found: Vec<String> = sqlx::query_scalar(sql)
                 .fetch_all(&pool)

@@ -18,6 +18,7 @@ mod admin;
 mod bad_input;
 mod cli;
 mod config;
+mod delivery;
 mod delivery_senders;
 mod helpers;
 mod mfa;

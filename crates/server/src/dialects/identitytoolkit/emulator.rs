@@ -47,7 +47,7 @@ pub async fn verification_codes(
         .into_iter()
         .map(|m| VerificationCode {
             code: m.code,
-            phone_number: m.destination,
+            phone_number: m.phone_number,
             session_info: m.session_info,
         })
         .collect();

@@ -122,6 +122,7 @@ fn domain_envelope(e: &DomainError) -> Envelope {
             Envelope::business("INVALID_ARGUMENT : MFA provider not supported!")
         }
         AppVerificationFailed => Envelope::business("INVALID_APP_CREDENTIAL"),
+        TooManyRequests => Envelope::business("TOO_MANY_ATTEMPTS_TRY_LATER"),
         NotDisabled => {
             Envelope::business("NOT_DISABLED : Disable the account before batch deletion.")
         }
@@ -148,7 +149,6 @@ fn domain_envelope(e: &DomainError) -> Envelope {
         | InvalidVerificationCode
         | VerificationCodeNotFound
         | ContactNotFound
-        | SenderUnavailable
         | SessionNotFound
         | LoginSessionExpired
         | SessionUserMismatch

@@ -12,6 +12,7 @@ use super::error::ItError;
 use super::extract::{ApiKey, Body};
 use super::input;
 use super::mfa_wire::*;
+use crate::dialects::Client;
 use crate::service::{
     Authenticated, EnrolmentProof, EnrolmentStart, EnrolmentStarted, Service, Session, SignInProof,
 };
@@ -60,6 +61,7 @@ fn enrolled(session: Session, phone: Option<String>) -> FinalizeResponse {
 pub async fn start_enrollment(
     State(svc): State<Arc<Service>>,
     key: ApiKey,
+    Client(client): Client,
     Body(req): Body<StartEnrollmentRequest>,
 ) -> Result<Json<StartEnrollmentResponse>, ItError> {
     let me = me(
@@ -85,7 +87,7 @@ pub async fn start_enrollment(
             ));
         }
     };
-    let response = match svc.start_enrolment(&me, start).await? {
+    let response = match svc.start_enrolment(&me, start, &client).await? {
         EnrolmentStarted::Phone { session_info } => StartEnrollmentResponse {
             phone_session_info: Some(SessionInfo { session_info }),
             totp_session_info: None,
@@ -193,6 +195,7 @@ async fn pending(svc: &Service, credential: &str, tenant: Option<&str>) -> Resul
 pub async fn start_sign_in(
     State(svc): State<Arc<Service>>,
     _: ApiKey,
+    Client(client): Client,
     Body(req): Body<StartSignInRequest>,
 ) -> Result<Json<StartSignInResponse>, ItError> {
     let credential = required(
@@ -212,7 +215,9 @@ pub async fn start_sign_in(
         .as_ref()
         .map(PhoneRequestInfo::evidence)
         .unwrap_or_default();
-    let session_info = svc.start_second_factor(credential, &id, &evidence).await?;
+    let session_info = svc
+        .start_second_factor(credential, &id, &evidence, &client)
+        .await?;
     Ok(Json(StartSignInResponse {
         phone_response_info: SessionInfo { session_info },
     }))

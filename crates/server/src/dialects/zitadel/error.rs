@@ -235,10 +235,10 @@ impl ZitadelError {
                 err(Code::InvalidArgument, "Code is invalid", "CODE-woT0xc")
             }
             (ContactNotFound, _) => err(Code::NotFound, "Phone not found", "COMMAND-ieJ2e"),
-            (SenderUnavailable, _) => err(
-                Code::FailedPrecondition,
-                "No provider is configured to send the code",
-                "TESSERA-SND01",
+            (TooManyRequests, _) => err(
+                Code::ResourceExhausted,
+                "Too many codes were sent, try again later",
+                "TESSERA-LIM01",
             ),
             (OrgNotFound, _) => err(Code::NotFound, "Organisation not found", "COMMAND-55M9f"),
             (AdminUnauthenticated | InvalidIdToken | TokenExpired | UserDisabled, _) => {

@@ -11,7 +11,8 @@ use tessera_core::{Permission, Realm, RealmId, UserId};
 use super::auth::{self, Caller};
 use super::error::{Op, PERMISSION_DENIED, ZitadelError};
 use super::factors::user_id;
-use crate::service::Service;
+use crate::dialects::client_info;
+use crate::service::{ClientInfo, Service};
 
 #[derive(Clone)]
 pub struct Ctx {
@@ -21,6 +22,8 @@ pub struct Ctx {
     pub realm: Realm,
     /// `x-zitadel-orgid` named the organization: users are looked for there only.
     pub org_named: bool,
+    /// The requester's address and language, for codes the call sends.
+    pub client: ClientInfo,
 }
 
 /// An RPC implementation; the transports are generic over it.
@@ -46,6 +49,7 @@ impl Ctx {
             caller: Arc::new(caller),
             realm,
             org_named,
+            client: client_info(headers),
         })
     }
 

@@ -131,6 +131,7 @@ pub async fn create_session(
                 challenges: challenges(req.challenges),
                 metadata: req.metadata.into_iter().collect(),
                 lifetime: lifetime(req.lifetime),
+                client: ctx.client.clone(),
             },
         )
         .await
@@ -160,6 +161,7 @@ pub async fn set_session(
                 challenges: challenges(req.challenges),
                 metadata: req.metadata.into_iter().collect(),
                 lifetime: lifetime(req.lifetime),
+                client: ctx.client.clone(),
             },
         )
         .await

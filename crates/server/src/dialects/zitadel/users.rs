@@ -107,13 +107,13 @@ async fn create(ctx: &Ctx, realm: &Realm, human: Human) -> Result<Created, Zitad
     };
     if let Some((address, proof)) = human.email.filter(|(_, p)| *p != Proof::Verified) {
         created.email_code = svc
-            .set_email(realm, &user.id, address, proof)
+            .set_email(realm, &user.id, address, proof, &ctx.client)
             .await
             .map_err(domain)?;
     }
     if let Some((number, proof)) = human.phone.filter(|(_, p)| *p != Proof::Verified) {
         created.phone_code = svc
-            .set_phone(realm, &user.id, number, proof)
+            .set_phone(realm, &user.id, number, proof, &ctx.client)
             .await
             .map_err(domain)?;
     }
@@ -323,7 +323,7 @@ pub async fn set_email(
     };
     let verification_code = ctx
         .svc
-        .set_email(&ctx.realm, &id, email(&req.email)?, proof)
+        .set_email(&ctx.realm, &id, email(&req.email)?, proof, &ctx.client)
         .await
         .map_err(domain)?;
     Ok(user::SetEmailResponse {
@@ -345,7 +345,7 @@ pub async fn set_phone(
     };
     let verification_code = ctx
         .svc
-        .set_phone(&ctx.realm, &id, phone(&req.phone)?, proof)
+        .set_phone(&ctx.realm, &id, phone(&req.phone)?, proof, &ctx.client)
         .await
         .map_err(domain)?;
     Ok(user::SetPhoneResponse {

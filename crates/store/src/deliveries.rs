@@ -1,0 +1,203 @@
+//! The durable outbox and the abuse limits that guard it.
+//!
+//! A message is queued inside the transaction that issues its code (`queue`), after its
+//! limits are charged; a used-up limit rolls the whole transaction back. Workers on every
+//! node claim due messages with one statement: on PostgreSQL `FOR UPDATE SKIP LOCKED` lets
+//! nodes claim side by side without waiting on each other's rows; SQLite has one writer, so
+//! the same statement without it is already exclusive. A claim is a lease: a node that dies
+//! mid-send leaves it to expire, and another node takes the message over.
+
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, AnyPool, AssertSqlSafe};
+use tessera_core::RealmId;
+use tessera_core::delivery::DeliveryOutcome;
+use tessera_core::delivery::{CLAIM_LEASE, Channel, Delivery, DeliveryStatus};
+use tessera_core::error::StoreError;
+use tessera_core::factor::Sealed;
+use tessera_core::store::{Outgoing, StoreResult};
+use time::OffsetDateTime;
+
+use crate::db_err;
+use crate::open::Engine;
+use crate::rows::{corrupt, get, get_opt_time, get_time, millis};
+
+const COLUMNS: &str = "id, realm_id, channel, destination, master_key_id, sealed_content, challenge_id, \
+     status, attempts, next_attempt_at, expires_at, last_error, created_at, sent_at";
+
+fn from_row(row: &AnyRow) -> StoreResult<Delivery> {
+    Ok(Delivery {
+        id: get(row, "id")?,
+        realm: RealmId(get(row, "realm_id")?),
+        channel: Channel::parse(&get::<String>(row, "channel")?)
+            .ok_or_else(|| corrupt("delivery channel"))?,
+        destination: get(row, "destination")?,
+        content: Sealed {
+            master_key_id: get(row, "master_key_id")?,
+            bytes: get(row, "sealed_content")?,
+        },
+        challenge: get(row, "challenge_id")?,
+        status: DeliveryStatus::parse(&get::<String>(row, "status")?)
+            .ok_or_else(|| corrupt("delivery status"))?,
+        attempts: get(row, "attempts")?,
+        next_attempt_at: get_time(row, "next_attempt_at")?,
+        expires_at: get_time(row, "expires_at")?,
+        last_error: get(row, "last_error")?,
+        created_at: get_time(row, "created_at")?,
+        sent_at: get_opt_time(row, "sent_at")?,
+    })
+}
+
+/// Charges each message's limits and queues it, on the caller's transaction.
+pub(crate) async fn queue(conn: &mut AnyConnection, outgoing: &[Outgoing]) -> StoreResult<()> {
+    for out in outgoing {
+        let now = out.delivery.created_at;
+        for quota in &out.quotas {
+            // Counts up only while below the limit: no row back means the limit is used up.
+            let counted: Option<(i64,)> = sqlx::query_as(
+                "INSERT INTO rate_counters (key, window_start, count) VALUES ($1, $2, 1) \
+                 ON CONFLICT (key, window_start) DO UPDATE SET count = rate_counters.count + 1 \
+                 WHERE rate_counters.count < $3 RETURNING count",
+            )
+            .bind(&quota.key)
+            .bind(quota.window_start(now))
+            .bind(quota.limit)
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(db_err)?;
+            if counted.is_none_or(|(n,)| n > quota.limit) {
+                return Err(StoreError::LimitExceeded(quota.key.clone()));
+            }
+        }
+        let d = &out.delivery;
+        sqlx::query(
+            "INSERT INTO deliveries (id, realm_id, channel, destination, master_key_id, sealed_content, \
+             challenge_id, status, attempts, next_attempt_at, expires_at, last_error, created_at, sent_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+        )
+        .bind(&d.id)
+        .bind(&d.realm.0)
+        .bind(d.channel.as_str())
+        .bind(&d.destination)
+        .bind(&d.content.master_key_id)
+        .bind(d.content.bytes.as_slice())
+        .bind(d.challenge.as_deref())
+        .bind(d.status.as_str())
+        .bind(d.attempts)
+        .bind(millis(d.next_attempt_at))
+        .bind(millis(d.expires_at))
+        .bind(d.last_error.as_deref())
+        .bind(millis(d.created_at))
+        .bind(d.sent_at.map(millis))
+        .execute(&mut *conn)
+        .await
+        .map_err(db_err)?;
+    }
+    Ok(())
+}
+
+pub(crate) async fn claim(
+    pool: &AnyPool,
+    engine: Engine,
+    node: &str,
+    now: OffsetDateTime,
+    limit: i64,
+) -> StoreResult<Vec<Delivery>> {
+    let lock = match engine {
+        Engine::Postgres => "FOR UPDATE SKIP LOCKED",
+        Engine::Sqlite => "",
+    };
+    let sql = format!(
+        "UPDATE deliveries SET claimed_by = $1, claimed_until = $2, attempts = attempts + 1 \
+         WHERE id IN (SELECT id FROM deliveries WHERE status = 'queued' AND next_attempt_at <= $3 \
+         AND (claimed_until IS NULL OR claimed_until <= $3) ORDER BY next_attempt_at LIMIT $4 {lock}) \
+         RETURNING {COLUMNS}"
+    );
+    let rows = sqlx::query(AssertSqlSafe(sql))
+        .bind(node)
+        .bind(millis(now + CLAIM_LEASE))
+        .bind(millis(now))
+        .bind(limit)
+        .fetch_all(pool)
+        .await
+        .map_err(db_err)?;
+    rows.iter().map(from_row).collect()
+}
+
+pub(crate) async fn finish(
+    pool: &AnyPool,
+    id: &str,
+    node: &str,
+    outcome: &DeliveryOutcome,
+    now: OffsetDateTime,
+) -> StoreResult<bool> {
+    let (status, next, error, sent_at) = match outcome {
+        DeliveryOutcome::Sent => (DeliveryStatus::Sent, now, None, Some(millis(now))),
+        DeliveryOutcome::Retry { at, error } => (DeliveryStatus::Queued, *at, Some(error), None),
+        DeliveryOutcome::Failed { error } => (DeliveryStatus::Failed, now, Some(error), None),
+    };
+    let done = sqlx::query(
+        "UPDATE deliveries SET status = $1, next_attempt_at = $2, last_error = COALESCE($3, last_error), \
+         sent_at = $4, claimed_by = NULL, claimed_until = NULL \
+         WHERE id = $5 AND claimed_by = $6 AND status = 'queued'",
+    )
+    .bind(status.as_str())
+    .bind(millis(next))
+    .bind(error.map(String::as_str))
+    .bind(sent_at)
+    .bind(id)
+    .bind(node)
+    .execute(pool)
+    .await
+    .map_err(db_err)?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub(crate) async fn list(
+    pool: &AnyPool,
+    status: Option<DeliveryStatus>,
+    limit: i64,
+) -> StoreResult<Vec<Delivery>> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM deliveries WHERE ($1 = '' OR status = $1) \
+         ORDER BY created_at DESC, id LIMIT $2"
+    );
+    let rows = sqlx::query(AssertSqlSafe(sql))
+        .bind(status.map(DeliveryStatus::as_str).unwrap_or_default())
+        .bind(limit)
+        .fetch_all(pool)
+        .await
+        .map_err(db_err)?;
+    rows.iter().map(from_row).collect()
+}
+
+pub(crate) async fn outstanding(pool: &AnyPool, realm: &RealmId) -> StoreResult<Vec<Delivery>> {
+    let columns = COLUMNS.replace(", ", ", d.");
+    let sql = format!(
+        "SELECT d.{columns} FROM deliveries d JOIN challenges c ON c.id = d.challenge_id \
+         WHERE d.realm_id = $1 AND c.consumed = FALSE ORDER BY d.created_at, d.id"
+    );
+    let rows = sqlx::query(AssertSqlSafe(sql))
+        .bind(&realm.0)
+        .fetch_all(pool)
+        .await
+        .map_err(db_err)?;
+    rows.iter().map(from_row).collect()
+}
+
+pub(crate) async fn clear(pool: &AnyPool, realm: &RealmId) -> StoreResult<()> {
+    sqlx::query("DELETE FROM deliveries WHERE realm_id = $1 AND challenge_id IS NOT NULL")
+        .bind(&realm.0)
+        .execute(pool)
+        .await
+        .map_err(db_err)?;
+    Ok(())
+}
+
+pub(crate) async fn prune_counters(pool: &AnyPool, before: OffsetDateTime) -> StoreResult<()> {
+    sqlx::query("DELETE FROM rate_counters WHERE window_start < $1")
+        .bind(millis(before))
+        .execute(pool)
+        .await
+        .map_err(db_err)?;
+    Ok(())
+}
