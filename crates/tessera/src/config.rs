@@ -75,8 +75,10 @@ pub struct Config {
     pub client_ip: ClientIpSource,
     pub sms: SmsConfig,
     pub email: EmailConfig,
-    /// Abuse limits on codes sent by SMS and email, shared by all nodes.
-    pub limits: DeliveryLimits,
+    /// Abuse limits on codes sent by SMS and email, shared by all nodes. Unset: production's
+    /// defaults in production, none in dev mode (as the Firebase emulator has none); once set,
+    /// limits left out take production's defaults.
+    pub limits: Option<DeliveryLimits>,
     pub delivery: DeliveryConfig,
 }
 
@@ -162,7 +164,7 @@ impl Default for Config {
             client_ip: ClientIpSource::default(),
             sms: SmsConfig::default(),
             email: EmailConfig::default(),
-            limits: DeliveryLimits::default(),
+            limits: None,
             delivery: DeliveryConfig::default(),
         }
     }
@@ -175,6 +177,13 @@ impl Config {
                 "sqlite://{}",
                 self.data_dir.join("tessera.db").display()
             ))
+        })
+    }
+
+    pub fn delivery_limits(&self) -> DeliveryLimits {
+        self.limits.unwrap_or(match self.mode {
+            Mode::Dev => DeliveryLimits::OFF,
+            Mode::Production => DeliveryLimits::default(),
         })
     }
 

@@ -19,7 +19,7 @@ pub fn delivery_setup(config: &Config) -> anyhow::Result<DeliverySetup> {
         sms: sms_sender(config)?,
         email: email_sender(config)?,
         templates,
-        limits: config.limits,
+        limits: config.delivery_limits(),
         poll_interval: Duration::from_millis(config.delivery.poll_interval_ms.max(10)),
     })
 }

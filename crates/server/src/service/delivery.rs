@@ -46,13 +46,21 @@ pub struct ClientInfo {
 
 /// One abuse limit: at most `count` messages per `window_seconds`; a count of 0 turns it off.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
 pub struct Limit {
     pub count: u32,
     pub window_seconds: u64,
 }
 
+impl Default for Limit {
+    fn default() -> Self {
+        Limit::OFF
+    }
+}
+
 impl Limit {
+    pub const OFF: Limit = Limit::per_hour(0);
+
     pub const fn per_hour(count: u32) -> Self {
         Limit {
             count,
@@ -69,8 +77,8 @@ impl Limit {
     }
 }
 
-/// The abuse limits on codes sent. The defaults let a person retry a few times and keep a
-/// script from running up an SMS bill; raise them for load tests.
+/// The abuse limits on codes sent. The defaults (production's) let a person retry a few times
+/// and keep a script from running up an SMS bill.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct DeliveryLimits {
@@ -82,6 +90,16 @@ pub struct DeliveryLimits {
     pub per_ip: Limit,
     /// Per realm and channel.
     pub per_realm: Limit,
+}
+
+impl DeliveryLimits {
+    /// No limits: dev mode's default, like the Firebase Auth emulator's.
+    pub const OFF: DeliveryLimits = DeliveryLimits {
+        per_destination: Limit::OFF,
+        per_country: Limit::OFF,
+        per_ip: Limit::OFF,
+        per_realm: Limit::OFF,
+    };
 }
 
 impl Default for DeliveryLimits {

@@ -12,7 +12,7 @@ use sha2::Sha256;
 use tessera::config::{Secret, SmsProvider};
 use tessera_core::delivery::{Channel, Delivery, DeliveryStatus};
 use tessera_server::http::ClientIpSource;
-use tessera_server::service::Limit;
+use tessera_server::service::{DeliveryLimits, Limit};
 
 use crate::helpers::*;
 use crate::sinks::{HttpSink, SmtpSink, extract_code};
@@ -522,10 +522,13 @@ async fn assert_limited(
 async fn codes_per_phone_number_are_limited_until_the_window_passes() {
     let sink = HttpSink::start().await;
     let app = with_webhook(&sink, |c| {
-        c.limits.per_destination = Limit {
-            count: 2,
-            window_seconds: 600,
-        }
+        c.limits = Some(DeliveryLimits {
+            per_destination: Limit {
+                count: 2,
+                window_seconds: 600,
+            },
+            ..DeliveryLimits::OFF
+        })
     })
     .await;
     let session = app.verified_user("ada@example.com").await;
@@ -549,10 +552,13 @@ async fn codes_per_phone_number_are_limited_until_the_window_passes() {
 async fn codes_per_country_calling_code_are_limited() {
     let sink = HttpSink::start().await;
     let app = with_webhook(&sink, |c| {
-        c.limits.per_country = Limit {
-            count: 2,
-            window_seconds: 3600,
-        }
+        c.limits = Some(DeliveryLimits {
+            per_country: Limit {
+                count: 2,
+                window_seconds: 3600,
+            },
+            ..DeliveryLimits::OFF
+        })
     })
     .await;
     let session = app.verified_user("ada@example.com").await;
@@ -572,10 +578,13 @@ async fn codes_per_country_calling_code_are_limited() {
 async fn codes_per_client_address_are_limited_behind_a_proxy() {
     let sink = HttpSink::start().await;
     let app = with_webhook(&sink, |c| {
-        c.limits.per_ip = Limit {
-            count: 2,
-            window_seconds: 3600,
-        };
+        c.limits = Some(DeliveryLimits {
+            per_ip: Limit {
+                count: 2,
+                window_seconds: 3600,
+            },
+            ..DeliveryLimits::OFF
+        });
         c.client_ip = ClientIpSource::XForwardedFor;
     })
     .await;
@@ -615,10 +624,13 @@ async fn the_realm_limit_answers_zitadel_callers_resource_exhausted() {
     let url = smtp.url();
     let app = TestApp::spawn_with(|c| {
         c.email.smtp_url = Some(Secret::new(url));
-        c.limits.per_realm = Limit {
-            count: 1,
-            window_seconds: 3600,
-        };
+        c.limits = Some(DeliveryLimits {
+            per_realm: Limit {
+                count: 1,
+                window_seconds: 3600,
+            },
+            ..DeliveryLimits::OFF
+        });
     })
     .await;
     let pat = app.pat();
@@ -653,7 +665,7 @@ async fn the_realm_limit_answers_zitadel_callers_resource_exhausted() {
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(smtp.next_message(WAIT).await.rcpt_to, ["a2@example.com"]);
 
-    settled(&app).await;
+    settled(app).await;
     let before = app.fingerprint().await;
     let reply = set_email(&users[1], "b2@example.com").await;
     assert_zitadel_error(
@@ -670,10 +682,13 @@ async fn the_realm_limit_answers_zitadel_callers_resource_exhausted() {
 async fn limits_are_shared_by_every_node() {
     let sink = HttpSink::start().await;
     let one = with_webhook(&sink, |c| {
-        c.limits.per_destination = Limit {
-            count: 2,
-            window_seconds: 3600,
-        }
+        c.limits = Some(DeliveryLimits {
+            per_destination: Limit {
+                count: 2,
+                window_seconds: 3600,
+            },
+            ..DeliveryLimits::OFF
+        })
     })
     .await;
     let two = one.another_node(|_| {}).await;
