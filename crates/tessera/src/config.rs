@@ -260,18 +260,38 @@ impl Settings {
         if let Some(file) = &self.config {
             figment = figment.merge(Toml::file_exact(file));
         }
+        figment = figment.merge(
+            Env::prefixed("TESSERA_")
+                .ignore(&["config"])
+                .filter(|key| {
+                    !TEXT_SETTINGS
+                        .iter()
+                        .any(|(env, _)| key == env["TESSERA_".len()..])
+                })
+                .map(delivery_env_key)
+                .split("__"),
+        );
+        for (env, key) in TEXT_SETTINGS {
+            if let Ok(value) = std::env::var(env) {
+                figment = figment.merge(Serialized::default(key, value));
+            }
+        }
         figment
-            .merge(
-                Env::prefixed("TESSERA_")
-                    .ignore(&["config"])
-                    .map(delivery_env_key)
-                    .split("__"),
-            )
             .merge(Serialized::defaults(self))
             .extract()
             .map_err(Box::new)
     }
 }
+
+/// Settings that are text even when they look like numbers (`+15555550000`, a numeric token):
+/// figment would parse such values, so they are read verbatim.
+const TEXT_SETTINGS: [(&str, &str); 5] = [
+    ("TESSERA_SMS_FROM", "sms.from"),
+    ("TESSERA_SMS_WEBHOOK_SECRET", "sms.webhook_secret"),
+    ("TESSERA_SMS_TWILIO_ACCOUNT_SID", "sms.twilio_account_sid"),
+    ("TESSERA_SMS_TWILIO_AUTH_TOKEN", "sms.twilio_auth_token"),
+    ("TESSERA_DEFAULT_PROJECT", "default_project"),
+];
 
 /// The delivery settings' environment names are fixed by the operator contract (DESIGN.md):
 /// `TESSERA_SMS_PROVIDER` is `sms.provider`, `TESSERA_SMTP_URL` is `email.smtp_url`,

@@ -111,3 +111,88 @@ fn secrets_are_never_printed() {
         Ok(())
     });
 }
+
+#[test]
+fn delivery_settings_use_the_documented_names() {
+    Jail::expect_with(|jail| {
+        jail.create_file(
+            "tessera.toml",
+            r#"
+                [email]
+                templates_dir = "/etc/tessera/templates"
+                [limits]
+                per_destination = { count = 3 }
+            "#,
+        )?;
+        jail.set_env("TESSERA_CONFIG", "tessera.toml");
+        jail.set_env("TESSERA_SMS_PROVIDER", "twilio");
+        jail.set_env("TESSERA_SMS_TWILIO_BASE_URL", "https://sms.example.com");
+        jail.set_env("TESSERA_SMS_TWILIO_ACCOUNT_SID", "AC1");
+        jail.set_env("TESSERA_SMS_TWILIO_AUTH_TOKEN", "0123456789");
+        jail.set_env("TESSERA_SMS_FROM", "+15555550000");
+        jail.set_env("TESSERA_SMTP_URL", "smtps://user:pw@mail.example.com");
+        jail.set_env("TESSERA_EMAIL_FROM", "MFA <mfa@example.com>");
+        jail.set_env("TESSERA_LIMITS__PER_IP__COUNT", "7");
+        jail.set_env("TESSERA_CLIENT_IP", "x_forwarded_for");
+        let settings = Settings {
+            config: Some("tessera.toml".into()),
+            ..Settings::default()
+        };
+        let config = settings.load().map_err(|e| e.to_string())?;
+        assert_eq!(config.sms.provider, tessera::config::SmsProvider::Twilio);
+        assert_eq!(
+            config.sms.twilio_base_url.as_deref(),
+            Some("https://sms.example.com")
+        );
+        assert_eq!(config.sms.twilio_account_sid.as_deref(), Some("AC1"));
+        assert_eq!(
+            config.sms.twilio_auth_token,
+            Some(Secret::new("0123456789"))
+        );
+        assert_eq!(config.sms.from.as_deref(), Some("+15555550000"));
+        assert_eq!(
+            config.email.smtp_url,
+            Some(Secret::new("smtps://user:pw@mail.example.com"))
+        );
+        assert_eq!(config.email.from, "MFA <mfa@example.com>");
+        assert_eq!(
+            config.email.templates_dir.as_deref(),
+            Some(std::path::Path::new("/etc/tessera/templates"))
+        );
+        assert_eq!(
+            config.client_ip,
+            tessera_server::http::ClientIpSource::XForwardedFor
+        );
+        // Limits a file or the environment leave out keep production's defaults.
+        let limits = config.delivery_limits();
+        assert_eq!(
+            (
+                limits.per_destination.count,
+                limits.per_destination.window_seconds
+            ),
+            (3, 3600)
+        );
+        assert_eq!(limits.per_ip.count, 7);
+        assert_eq!(limits.per_country.count, 1000);
+        assert!(!format!("{config:?}").contains("0123456789"), "{config:?}");
+        Ok(())
+    });
+}
+
+#[test]
+fn dev_mode_has_no_delivery_limits_and_production_has_them() {
+    Jail::expect_with(|jail| {
+        let dev = Settings::default().load().map_err(|e| e.to_string())?;
+        assert_eq!(
+            dev.delivery_limits(),
+            tessera_server::service::DeliveryLimits::OFF
+        );
+        jail.set_env("TESSERA_MODE", "production");
+        let production = Settings::default().load().map_err(|e| e.to_string())?;
+        assert_eq!(
+            production.delivery_limits(),
+            tessera_server::service::DeliveryLimits::default()
+        );
+        Ok(())
+    });
+}
