@@ -146,6 +146,16 @@ pub enum DeliveryOutcome {
     },
 }
 
+impl DeliveryOutcome {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            DeliveryOutcome::Sent => "sent",
+            DeliveryOutcome::Retry { .. } => "retry",
+            DeliveryOutcome::Failed { .. } => "failed",
+        }
+    }
+}
+
 impl Delivery {
     /// What comes after an attempt (`attempts` already counts it) that ended with `result`:
     /// a temporary failure is retried with exponential back-off (1 s, 2 s, 4 s, … at most a

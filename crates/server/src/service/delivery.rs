@@ -18,8 +18,7 @@ use tokio::sync::{Notify, watch};
 use tokio::task::JoinSet;
 
 use tessera_core::delivery::{
-    Channel, Delivery, DeliveryOutcome, DeliveryStatus, EmailSender, MessageContent, Quota,
-    SendError, SmsSender,
+    Channel, Delivery, DeliveryStatus, EmailSender, MessageContent, Quota, SendError, SmsSender,
 };
 use tessera_core::factor::Sealed;
 use tessera_core::store::Outgoing;
@@ -314,7 +313,7 @@ impl Service {
         let now = self.clock.now();
         let outcome = delivery.after_attempt(result, now);
         tracing::info!(delivery = %delivery.id, channel = delivery.channel.as_str(), to = %delivery.destination, attempt = delivery.attempts, ?outcome, "delivery attempt");
-        metrics::counter!("tessera_delivery_attempts_total", "channel" => delivery.channel.as_str(), "outcome" => outcome_name(&outcome)).increment(1);
+        metrics::counter!("tessera_delivery_attempts_total", "channel" => delivery.channel.as_str(), "outcome" => outcome.as_str()).increment(1);
         match self
             .store
             .finish_delivery(&delivery.id, &self.delivery.node, &outcome, now)
@@ -394,15 +393,7 @@ fn ip_key(ip: IpAddr) -> String {
     }
 }
 
-fn outcome_name(outcome: &DeliveryOutcome) -> &'static str {
-    match outcome {
-        DeliveryOutcome::Sent => "sent",
-        DeliveryOutcome::Retry { .. } => "retry",
-        DeliveryOutcome::Failed { .. } => "failed",
-    }
-}
-
-/// `now` plus a code lifetime, as whole minutes for the message text.
+/// A code's lifetime in whole minutes, for "expires in N minutes".
 pub(super) fn minutes(lifetime: Duration) -> i64 {
     lifetime.whole_minutes().max(1)
 }
