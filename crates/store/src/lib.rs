@@ -12,6 +12,7 @@
 mod challenges;
 mod contacts;
 mod deliveries;
+mod durability;
 mod factors;
 mod login_sessions;
 mod machines;
@@ -37,15 +38,28 @@ use time::OffsetDateTime;
 
 pub use open::{Engine, OpenOptions};
 
+use durability::WalSync;
+
 use rows::{millis, realm_from_row, refresh_from_row, signing_key_from_row};
 
 pub struct SqlStore {
     write: AnyPool,
     read: AnyPool,
     engine: Engine,
+    /// SQLite's group commit; PostgreSQL's commits are durable by themselves.
+    wal: Option<WalSync>,
 }
 
 impl SqlStore {
+    /// Runs a write, then returns once it is on disk.
+    async fn durably<T>(&self, write: impl Future<Output = StoreResult<T>>) -> StoreResult<T> {
+        let done = write.await?;
+        if let Some(wal) = &self.wal {
+            wal.flush().await?;
+        }
+        Ok(done)
+    }
+
     pub fn engine(&self) -> Engine {
         self.engine
     }
@@ -141,19 +155,22 @@ impl Store for SqlStore {
     }
 
     async fn assign_org(&self, realm: &RealmId, org_id: &str) -> StoreResult<Option<Realm>> {
-        sqlx::query("UPDATE realms SET org_id = $1 WHERE id = $2 AND org_id IS NULL")
-            .bind(org_id)
-            .bind(&realm.0)
-            .execute(&self.write)
-            .await
-            .map_err(db_err)?;
-        let sql = format!("SELECT {REALM_COLUMNS} FROM realms WHERE id = $1");
-        let row = sqlx::query(AssertSqlSafe(sql))
-            .bind(&realm.0)
-            .fetch_optional(&self.write)
-            .await
-            .map_err(db_err)?;
-        row.as_ref().map(realm_from_row).transpose()
+        self.durably(async {
+            sqlx::query("UPDATE realms SET org_id = $1 WHERE id = $2 AND org_id IS NULL")
+                .bind(org_id)
+                .bind(&realm.0)
+                .execute(&self.write)
+                .await
+                .map_err(db_err)?;
+            let sql = format!("SELECT {REALM_COLUMNS} FROM realms WHERE id = $1");
+            let row = sqlx::query(AssertSqlSafe(sql))
+                .bind(&realm.0)
+                .fetch_optional(&self.write)
+                .await
+                .map_err(db_err)?;
+            row.as_ref().map(realm_from_row).transpose()
+        })
+        .await
     }
 
     async fn put_contact_code(
@@ -162,13 +179,16 @@ impl Store for SqlStore {
         user: Option<&User>,
         outgoing: &[Outgoing],
     ) -> StoreResult<()> {
-        let mut tx = self.write.begin().await.map_err(db_err)?;
-        if let Some(user) = user {
-            users::update(&mut *tx, user).await?;
-        }
-        contacts::put(&mut tx, code).await?;
-        deliveries::queue(&mut tx, outgoing).await?;
-        tx.commit().await.map_err(db_err)
+        self.durably(async {
+            let mut tx = self.write.begin().await.map_err(db_err)?;
+            if let Some(user) = user {
+                users::update(&mut *tx, user).await?;
+            }
+            contacts::put(&mut tx, code).await?;
+            deliveries::queue(&mut tx, outgoing).await?;
+            tx.commit().await.map_err(db_err)
+        })
+        .await
     }
 
     async fn find_contact_code(
@@ -186,7 +206,8 @@ impl Store for SqlStore {
         user: &UserId,
         kind: ContactKind,
     ) -> StoreResult<bool> {
-        contacts::spend_attempt(&self.write, (realm, user, kind)).await
+        self.durably(async { contacts::spend_attempt(&self.write, (realm, user, kind)).await })
+            .await
     }
 
     async fn take_contact_code(
@@ -195,7 +216,8 @@ impl Store for SqlStore {
         user: &UserId,
         kind: ContactKind,
     ) -> StoreResult<bool> {
-        contacts::take(&self.write, (realm, user, kind)).await
+        self.durably(async { contacts::take(&self.write, (realm, user, kind)).await })
+            .await
     }
 
     async fn insert_login_session(
@@ -203,10 +225,13 @@ impl Store for SqlStore {
         session: &LoginSession,
         outgoing: &[Outgoing],
     ) -> StoreResult<()> {
-        let mut tx = self.write.begin().await.map_err(db_err)?;
-        login_sessions::insert(&mut tx, session).await?;
-        deliveries::queue(&mut tx, outgoing).await?;
-        tx.commit().await.map_err(db_err)
+        self.durably(async {
+            let mut tx = self.write.begin().await.map_err(db_err)?;
+            login_sessions::insert(&mut tx, session).await?;
+            deliveries::queue(&mut tx, outgoing).await?;
+            tx.commit().await.map_err(db_err)
+        })
+        .await
     }
 
     async fn get_login_session(&self, id: &str) -> StoreResult<Option<LoginSession>> {
@@ -219,21 +244,26 @@ impl Store for SqlStore {
         read_at: i64,
         outgoing: &[Outgoing],
     ) -> StoreResult<bool> {
-        let mut tx = self.write.begin().await.map_err(db_err)?;
-        if !login_sessions::update(&mut tx, session, read_at).await? {
-            return Ok(false);
-        }
-        deliveries::queue(&mut tx, outgoing).await?;
-        tx.commit().await.map_err(db_err)?;
-        Ok(true)
+        self.durably(async {
+            let mut tx = self.write.begin().await.map_err(db_err)?;
+            if !login_sessions::update(&mut tx, session, read_at).await? {
+                return Ok(false);
+            }
+            deliveries::queue(&mut tx, outgoing).await?;
+            tx.commit().await.map_err(db_err)?;
+            Ok(true)
+        })
+        .await
     }
 
     async fn delete_login_session(&self, id: &str) -> StoreResult<bool> {
-        login_sessions::delete(&self.write, id).await
+        self.durably(async { login_sessions::delete(&self.write, id).await })
+            .await
     }
 
     async fn insert_machine_user(&self, user: &MachineUser) -> StoreResult<()> {
-        machines::insert(&self.write, user).await
+        self.durably(async { machines::insert(&self.write, user).await })
+            .await
     }
 
     async fn get_machine_user(&self, id: &UserId) -> StoreResult<Option<MachineUser>> {
@@ -254,7 +284,8 @@ impl Store for SqlStore {
         owner: &MachineUser,
         now: OffsetDateTime,
     ) -> StoreResult<()> {
-        machines::insert_pat(&self.write, token_hash, owner, now).await
+        self.durably(async { machines::insert_pat(&self.write, token_hash, owner, now).await })
+            .await
     }
 
     async fn find_pat(&self, token_hash: &[u8]) -> StoreResult<Option<MachineUser>> {
@@ -262,7 +293,8 @@ impl Store for SqlStore {
     }
 
     async fn update_realm(&self, realm: &Realm) -> StoreResult<bool> {
-        realms::update(&self.write, realm).await
+        self.durably(async { realms::update(&self.write, realm).await })
+            .await
     }
 
     async fn list_tenants(&self, project_id: &str) -> StoreResult<Vec<Realm>> {
@@ -270,7 +302,8 @@ impl Store for SqlStore {
     }
 
     async fn delete_realm(&self, id: &RealmId) -> StoreResult<bool> {
-        realms::delete(&self.write, id).await
+        self.durably(async { realms::delete(&self.write, id).await })
+            .await
     }
 
     async fn ensure_realm(
@@ -279,30 +312,33 @@ impl Store for SqlStore {
         tenant_id: Option<&str>,
         now: OffsetDateTime,
     ) -> StoreResult<Realm> {
-        let id = match tenant_id {
-            Some(t) => format!("{project_id}/{t}"),
-            None => project_id.to_owned(),
-        };
-        sqlx::query(
-            "INSERT INTO realms (id, project_id, tenant_id, created_at) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT DO NOTHING",
-        )
-        .bind(&id)
-        .bind(project_id)
-        .bind(tenant_id.unwrap_or_default())
-        .bind(millis(now))
-        .execute(&self.write)
-        .await
-        .map_err(db_err)?;
-        let sql =
-            format!("SELECT {REALM_COLUMNS} FROM realms WHERE project_id = $1 AND tenant_id = $2");
-        let row = sqlx::query(AssertSqlSafe(sql))
+        self.durably(async {
+            let id = match tenant_id {
+                Some(t) => format!("{project_id}/{t}"),
+                None => project_id.to_owned(),
+            };
+            sqlx::query(
+                "INSERT INTO realms (id, project_id, tenant_id, created_at) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT DO NOTHING",
+            )
+            .bind(&id)
             .bind(project_id)
             .bind(tenant_id.unwrap_or_default())
-            .fetch_one(&self.write)
+            .bind(millis(now))
+            .execute(&self.write)
             .await
             .map_err(db_err)?;
-        realm_from_row(&row)
+            let sql =
+                format!("SELECT {REALM_COLUMNS} FROM realms WHERE project_id = $1 AND tenant_id = $2");
+            let row = sqlx::query(AssertSqlSafe(sql))
+                .bind(project_id)
+                .bind(tenant_id.unwrap_or_default())
+                .fetch_one(&self.write)
+                .await
+                .map_err(db_err)?;
+            realm_from_row(&row)
+        })
+        .await
     }
 
     async fn find_api_key(&self, key_hash: &[u8]) -> StoreResult<Option<String>> {
@@ -321,14 +357,19 @@ impl Store for SqlStore {
         project_id: &str,
         now: OffsetDateTime,
     ) -> StoreResult<()> {
-        sqlx::query("INSERT INTO api_keys (key_hash, project_id, created_at) VALUES ($1, $2, $3)")
+        self.durably(async {
+            sqlx::query(
+                "INSERT INTO api_keys (key_hash, project_id, created_at) VALUES ($1, $2, $3)",
+            )
             .bind(key_hash)
             .bind(project_id)
             .bind(millis(now))
             .execute(&self.write)
             .await
             .map_err(db_err)?;
-        Ok(())
+            Ok(())
+        })
+        .await
     }
 
     async fn admin_token_exists(&self, token_hash: &[u8]) -> StoreResult<bool> {
@@ -347,18 +388,24 @@ impl Store for SqlStore {
         label: &str,
         now: OffsetDateTime,
     ) -> StoreResult<()> {
-        sqlx::query("INSERT INTO admin_tokens (token_hash, label, created_at) VALUES ($1, $2, $3)")
+        self.durably(async {
+            sqlx::query(
+                "INSERT INTO admin_tokens (token_hash, label, created_at) VALUES ($1, $2, $3)",
+            )
             .bind(token_hash)
             .bind(label)
             .bind(millis(now))
             .execute(&self.write)
             .await
             .map_err(db_err)?;
-        Ok(())
+            Ok(())
+        })
+        .await
     }
 
     async fn insert_user(&self, user: NewUser) -> StoreResult<User> {
-        users::insert(&self.write, user).await
+        self.durably(async { users::insert(&self.write, user).await })
+            .await
     }
 
     async fn get_user(&self, realm: &RealmId, id: &UserId) -> StoreResult<Option<User>> {
@@ -386,17 +433,21 @@ impl Store for SqlStore {
     }
 
     async fn update_user(&self, user: &User) -> StoreResult<bool> {
-        users::update(&self.write, user).await
+        self.durably(async { users::update(&self.write, user).await })
+            .await
     }
 
     async fn delete_user(&self, realm: &RealmId, id: &UserId) -> StoreResult<bool> {
-        let done = sqlx::query("DELETE FROM users WHERE realm_id = $1 AND id = $2")
-            .bind(&realm.0)
-            .bind(id.as_str())
-            .execute(&self.write)
-            .await
-            .map_err(db_err)?;
-        Ok(done.rows_affected() > 0)
+        self.durably(async {
+            let done = sqlx::query("DELETE FROM users WHERE realm_id = $1 AND id = $2")
+                .bind(&realm.0)
+                .bind(id.as_str())
+                .execute(&self.write)
+                .await
+                .map_err(db_err)?;
+            Ok(done.rows_affected() > 0)
+        })
+        .await
     }
 
     async fn list_users(
@@ -418,22 +469,25 @@ impl Store for SqlStore {
     }
 
     async fn insert_refresh_token(&self, r: &RefreshTokenRecord) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO refresh_tokens (token_hash, realm_id, user_id, issued_at, sign_in_provider, auth_time, \
-             second_factor_kind, second_factor_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        )
-        .bind(r.token_hash.as_slice())
-        .bind(&r.realm.0)
-        .bind(r.user.as_str())
-        .bind(millis(r.issued_at))
-        .bind(&r.sign_in_provider)
-        .bind(millis(r.auth_time))
-        .bind(r.second_factor.as_ref().map(|f| f.kind.as_str()))
-        .bind(r.second_factor.as_ref().map(|f| f.id.as_str()))
-        .execute(&self.write)
+        self.durably(async {
+            sqlx::query(
+                "INSERT INTO refresh_tokens (token_hash, realm_id, user_id, issued_at, sign_in_provider, auth_time, \
+                 second_factor_kind, second_factor_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            )
+            .bind(r.token_hash.as_slice())
+            .bind(&r.realm.0)
+            .bind(r.user.as_str())
+            .bind(millis(r.issued_at))
+            .bind(&r.sign_in_provider)
+            .bind(millis(r.auth_time))
+            .bind(r.second_factor.as_ref().map(|f| f.kind.as_str()))
+            .bind(r.second_factor.as_ref().map(|f| f.id.as_str()))
+            .execute(&self.write)
+            .await
+            .map_err(db_err)?;
+            Ok(())
+        })
         .await
-        .map_err(db_err)?;
-        Ok(())
     }
 
     async fn find_refresh_token(
@@ -457,14 +511,17 @@ impl Store for SqlStore {
         id: &UserId,
         at: OffsetDateTime,
     ) -> StoreResult<()> {
-        sqlx::query("UPDATE users SET last_refresh_at = $1 WHERE realm_id = $2 AND id = $3")
-            .bind(millis(at))
-            .bind(&realm.0)
-            .bind(id.as_str())
-            .execute(&self.write)
-            .await
-            .map_err(db_err)?;
-        Ok(())
+        self.durably(async {
+            sqlx::query("UPDATE users SET last_refresh_at = $1 WHERE realm_id = $2 AND id = $3")
+                .bind(millis(at))
+                .bind(&realm.0)
+                .bind(id.as_str())
+                .execute(&self.write)
+                .await
+                .map_err(db_err)?;
+            Ok(())
+        })
+        .await
     }
 
     async fn list_factors(&self, realm: &RealmId, user: &UserId) -> StoreResult<Vec<Factor>> {
@@ -481,9 +538,12 @@ impl Store for SqlStore {
     }
 
     async fn insert_factor(&self, factor: &Factor) -> StoreResult<()> {
-        let mut tx = self.write.begin().await.map_err(db_err)?;
-        factors::insert(&mut tx, factor).await?;
-        tx.commit().await.map_err(db_err)
+        self.durably(async {
+            let mut tx = self.write.begin().await.map_err(db_err)?;
+            factors::insert(&mut tx, factor).await?;
+            tx.commit().await.map_err(db_err)
+        })
+        .await
     }
 
     async fn complete_enrolment(
@@ -493,7 +553,10 @@ impl Store for SqlStore {
         totp_step: Option<i64>,
         event: &Event,
     ) -> StoreResult<EnrolOutcome> {
-        factors::complete_enrolment(&self.write, challenge, factor, totp_step, event).await
+        self.durably(async {
+            factors::complete_enrolment(&self.write, challenge, factor, totp_step, event).await
+        })
+        .await
     }
 
     async fn remove_factor(
@@ -503,7 +566,8 @@ impl Store for SqlStore {
         id: &FactorId,
         event: &Event,
     ) -> StoreResult<bool> {
-        factors::remove(&self.write, realm, user, id, event).await
+        self.durably(async { factors::remove(&self.write, realm, user, id, event).await })
+            .await
     }
 
     async fn replace_factors(
@@ -512,7 +576,8 @@ impl Store for SqlStore {
         user: &UserId,
         list: &[Factor],
     ) -> StoreResult<()> {
-        factors::replace(&self.write, realm, user, list).await
+        self.durably(async { factors::replace(&self.write, realm, user, list).await })
+            .await
     }
 
     async fn swap_webauthn_credential(
@@ -522,7 +587,10 @@ impl Store for SqlStore {
         new: &str,
         at: OffsetDateTime,
     ) -> StoreResult<bool> {
-        factors::swap_webauthn_credential(&self.write, id, old, new, at).await
+        self.durably(async {
+            factors::swap_webauthn_credential(&self.write, id, old, new, at).await
+        })
+        .await
     }
 
     async fn use_totp_step(
@@ -531,7 +599,8 @@ impl Store for SqlStore {
         step: i64,
         at: OffsetDateTime,
     ) -> StoreResult<bool> {
-        factors::use_totp_step(&self.write, id, step, at).await
+        self.durably(async { factors::use_totp_step(&self.write, id, step, at).await })
+            .await
     }
 
     async fn insert_challenge(
@@ -539,10 +608,13 @@ impl Store for SqlStore {
         challenge: &Challenge,
         outgoing: &[Outgoing],
     ) -> StoreResult<()> {
-        let mut tx = self.write.begin().await.map_err(db_err)?;
-        challenges::insert(&mut tx, challenge).await?;
-        deliveries::queue(&mut tx, outgoing).await?;
-        tx.commit().await.map_err(db_err)
+        self.durably(async {
+            let mut tx = self.write.begin().await.map_err(db_err)?;
+            challenges::insert(&mut tx, challenge).await?;
+            deliveries::queue(&mut tx, outgoing).await?;
+            tx.commit().await.map_err(db_err)
+        })
+        .await
     }
 
     async fn find_challenge(&self, id: &[u8]) -> StoreResult<Option<Challenge>> {
@@ -550,15 +622,18 @@ impl Store for SqlStore {
     }
 
     async fn spend_attempt(&self, id: &[u8], now: OffsetDateTime) -> StoreResult<bool> {
-        challenges::spend_attempt(&self.write, id, now).await
+        self.durably(async { challenges::spend_attempt(&self.write, id, now).await })
+            .await
     }
 
     async fn consume_challenge(&self, id: &[u8]) -> StoreResult<bool> {
-        challenges::consume(&self.write, id).await
+        self.durably(async { challenges::consume(&self.write, id).await })
+            .await
     }
 
     async fn insert_pending_sign_in(&self, pending: &PendingSignIn) -> StoreResult<()> {
-        challenges::insert_pending(&self.write, pending).await
+        self.durably(async { challenges::insert_pending(&self.write, pending).await })
+            .await
     }
 
     async fn find_pending_sign_in(&self, id: &[u8]) -> StoreResult<Option<PendingSignIn>> {
@@ -566,11 +641,13 @@ impl Store for SqlStore {
     }
 
     async fn spend_pending_attempt(&self, id: &[u8], now: OffsetDateTime) -> StoreResult<bool> {
-        challenges::spend_pending_attempt(&self.write, id, now).await
+        self.durably(async { challenges::spend_pending_attempt(&self.write, id, now).await })
+            .await
     }
 
     async fn consume_pending_sign_in(&self, id: &[u8], now: OffsetDateTime) -> StoreResult<bool> {
-        challenges::consume_pending(&self.write, id, now).await
+        self.durably(async { challenges::consume_pending(&self.write, id, now).await })
+            .await
     }
 
     async fn outstanding_messages(&self, realm: &RealmId) -> StoreResult<Vec<Delivery>> {
@@ -578,7 +655,8 @@ impl Store for SqlStore {
     }
 
     async fn clear_outbox(&self, realm: &RealmId) -> StoreResult<()> {
-        deliveries::clear(&self.write, realm).await
+        self.durably(async { deliveries::clear(&self.write, realm).await })
+            .await
     }
 
     async fn claim_deliveries(
@@ -587,7 +665,8 @@ impl Store for SqlStore {
         now: OffsetDateTime,
         limit: i64,
     ) -> StoreResult<Vec<Delivery>> {
-        deliveries::claim(&self.write, self.engine, node, now, limit).await
+        self.durably(async { deliveries::claim(&self.write, self.engine, node, now, limit).await })
+            .await
     }
 
     async fn finish_delivery(
@@ -597,7 +676,8 @@ impl Store for SqlStore {
         outcome: &DeliveryOutcome,
         now: OffsetDateTime,
     ) -> StoreResult<bool> {
-        deliveries::finish(&self.write, id, node, outcome, now).await
+        self.durably(async { deliveries::finish(&self.write, id, node, outcome, now).await })
+            .await
     }
 
     async fn list_deliveries(
@@ -609,11 +689,13 @@ impl Store for SqlStore {
     }
 
     async fn prune_rate_counters(&self, before: OffsetDateTime) -> StoreResult<()> {
-        deliveries::prune_counters(&self.write, before).await
+        self.durably(async { deliveries::prune_counters(&self.write, before).await })
+            .await
     }
 
     async fn record_event(&self, event: &Event) -> StoreResult<()> {
-        challenges::insert_event(&self.write, event).await
+        self.durably(async { challenges::insert_event(&self.write, event).await })
+            .await
     }
 
     async fn signing_keys(&self) -> StoreResult<Vec<SigningKeyRecord>> {
@@ -628,19 +710,22 @@ impl Store for SqlStore {
     }
 
     async fn insert_first_signing_key(&self, k: &SigningKeyRecord) -> StoreResult<bool> {
-        let done = sqlx::query(
-            "INSERT INTO signing_keys (kid, generation, algorithm, master_key_id, sealed_private_key, certificate_pem, created_at) \
-             VALUES ($1, 1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
-        )
-        .bind(&k.kid)
-        .bind(&k.algorithm)
-        .bind(&k.master_key_id)
-        .bind(k.sealed_private_key.as_slice())
-        .bind(&k.certificate_pem)
-        .bind(millis(k.created_at))
-        .execute(&self.write)
+        self.durably(async {
+            let done = sqlx::query(
+                "INSERT INTO signing_keys (kid, generation, algorithm, master_key_id, sealed_private_key, certificate_pem, created_at) \
+                 VALUES ($1, 1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+            )
+            .bind(&k.kid)
+            .bind(&k.algorithm)
+            .bind(&k.master_key_id)
+            .bind(k.sealed_private_key.as_slice())
+            .bind(&k.certificate_pem)
+            .bind(millis(k.created_at))
+            .execute(&self.write)
+            .await
+            .map_err(db_err)?;
+            Ok(done.rows_affected() == 1)
+        })
         .await
-        .map_err(db_err)?;
-        Ok(done.rows_affected() == 1)
     }
 }

@@ -3,11 +3,14 @@
 use std::time::Duration;
 
 use sqlx::any::AnyPoolOptions;
+use std::str::FromStr;
+
 use sqlx::migrate::Migrator;
+use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{AnyConnection, AnyPool, Connection};
 use tessera_core::error::StoreError;
 
-use crate::{SqlStore, db_err};
+use crate::{SqlStore, WalSync, db_err};
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
@@ -67,6 +70,7 @@ impl SqlStore {
                     write: pool.clone(),
                     read: pool,
                     engine,
+                    wal: None,
                 })
             }
             Engine::Sqlite => {
@@ -81,10 +85,17 @@ impl SqlStore {
                     .await
                     .map_err(db_err)?;
                 let read = sqlite_pool(&url, options.max_connections.clamp(1, 8)).await?;
+                let file = SqliteConnectOptions::from_str(&url)
+                    .map_err(db_err)?
+                    .get_filename()
+                    .to_owned();
+                // An in-memory database has no log to sync (and nothing to lose).
+                let wal = (file.as_os_str() != ":memory:").then(|| WalSync::new(file));
                 Ok(SqlStore {
                     write,
                     read,
                     engine,
+                    wal,
                 })
             }
         }
@@ -113,12 +124,13 @@ async fn sqlite_pool(url: &str, size: u32) -> Result<AnyPool, StoreError> {
 }
 
 /// Per-connection settings: enforce foreign keys (cascading deletes rely on it), wait for a
-/// lock instead of failing, and fsync every commit (a success answer means durable).
+/// lock instead of failing, and leave fsyncing the log to the group commit (`WalSync`), which
+/// makes every write durable before the store answers.
 async fn sqlite_pragmas(conn: &mut AnyConnection) -> Result<(), sqlx::Error> {
     for pragma in [
         "PRAGMA foreign_keys = ON",
         "PRAGMA busy_timeout = 5000",
-        "PRAGMA synchronous = FULL",
+        "PRAGMA synchronous = NORMAL",
     ] {
         sqlx::query(pragma).execute(&mut *conn).await?;
     }
