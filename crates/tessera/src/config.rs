@@ -115,6 +115,9 @@ pub struct EmailConfig {
     /// unset in dev mode, mail stays in the database (the dev outbox).
     pub smtp_url: Option<Secret>,
     pub from: String,
+    /// A PEM file of root certificates trusted besides Mozilla's, for an SMTP server whose
+    /// certificate an internal CA issued.
+    pub smtp_ca_file: Option<PathBuf>,
     /// A folder of templates overriding the built-in ones (see the README).
     pub templates_dir: Option<PathBuf>,
 }
@@ -124,6 +127,7 @@ impl Default for EmailConfig {
         EmailConfig {
             smtp_url: None,
             from: "Tessera <no-reply@localhost>".to_owned(),
+            smtp_ca_file: None,
             templates_dir: None,
         }
     }

@@ -48,8 +48,13 @@ fn sms_sender(config: &Config) -> anyhow::Result<Arc<dyn SmsSender>> {
 }
 
 fn email_sender(config: &Config) -> anyhow::Result<Arc<dyn EmailSender>> {
-    Ok(match &config.email.smtp_url {
-        Some(url) => Arc::new(SmtpEmail::new(url.expose(), &config.email.from)?),
+    let email = &config.email;
+    Ok(match &email.smtp_url {
+        Some(url) => Arc::new(SmtpEmail::new(
+            url.expose(),
+            &email.from,
+            email.smtp_ca_file.as_deref(),
+        )?),
         None => Arc::new(DevOutbox),
     })
 }

@@ -10,6 +10,11 @@
 //! percent-decoded, so a password may hold `@`, `:` or `/` written as `%40`, `%3A`, `%2F`.
 //! The password lives only inside the transport: errors and `Debug` show the URL without it.
 //!
+//! Server certificates are checked against Mozilla's roots (webpki-roots), plus the
+//! certificates in `email.smtp_ca_file` for a relay whose certificate an internal CA issued.
+//! Certificates are never accepted unchecked, and `smtp+starttls://` never falls back to
+//! plain text when the server does not offer STARTTLS.
+//!
 //! The transport keeps a small pool of connections, so a burst of codes does not pay a TLS
 //! handshake each. lettre's pool spawns Tokio tasks when it is built and when it is dropped,
 //! so it is built on first use (inside the runtime) and leaked if dropped outside one,
@@ -18,6 +23,7 @@
 
 use std::borrow::Cow;
 use std::fmt;
+use std::path::Path;
 use std::sync::OnceLock;
 use std::time::Duration;
 
@@ -25,15 +31,21 @@ use async_trait::async_trait;
 use lettre::message::{Mailbox, MultiPart};
 use lettre::transport::smtp::AsyncSmtpTransportBuilder;
 use lettre::transport::smtp::authentication::Credentials;
-use lettre::transport::smtp::client::{Tls, TlsParameters};
+use lettre::transport::smtp::client::{
+    Certificate, CertificateStore, Tls, TlsParameters, TlsParametersBuilder,
+};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use percent_encoding::percent_decode_str;
+use rustls::RootCertStore;
+use rustls::pki_types::CertificateDer;
+use rustls::pki_types::pem::PemObject;
 use tessera_core::delivery::{Email, EmailSender, SendError};
 use url::{Host, Url};
 
 use super::SetupError;
 
 const URL_SETTING: &str = "email.smtp_url";
+const CA_FILE_SETTING: &str = "email.smtp_ca_file";
 /// SMTP servers may run content checks before accepting a message; allow them time.
 const TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -74,9 +86,16 @@ impl Security {
         }
     }
 
-    fn tls(self, host: &str) -> Result<Tls, SetupError> {
+    /// `extra_roots` are trusted besides Mozilla's roots.
+    fn tls(self, host: &str, extra_roots: &[Certificate]) -> Result<Tls, SetupError> {
         let parameters = || {
-            TlsParameters::new(host.to_owned())
+            let builder = TlsParameters::builder(host.to_owned())
+                .certificate_store(CertificateStore::WebpkiRoots);
+            extra_roots
+                .iter()
+                .cloned()
+                .fold(builder, TlsParametersBuilder::add_root_certificate)
+                .build_rustls()
                 .map_err(|error| SetupError::invalid(URL_SETTING, format!("TLS setup: {error}")))
         };
         Ok(match self {
@@ -89,8 +108,9 @@ impl Security {
 
 impl SmtpEmail {
     /// `url` is `email.smtp_url` (see the module documentation), `from` is `email.from`
-    /// (`noreply@example.com` or `Example <noreply@example.com>`).
-    pub fn new(url: &str, from: &str) -> Result<Self, SetupError> {
+    /// (`noreply@example.com` or `Example <noreply@example.com>`), `ca_file` is
+    /// `email.smtp_ca_file`: a PEM file of root certificates to trust besides Mozilla's.
+    pub fn new(url: &str, from: &str, ca_file: Option<&Path>) -> Result<Self, SetupError> {
         let from = from
             .parse::<Mailbox>()
             .map_err(|_| SetupError::invalid("email.from", "not an email address"))?;
@@ -100,9 +120,16 @@ impl SmtpEmail {
         reject_extras(&url)?;
         let host = host(&url)?;
         let port = url.port().unwrap_or(security.default_port());
+        let extra_roots = match ca_file {
+            Some(path) => read_roots(path)?,
+            None => Vec::new(),
+        };
+        if security == Security::Plain && !extra_roots.is_empty() {
+            tracing::warn!("email.smtp_ca_file is not used: email.smtp_url is plain smtp://");
+        }
         let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host.as_str())
             .port(port)
-            .tls(security.tls(&host)?)
+            .tls(security.tls(&host, &extra_roots)?)
             .timeout(Some(TIMEOUT));
         if let Some(credentials) = credentials(&url)? {
             warn_if_exposed(security, &url);
@@ -147,6 +174,31 @@ fn reject_extras(url: &Url) -> Result<(), SetupError> {
         ));
     }
     Ok(())
+}
+
+/// Every certificate in the PEM file at `path`, each checked to be usable as a root, so a
+/// wrong file stops the server at start-up rather than failing every message later.
+fn read_roots(path: &Path) -> Result<Vec<Certificate>, SetupError> {
+    let invalid = |reason: String| {
+        SetupError::invalid(CA_FILE_SETTING, format!("{}: {reason}", path.display()))
+    };
+    let pem = std::fs::read(path).map_err(|error| invalid(format!("cannot read: {error}")))?;
+    let certificates = CertificateDer::pem_slice_iter(&pem)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|error| invalid(format!("not PEM: {error}")))?;
+    if certificates.is_empty() {
+        return Err(invalid("no CERTIFICATE in the file".to_owned()));
+    }
+    let unusable =
+        |error: &dyn fmt::Display| invalid(format!("not a usable root certificate: {error}"));
+    let mut check = RootCertStore::empty();
+    certificates
+        .into_iter()
+        .map(|der| {
+            check.add(der.clone()).map_err(|error| unusable(&error))?;
+            Certificate::from_der(der.to_vec()).map_err(|error| unusable(&error))
+        })
+        .collect()
 }
 
 /// The host as lettre wants it: a name, or an IP address without brackets.
@@ -200,7 +252,12 @@ fn endpoint(url: &Url, host: &str, port: u16) -> String {
 }
 
 /// 5xx replies and errors in our own request (no usable AUTH mechanism, a malformed
-/// message) will not pass later; 4xx replies, connection, TLS and timeout errors may.
+/// message, a server that does not offer the STARTTLS we require) will not pass later;
+/// 4xx replies, connection, TLS and timeout errors may. A certificate we do not trust fails
+/// the handshake, which lettre reports as a connection error: temporary on purpose, as for
+/// the HTTP senders. Certificates change on the server's side (renewal, rotation), one host
+/// behind the name may serve a stale one, an interception on the path may clear; retries stop
+/// when the code expires, and the stored error tells the operator what is wrong.
 fn classify(error: lettre::transport::smtp::Error) -> SendError {
     let message = format!("SMTP: {error}");
     if error.is_permanent() || error.is_client() {

@@ -132,6 +132,7 @@ fn delivery_settings_use_the_documented_names() {
         jail.set_env("TESSERA_SMS_FROM", "+15555550000");
         jail.set_env("TESSERA_SMTP_URL", "smtps://user:pw@mail.example.com");
         jail.set_env("TESSERA_EMAIL_FROM", "MFA <mfa@example.com>");
+        jail.set_env("TESSERA_EMAIL_SMTP_CA_FILE", "/etc/tessera/smtp-ca.pem");
         jail.set_env("TESSERA_LIMITS__PER_IP__COUNT", "7");
         jail.set_env("TESSERA_CLIENT_IP", "x_forwarded_for");
         let settings = Settings {
@@ -155,6 +156,10 @@ fn delivery_settings_use_the_documented_names() {
             Some(Secret::new("smtps://user:pw@mail.example.com"))
         );
         assert_eq!(config.email.from, "MFA <mfa@example.com>");
+        assert_eq!(
+            config.email.smtp_ca_file.as_deref(),
+            Some(std::path::Path::new("/etc/tessera/smtp-ca.pem"))
+        );
         assert_eq!(
             config.email.templates_dir.as_deref(),
             Some(std::path::Path::new("/etc/tessera/templates"))

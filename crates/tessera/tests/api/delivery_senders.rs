@@ -15,7 +15,7 @@ use tessera_server::delivery::{
     DevOutbox, SIGNATURE_HEADER, SmtpEmail, TemplateError, Templates, TwilioSms, WebhookSms,
 };
 
-use crate::sinks::{HttpSink, SmtpSink, extract_code};
+use crate::sinks::{HttpSink, SinkTls, SmtpSink, extract_code};
 
 const WAIT: Duration = Duration::from_secs(10);
 const CODE: &str = "493817";
@@ -214,7 +214,7 @@ fn bad_settings_are_refused_at_setup() {
     assert!(TwilioSms::new(None, "", "token", "+15550001111").is_err());
     assert!(TwilioSms::new(None, "AC1", "", "+15550001111").is_err());
     assert!(TwilioSms::new(Some("https://u:p@example.com"), "AC1", "t", "+1555").is_err());
-    let smtp_error = |url: &str| SmtpEmail::new(url, "noreply@example.com").unwrap_err();
+    let smtp_error = |url: &str| SmtpEmail::new(url, "noreply@example.com", None).unwrap_err();
     for url in [
         "http://mail.example.com",
         "smtp://",
@@ -228,7 +228,7 @@ fn bad_settings_are_refused_at_setup() {
         error.contains("email.smtp_url") && !error.contains("hunter2"),
         "{error}"
     );
-    assert!(SmtpEmail::new("smtp://mail.example.com", "not an address").is_err());
+    assert!(SmtpEmail::new("smtp://mail.example.com", "not an address", None).is_err());
 }
 
 #[test]
@@ -238,6 +238,7 @@ fn debug_output_holds_no_secrets() {
     let smtp = SmtpEmail::new(
         "smtps://mailer:smtp-password@mail.example.com",
         "Tessera <noreply@example.com>",
+        None,
     );
     let outputs = [
         format!("{:?}", webhook.unwrap()),
@@ -278,7 +279,7 @@ async fn the_dev_outbox_sends_nothing_and_succeeds() {
 async fn smtp_delivers_text_and_html_alternatives() {
     let sink = SmtpSink::start().await;
     assert_eq!(sink.url(), format!("smtp://127.0.0.1:{}", sink.port()));
-    let smtp = SmtpEmail::new(&sink.url(), "Tessera <noreply@tessera.test>").unwrap();
+    let smtp = SmtpEmail::new(&sink.url(), "Tessera <noreply@tessera.test>", None).unwrap();
     let email = sign_in_email();
 
     smtp.send_email("user@example.com", &email).await.unwrap();
@@ -294,6 +295,7 @@ async fn smtp_delivers_text_and_html_alternatives() {
     assert!(mail.raw.contains("multipart/alternative"), "{}", mail.raw);
     assert_eq!(mail.code(), CODE);
     assert_eq!(mail.auth_login, None);
+    assert_eq!(mail.tls, None);
 }
 
 #[tokio::test]
@@ -301,7 +303,7 @@ async fn smtp_authenticates_with_percent_decoded_credentials() {
     let password = "p@ss:w/rd %";
     let sink = SmtpSink::start_with_auth("mailer@tessera.test", password).await;
     let url = sink.url_with_credentials("mailer@tessera.test", password);
-    let smtp = SmtpEmail::new(&url, "noreply@tessera.test").unwrap();
+    let smtp = SmtpEmail::new(&url, "noreply@tessera.test", None).unwrap();
 
     smtp.send_email("user@example.com", &sign_in_email())
         .await
@@ -312,7 +314,7 @@ async fn smtp_authenticates_with_percent_decoded_credentials() {
     assert_eq!(mail.code(), CODE);
 
     let wrong = sink.url_with_credentials("mailer@tessera.test", "wrong-password");
-    let smtp = SmtpEmail::new(&wrong, "noreply@tessera.test").unwrap();
+    let smtp = SmtpEmail::new(&wrong, "noreply@tessera.test", None).unwrap();
     let result = smtp.send_email("user@example.com", &sign_in_email()).await;
     assert!(is_permanent(&result), "{result:?}");
     assert_clean(&result, &["wrong-password"]);
@@ -321,7 +323,7 @@ async fn smtp_authenticates_with_percent_decoded_credentials() {
 #[tokio::test]
 async fn smtp_replies_and_lost_connections_are_classified() {
     let sink = SmtpSink::start().await;
-    let smtp = SmtpEmail::new(&sink.url(), "noreply@tessera.test").unwrap();
+    let smtp = SmtpEmail::new(&sink.url(), "noreply@tessera.test", None).unwrap();
     let email = sign_in_email();
 
     let rejected = smtp.send_email("reject@example.com", &email).await;
@@ -335,10 +337,143 @@ async fn smtp_replies_and_lost_connections_are_classified() {
     assert_eq!(sink.next_message(WAIT).await.rcpt_to, ["user@example.com"]);
 
     let offline = format!("smtp://127.0.0.1:{}", closed_port().await);
-    let smtp = SmtpEmail::new(&offline, "noreply@tessera.test").unwrap();
+    let smtp = SmtpEmail::new(&offline, "noreply@tessera.test", None).unwrap();
     let result = smtp.send_email("user@example.com", &email).await;
     assert!(is_temporary(&result), "{result:?}");
     assert_clean(&result, &[]);
+}
+
+// --- SMTP over TLS ----------------------------------------------------------------------
+
+const TLS_PASSWORD: &str = "tls-password";
+
+/// A sink speaking `tls` with a certificate from its own CA, requiring AUTH (which the
+/// STARTTLS sink accepts only once TLS is up).
+async fn tls_sink(tls: SinkTls) -> SmtpSink {
+    SmtpSink::start_tls(tls, Some(("mailer", TLS_PASSWORD))).await
+}
+
+/// A code delivered with AUTH over `tls` to a server whose certificate the sender trusts only
+/// through `email.smtp_ca_file`.
+async fn delivers_with_auth_over(tls: SinkTls, scheme: &str) {
+    let sink = tls_sink(tls).await;
+    let url = sink.url_with_credentials("mailer", TLS_PASSWORD);
+    assert!(url.starts_with(scheme), "{url}");
+    let smtp = SmtpEmail::new(&url, "noreply@tessera.test", Some(&sink.ca_file())).unwrap();
+
+    smtp.send_email("user@example.com", &sign_in_email())
+        .await
+        .unwrap();
+
+    let mail = sink.next_message(WAIT).await;
+    assert!(
+        matches!(mail.tls.as_deref(), Some("TLSv1.2" | "TLSv1.3")),
+        "{:?}",
+        mail.tls
+    );
+    assert_eq!(mail.auth_login.as_deref(), Some("mailer"));
+    assert_eq!(mail.rcpt_to, ["user@example.com"]);
+    assert_eq!(mail.code(), CODE);
+}
+
+#[tokio::test]
+async fn smtp_starttls_delivers_with_auth_to_a_server_of_the_configured_ca() {
+    delivers_with_auth_over(SinkTls::StartTls, "smtp+starttls://").await;
+}
+
+#[tokio::test]
+async fn smtps_delivers_with_auth_to_a_server_of_the_configured_ca() {
+    delivers_with_auth_over(SinkTls::Implicit, "smtps://").await;
+}
+
+/// Temporary, like every TLS failure (see `classify` in the SMTP sender): certificates change
+/// on the server's side (renewal, rotation, one stale host behind the name), retries stop when
+/// the code expires, and the stored error tells the operator what is wrong.
+#[tokio::test]
+async fn an_untrusted_smtp_server_certificate_is_a_temporary_failure() {
+    let other = SmtpSink::start_tls(SinkTls::Implicit, None).await;
+    for tls in [SinkTls::StartTls, SinkTls::Implicit] {
+        let sink = tls_sink(tls).await;
+        let url = sink.url_with_credentials("mailer", TLS_PASSWORD);
+        // Mozilla's roots only, then another CA of the same name: neither issued the sink's
+        // certificate (UnknownIssuer, then BadSignature).
+        for ca_file in [None, Some(other.ca_file())] {
+            let smtp = SmtpEmail::new(&url, "noreply@tessera.test", ca_file.as_deref()).unwrap();
+
+            let result = smtp.send_email("user@example.com", &sign_in_email()).await;
+
+            assert!(is_temporary(&result), "{tls:?} {ca_file:?}: {result:?}");
+            let text = result.as_ref().unwrap_err().to_string();
+            assert!(text.contains("invalid peer certificate"), "{text}");
+            assert_clean(&result, &[TLS_PASSWORD]);
+        }
+    }
+}
+
+#[tokio::test]
+async fn smtp_starttls_never_falls_back_to_plain_text() {
+    // A plain server that offers AUTH in the clear and no STARTTLS.
+    let sink = SmtpSink::start_with_auth("mailer", TLS_PASSWORD).await;
+    let url = format!(
+        "smtp+starttls://mailer:{TLS_PASSWORD}@127.0.0.1:{}",
+        sink.port()
+    );
+    let smtp = SmtpEmail::new(&url, "noreply@tessera.test", None).unwrap();
+
+    let result = smtp.send_email("first@example.com", &sign_in_email()).await;
+
+    // lettre stops before AUTH and MAIL, with an error in our own request (client error):
+    // permanent, as a server without STARTTLS is the wrong server or port for this URL.
+    assert!(is_permanent(&result), "{result:?}");
+    let text = result.as_ref().unwrap_err().to_string();
+    assert!(text.contains("STARTTLS"), "{text}");
+    assert_clean(&result, &[TLS_PASSWORD]);
+    // The sink reports messages in order: if the first had gone out in plain text, it would
+    // come before this one.
+    let plain = sink.url_with_credentials("mailer", TLS_PASSWORD);
+    let plain = SmtpEmail::new(&plain, "noreply@tessera.test", None).unwrap();
+    plain
+        .send_email("second@example.com", &sign_in_email())
+        .await
+        .unwrap();
+    assert_eq!(
+        sink.next_message(WAIT).await.rcpt_to,
+        ["second@example.com"]
+    );
+}
+
+#[test]
+fn an_unusable_smtp_ca_file_is_refused_at_setup() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "empty.pem", "");
+    write(dir.path(), "text.pem", "no PEM here\n");
+    let pem = |base64: &str| {
+        format!("-----BEGIN CERTIFICATE-----\n{base64}\n-----END CERTIFICATE-----\n")
+    };
+    write(dir.path(), "not-base64.pem", &pem("!!!!"));
+    write(dir.path(), "not-a-certificate.pem", &pem("AAAA"));
+    for file in [
+        "missing.pem",
+        "empty.pem",
+        "text.pem",
+        "not-base64.pem",
+        "not-a-certificate.pem",
+    ] {
+        let path = dir.path().join(file);
+        for url in [
+            "smtps://mailer:hunter2@mail.example.com",
+            "smtp://mail.example.com",
+        ] {
+            let error = SmtpEmail::new(url, "noreply@example.com", Some(&path))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                error.contains("email.smtp_ca_file") && error.contains(file),
+                "{error}"
+            );
+            assert!(!error.contains("hunter2"), "{error}");
+        }
+    }
 }
 
 // --- templates --------------------------------------------------------------------------

@@ -5,6 +5,8 @@
 //! ```ignore
 //! let smtp = SmtpSink::start().await;            // or SmtpSink::start_with_auth("u", "p")
 //! // … configure Tessera with smtp.url() and make it send …
+//! let smtps = SmtpSink::start_tls(SinkTls::Implicit, Some(("u", "p"))).await;
+//! // … smtps.url_with_credentials("u", "p") is smtps://…, trusting smtps.ca_file() …
 //! let mail = smtp.next_message(WAIT).await;      // from, to, subject, text, html, code()
 //!
 //! let http = HttpSink::start().await;
@@ -28,8 +30,10 @@ use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use data_encoding::BASE64;
+use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use tempfile::TempDir;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
@@ -46,6 +50,68 @@ pub struct SmtpSink {
     process: SinkProcess,
     port: u16,
     messages: tokio::sync::Mutex<mpsc::UnboundedReceiver<String>>,
+    tls: Option<(SinkTls, SinkCertificates)>,
+}
+
+/// How a TLS sink secures its connections.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SinkTls {
+    /// STARTTLS offered and required before mail or AUTH: `smtp+starttls://`.
+    StartTls,
+    /// TLS from the first byte: `smtps://`.
+    Implicit,
+}
+
+impl SinkTls {
+    fn scheme(self) -> &'static str {
+        match self {
+            SinkTls::StartTls => "smtp+starttls",
+            SinkTls::Implicit => "smtps",
+        }
+    }
+
+    fn flag(self) -> &'static str {
+        match self {
+            SinkTls::StartTls => "starttls",
+            SinkTls::Implicit => "implicit",
+        }
+    }
+}
+
+/// A CA made for one sink and the certificate it issued to the sink for `localhost` and
+/// 127.0.0.1, as PEM files in a temporary folder: `ca.pem` (what a sender is told to trust),
+/// `cert.pem` and `key.pem` (what the sink serves).
+struct SinkCertificates {
+    dir: TempDir,
+}
+
+impl SinkCertificates {
+    fn generate() -> SinkCertificates {
+        let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
+        ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        ca.distinguished_name
+            .push(DnType::CommonName, "Tessera test CA");
+        let ca = CertifiedIssuer::self_signed(ca, KeyPair::generate().unwrap()).unwrap();
+        let key = KeyPair::generate().unwrap();
+        let mut leaf =
+            CertificateParams::new(["localhost".to_owned(), "127.0.0.1".to_owned()]).unwrap();
+        leaf.distinguished_name
+            .push(DnType::CommonName, "localhost");
+        let leaf = leaf.signed_by(&key, &ca).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        for (file, pem) in [
+            ("ca.pem", ca.pem()),
+            ("cert.pem", leaf.pem()),
+            ("key.pem", key.serialize_pem()),
+        ] {
+            std::fs::write(dir.path().join(file), pem).unwrap();
+        }
+        SinkCertificates { dir }
+    }
+
+    fn file(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
 }
 
 /// One message as the SMTP server received it, MIME already decoded (by Python's `email`).
@@ -70,6 +136,8 @@ pub struct ReceivedMail {
     pub raw: String,
     /// The user that authenticated, if the sink required AUTH.
     pub auth_login: Option<String>,
+    /// The TLS version the message came over (`TLSv1.3`); `None` over plain TCP.
+    pub tls: Option<String>,
 }
 
 impl ReceivedMail {
@@ -114,15 +182,28 @@ fn python() -> PathBuf {
 impl SmtpSink {
     /// Accepts mail from anyone.
     pub async fn start() -> SmtpSink {
-        Self::spawn(&[]).await
+        Self::spawn(&[], None).await
     }
 
     /// Requires AUTH PLAIN or LOGIN as `user`/`password` (offered without TLS).
     pub async fn start_with_auth(user: &str, password: &str) -> SmtpSink {
-        Self::spawn(&["--user", user, "--password", password]).await
+        Self::spawn(&["--user", user, "--password", password], None).await
     }
 
-    async fn spawn(args: &[&str]) -> SmtpSink {
+    /// Speaks TLS (`tls`) with a certificate from a CA made for this sink (`ca_file()`), and
+    /// with `auth` requires AUTH PLAIN or LOGIN as `(user, password)` (over TLS only).
+    pub async fn start_tls(tls: SinkTls, auth: Option<(&str, &str)>) -> SmtpSink {
+        let certificates = SinkCertificates::generate();
+        let (cert, key) = (certificates.file("cert.pem"), certificates.file("key.pem"));
+        let mut args = vec!["--tls", tls.flag()];
+        args.extend(["--cert", path_arg(&cert), "--key", path_arg(&key)]);
+        if let Some((user, password)) = auth {
+            args.extend(["--user", user, "--password", password]);
+        }
+        Self::spawn(&args, Some((tls, certificates))).await
+    }
+
+    async fn spawn(args: &[&str], tls: Option<(SinkTls, SinkCertificates)>) -> SmtpSink {
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/smtp_sink.py");
         let mut child = Command::new(python())
             .arg(&script)
@@ -158,6 +239,7 @@ impl SmtpSink {
             process,
             port,
             messages: tokio::sync::Mutex::new(messages),
+            tls,
         }
     }
 
@@ -165,19 +247,31 @@ impl SmtpSink {
         self.port
     }
 
-    /// `smtp://127.0.0.1:PORT`: plain TCP, no credentials.
+    /// `smtp://127.0.0.1:PORT` (plain TCP), `smtp+starttls://…` or `smtps://…` as the sink
+    /// was started; no credentials.
     pub fn url(&self) -> String {
-        format!("smtp://127.0.0.1:{}", self.port)
+        format!("{}://127.0.0.1:{}", self.scheme(), self.port)
     }
 
-    /// `smtp://USER:PASSWORD@127.0.0.1:PORT`, both parts percent-encoded.
+    /// `url()` with `USER:PASSWORD@`, both parts percent-encoded.
     pub fn url_with_credentials(&self, user: &str, password: &str) -> String {
         format!(
-            "smtp://{}:{}@127.0.0.1:{}",
+            "{}://{}:{}@127.0.0.1:{}",
+            self.scheme(),
             percent_encode(user),
             percent_encode(password),
             self.port
         )
+    }
+
+    fn scheme(&self) -> &'static str {
+        self.tls.as_ref().map_or("smtp", |(tls, _)| tls.scheme())
+    }
+
+    /// The PEM file of the CA that issued a TLS sink's certificate.
+    pub fn ca_file(&self) -> PathBuf {
+        let (_, certificates) = self.tls.as_ref().expect("ca_file() of a sink without TLS");
+        certificates.file("ca.pem")
     }
 
     /// The next message received (in order), or a panic after `timeout`.
@@ -189,6 +283,10 @@ impl SmtpSink {
             .unwrap_or_else(|| panic!("the SMTP sink (pid {}) exited", self.process.0.id()));
         serde_json::from_str(&line).unwrap_or_else(|e| panic!("sink line {line:?}: {e}"))
     }
+}
+
+fn path_arg(path: &Path) -> &str {
+    path.to_str().expect("temporary paths are UTF-8")
 }
 
 /// Every byte but unreserved ASCII as `%XX`.
