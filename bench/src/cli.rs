@@ -1,0 +1,72 @@
+//! The bench's flags. Paths default to this workspace, so `cargo run --release -p
+//! tessera-bench` works from any directory.
+
+use std::path::PathBuf;
+
+use clap::Parser;
+
+const WORKSPACE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "tessera-bench",
+    about = "Load generator for Tessera, side by side with the Firebase Auth emulator"
+)]
+pub struct Args {
+    /// Users; every phase runs one operation per user.
+    #[arg(long, default_value_t = 2000)]
+    pub users: usize,
+
+    /// Requests in flight: a fixed pool of this many tasks pulls users from a shared queue.
+    #[arg(long, default_value_t = 32)]
+    pub concurrency: usize,
+
+    /// Drive an already running Tessera at this base URL instead of starting one.
+    #[arg(long, value_name = "URL")]
+    pub target: Option<String>,
+
+    /// With --target: the file holding the dev admin PAT (`<data-dir>/admin.pat`); without it
+    /// the ZITADEL phases are skipped.
+    #[arg(long, value_name = "FILE", requires = "target")]
+    pub pat_file: Option<PathBuf>,
+
+    /// With --target: the server's process id, to sample its RSS.
+    #[arg(long, value_name = "PID", requires = "target")]
+    pub server_pid: Option<u32>,
+
+    /// With --target: the project to use (dev mode's default project otherwise).
+    #[arg(long, default_value = "demo-project")]
+    pub project: String,
+
+    /// Passed to `tessera serve --database-url` (SQLite in a fresh temporary data dir otherwise).
+    #[arg(long, value_name = "URL")]
+    pub database_url: Option<String>,
+
+    /// The server binary. Without this flag the bench first runs `cargo build --release -p
+    /// tessera` and uses `target/release/tessera`.
+    #[arg(long, value_name = "FILE")]
+    pub tessera_bin: Option<PathBuf>,
+
+    /// Also start the Firebase Auth emulator (bench/emulator, `npm ci` there first) and run the
+    /// Identity Toolkit phases unchanged against it.
+    #[arg(long)]
+    pub compare_emulator: bool,
+
+    /// HTTP/2 channels the gRPC phase spreads its requests over.
+    #[arg(long, default_value_t = 4)]
+    pub grpc_channels: usize,
+
+    /// Write the Markdown report (tables and machine facts) to this file too.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+
+    /// The workspace root (for the server binary, `bench/emulator` and `git`).
+    #[arg(long, default_value = WORKSPACE, hide_default_value = true)]
+    pub workspace: PathBuf,
+}
+
+/// The command line as typed, for the report.
+pub fn command_line() -> String {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    format!("cargo run --release -p tessera-bench -- {}", args.join(" "))
+}

@@ -1,0 +1,69 @@
+//! `tessera-bench`: drives Tessera phase by phase with N users and C requests in flight, and
+//! optionally the Firebase Auth emulator with the same Identity Toolkit phases, then prints one
+//! Markdown table per target (see `BENCHMARKS.md` for the command and the measured tables).
+//!
+//! Modules: `cli` (flags), `target` (a system under test), `server` (Tessera), `emulator`
+//! (the Firebase Auth emulator), `process` (child processes, ports, readiness), `rss` (the
+//! peak RSS sampler), `client` (HTTP and gRPC calls), `phases` (what each phase does per
+//! user), `runner` (a pool of C tasks that runs one phase), `stats` (latency summaries),
+//! `report` (tables and machine facts), `totp` (RFC 6238 codes), `clock` (the wall clock).
+
+mod cli;
+mod client;
+mod clock;
+mod emulator;
+mod phases;
+mod process;
+mod report;
+mod rss;
+mod runner;
+mod server;
+mod stats;
+mod target;
+mod totp;
+
+use anyhow::Context;
+use clap::Parser;
+
+use crate::report::{Machine, Report};
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = cli::Args::parse();
+    let machine = Machine::collect(&args.workspace).await;
+    eprintln!("machine: {} × {}", machine.cores, machine.cpu_model);
+    let ceiling = report::rs256_ceiling(machine.cores).await;
+    match &ceiling {
+        Ok(c) => eprintln!(
+            "openssl speed rsa2048: {:.0} sign/s per core, ceiling {:.0} sign/s",
+            c.per_core, c.total
+        ),
+        Err(e) => eprintln!("RS256 ceiling not measured: {e:#}"),
+    }
+
+    let mut runs = Vec::new();
+    let tessera = server::start(&args).await.context("starting Tessera")?;
+    runs.push(runner::run_all(&args, tessera).await?);
+    if args.compare_emulator {
+        let emulator = emulator::start(&args)
+            .await
+            .context("starting the Firebase Auth emulator")?;
+        runs.push(runner::run_all(&args, emulator).await?);
+    }
+
+    let report = Report {
+        command: cli::command_line(),
+        machine,
+        ceiling: ceiling.map_err(|e| format!("{e:#}")),
+        users: args.users,
+        concurrency: args.concurrency,
+        runs,
+    };
+    let markdown = report.to_markdown();
+    println!("{markdown}");
+    if let Some(out) = &args.out {
+        std::fs::write(out, &markdown).with_context(|| format!("writing {}", out.display()))?;
+        eprintln!("written to {}", out.display());
+    }
+    Ok(())
+}

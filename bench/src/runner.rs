@@ -1,0 +1,131 @@
+//! Runs the phases against one target: a fixed pool of C tasks pulls the next user from a
+//! shared counter and runs the phase's operation for it, so C requests are in flight until
+//! the users run out. A phase ends when every user is done; its wall time runs from the first
+//! request to the last answer (reading the outbox beforehand is not counted).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
+
+use tokio::sync::Mutex;
+use tokio::task::JoinSet;
+
+use crate::cli::Args;
+use crate::client::Client;
+use crate::phases::{self, Kind, Phase, User};
+use crate::rss::RssSampler;
+use crate::stats::{Samples, Summary};
+use crate::target::Target;
+
+/// One phase's row: `None` when the target does not serve it (n/a).
+pub struct PhaseResult {
+    pub name: &'static str,
+    pub kind: Kind,
+    pub summary: Option<Summary>,
+}
+
+/// Everything measured on one target.
+pub struct RunResult {
+    pub label: String,
+    pub notes: Vec<String>,
+    pub idle_rss: Option<u64>,
+    pub final_rss: Option<u64>,
+    pub signs_rs256: bool,
+    pub phases: Vec<PhaseResult>,
+}
+
+impl RunResult {
+    pub fn phase(&self, name: &str) -> Option<&Summary> {
+        self.phases
+            .iter()
+            .find(|p| p.name == name)
+            .and_then(|p| p.summary.as_ref())
+    }
+}
+
+pub async fn run_all(args: &Args, target: Target) -> anyhow::Result<RunResult> {
+    let client = Arc::new(Client::new(&target, args.concurrency, args.grpc_channels).await?);
+    // Names unique to this run, so a server that has seen earlier runs still accepts sign-ups.
+    let run = format!("{:x}", crate::clock::since_epoch().as_millis());
+    let users: Arc<[Mutex<User>]> = (0..args.users)
+        .map(|i| Mutex::new(User::new(&run, i)))
+        .collect();
+    let mut results = Vec::new();
+    for phase in phases::all() {
+        let (name, kind) = (phase.name, phase.kind);
+        let summary = if target.supports(phase.needs) {
+            let phase = Arc::new(phase);
+            let rss = target.rss.as_ref();
+            let summary = run_phase(&phase, &client, &users, args.concurrency, rss).await?;
+            eprintln!(
+                "{:<22} {:<52} {:>8.0} ops/s  p99 {:>7.1} ms  errors {}",
+                target.label,
+                name,
+                summary.ops_per_second(),
+                summary.p99.as_secs_f64() * 1e3,
+                summary.errors
+            );
+            Some(summary)
+        } else {
+            None
+        };
+        results.push(PhaseResult {
+            name,
+            kind,
+            summary,
+        });
+    }
+    let result = RunResult {
+        label: target.label.clone(),
+        notes: target.notes.clone(),
+        idle_rss: target.idle_rss,
+        final_rss: target.rss.as_ref().map(RssSampler::now),
+        signs_rs256: target.signs_rs256,
+        phases: results,
+    };
+    target.shut_down().await?;
+    Ok(result)
+}
+
+async fn run_phase(
+    phase: &Arc<Phase>,
+    client: &Arc<Client>,
+    users: &Arc<[Mutex<User>]>,
+    concurrency: usize,
+    rss: Option<&RssSampler>,
+) -> anyhow::Result<Summary> {
+    if phase.reads_outbox {
+        client.fetch_codes().await?;
+    }
+    if let Some(rss) = rss {
+        rss.reset_peak();
+    }
+    let next = Arc::new(AtomicUsize::new(0));
+    let started = Instant::now();
+    let mut pool = JoinSet::new();
+    for _ in 0..concurrency.max(1) {
+        let (phase, client, users, next) = (
+            Arc::clone(phase),
+            Arc::clone(client),
+            Arc::clone(users),
+            Arc::clone(&next),
+        );
+        pool.spawn(async move {
+            let mut samples = Samples::default();
+            while let Some(slot) = users.get(next.fetch_add(1, Ordering::Relaxed)) {
+                // Each user is taken by exactly one task per phase: the lock is never contended.
+                let mut user = slot.lock().await;
+                let sent = Instant::now();
+                let outcome = phase.run(&client, &mut user).await;
+                samples.record(sent.elapsed(), outcome);
+            }
+            samples
+        });
+    }
+    let mut samples = Samples::default();
+    while let Some(task) = pool.join_next().await {
+        samples.merge(task?);
+    }
+    let wall = started.elapsed();
+    Ok(Summary::new(samples, wall, rss.map(RssSampler::peak)))
+}

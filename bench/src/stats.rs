@@ -1,0 +1,93 @@
+//! Latency samples of one phase and their summary: throughput over the phase's wall time,
+//! nearest-rank percentiles over every operation (errors included: a failed request took
+//! time too), the error count with the first error, and the server's peak RSS.
+
+use std::time::Duration;
+
+/// What one task of the pool saw.
+#[derive(Debug, Default)]
+pub struct Samples {
+    pub latencies: Vec<Duration>,
+    pub errors: usize,
+    pub first_error: Option<String>,
+}
+
+impl Samples {
+    pub fn record(&mut self, latency: Duration, outcome: anyhow::Result<()>) {
+        self.latencies.push(latency);
+        if let Err(e) = outcome {
+            self.errors += 1;
+            self.first_error.get_or_insert_with(|| format!("{e:#}"));
+        }
+    }
+
+    pub fn merge(&mut self, other: Samples) {
+        self.latencies.extend(other.latencies);
+        self.errors += other.errors;
+        if self.first_error.is_none() {
+            self.first_error = other.first_error;
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Summary {
+    pub ops: usize,
+    pub wall: Duration,
+    pub p50: Duration,
+    pub p99: Duration,
+    pub max: Duration,
+    pub errors: usize,
+    pub first_error: Option<String>,
+    /// Bytes; `None` when the bench cannot see the server's process.
+    pub peak_rss: Option<u64>,
+}
+
+impl Summary {
+    pub fn new(mut samples: Samples, wall: Duration, peak_rss: Option<u64>) -> Self {
+        samples.latencies.sort_unstable();
+        let at = |q: f64| percentile(&samples.latencies, q);
+        Self {
+            ops: samples.latencies.len(),
+            wall,
+            p50: at(0.50),
+            p99: at(0.99),
+            max: samples.latencies.last().copied().unwrap_or_default(),
+            errors: samples.errors,
+            first_error: samples.first_error,
+            peak_rss,
+        }
+    }
+
+    pub fn ops_per_second(&self) -> f64 {
+        let seconds = self.wall.as_secs_f64();
+        if seconds > 0.0 {
+            self.ops as f64 / seconds
+        } else {
+            0.0
+        }
+    }
+}
+
+/// Nearest-rank percentile of sorted samples.
+fn percentile(sorted: &[Duration], q: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let rank = (q * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nearest_rank_percentiles() {
+        let ms: Vec<Duration> = (1..=100).map(Duration::from_millis).collect();
+        assert_eq!(percentile(&ms, 0.50), Duration::from_millis(50));
+        assert_eq!(percentile(&ms, 0.99), Duration::from_millis(99));
+        assert_eq!(percentile(&ms[..1], 0.99), Duration::from_millis(1));
+        assert_eq!(percentile(&[], 0.5), Duration::ZERO);
+    }
+}
