@@ -18,6 +18,8 @@ pub struct Machine {
     pub cpu_model: String,
     pub memory: String,
     pub kernel: String,
+    /// `/proc/loadavg` when the bench started: other work on the machine skews the figures.
+    pub load: String,
     pub date: String,
     pub commit: String,
 }
@@ -41,6 +43,9 @@ impl Machine {
             );
         let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease")
             .map_or_else(|_| "unknown".to_owned(), |k| format!("Linux {}", k.trim()));
+        let load = std::fs::read_to_string("/proc/loadavg")
+            .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+            .unwrap_or_default();
         let commit = git(workspace, &["rev-parse", "--short=12", "HEAD"])
             .unwrap_or_else(|| "unknown".to_owned());
         let dirty = git(
@@ -53,6 +58,7 @@ impl Machine {
             cpu_model,
             memory,
             kernel,
+            load,
             date: utc_now(),
             commit: if dirty {
                 format!("{commit} (with uncommitted changes in the tree)")
@@ -148,6 +154,7 @@ impl Report {
         let _ = writeln!(md, "| CPU | {} × {} |", m.cores, m.cpu_model);
         let _ = writeln!(md, "| memory | {} |", m.memory);
         let _ = writeln!(md, "| kernel | {} |", m.kernel);
+        let _ = writeln!(md, "| load average at start | {} |", m.load);
         let _ = writeln!(
             md,
             "| load | {} users, {} requests in flight, load generator on the same machine |",
