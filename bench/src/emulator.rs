@@ -87,6 +87,7 @@ pub async fn start(args: &Args) -> anyhow::Result<Target> {
             ),
             "RSS: the emulator's Node.js process and its children".to_owned(),
         ],
+        pids: Vec::new(),
         rss: None,
         idle_rss: None,
         process: Some(process),
@@ -94,7 +95,7 @@ pub async fn start(args: &Args) -> anyhow::Result<Target> {
     };
     enable_phone_mfa(&target).await?;
     tokio::time::sleep(Duration::from_millis(500)).await;
-    target.sample_rss(process_tree(pid));
+    target.watch(process_tree(pid));
     Ok(target)
 }
 

@@ -4,13 +4,14 @@
 //!
 //! Modules: `cli` (flags), `target` (a system under test), `server` (Tessera), `emulator`
 //! (the Firebase Auth emulator), `process` (child processes, ports, readiness), `rss` (the
-//! peak RSS sampler), `client` (HTTP and gRPC calls), `phases` (what each phase does per
+//! peak RSS sampler), `cpu` (cores busy), `client` (HTTP and gRPC calls), `phases` (what each phase does per
 //! user), `runner` (a pool of C tasks that runs one phase), `stats` (latency summaries),
 //! `report` (tables and machine facts), `totp` (RFC 6238 codes), `clock` (the wall clock).
 
 mod cli;
 mod client;
 mod clock;
+mod cpu;
 mod emulator;
 mod phases;
 mod process;
@@ -30,6 +31,7 @@ use crate::report::{Machine, Report};
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = cli::Args::parse();
+    let bin = server::binary(&args)?;
     let machine = Machine::collect(&args.workspace).await;
     eprintln!("machine: {} × {}", machine.cores, machine.cpu_model);
     let ceiling = report::rs256_ceiling(machine.cores).await;
@@ -42,7 +44,9 @@ async fn main() -> anyhow::Result<()> {
     }
 
     let mut runs = Vec::new();
-    let tessera = server::start(&args).await.context("starting Tessera")?;
+    let tessera = server::start(&args, bin.as_deref())
+        .await
+        .context("starting Tessera")?;
     runs.push(runner::run_all(&args, tessera).await?);
     if args.compare_emulator {
         let emulator = emulator::start(&args)

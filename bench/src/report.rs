@@ -168,6 +168,15 @@ impl Report {
             Err(e) => format!("not measured: {e}"),
         };
         let _ = writeln!(md, "| RS256 ceiling | {ceiling} |\n");
+        let _ = writeln!(
+            md,
+            "Each phase runs one request per user, all users, {} at a time; `time` is the phase's \
+             wall time, latencies include failed requests. `kind`: plain = neither mints a token \
+             nor checks a password, token = mints an ID token, password = Argon2id. `peak RSS`: \
+             the highest VmRSS sampled every 20 ms during the phase; `server CPU`, `bench CPU`: \
+             cores kept busy on average during the phase (of {}).\n",
+            self.concurrency, m.cores
+        );
         for run in &self.runs {
             self.run_table(&mut md, run);
         }
@@ -192,14 +201,17 @@ impl Report {
         );
         let _ = writeln!(
             md,
-            "| phase | kind | ops | time s | ops/s | p50 ms | p99 ms | max ms | errors | peak RSS | of RS256 ceiling |"
+            "| phase | kind | ops | time s | ops/s | p50 ms | p99 ms | max ms | errors | peak RSS | server CPU | bench CPU | of RS256 ceiling |"
         );
-        let _ = writeln!(md, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        let _ = writeln!(
+            md,
+            "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+        );
         for phase in &run.phases {
             let Some(s) = &phase.summary else {
                 let _ = writeln!(
                     md,
-                    "| {} | {} | n/a | | | | | | | | |",
+                    "| {} | {} | n/a | | | | | | | | | | |",
                     phase.name,
                     phase.kind.label()
                 );
@@ -213,7 +225,7 @@ impl Report {
             };
             let _ = writeln!(
                 md,
-                "| {} | {} | {} | {:.2} | {:.0} | {} | {} | {} | {} | {} | {} |",
+                "| {} | {} | {} | {:.2} | {:.0} | {} | {} | {} | {} | {} | {} | {:.2} | {} |",
                 phase.name,
                 phase.kind.label(),
                 s.ops,
@@ -224,6 +236,10 @@ impl Report {
                 ms(s.max),
                 s.errors,
                 mib(s.peak_rss),
+                s.cpu
+                    .server
+                    .map_or_else(|| "—".to_owned(), |c| format!("{c:.2}")),
+                s.cpu.bench,
                 of_ceiling
             );
         }

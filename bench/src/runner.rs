@@ -12,6 +12,7 @@ use tokio::task::JoinSet;
 
 use crate::cli::Args;
 use crate::client::Client;
+use crate::cpu::CpuMeter;
 use crate::phases::{self, Kind, Phase, User};
 use crate::rss::RssSampler;
 use crate::stats::{Samples, Summary};
@@ -55,8 +56,7 @@ pub async fn run_all(args: &Args, target: Target) -> anyhow::Result<RunResult> {
         let (name, kind) = (phase.name, phase.kind);
         let summary = if target.supports(phase.needs) {
             let phase = Arc::new(phase);
-            let rss = target.rss.as_ref();
-            let summary = run_phase(&phase, &client, &users, args.concurrency, rss).await?;
+            let summary = run_phase(&phase, &client, &users, args.concurrency, &target).await?;
             eprintln!(
                 "{:<22} {:<52} {:>8.0} ops/s  p99 {:>7.1} ms  errors {}",
                 target.label,
@@ -92,14 +92,16 @@ async fn run_phase(
     client: &Arc<Client>,
     users: &Arc<[Mutex<User>]>,
     concurrency: usize,
-    rss: Option<&RssSampler>,
+    target: &Target,
 ) -> anyhow::Result<Summary> {
     if phase.reads_outbox {
         client.fetch_codes().await?;
     }
+    let rss = target.rss.as_ref();
     if let Some(rss) = rss {
         rss.reset_peak();
     }
+    let cpu = CpuMeter::start(&target.pids);
     let next = Arc::new(AtomicUsize::new(0));
     let started = Instant::now();
     let mut pool = JoinSet::new();
@@ -127,5 +129,11 @@ async fn run_phase(
         samples.merge(task?);
     }
     let wall = started.elapsed();
-    Ok(Summary::new(samples, wall, rss.map(RssSampler::peak)))
+    let cores = cpu.cores_busy(&target.pids);
+    Ok(Summary::new(
+        samples,
+        wall,
+        rss.map(RssSampler::peak),
+        cores,
+    ))
 }

@@ -12,20 +12,33 @@ use crate::cli::Args;
 use crate::process::{Process, free_port};
 use crate::target::Target;
 
-pub async fn start(args: &Args) -> anyhow::Result<Target> {
-    if let Some(url) = &args.target {
-        return external(args, url);
+/// The server binary to start: `--tessera-bin`, or `target/release/tessera` freshly built
+/// (`None` with `--target`). Called before anything is measured, so the build does not
+/// compete with the measurements.
+pub fn binary(args: &Args) -> anyhow::Result<Option<PathBuf>> {
+    match (&args.target, &args.tessera_bin) {
+        (Some(_), _) => Ok(None),
+        (None, Some(bin)) => Ok(Some(bin.clone())),
+        (None, None) => build(&args.workspace).map(Some),
     }
-    let bin = match &args.tessera_bin {
-        Some(bin) => bin.clone(),
-        None => build(&args.workspace)?,
-    };
+}
+
+/// Starts `bin` (from `binary`), or connects to `--target` when `bin` is `None`.
+pub async fn start(args: &Args, bin: Option<&Path>) -> anyhow::Result<Target> {
+    match (&args.target, bin) {
+        (Some(url), _) => external(args, url),
+        (None, Some(bin)) => spawn(args, bin).await,
+        (None, None) => bail!("no server binary and no --target"),
+    }
+}
+
+async fn spawn(args: &Args, bin: &Path) -> anyhow::Result<Target> {
     let scratch = tempfile::Builder::new()
         .prefix("tessera-bench-")
         .tempdir()?;
     let data_dir = scratch.path().join("data");
     let listen = format!("127.0.0.1:{}", free_port()?);
-    let mut command = Command::new(&bin);
+    let mut command = Command::new(bin);
     command
         .args(["serve", "--mode", "dev", "--listen", &listen])
         .arg("--data-dir")
@@ -64,6 +77,7 @@ pub async fn start(args: &Args) -> anyhow::Result<Target> {
                 .map(|url| format!(" --database-url {}", redact(url)))
                 .unwrap_or_default(),
         )],
+        pids: Vec::new(),
         rss: None,
         idle_rss: None,
         process: Some(process),
@@ -71,7 +85,7 @@ pub async fn start(args: &Args) -> anyhow::Result<Target> {
     };
     // Let start-up work (migrations, key generation) settle before the idle reading.
     tokio::time::sleep(Duration::from_millis(500)).await;
-    target.sample_rss(vec![pid]);
+    target.watch(vec![pid]);
     Ok(target)
 }
 
@@ -93,13 +107,14 @@ fn external(args: &Args, url: &str) -> anyhow::Result<Target> {
         totp: true,
         signs_rs256: true,
         notes: vec![format!("an already running server at {url}")],
+        pids: Vec::new(),
         rss: None,
         idle_rss: None,
         process: None,
         _scratch: None,
     };
     if let Some(pid) = args.server_pid {
-        target.sample_rss(vec![pid]);
+        target.watch(vec![pid]);
     }
     Ok(target)
 }

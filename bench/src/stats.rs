@@ -1,8 +1,11 @@
 //! Latency samples of one phase and their summary: throughput over the phase's wall time,
 //! nearest-rank percentiles over every operation (errors included: a failed request took
-//! time too), the error count with the first error, and the server's peak RSS.
+//! time too), the error count with the first error, the server's peak RSS, and the cores the
+//! server and the bench kept busy.
 
 use std::time::Duration;
+
+use crate::cpu::CoresBusy;
 
 /// What one task of the pool saw.
 #[derive(Debug, Default)]
@@ -41,10 +44,16 @@ pub struct Summary {
     pub first_error: Option<String>,
     /// Bytes; `None` when the bench cannot see the server's process.
     pub peak_rss: Option<u64>,
+    pub cpu: CoresBusy,
 }
 
 impl Summary {
-    pub fn new(mut samples: Samples, wall: Duration, peak_rss: Option<u64>) -> Self {
+    pub fn new(
+        mut samples: Samples,
+        wall: Duration,
+        peak_rss: Option<u64>,
+        cpu: CoresBusy,
+    ) -> Self {
         samples.latencies.sort_unstable();
         let at = |q: f64| percentile(&samples.latencies, q);
         Self {
@@ -56,6 +65,7 @@ impl Summary {
             errors: samples.errors,
             first_error: samples.first_error,
             peak_rss,
+            cpu,
         }
     }
 

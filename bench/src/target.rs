@@ -29,6 +29,8 @@ pub struct Target {
     pub signs_rs256: bool,
     /// Lines printed under the table (how the target was started, idle RSS, …).
     pub notes: Vec<String>,
+    /// The processes whose RSS and CPU time count as the target's (empty: unknown).
+    pub pids: Vec<u32>,
     pub rss: Option<RssSampler>,
     pub idle_rss: Option<u64>,
     pub process: Option<Process>,
@@ -45,8 +47,9 @@ impl Target {
         }
     }
 
-    /// Starts sampling `pid` (and its children), and records the idle RSS.
-    pub fn sample_rss(&mut self, pids: Vec<u32>) {
+    /// Watches `pids` (RSS sampling and CPU time), and records the idle RSS.
+    pub fn watch(&mut self, pids: Vec<u32>) {
+        self.pids.clone_from(&pids);
         let sampler = RssSampler::start(pids);
         self.idle_rss = Some(sampler.now());
         self.rss = Some(sampler);
