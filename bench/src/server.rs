@@ -37,6 +37,9 @@ async fn spawn(args: &Args, bin: &Path) -> anyhow::Result<Target> {
         .prefix("tessera-bench-")
         .tempdir()?;
     let data_dir = scratch.path().join("data");
+    // `tessera serve` creates a missing data dir only on SQLite (where the database file goes);
+    // with --database-url postgres://… it fails writing the master key, so create it here.
+    std::fs::create_dir_all(&data_dir)?;
     let listen = format!("127.0.0.1:{}", free_port()?);
     let mut command = Command::new(bin);
     command
