@@ -1,12 +1,19 @@
 //! Password hashing with Argon2id.
 //!
-//! Hashing is deliberately slow, so it runs on tokio's blocking pool, never on the async
-//! workers. Verification of a sign-in for an unknown email runs against a dummy hash with the
-//! same parameters, so the response time does not reveal whether the account exists.
+//! Hashing is deliberately slow and memory-hard, so it runs on a few threads of its own, one
+//! per core, never on the async workers. More hashes at once would not finish sooner (each
+//! keeps a core busy), but each would hold its 19 MiB; and on tokio's growing blocking pool
+//! every thread's allocator arena kept those blocks, which grew the server to gigabytes under
+//! a burst of sign-ins. Verification of a sign-in for an unknown email runs against a dummy
+//! hash with the same parameters, so the response time does not reveal whether the account
+//! exists.
+
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
 
 use argon2::{Algorithm, Argon2, Params, PasswordHash, PasswordHasher, PasswordVerifier, Version};
-use std::sync::Arc;
 use tessera_core::{DomainError, Password};
+use tokio::sync::oneshot;
 
 /// Argon2id cost parameters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
@@ -28,10 +35,14 @@ impl Default for PasswordParams {
     }
 }
 
+type Job = Box<dyn FnOnce() + Send>;
+
 #[derive(Clone)]
 pub struct PasswordHasherPool {
     argon2: Arc<Argon2<'static>>,
     dummy_hash: Arc<String>,
+    /// Work for the hashing threads; they end when the last pool handle is dropped.
+    jobs: mpsc::Sender<Job>,
 }
 
 impl PasswordHasherPool {
@@ -51,13 +62,14 @@ impl PasswordHasherPool {
         Ok(Self {
             argon2: Arc::new(argon2),
             dummy_hash: Arc::new(dummy_hash),
+            jobs: spawn_hashers()?,
         })
     }
 
     pub async fn hash(&self, password: &Password) -> Result<String, DomainError> {
         let argon2 = self.argon2.clone();
         let plain = password.expose().to_owned();
-        blocking(move || hash_with(&argon2, &plain)).await?
+        self.run(move || hash_with(&argon2, &plain)).await?
     }
 
     /// Checks `plain` against `stored`, or against the dummy hash when there is no stored
@@ -69,11 +81,12 @@ impl PasswordHasherPool {
             Some(h) => (h.to_owned(), true),
             None => (self.dummy_hash.as_str().to_owned(), false),
         };
-        let matched = blocking(move || {
-            PasswordHash::new(&hash)
-                .is_ok_and(|parsed| argon2.verify_password(plain.as_bytes(), &parsed).is_ok())
-        })
-        .await?;
+        let matched = self
+            .run(move || {
+                PasswordHash::new(&hash)
+                    .is_ok_and(|parsed| argon2.verify_password(plain.as_bytes(), &parsed).is_ok())
+            })
+            .await?;
         Ok(real && matched)
     }
 }
@@ -88,11 +101,50 @@ fn hash_with(argon2: &Argon2<'_>, plain: &str) -> Result<String, DomainError> {
         })
 }
 
-async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> T + Send + 'static,
-) -> Result<T, DomainError> {
-    tokio::task::spawn_blocking(f).await.map_err(|e| {
-        tracing::error!(error = %e, "blocking task failed");
-        DomainError::Internal
-    })
+impl PasswordHasherPool {
+    /// Runs `f` on a hashing thread, in turn with the other waiting hashes.
+    async fn run<T: Send + 'static>(
+        &self,
+        f: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, DomainError> {
+        let (done, result) = oneshot::channel();
+        let job: Job = Box::new(move || {
+            let _ = done.send(f());
+        });
+        if self.jobs.send(job).is_err() {
+            tracing::error!("the password hashing threads are gone");
+            return Err(DomainError::Internal);
+        }
+        result.await.map_err(|_| {
+            tracing::error!("a password hashing job failed");
+            DomainError::Internal
+        })
+    }
+}
+
+/// One hashing thread per core, sharing one queue.
+fn spawn_hashers() -> Result<mpsc::Sender<Job>, DomainError> {
+    let (jobs, queue) = mpsc::channel::<Job>();
+    let queue = Arc::new(Mutex::new(queue));
+    let threads = std::thread::available_parallelism().map_or(2, usize::from);
+    for n in 0..threads {
+        let queue = queue.clone();
+        std::thread::Builder::new()
+            .name(format!("argon2-{n}"))
+            .spawn(move || {
+                loop {
+                    // The lock is held only while taking a job, not while hashing.
+                    let next = queue.lock().map(|q| q.recv());
+                    match next {
+                        Ok(Ok(job)) => job(),
+                        _ => break,
+                    }
+                }
+            })
+            .map_err(|e| {
+                tracing::error!(error = %e, "cannot start a password hashing thread");
+                DomainError::Internal
+            })?;
+    }
+    Ok(jobs)
 }
