@@ -173,8 +173,9 @@ impl Report {
             "Each phase runs one request per user, all users, {} at a time; `time` is the phase's \
              wall time, latencies include failed requests. `kind`: plain = neither mints a token \
              nor checks a password, token = mints an ID token, password = Argon2id. `peak RSS`: \
-             the highest VmRSS sampled every 20 ms during the phase; `server CPU`, `bench CPU`: \
-             cores kept busy on average during the phase (of {}).\n",
+             the highest VmRSS sampled every 20 ms during the phase; `server CPU`, `bench CPU`, \
+             `other CPU`: cores kept busy on average during the phase (of {}) by the server, the \
+             load generator, and everything else (PostgreSQL; other work on the machine).\n",
             self.concurrency, m.cores
         );
         for run in &self.runs {
@@ -201,17 +202,17 @@ impl Report {
         );
         let _ = writeln!(
             md,
-            "| phase | kind | ops | time s | ops/s | p50 ms | p99 ms | max ms | errors | peak RSS | server CPU | bench CPU | of RS256 ceiling |"
+            "| phase | kind | ops | time s | ops/s | p50 ms | p99 ms | max ms | errors | peak RSS | server CPU | bench CPU | other CPU | of RS256 ceiling |"
         );
         let _ = writeln!(
             md,
-            "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+            "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
         );
         for phase in &run.phases {
             let Some(s) = &phase.summary else {
                 let _ = writeln!(
                     md,
-                    "| {} | {} | n/a | | | | | | | | | | |",
+                    "| {} | {} | n/a | | | | | | | | | | | |",
                     phase.name,
                     phase.kind.label()
                 );
@@ -225,7 +226,7 @@ impl Report {
             };
             let _ = writeln!(
                 md,
-                "| {} | {} | {} | {:.2} | {:.0} | {} | {} | {} | {} | {} | {} | {:.2} | {} |",
+                "| {} | {} | {} | {:.2} | {:.0} | {} | {} | {} | {} | {} | {} | {:.2} | {:.2} | {} |",
                 phase.name,
                 phase.kind.label(),
                 s.ops,
@@ -240,6 +241,7 @@ impl Report {
                     .server
                     .map_or_else(|| "—".to_owned(), |c| format!("{c:.2}")),
                 s.cpu.bench,
+                s.cpu.other,
                 of_ceiling
             );
         }
