@@ -38,6 +38,10 @@ pub fn load(path: &Path) -> anyhow::Result<MasterKey> {
 
 pub fn load_or_generate(path: &Path) -> anyhow::Result<MasterKey> {
     if !path.exists() {
+        // On PostgreSQL nothing else has created the data dir yet.
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        }
         generate(path)?;
         tracing::info!(path = %path.display(), "generated a new master key (dev mode)");
     }

@@ -201,3 +201,13 @@ fn dev_mode_has_no_delivery_limits_and_production_has_them() {
         Ok(())
     });
 }
+
+#[test]
+fn a_dev_master_key_is_generated_into_a_data_dir_that_does_not_exist_yet() {
+    // On PostgreSQL nothing else creates the data dir before the master key.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("not/yet/master.key");
+    let first = tessera::master_key::load_or_generate(&path).unwrap();
+    let again = tessera::master_key::load_or_generate(&path).unwrap();
+    assert_eq!(first.id(), again.id());
+}
