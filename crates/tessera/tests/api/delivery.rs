@@ -32,6 +32,16 @@ async fn with_webhook(sink: &HttpSink, adjust: impl FnOnce(&mut tessera::Config)
     .await
 }
 
+/// A webhook server with only the delivery limits `set` turns on.
+async fn with_limits(sink: &HttpSink, set: impl FnOnce(&mut DeliveryLimits)) -> TestApp {
+    with_webhook(sink, |c| {
+        let mut limits = DeliveryLimits::OFF;
+        set(&mut limits);
+        c.limits = Some(limits);
+    })
+    .await
+}
+
 /// `mfaEnrollment:start` for a phone, with extra request headers.
 async fn start_phone(
     app: &TestApp,
@@ -555,14 +565,11 @@ async fn assert_limited(
 #[tokio::test]
 async fn codes_per_phone_number_are_limited_until_the_window_passes() {
     let sink = HttpSink::start().await;
-    let app = with_webhook(&sink, |c| {
-        c.limits = Some(DeliveryLimits {
-            per_destination: Limit {
-                count: 2,
-                window_seconds: 600,
-            },
-            ..DeliveryLimits::OFF
-        })
+    let app = with_limits(&sink, |l| {
+        l.per_destination = Limit {
+            count: 2,
+            window_seconds: 600,
+        }
     })
     .await;
     let session = app.verified_user("ada@example.com").await;
@@ -585,14 +592,11 @@ async fn codes_per_phone_number_are_limited_until_the_window_passes() {
 #[tokio::test]
 async fn codes_per_country_calling_code_are_limited() {
     let sink = HttpSink::start().await;
-    let app = with_webhook(&sink, |c| {
-        c.limits = Some(DeliveryLimits {
-            per_country: Limit {
-                count: 2,
-                window_seconds: 3600,
-            },
-            ..DeliveryLimits::OFF
-        })
+    let app = with_limits(&sink, |l| {
+        l.per_country = Limit {
+            count: 2,
+            window_seconds: 3600,
+        }
     })
     .await;
     let session = app.verified_user("ada@example.com").await;
@@ -715,14 +719,11 @@ async fn the_realm_limit_answers_zitadel_callers_resource_exhausted() {
 #[tokio::test]
 async fn limits_are_shared_by_every_node() {
     let sink = HttpSink::start().await;
-    let one = with_webhook(&sink, |c| {
-        c.limits = Some(DeliveryLimits {
-            per_destination: Limit {
-                count: 2,
-                window_seconds: 3600,
-            },
-            ..DeliveryLimits::OFF
-        })
+    let one = with_limits(&sink, |l| {
+        l.per_destination = Limit {
+            count: 2,
+            window_seconds: 3600,
+        }
     })
     .await;
     let two = one.another_node(|_| {}).await;
