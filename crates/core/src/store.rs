@@ -360,8 +360,13 @@ pub trait Store: Send + Sync + 'static {
         status: Option<DeliveryStatus>,
         limit: i64,
     ) -> StoreResult<Vec<Delivery>>;
-    /// Drops rate counters of windows that started before `before`.
-    async fn prune_rate_counters(&self, before: OffsetDateTime) -> StoreResult<()>;
+    /// Drops rate counters of windows that started before `counters_before`, and sent or
+    /// failed messages created before `messages_before`.
+    async fn prune_deliveries(
+        &self,
+        counters_before: OffsetDateTime,
+        messages_before: OffsetDateTime,
+    ) -> StoreResult<()>;
 
     // --- token-signing keys, shared by every node ---
     async fn signing_keys(&self) -> StoreResult<Vec<SigningKeyRecord>>;

@@ -193,11 +193,21 @@ pub(crate) async fn clear(pool: &AnyPool, realm: &RealmId) -> StoreResult<()> {
     Ok(())
 }
 
-pub(crate) async fn prune_counters(pool: &AnyPool, before: OffsetDateTime) -> StoreResult<()> {
+pub(crate) async fn prune(
+    pool: &AnyPool,
+    counters_before: OffsetDateTime,
+    messages_before: OffsetDateTime,
+) -> StoreResult<()> {
+    let mut tx = pool.begin().await.map_err(db_err)?;
     sqlx::query("DELETE FROM rate_counters WHERE window_start < $1")
-        .bind(millis(before))
-        .execute(pool)
+        .bind(millis(counters_before))
+        .execute(&mut *tx)
         .await
         .map_err(db_err)?;
-    Ok(())
+    sqlx::query("DELETE FROM deliveries WHERE status <> 'queued' AND created_at < $1")
+        .bind(millis(messages_before))
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+    tx.commit().await.map_err(db_err)
 }

@@ -688,9 +688,15 @@ impl Store for SqlStore {
         deliveries::list(&self.read, status, limit).await
     }
 
-    async fn prune_rate_counters(&self, before: OffsetDateTime) -> StoreResult<()> {
-        self.durably(async { deliveries::prune_counters(&self.write, before).await })
-            .await
+    async fn prune_deliveries(
+        &self,
+        counters_before: OffsetDateTime,
+        messages_before: OffsetDateTime,
+    ) -> StoreResult<()> {
+        self.durably(async {
+            deliveries::prune(&self.write, counters_before, messages_before).await
+        })
+        .await
     }
 
     async fn record_event(&self, event: &Event) -> StoreResult<()> {

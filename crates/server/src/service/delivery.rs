@@ -31,8 +31,10 @@ use crate::delivery::Templates;
 const CONTENT_SEAL_PURPOSE: &str = "delivery-content";
 /// Messages claimed (and sent side by side) per round of the worker.
 const BATCH: i64 = 16;
-/// How often the worker drops rate counters of windows long past.
+/// How often the worker drops rate counters of windows long past and old messages.
 const PRUNE_EVERY: Duration = Duration::minutes(10);
+/// How long sent and failed messages stay visible to operators.
+pub const DELIVERY_RETENTION: Duration = Duration::days(30);
 
 /// What a dialect knows of the requester that delivery needs.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -274,7 +276,7 @@ impl Service {
             let full = self.deliver_due().await == BATCH as usize;
             if self.clock.now() - pruned_at >= PRUNE_EVERY {
                 pruned_at = self.clock.now();
-                self.prune_counters().await;
+                self.prune().await;
             }
             if full {
                 continue;
@@ -362,7 +364,7 @@ impl Service {
         }
     }
 
-    async fn prune_counters(&self) {
+    async fn prune(&self) {
         let longest = [
             self.delivery.setup.limits.per_destination,
             self.delivery.setup.limits.per_country,
@@ -373,9 +375,13 @@ impl Service {
         .map(|l| l.window_seconds)
         .max()
         .unwrap_or_default();
-        let before = self.clock.now() - Duration::seconds(longest.min(i64::MAX as u64) as i64);
+        let now = self.clock.now();
+        let counters_before = now - Duration::seconds(longest.min(i64::MAX as u64) as i64);
         // Failures are logged by the store; pruning is retried next time.
-        let _ = self.store.prune_rate_counters(before).await;
+        let _ = self
+            .store
+            .prune_deliveries(counters_before, now - DELIVERY_RETENTION)
+            .await;
     }
 }
 

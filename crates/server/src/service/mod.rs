@@ -24,7 +24,9 @@ use crate::tokens::{Signing, SigningKeys, TokenSigner, TokenVerifier};
 pub use accounts::{AccountChanges, BatchGetPage, ImportUser, NewAccount, UserSelector};
 pub use callers::{KeyScope, Mode};
 pub use contacts::Proof;
-pub use delivery::{ClientInfo, DeliveryLimits, DeliverySetup, Limit, OutboxCode};
+pub use delivery::{
+    ClientInfo, DELIVERY_RETENTION, DeliveryLimits, DeliverySetup, Limit, OutboxCode,
+};
 pub use login_sessions::{
     CodeDelivery, KeyChallenge, SessionChallenges, SessionChange, SessionChecks, SessionUpdate,
     UserLookup, metadata_entries,

@@ -12,7 +12,7 @@ use sha2::Sha256;
 use tessera::config::{Secret, SmsProvider};
 use tessera_core::delivery::{Channel, Delivery, DeliveryStatus};
 use tessera_server::http::ClientIpSource;
-use tessera_server::service::{DeliveryLimits, Limit};
+use tessera_server::service::{DELIVERY_RETENTION, DeliveryLimits, Limit};
 
 use crate::helpers::*;
 use crate::sinks::{HttpSink, SmtpSink, extract_code};
@@ -737,4 +737,22 @@ async fn limits_are_shared_by_every_node() {
     assert_it_error(&reply, "TOO_MANY_ATTEMPTS_TRY_LATER");
     let reply = start_phone(&two, &session, "+15555550100", &[]).await;
     assert_it_error(&reply, "TOO_MANY_ATTEMPTS_TRY_LATER");
+}
+
+#[tokio::test]
+async fn finished_messages_are_kept_for_operators_then_pruned() {
+    let sink = HttpSink::start().await;
+    let app = with_webhook(&sink, |_| {}).await;
+    let session = app.verified_user("ada@example.com").await;
+    session_info_of(&app, &session, "+15555550100").await;
+    sink.next_request(WAIT).await;
+    settled(&app).await;
+    app.advance(DELIVERY_RETENTION.whole_seconds() - 60);
+    let (_, session) = app.sign_in("ada@example.com", "secret12").await;
+    session_info_of(&app, &session, "+15555550101").await;
+    sink.next_request(WAIT).await;
+    // The worker's housekeeping drops the message older than the retention, keeps the newer.
+    app.advance(120);
+    let rows = outbox_until(&app, |rows| rows.len() == 1).await;
+    assert_eq!(rows[0].destination, "+15555550101");
 }
