@@ -751,8 +751,9 @@ async fn finished_messages_are_kept_for_operators_then_pruned() {
     let (_, session) = app.sign_in("ada@example.com", "secret12").await;
     session_info_of(&app, &session, "+15555550101").await;
     sink.next_request(WAIT).await;
-    // The worker's housekeeping drops the message older than the retention, keeps the newer.
-    app.advance(120);
+    // The worker's housekeeping (every ten minutes) drops the message older than the
+    // retention and keeps the newer one.
+    app.advance(11 * 60);
     let rows = outbox_until(&app, |rows| rows.len() == 1).await;
     assert_eq!(rows[0].destination, "+15555550101");
 }
