@@ -64,7 +64,7 @@ pub(crate) async fn queue(conn: &mut AnyConnection, outgoing: &[Outgoing]) -> St
             .fetch_optional(&mut *conn)
             .await
             .map_err(db_err)?;
-            if counted.is_none_or(|(n,)| n > quota.limit) {
+            if counted.is_none() {
                 return Err(StoreError::LimitExceeded(quota.key.clone()));
             }
         }
