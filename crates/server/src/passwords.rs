@@ -2,18 +2,23 @@
 //!
 //! Hashing is deliberately slow and memory-hard, so it runs on a few threads of its own, one
 //! per core, never on the async workers. More hashes at once would not finish sooner (each
-//! keeps a core busy), but each would hold its 19 MiB; and on tokio's growing blocking pool
-//! every thread's allocator arena kept those blocks, which grew the server to gigabytes under
-//! a burst of sign-ins. Verification of a sign-in for an unknown email runs against a dummy
-//! hash with the same parameters, so the response time does not reveal whether the account
-//! exists.
+//! keeps a core busy), but each would hold its 19 MiB. Each hashing thread keeps one block
+//! memory and reuses it for every hash: allocating 19 MiB per hash left glibc holding freed
+//! blocks in every thread's arena, which grew the server to hundreds of megabytes after a burst
+//! of sign-ins; now the memory is bounded by cores × `memory_kib`. Verification of a sign-in
+//! for an unknown email runs against a dummy hash with the same parameters, so the response
+//! time does not reveal whether the account exists.
 
+use std::cell::RefCell;
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 
-use argon2::{Algorithm, Argon2, Params, PasswordHash, PasswordHasher, PasswordVerifier, Version};
+use argon2::password_hash::phc::{Output, ParamsString, Salt};
+use argon2::{Algorithm, Argon2, Block, Params, PasswordHash, Version};
 use tessera_core::{DomainError, Password};
 use tokio::sync::oneshot;
+
+use crate::crypto::random_array;
 
 /// Argon2id cost parameters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
@@ -39,7 +44,9 @@ type Job = Box<dyn FnOnce() + Send>;
 
 #[derive(Clone)]
 pub struct PasswordHasherPool {
-    argon2: Arc<Argon2<'static>>,
+    params: Params,
+    /// A hash no password matches, with the configured parameters: checking against it costs
+    /// what checking a real hash costs.
     dummy_hash: Arc<String>,
     /// Work for the hashing threads; they end when the last pool handle is dropped.
     jobs: mpsc::Sender<Job>,
@@ -53,52 +60,106 @@ impl PasswordHasherPool {
             params.parallelism,
             None,
         )
-        .map_err(|e| {
-            tracing::error!(error = %e, "invalid Argon2 parameters");
-            DomainError::Internal
-        })?;
-        let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
-        let dummy_hash = hash_with(&argon2, "tessera-dummy-password")?;
+        .map_err(internal("invalid Argon2 parameters"))?;
+        let never_matches = [0u8; Params::DEFAULT_OUTPUT_LEN];
+        let salt = random_array::<16>().map_err(internal("no random salt"))?;
+        let dummy_hash = phc_string(&params, &salt, &never_matches)?;
         Ok(Self {
-            argon2: Arc::new(argon2),
+            params,
             dummy_hash: Arc::new(dummy_hash),
             jobs: spawn_hashers()?,
         })
     }
 
     pub async fn hash(&self, password: &Password) -> Result<String, DomainError> {
-        let argon2 = self.argon2.clone();
+        let params = self.params.clone();
         let plain = password.expose().to_owned();
-        self.run(move || hash_with(&argon2, &plain)).await?
+        let salt = random_array::<16>().map_err(internal("no random salt"))?;
+        self.run(move || {
+            let mut out = [0u8; Params::DEFAULT_OUTPUT_LEN];
+            argon2id(&params, plain.as_bytes(), &salt, &mut out)
+                .map_err(internal("password hashing failed"))?;
+            phc_string(&params, &salt, &out)
+        })
+        .await?
     }
 
     /// Checks `plain` against `stored`, or against the dummy hash when there is no stored
     /// hash, so both paths cost the same. Returns `true` only for a real match.
     pub async fn verify(&self, plain: &str, stored: Option<&str>) -> Result<bool, DomainError> {
-        let argon2 = self.argon2.clone();
         let plain = plain.to_owned();
         let (hash, real) = match stored {
             Some(h) => (h.to_owned(), true),
             None => (self.dummy_hash.as_str().to_owned(), false),
         };
-        let matched = self
-            .run(move || {
-                PasswordHash::new(&hash)
-                    .is_ok_and(|parsed| argon2.verify_password(plain.as_bytes(), &parsed).is_ok())
-            })
-            .await?;
+        let matched = self.run(move || matches(plain.as_bytes(), &hash)).await?;
         Ok(real && matched)
     }
 }
 
-fn hash_with(argon2: &Argon2<'_>, plain: &str) -> Result<String, DomainError> {
-    argon2
-        .hash_password(plain.as_bytes())
-        .map(|h| h.to_string())
-        .map_err(|e| {
-            tracing::error!(error = %e, "password hashing failed");
-            DomainError::Internal
-        })
+/// Whether `plain` hashes to the PHC string `stored`, compared in constant time. A hash this
+/// server cannot read (another algorithm, broken encoding) matches nothing.
+fn matches(plain: &[u8], stored: &str) -> bool {
+    let Ok(parsed) = PasswordHash::new(stored) else {
+        return false;
+    };
+    let (Some(salt), Some(expected)) = (parsed.salt, parsed.hash) else {
+        return false;
+    };
+    let Ok(params) = Params::try_from(&parsed) else {
+        return false;
+    };
+    if Algorithm::try_from(parsed.algorithm.as_str()) != Ok(Algorithm::Argon2id)
+        || parsed
+            .version
+            .is_some_and(|v| Version::try_from(v) != Ok(Version::V0x13))
+    {
+        return false;
+    }
+    let mut out = vec![0u8; expected.len()];
+    argon2id(&params, plain, &salt, &mut out).is_ok()
+        && Output::new(&out).is_ok_and(|computed| computed == expected)
+}
+
+thread_local! {
+    /// This hashing thread's Argon2 memory, reused by every hash it computes.
+    static MEMORY: RefCell<Vec<Block>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Argon2id (version 0x13) of `plain` and `salt` into `out`, in the calling thread's memory.
+fn argon2id(params: &Params, plain: &[u8], salt: &[u8], out: &mut [u8]) -> argon2::Result<()> {
+    MEMORY.with_borrow_mut(|memory| {
+        let blocks = params.block_count();
+        if memory.len() > blocks {
+            memory.truncate(blocks);
+            memory.shrink_to_fit();
+        }
+        memory.resize(blocks, Block::new());
+        Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone())
+            .hash_password_into_with_memory(plain, salt, out, &mut memory[..])
+    })
+}
+
+/// The PHC string (`$argon2id$v=19$m=…,t=…,p=…$salt$hash`) every Argon2 library reads.
+fn phc_string(params: &Params, salt: &[u8], output: &[u8]) -> Result<String, DomainError> {
+    let encode = || -> Result<String, argon2::password_hash::Error> {
+        Ok(PasswordHash {
+            algorithm: Algorithm::Argon2id.ident(),
+            version: Some(Version::V0x13.into()),
+            params: ParamsString::try_from(params)?,
+            salt: Some(Salt::new(salt)?),
+            hash: Some(Output::new(output)?),
+        }
+        .to_string())
+    };
+    encode().map_err(internal("cannot encode a password hash"))
+}
+
+fn internal<E: std::fmt::Display>(what: &'static str) -> impl Fn(E) -> DomainError {
+    move |e| {
+        tracing::error!(error = %e, "{what}");
+        DomainError::Internal
+    }
 }
 
 impl PasswordHasherPool {
@@ -147,4 +208,75 @@ fn spawn_hashers() -> Result<mpsc::Sender<Job>, DomainError> {
             })?;
     }
     Ok(jobs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use argon2::PasswordHasher;
+
+    fn pool() -> PasswordHasherPool {
+        PasswordHasherPool::new(PasswordParams {
+            memory_kib: 64,
+            iterations: 1,
+            parallelism: 1,
+        })
+        .expect("pool")
+    }
+
+    #[tokio::test]
+    async fn a_hash_matches_its_password_only() {
+        let pool = pool();
+        let hash = pool
+            .hash(&Password::parse("correct horse").expect("password"))
+            .await
+            .expect("hash");
+        assert!(hash.starts_with("$argon2id$v=19$m=64,t=1,p=1$"), "{hash}");
+        assert!(
+            pool.verify("correct horse", Some(&hash))
+                .await
+                .expect("verify")
+        );
+        assert!(
+            !pool
+                .verify("correct horsf", Some(&hash))
+                .await
+                .expect("verify")
+        );
+        assert!(!pool.verify("correct horse", None).await.expect("verify"));
+    }
+
+    /// Hashes written by the argon2 crate's own hasher (and so by other Argon2 libraries,
+    /// or by earlier versions of this server) still verify, whatever their parameters.
+    #[tokio::test]
+    async fn reads_hashes_from_other_argon2_implementations() {
+        let other = Argon2::new(
+            Algorithm::Argon2id,
+            Version::V0x13,
+            Params::new(128, 2, 1, None).expect("params"),
+        )
+        .hash_password_with_salt(b"s3cret", b"0123456789abcdef")
+        .expect("hash")
+        .to_string();
+        let pool = pool();
+        assert!(pool.verify("s3cret", Some(&other)).await.expect("verify"));
+        assert!(!pool.verify("s3creT", Some(&other)).await.expect("verify"));
+    }
+
+    #[tokio::test]
+    async fn unreadable_hashes_match_nothing() {
+        let pool = pool();
+        for stored in [
+            "",
+            "plain text",
+            "$argon2i$v=19$m=64,t=1,p=1$MDEyMzQ1Njc4OWFiY2RlZg$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+            "$argon2id$v=16$m=64,t=1,p=1$MDEyMzQ1Njc4OWFiY2RlZg$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+            "$argon2id$v=19$m=64,t=1,p=1$MDEyMzQ1Njc4OWFiY2RlZg",
+        ] {
+            assert!(
+                !pool.verify("", Some(stored)).await.expect("verify"),
+                "{stored}"
+            );
+        }
+    }
 }
