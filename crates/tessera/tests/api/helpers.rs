@@ -32,34 +32,38 @@ pub struct TestApp {
 }
 
 /// The database for one test: a SQLite file in the data dir, or a new PostgreSQL database.
-async fn database_url(dir: &TempDir) -> String {
+pub async fn database_url(dir: &std::path::Path) -> String {
     match std::env::var("TEST_POSTGRES_URL") {
         Ok(server) if !server.is_empty() => {
-            sqlx::any::install_default_drivers();
             let name = format!(
                 "tessera_test_{}",
-                dir.path()
-                    .file_name()
-                    .and_then(|n| n.to_str())
-                    .unwrap_or("x")
-            )
-            .to_lowercase()
-            .replace(|c: char| !c.is_ascii_alphanumeric(), "_");
-            let admin = AnyPoolOptions::new()
-                .max_connections(1)
-                .connect(&server)
-                .await
-                .expect("TEST_POSTGRES_URL is set but PostgreSQL is unreachable");
-            admin
-                .execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-                .await
-                .expect("create test database");
-            admin.close().await;
-            let (base, _) = server.rsplit_once('/').expect("database URL has a path");
-            format!("{base}/{name}")
+                dir.file_name().and_then(|n| n.to_str()).unwrap_or("x")
+            );
+            create_database(&server, &name).await
         }
-        _ => format!("sqlite://{}", dir.path().join("tessera.db").display()),
+        _ => format!("sqlite://{}", dir.join("tessera.db").display()),
     }
+}
+
+/// Creates database `name` (made a safe identifier) on the PostgreSQL server that `server`
+/// connects to, and returns its URL.
+pub async fn create_database(server: &str, name: &str) -> String {
+    sqlx::any::install_default_drivers();
+    let name = name
+        .to_lowercase()
+        .replace(|c: char| !c.is_ascii_alphanumeric(), "_");
+    let admin = AnyPoolOptions::new()
+        .max_connections(1)
+        .connect(server)
+        .await
+        .expect("TEST_POSTGRES_URL is set but PostgreSQL is unreachable");
+    admin
+        .execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .await
+        .expect("create test database");
+    admin.close().await;
+    let (base, _) = server.rsplit_once('/').expect("database URL has a path");
+    format!("{base}/{name}")
 }
 
 impl TestApp {
@@ -73,7 +77,7 @@ impl TestApp {
             .tempdir()
             .expect("temp dir");
         let mut config = Config::for_tests(dir.path());
-        config.database_url = Some(tessera::config::Secret::new(database_url(&dir).await));
+        config.database_url = Some(tessera::config::Secret::new(database_url(dir.path()).await));
         adjust(&mut config);
         let clock = Arc::new(ManualClock::new(OffsetDateTime::now_utc()));
         Self::start(config, clock, Arc::new(dir)).await

@@ -1,0 +1,437 @@
+//! Several nodes, one database: three `tessera serve` processes on one PostgreSQL database,
+//! started at the same moment in dev mode with one master key file that none of them has
+//! yet (the first creates it; the default realm and signing keys are created once). Any
+//! node finishes what another began, and when the same SMS code, the same TOTP code or the
+//! same pending credential reaches all three nodes at once, exactly one request wins, every
+//! time, and the others get the Identity Toolkit's own error.
+//!
+//! The database: a fresh one from `TEST_POSTGRES_URL`; without it, a fresh one on the usual
+//! local server (`postgres://postgres@127.0.0.1:5432`) when that answers. Several processes
+//! on one SQLite file are not a supported setup (DESIGN.md: several nodes share one
+//! PostgreSQL database), so only when no PostgreSQL answers at all do these tests run one
+//! node on SQLite, racing the same requests against it, and say so on stderr.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use sqlx::any::AnyPoolOptions;
+use tempfile::TempDir;
+
+use crate::cluster::*;
+use crate::helpers::{Reply, assert_it_error, claims, create_database, str_of};
+
+const SIGN_IN_START: &str = "/v2/accounts/mfaSignIn:start";
+const SIGN_IN_FINALIZE: &str = "/v2/accounts/mfaSignIn:finalize";
+/// Rounds of each kind of race.
+const ROUNDS: usize = 1000;
+/// Rounds in flight at once, per kind.
+const PARALLEL: usize = 6;
+/// The server used when `TEST_POSTGRES_URL` is not set.
+const LOCAL_POSTGRES: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+
+struct Cluster {
+    nodes: Vec<Node>,
+    _dir: TempDir,
+}
+
+impl Cluster {
+    /// Three nodes on a fresh PostgreSQL database, all started at once.
+    async fn start() -> Cluster {
+        let dir = tempfile::Builder::new()
+            .prefix("tessera_nodes")
+            .tempdir()
+            .expect("temp dir");
+        let (url, count) = match postgres(dir.path()).await {
+            Some(url) => (url, 3),
+            None => {
+                eprintln!(
+                    "nodes: no PostgreSQL at TEST_POSTGRES_URL or {LOCAL_POSTGRES}; \
+                     racing against ONE node on SQLite instead of three"
+                );
+                let url = format!("sqlite://{}", dir.path().join("tessera.db").display());
+                (url, 1)
+            }
+        };
+        let key = dir.path().join("shared-master.key");
+        let mut starting = tokio::task::JoinSet::new();
+        for i in 0..count {
+            let (data, url, key) = (
+                dir.path().join(format!("node{i}")),
+                url.clone(),
+                key.clone(),
+            );
+            starting.spawn(async move { Node::start(&data, &url, &key).await });
+        }
+        let nodes = starting.join_all().await;
+        Cluster { nodes, _dir: dir }
+    }
+
+    /// Node `i`, round robin.
+    fn node(&self, i: usize) -> &Node {
+        &self.nodes[i % self.nodes.len()]
+    }
+
+    /// `bodies[i]` to node `i`, all at once.
+    async fn race(&self, path: &str, bodies: [Value; 3]) -> [Reply; 3] {
+        let [a, b, c] = bodies;
+        let (a, b, c) = tokio::join!(
+            self.node(0).post(path, a),
+            self.node(1).post(path, b),
+            self.node(2).post(path, c)
+        );
+        [a, b, c]
+    }
+}
+
+/// A fresh database on the PostgreSQL server the suite uses, if one answers.
+async fn postgres(dir: &std::path::Path) -> Option<String> {
+    let name = format!(
+        "tessera_test_{}",
+        dir.file_name().and_then(|n| n.to_str()).unwrap_or("x")
+    );
+    match std::env::var("TEST_POSTGRES_URL") {
+        // CI names a server: it must answer (create_database fails the test otherwise).
+        Ok(server) if !server.is_empty() => Some(create_database(&server, &name).await),
+        _ => {
+            sqlx::any::install_default_drivers();
+            let reachable = AnyPoolOptions::new()
+                .max_connections(1)
+                .acquire_timeout(Duration::from_secs(3))
+                .connect(LOCAL_POSTGRES)
+                .await
+                .is_ok();
+            if reachable {
+                Some(create_database(LOCAL_POSTGRES, &name).await)
+            } else {
+                None
+            }
+        }
+    }
+}
+
+/// Exactly one success; every other reply is the Identity Toolkit error `loser`. Returns the
+/// winner's body.
+fn one_winner(replies: [Reply; 3], loser: &str) -> Value {
+    let mut winners = Vec::new();
+    for reply in replies {
+        if reply.0 == StatusCode::OK {
+            winners.push(reply.1);
+        } else {
+            assert_it_error(&reply, loser);
+        }
+    }
+    assert_eq!(winners.len(), 1, "one winner: {winners:?}");
+    winners.pop().expect("one")
+}
+
+fn second_factor(id_token: &Value) -> Value {
+    claims(id_token.as_str().expect("idToken"))["firebase"].clone()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flow_started_on_one_node_finishes_on_another() {
+    let cluster = Cluster::start().await;
+    let n = |i| cluster.node(i);
+    let email = "walker@example.com";
+    let session = n(0).verified_user(email).await;
+
+    // TOTP: started on node 1, finalized on node 2, signed in on 0 and 1, refreshed on 2.
+    let (factor, secret, step) = enrol_totp(n(1), n(2), &session).await;
+    let (status, first) = n(0).sign_in(email).await;
+    assert_eq!(status, StatusCode::OK, "{first}");
+    assert_eq!(first["mfaInfo"][0]["mfaEnrollmentId"], factor.as_str());
+    let (step, code) = distinct_code(&secret, step + 1);
+    until_in_window(step).await;
+    let (status, signed_in) = n(1)
+        .post(
+            SIGN_IN_FINALIZE,
+            json!({"mfaPendingCredential": first["mfaPendingCredential"], "mfaEnrollmentId": factor,
+                   "totpVerificationInfo": {"verificationCode": code}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{signed_in}");
+    assert_eq!(
+        second_factor(&signed_in["idToken"])["second_factor_identifier"],
+        factor.as_str()
+    );
+    // The same code on another node: its step is spent everywhere.
+    let (_, again) = n(2).sign_in(email).await;
+    assert_it_error(
+        &n(2)
+            .post(
+                SIGN_IN_FINALIZE,
+                json!({"mfaPendingCredential": again["mfaPendingCredential"], "mfaEnrollmentId": factor,
+                       "totpVerificationInfo": {"verificationCode": code}}),
+            )
+            .await,
+        "INVALID_CODE",
+    );
+    let (status, refreshed) = n(2)
+        .post(
+            "/v1/token",
+            json!({"grant_type": "refresh_token", "refresh_token": signed_in["refreshToken"]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{refreshed}");
+    assert_eq!(
+        second_factor(&refreshed["id_token"])["sign_in_second_factor"],
+        "totp"
+    );
+
+    // Phone: started on node 2, its code read from node 0's outbox, finalized on node 1.
+    let (status, started) = n(2)
+        .post(
+            "/v2/accounts/mfaEnrollment:start",
+            json!({"idToken": refreshed["id_token"], "phoneEnrollmentInfo": {"phoneNumber": "+16505550142"}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{started}");
+    let session_info = str_of(&started["phoneSessionInfo"], "sessionInfo").to_owned();
+    let code = n(0).sms_code(&session_info).await;
+    let (status, done) = n(1)
+        .post(
+            "/v2/accounts/mfaEnrollment:finalize",
+            json!({"idToken": refreshed["id_token"],
+                   "phoneVerificationInfo": {"sessionInfo": session_info, "code": code}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{done}");
+
+    // Every node sees both factors, through both dialects; a PAT written by one node works
+    // on another (one machine user, created once).
+    let (status, looked) = n(0)
+        .post("/v1/accounts:lookup", json!({"idToken": done["idToken"]}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{looked}");
+    let mfa = looked["users"][0]["mfaInfo"].as_array().expect("mfaInfo");
+    assert_eq!(mfa.len(), 2, "{looked}");
+    assert_eq!(mfa[1]["phoneInfo"], "+16505550142", "{looked}");
+    let user = str_of(&session, "localId");
+    let (status, listed) = n(2)
+        .try_call(
+            Method::POST,
+            &format!("/management/v1/users/{user}/auth_factors/_search"),
+            Some(&n(1).pat()),
+            None,
+        )
+        .await
+        .expect("request");
+    assert_eq!(status, StatusCode::OK, "{listed}");
+    assert_eq!(
+        listed,
+        json!({"result": [{"state": "AUTH_FACTOR_STATE_READY", "otp": {}},
+                          {"state": "AUTH_FACTOR_STATE_READY", "otpSms": {}}]})
+    );
+    // One signing key for all: the JWKS is the same everywhere.
+    let mut sets = Vec::new();
+    for i in 0..cluster.nodes.len() {
+        let (status, set) = n(i)
+            .try_call(Method::GET, "/.well-known/jwks.json", None, None)
+            .await
+            .expect("request");
+        assert_eq!(status, StatusCode::OK, "{set}");
+        sets.push(set);
+    }
+    assert!(sets.windows(2).all(|w| w[0] == w[1]), "{sets:?}");
+}
+
+/// One kind of race, run `ROUNDS` times, `PARALLEL` rounds at a time; `round` gets the
+/// cluster, its worker's index and the round's index.
+async fn rounds<F, Fut>(cluster: &Arc<Cluster>, round: F)
+where
+    F: Fn(Arc<Cluster>, usize, Arc<AtomicUsize>) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let next = Arc::new(AtomicUsize::new(0));
+    let mut workers = tokio::task::JoinSet::new();
+    for worker in 0..PARALLEL {
+        workers.spawn(round(cluster.clone(), worker, next.clone()));
+    }
+    while let Some(done) = workers.join_next().await {
+        done.expect("worker");
+    }
+    assert!(next.load(Ordering::SeqCst) >= ROUNDS);
+}
+
+/// Takes the next round's number, or `None` once `ROUNDS` have been handed out.
+fn take(next: &AtomicUsize) -> Option<usize> {
+    let round = next.fetch_add(1, Ordering::SeqCst);
+    (round < ROUNDS).then_some(round)
+}
+
+/// The same SMS code for one sign-in reaches all three nodes at once.
+async fn sms_worker(cluster: Arc<Cluster>, worker: usize, next: Arc<AtomicUsize>) {
+    let email = format!("sms{worker}@example.com");
+    let session = cluster.node(worker).verified_user(&email).await;
+    let phone = format!("+1650555{:04}", 1000 + worker);
+    let (status, enrolled) = enrol_phone(cluster.node(worker + 1), &session, &phone).await;
+    assert_eq!(status, StatusCode::OK, "{enrolled}");
+    let factor = second_factor(&enrolled["idToken"])["second_factor_identifier"].clone();
+    while let Some(round) = take(&next) {
+        let (status, first) = cluster.node(round).sign_in(&email).await;
+        assert_eq!(status, StatusCode::OK, "{first}");
+        let (status, sent) = cluster
+            .node(round + 1)
+            .post(
+                SIGN_IN_START,
+                json!({"mfaPendingCredential": first["mfaPendingCredential"], "mfaEnrollmentId": factor,
+                       "phoneSignInInfo": {"recaptchaToken": "t"}}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{sent}");
+        let session_info = str_of(&sent["phoneResponseInfo"], "sessionInfo").to_owned();
+        let code = cluster.node(round + 2).sms_code(&session_info).await;
+        let body = json!({"mfaPendingCredential": first["mfaPendingCredential"],
+                          "phoneVerificationInfo": {"sessionInfo": session_info, "code": code}});
+        let won = one_winner(
+            cluster
+                .race(SIGN_IN_FINALIZE, [body.clone(), body.clone(), body])
+                .await,
+            SMS_LOSER,
+        );
+        let signed = second_factor(&won["idToken"]);
+        assert_eq!(signed["sign_in_second_factor"], "phone");
+        assert_eq!(signed["second_factor_identifier"], factor);
+    }
+}
+
+/// What the losers of an SMS race hear: by the time they are refused, the sign-in they
+/// name is over, as it would be had they come second.
+const SMS_LOSER: &str = "INVALID_MFA_PENDING_CREDENTIAL";
+
+/// TOTP: each user has four factors and is used for five consecutive time steps. Per step,
+/// (1) the same code of factor A with three fresh pending credentials at once: one wins,
+/// the others are refused as a replayed code; (2) one pending credential with codes of
+/// factors B, C and D at once: one wins, the others find the sign-in over.
+async fn totp_worker(
+    cluster: Arc<Cluster>,
+    worker: usize,
+    next_code: Arc<AtomicUsize>,
+    next_credential: Arc<AtomicUsize>,
+) {
+    let mut user = 0;
+    loop {
+        let email = format!("totp{worker}-{user}@example.com");
+        user += 1;
+        let session = cluster.node(worker + user).verified_user(&email).await;
+        let mut factors = Vec::new();
+        for f in 0..4 {
+            let (id, secret, step) = enrol_totp(
+                cluster.node(worker + f),
+                cluster.node(worker + f + 1),
+                &session,
+            )
+            .await;
+            factors.push((id, secret, step + 1));
+        }
+        for slot in 0..5 {
+            let code_round = take(&next_code);
+            let credential_round = take(&next_credential);
+            if code_round.is_none() && credential_round.is_none() {
+                return;
+            }
+            if code_round.is_some() {
+                same_code_round(&cluster, &email, &mut factors[0], slot).await;
+            }
+            if credential_round.is_some() {
+                same_credential_round(&cluster, &email, &mut factors[1..], slot).await;
+            }
+        }
+    }
+}
+
+/// The next usable code of a factor whose next unused step is `next`.
+async fn next_code(next: &mut i64, secret: &str) -> String {
+    let (step, code) = distinct_code(secret, *next);
+    until_in_window(step).await;
+    *next = step + 1;
+    code
+}
+
+async fn pending_credential(node: &Node, email: &str) -> Value {
+    let (status, first) = node.sign_in(email).await;
+    assert_eq!(status, StatusCode::OK, "{first}");
+    first["mfaPendingCredential"].clone()
+}
+
+async fn same_code_round(
+    cluster: &Cluster,
+    email: &str,
+    factor: &mut (String, String, i64),
+    slot: usize,
+) {
+    let mut credentials = Vec::new();
+    for i in 0..3 {
+        credentials.push(pending_credential(cluster.node(slot + i), email).await);
+    }
+    let code = next_code(&mut factor.2, &factor.1).await;
+    let body = |credential: &Value| {
+        json!({"mfaPendingCredential": credential, "mfaEnrollmentId": factor.0,
+               "totpVerificationInfo": {"verificationCode": code}})
+    };
+    let won = one_winner(
+        cluster
+            .race(
+                SIGN_IN_FINALIZE,
+                [
+                    body(&credentials[0]),
+                    body(&credentials[1]),
+                    body(&credentials[2]),
+                ],
+            )
+            .await,
+        "INVALID_CODE",
+    );
+    assert_eq!(
+        second_factor(&won["idToken"])["second_factor_identifier"],
+        factor.0.as_str()
+    );
+}
+
+async fn same_credential_round(
+    cluster: &Cluster,
+    email: &str,
+    factors: &mut [(String, String, i64)],
+    slot: usize,
+) {
+    let credential = pending_credential(cluster.node(slot), email).await;
+    let mut bodies = Vec::new();
+    for (id, secret, next) in factors.iter_mut() {
+        let code = next_code(next, secret).await;
+        bodies.push(
+            json!({"mfaPendingCredential": credential, "mfaEnrollmentId": id,
+                           "totpVerificationInfo": {"verificationCode": code}}),
+        );
+    }
+    let bodies: [Value; 3] = bodies.try_into().expect("three factors");
+    let won = one_winner(
+        cluster.race(SIGN_IN_FINALIZE, bodies).await,
+        "INVALID_MFA_PENDING_CREDENTIAL",
+    );
+    let id = second_factor(&won["idToken"])["second_factor_identifier"].clone();
+    assert!(factors.iter().any(|f| id == f.0.as_str()), "{id}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn racing_nodes_accept_each_code_and_pending_credential_once() {
+    let cluster = Arc::new(Cluster::start().await);
+    let began = Instant::now();
+    let next_code = Arc::new(AtomicUsize::new(0));
+    let next_credential = Arc::new(AtomicUsize::new(0));
+    let (code, credential) = (next_code.clone(), next_credential.clone());
+    let totp = rounds(&cluster, move |cluster, worker, _| {
+        totp_worker(cluster, worker, code.clone(), credential.clone())
+    });
+    let sms = rounds(&cluster, sms_worker);
+    tokio::join!(totp, sms);
+    assert!(next_code.load(Ordering::SeqCst) >= ROUNDS);
+    assert!(next_credential.load(Ordering::SeqCst) >= ROUNDS);
+    eprintln!(
+        "nodes: {ROUNDS} rounds each of SMS, TOTP and pending-credential races on {} node(s) in {:?}",
+        cluster.nodes.len(),
+        began.elapsed()
+    );
+}

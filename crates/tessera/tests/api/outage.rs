@@ -1,0 +1,249 @@
+//! Database outage: PostgreSQL stops (immediate shutdown: connections cut mid-query) and
+//! starts again while clients keep calling both dialects. Every request is answered within
+//! `BOUND` — with success, or with the dialect's "unavailable" error (Identity Toolkit: HTTP
+//! 503 `UNAVAILABLE`; ZITADEL: HTTP 503, gRPC code 14) and never an internal error or a hang
+//! — `/readyz` reports the outage, and the node serves again without a restart once the
+//! database is back.
+//!
+//! The test starts its own PostgreSQL server (`PrivatePostgres`): stopping the machine's
+//! shared one would break every other test running at the same time.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::cluster::*;
+use crate::helpers::{Reply, assert_google_error, assert_zitadel_error, str_of};
+
+/// The longest any request may take, outage or not (the store gives up waiting for a
+/// connection after five seconds).
+const BOUND: Duration = Duration::from_secs(10);
+const WORKERS: usize = 6;
+
+/// Numbers the accounts that sign-up calls create.
+static SIGN_UPS: AtomicUsize = AtomicUsize::new(0);
+
+const UP: u8 = 0;
+const DOWN: u8 = 1;
+const DONE: u8 = 2;
+
+#[derive(Clone, Copy, Debug)]
+enum Call {
+    SignUp,
+    SignIn,
+    Lookup,
+    Refresh,
+    ZitadelList,
+}
+
+const CALLS: [Call; 5] = [
+    Call::SignUp,
+    Call::SignIn,
+    Call::Lookup,
+    Call::Refresh,
+    Call::ZitadelList,
+];
+
+struct Fixture {
+    node: Node,
+    session: Value,
+    pat: String,
+}
+
+impl Fixture {
+    async fn call(&self, call: Call) -> Reply {
+        let user = str_of(&self.session, "localId");
+        let reply = match call {
+            Call::SignUp => {
+                self.node
+                    .try_post(
+                        "/v1/accounts:signUp",
+                        &json!({"email": format!("new{}@example.com", SIGN_UPS.fetch_add(1, Ordering::SeqCst)), "password": "secret12"}),
+                    )
+                    .await
+            }
+            Call::SignIn => {
+                self.node
+                    .try_post(
+                        "/v1/accounts:signInWithPassword",
+                        &json!({"email": "outage@example.com", "password": "secret12"}),
+                    )
+                    .await
+            }
+            Call::Lookup => {
+                self.node
+                    .try_post(
+                        "/v1/accounts:lookup",
+                        &json!({"idToken": self.session["idToken"]}),
+                    )
+                    .await
+            }
+            Call::Refresh => {
+                self.node
+                    .try_post(
+                        "/v1/token",
+                        &json!({"grant_type": "refresh_token", "refresh_token": self.session["refreshToken"]}),
+                    )
+                    .await
+            }
+            Call::ZitadelList => {
+                self.node
+                    .try_call(
+                        Method::POST,
+                        &format!("/management/v1/users/{user}/auth_factors/_search"),
+                        Some(&self.pat),
+                        None,
+                    )
+                    .await
+            }
+        };
+        reply.unwrap_or_else(|e| panic!("{call:?}: no answer: {e}"))
+    }
+}
+
+/// Success, or the dialect's "unavailable" error; `false` for the latter.
+fn succeeded_or_unavailable(call: Call, reply: &Reply) -> bool {
+    if reply.0 == StatusCode::OK {
+        return true;
+    }
+    match call {
+        Call::ZitadelList => {
+            assert_zitadel_error(reply, 503, 14, "Errors.Internal", "TESSERA-DB001")
+        }
+        _ => assert_google_error(
+            reply,
+            503,
+            "UNAVAILABLE",
+            "The service is currently unavailable.",
+        ),
+    }
+    false
+}
+
+#[derive(Default, Debug)]
+struct Tally {
+    ok_up: usize,
+    ok_down: usize,
+    unavailable: usize,
+    slowest: Duration,
+}
+
+/// Calls in a loop until the phase is `DONE`; while `UP` everything must succeed.
+async fn client(fixture: Arc<Fixture>, phase: Arc<AtomicU8>, worker: usize) -> Tally {
+    let mut tally = Tally::default();
+    for n in 0.. {
+        let now = phase.load(Ordering::SeqCst);
+        if now == DONE {
+            break;
+        }
+        let call = CALLS[(worker + n) % CALLS.len()];
+        let began = Instant::now();
+        let reply = fixture.call(call).await;
+        let took = began.elapsed();
+        assert!(took <= BOUND, "{call:?} took {took:?}: {reply:?}");
+        tally.slowest = tally.slowest.max(took);
+        let ok = succeeded_or_unavailable(call, &reply);
+        match (ok, now) {
+            (true, UP) => tally.ok_up += 1,
+            (true, _) => tally.ok_down += 1,
+            (false, UP) if phase.load(Ordering::SeqCst) == UP => {
+                panic!("{call:?} failed while the database was up: {reply:?}")
+            }
+            (false, _) => tally.unavailable += 1,
+        }
+    }
+    tally
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_outage_answers_unavailable_and_the_node_recovers() {
+    let began = Instant::now();
+    let mut pg = PrivatePostgres::start();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let node = Node::start(
+        &dir.path().join("node"),
+        &pg.url(),
+        &dir.path().join("master.key"),
+    )
+    .await;
+    let session = node.verified_user("outage@example.com").await;
+    let pat = node.pat();
+    let fixture = Arc::new(Fixture { node, session, pat });
+
+    let phase = Arc::new(AtomicU8::new(UP));
+    let mut clients = tokio::task::JoinSet::new();
+    for worker in 0..WORKERS {
+        clients.spawn(client(fixture.clone(), phase.clone(), worker));
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+
+    // Down: the clients keep calling; readiness says so.
+    phase.store(DOWN, Ordering::SeqCst);
+    pg.crash();
+    let down = Instant::now();
+    let mut not_ready = false;
+    while down.elapsed() < Duration::from_secs(6) {
+        let (status, body) = fixture
+            .node
+            .try_call(Method::GET, "/readyz", None, None)
+            .await
+            .expect("readyz answers");
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            assert_eq!(
+                body,
+                json!({"status": "unavailable", "database": "unreachable"})
+            );
+            not_ready = true;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(not_ready, "readyz never noticed the outage");
+
+    // Back: without restarting the node, every kind of call succeeds again.
+    pg.resume();
+    let back = Instant::now();
+    for call in CALLS {
+        loop {
+            let reply = fixture.call(call).await;
+            if succeeded_or_unavailable(call, &reply) {
+                break;
+            }
+            assert!(
+                back.elapsed() < Duration::from_secs(30),
+                "{call:?} still failing 30 s after the database came back"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    let recovered = back.elapsed();
+    phase.store(DONE, Ordering::SeqCst);
+    let tallies = clients.join_all().await;
+    for call in CALLS {
+        for _ in 0..5 {
+            let reply = fixture.call(call).await;
+            assert_eq!(
+                reply.0,
+                StatusCode::OK,
+                "{call:?} after recovery: {reply:?}"
+            );
+        }
+    }
+    assert_eq!(
+        fixture
+            .node
+            .try_call(Method::GET, "/readyz", None, None)
+            .await
+            .expect("readyz")
+            .0,
+        StatusCode::OK
+    );
+    let unavailable: usize = tallies.iter().map(|t| t.unavailable).sum();
+    assert!(unavailable > 0, "no request saw the outage: {tallies:?}");
+    eprintln!(
+        "outage: {tallies:?}; recovered {recovered:?} after PostgreSQL came back; {:?} in all",
+        began.elapsed()
+    );
+}
