@@ -100,6 +100,10 @@ pub enum DomainError {
     UserNotVerified,
     #[error("too many codes were sent to this destination, country, address or realm")]
     TooManyRequests,
+    /// The factor is soft-locked after failed codes, or the user or client address has used
+    /// up its failed verifications for now: the code is not even compared.
+    #[error("too many failed verifications: the factor, user or address is locked for now")]
+    TooManyAttempts,
     #[error("the database is unavailable")]
     Unavailable,
     /// Detail is logged where it happens; it never reaches a client.

@@ -12,6 +12,7 @@ pub mod email;
 pub mod error;
 pub mod factor;
 pub mod ids;
+pub mod lockout;
 pub mod login_session;
 pub mod machine;
 pub mod mfa;

@@ -66,6 +66,58 @@ pub struct Event {
     pub at: OffsetDateTime,
 }
 
+/// An audit event as read back (`tessera audit`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventRecord {
+    /// Increases with every event recorded.
+    pub id: i64,
+    pub realm: RealmId,
+    pub user: Option<UserId>,
+    pub factor: Option<FactorId>,
+    pub kind: String,
+    pub detail: Option<String>,
+    pub at: OffsetDateTime,
+}
+
+/// Which events to list: every filter set must match; newest first, at most `limit`.
+#[derive(Debug, Clone, Default)]
+pub struct EventFilter {
+    pub realm: Option<RealmId>,
+    pub user: Option<UserId>,
+    /// Events at or after this time.
+    pub since: Option<OffsetDateTime>,
+    /// Events before this time.
+    pub until: Option<OffsetDateTime>,
+    pub limit: i64,
+}
+
+/// One code check about to be evaluated (see `lockout`): the limits on failed verifications
+/// it is charged to, the factor whose soft lock it counts against, and the challenge or
+/// pending sign-in it takes an attempt from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Attempt {
+    pub quotas: Vec<Quota>,
+    pub factor: Option<FactorId>,
+    /// A challenge (by id) to take one attempt from.
+    pub challenge: Option<Vec<u8>>,
+    /// A pending sign-in (by id) to take one attempt from.
+    pub pending: Option<Vec<u8>>,
+    pub at: OffsetDateTime,
+}
+
+/// Whether an attempt was taken. Anything but `Taken` changed nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AttemptTaken {
+    /// The code may be compared; `failures` counts this attempt (0 without a factor).
+    Taken { failures: i64 },
+    /// The factor is locked (or gone).
+    FactorLocked,
+    /// A limit on failed verifications is used up.
+    LimitReached,
+    /// The challenge or pending sign-in is used, expired or out of attempts.
+    Spent,
+}
+
 /// A token-signing key. The private half is sealed under the master key `master_key_id`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SigningKeyRecord {
@@ -264,8 +316,9 @@ pub trait Store: Send + Sync + 'static {
         user: &UserId,
         id: &FactorId,
     ) -> StoreResult<Option<Factor>>;
-    /// Stores a factor that is not ready yet (a TOTP enrolment in progress).
-    async fn insert_factor(&self, factor: &Factor) -> StoreResult<()>;
+    /// Stores a factor that is not ready yet (a TOTP enrolment in progress), with the event
+    /// that records it.
+    async fn insert_factor(&self, factor: &Factor, event: &Event) -> StoreResult<()>;
     /// In one transaction: consumes the challenge (when the enrolment has one), takes a slot
     /// under the ready-factor limit and makes `factor` ready (inserting it, or promoting the
     /// not-ready row of that id). A second ready factor with the same phone is
@@ -285,7 +338,8 @@ pub trait Store: Send + Sync + 'static {
         id: &FactorId,
         event: &Event,
     ) -> StoreResult<bool>;
-    /// Replaces all of a user's factors with `factors` (all ready), in one transaction.
+    /// Replaces all of a user's factors with `factors` (all ready), and records `events`, in
+    /// one transaction.
     async fn replace_factors(
         &self,
         realm: &RealmId,
@@ -344,6 +398,7 @@ pub trait Store: Send + Sync + 'static {
         node: &str,
         now: OffsetDateTime,
         limit: i64,
+        events: &[Event],
     ) -> StoreResult<Vec<Delivery>>;
     /// Records how sending a message that `node` claimed ended; `Ok(false)` when the claim
     /// was lost (it expired and another node took the message).
@@ -373,3 +428,28 @@ pub trait Store: Send + Sync + 'static {
     /// Inserts the first key. Returns `Ok(false)` when another node stored one first.
     async fn insert_first_signing_key(&self, key: &SigningKeyRecord) -> StoreResult<bool>;
 }
+    /// Audit events matching `filter`, newest first.
+    async fn list_events(&self, filter: &EventFilter) -> StoreResult<Vec<EventRecord>>;
+
+    // --- brute-force protection (see `lockout`) ---
+    /// Takes one attempt at a code check, all or nothing in one transaction: charges each
+    /// quota (a conditional upsert of its counter), counts a failure against the factor's soft
+    /// lock unless it is locked (one conditional UPDATE that also sets the next lock), and
+    /// takes an attempt from the challenge or pending sign-in.
+    async fn take_attempt(&self, attempt: &Attempt) -> StoreResult<AttemptTaken>;
+    /// Ends an attempt. A success gives the quotas back and resets the factor's failures
+    /// (and its lock); a failure keeps them. `events` are recorded in the same transaction.
+    async fn end_attempt(
+        &self,
+        attempt: &Attempt,
+        succeeded: bool,
+        events: &[Event],
+    ) -> StoreResult<()>;
+    /// Resets the failures and lock of the user's factors that have any; returns them, with
+    /// `event(factor)` recorded for each in the same transaction.
+    async fn unlock_factors(
+        &self,
+        realm: &RealmId,
+        user: &UserId,
+        at: OffsetDateTime,
+    ) -> StoreResult<Vec<FactorId>>;

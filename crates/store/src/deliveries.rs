@@ -11,7 +11,7 @@ use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, AnyPool, AssertSqlSafe};
 use tessera_core::RealmId;
 use tessera_core::delivery::DeliveryOutcome;
-use tessera_core::delivery::{CLAIM_LEASE, Channel, Delivery, DeliveryStatus};
+use tessera_core::delivery::{CLAIM_LEASE, Channel, Delivery, DeliveryStatus, Quota};
 use tessera_core::error::StoreError;
 use tessera_core::factor::Sealed;
 use tessera_core::store::{Outgoing, StoreResult};
@@ -52,19 +52,7 @@ pub(crate) async fn queue(conn: &mut AnyConnection, outgoing: &[Outgoing]) -> St
     for out in outgoing {
         let now = out.delivery.created_at;
         for quota in &out.quotas {
-            // Counts up only while below the limit: no row back means the limit is used up.
-            let counted: Option<(i64,)> = sqlx::query_as(
-                "INSERT INTO rate_counters (key, window_start, count) VALUES ($1, $2, 1) \
-                 ON CONFLICT (key, window_start) DO UPDATE SET count = rate_counters.count + 1 \
-                 WHERE rate_counters.count < $3 RETURNING count",
-            )
-            .bind(&quota.key)
-            .bind(quota.window_start(now))
-            .bind(quota.limit)
-            .fetch_optional(&mut *conn)
-            .await
-            .map_err(db_err)?;
-            if counted.is_none() {
+            if !charge(conn, quota, now).await? {
                 return Err(StoreError::LimitExceeded(quota.key.clone()));
             }
         }
@@ -92,6 +80,46 @@ pub(crate) async fn queue(conn: &mut AnyConnection, outgoing: &[Outgoing]) -> St
         .await
         .map_err(db_err)?;
     }
+    Ok(())
+}
+
+/// Counts one against `quota` in the window `now` falls in, only while below the limit (one
+/// conditional upsert); `false` when the limit is used up. Shared by the delivery limits and
+/// the limits on failed verifications.
+pub(crate) async fn charge(
+    conn: &mut AnyConnection,
+    quota: &Quota,
+    now: OffsetDateTime,
+) -> StoreResult<bool> {
+    // No row back means the limit is used up.
+    let counted: Option<(i64,)> = sqlx::query_as(
+        "INSERT INTO rate_counters (key, window_start, count) VALUES ($1, $2, 1) \
+         ON CONFLICT (key, window_start) DO UPDATE SET count = rate_counters.count + 1 \
+         WHERE rate_counters.count < $3 RETURNING count",
+    )
+    .bind(&quota.key)
+    .bind(quota.window_start(now))
+    .bind(quota.limit)
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(db_err)?;
+    Ok(counted.is_some())
+}
+
+/// Gives back one counted by `charge` at `now`.
+pub(crate) async fn refund(
+    conn: &mut AnyConnection,
+    quota: &Quota,
+    now: OffsetDateTime,
+) -> StoreResult<()> {
+    sqlx::query(
+        "UPDATE rate_counters SET count = count - 1 WHERE key = $1 AND window_start = $2 AND count > 0",
+    )
+    .bind(&quota.key)
+    .bind(quota.window_start(now))
+    .execute(&mut *conn)
+    .await
+    .map_err(db_err)?;
     Ok(())
 }
 

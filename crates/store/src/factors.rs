@@ -263,6 +263,7 @@ pub(crate) async fn replace(
     realm: &RealmId,
     user: &UserId,
     factors: &[Factor],
+    events: &[Event],
 ) -> StoreResult<()> {
     if factors.len() as i64 > MAX_READY_FACTORS {
         return Err(StoreError::Internal("too many factors".into()));
@@ -278,6 +279,9 @@ pub(crate) async fn replace(
         insert(&mut tx, factor).await?;
     }
     recount(&mut tx, realm, user).await?;
+    for event in events {
+        insert_event(&mut *tx, event).await?;
+    }
     tx.commit().await.map_err(db_err)?;
     Ok(())
 }

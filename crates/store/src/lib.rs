@@ -9,6 +9,7 @@
 //! allows one writer at a time anyway, and queueing writers in our pool is cheaper than
 //! letting them collide on `SQLITE_BUSY`. PostgreSQL uses one pool for both.
 
+mod attempts;
 mod challenges;
 mod contacts;
 mod deliveries;
@@ -29,6 +30,7 @@ use tessera_core::delivery::{Delivery, DeliveryOutcome, DeliveryStatus};
 use tessera_core::error::{StoreError, Unique};
 use tessera_core::login_session::LoginSession;
 use tessera_core::store::{
+use tessera_core::store::{Attempt, AttemptTaken, EventFilter, EventRecord};
     EnrolOutcome, Event, Outgoing, RefreshTokenRecord, SigningKeyRecord, StoreResult, UserQuery,
 };
 use tessera_core::{
@@ -537,13 +539,14 @@ impl Store for SqlStore {
         factors::get_one(&self.read, realm, user, id).await
     }
 
-    async fn insert_factor(&self, factor: &Factor) -> StoreResult<()> {
+    async fn insert_factor(&self, factor: &Factor, event: &Event) -> StoreResult<()> {
         self.durably(async {
             let mut tx = self.write.begin().await.map_err(db_err)?;
             factors::insert(&mut tx, factor).await?;
             tx.commit().await.map_err(db_err)
         })
         .await
+            challenges::insert_event(&mut *tx, event).await?;
     }
 
     async fn complete_enrolment(
@@ -576,8 +579,9 @@ impl Store for SqlStore {
         user: &UserId,
         list: &[Factor],
     ) -> StoreResult<()> {
-        self.durably(async { factors::replace(&self.write, realm, user, list).await })
+        self.durably(async { factors::replace(&self.write, realm, user, list, events).await })
             .await
+        events: &[Event],
     }
 
     async fn swap_webauthn_credential(
@@ -707,6 +711,35 @@ impl Store for SqlStore {
     async fn signing_keys(&self) -> StoreResult<Vec<SigningKeyRecord>> {
         let rows = sqlx::query(
             "SELECT kid, algorithm, master_key_id, sealed_private_key, certificate_pem, created_at \
+    async fn list_events(&self, filter: &EventFilter) -> StoreResult<Vec<EventRecord>> {
+        attempts::list_events(&self.read, filter).await
+    }
+
+    async fn take_attempt(&self, attempt: &Attempt) -> StoreResult<AttemptTaken> {
+        self.durably(async { attempts::take(&self.write, attempt).await })
+            .await
+    }
+
+    async fn end_attempt(
+        &self,
+        attempt: &Attempt,
+        succeeded: bool,
+        events: &[Event],
+    ) -> StoreResult<()> {
+        self.durably(async { attempts::end(&self.write, attempt, succeeded, events).await })
+            .await
+    }
+
+    async fn unlock_factors(
+        &self,
+        realm: &RealmId,
+        user: &UserId,
+        at: OffsetDateTime,
+    ) -> StoreResult<Vec<FactorId>> {
+        self.durably(async { attempts::unlock(&self.write, realm, user, at).await })
+            .await
+    }
+
              FROM signing_keys ORDER BY generation DESC",
         )
         .fetch_all(&self.read)

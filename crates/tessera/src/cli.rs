@@ -6,8 +6,11 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use tessera_core::delivery::{Delivery, DeliveryStatus};
 use tessera_core::{EmailAddress, Password, PhoneNumber, RelyingParty, Role, SystemClock, UserId};
+use tessera_core::store::{EventFilter, EventRecord};
 use tessera_server::service::{NewAccount, WebAuthnSettings};
 
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
 use crate::config::Settings;
 use crate::startup::{Application, build_service, open_store};
 
@@ -33,6 +36,35 @@ pub enum Command {
     },
 }
 
+    /// List the audit log, newest first: factor enrolments, removals, locks and unlocks, and
+    /// failed verifications.
+    Audit {
+        #[command(flatten)]
+        settings: Settings,
+        #[command(flatten)]
+        query: AuditQuery,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+pub struct AuditQuery {
+    /// Only events of this user.
+    #[arg(long)]
+    user: Option<String>,
+    /// Only events of this realm: PROJECT, PROJECT/TENANT, or an organization id.
+    #[arg(long)]
+    realm: Option<String>,
+    /// Only events at or after this time (RFC 3339, e.g. 2026-11-22T10:00:00Z).
+    #[arg(long, value_parser = parse_time)]
+    since: Option<OffsetDateTime>,
+    /// Only events before this time (RFC 3339).
+    #[arg(long, value_parser = parse_time)]
+    until: Option<OffsetDateTime>,
+    #[arg(long, default_value_t = 100)]
+    limit: i64,
+    /// One JSON object per line instead of a table.
+    #[arg(long)]
+    json: bool,
 #[derive(Debug, Subcommand)]
 pub enum AdminAction {
     /// Create an Identity Toolkit project (a realm).
@@ -96,6 +128,15 @@ pub enum AdminAction {
         limit: i64,
     },
 }
+    /// Clear the failed attempts and locks of a user's factors (see the README's security
+    /// section). Prints the factors unlocked.
+    UnlockFactors {
+        user_id: String,
+        /// The user's realm (PROJECT, PROJECT/TENANT or an organization id); found from the
+        /// user id when left out.
+        #[arg(long)]
+        realm: Option<String>,
+    },
 
 impl Cli {
     pub async fn run(self) -> anyhow::Result<()> {
@@ -214,6 +255,18 @@ impl Cli {
     }
 }
 
+                    AdminAction::UnlockFactors { user_id, realm } => {
+                        let user = UserId::parse(&user_id).context("user id")?;
+                        let realm = match realm {
+                            Some(name) => Some(service.realm_named(&name).await?),
+                            None => None,
+                        };
+                        let unlocked = service.unlock_factors(realm.as_ref(), &user).await?;
+                        let ids: Vec<&str> = unlocked.iter().map(|f| f.as_str()).collect();
+                        format!("unlocked {} factor(s) {}", ids.len(), ids.join(" "))
+                            .trim_end()
+                            .to_owned()
+                    }
 /// A future that completes on ctrl-c or SIGTERM. The handlers are registered here, before
 /// the server announces it is listening, so a signal sent right after start-up is never
 /// met by the default action (immediate death).
@@ -223,8 +276,76 @@ pub fn shutdown_signal() -> std::io::Result<impl Future<Output = ()> + Send + 's
     let mut terminate = signal(SignalKind::terminate())?;
     Ok(async move {
         tokio::select! {
+            Command::Audit { settings, query } => {
+                let config = settings.load()?;
+                let store = Arc::new(open_store(&config).await?);
+                let service = build_service(&config, store.clone(), Arc::new(SystemClock)).await?;
+                let realm = match &query.realm {
+                    Some(name) => Some(service.realm_named(name).await?.id),
+                    None => None,
+                };
+                let filter = EventFilter {
+                    realm,
+                    user: query
+                        .user
+                        .as_deref()
+                        .map(|u| UserId::parse(u).context("--user"))
+                        .transpose()?,
+                    since: query.since,
+                    until: query.until,
+                    limit: query.limit,
+                };
+                let events = service.events(&filter).await?;
+                store.close().await;
+                if query.json {
+                    for event in &events {
+                        println!("{}", event_json(event));
+                    }
+                } else {
+                    println!("{}", events_table(&events));
+                }
+                Ok(())
+            }
             _ = interrupt.recv() => {},
             _ = terminate.recv() => {},
+}
+
+fn parse_time(raw: &str) -> Result<OffsetDateTime, String> {
+    OffsetDateTime::parse(raw, &Rfc3339)
+        .map_err(|e| format!("an RFC 3339 time such as 2026-11-22T10:00:00Z ({e})"))
+}
+
+fn rfc3339(t: OffsetDateTime) -> String {
+    t.format(&Rfc3339).unwrap_or_default()
+}
+
+/// One line per event, newest first.
+fn events_table(events: &[EventRecord]) -> String {
+    let mut out = String::from("AT\tREALM\tUSER\tFACTOR\tKIND\tDETAIL");
+    for e in events {
+        out.push_str(&format!(
+            "\n{}\t{}\t{}\t{}\t{}\t{}",
+            rfc3339(e.at),
+            e.realm.0,
+            e.user.as_ref().map(UserId::as_str).unwrap_or("-"),
+            e.factor.as_ref().map(|f| f.as_str()).unwrap_or("-"),
+            e.kind,
+            e.detail.as_deref().unwrap_or_default()
+        ));
+    }
+    out
+}
+
+fn event_json(e: &EventRecord) -> serde_json::Value {
+    serde_json::json!({
+        "id": e.id,
+        "at": rfc3339(e.at),
+        "realm": e.realm.0,
+        "user": e.user.as_ref().map(UserId::as_str),
+        "factor": e.factor.as_ref().map(|f| f.as_str()),
+        "kind": e.kind,
+        "detail": e.detail,
+    })
         }
         tracing::info!("shutdown requested; draining");
     })

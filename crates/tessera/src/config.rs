@@ -14,7 +14,7 @@ use figment::value::{Uncased, UncasedStr};
 use serde::{Deserialize, Serialize};
 use tessera_server::http::ClientIpSource;
 use tessera_server::passwords::PasswordParams;
-use tessera_server::service::DeliveryLimits;
+use tessera_server::service::{DeliveryLimits, FailureLimits};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
@@ -79,6 +79,10 @@ pub struct Config {
     /// defaults in production, none in dev mode (as the Firebase emulator has none); once set,
     /// limits left out take production's defaults.
     pub limits: Option<DeliveryLimits>,
+    /// Limits on failed code checks per user and per client address, shared by all nodes.
+    /// Unset: production's defaults in production, none in dev mode; once set, limits left
+    /// out take production's defaults. (The per-factor soft lock applies in every mode.)
+    pub failure_limits: Option<FailureLimits>,
     pub delivery: DeliveryConfig,
 }
 
@@ -169,6 +173,7 @@ impl Default for Config {
             sms: SmsConfig::default(),
             email: EmailConfig::default(),
             limits: None,
+            failure_limits: None,
             delivery: DeliveryConfig::default(),
         }
     }
@@ -188,6 +193,13 @@ impl Config {
         self.limits.unwrap_or(match self.mode {
             Mode::Dev => DeliveryLimits::OFF,
             Mode::Production => DeliveryLimits::default(),
+        })
+    }
+
+    pub fn failure_limits(&self) -> FailureLimits {
+        self.failure_limits.unwrap_or(match self.mode {
+            Mode::Dev => FailureLimits::OFF,
+            Mode::Production => FailureLimits::default(),
         })
     }
 

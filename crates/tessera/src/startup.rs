@@ -101,6 +101,7 @@ pub async fn build_service(
         webauthn: WebAuthnSettings::new(&config.webauthn_rp_name, &config.webauthn_origins)
             .map_err(|bad| anyhow::anyhow!("webauthn_origins: {bad} is not an origin"))?,
         delivery: senders::delivery_setup(config)?,
+        failure_limits: config.failure_limits(),
     })
     .context("assembling the service")?;
     if config.mode == Mode::Dev {

@@ -11,6 +11,7 @@ use tessera_core::contact::{
 use tessera_core::delivery::{MessageContent, MessageKind};
 use tessera_core::{DomainError, EmailAddress, FactorKind, PhoneNumber, Realm, User, UserId};
 
+use super::attempts::Subject;
 use super::delivery::{ClientInfo, Destination, minutes};
 use super::{AccountChanges, Service, callers::internal};
 use crate::crypto::{random_chars, same_digest};
@@ -166,13 +167,15 @@ impl Service {
         self.change_phone(realm, id, None).await.map(drop)
     }
 
-    /// Proves the pending address or number with its code, once.
+    /// Proves the pending address or number with its code, once. Each try is an attempt
+    /// against the failure limits; a wrong code is recorded as `contact.verification_failed`.
     pub async fn verify_contact(
         &self,
         realm: &Realm,
         id: &UserId,
         kind: ContactKind,
         code: &str,
+        client: &ClientInfo,
     ) -> Result<(), DomainError> {
         self.get_account(realm, id).await?;
         let pending = self
@@ -180,6 +183,17 @@ impl Service {
             .find_contact_code(&realm.id, id, kind)
             .await?
             .ok_or(DomainError::VerificationCodeNotFound)?;
+        let subject = Subject {
+            realm: &realm.id,
+            user: id,
+            factor: None,
+            challenge: None,
+            pending: None,
+            failure: "contact.verification_failed",
+        };
+        let check = self
+            .begin_check(subject, client, DomainError::InvalidVerificationCode)
+            .await?;
         let expected = self.contact_mac(realm, id, kind, &code.to_ascii_uppercase());
         let fresh = pending.expires_at > self.clock.now();
         if !fresh
@@ -192,11 +206,14 @@ impl Service {
             return Err(DomainError::InvalidVerificationCode);
         }
         if !self.store.take_contact_code(&realm.id, id, kind).await? {
-            return Err(DomainError::InvalidVerificationCode);
+            let detail = format!("{}: wrong, expired or used-up code", kind.as_str());
+            let wrong = DomainError::InvalidVerificationCode;
+            return Err(self.check_failed(check, &detail, wrong).await);
         }
         match kind {
             ContactKind::Email => {
                 let changes = AccountChanges {
+        self.passed(check).await?;
                     email_verified: Some(true),
                     ..AccountChanges::default()
                 };

@@ -69,7 +69,7 @@ impl Limit {
         }
     }
 
-    fn quota(self, key: String) -> Option<Quota> {
+    pub(super) fn quota(self, key: String) -> Option<Quota> {
         (self.count > 0).then(|| Quota {
             key,
             limit: i64::from(self.count),
@@ -386,7 +386,7 @@ impl Service {
 }
 
 /// The per-IP limit's key: the address, or for IPv6 its /64 network.
-fn ip_key(ip: IpAddr) -> String {
+pub(super) fn ip_key(ip: IpAddr) -> String {
     match ip {
         IpAddr::V4(v4) => v4.to_string(),
         IpAddr::V6(v6) => match v6.to_ipv4_mapped() {

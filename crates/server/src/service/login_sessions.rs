@@ -19,6 +19,7 @@ use tessera_core::{
     DomainError, EmailAddress, FactorData, FactorKind, FactorState, Realm, RealmId, User, UserId,
 };
 
+use super::attempts::Subject;
 use super::delivery::{ClientInfo, Destination, minutes};
 use super::{Service, callers::internal};
 use crate::crypto::{random_digits, random_token, same_digest, sha256};
@@ -226,7 +227,10 @@ impl Service {
             session.expires_at = Some(now + lifetime);
         }
         merge_metadata(&mut session, metadata)?;
-        if let Err(e) = self.apply_checks(realm, &mut session, checks).await {
+        if let Err(e) = self
+            .apply_checks(realm, &mut session, checks, &client)
+            .await
+        {
             // A failed code check has used an attempt; that sticks, nothing else does.
             if (&session.otp_sms, &session.otp_email) != (&original.otp_sms, &original.otp_email) {
                 let attempted = LoginSession {
@@ -311,6 +315,7 @@ impl Service {
         realm: &Realm,
         session: &mut LoginSession,
         checks: SessionChecks,
+        client: &ClientInfo,
     ) -> Result<(), DomainError> {
         let now = self.clock.now();
         if let Some(lookup) = checks.user {
@@ -356,7 +361,8 @@ impl Service {
                 .iter()
                 .find(|f| f.kind() == FactorKind::Totp)
                 .ok_or(DomainError::FactorNotFound)?;
-            self.check_totp_code(realm, &user, factor, &code).await?;
+            self.check_totp_code(realm, &user, factor, &code, None, client)
+                .await?;
             session.checked.totp = Some(now);
         }
         if let Some(assertion) = checks.webauthn {
@@ -377,10 +383,34 @@ impl Service {
         ] {
             let Some(code) = code else { continue };
             let ready = self.ready_factors(realm, &user).await?;
-            if !ready.iter().any(|f| f.kind() == kind.factor()) {
+            let Some(factor) = ready.iter().find(|f| f.kind() == kind.factor()) else {
                 return Err(DomainError::OtpFactorMissing);
+            };
+            // Checks that need no code comparison come before the attempt is taken.
+            if code.is_empty() {
+                return Err(DomainError::EmptyCode);
             }
-            self.check_session_code(session, kind, &code)?;
+            if kind.slot(session).0.is_none() {
+                return Err(DomainError::VerificationCodeNotFound);
+            }
+            let subject = Subject {
+                realm: &realm.id,
+                user: &user.id,
+                factor: Some(&factor.id),
+                challenge: None,
+                pending: None,
+                failure: "factor.verification_failed",
+            };
+            let check = self
+                .begin_check(subject, client, DomainError::VerificationCodeNotFound)
+                .await?;
+            match self.check_session_code(session, kind, &code) {
+                Ok(()) => self.passed(check).await?,
+                Err(e) => {
+                    let detail = "session: wrong or expired code";
+                    return Err(self.check_failed(check, detail, e).await);
+                }
+            }
         }
         Ok(())
     }

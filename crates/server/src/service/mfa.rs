@@ -2,10 +2,11 @@
 //! sign-in. Dialect-neutral: Identity Toolkit's `mfaEnrollment`/`mfaSignIn` and (later)
 //! ZITADEL's `RegisterTOTP`/`AddOTPSMS`/sessions call these functions.
 //!
-//! Codes are checked in three steps that each hold across nodes: an attempt is taken from the
-//! challenge by a conditional UPDATE (so at most five wrong codes are ever compared), the code
-//! is compared in constant time, and success consumes the challenge (or, for TOTP, the time
-//! step) with another conditional UPDATE that only one request can win.
+//! Codes are checked in three steps that each hold across nodes: an attempt is taken (see
+//! `attempts`: from the challenge or pending sign-in, so at most five wrong codes are ever
+//! compared per challenge, and against the factor's soft lock and the failure limits), the
+//! code is compared in constant time, and success consumes the challenge (or, for TOTP, the
+//! time step) with another conditional UPDATE that only one request can win.
 
 use tessera_core::challenge::{
     Challenge, PENDING_SIGN_IN_ATTEMPTS, PENDING_SIGN_IN_LIFETIME, PendingSignIn, Purpose,
@@ -21,6 +22,7 @@ use tessera_core::{
 };
 use time::OffsetDateTime;
 
+use super::attempts::{Check, Subject};
 use super::delivery::{ClientInfo, Destination, minutes};
 use super::{Authenticated, Service, Session, SignIn, callers::internal};
 use crate::crypto::{code_hash, random_array, random_digits, random_token, same_digest, sha256};
@@ -183,11 +185,23 @@ impl Service {
                         client,
                     )
                     .await?;
+                // The factor-to-be lives in the challenge until the code comes back.
+                let started = Event {
+                    realm: me.realm.id.clone(),
+                    user: Some(me.user.id.clone()),
+                    factor: None,
+                    kind: "factor.enrolment_started",
+                    detail: Some(FactorKind::SmsOtp.as_str().to_owned()),
+                    at: now,
+                };
+                self.store.record_event(&started).await?;
                 Ok(EnrolmentStarted::Phone { session_info })
             }
             EnrolmentStart::Totp => {
                 let (factor, secret) = self.new_totp_factor(&me.realm, &me.user.id)?;
-                self.store.insert_factor(&factor).await?;
+                self.store
+                    .insert_factor(&factor, &self.enrolment_started(&factor))
+                    .await?;
                 let session_info = random_token().map_err(internal)?;
                 let finalize_by = now + TOTP_ENROLMENT_WINDOW;
                 self.store
@@ -320,16 +334,29 @@ impl Service {
         if outgoing.is_some() {
             self.queued();
         }
+    /// `factor.enrolment_started` for a factor that is not ready yet.
+    pub(super) fn enrolment_started(&self, factor: &Factor) -> Event {
+        Event {
+            realm: factor.realm.clone(),
+            user: Some(factor.user.clone()),
+            factor: Some(factor.id.clone()),
+            kind: "factor.enrolment_started",
+            detail: Some(factor.kind().as_str().to_owned()),
+            at: self.clock.now(),
+        }
+    }
+
         Ok(session_info)
     }
 
     /// Finds the live challenge named by `session_info` that `belongs` accepts, and takes one
-    /// attempt from it.
+    /// attempt from it (and from its factor's soft lock and the failure limits).
     async fn open_challenge(
         &self,
         session_info: &str,
         belongs: impl Fn(&Challenge) -> bool,
-    ) -> Result<Challenge, DomainError> {
+        client: &ClientInfo,
+    ) -> Result<(Challenge, Check), DomainError> {
         let id = sha256(session_info.as_bytes());
         let challenge = self
             .store
@@ -337,30 +364,21 @@ impl Service {
             .await?
             .filter(|c| !c.consumed && belongs(c));
         let challenge = challenge.ok_or(DomainError::InvalidSessionInfo)?;
-        let now = self.clock.now();
-        if challenge.expires_at <= now || !self.store.spend_attempt(&id, now).await? {
+        if challenge.expires_at <= self.clock.now() {
             return Err(DomainError::SessionExpired);
         }
-        Ok(challenge)
-    }
-
-    pub(super) async fn failed(
-        &self,
-        challenge: &Challenge,
-        factor: Option<&FactorId>,
-    ) -> DomainError {
-        let event = Event {
-            realm: challenge.realm.clone(),
-            user: Some(challenge.user.clone()),
-            factor: factor.cloned(),
-            kind: "factor.verification_failed",
-            detail: Some(challenge.purpose.as_str().to_owned()),
-            at: self.clock.now(),
+        let subject = Subject {
+            realm: &challenge.realm,
+            user: &challenge.user,
+            factor: challenge.factor.as_ref(),
+            challenge: Some(&id),
+            pending: None,
+            failure: "factor.verification_failed",
         };
-        match self.store.record_event(&event).await {
-            Ok(()) => DomainError::InvalidCode,
-            Err(e) => e.into(),
-        }
+        let check = self
+            .begin_check(subject, client, DomainError::SessionExpired)
+            .await?;
+        Ok((challenge, check))
     }
 
     pub(super) fn open_totp_secret(
@@ -382,6 +400,7 @@ impl Service {
         ))
     }
 
+        client: &ClientInfo,
     pub async fn finalize_enrolment(
         &self,
         me: Authenticated,
@@ -392,13 +411,18 @@ impl Service {
         let enrolment = |c: &Challenge| {
             c.purpose == Purpose::Enrol && c.user == me.user.id && c.realm == me.realm.id
         };
-        let (challenge, factor, step) = match proof {
+        let (challenge, check, factor, step) = match proof {
             EnrolmentProof::Phone { session_info, code } => {
-                let challenge = self
-                    .open_challenge(&session_info, |c| enrolment(c) && c.destination.is_some())
+                let (challenge, check) = self
+                    .open_challenge(
+                        &session_info,
+                        |c| enrolment(c) && c.destination.is_some(),
+                        client,
+                    )
                     .await?;
                 if !same_digest(&challenge.code_hash, &code_hash(&session_info, &code)) {
-                    return Err(self.failed(&challenge, None).await);
+                    let wrong = DomainError::InvalidCode;
+                    return Err(self.check_failed(check, "enrol: wrong code", wrong).await);
                 }
                 let phone = challenge
                     .destination
@@ -415,11 +439,15 @@ impl Service {
                     enrolled_at: Some(now),
                     last_used_at: None,
                 };
-                (challenge, factor, None)
+                (challenge, check, factor, None)
             }
             EnrolmentProof::Totp { session_info, code } => {
-                let challenge = self
-                    .open_challenge(&session_info, |c| enrolment(c) && c.factor.is_some())
+                let (challenge, check) = self
+                    .open_challenge(
+                        &session_info,
+                        |c| enrolment(c) && c.factor.is_some(),
+                        client,
+                    )
                     .await?;
                 let factor_id = challenge
                     .factor
@@ -435,12 +463,13 @@ impl Service {
                 let (secret, spec) = self.open_totp_secret(&factor)?;
                 let Some(step) = spec.verify(&secret, &code, now, me.realm.mfa.adjacent_intervals)
                 else {
-                    return Err(self.failed(&challenge, Some(&factor_id)).await);
+                    let wrong = DomainError::InvalidCode;
+                    return Err(self.check_failed(check, "enrol: wrong code", wrong).await);
                 };
                 factor.state = FactorState::Ready;
                 factor.display_name = display_name;
                 factor.enrolled_at = Some(now);
-                (challenge, factor, Some(step as i64))
+                (challenge, check, factor, Some(step as i64))
             }
         };
         let event = Event {
@@ -451,11 +480,13 @@ impl Service {
             detail: Some(factor.kind().as_str().to_owned()),
             at: now,
         };
-        match self
+        let outcome = self
             .store
             .complete_enrolment(Some(&challenge.id), &factor, step, &event)
-            .await?
-        {
+            .await?;
+        // The code was right, whatever became of the enrolment.
+        self.passed(check).await?;
+        match outcome {
             EnrolOutcome::Done => {}
             EnrolOutcome::ChallengeGone => return Err(DomainError::InvalidSessionInfo),
             EnrolOutcome::LimitReached => return Err(DomainError::SecondFactorLimitExceeded),
@@ -618,6 +649,7 @@ impl Service {
             .ok_or(DomainError::FactorNotFound)
     }
 
+        client: &ClientInfo,
     /// Completes a sign-in with a second factor; exactly one request can win per code.
     pub async fn finish_second_factor(
         &self,
@@ -628,19 +660,28 @@ impl Service {
         let now = self.clock.now();
         let second_factor = match proof {
             SignInProof::Phone { session_info, code } => {
-                let challenge = self
-                    .open_challenge(&session_info, |c| {
-                        c.purpose == Purpose::SignIn && c.pending.as_deref() == Some(&pending.id)
-                    })
+                let (challenge, check) = self
+                    .open_challenge(
+                        &session_info,
+                        |c| {
+                            c.purpose == Purpose::SignIn
+                                && c.pending.as_deref() == Some(&pending.id)
+                                && c.factor.is_some()
+                        },
+                        client,
+                    )
                     .await?;
                 let factor_id = challenge
                     .factor
                     .clone()
                     .ok_or(DomainError::InvalidSessionInfo)?;
                 if !same_digest(&challenge.code_hash, &code_hash(&session_info, &code)) {
-                    return Err(self.failed(&challenge, Some(&factor_id)).await);
+                    let wrong = DomainError::InvalidCode;
+                    return Err(self.check_failed(check, "sign_in: wrong code", wrong).await);
                 }
-                if !self.store.consume_challenge(&challenge.id).await? {
+                let consumed = self.store.consume_challenge(&challenge.id).await?;
+                self.passed(check).await?;
+                if !consumed {
                     return Err(DomainError::InvalidSessionInfo);
                 }
                 SecondFactor {
@@ -650,10 +691,8 @@ impl Service {
             }
             SignInProof::Totp { factor, code } => {
                 let factor = self.ready_factor(&realm, &user, &factor).await?;
-                if !self.store.spend_pending_attempt(&pending.id, now).await? {
-                    return Err(DomainError::InvalidPendingCredential);
-                }
-                self.check_totp_code(&realm, &user, &factor, &code).await?;
+                self.check_totp_code(&realm, &user, &factor, &code, Some(&pending.id), client)
+                    .await?;
                 SecondFactor {
                     kind: FactorKind::Totp,
                     id: factor.id,
@@ -675,10 +714,24 @@ impl Service {
     }
 
     /// Checks a code of a ready TOTP factor: right, and its time step not used before (RFC
-    /// 6238 §5.2). A failure is recorded as an event.
+    /// 6238 §5.2). The attempt is taken first (from `pending`, when the check finishes a
+    /// pending sign-in); a failure is recorded as an event.
     pub(super) async fn check_totp_code(
+        pending: Option<&[u8]>,
+        client: &ClientInfo,
         &self,
         realm: &Realm,
+        let subject = Subject {
+            realm: &realm.id,
+            user: &user.id,
+            factor: Some(&factor.id),
+            challenge: None,
+            pending,
+            failure: "factor.verification_failed",
+        };
+        let check = self
+            .begin_check(subject, client, DomainError::InvalidPendingCredential)
+            .await?;
         user: &User,
         factor: &Factor,
         code: &str,
@@ -695,28 +748,17 @@ impl Service {
             None => false,
         };
         if accepted {
-            return Ok(());
+            return self.passed(check).await;
         }
-        let failure = Event {
-            realm: realm.id.clone(),
-            user: Some(user.id.clone()),
-            factor: Some(factor.id.clone()),
-            kind: "factor.verification_failed",
-            detail: Some(
-                if step.is_some() {
-                    "replayed"
-                } else {
-                    "wrong code"
-                }
-                .to_owned(),
-            ),
-            at: now,
-        };
-        self.store.record_event(&failure).await?;
-        Err(if step.is_some() {
-            DomainError::CodeReused
-        } else {
-            DomainError::InvalidCode
+        Err(match step {
+            Some(_) => {
+                let reused = DomainError::CodeReused;
+                self.check_failed(check, "replayed", reused).await
+            }
+            None => {
+                let wrong = DomainError::InvalidCode;
+                self.check_failed(check, "wrong code", wrong).await
+            }
         })
     }
 
@@ -762,13 +804,33 @@ impl Service {
                 enrolled_at: Some(
                     w.enrolled_at
                         .or(kept.and_then(|f| f.enrolled_at))
+        let event = |factor: &Factor, kind: &'static str| Event {
+            realm: realm.id.clone(),
+            user: Some(user.id.clone()),
+            factor: Some(factor.id.clone()),
+            kind,
+            detail: Some(format!(
+                "{} (set by an administrator)",
+                factor.kind().as_str()
+            )),
+            at: now,
+        };
+        let removed = existing
+            .iter()
+            .filter(|old| !factors.iter().any(|f| f.id == old.id))
+            .map(|old| event(old, "factor.removed"));
+        let added = factors
+            .iter()
+            .filter(|new| !existing.iter().any(|f| f.id == new.id))
+            .map(|new| event(new, "factor.enrolled"));
+        let events: Vec<Event> = removed.chain(added).collect();
                         .unwrap_or(now),
                 ),
                 last_used_at: kept.and_then(|f| f.last_used_at),
             });
         }
         self.store
-            .replace_factors(&realm.id, &user.id, &factors)
+            .replace_factors(&realm.id, &user.id, &factors, &events)
             .await?;
         Ok(factors)
     }

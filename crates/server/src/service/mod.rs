@@ -2,6 +2,7 @@
 //! layer that orchestrates the store, the clock, password hashing and token minting.
 
 mod accounts;
+mod attempts;
 mod callers;
 mod contacts;
 mod delivery;
@@ -22,6 +23,7 @@ use crate::passwords::PasswordHasherPool;
 use crate::tokens::{Signing, SigningKeys, TokenSigner, TokenVerifier};
 
 pub use accounts::{AccountChanges, BatchGetPage, ImportUser, NewAccount, UserSelector};
+pub use attempts::FailureLimits;
 pub use callers::{KeyScope, Mode};
 pub use contacts::Proof;
 pub use delivery::{
@@ -54,6 +56,7 @@ pub struct Service {
     default_project: String,
     webauthn: WebAuthnSettings,
     delivery: delivery::Deliveries,
+    failure_limits: FailureLimits,
 }
 
 pub struct ServiceParts {
@@ -71,6 +74,8 @@ pub struct ServiceParts {
     pub webauthn: WebAuthnSettings,
     /// Senders, templates and abuse limits for codes sent by SMS and email.
     pub delivery: DeliverySetup,
+    /// Limits on failed code checks per user and per client address.
+    pub failure_limits: FailureLimits,
 }
 
 impl Service {
@@ -87,6 +92,7 @@ impl Service {
             default_project,
             webauthn,
             delivery,
+            failure_limits,
         } = parts;
         Ok(Self {
             store,
@@ -101,6 +107,7 @@ impl Service {
             default_project,
             webauthn,
             delivery: delivery::Deliveries::new(delivery)?,
+            failure_limits,
         })
     }
 

@@ -10,6 +10,8 @@ use tessera_core::{
     UserId,
 };
 
+use super::attempts::Subject;
+use super::delivery::ClientInfo;
 use super::{Service, callers::internal};
 use crate::crypto::random_array;
 use tessera_core::store::EnrolOutcome;
@@ -82,7 +84,9 @@ impl Service {
                 .await?;
         }
         let (factor, secret) = self.new_totp_factor(realm, &user.id)?;
-        self.store.insert_factor(&factor).await?;
+        self.store
+            .insert_factor(&factor, &self.enrolment_started(&factor))
+            .await?;
         Ok((
             user,
             TotpRegistration {
@@ -93,11 +97,14 @@ impl Service {
         ))
     }
 
+    /// Verifies the pending factor with a code; each try is an attempt against the factor's
+    /// soft lock and the failure limits (there is no enrolment session to count them).
     pub async fn verify_totp_registration(
         &self,
         realm: &Realm,
         id: &UserId,
         code: &str,
+        client: &ClientInfo,
     ) -> Result<Factor, DomainError> {
         let (user, existing) = self.totp_factors(realm, id).await?;
         let Some(mut factor) = existing
@@ -111,21 +118,31 @@ impl Service {
             return Err(DomainError::FactorNotFound);
         };
         let (secret, spec) = self.open_totp_secret(&factor)?;
+        let subject = Subject {
+            realm: &realm.id,
+            user: &user.id,
+            factor: Some(&factor.id),
+            challenge: None,
+            pending: None,
+            failure: "factor.verification_failed",
+        };
+        let check = self
+            .begin_check(subject, client, DomainError::FactorNotFound)
+            .await?;
         let now = self.clock.now();
         let Some(step) = spec.verify(&secret, code, now, realm.mfa.adjacent_intervals) else {
-            self.store
-                .record_event(&self.event(realm, &user, &factor, "factor.verification_failed"))
-                .await?;
-            return Err(DomainError::InvalidCode);
+            let wrong = DomainError::InvalidCode;
+            return Err(self.check_failed(check, "enrol: wrong code", wrong).await);
         };
         factor.state = FactorState::Ready;
         factor.enrolled_at = Some(now);
         let enrolled = self.event(realm, &user, &factor, "factor.enrolled");
-        match self
+        let outcome = self
             .store
             .complete_enrolment(None, &factor, Some(step as i64), &enrolled)
-            .await?
-        {
+            .await?;
+        self.passed(check).await?;
+        match outcome {
             EnrolOutcome::Done => Ok(factor),
             EnrolOutcome::ChallengeGone => Err(DomainError::FactorNotFound),
             EnrolOutcome::LimitReached => Err(DomainError::SecondFactorLimitExceeded),

@@ -236,7 +236,9 @@ impl Service {
             enrolled_at: None,
             last_used_at: None,
         };
-        self.store.insert_factor(&factor).await?;
+        self.store
+            .insert_factor(&factor, &self.enrolment_started(&factor))
+            .await?;
         let mut options = serde_json::to_value(&options).map_err(internal)?;
         // webauthn-rs asks for the credProtect policy "userVerificationRequired" next to
         // userVerification "preferred"; Chromium refuses that pair outright

@@ -311,6 +311,7 @@ async fn check(svc: &Service, headers: &HeaderMap, csrf: &str, checks: SessionCh
         &v,
         SessionChange {
             checks,
+            client: client_info(headers),
             ..SessionChange::default()
         },
     )
@@ -318,6 +319,7 @@ async fn check(svc: &Service, headers: &HeaderMap, csrf: &str, checks: SessionCh
     Ok(match outcome {
         Ok((cookie, _)) => with_cookie(see("/ui/factors"), cookie),
         Err(DomainError::Unavailable) => failure(DomainError::Unavailable),
+        Err(DomainError::TooManyAttempts) => see("/ui/second-factor?notice=too-many"),
         Err(_) => see("/ui/second-factor?notice=invalid-code"),
     })
 }
@@ -523,7 +525,9 @@ where
             | DomainError::InvalidVerificationCode
             | DomainError::CodeReused,
         ) => see("/ui/factors?notice=invalid-code"),
-        Err(DomainError::TooManyRequests) => see("/ui/factors?notice=too-many"),
+        Err(DomainError::TooManyRequests | DomainError::TooManyAttempts) => {
+            see("/ui/factors?notice=too-many")
+        }
         Err(DomainError::Unavailable) => failure(DomainError::Unavailable),
         Err(_) => see("/ui/factors?notice=failed"),
     }
@@ -590,13 +594,14 @@ pub async fn verify_totp(
     headers: HeaderMap,
     Form(form): Form<CodeForm>,
 ) -> Response {
+    let client = client_info(&headers);
     factor_change(
         &svc,
         &headers,
         &form.csrf,
         "totp-added",
         |svc, v| async move {
-            svc.verify_totp_registration(&v.realm, &v.user.id, form.code.trim())
+            svc.verify_totp_registration(&v.realm, &v.user.id, form.code.trim(), &client)
                 .await
                 .map(drop)
         },
@@ -691,13 +696,15 @@ pub async fn verify_phone(
     headers: HeaderMap,
     Form(form): Form<CodeForm>,
 ) -> Response {
+    let client = client_info(&headers);
     factor_change(
         &svc,
         &headers,
         &form.csrf,
         "phone-verified",
         |svc, v| async move {
-            svc.verify_contact(&v.realm, &v.user.id, ContactKind::Phone, form.code.trim())
+            let (realm, user) = (&v.realm, &v.user.id);
+            svc.verify_contact(realm, user, ContactKind::Phone, form.code.trim(), &client)
                 .await
         },
     )

@@ -15,7 +15,9 @@
 
 mod accounts;
 mod admin;
+mod audit;
 mod bad_input;
+mod brute_force;
 mod cli;
 mod cluster;
 mod config;

@@ -122,7 +122,7 @@ fn domain_envelope(e: &DomainError) -> Envelope {
             Envelope::business("INVALID_ARGUMENT : MFA provider not supported!")
         }
         AppVerificationFailed => Envelope::business("INVALID_APP_CREDENTIAL"),
-        TooManyRequests => Envelope::business("TOO_MANY_ATTEMPTS_TRY_LATER"),
+        TooManyRequests | TooManyAttempts => Envelope::business("TOO_MANY_ATTEMPTS_TRY_LATER"),
         NotDisabled => {
             Envelope::business("NOT_DISABLED : Disable the account before batch deletion.")
         }

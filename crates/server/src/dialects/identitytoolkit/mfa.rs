@@ -117,6 +117,7 @@ pub async fn start_enrollment(
 pub async fn finalize_enrollment(
     State(svc): State<Arc<Service>>,
     key: ApiKey,
+    Client(client): Client,
     Body(req): Body<FinalizeEnrollmentRequest>,
 ) -> Result<Json<FinalizeResponse>, ItError> {
     let me = me(
@@ -148,7 +149,9 @@ pub async fn finalize_enrollment(
         }
     };
     let display_name = req.display_name.filter(|n| !n.is_empty());
-    let (factor, session) = svc.finalize_enrolment(me, proof, display_name).await?;
+    let (factor, session) = svc
+        .finalize_enrolment(me, proof, display_name, &client)
+        .await?;
     let phone = match &factor.data {
         FactorData::SmsOtp { phone } => Some(phone.to_string()),
         _ => None,
@@ -228,6 +231,7 @@ pub async fn start_sign_in(
 pub async fn finalize_sign_in(
     State(svc): State<Arc<Service>>,
     _: ApiKey,
+    Client(client): Client,
     Body(req): Body<FinalizeSignInRequest>,
 ) -> Result<Json<FinalizeResponse>, ItError> {
     let credential = required(&req.mfa_pending_credential, "MISSING_CREDENTIAL").map_err(|_| {
@@ -245,6 +249,6 @@ pub async fn finalize_sign_in(
         _ => return Err(DomainError::FactorKindUnsupported.into()),
     };
     pending(&svc, credential, req.tenant_id.as_deref()).await?;
-    let (_, session) = svc.finish_second_factor(credential, proof).await?;
+    let (_, session) = svc.finish_second_factor(credential, proof, &client).await?;
     Ok(Json(FinalizeResponse::tokens(session)))
 }

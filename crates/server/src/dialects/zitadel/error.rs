@@ -240,6 +240,14 @@ impl ZitadelError {
                 "Too many codes were sent, try again later",
                 "TESSERA-LIM01",
             ),
+            // ZITADEL's lockout policy locks the whole user for good (`Errors.User.Locked`,
+            // FailedPrecondition); Tessera's soft lock is per factor and passes, so it says
+            // "later" the way its delivery limits do.
+            (TooManyAttempts, _) => err(
+                Code::ResourceExhausted,
+                "Too many failed attempts, try again later",
+                "TESSERA-LIM02",
+            ),
             (OrgNotFound, _) => err(Code::NotFound, "Organisation not found", "COMMAND-55M9f"),
             (AdminUnauthenticated | InvalidIdToken | TokenExpired | UserDisabled, _) => {
                 UNAUTHENTICATED

@@ -46,7 +46,7 @@ async fn verify(ctx: &Ctx, id: &UserId, code: &str) -> Result<(), ZitadelError> 
         return Err(BAD_BODY);
     }
     ctx.svc
-        .verify_totp_registration(&ctx.realm, id, code)
+        .verify_totp_registration(&ctx.realm, id, code, &ctx.client)
         .await
         .map(drop)
         .map_err(|e| ZitadelError::from_domain(Op::VerifyTotp, e))

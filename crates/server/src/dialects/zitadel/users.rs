@@ -358,7 +358,7 @@ pub async fn set_phone(
 async fn verify(ctx: Ctx, raw: &str, kind: ContactKind, code: &str) -> Result<Ctx, ZitadelError> {
     let (ctx, id) = ctx.write_of(raw).await?;
     ctx.svc
-        .verify_contact(&ctx.realm, &id, kind, code)
+        .verify_contact(&ctx.realm, &id, kind, code, &ctx.client)
         .await
         .map_err(domain)?;
     Ok(ctx)

@@ -1,0 +1,191 @@
+//! Brute-force protection in the database (see `tessera_core::lockout`) and the audit log.
+//!
+//! Taking an attempt is one transaction of conditional statements — the failure limits'
+//! counters (the same conditional upsert as the delivery limits), the factor's soft lock, the
+//! challenge's or pending sign-in's attempts — and whichever refuses rolls all of it back, so
+//! a refused attempt changes nothing. Each statement's affected rows say whether it won, so
+//! two nodes racing can never take more attempts than the rules allow between them.
+
+use std::sync::LazyLock;
+
+use sqlx::any::AnyRow;
+use sqlx::{AnyPool, AssertSqlSafe};
+use tessera_core::lockout::{HARD_LOCK_FAILURES, schedule};
+use tessera_core::store::{Attempt, AttemptTaken, Event, EventFilter, EventRecord, StoreResult};
+use tessera_core::{FactorId, RealmId, UserId};
+use time::OffsetDateTime;
+
+use crate::challenges::insert_event;
+use crate::db_err;
+use crate::deliveries::{charge, refund};
+use crate::rows::{corrupt, get, get_time, millis};
+
+/// Counts a failure in advance against a factor that is not locked, setting the lock the
+/// schedule gives that many failures (`$1` = factor id, `$2` = now in ms). The schedule's
+/// numbers come from the domain, written into the statement once.
+static COUNT_FAILURE: LazyLock<String> = LazyLock::new(|| {
+    let locks: String = schedule()
+        .iter()
+        .map(|(failures, back_off)| {
+            format!(
+                " WHEN {failures} THEN $2 + {}",
+                back_off.whole_milliseconds()
+            )
+        })
+        .collect();
+    format!(
+        "UPDATE factors SET consecutive_failures = consecutive_failures + 1, \
+         locked_until = CASE consecutive_failures + 1{locks} ELSE NULL END \
+         WHERE id = $1 AND state <> 'removed' AND consecutive_failures < {HARD_LOCK_FAILURES} \
+         AND (locked_until IS NULL OR locked_until <= $2) RETURNING consecutive_failures"
+    )
+});
+
+pub(crate) async fn take(pool: &AnyPool, a: &Attempt) -> StoreResult<AttemptTaken> {
+    let mut tx = pool.begin().await.map_err(db_err)?;
+    for quota in &a.quotas {
+        if !charge(&mut tx, quota, a.at).await? {
+            return Ok(AttemptTaken::LimitReached);
+        }
+    }
+    let mut failures = 0;
+    if let Some(factor) = &a.factor {
+        let counted: Option<(i64,)> = sqlx::query_as(AssertSqlSafe(COUNT_FAILURE.as_str()))
+            .bind(factor.as_str())
+            .bind(millis(a.at))
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        match counted {
+            Some((n,)) => failures = n,
+            None => return Ok(AttemptTaken::FactorLocked),
+        }
+    }
+    if let Some(challenge) = &a.challenge {
+        let spent = sqlx::query(
+            "UPDATE challenges SET attempts_left = attempts_left - 1 \
+             WHERE id = $1 AND consumed = FALSE AND attempts_left > 0 AND expires_at > $2",
+        )
+        .bind(challenge.as_slice())
+        .bind(millis(a.at))
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        if spent.rows_affected() != 1 {
+            return Ok(AttemptTaken::Spent);
+        }
+    }
+    if let Some(pending) = &a.pending {
+        let spent = sqlx::query(
+            "UPDATE pending_sign_ins SET attempts_left = attempts_left - 1 \
+             WHERE credential_hash = $1 AND consumed = FALSE AND attempts_left > 0 AND expires_at > $2",
+        )
+        .bind(pending.as_slice())
+        .bind(millis(a.at))
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        if spent.rows_affected() != 1 {
+            return Ok(AttemptTaken::Spent);
+        }
+    }
+    tx.commit().await.map_err(db_err)?;
+    Ok(AttemptTaken::Taken { failures })
+}
+
+pub(crate) async fn end(
+    pool: &AnyPool,
+    a: &Attempt,
+    succeeded: bool,
+    events: &[Event],
+) -> StoreResult<()> {
+    let mut tx = pool.begin().await.map_err(db_err)?;
+    if succeeded {
+        for quota in &a.quotas {
+            refund(&mut tx, quota, a.at).await?;
+        }
+        if let Some(factor) = &a.factor {
+            sqlx::query(
+                "UPDATE factors SET consecutive_failures = 0, locked_until = NULL WHERE id = $1",
+            )
+            .bind(factor.as_str())
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        }
+    }
+    for event in events {
+        insert_event(&mut *tx, event).await?;
+    }
+    tx.commit().await.map_err(db_err)
+}
+
+pub(crate) async fn unlock(
+    pool: &AnyPool,
+    realm: &RealmId,
+    user: &UserId,
+    at: OffsetDateTime,
+) -> StoreResult<Vec<FactorId>> {
+    let mut tx = pool.begin().await.map_err(db_err)?;
+    let rows: Vec<(String,)> = sqlx::query_as(
+        "UPDATE factors SET consecutive_failures = 0, locked_until = NULL \
+         WHERE realm_id = $1 AND user_id = $2 AND state <> 'removed' \
+         AND (consecutive_failures > 0 OR locked_until IS NOT NULL) RETURNING id",
+    )
+    .bind(&realm.0)
+    .bind(user.as_str())
+    .fetch_all(&mut *tx)
+    .await
+    .map_err(db_err)?;
+    let mut ids = Vec::with_capacity(rows.len());
+    for (id,) in rows {
+        let id = FactorId::parse(&id).ok_or_else(|| corrupt("factor id"))?;
+        let event = Event {
+            realm: realm.clone(),
+            user: Some(user.clone()),
+            factor: Some(id.clone()),
+            kind: "factor.unlocked",
+            detail: Some("reset by an administrator".to_owned()),
+            at,
+        };
+        insert_event(&mut *tx, &event).await?;
+        ids.push(id);
+    }
+    tx.commit().await.map_err(db_err)?;
+    ids.sort_by(|a, b| a.as_str().cmp(b.as_str()));
+    Ok(ids)
+}
+
+fn event_from_row(row: &AnyRow) -> StoreResult<EventRecord> {
+    Ok(EventRecord {
+        id: get(row, "id")?,
+        realm: RealmId(get(row, "realm_id")?),
+        user: get::<Option<String>>(row, "user_id")?
+            .as_deref()
+            .map(|u| UserId::parse(u).ok_or_else(|| corrupt("event user id")))
+            .transpose()?,
+        factor: get::<Option<String>>(row, "factor_id")?
+            .as_deref()
+            .and_then(FactorId::parse),
+        kind: get(row, "kind")?,
+        detail: get(row, "detail")?,
+        at: get_time(row, "at")?,
+    })
+}
+
+pub(crate) async fn list_events(pool: &AnyPool, f: &EventFilter) -> StoreResult<Vec<EventRecord>> {
+    let rows = sqlx::query(
+        "SELECT id, realm_id, user_id, factor_id, kind, detail, at FROM events \
+         WHERE ($1 = '' OR realm_id = $1) AND ($2 = '' OR user_id = $2) AND at >= $3 AND at < $4 \
+         ORDER BY at DESC, id DESC LIMIT $5",
+    )
+    .bind(f.realm.as_ref().map(|r| r.0.as_str()).unwrap_or_default())
+    .bind(f.user.as_ref().map(UserId::as_str).unwrap_or_default())
+    .bind(f.since.map_or(i64::MIN, millis))
+    .bind(f.until.map_or(i64::MAX, millis))
+    .bind(f.limit)
+    .fetch_all(pool)
+    .await
+    .map_err(db_err)?;
+    rows.iter().map(event_from_row).collect()
+}
