@@ -30,6 +30,8 @@ fn main() -> Result<(), Box<dyn Error>> {
         .file_descriptor_set_path(&descriptors)
         .compile_well_known_types(true)
         .generate_default_stubs(true)
+        // Undecodable requests are InvalidArgument, not tonic's Internal (see the module).
+        .codec_path("crate::dialects::zitadel::codec::ZitadelCodec")
         .extern_path(".google.protobuf", "::pbjson_types")
         .compile_with_config(config, &protos, &[PathBuf::from("proto"), include])?;
     pbjson_build::Builder::new()

@@ -22,6 +22,9 @@ pub mod store;
 pub mod totp;
 pub mod user;
 
+#[cfg(test)]
+mod parser_properties;
+
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use email::EmailAddress;
 pub use error::DomainError;

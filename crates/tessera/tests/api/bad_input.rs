@@ -283,3 +283,47 @@ async fn recaptcha_parameters_for_the_web_sdk() {
         "Not Implemented",
     );
 }
+
+/// A gRPC or gRPC-web request whose message does not decode is the caller's fault:
+/// `InvalidArgument` with ZITADEL's error, as over Connect and REST, not tonic's `Internal`
+/// with prost's error text (found by `fuzz::every_zitadel_rpc_survives_arbitrary_messages`).
+#[tokio::test]
+async fn undecodable_grpc_messages_are_invalid_arguments() {
+    let app = TestApp::spawn().await;
+    let pat = app.pat();
+    // Field 1 (`user_id`, a string) sent as a varint.
+    let frame = [0u8, 0, 0, 0, 2, 8, 0];
+    let response = app
+        .client
+        .post(app.url("/zitadel.user.v2.UserService/RegisterTOTP"))
+        .header("content-type", "application/grpc-web+proto")
+        .header("x-grpc-web", "1")
+        .bearer_auth(&pat)
+        .body(frame.to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["grpc-status"], "3");
+    assert_eq!(
+        response.headers()["grpc-message"],
+        "Errors.Request.Invalid%20(TESSERA-REQ01)"
+    );
+
+    // The same over gRPC proper (HTTP/2): a trailers-only answer.
+    let http2 = reqwest::Client::builder()
+        .http2_prior_knowledge()
+        .build()
+        .unwrap();
+    let response = http2
+        .post(app.url("/zitadel.user.v2.UserService/RegisterTOTP"))
+        .header("content-type", "application/grpc")
+        .header("te", "trailers")
+        .bearer_auth(&pat)
+        .body(frame.to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["grpc-status"], "3");
+}

@@ -24,6 +24,7 @@ mod config;
 mod crash;
 mod delivery;
 mod delivery_senders;
+mod fuzz;
 mod helpers;
 mod mfa;
 mod mfa_admin;

@@ -6,6 +6,7 @@
 //! `gateway`, `connect` and `grpc` are the transports.
 
 mod auth;
+pub(crate) mod codec;
 mod connect;
 mod details;
 mod error;
@@ -24,6 +25,7 @@ use axum::routing::post;
 
 pub use error::ZitadelError;
 pub use grpc::dispatcher as grpc_dispatcher;
+pub use services::METHODS;
 
 use crate::service::Service;
 use gateway::Gateway;

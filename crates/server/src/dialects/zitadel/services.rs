@@ -41,6 +41,10 @@ macro_rules! services {
         /// The full names of the services, for routing Connect calls.
         pub const SERVICES: &[&str] = &[$($full_name),*];
 
+        /// Every RPC served, as (service, method): what tests iterate over, so that a method
+        /// added to this table is fuzzed on every transport without a test edit.
+        pub const METHODS: &[(&str, &str)] = &[$( $( ($full_name, $method), )* )*];
+
         /// One Connect unary call, by service and method name.
         pub async fn connect(
             svc: Arc<Service>,
