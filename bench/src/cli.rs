@@ -52,6 +52,12 @@ pub struct Args {
     #[arg(long)]
     pub compare_emulator: bool,
 
+    /// Before the phases, import this many users with two phone second factors each into
+    /// Tessera (`accounts:batchCreate`, 1000 a request), so the phases run on a store of that
+    /// size. The emulator is not seeded.
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub seed_users: usize,
+
     /// HTTP/2 channels the gRPC phase spreads its requests over.
     #[arg(long, default_value_t = 4)]
     pub grpc_channels: usize,

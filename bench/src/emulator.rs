@@ -79,6 +79,7 @@ pub async fn start(args: &Args) -> anyhow::Result<Target> {
         project: PROJECT.to_owned(),
         pat: None,
         totp: false,
+        seedable: false,
         signs_rs256: false,
         notes: vec![
             format!(

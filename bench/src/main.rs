@@ -6,7 +6,7 @@
 //! (the Firebase Auth emulator), `process` (child processes, ports, readiness), `rss` (the
 //! peak RSS sampler), `cpu` (cores busy), `client` (HTTP and gRPC calls), `phases` (what each phase does per
 //! user), `runner` (a pool of C tasks that runs one phase), `stats` (latency summaries),
-//! `report` (tables and machine facts), `totp` (RFC 6238 codes), `clock` (the wall clock).
+//! `seed` (`--seed-users`), `report` (tables and machine facts), `totp` (RFC 6238 codes), `clock` (the wall clock).
 
 mod cli;
 mod client;
@@ -18,6 +18,7 @@ mod process;
 mod report;
 mod rss;
 mod runner;
+mod seed;
 mod server;
 mod stats;
 mod target;

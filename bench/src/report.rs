@@ -200,6 +200,20 @@ impl Report {
             mib(run.idle_rss),
             mib(run.final_rss)
         );
+        if let Some(seeded) = &run.seeded {
+            let _ = writeln!(
+                md,
+                "Seeded before the phases: {} users with {} phone factors through \
+                 `accounts:batchCreate` in {:.0} s ({:.0} users/s); peak RSS while seeding {}, \
+                 RSS after seeding {}.\n",
+                seeded.users,
+                seeded.factors,
+                seeded.wall.as_secs_f64(),
+                seeded.users as f64 / seeded.wall.as_secs_f64(),
+                mib(seeded.peak_rss),
+                mib(seeded.rss_after)
+            );
+        }
         let _ = writeln!(
             md,
             "| phase | kind | ops | time s | ops/s | p50 ms | p99 ms | max ms | errors | peak RSS | server CPU | bench CPU | other CPU | of RS256 ceiling |"

@@ -15,6 +15,7 @@ use crate::client::Client;
 use crate::cpu::CpuMeter;
 use crate::phases::{self, Kind, Phase, User};
 use crate::rss::RssSampler;
+use crate::seed::{self, Seeded};
 use crate::stats::{Samples, Summary};
 use crate::target::Target;
 
@@ -30,6 +31,7 @@ pub struct RunResult {
     pub label: String,
     pub notes: Vec<String>,
     pub idle_rss: Option<u64>,
+    pub seeded: Option<Seeded>,
     pub final_rss: Option<u64>,
     pub signs_rs256: bool,
     pub phases: Vec<PhaseResult>,
@@ -51,6 +53,19 @@ pub async fn run_all(args: &Args, target: Target) -> anyhow::Result<RunResult> {
     let users: Arc<[Mutex<User>]> = (0..args.users)
         .map(|i| Mutex::new(User::new(&run, i)))
         .collect();
+    let seeded = if args.seed_users > 0 && target.seedable {
+        let seeded = seed::seed(&client, &target, args.seed_users, args.concurrency).await?;
+        eprintln!(
+            "{:<22} seeded {} users with {} factors in {:.0} s",
+            target.label,
+            seeded.users,
+            seeded.factors,
+            seeded.wall.as_secs_f64()
+        );
+        Some(seeded)
+    } else {
+        None
+    };
     let mut results = Vec::new();
     for phase in phases::all() {
         let (name, kind) = (phase.name, phase.kind);
@@ -79,6 +94,7 @@ pub async fn run_all(args: &Args, target: Target) -> anyhow::Result<RunResult> {
         label: target.label.clone(),
         notes: target.notes.clone(),
         idle_rss: target.idle_rss,
+        seeded,
         final_rss: target.rss.as_ref().map(RssSampler::now),
         signs_rs256: target.signs_rs256,
         phases: results,

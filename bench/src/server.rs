@@ -71,6 +71,7 @@ async fn spawn(args: &Args, bin: &Path) -> anyhow::Result<Target> {
         project: args.project.clone(),
         pat: Some(pat),
         totp: true,
+        seedable: true,
         signs_rs256: true,
         notes: vec![format!(
             "`{} serve --mode dev --listen {listen} --data-dir <fresh temp dir>{}`",
@@ -108,6 +109,7 @@ fn external(args: &Args, url: &str) -> anyhow::Result<Target> {
         project: args.project.clone(),
         pat,
         totp: true,
+        seedable: true,
         signs_rs256: true,
         notes: vec![format!("an already running server at {url}")],
         pids: Vec::new(),

@@ -25,6 +25,8 @@ pub struct Target {
     /// The ZITADEL admin PAT, when the target is a Tessera whose PAT the bench knows.
     pub pat: Option<String>,
     pub totp: bool,
+    /// Whether `--seed-users` applies (Tessera; the emulator is compared at the phases' size).
+    pub seedable: bool,
     /// Whether ID tokens are RS256-signed (the emulator's are unsigned), for the ceiling column.
     pub signs_rs256: bool,
     /// Lines printed under the table (how the target was started, idle RSS, …).
