@@ -334,6 +334,9 @@ impl Service {
         if outgoing.is_some() {
             self.queued();
         }
+        Ok(session_info)
+    }
+
     /// `factor.enrolment_started` for a factor that is not ready yet.
     pub(super) fn enrolment_started(&self, factor: &Factor) -> Event {
         Event {
@@ -346,24 +349,29 @@ impl Service {
         }
     }
 
-        Ok(session_info)
-    }
-
     /// Finds the live challenge named by `session_info` that `belongs` accepts, and takes one
     /// attempt from it (and from its factor's soft lock and the failure limits).
+    ///
+    /// `used` is the answer when the challenge has been used — also when another request
+    /// used it between our read and our attempt, so that a request that lost a race hears
+    /// what it would have heard coming second (not `SessionExpired`).
     async fn open_challenge(
         &self,
         session_info: &str,
         belongs: impl Fn(&Challenge) -> bool,
         client: &ClientInfo,
+        used: DomainError,
     ) -> Result<(Challenge, Check), DomainError> {
         let id = sha256(session_info.as_bytes());
         let challenge = self
             .store
             .find_challenge(&id)
             .await?
-            .filter(|c| !c.consumed && belongs(c));
-        let challenge = challenge.ok_or(DomainError::InvalidSessionInfo)?;
+            .filter(|c| belongs(c))
+            .ok_or(DomainError::InvalidSessionInfo)?;
+        if challenge.consumed {
+            return Err(used);
+        }
         if challenge.expires_at <= self.clock.now() {
             return Err(DomainError::SessionExpired);
         }
@@ -375,9 +383,26 @@ impl Service {
             pending: None,
             failure: "factor.verification_failed",
         };
-        let check = self
+        let check = match self
             .begin_check(subject, client, DomainError::SessionExpired)
-            .await?;
+            .await
+        {
+            Err(DomainError::SessionExpired) => {
+                // No attempt left: expired, five wrong codes, or used meanwhile (a challenge
+                // never becomes unused again, so this second read tells them apart).
+                let now_used = self
+                    .store
+                    .find_challenge(&id)
+                    .await?
+                    .is_some_and(|c| c.consumed);
+                return Err(if now_used {
+                    used
+                } else {
+                    DomainError::SessionExpired
+                });
+            }
+            other => other?,
+        };
         Ok((challenge, check))
     }
 
@@ -400,12 +425,12 @@ impl Service {
         ))
     }
 
-        client: &ClientInfo,
     pub async fn finalize_enrolment(
         &self,
         me: Authenticated,
         proof: EnrolmentProof,
         display_name: Option<String>,
+        client: &ClientInfo,
     ) -> Result<(Factor, Session), DomainError> {
         let now = self.clock.now();
         let enrolment = |c: &Challenge| {
@@ -418,6 +443,7 @@ impl Service {
                         &session_info,
                         |c| enrolment(c) && c.destination.is_some(),
                         client,
+                        DomainError::InvalidSessionInfo,
                     )
                     .await?;
                 if !same_digest(&challenge.code_hash, &code_hash(&session_info, &code)) {
@@ -447,6 +473,7 @@ impl Service {
                         &session_info,
                         |c| enrolment(c) && c.factor.is_some(),
                         client,
+                        DomainError::InvalidSessionInfo,
                     )
                     .await?;
                 let factor_id = challenge
@@ -649,12 +676,12 @@ impl Service {
             .ok_or(DomainError::FactorNotFound)
     }
 
-        client: &ClientInfo,
     /// Completes a sign-in with a second factor; exactly one request can win per code.
     pub async fn finish_second_factor(
         &self,
         credential: &str,
         proof: SignInProof,
+        client: &ClientInfo,
     ) -> Result<(User, Session), DomainError> {
         let (pending, realm, mut user) = self.pending_sign_in(credential).await?;
         let now = self.clock.now();
@@ -669,6 +696,8 @@ impl Service {
                                 && c.factor.is_some()
                         },
                         client,
+                        // A used sign-in challenge means its sign-in is over (below).
+                        DomainError::InvalidPendingCredential,
                     )
                     .await?;
                 let factor_id = challenge
@@ -679,11 +708,15 @@ impl Service {
                     let wrong = DomainError::InvalidCode;
                     return Err(self.check_failed(check, "sign_in: wrong code", wrong).await);
                 }
-                let consumed = self.store.consume_challenge(&challenge.id).await?;
+                // The sign-in is consumed before its challenge: of requests racing with the
+                // right code, the one that wins the sign-in finishes it, and the others find it
+                // over, exactly as a request coming second would.
+                let won = self.store.consume_pending_sign_in(&pending.id, now).await?;
                 self.passed(check).await?;
-                if !consumed {
-                    return Err(DomainError::InvalidSessionInfo);
+                if !won {
+                    return Err(DomainError::InvalidPendingCredential);
                 }
+                self.store.consume_challenge(&challenge.id).await?;
                 SecondFactor {
                     kind: FactorKind::SmsOtp,
                     id: factor_id,
@@ -693,15 +726,15 @@ impl Service {
                 let factor = self.ready_factor(&realm, &user, &factor).await?;
                 self.check_totp_code(&realm, &user, &factor, &code, Some(&pending.id), client)
                     .await?;
+                if !self.store.consume_pending_sign_in(&pending.id, now).await? {
+                    return Err(DomainError::InvalidPendingCredential);
+                }
                 SecondFactor {
                     kind: FactorKind::Totp,
                     id: factor.id,
                 }
             }
         };
-        if !self.store.consume_pending_sign_in(&pending.id, now).await? {
-            return Err(DomainError::InvalidPendingCredential);
-        }
         user.last_login_at = Some(now);
         self.store.update_user(&user).await?;
         let sign_in = SignIn {
@@ -717,10 +750,15 @@ impl Service {
     /// 6238 §5.2). The attempt is taken first (from `pending`, when the check finishes a
     /// pending sign-in); a failure is recorded as an event.
     pub(super) async fn check_totp_code(
-        pending: Option<&[u8]>,
-        client: &ClientInfo,
         &self,
         realm: &Realm,
+        user: &User,
+        factor: &Factor,
+        code: &str,
+        pending: Option<&[u8]>,
+        client: &ClientInfo,
+    ) -> Result<(), DomainError> {
+        let (secret, spec) = self.open_totp_secret(factor)?;
         let subject = Subject {
             realm: &realm.id,
             user: &user.id,
@@ -732,11 +770,6 @@ impl Service {
         let check = self
             .begin_check(subject, client, DomainError::InvalidPendingCredential)
             .await?;
-        user: &User,
-        factor: &Factor,
-        code: &str,
-    ) -> Result<(), DomainError> {
-        let (secret, spec) = self.open_totp_secret(factor)?;
         let now = self.clock.now();
         let step = spec.verify(&secret, code, now, realm.mfa.adjacent_intervals);
         let accepted = match step {
@@ -804,6 +837,11 @@ impl Service {
                 enrolled_at: Some(
                     w.enrolled_at
                         .or(kept.and_then(|f| f.enrolled_at))
+                        .unwrap_or(now),
+                ),
+                last_used_at: kept.and_then(|f| f.last_used_at),
+            });
+        }
         let event = |factor: &Factor, kind: &'static str| Event {
             realm: realm.id.clone(),
             user: Some(user.id.clone()),
@@ -824,11 +862,6 @@ impl Service {
             .filter(|new| !existing.iter().any(|f| f.id == new.id))
             .map(|new| event(new, "factor.enrolled"));
         let events: Vec<Event> = removed.chain(added).collect();
-                        .unwrap_or(now),
-                ),
-                last_used_at: kept.and_then(|f| f.last_used_at),
-            });
-        }
         self.store
             .replace_factors(&realm.id, &user.id, &factors, &events)
             .await?;
