@@ -130,6 +130,59 @@ pub struct SigningKeyRecord {
     pub created_at: OffsetDateTime,
 }
 
+/// The kinds of record that hold a value sealed under a master key. Rotating the master key
+/// re-seals every one of them; each names the key it is sealed under.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SealedKind {
+    /// A TOTP factor's shared secret.
+    TotpSecret,
+    /// A token-signing key's private half.
+    SigningKey,
+    /// A queued or recently sent message (it carries a code).
+    DeliveryContent,
+}
+
+impl SealedKind {
+    pub const ALL: [SealedKind; 3] = [
+        SealedKind::TotpSecret,
+        SealedKind::SigningKey,
+        SealedKind::DeliveryContent,
+    ];
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            SealedKind::TotpSecret => "totp_secrets",
+            SealedKind::SigningKey => "signing_keys",
+            SealedKind::DeliveryContent => "deliveries",
+        }
+    }
+
+    /// The purpose label bound into each sealed value's associated data, so a value cannot
+    /// be moved to a column of another kind.
+    pub const fn purpose(self) -> &'static str {
+        match self {
+            SealedKind::TotpSecret => "totp-secret",
+            SealedKind::SigningKey => "signing-key",
+            SealedKind::DeliveryContent => "delivery-content",
+        }
+    }
+}
+
+/// One sealed value and the record that holds it (a factor, signing key or message id).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SealedRecord {
+    pub id: String,
+    pub sealed: crate::factor::Sealed,
+}
+
+/// How many records of a kind are sealed under one master key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyUsage {
+    pub kind: SealedKind,
+    pub master_key_id: String,
+    pub records: i64,
+}
+
 /// Identity Toolkit `accounts:query`: filters are OR-ed; an empty list matches everyone.
 #[derive(Debug, Clone, Default)]
 pub struct UserQuery {
@@ -345,6 +398,7 @@ pub trait Store: Send + Sync + 'static {
         realm: &RealmId,
         user: &UserId,
         factors: &[Factor],
+        events: &[Event],
     ) -> StoreResult<()>;
     /// RFC 6238 §5.2: records `step` as the factor's last used step unless that step or a
     /// later one was already used. `Ok(false)` means a replay.
@@ -389,6 +443,31 @@ pub trait Store: Send + Sync + 'static {
     /// Forgets the realm's messages of Identity Toolkit challenges.
     async fn clear_outbox(&self, realm: &RealmId) -> StoreResult<()>;
     async fn record_event(&self, event: &Event) -> StoreResult<()>;
+    /// Audit events matching `filter`, newest first.
+    async fn list_events(&self, filter: &EventFilter) -> StoreResult<Vec<EventRecord>>;
+
+    // --- brute-force protection (see `lockout`) ---
+    /// Takes one attempt at a code check, all or nothing in one transaction: charges each
+    /// quota (a conditional upsert of its counter), counts a failure against the factor's soft
+    /// lock unless it is locked (one conditional UPDATE that also sets the next lock), and
+    /// takes an attempt from the challenge or pending sign-in.
+    async fn take_attempt(&self, attempt: &Attempt) -> StoreResult<AttemptTaken>;
+    /// Ends an attempt. A success gives the quotas back and resets the factor's failures
+    /// (and its lock); a failure keeps them. `events` are recorded in the same transaction.
+    async fn end_attempt(
+        &self,
+        attempt: &Attempt,
+        succeeded: bool,
+        events: &[Event],
+    ) -> StoreResult<()>;
+    /// Resets the failures and lock of the user's factors that have any; returns them, with
+    /// `event(factor)` recorded for each in the same transaction.
+    async fn unlock_factors(
+        &self,
+        realm: &RealmId,
+        user: &UserId,
+        at: OffsetDateTime,
+    ) -> StoreResult<Vec<FactorId>>;
 
     // --- the delivery outbox ---
     /// Claims up to `limit` queued messages that are due, for `node`, until `now +
@@ -398,7 +477,6 @@ pub trait Store: Send + Sync + 'static {
         node: &str,
         now: OffsetDateTime,
         limit: i64,
-        events: &[Event],
     ) -> StoreResult<Vec<Delivery>>;
     /// Records how sending a message that `node` claimed ended; `Ok(false)` when the claim
     /// was lost (it expired and another node took the message).
@@ -427,29 +505,22 @@ pub trait Store: Send + Sync + 'static {
     async fn signing_keys(&self) -> StoreResult<Vec<SigningKeyRecord>>;
     /// Inserts the first key. Returns `Ok(false)` when another node stored one first.
     async fn insert_first_signing_key(&self, key: &SigningKeyRecord) -> StoreResult<bool>;
-}
-    /// Audit events matching `filter`, newest first.
-    async fn list_events(&self, filter: &EventFilter) -> StoreResult<Vec<EventRecord>>;
 
-    // --- brute-force protection (see `lockout`) ---
-    /// Takes one attempt at a code check, all or nothing in one transaction: charges each
-    /// quota (a conditional upsert of its counter), counts a failure against the factor's soft
-    /// lock unless it is locked (one conditional UPDATE that also sets the next lock), and
-    /// takes an attempt from the challenge or pending sign-in.
-    async fn take_attempt(&self, attempt: &Attempt) -> StoreResult<AttemptTaken>;
-    /// Ends an attempt. A success gives the quotas back and resets the factor's failures
-    /// (and its lock); a failure keeps them. `events` are recorded in the same transaction.
-    async fn end_attempt(
+    // --- master-key rotation ---
+    /// How many records of each kind are sealed under each master key.
+    async fn sealed_key_usage(&self) -> StoreResult<Vec<KeyUsage>>;
+    /// Up to `limit` records of `kind` sealed under a key other than `key_id`, by id.
+    async fn sealed_not_under(
         &self,
-        attempt: &Attempt,
-        succeeded: bool,
-        events: &[Event],
-    ) -> StoreResult<()>;
-    /// Resets the failures and lock of the user's factors that have any; returns them, with
-    /// `event(factor)` recorded for each in the same transaction.
-    async fn unlock_factors(
+        kind: SealedKind,
+        key_id: &str,
+        limit: i64,
+    ) -> StoreResult<Vec<SealedRecord>>;
+    /// Replaces sealed values in one transaction: each `(was, now)` only while the record is
+    /// still sealed under `was`'s key (a concurrent change wins). Returns how many changed.
+    async fn reseal(
         &self,
-        realm: &RealmId,
-        user: &UserId,
-        at: OffsetDateTime,
-    ) -> StoreResult<Vec<FactorId>>;
+        kind: SealedKind,
+        changes: &[(SealedRecord, crate::factor::Sealed)],
+    ) -> StoreResult<u64>;
+}

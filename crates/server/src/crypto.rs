@@ -4,10 +4,15 @@
 //! Sealing uses AES-256-GCM with a random 96-bit nonce per message and the master key's id
 //! plus a purpose label as associated data, so a sealed value cannot be moved to another
 //! column or decrypted under another key id without detection.
+//!
+//! A node holds a `Keyring`: one primary key that seals, and older keys that still open what
+//! was sealed before a rotation. Every sealed record names its key, so opening picks the
+//! right one; codes stored as MACs name no key, so they are checked against every key.
 
 use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
 use aws_lc_rs::{digest, hmac};
 use data_encoding::BASE64URL_NOPAD;
+use tessera_core::factor::Sealed;
 
 #[derive(Debug, thiserror::Error)]
 pub enum CryptoError {
@@ -17,6 +22,10 @@ pub enum CryptoError {
     Random,
     #[error("master key material is malformed: {0}")]
     MasterKey(&'static str),
+    #[error("sealed under master key {0}, which the key file does not hold")]
+    UnknownKey(String),
+    #[error("the key file names master key {0} twice")]
+    DuplicateKey(String),
 }
 
 /// The key that seals every secret at rest. Named by an id so that keys can rotate: each
@@ -95,6 +104,92 @@ impl std::fmt::Debug for MasterKey {
     }
 }
 
+/// Every master key a node knows. The primary seals and MACs; all of them open and check, so
+/// records sealed before a rotation stay readable until `tessera keys rotate` re-seals them
+/// and the old key is retired.
+pub struct Keyring {
+    primary: MasterKey,
+    older: Vec<MasterKey>,
+}
+
+impl Keyring {
+    pub fn new(primary: MasterKey, older: Vec<MasterKey>) -> Result<Self, CryptoError> {
+        let mut seen = std::collections::HashSet::new();
+        for key in std::iter::once(&primary).chain(&older) {
+            if !seen.insert(key.id()) {
+                return Err(CryptoError::DuplicateKey(key.id().to_owned()));
+            }
+        }
+        Ok(Self { primary, older })
+    }
+
+    /// The id of the primary key, the one new records are sealed under.
+    pub fn id(&self) -> &str {
+        self.primary.id()
+    }
+
+    /// Every key id, the primary first.
+    pub fn ids(&self) -> impl Iterator<Item = &str> {
+        std::iter::once(&self.primary)
+            .chain(&self.older)
+            .map(MasterKey::id)
+    }
+
+    pub fn get(&self, id: &str) -> Option<&MasterKey> {
+        std::iter::once(&self.primary)
+            .chain(&self.older)
+            .find(|k| k.id() == id)
+    }
+
+    /// Seals under the primary key.
+    pub fn seal(&self, purpose: &str, plaintext: &[u8]) -> Result<Sealed, CryptoError> {
+        Ok(Sealed {
+            master_key_id: self.primary.id().to_owned(),
+            bytes: self.primary.seal(purpose, plaintext)?,
+        })
+    }
+
+    /// Opens a value sealed under the key `key_id`, whichever of ours that is.
+    pub fn open(&self, key_id: &str, purpose: &str, sealed: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        self.get(key_id)
+            .ok_or_else(|| CryptoError::UnknownKey(key_id.to_owned()))?
+            .open(purpose, sealed)
+    }
+
+    /// A MAC under the primary key (see `MasterKey::mac`).
+    pub fn mac(&self, purpose: &str, data: &str) -> Vec<u8> {
+        self.primary.mac(purpose, data)
+    }
+
+    /// Whether `expected` is the MAC of `data` under any of our keys: a code issued just
+    /// before a rotation still verifies. Every key is tried, so the time taken does not
+    /// depend on which one matched.
+    pub fn mac_matches(&self, purpose: &str, data: &str, expected: &[u8]) -> bool {
+        std::iter::once(&self.primary)
+            .chain(&self.older)
+            .fold(false, |found, key| {
+                same_digest(&key.mac(purpose, data), expected) | found
+            })
+    }
+}
+
+impl From<MasterKey> for Keyring {
+    fn from(primary: MasterKey) -> Self {
+        Self {
+            primary,
+            older: Vec::new(),
+        }
+    }
+}
+
+impl std::fmt::Debug for Keyring {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Keyring")
+            .field("ids", &self.ids().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
 /// SHA-256, the form in which refresh tokens, API keys and admin tokens are stored. These
 /// are 256-bit random values, so a fast hash is enough: there is nothing to brute-force.
 pub fn sha256(data: &[u8]) -> Vec<u8> {
@@ -155,6 +250,38 @@ mod tests {
         assert!(key.open("totp", &sealed).is_err());
         let other = MasterKey::new("k2", &[7u8; 32])?;
         assert!(other.open("signing-key", &sealed).is_err());
+        Ok(())
+    }
+
+    #[test]
+    fn keyring_seals_under_the_primary_and_opens_under_any() -> Result<(), CryptoError> {
+        let old = Keyring::from(MasterKey::new("k1", &[1u8; 32])?);
+        let before = old.seal("totp-secret", b"secret")?;
+        let mac = old.mac("code", "123456");
+        let ring = Keyring::new(
+            MasterKey::new("k2", &[2u8; 32])?,
+            vec![MasterKey::new("k1", &[1u8; 32])?],
+        )?;
+        assert_eq!(before.master_key_id, "k1");
+        assert_eq!(
+            ring.open(&before.master_key_id, "totp-secret", &before.bytes)?,
+            b"secret"
+        );
+        let after = ring.seal("totp-secret", b"secret")?;
+        assert_eq!(after.master_key_id, "k2");
+        assert!(
+            old.open(&after.master_key_id, "totp-secret", &after.bytes)
+                .is_err()
+        );
+        assert!(ring.mac_matches("code", "123456", &mac));
+        assert!(!ring.mac_matches("code", "654321", &mac));
+        assert!(matches!(
+            Keyring::new(
+                MasterKey::new("k1", &[1u8; 32])?,
+                vec![MasterKey::new("k1", &[2u8; 32])?]
+            ),
+            Err(CryptoError::DuplicateKey(_))
+        ));
         Ok(())
     }
 

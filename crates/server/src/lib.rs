@@ -11,6 +11,7 @@ pub mod dialects;
 pub mod http;
 pub mod passwords;
 pub mod proto;
+pub mod rekey;
 pub mod service;
 pub mod tokens;
 pub mod ui;

@@ -20,6 +20,7 @@ mod machines;
 mod open;
 mod realms;
 mod rows;
+mod sealed;
 mod users;
 
 use async_trait::async_trait;
@@ -28,10 +29,12 @@ use tessera_core::challenge::{Challenge, PendingSignIn};
 use tessera_core::contact::{ContactCode, ContactKind};
 use tessera_core::delivery::{Delivery, DeliveryOutcome, DeliveryStatus};
 use tessera_core::error::{StoreError, Unique};
+use tessera_core::factor::Sealed;
 use tessera_core::login_session::LoginSession;
-use tessera_core::store::{
 use tessera_core::store::{Attempt, AttemptTaken, EventFilter, EventRecord};
-    EnrolOutcome, Event, Outgoing, RefreshTokenRecord, SigningKeyRecord, StoreResult, UserQuery,
+use tessera_core::store::{
+    EnrolOutcome, Event, KeyUsage, Outgoing, RefreshTokenRecord, SealedKind, SealedRecord,
+    SigningKeyRecord, StoreResult, UserQuery,
 };
 use tessera_core::{
     EmailAddress, Factor, FactorId, MachineUser, NewUser, Realm, RealmId, Store, User, UserId,
@@ -543,10 +546,10 @@ impl Store for SqlStore {
         self.durably(async {
             let mut tx = self.write.begin().await.map_err(db_err)?;
             factors::insert(&mut tx, factor).await?;
+            challenges::insert_event(&mut *tx, event).await?;
             tx.commit().await.map_err(db_err)
         })
         .await
-            challenges::insert_event(&mut *tx, event).await?;
     }
 
     async fn complete_enrolment(
@@ -578,10 +581,10 @@ impl Store for SqlStore {
         realm: &RealmId,
         user: &UserId,
         list: &[Factor],
+        events: &[Event],
     ) -> StoreResult<()> {
         self.durably(async { factors::replace(&self.write, realm, user, list, events).await })
             .await
-        events: &[Event],
     }
 
     async fn swap_webauthn_credential(
@@ -708,9 +711,6 @@ impl Store for SqlStore {
             .await
     }
 
-    async fn signing_keys(&self) -> StoreResult<Vec<SigningKeyRecord>> {
-        let rows = sqlx::query(
-            "SELECT kid, algorithm, master_key_id, sealed_private_key, certificate_pem, created_at \
     async fn list_events(&self, filter: &EventFilter) -> StoreResult<Vec<EventRecord>> {
         attempts::list_events(&self.read, filter).await
     }
@@ -740,6 +740,9 @@ impl Store for SqlStore {
             .await
     }
 
+    async fn signing_keys(&self) -> StoreResult<Vec<SigningKeyRecord>> {
+        let rows = sqlx::query(
+            "SELECT kid, algorithm, master_key_id, sealed_private_key, certificate_pem, created_at \
              FROM signing_keys ORDER BY generation DESC",
         )
         .fetch_all(&self.read)
@@ -766,5 +769,27 @@ impl Store for SqlStore {
             Ok(done.rows_affected() == 1)
         })
         .await
+    }
+
+    async fn sealed_key_usage(&self) -> StoreResult<Vec<KeyUsage>> {
+        sealed::usage(&self.read).await
+    }
+
+    async fn sealed_not_under(
+        &self,
+        kind: SealedKind,
+        key_id: &str,
+        limit: i64,
+    ) -> StoreResult<Vec<SealedRecord>> {
+        sealed::not_under(&self.read, kind, key_id, limit).await
+    }
+
+    async fn reseal(
+        &self,
+        kind: SealedKind,
+        changes: &[(SealedRecord, Sealed)],
+    ) -> StoreResult<u64> {
+        self.durably(async { sealed::reseal(&self.write, kind, changes).await })
+            .await
     }
 }

@@ -1,17 +1,19 @@
-//! The command line: `serve`, `migrate`, and `admin` for the credentials production needs.
+//! The command line: `serve`, `migrate`, `admin` for the credentials production needs, and
+//! `keys` for master-key rotation.
 
 use std::sync::Arc;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use tessera_core::delivery::{Delivery, DeliveryStatus};
-use tessera_core::{EmailAddress, Password, PhoneNumber, RelyingParty, Role, SystemClock, UserId};
 use tessera_core::store::{EventFilter, EventRecord};
+use tessera_core::{EmailAddress, Password, PhoneNumber, RelyingParty, Role, SystemClock, UserId};
 use tessera_server::service::{NewAccount, WebAuthnSettings};
-
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
+
 use crate::config::Settings;
+use crate::keys::KeysAction;
 use crate::startup::{Application, build_service, open_store};
 
 #[derive(Debug, Parser)]
@@ -34,8 +36,13 @@ pub enum Command {
         #[command(subcommand)]
         action: AdminAction,
     },
-}
-
+    /// Rotate the master key that seals secrets at rest: status, add, rotate, reseal, retire.
+    Keys {
+        #[command(flatten)]
+        settings: Settings,
+        #[command(subcommand)]
+        action: KeysAction,
+    },
     /// List the audit log, newest first: factor enrolments, removals, locks and unlocks, and
     /// failed verifications.
     Audit {
@@ -65,6 +72,8 @@ pub struct AuditQuery {
     /// One JSON object per line instead of a table.
     #[arg(long)]
     json: bool,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum AdminAction {
     /// Create an Identity Toolkit project (a realm).
@@ -119,15 +128,6 @@ pub enum AdminAction {
         #[arg(long, default_value = "admin")]
         label: String,
     },
-    /// List the newest SMS and email messages with their delivery status and attempts.
-    Deliveries {
-        /// Only messages in this state.
-        #[arg(long, value_parser = parse_status)]
-        status: Option<DeliveryStatus>,
-        #[arg(long, default_value_t = 50)]
-        limit: i64,
-    },
-}
     /// Clear the failed attempts and locks of a user's factors (see the README's security
     /// section). Prints the factors unlocked.
     UnlockFactors {
@@ -137,6 +137,15 @@ pub enum AdminAction {
         #[arg(long)]
         realm: Option<String>,
     },
+    /// List the newest SMS and email messages with their delivery status and attempts.
+    Deliveries {
+        /// Only messages in this state.
+        #[arg(long, value_parser = parse_status)]
+        status: Option<DeliveryStatus>,
+        #[arg(long, default_value_t = 50)]
+        limit: i64,
+    },
+}
 
 impl Cli {
     pub async fn run(self) -> anyhow::Result<()> {
@@ -156,6 +165,10 @@ impl Cli {
             Command::Migrate(settings) => {
                 open_store(&settings.load()?).await?.close().await;
                 println!("migrations applied");
+                Ok(())
+            }
+            Command::Keys { settings, action } => {
+                println!("{}", action.run(&settings.load()?).await?);
                 Ok(())
             }
             Command::Admin { settings, action } => {
@@ -242,19 +255,6 @@ impl Cli {
                     AdminAction::CreateAdminToken { label } => {
                         service.create_admin_token(&label).await?
                     }
-                    AdminAction::Deliveries { status, limit } => {
-                        let rows = service.deliveries(status, limit).await?;
-                        deliveries_table(&rows)
-                    }
-                };
-                store.close().await;
-                println!("{output}");
-                Ok(())
-            }
-        }
-    }
-}
-
                     AdminAction::UnlockFactors { user_id, realm } => {
                         let user = UserId::parse(&user_id).context("user id")?;
                         let realm = match realm {
@@ -267,15 +267,15 @@ impl Cli {
                             .trim_end()
                             .to_owned()
                     }
-/// A future that completes on ctrl-c or SIGTERM. The handlers are registered here, before
-/// the server announces it is listening, so a signal sent right after start-up is never
-/// met by the default action (immediate death).
-pub fn shutdown_signal() -> std::io::Result<impl Future<Output = ()> + Send + 'static> {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut interrupt = signal(SignalKind::interrupt())?;
-    let mut terminate = signal(SignalKind::terminate())?;
-    Ok(async move {
-        tokio::select! {
+                    AdminAction::Deliveries { status, limit } => {
+                        let rows = service.deliveries(status, limit).await?;
+                        deliveries_table(&rows)
+                    }
+                };
+                store.close().await;
+                println!("{output}");
+                Ok(())
+            }
             Command::Audit { settings, query } => {
                 let config = settings.load()?;
                 let store = Arc::new(open_store(&config).await?);
@@ -306,8 +306,8 @@ pub fn shutdown_signal() -> std::io::Result<impl Future<Output = ()> + Send + 's
                 }
                 Ok(())
             }
-            _ = interrupt.recv() => {},
-            _ = terminate.recv() => {},
+        }
+    }
 }
 
 fn parse_time(raw: &str) -> Result<OffsetDateTime, String> {
@@ -346,6 +346,19 @@ fn event_json(e: &EventRecord) -> serde_json::Value {
         "kind": e.kind,
         "detail": e.detail,
     })
+}
+
+/// A future that completes on ctrl-c or SIGTERM. The handlers are registered here, before
+/// the server announces it is listening, so a signal sent right after start-up is never
+/// met by the default action (immediate death).
+pub fn shutdown_signal() -> std::io::Result<impl Future<Output = ()> + Send + 'static> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    let mut terminate = signal(SignalKind::terminate())?;
+    Ok(async move {
+        tokio::select! {
+            _ = interrupt.recv() => {},
+            _ = terminate.recv() => {},
         }
         tracing::info!("shutdown requested; draining");
     })

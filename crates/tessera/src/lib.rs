@@ -3,6 +3,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod keys;
 pub mod master_key;
 pub mod senders;
 pub mod startup;

@@ -14,7 +14,7 @@ use tessera_core::{DomainError, EmailAddress, FactorKind, PhoneNumber, Realm, Us
 use super::attempts::Subject;
 use super::delivery::{ClientInfo, Destination, minutes};
 use super::{AccountChanges, Service, callers::internal};
-use crate::crypto::{random_chars, same_digest};
+use crate::crypto::random_chars;
 
 /// How a new address or number is proven.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,11 +33,9 @@ pub enum Proof {
 const CODE_ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
 
 impl Service {
-    fn contact_mac(&self, realm: &Realm, user: &UserId, kind: ContactKind, code: &str) -> Vec<u8> {
-        self.master.mac(
-            &format!("contact:{}:{}:{}", realm.id.0, user.as_str(), kind.as_str()),
-            code,
-        )
+    /// What a contact code's MAC is bound to.
+    fn contact_mac_purpose(realm: &Realm, user: &UserId, kind: ContactKind) -> String {
+        format!("contact:{}:{}:{}", realm.id.0, user.as_str(), kind.as_str())
     }
 
     /// Starts a verification of `to`: the code goes out, or is returned, as `proof` says.
@@ -74,7 +72,9 @@ impl Service {
             realm: realm.id.clone(),
             user: user.clone(),
             kind,
-            code_hash: self.contact_mac(realm, user, kind, &code),
+            code_hash: self
+                .master
+                .mac(&Self::contact_mac_purpose(realm, user, kind), &code),
             value: to.to_string(),
             expires_at: self.clock.now() + CONTACT_CODE_LIFETIME,
             attempts_left: CONTACT_CODE_ATTEMPTS,
@@ -194,26 +194,29 @@ impl Service {
         let check = self
             .begin_check(subject, client, DomainError::InvalidVerificationCode)
             .await?;
-        let expected = self.contact_mac(realm, id, kind, &code.to_ascii_uppercase());
         let fresh = pending.expires_at > self.clock.now();
         if !fresh
             || !self
                 .store
                 .spend_contact_attempt(&realm.id, id, kind)
                 .await?
-            || !same_digest(&expected, &pending.code_hash)
+            || !self.master.mac_matches(
+                &Self::contact_mac_purpose(realm, id, kind),
+                &code.to_ascii_uppercase(),
+                &pending.code_hash,
+            )
         {
-            return Err(DomainError::InvalidVerificationCode);
-        }
-        if !self.store.take_contact_code(&realm.id, id, kind).await? {
             let detail = format!("{}: wrong, expired or used-up code", kind.as_str());
             let wrong = DomainError::InvalidVerificationCode;
             return Err(self.check_failed(check, &detail, wrong).await);
         }
+        if !self.store.take_contact_code(&realm.id, id, kind).await? {
+            return Err(DomainError::InvalidVerificationCode);
+        }
+        self.passed(check).await?;
         match kind {
             ContactKind::Email => {
                 let changes = AccountChanges {
-        self.passed(check).await?;
                     email_verified: Some(true),
                     ..AccountChanges::default()
                 };

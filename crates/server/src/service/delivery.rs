@@ -20,15 +20,14 @@ use tokio::task::JoinSet;
 use tessera_core::delivery::{
     Channel, Delivery, DeliveryStatus, EmailSender, MessageContent, Quota, SendError, SmsSender,
 };
-use tessera_core::factor::Sealed;
-use tessera_core::store::Outgoing;
+use tessera_core::store::{Outgoing, SealedKind};
 use tessera_core::{DomainError, EmailAddress, PhoneNumber, Realm, RealmId};
 
 use super::{Service, callers::internal};
 use crate::crypto::random_token;
 use crate::delivery::Templates;
 
-const CONTENT_SEAL_PURPOSE: &str = "delivery-content";
+const CONTENT_SEAL_PURPOSE: &str = SealedKind::DeliveryContent.purpose();
 /// Messages claimed (and sent side by side) per round of the worker.
 const BATCH: i64 = 16;
 /// How often the worker drops rate counters of windows long past and old messages.
@@ -201,13 +200,10 @@ impl Service {
                 realm: realm.clone(),
                 channel,
                 destination,
-                content: Sealed {
-                    master_key_id: self.master.id().to_owned(),
-                    bytes: self
-                        .master
-                        .seal(CONTENT_SEAL_PURPOSE, &json)
-                        .map_err(internal)?,
-                },
+                content: self
+                    .master
+                    .seal(CONTENT_SEAL_PURPOSE, &json)
+                    .map_err(internal)?,
                 challenge: challenge.map(<[u8]>::to_vec),
                 status: DeliveryStatus::Queued,
                 attempts: 0,
@@ -227,14 +223,17 @@ impl Service {
     }
 
     fn open_content(&self, delivery: &Delivery) -> Result<MessageContent, DomainError> {
-        if delivery.content.master_key_id != self.master.id() {
-            tracing::error!(delivery = %delivery.id, key = %delivery.content.master_key_id, "message sealed under an unknown master key");
-            return Err(DomainError::Internal);
-        }
         let json = self
             .master
-            .open(CONTENT_SEAL_PURPOSE, &delivery.content.bytes)
-            .map_err(internal)?;
+            .open(
+                &delivery.content.master_key_id,
+                CONTENT_SEAL_PURPOSE,
+                &delivery.content.bytes,
+            )
+            .map_err(|e| {
+                tracing::error!(delivery = %delivery.id, error = %e, "cannot open a message");
+                DomainError::Internal
+            })?;
         serde_json::from_slice(&json).map_err(internal)
     }
 

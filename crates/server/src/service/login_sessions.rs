@@ -113,9 +113,9 @@ impl OtpKind {
 }
 
 impl Service {
-    fn session_mac(&self, session: &str, kind: OtpKind, code: &str) -> Vec<u8> {
-        self.master
-            .mac(&format!("session:{session}:{kind:?}"), code)
+    /// What a session's OTP code's MAC is bound to.
+    fn session_mac_purpose(session: &str, kind: OtpKind) -> String {
+        format!("session:{session}:{kind:?}")
     }
 
     pub async fn create_login_session(
@@ -440,10 +440,14 @@ impl Service {
             return Err(DomainError::EmptyCode);
         }
         let now = self.clock.now();
-        let expected = self.session_mac(&session.id, kind, code);
+        let purpose = Self::session_mac_purpose(&session.id, kind);
         let (slot, checked) = kind.slot(session);
         let challenge = slot.as_mut().ok_or(DomainError::VerificationCodeNotFound)?;
-        if challenge.expires_at > now && same_digest(&expected, &challenge.code_hash) {
+        if challenge.expires_at > now
+            && self
+                .master
+                .mac_matches(&purpose, code, &challenge.code_hash)
+        {
             *slot = None;
             *checked = Some(now);
             return Ok(());
@@ -492,7 +496,9 @@ impl Service {
             outgoing.push(self.outgoing(&realm.id, to, &content, None, client)?);
         }
         let challenge = OtpChallenge {
-            code_hash: self.session_mac(&session.id, kind, &code),
+            code_hash: self
+                .master
+                .mac(&Self::session_mac_purpose(&session.id, kind), &code),
             expires_at: self.clock.now() + SESSION_OTP_LIFETIME,
             attempts_left: SESSION_OTP_ATTEMPTS,
         };

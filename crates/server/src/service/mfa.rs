@@ -13,8 +13,8 @@ use tessera_core::challenge::{
     SMS_CODE_ATTEMPTS, SMS_CODE_DIGITS, SMS_CODE_LIFETIME, TOTP_ENROLMENT_WINDOW,
 };
 use tessera_core::delivery::{MessageContent, MessageKind};
-use tessera_core::factor::{MAX_READY_FACTORS, Sealed};
-use tessera_core::store::{EnrolOutcome, Event};
+use tessera_core::factor::MAX_READY_FACTORS;
+use tessera_core::store::{EnrolOutcome, Event, SealedKind};
 use tessera_core::totp::{SECRET_LEN, TotpSpec};
 use tessera_core::{
     DomainError, Factor, FactorData, FactorId, FactorKind, FactorState, PhoneNumber, Realm,
@@ -27,7 +27,7 @@ use super::delivery::{ClientInfo, Destination, minutes};
 use super::{Authenticated, Service, Session, SignIn, callers::internal};
 use crate::crypto::{code_hash, random_array, random_digits, random_token, same_digest, sha256};
 
-const TOTP_SEAL_PURPOSE: &str = "totp-secret";
+const TOTP_SEAL_PURPOSE: &str = SealedKind::TotpSecret.purpose();
 /// First factors after which MFA is not offered (Identity Platform's rule).
 const INELIGIBLE_FIRST_FACTORS: &[&str] = &["anonymous", "phone", "custom", "gc.apple.com"];
 
@@ -258,13 +258,10 @@ impl Service {
             state: FactorState::NotReady,
             display_name: None,
             data: FactorData::Totp {
-                secret: Sealed {
-                    master_key_id: self.master.id().to_owned(),
-                    bytes: self
-                        .master
-                        .seal(TOTP_SEAL_PURPOSE, secret)
-                        .map_err(internal)?,
-                },
+                secret: self
+                    .master
+                    .seal(TOTP_SEAL_PURPOSE, secret)
+                    .map_err(internal)?,
                 spec: TotpSpec::FIREBASE,
             },
             created_at: self.clock.now(),
@@ -413,16 +410,14 @@ impl Service {
         let FactorData::Totp { secret, spec } = &factor.data else {
             return Err(DomainError::FactorKindUnsupported);
         };
-        if secret.master_key_id != self.master.id() {
-            tracing::error!(factor = %factor.id, key = %secret.master_key_id, "TOTP secret sealed under an unknown master key");
-            return Err(DomainError::Internal);
-        }
-        Ok((
-            self.master
-                .open(TOTP_SEAL_PURPOSE, &secret.bytes)
-                .map_err(internal)?,
-            *spec,
-        ))
+        let plain = self
+            .master
+            .open(&secret.master_key_id, TOTP_SEAL_PURPOSE, &secret.bytes)
+            .map_err(|e| {
+                tracing::error!(factor = %factor.id, error = %e, "cannot open a TOTP secret");
+                DomainError::Internal
+            })?;
+        Ok((plain, *spec))
     }
 
     pub async fn finalize_enrolment(

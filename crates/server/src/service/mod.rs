@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 use tessera_core::{Clock, DomainError, Store};
 
-use crate::crypto::MasterKey;
+use crate::crypto::Keyring;
 use crate::passwords::PasswordHasherPool;
 use crate::tokens::{Signing, SigningKeys, TokenSigner, TokenVerifier};
 
@@ -47,7 +47,7 @@ pub struct Service {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
     keys: Arc<SigningKeys>,
-    master: Arc<MasterKey>,
+    master: Arc<Keyring>,
     app_verifier: Arc<dyn AppVerifier>,
     signer: TokenSigner,
     verifier: TokenVerifier,
@@ -64,8 +64,8 @@ pub struct ServiceParts {
     pub clock: Arc<dyn Clock>,
     pub keys: Arc<SigningKeys>,
     pub signing: Signing,
-    /// Seals TOTP secrets.
-    pub master: Arc<MasterKey>,
+    /// Seals TOTP secrets and queued messages; keys codes stored as MACs.
+    pub master: Arc<Keyring>,
     /// Judges app-verification evidence on phone enrolment and sign-in.
     pub app_verifier: Arc<dyn AppVerifier>,
     pub passwords: PasswordHasherPool,
@@ -130,6 +130,14 @@ impl Service {
     /// so it needs no storage and cannot be forged from another session.
     pub fn form_token(&self, scope: &str) -> String {
         data_encoding::BASE64URL_NOPAD.encode(&self.master.mac("ui-form", scope))
+    }
+
+    /// Whether `sent` is a form token for `scope` under any master key, so a page loaded just
+    /// before a key rotation still submits.
+    pub fn form_token_ok(&self, scope: &str, sent: &str) -> bool {
+        data_encoding::BASE64URL_NOPAD
+            .decode(sent.as_bytes())
+            .is_ok_and(|mac| self.master.mac_matches("ui-form", scope, &mac))
     }
 
     /// The issuer authenticator apps show next to a TOTP account.

@@ -11,13 +11,13 @@ use std::collections::{BTreeMap, HashMap};
 use jsonwebtoken::jwk::{Jwk, JwkSet, KeyAlgorithm, PublicKeyUse, ThumbprintHash};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
 use rcgen::{CertificateParams, DistinguishedName, DnType, KeyPair, PKCS_RSA_SHA256};
-use tessera_core::store::SigningKeyRecord;
+use tessera_core::store::{SealedKind, SigningKeyRecord};
 use tessera_core::{DomainError, Store};
 use time::{Duration, OffsetDateTime};
 
-use crate::crypto::MasterKey;
+use crate::crypto::Keyring;
 
-const SEAL_PURPOSE: &str = "signing-key";
+const SEAL_PURPOSE: &str = SealedKind::SigningKey.purpose();
 const ALGORITHM: &str = "RS256";
 
 pub struct SigningKeys {
@@ -32,7 +32,7 @@ impl SigningKeys {
     /// Loads the shared keys, generating the first one if the store has none.
     pub async fn load_or_create(
         store: &dyn Store,
-        master: &MasterKey,
+        master: &Keyring,
         now: OffsetDateTime,
     ) -> Result<Self, DomainError> {
         let mut records = store.signing_keys().await?;
@@ -46,19 +46,22 @@ impl SigningKeys {
         Self::from_records(&records, master)
     }
 
-    fn from_records(records: &[SigningKeyRecord], master: &MasterKey) -> Result<Self, DomainError> {
+    fn from_records(records: &[SigningKeyRecord], master: &Keyring) -> Result<Self, DomainError> {
         let mut active = None;
         let mut verifiers = HashMap::new();
         let mut keys = Vec::new();
         let mut certificates = BTreeMap::new();
         for record in records {
-            if record.master_key_id != master.id() {
-                tracing::error!(kid = %record.kid, key_id = %record.master_key_id, "signing key sealed under an unknown master key");
-                return Err(DomainError::Internal);
-            }
             let der = master
-                .open(SEAL_PURPOSE, &record.sealed_private_key)
-                .map_err(internal)?;
+                .open(
+                    &record.master_key_id,
+                    SEAL_PURPOSE,
+                    &record.sealed_private_key,
+                )
+                .map_err(|e| {
+                    tracing::error!(kid = %record.kid, error = %e, "cannot open a signing key");
+                    DomainError::Internal
+                })?;
             let encoding =
                 EncodingKey::from_rsa_pem(pkcs8_pem(&der).as_bytes()).map_err(internal)?;
             let jwk = public_jwk(&encoding, &record.kid)?;
@@ -118,10 +121,7 @@ fn public_jwk(key: &EncodingKey, kid: &str) -> Result<Jwk, DomainError> {
 }
 
 /// RSA key generation takes tens of milliseconds; it runs on the blocking pool.
-async fn generate(
-    master: &MasterKey,
-    now: OffsetDateTime,
-) -> Result<SigningKeyRecord, DomainError> {
+async fn generate(master: &Keyring, now: OffsetDateTime) -> Result<SigningKeyRecord, DomainError> {
     let (der, certificate_pem, kid) =
         tokio::task::spawn_blocking(move || -> Result<_, DomainError> {
             let pair = KeyPair::generate_for(&PKCS_RSA_SHA256).map_err(internal)?;
@@ -141,11 +141,12 @@ async fn generate(
         })
         .await
         .map_err(internal)??;
+    let sealed = master.seal(SEAL_PURPOSE, &der).map_err(internal)?;
     Ok(SigningKeyRecord {
         kid,
         algorithm: ALGORITHM.to_owned(),
-        master_key_id: master.id().to_owned(),
-        sealed_private_key: master.seal(SEAL_PURPOSE, &der).map_err(internal)?,
+        master_key_id: sealed.master_key_id,
+        sealed_private_key: sealed.bytes,
         certificate_pem,
         created_at: now,
     })

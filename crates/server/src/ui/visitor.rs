@@ -8,7 +8,6 @@ use axum::http::{HeaderMap, HeaderValue};
 use tessera_core::login_session::LoginSession;
 use tessera_core::{DomainError, Factor, FactorState, Realm, User};
 
-use crate::crypto::same_digest;
 use crate::service::Service;
 
 pub const SESSION_COOKIE: &str = "tessera_ui";
@@ -80,7 +79,7 @@ impl Visitor {
     }
 
     pub fn form_token_ok(&self, svc: &Service, sent: &str) -> bool {
-        same_digest(self.form_token(svc).as_bytes(), sent.as_bytes())
+        svc.form_token_ok(&self.session.id, sent)
     }
 }
 

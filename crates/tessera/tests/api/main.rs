@@ -31,6 +31,7 @@ mod mfa_admin;
 mod nodes;
 mod operations;
 mod outage;
+mod secrets;
 mod sinks;
 mod tokens;
 mod ui;

@@ -1,0 +1,100 @@
+//! Values sealed under a master key, seen by kind for key rotation: how many records each
+//! key seals, the next batch not yet under the new key, and the conditional re-seal.
+//!
+//! A re-seal replaces a value only while its record still names the key it was read under,
+//! so a rotation racing a node that changes the same record cannot overwrite the newer value,
+//! and running a rotation twice changes nothing the second time.
+
+use sqlx::{AnyPool, AssertSqlSafe};
+use tessera_core::factor::Sealed;
+use tessera_core::store::{KeyUsage, SealedKind, SealedRecord, StoreResult};
+
+use crate::db_err;
+
+/// Where a kind of sealed value lives: table, id column and sealed-bytes column. Each of these
+/// tables names the key in `master_key_id`.
+fn place(kind: SealedKind) -> (&'static str, &'static str, &'static str) {
+    match kind {
+        SealedKind::TotpSecret => ("factors", "id", "secret_sealed"),
+        SealedKind::SigningKey => ("signing_keys", "kid", "sealed_private_key"),
+        SealedKind::DeliveryContent => ("deliveries", "id", "sealed_content"),
+    }
+}
+
+pub(crate) async fn usage(pool: &AnyPool) -> StoreResult<Vec<KeyUsage>> {
+    let mut usage = Vec::new();
+    for kind in SealedKind::ALL {
+        let (table, _, column) = place(kind);
+        let sql = format!(
+            "SELECT master_key_id, COUNT(*) FROM {table} WHERE {column} IS NOT NULL \
+             GROUP BY master_key_id ORDER BY master_key_id"
+        );
+        let rows: Vec<(Option<String>, i64)> = sqlx::query_as(AssertSqlSafe(sql))
+            .fetch_all(pool)
+            .await
+            .map_err(db_err)?;
+        usage.extend(rows.into_iter().map(|(key, records)| KeyUsage {
+            kind,
+            master_key_id: key.unwrap_or_default(),
+            records,
+        }));
+    }
+    Ok(usage)
+}
+
+pub(crate) async fn not_under(
+    pool: &AnyPool,
+    kind: SealedKind,
+    key_id: &str,
+    limit: i64,
+) -> StoreResult<Vec<SealedRecord>> {
+    let (table, id, column) = place(kind);
+    let sql = format!(
+        "SELECT {id}, master_key_id, {column} FROM {table} \
+         WHERE {column} IS NOT NULL AND (master_key_id IS NULL OR master_key_id <> $1) \
+         ORDER BY {id} LIMIT $2"
+    );
+    let rows: Vec<(String, Option<String>, Vec<u8>)> = sqlx::query_as(AssertSqlSafe(sql))
+        .bind(key_id)
+        .bind(limit)
+        .fetch_all(pool)
+        .await
+        .map_err(db_err)?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, key, bytes)| SealedRecord {
+            id,
+            sealed: Sealed {
+                master_key_id: key.unwrap_or_default(),
+                bytes,
+            },
+        })
+        .collect())
+}
+
+pub(crate) async fn reseal(
+    pool: &AnyPool,
+    kind: SealedKind,
+    changes: &[(SealedRecord, Sealed)],
+) -> StoreResult<u64> {
+    let (table, id, column) = place(kind);
+    let sql = format!(
+        "UPDATE {table} SET {column} = $1, master_key_id = $2 \
+         WHERE {id} = $3 AND master_key_id = $4"
+    );
+    let mut tx = pool.begin().await.map_err(db_err)?;
+    let mut changed = 0;
+    for (was, now) in changes {
+        changed += sqlx::query(AssertSqlSafe(sql.as_str()))
+            .bind(now.bytes.as_slice())
+            .bind(&now.master_key_id)
+            .bind(&was.id)
+            .bind(&was.sealed.master_key_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?
+            .rows_affected();
+    }
+    tx.commit().await.map_err(db_err)?;
+    Ok(changed)
+}
