@@ -238,6 +238,38 @@ async fn a_flow_started_on_one_node_finishes_on_another() {
     assert!(sets.windows(2).all(|w| w[0] == w[1]), "{sets:?}");
 }
 
+/// Dev mode, several nodes started at the same moment on one master key file that does not
+/// exist yet: one creates it, the others use it (each was refused with "File exists", or
+/// could read the file half written). Separate SQLite files here, so that no migration lock
+/// spaces the starts out as it does on one PostgreSQL database.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nodes_started_together_share_the_master_key_one_of_them_creates() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let key = dir.path().join("shared.key");
+    let mut starting = tokio::task::JoinSet::new();
+    for i in 0..6 {
+        let data = dir.path().join(format!("node{i}"));
+        let url = format!("sqlite://{}", data.join("tessera.db").display());
+        let key = key.clone();
+        starting.spawn(async move { Node::start(&data, &url, &key).await });
+    }
+    // Every one of them started and is ready (`Node::start` waits for `/readyz`).
+    assert_eq!(starting.join_all().await.len(), 6);
+    let text = std::fs::read_to_string(&key).expect("key file");
+    let id = serde_json::from_str::<Value>(&text).expect("json")["id"].clone();
+    assert!(
+        id.as_str().is_some_and(|id| id.starts_with("mk-")),
+        "{text}"
+    );
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .expect("dir")
+        .filter_map(Result::ok)
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|name| name.starts_with("shared."))
+        .collect();
+    assert_eq!(leftovers, ["shared.key"], "no temporary key files left");
+}
+
 /// Runs `PARALLEL` workers of one kind; each gets the cluster, its index and the counter
 /// its rounds are taken from. Returns how many rounds were asked for.
 async fn rounds<F, Fut>(cluster: &Arc<Cluster>, round: F) -> usize
