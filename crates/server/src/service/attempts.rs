@@ -128,7 +128,7 @@ impl Service {
     pub(super) async fn passed(&self, check: Check) -> Result<(), DomainError> {
         let mut events = Vec::new();
         // Failures before this attempt had locked the factor at least once.
-        if check.attempt.factor.is_some() && check.failures - 1 >= LOCK_EVERY {
+        if check.attempt.factor.is_some() && check.failures > LOCK_EVERY {
             events.push(self.check_event(&check, "factor.unlocked", "right code".to_owned()));
         }
         self.store

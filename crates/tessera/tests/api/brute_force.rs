@@ -15,6 +15,9 @@ const SECRET: &str = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ";
 const TOO_MANY: &str = "TOO_MANY_ATTEMPTS_TRY_LATER";
 const LOCKED: &str = "Too many failed attempts, try again later";
 
+/// kind, user, factor, detail.
+type EventRow = (String, Option<String>, Option<String>, Option<String>);
+
 /// A six-digit code no window around `t` accepts.
 fn wrong(secret: &str, t: i64) -> String {
     let near: Vec<String> = (-3..=3).map(|k| totp(secret, t + 30 * k)).collect();
@@ -553,7 +556,7 @@ async fn every_failed_code_is_an_event_and_changes_nothing_else() {
     assert_eq!(app.fingerprint().await, before);
 
     let pool = app.db().await;
-    let rows: Vec<(String, Option<String>, Option<String>, Option<String>)> = sqlx::query_as(
+    let rows: Vec<EventRow> = sqlx::query_as(
         "SELECT kind, user_id, factor_id, detail FROM events \
          WHERE kind LIKE '%verification_failed' ORDER BY id",
     )
