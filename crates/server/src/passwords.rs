@@ -215,57 +215,48 @@ mod tests {
     use super::*;
     use argon2::PasswordHasher;
 
-    fn pool() -> PasswordHasherPool {
+    type TestResult = Result<(), Box<dyn std::error::Error>>;
+
+    fn pool() -> Result<PasswordHasherPool, DomainError> {
         PasswordHasherPool::new(PasswordParams {
             memory_kib: 64,
             iterations: 1,
             parallelism: 1,
         })
-        .expect("pool")
     }
 
     #[tokio::test]
-    async fn a_hash_matches_its_password_only() {
-        let pool = pool();
-        let hash = pool
-            .hash(&Password::parse("correct horse").expect("password"))
-            .await
-            .expect("hash");
+    async fn a_hash_matches_its_password_only() -> TestResult {
+        let pool = pool()?;
+        let password = Password::parse("correct horse").ok_or("too short")?;
+        let hash = pool.hash(&password).await?;
         assert!(hash.starts_with("$argon2id$v=19$m=64,t=1,p=1$"), "{hash}");
-        assert!(
-            pool.verify("correct horse", Some(&hash))
-                .await
-                .expect("verify")
-        );
-        assert!(
-            !pool
-                .verify("correct horsf", Some(&hash))
-                .await
-                .expect("verify")
-        );
-        assert!(!pool.verify("correct horse", None).await.expect("verify"));
+        assert!(pool.verify("correct horse", Some(&hash)).await?);
+        assert!(!pool.verify("correct horsf", Some(&hash)).await?);
+        assert!(!pool.verify("correct horse", None).await?);
+        Ok(())
     }
 
     /// Hashes written by the argon2 crate's own hasher (and so by other Argon2 libraries,
     /// or by earlier versions of this server) still verify, whatever their parameters.
     #[tokio::test]
-    async fn reads_hashes_from_other_argon2_implementations() {
+    async fn reads_hashes_from_other_argon2_implementations() -> TestResult {
         let other = Argon2::new(
             Algorithm::Argon2id,
             Version::V0x13,
-            Params::new(128, 2, 1, None).expect("params"),
+            Params::new(128, 2, 1, None)?,
         )
-        .hash_password_with_salt(b"s3cret", b"0123456789abcdef")
-        .expect("hash")
+        .hash_password_with_salt(b"s3cret", b"0123456789abcdef")?
         .to_string();
-        let pool = pool();
-        assert!(pool.verify("s3cret", Some(&other)).await.expect("verify"));
-        assert!(!pool.verify("s3creT", Some(&other)).await.expect("verify"));
+        let pool = pool()?;
+        assert!(pool.verify("s3cret", Some(&other)).await?);
+        assert!(!pool.verify("s3creT", Some(&other)).await?);
+        Ok(())
     }
 
     #[tokio::test]
-    async fn unreadable_hashes_match_nothing() {
-        let pool = pool();
+    async fn unreadable_hashes_match_nothing() -> TestResult {
+        let pool = pool()?;
         for stored in [
             "",
             "plain text",
@@ -273,10 +264,8 @@ mod tests {
             "$argon2id$v=16$m=64,t=1,p=1$MDEyMzQ1Njc4OWFiY2RlZg$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
             "$argon2id$v=19$m=64,t=1,p=1$MDEyMzQ1Njc4OWFiY2RlZg",
         ] {
-            assert!(
-                !pool.verify("", Some(stored)).await.expect("verify"),
-                "{stored}"
-            );
+            assert!(!pool.verify("", Some(stored)).await?, "{stored}");
         }
+        Ok(())
     }
 }
