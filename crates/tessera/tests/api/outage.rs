@@ -1,7 +1,8 @@
 //! Database outage: PostgreSQL stops (immediate shutdown: connections cut mid-query) and
 //! starts again while clients keep calling both dialects. Every request is answered within
 //! `BOUND` — with success, or with the dialect's "unavailable" error (Identity Toolkit: HTTP
-//! 503 `UNAVAILABLE`; ZITADEL: HTTP 503, gRPC code 14) and never an internal error or a hang
+//! 503 `UNAVAILABLE`; ZITADEL: HTTP 503 with code 14 over REST, status 14 `Unavailable` over
+//! gRPC, with its ErrorDetail) and never an internal error or a hang
 //! — `/readyz` reports the outage, and the node serves again without a restart once the
 //! database is back.
 //!
@@ -14,6 +15,13 @@ use std::time::{Duration, Instant};
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
+
+use prost::Message;
+use tessera_server::proto::google::rpc;
+use tessera_server::proto::zitadel::management::v1::ListHumanAuthFactorsRequest;
+use tessera_server::proto::zitadel::management::v1::management_service_client::ManagementServiceClient;
+use tessera_server::proto::zitadel::v1::ErrorDetail;
+use tonic::transport::Channel;
 
 use crate::cluster::*;
 use crate::helpers::{Reply, assert_google_error, assert_zitadel_error, str_of};
@@ -37,20 +45,24 @@ enum Call {
     Lookup,
     Refresh,
     ZitadelList,
+    /// The same ZITADEL call over gRPC.
+    ZitadelGrpc,
 }
 
-const CALLS: [Call; 5] = [
+const CALLS: [Call; 6] = [
     Call::SignUp,
     Call::SignIn,
     Call::Lookup,
     Call::Refresh,
     Call::ZitadelList,
+    Call::ZitadelGrpc,
 ];
 
 struct Fixture {
     node: Node,
     session: Value,
     pat: String,
+    grpc: ManagementServiceClient<Channel>,
 }
 
 impl Fixture {
@@ -89,6 +101,30 @@ impl Fixture {
                     )
                     .await
             }
+            Call::ZitadelGrpc => {
+                let mut request = tonic::Request::new(ListHumanAuthFactorsRequest {
+                    user_id: user.to_owned(),
+                });
+                let bearer = format!("Bearer {}", self.pat).parse().expect("header");
+                request.metadata_mut().insert("authorization", bearer);
+                // A status is turned into ZITADEL's JSON form (code, "message (id)", the
+                // ErrorDetail from grpc-status-details-bin) so one check covers both.
+                return match self.grpc.clone().list_human_auth_factors(request).await {
+                    Ok(_) => (StatusCode::OK, Value::Null),
+                    Err(status) => {
+                        let detail = rpc::Status::decode(status.details()).expect("details");
+                        let inner = ErrorDetail::decode(detail.details[0].value.clone())
+                            .expect("ErrorDetail");
+                        assert_eq!(detail.code, status.code() as i32, "{status:?}");
+                        (
+                            StatusCode::SERVICE_UNAVAILABLE,
+                            json!({"code": status.code() as i32, "message": status.message(),
+                                   "details": [{"@type": detail.details[0].type_url,
+                                                "id": inner.id, "message": inner.message}]}),
+                        )
+                    }
+                };
+            }
             Call::ZitadelList => {
                 self.node
                     .try_call(
@@ -110,7 +146,7 @@ fn succeeded_or_unavailable(call: Call, reply: &Reply) -> bool {
         return true;
     }
     match call {
-        Call::ZitadelList => {
+        Call::ZitadelList | Call::ZitadelGrpc => {
             assert_zitadel_error(reply, 503, 14, "Errors.Internal", "TESSERA-DB001")
         }
         _ => assert_google_error(
@@ -171,7 +207,18 @@ async fn postgres_outage_answers_unavailable_and_the_node_recovers() {
     .await;
     let session = node.verified_user("outage@example.com").await;
     let pat = node.pat();
-    let fixture = Arc::new(Fixture { node, session, pat });
+    let channel = Channel::from_shared(node.base.clone())
+        .expect("uri")
+        .connect()
+        .await
+        .expect("gRPC channel");
+    let grpc = ManagementServiceClient::new(channel);
+    let fixture = Arc::new(Fixture {
+        node,
+        session,
+        pat,
+        grpc,
+    });
 
     let phase = Arc::new(AtomicU8::new(UP));
     let mut clients = tokio::task::JoinSet::new();
@@ -184,6 +231,25 @@ async fn postgres_outage_answers_unavailable_and_the_node_recovers() {
     phase.store(DOWN, Ordering::SeqCst);
     pg.crash();
     let down = Instant::now();
+    // Each kind of call, while the database is down for certain, is refused as unavailable.
+    let mut probes = tokio::task::JoinSet::new();
+    for call in CALLS {
+        let fixture = fixture.clone();
+        probes.spawn(async move {
+            let began = Instant::now();
+            let reply = fixture.call(call).await;
+            assert!(
+                began.elapsed() <= BOUND,
+                "{call:?} took {:?}",
+                began.elapsed()
+            );
+            assert!(
+                !succeeded_or_unavailable(call, &reply),
+                "{call:?} succeeded without a database"
+            );
+        });
+    }
+    probes.join_all().await;
     let mut not_ready = false;
     while down.elapsed() < Duration::from_secs(6) {
         let (status, body) = fixture
@@ -241,7 +307,7 @@ async fn postgres_outage_answers_unavailable_and_the_node_recovers() {
         StatusCode::OK
     );
     let unavailable: usize = tallies.iter().map(|t| t.unavailable).sum();
-    assert!(unavailable > 0, "no request saw the outage: {tallies:?}");
+    assert!(unavailable > 0, "no client saw the outage: {tallies:?}");
     eprintln!(
         "outage: {tallies:?}; recovered {recovered:?} after PostgreSQL came back; {:?} in all",
         began.elapsed()
