@@ -1065,3 +1065,29 @@ async fn mutated_tokens_are_never_accepted() {
     report();
     app.shutdown().await;
 }
+
+/// The OpenAPI document says how every operation fails (a `default` response in its dialect's
+/// envelope) and what it answers on success (201 for ZITADEL's creating `POST`s): what lets
+/// schemathesis check status codes and error bodies (`clients/schemathesis/run.py`).
+#[tokio::test]
+async fn the_openapi_document_declares_errors_and_success_codes() {
+    let app = TestApp::spawn().await;
+    let (_, doc) = app.get("/openapi.json").await;
+    let (_, ops) = operations(&app).await;
+    for op in &ops {
+        let method = op.method.as_str().to_lowercase();
+        let responses = &doc["paths"][&op.path][&method]["responses"];
+        let error = &responses["default"]["content"]["application/json"]["schema"];
+        assert!(
+            error.is_object(),
+            "{} {} declares no error",
+            op.method,
+            op.path
+        );
+    }
+    let created = &doc["paths"]["/v2/sessions"]["post"]["responses"];
+    assert!(
+        created["201"].is_object() && created["200"].is_null(),
+        "{created}"
+    );
+}

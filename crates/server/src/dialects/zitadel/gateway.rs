@@ -184,13 +184,19 @@ where
     Ok((status, Json(rpc(ctx, request).await?)).into_response())
 }
 
-fn operation(name: &str, path: &str, body: Body) -> utoipa::openapi::path::Operation {
+/// The route's OpenAPI operation; it answers `status` (201 for the creating `POST`s).
+fn operation(
+    name: &str,
+    path: &str,
+    body: Body,
+    status: StatusCode,
+) -> utoipa::openapi::path::Operation {
     let object = || Content::new(Some(ObjectBuilder::new().build()));
     let mut op = OperationBuilder::new()
         .tag("zitadel")
         .operation_id(Some(name))
         .response(
-            "200",
+            status.as_str(),
             ResponseBuilder::new()
                 .description("the response message, as protojson")
                 .content("application/json", object()),
@@ -249,7 +255,7 @@ impl Gateway {
         };
         self.router = self.router.route(path, on(filter, handler));
         self.paths
-            .add_path_operation(path, vec![method], operation(name, path, body));
+            .add_path_operation(path, vec![method], operation(name, path, body, status));
         self
     }
 
