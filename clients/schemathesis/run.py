@@ -24,6 +24,7 @@ import argparse
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -193,9 +194,12 @@ def main() -> int:
         args.summary.write_text(json.dumps(summary, indent=2) + "\n")
     for failure in failures:
         print(f"FAIL: {failure}", file=sys.stderr)
-    if not failures:
-        print(f"schemathesis: {total} requests, 0 server errors, 0 panics in {elapsed:.0f} s")
-    return 1 if failures else 0
+    if failures:
+        print(f"server log and reports kept in {work}", file=sys.stderr)
+        return 1
+    print(f"schemathesis: {total} requests, 0 server errors, 0 panics in {elapsed:.0f} s")
+    shutil.rmtree(work, ignore_errors=True)
+    return 0
 
 
 if __name__ == "__main__":
