@@ -98,6 +98,8 @@ def schemathesis(base: str, name: str, filters: list[str], headers: list[str], a
         "--request-timeout", "30",
         "--report", "junit,har", "--report-junit-path", str(junit), "--report-har-path", str(report_dir / f"{name}.har"),
         "--no-color",
+        # No example database in the work tree (`.schemathesis/`): each run starts fresh.
+        "--generation-database", "none",
         *filters,
     ]
     if args.seed is not None:
