@@ -103,11 +103,26 @@ pub(crate) fn db_err(e: sqlx::Error) -> StoreError {
             tracing::error!(error = %e, "database unavailable");
             StoreError::Unavailable(e.to_string())
         }
+        sqlx::Error::Database(db) if db.code().as_deref().is_some_and(server_unavailable) => {
+            tracing::error!(error = %e, "database unavailable");
+            StoreError::Unavailable(e.to_string())
+        }
         _ => {
             tracing::error!(error = %e, "database error");
             StoreError::Internal(e.to_string())
         }
     }
+}
+
+/// PostgreSQL's SQLSTATEs for a server that cannot serve right now, as opposed to a statement
+/// that is wrong: connection exceptions (class 08), insufficient resources (class 53, e.g.
+/// too many connections), and a server shutting down, crashed or still starting (57P01–57P03,
+/// which a restarting server sends to connecting clients). A retry later can succeed, so
+/// clients hear "unavailable", not "internal error".
+fn server_unavailable(sqlstate: &str) -> bool {
+    sqlstate.starts_with("08")
+        || sqlstate.starts_with("53")
+        || matches!(sqlstate, "57P01" | "57P02" | "57P03")
 }
 
 pub(crate) const REALM_COLUMNS: &str =
@@ -791,5 +806,75 @@ impl Store for SqlStore {
     ) -> StoreResult<u64> {
         self.durably(async { sealed::reseal(&self.write, kind, changes).await })
             .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::borrow::Cow;
+
+    use sqlx::error::{DatabaseError, ErrorKind};
+
+    use super::*;
+
+    /// A database error as the PostgreSQL driver reports it: a SQLSTATE and a message.
+    #[derive(Debug)]
+    struct Refusal(&'static str);
+
+    impl std::fmt::Display for Refusal {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            write!(f, "server said {}", self.0)
+        }
+    }
+
+    impl std::error::Error for Refusal {}
+
+    impl DatabaseError for Refusal {
+        fn message(&self) -> &str {
+            "refused"
+        }
+        fn code(&self) -> Option<Cow<'_, str>> {
+            Some(Cow::Borrowed(self.0))
+        }
+        fn as_error(&self) -> &(dyn std::error::Error + Send + Sync + 'static) {
+            self
+        }
+        fn as_error_mut(&mut self) -> &mut (dyn std::error::Error + Send + Sync + 'static) {
+            self
+        }
+        fn into_error(self: Box<Self>) -> Box<dyn std::error::Error + Send + Sync + 'static> {
+            self
+        }
+        fn kind(&self) -> ErrorKind {
+            ErrorKind::Other
+        }
+    }
+
+    fn mapped(sqlstate: &'static str) -> StoreError {
+        db_err(sqlx::Error::Database(Box::new(Refusal(sqlstate))))
+    }
+
+    #[test]
+    fn a_server_that_cannot_serve_now_is_unavailable_not_internal() {
+        // admin_shutdown (a fast or immediate stop, pg_terminate_backend), crash_shutdown,
+        // cannot_connect_now ("the database system is starting up"), too_many_connections,
+        // connection_failure.
+        for sqlstate in ["57P01", "57P02", "57P03", "53300", "08006", "08001"] {
+            assert!(
+                matches!(mapped(sqlstate), StoreError::Unavailable(_)),
+                "{sqlstate}"
+            );
+        }
+        // A wrong statement stays an internal error: syntax, undefined column, query_canceled.
+        for sqlstate in ["42601", "42703", "57014"] {
+            assert!(
+                matches!(mapped(sqlstate), StoreError::Internal(_)),
+                "{sqlstate}"
+            );
+        }
+        assert!(matches!(
+            db_err(sqlx::Error::PoolTimedOut),
+            StoreError::Unavailable(_)
+        ));
     }
 }
