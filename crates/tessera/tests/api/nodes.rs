@@ -334,6 +334,57 @@ async fn sms_worker(cluster: Arc<Cluster>, worker: usize, next: Arc<AtomicUsize>
 /// name is over, as it would be had they come second.
 const SMS_LOSER: &str = "INVALID_MFA_PENDING_CREDENTIAL";
 
+/// Rounds of the enrolment race (fewer: it shares its code path with the sign-in race up to
+/// the point where the code is used).
+const ENROL_ROUNDS: usize = 300;
+
+/// The same SMS code for one phone enrolment reaches all three nodes at once: one factor is
+/// enrolled, the others hear that the session is used (they heard SESSION_EXPIRED when they
+/// came between another node's read and its use of the code). The factor is withdrawn again
+/// to stay under five.
+async fn enrol_worker(cluster: Arc<Cluster>, worker: usize, next: Arc<AtomicUsize>) {
+    let email = format!("enrol{worker}@example.com");
+    let mut session = cluster.node(worker).verified_user(&email).await;
+    loop {
+        let round = next.fetch_add(1, Ordering::SeqCst);
+        if round >= ENROL_ROUNDS {
+            return;
+        }
+        let (status, started) = cluster
+            .node(round)
+            .post(
+                "/v2/accounts/mfaEnrollment:start",
+                json!({"idToken": session["idToken"],
+                       "phoneEnrollmentInfo": {"phoneNumber": format!("+1650556{:04}", round % 10_000)}}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{started}");
+        let session_info = str_of(&started["phoneSessionInfo"], "sessionInfo").to_owned();
+        let code = cluster.node(round + 1).sms_code(&session_info).await;
+        let body = json!({"idToken": session["idToken"],
+                          "phoneVerificationInfo": {"sessionInfo": session_info, "code": code}});
+        let (_, won) = one_winner(
+            cluster
+                .race(
+                    "/v2/accounts/mfaEnrollment:finalize",
+                    [body.clone(), body.clone(), body],
+                )
+                .await,
+            "INVALID_SESSION_INFO",
+        );
+        let factor = second_factor(&won["idToken"])["second_factor_identifier"].clone();
+        let (status, withdrawn) = cluster
+            .node(round + 2)
+            .post(
+                "/v2/accounts/mfaEnrollment:withdraw",
+                json!({"idToken": won["idToken"], "mfaEnrollmentId": factor}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{withdrawn}");
+        session = withdrawn;
+    }
+}
+
 /// TOTP: each user has four factors and is used for five consecutive time steps. Per step,
 /// (1) the same code of factor A with three fresh pending credentials at once: one wins,
 /// the others are refused as a replayed code; (2) one pending credential with codes of
@@ -477,12 +528,15 @@ async fn racing_nodes_accept_each_code_and_pending_credential_once() {
         totp_worker(cluster, worker, code.clone(), credential.clone())
     });
     let sms = rounds(&cluster, sms_worker);
-    let (_, sms) = tokio::join!(totp, sms);
+    let enrol = rounds(&cluster, enrol_worker);
+    let (_, sms, enrol) = tokio::join!(totp, sms, enrol);
     assert!(sms >= ROUNDS);
+    assert!(enrol >= ENROL_ROUNDS);
     assert!(next_code.load(Ordering::SeqCst) >= ROUNDS);
     assert!(next_credential.load(Ordering::SeqCst) >= ROUNDS);
     eprintln!(
-        "nodes: {ROUNDS} rounds each of SMS, TOTP and pending-credential races on {} node(s) in {:?}",
+        "nodes: {ROUNDS} rounds each of SMS sign-in, TOTP and pending-credential races and \
+         {ENROL_ROUNDS} of SMS enrolment on {} node(s) in {:?}",
         cluster.nodes.len(),
         began.elapsed()
     );
