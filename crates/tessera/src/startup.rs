@@ -189,8 +189,10 @@ impl Application {
         let served = http::serve(self.listener, self.router, shutdown).await;
         let _ = stop.send(true);
         // A JoinSet aborts its task when dropped: if this future is dropped mid-way, no worker
-        // outlives the server.
-        let _ = tokio::time::timeout(WORKER_GRACE, worker.join_all()).await;
+        // outlives the server. `join_next`, unlike `join_all`, does not panic on a worker the
+        // runtime cancelled while shutting down.
+        let finished = async { while worker.join_next().await.is_some() {} };
+        let _ = tokio::time::timeout(WORKER_GRACE, finished).await;
         served?;
         self.store.close().await;
         tracing::info!("tessera stopped");
