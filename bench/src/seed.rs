@@ -58,7 +58,11 @@ pub async fn seed(
                     )
                     .await?;
                 if let Some(errors) = answer["error"].as_array().filter(|e| !e.is_empty()) {
-                    bail!("batch {batch}: {} users refused: {}", errors.len(), errors[0]);
+                    bail!(
+                        "batch {batch}: {} users refused: {}",
+                        errors.len(),
+                        errors[0]
+                    );
                 }
                 if batch % 100 == 99 {
                     eprintln!("seeded {} users", (batch + 1) * BATCH);
