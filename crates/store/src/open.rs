@@ -113,10 +113,14 @@ impl SqlStore {
     }
 }
 
+/// A SQLite connection is a file handle that cannot go stale, so the pool does not ping it
+/// before each use: every ping was a round trip to the connection's thread, and profiles showed
+/// one for every query.
 async fn sqlite_pool(url: &str, size: u32) -> Result<AnyPool, StoreError> {
     AnyPoolOptions::new()
         .max_connections(size)
         .acquire_timeout(ACQUIRE_TIMEOUT)
+        .test_before_acquire(false)
         .after_connect(|conn, _meta| Box::pin(sqlite_pragmas(conn)))
         .connect(url)
         .await

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use data_encoding::BASE64URL_NOPAD;
-use jsonwebtoken::{Algorithm, Header, Validation};
+use jsonwebtoken::{Algorithm, Validation};
 use serde::{Deserialize, Serialize};
 use tessera_core::DomainError;
 
@@ -88,20 +88,12 @@ impl TokenSigner {
             ));
         }
         let keys = self.keys.clone();
-        tokio::task::spawn_blocking(move || {
-            let mut header = Header::new(Algorithm::RS256);
-            header.kid = Some(keys.active_kid.clone());
-            jsonwebtoken::encode(&header, &claims, &keys.active)
-        })
-        .await
-        .map_err(|e| {
-            tracing::error!(error = %e, "signing task failed");
-            DomainError::Internal
-        })?
-        .map_err(|e| {
-            tracing::error!(error = %e, "signing failed");
-            DomainError::Internal
-        })
+        tokio::task::spawn_blocking(move || keys.sign_rs256(&claims))
+            .await
+            .map_err(|e| {
+                tracing::error!(error = %e, "signing task failed");
+                DomainError::Internal
+            })?
     }
 }
 

@@ -8,9 +8,13 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use aws_lc_rs::rand::SystemRandom;
+use aws_lc_rs::signature::{RSA_PKCS1_SHA256, RsaKeyPair};
+use data_encoding::BASE64URL_NOPAD;
 use jsonwebtoken::jwk::{Jwk, JwkSet, KeyAlgorithm, PublicKeyUse, ThumbprintHash};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
 use rcgen::{CertificateParams, DistinguishedName, DnType, KeyPair, PKCS_RSA_SHA256};
+use serde::Serialize;
 use tessera_core::store::{SealedKind, SigningKeyRecord};
 use tessera_core::{DomainError, Store};
 use time::{Duration, OffsetDateTime};
@@ -21,8 +25,11 @@ const SEAL_PURPOSE: &str = SealedKind::SigningKey.purpose();
 const ALGORITHM: &str = "RS256";
 
 pub struct SigningKeys {
-    pub(super) active_kid: String,
-    pub(super) active: EncodingKey,
+    active_kid: String,
+    /// The active private key, parsed once. (jsonwebtoken's `encode` parses the DER on every
+    /// call, and a freshly parsed key also recomputes its RSA blinding: together more than
+    /// half of every signature's cost in profiles.)
+    active: RsaKeyPair,
     pub(super) verifiers: HashMap<String, DecodingKey>,
     jwks: JwkSet,
     certificates: BTreeMap<String, String>,
@@ -65,14 +72,18 @@ impl SigningKeys {
             let encoding =
                 EncodingKey::from_rsa_pem(pkcs8_pem(&der).as_bytes()).map_err(internal)?;
             let jwk = public_jwk(&encoding, &record.kid)?;
+            // Records arrive newest generation first; the newest signs, older ones only
+            // verify tokens issued before it.
+            if active.is_none() {
+                let pair = RsaKeyPair::from_pkcs8(&der).map_err(internal)?;
+                active = Some((record.kid.clone(), pair));
+            }
             verifiers.insert(
                 record.kid.clone(),
                 DecodingKey::from_jwk(&jwk).map_err(internal)?,
             );
             certificates.insert(record.kid.clone(), record.certificate_pem.clone());
             keys.push(jwk);
-            // Records arrive newest generation first; the newest signs.
-            active.get_or_insert((record.kid.clone(), encoding));
         }
         let (active_kid, active) = active.ok_or(DomainError::Internal)?;
         Ok(Self {
@@ -82,6 +93,30 @@ impl SigningKeys {
             jwks: JwkSet { keys },
             certificates,
         })
+    }
+
+    /// The compact JWS (RFC 7515) of `claims`, RS256 under the active key, with the header
+    /// Firebase's tokens carry: `{"alg":"RS256","kid":…,"typ":"JWT"}`.
+    pub(super) fn sign_rs256(&self, claims: &impl Serialize) -> Result<String, DomainError> {
+        let header = serde_json::json!({ "alg": ALGORITHM, "kid": self.active_kid, "typ": "JWT" });
+        let part = |value: Vec<u8>| BASE64URL_NOPAD.encode(&value);
+        let mut jws = format!(
+            "{}.{}",
+            part(serde_json::to_vec(&header).map_err(internal)?),
+            part(serde_json::to_vec(claims).map_err(internal)?)
+        );
+        let mut signature = vec![0; self.active.public_modulus_len()];
+        self.active
+            .sign(
+                &RSA_PKCS1_SHA256,
+                &SystemRandom::new(),
+                jws.as_bytes(),
+                &mut signature,
+            )
+            .map_err(internal)?;
+        jws.push('.');
+        jws.push_str(&part(signature));
+        Ok(jws)
     }
 
     pub fn jwks(&self) -> &JwkSet {
