@@ -338,6 +338,46 @@ async fn batch_create_reports_each_failure_by_index() {
     assert!(app.admin_user("imp-3").await.is_none());
 }
 
+/// firebase-admin's `importUsers` sends up to 1000 full records in one body, far more than the
+/// 64 KiB other calls accept; a body over the import limit is refused and changes nothing.
+#[tokio::test]
+async fn batch_create_takes_a_thousand_full_records() {
+    let app = TestApp::spawn().await;
+    let users: Vec<Value> = (0..1000)
+        .map(|i| {
+            json!({
+                "localId": format!("import-{i:04}"),
+                "email": format!("import-{i}@example.com"),
+                "emailVerified": true,
+                "displayName": format!("Imported user number {i}"),
+                "photoUrl": format!("https://example.com/photos/{i}.png"),
+                "mfaInfo": [
+                    {"phoneInfo": format!("+4420{i:08}"), "displayName": "mobile"},
+                    {"phoneInfo": format!("+4930{i:08}"), "displayName": "office"}
+                ]
+            })
+        })
+        .collect();
+    let body = json!({ "users": users });
+    assert!(body.to_string().len() > 200_000);
+    let (status, reply) = app.admin_post(&path(":batchCreate"), body).await;
+    assert_eq!(status, StatusCode::OK, "{reply}");
+    assert_eq!(reply.get("error"), None, "{reply}");
+    let last = app.admin_user("import-0999").await.expect("imported");
+    assert_eq!(last["mfaInfo"].as_array().map(Vec::len), Some(2));
+
+    let before = app.fingerprint().await;
+    let huge = json!({"users": [{"localId": "huge", "displayName": "x".repeat(4 * 1024 * 1024)}]});
+    let reply = app.admin_post(&path(":batchCreate"), huge).await;
+    assert_google_error(
+        &reply,
+        413,
+        "INVALID_ARGUMENT",
+        "Request payload size exceeds the limit: 4194304 bytes.",
+    );
+    assert_eq!(app.fingerprint().await, before);
+}
+
 #[tokio::test]
 async fn batch_delete_needs_force_for_enabled_users() {
     let app = TestApp::spawn().await;

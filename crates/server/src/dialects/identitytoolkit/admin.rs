@@ -13,7 +13,7 @@ use super::accounts::{
     DELETED, admin_create, admin_lookup, admin_update, required_local_id, user_infos,
 };
 use super::error::ItError;
-use super::extract::{AdminBearer, Body, ProjectPath, parse_value};
+use super::extract::{AdminBearer, Body, IMPORT_BODY_LIMIT, ProjectPath, parse_value};
 use super::input;
 use super::wire::*;
 use crate::service::Service;
@@ -166,7 +166,7 @@ pub async fn batch_create(
     State(svc): State<Arc<Service>>,
     _: AdminBearer,
     path: ProjectPath,
-    Body(req): Body<BatchCreateRequest>,
+    Body(req): Body<BatchCreateRequest, IMPORT_BODY_LIMIT>,
 ) -> Result<Json<BatchCreateResponse>, ItError> {
     let realm = path_realm(&svc, &path, req.tenant_id.as_deref()).await?;
     let users = req.users.unwrap_or_default();

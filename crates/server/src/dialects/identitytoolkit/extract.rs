@@ -8,10 +8,11 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use axum::body::Bytes;
+use axum::body::to_bytes;
 use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
+use axum::http::header;
 use axum::http::request::Parts;
-use axum::http::{StatusCode, header};
+use http_body_util::LengthLimitError;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use tessera_core::DomainError;
@@ -19,8 +20,12 @@ use tessera_core::DomainError;
 use super::error::ItError;
 use crate::service::{KeyScope, Service};
 
-/// The largest body any Identity Toolkit call accepts.
+/// The largest body an Identity Toolkit call accepts, but for imports.
 pub const BODY_LIMIT: usize = 64 * 1024;
+
+/// The largest `accounts:batchCreate` body: 1000 users with password hashes, salts, profiles
+/// and second factors, as firebase-admin's `importUsers` sends them (about 300 KB), with room.
+pub const IMPORT_BODY_LIMIT: usize = 4 * 1024 * 1024;
 
 /// How an end-user or dual-use endpoint was called.
 #[derive(Debug, Clone)]
@@ -118,24 +123,24 @@ impl<S: Send + Sync> FromRequestParts<S> for ProjectPath {
     }
 }
 
-/// A JSON (or, for securetoken, form-encoded) body of type `T`.
-pub struct Body<T>(pub T);
+/// A JSON (or, for securetoken, form-encoded) body of type `T`, of at most `LIMIT` bytes.
+pub struct Body<T, const LIMIT: usize = BODY_LIMIT>(pub T);
 
-impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
+impl<S: Send + Sync, T: DeserializeOwned, const LIMIT: usize> FromRequest<S> for Body<T, LIMIT> {
     type Rejection = ItError;
 
-    async fn from_request(req: Request, state: &S) -> Result<Self, ItError> {
+    async fn from_request(req: Request, _: &S) -> Result<Self, ItError> {
         let is_form = req
             .headers()
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
-        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
-            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ItError::PayloadTooLarge { limit: BODY_LIMIT }
+        let bytes = to_bytes(req.into_body(), LIMIT).await.map_err(|e| {
+            if e.into_inner().is::<LengthLimitError>() {
+                ItError::PayloadTooLarge { limit: LIMIT }
             } else {
                 bad_request(
-                    format!("Invalid JSON payload received. {}", rejection.body_text()),
+                    "Invalid JSON payload received. The body could not be read.".to_owned(),
                     "parseError",
                 )
             }
