@@ -365,7 +365,37 @@ impl Service {
     }
 
     /// Checks the browser's assertion against the pending challenge; `Ok(user_verified)`.
+    /// A refused assertion is recorded as a failed verification of the user's security keys
+    /// (which key the browser used is not known when the assertion does not verify). Keys get
+    /// no soft lock: an assertion is a signature, which guessing cannot produce.
     pub(super) async fn check_security_key(
+        &self,
+        realm: &Realm,
+        user: &User,
+        state: &str,
+        assertion: Value,
+    ) -> Result<bool, DomainError> {
+        let outcome = self.verify_assertion(realm, user, state, assertion).await;
+        if let Err(
+            DomainError::InvalidCredential
+            | DomainError::SecurityKeyCloned
+            | DomainError::UserNotVerified,
+        ) = &outcome
+        {
+            let failure = Event {
+                realm: realm.id.clone(),
+                user: Some(user.id.clone()),
+                factor: None,
+                kind: "factor.verification_failed",
+                detail: Some(FactorKind::WebAuthn.as_str().to_owned()),
+                at: self.clock.now(),
+            };
+            self.store.record_event(&failure).await?;
+        }
+        outcome
+    }
+
+    async fn verify_assertion(
         &self,
         realm: &Realm,
         user: &User,

@@ -447,6 +447,14 @@ async fn a_challenge_that_requires_user_verification_refuses_presence_alone() {
         "The security key did not verify the user",
         "TESSERA-WAN02",
     );
+    let failures: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM events WHERE kind = 'factor.verification_failed' AND user_id = $1 AND detail = 'webauthn'",
+    )
+    .bind(&user)
+    .fetch_one(&app.db().await)
+    .await
+    .unwrap();
+    assert_eq!(failures, 1);
 
     // Without the requirement, presence is enough, and the session says so.
     let (session, options) = challenge(&app, &user).await;
