@@ -41,6 +41,30 @@ static COUNT_FAILURE: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
+/// Takes one of a challenge's attempts (`$1` = its id) while it is live.
+const SPEND_CHALLENGE: &str = "UPDATE challenges SET attempts_left = attempts_left - 1 \
+     WHERE id = $1 AND consumed = FALSE AND attempts_left > 0 AND expires_at > $2";
+
+/// Takes one of a pending sign-in's attempts (`$1` = its credential hash) while it is live.
+const SPEND_PENDING: &str = "UPDATE pending_sign_ins SET attempts_left = attempts_left - 1 \
+     WHERE credential_hash = $1 AND consumed = FALSE AND attempts_left > 0 AND expires_at > $2";
+
+/// Runs one of the `SPEND_*` statements; whether it took an attempt.
+async fn spend(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    statement: &'static str,
+    key: &[u8],
+    at: OffsetDateTime,
+) -> StoreResult<bool> {
+    let spent = sqlx::query(statement)
+        .bind(key)
+        .bind(millis(at))
+        .execute(&mut **tx)
+        .await
+        .map_err(db_err)?;
+    Ok(spent.rows_affected() == 1)
+}
+
 pub(crate) async fn take(pool: &AnyPool, a: &Attempt) -> StoreResult<AttemptTaken> {
     let mut tx = pool.begin().await.map_err(db_err)?;
     for quota in &a.quotas {
@@ -61,31 +85,13 @@ pub(crate) async fn take(pool: &AnyPool, a: &Attempt) -> StoreResult<AttemptTake
             None => return Ok(AttemptTaken::FactorLocked),
         }
     }
-    if let Some(challenge) = &a.challenge {
-        let spent = sqlx::query(
-            "UPDATE challenges SET attempts_left = attempts_left - 1 \
-             WHERE id = $1 AND consumed = FALSE AND attempts_left > 0 AND expires_at > $2",
-        )
-        .bind(challenge.as_slice())
-        .bind(millis(a.at))
-        .execute(&mut *tx)
-        .await
-        .map_err(db_err)?;
-        if spent.rows_affected() != 1 {
-            return Ok(AttemptTaken::Spent);
-        }
-    }
-    if let Some(pending) = &a.pending {
-        let spent = sqlx::query(
-            "UPDATE pending_sign_ins SET attempts_left = attempts_left - 1 \
-             WHERE credential_hash = $1 AND consumed = FALSE AND attempts_left > 0 AND expires_at > $2",
-        )
-        .bind(pending.as_slice())
-        .bind(millis(a.at))
-        .execute(&mut *tx)
-        .await
-        .map_err(db_err)?;
-        if spent.rows_affected() != 1 {
+    for (statement, key) in [
+        (SPEND_CHALLENGE, a.challenge.as_deref()),
+        (SPEND_PENDING, a.pending.as_deref()),
+    ] {
+        if let Some(key) = key
+            && !spend(&mut tx, statement, key, a.at).await?
+        {
             return Ok(AttemptTaken::Spent);
         }
     }
