@@ -10,6 +10,8 @@ use totp_rs::{Algorithm, Builder};
 /// Shared secrets are 160 bits, as RFC 4226 recommends and Firebase issues.
 pub const SECRET_LEN: usize = 20;
 
+/// The most digits totp-rs can compute a code of (`10^digits` must fit in a `u32`).
+const MAX_DIGITS: u8 = 9;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TotpAlgorithm {
     Sha1,
@@ -92,8 +94,13 @@ impl TotpSpec {
 
     /// Checks `code` at `now`, accepting `skew` steps either side. Returns the matched step,
     /// which the caller must record to refuse a replay; `None` for a wrong code.
+    /// Codes of more than 9 digits match nothing: totp-rs computes `10^digits` in a `u32` and
+    /// panics past 9 (RFC 6238 codes have 6 to 8).
     pub fn verify(&self, secret: &[u8], code: &str, now: OffsetDateTime, skew: u8) -> Option<u64> {
-        if code.len() != usize::from(self.digits) || !code.bytes().all(|b| b.is_ascii_digit()) {
+        if self.digits > MAX_DIGITS
+            || code.len() != usize::from(self.digits)
+            || !code.bytes().all(|b| b.is_ascii_digit())
+        {
             return None;
         }
         let totp = Builder::new()
@@ -110,6 +117,17 @@ impl TotpSpec {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Found by the property test: ten digits made totp-rs panic instead of refusing.
+    #[test]
+    fn codes_longer_than_nine_digits_match_nothing() {
+        let spec = TotpSpec {
+            digits: 10,
+            ..TotpSpec::FIREBASE
+        };
+        let now = OffsetDateTime::UNIX_EPOCH;
+        assert_eq!(spec.verify(&[], "0000000000", now, 0), None);
+    }
 
     /// RFC 6238 Appendix B, SHA-1 rows: the 20-byte ASCII secret "12345678901234567890".
     #[test]
