@@ -104,6 +104,10 @@ pub enum DomainError {
     /// up its failed verifications for now: the code is not even compared.
     #[error("too many failed verifications: the factor, user or address is locked for now")]
     TooManyAttempts,
+    /// A text the database cannot store, such as one holding NUL (PostgreSQL's data
+    /// exceptions): the caller's input, so a 4xx, never an internal error.
+    #[error("a value holds a character or size the database cannot store")]
+    UnstorableValue,
     #[error("the database is unavailable")]
     Unavailable,
     /// Detail is logged where it happens; it never reaches a client.
@@ -121,6 +125,10 @@ pub enum StoreError {
     /// A delivery limit (per destination, country, IP or realm) is used up; nothing was written.
     #[error("delivery limit reached: {0}")]
     LimitExceeded(String),
+    /// The database refused a value itself (PostgreSQL's SQLSTATE class 22, "data exception",
+    /// e.g. NUL in text); nothing was written.
+    #[error("value refused by the database: {0}")]
+    Unstorable(String),
     #[error("database error: {0}")]
     Internal(String),
 }
@@ -150,6 +158,7 @@ impl From<StoreError> for DomainError {
             // The store logs its failures with full detail where they happen.
             StoreError::Unavailable(_) => DomainError::Unavailable,
             StoreError::LimitExceeded(_) => DomainError::TooManyRequests,
+            StoreError::Unstorable(_) => DomainError::UnstorableValue,
             StoreError::Conflict(Unique::Other) | StoreError::Internal(_) => DomainError::Internal,
         }
     }

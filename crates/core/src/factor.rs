@@ -27,7 +27,7 @@ pub struct FactorId(String);
 
 impl FactorId {
     pub fn parse(raw: &str) -> Option<Self> {
-        (!raw.is_empty() && raw.len() <= 128).then(|| Self(raw.to_owned()))
+        crate::ids::is_caller_id(raw).then(|| Self(raw.to_owned()))
     }
 
     pub fn from_random(bytes: [u8; 8]) -> Self {

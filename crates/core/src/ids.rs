@@ -7,11 +7,18 @@ use std::fmt;
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct UserId(String);
 
+/// The rule for every id a caller may name: non-empty, at most 128 bytes, and no NUL, which
+/// PostgreSQL cannot store in text. With the rule here, an id holding NUL is simply unknown on
+/// both engines instead of a database error on one.
+pub(crate) fn is_caller_id(raw: &str) -> bool {
+    !raw.is_empty() && raw.len() <= 128 && !raw.contains('\0')
+}
+
 impl UserId {
     /// Ids chosen by a caller (Identity Toolkit admin `localId`) may be any non-empty string of
     /// at most 128 characters, as Firebase allows.
     pub fn parse(raw: &str) -> Option<Self> {
-        (!raw.is_empty() && raw.len() <= 128).then(|| Self(raw.to_owned()))
+        is_caller_id(raw).then(|| Self(raw.to_owned()))
     }
 
     /// A fresh id of 18 decimal digits from 8 random bytes (the first digit never zero).

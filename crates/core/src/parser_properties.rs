@@ -18,6 +18,7 @@ fn edge_text() -> impl Strategy<Value = String> {
         "[ +0-9()\\-.]{0,24}",
         "[a-zA-Z0-9.@_+\\-\"\\\\ ]{0,40}",
         "[a-z]{1,10}@[a-z]{1,10}\\.[a-z]{2,4}",
+        "[a-z0-9]{0,8}\\x00[a-z0-9]{0,8}",
         any::<String>(),
         "\\PC{0,300}",
     ]
@@ -58,12 +59,9 @@ proptest! {
 
     #[test]
     fn ids_and_passwords_keep_their_bounds(raw in edge_text()) {
-        if let Some(id) = UserId::parse(&raw) {
-            prop_assert!(!id.as_str().is_empty() && id.as_str().len() <= 128);
-        }
-        if let Some(id) = FactorId::parse(&raw) {
-            prop_assert!(!id.as_str().is_empty() && id.as_str().len() <= 128);
-        }
+        let storable = !raw.is_empty() && raw.len() <= 128 && !raw.contains('\0');
+        prop_assert_eq!(UserId::parse(&raw).is_some(), storable);
+        prop_assert_eq!(FactorId::parse(&raw).is_some(), storable);
         prop_assert_eq!(Password::parse(&raw).is_some(), raw.chars().count() >= 6);
         let _ = TotpAlgorithm::parse(&raw);
     }

@@ -107,6 +107,12 @@ pub(crate) fn db_err(e: sqlx::Error) -> StoreError {
             tracing::error!(error = %e, "database unavailable");
             StoreError::Unavailable(e.to_string())
         }
+        // Class 22, "data exception": the statement is fine, a value in it is not (NUL in text,
+        // 22021; a string too long for its column, 22001). SQLite stores such values as given.
+        sqlx::Error::Database(db) if db.code().is_some_and(|c| c.starts_with("22")) => {
+            tracing::warn!(error = %e, "value refused by the database");
+            StoreError::Unstorable(e.to_string())
+        }
         _ => {
             tracing::error!(error = %e, "database error");
             StoreError::Internal(e.to_string())
@@ -876,5 +882,17 @@ mod tests {
             db_err(sqlx::Error::PoolTimedOut),
             StoreError::Unavailable(_)
         ));
+    }
+
+    #[test]
+    fn a_value_the_database_refuses_is_unstorable_not_internal() {
+        // character_not_in_repertoire (NUL in text), untranslatable_character,
+        // string_data_right_truncation, numeric_value_out_of_range.
+        for sqlstate in ["22021", "22P05", "22001", "22003"] {
+            assert!(
+                matches!(mapped(sqlstate), StoreError::Unstorable(_)),
+                "{sqlstate}"
+            );
+        }
     }
 }

@@ -273,8 +273,21 @@ async fn recaptcha_parameters_for_the_web_sdk() {
             .as_str()
             .is_some_and(|k| !k.is_empty())
     );
-    let reply = app.get("/v2/recaptchaConfig").await;
-    assert_google_error(&reply, 501, "UNIMPLEMENTED", "Not Implemented");
+    // No reCAPTCHA Enterprise: no site key, every provider off (the SDK falls back to v2).
+    let (status, body) = app
+        .get(&format!(
+            "/identitytoolkit.googleapis.com/v2/recaptchaConfig?key={KEY}&clientType=CLIENT_TYPE_WEB&version=RECAPTCHA_ENTERPRISE"
+        ))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body.get("recaptchaKey"), None);
+    assert_eq!(
+        body["recaptchaEnforcementState"],
+        json!([
+            {"provider": "EMAIL_PASSWORD_PROVIDER", "enforcementState": "OFF"},
+            {"provider": "PHONE_PROVIDER", "enforcementState": "OFF"},
+        ])
+    );
     let production = TestApp::spawn_production().await;
     assert_google_error(
         &production.get("/v1/recaptchaParams").await,
@@ -326,4 +339,50 @@ async fn undecodable_grpc_messages_are_invalid_arguments() {
         .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(response.headers()["grpc-status"], "3");
+}
+
+/// Text holding NUL, which PostgreSQL cannot store (SQLSTATE 22021): an id holding it is
+/// unknown or invalid on either engine, and other text is refused as the caller's input, never an
+/// internal error (found by `fuzz::every_zitadel_rpc_survives_arbitrary_messages` on
+/// PostgreSQL, where it was gRPC `Internal`).
+#[tokio::test]
+async fn text_holding_nul_is_unknown_or_refused_never_an_internal_error() {
+    let app = TestApp::spawn().await;
+    let pat = app.pat();
+    let up = app.sign_up("nul@example.com", "secret12").await;
+    let before = app.fingerprint().await;
+
+    let reply = app
+        .zitadel(
+            reqwest::Method::POST,
+            "/v2/users/a%00b/u2f/c%00d",
+            &pat,
+            None,
+            Some(json!({"publicKeyCredential": {}, "tokenName": "key\u{0}"})),
+        )
+        .await;
+    assert_zitadel_error(&reply, 404, 5, "User could not be found", "COMMAND-SqyJz");
+    assert_it_error(
+        &app.admin_post(
+            &format!("/v1/projects/{PROJECT}/accounts:update"),
+            json!({"localId": "a\u{0}b", "displayName": "x"}),
+        )
+        .await,
+        "INVALID_LOCAL_ID",
+    );
+    assert_eq!(app.fingerprint().await, before);
+
+    let update = json!({"idToken": up["idToken"], "displayName": "a\u{0}b"});
+    let reply = app.post("/v1/accounts:update", update).await;
+    if std::env::var("TEST_POSTGRES_URL").is_ok_and(|url| !url.is_empty()) {
+        assert_it_error(
+            &reply,
+            "INVALID_ARGUMENT : A value holds a character or size that cannot be stored.",
+        );
+        assert_eq!(app.fingerprint().await, before);
+    } else {
+        // SQLite stores any text as given.
+        assert_eq!(reply.0, StatusCode::OK, "{}", reply.1);
+        assert_eq!(reply.1["displayName"], "a\u{0}b");
+    }
 }

@@ -165,6 +165,11 @@ async fn phone_enrolment_and_sign_in_through_the_dev_outbox() {
         &app.post(FINALIZE, finalize("000000")).await,
         "INVALID_CODE",
     );
+    // An Android instant-verification proof is accepted and ignored: it never stands in for
+    // the code.
+    let mut with_proof = finalize("000000");
+    with_proof["phoneVerificationInfo"]["androidVerificationProof"] = json!("AM5PThB-proof");
+    assert_it_error(&app.post(FINALIZE, with_proof).await, "INVALID_CODE");
     let (status, done) = app.post(FINALIZE, finalize(&code)).await;
     assert_eq!(status, StatusCode::OK, "{done}");
     assert_eq!(done["phoneAuthInfo"]["phoneNumber"], "+16505550165");
@@ -277,6 +282,12 @@ async fn enrolment_preconditions_and_errors_change_nothing() {
             json!({"idToken": t, "phoneVerificationInfo": {"sessionInfo": "x"}}),
             "MISSING_CODE",
         ),
+        // Android's instant-verification proof does not replace the code: Tessera never issues
+        // the temporary proofs it stands for.
+        (
+            json!({"idToken": t, "phoneVerificationInfo": {"sessionInfo": "x", "androidVerificationProof": "p"}}),
+            "MISSING_CODE",
+        ),
         (
             json!({"idToken": t, "phoneVerificationInfo": {"sessionInfo": "unknown", "code": "123456"}}),
             "INVALID_SESSION_INFO",
@@ -303,8 +314,6 @@ async fn enrolment_preconditions_and_errors_change_nothing() {
         "MFA_ENROLLMENT_NOT_FOUND",
     );
     assert_eq!(app.fingerprint().await, before);
-    let reply = app.post(FINALIZE, json!({"idToken": t, "phoneVerificationInfo": {"sessionInfo": "x", "code": "1", "androidVerificationProof": "p"}})).await;
-    assert_google_error(&reply, 501, "UNIMPLEMENTED", "Not Implemented");
 }
 
 #[tokio::test]

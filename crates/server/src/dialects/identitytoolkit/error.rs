@@ -123,6 +123,9 @@ fn domain_envelope(e: &DomainError) -> Envelope {
         }
         AppVerificationFailed => Envelope::business("INVALID_APP_CREDENTIAL"),
         TooManyRequests | TooManyAttempts => Envelope::business("TOO_MANY_ATTEMPTS_TRY_LATER"),
+        UnstorableValue => Envelope::business(
+            "INVALID_ARGUMENT : A value holds a character or size that cannot be stored.",
+        ),
         NotDisabled => {
             Envelope::business("NOT_DISABLED : Disable the account before batch deletion.")
         }

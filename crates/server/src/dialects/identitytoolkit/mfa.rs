@@ -128,15 +128,10 @@ pub async fn finalize_enrollment(
     )
     .await?;
     let proof = match (&req.phone_verification_info, &req.totp_verification_info) {
-        (Some(phone), None) => {
-            if phone.android_verification_proof.is_some() {
-                return Err(ItError::NotImplemented);
-            }
-            EnrolmentProof::Phone {
-                session_info: required(&phone.session_info, "MISSING_SESSION_INFO")?.to_owned(),
-                code: required(&phone.code, "MISSING_CODE")?.to_owned(),
-            }
-        }
+        (Some(phone), None) => EnrolmentProof::Phone {
+            session_info: required(&phone.session_info, "MISSING_SESSION_INFO")?.to_owned(),
+            code: required(&phone.code, "MISSING_CODE")?.to_owned(),
+        },
         (None, Some(totp)) => EnrolmentProof::Totp {
             session_info: required(&totp.session_info, "MISSING_SESSION_INFO")?.to_owned(),
             code: required(&totp.verification_code, "MISSING_CODE")?.to_owned(),

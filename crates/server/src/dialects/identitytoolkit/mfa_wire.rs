@@ -217,7 +217,10 @@ pub struct PhoneVerificationInfo {
     /// names the phone, so it is not compared.
     #[serde(rename = "phoneNumber")]
     pub _phone_number: Option<IgnoredValue>,
-    pub android_verification_proof: Option<String>,
+    /// Android's instant-verification proof. Tessera never issues the temporary proofs it
+    /// stands for, so it is accepted and ignored: the session and its code are what is checked.
+    #[serde(rename = "androidVerificationProof")]
+    pub _android_verification_proof: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize, ToSchema)]

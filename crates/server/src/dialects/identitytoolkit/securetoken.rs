@@ -79,9 +79,16 @@ pub async fn recaptcha_params(
     })))
 }
 
-/// `GET v2/recaptchaConfig` (reCAPTCHA Enterprise): not supported, as in the emulator; the web
-/// SDK then falls back to reCAPTCHA v2.
-#[utoipa::path(get, path = "/v2/recaptchaConfig", tag = "securetoken", responses((status = 501)))]
-pub async fn recaptcha_config() -> ItError {
-    ItError::NotImplemented
+/// `GET v2/recaptchaConfig` (reCAPTCHA Enterprise): Tessera enforces none, so it answers as
+/// Identity Platform does for a project without reCAPTCHA Enterprise: every provider `OFF`
+/// and no site key. The web SDK then falls back to reCAPTCHA v2 (its `RecaptchaVerifier`).
+#[utoipa::path(get, path = "/v2/recaptchaConfig", tag = "securetoken",
+    responses((status = 200, description = "reCAPTCHA Enterprise enforcement: off for every provider")))]
+pub async fn recaptcha_config() -> Json<serde_json::Value> {
+    let off = |provider: &str| serde_json::json!({"provider": provider, "enforcementState": "OFF"});
+    Json(serde_json::json!({
+        "recaptchaEnforcementState": [off("EMAIL_PASSWORD_PROVIDER"), off("PHONE_PROVIDER")],
+        "useSmsBotScore": false,
+        "useSmsTollFraudProtection": false,
+    }))
 }

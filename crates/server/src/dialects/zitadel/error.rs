@@ -253,6 +253,11 @@ impl ZitadelError {
                 UNAUTHENTICATED
             }
             (Unavailable, _) => err(Code::Unavailable, "Errors.Internal", "TESSERA-DB001"),
+            (UnstorableValue, _) => err(
+                Code::InvalidArgument,
+                "A value holds a character or size that cannot be stored",
+                "TESSERA-REQ02",
+            ),
             _ => err(Code::Internal, "Errors.Internal", "TESSERA-INT01"),
         }
     }
