@@ -32,12 +32,14 @@ def data_dir(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("tessera")
 
 
-@pytest.fixture(scope="session")
-def tessera(data_dir) -> str:
+def _serve(data_dir: Path, **settings: str):
+    """Runs `tessera serve` on a free port until the generator is closed; yields its base URL.
+    `settings` become `TESSERA_<NAME>` environment variables."""
     binary = os.environ.get("TESSERA_BIN", str(ROOT / "target" / "debug" / "tessera"))
     args = [binary, "serve", "--listen", "127.0.0.1:0", "--data-dir", str(data_dir), *_database_args(data_dir)]
     env = {k: v for k, v in os.environ.items() if not k.startswith("TESSERA_")}
     env.update(RUST_LOG="info", NO_COLOR="1")
+    env.update({f"TESSERA_{name.upper()}": value for name, value in settings.items()})
     proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
     base = None
     for line in proc.stdout:
@@ -51,6 +53,17 @@ def tessera(data_dir) -> str:
     yield base
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=20) == 0
+
+
+@pytest.fixture(scope="session")
+def tessera(data_dir) -> str:
+    yield from _serve(data_dir)
+
+
+@pytest.fixture(scope="session")
+def tessera_es256(tmp_path_factory) -> str:
+    """A second server, on its own store, that signs ID tokens with ES256."""
+    yield from _serve(tmp_path_factory.mktemp("tessera-es256"), token_algorithm="ES256")
 
 
 @pytest.fixture(scope="session")

@@ -1,6 +1,6 @@
 """ID tokens verified by implementations independent of Tessera's: PyJWT against the JWKS,
 PyJWT against the X.509 certificates, and google-auth's own verifier (what Admin SDKs use
-outside emulator mode) against the certificate URL."""
+outside emulator mode) against the certificate URL; RS256 by default, ES256 when configured."""
 
 import uuid
 
@@ -62,6 +62,26 @@ def test_tampered_tokens_fail_verification(tessera):
     key = jwt.PyJWKClient(f"{tessera}/.well-known/jwks.json").get_signing_key_from_jwt(token)
     try:
         jwt.decode(forged, key.key, algorithms=["RS256"], audience=PROJECT, issuer=ISSUER)
+    except jwt.InvalidSignatureError:
+        return
+    raise AssertionError("a forged signature verified")
+
+
+def test_es256_tokens_with_pyjwt_and_google_auth(tessera_es256):
+    token = fresh_token(tessera_es256)
+    assert jwt.get_unverified_header(token)["alg"] == "ES256"
+    key = jwt.PyJWKClient(f"{tessera_es256}/.well-known/jwks.json").get_signing_key_from_jwt(token)
+    claims = jwt.decode(token, key.key, algorithms=["ES256"], audience=PROJECT, issuer=ISSUER)
+    assert claims["firebase"]["sign_in_provider"] == "password"
+    certs_url = f"{tessera_es256}/robot/v1/metadata/x509/securetoken@system.gserviceaccount.com"
+    kid = jwt.get_unverified_header(token)["kid"]
+    public_key = x509.load_pem_x509_certificate(requests.get(certs_url, timeout=10).json()[kid].encode()).public_key()
+    assert jwt.decode(token, public_key, algorithms=["ES256"], audience=PROJECT, issuer=ISSUER)["sub"] == claims["sub"]
+    assert id_token.verify_token(token, google.auth.transport.requests.Request(), audience=PROJECT, certs_url=certs_url)["iss"] == ISSUER
+    header, payload, signature = token.split(".")
+    forged = f"{header}.{payload}.{signature[:-4]}AAAA"
+    try:
+        jwt.decode(forged, key.key, algorithms=["ES256"], audience=PROJECT, issuer=ISSUER)
     except jwt.InvalidSignatureError:
         return
     raise AssertionError("a forged signature verified")

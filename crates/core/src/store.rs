@@ -503,8 +503,9 @@ pub trait Store: Send + Sync + 'static {
 
     // --- token-signing keys, shared by every node ---
     async fn signing_keys(&self) -> StoreResult<Vec<SigningKeyRecord>>;
-    /// Inserts the first key. Returns `Ok(false)` when another node stored one first.
-    async fn insert_first_signing_key(&self, key: &SigningKeyRecord) -> StoreResult<bool>;
+    /// Inserts `key` as the next generation unless a key of its algorithm exists. Returns
+    /// `Ok(false)` when one does, or another node's new key took the generation first.
+    async fn insert_signing_key_if_missing(&self, key: &SigningKeyRecord) -> StoreResult<bool>;
 
     // --- master-key rotation ---
     /// How many records of each kind are sealed under each master key.

@@ -772,11 +772,14 @@ impl Store for SqlStore {
         rows.iter().map(signing_key_from_row).collect()
     }
 
-    async fn insert_first_signing_key(&self, k: &SigningKeyRecord) -> StoreResult<bool> {
+    async fn insert_signing_key_if_missing(&self, k: &SigningKeyRecord) -> StoreResult<bool> {
+        // Two nodes racing compute the same next generation; its UNIQUE picks one winner.
         self.durably(async {
             let done = sqlx::query(
                 "INSERT INTO signing_keys (kid, generation, algorithm, master_key_id, sealed_private_key, certificate_pem, created_at) \
-                 VALUES ($1, 1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+                 SELECT $1, (SELECT COALESCE(MAX(generation), 0) + 1 FROM signing_keys), $2, $3, $4, $5, $6 \
+                 WHERE NOT EXISTS (SELECT 1 FROM signing_keys WHERE algorithm = $2) \
+                 ON CONFLICT DO NOTHING",
             )
             .bind(&k.kid)
             .bind(&k.algorithm)

@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use tessera_server::http::ClientIpSource;
 use tessera_server::passwords::PasswordParams;
 use tessera_server::service::{DeliveryLimits, FailureLimits};
+use tessera_server::tokens::TokenAlgorithm;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
@@ -65,6 +66,10 @@ pub struct Config {
     /// does, for clients that accept nothing else in emulator mode (firebase-admin for Node's
     /// `verifyIdToken`). Unsigned tokens can be forged by anyone; production refuses this.
     pub unsigned_id_tokens: bool,
+    /// `RS256` (default: what firebase-admin and other Firebase verifiers accept) or `ES256`
+    /// (much cheaper to sign, for verifiers that read the JWK set). Keys of the other
+    /// algorithm keep verifying the tokens they signed.
+    pub token_algorithm: TokenAlgorithm,
     /// Origins that login pages using security keys are served from (any port). The first
     /// one's host is the default WebAuthn relying-party id.
     pub webauthn_origins: Vec<String>,
@@ -167,6 +172,7 @@ impl Default for Config {
             default_project: "demo-project".to_owned(),
             passwords: PasswordParams::default(),
             unsigned_id_tokens: false,
+            token_algorithm: TokenAlgorithm::default(),
             webauthn_origins: vec!["http://localhost".to_owned()],
             webauthn_rp_name: "Tessera".to_owned(),
             client_ip: ClientIpSource::default(),

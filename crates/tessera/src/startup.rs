@@ -67,9 +67,14 @@ pub async fn build_service(
         }
     };
     let dyn_store: Arc<dyn Store> = store;
-    let keys = SigningKeys::load_or_create(dyn_store.as_ref(), &master, clock.now())
-        .await
-        .context("loading token-signing keys")?;
+    let keys = SigningKeys::load_or_create(
+        dyn_store.as_ref(),
+        &master,
+        clock.now(),
+        config.token_algorithm,
+    )
+    .await
+    .context("loading token-signing keys")?;
     if config.unsigned_id_tokens && config.mode == Mode::Production {
         bail!(
             "unsigned_id_tokens is a dev-mode emulator convenience; production signs every ID token"
@@ -78,7 +83,7 @@ pub async fn build_service(
     let signing = if config.unsigned_id_tokens {
         Signing::Unsigned
     } else {
-        Signing::Rs256
+        Signing::Signed
     };
     let app_verifier: Arc<dyn AppVerifier> = match config.mode {
         Mode::Dev => Arc::new(AcceptAll),

@@ -1,13 +1,13 @@
 //! ID tokens: the JWT every Firebase client and Admin SDK reads (spec §5.1).
 //!
-//! Signing runs on the blocking pool (an RSA private-key operation is about a millisecond of
-//! CPU). Expiry is checked against the injected clock, not the library's wall clock.
+//! RS256 signing runs on the blocking pool (an RSA private-key operation is about a
+//! millisecond of CPU); ES256 signs in place. Expiry is checked against the injected clock, not the library's wall clock.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use data_encoding::BASE64URL_NOPAD;
-use jsonwebtoken::{Algorithm, Validation};
+use jsonwebtoken::Validation;
 use serde::{Deserialize, Serialize};
 use tessera_core::DomainError;
 
@@ -57,8 +57,9 @@ pub struct FirebaseClaims {
 /// How ID tokens are signed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Signing {
-    /// RS256 with the shared key; the default, and the only choice in production.
-    Rs256,
+    /// With the shared active key (RS256 or ES256); the default, and the only choice in
+    /// production.
+    Signed,
     /// `alg: none`, as the Firebase Auth emulator issues them. An explicit dev-mode option:
     /// firebase-admin for Node, in emulator mode, accepts nothing else in `verifyIdToken`.
     Unsigned,
@@ -87,8 +88,11 @@ impl TokenSigner {
                 BASE64URL_NOPAD.encode(&payload)
             ));
         }
+        if self.keys.signs_cheaply() {
+            return self.keys.sign(&claims);
+        }
         let keys = self.keys.clone();
-        tokio::task::spawn_blocking(move || keys.sign_rs256(&claims))
+        tokio::task::spawn_blocking(move || keys.sign(&claims))
             .await
             .map_err(|e| {
                 tracing::error!(error = %e, "signing task failed");
@@ -117,16 +121,17 @@ impl TokenVerifier {
         {
             return match self.signing {
                 Signing::Unsigned => unsigned_claims(payload, project_id),
-                Signing::Rs256 => Err(DomainError::InvalidIdToken),
+                Signing::Signed => Err(DomainError::InvalidIdToken),
             };
         }
         let header = jsonwebtoken::decode_header(token).map_err(|_| DomainError::InvalidIdToken)?;
-        let key = header
+        let (key, algorithm) = header
             .kid
             .as_deref()
             .and_then(|kid| self.keys.verifiers.get(kid))
             .ok_or(DomainError::InvalidIdToken)?;
-        let mut validation = Validation::new(Algorithm::RS256);
+        // Only the algorithm of the key the token names: no RS256/HS256 confusion.
+        let mut validation = Validation::new(*algorithm);
         validation.validate_exp = false;
         validation.set_required_spec_claims(&["sub", "aud", "iss"]);
         validation.set_audience(&[project_id]);

@@ -1,11 +1,11 @@
-//! Token minting and verification: RS256 ID tokens with the claims Firebase clients expect,
+//! Token minting and verification: RS256 or ES256 ID tokens with the claims Firebase clients expect,
 //! and the signing keys behind them, shared by every node through the store.
 
 mod idtoken;
 mod keys;
 
 pub use idtoken::{FirebaseClaims, IdTokenClaims, Signing, TokenSigner, TokenVerifier, issuer};
-pub use keys::SigningKeys;
+pub use keys::{SigningKeys, TokenAlgorithm};
 
 /// ID tokens live one hour, as Firebase's do (`expiresIn: "3600"`).
 pub const ID_TOKEN_LIFETIME_SECS: i64 = 3600;

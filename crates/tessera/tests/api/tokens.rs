@@ -18,13 +18,18 @@ async fn jwks(app: &TestApp) -> JwkSet {
 
 /// Verifies an ID token's RS256 signature, issuer and audience against the JWKS endpoint.
 async fn verify(app: &TestApp, token: &str) -> Value {
+    verify_as(app, token, Algorithm::RS256).await
+}
+
+/// Verifies an ID token signed with `algorithm` against the JWKS endpoint.
+async fn verify_as(app: &TestApp, token: &str, algorithm: Algorithm) -> Value {
     let keys = jwks(app).await;
     let header = jsonwebtoken::decode_header(token).expect("header");
-    assert_eq!(header.alg, Algorithm::RS256);
+    assert_eq!(header.alg, algorithm);
     let jwk = keys
         .find(header.kid.as_deref().expect("kid"))
         .expect("kid is published");
-    let mut validation = Validation::new(Algorithm::RS256);
+    let mut validation = Validation::new(algorithm);
     validation.set_audience(&[PROJECT]);
     validation.set_issuer(&[format!("https://securetoken.google.com/{PROJECT}")]);
     jsonwebtoken::decode::<Value>(
@@ -249,5 +254,76 @@ async fn production_refuses_unsigned_tokens() {
     assert!(
         error.to_string().contains("unsigned_id_tokens"),
         "{error:#}"
+    );
+}
+
+/// `token_algorithm = "ES256"` on a store whose key is RS256: a P-256 key is added and signs,
+/// the RSA key still verifies the tokens it signed, and both are published. A node still on
+/// RS256 keeps signing with the RSA key.
+#[tokio::test]
+async fn es256_tokens_and_a_change_of_algorithm() {
+    let app = TestApp::spawn().await;
+    let up = app.sign_up("ella@example.com", "secret12").await;
+    let rsa_kid = jwks(&app).await.keys[0].common.key_id.clone();
+
+    let es = app
+        .another_node(|c| c.token_algorithm = tessera_server::tokens::TokenAlgorithm::Es256)
+        .await;
+    let keys = serde_json::to_value(jwks(&es).await).unwrap();
+    let ec = keys["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["kty"] == "EC")
+        .expect("an EC key is published")
+        .clone();
+    assert_eq!(ec["crv"], "P-256");
+    assert_eq!(ec["alg"], "ES256");
+    assert_eq!(ec["use"], "sig");
+    assert_eq!(keys["keys"].as_array().unwrap().len(), 2);
+
+    let (status, body) = es.lookup(str_of(&up, "idToken")).await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "an RS256 token still verifies: {body}"
+    );
+    let (status, signed_in) = es.sign_in("ella@example.com", "secret12").await;
+    assert_eq!(status, StatusCode::OK, "{signed_in}");
+    let token = str_of(&signed_in, "idToken");
+    let claims = verify_as(&es, token, Algorithm::ES256).await;
+    assert_eq!(claims["sub"], up["localId"]);
+    let header = jsonwebtoken::decode_header(token).unwrap();
+    assert_eq!(header.kid.as_deref(), ec["kid"].as_str());
+    let (status, body) = es.lookup(token).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, refreshed) = es.refresh(str_of(&up, "refreshToken")).await;
+    assert_eq!(status, StatusCode::OK, "{refreshed}");
+    verify_as(&es, str_of(&refreshed, "id_token"), Algorithm::ES256).await;
+
+    let (status, certs) = es
+        .get("/robot/v1/metadata/x509/securetoken@system.gserviceaccount.com")
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        certs[ec["kid"].as_str().unwrap()]
+            .as_str()
+            .is_some_and(|pem| pem.starts_with("-----BEGIN CERTIFICATE-----"))
+    );
+
+    let app = app.restart().await;
+    let (_, again) = app.sign_in("ella@example.com", "secret12").await;
+    let rs_token = str_of(&again, "idToken");
+    verify(&app, rs_token).await;
+    assert_eq!(
+        jsonwebtoken::decode_header(rs_token).unwrap().kid,
+        rsa_kid,
+        "RS256 nodes keep the RSA key"
+    );
+    let (status, body) = app.lookup(token).await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "an ES256 token verifies after a restart: {body}"
     );
 }
