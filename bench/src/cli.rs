@@ -38,6 +38,10 @@ pub struct Args {
     #[arg(long, default_value = "demo-project")]
     pub project: String,
 
+    /// The started server's `token_algorithm`: RS256 (Tessera's default) or ES256.
+    #[arg(long, default_value = "RS256", value_parser = ["RS256", "ES256"])]
+    pub token_algorithm: String,
+
     /// Passed to `tessera serve --database-url` (SQLite in a fresh temporary data dir otherwise).
     #[arg(long, value_name = "URL")]
     pub database_url: Option<String>,

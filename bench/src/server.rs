@@ -49,6 +49,7 @@ async fn spawn(args: &Args, bin: &Path) -> anyhow::Result<Target> {
     if let Some(url) = &args.database_url {
         command.args(["--database-url", url]);
     }
+    command.env("TESSERA_TOKEN_ALGORITHM", &args.token_algorithm);
     let log = scratch.path().join("tessera.log");
     eprintln!("tessera log (removed at the end): {}", log.display());
     let mut process = Process::spawn("tessera", command, &log)?;
@@ -66,15 +67,16 @@ async fn spawn(args: &Args, bin: &Path) -> anyhow::Result<Target> {
     };
     let pid = process.pid();
     let mut target = Target {
-        label: format!("Tessera ({engine})"),
+        label: format!("Tessera ({engine}, {})", args.token_algorithm),
         base,
         project: args.project.clone(),
         pat: Some(pat),
         totp: true,
         seedable: true,
-        signs_rs256: true,
+        signs_rs256: args.token_algorithm == "RS256",
         notes: vec![format!(
-            "`{} serve --mode dev --listen {listen} --data-dir <fresh temp dir>{}`",
+            "`TESSERA_TOKEN_ALGORITHM={} {} serve --mode dev --listen {listen} --data-dir <fresh temp dir>{}`",
+            args.token_algorithm,
             bin.display(),
             args.database_url
                 .as_deref()
