@@ -60,6 +60,22 @@ pub(super) struct Subject<'a> {
     pub failure: &'static str,
 }
 
+impl<'a> Subject<'a> {
+    /// A check of one of `user`'s codes, counted against `factor`'s soft lock when there is
+    /// one, charging no challenge or pending sign-in, a failure recorded as
+    /// `factor.verification_failed`: the common case, which the others extend with `..`.
+    pub fn new(realm: &'a RealmId, user: &'a UserId, factor: Option<&'a FactorId>) -> Self {
+        Subject {
+            realm,
+            user,
+            factor,
+            challenge: None,
+            pending: None,
+            failure: "factor.verification_failed",
+        }
+    }
+}
+
 /// A code check whose attempt was taken: end it with `passed` or `failed`.
 pub(super) struct Check {
     attempt: Attempt,

@@ -184,12 +184,8 @@ impl Service {
             .await?
             .ok_or(DomainError::VerificationCodeNotFound)?;
         let subject = Subject {
-            realm: &realm.id,
-            user: id,
-            factor: None,
-            challenge: None,
-            pending: None,
             failure: "contact.verification_failed",
+            ..Subject::new(&realm.id, id, None)
         };
         let check = self
             .begin_check(subject, client, DomainError::InvalidVerificationCode)

@@ -393,14 +393,7 @@ impl Service {
             if kind.slot(session).0.is_none() {
                 return Err(DomainError::VerificationCodeNotFound);
             }
-            let subject = Subject {
-                realm: &realm.id,
-                user: &user.id,
-                factor: Some(&factor.id),
-                challenge: None,
-                pending: None,
-                failure: "factor.verification_failed",
-            };
+            let subject = Subject::new(&realm.id, &user.id, Some(&factor.id));
             let check = self
                 .begin_check(subject, client, DomainError::VerificationCodeNotFound)
                 .await?;

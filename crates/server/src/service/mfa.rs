@@ -373,12 +373,8 @@ impl Service {
             return Err(DomainError::SessionExpired);
         }
         let subject = Subject {
-            realm: &challenge.realm,
-            user: &challenge.user,
-            factor: challenge.factor.as_ref(),
             challenge: Some(&id),
-            pending: None,
-            failure: "factor.verification_failed",
+            ..Subject::new(&challenge.realm, &challenge.user, challenge.factor.as_ref())
         };
         let check = match self
             .begin_check(subject, client, DomainError::SessionExpired)
@@ -755,12 +751,8 @@ impl Service {
     ) -> Result<(), DomainError> {
         let (secret, spec) = self.open_totp_secret(factor)?;
         let subject = Subject {
-            realm: &realm.id,
-            user: &user.id,
-            factor: Some(&factor.id),
-            challenge: None,
             pending,
-            failure: "factor.verification_failed",
+            ..Subject::new(&realm.id, &user.id, Some(&factor.id))
         };
         let check = self
             .begin_check(subject, client, DomainError::InvalidPendingCredential)

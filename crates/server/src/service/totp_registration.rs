@@ -118,14 +118,7 @@ impl Service {
             return Err(DomainError::FactorNotFound);
         };
         let (secret, spec) = self.open_totp_secret(&factor)?;
-        let subject = Subject {
-            realm: &realm.id,
-            user: &user.id,
-            factor: Some(&factor.id),
-            challenge: None,
-            pending: None,
-            failure: "factor.verification_failed",
-        };
+        let subject = Subject::new(&realm.id, &user.id, Some(&factor.id));
         let check = self
             .begin_check(subject, client, DomainError::FactorNotFound)
             .await?;
