@@ -30,8 +30,9 @@ use crate::crypto::Keyring;
 const SEAL_PURPOSE: &str = SealedKind::SigningKey.purpose();
 
 /// The JWS algorithm of ID tokens. RS256 is the default because it is what Firebase's own
-/// verifiers accept (firebase-admin's `verifyIdToken` takes nothing else). ES256 signs about
-/// twenty times cheaper, for deployments whose verifiers read the JWK set.
+/// verifiers accept (firebase-admin's `verifyIdToken` takes nothing else). ES256 signs over ten
+/// times cheaper (`openssl speed`: 47,000 against 3,700 sign/s a core here), for deployments
+/// whose verifiers read the JWK set.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
 pub enum TokenAlgorithm {
     #[default]
