@@ -173,13 +173,13 @@ impl Service {
         &self,
         realm: &Realm,
         user: &UserId,
-        factor: &FactorId,
+        factor: Option<&FactorId>,
         kind: &'static str,
     ) -> Event {
         Event {
             realm: realm.id.clone(),
             user: Some(user.clone()),
-            factor: Some(factor.clone()),
+            factor: factor.cloned(),
             kind,
             detail: Some(FactorKind::WebAuthn.as_str().to_owned()),
             at: self.clock.now(),
@@ -289,7 +289,7 @@ impl Service {
         pending.state = FactorState::Ready;
         pending.display_name = Some(name.to_owned()).filter(|n| !n.is_empty());
         pending.enrolled_at = Some(self.clock.now());
-        let event = self.key_event(realm, &user.id, &pending.id, "factor.enrolled");
+        let event = self.key_event(realm, &user.id, Some(&pending.id), "factor.enrolled");
         self.make_ready(pending, &event).await
     }
 
@@ -306,7 +306,7 @@ impl Service {
             .await?
             .filter(|f| f.kind() == FactorKind::WebAuthn)
             .ok_or(DomainError::FactorNotFound)?;
-        let event = self.key_event(realm, id, &found.id, "factor.removed");
+        let event = self.key_event(realm, id, Some(&found.id), "factor.removed");
         if self
             .store
             .remove_factor(&realm.id, id, &found.id, &event)
@@ -382,14 +382,7 @@ impl Service {
             | DomainError::UserNotVerified,
         ) = &outcome
         {
-            let failure = Event {
-                realm: realm.id.clone(),
-                user: Some(user.id.clone()),
-                factor: None,
-                kind: "factor.verification_failed",
-                detail: Some(FactorKind::WebAuthn.as_str().to_owned()),
-                at: self.clock.now(),
-            };
+            let failure = self.key_event(realm, &user.id, None, "factor.verification_failed");
             self.store.record_event(&failure).await?;
         }
         outcome
@@ -415,7 +408,7 @@ impl Service {
                     (&e, keys.first())
                 {
                     let event =
-                        self.key_event(realm, &user.id, &factor.id, "factor.clone_suspected");
+                        self.key_event(realm, &user.id, Some(&factor.id), "factor.clone_suspected");
                     self.store.record_event(&event).await?;
                 }
                 return Err(ceremony_failed(e));
@@ -439,7 +432,8 @@ impl Service {
                 .await?
             {
                 // Another sign-in moved the counter first: both cannot be the one key.
-                let event = self.key_event(realm, &user.id, &factor.id, "factor.clone_suspected");
+                let event =
+                    self.key_event(realm, &user.id, Some(&factor.id), "factor.clone_suspected");
                 self.store.record_event(&event).await?;
                 return Err(DomainError::SecurityKeyCloned);
             }
