@@ -35,6 +35,26 @@ pub struct RefreshTokenRecord {
     pub second_factor: Option<SecondFactor>,
 }
 
+/// What issuing a code writes, all in one transaction: one commit, so one wait for the disk.
+#[derive(Debug, Clone, Copy)]
+pub struct NewChallenge<'a> {
+    pub challenge: &'a Challenge,
+    /// The not-ready factor the challenge is to complete (a TOTP enrolment), stored first.
+    pub factor: Option<&'a Factor>,
+    /// The message carrying the code.
+    pub outgoing: &'a [Outgoing],
+    /// The audit event of the start.
+    pub event: Option<&'a Event>,
+}
+
+/// How sending one claimed message ended, to be recorded.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Attempted {
+    pub delivery: String,
+    pub outcome: DeliveryOutcome,
+    pub at: OffsetDateTime,
+}
+
 /// A message to queue together with the change that issues its code, and the limits it is
 /// charged to. When any limit is used up the whole change is rolled back
 /// (`StoreError::LimitExceeded`): no code is issued and nothing is sent.
@@ -419,12 +439,8 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<bool>;
 
     // --- challenges and pending sign-ins ---
-    /// Stores a challenge and queues the message carrying its code.
-    async fn insert_challenge(
-        &self,
-        challenge: &Challenge,
-        outgoing: &[Outgoing],
-    ) -> StoreResult<()>;
+    /// Stores a challenge with what belongs to it (see [`NewChallenge`]).
+    async fn insert_challenge(&self, new: NewChallenge<'_>) -> StoreResult<()>;
     async fn find_challenge(&self, id: &[u8]) -> StoreResult<Option<Challenge>>;
     /// Takes one attempt from a live challenge; `Ok(false)` when it is consumed, expired or
     /// out of attempts.
@@ -478,15 +494,13 @@ pub trait Store: Send + Sync + 'static {
         now: OffsetDateTime,
         limit: i64,
     ) -> StoreResult<Vec<Delivery>>;
-    /// Records how sending a message that `node` claimed ended; `Ok(false)` when the claim
-    /// was lost (it expired and another node took the message).
-    async fn finish_delivery(
+    /// Records how sending messages that `node` claimed ended, in one transaction; for each,
+    /// `false` when the claim was lost (it expired and another node took the message).
+    async fn finish_deliveries(
         &self,
-        id: &str,
         node: &str,
-        outcome: &DeliveryOutcome,
-        now: OffsetDateTime,
-    ) -> StoreResult<bool>;
+        attempted: &[Attempted],
+    ) -> StoreResult<Vec<bool>>;
     /// The newest messages, optionally of one status, for operators.
     async fn list_deliveries(
         &self,

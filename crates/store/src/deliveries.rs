@@ -14,7 +14,7 @@ use tessera_core::delivery::DeliveryOutcome;
 use tessera_core::delivery::{CLAIM_LEASE, Channel, Delivery, DeliveryStatus, Quota};
 use tessera_core::error::StoreError;
 use tessera_core::factor::Sealed;
-use tessera_core::store::{Outgoing, StoreResult};
+use tessera_core::store::{Attempted, Outgoing, StoreResult};
 use time::OffsetDateTime;
 
 use crate::db_err;
@@ -152,13 +152,12 @@ pub(crate) async fn claim(
 }
 
 pub(crate) async fn finish(
-    pool: &AnyPool,
-    id: &str,
+    conn: &mut AnyConnection,
     node: &str,
-    outcome: &DeliveryOutcome,
-    now: OffsetDateTime,
+    attempted: &Attempted,
 ) -> StoreResult<bool> {
-    let (status, next, error, sent_at) = match outcome {
+    let now = attempted.at;
+    let (status, next, error, sent_at) = match &attempted.outcome {
         DeliveryOutcome::Sent => (DeliveryStatus::Sent, now, None, Some(millis(now))),
         DeliveryOutcome::Retry { at, error } => (DeliveryStatus::Queued, *at, Some(error), None),
         DeliveryOutcome::Failed { error } => (DeliveryStatus::Failed, now, Some(error), None),
@@ -172,9 +171,9 @@ pub(crate) async fn finish(
     .bind(millis(next))
     .bind(error.map(String::as_str))
     .bind(sent_at)
-    .bind(id)
+    .bind(&attempted.delivery)
     .bind(node)
-    .execute(pool)
+    .execute(conn)
     .await
     .map_err(db_err)?;
     Ok(done.rows_affected() == 1)

@@ -27,14 +27,14 @@ use async_trait::async_trait;
 use sqlx::{AnyPool, AssertSqlSafe};
 use tessera_core::challenge::{Challenge, PendingSignIn};
 use tessera_core::contact::{ContactCode, ContactKind};
-use tessera_core::delivery::{Delivery, DeliveryOutcome, DeliveryStatus};
+use tessera_core::delivery::{Delivery, DeliveryStatus};
 use tessera_core::error::{StoreError, Unique};
 use tessera_core::factor::Sealed;
 use tessera_core::login_session::LoginSession;
 use tessera_core::store::{Attempt, AttemptTaken, EventFilter, EventRecord};
 use tessera_core::store::{
-    EnrolOutcome, Event, KeyUsage, Outgoing, RefreshTokenRecord, SealedKind, SealedRecord,
-    SigningKeyRecord, StoreResult, UserQuery,
+    Attempted, EnrolOutcome, Event, KeyUsage, NewChallenge, Outgoing, RefreshTokenRecord,
+    SealedKind, SealedRecord, SigningKeyRecord, StoreResult, UserQuery,
 };
 use tessera_core::{
     EmailAddress, Factor, FactorId, MachineUser, NewUser, Realm, RealmId, Store, User, UserId,
@@ -631,15 +631,17 @@ impl Store for SqlStore {
             .await
     }
 
-    async fn insert_challenge(
-        &self,
-        challenge: &Challenge,
-        outgoing: &[Outgoing],
-    ) -> StoreResult<()> {
+    async fn insert_challenge(&self, new: NewChallenge<'_>) -> StoreResult<()> {
         self.durably(async {
             let mut tx = self.write.begin().await.map_err(db_err)?;
-            challenges::insert(&mut tx, challenge).await?;
-            deliveries::queue(&mut tx, outgoing).await?;
+            if let Some(factor) = new.factor {
+                factors::insert(&mut tx, factor).await?;
+            }
+            challenges::insert(&mut tx, new.challenge).await?;
+            deliveries::queue(&mut tx, new.outgoing).await?;
+            if let Some(event) = new.event {
+                challenges::insert_event(&mut *tx, event).await?;
+            }
             tx.commit().await.map_err(db_err)
         })
         .await
@@ -697,15 +699,21 @@ impl Store for SqlStore {
             .await
     }
 
-    async fn finish_delivery(
+    async fn finish_deliveries(
         &self,
-        id: &str,
         node: &str,
-        outcome: &DeliveryOutcome,
-        now: OffsetDateTime,
-    ) -> StoreResult<bool> {
-        self.durably(async { deliveries::finish(&self.write, id, node, outcome, now).await })
-            .await
+        attempted: &[Attempted],
+    ) -> StoreResult<Vec<bool>> {
+        self.durably(async {
+            let mut tx = self.write.begin().await.map_err(db_err)?;
+            let mut held = Vec::with_capacity(attempted.len());
+            for attempt in attempted {
+                held.push(deliveries::finish(&mut tx, node, attempt).await?);
+            }
+            tx.commit().await.map_err(db_err)?;
+            Ok(held)
+        })
+        .await
     }
 
     async fn list_deliveries(

@@ -216,11 +216,10 @@ impl Service {
         if let Some((project, tenant)) = name.split_once('/') {
             return self.realm(project, Some(tenant)).await;
         }
-        if let Some(realm) = self.store.find_realm(name, None).await? {
+        if let Some(realm) = self.find_realm(name, None).await? {
             return Ok(realm);
         }
-        self.store
-            .find_realm_by_org(name)
+        self.find_realm_by_org(name)
             .await?
             .ok_or(DomainError::ProjectNotFound)
     }

@@ -26,7 +26,7 @@ pub enum KeyScope {
 
 impl Service {
     pub async fn check_api_key(&self, key: &str) -> Result<KeyScope, DomainError> {
-        if let Some(project) = self.store.find_api_key(&sha256(key.as_bytes())).await? {
+        if let Some(project) = self.api_key_project(sha256(key.as_bytes())).await? {
             return Ok(KeyScope::Project(project));
         }
         match self.mode {
@@ -40,11 +40,7 @@ impl Service {
         if self.mode == Mode::Dev && emulator_owner {
             return Ok(());
         }
-        if self
-            .store
-            .admin_token_exists(&sha256(token.as_bytes()))
-            .await?
-        {
+        if self.admin_token_known(sha256(token.as_bytes())).await? {
             Ok(())
         } else {
             Err(DomainError::AdminUnauthenticated)
@@ -59,16 +55,40 @@ impl Service {
         }
     }
 
+    /// The realm a request acts on: a copy up to [`super::recent::TTL`] old when another node
+    /// has just changed it.
     pub async fn realm(
         &self,
         project_id: &str,
         tenant_id: Option<&str>,
     ) -> Result<Realm, DomainError> {
-        if let Some(realm) = self.store.find_realm(project_id, tenant_id).await? {
+        let found = self.find_realm(project_id, tenant_id).await?;
+        self.realm_found(project_id, tenant_id, found).await
+    }
+
+    /// The realm as stored now: what an administrator reads and changes. A change applied to
+    /// a kept copy could undo what another node changed in the last second.
+    pub async fn current_realm(
+        &self,
+        project_id: &str,
+        tenant_id: Option<&str>,
+    ) -> Result<Realm, DomainError> {
+        let found = self.store.find_realm(project_id, tenant_id).await?;
+        self.realm_found(project_id, tenant_id, found).await
+    }
+
+    /// `found`, or why there is no such realm.
+    async fn realm_found(
+        &self,
+        project_id: &str,
+        tenant_id: Option<&str>,
+        found: Option<Realm>,
+    ) -> Result<Realm, DomainError> {
+        if let Some(realm) = found {
             return Ok(realm);
         }
         match tenant_id {
-            Some(_) if self.store.find_realm(project_id, None).await?.is_some() => {
+            Some(_) if self.find_realm(project_id, None).await?.is_some() => {
                 Err(DomainError::TenantNotFound)
             }
             _ => Err(DomainError::ProjectNotFound),

@@ -20,7 +20,7 @@ use tokio::task::JoinSet;
 use tessera_core::delivery::{
     Channel, Delivery, DeliveryStatus, EmailSender, MessageContent, Quota, SendError, SmsSender,
 };
-use tessera_core::store::{Outgoing, SealedKind};
+use tessera_core::store::{Attempted, Outgoing, SealedKind};
 use tessera_core::{DomainError, EmailAddress, PhoneNumber, Realm, RealmId};
 
 use super::{Service, callers::internal};
@@ -289,6 +289,9 @@ impl Service {
     }
 
     /// Claims a batch of due messages and sends them side by side; how many were claimed.
+    /// What has been sent is recorded as it comes back, all that came back together in one
+    /// transaction: one commit for a batch of quick sends, and no quick send left waiting
+    /// for a slow one.
     async fn deliver_due(self: &Arc<Self>) -> usize {
         let claimed = match self
             .store
@@ -305,26 +308,46 @@ impl Service {
             let service = self.clone();
             sending.spawn(async move { service.deliver(delivery).await });
         }
-        sending.join_all().await;
+        while let Some(first) = sending.join_next().await {
+            let attempted: Vec<_> = std::iter::once(first)
+                .chain(std::iter::from_fn(|| sending.try_join_next()))
+                .filter_map(|joined| {
+                    joined
+                        .inspect_err(|e| tracing::error!(error = %e, "a delivery task failed"))
+                        .ok()
+                })
+                .collect();
+            self.record_attempts(&attempted).await;
+        }
         count
     }
 
-    async fn deliver(&self, delivery: Delivery) {
+    async fn deliver(&self, delivery: Delivery) -> Attempted {
         let result = self.send(&delivery).await;
         let now = self.clock.now();
         let outcome = delivery.after_attempt(result, now);
         tracing::info!(delivery = %delivery.id, channel = delivery.channel.as_str(), to = %delivery.destination, attempt = delivery.attempts, ?outcome, "delivery attempt");
         metrics::counter!("tessera_delivery_attempts_total", "channel" => delivery.channel.as_str(), "outcome" => outcome.as_str()).increment(1);
-        match self
+        Attempted {
+            delivery: delivery.id,
+            outcome,
+            at: now,
+        }
+    }
+
+    async fn record_attempts(&self, attempted: &[Attempted]) {
+        // The store logged a failure; the claims expire and the messages are tried again.
+        let Ok(held) = self
             .store
-            .finish_delivery(&delivery.id, &self.delivery.node, &outcome, now)
+            .finish_deliveries(&self.delivery.node, attempted)
             .await
-        {
-            Ok(true) => {}
-            Ok(false) => {
-                tracing::warn!(delivery = %delivery.id, "claim expired before the attempt was recorded")
+        else {
+            return;
+        };
+        for (attempt, held) in attempted.iter().zip(held) {
+            if !held {
+                tracing::warn!(delivery = %attempt.delivery, "claim expired before the attempt was recorded");
             }
-            Err(_) => {}
         }
     }
 
@@ -357,7 +380,7 @@ impl Service {
 
     /// The name messages sign with: the tenant's display name, else the project id.
     async fn app_name(&self, realm: &RealmId) -> String {
-        match self.store.get_realm(realm).await {
+        match self.get_realm(realm).await {
             Ok(Some(realm)) => realm.display_name.unwrap_or(realm.project_id),
             _ => "Tessera".to_owned(),
         }

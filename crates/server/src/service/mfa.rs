@@ -14,7 +14,7 @@ use tessera_core::challenge::{
 };
 use tessera_core::delivery::{MessageContent, MessageKind};
 use tessera_core::factor::MAX_READY_FACTORS;
-use tessera_core::store::{EnrolOutcome, Event, SealedKind};
+use tessera_core::store::{EnrolOutcome, Event, NewChallenge, SealedKind};
 use tessera_core::totp::{SECRET_LEN, TotpSpec};
 use tessera_core::{
     DomainError, Factor, FactorData, FactorId, FactorKind, FactorState, PhoneNumber, Realm,
@@ -185,28 +185,15 @@ impl Service {
                         client,
                     )
                     .await?;
-                // The factor-to-be lives in the challenge until the code comes back.
-                let started = Event {
-                    realm: me.realm.id.clone(),
-                    user: Some(me.user.id.clone()),
-                    factor: None,
-                    kind: "factor.enrolment_started",
-                    detail: Some(FactorKind::SmsOtp.as_str().to_owned()),
-                    at: now,
-                };
-                self.store.record_event(&started).await?;
                 Ok(EnrolmentStarted::Phone { session_info })
             }
             EnrolmentStart::Totp => {
                 let (factor, secret) = self.new_totp_factor(&me.realm, &me.user.id)?;
-                self.store
-                    .insert_factor(&factor, &self.enrolment_started(&factor))
-                    .await?;
                 let session_info = random_token().map_err(internal)?;
                 let finalize_by = now + TOTP_ENROLMENT_WINDOW;
                 self.store
-                    .insert_challenge(
-                        &Challenge {
+                    .insert_challenge(NewChallenge {
+                        challenge: &Challenge {
                             id: sha256(session_info.as_bytes()),
                             realm: me.realm.id.clone(),
                             user: me.user.id.clone(),
@@ -220,8 +207,10 @@ impl Service {
                             consumed: false,
                             created_at: now,
                         },
-                        &[],
-                    )
+                        factor: Some(&factor),
+                        outgoing: &[],
+                        event: Some(&self.enrolment_started(&factor)),
+                    })
                     .await?;
                 Ok(EnrolmentStarted::Totp {
                     session_info,
@@ -325,8 +314,23 @@ impl Service {
                 client,
             )?),
         };
+        // The factor-to-be of a phone enrolment lives in the challenge until the code comes
+        // back.
+        let started = (purpose == Purpose::Enrol).then(|| Event {
+            realm: realm.id.clone(),
+            user: Some(user.id.clone()),
+            factor: None,
+            kind: "factor.enrolment_started",
+            detail: Some(FactorKind::SmsOtp.as_str().to_owned()),
+            at: now,
+        });
         self.store
-            .insert_challenge(&challenge, outgoing.as_slice())
+            .insert_challenge(NewChallenge {
+                challenge: &challenge,
+                factor: None,
+                outgoing: outgoing.as_slice(),
+                event: started.as_ref(),
+            })
             .await?;
         if outgoing.is_some() {
             self.queued();
@@ -607,7 +611,6 @@ impl Service {
             .filter(|p| !p.consumed && p.expires_at > self.clock.now())
             .ok_or(DomainError::InvalidPendingCredential)?;
         let realm = self
-            .store
             .get_realm(&pending.realm)
             .await?
             .ok_or(DomainError::InvalidPendingCredential)?;

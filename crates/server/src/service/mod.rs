@@ -10,6 +10,7 @@ mod login_sessions;
 mod mfa;
 mod orgs;
 mod realms;
+mod recent;
 mod sessions;
 mod totp_registration;
 mod webauthn;
@@ -57,6 +58,7 @@ pub struct Service {
     webauthn: WebAuthnSettings,
     delivery: delivery::Deliveries,
     failure_limits: FailureLimits,
+    recent: recent::Recent,
 }
 
 pub struct ServiceParts {
@@ -108,6 +110,7 @@ impl Service {
             webauthn,
             delivery: delivery::Deliveries::new(delivery)?,
             failure_limits,
+            recent: recent::Recent::new(),
         })
     }
 

@@ -19,25 +19,19 @@ impl Service {
             return Ok(realm);
         }
         let org_id = new_id()?.to_string();
-        self.store
-            .assign_org(&realm.id, &org_id)
-            .await?
-            .ok_or(DomainError::OrgNotFound)
+        let assigned = self.store.assign_org(&realm.id, &org_id).await?;
+        self.forget_realms();
+        assigned.ok_or(DomainError::OrgNotFound)
     }
 
     pub async fn org_realm(&self, org_id: &str) -> Result<Realm, DomainError> {
-        self.store
-            .find_realm_by_org(org_id)
+        self.find_realm_by_org(org_id)
             .await?
             .ok_or(DomainError::OrgNotFound)
     }
 
     pub async fn realm_by_id(&self, id: &RealmId) -> Result<Realm, DomainError> {
-        let realm = self
-            .store
-            .get_realm(id)
-            .await?
-            .ok_or(DomainError::OrgNotFound)?;
+        let realm = self.get_realm(id).await?.ok_or(DomainError::OrgNotFound)?;
         self.ensure_org(realm).await
     }
 
@@ -115,12 +109,10 @@ impl Service {
 
     pub async fn check_pat(&self, token: &str) -> Result<Machine, DomainError> {
         let user = self
-            .store
-            .find_pat(&sha256(token.as_bytes()))
+            .pat_owner(sha256(token.as_bytes()))
             .await?
             .ok_or(DomainError::AdminUnauthenticated)?;
         let realm = self
-            .store
             .get_realm(&user.realm)
             .await?
             .ok_or(DomainError::AdminUnauthenticated)?;

@@ -20,7 +20,7 @@ impl Service {
         mfa: MfaConfig,
     ) -> Result<Realm, DomainError> {
         realm.mfa = mfa;
-        if !self.store.update_realm(&realm).await? {
+        if !self.save_realm(&realm).await? {
             return Err(DomainError::ProjectNotFound);
         }
         Ok(realm)
@@ -67,7 +67,7 @@ impl Service {
         if let Some(mfa) = changes.mfa {
             realm.mfa = mfa;
         }
-        if !self.store.update_realm(&realm).await? {
+        if !self.save_realm(&realm).await? {
             return Err(DomainError::TenantNotFound);
         }
         Ok(realm)
@@ -79,7 +79,7 @@ impl Service {
     }
 
     pub async fn delete_tenant(&self, realm: &Realm) -> Result<(), DomainError> {
-        if realm.tenant_id.is_none() || !self.store.delete_realm(&realm.id).await? {
+        if realm.tenant_id.is_none() || !self.remove_realm(&realm.id).await? {
             return Err(DomainError::TenantNotFound);
         }
         Ok(())

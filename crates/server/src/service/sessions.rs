@@ -188,7 +188,6 @@ impl Service {
             .await?
             .ok_or(DomainError::InvalidRefreshToken)?;
         let realm = self
-            .store
             .get_realm(&record.realm)
             .await?
             .ok_or(DomainError::InvalidRefreshToken)?;

@@ -162,7 +162,7 @@ impl Service {
     ) -> Result<Realm, DomainError> {
         let mut updated = realm.clone();
         updated.relying_party = relying_party;
-        if self.store.update_realm(&updated).await? {
+        if self.save_realm(&updated).await? {
             Ok(updated)
         } else {
             Err(DomainError::OrgNotFound)

@@ -21,10 +21,11 @@ use sqlx::any::AnyPoolOptions;
 use tempfile::TempDir;
 
 use crate::cluster::*;
-use crate::helpers::{Reply, assert_it_error, claims, create_database, str_of};
+use crate::helpers::{PROJECT, Reply, assert_it_error, claims, create_database, str_of};
 
 const SIGN_IN_START: &str = "/v2/accounts/mfaSignIn:start";
 const SIGN_IN_FINALIZE: &str = "/v2/accounts/mfaSignIn:finalize";
+const ENROL_START: &str = "/v2/accounts/mfaEnrollment:start";
 /// Rounds of each kind of race.
 const ROUNDS: usize = 1000;
 /// Rounds in flight at once, per kind.
@@ -184,7 +185,7 @@ async fn a_flow_started_on_one_node_finishes_on_another() {
     // Phone: started on node 2, its code read from node 0's outbox, finalized on node 1.
     let (status, started) = n(2)
         .post(
-            "/v2/accounts/mfaEnrollment:start",
+            ENROL_START,
             json!({"idToken": refreshed["id_token"], "phoneEnrollmentInfo": {"phoneNumber": "+16505550142"}}),
         )
         .await;
@@ -236,6 +237,53 @@ async fn a_flow_started_on_one_node_finishes_on_another() {
         sets.push(set);
     }
     assert!(sets.windows(2).all(|w| w[0] == w[1]), "{sets:?}");
+}
+
+/// Each node keeps a realm it read for one second (`service/recent.rs`). An administrator's
+/// change holds on the node that made it at once, and on every other node once that second
+/// has passed; administrators always read what is stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_realm_change_holds_at_once_where_made_and_within_a_second_elsewhere() {
+    let cluster = Cluster::start().await;
+    let n = |i| cluster.node(i);
+    let session = n(0).verified_user("config@example.com").await;
+    let start = json!({"idToken": session["idToken"], "totpEnrollmentInfo": {}});
+    let refused = "OPERATION_NOT_ALLOWED : TOTP based MFA not enabled.";
+    for i in 0..cluster.nodes.len() {
+        let (status, started) = n(i).post(ENROL_START, start.clone()).await;
+        assert_eq!(
+            status,
+            StatusCode::OK,
+            "node {i} keeps the realm: {started}"
+        );
+    }
+
+    let changed = Instant::now();
+    let config = format!("/v2/projects/{PROJECT}/config");
+    let (status, patched) = n(0)
+        .try_call(
+            Method::PATCH,
+            &format!("{config}?updateMask=mfa.state"),
+            Some("owner"),
+            Some(&json!({"mfa": {"state": "DISABLED"}})),
+        )
+        .await
+        .expect("request");
+    assert_eq!(status, StatusCode::OK, "{patched}");
+    assert_it_error(&n(0).post(ENROL_START, start.clone()).await, refused);
+    for i in 1..cluster.nodes.len() {
+        let (status, read) = n(i)
+            .try_call(Method::GET, &config, Some("owner"), None)
+            .await
+            .expect("request");
+        assert_eq!(status, StatusCode::OK, "{read}");
+        assert_eq!(read["mfa"]["state"], "DISABLED", "node {i}: {read}");
+    }
+
+    tokio::time::sleep_until((changed + Duration::from_secs(1)).into()).await;
+    for i in 1..cluster.nodes.len() {
+        assert_it_error(&n(i).post(ENROL_START, start.clone()).await, refused);
+    }
 }
 
 /// Dev mode, several nodes started at the same moment on one master key file that does not
@@ -353,7 +401,7 @@ async fn enrol_worker(cluster: Arc<Cluster>, worker: usize, next: Arc<AtomicUsiz
         let (status, started) = cluster
             .node(round)
             .post(
-                "/v2/accounts/mfaEnrollment:start",
+                ENROL_START,
                 json!({"idToken": session["idToken"],
                        "phoneEnrollmentInfo": {"phoneNumber": format!("+1650556{:04}", round % 10_000)}}),
             )

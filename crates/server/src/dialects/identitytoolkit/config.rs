@@ -272,7 +272,9 @@ pub async fn get_config(
     _: AdminBearer,
     path: ProjectPath,
 ) -> Result<Json<ProjectConfig>, ItError> {
-    Ok(Json(project_config(&svc.realm(&path.project, None).await?)))
+    Ok(Json(project_config(
+        &svc.current_realm(&path.project, None).await?,
+    )))
 }
 
 #[utoipa::path(patch, path = "/v2/projects/{project}/config", tag = "config", request_body = ProjectConfig,
@@ -292,7 +294,7 @@ pub async fn update_config(
         "signIn.phoneNumber.testPhoneNumbers",
     ];
     let mask = Mask::parse(params.update_mask.as_deref(), &known)?;
-    let realm = svc.realm(&path.project, None).await?;
+    let realm = svc.current_realm(&path.project, None).await?;
     let mut mfa = realm.mfa.clone();
     apply_mfa(
         &mut mfa,
@@ -352,7 +354,7 @@ pub async fn create_tenant(
     path: ProjectPath,
     Body(req): Body<Tenant>,
 ) -> Result<Json<Tenant>, ItError> {
-    svc.realm(&path.project, None).await?;
+    svc.current_realm(&path.project, None).await?;
     let changes = tenant_changes(&MfaConfig::default(), req, &Mask(None))?;
     Ok(Json(tenant(&svc.add_tenant(&path.project, changes).await?)))
 }
@@ -379,7 +381,8 @@ pub async fn get_tenant(
     path: ProjectPath,
 ) -> Result<Json<Tenant>, ItError> {
     Ok(Json(tenant(
-        &svc.realm(&path.project, path.tenant.as_deref()).await?,
+        &svc.current_realm(&path.project, path.tenant.as_deref())
+            .await?,
     )))
 }
 
@@ -393,7 +396,9 @@ pub async fn update_tenant(
     Body(req): Body<Tenant>,
 ) -> Result<Json<Tenant>, ItError> {
     let mask = Mask::parse(params.update_mask.as_deref(), &TENANT_MASK)?;
-    let realm = svc.realm(&path.project, path.tenant.as_deref()).await?;
+    let realm = svc
+        .current_realm(&path.project, path.tenant.as_deref())
+        .await?;
     let changes = tenant_changes(&realm.mfa, req, &mask)?;
     Ok(Json(tenant(&svc.update_tenant(realm, changes).await?)))
 }
@@ -405,7 +410,9 @@ pub async fn delete_tenant(
     _: AdminBearer,
     path: ProjectPath,
 ) -> Result<Json<Empty>, ItError> {
-    let realm = svc.realm(&path.project, path.tenant.as_deref()).await?;
+    let realm = svc
+        .current_realm(&path.project, path.tenant.as_deref())
+        .await?;
     svc.delete_tenant(&realm).await?;
     Ok(Json(Empty {}))
 }
