@@ -62,6 +62,12 @@ pub struct Args {
     #[arg(long, default_value_t = 0, value_name = "N")]
     pub seed_users: usize,
 
+    /// Operations per user in the phases that only read (`accounts:lookup`,
+    /// `ListHumanAuthFactors`): one each would be over in a fraction of a second, too short
+    /// to measure steadily. Reads change nothing, so repeating them measures the same thing.
+    #[arg(long, default_value_t = 5)]
+    pub read_rounds: usize,
+
     /// HTTP/2 channels the gRPC phase spreads its requests over.
     #[arg(long, default_value_t = 4)]
     pub grpc_channels: usize,

@@ -62,6 +62,7 @@ async fn main() -> anyhow::Result<()> {
         ceiling: ceiling.map_err(|e| format!("{e:#}")),
         users: args.users,
         concurrency: args.concurrency,
+        read_rounds: args.read_rounds.max(1),
         runs,
     };
     let markdown = report.to_markdown();

@@ -112,6 +112,8 @@ pub struct Phase {
     pub needs: Needs,
     /// Read the dev outbox once before the phase starts (untimed).
     pub reads_outbox: bool,
+    /// Changes nothing on the server, so it may run several rounds over the users.
+    pub read_only: bool,
     op: Op,
 }
 
@@ -125,12 +127,18 @@ impl Phase {
             kind,
             needs,
             reads_outbox: false,
+            read_only: false,
             op: Box::new(op),
         }
     }
 
     fn reading_outbox(mut self) -> Self {
         self.reads_outbox = true;
+        self
+    }
+
+    fn only_reading(mut self) -> Self {
+        self.read_only = true;
         self
     }
 
@@ -180,7 +188,8 @@ pub fn all() -> Vec<Phase> {
         }),
         Phase::new("accounts:lookup", Plain, IdentityToolkit, |c, u| {
             Box::pin(lookup(c, u))
-        }),
+        })
+        .only_reading(),
         Phase::new(
             "accounts:signInWithPassword (→ MFA pending)",
             Password,
@@ -214,10 +223,12 @@ pub fn all() -> Vec<Phase> {
         ),
         Phase::new("ListHumanAuthFactors (REST)", Plain, Zitadel, |c, u| {
             Box::pin(list_factors_rest(c, u))
-        }),
+        })
+        .only_reading(),
         Phase::new("ListHumanAuthFactors (gRPC)", Plain, Zitadel, |c, u| {
             Box::pin(list_factors_grpc(c, u))
-        }),
+        })
+        .only_reading(),
         Phase::new(
             "mfaEnrollment:withdraw (phone)",
             Token,

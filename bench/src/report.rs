@@ -140,6 +140,8 @@ pub struct Report {
     pub ceiling: Result<Ceiling, String>,
     pub users: usize,
     pub concurrency: usize,
+    /// Operations per user in the phases that only read.
+    pub read_rounds: usize,
     pub runs: Vec<RunResult>,
 }
 
@@ -170,13 +172,14 @@ impl Report {
         let _ = writeln!(md, "| RS256 ceiling | {ceiling} |\n");
         let _ = writeln!(
             md,
-            "Each phase runs one request per user, all users, {} at a time; `time` is the phase's \
+            "Each phase runs one request per user, all users, {} at a time (the phases that only \
+             read, `accounts:lookup` and `ListHumanAuthFactors`, {} per user); `time` is the phase's \
              wall time, latencies include failed requests. `kind`: plain = neither mints a token \
              nor checks a password, token = mints an ID token, password = Argon2id. `peak RSS`: \
              the highest VmRSS sampled every 20 ms during the phase; `server CPU`, `bench CPU`, \
              `other CPU`: cores kept busy on average during the phase (of {}) by the server, the \
              load generator, and everything else (PostgreSQL; other work on the machine).\n",
-            self.concurrency, m.cores
+            self.concurrency, self.read_rounds, m.cores
         );
         for run in &self.runs {
             self.run_table(&mut md, run);

@@ -71,7 +71,13 @@ pub async fn run_all(args: &Args, target: Target) -> anyhow::Result<RunResult> {
         let (name, kind) = (phase.name, phase.kind);
         let summary = if target.supports(phase.needs) {
             let phase = Arc::new(phase);
-            let summary = run_phase(&phase, &client, &users, args.concurrency, &target).await?;
+            let rounds = if phase.read_only {
+                args.read_rounds.max(1)
+            } else {
+                1
+            };
+            let summary =
+                run_phase(&phase, &client, &users, rounds, args.concurrency, &target).await?;
             eprintln!(
                 "{:<22} {:<52} {:>8.0} ops/s  p99 {:>7.1} ms  errors {}",
                 target.label,
@@ -107,9 +113,11 @@ async fn run_phase(
     phase: &Arc<Phase>,
     client: &Arc<Client>,
     users: &Arc<[Mutex<User>]>,
+    rounds: usize,
     concurrency: usize,
     target: &Target,
 ) -> anyhow::Result<Summary> {
+    let ops = users.len() * rounds;
     if phase.reads_outbox {
         client.fetch_codes().await?;
     }
@@ -130,9 +138,14 @@ async fn run_phase(
         );
         pool.spawn(async move {
             let mut samples = Samples::default();
-            while let Some(slot) = users.get(next.fetch_add(1, Ordering::Relaxed)) {
-                // Each user is taken by exactly one task per phase: the lock is never contended.
-                let mut user = slot.lock().await;
+            loop {
+                let op = next.fetch_add(1, Ordering::Relaxed);
+                if op >= ops {
+                    break;
+                }
+                // A user is taken by one task per round, and rounds are a whole pass over the
+                // users apart: the lock is practically never contended.
+                let mut user = users[op % users.len()].lock().await;
                 let sent = Instant::now();
                 let outcome = phase.run(&client, &mut user).await;
                 samples.record(sent.elapsed(), outcome);
