@@ -125,6 +125,45 @@ pub struct Attempt {
     pub at: OffsetDateTime,
 }
 
+/// A code check that passed: its attempt is given back (quotas refunded, the factor's
+/// failures and lock cleared) and `events` recorded, in the transaction of the change the
+/// check allowed, or on its own (`end_attempt`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Passed {
+    pub attempt: Attempt,
+    pub events: Vec<Event>,
+}
+
+/// An enrolment to complete (see `Store::complete_enrolment`).
+#[derive(Debug, Clone, Copy)]
+pub struct Enrolment<'a> {
+    /// The challenge that carried the code, consumed with it.
+    pub challenge: Option<&'a [u8]>,
+    pub factor: &'a Factor,
+    /// The TOTP time step the code was for, used up with it.
+    pub totp_step: Option<i64>,
+    pub event: &'a Event,
+    /// The check of the code, recorded whatever becomes of the enrolment.
+    pub passed: Option<&'a Passed>,
+    /// The new session's refresh token, stored if the enrolment completes.
+    pub refresh: Option<&'a RefreshTokenRecord>,
+}
+
+/// What completes a sign-in with a second factor (see `Store::complete_sign_in`).
+#[derive(Debug, Clone, Copy)]
+pub struct SignInCompletion<'a> {
+    /// The pending sign-in to consume.
+    pub pending: &'a [u8],
+    /// The SMS challenge whose code was right, consumed with it.
+    pub challenge: Option<&'a [u8]>,
+    /// The check of that code, recorded whoever wins the sign-in.
+    pub passed: Option<&'a Passed>,
+    /// The user, with its `last_login_at` moved to now.
+    pub user: &'a User,
+    pub refresh: &'a RefreshTokenRecord,
+    pub at: OffsetDateTime,
+}
+
 /// Whether an attempt was taken. Anything but `Taken` changed nothing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AttemptTaken {
@@ -393,23 +432,20 @@ pub trait Store: Send + Sync + 'static {
     /// that records it.
     async fn insert_factor(&self, factor: &Factor, event: &Event) -> StoreResult<()>;
     /// In one transaction: consumes the challenge (when the enrolment has one), takes a slot
-    /// under the ready-factor limit and makes `factor` ready (inserting it, or promoting the
-    /// not-ready row of that id). A second ready factor with the same phone is
-    /// `Conflict(Unique::FactorPhone)`.
-    async fn complete_enrolment(
-        &self,
-        challenge: Option<&[u8]>,
-        factor: &Factor,
-        totp_step: Option<i64>,
-        event: &Event,
-    ) -> StoreResult<EnrolOutcome>;
-    /// Marks a ready or not-ready factor removed; `Ok(false)` when there was none.
+    /// under the ready-factor limit, makes `factor` ready (inserting it, or promoting the
+    /// not-ready row of that id), records the event and the passed check and stores the
+    /// refresh token. When the enrolment cannot complete, only the check is recorded. A
+    /// second ready factor with the same phone is `Conflict(Unique::FactorPhone)`.
+    async fn complete_enrolment(&self, enrolment: Enrolment<'_>) -> StoreResult<EnrolOutcome>;
+    /// Marks a ready or not-ready factor removed and stores the refresh token of the session
+    /// that follows, in one transaction; `Ok(false)` (and nothing stored) when there was none.
     async fn remove_factor(
         &self,
         realm: &RealmId,
         user: &UserId,
         id: &FactorId,
         event: &Event,
+        refresh: Option<&RefreshTokenRecord>,
     ) -> StoreResult<bool>;
     /// Replaces all of a user's factors with `factors` (all ready), and records `events`, in
     /// one transaction.
@@ -445,14 +481,15 @@ pub trait Store: Send + Sync + 'static {
     /// Takes one attempt from a live challenge; `Ok(false)` when it is consumed, expired or
     /// out of attempts.
     async fn spend_attempt(&self, id: &[u8], now: OffsetDateTime) -> StoreResult<bool>;
-    /// Marks the challenge used; `Ok(false)` when it already was.
-    async fn consume_challenge(&self, id: &[u8]) -> StoreResult<bool>;
     async fn insert_pending_sign_in(&self, pending: &PendingSignIn) -> StoreResult<()>;
     async fn find_pending_sign_in(&self, id: &[u8]) -> StoreResult<Option<PendingSignIn>>;
     /// Takes one attempt from a live pending sign-in; `Ok(false)` when none is left.
     async fn spend_pending_attempt(&self, id: &[u8], now: OffsetDateTime) -> StoreResult<bool>;
-    /// Marks the pending sign-in used; `Ok(false)` when it already was or has expired.
-    async fn consume_pending_sign_in(&self, id: &[u8], now: OffsetDateTime) -> StoreResult<bool>;
+    /// In one transaction: records the passed check, then consumes the pending sign-in and,
+    /// if this call won it, the challenge, and stores the user's last login and the refresh
+    /// token. `Ok(false)` when the sign-in was already used or has expired: then only the
+    /// check is recorded.
+    async fn complete_sign_in(&self, completion: SignInCompletion<'_>) -> StoreResult<bool>;
     /// Messages whose Identity Toolkit challenge is still outstanding, oldest first (the
     /// emulator's `verificationCodes`).
     async fn outstanding_messages(&self, realm: &RealmId) -> StoreResult<Vec<Delivery>>;

@@ -9,9 +9,11 @@
 use std::sync::LazyLock;
 
 use sqlx::any::AnyRow;
-use sqlx::{AnyPool, AssertSqlSafe};
+use sqlx::{AnyConnection, AnyPool, AssertSqlSafe};
 use tessera_core::lockout::{HARD_LOCK_FAILURES, schedule};
-use tessera_core::store::{Attempt, AttemptTaken, Event, EventFilter, EventRecord, StoreResult};
+use tessera_core::store::{
+    Attempt, AttemptTaken, Event, EventFilter, EventRecord, Passed, StoreResult,
+};
 use tessera_core::{FactorId, RealmId, UserId};
 use time::OffsetDateTime;
 
@@ -106,24 +108,40 @@ pub(crate) async fn end(
     events: &[Event],
 ) -> StoreResult<()> {
     let mut tx = pool.begin().await.map_err(db_err)?;
+    record_end(&mut tx, a, succeeded, events).await?;
+    tx.commit().await.map_err(db_err)
+}
+
+/// Ends an attempt inside the caller's transaction (see `Store::end_attempt`).
+pub(crate) async fn record_end(
+    conn: &mut AnyConnection,
+    a: &Attempt,
+    succeeded: bool,
+    events: &[Event],
+) -> StoreResult<()> {
     if succeeded {
         for quota in &a.quotas {
-            refund(&mut tx, quota, a.at).await?;
+            refund(conn, quota, a.at).await?;
         }
         if let Some(factor) = &a.factor {
             sqlx::query(
                 "UPDATE factors SET consecutive_failures = 0, locked_until = NULL WHERE id = $1",
             )
             .bind(factor.as_str())
-            .execute(&mut *tx)
+            .execute(&mut *conn)
             .await
             .map_err(db_err)?;
         }
     }
     for event in events {
-        insert_event(&mut *tx, event).await?;
+        insert_event(&mut *conn, event).await?;
     }
-    tx.commit().await.map_err(db_err)
+    Ok(())
+}
+
+/// Records a passed check inside the caller's transaction.
+pub(crate) async fn record_passed(conn: &mut AnyConnection, passed: &Passed) -> StoreResult<()> {
+    record_end(conn, &passed.attempt, true, &passed.events).await
 }
 
 pub(crate) async fn unlock(

@@ -4,12 +4,13 @@
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, AnyPool, Executor};
 use tessera_core::challenge::{Challenge, PendingSignIn, Purpose};
-use tessera_core::store::{Event, StoreResult};
+use tessera_core::store::{Event, SignInCompletion, StoreResult};
 use tessera_core::{FactorId, PhoneNumber, RealmId, UserId};
 use time::OffsetDateTime;
 
-use crate::db_err;
+use crate::attempts::record_passed;
 use crate::rows::{corrupt, get, get_bool, get_time, millis};
+use crate::{db_err, users};
 
 fn challenge_from_row(row: &AnyRow) -> StoreResult<Challenge> {
     Ok(Challenge {
@@ -131,18 +132,21 @@ where
 
 /// Runs one "use once / take one attempt" UPDATE keyed by `$1 = id`, with `$2 = now` for the
 /// statements that check expiry. Whoever changed the row won; everybody else gets `false`.
-async fn won(
-    pool: &AnyPool,
+async fn won<'e, E>(
+    executor: E,
     sql: &'static str,
     id: &[u8],
     now: Option<OffsetDateTime>,
-) -> StoreResult<bool> {
+) -> StoreResult<bool>
+where
+    E: Executor<'e, Database = sqlx::Any>,
+{
     let query = sqlx::query(sql).bind(id);
     let query = match now {
         Some(now) => query.bind(millis(now)),
         None => query,
     };
-    let done = query.execute(pool).await.map_err(db_err)?;
+    let done = query.execute(executor).await.map_err(db_err)?;
     Ok(done.rows_affected() == 1)
 }
 
@@ -156,9 +160,9 @@ pub(crate) async fn spend_attempt(
     won(pool, sql, id, Some(now)).await
 }
 
-pub(crate) async fn consume(pool: &AnyPool, id: &[u8]) -> StoreResult<bool> {
+pub(crate) async fn consume(conn: &mut AnyConnection, id: &[u8]) -> StoreResult<bool> {
     let sql = "UPDATE challenges SET consumed = TRUE WHERE id = $1 AND consumed = FALSE";
-    won(pool, sql, id, None).await
+    won(conn, sql, id, None).await
 }
 
 pub(crate) async fn spend_pending_attempt(
@@ -172,11 +176,34 @@ pub(crate) async fn spend_pending_attempt(
 }
 
 pub(crate) async fn consume_pending(
-    pool: &AnyPool,
+    conn: &mut AnyConnection,
     id: &[u8],
     now: OffsetDateTime,
 ) -> StoreResult<bool> {
     let sql = "UPDATE pending_sign_ins SET consumed = TRUE \
                WHERE credential_hash = $1 AND consumed = FALSE AND expires_at > $2";
-    won(pool, sql, id, Some(now)).await
+    won(conn, sql, id, Some(now)).await
+}
+
+/// See `Store::complete_sign_in`.
+pub(crate) async fn complete_sign_in(
+    pool: &AnyPool,
+    c: &SignInCompletion<'_>,
+) -> StoreResult<bool> {
+    let mut tx = pool.begin().await.map_err(db_err)?;
+    if let Some(passed) = c.passed {
+        record_passed(&mut tx, passed).await?;
+    }
+    let won = consume_pending(&mut tx, c.pending, c.at).await?;
+    if won {
+        // The sign-in is consumed before its challenge: of requests racing with the right
+        // code, the one that wins the sign-in finishes it.
+        if let Some(challenge) = c.challenge {
+            consume(&mut tx, challenge).await?;
+        }
+        users::update(&mut *tx, c.user).await?;
+        users::insert_refresh_token(&mut *tx, c.refresh).await?;
+    }
+    tx.commit().await.map_err(db_err)?;
+    Ok(won)
 }

@@ -5,7 +5,7 @@
 use sqlx::any::AnyRow;
 use sqlx::{Any, AnyPool, AssertSqlSafe, Transaction};
 use tessera_core::factor::MAX_READY_FACTORS;
-use tessera_core::store::{EnrolOutcome, Event, StoreResult};
+use tessera_core::store::{EnrolOutcome, Enrolment, Event, RefreshTokenRecord, StoreResult};
 use tessera_core::totp::{TotpAlgorithm, TotpSpec};
 use tessera_core::{
     EmailAddress, Factor, FactorData, FactorId, FactorState, PhoneNumber, RealmId, StoreError,
@@ -13,9 +13,11 @@ use tessera_core::{
 };
 use time::OffsetDateTime;
 
-use crate::challenges::insert_event;
+use crate::attempts::record_passed;
+use crate::challenges::{consume, insert_event};
 use crate::db_err;
 use crate::rows::{corrupt, get, get_opt_time, get_time, millis};
+use crate::users::insert_refresh_token;
 
 const FACTOR_COLUMNS: &str = "id, realm_id, user_id, kind, state, display_name, secret_sealed, master_key_id, \
      algorithm, digits, period_sec, phone_number, email, webauthn_credential, created_at, enrolled_at, last_used_at";
@@ -163,22 +165,42 @@ pub(crate) async fn insert(tx: &mut Transaction<'_, Any>, f: &Factor) -> StoreRe
 
 pub(crate) async fn complete_enrolment(
     pool: &AnyPool,
-    challenge: Option<&[u8]>,
-    factor: &Factor,
-    totp_step: Option<i64>,
-    event: &Event,
+    enrolment: &Enrolment<'_>,
 ) -> StoreResult<EnrolOutcome> {
     let mut tx = pool.begin().await.map_err(db_err)?;
-    if let Some(challenge) = challenge {
-        let consumed =
-            sqlx::query("UPDATE challenges SET consumed = TRUE WHERE id = $1 AND consumed = FALSE")
-                .bind(challenge)
-                .execute(&mut *tx)
-                .await
-                .map_err(db_err)?;
-        if consumed.rows_affected() != 1 {
-            return Ok(EnrolOutcome::ChallengeGone);
+    let outcome = enrol(&mut tx, enrolment).await?;
+    if outcome == EnrolOutcome::Done {
+        if let Some(refresh) = enrolment.refresh {
+            insert_refresh_token(&mut *tx, refresh).await?;
         }
+    } else {
+        // Undo what the enrolment wrote; the check below is recorded all the same.
+        tx.rollback().await.map_err(db_err)?;
+        tx = pool.begin().await.map_err(db_err)?;
+    }
+    if let Some(passed) = enrolment.passed {
+        record_passed(&mut tx, passed).await?;
+    }
+    tx.commit().await.map_err(db_err)?;
+    Ok(outcome)
+}
+
+/// The enrolment's own writes; anything but `Done` leaves the transaction to be rolled back.
+async fn enrol(
+    tx: &mut Transaction<'_, Any>,
+    enrolment: &Enrolment<'_>,
+) -> StoreResult<EnrolOutcome> {
+    let Enrolment {
+        challenge,
+        factor,
+        totp_step,
+        event,
+        ..
+    } = *enrolment;
+    if let Some(challenge) = challenge
+        && !consume(tx, challenge).await?
+    {
+        return Ok(EnrolOutcome::ChallengeGone);
     }
     let slot = sqlx::query(
         "UPDATE users SET ready_factors = ready_factors + 1 WHERE realm_id = $1 AND id = $2 AND ready_factors < $3",
@@ -186,7 +208,7 @@ pub(crate) async fn complete_enrolment(
     .bind(&factor.realm.0)
     .bind(factor.user.as_str())
     .bind(MAX_READY_FACTORS)
-    .execute(&mut *tx)
+    .execute(&mut **tx)
     .await
     .map_err(db_err)?;
     if slot.rows_affected() != 1 {
@@ -204,17 +226,16 @@ pub(crate) async fn complete_enrolment(
         _ => None,
     })
     .bind(factor.id.as_str())
-    .execute(&mut *tx)
+    .execute(&mut **tx)
     .await
     .map_err(db_err)?;
     if promoted.rows_affected() == 0 {
         if totp_step.is_some() {
             return Ok(EnrolOutcome::ChallengeGone);
         }
-        insert(&mut tx, factor).await?;
+        insert(tx, factor).await?;
     }
-    insert_event(&mut *tx, event).await?;
-    tx.commit().await.map_err(db_err)?;
+    insert_event(&mut **tx, event).await?;
     Ok(EnrolOutcome::Done)
 }
 
@@ -224,6 +245,7 @@ pub(crate) async fn remove(
     user: &UserId,
     id: &FactorId,
     event: &Event,
+    refresh: Option<&RefreshTokenRecord>,
 ) -> StoreResult<bool> {
     let mut tx = pool.begin().await.map_err(db_err)?;
     let removed = sqlx::query(
@@ -240,6 +262,9 @@ pub(crate) async fn remove(
     }
     recount(&mut tx, realm, user).await?;
     insert_event(&mut *tx, event).await?;
+    if let Some(refresh) = refresh {
+        insert_refresh_token(&mut *tx, refresh).await?;
+    }
     tx.commit().await.map_err(db_err)?;
     Ok(true)
 }

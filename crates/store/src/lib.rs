@@ -33,8 +33,9 @@ use tessera_core::factor::Sealed;
 use tessera_core::login_session::LoginSession;
 use tessera_core::store::{Attempt, AttemptTaken, EventFilter, EventRecord};
 use tessera_core::store::{
-    Attempted, EnrolOutcome, Event, KeyUsage, NewChallenge, Outgoing, RefreshTokenRecord,
-    SealedKind, SealedRecord, SigningKeyRecord, StoreResult, UserQuery,
+    Attempted, EnrolOutcome, Enrolment, Event, KeyUsage, NewChallenge, Outgoing,
+    RefreshTokenRecord, SealedKind, SealedRecord, SignInCompletion, SigningKeyRecord, StoreResult,
+    UserQuery,
 };
 use tessera_core::{
     EmailAddress, Factor, FactorId, MachineUser, NewUser, Realm, RealmId, Store, User, UserId,
@@ -495,25 +496,8 @@ impl Store for SqlStore {
     }
 
     async fn insert_refresh_token(&self, r: &RefreshTokenRecord) -> StoreResult<()> {
-        self.durably(async {
-            sqlx::query(
-                "INSERT INTO refresh_tokens (token_hash, realm_id, user_id, issued_at, sign_in_provider, auth_time, \
-                 second_factor_kind, second_factor_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-            )
-            .bind(r.token_hash.as_slice())
-            .bind(&r.realm.0)
-            .bind(r.user.as_str())
-            .bind(millis(r.issued_at))
-            .bind(&r.sign_in_provider)
-            .bind(millis(r.auth_time))
-            .bind(r.second_factor.as_ref().map(|f| f.kind.as_str()))
-            .bind(r.second_factor.as_ref().map(|f| f.id.as_str()))
-            .execute(&self.write)
+        self.durably(users::insert_refresh_token(&self.write, r))
             .await
-            .map_err(db_err)?;
-            Ok(())
-        })
-        .await
     }
 
     async fn find_refresh_token(
@@ -573,17 +557,9 @@ impl Store for SqlStore {
         .await
     }
 
-    async fn complete_enrolment(
-        &self,
-        challenge: Option<&[u8]>,
-        factor: &Factor,
-        totp_step: Option<i64>,
-        event: &Event,
-    ) -> StoreResult<EnrolOutcome> {
-        self.durably(async {
-            factors::complete_enrolment(&self.write, challenge, factor, totp_step, event).await
-        })
-        .await
+    async fn complete_enrolment(&self, enrolment: Enrolment<'_>) -> StoreResult<EnrolOutcome> {
+        self.durably(factors::complete_enrolment(&self.write, &enrolment))
+            .await
     }
 
     async fn remove_factor(
@@ -592,9 +568,17 @@ impl Store for SqlStore {
         user: &UserId,
         id: &FactorId,
         event: &Event,
+        refresh: Option<&RefreshTokenRecord>,
     ) -> StoreResult<bool> {
-        self.durably(async { factors::remove(&self.write, realm, user, id, event).await })
-            .await
+        self.durably(factors::remove(
+            &self.write,
+            realm,
+            user,
+            id,
+            event,
+            refresh,
+        ))
+        .await
     }
 
     async fn replace_factors(
@@ -656,11 +640,6 @@ impl Store for SqlStore {
             .await
     }
 
-    async fn consume_challenge(&self, id: &[u8]) -> StoreResult<bool> {
-        self.durably(async { challenges::consume(&self.write, id).await })
-            .await
-    }
-
     async fn insert_pending_sign_in(&self, pending: &PendingSignIn) -> StoreResult<()> {
         self.durably(async { challenges::insert_pending(&self.write, pending).await })
             .await
@@ -675,8 +654,8 @@ impl Store for SqlStore {
             .await
     }
 
-    async fn consume_pending_sign_in(&self, id: &[u8], now: OffsetDateTime) -> StoreResult<bool> {
-        self.durably(async { challenges::consume_pending(&self.write, id, now).await })
+    async fn complete_sign_in(&self, completion: SignInCompletion<'_>) -> StoreResult<bool> {
+        self.durably(challenges::complete_sign_in(&self.write, &completion))
             .await
     }
 

@@ -4,7 +4,7 @@ use sqlx::any::AnyArguments;
 use sqlx::query::Query;
 use sqlx::{AnyPool, AssertSqlSafe};
 use tessera_core::error::StoreError;
-use tessera_core::store::{StoreResult, UserFilter, UserQuery, UserSort};
+use tessera_core::store::{RefreshTokenRecord, StoreResult, UserFilter, UserQuery, UserSort};
 use tessera_core::{NewUser, RealmId, User, UserId};
 
 use crate::db_err;
@@ -55,6 +55,31 @@ where
     .await
     .map_err(db_err)?;
     Ok(done.rows_affected() == 1)
+}
+
+pub(crate) async fn insert_refresh_token<'e, E>(
+    executor: E,
+    r: &RefreshTokenRecord,
+) -> StoreResult<()>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    sqlx::query(
+        "INSERT INTO refresh_tokens (token_hash, realm_id, user_id, issued_at, sign_in_provider, auth_time, \
+         second_factor_kind, second_factor_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(r.token_hash.as_slice())
+    .bind(&r.realm.0)
+    .bind(r.user.as_str())
+    .bind(millis(r.issued_at))
+    .bind(&r.sign_in_provider)
+    .bind(millis(r.auth_time))
+    .bind(r.second_factor.as_ref().map(|f| f.kind.as_str()))
+    .bind(r.second_factor.as_ref().map(|f| f.id.as_str()))
+    .execute(executor)
+    .await
+    .map_err(db_err)?;
+    Ok(())
 }
 
 /// Binds the fifteen user columns in `USER_COLUMNS` order, shared by insert and update.

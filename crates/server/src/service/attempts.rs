@@ -11,7 +11,7 @@
 
 use serde::{Deserialize, Serialize};
 use tessera_core::lockout::{LOCK_EVERY, LockAfter, lock_after};
-use tessera_core::store::{Attempt, AttemptTaken, Event, EventFilter, EventRecord};
+use tessera_core::store::{Attempt, AttemptTaken, Event, EventFilter, EventRecord, Passed};
 use tessera_core::{DomainError, FactorId, Realm, RealmId, UserId};
 
 use super::Service;
@@ -142,15 +142,24 @@ impl Service {
 
     /// The code was right and used: the factor's failures reset, the limits are given back.
     pub(super) async fn passed(&self, check: Check) -> Result<(), DomainError> {
+        let passed = self.pass(check);
+        self.store
+            .end_attempt(&passed.attempt, true, &passed.events)
+            .await?;
+        Ok(())
+    }
+
+    /// What recording a passed check writes, for the store call of the change it allows.
+    pub(super) fn pass(&self, check: Check) -> Passed {
         let mut events = Vec::new();
         // Failures before this attempt had locked the factor at least once.
         if check.attempt.factor.is_some() && check.failures > LOCK_EVERY {
             events.push(self.check_event(&check, "factor.unlocked", "right code".to_owned()));
         }
-        self.store
-            .end_attempt(&check.attempt, true, &events)
-            .await?;
-        Ok(())
+        Passed {
+            attempt: check.attempt,
+            events,
+        }
     }
 
     /// The code was wrong (or replayed): the failure is recorded, with the lock it set; the

@@ -14,7 +14,9 @@ use tessera_core::challenge::{
 };
 use tessera_core::delivery::{MessageContent, MessageKind};
 use tessera_core::factor::MAX_READY_FACTORS;
-use tessera_core::store::{EnrolOutcome, Event, NewChallenge, SealedKind};
+use tessera_core::store::{
+    EnrolOutcome, Enrolment, Event, NewChallenge, SealedKind, SignInCompletion,
+};
 use tessera_core::totp::{SECRET_LEN, TotpSpec};
 use tessera_core::{
     DomainError, Factor, FactorData, FactorId, FactorKind, FactorState, PhoneNumber, Realm,
@@ -502,17 +504,6 @@ impl Service {
             detail: Some(factor.kind().as_str().to_owned()),
             at: now,
         };
-        let outcome = self
-            .store
-            .complete_enrolment(Some(&challenge.id), &factor, step, &event)
-            .await?;
-        // The code was right, whatever became of the enrolment.
-        self.passed(check).await?;
-        match outcome {
-            EnrolOutcome::Done => {}
-            EnrolOutcome::ChallengeGone => return Err(DomainError::InvalidSessionInfo),
-            EnrolOutcome::LimitReached => return Err(DomainError::SecondFactorLimitExceeded),
-        }
         let sign_in = SignIn {
             second_factor: Some(SecondFactor {
                 kind: factor.kind(),
@@ -520,7 +511,27 @@ impl Service {
             }),
             ..me.sign_in()?
         };
-        let session = self.start_session(&me.realm, &me.user, sign_in).await?;
+        let (refresh_token, refresh) = self.new_refresh_token(&me.realm, &me.user, &sign_in)?;
+        let outcome = self
+            .store
+            .complete_enrolment(Enrolment {
+                challenge: Some(&challenge.id),
+                factor: &factor,
+                totp_step: step,
+                event: &event,
+                // The code was right, whatever becomes of the enrolment.
+                passed: Some(&self.pass(check)),
+                refresh: Some(&refresh),
+            })
+            .await?;
+        match outcome {
+            EnrolOutcome::Done => {}
+            EnrolOutcome::ChallengeGone => return Err(DomainError::InvalidSessionInfo),
+            EnrolOutcome::LimitReached => return Err(DomainError::SecondFactorLimitExceeded),
+        }
+        let session = self
+            .session(&me.realm, &me.user, &sign_in, refresh_token)
+            .await?;
         Ok((factor, session))
     }
 
@@ -538,18 +549,20 @@ impl Service {
             detail: None,
             at: self.clock.now(),
         };
-        if !self
-            .store
-            .remove_factor(&me.realm.id, &me.user.id, id, &event)
-            .await?
-        {
-            return Err(DomainError::FactorNotFound);
-        }
         let mut sign_in = me.sign_in()?;
         if sign_in.second_factor.as_ref().is_some_and(|f| &f.id == id) {
             sign_in.second_factor = None;
         }
-        self.start_session(&me.realm, &me.user, sign_in).await
+        let (refresh_token, refresh) = self.new_refresh_token(&me.realm, &me.user, &sign_in)?;
+        if !self
+            .store
+            .remove_factor(&me.realm.id, &me.user.id, id, &event, Some(&refresh))
+            .await?
+        {
+            return Err(DomainError::FactorNotFound);
+        }
+        self.session(&me.realm, &me.user, &sign_in, refresh_token)
+            .await
     }
 
     /// After a correct first factor: a session, or a pending sign-in when a second factor
@@ -679,7 +692,7 @@ impl Service {
     ) -> Result<(User, Session), DomainError> {
         let (pending, realm, mut user) = self.pending_sign_in(credential).await?;
         let now = self.clock.now();
-        let second_factor = match proof {
+        let (second_factor, challenge, passed) = match proof {
             SignInProof::Phone { session_info, code } => {
                 let (challenge, check) = self
                     .open_challenge(
@@ -702,41 +715,47 @@ impl Service {
                     let wrong = DomainError::InvalidCode;
                     return Err(self.check_failed(check, "sign_in: wrong code", wrong).await);
                 }
-                // The sign-in is consumed before its challenge: of requests racing with the
-                // right code, the one that wins the sign-in finishes it, and the others find it
-                // over, exactly as a request coming second would.
-                let won = self.store.consume_pending_sign_in(&pending.id, now).await?;
-                self.passed(check).await?;
-                if !won {
-                    return Err(DomainError::InvalidPendingCredential);
-                }
-                self.store.consume_challenge(&challenge.id).await?;
-                SecondFactor {
+                let second_factor = SecondFactor {
                     kind: FactorKind::SmsOtp,
                     id: factor_id,
-                }
+                };
+                (second_factor, Some(challenge.id), Some(self.pass(check)))
             }
             SignInProof::Totp { factor, code } => {
                 let factor = self.ready_factor(&realm, &user, &factor).await?;
                 self.check_totp_code(&realm, &user, &factor, &code, Some(&pending.id), client)
                     .await?;
-                if !self.store.consume_pending_sign_in(&pending.id, now).await? {
-                    return Err(DomainError::InvalidPendingCredential);
-                }
-                SecondFactor {
+                let second_factor = SecondFactor {
                     kind: FactorKind::Totp,
                     id: factor.id,
-                }
+                };
+                (second_factor, None, None)
             }
         };
         user.last_login_at = Some(now);
-        self.store.update_user(&user).await?;
         let sign_in = SignIn {
             provider: pending.first_factor,
             auth_time: now,
             second_factor: Some(second_factor),
         };
-        let session = self.start_session(&realm, &user, sign_in).await?;
+        let (refresh_token, refresh) = self.new_refresh_token(&realm, &user, &sign_in)?;
+        // Of requests racing with the right code, the one that wins the sign-in finishes it,
+        // and the others find it over, exactly as a request coming second would.
+        let won = self
+            .store
+            .complete_sign_in(SignInCompletion {
+                pending: &pending.id,
+                challenge: challenge.as_deref(),
+                passed: passed.as_ref(),
+                user: &user,
+                refresh: &refresh,
+                at: now,
+            })
+            .await?;
+        if !won {
+            return Err(DomainError::InvalidPendingCredential);
+        }
+        let session = self.session(&realm, &user, &sign_in, refresh_token).await?;
         Ok((user, session))
     }
 

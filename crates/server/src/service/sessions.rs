@@ -105,19 +105,41 @@ impl Service {
         user: &User,
         sign_in: SignIn,
     ) -> Result<Session, DomainError> {
+        let (refresh_token, record) = self.new_refresh_token(realm, user, &sign_in)?;
+        self.store.insert_refresh_token(&record).await?;
+        self.session(realm, user, &sign_in, refresh_token).await
+    }
+
+    /// A new refresh token for `sign_in`, and the record to store, with the change that
+    /// starts the session when there is one, before [`Self::session`].
+    pub(super) fn new_refresh_token(
+        &self,
+        realm: &Realm,
+        user: &User,
+        sign_in: &SignIn,
+    ) -> Result<(String, RefreshTokenRecord), DomainError> {
         let refresh_token = random_token().map_err(internal)?;
-        self.store
-            .insert_refresh_token(&RefreshTokenRecord {
-                token_hash: sha256(refresh_token.as_bytes()),
-                user: user.id.clone(),
-                realm: realm.id.clone(),
-                issued_at: self.clock.now(),
-                sign_in_provider: sign_in.provider.clone(),
-                auth_time: sign_in.auth_time,
-                second_factor: sign_in.second_factor.clone(),
-            })
-            .await?;
-        let id_token = self.mint_id_token(realm, user, &sign_in).await?;
+        let record = RefreshTokenRecord {
+            token_hash: sha256(refresh_token.as_bytes()),
+            user: user.id.clone(),
+            realm: realm.id.clone(),
+            issued_at: self.clock.now(),
+            sign_in_provider: sign_in.provider.clone(),
+            auth_time: sign_in.auth_time,
+            second_factor: sign_in.second_factor.clone(),
+        };
+        Ok((refresh_token, record))
+    }
+
+    /// The session of a stored refresh token, with a freshly minted ID token.
+    pub(super) async fn session(
+        &self,
+        realm: &Realm,
+        user: &User,
+        sign_in: &SignIn,
+        refresh_token: String,
+    ) -> Result<Session, DomainError> {
+        let id_token = self.mint_id_token(realm, user, sign_in).await?;
         Ok(Session {
             id_token,
             refresh_token,

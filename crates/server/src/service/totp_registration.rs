@@ -14,7 +14,7 @@ use super::attempts::Subject;
 use super::delivery::ClientInfo;
 use super::{Service, callers::internal};
 use crate::crypto::random_array;
-use tessera_core::store::EnrolOutcome;
+use tessera_core::store::{EnrolOutcome, Enrolment};
 
 /// A registration in progress: what the user's authenticator app needs.
 pub struct TotpRegistration {
@@ -80,7 +80,7 @@ impl Service {
         for pending in &existing {
             let replaced = self.event(realm, &user, pending, "factor.removed");
             self.store
-                .remove_factor(&realm.id, &user.id, &pending.id, &replaced)
+                .remove_factor(&realm.id, &user.id, &pending.id, &replaced, None)
                 .await?;
         }
         let (factor, secret) = self.new_totp_factor(realm, &user.id)?;
@@ -132,9 +132,15 @@ impl Service {
         let enrolled = self.event(realm, &user, &factor, "factor.enrolled");
         let outcome = self
             .store
-            .complete_enrolment(None, &factor, Some(step as i64), &enrolled)
+            .complete_enrolment(Enrolment {
+                challenge: None,
+                factor: &factor,
+                totp_step: Some(step as i64),
+                event: &enrolled,
+                passed: Some(&self.pass(check)),
+                refresh: None,
+            })
             .await?;
-        self.passed(check).await?;
         match outcome {
             EnrolOutcome::Done => Ok(factor),
             EnrolOutcome::ChallengeGone => Err(DomainError::FactorNotFound),
@@ -149,11 +155,15 @@ impl Service {
         factor: Factor,
         event: &Event,
     ) -> Result<Factor, DomainError> {
-        match self
-            .store
-            .complete_enrolment(None, &factor, None, event)
-            .await?
-        {
+        let enrolment = Enrolment {
+            challenge: None,
+            factor: &factor,
+            totp_step: None,
+            event,
+            passed: None,
+            refresh: None,
+        };
+        match self.store.complete_enrolment(enrolment).await? {
             EnrolOutcome::Done => Ok(factor),
             EnrolOutcome::ChallengeGone => Err(DomainError::FactorNotFound),
             EnrolOutcome::LimitReached => Err(DomainError::SecondFactorLimitExceeded),
@@ -242,7 +252,7 @@ impl Service {
             let event = self.event(realm, &user, factor, "factor.removed");
             removed |= self
                 .store
-                .remove_factor(&realm.id, &user.id, &factor.id, &event)
+                .remove_factor(&realm.id, &user.id, &factor.id, &event, None)
                 .await?;
         }
         if removed {

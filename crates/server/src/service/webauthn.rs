@@ -309,7 +309,7 @@ impl Service {
         let event = self.key_event(realm, id, Some(&found.id), "factor.removed");
         if self
             .store
-            .remove_factor(&realm.id, id, &found.id, &event)
+            .remove_factor(&realm.id, id, &found.id, &event, None)
             .await?
         {
             Ok(())
