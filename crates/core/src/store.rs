@@ -156,12 +156,24 @@ pub struct SignInCompletion<'a> {
     pub pending: &'a [u8],
     /// The SMS challenge whose code was right, consumed with it.
     pub challenge: Option<&'a [u8]>,
+    /// The TOTP factor and time step the code was for, used up first (RFC 6238 §5.2).
+    pub totp_step: Option<(&'a FactorId, i64)>,
     /// The check of that code, recorded whoever wins the sign-in.
     pub passed: Option<&'a Passed>,
     /// The user, with its `last_login_at` moved to now.
     pub user: &'a User,
     pub refresh: &'a RefreshTokenRecord,
     pub at: OffsetDateTime,
+}
+
+/// How completing a sign-in ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignInOutcome {
+    Done,
+    /// The pending sign-in was used (by a racing request) or has expired.
+    SignInGone,
+    /// The TOTP time step had been used already: a replayed code, nothing written.
+    StepUsed,
 }
 
 /// Whether an attempt was taken. Anything but `Taken` changed nothing.
@@ -485,11 +497,15 @@ pub trait Store: Send + Sync + 'static {
     async fn find_pending_sign_in(&self, id: &[u8]) -> StoreResult<Option<PendingSignIn>>;
     /// Takes one attempt from a live pending sign-in; `Ok(false)` when none is left.
     async fn spend_pending_attempt(&self, id: &[u8], now: OffsetDateTime) -> StoreResult<bool>;
-    /// In one transaction: records the passed check, then consumes the pending sign-in and,
-    /// if this call won it, the challenge, and stores the user's last login and the refresh
-    /// token. `Ok(false)` when the sign-in was already used or has expired: then only the
-    /// check is recorded.
-    async fn complete_sign_in(&self, completion: SignInCompletion<'_>) -> StoreResult<bool>;
+    /// In one transaction: uses up the TOTP step (`StepUsed`, and nothing written, when it
+    /// was used before), records the passed check, then consumes the pending sign-in and, if
+    /// this call won it, the challenge, and stores the user's last login and the refresh
+    /// token. `SignInGone` when the sign-in was already used or has expired: then only the
+    /// step and the check are recorded.
+    async fn complete_sign_in(
+        &self,
+        completion: SignInCompletion<'_>,
+    ) -> StoreResult<SignInOutcome>;
     /// Messages whose Identity Toolkit challenge is still outstanding, oldest first (the
     /// emulator's `verificationCodes`).
     async fn outstanding_messages(&self, realm: &RealmId) -> StoreResult<Vec<Delivery>>;

@@ -4,13 +4,13 @@
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, AnyPool, Executor};
 use tessera_core::challenge::{Challenge, PendingSignIn, Purpose};
-use tessera_core::store::{Event, SignInCompletion, StoreResult};
+use tessera_core::store::{Event, SignInCompletion, SignInOutcome, StoreResult};
 use tessera_core::{FactorId, PhoneNumber, RealmId, UserId};
 use time::OffsetDateTime;
 
 use crate::attempts::record_passed;
 use crate::rows::{corrupt, get, get_bool, get_time, millis};
-use crate::{db_err, users};
+use crate::{db_err, factors, users};
 
 fn challenge_from_row(row: &AnyRow) -> StoreResult<Challenge> {
     Ok(Challenge {
@@ -189,8 +189,13 @@ pub(crate) async fn consume_pending(
 pub(crate) async fn complete_sign_in(
     pool: &AnyPool,
     c: &SignInCompletion<'_>,
-) -> StoreResult<bool> {
+) -> StoreResult<SignInOutcome> {
     let mut tx = pool.begin().await.map_err(db_err)?;
+    if let Some((factor, step)) = c.totp_step
+        && !factors::use_totp_step(&mut *tx, factor, step, c.at).await?
+    {
+        return Ok(SignInOutcome::StepUsed);
+    }
     if let Some(passed) = c.passed {
         record_passed(&mut tx, passed).await?;
     }
@@ -205,5 +210,9 @@ pub(crate) async fn complete_sign_in(
         users::insert_refresh_token(&mut *tx, c.refresh).await?;
     }
     tx.commit().await.map_err(db_err)?;
-    Ok(won)
+    Ok(if won {
+        SignInOutcome::Done
+    } else {
+        SignInOutcome::SignInGone
+    })
 }

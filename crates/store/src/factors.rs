@@ -311,12 +311,15 @@ pub(crate) async fn replace(
     Ok(())
 }
 
-pub(crate) async fn use_totp_step(
-    pool: &AnyPool,
+pub(crate) async fn use_totp_step<'e, E>(
+    executor: E,
     id: &FactorId,
     step: i64,
     at: OffsetDateTime,
-) -> StoreResult<bool> {
+) -> StoreResult<bool>
+where
+    E: sqlx::Executor<'e, Database = Any>,
+{
     let done = sqlx::query(
         "UPDATE factors SET last_used_step = $1, last_used_at = $2 \
          WHERE id = $3 AND state = 'ready' AND (last_used_step IS NULL OR last_used_step < $1)",
@@ -324,7 +327,7 @@ pub(crate) async fn use_totp_step(
     .bind(step)
     .bind(millis(at))
     .bind(id.as_str())
-    .execute(pool)
+    .execute(executor)
     .await
     .map_err(db_err)?;
     Ok(done.rows_affected() == 1)

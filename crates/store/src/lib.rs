@@ -34,8 +34,8 @@ use tessera_core::login_session::LoginSession;
 use tessera_core::store::{Attempt, AttemptTaken, EventFilter, EventRecord};
 use tessera_core::store::{
     Attempted, EnrolOutcome, Enrolment, Event, KeyUsage, NewChallenge, Outgoing,
-    RefreshTokenRecord, SealedKind, SealedRecord, SignInCompletion, SigningKeyRecord, StoreResult,
-    UserQuery,
+    RefreshTokenRecord, SealedKind, SealedRecord, SignInCompletion, SignInOutcome,
+    SigningKeyRecord, StoreResult, UserQuery,
 };
 use tessera_core::{
     EmailAddress, Factor, FactorId, MachineUser, NewUser, Realm, RealmId, Store, User, UserId,
@@ -654,7 +654,10 @@ impl Store for SqlStore {
             .await
     }
 
-    async fn complete_sign_in(&self, completion: SignInCompletion<'_>) -> StoreResult<bool> {
+    async fn complete_sign_in(
+        &self,
+        completion: SignInCompletion<'_>,
+    ) -> StoreResult<SignInOutcome> {
         self.durably(challenges::complete_sign_in(&self.write, &completion))
             .await
     }

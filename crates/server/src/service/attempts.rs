@@ -142,7 +142,7 @@ impl Service {
 
     /// The code was right and used: the factor's failures reset, the limits are given back.
     pub(super) async fn passed(&self, check: Check) -> Result<(), DomainError> {
-        let passed = self.pass(check);
+        let passed = self.pass(&check);
         self.store
             .end_attempt(&passed.attempt, true, &passed.events)
             .await?;
@@ -150,14 +150,14 @@ impl Service {
     }
 
     /// What recording a passed check writes, for the store call of the change it allows.
-    pub(super) fn pass(&self, check: Check) -> Passed {
+    pub(super) fn pass(&self, check: &Check) -> Passed {
         let mut events = Vec::new();
         // Failures before this attempt had locked the factor at least once.
         if check.attempt.factor.is_some() && check.failures > LOCK_EVERY {
-            events.push(self.check_event(&check, "factor.unlocked", "right code".to_owned()));
+            events.push(self.check_event(check, "factor.unlocked", "right code".to_owned()));
         }
         Passed {
-            attempt: check.attempt,
+            attempt: check.attempt.clone(),
             events,
         }
     }

@@ -15,7 +15,7 @@ use tessera_core::challenge::{
 use tessera_core::delivery::{MessageContent, MessageKind};
 use tessera_core::factor::MAX_READY_FACTORS;
 use tessera_core::store::{
-    EnrolOutcome, Enrolment, Event, NewChallenge, SealedKind, SignInCompletion,
+    EnrolOutcome, Enrolment, Event, NewChallenge, SealedKind, SignInCompletion, SignInOutcome,
 };
 use tessera_core::totp::{SECRET_LEN, TotpSpec};
 use tessera_core::{
@@ -520,7 +520,7 @@ impl Service {
                 totp_step: step,
                 event: &event,
                 // The code was right, whatever becomes of the enrolment.
-                passed: Some(&self.pass(check)),
+                passed: Some(&self.pass(&check)),
                 refresh: Some(&refresh),
             })
             .await?;
@@ -692,7 +692,7 @@ impl Service {
     ) -> Result<(User, Session), DomainError> {
         let (pending, realm, mut user) = self.pending_sign_in(credential).await?;
         let now = self.clock.now();
-        let (second_factor, challenge, passed) = match proof {
+        let (second_factor, check, challenge, totp_step) = match proof {
             SignInProof::Phone { session_info, code } => {
                 let (challenge, check) = self
                     .open_challenge(
@@ -719,20 +719,22 @@ impl Service {
                     kind: FactorKind::SmsOtp,
                     id: factor_id,
                 };
-                (second_factor, Some(challenge.id), Some(self.pass(check)))
+                (second_factor, check, Some(challenge.id), None)
             }
             SignInProof::Totp { factor, code } => {
                 let factor = self.ready_factor(&realm, &user, &factor).await?;
-                self.check_totp_code(&realm, &user, &factor, &code, Some(&pending.id), client)
+                let (check, step) = self
+                    .totp_check(&realm, &user, &factor, &code, Some(&pending.id), client)
                     .await?;
                 let second_factor = SecondFactor {
                     kind: FactorKind::Totp,
                     id: factor.id,
                 };
-                (second_factor, None, None)
+                (second_factor, check, None, Some(step))
             }
         };
         user.last_login_at = Some(now);
+        let factor_id = second_factor.id.clone();
         let sign_in = SignIn {
             provider: pending.first_factor,
             auth_time: now,
@@ -741,19 +743,22 @@ impl Service {
         let (refresh_token, refresh) = self.new_refresh_token(&realm, &user, &sign_in)?;
         // Of requests racing with the right code, the one that wins the sign-in finishes it,
         // and the others find it over, exactly as a request coming second would.
-        let won = self
+        let outcome = self
             .store
             .complete_sign_in(SignInCompletion {
                 pending: &pending.id,
                 challenge: challenge.as_deref(),
-                passed: passed.as_ref(),
+                totp_step: totp_step.map(|step| (&factor_id, step)),
+                passed: Some(&self.pass(&check)),
                 user: &user,
                 refresh: &refresh,
                 at: now,
             })
             .await?;
-        if !won {
-            return Err(DomainError::InvalidPendingCredential);
+        match outcome {
+            SignInOutcome::Done => {}
+            SignInOutcome::SignInGone => return Err(DomainError::InvalidPendingCredential),
+            SignInOutcome::StepUsed => return Err(self.replayed(check).await),
         }
         let session = self.session(&realm, &user, &sign_in, refresh_token).await?;
         Ok((user, session))
@@ -771,6 +776,36 @@ impl Service {
         pending: Option<&[u8]>,
         client: &ClientInfo,
     ) -> Result<(), DomainError> {
+        let (check, step) = self
+            .totp_check(realm, user, factor, code, pending, client)
+            .await?;
+        if self
+            .store
+            .use_totp_step(&factor.id, step, self.clock.now())
+            .await?
+        {
+            return self.passed(check).await;
+        }
+        Err(self.replayed(check).await)
+    }
+
+    /// A right code for a time step already used: a failure like a wrong code.
+    async fn replayed(&self, check: Check) -> DomainError {
+        self.check_failed(check, "replayed", DomainError::CodeReused)
+            .await
+    }
+
+    /// Takes the attempt and compares the code: the open check and the time step the code is
+    /// for, which the caller uses up (a wrong code is recorded here).
+    async fn totp_check(
+        &self,
+        realm: &Realm,
+        user: &User,
+        factor: &Factor,
+        code: &str,
+        pending: Option<&[u8]>,
+        client: &ClientInfo,
+    ) -> Result<(Check, i64), DomainError> {
         let (secret, spec) = self.open_totp_secret(factor)?;
         let subject = Subject {
             pending,
@@ -780,28 +815,13 @@ impl Service {
             .begin_check(subject, client, DomainError::InvalidPendingCredential)
             .await?;
         let now = self.clock.now();
-        let step = spec.verify(&secret, code, now, realm.mfa.adjacent_intervals);
-        let accepted = match step {
-            Some(step) => {
-                self.store
-                    .use_totp_step(&factor.id, step as i64, now)
-                    .await?
-            }
-            None => false,
-        };
-        if accepted {
-            return self.passed(check).await;
-        }
-        Err(match step {
-            Some(_) => {
-                let reused = DomainError::CodeReused;
-                self.check_failed(check, "replayed", reused).await
-            }
+        match spec.verify(&secret, code, now, realm.mfa.adjacent_intervals) {
+            Some(step) => Ok((check, step as i64)),
             None => {
                 let wrong = DomainError::InvalidCode;
-                self.check_failed(check, "wrong code", wrong).await
+                Err(self.check_failed(check, "wrong code", wrong).await)
             }
-        })
+        }
     }
 
     /// Administration: replaces the user's factors (replace semantics; empty clears).

@@ -137,7 +137,7 @@ impl Service {
                 factor: &factor,
                 totp_step: Some(step as i64),
                 event: &enrolled,
-                passed: Some(&self.pass(check)),
+                passed: Some(&self.pass(&check)),
                 refresh: None,
             })
             .await?;
