@@ -9,6 +9,9 @@
 //! administrator edits or deletes one: a change made through this node drops every realm kept
 //! here at once, other nodes see it within [`TTL`], and a realm that was not found is never
 //! kept, so a new project or tenant can be used at once on every node.
+//!
+//! Should credentials ever become revocable, revoking one must drop it here, and other nodes
+//! would honour it for up to [`TTL`] longer.
 
 use std::collections::HashMap;
 use std::hash::Hash;
