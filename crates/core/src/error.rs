@@ -129,8 +129,21 @@ pub enum StoreError {
     /// e.g. NUL in text); nothing was written.
     #[error("value refused by the database: {0}")]
     Unstorable(String),
+    /// The row a write belongs to was deleted meanwhile, e.g. a tenant deleted on another
+    /// node within the second that node still kept it; nothing was written.
+    #[error("deleted meanwhile: {0:?}")]
+    Gone(Parent),
     #[error("database error: {0}")]
     Internal(String),
+}
+
+/// Which row a write referred to when it was gone (`StoreError::Gone`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Parent {
+    Realm,
+    User,
+    /// Another row (a factor, a challenge, a machine user), or an engine that does not say.
+    Other,
 }
 
 /// Which uniqueness rule a write broke; the store names it from the constraint, so the
@@ -159,7 +172,12 @@ impl From<StoreError> for DomainError {
             StoreError::Unavailable(_) => DomainError::Unavailable,
             StoreError::LimitExceeded(_) => DomainError::TooManyRequests,
             StoreError::Unstorable(_) => DomainError::UnstorableValue,
-            StoreError::Conflict(Unique::Other) | StoreError::Internal(_) => DomainError::Internal,
+            // Only tenants can be deleted, so a realm that is gone was one.
+            StoreError::Gone(Parent::Realm) => DomainError::TenantNotFound,
+            StoreError::Gone(Parent::User) => DomainError::UserNotFound,
+            StoreError::Conflict(Unique::Other)
+            | StoreError::Gone(Parent::Other)
+            | StoreError::Internal(_) => DomainError::Internal,
         }
     }
 }

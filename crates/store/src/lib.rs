@@ -28,7 +28,7 @@ use sqlx::{AnyPool, AssertSqlSafe};
 use tessera_core::challenge::{Challenge, PendingSignIn};
 use tessera_core::contact::{ContactCode, ContactKind};
 use tessera_core::delivery::{Delivery, DeliveryStatus};
-use tessera_core::error::{StoreError, Unique};
+use tessera_core::error::{Parent, StoreError, Unique};
 use tessera_core::factor::Sealed;
 use tessera_core::login_session::LoginSession;
 use tessera_core::store::{Attempt, AttemptTaken, EventFilter, EventRecord};
@@ -96,6 +96,19 @@ pub(crate) fn db_err(e: sqlx::Error) -> StoreError {
                 Unique::Other
             };
             StoreError::Conflict(which)
+        }
+        // PostgreSQL names the constraint (`users_realm_id_fkey`,
+        // `factors_realm_id_user_id_fkey`, …); SQLite does not.
+        sqlx::Error::Database(db) if db.is_foreign_key_violation() => {
+            tracing::warn!(error = %e, "a write referred to a row deleted meanwhile");
+            let constraint = db.constraint().unwrap_or_default();
+            StoreError::Gone(if constraint.ends_with("_realm_id_user_id_fkey") {
+                Parent::User
+            } else if constraint.ends_with("_realm_id_fkey") {
+                Parent::Realm
+            } else {
+                Parent::Other
+            })
         }
         sqlx::Error::PoolTimedOut
         | sqlx::Error::PoolClosed

@@ -286,6 +286,62 @@ async fn a_realm_change_holds_at_once_where_made_and_within_a_second_elsewhere()
     }
 }
 
+/// A tenant deleted on one node may still be kept by another for up to a second. A sign-up
+/// there in that second refers to the deleted realm, which the database refuses: the caller
+/// hears `TENANT_NOT_FOUND`, as it will once the second is over, never an internal error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tenant_deleted_on_one_node_is_not_found_on_the_others_at_once() {
+    let cluster = Cluster::start().await;
+    let n = |i| cluster.node(i);
+    let last = cluster.nodes.len() - 1;
+    let tenants = format!("/v2/projects/{PROJECT}/tenants");
+    let (status, created) = n(0)
+        .admin_post(&tenants, json!({"displayName": "Brief"}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{created}");
+    let tenant = str_of(&created, "name")
+        .rsplit('/')
+        .next()
+        .expect("id")
+        .to_owned();
+    let sign_up = |email: &str| {
+        json!({"email": email, "password": "correct horse", "tenantId": tenant,
+               "returnSecureToken": true})
+    };
+    let (status, body) = n(last)
+        .post("/v1/accounts:signUp", sign_up("first@example.com"))
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "node {last} keeps the tenant: {body}"
+    );
+
+    let (status, deleted) = n(0)
+        .try_call(
+            Method::DELETE,
+            &format!("{tenants}/{tenant}"),
+            Some("owner"),
+            None,
+        )
+        .await
+        .expect("request");
+    assert_eq!(status, StatusCode::OK, "{deleted}");
+    for email in ["second@example.com", "third@example.com"] {
+        assert_it_error(
+            &n(last).post("/v1/accounts:signUp", sign_up(email)).await,
+            "TENANT_NOT_FOUND",
+        );
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_it_error(
+        &n(last)
+            .post("/v1/accounts:signUp", sign_up("fourth@example.com"))
+            .await,
+        "TENANT_NOT_FOUND",
+    );
+}
+
 /// Dev mode, several nodes started at the same moment on one master key file that does not
 /// exist yet: one creates it, the others use it (each was refused with "File exists", or
 /// could read the file half written). Separate SQLite files here, so that no migration lock

@@ -248,7 +248,10 @@ impl ZitadelError {
                 "Too many failed attempts, try again later",
                 "TESSERA-LIM02",
             ),
-            (OrgNotFound, _) => err(Code::NotFound, "Organisation not found", "COMMAND-55M9f"),
+            // A tenant is an organization seen from the Identity Toolkit.
+            (OrgNotFound | TenantNotFound, _) => {
+                err(Code::NotFound, "Organisation not found", "COMMAND-55M9f")
+            }
             (AdminUnauthenticated | InvalidIdToken | TokenExpired | UserDisabled, _) => {
                 UNAUTHENTICATED
             }
