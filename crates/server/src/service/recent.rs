@@ -62,31 +62,25 @@ impl Service {
         &self,
         hash: Vec<u8>,
     ) -> Result<Option<String>, StoreError> {
-        if let Some(found) = self.recent.api_keys.get(&hash) {
-            return Ok(found);
-        }
-        let found = self.store.find_api_key(&hash).await?;
-        self.recent.api_keys.put(hash, found.clone());
-        Ok(found)
+        self.recent
+            .api_keys
+            .through(hash, async |hash| self.store.find_api_key(hash).await)
+            .await
     }
 
     pub(super) async fn admin_token_known(&self, hash: Vec<u8>) -> Result<bool, StoreError> {
-        if let Some(known) = self.recent.admin_tokens.get(&hash) {
-            return Ok(known);
-        }
-        let known = self.store.admin_token_exists(&hash).await?;
-        self.recent.admin_tokens.put(hash, known);
-        Ok(known)
+        self.recent
+            .admin_tokens
+            .through(hash, async |hash| self.store.admin_token_exists(hash).await)
+            .await
     }
 
     /// The machine user owning the PAT with this hash.
     pub(super) async fn pat_owner(&self, hash: Vec<u8>) -> Result<Option<MachineUser>, StoreError> {
-        if let Some(owner) = self.recent.pats.get(&hash) {
-            return Ok(owner);
-        }
-        let owner = self.store.find_pat(&hash).await?;
-        self.recent.pats.put(hash, owner.clone());
-        Ok(owner)
+        self.recent
+            .pats
+            .through(hash, async |hash| self.store.find_pat(hash).await)
+            .await
     }
 
     pub(super) async fn find_realm(
@@ -159,6 +153,20 @@ impl<K: Eq + Hash, V: Clone> Kept<K, V> {
         Self {
             entries: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// The kept answer for `key`, else what `read` answers, kept for the next caller.
+    async fn through(
+        &self,
+        key: K,
+        read: impl AsyncFnOnce(&K) -> Result<V, StoreError>,
+    ) -> Result<V, StoreError> {
+        if let Some(value) = self.get(&key) {
+            return Ok(value);
+        }
+        let value = read(&key).await?;
+        self.put(key, value.clone());
+        Ok(value)
     }
 
     fn get(&self, key: &K) -> Option<V> {
