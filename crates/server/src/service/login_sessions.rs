@@ -361,7 +361,7 @@ impl Service {
                 .iter()
                 .find(|f| f.kind() == FactorKind::Totp)
                 .ok_or(DomainError::FactorNotFound)?;
-            self.check_totp_code(realm, &user, factor, &code, None, client)
+            self.check_totp_code(realm, &user, factor, &code, client)
                 .await?;
             session.checked.totp = Some(now);
         }

@@ -764,20 +764,19 @@ impl Service {
         Ok((user, session))
     }
 
-    /// Checks a code of a ready TOTP factor: right, and its time step not used before (RFC
-    /// 6238 §5.2). The attempt is taken first (from `pending`, when the check finishes a
-    /// pending sign-in); a failure is recorded as an event.
+    /// Checks a code of a ready TOTP factor on its own: right, and its time step not used
+    /// before (RFC 6238 §5.2). The attempt is taken first; a failure is recorded as an event.
+    /// A second-factor sign-in uses up the step in its own transaction instead.
     pub(super) async fn check_totp_code(
         &self,
         realm: &Realm,
         user: &User,
         factor: &Factor,
         code: &str,
-        pending: Option<&[u8]>,
         client: &ClientInfo,
     ) -> Result<(), DomainError> {
         let (check, step) = self
-            .totp_check(realm, user, factor, code, pending, client)
+            .totp_check(realm, user, factor, code, None, client)
             .await?;
         if self
             .store
@@ -795,8 +794,9 @@ impl Service {
             .await
     }
 
-    /// Takes the attempt and compares the code: the open check and the time step the code is
-    /// for, which the caller uses up (a wrong code is recorded here).
+    /// Takes the attempt (from `pending`, when the check finishes a pending sign-in) and
+    /// compares the code: the open check and the time step the code is for, which the caller
+    /// uses up (a wrong code is recorded here).
     async fn totp_check(
         &self,
         realm: &Realm,
