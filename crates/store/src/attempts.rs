@@ -9,7 +9,7 @@
 use std::sync::LazyLock;
 
 use sqlx::any::AnyRow;
-use sqlx::{AnyConnection, AnyPool, AssertSqlSafe};
+use sqlx::{AnyConnection, AnyPool, AssertSqlSafe, Connection};
 use tessera_core::lockout::{HARD_LOCK_FAILURES, schedule};
 use tessera_core::store::{
     Attempt, AttemptTaken, Event, EventFilter, EventRecord, Passed, StoreResult,
@@ -67,8 +67,8 @@ async fn spend(
     Ok(spent.rows_affected() == 1)
 }
 
-pub(crate) async fn take(pool: &AnyPool, a: &Attempt) -> StoreResult<AttemptTaken> {
-    let mut tx = pool.begin().await.map_err(db_err)?;
+pub(crate) async fn take(conn: &mut AnyConnection, a: &Attempt) -> StoreResult<AttemptTaken> {
+    let mut tx = conn.begin().await.map_err(db_err)?;
     for quota in &a.quotas {
         if !charge(&mut tx, quota, a.at).await? {
             return Ok(AttemptTaken::LimitReached);
@@ -102,12 +102,12 @@ pub(crate) async fn take(pool: &AnyPool, a: &Attempt) -> StoreResult<AttemptTake
 }
 
 pub(crate) async fn end(
-    pool: &AnyPool,
+    conn: &mut AnyConnection,
     a: &Attempt,
     succeeded: bool,
     events: &[Event],
 ) -> StoreResult<()> {
-    let mut tx = pool.begin().await.map_err(db_err)?;
+    let mut tx = conn.begin().await.map_err(db_err)?;
     record_end(&mut tx, a, succeeded, events).await?;
     tx.commit().await.map_err(db_err)
 }
@@ -145,12 +145,12 @@ pub(crate) async fn record_passed(conn: &mut AnyConnection, passed: &Passed) -> 
 }
 
 pub(crate) async fn unlock(
-    pool: &AnyPool,
+    conn: &mut AnyConnection,
     realm: &RealmId,
     user: &UserId,
     at: OffsetDateTime,
 ) -> StoreResult<Vec<FactorId>> {
-    let mut tx = pool.begin().await.map_err(db_err)?;
+    let mut tx = conn.begin().await.map_err(db_err)?;
     let rows: Vec<(String,)> = sqlx::query_as(
         "UPDATE factors SET consecutive_failures = 0, locked_until = NULL \
          WHERE realm_id = $1 AND user_id = $2 AND state <> 'removed' \

@@ -2,7 +2,7 @@
 //! single conditional UPDATE whose affected-row count says who won.
 
 use sqlx::any::AnyRow;
-use sqlx::{AnyConnection, AnyPool, Executor};
+use sqlx::{AnyConnection, AnyPool, Connection, Executor};
 use tessera_core::challenge::{Challenge, PendingSignIn, Purpose};
 use tessera_core::store::{Event, SignInCompletion, SignInOutcome, StoreResult};
 use tessera_core::{FactorId, PhoneNumber, RealmId, UserId};
@@ -68,7 +68,7 @@ pub(crate) async fn find(pool: &AnyPool, id: &[u8]) -> StoreResult<Option<Challe
     row.as_ref().map(challenge_from_row).transpose()
 }
 
-pub(crate) async fn insert_pending(pool: &AnyPool, p: &PendingSignIn) -> StoreResult<()> {
+pub(crate) async fn insert_pending(conn: &mut AnyConnection, p: &PendingSignIn) -> StoreResult<()> {
     sqlx::query(
         "INSERT INTO pending_sign_ins (credential_hash, realm_id, user_id, first_factor, expires_at, attempts_left, \
          consumed, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -81,7 +81,7 @@ pub(crate) async fn insert_pending(pool: &AnyPool, p: &PendingSignIn) -> StoreRe
     .bind(p.attempts_left)
     .bind(p.consumed)
     .bind(millis(p.created_at))
-    .execute(pool)
+    .execute(&mut *conn)
     .await
     .map_err(db_err)?;
     Ok(())
@@ -151,13 +151,13 @@ where
 }
 
 pub(crate) async fn spend_attempt(
-    pool: &AnyPool,
+    conn: &mut AnyConnection,
     id: &[u8],
     now: OffsetDateTime,
 ) -> StoreResult<bool> {
     let sql = "UPDATE challenges SET attempts_left = attempts_left - 1 \
                WHERE id = $1 AND consumed = FALSE AND attempts_left > 0 AND expires_at > $2";
-    won(pool, sql, id, Some(now)).await
+    won(conn, sql, id, Some(now)).await
 }
 
 pub(crate) async fn consume(conn: &mut AnyConnection, id: &[u8]) -> StoreResult<bool> {
@@ -166,13 +166,13 @@ pub(crate) async fn consume(conn: &mut AnyConnection, id: &[u8]) -> StoreResult<
 }
 
 pub(crate) async fn spend_pending_attempt(
-    pool: &AnyPool,
+    conn: &mut AnyConnection,
     id: &[u8],
     now: OffsetDateTime,
 ) -> StoreResult<bool> {
     let sql = "UPDATE pending_sign_ins SET attempts_left = attempts_left - 1 \
                WHERE credential_hash = $1 AND consumed = FALSE AND attempts_left > 0 AND expires_at > $2";
-    won(pool, sql, id, Some(now)).await
+    won(conn, sql, id, Some(now)).await
 }
 
 pub(crate) async fn consume_pending(
@@ -187,10 +187,10 @@ pub(crate) async fn consume_pending(
 
 /// See `Store::complete_sign_in`.
 pub(crate) async fn complete_sign_in(
-    pool: &AnyPool,
+    conn: &mut AnyConnection,
     c: &SignInCompletion<'_>,
 ) -> StoreResult<SignInOutcome> {
-    let mut tx = pool.begin().await.map_err(db_err)?;
+    let mut tx = conn.begin().await.map_err(db_err)?;
     if let Some((factor, step)) = c.totp_step
         && !factors::use_totp_step(&mut *tx, factor, step, c.at).await?
     {

@@ -61,7 +61,7 @@ pub async fn find(
 }
 
 async fn won(
-    pool: &AnyPool,
+    conn: &mut AnyConnection,
     sql: &'static str,
     (realm, user, kind): Key<'_>,
 ) -> Result<bool, StoreError> {
@@ -69,19 +69,19 @@ async fn won(
         .bind(&realm.0)
         .bind(user.as_str())
         .bind(kind.as_str())
-        .execute(pool)
+        .execute(&mut *conn)
         .await
         .map_err(db_err)?;
     Ok(done.rows_affected() == 1)
 }
 
-pub async fn spend_attempt(pool: &AnyPool, key: Key<'_>) -> Result<bool, StoreError> {
+pub async fn spend_attempt(conn: &mut AnyConnection, key: Key<'_>) -> Result<bool, StoreError> {
     let sql = "UPDATE contact_codes SET attempts_left = attempts_left - 1 \
                WHERE realm_id = $1 AND user_id = $2 AND kind = $3 AND attempts_left > 0";
-    won(pool, sql, key).await
+    won(conn, sql, key).await
 }
 
-pub async fn take(pool: &AnyPool, key: Key<'_>) -> Result<bool, StoreError> {
+pub async fn take(conn: &mut AnyConnection, key: Key<'_>) -> Result<bool, StoreError> {
     let sql = "DELETE FROM contact_codes WHERE realm_id = $1 AND user_id = $2 AND kind = $3";
-    won(pool, sql, key).await
+    won(conn, sql, key).await
 }

@@ -8,7 +8,7 @@
 //! mid-send leaves it to expire, and another node takes the message over.
 
 use sqlx::any::AnyRow;
-use sqlx::{AnyConnection, AnyPool, AssertSqlSafe};
+use sqlx::{AnyConnection, AnyPool, AssertSqlSafe, Connection};
 use tessera_core::RealmId;
 use tessera_core::delivery::DeliveryOutcome;
 use tessera_core::delivery::{CLAIM_LEASE, Channel, Delivery, DeliveryStatus, Quota};
@@ -124,7 +124,7 @@ pub(crate) async fn refund(
 }
 
 pub(crate) async fn claim(
-    pool: &AnyPool,
+    conn: &mut AnyConnection,
     engine: Engine,
     node: &str,
     now: OffsetDateTime,
@@ -145,7 +145,7 @@ pub(crate) async fn claim(
         .bind(millis(now + CLAIM_LEASE))
         .bind(millis(now))
         .bind(limit)
-        .fetch_all(pool)
+        .fetch_all(&mut *conn)
         .await
         .map_err(db_err)?;
     rows.iter().map(from_row).collect()
@@ -211,21 +211,21 @@ pub(crate) async fn outstanding(pool: &AnyPool, realm: &RealmId) -> StoreResult<
     rows.iter().map(from_row).collect()
 }
 
-pub(crate) async fn clear(pool: &AnyPool, realm: &RealmId) -> StoreResult<()> {
+pub(crate) async fn clear(conn: &mut AnyConnection, realm: &RealmId) -> StoreResult<()> {
     sqlx::query("DELETE FROM deliveries WHERE realm_id = $1 AND challenge_id IS NOT NULL")
         .bind(&realm.0)
-        .execute(pool)
+        .execute(&mut *conn)
         .await
         .map_err(db_err)?;
     Ok(())
 }
 
 pub(crate) async fn prune(
-    pool: &AnyPool,
+    conn: &mut AnyConnection,
     counters_before: OffsetDateTime,
     messages_before: OffsetDateTime,
 ) -> StoreResult<()> {
-    let mut tx = pool.begin().await.map_err(db_err)?;
+    let mut tx = conn.begin().await.map_err(db_err)?;
     sqlx::query("DELETE FROM rate_counters WHERE window_start < $1")
         .bind(millis(counters_before))
         .execute(&mut *tx)

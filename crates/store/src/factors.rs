@@ -3,7 +3,7 @@
 //! `users.ready_factors`) and the factor becomes ready, all or nothing.
 
 use sqlx::any::AnyRow;
-use sqlx::{Any, AnyPool, AssertSqlSafe, Transaction};
+use sqlx::{Any, AnyConnection, AnyPool, AssertSqlSafe, Connection, Transaction};
 use tessera_core::factor::MAX_READY_FACTORS;
 use tessera_core::store::{EnrolOutcome, Enrolment, Event, RefreshTokenRecord, StoreResult};
 use tessera_core::totp::{TotpAlgorithm, TotpSpec};
@@ -164,10 +164,10 @@ pub(crate) async fn insert(tx: &mut Transaction<'_, Any>, f: &Factor) -> StoreRe
 }
 
 pub(crate) async fn complete_enrolment(
-    pool: &AnyPool,
+    conn: &mut AnyConnection,
     enrolment: &Enrolment<'_>,
 ) -> StoreResult<EnrolOutcome> {
-    let mut tx = pool.begin().await.map_err(db_err)?;
+    let mut tx = conn.begin().await.map_err(db_err)?;
     let outcome = enrol(&mut tx, enrolment).await?;
     if outcome == EnrolOutcome::Done {
         if let Some(refresh) = enrolment.refresh {
@@ -176,7 +176,7 @@ pub(crate) async fn complete_enrolment(
     } else {
         // Undo what the enrolment wrote; the check below is recorded all the same.
         tx.rollback().await.map_err(db_err)?;
-        tx = pool.begin().await.map_err(db_err)?;
+        tx = conn.begin().await.map_err(db_err)?;
     }
     if let Some(passed) = enrolment.passed {
         record_passed(&mut tx, passed).await?;
@@ -240,14 +240,14 @@ async fn enrol(
 }
 
 pub(crate) async fn remove(
-    pool: &AnyPool,
+    conn: &mut AnyConnection,
     realm: &RealmId,
     user: &UserId,
     id: &FactorId,
     event: &Event,
     refresh: Option<&RefreshTokenRecord>,
 ) -> StoreResult<bool> {
-    let mut tx = pool.begin().await.map_err(db_err)?;
+    let mut tx = conn.begin().await.map_err(db_err)?;
     let removed = sqlx::query(
         "UPDATE factors SET state = 'removed' WHERE realm_id = $1 AND user_id = $2 AND id = $3 AND state <> 'removed'",
     )
@@ -284,7 +284,7 @@ async fn recount(tx: &mut Transaction<'_, Any>, realm: &RealmId, user: &UserId) 
 }
 
 pub(crate) async fn replace(
-    pool: &AnyPool,
+    conn: &mut AnyConnection,
     realm: &RealmId,
     user: &UserId,
     factors: &[Factor],
@@ -293,7 +293,7 @@ pub(crate) async fn replace(
     if factors.len() as i64 > MAX_READY_FACTORS {
         return Err(StoreError::Internal("too many factors".into()));
     }
-    let mut tx = pool.begin().await.map_err(db_err)?;
+    let mut tx = conn.begin().await.map_err(db_err)?;
     sqlx::query("DELETE FROM factors WHERE realm_id = $1 AND user_id = $2")
         .bind(&realm.0)
         .bind(user.as_str())
@@ -334,7 +334,7 @@ where
 }
 
 pub(crate) async fn swap_webauthn_credential(
-    pool: &AnyPool,
+    conn: &mut AnyConnection,
     id: &FactorId,
     old: &str,
     new: &str,
@@ -348,7 +348,7 @@ pub(crate) async fn swap_webauthn_credential(
     .bind(millis(at))
     .bind(id.as_str())
     .bind(old)
-    .execute(pool)
+    .execute(&mut *conn)
     .await
     .map_err(db_err)?;
     Ok(done.rows_affected() == 1)

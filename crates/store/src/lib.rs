@@ -5,9 +5,10 @@
 //! directory per engine. Values cross the boundary as the few types both engines share:
 //! text, 64-bit integers (times in Unix milliseconds), booleans and byte strings.
 //!
-//! SQLite is opened in WAL mode with one writer connection and a pool of readers: SQLite
-//! allows one writer at a time anyway, and queueing writers in our pool is cheaper than
-//! letting them collide on `SQLITE_BUSY`. PostgreSQL uses one pool for both.
+//! SQLite is opened in WAL mode with one writer connection behind a lock and a pool of
+//! readers: SQLite allows one writer at a time anyway, and queueing writers on our lock is
+//! cheaper than letting them collide on `SQLITE_BUSY`. PostgreSQL uses one pool for both.
+//! Every write function takes the writer connection it is given (`SqlStore::durably`).
 
 mod attempts;
 mod challenges;
@@ -24,7 +25,7 @@ mod sealed;
 mod users;
 
 use async_trait::async_trait;
-use sqlx::{AnyPool, AssertSqlSafe};
+use sqlx::{AnyConnection, AnyPool, AssertSqlSafe, Connection};
 use tessera_core::challenge::{Challenge, PendingSignIn};
 use tessera_core::contact::{ContactCode, ContactKind};
 use tessera_core::delivery::{Delivery, DeliveryStatus};
@@ -41,6 +42,7 @@ use tessera_core::{
     EmailAddress, Factor, FactorId, MachineUser, NewUser, Realm, RealmId, Store, User, UserId,
 };
 use time::OffsetDateTime;
+use tokio::sync::Mutex;
 
 pub use open::{Engine, OpenOptions};
 
@@ -49,21 +51,54 @@ use durability::WalSync;
 use rows::{millis, realm_from_row, refresh_from_row, signing_key_from_row};
 
 pub struct SqlStore {
-    write: AnyPool,
+    write: Writer,
     read: AnyPool,
     engine: Engine,
     /// SQLite's group commit; PostgreSQL's commits are durable by themselves.
     wal: Option<WalSync>,
 }
 
+/// Where writes run.
+enum Writer {
+    /// SQLite's one writer connection, owned here rather than through a pool of one: a pool
+    /// hands a connection back through a spawned task that pings it first, two trips through
+    /// the scheduler during which no other write can start. `None` once closed.
+    Sqlite(Mutex<Option<AnyConnection>>),
+    /// PostgreSQL writes take any pooled connection.
+    Pool(AnyPool),
+}
+
 impl SqlStore {
-    /// Runs a write, then returns once it is on disk.
-    async fn durably<T>(&self, write: impl Future<Output = StoreResult<T>>) -> StoreResult<T> {
-        let done = write.await?;
+    /// Runs a write on a writer connection, then returns once it is on disk.
+    async fn durably<T>(
+        &self,
+        write: impl AsyncFnOnce(&mut AnyConnection) -> StoreResult<T>,
+    ) -> StoreResult<T> {
+        let done = self.on_writer(write).await?;
         if let Some(wal) = &self.wal {
             wal.flush().await?;
         }
         Ok(done)
+    }
+
+    /// Runs `work` on a writer connection, waiting for SQLite's writer to be free.
+    async fn on_writer<T>(
+        &self,
+        work: impl AsyncFnOnce(&mut AnyConnection) -> StoreResult<T>,
+    ) -> StoreResult<T> {
+        match &self.write {
+            Writer::Sqlite(conn) => {
+                let mut conn = conn.lock().await;
+                let conn = conn
+                    .as_mut()
+                    .ok_or_else(|| StoreError::Unavailable("the store is closed".into()))?;
+                work(conn).await
+            }
+            Writer::Pool(pool) => {
+                let mut conn = pool.acquire().await.map_err(db_err)?;
+                work(&mut conn).await
+            }
+        }
     }
 
     pub fn engine(&self) -> Engine {
@@ -72,7 +107,16 @@ impl SqlStore {
 
     /// Closes every connection; used on shutdown so SQLite checkpoints its WAL.
     pub async fn close(&self) {
-        self.write.close().await;
+        match &self.write {
+            Writer::Sqlite(conn) => {
+                if let Some(conn) = conn.lock().await.take()
+                    && let Err(e) = conn.close().await
+                {
+                    tracing::warn!(error = %e, "closing the SQLite writer failed");
+                }
+            }
+            Writer::Pool(pool) => pool.close().await,
+        }
         self.read.close().await;
     }
 }
@@ -195,17 +239,17 @@ impl Store for SqlStore {
     }
 
     async fn assign_org(&self, realm: &RealmId, org_id: &str) -> StoreResult<Option<Realm>> {
-        self.durably(async {
+        self.durably(async |conn| {
             sqlx::query("UPDATE realms SET org_id = $1 WHERE id = $2 AND org_id IS NULL")
                 .bind(org_id)
                 .bind(&realm.0)
-                .execute(&self.write)
+                .execute(&mut *conn)
                 .await
                 .map_err(db_err)?;
             let sql = format!("SELECT {REALM_COLUMNS} FROM realms WHERE id = $1");
             let row = sqlx::query(AssertSqlSafe(sql))
                 .bind(&realm.0)
-                .fetch_optional(&self.write)
+                .fetch_optional(&mut *conn)
                 .await
                 .map_err(db_err)?;
             row.as_ref().map(realm_from_row).transpose()
@@ -219,8 +263,8 @@ impl Store for SqlStore {
         user: Option<&User>,
         outgoing: &[Outgoing],
     ) -> StoreResult<()> {
-        self.durably(async {
-            let mut tx = self.write.begin().await.map_err(db_err)?;
+        self.durably(async |conn| {
+            let mut tx = conn.begin().await.map_err(db_err)?;
             if let Some(user) = user {
                 users::update(&mut *tx, user).await?;
             }
@@ -246,7 +290,7 @@ impl Store for SqlStore {
         user: &UserId,
         kind: ContactKind,
     ) -> StoreResult<bool> {
-        self.durably(async { contacts::spend_attempt(&self.write, (realm, user, kind)).await })
+        self.durably(async |conn| contacts::spend_attempt(conn, (realm, user, kind)).await)
             .await
     }
 
@@ -256,7 +300,7 @@ impl Store for SqlStore {
         user: &UserId,
         kind: ContactKind,
     ) -> StoreResult<bool> {
-        self.durably(async { contacts::take(&self.write, (realm, user, kind)).await })
+        self.durably(async |conn| contacts::take(conn, (realm, user, kind)).await)
             .await
     }
 
@@ -265,8 +309,8 @@ impl Store for SqlStore {
         session: &LoginSession,
         outgoing: &[Outgoing],
     ) -> StoreResult<()> {
-        self.durably(async {
-            let mut tx = self.write.begin().await.map_err(db_err)?;
+        self.durably(async |conn| {
+            let mut tx = conn.begin().await.map_err(db_err)?;
             login_sessions::insert(&mut tx, session).await?;
             deliveries::queue(&mut tx, outgoing).await?;
             tx.commit().await.map_err(db_err)
@@ -275,7 +319,8 @@ impl Store for SqlStore {
     }
 
     async fn get_login_session(&self, id: &str) -> StoreResult<Option<LoginSession>> {
-        login_sessions::get_one(&self.write, id).await
+        self.on_writer(async |conn| login_sessions::get_one(conn, id).await)
+            .await
     }
 
     async fn update_login_session(
@@ -284,8 +329,8 @@ impl Store for SqlStore {
         read_at: i64,
         outgoing: &[Outgoing],
     ) -> StoreResult<bool> {
-        self.durably(async {
-            let mut tx = self.write.begin().await.map_err(db_err)?;
+        self.durably(async |conn| {
+            let mut tx = conn.begin().await.map_err(db_err)?;
             if !login_sessions::update(&mut tx, session, read_at).await? {
                 return Ok(false);
             }
@@ -297,12 +342,12 @@ impl Store for SqlStore {
     }
 
     async fn delete_login_session(&self, id: &str) -> StoreResult<bool> {
-        self.durably(async { login_sessions::delete(&self.write, id).await })
+        self.durably(async |conn| login_sessions::delete(conn, id).await)
             .await
     }
 
     async fn insert_machine_user(&self, user: &MachineUser) -> StoreResult<()> {
-        self.durably(async { machines::insert(&self.write, user).await })
+        self.durably(async |conn| machines::insert(conn, user).await)
             .await
     }
 
@@ -324,7 +369,7 @@ impl Store for SqlStore {
         owner: &MachineUser,
         now: OffsetDateTime,
     ) -> StoreResult<()> {
-        self.durably(async { machines::insert_pat(&self.write, token_hash, owner, now).await })
+        self.durably(async |conn| machines::insert_pat(conn, token_hash, owner, now).await)
             .await
     }
 
@@ -333,7 +378,7 @@ impl Store for SqlStore {
     }
 
     async fn update_realm(&self, realm: &Realm) -> StoreResult<bool> {
-        self.durably(async { realms::update(&self.write, realm).await })
+        self.durably(async |conn| realms::update(conn, realm).await)
             .await
     }
 
@@ -342,7 +387,7 @@ impl Store for SqlStore {
     }
 
     async fn delete_realm(&self, id: &RealmId) -> StoreResult<bool> {
-        self.durably(async { realms::delete(&self.write, id).await })
+        self.durably(async |conn| realms::delete(conn, id).await)
             .await
     }
 
@@ -352,7 +397,7 @@ impl Store for SqlStore {
         tenant_id: Option<&str>,
         now: OffsetDateTime,
     ) -> StoreResult<Realm> {
-        self.durably(async {
+        self.durably(async |conn| {
             let id = match tenant_id {
                 Some(t) => format!("{project_id}/{t}"),
                 None => project_id.to_owned(),
@@ -365,7 +410,7 @@ impl Store for SqlStore {
             .bind(project_id)
             .bind(tenant_id.unwrap_or_default())
             .bind(millis(now))
-            .execute(&self.write)
+            .execute(&mut *conn)
             .await
             .map_err(db_err)?;
             let sql =
@@ -373,7 +418,7 @@ impl Store for SqlStore {
             let row = sqlx::query(AssertSqlSafe(sql))
                 .bind(project_id)
                 .bind(tenant_id.unwrap_or_default())
-                .fetch_one(&self.write)
+                .fetch_one(&mut *conn)
                 .await
                 .map_err(db_err)?;
             realm_from_row(&row)
@@ -397,14 +442,14 @@ impl Store for SqlStore {
         project_id: &str,
         now: OffsetDateTime,
     ) -> StoreResult<()> {
-        self.durably(async {
+        self.durably(async |conn| {
             sqlx::query(
                 "INSERT INTO api_keys (key_hash, project_id, created_at) VALUES ($1, $2, $3)",
             )
             .bind(key_hash)
             .bind(project_id)
             .bind(millis(now))
-            .execute(&self.write)
+            .execute(&mut *conn)
             .await
             .map_err(db_err)?;
             Ok(())
@@ -428,14 +473,14 @@ impl Store for SqlStore {
         label: &str,
         now: OffsetDateTime,
     ) -> StoreResult<()> {
-        self.durably(async {
+        self.durably(async |conn| {
             sqlx::query(
                 "INSERT INTO admin_tokens (token_hash, label, created_at) VALUES ($1, $2, $3)",
             )
             .bind(token_hash)
             .bind(label)
             .bind(millis(now))
-            .execute(&self.write)
+            .execute(&mut *conn)
             .await
             .map_err(db_err)?;
             Ok(())
@@ -444,7 +489,7 @@ impl Store for SqlStore {
     }
 
     async fn insert_user(&self, user: NewUser) -> StoreResult<User> {
-        self.durably(async { users::insert(&self.write, user).await })
+        self.durably(async |conn| users::insert(conn, user).await)
             .await
     }
 
@@ -473,16 +518,16 @@ impl Store for SqlStore {
     }
 
     async fn update_user(&self, user: &User) -> StoreResult<bool> {
-        self.durably(async { users::update(&self.write, user).await })
+        self.durably(async |conn| users::update(conn, user).await)
             .await
     }
 
     async fn delete_user(&self, realm: &RealmId, id: &UserId) -> StoreResult<bool> {
-        self.durably(async {
+        self.durably(async |conn| {
             let done = sqlx::query("DELETE FROM users WHERE realm_id = $1 AND id = $2")
                 .bind(&realm.0)
                 .bind(id.as_str())
-                .execute(&self.write)
+                .execute(&mut *conn)
                 .await
                 .map_err(db_err)?;
             Ok(done.rows_affected() > 0)
@@ -509,7 +554,7 @@ impl Store for SqlStore {
     }
 
     async fn insert_refresh_token(&self, r: &RefreshTokenRecord) -> StoreResult<()> {
-        self.durably(users::insert_refresh_token(&self.write, r))
+        self.durably(async |conn| users::insert_refresh_token(&mut *conn, r).await)
             .await
     }
 
@@ -534,12 +579,12 @@ impl Store for SqlStore {
         id: &UserId,
         at: OffsetDateTime,
     ) -> StoreResult<()> {
-        self.durably(async {
+        self.durably(async |conn| {
             sqlx::query("UPDATE users SET last_refresh_at = $1 WHERE realm_id = $2 AND id = $3")
                 .bind(millis(at))
                 .bind(&realm.0)
                 .bind(id.as_str())
-                .execute(&self.write)
+                .execute(&mut *conn)
                 .await
                 .map_err(db_err)?;
             Ok(())
@@ -561,8 +606,8 @@ impl Store for SqlStore {
     }
 
     async fn insert_factor(&self, factor: &Factor, event: &Event) -> StoreResult<()> {
-        self.durably(async {
-            let mut tx = self.write.begin().await.map_err(db_err)?;
+        self.durably(async |conn| {
+            let mut tx = conn.begin().await.map_err(db_err)?;
             factors::insert(&mut tx, factor).await?;
             challenges::insert_event(&mut *tx, event).await?;
             tx.commit().await.map_err(db_err)
@@ -571,7 +616,7 @@ impl Store for SqlStore {
     }
 
     async fn complete_enrolment(&self, enrolment: Enrolment<'_>) -> StoreResult<EnrolOutcome> {
-        self.durably(factors::complete_enrolment(&self.write, &enrolment))
+        self.durably(async |conn| factors::complete_enrolment(conn, &enrolment).await)
             .await
     }
 
@@ -583,15 +628,8 @@ impl Store for SqlStore {
         event: &Event,
         refresh: Option<&RefreshTokenRecord>,
     ) -> StoreResult<bool> {
-        self.durably(factors::remove(
-            &self.write,
-            realm,
-            user,
-            id,
-            event,
-            refresh,
-        ))
-        .await
+        self.durably(async |conn| factors::remove(conn, realm, user, id, event, refresh).await)
+            .await
     }
 
     async fn replace_factors(
@@ -601,7 +639,7 @@ impl Store for SqlStore {
         list: &[Factor],
         events: &[Event],
     ) -> StoreResult<()> {
-        self.durably(async { factors::replace(&self.write, realm, user, list, events).await })
+        self.durably(async |conn| factors::replace(conn, realm, user, list, events).await)
             .await
     }
 
@@ -612,10 +650,8 @@ impl Store for SqlStore {
         new: &str,
         at: OffsetDateTime,
     ) -> StoreResult<bool> {
-        self.durably(async {
-            factors::swap_webauthn_credential(&self.write, id, old, new, at).await
-        })
-        .await
+        self.durably(async |conn| factors::swap_webauthn_credential(conn, id, old, new, at).await)
+            .await
     }
 
     async fn use_totp_step(
@@ -624,13 +660,13 @@ impl Store for SqlStore {
         step: i64,
         at: OffsetDateTime,
     ) -> StoreResult<bool> {
-        self.durably(async { factors::use_totp_step(&self.write, id, step, at).await })
+        self.durably(async |conn| factors::use_totp_step(conn, id, step, at).await)
             .await
     }
 
     async fn insert_challenge(&self, new: NewChallenge<'_>) -> StoreResult<()> {
-        self.durably(async {
-            let mut tx = self.write.begin().await.map_err(db_err)?;
+        self.durably(async |conn| {
+            let mut tx = conn.begin().await.map_err(db_err)?;
             if let Some(factor) = new.factor {
                 factors::insert(&mut tx, factor).await?;
             }
@@ -649,12 +685,12 @@ impl Store for SqlStore {
     }
 
     async fn spend_attempt(&self, id: &[u8], now: OffsetDateTime) -> StoreResult<bool> {
-        self.durably(async { challenges::spend_attempt(&self.write, id, now).await })
+        self.durably(async |conn| challenges::spend_attempt(conn, id, now).await)
             .await
     }
 
     async fn insert_pending_sign_in(&self, pending: &PendingSignIn) -> StoreResult<()> {
-        self.durably(async { challenges::insert_pending(&self.write, pending).await })
+        self.durably(async |conn| challenges::insert_pending(conn, pending).await)
             .await
     }
 
@@ -663,7 +699,7 @@ impl Store for SqlStore {
     }
 
     async fn spend_pending_attempt(&self, id: &[u8], now: OffsetDateTime) -> StoreResult<bool> {
-        self.durably(async { challenges::spend_pending_attempt(&self.write, id, now).await })
+        self.durably(async |conn| challenges::spend_pending_attempt(conn, id, now).await)
             .await
     }
 
@@ -671,7 +707,7 @@ impl Store for SqlStore {
         &self,
         completion: SignInCompletion<'_>,
     ) -> StoreResult<SignInOutcome> {
-        self.durably(challenges::complete_sign_in(&self.write, &completion))
+        self.durably(async |conn| challenges::complete_sign_in(conn, &completion).await)
             .await
     }
 
@@ -680,7 +716,7 @@ impl Store for SqlStore {
     }
 
     async fn clear_outbox(&self, realm: &RealmId) -> StoreResult<()> {
-        self.durably(async { deliveries::clear(&self.write, realm).await })
+        self.durably(async |conn| deliveries::clear(conn, realm).await)
             .await
     }
 
@@ -690,7 +726,7 @@ impl Store for SqlStore {
         now: OffsetDateTime,
         limit: i64,
     ) -> StoreResult<Vec<Delivery>> {
-        self.durably(async { deliveries::claim(&self.write, self.engine, node, now, limit).await })
+        self.durably(async |conn| deliveries::claim(conn, self.engine, node, now, limit).await)
             .await
     }
 
@@ -699,8 +735,8 @@ impl Store for SqlStore {
         node: &str,
         attempted: &[Attempted],
     ) -> StoreResult<Vec<bool>> {
-        self.durably(async {
-            let mut tx = self.write.begin().await.map_err(db_err)?;
+        self.durably(async |conn| {
+            let mut tx = conn.begin().await.map_err(db_err)?;
             let mut held = Vec::with_capacity(attempted.len());
             for attempt in attempted {
                 held.push(deliveries::finish(&mut tx, node, attempt).await?);
@@ -724,14 +760,12 @@ impl Store for SqlStore {
         counters_before: OffsetDateTime,
         messages_before: OffsetDateTime,
     ) -> StoreResult<()> {
-        self.durably(async {
-            deliveries::prune(&self.write, counters_before, messages_before).await
-        })
-        .await
+        self.durably(async |conn| deliveries::prune(conn, counters_before, messages_before).await)
+            .await
     }
 
     async fn record_event(&self, event: &Event) -> StoreResult<()> {
-        self.durably(async { challenges::insert_event(&self.write, event).await })
+        self.durably(async |conn| challenges::insert_event(conn, event).await)
             .await
     }
 
@@ -740,7 +774,7 @@ impl Store for SqlStore {
     }
 
     async fn take_attempt(&self, attempt: &Attempt) -> StoreResult<AttemptTaken> {
-        self.durably(async { attempts::take(&self.write, attempt).await })
+        self.durably(async |conn| attempts::take(conn, attempt).await)
             .await
     }
 
@@ -750,7 +784,7 @@ impl Store for SqlStore {
         succeeded: bool,
         events: &[Event],
     ) -> StoreResult<()> {
-        self.durably(async { attempts::end(&self.write, attempt, succeeded, events).await })
+        self.durably(async |conn| attempts::end(conn, attempt, succeeded, events).await)
             .await
     }
 
@@ -760,7 +794,7 @@ impl Store for SqlStore {
         user: &UserId,
         at: OffsetDateTime,
     ) -> StoreResult<Vec<FactorId>> {
-        self.durably(async { attempts::unlock(&self.write, realm, user, at).await })
+        self.durably(async |conn| attempts::unlock(conn, realm, user, at).await)
             .await
     }
 
@@ -777,7 +811,7 @@ impl Store for SqlStore {
 
     async fn insert_signing_key_if_missing(&self, k: &SigningKeyRecord) -> StoreResult<bool> {
         // Two nodes racing compute the same next generation; its UNIQUE picks one winner.
-        self.durably(async {
+        self.durably(async |conn| {
             let done = sqlx::query(
                 "INSERT INTO signing_keys (kid, generation, algorithm, master_key_id, sealed_private_key, certificate_pem, created_at) \
                  SELECT $1, (SELECT COALESCE(MAX(generation), 0) + 1 FROM signing_keys), $2, $3, $4, $5, $6 \
@@ -790,7 +824,7 @@ impl Store for SqlStore {
             .bind(k.sealed_private_key.as_slice())
             .bind(&k.certificate_pem)
             .bind(millis(k.created_at))
-            .execute(&self.write)
+            .execute(&mut *conn)
             .await
             .map_err(db_err)?;
             Ok(done.rows_affected() == 1)
@@ -816,7 +850,7 @@ impl Store for SqlStore {
         kind: SealedKind,
         changes: &[(SealedRecord, Sealed)],
     ) -> StoreResult<u64> {
-        self.durably(async { sealed::reseal(&self.write, kind, changes).await })
+        self.durably(async |conn| sealed::reseal(conn, kind, changes).await)
             .await
     }
 }

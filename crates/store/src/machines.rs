@@ -1,6 +1,6 @@
 //! Machine users and their personal access tokens (kept as SHA-256 only).
 
-use sqlx::AnyPool;
+use sqlx::{AnyConnection, AnyPool};
 use tessera_core::error::StoreError;
 use tessera_core::{MachineUser, RealmId, Role, UserId};
 use time::OffsetDateTime;
@@ -25,7 +25,7 @@ fn machine_from_row(
     })
 }
 
-pub async fn insert(pool: &AnyPool, user: &MachineUser) -> Result<(), StoreError> {
+pub async fn insert(conn: &mut AnyConnection, user: &MachineUser) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO machine_users (id, realm_id, username, role, created_at) VALUES ($1, $2, $3, $4, $5)",
     )
@@ -34,7 +34,7 @@ pub async fn insert(pool: &AnyPool, user: &MachineUser) -> Result<(), StoreError
     .bind(&user.username)
     .bind(user.role.as_str())
     .bind(millis(user.created_at))
-    .execute(pool)
+    .execute(&mut *conn)
     .await
     .map_err(db_err)?;
     Ok(())
@@ -67,7 +67,7 @@ pub async fn find(
 }
 
 pub async fn insert_pat(
-    pool: &AnyPool,
+    conn: &mut AnyConnection,
     token_hash: &[u8],
     owner: &MachineUser,
     now: OffsetDateTime,
@@ -80,7 +80,7 @@ pub async fn insert_pat(
     .bind(&owner.username)
     .bind(owner.id.as_str())
     .bind(millis(now))
-    .execute(pool)
+    .execute(&mut *conn)
     .await
     .map_err(db_err)?;
     Ok(())

@@ -10,7 +10,8 @@ use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{AnyConnection, AnyPool, Connection};
 use tessera_core::error::StoreError;
 
-use crate::{SqlStore, WalSync, db_err};
+use crate::{SqlStore, WalSync, Writer, db_err};
+use tokio::sync::Mutex;
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
@@ -67,7 +68,7 @@ impl SqlStore {
                     .await
                     .map_err(db_err)?;
                 Ok(SqlStore {
-                    write: pool.clone(),
+                    write: Writer::Pool(pool.clone()),
                     read: pool,
                     engine,
                     wal: None,
@@ -79,9 +80,10 @@ impl SqlStore {
                 } else {
                     format!("{url}?mode=rwc")
                 };
-                let write = sqlite_pool(&url, 1).await?;
+                let mut write = AnyConnection::connect(&url).await.map_err(db_err)?;
+                sqlite_pragmas(&mut write).await.map_err(db_err)?;
                 sqlx::query("PRAGMA journal_mode = WAL")
-                    .execute(&write)
+                    .execute(&mut write)
                     .await
                     .map_err(db_err)?;
                 let read = sqlite_pool(&url, options.max_connections.clamp(1, 8)).await?;
@@ -92,7 +94,7 @@ impl SqlStore {
                 // An in-memory database has no log to sync (and nothing to lose).
                 let wal = (file.as_os_str() != ":memory:").then(|| WalSync::new(file));
                 Ok(SqlStore {
-                    write,
+                    write: Writer::Sqlite(Mutex::new(Some(write))),
                     read,
                     engine,
                     wal,
@@ -106,10 +108,13 @@ impl SqlStore {
             Engine::Sqlite => &SQLITE_MIGRATIONS,
             Engine::Postgres => &POSTGRES_MIGRATIONS,
         };
-        migrator.run(&self.write).await.map_err(|e| {
-            tracing::error!(error = %e, "migration failed");
-            StoreError::Internal(e.to_string())
+        self.on_writer(async |conn| {
+            migrator.run(conn).await.map_err(|e| {
+                tracing::error!(error = %e, "migration failed");
+                StoreError::Internal(e.to_string())
+            })
         })
+        .await
     }
 }
 

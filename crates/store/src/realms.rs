@@ -1,13 +1,13 @@
 //! Realm rows beyond lookup: configuration updates, tenant listing, deletion.
 
-use sqlx::{AnyPool, AssertSqlSafe};
+use sqlx::{AnyConnection, AnyPool, AssertSqlSafe};
 use tessera_core::store::StoreResult;
 use tessera_core::{Realm, RealmId};
 
 use crate::rows::realm_from_row;
 use crate::{REALM_COLUMNS, db_err};
 
-pub(crate) async fn update(pool: &AnyPool, realm: &Realm) -> StoreResult<bool> {
+pub(crate) async fn update(conn: &mut AnyConnection, realm: &Realm) -> StoreResult<bool> {
     let mfa = serde_json::to_string(&realm.mfa)
         .map_err(|e| tessera_core::StoreError::Internal(e.to_string()))?;
     let relying_party = realm
@@ -23,7 +23,7 @@ pub(crate) async fn update(pool: &AnyPool, realm: &Realm) -> StoreResult<bool> {
     .bind(mfa)
     .bind(relying_party)
     .bind(&realm.id.0)
-    .execute(pool)
+    .execute(&mut *conn)
     .await
     .map_err(db_err)?;
     Ok(done.rows_affected() == 1)
@@ -42,10 +42,10 @@ pub(crate) async fn tenants(pool: &AnyPool, project_id: &str) -> StoreResult<Vec
 }
 
 /// Users, and through them factors, challenges and sessions, go with the realm (cascade).
-pub(crate) async fn delete(pool: &AnyPool, id: &RealmId) -> StoreResult<bool> {
+pub(crate) async fn delete(conn: &mut AnyConnection, id: &RealmId) -> StoreResult<bool> {
     let done = sqlx::query("DELETE FROM realms WHERE id = $1")
         .bind(&id.0)
-        .execute(pool)
+        .execute(&mut *conn)
         .await
         .map_err(db_err)?;
     Ok(done.rows_affected() == 1)

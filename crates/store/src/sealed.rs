@@ -5,7 +5,7 @@
 //! so a rotation racing a node that changes the same record cannot overwrite the newer value,
 //! and running a rotation twice changes nothing the second time.
 
-use sqlx::{AnyPool, AssertSqlSafe};
+use sqlx::{AnyConnection, AnyPool, AssertSqlSafe, Connection};
 use tessera_core::factor::Sealed;
 use tessera_core::store::{KeyUsage, SealedKind, SealedRecord, StoreResult};
 
@@ -73,7 +73,7 @@ pub(crate) async fn not_under(
 }
 
 pub(crate) async fn reseal(
-    pool: &AnyPool,
+    conn: &mut AnyConnection,
     kind: SealedKind,
     changes: &[(SealedRecord, Sealed)],
 ) -> StoreResult<u64> {
@@ -82,7 +82,7 @@ pub(crate) async fn reseal(
         "UPDATE {table} SET {column} = $1, master_key_id = $2 \
          WHERE {id} = $3 AND master_key_id = $4"
     );
-    let mut tx = pool.begin().await.map_err(db_err)?;
+    let mut tx = conn.begin().await.map_err(db_err)?;
     let mut changed = 0;
     for (was, now) in changes {
         changed += sqlx::query(AssertSqlSafe(sql.as_str()))

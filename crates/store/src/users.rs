@@ -2,7 +2,7 @@
 
 use sqlx::any::AnyArguments;
 use sqlx::query::Query;
-use sqlx::{AnyPool, AssertSqlSafe};
+use sqlx::{AnyConnection, AnyPool, AssertSqlSafe};
 use tessera_core::error::StoreError;
 use tessera_core::store::{RefreshTokenRecord, StoreResult, UserFilter, UserQuery, UserSort};
 use tessera_core::{NewUser, RealmId, User, UserId};
@@ -10,7 +10,7 @@ use tessera_core::{NewUser, RealmId, User, UserId};
 use crate::db_err;
 use crate::rows::{USER_COLUMNS, millis, user_from_row};
 
-pub(crate) async fn insert(pool: &AnyPool, new: NewUser) -> StoreResult<User> {
+pub(crate) async fn insert(conn: &mut AnyConnection, new: NewUser) -> StoreResult<User> {
     let user = new.into_user();
     bind_user(sqlx::query(
         "INSERT INTO users (realm_id, id, email, email_verified, phone_number, display_name, photo_url, \
@@ -18,7 +18,7 @@ pub(crate) async fn insert(pool: &AnyPool, new: NewUser) -> StoreResult<User> {
          last_login_at, last_refresh_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
     ), &user)
-    .execute(pool)
+    .execute(&mut *conn)
     .await
     .map_err(db_err)?;
     Ok(user)
