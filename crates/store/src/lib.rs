@@ -5,10 +5,11 @@
 //! directory per engine. Values cross the boundary as the few types both engines share:
 //! text, 64-bit integers (times in Unix milliseconds), booleans and byte strings.
 //!
-//! SQLite is opened in WAL mode with one writer connection behind a lock and a pool of
-//! readers: SQLite allows one writer at a time anyway, and queueing writers on our lock is
-//! cheaper than letting them collide on `SQLITE_BUSY`. PostgreSQL uses one pool for both.
-//! Every write function takes the writer connection it is given (`SqlStore::durably`).
+//! SQLite is opened in WAL mode with one writer connection and a pool of readers: SQLite
+//! allows one writer at a time anyway, and queueing writers for our connection is cheaper
+//! than letting them collide on `SQLITE_BUSY`; the writes queued together share a
+//! transaction (`writer.rs`). PostgreSQL uses one pool for both. Every write function takes
+//! the writer connection it is given (`SqlStore::durably`).
 
 mod attempts;
 mod challenges;
@@ -23,9 +24,11 @@ mod realms;
 mod rows;
 mod sealed;
 mod users;
+mod writer;
 
 use async_trait::async_trait;
 use sqlx::{AnyConnection, AnyPool, AssertSqlSafe, Connection};
+use std::sync::Arc;
 use tessera_core::challenge::{Challenge, PendingSignIn};
 use tessera_core::contact::{ContactCode, ContactKind};
 use tessera_core::delivery::{Delivery, DeliveryStatus};
@@ -42,11 +45,11 @@ use tessera_core::{
     EmailAddress, Factor, FactorId, MachineUser, NewUser, Realm, RealmId, Store, User, UserId,
 };
 use time::OffsetDateTime;
-use tokio::sync::Mutex;
 
 pub use open::{Engine, OpenOptions};
 
 use durability::WalSync;
+use writer::SqliteWriter;
 
 use rows::{millis, realm_from_row, refresh_from_row, signing_key_from_row};
 
@@ -60,11 +63,9 @@ pub struct SqlStore {
 
 /// Where writes run.
 enum Writer {
-    /// SQLite's one writer connection, owned here rather than through a pool of one: a pool
-    /// hands a connection back through a spawned task that pings it first, two trips through
-    /// the scheduler during which no other write can start. `None` once closed.
-    Sqlite(Mutex<Option<AnyConnection>>),
-    /// PostgreSQL writes take any pooled connection.
+    /// SQLite's one writer connection, whose writes share transactions (`writer.rs`).
+    Sqlite(Arc<SqliteWriter>),
+    /// PostgreSQL writes take any pooled connection, one transaction each.
     Pool(AnyPool),
 }
 
@@ -74,31 +75,17 @@ impl SqlStore {
         &self,
         write: impl AsyncFnOnce(&mut AnyConnection) -> StoreResult<T>,
     ) -> StoreResult<T> {
-        let done = self.on_writer(write).await?;
+        let done = match &self.write {
+            Writer::Sqlite(writer) => writer.write(write).await?,
+            Writer::Pool(pool) => {
+                let mut conn = pool.acquire().await.map_err(db_err)?;
+                write(&mut conn).await?
+            }
+        };
         if let Some(wal) = &self.wal {
             wal.flush().await?;
         }
         Ok(done)
-    }
-
-    /// Runs `work` on a writer connection, waiting for SQLite's writer to be free.
-    async fn on_writer<T>(
-        &self,
-        work: impl AsyncFnOnce(&mut AnyConnection) -> StoreResult<T>,
-    ) -> StoreResult<T> {
-        match &self.write {
-            Writer::Sqlite(conn) => {
-                let mut conn = conn.lock().await;
-                let conn = conn
-                    .as_mut()
-                    .ok_or_else(|| StoreError::Unavailable("the store is closed".into()))?;
-                work(conn).await
-            }
-            Writer::Pool(pool) => {
-                let mut conn = pool.acquire().await.map_err(db_err)?;
-                work(&mut conn).await
-            }
-        }
     }
 
     pub fn engine(&self) -> Engine {
@@ -108,13 +95,7 @@ impl SqlStore {
     /// Closes every connection; used on shutdown so SQLite checkpoints its WAL.
     pub async fn close(&self) {
         match &self.write {
-            Writer::Sqlite(conn) => {
-                if let Some(conn) = conn.lock().await.take()
-                    && let Err(e) = conn.close().await
-                {
-                    tracing::warn!(error = %e, "closing the SQLite writer failed");
-                }
-            }
+            Writer::Sqlite(writer) => writer.close().await,
             Writer::Pool(pool) => pool.close().await,
         }
         self.read.close().await;
@@ -319,8 +300,7 @@ impl Store for SqlStore {
     }
 
     async fn get_login_session(&self, id: &str) -> StoreResult<Option<LoginSession>> {
-        self.on_writer(async |conn| login_sessions::get_one(conn, id).await)
-            .await
+        login_sessions::get_one(&self.read, id).await
     }
 
     async fn update_login_session(

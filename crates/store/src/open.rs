@@ -10,8 +10,8 @@ use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{AnyConnection, AnyPool, Connection};
 use tessera_core::error::StoreError;
 
+use crate::writer::SqliteWriter;
 use crate::{SqlStore, WalSync, Writer, db_err};
-use tokio::sync::Mutex;
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
@@ -80,12 +80,7 @@ impl SqlStore {
                 } else {
                     format!("{url}?mode=rwc")
                 };
-                let mut write = AnyConnection::connect(&url).await.map_err(db_err)?;
-                sqlite_pragmas(&mut write).await.map_err(db_err)?;
-                sqlx::query("PRAGMA journal_mode = WAL")
-                    .execute(&mut write)
-                    .await
-                    .map_err(db_err)?;
+                let write = SqliteWriter::open(&url).await?;
                 let read = sqlite_pool(&url, options.max_connections.clamp(1, 8)).await?;
                 let file = SqliteConnectOptions::from_str(&url)
                     .map_err(db_err)?
@@ -94,7 +89,7 @@ impl SqlStore {
                 // An in-memory database has no log to sync (and nothing to lose).
                 let wal = (file.as_os_str() != ":memory:").then(|| WalSync::new(file));
                 Ok(SqlStore {
-                    write: Writer::Sqlite(Mutex::new(Some(write))),
+                    write: Writer::Sqlite(write),
                     read,
                     engine,
                     wal,
@@ -108,13 +103,16 @@ impl SqlStore {
             Engine::Sqlite => &SQLITE_MIGRATIONS,
             Engine::Postgres => &POSTGRES_MIGRATIONS,
         };
-        self.on_writer(async |conn| {
+        let run = async |conn: &mut AnyConnection| {
             migrator.run(conn).await.map_err(|e| {
                 tracing::error!(error = %e, "migration failed");
                 StoreError::Internal(e.to_string())
             })
-        })
-        .await
+        };
+        match &self.write {
+            Writer::Sqlite(writer) => writer.alone(run).await,
+            Writer::Pool(pool) => run(&mut *pool.acquire().await.map_err(db_err)?).await,
+        }
     }
 }
 
@@ -135,7 +133,7 @@ async fn sqlite_pool(url: &str, size: u32) -> Result<AnyPool, StoreError> {
 /// Per-connection settings: enforce foreign keys (cascading deletes rely on it), wait for a
 /// lock instead of failing, and leave fsyncing the log to the group commit (`WalSync`), which
 /// makes every write durable before the store answers.
-async fn sqlite_pragmas(conn: &mut AnyConnection) -> Result<(), sqlx::Error> {
+pub(crate) async fn sqlite_pragmas(conn: &mut AnyConnection) -> Result<(), sqlx::Error> {
     for pragma in [
         "PRAGMA foreign_keys = ON",
         "PRAGMA busy_timeout = 5000",

@@ -1,0 +1,291 @@
+//! SQLite's writer: one connection that writes take in turn, and that commits them in batches.
+//!
+//! SQLite commits a transaction by appending every page it changed to the write-ahead log,
+//! two `pwrite`s a page; a write of a few rows into tables with their indexes changes ten or
+//! so pages, and on a virtual machine those system calls, not SQLite's own work, were most of
+//! a write's time. So the writes queued for the connection share one transaction (a batch):
+//!
+//! - The first write of a batch begins it (`BEGIN IMMEDIATE`: the write lock at once, so a
+//!   second process on the same file waits instead of failing on a stale snapshot).
+//! - Each write runs inside it; a write's own `begin()` becomes a savepoint, so a write that
+//!   fails or changes its mind rolls back alone and the batch goes on.
+//! - After each write the committer is told; it queues for the connection like any write, so
+//!   it commits when the writes that queued before it have run: under load, all of them at
+//!   once, alone, at once.
+//! - A write answers only once its batch is committed (then `durability.rs` makes it
+//!   durable). A batch whose commit fails fails every write in it, and the connection is
+//!   opened afresh: SQLite may have rolled the batch back on its own.
+//!
+//! A write that is cancelled midway leaves its savepoint to be rolled back (sqlx queues the
+//! rollback when its transaction is dropped); the batch and the committer do not depend on it.
+
+use std::sync::Arc;
+
+use sqlx::{Any, AnyConnection, Connection, Database, SqlSafeStr};
+use sqlx_core::transaction::TransactionManager;
+use tessera_core::error::StoreError;
+use tessera_core::store::StoreResult;
+use tokio::sync::{Mutex, Notify, watch};
+
+use crate::db_err;
+use crate::open::sqlite_pragmas;
+
+type Manager = <Any as Database>::TransactionManager;
+
+/// How a batch ended; `None` while it is open.
+type Outcome = Option<Result<(), StoreError>>;
+
+pub(crate) struct SqliteWriter {
+    url: String,
+    turn: Mutex<Turn>,
+    commit_due: Notify,
+}
+
+struct Turn {
+    /// `None` after a failed commit (until the next write reopens it) and once closed.
+    conn: Option<AnyConnection>,
+    /// The open batch: its outcome is published here when it ends.
+    batch: Option<watch::Sender<Outcome>>,
+    closed: bool,
+}
+
+impl SqliteWriter {
+    /// Opens the writer connection of `url`, in WAL mode, and starts its committer.
+    pub(crate) async fn open(url: &str) -> Result<Arc<Self>, StoreError> {
+        let conn = connect(url).await?;
+        let writer = Arc::new(SqliteWriter {
+            url: url.to_owned(),
+            turn: Mutex::new(Turn {
+                conn: Some(conn),
+                batch: None,
+                closed: false,
+            }),
+            commit_due: Notify::new(),
+        });
+        tokio::spawn(commit_batches(writer.clone()));
+        Ok(writer)
+    }
+
+    /// Runs `work` inside the current batch; returns once that batch is committed.
+    pub(crate) async fn write<T>(
+        &self,
+        work: impl AsyncFnOnce(&mut AnyConnection) -> StoreResult<T>,
+    ) -> StoreResult<T> {
+        let (done, mut outcome) = {
+            let mut turn = self.turn.lock().await;
+            let outcome = turn.join(&self.url).await?;
+            let conn = turn.conn()?;
+            (work(conn).await, outcome)
+        };
+        self.commit_due.notify_one();
+        let done = done?;
+        let ended = outcome
+            .wait_for(Option::is_some)
+            .await
+            .map_err(|_| StoreError::Internal("a write batch ended without an outcome".into()))?;
+        match &*ended {
+            Some(Err(e)) => Err(e.clone()),
+            _ => Ok(done),
+        }
+    }
+
+    /// Runs `work` on the connection outside any batch (migrations manage their own
+    /// transactions); the open batch is committed first.
+    pub(crate) async fn alone<T>(
+        &self,
+        work: impl AsyncFnOnce(&mut AnyConnection) -> StoreResult<T>,
+    ) -> StoreResult<T> {
+        let mut turn = self.turn.lock().await;
+        turn.commit().await;
+        if turn.conn.is_none() && !turn.closed {
+            turn.conn = Some(connect(&self.url).await?);
+        }
+        work(turn.conn()?).await
+    }
+
+    /// Commits the open batch and closes the connection; later writes fail as unavailable.
+    pub(crate) async fn close(&self) {
+        let mut turn = self.turn.lock().await;
+        turn.commit().await;
+        turn.closed = true;
+        if let Some(conn) = turn.conn.take()
+            && let Err(e) = conn.close().await
+        {
+            tracing::warn!(error = %e, "closing the SQLite writer failed");
+        }
+        self.commit_due.notify_one();
+    }
+}
+
+impl Turn {
+    fn conn(&mut self) -> StoreResult<&mut AnyConnection> {
+        self.conn
+            .as_mut()
+            .ok_or_else(|| StoreError::Unavailable("the store is closed".into()))
+    }
+
+    /// The open batch to write in, begun if there is none.
+    async fn join(&mut self, url: &str) -> StoreResult<watch::Receiver<Outcome>> {
+        if let Some(batch) = &self.batch {
+            return Ok(batch.subscribe());
+        }
+        if self.conn.is_none() && !self.closed {
+            self.conn = Some(connect(url).await?);
+        }
+        Manager::begin(self.conn()?, Some("BEGIN IMMEDIATE".into_sql_str()))
+            .await
+            .map_err(db_err)?;
+        let (batch, outcome) = watch::channel(None);
+        self.batch = Some(batch);
+        Ok(outcome)
+    }
+
+    /// Commits the open batch, if any, and tells its writes how it went.
+    async fn commit(&mut self) {
+        let Some(batch) = self.batch.take() else {
+            return;
+        };
+        let committed = match self.conn.as_mut() {
+            Some(conn) => Manager::commit(conn).await.map_err(db_err),
+            None => Err(StoreError::Unavailable("the store is closed".into())),
+        };
+        if committed.is_err() {
+            // SQLite may have rolled the batch back already, which sqlx would not know.
+            self.conn = None;
+        }
+        batch.send_replace(Some(committed));
+    }
+}
+
+/// The committer: commits the open batch each time a write asks and its turn comes.
+async fn commit_batches(writer: Arc<SqliteWriter>) {
+    loop {
+        writer.commit_due.notified().await;
+        let mut turn = writer.turn.lock().await;
+        if turn.closed {
+            return;
+        }
+        turn.commit().await;
+    }
+}
+
+async fn connect(url: &str) -> StoreResult<AnyConnection> {
+    let mut conn = AnyConnection::connect(url).await.map_err(db_err)?;
+    sqlite_pragmas(&mut conn).await.map_err(db_err)?;
+    sqlx::query("PRAGMA journal_mode = WAL")
+        .execute(&mut conn)
+        .await
+        .map_err(db_err)?;
+    Ok(conn)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use tokio::task::JoinSet;
+
+    use super::*;
+
+    /// A writer on a fresh file with one table, and the file's URL for a second connection.
+    async fn writer(name: &str) -> StoreResult<(Arc<SqliteWriter>, String)> {
+        sqlx::any::install_default_drivers();
+        let dir =
+            std::env::temp_dir().join(format!("tessera-writer-{}-{name}", std::process::id()));
+        std::fs::remove_dir_all(&dir).ok();
+        std::fs::create_dir_all(&dir).map_err(|e| StoreError::Internal(e.to_string()))?;
+        let url = format!("sqlite://{}?mode=rwc", dir.join("w.db").display());
+        let writer = SqliteWriter::open(&url).await?;
+        writer
+            .alone(async |conn| {
+                sqlx::query("CREATE TABLE t (n INTEGER PRIMARY KEY)")
+                    .execute(conn)
+                    .await
+                    .map_err(db_err)
+            })
+            .await?;
+        Ok((writer, url))
+    }
+
+    /// Inserts `n` in a transaction of its own, which it rolls back instead when `keep` is false.
+    async fn insert(writer: &SqliteWriter, n: i64, keep: bool) -> StoreResult<()> {
+        writer
+            .write(async |conn| {
+                let mut tx = conn.begin().await.map_err(db_err)?;
+                sqlx::query("INSERT INTO t (n) VALUES ($1)")
+                    .bind(n)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                if !keep {
+                    return Err(StoreError::Internal("changed its mind".into()));
+                }
+                tx.commit().await.map_err(db_err)
+            })
+            .await
+    }
+
+    /// What another connection sees.
+    async fn committed(url: &str) -> StoreResult<Vec<i64>> {
+        let mut conn = AnyConnection::connect(url).await.map_err(db_err)?;
+        let rows: Vec<(i64,)> = sqlx::query_as("SELECT n FROM t ORDER BY n")
+            .fetch_all(&mut conn)
+            .await
+            .map_err(db_err)?;
+        Ok(rows.into_iter().map(|(n,)| n).collect())
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn writes_that_queue_together_commit_together_and_a_failing_one_rolls_back_alone()
+    -> StoreResult<()> {
+        let (writer, url) = writer("batch").await?;
+        let mut writes = JoinSet::new();
+        for n in 0..32 {
+            let writer = writer.clone();
+            writes.spawn(async move { (n, insert(&writer, n, n != 7).await) });
+        }
+        for (n, result) in writes.join_all().await {
+            assert_eq!(result.is_ok(), n != 7, "write {n}: {result:?}");
+        }
+        // Every write that answered is committed, so visible to another connection.
+        let expected: Vec<i64> = (0..32).filter(|n| *n != 7).collect();
+        assert_eq!(committed(&url).await?, expected);
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn a_write_cancelled_midway_rolls_back_and_holds_up_nobody() -> StoreResult<()> {
+        let (writer, url) = writer("cancel").await?;
+        let stuck = writer.write(async |conn| {
+            let mut tx = conn.begin().await.map_err(db_err)?;
+            sqlx::query("INSERT INTO t (n) VALUES (1)")
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+            std::future::pending::<()>().await;
+            tx.commit().await.map_err(db_err)
+        });
+        assert!(
+            tokio::time::timeout(Duration::from_millis(200), stuck)
+                .await
+                .is_err()
+        );
+        // The next write joins the batch the cancelled one began, and gets it committed.
+        insert(&writer, 2, true).await?;
+        assert_eq!(committed(&url).await?, vec![2]);
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn a_closed_writer_commits_what_it_holds_and_refuses_more() -> StoreResult<()> {
+        let (writer, url) = writer("close").await?;
+        insert(&writer, 1, true).await?;
+        writer.close().await;
+        assert!(matches!(
+            insert(&writer, 2, true).await,
+            Err(StoreError::Unavailable(_))
+        ));
+        assert_eq!(committed(&url).await?, vec![1]);
+        Ok(())
+    }
+}
