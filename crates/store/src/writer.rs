@@ -10,8 +10,8 @@
 //! - Each write runs inside it; a write's own `begin()` becomes a savepoint, so a write that
 //!   fails or changes its mind rolls back alone and the batch goes on.
 //! - After each write the committer is told; it queues for the connection like any write, so
-//!   it commits when the writes that queued before it have run: under load, all of them at
-//!   once, alone, at once.
+//!   it commits once the writes that queued before it have run. Under load one commit covers
+//!   all of them; a write on its own is committed right after it.
 //! - A write answers only once its batch is committed (then `durability.rs` makes it
 //!   durable). A batch whose commit fails fails every write in it, and the connection is
 //!   opened afresh: SQLite may have rolled the batch back on its own.
@@ -97,9 +97,7 @@ impl SqliteWriter {
     ) -> StoreResult<T> {
         let mut turn = self.turn.lock().await;
         turn.commit().await;
-        if turn.conn.is_none() && !turn.closed {
-            turn.conn = Some(connect(&self.url).await?);
-        }
+        turn.reopen(&self.url).await?;
         work(turn.conn()?).await
     }
 
@@ -124,14 +122,20 @@ impl Turn {
             .ok_or_else(|| StoreError::Unavailable("the store is closed".into()))
     }
 
+    /// Opens the connection again after a failed commit dropped it (not once closed).
+    async fn reopen(&mut self, url: &str) -> StoreResult<()> {
+        if self.conn.is_none() && !self.closed {
+            self.conn = Some(connect(url).await?);
+        }
+        Ok(())
+    }
+
     /// The open batch to write in, begun if there is none.
     async fn join(&mut self, url: &str) -> StoreResult<watch::Receiver<Outcome>> {
         if let Some(batch) = &self.batch {
             return Ok(batch.subscribe());
         }
-        if self.conn.is_none() && !self.closed {
-            self.conn = Some(connect(url).await?);
-        }
+        self.reopen(url).await?;
         Manager::begin(self.conn()?, Some("BEGIN IMMEDIATE".into_sql_str()))
             .await
             .map_err(db_err)?;
@@ -273,6 +277,41 @@ mod tests {
         // The next write joins the batch the cancelled one began, and gets it committed.
         insert(&writer, 2, true).await?;
         assert_eq!(committed(&url).await?, vec![2]);
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn a_batch_whose_commit_fails_fails_its_writes_and_the_next_write_reopens()
+    -> StoreResult<()> {
+        let (writer, url) = writer("failed-commit").await?;
+        // A deferred foreign key is checked at COMMIT, so this batch fails there.
+        writer
+            .alone(async |conn| {
+                sqlx::query(
+                    "CREATE TABLE c (t INTEGER REFERENCES t (n) DEFERRABLE INITIALLY DEFERRED)",
+                )
+                .execute(conn)
+                .await
+                .map_err(db_err)
+            })
+            .await?;
+        let orphan = writer
+            .write(async |conn| {
+                sqlx::query("INSERT INTO c (t) VALUES (42)")
+                    .execute(conn)
+                    .await
+                    .map_err(db_err)
+            })
+            .await;
+        assert!(matches!(orphan, Err(StoreError::Gone(_))), "{orphan:?}");
+        insert(&writer, 5, true).await?;
+        assert_eq!(committed(&url).await?, vec![5]);
+        let mut conn = AnyConnection::connect(&url).await.map_err(db_err)?;
+        let (orphans,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM c")
+            .fetch_one(&mut conn)
+            .await
+            .map_err(db_err)?;
+        assert_eq!(orphans, 0);
         Ok(())
     }
 
