@@ -9,7 +9,7 @@
 use std::sync::LazyLock;
 
 use sqlx::any::AnyRow;
-use sqlx::{AnyConnection, AnyPool, AssertSqlSafe, Connection};
+use sqlx::{AnyConnection, AssertSqlSafe, Connection};
 use tessera_core::lockout::{HARD_LOCK_FAILURES, schedule};
 use tessera_core::store::{
     Attempt, AttemptTaken, Event, EventFilter, EventRecord, Passed, StoreResult,
@@ -197,7 +197,10 @@ fn event_from_row(row: &AnyRow) -> StoreResult<EventRecord> {
     })
 }
 
-pub(crate) async fn list_events(pool: &AnyPool, f: &EventFilter) -> StoreResult<Vec<EventRecord>> {
+pub(crate) async fn list_events(
+    conn: &mut AnyConnection,
+    f: &EventFilter,
+) -> StoreResult<Vec<EventRecord>> {
     let rows = sqlx::query(
         "SELECT id, realm_id, user_id, factor_id, kind, detail, at FROM events \
          WHERE ($1 = '' OR realm_id = $1) AND ($2 = '' OR user_id = $2) AND at >= $3 AND at < $4 \
@@ -208,7 +211,7 @@ pub(crate) async fn list_events(pool: &AnyPool, f: &EventFilter) -> StoreResult<
     .bind(f.since.map_or(i64::MIN, millis))
     .bind(f.until.map_or(i64::MAX, millis))
     .bind(f.limit)
-    .fetch_all(pool)
+    .fetch_all(&mut *conn)
     .await
     .map_err(db_err)?;
     rows.iter().map(event_from_row).collect()

@@ -2,7 +2,7 @@
 //! single conditional UPDATE whose affected-row count says who won.
 
 use sqlx::any::AnyRow;
-use sqlx::{AnyConnection, AnyPool, Connection, Executor};
+use sqlx::{AnyConnection, Connection, Executor};
 use tessera_core::challenge::{Challenge, PendingSignIn, Purpose};
 use tessera_core::store::{Event, SignInCompletion, SignInOutcome, StoreResult};
 use tessera_core::{FactorId, PhoneNumber, RealmId, UserId};
@@ -56,13 +56,13 @@ pub(crate) async fn insert(conn: &mut AnyConnection, c: &Challenge) -> StoreResu
     .map_err(db_err)?;
     Ok(())
 }
-pub(crate) async fn find(pool: &AnyPool, id: &[u8]) -> StoreResult<Option<Challenge>> {
+pub(crate) async fn find(conn: &mut AnyConnection, id: &[u8]) -> StoreResult<Option<Challenge>> {
     let row = sqlx::query(
         "SELECT id, realm_id, user_id, factor_id, purpose, destination, code_hash, pending_id, expires_at, \
          attempts_left, consumed, created_at FROM challenges WHERE id = $1",
     )
     .bind(id)
-    .fetch_optional(pool)
+    .fetch_optional(&mut *conn)
     .await
     .map_err(db_err)?;
     row.as_ref().map(challenge_from_row).transpose()
@@ -87,13 +87,16 @@ pub(crate) async fn insert_pending(conn: &mut AnyConnection, p: &PendingSignIn) 
     Ok(())
 }
 
-pub(crate) async fn find_pending(pool: &AnyPool, id: &[u8]) -> StoreResult<Option<PendingSignIn>> {
+pub(crate) async fn find_pending(
+    conn: &mut AnyConnection,
+    id: &[u8],
+) -> StoreResult<Option<PendingSignIn>> {
     let row = sqlx::query(
         "SELECT credential_hash, realm_id, user_id, first_factor, expires_at, attempts_left, consumed, created_at \
          FROM pending_sign_ins WHERE credential_hash = $1",
     )
     .bind(id)
-    .fetch_optional(pool)
+    .fetch_optional(&mut *conn)
     .await
     .map_err(db_err)?;
     row.as_ref()

@@ -1,7 +1,7 @@
 //! Pending verifications of users' email addresses and phone numbers. Attempts and single use
 //! are conditional statements, so racing nodes cannot both win.
 
-use sqlx::{AnyConnection, AnyPool};
+use sqlx::AnyConnection;
 use tessera_core::clock::from_unix_millis;
 use tessera_core::contact::{ContactCode, ContactKind};
 use tessera_core::error::StoreError;
@@ -34,7 +34,7 @@ pub async fn put(conn: &mut AnyConnection, code: &ContactCode) -> Result<(), Sto
 }
 
 pub async fn find(
-    pool: &AnyPool,
+    conn: &mut AnyConnection,
     (realm, user, kind): Key<'_>,
 ) -> Result<Option<ContactCode>, StoreError> {
     let row: Option<(String, Vec<u8>, i64, i64)> = sqlx::query_as(
@@ -44,7 +44,7 @@ pub async fn find(
     .bind(&realm.0)
     .bind(user.as_str())
     .bind(kind.as_str())
-    .fetch_optional(pool)
+    .fetch_optional(&mut *conn)
     .await
     .map_err(db_err)?;
     Ok(row.map(

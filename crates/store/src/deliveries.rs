@@ -8,7 +8,7 @@
 //! mid-send leaves it to expire, and another node takes the message over.
 
 use sqlx::any::AnyRow;
-use sqlx::{AnyConnection, AnyPool, AssertSqlSafe, Connection};
+use sqlx::{AnyConnection, AssertSqlSafe, Connection};
 use tessera_core::RealmId;
 use tessera_core::delivery::DeliveryOutcome;
 use tessera_core::delivery::{CLAIM_LEASE, Channel, Delivery, DeliveryStatus, Quota};
@@ -180,7 +180,7 @@ pub(crate) async fn finish(
 }
 
 pub(crate) async fn list(
-    pool: &AnyPool,
+    conn: &mut AnyConnection,
     status: Option<DeliveryStatus>,
     limit: i64,
 ) -> StoreResult<Vec<Delivery>> {
@@ -191,13 +191,16 @@ pub(crate) async fn list(
     let rows = sqlx::query(AssertSqlSafe(sql))
         .bind(status.map(DeliveryStatus::as_str).unwrap_or_default())
         .bind(limit)
-        .fetch_all(pool)
+        .fetch_all(&mut *conn)
         .await
         .map_err(db_err)?;
     rows.iter().map(from_row).collect()
 }
 
-pub(crate) async fn outstanding(pool: &AnyPool, realm: &RealmId) -> StoreResult<Vec<Delivery>> {
+pub(crate) async fn outstanding(
+    conn: &mut AnyConnection,
+    realm: &RealmId,
+) -> StoreResult<Vec<Delivery>> {
     let columns = COLUMNS.replace(", ", ", d.");
     let sql = format!(
         "SELECT d.{columns} FROM deliveries d JOIN challenges c ON c.id = d.challenge_id \
@@ -205,7 +208,7 @@ pub(crate) async fn outstanding(pool: &AnyPool, realm: &RealmId) -> StoreResult<
     );
     let rows = sqlx::query(AssertSqlSafe(sql))
         .bind(&realm.0)
-        .fetch_all(pool)
+        .fetch_all(&mut *conn)
         .await
         .map_err(db_err)?;
     rows.iter().map(from_row).collect()

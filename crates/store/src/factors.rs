@@ -3,7 +3,7 @@
 //! `users.ready_factors`) and the factor becomes ready, all or nothing.
 
 use sqlx::any::AnyRow;
-use sqlx::{Any, AnyConnection, AnyPool, AssertSqlSafe, Connection, Transaction};
+use sqlx::{Any, AnyConnection, AssertSqlSafe, Connection, Transaction};
 use tessera_core::factor::MAX_READY_FACTORS;
 use tessera_core::store::{EnrolOutcome, Enrolment, Event, RefreshTokenRecord, StoreResult};
 use tessera_core::totp::{TotpAlgorithm, TotpSpec};
@@ -78,7 +78,7 @@ fn factor_from_row(row: &AnyRow) -> StoreResult<Factor> {
 }
 
 pub(crate) async fn list(
-    pool: &AnyPool,
+    conn: &mut AnyConnection,
     realm: &RealmId,
     user: &UserId,
 ) -> StoreResult<Vec<Factor>> {
@@ -89,14 +89,14 @@ pub(crate) async fn list(
     let rows = sqlx::query(AssertSqlSafe(sql))
         .bind(&realm.0)
         .bind(user.as_str())
-        .fetch_all(pool)
+        .fetch_all(&mut *conn)
         .await
         .map_err(db_err)?;
     rows.iter().map(factor_from_row).collect()
 }
 
 pub(crate) async fn get_one(
-    pool: &AnyPool,
+    conn: &mut AnyConnection,
     realm: &RealmId,
     user: &UserId,
     id: &FactorId,
@@ -108,7 +108,7 @@ pub(crate) async fn get_one(
         .bind(&realm.0)
         .bind(user.as_str())
         .bind(id.as_str())
-        .fetch_optional(pool)
+        .fetch_optional(&mut *conn)
         .await
         .map_err(db_err)?;
     row.as_ref().map(factor_from_row).transpose()

@@ -5,11 +5,12 @@
 //! directory per engine. Values cross the boundary as the few types both engines share:
 //! text, 64-bit integers (times in Unix milliseconds), booleans and byte strings.
 //!
-//! SQLite is opened in WAL mode with one writer connection and a pool of readers: SQLite
-//! allows one writer at a time anyway, and queueing writers for our connection is cheaper
-//! than letting them collide on `SQLITE_BUSY`; the writes queued together share a
-//! transaction (`writer.rs`). PostgreSQL uses one pool for both. Every write function takes
-//! the writer connection it is given (`SqlStore::durably`).
+//! SQLite is opened in WAL mode with one writer connection and a few readers, all owned here
+//! rather than pooled by sqlx (`writer.rs`, `readers.rs`): SQLite allows one writer at a time
+//! anyway, queueing writers for our connection is cheaper than letting them collide on
+//! `SQLITE_BUSY`, and the writes queued together share a transaction. PostgreSQL uses one
+//! pool for both. Every query function takes the connection it is given
+//! (`SqlStore::durably`, `SqlStore::reading`).
 
 mod attempts;
 mod challenges;
@@ -20,6 +21,7 @@ mod factors;
 mod login_sessions;
 mod machines;
 mod open;
+mod readers;
 mod realms;
 mod rows;
 mod sealed;
@@ -49,16 +51,25 @@ use time::OffsetDateTime;
 pub use open::{Engine, OpenOptions};
 
 use durability::WalSync;
+use readers::SqliteReaders;
 use writer::SqliteWriter;
 
 use rows::{millis, realm_from_row, refresh_from_row, signing_key_from_row};
 
 pub struct SqlStore {
     write: Writer,
-    read: AnyPool,
+    read: Readers,
     engine: Engine,
     /// SQLite's group commit; PostgreSQL's commits are durable by themselves.
     wal: Option<WalSync>,
+}
+
+/// Where reads run.
+enum Readers {
+    /// SQLite's readers, lent without a pool's hand-back (`readers.rs`).
+    Sqlite(SqliteReaders),
+    /// PostgreSQL reads take any pooled connection.
+    Pool(AnyPool),
 }
 
 /// Where writes run.
@@ -88,6 +99,17 @@ impl SqlStore {
         Ok(done)
     }
 
+    /// Runs a read on a reader connection.
+    async fn reading<T>(
+        &self,
+        read: impl AsyncFnOnce(&mut AnyConnection) -> StoreResult<T>,
+    ) -> StoreResult<T> {
+        match &self.read {
+            Readers::Sqlite(readers) => readers.read(read).await,
+            Readers::Pool(pool) => read(&mut *pool.acquire().await.map_err(db_err)?).await,
+        }
+    }
+
     pub fn engine(&self) -> Engine {
         self.engine
     }
@@ -98,7 +120,10 @@ impl SqlStore {
             Writer::Sqlite(writer) => writer.close().await,
             Writer::Pool(pool) => pool.close().await,
         }
-        self.read.close().await;
+        match &self.read {
+            Readers::Sqlite(readers) => readers.close().await,
+            Readers::Pool(pool) => pool.close().await,
+        }
     }
 }
 
@@ -176,10 +201,8 @@ pub(crate) const REALM_COLUMNS: &str =
 #[async_trait]
 impl Store for SqlStore {
     async fn ping(&self) -> StoreResult<()> {
-        sqlx::query("SELECT 1")
-            .execute(&self.read)
-            .await
-            .map_err(db_err)?;
+        self.reading(async |conn| sqlx::query("SELECT 1").execute(conn).await.map_err(db_err))
+            .await?;
         Ok(())
     }
 
@@ -190,32 +213,44 @@ impl Store for SqlStore {
     ) -> StoreResult<Option<Realm>> {
         let sql =
             format!("SELECT {REALM_COLUMNS} FROM realms WHERE project_id = $1 AND tenant_id = $2");
-        let row = sqlx::query(AssertSqlSafe(sql))
-            .bind(project_id)
-            .bind(tenant_id.unwrap_or_default())
-            .fetch_optional(&self.read)
-            .await
-            .map_err(db_err)?;
+        let row = self
+            .reading(async |conn| {
+                sqlx::query(AssertSqlSafe(sql))
+                    .bind(project_id)
+                    .bind(tenant_id.unwrap_or_default())
+                    .fetch_optional(conn)
+                    .await
+                    .map_err(db_err)
+            })
+            .await?;
         row.as_ref().map(realm_from_row).transpose()
     }
 
     async fn get_realm(&self, id: &RealmId) -> StoreResult<Option<Realm>> {
         let sql = format!("SELECT {REALM_COLUMNS} FROM realms WHERE id = $1");
-        let row = sqlx::query(AssertSqlSafe(sql))
-            .bind(&id.0)
-            .fetch_optional(&self.read)
-            .await
-            .map_err(db_err)?;
+        let row = self
+            .reading(async |conn| {
+                sqlx::query(AssertSqlSafe(sql))
+                    .bind(&id.0)
+                    .fetch_optional(conn)
+                    .await
+                    .map_err(db_err)
+            })
+            .await?;
         row.as_ref().map(realm_from_row).transpose()
     }
 
     async fn find_realm_by_org(&self, org_id: &str) -> StoreResult<Option<Realm>> {
         let sql = format!("SELECT {REALM_COLUMNS} FROM realms WHERE org_id = $1");
-        let row = sqlx::query(AssertSqlSafe(sql))
-            .bind(org_id)
-            .fetch_optional(&self.read)
-            .await
-            .map_err(db_err)?;
+        let row = self
+            .reading(async |conn| {
+                sqlx::query(AssertSqlSafe(sql))
+                    .bind(org_id)
+                    .fetch_optional(conn)
+                    .await
+                    .map_err(db_err)
+            })
+            .await?;
         row.as_ref().map(realm_from_row).transpose()
     }
 
@@ -262,7 +297,8 @@ impl Store for SqlStore {
         user: &UserId,
         kind: ContactKind,
     ) -> StoreResult<Option<ContactCode>> {
-        contacts::find(&self.read, (realm, user, kind)).await
+        self.reading(async |conn| contacts::find(conn, (realm, user, kind)).await)
+            .await
     }
 
     async fn spend_contact_attempt(
@@ -300,7 +336,8 @@ impl Store for SqlStore {
     }
 
     async fn get_login_session(&self, id: &str) -> StoreResult<Option<LoginSession>> {
-        login_sessions::get_one(&self.read, id).await
+        self.reading(async |conn| login_sessions::get_one(conn, id).await)
+            .await
     }
 
     async fn update_login_session(
@@ -332,7 +369,8 @@ impl Store for SqlStore {
     }
 
     async fn get_machine_user(&self, id: &UserId) -> StoreResult<Option<MachineUser>> {
-        machines::get(&self.read, id).await
+        self.reading(async |conn| machines::get(conn, id).await)
+            .await
     }
 
     async fn find_machine_user(
@@ -340,7 +378,8 @@ impl Store for SqlStore {
         realm: &RealmId,
         username: &str,
     ) -> StoreResult<Option<MachineUser>> {
-        machines::find(&self.read, realm, username).await
+        self.reading(async |conn| machines::find(conn, realm, username).await)
+            .await
     }
 
     async fn insert_pat(
@@ -354,7 +393,8 @@ impl Store for SqlStore {
     }
 
     async fn find_pat(&self, token_hash: &[u8]) -> StoreResult<Option<MachineUser>> {
-        machines::find_pat(&self.read, token_hash).await
+        self.reading(async |conn| machines::find_pat(conn, token_hash).await)
+            .await
     }
 
     async fn update_realm(&self, realm: &Realm) -> StoreResult<bool> {
@@ -363,7 +403,8 @@ impl Store for SqlStore {
     }
 
     async fn list_tenants(&self, project_id: &str) -> StoreResult<Vec<Realm>> {
-        realms::tenants(&self.read, project_id).await
+        self.reading(async |conn| realms::tenants(conn, project_id).await)
+            .await
     }
 
     async fn delete_realm(&self, id: &RealmId) -> StoreResult<bool> {
@@ -407,12 +448,15 @@ impl Store for SqlStore {
     }
 
     async fn find_api_key(&self, key_hash: &[u8]) -> StoreResult<Option<String>> {
-        let row: Option<(String,)> =
-            sqlx::query_as("SELECT project_id FROM api_keys WHERE key_hash = $1")
-                .bind(key_hash)
-                .fetch_optional(&self.read)
-                .await
-                .map_err(db_err)?;
+        let row: Option<(String,)> = self
+            .reading(async |conn| {
+                sqlx::query_as("SELECT project_id FROM api_keys WHERE key_hash = $1")
+                    .bind(key_hash)
+                    .fetch_optional(conn)
+                    .await
+                    .map_err(db_err)
+            })
+            .await?;
         Ok(row.map(|(p,)| p))
     }
 
@@ -438,12 +482,15 @@ impl Store for SqlStore {
     }
 
     async fn admin_token_exists(&self, token_hash: &[u8]) -> StoreResult<bool> {
-        let row: Option<(String,)> =
-            sqlx::query_as("SELECT label FROM admin_tokens WHERE token_hash = $1")
-                .bind(token_hash)
-                .fetch_optional(&self.read)
-                .await
-                .map_err(db_err)?;
+        let row: Option<(String,)> = self
+            .reading(async |conn| {
+                sqlx::query_as("SELECT label FROM admin_tokens WHERE token_hash = $1")
+                    .bind(token_hash)
+                    .fetch_optional(conn)
+                    .await
+                    .map_err(db_err)
+            })
+            .await?;
         Ok(row.is_some())
     }
 
@@ -474,7 +521,8 @@ impl Store for SqlStore {
     }
 
     async fn get_user(&self, realm: &RealmId, id: &UserId) -> StoreResult<Option<User>> {
-        users::find_by(&self.read, realm, "id", id.as_str()).await
+        self.reading(async |conn| users::find_by(conn, realm, "id", id.as_str()).await)
+            .await
     }
 
     async fn find_user_by_email(
@@ -482,19 +530,23 @@ impl Store for SqlStore {
         realm: &RealmId,
         email: &EmailAddress,
     ) -> StoreResult<Option<User>> {
-        users::find_by(&self.read, realm, "email", email.as_str()).await
+        self.reading(async |conn| users::find_by(conn, realm, "email", email.as_str()).await)
+            .await
     }
 
     async fn user_realms(&self, id: &UserId) -> StoreResult<Vec<RealmId>> {
-        users::realms_of(&self.read, "id", id.as_str()).await
+        self.reading(async |conn| users::realms_of(conn, "id", id.as_str()).await)
+            .await
     }
 
     async fn email_realms(&self, email: &EmailAddress) -> StoreResult<Vec<RealmId>> {
-        users::realms_of(&self.read, "email", email.as_str()).await
+        self.reading(async |conn| users::realms_of(conn, "email", email.as_str()).await)
+            .await
     }
 
     async fn find_user_by_phone(&self, realm: &RealmId, phone: &str) -> StoreResult<Option<User>> {
-        users::find_by(&self.read, realm, "phone_number", phone).await
+        self.reading(async |conn| users::find_by(conn, realm, "phone_number", phone).await)
+            .await
     }
 
     async fn update_user(&self, user: &User) -> StoreResult<bool> {
@@ -521,7 +573,8 @@ impl Store for SqlStore {
         after: Option<&UserId>,
         limit: i64,
     ) -> StoreResult<Vec<User>> {
-        users::list(&self.read, realm, after, limit).await
+        self.reading(async |conn| users::list(conn, realm, after, limit).await)
+            .await
     }
 
     async fn query_users(
@@ -530,7 +583,8 @@ impl Store for SqlStore {
         query: &UserQuery,
         with_users: bool,
     ) -> StoreResult<(i64, Vec<User>)> {
-        users::query(&self.read, realm, query, with_users).await
+        self.reading(async |conn| users::query(conn, realm, query, with_users).await)
+            .await
     }
 
     async fn insert_refresh_token(&self, r: &RefreshTokenRecord) -> StoreResult<()> {
@@ -542,14 +596,18 @@ impl Store for SqlStore {
         &self,
         token_hash: &[u8],
     ) -> StoreResult<Option<RefreshTokenRecord>> {
-        let row = sqlx::query(
-            "SELECT token_hash, realm_id, user_id, issued_at, sign_in_provider, auth_time, \
+        let row = self
+            .reading(async |conn| {
+                sqlx::query(
+                    "SELECT token_hash, realm_id, user_id, issued_at, sign_in_provider, auth_time, \
              second_factor_kind, second_factor_id FROM refresh_tokens WHERE token_hash = $1",
-        )
-        .bind(token_hash)
-        .fetch_optional(&self.read)
-        .await
-        .map_err(db_err)?;
+                )
+                .bind(token_hash)
+                .fetch_optional(conn)
+                .await
+                .map_err(db_err)
+            })
+            .await?;
         row.as_ref().map(refresh_from_row).transpose()
     }
 
@@ -573,7 +631,8 @@ impl Store for SqlStore {
     }
 
     async fn list_factors(&self, realm: &RealmId, user: &UserId) -> StoreResult<Vec<Factor>> {
-        factors::list(&self.read, realm, user).await
+        self.reading(async |conn| factors::list(conn, realm, user).await)
+            .await
     }
 
     async fn get_factor(
@@ -582,7 +641,8 @@ impl Store for SqlStore {
         user: &UserId,
         id: &FactorId,
     ) -> StoreResult<Option<Factor>> {
-        factors::get_one(&self.read, realm, user, id).await
+        self.reading(async |conn| factors::get_one(conn, realm, user, id).await)
+            .await
     }
 
     async fn insert_factor(&self, factor: &Factor, event: &Event) -> StoreResult<()> {
@@ -661,7 +721,8 @@ impl Store for SqlStore {
     }
 
     async fn find_challenge(&self, id: &[u8]) -> StoreResult<Option<Challenge>> {
-        challenges::find(&self.read, id).await
+        self.reading(async |conn| challenges::find(conn, id).await)
+            .await
     }
 
     async fn spend_attempt(&self, id: &[u8], now: OffsetDateTime) -> StoreResult<bool> {
@@ -675,7 +736,8 @@ impl Store for SqlStore {
     }
 
     async fn find_pending_sign_in(&self, id: &[u8]) -> StoreResult<Option<PendingSignIn>> {
-        challenges::find_pending(&self.read, id).await
+        self.reading(async |conn| challenges::find_pending(conn, id).await)
+            .await
     }
 
     async fn spend_pending_attempt(&self, id: &[u8], now: OffsetDateTime) -> StoreResult<bool> {
@@ -692,7 +754,8 @@ impl Store for SqlStore {
     }
 
     async fn outstanding_messages(&self, realm: &RealmId) -> StoreResult<Vec<Delivery>> {
-        deliveries::outstanding(&self.read, realm).await
+        self.reading(async |conn| deliveries::outstanding(conn, realm).await)
+            .await
     }
 
     async fn clear_outbox(&self, realm: &RealmId) -> StoreResult<()> {
@@ -732,7 +795,8 @@ impl Store for SqlStore {
         status: Option<DeliveryStatus>,
         limit: i64,
     ) -> StoreResult<Vec<Delivery>> {
-        deliveries::list(&self.read, status, limit).await
+        self.reading(async |conn| deliveries::list(conn, status, limit).await)
+            .await
     }
 
     async fn prune_deliveries(
@@ -750,7 +814,8 @@ impl Store for SqlStore {
     }
 
     async fn list_events(&self, filter: &EventFilter) -> StoreResult<Vec<EventRecord>> {
-        attempts::list_events(&self.read, filter).await
+        self.reading(async |conn| attempts::list_events(conn, filter).await)
+            .await
     }
 
     async fn take_attempt(&self, attempt: &Attempt) -> StoreResult<AttemptTaken> {
@@ -779,13 +844,15 @@ impl Store for SqlStore {
     }
 
     async fn signing_keys(&self) -> StoreResult<Vec<SigningKeyRecord>> {
-        let rows = sqlx::query(
+        let rows = self
+            .reading(async |conn| {
+                sqlx::query(
             "SELECT kid, algorithm, master_key_id, sealed_private_key, certificate_pem, created_at \
              FROM signing_keys ORDER BY generation DESC",
         )
-        .fetch_all(&self.read)
-        .await
-        .map_err(db_err)?;
+        .fetch_all(conn).await.map_err(db_err)
+            })
+            .await?;
         rows.iter().map(signing_key_from_row).collect()
     }
 
@@ -813,7 +880,7 @@ impl Store for SqlStore {
     }
 
     async fn sealed_key_usage(&self) -> StoreResult<Vec<KeyUsage>> {
-        sealed::usage(&self.read).await
+        self.reading(async |conn| sealed::usage(conn).await).await
     }
 
     async fn sealed_not_under(
@@ -822,7 +889,8 @@ impl Store for SqlStore {
         key_id: &str,
         limit: i64,
     ) -> StoreResult<Vec<SealedRecord>> {
-        sealed::not_under(&self.read, kind, key_id, limit).await
+        self.reading(async |conn| sealed::not_under(conn, kind, key_id, limit).await)
+            .await
     }
 
     async fn reseal(

@@ -1,7 +1,7 @@
 //! ZITADEL login sessions. Updates are conditional on the sequence the session was read at.
 
+use sqlx::AnyConnection;
 use sqlx::any::AnyRow;
-use sqlx::{AnyConnection, AnyPool};
 use tessera_core::error::StoreError;
 use tessera_core::login_session::{CheckedFactors, LoginSession, OtpChallenge};
 use tessera_core::{RealmId, UserId};
@@ -113,11 +113,14 @@ pub async fn insert(conn: &mut AnyConnection, session: &LoginSession) -> Result<
     Ok(())
 }
 
-pub async fn get_one(pool: &AnyPool, id: &str) -> Result<Option<LoginSession>, StoreError> {
+pub async fn get_one(
+    conn: &mut AnyConnection,
+    id: &str,
+) -> Result<Option<LoginSession>, StoreError> {
     let sql = format!("SELECT {COLUMNS} FROM login_sessions WHERE id = $1");
     let row = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(id)
-        .fetch_optional(pool)
+        .fetch_optional(&mut *conn)
         .await
         .map_err(db_err)?;
     row.as_ref().map(from_row).transpose()

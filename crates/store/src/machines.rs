@@ -1,6 +1,6 @@
 //! Machine users and their personal access tokens (kept as SHA-256 only).
 
-use sqlx::{AnyConnection, AnyPool};
+use sqlx::AnyConnection;
 use tessera_core::error::StoreError;
 use tessera_core::{MachineUser, RealmId, Role, UserId};
 use time::OffsetDateTime;
@@ -40,18 +40,18 @@ pub async fn insert(conn: &mut AnyConnection, user: &MachineUser) -> Result<(), 
     Ok(())
 }
 
-pub async fn get(pool: &AnyPool, id: &UserId) -> Result<Option<MachineUser>, StoreError> {
+pub async fn get(conn: &mut AnyConnection, id: &UserId) -> Result<Option<MachineUser>, StoreError> {
     let sql = format!("SELECT {COLUMNS} FROM machine_users m WHERE m.id = $1");
     let row: Option<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(id.as_str())
-        .fetch_optional(pool)
+        .fetch_optional(&mut *conn)
         .await
         .map_err(db_err)?;
     row.map(machine_from_row).transpose()
 }
 
 pub async fn find(
-    pool: &AnyPool,
+    conn: &mut AnyConnection,
     realm: &RealmId,
     username: &str,
 ) -> Result<Option<MachineUser>, StoreError> {
@@ -60,7 +60,7 @@ pub async fn find(
     let row: Option<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(&realm.0)
         .bind(username)
-        .fetch_optional(pool)
+        .fetch_optional(&mut *conn)
         .await
         .map_err(db_err)?;
     row.map(machine_from_row).transpose()
@@ -87,7 +87,7 @@ pub async fn insert_pat(
 }
 
 pub async fn find_pat(
-    pool: &AnyPool,
+    conn: &mut AnyConnection,
     token_hash: &[u8],
 ) -> Result<Option<MachineUser>, StoreError> {
     let sql = format!(
@@ -95,7 +95,7 @@ pub async fn find_pat(
     );
     let row: Option<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(token_hash)
-        .fetch_optional(pool)
+        .fetch_optional(&mut *conn)
         .await
         .map_err(db_err)?;
     row.map(machine_from_row).transpose()

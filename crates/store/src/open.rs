@@ -7,11 +7,13 @@ use std::str::FromStr;
 
 use sqlx::migrate::Migrator;
 use sqlx::sqlite::SqliteConnectOptions;
-use sqlx::{AnyConnection, AnyPool, Connection};
+use sqlx::{AnyConnection, Connection};
 use tessera_core::error::StoreError;
+use tessera_core::store::StoreResult;
 
+use crate::readers::SqliteReaders;
 use crate::writer::SqliteWriter;
-use crate::{SqlStore, WalSync, Writer, db_err};
+use crate::{Readers, SqlStore, WalSync, Writer, db_err};
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
@@ -69,7 +71,7 @@ impl SqlStore {
                     .map_err(db_err)?;
                 Ok(SqlStore {
                     write: Writer::Pool(pool.clone()),
-                    read: pool,
+                    read: Readers::Pool(pool),
                     engine,
                     wal: None,
                 })
@@ -81,7 +83,8 @@ impl SqlStore {
                     format!("{url}?mode=rwc")
                 };
                 let write = SqliteWriter::open(&url).await?;
-                let read = sqlite_pool(&url, options.max_connections.clamp(1, 8)).await?;
+                let read =
+                    SqliteReaders::open(&url, options.max_connections.clamp(1, 8) as usize).await?;
                 let file = SqliteConnectOptions::from_str(&url)
                     .map_err(db_err)?
                     .get_filename()
@@ -90,7 +93,7 @@ impl SqlStore {
                 let wal = (file.as_os_str() != ":memory:").then(|| WalSync::new(file));
                 Ok(SqlStore {
                     write: Writer::Sqlite(write),
-                    read,
+                    read: Readers::Sqlite(read),
                     engine,
                     wal,
                 })
@@ -116,24 +119,21 @@ impl SqlStore {
     }
 }
 
-/// A SQLite connection is a file handle that cannot go stale, so the pool does not ping it
-/// before each use: every ping was a round trip to the connection's thread, and profiles showed
-/// one for every query.
-async fn sqlite_pool(url: &str, size: u32) -> Result<AnyPool, StoreError> {
-    AnyPoolOptions::new()
-        .max_connections(size)
-        .acquire_timeout(ACQUIRE_TIMEOUT)
-        .test_before_acquire(false)
-        .after_connect(|conn, _meta| Box::pin(sqlite_pragmas(conn)))
-        .connect(url)
+/// A SQLite connection in WAL mode with our settings, for the writer and the readers.
+pub(crate) async fn sqlite_connection(url: &str) -> StoreResult<AnyConnection> {
+    let mut conn = AnyConnection::connect(url).await.map_err(db_err)?;
+    sqlite_pragmas(&mut conn).await.map_err(db_err)?;
+    sqlx::query("PRAGMA journal_mode = WAL")
+        .execute(&mut conn)
         .await
-        .map_err(db_err)
+        .map_err(db_err)?;
+    Ok(conn)
 }
 
 /// Per-connection settings: enforce foreign keys (cascading deletes rely on it), wait for a
 /// lock instead of failing, and leave fsyncing the log to the group commit (`WalSync`), which
 /// makes every write durable before the store answers.
-pub(crate) async fn sqlite_pragmas(conn: &mut AnyConnection) -> Result<(), sqlx::Error> {
+async fn sqlite_pragmas(conn: &mut AnyConnection) -> Result<(), sqlx::Error> {
     for pragma in [
         "PRAGMA foreign_keys = ON",
         "PRAGMA busy_timeout = 5000",
@@ -142,6 +142,19 @@ pub(crate) async fn sqlite_pragmas(conn: &mut AnyConnection) -> Result<(), sqlx:
         sqlx::query(pragma).execute(&mut *conn).await?;
     }
     conn.ping().await
+}
+
+/// A fresh SQLite file for a unit test, as a URL; `name` keeps tests apart.
+#[cfg(test)]
+pub(crate) fn scratch_url(name: &str) -> StoreResult<String> {
+    sqlx::any::install_default_drivers();
+    let dir = std::env::temp_dir().join(format!("tessera-store-{}-{name}", std::process::id()));
+    std::fs::remove_dir_all(&dir).ok();
+    std::fs::create_dir_all(&dir).map_err(|e| StoreError::Internal(e.to_string()))?;
+    Ok(format!(
+        "sqlite://{}?mode=rwc",
+        dir.join("test.db").display()
+    ))
 }
 
 /// The scheme of a URL, for error messages that must not echo a password.

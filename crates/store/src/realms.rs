@@ -1,6 +1,6 @@
 //! Realm rows beyond lookup: configuration updates, tenant listing, deletion.
 
-use sqlx::{AnyConnection, AnyPool, AssertSqlSafe};
+use sqlx::{AnyConnection, AssertSqlSafe};
 use tessera_core::store::StoreResult;
 use tessera_core::{Realm, RealmId};
 
@@ -29,13 +29,13 @@ pub(crate) async fn update(conn: &mut AnyConnection, realm: &Realm) -> StoreResu
     Ok(done.rows_affected() == 1)
 }
 
-pub(crate) async fn tenants(pool: &AnyPool, project_id: &str) -> StoreResult<Vec<Realm>> {
+pub(crate) async fn tenants(conn: &mut AnyConnection, project_id: &str) -> StoreResult<Vec<Realm>> {
     let sql = format!(
         "SELECT {REALM_COLUMNS} FROM realms WHERE project_id = $1 AND tenant_id <> '' ORDER BY tenant_id"
     );
     let rows = sqlx::query(AssertSqlSafe(sql))
         .bind(project_id)
-        .fetch_all(pool)
+        .fetch_all(&mut *conn)
         .await
         .map_err(db_err)?;
     rows.iter().map(realm_from_row).collect()

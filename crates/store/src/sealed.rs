@@ -5,7 +5,7 @@
 //! so a rotation racing a node that changes the same record cannot overwrite the newer value,
 //! and running a rotation twice changes nothing the second time.
 
-use sqlx::{AnyConnection, AnyPool, AssertSqlSafe, Connection};
+use sqlx::{AnyConnection, AssertSqlSafe, Connection};
 use tessera_core::factor::Sealed;
 use tessera_core::store::{KeyUsage, SealedKind, SealedRecord, StoreResult};
 
@@ -21,7 +21,7 @@ fn place(kind: SealedKind) -> (&'static str, &'static str, &'static str) {
     }
 }
 
-pub(crate) async fn usage(pool: &AnyPool) -> StoreResult<Vec<KeyUsage>> {
+pub(crate) async fn usage(conn: &mut AnyConnection) -> StoreResult<Vec<KeyUsage>> {
     let mut usage = Vec::new();
     for kind in SealedKind::ALL {
         let (table, _, column) = place(kind);
@@ -30,7 +30,7 @@ pub(crate) async fn usage(pool: &AnyPool) -> StoreResult<Vec<KeyUsage>> {
              GROUP BY master_key_id ORDER BY master_key_id"
         );
         let rows: Vec<(Option<String>, i64)> = sqlx::query_as(AssertSqlSafe(sql))
-            .fetch_all(pool)
+            .fetch_all(&mut *conn)
             .await
             .map_err(db_err)?;
         usage.extend(rows.into_iter().map(|(key, records)| KeyUsage {
@@ -43,7 +43,7 @@ pub(crate) async fn usage(pool: &AnyPool) -> StoreResult<Vec<KeyUsage>> {
 }
 
 pub(crate) async fn not_under(
-    pool: &AnyPool,
+    conn: &mut AnyConnection,
     kind: SealedKind,
     key_id: &str,
     limit: i64,
@@ -57,7 +57,7 @@ pub(crate) async fn not_under(
     let rows: Vec<(String, Option<String>, Vec<u8>)> = sqlx::query_as(AssertSqlSafe(sql))
         .bind(key_id)
         .bind(limit)
-        .fetch_all(pool)
+        .fetch_all(&mut *conn)
         .await
         .map_err(db_err)?;
     Ok(rows

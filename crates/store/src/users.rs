@@ -2,7 +2,7 @@
 
 use sqlx::any::AnyArguments;
 use sqlx::query::Query;
-use sqlx::{AnyConnection, AnyPool, AssertSqlSafe};
+use sqlx::{AnyConnection, AssertSqlSafe};
 use tessera_core::error::StoreError;
 use tessera_core::store::{RefreshTokenRecord, StoreResult, UserFilter, UserQuery, UserSort};
 use tessera_core::{NewUser, RealmId, User, UserId};
@@ -26,7 +26,7 @@ pub(crate) async fn insert(conn: &mut AnyConnection, new: NewUser) -> StoreResul
 
 /// `column` is one of our own column names, never caller input.
 pub(crate) async fn find_by(
-    pool: &AnyPool,
+    conn: &mut AnyConnection,
     realm: &RealmId,
     column: &str,
     value: &str,
@@ -35,7 +35,7 @@ pub(crate) async fn find_by(
     let row = sqlx::query(AssertSqlSafe(sql))
         .bind(&realm.0)
         .bind(value)
-        .fetch_optional(pool)
+        .fetch_optional(&mut *conn)
         .await
         .map_err(db_err)?;
     row.as_ref().map(user_from_row).transpose()
@@ -105,7 +105,7 @@ fn bind_user<'q>(
 }
 
 pub(crate) async fn list(
-    pool: &AnyPool,
+    conn: &mut AnyConnection,
     realm: &RealmId,
     after: Option<&UserId>,
     limit: i64,
@@ -117,14 +117,14 @@ pub(crate) async fn list(
         .bind(&realm.0)
         .bind(after.map(UserId::as_str).unwrap_or_default())
         .bind(limit)
-        .fetch_all(pool)
+        .fetch_all(&mut *conn)
         .await
         .map_err(db_err)?;
     rows.iter().map(user_from_row).collect()
 }
 
 pub(crate) async fn query(
-    pool: &AnyPool,
+    conn: &mut AnyConnection,
     realm: &RealmId,
     q: &UserQuery,
     with_users: bool,
@@ -151,7 +151,7 @@ pub(crate) async fn query(
     for v in &values {
         count = count.bind(v.as_str());
     }
-    let (total,) = count.fetch_one(pool).await.map_err(db_err)?;
+    let (total,) = count.fetch_one(&mut *conn).await.map_err(db_err)?;
     if !with_users {
         return Ok((total, Vec::new()));
     }
@@ -178,7 +178,7 @@ pub(crate) async fn query(
     let rows = page
         .bind(q.limit)
         .bind(q.offset)
-        .fetch_all(pool)
+        .fetch_all(&mut *conn)
         .await
         .map_err(db_err)?;
     let users = rows
@@ -190,14 +190,14 @@ pub(crate) async fn query(
 
 /// The realms with a user whose `column` (`id` or `email`) is `value`.
 pub(crate) async fn realms_of(
-    pool: &AnyPool,
+    conn: &mut AnyConnection,
     column: &'static str,
     value: &str,
 ) -> StoreResult<Vec<RealmId>> {
     let sql = format!("SELECT realm_id FROM users WHERE {column} = $1 ORDER BY realm_id");
     let realms: Vec<String> = sqlx::query_scalar(AssertSqlSafe(sql))
         .bind(value)
-        .fetch_all(pool)
+        .fetch_all(&mut *conn)
         .await
         .map_err(db_err)?;
     Ok(realms.into_iter().map(RealmId).collect())

@@ -28,7 +28,7 @@ use tessera_core::store::StoreResult;
 use tokio::sync::{Mutex, Notify, watch};
 
 use crate::db_err;
-use crate::open::sqlite_pragmas;
+use crate::open::sqlite_connection;
 
 type Manager = <Any as Database>::TransactionManager;
 
@@ -52,7 +52,7 @@ struct Turn {
 impl SqliteWriter {
     /// Opens the writer connection of `url`, in WAL mode, and starts its committer.
     pub(crate) async fn open(url: &str) -> Result<Arc<Self>, StoreError> {
-        let conn = connect(url).await?;
+        let conn = sqlite_connection(url).await?;
         let writer = Arc::new(SqliteWriter {
             url: url.to_owned(),
             turn: Mutex::new(Turn {
@@ -125,7 +125,7 @@ impl Turn {
     /// Opens the connection again after a failed commit dropped it (not once closed).
     async fn reopen(&mut self, url: &str) -> StoreResult<()> {
         if self.conn.is_none() && !self.closed {
-            self.conn = Some(connect(url).await?);
+            self.conn = Some(sqlite_connection(url).await?);
         }
         Ok(())
     }
@@ -173,16 +173,6 @@ async fn commit_batches(writer: Arc<SqliteWriter>) {
     }
 }
 
-async fn connect(url: &str) -> StoreResult<AnyConnection> {
-    let mut conn = AnyConnection::connect(url).await.map_err(db_err)?;
-    sqlite_pragmas(&mut conn).await.map_err(db_err)?;
-    sqlx::query("PRAGMA journal_mode = WAL")
-        .execute(&mut conn)
-        .await
-        .map_err(db_err)?;
-    Ok(conn)
-}
-
 #[cfg(test)]
 mod tests {
     use std::time::Duration;
@@ -190,15 +180,11 @@ mod tests {
     use tokio::task::JoinSet;
 
     use super::*;
+    use crate::open::scratch_url;
 
     /// A writer on a fresh file with one table, and the file's URL for a second connection.
     async fn writer(name: &str) -> StoreResult<(Arc<SqliteWriter>, String)> {
-        sqlx::any::install_default_drivers();
-        let dir =
-            std::env::temp_dir().join(format!("tessera-writer-{}-{name}", std::process::id()));
-        std::fs::remove_dir_all(&dir).ok();
-        std::fs::create_dir_all(&dir).map_err(|e| StoreError::Internal(e.to_string()))?;
-        let url = format!("sqlite://{}?mode=rwc", dir.join("w.db").display());
+        let url = scratch_url(&format!("writer-{name}"))?;
         let writer = SqliteWriter::open(&url).await?;
         writer
             .alone(async |conn| {
