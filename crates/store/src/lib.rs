@@ -57,27 +57,20 @@ use writer::SqliteWriter;
 use rows::{millis, realm_from_row, refresh_from_row, signing_key_from_row};
 
 pub struct SqlStore {
-    write: Writer,
-    read: Readers,
-    engine: Engine,
-    /// SQLite's group commit; PostgreSQL's commits are durable by themselves.
-    wal: Option<WalSync>,
+    backend: Backend,
 }
 
-/// Where reads run.
-enum Readers {
-    /// SQLite's readers, lent without a pool's hand-back (`readers.rs`).
-    Sqlite(SqliteReaders),
-    /// PostgreSQL reads take any pooled connection.
-    Pool(AnyPool),
-}
-
-/// Where writes run.
-enum Writer {
-    /// SQLite's one writer connection, whose writes share transactions (`writer.rs`).
-    Sqlite(Arc<SqliteWriter>),
-    /// PostgreSQL writes take any pooled connection, one transaction each.
-    Pool(AnyPool),
+/// The connections queries run on.
+enum Backend {
+    /// SQLite's one writer, whose writes share transactions (`writer.rs`), its readers
+    /// (`readers.rs`), and its group commit (`durability.rs`; none for an in-memory database).
+    Sqlite {
+        writer: Arc<SqliteWriter>,
+        readers: SqliteReaders,
+        wal: Option<WalSync>,
+    },
+    /// One PostgreSQL pool for reads and writes, whose commits are durable by themselves.
+    Postgres(AnyPool),
 }
 
 impl SqlStore {
@@ -86,17 +79,16 @@ impl SqlStore {
         &self,
         write: impl AsyncFnOnce(&mut AnyConnection) -> StoreResult<T>,
     ) -> StoreResult<T> {
-        let done = match &self.write {
-            Writer::Sqlite(writer) => writer.write(write).await?,
-            Writer::Pool(pool) => {
-                let mut conn = pool.acquire().await.map_err(db_err)?;
-                write(&mut conn).await?
+        match &self.backend {
+            Backend::Sqlite { writer, wal, .. } => {
+                let done = writer.write(write).await?;
+                if let Some(wal) = wal {
+                    wal.flush().await?;
+                }
+                Ok(done)
             }
-        };
-        if let Some(wal) = &self.wal {
-            wal.flush().await?;
+            Backend::Postgres(pool) => write(&mut *pool.acquire().await.map_err(db_err)?).await,
         }
-        Ok(done)
     }
 
     /// Runs a read on a reader connection.
@@ -104,27 +96,36 @@ impl SqlStore {
         &self,
         read: impl AsyncFnOnce(&mut AnyConnection) -> StoreResult<T>,
     ) -> StoreResult<T> {
-        match &self.read {
-            Readers::Sqlite(readers) => readers.read(read).await,
-            Readers::Pool(pool) => read(&mut *pool.acquire().await.map_err(db_err)?).await,
+        match &self.backend {
+            Backend::Sqlite { readers, .. } => readers.read(read).await,
+            Backend::Postgres(pool) => read(&mut *pool.acquire().await.map_err(db_err)?).await,
         }
     }
 
     pub fn engine(&self) -> Engine {
-        self.engine
+        match self.backend {
+            Backend::Sqlite { .. } => Engine::Sqlite,
+            Backend::Postgres(_) => Engine::Postgres,
+        }
     }
 
     /// Closes every connection; used on shutdown so SQLite checkpoints its WAL.
     pub async fn close(&self) {
-        match &self.write {
-            Writer::Sqlite(writer) => writer.close().await,
-            Writer::Pool(pool) => pool.close().await,
-        }
-        match &self.read {
-            Readers::Sqlite(readers) => readers.close().await,
-            Readers::Pool(pool) => pool.close().await,
+        match &self.backend {
+            Backend::Sqlite {
+                writer, readers, ..
+            } => {
+                writer.close().await;
+                readers.close().await;
+            }
+            Backend::Postgres(pool) => pool.close().await,
         }
     }
+}
+
+/// The error of a store that was closed.
+pub(crate) fn closed() -> StoreError {
+    StoreError::Unavailable("the store is closed".into())
 }
 
 /// Turns a sqlx error into the store's error, logging the detail that clients never see.
@@ -588,7 +589,7 @@ impl Store for SqlStore {
     }
 
     async fn insert_refresh_token(&self, r: &RefreshTokenRecord) -> StoreResult<()> {
-        self.durably(async |conn| users::insert_refresh_token(&mut *conn, r).await)
+        self.durably(async |conn| users::insert_refresh_token(conn, r).await)
             .await
     }
 
@@ -769,7 +770,7 @@ impl Store for SqlStore {
         now: OffsetDateTime,
         limit: i64,
     ) -> StoreResult<Vec<Delivery>> {
-        self.durably(async |conn| deliveries::claim(conn, self.engine, node, now, limit).await)
+        self.durably(async |conn| deliveries::claim(conn, self.engine(), node, now, limit).await)
             .await
     }
 
@@ -844,14 +845,10 @@ impl Store for SqlStore {
     }
 
     async fn signing_keys(&self) -> StoreResult<Vec<SigningKeyRecord>> {
+        const SQL: &str = "SELECT kid, algorithm, master_key_id, sealed_private_key, \
+                           certificate_pem, created_at FROM signing_keys ORDER BY generation DESC";
         let rows = self
-            .reading(async |conn| {
-                sqlx::query(
-            "SELECT kid, algorithm, master_key_id, sealed_private_key, certificate_pem, created_at \
-             FROM signing_keys ORDER BY generation DESC",
-        )
-        .fetch_all(conn).await.map_err(db_err)
-            })
+            .reading(async |conn| sqlx::query(SQL).fetch_all(conn).await.map_err(db_err))
             .await?;
         rows.iter().map(signing_key_from_row).collect()
     }

@@ -13,7 +13,7 @@ use tessera_core::store::StoreResult;
 
 use crate::readers::SqliteReaders;
 use crate::writer::SqliteWriter;
-use crate::{Readers, SqlStore, WalSync, Writer, db_err};
+use crate::{Backend, SqlStore, WalSync, db_err};
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
@@ -70,10 +70,7 @@ impl SqlStore {
                     .await
                     .map_err(db_err)?;
                 Ok(SqlStore {
-                    write: Writer::Pool(pool.clone()),
-                    read: Readers::Pool(pool),
-                    engine,
-                    wal: None,
+                    backend: Backend::Postgres(pool),
                 })
             }
             Engine::Sqlite => {
@@ -82,8 +79,8 @@ impl SqlStore {
                 } else {
                     format!("{url}?mode=rwc")
                 };
-                let write = SqliteWriter::open(&url).await?;
-                let read =
+                let writer = SqliteWriter::open(&url).await?;
+                let readers =
                     SqliteReaders::open(&url, options.max_connections.clamp(1, 8) as usize).await?;
                 let file = SqliteConnectOptions::from_str(&url)
                     .map_err(db_err)?
@@ -92,17 +89,18 @@ impl SqlStore {
                 // An in-memory database has no log to sync (and nothing to lose).
                 let wal = (file.as_os_str() != ":memory:").then(|| WalSync::new(file));
                 Ok(SqlStore {
-                    write: Writer::Sqlite(write),
-                    read: Readers::Sqlite(read),
-                    engine,
-                    wal,
+                    backend: Backend::Sqlite {
+                        writer,
+                        readers,
+                        wal,
+                    },
                 })
             }
         }
     }
 
     pub async fn migrate(&self) -> Result<(), StoreError> {
-        let migrator = match self.engine {
+        let migrator = match self.engine() {
             Engine::Sqlite => &SQLITE_MIGRATIONS,
             Engine::Postgres => &POSTGRES_MIGRATIONS,
         };
@@ -112,9 +110,9 @@ impl SqlStore {
                 StoreError::Internal(e.to_string())
             })
         };
-        match &self.write {
-            Writer::Sqlite(writer) => writer.alone(run).await,
-            Writer::Pool(pool) => run(&mut *pool.acquire().await.map_err(db_err)?).await,
+        match &self.backend {
+            Backend::Sqlite { writer, .. } => writer.alone(run).await,
+            Backend::Postgres(pool) => run(&mut *pool.acquire().await.map_err(db_err)?).await,
         }
     }
 }

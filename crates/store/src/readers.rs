@@ -9,10 +9,10 @@
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use sqlx::{AnyConnection, Connection};
-use tessera_core::error::StoreError;
 use tessera_core::store::StoreResult;
 use tokio::sync::Semaphore;
 
+use crate::closed;
 use crate::open::sqlite_connection;
 
 pub(crate) struct SqliteReaders {
@@ -76,15 +76,13 @@ impl Drop for Lease<'_> {
     }
 }
 
-fn closed() -> StoreError {
-    StoreError::Unavailable("the store is closed".into())
-}
-
 #[cfg(test)]
 mod tests {
     use std::time::Duration;
 
     use tokio::time::timeout;
+
+    use tessera_core::error::StoreError;
 
     use super::*;
     use crate::db_err;

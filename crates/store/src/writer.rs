@@ -27,8 +27,8 @@ use tessera_core::error::StoreError;
 use tessera_core::store::StoreResult;
 use tokio::sync::{Mutex, Notify, watch};
 
-use crate::db_err;
 use crate::open::sqlite_connection;
+use crate::{closed, db_err};
 
 type Manager = <Any as Database>::TransactionManager;
 
@@ -66,7 +66,8 @@ impl SqliteWriter {
         Ok(writer)
     }
 
-    /// Runs `work` inside the current batch; returns once that batch is committed.
+    /// Runs `work` inside the current batch; returns once that batch is committed, or at once
+    /// when `work` fails (its savepoint is rolled back, the batch goes on).
     pub(crate) async fn write<T>(
         &self,
         work: impl AsyncFnOnce(&mut AnyConnection) -> StoreResult<T>,
@@ -117,9 +118,7 @@ impl SqliteWriter {
 
 impl Turn {
     fn conn(&mut self) -> StoreResult<&mut AnyConnection> {
-        self.conn
-            .as_mut()
-            .ok_or_else(|| StoreError::Unavailable("the store is closed".into()))
+        self.conn.as_mut().ok_or_else(closed)
     }
 
     /// Opens the connection again after a failed commit dropped it (not once closed).
@@ -149,9 +148,9 @@ impl Turn {
         let Some(batch) = self.batch.take() else {
             return;
         };
-        let committed = match self.conn.as_mut() {
-            Some(conn) => Manager::commit(conn).await.map_err(db_err),
-            None => Err(StoreError::Unavailable("the store is closed".into())),
+        let committed = match self.conn() {
+            Ok(conn) => Manager::commit(conn).await.map_err(db_err),
+            Err(closed) => Err(closed),
         };
         if committed.is_err() {
             // SQLite may have rolled the batch back already, which sqlx would not know.
