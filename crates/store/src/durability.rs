@@ -4,14 +4,16 @@
 //! SQLite's `synchronous = FULL` fsyncs the write-ahead log at every commit, so one writer
 //! can commit only as often as the disk can fsync (a few hundred times a second on network
 //! block storage). Instead the writer commits with `synchronous = NORMAL` (the WAL is written,
-//! not synced) and each write then waits here for an fsync of the WAL that started after its
-//! commit. Writes that commit while an fsync is running are all covered by the next one, so
-//! N waiting writes cost one fsync, not N. The guarantee is FULL's: what a caller was told is
-//! committed survives a crash of the process or the machine; a commit whose fsync never came
-//! was never acknowledged. (WAL frames carry checksums, so recovery ignores a torn tail.)
+//! not synced) and, after each commit of a batch of writes (`writer.rs`), waits here for an
+//! fsync of the WAL that started after that commit, before any write of the batch answers.
+//! Commits made while an fsync runs (a migration's or the last one on close, beside the
+//! committer's) are all covered by the next one. The guarantee is FULL's: what a caller was
+//! told is committed survives a crash of the process or the machine; a commit whose fsync
+//! never came was never acknowledged. (WAL frames carry checksums, so recovery ignores a torn
+//! tail.)
 //!
 //! ```text
-//!  write A commits ─┐           write B commits ─┐ write C commits ─┐
+//!  batch A commits ─┐           batch B commits ─┐ batch C commits ─┐
 //!                   ▼                            ▼                  ▼
 //!  fsync #1 ────────[=====]       fsync #2 ──────[===================]   (B and C share #2)
 //! ```

@@ -50,7 +50,6 @@ use time::OffsetDateTime;
 
 pub use open::{Engine, OpenOptions};
 
-use durability::WalSync;
 use readers::SqliteReaders;
 use writer::SqliteWriter;
 
@@ -62,12 +61,11 @@ pub struct SqlStore {
 
 /// The connections queries run on.
 enum Backend {
-    /// SQLite's one writer, whose writes share transactions (`writer.rs`), its readers
-    /// (`readers.rs`), and its group commit (`durability.rs`; none for an in-memory database).
+    /// SQLite's one writer, whose writes share transactions and fsyncs (`writer.rs`), and its
+    /// readers (`readers.rs`).
     Sqlite {
         writer: Arc<SqliteWriter>,
         readers: SqliteReaders,
-        wal: Option<WalSync>,
     },
     /// One PostgreSQL pool for reads and writes, whose commits are durable by themselves.
     Postgres(AnyPool),
@@ -80,13 +78,7 @@ impl SqlStore {
         write: impl AsyncFnOnce(&mut AnyConnection) -> StoreResult<T>,
     ) -> StoreResult<T> {
         match &self.backend {
-            Backend::Sqlite { writer, wal, .. } => {
-                let done = writer.write(write).await?;
-                if let Some(wal) = wal {
-                    wal.flush().await?;
-                }
-                Ok(done)
-            }
+            Backend::Sqlite { writer, .. } => writer.write(write).await,
             Backend::Postgres(pool) => write(&mut *pool.acquire().await.map_err(db_err)?).await,
         }
     }
@@ -112,9 +104,7 @@ impl SqlStore {
     /// Closes every connection; used on shutdown so SQLite checkpoints its WAL.
     pub async fn close(&self) {
         match &self.backend {
-            Backend::Sqlite {
-                writer, readers, ..
-            } => {
+            Backend::Sqlite { writer, readers } => {
                 writer.close().await;
                 readers.close().await;
             }

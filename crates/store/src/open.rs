@@ -3,17 +3,15 @@
 use std::time::Duration;
 
 use sqlx::any::AnyPoolOptions;
-use std::str::FromStr;
 
 use sqlx::migrate::Migrator;
-use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{AnyConnection, Connection};
 use tessera_core::error::StoreError;
 use tessera_core::store::StoreResult;
 
 use crate::readers::SqliteReaders;
 use crate::writer::SqliteWriter;
-use crate::{Backend, SqlStore, WalSync, db_err};
+use crate::{Backend, SqlStore, db_err};
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
@@ -82,18 +80,8 @@ impl SqlStore {
                 let writer = SqliteWriter::open(&url).await?;
                 let readers =
                     SqliteReaders::open(&url, options.max_connections.clamp(1, 8) as usize).await?;
-                let file = SqliteConnectOptions::from_str(&url)
-                    .map_err(db_err)?
-                    .get_filename()
-                    .to_owned();
-                // An in-memory database has no log to sync (and nothing to lose).
-                let wal = (file.as_os_str() != ":memory:").then(|| WalSync::new(file));
                 Ok(SqlStore {
-                    backend: Backend::Sqlite {
-                        writer,
-                        readers,
-                        wal,
-                    },
+                    backend: Backend::Sqlite { writer, readers },
                 })
             }
         }

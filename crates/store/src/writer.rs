@@ -12,21 +12,26 @@
 //! - After each write the committer is told; it queues for the connection like any write, so
 //!   it commits once the writes that queued before it have run. Under load one commit covers
 //!   all of them; a write on its own is committed right after it.
-//! - A write answers only once its batch is committed (then `durability.rs` makes it
-//!   durable). A batch whose commit fails fails every write in it, and the connection is
-//!   opened afresh: SQLite may have rolled the batch back on its own.
+//! - The committer commits, lets go of the connection, has the log fsynced (`durability.rs`)
+//!   and only then tells the batch's writes how it went: a write answers only once it is on
+//!   disk, while the next batch already runs. A batch whose commit or fsync fails fails every
+//!   write in it; after a failed commit the connection is opened afresh, since SQLite may have
+//!   rolled the batch back on its own.
 //!
 //! A write that is cancelled midway leaves its savepoint to be rolled back (sqlx queues the
 //! rollback when its transaction is dropped); the batch and the committer do not depend on it.
 
+use std::str::FromStr;
 use std::sync::Arc;
 
+use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{Any, AnyConnection, Connection, Database, SqlSafeStr};
 use sqlx_core::transaction::TransactionManager;
 use tessera_core::error::StoreError;
 use tessera_core::store::StoreResult;
 use tokio::sync::{Mutex, Notify, watch};
 
+use crate::durability::WalSync;
 use crate::open::sqlite_connection;
 use crate::{closed, db_err};
 
@@ -39,6 +44,8 @@ pub(crate) struct SqliteWriter {
     url: String,
     turn: Mutex<Turn>,
     commit_due: Notify,
+    /// The log's fsync; none for an in-memory database (nothing to lose).
+    wal: Option<WalSync>,
 }
 
 struct Turn {
@@ -49,9 +56,24 @@ struct Turn {
     closed: bool,
 }
 
+/// A batch whose COMMIT has run, to be made durable before its writes hear how it went.
+struct Committed {
+    batch: watch::Sender<Outcome>,
+    result: StoreResult<()>,
+}
+
 impl SqliteWriter {
     /// Opens the writer connection of `url`, in WAL mode, and starts its committer.
     pub(crate) async fn open(url: &str) -> Result<Arc<Self>, StoreError> {
+        let file = SqliteConnectOptions::from_str(url)
+            .map_err(db_err)?
+            .get_filename()
+            .to_owned();
+        let wal = (file.as_os_str() != ":memory:").then(|| WalSync::new(file));
+        Self::start(url, wal).await
+    }
+
+    async fn start(url: &str, wal: Option<WalSync>) -> Result<Arc<Self>, StoreError> {
         let conn = sqlite_connection(url).await?;
         let writer = Arc::new(SqliteWriter {
             url: url.to_owned(),
@@ -61,13 +83,14 @@ impl SqliteWriter {
                 closed: false,
             }),
             commit_due: Notify::new(),
+            wal,
         });
         tokio::spawn(commit_batches(writer.clone()));
         Ok(writer)
     }
 
-    /// Runs `work` inside the current batch; returns once that batch is committed, or at once
-    /// when `work` fails (its savepoint is rolled back, the batch goes on).
+    /// Runs `work` inside the current batch; returns once that batch is committed and on disk,
+    /// or at once when `work` fails (its savepoint is rolled back, the batch goes on).
     pub(crate) async fn write<T>(
         &self,
         work: impl AsyncFnOnce(&mut AnyConnection) -> StoreResult<T>,
@@ -97,7 +120,7 @@ impl SqliteWriter {
         work: impl AsyncFnOnce(&mut AnyConnection) -> StoreResult<T>,
     ) -> StoreResult<T> {
         let mut turn = self.turn.lock().await;
-        turn.commit().await;
+        self.publish(turn.commit().await).await;
         turn.reopen(&self.url).await?;
         work(turn.conn()?).await
     }
@@ -105,7 +128,7 @@ impl SqliteWriter {
     /// Commits the open batch and closes the connection; later writes fail as unavailable.
     pub(crate) async fn close(&self) {
         let mut turn = self.turn.lock().await;
-        turn.commit().await;
+        self.publish(turn.commit().await).await;
         turn.closed = true;
         if let Some(conn) = turn.conn.take()
             && let Err(e) = conn.close().await
@@ -113,6 +136,18 @@ impl SqliteWriter {
             tracing::warn!(error = %e, "closing the SQLite writer failed");
         }
         self.commit_due.notify_one();
+    }
+
+    /// Fsyncs the log after a successful commit, then tells the batch's writes the outcome.
+    async fn publish(&self, committed: Option<Committed>) {
+        let Some(Committed { batch, result }) = committed else {
+            return;
+        };
+        let outcome = match (result, &self.wal) {
+            (Ok(()), Some(wal)) => wal.flush().await,
+            (result, _) => result,
+        };
+        batch.send_replace(Some(outcome));
     }
 }
 
@@ -143,32 +178,34 @@ impl Turn {
         Ok(outcome)
     }
 
-    /// Commits the open batch, if any, and tells its writes how it went.
-    async fn commit(&mut self) {
-        let Some(batch) = self.batch.take() else {
-            return;
-        };
-        let committed = match self.conn() {
+    /// Commits the open batch, if any; its writes hear of it once it is published.
+    async fn commit(&mut self) -> Option<Committed> {
+        let batch = self.batch.take()?;
+        let result = match self.conn() {
             Ok(conn) => Manager::commit(conn).await.map_err(db_err),
             Err(closed) => Err(closed),
         };
-        if committed.is_err() {
+        if result.is_err() {
             // SQLite may have rolled the batch back already, which sqlx would not know.
             self.conn = None;
         }
-        batch.send_replace(Some(committed));
+        Some(Committed { batch, result })
     }
 }
 
-/// The committer: commits the open batch each time a write asks and its turn comes.
+/// The committer: commits the open batch each time a write asks and its turn comes, and makes
+/// it durable without holding up the next batch.
 async fn commit_batches(writer: Arc<SqliteWriter>) {
     loop {
         writer.commit_due.notified().await;
-        let mut turn = writer.turn.lock().await;
-        if turn.closed {
-            return;
-        }
-        turn.commit().await;
+        let committed = {
+            let mut turn = writer.turn.lock().await;
+            if turn.closed {
+                return;
+            }
+            turn.commit().await
+        };
+        writer.publish(committed).await;
     }
 }
 
@@ -297,6 +334,28 @@ mod tests {
             .await
             .map_err(db_err)?;
         assert_eq!(orphans, 0);
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn a_batch_whose_log_cannot_be_fsynced_fails_its_writes() -> StoreResult<()> {
+        let url = scratch_url("writer-no-log")?;
+        let missing = std::env::temp_dir().join("tessera-writer-no-log/x.db");
+        let writer = SqliteWriter::start(&url, Some(WalSync::new(missing))).await?;
+        let write = writer
+            .alone(async |conn| {
+                sqlx::query("CREATE TABLE t (n INTEGER PRIMARY KEY)")
+                    .execute(conn)
+                    .await
+                    .map_err(db_err)
+            })
+            .await;
+        assert!(write.is_ok(), "{write:?}");
+        let write = insert(&writer, 1, true).await;
+        assert!(
+            matches!(write, Err(StoreError::Unavailable(_))),
+            "{write:?}"
+        );
         Ok(())
     }
 
