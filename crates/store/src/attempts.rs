@@ -53,7 +53,7 @@ const SPEND_PENDING: &str = "UPDATE pending_sign_ins SET attempts_left = attempt
 
 /// Runs one of the `SPEND_*` statements; whether it took an attempt.
 async fn spend(
-    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    conn: &mut AnyConnection,
     statement: &'static str,
     key: &[u8],
     at: OffsetDateTime,
@@ -61,16 +61,41 @@ async fn spend(
     let spent = sqlx::query(statement)
         .bind(key)
         .bind(millis(at))
-        .execute(&mut **tx)
+        .execute(conn)
         .await
         .map_err(db_err)?;
     Ok(spent.rows_affected() == 1)
 }
 
 pub(crate) async fn take(conn: &mut AnyConnection, a: &Attempt) -> StoreResult<AttemptTaken> {
+    let guards = a.quotas.len()
+        + [
+            a.factor.is_some(),
+            a.challenge.is_some(),
+            a.pending.is_some(),
+        ]
+        .into_iter()
+        .filter(|&guarded| guarded)
+        .count();
+    // One conditional statement changes everything or nothing by itself; with more, the one
+    // that refuses must roll back the others. (On SQLite's writer a transaction here is a
+    // savepoint: two more round trips to the connection's thread.)
+    if guards <= 1 {
+        return take_each(conn, a).await;
+    }
     let mut tx = conn.begin().await.map_err(db_err)?;
+    let taken = take_each(&mut tx, a).await?;
+    if matches!(taken, AttemptTaken::Taken { .. }) {
+        tx.commit().await.map_err(db_err)?;
+    }
+    Ok(taken)
+}
+
+/// Runs the attempt's guards in turn; the first that refuses ends it, leaving what the others
+/// changed for `take` to roll back.
+async fn take_each(conn: &mut AnyConnection, a: &Attempt) -> StoreResult<AttemptTaken> {
     for quota in &a.quotas {
-        if !charge(&mut tx, quota, a.at).await? {
+        if !charge(conn, quota, a.at).await? {
             return Ok(AttemptTaken::LimitReached);
         }
     }
@@ -79,7 +104,7 @@ pub(crate) async fn take(conn: &mut AnyConnection, a: &Attempt) -> StoreResult<A
         let counted: Option<(i64,)> = sqlx::query_as(AssertSqlSafe(COUNT_FAILURE.as_str()))
             .bind(factor.as_str())
             .bind(millis(a.at))
-            .fetch_optional(&mut *tx)
+            .fetch_optional(&mut *conn)
             .await
             .map_err(db_err)?;
         match counted {
@@ -92,12 +117,11 @@ pub(crate) async fn take(conn: &mut AnyConnection, a: &Attempt) -> StoreResult<A
         (SPEND_PENDING, a.pending.as_deref()),
     ] {
         if let Some(key) = key
-            && !spend(&mut tx, statement, key, a.at).await?
+            && !spend(conn, statement, key, a.at).await?
         {
             return Ok(AttemptTaken::Spent);
         }
     }
-    tx.commit().await.map_err(db_err)?;
     Ok(AttemptTaken::Taken { failures })
 }
 
