@@ -5,6 +5,7 @@
 //! calls `tessera_core` (domain and the `Store` port), `tokens`, `passwords` and `crypto`.
 //! Nothing here names a database: the store arrives as an `Arc<dyn Store>`.
 
+pub mod cpus;
 pub mod crypto;
 pub mod delivery;
 pub mod dialects;

@@ -187,12 +187,13 @@ impl PasswordHasherPool {
 fn spawn_hashers() -> Result<mpsc::Sender<Job>, DomainError> {
     let (jobs, queue) = mpsc::channel::<Job>();
     let queue = Arc::new(Mutex::new(queue));
-    let threads = std::thread::available_parallelism().map_or(2, usize::from);
+    let threads = crate::cpus::given();
     for n in 0..threads {
         let queue = queue.clone();
         std::thread::Builder::new()
             .name(format!("argon2-{n}"))
             .spawn(move || {
+                crate::cpus::compute_anywhere();
                 loop {
                     // The lock is held only while taking a job, not while hashing.
                     let next = queue.lock().map(|q| q.recv());

@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand};
 use tessera_core::delivery::{Delivery, DeliveryStatus};
 use tessera_core::store::{EventFilter, EventRecord};
 use tessera_core::{EmailAddress, Password, PhoneNumber, RelyingParty, Role, SystemClock, UserId};
+use tessera_server::cpus;
 use tessera_server::service::{NewAccount, WebAuthnSettings};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -148,6 +149,23 @@ pub enum AdminAction {
 }
 
 impl Cli {
+    /// Confines `serve`'s request path to one CPU when `request_cpus` says so. It must run
+    /// before the async runtime starts: threads inherit where they may run from their parent.
+    pub fn place_threads(&self) -> anyhow::Result<()> {
+        let Command::Serve(settings) = &self.command else {
+            return Ok(());
+        };
+        let given = cpus::given();
+        if settings.load()?.request_cpus.confines(given) {
+            cpus::confine_request_path()?;
+            tracing::info!(
+                cpus = given,
+                "request path on one CPU, password hashing and signing on all"
+            );
+        }
+        Ok(())
+    }
+
     pub async fn run(self) -> anyhow::Result<()> {
         match self.command {
             Command::Serve(settings) => {

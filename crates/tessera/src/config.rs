@@ -12,6 +12,7 @@ use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use figment::value::{Uncased, UncasedStr};
 use serde::{Deserialize, Serialize};
+use tessera_server::cpus::RequestCpus;
 use tessera_server::http::ClientIpSource;
 use tessera_server::passwords::PasswordParams;
 use tessera_server::service::{DeliveryLimits, FailureLimits};
@@ -89,6 +90,10 @@ pub struct Config {
     /// out take production's defaults. (The per-factor soft lock applies in every mode.)
     pub failure_limits: Option<FailureLimits>,
     pub delivery: DeliveryConfig,
+    /// `one`: the async runtime and SQLite's connection threads on one CPU, password hashing
+    /// and RS256 signing on all (`tessera_server::cpus`); `all`: any thread anywhere; `auto`
+    /// (default): `one` when the process has two CPUs.
+    pub request_cpus: RequestCpus,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
@@ -181,6 +186,7 @@ impl Default for Config {
             limits: None,
             failure_limits: None,
             delivery: DeliveryConfig::default(),
+            request_cpus: RequestCpus::default(),
         }
     }
 }

@@ -1,11 +1,11 @@
-//! Entry point: install the crypto provider, start tracing, parse the command line, run.
+//! Entry point: install the crypto provider, start tracing, parse the command line, place the
+//! threads, start the async runtime, run.
 
 use clap::Parser;
 use tessera::cli::Cli;
 use tracing_subscriber::EnvFilter;
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<()> {
     // One process-wide TLS provider, so no dependency can pick another (CRATES.md §3).
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     tracing_subscriber::fmt()
@@ -13,5 +13,11 @@ async fn main() -> anyhow::Result<()> {
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn")),
         )
         .init();
-    Cli::parse().run().await
+    let cli = Cli::parse();
+    // Before the runtime starts, so that its threads inherit where they may run.
+    cli.place_threads()?;
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?
+        .block_on(cli.run())
 }

@@ -92,12 +92,15 @@ impl TokenSigner {
             return self.keys.sign(&claims);
         }
         let keys = self.keys.clone();
-        tokio::task::spawn_blocking(move || keys.sign(&claims))
-            .await
-            .map_err(|e| {
-                tracing::error!(error = %e, "signing task failed");
-                DomainError::Internal
-            })?
+        tokio::task::spawn_blocking(move || {
+            crate::cpus::compute_anywhere();
+            keys.sign(&claims)
+        })
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "signing task failed");
+            DomainError::Internal
+        })?
     }
 }
 

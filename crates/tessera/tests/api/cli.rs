@@ -187,3 +187,65 @@ fn serve_stops_cleanly_on_sigterm() {
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+/// `serve` with `request_cpus` set, until it listens; then where each of its threads may run,
+/// by thread name, read from `/proc`, and the server stopped.
+fn thread_cpus(request_cpus: &str) -> Vec<(String, String)> {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = tessera(dir.path())
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env("TESSERA_REQUEST_CPUS", request_cpus)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let listening = BufReader::new(stdout)
+        .lines()
+        .map_while(Result::ok)
+        .any(|line| line.contains("tessera listening"));
+    assert!(listening, "server never reported its address");
+    let tasks = format!("/proc/{}/task", child.id());
+    let mut threads = Vec::new();
+    for task in std::fs::read_dir(tasks).unwrap() {
+        let task = task.unwrap().path();
+        let name = std::fs::read_to_string(task.join("comm")).unwrap();
+        threads.push((name.trim().to_owned(), allowed_cpus(&task.join("status"))));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    threads
+}
+
+/// The `Cpus_allowed_list` of a `/proc` status file, such as `0-1`.
+fn allowed_cpus(status: &std::path::Path) -> String {
+    let status = std::fs::read_to_string(status).unwrap();
+    let line = status
+        .lines()
+        .find(|l| l.starts_with("Cpus_allowed_list:"))
+        .unwrap();
+    line["Cpus_allowed_list:".len()..].trim().to_owned()
+}
+
+#[test]
+fn serve_runs_its_request_path_on_one_cpu_when_asked_and_hashes_on_all() {
+    let given = allowed_cpus("/proc/self/status".as_ref());
+    let first = given.split(['-', ',']).next().unwrap().to_owned();
+    let threads = thread_cpus("one");
+    let names: Vec<&str> = threads.iter().map(|(name, _)| name.as_str()).collect();
+    assert!(
+        names.iter().any(|n| n.starts_with("sqlx-sqlite")),
+        "{names:?}"
+    );
+    assert!(names.iter().any(|n| n.starts_with("argon2")), "{names:?}");
+    for (name, cpus) in &threads {
+        if name.starts_with("argon2") {
+            assert_eq!(cpus, &given, "{name} computes anywhere");
+        } else {
+            assert_eq!(cpus, &first, "{name} is on the request path");
+        }
+    }
+    for (name, cpus) in thread_cpus("all") {
+        assert_eq!(cpus, given, "{name} runs anywhere");
+    }
+}

@@ -2,6 +2,7 @@
 
 use figment::Jail;
 use tessera::config::{Mode, Secret, Settings};
+use tessera_server::cpus::RequestCpus;
 
 #[test]
 fn defaults_match_the_design() {
@@ -18,6 +19,7 @@ fn defaults_match_the_design() {
             Some("./tessera-data/master.key")
         );
         assert_eq!(config.mode, Mode::Dev);
+        assert_eq!(config.request_cpus, RequestCpus::Auto);
         Ok(())
     });
 }

@@ -1,0 +1,99 @@
+//! Which CPUs the server's threads run on.
+//!
+//! A request's path (the async runtime, and SQLite's connection threads, which sqlx starts
+//! from it) hands work back and forth between threads several times per statement. On some
+//! virtual machines waking a thread on another, idle vCPU costs tens of microseconds, against
+//! a few for a thread on the same CPU (`BENCHMARKS.md`, third session). So the request path
+//! can be confined to one CPU, while the threads that compute (Argon2, RS256 signatures)
+//! keep every CPU the process was given.
+
+use std::cell::Cell;
+use std::sync::OnceLock;
+
+use rustix::thread::{CpuSet, sched_getaffinity, sched_setaffinity};
+use serde::{Deserialize, Serialize};
+
+/// Where the request path runs (configuration `request_cpus`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RequestCpus {
+    /// `one` on a machine that gives the process two CPUs, the case measured; `all` otherwise.
+    #[default]
+    Auto,
+    /// The request path on the first CPU; hashing and signing on all of them.
+    One,
+    /// Every thread on any CPU.
+    All,
+}
+
+impl RequestCpus {
+    /// Whether the request path should be confined, given the CPUs the process has.
+    pub fn confines(self, given: usize) -> bool {
+        match self {
+            RequestCpus::Auto => given == 2,
+            RequestCpus::One => given > 1,
+            RequestCpus::All => false,
+        }
+    }
+}
+
+/// The CPUs the process was given, saved before the request path was confined.
+static GIVEN: OnceLock<CpuSet> = OnceLock::new();
+
+/// Confines the calling thread, and every thread it starts from now on, to the first CPU the
+/// process was given. Call it before starting the async runtime, so that its threads, and
+/// the threads they start, inherit it.
+pub fn confine_request_path() -> std::io::Result<()> {
+    let given = sched_getaffinity(None)?;
+    let Some(first) = (0..CpuSet::MAX_CPU).find(|&cpu| given.is_set(cpu)) else {
+        return Ok(());
+    };
+    let mut one = CpuSet::new();
+    one.set(first);
+    sched_setaffinity(None, &one)?;
+    let _ = GIVEN.set(given);
+    Ok(())
+}
+
+thread_local! {
+    static WIDENED: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Lets the calling thread run on every CPU the process was given, for work that computes
+/// rather than waits. Nothing to do unless the request path was confined.
+pub fn compute_anywhere() {
+    let Some(given) = GIVEN.get() else {
+        return;
+    };
+    if WIDENED.get() {
+        return;
+    }
+    match sched_setaffinity(None, given) {
+        Ok(()) => WIDENED.set(true),
+        Err(e) => tracing::warn!(error = %e, "cannot widen a compute thread's CPUs"),
+    }
+}
+
+/// How many CPUs the process was given: more than `available_parallelism` reports once the
+/// request path is confined.
+pub fn given() -> usize {
+    match GIVEN.get() {
+        Some(given) => given.count() as usize,
+        None => std::thread::available_parallelism().map_or(1, usize::from),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn auto_confines_on_two_cpus_only() {
+        assert!(!RequestCpus::Auto.confines(1));
+        assert!(RequestCpus::Auto.confines(2));
+        assert!(!RequestCpus::Auto.confines(8));
+        assert!(RequestCpus::One.confines(8));
+        assert!(!RequestCpus::One.confines(1));
+        assert!(!RequestCpus::All.confines(2));
+    }
+}
