@@ -17,7 +17,8 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum RequestCpus {
-    /// `one` on a machine that gives the process two CPUs, the case measured; `all` otherwise.
+    /// `one` on SQLite when the process has two CPUs, the case measured; `all` otherwise. (On
+    /// PostgreSQL queries wait on the database's own processes, and one CPU was slower.)
     #[default]
     Auto,
     /// The request path on the first CPU; hashing and signing on all of them.
@@ -27,10 +28,11 @@ pub enum RequestCpus {
 }
 
 impl RequestCpus {
-    /// Whether the request path should be confined, given the CPUs the process has.
-    pub fn confines(self, given: usize) -> bool {
+    /// Whether to confine the request path, given the CPUs the process has and whether the
+    /// store is SQLite.
+    pub fn confines(self, given: usize, sqlite: bool) -> bool {
         match self {
-            RequestCpus::Auto => given == 2,
+            RequestCpus::Auto => sqlite && given == 2,
             RequestCpus::One => given > 1,
             RequestCpus::All => false,
         }
@@ -88,12 +90,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn auto_confines_on_two_cpus_only() {
-        assert!(!RequestCpus::Auto.confines(1));
-        assert!(RequestCpus::Auto.confines(2));
-        assert!(!RequestCpus::Auto.confines(8));
-        assert!(RequestCpus::One.confines(8));
-        assert!(!RequestCpus::One.confines(1));
-        assert!(!RequestCpus::All.confines(2));
+    fn auto_confines_sqlite_on_two_cpus_only() {
+        assert!(RequestCpus::Auto.confines(2, true));
+        assert!(!RequestCpus::Auto.confines(2, false));
+        assert!(!RequestCpus::Auto.confines(1, true));
+        assert!(!RequestCpus::Auto.confines(8, true));
+        assert!(RequestCpus::One.confines(8, false));
+        assert!(!RequestCpus::One.confines(1, true));
+        assert!(!RequestCpus::All.confines(2, true));
     }
 }

@@ -10,6 +10,7 @@ use tessera_core::store::{EventFilter, EventRecord};
 use tessera_core::{EmailAddress, Password, PhoneNumber, RelyingParty, Role, SystemClock, UserId};
 use tessera_server::cpus;
 use tessera_server::service::{NewAccount, WebAuthnSettings};
+use tessera_store::Engine;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
@@ -155,8 +156,10 @@ impl Cli {
         let Command::Serve(settings) = &self.command else {
             return Ok(());
         };
+        let config = settings.load()?;
+        let sqlite = Engine::from_url(config.database_url().expose()) == Some(Engine::Sqlite);
         let given = cpus::given();
-        if settings.load()?.request_cpus.confines(given) {
+        if config.request_cpus.confines(given, sqlite) {
             cpus::confine_request_path()?;
             tracing::info!(
                 cpus = given,

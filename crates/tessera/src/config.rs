@@ -92,7 +92,7 @@ pub struct Config {
     pub delivery: DeliveryConfig,
     /// `one`: the async runtime and SQLite's connection threads on one CPU, password hashing
     /// and RS256 signing on all (`tessera_server::cpus`); `all`: any thread anywhere; `auto`
-    /// (default): `one` when the process has two CPUs.
+    /// (default): `one` on SQLite when the process has two CPUs.
     pub request_cpus: RequestCpus,
 }
 
