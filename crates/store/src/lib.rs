@@ -94,6 +94,42 @@ impl SqlStore {
         }
     }
 
+    /// The one text column `sql` selects for a secret's hash (`$1`): an API key's project, an
+    /// admin token's label.
+    async fn text_by_hash(&self, sql: &'static str, hash: &[u8]) -> StoreResult<Option<String>> {
+        let row: Option<(String,)> = self
+            .reading(async |conn| {
+                sqlx::query_as(sql)
+                    .bind(hash)
+                    .fetch_optional(conn)
+                    .await
+                    .map_err(db_err)
+            })
+            .await?;
+        Ok(row.map(|(text,)| text))
+    }
+
+    /// Stores a secret's hash with its text and creation time (`$1`, `$2`, `$3` of `sql`).
+    async fn insert_by_hash(
+        &self,
+        sql: &'static str,
+        hash: &[u8],
+        text: &str,
+        now: OffsetDateTime,
+    ) -> StoreResult<()> {
+        self.durably(async |conn| {
+            sqlx::query(sql)
+                .bind(hash)
+                .bind(text)
+                .bind(millis(now))
+                .execute(conn)
+                .await
+                .map_err(db_err)?;
+            Ok(())
+        })
+        .await
+    }
+
     pub fn engine(&self) -> Engine {
         match self.backend {
             Backend::Sqlite { .. } => Engine::Sqlite,
@@ -439,16 +475,11 @@ impl Store for SqlStore {
     }
 
     async fn find_api_key(&self, key_hash: &[u8]) -> StoreResult<Option<String>> {
-        let row: Option<(String,)> = self
-            .reading(async |conn| {
-                sqlx::query_as("SELECT project_id FROM api_keys WHERE key_hash = $1")
-                    .bind(key_hash)
-                    .fetch_optional(conn)
-                    .await
-                    .map_err(db_err)
-            })
-            .await?;
-        Ok(row.map(|(p,)| p))
+        self.text_by_hash(
+            "SELECT project_id FROM api_keys WHERE key_hash = $1",
+            key_hash,
+        )
+        .await
     }
 
     async fn insert_api_key(
@@ -457,32 +488,23 @@ impl Store for SqlStore {
         project_id: &str,
         now: OffsetDateTime,
     ) -> StoreResult<()> {
-        self.durably(async |conn| {
-            sqlx::query(
-                "INSERT INTO api_keys (key_hash, project_id, created_at) VALUES ($1, $2, $3)",
-            )
-            .bind(key_hash)
-            .bind(project_id)
-            .bind(millis(now))
-            .execute(&mut *conn)
-            .await
-            .map_err(db_err)?;
-            Ok(())
-        })
+        self.insert_by_hash(
+            "INSERT INTO api_keys (key_hash, project_id, created_at) VALUES ($1, $2, $3)",
+            key_hash,
+            project_id,
+            now,
+        )
         .await
     }
 
     async fn admin_token_exists(&self, token_hash: &[u8]) -> StoreResult<bool> {
-        let row: Option<(String,)> = self
-            .reading(async |conn| {
-                sqlx::query_as("SELECT label FROM admin_tokens WHERE token_hash = $1")
-                    .bind(token_hash)
-                    .fetch_optional(conn)
-                    .await
-                    .map_err(db_err)
-            })
+        let label = self
+            .text_by_hash(
+                "SELECT label FROM admin_tokens WHERE token_hash = $1",
+                token_hash,
+            )
             .await?;
-        Ok(row.is_some())
+        Ok(label.is_some())
     }
 
     async fn insert_admin_token(
@@ -491,18 +513,12 @@ impl Store for SqlStore {
         label: &str,
         now: OffsetDateTime,
     ) -> StoreResult<()> {
-        self.durably(async |conn| {
-            sqlx::query(
-                "INSERT INTO admin_tokens (token_hash, label, created_at) VALUES ($1, $2, $3)",
-            )
-            .bind(token_hash)
-            .bind(label)
-            .bind(millis(now))
-            .execute(&mut *conn)
-            .await
-            .map_err(db_err)?;
-            Ok(())
-        })
+        self.insert_by_hash(
+            "INSERT INTO admin_tokens (token_hash, label, created_at) VALUES ($1, $2, $3)",
+            token_hash,
+            label,
+            now,
+        )
         .await
     }
 

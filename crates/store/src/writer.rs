@@ -222,15 +222,18 @@ mod tests {
     async fn writer(name: &str) -> StoreResult<(Arc<SqliteWriter>, String)> {
         let url = scratch_url(&format!("writer-{name}"))?;
         let writer = SqliteWriter::open(&url).await?;
+        alone(&writer, "CREATE TABLE t (n INTEGER PRIMARY KEY)").await?;
+        Ok((writer, url))
+    }
+
+    /// Runs `sql` on the writer outside any batch.
+    async fn alone(writer: &SqliteWriter, sql: &'static str) -> StoreResult<()> {
         writer
             .alone(async |conn| {
-                sqlx::query("CREATE TABLE t (n INTEGER PRIMARY KEY)")
-                    .execute(conn)
-                    .await
-                    .map_err(db_err)
+                sqlx::query(sql).execute(conn).await.map_err(db_err)?;
+                Ok(())
             })
-            .await?;
-        Ok((writer, url))
+            .await
     }
 
     /// Inserts `n` in a transaction of its own, which it rolls back instead when `keep` is false.
@@ -307,16 +310,11 @@ mod tests {
     -> StoreResult<()> {
         let (writer, url) = writer("failed-commit").await?;
         // A deferred foreign key is checked at COMMIT, so this batch fails there.
-        writer
-            .alone(async |conn| {
-                sqlx::query(
-                    "CREATE TABLE c (t INTEGER REFERENCES t (n) DEFERRABLE INITIALLY DEFERRED)",
-                )
-                .execute(conn)
-                .await
-                .map_err(db_err)
-            })
-            .await?;
+        alone(
+            &writer,
+            "CREATE TABLE c (t INTEGER REFERENCES t (n) DEFERRABLE INITIALLY DEFERRED)",
+        )
+        .await?;
         let orphan = writer
             .write(async |conn| {
                 sqlx::query("INSERT INTO c (t) VALUES (42)")
@@ -342,15 +340,7 @@ mod tests {
         let url = scratch_url("writer-no-log")?;
         let missing = std::env::temp_dir().join("tessera-writer-no-log/x.db");
         let writer = SqliteWriter::start(&url, Some(WalSync::new(missing))).await?;
-        let write = writer
-            .alone(async |conn| {
-                sqlx::query("CREATE TABLE t (n INTEGER PRIMARY KEY)")
-                    .execute(conn)
-                    .await
-                    .map_err(db_err)
-            })
-            .await;
-        assert!(write.is_ok(), "{write:?}");
+        alone(&writer, "CREATE TABLE t (n INTEGER PRIMARY KEY)").await?;
         let write = insert(&writer, 1, true).await;
         assert!(
             matches!(write, Err(StoreError::Unavailable(_))),
