@@ -612,10 +612,12 @@ impl Service {
         Ok(FirstFactorOutcome::Session(session))
     }
 
-    /// The live pending sign-in named by `credential`, with its realm and user.
+    /// The live pending sign-in named by `credential`, with its realm and user; with `tenant`
+    /// (the request's), the sign-in must be of that tenant.
     async fn pending_sign_in(
         &self,
         credential: &str,
+        tenant: Option<&str>,
     ) -> Result<(PendingSignIn, Realm, User), DomainError> {
         let pending = self
             .store
@@ -635,23 +637,22 @@ impl Service {
         if user.disabled {
             return Err(DomainError::UserDisabled);
         }
+        if tenant.is_some_and(|tenant| realm.tenant_id.as_deref() != Some(tenant)) {
+            return Err(DomainError::TenantIdMismatch);
+        }
         Ok((pending, realm, user))
-    }
-
-    /// The realm a pending credential belongs to (for dialects that check tenants).
-    pub async fn pending_realm(&self, credential: &str) -> Result<Realm, DomainError> {
-        Ok(self.pending_sign_in(credential).await?.1)
     }
 
     /// Sends a code to a phone factor for the second step of a sign-in.
     pub async fn start_second_factor(
         &self,
         credential: &str,
+        tenant: Option<&str>,
         factor_id: &FactorId,
         evidence: &AppEvidence,
         client: &ClientInfo,
     ) -> Result<String, DomainError> {
-        let (pending, realm, user) = self.pending_sign_in(credential).await?;
+        let (pending, realm, user) = self.pending_sign_in(credential, tenant).await?;
         let factor = self.ready_factor(&realm, &user, factor_id).await?;
         let phone = factor
             .phone()
@@ -687,10 +688,11 @@ impl Service {
     pub async fn finish_second_factor(
         &self,
         credential: &str,
+        tenant: Option<&str>,
         proof: SignInProof,
         client: &ClientInfo,
     ) -> Result<(User, Session), DomainError> {
-        let (pending, realm, mut user) = self.pending_sign_in(credential).await?;
+        let (pending, realm, mut user) = self.pending_sign_in(credential, tenant).await?;
         let now = self.clock.now();
         let (second_factor, check, challenge, totp_step) = match proof {
             SignInProof::Phone { session_info, code } => {

@@ -478,6 +478,10 @@ async fn second_factor_sign_in_errors() {
             json!({"mfaPendingCredential": credential, "mfaEnrollmentId": "nope", "totpVerificationInfo": {"verificationCode": "123456"}}),
             "MFA_ENROLLMENT_NOT_FOUND",
         ),
+        (
+            json!({"mfaPendingCredential": credential, "mfaEnrollmentId": totp_id, "tenantId": "other", "totpVerificationInfo": {"verificationCode": "123456"}}),
+            "TENANT_ID_MISMATCH",
+        ),
     ];
     for (body, message) in finalize_cases {
         assert_it_error(&app.post(SIGN_IN_FINALIZE, body).await, message);

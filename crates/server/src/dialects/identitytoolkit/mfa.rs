@@ -177,17 +177,6 @@ pub async fn withdraw(
     }))
 }
 
-/// The pending credential, checked against the request's tenant.
-async fn pending(svc: &Service, credential: &str, tenant: Option<&str>) -> Result<(), ItError> {
-    let realm = svc.pending_realm(credential).await?;
-    if let Some(tenant) = tenant
-        && realm.tenant_id.as_deref() != Some(tenant)
-    {
-        return Err(DomainError::TenantIdMismatch.into());
-    }
-    Ok(())
-}
-
 #[utoipa::path(post, path = "/v2/accounts/mfaSignIn:start", tag = "mfa", request_body = StartSignInRequest,
     responses((status = 200, body = StartSignInResponse)))]
 pub async fn start_sign_in(
@@ -207,14 +196,19 @@ pub async fn start_sign_in(
         )
     })?;
     let id = factor_id(&req.mfa_enrollment_id)?;
-    pending(&svc, credential, req.tenant_id.as_deref()).await?;
     let evidence = req
         .phone_sign_in_info
         .as_ref()
         .map(PhoneRequestInfo::evidence)
         .unwrap_or_default();
     let session_info = svc
-        .start_second_factor(credential, &id, &evidence, &client)
+        .start_second_factor(
+            credential,
+            req.tenant_id.as_deref(),
+            &id,
+            &evidence,
+            &client,
+        )
         .await?;
     Ok(Json(StartSignInResponse {
         phone_response_info: SessionInfo { session_info },
@@ -243,7 +237,8 @@ pub async fn finalize_sign_in(
         },
         _ => return Err(DomainError::FactorKindUnsupported.into()),
     };
-    pending(&svc, credential, req.tenant_id.as_deref()).await?;
-    let (_, session) = svc.finish_second_factor(credential, proof, &client).await?;
+    let (_, session) = svc
+        .finish_second_factor(credential, req.tenant_id.as_deref(), proof, &client)
+        .await?;
     Ok(Json(FinalizeResponse::tokens(session)))
 }
