@@ -3,8 +3,8 @@
 //! RS256 signing runs on the blocking pool (an RSA private-key operation is about a
 //! millisecond of CPU); ES256 signs in place. Expiry is checked against the injected clock, not the library's wall clock.
 
-use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use data_encoding::BASE64URL_NOPAD;
 use jsonwebtoken::Validation;
@@ -110,11 +110,51 @@ impl TokenSigner {
 pub struct TokenVerifier {
     keys: Arc<SigningKeys>,
     signing: Signing,
+    passed: Arc<Passed>,
+}
+
+/// Signed tokens that passed, each with its project and claims, so that a token presented
+/// again is not checked again. A client sends the same ID token with every call for an hour,
+/// and its RSA check was a fifth of an `accounts:lookup`'s CPU (`BENCHMARKS.md`).
+///
+/// A pass cannot turn into a failure while the process runs: the keys are fixed at start-up,
+/// and the project is compared on every use. What can change (expiry by the clock, the user's
+/// `validSince`, disabling) the caller checks every time. Only passes are kept, so only tokens
+/// this server signed can fill the map; once full, it starts over.
+#[derive(Default)]
+struct Passed(Mutex<HashMap<String, (String, IdTokenClaims)>>);
+
+/// Tokens kept in [`Passed`]: a few megabytes at most.
+const PASSED_CAPACITY: usize = 4096;
+
+impl Passed {
+    fn get(&self, token: &str, project_id: &str) -> Option<IdTokenClaims> {
+        let entries = self.lock();
+        let (project, claims) = entries.get(token)?;
+        (project == project_id).then(|| claims.clone())
+    }
+
+    fn put(&self, token: &str, project_id: &str, claims: &IdTokenClaims) {
+        let mut entries = self.lock();
+        if entries.len() >= PASSED_CAPACITY {
+            entries.clear();
+        }
+        entries.insert(token.to_owned(), (project_id.to_owned(), claims.clone()));
+    }
+
+    /// The map, even if a thread panicked holding it: each entry is written by one insert.
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (String, IdTokenClaims)>> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
 }
 
 impl TokenVerifier {
     pub fn new(keys: Arc<SigningKeys>, signing: Signing) -> Self {
-        Self { keys, signing }
+        Self {
+            keys,
+            signing,
+            passed: Arc::default(),
+        }
     }
 
     pub fn verify(&self, token: &str, project_id: &str) -> Result<IdTokenClaims, DomainError> {
@@ -127,6 +167,15 @@ impl TokenVerifier {
                 Signing::Signed => Err(DomainError::InvalidIdToken),
             };
         }
+        if let Some(claims) = self.passed.get(token, project_id) {
+            return Ok(claims);
+        }
+        let claims = self.check_signed(token, project_id)?;
+        self.passed.put(token, project_id, &claims);
+        Ok(claims)
+    }
+
+    fn check_signed(&self, token: &str, project_id: &str) -> Result<IdTokenClaims, DomainError> {
         let header = jsonwebtoken::decode_header(token).map_err(|_| DomainError::InvalidIdToken)?;
         let (key, algorithm) = header
             .kid
@@ -161,4 +210,98 @@ fn unsigned_claims(rest: &str, project_id: &str) -> Result<IdTokenClaims, Domain
 
 pub fn issuer(project_id: &str) -> String {
     format!("https://securetoken.google.com/{project_id}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tokens::TokenAlgorithm;
+
+    fn claims(project_id: &str) -> IdTokenClaims {
+        IdTokenClaims {
+            iss: issuer(project_id),
+            aud: project_id.to_owned(),
+            auth_time: 1,
+            user_id: "u1".into(),
+            sub: "u1".into(),
+            iat: 1,
+            exp: 2,
+            email: None,
+            email_verified: None,
+            phone_number: None,
+            name: None,
+            picture: None,
+            provider_id: None,
+            firebase: FirebaseClaims {
+                identities: BTreeMap::new(),
+                sign_in_provider: "password".into(),
+                tenant: None,
+                sign_in_second_factor: None,
+                second_factor_identifier: None,
+            },
+            custom: serde_json::Map::new(),
+        }
+    }
+
+    async fn signed() -> (TokenVerifier, String) {
+        let keys = Arc::new(SigningKeys::fresh(TokenAlgorithm::Es256).await);
+        let signer = TokenSigner::new(keys.clone(), Signing::Signed);
+        let token = signer.sign(claims("p1")).await.unwrap();
+        (TokenVerifier::new(keys, Signing::Signed), token)
+    }
+
+    #[tokio::test]
+    async fn a_token_that_passed_passes_again_for_its_project_only() {
+        let (verifier, token) = signed().await;
+        assert_eq!(
+            verifier.verify(&token, "p2"),
+            Err(DomainError::InvalidIdToken)
+        );
+        assert_eq!(verifier.verify(&token, "p1"), Ok(claims("p1")));
+        assert_eq!(verifier.passed.lock().len(), 1);
+        assert_eq!(verifier.verify(&token, "p1"), Ok(claims("p1")));
+        assert_eq!(
+            verifier.verify(&token, "p2"),
+            Err(DomainError::InvalidIdToken),
+            "a kept pass is for its own project"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_changed_token_is_checked_afresh_after_the_original_passed() {
+        let (verifier, token) = signed().await;
+        assert!(verifier.verify(&token, "p1").is_ok());
+        let (signed_part, signature) = token.rsplit_once('.').unwrap();
+        let other_signature = format!(
+            "{signed_part}.{}",
+            signature.replace(&signature[..4], "AAAA")
+        );
+        let (header, _) = signed_part.split_once('.').unwrap();
+        let other_user = IdTokenClaims {
+            sub: "u2".into(),
+            ..claims("p1")
+        };
+        let other_claims = BASE64URL_NOPAD.encode(&serde_json::to_vec(&other_user).unwrap());
+        let forged = format!("{header}.{other_claims}.{signature}");
+        for changed in [other_signature, forged] {
+            assert_eq!(
+                verifier.verify(&changed, "p1"),
+                Err(DomainError::InvalidIdToken)
+            );
+        }
+        assert_eq!(verifier.passed.lock().len(), 1, "failures are not kept");
+    }
+
+    #[test]
+    fn a_full_map_of_passes_starts_over() {
+        let passed = Passed::default();
+        for i in 0..PASSED_CAPACITY {
+            passed.put(&i.to_string(), "p1", &claims("p1"));
+        }
+        assert_eq!(passed.lock().len(), PASSED_CAPACITY);
+        passed.put("last", "p1", &claims("p1"));
+        assert_eq!(passed.lock().len(), 1);
+        assert_eq!(passed.get("last", "p1"), Some(claims("p1")));
+        assert_eq!(passed.get("0", "p1"), None);
+    }
 }

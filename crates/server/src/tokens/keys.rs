@@ -294,3 +294,15 @@ async fn generate(
         created_at: now,
     })
 }
+
+#[cfg(test)]
+impl SigningKeys {
+    /// A store-less key set with one fresh key of `algorithm`.
+    pub(crate) async fn fresh(algorithm: TokenAlgorithm) -> Self {
+        let master = Keyring::from(crate::crypto::MasterKey::new("test", &[7; 32]).unwrap());
+        let record = generate(&master, OffsetDateTime::now_utc(), algorithm)
+            .await
+            .unwrap();
+        Self::from_records(&[record], &master, algorithm).unwrap()
+    }
+}
