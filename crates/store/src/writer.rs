@@ -19,7 +19,9 @@
 //!   rolled the batch back on its own.
 //!
 //! A write that is cancelled midway leaves its savepoint to be rolled back (sqlx queues the
-//! rollback when its transaction is dropped); the batch and the committer do not depend on it.
+//! rollback when its transaction is dropped) and still asks for the commit, so the batch it
+//! began does not hold SQLite's write lock, against other processes on the file, until some
+//! later write comes along.
 
 use std::str::FromStr;
 use std::sync::Arc;
@@ -98,10 +100,10 @@ impl SqliteWriter {
         let (done, mut outcome) = {
             let mut turn = self.turn.lock().await;
             let outcome = turn.join(&self.url).await?;
+            let _commit_due = CommitDue(&self.commit_due);
             let conn = turn.conn()?;
             (work(conn).await, outcome)
         };
-        self.commit_due.notify_one();
         let done = done?;
         let ended = outcome
             .wait_for(Option::is_some)
@@ -148,6 +150,16 @@ impl SqliteWriter {
             (result, _) => result,
         };
         batch.send_replace(Some(outcome));
+    }
+}
+
+/// Tells the committer a write is over when dropped: when the write ends, and also when it is
+/// cancelled midway.
+struct CommitDue<'a>(&'a Notify);
+
+impl Drop for CommitDue<'_> {
+    fn drop(&mut self) {
+        self.0.notify_one();
     }
 }
 
@@ -299,9 +311,14 @@ mod tests {
                 .await
                 .is_err()
         );
-        // The next write joins the batch the cancelled one began, and gets it committed.
+        // The batch the cancelled write began is committed without waiting for another write:
+        // a second process on the file can write.
+        let mut other = AnyConnection::connect(&url).await.map_err(db_err)?;
+        for sql in ["PRAGMA busy_timeout = 2000", "INSERT INTO t (n) VALUES (3)"] {
+            sqlx::query(sql).execute(&mut other).await.map_err(db_err)?;
+        }
         insert(&writer, 2, true).await?;
-        assert_eq!(committed(&url).await?, vec![2]);
+        assert_eq!(committed(&url).await?, vec![2, 3]);
         Ok(())
     }
 
