@@ -22,6 +22,16 @@ use crate::{
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
+/// Which of a user's factors a listing returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Listed {
+    /// Ready factors only: what signs a user in. Filtered by the database, so the not-ready
+    /// factors of enrolments that were started and never finished cost nothing.
+    Ready,
+    /// Every factor that is not removed, ready or not.
+    NotRemoved,
+}
+
 /// A refresh token as stored: only the SHA-256 of the token, and what the ID tokens minted
 /// from it must say about the sign-in that produced it.
 #[derive(Debug, Clone, PartialEq)]
@@ -432,8 +442,13 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<()>;
 
     // --- second factors ---
-    /// The user's factors that are not removed, oldest first.
-    async fn list_factors(&self, realm: &RealmId, user: &UserId) -> StoreResult<Vec<Factor>>;
+    /// The user's factors of `listed`, oldest first.
+    async fn list_factors(
+        &self,
+        realm: &RealmId,
+        user: &UserId,
+        listed: Listed,
+    ) -> StoreResult<Vec<Factor>>;
     async fn get_factor(
         &self,
         realm: &RealmId,

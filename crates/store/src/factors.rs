@@ -5,7 +5,9 @@
 use sqlx::any::AnyRow;
 use sqlx::{Any, AnyConnection, AssertSqlSafe, Connection, Transaction};
 use tessera_core::factor::MAX_READY_FACTORS;
-use tessera_core::store::{EnrolOutcome, Enrolment, Event, RefreshTokenRecord, StoreResult};
+use tessera_core::store::{
+    EnrolOutcome, Enrolment, Event, Listed, RefreshTokenRecord, StoreResult,
+};
 use tessera_core::totp::{TotpAlgorithm, TotpSpec};
 use tessera_core::{
     EmailAddress, Factor, FactorData, FactorId, FactorState, PhoneNumber, RealmId, StoreError,
@@ -81,9 +83,14 @@ pub(crate) async fn list(
     conn: &mut AnyConnection,
     realm: &RealmId,
     user: &UserId,
+    listed: Listed,
 ) -> StoreResult<Vec<Factor>> {
+    let states = match listed {
+        Listed::Ready => "state = 'ready'",
+        Listed::NotRemoved => "state <> 'removed'",
+    };
     let sql = format!(
-        "SELECT {FACTOR_COLUMNS} FROM factors WHERE realm_id = $1 AND user_id = $2 AND state <> 'removed' \
+        "SELECT {FACTOR_COLUMNS} FROM factors WHERE realm_id = $1 AND user_id = $2 AND {states} \
          ORDER BY created_at, id"
     );
     let rows = sqlx::query(AssertSqlSafe(sql))

@@ -37,7 +37,7 @@ use tessera_core::delivery::{Delivery, DeliveryStatus};
 use tessera_core::error::{Parent, StoreError, Unique};
 use tessera_core::factor::Sealed;
 use tessera_core::login_session::LoginSession;
-use tessera_core::store::{Attempt, AttemptTaken, EventFilter, EventRecord};
+use tessera_core::store::{Attempt, AttemptTaken, EventFilter, EventRecord, Listed};
 use tessera_core::store::{
     Attempted, EnrolOutcome, Enrolment, Event, KeyUsage, NewChallenge, Outgoing,
     RefreshTokenRecord, SealedKind, SealedRecord, SignInCompletion, SignInOutcome,
@@ -637,8 +637,13 @@ impl Store for SqlStore {
         .await
     }
 
-    async fn list_factors(&self, realm: &RealmId, user: &UserId) -> StoreResult<Vec<Factor>> {
-        self.reading(async |conn| factors::list(conn, realm, user).await)
+    async fn list_factors(
+        &self,
+        realm: &RealmId,
+        user: &UserId,
+        listed: Listed,
+    ) -> StoreResult<Vec<Factor>> {
+        self.reading(async |conn| factors::list(conn, realm, user, listed).await)
             .await
     }
 

@@ -14,9 +14,9 @@ use tessera_core::login_session::{
     CheckedFactors, LoginSession, OtpChallenge, SESSION_OTP_ATTEMPTS, SESSION_OTP_DIGITS,
     SESSION_OTP_LIFETIME,
 };
-use tessera_core::store::Outgoing;
+use tessera_core::store::{Listed, Outgoing};
 use tessera_core::{
-    DomainError, EmailAddress, FactorData, FactorKind, FactorState, Realm, RealmId, User, UserId,
+    DomainError, EmailAddress, FactorData, FactorKind, Realm, RealmId, User, UserId,
 };
 
 use super::attempts::Subject;
@@ -467,10 +467,13 @@ impl Service {
             return Ok(None);
         };
         let user = self.session_user(realm, session).await?;
-        let factors = self.store.list_factors(&realm.id, &user.id).await?;
+        let factors = self
+            .store
+            .list_factors(&realm.id, &user.id, Listed::Ready)
+            .await?;
         let factor = factors
             .iter()
-            .find(|f| f.kind() == kind.factor() && f.state == FactorState::Ready)
+            .find(|f| f.kind() == kind.factor())
             .ok_or(DomainError::OtpChallengeUnavailable(kind.factor()))?;
         let code = random_digits(SESSION_OTP_DIGITS).map_err(internal)?;
         if delivery == CodeDelivery::Send {

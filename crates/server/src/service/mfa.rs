@@ -15,7 +15,8 @@ use tessera_core::challenge::{
 use tessera_core::delivery::{MessageContent, MessageKind};
 use tessera_core::factor::MAX_READY_FACTORS;
 use tessera_core::store::{
-    EnrolOutcome, Enrolment, Event, NewChallenge, SealedKind, SignInCompletion, SignInOutcome,
+    EnrolOutcome, Enrolment, Event, Listed, NewChallenge, SealedKind, SignInCompletion,
+    SignInOutcome,
 };
 use tessera_core::totp::{SECRET_LEN, TotpSpec};
 use tessera_core::{
@@ -125,11 +126,10 @@ impl Service {
         realm: &Realm,
         user: &User,
     ) -> Result<Vec<Factor>, DomainError> {
-        let all = self.store.list_factors(&realm.id, &user.id).await?;
-        Ok(all
-            .into_iter()
-            .filter(|f| f.state == FactorState::Ready)
-            .collect())
+        Ok(self
+            .store
+            .list_factors(&realm.id, &user.id, Listed::Ready)
+            .await?)
     }
 
     fn check_enrolment_allowed(

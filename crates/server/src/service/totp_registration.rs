@@ -3,7 +3,7 @@
 //! pending factor itself is the state. Registering again replaces a pending secret; only a
 //! ready factor blocks it.
 
-use tessera_core::store::Event;
+use tessera_core::store::{Event, Listed};
 use tessera_core::totp::TotpSpec;
 use tessera_core::{
     DomainError, Factor, FactorData, FactorId, FactorKind, FactorState, PhoneNumber, Realm, User,
@@ -38,7 +38,10 @@ impl Service {
         id: &UserId,
     ) -> Result<(User, Vec<Factor>), DomainError> {
         let user = self.user_in(realm, id).await?;
-        let factors = self.store.list_factors(&realm.id, &user.id).await?;
+        let factors = self
+            .store
+            .list_factors(&realm.id, &user.id, Listed::NotRemoved)
+            .await?;
         Ok((user, factors))
     }
 
