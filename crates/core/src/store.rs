@@ -442,6 +442,14 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<()>;
 
     // --- second factors ---
+    /// The user, with their factors of `listed`, oldest first: what `get_user` and
+    /// `list_factors` answer, in one query.
+    async fn get_user_with_factors(
+        &self,
+        realm: &RealmId,
+        id: &UserId,
+        listed: Listed,
+    ) -> StoreResult<Option<(User, Vec<Factor>)>>;
     /// The user's factors of `listed`, oldest first.
     async fn list_factors(
         &self,

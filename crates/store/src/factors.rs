@@ -2,6 +2,8 @@
 //! consumed, a slot under the ready-factor limit is taken (a conditional UPDATE of
 //! `users.ready_factors`) and the factor becomes ready, all or nothing.
 
+use std::borrow::Cow;
+
 use sqlx::any::AnyRow;
 use sqlx::{Any, AnyConnection, AssertSqlSafe, Connection, Transaction};
 use tessera_core::factor::MAX_READY_FACTORS;
@@ -11,71 +13,117 @@ use tessera_core::store::{
 use tessera_core::totp::{TotpAlgorithm, TotpSpec};
 use tessera_core::{
     EmailAddress, Factor, FactorData, FactorId, FactorState, PhoneNumber, RealmId, StoreError,
-    UserId, factor::Sealed,
+    User, UserId, factor::Sealed,
 };
 use time::OffsetDateTime;
 
 use crate::attempts::record_passed;
 use crate::challenges::{consume, insert_event};
 use crate::db_err;
-use crate::rows::{corrupt, get, get_opt_time, get_time, millis};
+use crate::rows::{USER_COLUMNS, user_from_row};
+use crate::rows::{corrupt, get, get_opt_time, millis};
 use crate::users::insert_refresh_token;
 
 const FACTOR_COLUMNS: &str = "id, realm_id, user_id, kind, state, display_name, secret_sealed, master_key_id, \
      algorithm, digits, period_sec, phone_number, email, webauthn_credential, created_at, enrolled_at, last_used_at";
 
 fn factor_from_row(row: &AnyRow) -> StoreResult<Factor> {
-    let kind: String = get(row, "kind")?;
-    let data = match kind.as_str() {
+    factor_from(Columns { row, prefix: "" })
+}
+
+/// The columns of one factor in a row: named as in the table, or `{prefix}{name}` where a
+/// join names them apart from the user's. Read as nullable, since a left join's are.
+#[derive(Clone, Copy)]
+struct Columns<'r> {
+    row: &'r AnyRow,
+    prefix: &'static str,
+}
+
+impl Columns<'_> {
+    fn name(self, column: &'static str) -> Cow<'static, str> {
+        if self.prefix.is_empty() {
+            column.into()
+        } else {
+            format!("{}{column}", self.prefix).into()
+        }
+    }
+
+    fn text(self, column: &'static str) -> StoreResult<Option<String>> {
+        get(self.row, &self.name(column))
+    }
+
+    fn bytes(self, column: &'static str) -> StoreResult<Option<Vec<u8>>> {
+        get(self.row, &self.name(column))
+    }
+
+    /// Zero when null (a factor kind without TOTP parameters).
+    fn number(self, column: &'static str) -> StoreResult<i64> {
+        Ok(get::<Option<i64>>(self.row, &self.name(column))?.unwrap_or_default())
+    }
+
+    fn time(self, column: &'static str) -> StoreResult<Option<OffsetDateTime>> {
+        get_opt_time(self.row, &self.name(column))
+    }
+
+    /// A column that is never null in the table.
+    fn required(self, column: &'static str) -> StoreResult<String> {
+        self.text(column)?.ok_or_else(|| corrupt(column))
+    }
+}
+
+fn factor_from(c: Columns<'_>) -> StoreResult<Factor> {
+    let data = match c.required("kind")?.as_str() {
         "totp" => FactorData::Totp {
             secret: Sealed {
-                master_key_id: get::<Option<String>>(row, "master_key_id")?
+                master_key_id: c
+                    .text("master_key_id")?
                     .ok_or_else(|| corrupt("totp key id"))?,
-                bytes: get::<Option<Vec<u8>>>(row, "secret_sealed")?
+                bytes: c
+                    .bytes("secret_sealed")?
                     .ok_or_else(|| corrupt("totp secret"))?,
             },
             spec: TotpSpec {
-                algorithm: get::<Option<String>>(row, "algorithm")?
+                algorithm: c
+                    .text("algorithm")?
                     .as_deref()
                     .and_then(TotpAlgorithm::parse)
                     .ok_or_else(|| corrupt("totp algorithm"))?,
-                digits: u8::try_from(get::<Option<i64>>(row, "digits")?.unwrap_or_default())
-                    .map_err(|_| corrupt("totp digits"))?,
-                period_secs: u64::try_from(
-                    get::<Option<i64>>(row, "period_sec")?.unwrap_or_default(),
-                )
-                .map_err(|_| corrupt("totp period"))?,
+                digits: u8::try_from(c.number("digits")?).map_err(|_| corrupt("totp digits"))?,
+                period_secs: u64::try_from(c.number("period_sec")?)
+                    .map_err(|_| corrupt("totp period"))?,
             },
         },
         "sms_otp" => FactorData::SmsOtp {
-            phone: get::<Option<String>>(row, "phone_number")?
+            phone: c
+                .text("phone_number")?
                 .as_deref()
                 .and_then(PhoneNumber::parse)
                 .ok_or_else(|| corrupt("factor phone"))?,
         },
         "email_otp" => FactorData::EmailOtp {
-            email: get::<Option<String>>(row, "email")?
+            email: c
+                .text("email")?
                 .as_deref()
                 .and_then(EmailAddress::parse)
                 .ok_or_else(|| corrupt("factor email"))?,
         },
         "webauthn" => FactorData::WebAuthn {
-            credential: get::<Option<String>>(row, "webauthn_credential")?
+            credential: c
+                .text("webauthn_credential")?
                 .ok_or_else(|| corrupt("webauthn credential"))?,
         },
         _ => return Err(corrupt("factor kind")),
     };
     Ok(Factor {
-        id: FactorId::parse(&get::<String>(row, "id")?).ok_or_else(|| corrupt("factor id"))?,
-        realm: RealmId(get(row, "realm_id")?),
-        user: UserId::parse(&get::<String>(row, "user_id")?).ok_or_else(|| corrupt("user id"))?,
-        state: FactorState::parse(&get::<String>(row, "state")?)
-            .ok_or_else(|| corrupt("factor state"))?,
-        display_name: get(row, "display_name")?,
+        id: FactorId::parse(&c.required("id")?).ok_or_else(|| corrupt("factor id"))?,
+        realm: RealmId(c.required("realm_id")?),
+        user: UserId::parse(&c.required("user_id")?).ok_or_else(|| corrupt("user id"))?,
+        state: FactorState::parse(&c.required("state")?).ok_or_else(|| corrupt("factor state"))?,
+        display_name: c.text("display_name")?,
         data,
-        created_at: get_time(row, "created_at")?,
-        enrolled_at: get_opt_time(row, "enrolled_at")?,
-        last_used_at: get_opt_time(row, "last_used_at")?,
+        created_at: c.time("created_at")?.ok_or_else(|| corrupt("created_at"))?,
+        enrolled_at: c.time("enrolled_at")?,
+        last_used_at: c.time("last_used_at")?,
     })
 }
 
@@ -85,10 +133,7 @@ pub(crate) async fn list(
     user: &UserId,
     listed: Listed,
 ) -> StoreResult<Vec<Factor>> {
-    let states = match listed {
-        Listed::Ready => "state = 'ready'",
-        Listed::NotRemoved => "state <> 'removed'",
-    };
+    let states = states(listed);
     let sql = format!(
         "SELECT {FACTOR_COLUMNS} FROM factors WHERE realm_id = $1 AND user_id = $2 AND {states} \
          ORDER BY created_at, id"
@@ -101,6 +146,61 @@ pub(crate) async fn list(
         .map_err(db_err)?;
     rows.iter().map(factor_from_row).collect()
 }
+
+/// The condition on a factor's `state` column for `listed`.
+fn states(listed: Listed) -> &'static str {
+    match listed {
+        Listed::Ready => "state = 'ready'",
+        Listed::NotRemoved => "state <> 'removed'",
+    }
+}
+
+/// A user and their factors of `listed`, oldest first, in one query rather than two: a left
+/// join, one row per factor, or one row of nulls on the factors' side for a user without any.
+pub(crate) async fn user_with_factors(
+    conn: &mut AnyConnection,
+    realm: &RealmId,
+    user: &UserId,
+    listed: Listed,
+) -> StoreResult<Option<(User, Vec<Factor>)>> {
+    let columns = |list: &str, name: &dyn Fn(&str) -> String| {
+        list.split(',')
+            .map(|c| name(c.trim()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let user_columns = columns(USER_COLUMNS, &|c| format!("u.{c}"));
+    let factor_columns = columns(FACTOR_COLUMNS, &|c| format!("f.{c} AS {JOINED}{c}"));
+    let sql = format!(
+        "SELECT {user_columns}, {factor_columns} FROM users u \
+         LEFT JOIN factors f ON f.realm_id = u.realm_id AND f.user_id = u.id AND f.{states} \
+         WHERE u.realm_id = $1 AND u.id = $2 ORDER BY f.created_at, f.id",
+        states = states(listed)
+    );
+    let rows = sqlx::query(AssertSqlSafe(sql))
+        .bind(&realm.0)
+        .bind(user.as_str())
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(db_err)?;
+    let Some(first) = rows.first() else {
+        return Ok(None);
+    };
+    let mut factors = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let columns = Columns {
+            row,
+            prefix: JOINED,
+        };
+        if columns.text("id")?.is_some() {
+            factors.push(factor_from(columns)?);
+        }
+    }
+    Ok(Some((user_from_row(first)?, factors)))
+}
+
+/// How [`user_with_factors`] names the factors' columns apart from the user's.
+const JOINED: &str = "f_";
 
 pub(crate) async fn get_one(
     conn: &mut AnyConnection,

@@ -637,6 +637,16 @@ impl Store for SqlStore {
         .await
     }
 
+    async fn get_user_with_factors(
+        &self,
+        realm: &RealmId,
+        id: &UserId,
+        listed: Listed,
+    ) -> StoreResult<Option<(User, Vec<Factor>)>> {
+        self.reading(async |conn| factors::user_with_factors(conn, realm, id, listed).await)
+            .await
+    }
+
     async fn list_factors(
         &self,
         realm: &RealmId,

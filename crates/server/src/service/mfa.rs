@@ -165,7 +165,7 @@ impl Service {
             EnrolmentStart::Totp => FactorKind::Totp,
         };
         self.check_enrolment_allowed(me, kind)?;
-        let factors = self.ready_factors(&me.realm, &me.user).await?;
+        let factors = &me.factors;
         if factors.len() as i64 >= MAX_READY_FACTORS {
             return Err(DomainError::SecondFactorLimitExceeded);
         }

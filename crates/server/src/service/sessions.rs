@@ -6,8 +6,8 @@
 
 use std::collections::BTreeMap;
 
-use tessera_core::store::RefreshTokenRecord;
-use tessera_core::{DomainError, FactorId, FactorKind, Realm, SecondFactor, User};
+use tessera_core::store::{Listed, RefreshTokenRecord};
+use tessera_core::{DomainError, Factor, FactorId, FactorKind, Realm, SecondFactor, User};
 use time::OffsetDateTime;
 
 use super::{KeyScope, Service, callers::internal};
@@ -88,6 +88,8 @@ fn claim_kind(claim: &str) -> Option<FactorKind> {
 pub struct Authenticated {
     pub realm: Realm,
     pub user: User,
+    /// The user's ready factors, oldest first, read with the user.
+    pub factors: Vec<Factor>,
     pub claims: IdTokenClaims,
 }
 
@@ -271,9 +273,9 @@ impl Service {
             .await?;
         let user_id =
             tessera_core::UserId::parse(&claims.sub).ok_or(DomainError::InvalidIdToken)?;
-        let user = self
+        let (user, factors) = self
             .store
-            .get_user(&realm.id, &user_id)
+            .get_user_with_factors(&realm.id, &user_id, Listed::Ready)
             .await?
             .ok_or(DomainError::UserNotFound)?;
         if user.disabled {
@@ -285,6 +287,7 @@ impl Service {
         Ok(Authenticated {
             realm,
             user,
+            factors,
             claims,
         })
     }

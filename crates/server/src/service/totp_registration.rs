@@ -24,25 +24,16 @@ pub struct TotpRegistration {
 }
 
 impl Service {
-    async fn user_in(&self, realm: &Realm, id: &UserId) -> Result<User, DomainError> {
-        self.store
-            .get_user(&realm.id, id)
-            .await?
-            .ok_or(DomainError::UserNotFound)
-    }
-
     /// The user's factors that are not removed, of every state, oldest first.
     pub async fn user_factors(
         &self,
         realm: &Realm,
         id: &UserId,
     ) -> Result<(User, Vec<Factor>), DomainError> {
-        let user = self.user_in(realm, id).await?;
-        let factors = self
-            .store
-            .list_factors(&realm.id, &user.id, Listed::NotRemoved)
-            .await?;
-        Ok((user, factors))
+        self.store
+            .get_user_with_factors(&realm.id, id, Listed::NotRemoved)
+            .await?
+            .ok_or(DomainError::UserNotFound)
     }
 
     async fn totp_factors(

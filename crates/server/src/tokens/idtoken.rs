@@ -243,16 +243,16 @@ mod tests {
         }
     }
 
-    async fn signed() -> (TokenVerifier, String) {
-        let keys = Arc::new(SigningKeys::fresh(TokenAlgorithm::Es256).await);
+    async fn signed() -> Result<(TokenVerifier, String), DomainError> {
+        let keys = Arc::new(SigningKeys::fresh(TokenAlgorithm::Es256).await?);
         let signer = TokenSigner::new(keys.clone(), Signing::Signed);
-        let token = signer.sign(claims("p1")).await.unwrap();
-        (TokenVerifier::new(keys, Signing::Signed), token)
+        let token = signer.sign(claims("p1")).await?;
+        Ok((TokenVerifier::new(keys, Signing::Signed), token))
     }
 
     #[tokio::test]
-    async fn a_token_that_passed_passes_again_for_its_project_only() {
-        let (verifier, token) = signed().await;
+    async fn a_token_that_passed_passes_again_for_its_project_only() -> Result<(), DomainError> {
+        let (verifier, token) = signed().await?;
         assert_eq!(
             verifier.verify(&token, "p2"),
             Err(DomainError::InvalidIdToken)
@@ -265,23 +265,26 @@ mod tests {
             Err(DomainError::InvalidIdToken),
             "a kept pass is for its own project"
         );
+        Ok(())
     }
 
     #[tokio::test]
-    async fn a_changed_token_is_checked_afresh_after_the_original_passed() {
-        let (verifier, token) = signed().await;
+    async fn a_changed_token_is_checked_afresh_after_the_original_passed() -> Result<(), DomainError>
+    {
+        let (verifier, token) = signed().await?;
         assert!(verifier.verify(&token, "p1").is_ok());
-        let (signed_part, signature) = token.rsplit_once('.').unwrap();
+        let (signed_part, signature) = token.rsplit_once('.').ok_or(DomainError::Internal)?;
         let other_signature = format!(
             "{signed_part}.{}",
             signature.replace(&signature[..4], "AAAA")
         );
-        let (header, _) = signed_part.split_once('.').unwrap();
+        let (header, _) = signed_part.split_once('.').ok_or(DomainError::Internal)?;
         let other_user = IdTokenClaims {
             sub: "u2".into(),
             ..claims("p1")
         };
-        let other_claims = BASE64URL_NOPAD.encode(&serde_json::to_vec(&other_user).unwrap());
+        let other_claims = BASE64URL_NOPAD
+            .encode(&serde_json::to_vec(&other_user).map_err(|_| DomainError::Internal)?);
         let forged = format!("{header}.{other_claims}.{signature}");
         for changed in [other_signature, forged] {
             assert_eq!(
@@ -290,6 +293,7 @@ mod tests {
             );
         }
         assert_eq!(verifier.passed.lock().len(), 1, "failures are not kept");
+        Ok(())
     }
 
     #[test]

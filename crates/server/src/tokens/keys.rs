@@ -298,11 +298,11 @@ async fn generate(
 #[cfg(test)]
 impl SigningKeys {
     /// A store-less key set with one fresh key of `algorithm`.
-    pub(crate) async fn fresh(algorithm: TokenAlgorithm) -> Self {
-        let master = Keyring::from(crate::crypto::MasterKey::new("test", &[7; 32]).unwrap());
-        let record = generate(&master, OffsetDateTime::now_utc(), algorithm)
-            .await
-            .unwrap();
-        Self::from_records(&[record], &master, algorithm).unwrap()
+    pub(crate) async fn fresh(algorithm: TokenAlgorithm) -> Result<Self, DomainError> {
+        let master =
+            Keyring::from(crate::crypto::MasterKey::new("test", &[7; 32]).map_err(internal)?);
+        let now = OffsetDateTime::from_unix_timestamp(1_800_000_000).map_err(internal)?;
+        let record = generate(&master, now, algorithm).await?;
+        Self::from_records(&[record], &master, algorithm)
     }
 }

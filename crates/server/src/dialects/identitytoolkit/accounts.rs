@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::State;
-use tessera_core::{EmailAddress, FactorKind, PhoneNumber, Realm, User, UserId};
+use tessera_core::{EmailAddress, Factor, FactorKind, PhoneNumber, Realm, User, UserId};
 
 use super::error::ItError;
 use super::extract::{Body, Caller};
@@ -135,7 +135,7 @@ pub async fn lookup(
 ) -> Result<Json<LookupResponse>, ItError> {
     let target = (req.target_project_id.as_deref(), req.tenant_id.as_deref());
     let users = match acting(&svc, &caller, req.id_token.as_deref(), target.0, target.1).await? {
-        Acting::Me(me) => vec![user_info(&svc, &me.realm, &me.user).await?],
+        Acting::Me(me) => vec![user_info_of(&me.realm, &me.user, me.factors)],
         Acting::Admin(realm) => admin_lookup(&svc, &realm, req).await?,
     };
     Ok(Json(LookupResponse {
@@ -180,14 +180,18 @@ pub(super) async fn user_info(
     realm: &Realm,
     user: &User,
 ) -> Result<UserInfo, ItError> {
+    let factors = svc.ready_factors(realm, user).await?;
+    Ok(user_info_of(realm, user, factors))
+}
+
+/// A user's record with `factors`, their ready factors.
+fn user_info_of(realm: &Realm, user: &User, factors: Vec<Factor>) -> UserInfo {
     // Firebase clients know phone and TOTP factors only (the JS SDK rejects other kinds).
-    let factors: Vec<_> = svc
-        .ready_factors(realm, user)
-        .await?
+    let factors: Vec<_> = factors
         .into_iter()
         .filter(|f| matches!(f.kind(), FactorKind::Totp | FactorKind::SmsOtp))
         .collect();
-    Ok(UserInfo::new(user, realm.tenant_id.as_deref(), &factors))
+    UserInfo::new(user, realm.tenant_id.as_deref(), &factors)
 }
 
 pub(super) async fn user_infos(
