@@ -3,6 +3,7 @@
 //! `users.ready_factors`) and the factor becomes ready, all or nothing.
 
 use std::borrow::Cow;
+use std::sync::LazyLock;
 
 use sqlx::any::AnyRow;
 use sqlx::{Any, AnyConnection, AssertSqlSafe, Connection, Transaction};
@@ -163,20 +164,12 @@ pub(crate) async fn user_with_factors(
     user: &UserId,
     listed: Listed,
 ) -> StoreResult<Option<(User, Vec<Factor>)>> {
-    let columns = |list: &str, name: &dyn Fn(&str) -> String| {
-        list.split(',')
-            .map(|c| name(c.trim()))
-            .collect::<Vec<_>>()
-            .join(", ")
+    static READY: LazyLock<String> = LazyLock::new(|| joined_sql(Listed::Ready));
+    static NOT_REMOVED: LazyLock<String> = LazyLock::new(|| joined_sql(Listed::NotRemoved));
+    let sql = match listed {
+        Listed::Ready => READY.as_str(),
+        Listed::NotRemoved => NOT_REMOVED.as_str(),
     };
-    let user_columns = columns(USER_COLUMNS, &|c| format!("u.{c}"));
-    let factor_columns = columns(FACTOR_COLUMNS, &|c| format!("f.{c} AS {JOINED}{c}"));
-    let sql = format!(
-        "SELECT {user_columns}, {factor_columns} FROM users u \
-         LEFT JOIN factors f ON f.realm_id = u.realm_id AND f.user_id = u.id AND f.{states} \
-         WHERE u.realm_id = $1 AND u.id = $2 ORDER BY f.created_at, f.id",
-        states = states(listed)
-    );
     let rows = sqlx::query(AssertSqlSafe(sql))
         .bind(&realm.0)
         .bind(user.as_str())
@@ -201,6 +194,24 @@ pub(crate) async fn user_with_factors(
 
 /// How [`user_with_factors`] names the factors' columns apart from the user's.
 const JOINED: &str = "f_";
+
+/// The query of [`user_with_factors`], built once per `listed`.
+fn joined_sql(listed: Listed) -> String {
+    let columns = |list: &str, name: &dyn Fn(&str) -> String| {
+        list.split(',')
+            .map(|c| name(c.trim()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let user_columns = columns(USER_COLUMNS, &|c| format!("u.{c}"));
+    let factor_columns = columns(FACTOR_COLUMNS, &|c| format!("f.{c} AS {JOINED}{c}"));
+    format!(
+        "SELECT {user_columns}, {factor_columns} FROM users u \
+         LEFT JOIN factors f ON f.realm_id = u.realm_id AND f.user_id = u.id AND f.{states} \
+         WHERE u.realm_id = $1 AND u.id = $2 ORDER BY f.created_at, f.id",
+        states = states(listed)
+    )
+}
 
 pub(crate) async fn get_one(
     conn: &mut AnyConnection,
