@@ -14,7 +14,7 @@ use tessera_store::Engine;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use crate::config::Settings;
+use crate::config::{Config, Settings};
 use crate::keys::KeysAction;
 use crate::startup::{Application, build_service, open_store};
 
@@ -29,6 +29,13 @@ pub struct Cli {
 pub enum Command {
     /// Run the server (REST, gRPC and gRPC-web on one port).
     Serve(#[command(flatten)] Settings),
+    #[command(flatten)]
+    Tool(Tool),
+}
+
+/// The commands that do their work and exit.
+#[derive(Debug, Subcommand)]
+pub enum Tool {
     /// Apply database migrations and exit (serve also applies them at start-up).
     Migrate(#[command(flatten)] Settings),
     /// Create projects, tenants, organizations, users, API keys, PATs and admin tokens.
@@ -150,183 +157,195 @@ pub enum AdminAction {
 }
 
 impl Cli {
-    /// Confines `serve`'s request path to one CPU when `request_cpus` says so. It must run
-    /// before the async runtime starts: threads inherit where they may run from their parent.
-    pub fn place_threads(&self) -> anyhow::Result<()> {
-        let Command::Serve(settings) = &self.command else {
-            return Ok(());
+    /// Runs the command on a new async runtime. `serve` loads its configuration and places
+    /// its threads first: threads inherit where they may run from their parent, so that must
+    /// happen before the runtime starts them.
+    pub fn start(self) -> anyhow::Result<()> {
+        let runtime = || {
+            tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
         };
-        let config = settings.load()?;
-        let sqlite = Engine::from_url(config.database_url().expose()) == Some(Engine::Sqlite);
-        let given = cpus::given();
-        if config.request_cpus.confines(given, sqlite) {
-            cpus::confine_request_path()?;
-            tracing::info!(
-                cpus = given,
-                "request path on one CPU, password hashing and signing on all"
-            );
-        }
-        Ok(())
-    }
-
-    pub async fn run(self) -> anyhow::Result<()> {
         match self.command {
             Command::Serve(settings) => {
                 let config = settings.load()?;
-                tracing::info!(
-                    listen = %config.listen,
-                    mode = ?config.mode,
-                    data_dir = %config.data_dir.display(),
-                    database = config.database_url().expose().split(':').next().unwrap_or_default(),
-                    "starting"
-                );
-                let shutdown = shutdown_signal()?;
-                Application::build(&config).await?.run(shutdown).await
+                place_threads(&config)?;
+                runtime()?.block_on(serve(config))
             }
-            Command::Migrate(settings) => {
-                open_store(&settings.load()?).await?.close().await;
-                println!("migrations applied");
-                Ok(())
-            }
-            Command::Keys { settings, action } => {
-                println!("{}", action.run(&settings.load()?).await?);
-                Ok(())
-            }
-            Command::Admin { settings, action } => {
-                let config = settings.load()?;
-                let store = Arc::new(open_store(&config).await?);
-                let service = build_service(&config, store.clone(), Arc::new(SystemClock)).await?;
-                let output = match action {
-                    AdminAction::CreateProject { project } => {
-                        service.create_project(&project).await?;
-                        format!("project {project} ready")
-                    }
-                    AdminAction::CreateTenant { project, tenant } => {
-                        service.create_tenant(&project, &tenant).await?;
-                        format!("tenant {tenant} of project {project} ready")
-                    }
-                    AdminAction::CreateApiKey { project } => {
-                        service.create_api_key(&project).await?
-                    }
-                    AdminAction::CreateOrg { name, project } => {
-                        let project = project.unwrap_or_else(|| config.default_project.clone());
-                        let org = service.create_org(&project, &name).await?;
-                        org.org_id.unwrap_or_default()
-                    }
-                    AdminAction::CreateMachineUser {
-                        org_id,
-                        username,
-                        role,
-                    } => {
-                        let org = service.org_realm(&org_id).await?;
-                        let user = service.create_machine_user(&org, &username, role).await?;
-                        user.id.to_string()
-                    }
-                    AdminAction::CreatePat { machine_user_id } => {
-                        let id = UserId::parse(&machine_user_id).context("machine user id")?;
-                        service.create_pat(&id).await?
-                    }
-                    AdminAction::SetWebauthn {
-                        org_id,
-                        rp_id,
-                        origin,
-                    } => {
-                        WebAuthnSettings::new("", &origin)
-                            .map_err(|bad| anyhow::anyhow!("--origin {bad} is not an origin"))?;
-                        let org = service.org_realm(&org_id).await?;
-                        let relying_party = rp_id.map(|id| RelyingParty {
-                            id,
-                            origins: origin,
-                        });
-                        let done = service.set_relying_party(&org, relying_party).await?;
-                        match done.relying_party {
-                            Some(rp) => {
-                                format!("relying party {} for {}", rp.id, rp.origins.join(", "))
-                            }
-                            None => "relying party: the server's".to_owned(),
-                        }
-                    }
-                    AdminAction::CreateUser {
-                        org_id,
-                        email,
-                        email_verified,
-                        phone,
-                        password,
-                    } => {
-                        let org = service.org_realm(&org_id).await?;
-                        let account = NewAccount {
-                            email: Some(EmailAddress::parse(&email).context("--email")?),
-                            email_verified,
-                            phone_number: phone
-                                .map(|p| PhoneNumber::parse(&p).context("--phone (E.164)"))
-                                .transpose()?,
-                            password: password
-                                .map(|p| {
-                                    Password::parse(&p).context("--password: at least 6 characters")
-                                })
-                                .transpose()?,
-                            ..NewAccount::default()
-                        };
-                        service
-                            .create_account(&org, account, Vec::new())
-                            .await?
-                            .id
-                            .to_string()
-                    }
-                    AdminAction::CreateAdminToken { label } => {
-                        service.create_admin_token(&label).await?
-                    }
-                    AdminAction::UnlockFactors { user_id, realm } => {
-                        let user = UserId::parse(&user_id).context("user id")?;
-                        let realm = match realm {
-                            Some(name) => Some(service.realm_named(&name).await?),
-                            None => None,
-                        };
-                        let unlocked = service.unlock_factors(realm.as_ref(), &user).await?;
-                        let ids: Vec<&str> = unlocked.iter().map(|f| f.as_str()).collect();
-                        format!("unlocked {} factor(s) {}", ids.len(), ids.join(" "))
-                            .trim_end()
-                            .to_owned()
-                    }
-                    AdminAction::Deliveries { status, limit } => {
-                        let rows = service.deliveries(status, limit).await?;
-                        deliveries_table(&rows)
-                    }
-                };
-                store.close().await;
-                println!("{output}");
-                Ok(())
-            }
-            Command::Audit { settings, query } => {
-                let config = settings.load()?;
-                let store = Arc::new(open_store(&config).await?);
-                let service = build_service(&config, store.clone(), Arc::new(SystemClock)).await?;
-                let realm = match &query.realm {
-                    Some(name) => Some(service.realm_named(name).await?.id),
-                    None => None,
-                };
-                let filter = EventFilter {
-                    realm,
-                    user: query
-                        .user
-                        .as_deref()
-                        .map(|u| UserId::parse(u).context("--user"))
-                        .transpose()?,
-                    since: query.since,
-                    until: query.until,
-                    limit: query.limit,
-                };
-                let events = service.events(&filter).await?;
-                store.close().await;
-                if query.json {
-                    for event in &events {
-                        println!("{}", event_json(event));
-                    }
-                } else {
-                    println!("{}", events_table(&events));
+            Command::Tool(tool) => runtime()?.block_on(run(tool)),
+        }
+    }
+}
+
+/// Confines `serve`'s request path to one CPU when `request_cpus` says so.
+fn place_threads(config: &Config) -> anyhow::Result<()> {
+    let sqlite = Engine::from_url(config.database_url().expose()) == Some(Engine::Sqlite);
+    let given = cpus::given();
+    if config.request_cpus.confines(given, sqlite) {
+        cpus::confine_request_path()?;
+        tracing::info!(
+            cpus = given,
+            "request path on one CPU, password hashing and signing on all"
+        );
+    }
+    Ok(())
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    tracing::info!(
+        listen = %config.listen,
+        mode = ?config.mode,
+        data_dir = %config.data_dir.display(),
+        database = config.database_url().expose().split(':').next().unwrap_or_default(),
+        "starting"
+    );
+    let shutdown = shutdown_signal()?;
+    Application::build(&config).await?.run(shutdown).await
+}
+
+async fn run(tool: Tool) -> anyhow::Result<()> {
+    match tool {
+        Tool::Migrate(settings) => {
+            open_store(&settings.load()?).await?.close().await;
+            println!("migrations applied");
+            Ok(())
+        }
+        Tool::Keys { settings, action } => {
+            println!("{}", action.run(&settings.load()?).await?);
+            Ok(())
+        }
+        Tool::Admin { settings, action } => {
+            let config = settings.load()?;
+            let store = Arc::new(open_store(&config).await?);
+            let service = build_service(&config, store.clone(), Arc::new(SystemClock)).await?;
+            let output = match action {
+                AdminAction::CreateProject { project } => {
+                    service.create_project(&project).await?;
+                    format!("project {project} ready")
                 }
-                Ok(())
+                AdminAction::CreateTenant { project, tenant } => {
+                    service.create_tenant(&project, &tenant).await?;
+                    format!("tenant {tenant} of project {project} ready")
+                }
+                AdminAction::CreateApiKey { project } => service.create_api_key(&project).await?,
+                AdminAction::CreateOrg { name, project } => {
+                    let project = project.unwrap_or_else(|| config.default_project.clone());
+                    let org = service.create_org(&project, &name).await?;
+                    org.org_id.unwrap_or_default()
+                }
+                AdminAction::CreateMachineUser {
+                    org_id,
+                    username,
+                    role,
+                } => {
+                    let org = service.org_realm(&org_id).await?;
+                    let user = service.create_machine_user(&org, &username, role).await?;
+                    user.id.to_string()
+                }
+                AdminAction::CreatePat { machine_user_id } => {
+                    let id = UserId::parse(&machine_user_id).context("machine user id")?;
+                    service.create_pat(&id).await?
+                }
+                AdminAction::SetWebauthn {
+                    org_id,
+                    rp_id,
+                    origin,
+                } => {
+                    WebAuthnSettings::new("", &origin)
+                        .map_err(|bad| anyhow::anyhow!("--origin {bad} is not an origin"))?;
+                    let org = service.org_realm(&org_id).await?;
+                    let relying_party = rp_id.map(|id| RelyingParty {
+                        id,
+                        origins: origin,
+                    });
+                    let done = service.set_relying_party(&org, relying_party).await?;
+                    match done.relying_party {
+                        Some(rp) => {
+                            format!("relying party {} for {}", rp.id, rp.origins.join(", "))
+                        }
+                        None => "relying party: the server's".to_owned(),
+                    }
+                }
+                AdminAction::CreateUser {
+                    org_id,
+                    email,
+                    email_verified,
+                    phone,
+                    password,
+                } => {
+                    let org = service.org_realm(&org_id).await?;
+                    let account = NewAccount {
+                        email: Some(EmailAddress::parse(&email).context("--email")?),
+                        email_verified,
+                        phone_number: phone
+                            .map(|p| PhoneNumber::parse(&p).context("--phone (E.164)"))
+                            .transpose()?,
+                        password: password
+                            .map(|p| {
+                                Password::parse(&p).context("--password: at least 6 characters")
+                            })
+                            .transpose()?,
+                        ..NewAccount::default()
+                    };
+                    service
+                        .create_account(&org, account, Vec::new())
+                        .await?
+                        .id
+                        .to_string()
+                }
+                AdminAction::CreateAdminToken { label } => {
+                    service.create_admin_token(&label).await?
+                }
+                AdminAction::UnlockFactors { user_id, realm } => {
+                    let user = UserId::parse(&user_id).context("user id")?;
+                    let realm = match realm {
+                        Some(name) => Some(service.realm_named(&name).await?),
+                        None => None,
+                    };
+                    let unlocked = service.unlock_factors(realm.as_ref(), &user).await?;
+                    let ids: Vec<&str> = unlocked.iter().map(|f| f.as_str()).collect();
+                    format!("unlocked {} factor(s) {}", ids.len(), ids.join(" "))
+                        .trim_end()
+                        .to_owned()
+                }
+                AdminAction::Deliveries { status, limit } => {
+                    let rows = service.deliveries(status, limit).await?;
+                    deliveries_table(&rows)
+                }
+            };
+            store.close().await;
+            println!("{output}");
+            Ok(())
+        }
+        Tool::Audit { settings, query } => {
+            let config = settings.load()?;
+            let store = Arc::new(open_store(&config).await?);
+            let service = build_service(&config, store.clone(), Arc::new(SystemClock)).await?;
+            let realm = match &query.realm {
+                Some(name) => Some(service.realm_named(name).await?.id),
+                None => None,
+            };
+            let filter = EventFilter {
+                realm,
+                user: query
+                    .user
+                    .as_deref()
+                    .map(|u| UserId::parse(u).context("--user"))
+                    .transpose()?,
+                since: query.since,
+                until: query.until,
+                limit: query.limit,
+            };
+            let events = service.events(&filter).await?;
+            store.close().await;
+            if query.json {
+                for event in &events {
+                    println!("{}", event_json(event));
+                }
+            } else {
+                println!("{}", events_table(&events));
             }
+            Ok(())
         }
     }
 }

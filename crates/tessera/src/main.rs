@@ -1,5 +1,5 @@
-//! Entry point: install the crypto provider, start tracing, parse the command line, place the
-//! threads, start the async runtime, run.
+//! Entry point: install the crypto provider, start tracing, parse the command line and run it
+//! (`Cli::start` places the threads and starts the async runtime).
 
 use clap::Parser;
 use tessera::cli::Cli;
@@ -13,11 +13,5 @@ fn main() -> anyhow::Result<()> {
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn")),
         )
         .init();
-    let cli = Cli::parse();
-    // Before the runtime starts, so that its threads inherit where they may run.
-    cli.place_threads()?;
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?
-        .block_on(cli.run())
+    Cli::parse().start()
 }
