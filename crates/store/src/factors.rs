@@ -139,13 +139,23 @@ pub(crate) async fn list(
         "SELECT {FACTOR_COLUMNS} FROM factors WHERE realm_id = $1 AND user_id = $2 AND {states} \
          ORDER BY created_at, id"
     );
-    let rows = sqlx::query(AssertSqlSafe(sql))
+    let rows = user_rows(conn, &sql, realm, user).await?;
+    rows.iter().map(factor_from_row).collect()
+}
+
+/// The rows `sql` selects for a user: `$1` the realm, `$2` the user.
+async fn user_rows(
+    conn: &mut AnyConnection,
+    sql: &str,
+    realm: &RealmId,
+    user: &UserId,
+) -> StoreResult<Vec<AnyRow>> {
+    sqlx::query(AssertSqlSafe(sql))
         .bind(&realm.0)
         .bind(user.as_str())
         .fetch_all(&mut *conn)
         .await
-        .map_err(db_err)?;
-    rows.iter().map(factor_from_row).collect()
+        .map_err(db_err)
 }
 
 /// The condition on a factor's `state` column for `listed`.
@@ -170,12 +180,7 @@ pub(crate) async fn user_with_factors(
         Listed::Ready => READY.as_str(),
         Listed::NotRemoved => NOT_REMOVED.as_str(),
     };
-    let rows = sqlx::query(AssertSqlSafe(sql))
-        .bind(&realm.0)
-        .bind(user.as_str())
-        .fetch_all(&mut *conn)
-        .await
-        .map_err(db_err)?;
+    let rows = user_rows(conn, sql, realm, user).await?;
     let Some(first) = rows.first() else {
         return Ok(None);
     };
