@@ -2,7 +2,7 @@
 //! consumed, a slot under the ready-factor limit is taken (a conditional UPDATE of
 //! `users.ready_factors`) and the factor becomes ready, all or nothing.
 
-use std::borrow::Cow;
+use std::collections::HashMap;
 use std::sync::LazyLock;
 
 use sqlx::any::AnyRow;
@@ -21,49 +21,62 @@ use time::OffsetDateTime;
 use crate::attempts::record_passed;
 use crate::challenges::{consume, insert_event};
 use crate::db_err;
-use crate::rows::{USER_COLUMNS, user_from_row};
-use crate::rows::{corrupt, get, get_opt_time, millis};
+use crate::rows::{USER_COLUMNS, corrupt, get, get_opt_time, millis, user_from_row};
 use crate::users::insert_refresh_token;
 
 const FACTOR_COLUMNS: &str = "id, realm_id, user_id, kind, state, display_name, secret_sealed, master_key_id, \
      algorithm, digits, period_sec, phone_number, email, webauthn_credential, created_at, enrolled_at, last_used_at";
 
 fn factor_from_row(row: &AnyRow) -> StoreResult<Factor> {
-    factor_from(Columns { row, prefix: "" })
+    factor_from(Columns { row, joined: false })
 }
 
-/// The columns of one factor in a row: named as in the table, or `{prefix}{name}` where a
-/// join names them apart from the user's. Read as nullable, since a left join's are.
+/// The columns of one factor in a row: named as in the table, or as [`user_with_factors`]
+/// names them apart from the user's (`joined`). Read as nullable, since a left join's are.
 #[derive(Clone, Copy)]
 struct Columns<'r> {
     row: &'r AnyRow,
-    prefix: &'static str,
+    joined: bool,
+}
+
+/// Each factor column's name in the join, made once rather than on every row read.
+static JOINED_NAMES: LazyLock<HashMap<&'static str, String>> = LazyLock::new(|| {
+    factor_columns()
+        .map(|column| (column, format!("{JOINED}{column}")))
+        .collect()
+});
+
+/// The names in [`FACTOR_COLUMNS`].
+fn factor_columns() -> impl Iterator<Item = &'static str> {
+    FACTOR_COLUMNS.split(',').map(str::trim)
 }
 
 impl Columns<'_> {
-    fn name(self, column: &'static str) -> Cow<'static, str> {
-        if self.prefix.is_empty() {
-            column.into()
-        } else {
-            format!("{}{column}", self.prefix).into()
+    fn name(self, column: &'static str) -> StoreResult<&'static str> {
+        if !self.joined {
+            return Ok(column);
         }
+        JOINED_NAMES
+            .get(column)
+            .map(String::as_str)
+            .ok_or_else(|| corrupt(column))
     }
 
     fn text(self, column: &'static str) -> StoreResult<Option<String>> {
-        get(self.row, &self.name(column))
+        get(self.row, self.name(column)?)
     }
 
     fn bytes(self, column: &'static str) -> StoreResult<Option<Vec<u8>>> {
-        get(self.row, &self.name(column))
+        get(self.row, self.name(column)?)
     }
 
     /// Zero when null (a factor kind without TOTP parameters).
     fn number(self, column: &'static str) -> StoreResult<i64> {
-        Ok(get::<Option<i64>>(self.row, &self.name(column))?.unwrap_or_default())
+        Ok(get::<Option<i64>>(self.row, self.name(column)?)?.unwrap_or_default())
     }
 
     fn time(self, column: &'static str) -> StoreResult<Option<OffsetDateTime>> {
-        get_opt_time(self.row, &self.name(column))
+        get_opt_time(self.row, self.name(column)?)
     }
 
     /// A column that is never null in the table.
@@ -186,10 +199,7 @@ pub(crate) async fn user_with_factors(
     };
     let mut factors = Vec::with_capacity(rows.len());
     for row in &rows {
-        let columns = Columns {
-            row,
-            prefix: JOINED,
-        };
+        let columns = Columns { row, joined: true };
         if columns.text("id")?.is_some() {
             factors.push(factor_from(columns)?);
         }
@@ -202,18 +212,19 @@ const JOINED: &str = "f_";
 
 /// The query of [`user_with_factors`], built once per `listed`.
 fn joined_sql(listed: Listed) -> String {
-    let columns = |list: &str, name: &dyn Fn(&str) -> String| {
-        list.split(',')
-            .map(|c| name(c.trim()))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    let user_columns = columns(USER_COLUMNS, &|c| format!("u.{c}"));
-    let factor_columns = columns(FACTOR_COLUMNS, &|c| format!("f.{c} AS {JOINED}{c}"));
+    let user_columns: Vec<String> = USER_COLUMNS
+        .split(',')
+        .map(|c| format!("u.{}", c.trim()))
+        .collect();
+    let factor_columns: Vec<String> = factor_columns()
+        .map(|c| format!("f.{c} AS {JOINED}{c}"))
+        .collect();
     format!(
-        "SELECT {user_columns}, {factor_columns} FROM users u \
+        "SELECT {}, {} FROM users u \
          LEFT JOIN factors f ON f.realm_id = u.realm_id AND f.user_id = u.id AND f.{states} \
          WHERE u.realm_id = $1 AND u.id = $2 ORDER BY f.created_at, f.id",
+        user_columns.join(", "),
+        factor_columns.join(", "),
         states = states(listed)
     )
 }
