@@ -49,7 +49,8 @@ pub struct RefreshTokenRecord {
 #[derive(Debug, Clone, Copy)]
 pub struct NewChallenge<'a> {
     pub challenge: &'a Challenge,
-    /// The not-ready factor the challenge is to complete (a TOTP enrolment), stored first.
+    /// The not-ready factor the challenge is to complete (a TOTP enrolment), stored first;
+    /// the user's TOTP enrolments whose sessions expired unfinished are removed with it.
     pub factor: Option<&'a Factor>,
     /// The message carrying the code.
     pub outgoing: &'a [Outgoing],

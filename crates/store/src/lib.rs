@@ -730,6 +730,9 @@ impl Store for SqlStore {
         self.durably(async |conn| {
             let mut tx = conn.begin().await.map_err(db_err)?;
             if let Some(factor) = new.factor {
+                let at = new.challenge.created_at;
+                factors::remove_abandoned_enrolments(&mut tx, &factor.realm, &factor.user, at)
+                    .await?;
                 factors::insert(&mut tx, factor).await?;
             }
             challenges::insert(&mut tx, new.challenge).await?;

@@ -2,7 +2,7 @@
 //! every rule and error of spec §4.7–§4.11. TOTP codes come from `helpers::totp`, an
 //! independent implementation.
 
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::helpers::*;
@@ -536,5 +536,94 @@ async fn at_most_five_factors() {
         )
         .await,
         "SECOND_FACTOR_LIMIT_EXCEEDED",
+    );
+}
+
+/// Starts a TOTP enrolment; returns (sessionInfo, shared secret).
+async fn start_totp(app: &TestApp, session: &Value) -> (String, String) {
+    let (status, started) = app
+        .post(
+            START,
+            json!({"idToken": session["idToken"], "totpEnrollmentInfo": {}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{started}");
+    let info = &started["totpSessionInfo"];
+    (
+        str_of(info, "sessionInfo").to_owned(),
+        str_of(info, "sharedSecretKey").to_owned(),
+    )
+}
+
+/// The user's factors by state, as stored.
+async fn factor_states(app: &TestApp, user: &str) -> Vec<(String, i64)> {
+    let pool = app.db().await;
+    let states = sqlx::query_as(
+        "SELECT state, COUNT(*) FROM factors WHERE user_id = $1 GROUP BY state ORDER BY state",
+    )
+    .bind(user)
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    pool.close().await;
+    states
+}
+
+#[tokio::test]
+async fn a_totp_start_removes_the_users_enrolments_whose_session_expired_unfinished() {
+    let app = TestApp::spawn().await;
+    let pat = app.pat();
+    let session = app.verified_user("abandon@example.com").await;
+    let user = str_of(&session, "localId").to_owned();
+    let pending_in_zitadel = async || {
+        let search = format!(
+            "/v2/users/{user}/authentication_factors/_search?states=AUTH_FACTOR_STATE_NOT_READY&authFactors=OTP"
+        );
+        let (status, body) = app.zitadel(Method::POST, &search, &pat, None, None).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body["result"].as_array().map_or(0, Vec::len)
+    };
+    // A ZITADEL registration is pending without a session: no start removes it.
+    let (status, body) = app
+        .zitadel(
+            Method::POST,
+            &format!("/v2/users/{user}/totp"),
+            &pat,
+            None,
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+
+    let (abandoned, abandoned_secret) = start_totp(&app, &session).await;
+    app.advance(10 * 60 + 1);
+    assert_eq!(pending_in_zitadel().await, 2);
+    let (live, live_secret) = start_totp(&app, &session).await;
+    assert_eq!(pending_in_zitadel().await, 2, "the abandoned one went");
+    assert_eq!(
+        factor_states(&app, &user).await,
+        [("not_ready".to_owned(), 2), ("removed".to_owned(), 1)]
+    );
+    // Its session stays, expired.
+    let finalize = |session_info: &str, secret: &str| json!({"idToken": session["idToken"], "totpVerificationInfo": {"sessionInfo": session_info, "verificationCode": totp(secret, app.now())}});
+    assert_it_error(
+        &app.post(FINALIZE, finalize(&abandoned, &abandoned_secret))
+            .await,
+        "SESSION_EXPIRED",
+    );
+
+    // An enrolment still in its window survives the next start, and completes.
+    start_totp(&app, &session).await;
+    assert_eq!(pending_in_zitadel().await, 3);
+    let (status, body) = app.post(FINALIZE, finalize(&live, &live_secret)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(pending_in_zitadel().await, 2);
+    assert_eq!(
+        factor_states(&app, &user).await,
+        [
+            ("not_ready".to_owned(), 2),
+            ("ready".to_owned(), 1),
+            ("removed".to_owned(), 1)
+        ]
     );
 }
