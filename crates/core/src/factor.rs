@@ -6,7 +6,7 @@
 //!                    │            (phone factors are created Ready at finalize:
 //!                    ▼             until then the phone number lives in the challenge)
 //!                 abandoned: never listed by Identity Toolkit; listed NOT_READY by ZITADEL
-//!                 until the user's next TOTP start, which removes it once its session expired
+//!                 until a new TOTP start or registration, in either dialect, replaces it
 //! ```
 //!
 //! A user has at most `MAX_READY_FACTORS` ready factors and one ready factor per phone number;

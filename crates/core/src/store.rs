@@ -50,7 +50,7 @@ pub struct RefreshTokenRecord {
 pub struct NewChallenge<'a> {
     pub challenge: &'a Challenge,
     /// The not-ready factor the challenge is to complete (a TOTP enrolment), stored first;
-    /// the user's TOTP enrolments whose sessions expired unfinished are removed with it.
+    /// it replaces the user's unfinished TOTP enrolment, if any.
     pub factor: Option<&'a Factor>,
     /// The message carrying the code.
     pub outgoing: &'a [Outgoing],

@@ -297,27 +297,22 @@ pub(crate) async fn insert(tx: &mut Transaction<'_, Any>, f: &Factor) -> StoreRe
     Ok(())
 }
 
-/// Marks removed the user's TOTP enrolments that were started and never finished before
-/// their session expired: each start would otherwise leave one more not-ready factor, listed
-/// by ZITADEL for ever. Only enrolments with an expired session go: a ZITADEL registration has
-/// no session and stays pending until it is replaced or removed. The session itself stays, so
-/// finishing it late is still `SESSION_EXPIRED`. No event is recorded: the enrolment's start is,
-/// and no factor was ever enrolled.
-pub(crate) async fn remove_abandoned_enrolments(
+/// A TOTP enrolment start replaces the user's unfinished one, whichever dialect started it,
+/// as ZITADEL's `RegisterTOTP` does: otherwise every start that is never finished would leave
+/// one more not-ready factor, listed by ZITADEL for ever. Finishing a replaced enrolment is
+/// `INVALID_SESSION_INFO` (its session stays, pointing at a removed factor). No event is
+/// recorded: the start of each is, and no factor was enrolled.
+pub(crate) async fn replace_unfinished_enrolment(
     tx: &mut Transaction<'_, Any>,
     realm: &RealmId,
     user: &UserId,
-    now: OffsetDateTime,
 ) -> StoreResult<()> {
     sqlx::query(
         "UPDATE factors SET state = 'removed' \
-         WHERE realm_id = $1 AND user_id = $2 AND kind = 'totp' AND state = 'not_ready' \
-         AND EXISTS (SELECT 1 FROM challenges c WHERE c.factor_id = factors.id AND c.purpose = 'enrol' \
-         AND c.expires_at <= $3)",
+         WHERE realm_id = $1 AND user_id = $2 AND state = 'not_ready' AND kind = 'totp'",
     )
     .bind(&realm.0)
     .bind(user.as_str())
-    .bind(millis(now))
     .execute(&mut **tx)
     .await
     .map_err(db_err)?;

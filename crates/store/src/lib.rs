@@ -730,9 +730,7 @@ impl Store for SqlStore {
         self.durably(async |conn| {
             let mut tx = conn.begin().await.map_err(db_err)?;
             if let Some(factor) = new.factor {
-                let at = new.challenge.created_at;
-                factors::remove_abandoned_enrolments(&mut tx, &factor.realm, &factor.user, at)
-                    .await?;
+                factors::replace_unfinished_enrolment(&mut tx, &factor.realm, &factor.user).await?;
                 factors::insert(&mut tx, factor).await?;
             }
             challenges::insert(&mut tx, new.challenge).await?;

@@ -365,24 +365,45 @@ impl Service {
         client: &ClientInfo,
         used: DomainError,
     ) -> Result<(Challenge, Check), DomainError> {
-        let id = sha256(session_info.as_bytes());
+        let challenge = self.live_challenge(session_info, belongs, &used).await?;
+        let check = self.attempt_challenge(&challenge, client, used).await?;
+        Ok((challenge, check))
+    }
+
+    /// The first half of `open_challenge`: the challenge, unused and unexpired, read only.
+    async fn live_challenge(
+        &self,
+        session_info: &str,
+        belongs: impl Fn(&Challenge) -> bool,
+        used: &DomainError,
+    ) -> Result<Challenge, DomainError> {
         let challenge = self
             .store
-            .find_challenge(&id)
+            .find_challenge(&sha256(session_info.as_bytes()))
             .await?
             .filter(|c| belongs(c))
             .ok_or(DomainError::InvalidSessionInfo)?;
         if challenge.consumed {
-            return Err(used);
+            return Err(used.clone());
         }
         if challenge.expires_at <= self.clock.now() {
             return Err(DomainError::SessionExpired);
         }
+        Ok(challenge)
+    }
+
+    /// The second half of `open_challenge`: one attempt taken from `challenge`.
+    async fn attempt_challenge(
+        &self,
+        challenge: &Challenge,
+        client: &ClientInfo,
+        used: DomainError,
+    ) -> Result<Check, DomainError> {
         let subject = Subject {
-            challenge: Some(&id),
+            challenge: Some(&challenge.id),
             ..Subject::new(&challenge.realm, &challenge.user, challenge.factor.as_ref())
         };
-        let check = match self
+        match self
             .begin_check(subject, client, DomainError::SessionExpired)
             .await
         {
@@ -391,18 +412,17 @@ impl Service {
                 // never becomes unused again, so this second read tells them apart).
                 let now_used = self
                     .store
-                    .find_challenge(&id)
+                    .find_challenge(&challenge.id)
                     .await?
                     .is_some_and(|c| c.consumed);
-                return Err(if now_used {
+                Err(if now_used {
                     used
                 } else {
                     DomainError::SessionExpired
-                });
+                })
             }
-            other => other?,
-        };
-        Ok((challenge, check))
+            other => other,
+        }
     }
 
     pub(super) fn open_totp_secret(
@@ -465,25 +485,19 @@ impl Service {
                 (challenge, check, factor, None)
             }
             EnrolmentProof::Totp { session_info, code } => {
-                let (challenge, check) = self
-                    .open_challenge(
-                        &session_info,
-                        |c| enrolment(c) && c.factor.is_some(),
-                        client,
-                        DomainError::InvalidSessionInfo,
-                    )
+                let gone = DomainError::InvalidSessionInfo;
+                let challenge = self
+                    .live_challenge(&session_info, |c| enrolment(c), &gone)
                     .await?;
-                let factor_id = challenge
-                    .factor
-                    .clone()
-                    .ok_or(DomainError::InvalidSessionInfo)?;
-                let pending = self
+                let factor_id = challenge.factor.as_ref().ok_or(gone.clone())?;
+                // A later start replaced this enrolment: no attempt to take.
+                let mut factor = self
                     .store
-                    .get_factor(&me.realm.id, &me.user.id, &factor_id)
-                    .await?;
-                let mut factor = pending
+                    .get_factor(&me.realm.id, &me.user.id, factor_id)
+                    .await?
                     .filter(|f| f.state == FactorState::NotReady)
-                    .ok_or(DomainError::InvalidSessionInfo)?;
+                    .ok_or(gone.clone())?;
+                let check = self.attempt_challenge(&challenge, client, gone).await?;
                 let (secret, spec) = self.open_totp_secret(&factor)?;
                 let Some(step) = spec.verify(&secret, &code, now, me.realm.mfa.adjacent_intervals)
                 else {

@@ -569,11 +569,28 @@ async fn factor_states(app: &TestApp, user: &str) -> Vec<(String, i64)> {
     states
 }
 
+/// What code checks have counted: attempts left on challenges, failures on factors.
+async fn attempts_counted(app: &TestApp) -> (i64, i64) {
+    let pool = app.db().await;
+    let counted = sqlx::query_as(
+        "SELECT (SELECT COALESCE(SUM(attempts_left), 0) FROM challenges), \
+         (SELECT COALESCE(SUM(consecutive_failures), 0) FROM factors)",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    pool.close().await;
+    counted
+}
+
+/// A user has one TOTP enrolment in progress at most, whichever dialect started it: each start
+/// or ZITADEL registration replaces the one before, which is what bounds the not-ready factors
+/// of a user who starts and never finishes.
 #[tokio::test]
-async fn a_totp_start_removes_the_users_enrolments_whose_session_expired_unfinished() {
+async fn a_totp_start_or_registration_replaces_the_users_unfinished_one() {
     let app = TestApp::spawn().await;
     let pat = app.pat();
-    let session = app.verified_user("abandon@example.com").await;
+    let session = app.verified_user("replace@example.com").await;
     let user = str_of(&session, "localId").to_owned();
     let pending_in_zitadel = async || {
         let search = format!(
@@ -583,47 +600,54 @@ async fn a_totp_start_removes_the_users_enrolments_whose_session_expired_unfinis
         assert_eq!(status, StatusCode::OK, "{body}");
         body["result"].as_array().map_or(0, Vec::len)
     };
-    // A ZITADEL registration is pending without a session: no start removes it.
-    let (status, body) = app
-        .zitadel(
-            Method::POST,
-            &format!("/v2/users/{user}/totp"),
-            &pat,
-            None,
-            Some(json!({})),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
+    let register = async || {
+        let path = format!("/v2/users/{user}/totp");
+        let (status, body) = app
+            .zitadel(Method::POST, &path, &pat, None, Some(json!({})))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    };
+    let finalize = |(session_info, secret): &(String, String)| json!({"idToken": session["idToken"], "totpVerificationInfo": {"sessionInfo": session_info, "verificationCode": totp(secret, app.now())}});
 
-    let (abandoned, abandoned_secret) = start_totp(&app, &session).await;
-    app.advance(10 * 60 + 1);
-    assert_eq!(pending_in_zitadel().await, 2);
-    let (live, live_secret) = start_totp(&app, &session).await;
-    assert_eq!(pending_in_zitadel().await, 2, "the abandoned one went");
+    register().await;
+    let replaced = start_totp(&app, &session).await;
+    let expiring = start_totp(&app, &session).await;
+    assert_eq!(pending_in_zitadel().await, 1);
     assert_eq!(
         factor_states(&app, &user).await,
-        [("not_ready".to_owned(), 2), ("removed".to_owned(), 1)]
+        [("not_ready".to_owned(), 1), ("removed".to_owned(), 2)]
     );
-    // Its session stays, expired.
-    let finalize = |session_info: &str, secret: &str| json!({"idToken": session["idToken"], "totpVerificationInfo": {"sessionInfo": session_info, "verificationCode": totp(secret, app.now())}});
+    // A replaced enrolment cannot be finished, even with the right code, and takes no attempt;
+    // past its window, the one that replaced it is expired.
+    let before = (app.fingerprint().await, attempts_counted(&app).await);
     assert_it_error(
-        &app.post(FINALIZE, finalize(&abandoned, &abandoned_secret))
-            .await,
+        &app.post(FINALIZE, finalize(&replaced)).await,
+        "INVALID_SESSION_INFO",
+    );
+    app.advance(10 * 60 + 1);
+    assert_it_error(
+        &app.post(FINALIZE, finalize(&expiring)).await,
         "SESSION_EXPIRED",
     );
+    assert_eq!(
+        (app.fingerprint().await, attempts_counted(&app).await),
+        before
+    );
 
-    // An enrolment still in its window survives the next start, and completes.
-    start_totp(&app, &session).await;
-    assert_eq!(pending_in_zitadel().await, 3);
-    let (status, body) = app.post(FINALIZE, finalize(&live, &live_secret)).await;
+    // Registering through ZITADEL replaces it in turn; a start replaces that registration, and
+    // ZITADEL verifies what Identity Toolkit started.
+    register().await;
+    let (_, secret) = start_totp(&app, &session).await;
+    assert_eq!(pending_in_zitadel().await, 1);
+    let verify = format!("/v2/users/{user}/totp/verify");
+    let code = json!({"code": totp(&secret, app.now())});
+    let (status, body) = app
+        .zitadel(Method::POST, &verify, &pat, None, Some(code))
+        .await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    assert_eq!(pending_in_zitadel().await, 2);
+    assert_eq!(pending_in_zitadel().await, 0);
     assert_eq!(
         factor_states(&app, &user).await,
-        [
-            ("not_ready".to_owned(), 2),
-            ("ready".to_owned(), 1),
-            ("removed".to_owned(), 1)
-        ]
+        [("ready".to_owned(), 1), ("removed".to_owned(), 4)]
     );
 }
