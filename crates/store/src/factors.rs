@@ -307,16 +307,9 @@ pub(crate) async fn replace_unfinished_enrolment(
     realm: &RealmId,
     user: &UserId,
 ) -> StoreResult<()> {
-    sqlx::query(
-        "UPDATE factors SET state = 'removed' \
-         WHERE realm_id = $1 AND user_id = $2 AND state = 'not_ready' AND kind = 'totp'",
-    )
-    .bind(&realm.0)
-    .bind(user.as_str())
-    .execute(&mut **tx)
-    .await
-    .map_err(db_err)?;
-    Ok(())
+    let sql = "UPDATE factors SET state = 'removed' \
+               WHERE realm_id = $1 AND user_id = $2 AND state = 'not_ready' AND kind = 'totp'";
+    update_for_user(tx, sql, realm, user).await
 }
 
 pub(crate) async fn complete_enrolment(
@@ -427,15 +420,24 @@ pub(crate) async fn remove(
 
 /// Recomputes `ready_factors` from the rows, inside the caller's transaction.
 async fn recount(tx: &mut Transaction<'_, Any>, realm: &RealmId, user: &UserId) -> StoreResult<()> {
-    sqlx::query(
-        "UPDATE users SET ready_factors = (SELECT COUNT(*) FROM factors \
-         WHERE realm_id = $1 AND user_id = $2 AND state = 'ready') WHERE realm_id = $1 AND id = $2",
-    )
-    .bind(&realm.0)
-    .bind(user.as_str())
-    .execute(&mut **tx)
-    .await
-    .map_err(db_err)?;
+    let sql = "UPDATE users SET ready_factors = (SELECT COUNT(*) FROM factors \
+               WHERE realm_id = $1 AND user_id = $2 AND state = 'ready') WHERE realm_id = $1 AND id = $2";
+    update_for_user(tx, sql, realm, user).await
+}
+
+/// Runs `sql` with the realm as `$1` and the user as `$2`, inside the caller's transaction.
+async fn update_for_user(
+    tx: &mut Transaction<'_, Any>,
+    sql: &'static str,
+    realm: &RealmId,
+    user: &UserId,
+) -> StoreResult<()> {
+    sqlx::query(sql)
+        .bind(&realm.0)
+        .bind(user.as_str())
+        .execute(&mut **tx)
+        .await
+        .map_err(db_err)?;
     Ok(())
 }
 

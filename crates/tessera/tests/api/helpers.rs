@@ -431,8 +431,8 @@ impl TestApp {
         session
     }
 
-    /// Enrols a TOTP factor for the session's user; returns (secret, finalize response).
-    pub async fn enrol_totp(&self, session: &Value) -> (String, Value) {
+    /// Starts a TOTP enrolment for the session's user; returns its `totpSessionInfo`.
+    pub async fn start_totp(&self, session: &Value) -> Value {
         let (status, started) = self
             .post(
                 "/v2/accounts/mfaEnrollment:start",
@@ -440,7 +440,12 @@ impl TestApp {
             )
             .await;
         assert_eq!(status, StatusCode::OK, "{started}");
-        let info = &started["totpSessionInfo"];
+        started["totpSessionInfo"].clone()
+    }
+
+    /// Enrols a TOTP factor for the session's user; returns (secret, finalize response).
+    pub async fn enrol_totp(&self, session: &Value) -> (String, Value) {
+        let info = &self.start_totp(session).await;
         let secret = str_of(info, "sharedSecretKey").to_owned();
         let (status, done) = self
             .post(

@@ -29,14 +29,7 @@ async fn totp_enrolment_sign_in_refresh_and_withdrawal() {
     let app = TestApp::spawn().await;
     let session = app.verified_user("totp@example.com").await;
 
-    let (status, started) = app
-        .post(
-            START,
-            json!({"idToken": session["idToken"], "totpEnrollmentInfo": {}}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{started}");
-    let info = &started["totpSessionInfo"];
+    let info = &app.start_totp(&session).await;
     let secret = str_of(info, "sharedSecretKey");
     assert_eq!(
         data_encoding::BASE32_NOPAD
@@ -541,17 +534,10 @@ async fn at_most_five_factors() {
 
 /// Starts a TOTP enrolment; returns (sessionInfo, shared secret).
 async fn start_totp(app: &TestApp, session: &Value) -> (String, String) {
-    let (status, started) = app
-        .post(
-            START,
-            json!({"idToken": session["idToken"], "totpEnrollmentInfo": {}}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{started}");
-    let info = &started["totpSessionInfo"];
+    let info = app.start_totp(session).await;
     (
-        str_of(info, "sessionInfo").to_owned(),
-        str_of(info, "sharedSecretKey").to_owned(),
+        str_of(&info, "sessionInfo").to_owned(),
+        str_of(&info, "sharedSecretKey").to_owned(),
     )
 }
 
