@@ -487,10 +487,11 @@ impl Service {
             EnrolmentProof::Totp { session_info, code } => {
                 let gone = DomainError::InvalidSessionInfo;
                 let challenge = self
-                    .live_challenge(&session_info, |c| enrolment(c), &gone)
+                    .live_challenge(&session_info, |c| enrolment(c) && c.factor.is_some(), &gone)
                     .await?;
                 let factor_id = challenge.factor.as_ref().ok_or(gone.clone())?;
-                // A later start replaced this enrolment: no attempt to take.
+                // A later start replaced this enrolment: no attempt to take. (One that
+                // replaces it after this read leaves the promotion below nothing to promote.)
                 let mut factor = self
                     .store
                     .get_factor(&me.realm.id, &me.user.id, factor_id)
