@@ -559,8 +559,8 @@ async fn factor_states(app: &TestApp, user: &str) -> Vec<(String, i64)> {
 async fn attempts_counted(app: &TestApp) -> (i64, i64) {
     let pool = app.db().await;
     let counted = sqlx::query_as(
-        "SELECT (SELECT COALESCE(SUM(attempts_left), 0) FROM challenges), \
-         (SELECT COALESCE(SUM(consecutive_failures), 0) FROM factors)",
+        "SELECT (SELECT CAST(COALESCE(SUM(attempts_left), 0) AS BIGINT) FROM challenges), \
+         (SELECT CAST(COALESCE(SUM(consecutive_failures), 0) AS BIGINT) FROM factors)",
     )
     .fetch_one(&pool)
     .await
