@@ -17,26 +17,56 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum RequestCpus {
-    /// `one` on SQLite when the process has two CPUs, the case measured; `all` otherwise. (On
-    /// PostgreSQL queries wait on the database's own processes, and one CPU was slower.)
+    /// `split` on SQLite when the process has two CPUs, the case measured; `all` otherwise.
+    /// (On PostgreSQL queries wait on the database's own processes, and one CPU was slower.)
     #[default]
     Auto,
     /// The request path on the first CPU; hashing and signing on all of them.
     One,
+    /// Requests that write, with SQLite's writer connection, on the first CPU; the rest of
+    /// the request path, hashing and signing on all of them. Only SQLite has the one writer
+    /// this is for; on PostgreSQL it is `all`.
+    Split,
     /// Every thread on any CPU.
     All,
 }
 
+/// What `RequestCpus` comes to on a given machine and store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Placement {
+    Anywhere,
+    /// The whole request path on the first CPU.
+    OneCpu,
+    /// Requests that write on a runtime of their own on the first CPU (`writes_runtime`).
+    WritesOnOneCpu,
+}
+
 impl RequestCpus {
-    /// Whether to confine the request path, given the CPUs the process has and whether the
-    /// store is SQLite.
-    pub fn confines(self, given: usize, sqlite: bool) -> bool {
+    /// Where threads go, given the CPUs the process has and whether the store is SQLite.
+    pub fn placement(self, given: usize, sqlite: bool) -> Placement {
         match self {
-            RequestCpus::Auto => sqlite && given == 2,
-            RequestCpus::One => given > 1,
-            RequestCpus::All => false,
+            RequestCpus::Auto if sqlite && given == 2 => Placement::WritesOnOneCpu,
+            RequestCpus::Split if sqlite && given > 1 => Placement::WritesOnOneCpu,
+            RequestCpus::One if given > 1 => Placement::OneCpu,
+            _ => Placement::Anywhere,
         }
     }
+}
+
+/// The runtime that requests that write run on under `Placement::WritesOnOneCpu`: one worker
+/// on the first CPU, where SQLite's writer connection thread is started from it too, so that
+/// a write's many hand-offs between them stay on one CPU while reads use every CPU.
+pub fn writes_runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .thread_name("tessera-writes")
+        .on_thread_start(|| {
+            if let Err(e) = confine_request_path() {
+                tracing::warn!(error = %e, "cannot place the writes runtime on one CPU");
+            }
+        })
+        .enable_all()
+        .build()
 }
 
 /// The CPUs the process was given, saved before the request path was confined.
@@ -90,13 +120,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn auto_confines_sqlite_on_two_cpus_only() {
-        assert!(RequestCpus::Auto.confines(2, true));
-        assert!(!RequestCpus::Auto.confines(2, false));
-        assert!(!RequestCpus::Auto.confines(1, true));
-        assert!(!RequestCpus::Auto.confines(8, true));
-        assert!(RequestCpus::One.confines(8, false));
-        assert!(!RequestCpus::One.confines(1, true));
-        assert!(!RequestCpus::All.confines(2, true));
+    fn auto_splits_sqlite_on_two_cpus_only() {
+        use Placement::*;
+        assert_eq!(RequestCpus::Auto.placement(2, true), WritesOnOneCpu);
+        assert_eq!(RequestCpus::Auto.placement(2, false), Anywhere);
+        assert_eq!(RequestCpus::Auto.placement(1, true), Anywhere);
+        assert_eq!(RequestCpus::Auto.placement(8, true), Anywhere);
+        assert_eq!(RequestCpus::Split.placement(8, true), WritesOnOneCpu);
+        assert_eq!(RequestCpus::Split.placement(8, false), Anywhere);
+        assert_eq!(RequestCpus::One.placement(8, false), OneCpu);
+        assert_eq!(RequestCpus::One.placement(1, true), Anywhere);
+        assert_eq!(RequestCpus::All.placement(2, true), Anywhere);
     }
 }

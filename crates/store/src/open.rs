@@ -30,12 +30,16 @@ pub enum Engine {
 pub struct OpenOptions {
     /// Connections to PostgreSQL, or SQLite readers (SQLite always has exactly one writer).
     pub max_connections: u32,
+    /// The runtime SQLite's writer runs on: its connection thread is started from there, and
+    /// its committer runs there. The caller's when `None`.
+    pub writer_runtime: Option<tokio::runtime::Handle>,
 }
 
 impl Default for OpenOptions {
     fn default() -> Self {
         Self {
             max_connections: 16,
+            writer_runtime: None,
         }
     }
 }
@@ -77,7 +81,7 @@ impl SqlStore {
                 } else {
                     format!("{url}?mode=rwc")
                 };
-                let writer = SqliteWriter::open(&url).await?;
+                let writer = SqliteWriter::open(&url, options.writer_runtime.as_ref()).await?;
                 let readers =
                     SqliteReaders::open(&url, options.max_connections.clamp(1, 8) as usize).await?;
                 Ok(SqlStore {

@@ -65,14 +65,26 @@ struct Committed {
 }
 
 impl SqliteWriter {
-    /// Opens the writer connection of `url`, in WAL mode, and starts its committer.
-    pub(crate) async fn open(url: &str) -> Result<Arc<Self>, StoreError> {
+    /// Opens the writer connection of `url`, in WAL mode, and starts its committer, on
+    /// `runtime` when given (the connection's thread inherits the CPUs of the thread that
+    /// starts it).
+    pub(crate) async fn open(
+        url: &str,
+        runtime: Option<&tokio::runtime::Handle>,
+    ) -> Result<Arc<Self>, StoreError> {
         let file = SqliteConnectOptions::from_str(url)
             .map_err(db_err)?
             .get_filename()
             .to_owned();
         let wal = (file.as_os_str() != ":memory:").then(|| WalSync::new(file));
-        Self::start(url, wal).await
+        let Some(runtime) = runtime else {
+            return Self::start(url, wal).await;
+        };
+        let url = url.to_owned();
+        runtime
+            .spawn(async move { Self::start(&url, wal).await })
+            .await
+            .map_err(|e| StoreError::Internal(format!("starting the SQLite writer: {e}")))?
     }
 
     async fn start(url: &str, wal: Option<WalSync>) -> Result<Arc<Self>, StoreError> {
@@ -233,7 +245,7 @@ mod tests {
     /// A writer on a fresh file with one table, and the file's URL for a second connection.
     async fn writer(name: &str) -> StoreResult<(Arc<SqliteWriter>, String)> {
         let url = scratch_url(&format!("writer-{name}"))?;
-        let writer = SqliteWriter::open(&url).await?;
+        let writer = SqliteWriter::open(&url, None).await?;
         alone(&writer, "CREATE TABLE t (n INTEGER PRIMARY KEY)").await?;
         Ok((writer, url))
     }

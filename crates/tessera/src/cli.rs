@@ -8,7 +8,7 @@ use clap::{Parser, Subcommand};
 use tessera_core::delivery::{Delivery, DeliveryStatus};
 use tessera_core::store::{EventFilter, EventRecord};
 use tessera_core::{EmailAddress, Password, PhoneNumber, RelyingParty, Role, SystemClock, UserId};
-use tessera_server::cpus;
+use tessera_server::cpus::{self, Placement};
 use tessera_server::service::{NewAccount, WebAuthnSettings};
 use tessera_store::Engine;
 use time::OffsetDateTime;
@@ -169,29 +169,41 @@ impl Cli {
         match self.command {
             Command::Serve(settings) => {
                 let config = settings.load()?;
-                place_threads(&config)?;
-                runtime()?.block_on(serve(config))
+                let writes = place_threads(&config)?;
+                let writes = writes.as_ref().map(|writes| writes.handle().clone());
+                runtime()?.block_on(serve(config, writes))
             }
             Command::Tool(tool) => runtime()?.block_on(run(tool)),
         }
     }
 }
 
-/// Confines `serve`'s request path to one CPU when `request_cpus` says so.
-fn place_threads(config: &Config) -> anyhow::Result<()> {
+/// Places `serve`'s threads as `request_cpus` says: the request path confined to one CPU, or
+/// a runtime on one CPU for the requests that write (returned, to be kept while serving).
+fn place_threads(config: &Config) -> anyhow::Result<Option<tokio::runtime::Runtime>> {
     let sqlite = Engine::from_url(config.database_url().expose()) == Some(Engine::Sqlite);
     let given = cpus::given();
-    if config.request_cpus.confines(given, sqlite) {
-        cpus::confine_request_path()?;
-        tracing::info!(
-            cpus = given,
-            "request path on one CPU, password hashing and signing on all"
-        );
+    match config.request_cpus.placement(given, sqlite) {
+        Placement::Anywhere => Ok(None),
+        Placement::OneCpu => {
+            cpus::confine_request_path()?;
+            tracing::info!(
+                cpus = given,
+                "request path on one CPU, password hashing and signing on all"
+            );
+            Ok(None)
+        }
+        Placement::WritesOnOneCpu => {
+            tracing::info!(
+                cpus = given,
+                "requests that write on one CPU with SQLite's writer, the rest on all"
+            );
+            Ok(Some(cpus::writes_runtime()?))
+        }
     }
-    Ok(())
 }
 
-async fn serve(config: Config) -> anyhow::Result<()> {
+async fn serve(config: Config, writes: Option<tokio::runtime::Handle>) -> anyhow::Result<()> {
     tracing::info!(
         listen = %config.listen,
         mode = ?config.mode,
@@ -200,7 +212,10 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         "starting"
     );
     let shutdown = shutdown_signal()?;
-    Application::build(&config).await?.run(shutdown).await
+    Application::build_placed(&config, Arc::new(SystemClock), writes)
+        .await?
+        .run(shutdown)
+        .await
 }
 
 async fn run(tool: Tool) -> anyhow::Result<()> {

@@ -15,6 +15,7 @@ use tessera_server::service::{
 use tessera_server::tokens::{Signing, SigningKeys};
 use tessera_store::{Engine, OpenOptions, SqlStore};
 use tokio::net::TcpListener;
+use tokio::runtime::Handle;
 
 use crate::config::{Config, Mode};
 use crate::{master_key, senders};
@@ -32,6 +33,11 @@ pub struct Application {
 
 /// Opens the configured database and brings its schema up to date.
 pub async fn open_store(config: &Config) -> anyhow::Result<SqlStore> {
+    open_store_on(config, None).await
+}
+
+/// As `open_store`, with SQLite's writer on `writes` when given.
+async fn open_store_on(config: &Config, writes: Option<Handle>) -> anyhow::Result<SqlStore> {
     let url = config.database_url();
     let engine = Engine::from_url(url.expose())
         .context("database URL must start with sqlite: or postgres://")?;
@@ -41,6 +47,7 @@ pub async fn open_store(config: &Config) -> anyhow::Result<SqlStore> {
     }
     let options = OpenOptions {
         max_connections: config.database_max_connections,
+        writer_runtime: writes,
     };
     let store = SqlStore::open(url.expose(), &options)
         .await
@@ -152,11 +159,21 @@ impl Application {
 
     /// As `build`, with an injected clock (tests move time instead of sleeping).
     pub async fn build_with_clock(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
-        let store = Arc::new(open_store(config).await?);
+        Self::build_placed(config, clock, None).await
+    }
+
+    /// As `build`, with requests that write, and SQLite's writer, on `writes` when given
+    /// (`request_cpus = split`).
+    pub async fn build_placed(
+        config: &Config,
+        clock: Arc<dyn Clock>,
+        writes: Option<Handle>,
+    ) -> anyhow::Result<Self> {
+        let store = Arc::new(open_store_on(config, writes.clone()).await?);
         let service = build_service(config, store.clone(), clock).await?;
         senders::require_real_senders(config)?;
         let metrics = HttpMetrics::new().map_err(anyhow::Error::msg)?;
-        let router = http::router(service.clone(), metrics, config.client_ip.clone());
+        let router = http::router(service.clone(), metrics, config.client_ip.clone(), writes);
         let listener = TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("binding {}", config.listen))?;

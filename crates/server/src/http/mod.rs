@@ -5,6 +5,7 @@ mod client_ip;
 mod health;
 mod metrics;
 mod openapi;
+mod placement;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -25,9 +26,15 @@ pub use client_ip::ClientIpSource;
 pub use metrics::HttpMetrics;
 
 /// Builds the router. `metrics` is per application (not process-global), so tests can run
-/// several servers in one process.
-pub fn router(service: Arc<Service>, metrics: HttpMetrics, client_ip: ClientIpSource) -> Router {
-    Router::new()
+/// several servers in one process. Requests that write run on `writes` when given
+/// (`request_cpus = split`).
+pub fn router(
+    service: Arc<Service>,
+    metrics: HttpMetrics,
+    client_ip: ClientIpSource,
+    writes: Option<tokio::runtime::Handle>,
+) -> Router {
+    let routes = Router::new()
         .merge(identitytoolkit::router())
         .merge(zitadel::router())
         .merge(crate::ui::router())
@@ -36,7 +43,8 @@ pub fn router(service: Arc<Service>, metrics: HttpMetrics, client_ip: ClientIpSo
         .fallback(|| async { ItError::NotFound.into_response() })
         .with_state(service.clone())
         .merge(metrics.router())
-        .layer(axum::middleware::from_fn(zitadel::grpc_dispatcher(service)))
+        .layer(axum::middleware::from_fn(zitadel::grpc_dispatcher(service)));
+    placement::place_writes(routes, writes)
         .layer(axum::middleware::from_fn(move |request, next| {
             client_ip::stamp(client_ip.clone(), request, next)
         }))

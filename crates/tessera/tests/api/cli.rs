@@ -249,3 +249,31 @@ fn serve_runs_its_request_path_on_one_cpu_when_asked_and_hashes_on_all() {
         assert_eq!(cpus, given, "{name} runs anywhere");
     }
 }
+
+#[test]
+fn serve_split_runs_writes_and_the_sqlite_writer_on_one_cpu_and_the_rest_anywhere() {
+    let given = allowed_cpus("/proc/self/status".as_ref());
+    let first = given.split(['-', ',']).next().unwrap().to_owned();
+    let threads = thread_cpus("split");
+    let on_first = |prefix: &str| {
+        threads
+            .iter()
+            .filter(|(name, cpus)| name.starts_with(prefix) && cpus == &first)
+            .count()
+    };
+    assert!(on_first("tessera-writes") >= 1, "{threads:?}");
+    if given == first {
+        return; // one CPU: nothing else to tell apart
+    }
+    assert_eq!(on_first("sqlx-sqlite"), 1, "the writer only: {threads:?}");
+    for (name, cpus) in &threads {
+        if !name.starts_with("tessera-writes") && !name.starts_with("sqlx-sqlite") {
+            assert_eq!(cpus, &given, "{name} runs anywhere");
+        }
+    }
+    let readers = threads
+        .iter()
+        .filter(|(name, cpus)| name.starts_with("sqlx-sqlite") && cpus == &given)
+        .count();
+    assert!(readers >= 1, "the readers run anywhere: {threads:?}");
+}
