@@ -5,7 +5,9 @@
 //! virtual machines waking a thread on another, idle vCPU costs tens of microseconds, against
 //! a few for a thread on the same CPU (`BENCHMARKS.md`, third session). So the request path
 //! can be confined to one CPU, while the threads that compute (Argon2, RS256 signatures)
-//! keep every CPU the process was given.
+//! keep every CPU the process was given. Reads make few hand-offs and run 1.5× faster on
+//! both CPUs (fifth session), so the default confines only the requests that write, with
+//! SQLite's one writer connection (`Placement::WritesOnOneCpu`).
 
 use std::cell::Cell;
 use std::sync::OnceLock;

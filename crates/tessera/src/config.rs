@@ -90,9 +90,10 @@ pub struct Config {
     /// out take production's defaults. (The per-factor soft lock applies in every mode.)
     pub failure_limits: Option<FailureLimits>,
     pub delivery: DeliveryConfig,
+    /// `split`: requests that write, with SQLite's writer, on one CPU, the rest on all;
     /// `one`: the async runtime and SQLite's connection threads on one CPU, password hashing
-    /// and RS256 signing on all (`tessera_server::cpus`); `all`: any thread anywhere; `auto`
-    /// (default): `one` on SQLite when the process has two CPUs.
+    /// and signing on all (`tessera_server::cpus`); `all`: any thread anywhere; `auto`
+    /// (default): `split` on SQLite when the process has two CPUs.
     pub request_cpus: RequestCpus,
 }
 
