@@ -17,6 +17,9 @@ pub const SMS_CODE_DIGITS: usize = 6;
 pub const TOTP_ENROLMENT_WINDOW: Duration = Duration::minutes(10);
 pub const PENDING_SIGN_IN_LIFETIME: Duration = Duration::minutes(10);
 pub const PENDING_SIGN_IN_ATTEMPTS: i64 = 5;
+/// How long an expired code or pending sign-in is kept before the sweep deletes it: using
+/// it meanwhile answers "expired" rather than "unknown", which tells a user what happened.
+pub const EXPIRED_RETENTION: Duration = Duration::days(1);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Purpose {

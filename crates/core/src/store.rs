@@ -75,6 +75,18 @@ pub struct Outgoing {
     pub quotas: Vec<Quota>,
 }
 
+/// What the periodic sweep drops: rows that nothing reads any more, older than these times.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Prune {
+    /// Rate counters of windows that started before this.
+    pub counters_before: OffsetDateTime,
+    /// Sent and failed messages created before this.
+    pub messages_before: OffsetDateTime,
+    /// Codes and pending sign-ins that expired before this. The messages that carried the
+    /// codes stay until `messages_before`, but leave the dev outbox.
+    pub expired_before: OffsetDateTime,
+}
+
 /// Why an enrolment could not complete (besides a duplicate phone, a `Conflict`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EnrolOutcome {
@@ -584,13 +596,8 @@ pub trait Store: Send + Sync + 'static {
         status: Option<DeliveryStatus>,
         limit: i64,
     ) -> StoreResult<Vec<Delivery>>;
-    /// Drops rate counters of windows that started before `counters_before`, and sent or
-    /// failed messages created before `messages_before`.
-    async fn prune_deliveries(
-        &self,
-        counters_before: OffsetDateTime,
-        messages_before: OffsetDateTime,
-    ) -> StoreResult<()>;
+    /// Drops what the periodic sweep no longer needs, in one transaction (`Prune`).
+    async fn prune(&self, before: &Prune) -> StoreResult<()>;
 
     // --- token-signing keys, shared by every node ---
     async fn signing_keys(&self) -> StoreResult<Vec<SigningKeyRecord>>;

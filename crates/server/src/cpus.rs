@@ -63,7 +63,7 @@ pub fn writes_runtime() -> std::io::Result<tokio::runtime::Runtime> {
         .worker_threads(1)
         .thread_name("tessera-writes")
         .on_thread_start(|| {
-            if let Err(e) = confine_request_path() {
+            if let Err(e) = confine_to_first_cpu() {
                 tracing::warn!(error = %e, "cannot place the writes runtime on one CPU");
             }
         })
@@ -77,7 +77,7 @@ static GIVEN: OnceLock<CpuSet> = OnceLock::new();
 /// Confines the calling thread, and every thread it starts from now on, to the first CPU the
 /// process was given. Call it before starting the async runtime, so that its threads, and
 /// the threads they start, inherit it.
-pub fn confine_request_path() -> std::io::Result<()> {
+pub fn confine_to_first_cpu() -> std::io::Result<()> {
     let given = sched_getaffinity(None)?;
     let Some(first) = (0..CpuSet::MAX_CPU).find(|&cpu| given.is_set(cpu)) else {
         return Ok(());

@@ -188,6 +188,25 @@ pub(crate) async fn consume_pending(
     won(conn, sql, id, Some(now)).await
 }
 
+/// Deletes codes and pending sign-ins that expired before `before`. A message that carried a
+/// deleted code loses its link to it (`ON DELETE SET NULL`), and so leaves the dev outbox.
+pub(crate) async fn prune_expired(
+    conn: &mut AnyConnection,
+    before: OffsetDateTime,
+) -> StoreResult<()> {
+    for sql in [
+        "DELETE FROM challenges WHERE expires_at < $1",
+        "DELETE FROM pending_sign_ins WHERE expires_at < $1",
+    ] {
+        sqlx::query(sql)
+            .bind(millis(before))
+            .execute(&mut *conn)
+            .await
+            .map_err(db_err)?;
+    }
+    Ok(())
+}
+
 /// See `Store::complete_sign_in`.
 pub(crate) async fn complete_sign_in(
     conn: &mut AnyConnection,

@@ -186,7 +186,7 @@ fn place_threads(config: &Config) -> anyhow::Result<Option<tokio::runtime::Runti
     match config.request_cpus.placement(given, sqlite) {
         Placement::Anywhere => Ok(None),
         Placement::OneCpu => {
-            cpus::confine_request_path()?;
+            cpus::confine_to_first_cpu()?;
             tracing::info!(
                 cpus = given,
                 "request path on one CPU, password hashing and signing on all"

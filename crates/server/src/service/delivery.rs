@@ -1,5 +1,6 @@
 //! Codes on their way to people: composing a message, charging it to the abuse limits and
-//! queueing it with the change that issues its code; and the worker that sends what is queued.
+//! queueing it with the change that issues its code; and the worker that sends what is queued
+//! (and, every ten minutes, sweeps away expired codes and old messages and counters).
 //!
 //! Queueing is part of the issuing transaction, so an answer that says "code sent" means the
 //! message is durable; the worker on any node delivers it, this node's at once (it is woken
@@ -17,10 +18,11 @@ use time::Duration;
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinSet;
 
+use tessera_core::challenge::EXPIRED_RETENTION;
 use tessera_core::delivery::{
     Channel, Delivery, DeliveryStatus, EmailSender, MessageContent, Quota, SendError, SmsSender,
 };
-use tessera_core::store::{Attempted, Outgoing, SealedKind};
+use tessera_core::store::{Attempted, Outgoing, Prune, SealedKind};
 use tessera_core::{DomainError, EmailAddress, PhoneNumber, Realm, RealmId};
 
 use super::{Service, callers::internal};
@@ -30,7 +32,7 @@ use crate::delivery::Templates;
 const CONTENT_SEAL_PURPOSE: &str = SealedKind::DeliveryContent.purpose();
 /// Messages claimed (and sent side by side) per round of the worker.
 const BATCH: i64 = 16;
-/// How often the worker drops rate counters of windows long past and old messages.
+/// How often the worker sweeps away what nothing needs any more (`Service::prune`).
 const PRUNE_EVERY: Duration = Duration::minutes(10);
 /// How long sent and failed messages stay visible to operators.
 pub const DELIVERY_RETENTION: Duration = Duration::days(30);
@@ -100,6 +102,21 @@ impl DeliveryLimits {
         per_ip: Limit::OFF,
         per_realm: Limit::OFF,
     };
+
+    /// The longest window of the four: how long a rate counter matters.
+    fn longest_window(&self) -> Duration {
+        let longest = [
+            self.per_destination,
+            self.per_country,
+            self.per_ip,
+            self.per_realm,
+        ]
+        .iter()
+        .map(|l| l.window_seconds)
+        .max()
+        .unwrap_or_default();
+        Duration::seconds(longest.min(i64::MAX as u64) as i64)
+    }
 }
 
 impl Default for DeliveryLimits {
@@ -386,24 +403,17 @@ impl Service {
         }
     }
 
+    /// The worker's housekeeping: drops rate counters of windows long past, old messages, and
+    /// codes and pending sign-ins a while after they expired. Failures are logged by the
+    /// store, and the sweep is retried next time.
     async fn prune(&self) {
-        let longest = [
-            self.delivery.setup.limits.per_destination,
-            self.delivery.setup.limits.per_country,
-            self.delivery.setup.limits.per_ip,
-            self.delivery.setup.limits.per_realm,
-        ]
-        .iter()
-        .map(|l| l.window_seconds)
-        .max()
-        .unwrap_or_default();
         let now = self.clock.now();
-        let counters_before = now - Duration::seconds(longest.min(i64::MAX as u64) as i64);
-        // Failures are logged by the store; pruning is retried next time.
-        let _ = self
-            .store
-            .prune_deliveries(counters_before, now - DELIVERY_RETENTION)
-            .await;
+        let before = Prune {
+            counters_before: now - self.delivery.setup.limits.longest_window(),
+            messages_before: now - DELIVERY_RETENTION,
+            expired_before: now - EXPIRED_RETENTION,
+        };
+        let _ = self.store.prune(&before).await;
     }
 }
 

@@ -5,6 +5,8 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
+use tessera_core::challenge::EXPIRED_RETENTION;
+
 use crate::helpers::*;
 
 const START: &str = "/v2/accounts/mfaEnrollment:start";
@@ -636,4 +638,89 @@ async fn a_totp_start_or_registration_replaces_the_users_unfinished_one() {
         factor_states(&app, &user).await,
         [("ready".to_owned(), 1), ("removed".to_owned(), 4)]
     );
+}
+
+/// Codes, pending sign-ins, and messages linked to a code: how many the store holds.
+async fn outstanding(app: &TestApp) -> (i64, i64, i64) {
+    let pool = app.db().await;
+    let counted = sqlx::query_as(
+        "SELECT (SELECT COUNT(*) FROM challenges), (SELECT COUNT(*) FROM pending_sign_ins), \
+         (SELECT COUNT(*) FROM deliveries WHERE challenge_id IS NOT NULL)",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    pool.close().await;
+    counted
+}
+
+/// Starts a phone enrolment with a fresh ID token; the session info and its code.
+async fn start_phone_enrolment(app: &TestApp, email: &str) -> (String, String, Value) {
+    let (status, session) = app.sign_in(email, "secret12").await;
+    assert_eq!(status, StatusCode::OK, "{session}");
+    let (status, started) = app
+        .post(
+            START,
+            json!({"idToken": session["idToken"], "phoneEnrollmentInfo": {"phoneNumber": "+16505550144"}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{started}");
+    let session_info = str_of(&started["phoneSessionInfo"], "sessionInfo").to_owned();
+    let code = app.sms_code(&session_info).await;
+    (session_info, code, session)
+}
+
+/// The delivery worker's sweep (every ten minutes) deletes codes and pending sign-ins a day
+/// after they expire, and the codes leave the dev outbox; until then an expired code still
+/// answers SESSION_EXPIRED, and afterwards it is unknown. The messages stay, for operators.
+#[tokio::test]
+async fn expired_codes_and_pending_sign_ins_are_deleted_a_day_later() {
+    let app = TestApp::spawn().await;
+    app.verified_user("codes@example.com").await;
+    let with_mfa = app.verified_user("pending@example.com").await;
+    app.enrol_totp(&with_mfa).await;
+    let (old_info, old_code, _) = start_phone_enrolment(&app, "codes@example.com").await;
+    pending(&app, "pending@example.com").await;
+    assert_eq!(outstanding(&app).await, (2, 1, 1));
+
+    app.advance(EXPIRED_RETENTION.whole_seconds());
+    let (new_info, new_code, session) = start_phone_enrolment(&app, "codes@example.com").await;
+    pending(&app, "pending@example.com").await;
+    assert_eq!(outstanding(&app).await, (3, 2, 2));
+
+    // Everything of the first day expired more than a day ago; the second day's expired
+    // minutes ago.
+    app.advance(11 * 60);
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    while outstanding(&app).await != (1, 1, 1) {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "never swept: {:?}",
+            outstanding(&app).await
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let (_, outbox) = app
+        .get(&format!(
+            "/emulator/v1/projects/{PROJECT}/verificationCodes"
+        ))
+        .await;
+    let listed: Vec<&Value> = outbox["verificationCodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .collect();
+    assert_eq!(listed.len(), 1, "{outbox}");
+    assert_eq!(listed[0]["sessionInfo"], new_info.as_str());
+    let before = app.fingerprint().await;
+    let finalize = |session_info: &str, code: &str| json!({"idToken": session["idToken"], "phoneVerificationInfo": {"sessionInfo": session_info, "code": code}});
+    assert_it_error(
+        &app.post(FINALIZE, finalize(&new_info, &new_code)).await,
+        "SESSION_EXPIRED",
+    );
+    assert_it_error(
+        &app.post(FINALIZE, finalize(&old_info, &old_code)).await,
+        "INVALID_SESSION_INFO",
+    );
+    assert_eq!(app.fingerprint().await, before);
 }
