@@ -25,9 +25,9 @@ pub enum RequestCpus {
     Auto,
     /// The request path on the first CPU; hashing and signing on all of them.
     One,
-    /// Requests that write, with SQLite's writer connection, on the first CPU; the rest of
-    /// the request path, hashing and signing on all of them. Only SQLite has the one writer
-    /// this is for; on PostgreSQL it is `all`.
+    /// Requests that write, with SQLite's writer connection and readers of their own, on the
+    /// first CPU; the rest of the request path, hashing and signing on all of them. Only
+    /// SQLite has the one writer this is for; on PostgreSQL it is `all`.
     Split,
     /// Every thread on any CPU.
     All,
@@ -56,8 +56,9 @@ impl RequestCpus {
 }
 
 /// The runtime that requests that write run on under `Placement::WritesOnOneCpu`: one worker
-/// on the first CPU, where SQLite's writer connection thread is started from it too, so that
-/// a write's many hand-offs between them stay on one CPU while reads use every CPU.
+/// on the first CPU, where SQLite's writer connection thread, and the reader connections of
+/// the requests on it, are started from it too, so that a write's many hand-offs between them
+/// stay on one CPU while reads use every CPU.
 pub fn writes_runtime() -> std::io::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)

@@ -50,7 +50,7 @@ use time::OffsetDateTime;
 
 pub use open::{Engine, OpenOptions};
 
-use readers::SqliteReaders;
+use readers::Readers;
 use writer::SqliteWriter;
 
 use rows::{millis, realm_from_row, refresh_from_row, signing_key_from_row};
@@ -65,7 +65,7 @@ enum Backend {
     /// readers (`readers.rs`).
     Sqlite {
         writer: Arc<SqliteWriter>,
-        readers: SqliteReaders,
+        readers: Readers,
     },
     /// One PostgreSQL pool for reads and writes, whose commits are durable by themselves.
     Postgres(AnyPool),
@@ -89,7 +89,7 @@ impl SqlStore {
         read: impl AsyncFnOnce(&mut AnyConnection) -> StoreResult<T>,
     ) -> StoreResult<T> {
         match &self.backend {
-            Backend::Sqlite { readers, .. } => readers.read(read).await,
+            Backend::Sqlite { readers, .. } => readers.here().read(read).await,
             Backend::Postgres(pool) => read(&mut *pool.acquire().await.map_err(db_err)?).await,
         }
     }

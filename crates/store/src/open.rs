@@ -9,7 +9,7 @@ use sqlx::{AnyConnection, Connection};
 use tessera_core::error::StoreError;
 use tessera_core::store::StoreResult;
 
-use crate::readers::SqliteReaders;
+use crate::readers::Readers;
 use crate::writer::SqliteWriter;
 use crate::{Backend, SqlStore, db_err};
 
@@ -31,7 +31,8 @@ pub struct OpenOptions {
     /// Connections to PostgreSQL, or SQLite readers (SQLite always has exactly one writer).
     pub max_connections: u32,
     /// The runtime SQLite's writer runs on: its connection thread is started from there, and
-    /// its committer runs there. The caller's when `None`.
+    /// its committer runs there, and the reads of requests on that runtime get connections
+    /// started from there too. The caller's, and one set of readers, when `None`.
     pub writer_runtime: Option<tokio::runtime::Handle>,
 }
 
@@ -81,9 +82,10 @@ impl SqlStore {
                 } else {
                     format!("{url}?mode=rwc")
                 };
-                let writer = SqliteWriter::open(&url, options.writer_runtime.as_ref()).await?;
-                let readers =
-                    SqliteReaders::open(&url, options.max_connections.clamp(1, 8) as usize).await?;
+                let runtime = options.writer_runtime.as_ref();
+                let writer = SqliteWriter::open(&url, runtime).await?;
+                let size = options.max_connections.clamp(1, 8) as usize;
+                let readers = Readers::open(&url, size, runtime).await?;
                 Ok(SqlStore {
                     backend: Backend::Sqlite { writer, readers },
                 })
@@ -107,6 +109,17 @@ impl SqlStore {
             Backend::Postgres(pool) => run(&mut *pool.acquire().await.map_err(db_err)?).await,
         }
     }
+}
+
+/// Runs `start` on `runtime` (so that threads it starts inherit that runtime's CPUs).
+pub(crate) async fn on_runtime<T: Send + 'static>(
+    runtime: &tokio::runtime::Handle,
+    start: impl Future<Output = StoreResult<T>> + Send + 'static,
+) -> StoreResult<T> {
+    runtime
+        .spawn(start)
+        .await
+        .map_err(|e| StoreError::Internal(format!("starting SQLite connections: {e}")))?
 }
 
 /// A SQLite connection in WAL mode with our settings, for the writer and the readers.

@@ -34,7 +34,7 @@ use tessera_core::store::StoreResult;
 use tokio::sync::{Mutex, Notify, watch};
 
 use crate::durability::WalSync;
-use crate::open::sqlite_connection;
+use crate::open::{on_runtime, sqlite_connection};
 use crate::{closed, db_err};
 
 type Manager = <Any as Database>::TransactionManager;
@@ -77,20 +77,16 @@ impl SqliteWriter {
             .get_filename()
             .to_owned();
         let wal = (file.as_os_str() != ":memory:").then(|| WalSync::new(file));
-        let Some(runtime) = runtime else {
-            return Self::start(url, wal).await;
-        };
-        let url = url.to_owned();
-        runtime
-            .spawn(async move { Self::start(&url, wal).await })
-            .await
-            .map_err(|e| StoreError::Internal(format!("starting the SQLite writer: {e}")))?
+        match runtime {
+            Some(runtime) => on_runtime(runtime, Self::start(url.to_owned(), wal)).await,
+            None => Self::start(url.to_owned(), wal).await,
+        }
     }
 
-    async fn start(url: &str, wal: Option<WalSync>) -> Result<Arc<Self>, StoreError> {
-        let conn = sqlite_connection(url).await?;
+    async fn start(url: String, wal: Option<WalSync>) -> Result<Arc<Self>, StoreError> {
+        let conn = sqlite_connection(&url).await?;
         let writer = Arc::new(SqliteWriter {
-            url: url.to_owned(),
+            url,
             turn: Mutex::new(Turn {
                 conn: Some(conn),
                 batch: None,
@@ -368,7 +364,7 @@ mod tests {
     async fn a_batch_whose_log_cannot_be_fsynced_fails_its_writes() -> StoreResult<()> {
         let url = scratch_url("writer-no-log")?;
         let missing = std::env::temp_dir().join("tessera-writer-no-log/x.db");
-        let writer = SqliteWriter::start(&url, Some(WalSync::new(missing))).await?;
+        let writer = SqliteWriter::start(url, Some(WalSync::new(missing))).await?;
         alone(&writer, "CREATE TABLE t (n INTEGER PRIMARY KEY)").await?;
         let write = insert(&writer, 1, true).await;
         assert!(
