@@ -50,7 +50,7 @@ pub struct RefreshTokenRecord {
 pub struct NewChallenge<'a> {
     pub challenge: &'a Challenge,
     /// The not-ready factor the challenge is to complete (a TOTP enrolment), stored first;
-    /// it replaces the user's unfinished TOTP enrolment, if any.
+    /// it replaces (deletes) the user's unfinished TOTP enrolment, if any.
     pub factor: Option<&'a Factor>,
     /// The message carrying the code.
     pub outgoing: &'a [Outgoing],
@@ -476,8 +476,9 @@ pub trait Store: Send + Sync + 'static {
         user: &UserId,
         id: &FactorId,
     ) -> StoreResult<Option<Factor>>;
-    /// Stores a factor that is not ready yet (a TOTP enrolment in progress), with the event
-    /// that records it.
+    /// Stores a factor that is not ready yet (an enrolment in progress), with the event that
+    /// records it. A TOTP one replaces (deletes) the user's unfinished TOTP enrolment, as
+    /// `insert_challenge` with a factor does.
     async fn insert_factor(&self, factor: &Factor, event: &Event) -> StoreResult<()>;
     /// In one transaction: consumes the challenge (when the enrolment has one), takes a slot
     /// under the ready-factor limit, makes `factor` ready (inserting it, or promoting the

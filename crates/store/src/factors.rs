@@ -13,8 +13,8 @@ use tessera_core::store::{
 };
 use tessera_core::totp::{TotpAlgorithm, TotpSpec};
 use tessera_core::{
-    EmailAddress, Factor, FactorData, FactorId, FactorState, PhoneNumber, RealmId, StoreError,
-    User, UserId, factor::Sealed,
+    EmailAddress, Factor, FactorData, FactorId, FactorKind, FactorState, PhoneNumber, RealmId,
+    StoreError, User, UserId, factor::Sealed,
 };
 use time::OffsetDateTime;
 
@@ -297,19 +297,23 @@ pub(crate) async fn insert(tx: &mut Transaction<'_, Any>, f: &Factor) -> StoreRe
     Ok(())
 }
 
-/// A TOTP enrolment start replaces the user's unfinished one, whichever dialect started it,
-/// as ZITADEL's `RegisterTOTP` does: otherwise every start that is never finished would leave
-/// one more not-ready factor, listed by ZITADEL for ever. Finishing a replaced enrolment is
-/// `INVALID_SESSION_INFO` (its session stays, pointing at a removed factor). No event is
-/// recorded: the start of each is, and no factor was enrolled.
-pub(crate) async fn replace_unfinished_enrolment(
+/// Stores a factor whose enrolment has begun. A TOTP one replaces the user's unfinished TOTP
+/// enrolment, whichever dialect started it, as ZITADEL's `RegisterTOTP` does: otherwise every
+/// start that is never finished would leave one more not-ready factor, listed by ZITADEL for
+/// ever. The replaced one is deleted with its session (the foreign key cascades), so finishing
+/// it is `INVALID_SESSION_INFO`; marked removed instead, it would stay, and the user's listings
+/// would step over every one. No event is recorded for it: its start was, and nothing was
+/// enrolled.
+pub(crate) async fn insert_unfinished(
     tx: &mut Transaction<'_, Any>,
-    realm: &RealmId,
-    user: &UserId,
+    factor: &Factor,
 ) -> StoreResult<()> {
-    let sql = "UPDATE factors SET state = 'removed' \
-               WHERE realm_id = $1 AND user_id = $2 AND state = 'not_ready' AND kind = 'totp'";
-    update_for_user(tx, sql, realm, user).await
+    if factor.kind() == FactorKind::Totp {
+        let sql = "DELETE FROM factors \
+                   WHERE realm_id = $1 AND user_id = $2 AND state = 'not_ready' AND kind = 'totp'";
+        update_for_user(tx, sql, &factor.realm, &factor.user).await?;
+    }
+    insert(tx, factor).await
 }
 
 pub(crate) async fn complete_enrolment(

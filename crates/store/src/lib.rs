@@ -670,7 +670,7 @@ impl Store for SqlStore {
     async fn insert_factor(&self, factor: &Factor, event: &Event) -> StoreResult<()> {
         self.durably(async |conn| {
             let mut tx = conn.begin().await.map_err(db_err)?;
-            factors::insert(&mut tx, factor).await?;
+            factors::insert_unfinished(&mut tx, factor).await?;
             challenges::insert_event(&mut *tx, event).await?;
             tx.commit().await.map_err(db_err)
         })
@@ -730,8 +730,7 @@ impl Store for SqlStore {
         self.durably(async |conn| {
             let mut tx = conn.begin().await.map_err(db_err)?;
             if let Some(factor) = new.factor {
-                factors::replace_unfinished_enrolment(&mut tx, &factor.realm, &factor.user).await?;
-                factors::insert(&mut tx, factor).await?;
+                factors::insert_unfinished(&mut tx, factor).await?;
             }
             challenges::insert(&mut tx, new.challenge).await?;
             deliveries::queue(&mut tx, new.outgoing).await?;

@@ -71,12 +71,6 @@ impl Service {
         if existing.iter().any(|f| f.state == FactorState::Ready) {
             return Err(DomainError::SecondFactorExists);
         }
-        for pending in &existing {
-            let replaced = self.event(realm, &user, pending, "factor.removed");
-            self.store
-                .remove_factor(&realm.id, &user.id, &pending.id, &replaced, None)
-                .await?;
-        }
         let (factor, secret) = self.new_totp_factor(realm, &user.id)?;
         self.store
             .insert_factor(&factor, &self.enrolment_started(&factor))
