@@ -75,18 +75,6 @@ pub struct Outgoing {
     pub quotas: Vec<Quota>,
 }
 
-/// What the periodic sweep drops: rows that nothing reads any more, older than these times.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Prune {
-    /// Rate counters of windows that started before this.
-    pub counters_before: OffsetDateTime,
-    /// Sent and failed messages created before this.
-    pub messages_before: OffsetDateTime,
-    /// Codes and pending sign-ins that expired before this. The messages that carried the
-    /// codes stay until `messages_before`, but leave the dev outbox.
-    pub expired_before: OffsetDateTime,
-}
-
 /// Why an enrolment could not complete (besides a duplicate phone, a `Conflict`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EnrolOutcome {
@@ -526,6 +514,10 @@ pub trait Store: Send + Sync + 'static {
     // --- challenges and pending sign-ins ---
     /// Stores a challenge with what belongs to it (see [`NewChallenge`]).
     async fn insert_challenge(&self, new: NewChallenge<'_>) -> StoreResult<()>;
+    /// Deletes up to `limit` codes and up to `limit` pending sign-ins that expired before
+    /// `before`, in one transaction; `true` when there may be more. The messages that carried
+    /// the codes stay, but leave the dev outbox.
+    async fn delete_expired(&self, before: OffsetDateTime, limit: i64) -> StoreResult<bool>;
     async fn find_challenge(&self, id: &[u8]) -> StoreResult<Option<Challenge>>;
     /// Takes one attempt from a live challenge; `Ok(false)` when it is consumed, expired or
     /// out of attempts.
@@ -597,8 +589,13 @@ pub trait Store: Send + Sync + 'static {
         status: Option<DeliveryStatus>,
         limit: i64,
     ) -> StoreResult<Vec<Delivery>>;
-    /// Drops what the periodic sweep no longer needs, in one transaction (`Prune`).
-    async fn prune(&self, before: &Prune) -> StoreResult<()>;
+    /// Drops rate counters of windows that started before `counters_before`, and sent or
+    /// failed messages created before `messages_before`.
+    async fn prune_deliveries(
+        &self,
+        counters_before: OffsetDateTime,
+        messages_before: OffsetDateTime,
+    ) -> StoreResult<()>;
 
     // --- token-signing keys, shared by every node ---
     async fn signing_keys(&self) -> StoreResult<Vec<SigningKeyRecord>>;

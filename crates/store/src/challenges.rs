@@ -188,23 +188,31 @@ pub(crate) async fn consume_pending(
     won(conn, sql, id, Some(now)).await
 }
 
-/// Deletes codes and pending sign-ins that expired before `before`. A message that carried a
-/// deleted code loses its link to it (`ON DELETE SET NULL`), and so leaves the dev outbox.
-pub(crate) async fn prune_expired(
+/// See `Store::delete_expired`. A message that carried a deleted code loses its link to it
+/// (`ON DELETE SET NULL`), and so leaves the dev outbox.
+pub(crate) async fn delete_expired(
     conn: &mut AnyConnection,
     before: OffsetDateTime,
-) -> StoreResult<()> {
+    limit: i64,
+) -> StoreResult<bool> {
+    let mut tx = conn.begin().await.map_err(db_err)?;
+    let mut more = false;
     for sql in [
-        "DELETE FROM challenges WHERE expires_at < $1",
-        "DELETE FROM pending_sign_ins WHERE expires_at < $1",
+        "DELETE FROM challenges WHERE id IN \
+         (SELECT id FROM challenges WHERE expires_at < $1 LIMIT $2)",
+        "DELETE FROM pending_sign_ins WHERE credential_hash IN \
+         (SELECT credential_hash FROM pending_sign_ins WHERE expires_at < $1 LIMIT $2)",
     ] {
-        sqlx::query(sql)
+        let done = sqlx::query(sql)
             .bind(millis(before))
-            .execute(&mut *conn)
+            .bind(limit)
+            .execute(&mut *tx)
             .await
             .map_err(db_err)?;
+        more |= i64::try_from(done.rows_affected()).unwrap_or(i64::MAX) >= limit;
     }
-    Ok(())
+    tx.commit().await.map_err(db_err)?;
+    Ok(more)
 }
 
 /// See `Store::complete_sign_in`.

@@ -8,13 +8,13 @@
 //! mid-send leaves it to expire, and another node takes the message over.
 
 use sqlx::any::AnyRow;
-use sqlx::{AnyConnection, AssertSqlSafe};
+use sqlx::{AnyConnection, AssertSqlSafe, Connection};
 use tessera_core::RealmId;
 use tessera_core::delivery::DeliveryOutcome;
 use tessera_core::delivery::{CLAIM_LEASE, Channel, Delivery, DeliveryStatus, Quota};
 use tessera_core::error::StoreError;
 use tessera_core::factor::Sealed;
-use tessera_core::store::{Attempted, Outgoing, Prune, StoreResult};
+use tessera_core::store::{Attempted, Outgoing, StoreResult};
 use time::OffsetDateTime;
 
 use crate::db_err;
@@ -223,16 +223,21 @@ pub(crate) async fn clear(conn: &mut AnyConnection, realm: &RealmId) -> StoreRes
     Ok(())
 }
 
-pub(crate) async fn prune(conn: &mut AnyConnection, before: &Prune) -> StoreResult<()> {
+pub(crate) async fn prune(
+    conn: &mut AnyConnection,
+    counters_before: OffsetDateTime,
+    messages_before: OffsetDateTime,
+) -> StoreResult<()> {
+    let mut tx = conn.begin().await.map_err(db_err)?;
     sqlx::query("DELETE FROM rate_counters WHERE window_start < $1")
-        .bind(millis(before.counters_before))
-        .execute(&mut *conn)
+        .bind(millis(counters_before))
+        .execute(&mut *tx)
         .await
         .map_err(db_err)?;
     sqlx::query("DELETE FROM deliveries WHERE status <> 'queued' AND created_at < $1")
-        .bind(millis(before.messages_before))
-        .execute(&mut *conn)
+        .bind(millis(messages_before))
+        .execute(&mut *tx)
         .await
         .map_err(db_err)?;
-    Ok(())
+    tx.commit().await.map_err(db_err)
 }

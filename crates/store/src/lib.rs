@@ -39,7 +39,7 @@ use tessera_core::factor::Sealed;
 use tessera_core::login_session::LoginSession;
 use tessera_core::store::{Attempt, AttemptTaken, EventFilter, EventRecord, Listed};
 use tessera_core::store::{
-    Attempted, EnrolOutcome, Enrolment, Event, KeyUsage, NewChallenge, Outgoing, Prune,
+    Attempted, EnrolOutcome, Enrolment, Event, KeyUsage, NewChallenge, Outgoing,
     RefreshTokenRecord, SealedKind, SealedRecord, SignInCompletion, SignInOutcome,
     SigningKeyRecord, StoreResult, UserQuery,
 };
@@ -742,6 +742,11 @@ impl Store for SqlStore {
         .await
     }
 
+    async fn delete_expired(&self, before: OffsetDateTime, limit: i64) -> StoreResult<bool> {
+        self.durably(async |conn| challenges::delete_expired(conn, before, limit).await)
+            .await
+    }
+
     async fn find_challenge(&self, id: &[u8]) -> StoreResult<Option<Challenge>> {
         self.reading(async |conn| challenges::find(conn, id).await)
             .await
@@ -821,14 +826,13 @@ impl Store for SqlStore {
             .await
     }
 
-    async fn prune(&self, before: &Prune) -> StoreResult<()> {
-        self.durably(async |conn| {
-            let mut tx = conn.begin().await.map_err(db_err)?;
-            deliveries::prune(&mut tx, before).await?;
-            challenges::prune_expired(&mut tx, before.expired_before).await?;
-            tx.commit().await.map_err(db_err)
-        })
-        .await
+    async fn prune_deliveries(
+        &self,
+        counters_before: OffsetDateTime,
+        messages_before: OffsetDateTime,
+    ) -> StoreResult<()> {
+        self.durably(async |conn| deliveries::prune(conn, counters_before, messages_before).await)
+            .await
     }
 
     async fn record_event(&self, event: &Event) -> StoreResult<()> {

@@ -22,7 +22,7 @@ use tessera_core::challenge::EXPIRED_RETENTION;
 use tessera_core::delivery::{
     Channel, Delivery, DeliveryStatus, EmailSender, MessageContent, Quota, SendError, SmsSender,
 };
-use tessera_core::store::{Attempted, Outgoing, Prune, SealedKind};
+use tessera_core::store::{Attempted, Outgoing, SealedKind};
 use tessera_core::{DomainError, EmailAddress, PhoneNumber, Realm, RealmId};
 
 use super::{Service, callers::internal};
@@ -34,6 +34,8 @@ const CONTENT_SEAL_PURPOSE: &str = SealedKind::DeliveryContent.purpose();
 const BATCH: i64 = 16;
 /// How often the worker sweeps away what nothing needs any more (`Service::prune`).
 const PRUNE_EVERY: Duration = Duration::minutes(10);
+/// How many expired codes (and pending sign-ins) the sweep deletes per transaction.
+const EXPIRED_PER_TRANSACTION: i64 = 1000;
 /// How long sent and failed messages stay visible to operators.
 pub const DELIVERY_RETENTION: Duration = Duration::days(30);
 
@@ -403,17 +405,23 @@ impl Service {
         }
     }
 
-    /// The worker's housekeeping: drops rate counters of windows long past, old messages, and
-    /// codes and pending sign-ins a while after they expired. Failures are logged by the
-    /// store, and the sweep is retried next time.
+    /// The worker's housekeeping: drops rate counters of windows long past and old messages,
+    /// then codes and pending sign-ins a while after they expired, a chunk per transaction so
+    /// that a backlog never holds SQLite's writer for long. Failures are logged by the store,
+    /// and the sweep is retried next time.
     async fn prune(&self) {
         let now = self.clock.now();
-        let before = Prune {
-            counters_before: now - self.delivery.setup.limits.longest_window(),
-            messages_before: now - DELIVERY_RETENTION,
-            expired_before: now - EXPIRED_RETENTION,
-        };
-        let _ = self.store.prune(&before).await;
+        let counters_before = now - self.delivery.setup.limits.longest_window();
+        let _ = self
+            .store
+            .prune_deliveries(counters_before, now - DELIVERY_RETENTION)
+            .await;
+        let expired_before = now - EXPIRED_RETENTION;
+        while let Ok(true) = self
+            .store
+            .delete_expired(expired_before, EXPIRED_PER_TRANSACTION)
+            .await
+        {}
     }
 }
 

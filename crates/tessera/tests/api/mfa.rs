@@ -5,7 +5,9 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
+use tessera_core::Store;
 use tessera_core::challenge::EXPIRED_RETENTION;
+use tessera_store::{OpenOptions, SqlStore};
 
 use crate::helpers::*;
 
@@ -720,4 +722,37 @@ async fn expired_codes_and_pending_sign_ins_are_deleted_a_day_later() {
         "INVALID_SESSION_INFO",
     );
     assert_eq!(app.fingerprint().await, before);
+}
+
+/// The sweep deletes expired codes and pending sign-ins a chunk per transaction, so that a
+/// backlog never holds SQLite's writer for long, and says when there may be more; what has
+/// not expired stays.
+#[tokio::test]
+async fn expired_codes_are_deleted_a_chunk_per_transaction() {
+    let app = TestApp::spawn().await;
+    app.verified_user("codes@example.com").await;
+    let with_mfa = app.verified_user("pending@example.com").await;
+    app.enrol_totp(&with_mfa).await;
+    start_phone_enrolment(&app, "codes@example.com").await;
+    pending(&app, "pending@example.com").await;
+    assert_eq!(outstanding(&app).await, (2, 1, 1));
+
+    let store = SqlStore::open(app.config.database_url().expose(), &OpenOptions::default())
+        .await
+        .unwrap();
+    let now = tessera_core::Clock::now(app.clock.as_ref());
+    assert!(!store.delete_expired(now, 1).await.unwrap());
+    assert_eq!(outstanding(&app).await, (2, 1, 1));
+    let later = now + EXPIRED_RETENTION;
+    let mut swept = Vec::new();
+    loop {
+        let more = store.delete_expired(later, 1).await.unwrap();
+        let (codes, pending, _) = outstanding(&app).await;
+        swept.push((more, codes, pending));
+        if !more {
+            break;
+        }
+    }
+    assert_eq!(swept, [(true, 1, 0), (true, 0, 0), (false, 0, 0)]);
+    store.close().await;
 }
