@@ -142,7 +142,21 @@ pub struct Attempt {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Passed {
     pub attempt: Attempt,
+    /// Where the store took the attempt; the write carrying this answers only once the
+    /// attempt is durable too.
+    pub taken: WriteOrder,
     pub events: Vec<Event>,
+}
+
+/// Where a write that returned before it was durable stands in the store's order of writes
+/// (`Store::take_attempt`). A later write handed it answers only once both are durable, and
+/// fails if the earlier one was lost, so that no answer depends on a write that never landed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WriteOrder(pub u64);
+
+impl WriteOrder {
+    /// A write that was durable when it returned (every write on PostgreSQL).
+    pub const DURABLE: WriteOrder = WriteOrder(0);
 }
 
 /// An enrolment to complete (see `Store::complete_enrolment`).
@@ -191,7 +205,8 @@ pub enum SignInOutcome {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AttemptTaken {
     /// The code may be compared; `failures` counts this attempt (0 without a factor).
-    Taken { failures: i64 },
+    /// `order` is to be handed to the write that ends the check.
+    Taken { failures: i64, order: WriteOrder },
     /// The factor is locked (or gone).
     FactorLocked,
     /// A limit on failed verifications is used up.
@@ -519,13 +534,8 @@ pub trait Store: Send + Sync + 'static {
     /// the codes stay, but leave the dev outbox.
     async fn delete_expired(&self, before: OffsetDateTime, limit: i64) -> StoreResult<bool>;
     async fn find_challenge(&self, id: &[u8]) -> StoreResult<Option<Challenge>>;
-    /// Takes one attempt from a live challenge; `Ok(false)` when it is consumed, expired or
-    /// out of attempts.
-    async fn spend_attempt(&self, id: &[u8], now: OffsetDateTime) -> StoreResult<bool>;
     async fn insert_pending_sign_in(&self, pending: &PendingSignIn) -> StoreResult<()>;
     async fn find_pending_sign_in(&self, id: &[u8]) -> StoreResult<Option<PendingSignIn>>;
-    /// Takes one attempt from a live pending sign-in; `Ok(false)` when none is left.
-    async fn spend_pending_attempt(&self, id: &[u8], now: OffsetDateTime) -> StoreResult<bool>;
     /// In one transaction: uses up the TOTP step (`StepUsed`, and nothing written, when it
     /// was used before), records the passed check, then consumes the pending sign-in and, if
     /// this call won it, the challenge, and stores the user's last login and the refresh
@@ -549,12 +559,19 @@ pub trait Store: Send + Sync + 'static {
     /// quota (a conditional upsert of its counter), counts a failure against the factor's soft
     /// lock unless it is locked (one conditional UPDATE that also sets the next lock), and
     /// takes an attempt from the challenge or pending sign-in.
+    ///
+    /// It returns once every later write sees the attempt, which may be before it is durable:
+    /// the write that ends the check (`end_attempt`, or the change carrying its `Passed`) is
+    /// handed the `WriteOrder` and answers only once both are. So a code check waits for one
+    /// commit, not two, and still never answers on an attempt that was not kept.
     async fn take_attempt(&self, attempt: &Attempt) -> StoreResult<AttemptTaken>;
-    /// Ends an attempt. A success gives the quotas back and resets the factor's failures
-    /// (and its lock); a failure keeps them. `events` are recorded in the same transaction.
+    /// Ends an attempt taken at `taken`. A success gives the quotas back and resets the
+    /// factor's failures (and its lock); a failure keeps them. `events` are recorded in the
+    /// same transaction.
     async fn end_attempt(
         &self,
         attempt: &Attempt,
+        taken: WriteOrder,
         succeeded: bool,
         events: &[Event],
     ) -> StoreResult<()>;

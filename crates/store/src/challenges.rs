@@ -153,29 +153,9 @@ where
     Ok(done.rows_affected() == 1)
 }
 
-pub(crate) async fn spend_attempt(
-    conn: &mut AnyConnection,
-    id: &[u8],
-    now: OffsetDateTime,
-) -> StoreResult<bool> {
-    let sql = "UPDATE challenges SET attempts_left = attempts_left - 1 \
-               WHERE id = $1 AND consumed = FALSE AND attempts_left > 0 AND expires_at > $2";
-    won(conn, sql, id, Some(now)).await
-}
-
 pub(crate) async fn consume(conn: &mut AnyConnection, id: &[u8]) -> StoreResult<bool> {
     let sql = "UPDATE challenges SET consumed = TRUE WHERE id = $1 AND consumed = FALSE";
     won(conn, sql, id, None).await
-}
-
-pub(crate) async fn spend_pending_attempt(
-    conn: &mut AnyConnection,
-    id: &[u8],
-    now: OffsetDateTime,
-) -> StoreResult<bool> {
-    let sql = "UPDATE pending_sign_ins SET attempts_left = attempts_left - 1 \
-               WHERE credential_hash = $1 AND consumed = FALSE AND attempts_left > 0 AND expires_at > $2";
-    won(conn, sql, id, Some(now)).await
 }
 
 pub(crate) async fn consume_pending(

@@ -41,7 +41,7 @@ use tessera_core::store::{Attempt, AttemptTaken, EventFilter, EventRecord, Liste
 use tessera_core::store::{
     Attempted, EnrolOutcome, Enrolment, Event, KeyUsage, NewChallenge, Outgoing,
     RefreshTokenRecord, SealedKind, SealedRecord, SignInCompletion, SignInOutcome,
-    SigningKeyRecord, StoreResult, UserQuery,
+    SigningKeyRecord, StoreResult, UserQuery, WriteOrder,
 };
 use tessera_core::{
     EmailAddress, Factor, FactorId, MachineUser, NewUser, Realm, RealmId, Store, User, UserId,
@@ -77,9 +77,31 @@ impl SqlStore {
         &self,
         write: impl AsyncFnOnce(&mut AnyConnection) -> StoreResult<T>,
     ) -> StoreResult<T> {
+        self.durably_after(WriteOrder::DURABLE, write).await
+    }
+
+    /// `durably`, for a write that depends on the earlier one at `after`: it returns once both
+    /// are on disk, and fails if the earlier one was lost (`writer.rs`).
+    async fn durably_after<T>(
+        &self,
+        after: WriteOrder,
+        write: impl AsyncFnOnce(&mut AnyConnection) -> StoreResult<T>,
+    ) -> StoreResult<T> {
         match &self.backend {
-            Backend::Sqlite { writer, .. } => writer.write(write).await,
+            Backend::Sqlite { writer, .. } => writer.write(after, write).await,
             Backend::Postgres(pool) => write(&mut *pool.acquire().await.map_err(db_err)?).await,
+        }
+    }
+
+    /// Runs a write that every later write sees, returning where it stands, possibly before
+    /// it is on disk: a later write handed that (`durably_after`) makes sure it is.
+    async fn ordered<T>(
+        &self,
+        write: impl AsyncFnOnce(&mut AnyConnection) -> StoreResult<T>,
+    ) -> StoreResult<(T, WriteOrder)> {
+        match &self.backend {
+            Backend::Sqlite { writer, .. } => writer.write_ordered(write).await,
+            Backend::Postgres(_) => Ok((self.durably(write).await?, WriteOrder::DURABLE)),
         }
     }
 
@@ -678,8 +700,11 @@ impl Store for SqlStore {
     }
 
     async fn complete_enrolment(&self, enrolment: Enrolment<'_>) -> StoreResult<EnrolOutcome> {
-        self.durably(async |conn| factors::complete_enrolment(conn, &enrolment).await)
-            .await
+        let after = enrolment.passed.map_or(WriteOrder::DURABLE, |p| p.taken);
+        self.durably_after(after, async |conn| {
+            factors::complete_enrolment(conn, &enrolment).await
+        })
+        .await
     }
 
     async fn remove_factor(
@@ -752,11 +777,6 @@ impl Store for SqlStore {
             .await
     }
 
-    async fn spend_attempt(&self, id: &[u8], now: OffsetDateTime) -> StoreResult<bool> {
-        self.durably(async |conn| challenges::spend_attempt(conn, id, now).await)
-            .await
-    }
-
     async fn insert_pending_sign_in(&self, pending: &PendingSignIn) -> StoreResult<()> {
         self.durably(async |conn| challenges::insert_pending(conn, pending).await)
             .await
@@ -767,17 +787,15 @@ impl Store for SqlStore {
             .await
     }
 
-    async fn spend_pending_attempt(&self, id: &[u8], now: OffsetDateTime) -> StoreResult<bool> {
-        self.durably(async |conn| challenges::spend_pending_attempt(conn, id, now).await)
-            .await
-    }
-
     async fn complete_sign_in(
         &self,
         completion: SignInCompletion<'_>,
     ) -> StoreResult<SignInOutcome> {
-        self.durably(async |conn| challenges::complete_sign_in(conn, &completion).await)
-            .await
+        let after = completion.passed.map_or(WriteOrder::DURABLE, |p| p.taken);
+        self.durably_after(after, async |conn| {
+            challenges::complete_sign_in(conn, &completion).await
+        })
+        .await
     }
 
     async fn outstanding_messages(&self, realm: &RealmId) -> StoreResult<Vec<Delivery>> {
@@ -846,18 +864,26 @@ impl Store for SqlStore {
     }
 
     async fn take_attempt(&self, attempt: &Attempt) -> StoreResult<AttemptTaken> {
-        self.durably(async |conn| attempts::take(conn, attempt).await)
-            .await
+        let (taken, order) = self
+            .ordered(async |conn| attempts::take(conn, attempt).await)
+            .await?;
+        Ok(match taken {
+            AttemptTaken::Taken { failures, .. } => AttemptTaken::Taken { failures, order },
+            refused => refused,
+        })
     }
 
     async fn end_attempt(
         &self,
         attempt: &Attempt,
+        taken: WriteOrder,
         succeeded: bool,
         events: &[Event],
     ) -> StoreResult<()> {
-        self.durably(async |conn| attempts::end(conn, attempt, succeeded, events).await)
-            .await
+        self.durably_after(taken, async |conn| {
+            attempts::end(conn, attempt, succeeded, events).await
+        })
+        .await
     }
 
     async fn unlock_factors(

@@ -18,6 +18,12 @@
 //!   write in it; after a failed commit the connection is opened afresh, since SQLite may have
 //!   rolled the batch back on its own.
 //!
+//! A write may also return as soon as it has run (`write_ordered`): every later write sees it,
+//! but it is not yet durable. The write that depends on it is handed the batch it ran in
+//! (`write` with `after`) and, once its own batch is durable, fails if that earlier batch was
+//! lost; batches are published in the order they committed, so by then its fate is known. A
+//! code check takes its attempt that way, so it waits for one commit instead of two.
+//!
 //! A write that is cancelled midway leaves its savepoint to be rolled back (sqlx queues the
 //! rollback when its transaction is dropped) and still asks for the commit, so the batch it
 //! began does not hold SQLite's write lock, against other processes on the file, until some
@@ -25,13 +31,14 @@
 
 use std::str::FromStr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{Any, AnyConnection, Connection, Database, SqlSafeStr};
 use sqlx_core::transaction::TransactionManager;
 use tessera_core::error::StoreError;
-use tessera_core::store::StoreResult;
-use tokio::sync::{Mutex, Notify, watch};
+use tessera_core::store::{StoreResult, WriteOrder};
+use tokio::sync::{Mutex, MutexGuard, Notify, watch};
 
 use crate::durability::WalSync;
 use crate::open::{on_runtime, sqlite_connection};
@@ -48,19 +55,31 @@ pub(crate) struct SqliteWriter {
     commit_due: Notify,
     /// The log's fsync; none for an in-memory database (nothing to lose).
     wal: Option<WalSync>,
+    /// Held from a batch's commit to its publication, so that batches are published in the
+    /// order they committed.
+    publishing: Mutex<()>,
+    /// The number of the last batch whose commit or fsync failed (0: none).
+    last_lost: AtomicU64,
 }
 
 struct Turn {
     /// `None` after a failed commit (until the next write reopens it) and once closed.
     conn: Option<AnyConnection>,
     /// The open batch: its outcome is published here when it ends.
-    batch: Option<watch::Sender<Outcome>>,
+    batch: Option<Batch>,
+    /// The number of the last batch begun; batches are numbered from 1.
+    last_batch: u64,
     closed: bool,
+}
+
+struct Batch {
+    number: u64,
+    outcome: watch::Sender<Outcome>,
 }
 
 /// A batch whose COMMIT has run, to be made durable before its writes hear how it went.
 struct Committed {
-    batch: watch::Sender<Outcome>,
+    batch: Batch,
     result: StoreResult<()>,
 }
 
@@ -90,37 +109,64 @@ impl SqliteWriter {
             turn: Mutex::new(Turn {
                 conn: Some(conn),
                 batch: None,
+                last_batch: 0,
                 closed: false,
             }),
             commit_due: Notify::new(),
             wal,
+            publishing: Mutex::new(()),
+            last_lost: AtomicU64::new(0),
         });
         tokio::spawn(commit_batches(writer.clone()));
         Ok(writer)
     }
 
-    /// Runs `work` inside the current batch; returns once that batch is committed and on disk,
-    /// or at once when `work` fails (its savepoint is rolled back, the batch goes on).
+    /// Runs `work` inside the current batch; returns once that batch, and the one of the
+    /// earlier write `after`, are committed and on disk, or at once when `work` fails (its
+    /// savepoint is rolled back, the batch goes on). When the batch of `after` was lost this
+    /// write fails, though it is itself committed.
     pub(crate) async fn write<T>(
         &self,
+        after: WriteOrder,
         work: impl AsyncFnOnce(&mut AnyConnection) -> StoreResult<T>,
     ) -> StoreResult<T> {
-        let (done, mut outcome) = {
-            let mut turn = self.turn.lock().await;
-            let outcome = turn.join(&self.url).await?;
-            let _commit_due = CommitDue(&self.commit_due);
-            let conn = turn.conn()?;
-            (work(conn).await, outcome)
-        };
-        let done = done?;
+        let (done, _, mut outcome) = self.run(work).await?;
         let ended = outcome
             .wait_for(Option::is_some)
             .await
             .map_err(|_| StoreError::Internal("a write batch ended without an outcome".into()))?;
-        match &*ended {
-            Some(Err(e)) => Err(e.clone()),
-            _ => Ok(done),
+        if let Some(Err(e)) = &*ended {
+            return Err(e.clone());
         }
+        // Every batch up to this one is published by now, the batch of `after` included.
+        if after != WriteOrder::DURABLE && self.last_lost.load(Ordering::Acquire) >= after.0 {
+            return Err(StoreError::Unavailable(
+                "an earlier write this one depends on was not committed".into(),
+            ));
+        }
+        Ok(done)
+    }
+
+    /// Runs `work` inside the current batch and returns as soon as it has run, before it is
+    /// durable, with where it stands: hand that to the write that depends on it.
+    pub(crate) async fn write_ordered<T>(
+        &self,
+        work: impl AsyncFnOnce(&mut AnyConnection) -> StoreResult<T>,
+    ) -> StoreResult<(T, WriteOrder)> {
+        let (done, batch, _) = self.run(work).await?;
+        Ok((done, WriteOrder(batch)))
+    }
+
+    /// Runs `work` inside the current batch: its result, the batch's number and its outcome.
+    async fn run<T>(
+        &self,
+        work: impl AsyncFnOnce(&mut AnyConnection) -> StoreResult<T>,
+    ) -> StoreResult<(T, u64, watch::Receiver<Outcome>)> {
+        let mut turn = self.turn.lock().await;
+        let (batch, outcome) = turn.join(&self.url).await?;
+        let _commit_due = CommitDue(&self.commit_due);
+        let done = work(turn.conn()?).await?;
+        Ok((done, batch, outcome))
     }
 
     /// Runs `work` on the connection outside any batch (migrations manage their own
@@ -130,7 +176,8 @@ impl SqliteWriter {
         work: impl AsyncFnOnce(&mut AnyConnection) -> StoreResult<T>,
     ) -> StoreResult<T> {
         let mut turn = self.turn.lock().await;
-        self.publish(turn.commit().await).await;
+        self.publish(turn.commit().await, self.publishing.lock().await)
+            .await;
         turn.reopen(&self.url).await?;
         work(turn.conn()?).await
     }
@@ -138,7 +185,8 @@ impl SqliteWriter {
     /// Commits the open batch and closes the connection; later writes fail as unavailable.
     pub(crate) async fn close(&self) {
         let mut turn = self.turn.lock().await;
-        self.publish(turn.commit().await).await;
+        self.publish(turn.commit().await, self.publishing.lock().await)
+            .await;
         turn.closed = true;
         if let Some(conn) = turn.conn.take()
             && let Err(e) = conn.close().await
@@ -149,7 +197,8 @@ impl SqliteWriter {
     }
 
     /// Fsyncs the log after a successful commit, then tells the batch's writes the outcome.
-    async fn publish(&self, committed: Option<Committed>) {
+    /// `_in_order` is the publishing lock, taken before the turn was let go.
+    async fn publish(&self, committed: Option<Committed>, _in_order: MutexGuard<'_, ()>) {
         let Some(Committed { batch, result }) = committed else {
             return;
         };
@@ -157,7 +206,10 @@ impl SqliteWriter {
             (Ok(()), Some(wal)) => wal.flush().await,
             (result, _) => result,
         };
-        batch.send_replace(Some(outcome));
+        if outcome.is_err() {
+            self.last_lost.fetch_max(batch.number, Ordering::AcqRel);
+        }
+        batch.outcome.send_replace(Some(outcome));
     }
 }
 
@@ -184,18 +236,22 @@ impl Turn {
         Ok(())
     }
 
-    /// The open batch to write in, begun if there is none.
-    async fn join(&mut self, url: &str) -> StoreResult<watch::Receiver<Outcome>> {
+    /// The open batch to write in, begun if there is none: its number and outcome.
+    async fn join(&mut self, url: &str) -> StoreResult<(u64, watch::Receiver<Outcome>)> {
         if let Some(batch) = &self.batch {
-            return Ok(batch.subscribe());
+            return Ok((batch.number, batch.outcome.subscribe()));
         }
         self.reopen(url).await?;
         Manager::begin(self.conn()?, Some("BEGIN IMMEDIATE".into_sql_str()))
             .await
             .map_err(db_err)?;
-        let (batch, outcome) = watch::channel(None);
-        self.batch = Some(batch);
-        Ok(outcome)
+        self.last_batch += 1;
+        let (sender, outcome) = watch::channel(None);
+        self.batch = Some(Batch {
+            number: self.last_batch,
+            outcome: sender,
+        });
+        Ok((self.last_batch, outcome))
     }
 
     /// Commits the open batch, if any; its writes hear of it once it is published.
@@ -218,14 +274,14 @@ impl Turn {
 async fn commit_batches(writer: Arc<SqliteWriter>) {
     loop {
         writer.commit_due.notified().await;
-        let committed = {
+        let (committed, in_order) = {
             let mut turn = writer.turn.lock().await;
             if turn.closed {
                 return;
             }
-            turn.commit().await
+            (turn.commit().await, writer.publishing.lock().await)
         };
-        writer.publish(committed).await;
+        writer.publish(committed, in_order).await;
     }
 }
 
@@ -259,7 +315,7 @@ mod tests {
     /// Inserts `n` in a transaction of its own, which it rolls back instead when `keep` is false.
     async fn insert(writer: &SqliteWriter, n: i64, keep: bool) -> StoreResult<()> {
         writer
-            .write(async |conn| {
+            .write(WriteOrder::DURABLE, async |conn| {
                 let mut tx = conn.begin().await.map_err(db_err)?;
                 sqlx::query("INSERT INTO t (n) VALUES ($1)")
                     .bind(n)
@@ -305,7 +361,7 @@ mod tests {
     #[tokio::test]
     async fn a_write_cancelled_midway_rolls_back_and_holds_up_nobody() -> StoreResult<()> {
         let (writer, url) = writer("cancel").await?;
-        let stuck = writer.write(async |conn| {
+        let stuck = writer.write(WriteOrder::DURABLE, async |conn| {
             let mut tx = conn.begin().await.map_err(db_err)?;
             sqlx::query("INSERT INTO t (n) VALUES (1)")
                 .execute(&mut *tx)
@@ -341,7 +397,7 @@ mod tests {
         )
         .await?;
         let orphan = writer
-            .write(async |conn| {
+            .write(WriteOrder::DURABLE, async |conn| {
                 sqlx::query("INSERT INTO c (t) VALUES (42)")
                     .execute(conn)
                     .await
@@ -357,6 +413,57 @@ mod tests {
             .await
             .map_err(db_err)?;
         assert_eq!(orphans, 0);
+        Ok(())
+    }
+
+    /// Runs `sql` inside the current batch, for the write `after` depends on.
+    async fn execute(
+        writer: &SqliteWriter,
+        after: WriteOrder,
+        sql: &'static str,
+    ) -> StoreResult<()> {
+        writer
+            .write(after, async |conn| {
+                sqlx::query(sql).execute(conn).await.map_err(db_err)?;
+                Ok(())
+            })
+            .await
+    }
+
+    /// Runs `sql` inside the current batch and returns before that is committed.
+    async fn execute_ordered(writer: &SqliteWriter, sql: &'static str) -> StoreResult<WriteOrder> {
+        let ((), order) = writer
+            .write_ordered(async |conn| {
+                sqlx::query(sql).execute(conn).await.map_err(db_err)?;
+                Ok(())
+            })
+            .await?;
+        Ok(order)
+    }
+
+    #[tokio::test]
+    async fn a_write_that_depends_on_a_lost_one_fails_though_it_is_committed() -> StoreResult<()> {
+        let (writer, url) = writer("lost").await?;
+        alone(
+            &writer,
+            "CREATE TABLE c (t INTEGER REFERENCES t (n) DEFERRABLE INITIALLY DEFERRED)",
+        )
+        .await?;
+        // It returns before its batch commits; the commit then fails on the orphan.
+        let lost = execute_ordered(&writer, "INSERT INTO c (t) VALUES (42)").await?;
+        // Ends that batch, so that the next write is in a batch of its own.
+        alone(&writer, "SELECT 1").await?;
+        let depends = execute(&writer, lost, "INSERT INTO t (n) VALUES (5)").await;
+        assert!(
+            matches!(&depends, Err(StoreError::Unavailable(m)) if m.contains("earlier write")),
+            "{depends:?}"
+        );
+        // Writes that depend on a batch that landed, or on nothing, are unaffected.
+        let kept = execute_ordered(&writer, "INSERT INTO t (n) VALUES (6)").await?;
+        assert!(kept.0 > lost.0);
+        execute(&writer, kept, "INSERT INTO t (n) VALUES (7)").await?;
+        execute(&writer, WriteOrder::DURABLE, "INSERT INTO t (n) VALUES (8)").await?;
+        assert_eq!(committed(&url).await?, vec![5, 6, 7, 8]);
         Ok(())
     }
 

@@ -11,7 +11,9 @@
 
 use serde::{Deserialize, Serialize};
 use tessera_core::lockout::{LOCK_EVERY, LockAfter, lock_after};
-use tessera_core::store::{Attempt, AttemptTaken, Event, EventFilter, EventRecord, Passed};
+use tessera_core::store::{
+    Attempt, AttemptTaken, Event, EventFilter, EventRecord, Passed, WriteOrder,
+};
 use tessera_core::{DomainError, FactorId, Realm, RealmId, UserId};
 
 use super::Service;
@@ -76,9 +78,11 @@ impl<'a> Subject<'a> {
     }
 }
 
-/// A code check whose attempt was taken: end it with `passed` or `failed`.
+/// A code check whose attempt was taken: end it with `passed`, `check_failed`, or the change
+/// that carries `pass`; that write also makes sure the attempt is durable.
 pub(super) struct Check {
     attempt: Attempt,
+    taken: WriteOrder,
     realm: RealmId,
     user: UserId,
     failures: i64,
@@ -114,8 +118,9 @@ impl Service {
             at: self.clock.now(),
         };
         match self.store.take_attempt(&attempt).await? {
-            AttemptTaken::Taken { failures } => Ok(Check {
+            AttemptTaken::Taken { failures, order } => Ok(Check {
                 attempt,
+                taken: order,
                 realm: subject.realm.clone(),
                 user: subject.user.clone(),
                 failures,
@@ -144,7 +149,7 @@ impl Service {
     pub(super) async fn passed(&self, check: Check) -> Result<(), DomainError> {
         let passed = self.pass(&check);
         self.store
-            .end_attempt(&passed.attempt, true, &passed.events)
+            .end_attempt(&passed.attempt, passed.taken, true, &passed.events)
             .await?;
         Ok(())
     }
@@ -158,6 +163,7 @@ impl Service {
         }
         Passed {
             attempt: check.attempt.clone(),
+            taken: check.taken,
             events,
         }
     }
@@ -189,7 +195,11 @@ impl Service {
             }
         }
         metrics::counter!("tessera_verifications_failed_total").increment(1);
-        match self.store.end_attempt(&check.attempt, false, &events).await {
+        let ended = self
+            .store
+            .end_attempt(&check.attempt, check.taken, false, &events)
+            .await;
+        match ended {
             Ok(()) => error,
             Err(e) => e.into(),
         }
