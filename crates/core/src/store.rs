@@ -529,9 +529,10 @@ pub trait Store: Send + Sync + 'static {
     // --- challenges and pending sign-ins ---
     /// Stores a challenge with what belongs to it (see [`NewChallenge`]).
     async fn insert_challenge(&self, new: NewChallenge<'_>) -> StoreResult<()>;
-    /// Deletes up to `limit` codes and up to `limit` pending sign-ins that expired before
-    /// `before`, in one transaction; `true` when there may be more. The messages that carried
-    /// the codes stay, but leave the dev outbox.
+    /// Deletes up to `limit` each of the codes and pending sign-ins that expired before
+    /// `before`, and of the security-key registrations begun before it and never finished, in
+    /// one transaction; `true` when there may be more. The messages that carried the codes
+    /// stay, but leave the dev outbox.
     async fn delete_expired(&self, before: OffsetDateTime, limit: i64) -> StoreResult<bool>;
     async fn find_challenge(&self, id: &[u8]) -> StoreResult<Option<Challenge>>;
     async fn insert_pending_sign_in(&self, pending: &PendingSignIn) -> StoreResult<()>;

@@ -182,6 +182,9 @@ pub(crate) async fn delete_expired(
          (SELECT id FROM challenges WHERE expires_at < $1 LIMIT $2)",
         "DELETE FROM pending_sign_ins WHERE credential_hash IN \
          (SELECT credential_hash FROM pending_sign_ins WHERE expires_at < $1 LIMIT $2)",
+        // A browser gives up on a registration within minutes; its pending factor would stay.
+        "DELETE FROM factors WHERE id IN (SELECT id FROM factors \
+         WHERE state = 'not_ready' AND kind = 'webauthn' AND created_at < $1 LIMIT $2)",
     ] {
         let done = sqlx::query(sql)
             .bind(millis(before))

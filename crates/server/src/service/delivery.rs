@@ -406,7 +406,8 @@ impl Service {
     }
 
     /// The worker's housekeeping: drops rate counters of windows long past and old messages,
-    /// then codes and pending sign-ins a while after they expired, a chunk per transaction so
+    /// then codes and pending sign-ins a while after they expired, and security-key
+    /// registrations a while after they began, never finished, a chunk per transaction so
     /// that a backlog never holds SQLite's writer for long. Failures are logged by the store,
     /// and the sweep is retried next time.
     async fn prune(&self) {

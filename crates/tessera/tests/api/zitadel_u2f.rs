@@ -9,6 +9,8 @@ use webauthn_authenticator_rs::prelude::{
 };
 use webauthn_authenticator_rs::softtoken::SoftToken;
 
+use tessera_core::challenge::EXPIRED_RETENTION;
+
 use crate::helpers::*;
 
 /// The login page's origin: the default relying party is `localhost`, any port.
@@ -39,8 +41,8 @@ fn as_browser_json(value: &Value) -> Value {
     }
 }
 
-/// Registers `token` for `user` through v2; returns the factor id.
-async fn register(app: &TestApp, token: &mut SoftToken, user: &str, name: &str) -> String {
+/// Starts a registration for `user` through v2: the answer, with `u2fId`.
+async fn start(app: &TestApp, user: &str) -> Value {
     let (status, started) = call(
         app,
         Method::POST,
@@ -49,6 +51,12 @@ async fn register(app: &TestApp, token: &mut SoftToken, user: &str, name: &str) 
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{started}");
+    started
+}
+
+/// Registers `token` for `user` through v2; returns the factor id.
+async fn register(app: &TestApp, token: &mut SoftToken, user: &str, name: &str) -> String {
+    let started = start(app, user).await;
     let id = str_of(&started, "u2fId").to_owned();
     let options: CreationChallengeResponse = serde_json::from_value(as_browser_json(
         &started["publicKeyCredentialCreationOptions"],
@@ -99,14 +107,7 @@ async fn security_key_registers_signs_in_and_is_removed() {
     let app = TestApp::spawn().await;
     let user = str_of(&app.sign_up("key@example.com", "secret12").await, "localId").to_owned();
     let (mut token, _) = SoftToken::new(true).unwrap();
-    let (status, started) = call(
-        &app,
-        Method::POST,
-        &format!("/v2/users/{user}/u2f"),
-        json!({"domain": "localhost"}),
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK);
+    let started = start(&app, &user).await;
     let pending_id = str_of(&started, "u2fId");
     let (_, pending) = call(
         &app,
@@ -473,4 +474,76 @@ async fn a_challenge_that_requires_user_verification_refuses_presence_alone() {
         None,
         "{got}"
     );
+}
+
+/// A registration never finished is deleted by the sweep a day after it began, long after the
+/// browser gave up on it; registered keys, and registrations begun since, stay.
+#[tokio::test]
+async fn an_unfinished_registration_is_deleted_a_day_later() {
+    let app = TestApp::spawn().await;
+    let user = str_of(&app.sign_up("key@example.com", "secret12").await, "localId").to_owned();
+    let (mut token, _) = SoftToken::new(true).unwrap();
+    let abandoned = str_of(&start(&app, &user).await, "u2fId").to_owned();
+    let key = register(&app, &mut token, &user, "YubiKey 5").await;
+    app.advance(EXPIRED_RETENTION.whole_seconds());
+    let fresh = str_of(&start(&app, &user).await, "u2fId").to_owned();
+    let listed = async || {
+        let (status, listed) = call(
+            &app,
+            Method::POST,
+            &format!("/v2/users/{user}/authentication_factors/_search?states=AUTH_FACTOR_STATE_NOT_READY&states=AUTH_FACTOR_STATE_READY"),
+            json!({}),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{listed}");
+        let mut ids: Vec<(String, String)> = listed["result"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| {
+                (
+                    str_of(&f["u2f"], "id").to_owned(),
+                    str_of(f, "state").to_owned(),
+                )
+            })
+            .collect();
+        ids.sort();
+        ids
+    };
+    let ready = (key.clone(), "AUTH_FACTOR_STATE_READY".to_owned());
+    let not_ready = |id: &str| (id.to_owned(), "AUTH_FACTOR_STATE_NOT_READY".to_owned());
+    let mut all = vec![not_ready(&abandoned), ready.clone(), not_ready(&fresh)];
+    all.sort();
+    assert_eq!(listed().await, all);
+
+    // The sweep runs every ten minutes.
+    app.advance(11 * 60);
+    let mut kept = vec![ready, not_ready(&fresh)];
+    kept.sort();
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    while listed().await != kept {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "never swept: {:?}",
+            listed().await
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    // Finishing the deleted one is as finishing one that never was.
+    let before = app.fingerprint().await;
+    let reply = call(
+        &app,
+        Method::POST,
+        &format!("/v2/users/{user}/u2f/{abandoned}"),
+        json!({"publicKeyCredential": {"id": "nope"}, "tokenName": "x"}),
+    )
+    .await;
+    assert_zitadel_error(
+        &reply,
+        404,
+        5,
+        "WebAuthN Token could not be found",
+        "COMMAND-2M9ds",
+    );
+    assert_eq!(app.fingerprint().await, before);
 }
