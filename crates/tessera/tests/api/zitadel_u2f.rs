@@ -54,6 +54,21 @@ async fn start(app: &TestApp, user: &str) -> Value {
     started
 }
 
+/// Finishes registration `id` with a credential that is no browser's answer: the reply, once
+/// checked that it changed nothing.
+async fn finish_with_no_answer(app: &TestApp, user: &str, id: &str) -> Reply {
+    let before = app.fingerprint().await;
+    let reply = call(
+        app,
+        Method::POST,
+        &format!("/v2/users/{user}/u2f/{id}"),
+        json!({"publicKeyCredential": {"id": "nope"}, "tokenName": "x"}),
+    )
+    .await;
+    assert_eq!(app.fingerprint().await, before);
+    reply
+}
+
 /// Registers `token` for `user` through v2; returns the factor id.
 async fn register(app: &TestApp, token: &mut SoftToken, user: &str, name: &str) -> String {
     let started = start(app, user).await;
@@ -124,22 +139,13 @@ async fn security_key_registers_signs_in_and_is_removed() {
     );
 
     // A credential that is not the browser's answer changes nothing.
-    let before = app.fingerprint().await;
-    let reply = call(
-        &app,
-        Method::POST,
-        &format!("/v2/users/{user}/u2f/{pending_id}"),
-        json!({"publicKeyCredential": {"id": "nope"}, "tokenName": "x"}),
-    )
-    .await;
     assert_zitadel_error(
-        &reply,
+        &finish_with_no_answer(&app, &user, pending_id).await,
         400,
         3,
         "Error on parse credential data",
         "WEBAU-sl9dr",
     );
-    assert_eq!(app.fingerprint().await, before);
 
     let id = register(&app, &mut token, &user, "YubiKey 5").await;
     let (_, listed) = call(
@@ -530,20 +536,11 @@ async fn an_unfinished_registration_is_deleted_a_day_later() {
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
     // Finishing the deleted one is as finishing one that never was.
-    let before = app.fingerprint().await;
-    let reply = call(
-        &app,
-        Method::POST,
-        &format!("/v2/users/{user}/u2f/{abandoned}"),
-        json!({"publicKeyCredential": {"id": "nope"}, "tokenName": "x"}),
-    )
-    .await;
     assert_zitadel_error(
-        &reply,
+        &finish_with_no_answer(&app, &user, &abandoned).await,
         404,
         5,
         "WebAuthN Token could not be found",
         "COMMAND-2M9ds",
     );
-    assert_eq!(app.fingerprint().await, before);
 }
