@@ -607,13 +607,15 @@ pub trait Store: Send + Sync + 'static {
         status: Option<DeliveryStatus>,
         limit: i64,
     ) -> StoreResult<Vec<Delivery>>;
-    /// Drops rate counters of windows that started before `counters_before`, and sent or
-    /// failed messages created before `messages_before`.
+    /// Drops up to `limit` each of the rate counters of windows that started before
+    /// `counters_before` and of the sent or failed messages created before `messages_before`,
+    /// in one transaction; `true` when there may be more.
     async fn prune_deliveries(
         &self,
         counters_before: OffsetDateTime,
         messages_before: OffsetDateTime,
-    ) -> StoreResult<()>;
+        limit: i64,
+    ) -> StoreResult<bool>;
 
     // --- token-signing keys, shared by every node ---
     async fn signing_keys(&self) -> StoreResult<Vec<SigningKeyRecord>>;

@@ -10,7 +10,7 @@ use time::OffsetDateTime;
 
 use crate::attempts::record_passed;
 use crate::rows::{corrupt, get, get_bool, get_time, millis};
-use crate::{db_err, factors, users};
+use crate::{db_err, factors, sweep, users};
 
 fn challenge_from_row(row: &AnyRow) -> StoreResult<Challenge> {
     Ok(Challenge {
@@ -175,27 +175,25 @@ pub(crate) async fn delete_expired(
     before: OffsetDateTime,
     limit: i64,
 ) -> StoreResult<bool> {
-    let mut tx = conn.begin().await.map_err(db_err)?;
-    let mut more = false;
-    for sql in [
-        "DELETE FROM challenges WHERE id IN \
-         (SELECT id FROM challenges WHERE expires_at < $1 LIMIT $2)",
-        "DELETE FROM pending_sign_ins WHERE credential_hash IN \
-         (SELECT credential_hash FROM pending_sign_ins WHERE expires_at < $1 LIMIT $2)",
+    let deletes = [
+        (
+            "DELETE FROM challenges WHERE id IN \
+             (SELECT id FROM challenges WHERE expires_at < $1 LIMIT $2)",
+            before,
+        ),
+        (
+            "DELETE FROM pending_sign_ins WHERE credential_hash IN \
+             (SELECT credential_hash FROM pending_sign_ins WHERE expires_at < $1 LIMIT $2)",
+            before,
+        ),
         // A browser gives up on a registration within minutes; its pending factor would stay.
-        "DELETE FROM factors WHERE id IN (SELECT id FROM factors \
-         WHERE state = 'not_ready' AND kind = 'webauthn' AND created_at < $1 LIMIT $2)",
-    ] {
-        let done = sqlx::query(sql)
-            .bind(millis(before))
-            .bind(limit)
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
-        more |= i64::try_from(done.rows_affected()).unwrap_or(i64::MAX) >= limit;
-    }
-    tx.commit().await.map_err(db_err)?;
-    Ok(more)
+        (
+            "DELETE FROM factors WHERE id IN (SELECT id FROM factors \
+             WHERE state = 'not_ready' AND kind = 'webauthn' AND created_at < $1 LIMIT $2)",
+            before,
+        ),
+    ];
+    sweep::delete_chunk(conn, &deletes, limit).await
 }
 
 /// See `Store::complete_sign_in`.

@@ -8,7 +8,7 @@
 //! mid-send leaves it to expire, and another node takes the message over.
 
 use sqlx::any::AnyRow;
-use sqlx::{AnyConnection, AssertSqlSafe, Connection};
+use sqlx::{AnyConnection, AssertSqlSafe};
 use tessera_core::RealmId;
 use tessera_core::delivery::DeliveryOutcome;
 use tessera_core::delivery::{CLAIM_LEASE, Channel, Delivery, DeliveryStatus, Quota};
@@ -17,9 +17,9 @@ use tessera_core::factor::Sealed;
 use tessera_core::store::{Attempted, Outgoing, StoreResult};
 use time::OffsetDateTime;
 
-use crate::db_err;
 use crate::open::Engine;
 use crate::rows::{corrupt, get, get_opt_time, get_time, millis};
+use crate::{db_err, sweep};
 
 const COLUMNS: &str = "id, realm_id, channel, destination, master_key_id, sealed_content, challenge_id, \
      status, attempts, next_attempt_at, expires_at, last_error, created_at, sent_at";
@@ -227,17 +227,19 @@ pub(crate) async fn prune(
     conn: &mut AnyConnection,
     counters_before: OffsetDateTime,
     messages_before: OffsetDateTime,
-) -> StoreResult<()> {
-    let mut tx = conn.begin().await.map_err(db_err)?;
-    sqlx::query("DELETE FROM rate_counters WHERE window_start < $1")
-        .bind(millis(counters_before))
-        .execute(&mut *tx)
-        .await
-        .map_err(db_err)?;
-    sqlx::query("DELETE FROM deliveries WHERE status <> 'queued' AND created_at < $1")
-        .bind(millis(messages_before))
-        .execute(&mut *tx)
-        .await
-        .map_err(db_err)?;
-    tx.commit().await.map_err(db_err)
+    limit: i64,
+) -> StoreResult<bool> {
+    let deletes = [
+        (
+            "DELETE FROM rate_counters WHERE (key, window_start) IN \
+             (SELECT key, window_start FROM rate_counters WHERE window_start < $1 LIMIT $2)",
+            counters_before,
+        ),
+        (
+            "DELETE FROM deliveries WHERE id IN (SELECT id FROM deliveries \
+             WHERE status <> 'queued' AND created_at < $1 LIMIT $2)",
+            messages_before,
+        ),
+    ];
+    sweep::delete_chunk(conn, &deletes, limit).await
 }

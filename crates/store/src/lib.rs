@@ -25,6 +25,7 @@ mod readers;
 mod realms;
 mod rows;
 mod sealed;
+mod sweep;
 mod users;
 mod writer;
 
@@ -848,9 +849,12 @@ impl Store for SqlStore {
         &self,
         counters_before: OffsetDateTime,
         messages_before: OffsetDateTime,
-    ) -> StoreResult<()> {
-        self.durably(async |conn| deliveries::prune(conn, counters_before, messages_before).await)
-            .await
+        limit: i64,
+    ) -> StoreResult<bool> {
+        self.durably(async |conn| {
+            deliveries::prune(conn, counters_before, messages_before, limit).await
+        })
+        .await
     }
 
     async fn record_event(&self, event: &Event) -> StoreResult<()> {

@@ -34,8 +34,8 @@ const CONTENT_SEAL_PURPOSE: &str = SealedKind::DeliveryContent.purpose();
 const BATCH: i64 = 16;
 /// How often the worker sweeps away what nothing needs any more (`Service::prune`).
 const PRUNE_EVERY: Duration = Duration::minutes(10);
-/// How many expired codes (and pending sign-ins) the sweep deletes per transaction.
-const EXPIRED_PER_TRANSACTION: i64 = 1000;
+/// How many rows of each kind the sweep deletes per transaction.
+const SWEPT_PER_TRANSACTION: i64 = 1000;
 /// How long sent and failed messages stay visible to operators.
 pub const DELIVERY_RETENTION: Duration = Duration::days(30);
 
@@ -413,14 +413,16 @@ impl Service {
     async fn prune(&self) {
         let now = self.clock.now();
         let counters_before = now - self.delivery.setup.limits.longest_window();
-        let _ = self
+        let messages_before = now - DELIVERY_RETENTION;
+        while let Ok(true) = self
             .store
-            .prune_deliveries(counters_before, now - DELIVERY_RETENTION)
-            .await;
+            .prune_deliveries(counters_before, messages_before, SWEPT_PER_TRANSACTION)
+            .await
+        {}
         let expired_before = now - EXPIRED_RETENTION;
         while let Ok(true) = self
             .store
-            .delete_expired(expired_before, EXPIRED_PER_TRANSACTION)
+            .delete_expired(expired_before, SWEPT_PER_TRANSACTION)
             .await
         {}
     }

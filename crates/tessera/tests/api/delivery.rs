@@ -14,6 +14,9 @@ use tessera_core::delivery::{Channel, Delivery, DeliveryStatus};
 use tessera_server::http::ClientIpSource;
 use tessera_server::service::{DELIVERY_RETENTION, DeliveryLimits, Limit};
 
+use tessera_core::Store;
+use tessera_store::{OpenOptions, SqlStore};
+
 use crate::helpers::*;
 use crate::sinks::{HttpSink, SmtpSink, extract_code};
 
@@ -737,6 +740,53 @@ async fn limits_are_shared_by_every_node() {
     assert_it_error(&reply, "TOO_MANY_ATTEMPTS_TRY_LATER");
     let reply = start_phone(&two, &session, "+15555550100", &[]).await;
     assert_it_error(&reply, "TOO_MANY_ATTEMPTS_TRY_LATER");
+}
+
+/// The sweep drops sent messages and spent rate counters a chunk per transaction, so that a
+/// backlog never holds SQLite's writer for long, and says when there may be more; what is
+/// still within its retention or window stays.
+#[tokio::test]
+async fn messages_and_rate_counters_are_pruned_a_chunk_per_transaction() {
+    let sink = HttpSink::start().await;
+    let app = with_limits(&sink, |l| l.per_destination = Limit::per_hour(10)).await;
+    let session = app.verified_user("ada@example.com").await;
+    for phone in ["+15555550100", "+15555550101"] {
+        session_info_of(&app, &session, phone).await;
+        sink.next_request(WAIT).await;
+    }
+    settled(&app).await;
+    let kept = async || -> (i64, i64) {
+        let pool = app.db().await;
+        let counted = sqlx::query_as(
+            "SELECT (SELECT COUNT(*) FROM deliveries), (SELECT COUNT(*) FROM rate_counters)",
+        )
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+        pool.close().await;
+        counted
+    };
+    assert_eq!(kept().await, (2, 2));
+
+    let store = SqlStore::open(app.config.database_url().expose(), &OpenOptions::default())
+        .await
+        .unwrap();
+    let now = tessera_core::Clock::now(app.clock.as_ref());
+    let hour = time::Duration::hours(1);
+    let current = store.prune_deliveries(now - hour, now - DELIVERY_RETENTION, 1);
+    assert!(!current.await.unwrap());
+    assert_eq!(kept().await, (2, 2));
+    let later = now + DELIVERY_RETENTION;
+    let mut swept = Vec::new();
+    loop {
+        let more = store.prune_deliveries(later, later, 1).await.unwrap();
+        let (messages, counters) = kept().await;
+        swept.push((more, messages, counters));
+        if !more {
+            break;
+        }
+    }
+    assert_eq!(swept, [(true, 1, 1), (true, 0, 0), (false, 0, 0)]);
 }
 
 #[tokio::test]
