@@ -205,8 +205,7 @@ pub enum SignInOutcome {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AttemptTaken {
     /// The code may be compared; `failures` counts this attempt (0 without a factor).
-    /// `order` is to be handed to the write that ends the check.
-    Taken { failures: i64, order: WriteOrder },
+    Taken { failures: i64 },
     /// The factor is locked (or gone).
     FactorLocked,
     /// A limit on failed verifications is used up.
@@ -563,9 +562,9 @@ pub trait Store: Send + Sync + 'static {
     ///
     /// It returns once every later write sees the attempt, which may be before it is durable:
     /// the write that ends the check (`end_attempt`, or the change carrying its `Passed`) is
-    /// handed the `WriteOrder` and answers only once both are. So a code check waits for one
-    /// commit, not two, and still never answers on an attempt that was not kept.
-    async fn take_attempt(&self, attempt: &Attempt) -> StoreResult<AttemptTaken>;
+    /// handed the returned `WriteOrder` and answers only once both are. So a code check waits
+    /// for one commit, not two, and still never answers on an attempt that was not kept.
+    async fn take_attempt(&self, attempt: &Attempt) -> StoreResult<(AttemptTaken, WriteOrder)>;
     /// Ends an attempt taken at `taken`. A success gives the quotas back and resets the
     /// factor's failures (and its lock); a failure keeps them. `events` are recorded in the
     /// same transaction.

@@ -12,7 +12,7 @@ use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, AssertSqlSafe, Connection};
 use tessera_core::lockout::{HARD_LOCK_FAILURES, schedule};
 use tessera_core::store::{
-    Attempt, AttemptTaken, Event, EventFilter, EventRecord, Passed, StoreResult, WriteOrder,
+    Attempt, AttemptTaken, Event, EventFilter, EventRecord, Passed, StoreResult,
 };
 use tessera_core::{FactorId, RealmId, UserId};
 use time::OffsetDateTime;
@@ -122,11 +122,7 @@ async fn take_each(conn: &mut AnyConnection, a: &Attempt) -> StoreResult<Attempt
             return Ok(AttemptTaken::Spent);
         }
     }
-    // Where the attempt stands among the writes is for `SqlStore::take_attempt` to say.
-    Ok(AttemptTaken::Taken {
-        failures,
-        order: WriteOrder::DURABLE,
-    })
+    Ok(AttemptTaken::Taken { failures })
 }
 
 pub(crate) async fn end(

@@ -867,14 +867,9 @@ impl Store for SqlStore {
             .await
     }
 
-    async fn take_attempt(&self, attempt: &Attempt) -> StoreResult<AttemptTaken> {
-        let (taken, order) = self
-            .ordered(async |conn| attempts::take(conn, attempt).await)
-            .await?;
-        Ok(match taken {
-            AttemptTaken::Taken { failures, .. } => AttemptTaken::Taken { failures, order },
-            refused => refused,
-        })
+    async fn take_attempt(&self, attempt: &Attempt) -> StoreResult<(AttemptTaken, WriteOrder)> {
+        self.ordered(async |conn| attempts::take(conn, attempt).await)
+            .await
     }
 
     async fn end_attempt(

@@ -117,8 +117,9 @@ impl Service {
             pending: subject.pending.map(<[u8]>::to_vec),
             at: self.clock.now(),
         };
-        match self.store.take_attempt(&attempt).await? {
-            AttemptTaken::Taken { failures, order } => Ok(Check {
+        let (taken, order) = self.store.take_attempt(&attempt).await?;
+        match taken {
+            AttemptTaken::Taken { failures } => Ok(Check {
                 attempt,
                 taken: order,
                 realm: subject.realm.clone(),
