@@ -72,6 +72,12 @@ pub struct Args {
     #[arg(long, default_value_t = 4)]
     pub grpc_channels: usize,
 
+    /// Instead of the phases, time one write on SQLite through sqlx (each statement a
+    /// hand-off to the connection's thread, as Tessera's writer does) and through rusqlite (on
+    /// the calling thread), without a server. Under `taskset -c 0`: on one CPU.
+    #[arg(long, conflicts_with_all = ["target", "compare_emulator", "seed_users"])]
+    pub sqlite_writes: bool,
+
     /// Write the Markdown report (tables and machine facts) to this file too.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,

@@ -8,8 +8,8 @@ use std::time::Instant;
 /// architecture the bench runs on).
 const TICKS_PER_SECOND: f64 = 100.0;
 
-/// CPU seconds used so far by `pid`.
-fn cpu_seconds(pid: &str) -> Option<f64> {
+/// CPU seconds used so far by `pid` (`self` for the bench).
+pub fn cpu_seconds(pid: &str) -> Option<f64> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // "pid (comm) state ppid …": utime and stime are fields 14 and 15, i.e. the 12th and
     // 13th after the parenthesised command name.

@@ -6,7 +6,7 @@
 //! (the Firebase Auth emulator), `process` (child processes, ports, readiness), `rss` (the
 //! peak RSS sampler), `cpu` (cores busy), `client` (HTTP and gRPC calls), `phases` (what each phase does per
 //! user), `runner` (a pool of C tasks that runs one phase), `stats` (latency summaries),
-//! `seed` (`--seed-users`), `report` (tables and machine facts), `totp` (RFC 6238 codes), `clock` (the wall clock).
+//! `seed` (`--seed-users`), `sqlite_writes` (`--sqlite-writes`), `report` (tables and machine facts), `totp` (RFC 6238 codes), `clock` (the wall clock).
 
 mod cli;
 mod client;
@@ -20,6 +20,7 @@ mod rss;
 mod runner;
 mod seed;
 mod server;
+mod sqlite_writes;
 mod stats;
 mod target;
 mod totp;
@@ -32,6 +33,9 @@ use crate::report::{Machine, Report};
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = cli::Args::parse();
+    if args.sqlite_writes {
+        return write_out(&args, &sqlite_writes::run()?);
+    }
     let bin = server::binary(&args)?;
     let machine = Machine::collect(&args.workspace).await;
     eprintln!("machine: {} × {}", machine.cores, machine.cpu_model);
@@ -65,10 +69,14 @@ async fn main() -> anyhow::Result<()> {
         read_rounds: args.read_rounds.max(1),
         runs,
     };
-    let markdown = report.to_markdown();
+    write_out(&args, &report.to_markdown())
+}
+
+/// Prints the report, and writes it to `--out` when given.
+fn write_out(args: &cli::Args, markdown: &str) -> anyhow::Result<()> {
     println!("{markdown}");
     if let Some(out) = &args.out {
-        std::fs::write(out, &markdown).with_context(|| format!("writing {}", out.display()))?;
+        std::fs::write(out, markdown).with_context(|| format!("writing {}", out.display()))?;
         eprintln!("written to {}", out.display());
     }
     Ok(())
