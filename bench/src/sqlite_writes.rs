@@ -3,9 +3,9 @@
 //! Tessera's writer talks to SQLite through sqlx, which runs each connection on a thread of
 //! its own: every statement, savepoint and release is a round trip to that thread. The other
 //! way is a synchronous binding (rusqlite) that runs the statements on the calling thread.
-//! Both run the same writes here, shaped like a TOTP enrolment's start (a savepoint, a delete,
-//! two inserts, the release), 16 to a transaction as under load, in WAL mode with
-//! `synchronous = NORMAL` (Tessera fsyncs apart). The SQL is the same, so the difference is
+//! Both run the same writes here, shaped like a TOTP enrolment's start with one insert fewer
+//! (a savepoint, a delete, two inserts, the release), 16 to a transaction as under load, in
+//! WAL mode with `synchronous = NORMAL` (Tessera fsyncs apart). The SQL is the same, so the difference is
 //! what the hand-offs cost. Run the bench under `taskset -c 0` to see it on one CPU, where
 //! `request_cpus = split` keeps the writer.
 
