@@ -36,7 +36,32 @@ async fn main() -> anyhow::Result<()> {
     if args.sqlite_writes {
         return write_out(&args, &sqlite_writes::run()?);
     }
-    let bin = server::binary(&args)?;
+    // Stopped by a signal, the run is dropped, and with it the servers it started (see
+    // `process`): otherwise a `kill` of the bench would leave them running.
+    tokio::select! {
+        done = bench(&args) => done,
+        signal = stop_signal() => anyhow::bail!("stopped by {signal}"),
+    }
+}
+
+/// Waits for SIGTERM or SIGINT; which one came.
+async fn stop_signal() -> &'static str {
+    use tokio::signal::unix::{SignalKind, signal};
+    match signal(SignalKind::terminate()) {
+        Ok(mut terminate) => tokio::select! {
+            _ = terminate.recv() => "SIGTERM",
+            _ = tokio::signal::ctrl_c() => "SIGINT",
+        },
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+            "SIGINT"
+        }
+    }
+}
+
+/// The phases against Tessera (and the emulator), and the report.
+async fn bench(args: &cli::Args) -> anyhow::Result<()> {
+    let bin = server::binary(args)?;
     let machine = Machine::collect(&args.workspace).await;
     eprintln!("machine: {} × {}", machine.cores, machine.cpu_model);
     let ceiling = report::rs256_ceiling(machine.cores).await;
@@ -49,15 +74,15 @@ async fn main() -> anyhow::Result<()> {
     }
 
     let mut runs = Vec::new();
-    let tessera = server::start(&args, bin.as_deref())
+    let tessera = server::start(args, bin.as_deref())
         .await
         .context("starting Tessera")?;
-    runs.push(runner::run_all(&args, tessera).await?);
+    runs.push(runner::run_all(args, tessera).await?);
     if args.compare_emulator {
-        let emulator = emulator::start(&args)
+        let emulator = emulator::start(args)
             .await
             .context("starting the Firebase Auth emulator")?;
-        runs.push(runner::run_all(&args, emulator).await?);
+        runs.push(runner::run_all(args, emulator).await?);
     }
 
     let report = Report {
@@ -69,7 +94,7 @@ async fn main() -> anyhow::Result<()> {
         read_rounds: args.read_rounds.max(1),
         runs,
     };
-    write_out(&args, &report.to_markdown())
+    write_out(args, &report.to_markdown())
 }
 
 /// Prints the report, and writes it to `--out` when given.

@@ -1,7 +1,7 @@
 //! Child processes the bench starts (the Tessera server, the Firebase Auth emulator): output
 //! to a log file, readiness by polling an HTTP URL, and a stop that asks politely (SIGTERM)
 //! before it kills. A `Process` that is dropped without `stop` is killed, so a failed run
-//! leaves nothing behind.
+//! leaves nothing behind, nor does a bench stopped by SIGTERM or SIGINT (`main` drops the run).
 
 use std::fs::File;
 use std::net::TcpListener;
