@@ -9,27 +9,16 @@ use time::format_description::well_known::Rfc3339;
 use crate::helpers::*;
 
 /// `tessera audit ARGS…` against the app's database; stdout.
-fn audit(app: &TestApp, args: &[&str]) -> String {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tessera"))
-        .env("TESSERA_DATA_DIR", &app.config.data_dir)
-        .env("TESSERA_DATABASE_URL", app.config.database_url().expose())
-        .arg("audit")
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+async fn audit(app: &TestApp, args: &[&str]) -> String {
+    app.run_tessera_ok(["audit"].iter().chain(args)).await
 }
 
 /// `--json` output: (kind, user) per line, newest first.
-fn kinds(app: &TestApp, args: &[&str]) -> Vec<(String, String)> {
+async fn kinds(app: &TestApp, args: &[&str]) -> Vec<(String, String)> {
     let mut all = vec!["--json"];
     all.extend_from_slice(args);
     audit(app, &all)
+        .await
         .lines()
         .map(|line| {
             let v: Value = serde_json::from_str(line).unwrap();
@@ -162,36 +151,40 @@ async fn audit_lists_events_of_both_dialects_by_user_realm_and_time() {
         events.iter().map(|(k, _)| k.clone()).collect()
     };
 
-    let everything = kinds(&app, &[]);
+    let everything = kinds(&app, &[]).await;
     assert_eq!(everything.len(), 8, "{everything:?}");
     assert_eq!(only(&everything[..4]), z_events);
     assert_eq!(only(&everything[4..]), it_events);
 
-    let by_user = kinds(&app, &["--user", &it_user]);
+    let by_user = kinds(&app, &["--user", &it_user]).await;
     assert_eq!(only(&by_user), it_events);
     assert!(by_user.iter().all(|(_, u)| u == &it_user));
 
     // A realm by organization id, by PROJECT/TENANT, or by project.
-    let z_only = kinds(&app, &["--realm", &org]);
+    let z_only = kinds(&app, &["--realm", &org]).await;
     assert_eq!(only(&z_only), z_events);
     assert!(z_only.iter().all(|(_, u)| u == &z_user));
     assert_eq!(
-        kinds(&app, &["--realm", &format!("{PROJECT}/audit-tenant")]),
+        kinds(&app, &["--realm", &format!("{PROJECT}/audit-tenant")]).await,
         z_only
     );
-    assert_eq!(only(&kinds(&app, &["--realm", PROJECT])), it_events);
+    assert_eq!(only(&kinds(&app, &["--realm", PROJECT]).await), it_events);
 
     // Time: since is inclusive, until exclusive; filters combine; limit keeps the newest.
-    assert_eq!(only(&kinds(&app, &["--since", &middle])), z_events);
-    assert_eq!(only(&kinds(&app, &["--until", &middle])), it_events);
-    assert!(kinds(&app, &["--since", &middle, "--user", &it_user]).is_empty());
+    assert_eq!(only(&kinds(&app, &["--since", &middle]).await), z_events);
+    assert_eq!(only(&kinds(&app, &["--until", &middle]).await), it_events);
+    assert!(
+        kinds(&app, &["--since", &middle, "--user", &it_user])
+            .await
+            .is_empty()
+    );
     assert_eq!(
-        only(&kinds(&app, &["--limit", "2"])),
+        only(&kinds(&app, &["--limit", "2"]).await),
         ["factor.removed", "factor.enrolled"]
     );
 
     // The table: a header, then one tab-separated line per event.
-    let table = audit(&app, &["--user", &z_user]);
+    let table = audit(&app, &["--user", &z_user]).await;
     let lines: Vec<&str> = table.lines().collect();
     assert_eq!(lines[0], "AT\tREALM\tUSER\tFACTOR\tKIND\tDETAIL");
     assert_eq!(lines.len(), 5, "{table}");
@@ -201,12 +194,7 @@ async fn audit_lists_events_of_both_dialects_by_user_realm_and_time() {
     assert_eq!(first[4], "factor.removed");
 
     // Bad input is refused with a message.
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tessera"))
-        .env("TESSERA_DATA_DIR", &app.config.data_dir)
-        .env("TESSERA_DATABASE_URL", app.config.database_url().expose())
-        .args(["audit", "--since", "yesterday"])
-        .output()
-        .unwrap();
+    let out = app.run_tessera(&["audit", "--since", "yesterday"]).await;
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("RFC 3339"));
 }

@@ -462,7 +462,7 @@ async fn a_permanent_failure_is_recorded_and_never_retried() {
     assert_eq!(sink.requests().len(), 2);
 
     // Operators see both, and can pick the failures.
-    let all = deliveries_cli(&app, &[]);
+    let all = deliveries_cli(&app, &[]).await;
     let lines: Vec<&str> = all.lines().collect();
     assert_eq!(lines.len(), 3, "{all}");
     assert!(
@@ -474,26 +474,15 @@ async fn a_permanent_failure_is_recorded_and_never_retried() {
         lines[2].ends_with("\tsms\t+15555550100\tfailed\t1\t\tHTTP 400 from webhook"),
         "{all}"
     );
-    let failed = deliveries_cli(&app, &["--status", "failed"]);
+    let failed = deliveries_cli(&app, &["--status", "failed"]).await;
     assert_eq!(failed.lines().count(), 2, "{failed}");
     assert!(failed.contains("+15555550100"), "{failed}");
 }
 
 /// `tessera admin deliveries ARGS…` against the app's database.
-fn deliveries_cli(app: &TestApp, args: &[&str]) -> String {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tessera"))
-        .env("TESSERA_DATA_DIR", &app.config.data_dir)
-        .env("TESSERA_DATABASE_URL", app.config.database_url().expose())
-        .args(["admin", "deliveries"])
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+async fn deliveries_cli(app: &TestApp, args: &[&str]) -> String {
+    app.run_tessera_ok(["admin", "deliveries"].iter().chain(args))
+        .await
 }
 
 #[tokio::test]

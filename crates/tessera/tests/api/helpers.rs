@@ -1,6 +1,7 @@
 //! `TestApp`: one running Tessera with its own data dir (and database), an injected clock,
 //! and request helpers per endpoint.
 
+use std::ffi::{OsStr, OsString};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -517,6 +518,41 @@ impl TestApp {
 }
 
 impl TestApp {
+    /// Runs the `tessera` binary with `args` against this app's data dir and database, to its
+    /// end, on a blocking thread. The app runs on the test's own thread; blocking that thread
+    /// could stop its SQLite writer mid-batch, holding the write lock the command then waits
+    /// for until its busy timeout runs out.
+    pub async fn run_tessera<S: AsRef<OsStr>>(
+        &self,
+        args: impl IntoIterator<Item = S>,
+    ) -> std::process::Output {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_tessera"));
+        command
+            .env_remove("TESSERA_CONFIG")
+            .env("TESSERA_DATA_DIR", &self.config.data_dir)
+            .env("TESSERA_DATABASE_URL", self.config.database_url().expose())
+            .env("RUST_LOG", "warn")
+            .args(args);
+        tokio::task::spawn_blocking(move || command.output().expect("run tessera"))
+            .await
+            .expect("the tessera command's thread")
+    }
+
+    /// `run_tessera`, which must succeed: its standard output.
+    pub async fn run_tessera_ok<S: AsRef<OsStr>>(
+        &self,
+        args: impl IntoIterator<Item = S>,
+    ) -> String {
+        let args: Vec<OsString> = args.into_iter().map(|a| a.as_ref().to_owned()).collect();
+        let out = self.run_tessera(&args).await;
+        assert!(
+            out.status.success(),
+            "tessera {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).expect("UTF-8 output")
+    }
+
     /// The dev-mode administrator PAT written to `<data-dir>/admin.pat`.
     pub fn pat(&self) -> String {
         std::fs::read_to_string(self.config.data_dir.join("admin.pat"))

@@ -6,6 +6,7 @@
 //! `pg_dump`'s output for PostgreSQL. Each secret the test created through the API is searched
 //! for in every form it could take there.
 
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Duration;
@@ -23,29 +24,20 @@ const SIGN_IN_START: &str = "/v2/accounts/mfaSignIn:start";
 const SIGN_IN_FINALIZE: &str = "/v2/accounts/mfaSignIn:finalize";
 
 /// Runs `tessera keys ARGS…` on the app's database and key file.
-fn keys(app: &TestApp, args: &[&str]) -> Output {
-    Command::new(BIN)
-        .env_remove("TESSERA_CONFIG")
-        .env("TESSERA_DATA_DIR", &app.config.data_dir)
-        .env("TESSERA_DATABASE_URL", app.config.database_url().expose())
-        .env("RUST_LOG", "warn")
-        .arg("keys")
-        .arg("--master-key-file")
-        .arg(key_file(app))
-        .args(args)
-        .output()
-        .expect("run tessera keys")
+async fn keys(app: &TestApp, args: &[&str]) -> Output {
+    app.run_tessera(keys_args(app, args)).await
 }
 
 /// `tessera keys ARGS…`, which must succeed; its standard output.
-fn keys_ok(app: &TestApp, args: &[&str]) -> String {
-    let out = keys(app, args);
-    assert!(
-        out.status.success(),
-        "keys {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
+async fn keys_ok(app: &TestApp, args: &[&str]) -> String {
+    app.run_tessera_ok(keys_args(app, args)).await
+}
+
+fn keys_args<'a>(app: &TestApp, args: &'a [&str]) -> impl Iterator<Item = OsString> + 'a {
+    let file = key_file(app).into_os_string();
+    ["keys".into(), "--master-key-file".into(), file]
+        .into_iter()
+        .chain(args.iter().map(OsString::from))
 }
 
 fn key_file(app: &TestApp) -> PathBuf {
@@ -358,7 +350,7 @@ async fn no_secret_is_in_a_dump_before_or_after_a_key_rotation() {
     assert!(sealed_under(&app, &old_key).await >= 3);
 
     app.shutdown().await;
-    let out = keys_ok(&app, &["rotate"]);
+    let out = keys_ok(&app, &["rotate"]).await;
     let (new_key, ids) = key_ids(&app);
     assert_ne!(new_key, old_key);
     assert_eq!(ids, [new_key.clone(), old_key.clone()], "{out}");
@@ -445,7 +437,7 @@ async fn no_secret_is_in_a_dump_before_or_after_a_key_rotation() {
 
     // The old key can go now; the server starts and works without it.
     app.shutdown().await;
-    let out = keys_ok(&app, &["retire"]);
+    let out = keys_ok(&app, &["retire"]).await;
     assert!(out.contains(&format!("retired {old_key}")), "{out}");
     assert_eq!(key_ids(&app), (new_key.clone(), vec![new_key]));
     let app = app.restart().await;
@@ -474,14 +466,14 @@ async fn a_staged_rotation_keeps_running_nodes_working_and_retire_waits_for_rese
     let (old_key, _) = key_ids(&app);
 
     // Step 1: a new key, not primary; the node restarts with it.
-    let added = keys_ok(&app, &["add"]).trim().to_owned();
+    let added = keys_ok(&app, &["add"]).await.trim().to_owned();
     let (primary, ids) = key_ids(&app);
     assert_eq!((primary.as_str(), ids.len()), (old_key.as_str(), 2));
     assert!(ids.contains(&added));
     let app = app.restart().await;
 
     // Step 2: rotate to it while the node runs; the node opens what was re-sealed.
-    let out = keys_ok(&app, &["rotate", "--to", &added]);
+    let out = keys_ok(&app, &["rotate", "--to", &added]).await;
     assert!(
         out.contains(&format!("primary key: {added} (was {old_key})")),
         "{out}"
@@ -493,7 +485,7 @@ async fn a_staged_rotation_keeps_running_nodes_working_and_retire_waits_for_rese
     let other = app.verified_user("second@example.com").await;
     let (other_secret, _) = app.enrol_totp(&other).await;
     assert_eq!(sealed_under(&app, &old_key).await, 1);
-    let out = keys(&app, &["retire"]);
+    let out = keys(&app, &["retire"]).await;
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -502,31 +494,31 @@ async fn a_staged_rotation_keeps_running_nodes_working_and_retire_waits_for_rese
         "{err}"
     );
     assert_eq!(key_ids(&app).1.len(), 2, "the key file is unchanged");
-    let status = keys_ok(&app, &["status"]);
+    let status = keys_ok(&app, &["status"]).await;
     assert!(
         status.contains(&format!("{old_key}\tolder\ttotp_secrets 1")),
         "{status}"
     );
     assert!(status.contains(&format!("{added}\tprimary\t")), "{status}");
-    let out = keys(&app, &["retire", &added]);
+    let out = keys(&app, &["retire", &added]).await;
     assert!(!out.status.success(), "the primary key is never retired");
 
     // Step 3: the node restarts with the new primary; reseal picks up what it sealed before.
     let app = app.restart().await;
-    let out = keys_ok(&app, &["reseal"]);
+    let out = keys_ok(&app, &["reseal"]).await;
     assert!(out.contains("re-sealed 1 records"), "{out}");
-    let out = keys_ok(&app, &["reseal"]);
+    let out = keys_ok(&app, &["reseal"]).await;
     assert!(out.contains("re-sealed 0 records"), "idempotent: {out}");
-    let out = keys_ok(&app, &["rotate", "--to", &added]);
+    let out = keys_ok(&app, &["rotate", "--to", &added]).await;
     assert!(
         out.contains("(unchanged)") && out.contains("re-sealed 0 records"),
         "{out}"
     );
 
     // Step 4: retire.
-    let out = keys_ok(&app, &["retire"]);
+    let out = keys_ok(&app, &["retire"]).await;
     assert!(out.contains(&format!("retired {old_key}")), "{out}");
-    let out = keys_ok(&app, &["retire"]);
+    let out = keys_ok(&app, &["retire"]).await;
     assert!(out.contains("nothing to retire"), "{out}");
     let app = app.restart().await;
     let second = app.sign_in("second@example.com", "secret12").await.1;
