@@ -123,6 +123,22 @@ pub(crate) async fn refund(
     Ok(())
 }
 
+/// The messages a worker may claim at `$1`: queued, due, and not under a live claim.
+const DUE: &str = "status = 'queued' AND next_attempt_at <= $1 AND (claimed_until IS NULL OR claimed_until <= $1)";
+
+/// Whether `claim` would find a message at `now`; a read, so that a worker with nothing to
+/// send takes no write (on SQLite: no write lock against other processes, no fsync).
+pub(crate) async fn any_due(conn: &mut AnyConnection, now: OffsetDateTime) -> StoreResult<bool> {
+    let due = sqlx::query(AssertSqlSafe(format!(
+        "SELECT 1 FROM deliveries WHERE {DUE} LIMIT 1"
+    )))
+    .bind(millis(now))
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(db_err)?;
+    Ok(due.is_some())
+}
+
 pub(crate) async fn claim(
     conn: &mut AnyConnection,
     engine: Engine,
@@ -135,15 +151,14 @@ pub(crate) async fn claim(
         Engine::Sqlite => "",
     };
     let sql = format!(
-        "UPDATE deliveries SET claimed_by = $1, claimed_until = $2, attempts = attempts + 1 \
-         WHERE id IN (SELECT id FROM deliveries WHERE status = 'queued' AND next_attempt_at <= $3 \
-         AND (claimed_until IS NULL OR claimed_until <= $3) ORDER BY next_attempt_at LIMIT $4 {lock}) \
+        "UPDATE deliveries SET claimed_by = $2, claimed_until = $3, attempts = attempts + 1 \
+         WHERE id IN (SELECT id FROM deliveries WHERE {DUE} ORDER BY next_attempt_at LIMIT $4 {lock}) \
          RETURNING {COLUMNS}"
     );
     let rows = sqlx::query(AssertSqlSafe(sql))
+        .bind(millis(now))
         .bind(node)
         .bind(millis(now + CLAIM_LEASE))
-        .bind(millis(now))
         .bind(limit)
         .fetch_all(&mut *conn)
         .await

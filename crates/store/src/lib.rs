@@ -217,7 +217,9 @@ pub(crate) fn db_err(e: sqlx::Error) -> StoreError {
             tracing::error!(error = %e, "database unavailable");
             StoreError::Unavailable(e.to_string())
         }
-        sqlx::Error::Database(db) if db.code().as_deref().is_some_and(server_unavailable) => {
+        sqlx::Error::Database(db)
+            if db.code().as_deref().is_some_and(server_unavailable) || sqlite_busy(db.as_ref()) =>
+        {
             tracing::error!(error = %e, "database unavailable");
             StoreError::Unavailable(e.to_string())
         }
@@ -243,6 +245,17 @@ fn server_unavailable(sqlstate: &str) -> bool {
     sqlstate.starts_with("08")
         || sqlstate.starts_with("53")
         || matches!(sqlstate, "57P01" | "57P02" | "57P03")
+}
+
+/// SQLite's "database is locked" (`SQLITE_BUSY`, 5, in any of its extended forms): another
+/// process held the file's write lock past the busy timeout. A retry later can succeed.
+fn sqlite_busy(db: &dyn sqlx::error::DatabaseError) -> bool {
+    const SQLITE_BUSY: i32 = 5;
+    db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some()
+        && db
+            .code()
+            .and_then(|code| code.parse::<i32>().ok())
+            .is_some_and(|code| code & 0xff == SQLITE_BUSY)
 }
 
 pub(crate) const REALM_COLUMNS: &str =
@@ -815,6 +828,13 @@ impl Store for SqlStore {
         now: OffsetDateTime,
         limit: i64,
     ) -> StoreResult<Vec<Delivery>> {
+        // Most rounds find nothing: ask a reader first, and take the writer only for a claim.
+        if !self
+            .reading(async |conn| deliveries::any_due(conn, now).await)
+            .await?
+        {
+            return Ok(Vec::new());
+        }
         self.durably(async |conn| deliveries::claim(conn, self.engine(), node, now, limit).await)
             .await
     }
@@ -1030,5 +1050,45 @@ mod tests {
                 "{sqlstate}"
             );
         }
+    }
+
+    /// A worker with nothing to send reads instead of writing, so it claims nothing even while
+    /// another process holds SQLite's write lock, where a claim would wait for it and fail.
+    #[tokio::test]
+    async fn a_claim_with_nothing_due_takes_no_write_lock_and_a_lock_is_unavailable()
+    -> StoreResult<()> {
+        let url = open::scratch_url("idle-claim")?;
+        let store = SqlStore::open(&url, &OpenOptions::default()).await?;
+        store.migrate().await?;
+        let mut other = open::sqlite_connection(&url).await?;
+        sqlx::query("BEGIN IMMEDIATE")
+            .execute(&mut other)
+            .await
+            .map_err(db_err)?;
+        let claimed = store
+            .claim_deliveries("node", OffsetDateTime::UNIX_EPOCH, 10)
+            .await?;
+        assert!(claimed.is_empty());
+
+        // A write that does wait for the lock and gives up is unavailable, not internal.
+        let mut third = open::sqlite_connection(&url).await?;
+        sqlx::query("PRAGMA busy_timeout = 0")
+            .execute(&mut third)
+            .await
+            .map_err(db_err)?;
+        let busy = sqlx::query("BEGIN IMMEDIATE")
+            .execute(&mut third)
+            .await
+            .map_err(db_err);
+        assert!(
+            matches!(&busy, Err(StoreError::Unavailable(m)) if m.contains("database is locked")),
+            "{busy:?}"
+        );
+        sqlx::query("ROLLBACK")
+            .execute(&mut other)
+            .await
+            .map_err(db_err)?;
+        store.close().await;
+        Ok(())
     }
 }
