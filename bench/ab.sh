@@ -8,10 +8,21 @@
 # Per round and binary: requests/s, server CPU µs and context switches per request (perf
 # stat), for `accounts:lookup` with one user's ID token and for `mfaEnrollment:start` (TOTP)
 # repeated for that user. Needs wrk and perf (Debian: wrk, linux-perf); wrk runs on CPU 1.
+#
+# With AB_POSTGRES set to a PostgreSQL server's URL (postgres://postgres@127.0.0.1:5432), each
+# server gets a fresh database there (dropped at the end) instead of SQLite; perf then counts
+# Tessera's CPU only, not PostgreSQL's.
 set -euo pipefail
 old=$1 new=$2 rounds=${3:-5}
 scratch=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$scratch"' EXIT
+databases=()
+cleanup() {
+  kill $(jobs -p) 2>/dev/null || true
+  wait 2>/dev/null || true
+  for db in "${databases[@]}"; do psql -q "$AB_POSTGRES/postgres" -c "DROP DATABASE $db WITH (FORCE)"; done
+  rm -rf "$scratch"
+}
+trap cleanup EXIT
 
 json() { python3 -c "import sys, json; print(json.load(sys.stdin)['$1'])"; }
 
@@ -19,7 +30,13 @@ json() { python3 -c "import sys, json; print(json.load(sys.stdin)['$1'])"; }
 start() {
   local bin=$1 port=$2 dir=$scratch/$2 url=http://127.0.0.1:$2/identitytoolkit.googleapis.com
   mkdir -p "$dir"
-  "$bin" serve --mode dev --listen "127.0.0.1:$port" --data-dir "$dir" >"$dir/log" 2>&1 &
+  local database=()
+  if [ -n "${AB_POSTGRES:-}" ]; then
+    databases+=("ab_${port}_$$")
+    psql -q "$AB_POSTGRES/postgres" -c "CREATE DATABASE ab_${port}_$$"
+    database=(--database-url "$AB_POSTGRES/ab_${port}_$$")
+  fi
+  "$bin" serve --mode dev --listen "127.0.0.1:$port" --data-dir "$dir" "${database[@]}" >"$dir/log" 2>&1 &
   echo $! >"$dir/pid"
   until curl -sf "http://127.0.0.1:$port/readyz" >/dev/null; do sleep 0.2; done
   local user='{"email":"ab@example.com","password":"secret123","returnSecureToken":true}'

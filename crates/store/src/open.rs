@@ -20,6 +20,12 @@ static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
 /// (a database outage must produce errors, not hung requests).
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// A pooled PostgreSQL connection idle for this long is pinged before it is handed out; one
+/// in steady use is not. sqlx's default pings on every acquire, a round trip as dear as a
+/// read's own query, though every release pings as well: a connection that died in use is
+/// dropped then, and one that died idle (a server restart) is caught here.
+const PING_IF_IDLE_FOR: Duration = Duration::from_secs(1);
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Engine {
     Sqlite,
@@ -69,6 +75,15 @@ impl SqlStore {
                 let pool = AnyPoolOptions::new()
                     .max_connections(options.max_connections)
                     .acquire_timeout(ACQUIRE_TIMEOUT)
+                    .test_before_acquire(false)
+                    .before_acquire(|conn, meta| {
+                        Box::pin(async move {
+                            if meta.idle_for >= PING_IF_IDLE_FOR {
+                                conn.ping().await?;
+                            }
+                            Ok(true)
+                        })
+                    })
                     .connect(url)
                     .await
                     .map_err(db_err)?;

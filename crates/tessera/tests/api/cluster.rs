@@ -27,7 +27,7 @@ const BIN: &str = env!("CARGO_BIN_EXE_tessera");
 /// Settings every test node shares: Argon2 cheap enough for thousands of sign-ins, the
 /// delivery worker polling often, and few connections (three nodes share one server with
 /// the rest of the suite).
-const NODE_CONFIG: &str = r#"
+pub const NODE_CONFIG: &str = r#"
 database_max_connections = 8
 
 [passwords]
@@ -56,8 +56,18 @@ impl Node {
     /// Starts a node and waits until it is ready. `master_key` is shared by all nodes of one
     /// database; in dev mode the first node to start creates it.
     pub async fn start(data_dir: &Path, database_url: &str, master_key: &Path) -> Node {
+        Self::start_configured(data_dir, database_url, master_key, NODE_CONFIG).await
+    }
+
+    /// `start` with `config` as the node's configuration file.
+    pub async fn start_configured(
+        data_dir: &Path,
+        database_url: &str,
+        master_key: &Path,
+        config: &str,
+    ) -> Node {
         std::fs::create_dir_all(data_dir).expect("data dir");
-        std::fs::write(data_dir.join("node.toml"), NODE_CONFIG).expect("node config");
+        std::fs::write(data_dir.join("node.toml"), config).expect("node config");
         let mut node = Node {
             base: String::new(),
             client: reqwest::Client::builder()

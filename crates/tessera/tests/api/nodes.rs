@@ -88,7 +88,7 @@ impl Cluster {
 }
 
 /// A fresh database on the PostgreSQL server the suite uses, if one answers.
-async fn postgres(dir: &std::path::Path) -> Option<String> {
+pub async fn postgres(dir: &std::path::Path) -> Option<String> {
     let name = format!(
         "tessera_test_{}",
         dir.file_name().and_then(|n| n.to_str()).unwrap_or("x")

@@ -313,3 +313,61 @@ async fn postgres_outage_answers_unavailable_and_the_node_recovers() {
         began.elapsed()
     );
 }
+
+/// Connections the database server closed while they sat idle in the pool (a restart, an
+/// operator's `pg_terminate_backend`, an idle timeout) are replaced before a request gets
+/// one: the pool pings a connection that has been idle for a second or more.
+#[tokio::test]
+async fn connections_the_server_dropped_while_idle_are_replaced_before_use() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = crate::nodes::postgres(dir.path())
+        .await
+        .expect("this test needs PostgreSQL: TEST_POSTGRES_URL or the local server");
+    // The delivery worker polls once a minute here: its reads would otherwise come upon the
+    // dead connections, and drop them, before the requests do.
+    let config = NODE_CONFIG.replace("poll_interval_ms = 50", "poll_interval_ms = 60000");
+    let node = Arc::new(
+        Node::start_configured(
+            &dir.path().join("node"),
+            &url,
+            &dir.path().join("master.key"),
+            &config,
+        )
+        .await,
+    );
+    // Requests at once, so that the pool holds several connections.
+    let mut sign_ups = tokio::task::JoinSet::new();
+    for n in 0..40 {
+        let node = node.clone();
+        let body = json!({"email": format!("before{n}@example.com"), "password": "secret12"});
+        sign_ups.spawn(async move { node.post("/v1/accounts:signUp", body).await });
+    }
+    for (status, body) in sign_ups.join_all().await {
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+
+    sqlx::any::install_default_drivers();
+    let admin = sqlx::AnyPool::connect(&url)
+        .await
+        .expect("admin connection");
+    let (terminated,): (i64,) = sqlx::query_as(
+        "SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE datname = current_database() AND pid <> pg_backend_pid()) AS t",
+    )
+    .fetch_one(&admin)
+    .await
+    .expect("terminate the node's connections");
+    admin.close().await;
+    assert!(terminated > 1, "the node held {terminated} connection(s)");
+
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    for n in 0..10 {
+        let reply = node
+            .post(
+                "/v1/accounts:signUp",
+                json!({"email": format!("after{n}@example.com"), "password": "secret12"}),
+            )
+            .await;
+        assert_eq!(reply.0, StatusCode::OK, "sign-up {n}: {reply:?}");
+    }
+}
