@@ -8,6 +8,9 @@
 //!
 //! The test starts its own PostgreSQL server (`PrivatePostgres`): stopping the machine's
 //! shared one would break every other test running at the same time.
+//!
+//! Smaller outages: pooled PostgreSQL connections that the server closed while they were idle,
+//! and a SQLite file whose write lock another process keeps.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
@@ -15,6 +18,7 @@ use std::time::{Duration, Instant};
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
+use sqlx::Connection;
 
 use prost::Message;
 use tessera_server::proto::google::rpc;
@@ -24,7 +28,7 @@ use tessera_server::proto::zitadel::v1::ErrorDetail;
 use tonic::transport::Channel;
 
 use crate::cluster::*;
-use crate::helpers::{Reply, assert_google_error, assert_zitadel_error, str_of};
+use crate::helpers::{Reply, TestApp, assert_google_error, assert_zitadel_error, str_of};
 
 /// The longest any request may take, outage or not (the store gives up waiting for a
 /// connection after five seconds).
@@ -370,4 +374,51 @@ async fn connections_the_server_dropped_while_idle_are_replaced_before_use() {
             .await;
         assert_eq!(reply.0, StatusCode::OK, "sign-up {n}: {reply:?}");
     }
+}
+
+/// Another process holding the SQLite file's write lock past the busy timeout (five seconds):
+/// writes in both dialects answer "unavailable", change nothing, and succeed once the lock is
+/// let go.
+#[tokio::test]
+async fn a_sqlite_file_another_process_keeps_locked_answers_unavailable() {
+    let app = TestApp::spawn_with(|c| c.database_url = None).await;
+    let session = app.verified_user("locked@example.com").await;
+    let user = str_of(&session, "localId").to_owned();
+    let pat = app.pat();
+    let start = json!({"idToken": session["idToken"], "totpEnrollmentInfo": {}});
+    let totp = format!("/v2/users/{user}/totp");
+
+    let mut other = sqlx::AnyConnection::connect(app.config.database_url().expose())
+        .await
+        .expect("a second connection to the file");
+    sqlx::query("BEGIN IMMEDIATE")
+        .execute(&mut other)
+        .await
+        .expect("the write lock");
+    let before = app.fingerprint().await;
+    let (google, zitadel) = tokio::join!(
+        app.post("/v2/accounts/mfaEnrollment:start", start.clone()),
+        app.zitadel(Method::POST, &totp, &pat, None, Some(json!({}))),
+    );
+    assert_google_error(
+        &google,
+        503,
+        "UNAVAILABLE",
+        "The service is currently unavailable.",
+    );
+    assert_zitadel_error(&zitadel, 503, 14, "Errors.Internal", "TESSERA-DB001");
+    assert_eq!(app.fingerprint().await, before);
+
+    sqlx::query("ROLLBACK")
+        .execute(&mut other)
+        .await
+        .expect("let go of the lock");
+    assert_eq!(
+        app.post("/v2/accounts/mfaEnrollment:start", start).await.0,
+        StatusCode::OK
+    );
+    let (status, body) = app
+        .zitadel(Method::POST, &totp, &pat, None, Some(json!({})))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
 }
