@@ -330,6 +330,10 @@ async fn connections_the_server_dropped_while_idle_are_replaced_before_use() {
     // The delivery worker polls once a minute here: its reads would otherwise come upon the
     // dead connections, and drop them, before the requests do.
     let config = NODE_CONFIG.replace("poll_interval_ms = 50", "poll_interval_ms = 60000");
+    assert_ne!(
+        config, NODE_CONFIG,
+        "NODE_CONFIG no longer sets the poll interval"
+    );
     let node = Arc::new(
         Node::start_configured(
             &dir.path().join("node"),
