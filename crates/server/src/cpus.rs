@@ -1,13 +1,13 @@
 //! Which CPUs the server's threads run on.
 //!
-//! A request's path (the async runtime, and SQLite's connection threads, which sqlx starts
-//! from it) hands work back and forth between threads several times per statement. On some
+//! A request's path (the async runtime, SQLite's reader connection threads, which sqlx starts
+//! from it, and the group commit's tasks) hands work back and forth between threads. On some
 //! virtual machines waking a thread on another, idle vCPU costs tens of microseconds, against
 //! a few for a thread on the same CPU (`BENCHMARKS.md`, third session). So the request path
 //! can be confined to one CPU, while the threads that compute (Argon2, RS256 signatures)
 //! keep every CPU the process was given. Reads make few hand-offs and run 1.5× faster on
 //! both CPUs (fifth session), so the default confines only the requests that write, with
-//! SQLite's one writer connection (`Placement::WritesOnOneCpu`).
+//! SQLite's one writer, which runs on their runtime (`Placement::WritesOnOneCpu`).
 
 use std::cell::Cell;
 use std::sync::OnceLock;
@@ -56,9 +56,9 @@ impl RequestCpus {
 }
 
 /// The runtime that requests that write run on under `Placement::WritesOnOneCpu`: one worker
-/// on the first CPU, where SQLite's writer connection thread, and the reader connections of
-/// the requests on it, are started from it too, so that a write's many hand-offs between them
-/// stay on one CPU while reads use every CPU.
+/// on the first CPU, which runs SQLite's writer and its committer, and where the reader
+/// connections of the requests on it are started, so that a write's hand-offs stay on one CPU
+/// while reads use every CPU.
 pub fn writes_runtime() -> std::io::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)

@@ -8,8 +8,8 @@
 
 use std::sync::LazyLock;
 
+use sqlx::AssertSqlSafe;
 use sqlx::any::AnyRow;
-use sqlx::{AnyConnection, AssertSqlSafe, Connection};
 use tessera_core::lockout::{HARD_LOCK_FAILURES, schedule};
 use tessera_core::store::{
     Attempt, AttemptTaken, Event, EventFilter, EventRecord, Passed, StoreResult,
@@ -18,6 +18,7 @@ use tessera_core::{FactorId, RealmId, UserId};
 use time::OffsetDateTime;
 
 use crate::challenges::insert_event;
+use crate::conn::Conn;
 use crate::db_err;
 use crate::deliveries::{charge, refund};
 use crate::rows::{corrupt, get, get_time, millis};
@@ -53,7 +54,7 @@ const SPEND_PENDING: &str = "UPDATE pending_sign_ins SET attempts_left = attempt
 
 /// Runs one of the `SPEND_*` statements; whether it took an attempt.
 async fn spend(
-    conn: &mut AnyConnection,
+    conn: &mut Conn<'_>,
     statement: &'static str,
     key: &[u8],
     at: OffsetDateTime,
@@ -67,7 +68,7 @@ async fn spend(
     Ok(spent.rows_affected() == 1)
 }
 
-pub(crate) async fn take(conn: &mut AnyConnection, a: &Attempt) -> StoreResult<AttemptTaken> {
+pub(crate) async fn take(conn: &mut Conn<'_>, a: &Attempt) -> StoreResult<AttemptTaken> {
     let guards = a.quotas.len()
         + [
             a.factor.is_some(),
@@ -93,7 +94,7 @@ pub(crate) async fn take(conn: &mut AnyConnection, a: &Attempt) -> StoreResult<A
 
 /// Runs the attempt's guards in turn; the first that refuses ends it, leaving what the others
 /// changed for `take` to roll back.
-async fn take_each(conn: &mut AnyConnection, a: &Attempt) -> StoreResult<AttemptTaken> {
+async fn take_each(conn: &mut Conn<'_>, a: &Attempt) -> StoreResult<AttemptTaken> {
     for quota in &a.quotas {
         if !charge(conn, quota, a.at).await? {
             return Ok(AttemptTaken::LimitReached);
@@ -126,7 +127,7 @@ async fn take_each(conn: &mut AnyConnection, a: &Attempt) -> StoreResult<Attempt
 }
 
 pub(crate) async fn end(
-    conn: &mut AnyConnection,
+    conn: &mut Conn<'_>,
     a: &Attempt,
     succeeded: bool,
     events: &[Event],
@@ -138,7 +139,7 @@ pub(crate) async fn end(
 
 /// Ends an attempt inside the caller's transaction (see `Store::end_attempt`).
 pub(crate) async fn record_end(
-    conn: &mut AnyConnection,
+    conn: &mut Conn<'_>,
     a: &Attempt,
     succeeded: bool,
     events: &[Event],
@@ -164,12 +165,12 @@ pub(crate) async fn record_end(
 }
 
 /// Records a passed check inside the caller's transaction.
-pub(crate) async fn record_passed(conn: &mut AnyConnection, passed: &Passed) -> StoreResult<()> {
+pub(crate) async fn record_passed(conn: &mut Conn<'_>, passed: &Passed) -> StoreResult<()> {
     record_end(conn, &passed.attempt, true, &passed.events).await
 }
 
 pub(crate) async fn unlock(
-    conn: &mut AnyConnection,
+    conn: &mut Conn<'_>,
     realm: &RealmId,
     user: &UserId,
     at: OffsetDateTime,
@@ -222,7 +223,7 @@ fn event_from_row(row: &AnyRow) -> StoreResult<EventRecord> {
 }
 
 pub(crate) async fn list_events(
-    conn: &mut AnyConnection,
+    conn: &mut Conn<'_>,
     f: &EventFilter,
 ) -> StoreResult<Vec<EventRecord>> {
     let rows = sqlx::query(

@@ -1,14 +1,15 @@
 //! Challenges, pending sign-ins and audit events. Every "use once" rule is a
 //! single conditional UPDATE whose affected-row count says who won.
 
+use sqlx::Executor;
 use sqlx::any::AnyRow;
-use sqlx::{AnyConnection, Connection, Executor};
 use tessera_core::challenge::{Challenge, PendingSignIn, Purpose};
 use tessera_core::store::{Event, SignInCompletion, SignInOutcome, StoreResult};
 use tessera_core::{FactorId, PhoneNumber, RealmId, UserId};
 use time::OffsetDateTime;
 
 use crate::attempts::record_passed;
+use crate::conn::Conn;
 use crate::rows::{corrupt, get, get_bool, get_time, millis};
 use crate::{db_err, factors, sweep, users};
 
@@ -34,7 +35,7 @@ fn challenge_from_row(row: &AnyRow) -> StoreResult<Challenge> {
     })
 }
 
-pub(crate) async fn insert(conn: &mut AnyConnection, c: &Challenge) -> StoreResult<()> {
+pub(crate) async fn insert(conn: &mut Conn<'_>, c: &Challenge) -> StoreResult<()> {
     sqlx::query(
         "INSERT INTO challenges (id, realm_id, user_id, factor_id, purpose, destination, code_hash, pending_id, \
          expires_at, attempts_left, consumed, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
@@ -56,7 +57,7 @@ pub(crate) async fn insert(conn: &mut AnyConnection, c: &Challenge) -> StoreResu
     .map_err(db_err)?;
     Ok(())
 }
-pub(crate) async fn find(conn: &mut AnyConnection, id: &[u8]) -> StoreResult<Option<Challenge>> {
+pub(crate) async fn find(conn: &mut Conn<'_>, id: &[u8]) -> StoreResult<Option<Challenge>> {
     let row = sqlx::query(
         "SELECT id, realm_id, user_id, factor_id, purpose, destination, code_hash, pending_id, expires_at, \
          attempts_left, consumed, created_at FROM challenges WHERE id = $1",
@@ -68,7 +69,7 @@ pub(crate) async fn find(conn: &mut AnyConnection, id: &[u8]) -> StoreResult<Opt
     row.as_ref().map(challenge_from_row).transpose()
 }
 
-pub(crate) async fn insert_pending(conn: &mut AnyConnection, p: &PendingSignIn) -> StoreResult<()> {
+pub(crate) async fn insert_pending(conn: &mut Conn<'_>, p: &PendingSignIn) -> StoreResult<()> {
     sqlx::query(
         "INSERT INTO pending_sign_ins (credential_hash, realm_id, user_id, first_factor, expires_at, attempts_left, \
          consumed, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -88,7 +89,7 @@ pub(crate) async fn insert_pending(conn: &mut AnyConnection, p: &PendingSignIn) 
 }
 
 pub(crate) async fn find_pending(
-    conn: &mut AnyConnection,
+    conn: &mut Conn<'_>,
     id: &[u8],
 ) -> StoreResult<Option<PendingSignIn>> {
     let row = sqlx::query(
@@ -153,13 +154,13 @@ where
     Ok(done.rows_affected() == 1)
 }
 
-pub(crate) async fn consume(conn: &mut AnyConnection, id: &[u8]) -> StoreResult<bool> {
+pub(crate) async fn consume(conn: &mut Conn<'_>, id: &[u8]) -> StoreResult<bool> {
     let sql = "UPDATE challenges SET consumed = TRUE WHERE id = $1 AND consumed = FALSE";
     won(conn, sql, id, None).await
 }
 
 pub(crate) async fn consume_pending(
-    conn: &mut AnyConnection,
+    conn: &mut Conn<'_>,
     id: &[u8],
     now: OffsetDateTime,
 ) -> StoreResult<bool> {
@@ -171,7 +172,7 @@ pub(crate) async fn consume_pending(
 /// See `Store::delete_expired`. A message that carried a deleted code loses its link to it
 /// (`ON DELETE SET NULL`), and so leaves the dev outbox.
 pub(crate) async fn delete_expired(
-    conn: &mut AnyConnection,
+    conn: &mut Conn<'_>,
     before: OffsetDateTime,
     limit: i64,
 ) -> StoreResult<bool> {
@@ -198,7 +199,7 @@ pub(crate) async fn delete_expired(
 
 /// See `Store::complete_sign_in`.
 pub(crate) async fn complete_sign_in(
-    conn: &mut AnyConnection,
+    conn: &mut Conn<'_>,
     c: &SignInCompletion<'_>,
 ) -> StoreResult<SignInOutcome> {
     let mut tx = conn.begin().await.map_err(db_err)?;

@@ -1,18 +1,18 @@
 //! Pending verifications of users' email addresses and phone numbers. Attempts and single use
 //! are conditional statements, so racing nodes cannot both win.
 
-use sqlx::AnyConnection;
 use tessera_core::clock::from_unix_millis;
 use tessera_core::contact::{ContactCode, ContactKind};
 use tessera_core::error::StoreError;
 use tessera_core::{RealmId, UserId};
 
+use crate::conn::Conn;
 use crate::db_err;
 use crate::rows::millis;
 
 type Key<'a> = (&'a RealmId, &'a UserId, ContactKind);
 
-pub async fn put(conn: &mut AnyConnection, code: &ContactCode) -> Result<(), StoreError> {
+pub async fn put(conn: &mut Conn<'_>, code: &ContactCode) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO contact_codes (realm_id, user_id, kind, value, code_hash, expires_at, attempts_left) \
          VALUES ($1, $2, $3, $4, $5, $6, $7) \
@@ -34,7 +34,7 @@ pub async fn put(conn: &mut AnyConnection, code: &ContactCode) -> Result<(), Sto
 }
 
 pub async fn find(
-    conn: &mut AnyConnection,
+    conn: &mut Conn<'_>,
     (realm, user, kind): Key<'_>,
 ) -> Result<Option<ContactCode>, StoreError> {
     let row: Option<(String, Vec<u8>, i64, i64)> = sqlx::query_as(
@@ -61,7 +61,7 @@ pub async fn find(
 }
 
 async fn won(
-    conn: &mut AnyConnection,
+    conn: &mut Conn<'_>,
     sql: &'static str,
     (realm, user, kind): Key<'_>,
 ) -> Result<bool, StoreError> {
@@ -75,13 +75,13 @@ async fn won(
     Ok(done.rows_affected() == 1)
 }
 
-pub async fn spend_attempt(conn: &mut AnyConnection, key: Key<'_>) -> Result<bool, StoreError> {
+pub async fn spend_attempt(conn: &mut Conn<'_>, key: Key<'_>) -> Result<bool, StoreError> {
     let sql = "UPDATE contact_codes SET attempts_left = attempts_left - 1 \
                WHERE realm_id = $1 AND user_id = $2 AND kind = $3 AND attempts_left > 0";
     won(conn, sql, key).await
 }
 
-pub async fn take(conn: &mut AnyConnection, key: Key<'_>) -> Result<bool, StoreError> {
+pub async fn take(conn: &mut Conn<'_>, key: Key<'_>) -> Result<bool, StoreError> {
     let sql = "DELETE FROM contact_codes WHERE realm_id = $1 AND user_id = $2 AND kind = $3";
     won(conn, sql, key).await
 }

@@ -7,8 +7,8 @@
 //! the same statement without it is already exclusive. A claim is a lease: a node that dies
 //! mid-send leaves it to expire, and another node takes the message over.
 
+use sqlx::AssertSqlSafe;
 use sqlx::any::AnyRow;
-use sqlx::{AnyConnection, AssertSqlSafe};
 use tessera_core::RealmId;
 use tessera_core::delivery::DeliveryOutcome;
 use tessera_core::delivery::{CLAIM_LEASE, Channel, Delivery, DeliveryStatus, Quota};
@@ -17,6 +17,7 @@ use tessera_core::factor::Sealed;
 use tessera_core::store::{Attempted, Outgoing, StoreResult};
 use time::OffsetDateTime;
 
+use crate::conn::Conn;
 use crate::open::Engine;
 use crate::rows::{corrupt, get, get_opt_time, get_time, millis};
 use crate::{db_err, sweep};
@@ -48,7 +49,7 @@ fn from_row(row: &AnyRow) -> StoreResult<Delivery> {
 }
 
 /// Charges each message's limits and queues it, on the caller's transaction.
-pub(crate) async fn queue(conn: &mut AnyConnection, outgoing: &[Outgoing]) -> StoreResult<()> {
+pub(crate) async fn queue(conn: &mut Conn<'_>, outgoing: &[Outgoing]) -> StoreResult<()> {
     for out in outgoing {
         let now = out.delivery.created_at;
         for quota in &out.quotas {
@@ -87,7 +88,7 @@ pub(crate) async fn queue(conn: &mut AnyConnection, outgoing: &[Outgoing]) -> St
 /// conditional upsert); `false` when the limit is used up. Shared by the delivery limits and
 /// the limits on failed verifications.
 pub(crate) async fn charge(
-    conn: &mut AnyConnection,
+    conn: &mut Conn<'_>,
     quota: &Quota,
     now: OffsetDateTime,
 ) -> StoreResult<bool> {
@@ -108,7 +109,7 @@ pub(crate) async fn charge(
 
 /// Gives back one counted by `charge` at `now`.
 pub(crate) async fn refund(
-    conn: &mut AnyConnection,
+    conn: &mut Conn<'_>,
     quota: &Quota,
     now: OffsetDateTime,
 ) -> StoreResult<()> {
@@ -128,7 +129,7 @@ const DUE: &str = "status = 'queued' AND next_attempt_at <= $1 AND (claimed_unti
 
 /// Whether `claim` would find a message at `now`; a read, so that a worker with nothing to
 /// send takes no write (on SQLite: no write lock against other processes, no fsync).
-pub(crate) async fn any_due(conn: &mut AnyConnection, now: OffsetDateTime) -> StoreResult<bool> {
+pub(crate) async fn any_due(conn: &mut Conn<'_>, now: OffsetDateTime) -> StoreResult<bool> {
     let due = sqlx::query(AssertSqlSafe(format!(
         "SELECT 1 FROM deliveries WHERE {DUE} LIMIT 1"
     )))
@@ -140,7 +141,7 @@ pub(crate) async fn any_due(conn: &mut AnyConnection, now: OffsetDateTime) -> St
 }
 
 pub(crate) async fn claim(
-    conn: &mut AnyConnection,
+    conn: &mut Conn<'_>,
     engine: Engine,
     node: &str,
     now: OffsetDateTime,
@@ -167,7 +168,7 @@ pub(crate) async fn claim(
 }
 
 pub(crate) async fn finish(
-    conn: &mut AnyConnection,
+    conn: &mut Conn<'_>,
     node: &str,
     attempted: &Attempted,
 ) -> StoreResult<bool> {
@@ -195,7 +196,7 @@ pub(crate) async fn finish(
 }
 
 pub(crate) async fn list(
-    conn: &mut AnyConnection,
+    conn: &mut Conn<'_>,
     status: Option<DeliveryStatus>,
     limit: i64,
 ) -> StoreResult<Vec<Delivery>> {
@@ -213,7 +214,7 @@ pub(crate) async fn list(
 }
 
 pub(crate) async fn outstanding(
-    conn: &mut AnyConnection,
+    conn: &mut Conn<'_>,
     realm: &RealmId,
 ) -> StoreResult<Vec<Delivery>> {
     let columns = COLUMNS.replace(", ", ", d.");
@@ -229,7 +230,7 @@ pub(crate) async fn outstanding(
     rows.iter().map(from_row).collect()
 }
 
-pub(crate) async fn clear(conn: &mut AnyConnection, realm: &RealmId) -> StoreResult<()> {
+pub(crate) async fn clear(conn: &mut Conn<'_>, realm: &RealmId) -> StoreResult<()> {
     sqlx::query("DELETE FROM deliveries WHERE realm_id = $1 AND challenge_id IS NOT NULL")
         .bind(&realm.0)
         .execute(&mut *conn)
@@ -239,7 +240,7 @@ pub(crate) async fn clear(conn: &mut AnyConnection, realm: &RealmId) -> StoreRes
 }
 
 pub(crate) async fn prune(
-    conn: &mut AnyConnection,
+    conn: &mut Conn<'_>,
     counters_before: OffsetDateTime,
     messages_before: OffsetDateTime,
     limit: i64,

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::sync::LazyLock;
 
 use sqlx::any::AnyRow;
-use sqlx::{Any, AnyConnection, AssertSqlSafe, Connection, Transaction};
+use sqlx::{Any, AssertSqlSafe};
 use tessera_core::factor::MAX_READY_FACTORS;
 use tessera_core::store::{
     EnrolOutcome, Enrolment, Event, Listed, RefreshTokenRecord, StoreResult,
@@ -20,6 +20,7 @@ use time::OffsetDateTime;
 
 use crate::attempts::record_passed;
 use crate::challenges::{consume, insert_event};
+use crate::conn::Conn;
 use crate::db_err;
 use crate::rows::{USER_COLUMNS, corrupt, get, get_opt_time, millis, user_from_row};
 use crate::users::insert_refresh_token;
@@ -142,7 +143,7 @@ fn factor_from(c: Columns<'_>) -> StoreResult<Factor> {
 }
 
 pub(crate) async fn list(
-    conn: &mut AnyConnection,
+    conn: &mut Conn<'_>,
     realm: &RealmId,
     user: &UserId,
     listed: Listed,
@@ -158,7 +159,7 @@ pub(crate) async fn list(
 
 /// The rows `sql` selects for a user: `$1` the realm, `$2` the user.
 async fn user_rows(
-    conn: &mut AnyConnection,
+    conn: &mut Conn<'_>,
     sql: &str,
     realm: &RealmId,
     user: &UserId,
@@ -182,7 +183,7 @@ fn states(listed: Listed) -> &'static str {
 /// A user and their factors of `listed`, oldest first, in one query rather than two: a left
 /// join, one row per factor, or one row of nulls on the factors' side for a user without any.
 pub(crate) async fn user_with_factors(
-    conn: &mut AnyConnection,
+    conn: &mut Conn<'_>,
     realm: &RealmId,
     user: &UserId,
     listed: Listed,
@@ -230,7 +231,7 @@ fn joined_sql(listed: Listed) -> String {
 }
 
 pub(crate) async fn get_one(
-    conn: &mut AnyConnection,
+    conn: &mut Conn<'_>,
     realm: &RealmId,
     user: &UserId,
     id: &FactorId,
@@ -248,7 +249,7 @@ pub(crate) async fn get_one(
     row.as_ref().map(factor_from_row).transpose()
 }
 
-pub(crate) async fn insert(tx: &mut Transaction<'_, Any>, f: &Factor) -> StoreResult<()> {
+pub(crate) async fn insert(tx: &mut Conn<'_>, f: &Factor) -> StoreResult<()> {
     let credential = match &f.data {
         FactorData::WebAuthn { credential } => Some(credential.as_str()),
         _ => None,
@@ -291,7 +292,7 @@ pub(crate) async fn insert(tx: &mut Transaction<'_, Any>, f: &Factor) -> StoreRe
     .bind(millis(f.created_at))
     .bind(f.enrolled_at.map(millis))
     .bind(f.last_used_at.map(millis))
-    .execute(&mut **tx)
+    .execute(&mut *tx)
     .await
     .map_err(db_err)?;
     Ok(())
@@ -304,10 +305,7 @@ pub(crate) async fn insert(tx: &mut Transaction<'_, Any>, f: &Factor) -> StoreRe
 /// it is `INVALID_SESSION_INFO`; marked removed instead, it would stay, and the user's listings
 /// would step over every one. No event is recorded for it: its start was, and nothing was
 /// enrolled.
-pub(crate) async fn insert_unfinished(
-    tx: &mut Transaction<'_, Any>,
-    factor: &Factor,
-) -> StoreResult<()> {
+pub(crate) async fn insert_unfinished(tx: &mut Conn<'_>, factor: &Factor) -> StoreResult<()> {
     if factor.kind() == FactorKind::Totp {
         let sql = "DELETE FROM factors \
                    WHERE realm_id = $1 AND user_id = $2 AND state = 'not_ready' AND kind = 'totp'";
@@ -317,7 +315,7 @@ pub(crate) async fn insert_unfinished(
 }
 
 pub(crate) async fn complete_enrolment(
-    conn: &mut AnyConnection,
+    conn: &mut Conn<'_>,
     enrolment: &Enrolment<'_>,
 ) -> StoreResult<EnrolOutcome> {
     let mut tx = conn.begin().await.map_err(db_err)?;
@@ -339,10 +337,7 @@ pub(crate) async fn complete_enrolment(
 }
 
 /// The enrolment's own writes; anything but `Done` leaves the transaction to be rolled back.
-async fn enrol(
-    tx: &mut Transaction<'_, Any>,
-    enrolment: &Enrolment<'_>,
-) -> StoreResult<EnrolOutcome> {
+async fn enrol(tx: &mut Conn<'_>, enrolment: &Enrolment<'_>) -> StoreResult<EnrolOutcome> {
     let Enrolment {
         challenge,
         factor,
@@ -361,7 +356,7 @@ async fn enrol(
     .bind(&factor.realm.0)
     .bind(factor.user.as_str())
     .bind(MAX_READY_FACTORS)
-    .execute(&mut **tx)
+    .execute(&mut *tx)
     .await
     .map_err(db_err)?;
     if slot.rows_affected() != 1 {
@@ -379,7 +374,7 @@ async fn enrol(
         _ => None,
     })
     .bind(factor.id.as_str())
-    .execute(&mut **tx)
+    .execute(&mut *tx)
     .await
     .map_err(db_err)?;
     if promoted.rows_affected() == 0 {
@@ -388,12 +383,12 @@ async fn enrol(
         }
         insert(tx, factor).await?;
     }
-    insert_event(&mut **tx, event).await?;
+    insert_event(&mut *tx, event).await?;
     Ok(EnrolOutcome::Done)
 }
 
 pub(crate) async fn remove(
-    conn: &mut AnyConnection,
+    conn: &mut Conn<'_>,
     realm: &RealmId,
     user: &UserId,
     id: &FactorId,
@@ -423,7 +418,7 @@ pub(crate) async fn remove(
 }
 
 /// Recomputes `ready_factors` from the rows, inside the caller's transaction.
-async fn recount(tx: &mut Transaction<'_, Any>, realm: &RealmId, user: &UserId) -> StoreResult<()> {
+async fn recount(tx: &mut Conn<'_>, realm: &RealmId, user: &UserId) -> StoreResult<()> {
     let sql = "UPDATE users SET ready_factors = (SELECT COUNT(*) FROM factors \
                WHERE realm_id = $1 AND user_id = $2 AND state = 'ready') WHERE realm_id = $1 AND id = $2";
     update_for_user(tx, sql, realm, user).await
@@ -431,7 +426,7 @@ async fn recount(tx: &mut Transaction<'_, Any>, realm: &RealmId, user: &UserId) 
 
 /// Runs `sql` with the realm as `$1` and the user as `$2`, inside the caller's transaction.
 async fn update_for_user(
-    tx: &mut Transaction<'_, Any>,
+    tx: &mut Conn<'_>,
     sql: &'static str,
     realm: &RealmId,
     user: &UserId,
@@ -439,14 +434,14 @@ async fn update_for_user(
     sqlx::query(sql)
         .bind(&realm.0)
         .bind(user.as_str())
-        .execute(&mut **tx)
+        .execute(&mut *tx)
         .await
         .map_err(db_err)?;
     Ok(())
 }
 
 pub(crate) async fn replace(
-    conn: &mut AnyConnection,
+    conn: &mut Conn<'_>,
     realm: &RealmId,
     user: &UserId,
     factors: &[Factor],
@@ -496,7 +491,7 @@ where
 }
 
 pub(crate) async fn swap_webauthn_credential(
-    conn: &mut AnyConnection,
+    conn: &mut Conn<'_>,
     id: &FactorId,
     old: &str,
     new: &str,

@@ -8,12 +8,14 @@
 //! SQLite is opened in WAL mode with one writer connection and a few readers, all owned here
 //! rather than pooled by sqlx (`writer.rs`, `readers.rs`): SQLite allows one writer at a time
 //! anyway, queueing writers for our connection is cheaper than letting them collide on
-//! `SQLITE_BUSY`, and the writes queued together share a transaction. PostgreSQL uses one
-//! pool for both. Every query function takes the connection it is given
-//! (`SqlStore::durably`, `SqlStore::reading`).
+//! `SQLITE_BUSY`, and the writes queued together share a transaction. The writer runs its
+//! statements in place rather than on a thread of sqlx's (`conn.rs`). PostgreSQL uses one
+//! pool for both. Every query function takes the `Conn` it is given (`SqlStore::durably`,
+//! `SqlStore::reading`).
 
 mod attempts;
 mod challenges;
+mod conn;
 mod contacts;
 mod deliveries;
 mod durability;
@@ -30,7 +32,7 @@ mod users;
 mod writer;
 
 use async_trait::async_trait;
-use sqlx::{AnyConnection, AnyPool, AssertSqlSafe, Connection};
+use sqlx::{AnyPool, AssertSqlSafe};
 use std::sync::Arc;
 use tessera_core::challenge::{Challenge, PendingSignIn};
 use tessera_core::contact::{ContactCode, ContactKind};
@@ -51,6 +53,7 @@ use time::OffsetDateTime;
 
 pub use open::{Engine, OpenOptions};
 
+use conn::Conn;
 use readers::Readers;
 use writer::SqliteWriter;
 
@@ -76,7 +79,7 @@ impl SqlStore {
     /// Runs a write on a writer connection, then returns once it is on disk.
     async fn durably<T>(
         &self,
-        write: impl AsyncFnOnce(&mut AnyConnection) -> StoreResult<T>,
+        write: impl AsyncFnOnce(&mut Conn<'_>) -> StoreResult<T>,
     ) -> StoreResult<T> {
         self.durably_after(WriteOrder::DURABLE, write).await
     }
@@ -86,11 +89,13 @@ impl SqlStore {
     async fn durably_after<T>(
         &self,
         after: WriteOrder,
-        write: impl AsyncFnOnce(&mut AnyConnection) -> StoreResult<T>,
+        write: impl AsyncFnOnce(&mut Conn<'_>) -> StoreResult<T>,
     ) -> StoreResult<T> {
         match &self.backend {
             Backend::Sqlite { writer, .. } => writer.write(after, write).await,
-            Backend::Postgres(pool) => write(&mut *pool.acquire().await.map_err(db_err)?).await,
+            Backend::Postgres(pool) => {
+                write(&mut Conn::Sqlx(&mut *pool.acquire().await.map_err(db_err)?)).await
+            }
         }
     }
 
@@ -98,7 +103,7 @@ impl SqlStore {
     /// it is on disk: a later write handed that (`durably_after`) makes sure it is.
     async fn ordered<T>(
         &self,
-        write: impl AsyncFnOnce(&mut AnyConnection) -> StoreResult<T>,
+        write: impl AsyncFnOnce(&mut Conn<'_>) -> StoreResult<T>,
     ) -> StoreResult<(T, WriteOrder)> {
         match &self.backend {
             Backend::Sqlite { writer, .. } => writer.write_ordered(write).await,
@@ -109,11 +114,18 @@ impl SqlStore {
     /// Runs a read on a reader connection.
     async fn reading<T>(
         &self,
-        read: impl AsyncFnOnce(&mut AnyConnection) -> StoreResult<T>,
+        read: impl AsyncFnOnce(&mut Conn<'_>) -> StoreResult<T>,
     ) -> StoreResult<T> {
         match &self.backend {
-            Backend::Sqlite { readers, .. } => readers.here().read(read).await,
-            Backend::Postgres(pool) => read(&mut *pool.acquire().await.map_err(db_err)?).await,
+            Backend::Sqlite { readers, .. } => {
+                readers
+                    .here()
+                    .read(async |conn| read(&mut Conn::Sqlx(conn)).await)
+                    .await
+            }
+            Backend::Postgres(pool) => {
+                read(&mut Conn::Sqlx(&mut *pool.acquire().await.map_err(db_err)?)).await
+            }
         }
     }
 
@@ -251,11 +263,17 @@ fn server_unavailable(sqlstate: &str) -> bool {
 /// process held the file's write lock past the busy timeout. A retry later can succeed.
 fn sqlite_busy(db: &dyn sqlx::error::DatabaseError) -> bool {
     const SQLITE_BUSY: i32 = 5;
-    db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some()
+    (db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some()
+        || db.try_downcast_ref::<conn::InPlaceError>().is_some())
         && db
             .code()
             .and_then(|code| code.parse::<i32>().ok())
             .is_some_and(|code| code & 0xff == SQLITE_BUSY)
+}
+
+/// `sqlite_busy` for a whole sqlx error.
+pub(crate) fn sqlite_busy_error(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(db) if sqlite_busy(db.as_ref()))
 }
 
 pub(crate) const REALM_COLUMNS: &str =

@@ -1,11 +1,11 @@
 //! ZITADEL login sessions. Updates are conditional on the sequence the session was read at.
 
-use sqlx::AnyConnection;
 use sqlx::any::AnyRow;
 use tessera_core::error::StoreError;
 use tessera_core::login_session::{CheckedFactors, LoginSession, OtpChallenge};
 use tessera_core::{RealmId, UserId};
 
+use crate::conn::Conn;
 use crate::db_err;
 use crate::rows::{corrupt, get, get_opt_time, get_time, millis};
 
@@ -97,7 +97,7 @@ fn bind_all<'q>(
         .bind(s.sequence)
 }
 
-pub async fn insert(conn: &mut AnyConnection, session: &LoginSession) -> Result<(), StoreError> {
+pub async fn insert(conn: &mut Conn<'_>, session: &LoginSession) -> Result<(), StoreError> {
     let placeholders: Vec<String> = (1..=23).map(|i| format!("${i}")).collect();
     let sql = format!(
         "INSERT INTO login_sessions ({COLUMNS}) VALUES ({})",
@@ -113,10 +113,7 @@ pub async fn insert(conn: &mut AnyConnection, session: &LoginSession) -> Result<
     Ok(())
 }
 
-pub async fn get_one(
-    conn: &mut AnyConnection,
-    id: &str,
-) -> Result<Option<LoginSession>, StoreError> {
+pub async fn get_one(conn: &mut Conn<'_>, id: &str) -> Result<Option<LoginSession>, StoreError> {
     let sql = format!("SELECT {COLUMNS} FROM login_sessions WHERE id = $1");
     let row = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(id)
@@ -127,7 +124,7 @@ pub async fn get_one(
 }
 
 pub async fn update(
-    conn: &mut AnyConnection,
+    conn: &mut Conn<'_>,
     session: &LoginSession,
     read_at: i64,
 ) -> Result<bool, StoreError> {
@@ -152,7 +149,7 @@ pub async fn update(
     Ok(done.rows_affected() == 1)
 }
 
-pub async fn delete(conn: &mut AnyConnection, id: &str) -> Result<bool, StoreError> {
+pub async fn delete(conn: &mut Conn<'_>, id: &str) -> Result<bool, StoreError> {
     let done = sqlx::query("DELETE FROM login_sessions WHERE id = $1")
         .bind(id)
         .execute(&mut *conn)

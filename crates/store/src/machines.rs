@@ -1,10 +1,10 @@
 //! Machine users and their personal access tokens (kept as SHA-256 only).
 
-use sqlx::AnyConnection;
 use tessera_core::error::StoreError;
 use tessera_core::{MachineUser, RealmId, Role, UserId};
 use time::OffsetDateTime;
 
+use crate::conn::Conn;
 use crate::db_err;
 use crate::rows::{corrupt, millis};
 use tessera_core::clock::from_unix_millis;
@@ -25,7 +25,7 @@ fn machine_from_row(
     })
 }
 
-pub async fn insert(conn: &mut AnyConnection, user: &MachineUser) -> Result<(), StoreError> {
+pub async fn insert(conn: &mut Conn<'_>, user: &MachineUser) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO machine_users (id, realm_id, username, role, created_at) VALUES ($1, $2, $3, $4, $5)",
     )
@@ -40,7 +40,7 @@ pub async fn insert(conn: &mut AnyConnection, user: &MachineUser) -> Result<(), 
     Ok(())
 }
 
-pub async fn get(conn: &mut AnyConnection, id: &UserId) -> Result<Option<MachineUser>, StoreError> {
+pub async fn get(conn: &mut Conn<'_>, id: &UserId) -> Result<Option<MachineUser>, StoreError> {
     let sql = format!("SELECT {COLUMNS} FROM machine_users m WHERE m.id = $1");
     let row: Option<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(id.as_str())
@@ -51,7 +51,7 @@ pub async fn get(conn: &mut AnyConnection, id: &UserId) -> Result<Option<Machine
 }
 
 pub async fn find(
-    conn: &mut AnyConnection,
+    conn: &mut Conn<'_>,
     realm: &RealmId,
     username: &str,
 ) -> Result<Option<MachineUser>, StoreError> {
@@ -67,7 +67,7 @@ pub async fn find(
 }
 
 pub async fn insert_pat(
-    conn: &mut AnyConnection,
+    conn: &mut Conn<'_>,
     token_hash: &[u8],
     owner: &MachineUser,
     now: OffsetDateTime,
@@ -87,7 +87,7 @@ pub async fn insert_pat(
 }
 
 pub async fn find_pat(
-    conn: &mut AnyConnection,
+    conn: &mut Conn<'_>,
     token_hash: &[u8],
 ) -> Result<Option<MachineUser>, StoreError> {
     let sql = format!(

@@ -5,7 +5,7 @@ use std::time::Duration;
 use sqlx::any::AnyPoolOptions;
 
 use sqlx::migrate::Migrator;
-use sqlx::{AnyConnection, Connection};
+use sqlx::{AnyConnection, AssertSqlSafe, Connection};
 use tessera_core::error::StoreError;
 use tessera_core::store::StoreResult;
 
@@ -19,6 +19,10 @@ static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
 /// How long a request waits for a connection before it fails as "unavailable"
 /// (a database outage must produce errors, not hung requests).
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How long a SQLite connection waits for another process's lock before it fails as
+/// "unavailable".
+pub(crate) const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// A pooled PostgreSQL connection idle for this long is pinged before it is handed out; one
 /// in steady use is not. sqlx's default pings on every acquire, a round trip as dear as a
@@ -36,9 +40,9 @@ pub enum Engine {
 pub struct OpenOptions {
     /// Connections to PostgreSQL, or SQLite readers (SQLite always has exactly one writer).
     pub max_connections: u32,
-    /// The runtime SQLite's writer runs on: its connection thread is started from there, and
-    /// its committer runs there, and the reads of requests on that runtime get connections
-    /// started from there too. The caller's, and one set of readers, when `None`.
+    /// The runtime SQLite's writer's committer runs on (its writes run on the tasks that make
+    /// them), where the reads of requests on that runtime get connections started from there
+    /// too. The caller's, and one set of readers, when `None`.
     pub writer_runtime: Option<tokio::runtime::Handle>,
 }
 
@@ -153,11 +157,13 @@ pub(crate) async fn sqlite_connection(url: &str) -> StoreResult<AnyConnection> {
 /// makes every write durable before the store answers.
 async fn sqlite_pragmas(conn: &mut AnyConnection) -> Result<(), sqlx::Error> {
     for pragma in [
-        "PRAGMA foreign_keys = ON",
-        "PRAGMA busy_timeout = 5000",
-        "PRAGMA synchronous = NORMAL",
+        "PRAGMA foreign_keys = ON".to_owned(),
+        format!("PRAGMA busy_timeout = {}", BUSY_TIMEOUT.as_millis()),
+        "PRAGMA synchronous = NORMAL".to_owned(),
     ] {
-        sqlx::query(pragma).execute(&mut *conn).await?;
+        sqlx::query(AssertSqlSafe(pragma))
+            .execute(&mut *conn)
+            .await?;
     }
     conn.ping().await
 }

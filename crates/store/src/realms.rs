@@ -1,13 +1,14 @@
 //! Realm rows beyond lookup: configuration updates, tenant listing, deletion.
 
-use sqlx::{AnyConnection, AssertSqlSafe};
+use sqlx::AssertSqlSafe;
 use tessera_core::store::StoreResult;
 use tessera_core::{Realm, RealmId};
 
+use crate::conn::Conn;
 use crate::rows::realm_from_row;
 use crate::{REALM_COLUMNS, db_err};
 
-pub(crate) async fn update(conn: &mut AnyConnection, realm: &Realm) -> StoreResult<bool> {
+pub(crate) async fn update(conn: &mut Conn<'_>, realm: &Realm) -> StoreResult<bool> {
     let mfa = serde_json::to_string(&realm.mfa)
         .map_err(|e| tessera_core::StoreError::Internal(e.to_string()))?;
     let relying_party = realm
@@ -29,7 +30,7 @@ pub(crate) async fn update(conn: &mut AnyConnection, realm: &Realm) -> StoreResu
     Ok(done.rows_affected() == 1)
 }
 
-pub(crate) async fn tenants(conn: &mut AnyConnection, project_id: &str) -> StoreResult<Vec<Realm>> {
+pub(crate) async fn tenants(conn: &mut Conn<'_>, project_id: &str) -> StoreResult<Vec<Realm>> {
     let sql = format!(
         "SELECT {REALM_COLUMNS} FROM realms WHERE project_id = $1 AND tenant_id <> '' ORDER BY tenant_id"
     );
@@ -42,7 +43,7 @@ pub(crate) async fn tenants(conn: &mut AnyConnection, project_id: &str) -> Store
 }
 
 /// Users, and through them factors, challenges and sessions, go with the realm (cascade).
-pub(crate) async fn delete(conn: &mut AnyConnection, id: &RealmId) -> StoreResult<bool> {
+pub(crate) async fn delete(conn: &mut Conn<'_>, id: &RealmId) -> StoreResult<bool> {
     let done = sqlx::query("DELETE FROM realms WHERE id = $1")
         .bind(&id.0)
         .execute(&mut *conn)

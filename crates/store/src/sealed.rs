@@ -5,10 +5,11 @@
 //! so a rotation racing a node that changes the same record cannot overwrite the newer value,
 //! and running a rotation twice changes nothing the second time.
 
-use sqlx::{AnyConnection, AssertSqlSafe, Connection};
+use sqlx::AssertSqlSafe;
 use tessera_core::factor::Sealed;
 use tessera_core::store::{KeyUsage, SealedKind, SealedRecord, StoreResult};
 
+use crate::conn::Conn;
 use crate::db_err;
 
 /// Where a kind of sealed value lives: table, id column and sealed-bytes column. Each of these
@@ -21,7 +22,7 @@ fn place(kind: SealedKind) -> (&'static str, &'static str, &'static str) {
     }
 }
 
-pub(crate) async fn usage(conn: &mut AnyConnection) -> StoreResult<Vec<KeyUsage>> {
+pub(crate) async fn usage(conn: &mut Conn<'_>) -> StoreResult<Vec<KeyUsage>> {
     let mut usage = Vec::new();
     for kind in SealedKind::ALL {
         let (table, _, column) = place(kind);
@@ -43,7 +44,7 @@ pub(crate) async fn usage(conn: &mut AnyConnection) -> StoreResult<Vec<KeyUsage>
 }
 
 pub(crate) async fn not_under(
-    conn: &mut AnyConnection,
+    conn: &mut Conn<'_>,
     kind: SealedKind,
     key_id: &str,
     limit: i64,
@@ -73,7 +74,7 @@ pub(crate) async fn not_under(
 }
 
 pub(crate) async fn reseal(
-    conn: &mut AnyConnection,
+    conn: &mut Conn<'_>,
     kind: SealedKind,
     changes: &[(SealedRecord, Sealed)],
 ) -> StoreResult<u64> {

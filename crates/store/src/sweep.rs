@@ -3,10 +3,10 @@
 //! messages) is deleted a chunk at a time, each found through an index, never in one long
 //! transaction.
 
-use sqlx::{AnyConnection, Connection};
 use tessera_core::store::StoreResult;
 use time::OffsetDateTime;
 
+use crate::conn::Conn;
 use crate::db_err;
 use crate::rows::millis;
 
@@ -16,7 +16,7 @@ pub(crate) type Delete = (&'static str, OffsetDateTime);
 /// Runs each delete with `limit`, all in one transaction; `true` when any deleted `limit`
 /// rows, so there may be more.
 pub(crate) async fn delete_chunk(
-    conn: &mut AnyConnection,
+    conn: &mut Conn<'_>,
     deletes: &[Delete],
     limit: i64,
 ) -> StoreResult<bool> {

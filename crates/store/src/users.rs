@@ -1,16 +1,17 @@
 //! User rows: inserts, keyed reads, whole-row updates, listing and the admin query.
 
+use sqlx::AssertSqlSafe;
 use sqlx::any::AnyArguments;
 use sqlx::query::Query;
-use sqlx::{AnyConnection, AssertSqlSafe};
 use tessera_core::error::StoreError;
 use tessera_core::store::{RefreshTokenRecord, StoreResult, UserFilter, UserQuery, UserSort};
 use tessera_core::{NewUser, RealmId, User, UserId};
 
+use crate::conn::Conn;
 use crate::db_err;
 use crate::rows::{USER_COLUMNS, millis, user_from_row};
 
-pub(crate) async fn insert(conn: &mut AnyConnection, new: NewUser) -> StoreResult<User> {
+pub(crate) async fn insert(conn: &mut Conn<'_>, new: NewUser) -> StoreResult<User> {
     let user = new.into_user();
     bind_user(sqlx::query(
         "INSERT INTO users (realm_id, id, email, email_verified, phone_number, display_name, photo_url, \
@@ -26,7 +27,7 @@ pub(crate) async fn insert(conn: &mut AnyConnection, new: NewUser) -> StoreResul
 
 /// `column` is one of our own column names, never caller input.
 pub(crate) async fn find_by(
-    conn: &mut AnyConnection,
+    conn: &mut Conn<'_>,
     realm: &RealmId,
     column: &str,
     value: &str,
@@ -105,7 +106,7 @@ fn bind_user<'q>(
 }
 
 pub(crate) async fn list(
-    conn: &mut AnyConnection,
+    conn: &mut Conn<'_>,
     realm: &RealmId,
     after: Option<&UserId>,
     limit: i64,
@@ -124,7 +125,7 @@ pub(crate) async fn list(
 }
 
 pub(crate) async fn query(
-    conn: &mut AnyConnection,
+    conn: &mut Conn<'_>,
     realm: &RealmId,
     q: &UserQuery,
     with_users: bool,
@@ -190,7 +191,7 @@ pub(crate) async fn query(
 
 /// The realms with a user whose `column` (`id` or `email`) is `value`.
 pub(crate) async fn realms_of(
-    conn: &mut AnyConnection,
+    conn: &mut Conn<'_>,
     column: &'static str,
     value: &str,
 ) -> StoreResult<Vec<RealmId>> {

@@ -24,33 +24,45 @@
 //! lost; batches are published in the order they committed, so by then its fate is known. A
 //! code check takes its attempt that way, so it waits for one commit instead of two.
 //!
-//! A write that is cancelled midway leaves its savepoint to be rolled back (sqlx queues the
-//! rollback when its transaction is dropped) and still asks for the commit, so the batch it
-//! began does not hold SQLite's write lock, against other processes on the file, until some
-//! later write comes along.
+//! A write that is cancelled midway has its savepoint rolled back (when its transaction is
+//! dropped) and still asks for the commit, so the batch it began does not hold SQLite's write
+//! lock, against other processes on the file, until some later write comes along.
+//!
+//! The connection runs its statements in place, on the thread of the task holding it
+//! (`conn.rs`), so it must never wait for a lock there: it has no busy timeout, and a batch's
+//! `BEGIN IMMEDIATE` that finds another process writing is retried after a sleep that lets the
+//! thread serve other tasks, for as long as other connections wait (`BUSY_TIMEOUT`), before the
+//! write fails as unavailable. Once the batch holds the lock, its statements and commit wait for
+//! nobody: WAL readers never block a writer.
 
+use std::path::PathBuf;
 use std::str::FromStr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use sqlx::sqlite::SqliteConnectOptions;
-use sqlx::{Any, AnyConnection, Connection, Database, SqlSafeStr};
-use sqlx_core::transaction::TransactionManager;
+use sqlx::{AnyConnection, Connection};
 use tessera_core::error::StoreError;
 use tessera_core::store::{StoreResult, WriteOrder};
 use tokio::sync::{Mutex, MutexGuard, Notify, watch};
+use tokio::time::Instant;
 
+use crate::conn::{Conn, InPlace};
 use crate::durability::WalSync;
-use crate::open::{on_runtime, sqlite_connection};
-use crate::{closed, db_err};
+use crate::open::{BUSY_TIMEOUT, on_runtime, sqlite_connection};
+use crate::{closed, db_err, sqlite_busy_error};
 
-type Manager = <Any as Database>::TransactionManager;
+/// How long a `BEGIN IMMEDIATE` that found the file locked sleeps before it tries again.
+const BUSY_RETRY: Duration = Duration::from_millis(2);
 
 /// How a batch ended; `None` while it is open.
 type Outcome = Option<Result<(), StoreError>>;
 
 pub(crate) struct SqliteWriter {
+    /// For `alone`, which runs sqlx's migrator.
     url: String,
+    file: PathBuf,
     turn: Mutex<Turn>,
     commit_due: Notify,
     /// The log's fsync; none for an in-memory database (nothing to lose).
@@ -64,7 +76,7 @@ pub(crate) struct SqliteWriter {
 
 struct Turn {
     /// `None` after a failed commit (until the next write reopens it) and once closed.
-    conn: Option<AnyConnection>,
+    conn: Option<InPlace>,
     /// The open batch: its outcome is published here when it ends.
     batch: Option<Batch>,
     /// The number of the last batch begun; batches are numbered from 1.
@@ -85,27 +97,29 @@ struct Committed {
 
 impl SqliteWriter {
     /// Opens the writer connection of `url`, in WAL mode, and starts its committer, on
-    /// `runtime` when given (the connection's thread inherits the CPUs of the thread that
-    /// starts it).
+    /// `runtime` when given.
     pub(crate) async fn open(
         url: &str,
         runtime: Option<&tokio::runtime::Handle>,
     ) -> Result<Arc<Self>, StoreError> {
-        let file = SqliteConnectOptions::from_str(url)
-            .map_err(db_err)?
-            .get_filename()
-            .to_owned();
-        let wal = (file.as_os_str() != ":memory:").then(|| WalSync::new(file));
+        let file = sqlite_file(url)?;
+        let wal = (file.as_os_str() != ":memory:").then(|| WalSync::new(file.clone()));
+        let start = Self::start(url.to_owned(), file, wal);
         match runtime {
-            Some(runtime) => on_runtime(runtime, Self::start(url.to_owned(), wal)).await,
-            None => Self::start(url.to_owned(), wal).await,
+            Some(runtime) => on_runtime(runtime, start).await,
+            None => start.await,
         }
     }
 
-    async fn start(url: String, wal: Option<WalSync>) -> Result<Arc<Self>, StoreError> {
-        let conn = sqlite_connection(&url).await?;
+    async fn start(
+        url: String,
+        file: PathBuf,
+        wal: Option<WalSync>,
+    ) -> Result<Arc<Self>, StoreError> {
+        let conn = InPlace::open(&file).map_err(db_err)?;
         let writer = Arc::new(SqliteWriter {
             url,
+            file,
             turn: Mutex::new(Turn {
                 conn: Some(conn),
                 batch: None,
@@ -128,7 +142,7 @@ impl SqliteWriter {
     pub(crate) async fn write<T>(
         &self,
         after: WriteOrder,
-        work: impl AsyncFnOnce(&mut AnyConnection) -> StoreResult<T>,
+        work: impl AsyncFnOnce(&mut Conn<'_>) -> StoreResult<T>,
     ) -> StoreResult<T> {
         let (done, _, mut outcome) = self.run(work).await?;
         let ended = outcome
@@ -151,7 +165,7 @@ impl SqliteWriter {
     /// durable, with where it stands: hand that to the write that depends on it.
     pub(crate) async fn write_ordered<T>(
         &self,
-        work: impl AsyncFnOnce(&mut AnyConnection) -> StoreResult<T>,
+        work: impl AsyncFnOnce(&mut Conn<'_>) -> StoreResult<T>,
     ) -> StoreResult<(T, WriteOrder)> {
         let (done, batch, _) = self.run(work).await?;
         Ok((done, WriteOrder(batch)))
@@ -160,39 +174,42 @@ impl SqliteWriter {
     /// Runs `work` inside the current batch: its result, the batch's number and its outcome.
     async fn run<T>(
         &self,
-        work: impl AsyncFnOnce(&mut AnyConnection) -> StoreResult<T>,
+        work: impl AsyncFnOnce(&mut Conn<'_>) -> StoreResult<T>,
     ) -> StoreResult<(T, u64, watch::Receiver<Outcome>)> {
         let mut turn = self.turn.lock().await;
-        let (batch, outcome) = turn.join(&self.url).await?;
+        let (batch, outcome) = turn.join(&self.file).await?;
         let _commit_due = CommitDue(&self.commit_due);
-        let done = work(turn.conn()?).await?;
+        let done = work(&mut Conn::InPlace(turn.conn()?)).await?;
         Ok((done, batch, outcome))
     }
 
-    /// Runs `work` on the connection outside any batch (migrations manage their own
-    /// transactions); the open batch is committed first.
+    /// Runs `work` on a sqlx connection of its own (sqlx's migrator needs one, and migrations
+    /// manage their own transactions) while no write runs; the open batch is committed first.
     pub(crate) async fn alone<T>(
         &self,
         work: impl AsyncFnOnce(&mut AnyConnection) -> StoreResult<T>,
     ) -> StoreResult<T> {
         let mut turn = self.turn.lock().await;
-        self.publish(turn.commit().await, self.publishing.lock().await)
+        self.publish(turn.commit(), self.publishing.lock().await)
             .await;
-        turn.reopen(&self.url).await?;
-        work(turn.conn()?).await
+        if turn.closed {
+            return Err(closed());
+        }
+        let mut conn = sqlite_connection(&self.url).await?;
+        let done = work(&mut conn).await;
+        if let Err(e) = conn.close().await {
+            tracing::warn!(error = %e, "closing a SQLite connection failed");
+        }
+        done
     }
 
     /// Commits the open batch and closes the connection; later writes fail as unavailable.
     pub(crate) async fn close(&self) {
         let mut turn = self.turn.lock().await;
-        self.publish(turn.commit().await, self.publishing.lock().await)
+        self.publish(turn.commit(), self.publishing.lock().await)
             .await;
         turn.closed = true;
-        if let Some(conn) = turn.conn.take()
-            && let Err(e) = conn.close().await
-        {
-            tracing::warn!(error = %e, "closing the SQLite writer failed");
-        }
+        turn.conn = None;
         self.commit_due.notify_one();
     }
 
@@ -213,6 +230,14 @@ impl SqliteWriter {
     }
 }
 
+/// The file a SQLite URL names.
+pub(crate) fn sqlite_file(url: &str) -> StoreResult<PathBuf> {
+    Ok(SqliteConnectOptions::from_str(url)
+        .map_err(db_err)?
+        .get_filename()
+        .to_owned())
+}
+
 /// Tells the committer a write is over when dropped: when the write ends, and also when it is
 /// cancelled midway.
 struct CommitDue<'a>(&'a Notify);
@@ -224,27 +249,32 @@ impl Drop for CommitDue<'_> {
 }
 
 impl Turn {
-    fn conn(&mut self) -> StoreResult<&mut AnyConnection> {
+    fn conn(&mut self) -> StoreResult<&mut InPlace> {
         self.conn.as_mut().ok_or_else(closed)
     }
 
-    /// Opens the connection again after a failed commit dropped it (not once closed).
-    async fn reopen(&mut self, url: &str) -> StoreResult<()> {
-        if self.conn.is_none() && !self.closed {
-            self.conn = Some(sqlite_connection(url).await?);
-        }
-        Ok(())
-    }
-
     /// The open batch to write in, begun if there is none: its number and outcome.
-    async fn join(&mut self, url: &str) -> StoreResult<(u64, watch::Receiver<Outcome>)> {
+    async fn join(
+        &mut self,
+        file: &std::path::Path,
+    ) -> StoreResult<(u64, watch::Receiver<Outcome>)> {
         if let Some(batch) = &self.batch {
             return Ok((batch.number, batch.outcome.subscribe()));
         }
-        self.reopen(url).await?;
-        Manager::begin(self.conn()?, Some("BEGIN IMMEDIATE".into_sql_str()))
-            .await
-            .map_err(db_err)?;
+        // Opens the connection again after a failed commit dropped it (not once closed).
+        if self.conn.is_none() && !self.closed {
+            self.conn = Some(InPlace::open(file).map_err(db_err)?);
+        }
+        let deadline = Instant::now() + BUSY_TIMEOUT;
+        loop {
+            match self.conn()?.begin_with("BEGIN IMMEDIATE") {
+                Ok(()) => break,
+                Err(e) if sqlite_busy_error(&e) && Instant::now() < deadline => {
+                    tokio::time::sleep(BUSY_RETRY).await;
+                }
+                Err(e) => return Err(db_err(e)),
+            }
+        }
         self.last_batch += 1;
         let (sender, outcome) = watch::channel(None);
         self.batch = Some(Batch {
@@ -255,10 +285,10 @@ impl Turn {
     }
 
     /// Commits the open batch, if any; its writes hear of it once it is published.
-    async fn commit(&mut self) -> Option<Committed> {
+    fn commit(&mut self) -> Option<Committed> {
         let batch = self.batch.take()?;
         let result = match self.conn() {
-            Ok(conn) => Manager::commit(conn).await.map_err(db_err),
+            Ok(conn) => conn.commit().map_err(db_err),
             Err(closed) => Err(closed),
         };
         if result.is_err() {
@@ -279,7 +309,7 @@ async fn commit_batches(writer: Arc<SqliteWriter>) {
             if turn.closed {
                 return;
             }
-            (turn.commit().await, writer.publishing.lock().await)
+            (turn.commit(), writer.publishing.lock().await)
         };
         writer.publish(committed, in_order).await;
     }
@@ -328,6 +358,12 @@ mod tests {
                 tx.commit().await.map_err(db_err)
             })
             .await
+    }
+
+    /// Runs `sql` on another connection.
+    async fn on(other: &mut AnyConnection, sql: &'static str) -> StoreResult<()> {
+        sqlx::query(sql).execute(other).await.map_err(db_err)?;
+        Ok(())
     }
 
     /// What another connection sees.
@@ -471,13 +507,56 @@ mod tests {
     async fn a_batch_whose_log_cannot_be_fsynced_fails_its_writes() -> StoreResult<()> {
         let url = scratch_url("writer-no-log")?;
         let missing = std::env::temp_dir().join("tessera-writer-no-log/x.db");
-        let writer = SqliteWriter::start(url, Some(WalSync::new(missing))).await?;
+        let file = sqlite_file(&url)?;
+        let writer = SqliteWriter::start(url, file, Some(WalSync::new(missing))).await?;
         alone(&writer, "CREATE TABLE t (n INTEGER PRIMARY KEY)").await?;
         let write = insert(&writer, 1, true).await;
         assert!(
             matches!(write, Err(StoreError::Unavailable(_))),
             "{write:?}"
         );
+        Ok(())
+    }
+
+    /// The writer runs on the thread of the task holding it, so a lock held by another process
+    /// must be waited for without blocking that thread: on a runtime of one thread, the task
+    /// that holds the other connection's lock must still run, let go, and the write succeed.
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_write_waits_for_another_process_s_lock_without_blocking_its_thread()
+    -> StoreResult<()> {
+        let (writer, url) = writer("wait").await?;
+        let mut other = sqlite_connection(&url).await?;
+        on(&mut other, "BEGIN IMMEDIATE").await?;
+        let waiting = tokio::spawn({
+            let writer = writer.clone();
+            async move { insert(&writer, 1, true).await }
+        });
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert!(!waiting.is_finished());
+        on(&mut other, "INSERT INTO t (n) VALUES (2)").await?;
+        on(&mut other, "COMMIT").await?;
+        waiting
+            .await
+            .map_err(|e| StoreError::Internal(e.to_string()))??;
+        assert_eq!(committed(&url).await?, vec![1, 2]);
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn a_write_that_waited_out_the_busy_timeout_is_unavailable() -> StoreResult<()> {
+        let (writer, url) = writer("busy").await?;
+        let mut other = sqlite_connection(&url).await?;
+        on(&mut other, "BEGIN IMMEDIATE").await?;
+        let started = Instant::now();
+        let write = insert(&writer, 1, true).await;
+        assert!(
+            matches!(&write, Err(StoreError::Unavailable(m)) if m.contains("database is locked")),
+            "{write:?}"
+        );
+        assert!(started.elapsed() >= BUSY_TIMEOUT);
+        on(&mut other, "ROLLBACK").await?;
+        insert(&writer, 3, true).await?;
+        assert_eq!(committed(&url).await?, vec![3]);
         Ok(())
     }
 

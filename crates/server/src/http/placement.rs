@@ -1,7 +1,7 @@
 //! Requests that write run beside SQLite's writer (`request_cpus = split`, see `cpus.rs`):
-//! on a runtime of their own on the first CPU, where the writer's connection thread is, so
-//! that the hand-offs of each statement stay on one CPU; requests that only read stay on the
-//! main runtime and use every CPU.
+//! on a runtime of their own on the first CPU, which runs the writer and its committer, so that
+//! a write's hand-offs stay on one CPU; requests that only read stay on the main runtime and
+//! use every CPU.
 
 use axum::Router;
 use axum::extract::{Request, State};
