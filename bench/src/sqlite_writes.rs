@@ -1,13 +1,13 @@
 //! `--sqlite-writes`: what one write costs on SQLite through each binding, without a server.
 //!
-//! Tessera's writer talks to SQLite through sqlx, which runs each connection on a thread of
-//! its own: every statement, savepoint and release is a round trip to that thread. The other
-//! way is a synchronous binding (rusqlite) that runs the statements on the calling thread.
-//! Both run the same writes here, shaped like a TOTP enrolment's start with one insert fewer
+//! sqlx runs each SQLite connection on a thread of its own: every statement, savepoint and
+//! release is a round trip to that thread. The other way, which Tessera's store takes since
+//! the tenth session (`crates/store/src/conn.rs`), is a synchronous binding (rusqlite) that
+//! runs the statements on the calling thread. Both run the same writes here, shaped like a TOTP enrolment's start with one insert fewer
 //! (a savepoint, a delete, two inserts, the release), 16 to a transaction begun `IMMEDIATE` as
 //! the writer's batches are, in WAL mode with `synchronous = NORMAL` (Tessera fsyncs apart).
 //! The SQL is the same, so the difference is what the hand-offs cost. Run the bench under
-//! `taskset -c 0` to see it on one CPU, where `request_cpus = split` keeps the writer.
+//! `taskset -c 0` to see it on one CPU, as `request_cpus = split` places the writer.
 
 use std::path::Path;
 use std::time::Instant;

@@ -1,13 +1,14 @@
 //! Which CPUs the server's threads run on.
 //!
-//! A request's path (the async runtime, SQLite's reader connection threads, which sqlx starts
-//! from it, and the group commit's tasks) hands work back and forth between threads. On some
-//! virtual machines waking a thread on another, idle vCPU costs tens of microseconds, against
-//! a few for a thread on the same CPU (`BENCHMARKS.md`, third session). So the request path
-//! can be confined to one CPU, while the threads that compute (Argon2, RS256 signatures)
-//! keep every CPU the process was given. Reads make few hand-offs and run 1.5× faster on
-//! both CPUs (fifth session), so the default confines only the requests that write, with
-//! SQLite's one writer, which runs on their runtime (`Placement::WritesOnOneCpu`).
+//! While sqlx ran SQLite's connections on threads of their own, a request's path handed work
+//! back and forth between threads several times per statement, and on some virtual machines
+//! waking a thread on another, idle vCPU costs tens of microseconds, against a few for a
+//! thread on the same CPU (`BENCHMARKS.md`, third session). So the request path can be
+//! confined to one CPU, while the threads that compute (Argon2, RS256 signatures) keep every
+//! CPU the process was given, and for five sessions the default on two CPUs confined the
+//! requests that write, with SQLite's writer (`Placement::WritesOnOneCpu`). Since SQLite's
+//! connections run on the request's own thread (tenth session) few hand-offs are left, and
+//! writes are faster on both CPUs too, so the default is now to confine nothing.
 
 use std::cell::Cell;
 use std::sync::OnceLock;
@@ -19,15 +20,15 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum RequestCpus {
-    /// `split` on SQLite when the process has two CPUs, the case measured; `all` otherwise.
-    /// (On PostgreSQL queries wait on the database's own processes, and one CPU was slower.)
+    /// `all`, measured best on two CPUs since SQLite runs in place (tenth session); it was
+    /// `split` on SQLite with two CPUs before.
     #[default]
     Auto,
     /// The request path on the first CPU; hashing and signing on all of them.
     One,
-    /// Requests that write, with SQLite's writer connection and readers of their own, on the
-    /// first CPU; the rest of the request path, hashing and signing on all of them. Only
-    /// SQLite has the one writer this is for; on PostgreSQL it is `all`.
+    /// Requests that write, with SQLite's writer, on the first CPU; the rest of the request
+    /// path, hashing and signing on all of them. Only SQLite has the one writer this is for;
+    /// on PostgreSQL it is `all`.
     Split,
     /// Every thread on any CPU.
     All,
@@ -47,7 +48,6 @@ impl RequestCpus {
     /// Where threads go, given the CPUs the process has and whether the store is SQLite.
     pub fn placement(self, given: usize, sqlite: bool) -> Placement {
         match self {
-            RequestCpus::Auto if sqlite && given == 2 => Placement::WritesOnOneCpu,
             RequestCpus::Split if sqlite && given > 1 => Placement::WritesOnOneCpu,
             RequestCpus::One if given > 1 => Placement::OneCpu,
             _ => Placement::Anywhere,
@@ -123,12 +123,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn auto_splits_sqlite_on_two_cpus_only() {
+    fn auto_confines_nothing_and_split_only_sqlite() {
         use Placement::*;
-        assert_eq!(RequestCpus::Auto.placement(2, true), WritesOnOneCpu);
+        assert_eq!(RequestCpus::Auto.placement(2, true), Anywhere);
         assert_eq!(RequestCpus::Auto.placement(2, false), Anywhere);
-        assert_eq!(RequestCpus::Auto.placement(1, true), Anywhere);
-        assert_eq!(RequestCpus::Auto.placement(8, true), Anywhere);
+        assert_eq!(RequestCpus::Split.placement(2, true), WritesOnOneCpu);
         assert_eq!(RequestCpus::Split.placement(8, true), WritesOnOneCpu);
         assert_eq!(RequestCpus::Split.placement(8, false), Anywhere);
         assert_eq!(RequestCpus::One.placement(8, false), OneCpu);

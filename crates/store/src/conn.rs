@@ -4,8 +4,8 @@
 //! release is two hand-offs between threads (the statement sent there, its answer sent back).
 //! A write of a few statements made ten or more, and on the VMs measured those hand-offs, not
 //! SQLite, were most of a write's time (BENCHMARKS.md, "Not done yet" of the eighth session).
-//! SQLite's writer therefore runs its statements in place, through rusqlite (linked to the same
-//! SQLite library as sqlx), on the thread of the task that holds it. A statement there is
+//! SQLite's writer and readers therefore run their statements in place, through rusqlite
+//! (linked to the same SQLite library as sqlx), on the thread of the task that holds them. A statement there is
 //! microseconds of work in the page cache: the only I/O is the log's `pwrite`s at the batch's
 //! commit, the fsync being the group commit's (`durability.rs`), and the only wait for a lock
 //! is the batch's `BEGIN IMMEDIATE`, which `writer.rs` retries without blocking.
@@ -22,6 +22,7 @@ use std::fmt;
 use std::ops::{Deref, DerefMut};
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
 use futures_util::future::{self, BoxFuture};
 use futures_util::stream::{self, BoxStream};
@@ -40,9 +41,9 @@ type Manager = <Any as Database>::TransactionManager;
 
 /// What every query function runs its statements on.
 pub(crate) enum Conn<'c> {
-    /// PostgreSQL's pooled connections and SQLite's readers.
+    /// PostgreSQL's pooled connections.
     Sqlx(&'c mut AnyConnection),
-    /// SQLite's writer.
+    /// SQLite's writer and readers.
     InPlace(&'c mut InPlace),
 }
 
@@ -205,7 +206,7 @@ fn in_place_only(what: &str) -> sqlx::Error {
     sqlx::Error::Protocol(format!("{what} is not offered by SQLite's in-place writer"))
 }
 
-/// SQLite's writer connection, run on the calling thread.
+/// A SQLite connection run on the calling thread.
 pub(crate) struct InPlace {
     conn: rusqlite::Connection,
     /// Open transactions: 0 outside, 1 in the batch, more in savepoints inside it.
@@ -216,17 +217,17 @@ pub(crate) struct InPlace {
 const STATEMENT_CACHE: usize = 256;
 
 impl InPlace {
-    /// Opens (creating) the file in WAL mode with the settings of `open::sqlite_pragmas`,
-    /// except that it never waits for a lock: see `writer.rs`.
-    pub(crate) fn open(file: &Path) -> Result<Self, sqlx::Error> {
+    /// Opens (creating) the file in WAL mode with the settings of `open::sqlite_pragmas`, but
+    /// waiting for another's lock for `busy` at most (the writer never does: `writer.rs`).
+    pub(crate) fn open(file: &Path, busy: Duration) -> Result<Self, sqlx::Error> {
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
             | OpenFlags::SQLITE_OPEN_CREATE
             | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let conn = rusqlite::Connection::open_with_flags(file, flags).map_err(error)?;
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+        conn.busy_timeout(busy).map_err(error)?;
         conn.execute_batch(
-            "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 0; \
-             PRAGMA synchronous = NORMAL; PRAGMA journal_mode = WAL;",
+            "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; PRAGMA journal_mode = WAL;",
         )
         .map_err(error)?;
         Ok(InPlace { conn, depth: 0 })
@@ -519,7 +520,7 @@ mod tests {
         let url = scratch_url("in-place")?;
         let mut sqlx_conn = sqlite_connection(&url).await?;
         let by_sqlx = answers(&mut Conn::Sqlx(&mut sqlx_conn)).await?;
-        let mut in_place = InPlace::open(&sqlite_file(&url)?).map_err(db_err)?;
+        let mut in_place = InPlace::open(&sqlite_file(&url)?, Duration::ZERO).map_err(db_err)?;
         let in_place = answers(&mut Conn::InPlace(&mut in_place)).await?;
         assert_eq!(in_place, by_sqlx);
         assert_eq!(

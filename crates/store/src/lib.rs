@@ -117,12 +117,7 @@ impl SqlStore {
         read: impl AsyncFnOnce(&mut Conn<'_>) -> StoreResult<T>,
     ) -> StoreResult<T> {
         match &self.backend {
-            Backend::Sqlite { readers, .. } => {
-                readers
-                    .here()
-                    .read(async |conn| read(&mut Conn::Sqlx(conn)).await)
-                    .await
-            }
+            Backend::Sqlite { readers, .. } => readers.read(read).await,
             Backend::Postgres(pool) => {
                 read(&mut Conn::Sqlx(&mut *pool.acquire().await.map_err(db_err)?)).await
             }
@@ -177,7 +172,7 @@ impl SqlStore {
         match &self.backend {
             Backend::Sqlite { writer, readers } => {
                 writer.close().await;
-                readers.close().await;
+                readers.close();
             }
             Backend::Postgres(pool) => pool.close().await,
         }

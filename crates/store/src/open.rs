@@ -10,7 +10,7 @@ use tessera_core::error::StoreError;
 use tessera_core::store::StoreResult;
 
 use crate::readers::Readers;
-use crate::writer::SqliteWriter;
+use crate::writer::{SqliteWriter, sqlite_file};
 use crate::{Backend, SqlStore, db_err};
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
@@ -41,8 +41,7 @@ pub struct OpenOptions {
     /// Connections to PostgreSQL, or SQLite readers (SQLite always has exactly one writer).
     pub max_connections: u32,
     /// The runtime SQLite's writer's committer runs on (its writes run on the tasks that make
-    /// them), where the reads of requests on that runtime get connections started from there
-    /// too. The caller's, and one set of readers, when `None`.
+    /// them). The caller's when `None`.
     pub writer_runtime: Option<tokio::runtime::Handle>,
 }
 
@@ -104,7 +103,7 @@ impl SqlStore {
                 let runtime = options.writer_runtime.as_ref();
                 let writer = SqliteWriter::open(&url, runtime).await?;
                 let size = options.max_connections.clamp(1, 8) as usize;
-                let readers = Readers::open(&url, size, runtime).await?;
+                let readers = Readers::open(&sqlite_file(&url)?, size)?;
                 Ok(SqlStore {
                     backend: Backend::Sqlite { writer, readers },
                 })

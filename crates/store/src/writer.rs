@@ -116,7 +116,7 @@ impl SqliteWriter {
         file: PathBuf,
         wal: Option<WalSync>,
     ) -> Result<Arc<Self>, StoreError> {
-        let conn = InPlace::open(&file).map_err(db_err)?;
+        let conn = InPlace::open(&file, Duration::ZERO).map_err(db_err)?;
         let writer = Arc::new(SqliteWriter {
             url,
             file,
@@ -263,7 +263,7 @@ impl Turn {
         }
         // Opens the connection again after a failed commit dropped it (not once closed).
         if self.conn.is_none() && !self.closed {
-            self.conn = Some(InPlace::open(file).map_err(db_err)?);
+            self.conn = Some(InPlace::open(file, Duration::ZERO).map_err(db_err)?);
         }
         let deadline = Instant::now() + BUSY_TIMEOUT;
         loop {

@@ -91,9 +91,8 @@ pub struct Config {
     pub failure_limits: Option<FailureLimits>,
     pub delivery: DeliveryConfig,
     /// `split`: requests that write, with SQLite's writer, on one CPU, the rest on all;
-    /// `one`: the async runtime and SQLite's connection threads on one CPU, password hashing
-    /// and signing on all (`tessera_server::cpus`); `all`: any thread anywhere; `auto`
-    /// (default): `split` on SQLite when the process has two CPUs.
+    /// `one`: the async runtime on one CPU, password hashing and signing on all
+    /// (`tessera_server::cpus`); `all`: any thread anywhere; `auto` (default): `all`.
     pub request_cpus: RequestCpus,
 }
 
