@@ -18,6 +18,7 @@
 //! either.
 
 use std::borrow::Cow;
+use std::cell::Cell;
 use std::fmt;
 use std::ops::{Deref, DerefMut};
 use std::path::Path;
@@ -216,6 +217,12 @@ pub(crate) struct InPlace {
 /// Statements kept prepared: every statement the store writes with, with room to spare.
 const STATEMENT_CACHE: usize = 256;
 
+thread_local! {
+    /// The log's length in pages after the latest commit on this thread, as SQLite's WAL hook
+    /// tells it (the hook runs within the commit, on the committing thread).
+    static LOG_PAGES: Cell<i32> = const { Cell::new(0) };
+}
+
 impl InPlace {
     /// Opens (creating) the file in WAL mode with the settings of `open::sqlite_pragmas`, but
     /// waiting for another's lock for `busy` at most (the writer never does: `writer.rs`).
@@ -231,6 +238,34 @@ impl InPlace {
         )
         .map_err(error)?;
         Ok(InPlace { conn, depth: 0 })
+    }
+
+    /// The writer: like `open` without a busy timeout, and with SQLite's automatic checkpoint
+    /// replaced by a hook that notes the log's length for `writer.rs`, which checkpoints off
+    /// the request path (an automatic checkpoint would run within a commit, on its thread).
+    pub(crate) fn open_writer(file: &Path) -> Result<Self, sqlx::Error> {
+        let writer = Self::open(file, Duration::ZERO)?;
+        writer.conn.wal_hook(Some(|_, pages| {
+            LOG_PAGES.set(pages);
+            Ok(())
+        }));
+        Ok(writer)
+    }
+
+    /// Commits the outermost transaction: the log's length in pages after it (0 for a
+    /// connection from `open`, or if nothing was written).
+    pub(crate) fn commit_batch(&mut self) -> Result<i32, sqlx::Error> {
+        LOG_PAGES.set(0);
+        self.commit()?;
+        Ok(LOG_PAGES.get())
+    }
+
+    /// Copies the log into the database file as far as readers allow, as SQLite's automatic
+    /// checkpoint does (`PASSIVE`: it waits for no one).
+    pub(crate) fn checkpoint(&self) -> Result<(), sqlx::Error> {
+        self.conn
+            .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
+            .map_err(error)
     }
 
     /// Begins the outermost transaction with `sql` (`BEGIN IMMEDIATE`).

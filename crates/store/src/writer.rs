@@ -34,11 +34,18 @@
 //! thread serve other tasks, for as long as other connections wait (`BUSY_TIMEOUT`), before the
 //! write fails as unavailable. Once the batch holds the lock, its statements and commit wait for
 //! nobody: WAL readers never block a writer.
+//!
+//! Nor does the writer checkpoint within a commit, as SQLite would once the log passes 1,000
+//! pages: copying the log into the database file, with its fsyncs, took the writing thread for
+//! tens of milliseconds on a large database. A hook tells the committer the log's length after
+//! each commit; past `CHECKPOINT_PAGES` a connection of its own checkpoints beside the writes on
+//! a blocking thread, and past `LOG_LIMIT_PAGES`, which steady writes can reach since the log
+//! starts over only once it is copied whole, the committer checkpoints with the writes held.
 
 use std::path::PathBuf;
 use std::str::FromStr;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, PoisonError};
 use std::time::Duration;
 
 use sqlx::sqlite::SqliteConnectOptions;
@@ -56,6 +63,16 @@ use crate::{closed, db_err, sqlite_busy_error};
 /// How long a `BEGIN IMMEDIATE` that found the file locked sleeps before it tries again.
 const BUSY_RETRY: Duration = Duration::from_millis(2);
 
+/// The log's length in pages after which a commit is followed by a checkpoint beside the
+/// writes: SQLite's own default for its automatic checkpoint.
+const CHECKPOINT_PAGES: i32 = 1000;
+
+/// The log's length in pages after which the committer checkpoints with the writes held up.
+/// A checkpoint beside the writes copies what the log held when it began; the log starts over
+/// only once it is copied whole, which under steady writes it may never be, so this bounds it
+/// (40 MiB of 4 KiB pages), and most of it is copied by then.
+const LOG_LIMIT_PAGES: i32 = 10 * CHECKPOINT_PAGES;
+
 /// How a batch ended; `None` while it is open.
 type Outcome = Option<Result<(), StoreError>>;
 
@@ -72,6 +89,10 @@ pub(crate) struct SqliteWriter {
     publishing: Mutex<()>,
     /// The number of the last batch whose commit or fsync failed (0: none).
     last_lost: AtomicU64,
+    /// A connection of its own that checkpoints beside the writes, one checkpoint at a time;
+    /// `None` once closed.
+    checkpointer: Arc<std::sync::Mutex<Option<InPlace>>>,
+    checkpointing: Arc<AtomicBool>,
 }
 
 struct Turn {
@@ -81,6 +102,8 @@ struct Turn {
     batch: Option<Batch>,
     /// The number of the last batch begun; batches are numbered from 1.
     last_batch: u64,
+    /// The log's length in pages after the last commit.
+    log_pages: i32,
     closed: bool,
 }
 
@@ -116,7 +139,8 @@ impl SqliteWriter {
         file: PathBuf,
         wal: Option<WalSync>,
     ) -> Result<Arc<Self>, StoreError> {
-        let conn = InPlace::open(&file, Duration::ZERO).map_err(db_err)?;
+        let conn = InPlace::open_writer(&file).map_err(db_err)?;
+        let checkpointer = InPlace::open(&file, Duration::ZERO).map_err(db_err)?;
         let writer = Arc::new(SqliteWriter {
             url,
             file,
@@ -124,12 +148,15 @@ impl SqliteWriter {
                 conn: Some(conn),
                 batch: None,
                 last_batch: 0,
+                log_pages: 0,
                 closed: false,
             }),
             commit_due: Notify::new(),
             wal,
             publishing: Mutex::new(()),
             last_lost: AtomicU64::new(0),
+            checkpointer: Arc::new(std::sync::Mutex::new(Some(checkpointer))),
+            checkpointing: Arc::new(AtomicBool::new(false)),
         });
         tokio::spawn(commit_batches(writer.clone()));
         Ok(writer)
@@ -210,7 +237,30 @@ impl SqliteWriter {
             .await;
         turn.closed = true;
         turn.conn = None;
+        // Every connection of this process closed, the last one checkpoints the log into the
+        // database file (and removes it when no other process has the file open).
+        self.checkpointer
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
         self.commit_due.notify_one();
+    }
+
+    /// Starts a checkpoint on the checkpointer's connection, on a blocking thread, unless one
+    /// is running: it copies the log as it is into the database file while writes go on.
+    fn checkpoint_beside(&self) {
+        if self.checkpointing.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let checkpointer = Arc::clone(&self.checkpointer);
+        let checkpointing = Arc::clone(&self.checkpointing);
+        tokio::task::spawn_blocking(move || {
+            let conn = checkpointer.lock().unwrap_or_else(PoisonError::into_inner);
+            if let Some(Err(e)) = conn.as_ref().map(InPlace::checkpoint) {
+                tracing::warn!(error = %e, "checkpointing SQLite's log failed");
+            }
+            checkpointing.store(false, Ordering::Release);
+        });
     }
 
     /// Fsyncs the log after a successful commit, then tells the batch's writes the outcome.
@@ -263,7 +313,7 @@ impl Turn {
         }
         // Opens the connection again after a failed commit dropped it (not once closed).
         if self.conn.is_none() && !self.closed {
-            self.conn = Some(InPlace::open(file, Duration::ZERO).map_err(db_err)?);
+            self.conn = Some(InPlace::open_writer(file).map_err(db_err)?);
         }
         let deadline = Instant::now() + BUSY_TIMEOUT;
         loop {
@@ -288,14 +338,43 @@ impl Turn {
     fn commit(&mut self) -> Option<Committed> {
         let batch = self.batch.take()?;
         let result = match self.conn() {
-            Ok(conn) => conn.commit().map_err(db_err),
+            Ok(conn) => conn.commit_batch().map_err(db_err),
             Err(closed) => Err(closed),
         };
-        if result.is_err() {
-            // SQLite may have rolled the batch back already, which sqlx would not know.
-            self.conn = None;
+        match result {
+            Ok(log_pages) => self.log_pages = log_pages,
+            // SQLite may have rolled the batch back already.
+            Err(_) => self.conn = None,
         }
-        Some(Committed { batch, result })
+        Some(Committed {
+            batch,
+            result: result.map(drop),
+        })
+    }
+
+    /// Checkpoints the log on a blocking thread with the writer's connection: the request
+    /// threads go on, the writes wait for the turn, so the log is copied whole and starts over
+    /// at the next batch.
+    async fn checkpoint(&mut self) {
+        self.log_pages = 0;
+        let Some(conn) = self.conn.take() else {
+            return;
+        };
+        match tokio::task::spawn_blocking(move || {
+            let done = conn.checkpoint();
+            (conn, done)
+        })
+        .await
+        {
+            Ok((conn, done)) => {
+                if let Err(e) = done {
+                    tracing::warn!(error = %e, "checkpointing SQLite's log failed");
+                }
+                self.conn = Some(conn);
+            }
+            // The connection went with the task; the next write opens another.
+            Err(e) => tracing::error!(error = %e, "the checkpoint task failed"),
+        }
     }
 }
 
@@ -304,14 +383,22 @@ impl Turn {
 async fn commit_batches(writer: Arc<SqliteWriter>) {
     loop {
         writer.commit_due.notified().await;
-        let (committed, in_order) = {
-            let mut turn = writer.turn.lock().await;
-            if turn.closed {
-                return;
+        let mut turn = writer.turn.lock().await;
+        if turn.closed {
+            return;
+        }
+        let committed = turn.commit();
+        let in_order = writer.publishing.lock().await;
+        if turn.log_pages >= LOG_LIMIT_PAGES {
+            // The batch is made durable while the log is copied.
+            tokio::join!(turn.checkpoint(), writer.publish(committed, in_order));
+        } else {
+            if turn.log_pages >= CHECKPOINT_PAGES {
+                writer.checkpoint_beside();
             }
-            (turn.commit(), writer.publishing.lock().await)
-        };
-        writer.publish(committed, in_order).await;
+            drop(turn);
+            writer.publish(committed, in_order).await;
+        }
     }
 }
 
@@ -557,6 +644,70 @@ mod tests {
         on(&mut other, "ROLLBACK").await?;
         insert(&writer, 3, true).await?;
         assert_eq!(committed(&url).await?, vec![3]);
+        Ok(())
+    }
+
+    /// SQLite's automatic checkpoint is off on the writer; a checkpoint beside the writes
+    /// replaces it.
+    #[tokio::test]
+    async fn a_log_past_the_checkpoint_length_is_copied_into_the_database_file() -> StoreResult<()>
+    {
+        let (writer, url) = writer("checkpoint").await?;
+        alone(&writer, "CREATE TABLE b (x BLOB)").await?;
+        let file = sqlite_file(&url)?;
+        let size = || {
+            std::fs::metadata(&file)
+                .map(|m| m.len())
+                .unwrap_or_default()
+        };
+        let before = size();
+        // About 1,200 pages of 4 KiB, all in the log once committed.
+        execute(
+            &writer,
+            WriteOrder::DURABLE,
+            "INSERT INTO b (x) VALUES (zeroblob(5000000))",
+        )
+        .await?;
+        let copied = async {
+            while size() < before + 5_000_000 {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(10), copied)
+            .await
+            .map_err(|_| StoreError::Internal(format!("{before} -> {}", size())))?;
+        Ok(())
+    }
+
+    /// Past `LOG_LIMIT_PAGES` the committer checkpoints before the next write, which starts
+    /// the log over, even while no checkpoint beside the writes can run.
+    #[tokio::test]
+    #[expect(
+        clippy::await_holding_lock,
+        reason = "holding the checkpointer's connection keeps checkpoints beside the writes out"
+    )]
+    async fn a_log_past_its_limit_is_copied_before_the_next_write_and_starts_over()
+    -> StoreResult<()> {
+        let (writer, url) = writer("log-limit").await?;
+        let held = writer
+            .checkpointer
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        alone(&writer, "CREATE TABLE b (x BLOB)").await?;
+        execute(
+            &writer,
+            WriteOrder::DURABLE,
+            "INSERT INTO b (x) VALUES (zeroblob(45000000))",
+        )
+        .await?;
+        insert(&writer, 1, true).await?;
+        let mut other = sqlite_connection(&url).await?;
+        let (_, log, _): (i64, i64, i64) = sqlx::query_as("PRAGMA wal_checkpoint(PASSIVE)")
+            .fetch_one(&mut other)
+            .await
+            .map_err(db_err)?;
+        assert!(log < 100, "{log} pages in the log");
+        drop(held);
         Ok(())
     }
 
