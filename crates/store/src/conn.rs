@@ -38,6 +38,8 @@ use sqlx_core::ext::ustr::UStr;
 use sqlx_core::sql_str::SqlStr;
 use sqlx_core::transaction::TransactionManager;
 
+use crate::open::SQLITE_SETTINGS;
+
 type Manager = <Any as Database>::TransactionManager;
 
 /// What every query function runs its statements on.
@@ -224,8 +226,8 @@ thread_local! {
 }
 
 impl InPlace {
-    /// Opens (creating) the file in WAL mode with the settings of `open::sqlite_pragmas`, but
-    /// waiting for another's lock for `busy` at most (the writer never does: `writer.rs`).
+    /// Opens (creating) the file with `SQLITE_SETTINGS`, waiting for another's lock for `busy`
+    /// at most (the writer never does: `writer.rs`).
     pub(crate) fn open(file: &Path, busy: Duration) -> Result<Self, sqlx::Error> {
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
             | OpenFlags::SQLITE_OPEN_CREATE
@@ -233,10 +235,9 @@ impl InPlace {
         let conn = rusqlite::Connection::open_with_flags(file, flags).map_err(error)?;
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         conn.busy_timeout(busy).map_err(error)?;
-        conn.execute_batch(
-            "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; PRAGMA journal_mode = WAL;",
-        )
-        .map_err(error)?;
+        for pragma in SQLITE_SETTINGS {
+            conn.execute_batch(pragma).map_err(error)?;
+        }
         Ok(InPlace { conn, depth: 0 })
     }
 

@@ -140,31 +140,28 @@ pub(crate) async fn on_runtime<T: Send + 'static>(
         .map_err(|e| StoreError::Internal(format!("starting SQLite connections: {e}")))?
 }
 
-/// A SQLite connection in WAL mode with our settings, for the writer and the readers.
+/// Settings of every SQLite connection, sqlx's here and `conn::InPlace`: enforce foreign keys
+/// (cascading deletes rely on it), leave fsyncing the log to the group commit (`WalSync`),
+/// which makes every write durable before the store answers, and keep the log in WAL mode.
+/// Each kind sets its own busy timeout.
+pub(crate) const SQLITE_SETTINGS: [&str; 3] = [
+    "PRAGMA foreign_keys = ON",
+    "PRAGMA synchronous = NORMAL",
+    "PRAGMA journal_mode = WAL",
+];
+
+/// A sqlx SQLite connection with `SQLITE_SETTINGS`, waiting for a lock instead of failing
+/// (migrations, tests).
 pub(crate) async fn sqlite_connection(url: &str) -> StoreResult<AnyConnection> {
     let mut conn = AnyConnection::connect(url).await.map_err(db_err)?;
-    sqlite_pragmas(&mut conn).await.map_err(db_err)?;
-    sqlx::query("PRAGMA journal_mode = WAL")
-        .execute(&mut conn)
-        .await
-        .map_err(db_err)?;
-    Ok(conn)
-}
-
-/// Per-connection settings: enforce foreign keys (cascading deletes rely on it), wait for a
-/// lock instead of failing, and leave fsyncing the log to the group commit (`WalSync`), which
-/// makes every write durable before the store answers.
-async fn sqlite_pragmas(conn: &mut AnyConnection) -> Result<(), sqlx::Error> {
-    for pragma in [
-        "PRAGMA foreign_keys = ON".to_owned(),
-        format!("PRAGMA busy_timeout = {}", BUSY_TIMEOUT.as_millis()),
-        "PRAGMA synchronous = NORMAL".to_owned(),
-    ] {
+    let busy = format!("PRAGMA busy_timeout = {}", BUSY_TIMEOUT.as_millis());
+    for pragma in SQLITE_SETTINGS.into_iter().map(str::to_owned).chain([busy]) {
         sqlx::query(AssertSqlSafe(pragma))
-            .execute(&mut *conn)
-            .await?;
+            .execute(&mut conn)
+            .await
+            .map_err(db_err)?;
     }
-    conn.ping().await
+    Ok(conn)
 }
 
 /// A fresh SQLite file for a unit test, as a URL; `name` keeps tests apart.
