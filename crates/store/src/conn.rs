@@ -567,4 +567,24 @@ mod tests {
         assert_eq!(in_place[7], conflict);
         Ok(())
     }
+
+    /// Each write in a batch is a savepoint whose journal of changed pages SQLite keeps in
+    /// memory only up to a size set when SQLite is built (`.cargo/config.toml`); past it, every
+    /// page is written to a temporary file within the writer's turn.
+    #[tokio::test]
+    async fn sqlite_keeps_a_write_s_savepoint_journal_in_memory() -> StoreResult<()> {
+        let url = scratch_url("spill")?;
+        let conn = InPlace::open(&sqlite_file(&url)?, Duration::ZERO).map_err(db_err)?;
+        let options: Vec<String> = conn
+            .conn
+            .prepare("PRAGMA compile_options")
+            .and_then(|mut s| s.query_map([], |row| row.get(0))?.collect())
+            .map_err(error)
+            .map_err(db_err)?;
+        assert!(
+            options.iter().any(|o| o == "STMTJRNL_SPILL=1048576"),
+            "{options:?}"
+        );
+        Ok(())
+    }
 }
