@@ -38,8 +38,8 @@
 //! Nor does the writer checkpoint within a commit, as SQLite would once the log passes 1,000
 //! pages: copying the log into the database file, with its fsyncs, took the writing thread for
 //! tens of milliseconds on a large database. A hook tells the committer the log's length after
-//! each commit; past `CHECKPOINT_PAGES` a connection of its own checkpoints beside the writes on
-//! a blocking thread, and past `LOG_LIMIT_PAGES`, which steady writes can reach since the log
+//! each commit; each time it has grown by `CHECKPOINT_PAGES` a connection of its own checkpoints
+//! beside the writes on a blocking thread, and past `LOG_LIMIT_PAGES`, which steady writes can reach since the log
 //! starts over only once it is copied whole, the committer checkpoints with the writes held.
 
 use std::path::PathBuf;
@@ -63,7 +63,7 @@ use crate::{closed, db_err, sqlite_busy_error};
 /// How long a `BEGIN IMMEDIATE` that found the file locked sleeps before it tries again.
 const BUSY_RETRY: Duration = Duration::from_millis(2);
 
-/// The log's length in pages after which a commit is followed by a checkpoint beside the
+/// The pages appended to the log after which a commit is followed by a checkpoint beside the
 /// writes: SQLite's own default for its automatic checkpoint.
 const CHECKPOINT_PAGES: i32 = 1000;
 
@@ -104,6 +104,9 @@ struct Turn {
     last_batch: u64,
     /// The log's length in pages after the last commit.
     log_pages: i32,
+    /// The log's length when the last checkpoint beside the writes began (0 since the log
+    /// started over): the next begins once `CHECKPOINT_PAGES` more were appended.
+    beside_at: i32,
     closed: bool,
 }
 
@@ -149,6 +152,7 @@ impl SqliteWriter {
                 batch: None,
                 last_batch: 0,
                 log_pages: 0,
+                beside_at: 0,
                 closed: false,
             }),
             commit_due: Notify::new(),
@@ -247,10 +251,11 @@ impl SqliteWriter {
     }
 
     /// Starts a checkpoint on the checkpointer's connection, on a blocking thread, unless one
-    /// is running: it copies the log as it is into the database file while writes go on.
-    fn checkpoint_beside(&self) {
+    /// is running (then `false`): it copies the log as it is into the database file while
+    /// writes go on.
+    fn checkpoint_beside(&self) -> bool {
         if self.checkpointing.swap(true, Ordering::AcqRel) {
-            return;
+            return false;
         }
         let checkpointer = Arc::clone(&self.checkpointer);
         let checkpointing = Arc::clone(&self.checkpointing);
@@ -261,6 +266,7 @@ impl SqliteWriter {
             }
             checkpointing.store(false, Ordering::Release);
         });
+        true
     }
 
     /// Fsyncs the log after a successful commit, then tells the batch's writes the outcome.
@@ -342,7 +348,7 @@ impl Turn {
             Err(closed) => Err(closed),
         };
         match result {
-            Ok(log_pages) => self.log_pages = log_pages,
+            Ok(log_pages) => self.logged(log_pages),
             // SQLite may have rolled the batch back already.
             Err(_) => self.conn = None,
         }
@@ -352,11 +358,32 @@ impl Turn {
         })
     }
 
+    /// Notes the log's length after a commit (0: the commit wrote nothing; the log is as it was).
+    fn logged(&mut self, pages: i32) {
+        if pages == 0 {
+            return;
+        }
+        if pages < self.log_pages {
+            // The log started over.
+            self.beside_at = 0;
+        }
+        self.log_pages = pages;
+    }
+
+    /// Whether a checkpoint beside the writes is due: `CHECKPOINT_PAGES` were appended since
+    /// the last one began. Each then copies a stretch of the log in which the pages written
+    /// over and over (the ends of tables and indexes) are copied once, and the checkpoints'
+    /// fsyncs stay few; begun after every commit, they copied nearly every page written.
+    fn checkpoint_due(&self) -> bool {
+        self.log_pages - self.beside_at >= CHECKPOINT_PAGES
+    }
+
     /// Checkpoints the log on a blocking thread with the writer's connection: the request
     /// threads go on, the writes wait for the turn, so the log is copied whole and starts over
     /// at the next batch.
     async fn checkpoint(&mut self) {
         self.log_pages = 0;
+        self.beside_at = 0;
         let Some(conn) = self.conn.take() else {
             return;
         };
@@ -393,8 +420,8 @@ async fn commit_batches(writer: Arc<SqliteWriter>) {
             // The batch is made durable while the log is copied.
             tokio::join!(turn.checkpoint(), writer.publish(committed, in_order));
         } else {
-            if turn.log_pages >= CHECKPOINT_PAGES {
-                writer.checkpoint_beside();
+            if turn.checkpoint_due() && writer.checkpoint_beside() {
+                turn.beside_at = turn.log_pages;
             }
             drop(turn);
             writer.publish(committed, in_order).await;
@@ -722,5 +749,34 @@ mod tests {
         ));
         assert_eq!(committed(&url).await?, vec![1]);
         Ok(())
+    }
+
+    #[test]
+    fn a_checkpoint_beside_the_writes_is_due_every_checkpoint_length_of_log() {
+        let mut turn = Turn {
+            conn: None,
+            batch: None,
+            last_batch: 0,
+            log_pages: 0,
+            beside_at: 0,
+            closed: false,
+        };
+        let mut due = |pages| {
+            turn.logged(pages);
+            let due = turn.checkpoint_due();
+            if due {
+                turn.beside_at = turn.log_pages;
+            }
+            due
+        };
+        assert!(!due(999));
+        assert!(due(1000));
+        assert!(!due(1999));
+        // A commit that wrote nothing leaves the log as it was.
+        assert!(!due(0));
+        assert!(due(2000));
+        // The log started over: counted from its start again.
+        assert!(!due(300));
+        assert!(due(1000));
     }
 }
