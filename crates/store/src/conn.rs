@@ -19,6 +19,7 @@
 
 use std::borrow::Cow;
 use std::cell::Cell;
+use std::collections::HashMap;
 use std::fmt;
 use std::ops::{Deref, DerefMut};
 use std::path::Path;
@@ -214,9 +215,43 @@ pub(crate) struct InPlace {
     conn: rusqlite::Connection,
     /// Open transactions: 0 outside, 1 in the batch, more in savepoints inside it.
     depth: usize,
+    /// Each query's columns by its SQL text, as rows carry them: built once, not for every
+    /// query (a name map and a shared name per column), beside SQLite's own statement cache.
+    /// The store names every column it selects (no `SELECT *`), so a text's columns are fixed.
+    columns: HashMap<Box<str>, Columns>,
 }
 
-/// Statements kept prepared: every statement the store writes with, with room to spare.
+/// A query's columns as `AnyRow`s carry them.
+struct Columns {
+    list: Vec<AnyColumn>,
+    by_name: Arc<sqlx_core::HashMap<UStr, usize>>,
+}
+
+impl Columns {
+    fn of(statement: &rusqlite::Statement<'_>) -> Self {
+        let list: Vec<AnyColumn> = statement
+            .column_names()
+            .iter()
+            .enumerate()
+            .map(|(ordinal, name)| AnyColumn {
+                ordinal,
+                name: UStr::new(name),
+                type_info: AnyTypeInfo {
+                    kind: AnyTypeInfoKind::Null,
+                },
+            })
+            .collect();
+        let by_name = Arc::new(
+            list.iter()
+                .map(|column| (column.name.clone(), column.ordinal))
+                .collect(),
+        );
+        Columns { list, by_name }
+    }
+}
+
+/// Statements kept prepared (and their columns): every statement the store runs, with room
+/// to spare.
 const STATEMENT_CACHE: usize = 256;
 
 thread_local! {
@@ -238,7 +273,11 @@ impl InPlace {
         for pragma in SQLITE_SETTINGS {
             conn.execute_batch(pragma).map_err(error)?;
         }
-        Ok(InPlace { conn, depth: 0 })
+        Ok(InPlace {
+            conn,
+            depth: 0,
+            columns: HashMap::new(),
+        })
     }
 
     /// The writer: like `open` without a busy timeout, and with SQLite's automatic checkpoint
@@ -330,33 +369,26 @@ impl InPlace {
         if let Some(arguments) = arguments {
             bind(&mut statement, arguments)?;
         }
-        let names = statement.column_names();
-        let columns: Vec<AnyColumn> = names
-            .iter()
-            .enumerate()
-            .map(|(ordinal, name)| AnyColumn {
-                ordinal,
-                name: UStr::new(name),
-                type_info: AnyTypeInfo {
-                    kind: AnyTypeInfoKind::Null,
-                },
-            })
-            .collect();
-        let column_names = Arc::new(
-            columns
-                .iter()
-                .map(|column| (column.name.clone(), column.ordinal))
-                .collect(),
-        );
+        if !self.columns.contains_key(sql.as_str()) {
+            if self.columns.len() >= STATEMENT_CACHE {
+                self.columns.clear();
+            }
+            self.columns
+                .insert(sql.as_str().into(), Columns::of(&statement));
+        }
+        let columns = self
+            .columns
+            .get(sql.as_str())
+            .ok_or_else(|| sqlx::Error::Protocol("a query's columns went missing".into()))?;
         let mut steps = Vec::new();
         let mut rows = statement.raw_query();
         while let Some(row) = rows.next().map_err(error)? {
-            let values = (0..columns.len())
+            let values = (0..columns.list.len())
                 .map(|i| row.get_ref(i).map_err(error).and_then(any_value))
                 .collect::<Result<_, _>>()?;
             steps.push(Either::Right(AnyRow {
-                column_names: Arc::clone(&column_names),
-                columns: columns.clone(),
+                column_names: Arc::clone(&columns.by_name),
+                columns: columns.list.clone(),
                 values,
             }));
         }
