@@ -6,8 +6,10 @@
 #   bench/ab.sh OLD_BINARY NEW_BINARY [ROUNDS]
 #
 # Per round and binary: requests/s, server CPU µs and context switches per request (perf
-# stat), for `accounts:lookup` with one user's ID token and for `mfaEnrollment:start` (TOTP)
-# repeated for that user. Needs wrk and perf (Debian: wrk, linux-perf); wrk runs on CPU 1.
+# stat), for `accounts:lookup` and for `mfaEnrollment:start` (TOTP), each cycling through the
+# ID tokens of AB_USERS users (1 by default: one user's requests repeated; 2000 spreads the
+# writes over the indexes as the bench does). Needs wrk and perf (Debian: wrk, linux-perf)
+# and python3; wrk runs on CPU 1.
 #
 # With AB_POSTGRES set to a PostgreSQL server's URL (postgres://postgres@127.0.0.1:5432), each
 # server gets a fresh database there (dropped at the end) instead of SQLite; perf then counts
@@ -24,11 +26,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-json() { python3 -c "import sys, json; print(json.load(sys.stdin)['$1'])"; }
-
-# Starts `serve` for binary $1 on port $2, with one verified user; writes its wrk scripts.
+# Starts `serve` for binary $1 on port $2 with AB_USERS verified users; writes its wrk scripts.
 start() {
-  local bin=$1 port=$2 dir=$scratch/$2 url=http://127.0.0.1:$2/identitytoolkit.googleapis.com
+  local bin=$1 port=$2 dir=$scratch/$2
   mkdir -p "$dir"
   local database=()
   if [ -n "${AB_POSTGRES:-}" ]; then
@@ -39,17 +39,7 @@ start() {
   "$bin" serve --mode dev --listen "127.0.0.1:$port" --data-dir "$dir" "${database[@]}" >"$dir/log" 2>&1 &
   echo $! >"$dir/pid"
   until curl -sf "http://127.0.0.1:$port/readyz" >/dev/null; do sleep 0.2; done
-  local user='{"email":"ab@example.com","password":"secret123","returnSecureToken":true}'
-  local id
-  id=$(curl -s "$url/v1/accounts:signUp?key=ab" -H 'content-type: application/json' -d "$user" | json localId)
-  curl -s "$url/v1/projects/demo-project/accounts:update" -H 'authorization: Bearer owner' \
-    -H 'content-type: application/json' -d "{\"localId\":\"$id\",\"emailVerified\":true}" >/dev/null
-  local token
-  token=$(curl -s "$url/v1/accounts:signInWithPassword?key=ab" -H 'content-type: application/json' -d "$user" | json idToken)
-  for body in lookup:"{\"idToken\":\"$token\"}" start:"{\"idToken\":\"$token\",\"totpEnrollmentInfo\":{}}"; do
-    printf 'wrk.method = "POST"\nwrk.body = %s\nwrk.headers["Content-Type"] = "application/json"\n' \
-      "'${body#*:}'" >"$dir/${body%%:*}.lua"
-  done
+  python3 "$(dirname "$0")/ab_users.py" "$port" "${AB_USERS:-1}" "$dir"
 }
 
 # One 3 s run of request $2 (lookup or start) at path $3 against the server on port $1.

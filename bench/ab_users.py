@@ -1,0 +1,56 @@
+"""Signs up N verified users on a dev-mode Tessera and writes wrk scripts that cycle through
+their ID tokens: `lookup.lua` (accounts:lookup) and `start.lua` (TOTP mfaEnrollment:start).
+
+    python3 bench/ab_users.py PORT N DIR
+
+Used by bench/ab.sh (AB_USERS); standard library only.
+"""
+
+import concurrent.futures
+import json
+import sys
+import urllib.request
+
+
+def post(base, path, body, auth=None):
+    headers = {"content-type": "application/json"}
+    if auth:
+        headers["authorization"] = auth
+    request = urllib.request.Request(base + path, json.dumps(body).encode(), headers)
+    with urllib.request.urlopen(request) as response:
+        return json.load(response)
+
+
+def verified_user_token(base, i):
+    user = {"email": f"ab{i}@example.com", "password": "secret123", "returnSecureToken": True}
+    local_id = post(base, "/v1/accounts:signUp?key=ab", user)["localId"]
+    post(base, "/v1/projects/demo-project/accounts:update",
+         {"localId": local_id, "emailVerified": True}, "Bearer owner")
+    # Signed in again so that the token carries email_verified.
+    return post(base, "/v1/accounts:signInWithPassword?key=ab", user)["idToken"]
+
+
+def wrk_script(bodies):
+    lines = ['wrk.method = "POST"', 'wrk.headers["Content-Type"] = "application/json"',
+             "local bodies = {"]
+    lines += [f"  {json.dumps(json.dumps(body))}," for body in bodies]
+    lines += ["}", "local i = 0", "request = function()", "  i = i % #bodies + 1",
+              "  return wrk.format(nil, nil, nil, bodies[i])", "end", ""]
+    return "\n".join(lines)
+
+
+def main():
+    port, users, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+    base = f"http://127.0.0.1:{port}/identitytoolkit.googleapis.com"
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        tokens = list(pool.map(lambda i: verified_user_token(base, i), range(users)))
+    scripts = {
+        "lookup": [{"idToken": t} for t in tokens],
+        "start": [{"idToken": t, "totpEnrollmentInfo": {}} for t in tokens],
+    }
+    for name, bodies in scripts.items():
+        with open(f"{out}/{name}.lua", "w") as f:
+            f.write(wrk_script(bodies))
+
+
+main()
