@@ -38,9 +38,10 @@
 //! Nor does the writer checkpoint within a commit, as SQLite would once the log passes 1,000
 //! pages: copying the log into the database file, with its fsyncs, took the writing thread for
 //! tens of milliseconds on a large database. A hook tells the committer the log's length after
-//! each commit; each time it has grown by `CHECKPOINT_PAGES` a connection of its own checkpoints
-//! beside the writes on a blocking thread, and past `LOG_LIMIT_PAGES`, which steady writes can reach since the log
-//! starts over only once it is copied whole, the committer checkpoints with the writes held.
+//! each commit; each time it has grown by `CHECKPOINT_PAGES` a connection of its own
+//! checkpoints beside the writes on a blocking thread, and past `LOG_LIMIT_PAGES`, which steady
+//! writes can reach since the log starts over only once it is copied whole, the committer
+//! checkpoints with the writes held.
 
 use std::path::PathBuf;
 use std::str::FromStr;
