@@ -5,9 +5,11 @@
 //! A write of a few statements made ten or more, and on the VMs measured those hand-offs, not
 //! SQLite, were most of a write's time (BENCHMARKS.md, "Not done yet" of the eighth session).
 //! SQLite's writer and readers therefore run their statements in place, through rusqlite
-//! (linked to the same SQLite library as sqlx), on the thread of the task that holds them. A statement there is
-//! microseconds of work in the page cache: the only I/O is the log's `pwrite`s at the batch's
-//! commit, the fsync being the group commit's (`durability.rs`), and the only wait for a lock
+//! (linked to the same SQLite library as sqlx), on the thread of the task that holds them. A
+//! statement there is microseconds of work in the page cache: the only I/O is the log's
+//! `pwrite`s at the batch's commit (a write's savepoint journal stays in memory:
+//! `.cargo/config.toml`), the fsync being the group commit's (`durability.rs`), and the only
+//! wait for a lock
 //! is the batch's `BEGIN IMMEDIATE`, which `writer.rs` retries without blocking.
 //!
 //! The query functions keep writing `sqlx::query(…).bind(…)` against `&mut Conn`, which
