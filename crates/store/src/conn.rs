@@ -9,8 +9,8 @@
 //! statement there is microseconds of work in the page cache: the only I/O is the log's
 //! `pwrite`s at the batch's commit (a write's savepoint journal stays in memory:
 //! `.cargo/config.toml`), the fsync being the group commit's (`durability.rs`), and the only
-//! wait for a lock
-//! is the batch's `BEGIN IMMEDIATE`, which `writer.rs` retries without blocking.
+//! wait for a lock is the batch's `BEGIN IMMEDIATE`, which `writer.rs` retries without
+//! blocking.
 //!
 //! The query functions keep writing `sqlx::query(…).bind(…)` against `&mut Conn`, which
 //! implements sqlx's `Executor`: for the writer it takes each query's SQL and arguments, binds
