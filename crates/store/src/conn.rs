@@ -220,7 +220,8 @@ pub(crate) struct InPlace {
     /// Each query's columns by its SQL text, as rows carry them: built once, not for every
     /// query (a name map and a shared name per column), beside SQLite's own statement cache.
     /// The store names every column it selects (no `SELECT *`), so a text's columns are fixed.
-    columns: HashMap<Box<str>, Columns>,
+    /// Keyed by sqlx's `SqlStr`, which for the store's static SQL is a pointer to copy.
+    columns: HashMap<SqlStr, Columns>,
 }
 
 /// A query's columns as `AnyRow`s carry them.
@@ -371,17 +372,13 @@ impl InPlace {
         if let Some(arguments) = arguments {
             bind(&mut statement, arguments)?;
         }
-        if !self.columns.contains_key(sql.as_str()) {
-            if self.columns.len() >= STATEMENT_CACHE {
-                self.columns.clear();
-            }
-            self.columns
-                .insert(sql.as_str().into(), Columns::of(&statement));
+        if self.columns.len() >= STATEMENT_CACHE && !self.columns.contains_key(sql.as_str()) {
+            self.columns.clear();
         }
         let columns = self
             .columns
-            .get(sql.as_str())
-            .ok_or_else(|| sqlx::Error::Protocol("a query's columns went missing".into()))?;
+            .entry(sql.clone())
+            .or_insert_with(|| Columns::of(&statement));
         let mut steps = Vec::new();
         let mut rows = statement.raw_query();
         while let Some(row) = rows.next().map_err(error)? {
