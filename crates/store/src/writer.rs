@@ -148,14 +148,7 @@ impl SqliteWriter {
         let writer = Arc::new(SqliteWriter {
             url,
             file,
-            turn: Mutex::new(Turn {
-                conn: Some(conn),
-                batch: None,
-                last_batch: 0,
-                log_pages: 0,
-                beside_at: 0,
-                closed: false,
-            }),
+            turn: Mutex::new(Turn::new(Some(conn))),
             commit_due: Notify::new(),
             wal,
             publishing: Mutex::new(()),
@@ -306,6 +299,18 @@ impl Drop for CommitDue<'_> {
 }
 
 impl Turn {
+    /// No batch begun yet, and an empty log as far as the committer knows.
+    fn new(conn: Option<InPlace>) -> Self {
+        Turn {
+            conn,
+            batch: None,
+            last_batch: 0,
+            log_pages: 0,
+            beside_at: 0,
+            closed: false,
+        }
+    }
+
     fn conn(&mut self) -> StoreResult<&mut InPlace> {
         self.conn.as_mut().ok_or_else(closed)
     }
@@ -754,14 +759,7 @@ mod tests {
 
     #[test]
     fn a_checkpoint_beside_the_writes_is_due_every_checkpoint_length_of_log() {
-        let mut turn = Turn {
-            conn: None,
-            batch: None,
-            last_batch: 0,
-            log_pages: 0,
-            beside_at: 0,
-            closed: false,
-        };
+        let mut turn = Turn::new(None);
         let mut due = |pages| {
             turn.logged(pages);
             let due = turn.checkpoint_due();
