@@ -10,7 +10,7 @@
 //! anyway, queueing writers for our connection is cheaper than letting them collide on
 //! `SQLITE_BUSY`, and the writes queued together share a transaction. The writer runs its
 //! statements in place rather than on a thread of sqlx's (`conn.rs`). PostgreSQL uses one
-//! pool for both. Every query function takes the `Conn` it is given (`SqlStore::durably`,
+//! pool for both, also our own (`postgres_pool.rs`). Every query function takes the `Conn` it is given (`SqlStore::durably`,
 //! `SqlStore::reading`).
 
 mod attempts;
@@ -23,6 +23,7 @@ mod factors;
 mod login_sessions;
 mod machines;
 mod open;
+mod postgres_pool;
 mod readers;
 mod realms;
 mod rows;
@@ -32,7 +33,7 @@ mod users;
 mod writer;
 
 use async_trait::async_trait;
-use sqlx::{AnyPool, AssertSqlSafe};
+use sqlx::AssertSqlSafe;
 use std::sync::Arc;
 use tessera_core::challenge::{Challenge, PendingSignIn};
 use tessera_core::contact::{ContactCode, ContactKind};
@@ -54,6 +55,7 @@ use time::OffsetDateTime;
 pub use open::{Engine, OpenOptions};
 
 use conn::Conn;
+use postgres_pool::PostgresPool;
 use readers::Readers;
 use writer::SqliteWriter;
 
@@ -72,7 +74,7 @@ enum Backend {
         readers: Readers,
     },
     /// One PostgreSQL pool for reads and writes, whose commits are durable by themselves.
-    Postgres(AnyPool),
+    Postgres(PostgresPool),
 }
 
 impl SqlStore {
@@ -94,7 +96,8 @@ impl SqlStore {
         match &self.backend {
             Backend::Sqlite { writer, .. } => writer.write(after, write).await,
             Backend::Postgres(pool) => {
-                write(&mut Conn::Sqlx(&mut *pool.acquire().await.map_err(db_err)?)).await
+                pool.run(async |conn| write(&mut Conn::Sqlx(conn)).await)
+                    .await
             }
         }
     }
@@ -119,7 +122,8 @@ impl SqlStore {
         match &self.backend {
             Backend::Sqlite { readers, .. } => readers.read(read).await,
             Backend::Postgres(pool) => {
-                read(&mut Conn::Sqlx(&mut *pool.acquire().await.map_err(db_err)?)).await
+                pool.run(async |conn| read(&mut Conn::Sqlx(conn)).await)
+                    .await
             }
         }
     }

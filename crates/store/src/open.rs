@@ -2,13 +2,12 @@
 
 use std::time::Duration;
 
-use sqlx::any::AnyPoolOptions;
-
 use sqlx::migrate::Migrator;
 use sqlx::{AnyConnection, AssertSqlSafe, Connection};
 use tessera_core::error::StoreError;
 use tessera_core::store::StoreResult;
 
+use crate::postgres_pool::PostgresPool;
 use crate::readers::Readers;
 use crate::writer::{SqliteWriter, sqlite_file};
 use crate::{Backend, SqlStore, db_err};
@@ -16,19 +15,9 @@ use crate::{Backend, SqlStore, db_err};
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
 
-/// How long a request waits for a connection before it fails as "unavailable"
-/// (a database outage must produce errors, not hung requests).
-const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
-
 /// How long a SQLite connection waits for another process's lock before it fails as
 /// "unavailable".
 pub(crate) const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// A pooled PostgreSQL connection idle for this long is pinged before it is handed out; one
-/// in steady use is not. sqlx's default pings on every acquire, a round trip as dear as a
-/// read's own query, though every release pings as well: a connection that died in use is
-/// dropped then, and one that died idle (a server restart) is caught here.
-const PING_IF_IDLE_FOR: Duration = Duration::from_secs(1);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Engine {
@@ -74,26 +63,9 @@ impl SqlStore {
             StoreError::Internal(format!("unsupported database URL scheme: {}", scheme(url)))
         })?;
         match engine {
-            Engine::Postgres => {
-                let pool = AnyPoolOptions::new()
-                    .max_connections(options.max_connections)
-                    .acquire_timeout(ACQUIRE_TIMEOUT)
-                    .test_before_acquire(false)
-                    .before_acquire(|conn, meta| {
-                        Box::pin(async move {
-                            if meta.idle_for >= PING_IF_IDLE_FOR {
-                                conn.ping().await?;
-                            }
-                            Ok(true)
-                        })
-                    })
-                    .connect(url)
-                    .await
-                    .map_err(db_err)?;
-                Ok(SqlStore {
-                    backend: Backend::Postgres(pool),
-                })
-            }
+            Engine::Postgres => Ok(SqlStore {
+                backend: Backend::Postgres(PostgresPool::open(url, options.max_connections).await?),
+            }),
             Engine::Sqlite => {
                 let url = if url.contains('?') {
                     url.to_owned()
@@ -124,7 +96,7 @@ impl SqlStore {
         };
         match &self.backend {
             Backend::Sqlite { writer, .. } => writer.alone(run).await,
-            Backend::Postgres(pool) => run(&mut *pool.acquire().await.map_err(db_err)?).await,
+            Backend::Postgres(pool) => pool.run(run).await,
         }
     }
 }
