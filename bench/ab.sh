@@ -6,8 +6,8 @@
 #   bench/ab.sh OLD_BINARY NEW_BINARY [ROUNDS]
 #
 # Per round and binary: requests/s, server CPU µs and context switches per request (perf
-# stat), for `accounts:lookup` and for `mfaEnrollment:start` (TOTP), each cycling through the
-# ID tokens of AB_USERS users (1 by default: one user's requests repeated; 2000 spreads the
+# stat) and wrk's p99 latency, for `accounts:lookup`, for `mfaEnrollment:start` (TOTP) and for the refresh-token
+# grant (which signs an ID token), each cycling through the tokens of AB_USERS users (1 by default: one user's requests repeated; 2000 spreads the
 # writes over the indexes as the bench does). Needs wrk and perf (Debian: wrk, linux-perf)
 # and python3; wrk runs on CPU 1.
 #
@@ -42,23 +42,25 @@ start() {
   python3 "$(dirname "$0")/ab_users.py" "$port" "${AB_USERS:-1}" "$dir"
 }
 
-# One 3 s run of request $2 (lookup or start) at path $3 against the server on port $1.
+# One 3 s run of request $2 (lookup, start or refresh) at path $3 against the server on port $1.
 run() {
   local port=$1 dir=$scratch/$1
   perf stat -e task-clock,context-switches -p "$(cat "$dir/pid")" -o "$dir/stat" -- sleep 3.2 &
-  local n
-  n=$(taskset -c 1 wrk -t1 -c32 -d3s -s "$dir/$2.lua" "http://127.0.0.1:$port/identitytoolkit.googleapis.com/$3?key=ab" |
-    awk '/requests in/ {print $1}')
-  wait $!
-  awk -v n="$n" '/task-clock/ {gsub(",", "", $1); cpu = $1} /context-switches/ {gsub(",", "", $1); cs = $1}
-    END {printf "%6.0f/s %6.1f µs %5.2f cs", n / 3, cpu * 1000 / n, cs / n}' "$dir/stat"
+  local perf=$! n p99
+  read -r n p99 < <(taskset -c 1 wrk -t1 -c32 -d3s --latency -s "$dir/$2.lua" \
+    "http://127.0.0.1:$port/$3?key=ab" | awk '/requests in/ {n = $1} / 99%/ {p = $2} END {print n, p}')
+  wait "$perf"
+  awk -v n="$n" -v p99="$p99" '/task-clock/ {gsub(",", "", $1); cpu = $1} /context-switches/ {gsub(",", "", $1); cs = $1}
+    END {printf "%6.0f/s %6.1f µs %5.2f cs p99 %7s", n / 3, cpu * 1000 / n, cs / n, p99}' "$dir/stat"
 }
 
 start "$old" 18191
 start "$new" 18192
 for i in $(seq "$rounds"); do
-  for request in lookup:v1/accounts:lookup start:v2/accounts/mfaEnrollment:start; do
-    printf 'round %d %-6s  old %s   new %s\n' "$i" "${request%%:*}" \
+  for request in lookup:identitytoolkit.googleapis.com/v1/accounts:lookup \
+    start:identitytoolkit.googleapis.com/v2/accounts/mfaEnrollment:start \
+    refresh:securetoken.googleapis.com/v1/token; do
+    printf 'round %d %-7s  old %s   new %s\n' "$i" "${request%%:*}" \
       "$(run 18191 "${request%%:*}" "${request#*:}")" "$(run 18192 "${request%%:*}" "${request#*:}")"
   done
 done
