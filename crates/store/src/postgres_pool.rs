@@ -99,10 +99,15 @@ impl PostgresPool {
     }
 
     /// Keeps `conn` for the next call, unless it may hold something back or be broken and a
-    /// ping says it is.
+    /// ping says it is (or does not answer within `ACQUIRE_TIMEOUT`).
     async fn put_back(&self, mut conn: AnyConnection, ended_well: bool) {
         let settled = ended_well && !conn.should_flush() && !conn.is_in_transaction();
-        if settled || conn.ping().await.is_ok() {
+        if settled
+            || matches!(
+                tokio::time::timeout(ACQUIRE_TIMEOUT, conn.ping()).await,
+                Ok(Ok(()))
+            )
+        {
             self.idle().push(Idle {
                 conn,
                 since: Instant::now(),
