@@ -87,6 +87,7 @@ impl PostgresPool {
     async fn acquire(&self) -> StoreResult<(SemaphorePermit<'_>, AnyConnection)> {
         let permit = self.free.acquire().await.map_err(|_| closed())?;
         loop {
+            // Not `while let`: that would hold the idle list's lock across the ping.
             let Some(Idle { mut conn, since }) = self.idle().pop() else {
                 break;
             };
