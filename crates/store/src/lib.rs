@@ -10,8 +10,8 @@
 //! anyway, queueing writers for our connection is cheaper than letting them collide on
 //! `SQLITE_BUSY`, and the writes queued together share a transaction. The writer runs its
 //! statements in place rather than on a thread of sqlx's (`conn.rs`). PostgreSQL uses one
-//! pool for both, also our own (`postgres_pool.rs`). Every query function takes the `Conn` it is given (`SqlStore::durably`,
-//! `SqlStore::reading`).
+//! pool for both, also our own (`postgres_pool.rs`). Every query function takes the `Conn` it
+//! is given (`SqlStore::durably`, `SqlStore::reading`).
 
 mod attempts;
 mod challenges;
