@@ -6,9 +6,10 @@
 #   bench/ab.sh OLD_BINARY NEW_BINARY [ROUNDS]
 #
 # Per round and binary: requests/s, server CPU µs and context switches per request (perf
-# stat) and wrk's p99 latency, for `accounts:lookup`, for `mfaEnrollment:start` (TOTP) and for the refresh-token
-# grant (which signs an ID token), each cycling through the tokens of AB_USERS users (1 by default: one user's requests repeated; 2000 spreads the
-# writes over the indexes as the bench does). Needs wrk and perf (Debian: wrk, linux-perf)
+# stat) and wrk's p99 latency, for `accounts:lookup`, for `mfaEnrollment:start` (TOTP) and
+# for the refresh-token grant (which signs an ID token), each cycling through the tokens of
+# AB_USERS users (1 by default: one user's requests repeated; 2000 spreads the writes over
+# the indexes as the bench does). Needs wrk and perf (Debian: wrk, linux-perf)
 # and python3; wrk runs on CPU 1.
 #
 # With AB_POSTGRES set to a PostgreSQL server's URL (postgres://postgres@127.0.0.1:5432), each

@@ -165,14 +165,10 @@ mod tests {
         Ok(table)
     }
 
-    /// Updates the row on a connection of its own, giving up after a second of waiting for a
-    /// lock: `Ok` only if no transaction holds the row.
-    async fn update_elsewhere(table: &str) -> StoreResult<()> {
-        let url = std::env::var("TEST_POSTGRES_URL")
-            .ok()
-            .filter(|u| !u.is_empty())
-            .unwrap_or_else(|| LOCAL_POSTGRES.to_owned());
-        let mut other = AnyConnection::connect(&url).await.map_err(db_err)?;
+    /// Updates the row on a connection outside the pool, giving up after a second of waiting
+    /// for a lock: `Ok` only if no transaction holds the row.
+    async fn update_elsewhere(pool: &PostgresPool, table: &str) -> StoreResult<()> {
+        let mut other = pool.options.connect().await.map_err(db_err)?;
         sqlx::query("SET lock_timeout = '1s'")
             .execute(&mut other)
             .await
@@ -204,7 +200,7 @@ mod tests {
         })
         .await?;
         // Had the idle connection kept its transaction, the row would still be locked.
-        update_elsewhere(&table).await?;
+        update_elsewhere(&pool, &table).await?;
         let (n,): (i64,) = pool
             .run(async |conn| {
                 sqlx::query_as(AssertSqlSafe(format!("SELECT n FROM {table}")))
@@ -237,7 +233,7 @@ mod tests {
         });
         assert!(timeout(Duration::from_millis(200), stuck).await.is_err());
         // The only permit came back, and the server rolled the update back with the socket.
-        update_elsewhere(&table).await?;
+        update_elsewhere(&pool, &table).await?;
         run(&pool, format!("DROP TABLE {table}")).await
     }
 
