@@ -78,6 +78,12 @@ pub struct Args {
     #[arg(long, conflicts_with_all = ["target", "compare_emulator", "seed_users"])]
     pub sqlite_writes: bool,
 
+    /// Append every request slower than 20 ms (the p99 target) to this file, a line each:
+    /// when it was sent (Unix time in ms), target, phase, latency in ms, `ok` or `error`. For
+    /// lining stalls up with other traces of the same run (perf, the kernel's log).
+    #[arg(long, value_name = "FILE")]
+    pub slow_log: Option<PathBuf>,
+
     /// Write the Markdown report (tables and machine facts) to this file too.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,

@@ -30,7 +30,11 @@ use clap::Parser;
 
 use crate::report::{Machine, Report};
 
-#[tokio::main]
+/// One thread: the load generator shares the machine's cores with the server under test, and
+/// one thread keeps 32 requests in flight with less CPU than tokio's worker pool, whose
+/// wake-ups across threads cost more than the requests (`accounts:lookup` here: 0.45 of a
+/// core for 10–12k requests/s on one thread, 0.65 for 8–9k on two; BENCHMARKS.md).
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> anyhow::Result<()> {
     let args = cli::Args::parse();
     if args.sqlite_writes {

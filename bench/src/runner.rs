@@ -3,6 +3,9 @@
 //! the users run out. A phase ends when every user is done; its wall time runs from the first
 //! request to the last answer (reading the outbox beforehand is not counted).
 
+use std::fs::OpenOptions;
+use std::io::Write;
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
@@ -12,6 +15,7 @@ use tokio::task::JoinSet;
 
 use crate::cli::Args;
 use crate::client::Client;
+use crate::clock;
 use crate::cpu::CpuMeter;
 use crate::phases::{self, Kind, Phase, User};
 use crate::rss::RssSampler;
@@ -76,8 +80,16 @@ pub async fn run_all(args: &Args, target: Target) -> anyhow::Result<RunResult> {
             } else {
                 1
             };
-            let summary =
-                run_phase(&phase, &client, &users, rounds, args.concurrency, &target).await?;
+            let summary = run_phase(
+                &phase,
+                &client,
+                &users,
+                rounds,
+                args.concurrency,
+                &target,
+                args.slow_log.as_deref(),
+            )
+            .await?;
             eprintln!(
                 "{:<22} {:<52} {:>8.0} ops/s  p99 {:>7.1} ms  errors {}",
                 target.label,
@@ -116,6 +128,7 @@ async fn run_phase(
     rounds: usize,
     concurrency: usize,
     target: &Target,
+    slow_log: Option<&Path>,
 ) -> anyhow::Result<Summary> {
     let ops = users.len() * rounds;
     if phase.reads_outbox {
@@ -127,6 +140,7 @@ async fn run_phase(
     }
     let cpu = CpuMeter::start(&target.pids);
     let next = Arc::new(AtomicUsize::new(0));
+    let started_unix = clock::since_epoch();
     let started = Instant::now();
     let mut pool = JoinSet::new();
     for _ in 0..concurrency.max(1) {
@@ -148,7 +162,7 @@ async fn run_phase(
                 let mut user = users[op % users.len()].lock().await;
                 let sent = Instant::now();
                 let outcome = phase.run(&client, &mut user).await;
-                samples.record(sent.elapsed(), outcome);
+                samples.record(sent, sent.elapsed(), outcome);
             }
             samples
         });
@@ -159,6 +173,22 @@ async fn run_phase(
     }
     let wall = started.elapsed();
     let cores = cpu.cores_busy(&target.pids);
+    if let Some(path) = slow_log {
+        let unix_ms = |sent: Instant| (started_unix + (sent - started)).as_millis();
+        let mut lines = String::new();
+        for slow in &samples.slow {
+            lines += &format!(
+                "{}\t{}\t{}\t{:.1}\t{}\n",
+                unix_ms(slow.sent),
+                target.label,
+                phase.name,
+                slow.latency.as_secs_f64() * 1e3,
+                if slow.failed { "error" } else { "ok" }
+            );
+        }
+        let mut file = OpenOptions::new().create(true).append(true).open(path)?;
+        file.write_all(lines.as_bytes())?;
+    }
     Ok(Summary::new(
         samples,
         wall,

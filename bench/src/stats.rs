@@ -3,9 +3,12 @@
 //! time too), the error count with the first error, the server's peak RSS, and the cores the
 //! server and the bench kept busy.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::cpu::CoresBusy;
+
+/// The p99 target: requests slower than this are kept one by one for `--slow-log`.
+pub const SLOW: Duration = Duration::from_millis(20);
 
 /// What one task of the pool saw.
 #[derive(Debug, Default)]
@@ -13,11 +16,28 @@ pub struct Samples {
     pub latencies: Vec<Duration>,
     pub errors: usize,
     pub first_error: Option<String>,
+    pub slow: Vec<Slow>,
+}
+
+/// One request slower than [`SLOW`]: when it was sent, so that stalls can be lined up with
+/// other traces of the same run.
+#[derive(Debug, Clone, Copy)]
+pub struct Slow {
+    pub sent: Instant,
+    pub latency: Duration,
+    pub failed: bool,
 }
 
 impl Samples {
-    pub fn record(&mut self, latency: Duration, outcome: anyhow::Result<()>) {
+    pub fn record(&mut self, sent: Instant, latency: Duration, outcome: anyhow::Result<()>) {
         self.latencies.push(latency);
+        if latency > SLOW {
+            self.slow.push(Slow {
+                sent,
+                latency,
+                failed: outcome.is_err(),
+            });
+        }
         if let Err(e) = outcome {
             self.errors += 1;
             self.first_error.get_or_insert_with(|| format!("{e:#}"));
@@ -26,6 +46,7 @@ impl Samples {
 
     pub fn merge(&mut self, other: Samples) {
         self.latencies.extend(other.latencies);
+        self.slow.extend(other.slow);
         self.errors += other.errors;
         if self.first_error.is_none() {
             self.first_error = other.first_error;
