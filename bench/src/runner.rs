@@ -3,8 +3,6 @@
 //! the users run out. A phase ends when every user is done; its wall time runs from the first
 //! request to the last answer (reading the outbox beforehand is not counted).
 
-use std::fs::OpenOptions;
-use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -20,7 +18,7 @@ use crate::cpu::CpuMeter;
 use crate::phases::{self, Kind, Phase, User};
 use crate::rss::RssSampler;
 use crate::seed::{self, Seeded};
-use crate::stats::{Samples, Summary};
+use crate::stats::{self, Samples, Summary};
 use crate::target::Target;
 
 /// One phase's row: `None` when the target does not serve it (n/a).
@@ -174,20 +172,8 @@ async fn run_phase(
     let wall = started.elapsed();
     let cores = cpu.cores_busy(&target.pids);
     if let Some(path) = slow_log {
-        let unix_ms = |sent: Instant| (started_unix + (sent - started)).as_millis();
-        let mut lines = String::new();
-        for slow in &samples.slow {
-            lines += &format!(
-                "{}\t{}\t{}\t{:.1}\t{}\n",
-                unix_ms(slow.sent),
-                target.label,
-                phase.name,
-                slow.latency.as_secs_f64() * 1e3,
-                if slow.failed { "error" } else { "ok" }
-            );
-        }
-        let mut file = OpenOptions::new().create(true).append(true).open(path)?;
-        file.write_all(lines.as_bytes())?;
+        let anchor = (started_unix, started);
+        stats::append_slow_log(path, &target.label, phase.name, anchor, &samples.slow)?;
     }
     Ok(Summary::new(
         samples,

@@ -3,6 +3,9 @@
 //! time too), the error count with the first error, the server's peak RSS, and the cores the
 //! server and the bench kept busy.
 
+use std::fs::OpenOptions;
+use std::io::Write;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use crate::cpu::CoresBusy;
@@ -52,6 +55,31 @@ impl Samples {
             self.first_error = other.first_error;
         }
     }
+}
+
+/// Appends `slow` to the file at `path` (`--slow-log`), a line each: when the request was
+/// sent (Unix ms), target, phase, latency in ms, `ok` or `error`. `anchor` is the wall clock
+/// and the monotonic clock read together at the phase's start, to date the sends.
+pub fn append_slow_log(
+    path: &Path,
+    target: &str,
+    phase: &str,
+    anchor: (Duration, Instant),
+    slow: &[Slow],
+) -> anyhow::Result<()> {
+    let (wall, monotonic) = anchor;
+    let mut lines = String::new();
+    for s in slow {
+        lines += &format!(
+            "{}\t{target}\t{phase}\t{:.1}\t{}\n",
+            (wall + (s.sent - monotonic)).as_millis(),
+            s.latency.as_secs_f64() * 1e3,
+            if s.failed { "error" } else { "ok" }
+        );
+    }
+    let mut file = OpenOptions::new().create(true).append(true).open(path)?;
+    file.write_all(lines.as_bytes())?;
+    Ok(())
 }
 
 #[derive(Debug, Clone)]
@@ -120,5 +148,27 @@ mod tests {
         assert_eq!(percentile(&ms, 0.99), Duration::from_millis(99));
         assert_eq!(percentile(&ms[..1], 0.99), Duration::from_millis(1));
         assert_eq!(percentile(&[], 0.5), Duration::ZERO);
+    }
+
+    #[test]
+    fn slow_requests_are_dated_by_the_wall_clock_of_the_phase_start() -> anyhow::Result<()> {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("slow.tsv");
+        let start = Instant::now();
+        let mut samples = Samples::default();
+        samples.record(start, Duration::from_millis(5), Ok(()));
+        let late = start + Duration::from_millis(250);
+        samples.record(late, Duration::from_micros(20_400), Ok(()));
+        samples.record(late, Duration::from_millis(90), Err(anyhow::anyhow!("HTTP 503")));
+        let anchor = (Duration::from_millis(1_000_000), start);
+        append_slow_log(&path, "Tessera", "lookup", anchor, &samples.slow)?;
+        append_slow_log(&path, "emulator", "lookup", anchor, &samples.slow[..1])?;
+        assert_eq!(
+            std::fs::read_to_string(&path)?,
+            "1000250\tTessera\tlookup\t20.4\tok\n\
+             1000250\tTessera\tlookup\t90.0\terror\n\
+             1000250\temulator\tlookup\t20.4\tok\n"
+        );
+        Ok(())
     }
 }
