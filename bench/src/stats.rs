@@ -159,7 +159,11 @@ mod tests {
         samples.record(start, Duration::from_millis(5), Ok(()));
         let late = start + Duration::from_millis(250);
         samples.record(late, Duration::from_micros(20_400), Ok(()));
-        samples.record(late, Duration::from_millis(90), Err(anyhow::anyhow!("HTTP 503")));
+        samples.record(
+            late,
+            Duration::from_millis(90),
+            Err(anyhow::anyhow!("HTTP 503")),
+        );
         let anchor = (Duration::from_millis(1_000_000), start);
         append_slow_log(&path, "Tessera", "lookup", anchor, &samples.slow)?;
         append_slow_log(&path, "emulator", "lookup", anchor, &samples.slow[..1])?;
