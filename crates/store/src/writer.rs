@@ -388,11 +388,12 @@ impl Turn {
     /// threads go on, the writes wait for the turn, so the log is copied whole and starts over
     /// at the next batch.
     async fn checkpoint(&mut self) {
-        self.log_pages = 0;
+        let pages = std::mem::take(&mut self.log_pages);
         self.beside_at = 0;
         let Some(conn) = self.conn.take() else {
             return;
         };
+        let began = Instant::now();
         match tokio::task::spawn_blocking(move || {
             let done = conn.checkpoint();
             (conn, done)
@@ -403,6 +404,13 @@ impl Turn {
                 if let Err(e) = done {
                     tracing::warn!(error = %e, "checkpointing SQLite's log failed");
                 }
+                // How long the writes were held: what a slow disk or a large database costs
+                // every write now and then.
+                tracing::debug!(
+                    log_pages = pages,
+                    held_ms = began.elapsed().as_secs_f64() * 1e3,
+                    "checkpointed SQLite's log with the writes held"
+                );
                 self.conn = Some(conn);
             }
             // The connection went with the task; the next write opens another.
