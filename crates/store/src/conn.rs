@@ -212,6 +212,18 @@ fn in_place_only(what: &str) -> sqlx::Error {
     sqlx::Error::Protocol(format!("{what} is not offered by SQLite's in-place writer"))
 }
 
+/// What one checkpoint did, as `PRAGMA wal_checkpoint` reports it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Checkpointed {
+    /// Another checkpoint was running, so this one copied nothing.
+    pub busy: bool,
+    /// The log's length in pages.
+    pub log_pages: i64,
+    /// How many of them are in the database file now: all of them once the log is copied
+    /// whole, which lets the next write start it over.
+    pub copied_pages: i64,
+}
+
 /// A SQLite connection run on the calling thread.
 pub(crate) struct InPlace {
     conn: rusqlite::Connection,
@@ -305,9 +317,15 @@ impl InPlace {
 
     /// Copies the log into the database file as far as readers allow, as SQLite's automatic
     /// checkpoint does (`PASSIVE`: it waits for no one).
-    pub(crate) fn checkpoint(&self) -> Result<(), sqlx::Error> {
+    pub(crate) fn checkpoint(&self) -> Result<Checkpointed, sqlx::Error> {
         self.conn
-            .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
+            .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |row| {
+                Ok(Checkpointed {
+                    busy: row.get::<_, i64>(0)? != 0,
+                    log_pages: row.get(1)?,
+                    copied_pages: row.get(2)?,
+                })
+            })
             .map_err(error)
     }
 
