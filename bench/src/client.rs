@@ -1,7 +1,7 @@
 //! The calls the phases make, one request each: Identity Toolkit REST in the emulator's URL
 //! layout (which Tessera serves too), the admin calls dev mode and the emulator accept with
 //! `Bearer owner`, ZITADEL REST with the admin PAT, and ZITADEL gRPC over a few HTTP/2
-//! channels. HTTP/1.1 keep-alive: the pool keeps one idle connection per task in flight.
+//! channels. HTTP/1.1 keep-alive: one connection per request in flight (`http.rs`).
 //! Also the dev outbox of SMS codes, read once per phase (`fetch_codes`).
 
 use std::collections::HashMap;
@@ -10,20 +10,22 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use anyhow::{Context, anyhow, bail};
+use bytes::Bytes;
+use hyper::{Method, StatusCode};
 use serde_json::{Value, json};
 use tessera_server::proto::zitadel::management::v1::ListHumanAuthFactorsRequest;
 use tessera_server::proto::zitadel::management::v1::management_service_client::ManagementServiceClient;
 use tonic::metadata::{Ascii, MetadataValue};
 use tonic::transport::Channel;
 
+use crate::http::{Body, Http};
 use crate::target::Target;
 
 /// Error bodies are cut to this length in the report.
 const MAX_ERROR_BODY: usize = 400;
 
 pub struct Client {
-    http: reqwest::Client,
-    base: String,
+    http: Http,
     project: String,
     api_key: &'static str,
     pat: Option<String>,
@@ -35,17 +37,7 @@ pub struct Client {
 }
 
 impl Client {
-    pub async fn new(
-        target: &Target,
-        concurrency: usize,
-        grpc_channels: usize,
-    ) -> anyhow::Result<Self> {
-        let http = reqwest::Client::builder()
-            .no_proxy()
-            .http1_only()
-            .pool_max_idle_per_host(concurrency)
-            .timeout(Duration::from_secs(60))
-            .build()?;
+    pub async fn new(target: &Target, grpc_channels: usize) -> anyhow::Result<Self> {
         let mut grpc = Vec::new();
         let mut grpc_auth = None;
         if let Some(pat) = &target.pat {
@@ -60,8 +52,7 @@ impl Client {
             grpc_auth = Some(format!("Bearer {pat}").parse()?);
         }
         Ok(Self {
-            http,
-            base: target.base.clone(),
+            http: Http::new(&target.base, Duration::from_secs(60))?,
             project: target.project.clone(),
             api_key: "bench",
             pat: target.pat.clone(),
@@ -74,56 +65,70 @@ impl Client {
 
     /// `POST /identitytoolkit.googleapis.com/{path}?key=…` (`path` like `v1/accounts:signUp`).
     pub async fn identity_toolkit(&self, path: &str, body: &Value) -> anyhow::Result<Value> {
-        let url = format!(
-            "{}/identitytoolkit.googleapis.com/{path}?key={}",
-            self.base, self.api_key
+        let path = format!(
+            "/identitytoolkit.googleapis.com/{path}?key={}",
+            self.api_key
         );
-        let request = self.http.post(url);
-        json_of(request.json(body).send().await?).await
+        self.post_json(&path, None, body).await
     }
 
     /// An administrator's `POST /identitytoolkit.googleapis.com/v1/projects/{p}/{path}`.
     pub async fn admin(&self, path: &str, body: &Value) -> anyhow::Result<Value> {
-        let url = format!(
-            "{}/identitytoolkit.googleapis.com/v1/projects/{}/{path}",
-            self.base, self.project
+        let path = format!(
+            "/identitytoolkit.googleapis.com/v1/projects/{}/{path}",
+            self.project
         );
-        let request = self.http.post(url).bearer_auth("owner");
-        json_of(request.json(body).send().await?).await
+        self.post_json(&path, Some("Bearer owner"), body).await
     }
 
     /// An administrator's `PATCH /identitytoolkit.googleapis.com/v2/projects/{p}/config`
     /// (`update_mask` is a plain field path such as `mfa`).
     pub async fn patch_config(&self, update_mask: &str, body: &Value) -> anyhow::Result<Value> {
-        let url = format!(
-            "{}/identitytoolkit.googleapis.com/v2/projects/{}/config?updateMask={update_mask}",
-            self.base, self.project
+        let path = format!(
+            "/identitytoolkit.googleapis.com/v2/projects/{}/config?updateMask={update_mask}",
+            self.project
         );
-        let request = self.http.patch(url).bearer_auth("owner");
-        json_of(request.json(body).send().await?).await
+        let body = Body::Json(serde_json::to_vec(body)?);
+        json_of(
+            self.http
+                .send(Method::PATCH, &path, Some("Bearer owner"), body)
+                .await?,
+        )
     }
 
     /// The refresh-token grant, form-encoded as the JS SDK sends it.
     pub async fn refresh(&self, refresh_token: &str) -> anyhow::Result<Value> {
-        let url = format!(
-            "{}/securetoken.googleapis.com/v1/token?key={}",
-            self.base, self.api_key
-        );
-        let request = self.http.post(url).form(&[
+        let path = format!("/securetoken.googleapis.com/v1/token?key={}", self.api_key);
+        let form = serde_urlencoded::to_string([
             ("grant_type", "refresh_token"),
             ("refresh_token", refresh_token),
-        ]);
-        json_of(request.send().await?).await
+        ])?;
+        json_of(
+            self.http
+                .send(Method::POST, &path, None, Body::Form(form))
+                .await?,
+        )
     }
 
     /// A ZITADEL REST `POST {path}` with the admin PAT.
     pub async fn zitadel(&self, path: &str, body: &Value) -> anyhow::Result<Value> {
         let pat = self.pat.as_deref().context("no admin PAT")?;
-        let request = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .bearer_auth(pat);
-        json_of(request.json(body).send().await?).await
+        self.post_json(path, Some(&format!("Bearer {pat}")), body)
+            .await
+    }
+
+    async fn post_json(
+        &self,
+        path: &str,
+        authorization: Option<&str>,
+        body: &Value,
+    ) -> anyhow::Result<Value> {
+        let body = Body::Json(serde_json::to_vec(body)?);
+        json_of(
+            self.http
+                .send(Method::POST, path, authorization, body)
+                .await?,
+        )
     }
 
     /// `zitadel.management.v1.ManagementService/ListHumanAuthFactors` over gRPC: the number
@@ -145,11 +150,12 @@ impl Client {
 
     /// Reads every outstanding SMS code from the dev outbox (the emulator's hook) at once.
     pub async fn fetch_codes(&self) -> anyhow::Result<()> {
-        let url = format!(
-            "{}/emulator/v1/projects/{}/verificationCodes",
-            self.base, self.project
-        );
-        let listed = json_of(self.http.get(url).send().await?).await?;
+        let path = format!("/emulator/v1/projects/{}/verificationCodes", self.project);
+        let listed = json_of(
+            self.http
+                .send(Method::GET, &path, None, Body::Empty)
+                .await?,
+        )?;
         let codes: HashMap<String, String> = listed["verificationCodes"]
             .as_array()
             .context("no verificationCodes")?
@@ -171,9 +177,7 @@ impl Client {
 }
 
 /// The JSON body of a 2xx answer; anything else is an error that carries the status and body.
-async fn json_of(response: reqwest::Response) -> anyhow::Result<Value> {
-    let status = response.status();
-    let body = response.bytes().await?;
+fn json_of((status, body): (StatusCode, Bytes)) -> anyhow::Result<Value> {
     if !status.is_success() {
         let mut text = String::from_utf8_lossy(&body).into_owned();
         if text.len() > MAX_ERROR_BODY {

@@ -60,7 +60,7 @@ pub async fn start(args: &Args) -> anyhow::Result<Target> {
     let mut process = Process::spawn("the Firebase Auth emulator", command, &log)?;
     let base = format!("http://127.0.0.1:{port}");
     process
-        .wait_ready(&format!("{base}/"), Duration::from_secs(120))
+        .wait_ready(&base, "/", Duration::from_secs(120))
         .await?;
     let version = std::fs::read_to_string(dir.join("node_modules/firebase-tools/package.json"))
         .ok()
@@ -102,7 +102,7 @@ pub async fn start(args: &Args) -> anyhow::Result<Target> {
 
 /// Phone MFA on for the project, as an administrator (`Bearer owner`) would switch it on.
 async fn enable_phone_mfa(target: &Target) -> anyhow::Result<()> {
-    let client = Client::new(target, 1, 0).await?;
+    let client = Client::new(target, 0).await?;
     client
         .patch_config(
             "mfa",

@@ -13,6 +13,7 @@ mod client;
 mod clock;
 mod cpu;
 mod emulator;
+mod http;
 mod phases;
 mod process;
 mod report;

@@ -10,6 +10,9 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
+use hyper::Method;
+
+use crate::http::{Body, Http};
 
 pub struct Process {
     name: String,
@@ -39,12 +42,15 @@ impl Process {
         self.child.id()
     }
 
-    /// Polls `url` until it answers 2xx; fails at once if the process exits, and after `limit`.
-    pub async fn wait_ready(&mut self, url: &str, limit: Duration) -> anyhow::Result<()> {
-        let http = reqwest::Client::builder()
-            .no_proxy()
-            .timeout(Duration::from_secs(2))
-            .build()?;
+    /// Polls `base` + `path` until it answers 2xx; fails at once if the process exits, and
+    /// after `limit`.
+    pub async fn wait_ready(
+        &mut self,
+        base: &str,
+        path: &str,
+        limit: Duration,
+    ) -> anyhow::Result<()> {
+        let http = Http::new(base, Duration::from_secs(2))?;
         let started = Instant::now();
         loop {
             if let Some(status) = self.child.try_wait()? {
@@ -54,14 +60,14 @@ impl Process {
                     self.log_tail()
                 );
             }
-            if let Ok(response) = http.get(url).send().await
-                && response.status().is_success()
+            if let Ok((status, _)) = http.send(Method::GET, path, None, Body::Empty).await
+                && status.is_success()
             {
                 return Ok(());
             }
             if started.elapsed() > limit {
                 bail!(
-                    "{} not ready at {url} after {limit:?}; its log:\n{}",
+                    "{} not ready at {base}{path} after {limit:?}; its log:\n{}",
                     self.name,
                     self.log_tail()
                 );

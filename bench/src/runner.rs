@@ -49,7 +49,7 @@ impl RunResult {
 }
 
 pub async fn run_all(args: &Args, target: Target) -> anyhow::Result<RunResult> {
-    let client = Arc::new(Client::new(&target, args.concurrency, args.grpc_channels).await?);
+    let client = Arc::new(Client::new(&target, args.grpc_channels).await?);
     // Names unique to this run, so a server that has seen earlier runs still accepts sign-ups.
     let run = format!("{:x}", crate::clock::since_epoch().as_millis());
     let users: Arc<[Mutex<User>]> = (0..args.users)

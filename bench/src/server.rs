@@ -55,7 +55,7 @@ async fn spawn(args: &Args, bin: &Path) -> anyhow::Result<Target> {
     let mut process = Process::spawn("tessera", command, &log)?;
     let base = format!("http://{listen}");
     process
-        .wait_ready(&format!("{base}/readyz"), Duration::from_secs(60))
+        .wait_ready(&base, "/readyz", Duration::from_secs(60))
         .await?;
     let pat = std::fs::read_to_string(data_dir.join("admin.pat"))
         .context("reading the dev admin PAT")?
