@@ -142,53 +142,53 @@ mod tests {
     /// A server that answers every request on a connection with its own request head echoed
     /// as the body, closing the connection after each answer when `close` is set; it counts
     /// the connections it accepted.
-    async fn echo_server(close: bool) -> (String, Arc<AtomicUsize>) {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
+    async fn echo_server(close: bool) -> anyhow::Result<(String, Arc<AtomicUsize>)> {
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let base = format!("http://{}", listener.local_addr()?);
         let accepted = Arc::new(AtomicUsize::new(0));
         let counter = accepted.clone();
         tokio::spawn(async move {
-            loop {
-                let (mut stream, _) = listener.accept().await.unwrap();
+            while let Ok((stream, _)) = listener.accept().await {
                 counter.fetch_add(1, Ordering::SeqCst);
-                tokio::spawn(async move {
-                    let mut buffer = vec![0; 4096];
-                    loop {
-                        let n = stream.read(&mut buffer).await.unwrap_or(0);
-                        if n == 0 {
-                            return;
-                        }
-                        let head = String::from_utf8_lossy(&buffer[..n]).into_owned();
-                        let connection = if close { "close" } else { "keep-alive" };
-                        let answer = format!(
-                            "HTTP/1.1 200 OK\r\ncontent-length: {}\r\nconnection: {connection}\r\n\r\n{head}",
-                            head.len()
-                        );
-                        stream.write_all(answer.as_bytes()).await.unwrap();
-                        if close {
-                            return;
-                        }
-                    }
-                });
+                tokio::spawn(echo(stream, close));
             }
         });
-        (base, accepted)
+        Ok((base, accepted))
+    }
+
+    async fn echo(mut stream: TcpStream, close: bool) -> std::io::Result<()> {
+        let mut buffer = vec![0; 4096];
+        loop {
+            let n = stream.read(&mut buffer).await?;
+            if n == 0 {
+                return Ok(());
+            }
+            let head = String::from_utf8_lossy(&buffer[..n]).into_owned();
+            let connection = if close { "close" } else { "keep-alive" };
+            let answer = format!(
+                "HTTP/1.1 200 OK\r\ncontent-length: {}\r\nconnection: {connection}\r\n\r\n{head}",
+                head.len()
+            );
+            stream.write_all(answer.as_bytes()).await?;
+            if close {
+                return Ok(());
+            }
+        }
     }
 
     #[tokio::test]
-    async fn keeps_one_connection_alive_and_sends_the_head_a_server_needs() {
-        let (base, accepted) = echo_server(false).await;
-        let http = Http::new(&base, Duration::from_secs(5)).unwrap();
+    async fn keeps_one_connection_alive_and_sends_the_head_a_server_needs() -> anyhow::Result<()> {
+        let (base, accepted) = echo_server(false).await?;
+        let authority = base.strip_prefix("http://").context("base")?;
+        let http = Http::new(&base, Duration::from_secs(5))?;
         for _ in 0..3 {
             let body = Body::Json(br#"{"a":1}"#.to_vec());
             let (status, head) = http
                 .send(Method::POST, "/v1/x?key=k", Some("Bearer t"), body)
-                .await
-                .unwrap();
+                .await?;
             assert_eq!(status, StatusCode::OK);
             let head = String::from_utf8_lossy(&head).to_lowercase();
             assert!(head.starts_with("post /v1/x?key=k http/1.1\r\n"), "{head}");
-            let authority = base.strip_prefix("http://").unwrap();
             for line in [
                 format!("host: {authority}"),
                 "authorization: bearer t".to_owned(),
@@ -202,19 +202,18 @@ mod tests {
             }
         }
         assert_eq!(accepted.load(Ordering::SeqCst), 1);
+        Ok(())
     }
 
     #[tokio::test]
-    async fn opens_a_new_connection_when_the_server_closed_the_last() {
-        let (base, accepted) = echo_server(true).await;
-        let http = Http::new(&base, Duration::from_secs(5)).unwrap();
+    async fn opens_a_new_connection_when_the_server_closed_the_last() -> anyhow::Result<()> {
+        let (base, accepted) = echo_server(true).await?;
+        let http = Http::new(&base, Duration::from_secs(5))?;
         for _ in 0..3 {
-            let (status, _) = http
-                .send(Method::GET, "/readyz", None, Body::Empty)
-                .await
-                .unwrap();
+            let (status, _) = http.send(Method::GET, "/readyz", None, Body::Empty).await?;
             assert_eq!(status, StatusCode::OK);
         }
         assert_eq!(accepted.load(Ordering::SeqCst), 3);
+        Ok(())
     }
 }
