@@ -89,11 +89,8 @@ impl Client {
             self.project
         );
         let body = Body::Json(serde_json::to_vec(body)?);
-        json_of(
-            self.http
-                .send(Method::PATCH, &path, Some("Bearer owner"), body)
-                .await?,
-        )
+        self.call(Method::PATCH, &path, Some("Bearer owner"), body)
+            .await
     }
 
     /// The refresh-token grant, form-encoded as the JS SDK sends it.
@@ -103,11 +100,7 @@ impl Client {
             ("grant_type", "refresh_token"),
             ("refresh_token", refresh_token),
         ])?;
-        json_of(
-            self.http
-                .send(Method::POST, &path, None, Body::Form(form))
-                .await?,
-        )
+        self.call(Method::POST, &path, None, Body::Form(form)).await
     }
 
     /// A ZITADEL REST `POST {path}` with the admin PAT.
@@ -124,11 +117,18 @@ impl Client {
         body: &Value,
     ) -> anyhow::Result<Value> {
         let body = Body::Json(serde_json::to_vec(body)?);
-        json_of(
-            self.http
-                .send(Method::POST, path, authorization, body)
-                .await?,
-        )
+        self.call(Method::POST, path, authorization, body).await
+    }
+
+    /// One request; its answer's JSON body (`json_of`).
+    async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        authorization: Option<&str>,
+        body: Body,
+    ) -> anyhow::Result<Value> {
+        json_of(self.http.send(method, path, authorization, body).await?)
     }
 
     /// `zitadel.management.v1.ManagementService/ListHumanAuthFactors` over gRPC: the number
@@ -151,11 +151,7 @@ impl Client {
     /// Reads every outstanding SMS code from the dev outbox (the emulator's hook) at once.
     pub async fn fetch_codes(&self) -> anyhow::Result<()> {
         let path = format!("/emulator/v1/projects/{}/verificationCodes", self.project);
-        let listed = json_of(
-            self.http
-                .send(Method::GET, &path, None, Body::Empty)
-                .await?,
-        )?;
+        let listed = self.call(Method::GET, &path, None, Body::Empty).await?;
         let codes: HashMap<String, String> = listed["verificationCodes"]
             .as_array()
             .context("no verificationCodes")?
