@@ -4,8 +4,8 @@
 //!
 //! The bench shares the two CPUs with the server it measures, so what it spends on a request
 //! is taken from the server. reqwest spent most of its share on what a load generator talking
-//! to one address needs not do: parsing each request's URL (IDNA included), its pool's
-//! bookkeeping and a timer per request (`BENCHMARKS.md`, sixteenth session).
+//! to one address needs not do: parsing each request's URL (IDNA included) and its pool's
+//! bookkeeping (`BENCHMARKS.md`, sixteenth session).
 
 use std::sync::Mutex;
 use std::time::Duration;
@@ -22,8 +22,7 @@ use tokio::net::TcpStream;
 type Sender = SendRequest<Full<Bytes>>;
 
 pub struct Http {
-    /// `host:port`, for connecting and for the `Host` header.
-    authority: String,
+    /// `host:port`: the `Host` header, and where to connect.
     host: HeaderValue,
     /// A request not answered within this fails.
     timeout: Duration,
@@ -45,7 +44,6 @@ impl Http {
             .filter(|a| !a.contains('/'))
             .with_context(|| format!("not an http://host:port base URL: {base}"))?;
         Ok(Self {
-            authority: authority.to_owned(),
             host: HeaderValue::from_str(authority)?,
             timeout,
             idle: Mutex::new(Vec::new()),
@@ -117,9 +115,10 @@ impl Http {
     }
 
     async fn connect(&self) -> anyhow::Result<Sender> {
-        let stream = TcpStream::connect(&self.authority)
+        let authority = self.host.to_str()?;
+        let stream = TcpStream::connect(authority)
             .await
-            .with_context(|| format!("connecting to {}", self.authority))?;
+            .with_context(|| format!("connecting to {authority}"))?;
         stream.set_nodelay(true)?;
         let (sender, connection) = http1::handshake(TokioIo::new(stream)).await?;
         // The connection's I/O runs as its own task until either side closes it; a closed
