@@ -69,7 +69,7 @@ impl Client {
             "/identitytoolkit.googleapis.com/{path}?key={}",
             self.api_key
         );
-        self.post_json(&path, None, body).await
+        self.json(Method::POST, &path, None, body).await
     }
 
     /// An administrator's `POST /identitytoolkit.googleapis.com/v1/projects/{p}/{path}`.
@@ -78,7 +78,8 @@ impl Client {
             "/identitytoolkit.googleapis.com/v1/projects/{}/{path}",
             self.project
         );
-        self.post_json(&path, Some("Bearer owner"), body).await
+        self.json(Method::POST, &path, Some("Bearer owner"), body)
+            .await
     }
 
     /// An administrator's `PATCH /identitytoolkit.googleapis.com/v2/projects/{p}/config`
@@ -88,8 +89,7 @@ impl Client {
             "/identitytoolkit.googleapis.com/v2/projects/{}/config?updateMask={update_mask}",
             self.project
         );
-        let body = Body::Json(serde_json::to_vec(body)?);
-        self.call(Method::PATCH, &path, Some("Bearer owner"), body)
+        self.json(Method::PATCH, &path, Some("Bearer owner"), body)
             .await
     }
 
@@ -106,18 +106,20 @@ impl Client {
     /// A ZITADEL REST `POST {path}` with the admin PAT.
     pub async fn zitadel(&self, path: &str, body: &Value) -> anyhow::Result<Value> {
         let pat = self.pat.as_deref().context("no admin PAT")?;
-        self.post_json(path, Some(&format!("Bearer {pat}")), body)
+        self.json(Method::POST, path, Some(&format!("Bearer {pat}")), body)
             .await
     }
 
-    async fn post_json(
+    /// A request with a JSON body; its answer's JSON body.
+    async fn json(
         &self,
+        method: Method,
         path: &str,
         authorization: Option<&str>,
         body: &Value,
     ) -> anyhow::Result<Value> {
         let body = Body::Json(serde_json::to_vec(body)?);
-        self.call(Method::POST, path, authorization, body).await
+        self.call(method, path, authorization, body).await
     }
 
     /// One request; its answer's JSON body (`json_of`).
