@@ -9,14 +9,15 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-# npm ci only when node_modules is missing or older than the lock file.
-if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  npm ci --no-audit --no-fund
-fi
+# The npm packages, unless node_modules is already as new as the lock file.
+../../scripts/client-deps browser
 
 # The page's bundle: firebase/app and firebase/auth, served locally by the tests (no CDN).
+# Built aside and renamed into place, so that a run beside this one (CI runs its SQLite and
+# PostgreSQL passes at once) never serves a half-written file.
 node_modules/.bin/esbuild page/main.mjs --bundle --format=esm --platform=browser \
-  --outfile=dist/main.js --log-level=warning
+  --outfile="dist/main.js.$$" --log-level=warning
+mv -f "dist/main.js.$$" dist/main.js
 
 if [ $# -eq 0 ]; then
   set -- test/*.test.mjs

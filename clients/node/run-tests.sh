@@ -7,10 +7,8 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-# npm ci only when node_modules is missing or older than the lock file.
-if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  npm ci --no-audit --no-fund
-fi
+# The npm packages, unless node_modules is already as new as the lock file.
+../../scripts/client-deps node
 
 if [ $# -eq 0 ]; then
   set -- test/js-sdk.test.mjs test/admin.test.mjs test/mfa.test.mjs test/emulator-tokens.test.mjs \
