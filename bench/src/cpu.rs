@@ -19,26 +19,38 @@ pub fn cpu_seconds(pid: &str) -> Option<f64> {
     Some((user + system) / TICKS_PER_SECOND)
 }
 
-/// CPU seconds the whole machine has been busy (all but idle and iowait).
-fn machine_busy_seconds() -> f64 {
+/// CPU seconds of the whole machine so far: busy (all but idle, iowait and steal) and stolen
+/// (the hypervisor ran something else while this VM wanted its CPUs, which no process here
+/// is charged for and which makes a VM look slow for no cause of its own).
+fn machine_seconds() -> MachineSeconds {
     let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
-    let Some(line) = stat.lines().find(|l| l.starts_with("cpu ")) else {
-        return 0.0;
-    };
-    let ticks: Vec<f64> = line
-        .split_whitespace()
-        .skip(1)
-        .filter_map(|t| t.parse().ok())
-        .collect();
-    // user nice system idle iowait irq softirq steal (guest time is already in user).
-    let busy: f64 = ticks
-        .iter()
-        .take(8)
-        .enumerate()
-        .filter(|(i, _)| *i != 3 && *i != 4)
-        .map(|(_, t)| t)
-        .sum();
-    busy / TICKS_PER_SECOND
+    stat.lines()
+        .find(|l| l.starts_with("cpu "))
+        .map(MachineSeconds::from_stat_line)
+        .unwrap_or_default()
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+struct MachineSeconds {
+    busy: f64,
+    stolen: f64,
+}
+
+impl MachineSeconds {
+    /// From the `cpu ` line of `/proc/stat`: user nice system idle iowait irq softirq steal …
+    /// in ticks (guest time is already in user).
+    fn from_stat_line(line: &str) -> Self {
+        let ticks: Vec<f64> = line
+            .split_whitespace()
+            .skip(1)
+            .filter_map(|t| t.parse().ok())
+            .collect();
+        let tick = |i: usize| ticks.get(i).copied().unwrap_or_default();
+        Self {
+            busy: [0, 1, 2, 5, 6].into_iter().map(tick).sum::<f64>() / TICKS_PER_SECOND,
+            stolen: tick(7) / TICKS_PER_SECOND,
+        }
+    }
 }
 
 fn total(pids: &[u32]) -> f64 {
@@ -52,16 +64,17 @@ pub struct CpuMeter {
     started: Instant,
     server: f64,
     bench: f64,
-    machine: f64,
+    machine: MachineSeconds,
 }
 
-/// Cores kept busy on average: the server's (if its pids are known), the bench's own, and
-/// the rest of the machine's.
+/// Cores kept busy on average: the server's (if its pids are known), the bench's own, the
+/// rest of the machine's, and the cores the hypervisor took.
 #[derive(Debug, Clone, Copy)]
 pub struct CoresBusy {
     pub server: Option<f64>,
     pub bench: f64,
     pub other: f64,
+    pub stolen: f64,
 }
 
 impl CpuMeter {
@@ -70,7 +83,7 @@ impl CpuMeter {
             started: Instant::now(),
             server: total(server_pids),
             bench: cpu_seconds("self").unwrap_or_default(),
-            machine: machine_busy_seconds(),
+            machine: machine_seconds(),
         }
     }
 
@@ -78,11 +91,30 @@ impl CpuMeter {
         let seconds = self.started.elapsed().as_secs_f64().max(f64::EPSILON);
         let bench = cpu_seconds("self").unwrap_or_default() - self.bench;
         let server = (!server_pids.is_empty()).then(|| total(server_pids) - self.server);
-        let machine = machine_busy_seconds() - self.machine;
+        let machine = machine_seconds();
+        let busy = machine.busy - self.machine.busy;
         CoresBusy {
             server: server.map(|s| s / seconds),
             bench: bench / seconds,
-            other: (machine - bench - server.unwrap_or_default()).max(0.0) / seconds,
+            other: (busy - bench - server.unwrap_or_default()).max(0.0) / seconds,
+            stolen: (machine.stolen - self.machine.stolen) / seconds,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stolen_time_is_apart_from_busy_time() {
+        let line = "cpu  1000 200 300 9000 400 50 60 700 0 0";
+        assert_eq!(
+            MachineSeconds::from_stat_line(line),
+            MachineSeconds {
+                busy: 16.1,
+                stolen: 7.0
+            }
+        );
     }
 }

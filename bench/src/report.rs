@@ -178,7 +178,10 @@ impl Report {
              nor checks a password, token = mints an ID token, password = Argon2id. `peak RSS`: \
              the highest VmRSS sampled every 20 ms during the phase; `server CPU`, `bench CPU`, \
              `other CPU`: cores kept busy on average during the phase (of {}) by the server, the \
-             load generator, and everything else (PostgreSQL; other work on the machine).\n",
+             load generator, and everything else (PostgreSQL; other work on the machine); \
+             `stolen`: cores the hypervisor ran something else on while this machine wanted them \
+             (steal time in `/proc/stat`; above a few hundredths the figures say more about the \
+             host than about the server).\n",
             self.concurrency, self.read_rounds, m.cores
         );
         for run in &self.runs {
@@ -219,17 +222,17 @@ impl Report {
         }
         let _ = writeln!(
             md,
-            "| phase | kind | ops | time s | ops/s | p50 ms | p99 ms | max ms | errors | peak RSS | server CPU | bench CPU | other CPU | of RS256 ceiling |"
+            "| phase | kind | ops | time s | ops/s | p50 ms | p99 ms | max ms | errors | peak RSS | server CPU | bench CPU | other CPU | stolen | of RS256 ceiling |"
         );
         let _ = writeln!(
             md,
-            "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+            "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
         );
         for phase in &run.phases {
             let Some(s) = &phase.summary else {
                 let _ = writeln!(
                     md,
-                    "| {} | {} | n/a | | | | | | | | | | | |",
+                    "| {} | {} | n/a | | | | | | | | | | | | |",
                     phase.name,
                     phase.kind.label()
                 );
@@ -243,7 +246,7 @@ impl Report {
             };
             let _ = writeln!(
                 md,
-                "| {} | {} | {} | {:.2} | {:.0} | {} | {} | {} | {} | {} | {} | {:.2} | {:.2} | {} |",
+                "| {} | {} | {} | {:.2} | {:.0} | {} | {} | {} | {} | {} | {} | {:.2} | {:.2} | {:.2} | {} |",
                 phase.name,
                 phase.kind.label(),
                 s.ops,
@@ -259,6 +262,7 @@ impl Report {
                     .map_or_else(|| "—".to_owned(), |c| format!("{c:.2}")),
                 s.cpu.bench,
                 s.cpu.other,
+                s.cpu.stolen,
                 of_ceiling
             );
         }
