@@ -6,10 +6,11 @@
 #   bench/ab.sh OLD_BINARY NEW_BINARY [ROUNDS]
 #
 # Per round and binary: requests/s, server CPU µs and context switches per request (perf
-# stat) and wrk's p99 latency, for `accounts:lookup`, for `mfaEnrollment:start` (TOTP) and
-# for the refresh-token grant (which signs an ID token), each cycling through the tokens of
-# AB_USERS users (1 by default: one user's requests repeated; 2000 spreads the writes over
-# the indexes as the bench does). Needs wrk and perf (Debian: wrk, linux-perf)
+# stat) and wrk's p99 latency, for `accounts:lookup`, for `mfaEnrollment:start` (TOTP, and
+# phone: a code queued for sending, with dev mode's limits off) and for the refresh-token
+# grant (which signs an ID token), each cycling through the tokens of AB_USERS users (1 by
+# default: one user's requests repeated; 2000 spreads the writes over the indexes as the
+# bench does). Needs wrk and perf (Debian: wrk, linux-perf)
 # and python3; wrk runs on CPU 1.
 #
 # With AB_POSTGRES set to a PostgreSQL server's URL (postgres://postgres@127.0.0.1:5432), each
@@ -43,7 +44,7 @@ start() {
   python3 "$(dirname "$0")/ab_users.py" "$port" "${AB_USERS:-1}" "$dir"
 }
 
-# One 3 s run of request $2 (lookup, start or refresh) at path $3 against the server on port $1.
+# One 3 s run of request $2 (lookup, start, phone or refresh) at path $3 against the server on port $1.
 run() {
   local port=$1 dir=$scratch/$1
   perf stat -e task-clock,context-switches -p "$(cat "$dir/pid")" -o "$dir/stat" -- sleep 3.2 &
@@ -60,8 +61,16 @@ start "$new" 18192
 for i in $(seq "$rounds"); do
   for request in lookup:identitytoolkit.googleapis.com/v1/accounts:lookup \
     start:identitytoolkit.googleapis.com/v2/accounts/mfaEnrollment:start \
+    phone:identitytoolkit.googleapis.com/v2/accounts/mfaEnrollment:start \
     refresh:securetoken.googleapis.com/v1/token; do
-    printf 'round %d %-7s  old %s   new %s\n' "$i" "${request%%:*}" \
-      "$(run 18191 "${request%%:*}" "${request#*:}")" "$(run 18192 "${request%%:*}" "${request#*:}")"
+    name=${request%%:*} path=${request#*:}
+    # Odd rounds run the old binary first, even rounds the new: a run leaves work behind
+    # (the delivery worker sending a phone run's codes) that slows whatever runs next.
+    if ((i % 2)); then
+      old_run=$(run 18191 "$name" "$path") new_run=$(run 18192 "$name" "$path")
+    else
+      new_run=$(run 18192 "$name" "$path") old_run=$(run 18191 "$name" "$path")
+    fi
+    printf 'round %d %-7s  old %s   new %s\n' "$i" "$name" "$old_run" "$new_run"
   done
 done

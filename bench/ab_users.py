@@ -1,6 +1,6 @@
 """Signs up N verified users on a dev-mode Tessera and writes wrk scripts that cycle through
-their tokens: `lookup.lua` (accounts:lookup) and `start.lua` (TOTP mfaEnrollment:start) with
-their ID tokens, `refresh.lua` (the refresh-token grant, which signs an ID token) with their
+their tokens: `lookup.lua` (accounts:lookup), `start.lua` (TOTP mfaEnrollment:start) and
+`phone.lua` (phone mfaEnrollment:start, one number per user) with their ID tokens, `refresh.lua` (the refresh-token grant, which signs an ID token) with their
 refresh tokens.
 
     python3 bench/ab_users.py PORT N DIR
@@ -53,6 +53,9 @@ def main():
         "lookup": wrk_script([json.dumps({"idToken": t}) for t, _ in tokens]),
         "start": wrk_script([json.dumps({"idToken": t, "totpEnrollmentInfo": {}})
                              for t, _ in tokens]),
+        "phone": wrk_script([json.dumps({"idToken": t, "phoneEnrollmentInfo":
+                                         {"phoneNumber": f"+1650{2_000_000 + i:07}"}})
+                             for i, (t, _) in enumerate(tokens)]),
         "refresh": wrk_script([urllib.parse.urlencode({"grant_type": "refresh_token",
                                                        "refresh_token": r})
                                for _, r in tokens], "application/x-www-form-urlencoded"),

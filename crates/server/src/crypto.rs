@@ -13,6 +13,7 @@ use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKe
 use aws_lc_rs::{digest, hmac};
 use data_encoding::BASE64URL_NOPAD;
 use tessera_core::factor::Sealed;
+use time::OffsetDateTime;
 
 #[derive(Debug, thiserror::Error)]
 pub enum CryptoError {
@@ -207,6 +208,15 @@ pub fn random_token() -> Result<String, CryptoError> {
     Ok(BASE64URL_NOPAD.encode(&random_array::<32>()?))
 }
 
+/// A row id that sorts by creation time: a UUIDv7 of `at` and 74 random bits. Rows inserted
+/// together then share the last leaf of their primary key's index, where random ids would
+/// each dirty a leaf of their own in the commit that inserts them.
+pub fn time_ordered_id(at: OffsetDateTime) -> Result<String, CryptoError> {
+    let millis = u64::try_from(at.unix_timestamp_nanos() / 1_000_000).unwrap_or_default();
+    let uuid = uuid::Builder::from_unix_timestamp_millis(millis, &random_array()?).into_uuid();
+    Ok(uuid.to_string())
+}
+
 /// `n` uniformly random decimal digits.
 pub fn random_digits(n: usize) -> Result<String, CryptoError> {
     random_chars(n, b"0123456789")
@@ -241,6 +251,26 @@ pub fn same_digest(a: &[u8], b: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn time_ordered_ids_sort_by_time_and_are_uuid_v7() -> Result<(), CryptoError> {
+        let at = time::macros::datetime!(2026-12-02 23:00:00.123 UTC);
+        let id = time_ordered_id(at)?;
+        // RFC 9562: 48 bits of Unix milliseconds (1,796,252,400,123 = 0x01a238fc79fb), then
+        // the version nibble 7.
+        assert_eq!(&id[..13], "01a238fc-79fb");
+        assert_eq!(&id[14..15], "7");
+        assert_eq!(id.len(), 36);
+        let mut ids = Vec::new();
+        for step in 0..200 {
+            ids.push(time_ordered_id(at + time::Duration::milliseconds(step))?);
+        }
+        let mut sorted = ids.clone();
+        sorted.sort();
+        assert_eq!(ids, sorted);
+        assert_ne!(time_ordered_id(at)?, id);
+        Ok(())
+    }
 
     #[test]
     fn seal_round_trips_and_binds_purpose() -> Result<(), CryptoError> {

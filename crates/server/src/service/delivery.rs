@@ -26,7 +26,7 @@ use tessera_core::store::{Attempted, Outgoing, SealedKind};
 use tessera_core::{DomainError, EmailAddress, PhoneNumber, Realm, RealmId};
 
 use super::{Service, callers::internal};
-use crate::crypto::random_token;
+use crate::crypto::{random_token, time_ordered_id};
 use crate::delivery::Templates;
 
 const CONTENT_SEAL_PURPOSE: &str = SealedKind::DeliveryContent.purpose();
@@ -215,7 +215,7 @@ impl Service {
         let json = serde_json::to_vec(content).map_err(internal)?;
         Ok(Outgoing {
             delivery: Delivery {
-                id: random_token().map_err(internal)?,
+                id: time_ordered_id(now).map_err(internal)?,
                 realm: realm.clone(),
                 channel,
                 destination,
