@@ -119,8 +119,6 @@ pub struct Delivery {
     pub destination: String,
     /// `MessageContent` as JSON, sealed under the master key.
     pub content: Sealed,
-    /// The Identity Toolkit challenge the code belongs to (for the emulator's view).
-    pub challenge: Option<Vec<u8>>,
     pub status: DeliveryStatus,
     pub attempts: i64,
     pub next_attempt_at: OffsetDateTime,
@@ -252,7 +250,6 @@ mod tests {
                 master_key_id: "mk".to_owned(),
                 bytes: Vec::new(),
             },
-            challenge: None,
             status: DeliveryStatus::Queued,
             attempts,
             next_attempt_at: now,

@@ -52,8 +52,9 @@ pub struct NewChallenge<'a> {
     /// The not-ready factor the challenge is to complete (a TOTP enrolment), stored first;
     /// it replaces (deletes) the user's unfinished TOTP enrolment, if any.
     pub factor: Option<&'a Factor>,
-    /// The message carrying the code.
-    pub outgoing: &'a [Outgoing],
+    /// The message carrying the code (none for a TOTP enrolment or a test phone number);
+    /// the challenge links to it, for the emulator's view of codes sent.
+    pub outgoing: Option<&'a Outgoing>,
     /// The audit event of the start.
     pub event: Option<&'a Event>,
 }

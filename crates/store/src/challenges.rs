@@ -35,10 +35,16 @@ fn challenge_from_row(row: &AnyRow) -> StoreResult<Challenge> {
     })
 }
 
-pub(crate) async fn insert(conn: &mut Conn<'_>, c: &Challenge) -> StoreResult<()> {
+/// Inserts `c`, linked to the queued message that carries its code, if any.
+pub(crate) async fn insert(
+    conn: &mut Conn<'_>,
+    c: &Challenge,
+    delivery: Option<&str>,
+) -> StoreResult<()> {
     sqlx::query(
         "INSERT INTO challenges (id, realm_id, user_id, factor_id, purpose, destination, code_hash, pending_id, \
-         expires_at, attempts_left, consumed, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+         expires_at, attempts_left, consumed, created_at, delivery_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
     )
     .bind(c.id.as_slice())
     .bind(&c.realm.0)
@@ -52,6 +58,7 @@ pub(crate) async fn insert(conn: &mut Conn<'_>, c: &Challenge) -> StoreResult<()
     .bind(c.attempts_left)
     .bind(c.consumed)
     .bind(millis(c.created_at))
+    .bind(delivery)
     .execute(conn)
     .await
     .map_err(db_err)?;

@@ -22,7 +22,7 @@ use crate::open::Engine;
 use crate::rows::{corrupt, get, get_opt_time, get_time, millis};
 use crate::{db_err, sweep};
 
-const COLUMNS: &str = "id, realm_id, channel, destination, master_key_id, sealed_content, challenge_id, \
+const COLUMNS: &str = "id, realm_id, channel, destination, master_key_id, sealed_content, \
      status, attempts, next_attempt_at, expires_at, last_error, created_at, sent_at";
 
 fn from_row(row: &AnyRow) -> StoreResult<Delivery> {
@@ -36,7 +36,6 @@ fn from_row(row: &AnyRow) -> StoreResult<Delivery> {
             master_key_id: get(row, "master_key_id")?,
             bytes: get(row, "sealed_content")?,
         },
-        challenge: get(row, "challenge_id")?,
         status: DeliveryStatus::parse(&get::<String>(row, "status")?)
             .ok_or_else(|| corrupt("delivery status"))?,
         attempts: get(row, "attempts")?,
@@ -60,8 +59,8 @@ pub(crate) async fn queue(conn: &mut Conn<'_>, outgoing: &[Outgoing]) -> StoreRe
         let d = &out.delivery;
         sqlx::query(
             "INSERT INTO deliveries (id, realm_id, channel, destination, master_key_id, sealed_content, \
-             challenge_id, status, attempts, next_attempt_at, expires_at, last_error, created_at, sent_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+             status, attempts, next_attempt_at, expires_at, last_error, created_at, sent_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
         )
         .bind(&d.id)
         .bind(&d.realm.0)
@@ -69,7 +68,6 @@ pub(crate) async fn queue(conn: &mut Conn<'_>, outgoing: &[Outgoing]) -> StoreRe
         .bind(&d.destination)
         .bind(&d.content.master_key_id)
         .bind(d.content.bytes.as_slice())
-        .bind(d.challenge.as_deref())
         .bind(d.status.as_str())
         .bind(d.attempts)
         .bind(millis(d.next_attempt_at))
@@ -219,7 +217,7 @@ pub(crate) async fn outstanding(
 ) -> StoreResult<Vec<Delivery>> {
     let columns = COLUMNS.replace(", ", ", d.");
     let sql = format!(
-        "SELECT d.{columns} FROM deliveries d JOIN challenges c ON c.id = d.challenge_id \
+        "SELECT d.{columns} FROM deliveries d JOIN challenges c ON c.delivery_id = d.id \
          WHERE d.realm_id = $1 AND c.consumed = FALSE ORDER BY d.created_at, d.id"
     );
     let rows = sqlx::query(AssertSqlSafe(sql))
@@ -231,11 +229,14 @@ pub(crate) async fn outstanding(
 }
 
 pub(crate) async fn clear(conn: &mut Conn<'_>, realm: &RealmId) -> StoreResult<()> {
-    sqlx::query("DELETE FROM deliveries WHERE realm_id = $1 AND challenge_id IS NOT NULL")
-        .bind(&realm.0)
-        .execute(&mut *conn)
-        .await
-        .map_err(db_err)?;
+    sqlx::query(
+        "DELETE FROM deliveries WHERE id IN \
+         (SELECT delivery_id FROM challenges WHERE realm_id = $1 AND delivery_id IS NOT NULL)",
+    )
+    .bind(&realm.0)
+    .execute(&mut *conn)
+    .await
+    .map_err(db_err)?;
     Ok(())
 }
 

@@ -788,8 +788,14 @@ impl Store for SqlStore {
             if let Some(factor) = new.factor {
                 factors::insert_unfinished(&mut tx, factor).await?;
             }
-            challenges::insert(&mut tx, new.challenge).await?;
-            deliveries::queue(&mut tx, new.outgoing).await?;
+            // The message first: the challenge refers to it.
+            deliveries::queue(
+                &mut tx,
+                new.outgoing.map(std::slice::from_ref).unwrap_or_default(),
+            )
+            .await?;
+            let delivery = new.outgoing.map(|out| out.delivery.id.as_str());
+            challenges::insert(&mut tx, new.challenge, delivery).await?;
             if let Some(event) = new.event {
                 challenges::insert_event(&mut *tx, event).await?;
             }

@@ -64,7 +64,7 @@ impl Service {
                     valid_minutes: minutes(CONTACT_CODE_LIFETIME),
                     session_info: None,
                 };
-                Some(self.outgoing(&realm.id, to, &content, None, client)?)
+                Some(self.outgoing(&realm.id, to, &content, client)?)
             }
             Proof::Verified | Proof::ReturnCode | Proof::Later => None,
         };

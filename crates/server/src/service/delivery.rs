@@ -190,7 +190,6 @@ impl Service {
         realm: &RealmId,
         to: Destination<'_>,
         content: &MessageContent,
-        challenge: Option<&[u8]>,
         client: &ClientInfo,
     ) -> Result<Outgoing, DomainError> {
         let now = self.clock.now();
@@ -223,7 +222,6 @@ impl Service {
                     .master
                     .seal(CONTENT_SEAL_PURPOSE, &json)
                     .map_err(internal)?,
-                challenge: challenge.map(<[u8]>::to_vec),
                 status: DeliveryStatus::Queued,
                 attempts: 0,
                 next_attempt_at: now,

@@ -489,7 +489,7 @@ impl Service {
                 valid_minutes: minutes(SESSION_OTP_LIFETIME),
                 session_info: None,
             };
-            outgoing.push(self.outgoing(&realm.id, to, &content, None, client)?);
+            outgoing.push(self.outgoing(&realm.id, to, &content, client)?);
         }
         let challenge = OtpChallenge {
             code_hash: self

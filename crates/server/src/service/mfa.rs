@@ -210,7 +210,7 @@ impl Service {
                             created_at: now,
                         },
                         factor: Some(&factor),
-                        outgoing: &[],
+                        outgoing: None,
                         event: Some(&self.enrolment_started(&factor)),
                     })
                     .await?;
@@ -308,13 +308,7 @@ impl Service {
         };
         let outgoing = match test_code {
             Some(_) => None,
-            None => Some(self.outgoing(
-                &realm.id,
-                Destination::Phone(phone),
-                &content,
-                Some(&challenge.id),
-                client,
-            )?),
+            None => Some(self.outgoing(&realm.id, Destination::Phone(phone), &content, client)?),
         };
         // The factor-to-be of a phone enrolment lives in the challenge until the code comes
         // back.
@@ -330,7 +324,7 @@ impl Service {
             .insert_challenge(NewChallenge {
                 challenge: &challenge,
                 factor: None,
-                outgoing: outgoing.as_slice(),
+                outgoing: outgoing.as_ref(),
                 event: started.as_ref(),
             })
             .await?;

@@ -644,7 +644,7 @@ async fn outstanding(app: &TestApp) -> (i64, i64, i64) {
     let pool = app.db().await;
     let counted = sqlx::query_as(
         "SELECT (SELECT COUNT(*) FROM challenges), (SELECT COUNT(*) FROM pending_sign_ins), \
-         (SELECT COUNT(*) FROM deliveries WHERE challenge_id IS NOT NULL)",
+         (SELECT COUNT(*) FROM challenges WHERE delivery_id IS NOT NULL)",
     )
     .fetch_one(&pool)
     .await
