@@ -52,7 +52,7 @@ use tessera_core::{
 };
 use time::OffsetDateTime;
 
-pub use open::{Engine, OpenOptions};
+pub use open::{Engine, OpenOptions, migrator};
 
 use conn::Conn;
 use postgres_pool::PostgresPool;

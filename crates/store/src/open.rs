@@ -15,6 +15,15 @@ use crate::{Backend, SqlStore, db_err};
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
 
+/// The embedded migrations of `engine`; public so that a test can stop at an earlier version,
+/// write rows the way an older release did, and check what the later migrations make of them.
+pub fn migrator(engine: Engine) -> &'static Migrator {
+    match engine {
+        Engine::Sqlite => &SQLITE_MIGRATIONS,
+        Engine::Postgres => &POSTGRES_MIGRATIONS,
+    }
+}
+
 /// How long a SQLite connection waits for another process's lock before it fails as
 /// "unavailable".
 pub(crate) const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -84,10 +93,7 @@ impl SqlStore {
     }
 
     pub async fn migrate(&self) -> Result<(), StoreError> {
-        let migrator = match self.engine() {
-            Engine::Sqlite => &SQLITE_MIGRATIONS,
-            Engine::Postgres => &POSTGRES_MIGRATIONS,
-        };
+        let migrator = migrator(self.engine());
         let run = async |conn: &mut AnyConnection| {
             migrator.run(conn).await.map_err(|e| {
                 tracing::error!(error = %e, "migration failed");

@@ -28,6 +28,7 @@ mod fuzz;
 mod helpers;
 mod mfa;
 mod mfa_admin;
+mod migrations;
 mod nodes;
 mod operations;
 mod outage;

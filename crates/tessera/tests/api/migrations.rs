@@ -1,0 +1,112 @@
+//! Upgrades: a database written by an older release, then migrated. The rest of the suite
+//! always starts from an empty database, so only here do the migrations meet existing rows.
+
+use sqlx::{AnyConnection, Connection, Executor, Row};
+use tessera_store::{Engine, migrator};
+
+use crate::helpers::database_url;
+
+/// Opens the test's database (SQLite or PostgreSQL, as the pass says), with foreign keys
+/// enforced as the server's connections do.
+async fn connect() -> (AnyConnection, Engine, tempfile::TempDir) {
+    sqlx::any::install_default_drivers();
+    let dir = tempfile::tempdir().unwrap();
+    let url = database_url(dir.path()).await;
+    let (url, engine) = match url.strip_prefix("sqlite://") {
+        Some(_) => (format!("{url}?mode=rwc"), Engine::Sqlite),
+        None => (url, Engine::Postgres),
+    };
+    let mut conn = AnyConnection::connect(&url).await.unwrap();
+    if engine == Engine::Sqlite {
+        conn.execute("PRAGMA foreign_keys = ON").await.unwrap();
+    }
+    (conn, engine, dir)
+}
+
+/// Each code's id (as text) and the message it links to, by id.
+async fn links(conn: &mut AnyConnection) -> Vec<(String, Option<String>)> {
+    let rows = sqlx::query("SELECT id, delivery_id FROM challenges ORDER BY id")
+        .fetch_all(conn)
+        .await
+        .unwrap();
+    rows.iter()
+        .map(|row| {
+            let id: Vec<u8> = row.get("id");
+            let delivery: Option<String> = row.get("delivery_id");
+            (String::from_utf8(id).unwrap(), delivery)
+        })
+        .collect()
+}
+
+/// 0009: a message's link to its code moves to the code. A phone code and its message
+/// written under 0008 stay linked; a TOTP code without a message stays unlinked; the old
+/// column is gone; and deleting the message clears the code's link.
+#[tokio::test]
+async fn the_link_between_a_code_and_its_message_survives_0009() {
+    let (mut conn, engine, _dir) = connect().await;
+    let migrations = migrator(engine);
+    migrations.run_to(8, &mut conn).await.unwrap();
+    for statement in [
+        "INSERT INTO realms (id, project_id, created_at) VALUES ('r', 'p', 0)",
+        "INSERT INTO users (realm_id, id, valid_since, created_at) VALUES ('r', 'u', 0, 0)",
+    ] {
+        conn.execute(statement).await.unwrap();
+    }
+    for (id, purpose) in [
+        (b"phone-code".as_slice(), "sign_in"),
+        (b"totp-code", "enrol"),
+    ] {
+        sqlx::query(
+            "INSERT INTO challenges (id, realm_id, user_id, purpose, code_hash, expires_at, \
+             attempts_left, created_at) VALUES ($1, 'r', 'u', $2, $3, 0, 5, 0)",
+        )
+        .bind(id)
+        .bind(purpose)
+        .bind(b"hash".as_slice())
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    }
+    sqlx::query(
+        "INSERT INTO deliveries (id, realm_id, channel, destination, master_key_id, sealed_content, \
+         challenge_id, status, next_attempt_at, expires_at, created_at) \
+         VALUES ('m', 'r', 'sms', '+15555550100', 'mk', $1, $2, 'sent', 0, 0, 0)",
+    )
+    .bind(b"sealed".as_slice())
+    .bind(b"phone-code".as_slice())
+    .execute(&mut conn)
+    .await
+    .unwrap();
+
+    migrations.run(&mut conn).await.unwrap();
+
+    assert_eq!(
+        links(&mut conn).await,
+        [
+            ("phone-code".to_owned(), Some("m".to_owned())),
+            ("totp-code".to_owned(), None),
+        ]
+    );
+    let (messages,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM deliveries")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(messages, 1);
+    assert!(
+        conn.execute("SELECT challenge_id FROM deliveries")
+            .await
+            .is_err(),
+        "the old column is gone"
+    );
+
+    conn.execute("DELETE FROM deliveries WHERE id = 'm'")
+        .await
+        .unwrap();
+    assert_eq!(
+        links(&mut conn).await,
+        [
+            ("phone-code".to_owned(), None),
+            ("totp-code".to_owned(), None)
+        ]
+    );
+}
