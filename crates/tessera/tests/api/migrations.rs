@@ -12,9 +12,10 @@ async fn connect() -> (AnyConnection, Engine, tempfile::TempDir) {
     sqlx::any::install_default_drivers();
     let dir = tempfile::tempdir().unwrap();
     let url = database_url(dir.path()).await;
-    let (url, engine) = match url.strip_prefix("sqlite://") {
-        Some(_) => (format!("{url}?mode=rwc"), Engine::Sqlite),
-        None => (url, Engine::Postgres),
+    let engine = Engine::from_url(&url).unwrap();
+    let url = match engine {
+        Engine::Sqlite => format!("{url}?mode=rwc"),
+        Engine::Postgres => url,
     };
     let mut conn = AnyConnection::connect(&url).await.unwrap();
     if engine == Engine::Sqlite {
