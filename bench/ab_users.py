@@ -1,7 +1,7 @@
 """Signs up N verified users on a dev-mode Tessera and writes wrk scripts that cycle through
 their tokens: `lookup.lua` (accounts:lookup), `start.lua` (TOTP mfaEnrollment:start) and
-`phone.lua` (phone mfaEnrollment:start, one number per user) with their ID tokens, `refresh.lua` (the refresh-token grant, which signs an ID token) with their
-refresh tokens.
+`phone.lua` (phone mfaEnrollment:start, one number per user) with their ID tokens,
+`refresh.lua` (the refresh-token grant, which signs an ID token) with their refresh tokens.
 
     python3 bench/ab_users.py PORT N DIR
 
