@@ -22,6 +22,7 @@ use crate::conn::Conn;
 use crate::db_err;
 use crate::deliveries::{charge, refund};
 use crate::rows::{corrupt, get, get_time, millis};
+use crate::together::run;
 
 /// Counts a failure in advance against a factor that is not locked, setting the lock the
 /// schedule gives that many failures (`$1` = factor id, `$2` = now in ms). The schedule's
@@ -159,7 +160,7 @@ pub(crate) async fn record_end(
         }
     }
     for event in events {
-        insert_event(&mut *conn, event).await?;
+        run(conn, insert_event(event)).await?;
     }
     Ok(())
 }
@@ -197,7 +198,7 @@ pub(crate) async fn unlock(
             detail: Some("reset by an administrator".to_owned()),
             at,
         };
-        insert_event(&mut *tx, &event).await?;
+        run(&mut tx, insert_event(&event)).await?;
         ids.push(id);
     }
     tx.commit().await.map_err(db_err)?;

@@ -11,6 +11,7 @@ use time::OffsetDateTime;
 use crate::attempts::record_passed;
 use crate::conn::Conn;
 use crate::rows::{corrupt, get, get_bool, get_time, millis};
+use crate::together::Statement;
 use crate::{db_err, factors, sweep, users};
 
 fn challenge_from_row(row: &AnyRow) -> StoreResult<Challenge> {
@@ -35,12 +36,8 @@ fn challenge_from_row(row: &AnyRow) -> StoreResult<Challenge> {
     })
 }
 
-/// Inserts `c`, linked to the queued message that carries its code, if any.
-pub(crate) async fn insert(
-    conn: &mut Conn<'_>,
-    c: &Challenge,
-    delivery: Option<&str>,
-) -> StoreResult<()> {
+/// The statement that stores `c`, linked to the queued message that carries its code, if any.
+pub(crate) fn insert(c: &Challenge, delivery: Option<&str>) -> Statement {
     sqlx::query(
         "INSERT INTO challenges (id, realm_id, user_id, factor_id, purpose, destination, code_hash, pending_id, \
          expires_at, attempts_left, consumed, created_at, delivery_id) \
@@ -59,10 +56,6 @@ pub(crate) async fn insert(
     .bind(c.consumed)
     .bind(millis(c.created_at))
     .bind(delivery)
-    .execute(conn)
-    .await
-    .map_err(db_err)?;
-    Ok(())
 }
 pub(crate) async fn find(conn: &mut Conn<'_>, id: &[u8]) -> StoreResult<Option<Challenge>> {
     let row = sqlx::query(
@@ -124,10 +117,8 @@ pub(crate) async fn find_pending(
         .transpose()
 }
 
-pub(crate) async fn insert_event<'e, E>(executor: E, e: &Event) -> StoreResult<()>
-where
-    E: Executor<'e, Database = sqlx::Any>,
-{
+/// The statement that records `e`.
+pub(crate) fn insert_event(e: &Event) -> Statement {
     sqlx::query("INSERT INTO events (realm_id, user_id, factor_id, kind, detail, at) VALUES ($1, $2, $3, $4, $5, $6)")
         .bind(&e.realm.0)
         .bind(e.user.as_ref().map(UserId::as_str))
@@ -135,10 +126,6 @@ where
         .bind(e.kind)
         .bind(e.detail.as_deref())
         .bind(millis(e.at))
-        .execute(executor)
-        .await
-        .map_err(db_err)?;
-    Ok(())
 }
 
 /// Runs one "use once / take one attempt" UPDATE keyed by `$1 = id`, with `$2 = now` for the

@@ -20,6 +20,7 @@ use time::OffsetDateTime;
 use crate::conn::Conn;
 use crate::open::Engine;
 use crate::rows::{corrupt, get, get_opt_time, get_time, millis};
+use crate::together::{Statement, run};
 use crate::{db_err, sweep};
 
 const COLUMNS: &str = "id, realm_id, channel, destination, master_key_id, sealed_content, \
@@ -50,36 +51,43 @@ fn from_row(row: &AnyRow) -> StoreResult<Delivery> {
 /// Charges each message's limits and queues it, on the caller's transaction.
 pub(crate) async fn queue(conn: &mut Conn<'_>, outgoing: &[Outgoing]) -> StoreResult<()> {
     for out in outgoing {
-        let now = out.delivery.created_at;
-        for quota in &out.quotas {
-            if !charge(conn, quota, now).await? {
-                return Err(StoreError::LimitExceeded(quota.key.clone()));
-            }
-        }
-        let d = &out.delivery;
-        sqlx::query(
-            "INSERT INTO deliveries (id, realm_id, channel, destination, master_key_id, sealed_content, \
-             status, attempts, next_attempt_at, expires_at, last_error, created_at, sent_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-        )
-        .bind(&d.id)
-        .bind(&d.realm.0)
-        .bind(d.channel.as_str())
-        .bind(&d.destination)
-        .bind(&d.content.master_key_id)
-        .bind(d.content.bytes.as_slice())
-        .bind(d.status.as_str())
-        .bind(d.attempts)
-        .bind(millis(d.next_attempt_at))
-        .bind(millis(d.expires_at))
-        .bind(d.last_error.as_deref())
-        .bind(millis(d.created_at))
-        .bind(d.sent_at.map(millis))
-        .execute(&mut *conn)
-        .await
-        .map_err(db_err)?;
+        charge_limits(conn, out).await?;
+        run(conn, insert(&out.delivery)).await?;
     }
     Ok(())
+}
+
+/// Counts `out` against each of its limits, on the caller's transaction; fails with the
+/// first limit that is used up.
+pub(crate) async fn charge_limits(conn: &mut Conn<'_>, out: &Outgoing) -> StoreResult<()> {
+    for quota in &out.quotas {
+        if !charge(conn, quota, out.delivery.created_at).await? {
+            return Err(StoreError::LimitExceeded(quota.key.clone()));
+        }
+    }
+    Ok(())
+}
+
+/// The statement that queues `d`.
+pub(crate) fn insert(d: &Delivery) -> Statement {
+    sqlx::query(
+        "INSERT INTO deliveries (id, realm_id, channel, destination, master_key_id, sealed_content, \
+         status, attempts, next_attempt_at, expires_at, last_error, created_at, sent_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+    )
+    .bind(&d.id)
+    .bind(&d.realm.0)
+    .bind(d.channel.as_str())
+    .bind(&d.destination)
+    .bind(&d.content.master_key_id)
+    .bind(d.content.bytes.as_slice())
+    .bind(d.status.as_str())
+    .bind(d.attempts)
+    .bind(millis(d.next_attempt_at))
+    .bind(millis(d.expires_at))
+    .bind(d.last_error.as_deref())
+    .bind(millis(d.created_at))
+    .bind(d.sent_at.map(millis))
 }
 
 /// Counts one against `quota` in the window `now` falls in, only while below the limit (one

@@ -23,6 +23,7 @@ use crate::challenges::{consume, insert_event};
 use crate::conn::Conn;
 use crate::db_err;
 use crate::rows::{USER_COLUMNS, corrupt, get, get_opt_time, millis, user_from_row};
+use crate::together::{Statement, run};
 use crate::users::insert_refresh_token;
 
 const FACTOR_COLUMNS: &str = "id, realm_id, user_id, kind, state, display_name, secret_sealed, master_key_id, \
@@ -249,7 +250,8 @@ pub(crate) async fn get_one(
     row.as_ref().map(factor_from_row).transpose()
 }
 
-pub(crate) async fn insert(tx: &mut Conn<'_>, f: &Factor) -> StoreResult<()> {
+/// The statement that stores `f`.
+pub(crate) fn insert(f: &Factor) -> Statement {
     let credential = match &f.data {
         FactorData::WebAuthn { credential } => Some(credential.as_str()),
         _ => None,
@@ -292,10 +294,6 @@ pub(crate) async fn insert(tx: &mut Conn<'_>, f: &Factor) -> StoreResult<()> {
     .bind(millis(f.created_at))
     .bind(f.enrolled_at.map(millis))
     .bind(f.last_used_at.map(millis))
-    .execute(&mut *tx)
-    .await
-    .map_err(db_err)?;
-    Ok(())
 }
 
 /// Stores a factor whose enrolment has begun. A TOTP one replaces the user's unfinished TOTP
@@ -305,13 +303,17 @@ pub(crate) async fn insert(tx: &mut Conn<'_>, f: &Factor) -> StoreResult<()> {
 /// it is `INVALID_SESSION_INFO`; marked removed instead, it would stay, and the user's listings
 /// would step over every one. No event is recorded for it: its start was, and nothing was
 /// enrolled.
-pub(crate) async fn insert_unfinished(tx: &mut Conn<'_>, factor: &Factor) -> StoreResult<()> {
-    if factor.kind() == FactorKind::Totp {
-        let sql = "DELETE FROM factors \
-                   WHERE realm_id = $1 AND user_id = $2 AND state = 'not_ready' AND kind = 'totp'";
-        update_for_user(tx, sql, &factor.realm, &factor.user).await?;
-    }
-    insert(tx, factor).await
+/// The statements, to be run together (`together.rs`): the delete sees nothing of the insert.
+pub(crate) fn insert_unfinished(factor: &Factor) -> Vec<Statement> {
+    let replaced = (factor.kind() == FactorKind::Totp).then(|| {
+        sqlx::query(
+            "DELETE FROM factors \
+             WHERE realm_id = $1 AND user_id = $2 AND state = 'not_ready' AND kind = 'totp'",
+        )
+        .bind(&factor.realm.0)
+        .bind(factor.user.as_str())
+    });
+    replaced.into_iter().chain([insert(factor)]).collect()
 }
 
 pub(crate) async fn complete_enrolment(
@@ -381,9 +383,9 @@ async fn enrol(tx: &mut Conn<'_>, enrolment: &Enrolment<'_>) -> StoreResult<Enro
         if totp_step.is_some() {
             return Ok(EnrolOutcome::ChallengeGone);
         }
-        insert(tx, factor).await?;
+        run(tx, insert(factor)).await?;
     }
-    insert_event(&mut *tx, event).await?;
+    run(tx, insert_event(event)).await?;
     Ok(EnrolOutcome::Done)
 }
 
@@ -409,7 +411,7 @@ pub(crate) async fn remove(
         return Ok(false);
     }
     recount(&mut tx, realm, user).await?;
-    insert_event(&mut *tx, event).await?;
+    run(&mut tx, insert_event(event)).await?;
     if let Some(refresh) = refresh {
         insert_refresh_token(&mut *tx, refresh).await?;
     }
@@ -458,11 +460,11 @@ pub(crate) async fn replace(
         .await
         .map_err(db_err)?;
     for factor in factors {
-        insert(&mut tx, factor).await?;
+        run(&mut tx, insert(factor)).await?;
     }
     recount(&mut tx, realm, user).await?;
     for event in events {
-        insert_event(&mut *tx, event).await?;
+        run(&mut tx, insert_event(event)).await?;
     }
     tx.commit().await.map_err(db_err)?;
     Ok(())

@@ -29,6 +29,7 @@ mod realms;
 mod rows;
 mod sealed;
 mod sweep;
+mod together;
 mod users;
 mod writer;
 
@@ -721,13 +722,10 @@ impl Store for SqlStore {
     }
 
     async fn insert_factor(&self, factor: &Factor, event: &Event) -> StoreResult<()> {
-        self.durably(async |conn| {
-            let mut tx = conn.begin().await.map_err(db_err)?;
-            factors::insert_unfinished(&mut tx, factor).await?;
-            challenges::insert_event(&mut *tx, event).await?;
-            tx.commit().await.map_err(db_err)
-        })
-        .await
+        let mut statements = factors::insert_unfinished(factor);
+        statements.push(challenges::insert_event(event));
+        self.durably(async |conn| together::run_together(conn, statements).await)
+            .await
     }
 
     async fn complete_enrolment(&self, enrolment: Enrolment<'_>) -> StoreResult<EnrolOutcome> {
@@ -783,23 +781,23 @@ impl Store for SqlStore {
     }
 
     async fn insert_challenge(&self, new: NewChallenge<'_>) -> StoreResult<()> {
-        self.durably(async |conn| {
-            let mut tx = conn.begin().await.map_err(db_err)?;
-            if let Some(factor) = new.factor {
-                factors::insert_unfinished(&mut tx, factor).await?;
+        let mut statements = new
+            .factor
+            .map(factors::insert_unfinished)
+            .unwrap_or_default();
+        // The message first: the challenge refers to it.
+        statements.extend(new.outgoing.map(|out| deliveries::insert(&out.delivery)));
+        let delivery = new.outgoing.map(|out| out.delivery.id.as_str());
+        statements.push(challenges::insert(new.challenge, delivery));
+        statements.extend(new.event.map(challenges::insert_event));
+        self.durably(async |conn| match new.outgoing {
+            Some(out) if !out.quotas.is_empty() => {
+                let mut tx = conn.begin().await.map_err(db_err)?;
+                deliveries::charge_limits(&mut tx, out).await?;
+                together::run_together(&mut tx, statements).await?;
+                tx.commit().await.map_err(db_err)
             }
-            // The message first: the challenge refers to it.
-            deliveries::queue(
-                &mut tx,
-                new.outgoing.map(std::slice::from_ref).unwrap_or_default(),
-            )
-            .await?;
-            let delivery = new.outgoing.map(|out| out.delivery.id.as_str());
-            challenges::insert(&mut tx, new.challenge, delivery).await?;
-            if let Some(event) = new.event {
-                challenges::insert_event(&mut *tx, event).await?;
-            }
-            tx.commit().await.map_err(db_err)
+            _ => together::run_together(conn, statements).await,
         })
         .await
     }
@@ -901,7 +899,7 @@ impl Store for SqlStore {
     }
 
     async fn record_event(&self, event: &Event) -> StoreResult<()> {
-        self.durably(async |conn| challenges::insert_event(conn, event).await)
+        self.durably(async |conn| together::run(conn, challenges::insert_event(event)).await)
             .await
     }
 

@@ -1,0 +1,156 @@
+//! Writes of several statements whose results nobody reads (inserts, unconditional deletes),
+//! run as one.
+//!
+//! On PostgreSQL every statement is a round trip, and so are a transaction's `BEGIN` and
+//! `COMMIT`: a TOTP enrolment `start` took six. With the database on the same two cores,
+//! about half of its CPU went to switching tasks and moving packets for them (BENCHMARKS.md,
+//! thirteenth session), and pgbench ran the same inserts 35–40 % faster as one statement. So
+//! such a write is sent as one: every statement but the last becomes a data-modifying `WITH`
+//! (`WITH s0 AS (DELETE …), s1 AS (INSERT …) INSERT …`), atomic on its own.
+//!
+//! PostgreSQL runs those parts on one snapshot, in no set order: none sees another's rows.
+//! So a write may be run together only if no statement depends on another's effect. Foreign
+//! keys are the exception that makes the useful cases work: they are checked, and their
+//! cascades run, at the end of the statement, once every part has run.
+//!
+//! SQLite's writer runs in place, where a statement is a function call, not a round trip,
+//! and it has no data-modifying `WITH`: there the statements run one by one in a savepoint.
+
+use std::fmt::Write;
+
+use sqlx::any::AnyArguments;
+use sqlx::{Any, AssertSqlSafe, Execute};
+use tessera_core::store::StoreResult;
+
+use crate::conn::Conn;
+use crate::db_err;
+
+/// One statement with its arguments bound, to be run by [`run`] or [`run_together`].
+pub(crate) type Statement = sqlx::query::Query<'static, Any, AnyArguments>;
+
+/// Runs one statement, ignoring what it returns.
+pub(crate) async fn run(conn: &mut Conn<'_>, statement: Statement) -> StoreResult<()> {
+    sqlx::Executor::execute(&mut *conn, statement)
+        .await
+        .map_err(db_err)?;
+    Ok(())
+}
+
+/// Runs `statements` as one atomic write, as one statement on PostgreSQL (see the module's
+/// doc for what they may not do).
+pub(crate) async fn run_together(
+    conn: &mut Conn<'_>,
+    statements: Vec<Statement>,
+) -> StoreResult<()> {
+    match conn {
+        Conn::Sqlx(_) => run(conn, combined(statements).map_err(db_err)?).await,
+        Conn::InPlace(_) => {
+            let mut tx = conn.begin().await.map_err(db_err)?;
+            for statement in statements {
+                run(&mut tx, statement).await?;
+            }
+            tx.commit().await.map_err(db_err)
+        }
+    }
+}
+
+/// `statements` as one: each but the last in a `WITH`, their parameters numbered on.
+fn combined(statements: Vec<Statement>) -> Result<Statement, sqlx::Error> {
+    let last = statements.len().saturating_sub(1);
+    let mut sql = String::new();
+    let mut arguments = AnyArguments::default();
+    for (i, mut statement) in statements.into_iter().enumerate() {
+        let bound = statement
+            .take_arguments()
+            .map_err(sqlx::Error::Encode)?
+            .unwrap_or_default();
+        let text = numbered_from(statement.sql().as_str(), arguments.values.0.len());
+        arguments.values.0.extend(bound.values.0);
+        match (i, i == last) {
+            (0, true) => sql = text,
+            (0, false) => _ = write!(sql, "WITH s0 AS ({text})"),
+            (_, false) => _ = write!(sql, ", s{i} AS ({text})"),
+            (_, true) => _ = write!(sql, " {text}"),
+        }
+    }
+    Ok(sqlx::query_with(AssertSqlSafe(sql), arguments))
+}
+
+/// `sql` with every parameter `$N` renumbered `$(N + offset)`. The store's SQL holds no `$`
+/// but its parameters (no string literal or dollar quoting has one).
+fn numbered_from(sql: &str, offset: usize) -> String {
+    let mut out = String::with_capacity(sql.len() + 8);
+    let mut rest = sql;
+    while let Some(at) = rest.find('$') {
+        out.push_str(&rest[..=at]);
+        rest = &rest[at + 1..];
+        let digits = rest
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        match rest[..digits].parse::<usize>() {
+            Ok(n) => _ = write!(out, "{}", n + offset),
+            Err(_) => out.push_str(&rest[..digits]),
+        }
+        rest = &rest[digits..];
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parameters_are_numbered_on_from_the_offset() {
+        assert_eq!(
+            numbered_from("UPDATE t SET a = $1 WHERE b = $2 AND c = $10 AND d = $1", 3),
+            "UPDATE t SET a = $4 WHERE b = $5 AND c = $13 AND d = $4"
+        );
+        assert_eq!(numbered_from("SELECT $1", 0), "SELECT $1");
+        assert_eq!(numbered_from("SELECT 1", 5), "SELECT 1");
+    }
+
+    #[test]
+    fn statements_become_one_with_their_arguments_in_order() -> Result<(), sqlx::Error> {
+        let statements = vec![
+            sqlx::query("DELETE FROM a WHERE x = $1 AND y = $2")
+                .bind("one")
+                .bind(2_i64),
+            sqlx::query("INSERT INTO b (x) VALUES ($1)").bind("three"),
+            sqlx::query("INSERT INTO c (x, y) VALUES ($1, $2)")
+                .bind(4_i64)
+                .bind("five"),
+        ];
+        let mut one = combined(statements)?;
+        let arguments = one
+            .take_arguments()
+            .map_err(sqlx::Error::Encode)?
+            .unwrap_or_default();
+        assert_eq!(
+            one.sql().as_str(),
+            "WITH s0 AS (DELETE FROM a WHERE x = $1 AND y = $2), \
+             s1 AS (INSERT INTO b (x) VALUES ($3)) INSERT INTO c (x, y) VALUES ($4, $5)"
+        );
+        let values: Vec<String> = arguments
+            .values
+            .0
+            .iter()
+            .map(|v| format!("{v:?}"))
+            .collect();
+        assert_eq!(values.len(), 5);
+        assert!(values[0].contains("one") && values[2].contains("three"));
+        assert!(values[3].contains('4') && values[4].contains("five"));
+        Ok(())
+    }
+
+    #[test]
+    fn one_statement_is_left_as_it_is() -> Result<(), sqlx::Error> {
+        let mut one = combined(vec![
+            sqlx::query("INSERT INTO b (x) VALUES ($1)").bind(1_i64),
+        ])?;
+        assert!(one.take_arguments().map_err(sqlx::Error::Encode)?.is_some());
+        assert_eq!(one.sql().as_str(), "INSERT INTO b (x) VALUES ($1)");
+        Ok(())
+    }
+}
