@@ -122,7 +122,7 @@ impl PostgresPool {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use std::collections::HashSet;
     use std::sync::Arc;
 
@@ -137,7 +137,7 @@ mod tests {
 
     /// A pool on `TEST_POSTGRES_URL`, which must answer when set (CI), else on the local
     /// server; `None` when neither is there, and the test then has nothing to check.
-    async fn pool(size: u32) -> StoreResult<Option<PostgresPool>> {
+    pub(crate) async fn pool(size: u32) -> StoreResult<Option<PostgresPool>> {
         sqlx::any::install_default_drivers();
         match std::env::var("TEST_POSTGRES_URL") {
             Ok(url) if !url.is_empty() => PostgresPool::open(&url, size).await.map(Some),

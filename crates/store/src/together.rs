@@ -99,7 +99,92 @@ fn numbered_from(sql: &str, offset: usize) -> String {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
+    use sqlx::AnyConnection;
+
     use super::*;
+    use crate::conn::InPlace;
+    use crate::open::scratch_url;
+    use crate::postgres_pool::tests::pool;
+    use crate::writer::sqlite_file;
+
+    fn statement(sql: String) -> Statement {
+        sqlx::query(AssertSqlSafe(sql))
+    }
+
+    /// What `run_together` must do on either engine, on tables `parent` and `child` (suffixed
+    /// with `tag`): a parent inserted beside its child satisfies the child's foreign key, a
+    /// delete beside them cascades, and a part that fails leaves nothing of the others.
+    async fn parents_and_children(conn: &mut Conn<'_>, tag: &str) -> StoreResult<Vec<i64>> {
+        let (parent, child) = (format!("parent{tag}"), format!("child{tag}"));
+        for sql in [
+            format!("DROP TABLE IF EXISTS {child}"),
+            format!("DROP TABLE IF EXISTS {parent}"),
+            format!("CREATE TABLE {parent} (id BIGINT PRIMARY KEY)"),
+            format!(
+                "CREATE TABLE {child} (id BIGINT PRIMARY KEY, \
+                 parent BIGINT NOT NULL REFERENCES {parent} (id) ON DELETE CASCADE)"
+            ),
+            format!("INSERT INTO {parent} VALUES (1)"),
+            format!("INSERT INTO {child} VALUES (1, 1)"),
+        ] {
+            run(conn, statement(sql)).await?;
+        }
+        let insert_parent =
+            |id: i64| statement(format!("INSERT INTO {parent} VALUES ($1)")).bind(id);
+        let insert_child = |id: i64, of: i64| {
+            statement(format!("INSERT INTO {child} VALUES ($1, $2)"))
+                .bind(id)
+                .bind(of)
+        };
+        run_together(
+            conn,
+            vec![
+                statement(format!("DELETE FROM {parent} WHERE id = $1")).bind(1_i64),
+                insert_parent(2),
+                insert_child(2, 2),
+            ],
+        )
+        .await?;
+        let orphan = run_together(conn, vec![insert_parent(3), insert_child(3, 99)]).await;
+        assert!(orphan.is_err(), "{orphan:?}");
+        let ids: Vec<(i64,)> = sqlx::query_as(AssertSqlSafe(format!(
+            "SELECT id FROM {parent} UNION ALL SELECT 10 * id + parent FROM {child} ORDER BY 1"
+        )))
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(db_err)?;
+        for table in [child, parent] {
+            run(conn, statement(format!("DROP TABLE {table}"))).await?;
+        }
+        Ok(ids.into_iter().map(|(id,)| id).collect())
+    }
+
+    #[tokio::test]
+    async fn statements_run_together_as_one_write_on_sqlite() -> StoreResult<()> {
+        let url = scratch_url("together")?;
+        let mut conn = InPlace::open(&sqlite_file(&url)?, Duration::ZERO).map_err(db_err)?;
+        let ids = parents_and_children(&mut Conn::InPlace(&mut conn), "").await?;
+        assert_eq!(ids, [2, 22]);
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn statements_run_together_as_one_write_on_postgres() -> StoreResult<()> {
+        let Some(pool) = pool(1).await? else {
+            return Ok(());
+        };
+        let tag = format!("_together_{}", std::process::id());
+        let ids = pool
+            .run(async |conn: &mut AnyConnection| {
+                parents_and_children(&mut Conn::Sqlx(conn), &tag).await
+            })
+            .await?;
+        pool.close().await;
+        assert_eq!(ids, [2, 22]);
+        Ok(())
+    }
 
     #[test]
     fn parameters_are_numbered_on_from_the_offset() {
