@@ -2,7 +2,9 @@
 //!
 //! Both engines run the same SQL text through sqlx's `Any` driver (`$N` placeholders work
 //! on both), so behaviour cannot drift between them; only the migrations differ, one
-//! directory per engine. Values cross the boundary as the few types both engines share:
+//! directory per engine. (The one difference in how it is sent: on PostgreSQL a write of
+//! independent inserts and deletes goes as one statement, the same texts joined in a `WITH`,
+//! `together.rs`.) Values cross the boundary as the few types both engines share:
 //! text, 64-bit integers (times in Unix milliseconds), booleans and byte strings.
 //!
 //! SQLite is opened in WAL mode with one writer connection and a few readers, all owned here
