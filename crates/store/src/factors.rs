@@ -305,14 +305,10 @@ pub(crate) fn insert(f: &Factor) -> Statement {
 /// enrolled.
 /// The statements, to be run together (`together.rs`): the delete sees nothing of the insert.
 pub(crate) fn insert_unfinished(factor: &Factor) -> Vec<Statement> {
-    let replaced = (factor.kind() == FactorKind::Totp).then(|| {
-        sqlx::query(
-            "DELETE FROM factors \
-             WHERE realm_id = $1 AND user_id = $2 AND state = 'not_ready' AND kind = 'totp'",
-        )
-        .bind(&factor.realm.0)
-        .bind(factor.user.as_str())
-    });
+    let sql = "DELETE FROM factors \
+               WHERE realm_id = $1 AND user_id = $2 AND state = 'not_ready' AND kind = 'totp'";
+    let replaced =
+        (factor.kind() == FactorKind::Totp).then(|| for_user(sql, &factor.realm, &factor.user));
     replaced.into_iter().chain([insert(factor)]).collect()
 }
 
@@ -423,23 +419,12 @@ pub(crate) async fn remove(
 async fn recount(tx: &mut Conn<'_>, realm: &RealmId, user: &UserId) -> StoreResult<()> {
     let sql = "UPDATE users SET ready_factors = (SELECT COUNT(*) FROM factors \
                WHERE realm_id = $1 AND user_id = $2 AND state = 'ready') WHERE realm_id = $1 AND id = $2";
-    update_for_user(tx, sql, realm, user).await
+    run(tx, for_user(sql, realm, user)).await
 }
 
-/// Runs `sql` with the realm as `$1` and the user as `$2`, inside the caller's transaction.
-async fn update_for_user(
-    tx: &mut Conn<'_>,
-    sql: &'static str,
-    realm: &RealmId,
-    user: &UserId,
-) -> StoreResult<()> {
-    sqlx::query(sql)
-        .bind(&realm.0)
-        .bind(user.as_str())
-        .execute(&mut *tx)
-        .await
-        .map_err(db_err)?;
-    Ok(())
+/// `sql` with the realm bound as `$1` and the user as `$2`.
+fn for_user(sql: &'static str, realm: &RealmId, user: &UserId) -> Statement {
+    sqlx::query(sql).bind(&realm.0).bind(user.as_str())
 }
 
 pub(crate) async fn replace(
@@ -453,12 +438,8 @@ pub(crate) async fn replace(
         return Err(StoreError::Internal("too many factors".into()));
     }
     let mut tx = conn.begin().await.map_err(db_err)?;
-    sqlx::query("DELETE FROM factors WHERE realm_id = $1 AND user_id = $2")
-        .bind(&realm.0)
-        .bind(user.as_str())
-        .execute(&mut *tx)
-        .await
-        .map_err(db_err)?;
+    let sql = "DELETE FROM factors WHERE realm_id = $1 AND user_id = $2";
+    run(&mut tx, for_user(sql, realm, user)).await?;
     for factor in factors {
         run(&mut tx, insert(factor)).await?;
     }
