@@ -5,6 +5,12 @@
 //! challenge's or pending sign-in's attempts — and whichever refuses rolls all of it back, so
 //! a refused attempt changes nothing. Each statement's affected rows say whether it won, so
 //! two nodes racing can never take more attempts than the rules allow between them.
+//!
+//! The store's order of locks: a check's rows are locked in the order taking its attempt
+//! locks them — the counters, the factor, then the challenge or the pending sign-in — and
+//! the user's row after them. So the write that ends a passed check (`passed`) runs first in
+//! a `finalize`'s transaction. Locked in another order, a `finalize` and an attempt being
+//! taken for the same user could each wait for the other, and PostgreSQL would abort one.
 
 use std::sync::LazyLock;
 
@@ -17,12 +23,12 @@ use tessera_core::store::{
 use tessera_core::{FactorId, RealmId, UserId};
 use time::OffsetDateTime;
 
-use crate::challenges::insert_event;
+use crate::challenges::{insert_event, won};
 use crate::conn::Conn;
 use crate::db_err;
 use crate::deliveries::{charge, refund};
 use crate::rows::{corrupt, get, get_time, millis};
-use crate::together::run;
+use crate::together::{Statement, run_together};
 
 /// Counts a failure in advance against a factor that is not locked, setting the lock the
 /// schedule gives that many failures (`$1` = factor id, `$2` = now in ms). The schedule's
@@ -52,22 +58,6 @@ const SPEND_CHALLENGE: &str = "UPDATE challenges SET attempts_left = attempts_le
 /// Takes one of a pending sign-in's attempts (`$1` = its credential hash) while it is live.
 const SPEND_PENDING: &str = "UPDATE pending_sign_ins SET attempts_left = attempts_left - 1 \
      WHERE credential_hash = $1 AND consumed = FALSE AND attempts_left > 0 AND expires_at > $2";
-
-/// Runs one of the `SPEND_*` statements; whether it took an attempt.
-async fn spend(
-    conn: &mut Conn<'_>,
-    statement: &'static str,
-    key: &[u8],
-    at: OffsetDateTime,
-) -> StoreResult<bool> {
-    let spent = sqlx::query(statement)
-        .bind(key)
-        .bind(millis(at))
-        .execute(conn)
-        .await
-        .map_err(db_err)?;
-    Ok(spent.rows_affected() == 1)
-}
 
 pub(crate) async fn take(conn: &mut Conn<'_>, a: &Attempt) -> StoreResult<AttemptTaken> {
     let guards = a.quotas.len()
@@ -119,7 +109,7 @@ async fn take_each(conn: &mut Conn<'_>, a: &Attempt) -> StoreResult<AttemptTaken
         (SPEND_PENDING, a.pending.as_deref()),
     ] {
         if let Some(key) = key
-            && !spend(conn, statement, key, a.at).await?
+            && !won(conn, sqlx::query(statement).bind(key).bind(millis(a.at))).await?
         {
             return Ok(AttemptTaken::Spent);
         }
@@ -133,41 +123,30 @@ pub(crate) async fn end(
     succeeded: bool,
     events: &[Event],
 ) -> StoreResult<()> {
-    let mut tx = conn.begin().await.map_err(db_err)?;
-    record_end(&mut tx, a, succeeded, events).await?;
-    tx.commit().await.map_err(db_err)
+    run_together(conn, ended(a, succeeded, events)).await
 }
 
-/// Ends an attempt inside the caller's transaction (see `Store::end_attempt`).
-pub(crate) async fn record_end(
-    conn: &mut Conn<'_>,
-    a: &Attempt,
-    succeeded: bool,
-    events: &[Event],
-) -> StoreResult<()> {
+/// The writes that end an attempt (see `Store::end_attempt`), none depending on another: a
+/// caller with writes of its own runs them together (`together.rs`).
+fn ended(a: &Attempt, succeeded: bool, events: &[Event]) -> Vec<Statement> {
+    let mut writes = Vec::new();
     if succeeded {
-        for quota in &a.quotas {
-            refund(conn, quota, a.at).await?;
-        }
-        if let Some(factor) = &a.factor {
+        writes.extend(a.quotas.iter().map(|quota| refund(quota, a.at)));
+        writes.extend(a.factor.as_ref().map(|factor| {
             sqlx::query(
                 "UPDATE factors SET consecutive_failures = 0, locked_until = NULL WHERE id = $1",
             )
             .bind(factor.as_str())
-            .execute(&mut *conn)
-            .await
-            .map_err(db_err)?;
-        }
+        }));
     }
-    for event in events {
-        run(conn, insert_event(event)).await?;
-    }
-    Ok(())
+    writes.extend(events.iter().map(insert_event));
+    writes
 }
 
-/// Records a passed check inside the caller's transaction.
-pub(crate) async fn record_passed(conn: &mut Conn<'_>, passed: &Passed) -> StoreResult<()> {
-    record_end(conn, &passed.attempt, true, &passed.events).await
+/// The writes that record a passed check, to run first in the caller's transaction (the
+/// store's order of locks, above).
+pub(crate) fn passed(passed: &Passed) -> Vec<Statement> {
+    ended(&passed.attempt, true, &passed.events)
 }
 
 pub(crate) async fn unlock(
@@ -188,6 +167,7 @@ pub(crate) async fn unlock(
     .await
     .map_err(db_err)?;
     let mut ids = Vec::with_capacity(rows.len());
+    let mut events = Vec::with_capacity(rows.len());
     for (id,) in rows {
         let id = FactorId::parse(&id).ok_or_else(|| corrupt("factor id"))?;
         let event = Event {
@@ -198,9 +178,10 @@ pub(crate) async fn unlock(
             detail: Some("reset by an administrator".to_owned()),
             at,
         };
-        run(&mut tx, insert_event(&event)).await?;
+        events.push(insert_event(&event));
         ids.push(id);
     }
+    run_together(&mut tx, events).await?;
     tx.commit().await.map_err(db_err)?;
     ids.sort_by(|a, b| a.as_str().cmp(b.as_str()));
     Ok(ids)

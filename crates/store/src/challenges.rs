@@ -1,18 +1,16 @@
 //! Challenges, pending sign-ins and audit events. Every "use once" rule is a
 //! single conditional UPDATE whose affected-row count says who won.
 
-use sqlx::Executor;
 use sqlx::any::AnyRow;
 use tessera_core::challenge::{Challenge, PendingSignIn, Purpose};
 use tessera_core::store::{Event, SignInCompletion, SignInOutcome, StoreResult};
 use tessera_core::{FactorId, PhoneNumber, RealmId, UserId};
 use time::OffsetDateTime;
 
-use crate::attempts::record_passed;
 use crate::conn::Conn;
 use crate::rows::{corrupt, get, get_bool, get_time, millis};
-use crate::together::Statement;
-use crate::{db_err, factors, sweep, users};
+use crate::together::{Statement, affected, run_together};
+use crate::{attempts, db_err, factors, sweep, users};
 
 fn challenge_from_row(row: &AnyRow) -> StoreResult<Challenge> {
     Ok(Challenge {
@@ -128,39 +126,25 @@ pub(crate) fn insert_event(e: &Event) -> Statement {
         .bind(millis(e.at))
 }
 
-/// Runs one "use once / take one attempt" UPDATE keyed by `$1 = id`, with `$2 = now` for the
-/// statements that check expiry. Whoever changed the row won; everybody else gets `false`.
-async fn won<'e, E>(
-    executor: E,
-    sql: &'static str,
-    id: &[u8],
-    now: Option<OffsetDateTime>,
-) -> StoreResult<bool>
-where
-    E: Executor<'e, Database = sqlx::Any>,
-{
-    let query = sqlx::query(sql).bind(id);
-    let query = match now {
-        Some(now) => query.bind(millis(now)),
-        None => query,
-    };
-    let done = query.execute(executor).await.map_err(db_err)?;
-    Ok(done.rows_affected() == 1)
+/// Whether `statement`, a "use once / take one attempt" UPDATE of one row, changed it:
+/// whoever did won; everybody else gets `false`.
+pub(crate) async fn won(conn: &mut Conn<'_>, statement: Statement) -> StoreResult<bool> {
+    Ok(affected(conn, statement).await? == 1)
 }
 
-pub(crate) async fn consume(conn: &mut Conn<'_>, id: &[u8]) -> StoreResult<bool> {
-    let sql = "UPDATE challenges SET consumed = TRUE WHERE id = $1 AND consumed = FALSE";
-    won(conn, sql, id, None).await
+/// Marks a challenge used, unless it already is.
+pub(crate) fn consume(id: &[u8]) -> Statement {
+    sqlx::query("UPDATE challenges SET consumed = TRUE WHERE id = $1 AND consumed = FALSE").bind(id)
 }
 
-pub(crate) async fn consume_pending(
-    conn: &mut Conn<'_>,
-    id: &[u8],
-    now: OffsetDateTime,
-) -> StoreResult<bool> {
-    let sql = "UPDATE pending_sign_ins SET consumed = TRUE \
-               WHERE credential_hash = $1 AND consumed = FALSE AND expires_at > $2";
-    won(conn, sql, id, Some(now)).await
+/// Marks a pending sign-in used while it is live, unless it already is.
+fn consume_pending(id: &[u8], now: OffsetDateTime) -> Statement {
+    sqlx::query(
+        "UPDATE pending_sign_ins SET consumed = TRUE \
+         WHERE credential_hash = $1 AND consumed = FALSE AND expires_at > $2",
+    )
+    .bind(id)
+    .bind(millis(now))
 }
 
 /// See `Store::delete_expired`. A message that carried a deleted code loses its link to it
@@ -191,34 +175,36 @@ pub(crate) async fn delete_expired(
     sweep::delete_chunk(conn, &deletes, limit).await
 }
 
-/// See `Store::complete_sign_in`.
+/// See `Store::complete_sign_in`. The passed check goes first, in the store's order of locks
+/// (`attempts.rs`); then the TOTP step and the pending sign-in decide whether it goes on; what
+/// is left depends on nothing, and runs together (`together.rs`).
 pub(crate) async fn complete_sign_in(
     conn: &mut Conn<'_>,
     c: &SignInCompletion<'_>,
 ) -> StoreResult<SignInOutcome> {
     let mut tx = conn.begin().await.map_err(db_err)?;
+    run_together(&mut tx, c.passed.map(attempts::passed).unwrap_or_default()).await?;
     if let Some((factor, step)) = c.totp_step
         && !factors::use_totp_step(&mut *tx, factor, step, c.at).await?
     {
         return Ok(SignInOutcome::StepUsed);
     }
-    if let Some(passed) = c.passed {
-        record_passed(&mut tx, passed).await?;
+    if !won(&mut tx, consume_pending(c.pending, c.at)).await? {
+        tx.commit().await.map_err(db_err)?;
+        return Ok(SignInOutcome::SignInGone);
     }
-    let won = consume_pending(&mut tx, c.pending, c.at).await?;
-    if won {
-        // The sign-in is consumed before its challenge: of requests racing with the right
-        // code, the one that wins the sign-in finishes it.
-        if let Some(challenge) = c.challenge {
-            consume(&mut tx, challenge).await?;
-        }
-        users::update(&mut *tx, c.user).await?;
-        users::insert_refresh_token(&mut *tx, c.refresh).await?;
-    }
+    // The sign-in is consumed before its challenge: of requests racing with the right code,
+    // the one that wins the sign-in finishes it.
+    let finished = c
+        .challenge
+        .map(consume)
+        .into_iter()
+        .chain([
+            users::update(c.user),
+            users::insert_refresh_token(c.refresh),
+        ])
+        .collect();
+    run_together(&mut tx, finished).await?;
     tx.commit().await.map_err(db_err)?;
-    Ok(if won {
-        SignInOutcome::Done
-    } else {
-        SignInOutcome::SignInGone
-    })
+    Ok(SignInOutcome::Done)
 }

@@ -114,20 +114,12 @@ pub(crate) async fn charge(
 }
 
 /// Gives back one counted by `charge` at `now`.
-pub(crate) async fn refund(
-    conn: &mut Conn<'_>,
-    quota: &Quota,
-    now: OffsetDateTime,
-) -> StoreResult<()> {
+pub(crate) fn refund(quota: &Quota, now: OffsetDateTime) -> Statement {
     sqlx::query(
         "UPDATE rate_counters SET count = count - 1 WHERE key = $1 AND window_start = $2 AND count > 0",
     )
     .bind(&quota.key)
     .bind(quota.window_start(now))
-    .execute(&mut *conn)
-    .await
-    .map_err(db_err)?;
-    Ok(())
 }
 
 /// The messages a worker may claim at `$1`: queued, due, and not under a live claim.

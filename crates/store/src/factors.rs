@@ -18,12 +18,12 @@ use tessera_core::{
 };
 use time::OffsetDateTime;
 
-use crate::attempts::record_passed;
-use crate::challenges::{consume, insert_event};
+use crate::attempts;
+use crate::challenges::{consume, insert_event, won};
 use crate::conn::Conn;
 use crate::db_err;
 use crate::rows::{USER_COLUMNS, corrupt, get, get_opt_time, millis, user_from_row};
-use crate::together::{Statement, run};
+use crate::together::{Statement, run, run_together};
 use crate::users::insert_refresh_token;
 
 const FACTOR_COLUMNS: &str = "id, realm_id, user_id, kind, state, display_name, secret_sealed, master_key_id, \
@@ -312,30 +312,39 @@ pub(crate) fn insert_unfinished(factor: &Factor) -> Vec<Statement> {
     replaced.into_iter().chain([insert(factor)]).collect()
 }
 
+/// See `Store::complete_enrolment`. The passed check goes first, in the store's order of
+/// locks (`attempts.rs`); then the challenge, the user's slot and the factor's state decide,
+/// one by one, whether it goes on; what is left depends on nothing, and runs together
+/// (`together.rs`).
 pub(crate) async fn complete_enrolment(
     conn: &mut Conn<'_>,
     enrolment: &Enrolment<'_>,
 ) -> StoreResult<EnrolOutcome> {
+    let passed = || enrolment.passed.map(attempts::passed).unwrap_or_default();
     let mut tx = conn.begin().await.map_err(db_err)?;
-    let outcome = enrol(&mut tx, enrolment).await?;
-    if outcome == EnrolOutcome::Done {
-        if let Some(refresh) = enrolment.refresh {
-            insert_refresh_token(&mut *tx, refresh).await?;
+    run_together(&mut tx, passed()).await?;
+    match enrol(&mut tx, enrolment).await? {
+        Ok(mut writes) => {
+            writes.extend(enrolment.refresh.map(insert_refresh_token));
+            run_together(&mut tx, writes).await?;
+            tx.commit().await.map_err(db_err)?;
+            Ok(EnrolOutcome::Done)
         }
-    } else {
-        // Undo what the enrolment wrote; the check below is recorded all the same.
-        tx.rollback().await.map_err(db_err)?;
-        tx = conn.begin().await.map_err(db_err)?;
+        Err(outcome) => {
+            // Undo what the enrolment wrote; the check is recorded all the same.
+            tx.rollback().await.map_err(db_err)?;
+            run_together(conn, passed()).await?;
+            Ok(outcome)
+        }
     }
-    if let Some(passed) = enrolment.passed {
-        record_passed(&mut tx, passed).await?;
-    }
-    tx.commit().await.map_err(db_err)?;
-    Ok(outcome)
 }
 
-/// The enrolment's own writes; anything but `Done` leaves the transaction to be rolled back.
-async fn enrol(tx: &mut Conn<'_>, enrolment: &Enrolment<'_>) -> StoreResult<EnrolOutcome> {
+/// The enrolment's conditional writes: the writes left to do once they all went through, or
+/// the outcome that stopped them, leaving the transaction to be rolled back.
+async fn enrol(
+    tx: &mut Conn<'_>,
+    enrolment: &Enrolment<'_>,
+) -> StoreResult<Result<Vec<Statement>, EnrolOutcome>> {
     let Enrolment {
         challenge,
         factor,
@@ -344,9 +353,9 @@ async fn enrol(tx: &mut Conn<'_>, enrolment: &Enrolment<'_>) -> StoreResult<Enro
         ..
     } = *enrolment;
     if let Some(challenge) = challenge
-        && !consume(tx, challenge).await?
+        && !won(tx, consume(challenge)).await?
     {
-        return Ok(EnrolOutcome::ChallengeGone);
+        return Ok(Err(EnrolOutcome::ChallengeGone));
     }
     let slot = sqlx::query(
         "UPDATE users SET ready_factors = ready_factors + 1 WHERE realm_id = $1 AND id = $2 AND ready_factors < $3",
@@ -358,7 +367,7 @@ async fn enrol(tx: &mut Conn<'_>, enrolment: &Enrolment<'_>) -> StoreResult<Enro
     .await
     .map_err(db_err)?;
     if slot.rows_affected() != 1 {
-        return Ok(EnrolOutcome::LimitReached);
+        return Ok(Err(EnrolOutcome::LimitReached));
     }
     let promoted = sqlx::query(
         "UPDATE factors SET state = 'ready', display_name = $1, enrolled_at = $2, last_used_step = $3, \
@@ -375,14 +384,15 @@ async fn enrol(tx: &mut Conn<'_>, enrolment: &Enrolment<'_>) -> StoreResult<Enro
     .execute(&mut *tx)
     .await
     .map_err(db_err)?;
+    let mut writes = Vec::with_capacity(2);
     if promoted.rows_affected() == 0 {
         if totp_step.is_some() {
-            return Ok(EnrolOutcome::ChallengeGone);
+            return Ok(Err(EnrolOutcome::ChallengeGone));
         }
-        run(tx, insert(factor)).await?;
+        writes.push(insert(factor));
     }
-    run(tx, insert_event(event)).await?;
-    Ok(EnrolOutcome::Done)
+    writes.push(insert_event(event));
+    Ok(Ok(writes))
 }
 
 pub(crate) async fn remove(
@@ -407,10 +417,11 @@ pub(crate) async fn remove(
         return Ok(false);
     }
     recount(&mut tx, realm, user).await?;
-    run(&mut tx, insert_event(event)).await?;
-    if let Some(refresh) = refresh {
-        insert_refresh_token(&mut *tx, refresh).await?;
-    }
+    let writes = [insert_event(event)]
+        .into_iter()
+        .chain(refresh.map(insert_refresh_token))
+        .collect();
+    run_together(&mut tx, writes).await?;
     tx.commit().await.map_err(db_err)?;
     Ok(true)
 }
@@ -444,9 +455,7 @@ pub(crate) async fn replace(
         run(&mut tx, insert(factor)).await?;
     }
     recount(&mut tx, realm, user).await?;
-    for event in events {
-        run(&mut tx, insert_event(event)).await?;
-    }
+    run_together(&mut tx, events.iter().map(insert_event).collect()).await?;
     tx.commit().await.map_err(db_err)?;
     Ok(())
 }

@@ -365,7 +365,7 @@ impl Store for SqlStore {
         self.durably(async |conn| {
             let mut tx = conn.begin().await.map_err(db_err)?;
             if let Some(user) = user {
-                users::update(&mut *tx, user).await?;
+                together::run(&mut tx, users::update(user)).await?;
             }
             contacts::put(&mut tx, code).await?;
             deliveries::queue(&mut tx, outgoing).await?;
@@ -613,7 +613,7 @@ impl Store for SqlStore {
     }
 
     async fn update_user(&self, user: &User) -> StoreResult<bool> {
-        self.durably(async |conn| users::update(conn, user).await)
+        self.durably(async |conn| Ok(together::affected(conn, users::update(user)).await? == 1))
             .await
     }
 
@@ -651,7 +651,7 @@ impl Store for SqlStore {
     }
 
     async fn insert_refresh_token(&self, r: &RefreshTokenRecord) -> StoreResult<()> {
-        self.durably(async |conn| users::insert_refresh_token(conn, r).await)
+        self.durably(async |conn| together::run(conn, users::insert_refresh_token(r)).await)
             .await
     }
 

@@ -5,13 +5,26 @@
 //! `COMMIT`: a TOTP enrolment `start` took six. With the database on the same two cores,
 //! about half of its CPU went to switching tasks and moving packets for them (BENCHMARKS.md,
 //! thirteenth session), and pgbench ran the same inserts 35–40 % faster as one statement. So
-//! such a write is sent as one: every statement but the last becomes a data-modifying `WITH`
-//! (`WITH s0 AS (DELETE …), s1 AS (INSERT …) INSERT …`), atomic on its own.
+//! such a write is sent as one: every statement but one becomes part of a data-modifying
+//! `WITH` (`WITH s2 AS (INSERT …), s1 AS (INSERT …) DELETE …`), atomic on its own.
 //!
-//! PostgreSQL runs those parts on one snapshot, in no set order: none sees another's rows.
-//! So a write may be run together only if no statement depends on another's effect. Foreign
-//! keys are the exception that makes the useful cases work: they are checked, and their
-//! cascades run, at the end of the statement, once every part has run.
+//! PostgreSQL runs those parts on one snapshot: none sees another's rows. So a write may be
+//! run together only if no statement depends on another's effect, and no two change the same
+//! row (only one of the changes would land). Foreign keys are the exception that makes the
+//! useful cases work: they are checked, and their cascades run, at the end of the statement,
+//! once every part has run.
+//!
+//! The order the parts run in still matters, for the row locks they take: transactions that
+//! lock the same rows in different orders can deadlock, and PostgreSQL then aborts one of
+//! them. It runs the main statement first, then the `WITH`'s parts from the last to the first
+//! (its documentation leaves the order open; `tests::parts_run_in_the_order_given_on_postgres`
+//! holds it to this). So the first statement given is the main one and the rest go in the
+//! `WITH` last first: the statements run in the order given, as they do on SQLite.
+//!
+//! Inside a transaction the same holds for its unconditional parts: a `finalize` runs its
+//! conditional updates one by one, since each one's row count decides what comes next, and
+//! what depends on nothing (the passed check's refunds, the event, the refresh token)
+//! together, each where the store's order of locks puts it (`attempts.rs`).
 //!
 //! SQLite's writer runs in place, where a statement is a function call, not a round trip,
 //! and it has no data-modifying `WITH`: there the statements run one by one in a savepoint.
@@ -30,10 +43,15 @@ pub(crate) type Statement = sqlx::query::Query<'static, Any, AnyArguments>;
 
 /// Runs one statement, ignoring what it returns.
 pub(crate) async fn run(conn: &mut Conn<'_>, statement: Statement) -> StoreResult<()> {
-    sqlx::Executor::execute(&mut *conn, statement)
+    affected(conn, statement).await.map(drop)
+}
+
+/// Runs one statement; how many rows it changed.
+pub(crate) async fn affected(conn: &mut Conn<'_>, statement: Statement) -> StoreResult<u64> {
+    let done = sqlx::Executor::execute(&mut *conn, statement)
         .await
         .map_err(db_err)?;
-    Ok(())
+    Ok(done.rows_affected())
 }
 
 /// Runs `statements` as one atomic write, as one statement on PostgreSQL (see the module's
@@ -42,6 +60,9 @@ pub(crate) async fn run_together(
     conn: &mut Conn<'_>,
     statements: Vec<Statement>,
 ) -> StoreResult<()> {
+    if statements.is_empty() {
+        return Ok(());
+    }
     match conn {
         Conn::Sqlx(_) => run(conn, combined(statements).map_err(db_err)?).await,
         Conn::InPlace(_) => {
@@ -54,24 +75,30 @@ pub(crate) async fn run_together(
     }
 }
 
-/// `statements` as one: each but the last in a `WITH`, their parameters numbered on.
+/// `statements` as one, their parameters numbered on: the first is the main statement and
+/// the others go in its `WITH`, last first, so that PostgreSQL runs them in the order given.
 fn combined(statements: Vec<Statement>) -> Result<Statement, sqlx::Error> {
-    let last = statements.len().saturating_sub(1);
-    let mut sql = String::new();
+    let mut texts = Vec::with_capacity(statements.len());
     let mut arguments = AnyArguments::default();
-    for (i, mut statement) in statements.into_iter().enumerate() {
+    for mut statement in statements {
         let bound = statement
             .take_arguments()
             .map_err(sqlx::Error::Encode)?
             .unwrap_or_default();
-        let text = numbered_from(statement.sql().as_str(), arguments.values.0.len());
+        texts.push(numbered_from(
+            statement.sql().as_str(),
+            arguments.values.0.len(),
+        ));
         arguments.values.0.extend(bound.values.0);
-        match (i, i == last) {
-            (0, true) => sql = text,
-            (0, false) => _ = write!(sql, "WITH s0 AS ({text})"),
-            (_, false) => _ = write!(sql, ", s{i} AS ({text})"),
-            (_, true) => _ = write!(sql, " {text}"),
-        }
+    }
+    let mut sql = String::new();
+    for (i, text) in texts.iter().enumerate().skip(1).rev() {
+        let joint = if sql.is_empty() { "WITH" } else { "," };
+        _ = write!(sql, "{joint} s{i} AS ({text})");
+    }
+    if let Some(main) = texts.first() {
+        let joint = if sql.is_empty() { "" } else { " " };
+        _ = write!(sql, "{joint}{main}");
     }
     Ok(sqlx::query_with(AssertSqlSafe(sql), arguments))
 }
@@ -186,6 +213,52 @@ mod tests {
         Ok(())
     }
 
+    /// Each part takes the next value of a sequence, which no snapshot hides: the values
+    /// show the order the parts ran in, and so the order they took their row locks in.
+    #[tokio::test]
+    async fn parts_run_in_the_order_given_on_postgres() -> StoreResult<()> {
+        let Some(pool) = pool(1).await? else {
+            return Ok(());
+        };
+        let (table, sequence) = (
+            format!("parts_{}", std::process::id()),
+            format!("parts_order_{}", std::process::id()),
+        );
+        let order = pool
+            .run(async |conn: &mut AnyConnection| {
+                let conn = &mut Conn::Sqlx(conn);
+                for sql in [
+                    format!("DROP TABLE IF EXISTS {table}"),
+                    format!("DROP SEQUENCE IF EXISTS {sequence}"),
+                    format!("CREATE SEQUENCE {sequence}"),
+                    format!("CREATE TABLE {table} (part TEXT NOT NULL, n BIGINT NOT NULL)"),
+                ] {
+                    run(conn, statement(sql)).await?;
+                }
+                let parts = ["a", "b", "c", "d"].map(|part| {
+                    statement(format!(
+                        "INSERT INTO {table} VALUES ($1, nextval('{sequence}'))"
+                    ))
+                    .bind(part)
+                });
+                run_together(conn, parts.into()).await?;
+                let order: Vec<(String,)> = sqlx::query_as(AssertSqlSafe(format!(
+                    "SELECT part FROM {table} ORDER BY n"
+                )))
+                .fetch_all(&mut *conn)
+                .await
+                .map_err(db_err)?;
+                run(conn, statement(format!("DROP TABLE {table}"))).await?;
+                run(conn, statement(format!("DROP SEQUENCE {sequence}"))).await?;
+                Ok(order)
+            })
+            .await?;
+        pool.close().await;
+        let order: Vec<&str> = order.iter().map(|(part,)| part.as_str()).collect();
+        assert_eq!(order, ["a", "b", "c", "d"]);
+        Ok(())
+    }
+
     #[test]
     fn parameters_are_numbered_on_from_the_offset() {
         assert_eq!(
@@ -214,8 +287,8 @@ mod tests {
             .unwrap_or_default();
         assert_eq!(
             one.sql().as_str(),
-            "WITH s0 AS (DELETE FROM a WHERE x = $1 AND y = $2), \
-             s1 AS (INSERT INTO b (x) VALUES ($3)) INSERT INTO c (x, y) VALUES ($4, $5)"
+            "WITH s2 AS (INSERT INTO c (x, y) VALUES ($4, $5)), \
+             s1 AS (INSERT INTO b (x) VALUES ($3)) DELETE FROM a WHERE x = $1 AND y = $2"
         );
         let values: Vec<String> = arguments
             .values

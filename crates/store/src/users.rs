@@ -1,8 +1,6 @@
 //! User rows: inserts, keyed reads, whole-row updates, listing and the admin query.
 
 use sqlx::AssertSqlSafe;
-use sqlx::any::AnyArguments;
-use sqlx::query::Query;
 use tessera_core::error::StoreError;
 use tessera_core::store::{RefreshTokenRecord, StoreResult, UserFilter, UserQuery, UserSort};
 use tessera_core::{NewUser, RealmId, User, UserId};
@@ -10,6 +8,7 @@ use tessera_core::{NewUser, RealmId, User, UserId};
 use crate::conn::Conn;
 use crate::db_err;
 use crate::rows::{USER_COLUMNS, millis, user_from_row};
+use crate::together::Statement;
 
 pub(crate) async fn insert(conn: &mut Conn<'_>, new: NewUser) -> StoreResult<User> {
     let user = new.into_user();
@@ -42,29 +41,20 @@ pub(crate) async fn find_by(
     row.as_ref().map(user_from_row).transpose()
 }
 
-pub(crate) async fn update<'e, E>(executor: E, user: &User) -> StoreResult<bool>
-where
-    E: sqlx::Executor<'e, Database = sqlx::Any>,
-{
-    let done = bind_user(sqlx::query(
-        "UPDATE users SET email = $3, email_verified = $4, phone_number = $5, display_name = $6, \
+/// Writes every column of `user` back to its row.
+pub(crate) fn update(user: &User) -> Statement {
+    bind_user(
+        sqlx::query(
+            "UPDATE users SET email = $3, email_verified = $4, phone_number = $5, display_name = $6, \
          photo_url = $7, password_hash = $8, password_updated_at = $9, disabled = $10, valid_since = $11, \
          custom_attributes = $12, created_at = $13, last_login_at = $14, last_refresh_at = $15 \
          WHERE realm_id = $1 AND id = $2",
-    ), user)
-    .execute(executor)
-    .await
-    .map_err(db_err)?;
-    Ok(done.rows_affected() == 1)
+        ),
+        user,
+    )
 }
 
-pub(crate) async fn insert_refresh_token<'e, E>(
-    executor: E,
-    r: &RefreshTokenRecord,
-) -> StoreResult<()>
-where
-    E: sqlx::Executor<'e, Database = sqlx::Any>,
-{
+pub(crate) fn insert_refresh_token(r: &RefreshTokenRecord) -> Statement {
     sqlx::query(
         "INSERT INTO refresh_tokens (token_hash, realm_id, user_id, issued_at, sign_in_provider, auth_time, \
          second_factor_kind, second_factor_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -77,17 +67,10 @@ where
     .bind(millis(r.auth_time))
     .bind(r.second_factor.as_ref().map(|f| f.kind.as_str()))
     .bind(r.second_factor.as_ref().map(|f| f.id.as_str()))
-    .execute(executor)
-    .await
-    .map_err(db_err)?;
-    Ok(())
 }
 
 /// Binds the fifteen user columns in `USER_COLUMNS` order, shared by insert and update.
-fn bind_user<'q>(
-    q: Query<'q, sqlx::Any, AnyArguments>,
-    u: &'q User,
-) -> Query<'q, sqlx::Any, AnyArguments> {
+fn bind_user(q: Statement, u: &User) -> Statement {
     q.bind(&u.realm.0)
         .bind(u.id.as_str())
         .bind(u.email.as_ref().map(|e| e.as_str()))
