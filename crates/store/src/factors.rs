@@ -369,9 +369,12 @@ async fn enrol(
     if slot.rows_affected() != 1 {
         return Ok(Err(EnrolOutcome::LimitReached));
     }
+    // The user's columns narrow the not-ready factors' partial index to the user's own: given
+    // only the id, PostgreSQL's generic plan could scan that index whole (BENCHMARKS.md).
     let promoted = sqlx::query(
         "UPDATE factors SET state = 'ready', display_name = $1, enrolled_at = $2, last_used_step = $3, \
-         webauthn_credential = COALESCE($4, webauthn_credential) WHERE id = $5 AND state = 'not_ready'",
+         webauthn_credential = COALESCE($4, webauthn_credential) \
+         WHERE realm_id = $5 AND user_id = $6 AND id = $7 AND state = 'not_ready'",
     )
     .bind(factor.display_name.as_deref())
     .bind(factor.enrolled_at.map(millis))
@@ -380,6 +383,8 @@ async fn enrol(
         FactorData::WebAuthn { credential } => Some(credential.as_str()),
         _ => None,
     })
+    .bind(&factor.realm.0)
+    .bind(factor.user.as_str())
     .bind(factor.id.as_str())
     .execute(&mut *tx)
     .await
