@@ -537,8 +537,8 @@ pub trait Store: Send + Sync + 'static {
     async fn find_challenge(&self, id: &[u8]) -> StoreResult<Option<Challenge>>;
     async fn insert_pending_sign_in(&self, pending: &PendingSignIn) -> StoreResult<()>;
     async fn find_pending_sign_in(&self, id: &[u8]) -> StoreResult<Option<PendingSignIn>>;
-    /// In one transaction: uses up the TOTP step (`StepUsed`, and nothing written, when it
-    /// was used before), records the passed check, then consumes the pending sign-in and, if
+    /// In one transaction: records the passed check, uses up the TOTP step (`StepUsed`, and
+    /// nothing written, when it was used before), then consumes the pending sign-in and, if
     /// this call won it, the challenge, and stores the user's last login and the refresh
     /// token. `SignInGone` when the sign-in was already used or has expired: then only the
     /// step and the check are recorded.
