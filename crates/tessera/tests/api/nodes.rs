@@ -3,10 +3,11 @@
 //! yet (the first creates it; the default realm and signing keys are created once). Any
 //! node finishes what another began, and when the same SMS code, the same TOTP code or the
 //! same pending credential reaches all three nodes at once, exactly one request wins, every
-//! time, and the others get the Identity Toolkit's own error. The nodes count failures per
-//! user and per address, with limits no race reaches: every check then also locks its
-//! counters, and the races show that no two writes lock the same rows in orders that could
-//! deadlock (the store's order of locks, `attempts.rs` in tessera-store).
+//! time, and the others get the Identity Toolkit's own error. The nodes count failures and
+//! codes sent against limits no race reaches, as production does by default: every check and
+//! every code sent then also locks its counters, and the races show that no two writes lock
+//! the same rows in orders that could deadlock (the store's order of locks, `attempts.rs` in
+//! tessera-store).
 //!
 //! The database: a fresh one from `TEST_POSTGRES_URL`; without it, a fresh one on the usual
 //! local server (`postgres://postgres@127.0.0.1:5432`) when that answers. Several processes
@@ -35,11 +36,17 @@ const ROUNDS: usize = 1000;
 const PARALLEL: usize = 12;
 /// The server used when `TEST_POSTGRES_URL` is not set.
 const LOCAL_POSTGRES: &str = "postgres://postgres@127.0.0.1:5432/postgres";
-/// Failure limits that are counted but never reached.
-const FAILURE_LIMITS: &str = r#"
+/// Failure and delivery limits that are counted but never reached.
+const LIMITS: &str = r#"
 [failure_limits]
 per_user = { count = 1000000, window_seconds = 3600 }
 per_ip = { count = 1000000, window_seconds = 3600 }
+
+[limits]
+per_destination = { count = 1000000, window_seconds = 3600 }
+per_country = { count = 1000000, window_seconds = 3600 }
+per_ip = { count = 1000000, window_seconds = 3600 }
+per_realm = { count = 1000000, window_seconds = 3600 }
 "#;
 
 struct Cluster {
@@ -73,7 +80,7 @@ impl Cluster {
                 url.clone(),
                 key.clone(),
             );
-            let config = format!("{NODE_CONFIG}{FAILURE_LIMITS}");
+            let config = format!("{NODE_CONFIG}{LIMITS}");
             starting.spawn(async move { Node::start_configured(&data, &url, &key, &config).await });
         }
         let nodes = starting.join_all().await;
