@@ -8,9 +8,10 @@
 //!
 //! The store's order of locks: a check's rows are locked in the order taking its attempt
 //! locks them — the counters, the factor, then the challenge or the pending sign-in — and
-//! the user's row after them. So the write that ends a passed check (`passed`) runs first in
-//! a `finalize`'s transaction. Locked in another order, a `finalize` and an attempt being
-//! taken for the same user could each wait for the other, and PostgreSQL would abort one.
+//! the user's row after them (a code sent charges its delivery counters before the user's
+//! row, too). So the write that ends a passed check (`passed`) runs first in a `finalize`'s
+//! transaction. Locked in another order, a `finalize` and an attempt being taken for the
+//! same user could each wait for the other, and PostgreSQL would abort one.
 
 use std::sync::LazyLock;
 

@@ -364,11 +364,13 @@ impl Store for SqlStore {
     ) -> StoreResult<()> {
         self.durably(async |conn| {
             let mut tx = conn.begin().await.map_err(db_err)?;
+            // The limits' counters before the user's row: the store's order of locks
+            // (`attempts.rs`).
+            deliveries::queue(&mut tx, outgoing).await?;
             if let Some(user) = user {
                 together::run(&mut tx, users::update(user)).await?;
             }
             contacts::put(&mut tx, code).await?;
-            deliveries::queue(&mut tx, outgoing).await?;
             tx.commit().await.map_err(db_err)
         })
         .await
