@@ -24,12 +24,12 @@ use tessera_core::store::{
 use tessera_core::{FactorId, RealmId, UserId};
 use time::OffsetDateTime;
 
-use crate::challenges::{insert_event, won};
+use crate::challenges::insert_event;
 use crate::conn::Conn;
 use crate::db_err;
 use crate::deliveries::{charge, refund};
 use crate::rows::{corrupt, get, get_time, millis};
-use crate::together::{Statement, run_together};
+use crate::together::{Statement, run_together, won};
 
 /// Counts a failure in advance against a factor that is not locked, setting the lock the
 /// schedule gives that many failures (`$1` = factor id, `$2` = now in ms). The schedule's

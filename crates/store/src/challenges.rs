@@ -9,7 +9,7 @@ use time::OffsetDateTime;
 
 use crate::conn::Conn;
 use crate::rows::{corrupt, get, get_bool, get_time, millis};
-use crate::together::{Statement, affected, run_together};
+use crate::together::{Statement, run_together, won};
 use crate::{attempts, db_err, factors, sweep, users};
 
 fn challenge_from_row(row: &AnyRow) -> StoreResult<Challenge> {
@@ -126,12 +126,6 @@ pub(crate) fn insert_event(e: &Event) -> Statement {
         .bind(millis(e.at))
 }
 
-/// Whether `statement`, a "use once / take one attempt" UPDATE of one row, changed it:
-/// whoever did won; everybody else gets `false`.
-pub(crate) async fn won(conn: &mut Conn<'_>, statement: Statement) -> StoreResult<bool> {
-    Ok(affected(conn, statement).await? == 1)
-}
-
 /// Marks a challenge used, unless it already is.
 pub(crate) fn consume(id: &[u8]) -> Statement {
     sqlx::query("UPDATE challenges SET consumed = TRUE WHERE id = $1 AND consumed = FALSE").bind(id)
@@ -185,7 +179,7 @@ pub(crate) async fn complete_sign_in(
     let mut tx = conn.begin().await.map_err(db_err)?;
     run_together(&mut tx, c.passed.map(attempts::passed).unwrap_or_default()).await?;
     if let Some((factor, step)) = c.totp_step
-        && !factors::use_totp_step(&mut *tx, factor, step, c.at).await?
+        && !won(&mut tx, factors::use_totp_step(factor, step, c.at)).await?
     {
         return Ok(SignInOutcome::StepUsed);
     }

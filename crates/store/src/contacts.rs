@@ -9,6 +9,7 @@ use tessera_core::{RealmId, UserId};
 use crate::conn::Conn;
 use crate::db_err;
 use crate::rows::millis;
+use crate::together::{Statement, won};
 
 type Key<'a> = (&'a RealmId, &'a UserId, ContactKind);
 
@@ -60,28 +61,21 @@ pub async fn find(
     ))
 }
 
-async fn won(
-    conn: &mut Conn<'_>,
-    sql: &'static str,
-    (realm, user, kind): Key<'_>,
-) -> Result<bool, StoreError> {
-    let done = sqlx::query(sql)
+/// `sql` with the contact code's key bound as `$1`..`$3`.
+fn keyed(sql: &'static str, (realm, user, kind): Key<'_>) -> Statement {
+    sqlx::query(sql)
         .bind(&realm.0)
         .bind(user.as_str())
         .bind(kind.as_str())
-        .execute(&mut *conn)
-        .await
-        .map_err(db_err)?;
-    Ok(done.rows_affected() == 1)
 }
 
 pub async fn spend_attempt(conn: &mut Conn<'_>, key: Key<'_>) -> Result<bool, StoreError> {
     let sql = "UPDATE contact_codes SET attempts_left = attempts_left - 1 \
                WHERE realm_id = $1 AND user_id = $2 AND kind = $3 AND attempts_left > 0";
-    won(conn, sql, key).await
+    won(conn, keyed(sql, key)).await
 }
 
 pub async fn take(conn: &mut Conn<'_>, key: Key<'_>) -> Result<bool, StoreError> {
     let sql = "DELETE FROM contact_codes WHERE realm_id = $1 AND user_id = $2 AND kind = $3";
-    won(conn, sql, key).await
+    won(conn, keyed(sql, key)).await
 }

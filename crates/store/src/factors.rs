@@ -5,8 +5,8 @@
 use std::collections::HashMap;
 use std::sync::LazyLock;
 
+use sqlx::AssertSqlSafe;
 use sqlx::any::AnyRow;
-use sqlx::{Any, AssertSqlSafe};
 use tessera_core::factor::MAX_READY_FACTORS;
 use tessera_core::store::{
     EnrolOutcome, Enrolment, Event, Listed, RefreshTokenRecord, StoreResult,
@@ -19,11 +19,11 @@ use tessera_core::{
 use time::OffsetDateTime;
 
 use crate::attempts;
-use crate::challenges::{consume, insert_event, won};
+use crate::challenges::{consume, insert_event};
 use crate::conn::Conn;
 use crate::db_err;
 use crate::rows::{USER_COLUMNS, corrupt, get, get_opt_time, millis, user_from_row};
-use crate::together::{Statement, run, run_together};
+use crate::together::{Statement, run, run_together, won};
 use crate::users::insert_refresh_token;
 
 const FACTOR_COLUMNS: &str = "id, realm_id, user_id, kind, state, display_name, secret_sealed, master_key_id, \
@@ -465,26 +465,16 @@ pub(crate) async fn replace(
     Ok(())
 }
 
-pub(crate) async fn use_totp_step<'e, E>(
-    executor: E,
-    id: &FactorId,
-    step: i64,
-    at: OffsetDateTime,
-) -> StoreResult<bool>
-where
-    E: sqlx::Executor<'e, Database = Any>,
-{
-    let done = sqlx::query(
+/// Uses up TOTP step `step` of a ready factor, unless it or a later one was used: run it
+/// with `won`.
+pub(crate) fn use_totp_step(id: &FactorId, step: i64, at: OffsetDateTime) -> Statement {
+    sqlx::query(
         "UPDATE factors SET last_used_step = $1, last_used_at = $2 \
          WHERE id = $3 AND state = 'ready' AND (last_used_step IS NULL OR last_used_step < $1)",
     )
     .bind(step)
     .bind(millis(at))
     .bind(id.as_str())
-    .execute(executor)
-    .await
-    .map_err(db_err)?;
-    Ok(done.rows_affected() == 1)
 }
 
 pub(crate) async fn swap_webauthn_credential(

@@ -615,7 +615,7 @@ impl Store for SqlStore {
     }
 
     async fn update_user(&self, user: &User) -> StoreResult<bool> {
-        self.durably(async |conn| Ok(together::affected(conn, users::update(user)).await? == 1))
+        self.durably(async |conn| together::won(conn, users::update(user)).await)
             .await
     }
 
@@ -780,7 +780,7 @@ impl Store for SqlStore {
         step: i64,
         at: OffsetDateTime,
     ) -> StoreResult<bool> {
-        self.durably(async |conn| factors::use_totp_step(conn, id, step, at).await)
+        self.durably(async |conn| together::won(conn, factors::use_totp_step(id, step, at)).await)
             .await
     }
 

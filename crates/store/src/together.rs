@@ -54,6 +54,12 @@ pub(crate) async fn affected(conn: &mut Conn<'_>, statement: Statement) -> Store
     Ok(done.rows_affected())
 }
 
+/// Whether `statement`, a "use once / take one attempt" change of one row, changed it:
+/// whoever did won; everybody else gets `false`.
+pub(crate) async fn won(conn: &mut Conn<'_>, statement: Statement) -> StoreResult<bool> {
+    Ok(affected(conn, statement).await? == 1)
+}
+
 /// Runs `statements` as one atomic write, as one statement on PostgreSQL (see the module's
 /// doc for what they may not do).
 pub(crate) async fn run_together(
@@ -91,15 +97,16 @@ fn combined(statements: Vec<Statement>) -> Result<Statement, sqlx::Error> {
         ));
         arguments.values.0.extend(bound.values.0);
     }
-    let mut sql = String::new();
-    for (i, text) in texts.iter().enumerate().skip(1).rev() {
-        let joint = if sql.is_empty() { "WITH" } else { "," };
-        _ = write!(sql, "{joint} s{i} AS ({text})");
-    }
-    if let Some(main) = texts.first() {
-        let joint = if sql.is_empty() { "" } else { " " };
-        _ = write!(sql, "{joint}{main}");
-    }
+    let sql = match texts.split_first() {
+        Some((main, parts)) if !parts.is_empty() => {
+            let with: Vec<String> = (1..texts.len())
+                .rev()
+                .map(|i| format!("s{i} AS ({})", texts[i]))
+                .collect();
+            format!("WITH {} {main}", with.join(", "))
+        }
+        _ => texts.concat(),
+    };
     Ok(sqlx::query_with(AssertSqlSafe(sql), arguments))
 }
 

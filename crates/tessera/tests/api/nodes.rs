@@ -73,14 +73,15 @@ impl Cluster {
             }
         };
         let key = dir.path().join("shared-master.key");
+        let config = format!("{NODE_CONFIG}{LIMITS}");
         let mut starting = tokio::task::JoinSet::new();
         for i in 0..count {
-            let (data, url, key) = (
+            let (data, url, key, config) = (
                 dir.path().join(format!("node{i}")),
                 url.clone(),
                 key.clone(),
+                config.clone(),
             );
-            let config = format!("{NODE_CONFIG}{LIMITS}");
             starting.spawn(async move { Node::start_configured(&data, &url, &key, &config).await });
         }
         let nodes = starting.join_all().await;
