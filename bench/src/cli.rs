@@ -42,6 +42,13 @@ pub struct Args {
     #[arg(long, default_value = "RS256", value_parser = ["RS256", "ES256"])]
     pub token_algorithm: String,
 
+    /// Count every code sent and every code checked against production's abuse limits (the
+    /// delivery limits and the failure limits, `rate_counters`), as production does; dev mode
+    /// has none. Each limit is set far out of reach, so nothing is refused and what is
+    /// measured is the counting.
+    #[arg(long, conflicts_with = "target")]
+    pub limits: bool,
+
     /// Passed to `tessera serve --database-url` (SQLite in a fresh temporary data dir otherwise).
     #[arg(long, value_name = "URL")]
     pub database_url: Option<String>,

@@ -32,6 +32,17 @@ pub async fn start(args: &Args, bin: Option<&Path>) -> anyhow::Result<Target> {
     }
 }
 
+/// Production's abuse limits with counts no run reaches (`--limits`): every limit on, none
+/// ever refusing.
+const LIMITS: &[(&str, &str)] = &[
+    ("TESSERA_LIMITS__PER_DESTINATION__COUNT", "100000000"),
+    ("TESSERA_LIMITS__PER_COUNTRY__COUNT", "100000000"),
+    ("TESSERA_LIMITS__PER_IP__COUNT", "100000000"),
+    ("TESSERA_LIMITS__PER_REALM__COUNT", "100000000"),
+    ("TESSERA_FAILURE_LIMITS__PER_USER__COUNT", "100000000"),
+    ("TESSERA_FAILURE_LIMITS__PER_IP__COUNT", "100000000"),
+];
+
 async fn spawn(args: &Args, bin: &Path) -> anyhow::Result<Target> {
     let scratch = tempfile::Builder::new()
         .prefix("tessera-bench-")
@@ -50,6 +61,8 @@ async fn spawn(args: &Args, bin: &Path) -> anyhow::Result<Target> {
         command.args(["--database-url", url]);
     }
     command.env("TESSERA_TOKEN_ALGORITHM", &args.token_algorithm);
+    let limits = if args.limits { LIMITS } else { &[] };
+    command.envs(limits.iter().copied());
     let log = scratch.path().join("tessera.log");
     eprintln!("tessera log (removed at the end): {}", log.display());
     let mut process = Process::spawn("tessera", command, &log)?;
@@ -67,7 +80,11 @@ async fn spawn(args: &Args, bin: &Path) -> anyhow::Result<Target> {
     };
     let pid = process.pid();
     let mut target = Target {
-        label: format!("Tessera ({engine}, {})", args.token_algorithm),
+        label: format!(
+            "Tessera ({engine}, {}{})",
+            args.token_algorithm,
+            if args.limits { ", limits" } else { "" }
+        ),
         base,
         project: args.project.clone(),
         pat: Some(pat),
@@ -75,7 +92,11 @@ async fn spawn(args: &Args, bin: &Path) -> anyhow::Result<Target> {
         seedable: true,
         signs_rs256: args.token_algorithm == "RS256",
         notes: vec![format!(
-            "`TESSERA_TOKEN_ALGORITHM={} {} serve --mode dev --listen {listen} --data-dir <fresh temp dir>{}`",
+            "`{}TESSERA_TOKEN_ALGORITHM={} {} serve --mode dev --listen {listen} --data-dir <fresh temp dir>{}`",
+            limits
+                .iter()
+                .map(|(name, value)| format!("{name}={value} "))
+                .collect::<String>(),
             args.token_algorithm,
             bin.display(),
             args.database_url

@@ -1,17 +1,18 @@
 //! Brute-force protection in the database (see `tessera_core::lockout`) and the audit log.
 //!
-//! Taking an attempt is one transaction of conditional statements — the failure limits'
-//! counters (the same conditional upsert as the delivery limits), the factor's soft lock, the
-//! challenge's or pending sign-in's attempts — and whichever refuses rolls all of it back, so
-//! a refused attempt changes nothing. Each statement's affected rows say whether it won, so
-//! two nodes racing can never take more attempts than the rules allow between them.
+//! Taking an attempt charges the failure limits' counters (`counters.rs`, apart from the
+//! rest), then takes it in one transaction of conditional statements — the factor's soft
+//! lock, the challenge's or pending sign-in's attempts — and whichever refuses rolls all of it
+//! back and gives the charge back, so a refused attempt changes nothing. Each statement's
+//! affected rows say whether it won, so two nodes racing can never take more attempts than
+//! the rules allow between them.
 //!
 //! The store's order of locks: a check's rows are locked in the order taking its attempt
-//! locks them — the counters, the factor, then the challenge or the pending sign-in — and
-//! the user's row after them (a code sent charges its delivery counters before the user's
-//! row, too). So the write that ends a passed check (`passed`) runs first in a `finalize`'s
+//! locks them — the factor, then the challenge or the pending sign-in — and the user's row
+//! after them. So the write that ends a passed check (`passed`) runs first in a `finalize`'s
 //! transaction. Locked in another order, a `finalize` and an attempt being taken for the
-//! same user could each wait for the other, and PostgreSQL would abort one.
+//! same user could each wait for the other, and PostgreSQL would abort one. The counters are
+//! never locked together with anything else.
 
 use std::sync::LazyLock;
 
@@ -26,8 +27,8 @@ use time::OffsetDateTime;
 
 use crate::challenges::insert_event;
 use crate::conn::Conn;
+use crate::counters::{Charge, give_back, guarded};
 use crate::db_err;
-use crate::deliveries::{charge, refund};
 use crate::rows::{corrupt, get, get_time, millis};
 use crate::together::{Statement, run_together, won};
 
@@ -61,15 +62,29 @@ const SPEND_PENDING: &str = "UPDATE pending_sign_ins SET attempts_left = attempt
      WHERE credential_hash = $1 AND consumed = FALSE AND attempts_left > 0 AND expires_at > $2";
 
 pub(crate) async fn take(conn: &mut Conn<'_>, a: &Attempt) -> StoreResult<AttemptTaken> {
-    let guards = a.quotas.len()
-        + [
-            a.factor.is_some(),
-            a.challenge.is_some(),
-            a.pending.is_some(),
-        ]
-        .into_iter()
-        .filter(|&guarded| guarded)
-        .count();
+    let taken = guarded(conn, charges(a), async |conn| take_guarded(conn, a).await).await?;
+    Ok(taken.unwrap_or(AttemptTaken::LimitReached))
+}
+
+/// What the attempt counts against the failure limits (`counters.rs`).
+fn charges(a: &Attempt) -> Vec<Charge<'_>> {
+    a.quotas
+        .iter()
+        .map(|quota| Charge { quota, at: a.at })
+        .collect()
+}
+
+/// Takes the attempt from the factor and the challenge or pending sign-in, once the failure
+/// limits are charged.
+async fn take_guarded(conn: &mut Conn<'_>, a: &Attempt) -> StoreResult<AttemptTaken> {
+    let guards = [
+        a.factor.is_some(),
+        a.challenge.is_some(),
+        a.pending.is_some(),
+    ]
+    .into_iter()
+    .filter(|&guarded| guarded)
+    .count();
     // One conditional statement changes everything or nothing by itself; with more, the one
     // that refuses must roll back the others. (On SQLite's writer a transaction here is a
     // savepoint: two more round trips to the connection's thread.)
@@ -87,11 +102,6 @@ pub(crate) async fn take(conn: &mut Conn<'_>, a: &Attempt) -> StoreResult<Attemp
 /// Runs the attempt's guards in turn; the first that refuses ends it, leaving what the others
 /// changed for `take` to roll back.
 async fn take_each(conn: &mut Conn<'_>, a: &Attempt) -> StoreResult<AttemptTaken> {
-    for quota in &a.quotas {
-        if !charge(conn, quota, a.at).await? {
-            return Ok(AttemptTaken::LimitReached);
-        }
-    }
     let mut failures = 0;
     if let Some(factor) = &a.factor {
         let counted: Option<(i64,)> = sqlx::query_as(AssertSqlSafe(COUNT_FAILURE.as_str()))
@@ -124,15 +134,19 @@ pub(crate) async fn end(
     succeeded: bool,
     events: &[Event],
 ) -> StoreResult<()> {
-    run_together(conn, ended(a, succeeded, events)).await
+    run_together(conn, ended(a, succeeded, events)).await?;
+    if succeeded {
+        give_back(conn, charges(a)).await;
+    }
+    Ok(())
 }
 
-/// The writes that end an attempt (see `Store::end_attempt`), none depending on another: a
-/// caller with writes of its own runs them together (`together.rs`).
+/// The writes that end an attempt (see `Store::end_attempt`) but for its failure limits'
+/// refund, none depending on another: a caller with writes of its own runs them together
+/// (`together.rs`).
 fn ended(a: &Attempt, succeeded: bool, events: &[Event]) -> Vec<Statement> {
     let mut writes = Vec::new();
     if succeeded {
-        writes.extend(a.quotas.iter().map(|quota| refund(quota, a.at)));
         writes.extend(a.factor.as_ref().map(|factor| {
             sqlx::query(
                 "UPDATE factors SET consecutive_failures = 0, locked_until = NULL WHERE id = $1",
@@ -145,9 +159,17 @@ fn ended(a: &Attempt, succeeded: bool, events: &[Event]) -> Vec<Statement> {
 }
 
 /// The writes that record a passed check, to run first in the caller's transaction (the
-/// store's order of locks, above).
+/// store's order of locks, above); its failure limits are given back apart (`refund`).
 pub(crate) fn passed(passed: &Passed) -> Vec<Statement> {
     ended(&passed.attempt, true, &passed.events)
+}
+
+/// Gives back what a passed check counted against the failure limits, once the change it
+/// allowed has run, whichever way that went: the right code was given all the same.
+pub(crate) async fn refund(conn: &mut Conn<'_>, passed: Option<&Passed>) {
+    if let Some(passed) = passed {
+        give_back(conn, charges(&passed.attempt)).await;
+    }
 }
 
 pub(crate) async fn unlock(

@@ -1,23 +1,24 @@
 //! The durable outbox and the abuse limits that guard it.
 //!
-//! A message is queued inside the transaction that issues its code (`queue`), after its
-//! limits are charged; a used-up limit rolls the whole transaction back. Workers on every
-//! node claim due messages with one statement: on PostgreSQL `FOR UPDATE SKIP LOCKED` lets
-//! nodes claim side by side without waiting on each other's rows; SQLite has one writer, so
-//! the same statement without it is already exclusive. A claim is a lease: a node that dies
+//! A message is queued inside the transaction that issues its code, once its limits are
+//! charged (`limited`, `counters.rs`); a used-up limit leaves everything unwritten. Workers
+//! on every node claim due messages with one statement: on PostgreSQL `FOR UPDATE SKIP
+//! LOCKED` lets nodes claim side by side without waiting on each other's rows; SQLite has one
+//! writer, so the same statement without it is already exclusive. A claim is a lease: a node that dies
 //! mid-send leaves it to expire, and another node takes the message over.
 
 use sqlx::AssertSqlSafe;
 use sqlx::any::AnyRow;
 use tessera_core::RealmId;
 use tessera_core::delivery::DeliveryOutcome;
-use tessera_core::delivery::{CLAIM_LEASE, Channel, Delivery, DeliveryStatus, Quota};
+use tessera_core::delivery::{CLAIM_LEASE, Channel, Delivery, DeliveryStatus};
 use tessera_core::error::StoreError;
 use tessera_core::factor::Sealed;
 use tessera_core::store::{Attempted, Outgoing, StoreResult};
 use time::OffsetDateTime;
 
 use crate::conn::Conn;
+use crate::counters::{self, Charge, Outcome};
 use crate::open::Engine;
 use crate::rows::{corrupt, get, get_opt_time, get_time, millis};
 use crate::together::{Statement, run};
@@ -48,22 +49,32 @@ fn from_row(row: &AnyRow) -> StoreResult<Delivery> {
     })
 }
 
-/// Charges each message's limits and queues it, on the caller's transaction.
-pub(crate) async fn queue(conn: &mut Conn<'_>, outgoing: &[Outgoing]) -> StoreResult<()> {
-    for out in outgoing {
-        charge_limits(conn, out).await?;
-        run(conn, insert(&out.delivery)).await?;
-    }
-    Ok(())
+/// Runs `write`, which queues `outgoing` (`insert`), once their limits are charged
+/// (`counters::guarded`); the first limit used up is `LimitExceeded`, and then nothing was
+/// written.
+pub(crate) async fn limited<T: Outcome>(
+    conn: &mut Conn<'_>,
+    outgoing: &[Outgoing],
+    write: impl AsyncFnOnce(&mut Conn<'_>) -> StoreResult<T>,
+) -> StoreResult<T> {
+    let charges: Vec<Charge> = outgoing
+        .iter()
+        .flat_map(|out| {
+            out.quotas.iter().map(|quota| Charge {
+                quota,
+                at: out.delivery.created_at,
+            })
+        })
+        .collect();
+    counters::guarded(conn, charges, write)
+        .await?
+        .map_err(|refused| StoreError::LimitExceeded(refused.quota.key.clone()))
 }
 
-/// Counts `out` against each of its limits, on the caller's transaction; fails with the
-/// first limit that is used up.
-pub(crate) async fn charge_limits(conn: &mut Conn<'_>, out: &Outgoing) -> StoreResult<()> {
-    for quota in &out.quotas {
-        if !charge(conn, quota, out.delivery.created_at).await? {
-            return Err(StoreError::LimitExceeded(quota.key.clone()));
-        }
+/// Queues `outgoing`, on the caller's transaction (inside `limited`).
+pub(crate) async fn queue(conn: &mut Conn<'_>, outgoing: &[Outgoing]) -> StoreResult<()> {
+    for out in outgoing {
+        run(conn, insert(&out.delivery)).await?;
     }
     Ok(())
 }
@@ -88,38 +99,6 @@ pub(crate) fn insert(d: &Delivery) -> Statement {
     .bind(d.last_error.as_deref())
     .bind(millis(d.created_at))
     .bind(d.sent_at.map(millis))
-}
-
-/// Counts one against `quota` in the window `now` falls in, only while below the limit (one
-/// conditional upsert); `false` when the limit is used up. Shared by the delivery limits and
-/// the limits on failed verifications.
-pub(crate) async fn charge(
-    conn: &mut Conn<'_>,
-    quota: &Quota,
-    now: OffsetDateTime,
-) -> StoreResult<bool> {
-    // No row back means the limit is used up.
-    let counted: Option<(i64,)> = sqlx::query_as(
-        "INSERT INTO rate_counters (key, window_start, count) VALUES ($1, $2, 1) \
-         ON CONFLICT (key, window_start) DO UPDATE SET count = rate_counters.count + 1 \
-         WHERE rate_counters.count < $3 RETURNING count",
-    )
-    .bind(&quota.key)
-    .bind(quota.window_start(now))
-    .bind(quota.limit)
-    .fetch_optional(&mut *conn)
-    .await
-    .map_err(db_err)?;
-    Ok(counted.is_some())
-}
-
-/// Gives back one counted by `charge` at `now`.
-pub(crate) fn refund(quota: &Quota, now: OffsetDateTime) -> Statement {
-    sqlx::query(
-        "UPDATE rate_counters SET count = count - 1 WHERE key = $1 AND window_start = $2 AND count > 0",
-    )
-    .bind(&quota.key)
-    .bind(quota.window_start(now))
 }
 
 /// The messages a worker may claim at `$1`: queued, due, and not under a live claim.

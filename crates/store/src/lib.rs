@@ -19,6 +19,7 @@ mod attempts;
 mod challenges;
 mod conn;
 mod contacts;
+mod counters;
 mod deliveries;
 mod durability;
 mod factors;
@@ -363,15 +364,16 @@ impl Store for SqlStore {
         outgoing: &[Outgoing],
     ) -> StoreResult<()> {
         self.durably(async |conn| {
-            let mut tx = conn.begin().await.map_err(db_err)?;
-            // The limits' counters before the user's row: the store's order of locks
-            // (`attempts.rs`).
-            deliveries::queue(&mut tx, outgoing).await?;
-            if let Some(user) = user {
-                together::run(&mut tx, users::update(user)).await?;
-            }
-            contacts::put(&mut tx, code).await?;
-            tx.commit().await.map_err(db_err)
+            deliveries::limited(conn, outgoing, async |conn| {
+                let mut tx = conn.begin().await.map_err(db_err)?;
+                deliveries::queue(&mut tx, outgoing).await?;
+                if let Some(user) = user {
+                    together::run(&mut tx, users::update(user)).await?;
+                }
+                contacts::put(&mut tx, code).await?;
+                tx.commit().await.map_err(db_err)
+            })
+            .await
         })
         .await
     }
@@ -412,10 +414,13 @@ impl Store for SqlStore {
         outgoing: &[Outgoing],
     ) -> StoreResult<()> {
         self.durably(async |conn| {
-            let mut tx = conn.begin().await.map_err(db_err)?;
-            login_sessions::insert(&mut tx, session).await?;
-            deliveries::queue(&mut tx, outgoing).await?;
-            tx.commit().await.map_err(db_err)
+            deliveries::limited(conn, outgoing, async |conn| {
+                let mut tx = conn.begin().await.map_err(db_err)?;
+                login_sessions::insert(&mut tx, session).await?;
+                deliveries::queue(&mut tx, outgoing).await?;
+                tx.commit().await.map_err(db_err)
+            })
+            .await
         })
         .await
     }
@@ -432,13 +437,16 @@ impl Store for SqlStore {
         outgoing: &[Outgoing],
     ) -> StoreResult<bool> {
         self.durably(async |conn| {
-            let mut tx = conn.begin().await.map_err(db_err)?;
-            if !login_sessions::update(&mut tx, session, read_at).await? {
-                return Ok(false);
-            }
-            deliveries::queue(&mut tx, outgoing).await?;
-            tx.commit().await.map_err(db_err)?;
-            Ok(true)
+            deliveries::limited(conn, outgoing, async |conn| {
+                let mut tx = conn.begin().await.map_err(db_err)?;
+                if !login_sessions::update(&mut tx, session, read_at).await? {
+                    return Ok(false);
+                }
+                deliveries::queue(&mut tx, outgoing).await?;
+                tx.commit().await.map_err(db_err)?;
+                Ok(true)
+            })
+            .await
         })
         .await
     }
@@ -735,7 +743,9 @@ impl Store for SqlStore {
     async fn complete_enrolment(&self, enrolment: Enrolment<'_>) -> StoreResult<EnrolOutcome> {
         let after = enrolment.passed.map_or(WriteOrder::DURABLE, |p| p.taken);
         self.durably_after(after, async |conn| {
-            factors::complete_enrolment(conn, &enrolment).await
+            let outcome = factors::complete_enrolment(conn, &enrolment).await?;
+            attempts::refund(conn, enrolment.passed).await;
+            Ok(outcome)
         })
         .await
     }
@@ -794,14 +804,12 @@ impl Store for SqlStore {
         let delivery = new.outgoing.map(|out| out.delivery.id.as_str());
         statements.push(challenges::insert(new.challenge, delivery));
         statements.extend(new.event.map(challenges::insert_event));
-        self.durably(async |conn| match new.outgoing {
-            Some(out) if !out.quotas.is_empty() => {
-                let mut tx = conn.begin().await.map_err(db_err)?;
-                deliveries::charge_limits(&mut tx, out).await?;
-                together::run_together(&mut tx, statements).await?;
-                tx.commit().await.map_err(db_err)
-            }
-            _ => together::run_together(conn, statements).await,
+        let outgoing = new.outgoing.map(std::slice::from_ref).unwrap_or_default();
+        self.durably(async |conn| {
+            deliveries::limited(conn, outgoing, async |conn| {
+                together::run_together(conn, statements).await
+            })
+            .await
         })
         .await
     }
@@ -832,7 +840,9 @@ impl Store for SqlStore {
     ) -> StoreResult<SignInOutcome> {
         let after = completion.passed.map_or(WriteOrder::DURABLE, |p| p.taken);
         self.durably_after(after, async |conn| {
-            challenges::complete_sign_in(conn, &completion).await
+            let outcome = challenges::complete_sign_in(conn, &completion).await?;
+            attempts::refund(conn, completion.passed).await;
+            Ok(outcome)
         })
         .await
     }

@@ -23,7 +23,7 @@
 //!
 //! Inside a transaction the same holds for its unconditional parts: a `finalize` runs its
 //! conditional updates one by one, since each one's row count decides what comes next, and
-//! what depends on nothing (the passed check's refunds, the event, the refresh token)
+//! what depends on nothing (the passed check's factor reset, the event, the refresh token)
 //! together, each where the store's order of locks puts it (`attempts.rs`).
 //!
 //! SQLite's writer runs in place, where a statement is a function call, not a round trip,
