@@ -4,8 +4,8 @@
 //! charged (`limited`, `counters.rs`); a used-up limit leaves everything unwritten. Workers
 //! on every node claim due messages with one statement: on PostgreSQL `FOR UPDATE SKIP
 //! LOCKED` lets nodes claim side by side without waiting on each other's rows; SQLite has one
-//! writer, so the same statement without it is already exclusive. A claim is a lease: a node that dies
-//! mid-send leaves it to expire, and another node takes the message over.
+//! writer, so the same statement without it is already exclusive. A claim is a lease: a node
+//! that dies mid-send leaves it to expire, and another node takes the message over.
 
 use sqlx::AssertSqlSafe;
 use sqlx::any::AnyRow;
@@ -50,8 +50,7 @@ fn from_row(row: &AnyRow) -> StoreResult<Delivery> {
 }
 
 /// Runs `write`, which queues `outgoing` (`insert`), once their limits are charged
-/// (`counters::guarded`); the first limit used up is `LimitExceeded`, and then nothing was
-/// written.
+/// (`counters::guarded`); a limit used up is `LimitExceeded`, and then nothing was written.
 pub(crate) async fn limited<T: Outcome>(
     conn: &mut Conn<'_>,
     outgoing: &[Outgoing],
