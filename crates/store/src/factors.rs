@@ -484,16 +484,13 @@ pub(crate) async fn swap_webauthn_credential(
     new: &str,
     at: OffsetDateTime,
 ) -> StoreResult<bool> {
-    let done = sqlx::query(
+    let swap = sqlx::query(
         "UPDATE factors SET webauthn_credential = $1, last_used_at = $2 \
          WHERE id = $3 AND state = 'ready' AND webauthn_credential = $4",
     )
     .bind(new)
     .bind(millis(at))
     .bind(id.as_str())
-    .bind(old)
-    .execute(&mut *conn)
-    .await
-    .map_err(db_err)?;
-    Ok(done.rows_affected() == 1)
+    .bind(old);
+    won(conn, swap).await
 }
