@@ -5,9 +5,9 @@
 //! same pending credential reaches all three nodes at once, exactly one request wins, every
 //! time, and the others get the Identity Toolkit's own error. The nodes count failures and
 //! codes sent against limits no race reaches, as production does by default: every check and
-//! every code sent then also locks its counters, and the races show that no two writes lock
-//! the same rows in orders that could deadlock (the store's order of locks, `attempts.rs` in
-//! tessera-store).
+//! every code sent then also charges and gives back its counters (`counters.rs` in
+//! tessera-store), and the races show that no two writes lock the same rows in orders that
+//! could deadlock (the store's order of locks, `attempts.rs` there).
 //!
 //! The database: a fresh one from `TEST_POSTGRES_URL`; without it, a fresh one on the usual
 //! local server (`postgres://postgres@127.0.0.1:5432`) when that answers. Several processes
