@@ -68,10 +68,7 @@ pub(crate) async fn take(conn: &mut Conn<'_>, a: &Attempt) -> StoreResult<Attemp
 
 /// What the attempt counts against the failure limits (`counters.rs`).
 fn charges(a: &Attempt) -> Vec<Charge<'_>> {
-    a.quotas
-        .iter()
-        .map(|quota| Charge { quota, at: a.at })
-        .collect()
+    Charge::each(&a.quotas, a.at).collect()
 }
 
 /// Takes the attempt from the factor and the challenge or pending sign-in, once the failure

@@ -40,6 +40,13 @@ pub(crate) struct Charge<'q> {
     pub at: OffsetDateTime,
 }
 
+impl<'q> Charge<'q> {
+    /// One charge of each of `quotas`, all at `at`.
+    pub(crate) fn each(quotas: &'q [Quota], at: OffsetDateTime) -> impl Iterator<Item = Self> {
+        quotas.iter().map(move |quota| Charge { quota, at })
+    }
+}
+
 /// What a guarded write answered: whether it went through and keeps its charge, or was
 /// refused by a guard of its own (having changed nothing) and gives it back.
 pub(crate) trait Outcome {

@@ -56,14 +56,9 @@ pub(crate) async fn limited<T: Outcome>(
     outgoing: &[Outgoing],
     write: impl AsyncFnOnce(&mut Conn<'_>) -> StoreResult<T>,
 ) -> StoreResult<T> {
-    let charges: Vec<Charge> = outgoing
+    let charges = outgoing
         .iter()
-        .flat_map(|out| {
-            out.quotas.iter().map(|quota| Charge {
-                quota,
-                at: out.delivery.created_at,
-            })
-        })
+        .flat_map(|out| Charge::each(&out.quotas, out.delivery.created_at))
         .collect();
     counters::guarded(conn, charges, write)
         .await?

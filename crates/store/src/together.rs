@@ -99,9 +99,11 @@ fn combined(statements: Vec<Statement>) -> Result<Statement, sqlx::Error> {
     }
     let sql = match texts.split_first() {
         Some((main, parts)) if !parts.is_empty() => {
-            let with: Vec<String> = (1..texts.len())
+            let with: Vec<String> = parts
+                .iter()
+                .enumerate()
                 .rev()
-                .map(|i| format!("s{i} AS ({})", texts[i]))
+                .map(|(i, part)| format!("s{} AS ({part})", i + 1))
                 .collect();
             format!("WITH {} {main}", with.join(", "))
         }
