@@ -343,13 +343,16 @@ pub trait Store: Send + Sync + 'static {
         user: &UserId,
         kind: ContactKind,
     ) -> StoreResult<bool>;
-    /// Deletes the pending verification; `Ok(true)` for the one caller that removed it.
+    /// Deletes the pending verification, whatever its code (a caller vouched for the contact).
     async fn take_contact_code(
         &self,
         realm: &RealmId,
         user: &UserId,
         kind: ContactKind,
     ) -> StoreResult<bool>;
+    /// Deletes `code` if it is still the pending verification and has an attempt left;
+    /// `Ok(true)` for the one caller that used it.
+    async fn use_contact_code(&self, code: &ContactCode) -> StoreResult<bool>;
     /// Stores a new session and queues the messages carrying its challenges' codes.
     async fn insert_login_session(
         &self,

@@ -79,3 +79,11 @@ pub async fn take(conn: &mut Conn<'_>, key: Key<'_>) -> Result<bool, StoreError>
     let sql = "DELETE FROM contact_codes WHERE realm_id = $1 AND user_id = $2 AND kind = $3";
     won(conn, keyed(sql, key)).await
 }
+
+/// The code the caller proved, if nothing replaced or used it up since it was read.
+pub async fn use_code(conn: &mut Conn<'_>, code: &ContactCode) -> Result<bool, StoreError> {
+    let sql = "DELETE FROM contact_codes WHERE realm_id = $1 AND user_id = $2 AND kind = $3 \
+               AND code_hash = $4 AND attempts_left > 0";
+    let key = (&code.realm, &code.user, code.kind);
+    won(conn, keyed(sql, key).bind(&code.code_hash)).await
+}

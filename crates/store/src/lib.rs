@@ -408,6 +408,11 @@ impl Store for SqlStore {
             .await
     }
 
+    async fn use_contact_code(&self, code: &ContactCode) -> StoreResult<bool> {
+        self.durably(async |conn| contacts::use_code(conn, code).await)
+            .await
+    }
+
     async fn insert_login_session(
         &self,
         session: &LoginSession,

@@ -169,6 +169,8 @@ impl Service {
 
     /// Proves the pending address or number with its code, once. Each try is an attempt
     /// against the failure limits; a wrong code is recorded as `contact.verification_failed`.
+    /// A right code that a concurrent request used (or a new code replaced) since it was read
+    /// is answered as if it had come second, not found, and is not counted as a failure.
     pub async fn verify_contact(
         &self,
         realm: &Realm,
@@ -190,27 +192,42 @@ impl Service {
         let check = self
             .begin_check(subject, client, DomainError::InvalidVerificationCode)
             .await?;
-        let fresh = pending.expires_at > self.clock.now();
-        if !fresh
-            || !self
-                .store
-                .spend_contact_attempt(&realm.id, id, kind)
-                .await?
-            || !self.master.mac_matches(
+        let right = pending.expires_at > self.clock.now()
+            && self.master.mac_matches(
                 &Self::contact_mac_purpose(realm, id, kind),
                 &code.to_ascii_uppercase(),
                 &pending.code_hash,
-            )
+            );
+        if !right {
+            // With no attempt left, or the code gone meanwhile, it is wrong all the same.
+            self.store
+                .spend_contact_attempt(&realm.id, id, kind)
+                .await?;
+        } else if self.store.use_contact_code(&pending).await? {
+            self.passed(check).await?;
+            return self.prove_contact(realm, id, &pending).await;
+        } else if self
+            .store
+            .find_contact_code(&realm.id, id, kind)
+            .await?
+            .is_none_or(|now| now.code_hash != pending.code_hash)
         {
-            let detail = format!("{}: wrong, expired or used-up code", kind.as_str());
-            let wrong = DomainError::InvalidVerificationCode;
-            return Err(self.check_failed(check, &detail, wrong).await);
+            self.passed(check).await?;
+            return Err(DomainError::VerificationCodeNotFound);
         }
-        if !self.store.take_contact_code(&realm.id, id, kind).await? {
-            return Err(DomainError::InvalidVerificationCode);
-        }
-        self.passed(check).await?;
-        match kind {
+        let detail = format!("{}: wrong, expired or used-up code", kind.as_str());
+        let wrong = DomainError::InvalidVerificationCode;
+        Err(self.check_failed(check, &detail, wrong).await)
+    }
+
+    /// Makes the address or number `code` was for the user's, verified.
+    async fn prove_contact(
+        &self,
+        realm: &Realm,
+        id: &UserId,
+        code: &ContactCode,
+    ) -> Result<(), DomainError> {
+        match code.kind {
             ContactKind::Email => {
                 let changes = AccountChanges {
                     email_verified: Some(true),
@@ -219,7 +236,7 @@ impl Service {
                 self.update_account(realm, id, changes).await?;
             }
             ContactKind::Phone => {
-                let phone = PhoneNumber::parse(&pending.value).ok_or(DomainError::Internal)?;
+                let phone = PhoneNumber::parse(&code.value).ok_or(DomainError::Internal)?;
                 self.change_phone(realm, id, Some(phone)).await?;
             }
         }

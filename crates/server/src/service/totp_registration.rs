@@ -100,10 +100,7 @@ impl Service {
             .find(|f| f.state == FactorState::NotReady)
             .cloned()
         else {
-            if existing.iter().any(|f| f.state == FactorState::Ready) {
-                return Err(DomainError::FactorAlreadyReady);
-            }
-            return Err(DomainError::FactorNotFound);
+            return Err(nothing_to_verify(&existing));
         };
         let (secret, spec) = self.open_totp_secret(&factor)?;
         let subject = Subject::new(&realm.id, &user.id, Some(&factor.id));
@@ -131,7 +128,12 @@ impl Service {
             .await?;
         match outcome {
             EnrolOutcome::Done => Ok(factor),
-            EnrolOutcome::ChallengeGone => Err(DomainError::FactorNotFound),
+            // Verified or removed by a concurrent request since it was read: answered as if
+            // this one had come second.
+            EnrolOutcome::ChallengeGone => {
+                let (_, now) = self.totp_factors(realm, id).await?;
+                Err(nothing_to_verify(&now))
+            }
             EnrolOutcome::LimitReached => Err(DomainError::SecondFactorLimitExceeded),
         }
     }
@@ -248,5 +250,14 @@ impl Service {
         } else {
             Err(DomainError::FactorNotFound)
         }
+    }
+}
+
+/// Why a user with these TOTP factors, none of them pending, has nothing to verify.
+fn nothing_to_verify(factors: &[Factor]) -> DomainError {
+    if factors.iter().any(|f| f.state == FactorState::Ready) {
+        DomainError::FactorAlreadyReady
+    } else {
+        DomainError::FactorNotFound
     }
 }

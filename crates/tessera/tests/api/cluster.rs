@@ -239,6 +239,13 @@ impl Node {
             .expect("request")
     }
 
+    /// A ZITADEL REST call with `Bearer pat`.
+    pub async fn zitadel(&self, method: Method, path: &str, pat: &str, body: &Value) -> Reply {
+        self.try_call(method, path, Some(pat), Some(body))
+            .await
+            .expect("request")
+    }
+
     /// The dev-mode administrator PAT this node wrote to its data dir.
     pub fn pat(&self) -> String {
         std::fs::read_to_string(self.data_dir.join("admin.pat"))

@@ -3,7 +3,8 @@
 //! yet (the first creates it; the default realm and signing keys are created once). Any
 //! node finishes what another began, and when the same SMS code, the same TOTP code or the
 //! same pending credential reaches all three nodes at once, exactly one request wins, every
-//! time, and the others get the Identity Toolkit's own error. The nodes count failures and
+//! time, and the others get the Identity Toolkit's own error; so with ZITADEL's session,
+//! authenticator and email codes, and ZITADEL's errors. The nodes count failures and
 //! codes sent against limits no race reaches, as production does by default: every check and
 //! every code sent then also charges and gives back its counters (`counters.rs` in
 //! tessera-store), and the races show that no two writes lock the same rows in orders that
@@ -25,7 +26,9 @@ use sqlx::any::AnyPoolOptions;
 use tempfile::TempDir;
 
 use crate::cluster::*;
-use crate::helpers::{PROJECT, Reply, assert_it_error, claims, create_database, str_of};
+use crate::helpers::{
+    PROJECT, Reply, assert_it_error, assert_zitadel_error, claims, create_database, str_of,
+};
 
 const SIGN_IN_START: &str = "/v2/accounts/mfaSignIn:start";
 const SIGN_IN_FINALIZE: &str = "/v2/accounts/mfaSignIn:finalize";
@@ -93,6 +96,13 @@ impl Cluster {
         &self.nodes[i % self.nodes.len()]
     }
 
+    /// The same ZITADEL request to every node, all at once.
+    async fn race_zitadel(&self, method: Method, path: &str, pat: &str, body: Value) -> [Reply; 3] {
+        let send = |i| self.node(i).zitadel(method.clone(), path, pat, &body);
+        let (a, b, c) = tokio::join!(send(0), send(1), send(2));
+        [a, b, c]
+    }
+
     /// `bodies[i]` to node `i`, all at once.
     async fn race(&self, path: &str, bodies: [Value; 3]) -> [Reply; 3] {
         let [a, b, c] = bodies;
@@ -134,12 +144,33 @@ pub async fn postgres(dir: &std::path::Path) -> Option<String> {
 /// Exactly one success; every other reply is the Identity Toolkit error `loser`. Returns the
 /// winner's index and body.
 fn one_winner(replies: [Reply; 3], loser: &str) -> (usize, Value) {
+    one_winner_by(replies, |reply| assert_it_error(reply, loser))
+}
+
+/// A ZITADEL error: HTTP status, gRPC code, message and id (`assert_zitadel_error`).
+type ZitadelError = (u16, i64, &'static str, &'static str);
+
+/// Exactly one success; every other reply is one of the ZITADEL errors `losers`.
+fn one_zitadel_winner(replies: [Reply; 3], losers: &[ZitadelError]) -> Value {
+    let (_, won) = one_winner_by(replies, |reply| {
+        let id = &reply.1["details"][0]["id"];
+        let Some(&(http, code, message, id)) = losers.iter().find(|loser| *id == loser.3) else {
+            panic!("a loser that none of {losers:?} describes: {reply:?}");
+        };
+        assert_zitadel_error(reply, http, code, message, id);
+    });
+    won
+}
+
+/// Exactly one success; `loser` asserts each other reply. Returns the winner's index and
+/// body.
+fn one_winner_by(replies: [Reply; 3], loser: impl Fn(&Reply)) -> (usize, Value) {
     let mut winners = Vec::new();
     for (i, reply) in replies.into_iter().enumerate() {
         if reply.0 == StatusCode::OK {
             winners.push((i, reply.1));
         } else {
-            assert_it_error(&reply, loser);
+            loser(&reply);
         }
     }
     assert_eq!(winners.len(), 1, "one winner: {winners:?}");
@@ -412,8 +443,13 @@ where
 
 /// Takes the next round's number, or `None` once `ROUNDS` have been handed out.
 fn take(next: &AtomicUsize) -> Option<usize> {
+    take_of(next, ROUNDS)
+}
+
+/// Takes the next round's number, or `None` once `rounds` have been handed out.
+fn take_of(next: &AtomicUsize, rounds: usize) -> Option<usize> {
     let round = next.fetch_add(1, Ordering::SeqCst);
-    (round < ROUNDS).then_some(round)
+    (round < rounds).then_some(round)
 }
 
 /// The same SMS code for one sign-in reaches all three nodes at once.
@@ -467,11 +503,7 @@ const ENROL_ROUNDS: usize = 300;
 async fn enrol_worker(cluster: Arc<Cluster>, worker: usize, next: Arc<AtomicUsize>) {
     let email = format!("enrol{worker}@example.com");
     let mut session = cluster.node(worker).verified_user(&email).await;
-    loop {
-        let round = next.fetch_add(1, Ordering::SeqCst);
-        if round >= ENROL_ROUNDS {
-            return;
-        }
+    while let Some(round) = take_of(&next, ENROL_ROUNDS) {
         let (status, started) = cluster
             .node(round)
             .post(
@@ -639,6 +671,98 @@ async fn same_credential_round(
     assert!(factors.iter().any(|f| id == f.0.as_str()), "{id}");
 }
 
+/// Rounds of the ZITADEL races (each round races four codes).
+const ZITADEL_ROUNDS: usize = 250;
+
+const SESSION_CHANGED: ZitadelError = (
+    409,
+    10,
+    "The session changed while the request was handled; retry",
+    "TESSERA-SES01",
+);
+const SESSION_CODE_GONE: ZitadelError = (400, 9, "Code not found", "COMMAND-S34gh");
+const TOTP_READY: ZitadelError = (400, 9, "Errors.Users.MFA.OTP.AlreadyReady", "COMMAND-qx4ls");
+const CONTACT_CODE_GONE: ZitadelError = (400, 9, "Code not found", "COMMAND-2M9fs");
+
+/// ZITADEL's own code checks, each code reaching all three nodes at once, one winner each
+/// time: a session's OTP SMS and then OTP Email code (the losers find the session changed
+/// under them, or the code used), a registered authenticator's first code (the losers find
+/// it ready; it is removed again for the next round), and a new email address's code (the
+/// losers find no code, as they would had they come second).
+async fn zitadel_worker(cluster: Arc<Cluster>, worker: usize, next: Arc<AtomicUsize>) {
+    let pat = cluster.node(0).pat();
+    let call = async |node: usize, method: Method, path: &str, body: Value| {
+        cluster.node(node).zitadel(method, path, &pat, &body).await
+    };
+    let race = async |method: Method, path: &str, body: Value| {
+        cluster.race_zitadel(method, path, &pat, body).await
+    };
+    let (status, created) = call(
+        worker,
+        Method::POST,
+        "/v2/users/human",
+        json!({"profile": {"givenName": "Ada", "familyName": "Lovelace"},
+               "email": {"email": format!("zitadel{worker}@example.com"), "isVerified": true},
+               "phone": {"phone": format!("+1650557{:04}", 1000 + worker), "isVerified": true}}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let user = str_of(&created, "userId").to_owned();
+    for (i, factor) in ["otp_sms", "otp_email"].into_iter().enumerate() {
+        let path = format!("/v2/users/{user}/{factor}");
+        let (status, body) = call(worker + i, Method::POST, &path, json!({})).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    while let Some(round) = take_of(&next, ZITADEL_ROUNDS) {
+        let (status, created) = call(
+            round,
+            Method::POST,
+            "/v2/sessions",
+            json!({"checks": {"user": {"userId": user}},
+                   "challenges": {"otpSms": {"returnCode": true}, "otpEmail": {"returnCode": {}}}}),
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED, "{created}");
+        let session = format!("/v2/sessions/{}", str_of(&created, "sessionId"));
+        for check in ["otpSms", "otpEmail"] {
+            let code = str_of(&created["challenges"], check);
+            let body = json!({"checks": {check: {"code": code}}});
+            let won = one_zitadel_winner(
+                race(Method::PATCH, &session, body).await,
+                &[SESSION_CHANGED, SESSION_CODE_GONE],
+            );
+            assert!(won["sessionToken"].is_string(), "{won}");
+        }
+
+        let totp = format!("/v2/users/{user}/totp");
+        let (status, registered) = call(round + 1, Method::POST, &totp, json!({})).await;
+        assert_eq!(status, StatusCode::OK, "{registered}");
+        let (step, code) = distinct_code(str_of(&registered, "secret"), current_step());
+        until_in_window(step).await;
+        let verify = format!("{totp}/verify");
+        one_zitadel_winner(
+            race(Method::POST, &verify, json!({"code": code})).await,
+            &[TOTP_READY],
+        );
+        let (status, removed) = call(round + 2, Method::DELETE, &totp, json!({})).await;
+        assert_eq!(status, StatusCode::OK, "{removed}");
+
+        let email =
+            json!({"email": format!("zitadel{worker}-{round}@example.com"), "returnCode": {}});
+        let (status, set) = call(
+            round,
+            Method::POST,
+            &format!("/v2/users/{user}/email"),
+            email,
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{set}");
+        let body = json!({"verificationCode": set["verificationCode"]});
+        let path = format!("/v2/users/{user}/email/verify");
+        one_zitadel_winner(race(Method::POST, &path, body).await, &[CONTACT_CODE_GONE]);
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn racing_nodes_accept_each_code_and_pending_credential_once() {
     let cluster = Arc::new(Cluster::start().await);
@@ -651,14 +775,17 @@ async fn racing_nodes_accept_each_code_and_pending_credential_once() {
     });
     let sms = rounds(&cluster, sms_worker);
     let enrol = rounds(&cluster, enrol_worker);
-    let (_, sms, enrol) = tokio::join!(totp, sms, enrol);
+    let zitadel = rounds(&cluster, zitadel_worker);
+    let (_, sms, enrol, zitadel) = tokio::join!(totp, sms, enrol, zitadel);
     assert!(sms >= ROUNDS);
     assert!(enrol >= ENROL_ROUNDS);
+    assert!(zitadel >= ZITADEL_ROUNDS);
     assert!(next_code.load(Ordering::SeqCst) >= ROUNDS);
     assert!(next_credential.load(Ordering::SeqCst) >= ROUNDS);
     eprintln!(
-        "nodes: {ROUNDS} rounds each of SMS sign-in, TOTP and pending-credential races and \
-         {ENROL_ROUNDS} of SMS enrolment on {} node(s) in {:?}",
+        "nodes: {ROUNDS} rounds each of SMS sign-in, TOTP and pending-credential races, \
+         {ENROL_ROUNDS} of SMS enrolment and {ZITADEL_ROUNDS} of ZITADEL's checks on {} \
+         node(s) in {:?}",
         cluster.nodes.len(),
         began.elapsed()
     );

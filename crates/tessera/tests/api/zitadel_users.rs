@@ -408,3 +408,43 @@ async fn v1_users_organizations_and_their_permissions() {
         "AUTH-5mWD2",
     );
 }
+
+#[tokio::test]
+async fn a_contact_code_refuses_even_the_right_code_once_five_wrong_ones_used_it_up() {
+    let app = TestApp::spawn().await;
+    let (status, created) = call(
+        &app,
+        Method::POST,
+        "/v2/users/human",
+        json!({"profile": {"givenName": "Ada", "familyName": "Lovelace"},
+               "email": {"email": "ada@example.com", "returnCode": {}}}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let user = str_of(&created, "userId").to_owned();
+    let code = str_of(&created, "emailCode").to_owned();
+    let wrong = if code == "AAAAAA" { "BBBBBB" } else { "AAAAAA" };
+    let verify = format!("/v2/users/{user}/email/verify");
+    for _ in 0..5 {
+        let reply = call(
+            &app,
+            Method::POST,
+            &verify,
+            json!({"verificationCode": wrong}),
+        )
+        .await;
+        assert_zitadel_error(&reply, 400, 3, "Code is invalid", "CODE-woT0xc");
+    }
+    let before = app.fingerprint().await;
+    let reply = call(
+        &app,
+        Method::POST,
+        &verify,
+        json!({"verificationCode": code}),
+    )
+    .await;
+    assert_zitadel_error(&reply, 400, 3, "Code is invalid", "CODE-woT0xc");
+    assert_eq!(app.fingerprint().await, before);
+    let verified = app.admin_user(&user).await.expect("user");
+    assert_eq!(verified["emailVerified"], false, "{verified}");
+}
