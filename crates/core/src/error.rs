@@ -157,6 +157,9 @@ pub enum Unique {
     FactorPhone,
     /// A second machine user of one name in an organization.
     MachineUsername,
+    /// A second unfinished TOTP enrolment of one user, inserted by a concurrent start; the
+    /// store runs the start again, which replaces the other one.
+    UnfinishedTotp,
     Other,
 }
 
@@ -175,7 +178,7 @@ impl From<StoreError> for DomainError {
             // Only tenants can be deleted, so a realm that is gone was one.
             StoreError::Gone(Parent::Realm) => DomainError::TenantNotFound,
             StoreError::Gone(Parent::User) => DomainError::UserNotFound,
-            StoreError::Conflict(Unique::Other)
+            StoreError::Conflict(Unique::Other | Unique::UnfinishedTotp)
             | StoreError::Gone(Parent::Other)
             | StoreError::Internal(_) => DomainError::Internal,
         }

@@ -14,7 +14,7 @@ use tessera_core::store::{
 use tessera_core::totp::{TotpAlgorithm, TotpSpec};
 use tessera_core::{
     EmailAddress, Factor, FactorData, FactorId, FactorKind, FactorState, PhoneNumber, RealmId,
-    StoreError, User, UserId, factor::Sealed,
+    StoreError, Unique, User, UserId, factor::Sealed,
 };
 use time::OffsetDateTime;
 
@@ -311,6 +311,31 @@ pub(crate) fn insert_unfinished(factor: &Factor) -> Vec<Statement> {
         (factor.kind() == FactorKind::Totp).then(|| for_user(sql, &factor.realm, &factor.user));
     replaced.into_iter().chain([insert(factor)]).collect()
 }
+
+/// Runs `statements`, which may replace the user's unfinished TOTP enrolment
+/// (`insert_unfinished`), again when a concurrent start inserted one after this one's
+/// statement began: on PostgreSQL the statement's delete cannot see it, and the unique index
+/// `factors_one_unfinished_totp` refuses the second insert. Run again, it replaces that one,
+/// as it would have had it come second. (SQLite's one writer never interleaves them.)
+pub(crate) async fn replacing_unfinished(
+    conn: &mut Conn<'_>,
+    statements: impl Fn() -> Vec<Statement>,
+) -> StoreResult<()> {
+    let mut tries = 1;
+    loop {
+        match run_together(conn, statements()).await {
+            Err(StoreError::Conflict(Unique::UnfinishedTotp)) if tries < REPLACE_TRIES => {
+                tries += 1;
+            }
+            done => return done,
+        }
+    }
+}
+
+/// How often a start runs before it gives up. Each round of concurrent starts of one user
+/// commits one of them, so a start needs at most one try per start racing it; a person
+/// double-clicking races two or three.
+const REPLACE_TRIES: u32 = 16;
 
 /// See `Store::complete_enrolment`. The passed check goes first, in the store's order of
 /// locks (`attempts.rs`); then the challenge, the user's slot and the factor's state decide,

@@ -199,6 +199,8 @@ pub(crate) fn db_err(e: sqlx::Error) -> StoreError {
             let named = format!("{} {}", db.constraint().unwrap_or_default(), db.message());
             let which = if named.contains("machine_users") {
                 Unique::MachineUsername
+            } else if named.contains("factors_one_unfinished_totp") {
+                Unique::UnfinishedTotp
             } else if named.contains("factors") {
                 Unique::FactorPhone
             } else if named.contains("email") {
@@ -739,9 +741,12 @@ impl Store for SqlStore {
     }
 
     async fn insert_factor(&self, factor: &Factor, event: &Event) -> StoreResult<()> {
-        let mut statements = factors::insert_unfinished(factor);
-        statements.push(challenges::insert_event(event));
-        self.durably(async |conn| together::run_together(conn, statements).await)
+        let statements = || {
+            let mut statements = factors::insert_unfinished(factor);
+            statements.push(challenges::insert_event(event));
+            statements
+        };
+        self.durably(async |conn| factors::replacing_unfinished(conn, statements).await)
             .await
     }
 
@@ -800,19 +805,22 @@ impl Store for SqlStore {
     }
 
     async fn insert_challenge(&self, new: NewChallenge<'_>) -> StoreResult<()> {
-        let mut statements = new
-            .factor
-            .map(factors::insert_unfinished)
-            .unwrap_or_default();
-        // The message first: the challenge refers to it.
-        statements.extend(new.outgoing.map(|out| deliveries::insert(&out.delivery)));
-        let delivery = new.outgoing.map(|out| out.delivery.id.as_str());
-        statements.push(challenges::insert(new.challenge, delivery));
-        statements.extend(new.event.map(challenges::insert_event));
+        let statements = || {
+            let mut statements = new
+                .factor
+                .map(factors::insert_unfinished)
+                .unwrap_or_default();
+            // The message first: the challenge refers to it.
+            statements.extend(new.outgoing.map(|out| deliveries::insert(&out.delivery)));
+            let delivery = new.outgoing.map(|out| out.delivery.id.as_str());
+            statements.push(challenges::insert(new.challenge, delivery));
+            statements.extend(new.event.map(challenges::insert_event));
+            statements
+        };
         let outgoing = new.outgoing.map(std::slice::from_ref).unwrap_or_default();
         self.durably(async |conn| {
             deliveries::limited(conn, outgoing, async |conn| {
-                together::run_together(conn, statements).await
+                factors::replacing_unfinished(conn, statements).await
             })
             .await
         })

@@ -393,6 +393,85 @@ async fn concurrent_submissions_of_one_code_succeed_once() {
     );
 }
 
+/// A user has one unfinished TOTP enrolment, whichever dialect starts it: eight starts at once,
+/// half of them ZITADEL's `RegisterTOTP`, leave one (on PostgreSQL each start's delete missed
+/// the others' inserts, and every one stayed), and exactly one of the eight secrets enrols.
+#[tokio::test]
+async fn concurrent_totp_starts_of_both_dialects_leave_one_enrolment() {
+    let app = TestApp::spawn().await;
+    let session = app.verified_user("twice@example.com").await;
+    let user = str_of(&session, "localId").to_owned();
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..8 {
+        let request = if i % 2 == 0 {
+            app.client
+                .post(app.url(&format!("{START}?key={KEY}")))
+                .json(&json!({"idToken": session["idToken"], "totpEnrollmentInfo": {}}))
+        } else {
+            app.client
+                .post(app.url(&format!("/v2/users/{user}/totp")))
+                .bearer_auth(app.pat())
+                .json(&json!({}))
+        };
+        tasks.spawn(async move { TestApp::reply(request.send().await.expect("request")).await });
+    }
+    let started = tasks.join_all().await;
+    assert!(
+        started.iter().all(|(status, _)| *status == StatusCode::OK),
+        "{started:?}"
+    );
+    let pool = app.db().await;
+    let (unfinished,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM factors WHERE user_id = $1 AND kind = 'totp' AND state = 'not_ready'",
+    )
+    .bind(&user)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    pool.close().await;
+    assert_eq!(unfinished, 1);
+
+    // Each start's own way to finish: the replaced ones find nothing to finish (a ZITADEL
+    // verification may also try its code on the survivor first, and fail).
+    let mut enrolled = 0;
+    for (_, body) in &started {
+        let reply = match body.get("totpSessionInfo") {
+            Some(info) => {
+                let code = totp(str_of(info, "sharedSecretKey"), app.now());
+                let finish = json!({"idToken": session["idToken"],
+                    "totpVerificationInfo": {"sessionInfo": info["sessionInfo"], "verificationCode": code}});
+                let reply = app.post(FINALIZE, finish).await;
+                if reply.0 != StatusCode::OK {
+                    assert_it_error(&reply, "INVALID_SESSION_INFO");
+                }
+                reply
+            }
+            None => {
+                let code = totp(str_of(body, "secret"), app.now());
+                let verify = format!("/v2/users/{user}/totp/verify");
+                let reply = app
+                    .zitadel(
+                        Method::POST,
+                        &verify,
+                        &app.pat(),
+                        None,
+                        Some(json!({"code": code})),
+                    )
+                    .await;
+                if reply.1["details"][0]["id"] == "EVENT-8isk2" {
+                    assert_zitadel_error(&reply, 400, 3, "Invalid code", "EVENT-8isk2");
+                } else if reply.0 != StatusCode::OK {
+                    let ready = "Errors.Users.MFA.OTP.AlreadyReady";
+                    assert_zitadel_error(&reply, 400, 9, ready, "COMMAND-qx4ls");
+                }
+                reply
+            }
+        };
+        enrolled += usize::from(reply.0 == StatusCode::OK);
+    }
+    assert_eq!(enrolled, 1);
+}
+
 #[tokio::test]
 async fn second_factor_sign_in_errors() {
     let app = TestApp::spawn().await;

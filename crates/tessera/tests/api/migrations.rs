@@ -111,3 +111,86 @@ async fn the_link_between_a_code_and_its_message_survives_0009() {
         ]
     );
 }
+
+/// The ids of the factors left, in order.
+async fn factor_ids(conn: &mut AnyConnection) -> Vec<String> {
+    sqlx::query_scalar("SELECT id FROM factors ORDER BY id")
+        .fetch_all(conn)
+        .await
+        .unwrap()
+}
+
+/// 0010: one unfinished TOTP enrolment per user. Of a user's several (concurrent starts on
+/// PostgreSQL left them), the newest stays and the others go with their codes; another user's,
+/// a removed one, a ready one and an unfinished factor of another kind stay; and a second one
+/// can no longer be written.
+#[tokio::test]
+async fn unfinished_totp_enrolments_are_one_per_user_from_0010() {
+    let (mut conn, engine, _dir) = connect().await;
+    let migrations = migrator(engine);
+    migrations.run_to(9, &mut conn).await.unwrap();
+    for statement in [
+        "INSERT INTO realms (id, project_id, created_at) VALUES ('r', 'p', 0)",
+        "INSERT INTO users (realm_id, id, valid_since, created_at) VALUES ('r', 'u', 0, 0)",
+        "INSERT INTO users (realm_id, id, valid_since, created_at) VALUES ('r', 'v', 0, 0)",
+    ] {
+        conn.execute(statement).await.unwrap();
+    }
+    let factor = "INSERT INTO factors (id, realm_id, user_id, kind, state, created_at) \
+                  VALUES ($1, 'r', $2, $3, $4, $5)";
+    for (id, user, kind, state, created) in [
+        ("a-older", "u", "totp", "not_ready", 1),
+        ("b-tied-lower", "u", "totp", "not_ready", 2),
+        ("c-newest", "u", "totp", "not_ready", 2),
+        ("d-removed", "u", "totp", "removed", 3),
+        ("e-ready", "u", "totp", "ready", 0),
+        ("f-email", "u", "email_otp", "not_ready", 4),
+        ("g-other-user", "v", "totp", "not_ready", 0),
+    ] {
+        sqlx::query(factor)
+            .bind(id)
+            .bind(user)
+            .bind(kind)
+            .bind(state)
+            .bind(created)
+            .execute(&mut conn)
+            .await
+            .unwrap();
+    }
+    sqlx::query(
+        "INSERT INTO challenges (id, realm_id, user_id, factor_id, purpose, code_hash, expires_at, \
+         attempts_left, created_at) VALUES ($1, 'r', 'u', 'a-older', 'enrol', $2, 0, 5, 0)",
+    )
+    .bind(b"older-code".as_slice())
+    .bind(b"".as_slice())
+    .execute(&mut conn)
+    .await
+    .unwrap();
+
+    migrations.run(&mut conn).await.unwrap();
+
+    assert_eq!(
+        factor_ids(&mut conn).await,
+        [
+            "c-newest",
+            "d-removed",
+            "e-ready",
+            "f-email",
+            "g-other-user"
+        ]
+    );
+    assert_eq!(
+        links(&mut conn).await,
+        [],
+        "the older one's code went with it"
+    );
+    let second = sqlx::query(factor)
+        .bind("h-second")
+        .bind("u")
+        .bind("totp")
+        .bind("not_ready")
+        .bind(5)
+        .execute(&mut conn)
+        .await;
+    assert!(second.is_err(), "a second unfinished TOTP enrolment");
+}
