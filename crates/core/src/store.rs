@@ -490,7 +490,8 @@ pub trait Store: Send + Sync + 'static {
     /// under the ready-factor limit, makes `factor` ready (inserting it, or promoting the
     /// not-ready row of that id), records the event and the passed check and stores the
     /// refresh token. When the enrolment cannot complete, only the check is recorded. A
-    /// second ready factor with the same phone is `Conflict(Unique::FactorPhone)`.
+    /// second ready factor with the same phone, or a second OTP Email factor, is
+    /// `Conflict(Unique::Factor)`.
     async fn complete_enrolment(&self, enrolment: Enrolment<'_>) -> StoreResult<EnrolOutcome>;
     /// Marks a ready or not-ready factor removed and stores the refresh token of the session
     /// that follows, in one transaction; `Ok(false)` (and nothing stored) when there was none.

@@ -202,7 +202,7 @@ pub(crate) fn db_err(e: sqlx::Error) -> StoreError {
             } else if named.contains("factors_one_unfinished_totp") {
                 Unique::UnfinishedTotp
             } else if named.contains("factors") {
-                Unique::FactorPhone
+                Unique::Factor
             } else if named.contains("email") {
                 Unique::Email
             } else if named.contains("phone_number") {

@@ -120,10 +120,12 @@ async fn factor_ids(conn: &mut AnyConnection) -> Vec<String> {
         .unwrap()
 }
 
-/// 0010: one unfinished TOTP enrolment per user. Of a user's several (concurrent starts on
-/// PostgreSQL left them), the newest stays and the others go with their codes; another user's,
-/// a removed one, a ready one and an unfinished factor of another kind stay; and a second one
-/// can no longer be written.
+/// 0010: one unfinished TOTP enrolment and one OTP Email factor per user. Of a user's several
+/// unfinished TOTP enrolments (concurrent starts on PostgreSQL left them), the newest stays and
+/// the others go with their codes; of several OTP Email factors, the oldest stays and the
+/// others are removed, and no longer count against the user's limit; another user's, a
+/// removed one, a ready one and an unfinished factor of another kind stay; and a second of
+/// either can no longer be written.
 #[tokio::test]
 async fn unfinished_totp_enrolments_are_one_per_user_from_0010() {
     let (mut conn, engine, _dir) = connect().await;
@@ -146,6 +148,8 @@ async fn unfinished_totp_enrolments_are_one_per_user_from_0010() {
         ("e-ready", "u", "totp", "ready", 0),
         ("f-email", "u", "email_otp", "not_ready", 4),
         ("g-other-user", "v", "totp", "not_ready", 0),
+        ("h-email-first", "u", "email_otp", "ready", 1),
+        ("i-email-second", "u", "email_otp", "ready", 2),
     ] {
         sqlx::query(factor)
             .bind(id)
@@ -166,9 +170,18 @@ async fn unfinished_totp_enrolments_are_one_per_user_from_0010() {
     .execute(&mut conn)
     .await
     .unwrap();
+    conn.execute("UPDATE users SET ready_factors = 3 WHERE id = 'u'")
+        .await
+        .unwrap();
 
     migrations.run(&mut conn).await.unwrap();
 
+    let ready: Vec<String> =
+        sqlx::query_scalar("SELECT id FROM factors WHERE state = 'ready' ORDER BY id")
+            .fetch_all(&mut conn)
+            .await
+            .unwrap();
+    assert_eq!(ready, ["e-ready", "h-email-first"]);
     assert_eq!(
         factor_ids(&mut conn).await,
         [
@@ -176,21 +189,33 @@ async fn unfinished_totp_enrolments_are_one_per_user_from_0010() {
             "d-removed",
             "e-ready",
             "f-email",
-            "g-other-user"
+            "g-other-user",
+            "h-email-first",
+            "i-email-second"
         ]
     );
+    let (counted,): (i64,) = sqlx::query_as("SELECT ready_factors FROM users WHERE id = 'u'")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(counted, 2);
     assert_eq!(
         links(&mut conn).await,
         [],
         "the older one's code went with it"
     );
-    let second = sqlx::query(factor)
-        .bind("h-second")
-        .bind("u")
-        .bind("totp")
-        .bind("not_ready")
-        .bind(5)
-        .execute(&mut conn)
-        .await;
-    assert!(second.is_err(), "a second unfinished TOTP enrolment");
+    for (id, state, kind) in [
+        ("j-second", "not_ready", "totp"),
+        ("k-second", "ready", "email_otp"),
+    ] {
+        let second = sqlx::query(factor)
+            .bind(id)
+            .bind("u")
+            .bind(kind)
+            .bind(state)
+            .bind(5)
+            .execute(&mut conn)
+            .await;
+        assert!(second.is_err(), "a second {state} {kind} factor");
+    }
 }

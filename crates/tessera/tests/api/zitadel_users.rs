@@ -448,3 +448,44 @@ async fn a_contact_code_refuses_even_the_right_code_once_five_wrong_ones_used_it
     let verified = app.admin_user(&user).await.expect("user");
     assert_eq!(verified["emailVerified"], false, "{verified}");
 }
+
+/// One OTP Email factor per user, also when sixteen adds arrive at once (on PostgreSQL each
+/// add's check could find none, and every such one was added): the others hear what a
+/// second add hears.
+#[tokio::test]
+async fn sixteen_otp_email_adds_at_once_add_one() {
+    let app = TestApp::spawn().await;
+    let (status, created) = call(
+        &app,
+        Method::POST,
+        "/v2/users/human",
+        json!({"profile": {"givenName": "Ada", "familyName": "Lovelace"},
+               "email": {"email": "ada@example.com", "isVerified": true}}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let user = str_of(&created, "userId").to_owned();
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..16 {
+        let request = app
+            .client
+            .post(app.url(&format!("/v2/users/{user}/otp_email")))
+            .bearer_auth(app.pat())
+            .json(&json!({}));
+        tasks.spawn(async move { TestApp::reply(request.send().await.expect("request")).await });
+    }
+    let mut added = 0;
+    for reply in tasks.join_all().await {
+        if reply.0 == StatusCode::OK {
+            added += 1;
+        } else {
+            let exists = "Multifactor OTP (OneTimePassword) is already set up";
+            assert_zitadel_error(&reply, 409, 6, exists, "COMMAND-MKL2s");
+        }
+    }
+    assert_eq!(added, 1);
+    assert_eq!(
+        ready_factors(&app, &user).await,
+        json!({"result": [{"state": "AUTH_FACTOR_STATE_READY", "otpEmail": {}}]})
+    );
+}
