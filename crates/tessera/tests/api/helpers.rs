@@ -463,18 +463,19 @@ impl TestApp {
     /// POSTs every body at once (each on its own task) and returns the statuses.
     pub async fn concurrently(&self, path: &str, bodies: Vec<Value>) -> Vec<StatusCode> {
         let url = self.url(&format!("{path}?key={KEY}"));
+        let requests = bodies
+            .iter()
+            .map(|body| self.client.post(&url).json(body))
+            .collect();
+        let replies = Self::all_at_once(requests).await;
+        replies.into_iter().map(|(status, _)| status).collect()
+    }
+
+    /// Sends every request at once (each on its own task) and returns the replies.
+    pub async fn all_at_once(requests: Vec<reqwest::RequestBuilder>) -> Vec<Reply> {
         let mut tasks = tokio::task::JoinSet::new();
-        for body in bodies {
-            let (client, url) = (self.client.clone(), url.clone());
-            tasks.spawn(async move {
-                client
-                    .post(url)
-                    .json(&body)
-                    .send()
-                    .await
-                    .expect("request")
-                    .status()
-            });
+        for request in requests {
+            tasks.spawn(async move { Self::reply(request.send().await.expect("request")).await });
         }
         tasks.join_all().await
     }

@@ -401,9 +401,8 @@ async fn concurrent_totp_starts_of_both_dialects_leave_one_enrolment() {
     let app = TestApp::spawn().await;
     let session = app.verified_user("twice@example.com").await;
     let user = str_of(&session, "localId").to_owned();
-    let mut tasks = tokio::task::JoinSet::new();
-    for i in 0..8 {
-        let request = if i % 2 == 0 {
+    let requests = (0..8).map(|i| {
+        if i % 2 == 0 {
             app.client
                 .post(app.url(&format!("{START}?key={KEY}")))
                 .json(&json!({"idToken": session["idToken"], "totpEnrollmentInfo": {}}))
@@ -412,10 +411,9 @@ async fn concurrent_totp_starts_of_both_dialects_leave_one_enrolment() {
                 .post(app.url(&format!("/v2/users/{user}/totp")))
                 .bearer_auth(app.pat())
                 .json(&json!({}))
-        };
-        tasks.spawn(async move { TestApp::reply(request.send().await.expect("request")).await });
-    }
-    let started = tasks.join_all().await;
+        }
+    });
+    let started = TestApp::all_at_once(requests.collect()).await;
     assert!(
         started.iter().all(|(status, _)| *status == StatusCode::OK),
         "{started:?}"

@@ -347,26 +347,14 @@ async fn one_code_submitted_eight_times_at_once_checks_once() {
     .await;
     let session = str_of(&created, "sessionId").to_owned();
     let code = str_of(&created["challenges"], "otpSms").to_owned();
-    let mut tasks = tokio::task::JoinSet::new();
-    for _ in 0..8 {
-        let (client, url, pat) = (
-            app.client.clone(),
-            app.url(&format!("/v2/sessions/{session}")),
-            app.pat(),
-        );
-        let body = json!({"checks": {"otpSms": {"code": code}}});
-        tasks.spawn(async move {
-            client
-                .patch(url)
-                .bearer_auth(pat)
-                .json(&body)
-                .send()
-                .await
-                .unwrap()
-                .status()
-        });
-    }
-    let statuses = tasks.join_all().await;
+    let check = || {
+        app.client
+            .patch(app.url(&format!("/v2/sessions/{session}")))
+            .bearer_auth(app.pat())
+            .json(&json!({"checks": {"otpSms": {"code": code}}}))
+    };
+    let replies = TestApp::all_at_once((0..8).map(|_| check()).collect()).await;
+    let statuses: Vec<StatusCode> = replies.into_iter().map(|(status, _)| status).collect();
     let wins = statuses.iter().filter(|s| **s == StatusCode::OK).count();
     assert_eq!(wins, 1, "{statuses:?}");
 }
