@@ -504,7 +504,8 @@ pub trait Store: Send + Sync + 'static {
         refresh: Option<&RefreshTokenRecord>,
     ) -> StoreResult<bool>;
     /// Replaces all of a user's factors with `factors` (all ready), and records `events`, in
-    /// one transaction.
+    /// one transaction, whatever concurrent writes added meanwhile. A factor id another user
+    /// holds is `Conflict(Unique::FactorId)`.
     async fn replace_factors(
         &self,
         realm: &RealmId,

@@ -332,9 +332,9 @@ pub(crate) async fn replacing_unfinished(
     }
 }
 
-/// How often a start runs before it gives up. Each round of concurrent starts of one user
-/// commits one of them, so a start needs at most one try per start racing it; a person
-/// double-clicking races two or three.
+/// How often a start or a replacement runs before it gives up. Each round of concurrent ones
+/// for one user commits one of them, so each needs at most one try per write racing it; a
+/// person double-clicking races two or three.
 const REPLACE_TRIES: u32 = 16;
 
 /// See `Store::complete_enrolment`. The passed check goes first, in the store's order of
@@ -456,11 +456,18 @@ pub(crate) async fn remove(
     Ok(true)
 }
 
-/// Recomputes `ready_factors` from the rows, inside the caller's transaction.
-async fn recount(tx: &mut Conn<'_>, realm: &RealmId, user: &UserId) -> StoreResult<()> {
+/// Recomputes `ready_factors` from the rows, inside the caller's transaction; returns it.
+async fn recount(tx: &mut Conn<'_>, realm: &RealmId, user: &UserId) -> StoreResult<i64> {
     let sql = "UPDATE users SET ready_factors = (SELECT COUNT(*) FROM factors \
-               WHERE realm_id = $1 AND user_id = $2 AND state = 'ready') WHERE realm_id = $1 AND id = $2";
-    run(tx, for_user(sql, realm, user)).await
+               WHERE realm_id = $1 AND user_id = $2 AND state = 'ready') WHERE realm_id = $1 AND id = $2 \
+               RETURNING ready_factors";
+    let counted: Option<(i64,)> = sqlx::query_as(sql)
+        .bind(&realm.0)
+        .bind(user.as_str())
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db_err)?;
+    Ok(counted.map_or(0, |(n,)| n))
 }
 
 /// `sql` with the realm bound as `$1` and the user as `$2`.
@@ -468,6 +475,10 @@ fn for_user(sql: &'static str, realm: &RealmId, user: &UserId) -> Statement {
     sqlx::query(sql).bind(&realm.0).bind(user.as_str())
 }
 
+/// Replaces all of a user's factors with `factors`. On PostgreSQL a concurrent write that adds
+/// a factor after this one's delete began escapes that delete: it shows as a phone number
+/// taken, or in the recount as more ready factors than the list. Then everything is rolled
+/// back and run again, replacing that factor too, as if this call had come second.
 pub(crate) async fn replace(
     conn: &mut Conn<'_>,
     realm: &RealmId,
@@ -478,16 +489,45 @@ pub(crate) async fn replace(
     if factors.len() as i64 > MAX_READY_FACTORS {
         return Err(StoreError::Internal("too many factors".into()));
     }
+    let mut tries = 1;
+    loop {
+        let raced = match replaced(conn, realm, user, factors, events).await {
+            Ok(done) => !done,
+            Err(StoreError::Conflict(Unique::Factor)) => true,
+            Err(e) => return Err(e),
+        };
+        if !raced {
+            return Ok(());
+        }
+        if tries == REPLACE_TRIES {
+            return Err(StoreError::Conflict(Unique::Other));
+        }
+        tries += 1;
+    }
+}
+
+/// One try of `replace`: `Ok(false)`, with nothing changed, when a concurrent write left
+/// more ready factors than `factors`.
+async fn replaced(
+    conn: &mut Conn<'_>,
+    realm: &RealmId,
+    user: &UserId,
+    factors: &[Factor],
+    events: &[Event],
+) -> StoreResult<bool> {
     let mut tx = conn.begin().await.map_err(db_err)?;
     let sql = "DELETE FROM factors WHERE realm_id = $1 AND user_id = $2";
     run(&mut tx, for_user(sql, realm, user)).await?;
     for factor in factors {
         run(&mut tx, insert(factor)).await?;
     }
-    recount(&mut tx, realm, user).await?;
+    if recount(&mut tx, realm, user).await? != factors.len() as i64 {
+        tx.rollback().await.map_err(db_err)?;
+        return Ok(false);
+    }
     run_together(&mut tx, events.iter().map(insert_event).collect()).await?;
     tx.commit().await.map_err(db_err)?;
-    Ok(())
+    Ok(true)
 }
 
 /// Uses up TOTP step `step` of a ready factor, unless it or a later one was used: run it

@@ -201,6 +201,8 @@ pub(crate) fn db_err(e: sqlx::Error) -> StoreError {
                 Unique::MachineUsername
             } else if named.contains("factors_one_unfinished_totp") {
                 Unique::UnfinishedTotp
+            } else if named.contains("factors_pkey") || named.contains("factors.id") {
+                Unique::FactorId
             } else if named.contains("factors") {
                 Unique::Factor
             } else if named.contains("email") {

@@ -328,3 +328,68 @@ async fn tenants_crud_with_mfa_config() {
         "PROJECT_NOT_FOUND",
     );
 }
+
+/// Eight replacements of one user's factors at once leave one of the eight lists, whole: on
+/// PostgreSQL each replacement's delete missed the others' inserts, and the user kept the
+/// union (eight factors of the limit of five), or heard that a number it never had was taken.
+#[tokio::test]
+async fn concurrent_replacements_leave_one_list() {
+    let app = TestApp::spawn().await;
+    let session = app.verified_user("lists@example.com").await;
+    let user = str_of(&session, "localId").to_owned();
+    let list = |i: usize| {
+        json!({"localId": user, "mfa": {"enrollments": [
+            {"mfaEnrollmentId": format!("a{i}"), "phoneInfo": format!("+165055504{i}1")},
+            {"mfaEnrollmentId": format!("b{i}"), "phoneInfo": format!("+165055504{i}2")}]}})
+    };
+    let requests = (0..8).map(|i| {
+        app.client
+            .post(app.url(&path(":update")))
+            .bearer_auth("owner")
+            .json(&list(i))
+    });
+    let replies = TestApp::all_at_once(requests.collect()).await;
+    assert!(
+        replies.iter().all(|(status, _)| *status == StatusCode::OK),
+        "{replies:?}"
+    );
+    let listed = app.admin_user(&user).await.expect("user")["mfaInfo"].clone();
+    let ids: Vec<&str> = listed
+        .as_array()
+        .expect("mfaInfo")
+        .iter()
+        .map(|f| str_of(f, "mfaEnrollmentId"))
+        .collect();
+    assert_eq!(ids.len(), 2, "{listed}");
+    assert_eq!(ids[0][1..], ids[1][1..], "one list: {listed}");
+}
+
+/// An administrator chooses factor ids, and they are unique across the project's users: one
+/// another user holds is refused at once (not run again as a race would be), and nothing
+/// changes.
+#[tokio::test]
+async fn a_factor_id_another_user_holds_is_refused() {
+    let app = TestApp::spawn().await;
+    let mut users = Vec::new();
+    for email in ["one@example.com", "two@example.com"] {
+        let session = app.verified_user(email).await;
+        users.push(str_of(&session, "localId").to_owned());
+    }
+    let give = |user: &str, phone: &str| {
+        json!({"localId": user, "mfa": {"enrollments": [
+            {"mfaEnrollmentId": "shared", "phoneInfo": phone}]}})
+    };
+    let (status, body) = app
+        .admin_post(&path(":update"), give(&users[0], "+16505550451"))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let before = app.fingerprint().await;
+    let reply = app
+        .admin_post(&path(":update"), give(&users[1], "+16505550452"))
+        .await;
+    assert_it_error(
+        &reply,
+        "SECOND_FACTOR_EXISTS : Phone number already enrolled as second factor for this account.",
+    );
+    assert_eq!(app.fingerprint().await, before);
+}
