@@ -395,17 +395,15 @@ async fn never_more_than_a_hundred_consecutive_failures_are_evaluated() {
     assert_eq!(refused, 18, "a lock after every fifth failure but the last");
     app.advance(3600);
     // Twenty at once on two nodes: five more are evaluated, and no more than that, ever.
-    let mut racing = tokio::task::JoinSet::new();
-    for i in 0..20 {
+    let requests = (0..20).map(|i| {
         let url = if i % 2 == 0 { &app.base } else { &other.base };
-        let request = app
-            .client
+        app.client
             .post(format!("{url}/v2/users/{user}/totp/verify"))
             .bearer_auth(app.pat())
-            .json(&json!({"code": wrong(&secret, app.now())}));
-        racing.spawn(async move { request.send().await.unwrap().status() });
-    }
-    let statuses = racing.join_all().await;
+            .json(&json!({"code": wrong(&secret, app.now())}))
+    });
+    let replies = TestApp::all_at_once(requests.collect()).await;
+    let statuses: Vec<StatusCode> = replies.into_iter().map(|(status, _)| status).collect();
     let wrong_codes = statuses
         .iter()
         .filter(|s| **s == StatusCode::BAD_REQUEST)

@@ -517,15 +517,16 @@ async fn two_nodes_deliver_every_message_exactly_once() {
         let session = node.verified_user(&format!("user{i}@example.com")).await;
         sessions.push((node, session));
     }
-    let mut starts = tokio::task::JoinSet::new();
-    for (i, (node, session)) in sessions.iter().enumerate() {
-        let request = node
-            .client
+    let starts = sessions.iter().enumerate().map(|(i, (node, session))| {
+        node.client
             .post(node.url(&format!("/v2/accounts/mfaEnrollment:start?key={KEY}")))
-            .json(&json!({"idToken": session["idToken"], "phoneEnrollmentInfo": {"phoneNumber": format!("+1555555{:04}", 100 + i), "recaptchaToken": "t"}}));
-        starts.spawn(async move { request.send().await.unwrap().status() });
-    }
-    assert!(starts.join_all().await.iter().all(|s| *s == StatusCode::OK));
+            .json(&json!({"idToken": session["idToken"], "phoneEnrollmentInfo": {"phoneNumber": format!("+1555555{:04}", 100 + i), "recaptchaToken": "t"}}))
+    });
+    let replies = TestApp::all_at_once(starts.collect()).await;
+    assert!(
+        replies.iter().all(|(status, _)| *status == StatusCode::OK),
+        "{replies:?}"
+    );
     let mut codes = HashSet::new();
     for _ in 0..12 {
         codes.insert(str_of(&sink.next_request(WAIT).await.json(), "to").to_owned());
