@@ -2,9 +2,10 @@
 //! and the challenges that send those codes (8 digits, 5 minutes, 5 attempts, single use).
 //!
 //! A request reads the session, applies its checks and challenges, and writes the session back
-//! only if nobody else changed it meanwhile (its sequence): of two requests racing with one
-//! code, one wins and the other gets `SessionChanged`. A failed code check still counts: the
-//! attempt is written before the error is returned.
+//! only if nobody else changed it meanwhile (its sequence). Of two requests racing with one
+//! code, one wins and the other hears that the code is used, as it would had it come second;
+//! a request that lost to some other change gets `SessionChanged`. A failed code check still
+//! counts: the attempt is written before the error is returned, on the session as it is then.
 
 use data_encoding::BASE64;
 use time::{Duration, OffsetDateTime};
@@ -108,6 +109,26 @@ impl OtpKind {
         match self {
             OtpKind::Sms => (&mut session.otp_sms, &mut session.checked.otp_sms),
             OtpKind::Email => (&mut session.otp_email, &mut session.checked.otp_email),
+        }
+    }
+
+    fn challenge(self, session: &LoginSession) -> Option<&OtpChallenge> {
+        match self {
+            OtpKind::Sms => session.otp_sms.as_ref(),
+            OtpKind::Email => session.otp_email.as_ref(),
+        }
+    }
+}
+
+/// How often a failed check's attempt is written again on a session that changed meanwhile.
+const ATTEMPT_TRIES: usize = 16;
+
+/// A wrong code costs its challenge an attempt; the last attempt ends it, as does expiry.
+fn spend_attempt(slot: &mut Option<OtpChallenge>, now: OffsetDateTime) {
+    if let Some(challenge) = slot {
+        challenge.attempts_left -= 1;
+        if challenge.attempts_left <= 0 || challenge.expires_at <= now {
+            *slot = None;
         }
     }
 }
@@ -232,15 +253,7 @@ impl Service {
             .await
         {
             // A failed code check has used an attempt; that sticks, nothing else does.
-            if (&session.otp_sms, &session.otp_email) != (&original.otp_sms, &original.otp_email) {
-                let attempted = LoginSession {
-                    otp_sms: session.otp_sms,
-                    otp_email: session.otp_email,
-                    sequence: original.sequence + 1,
-                    ..original.clone()
-                };
-                self.save_session(&attempted, &original, &[]).await?;
-            }
+            self.keep_attempts(&original, &session).await?;
             return Err(e);
         }
         let mut outgoing = Vec::new();
@@ -277,7 +290,9 @@ impl Service {
         };
         let token = random_token().map_err(internal)?;
         session.token_hash = sha256(token.as_bytes());
-        self.save_session(&session, &original, &outgoing).await?;
+        if let Err(e) = self.save_session(&session, &original, &outgoing).await {
+            return Err(self.why_changed(&original, &session, e).await);
+        }
         if !outgoing.is_empty() {
             self.queued();
         }
@@ -308,6 +323,80 @@ impl Service {
             return Err(DomainError::SessionChanged);
         }
         Ok(())
+    }
+
+    /// Writes what a failed check did to the session's code challenges (`attempted` against
+    /// `read`): an attempt spent, or a code used. When another request changed the session
+    /// meanwhile, it is done again on the session as it is now, to each challenge still there:
+    /// of wrong codes arriving at once, each costs an attempt and each is answered as wrong.
+    async fn keep_attempts(
+        &self,
+        read: &LoginSession,
+        attempted: &LoginSession,
+    ) -> Result<(), DomainError> {
+        let mut current = read.clone();
+        for _ in 0..ATTEMPT_TRIES {
+            let mut next = current.clone();
+            for kind in [OtpKind::Sms, OtpKind::Email] {
+                let (before, after) = (kind.challenge(read), kind.challenge(attempted));
+                let Some(before) = before.filter(|_| before != after) else {
+                    continue;
+                };
+                let (slot, _) = kind.slot(&mut next);
+                if slot
+                    .as_ref()
+                    .is_some_and(|c| c.code_hash == before.code_hash)
+                {
+                    match after {
+                        Some(_) => spend_attempt(slot, self.clock.now()),
+                        None => *slot = None,
+                    }
+                }
+            }
+            if (&next.otp_sms, &next.otp_email) == (&current.otp_sms, &current.otp_email) {
+                return Ok(());
+            }
+            next.sequence = current.sequence + 1;
+            match self.save_session(&next, &current, &[]).await {
+                Err(DomainError::SessionChanged) => {}
+                saved => return saved,
+            }
+            match self.store.get_login_session(&read.id).await? {
+                Some(now) => current = now,
+                None => return Ok(()),
+            }
+        }
+        Err(DomainError::SessionChanged)
+    }
+
+    /// Why a change that passed its checks could not be saved (`error`): a code it used was
+    /// used by another request first, which is answered as when the code comes second, or some
+    /// other change to the session came first, which the caller may retry.
+    async fn why_changed(
+        &self,
+        read: &LoginSession,
+        changed: &LoginSession,
+        error: DomainError,
+    ) -> DomainError {
+        if !matches!(error, DomainError::SessionChanged) {
+            return error;
+        }
+        let Ok(Some(now)) = self.store.get_login_session(&read.id).await else {
+            return error;
+        };
+        let used_first = [OtpKind::Sms, OtpKind::Email].into_iter().any(|kind| {
+            match (kind.challenge(read), kind.challenge(changed)) {
+                (Some(before), None) => kind
+                    .challenge(&now)
+                    .is_none_or(|c| c.code_hash != before.code_hash),
+                _ => false,
+            }
+        });
+        if used_first {
+            DomainError::VerificationCodeNotFound
+        } else {
+            error
+        }
     }
 
     async fn apply_checks(
@@ -445,10 +534,7 @@ impl Service {
             *checked = Some(now);
             return Ok(());
         }
-        challenge.attempts_left -= 1;
-        if challenge.attempts_left <= 0 || challenge.expires_at <= now {
-            *slot = None;
-        }
+        spend_attempt(slot, now);
         Err(DomainError::InvalidVerificationCode)
     }
 

@@ -354,7 +354,54 @@ async fn one_code_submitted_eight_times_at_once_checks_once() {
             .json(&json!({"checks": {"otpSms": {"code": code}}}))
     };
     let replies = TestApp::all_at_once((0..8).map(|_| check()).collect()).await;
-    let statuses: Vec<StatusCode> = replies.into_iter().map(|(status, _)| status).collect();
-    let wins = statuses.iter().filter(|s| **s == StatusCode::OK).count();
-    assert_eq!(wins, 1, "{statuses:?}");
+    let (wins, losers): (Vec<Reply>, Vec<Reply>) = replies
+        .into_iter()
+        .partition(|(status, _)| *status == StatusCode::OK);
+    assert_eq!(wins.len(), 1, "{losers:?}");
+    // Whether a loser read the session before the winner wrote it or after, it hears what
+    // a code submitted a second time hears.
+    for loser in &losers {
+        assert_zitadel_error(loser, 400, 9, "Code not found", "COMMAND-S34gh");
+    }
+}
+
+#[tokio::test]
+async fn wrong_codes_submitted_at_once_each_cost_an_attempt() {
+    let app = TestApp::spawn().await;
+    user_with_every_factor(&app, "guess@example.com", "+15550100005").await;
+    let (_, created) = call(
+        &app,
+        Method::POST,
+        "/v2/sessions",
+        json!({"checks": {"user": {"loginName": "guess@example.com"}},
+               "challenges": {"otpEmail": {"returnCode": {}}}}),
+    )
+    .await;
+    let session = str_of(&created, "sessionId").to_owned();
+    let code = str_of(&created["challenges"], "otpEmail").to_owned();
+    let wrong = if code == "00000000" {
+        "11111111"
+    } else {
+        "00000000"
+    };
+    let check = |code: &str| {
+        app.client
+            .patch(app.url(&format!("/v2/sessions/{session}")))
+            .bearer_auth(app.pat())
+            .json(&json!({"checks": {"otpEmail": {"code": code}}}))
+    };
+    // The challenge's five attempts, all at once: none is lost to another's write.
+    let replies = TestApp::all_at_once((0..5).map(|_| check(wrong)).collect()).await;
+    for reply in &replies {
+        assert_zitadel_error(reply, 400, 3, "Code is invalid", "CODE-woT0xc");
+    }
+    let before = app.fingerprint().await;
+    let reply = set(
+        &app,
+        &session,
+        json!({"checks": {"otpEmail": {"code": code}}}),
+    )
+    .await;
+    assert_zitadel_error(&reply, 400, 9, "Code not found", "COMMAND-S34gh");
+    assert_eq!(app.fingerprint().await, before);
 }
