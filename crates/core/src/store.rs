@@ -398,6 +398,13 @@ pub trait Store: Send + Sync + 'static {
         tenant_id: Option<&str>,
         now: OffsetDateTime,
     ) -> StoreResult<Realm>;
+    /// Creates the tenant's realm; `None` when the project has a tenant of that id already.
+    async fn create_realm(
+        &self,
+        project_id: &str,
+        tenant_id: &str,
+        now: OffsetDateTime,
+    ) -> StoreResult<Option<Realm>>;
     /// The project an API key (by SHA-256) belongs to.
     async fn find_api_key(&self, key_hash: &[u8]) -> StoreResult<Option<String>>;
     async fn insert_api_key(

@@ -521,30 +521,25 @@ impl Store for SqlStore {
         now: OffsetDateTime,
     ) -> StoreResult<Realm> {
         self.durably(async |conn| {
-            let id = match tenant_id {
-                Some(t) => format!("{project_id}/{t}"),
-                None => project_id.to_owned(),
-            };
-            sqlx::query(
-                "INSERT INTO realms (id, project_id, tenant_id, created_at) VALUES ($1, $2, $3, $4) \
-                 ON CONFLICT DO NOTHING",
-            )
-            .bind(&id)
-            .bind(project_id)
-            .bind(tenant_id.unwrap_or_default())
-            .bind(millis(now))
-            .execute(&mut *conn)
-            .await
-            .map_err(db_err)?;
-            let sql =
-                format!("SELECT {REALM_COLUMNS} FROM realms WHERE project_id = $1 AND tenant_id = $2");
-            let row = sqlx::query(AssertSqlSafe(sql))
-                .bind(project_id)
-                .bind(tenant_id.unwrap_or_default())
-                .fetch_one(&mut *conn)
+            realms::insert(conn, project_id, tenant_id, now).await?;
+            realms::find(conn, project_id, tenant_id).await
+        })
+        .await
+    }
+
+    async fn create_realm(
+        &self,
+        project_id: &str,
+        tenant_id: &str,
+        now: OffsetDateTime,
+    ) -> StoreResult<Option<Realm>> {
+        self.durably(async |conn| {
+            if !realms::insert(conn, project_id, Some(tenant_id), now).await? {
+                return Ok(None);
+            }
+            realms::find(conn, project_id, Some(tenant_id))
                 .await
-                .map_err(db_err)?;
-            realm_from_row(&row)
+                .map(Some)
         })
         .await
     }

@@ -1,12 +1,55 @@
-//! Realm rows beyond lookup: configuration updates, tenant listing, deletion.
+//! Realm rows beyond lookup: creation, configuration updates, tenant listing, deletion.
 
 use sqlx::AssertSqlSafe;
 use tessera_core::store::StoreResult;
 use tessera_core::{Realm, RealmId};
+use time::OffsetDateTime;
 
 use crate::conn::Conn;
-use crate::rows::realm_from_row;
+use crate::rows::{millis, realm_from_row};
 use crate::{REALM_COLUMNS, db_err};
+
+/// Inserts the project (no tenant) or tenant's realm unless one of that id exists; whether it
+/// did.
+pub(crate) async fn insert(
+    conn: &mut Conn<'_>,
+    project_id: &str,
+    tenant_id: Option<&str>,
+    now: OffsetDateTime,
+) -> StoreResult<bool> {
+    let id = match tenant_id {
+        Some(t) => format!("{project_id}/{t}"),
+        None => project_id.to_owned(),
+    };
+    let done = sqlx::query(
+        "INSERT INTO realms (id, project_id, tenant_id, created_at) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(&id)
+    .bind(project_id)
+    .bind(tenant_id.unwrap_or_default())
+    .bind(millis(now))
+    .execute(&mut *conn)
+    .await
+    .map_err(db_err)?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub(crate) async fn find(
+    conn: &mut Conn<'_>,
+    project_id: &str,
+    tenant_id: Option<&str>,
+) -> StoreResult<Realm> {
+    let sql =
+        format!("SELECT {REALM_COLUMNS} FROM realms WHERE project_id = $1 AND tenant_id = $2");
+    let row = sqlx::query(AssertSqlSafe(sql))
+        .bind(project_id)
+        .bind(tenant_id.unwrap_or_default())
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(db_err)?;
+    realm_from_row(&row)
+}
 
 pub(crate) async fn update(conn: &mut Conn<'_>, realm: &Realm) -> StoreResult<bool> {
     let mfa = serde_json::to_string(&realm.mfa)

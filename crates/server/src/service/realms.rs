@@ -5,6 +5,10 @@ use tessera_core::{DomainError, MfaConfig, Realm};
 use super::{Service, callers::internal};
 use crate::crypto::random_array;
 
+/// How often a new tenant's id is drawn before giving up: with 100,000 ids per name, a draw
+/// fails only when a project holds tens of thousands of tenants of that name.
+const TENANT_ID_DRAWS: usize = 10;
+
 /// Changes to a tenant; `None` leaves a setting alone.
 #[derive(Debug, Default)]
 pub struct TenantChanges {
@@ -26,34 +30,40 @@ impl Service {
         Ok(realm)
     }
 
-    /// Creates a tenant with a generated id (Identity Platform's `POST tenants`).
+    /// Creates a tenant with a generated id (Identity Platform's `POST tenants`): its display
+    /// name's letters and five random digits, drawn again while the project has a tenant of
+    /// that id, so that two tenants of one name never become one.
     pub async fn add_tenant(
         &self,
         project_id: &str,
         changes: TenantChanges,
     ) -> Result<Realm, DomainError> {
-        let suffix = u32::from_le_bytes(random_array().map_err(internal)?) % 100_000;
-        let base = changes
+        self.realm(project_id, None).await?;
+        let slug: String = changes
             .display_name
             .clone()
             .flatten()
-            .unwrap_or_else(|| "tenant".to_owned());
-        let slug: String = base
+            .unwrap_or_default()
             .chars()
             .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
             .take(20)
             .collect::<String>()
             .to_ascii_lowercase();
-        let tenant_id = format!(
-            "{}-{suffix:05}",
-            if slug.is_empty() {
-                "tenant"
-            } else {
-                slug.as_str()
+        let slug = if slug.is_empty() { "tenant" } else { &slug };
+        for _ in 0..TENANT_ID_DRAWS {
+            let suffix = u32::from_le_bytes(random_array().map_err(internal)?) % 100_000;
+            let tenant_id = format!("{slug}-{suffix:05}");
+            let created = self
+                .store
+                .create_realm(project_id, &tenant_id, self.clock.now())
+                .await?;
+            if let Some(realm) = created {
+                return self.update_tenant(realm, changes).await;
             }
-        );
-        let realm = self.create_tenant(project_id, &tenant_id).await?;
-        self.update_tenant(realm, changes).await
+        }
+        Err(internal(format!(
+            "no free tenant id for {slug} in {TENANT_ID_DRAWS} draws"
+        )))
     }
 
     pub async fn update_tenant(

@@ -329,6 +329,31 @@ async fn tenants_crud_with_mfa_config() {
     );
 }
 
+/// A tenant's id is its name's letters and five random digits. A thousand tenants of one name
+/// draw some id twice (about five times in a thousand tenants); the second draw used to
+/// return the first tenant as if it were new, so two creations shared one tenant.
+#[tokio::test]
+async fn tenants_of_one_name_each_get_their_own_id() {
+    let app = TestApp::spawn().await;
+    let tenants = format!("/v2/projects/{PROJECT}/tenants");
+    let mut names = std::collections::HashSet::new();
+    for _ in 0..50 {
+        let requests = (0..20).map(|_| {
+            app.client
+                .post(app.url(&tenants))
+                .bearer_auth("owner")
+                .json(&json!({"displayName": "Acme"}))
+        });
+        for (status, created) in TestApp::all_at_once(requests.collect()).await {
+            assert_eq!(status, StatusCode::OK, "{created}");
+            let name = str_of(&created, "name").to_owned();
+            assert!(names.insert(name.clone()), "{name} created twice");
+        }
+    }
+    let (_, listed) = app.admin_get(&tenants).await;
+    assert_eq!(listed["tenants"].as_array().map(Vec::len), Some(1000));
+}
+
 /// Eight replacements of one user's factors at once leave one of the eight lists, whole: on
 /// PostgreSQL each replacement's delete missed the others' inserts, and the user kept the
 /// union (eight factors of the limit of five), or heard that a number it never had was taken.
