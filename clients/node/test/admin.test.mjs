@@ -250,3 +250,26 @@ test('getUsers finds a user by provider identifier', async () => {
   assert.deepEqual(result.users.map((user) => user.uid), [uid]);
   assert.deepEqual(result.notFound, []);
 });
+
+test('tenantManager creates tenants of one name with ids of their own and lists them two at a time', async () => {
+  const manager = tessera.admin.tenantManager();
+  const created = [];
+  for (let i = 0; i < 5; i++) created.push((await manager.createTenant({ displayName: 'Pages-Test' })).tenantId);
+  assert.equal(new Set(created).size, created.length, JSON.stringify(created));
+
+  const pages = [];
+  let pageToken;
+  do {
+    const page = await manager.listTenants(2, pageToken);
+    pages.push(page.tenants.map((tenant) => tenant.tenantId));
+    pageToken = page.pageToken;
+  } while (pageToken);
+
+  const listed = pages.flat();
+  assert.ok(pages.length >= 3, `${pages.length} pages`);
+  assert.ok(pages.slice(0, -1).every((page) => page.length === 2), JSON.stringify(pages));
+  assert.deepEqual(listed, [...listed].sort(), 'in the order of their ids');
+  const all = (await manager.listTenants()).tenants.map((tenant) => tenant.tenantId);
+  assert.deepEqual(listed, all);
+  for (const id of created) assert.ok(listed.includes(id), id);
+});

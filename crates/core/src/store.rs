@@ -387,8 +387,14 @@ pub trait Store: Send + Sync + 'static {
     async fn find_pat(&self, token_hash: &[u8]) -> StoreResult<Option<MachineUser>>;
     /// Writes a realm's display name and MFA configuration; `Ok(false)` when it is gone.
     async fn update_realm(&self, realm: &Realm) -> StoreResult<bool>;
-    /// The tenants of a project, ordered by tenant id.
-    async fn list_tenants(&self, project_id: &str) -> StoreResult<Vec<Realm>>;
+    /// Up to `limit` tenants of a project whose ids sort after `after` (`""` for the first),
+    /// ordered by tenant id.
+    async fn list_tenants(
+        &self,
+        project_id: &str,
+        after: &str,
+        limit: i64,
+    ) -> StoreResult<Vec<Realm>>;
     /// Deletes a realm and everything in it.
     async fn delete_realm(&self, id: &RealmId) -> StoreResult<bool>;
     /// Creates the realm unless it exists; returns it either way (several nodes may race here).

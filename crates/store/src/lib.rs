@@ -504,8 +504,13 @@ impl Store for SqlStore {
             .await
     }
 
-    async fn list_tenants(&self, project_id: &str) -> StoreResult<Vec<Realm>> {
-        self.reading(async |conn| realms::tenants(conn, project_id).await)
+    async fn list_tenants(
+        &self,
+        project_id: &str,
+        after: &str,
+        limit: i64,
+    ) -> StoreResult<Vec<Realm>> {
+        self.reading(async |conn| realms::tenants(conn, project_id, after, limit).await)
             .await
     }
 

@@ -73,12 +73,21 @@ pub(crate) async fn update(conn: &mut Conn<'_>, realm: &Realm) -> StoreResult<bo
     Ok(done.rows_affected() == 1)
 }
 
-pub(crate) async fn tenants(conn: &mut Conn<'_>, project_id: &str) -> StoreResult<Vec<Realm>> {
+/// A project's own realm has the tenant id `""`, which no `after` lets through.
+pub(crate) async fn tenants(
+    conn: &mut Conn<'_>,
+    project_id: &str,
+    after: &str,
+    limit: i64,
+) -> StoreResult<Vec<Realm>> {
     let sql = format!(
-        "SELECT {REALM_COLUMNS} FROM realms WHERE project_id = $1 AND tenant_id <> '' ORDER BY tenant_id"
+        "SELECT {REALM_COLUMNS} FROM realms WHERE project_id = $1 AND tenant_id > $2 \
+         ORDER BY tenant_id LIMIT $3"
     );
     let rows = sqlx::query(AssertSqlSafe(sql))
         .bind(project_id)
+        .bind(after)
+        .bind(limit)
         .fetch_all(&mut *conn)
         .await
         .map_err(db_err)?;

@@ -83,9 +83,23 @@ impl Service {
         Ok(realm)
     }
 
-    pub async fn tenants(&self, project_id: &str) -> Result<Vec<Realm>, DomainError> {
+    /// A page of a project's tenants in the order of their ids: up to `size` of those after
+    /// the tenant `after` (the first page when empty), and the last one's id when more follow.
+    pub async fn tenants(
+        &self,
+        project_id: &str,
+        after: &str,
+        size: usize,
+    ) -> Result<(Vec<Realm>, Option<String>), DomainError> {
         self.realm(project_id, None).await?;
-        Ok(self.store.list_tenants(project_id).await?)
+        let limit = i64::try_from(size + 1).map_err(internal)?;
+        let mut tenants = self.store.list_tenants(project_id, after, limit).await?;
+        if tenants.len() <= size {
+            return Ok((tenants, None));
+        }
+        tenants.truncate(size);
+        let next = tenants.last().and_then(|t| t.tenant_id.clone());
+        Ok((tenants, next))
     }
 
     pub async fn delete_tenant(&self, realm: &Realm) -> Result<(), DomainError> {

@@ -1,6 +1,8 @@
 //! MFA administration: factors set by Admin SDK calls, the project and tenant MFA
 //! configuration, and test phone numbers.
 
+use std::collections::HashSet;
+
 use reqwest::StatusCode;
 use serde_json::json;
 
@@ -331,12 +333,13 @@ async fn tenants_crud_with_mfa_config() {
 
 /// A tenant's id is its name's letters and five random digits. A thousand tenants of one name
 /// draw some id twice (about five times in a thousand tenants); the second draw used to
-/// return the first tenant as if it were new, so two creations shared one tenant.
+/// return the first tenant as if it were new, so two creations shared one tenant. The
+/// thousand are then listed in pages, as Google lists them.
 #[tokio::test]
-async fn tenants_of_one_name_each_get_their_own_id() {
+async fn tenants_of_one_name_each_get_their_own_id_and_are_listed_in_pages() {
     let app = TestApp::spawn().await;
     let tenants = format!("/v2/projects/{PROJECT}/tenants");
-    let mut names = std::collections::HashSet::new();
+    let mut names = HashSet::new();
     for _ in 0..50 {
         let requests = (0..20).map(|_| {
             app.client
@@ -350,8 +353,49 @@ async fn tenants_of_one_name_each_get_their_own_id() {
             assert!(names.insert(name.clone()), "{name} created twice");
         }
     }
-    let (_, listed) = app.admin_get(&tenants).await;
-    assert_eq!(listed["tenants"].as_array().map(Vec::len), Some(1000));
+    let page = async |query: &str| {
+        let (status, page) = app.admin_get(&format!("{tenants}?{query}")).await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        let listed: Vec<String> = page["tenants"]
+            .as_array()
+            .expect("tenants")
+            .iter()
+            .map(|t| str_of(t, "name").to_owned())
+            .collect();
+        (listed, page["nextPageToken"].as_str().map(str::to_owned))
+    };
+    let (all, next) = page("pageSize=1000").await;
+    assert_eq!(next, None);
+    assert_eq!(all.iter().cloned().collect::<HashSet<_>>(), names);
+    assert!(all.is_sorted(), "in the order of their ids");
+    assert_eq!(
+        page("pageSize=5000").await,
+        (all.clone(), None),
+        "1,000 at most"
+    );
+
+    // Google's default page is 20; a page's token leads to the next one, to the end.
+    let (first, next) = page("").await;
+    assert_eq!((first.as_slice(), next.is_some()), (&all[..20], true));
+    let mut paged = Vec::new();
+    let mut token = String::new();
+    loop {
+        let (listed, next) = page(&format!("pageSize=300&pageToken={token}")).await;
+        paged.extend(listed);
+        match next {
+            Some(next) => token = next,
+            None => break,
+        }
+    }
+    assert_eq!(paged, all);
+    for (size, shown) in [("many", "\"many\""), ("2147483648", "2147483648")] {
+        assert_google_error(
+            &app.admin_get(&format!("{tenants}?pageSize={size}")).await,
+            400,
+            "INVALID_ARGUMENT",
+            &format!("Invalid value at 'page_size' (TYPE_INT32), {shown}"),
+        );
+    }
 }
 
 /// Eight replacements of one user's factors at once leave one of the eight lists, whole: on

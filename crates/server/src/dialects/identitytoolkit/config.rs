@@ -14,7 +14,7 @@ use tessera_core::{MfaConfig, PhoneNumber, Realm};
 use utoipa::ToSchema;
 
 use super::error::ItError;
-use super::extract::{AdminBearer, Body, ProjectPath};
+use super::extract::{AdminBearer, Body, ProjectPath, int32, parse_value};
 use super::mfa_wire::Empty;
 use super::wire::IgnoredValue;
 use crate::service::{Service, TenantChanges};
@@ -103,6 +103,22 @@ pub struct TenantList {
     pub tenants: Vec<Tenant>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub next_page_token: Option<String>,
+}
+
+/// Google's page of tenants when the request names no size, and the most it returns.
+const DEFAULT_TENANT_PAGE: usize = 20;
+const MAX_TENANT_PAGE: i32 = 1000;
+
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
+pub struct TenantListParams {
+    /// At most this many tenants: 20 when unset or not positive, and never more than 1,000.
+    #[serde(default, deserialize_with = "int32::deserialize")]
+    #[param(value_type = Option<String>)]
+    pub page_size: Option<i32>,
+    /// The `nextPageToken` of the page before.
+    pub page_token: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
@@ -359,17 +375,25 @@ pub async fn create_tenant(
     Ok(Json(tenant(&svc.add_tenant(&path.project, changes).await?)))
 }
 
-#[utoipa::path(get, path = "/v2/projects/{project}/tenants", tag = "config", params(("project" = String, Path)),
-    responses((status = 200, body = TenantList)))]
+#[utoipa::path(get, path = "/v2/projects/{project}/tenants", tag = "config",
+    params(("project" = String, Path), TenantListParams), responses((status = 200, body = TenantList)))]
 pub async fn list_tenants(
     State(svc): State<Arc<Service>>,
     _: AdminBearer,
     path: ProjectPath,
+    Query(raw): Query<serde_json::Map<String, serde_json::Value>>,
 ) -> Result<Json<TenantList>, ItError> {
-    let tenants = svc.tenants(&path.project).await?;
+    let params: TenantListParams = parse_value(serde_json::Value::Object(raw))?;
+    let size = params
+        .page_size
+        .filter(|n| *n > 0)
+        .and_then(|n| usize::try_from(n.min(MAX_TENANT_PAGE)).ok())
+        .unwrap_or(DEFAULT_TENANT_PAGE);
+    let after = params.page_token.unwrap_or_default();
+    let (tenants, next) = svc.tenants(&path.project, &after, size).await?;
     Ok(Json(TenantList {
         tenants: tenants.iter().map(tenant).collect(),
-        next_page_token: None,
+        next_page_token: next,
     }))
 }
 

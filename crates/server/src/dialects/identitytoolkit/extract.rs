@@ -240,7 +240,9 @@ fn proto_type(expected: &str) -> &'static str {
         "TYPE_STRING"
     } else if expected.contains("bool") {
         "TYPE_BOOL"
-    } else if expected.contains("int") || expected.contains("i64") || expected.contains("i32") {
+    } else if expected.contains("i32") {
+        "TYPE_INT32"
+    } else if expected.contains("int") || expected.contains("i64") {
         "TYPE_INT64"
     } else if expected.contains("sequence") {
         "TYPE_REPEATED"
@@ -309,6 +311,14 @@ pub mod int64 {
     }
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+        number(d, "i64")
+    }
+
+    /// A number, or a string of one, as a field of the proto type `ty` (named in errors).
+    pub(super) fn number<'de, D: Deserializer<'de>>(
+        d: D,
+        ty: &str,
+    ) -> Result<Option<i64>, D::Error> {
         match Option::<NumberOrString>::deserialize(d)? {
             None => Ok(None),
             Some(NumberOrString::Number(n)) => Ok(Some(n)),
@@ -316,12 +326,26 @@ pub mod int64 {
                 Ok(Some(f as i64))
             }
             Some(NumberOrString::Float(f)) => Err(D::Error::custom(format!(
-                "invalid type: `{f}`, expected i64"
+                "invalid type: `{f}`, expected {ty}"
             ))),
             Some(NumberOrString::String(s)) => s.trim().parse().map(Some).map_err(|_| {
-                D::Error::custom(format!("invalid type: string \"{s}\", expected i64"))
+                D::Error::custom(format!("invalid type: string \"{s}\", expected {ty}"))
             }),
         }
+    }
+}
+
+/// An int32 field (`pageSize`), read as [`int64`] reads its values.
+pub mod int32 {
+    use serde::{Deserializer, de::Error};
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i32>, D::Error> {
+        super::int64::number(d, "i32")?
+            .map(|n| {
+                i32::try_from(n)
+                    .map_err(|_| D::Error::custom(format!("invalid type: `{n}`, expected i32")))
+            })
+            .transpose()
     }
 }
 
@@ -352,6 +376,10 @@ mod tests {
         assert_eq!(
             describe("email", "invalid type: integer `5`, expected a string"),
             "Invalid value at 'email' (TYPE_STRING), 5"
+        );
+        assert_eq!(
+            describe("pageSize", "invalid type: string \"x\", expected i32"),
+            "Invalid value at 'page_size' (TYPE_INT32), \"x\""
         );
     }
 }
