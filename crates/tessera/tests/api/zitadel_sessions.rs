@@ -200,11 +200,7 @@ async fn session_check_errors_change_nothing_but_the_attempts() {
     )
     .await;
     let code = str_of(&challenged["challenges"], "otpSms").to_owned();
-    let wrong = if code == "00000000" {
-        "11111111"
-    } else {
-        "00000000"
-    };
+    let wrong = wrong_code(&code);
     for _ in 0..5 {
         let reply = set(
             &app,
@@ -333,26 +329,57 @@ async fn session_check_errors_change_nothing_but_the_attempts() {
     assert_eq!(app.fingerprint().await, before);
 }
 
+/// A session of a new user with every factor, challenged for `kind` (`otpSms` or `otpEmail`,
+/// as `challenge` asks): its id and the code.
+async fn challenged(
+    app: &TestApp,
+    email: &str,
+    phone: &str,
+    kind: &str,
+    challenge: Value,
+) -> (String, String) {
+    user_with_every_factor(app, email, phone).await;
+    let (status, created) = call(
+        app,
+        Method::POST,
+        "/v2/sessions",
+        json!({"checks": {"user": {"loginName": email}}, "challenges": {kind: challenge}}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let session = str_of(&created, "sessionId").to_owned();
+    (session, str_of(&created["challenges"], kind).to_owned())
+}
+
+/// A code of the right length that is not `code`.
+fn wrong_code(code: &str) -> &'static str {
+    if code == "00000000" {
+        "11111111"
+    } else {
+        "00000000"
+    }
+}
+
+/// A session change that checks `code` for `kind`, to send at once with others.
+fn code_check(app: &TestApp, session: &str, kind: &str, code: &str) -> reqwest::RequestBuilder {
+    app.client
+        .patch(app.url(&format!("/v2/sessions/{session}")))
+        .bearer_auth(app.pat())
+        .json(&json!({"checks": {kind: {"code": code}}}))
+}
+
 #[tokio::test]
 async fn one_code_submitted_eight_times_at_once_checks_once() {
     let app = TestApp::spawn().await;
-    user_with_every_factor(&app, "race@example.com", "+15550100004").await;
-    let (_, created) = call(
+    let (session, code) = challenged(
         &app,
-        Method::POST,
-        "/v2/sessions",
-        json!({"checks": {"user": {"loginName": "race@example.com"}},
-               "challenges": {"otpSms": {"returnCode": true}}}),
+        "race@example.com",
+        "+15550100004",
+        "otpSms",
+        json!({"returnCode": true}),
     )
     .await;
-    let session = str_of(&created, "sessionId").to_owned();
-    let code = str_of(&created["challenges"], "otpSms").to_owned();
-    let check = || {
-        app.client
-            .patch(app.url(&format!("/v2/sessions/{session}")))
-            .bearer_auth(app.pat())
-            .json(&json!({"checks": {"otpSms": {"code": code}}}))
-    };
+    let check = || code_check(&app, &session, "otpSms", &code);
     let replies = TestApp::all_at_once((0..8).map(|_| check()).collect()).await;
     let (wins, losers): (Vec<Reply>, Vec<Reply>) = replies
         .into_iter()
@@ -368,30 +395,18 @@ async fn one_code_submitted_eight_times_at_once_checks_once() {
 #[tokio::test]
 async fn wrong_codes_submitted_at_once_each_cost_an_attempt() {
     let app = TestApp::spawn().await;
-    user_with_every_factor(&app, "guess@example.com", "+15550100005").await;
-    let (_, created) = call(
+    let (session, code) = challenged(
         &app,
-        Method::POST,
-        "/v2/sessions",
-        json!({"checks": {"user": {"loginName": "guess@example.com"}},
-               "challenges": {"otpEmail": {"returnCode": {}}}}),
+        "guess@example.com",
+        "+15550100005",
+        "otpEmail",
+        json!({"returnCode": {}}),
     )
     .await;
-    let session = str_of(&created, "sessionId").to_owned();
-    let code = str_of(&created["challenges"], "otpEmail").to_owned();
-    let wrong = if code == "00000000" {
-        "11111111"
-    } else {
-        "00000000"
-    };
-    let check = |code: &str| {
-        app.client
-            .patch(app.url(&format!("/v2/sessions/{session}")))
-            .bearer_auth(app.pat())
-            .json(&json!({"checks": {"otpEmail": {"code": code}}}))
-    };
+    let wrong = wrong_code(&code);
     // The challenge's five attempts, all at once: none is lost to another's write.
-    let replies = TestApp::all_at_once((0..5).map(|_| check(wrong)).collect()).await;
+    let check = || code_check(&app, &session, "otpEmail", wrong);
+    let replies = TestApp::all_at_once((0..5).map(|_| check()).collect()).await;
     for reply in &replies {
         assert_zitadel_error(reply, 400, 3, "Code is invalid", "CODE-woT0xc");
     }
