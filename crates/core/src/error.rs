@@ -153,11 +153,9 @@ pub enum Unique {
     UserId,
     Email,
     PhoneNumber,
-    /// A second ready factor with the same phone number, or a second OTP Email factor.
+    /// A second ready factor with the same phone number, a second OTP Email factor, or a
+    /// second factor of one id of one user.
     Factor,
-    /// A factor id already taken (an administrator may choose ids; they are unique across
-    /// users).
-    FactorId,
     /// A second machine user of one name in an organization.
     MachineUsername,
     /// A second unfinished TOTP enrolment of one user, inserted by a concurrent start; the
@@ -172,9 +170,7 @@ impl From<StoreError> for DomainError {
             StoreError::Conflict(Unique::UserId) => DomainError::DuplicateUserId,
             StoreError::Conflict(Unique::Email) => DomainError::EmailExists,
             StoreError::Conflict(Unique::PhoneNumber) => DomainError::PhoneNumberExists,
-            StoreError::Conflict(Unique::Factor | Unique::FactorId) => {
-                DomainError::SecondFactorExists
-            }
+            StoreError::Conflict(Unique::Factor) => DomainError::SecondFactorExists,
             StoreError::Conflict(Unique::MachineUsername) => DomainError::MachineUserExists,
             // The store logs its failures with full detail where they happen.
             StoreError::Unavailable(_) => DomainError::Unavailable,

@@ -40,6 +40,15 @@ impl FactorId {
     }
 }
 
+/// A factor named whole. Its id is its user's own (as Firebase's `mfaEnrollmentId` is:
+/// an administrator may give two users' factors one id), so the realm and user come with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FactorKey {
+    pub realm: RealmId,
+    pub user: UserId,
+    pub id: FactorId,
+}
+
 impl fmt::Display for FactorId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
@@ -155,6 +164,14 @@ pub struct Factor {
 }
 
 impl Factor {
+    pub fn key(&self) -> FactorKey {
+        FactorKey {
+            realm: self.realm.clone(),
+            user: self.user.clone(),
+            id: self.id.clone(),
+        }
+    }
+
     pub fn kind(&self) -> FactorKind {
         self.data.kind()
     }

@@ -29,7 +29,7 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use email::EmailAddress;
 pub use error::DomainError;
 pub use error::{StoreError, Unique};
-pub use factor::{Factor, FactorData, FactorId, FactorKind, FactorState, SecondFactor};
+pub use factor::{Factor, FactorData, FactorId, FactorKey, FactorKind, FactorState, SecondFactor};
 pub use ids::{RealmId, UserId};
 pub use machine::{MachineUser, Permission, Role};
 pub use mfa::MfaConfig;

@@ -16,8 +16,8 @@ use crate::delivery::{Delivery, DeliveryOutcome, DeliveryStatus, Quota};
 use crate::error::StoreError;
 use crate::login_session::LoginSession;
 use crate::{
-    EmailAddress, Factor, FactorId, MachineUser, NewUser, Realm, RealmId, SecondFactor, User,
-    UserId,
+    EmailAddress, Factor, FactorId, FactorKey, MachineUser, NewUser, Realm, RealmId, SecondFactor,
+    User, UserId,
 };
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -129,7 +129,7 @@ pub struct EventFilter {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Attempt {
     pub quotas: Vec<Quota>,
-    pub factor: Option<FactorId>,
+    pub factor: Option<FactorKey>,
     /// A challenge (by id) to take one attempt from.
     pub challenge: Option<Vec<u8>>,
     /// A pending sign-in (by id) to take one attempt from.
@@ -183,7 +183,7 @@ pub struct SignInCompletion<'a> {
     /// The SMS challenge whose code was right, consumed with it.
     pub challenge: Option<&'a [u8]>,
     /// The TOTP factor and time step the code was for, used up first (RFC 6238 §5.2).
-    pub totp_step: Option<(&'a FactorId, i64)>,
+    pub totp_step: Option<(&'a FactorKey, i64)>,
     /// The check of that code, recorded whoever wins the sign-in.
     pub passed: Option<&'a Passed>,
     /// The user, with its `last_login_at` moved to now.
@@ -265,10 +265,11 @@ impl SealedKind {
     }
 }
 
-/// One sealed value and the record that holds it (a factor, signing key or message id).
+/// One sealed value and the record that holds it, by its key: a factor's realm, user and id,
+/// a signing key's id, or a message's id.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SealedRecord {
-    pub id: String,
+    pub key: Vec<String>,
     pub sealed: crate::factor::Sealed,
 }
 
@@ -526,20 +527,20 @@ pub trait Store: Send + Sync + 'static {
         factors: &[Factor],
         events: &[Event],
     ) -> StoreResult<()>;
-    /// RFC 6238 §5.2: records `step` as the factor's last used step unless that step or a
-    /// later one was already used. `Ok(false)` means a replay.
     /// Replaces a security key's credential (its sign counter moved) if it is still `old`;
     /// `Ok(false)` when another sign-in changed it first.
     async fn swap_webauthn_credential(
         &self,
-        id: &FactorId,
+        factor: &FactorKey,
         old: &str,
         new: &str,
         at: OffsetDateTime,
     ) -> StoreResult<bool>;
+    /// RFC 6238 §5.2: records `step` as the factor's last used step unless that step or a
+    /// later one was already used. `Ok(false)` means a replay.
     async fn use_totp_step(
         &self,
-        id: &FactorId,
+        factor: &FactorKey,
         step: i64,
         at: OffsetDateTime,
     ) -> StoreResult<bool>;

@@ -54,7 +54,7 @@ pub async fn reseal_all(
             for record in records {
                 let crypto = |source| RekeyError::Crypto {
                     kind: kind.as_str(),
-                    id: record.id.clone(),
+                    id: record.key.join("/"),
                     source,
                 };
                 let plain = ring

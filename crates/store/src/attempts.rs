@@ -33,14 +33,15 @@ use crate::rows::{corrupt, get, get_time, millis};
 use crate::together::{Statement, run_together, won};
 
 /// Counts a failure in advance against a factor that is not locked, setting the lock the
-/// schedule gives that many failures (`$1` = factor id, `$2` = now in ms). The schedule's
+/// schedule gives that many failures (`$1`, `$2`, `$3` = the factor's realm, user and id,
+/// `$4` = now in ms). The schedule's
 /// numbers come from the domain, written into the statement once.
 static COUNT_FAILURE: LazyLock<String> = LazyLock::new(|| {
     let locks: String = schedule()
         .iter()
         .map(|(failures, back_off)| {
             format!(
-                " WHEN {failures} THEN $2 + {}",
+                " WHEN {failures} THEN $4 + {}",
                 back_off.whole_milliseconds()
             )
         })
@@ -48,8 +49,9 @@ static COUNT_FAILURE: LazyLock<String> = LazyLock::new(|| {
     format!(
         "UPDATE factors SET consecutive_failures = consecutive_failures + 1, \
          locked_until = CASE consecutive_failures + 1{locks} ELSE NULL END \
-         WHERE id = $1 AND state <> 'removed' AND consecutive_failures < {HARD_LOCK_FAILURES} \
-         AND (locked_until IS NULL OR locked_until <= $2) RETURNING consecutive_failures"
+         WHERE realm_id = $1 AND user_id = $2 AND id = $3 AND state <> 'removed' \
+         AND consecutive_failures < {HARD_LOCK_FAILURES} \
+         AND (locked_until IS NULL OR locked_until <= $4) RETURNING consecutive_failures"
     )
 });
 
@@ -102,7 +104,9 @@ async fn take_each(conn: &mut Conn<'_>, a: &Attempt) -> StoreResult<AttemptTaken
     let mut failures = 0;
     if let Some(factor) = &a.factor {
         let counted: Option<(i64,)> = sqlx::query_as(AssertSqlSafe(COUNT_FAILURE.as_str()))
-            .bind(factor.as_str())
+            .bind(&factor.realm.0)
+            .bind(factor.user.as_str())
+            .bind(factor.id.as_str())
             .bind(millis(a.at))
             .fetch_optional(&mut *conn)
             .await
@@ -146,9 +150,12 @@ fn ended(a: &Attempt, succeeded: bool, events: &[Event]) -> Vec<Statement> {
     if succeeded {
         writes.extend(a.factor.as_ref().map(|factor| {
             sqlx::query(
-                "UPDATE factors SET consecutive_failures = 0, locked_until = NULL WHERE id = $1",
+                "UPDATE factors SET consecutive_failures = 0, locked_until = NULL \
+                 WHERE realm_id = $1 AND user_id = $2 AND id = $3",
             )
-            .bind(factor.as_str())
+            .bind(&factor.realm.0)
+            .bind(factor.user.as_str())
+            .bind(factor.id.as_str())
         }));
     }
     writes.extend(events.iter().map(insert_event));

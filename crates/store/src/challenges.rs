@@ -161,7 +161,8 @@ pub(crate) async fn delete_expired(
         ),
         // A browser gives up on a registration within minutes; its pending factor would stay.
         (
-            "DELETE FROM factors WHERE id IN (SELECT id FROM factors \
+            "DELETE FROM factors WHERE (realm_id, user_id, id) IN \
+             (SELECT realm_id, user_id, id FROM factors \
              WHERE state = 'not_ready' AND kind = 'webauthn' AND created_at < $1 LIMIT $2)",
             before,
         ),

@@ -13,8 +13,8 @@ use tessera_core::store::{
 };
 use tessera_core::totp::{TotpAlgorithm, TotpSpec};
 use tessera_core::{
-    EmailAddress, Factor, FactorData, FactorId, FactorKind, FactorState, PhoneNumber, RealmId,
-    StoreError, Unique, User, UserId, factor::Sealed,
+    EmailAddress, Factor, FactorData, FactorId, FactorKey, FactorKind, FactorState, PhoneNumber,
+    RealmId, StoreError, Unique, User, UserId, factor::Sealed,
 };
 use time::OffsetDateTime;
 
@@ -532,30 +532,36 @@ async fn replaced(
 
 /// Uses up TOTP step `step` of a ready factor, unless it or a later one was used: run it
 /// with `won`.
-pub(crate) fn use_totp_step(id: &FactorId, step: i64, at: OffsetDateTime) -> Statement {
+pub(crate) fn use_totp_step(factor: &FactorKey, step: i64, at: OffsetDateTime) -> Statement {
     sqlx::query(
         "UPDATE factors SET last_used_step = $1, last_used_at = $2 \
-         WHERE id = $3 AND state = 'ready' AND (last_used_step IS NULL OR last_used_step < $1)",
+         WHERE realm_id = $3 AND user_id = $4 AND id = $5 AND state = 'ready' \
+         AND (last_used_step IS NULL OR last_used_step < $1)",
     )
     .bind(step)
     .bind(millis(at))
-    .bind(id.as_str())
+    .bind(&factor.realm.0)
+    .bind(factor.user.as_str())
+    .bind(factor.id.as_str())
 }
 
 pub(crate) async fn swap_webauthn_credential(
     conn: &mut Conn<'_>,
-    id: &FactorId,
+    factor: &FactorKey,
     old: &str,
     new: &str,
     at: OffsetDateTime,
 ) -> StoreResult<bool> {
     let swap = sqlx::query(
         "UPDATE factors SET webauthn_credential = $1, last_used_at = $2 \
-         WHERE id = $3 AND state = 'ready' AND webauthn_credential = $4",
+         WHERE realm_id = $3 AND user_id = $4 AND id = $5 AND state = 'ready' \
+         AND webauthn_credential = $6",
     )
     .bind(new)
     .bind(millis(at))
-    .bind(id.as_str())
+    .bind(&factor.realm.0)
+    .bind(factor.user.as_str())
+    .bind(factor.id.as_str())
     .bind(old);
     won(conn, swap).await
 }

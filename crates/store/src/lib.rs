@@ -52,7 +52,8 @@ use tessera_core::store::{
     SigningKeyRecord, StoreResult, UserQuery, WriteOrder,
 };
 use tessera_core::{
-    EmailAddress, Factor, FactorId, MachineUser, NewUser, Realm, RealmId, Store, User, UserId,
+    EmailAddress, Factor, FactorId, FactorKey, MachineUser, NewUser, Realm, RealmId, Store, User,
+    UserId,
 };
 use time::OffsetDateTime;
 
@@ -201,8 +202,6 @@ pub(crate) fn db_err(e: sqlx::Error) -> StoreError {
                 Unique::MachineUsername
             } else if named.contains("factors_one_unfinished_totp") {
                 Unique::UnfinishedTotp
-            } else if named.contains("factors_pkey") || named.contains("factors.id") {
-                Unique::FactorId
             } else if named.contains("factors") {
                 Unique::Factor
             } else if named.contains("email") {
@@ -787,23 +786,27 @@ impl Store for SqlStore {
 
     async fn swap_webauthn_credential(
         &self,
-        id: &FactorId,
+        factor: &FactorKey,
         old: &str,
         new: &str,
         at: OffsetDateTime,
     ) -> StoreResult<bool> {
-        self.durably(async |conn| factors::swap_webauthn_credential(conn, id, old, new, at).await)
-            .await
+        self.durably(async |conn| {
+            factors::swap_webauthn_credential(conn, factor, old, new, at).await
+        })
+        .await
     }
 
     async fn use_totp_step(
         &self,
-        id: &FactorId,
+        factor: &FactorKey,
         step: i64,
         at: OffsetDateTime,
     ) -> StoreResult<bool> {
-        self.durably(async |conn| together::won(conn, factors::use_totp_step(id, step, at)).await)
-            .await
+        self.durably(async |conn| {
+            together::won(conn, factors::use_totp_step(factor, step, at)).await
+        })
+        .await
     }
 
     async fn insert_challenge(&self, new: NewChallenge<'_>) -> StoreResult<()> {

@@ -11,14 +11,16 @@ use tessera_core::store::{KeyUsage, SealedKind, SealedRecord, StoreResult};
 
 use crate::conn::Conn;
 use crate::db_err;
+use crate::rows::get;
 
-/// Where a kind of sealed value lives: table, id column and sealed-bytes column. Each of these
-/// tables names the key in `master_key_id`.
-fn place(kind: SealedKind) -> (&'static str, &'static str, &'static str) {
+/// Where a kind of sealed value lives: table, key columns and sealed-bytes column. Each of
+/// these tables names the key in `master_key_id`. A factor's id is its user's own, so its key
+/// is three columns.
+fn place(kind: SealedKind) -> (&'static str, &'static [&'static str], &'static str) {
     match kind {
-        SealedKind::TotpSecret => ("factors", "id", "secret_sealed"),
-        SealedKind::SigningKey => ("signing_keys", "kid", "sealed_private_key"),
-        SealedKind::DeliveryContent => ("deliveries", "id", "sealed_content"),
+        SealedKind::TotpSecret => ("factors", &["realm_id", "user_id", "id"], "secret_sealed"),
+        SealedKind::SigningKey => ("signing_keys", &["kid"], "sealed_private_key"),
+        SealedKind::DeliveryContent => ("deliveries", &["id"], "sealed_content"),
     }
 }
 
@@ -49,28 +51,33 @@ pub(crate) async fn not_under(
     key_id: &str,
     limit: i64,
 ) -> StoreResult<Vec<SealedRecord>> {
-    let (table, id, column) = place(kind);
+    let (table, key_columns, column) = place(kind);
+    let key = key_columns.join(", ");
     let sql = format!(
-        "SELECT {id}, master_key_id, {column} FROM {table} \
+        "SELECT {key}, master_key_id, {column} FROM {table} \
          WHERE {column} IS NOT NULL AND (master_key_id IS NULL OR master_key_id <> $1) \
-         ORDER BY {id} LIMIT $2"
+         ORDER BY {key} LIMIT $2"
     );
-    let rows: Vec<(String, Option<String>, Vec<u8>)> = sqlx::query_as(AssertSqlSafe(sql))
+    let rows = sqlx::query(AssertSqlSafe(sql))
         .bind(key_id)
         .bind(limit)
         .fetch_all(&mut *conn)
         .await
         .map_err(db_err)?;
-    Ok(rows
-        .into_iter()
-        .map(|(id, key, bytes)| SealedRecord {
-            id,
-            sealed: Sealed {
-                master_key_id: key.unwrap_or_default(),
-                bytes,
-            },
+    rows.iter()
+        .map(|row| {
+            Ok(SealedRecord {
+                key: key_columns
+                    .iter()
+                    .map(|c| get(row, c))
+                    .collect::<StoreResult<_>>()?,
+                sealed: Sealed {
+                    master_key_id: get::<Option<String>>(row, "master_key_id")?.unwrap_or_default(),
+                    bytes: get(row, column)?,
+                },
+            })
         })
-        .collect())
+        .collect()
 }
 
 pub(crate) async fn reseal(
@@ -78,18 +85,27 @@ pub(crate) async fn reseal(
     kind: SealedKind,
     changes: &[(SealedRecord, Sealed)],
 ) -> StoreResult<u64> {
-    let (table, id, column) = place(kind);
+    let (table, key, column) = place(kind);
+    let at_key: String = key
+        .iter()
+        .enumerate()
+        .map(|(i, c)| format!("{c} = ${} AND ", i + 3))
+        .collect();
     let sql = format!(
         "UPDATE {table} SET {column} = $1, master_key_id = $2 \
-         WHERE {id} = $3 AND master_key_id = $4"
+         WHERE {at_key}master_key_id = ${}",
+        key.len() + 3
     );
     let mut tx = conn.begin().await.map_err(db_err)?;
     let mut changed = 0;
     for (was, now) in changes {
-        changed += sqlx::query(AssertSqlSafe(sql.as_str()))
+        let update = sqlx::query(AssertSqlSafe(sql.as_str()))
             .bind(now.bytes.as_slice())
-            .bind(&now.master_key_id)
-            .bind(&was.id)
+            .bind(&now.master_key_id);
+        changed += was
+            .key
+            .iter()
+            .fold(update, |update, value| update.bind(value))
             .bind(&was.sealed.master_key_id)
             .execute(&mut *tx)
             .await

@@ -14,7 +14,7 @@ use tessera_core::lockout::{LOCK_EVERY, LockAfter, lock_after};
 use tessera_core::store::{
     Attempt, AttemptTaken, Event, EventFilter, EventRecord, Passed, WriteOrder,
 };
-use tessera_core::{DomainError, FactorId, Realm, RealmId, UserId};
+use tessera_core::{DomainError, FactorId, FactorKey, Realm, RealmId, UserId};
 
 use super::Service;
 use super::delivery::{ClientInfo, Limit, ip_key};
@@ -112,7 +112,11 @@ impl Service {
         ];
         let attempt = Attempt {
             quotas: quotas.into_iter().flatten().collect(),
-            factor: subject.factor.cloned(),
+            factor: subject.factor.map(|id| FactorKey {
+                realm: subject.realm.clone(),
+                user: subject.user.clone(),
+                id: id.clone(),
+            }),
             challenge: subject.challenge.map(<[u8]>::to_vec),
             pending: subject.pending.map(<[u8]>::to_vec),
             at: self.clock.now(),
@@ -139,7 +143,7 @@ impl Service {
         Event {
             realm: check.realm.clone(),
             user: Some(check.user.clone()),
-            factor: check.attempt.factor.clone(),
+            factor: check.attempt.factor.as_ref().map(|f| f.id.clone()),
             kind,
             detail: Some(detail),
             at: self.clock.now(),

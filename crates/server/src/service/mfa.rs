@@ -20,8 +20,8 @@ use tessera_core::store::{
 };
 use tessera_core::totp::{SECRET_LEN, TotpSpec};
 use tessera_core::{
-    DomainError, Factor, FactorData, FactorId, FactorKind, FactorState, PhoneNumber, Realm,
-    SecondFactor, User, UserId,
+    DomainError, Factor, FactorData, FactorId, FactorKey, FactorKind, FactorState, PhoneNumber,
+    Realm, SecondFactor, User, UserId,
 };
 use time::OffsetDateTime;
 
@@ -745,7 +745,11 @@ impl Service {
             }
         };
         user.last_login_at = Some(now);
-        let factor_id = second_factor.id.clone();
+        let factor = FactorKey {
+            realm: realm.id.clone(),
+            user: user.id.clone(),
+            id: second_factor.id.clone(),
+        };
         let sign_in = SignIn {
             provider: pending.first_factor,
             auth_time: now,
@@ -759,7 +763,7 @@ impl Service {
             .complete_sign_in(SignInCompletion {
                 pending: &pending.id,
                 challenge: challenge.as_deref(),
-                totp_step: totp_step.map(|step| (&factor_id, step)),
+                totp_step: totp_step.map(|step| (&factor, step)),
                 passed: Some(&self.pass(&check)),
                 user: &user,
                 refresh: &refresh,
@@ -791,7 +795,7 @@ impl Service {
             .await?;
         if self
             .store
-            .use_totp_step(&factor.id, step, self.clock.now())
+            .use_totp_step(&factor.key(), step, self.clock.now())
             .await?
         {
             return self.passed(check).await;

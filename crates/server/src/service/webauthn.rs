@@ -428,7 +428,7 @@ impl Service {
             })?;
             if !self
                 .store
-                .swap_webauthn_credential(&factor.id, old, &new, self.clock.now())
+                .swap_webauthn_credential(&factor.key(), old, &new, self.clock.now())
                 .await?
             {
                 // Another sign-in moved the counter first: both cannot be the one key.

@@ -433,32 +433,66 @@ async fn concurrent_replacements_leave_one_list() {
     assert_eq!(ids[0][1..], ids[1][1..], "one list: {listed}");
 }
 
-/// An administrator chooses factor ids, and they are unique across the project's users: one
-/// another user holds is refused at once (not run again as a race would be), and nothing
-/// changes.
+/// An administrator chooses factor ids, and an id is its user's own, as Firebase's are: two
+/// users may hold one, each signs in with their own, and withdrawing one leaves the other.
 #[tokio::test]
-async fn a_factor_id_another_user_holds_is_refused() {
+async fn two_users_may_hold_one_factor_id() {
     let app = TestApp::spawn().await;
     let mut users = Vec::new();
-    for email in ["one@example.com", "two@example.com"] {
+    for (email, phone) in [
+        ("one@example.com", "+16505550451"),
+        ("two@example.com", "+16505550452"),
+    ] {
         let session = app.verified_user(email).await;
-        users.push(str_of(&session, "localId").to_owned());
+        let user = str_of(&session, "localId").to_owned();
+        let given = json!({"localId": user, "mfa": {"enrollments": [
+            {"mfaEnrollmentId": "shared", "phoneInfo": phone}]}});
+        let (status, body) = app.admin_post(&path(":update"), given).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        users.push((email, phone, user));
     }
-    let give = |user: &str, phone: &str| {
-        json!({"localId": user, "mfa": {"enrollments": [
-            {"mfaEnrollmentId": "shared", "phoneInfo": phone}]}})
-    };
+    let mut tokens = Vec::new();
+    for (email, phone, user) in &users {
+        let (_, pending) = app.sign_in(email, "secret12").await;
+        let credential = str_of(&pending, "mfaPendingCredential");
+        let (status, started) = app
+            .post(
+                "/v2/accounts/mfaSignIn:start",
+                json!({"mfaPendingCredential": credential, "mfaEnrollmentId": "shared",
+                       "phoneSignInInfo": {"recaptchaToken": "t"}}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{started}");
+        let session_info = str_of(&started["phoneResponseInfo"], "sessionInfo");
+        let code = app.sms_code(session_info).await;
+        let (status, done) = app
+            .post(
+                "/v2/accounts/mfaSignIn:finalize",
+                json!({"mfaPendingCredential": credential,
+                       "phoneVerificationInfo": {"sessionInfo": session_info, "code": code}}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{done}");
+        let token = str_of(&done, "idToken").to_owned();
+        let signed_in = claims(&token);
+        assert_eq!(signed_in["user_id"], user.as_str());
+        assert_eq!(signed_in["firebase"]["second_factor_identifier"], "shared");
+        let (_, looked) = app.lookup(&token).await;
+        assert_eq!(looked["users"][0]["mfaInfo"][0]["phoneInfo"], *phone);
+        tokens.push(token);
+    }
     let (status, body) = app
-        .admin_post(&path(":update"), give(&users[0], "+16505550451"))
+        .post(
+            "/v2/accounts/mfaEnrollment:withdraw",
+            json!({"idToken": tokens[0], "mfaEnrollmentId": "shared"}),
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    let before = app.fingerprint().await;
-    let reply = app
-        .admin_post(&path(":update"), give(&users[1], "+16505550452"))
-        .await;
-    assert_it_error(
-        &reply,
-        "SECOND_FACTOR_EXISTS : Phone number already enrolled as second factor for this account.",
+    let first = app.admin_user(&users[0].2).await.expect("user");
+    assert!(first.get("mfaInfo").is_none(), "{first}");
+    let second = app.admin_user(&users[1].2).await.expect("user");
+    assert_eq!(
+        second["mfaInfo"][0]["mfaEnrollmentId"], "shared",
+        "{second}"
     );
-    assert_eq!(app.fingerprint().await, before);
 }

@@ -219,3 +219,76 @@ async fn unfinished_totp_enrolments_are_one_per_user_from_0010() {
         assert!(second.is_err(), "a second {state} {kind} factor");
     }
 }
+
+/// 0011: a factor's id is its user's own. The factors and codes written under 0010 stay, with
+/// every column; another user may then hold the same id, the same user still may not; and a
+/// code still goes with its factor, and only with its own user's factor of that id.
+#[tokio::test]
+async fn factor_ids_are_per_user_from_0011() {
+    let (mut conn, engine, _dir) = connect().await;
+    let migrations = migrator(engine);
+    migrations.run_to(10, &mut conn).await.unwrap();
+    for statement in [
+        "INSERT INTO realms (id, project_id, created_at) VALUES ('r', 'p', 0)",
+        "INSERT INTO users (realm_id, id, valid_since, created_at) VALUES ('r', 'u', 0, 0)",
+        "INSERT INTO users (realm_id, id, valid_since, created_at) VALUES ('r', 'v', 0, 0)",
+        "INSERT INTO factors (id, realm_id, user_id, kind, state, phone_number, created_at, \
+         consecutive_failures, locked_until) VALUES ('f', 'r', 'u', 'sms_otp', 'ready', '+1555', 7, 2, 9)",
+    ] {
+        conn.execute(statement).await.unwrap();
+    }
+    let code = "INSERT INTO challenges (id, realm_id, user_id, factor_id, purpose, code_hash, \
+                expires_at, attempts_left, created_at) VALUES ($1, 'r', $2, 'f', 'sign_in', $3, 0, 5, 0)";
+    sqlx::query(code)
+        .bind(b"u-code".as_slice())
+        .bind("u")
+        .bind(b"".as_slice())
+        .execute(&mut conn)
+        .await
+        .unwrap();
+
+    migrations.run(&mut conn).await.unwrap();
+
+    let kept: (String, String, String, String, i64, i64, i64) = sqlx::query_as(
+        "SELECT user_id, kind, state, phone_number, created_at, consecutive_failures, locked_until \
+         FROM factors WHERE id = 'f'",
+    )
+    .fetch_one(&mut conn)
+    .await
+    .unwrap();
+    let text = |s: &str| s.to_owned();
+    let expected = (
+        text("u"),
+        text("sms_otp"),
+        text("ready"),
+        text("+1555"),
+        7,
+        2,
+        9,
+    );
+    assert_eq!(kept, expected);
+    assert_eq!(links(&mut conn).await, [("u-code".to_owned(), None)]);
+
+    let factor = "INSERT INTO factors (id, realm_id, user_id, kind, state, created_at) \
+                  VALUES ('f', 'r', $1, 'totp', 'removed', 0)";
+    sqlx::query(factor)
+        .bind("v")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let again = sqlx::query(factor).bind("u").execute(&mut conn).await;
+    assert!(again.is_err(), "a second factor 'f' of one user");
+    sqlx::query(code)
+        .bind(b"v-code".as_slice())
+        .bind("v")
+        .bind(b"".as_slice())
+        .execute(&mut conn)
+        .await
+        .unwrap();
+
+    conn.execute("DELETE FROM factors WHERE user_id = 'u'")
+        .await
+        .unwrap();
+    assert_eq!(factor_ids(&mut conn).await, ["f"]);
+    assert_eq!(links(&mut conn).await, [("v-code".to_owned(), None)]);
+}
