@@ -112,6 +112,17 @@ async fn the_link_between_a_code_and_its_message_survives_0009() {
     );
 }
 
+/// The realm `r` with the users `u` and `v`.
+async fn users_u_and_v(conn: &mut AnyConnection) {
+    for statement in [
+        "INSERT INTO realms (id, project_id, created_at) VALUES ('r', 'p', 0)",
+        "INSERT INTO users (realm_id, id, valid_since, created_at) VALUES ('r', 'u', 0, 0)",
+        "INSERT INTO users (realm_id, id, valid_since, created_at) VALUES ('r', 'v', 0, 0)",
+    ] {
+        conn.execute(statement).await.unwrap();
+    }
+}
+
 /// The ids of the factors left, in order.
 async fn factor_ids(conn: &mut AnyConnection) -> Vec<String> {
     sqlx::query_scalar("SELECT id FROM factors ORDER BY id")
@@ -131,13 +142,7 @@ async fn unfinished_totp_enrolments_are_one_per_user_from_0010() {
     let (mut conn, engine, _dir) = connect().await;
     let migrations = migrator(engine);
     migrations.run_to(9, &mut conn).await.unwrap();
-    for statement in [
-        "INSERT INTO realms (id, project_id, created_at) VALUES ('r', 'p', 0)",
-        "INSERT INTO users (realm_id, id, valid_since, created_at) VALUES ('r', 'u', 0, 0)",
-        "INSERT INTO users (realm_id, id, valid_since, created_at) VALUES ('r', 'v', 0, 0)",
-    ] {
-        conn.execute(statement).await.unwrap();
-    }
+    users_u_and_v(&mut conn).await;
     let factor = "INSERT INTO factors (id, realm_id, user_id, kind, state, created_at) \
                   VALUES ($1, 'r', $2, $3, $4, $5)";
     for (id, user, kind, state, created) in [
@@ -228,15 +233,13 @@ async fn factor_ids_are_per_user_from_0011() {
     let (mut conn, engine, _dir) = connect().await;
     let migrations = migrator(engine);
     migrations.run_to(10, &mut conn).await.unwrap();
-    for statement in [
-        "INSERT INTO realms (id, project_id, created_at) VALUES ('r', 'p', 0)",
-        "INSERT INTO users (realm_id, id, valid_since, created_at) VALUES ('r', 'u', 0, 0)",
-        "INSERT INTO users (realm_id, id, valid_since, created_at) VALUES ('r', 'v', 0, 0)",
+    users_u_and_v(&mut conn).await;
+    conn.execute(
         "INSERT INTO factors (id, realm_id, user_id, kind, state, phone_number, created_at, \
          consecutive_failures, locked_until) VALUES ('f', 'r', 'u', 'sms_otp', 'ready', '+1555', 7, 2, 9)",
-    ] {
-        conn.execute(statement).await.unwrap();
-    }
+    )
+    .await
+    .unwrap();
     let code = "INSERT INTO challenges (id, realm_id, user_id, factor_id, purpose, code_hash, \
                 expires_at, attempts_left, created_at) VALUES ($1, 'r', $2, 'f', 'sign_in', $3, 0, 5, 0)";
     sqlx::query(code)
