@@ -40,6 +40,12 @@ impl FactorId {
     }
 }
 
+impl fmt::Display for FactorId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 /// A factor named whole. Its id is its user's own (as Firebase's `mfaEnrollmentId` is:
 /// an administrator may give two users' factors one id), so the realm and user come with it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,12 +53,6 @@ pub struct FactorKey {
     pub realm: RealmId,
     pub user: UserId,
     pub id: FactorId,
-}
-
-impl fmt::Display for FactorId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

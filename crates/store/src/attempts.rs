@@ -34,8 +34,8 @@ use crate::together::{Statement, run_together, won};
 
 /// Counts a failure in advance against a factor that is not locked, setting the lock the
 /// schedule gives that many failures (`$1`, `$2`, `$3` = the factor's realm, user and id,
-/// `$4` = now in ms). The schedule's
-/// numbers come from the domain, written into the statement once.
+/// `$4` = now in ms). The schedule's numbers come from the domain, written into the statement
+/// once.
 static COUNT_FAILURE: LazyLock<String> = LazyLock::new(|| {
     let locks: String = schedule()
         .iter()
