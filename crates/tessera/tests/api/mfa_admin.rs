@@ -434,7 +434,8 @@ async fn concurrent_replacements_leave_one_list() {
 }
 
 /// An administrator chooses factor ids, and an id is its user's own, as Firebase's are: two
-/// users may hold one, each signs in with their own, and withdrawing one leaves the other.
+/// users (and an imported third) may hold one, each signs in with their own, and withdrawing
+/// one leaves the other.
 #[tokio::test]
 async fn two_users_may_hold_one_factor_id() {
     let app = TestApp::spawn().await;
@@ -451,6 +452,18 @@ async fn two_users_may_hold_one_factor_id() {
         assert_eq!(status, StatusCode::OK, "{body}");
         users.push((email, phone, user));
     }
+    // An import may give a third user the id too.
+    let imported = json!({"users": [{"localId": "imported", "email": "three@example.com",
+        "emailVerified": true,
+        "mfaInfo": [{"phoneInfo": "+16505550453", "mfaEnrollmentId": "shared"}]}]});
+    let (status, body) = app.admin_post(&path(":batchCreate"), imported).await;
+    assert_eq!(
+        (status, body.get("error")),
+        (StatusCode::OK, None),
+        "{body}"
+    );
+    let third = app.admin_user("imported").await.expect("imported");
+    assert_eq!(third["mfaInfo"][0]["mfaEnrollmentId"], "shared", "{third}");
     let mut tokens = Vec::new();
     for (email, phone, user) in &users {
         let (_, pending) = app.sign_in(email, "secret12").await;
