@@ -298,19 +298,8 @@ impl Store for SqlStore {
         project_id: &str,
         tenant_id: Option<&str>,
     ) -> StoreResult<Option<Realm>> {
-        let sql =
-            format!("SELECT {REALM_COLUMNS} FROM realms WHERE project_id = $1 AND tenant_id = $2");
-        let row = self
-            .reading(async |conn| {
-                sqlx::query(AssertSqlSafe(sql))
-                    .bind(project_id)
-                    .bind(tenant_id.unwrap_or_default())
-                    .fetch_optional(conn)
-                    .await
-                    .map_err(db_err)
-            })
-            .await?;
-        row.as_ref().map(realm_from_row).transpose()
+        self.reading(async |conn| realms::find(conn, project_id, tenant_id).await)
+            .await
     }
 
     async fn get_realm(&self, id: &RealmId) -> StoreResult<Option<Realm>> {
@@ -526,7 +515,9 @@ impl Store for SqlStore {
     ) -> StoreResult<Realm> {
         self.durably(async |conn| {
             realms::insert(conn, project_id, tenant_id, now).await?;
-            realms::find(conn, project_id, tenant_id).await
+            realms::find(conn, project_id, tenant_id)
+                .await?
+                .ok_or_else(|| StoreError::Internal("a realm just ensured is gone".into()))
         })
         .await
     }
@@ -541,9 +532,7 @@ impl Store for SqlStore {
             if !realms::insert(conn, project_id, Some(tenant_id), now).await? {
                 return Ok(None);
             }
-            realms::find(conn, project_id, Some(tenant_id))
-                .await
-                .map(Some)
+            realms::find(conn, project_id, Some(tenant_id)).await
         })
         .await
     }

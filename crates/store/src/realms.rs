@@ -35,20 +35,21 @@ pub(crate) async fn insert(
     Ok(done.rows_affected() == 1)
 }
 
+/// The project (no tenant) or tenant's realm.
 pub(crate) async fn find(
     conn: &mut Conn<'_>,
     project_id: &str,
     tenant_id: Option<&str>,
-) -> StoreResult<Realm> {
+) -> StoreResult<Option<Realm>> {
     let sql =
         format!("SELECT {REALM_COLUMNS} FROM realms WHERE project_id = $1 AND tenant_id = $2");
     let row = sqlx::query(AssertSqlSafe(sql))
         .bind(project_id)
         .bind(tenant_id.unwrap_or_default())
-        .fetch_one(&mut *conn)
+        .fetch_optional(&mut *conn)
         .await
         .map_err(db_err)?;
-    realm_from_row(&row)
+    row.as_ref().map(realm_from_row).transpose()
 }
 
 pub(crate) async fn update(conn: &mut Conn<'_>, realm: &Realm) -> StoreResult<bool> {
