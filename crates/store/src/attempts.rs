@@ -29,6 +29,7 @@ use crate::challenges::insert_event;
 use crate::conn::Conn;
 use crate::counters::{Charge, give_back, guarded};
 use crate::db_err;
+use crate::factors::for_factor;
 use crate::rows::{corrupt, get, get_time, millis};
 use crate::together::{Statement, run_together, won};
 
@@ -148,15 +149,9 @@ pub(crate) async fn end(
 fn ended(a: &Attempt, succeeded: bool, events: &[Event]) -> Vec<Statement> {
     let mut writes = Vec::new();
     if succeeded {
-        writes.extend(a.factor.as_ref().map(|factor| {
-            sqlx::query(
-                "UPDATE factors SET consecutive_failures = 0, locked_until = NULL \
-                 WHERE realm_id = $1 AND user_id = $2 AND id = $3",
-            )
-            .bind(&factor.realm.0)
-            .bind(factor.user.as_str())
-            .bind(factor.id.as_str())
-        }));
+        let reset = "UPDATE factors SET consecutive_failures = 0, locked_until = NULL \
+                     WHERE realm_id = $1 AND user_id = $2 AND id = $3";
+        writes.extend(a.factor.as_ref().map(|factor| for_factor(reset, factor)));
     }
     writes.extend(events.iter().map(insert_event));
     writes

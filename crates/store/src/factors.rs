@@ -475,6 +475,12 @@ fn for_user(sql: &'static str, realm: &RealmId, user: &UserId) -> Statement {
     sqlx::query(sql).bind(&realm.0).bind(user.as_str())
 }
 
+/// `sql` with the factor's realm bound as `$1`, its user as `$2` and its id as `$3` (a factor
+/// id is its user's own).
+pub(crate) fn for_factor(sql: &'static str, factor: &FactorKey) -> Statement {
+    for_user(sql, &factor.realm, &factor.user).bind(factor.id.as_str())
+}
+
 /// Replaces all of a user's factors with `factors`. On PostgreSQL a concurrent write that adds
 /// a factor after this one's delete began escapes that delete: it shows as a phone number
 /// taken, or in the recount as more ready factors than the list. Then everything is rolled
@@ -533,16 +539,10 @@ async fn replaced(
 /// Uses up TOTP step `step` of a ready factor, unless it or a later one was used: run it
 /// with `won`.
 pub(crate) fn use_totp_step(factor: &FactorKey, step: i64, at: OffsetDateTime) -> Statement {
-    sqlx::query(
-        "UPDATE factors SET last_used_step = $1, last_used_at = $2 \
-         WHERE realm_id = $3 AND user_id = $4 AND id = $5 AND state = 'ready' \
-         AND (last_used_step IS NULL OR last_used_step < $1)",
-    )
-    .bind(step)
-    .bind(millis(at))
-    .bind(&factor.realm.0)
-    .bind(factor.user.as_str())
-    .bind(factor.id.as_str())
+    let sql = "UPDATE factors SET last_used_step = $4, last_used_at = $5 \
+               WHERE realm_id = $1 AND user_id = $2 AND id = $3 AND state = 'ready' \
+               AND (last_used_step IS NULL OR last_used_step < $4)";
+    for_factor(sql, factor).bind(step).bind(millis(at))
 }
 
 pub(crate) async fn swap_webauthn_credential(
@@ -552,16 +552,9 @@ pub(crate) async fn swap_webauthn_credential(
     new: &str,
     at: OffsetDateTime,
 ) -> StoreResult<bool> {
-    let swap = sqlx::query(
-        "UPDATE factors SET webauthn_credential = $1, last_used_at = $2 \
-         WHERE realm_id = $3 AND user_id = $4 AND id = $5 AND state = 'ready' \
-         AND webauthn_credential = $6",
-    )
-    .bind(new)
-    .bind(millis(at))
-    .bind(&factor.realm.0)
-    .bind(factor.user.as_str())
-    .bind(factor.id.as_str())
-    .bind(old);
+    let sql = "UPDATE factors SET webauthn_credential = $4, last_used_at = $5 \
+               WHERE realm_id = $1 AND user_id = $2 AND id = $3 AND state = 'ready' \
+               AND webauthn_credential = $6";
+    let swap = for_factor(sql, factor).bind(new).bind(millis(at)).bind(old);
     won(conn, swap).await
 }
