@@ -295,3 +295,72 @@ async fn factor_ids_are_per_user_from_0011() {
     assert_eq!(factor_ids(&mut conn).await, ["f"]);
     assert_eq!(links(&mut conn).await, [("v-code".to_owned(), None)]);
 }
+
+/// The indexes of `table` besides its primary key, by name.
+async fn indexes(conn: &mut AnyConnection, engine: Engine, table: &str) -> Vec<String> {
+    let sql = match engine {
+        Engine::Sqlite => {
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = $1 \
+             AND sql IS NOT NULL ORDER BY name"
+        }
+        Engine::Postgres => {
+            "SELECT indexname::text FROM pg_indexes WHERE tablename = $1 \
+             AND schemaname = current_schema() AND indexname NOT LIKE '%_pkey' ORDER BY indexname"
+        }
+    };
+    sqlx::query_scalar(sql)
+        .bind(table)
+        .fetch_all(conn)
+        .await
+        .unwrap()
+}
+
+/// How SQLite would run `sql`: the details of its query plan, joined.
+async fn plan(conn: &mut AnyConnection, sql: &str) -> String {
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!("EXPLAIN QUERY PLAN {sql}")))
+        .fetch_all(conn)
+        .await
+        .unwrap();
+    rows.iter()
+        .map(|row| row.get::<String, _>("detail"))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// 0012: the two indexes that 0010 and 0011 left idle are gone, and what they served is still
+/// served by an index: a factor's codes found among its user's when it goes (the cascade
+/// that 0007 indexed, so that a deleted factor is not a scan of every code), and a user's
+/// unfinished TOTP enrolment found when a start replaces it.
+#[tokio::test]
+async fn idle_indexes_are_dropped_in_0012() {
+    let (mut conn, engine, _dir) = connect().await;
+    migrator(engine).run(&mut conn).await.unwrap();
+    assert_eq!(
+        indexes(&mut conn, engine, "challenges").await,
+        ["challenges_delivery", "challenges_expires", "challenges_user"]
+    );
+    assert_eq!(
+        indexes(&mut conn, engine, "factors").await,
+        [
+            "factors_one_email_otp",
+            "factors_one_unfinished_totp",
+            "factors_phone_number_key",
+            "factors_unfinished_keys"
+        ]
+    );
+    if engine == Engine::Sqlite {
+        let cascade = plan(
+            &mut conn,
+            "SELECT 1 FROM challenges WHERE realm_id = 'r' AND user_id = 'u' AND factor_id = 'f'",
+        )
+        .await;
+        assert!(cascade.contains("USING INDEX challenges_user"), "{cascade}");
+        let replaced = plan(
+            &mut conn,
+            "DELETE FROM factors WHERE realm_id = 'r' AND user_id = 'u' \
+             AND state = 'not_ready' AND kind = 'totp'",
+        )
+        .await;
+        assert!(replaced.starts_with("SEARCH factors USING"), "{replaced}");
+    }
+}
