@@ -337,7 +337,11 @@ async fn idle_indexes_are_dropped_in_0012() {
     migrator(engine).run(&mut conn).await.unwrap();
     assert_eq!(
         indexes(&mut conn, engine, "challenges").await,
-        ["challenges_delivery", "challenges_expires", "challenges_user"]
+        [
+            "challenges_delivery",
+            "challenges_expires",
+            "challenges_user"
+        ]
     );
     assert_eq!(
         indexes(&mut conn, engine, "factors").await,
