@@ -185,6 +185,26 @@ test('custom claims set through firebase-admin appear after a forced refresh', a
   assert.equal(claims.sub, user.uid);
 });
 
+test('custom claims named like profile claims: name replaces the profile, email gives way to the account', async () => {
+  const { user, email } = await signUp();
+  await updateProfile(user, { displayName: 'Casey' });
+  await tessera.admin.setCustomUserClaims(user.uid, { name: 'Captain', email: 'spoof@example.com', phone_number: '+16505550199' });
+
+  const token = await user.getIdToken(true);
+  const { payload } = decodeJwt(token);
+  assert.deepEqual(
+    { name: payload.name, email: payload.email, phone_number: payload.phone_number },
+    { name: 'Captain', email, phone_number: undefined },
+  );
+  // JSON.parse keeps the last of repeated names, so count them in the text (the identities'
+  // "email" is a list).
+  const text = Buffer.from(token.split('.')[1], 'base64url').toString();
+  assert.deepEqual([text.match(/"name":/g).length, text.match(/"email":"/g).length], [1, 1], text);
+  // reload presents the new token to accounts:lookup: the server takes its own token back.
+  await reload(user);
+  assert.equal(user.displayName, 'Casey', 'the profile itself is unchanged');
+});
+
 test('revokeRefreshTokens ends the session: the next refresh is auth/user-token-expired', async () => {
   const { auth, user } = await signUp();
   await nextSecond();

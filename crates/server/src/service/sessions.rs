@@ -12,7 +12,9 @@ use time::OffsetDateTime;
 
 use super::{KeyScope, Service, callers::internal};
 use crate::crypto::{random_token, sha256};
-use crate::tokens::{FirebaseClaims, ID_TOKEN_LIFETIME_SECS, IdTokenClaims, issuer};
+use crate::tokens::{
+    FirebaseClaims, ID_TOKEN_LIFETIME_SECS, IdTokenClaims, issuer, profile_and_custom_claims,
+};
 
 #[derive(Debug, Clone)]
 pub struct Session {
@@ -181,8 +183,6 @@ impl Service {
             email: user.email.as_ref().map(ToString::to_string),
             email_verified: user.email.as_ref().map(|_| user.email_verified),
             phone_number: user.phone_number.clone(),
-            name: user.display_name.clone(),
-            picture: user.photo_url.clone(),
             provider_id: (provider == "anonymous").then(|| "anonymous".to_owned()),
             firebase: FirebaseClaims {
                 identities,
@@ -194,7 +194,11 @@ impl Service {
                     .map(|f| kind_claim(f.kind).to_owned()),
                 second_factor_identifier: sign_in.second_factor.as_ref().map(|f| f.id.to_string()),
             },
-            custom,
+            extra: profile_and_custom_claims(
+                user.display_name.as_deref(),
+                user.photo_url.as_deref(),
+                custom,
+            ),
         };
         self.signer.sign(claims).await
     }

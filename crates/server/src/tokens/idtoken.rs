@@ -29,15 +29,51 @@ pub struct IdTokenClaims {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phone_number: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub picture: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub provider_id: Option<String>,
     pub firebase: FirebaseClaims,
-    /// The user's custom claims (`customAttributes`), merged at the top level.
+    /// The profile's `name` and `picture` and the user's custom claims, at the top level;
+    /// built by [`profile_and_custom_claims`] so that no name repeats one above.
     #[serde(flatten)]
-    pub custom: serde_json::Map<String, serde_json::Value>,
+    pub extra: Claims,
+}
+
+pub type Claims = serde_json::Map<String, serde_json::Value>;
+
+/// The top-level names the token's own fields take, which a custom claim may not repeat.
+const OWN_CLAIMS: &[&str] = &[
+    "iss",
+    "aud",
+    "auth_time",
+    "user_id",
+    "sub",
+    "iat",
+    "exp",
+    "email",
+    "email_verified",
+    "phone_number",
+    "provider_id",
+    "firebase",
+];
+
+/// Merges the profile's claims with the custom ones as Firebase does: a custom `name` or
+/// `picture` replaces the profile's, while a custom `email`, `phone_number` or other claim the
+/// token sets itself is dropped, even when the account has no such value. A JWT naming a claim
+/// twice is ambiguous to its readers, and ours would refuse it.
+pub fn profile_and_custom_claims(
+    name: Option<&str>,
+    picture: Option<&str>,
+    custom: Claims,
+) -> Claims {
+    let mut claims: Claims = [("name", name), ("picture", picture)]
+        .into_iter()
+        .filter_map(|(claim, value)| Some((claim.to_owned(), value?.into())))
+        .collect();
+    claims.extend(
+        custom
+            .into_iter()
+            .filter(|(claim, _)| !OWN_CLAIMS.contains(&claim.as_str())),
+    );
+    claims
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -229,8 +265,6 @@ mod tests {
             email: None,
             email_verified: None,
             phone_number: None,
-            name: None,
-            picture: None,
             provider_id: None,
             firebase: FirebaseClaims {
                 identities: BTreeMap::new(),
@@ -239,7 +273,7 @@ mod tests {
                 sign_in_second_factor: None,
                 second_factor_identifier: None,
             },
-            custom: serde_json::Map::new(),
+            extra: Claims::new(),
         }
     }
 
@@ -293,6 +327,40 @@ mod tests {
             );
         }
         assert_eq!(verifier.passed.lock().len(), 1, "failures are not kept");
+        Ok(())
+    }
+
+    #[test]
+    fn own_claims_name_every_field_but_the_extra_ones() -> Result<(), serde_json::Error> {
+        let every_field = IdTokenClaims {
+            email: Some("a@example.com".into()),
+            email_verified: Some(true),
+            phone_number: Some("+16505550101".into()),
+            provider_id: Some("anonymous".into()),
+            ..claims("p1")
+        };
+        let serde_json::Value::Object(fields) = serde_json::to_value(every_field)? else {
+            return Err(serde::ser::Error::custom("claims are an object"));
+        };
+        let mut names: Vec<&str> = fields.keys().map(String::as_str).collect();
+        let mut own = OWN_CLAIMS.to_vec();
+        names.sort_unstable();
+        own.sort_unstable();
+        assert_eq!(names, own);
+        Ok(())
+    }
+
+    #[test]
+    fn custom_claims_replace_the_profile_and_give_way_to_the_token() -> Result<(), serde_json::Error>
+    {
+        let custom = serde_json::from_value(
+            serde_json::json!({"name": 7, "email": "b@example.com", "sub": "u2", "role": "x"}),
+        )?;
+        let merged = profile_and_custom_claims(Some("Ann"), Some("p.png"), custom);
+        assert_eq!(
+            serde_json::Value::Object(merged),
+            serde_json::json!({"name": 7, "picture": "p.png", "role": "x"})
+        );
         Ok(())
     }
 

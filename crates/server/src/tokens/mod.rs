@@ -4,7 +4,10 @@
 mod idtoken;
 mod keys;
 
-pub use idtoken::{FirebaseClaims, IdTokenClaims, Signing, TokenSigner, TokenVerifier, issuer};
+pub use idtoken::{
+    FirebaseClaims, IdTokenClaims, Signing, TokenSigner, TokenVerifier, issuer,
+    profile_and_custom_claims,
+};
 pub use keys::{SigningKeys, TokenAlgorithm};
 
 /// ID tokens live one hour, as Firebase's do (`expiresIn: "3600"`).

@@ -91,6 +91,60 @@ async fn create_lookup_update_delete() {
     assert!(app.admin_user("uid-1").await.is_none());
 }
 
+/// Custom claims may share a name with a profile claim. As in the Firebase emulator, a custom
+/// `name` or `picture` replaces the profile's, while `email`, `email_verified`,
+/// `phone_number` and `provider_id` always come from the account, even when it has none;
+/// either way the claim appears once and the token stays usable.
+#[tokio::test]
+async fn custom_claims_named_like_profile_claims() {
+    let app = TestApp::spawn().await;
+    create(
+        &app,
+        json!({"localId": "uid-c", "email": "casey@example.com", "password": "secret12",
+               "displayName": "Casey", "photoUrl": "https://example.com/c.png"}),
+    )
+    .await;
+    let custom = json!({"email": "spoof@example.com", "email_verified": true,
+                        "phone_number": "+16505550199", "provider_id": "anonymous",
+                        "name": "Captain", "picture": "https://example.com/cap.png", "role": "x"});
+    let (status, body) = app
+        .admin_post(
+            &path(":update"),
+            json!({"localId": "uid-c", "customAttributes": custom.to_string()}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, signed_in) = app.sign_in("casey@example.com", "secret12").await;
+    assert_eq!(status, StatusCode::OK, "{signed_in}");
+    let token = str_of(&signed_in, "idToken");
+    let mut names = member_names(&payload_text(token));
+    let count = names.len();
+    names.sort_unstable();
+    names.dedup();
+    assert_eq!(
+        names.len(),
+        count,
+        "a claim repeats: {}",
+        payload_text(token)
+    );
+    let token_claims = claims(token);
+    assert_eq!(token_claims["email"], "casey@example.com");
+    assert_eq!(token_claims["email_verified"], false);
+    assert_eq!(token_claims["name"], "Captain");
+    assert_eq!(token_claims["picture"], "https://example.com/cap.png");
+    assert_eq!(token_claims["role"], "x");
+    assert!(token_claims.get("phone_number").is_none(), "{token_claims}");
+    assert!(token_claims.get("provider_id").is_none(), "{token_claims}");
+
+    // The server takes its own token back, and so does a refresh.
+    let (status, looked_up) = app.lookup(token).await;
+    assert_eq!(status, StatusCode::OK, "{looked_up}");
+    assert_eq!(looked_up["users"][0]["localId"], "uid-c");
+    let (status, refreshed) = app.refresh(str_of(&signed_in, "refreshToken")).await;
+    assert_eq!(status, StatusCode::OK, "{refreshed}");
+    assert_eq!(claims(str_of(&refreshed, "id_token"))["name"], "Captain");
+}
+
 #[tokio::test]
 async fn admin_errors_change_nothing() {
     let app = TestApp::spawn().await;

@@ -376,13 +376,42 @@ pub fn assert_google_error(reply: &Reply, code: u16, status: &str, message: &str
     assert_eq!(body["error"]["message"], message, "{body}");
 }
 
-/// Decodes a JWT's payload without verifying it (verification has its own tests).
-pub fn claims(token: &str) -> Value {
+/// A JWT's payload as the signer wrote it, before any JSON parser merges repeated names.
+pub fn payload_text(token: &str) -> String {
     let payload = token.split('.').nth(1).expect("three segments");
     let bytes = data_encoding::BASE64URL_NOPAD
         .decode(payload.as_bytes())
         .expect("base64url");
-    serde_json::from_slice(&bytes).expect("json")
+    String::from_utf8(bytes).expect("utf-8")
+}
+
+/// The names of a JSON object's members in order, repeats included, which a parsed `Value`
+/// would have merged.
+pub fn member_names(json: &str) -> Vec<String> {
+    struct Names;
+    impl<'de> serde::de::Visitor<'de> for Names {
+        type Value = Vec<String>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a JSON object")
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(
+            self,
+            mut map: A,
+        ) -> Result<Self::Value, A::Error> {
+            let mut names = Vec::new();
+            while let Some((name, serde::de::IgnoredAny)) = map.next_entry()? {
+                names.push(name);
+            }
+            Ok(names)
+        }
+    }
+    serde::Deserializer::deserialize_map(&mut serde_json::Deserializer::from_str(json), Names)
+        .expect("a JSON object")
+}
+
+/// Decodes a JWT's payload without verifying it (verification has its own tests).
+pub fn claims(token: &str) -> Value {
+    serde_json::from_str(&payload_text(token)).expect("json")
 }
 
 pub fn str_of<'a>(v: &'a Value, key: &str) -> &'a str {
