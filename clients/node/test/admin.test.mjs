@@ -10,7 +10,8 @@ import { hex, PASSWORD, sleep, uniqueEmail, uniquePhone, useTessera } from './se
 const tessera = useTessera();
 
 // Tokens and sessions are checked from the user's side, through the JS SDK: firebase-admin's
-// verifyIdToken cannot check Tessera's tokens in emulator mode (see known-gaps.test.mjs).
+// verifyIdToken in emulator mode takes unsigned tokens only, which this suite's server does not
+// issue (emulator-tokens.test.mjs runs it with `unsigned_id_tokens`).
 const signIn = async (email, password) => (await tessera.signIn(email, password)).user;
 
 // UserInfo.toJSON() keeps undefined properties; compare what would go over the wire.
