@@ -2,10 +2,11 @@
 //! and the challenges that send those codes (8 digits, 5 minutes, 5 attempts, single use).
 //!
 //! A request reads the session, applies its checks and challenges, and writes the session back
-//! only if nobody else changed it meanwhile (its sequence). Of two requests racing with one
-//! code, one wins and the other hears that the code is used, as it would had it come second;
-//! a request that lost to some other change gets `SessionChanged`. A failed code check still
-//! counts: the attempt is written before the error is returned, on the session as it is then.
+//! only if nobody else changed it meanwhile (its sequence). If somebody did, the request's
+//! change is laid over theirs and written again: requests at once to one session all stand, as
+//! in ZITADEL, except that of two requests racing with one code, one wins and the other hears
+//! that the code is used, as it would had it come second. A failed code check still counts: the
+//! attempt is written before the error is returned, on the session as it is then.
 
 use data_encoding::BASE64;
 use time::{Duration, OffsetDateTime};
@@ -120,8 +121,9 @@ impl OtpKind {
     }
 }
 
-/// How often a failed check's attempt is written again on a session that changed meanwhile.
-const ATTEMPT_TRIES: usize = 16;
+/// How often a change, or a failed check's attempt, is written again on a session that changed
+/// meanwhile before the request gives up with `SessionChanged`.
+const SAVE_TRIES: usize = 16;
 
 /// A wrong code costs its challenge an attempt; the last attempt ends it, as does expiry.
 fn spend_attempt(slot: &mut Option<OtpChallenge>, now: OffsetDateTime) {
@@ -290,9 +292,7 @@ impl Service {
         };
         let token = random_token().map_err(internal)?;
         session.token_hash = sha256(token.as_bytes());
-        if let Err(e) = self.save_session(&session, &original, &outgoing).await {
-            return Err(self.why_changed(&original, &session, e).await);
-        }
+        let session = self.save_change(&original, session, &outgoing).await?;
         if !outgoing.is_empty() {
             self.queued();
         }
@@ -335,7 +335,7 @@ impl Service {
         attempted: &LoginSession,
     ) -> Result<(), DomainError> {
         let mut current = read.clone();
-        for _ in 0..ATTEMPT_TRIES {
+        for _ in 0..SAVE_TRIES {
             let mut next = current.clone();
             for kind in [OtpKind::Sms, OtpKind::Email] {
                 let (before, after) = (kind.challenge(read), kind.challenge(attempted));
@@ -369,34 +369,35 @@ impl Service {
         Err(DomainError::SessionChanged)
     }
 
-    /// Why a change that passed its checks could not be saved (`error`): a code it used was
-    /// used by another request first, which is answered as when the code comes second, or some
-    /// other change to the session came first, which the caller may retry.
-    async fn why_changed(
+    /// Saves `changed`, a change to `read`. When another request changed the session
+    /// meanwhile, the change is laid over the session as that request left it
+    /// ([`LoginSession::laid_over`]) and saved again, so that requests at once to one session
+    /// all stand, as in ZITADEL; the one whose code another request used first hears what a
+    /// code submitted second hears.
+    async fn save_change(
         &self,
         read: &LoginSession,
-        changed: &LoginSession,
-        error: DomainError,
-    ) -> DomainError {
-        if !matches!(error, DomainError::SessionChanged) {
-            return error;
-        }
-        let Ok(Some(now)) = self.store.get_login_session(&read.id).await else {
-            return error;
-        };
-        let used_first = [OtpKind::Sms, OtpKind::Email].into_iter().any(|kind| {
-            match (kind.challenge(read), kind.challenge(changed)) {
-                (Some(before), None) => kind
-                    .challenge(&now)
-                    .is_none_or(|c| c.code_hash != before.code_hash),
-                _ => false,
+        changed: LoginSession,
+        outgoing: &[Outgoing],
+    ) -> Result<LoginSession, DomainError> {
+        let mut attempt = changed.clone();
+        let mut base = read.clone();
+        for _ in 0..SAVE_TRIES {
+            match self.save_session(&attempt, &base, outgoing).await {
+                Err(DomainError::SessionChanged) => {}
+                saved => return saved.map(|()| attempt),
             }
-        });
-        if used_first {
-            DomainError::VerificationCodeNotFound
-        } else {
-            error
+            base = self
+                .store
+                .get_login_session(&read.id)
+                .await?
+                .ok_or(DomainError::SessionNotFound)?;
+            if base.expired(self.clock.now()) {
+                return Err(DomainError::LoginSessionExpired);
+            }
+            attempt = changed.laid_over(read, &base)?;
         }
+        Err(DomainError::SessionChanged)
     }
 
     async fn apply_checks(

@@ -392,6 +392,80 @@ async fn one_code_submitted_eight_times_at_once_checks_once() {
     }
 }
 
+/// As ZITADEL adds up the events of requests at once, each change stands: none is refused
+/// for having read the session before another wrote it.
+#[tokio::test]
+async fn changes_at_once_to_one_session_all_stand() {
+    let app = TestApp::spawn().await;
+    user_with_every_factor(&app, "many@example.com", "+15550100006").await;
+    let (status, created) = call(
+        &app,
+        Method::POST,
+        "/v2/sessions",
+        json!({"checks": {"user": {"loginName": "many@example.com"}}}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let session = str_of(&created, "sessionId").to_owned();
+    let change = |body: Value| {
+        app.client
+            .patch(app.url(&format!("/v2/sessions/{session}")))
+            .bearer_auth(app.pat())
+            .json(&body)
+    };
+    let mut changes: Vec<_> = (0..8)
+        .map(|i| change(json!({"metadata": {format!("key{i}"): "dmFsdWU="}})))
+        .collect();
+    changes.push(change(
+        json!({"checks": {"password": {"password": PASSWORD}}}),
+    ));
+    changes.push(change(
+        json!({"checks": {"totp": {"code": totp(SECRET, app.now())}}}),
+    ));
+    changes.push(change(
+        json!({"challenges": {"otpEmail": {"returnCode": {}}}}),
+    ));
+    let replies = TestApp::all_at_once(changes).await;
+    for (status, body) in &replies {
+        assert_eq!(*status, StatusCode::OK, "{body}");
+    }
+
+    let (status, got) = call(
+        &app,
+        Method::GET,
+        &format!("/v2/sessions/{session}"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{got}");
+    for i in 0..8 {
+        assert_eq!(
+            got["session"]["metadata"][format!("key{i}")],
+            "dmFsdWU=",
+            "{got}"
+        );
+    }
+    for factor in ["user", "password", "totp"] {
+        assert!(
+            got["session"]["factors"][factor]["verifiedAt"].is_string(),
+            "{factor}: {got}"
+        );
+    }
+    // The code the challenge returned is the session's.
+    let code = replies
+        .iter()
+        .find_map(|(_, body)| body["challenges"]["otpEmail"].as_str())
+        .expect("the challenge's reply")
+        .to_owned();
+    let (status, body) = set(
+        &app,
+        &session,
+        json!({"checks": {"otpEmail": {"code": code}}}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}
+
 #[tokio::test]
 async fn wrong_codes_submitted_at_once_each_cost_an_attempt() {
     let app = TestApp::spawn().await;
