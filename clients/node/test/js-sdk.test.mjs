@@ -7,9 +7,12 @@ import { test } from 'node:test';
 import {
   createUserWithEmailAndPassword,
   deleteUser,
+  EmailAuthProvider,
   getAdditionalUserInfo,
   getIdTokenResult,
+  linkWithCredential,
   reload,
+  signInAnonymously,
   updateEmail,
   updatePassword,
   updateProfile,
@@ -129,9 +132,11 @@ test('updateProfile is stored: reload and a fresh sign-in see it, and so does th
   assert.deepEqual({ name: claims.name, picture: claims.picture }, { name: profile.displayName, picture: profile.photoURL });
 });
 
-test('updateEmail moves the sign-in to the new address and clears emailVerified', async () => {
+test('updateEmail moves the sign-in to the new address, clears emailVerified, ends other sessions', async () => {
   const { user, email } = await signUp();
+  const otherSession = (await signIn(email)).user;
   await tessera.admin.updateUser(user.uid, { emailVerified: true });
+  await nextSecond();
   const newEmail = uniqueEmail('moved');
   await updateEmail(user, newEmail);
   await reload(user);
@@ -139,6 +144,30 @@ test('updateEmail moves the sign-in to the new address and clears emailVerified'
   assert.equal(user.emailVerified, false);
   assert.equal((await signIn(newEmail)).user.uid, user.uid);
   await assert.rejects(signIn(email), { code: 'auth/user-not-found' });
+  // As in Firebase, a new email revokes earlier sessions; this one took the fresh tokens.
+  assert.equal((await getIdTokenResult(user, true)).claims.email, newEmail);
+  await assert.rejects(otherSession.getIdToken(true), { code: 'auth/user-token-expired' });
+});
+
+test('linkWithCredential gives an anonymous user an email and password, keeping its uid', async () => {
+  const auth = tessera.client();
+  const { user } = await signInAnonymously(auth);
+  assert.equal(user.isAnonymous, true);
+  const email = uniqueEmail('linked');
+  const linked = await linkWithCredential(user, EmailAuthProvider.credential(email, PASSWORD));
+  assert.equal(linked.operationType, 'link');
+  assert.equal(linked.user.uid, user.uid);
+  assert.equal(linked.user.isAnonymous, false);
+  assert.equal(linked.user.email, email);
+  assert.deepEqual(linked.user.providerData.map((p) => p.providerId), ['password']);
+  assert.equal((await getIdTokenResult(linked.user, true)).signInProvider, 'password');
+  assert.equal((await signIn(email)).user.uid, user.uid);
+});
+
+test('createUserWithEmailAndPassword with an empty password is auth/missing-password', async () => {
+  await assert.rejects(createUserWithEmailAndPassword(tessera.client(), uniqueEmail(), ''), {
+    code: 'auth/missing-password',
+  });
 });
 
 test('updatePassword: the new password signs in, the old one does not, other sessions end', async () => {

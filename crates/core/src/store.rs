@@ -445,6 +445,8 @@ pub trait Store: Send + Sync + 'static {
     async fn update_user(&self, user: &User) -> StoreResult<bool>;
     /// Deletes the user and everything hanging off it; `Ok(false)` when there was none.
     async fn delete_user(&self, realm: &RealmId, id: &UserId) -> StoreResult<bool>;
+    /// Deletes every user of the realm and everything hanging off them (the emulator's reset).
+    async fn delete_all_users(&self, realm: &RealmId) -> StoreResult<()>;
     /// Users ordered by id, strictly after `after` (keyset pagination for `batchGet`).
     async fn list_users(
         &self,

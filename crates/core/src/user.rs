@@ -113,11 +113,15 @@ pub struct UserPatch {
 }
 
 impl UserPatch {
-    /// Applies the patch. Changing the password or disabling the account revokes every
-    /// session: `valid_since` moves to `now`, so older refresh and ID tokens die.
+    /// Applies the patch. Changing the password or the email to a new address, or disabling
+    /// the account, revokes every session, as in Firebase: `valid_since` moves to `now`, so
+    /// older refresh and ID tokens die.
     pub fn apply(self, user: &mut User, now: OffsetDateTime) {
         let whole_second = now.replace_nanosecond(0).unwrap_or(now);
         if let Some(email) = self.email {
+            if email.is_some() && email != user.email {
+                user.valid_since = whole_second;
+            }
             user.email = email;
         }
         if let Some(v) = self.email_verified {

@@ -637,6 +637,18 @@ impl Store for SqlStore {
         .await
     }
 
+    async fn delete_all_users(&self, realm: &RealmId) -> StoreResult<()> {
+        self.durably(async |conn| {
+            sqlx::query("DELETE FROM users WHERE realm_id = $1")
+                .bind(&realm.0)
+                .execute(&mut *conn)
+                .await
+                .map_err(db_err)?;
+            Ok(())
+        })
+        .await
+    }
+
     async fn list_users(
         &self,
         realm: &RealmId,

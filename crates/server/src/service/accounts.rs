@@ -213,22 +213,45 @@ impl Service {
         self.apply_changes(user, changes).await
     }
 
-    /// An end user's update of their own account. A password change revokes every earlier
-    /// session, so the caller gets a fresh one; `want_tokens` asks for one regardless.
+    /// An end user's update of their own account. A change of password or email revokes
+    /// every earlier session, so the caller gets a fresh one; `want_tokens` asks for one
+    /// regardless.
     pub async fn update_own_account(
         &self,
         caller: Authenticated,
         changes: AccountChanges,
         want_tokens: bool,
     ) -> Result<(User, Option<Session>), DomainError> {
-        let revokes = changes.password.is_some();
         let sign_in = caller.sign_in()?;
+        let valid_since = caller.user.valid_since;
         let user = self.apply_changes(caller.user, changes).await?;
-        let session = if revokes || want_tokens {
+        let session = if user.valid_since != valid_since || want_tokens {
             Some(self.start_session(&caller.realm, &user, sign_in).await?)
         } else {
             None
         };
+        Ok((user, session))
+    }
+
+    /// Links an email and password to the caller's account, as the JS SDK's
+    /// `linkWithCredential` does for an anonymous user who wants to keep their data: the
+    /// account gets them (the email unverified) and the caller a password sign-in, while the
+    /// new password revokes every earlier session.
+    pub async fn link_password(
+        &self,
+        caller: Authenticated,
+        account: NewAccount,
+    ) -> Result<(User, Session), DomainError> {
+        let changes = AccountChanges {
+            email: account.email.map(Some),
+            password: account.password,
+            display_name: account.display_name.map(Some),
+            photo_url: account.photo_url.map(Some),
+            ..AccountChanges::default()
+        };
+        let user = self.apply_changes(caller.user, changes).await?;
+        let sign_in = SignIn::first_factor("password", self.clock.now());
+        let session = self.start_session(&caller.realm, &user, sign_in).await?;
         Ok((user, session))
     }
 
@@ -282,6 +305,12 @@ impl Service {
         } else {
             Err(DomainError::UserNotFound)
         }
+    }
+
+    /// Deletes every account of the realm, as the emulator's `DELETE …/accounts` does
+    /// between tests.
+    pub async fn delete_all_accounts(&self, realm: &Realm) -> Result<(), DomainError> {
+        Ok(self.store.delete_all_users(&realm.id).await?)
     }
 
     pub async fn query_accounts(

@@ -132,17 +132,20 @@ impl Service {
             .await?)
     }
 
-    fn check_enrolment_allowed(
+    /// Whether the caller may enrol a factor of `kind` (of any kind the realm allows, when
+    /// the request does not say): the realm's MFA mode, then the first factor, then a
+    /// verified email, in the emulator's order. Checked before the request's own fields.
+    pub fn check_enrolment_allowed(
         &self,
         me: &Authenticated,
-        kind: FactorKind,
+        kind: Option<FactorKind>,
     ) -> Result<(), DomainError> {
-        let allowed = match kind {
+        let allowed = |kind| match kind {
             FactorKind::SmsOtp => me.realm.mfa.allows_sms(),
             FactorKind::Totp => me.realm.mfa.allows_totp(),
             FactorKind::EmailOtp | FactorKind::WebAuthn => false,
         };
-        if !allowed {
+        if let Some(kind) = kind.filter(|k| !allowed(*k)) {
             return Err(DomainError::FactorKindDisabled(kind));
         }
         if INELIGIBLE_FIRST_FACTORS.contains(&me.claims.firebase.sign_in_provider.as_str()) {
@@ -164,7 +167,7 @@ impl Service {
             EnrolmentStart::Phone { .. } => FactorKind::SmsOtp,
             EnrolmentStart::Totp => FactorKind::Totp,
         };
-        self.check_enrolment_allowed(me, kind)?;
+        self.check_enrolment_allowed(me, Some(kind))?;
         let factors = &me.factors;
         if factors.len() as i64 >= MAX_READY_FACTORS {
             return Err(DomainError::SecondFactorLimitExceeded);

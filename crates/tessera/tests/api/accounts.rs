@@ -56,6 +56,66 @@ async fn sign_up_without_credentials_is_anonymous() {
     assert!(body.get("email").is_none());
 }
 
+/// `linkWithCredential(anonymousUser, EmailAuthProvider.credential(…))`: the JS SDK sends
+/// `accounts:signUp` with the anonymous user's ID token, which keeps its id.
+#[tokio::test]
+async fn sign_up_with_an_id_token_links_email_and_password() {
+    let app = TestApp::spawn().await;
+    let (_, anonymous) = app.post("/v1/accounts:signUp", json!({})).await;
+    app.sign_up("taken@example.com", "secret12").await;
+    let token = anonymous["idToken"].clone();
+    let before = app.fingerprint().await;
+    let cases = [
+        (json!({"idToken": token}), "MISSING_EMAIL"),
+        (
+            json!({"idToken": "junk", "email": "new@example.com", "password": "secret12"}),
+            "INVALID_ID_TOKEN",
+        ),
+        (
+            json!({"idToken": token, "email": "taken@example.com", "password": "secret12"}),
+            "EMAIL_EXISTS",
+        ),
+        (
+            json!({"idToken": token, "email": "new@example.com", "password": "123"}),
+            "WEAK_PASSWORD : Password should be at least 6 characters",
+        ),
+    ];
+    for (body, message) in cases {
+        assert_it_error(&app.post("/v1/accounts:signUp", body).await, message);
+    }
+    assert_eq!(app.fingerprint().await, before);
+
+    app.advance(1);
+    let (status, linked) = app
+        .post(
+            "/v1/accounts:signUp",
+            json!({"idToken": token, "email": "Lin@Example.com", "password": "secret12",
+                   "returnSecureToken": true, "clientType": "CLIENT_TYPE_WEB"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{linked}");
+    assert_eq!(linked["localId"], anonymous["localId"]);
+    assert_eq!(linked["email"], "lin@example.com");
+    let c = claims(str_of(&linked, "idToken"));
+    assert_eq!(c["firebase"]["sign_in_provider"], "password");
+    assert_eq!(c["email_verified"], false);
+    assert!(c.get("provider_id").is_none(), "{c}");
+    // The new password revoked the anonymous session; the linked one works.
+    assert_it_error(
+        &app.lookup(str_of(&anonymous, "idToken")).await,
+        "TOKEN_EXPIRED",
+    );
+    let (status, looked_up) = app.lookup(str_of(&linked, "idToken")).await;
+    assert_eq!(status, StatusCode::OK, "{looked_up}");
+    assert_eq!(
+        looked_up["users"][0]["providerUserInfo"][0]["providerId"],
+        "password"
+    );
+    let (status, signed_in) = app.sign_in("lin@example.com", "secret12").await;
+    assert_eq!(status, StatusCode::OK, "{signed_in}");
+    assert_eq!(signed_in["localId"], anonymous["localId"]);
+}
+
 #[tokio::test]
 async fn sign_up_errors_change_nothing() {
     let app = TestApp::spawn().await;
@@ -80,6 +140,14 @@ async fn sign_up_errors_change_nothing() {
         ),
         (json!({"email": "new@example.com"}), "MISSING_PASSWORD"),
         (json!({"password": "secret1"}), "MISSING_EMAIL"),
+        // Both are looked for before either is parsed, and an empty one is missing.
+        (
+            json!({"email": "new@example.com", "password": ""}),
+            "MISSING_PASSWORD",
+        ),
+        (json!({"email": "", "password": "secret1"}), "MISSING_EMAIL"),
+        (json!({"email": "not-an-email"}), "MISSING_PASSWORD"),
+        (json!({"password": "123"}), "MISSING_EMAIL"),
         (
             json!({"email": "new@example.com", "password": "secret1", "localId": "chosen"}),
             "INSUFFICIENT_PERMISSION",
@@ -282,37 +350,53 @@ async fn update_profile_and_email() {
     );
 }
 
+/// As in Firebase, a new password or a new email revokes every earlier session; the answer
+/// carries a fresh one. Other changes leave sessions alone.
 #[tokio::test]
-async fn password_change_revokes_earlier_sessions() {
-    let app = TestApp::spawn().await;
-    let up = app.sign_up("ivy@example.com", "secret12").await;
-    // Tokens carry whole seconds; move past the sign-up second so the revocation is visible.
-    app.advance(1);
-    let (status, body) = app
-        .post(
-            "/v1/accounts:update",
-            json!({"idToken": up["idToken"], "password": "newsecret"}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    let new_id_token = str_of(&body, "idToken");
-    let new_refresh = str_of(&body, "refreshToken");
+async fn password_or_email_change_revokes_earlier_sessions() {
+    let cases = [
+        (
+            json!({"password": "newsecret"}),
+            ("ivy@example.com", "newsecret"),
+            ("ivy@example.com", "secret12", "INVALID_PASSWORD"),
+        ),
+        (
+            json!({"email": "ivy.new@example.com"}),
+            ("ivy.new@example.com", "secret12"),
+            ("ivy@example.com", "secret12", "EMAIL_NOT_FOUND"),
+        ),
+    ];
+    for (mut change, (email, password), (old_email, old_password, refused)) in cases {
+        let app = TestApp::spawn().await;
+        let up = app.sign_up("ivy@example.com", "secret12").await;
+        // Tokens carry whole seconds; move past the sign-up second so the revocation is visible.
+        app.advance(1);
+        let (status, body) = app
+            .post(
+                "/v1/accounts:update",
+                json!({"idToken": up["idToken"], "displayName": "Ivy"}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert!(body.get("idToken").is_none(), "{body}");
+        assert_eq!(app.lookup(str_of(&up, "idToken")).await.0, StatusCode::OK);
 
-    assert_it_error(&app.lookup(str_of(&up, "idToken")).await, "TOKEN_EXPIRED");
-    assert_it_error(
-        &app.refresh(str_of(&up, "refreshToken")).await,
-        "TOKEN_EXPIRED",
-    );
-    assert_eq!(app.lookup(new_id_token).await.0, StatusCode::OK);
-    assert_eq!(app.refresh(new_refresh).await.0, StatusCode::OK);
-    assert_it_error(
-        &app.sign_in("ivy@example.com", "secret12").await,
-        "INVALID_PASSWORD",
-    );
-    assert_eq!(
-        app.sign_in("ivy@example.com", "newsecret").await.0,
-        StatusCode::OK
-    );
+        change["idToken"] = up["idToken"].clone();
+        let (status, body) = app.post("/v1/accounts:update", change).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let new_id_token = str_of(&body, "idToken");
+        let new_refresh = str_of(&body, "refreshToken");
+
+        assert_it_error(&app.lookup(str_of(&up, "idToken")).await, "TOKEN_EXPIRED");
+        assert_it_error(
+            &app.refresh(str_of(&up, "refreshToken")).await,
+            "TOKEN_EXPIRED",
+        );
+        assert_eq!(app.lookup(new_id_token).await.0, StatusCode::OK);
+        assert_eq!(app.refresh(new_refresh).await.0, StatusCode::OK);
+        assert_it_error(&app.sign_in(old_email, old_password).await, refused);
+        assert_eq!(app.sign_in(email, password).await.0, StatusCode::OK);
+    }
 }
 
 #[tokio::test]

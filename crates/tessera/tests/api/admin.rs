@@ -561,3 +561,82 @@ async fn tenants_are_separate_realms() {
         "TENANT_ID_MISMATCH",
     );
 }
+
+/// The emulator's reset between tests, `DELETE /emulator/v1/projects/{p}[/tenants/{t}]/accounts`:
+/// every account of that project (or tenant) goes, with its factors and sessions; other
+/// tenants keep theirs. Like the emulator's other hooks it exists in dev mode only.
+#[tokio::test]
+async fn the_emulator_reset_deletes_every_account_of_its_realm() {
+    let app = TestApp::spawn().await;
+    let (status, tenant) = app
+        .admin_post(
+            &format!("/v2/projects/{PROJECT}/tenants"),
+            json!({"displayName": "Kept"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{tenant}");
+    let tenant = str_of(&tenant, "name")
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_owned();
+    let session = app.verified_user("reset@example.com").await;
+    app.enrol_phone(&session, "+16505550123").await;
+    create(
+        &app,
+        json!({"localId": "uid-r2", "email": "r2@example.com"}),
+    )
+    .await;
+    let (status, body) = app
+        .admin_post(
+            &format!("/v1/projects/{PROJECT}/tenants/{tenant}/accounts"),
+            json!({"localId": "uid-t", "email": "t@example.com"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+
+    let reset = |app: &TestApp, path: String| app.client.delete(app.url(&path)).send();
+    let response = reset(&app, format!("/emulator/v1/projects/{PROJECT}/accounts"))
+        .await
+        .unwrap();
+    let (status, body) = TestApp::reply(response).await;
+    assert_eq!((status, body), (StatusCode::OK, json!({})));
+    assert!(app.admin_user("uid-r2").await.is_none());
+    assert_it_error(
+        &app.lookup(str_of(&session, "idToken")).await,
+        "USER_NOT_FOUND",
+    );
+    assert_it_error(
+        &app.sign_in("reset@example.com", "secret12").await,
+        "EMAIL_NOT_FOUND",
+    );
+    let tenant_lookup = format!("/v1/projects/{PROJECT}/tenants/{tenant}/accounts:lookup");
+    let (status, kept) = app
+        .admin_post(&tenant_lookup, json!({"localId": ["uid-t"]}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{kept}");
+    assert_eq!(kept["users"][0]["localId"], "uid-t");
+
+    let response = reset(
+        &app,
+        format!("/emulator/v1/projects/{PROJECT}/tenants/{tenant}/accounts"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let (_, gone) = app
+        .admin_post(&tenant_lookup, json!({"localId": ["uid-t"]}))
+        .await;
+    assert!(gone.get("users").is_none(), "{gone}");
+
+    let production = TestApp::spawn_production().await;
+    let before = production.fingerprint().await;
+    let response = reset(
+        &production,
+        format!("/emulator/v1/projects/{PROJECT}/accounts"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    assert_eq!(production.fingerprint().await, before);
+}

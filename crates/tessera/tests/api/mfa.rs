@@ -246,6 +246,19 @@ async fn enrolment_preconditions_and_errors_change_nothing() {
             json!({"idToken": anonymous["idToken"], "totpEnrollmentInfo": {}}),
             "UNSUPPORTED_FIRST_FACTOR : MFA is not available for the given first factor.",
         ),
+        // Who may enrol is settled before the request's own fields are read.
+        (
+            json!({"idToken": unverified["idToken"], "phoneEnrollmentInfo": {"phoneNumber": "bad"}}),
+            "UNVERIFIED_EMAIL : Need to verify email first before enrolling second factors.",
+        ),
+        (
+            json!({"idToken": unverified["idToken"]}),
+            "UNVERIFIED_EMAIL : Need to verify email first before enrolling second factors.",
+        ),
+        (
+            json!({"idToken": anonymous["idToken"], "phoneEnrollmentInfo": {}}),
+            "UNSUPPORTED_FIRST_FACTOR : MFA is not available for the given first factor.",
+        ),
         (
             json!({"idToken": t}),
             "INVALID_ARGUMENT : Exactly one of phoneEnrollmentInfo and totpEnrollmentInfo must be set.",
@@ -277,6 +290,15 @@ async fn enrolment_preconditions_and_errors_change_nothing() {
         ),
         (
             json!({"idToken": t, "phoneVerificationInfo": {"sessionInfo": "x"}}),
+            "MISSING_CODE",
+        ),
+        // The code is looked for first, as in the emulator (the JS SDK: auth/missing-code).
+        (
+            json!({"idToken": t, "phoneVerificationInfo": {}}),
+            "MISSING_CODE",
+        ),
+        (
+            json!({"idToken": t, "totpVerificationInfo": {}}),
             "MISSING_CODE",
         ),
         // Android's instant-verification proof does not replace the code: Tessera never issues
@@ -538,6 +560,10 @@ async fn second_factor_sign_in_errors() {
         ),
         (
             json!({"mfaPendingCredential": credential, "phoneVerificationInfo": {"sessionInfo": "s"}}),
+            "MISSING_CODE",
+        ),
+        (
+            json!({"mfaPendingCredential": credential, "phoneVerificationInfo": {}}),
             "MISSING_CODE",
         ),
         (

@@ -1,5 +1,6 @@
 //! The Firebase Auth emulator's test hooks, in dev mode only: the SMS codes still waiting to
-//! be used, so tests can complete phone flows without a phone.
+//! be used, so tests can complete phone flows without a phone, and the reset of a project's
+//! accounts between tests.
 
 use std::sync::Arc;
 
@@ -62,5 +63,16 @@ pub async fn clear_verification_codes(
 ) -> Result<Json<Empty>, ItError> {
     let realm = dev_realm(&svc, &path).await?;
     svc.clear_codes(&realm).await?;
+    Ok(Json(Empty {}))
+}
+
+#[utoipa::path(delete, path = "/emulator/v1/projects/{project}/accounts", tag = "emulator",
+    params(("project" = String, Path)), responses((status = 200, body = Empty)))]
+pub async fn delete_all_accounts(
+    State(svc): State<Arc<Service>>,
+    path: ProjectPath,
+) -> Result<Json<Empty>, ItError> {
+    let realm = dev_realm(&svc, &path).await?;
+    svc.delete_all_accounts(&realm).await?;
     Ok(Json(Empty {}))
 }

@@ -97,15 +97,19 @@ pub fn new_account(
     admin_only(&req.disabled, admin)?;
     admin_only(&req.mfa_info, admin)?;
     let factors = admin_factors(req.mfa_info.take().unwrap_or_default())?;
-    let email = req.email.as_deref().map(email).transpose()?;
-    let password = req.password.as_deref().map(password).transpose()?;
-    if !admin {
-        match (&email, &password) {
-            (Some(_), None) => return Err(ItError::code("MISSING_PASSWORD")),
-            (None, Some(_)) => return Err(ItError::code("MISSING_EMAIL")),
-            _ => {}
+    // As in the emulator: an end user's email and password come together, and an empty one
+    // is missing, not malformed; both are looked at before either is parsed.
+    let given = |field: &Option<String>| field.as_deref().is_some_and(|v| !v.is_empty());
+    if !admin && (req.id_token.is_some() || given(&req.email) || given(&req.password)) {
+        if !given(&req.email) {
+            return Err(ItError::code("MISSING_EMAIL"));
+        }
+        if !given(&req.password) {
+            return Err(ItError::code("MISSING_PASSWORD"));
         }
     }
+    let email = req.email.as_deref().map(email).transpose()?;
+    let password = req.password.as_deref().map(password).transpose()?;
     let account = NewAccount {
         id: req.local_id.as_deref().map(local_id).transpose()?,
         email,

@@ -1,12 +1,13 @@
 //! `v2/accounts/mfaEnrollment:start|finalize|withdraw` and `v2/accounts/mfaSignIn:start|finalize`.
-//! Required fields are checked in the emulator's order, each with its exact error.
+//! Required fields are checked in the emulator's order, each with its exact error (a code
+//! before the session it answers, as struct fields are evaluated in the order written).
 
 use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::State;
 use data_encoding::BASE32_NOPAD;
-use tessera_core::{DomainError, FactorData, FactorId};
+use tessera_core::{DomainError, FactorData, FactorId, FactorKind};
 
 use super::error::ItError;
 use super::extract::{ApiKey, Body};
@@ -71,6 +72,12 @@ pub async fn start_enrollment(
         req.tenant_id.as_deref(),
     )
     .await?;
+    let kind = match (&req.phone_enrollment_info, &req.totp_enrollment_info) {
+        (Some(_), None) => Some(FactorKind::SmsOtp),
+        (None, Some(_)) => Some(FactorKind::Totp),
+        _ => None,
+    };
+    svc.check_enrolment_allowed(&me, kind)?;
     let start = match (req.phone_enrollment_info, req.totp_enrollment_info) {
         (Some(phone), None) => {
             let number = phone.phone_number.as_deref().unwrap_or_default();
@@ -129,12 +136,12 @@ pub async fn finalize_enrollment(
     .await?;
     let proof = match (&req.phone_verification_info, &req.totp_verification_info) {
         (Some(phone), None) => EnrolmentProof::Phone {
-            session_info: required(&phone.session_info, "MISSING_SESSION_INFO")?.to_owned(),
             code: required(&phone.code, "MISSING_CODE")?.to_owned(),
+            session_info: required(&phone.session_info, "MISSING_SESSION_INFO")?.to_owned(),
         },
         (None, Some(totp)) => EnrolmentProof::Totp {
-            session_info: required(&totp.session_info, "MISSING_SESSION_INFO")?.to_owned(),
             code: required(&totp.verification_code, "MISSING_CODE")?.to_owned(),
+            session_info: required(&totp.session_info, "MISSING_SESSION_INFO")?.to_owned(),
         },
         _ => {
             return Err(ItError::with_detail(
@@ -228,8 +235,8 @@ pub async fn finalize_sign_in(
     })?;
     let proof = match (&req.phone_verification_info, &req.totp_verification_info) {
         (Some(phone), None) => SignInProof::Phone {
-            session_info: required(&phone.session_info, "MISSING_SESSION_INFO")?.to_owned(),
             code: required(&phone.code, "MISSING_CODE")?.to_owned(),
+            session_info: required(&phone.session_info, "MISSING_SESSION_INFO")?.to_owned(),
         },
         (None, Some(totp)) => SignInProof::Totp {
             factor: factor_id(&req.mfa_enrollment_id)?,

@@ -21,7 +21,7 @@ use axum::body::Body as HttpBody;
 use axum::extract::{DefaultBodyLimit, Query, Request};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use std::collections::HashMap;
 
 pub use error::ItError;
@@ -103,10 +103,15 @@ fn emulator() -> Router<Arc<Service>> {
         "/emulator/v1/projects/{project}",
         "/emulator/v1/projects/{project}/tenants/{tenant}",
     ] {
-        router = router.route(
-            &format!("{base}/verificationCodes"),
-            get(emulator::verification_codes).delete(emulator::clear_verification_codes),
-        );
+        router = router
+            .route(
+                &format!("{base}/verificationCodes"),
+                get(emulator::verification_codes).delete(emulator::clear_verification_codes),
+            )
+            .route(
+                &format!("{base}/accounts"),
+                delete(emulator::delete_all_accounts),
+            );
     }
     router
 }
@@ -206,6 +211,7 @@ async fn google_params(
     config::delete_tenant,
     emulator::verification_codes,
     emulator::clear_verification_codes,
+    emulator::delete_all_accounts,
     securetoken::jwks,
     securetoken::x509,
     securetoken::recaptcha_params,
