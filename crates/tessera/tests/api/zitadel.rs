@@ -499,6 +499,8 @@ async fn self_service_authenticator_app_through_auth_v1() {
         .await;
     assert_eq!(status, StatusCode::OK, "{added}");
     assert!(str_of(&added, "url").starts_with("otpauth://totp/Tessera:authv1@example.com?"));
+    // An add answers with its creation date, a change with its change date.
+    assert!(added["details"]["creationDate"].is_string(), "{added}");
     let secret = str_of(&added, "secret").to_owned();
     let verify = "/auth/v1/users/me/auth_factors/otp/_verify";
     let wrong = app
@@ -511,7 +513,7 @@ async fn self_service_authenticator_app_through_auth_v1() {
         )
         .await;
     assert_zitadel_error(&wrong, 400, 3, "Invalid code", "EVENT-8isk2");
-    let (status, _) = app
+    let (status, verified) = app
         .zitadel(
             Method::POST,
             verify,
@@ -521,6 +523,11 @@ async fn self_service_authenticator_app_through_auth_v1() {
         )
         .await;
     assert_eq!(status, StatusCode::OK);
+    assert!(verified["details"]["changeDate"].is_string(), "{verified}");
+    assert!(
+        verified["details"].get("creationDate").is_none(),
+        "{verified}"
+    );
     let (_, mine) = app
         .zitadel(
             Method::POST,
@@ -834,7 +841,7 @@ async fn otp_email_needs_a_verified_address_and_stays_out_of_identity_toolkit() 
 
     let me = app.verified_user("mail@example.com").await;
     let token = str_of(&me, "idToken");
-    let (status, _) = app
+    let (status, added) = app
         .zitadel(
             Method::POST,
             "/auth/v1/users/me/auth_factors/otp_email",
@@ -844,6 +851,7 @@ async fn otp_email_needs_a_verified_address_and_stays_out_of_identity_toolkit() 
         )
         .await;
     assert_eq!(status, StatusCode::OK);
+    assert!(added["details"]["creationDate"].is_string(), "{added}");
     let again = app
         .zitadel(
             Method::POST,

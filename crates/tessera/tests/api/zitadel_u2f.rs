@@ -172,22 +172,32 @@ async fn security_key_registers_signs_in_and_is_removed() {
             .contains("AUTHENTICATION_METHOD_TYPE_U2F"),
         "{methods}"
     );
-    // A login UI on another domain is told about its own keys only.
+    // A login UI on another domain is told about its own keys only. The query may carry
+    // grpc-gateway's booleans (every key here has a domain, so the flag changes nothing).
     for (domain, has_key) in [("login.example.com", false), ("localhost", true)] {
-        let (_, methods) = call(
-            &app,
-            Method::GET,
-            &format!("/v2/users/{user}/authentication_methods?domainQuery.domain={domain}"),
-            json!({}),
-        )
-        .await;
-        assert_eq!(
-            methods
-                .to_string()
-                .contains("AUTHENTICATION_METHOD_TYPE_U2F"),
-            has_key,
-            "{domain}: {methods}"
-        );
+        for flag in [
+            "",
+            "&domainQuery.includeWithoutDomain=true",
+            "&domainQuery.includeWithoutDomain=false",
+        ] {
+            let (status, methods) = call(
+                &app,
+                Method::GET,
+                &format!(
+                    "/v2/users/{user}/authentication_methods?domainQuery.domain={domain}{flag}"
+                ),
+                json!({}),
+            )
+            .await;
+            assert_eq!(status, StatusCode::OK, "{methods}");
+            assert_eq!(
+                methods
+                    .to_string()
+                    .contains("AUTHENTICATION_METHOD_TYPE_U2F"),
+                has_key,
+                "{domain}{flag}: {methods}"
+            );
+        }
     }
 
     // Two sign-ins: the sign counter moves forward each time.

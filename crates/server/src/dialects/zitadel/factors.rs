@@ -5,7 +5,7 @@
 use data_encoding::BASE32_NOPAD;
 use tessera_core::{DomainError, Factor, FactorId, FactorKind, FactorState, UserId};
 
-use super::details::{details_v1, details_v2};
+use super::details::{created_v1, details_v1, details_v2};
 use super::error::{BAD_BODY, Op, USER_ID_MISSING, ZitadelError};
 use super::rpc::Ctx;
 use crate::proto::zitadel::auth::v1 as auth;
@@ -381,7 +381,7 @@ pub async fn add_my_otp(
     Ok(auth::AddMyAuthFactorOtpResponse {
         url,
         secret,
-        details: Some(details_v1(&ctx)),
+        details: Some(created_v1(&ctx, ctx.org_id())),
     })
 }
 
@@ -414,7 +414,7 @@ pub async fn add_my_otp_sms(
     let me = ctx.me()?;
     add(&ctx, &me, FactorKind::SmsOtp, Op::AddOtpSms).await?;
     Ok(auth::AddMyAuthFactorOtpsmsResponse {
-        details: Some(details_v1(&ctx)),
+        details: Some(created_v1(&ctx, ctx.org_id())),
     })
 }
 
@@ -436,7 +436,7 @@ pub async fn add_my_otp_email(
     let me = ctx.me()?;
     add(&ctx, &me, FactorKind::EmailOtp, Op::AddOtpEmail).await?;
     Ok(auth::AddMyAuthFactorOtpEmailResponse {
-        details: Some(details_v1(&ctx)),
+        details: Some(created_v1(&ctx, ctx.org_id())),
     })
 }
 
@@ -548,7 +548,7 @@ pub async fn add_my_u2f(
         key: Some(user_v1::WebAuthNKey {
             public_key: serde_json::to_vec(&options).map_err(|_| u2f(DomainError::Internal))?,
         }),
-        details: Some(details_v1(&ctx)),
+        details: Some(created_v1(&ctx, ctx.org_id())),
     })
 }
 

@@ -111,10 +111,23 @@ fn json_name(field: &str) -> String {
     out
 }
 
-/// Query parameters as protojson fields; `a.b=v` sets field `b` of message field `a`. The
-/// field types are not known here, so a key given once is offered as a one-element list
-/// (repeated fields such as `states`) or, failing that, as a scalar (such as `sessionToken`).
-fn query_fields(query: Option<&str>, lists: bool) -> Result<Map<String, Value>, ZitadelError> {
+/// How query values are offered to the message, whose field types are not known here.
+#[derive(Clone, Copy)]
+enum QueryShape {
+    /// A key given once as a one-element list (repeated fields such as `states`).
+    Lists,
+    /// As a string (such as `sessionToken`; protojson takes numbers and enums as strings too).
+    Scalars,
+    /// As a scalar, with grpc-gateway's spellings of true and false as JSON booleans (such as
+    /// `domainQuery.includeWithoutDomain=true`).
+    Booleans,
+}
+
+/// Query parameters as protojson fields; `a.b=v` sets field `b` of message field `a`.
+fn query_fields(
+    query: Option<&str>,
+    shape: QueryShape,
+) -> Result<Map<String, Value>, ZitadelError> {
     let pairs: Vec<(String, String)> =
         serde_urlencoded::from_str(query.unwrap_or_default()).map_err(|_| BAD_BODY)?;
     let mut root = Map::new();
@@ -131,17 +144,24 @@ fn query_fields(query: Option<&str>, lists: bool) -> Result<Map<String, Value>, 
             };
             object = child;
         }
+        let value = match (shape, value.as_str()) {
+            (QueryShape::Booleans, "true" | "True" | "TRUE" | "t" | "T" | "1") => Value::Bool(true),
+            (QueryShape::Booleans, "false" | "False" | "FALSE" | "f" | "F" | "0") => {
+                Value::Bool(false)
+            }
+            _ => Value::String(value),
+        };
         match object.get_mut(&leaf) {
-            Some(Value::Array(values)) => values.push(Value::String(value)),
+            Some(Value::Array(values)) => values.push(value),
             Some(single) => {
                 let first = single.take();
-                *single = Value::Array(vec![first, Value::String(value)]);
+                *single = Value::Array(vec![first, value]);
             }
-            None if lists => {
-                object.insert(leaf, Value::Array(vec![Value::String(value)]));
+            None if matches!(shape, QueryShape::Lists) => {
+                object.insert(leaf, Value::Array(vec![value]));
             }
             None => {
-                object.insert(leaf, Value::String(value));
+                object.insert(leaf, value);
             }
         }
     }
@@ -165,8 +185,11 @@ fn decode<Req: DeserializeOwned>(
     match body {
         Body::Whole if bytes.iter().all(u8::is_ascii_whitespace) => with_params(Map::new()),
         Body::Whole => with_params(serde_json::from_slice(bytes).map_err(|_| BAD_BODY)?),
-        Body::Query => with_params(query_fields(query, true)?)
-            .or_else(|_| with_params(query_fields(query, false)?)),
+        Body::Query => [QueryShape::Lists, QueryShape::Scalars, QueryShape::Booleans]
+            .into_iter()
+            .map(|shape| with_params(query_fields(query, shape)?))
+            .find(Result::is_ok)
+            .unwrap_or(Err(BAD_BODY)),
     }
 }
 
