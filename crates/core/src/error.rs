@@ -22,6 +22,8 @@ pub enum DomainError {
     EmailExists,
     #[error("the user id is taken")]
     DuplicateUserId,
+    #[error("the username is taken in the organization")]
+    UsernameExists,
     #[error("the phone number is taken")]
     PhoneNumberExists,
     #[error("the id token is malformed, forged or for another project")]
@@ -158,6 +160,8 @@ pub enum Unique {
     Factor,
     /// A second machine user of one name in an organization.
     MachineUsername,
+    /// A second user of one username in an organization.
+    Username,
     /// A second unfinished TOTP enrolment of one user, inserted by a concurrent start; the
     /// store runs the start again, which replaces the other one.
     UnfinishedTotp,
@@ -172,6 +176,7 @@ impl From<StoreError> for DomainError {
             StoreError::Conflict(Unique::PhoneNumber) => DomainError::PhoneNumberExists,
             StoreError::Conflict(Unique::Factor) => DomainError::SecondFactorExists,
             StoreError::Conflict(Unique::MachineUsername) => DomainError::MachineUserExists,
+            StoreError::Conflict(Unique::Username) => DomainError::UsernameExists,
             // The store logs its failures with full detail where they happen.
             StoreError::Unavailable(_) => DomainError::Unavailable,
             StoreError::LimitExceeded(_) => DomainError::TooManyRequests,

@@ -441,6 +441,11 @@ pub trait Store: Send + Sync + 'static {
     /// The realms holding a user with that email address.
     async fn email_realms(&self, email: &EmailAddress) -> StoreResult<Vec<RealmId>>;
     async fn find_user_by_phone(&self, realm: &RealmId, phone: &str) -> StoreResult<Option<User>>;
+    /// The realm's user with that ZITADEL username, matched without regard to case.
+    async fn find_user_by_username(&self, realm: &RealmId, name: &str)
+    -> StoreResult<Option<User>>;
+    /// The realms holding a user with that ZITADEL username, matched without regard to case.
+    async fn username_realms(&self, name: &str) -> StoreResult<Vec<RealmId>>;
     /// Writes every mutable attribute of `user`; `Ok(false)` when the user no longer exists.
     async fn update_user(&self, user: &User) -> StoreResult<bool>;
     /// Deletes the user and everything hanging off it; `Ok(false)` when there was none.

@@ -30,6 +30,8 @@ impl std::fmt::Debug for Password {
 pub struct User {
     pub id: UserId,
     pub realm: RealmId,
+    /// ZITADEL's username, when the user was created with one; a login name.
+    pub username: Option<String>,
     pub email: Option<EmailAddress>,
     pub email_verified: bool,
     pub phone_number: Option<String>,
@@ -49,6 +51,13 @@ pub struct User {
 }
 
 impl User {
+    /// The name ZITADEL shows the user by: the username, else the email address.
+    pub fn login_name(&self) -> Option<&str> {
+        self.username
+            .as_deref()
+            .or(self.email.as_ref().map(EmailAddress::as_str))
+    }
+
     /// A token issued at `issued_at` (whole seconds, as in a JWT) is still alive.
     pub fn accepts_token_issued_at(&self, issued_at: i64) -> bool {
         issued_at >= self.valid_since.unix_timestamp()
@@ -60,6 +69,7 @@ impl User {
 pub struct NewUser {
     pub id: UserId,
     pub realm: RealmId,
+    pub username: Option<String>,
     pub email: Option<EmailAddress>,
     pub email_verified: bool,
     pub phone_number: Option<String>,
@@ -82,6 +92,7 @@ impl NewUser {
                 .unwrap_or(self.created_at),
             id: self.id,
             realm: self.realm,
+            username: self.username,
             email: self.email,
             email_verified: self.email_verified,
             phone_number: self.phone_number,
@@ -168,6 +179,7 @@ mod tests {
         NewUser {
             id: UserId::from_random([1; 8]),
             realm: RealmId("r".into()),
+            username: None,
             email: None,
             email_verified: false,
             phone_number: None,

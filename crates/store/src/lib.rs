@@ -204,6 +204,8 @@ pub(crate) fn db_err(e: sqlx::Error) -> StoreError {
                 Unique::UnfinishedTotp
             } else if named.contains("factors") {
                 Unique::Factor
+            } else if named.contains("username") {
+                Unique::Username
             } else if named.contains("email") {
                 Unique::Email
             } else if named.contains("phone_number") {
@@ -616,6 +618,20 @@ impl Store for SqlStore {
 
     async fn find_user_by_phone(&self, realm: &RealmId, phone: &str) -> StoreResult<Option<User>> {
         self.reading(async |conn| users::find_by(conn, realm, "phone_number", phone).await)
+            .await
+    }
+
+    async fn find_user_by_username(
+        &self,
+        realm: &RealmId,
+        name: &str,
+    ) -> StoreResult<Option<User>> {
+        self.reading(async |conn| users::find_by_username(conn, realm, name).await)
+            .await
+    }
+
+    async fn username_realms(&self, name: &str) -> StoreResult<Vec<RealmId>> {
+        self.reading(async |conn| users::username_realms(conn, name).await)
             .await
     }
 

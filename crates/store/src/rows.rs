@@ -46,7 +46,7 @@ pub(crate) fn corrupt(what: &str) -> StoreError {
 
 pub(crate) const USER_COLUMNS: &str = "realm_id, id, email, email_verified, phone_number, display_name, \
      photo_url, password_hash, password_updated_at, disabled, valid_since, custom_attributes, \
-     created_at, last_login_at, last_refresh_at";
+     created_at, last_login_at, last_refresh_at, username";
 
 pub(crate) fn user_from_row(row: &AnyRow) -> Result<User, StoreError> {
     let email = match get::<Option<String>>(row, "email")? {
@@ -56,6 +56,7 @@ pub(crate) fn user_from_row(row: &AnyRow) -> Result<User, StoreError> {
     Ok(User {
         id: UserId::parse(&get::<String>(row, "id")?).ok_or_else(|| corrupt("user id"))?,
         realm: RealmId(get(row, "realm_id")?),
+        username: get(row, "username")?,
         email,
         email_verified: get_bool(row, "email_verified")?,
         phone_number: get(row, "phone_number")?,

@@ -15,8 +15,8 @@ pub(crate) async fn insert(conn: &mut Conn<'_>, new: NewUser) -> StoreResult<Use
     bind_user(sqlx::query(
         "INSERT INTO users (realm_id, id, email, email_verified, phone_number, display_name, photo_url, \
          password_hash, password_updated_at, disabled, valid_since, custom_attributes, created_at, \
-         last_login_at, last_refresh_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+         last_login_at, last_refresh_at, username) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
     ), &user)
     .execute(&mut *conn)
     .await
@@ -41,14 +41,33 @@ pub(crate) async fn find_by(
     row.as_ref().map(user_from_row).transpose()
 }
 
+/// The realm's user whose username is `name`, whatever the case of either.
+pub(crate) async fn find_by_username(
+    conn: &mut Conn<'_>,
+    realm: &RealmId,
+    name: &str,
+) -> StoreResult<Option<User>> {
+    let sql = format!(
+        "SELECT {USER_COLUMNS} FROM users WHERE realm_id = $1 AND lower(username) = lower($2) \
+         AND username IS NOT NULL"
+    );
+    let row = sqlx::query(AssertSqlSafe(sql))
+        .bind(&realm.0)
+        .bind(name)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(db_err)?;
+    row.as_ref().map(user_from_row).transpose()
+}
+
 /// Writes every column of `user` back to its row.
 pub(crate) fn update(user: &User) -> Statement {
     bind_user(
         sqlx::query(
             "UPDATE users SET email = $3, email_verified = $4, phone_number = $5, display_name = $6, \
          photo_url = $7, password_hash = $8, password_updated_at = $9, disabled = $10, valid_since = $11, \
-         custom_attributes = $12, created_at = $13, last_login_at = $14, last_refresh_at = $15 \
-         WHERE realm_id = $1 AND id = $2",
+         custom_attributes = $12, created_at = $13, last_login_at = $14, last_refresh_at = $15, \
+         username = $16 WHERE realm_id = $1 AND id = $2",
         ),
         user,
     )
@@ -69,7 +88,7 @@ pub(crate) fn insert_refresh_token(r: &RefreshTokenRecord) -> Statement {
     .bind(r.second_factor.as_ref().map(|f| f.id.as_str()))
 }
 
-/// Binds the fifteen user columns in `USER_COLUMNS` order, shared by insert and update.
+/// Binds the sixteen user columns in `USER_COLUMNS` order, shared by insert and update.
 fn bind_user(q: Statement, u: &User) -> Statement {
     q.bind(&u.realm.0)
         .bind(u.id.as_str())
@@ -86,6 +105,7 @@ fn bind_user(q: Statement, u: &User) -> Statement {
         .bind(millis(u.created_at))
         .bind(u.last_login_at.map(millis))
         .bind(u.last_refresh_at.map(millis))
+        .bind(u.username.as_deref())
 }
 
 pub(crate) async fn list(
@@ -184,5 +204,18 @@ pub(crate) async fn realms_of(
         .fetch_all(&mut *conn)
         .await
         .map_err(db_err)?;
+    Ok(realms.into_iter().map(RealmId).collect())
+}
+
+/// The realms with a user whose username is `name`, whatever the case of either.
+pub(crate) async fn username_realms(conn: &mut Conn<'_>, name: &str) -> StoreResult<Vec<RealmId>> {
+    let realms: Vec<String> = sqlx::query_scalar(
+        "SELECT realm_id FROM users WHERE lower(username) = lower($1) AND username IS NOT NULL \
+         ORDER BY realm_id",
+    )
+    .bind(name)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(db_err)?;
     Ok(realms.into_iter().map(RealmId).collect())
 }

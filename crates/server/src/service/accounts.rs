@@ -16,6 +16,8 @@ use crate::crypto::random_array;
 #[derive(Debug, Default)]
 pub struct NewAccount {
     pub id: Option<UserId>,
+    /// ZITADEL's username, for users created through that dialect.
+    pub username: Option<String>,
     pub email: Option<EmailAddress>,
     pub password: Option<Password>,
     pub email_verified: bool,
@@ -130,6 +132,7 @@ impl Service {
         let user = NewUser {
             id,
             realm: realm.id.clone(),
+            username: account.username,
             email: account.email,
             email_verified: account.email_verified,
             phone_number: account.phone_number.map(|p| p.to_string()),

@@ -17,9 +17,7 @@ use tessera_core::login_session::{
     SESSION_OTP_LIFETIME,
 };
 use tessera_core::store::{Listed, Outgoing};
-use tessera_core::{
-    DomainError, EmailAddress, FactorData, FactorKind, Realm, RealmId, User, UserId,
-};
+use tessera_core::{DomainError, FactorData, FactorKind, Realm, RealmId, User, UserId};
 
 use super::attempts::Subject;
 use super::delivery::{ClientInfo, Destination, minutes};
@@ -411,10 +409,7 @@ impl Service {
         if let Some(lookup) = checks.user {
             let user = match lookup {
                 UserLookup::Id(id) => self.store.get_user(&realm.id, &id).await?,
-                UserLookup::LoginName(name) => match EmailAddress::parse(&name) {
-                    Some(email) => self.store.find_user_by_email(&realm.id, &email).await?,
-                    None => None,
-                },
+                UserLookup::LoginName(name) => self.find_by_login_name(&realm.id, &name).await?,
             }
             .ok_or(DomainError::UserNotFound)?;
             if session.user.as_ref().is_some_and(|u| u != &user.id) {

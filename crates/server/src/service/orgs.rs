@@ -6,7 +6,7 @@
 //! organization created through ZITADEL is a new tenant of the caller's project. PATs are
 //! 256-bit bearer secrets stored as SHA-256.
 
-use tessera_core::{DomainError, EmailAddress, MachineUser, Realm, RealmId, Role, UserId};
+use tessera_core::{DomainError, EmailAddress, MachineUser, Realm, RealmId, Role, User, UserId};
 
 use super::{Service, TenantChanges, callers::internal};
 use crate::crypto::{random_array, random_token, sha256};
@@ -40,9 +40,29 @@ impl Service {
         Ok(self.store.user_realms(id).await?)
     }
 
-    /// The realms that hold a user with that email address (ZITADEL's login name).
-    pub async fn email_realms(&self, email: &EmailAddress) -> Result<Vec<RealmId>, DomainError> {
-        Ok(self.store.email_realms(email).await?)
+    /// The realms that hold a user of that login name: a ZITADEL username, else an email
+    /// address.
+    pub async fn login_name_realms(&self, name: &str) -> Result<Vec<RealmId>, DomainError> {
+        let realms = self.store.username_realms(name).await?;
+        match EmailAddress::parse(name) {
+            Some(email) if realms.is_empty() => Ok(self.store.email_realms(&email).await?),
+            _ => Ok(realms),
+        }
+    }
+
+    /// The realm's user of that login name: a ZITADEL username, else an email address.
+    pub async fn find_by_login_name(
+        &self,
+        realm: &RealmId,
+        name: &str,
+    ) -> Result<Option<User>, DomainError> {
+        if let Some(user) = self.store.find_user_by_username(realm, name).await? {
+            return Ok(Some(user));
+        }
+        match EmailAddress::parse(name) {
+            Some(email) => Ok(self.store.find_user_by_email(realm, &email).await?),
+            None => Ok(None),
+        }
     }
 
     /// A new organization: a tenant of `project` named `name`, with its org id.

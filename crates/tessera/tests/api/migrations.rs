@@ -368,3 +368,32 @@ async fn idle_indexes_are_dropped_in_0012() {
         assert!(replaced.starts_with("SEARCH factors USING"), "{replaced}");
     }
 }
+
+/// 0013's usernames: both lookups of a login name, in one organization and across them, are
+/// searches by index, and the indexes hold only the users that have a username.
+#[tokio::test]
+async fn usernames_are_looked_up_by_index_from_0013() {
+    let (mut conn, engine, _dir) = connect().await;
+    migrator(engine).run(&mut conn).await.unwrap();
+    let users = indexes(&mut conn, engine, "users").await;
+    for index in ["users_username", "users_username_key"] {
+        assert!(users.iter().any(|i| i == index), "{users:?}");
+    }
+    if engine == Engine::Sqlite {
+        for (query, index) in [
+            (
+                "SELECT id FROM users WHERE realm_id = 'r' AND lower(username) = lower('Ada') \
+                 AND username IS NOT NULL",
+                "users_username_key",
+            ),
+            (
+                "SELECT realm_id FROM users WHERE lower(username) = lower('Ada') \
+                 AND username IS NOT NULL",
+                "users_username",
+            ),
+        ] {
+            let plan = plan(&mut conn, query).await;
+            assert!(plan.contains(&format!("USING INDEX {index}")), "{plan}");
+        }
+    }
+}

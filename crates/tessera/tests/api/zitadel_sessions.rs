@@ -494,3 +494,95 @@ async fn wrong_codes_submitted_at_once_each_cost_an_attempt() {
     assert_zitadel_error(&reply, 400, 9, "Code not found", "COMMAND-S34gh");
     assert_eq!(app.fingerprint().await, before);
 }
+
+/// ZITADEL's usernames (v1 `userName`, v2 `username`) are login names: a session's user check
+/// finds the user by one, without regard to case, before trying it as an email address. They
+/// are unique within an organization, and the authenticator app names the account by one.
+#[tokio::test]
+async fn a_username_is_a_login_name() {
+    let app = TestApp::spawn().await;
+    let (status, added) = call(
+        &app,
+        Method::POST,
+        "/v2/users/human",
+        json!({"username": "Ada.L", "profile": {"givenName": "Ada", "familyName": "Lovelace"},
+               "email": {"email": "ada@example.com", "isVerified": true},
+               "password": {"password": PASSWORD}}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{added}");
+    let ada = str_of(&added, "userId").to_owned();
+    let (status, added) = call(
+        &app,
+        Method::POST,
+        "/management/v1/users/human",
+        json!({"userName": "grace", "profile": {"firstName": "Grace", "lastName": "Hopper"},
+               "email": {"email": "grace@example.com", "isEmailVerified": true}}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{added}");
+    let grace = str_of(&added, "userId").to_owned();
+
+    for (login_name, user, shown) in [
+        ("ada.l", &ada, "Ada.L"),
+        ("ADA.L", &ada, "Ada.L"),
+        ("ada@example.com", &ada, "Ada.L"),
+        ("grace", &grace, "grace"),
+    ] {
+        let (status, created) = call(
+            &app,
+            Method::POST,
+            "/v2/sessions",
+            json!({"checks": {"user": {"loginName": login_name}}}),
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED, "{login_name}: {created}");
+        let (_, got) = call(
+            &app,
+            Method::GET,
+            &format!("/v2/sessions/{}", str_of(&created, "sessionId")),
+            json!({}),
+        )
+        .await;
+        let factor = &got["session"]["factors"]["user"];
+        assert_eq!(factor["id"], user.as_str(), "{login_name}: {got}");
+        assert_eq!(factor["loginName"], shown, "{login_name}: {got}");
+    }
+    let (status, registered) = call(
+        &app,
+        Method::POST,
+        &format!("/v2/users/{ada}/totp"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{registered}");
+    assert!(
+        str_of(&registered, "uri").starts_with("otpauth://totp/Tessera:Ada.L?"),
+        "{registered}"
+    );
+
+    let before = app.fingerprint().await;
+    for (path, body) in [
+        (
+            "/v2/users/human",
+            json!({"username": "ada.l", "profile": {"givenName": "A", "familyName": "B"},
+                   "email": {"email": "other@example.com"}}),
+        ),
+        (
+            "/management/v1/users/human",
+            json!({"userName": "GRACE", "email": {"email": "grace2@example.com"}}),
+        ),
+    ] {
+        let reply = call(&app, Method::POST, path, body).await;
+        assert_zitadel_error(&reply, 409, 6, "User already exists", "COMMAND-k2unb");
+    }
+    assert_eq!(app.fingerprint().await, before);
+    let reply = call(
+        &app,
+        Method::POST,
+        "/v2/sessions",
+        json!({"checks": {"user": {"loginName": "nobody"}}}),
+    )
+    .await;
+    assert_zitadel_error(&reply, 404, 5, "User could not be found", "COMMAND-SqyJz");
+}

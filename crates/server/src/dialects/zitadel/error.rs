@@ -220,7 +220,7 @@ impl ZitadelError {
                 "Maximum number of second factors reached",
                 "TESSERA-MFA05",
             ),
-            (EmailExists | DuplicateUserId, _) => {
+            (EmailExists | DuplicateUserId | UsernameExists, _) => {
                 err(Code::AlreadyExists, "User already exists", "COMMAND-k2unb")
             }
             (PhoneNumberExists, _) => err(

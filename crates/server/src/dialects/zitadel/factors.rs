@@ -31,10 +31,10 @@ async fn register(ctx: &Ctx, id: &UserId) -> Result<(String, String), ZitadelErr
         .await
         .map_err(|e| ZitadelError::from_domain(Op::RegisterTotp, e))?;
     let secret = BASE32_NOPAD.encode(&registration.secret);
+    // ZITADEL names the account by the user's login name.
     let account = user
-        .email
-        .as_ref()
-        .map_or_else(|| user.id.to_string(), ToString::to_string);
+        .login_name()
+        .map_or_else(|| user.id.to_string(), str::to_owned);
     let uri = registration
         .spec
         .uri(ctx.svc.totp_issuer(), &account, &secret);

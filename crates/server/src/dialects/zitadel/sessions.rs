@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use tessera_core::login_session::LoginSession;
-use tessera_core::{DomainError, EmailAddress, Permission, User, UserId};
+use tessera_core::{DomainError, Permission, User, UserId};
 use time::Duration;
 
 use super::details::{created_v2, details_v2, timestamp};
@@ -97,10 +97,7 @@ fn issued(update: &SessionUpdate) -> Result<Option<session::Challenges>, Zitadel
 async fn at_user(ctx: Ctx, checks: &SessionChecks) -> Result<Ctx, ZitadelError> {
     let realms = match &checks.user {
         Some(UserLookup::Id(id)) => ctx.svc.user_realms(id).await,
-        Some(UserLookup::LoginName(name)) => match EmailAddress::parse(name) {
-            Some(email) => ctx.svc.email_realms(&email).await,
-            None => Ok(Vec::new()),
-        },
+        Some(UserLookup::LoginName(name)) => ctx.svc.login_name_realms(name).await,
         None => Ok(Vec::new()),
     }
     .map_err(domain)?;
@@ -180,9 +177,9 @@ fn factors(ctx: &Ctx, s: &LoginSession, user: Option<&User>) -> session::Factors
             verified_at: Some(timestamp(verified)),
             id: s.user.as_ref().map(UserId::to_string).unwrap_or_default(),
             login_name: user
-                .and_then(|u| u.email.as_ref())
-                .map(ToString::to_string)
-                .unwrap_or_default(),
+                .and_then(User::login_name)
+                .unwrap_or_default()
+                .to_owned(),
             display_name: user
                 .and_then(|u| u.display_name.clone())
                 .unwrap_or_default(),

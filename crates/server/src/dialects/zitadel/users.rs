@@ -34,6 +34,7 @@ fn phone(raw: &str) -> Result<PhoneNumber, ZitadelError> {
 #[derive(Default)]
 struct Human {
     id: Option<UserId>,
+    username: Option<String>,
     email: Option<(EmailAddress, Proof)>,
     phone: Option<(PhoneNumber, Proof)>,
     password: Option<Password>,
@@ -66,6 +67,11 @@ fn totp_secret(raw: &str) -> Result<Option<Vec<u8>>, ZitadelError> {
         .map_err(|_| BAD_BODY)
 }
 
+/// A login name the user may be named by in a session's user check; none when empty.
+fn username(raw: &str) -> Option<String> {
+    Some(raw.trim().to_owned()).filter(|name| !name.is_empty())
+}
+
 fn full_name(first: &str, last: &str) -> Option<String> {
     let name = format!("{first} {last}").trim().to_owned();
     (!name.is_empty()).then_some(name)
@@ -84,6 +90,7 @@ async fn create(ctx: &Ctx, realm: &Realm, human: Human) -> Result<Created, Zitad
     let verified = |p: &Option<(_, Proof)>| p.as_ref().is_some_and(|(_, p)| *p == Proof::Verified);
     let account = NewAccount {
         id: human.id,
+        username: human.username,
         email_verified: verified(&human.email),
         email: human.email.as_ref().map(|(e, _)| e.clone()),
         phone_number: human
@@ -150,6 +157,7 @@ fn human_v2(req: user::AddHumanUserRequest) -> Result<Human, ZitadelError> {
     let email_field = req.email.ok_or(INVALID_EMAIL)?;
     Ok(Human {
         id: req.user_id.as_deref().map(user_id).transpose()?,
+        username: req.username.as_deref().and_then(username),
         email: Some((
             email(&email_field.email)?,
             email_proof(email_field.verification.as_ref()),
@@ -205,6 +213,7 @@ pub async fn add_human_user_v1(
     let profile = req.profile.unwrap_or_default();
     let email_field = req.email.ok_or(INVALID_EMAIL)?;
     let human = Human {
+        username: username(&req.user_name),
         email: Some((
             email(&email_field.email)?,
             proof_v1(email_field.is_email_verified),
@@ -238,6 +247,7 @@ pub async fn import_human_user(
         return Err(BAD_BODY);
     }
     let human = Human {
+        username: username(&req.user_name),
         email: Some((
             email(&email_field.email)?,
             proof_v1(email_field.is_email_verified),
