@@ -15,6 +15,7 @@ use axum::Router;
 use axum::response::IntoResponse;
 use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
+use tower::ServiceBuilder;
 use tower_http::cors::CorsLayer;
 use tower_http::trace::TraceLayer;
 
@@ -28,12 +29,18 @@ pub use metrics::HttpMetrics;
 /// Builds the router. `metrics` is per application (not process-global), so tests can run
 /// several servers in one process. Requests that write run on `writes` when given
 /// (`request_cpus = split`).
+///
+/// Only the metrics run inside the routers, where the matched route is known. The other
+/// layers wrap the whole router once: a router's own `layer` wraps every route apart, and
+/// each request then cloned the chain of boxed services under every middleware (about 50
+/// boxed clones and allocations a request, 7 % of a lookup's instructions under callgrind).
 pub fn router(
     service: Arc<Service>,
     metrics: HttpMetrics,
     client_ip: ClientIpSource,
     writes: Option<tokio::runtime::Handle>,
 ) -> Router {
+    let tracked = || axum::middleware::from_fn_with_state(metrics.clone(), metrics::track);
     let routes = Router::new()
         .merge(identitytoolkit::router())
         .merge(zitadel::router())
@@ -43,18 +50,21 @@ pub fn router(
         .fallback(|| async { ItError::NotFound.into_response() })
         .with_state(service.clone())
         .merge(metrics.router())
-        .layer(axum::middleware::from_fn(zitadel::grpc_dispatcher(service)));
-    placement::place_writes(routes, writes)
+        .layer(tracked());
+    let grpc = zitadel::grpc_routes(service).layer(tracked());
+    let app = ServiceBuilder::new()
+        .layer(TraceLayer::new_for_http())
+        // Web SDKs call from any origin, with any headers (spec §1.3).
+        .layer(CorsLayer::very_permissive())
         .layer(axum::middleware::from_fn(move |request, next| {
             client_ip::stamp(client_ip.clone(), request, next)
         }))
-        .layer(axum::middleware::from_fn_with_state(
-            metrics,
-            metrics::track,
-        ))
-        // Web SDKs call from any origin, with any headers (spec §1.3).
-        .layer(CorsLayer::very_permissive())
-        .layer(TraceLayer::new_for_http())
+        .option_layer(
+            writes.map(|writes| axum::middleware::from_fn_with_state(writes, placement::on_writes)),
+        )
+        .layer(axum::middleware::from_fn(zitadel::grpc_dispatcher(grpc)))
+        .service(routes);
+    Router::new().fallback_service(app)
 }
 
 /// Serves `router` on `listener` until `shutdown` completes, then drains open requests.

@@ -3,22 +3,18 @@
 //! a write's hand-offs stay on one CPU; requests that only read stay on the main runtime and
 //! use every CPU.
 
-use axum::Router;
 use axum::extract::{Request, State};
 use axum::http::{Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use tokio::runtime::Handle;
 
-/// `routes`, with the requests that write sent to `writes` when there is one.
-pub(super) fn place_writes(routes: Router, writes: Option<Handle>) -> Router {
-    match writes {
-        Some(writes) => routes.layer(axum::middleware::from_fn_with_state(writes, on_writes)),
-        None => routes,
-    }
-}
-
-async fn on_writes(State(writes): State<Handle>, request: Request, next: Next) -> Response {
+/// Sends a request that writes to `writes`, a runtime of its own; reads stay where they are.
+pub(super) async fn on_writes(
+    State(writes): State<Handle>,
+    request: Request,
+    next: Next,
+) -> Response {
     if only_reads(&request) {
         return next.run(request).await;
     }

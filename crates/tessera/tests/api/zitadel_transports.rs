@@ -194,6 +194,17 @@ async fn grpc_registers_verifies_and_lists_totp() {
         "COMMAND-5M0sd",
     );
     assert_eq!(app.fingerprint().await, before);
+
+    // gRPC calls are counted under their service's route (gRPC answers HTTP 200 even for
+    // an error, which its grpc-status carries).
+    let metrics = app.client.get(app.url("/metrics")).send().await.unwrap();
+    let metrics = metrics.text().await.unwrap();
+    assert!(
+        metrics.contains(
+            r#"tessera_http_requests_total{route="/zitadel.user.v2.UserService/{*rest}",method="POST",status="200"}"#
+        ),
+        "{metrics}"
+    );
 }
 
 /// One length-prefixed gRPC(-web) message frame.

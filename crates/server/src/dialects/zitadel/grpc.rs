@@ -64,8 +64,8 @@ pub fn status(e: ZitadelError) -> Status {
     Status::with_details(code, message, details.encode_to_vec().into())
 }
 
-/// Every ZITADEL service over gRPC and gRPC-web.
-fn routes(svc: Arc<Service>) -> Router {
+/// Every ZITADEL service over gRPC and gRPC-web, for `dispatcher`.
+pub fn routes(svc: Arc<Service>) -> Router {
     let grpc = Grpc(svc);
     Routes::new(UserServiceServer::new(grpc.clone()))
         .add_service(ManagementServiceServer::new(grpc.clone()))
@@ -84,15 +84,15 @@ fn is_grpc(request: &Request) -> bool {
         .is_some_and(|v| v.starts_with("application/grpc"))
 }
 
-/// A middleware that hands gRPC and gRPC-web requests to tonic and the rest to `next`.
+/// A middleware that hands gRPC and gRPC-web requests to `grpc` (the `routes`) and the rest to
+/// `next`.
 pub fn dispatcher(
-    svc: Arc<Service>,
+    grpc: Router,
 ) -> impl Fn(Request, Next) -> std::pin::Pin<Box<dyn Future<Output = Response> + Send>>
 + Clone
 + Send
 + Sync
 + 'static {
-    let grpc = routes(svc);
     move |request: Request, next: Next| {
         let grpc = grpc.clone();
         Box::pin(async move {

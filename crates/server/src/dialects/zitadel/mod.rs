@@ -24,7 +24,7 @@ use axum::Router;
 use axum::routing::post;
 
 pub use error::ZitadelError;
-pub use grpc::dispatcher as grpc_dispatcher;
+pub use grpc::{dispatcher as grpc_dispatcher, routes as grpc_routes};
 pub use services::METHODS;
 
 use crate::service::Service;
