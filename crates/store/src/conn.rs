@@ -21,7 +21,6 @@
 
 use std::borrow::Cow;
 use std::cell::Cell;
-use std::collections::HashMap;
 use std::fmt;
 use std::ops::{Deref, DerefMut};
 use std::path::Path;
@@ -233,7 +232,7 @@ pub(crate) struct InPlace {
     /// query (a name map and a shared name per column), beside SQLite's own statement cache.
     /// The store names every column it selects (no `SELECT *`), so a text's columns are fixed.
     /// Keyed by sqlx's `SqlStr`, which for the store's static SQL is a pointer to copy.
-    columns: HashMap<SqlStr, Columns>,
+    columns: foldhash::HashMap<SqlStr, Columns>,
 }
 
 /// A query's columns as `AnyRow`s carry them.
@@ -291,7 +290,7 @@ impl InPlace {
         Ok(InPlace {
             conn,
             depth: 0,
-            columns: HashMap::new(),
+            columns: foldhash::HashMap::default(),
         })
     }
 

@@ -3,10 +3,11 @@
 //! RS256 signing runs on the blocking pool (an RSA private-key operation is about a
 //! millisecond of CPU); ES256 signs in place. Expiry is checked against the injected clock, not the library's wall clock.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use data_encoding::BASE64URL_NOPAD;
+use foldhash::HashMap;
 use jsonwebtoken::Validation;
 use serde::{Deserialize, Serialize};
 use tessera_core::DomainError;
