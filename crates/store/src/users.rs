@@ -31,14 +31,7 @@ pub(crate) async fn find_by(
     column: &str,
     value: &str,
 ) -> StoreResult<Option<User>> {
-    let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE realm_id = $1 AND {column} = $2");
-    let row = sqlx::query(AssertSqlSafe(sql))
-        .bind(&realm.0)
-        .bind(value)
-        .fetch_optional(&mut *conn)
-        .await
-        .map_err(db_err)?;
-    row.as_ref().map(user_from_row).transpose()
+    find_where(conn, realm, &format!("{column} = $2"), value).await
 }
 
 /// The realm's user whose username is `name`, whatever the case of either.
@@ -47,13 +40,21 @@ pub(crate) async fn find_by_username(
     realm: &RealmId,
     name: &str,
 ) -> StoreResult<Option<User>> {
-    let sql = format!(
-        "SELECT {USER_COLUMNS} FROM users WHERE realm_id = $1 AND lower(username) = lower($2) \
-         AND username IS NOT NULL"
-    );
+    let condition = "lower(username) = lower($2) AND username IS NOT NULL";
+    find_where(conn, realm, condition, name).await
+}
+
+/// The realm's user matching `condition` (our own SQL, never caller input) on `value` (`$2`).
+async fn find_where(
+    conn: &mut Conn<'_>,
+    realm: &RealmId,
+    condition: &str,
+    value: &str,
+) -> StoreResult<Option<User>> {
+    let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE realm_id = $1 AND {condition}");
     let row = sqlx::query(AssertSqlSafe(sql))
         .bind(&realm.0)
-        .bind(name)
+        .bind(value)
         .fetch_optional(&mut *conn)
         .await
         .map_err(db_err)?;

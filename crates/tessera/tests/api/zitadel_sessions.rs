@@ -46,6 +46,19 @@ async fn user_with_every_factor(app: &TestApp, email: &str, phone: &str) -> Stri
     user
 }
 
+/// A new session whose user check names `login_name`; its id.
+async fn session_of(app: &TestApp, login_name: &str) -> String {
+    let (status, created) = call(
+        app,
+        Method::POST,
+        "/v2/sessions",
+        json!({"checks": {"user": {"loginName": login_name}}}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{login_name}: {created}");
+    str_of(&created, "sessionId").to_owned()
+}
+
 async fn set(app: &TestApp, session: &str, body: Value) -> Reply {
     call(app, Method::PATCH, &format!("/v2/sessions/{session}"), body).await
 }
@@ -153,15 +166,7 @@ async fn session_check_errors_change_nothing_but_the_attempts() {
     let app = TestApp::spawn().await;
     user_with_every_factor(&app, "eve@example.com", "+15550100003").await;
     let plain = app.sign_up("plain@example.com", "secret12").await;
-    let (status, created) = call(
-        &app,
-        Method::POST,
-        "/v2/sessions",
-        json!({"checks": {"user": {"loginName": "eve@example.com"}}}),
-    )
-    .await;
-    assert_eq!(status, StatusCode::CREATED, "{created}");
-    let session = str_of(&created, "sessionId").to_owned();
+    let session = session_of(&app, "eve@example.com").await;
 
     let reply = set(
         &app,
@@ -398,15 +403,7 @@ async fn one_code_submitted_eight_times_at_once_checks_once() {
 async fn changes_at_once_to_one_session_all_stand() {
     let app = TestApp::spawn().await;
     user_with_every_factor(&app, "many@example.com", "+15550100006").await;
-    let (status, created) = call(
-        &app,
-        Method::POST,
-        "/v2/sessions",
-        json!({"checks": {"user": {"loginName": "many@example.com"}}}),
-    )
-    .await;
-    assert_eq!(status, StatusCode::CREATED, "{created}");
-    let session = str_of(&created, "sessionId").to_owned();
+    let session = session_of(&app, "many@example.com").await;
     let change = |body: Value| {
         app.client
             .patch(app.url(&format!("/v2/sessions/{session}")))
@@ -529,18 +526,11 @@ async fn a_username_is_a_login_name() {
         ("ada@example.com", &ada, "Ada.L"),
         ("grace", &grace, "grace"),
     ] {
-        let (status, created) = call(
-            &app,
-            Method::POST,
-            "/v2/sessions",
-            json!({"checks": {"user": {"loginName": login_name}}}),
-        )
-        .await;
-        assert_eq!(status, StatusCode::CREATED, "{login_name}: {created}");
+        let session = session_of(&app, login_name).await;
         let (_, got) = call(
             &app,
             Method::GET,
-            &format!("/v2/sessions/{}", str_of(&created, "sessionId")),
+            &format!("/v2/sessions/{session}"),
             json!({}),
         )
         .await;
