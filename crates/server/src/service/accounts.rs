@@ -218,14 +218,18 @@ impl Service {
 
     /// An end user's update of their own account. A change of password or email revokes
     /// every earlier session, so the caller gets a fresh one; `want_tokens` asks for one
-    /// regardless.
+    /// regardless. After a new password the session is a password sign-in, as in the
+    /// emulator: an anonymous user who set an email and a password is no longer anonymous.
     pub async fn update_own_account(
         &self,
         caller: Authenticated,
         changes: AccountChanges,
         want_tokens: bool,
     ) -> Result<(User, Option<Session>), DomainError> {
-        let sign_in = caller.sign_in()?;
+        let mut sign_in = caller.sign_in()?;
+        if changes.password.is_some() {
+            sign_in.provider = "password".to_owned();
+        }
         let valid_since = caller.user.valid_since;
         let user = self.apply_changes(caller.user, changes).await?;
         let session = if user.valid_since != valid_since || want_tokens {

@@ -116,6 +116,30 @@ async fn sign_up_with_an_id_token_links_email_and_password() {
     assert_eq!(signed_in["localId"], anonymous["localId"]);
 }
 
+/// The older way out of anonymity: `accounts:update` with an email and a password. The fresh
+/// tokens it answers with are a password sign-in's, as in the emulator.
+#[tokio::test]
+async fn an_anonymous_user_who_sets_a_password_signs_in_with_it() {
+    let app = TestApp::spawn().await;
+    let (_, anonymous) = app.post("/v1/accounts:signUp", json!({})).await;
+    app.advance(1);
+    let (status, updated) = app
+        .post(
+            "/v1/accounts:update",
+            json!({"idToken": anonymous["idToken"], "email": "anon@example.com",
+                   "password": "secret12", "returnSecureToken": true}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{updated}");
+    let c = claims(str_of(&updated, "idToken"));
+    assert_eq!(c["firebase"]["sign_in_provider"], "password", "{c}");
+    assert!(c.get("provider_id").is_none(), "{c}");
+    let (status, refreshed) = app.refresh(str_of(&updated, "refreshToken")).await;
+    assert_eq!(status, StatusCode::OK, "{refreshed}");
+    let c = claims(str_of(&refreshed, "id_token"));
+    assert_eq!(c["firebase"]["sign_in_provider"], "password", "{c}");
+}
+
 #[tokio::test]
 async fn sign_up_errors_change_nothing() {
     let app = TestApp::spawn().await;
