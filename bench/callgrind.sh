@@ -6,9 +6,10 @@
 #   bench/callgrind.sh BINARY [BINARY ...]
 #
 # Per binary: `serve --mode dev` under valgrind on a fresh data dir, CALLGRIND_USERS verified
-# users (20 by default, bench/ab_users.py), then for `accounts:lookup` and the TOTP
-# `mfaEnrollment:start` a 3 s warm-up and a 10 s counted run of wrk (8 in flight), and the
-# instructions per request of the counted run. The profiles stay in $CALLGRIND_OUT (a temporary
+# users (20 by default, bench/ab_users.py), then for `accounts:lookup`, the TOTP
+# `mfaEnrollment:start` and the refresh-token grant (which signs an ID token) a 3 s warm-up
+# and a 10 s counted run of wrk (8 in flight), and the instructions per request of the
+# counted run. The profiles stay in $CALLGRIND_OUT (a temporary
 # directory by default) for `callgrind_annotate --inclusive=yes FILE`. Needs valgrind, wrk and
 # python3. Under valgrind the server runs one thread at a time, so the figures count work,
 # not waiting.
@@ -24,8 +25,10 @@ for bin in "$@"; do
   valgrind=$!
   until curl -sf "http://127.0.0.1:$port/readyz" >/dev/null; do sleep 0.5; done
   python3 "$(dirname "$0")/ab_users.py" "$port" "${CALLGRIND_USERS:-20}" "$dir" >/dev/null
-  base=http://127.0.0.1:$port/identitytoolkit.googleapis.com
-  for phase in lookup:v1/accounts:lookup start:v2/accounts/mfaEnrollment:start; do
+  base=http://127.0.0.1:$port
+  for phase in lookup:identitytoolkit.googleapis.com/v1/accounts:lookup \
+    start:identitytoolkit.googleapis.com/v2/accounts/mfaEnrollment:start \
+    refresh:securetoken.googleapis.com/v1/token; do
     name=${phase%%:*} url="$base/${phase#*:}?key=ab"
     wrk -t1 -c8 -d3s -s "$dir/$name.lua" "$url" >/dev/null
     callgrind_control -z "$valgrind" >/dev/null
@@ -37,7 +40,7 @@ for bin in "$@"; do
     mv "$profile" "$dir/$name.callgrind"
     total=$(callgrind_annotate "$dir/$name.callgrind" 2>/dev/null |
       awk '/PROGRAM TOTALS/ {gsub(",", "", $1); print $1}')
-    printf '%s %-6s %6d requests %8d instructions a request\n' \
+    printf '%s %-7s %6d requests %8d instructions a request\n' \
       "$bin" "$name" "$requests" "$((total / requests))"
   done
   kill "$valgrind"
