@@ -161,6 +161,8 @@ pub struct Factor {
     pub created_at: OffsetDateTime,
     pub enrolled_at: Option<OffsetDateTime>,
     pub last_used_at: Option<OffsetDateTime>,
+    /// The last TOTP time step a code was accepted for; a code must match a later one.
+    pub last_used_step: Option<i64>,
 }
 
 impl Factor {

@@ -7,6 +7,15 @@
 use time::OffsetDateTime;
 use totp_rs::{Algorithm, Builder};
 
+/// Why `TotpSpec::verify` refused a code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TotpRefusal {
+    /// No step of the window has this code.
+    Wrong,
+    /// Only steps already used have it: a replay (RFC 6238 §5.2).
+    Used,
+}
+
 /// Shared secrets are 160 bits, as RFC 4226 recommends and Firebase issues.
 pub const SECRET_LEN: usize = 20;
 
@@ -92,31 +101,80 @@ impl TotpSpec {
         )
     }
 
-    /// Checks `code` at `now`, accepting `skew` steps either side. Returns the matched step,
-    /// which the caller must record to refuse a replay; `None` for a wrong code.
+    /// Checks `code` at `now`, accepting `skew` steps either side, and only steps after
+    /// `last_used` (the factor's last accepted step). Returns the earliest such step whose
+    /// code matches, which the caller must record to refuse a replay.
+    ///
+    /// Two steps of one window can share a code (six digits: about one pair in a hundred
+    /// thousand windows). Looking past `last_used` keeps such a code, right for the current
+    /// step, from being taken for an earlier step already used and refused as a replay.
     /// Codes of more than 9 digits match nothing: totp-rs computes `10^digits` in a `u32` and
     /// panics past 9 (RFC 6238 codes have 6 to 8).
-    pub fn verify(&self, secret: &[u8], code: &str, now: OffsetDateTime, skew: u8) -> Option<u64> {
+    pub fn verify(
+        &self,
+        secret: &[u8],
+        code: &str,
+        now: OffsetDateTime,
+        skew: u8,
+        last_used: Option<i64>,
+    ) -> Result<u64, TotpRefusal> {
         if self.digits > MAX_DIGITS
             || code.len() != usize::from(self.digits)
             || !code.bytes().all(|b| b.is_ascii_digit())
         {
-            return None;
+            return Err(TotpRefusal::Wrong);
         }
         let totp = Builder::new()
             .with_algorithm(self.algorithm.library())
             .with_digits(self.digits)
             .with_step_duration(self.period_secs)
-            .with_skew(u16::from(skew))
+            .with_skew(0)
             .with_secret(secret.to_vec())
             .build_noncompliant();
-        totp.check(code, now.unix_timestamp().max(0) as u64)
+        let current = (now.unix_timestamp().max(0) as u64)
+            .checked_div(self.period_secs)
+            .ok_or(TotpRefusal::Wrong)?;
+        let used =
+            |step: u64| last_used.is_some_and(|last| i64::try_from(step).is_ok_and(|s| s <= last));
+        let mut refusal = TotpRefusal::Wrong;
+        // Without skew, `check` compares the code with one step's (in constant time).
+        for step in current.saturating_sub(u64::from(skew))..=current + u64::from(skew) {
+            if totp.check(code, step * self.period_secs) != Some(step) {
+                continue;
+            }
+            if !used(step) {
+                return Ok(step);
+            }
+            refusal = TotpRefusal::Used;
+        }
+        Err(refusal)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Steps 60,000,004 and 60,000,006 of this secret share the code 540281 (found by a
+    /// search of secrets). Once step 60,000,004 is used, the code still proves step
+    /// 60,000,006, the current one, instead of being taken for the used one.
+    #[test]
+    fn a_code_two_steps_share_matches_the_one_not_used_yet() {
+        let mut secret = [0u8; SECRET_LEN];
+        secret[SECRET_LEN - 2..].copy_from_slice(&29_478u16.to_be_bytes());
+        let spec = TotpSpec::FIREBASE;
+        let now = OffsetDateTime::UNIX_EPOCH + time::Duration::seconds(60_000_006 * 30);
+        assert_eq!(spec.verify(&secret, "540281", now, 5, None), Ok(60_000_004));
+        assert_eq!(
+            spec.verify(&secret, "540281", now, 5, Some(60_000_004)),
+            Ok(60_000_006)
+        );
+        assert_eq!(
+            spec.verify(&secret, "540281", now, 5, Some(60_000_006)),
+            Err(TotpRefusal::Used),
+            "both steps used: a replay"
+        );
+    }
 
     /// Found by the property test: ten digits made totp-rs panic instead of refusing.
     #[test]
@@ -126,7 +184,10 @@ mod tests {
             ..TotpSpec::FIREBASE
         };
         let now = OffsetDateTime::UNIX_EPOCH;
-        assert_eq!(spec.verify(&[], "0000000000", now, 0), None);
+        assert_eq!(
+            spec.verify(&[], "0000000000", now, 0, None),
+            Err(TotpRefusal::Wrong)
+        );
     }
 
     /// RFC 6238 Appendix B, SHA-1 rows: the 20-byte ASCII secret "12345678901234567890".
@@ -146,8 +207,8 @@ mod tests {
         ] {
             let at = OffsetDateTime::from_unix_timestamp(t).unwrap_or(OffsetDateTime::UNIX_EPOCH);
             assert_eq!(
-                spec.verify(secret, code, at, 0),
-                Some(t as u64 / 30),
+                spec.verify(secret, code, at, 0, None),
+                Ok(t as u64 / 30),
                 "t={t}"
             );
         }
@@ -162,8 +223,15 @@ mod tests {
         };
         let later =
             OffsetDateTime::from_unix_timestamp(59 + 60).unwrap_or(OffsetDateTime::UNIX_EPOCH);
-        assert_eq!(spec.verify(secret, "94287082", later, 1), None);
-        assert_eq!(spec.verify(secret, "94287082", later, 2), Some(1));
+        assert_eq!(
+            spec.verify(secret, "94287082", later, 1, None),
+            Err(TotpRefusal::Wrong)
+        );
+        assert_eq!(spec.verify(secret, "94287082", later, 2, None), Ok(1));
+        assert_eq!(
+            spec.verify(secret, "94287082", later, 2, Some(1)),
+            Err(TotpRefusal::Used)
+        );
     }
 
     #[test]
@@ -179,8 +247,14 @@ mod tests {
         let spec = TotpSpec::FIREBASE;
         for bad in ["", "12345", "1234567", "12a456", " 123456"] {
             assert_eq!(
-                spec.verify(b"12345678901234567890", bad, OffsetDateTime::UNIX_EPOCH, 10),
-                None
+                spec.verify(
+                    b"12345678901234567890",
+                    bad,
+                    OffsetDateTime::UNIX_EPOCH,
+                    10,
+                    None
+                ),
+                Err(TotpRefusal::Wrong)
             );
         }
     }

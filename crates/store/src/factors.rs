@@ -27,7 +27,8 @@ use crate::together::{Statement, run, run_together, won};
 use crate::users::insert_refresh_token;
 
 const FACTOR_COLUMNS: &str = "id, realm_id, user_id, kind, state, display_name, secret_sealed, master_key_id, \
-     algorithm, digits, period_sec, phone_number, email, webauthn_credential, created_at, enrolled_at, last_used_at";
+     algorithm, digits, period_sec, phone_number, email, webauthn_credential, created_at, enrolled_at, last_used_at, \
+     last_used_step";
 
 fn factor_from_row(row: &AnyRow) -> StoreResult<Factor> {
     factor_from(Columns { row, joined: false })
@@ -72,9 +73,13 @@ impl Columns<'_> {
         get(self.row, self.name(column)?)
     }
 
+    fn optional_number(self, column: &'static str) -> StoreResult<Option<i64>> {
+        get(self.row, self.name(column)?)
+    }
+
     /// Zero when null (a factor kind without TOTP parameters).
     fn number(self, column: &'static str) -> StoreResult<i64> {
-        Ok(get::<Option<i64>>(self.row, self.name(column)?)?.unwrap_or_default())
+        Ok(self.optional_number(column)?.unwrap_or_default())
     }
 
     fn time(self, column: &'static str) -> StoreResult<Option<OffsetDateTime>> {
@@ -140,6 +145,7 @@ fn factor_from(c: Columns<'_>) -> StoreResult<Factor> {
         created_at: c.time("created_at")?.ok_or_else(|| corrupt("created_at"))?,
         enrolled_at: c.time("enrolled_at")?,
         last_used_at: c.time("last_used_at")?,
+        last_used_step: c.optional_number("last_used_step")?,
     })
 }
 
@@ -275,7 +281,8 @@ pub(crate) fn insert(f: &Factor) -> Statement {
     sqlx::query(
         "INSERT INTO factors (id, realm_id, user_id, kind, state, display_name, secret_sealed, master_key_id, \
          algorithm, digits, period_sec, phone_number, email, webauthn_credential, created_at, enrolled_at, \
-         last_used_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
+         last_used_at, last_used_step) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
     )
     .bind(f.id.as_str())
     .bind(&f.realm.0)
@@ -294,6 +301,7 @@ pub(crate) fn insert(f: &Factor) -> Statement {
     .bind(millis(f.created_at))
     .bind(f.enrolled_at.map(millis))
     .bind(f.last_used_at.map(millis))
+    .bind(f.last_used_step)
 }
 
 /// Stores a factor whose enrolment has begun. A TOTP one replaces the user's unfinished TOTP

@@ -18,7 +18,7 @@ use tessera_core::store::{
     EnrolOutcome, Enrolment, Event, Listed, NewChallenge, SealedKind, SignInCompletion,
     SignInOutcome,
 };
-use tessera_core::totp::{SECRET_LEN, TotpSpec};
+use tessera_core::totp::{SECRET_LEN, TotpRefusal, TotpSpec};
 use tessera_core::{
     DomainError, Factor, FactorData, FactorId, FactorKey, FactorKind, FactorState, PhoneNumber,
     Realm, SecondFactor, User, UserId,
@@ -261,6 +261,7 @@ impl Service {
             created_at: self.clock.now(),
             enrolled_at: None,
             last_used_at: None,
+            last_used_step: None,
         })
     }
 
@@ -478,6 +479,7 @@ impl Service {
                     created_at: now,
                     enrolled_at: Some(now),
                     last_used_at: None,
+                    last_used_step: None,
                 };
                 (challenge, check, factor, None)
             }
@@ -497,8 +499,8 @@ impl Service {
                     .ok_or(gone.clone())?;
                 let check = self.attempt_challenge(&challenge, client, gone).await?;
                 let (secret, spec) = self.open_totp_secret(&factor)?;
-                let Some(step) = spec.verify(&secret, &code, now, me.realm.mfa.adjacent_intervals)
-                else {
+                let skew = me.realm.mfa.adjacent_intervals;
+                let Ok(step) = spec.verify(&secret, &code, now, skew, factor.last_used_step) else {
                     let wrong = DomainError::InvalidCode;
                     return Err(self.check_failed(check, "enrol: wrong code", wrong).await);
                 };
@@ -833,9 +835,11 @@ impl Service {
             .begin_check(subject, client, DomainError::InvalidPendingCredential)
             .await?;
         let now = self.clock.now();
-        match spec.verify(&secret, code, now, realm.mfa.adjacent_intervals) {
-            Some(step) => Ok((check, step as i64)),
-            None => {
+        let skew = realm.mfa.adjacent_intervals;
+        match spec.verify(&secret, code, now, skew, factor.last_used_step) {
+            Ok(step) => Ok((check, step as i64)),
+            Err(TotpRefusal::Used) => Err(self.replayed(check).await),
+            Err(TotpRefusal::Wrong) => {
                 let wrong = DomainError::InvalidCode;
                 Err(self.check_failed(check, "wrong code", wrong).await)
             }
@@ -887,6 +891,7 @@ impl Service {
                         .unwrap_or(now),
                 ),
                 last_used_at: kept.and_then(|f| f.last_used_at),
+                last_used_step: kept.and_then(|f| f.last_used_step),
             });
         }
         let event = |factor: &Factor, kind: &'static str| Event {

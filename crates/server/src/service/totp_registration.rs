@@ -108,7 +108,8 @@ impl Service {
             .begin_check(subject, client, DomainError::FactorNotFound)
             .await?;
         let now = self.clock.now();
-        let Some(step) = spec.verify(&secret, code, now, realm.mfa.adjacent_intervals) else {
+        let skew = realm.mfa.adjacent_intervals;
+        let Ok(step) = spec.verify(&secret, code, now, skew, factor.last_used_step) else {
             let wrong = DomainError::InvalidCode;
             return Err(self.check_failed(check, "enrol: wrong code", wrong).await);
         };
@@ -224,6 +225,7 @@ impl Service {
             created_at: now,
             enrolled_at: Some(now),
             last_used_at: None,
+            last_used_step: None,
         };
         let event = self.event(realm, &user, &factor, "factor.enrolled");
         self.make_ready(factor, &event).await

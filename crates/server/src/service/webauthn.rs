@@ -235,6 +235,7 @@ impl Service {
             created_at: now,
             enrolled_at: None,
             last_used_at: None,
+            last_used_step: None,
         };
         self.store
             .insert_factor(&factor, &self.enrolment_started(&factor))
