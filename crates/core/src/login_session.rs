@@ -57,6 +57,9 @@ pub struct LoginSession {
     pub expires_at: Option<OffsetDateTime>,
     /// Bumped by every change.
     pub sequence: i64,
+    /// What the login UI said of the browser when it created the session (ZITADEL's
+    /// `userAgent`, as JSON), kept as given.
+    pub user_agent: Option<String>,
 }
 
 impl LoginSession {
@@ -121,6 +124,7 @@ impl LoginSession {
             changed_at: self.changed_at,
             expires_at: merged(&read.expires_at, &self.expires_at, &current.expires_at),
             sequence: current.sequence + 1,
+            user_agent: merged(&read.user_agent, &self.user_agent, &current.user_agent),
         })
     }
 }
@@ -198,6 +202,7 @@ mod tests {
             changed_at: at(0),
             expires_at: None,
             sequence: 3,
+            user_agent: Some(r#"{"description":"browser"}"#.into()),
         }
     }
 

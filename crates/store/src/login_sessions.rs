@@ -13,7 +13,7 @@ const COLUMNS: &str = "id, realm_id, user_id, token_hash, user_checked_at, passw
      totp_checked_at, otp_sms_checked_at, otp_email_checked_at, webauthn_checked_at, \
      webauthn_verified, webauthn_state, otp_sms_code, otp_sms_expires_at, \
      otp_sms_attempts, otp_email_code, otp_email_expires_at, otp_email_attempts, metadata, \
-     created_at, changed_at, expires_at, sequence";
+     created_at, changed_at, expires_at, sequence, user_agent";
 
 fn challenge(row: &AnyRow, prefix: &str) -> Result<Option<OtpChallenge>, StoreError> {
     let code: Option<Vec<u8>> = get(row, &format!("{prefix}_code"))?;
@@ -54,6 +54,7 @@ fn from_row(row: &AnyRow) -> Result<LoginSession, StoreError> {
         changed_at: get_time(row, "changed_at")?,
         expires_at: get_opt_time(row, "expires_at")?,
         sequence: get(row, "sequence")?,
+        user_agent: get(row, "user_agent")?,
     })
 }
 
@@ -95,10 +96,16 @@ fn bind_all<'q>(
         .bind(millis(s.changed_at))
         .bind(at(s.expires_at))
         .bind(s.sequence)
+        .bind(s.user_agent.as_deref())
+}
+
+/// How many columns `COLUMNS` names.
+fn column_count() -> usize {
+    COLUMNS.split(", ").count()
 }
 
 pub async fn insert(conn: &mut Conn<'_>, session: &LoginSession) -> Result<(), StoreError> {
-    let placeholders: Vec<String> = (1..=23).map(|i| format!("${i}")).collect();
+    let placeholders: Vec<String> = (1..=column_count()).map(|i| format!("${i}")).collect();
     let sql = format!(
         "INSERT INTO login_sessions ({COLUMNS}) VALUES ({})",
         placeholders.join(", ")
@@ -135,8 +142,9 @@ pub async fn update(
         .map(|(i, column)| format!("{} = ${}", column.trim(), i + 2))
         .collect();
     let sql = format!(
-        "UPDATE login_sessions SET {} WHERE id = $1 AND sequence = $24",
-        assignments.join(", ")
+        "UPDATE login_sessions SET {} WHERE id = $1 AND sequence = ${}",
+        assignments.join(", "),
+        column_count() + 1
     );
     let done = bind_all(
         sqlx::query(sqlx::AssertSqlSafe(sql)).bind(&session.id),

@@ -139,10 +139,13 @@ impl Service {
         format!("session:{session}:{kind:?}")
     }
 
+    /// A new session, made by `change`; `user_agent` is what the login UI says of the browser
+    /// (JSON), kept as given.
     pub async fn create_login_session(
         &self,
         realm: &Realm,
         change: SessionChange,
+        user_agent: Option<String>,
     ) -> Result<SessionUpdate, DomainError> {
         let now = self.clock.now();
         let session = LoginSession {
@@ -159,6 +162,7 @@ impl Service {
             changed_at: now,
             expires_at: None,
             sequence: 0,
+            user_agent,
         };
         self.change_session(realm, session, change).await
     }

@@ -195,6 +195,7 @@ pub async fn sign_in(
                 checks,
                 ..SessionChange::default()
             },
+            None,
         )
         .await;
     let update = match started {

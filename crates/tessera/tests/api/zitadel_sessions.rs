@@ -576,3 +576,37 @@ async fn a_username_is_a_login_name() {
     .await;
     assert_zitadel_error(&reply, 404, 5, "User could not be found", "COMMAND-SqyJz");
 }
+
+/// What the login UI says of the browser at creation (`userAgent`) is kept as given and
+/// answered by GetSession, also after later changes; a session created without one has none.
+#[tokio::test]
+async fn a_session_keeps_the_user_agent_it_was_created_with() {
+    let app = TestApp::spawn().await;
+    user_with_every_factor(&app, "agent@example.com", "+15550100007").await;
+    let agent =
+        json!({"fingerprintId": "fp-1", "ip": "203.0.113.7", "description": "Firefox on Linux"});
+    let (status, created) = call(
+        &app,
+        Method::POST,
+        "/v2/sessions",
+        json!({"checks": {"user": {"loginName": "agent@example.com"}}, "userAgent": agent}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let session = str_of(&created, "sessionId").to_owned();
+    let (status, body) = set(&app, &session, json!({"metadata": {"k": "dg=="}})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let get = |id: String| {
+        let app = &app;
+        async move {
+            let (status, got) =
+                call(app, Method::GET, &format!("/v2/sessions/{id}"), json!({})).await;
+            assert_eq!(status, StatusCode::OK, "{got}");
+            got
+        }
+    };
+    assert_eq!(get(session).await["session"]["userAgent"], agent);
+    let plain = session_of(&app, "agent@example.com").await;
+    let got = get(plain).await;
+    assert!(got["session"].get("userAgent").is_none(), "{got}");
+}

@@ -112,6 +112,15 @@ async fn at_session(ctx: Ctx, id: &str) -> Result<Ctx, ZitadelError> {
     }
 }
 
+/// The login UI's account of the browser, kept as JSON; none when it gave nothing.
+fn user_agent(given: Option<session::UserAgent>) -> Result<Option<String>, ZitadelError> {
+    given
+        .filter(|agent| *agent != session::UserAgent::default())
+        .map(|agent| serde_json::to_string(&agent))
+        .transpose()
+        .map_err(|_| ZitadelError::from_domain(Op::Session, DomainError::Internal))
+}
+
 pub async fn create_session(
     ctx: Ctx,
     req: session::CreateSessionRequest,
@@ -130,6 +139,7 @@ pub async fn create_session(
                 lifetime: lifetime(req.lifetime),
                 client: ctx.client.clone(),
             },
+            user_agent(req.user_agent)?,
         )
         .await
         .map_err(domain)?;
@@ -225,7 +235,10 @@ pub async fn get_session(
             change_date: Some(timestamp(s.changed_at)),
             sequence: s.sequence as u64,
             metadata,
-            user_agent: None,
+            user_agent: s
+                .user_agent
+                .as_deref()
+                .and_then(|json| serde_json::from_str(json).ok()),
             expiration_date: s.expires_at.map(timestamp),
         }),
     })
