@@ -59,6 +59,19 @@ async fn session_of(app: &TestApp, login_name: &str) -> String {
     str_of(&created, "sessionId").to_owned()
 }
 
+/// The session as GetSession answers it (which must succeed).
+async fn session_got(app: &TestApp, session: &str) -> Value {
+    let (status, got) = call(
+        app,
+        Method::GET,
+        &format!("/v2/sessions/{session}"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{got}");
+    got
+}
+
 async fn set(app: &TestApp, session: &str, body: Value) -> Reply {
     call(app, Method::PATCH, &format!("/v2/sessions/{session}"), body).await
 }
@@ -122,14 +135,7 @@ async fn a_session_checks_every_factor_kind() {
     .await;
     assert_eq!(status, StatusCode::OK, "{body}");
 
-    let (status, got) = call(
-        &app,
-        Method::GET,
-        &format!("/v2/sessions/{session}"),
-        json!({}),
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK, "{got}");
+    let got = session_got(&app, &session).await;
     let factors = &got["session"]["factors"];
     assert_eq!(factors["user"]["id"], user.as_str());
     assert_eq!(factors["user"]["loginName"], "ada@example.com");
@@ -427,14 +433,7 @@ async fn changes_at_once_to_one_session_all_stand() {
         assert_eq!(*status, StatusCode::OK, "{body}");
     }
 
-    let (status, got) = call(
-        &app,
-        Method::GET,
-        &format!("/v2/sessions/{session}"),
-        json!({}),
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK, "{got}");
+    let got = session_got(&app, &session).await;
     for i in 0..8 {
         assert_eq!(
             got["session"]["metadata"][format!("key{i}")],
@@ -527,13 +526,7 @@ async fn a_username_is_a_login_name() {
         ("grace", &grace, "grace"),
     ] {
         let session = session_of(&app, login_name).await;
-        let (_, got) = call(
-            &app,
-            Method::GET,
-            &format!("/v2/sessions/{session}"),
-            json!({}),
-        )
-        .await;
+        let got = session_got(&app, &session).await;
         let factor = &got["session"]["factors"]["user"];
         assert_eq!(factor["id"], user.as_str(), "{login_name}: {got}");
         assert_eq!(factor["loginName"], shown, "{login_name}: {got}");
@@ -596,17 +589,11 @@ async fn a_session_keeps_the_user_agent_it_was_created_with() {
     let session = str_of(&created, "sessionId").to_owned();
     let (status, body) = set(&app, &session, json!({"metadata": {"k": "dg=="}})).await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    let get = |id: String| {
-        let app = &app;
-        async move {
-            let (status, got) =
-                call(app, Method::GET, &format!("/v2/sessions/{id}"), json!({})).await;
-            assert_eq!(status, StatusCode::OK, "{got}");
-            got
-        }
-    };
-    assert_eq!(get(session).await["session"]["userAgent"], agent);
+    assert_eq!(
+        session_got(&app, &session).await["session"]["userAgent"],
+        agent
+    );
     let plain = session_of(&app, "agent@example.com").await;
-    let got = get(plain).await;
+    let got = session_got(&app, &plain).await;
     assert!(got["session"].get("userAgent").is_none(), "{got}");
 }
