@@ -40,46 +40,21 @@ pub async fn sign_up(
     caller: Caller,
     Body(req): Body<SignUpRequest>,
 ) -> Result<Json<SignUpResponse>, ItError> {
-    let target = (req.target_project_id.clone(), req.tenant_id.clone());
-    let (target_project, tenant) = (target.0.as_deref(), target.1.as_deref());
-    if let Caller::Admin { .. } = caller {
-        return match acting(
-            &svc,
-            &caller,
-            req.id_token.as_deref(),
-            target_project,
-            tenant,
-        )
-        .await?
-        {
-            Acting::Me(me) => link_password(&svc, *me, req).await,
-            Acting::Admin(realm) => admin_create(&svc, &realm, req).await.map(Json),
-        };
-    }
+    let (target_project, tenant) = (req.target_project_id.clone(), req.tenant_id.clone());
+    let realm = || realm_for(&svc, &caller, target_project.as_deref(), tenant.as_deref());
+    let Caller::User(scope) = &caller else {
+        return admin_create(&svc, &realm().await?, req).await.map(Json);
+    };
     let id_token = req.id_token.clone();
     // The request's own fields are checked before its ID token, as in the emulator.
     let (account, _) = input::new_account(req, false)?;
-    let (user, session) = match (&caller, id_token) {
-        (Caller::User(scope), Some(token)) => {
-            let me = svc.authenticate(scope, tenant, &token).await?;
+    let (user, session) = match id_token {
+        Some(token) => {
+            let me = svc.authenticate(scope, tenant.as_deref(), &token).await?;
             svc.link_password(me, account).await?
         }
-        _ => {
-            let realm = realm_for(&svc, &caller, target_project, tenant).await?;
-            svc.sign_up(&realm, account).await?
-        }
+        None => svc.sign_up(&realm().await?, account).await?,
     };
-    Ok(Json(input::sign_up_response(&user, Some(session))))
-}
-
-/// `accounts:signUp` with an ID token: the email and password join that token's account.
-async fn link_password(
-    svc: &Service,
-    me: Authenticated,
-    req: SignUpRequest,
-) -> Result<Json<SignUpResponse>, ItError> {
-    let (account, _) = input::new_account(req, false)?;
-    let (user, session) = svc.link_password(me, account).await?;
     Ok(Json(input::sign_up_response(&user, Some(session))))
 }
 

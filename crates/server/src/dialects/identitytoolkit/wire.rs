@@ -30,8 +30,9 @@ impl From<serde::de::IgnoredAny> for IgnoredValue {
 pub struct SignUpRequest {
     pub email: Option<String>,
     pub password: Option<String>,
-    /// Links the email and password to this token's user (the JS SDK's `linkWithCredential`
-    /// of an anonymous user) instead of creating one.
+    /// End users: links the email and password to this token's user (the JS SDK's
+    /// `linkWithCredential` of an anonymous user) instead of creating one. An
+    /// administrator's create names no user by token and leaves it aside.
     pub id_token: Option<String>,
     pub display_name: Option<String>,
     pub photo_url: Option<String>,
