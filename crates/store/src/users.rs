@@ -40,8 +40,13 @@ pub(crate) async fn find_by_username(
     realm: &RealmId,
     name: &str,
 ) -> StoreResult<Option<User>> {
-    let condition = "lower(username) = lower($2) AND username IS NOT NULL";
-    find_where(conn, realm, condition, name).await
+    find_where(conn, realm, &username_is("$2"), name).await
+}
+
+/// A username equal to the value of `parameter`, without regard to case. The `IS NOT NULL`
+/// lets both lookups use migration 0013's partial indexes.
+fn username_is(parameter: &str) -> String {
+    format!("lower(username) = lower({parameter}) AND username IS NOT NULL")
 }
 
 /// The realm's user matching `condition` (our own SQL, never caller input) on `value` (`$2`).
@@ -199,24 +204,26 @@ pub(crate) async fn realms_of(
     column: &'static str,
     value: &str,
 ) -> StoreResult<Vec<RealmId>> {
-    let sql = format!("SELECT realm_id FROM users WHERE {column} = $1 ORDER BY realm_id");
+    realms_where(conn, &format!("{column} = $1"), value).await
+}
+
+/// The realms with a user whose username is `name`, whatever the case of either.
+pub(crate) async fn username_realms(conn: &mut Conn<'_>, name: &str) -> StoreResult<Vec<RealmId>> {
+    realms_where(conn, &username_is("$1"), name).await
+}
+
+/// The realms with a user matching `condition` (our own SQL, never caller input) on `value`
+/// (`$1`).
+async fn realms_where(
+    conn: &mut Conn<'_>,
+    condition: &str,
+    value: &str,
+) -> StoreResult<Vec<RealmId>> {
+    let sql = format!("SELECT realm_id FROM users WHERE {condition} ORDER BY realm_id");
     let realms: Vec<String> = sqlx::query_scalar(AssertSqlSafe(sql))
         .bind(value)
         .fetch_all(&mut *conn)
         .await
         .map_err(db_err)?;
-    Ok(realms.into_iter().map(RealmId).collect())
-}
-
-/// The realms with a user whose username is `name`, whatever the case of either.
-pub(crate) async fn username_realms(conn: &mut Conn<'_>, name: &str) -> StoreResult<Vec<RealmId>> {
-    let realms: Vec<String> = sqlx::query_scalar(
-        "SELECT realm_id FROM users WHERE lower(username) = lower($1) AND username IS NOT NULL \
-         ORDER BY realm_id",
-    )
-    .bind(name)
-    .fetch_all(&mut *conn)
-    .await
-    .map_err(db_err)?;
     Ok(realms.into_iter().map(RealmId).collect())
 }
