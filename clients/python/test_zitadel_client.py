@@ -466,6 +466,22 @@ def test_add_organization_with_a_human_admin(zitadel):
     assert re.fullmatch(r"[A-Z0-9]{6}", admin.email_code), admin.email_code
 
 
+def test_add_organization_with_a_chosen_id(zitadel):
+    """The caller may choose the organization's id; a second organization cannot take it."""
+    chosen = f"org-{uuid.uuid4().hex[:12]}"
+    org = zitadel.organizations.add_organization(
+        OrganizationServiceAddOrganizationRequest(name=f"Org {chosen}", organization_id=chosen)
+    )
+    assert org.organization_id == chosen
+    assert org.details.resource_owner == chosen
+    expect_error(
+        lambda: zitadel.organizations.add_organization(
+            OrganizationServiceAddOrganizationRequest(name=f"Other {chosen}", org_id=chosen)
+        ),
+        409, "already_exists", "Organisation already exists", "ORG-laho2n",
+    )
+
+
 def test_users_of_a_new_organization_are_addressed_by_id_and_login_name(zitadel):
     """User ids and login names are unique in the ZITADEL instance: the user service v2 and the
     session service v2 find a user of any organization without `x-zitadel-orgid`."""

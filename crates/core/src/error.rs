@@ -66,6 +66,8 @@ pub enum DomainError {
     ContactNotVerified,
     #[error("the organization does not exist")]
     OrgNotFound,
+    #[error("an organization of that id exists")]
+    OrgExists,
     #[error("the factor is already ready")]
     FactorAlreadyReady,
     #[error("batch deletion of an enabled user without force")]
@@ -162,6 +164,8 @@ pub enum Unique {
     MachineUsername,
     /// A second user of one username in an organization.
     Username,
+    /// A second organization of one id.
+    OrgId,
     /// A second unfinished TOTP enrolment of one user, inserted by a concurrent start; the
     /// store runs the start again, which replaces the other one.
     UnfinishedTotp,
@@ -177,6 +181,7 @@ impl From<StoreError> for DomainError {
             StoreError::Conflict(Unique::Factor) => DomainError::SecondFactorExists,
             StoreError::Conflict(Unique::MachineUsername) => DomainError::MachineUserExists,
             StoreError::Conflict(Unique::Username) => DomainError::UsernameExists,
+            StoreError::Conflict(Unique::OrgId) => DomainError::OrgExists,
             // The store logs its failures with full detail where they happen.
             StoreError::Unavailable(_) => DomainError::Unavailable,
             StoreError::LimitExceeded(_) => DomainError::TooManyRequests,

@@ -198,7 +198,9 @@ pub(crate) fn db_err(e: sqlx::Error) -> StoreError {
     match &e {
         sqlx::Error::Database(db) if db.is_unique_violation() => {
             let named = format!("{} {}", db.constraint().unwrap_or_default(), db.message());
-            let which = if named.contains("machine_users") {
+            let which = if named.contains("org_id") {
+                Unique::OrgId
+            } else if named.contains("machine_users") {
                 Unique::MachineUsername
             } else if named.contains("factors_one_unfinished_totp") {
                 Unique::UnfinishedTotp

@@ -1,7 +1,7 @@
 //! Decoding rows into domain values, and the unit conversions both engines share.
 
 use sqlx::any::{AnyRow, AnyTypeInfoKind};
-use sqlx::{Row, ValueRef};
+use sqlx::{Any, Decode, Row, ValueRef};
 use tessera_core::clock::{from_unix_millis, unix_millis};
 use tessera_core::error::StoreError;
 use tessera_core::store::{RefreshTokenRecord, SigningKeyRecord};
@@ -18,14 +18,16 @@ pub(crate) fn millis(t: OffsetDateTime) -> i64 {
 
 /// Booleans come back as `bool` from PostgreSQL and as integers from SQLite. The value's own
 /// type decides which to decode: a failed decode builds an error message, which cost a
-/// lookup on SQLite 3 % of its instructions when every boolean was tried as `bool` first.
+/// lookup on SQLite 3 % of its instructions when every boolean was tried as `bool` first. The
+/// value found is decoded in place rather than looked up by name a second time.
 pub(crate) fn get_bool(row: &AnyRow, col: &str) -> Result<bool, StoreError> {
     let raw = row.try_get_raw(col).map_err(db_err)?;
-    if raw.type_info().kind == AnyTypeInfoKind::Bool {
-        get(row, col)
+    let decoded = if raw.type_info().kind == AnyTypeInfoKind::Bool {
+        <bool as Decode<Any>>::decode(raw)
     } else {
-        get::<i64>(row, col).map(|i| i != 0)
-    }
+        <i64 as Decode<Any>>::decode(raw).map(|i| i != 0)
+    };
+    decoded.map_err(|e| db_err(sqlx::Error::Decode(e)))
 }
 
 pub(crate) fn get<'r, T>(row: &'r AnyRow, col: &str) -> Result<T, StoreError>

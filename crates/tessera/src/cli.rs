@@ -245,7 +245,7 @@ async fn run(tool: Tool) -> anyhow::Result<()> {
                 AdminAction::CreateApiKey { project } => service.create_api_key(&project).await?,
                 AdminAction::CreateOrg { name, project } => {
                     let project = project.unwrap_or_else(|| config.default_project.clone());
-                    let org = service.create_org(&project, &name).await?;
+                    let org = service.create_org(&project, &name, None).await?;
                     org.org_id.unwrap_or_default()
                 }
                 AdminAction::CreateMachineUser {

@@ -18,8 +18,11 @@ impl Service {
         if realm.org_id.is_some() {
             return Ok(realm);
         }
-        let org_id = new_id()?.to_string();
-        let assigned = self.store.assign_org(&realm.id, &org_id).await?;
+        self.assign_org(&realm, &new_id()?.to_string()).await
+    }
+
+    async fn assign_org(&self, realm: &Realm, org_id: &str) -> Result<Realm, DomainError> {
+        let assigned = self.store.assign_org(&realm.id, org_id).await?;
         self.forget_realms();
         assigned.ok_or(DomainError::OrgNotFound)
     }
@@ -65,14 +68,34 @@ impl Service {
         }
     }
 
-    /// A new organization: a tenant of `project` named `name`, with its org id.
-    pub async fn create_org(&self, project: &str, name: &str) -> Result<Realm, DomainError> {
+    /// A new organization: a tenant of `project` named `name`, with the org id the caller
+    /// chose (ZITADEL v2 lets it) or a fresh one.
+    pub async fn create_org(
+        &self,
+        project: &str,
+        name: &str,
+        org_id: Option<&str>,
+    ) -> Result<Realm, DomainError> {
+        if let Some(id) = org_id
+            && self.find_realm_by_org(id).await?.is_some()
+        {
+            return Err(DomainError::OrgExists);
+        }
         let changes = TenantChanges {
             display_name: Some(Some(name.to_owned())),
             ..TenantChanges::default()
         };
         let tenant = self.add_tenant(project, changes).await?;
-        self.ensure_org(tenant).await
+        let Some(org_id) = org_id else {
+            return self.ensure_org(tenant).await;
+        };
+        let assigned = self.assign_org(&tenant, org_id).await;
+        if matches!(assigned, Err(DomainError::OrgExists)) {
+            // Another request took the id between the check and here: the tenant made for
+            // this one must not stay behind without an organization.
+            self.delete_tenant(&tenant).await?;
+        }
+        assigned
     }
 
     pub async fn create_machine_user(

@@ -363,7 +363,11 @@ async fn machine_user_roles_limit_what_a_pat_may_do() {
     assert_eq!(app.fingerprint().await, before);
 
     // Only an instance-wide role may pick another organization.
-    let other = app.service.create_org(PROJECT, "Other Org").await.unwrap();
+    let other = app
+        .service
+        .create_org(PROJECT, "Other Org", None)
+        .await
+        .unwrap();
     let other_id = other.org_id.unwrap();
     let reply = app
         .zitadel(Method::POST, &factors, &manager, Some(&other_id), None)

@@ -409,6 +409,80 @@ async fn v1_users_organizations_and_their_permissions() {
     );
 }
 
+/// v2 AddOrganization with the id the caller chose (`organizationId` over the deprecated
+/// `orgId`); a taken id, an existing user as admin and
+/// a bad admin each refuse the whole call, leaving no organization and no user behind.
+#[tokio::test]
+async fn add_organization_with_a_chosen_id_and_its_refusals() {
+    let app = TestApp::spawn().await;
+    let (status, created) = call(
+        &app,
+        Method::POST,
+        "/v2/organizations",
+        json!({"name": "Initech", "organizationId": "initech-1", "orgId": "ignored", "admins": [{"human": {
+            "profile": {"givenName": "Bill", "familyName": "Lumbergh"},
+            "email": {"email": "bill@example.com", "isVerified": true},
+        }}]}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    assert_eq!(created["organizationId"], "initech-1");
+    assert_eq!(created["details"]["resourceOwner"], "initech-1");
+    let initech = app.service.org_realm("initech-1").await.unwrap();
+    assert_eq!(initech.display_name.as_deref(), Some("Initech"));
+    let tenant = initech.tenant_id.as_deref().unwrap();
+    let (status, found) = app
+        .admin_post(
+            &format!("/v1/projects/{PROJECT}/tenants/{tenant}/accounts:lookup"),
+            json!({"localId": [str_of(&created["createdAdmins"][0], "userId")]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{found}");
+    assert_eq!(found["users"][0]["email"], "bill@example.com", "{found}");
+
+    let before = app.fingerprint().await;
+    let reply = call(
+        &app,
+        Method::POST,
+        "/v2/organizations",
+        json!({"name": "Initrode", "orgId": "initech-1"}),
+    )
+    .await;
+    assert_zitadel_error(&reply, 409, 6, "Organisation already exists", "ORG-laho2n");
+    let reply = call(
+        &app,
+        Method::POST,
+        "/v2/organizations",
+        json!({"name": "Initrode", "admins": [
+            {"human": {"profile": {"givenName": "Peter", "familyName": "Gibbons"},
+                       "email": {"email": "peter@example.com"}}},
+            {"userId": str_of(&created["createdAdmins"][0], "userId")},
+        ]}),
+    )
+    .await;
+    assert_zitadel_error(
+        &reply,
+        501,
+        12,
+        "Organization members are not supported: name each admin as a new human user",
+        "TESSERA-ORG01",
+    );
+    let reply = call(
+        &app,
+        Method::POST,
+        "/v2/organizations",
+        json!({"name": "Initrode", "admins": [
+            {"human": {"profile": {"givenName": "Peter", "familyName": "Gibbons"},
+                       "email": {"email": "peter@example.com"}}},
+            {"human": {"profile": {"givenName": "Milton", "familyName": "Waddams"},
+                       "email": {"email": "not an address"}}},
+        ]}),
+    )
+    .await;
+    assert_zitadel_error(&reply, 400, 3, "Email is invalid", "EMAIL-599BI");
+    assert_eq!(app.fingerprint().await, before);
+}
+
 /// A v2 human user with the email address `email` (AddHumanUser's `email` object); the reply.
 async fn ada(app: &TestApp, email: Value) -> Value {
     let (status, created) = call(
@@ -486,4 +560,37 @@ async fn sixteen_otp_email_adds_at_once_add_one() {
         ready_factors(&app, &user).await,
         json!({"result": [{"state": "AUTH_FACTOR_STATE_READY", "otpEmail": {}}]})
     );
+}
+
+/// Of sixteen organizations asked for at once with one id, one is created; the others hear
+/// that it exists, and leave no tenant behind (each made one before the id was taken).
+#[tokio::test]
+async fn sixteen_organizations_with_one_id_at_once_create_one() {
+    let app = TestApp::spawn().await;
+    let realms = async || {
+        let pool = app.db().await;
+        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM realms")
+            .fetch_one(&pool)
+            .await
+            .expect("count");
+        pool.close().await;
+        count
+    };
+    let before = realms().await;
+    let add = |i: usize| {
+        app.client
+            .post(app.url("/v2/organizations"))
+            .bearer_auth(app.pat())
+            .json(&json!({"name": format!("Racer {i}"), "organizationId": "racers"}))
+    };
+    let mut created = 0;
+    for reply in TestApp::all_at_once((0..16).map(add).collect()).await {
+        if reply.0 == StatusCode::CREATED {
+            created += 1;
+        } else {
+            assert_zitadel_error(&reply, 409, 6, "Organisation already exists", "ORG-laho2n");
+        }
+    }
+    assert_eq!(created, 1);
+    assert_eq!(realms().await, before + 1);
 }

@@ -149,6 +149,7 @@ fn domain_envelope(e: &DomainError) -> Envelope {
         ),
         // ZITADEL-only conditions; no Identity Toolkit call reaches them.
         MachineUserExists
+        | OrgExists
         | UsernameExists
         | InvalidVerificationCode
         | VerificationCodeNotFound

@@ -93,6 +93,12 @@ pub const INVALID_ORG: ZitadelError = err(
     "Organisation is invalid",
     "ORG-deLle",
 );
+/// `AddOrganization` with an existing user as admin: Tessera keeps no organization members.
+pub const ORG_MEMBERS_UNSUPPORTED: ZitadelError = err(
+    Code::Unimplemented,
+    "Organization members are not supported: name each admin as a new human user",
+    "TESSERA-ORG01",
+);
 pub const USER_ID_MISSING: ZitadelError =
     err(Code::InvalidArgument, "User ID missing", "COMMAND-5M0sd");
 pub const BAD_BODY: ZitadelError = err(
@@ -249,6 +255,11 @@ impl ZitadelError {
                 "TESSERA-LIM02",
             ),
             // A tenant is an organization seen from the Identity Toolkit.
+            (OrgExists, _) => err(
+                Code::AlreadyExists,
+                "Organisation already exists",
+                "ORG-laho2n",
+            ),
             (OrgNotFound | TenantNotFound, _) => {
                 err(Code::NotFound, "Organisation not found", "COMMAND-55M9f")
             }

@@ -9,7 +9,8 @@ use tessera_core::{DomainError, EmailAddress, Password, Permission, PhoneNumber,
 
 use super::details::{created_v1, created_v2, details_v2};
 use super::error::{
-    BAD_BODY, INVALID_EMAIL, INVALID_ORG, INVALID_PHONE, Op, PASSWORD_TOO_SHORT, ZitadelError,
+    BAD_BODY, INVALID_EMAIL, INVALID_ORG, INVALID_PHONE, ORG_MEMBERS_UNSUPPORTED, Op,
+    PASSWORD_TOO_SHORT, ZitadelError,
 };
 use super::factors::user_id;
 use super::rpc::Ctx;
@@ -272,13 +273,16 @@ pub async fn import_human_user(
     })
 }
 
-async fn new_org(ctx: &Ctx, name: &str) -> Result<Realm, ZitadelError> {
-    ctx.require(Permission::OrgCreate)?;
+async fn new_org(ctx: &Ctx, name: &str, org_id: Option<&str>) -> Result<Realm, ZitadelError> {
     if name.trim().is_empty() {
         return Err(INVALID_ORG);
     }
     ctx.svc
-        .create_org(&ctx.realm.project_id, name.trim())
+        .create_org(
+            &ctx.realm.project_id,
+            name.trim(),
+            org_id.filter(|id| !id.is_empty()),
+        )
         .await
         .map_err(domain)
 }
@@ -287,7 +291,8 @@ pub async fn add_org(
     ctx: Ctx,
     req: mgmt::AddOrgRequest,
 ) -> Result<mgmt::AddOrgResponse, ZitadelError> {
-    let realm = new_org(&ctx, &req.name).await?;
+    ctx.require(Permission::OrgCreate)?;
+    let realm = new_org(&ctx, &req.name, None).await?;
     let id = realm.org_id.unwrap_or_default();
     Ok(mgmt::AddOrgResponse {
         details: Some(created_v1(&ctx, &id)),
@@ -295,22 +300,37 @@ pub async fn add_org(
     })
 }
 
+/// v2's organization with its first admins, created as new human users. Every admin is read
+/// before anything is created, so that a bad one leaves no organization behind. An existing
+/// user named as admin (`userId`) is refused: Tessera keeps no organization members, its
+/// organizations are administered by machine users.
 pub async fn add_organization(
     ctx: Ctx,
     req: org::AddOrganizationRequest,
 ) -> Result<org::AddOrganizationResponse, ZitadelError> {
     use org::add_organization_request::admin::UserType;
-    let realm = new_org(&ctx, &req.name).await?;
-    let mut created_admins = Vec::new();
+    ctx.require(Permission::OrgCreate)?;
+    let mut admins = Vec::with_capacity(req.admins.len());
     for admin in req.admins {
-        if let Some(UserType::Human(human)) = admin.user_type {
-            let created = create(&ctx, &realm, human_v2(human)?).await?;
-            created_admins.push(org::add_organization_response::CreatedAdmin {
-                user_id: created.id.to_string(),
-                email_code: created.email_code,
-                phone_code: created.phone_code,
-            });
+        match admin.user_type {
+            Some(UserType::Human(human)) => admins.push(human_v2(human)?),
+            Some(UserType::UserId(_)) => return Err(ORG_MEMBERS_UNSUPPORTED),
+            None => {}
         }
+    }
+    let chosen_id = req
+        .organization_id
+        .filter(|id| !id.is_empty())
+        .or(req.org_id);
+    let realm = new_org(&ctx, &req.name, chosen_id.as_deref()).await?;
+    let mut created_admins = Vec::with_capacity(admins.len());
+    for human in admins {
+        let created = create(&ctx, &realm, human).await?;
+        created_admins.push(org::add_organization_response::CreatedAdmin {
+            user_id: created.id.to_string(),
+            email_code: created.email_code,
+            phone_code: created.phone_code,
+        });
     }
     let id = realm.org_id.unwrap_or_default();
     Ok(org::AddOrganizationResponse {
