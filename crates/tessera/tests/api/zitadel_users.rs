@@ -462,8 +462,8 @@ async fn add_organization_with_a_chosen_id_and_its_refusals() {
     .await;
     assert_zitadel_error(
         &reply,
-        501,
-        12,
+        400,
+        9,
         "Organization members are not supported: name each admin as a new human user",
         "TESSERA-ORG01",
     );

@@ -94,8 +94,9 @@ pub const INVALID_ORG: ZitadelError = err(
     "ORG-deLle",
 );
 /// `AddOrganization` with an existing user as admin: Tessera keeps no organization members.
+/// A refusal of this request, not of the method (which `Unimplemented` would say).
 pub const ORG_MEMBERS_UNSUPPORTED: ZitadelError = err(
-    Code::Unimplemented,
+    Code::FailedPrecondition,
     "Organization members are not supported: name each admin as a new human user",
     "TESSERA-ORG01",
 );
