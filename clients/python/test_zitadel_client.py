@@ -42,6 +42,7 @@ from zitadel_client.models import (
     UserServiceAddHumanUserRequest,
     UserServiceAddOTPEmailRequest,
     UserServiceAddOTPSMSRequest,
+    UserServiceDeleteUserRequest,
     UserServiceListAuthenticationFactorsRequest,
     UserServiceListAuthenticationMethodTypesRequest,
     UserServiceOrganization,
@@ -434,6 +435,27 @@ def test_a_challenge_needs_the_ready_factor(zitadel):
     expect_error(
         challenge(SessionServiceRequestChallenges(otp_email=SessionServiceOTPEmail(return_code={}))),
         400, "failed_precondition", NOT_READY, "COMMAND-JKLJ3",
+    )
+
+
+def test_delete_user_takes_its_factors_and_sessions(zitadel):
+    user = add_mfa_user(zitadel)
+    session = zitadel.sessions.create_session(
+        SessionServiceCreateSessionRequest(checks=SessionServiceChecks(user=SessionServiceCheckUser(user_id=user.id)))
+    )
+    deleted = zitadel.users.delete_user(UserServiceDeleteUserRequest(user_id=user.id))
+    assert deleted.details.change_date is not None
+    expect_error(
+        lambda: zitadel.users.list_authentication_factors(UserServiceListAuthenticationFactorsRequest(user_id=user.id)),
+        404, "not_found", "User could not be found", "COMMAND-SqyJz",
+    )
+    expect_error(
+        lambda: zitadel.sessions.get_session(SessionServiceGetSessionRequest(session_id=session.session_id)),
+        404, "not_found", "Session not found", "QUERY-SJ84j",
+    )
+    expect_error(
+        lambda: zitadel.users.delete_user(UserServiceDeleteUserRequest(user_id=user.id)),
+        404, "not_found", "User could not be found", "COMMAND-SqyJz",
     )
 
 

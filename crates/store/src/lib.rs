@@ -644,12 +644,20 @@ impl Store for SqlStore {
 
     async fn delete_user(&self, realm: &RealmId, id: &UserId) -> StoreResult<bool> {
         self.durably(async |conn| {
+            let mut tx = conn.begin().await.map_err(db_err)?;
             let done = sqlx::query("DELETE FROM users WHERE realm_id = $1 AND id = $2")
                 .bind(&realm.0)
                 .bind(id.as_str())
-                .execute(&mut *conn)
+                .execute(&mut *tx)
                 .await
                 .map_err(db_err)?;
+            sqlx::query("DELETE FROM login_sessions WHERE realm_id = $1 AND user_id = $2")
+                .bind(&realm.0)
+                .bind(id.as_str())
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+            tx.commit().await.map_err(db_err)?;
             Ok(done.rows_affected() > 0)
         })
         .await
@@ -657,11 +665,18 @@ impl Store for SqlStore {
 
     async fn delete_all_users(&self, realm: &RealmId) -> StoreResult<()> {
         self.durably(async |conn| {
-            sqlx::query("DELETE FROM users WHERE realm_id = $1")
-                .bind(&realm.0)
-                .execute(&mut *conn)
-                .await
-                .map_err(db_err)?;
+            let mut tx = conn.begin().await.map_err(db_err)?;
+            for sql in [
+                "DELETE FROM users WHERE realm_id = $1",
+                "DELETE FROM login_sessions WHERE realm_id = $1 AND user_id IS NOT NULL",
+            ] {
+                sqlx::query(sql)
+                    .bind(&realm.0)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+            }
+            tx.commit().await.map_err(db_err)?;
             Ok(())
         })
         .await

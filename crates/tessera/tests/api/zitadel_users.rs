@@ -594,3 +594,117 @@ async fn sixteen_organizations_with_one_id_at_once_create_one() {
     assert_eq!(created, 1);
     assert_eq!(realms().await, before + 1);
 }
+
+/// v2 DeleteUser and management v1 RemoveUser take the user with its factors and its
+/// sessions; a user already gone, a viewer's call and another organization's user through v1
+/// are refused and change nothing.
+#[tokio::test]
+async fn deleted_users_take_their_factors_and_sessions_with_them() {
+    let app = TestApp::spawn().await;
+    let verified = json!({"email": "ada@example.com", "isVerified": true});
+    let ada_id = str_of(&ada(&app, verified).await, "userId").to_owned();
+    let (status, registered) = call(
+        &app,
+        Method::POST,
+        &format!("/v2/users/{ada_id}/otp_email"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{registered}");
+    let (status, session) = call(
+        &app,
+        Method::POST,
+        "/v2/sessions",
+        json!({"checks": {"user": {"userId": ada_id}}}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{session}");
+    let session_path = format!("/v2/sessions/{}", str_of(&session, "sessionId"));
+
+    let realm = app.service.realm(PROJECT, None).await.unwrap();
+    let viewer = app
+        .service
+        .create_machine_user(&realm, "viewer", Role::OrgOwnerViewer)
+        .await
+        .unwrap();
+    let viewer_pat = app.service.create_pat(&viewer.id).await.unwrap();
+    let before = app.fingerprint().await;
+    let reply = app
+        .zitadel(
+            Method::DELETE,
+            &format!("/v2/users/{ada_id}"),
+            &viewer_pat,
+            None,
+            None,
+        )
+        .await;
+    let denied = "No matching permissions found";
+    assert_zitadel_error(&reply, 403, 7, denied, "AUTH-5mWD2");
+    assert_eq!(app.fingerprint().await, before);
+    let (status, other) = call(
+        &app,
+        Method::POST,
+        "/management/v1/orgs",
+        json!({"name": "Elsewhere"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{other}");
+    let before_other = app.fingerprint().await;
+    let reply = app
+        .zitadel(
+            Method::DELETE,
+            &format!("/management/v1/users/{ada_id}"),
+            &app.pat(),
+            Some(str_of(&other, "id")),
+            None,
+        )
+        .await;
+    assert_zitadel_error(&reply, 404, 5, "User could not be found", "COMMAND-SqyJz");
+    assert_eq!(app.fingerprint().await, before_other);
+
+    let (status, deleted) = call(
+        &app,
+        Method::DELETE,
+        &format!("/v2/users/{ada_id}"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{deleted}");
+    assert!(deleted["details"]["changeDate"].is_string(), "{deleted}");
+    assert_eq!(app.admin_user(&ada_id).await, None);
+    let reply = call(&app, Method::GET, &session_path, json!({})).await;
+    assert_zitadel_error(&reply, 404, 5, "Session not found", "QUERY-SJ84j");
+    let pool = app.db().await;
+    let left: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM factors WHERE user_id = $1")
+        .bind(&ada_id)
+        .fetch_one(&pool)
+        .await
+        .expect("count");
+    pool.close().await;
+    assert_eq!(left, 0);
+
+    let before = app.fingerprint().await;
+    let reply = call(
+        &app,
+        Method::DELETE,
+        &format!("/v2/users/{ada_id}"),
+        json!({}),
+    )
+    .await;
+    assert_zitadel_error(&reply, 404, 5, "User could not be found", "COMMAND-SqyJz");
+    assert_eq!(app.fingerprint().await, before);
+
+    // v1 in the user's own organization.
+    let grace = json!({"email": "grace@example.com", "isVerified": true});
+    let grace_id = str_of(&ada(&app, grace).await, "userId").to_owned();
+    let (status, removed) = call(
+        &app,
+        Method::DELETE,
+        &format!("/management/v1/users/{grace_id}"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{removed}");
+    assert!(removed["details"]["changeDate"].is_string(), "{removed}");
+    assert_eq!(app.admin_user(&grace_id).await, None);
+}

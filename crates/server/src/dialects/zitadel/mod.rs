@@ -113,6 +113,18 @@ fn gateway() -> Gateway {
             users::remove_phone,
         )
         .route(
+            Delete,
+            "/v2/users/{user_id}",
+            "DeleteUser",
+            users::delete_user,
+        )
+        .route(
+            Delete,
+            "/management/v1/users/{id}",
+            "RemoveUser",
+            users::remove_user,
+        )
+        .route(
             Create,
             "/v2/organizations",
             "AddOrganization",

@@ -64,6 +64,7 @@ macro_rules! services {
 services! {
     user_service_server::UserService = "zitadel.user.v2.UserService" {
         "AddHumanUser" => add_human_user(user::AddHumanUserRequest) -> user::AddHumanUserResponse = users::add_human_user;
+        "DeleteUser" => delete_user(user::DeleteUserRequest) -> user::DeleteUserResponse = users::delete_user;
         "SetEmail" => set_email(user::SetEmailRequest) -> user::SetEmailResponse = users::set_email;
         "VerifyEmail" => verify_email(user::VerifyEmailRequest) -> user::VerifyEmailResponse = users::verify_email;
         "SetPhone" => set_phone(user::SetPhoneRequest) -> user::SetPhoneResponse = users::set_phone;
@@ -86,6 +87,7 @@ services! {
         "AddOrg" => add_org(mgmt::AddOrgRequest) -> mgmt::AddOrgResponse = users::add_org;
         "AddHumanUser" => add_human_user(mgmt::AddHumanUserRequest) -> mgmt::AddHumanUserResponse = users::add_human_user_v1;
         "ImportHumanUser" => import_human_user(mgmt::ImportHumanUserRequest) -> mgmt::ImportHumanUserResponse = users::import_human_user;
+        "RemoveUser" => remove_user(mgmt::RemoveUserRequest) -> mgmt::RemoveUserResponse = users::remove_user;
         "ListHumanAuthFactors" => list_human_auth_factors(mgmt::ListHumanAuthFactorsRequest) -> mgmt::ListHumanAuthFactorsResponse = factors::list_human_auth_factors;
         "RemoveHumanAuthFactorOTP" => remove_human_auth_factor_otp(mgmt::RemoveHumanAuthFactorOtpRequest) -> mgmt::RemoveHumanAuthFactorOtpResponse = factors::remove_human_otp;
         "RemoveHumanAuthFactorU2F" => remove_human_auth_factor_u2f(mgmt::RemoveHumanAuthFactorU2fRequest) -> mgmt::RemoveHumanAuthFactorU2fResponse = factors::remove_human_u2f;

@@ -7,7 +7,7 @@ use data_encoding::BASE32_NOPAD;
 use tessera_core::contact::ContactKind;
 use tessera_core::{DomainError, EmailAddress, Password, Permission, PhoneNumber, Realm, UserId};
 
-use super::details::{created_v1, created_v2, details_v2};
+use super::details::{created_v1, created_v2, details_v1, details_v2};
 use super::error::{
     BAD_BODY, INVALID_EMAIL, INVALID_ORG, INVALID_PHONE, ORG_MEMBERS_UNSUPPORTED, Op,
     PASSWORD_TOO_SHORT, ZitadelError,
@@ -423,6 +423,36 @@ pub async fn verify_phone(
     .await?;
     Ok(user::VerifyPhoneResponse {
         details: Some(details_v2(&ctx)),
+    })
+}
+
+/// v2: a user of any organization, with everything it holds (factors, sessions, codes).
+pub async fn delete_user(
+    ctx: Ctx,
+    req: user::DeleteUserRequest,
+) -> Result<user::DeleteUserResponse, ZitadelError> {
+    let (ctx, id) = ctx.write_of(&req.user_id).await?;
+    ctx.svc
+        .delete_account(&ctx.realm, &id)
+        .await
+        .map_err(domain)?;
+    Ok(user::DeleteUserResponse {
+        details: Some(details_v2(&ctx)),
+    })
+}
+
+/// Management v1: a user of the call's organization.
+pub async fn remove_user(
+    ctx: Ctx,
+    req: mgmt::RemoveUserRequest,
+) -> Result<mgmt::RemoveUserResponse, ZitadelError> {
+    let (ctx, id) = ctx.org_write_of(&req.id).await?;
+    ctx.svc
+        .delete_account(&ctx.realm, &id)
+        .await
+        .map_err(domain)?;
+    Ok(mgmt::RemoveUserResponse {
+        details: Some(details_v1(&ctx)),
     })
 }
 
