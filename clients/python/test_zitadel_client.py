@@ -43,6 +43,7 @@ from zitadel_client.models import (
     UserServiceAddOTPEmailRequest,
     UserServiceAddOTPSMSRequest,
     UserServiceDeleteUserRequest,
+    UserServiceGetUserByIDRequest,
     UserServiceListAuthenticationFactorsRequest,
     UserServiceListAuthenticationMethodTypesRequest,
     UserServiceOrganization,
@@ -436,6 +437,21 @@ def test_a_challenge_needs_the_ready_factor(zitadel):
         challenge(SessionServiceRequestChallenges(otp_email=SessionServiceOTPEmail(return_code={}))),
         400, "failed_precondition", NOT_READY, "COMMAND-JKLJ3",
     )
+
+
+def test_get_user_by_id(zitadel):
+    user = add_mfa_user(zitadel)
+    got = zitadel.users.get_user_by_id(UserServiceGetUserByIDRequest(user_id=user.id))
+    assert got.user.user_id == user.id
+    assert got.user.state == "USER_STATE_ACTIVE"
+    assert got.user.preferred_login_name == user.email
+    assert got.user.details.resource_owner == user.org
+    human = got.user.human
+    assert (human.profile.given_name, human.profile.family_name) == ("Ada", "Lovelace")
+    assert human.profile.display_name == "Ada Lovelace"
+    assert (human.email.email, human.email.is_verified) == (user.email, True)
+    assert human.phone.is_verified is True
+    assert human.password_changed is not None
 
 
 def test_delete_user_takes_its_factors_and_sessions(zitadel):

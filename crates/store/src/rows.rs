@@ -52,7 +52,7 @@ pub(crate) fn corrupt(what: &str) -> StoreError {
 
 pub(crate) const USER_COLUMNS: &str = "realm_id, id, email, email_verified, phone_number, display_name, \
      photo_url, password_hash, password_updated_at, disabled, valid_since, custom_attributes, \
-     created_at, last_login_at, last_refresh_at, username";
+     created_at, last_login_at, last_refresh_at, username, given_name, family_name";
 
 pub(crate) fn user_from_row(row: &AnyRow) -> Result<User, StoreError> {
     let email = match get::<Option<String>>(row, "email")? {
@@ -63,6 +63,8 @@ pub(crate) fn user_from_row(row: &AnyRow) -> Result<User, StoreError> {
         id: UserId::parse(&get::<String>(row, "id")?).ok_or_else(|| corrupt("user id"))?,
         realm: RealmId(get(row, "realm_id")?),
         username: get(row, "username")?,
+        given_name: get(row, "given_name")?,
+        family_name: get(row, "family_name")?,
         email,
         email_verified: get_bool(row, "email_verified")?,
         phone_number: get(row, "phone_number")?,

@@ -18,6 +18,9 @@ pub struct NewAccount {
     pub id: Option<UserId>,
     /// ZITADEL's username, for users created through that dialect.
     pub username: Option<String>,
+    /// ZITADEL's profile names.
+    pub given_name: Option<String>,
+    pub family_name: Option<String>,
     pub email: Option<EmailAddress>,
     pub password: Option<Password>,
     pub email_verified: bool,
@@ -133,6 +136,8 @@ impl Service {
             id,
             realm: realm.id.clone(),
             username: account.username,
+            given_name: account.given_name,
+            family_name: account.family_name,
             email: account.email,
             email_verified: account.email_verified,
             phone_number: account.phone_number.map(|p| p.to_string()),

@@ -708,3 +708,103 @@ async fn deleted_users_take_their_factors_and_sessions_with_them() {
     assert!(removed["details"]["changeDate"].is_string(), "{removed}");
     assert_eq!(app.admin_user(&grace_id).await, None);
 }
+
+/// v2 GetUserByID answers a user's state, login name and profile: the names a v2 or v1 add
+/// gave it, and for a user made through the Identity Toolkit its display name alone.
+#[tokio::test]
+async fn get_user_by_id_answers_the_profile_of_either_dialect() {
+    let app = TestApp::spawn().await;
+    let (status, created) = call(
+        &app,
+        Method::POST,
+        "/v2/users/human",
+        json!({
+            "username": "minnie",
+            "profile": {"givenName": " Minnie ", "familyName": "Mouse", "displayName": "Min"},
+            "email": {"email": "minnie@example.com", "isVerified": true},
+            "phone": {"phone": "+41710000000", "isVerified": true},
+            "password": {"password": "correct horse battery staple"},
+        }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let minnie = str_of(&created, "userId").to_owned();
+    let (status, got) = call(&app, Method::GET, &format!("/v2/users/{minnie}"), json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{got}");
+    let user = &got["user"];
+    assert_eq!(user["userId"], minnie.as_str());
+    assert_eq!(user["state"], "USER_STATE_ACTIVE");
+    assert_eq!(user["username"], "minnie");
+    assert_eq!(user["loginNames"], json!(["minnie"]));
+    assert_eq!(user["preferredLoginName"], "minnie");
+    assert_eq!(
+        user["human"]["profile"],
+        json!({"givenName": "Minnie", "familyName": "Mouse", "displayName": "Min"})
+    );
+    assert_eq!(
+        user["human"]["email"],
+        json!({"email": "minnie@example.com", "isVerified": true})
+    );
+    assert_eq!(
+        user["human"]["phone"],
+        json!({"phone": "+41710000000", "isVerified": true})
+    );
+    assert!(user["human"]["passwordChanged"].is_string(), "{got}");
+    assert!(user["details"]["creationDate"].is_string(), "{got}");
+    assert_eq!(
+        got["details"]["resourceOwner"],
+        user["details"]["resourceOwner"]
+    );
+
+    // v1: first and last name, the display name made of them.
+    let (status, added) = call(
+        &app,
+        Method::POST,
+        "/management/v1/users/human",
+        json!({
+            "userName": "goofy",
+            "profile": {"firstName": "Goofy", "lastName": "Goof"},
+            "email": {"email": "goofy@example.com"},
+        }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{added}");
+    let goofy = str_of(&added, "userId").to_owned();
+    let (status, got) = call(&app, Method::GET, &format!("/v2/users/{goofy}"), json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{got}");
+    assert_eq!(
+        got["user"]["human"]["profile"],
+        json!({"givenName": "Goofy", "familyName": "Goof", "displayName": "Goofy Goof"})
+    );
+
+    // A Firebase user: its email is its login name, it has no given or family name, and a
+    // disabled one is inactive.
+    let (status, signed_up) = app
+        .post(
+            "/v1/accounts:signUp",
+            json!({"email": "pluto@example.com", "password": "secret123", "displayName": "Pluto"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{signed_up}");
+    let pluto = str_of(&signed_up, "localId").to_owned();
+    let (status, _) = app
+        .admin_post(
+            &format!("/v1/projects/{PROJECT}/accounts:update"),
+            json!({"localId": pluto, "disableUser": true}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, got) = call(&app, Method::GET, &format!("/v2/users/{pluto}"), json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{got}");
+    assert_eq!(got["user"]["state"], "USER_STATE_INACTIVE");
+    assert_eq!(got["user"]["preferredLoginName"], "pluto@example.com");
+    assert_eq!(
+        got["user"]["human"]["profile"],
+        json!({"displayName": "Pluto"})
+    );
+
+    let before = app.fingerprint().await;
+    let reply = call(&app, Method::GET, "/v2/users/nobody", json!({})).await;
+    assert_zitadel_error(&reply, 404, 5, "User could not be found", "COMMAND-SqyJz");
+    assert_eq!(app.fingerprint().await, before);
+}

@@ -158,7 +158,7 @@ pub fn imported_account(mut user: ImportedUser) -> Result<(NewAccount, Vec<Admin
             .flatten(),
         created_at: time(user.created_at)?,
         last_login_at: time(user.last_login_at)?,
-        username: None,
+        ..NewAccount::default()
     };
     Ok((account, factors))
 }

@@ -40,6 +40,21 @@ pub fn created_v1(ctx: &Ctx, resource_owner: &str) -> v1::ObjectDetails {
     }
 }
 
+/// A stored object's details: when it was created and last changed, as far as the store
+/// knows (`changed`), rather than the time of the request.
+pub fn stored_v2(
+    resource_owner: &str,
+    created: OffsetDateTime,
+    changed: OffsetDateTime,
+) -> object::v2::Details {
+    object::v2::Details {
+        sequence: sequence(changed),
+        change_date: Some(timestamp(changed)),
+        resource_owner: resource_owner.to_owned(),
+        creation_date: Some(timestamp(created)),
+    }
+}
+
 pub fn details_v2(ctx: &Ctx) -> object::v2::Details {
     let now = ctx.svc.now();
     object::v2::Details {

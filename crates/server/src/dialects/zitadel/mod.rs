@@ -13,6 +13,7 @@ mod error;
 mod factors;
 mod gateway;
 mod grpc;
+mod profiles;
 mod rpc;
 mod services;
 mod sessions;
@@ -111,6 +112,12 @@ fn gateway() -> Gateway {
             "/v2/users/{user_id}/phone",
             "RemovePhone",
             users::remove_phone,
+        )
+        .route(
+            Get,
+            "/v2/users/{user_id}",
+            "GetUserByID",
+            profiles::get_user_by_id,
         )
         .route(
             Delete,

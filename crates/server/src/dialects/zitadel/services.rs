@@ -13,7 +13,7 @@ use tonic::{Request, Response as GrpcResponse, Status};
 use super::connect::{self, ConnectError};
 use super::error::UNIMPLEMENTED;
 use super::grpc::{Grpc, call};
-use super::{factors, sessions, users};
+use super::{factors, profiles, sessions, users};
 use crate::proto::zitadel::auth::v1::{self as auth, auth_service_server};
 use crate::proto::zitadel::management::v1::{self as mgmt, management_service_server};
 use crate::proto::zitadel::org::v2::{self as org, organization_service_server};
@@ -64,6 +64,7 @@ macro_rules! services {
 services! {
     user_service_server::UserService = "zitadel.user.v2.UserService" {
         "AddHumanUser" => add_human_user(user::AddHumanUserRequest) -> user::AddHumanUserResponse = users::add_human_user;
+        "GetUserByID" => get_user_by_id(user::GetUserByIdRequest) -> user::GetUserByIdResponse = profiles::get_user_by_id;
         "DeleteUser" => delete_user(user::DeleteUserRequest) -> user::DeleteUserResponse = users::delete_user;
         "SetEmail" => set_email(user::SetEmailRequest) -> user::SetEmailResponse = users::set_email;
         "VerifyEmail" => verify_email(user::VerifyEmailRequest) -> user::VerifyEmailResponse = users::verify_email;

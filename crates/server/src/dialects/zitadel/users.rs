@@ -39,8 +39,28 @@ struct Human {
     email: Option<(EmailAddress, Proof)>,
     phone: Option<(PhoneNumber, Proof)>,
     password: Option<Password>,
-    display_name: Option<String>,
+    names: Names,
     totp_secret: Option<Vec<u8>>,
+}
+
+/// A human's names as ZITADEL's profile has them; the display name is the given and family
+/// name together when the request names none.
+#[derive(Default)]
+struct Names {
+    given: Option<String>,
+    family: Option<String>,
+    display: Option<String>,
+}
+
+impl Names {
+    fn new(given: &str, family: &str, display: &str) -> Self {
+        let kept = |name: &str| Some(name.trim().to_owned()).filter(|n| !n.is_empty());
+        Names {
+            given: kept(given),
+            family: kept(family),
+            display: kept(display).or_else(|| kept(&format!("{} {}", given.trim(), family.trim()))),
+        }
+    }
 }
 
 /// What creating a human answers: its id and the codes the caller asked to see.
@@ -73,11 +93,6 @@ fn username(raw: &str) -> Option<String> {
     Some(raw.trim().to_owned()).filter(|name| !name.is_empty())
 }
 
-fn full_name(first: &str, last: &str) -> Option<String> {
-    let name = format!("{first} {last}").trim().to_owned();
-    (!name.is_empty()).then_some(name)
-}
-
 fn proof_v1(verified: bool) -> Proof {
     if verified {
         Proof::Verified
@@ -100,7 +115,9 @@ async fn create(ctx: &Ctx, realm: &Realm, human: Human) -> Result<Created, Zitad
             .filter(|(_, p)| *p == Proof::Verified)
             .map(|(n, _)| n.clone()),
         password: human.password,
-        display_name: human.display_name,
+        given_name: human.names.given,
+        family_name: human.names.family,
+        display_name: human.names.display,
         ..NewAccount::default()
     };
     let svc = &ctx.svc;
@@ -175,10 +192,11 @@ fn human_v2(req: user::AddHumanUserRequest) -> Result<Human, ZitadelError> {
             Some(PasswordType::HashedPassword(_)) => return Err(BAD_BODY),
             None => None,
         },
-        display_name: profile
-            .display_name
-            .clone()
-            .or_else(|| full_name(&profile.given_name, &profile.family_name)),
+        names: Names::new(
+            &profile.given_name,
+            &profile.family_name,
+            profile.display_name.as_deref().unwrap_or_default(),
+        ),
         totp_secret: totp_secret(req.totp_secret.as_deref().unwrap_or_default())?,
     })
 }
@@ -225,9 +243,11 @@ pub async fn add_human_user_v1(
             .map(|p| Ok::<_, ZitadelError>((phone(&p.phone)?, proof_v1(p.is_phone_verified))))
             .transpose()?,
         password: password(&req.initial_password)?,
-        display_name: Some(profile.display_name.clone())
-            .filter(|n| !n.is_empty())
-            .or_else(|| full_name(&profile.first_name, &profile.last_name)),
+        names: Names::new(
+            &profile.first_name,
+            &profile.last_name,
+            &profile.display_name,
+        ),
         ..Human::default()
     };
     let created = create(&ctx, &ctx.realm, human).await?;
@@ -259,9 +279,11 @@ pub async fn import_human_user(
             .map(|p| Ok::<_, ZitadelError>((phone(&p.phone)?, proof_v1(p.is_phone_verified))))
             .transpose()?,
         password: password(&req.password)?,
-        display_name: Some(profile.display_name.clone())
-            .filter(|n| !n.is_empty())
-            .or_else(|| full_name(&profile.first_name, &profile.last_name)),
+        names: Names::new(
+            &profile.first_name,
+            &profile.last_name,
+            &profile.display_name,
+        ),
         totp_secret: totp_secret(&req.otp_code)?,
         ..Human::default()
     };
