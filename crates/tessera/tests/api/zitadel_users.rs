@@ -776,6 +776,38 @@ async fn get_user_by_id_answers_the_profile_of_either_dialect() {
         got["user"]["human"]["profile"],
         json!({"givenName": "Goofy", "familyName": "Goof", "displayName": "Goofy Goof"})
     );
+    let v1_path = format!("/management/v1/users/{goofy}");
+    let (status, got) = call(&app, Method::GET, &v1_path, json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{got}");
+    let user = &got["user"];
+    assert_eq!(user["id"], goofy.as_str());
+    assert_eq!(user["state"], "USER_STATE_ACTIVE");
+    assert_eq!(user["userName"], "goofy");
+    assert_eq!(user["loginNames"], json!(["goofy"]));
+    assert_eq!(
+        user["human"]["profile"],
+        json!({"firstName": "Goofy", "lastName": "Goof", "displayName": "Goofy Goof"})
+    );
+    assert!(user["details"]["creationDate"].is_string(), "{got}");
+    // v1 reads in the call's organization only.
+    let (status, other) = call(
+        &app,
+        Method::POST,
+        "/management/v1/orgs",
+        json!({"name": "Elsewhere"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{other}");
+    let reply = app
+        .zitadel(
+            Method::GET,
+            &v1_path,
+            &app.pat(),
+            Some(str_of(&other, "id")),
+            None,
+        )
+        .await;
+    assert_zitadel_error(&reply, 404, 5, "User could not be found", "COMMAND-SqyJz");
 
     // A Firebase user: its email is its login name, it has no given or family name, and a
     // disabled one is inactive.

@@ -42,6 +42,20 @@ pub fn created_v1(ctx: &Ctx, resource_owner: &str) -> v1::ObjectDetails {
 
 /// A stored object's details: when it was created and last changed, as far as the store
 /// knows (`changed`), rather than the time of the request.
+pub fn stored_v1(
+    resource_owner: &str,
+    created: OffsetDateTime,
+    changed: OffsetDateTime,
+) -> v1::ObjectDetails {
+    v1::ObjectDetails {
+        sequence: sequence(changed),
+        creation_date: Some(timestamp(created)),
+        change_date: Some(timestamp(changed)),
+        resource_owner: resource_owner.to_owned(),
+    }
+}
+
+/// As [`stored_v1`], for v2.
 pub fn stored_v2(
     resource_owner: &str,
     created: OffsetDateTime,

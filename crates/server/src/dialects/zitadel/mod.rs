@@ -126,6 +126,12 @@ fn gateway() -> Gateway {
             users::delete_user,
         )
         .route(
+            Get,
+            "/management/v1/users/{id}",
+            "GetUserByID",
+            profiles::get_user_by_id_v1,
+        )
+        .route(
             Delete,
             "/management/v1/users/{id}",
             "RemoveUser",

@@ -1,37 +1,64 @@
-//! What ZITADEL's user service v2 answers of a user (`GetUserByID`): its state, login names
-//! and profile. A Tessera user has one login name (its username, else its email address:
-//! organizations here have no domains), and only a proven phone number is stored on the user.
-//! The change date is the latest change the store records (creation or the last password).
+//! What ZITADEL answers of a user in `GetUserByID` (user service v2 and management v1): its
+//! state, login names and profile. A Tessera user has one login name (its username, else its
+//! email address: organizations here have no domains), and only a proven phone number is
+//! stored on the user. The change date is the latest change the store records (creation or
+//! the last password).
 
-use tessera_core::User;
+use tessera_core::{User, UserId};
+use time::OffsetDateTime;
 
-use super::details::{stored_v2, timestamp};
+use super::details::{stored_v1, stored_v2, timestamp};
 use super::error::{Op, ZitadelError};
 use super::rpc::Ctx;
+use crate::proto::zitadel::management::v1 as mgmt;
 use crate::proto::zitadel::object::v2::Details;
+use crate::proto::zitadel::user::v1 as user_v1;
 use crate::proto::zitadel::user::v2 as user;
+use crate::proto::zitadel::v1::ObjectDetails;
 
 pub async fn get_user_by_id(
     ctx: Ctx,
     req: user::GetUserByIdRequest,
 ) -> Result<user::GetUserByIdResponse, ZitadelError> {
     let (ctx, id) = ctx.read_of(&req.user_id).await?;
-    let found = ctx
-        .svc
-        .get_account(&ctx.realm, &id)
-        .await
-        .map_err(|e| ZitadelError::from_domain(Op::Read, e))?;
-    let details = stored_v2(
-        ctx.org_id(),
-        found.created_at,
-        found
-            .password_updated_at
-            .map_or(found.created_at, |at| at.max(found.created_at)),
-    );
+    let found = account(&ctx, &id).await?;
+    let details = stored_v2(ctx.org_id(), found.created_at, changed_at(&found));
     Ok(user::GetUserByIdResponse {
         details: Some(details.clone()),
         user: Some(user_v2(found, details)),
     })
+}
+
+pub async fn get_user_by_id_v1(
+    ctx: Ctx,
+    req: mgmt::GetUserByIdRequest,
+) -> Result<mgmt::GetUserByIdResponse, ZitadelError> {
+    let (ctx, id) = ctx.org_read_of(&req.id).await?;
+    let found = account(&ctx, &id).await?;
+    let details = stored_v1(ctx.org_id(), found.created_at, changed_at(&found));
+    Ok(mgmt::GetUserByIdResponse {
+        user: Some(user_v1(found, details)),
+    })
+}
+
+async fn account(ctx: &Ctx, id: &UserId) -> Result<User, ZitadelError> {
+    ctx.svc
+        .get_account(&ctx.realm, id)
+        .await
+        .map_err(|e| ZitadelError::from_domain(Op::Read, e))
+}
+
+fn changed_at(found: &User) -> OffsetDateTime {
+    found
+        .password_updated_at
+        .map_or(found.created_at, |at| at.max(found.created_at))
+}
+
+/// The user's login name, and the list of them (empty for a user with neither a username nor
+/// an email address).
+fn login_names(found: &User) -> (String, Vec<String>) {
+    let name = found.login_name().map(str::to_owned);
+    (name.clone().unwrap_or_default(), name.into_iter().collect())
 }
 
 fn user_v2(found: User, details: Details) -> user::User {
@@ -40,8 +67,7 @@ fn user_v2(found: User, details: Details) -> user::User {
     } else {
         user::UserState::Active
     };
-    let login_name = found.login_name().unwrap_or_default().to_owned();
-    let login_names: Vec<String> = found.login_name().map(str::to_owned).into_iter().collect();
+    let (login_name, login_names) = login_names(&found);
     let human = user::HumanUser {
         user_id: found.id.to_string(),
         state: state.into(),
@@ -75,5 +101,41 @@ fn user_v2(found: User, details: Details) -> user::User {
         login_names,
         preferred_login_name: login_name,
         r#type: Some(user::user::Type::Human(human)),
+    }
+}
+
+fn user_v1(found: User, details: ObjectDetails) -> user_v1::User {
+    let state = if found.disabled {
+        user_v1::UserState::Inactive
+    } else {
+        user_v1::UserState::Active
+    };
+    let (login_name, login_names) = login_names(&found);
+    let human = user_v1::Human {
+        profile: Some(user_v1::Profile {
+            first_name: found.given_name.unwrap_or_default(),
+            last_name: found.family_name.unwrap_or_default(),
+            display_name: found.display_name.unwrap_or_default(),
+            avatar_url: found.photo_url.unwrap_or_default(),
+            ..Default::default()
+        }),
+        email: found.email.map(|email| user_v1::Email {
+            email: email.as_str().to_owned(),
+            is_email_verified: found.email_verified,
+        }),
+        phone: found.phone_number.map(|phone| user_v1::Phone {
+            phone,
+            is_phone_verified: true,
+        }),
+        password_changed: found.password_updated_at.map(timestamp),
+    };
+    user_v1::User {
+        id: found.id.to_string(),
+        details: Some(details),
+        state: state.into(),
+        user_name: login_name.clone(),
+        login_names,
+        preferred_login_name: login_name,
+        r#type: Some(user_v1::user::Type::Human(human)),
     }
 }

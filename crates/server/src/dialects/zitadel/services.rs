@@ -88,6 +88,7 @@ services! {
         "AddOrg" => add_org(mgmt::AddOrgRequest) -> mgmt::AddOrgResponse = users::add_org;
         "AddHumanUser" => add_human_user(mgmt::AddHumanUserRequest) -> mgmt::AddHumanUserResponse = users::add_human_user_v1;
         "ImportHumanUser" => import_human_user(mgmt::ImportHumanUserRequest) -> mgmt::ImportHumanUserResponse = users::import_human_user;
+        "GetUserByID" => get_user_by_id(mgmt::GetUserByIdRequest) -> mgmt::GetUserByIdResponse = profiles::get_user_by_id_v1;
         "RemoveUser" => remove_user(mgmt::RemoveUserRequest) -> mgmt::RemoveUserResponse = users::remove_user;
         "ListHumanAuthFactors" => list_human_auth_factors(mgmt::ListHumanAuthFactorsRequest) -> mgmt::ListHumanAuthFactorsResponse = factors::list_human_auth_factors;
         "RemoveHumanAuthFactorOTP" => remove_human_auth_factor_otp(mgmt::RemoveHumanAuthFactorOtpRequest) -> mgmt::RemoveHumanAuthFactorOtpResponse = factors::remove_human_otp;
