@@ -592,6 +592,26 @@ impl TestApp {
             .to_owned()
     }
 
+    /// The PAT of a new machine user `name` with `role`, in the organization `org` (the
+    /// default project's when `None`).
+    pub async fn machine_pat(
+        &self,
+        org: Option<&str>,
+        name: &str,
+        role: tessera_core::Role,
+    ) -> String {
+        let realm = match org {
+            Some(org) => self.service.org_realm(org).await.unwrap(),
+            None => self.service.realm(PROJECT, None).await.unwrap(),
+        };
+        let machine = self
+            .service
+            .create_machine_user(&realm, name, role)
+            .await
+            .unwrap();
+        self.service.create_pat(&machine.id).await.unwrap()
+    }
+
     /// A ZITADEL REST call with `Authorization: Bearer token` and an optional org header.
     pub async fn zitadel(
         &self,

@@ -319,13 +319,7 @@ async fn session_check_errors_change_nothing_but_the_attempts() {
     assert_eq!(app.fingerprint().await, before);
 
     // Managing users is not managing sessions.
-    let realm = app.service.realm(PROJECT, None).await.unwrap();
-    let manager = app
-        .service
-        .create_machine_user(&realm, "manager", Role::OrgUserManager)
-        .await
-        .unwrap();
-    let pat = app.service.create_pat(&manager.id).await.unwrap();
+    let pat = app.machine_pat(None, "manager", Role::OrgUserManager).await;
     let before = app.fingerprint().await;
     let reply = app
         .zitadel(Method::POST, "/v2/sessions", &pat, None, Some(json!({})))

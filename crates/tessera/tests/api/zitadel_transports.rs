@@ -67,16 +67,6 @@ async fn user_and_org(app: &TestApp, email: &str) -> (String, String) {
 }
 
 /// A PAT of a new machine user with `role` in the organization `org`.
-async fn machine_pat(app: &TestApp, org: &str, name: &str, role: Role) -> String {
-    let realm = app.service.org_realm(org).await.unwrap();
-    let machine = app
-        .service
-        .create_machine_user(&realm, name, role)
-        .await
-        .unwrap();
-    app.service.create_pat(&machine.id).await.unwrap()
-}
-
 #[tokio::test]
 async fn grpc_registers_verifies_and_lists_totp() {
     let app = TestApp::spawn().await;
@@ -336,8 +326,12 @@ async fn machine_user_roles_limit_what_a_pat_may_do() {
         )
         .await;
     assert_eq!(status, StatusCode::OK);
-    let viewer = machine_pat(&app, &org, "viewer", Role::OrgOwnerViewer).await;
-    let manager = machine_pat(&app, &org, "manager", Role::OrgUserManager).await;
+    let viewer = app
+        .machine_pat(Some(&org), "viewer", Role::OrgOwnerViewer)
+        .await;
+    let manager = app
+        .machine_pat(Some(&org), "manager", Role::OrgUserManager)
+        .await;
     let factors = format!("/management/v1/users/{user}/auth_factors/_search");
     let remove = format!("/management/v1/users/{user}/auth_factors/otp_email");
 

@@ -287,13 +287,7 @@ async fn v1_users_organizations_and_their_permissions() {
     assert_eq!(app.fingerprint().await, before);
 
     // An organization's own managers create users there, but no organizations.
-    let default = app.service.realm(PROJECT, None).await.unwrap();
-    let manager = app
-        .service
-        .create_machine_user(&default, "manager", Role::OrgUserManager)
-        .await
-        .unwrap();
-    let manager_pat = app.service.create_pat(&manager.id).await.unwrap();
+    let manager_pat = app.machine_pat(None, "manager", Role::OrgUserManager).await;
     let before = app.fingerprint().await;
     let reply = app
         .zitadel(
@@ -621,13 +615,7 @@ async fn deleted_users_take_their_factors_and_sessions_with_them() {
     assert_eq!(status, StatusCode::CREATED, "{session}");
     let session_path = format!("/v2/sessions/{}", str_of(&session, "sessionId"));
 
-    let realm = app.service.realm(PROJECT, None).await.unwrap();
-    let viewer = app
-        .service
-        .create_machine_user(&realm, "viewer", Role::OrgOwnerViewer)
-        .await
-        .unwrap();
-    let viewer_pat = app.service.create_pat(&viewer.id).await.unwrap();
+    let viewer_pat = app.machine_pat(None, "viewer", Role::OrgOwnerViewer).await;
     let before = app.fingerprint().await;
     let reply = app
         .zitadel(

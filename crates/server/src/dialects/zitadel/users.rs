@@ -454,10 +454,7 @@ pub async fn delete_user(
     req: user::DeleteUserRequest,
 ) -> Result<user::DeleteUserResponse, ZitadelError> {
     let (ctx, id) = ctx.write_of(&req.user_id).await?;
-    ctx.svc
-        .delete_account(&ctx.realm, &id)
-        .await
-        .map_err(domain)?;
+    delete(&ctx, &id).await?;
     Ok(user::DeleteUserResponse {
         details: Some(details_v2(&ctx)),
     })
@@ -469,13 +466,17 @@ pub async fn remove_user(
     req: mgmt::RemoveUserRequest,
 ) -> Result<mgmt::RemoveUserResponse, ZitadelError> {
     let (ctx, id) = ctx.org_write_of(&req.id).await?;
-    ctx.svc
-        .delete_account(&ctx.realm, &id)
-        .await
-        .map_err(domain)?;
+    delete(&ctx, &id).await?;
     Ok(mgmt::RemoveUserResponse {
         details: Some(details_v1(&ctx)),
     })
+}
+
+async fn delete(ctx: &Ctx, id: &UserId) -> Result<(), ZitadelError> {
+    ctx.svc
+        .delete_account(&ctx.realm, id)
+        .await
+        .map_err(domain)
 }
 
 pub async fn remove_phone(
