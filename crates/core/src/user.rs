@@ -26,15 +26,48 @@ impl std::fmt::Debug for Password {
     }
 }
 
+/// What ZITADEL keeps of a human beside the display name, for users created through that
+/// dialect; the Identity Toolkit has none of it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Profile {
+    pub given_name: Option<String>,
+    pub family_name: Option<String>,
+    pub nick_name: Option<String>,
+    /// A language tag (`de-CH`), as given.
+    pub preferred_language: Option<String>,
+    pub gender: Option<Gender>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Gender {
+    Female,
+    Male,
+    Diverse,
+}
+
+impl Gender {
+    pub const ALL: [Gender; 3] = [Gender::Female, Gender::Male, Gender::Diverse];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Gender::Female => "female",
+            Gender::Male => "male",
+            Gender::Diverse => "diverse",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        Gender::ALL.into_iter().find(|g| g.as_str() == raw)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct User {
     pub id: UserId,
     pub realm: RealmId,
     /// ZITADEL's username, when the user was created with one; a login name.
     pub username: Option<String>,
-    /// ZITADEL's profile names, for users created through that dialect.
-    pub given_name: Option<String>,
-    pub family_name: Option<String>,
+    pub profile: Profile,
     pub email: Option<EmailAddress>,
     pub email_verified: bool,
     pub phone_number: Option<String>,
@@ -73,8 +106,7 @@ pub struct NewUser {
     pub id: UserId,
     pub realm: RealmId,
     pub username: Option<String>,
-    pub given_name: Option<String>,
-    pub family_name: Option<String>,
+    pub profile: Profile,
     pub email: Option<EmailAddress>,
     pub email_verified: bool,
     pub phone_number: Option<String>,
@@ -98,8 +130,7 @@ impl NewUser {
             id: self.id,
             realm: self.realm,
             username: self.username,
-            given_name: self.given_name,
-            family_name: self.family_name,
+            profile: self.profile,
             email: self.email,
             email_verified: self.email_verified,
             phone_number: self.phone_number,
@@ -187,8 +218,7 @@ mod tests {
             id: UserId::from_random([1; 8]),
             realm: RealmId("r".into()),
             username: None,
-            given_name: None,
-            family_name: None,
+            profile: Profile::default(),
             email: None,
             email_verified: false,
             phone_number: None,

@@ -6,7 +6,8 @@ use tessera_core::clock::{from_unix_millis, unix_millis};
 use tessera_core::error::StoreError;
 use tessera_core::store::{RefreshTokenRecord, SigningKeyRecord};
 use tessera_core::{
-    EmailAddress, FactorId, FactorKind, MfaConfig, Realm, RealmId, SecondFactor, User, UserId,
+    EmailAddress, FactorId, FactorKind, Gender, MfaConfig, Profile, Realm, RealmId, SecondFactor,
+    User, UserId,
 };
 use time::OffsetDateTime;
 
@@ -52,7 +53,8 @@ pub(crate) fn corrupt(what: &str) -> StoreError {
 
 pub(crate) const USER_COLUMNS: &str = "realm_id, id, email, email_verified, phone_number, display_name, \
      photo_url, password_hash, password_updated_at, disabled, valid_since, custom_attributes, \
-     created_at, last_login_at, last_refresh_at, username, given_name, family_name";
+     created_at, last_login_at, last_refresh_at, username, given_name, family_name, nick_name, \
+     preferred_language, gender";
 
 pub(crate) fn user_from_row(row: &AnyRow) -> Result<User, StoreError> {
     let email = match get::<Option<String>>(row, "email")? {
@@ -63,8 +65,16 @@ pub(crate) fn user_from_row(row: &AnyRow) -> Result<User, StoreError> {
         id: UserId::parse(&get::<String>(row, "id")?).ok_or_else(|| corrupt("user id"))?,
         realm: RealmId(get(row, "realm_id")?),
         username: get(row, "username")?,
-        given_name: get(row, "given_name")?,
-        family_name: get(row, "family_name")?,
+        profile: Profile {
+            given_name: get(row, "given_name")?,
+            family_name: get(row, "family_name")?,
+            nick_name: get(row, "nick_name")?,
+            preferred_language: get(row, "preferred_language")?,
+            gender: match get::<Option<String>>(row, "gender")? {
+                Some(g) => Some(Gender::parse(&g).ok_or_else(|| corrupt("gender"))?),
+                None => None,
+            },
+        },
         email,
         email_verified: get_bool(row, "email_verified")?,
         phone_number: get(row, "phone_number")?,

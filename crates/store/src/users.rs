@@ -3,7 +3,7 @@
 use sqlx::AssertSqlSafe;
 use tessera_core::error::StoreError;
 use tessera_core::store::{RefreshTokenRecord, StoreResult, UserFilter, UserQuery, UserSort};
-use tessera_core::{NewUser, RealmId, User, UserId};
+use tessera_core::{Gender, NewUser, RealmId, User, UserId};
 
 use crate::conn::Conn;
 use crate::db_err;
@@ -15,8 +15,10 @@ pub(crate) async fn insert(conn: &mut Conn<'_>, new: NewUser) -> StoreResult<Use
     bind_user(sqlx::query(
         "INSERT INTO users (realm_id, id, email, email_verified, phone_number, display_name, photo_url, \
          password_hash, password_updated_at, disabled, valid_since, custom_attributes, created_at, \
-         last_login_at, last_refresh_at, username, given_name, family_name) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
+         last_login_at, last_refresh_at, username, given_name, family_name, nick_name, \
+         preferred_language, gender) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, \
+         $19, $20, $21)",
     ), &user)
     .execute(&mut *conn)
     .await
@@ -73,7 +75,8 @@ pub(crate) fn update(user: &User) -> Statement {
             "UPDATE users SET email = $3, email_verified = $4, phone_number = $5, display_name = $6, \
          photo_url = $7, password_hash = $8, password_updated_at = $9, disabled = $10, valid_since = $11, \
          custom_attributes = $12, created_at = $13, last_login_at = $14, last_refresh_at = $15, \
-         username = $16, given_name = $17, family_name = $18 WHERE realm_id = $1 AND id = $2",
+         username = $16, given_name = $17, family_name = $18, nick_name = $19, \
+         preferred_language = $20, gender = $21 WHERE realm_id = $1 AND id = $2",
         ),
         user,
     )
@@ -112,8 +115,11 @@ fn bind_user(q: Statement, u: &User) -> Statement {
         .bind(u.last_login_at.map(millis))
         .bind(u.last_refresh_at.map(millis))
         .bind(u.username.as_deref())
-        .bind(u.given_name.as_deref())
-        .bind(u.family_name.as_deref())
+        .bind(u.profile.given_name.as_deref())
+        .bind(u.profile.family_name.as_deref())
+        .bind(u.profile.nick_name.as_deref())
+        .bind(u.profile.preferred_language.as_deref())
+        .bind(u.profile.gender.map(Gender::as_str))
 }
 
 pub(crate) async fn list(

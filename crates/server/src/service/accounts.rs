@@ -3,7 +3,8 @@
 
 use tessera_core::store::UserQuery;
 use tessera_core::{
-    DomainError, EmailAddress, NewUser, Password, PhoneNumber, Realm, User, UserId, UserPatch,
+    DomainError, EmailAddress, NewUser, Password, PhoneNumber, Profile, Realm, User, UserId,
+    UserPatch,
 };
 use time::OffsetDateTime;
 
@@ -18,9 +19,7 @@ pub struct NewAccount {
     pub id: Option<UserId>,
     /// ZITADEL's username, for users created through that dialect.
     pub username: Option<String>,
-    /// ZITADEL's profile names.
-    pub given_name: Option<String>,
-    pub family_name: Option<String>,
+    pub profile: Profile,
     pub email: Option<EmailAddress>,
     pub password: Option<Password>,
     pub email_verified: bool,
@@ -136,8 +135,7 @@ impl Service {
             id,
             realm: realm.id.clone(),
             username: account.username,
-            given_name: account.given_name,
-            family_name: account.family_name,
+            profile: account.profile,
             email: account.email,
             email_verified: account.email_verified,
             phone_number: account.phone_number.map(|p| p.to_string()),

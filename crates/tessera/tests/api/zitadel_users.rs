@@ -697,8 +697,7 @@ async fn deleted_users_take_their_factors_and_sessions_with_them() {
     assert_eq!(app.admin_user(&grace_id).await, None);
 }
 
-/// v2 GetUserByID answers a user's state, login name and profile: the names a v2 or v1 add
-/// gave it, and for a user made through the Identity Toolkit its display name alone.
+/// GetUserByID answers a user's state, login name and profile: what a v2 or v1 add gave it, and for a user made through the Identity Toolkit its display name alone.
 #[tokio::test]
 async fn get_user_by_id_answers_the_profile_of_either_dialect() {
     let app = TestApp::spawn().await;
@@ -708,7 +707,8 @@ async fn get_user_by_id_answers_the_profile_of_either_dialect() {
         "/v2/users/human",
         json!({
             "username": "minnie",
-            "profile": {"givenName": " Minnie ", "familyName": "Mouse", "displayName": "Min"},
+            "profile": {"givenName": " Minnie ", "familyName": "Mouse", "displayName": "Min",
+                        "nickName": "Minn", "preferredLanguage": "de-CH", "gender": "GENDER_FEMALE"},
             "email": {"email": "minnie@example.com", "isVerified": true},
             "phone": {"phone": "+41710000000", "isVerified": true},
             "password": {"password": "correct horse battery staple"},
@@ -727,7 +727,8 @@ async fn get_user_by_id_answers_the_profile_of_either_dialect() {
     assert_eq!(user["preferredLoginName"], "minnie");
     assert_eq!(
         user["human"]["profile"],
-        json!({"givenName": "Minnie", "familyName": "Mouse", "displayName": "Min"})
+        json!({"givenName": "Minnie", "familyName": "Mouse", "displayName": "Min",
+               "nickName": "Minn", "preferredLanguage": "de-CH", "gender": "GENDER_FEMALE"})
     );
     assert_eq!(
         user["human"]["email"],
@@ -751,7 +752,7 @@ async fn get_user_by_id_answers_the_profile_of_either_dialect() {
         "/management/v1/users/human",
         json!({
             "userName": "goofy",
-            "profile": {"firstName": "Goofy", "lastName": "Goof"},
+            "profile": {"firstName": "Goofy", "lastName": "Goof", "gender": "GENDER_MALE"},
             "email": {"email": "goofy@example.com"},
         }),
     )
@@ -762,7 +763,8 @@ async fn get_user_by_id_answers_the_profile_of_either_dialect() {
     assert_eq!(status, StatusCode::OK, "{got}");
     assert_eq!(
         got["user"]["human"]["profile"],
-        json!({"givenName": "Goofy", "familyName": "Goof", "displayName": "Goofy Goof"})
+        json!({"givenName": "Goofy", "familyName": "Goof", "displayName": "Goofy Goof",
+               "gender": "GENDER_MALE"})
     );
     let v1_path = format!("/management/v1/users/{goofy}");
     let (status, got) = call(&app, Method::GET, &v1_path, json!({})).await;
@@ -774,7 +776,8 @@ async fn get_user_by_id_answers_the_profile_of_either_dialect() {
     assert_eq!(user["loginNames"], json!(["goofy"]));
     assert_eq!(
         user["human"]["profile"],
-        json!({"firstName": "Goofy", "lastName": "Goof", "displayName": "Goofy Goof"})
+        json!({"firstName": "Goofy", "lastName": "Goof", "displayName": "Goofy Goof",
+               "gender": "GENDER_MALE"})
     );
     assert!(user["details"]["creationDate"].is_string(), "{got}");
     // v1 reads in the call's organization only.

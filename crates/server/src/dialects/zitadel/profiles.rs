@@ -4,7 +4,7 @@
 //! stored on the user. The change date is the latest change the store records (creation or
 //! the last password).
 
-use tessera_core::{User, UserId};
+use tessera_core::{Gender, User, UserId};
 use time::OffsetDateTime;
 
 use super::details::{stored_v1, stored_v2, timestamp};
@@ -61,6 +61,22 @@ fn login_names(found: &User) -> (String, Vec<String>) {
     (name.clone().unwrap_or_default(), name.into_iter().collect())
 }
 
+fn gender_v2(gender: Gender) -> user::Gender {
+    match gender {
+        Gender::Female => user::Gender::Female,
+        Gender::Male => user::Gender::Male,
+        Gender::Diverse => user::Gender::Diverse,
+    }
+}
+
+fn gender_v1(gender: Gender) -> user_v1::Gender {
+    match gender {
+        Gender::Female => user_v1::Gender::Female,
+        Gender::Male => user_v1::Gender::Male,
+        Gender::Diverse => user_v1::Gender::Diverse,
+    }
+}
+
 fn user_v2(found: User, details: Details) -> user::User {
     let state = if found.disabled {
         user::UserState::Inactive
@@ -75,11 +91,13 @@ fn user_v2(found: User, details: Details) -> user::User {
         login_names: login_names.clone(),
         preferred_login_name: login_name.clone(),
         profile: Some(user::HumanProfile {
-            given_name: found.given_name.unwrap_or_default(),
-            family_name: found.family_name.unwrap_or_default(),
+            given_name: found.profile.given_name.unwrap_or_default(),
+            family_name: found.profile.family_name.unwrap_or_default(),
+            nick_name: found.profile.nick_name,
             display_name: found.display_name,
+            preferred_language: found.profile.preferred_language,
+            gender: found.profile.gender.map(|g| gender_v2(g).into()),
             avatar_url: found.photo_url.unwrap_or_default(),
-            ..Default::default()
         }),
         email: found.email.map(|email| user::HumanEmail {
             email: email.as_str().to_owned(),
@@ -113,11 +131,17 @@ fn user_v1(found: User, details: ObjectDetails) -> user_v1::User {
     let (login_name, login_names) = login_names(&found);
     let human = user_v1::Human {
         profile: Some(user_v1::Profile {
-            first_name: found.given_name.unwrap_or_default(),
-            last_name: found.family_name.unwrap_or_default(),
+            first_name: found.profile.given_name.unwrap_or_default(),
+            last_name: found.profile.family_name.unwrap_or_default(),
+            nick_name: found.profile.nick_name.unwrap_or_default(),
             display_name: found.display_name.unwrap_or_default(),
+            preferred_language: found.profile.preferred_language.unwrap_or_default(),
+            gender: found
+                .profile
+                .gender
+                .map_or(user_v1::Gender::Unspecified, gender_v1)
+                .into(),
             avatar_url: found.photo_url.unwrap_or_default(),
-            ..Default::default()
         }),
         email: found.email.map(|email| user_v1::Email {
             email: email.as_str().to_owned(),

@@ -5,7 +5,9 @@
 
 use data_encoding::BASE32_NOPAD;
 use tessera_core::contact::ContactKind;
-use tessera_core::{DomainError, EmailAddress, Password, Permission, PhoneNumber, Realm, UserId};
+use tessera_core::{
+    DomainError, EmailAddress, Gender, Password, Permission, PhoneNumber, Profile, Realm, UserId,
+};
 
 use super::details::{created_v1, created_v2, details_v1, details_v2};
 use super::error::{
@@ -43,21 +45,39 @@ struct Human {
     totp_secret: Option<Vec<u8>>,
 }
 
-/// A human's names as ZITADEL's profile has them; the display name is the given and family
+/// A human's profile as a ZITADEL add gives it; the display name is the given and family
 /// name together when the request names none.
 #[derive(Default)]
 struct Names {
-    given: Option<String>,
-    family: Option<String>,
+    profile: Profile,
     display: Option<String>,
 }
 
 impl Names {
-    fn new(given: &str, family: &str, display: &str) -> Self {
-        let kept = |name: &str| Some(name.trim().to_owned()).filter(|n| !n.is_empty());
+    /// The fields of v1's and v2's profile, in their order; `gender` as the enum's number.
+    fn new(
+        given: &str,
+        family: &str,
+        nick: &str,
+        display: &str,
+        language: &str,
+        gender: i32,
+    ) -> Self {
+        let kept = |text: &str| Some(text.trim().to_owned()).filter(|t| !t.is_empty());
+        let gender = match user::Gender::try_from(gender) {
+            Ok(user::Gender::Female) => Some(Gender::Female),
+            Ok(user::Gender::Male) => Some(Gender::Male),
+            Ok(user::Gender::Diverse) => Some(Gender::Diverse),
+            Ok(user::Gender::Unspecified) | Err(_) => None,
+        };
         Names {
-            given: kept(given),
-            family: kept(family),
+            profile: Profile {
+                given_name: kept(given),
+                family_name: kept(family),
+                nick_name: kept(nick),
+                preferred_language: kept(language),
+                gender,
+            },
             display: kept(display).or_else(|| kept(&format!("{} {}", given.trim(), family.trim()))),
         }
     }
@@ -115,8 +135,7 @@ async fn create(ctx: &Ctx, realm: &Realm, human: Human) -> Result<Created, Zitad
             .filter(|(_, p)| *p == Proof::Verified)
             .map(|(n, _)| n.clone()),
         password: human.password,
-        given_name: human.names.given,
-        family_name: human.names.family,
+        profile: human.names.profile,
         display_name: human.names.display,
         ..NewAccount::default()
     };
@@ -195,7 +214,10 @@ fn human_v2(req: user::AddHumanUserRequest) -> Result<Human, ZitadelError> {
         names: Names::new(
             &profile.given_name,
             &profile.family_name,
+            profile.nick_name.as_deref().unwrap_or_default(),
             profile.display_name.as_deref().unwrap_or_default(),
+            profile.preferred_language.as_deref().unwrap_or_default(),
+            profile.gender.unwrap_or_default(),
         ),
         totp_secret: totp_secret(req.totp_secret.as_deref().unwrap_or_default())?,
     })
@@ -246,7 +268,10 @@ pub async fn add_human_user_v1(
         names: Names::new(
             &profile.first_name,
             &profile.last_name,
+            &profile.nick_name,
             &profile.display_name,
+            &profile.preferred_language,
+            profile.gender,
         ),
         ..Human::default()
     };
@@ -282,7 +307,10 @@ pub async fn import_human_user(
         names: Names::new(
             &profile.first_name,
             &profile.last_name,
+            &profile.nick_name,
             &profile.display_name,
+            &profile.preferred_language,
+            profile.gender,
         ),
         totp_secret: totp_secret(&req.otp_code)?,
         ..Human::default()
@@ -473,10 +501,7 @@ pub async fn remove_user(
 }
 
 async fn delete(ctx: &Ctx, id: &UserId) -> Result<(), ZitadelError> {
-    ctx.svc
-        .delete_account(&ctx.realm, id)
-        .await
-        .map_err(domain)
+    ctx.svc.delete_account(&ctx.realm, id).await.map_err(domain)
 }
 
 pub async fn remove_phone(
