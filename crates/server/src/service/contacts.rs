@@ -44,7 +44,7 @@ impl Service {
     async fn issue_contact_code(
         &self,
         realm: &Realm,
-        user: &UserId,
+        user: &User,
         to: Destination<'_>,
         proof: Proof,
         client: &ClientInfo,
@@ -60,7 +60,7 @@ impl Service {
                 let content = MessageContent {
                     kind: MessageKind::VerifyContact,
                     code: code.clone(),
-                    locale: client.locale.clone(),
+                    locale: client.locale_for(user),
                     valid_minutes: minutes(CONTACT_CODE_LIFETIME),
                     session_info: None,
                 };
@@ -70,11 +70,11 @@ impl Service {
         };
         let pending = ContactCode {
             realm: realm.id.clone(),
-            user: user.clone(),
+            user: user.id.clone(),
             kind,
             code_hash: self
                 .master
-                .mac(&Self::contact_mac_purpose(realm, user, kind), &code),
+                .mac(&Self::contact_mac_purpose(realm, &user.id, kind), &code),
             value: to.to_string(),
             expires_at: self.clock.now() + CONTACT_CODE_LIFETIME,
             attempts_left: CONTACT_CODE_ATTEMPTS,
@@ -111,7 +111,7 @@ impl Service {
         let user = self.get_account(realm, id).await?;
         let changed = self.changed(user, changes).await?;
         let to = Destination::Email(&email);
-        self.issue_contact_code(realm, id, to, proof, client, Some(&changed))
+        self.issue_contact_code(realm, &changed, to, proof, client, Some(&changed))
             .await
     }
 
@@ -130,9 +130,16 @@ impl Service {
             self.change_phone(realm, id, Some(phone)).await?;
             return Ok(None);
         }
-        self.get_account(realm, id).await?;
-        self.issue_contact_code(realm, id, Destination::Phone(&phone), proof, client, None)
-            .await
+        let user = self.get_account(realm, id).await?;
+        self.issue_contact_code(
+            realm,
+            &user,
+            Destination::Phone(&phone),
+            proof,
+            client,
+            None,
+        )
+        .await
     }
 
     /// Replaces the phone number; the OTP SMS factor goes with the old one (as in ZITADEL).

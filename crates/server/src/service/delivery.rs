@@ -23,7 +23,7 @@ use tessera_core::delivery::{
     Channel, Delivery, DeliveryStatus, EmailSender, MessageContent, Quota, SendError, SmsSender,
 };
 use tessera_core::store::{Attempted, Outgoing, SealedKind};
-use tessera_core::{DomainError, EmailAddress, PhoneNumber, Realm, RealmId};
+use tessera_core::{DomainError, EmailAddress, PhoneNumber, Realm, RealmId, User};
 
 use super::{Service, callers::internal};
 use crate::crypto::{random_token, time_ordered_id};
@@ -46,6 +46,17 @@ pub struct ClientInfo {
     pub ip: Option<IpAddr>,
     /// The language asked for (`X-Firebase-Locale`, `Accept-Language`), for the template.
     pub locale: Option<String>,
+}
+
+impl ClientInfo {
+    /// The language of a message to `user`: the one its profile prefers, as ZITADEL writes to
+    /// a user, else the one the request asked for.
+    pub fn locale_for(&self, user: &User) -> Option<String> {
+        user.profile
+            .preferred_language
+            .clone()
+            .or_else(|| self.locale.clone())
+    }
 }
 
 /// One abuse limit: at most `count` messages per `window_seconds`; a count of 0 turns it off.

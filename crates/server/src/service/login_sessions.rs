@@ -571,7 +571,7 @@ impl Service {
             let content = MessageContent {
                 kind: MessageKind::SignIn,
                 code: code.clone(),
-                locale: client.locale.clone(),
+                locale: client.locale_for(&user),
                 valid_minutes: minutes(SESSION_OTP_LIFETIME),
                 session_info: None,
             };

@@ -797,3 +797,65 @@ async fn finished_messages_are_kept_for_operators_then_pruned() {
     let rows = outbox_until(&app, |rows| rows.len() == 1).await;
     assert_eq!(rows[0].destination, "+15555550101");
 }
+
+/// ZITADEL writes to a user in the language its profile prefers, whatever the request asks
+/// for: the address's code and the sign-in code both go out in German here.
+#[tokio::test]
+async fn zitadel_codes_go_out_in_the_language_the_users_profile_prefers() {
+    let smtp = SmtpSink::start().await;
+    let url = smtp.url();
+    let app = TestApp::spawn_with(|c| {
+        c.email.smtp_url = Some(Secret::new(url));
+    })
+    .await;
+    let request = app
+        .client
+        .post(app.url("/v2/users/human"))
+        .bearer_auth(app.pat())
+        .header("accept-language", "en")
+        .json(&json!({
+            "profile": {"givenName": "Ada", "familyName": "Lovelace", "preferredLanguage": "de"},
+            "email": {"email": "ada@example.com", "sendCode": {}},
+        }));
+    let (status, created) = TestApp::reply(request.send().await.unwrap()).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let user = str_of(&created, "userId").to_owned();
+    let mail = smtp.next_message(WAIT).await;
+    assert_eq!(mail.subject, "Bestätigen Sie Ihre E-Mail-Adresse für demo-project");
+    let (status, body) = app
+        .zitadel(
+            Method::POST,
+            &format!("/v2/users/{user}/email/verify"),
+            &app.pat(),
+            None,
+            Some(json!({"verificationCode": contact_code(&mail.text)})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, body) = app
+        .zitadel(
+            Method::POST,
+            &format!("/v2/users/{user}/otp_email"),
+            &app.pat(),
+            None,
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+
+    let (status, created) = app
+        .zitadel(
+            Method::POST,
+            "/v2/sessions",
+            &app.pat(),
+            None,
+            Some(json!({
+                "checks": {"user": {"userId": user}},
+                "challenges": {"otpEmail": {"sendCode": {}}},
+            })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let mail = smtp.next_message(WAIT).await;
+    assert_eq!(mail.subject, "Ihr Anmeldecode für demo-project");
+}
