@@ -821,7 +821,10 @@ async fn zitadel_codes_go_out_in_the_language_the_users_profile_prefers() {
     assert_eq!(status, StatusCode::CREATED, "{created}");
     let user = str_of(&created, "userId").to_owned();
     let mail = smtp.next_message(WAIT).await;
-    assert_eq!(mail.subject, "Bestätigen Sie Ihre E-Mail-Adresse für demo-project");
+    assert_eq!(
+        mail.subject,
+        "Bestätigen Sie Ihre E-Mail-Adresse für demo-project"
+    );
     let (status, body) = app
         .zitadel(
             Method::POST,
