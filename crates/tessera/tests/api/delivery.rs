@@ -286,29 +286,34 @@ async fn production_refuses_to_start_without_real_senders() {
     );
 }
 
-/// A ZITADEL human user with a verified email address and the OTP Email factor.
-async fn zitadel_user_with_email_otp(app: &TestApp, smtp: &SmtpSink) -> String {
+/// A ZITADEL human user with a verified email address and the OTP Email factor, made by a
+/// request that asks for English; `language` is the profile's preferred one, and `subject`
+/// that of the address's code, which goes out in it.
+async fn zitadel_user_with_email_otp(
+    app: &TestApp,
+    smtp: &SmtpSink,
+    language: Option<&str>,
+    subject: &str,
+) -> String {
     let pat = app.pat();
-    let (status, created) = app
-        .zitadel(
-            Method::POST,
-            "/v2/users/human",
-            &pat,
-            None,
-            Some(json!({
-                "profile": {"givenName": "Ada", "familyName": "Lovelace"},
-                "email": {"email": "ada@example.com", "sendCode": {}},
-                "password": {"password": "correct horse"},
-            })),
-        )
-        .await;
+    let request = app
+        .client
+        .post(app.url("/v2/users/human"))
+        .bearer_auth(&pat)
+        .header("accept-language", "en")
+        .json(&json!({
+            "profile": {"givenName": "Ada", "familyName": "Lovelace", "preferredLanguage": language},
+            "email": {"email": "ada@example.com", "sendCode": {}},
+            "password": {"password": "correct horse"},
+        }));
+    let (status, created) = TestApp::reply(request.send().await.unwrap()).await;
     assert_eq!(status, StatusCode::CREATED, "{created}");
     assert!(created.get("emailCode").is_none(), "{created}");
     let user = str_of(&created, "userId").to_owned();
 
     let mail = smtp.next_message(WAIT).await;
     assert_eq!(mail.rcpt_to, ["ada@example.com"]);
-    assert_eq!(mail.subject, "Confirm your email address for demo-project");
+    assert_eq!(mail.subject, subject);
     let code = contact_code(&mail.text);
     assert!(mail.html.contains(&code), "{}", mail.html);
     let (status, body) = app
@@ -355,7 +360,8 @@ async fn zitadel_email_otp_end_to_end_with_real_mail_in_the_users_language() {
         c.email.from = "Tessera <mfa@example.com>".to_owned();
     })
     .await;
-    let user = zitadel_user_with_email_otp(&app, &smtp).await;
+    let english = "Confirm your email address for demo-project";
+    let user = zitadel_user_with_email_otp(&app, &smtp, None, english).await;
 
     let request = app
         .client
@@ -808,56 +814,19 @@ async fn zitadel_codes_go_out_in_the_language_the_users_profile_prefers() {
         c.email.smtp_url = Some(Secret::new(url));
     })
     .await;
+    let german = "Bestätigen Sie Ihre E-Mail-Adresse für demo-project";
+    let user = zitadel_user_with_email_otp(&app, &smtp, Some("de"), german).await;
+
     let request = app
         .client
-        .post(app.url("/v2/users/human"))
+        .post(app.url("/v2/sessions"))
         .bearer_auth(app.pat())
         .header("accept-language", "en")
         .json(&json!({
-            "profile": {"givenName": "Ada", "familyName": "Lovelace", "preferredLanguage": "de"},
-            "email": {"email": "ada@example.com", "sendCode": {}},
+            "checks": {"user": {"userId": user}},
+            "challenges": {"otpEmail": {"sendCode": {}}},
         }));
     let (status, created) = TestApp::reply(request.send().await.unwrap()).await;
-    assert_eq!(status, StatusCode::CREATED, "{created}");
-    let user = str_of(&created, "userId").to_owned();
-    let mail = smtp.next_message(WAIT).await;
-    assert_eq!(
-        mail.subject,
-        "Bestätigen Sie Ihre E-Mail-Adresse für demo-project"
-    );
-    let (status, body) = app
-        .zitadel(
-            Method::POST,
-            &format!("/v2/users/{user}/email/verify"),
-            &app.pat(),
-            None,
-            Some(json!({"verificationCode": contact_code(&mail.text)})),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    let (status, body) = app
-        .zitadel(
-            Method::POST,
-            &format!("/v2/users/{user}/otp_email"),
-            &app.pat(),
-            None,
-            Some(json!({})),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-
-    let (status, created) = app
-        .zitadel(
-            Method::POST,
-            "/v2/sessions",
-            &app.pat(),
-            None,
-            Some(json!({
-                "checks": {"user": {"userId": user}},
-                "challenges": {"otpEmail": {"sendCode": {}}},
-            })),
-        )
-        .await;
     assert_eq!(status, StatusCode::CREATED, "{created}");
     let mail = smtp.next_message(WAIT).await;
     assert_eq!(mail.subject, "Ihr Anmeldecode für demo-project");

@@ -61,20 +61,21 @@ fn login_names(found: &User) -> (String, Vec<String>) {
     (name.clone().unwrap_or_default(), name.into_iter().collect())
 }
 
-fn gender_v2(gender: Gender) -> user::Gender {
+/// A gender's number on the wire; v1's and v2's `Gender` enums number theirs alike.
+fn gender_number(gender: Gender) -> i32 {
     match gender {
         Gender::Female => user::Gender::Female,
         Gender::Male => user::Gender::Male,
         Gender::Diverse => user::Gender::Diverse,
     }
+    .into()
 }
 
-fn gender_v1(gender: Gender) -> user_v1::Gender {
-    match gender {
-        Gender::Female => user_v1::Gender::Female,
-        Gender::Male => user_v1::Gender::Male,
-        Gender::Diverse => user_v1::Gender::Diverse,
-    }
+/// The gender a request's number names (v1 or v2); none for unspecified or unknown.
+pub(super) fn gender_of(number: i32) -> Option<Gender> {
+    Gender::ALL
+        .into_iter()
+        .find(|g| gender_number(*g) == number)
 }
 
 fn user_v2(found: User, details: Details) -> user::User {
@@ -96,7 +97,7 @@ fn user_v2(found: User, details: Details) -> user::User {
             nick_name: found.profile.nick_name,
             display_name: found.display_name,
             preferred_language: found.profile.preferred_language,
-            gender: found.profile.gender.map(|g| gender_v2(g).into()),
+            gender: found.profile.gender.map(gender_number),
             avatar_url: found.photo_url.unwrap_or_default(),
         }),
         email: found.email.map(|email| user::HumanEmail {
@@ -139,8 +140,7 @@ fn user_v1(found: User, details: ObjectDetails) -> user_v1::User {
             gender: found
                 .profile
                 .gender
-                .map_or(user_v1::Gender::Unspecified, gender_v1)
-                .into(),
+                .map_or(user_v1::Gender::Unspecified.into(), gender_number),
             avatar_url: found.photo_url.unwrap_or_default(),
         }),
         email: found.email.map(|email| user_v1::Email {

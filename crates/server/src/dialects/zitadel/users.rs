@@ -6,7 +6,7 @@
 use data_encoding::BASE32_NOPAD;
 use tessera_core::contact::ContactKind;
 use tessera_core::{
-    DomainError, EmailAddress, Gender, Password, Permission, PhoneNumber, Profile, Realm, UserId,
+    DomainError, EmailAddress, Password, Permission, PhoneNumber, Profile, Realm, UserId,
 };
 
 use super::details::{created_v1, created_v2, details_v1, details_v2};
@@ -15,6 +15,7 @@ use super::error::{
     PASSWORD_TOO_SHORT, ZitadelError,
 };
 use super::factors::user_id;
+use super::profiles::gender_of;
 use super::rpc::Ctx;
 use crate::proto::zitadel::management::v1 as mgmt;
 use crate::proto::zitadel::org::v2 as org;
@@ -63,22 +64,16 @@ impl Names {
         language: &str,
         gender: i32,
     ) -> Self {
-        let kept = |text: &str| Some(text.trim().to_owned()).filter(|t| !t.is_empty());
-        let gender = match user::Gender::try_from(gender) {
-            Ok(user::Gender::Female) => Some(Gender::Female),
-            Ok(user::Gender::Male) => Some(Gender::Male),
-            Ok(user::Gender::Diverse) => Some(Gender::Diverse),
-            Ok(user::Gender::Unspecified) | Err(_) => None,
-        };
         Names {
             profile: Profile {
-                given_name: kept(given),
-                family_name: kept(family),
-                nick_name: kept(nick),
-                preferred_language: kept(language),
-                gender,
+                given_name: trimmed(given),
+                family_name: trimmed(family),
+                nick_name: trimmed(nick),
+                preferred_language: trimmed(language),
+                gender: gender_of(gender),
             },
-            display: kept(display).or_else(|| kept(&format!("{} {}", given.trim(), family.trim()))),
+            display: trimmed(display)
+                .or_else(|| trimmed(&format!("{} {}", given.trim(), family.trim()))),
         }
     }
 }
@@ -108,9 +103,10 @@ fn totp_secret(raw: &str) -> Result<Option<Vec<u8>>, ZitadelError> {
         .map_err(|_| BAD_BODY)
 }
 
-/// A login name the user may be named by in a session's user check; none when empty.
-fn username(raw: &str) -> Option<String> {
-    Some(raw.trim().to_owned()).filter(|name| !name.is_empty())
+/// Text a request gave (a username, a name, a language tag), trimmed; none when blank, as
+/// proto3 sends text it does not have.
+fn trimmed(raw: &str) -> Option<String> {
+    Some(raw.trim().to_owned()).filter(|text| !text.is_empty())
 }
 
 fn proof_v1(verified: bool) -> Proof {
@@ -194,7 +190,7 @@ fn human_v2(req: user::AddHumanUserRequest) -> Result<Human, ZitadelError> {
     let email_field = req.email.ok_or(INVALID_EMAIL)?;
     Ok(Human {
         id: req.user_id.as_deref().map(user_id).transpose()?,
-        username: req.username.as_deref().and_then(username),
+        username: req.username.as_deref().and_then(trimmed),
         email: Some((
             email(&email_field.email)?,
             email_proof(email_field.verification.as_ref()),
@@ -254,7 +250,7 @@ pub async fn add_human_user_v1(
     let profile = req.profile.unwrap_or_default();
     let email_field = req.email.ok_or(INVALID_EMAIL)?;
     let human = Human {
-        username: username(&req.user_name),
+        username: trimmed(&req.user_name),
         email: Some((
             email(&email_field.email)?,
             proof_v1(email_field.is_email_verified),
@@ -293,7 +289,7 @@ pub async fn import_human_user(
         return Err(BAD_BODY);
     }
     let human = Human {
-        username: username(&req.user_name),
+        username: trimmed(&req.user_name),
         email: Some((
             email(&email_field.email)?,
             proof_v1(email_field.is_email_verified),
