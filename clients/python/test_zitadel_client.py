@@ -516,7 +516,7 @@ def test_add_organization_with_a_chosen_id(zitadel):
         lambda: zitadel.organizations.add_organization(
             OrganizationServiceAddOrganizationRequest(name=f"Other {chosen}", org_id=chosen)
         ),
-        409, "already_exists", "Organisation already exists", "ORG-laho2n",
+        409, "already_exists", "Organisation's name or id already taken", "ORG-laho2n",
     )
 
 

@@ -70,8 +70,13 @@ pub enum DomainError {
     OrgExists,
     #[error("the factor is already ready")]
     FactorAlreadyReady,
-    #[error("batch deletion of an enabled user without force")]
+    /// A batch deletion of an enabled user without force, or a reactivation of an active one.
+    #[error("the user is not disabled")]
     NotDisabled,
+    #[error("the user is already disabled")]
+    AlreadyDisabled,
+    #[error("the user has no password to check")]
+    NoPassword,
     #[error("a machine user of that name exists in the organization")]
     MachineUserExists,
     #[error("the verification code is wrong, expired or used up")]

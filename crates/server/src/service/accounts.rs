@@ -219,6 +219,56 @@ impl Service {
         self.apply_changes(user, changes).await
     }
 
+    /// ZITADEL's deactivate (`disabled`) and reactivate. The flag is Firebase's `disabled`, so
+    /// each dialect sees what the other set; asking for the state the account is already in
+    /// fails, as in ZITADEL, whose state machine knows no such transition.
+    pub async fn set_disabled(
+        &self,
+        realm: &Realm,
+        id: &UserId,
+        disabled: bool,
+    ) -> Result<User, DomainError> {
+        let user = self.get_account(realm, id).await?;
+        match (user.disabled, disabled) {
+            (true, true) => Err(DomainError::AlreadyDisabled),
+            (false, false) => Err(DomainError::NotDisabled),
+            _ => {
+                let changes = AccountChanges {
+                    disabled: Some(disabled),
+                    ..AccountChanges::default()
+                };
+                self.apply_changes(user, changes).await
+            }
+        }
+    }
+
+    /// A new password, proven by the current one when the caller gives it (ZITADEL's
+    /// `SetPassword` with `currentPassword`), else set by an admin. Like every password change
+    /// it revokes the user's earlier tokens.
+    pub async fn set_password(
+        &self,
+        realm: &Realm,
+        id: &UserId,
+        current: Option<&str>,
+        new: Password,
+    ) -> Result<User, DomainError> {
+        let user = self.get_account(realm, id).await?;
+        if let Some(current) = current {
+            let hash = user
+                .password_hash
+                .as_deref()
+                .ok_or(DomainError::NoPassword)?;
+            if !self.passwords.verify(current, Some(hash)).await? {
+                return Err(DomainError::InvalidPassword);
+            }
+        }
+        let changes = AccountChanges {
+            password: Some(new),
+            ..AccountChanges::default()
+        };
+        self.apply_changes(user, changes).await
+    }
+
     /// An end user's update of their own account. A change of password or email revokes
     /// every earlier session, so the caller gets a fresh one; `want_tokens` asks for one
     /// regardless. After a new password the session is a password sign-in, as in the

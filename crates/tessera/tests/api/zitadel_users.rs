@@ -442,7 +442,13 @@ async fn add_organization_with_a_chosen_id_and_its_refusals() {
         json!({"name": "Initrode", "orgId": "initech-1"}),
     )
     .await;
-    assert_zitadel_error(&reply, 409, 6, "Organisation already exists", "ORG-laho2n");
+    assert_zitadel_error(
+        &reply,
+        409,
+        6,
+        "Organisation's name or id already taken",
+        "ORG-laho2n",
+    );
     let reply = call(
         &app,
         Method::POST,
@@ -582,7 +588,13 @@ async fn sixteen_organizations_with_one_id_at_once_create_one() {
         if reply.0 == StatusCode::CREATED {
             created += 1;
         } else {
-            assert_zitadel_error(&reply, 409, 6, "Organisation already exists", "ORG-laho2n");
+            assert_zitadel_error(
+                &reply,
+                409,
+                6,
+                "Organisation's name or id already taken",
+                "ORG-laho2n",
+            );
         }
     }
     assert_eq!(created, 1);

@@ -149,6 +149,8 @@ fn domain_envelope(e: &DomainError) -> Envelope {
         ),
         // ZITADEL-only conditions; no Identity Toolkit call reaches them.
         MachineUserExists
+        | AlreadyDisabled
+        | NoPassword
         | OrgExists
         | UsernameExists
         | InvalidVerificationCode

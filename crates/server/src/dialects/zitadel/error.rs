@@ -255,10 +255,25 @@ impl ZitadelError {
                 "Too many failed attempts, try again later",
                 "TESSERA-LIM02",
             ),
+            (AlreadyDisabled, _) => err(
+                Code::FailedPrecondition,
+                "User already inactive",
+                "COMMAND-5M0sf",
+            ),
+            (NotDisabled, _) => err(
+                Code::FailedPrecondition,
+                "User is not inactive",
+                "COMMAND-6M0sf",
+            ),
+            (NoPassword, _) => err(
+                Code::FailedPrecondition,
+                "Password is empty",
+                "COMMAND-Fds3s",
+            ),
             // A tenant is an organization seen from the Identity Toolkit.
             (OrgExists, _) => err(
                 Code::AlreadyExists,
-                "Organisation already exists",
+                "Organisation's name or id already taken",
                 "ORG-laho2n",
             ),
             (OrgNotFound | TenantNotFound, _) => {

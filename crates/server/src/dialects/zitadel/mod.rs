@@ -13,6 +13,7 @@ mod error;
 mod factors;
 mod gateway;
 mod grpc;
+mod lifecycle;
 mod profiles;
 mod rpc;
 mod services;
@@ -136,6 +137,36 @@ fn gateway() -> Gateway {
             "/management/v1/users/{id}",
             "RemoveUser",
             users::remove_user,
+        )
+        .route(
+            Post,
+            "/v2/users/{user_id}/deactivate",
+            "DeactivateUser",
+            lifecycle::deactivate_user,
+        )
+        .route(
+            Post,
+            "/v2/users/{user_id}/reactivate",
+            "ReactivateUser",
+            lifecycle::reactivate_user,
+        )
+        .route(
+            Post,
+            "/v2/users/{user_id}/password",
+            "SetPassword",
+            lifecycle::set_password,
+        )
+        .route(
+            Post,
+            "/management/v1/users/{id}/_deactivate",
+            "DeactivateUser",
+            lifecycle::deactivate_user_v1,
+        )
+        .route(
+            Post,
+            "/management/v1/users/{id}/_reactivate",
+            "ReactivateUser",
+            lifecycle::reactivate_user_v1,
         )
         .route(
             Create,

@@ -13,7 +13,7 @@ use tonic::{Request, Response as GrpcResponse, Status};
 use super::connect::{self, ConnectError};
 use super::error::UNIMPLEMENTED;
 use super::grpc::{Grpc, call};
-use super::{factors, profiles, sessions, users};
+use super::{factors, lifecycle, profiles, sessions, users};
 use crate::proto::zitadel::auth::v1::{self as auth, auth_service_server};
 use crate::proto::zitadel::management::v1::{self as mgmt, management_service_server};
 use crate::proto::zitadel::org::v2::{self as org, organization_service_server};
@@ -66,6 +66,9 @@ services! {
         "AddHumanUser" => add_human_user(user::AddHumanUserRequest) -> user::AddHumanUserResponse = users::add_human_user;
         "GetUserByID" => get_user_by_id(user::GetUserByIdRequest) -> user::GetUserByIdResponse = profiles::get_user_by_id;
         "DeleteUser" => delete_user(user::DeleteUserRequest) -> user::DeleteUserResponse = users::delete_user;
+        "DeactivateUser" => deactivate_user(user::DeactivateUserRequest) -> user::DeactivateUserResponse = lifecycle::deactivate_user;
+        "ReactivateUser" => reactivate_user(user::ReactivateUserRequest) -> user::ReactivateUserResponse = lifecycle::reactivate_user;
+        "SetPassword" => set_password(user::SetPasswordRequest) -> user::SetPasswordResponse = lifecycle::set_password;
         "SetEmail" => set_email(user::SetEmailRequest) -> user::SetEmailResponse = users::set_email;
         "VerifyEmail" => verify_email(user::VerifyEmailRequest) -> user::VerifyEmailResponse = users::verify_email;
         "SetPhone" => set_phone(user::SetPhoneRequest) -> user::SetPhoneResponse = users::set_phone;
@@ -90,6 +93,8 @@ services! {
         "ImportHumanUser" => import_human_user(mgmt::ImportHumanUserRequest) -> mgmt::ImportHumanUserResponse = users::import_human_user;
         "GetUserByID" => get_user_by_id(mgmt::GetUserByIdRequest) -> mgmt::GetUserByIdResponse = profiles::get_user_by_id_v1;
         "RemoveUser" => remove_user(mgmt::RemoveUserRequest) -> mgmt::RemoveUserResponse = users::remove_user;
+        "DeactivateUser" => deactivate_user(mgmt::DeactivateUserRequest) -> mgmt::DeactivateUserResponse = lifecycle::deactivate_user_v1;
+        "ReactivateUser" => reactivate_user(mgmt::ReactivateUserRequest) -> mgmt::ReactivateUserResponse = lifecycle::reactivate_user_v1;
         "ListHumanAuthFactors" => list_human_auth_factors(mgmt::ListHumanAuthFactorsRequest) -> mgmt::ListHumanAuthFactorsResponse = factors::list_human_auth_factors;
         "RemoveHumanAuthFactorOTP" => remove_human_auth_factor_otp(mgmt::RemoveHumanAuthFactorOtpRequest) -> mgmt::RemoveHumanAuthFactorOtpResponse = factors::remove_human_otp;
         "RemoveHumanAuthFactorU2F" => remove_human_auth_factor_u2f(mgmt::RemoveHumanAuthFactorU2fRequest) -> mgmt::RemoveHumanAuthFactorU2fResponse = factors::remove_human_u2f;

@@ -22,7 +22,7 @@ use crate::proto::zitadel::org::v2 as org;
 use crate::proto::zitadel::user::v2 as user;
 use crate::service::{NewAccount, Proof};
 
-fn domain(e: DomainError) -> ZitadelError {
+pub(super) fn domain(e: DomainError) -> ZitadelError {
     ZitadelError::from_domain(Op::Read, e)
 }
 

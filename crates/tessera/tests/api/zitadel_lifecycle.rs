@@ -1,0 +1,294 @@
+//! ZITADEL's deactivate, reactivate and SetPassword, seen through both dialects: a
+//! deactivated user cannot sign in anywhere, and a new password is the one the Identity
+//! Toolkit checks.
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use tessera_core::Role;
+
+use crate::helpers::*;
+
+async fn call(app: &TestApp, method: Method, path: &str, body: Value) -> Reply {
+    app.zitadel(method, path, &app.pat(), None, Some(body))
+        .await
+}
+
+/// A v2 user with a verified address and, when given, a password; its id.
+async fn human(app: &TestApp, email: &str, password: Option<&str>) -> String {
+    let mut body = json!({
+        "profile": {"givenName": "Ada", "familyName": "Lovelace"},
+        "email": {"email": email, "isVerified": true},
+    });
+    if let Some(password) = password {
+        body["password"] = json!({"password": password});
+    }
+    let (status, created) = call(app, Method::POST, "/v2/users/human", body).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    str_of(&created, "userId").to_owned()
+}
+
+async fn state(app: &TestApp, user: &str) -> Value {
+    let (status, got) = call(app, Method::GET, &format!("/v2/users/{user}"), json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{got}");
+    got["user"]["state"].clone()
+}
+
+async fn session_for(app: &TestApp, user: &str) -> Reply {
+    call(
+        app,
+        Method::POST,
+        "/v2/sessions",
+        json!({"checks": {"user": {"userId": user}}}),
+    )
+    .await
+}
+
+/// v2: deactivation shows as INACTIVE, ends the user's tokens, and refuses sign-in through
+/// both dialects until reactivation; each step asked twice is refused and changes nothing.
+#[tokio::test]
+async fn a_deactivated_user_signs_in_nowhere_until_reactivated() {
+    let app = TestApp::spawn().await;
+    let ada = human(&app, "ada@example.com", Some("correct horse")).await;
+    let (status, signed_in) = app.sign_in("ada@example.com", "correct horse").await;
+    assert_eq!(status, StatusCode::OK, "{signed_in}");
+    let refresh = str_of(&signed_in, "refreshToken").to_owned();
+    // Revocation is by whole seconds, as Firebase's `validSince`.
+    app.advance(2);
+
+    let (status, deactivated) = call(
+        &app,
+        Method::POST,
+        &format!("/v2/users/{ada}/deactivate"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{deactivated}");
+    assert!(
+        deactivated["details"]["changeDate"].is_string(),
+        "{deactivated}"
+    );
+    assert_eq!(state(&app, &ada).await, "USER_STATE_INACTIVE");
+    assert_eq!(app.admin_user(&ada).await.unwrap()["disabled"], true);
+    assert_it_error(
+        &app.sign_in("ada@example.com", "correct horse").await,
+        "USER_DISABLED",
+    );
+    assert_it_error(&app.refresh(&refresh).await, "USER_DISABLED");
+    assert_zitadel_error(
+        &session_for(&app, &ada).await,
+        400,
+        9,
+        "User is not active",
+        "COMMAND-vgDIu",
+    );
+
+    let before = app.fingerprint().await;
+    let reply = call(
+        &app,
+        Method::POST,
+        &format!("/v2/users/{ada}/deactivate"),
+        json!({}),
+    )
+    .await;
+    assert_zitadel_error(&reply, 400, 9, "User already inactive", "COMMAND-5M0sf");
+    assert_eq!(app.fingerprint().await, before);
+
+    let (status, reactivated) = call(
+        &app,
+        Method::POST,
+        &format!("/v2/users/{ada}/reactivate"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{reactivated}");
+    assert_eq!(state(&app, &ada).await, "USER_STATE_ACTIVE");
+    let (status, again) = app.sign_in("ada@example.com", "correct horse").await;
+    assert_eq!(status, StatusCode::OK, "{again}");
+    // The tokens from before the deactivation stay dead, as after Firebase's disableUser.
+    assert_it_error(&app.refresh(&refresh).await, "TOKEN_EXPIRED");
+    let (status, session) = session_for(&app, &ada).await;
+    assert_eq!(status, StatusCode::CREATED, "{session}");
+
+    let before = app.fingerprint().await;
+    let reply = call(
+        &app,
+        Method::POST,
+        &format!("/v2/users/{ada}/reactivate"),
+        json!({}),
+    )
+    .await;
+    assert_zitadel_error(&reply, 400, 9, "User is not inactive", "COMMAND-6M0sf");
+    assert_eq!(app.fingerprint().await, before);
+}
+
+/// Management v1 `_deactivate` and `_reactivate` in the call's organization; the flag is
+/// Firebase's `disabled`, so a user disabled through the Identity Toolkit is reactivated
+/// through ZITADEL. A viewer, another organization and an unknown user are refused.
+#[tokio::test]
+async fn v1_deactivation_shares_firebase_disabled_flag() {
+    let app = TestApp::spawn().await;
+    let ada = human(&app, "ada@example.com", Some("correct horse")).await;
+    let deactivate = format!("/management/v1/users/{ada}/_deactivate");
+    let reactivate = format!("/management/v1/users/{ada}/_reactivate");
+
+    let viewer = app.machine_pat(None, "viewer", Role::OrgOwnerViewer).await;
+    let (status, other) = call(
+        &app,
+        Method::POST,
+        "/management/v1/orgs",
+        json!({"name": "Elsewhere"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{other}");
+    let before = app.fingerprint().await;
+    let reply = app
+        .zitadel(Method::POST, &deactivate, &viewer, None, Some(json!({})))
+        .await;
+    assert_zitadel_error(
+        &reply,
+        403,
+        7,
+        "No matching permissions found",
+        "AUTH-5mWD2",
+    );
+    let reply = app
+        .zitadel(
+            Method::POST,
+            &deactivate,
+            &app.pat(),
+            Some(str_of(&other, "id")),
+            Some(json!({})),
+        )
+        .await;
+    assert_zitadel_error(&reply, 404, 5, "User could not be found", "COMMAND-SqyJz");
+    let reply = call(
+        &app,
+        Method::POST,
+        "/management/v1/users/123456789/_deactivate",
+        json!({}),
+    )
+    .await;
+    assert_zitadel_error(&reply, 404, 5, "User could not be found", "COMMAND-SqyJz");
+    assert_eq!(app.fingerprint().await, before);
+
+    let (status, deactivated) = call(&app, Method::POST, &deactivate, json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{deactivated}");
+    assert!(
+        deactivated["details"]["sequence"].is_string(),
+        "{deactivated}"
+    );
+    let (status, got) = call(
+        &app,
+        Method::GET,
+        &format!("/management/v1/users/{ada}"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{got}");
+    assert_eq!(got["user"]["state"], "USER_STATE_INACTIVE");
+    let reply = call(&app, Method::POST, &deactivate, json!({})).await;
+    assert_zitadel_error(&reply, 400, 9, "User already inactive", "COMMAND-5M0sf");
+
+    let (status, reactivated) = call(&app, Method::POST, &reactivate, json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{reactivated}");
+    let (status, signed_in) = app.sign_in("ada@example.com", "correct horse").await;
+    assert_eq!(status, StatusCode::OK, "{signed_in}");
+
+    // Disabled through the Identity Toolkit, reactivated through ZITADEL.
+    let (status, body) = app
+        .admin_post(
+            &format!("/v1/projects/{PROJECT}/accounts:update"),
+            json!({"localId": ada, "disableUser": true}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(state(&app, &ada).await, "USER_STATE_INACTIVE");
+    let (status, reactivated) = call(&app, Method::POST, &reactivate, json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{reactivated}");
+    assert_eq!(app.admin_user(&ada).await.unwrap()["disabled"], false);
+}
+
+/// SetPassword: set by an admin, or proven by the current password; the new one is what the
+/// Identity Toolkit checks, and it ends the tokens issued before. Every refusal changes
+/// nothing.
+#[tokio::test]
+async fn set_password_is_checked_by_both_dialects() {
+    let app = TestApp::spawn().await;
+    let ada = human(&app, "ada@example.com", Some("correct horse")).await;
+    let path = format!("/v2/users/{ada}/password");
+    let (status, signed_in) = app.sign_in("ada@example.com", "correct horse").await;
+    assert_eq!(status, StatusCode::OK, "{signed_in}");
+    let refresh = str_of(&signed_in, "refreshToken").to_owned();
+    // Revocation is by whole seconds, as Firebase's `validSince`.
+    app.advance(2);
+    let viewer = app.machine_pat(None, "viewer", Role::OrgOwnerViewer).await;
+
+    let before = app.fingerprint().await;
+    let wrong = json!({"newPassword": {"password": "battery staple"},
+                       "currentPassword": "wrong horse"});
+    let reply = call(&app, Method::POST, &path, wrong).await;
+    assert_zitadel_error(&reply, 400, 3, "Password is invalid", "COMMAND-3M0fs");
+    let with_code = json!({"newPassword": {"password": "battery staple"},
+                           "verificationCode": "SKJd342k"});
+    let reply = call(&app, Method::POST, &path, with_code).await;
+    assert_zitadel_error(&reply, 400, 9, "Code not found", "COMMAND-2M9fs");
+    let short = json!({"newPassword": {"password": "abc"}, "currentPassword": "correct horse"});
+    let reply = call(&app, Method::POST, &path, short).await;
+    assert_zitadel_error(&reply, 400, 3, "Password is too short", "DOMAIN-HuJf6");
+    let reply = call(&app, Method::POST, &path, json!({})).await;
+    assert_zitadel_error(&reply, 400, 3, "Password is too short", "DOMAIN-HuJf6");
+    let reply = app
+        .zitadel(
+            Method::POST,
+            &path,
+            &viewer,
+            None,
+            Some(json!({"newPassword": {"password": "battery staple"}})),
+        )
+        .await;
+    assert_zitadel_error(
+        &reply,
+        403,
+        7,
+        "No matching permissions found",
+        "AUTH-5mWD2",
+    );
+    assert_eq!(app.fingerprint().await, before);
+
+    let proven = json!({"newPassword": {"password": "battery staple"},
+                        "currentPassword": "correct horse"});
+    let (status, set) = call(&app, Method::POST, &path, proven).await;
+    assert_eq!(status, StatusCode::OK, "{set}");
+    assert!(set["details"]["changeDate"].is_string(), "{set}");
+    assert_it_error(
+        &app.sign_in("ada@example.com", "correct horse").await,
+        "INVALID_PASSWORD",
+    );
+    let (status, signed_in) = app.sign_in("ada@example.com", "battery staple").await;
+    assert_eq!(status, StatusCode::OK, "{signed_in}");
+    assert_it_error(&app.refresh(&refresh).await, "TOKEN_EXPIRED");
+
+    // An admin needs no proof; a user without a password cannot prove one.
+    let (status, set) = call(
+        &app,
+        Method::POST,
+        &path,
+        json!({"newPassword": {"password": "horse battery", "changeRequired": true}}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{set}");
+    let (status, signed_in) = app.sign_in("ada@example.com", "horse battery").await;
+    assert_eq!(status, StatusCode::OK, "{signed_in}");
+
+    let grace = human(&app, "grace@example.com", None).await;
+    let before = app.fingerprint().await;
+    let reply = call(
+        &app,
+        Method::POST,
+        &format!("/v2/users/{grace}/password"),
+        json!({"newPassword": {"password": "battery staple"}, "currentPassword": "guess"}),
+    )
+    .await;
+    assert_zitadel_error(&reply, 400, 9, "Password is empty", "COMMAND-Fds3s");
+    assert_eq!(app.fingerprint().await, before);
+}
