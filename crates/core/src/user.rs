@@ -38,6 +38,42 @@ pub struct Profile {
     pub gender: Option<Gender>,
 }
 
+/// A change to a profile: `None` leaves a field as it is, `Some(None)` clears it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProfilePatch {
+    pub given_name: Option<Option<String>>,
+    pub family_name: Option<Option<String>>,
+    pub nick_name: Option<Option<String>>,
+    pub preferred_language: Option<Option<String>>,
+    pub gender: Option<Option<Gender>>,
+}
+
+impl ProfilePatch {
+    /// Every field as `profile` has it: a whole replacement.
+    pub fn replacing(profile: Profile) -> Self {
+        ProfilePatch {
+            given_name: Some(profile.given_name),
+            family_name: Some(profile.family_name),
+            nick_name: Some(profile.nick_name),
+            preferred_language: Some(profile.preferred_language),
+            gender: Some(profile.gender),
+        }
+    }
+
+    pub fn apply(self, profile: &mut Profile) {
+        fn set<T>(field: &mut Option<T>, change: Option<Option<T>>) {
+            if let Some(value) = change {
+                *field = value;
+            }
+        }
+        set(&mut profile.given_name, self.given_name);
+        set(&mut profile.family_name, self.family_name);
+        set(&mut profile.nick_name, self.nick_name);
+        set(&mut profile.preferred_language, self.preferred_language);
+        set(&mut profile.gender, self.gender);
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Gender {
     Female,
@@ -149,6 +185,9 @@ impl NewUser {
 /// A partial update. `Some(None)` clears an optional attribute; `None` leaves it alone.
 #[derive(Debug, Clone, Default)]
 pub struct UserPatch {
+    /// ZITADEL's username; it can be changed, not removed.
+    pub username: Option<String>,
+    pub profile: ProfilePatch,
     pub email: Option<Option<EmailAddress>>,
     pub email_verified: Option<bool>,
     pub phone_number: Option<Option<String>>,
@@ -167,6 +206,10 @@ impl UserPatch {
     /// older refresh and ID tokens die.
     pub fn apply(self, user: &mut User, now: OffsetDateTime) {
         let whole_second = now.replace_nanosecond(0).unwrap_or(now);
+        if let Some(username) = self.username {
+            user.username = Some(username);
+        }
+        self.profile.apply(&mut user.profile);
         if let Some(email) = self.email {
             if email.is_some() && email != user.email {
                 user.valid_since = whole_second;

@@ -3,8 +3,8 @@
 
 use tessera_core::store::UserQuery;
 use tessera_core::{
-    DomainError, EmailAddress, NewUser, Password, PhoneNumber, Profile, Realm, User, UserId,
-    UserPatch,
+    DomainError, EmailAddress, NewUser, Password, PhoneNumber, Profile, ProfilePatch, Realm, User,
+    UserId, UserPatch,
 };
 use time::OffsetDateTime;
 
@@ -35,6 +35,8 @@ pub struct NewAccount {
 /// Changes to an account. `Some(None)` clears an attribute.
 #[derive(Debug, Default)]
 pub struct AccountChanges {
+    pub username: Option<String>,
+    pub profile: ProfilePatch,
     pub email: Option<Option<EmailAddress>>,
     pub password: Option<Password>,
     pub email_verified: Option<bool>,
@@ -44,20 +46,6 @@ pub struct AccountChanges {
     pub disabled: Option<bool>,
     pub valid_since: Option<OffsetDateTime>,
     pub custom_attributes: Option<Option<String>>,
-}
-
-impl AccountChanges {
-    pub fn is_empty(&self) -> bool {
-        self.email.is_none()
-            && self.password.is_none()
-            && self.email_verified.is_none()
-            && self.phone_number.is_none()
-            && self.display_name.is_none()
-            && self.photo_url.is_none()
-            && self.disabled.is_none()
-            && self.valid_since.is_none()
-            && self.custom_attributes.is_none()
-    }
 }
 
 #[derive(Debug, Clone)]
@@ -215,7 +203,29 @@ impl Service {
         id: &UserId,
         changes: AccountChanges,
     ) -> Result<User, DomainError> {
+        self.update_proven(realm, id, changes, None).await
+    }
+
+    /// An update proven by the account's current password when `current_password` is given
+    /// (ZITADEL's `SetPassword` and `UpdateHumanUser`): a wrong one changes nothing. Every
+    /// password change revokes the user's earlier tokens.
+    pub async fn update_proven(
+        &self,
+        realm: &Realm,
+        id: &UserId,
+        changes: AccountChanges,
+        current_password: Option<&str>,
+    ) -> Result<User, DomainError> {
         let user = self.get_account(realm, id).await?;
+        if let Some(current) = current_password {
+            let hash = user
+                .password_hash
+                .as_deref()
+                .ok_or(DomainError::NoPassword)?;
+            if !self.passwords.verify(current, Some(hash)).await? {
+                return Err(DomainError::InvalidPassword);
+            }
+        }
         self.apply_changes(user, changes).await
     }
 
@@ -240,33 +250,6 @@ impl Service {
                 self.apply_changes(user, changes).await
             }
         }
-    }
-
-    /// A new password, proven by the current one when the caller gives it (ZITADEL's
-    /// `SetPassword` with `currentPassword`), else set by an admin. Like every password change
-    /// it revokes the user's earlier tokens.
-    pub async fn set_password(
-        &self,
-        realm: &Realm,
-        id: &UserId,
-        current: Option<&str>,
-        new: Password,
-    ) -> Result<User, DomainError> {
-        let user = self.get_account(realm, id).await?;
-        if let Some(current) = current {
-            let hash = user
-                .password_hash
-                .as_deref()
-                .ok_or(DomainError::NoPassword)?;
-            if !self.passwords.verify(current, Some(hash)).await? {
-                return Err(DomainError::InvalidPassword);
-            }
-        }
-        let changes = AccountChanges {
-            password: Some(new),
-            ..AccountChanges::default()
-        };
-        self.apply_changes(user, changes).await
     }
 
     /// An end user's update of their own account. A change of password or email revokes
@@ -344,6 +327,8 @@ impl Service {
             _ => None,
         };
         UserPatch {
+            username: changes.username,
+            profile: changes.profile,
             email: changes.email,
             email_verified,
             phone_number: changes.phone_number.map(|p| p.map(|p| p.to_string())),

@@ -198,6 +198,7 @@ pub fn account_changes(req: UpdateRequest, admin: bool) -> Result<AccountChanges
             .as_deref()
             .map(custom_attributes)
             .transpose()?,
+        ..AccountChanges::default()
     };
     for attribute in req.delete_attribute.unwrap_or_default() {
         match attribute.as_str() {

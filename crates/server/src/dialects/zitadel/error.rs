@@ -102,6 +102,22 @@ pub const ORG_MEMBERS_UNSUPPORTED: ZitadelError = err(
 );
 pub const USER_ID_MISSING: ZitadelError =
     err(Code::InvalidArgument, "User ID missing", "COMMAND-5M0sd");
+pub const USERNAME_EMPTY: ZitadelError = err(Code::InvalidArgument, "ID missing", "COMMAND-2N9fs");
+pub const USERNAME_NOT_CHANGED: ZitadelError = err(
+    Code::FailedPrecondition,
+    "Username not changed",
+    "COMMAND-6m9gs",
+);
+pub const GIVEN_NAME_EMPTY: ZitadelError = err(
+    Code::InvalidArgument,
+    "Given name in profile is empty",
+    "PROFILE-RF5z2",
+);
+pub const FAMILY_NAME_EMPTY: ZitadelError = err(
+    Code::InvalidArgument,
+    "Family name in profile is empty",
+    "PROFILE-DSUkN",
+);
 pub const BAD_BODY: ZitadelError = err(
     Code::InvalidArgument,
     "Errors.Request.Invalid",

@@ -42,6 +42,8 @@ pub enum Verb {
     /// A `_search`-style `POST` whose body is not mapped.
     Search,
     Get,
+    /// `PUT` with `body: "*"`.
+    Put,
     Patch,
     Delete,
 }
@@ -71,6 +73,12 @@ impl Verb {
                 HttpMethod::Get,
                 MethodFilter::GET,
                 Body::Query,
+                StatusCode::OK,
+            ),
+            Verb::Put => (
+                HttpMethod::Put,
+                MethodFilter::PUT,
+                Body::Whole,
                 StatusCode::OK,
             ),
             Verb::Patch => (

@@ -1,12 +1,11 @@
-//! A user's state and password as ZITADEL changes them: deactivate and reactivate (user
-//! service v2 and management v1), and `SetPassword` (v2). Deactivation is Firebase's
-//! `disabled`: a deactivated user cannot sign in through either dialect, and its earlier
-//! tokens die.
+//! A user's state as ZITADEL changes it: deactivate and reactivate (user service v2 and
+//! management v1). Deactivation is Firebase's `disabled`: a deactivated user cannot sign in
+//! through either dialect, and its earlier tokens die.
 
-use tessera_core::{DomainError, Password, UserId};
+use tessera_core::UserId;
 
 use super::details::{details_v1, details_v2};
-use super::error::{PASSWORD_TOO_SHORT, ZitadelError};
+use super::error::ZitadelError;
 use super::rpc::Ctx;
 use super::users::domain;
 use crate::proto::zitadel::management::v1 as mgmt;
@@ -63,34 +62,4 @@ async fn set_disabled(ctx: &Ctx, id: &UserId, disabled: bool) -> Result<(), Zita
         .await
         .map(drop)
         .map_err(domain)
-}
-
-/// A new password, proven by the current one, or set by a caller allowed to write the user.
-/// A `verificationCode` comes from `PasswordReset`, which Tessera does not serve, so it never
-/// matches: ZITADEL's answer when no reset was asked for.
-pub async fn set_password(
-    ctx: Ctx,
-    req: user::SetPasswordRequest,
-) -> Result<user::SetPasswordResponse, ZitadelError> {
-    use user::set_password_request::Verification;
-    let (ctx, id) = ctx.write_of(&req.user_id).await?;
-    let new = new_password(req.new_password.map(|p| p.password).as_deref())?;
-    let current = match &req.verification {
-        Some(Verification::CurrentPassword(current)) => Some(current.as_str()),
-        Some(Verification::VerificationCode(_)) => {
-            return Err(domain(DomainError::VerificationCodeNotFound));
-        }
-        None => None,
-    };
-    ctx.svc
-        .set_password(&ctx.realm, &id, current, new)
-        .await
-        .map_err(domain)?;
-    Ok(user::SetPasswordResponse {
-        details: Some(details_v2(&ctx)),
-    })
-}
-
-pub fn new_password(raw: Option<&str>) -> Result<Password, ZitadelError> {
-    raw.and_then(Password::parse).ok_or(PASSWORD_TOO_SHORT)
 }

@@ -18,6 +18,7 @@ mod profiles;
 mod rpc;
 mod services;
 mod sessions;
+mod updates;
 mod users;
 
 use std::sync::Arc;
@@ -154,7 +155,37 @@ fn gateway() -> Gateway {
             Post,
             "/v2/users/{user_id}/password",
             "SetPassword",
-            lifecycle::set_password,
+            updates::set_password,
+        )
+        .route(
+            Put,
+            "/v2/users/human/{user_id}",
+            "UpdateHumanUser",
+            updates::update_human_user,
+        )
+        .route(
+            Put,
+            "/management/v1/users/{user_id}/username",
+            "UpdateUserName",
+            updates::update_user_name,
+        )
+        .route(
+            Put,
+            "/management/v1/users/{user_id}/profile",
+            "UpdateHumanProfile",
+            updates::update_human_profile,
+        )
+        .route(
+            Put,
+            "/management/v1/users/{user_id}/email",
+            "UpdateHumanEmail",
+            updates::update_human_email,
+        )
+        .route(
+            Post,
+            "/management/v1/users/{user_id}/password",
+            "SetHumanPassword",
+            updates::set_human_password,
         )
         .route(
             Post,

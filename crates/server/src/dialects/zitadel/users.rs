@@ -26,11 +26,11 @@ pub(super) fn domain(e: DomainError) -> ZitadelError {
     ZitadelError::from_domain(Op::Read, e)
 }
 
-fn email(raw: &str) -> Result<EmailAddress, ZitadelError> {
+pub(super) fn email(raw: &str) -> Result<EmailAddress, ZitadelError> {
     EmailAddress::parse(raw).ok_or(INVALID_EMAIL)
 }
 
-fn phone(raw: &str) -> Result<PhoneNumber, ZitadelError> {
+pub(super) fn phone(raw: &str) -> Result<PhoneNumber, ZitadelError> {
     PhoneNumber::parse(raw).ok_or(INVALID_PHONE)
 }
 
@@ -49,14 +49,14 @@ struct Human {
 /// A human's profile as a ZITADEL add gives it; the display name is the given and family
 /// name together when the request names none.
 #[derive(Default)]
-struct Names {
-    profile: Profile,
-    display: Option<String>,
+pub(super) struct Names {
+    pub(super) profile: Profile,
+    pub(super) display: Option<String>,
 }
 
 impl Names {
     /// The fields of v1's and v2's profile, in their order; `gender` as the enum's number.
-    fn new(
+    pub(super) fn new(
         given: &str,
         family: &str,
         nick: &str,
@@ -105,7 +105,7 @@ fn totp_secret(raw: &str) -> Result<Option<Vec<u8>>, ZitadelError> {
 
 /// Text a request gave (a username, a name, a language tag), trimmed; none when blank, as
 /// proto3 sends text it does not have.
-fn trimmed(raw: &str) -> Option<String> {
+pub(super) fn trimmed(raw: &str) -> Option<String> {
     Some(raw.trim().to_owned()).filter(|text| !text.is_empty())
 }
 
@@ -165,7 +165,7 @@ async fn create(ctx: &Ctx, realm: &Realm, human: Human) -> Result<Created, Zitad
     Ok(created)
 }
 
-fn email_proof(v: Option<&user::set_human_email::Verification>) -> Proof {
+pub(super) fn email_proof(v: Option<&user::set_human_email::Verification>) -> Proof {
     use user::set_human_email::Verification::*;
     match v {
         Some(IsVerified(true)) => Proof::Verified,
@@ -174,7 +174,7 @@ fn email_proof(v: Option<&user::set_human_email::Verification>) -> Proof {
     }
 }
 
-fn phone_proof(v: Option<&user::set_human_phone::Verification>) -> Proof {
+pub(super) fn phone_proof(v: Option<&user::set_human_phone::Verification>) -> Proof {
     use user::set_human_phone::Verification::*;
     match v {
         Some(IsVerified(true)) => Proof::Verified,

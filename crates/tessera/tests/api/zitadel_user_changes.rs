@@ -1,6 +1,7 @@
-//! ZITADEL's deactivate, reactivate and SetPassword, seen through both dialects: a
-//! deactivated user cannot sign in anywhere, and a new password is the one the Identity
-//! Toolkit checks.
+//! Changes to a ZITADEL user after it was added, seen through both dialects: deactivate and
+//! reactivate (a deactivated user signs in nowhere), SetPassword (the new password is the one
+//! the Identity Toolkit checks), v2 UpdateHumanUser, and v1's username, profile, email and
+//! password updates.
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -291,4 +292,254 @@ async fn set_password_is_checked_by_both_dialects() {
     .await;
     assert_zitadel_error(&reply, 400, 9, "Password is empty", "COMMAND-Fds3s");
     assert_eq!(app.fingerprint().await, before);
+}
+
+async fn v2_profile(app: &TestApp, user: &str) -> Value {
+    let (status, got) = call(app, Method::GET, &format!("/v2/users/{user}"), json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{got}");
+    got["user"].clone()
+}
+
+/// UpdateHumanUser: username, profile, email, phone and password in one call, each new
+/// contact proven by its code; fields left out stay, a blank phone removes the phone, and
+/// each refusal (wrong password, bad address, taken username, hashed password) changes
+/// nothing.
+#[tokio::test]
+async fn update_human_user_changes_names_contacts_and_password() {
+    let app = TestApp::spawn().await;
+    let ada = human(&app, "ada@example.com", Some("correct horse")).await;
+    let grace = human(&app, "grace@example.com", None).await;
+    let path = format!("/v2/users/human/{ada}");
+    let (status, named) = call(
+        &app,
+        Method::PUT,
+        &format!("/v2/users/human/{grace}"),
+        json!({"username": "grace"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{named}");
+
+    let before = app.fingerprint().await;
+    let refusals = [
+        (
+            json!({"username": "augusta", "password": {"password": {"password": "battery staple"},
+                                                       "currentPassword": "wrong horse"}}),
+            (400, 3, "Password is invalid", "COMMAND-3M0fs"),
+        ),
+        (
+            json!({"username": "augusta", "email": {"email": "not an address"}}),
+            (400, 3, "Email is invalid", "EMAIL-599BI"),
+        ),
+        (
+            json!({"username": " grace "}),
+            (409, 6, "User already exists", "COMMAND-k2unb"),
+        ),
+        (
+            json!({"password": {"hashedPassword": {"hash": "$2a$12$lJ08fqVr8bFJilRVnDT9Qe"}}}),
+            (400, 3, "Errors.Request.Invalid", "TESSERA-REQ01"),
+        ),
+        (
+            json!({"username": "augusta", "password": {"password": {"password": "battery staple"},
+                                                       "verificationCode": "SKJd342k"}}),
+            (400, 9, "Code not found", "COMMAND-2M9fs"),
+        ),
+    ];
+    for (body, (http, code, message, id)) in refusals {
+        let reply = call(&app, Method::PUT, &path, body).await;
+        assert_zitadel_error(&reply, http, code, message, id);
+        assert_eq!(app.fingerprint().await, before);
+    }
+
+    let (status, updated) = call(
+        &app,
+        Method::PUT,
+        &path,
+        json!({
+            "username": " augusta ",
+            "profile": {"givenName": "Augusta", "familyName": "King", "nickName": "Ada",
+                        "displayName": "Countess", "preferredLanguage": "en",
+                        "gender": "GENDER_FEMALE"},
+            "email": {"email": "augusta@example.com", "returnCode": {}},
+            "phone": {"phone": "+15550100002", "returnCode": {}},
+            "password": {"password": {"password": "battery staple"},
+                         "currentPassword": "correct horse"},
+        }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{updated}");
+    assert!(updated["details"]["changeDate"].is_string(), "{updated}");
+    let user = v2_profile(&app, &ada).await;
+    assert_eq!(user["username"], "augusta");
+    assert_eq!(
+        user["human"]["profile"],
+        json!({"givenName": "Augusta", "familyName": "King", "nickName": "Ada",
+               "displayName": "Countess", "preferredLanguage": "en", "gender": "GENDER_FEMALE"})
+    );
+    assert_eq!(
+        user["human"]["email"],
+        json!({"email": "augusta@example.com"})
+    );
+    assert_eq!(user["human"]["phone"], Value::Null);
+    for (kind, code) in [("email", "emailCode"), ("phone", "phoneCode")] {
+        let (status, verified) = call(
+            &app,
+            Method::POST,
+            &format!("/v2/users/{ada}/{kind}/verify"),
+            json!({"verificationCode": str_of(&updated, code)}),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{verified}");
+    }
+    let user = v2_profile(&app, &ada).await;
+    assert_eq!(
+        user["human"]["phone"],
+        json!({"phone": "+15550100002", "isVerified": true})
+    );
+    let (status, signed_in) = app.sign_in("augusta@example.com", "battery staple").await;
+    assert_eq!(status, StatusCode::OK, "{signed_in}");
+
+    // Left out: unchanged; an optional field given blank: cleared; a blank phone: removed.
+    let (status, updated) = call(
+        &app,
+        Method::PUT,
+        &path,
+        json!({"profile": {"givenName": "", "nickName": ""}, "phone": {"phone": ""}}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{updated}");
+    assert_eq!(updated.get("emailCode"), None);
+    let user = v2_profile(&app, &ada).await;
+    assert_eq!(
+        user["human"]["profile"],
+        json!({"givenName": "Augusta", "familyName": "King", "displayName": "Countess",
+               "preferredLanguage": "en", "gender": "GENDER_FEMALE"})
+    );
+    assert_eq!(user["human"]["phone"], Value::Null);
+    assert_eq!(user["username"], "augusta");
+}
+
+/// Management v1's username, profile, email and password updates, in the call's
+/// organization; refusals change nothing.
+#[tokio::test]
+async fn v1_updates_of_username_profile_email_and_password() {
+    let app = TestApp::spawn().await;
+    let ada = human(&app, "ada@example.com", Some("correct horse")).await;
+    let v1 = |what: &str| format!("/management/v1/users/{ada}/{what}");
+
+    let (status, renamed) = call(
+        &app,
+        Method::PUT,
+        &v1("username"),
+        json!({"userName": "countess"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{renamed}");
+    assert!(renamed["details"]["sequence"].is_string(), "{renamed}");
+    let (status, got) = call(
+        &app,
+        Method::GET,
+        &format!("/management/v1/users/{ada}"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{got}");
+    assert_eq!(got["user"]["userName"], "countess");
+    assert_eq!(got["user"]["loginNames"], json!(["countess"]));
+
+    let before = app.fingerprint().await;
+    let refusals = [
+        (
+            Method::PUT,
+            "username",
+            json!({"userName": "countess"}),
+            (400, 9, "Username not changed", "COMMAND-6m9gs"),
+        ),
+        (
+            Method::PUT,
+            "username",
+            json!({"userName": "  "}),
+            (400, 3, "ID missing", "COMMAND-2N9fs"),
+        ),
+        (
+            Method::PUT,
+            "profile",
+            json!({"lastName": "King"}),
+            (400, 3, "Given name in profile is empty", "PROFILE-RF5z2"),
+        ),
+        (
+            Method::PUT,
+            "profile",
+            json!({"firstName": "Augusta"}),
+            (400, 3, "Family name in profile is empty", "PROFILE-DSUkN"),
+        ),
+        (
+            Method::PUT,
+            "email",
+            json!({"email": "nope", "isEmailVerified": true}),
+            (400, 3, "Email is invalid", "EMAIL-599BI"),
+        ),
+        (
+            Method::POST,
+            "password",
+            json!({"password": "abc"}),
+            (400, 3, "Password is too short", "DOMAIN-HuJf6"),
+        ),
+    ];
+    for (method, what, body, (http, code, message, id)) in refusals {
+        let reply = call(&app, method, &v1(what), body).await;
+        assert_zitadel_error(&reply, http, code, message, id);
+        assert_eq!(app.fingerprint().await, before);
+    }
+
+    // v1 replaces the whole profile; the display name defaults to the two names.
+    let (status, profiled) = call(
+        &app,
+        Method::PUT,
+        &v1("profile"),
+        json!({"firstName": "Augusta", "lastName": "King", "gender": "GENDER_FEMALE"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{profiled}");
+    assert_eq!(
+        v2_profile(&app, &ada).await["human"]["profile"],
+        json!({"givenName": "Augusta", "familyName": "King", "displayName": "Augusta King",
+               "gender": "GENDER_FEMALE"})
+    );
+
+    let (status, emailed) = call(
+        &app,
+        Method::PUT,
+        &v1("email"),
+        json!({"email": "augusta@example.com", "isEmailVerified": true}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{emailed}");
+    let (status, set) = call(
+        &app,
+        Method::POST,
+        &v1("password"),
+        json!({"password": "battery staple", "noChangeRequired": true}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{set}");
+    let (status, signed_in) = app.sign_in("augusta@example.com", "battery staple").await;
+    assert_eq!(status, StatusCode::OK, "{signed_in}");
+    assert_eq!(
+        claims(str_of(&signed_in, "idToken"))["email_verified"],
+        true
+    );
+
+    // Unverified: the address changes at once, unproven, and a code goes to it.
+    let (status, emailed) = call(
+        &app,
+        Method::PUT,
+        &v1("email"),
+        json!({"email": "king@example.com"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{emailed}");
+    assert_eq!(
+        v2_profile(&app, &ada).await["human"]["email"],
+        json!({"email": "king@example.com"})
+    );
 }

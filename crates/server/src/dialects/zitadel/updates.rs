@@ -1,0 +1,263 @@
+//! Changes to a human after it was added: v2's `UpdateHumanUser` and `SetPassword`, and
+//! management v1's `UpdateUserName`, `UpdateHumanProfile`, `UpdateHumanEmail` and
+//! `SetHumanPassword`. A new password is what the Identity Toolkit checks from then on, and it
+//! ends the user's earlier tokens there too.
+
+use tessera_core::{DomainError, Password, PhoneNumber, ProfilePatch, User, UserId};
+
+use super::details::{details_v1, details_v2};
+use super::error::{
+    BAD_BODY, FAMILY_NAME_EMPTY, GIVEN_NAME_EMPTY, PASSWORD_TOO_SHORT, USERNAME_EMPTY,
+    USERNAME_NOT_CHANGED, ZitadelError,
+};
+use super::profiles::gender_of;
+use super::rpc::Ctx;
+use super::users::{Names, domain, email, email_proof, phone, phone_proof, trimmed};
+use crate::proto::zitadel::management::v1 as mgmt;
+use crate::proto::zitadel::user::v2 as user;
+use crate::proto::zitadel::v1::ObjectDetails;
+use crate::service::{AccountChanges, Proof};
+
+fn new_password(raw: Option<&str>) -> Result<Password, ZitadelError> {
+    raw.and_then(Password::parse).ok_or(PASSWORD_TOO_SHORT)
+}
+
+fn username(raw: &str) -> Result<String, ZitadelError> {
+    trimmed(raw).ok_or(USERNAME_EMPTY)
+}
+
+/// What proves a new password: the current one, or a `PasswordReset` code. Tessera serves no
+/// `PasswordReset`, so a code never matches: ZITADEL's answer when no reset was asked for.
+fn current_password<'a>(
+    current: Option<&'a str>,
+    code: Option<&str>,
+) -> Result<Option<&'a str>, ZitadelError> {
+    match code {
+        Some(_) => Err(domain(DomainError::VerificationCodeNotFound)),
+        None => Ok(current),
+    }
+}
+
+/// A new password, proven by the current one, or set by a caller allowed to write the user.
+pub async fn set_password(
+    ctx: Ctx,
+    req: user::SetPasswordRequest,
+) -> Result<user::SetPasswordResponse, ZitadelError> {
+    use user::set_password_request::Verification::*;
+    let (ctx, id) = ctx.write_of(&req.user_id).await?;
+    let new = new_password(req.new_password.map(|p| p.password).as_deref())?;
+    let current = match &req.verification {
+        Some(CurrentPassword(current)) => current_password(Some(current), None)?,
+        Some(VerificationCode(code)) => current_password(None, Some(code))?,
+        None => None,
+    };
+    let changes = AccountChanges {
+        password: Some(new),
+        ..AccountChanges::default()
+    };
+    ctx.svc
+        .update_proven(&ctx.realm, &id, changes, current)
+        .await
+        .map_err(domain)?;
+    Ok(user::SetPasswordResponse {
+        details: Some(details_v2(&ctx)),
+    })
+}
+
+/// v2's profile in an update: a field left out stays as it is; an optional one given blank is
+/// cleared.
+fn profile_patch(profile: &user::SetHumanProfile) -> (ProfilePatch, Option<Option<String>>) {
+    let optional = |field: &Option<String>| field.as_deref().map(trimmed);
+    let patch = ProfilePatch {
+        given_name: trimmed(&profile.given_name).map(Some),
+        family_name: trimmed(&profile.family_name).map(Some),
+        nick_name: optional(&profile.nick_name),
+        preferred_language: optional(&profile.preferred_language),
+        gender: profile.gender.map(gender_of),
+    };
+    (patch, optional(&profile.display_name))
+}
+
+/// v2's `UpdateHumanUser`: username, profile and password in one write (a wrong current
+/// password changes nothing), then the email address and the phone number, each as
+/// `SetEmail` and `SetPhone` would set it. Every field is checked before anything changes;
+/// a refusal of the address or number itself (taken, or a delivery limit) comes after the
+/// first write has kept its changes. A blank phone number removes the phone.
+pub async fn update_human_user(
+    ctx: Ctx,
+    req: user::UpdateHumanUserRequest,
+) -> Result<user::UpdateHumanUserResponse, ZitadelError> {
+    use user::set_password::{PasswordType, Verification};
+    let (ctx, id) = ctx.write_of(&req.user_id).await?;
+    let new_email = req
+        .email
+        .as_ref()
+        .map(|e| Ok::<_, ZitadelError>((email(&e.email)?, email_proof(e.verification.as_ref()))))
+        .transpose()?;
+    let new_phone = req
+        .phone
+        .as_ref()
+        .map(|p| match p.phone.trim() {
+            "" => Ok(None),
+            number => Ok(Some((phone(number)?, phone_proof(p.verification.as_ref())))),
+        })
+        .transpose()?;
+    let (profile, display_name) = req.profile.as_ref().map(profile_patch).unwrap_or_default();
+    let mut changes = AccountChanges {
+        username: req.username.as_deref().map(username).transpose()?,
+        profile,
+        display_name,
+        ..AccountChanges::default()
+    };
+    let mut current = None;
+    if let Some(set) = &req.password {
+        changes.password = match &set.password_type {
+            Some(PasswordType::Password(p)) => Some(new_password(Some(&p.password))?),
+            Some(PasswordType::HashedPassword(_)) | None => return Err(BAD_BODY),
+        };
+        current = match &set.verification {
+            Some(Verification::CurrentPassword(c)) => current_password(Some(c), None)?,
+            Some(Verification::VerificationCode(code)) => current_password(None, Some(code))?,
+            None => None,
+        };
+    }
+    let found =
+        if changes.username.is_some() || changes.password.is_some() || req.profile.is_some() {
+            ctx.svc
+                .update_proven(&ctx.realm, &id, changes, current)
+                .await
+        } else {
+            ctx.svc.get_account(&ctx.realm, &id).await
+        }
+        .map_err(domain)?;
+
+    let mut reply = user::UpdateHumanUserResponse {
+        details: None,
+        email_code: None,
+        phone_code: None,
+    };
+    if let Some((address, proof)) = new_email
+        && !(found.email.as_ref() == Some(&address) && found.email_verified)
+    {
+        reply.email_code = ctx
+            .svc
+            .set_email(&ctx.realm, &id, address, proof, &ctx.client)
+            .await
+            .map_err(domain)?;
+    }
+    match new_phone {
+        Some(Some((number, proof))) if !has_phone(&found, &number) => {
+            reply.phone_code = ctx
+                .svc
+                .set_phone(&ctx.realm, &id, number, proof, &ctx.client)
+                .await
+                .map_err(domain)?;
+        }
+        Some(None) if found.phone_number.is_some() => {
+            ctx.svc
+                .remove_phone(&ctx.realm, &id)
+                .await
+                .map_err(domain)?;
+        }
+        _ => {}
+    }
+    reply.details = Some(details_v2(&ctx));
+    Ok(reply)
+}
+
+fn has_phone(found: &User, number: &PhoneNumber) -> bool {
+    found.phone_number.as_deref() == Some(number.as_str())
+}
+
+/// Management v1: a user of the call's organization, changed as `changes` says.
+async fn update_v1(
+    ctx: &Ctx,
+    id: &UserId,
+    changes: AccountChanges,
+) -> Result<Option<ObjectDetails>, ZitadelError> {
+    ctx.svc
+        .update_account(&ctx.realm, id, changes)
+        .await
+        .map_err(domain)?;
+    Ok(Some(details_v1(ctx)))
+}
+
+pub async fn update_user_name(
+    ctx: Ctx,
+    req: mgmt::UpdateUserNameRequest,
+) -> Result<mgmt::UpdateUserNameResponse, ZitadelError> {
+    let (ctx, id) = ctx.org_write_of(&req.user_id).await?;
+    let name = username(&req.user_name)?;
+    let found = ctx.svc.get_account(&ctx.realm, &id).await.map_err(domain)?;
+    if found.username.as_deref() == Some(name.as_str()) {
+        return Err(USERNAME_NOT_CHANGED);
+    }
+    let changes = AccountChanges {
+        username: Some(name),
+        ..AccountChanges::default()
+    };
+    let details = update_v1(&ctx, &id, changes).await?;
+    Ok(mgmt::UpdateUserNameResponse { details })
+}
+
+/// v1 replaces the whole profile; given and family name are required.
+pub async fn update_human_profile(
+    ctx: Ctx,
+    req: mgmt::UpdateHumanProfileRequest,
+) -> Result<mgmt::UpdateHumanProfileResponse, ZitadelError> {
+    let (ctx, id) = ctx.org_write_of(&req.user_id).await?;
+    if req.first_name.trim().is_empty() {
+        return Err(GIVEN_NAME_EMPTY);
+    }
+    if req.last_name.trim().is_empty() {
+        return Err(FAMILY_NAME_EMPTY);
+    }
+    let names = Names::new(
+        &req.first_name,
+        &req.last_name,
+        &req.nick_name,
+        &req.display_name,
+        &req.preferred_language,
+        req.gender,
+    );
+    let changes = AccountChanges {
+        profile: ProfilePatch::replacing(names.profile),
+        display_name: Some(names.display),
+        ..AccountChanges::default()
+    };
+    let details = update_v1(&ctx, &id, changes).await?;
+    Ok(mgmt::UpdateHumanProfileResponse { details })
+}
+
+/// v1 sends a code to an address it is not told is verified.
+pub async fn update_human_email(
+    ctx: Ctx,
+    req: mgmt::UpdateHumanEmailRequest,
+) -> Result<mgmt::UpdateHumanEmailResponse, ZitadelError> {
+    let (ctx, id) = ctx.org_write_of(&req.user_id).await?;
+    let proof = if req.is_email_verified {
+        Proof::Verified
+    } else {
+        Proof::SendCode
+    };
+    ctx.svc
+        .set_email(&ctx.realm, &id, email(&req.email)?, proof, &ctx.client)
+        .await
+        .map_err(domain)?;
+    Ok(mgmt::UpdateHumanEmailResponse {
+        details: Some(details_v1(&ctx)),
+    })
+}
+
+pub async fn set_human_password(
+    ctx: Ctx,
+    req: mgmt::SetHumanPasswordRequest,
+) -> Result<mgmt::SetHumanPasswordResponse, ZitadelError> {
+    let (ctx, id) = ctx.org_write_of(&req.user_id).await?;
+    let changes = AccountChanges {
+        password: Some(new_password(Some(&req.password))?),
+        ..AccountChanges::default()
+    };
+    let details = update_v1(&ctx, &id, changes).await?;
+    Ok(mgmt::SetHumanPasswordResponse { details })
+}
