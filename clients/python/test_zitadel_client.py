@@ -1,7 +1,9 @@
 """ZITADEL's official Python client (PyPI `zitadel-client`, Connect JSON), unmodified, against
 Tessera: TOTP registration on a user who signed up through Identity Toolkit, and the factor
 listings; users created with AddHumanUser (verification codes, OTP SMS and OTP Email),
-organizations with AddOrganization, and sessions (CreateSession, SetSession, GetSession,
+organizations with AddOrganization, users deactivated, reactivated and changed
+(DeactivateUser, ReactivateUser, SetPassword, UpdateHumanUser, seen through Identity Toolkit
+sign-in too), and sessions (CreateSession, SetSession, GetSession,
 DeleteSession) checked with password, OTP SMS, OTP Email and TOTP. Errors arrive as the client's
 ApiError with ZITADEL's body. The caller is dev mode's administrator (an IAM_OWNER machine user)."""
 
@@ -42,12 +44,14 @@ from zitadel_client.models import (
     UserServiceAddHumanUserRequest,
     UserServiceAddOTPEmailRequest,
     UserServiceAddOTPSMSRequest,
+    UserServiceDeactivateUserRequest,
     UserServiceDeleteUserRequest,
     UserServiceGetUserByIDRequest,
     UserServiceListAuthenticationFactorsRequest,
     UserServiceListAuthenticationMethodTypesRequest,
     UserServiceOrganization,
     UserServicePassword,
+    UserServiceReactivateUserRequest,
     UserServiceRegisterTOTPRequest,
     UserServiceRemovePhoneRequest,
     UserServiceRemoveTOTPRequest,
@@ -55,7 +59,10 @@ from zitadel_client.models import (
     UserServiceSetHumanEmail,
     UserServiceSetHumanPhone,
     UserServiceSetHumanProfile,
+    UserServiceSetPassword,
+    UserServiceSetPasswordRequest,
     UserServiceSetPhoneRequest,
+    UserServiceUpdateHumanUserRequest,
     UserServiceVerifyEmailRequest,
     UserServiceVerifyPhoneRequest,
     UserServiceVerifyTOTPRegistrationRequest,
@@ -473,6 +480,80 @@ def test_delete_user_takes_its_factors_and_sessions(zitadel):
         lambda: zitadel.users.delete_user(UserServiceDeleteUserRequest(user_id=user.id)),
         404, "not_found", "User could not be found", "COMMAND-SqyJz",
     )
+
+
+def sign_in(tessera: str, email: str, password: str) -> requests.Response:
+    """Identity Toolkit's password sign-in, to see what ZITADEL's changes did there."""
+    return requests.post(
+        f"{tessera}/v1/accounts:signInWithPassword?key=any",
+        json={"email": email, "password": password, "returnSecureToken": True},
+        timeout=10,
+    )
+
+
+def it_error(reply: requests.Response) -> str:
+    assert reply.status_code == 400, reply.text
+    return reply.json()["error"]["message"]
+
+
+def test_deactivate_and_reactivate_user(zitadel, tessera):
+    user = add_mfa_user(zitadel)
+    deactivate = lambda: zitadel.users.deactivate_user(UserServiceDeactivateUserRequest(user_id=user.id))
+    reactivate = lambda: zitadel.users.reactivate_user(UserServiceReactivateUserRequest(user_id=user.id))
+    assert deactivate().details.change_date is not None
+    got = zitadel.users.get_user_by_id(UserServiceGetUserByIDRequest(user_id=user.id))
+    assert got.user.state == "USER_STATE_INACTIVE"
+    assert it_error(sign_in(tessera, user.email, PASSWORD)) == "USER_DISABLED"
+    expect_error(
+        lambda: zitadel.sessions.create_session(
+            SessionServiceCreateSessionRequest(checks=SessionServiceChecks(user=SessionServiceCheckUser(user_id=user.id)))
+        ),
+        400, "failed_precondition", "User is not active", "COMMAND-vgDIu",
+    )
+    expect_error(deactivate, 400, "failed_precondition", "User already inactive", "COMMAND-5M0sf")
+    assert reactivate().details.change_date is not None
+    assert sign_in(tessera, user.email, PASSWORD).status_code == 200
+    expect_error(reactivate, 400, "failed_precondition", "User is not inactive", "COMMAND-6M0sf")
+
+
+def test_set_password_then_update_human_user(zitadel, tessera):
+    user = add_mfa_user(zitadel)
+    expect_error(
+        lambda: zitadel.users.set_password(
+            UserServiceSetPasswordRequest(
+                user_id=user.id, new_password=UserServicePassword(password="battery staple"), current_password="wrong"
+            )
+        ),
+        400, "invalid_argument", "Password is invalid", "COMMAND-3M0fs",
+    )
+    zitadel.users.set_password(
+        UserServiceSetPasswordRequest(
+            user_id=user.id, new_password=UserServicePassword(password="battery staple"), current_password=PASSWORD
+        )
+    )
+    assert it_error(sign_in(tessera, user.email, PASSWORD)) == "INVALID_PASSWORD"
+    assert sign_in(tessera, user.email, "battery staple").status_code == 200
+
+    new_email = unique_email("updated")
+    updated = zitadel.users.update_human_user(
+        UserServiceUpdateHumanUserRequest(
+            user_id=user.id,
+            username=f"augusta-{uuid.uuid4().hex[:6]}",
+            profile=UserServiceSetHumanProfile(given_name="Augusta", family_name="King", nick_name="Ada"),
+            email=UserServiceSetHumanEmail(email=new_email, return_code={}),
+            password=UserServiceSetPassword(
+                password=UserServicePassword(password="horse battery"), current_password="battery staple"
+            ),
+        )
+    )
+    assert updated.email_code
+    zitadel.users.verify_email(UserServiceVerifyEmailRequest(user_id=user.id, verification_code=updated.email_code))
+    got = zitadel.users.get_user_by_id(UserServiceGetUserByIDRequest(user_id=user.id)).user
+    assert got.username.startswith("augusta-")
+    assert (got.human.profile.given_name, got.human.profile.family_name) == ("Augusta", "King")
+    assert got.human.profile.nick_name == "Ada"
+    assert (got.human.email.email, got.human.email.is_verified) == (new_email, True)
+    assert sign_in(tessera, new_email, "horse battery").status_code == 200
 
 
 def add_organization_with_admin(zitadel: Zitadel):
