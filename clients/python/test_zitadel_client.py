@@ -3,7 +3,7 @@ Tessera: TOTP registration on a user who signed up through Identity Toolkit, and
 listings; users created with AddHumanUser (verification codes, OTP SMS and OTP Email),
 organizations with AddOrganization, users deactivated, reactivated and changed
 (DeactivateUser, ReactivateUser, SetPassword, UpdateHumanUser, seen through Identity Toolkit
-sign-in too), and sessions (CreateSession, SetSession, GetSession,
+sign-in too), users found with ListUsers, and sessions (CreateSession, SetSession, GetSession,
 DeleteSession) checked with password, OTP SMS, OTP Email and TOTP. Errors arrive as the client's
 ApiError with ZITADEL's body. The caller is dev mode's administrator (an IAM_OWNER machine user)."""
 
@@ -45,6 +45,13 @@ from zitadel_client.models import (
     UserServiceAddOTPEmailRequest,
     UserServiceAddOTPSMSRequest,
     UserServiceDeactivateUserRequest,
+    UserServiceEmailQuery,
+    UserServiceInUserIDQuery,
+    UserServiceListQuery,
+    UserServiceListUsersRequest,
+    UserServiceOrQuery,
+    UserServiceSearchQuery,
+    UserServiceStateQuery,
     UserServiceDeleteUserRequest,
     UserServiceGetUserByIDRequest,
     UserServiceListAuthenticationFactorsRequest,
@@ -554,6 +561,32 @@ def test_set_password_then_update_human_user(zitadel, tessera):
     assert got.human.profile.nick_name == "Ada"
     assert (got.human.email.email, got.human.email.is_verified) == (new_email, True)
     assert sign_in(tessera, new_email, "horse battery").status_code == 200
+
+
+def test_list_users_by_email_ids_and_state(zitadel):
+    ada, grace = add_mfa_user(zitadel), add_mfa_user(zitadel)
+    zitadel.users.deactivate_user(UserServiceDeactivateUserRequest(user_id=grace.id))
+    by_email = lambda email: UserServiceSearchQuery(
+        email_query=UserServiceEmailQuery(email_address=email.upper(), method="TEXT_QUERY_METHOD_EQUALS_IGNORE_CASE")
+    )
+    listed = zitadel.users.list_users(UserServiceListUsersRequest(queries=[by_email(ada.email)]))
+    assert int(listed.details.total_result) == 1
+    assert [u.user_id for u in listed.result] == [ada.id]
+    assert listed.result[0].human.email.email == ada.email
+
+    both = UserServiceSearchQuery(or_query=UserServiceOrQuery(queries=[by_email(ada.email), by_email(grace.email)]))
+    ids = UserServiceSearchQuery(in_user_ids_query=UserServiceInUserIDQuery(user_ids=[ada.id, grace.id]))
+    page = zitadel.users.list_users(
+        UserServiceListUsersRequest(
+            query=UserServiceListQuery(limit=1, asc=True), sorting_column="USER_FIELD_NAME_EMAIL", queries=[both, ids]
+        )
+    )
+    assert int(page.details.total_result) == 2
+    assert [u.user_id for u in page.result] == [min((ada, grace), key=lambda u: u.email).id]
+
+    inactive = UserServiceSearchQuery(state_query=UserServiceStateQuery(state="USER_STATE_INACTIVE"))
+    listed = zitadel.users.list_users(UserServiceListUsersRequest(queries=[ids, inactive]))
+    assert [(u.user_id, u.state) for u in listed.result] == [(grace.id, "USER_STATE_INACTIVE")]
 
 
 def add_organization_with_admin(zitadel: Zitadel):

@@ -14,6 +14,7 @@ const PROTOS: &[&str] = &[
     "proto/zitadel/auth.proto",
     "proto/zitadel/object/v2/object.proto",
     "proto/zitadel/user/v2/user.proto",
+    "proto/zitadel/user/v2/query.proto",
     "proto/zitadel/user/v2/user_service.proto",
     "proto/zitadel/org/v2/org_service.proto",
     "proto/zitadel/session/v2/session_service.proto",

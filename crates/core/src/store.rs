@@ -281,7 +281,8 @@ pub struct KeyUsage {
     pub records: i64,
 }
 
-/// Identity Toolkit `accounts:query`: filters are OR-ed; an empty list matches everyone.
+/// A page of users: Identity Toolkit's `accounts:query` and ZITADEL's `ListUsers`. The
+/// filters are OR-ed (Identity Toolkit's rule); an empty list matches everyone.
 #[derive(Debug, Clone, Default)]
 pub struct UserQuery {
     pub filters: Vec<UserFilter>,
@@ -291,11 +292,60 @@ pub struct UserQuery {
     pub limit: i64,
 }
 
+/// Whose users a query looks at.
+#[derive(Debug, Clone)]
+pub enum UserScope {
+    Realm(RealmId),
+    /// Every realm of the project: ZITADEL's instance.
+    Project(String),
+}
+
 #[derive(Debug, Clone)]
 pub enum UserFilter {
     Id(UserId),
     Email(EmailAddress),
     PhoneNumber(String),
+    /// ZITADEL's text queries on one field.
+    Text(TextField, TextMatch, String),
+    Ids(Vec<UserId>),
+    /// Email addresses, whatever their case.
+    Emails(Vec<String>),
+    Realm(RealmId),
+    Disabled(bool),
+    /// Matches every user, or none (a query for what Tessera keeps no users of).
+    Every(bool),
+    And(Vec<UserFilter>),
+    Or(Vec<UserFilter>),
+    Not(Box<UserFilter>),
+}
+
+/// A user's text field, as ZITADEL's queries name them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TextField {
+    Username,
+    GivenName,
+    FamilyName,
+    NickName,
+    DisplayName,
+    Email,
+    Phone,
+    /// The username, else the email address.
+    LoginName,
+}
+
+/// How a text query compares: ZITADEL's `TextQueryMethod`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TextMatch {
+    pub at: TextPosition,
+    pub ignore_case: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TextPosition {
+    Equals,
+    StartsWith,
+    Contains,
+    EndsWith,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -306,6 +356,11 @@ pub enum UserSort {
     CreatedAt,
     LastLoginAt,
     Email,
+    Username,
+    GivenName,
+    FamilyName,
+    NickName,
+    Disabled,
 }
 
 #[async_trait]
@@ -462,7 +517,7 @@ pub trait Store: Send + Sync + 'static {
     /// `(total matching, page)`.
     async fn query_users(
         &self,
-        realm: &RealmId,
+        scope: &UserScope,
         query: &UserQuery,
         with_users: bool,
     ) -> StoreResult<(i64, Vec<User>)>;

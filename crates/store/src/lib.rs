@@ -49,7 +49,7 @@ use tessera_core::store::{Attempt, AttemptTaken, EventFilter, EventRecord, Liste
 use tessera_core::store::{
     Attempted, EnrolOutcome, Enrolment, Event, KeyUsage, NewChallenge, Outgoing,
     RefreshTokenRecord, SealedKind, SealedRecord, SignInCompletion, SignInOutcome,
-    SigningKeyRecord, StoreResult, UserQuery, WriteOrder,
+    SigningKeyRecord, StoreResult, UserQuery, UserScope, WriteOrder,
 };
 use tessera_core::{
     EmailAddress, Factor, FactorId, FactorKey, MachineUser, NewUser, Realm, RealmId, Store, User,
@@ -694,11 +694,11 @@ impl Store for SqlStore {
 
     async fn query_users(
         &self,
-        realm: &RealmId,
+        scope: &UserScope,
         query: &UserQuery,
         with_users: bool,
     ) -> StoreResult<(i64, Vec<User>)> {
-        self.reading(async |conn| users::query(conn, realm, query, with_users).await)
+        self.reading(async |conn| users::query(conn, scope, query, with_users).await)
             .await
     }
 

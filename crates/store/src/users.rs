@@ -2,7 +2,10 @@
 
 use sqlx::AssertSqlSafe;
 use tessera_core::error::StoreError;
-use tessera_core::store::{RefreshTokenRecord, StoreResult, UserFilter, UserQuery, UserSort};
+use tessera_core::store::{
+    RefreshTokenRecord, StoreResult, TextField, TextMatch, TextPosition, UserFilter, UserQuery,
+    UserScope, UserSort,
+};
 use tessera_core::{Gender, NewUser, RealmId, User, UserId};
 
 use crate::conn::Conn;
@@ -141,31 +144,30 @@ pub(crate) async fn list(
     rows.iter().map(user_from_row).collect()
 }
 
+/// A page of the users in `scope` that `q` matches, and how many match in all.
 pub(crate) async fn query(
     conn: &mut Conn<'_>,
-    realm: &RealmId,
+    scope: &UserScope,
     q: &UserQuery,
     with_users: bool,
 ) -> StoreResult<(i64, Vec<User>)> {
-    let mut conditions = Vec::new();
-    let mut values = Vec::new();
-    for filter in &q.filters {
-        let (column, value) = match filter {
-            UserFilter::Id(id) => ("id", id.as_str().to_owned()),
-            UserFilter::Email(e) => ("email", e.as_str().to_owned()),
-            UserFilter::PhoneNumber(p) => ("phone_number", p.clone()),
-        };
-        values.push(value);
-        conditions.push(format!("{column} = ${}", values.len() + 1));
-    }
-    let filter = if conditions.is_empty() {
+    let mut params = Params::default();
+    let in_realms = match scope {
+        UserScope::Realm(realm) => format!("realm_id = {}", params.push(realm.0.clone())),
+        UserScope::Project(project) => format!(
+            "realm_id IN (SELECT id FROM realms WHERE project_id = {})",
+            params.push(project.clone())
+        ),
+    };
+    let filter = if q.filters.is_empty() {
         String::new()
     } else {
-        format!(" AND ({})", conditions.join(" OR "))
+        format!(" AND {}", joined(&q.filters, &mut params, " OR ", "1 = 0"))
     };
+    let values = params.0;
 
-    let count_sql = format!("SELECT COUNT(*) FROM users WHERE realm_id = $1{filter}");
-    let mut count = sqlx::query_as::<_, (i64,)>(AssertSqlSafe(count_sql)).bind(&realm.0);
+    let count_sql = format!("SELECT COUNT(*) FROM users WHERE {in_realms}{filter}");
+    let mut count = sqlx::query_as::<_, (i64,)>(AssertSqlSafe(count_sql));
     for v in &values {
         count = count.bind(v.as_str());
     }
@@ -180,16 +182,21 @@ pub(crate) async fn query(
         UserSort::CreatedAt => "created_at",
         UserSort::LastLoginAt => "last_login_at",
         UserSort::Email => "email",
+        UserSort::Username => "username",
+        UserSort::GivenName => "given_name",
+        UserSort::FamilyName => "family_name",
+        UserSort::NickName => "nick_name",
+        UserSort::Disabled => "disabled",
     };
     let direction = if q.descending { "DESC" } else { "ASC" };
     let n = values.len();
     let sql = format!(
-        "SELECT {USER_COLUMNS} FROM users WHERE realm_id = $1{filter} \
+        "SELECT {USER_COLUMNS} FROM users WHERE {in_realms}{filter} \
          ORDER BY {column} {direction} NULLS LAST, id {direction} LIMIT ${} OFFSET ${}",
-        n + 2,
-        n + 3
+        n + 1,
+        n + 2
     );
-    let mut page = sqlx::query(AssertSqlSafe(sql)).bind(&realm.0);
+    let mut page = sqlx::query(AssertSqlSafe(sql));
     for v in &values {
         page = page.bind(v.as_str());
     }
@@ -204,6 +211,89 @@ pub(crate) async fn query(
         .map(user_from_row)
         .collect::<Result<Vec<_>, StoreError>>()?;
     Ok((total, users))
+}
+
+/// The caller's values of a statement, bound as text to `$1`, `$2`, … in order.
+#[derive(Default)]
+struct Params(Vec<String>);
+
+impl Params {
+    /// Adds a value; its placeholder.
+    fn push(&mut self, value: String) -> String {
+        self.0.push(value);
+        format!("${}", self.0.len())
+    }
+}
+
+/// `expression IN (…)` over `values`; false for none.
+fn in_list(expression: &str, values: impl Iterator<Item = String>, p: &mut Params) -> String {
+    let placeholders: Vec<String> = values.map(|v| p.push(v)).collect();
+    if placeholders.is_empty() {
+        "1 = 0".to_owned()
+    } else {
+        format!("{expression} IN ({})", placeholders.join(", "))
+    }
+}
+
+/// The SQL of a filter, the same on SQLite and PostgreSQL: caller values only ever go in as
+/// parameters, and the text comparisons use functions both engines have (`substr`, `length`,
+/// `replace`, `lower`) rather than `LIKE`, whose case rules differ between them.
+fn condition(filter: &UserFilter, p: &mut Params) -> String {
+    match filter {
+        UserFilter::Id(id) => format!("id = {}", p.push(id.as_str().to_owned())),
+        UserFilter::Email(e) => format!("email = {}", p.push(e.as_str().to_owned())),
+        UserFilter::PhoneNumber(n) => format!("phone_number = {}", p.push(n.clone())),
+        UserFilter::Text(field, how, value) => text_condition(*field, *how, p.push(value.clone())),
+        UserFilter::Ids(ids) => in_list("id", ids.iter().map(|i| i.as_str().to_owned()), p),
+        UserFilter::Emails(emails) => {
+            in_list("lower(email)", emails.iter().map(|e| e.to_lowercase()), p)
+        }
+        UserFilter::Realm(realm) => format!("realm_id = {}", p.push(realm.0.clone())),
+        UserFilter::Disabled(true) => "disabled".to_owned(),
+        UserFilter::Disabled(false) => "NOT disabled".to_owned(),
+        UserFilter::Every(true) => "1 = 1".to_owned(),
+        UserFilter::Every(false) => "1 = 0".to_owned(),
+        UserFilter::And(filters) => joined(filters, p, " AND ", "1 = 1"),
+        UserFilter::Or(filters) => joined(filters, p, " OR ", "1 = 0"),
+        UserFilter::Not(inner) => format!("NOT ({})", condition(inner, p)),
+    }
+}
+
+/// `filters` joined `with` AND or OR; `empty` when there are none.
+fn joined(filters: &[UserFilter], p: &mut Params, with: &str, empty: &str) -> String {
+    if filters.is_empty() {
+        return empty.to_owned();
+    }
+    let parts: Vec<String> = filters.iter().map(|f| condition(f, p)).collect();
+    format!("({})", parts.join(with))
+}
+
+/// A comparison of `field` with the parameter `value`; an absent field compares as empty, so
+/// that a negated query keeps the users without it.
+fn text_condition(field: TextField, how: TextMatch, value: String) -> String {
+    let column = match field {
+        TextField::Username => "COALESCE(username, '')",
+        TextField::GivenName => "COALESCE(given_name, '')",
+        TextField::FamilyName => "COALESCE(family_name, '')",
+        TextField::NickName => "COALESCE(nick_name, '')",
+        TextField::DisplayName => "COALESCE(display_name, '')",
+        TextField::Email => "COALESCE(email, '')",
+        TextField::Phone => "COALESCE(phone_number, '')",
+        TextField::LoginName => "COALESCE(username, email, '')",
+    };
+    let (c, v) = if how.ignore_case {
+        (format!("lower({column})"), format!("lower({value})"))
+    } else {
+        (column.to_owned(), value)
+    };
+    match how.at {
+        TextPosition::Equals => format!("{c} = {v}"),
+        TextPosition::StartsWith => format!("substr({c}, 1, length({v})) = {v}"),
+        TextPosition::EndsWith => format!(
+            "(length({c}) >= length({v}) AND substr({c}, length({c}) - length({v}) + 1) = {v})"
+        ),
+        TextPosition::Contains => format!("(length({v}) = 0 OR replace({c}, {v}, '') <> {c})"),
+    }
 }
 
 /// The realms with a user whose `column` (`id` or `email`) is `value`.

@@ -1,7 +1,7 @@
 //! Accounts: sign-up, password sign-in, lookup, update, delete, and the admin bulk
 //! operations (query, import, batch delete, paged listing).
 
-use tessera_core::store::UserQuery;
+use tessera_core::store::{UserQuery, UserScope};
 use tessera_core::{
     DomainError, EmailAddress, NewUser, Password, PhoneNumber, Profile, ProfilePatch, Realm, User,
     UserId, UserPatch,
@@ -358,13 +358,14 @@ impl Service {
         Ok(self.store.delete_all_users(&realm.id).await?)
     }
 
+    /// `(how many match, the page asked for)`; the count alone unless `with_users`.
     pub async fn query_accounts(
         &self,
-        realm: &Realm,
+        scope: &UserScope,
         query: &UserQuery,
         with_users: bool,
     ) -> Result<(i64, Vec<User>), DomainError> {
-        Ok(self.store.query_users(&realm.id, query, with_users).await?)
+        Ok(self.store.query_users(scope, query, with_users).await?)
     }
 
     pub async fn batch_get(

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use axum::Json;
 use axum::extract::{Query, State};
 use data_encoding::BASE64URL_NOPAD;
-use tessera_core::store::{UserFilter, UserQuery, UserSort};
+use tessera_core::store::{UserFilter, UserQuery, UserScope, UserSort};
 use tessera_core::{DomainError, Realm, UserId};
 
 use super::accounts::{
@@ -101,7 +101,9 @@ pub async fn query(
     let realm = path_realm(&svc, &path, req.tenant_id.as_deref()).await?;
     let with_users = req.return_user_info.unwrap_or(true);
     let query = user_query(req)?;
-    let (count, users) = svc.query_accounts(&realm, &query, with_users).await?;
+    let (count, users) = svc
+        .query_accounts(&UserScope::Realm(realm.id.clone()), &query, with_users)
+        .await?;
     Ok(Json(QueryResponse {
         records_count: count.to_string(),
         user_info: user_infos(&svc, &realm, &users).await?,

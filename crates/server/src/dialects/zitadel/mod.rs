@@ -16,6 +16,7 @@ mod grpc;
 mod lifecycle;
 mod profiles;
 mod rpc;
+mod search;
 mod services;
 mod sessions;
 mod updates;
@@ -127,6 +128,7 @@ fn gateway() -> Gateway {
             "DeleteUser",
             users::delete_user,
         )
+        .route(Post, "/v2/users", "ListUsers", search::list_users)
         .route(
             Get,
             "/management/v1/users/{id}",

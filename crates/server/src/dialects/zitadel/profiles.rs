@@ -48,7 +48,7 @@ async fn account(ctx: &Ctx, id: &UserId) -> Result<User, ZitadelError> {
         .map_err(|e| ZitadelError::from_domain(Op::Read, e))
 }
 
-fn changed_at(found: &User) -> OffsetDateTime {
+pub(super) fn changed_at(found: &User) -> OffsetDateTime {
     found
         .password_updated_at
         .map_or(found.created_at, |at| at.max(found.created_at))
@@ -78,7 +78,7 @@ pub(super) fn gender_of(number: i32) -> Option<Gender> {
         .find(|g| gender_number(*g) == number)
 }
 
-fn user_v2(found: User, details: Details) -> user::User {
+pub(super) fn user_v2(found: User, details: Details) -> user::User {
     let state = if found.disabled {
         user::UserState::Inactive
     } else {

@@ -13,7 +13,7 @@ use tonic::{Request, Response as GrpcResponse, Status};
 use super::connect::{self, ConnectError};
 use super::error::UNIMPLEMENTED;
 use super::grpc::{Grpc, call};
-use super::{factors, lifecycle, profiles, sessions, updates, users};
+use super::{factors, lifecycle, profiles, search, sessions, updates, users};
 use crate::proto::zitadel::auth::v1::{self as auth, auth_service_server};
 use crate::proto::zitadel::management::v1::{self as mgmt, management_service_server};
 use crate::proto::zitadel::org::v2::{self as org, organization_service_server};
@@ -65,6 +65,7 @@ services! {
     user_service_server::UserService = "zitadel.user.v2.UserService" {
         "AddHumanUser" => add_human_user(user::AddHumanUserRequest) -> user::AddHumanUserResponse = users::add_human_user;
         "GetUserByID" => get_user_by_id(user::GetUserByIdRequest) -> user::GetUserByIdResponse = profiles::get_user_by_id;
+        "ListUsers" => list_users(user::ListUsersRequest) -> user::ListUsersResponse = search::list_users;
         "DeleteUser" => delete_user(user::DeleteUserRequest) -> user::DeleteUserResponse = users::delete_user;
         "DeactivateUser" => deactivate_user(user::DeactivateUserRequest) -> user::DeactivateUserResponse = lifecycle::deactivate_user;
         "ReactivateUser" => reactivate_user(user::ReactivateUserRequest) -> user::ReactivateUserResponse = lifecycle::reactivate_user;
