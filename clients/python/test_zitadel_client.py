@@ -3,7 +3,7 @@ Tessera: TOTP registration on a user who signed up through Identity Toolkit, and
 listings; users created with AddHumanUser (verification codes, OTP SMS and OTP Email),
 organizations with AddOrganization, users deactivated, reactivated and changed
 (DeactivateUser, ReactivateUser, SetPassword, UpdateHumanUser, seen through Identity Toolkit
-sign-in too), users found with ListUsers, and sessions (CreateSession, SetSession, GetSession,
+sign-in too), users found with ListUsers, recovery codes, and sessions (CreateSession, SetSession, GetSession,
 DeleteSession) checked with password, OTP SMS, OTP Email and TOTP. Errors arrive as the client's
 ApiError with ZITADEL's body. The caller is dev mode's administrator (an IAM_OWNER machine user)."""
 
@@ -31,6 +31,7 @@ from zitadel_client.models import (
     OrganizationServiceSetHumanProfile,
     SessionServiceCheckOTP,
     SessionServiceCheckPassword,
+    SessionServiceCheckRecoveryCode,
     SessionServiceChecks,
     SessionServiceCheckTOTP,
     SessionServiceCheckUser,
@@ -46,6 +47,7 @@ from zitadel_client.models import (
     UserServiceAddOTPSMSRequest,
     UserServiceDeactivateUserRequest,
     UserServiceEmailQuery,
+    UserServiceGenerateRecoveryCodesRequest,
     UserServiceInUserIDQuery,
     UserServiceListQuery,
     UserServiceListUsersRequest,
@@ -59,6 +61,7 @@ from zitadel_client.models import (
     UserServiceOrganization,
     UserServicePassword,
     UserServiceReactivateUserRequest,
+    UserServiceRemoveRecoveryCodesRequest,
     UserServiceRegisterTOTPRequest,
     UserServiceRemovePhoneRequest,
     UserServiceRemoveTOTPRequest,
@@ -587,6 +590,40 @@ def test_list_users_by_email_ids_and_state(zitadel):
     inactive = UserServiceSearchQuery(state_query=UserServiceStateQuery(state="USER_STATE_INACTIVE"))
     listed = zitadel.users.list_users(UserServiceListUsersRequest(queries=[ids, inactive]))
     assert [(u.user_id, u.state) for u in listed.result] == [(grace.id, "USER_STATE_INACTIVE")]
+
+
+def test_recovery_codes_sign_a_session_in_once(zitadel):
+    user = add_mfa_user(zitadel)
+    generated = zitadel.users.generate_recovery_codes(UserServiceGenerateRecoveryCodesRequest(user_id=user.id, count=3))
+    assert len(generated.recovery_codes) == 3
+    assert all(re.fullmatch(r"[a-z2-7]{5}-[a-z2-7]{5}", code) for code in generated.recovery_codes)
+    methods = zitadel.users.list_authentication_method_types(UserServiceListAuthenticationMethodTypesRequest(user_id=user.id))
+    assert "AUTHENTICATION_METHOD_TYPE_RECOVERY_CODE" in methods.auth_method_types
+
+    check = lambda code: zitadel.sessions.create_session(
+        SessionServiceCreateSessionRequest(
+            checks=SessionServiceChecks(
+                user=SessionServiceCheckUser(user_id=user.id),
+                recovery_code=SessionServiceCheckRecoveryCode(code=code),
+            )
+        )
+    )
+    created = check(generated.recovery_codes[0])
+    got = zitadel.sessions.get_session(SessionServiceGetSessionRequest(session_id=created.session_id))
+    assert got.session.factors.recovery_code.verified_at is not None
+    expect_error(
+        lambda: check(generated.recovery_codes[0]),
+        400, "invalid_argument", "Invalid recovery code provided", "DOMAIN-6uvh0",
+    )
+    expect_error(
+        lambda: zitadel.users.generate_recovery_codes(UserServiceGenerateRecoveryCodesRequest(user_id=user.id, count=9)),
+        409, "already_exists", "Maximum number of recovery codes exceeded", "COMMAND-8f2k9",
+    )
+    zitadel.users.remove_recovery_codes(UserServiceRemoveRecoveryCodesRequest(user_id=user.id))
+    expect_error(
+        lambda: check(generated.recovery_codes[1]),
+        400, "invalid_argument", "Errors.User.RecoveryCodes.NotReady", "COMMAND-84rgg",
+    )
 
 
 def add_organization_with_admin(zitadel: Zitadel):

@@ -77,6 +77,14 @@ pub enum DomainError {
     AlreadyDisabled,
     #[error("the user has no password to check")]
     NoPassword,
+    #[error("a set of recovery codes must hold 1 to 10")]
+    RecoveryCodeCountInvalid,
+    #[error("the user would hold more than 10 recovery codes")]
+    TooManyRecoveryCodes,
+    #[error("the user has no recovery codes")]
+    NoRecoveryCodes,
+    #[error("the recovery code is wrong or used")]
+    InvalidRecoveryCode,
     #[error("a machine user of that name exists in the organization")]
     MachineUserExists,
     #[error("the verification code is wrong, expired or used up")]

@@ -36,6 +36,7 @@ pub struct CheckedFactors {
     pub webauthn: Option<OffsetDateTime>,
     /// The security key verified its user (PIN or biometrics), not only their presence.
     pub webauthn_user_verified: bool,
+    pub recovery_code: Option<OffsetDateTime>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -115,6 +116,7 @@ impl LoginSession {
                 otp_email: merged(&r.otp_email, &o.otp_email, &c.otp_email),
                 webauthn,
                 webauthn_user_verified,
+                recovery_code: merged(&r.recovery_code, &o.recovery_code, &c.recovery_code),
             },
             otp_sms: merged(&read.otp_sms, &self.otp_sms, &current.otp_sms),
             otp_email: merged(&read.otp_email, &self.otp_email, &current.otp_email),

@@ -409,6 +409,27 @@ pub trait Store: Send + Sync + 'static {
     /// Deletes `code` if it is still the pending verification and has an attempt left;
     /// `Ok(true)` for the one caller that used it.
     async fn use_contact_code(&self, code: &ContactCode) -> StoreResult<bool>;
+    /// Adds recovery codes (MACs) to the user's unless it would then hold more than `max`;
+    /// `Ok(false)` when it would.
+    async fn add_recovery_codes(
+        &self,
+        realm: &RealmId,
+        user: &UserId,
+        hashes: &[Vec<u8>],
+        at: OffsetDateTime,
+        max: i64,
+    ) -> StoreResult<bool>;
+    /// Deletes the recovery code stored as one of `hashes` (its MACs under each master key);
+    /// `Ok(true)` for the one caller that used it.
+    async fn use_recovery_code(
+        &self,
+        realm: &RealmId,
+        user: &UserId,
+        hashes: &[Vec<u8>],
+    ) -> StoreResult<bool>;
+    /// Deletes the user's recovery codes; how many there were.
+    async fn remove_recovery_codes(&self, realm: &RealmId, user: &UserId) -> StoreResult<u64>;
+    async fn count_recovery_codes(&self, realm: &RealmId, user: &UserId) -> StoreResult<i64>;
     /// Stores a new session and queues the messages carrying its challenges' codes.
     async fn insert_login_session(
         &self,

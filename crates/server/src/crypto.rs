@@ -162,6 +162,15 @@ impl Keyring {
         self.primary.mac(purpose, data)
     }
 
+    /// The MACs of `data` under each of our keys, the primary first: what a long-lived MAC
+    /// (a recovery code) may be stored as, whichever key was primary when it was made.
+    pub fn macs(&self, purpose: &str, data: &str) -> Vec<Vec<u8>> {
+        std::iter::once(&self.primary)
+            .chain(&self.older)
+            .map(|key| key.mac(purpose, data))
+            .collect()
+    }
+
     /// Whether `expected` is the MAC of `data` under any of our keys: a code issued just
     /// before a rotation still verifies. Every key is tried, so the time taken does not
     /// depend on which one matched.

@@ -29,6 +29,7 @@ mod open;
 mod postgres_pool;
 mod readers;
 mod realms;
+mod recovery_codes;
 mod rows;
 mod sealed;
 mod sweep;
@@ -406,6 +407,38 @@ impl Store for SqlStore {
 
     async fn use_contact_code(&self, code: &ContactCode) -> StoreResult<bool> {
         self.durably(async |conn| contacts::use_code(conn, code).await)
+            .await
+    }
+
+    async fn add_recovery_codes(
+        &self,
+        realm: &RealmId,
+        user: &UserId,
+        hashes: &[Vec<u8>],
+        at: OffsetDateTime,
+        max: i64,
+    ) -> StoreResult<bool> {
+        self.durably(async |conn| recovery_codes::add(conn, (realm, user), hashes, at, max).await)
+            .await
+    }
+
+    async fn use_recovery_code(
+        &self,
+        realm: &RealmId,
+        user: &UserId,
+        hashes: &[Vec<u8>],
+    ) -> StoreResult<bool> {
+        self.durably(async |conn| recovery_codes::use_code(conn, (realm, user), hashes).await)
+            .await
+    }
+
+    async fn remove_recovery_codes(&self, realm: &RealmId, user: &UserId) -> StoreResult<u64> {
+        self.durably(async |conn| recovery_codes::remove(conn, (realm, user)).await)
+            .await
+    }
+
+    async fn count_recovery_codes(&self, realm: &RealmId, user: &UserId) -> StoreResult<i64> {
+        self.reading(async |conn| recovery_codes::count(conn, (realm, user)).await)
             .await
     }
 

@@ -13,7 +13,7 @@ const COLUMNS: &str = "id, realm_id, user_id, token_hash, user_checked_at, passw
      totp_checked_at, otp_sms_checked_at, otp_email_checked_at, webauthn_checked_at, \
      webauthn_verified, webauthn_state, otp_sms_code, otp_sms_expires_at, \
      otp_sms_attempts, otp_email_code, otp_email_expires_at, otp_email_attempts, metadata, \
-     created_at, changed_at, expires_at, sequence, user_agent";
+     created_at, changed_at, expires_at, sequence, user_agent, recovery_code_checked_at";
 
 fn challenge(row: &AnyRow, prefix: &str) -> Result<Option<OtpChallenge>, StoreError> {
     let code: Option<Vec<u8>> = get(row, &format!("{prefix}_code"))?;
@@ -45,6 +45,7 @@ fn from_row(row: &AnyRow) -> Result<LoginSession, StoreError> {
             otp_email: get_opt_time(row, "otp_email_checked_at")?,
             webauthn: get_opt_time(row, "webauthn_checked_at")?,
             webauthn_user_verified: get::<Option<i64>>(row, "webauthn_verified")? == Some(1),
+            recovery_code: get_opt_time(row, "recovery_code_checked_at")?,
         },
         webauthn: get(row, "webauthn_state")?,
         otp_sms: challenge(row, "otp_sms")?,
@@ -97,6 +98,7 @@ fn bind_all<'q>(
         .bind(at(s.expires_at))
         .bind(s.sequence)
         .bind(s.user_agent.as_deref())
+        .bind(at(s.checked.recovery_code))
 }
 
 /// How many columns `COLUMNS` names.

@@ -40,6 +40,7 @@ pub struct SessionChecks {
     pub otp_email: Option<String>,
     /// The browser's assertion for the pending security-key challenge (WebAuthn JSON).
     pub webauthn: Option<serde_json::Value>,
+    pub recovery_code: Option<String>,
 }
 
 /// Where a challenge's code goes.
@@ -429,7 +430,8 @@ impl Service {
             || checks.totp.is_some()
             || checks.otp_sms.is_some()
             || checks.otp_email.is_some()
-            || checks.webauthn.is_some();
+            || checks.webauthn.is_some()
+            || checks.recovery_code.is_some();
         if !needs_user {
             return Ok(());
         }
@@ -453,6 +455,11 @@ impl Service {
             self.check_totp_code(realm, &user, factor, &code, client)
                 .await?;
             session.checked.totp = Some(now);
+        }
+        if let Some(code) = checks.recovery_code {
+            self.check_recovery_code(realm, &user, &code, client)
+                .await?;
+            session.checked.recovery_code = Some(now);
         }
         if let Some(assertion) = checks.webauthn {
             // A challenge answers once, right or wrong.

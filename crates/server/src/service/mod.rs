@@ -11,6 +11,7 @@ mod mfa;
 mod orgs;
 mod realms;
 mod recent;
+mod recovery_codes;
 mod sessions;
 mod totp_registration;
 mod webauthn;

@@ -327,6 +327,7 @@ impl TestApp {
             "SELECT id || '|' || username || '|' || role FROM machine_users",
             "SELECT user_id || '|' || kind || '|' || value FROM contact_codes",
             "SELECT id || '|' || CAST(sequence AS TEXT) FROM login_sessions",
+            "SELECT user_id || '|' || CAST(COUNT(*) AS TEXT) FROM recovery_codes GROUP BY user_id",
             "SELECT CAST(COUNT(*) AS TEXT) FROM challenges",
             "SELECT id || '|' || status || '|' || CAST(attempts AS TEXT) FROM deliveries",
             // A counter at 0 counts nothing: a charge given back may leave one behind.

@@ -37,6 +37,7 @@ mod sinks;
 mod tokens;
 mod ui;
 mod zitadel;
+mod zitadel_recovery;
 mod zitadel_search;
 mod zitadel_sessions;
 mod zitadel_transports;

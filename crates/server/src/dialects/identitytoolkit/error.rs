@@ -151,6 +151,10 @@ fn domain_envelope(e: &DomainError) -> Envelope {
         MachineUserExists
         | AlreadyDisabled
         | NoPassword
+        | RecoveryCodeCountInvalid
+        | TooManyRecoveryCodes
+        | NoRecoveryCodes
+        | InvalidRecoveryCode
         | OrgExists
         | UsernameExists
         | InvalidVerificationCode

@@ -281,6 +281,32 @@ impl ZitadelError {
                 "User is not inactive",
                 "COMMAND-6M0sf",
             ),
+            // ZITADEL answers the keys it has no English text for as they are.
+            (RecoveryCodeCountInvalid, _) => err(
+                Code::InvalidArgument,
+                "Errors.User.RecoveryCodes.CountInvalid",
+                "COMMAND-7c0nx",
+            ),
+            (TooManyRecoveryCodes, _) => err(
+                Code::AlreadyExists,
+                "Maximum number of recovery codes exceeded",
+                "COMMAND-8f2k9",
+            ),
+            (NoRecoveryCodes, Op::Session) => err(
+                Code::InvalidArgument,
+                "Errors.User.RecoveryCodes.NotReady",
+                "COMMAND-84rgg",
+            ),
+            (NoRecoveryCodes, _) => err(
+                Code::InvalidArgument,
+                "Errors.User.RecoveryCodes.NotAdded",
+                "COMMAND-84rgg",
+            ),
+            (InvalidRecoveryCode, _) => err(
+                Code::InvalidArgument,
+                "Invalid recovery code provided",
+                "DOMAIN-6uvh0",
+            ),
             (NoPassword, _) => err(
                 Code::FailedPrecondition,
                 "Password is empty",

@@ -297,6 +297,10 @@ pub async fn list_authentication_method_types(
             types.push(method);
         }
     }
+    let codes = ctx.svc.recovery_code_count(&ctx.realm.id, &id).await;
+    if codes.map_err(|e| ZitadelError::from_domain(Op::Read, e))? > 0 {
+        types.push(Method::RecoveryCode);
+    }
     Ok(v2::ListAuthenticationMethodTypesResponse {
         details: Some(crate::proto::zitadel::object::v2::ListDetails {
             total_result: types.len() as u64,

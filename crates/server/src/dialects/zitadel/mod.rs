@@ -15,6 +15,7 @@ mod gateway;
 mod grpc;
 mod lifecycle;
 mod profiles;
+mod recovery;
 mod rpc;
 mod search;
 mod services;
@@ -129,6 +130,18 @@ fn gateway() -> Gateway {
             users::delete_user,
         )
         .route(Post, "/v2/users", "ListUsers", search::list_users)
+        .route(
+            Post,
+            "/v2/users/{user_id}/recovery_codes",
+            "GenerateRecoveryCodes",
+            recovery::generate_recovery_codes,
+        )
+        .route(
+            Delete,
+            "/v2/users/{user_id}/recovery_codes",
+            "RemoveRecoveryCodes",
+            recovery::remove_recovery_codes,
+        )
         .route(
             Get,
             "/management/v1/users/{id}",

@@ -13,7 +13,7 @@ use tonic::{Request, Response as GrpcResponse, Status};
 use super::connect::{self, ConnectError};
 use super::error::UNIMPLEMENTED;
 use super::grpc::{Grpc, call};
-use super::{factors, lifecycle, profiles, search, sessions, updates, users};
+use super::{factors, lifecycle, profiles, recovery, search, sessions, updates, users};
 use crate::proto::zitadel::auth::v1::{self as auth, auth_service_server};
 use crate::proto::zitadel::management::v1::{self as mgmt, management_service_server};
 use crate::proto::zitadel::org::v2::{self as org, organization_service_server};
@@ -86,6 +86,8 @@ services! {
         "RemoveOTPSMS" => remove_otpsms(user::RemoveOtpsmsRequest) -> user::RemoveOtpsmsResponse = factors::remove_otp_sms;
         "AddOTPEmail" => add_otp_email(user::AddOtpEmailRequest) -> user::AddOtpEmailResponse = factors::add_otp_email;
         "RemoveOTPEmail" => remove_otp_email(user::RemoveOtpEmailRequest) -> user::RemoveOtpEmailResponse = factors::remove_otp_email;
+        "GenerateRecoveryCodes" => generate_recovery_codes(user::GenerateRecoveryCodesRequest) -> user::GenerateRecoveryCodesResponse = recovery::generate_recovery_codes;
+        "RemoveRecoveryCodes" => remove_recovery_codes(user::RemoveRecoveryCodesRequest) -> user::RemoveRecoveryCodesResponse = recovery::remove_recovery_codes;
         "ListAuthenticationFactors" => list_authentication_factors(user::ListAuthenticationFactorsRequest) -> user::ListAuthenticationFactorsResponse = factors::list_authentication_factors;
         "ListAuthenticationMethodTypes" => list_authentication_method_types(user::ListAuthenticationMethodTypesRequest) -> user::ListAuthenticationMethodTypesResponse = factors::list_authentication_method_types;
     }

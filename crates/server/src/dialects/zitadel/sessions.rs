@@ -41,6 +41,7 @@ fn checks(checks: Option<session::Checks>) -> Result<SessionChecks, ZitadelError
             .map(|w| serde_json::to_value(w.credential_assertion_data.unwrap_or_default()))
             .transpose()
             .map_err(|_| BAD_BODY)?,
+        recovery_code: c.recovery_code.map(|r| r.code),
     })
 }
 
@@ -212,6 +213,12 @@ fn factors(ctx: &Ctx, s: &LoginSession, user: Option<&User>) -> session::Factors
         otp_email: s.checked.otp_email.map(|t| session::OtpFactor {
             verified_at: at(Some(t)),
         }),
+        recovery_code: s
+            .checked
+            .recovery_code
+            .map(|t| session::RecoveryCodeFactor {
+                verified_at: at(Some(t)),
+            }),
     }
 }
 
