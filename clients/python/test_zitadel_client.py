@@ -62,6 +62,8 @@ from zitadel_client.models import (
     UserServicePassword,
     UserServiceReactivateUserRequest,
     UserServiceRemoveRecoveryCodesRequest,
+    UserServiceResendEmailCodeRequest,
+    UserServiceResendPhoneCodeRequest,
     UserServiceRegisterTOTPRequest,
     UserServiceRemovePhoneRequest,
     UserServiceRemoveTOTPRequest,
@@ -304,9 +306,16 @@ def test_set_and_verify_email_and_phone_then_remove_the_phone(zitadel):
     zitadel.users.verify_email(UserServiceVerifyEmailRequest(user_id=user_id, verification_code=changed.verification_code))
     zitadel.users.add_otp_email(UserServiceAddOTPEmailRequest(user_id=user_id))
 
+    expect_error(
+        lambda: zitadel.users.resend_email_code(UserServiceResendEmailCodeRequest(user_id=user_id, return_code={})),
+        400, "failed_precondition", "Code is empty", "EMAIL-5w5ilin4yt",
+    )
     phone = zitadel.users.set_phone(UserServiceSetPhoneRequest(user_id=user_id, phone=unique_phone(), return_code={}))
     assert re.fullmatch(r"[A-Z0-9]{6}", phone.verification_code), phone.verification_code
-    zitadel.users.verify_phone(UserServiceVerifyPhoneRequest(user_id=user_id, verification_code=phone.verification_code))
+    # A resent code replaces the first.
+    resent = zitadel.users.resend_phone_code(UserServiceResendPhoneCodeRequest(user_id=user_id, return_code={}))
+    assert re.fullmatch(r"[A-Z0-9]{6}", resent.verification_code), resent.verification_code
+    zitadel.users.verify_phone(UserServiceVerifyPhoneRequest(user_id=user_id, verification_code=resent.verification_code))
     zitadel.users.add_otpsms(UserServiceAddOTPSMSRequest(user_id=user_id))
     listing = UserServiceListAuthenticationFactorsRequest(user_id=user_id)
     assert factor_types(zitadel.users.list_authentication_factors(listing)) == ["otp_email", "otp_sms"]

@@ -142,6 +142,40 @@ impl Service {
         .await
     }
 
+    /// A new code for the address or number awaiting its proof (ZITADEL's `ResendEmailCode`
+    /// and `ResendPhoneCode`), sent or returned as `proof` says; it replaces the pending code
+    /// and its attempts.
+    pub async fn resend_contact_code(
+        &self,
+        realm: &Realm,
+        id: &UserId,
+        kind: ContactKind,
+        proof: Proof,
+        client: &ClientInfo,
+    ) -> Result<Option<String>, DomainError> {
+        let user = self.get_account(realm, id).await?;
+        let pending = self
+            .store
+            .find_contact_code(&realm.id, id, kind)
+            .await?
+            .ok_or(DomainError::VerificationCodeNotFound)?;
+        let unreadable = || internal("a pending contact code holds no valid address");
+        match kind {
+            ContactKind::Email => {
+                let address = EmailAddress::parse(&pending.value).ok_or_else(unreadable)?;
+                let to = Destination::Email(&address);
+                self.issue_contact_code(realm, &user, to, proof, client, None)
+                    .await
+            }
+            ContactKind::Phone => {
+                let number = PhoneNumber::parse(&pending.value).ok_or_else(unreadable)?;
+                let to = Destination::Phone(&number);
+                self.issue_contact_code(realm, &user, to, proof, client, None)
+                    .await
+            }
+        }
+    }
+
     /// Replaces the phone number; the OTP SMS factor goes with the old one (as in ZITADEL).
     async fn change_phone(
         &self,

@@ -97,7 +97,10 @@ impl Service {
         if code.is_empty() {
             return Err(DomainError::InvalidRecoveryCode);
         }
-        let subject = Subject::new(&realm.id, &user.id, None);
+        let subject = Subject {
+            failure: "recovery_code.verification_failed",
+            ..Subject::new(&realm.id, &user.id, None)
+        };
         let check = self
             .begin_check(subject, client, DomainError::InvalidRecoveryCode)
             .await?;

@@ -497,7 +497,7 @@ async fn ada(app: &TestApp, email: Value) -> Value {
 }
 
 #[tokio::test]
-async fn a_contact_code_refuses_even_the_right_code_once_five_wrong_ones_used_it_up() {
+async fn a_contact_code_used_up_by_wrong_ones_refuses_the_right_one_until_resent() {
     let app = TestApp::spawn().await;
     let created = ada(&app, json!({"email": "ada@example.com", "returnCode": {}})).await;
     let user = str_of(&created, "userId").to_owned();
@@ -526,6 +526,71 @@ async fn a_contact_code_refuses_even_the_right_code_once_five_wrong_ones_used_it
     assert_eq!(app.fingerprint().await, before);
     let verified = app.admin_user(&user).await.expect("user");
     assert_eq!(verified["emailVerified"], false, "{verified}");
+
+    // A resent code starts afresh; the one before it is no good any more.
+    let resend = format!("/v2/users/{user}/email/resend");
+    let (status, resent) = call(&app, Method::POST, &resend, json!({"returnCode": {}})).await;
+    assert_eq!(status, StatusCode::OK, "{resent}");
+    let fresh = str_of(&resent, "verificationCode").to_owned();
+    let (status, sent) = call(&app, Method::POST, &resend, json!({"sendCode": {}})).await;
+    assert_eq!(status, StatusCode::OK, "{sent}");
+    assert_eq!(sent.get("verificationCode"), None, "{sent}");
+    let reply = call(
+        &app,
+        Method::POST,
+        &verify,
+        json!({"verificationCode": fresh}),
+    )
+    .await;
+    assert_zitadel_error(&reply, 400, 3, "Code is invalid", "CODE-woT0xc");
+    let (status, resent) = call(&app, Method::POST, &resend, json!({"returnCode": {}})).await;
+    assert_eq!(status, StatusCode::OK, "{resent}");
+    let (status, proven) = call(
+        &app,
+        Method::POST,
+        &verify,
+        json!({"verificationCode": str_of(&resent, "verificationCode")}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{proven}");
+    assert_eq!(
+        app.admin_user(&user).await.expect("user")["emailVerified"],
+        true
+    );
+
+    // Nothing pending: no code to resend, for the address or for a number.
+    let before = app.fingerprint().await;
+    let reply = call(&app, Method::POST, &resend, json!({"returnCode": {}})).await;
+    assert_zitadel_error(&reply, 400, 9, "Code is empty", "EMAIL-5w5ilin4yt");
+    let phone_resend = format!("/v2/users/{user}/phone/resend");
+    let reply = call(&app, Method::POST, &phone_resend, json!({})).await;
+    assert_zitadel_error(&reply, 400, 9, "Code is empty", "PHONE-5xrra88eq8");
+    assert_eq!(app.fingerprint().await, before);
+
+    // A number awaiting its code gets a new one the same way.
+    let (status, set) = call(
+        &app,
+        Method::POST,
+        &format!("/v2/users/{user}/phone"),
+        json!({"phone": "+15550100077", "returnCode": {}}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{set}");
+    let (status, resent) = call(&app, Method::POST, &phone_resend, json!({"returnCode": {}})).await;
+    assert_eq!(status, StatusCode::OK, "{resent}");
+    assert_ne!(resent["verificationCode"], set["verificationCode"]);
+    let (status, proven) = call(
+        &app,
+        Method::POST,
+        &format!("/v2/users/{user}/phone/verify"),
+        json!({"verificationCode": str_of(&resent, "verificationCode")}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{proven}");
+    assert_eq!(
+        app.admin_user(&user).await.expect("user")["phoneNumber"],
+        "+15550100077"
+    );
 }
 
 /// One OTP Email factor per user, also when sixteen adds arrive at once (on PostgreSQL each

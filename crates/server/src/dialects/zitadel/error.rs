@@ -60,6 +60,8 @@ pub enum Op {
     Session,
     /// Security-key registration and removal.
     U2f,
+    ResendEmailCode,
+    ResendPhoneCode,
     Read,
 }
 
@@ -171,6 +173,16 @@ impl ZitadelError {
             (FactorNotFound, Op::Session) => {
                 err(Code::FailedPrecondition, NOT_READY, "COMMAND-3Mif9s")
             }
+            (VerificationCodeNotFound, Op::ResendEmailCode) => err(
+                Code::FailedPrecondition,
+                "Code is empty",
+                "EMAIL-5w5ilin4yt",
+            ),
+            (VerificationCodeNotFound, Op::ResendPhoneCode) => err(
+                Code::FailedPrecondition,
+                "Code is empty",
+                "PHONE-5xrra88eq8",
+            ),
             (VerificationCodeNotFound, Op::Session) => {
                 err(Code::FailedPrecondition, "Code not found", "COMMAND-S34gh")
             }

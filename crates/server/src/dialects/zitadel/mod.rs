@@ -101,6 +101,18 @@ fn gateway() -> Gateway {
         )
         .route(
             Post,
+            "/v2/users/{user_id}/email/resend",
+            "ResendEmailCode",
+            users::resend_email_code,
+        )
+        .route(
+            Post,
+            "/v2/users/{user_id}/phone/resend",
+            "ResendPhoneCode",
+            users::resend_phone_code,
+        )
+        .route(
+            Post,
             "/v2/users/{user_id}/phone",
             "SetPhone",
             users::set_phone,

@@ -72,8 +72,10 @@ services! {
         "SetPassword" => set_password(user::SetPasswordRequest) -> user::SetPasswordResponse = updates::set_password;
         "UpdateHumanUser" => update_human_user(user::UpdateHumanUserRequest) -> user::UpdateHumanUserResponse = updates::update_human_user;
         "SetEmail" => set_email(user::SetEmailRequest) -> user::SetEmailResponse = users::set_email;
+        "ResendEmailCode" => resend_email_code(user::ResendEmailCodeRequest) -> user::ResendEmailCodeResponse = users::resend_email_code;
         "VerifyEmail" => verify_email(user::VerifyEmailRequest) -> user::VerifyEmailResponse = users::verify_email;
         "SetPhone" => set_phone(user::SetPhoneRequest) -> user::SetPhoneResponse = users::set_phone;
+        "ResendPhoneCode" => resend_phone_code(user::ResendPhoneCodeRequest) -> user::ResendPhoneCodeResponse = users::resend_phone_code;
         "VerifyPhone" => verify_phone(user::VerifyPhoneRequest) -> user::VerifyPhoneResponse = users::verify_phone;
         "RemovePhone" => remove_phone(user::RemovePhoneRequest) -> user::RemovePhoneResponse = users::remove_phone;
         "RegisterTOTP" => register_totp(user::RegisterTotpRequest) -> user::RegisterTotpResponse = factors::register_totp;

@@ -430,6 +430,59 @@ pub async fn set_phone(
     })
 }
 
+/// A new code for the pending address or number, sent unless the caller asks for it back.
+async fn resend(
+    ctx: Ctx,
+    raw: &str,
+    kind: ContactKind,
+    return_code: bool,
+) -> Result<(Ctx, Option<String>), ZitadelError> {
+    let (ctx, id) = ctx.write_of(raw).await?;
+    let proof = if return_code {
+        Proof::ReturnCode
+    } else {
+        Proof::SendCode
+    };
+    let op = match kind {
+        ContactKind::Email => Op::ResendEmailCode,
+        ContactKind::Phone => Op::ResendPhoneCode,
+    };
+    let code = ctx
+        .svc
+        .resend_contact_code(&ctx.realm, &id, kind, proof, &ctx.client)
+        .await
+        .map_err(|e| ZitadelError::from_domain(op, e))?;
+    Ok((ctx, code))
+}
+
+pub async fn resend_email_code(
+    ctx: Ctx,
+    req: user::ResendEmailCodeRequest,
+) -> Result<user::ResendEmailCodeResponse, ZitadelError> {
+    use user::resend_email_code_request::Verification;
+    let return_code = matches!(req.verification, Some(Verification::ReturnCode(_)));
+    let (ctx, verification_code) =
+        resend(ctx, &req.user_id, ContactKind::Email, return_code).await?;
+    Ok(user::ResendEmailCodeResponse {
+        details: Some(details_v2(&ctx)),
+        verification_code,
+    })
+}
+
+pub async fn resend_phone_code(
+    ctx: Ctx,
+    req: user::ResendPhoneCodeRequest,
+) -> Result<user::ResendPhoneCodeResponse, ZitadelError> {
+    use user::resend_phone_code_request::Verification;
+    let return_code = matches!(req.verification, Some(Verification::ReturnCode(_)));
+    let (ctx, verification_code) =
+        resend(ctx, &req.user_id, ContactKind::Phone, return_code).await?;
+    Ok(user::ResendPhoneCodeResponse {
+        details: Some(details_v2(&ctx)),
+        verification_code,
+    })
+}
+
 /// Proves a pending address or number; the call, moved to the user's organization.
 async fn verify(ctx: Ctx, raw: &str, kind: ContactKind, code: &str) -> Result<Ctx, ZitadelError> {
     let (ctx, id) = ctx.write_of(raw).await?;
