@@ -636,6 +636,12 @@ impl TestApp {
     }
 }
 
+/// A ZITADEL REST call by dev mode's administrator (an IAM owner), with a JSON body.
+pub async fn call(app: &TestApp, method: reqwest::Method, path: &str, body: Value) -> Reply {
+    app.zitadel(method, path, &app.pat(), None, Some(body))
+        .await
+}
+
 /// Asserts a ZITADEL error: HTTP status, gRPC code, `"<message> (<id>)"` and the ErrorDetail.
 pub fn assert_zitadel_error(reply: &Reply, http: u16, code: i64, message: &str, id: &str) {
     let (status, body) = reply;

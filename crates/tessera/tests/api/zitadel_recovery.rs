@@ -8,11 +8,6 @@ use tessera_core::Role;
 
 use crate::helpers::*;
 
-async fn call(app: &TestApp, method: Method, path: &str, body: Value) -> Reply {
-    app.zitadel(method, path, &app.pat(), None, Some(body))
-        .await
-}
-
 async fn ada(app: &TestApp) -> String {
     let (status, created) = call(
         app,

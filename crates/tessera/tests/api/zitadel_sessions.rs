@@ -11,11 +11,6 @@ use crate::helpers::*;
 const SECRET: &str = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ";
 const PASSWORD: &str = "correct horse";
 
-async fn call(app: &TestApp, method: Method, path: &str, body: Value) -> Reply {
-    app.zitadel(method, path, &app.pat(), None, Some(body))
-        .await
-}
-
 /// A user with a password, an imported TOTP secret, and OTP SMS and OTP Email factors.
 async fn user_with_every_factor(app: &TestApp, email: &str, phone: &str) -> String {
     let (status, created) = call(

@@ -18,11 +18,6 @@ fn origin() -> Url {
     Url::parse("http://localhost:3000").unwrap()
 }
 
-async fn call(app: &TestApp, method: Method, path: &str, body: Value) -> Reply {
-    app.zitadel(method, path, &app.pat(), None, Some(body))
-        .await
-}
-
 /// A `google.protobuf.Struct` as a browser reads it: protobuf numbers are doubles (`-7.0`),
 /// JavaScript numbers have no such distinction, the WebAuthn types want integers.
 fn as_browser_json(value: &Value) -> Value {

@@ -9,11 +9,6 @@ use tessera_core::Role;
 
 use crate::helpers::*;
 
-async fn call(app: &TestApp, method: Method, path: &str, body: Value) -> Reply {
-    app.zitadel(method, path, &app.pat(), None, Some(body))
-        .await
-}
-
 /// A v2 user with a verified address and, when given, a password; its id.
 async fn human(app: &TestApp, email: &str, password: Option<&str>) -> String {
     let mut body = json!({
