@@ -142,6 +142,27 @@ impl Service {
         .await
     }
 
+    /// Whether `value` is already the user's address or number, proven or awaiting its code:
+    /// ZITADEL refuses to set it again ("not changed") and asks for a resend instead.
+    pub async fn is_current_contact(
+        &self,
+        realm: &Realm,
+        id: &UserId,
+        kind: ContactKind,
+        value: &str,
+    ) -> Result<bool, DomainError> {
+        let user = self.get_account(realm, id).await?;
+        let current = match kind {
+            ContactKind::Email => user.email.as_ref().map(EmailAddress::as_str),
+            ContactKind::Phone => user.phone_number.as_deref(),
+        };
+        if current == Some(value) {
+            return Ok(true);
+        }
+        let pending = self.store.find_contact_code(&realm.id, id, kind).await?;
+        Ok(pending.is_some_and(|p| p.value == value))
+    }
+
     /// A new code for the address or number awaiting its proof (ZITADEL's `ResendEmailCode`
     /// and `ResendPhoneCode`), sent or returned as `proof` says; it replaces the pending code
     /// and its attempts.

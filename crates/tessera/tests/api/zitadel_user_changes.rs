@@ -479,6 +479,12 @@ async fn v1_updates_of_username_profile_email_and_password() {
             json!({"password": "abc"}),
             (400, 3, "Password is too short", "DOMAIN-HuJf6"),
         ),
+        (
+            Method::PUT,
+            "email",
+            json!({"email": "ada@example.com", "isEmailVerified": true}),
+            (400, 9, "Email not changed", "COMMAND-Uch5e"),
+        ),
     ];
     for (method, what, body, (http, code, message, id)) in refusals {
         let reply = call(&app, method, &v1(what), body).await;

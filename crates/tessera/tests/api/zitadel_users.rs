@@ -574,6 +574,27 @@ async fn a_contact_code_used_up_by_wrong_ones_refuses_the_right_one_until_resent
     let (status, resent) = call(&app, Method::POST, &phone_resend, json!({"returnCode": {}})).await;
     assert_eq!(status, StatusCode::OK, "{resent}");
     assert_ne!(resent["verificationCode"], set["verificationCode"]);
+
+    // Setting what the user has, or awaits a code for, changes nothing: ZITADEL asks for a
+    // resend instead.
+    let before = app.fingerprint().await;
+    let reply = call(
+        &app,
+        Method::POST,
+        &format!("/v2/users/{user}/email"),
+        json!({"email": "ada@example.com", "returnCode": {}}),
+    )
+    .await;
+    assert_zitadel_error(&reply, 400, 9, "Email not changed", "COMMAND-Uch5e");
+    let reply = call(
+        &app,
+        Method::POST,
+        &format!("/v2/users/{user}/phone"),
+        json!({"phone": "+15550100077", "isVerified": true}),
+    )
+    .await;
+    assert_zitadel_error(&reply, 400, 9, "Phone not changed", "COMMAND-Uch5e");
+    assert_eq!(app.fingerprint().await, before);
     let (status, proven) = call(
         &app,
         Method::POST,

@@ -120,6 +120,16 @@ pub const FAMILY_NAME_EMPTY: ZitadelError = err(
     "Family name in profile is empty",
     "PROFILE-DSUkN",
 );
+pub const EMAIL_NOT_CHANGED: ZitadelError = err(
+    Code::FailedPrecondition,
+    "Email not changed",
+    "COMMAND-Uch5e",
+);
+pub const PHONE_NOT_CHANGED: ZitadelError = err(
+    Code::FailedPrecondition,
+    "Phone not changed",
+    "COMMAND-Uch5e",
+);
 pub const BAD_BODY: ZitadelError = err(
     Code::InvalidArgument,
     "Errors.Request.Invalid",

@@ -3,16 +3,17 @@
 //! `SetHumanPassword`. A new password is what the Identity Toolkit checks from then on, and it
 //! ends the user's earlier tokens there too.
 
-use tessera_core::{DomainError, Password, PhoneNumber, ProfilePatch, User, UserId};
+use tessera_core::contact::ContactKind;
+use tessera_core::{DomainError, Password, ProfilePatch, UserId};
 
 use super::details::{details_v1, details_v2};
 use super::error::{
-    BAD_BODY, FAMILY_NAME_EMPTY, GIVEN_NAME_EMPTY, PASSWORD_TOO_SHORT, USERNAME_EMPTY,
-    USERNAME_NOT_CHANGED, ZitadelError,
+    BAD_BODY, EMAIL_NOT_CHANGED, FAMILY_NAME_EMPTY, GIVEN_NAME_EMPTY, PASSWORD_TOO_SHORT,
+    USERNAME_EMPTY, USERNAME_NOT_CHANGED, ZitadelError,
 };
 use super::profiles::gender_of;
 use super::rpc::Ctx;
-use super::users::{Names, domain, email, email_proof, phone, phone_proof, trimmed};
+use super::users::{Names, changed, domain, email, email_proof, phone, phone_proof, trimmed};
 use crate::proto::zitadel::management::v1 as mgmt;
 use crate::proto::zitadel::user::v2 as user;
 use crate::proto::zitadel::v1::ObjectDetails;
@@ -137,7 +138,7 @@ pub async fn update_human_user(
         phone_code: None,
     };
     if let Some((address, proof)) = new_email
-        && !(found.email.as_ref() == Some(&address) && found.email_verified)
+        && changed(&ctx, &id, ContactKind::Email, address.as_str()).await?
     {
         reply.email_code = ctx
             .svc
@@ -146,7 +147,9 @@ pub async fn update_human_user(
             .map_err(domain)?;
     }
     match new_phone {
-        Some(Some((number, proof))) if !has_phone(&found, &number) => {
+        Some(Some((number, proof)))
+            if changed(&ctx, &id, ContactKind::Phone, number.as_str()).await? =>
+        {
             reply.phone_code = ctx
                 .svc
                 .set_phone(&ctx.realm, &id, number, proof, &ctx.client)
@@ -163,10 +166,6 @@ pub async fn update_human_user(
     }
     reply.details = Some(details_v2(&ctx));
     Ok(reply)
-}
-
-fn has_phone(found: &User, number: &PhoneNumber) -> bool {
-    found.phone_number.as_deref() == Some(number.as_str())
 }
 
 /// Management v1: a user of the call's organization, changed as `changes` says.
@@ -240,8 +239,12 @@ pub async fn update_human_email(
     } else {
         Proof::SendCode
     };
+    let address = email(&req.email)?;
+    if !changed(&ctx, &id, ContactKind::Email, address.as_str()).await? {
+        return Err(EMAIL_NOT_CHANGED);
+    }
     ctx.svc
-        .set_email(&ctx.realm, &id, email(&req.email)?, proof, &ctx.client)
+        .set_email(&ctx.realm, &id, address, proof, &ctx.client)
         .await
         .map_err(domain)?;
     Ok(mgmt::UpdateHumanEmailResponse {

@@ -11,8 +11,8 @@ use tessera_core::{
 
 use super::details::{created_v1, created_v2, details_v1, details_v2};
 use super::error::{
-    BAD_BODY, INVALID_EMAIL, INVALID_ORG, INVALID_PHONE, ORG_MEMBERS_UNSUPPORTED, Op,
-    PASSWORD_TOO_SHORT, ZitadelError,
+    BAD_BODY, EMAIL_NOT_CHANGED, INVALID_EMAIL, INVALID_ORG, INVALID_PHONE,
+    ORG_MEMBERS_UNSUPPORTED, Op, PASSWORD_TOO_SHORT, PHONE_NOT_CHANGED, ZitadelError,
 };
 use super::factors::user_id;
 use super::profiles::gender_of;
@@ -397,9 +397,13 @@ pub async fn set_email(
         Some(ReturnCode(_)) => Proof::ReturnCode,
         _ => Proof::SendCode,
     };
+    let address = email(&req.email)?;
+    if !changed(&ctx, &id, ContactKind::Email, address.as_str()).await? {
+        return Err(EMAIL_NOT_CHANGED);
+    }
     let verification_code = ctx
         .svc
-        .set_email(&ctx.realm, &id, email(&req.email)?, proof, &ctx.client)
+        .set_email(&ctx.realm, &id, address, proof, &ctx.client)
         .await
         .map_err(domain)?;
     Ok(user::SetEmailResponse {
@@ -419,15 +423,34 @@ pub async fn set_phone(
         Some(ReturnCode(_)) => Proof::ReturnCode,
         _ => Proof::SendCode,
     };
+    let number = phone(&req.phone)?;
+    if !changed(&ctx, &id, ContactKind::Phone, number.as_str()).await? {
+        return Err(PHONE_NOT_CHANGED);
+    }
     let verification_code = ctx
         .svc
-        .set_phone(&ctx.realm, &id, phone(&req.phone)?, proof, &ctx.client)
+        .set_phone(&ctx.realm, &id, number, proof, &ctx.client)
         .await
         .map_err(domain)?;
     Ok(user::SetPhoneResponse {
         details: Some(details_v2(&ctx)),
         verification_code,
     })
+}
+
+/// Whether `value` would change the user's address or number: not when it is the one the user
+/// has or awaits a code for (ZITADEL's "not changed"; a resend gives a new code).
+pub(super) async fn changed(
+    ctx: &Ctx,
+    id: &UserId,
+    kind: ContactKind,
+    value: &str,
+) -> Result<bool, ZitadelError> {
+    let same = ctx
+        .svc
+        .is_current_contact(&ctx.realm, id, kind, value)
+        .await;
+    Ok(!same.map_err(domain)?)
 }
 
 /// A new code for the pending address or number, sent unless the caller asks for it back.
