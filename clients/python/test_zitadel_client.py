@@ -3,7 +3,7 @@ Tessera: TOTP registration on a user who signed up through Identity Toolkit, and
 listings; users created with AddHumanUser (verification codes, OTP SMS and OTP Email),
 organizations with AddOrganization, users deactivated, reactivated and changed
 (DeactivateUser, ReactivateUser, SetPassword, UpdateHumanUser, seen through Identity Toolkit
-sign-in too), users found with ListUsers, recovery codes, and sessions (CreateSession, SetSession, GetSession,
+sign-in too), users found with ListUsers, recovery codes, the beta (v2beta) user and session services, and sessions (CreateSession, SetSession, GetSession,
 DeleteSession) checked with password, OTP SMS, OTP Email and TOTP. Errors arrive as the client's
 ApiError with ZITADEL's body. The caller is dev mode's administrator (an IAM_OWNER machine user)."""
 
@@ -23,6 +23,17 @@ import requests
 from zitadel_client import Zitadel
 from zitadel_client.exceptions import ApiError
 from zitadel_client.models import (
+    BetaSessionServiceCheckPassword,
+    BetaSessionServiceChecks,
+    BetaSessionServiceCheckUser,
+    BetaSessionServiceCreateSessionRequest,
+    BetaUserServiceAddHumanUserRequest,
+    BetaUserServiceOrganization,
+    BetaUserServicePassword,
+    BetaUserServiceRegisterTOTPRequest,
+    BetaUserServiceSetHumanEmail,
+    BetaUserServiceSetHumanProfile,
+    BetaUserServiceVerifyTOTPRegistrationRequest,
     OrganizationServiceAddHumanUserRequest,
     OrganizationServiceAddOrganizationRequest,
     OrganizationServiceAdmin,
@@ -632,6 +643,39 @@ def test_recovery_codes_sign_a_session_in_once(zitadel):
     expect_error(
         lambda: check(generated.recovery_codes[1]),
         400, "invalid_argument", "Errors.User.RecoveryCodes.NotReady", "COMMAND-84rgg",
+    )
+
+
+def test_the_beta_user_and_session_services(zitadel):
+    """The client's `beta_users` and `beta_sessions` call zitadel.*.v2beta.*: the v2 calls."""
+    org = add_mfa_user(zitadel).org
+    email = unique_email("beta")
+    added = zitadel.beta_users.add_human_user(
+        BetaUserServiceAddHumanUserRequest(
+            organization=BetaUserServiceOrganization(org_id=org),
+            profile=BetaUserServiceSetHumanProfile(given_name="Beta", family_name="Tester"),
+            email=BetaUserServiceSetHumanEmail(email=email, is_verified=True),
+            password=BetaUserServicePassword(password=PASSWORD),
+        )
+    )
+    registered = zitadel.beta_users.register_totp(BetaUserServiceRegisterTOTPRequest(user_id=added.user_id))
+    zitadel.beta_users.verify_totp_registration(
+        BetaUserServiceVerifyTOTPRegistrationRequest(user_id=added.user_id, code=totp(registered.secret, time.time()))
+    )
+    created = zitadel.beta_sessions.create_session(
+        BetaSessionServiceCreateSessionRequest(
+            checks=BetaSessionServiceChecks(
+                user=BetaSessionServiceCheckUser(login_name=email),
+                password=BetaSessionServiceCheckPassword(password=PASSWORD),
+            )
+        )
+    )
+    assert created.session_token
+    expect_error(
+        lambda: zitadel.beta_users.verify_totp_registration(
+            BetaUserServiceVerifyTOTPRegistrationRequest(user_id=added.user_id, code="000000")
+        ),
+        400, "failed_precondition", "Errors.Users.MFA.OTP.AlreadyReady", "COMMAND-qx4ls",
     )
 
 

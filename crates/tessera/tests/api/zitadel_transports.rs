@@ -391,3 +391,99 @@ async fn machine_user_roles_limit_what_a_pat_may_do() {
         .await;
     assert_eq!(listed, serde_json::json!({}));
 }
+
+/// The v2beta services that `@zitadel/node` and the SDKs' beta APIs call are v2's under their
+/// older names, on every transport; v2beta's `organisation` names the organization, and its
+/// `UpdateHumanUser` is `PUT /v2beta/users/{id}`.
+#[tokio::test]
+async fn v2beta_names_reach_the_v2_calls() {
+    let app = TestApp::spawn().await;
+    let pat = app.pat();
+    let (status, org) = call(
+        &app,
+        Method::POST,
+        "/management/v1/orgs",
+        serde_json::json!({"name": "Beta"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{org}");
+    let org = str_of(&org, "id").to_owned();
+    let (status, created) = call(
+        &app,
+        Method::POST,
+        "/v2beta/users/human",
+        serde_json::json!({
+            "organisation": {"orgId": org},
+            "profile": {"givenName": "Beta", "familyName": "Tester"},
+            "email": {"email": "beta@example.com", "isVerified": true},
+        }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let user = str_of(&created, "userId").to_owned();
+    assert_eq!(created["details"]["resourceOwner"], org.as_str());
+
+    let (status, updated) = call(
+        &app,
+        Method::PUT,
+        &format!("/v2beta/users/{user}"),
+        serde_json::json!({"username": "beta"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{updated}");
+    let (status, got) = call(
+        &app,
+        Method::GET,
+        &format!("/v2beta/users/{user}?unused=1"),
+        serde_json::json!({}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{got}");
+    assert_eq!(got["user"]["username"], "beta");
+
+    // Connect JSON.
+    let response = app
+        .client
+        .post(app.url("/zitadel.user.v2beta.UserService/RegisterTOTP"))
+        .bearer_auth(&pat)
+        .header("content-type", "application/json")
+        .body(serde_json::json!({"userId": user}).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let registered: serde_json::Value = response.json().await.unwrap();
+    assert!(str_of(&registered, "uri").starts_with("otpauth://totp/"));
+
+    // gRPC-web.
+    let request = ListAuthenticationFactorsRequest {
+        user_id: user.clone(),
+        ..Default::default()
+    };
+    let response = app
+        .client
+        .post(app.url("/zitadel.user.v2beta.UserService/ListAuthenticationFactors"))
+        .bearer_auth(&pat)
+        .header("content-type", "application/grpc-web+proto")
+        .header("x-grpc-web", "1")
+        .body(frame(&request))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let body = response.bytes().await.unwrap();
+    let trailer = String::from_utf8_lossy(&body);
+    assert!(trailer.contains("grpc-status:0"), "{trailer}");
+
+    // Other v2beta services are not aliases.
+    let response = app
+        .client
+        .post(app.url("/zitadel.settings.v2beta.SettingsService/GetLoginSettings"))
+        .bearer_auth(&pat)
+        .header("content-type", "application/json")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_ne!(response.status(), StatusCode::OK);
+}

@@ -22,6 +22,7 @@ mod services;
 mod sessions;
 mod updates;
 mod users;
+mod v2beta;
 
 use std::sync::Arc;
 
@@ -31,6 +32,7 @@ use axum::routing::post;
 pub use error::ZitadelError;
 pub use grpc::{dispatcher as grpc_dispatcher, routes as grpc_routes};
 pub use services::METHODS;
+pub use v2beta::alias as v2beta_alias;
 
 use crate::service::Service;
 use gateway::Gateway;

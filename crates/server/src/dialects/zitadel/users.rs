@@ -224,7 +224,8 @@ pub async fn add_human_user(
     req: user::AddHumanUserRequest,
 ) -> Result<user::AddHumanUserResponse, ZitadelError> {
     use crate::proto::zitadel::object::v2::organization::Org;
-    let org_id = match req.organization.as_ref().and_then(|o| o.org.as_ref()) {
+    let organization = req.organization.as_ref().or(req.organisation.as_ref());
+    let org_id = match organization.and_then(|o| o.org.as_ref()) {
         Some(Org::OrgId(id)) => Some(id.clone()),
         Some(Org::OrgDomain(_)) | None => None,
     };
