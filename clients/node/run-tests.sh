@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The Node real-client suite: the unmodified Firebase JS SDK, firebase-admin and @zitadel/client
+# The Node real-client suite: the unmodified Firebase JS SDK, firebase-admin, @zitadel/client and
+# @zitadel/node
 # against a live `tessera serve` (target/debug/tessera, or TESSERA_BIN). TEST_POSTGRES_URL
 # switches the server to a fresh PostgreSQL database. Arguments replace the default test
 # files, e.g.
@@ -12,6 +13,6 @@ cd "$(dirname "$0")"
 
 if [ $# -eq 0 ]; then
   set -- test/js-sdk.test.mjs test/admin.test.mjs test/mfa.test.mjs test/emulator-tokens.test.mjs \
-    test/zitadel-client.test.mjs
+    test/zitadel-client.test.mjs test/zitadel-node.test.mjs
 fi
 exec node --test "$@"
