@@ -1,7 +1,6 @@
 #!/usr/bin/env bash
 # The Node real-client suite: the unmodified Firebase JS SDK, firebase-admin, @zitadel/client and
-# @zitadel/node
-# against a live `tessera serve` (target/debug/tessera, or TESSERA_BIN). TEST_POSTGRES_URL
+# @zitadel/node against a live `tessera serve` (target/debug/tessera, or TESSERA_BIN). TEST_POSTGRES_URL
 # switches the server to a fresh PostgreSQL database. Arguments replace the default test
 # files, e.g.
 #   clients/node/run-tests.sh test/mfa.test.mjs

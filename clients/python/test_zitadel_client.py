@@ -3,8 +3,9 @@ Tessera: TOTP registration on a user who signed up through Identity Toolkit, and
 listings; users created with AddHumanUser (verification codes, OTP SMS and OTP Email),
 organizations with AddOrganization, users deactivated, reactivated and changed
 (DeactivateUser, ReactivateUser, SetPassword, UpdateHumanUser, seen through Identity Toolkit
-sign-in too), users found with ListUsers, recovery codes, the beta (v2beta) user and session services, and sessions (CreateSession, SetSession, GetSession,
-DeleteSession) checked with password, OTP SMS, OTP Email and TOTP. Errors arrive as the client's
+sign-in too), users found with ListUsers, recovery codes, the beta (v2beta) user and session
+services, and sessions (CreateSession, SetSession, GetSession, DeleteSession) checked with
+password, OTP SMS, OTP Email and TOTP. Errors arrive as the client's
 ApiError with ZITADEL's body. The caller is dev mode's administrator (an IAM_OWNER machine user)."""
 
 import base64
