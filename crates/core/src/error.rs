@@ -77,6 +77,10 @@ pub enum DomainError {
     AlreadyDisabled,
     #[error("the user has no password to check")]
     NoPassword,
+    #[error("only an active user can be locked")]
+    NotActive,
+    #[error("the user is not locked")]
+    NotLocked,
     #[error("a set of recovery codes must hold 1 to 10")]
     RecoveryCodeCountInvalid,
     #[error("the user would hold more than 10 recovery codes")]

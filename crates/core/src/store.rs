@@ -16,8 +16,8 @@ use crate::delivery::{Delivery, DeliveryOutcome, DeliveryStatus, Quota};
 use crate::error::StoreError;
 use crate::login_session::LoginSession;
 use crate::{
-    EmailAddress, Factor, FactorId, FactorKey, MachineUser, NewUser, Realm, RealmId, SecondFactor,
-    User, UserId,
+    AccountState, EmailAddress, Factor, FactorId, FactorKey, MachineUser, NewUser, Realm, RealmId,
+    SecondFactor, User, UserId,
 };
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -311,7 +311,7 @@ pub enum UserFilter {
     /// Email addresses, whatever their case.
     Emails(Vec<String>),
     Realm(RealmId),
-    Disabled(bool),
+    State(AccountState),
     /// Matches every user, or none (a query for what Tessera keeps no users of).
     Every(bool),
     And(Vec<UserFilter>),

@@ -113,6 +113,8 @@ pub struct User {
     pub password_hash: Option<String>,
     pub password_updated_at: Option<OffsetDateTime>,
     pub disabled: bool,
+    /// ZITADEL's locked state; Firebase knows it only as a user that may not sign in.
+    pub locked: bool,
     /// Tokens issued before this instant are dead (Identity Toolkit `validSince`, seconds).
     pub valid_since: OffsetDateTime,
     /// A JSON object as a string: the custom claims merged into ID tokens.
@@ -122,7 +124,31 @@ pub struct User {
     pub last_refresh_at: Option<OffsetDateTime>,
 }
 
+/// A user's state as ZITADEL shows it. Disabled (deactivated) outranks locked: Firebase's
+/// `disableUser` may disable a locked user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AccountState {
+    Active,
+    Disabled,
+    Locked,
+}
+
 impl User {
+    pub fn state(&self) -> AccountState {
+        if self.disabled {
+            AccountState::Disabled
+        } else if self.locked {
+            AccountState::Locked
+        } else {
+            AccountState::Active
+        }
+    }
+
+    /// Whether the user may sign in and use its tokens.
+    pub fn is_active(&self) -> bool {
+        self.state() == AccountState::Active
+    }
+
     /// The name ZITADEL shows the user by: the username, else the email address.
     pub fn login_name(&self) -> Option<&str> {
         self.username
@@ -174,6 +200,7 @@ impl NewUser {
             photo_url: self.photo_url,
             password_hash: self.password_hash,
             disabled: self.disabled,
+            locked: false,
             custom_attributes: self.custom_attributes,
             created_at: self.created_at,
             last_login_at: self.last_login_at,
@@ -195,6 +222,7 @@ pub struct UserPatch {
     pub photo_url: Option<Option<String>>,
     pub password_hash: Option<String>,
     pub disabled: Option<bool>,
+    pub locked: Option<bool>,
     pub valid_since: Option<OffsetDateTime>,
     pub custom_attributes: Option<Option<String>>,
     pub last_login_at: Option<OffsetDateTime>,
@@ -238,6 +266,14 @@ impl UserPatch {
                 user.valid_since = whole_second;
             }
             user.disabled = disabled;
+            // Enabling (Firebase) or reactivating (ZITADEL) makes the user active: a lock
+            // goes too, as ZITADEL's state machine has one state.
+            if !disabled {
+                user.locked = false;
+            }
+        }
+        if let Some(locked) = self.locked {
+            user.locked = locked;
         }
         if let Some(v) = self.valid_since {
             user.valid_since = v;

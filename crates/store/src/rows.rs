@@ -54,7 +54,7 @@ pub(crate) fn corrupt(what: &str) -> StoreError {
 pub(crate) const USER_COLUMNS: &str = "realm_id, id, email, email_verified, phone_number, display_name, \
      photo_url, password_hash, password_updated_at, disabled, valid_since, custom_attributes, \
      created_at, last_login_at, last_refresh_at, username, given_name, family_name, nick_name, \
-     preferred_language, gender";
+     preferred_language, gender, locked";
 
 pub(crate) fn user_from_row(row: &AnyRow) -> Result<User, StoreError> {
     let email = match get::<Option<String>>(row, "email")? {
@@ -83,6 +83,7 @@ pub(crate) fn user_from_row(row: &AnyRow) -> Result<User, StoreError> {
         password_hash: get(row, "password_hash")?,
         password_updated_at: get_opt_time(row, "password_updated_at")?,
         disabled: get_bool(row, "disabled")?,
+        locked: get_bool(row, "locked")?,
         valid_since: get_time(row, "valid_since")?,
         custom_attributes: get(row, "custom_attributes")?,
         created_at: get_time(row, "created_at")?,

@@ -6,7 +6,7 @@ use tessera_core::store::{
     RefreshTokenRecord, StoreResult, TextField, TextMatch, TextPosition, UserFilter, UserQuery,
     UserScope, UserSort,
 };
-use tessera_core::{Gender, NewUser, RealmId, User, UserId};
+use tessera_core::{AccountState, Gender, NewUser, RealmId, User, UserId};
 
 use crate::conn::Conn;
 use crate::db_err;
@@ -19,9 +19,9 @@ pub(crate) async fn insert(conn: &mut Conn<'_>, new: NewUser) -> StoreResult<Use
         "INSERT INTO users (realm_id, id, email, email_verified, phone_number, display_name, photo_url, \
          password_hash, password_updated_at, disabled, valid_since, custom_attributes, created_at, \
          last_login_at, last_refresh_at, username, given_name, family_name, nick_name, \
-         preferred_language, gender) \
+         preferred_language, gender, locked) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, \
-         $19, $20, $21)",
+         $19, $20, $21, $22)",
     ), &user)
     .execute(&mut *conn)
     .await
@@ -79,7 +79,7 @@ pub(crate) fn update(user: &User) -> Statement {
          photo_url = $7, password_hash = $8, password_updated_at = $9, disabled = $10, valid_since = $11, \
          custom_attributes = $12, created_at = $13, last_login_at = $14, last_refresh_at = $15, \
          username = $16, given_name = $17, family_name = $18, nick_name = $19, \
-         preferred_language = $20, gender = $21 WHERE realm_id = $1 AND id = $2",
+         preferred_language = $20, gender = $21, locked = $22 WHERE realm_id = $1 AND id = $2",
         ),
         user,
     )
@@ -100,7 +100,7 @@ pub(crate) fn insert_refresh_token(r: &RefreshTokenRecord) -> Statement {
     .bind(r.second_factor.as_ref().map(|f| f.id.as_str()))
 }
 
-/// Binds the sixteen user columns in `USER_COLUMNS` order, shared by insert and update.
+/// Binds the user columns in `USER_COLUMNS` order, shared by insert and update.
 fn bind_user(q: Statement, u: &User) -> Statement {
     q.bind(&u.realm.0)
         .bind(u.id.as_str())
@@ -123,6 +123,7 @@ fn bind_user(q: Statement, u: &User) -> Statement {
         .bind(u.profile.nick_name.as_deref())
         .bind(u.profile.preferred_language.as_deref())
         .bind(u.profile.gender.map(Gender::as_str))
+        .bind(u.locked)
 }
 
 pub(crate) async fn list(
@@ -249,8 +250,9 @@ fn condition(filter: &UserFilter, p: &mut Params) -> String {
             in_list("lower(email)", emails.iter().map(|e| e.to_lowercase()), p)
         }
         UserFilter::Realm(realm) => format!("realm_id = {}", p.push(realm.0.clone())),
-        UserFilter::Disabled(true) => "disabled".to_owned(),
-        UserFilter::Disabled(false) => "NOT disabled".to_owned(),
+        UserFilter::State(AccountState::Active) => "(NOT disabled AND NOT locked)".to_owned(),
+        UserFilter::State(AccountState::Disabled) => "disabled".to_owned(),
+        UserFilter::State(AccountState::Locked) => "(locked AND NOT disabled)".to_owned(),
         UserFilter::Every(true) => "1 = 1".to_owned(),
         UserFilter::Every(false) => "1 = 0".to_owned(),
         UserFilter::And(filters) => joined(filters, p, " AND ", "1 = 1"),

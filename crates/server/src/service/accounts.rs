@@ -3,8 +3,8 @@
 
 use tessera_core::store::{UserQuery, UserScope};
 use tessera_core::{
-    DomainError, EmailAddress, NewUser, Password, PhoneNumber, Profile, ProfilePatch, Realm, User,
-    UserId, UserPatch,
+    AccountState, DomainError, EmailAddress, NewUser, Password, PhoneNumber, Profile, ProfilePatch,
+    Realm, User, UserId, UserPatch,
 };
 use time::OffsetDateTime;
 
@@ -44,6 +44,7 @@ pub struct AccountChanges {
     pub display_name: Option<Option<String>>,
     pub photo_url: Option<Option<String>>,
     pub disabled: Option<bool>,
+    pub locked: Option<bool>,
     pub valid_since: Option<OffsetDateTime>,
     pub custom_attributes: Option<Option<String>>,
 }
@@ -156,7 +157,7 @@ impl Service {
         if !matched {
             return Err(DomainError::InvalidPassword);
         }
-        if user.disabled {
+        if !user.is_active() {
             return Err(DomainError::UserDisabled);
         }
         let outcome = self
@@ -204,6 +205,28 @@ impl Service {
         changes: AccountChanges,
     ) -> Result<User, DomainError> {
         self.update_proven(realm, id, changes, None).await
+    }
+
+    /// ZITADEL's lock and unlock: a locked user signs in nowhere (Firebase sees it as
+    /// disabled) until unlocked. Only an active user can be locked, only a locked one unlocked.
+    pub async fn set_locked(
+        &self,
+        realm: &Realm,
+        id: &UserId,
+        locked: bool,
+    ) -> Result<User, DomainError> {
+        let user = self.get_account(realm, id).await?;
+        match (user.state(), locked) {
+            (AccountState::Active, true) | (AccountState::Locked, false) => {
+                let changes = AccountChanges {
+                    locked: Some(locked),
+                    ..AccountChanges::default()
+                };
+                self.apply_changes(user, changes).await
+            }
+            (_, true) => Err(DomainError::NotActive),
+            (_, false) => Err(DomainError::NotLocked),
+        }
     }
 
     /// An update proven by the account's current password when `current_password` is given
@@ -336,6 +359,7 @@ impl Service {
             photo_url: changes.photo_url,
             password_hash,
             disabled: changes.disabled,
+            locked: changes.locked,
             valid_since: changes.valid_since,
             custom_attributes: changes.custom_attributes,
             last_login_at: None,

@@ -420,7 +420,7 @@ impl Service {
             if session.user.as_ref().is_some_and(|u| u != &user.id) {
                 return Err(DomainError::SessionUserMismatch);
             }
-            if user.disabled {
+            if !user.is_active() {
                 return Err(DomainError::UserDisabled);
             }
             session.user = Some(user.id);

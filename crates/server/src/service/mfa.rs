@@ -648,7 +648,7 @@ impl Service {
             .get_user(&realm.id, &pending.user)
             .await?
             .ok_or(DomainError::UserNotFound)?;
-        if user.disabled {
+        if !user.is_active() {
             return Err(DomainError::UserDisabled);
         }
         if tenant.is_some_and(|tenant| realm.tenant_id.as_deref() != Some(tenant)) {

@@ -229,7 +229,7 @@ impl Service {
             .get_user(&realm.id, &record.user)
             .await?
             .ok_or(DomainError::UserNotFound)?;
-        if user.disabled {
+        if !user.is_active() {
             return Err(DomainError::UserDisabled);
         }
         if record.issued_at < user.valid_since {
@@ -282,7 +282,7 @@ impl Service {
             .get_user_with_factors(&realm.id, &user_id, Listed::Ready)
             .await?
             .ok_or(DomainError::UserNotFound)?;
-        if user.disabled {
+        if !user.is_active() {
             return Err(DomainError::UserDisabled);
         }
         if !user.accepts_token_issued_at(claims.iat) {

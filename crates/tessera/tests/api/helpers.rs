@@ -318,7 +318,7 @@ impl TestApp {
         for sql in [
             "SELECT realm_id || '|' || id || '|' || COALESCE(email, '') || '|' || COALESCE(display_name, '') || '|' \
              || COALESCE(photo_url, '') || '|' || COALESCE(phone_number, '') || '|' || COALESCE(password_hash, '') || '|' \
-             || CAST(valid_since AS TEXT) || '|' || CAST(disabled AS TEXT) || '|' || CAST(email_verified AS TEXT) || '|' \
+             || CAST(valid_since AS TEXT) || '|' || CAST(disabled AS TEXT) || '|' || CAST(locked AS TEXT) || '|' || CAST(email_verified AS TEXT) || '|' \
              || COALESCE(custom_attributes, '') || '|' || COALESCE(CAST(last_login_at AS TEXT), '') FROM users",
             "SELECT CAST(COUNT(*) AS TEXT) FROM refresh_tokens",
             "SELECT id || '|' || project_id || '|' || tenant_id FROM realms",

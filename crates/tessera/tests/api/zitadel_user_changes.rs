@@ -544,3 +544,86 @@ async fn v1_updates_of_username_profile_email_and_password() {
         json!({"email": "king@example.com"})
     );
 }
+
+/// Lock and unlock (v2 and v1): a locked user signs in nowhere (Firebase sees it disabled) and
+/// shows as LOCKED; its tokens work again once unlocked. Deactivation outranks a lock, and
+/// reactivating or Firebase's enabling clears it. Each refusal changes nothing.
+#[tokio::test]
+async fn locked_users_sign_in_nowhere_until_unlocked() {
+    let app = TestApp::spawn().await;
+    let ada = human(&app, "ada@example.com", Some("correct horse")).await;
+    let (status, signed_in) = app.sign_in("ada@example.com", "correct horse").await;
+    assert_eq!(status, StatusCode::OK, "{signed_in}");
+    let refresh = str_of(&signed_in, "refreshToken").to_owned();
+    let lock = format!("/v2/users/{ada}/lock");
+    let unlock = format!("/v2/users/{ada}/unlock");
+
+    let (status, locked) = call(&app, Method::POST, &lock, json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{locked}");
+    assert_eq!(state(&app, &ada).await, "USER_STATE_LOCKED");
+    assert_eq!(app.admin_user(&ada).await.unwrap()["disabled"], true);
+    assert_it_error(
+        &app.sign_in("ada@example.com", "correct horse").await,
+        "USER_DISABLED",
+    );
+    assert_it_error(&app.refresh(&refresh).await, "USER_DISABLED");
+    assert_zitadel_error(
+        &session_for(&app, &ada).await,
+        400,
+        9,
+        "User is not active",
+        "COMMAND-vgDIu",
+    );
+    let (status, found) = call(
+        &app,
+        Method::POST,
+        "/v2/users",
+        json!({"queries": [{"stateQuery": {"state": "USER_STATE_LOCKED"}}]}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{found}");
+    assert_eq!(found["result"][0]["userId"], ada.as_str(), "{found}");
+
+    let before = app.fingerprint().await;
+    let reply = call(&app, Method::POST, &lock, json!({})).await;
+    let message = "User is not active or initial";
+    assert_zitadel_error(&reply, 400, 9, message, "COMMAND-3NN8v");
+    assert_eq!(app.fingerprint().await, before);
+
+    let (status, unlocked) = call(&app, Method::POST, &unlock, json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{unlocked}");
+    assert_eq!(state(&app, &ada).await, "USER_STATE_ACTIVE");
+    let (status, refreshed) = app.refresh(&refresh).await;
+    assert_eq!(status, StatusCode::OK, "{refreshed}");
+    let before = app.fingerprint().await;
+    let reply = call(&app, Method::POST, &unlock, json!({})).await;
+    assert_zitadel_error(&reply, 400, 9, "User is not locked", "COMMAND-4M0ds");
+    assert_eq!(app.fingerprint().await, before);
+
+    // v1; a deactivation outranks the lock, and reactivating clears it.
+    let v1 = |what: &str| format!("/management/v1/users/{ada}/{what}");
+    let (status, locked) = call(&app, Method::POST, &v1("_lock"), json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{locked}");
+    let (status, _) = call(&app, Method::POST, &v1("_deactivate"), json!({})).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(state(&app, &ada).await, "USER_STATE_INACTIVE");
+    let reply = call(&app, Method::POST, &v1("_unlock"), json!({})).await;
+    assert_zitadel_error(&reply, 400, 9, "User is not locked", "COMMAND-4M0ds");
+    let (status, _) = call(&app, Method::POST, &v1("_reactivate"), json!({})).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(state(&app, &ada).await, "USER_STATE_ACTIVE");
+
+    // Firebase's enabling of a locked user makes it active.
+    let (status, _) = call(&app, Method::POST, &lock, json!({})).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, body) = app
+        .admin_post(
+            &format!("/v1/projects/{PROJECT}/accounts:update"),
+            json!({"localId": ada, "disableUser": false}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(state(&app, &ada).await, "USER_STATE_ACTIVE");
+    let (status, signed_in) = app.sign_in("ada@example.com", "correct horse").await;
+    assert_eq!(status, StatusCode::OK, "{signed_in}");
+}

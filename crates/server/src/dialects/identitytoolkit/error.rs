@@ -151,6 +151,8 @@ fn domain_envelope(e: &DomainError) -> Envelope {
         MachineUserExists
         | AlreadyDisabled
         | NoPassword
+        | NotActive
+        | NotLocked
         | RecoveryCodeCountInvalid
         | TooManyRecoveryCodes
         | NoRecoveryCodes

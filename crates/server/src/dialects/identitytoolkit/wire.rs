@@ -343,7 +343,7 @@ impl UserInfo {
             display_name: user.display_name.clone(),
             photo_url: user.photo_url.clone(),
             phone_number: user.phone_number.clone(),
-            disabled: user.disabled,
+            disabled: !user.is_active(),
             provider_user_info: provider_user_info(user),
             password_updated_at: user.password_updated_at.map(millis),
             valid_since: user.valid_since.unix_timestamp().to_string(),

@@ -329,6 +329,16 @@ impl ZitadelError {
                 "Invalid recovery code provided",
                 "DOMAIN-6uvh0",
             ),
+            (NotActive, _) => err(
+                Code::FailedPrecondition,
+                "User is not active or initial",
+                "COMMAND-3NN8v",
+            ),
+            (NotLocked, _) => err(
+                Code::FailedPrecondition,
+                "User is not locked",
+                "COMMAND-4M0ds",
+            ),
             (NoPassword, _) => err(
                 Code::FailedPrecondition,
                 "Password is empty",

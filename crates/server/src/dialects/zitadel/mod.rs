@@ -229,6 +229,30 @@ fn gateway() -> Gateway {
             lifecycle::reactivate_user_v1,
         )
         .route(
+            Post,
+            "/management/v1/users/{id}/_lock",
+            "LockUser",
+            lifecycle::lock_user_v1,
+        )
+        .route(
+            Post,
+            "/management/v1/users/{id}/_unlock",
+            "UnlockUser",
+            lifecycle::unlock_user_v1,
+        )
+        .route(
+            Post,
+            "/v2/users/{user_id}/lock",
+            "LockUser",
+            lifecycle::lock_user,
+        )
+        .route(
+            Post,
+            "/v2/users/{user_id}/unlock",
+            "UnlockUser",
+            lifecycle::unlock_user,
+        )
+        .route(
             Create,
             "/v2/organizations",
             "AddOrganization",

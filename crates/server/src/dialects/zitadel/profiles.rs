@@ -4,7 +4,7 @@
 //! stored on the user. The change date is the latest change the store records (creation or
 //! the last password).
 
-use tessera_core::{Gender, User, UserId};
+use tessera_core::{AccountState, Gender, User, UserId};
 use time::OffsetDateTime;
 
 use super::details::{stored_v1, stored_v2, timestamp};
@@ -78,16 +78,22 @@ pub(super) fn gender_of(number: i32) -> Option<Gender> {
         .find(|g| gender_number(*g) == number)
 }
 
+/// ZITADEL's state of the user; v1 and v2 number their states alike.
+fn state_number(found: &User) -> i32 {
+    match found.state() {
+        AccountState::Active => user::UserState::Active,
+        AccountState::Disabled => user::UserState::Inactive,
+        AccountState::Locked => user::UserState::Locked,
+    }
+    .into()
+}
+
 pub(super) fn user_v2(found: User, details: Details) -> user::User {
-    let state = if found.disabled {
-        user::UserState::Inactive
-    } else {
-        user::UserState::Active
-    };
+    let state = state_number(&found);
     let (login_name, login_names) = login_names(&found);
     let human = user::HumanUser {
         user_id: found.id.to_string(),
-        state: state.into(),
+        state,
         username: login_name.clone(),
         login_names: login_names.clone(),
         preferred_login_name: login_name.clone(),
@@ -115,7 +121,7 @@ pub(super) fn user_v2(found: User, details: Details) -> user::User {
     user::User {
         user_id: found.id.to_string(),
         details: Some(details),
-        state: state.into(),
+        state,
         username: login_name.clone(),
         login_names,
         preferred_login_name: login_name,
@@ -124,11 +130,7 @@ pub(super) fn user_v2(found: User, details: Details) -> user::User {
 }
 
 fn user_v1(found: User, details: ObjectDetails) -> user_v1::User {
-    let state = if found.disabled {
-        user_v1::UserState::Inactive
-    } else {
-        user_v1::UserState::Active
-    };
+    let state = state_number(&found);
     let (login_name, login_names) = login_names(&found);
     let human = user_v1::Human {
         profile: Some(user_v1::Profile {
@@ -156,7 +158,7 @@ fn user_v1(found: User, details: ObjectDetails) -> user_v1::User {
     user_v1::User {
         id: found.id.to_string(),
         details: Some(details),
-        state: state.into(),
+        state,
         user_name: login_name.clone(),
         login_names,
         preferred_login_name: login_name,

@@ -3,14 +3,14 @@
 //! the caller may read: an instance administrator's whole project unless `x-zitadel-orgid`
 //! names one organization, an organization's machine user its organization, a signed-in user
 //! itself. Tessera keeps machine users apart from users, so they are never listed: a query for
-//! the machine type matches nobody, as do states Tessera has no users in (locked, initial).
+//! the machine type matches nobody, as do states Tessera has no users in (initial, deleted).
 
 use std::collections::HashMap;
 
 use tessera_core::store::{
     TextField, TextMatch, TextPosition, UserFilter, UserQuery, UserScope, UserSort,
 };
-use tessera_core::{DomainError, Permission, RealmId};
+use tessera_core::{AccountState, DomainError, Permission, RealmId};
 
 use super::auth::Caller;
 use super::details::{stored_v2, timestamp};
@@ -176,8 +176,9 @@ fn filter(
         Query::PhoneQuery(p) => text(TextField::Phone, &p.number, p.method),
         Query::LoginNameQuery(n) => text(TextField::LoginName, &n.login_name, n.method),
         Query::StateQuery(s) => Ok(match user::UserState::try_from(s.state) {
-            Ok(user::UserState::Active) => UserFilter::Disabled(false),
-            Ok(user::UserState::Inactive) => UserFilter::Disabled(true),
+            Ok(user::UserState::Active) => UserFilter::State(AccountState::Active),
+            Ok(user::UserState::Inactive) => UserFilter::State(AccountState::Disabled),
+            Ok(user::UserState::Locked) => UserFilter::State(AccountState::Locked),
             _ => UserFilter::Every(false),
         }),
         Query::TypeQuery(t) => Ok(UserFilter::Every(

@@ -69,6 +69,8 @@ services! {
         "DeleteUser" => delete_user(user::DeleteUserRequest) -> user::DeleteUserResponse = users::delete_user;
         "DeactivateUser" => deactivate_user(user::DeactivateUserRequest) -> user::DeactivateUserResponse = lifecycle::deactivate_user;
         "ReactivateUser" => reactivate_user(user::ReactivateUserRequest) -> user::ReactivateUserResponse = lifecycle::reactivate_user;
+        "LockUser" => lock_user(user::LockUserRequest) -> user::LockUserResponse = lifecycle::lock_user;
+        "UnlockUser" => unlock_user(user::UnlockUserRequest) -> user::UnlockUserResponse = lifecycle::unlock_user;
         "SetPassword" => set_password(user::SetPasswordRequest) -> user::SetPasswordResponse = updates::set_password;
         "UpdateHumanUser" => update_human_user(user::UpdateHumanUserRequest) -> user::UpdateHumanUserResponse = updates::update_human_user;
         "SetEmail" => set_email(user::SetEmailRequest) -> user::SetEmailResponse = users::set_email;
@@ -101,6 +103,8 @@ services! {
         "RemoveUser" => remove_user(mgmt::RemoveUserRequest) -> mgmt::RemoveUserResponse = users::remove_user;
         "DeactivateUser" => deactivate_user(mgmt::DeactivateUserRequest) -> mgmt::DeactivateUserResponse = lifecycle::deactivate_user_v1;
         "ReactivateUser" => reactivate_user(mgmt::ReactivateUserRequest) -> mgmt::ReactivateUserResponse = lifecycle::reactivate_user_v1;
+        "LockUser" => lock_user(mgmt::LockUserRequest) -> mgmt::LockUserResponse = lifecycle::lock_user_v1;
+        "UnlockUser" => unlock_user(mgmt::UnlockUserRequest) -> mgmt::UnlockUserResponse = lifecycle::unlock_user_v1;
         "UpdateUserName" => update_user_name(mgmt::UpdateUserNameRequest) -> mgmt::UpdateUserNameResponse = updates::update_user_name;
         "UpdateHumanProfile" => update_human_profile(mgmt::UpdateHumanProfileRequest) -> mgmt::UpdateHumanProfileResponse = updates::update_human_profile;
         "UpdateHumanEmail" => update_human_email(mgmt::UpdateHumanEmailRequest) -> mgmt::UpdateHumanEmailResponse = updates::update_human_email;
