@@ -62,7 +62,6 @@ pub fn router(
         .option_layer(
             writes.map(|writes| axum::middleware::from_fn_with_state(writes, placement::on_writes)),
         )
-        .layer(axum::middleware::from_fn(zitadel::v2beta_alias))
         .layer(axum::middleware::from_fn(zitadel::grpc_dispatcher(grpc)))
         .service(routes);
     Router::new().fallback_service(app)

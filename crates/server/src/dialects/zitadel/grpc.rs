@@ -85,7 +85,7 @@ fn is_grpc(request: &Request) -> bool {
 }
 
 /// A middleware that hands gRPC and gRPC-web requests to `grpc` (the `routes`) and the rest to
-/// `next`.
+/// `next`, after giving v2beta paths their v2 names.
 pub fn dispatcher(
     grpc: Router,
 ) -> impl Fn(Request, Next) -> std::pin::Pin<Box<dyn Future<Output = Response> + Send>>
@@ -93,8 +93,9 @@ pub fn dispatcher(
 + Send
 + Sync
 + 'static {
-    move |request: Request, next: Next| {
+    move |mut request: Request, next: Next| {
         let grpc = grpc.clone();
+        super::v2beta::alias(&mut request);
         Box::pin(async move {
             if is_grpc(&request) {
                 match grpc.oneshot(request).await {

@@ -32,7 +32,6 @@ use axum::routing::post;
 pub use error::ZitadelError;
 pub use grpc::{dispatcher as grpc_dispatcher, routes as grpc_routes};
 pub use services::METHODS;
-pub use v2beta::alias as v2beta_alias;
 
 use crate::service::Service;
 use gateway::Gateway;

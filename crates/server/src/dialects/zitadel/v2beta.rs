@@ -9,29 +9,29 @@
 
 use axum::extract::Request;
 use axum::http::{Method, Uri};
-use axum::middleware::Next;
-use axum::response::Response;
 
 const SERVICES: [(&str, &str); 2] = [
     ("/zitadel.user.v2beta.", "/zitadel.user.v2."),
     ("/zitadel.session.v2beta.", "/zitadel.session.v2."),
 ];
 
-pub async fn alias(mut request: Request, next: Next) -> Response {
-    if let Some(path) = v2_path(request.method(), request.uri().path()) {
-        let path_and_query = match request.uri().query() {
-            Some(query) => format!("{path}?{query}"),
-            None => path,
-        };
-        let mut parts = request.uri().clone().into_parts();
-        if let Ok(rewritten) = path_and_query.parse() {
-            parts.path_and_query = Some(rewritten);
-            if let Ok(uri) = Uri::from_parts(parts) {
-                *request.uri_mut() = uri;
-            }
+/// Rewrites a v2beta request's path to v2's, before routing (the gRPC dispatcher calls it for
+/// every request, so no middleware of its own is needed).
+pub fn alias(request: &mut Request) {
+    let Some(path) = v2_path(request.method(), request.uri().path()) else {
+        return;
+    };
+    let path_and_query = match request.uri().query() {
+        Some(query) => format!("{path}?{query}"),
+        None => path,
+    };
+    let mut parts = request.uri().clone().into_parts();
+    if let Ok(rewritten) = path_and_query.parse() {
+        parts.path_and_query = Some(rewritten);
+        if let Ok(uri) = Uri::from_parts(parts) {
+            *request.uri_mut() = uri;
         }
     }
-    next.run(request).await
 }
 
 /// The v2 path of a v2beta one; `None` for every other path.
