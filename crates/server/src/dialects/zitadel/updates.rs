@@ -27,16 +27,10 @@ fn username(raw: &str) -> Result<String, ZitadelError> {
     trimmed(raw).ok_or(USERNAME_EMPTY)
 }
 
-/// What proves a new password: the current one, or a `PasswordReset` code. Tessera serves no
-/// `PasswordReset`, so a code never matches: ZITADEL's answer when no reset was asked for.
-fn current_password<'a>(
-    current: Option<&'a str>,
-    code: Option<&str>,
-) -> Result<Option<&'a str>, ZitadelError> {
-    match code {
-        Some(_) => Err(domain(DomainError::VerificationCodeNotFound)),
-        None => Ok(current),
-    }
+/// The answer to a new password proven by a `PasswordReset` code: Tessera serves no
+/// `PasswordReset`, so there is never one, and ZITADEL answers a code nobody asked for so.
+fn no_reset_code() -> ZitadelError {
+    domain(DomainError::VerificationCodeNotFound)
 }
 
 /// A new password, proven by the current one, or set by a caller allowed to write the user.
@@ -48,8 +42,8 @@ pub async fn set_password(
     let (ctx, id) = ctx.write_of(&req.user_id).await?;
     let new = new_password(req.new_password.map(|p| p.password).as_deref())?;
     let current = match &req.verification {
-        Some(CurrentPassword(current)) => current_password(Some(current), None)?,
-        Some(VerificationCode(code)) => current_password(None, Some(code))?,
+        Some(CurrentPassword(current)) => Some(current.as_str()),
+        Some(VerificationCode(_)) => return Err(no_reset_code()),
         None => None,
     };
     let changes = AccountChanges {
@@ -117,8 +111,8 @@ pub async fn update_human_user(
             Some(PasswordType::HashedPassword(_)) | None => return Err(BAD_BODY),
         };
         current = match &set.verification {
-            Some(Verification::CurrentPassword(c)) => current_password(Some(c), None)?,
-            Some(Verification::VerificationCode(code)) => current_password(None, Some(code))?,
+            Some(Verification::CurrentPassword(c)) => Some(c.as_str()),
+            Some(Verification::VerificationCode(_)) => return Err(no_reset_code()),
             None => None,
         };
     }
