@@ -142,6 +142,17 @@ impl Service {
         .await
     }
 
+    /// The address or number awaiting its code, if one does.
+    pub async fn pending_contact(
+        &self,
+        realm: &Realm,
+        id: &UserId,
+        kind: ContactKind,
+    ) -> Result<Option<String>, DomainError> {
+        let pending = self.store.find_contact_code(&realm.id, id, kind).await?;
+        Ok(pending.map(|p| p.value))
+    }
+
     /// Whether `value` is already the user's address or number, proven or awaiting its code:
     /// ZITADEL refuses to set it again ("not changed") and asks for a resend instead.
     pub async fn is_current_contact(
@@ -159,8 +170,8 @@ impl Service {
         if current == Some(value) {
             return Ok(true);
         }
-        let pending = self.store.find_contact_code(&realm.id, id, kind).await?;
-        Ok(pending.is_some_and(|p| p.value == value))
+        let pending = self.pending_contact(realm, id, kind).await?;
+        Ok(pending.as_deref() == Some(value))
     }
 
     /// A new code for the address or number awaiting its proof (ZITADEL's `ResendEmailCode`

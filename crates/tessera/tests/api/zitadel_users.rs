@@ -574,6 +574,20 @@ async fn a_contact_code_used_up_by_wrong_ones_refuses_the_right_one_until_resent
     let (status, resent) = call(&app, Method::POST, &phone_resend, json!({"returnCode": {}})).await;
     assert_eq!(status, StatusCode::OK, "{resent}");
     assert_ne!(resent["verificationCode"], set["verificationCode"]);
+    // GetUserByID shows the number awaiting its code, unverified (v2 and v1).
+    let (status, got) = call(&app, Method::GET, &format!("/v2/users/{user}"), json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{got}");
+    assert_eq!(
+        got["user"]["human"]["phone"],
+        json!({"phone": "+15550100077"})
+    );
+    let v1 = format!("/management/v1/users/{user}");
+    let (status, got) = call(&app, Method::GET, &v1, json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{got}");
+    assert_eq!(
+        got["user"]["human"]["phone"],
+        json!({"phone": "+15550100077"})
+    );
 
     // Setting what the user has, or awaits a code for, changes nothing: ZITADEL asks for a
     // resend instead.
@@ -606,6 +620,12 @@ async fn a_contact_code_used_up_by_wrong_ones_refuses_the_right_one_until_resent
     assert_eq!(
         app.admin_user(&user).await.expect("user")["phoneNumber"],
         "+15550100077"
+    );
+    let (status, got) = call(&app, Method::GET, &v1, json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{got}");
+    assert_eq!(
+        got["user"]["human"]["phone"],
+        json!({"phone": "+15550100077", "isPhoneVerified": true})
     );
 }
 

@@ -1,9 +1,11 @@
-//! What ZITADEL answers of a user in `GetUserByID` (user service v2 and management v1): its
-//! state, login names and profile. A Tessera user has one login name (its username, else its
-//! email address: organizations here have no domains), and only a proven phone number is
-//! stored on the user. The change date is the latest change the store records (creation or
-//! the last password).
+//! What ZITADEL answers of a user in `GetUserByID` (user service v2 and management v1) and
+//! `ListUsers`: its state, login names and profile. A Tessera user has one login name (its
+//! username, else its email address: organizations here have no domains). Only a proven phone
+//! number is stored on the user; `GetUserByID` shows one awaiting its code instead, unverified,
+//! as ZITADEL does (`ListUsers` shows the proven one). The change date is the latest change
+//! the store records (creation or the last password).
 
+use tessera_core::contact::ContactKind;
 use tessera_core::{AccountState, Gender, User, UserId};
 use time::OffsetDateTime;
 
@@ -21,11 +23,12 @@ pub async fn get_user_by_id(
     req: user::GetUserByIdRequest,
 ) -> Result<user::GetUserByIdResponse, ZitadelError> {
     let (ctx, id) = ctx.read_of(&req.user_id).await?;
-    let found = account(&ctx, &id).await?;
+    let (found, phone) = account(&ctx, &id).await?;
     let details = stored_v2(ctx.org_id(), found.created_at, changed_at(&found));
+    let phone = phone.map(|(phone, is_verified)| user::HumanPhone { phone, is_verified });
     Ok(user::GetUserByIdResponse {
         details: Some(details.clone()),
-        user: Some(user_v2(found, details)),
+        user: Some(user_v2(found, phone, details)),
     })
 }
 
@@ -34,18 +37,32 @@ pub async fn get_user_by_id_v1(
     req: mgmt::GetUserByIdRequest,
 ) -> Result<mgmt::GetUserByIdResponse, ZitadelError> {
     let (ctx, id) = ctx.org_read_of(&req.id).await?;
-    let found = account(&ctx, &id).await?;
+    let (found, phone) = account(&ctx, &id).await?;
     let details = stored_v1(ctx.org_id(), found.created_at, changed_at(&found));
+    let phone = phone.map(|(phone, is_phone_verified)| user_v1::Phone {
+        phone,
+        is_phone_verified,
+    });
     Ok(mgmt::GetUserByIdResponse {
-        user: Some(user_v1(found, details)),
+        user: Some(user_v1(found, phone, details)),
     })
 }
 
-async fn account(ctx: &Ctx, id: &UserId) -> Result<User, ZitadelError> {
-    ctx.svc
-        .get_account(&ctx.realm, id)
+/// The user, and the phone number to show: one awaiting its code (unverified), else the
+/// proven one.
+async fn account(ctx: &Ctx, id: &UserId) -> Result<(User, Option<(String, bool)>), ZitadelError> {
+    let read = |e| ZitadelError::from_domain(Op::Read, e);
+    let found = ctx.svc.get_account(&ctx.realm, id).await.map_err(read)?;
+    let pending = ctx
+        .svc
+        .pending_contact(&ctx.realm, id, ContactKind::Phone)
         .await
-        .map_err(|e| ZitadelError::from_domain(Op::Read, e))
+        .map_err(read)?;
+    let phone = match pending {
+        Some(number) => Some((number, false)),
+        None => found.phone_number.clone().map(|number| (number, true)),
+    };
+    Ok((found, phone))
 }
 
 pub(super) fn changed_at(found: &User) -> OffsetDateTime {
@@ -88,7 +105,11 @@ fn state_number(found: &User) -> i32 {
     .into()
 }
 
-pub(super) fn user_v2(found: User, details: Details) -> user::User {
+pub(super) fn user_v2(
+    found: User,
+    phone: Option<user::HumanPhone>,
+    details: Details,
+) -> user::User {
     let state = state_number(&found);
     let (login_name, login_names) = login_names(&found);
     let human = user::HumanUser {
@@ -110,10 +131,7 @@ pub(super) fn user_v2(found: User, details: Details) -> user::User {
             email: email.as_str().to_owned(),
             is_verified: found.email_verified,
         }),
-        phone: found.phone_number.map(|phone| user::HumanPhone {
-            phone,
-            is_verified: true,
-        }),
+        phone,
         password_change_required: false,
         password_changed: found.password_updated_at.map(timestamp),
         mfa_init_skipped: None,
@@ -129,7 +147,7 @@ pub(super) fn user_v2(found: User, details: Details) -> user::User {
     }
 }
 
-fn user_v1(found: User, details: ObjectDetails) -> user_v1::User {
+fn user_v1(found: User, phone: Option<user_v1::Phone>, details: ObjectDetails) -> user_v1::User {
     let state = state_number(&found);
     let (login_name, login_names) = login_names(&found);
     let human = user_v1::Human {
@@ -149,10 +167,7 @@ fn user_v1(found: User, details: ObjectDetails) -> user_v1::User {
             email: email.as_str().to_owned(),
             is_email_verified: found.email_verified,
         }),
-        phone: found.phone_number.map(|phone| user_v1::Phone {
-            phone,
-            is_phone_verified: true,
-        }),
+        phone,
         password_changed: found.password_updated_at.map(timestamp),
     };
     user_v1::User {

@@ -85,7 +85,11 @@ pub async fn list_users(
             .map(String::as_str)
             .unwrap_or_default();
         let details = stored_v2(owner, each.created_at, changed_at(&each));
-        result.push(user_v2(each, details));
+        let phone = each.phone_number.clone().map(|phone| user::HumanPhone {
+            phone,
+            is_verified: true,
+        });
+        result.push(user_v2(each, phone, details));
     }
     Ok(user::ListUsersResponse {
         details: Some(ListDetails {
