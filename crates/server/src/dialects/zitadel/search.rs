@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use tessera_core::store::{
     TextField, TextMatch, TextPosition, UserFilter, UserQuery, UserScope, UserSort,
 };
-use tessera_core::{AccountState, DomainError, Permission, RealmId};
+use tessera_core::{AccountState, DomainError, Permission, RealmId, User};
 
 use super::auth::Caller;
 use super::details::{stored_v2, timestamp};
@@ -43,19 +43,7 @@ pub async fn list_users(
         .iter()
         .map(|q| filter(q, &orgs))
         .collect::<Result<Vec<_>, _>>()?;
-    let scope = match &*ctx.caller {
-        Caller::Machine(machine) if machine.role.spans_instance() && !ctx.org_named => {
-            UserScope::Project(ctx.realm.project_id.clone())
-        }
-        Caller::Machine(_) => {
-            all.push(UserFilter::Every(ctx.require(Permission::UserRead).is_ok()));
-            UserScope::Realm(ctx.realm.id.clone())
-        }
-        Caller::User(me) => {
-            all.push(UserFilter::Id(me.user.id.clone()));
-            UserScope::Realm(ctx.realm.id.clone())
-        }
-    };
+    let scope = readable(&ctx, &mut all);
     let page = req.query.unwrap_or_default();
     let limit = match page.limit {
         0 => DEFAULT_LIMIT,
@@ -73,24 +61,6 @@ pub async fn list_users(
         .query_accounts(&scope, &query, true)
         .await
         .map_err(domain)?;
-    let mut owners: HashMap<RealmId, String> = HashMap::new();
-    let mut result = Vec::with_capacity(found.len());
-    for each in found {
-        if !owners.contains_key(&each.realm) {
-            let realm = ctx.svc.realm_by_id(&each.realm).await.map_err(domain)?;
-            owners.insert(each.realm.clone(), realm.org_id.unwrap_or_default());
-        }
-        let owner = owners
-            .get(&each.realm)
-            .map(String::as_str)
-            .unwrap_or_default();
-        let details = stored_v2(owner, each.created_at, changed_at(&each));
-        let phone = each.phone_number.clone().map(|phone| user::HumanPhone {
-            phone,
-            is_verified: true,
-        });
-        result.push(user_v2(each, phone, details));
-    }
     Ok(user::ListUsersResponse {
         details: Some(ListDetails {
             total_result: u64::try_from(total).unwrap_or_default(),
@@ -98,8 +68,49 @@ pub async fn list_users(
             timestamp: Some(timestamp(ctx.svc.now())),
         }),
         sorting_column: req.sorting_column,
-        result,
+        result: shown(&ctx, found).await?,
     })
+}
+
+/// The users the caller may read: the whole project for an instance administrator (unless
+/// the call names an organization), else the call's organization, narrowed by `filters` to
+/// nobody for a machine user without `user.read` and to itself for a signed-in user.
+fn readable(ctx: &Ctx, filters: &mut Vec<UserFilter>) -> UserScope {
+    match &*ctx.caller {
+        Caller::Machine(machine) if machine.role.spans_instance() && !ctx.org_named => {
+            return UserScope::Project(ctx.realm.project_id.clone());
+        }
+        Caller::Machine(_) => {
+            filters.push(UserFilter::Every(ctx.require(Permission::UserRead).is_ok()));
+        }
+        Caller::User(me) => filters.push(UserFilter::Id(me.user.id.clone())),
+    }
+    UserScope::Realm(ctx.realm.id.clone())
+}
+
+/// The users as v2 answers them, each with its organization as the resource owner (looked up
+/// once a realm) and its proven phone number.
+async fn shown(ctx: &Ctx, found: Vec<User>) -> Result<Vec<user::User>, ZitadelError> {
+    let mut owners: HashMap<RealmId, String> = HashMap::new();
+    let mut shown = Vec::with_capacity(found.len());
+    for each in found {
+        let owner = match owners.get(&each.realm) {
+            Some(owner) => owner.clone(),
+            None => {
+                let realm = ctx.svc.realm_by_id(&each.realm).await.map_err(domain)?;
+                let owner = realm.org_id.unwrap_or_default();
+                owners.insert(each.realm.clone(), owner.clone());
+                owner
+            }
+        };
+        let details = stored_v2(&owner, each.created_at, changed_at(&each));
+        let phone = each.phone_number.clone().map(|phone| user::HumanPhone {
+            phone,
+            is_verified: true,
+        });
+        shown.push(user_v2(each, phone, details));
+    }
+    Ok(shown)
 }
 
 fn sort(column: i32) -> UserSort {
