@@ -435,7 +435,7 @@ impl Service {
         for (index, id) in ids.iter().enumerate() {
             if !force
                 && let Some(user) = self.store.get_user(&realm.id, id).await?
-                && !user.disabled
+                && user.is_active()
             {
                 failures.push((index, id.clone(), DomainError::NotDisabled));
                 continue;
