@@ -642,6 +642,13 @@ pub async fn call(app: &TestApp, method: reqwest::Method, path: &str, body: Valu
         .await
 }
 
+/// `call` that must succeed (any 2xx); the reply's body.
+pub async fn call_ok(app: &TestApp, method: reqwest::Method, path: &str, body: Value) -> Value {
+    let (status, reply) = call(app, method, path, body).await;
+    assert!(status.is_success(), "{status}: {reply}");
+    reply
+}
+
 /// Asserts a ZITADEL error: HTTP status, gRPC code, `"<message> (<id>)"` and the ErrorDetail.
 pub fn assert_zitadel_error(reply: &Reply, http: u16, code: i64, message: &str, id: &str) {
     let (status, body) = reply;

@@ -56,15 +56,13 @@ async fn session_of(app: &TestApp, login_name: &str) -> String {
 
 /// The session as GetSession answers it (which must succeed).
 async fn session_got(app: &TestApp, session: &str) -> Value {
-    let (status, got) = call(
+    call_ok(
         app,
         Method::GET,
         &format!("/v2/sessions/{session}"),
         json!({}),
     )
-    .await;
-    assert_eq!(status, StatusCode::OK, "{got}");
-    got
+    .await
 }
 
 async fn set(app: &TestApp, session: &str, body: Value) -> Reply {

@@ -24,9 +24,7 @@ async fn human(app: &TestApp, email: &str, password: Option<&str>) -> String {
 }
 
 async fn state(app: &TestApp, user: &str) -> Value {
-    let (status, got) = call(app, Method::GET, &format!("/v2/users/{user}"), json!({})).await;
-    assert_eq!(status, StatusCode::OK, "{got}");
-    got["user"]["state"].clone()
+    v2_profile(app, user).await["state"].clone()
 }
 
 async fn session_for(app: &TestApp, user: &str) -> Reply {
@@ -290,9 +288,7 @@ async fn set_password_is_checked_by_both_dialects() {
 }
 
 async fn v2_profile(app: &TestApp, user: &str) -> Value {
-    let (status, got) = call(app, Method::GET, &format!("/v2/users/{user}"), json!({})).await;
-    assert_eq!(status, StatusCode::OK, "{got}");
-    got["user"].clone()
+    call_ok(app, Method::GET, &format!("/v2/users/{user}"), json!({})).await["user"].clone()
 }
 
 /// UpdateHumanUser: username, profile, email, phone and password in one call, each new
