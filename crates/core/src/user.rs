@@ -149,6 +149,16 @@ impl User {
         self.state() == AccountState::Active
     }
 
+    /// A user that may not sign in (disabled or locked) is refused as disabled, in both
+    /// dialects.
+    pub fn ensure_active(&self) -> Result<(), crate::DomainError> {
+        if self.is_active() {
+            Ok(())
+        } else {
+            Err(crate::DomainError::UserDisabled)
+        }
+    }
+
     /// The name ZITADEL shows the user by: the username, else the email address.
     pub fn login_name(&self) -> Option<&str> {
         self.username

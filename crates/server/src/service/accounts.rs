@@ -157,9 +157,7 @@ impl Service {
         if !matched {
             return Err(DomainError::InvalidPassword);
         }
-        if !user.is_active() {
-            return Err(DomainError::UserDisabled);
-        }
+        user.ensure_active()?;
         let outcome = self
             .after_first_factor(realm, &mut user, "password")
             .await?;

@@ -187,25 +187,23 @@ impl Service {
     ) -> Result<Option<String>, DomainError> {
         let user = self.get_account(realm, id).await?;
         let pending = self
-            .store
-            .find_contact_code(&realm.id, id, kind)
+            .pending_contact(realm, id, kind)
             .await?
             .ok_or(DomainError::VerificationCodeNotFound)?;
         let unreadable = || internal("a pending contact code holds no valid address");
-        match kind {
+        let (address, number);
+        let to = match kind {
             ContactKind::Email => {
-                let address = EmailAddress::parse(&pending.value).ok_or_else(unreadable)?;
-                let to = Destination::Email(&address);
-                self.issue_contact_code(realm, &user, to, proof, client, None)
-                    .await
+                address = EmailAddress::parse(&pending).ok_or_else(unreadable)?;
+                Destination::Email(&address)
             }
             ContactKind::Phone => {
-                let number = PhoneNumber::parse(&pending.value).ok_or_else(unreadable)?;
-                let to = Destination::Phone(&number);
-                self.issue_contact_code(realm, &user, to, proof, client, None)
-                    .await
+                number = PhoneNumber::parse(&pending).ok_or_else(unreadable)?;
+                Destination::Phone(&number)
             }
-        }
+        };
+        self.issue_contact_code(realm, &user, to, proof, client, None)
+            .await
     }
 
     /// Replaces the phone number; the OTP SMS factor goes with the old one (as in ZITADEL).

@@ -420,9 +420,7 @@ impl Service {
             if session.user.as_ref().is_some_and(|u| u != &user.id) {
                 return Err(DomainError::SessionUserMismatch);
             }
-            if !user.is_active() {
-                return Err(DomainError::UserDisabled);
-            }
+            user.ensure_active()?;
             session.user = Some(user.id);
             session.checked.user = Some(now);
         }

@@ -648,9 +648,7 @@ impl Service {
             .get_user(&realm.id, &pending.user)
             .await?
             .ok_or(DomainError::UserNotFound)?;
-        if !user.is_active() {
-            return Err(DomainError::UserDisabled);
-        }
+        user.ensure_active()?;
         if tenant.is_some_and(|tenant| realm.tenant_id.as_deref() != Some(tenant)) {
             return Err(DomainError::TenantIdMismatch);
         }

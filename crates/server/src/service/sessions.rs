@@ -229,9 +229,7 @@ impl Service {
             .get_user(&realm.id, &record.user)
             .await?
             .ok_or(DomainError::UserNotFound)?;
-        if !user.is_active() {
-            return Err(DomainError::UserDisabled);
-        }
+        user.ensure_active()?;
         if record.issued_at < user.valid_since {
             return Err(DomainError::TokenExpired);
         }
@@ -282,9 +280,7 @@ impl Service {
             .get_user_with_factors(&realm.id, &user_id, Listed::Ready)
             .await?
             .ok_or(DomainError::UserNotFound)?;
-        if !user.is_active() {
-            return Err(DomainError::UserDisabled);
-        }
+        user.ensure_active()?;
         if !user.accepts_token_issued_at(claims.iat) {
             return Err(DomainError::TokenExpired);
         }
