@@ -302,7 +302,6 @@ pub enum UserScope {
 
 #[derive(Debug, Clone)]
 pub enum UserFilter {
-    Id(UserId),
     Email(EmailAddress),
     PhoneNumber(String),
     /// ZITADEL's text queries on one field.

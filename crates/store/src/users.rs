@@ -241,7 +241,6 @@ fn in_list(expression: &str, values: impl Iterator<Item = String>, p: &mut Param
 /// `replace`, `lower`) rather than `LIKE`, whose case rules differ between them.
 fn condition(filter: &UserFilter, p: &mut Params) -> String {
     match filter {
-        UserFilter::Id(id) => format!("id = {}", p.push(id.as_str().to_owned())),
         UserFilter::Email(e) => format!("email = {}", p.push(e.as_str().to_owned())),
         UserFilter::PhoneNumber(n) => format!("phone_number = {}", p.push(n.clone())),
         UserFilter::Text(field, how, value) => text_condition(*field, *how, p.push(value.clone())),

@@ -141,7 +141,7 @@ fn user_query(req: QueryRequest) -> Result<UserQuery, ItError> {
             expression.phone_number,
         ) {
             (Some(e), None, None) => filters.push(UserFilter::Email(input::email(&e)?)),
-            (None, Some(id), None) => filters.push(UserFilter::Id(input::local_id(&id)?)),
+            (None, Some(id), None) => filters.push(UserFilter::Ids(vec![input::local_id(&id)?])),
             (None, None, Some(p)) => {
                 filters.push(UserFilter::PhoneNumber(input::phone(&p)?.to_string()))
             }

@@ -10,8 +10,9 @@ use tessera_core::{AccountState, Gender, User, UserId};
 use time::OffsetDateTime;
 
 use super::details::{stored_v1, stored_v2, timestamp};
-use super::error::{Op, ZitadelError};
+use super::error::ZitadelError;
 use super::rpc::Ctx;
+use super::users::domain;
 use crate::proto::zitadel::management::v1 as mgmt;
 use crate::proto::zitadel::object::v2::Details;
 use crate::proto::zitadel::user::v1 as user_v1;
@@ -25,7 +26,6 @@ pub async fn get_user_by_id(
     let (ctx, id) = ctx.read_of(&req.user_id).await?;
     let (found, phone) = account(&ctx, &id).await?;
     let details = stored_v2(ctx.org_id(), found.created_at, changed_at(&found));
-    let phone = phone.map(|(phone, is_verified)| user::HumanPhone { phone, is_verified });
     Ok(user::GetUserByIdResponse {
         details: Some(details.clone()),
         user: Some(user_v2(found, phone, details)),
@@ -39,10 +39,6 @@ pub async fn get_user_by_id_v1(
     let (ctx, id) = ctx.org_read_of(&req.id).await?;
     let (found, phone) = account(&ctx, &id).await?;
     let details = stored_v1(ctx.org_id(), found.created_at, changed_at(&found));
-    let phone = phone.map(|(phone, is_phone_verified)| user_v1::Phone {
-        phone,
-        is_phone_verified,
-    });
     Ok(mgmt::GetUserByIdResponse {
         user: Some(user_v1(found, phone, details)),
     })
@@ -51,18 +47,22 @@ pub async fn get_user_by_id_v1(
 /// The user, and the phone number to show: one awaiting its code (unverified), else the
 /// proven one.
 async fn account(ctx: &Ctx, id: &UserId) -> Result<(User, Option<(String, bool)>), ZitadelError> {
-    let read = |e| ZitadelError::from_domain(Op::Read, e);
-    let found = ctx.svc.get_account(&ctx.realm, id).await.map_err(read)?;
+    let found = ctx.svc.get_account(&ctx.realm, id).await.map_err(domain)?;
     let pending = ctx
         .svc
         .pending_contact(&ctx.realm, id, ContactKind::Phone)
         .await
-        .map_err(read)?;
+        .map_err(domain)?;
     let phone = match pending {
         Some(number) => Some((number, false)),
-        None => found.phone_number.clone().map(|number| (number, true)),
+        None => proven_phone(&found),
     };
     Ok((found, phone))
+}
+
+/// The user's proven phone number, as `(number, verified)`.
+pub(super) fn proven_phone(found: &User) -> Option<(String, bool)> {
+    found.phone_number.clone().map(|number| (number, true))
 }
 
 pub(super) fn changed_at(found: &User) -> OffsetDateTime {
@@ -105,11 +105,8 @@ fn state_number(found: &User) -> i32 {
     .into()
 }
 
-pub(super) fn user_v2(
-    found: User,
-    phone: Option<user::HumanPhone>,
-    details: Details,
-) -> user::User {
+/// `phone` as `(number, verified)`.
+pub(super) fn user_v2(found: User, phone: Option<(String, bool)>, details: Details) -> user::User {
     let state = state_number(&found);
     let (login_name, login_names) = login_names(&found);
     let human = user::HumanUser {
@@ -131,7 +128,7 @@ pub(super) fn user_v2(
             email: email.as_str().to_owned(),
             is_verified: found.email_verified,
         }),
-        phone,
+        phone: phone.map(|(phone, is_verified)| user::HumanPhone { phone, is_verified }),
         password_change_required: false,
         password_changed: found.password_updated_at.map(timestamp),
         mfa_init_skipped: None,
@@ -147,7 +144,8 @@ pub(super) fn user_v2(
     }
 }
 
-fn user_v1(found: User, phone: Option<user_v1::Phone>, details: ObjectDetails) -> user_v1::User {
+/// `phone` as `(number, verified)`.
+fn user_v1(found: User, phone: Option<(String, bool)>, details: ObjectDetails) -> user_v1::User {
     let state = state_number(&found);
     let (login_name, login_names) = login_names(&found);
     let human = user_v1::Human {
@@ -167,7 +165,10 @@ fn user_v1(found: User, phone: Option<user_v1::Phone>, details: ObjectDetails) -
             email: email.as_str().to_owned(),
             is_email_verified: found.email_verified,
         }),
-        phone,
+        phone: phone.map(|(phone, is_phone_verified)| user_v1::Phone {
+            phone,
+            is_phone_verified,
+        }),
         password_changed: found.password_updated_at.map(timestamp),
     };
     user_v1::User {

@@ -16,7 +16,7 @@ use super::auth::Caller;
 use super::details::{stored_v2, timestamp};
 use super::error::{BAD_BODY, ZitadelError};
 use super::factors::user_id;
-use super::profiles::{changed_at, user_v2};
+use super::profiles::{changed_at, proven_phone, user_v2};
 use super::rpc::Ctx;
 use super::users::domain;
 use crate::proto::zitadel::object::v2::{ListDetails, TextQueryMethod};
@@ -83,7 +83,7 @@ fn readable(ctx: &Ctx, filters: &mut Vec<UserFilter>) -> UserScope {
         Caller::Machine(_) => {
             filters.push(UserFilter::Every(ctx.require(Permission::UserRead).is_ok()));
         }
-        Caller::User(me) => filters.push(UserFilter::Id(me.user.id.clone())),
+        Caller::User(me) => filters.push(UserFilter::Ids(vec![me.user.id.clone()])),
     }
     UserScope::Realm(ctx.realm.id.clone())
 }
@@ -104,10 +104,7 @@ async fn shown(ctx: &Ctx, found: Vec<User>) -> Result<Vec<user::User>, ZitadelEr
             }
         };
         let details = stored_v2(&owner, each.created_at, changed_at(&each));
-        let phone = each.phone_number.clone().map(|phone| user::HumanPhone {
-            phone,
-            is_verified: true,
-        });
+        let phone = proven_phone(&each);
         shown.push(user_v2(each, phone, details));
     }
     Ok(shown)
