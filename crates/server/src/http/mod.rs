@@ -12,7 +12,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::response::IntoResponse;
+use axum::extract::OriginalUri;
+use axum::http::{StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
 use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 use tower::ServiceBuilder;
@@ -47,7 +49,12 @@ pub fn router(
         .merge(crate::ui::router())
         .merge(health::router())
         .merge(openapi::router())
-        .fallback(|| async { ItError::NotFound.into_response() })
+        .fallback(
+            |OriginalUri(uri): OriginalUri| async move { unrouted(&uri, StatusCode::NOT_FOUND) },
+        )
+        .method_not_allowed_fallback(|OriginalUri(uri): OriginalUri| async move {
+            unrouted(&uri, StatusCode::METHOD_NOT_ALLOWED)
+        })
         .with_state(service.clone())
         .merge(metrics.router())
         .layer(tracked());
@@ -65,6 +72,16 @@ pub fn router(
         .layer(axum::middleware::from_fn(zitadel::grpc_dispatcher(grpc)))
         .service(routes);
     Router::new().fallback_service(app)
+}
+
+/// The answer to a request no route takes, in the format of the dialect its path belongs to.
+/// Google's front end answers a wrong method on an Identity Toolkit path as an unknown path.
+fn unrouted(uri: &Uri, status: StatusCode) -> Response {
+    if zitadel::owns(uri.path()) {
+        zitadel::unrouted(status)
+    } else {
+        ItError::NotFound.into_response()
+    }
 }
 
 /// Serves `router` on `listener` until `shutdown` completes, then drains open requests.

@@ -1,6 +1,6 @@
 //! Malformed requests get Google's error envelope, never a 500, and change nothing.
 
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 use serde_json::json;
 
 use crate::helpers::*;
@@ -175,6 +175,55 @@ async fn missing_key_and_unknown_routes() {
     let reply = app.post("/v2/accounts/nothing:here", json!({})).await;
     assert_google_error(&reply, 404, "NOT_FOUND", "Not Found");
     assert_eq!(reply.1["error"]["errors"][0]["reason"], "notFound");
+    assert_eq!(app.fingerprint().await, before);
+}
+
+/// A path no route serves, or a method its path does not take, answered in the format of the
+/// dialect the path belongs to: Google's front end treats both as unknown URLs, ZITADEL's
+/// gateway answers grpc-gateway's routing errors.
+#[tokio::test]
+async fn unknown_paths_and_methods_in_each_dialect() {
+    let app = TestApp::spawn().await;
+    let user = app.sign_up("routes@example.com", "secret12").await;
+    let id = user["localId"].as_str().unwrap();
+    let before = app.fingerprint().await;
+    let reply = app.get("/v2/accounts/mfaEnrollment:start?key=dev").await;
+    assert_google_error(&reply, 404, "NOT_FOUND", "Not Found");
+    let reply = app
+        .get("/identitytoolkit.googleapis.com/v1/accounts:lookup?key=dev")
+        .await;
+    assert_google_error(&reply, 404, "NOT_FOUND", "Not Found");
+
+    let routing = |status: u16, code: i64, message: &str| {
+        (
+            StatusCode::from_u16(status).unwrap(),
+            json!({"code": code, "message": message, "details": []}),
+        )
+    };
+    let wrong_method = routing(405, 12, "Method Not Allowed");
+    let unknown = routing(404, 5, "Not Found");
+    // Two ids that URL parsers fold away: `/users/./email` is sent as `/users/email`.
+    for path in [
+        format!("/management/v1/users/{id}/_lock"),
+        "/management/v1/users/./email".to_owned(),
+    ] {
+        assert_eq!(
+            call(&app, Method::PUT, &path, json!({})).await,
+            wrong_method
+        );
+    }
+    let path = format!("/v2/users/{id}/totp");
+    assert_eq!(
+        call(&app, Method::GET, &path, json!({})).await,
+        wrong_method
+    );
+    for path in [
+        format!("/v2/users/{id}/nothing"),
+        "/management/v1/nothing".to_owned(),
+        "/v2beta/nothing".to_owned(),
+    ] {
+        assert_eq!(call(&app, Method::POST, &path, json!({})).await, unknown);
+    }
     assert_eq!(app.fingerprint().await, before);
 }
 

@@ -367,6 +367,19 @@ impl ZitadelError {
     }
 }
 
+/// grpc-gateway's answer, as ZITADEL configures it, to a request no route takes: a path it
+/// does not serve is `NotFound`, a method its path does not take `Unimplemented` with the
+/// HTTP status kept (405). Neither carries a ZITADEL error ID.
+pub fn unrouted(status: StatusCode) -> Response {
+    let code = match status {
+        StatusCode::METHOD_NOT_ALLOWED => Code::Unimplemented,
+        _ => Code::NotFound,
+    };
+    let message = status.canonical_reason().unwrap_or_default();
+    let body = json!({"code": code as i32, "message": message, "details": []});
+    (status, Json(body)).into_response()
+}
+
 impl IntoResponse for ZitadelError {
     fn into_response(self) -> Response {
         let body = json!({

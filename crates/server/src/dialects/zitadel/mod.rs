@@ -29,7 +29,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::routing::post;
 
-pub use error::ZitadelError;
+pub use error::{ZitadelError, unrouted};
 pub use grpc::{dispatcher as grpc_dispatcher, routes as grpc_routes};
 pub use services::METHODS;
 
@@ -420,6 +420,28 @@ fn gateway() -> Gateway {
             "RemoveMyAuthFactorOTPEmail",
             factors::remove_my_otp_email,
         )
+}
+
+/// Whether a request for `path` that no route takes is ZITADEL's to refuse: the gateway's
+/// REST prefixes and Connect's service paths. Of `/v2/`, Identity Toolkit has `accounts`,
+/// `projects` and `recaptchaConfig`; the rest is ZITADEL's.
+pub fn owns(path: &str) -> bool {
+    const PREFIXES: [&str; 6] = [
+        "/management/v1/",
+        "/admin/v1/",
+        "/auth/v1/",
+        "/system/v1/",
+        "/v2beta/",
+        "/zitadel.",
+    ];
+    const IDENTITY_TOOLKIT: [&str; 3] = ["accounts", "projects", "recaptchaConfig"];
+    match path.strip_prefix("/v2/") {
+        Some(rest) => {
+            let resource = rest.split(['/', ':']).next().unwrap_or_default();
+            !IDENTITY_TOOLKIT.contains(&resource)
+        }
+        None => PREFIXES.iter().any(|prefix| path.starts_with(prefix)),
+    }
 }
 
 /// REST and Connect. gRPC and gRPC-web are taken off before routing, by `grpc_dispatcher`.
