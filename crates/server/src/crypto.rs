@@ -217,6 +217,32 @@ pub fn random_token() -> Result<String, CryptoError> {
     Ok(BASE64URL_NOPAD.encode(&random_array::<32>()?))
 }
 
+/// A short-lived bearer secret that names a row (a code's `sessionInfo`, a pending sign-in's
+/// `mfaPendingCredential`): the moment it was issued (Unix milliseconds, 8 bytes big
+/// endian) and 256 random bits, base64url without padding (54 characters). The moment leads
+/// the key the row is stored under (`session_key`), for the reason `time_ordered_id` gives.
+pub fn session_token(at: OffsetDateTime) -> Result<String, CryptoError> {
+    let millis = u64::try_from(at.unix_timestamp_nanos() / 1_000_000).unwrap_or_default();
+    let mut bytes = [0u8; SESSION_TOKEN_LEN];
+    bytes[..8].copy_from_slice(&millis.to_be_bytes());
+    bytes[8..].copy_from_slice(&random_array::<32>()?);
+    Ok(BASE64URL_NOPAD.encode(&bytes))
+}
+
+const SESSION_TOKEN_LEN: usize = 40;
+
+/// The key of the row named by a `session_token`: the moment the token carries, then the
+/// token's SHA-256 (the store never sees the token itself). Tokens of any other shape, such
+/// as the bare 256 random bits issued before the moment led them, are keyed by the hash alone.
+pub fn session_key(token: &str) -> Vec<u8> {
+    let mut key = match BASE64URL_NOPAD.decode(token.as_bytes()) {
+        Ok(bytes) if bytes.len() == SESSION_TOKEN_LEN => bytes[..8].to_vec(),
+        _ => Vec::with_capacity(32),
+    };
+    key.extend_from_slice(digest::digest(&digest::SHA256, token.as_bytes()).as_ref());
+    key
+}
+
 /// A row id that sorts by creation time: a UUIDv7 of `at` and 74 random bits. Rows inserted
 /// together then share the last leaf of their primary key's index, where random ids would
 /// each dirty a leaf of their own in the commit that inserts them.
@@ -260,6 +286,23 @@ pub fn same_digest(a: &[u8], b: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn session_tokens_key_their_codes_by_time_then_hash() -> Result<(), CryptoError> {
+        let at = time::macros::datetime!(2026-12-04 14:00:00.250 UTC);
+        let token = session_token(at)?;
+        assert_eq!(token.len(), 54);
+        let key = session_key(&token);
+        assert_eq!(key[..8], 1_796_392_800_250u64.to_be_bytes());
+        assert_eq!(key[8..], sha256(token.as_bytes())[..]);
+        let later = session_key(&session_token(at + time::Duration::milliseconds(1))?);
+        assert!(later > key);
+        // The tokens issued before: 256 random bits, keyed by their hash alone.
+        let old = random_token()?;
+        assert_eq!(session_key(&old), sha256(old.as_bytes()));
+        assert_eq!(session_key("not base64!"), sha256(b"not base64!"));
+        Ok(())
+    }
 
     #[test]
     fn time_ordered_ids_sort_by_time_and_are_uuid_v7() -> Result<(), CryptoError> {

@@ -28,7 +28,9 @@ use time::OffsetDateTime;
 use super::attempts::{Check, Subject};
 use super::delivery::{ClientInfo, Destination, minutes};
 use super::{Authenticated, Service, Session, SignIn, callers::internal};
-use crate::crypto::{code_hash, random_array, random_digits, random_token, same_digest, sha256};
+use crate::crypto::{
+    code_hash, random_array, random_digits, same_digest, session_key, session_token,
+};
 
 const TOTP_SEAL_PURPOSE: &str = SealedKind::TotpSecret.purpose();
 /// First factors after which MFA is not offered (Identity Platform's rule).
@@ -194,12 +196,12 @@ impl Service {
             }
             EnrolmentStart::Totp => {
                 let (factor, secret) = self.new_totp_factor(&me.realm, &me.user.id)?;
-                let session_info = random_token().map_err(internal)?;
+                let session_info = session_token(now).map_err(internal)?;
                 let finalize_by = now + TOTP_ENROLMENT_WINDOW;
                 self.store
                     .insert_challenge(NewChallenge {
                         challenge: &Challenge {
-                            id: sha256(session_info.as_bytes()),
+                            id: session_key(&session_info),
                             realm: me.realm.id.clone(),
                             user: me.user.id.clone(),
                             factor: Some(factor.id.clone()),
@@ -280,14 +282,14 @@ impl Service {
         client: &ClientInfo,
     ) -> Result<String, DomainError> {
         let now = self.clock.now();
-        let session_info = random_token().map_err(internal)?;
+        let session_info = session_token(now).map_err(internal)?;
         let test_code = realm.mfa.test_code(phone.as_str()).map(str::to_owned);
         let code = match &test_code {
             Some(fixed) => fixed.clone(),
             None => random_digits(SMS_CODE_DIGITS).map_err(internal)?,
         };
         let challenge = Challenge {
-            id: sha256(session_info.as_bytes()),
+            id: session_key(&session_info),
             realm: realm.id.clone(),
             user: user.id.clone(),
             factor: factor.cloned(),
@@ -377,7 +379,7 @@ impl Service {
     ) -> Result<Challenge, DomainError> {
         let challenge = self
             .store
-            .find_challenge(&sha256(session_info.as_bytes()))
+            .find_challenge(&session_key(session_info))
             .await?
             .filter(|c| belongs(c))
             .ok_or(DomainError::InvalidSessionInfo)?;
@@ -598,10 +600,10 @@ impl Service {
             Vec::new()
         };
         if !factors.is_empty() {
-            let pending_credential = random_token().map_err(internal)?;
+            let pending_credential = session_token(now).map_err(internal)?;
             self.store
                 .insert_pending_sign_in(&PendingSignIn {
-                    id: sha256(pending_credential.as_bytes()),
+                    id: session_key(&pending_credential),
                     realm: realm.id.clone(),
                     user: user.id.clone(),
                     first_factor: provider.to_owned(),
@@ -635,7 +637,7 @@ impl Service {
     ) -> Result<(PendingSignIn, Realm, User), DomainError> {
         let pending = self
             .store
-            .find_pending_sign_in(&sha256(credential.as_bytes()))
+            .find_pending_sign_in(&session_key(credential))
             .await?
             .filter(|p| !p.consumed && p.expires_at > self.clock.now())
             .ok_or(DomainError::InvalidPendingCredential)?;
