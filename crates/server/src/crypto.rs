@@ -217,8 +217,8 @@ pub fn random_token() -> Result<String, CryptoError> {
     Ok(BASE64URL_NOPAD.encode(&random_array::<32>()?))
 }
 
-/// A short-lived bearer secret that names a row (a code's `sessionInfo`, a pending sign-in's
-/// `mfaPendingCredential`): the moment it was issued (Unix milliseconds, 8 bytes big
+/// A bearer secret that names a row (a code's `sessionInfo`, a pending sign-in's
+/// `mfaPendingCredential`, a refresh token): the moment it was issued (Unix milliseconds, 8 bytes big
 /// endian) and 256 random bits, base64url without padding (54 characters). The moment leads
 /// the key the row is stored under (`session_key`), for the reason `time_ordered_id` gives.
 pub fn session_token(at: OffsetDateTime) -> Result<String, CryptoError> {

@@ -11,7 +11,7 @@ use tessera_core::{DomainError, Factor, FactorId, FactorKind, Realm, SecondFacto
 use time::OffsetDateTime;
 
 use super::{KeyScope, Service, callers::internal};
-use crate::crypto::{random_token, sha256};
+use crate::crypto::{session_key, session_token};
 use crate::tokens::{
     FirebaseClaims, ID_TOKEN_LIFETIME_SECS, IdTokenClaims, issuer, profile_and_custom_claims,
 };
@@ -122,12 +122,13 @@ impl Service {
         user: &User,
         sign_in: &SignIn,
     ) -> Result<(String, RefreshTokenRecord), DomainError> {
-        let refresh_token = random_token().map_err(internal)?;
+        let issued_at = self.clock.now();
+        let refresh_token = session_token(issued_at).map_err(internal)?;
         let record = RefreshTokenRecord {
-            token_hash: sha256(refresh_token.as_bytes()),
+            token_hash: session_key(&refresh_token),
             user: user.id.clone(),
             realm: realm.id.clone(),
-            issued_at: self.clock.now(),
+            issued_at,
             sign_in_provider: sign_in.provider.clone(),
             auth_time: sign_in.auth_time,
             second_factor: sign_in.second_factor.clone(),
@@ -212,7 +213,7 @@ impl Service {
     ) -> Result<Session, DomainError> {
         let record = self
             .store
-            .find_refresh_token(&sha256(refresh_token.as_bytes()))
+            .find_refresh_token(&session_key(refresh_token))
             .await?
             .ok_or(DomainError::InvalidRefreshToken)?;
         let realm = self
