@@ -218,9 +218,10 @@ pub fn random_token() -> Result<String, CryptoError> {
 }
 
 /// A bearer secret that names a row (a code's `sessionInfo`, a pending sign-in's
-/// `mfaPendingCredential`, a refresh token): the moment it was issued (Unix milliseconds, 8 bytes big
-/// endian) and 256 random bits, base64url without padding (54 characters). The moment leads
-/// the key the row is stored under (`session_key`), for the reason `time_ordered_id` gives.
+/// `mfaPendingCredential`, a refresh token): the moment it was issued (Unix milliseconds, 8
+/// bytes big endian) and 256 random bits, base64url without padding (54 characters). The
+/// moment leads the key the row is stored under (`session_key`), for the reason
+/// `time_ordered_id` gives.
 pub fn session_token(at: OffsetDateTime) -> Result<String, CryptoError> {
     let millis = u64::try_from(at.unix_timestamp_nanos() / 1_000_000).unwrap_or_default();
     let mut bytes = [0u8; SESSION_TOKEN_LEN];
@@ -288,7 +289,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn session_tokens_key_their_codes_by_time_then_hash() -> Result<(), CryptoError> {
+    fn session_tokens_key_their_rows_by_time_then_hash() -> Result<(), CryptoError> {
         let at = time::macros::datetime!(2026-12-04 14:00:00.250 UTC);
         let token = session_token(at)?;
         assert_eq!(token.len(), 54);
