@@ -540,7 +540,8 @@ async fn a_username_is_a_login_name() {
         ),
         (
             "/management/v1/users/human",
-            json!({"userName": "GRACE", "email": {"email": "grace2@example.com"}}),
+            json!({"userName": "GRACE", "profile": {"firstName": "G", "lastName": "H"},
+                   "email": {"email": "grace2@example.com"}}),
         ),
     ] {
         let reply = call(&app, Method::POST, path, body).await;

@@ -260,10 +260,44 @@ async fn v1_users_organizations_and_their_permissions() {
         &app,
         Method::POST,
         "/management/v1/users/human",
-        json!({"userName": "alan2", "email": {"email": "alan@example.com"}}),
+        json!({"userName": "alan2", "profile": {"firstName": "A", "lastName": "T"},
+               "email": {"email": "alan@example.com"}}),
     )
     .await;
     assert_zitadel_error(&reply, 409, 6, "User already exists", "COMMAND-k2unb");
+    // A new human needs a given and a family name, checked before the phone number and
+    // before whether the user exists; an import checks them in the profile's own command.
+    let bad_phone = json!({"phone": "not a number"});
+    let email = json!({"email": "alan@example.com"});
+    for (path, body, message, id) in [
+        (
+            "/v2/users/human",
+            json!({"profile": {"familyName": "T"}, "email": email, "phone": bad_phone}),
+            "Given name in profile is empty",
+            "USER-UCej2",
+        ),
+        (
+            "/v2/users/human",
+            json!({"profile": {"givenName": "A", "familyName": " "}, "email": email}),
+            "Family name in profile is empty",
+            "USER-4hB7d",
+        ),
+        (
+            "/management/v1/users/human",
+            json!({"userName": "alan", "email": email, "phone": {"phone": "not a number"}}),
+            "Given name in profile is empty",
+            "USER-UCej2",
+        ),
+        (
+            "/management/v1/users/human/_import",
+            json!({"userName": "alan3", "profile": {"firstName": "A"}, "email": email}),
+            "Family name in profile is empty",
+            "PROFILE-DSUkN",
+        ),
+    ] {
+        let reply = call(&app, Method::POST, path, body).await;
+        assert_zitadel_error(&reply, 400, 3, message, id);
+    }
     let reply = call(
         &app,
         Method::POST,

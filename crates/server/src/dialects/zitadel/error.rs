@@ -120,6 +120,18 @@ pub const FAMILY_NAME_EMPTY: ZitadelError = err(
     "Family name in profile is empty",
     "PROFILE-DSUkN",
 );
+/// Adding a human (v2 `AddHumanUser`, v1 `AddHumanUser`) checks the names in a command of
+/// its own, with IDs of its own.
+pub const ADD_GIVEN_NAME_EMPTY: ZitadelError = err(
+    Code::InvalidArgument,
+    "Given name in profile is empty",
+    "USER-UCej2",
+);
+pub const ADD_FAMILY_NAME_EMPTY: ZitadelError = err(
+    Code::InvalidArgument,
+    "Family name in profile is empty",
+    "USER-4hB7d",
+);
 pub const EMAIL_NOT_CHANGED: ZitadelError = err(
     Code::FailedPrecondition,
     "Email not changed",

@@ -11,8 +11,9 @@ use tessera_core::{
 
 use super::details::{created_v1, created_v2, details_v1, details_v2};
 use super::error::{
-    BAD_BODY, EMAIL_NOT_CHANGED, INVALID_EMAIL, INVALID_ORG, INVALID_PHONE,
-    ORG_MEMBERS_UNSUPPORTED, Op, PASSWORD_TOO_SHORT, PHONE_NOT_CHANGED, ZitadelError,
+    ADD_FAMILY_NAME_EMPTY, ADD_GIVEN_NAME_EMPTY, BAD_BODY, EMAIL_NOT_CHANGED, FAMILY_NAME_EMPTY,
+    GIVEN_NAME_EMPTY, INVALID_EMAIL, INVALID_ORG, INVALID_PHONE, ORG_MEMBERS_UNSUPPORTED, Op,
+    PASSWORD_TOO_SHORT, PHONE_NOT_CHANGED, ZitadelError,
 };
 use super::factors::user_id;
 use super::profiles::gender_of;
@@ -76,7 +77,20 @@ impl Names {
                 .or_else(|| trimmed(&format!("{} {}", given.trim(), family.trim()))),
         }
     }
+
+    /// These names, if they hold the given and the family name a new human needs; else the
+    /// first of `missing` (the calling command's errors for them) that applies.
+    fn required(self, [given, family]: [ZitadelError; 2]) -> Result<Self, ZitadelError> {
+        match (&self.profile.given_name, &self.profile.family_name) {
+            (None, _) => Err(given),
+            (_, None) => Err(family),
+            _ => Ok(self),
+        }
+    }
 }
+
+/// What adding a human answers when a name is missing.
+const ADD_NAMES: [ZitadelError; 2] = [ADD_GIVEN_NAME_EMPTY, ADD_FAMILY_NAME_EMPTY];
 
 /// What creating a human answers: its id and the codes the caller asked to see.
 struct Created {
@@ -195,6 +209,16 @@ fn human_v2(req: user::AddHumanUserRequest) -> Result<Human, ZitadelError> {
             email(&email_field.email)?,
             email_proof(email_field.verification.as_ref()),
         )),
+        // ZITADEL checks the names after the address, before the number.
+        names: Names::new(
+            &profile.given_name,
+            &profile.family_name,
+            profile.nick_name.as_deref().unwrap_or_default(),
+            profile.display_name.as_deref().unwrap_or_default(),
+            profile.preferred_language.as_deref().unwrap_or_default(),
+            profile.gender.unwrap_or_default(),
+        )
+        .required(ADD_NAMES)?,
         phone: req
             .phone
             .filter(|p| !p.phone.is_empty())
@@ -207,14 +231,6 @@ fn human_v2(req: user::AddHumanUserRequest) -> Result<Human, ZitadelError> {
             Some(PasswordType::HashedPassword(_)) => return Err(BAD_BODY),
             None => None,
         },
-        names: Names::new(
-            &profile.given_name,
-            &profile.family_name,
-            profile.nick_name.as_deref().unwrap_or_default(),
-            profile.display_name.as_deref().unwrap_or_default(),
-            profile.preferred_language.as_deref().unwrap_or_default(),
-            profile.gender.unwrap_or_default(),
-        ),
         totp_secret: totp_secret(req.totp_secret.as_deref().unwrap_or_default())?,
     })
 }
@@ -256,12 +272,6 @@ pub async fn add_human_user_v1(
             email(&email_field.email)?,
             proof_v1(email_field.is_email_verified),
         )),
-        phone: req
-            .phone
-            .filter(|p| !p.phone.is_empty())
-            .map(|p| Ok::<_, ZitadelError>((phone(&p.phone)?, proof_v1(p.is_phone_verified))))
-            .transpose()?,
-        password: password(&req.initial_password)?,
         names: Names::new(
             &profile.first_name,
             &profile.last_name,
@@ -269,7 +279,14 @@ pub async fn add_human_user_v1(
             &profile.display_name,
             &profile.preferred_language,
             profile.gender,
-        ),
+        )
+        .required(ADD_NAMES)?,
+        phone: req
+            .phone
+            .filter(|p| !p.phone.is_empty())
+            .map(|p| Ok::<_, ZitadelError>((phone(&p.phone)?, proof_v1(p.is_phone_verified))))
+            .transpose()?,
+        password: password(&req.initial_password)?,
         ..Human::default()
     };
     let created = create(&ctx, &ctx.realm, human).await?;
@@ -295,12 +312,6 @@ pub async fn import_human_user(
             email(&email_field.email)?,
             proof_v1(email_field.is_email_verified),
         )),
-        phone: req
-            .phone
-            .filter(|p| !p.phone.is_empty())
-            .map(|p| Ok::<_, ZitadelError>((phone(&p.phone)?, proof_v1(p.is_phone_verified))))
-            .transpose()?,
-        password: password(&req.password)?,
         names: Names::new(
             &profile.first_name,
             &profile.last_name,
@@ -308,7 +319,14 @@ pub async fn import_human_user(
             &profile.display_name,
             &profile.preferred_language,
             profile.gender,
-        ),
+        )
+        .required([GIVEN_NAME_EMPTY, FAMILY_NAME_EMPTY])?,
+        phone: req
+            .phone
+            .filter(|p| !p.phone.is_empty())
+            .map(|p| Ok::<_, ZitadelError>((phone(&p.phone)?, proof_v1(p.is_phone_verified))))
+            .transpose()?,
+        password: password(&req.password)?,
         totp_secret: totp_secret(&req.otp_code)?,
         ..Human::default()
     };
