@@ -236,10 +236,12 @@ const SESSION_TOKEN_LEN: usize = 40;
 /// token's SHA-256 (the store never sees the token itself). Tokens of any other shape, such
 /// as the bare 256 random bits issued before the moment led them, are keyed by the hash alone.
 pub fn session_key(token: &str) -> Vec<u8> {
-    let mut key = match BASE64URL_NOPAD.decode(token.as_bytes()) {
-        Ok(bytes) if bytes.len() == SESSION_TOKEN_LEN => bytes[..8].to_vec(),
-        _ => Vec::with_capacity(32),
-    };
+    let mut key = Vec::with_capacity(8 + 32);
+    if let Ok(bytes) = BASE64URL_NOPAD.decode(token.as_bytes())
+        && bytes.len() == SESSION_TOKEN_LEN
+    {
+        key.extend_from_slice(&bytes[..8]);
+    }
     key.extend_from_slice(digest::digest(&digest::SHA256, token.as_bytes()).as_ref());
     key
 }
