@@ -4,6 +4,8 @@
 
 use thiserror::Error;
 
+use crate::contact::ContactKind;
+
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
 pub enum DomainError {
     #[error("the realm's project does not exist")]
@@ -97,6 +99,8 @@ pub enum DomainError {
     VerificationCodeNotFound,
     #[error("the user has no phone number")]
     ContactNotFound,
+    #[error("the user already has that {}, or awaits its code", .0.as_str())]
+    ContactNotChanged(ContactKind),
     #[error("the login session does not exist")]
     SessionNotFound,
     #[error("the login session has expired")]

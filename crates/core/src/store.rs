@@ -59,6 +59,26 @@ pub struct NewChallenge<'a> {
     pub event: Option<&'a Event>,
 }
 
+/// A change of a user's contact data and what goes with it (see `Store::change_contacts`):
+/// one transaction, so that a refusal of any part (an address taken, a delivery limit used
+/// up) leaves all of it unwritten.
+#[derive(Debug, Default)]
+pub struct ContactChange {
+    /// The user's row as it is to be stored, when it changes; `dropped` and `removed` are
+    /// this user's and are written only with it.
+    pub user: Option<User>,
+    /// Verifications started, each replacing a pending one of its user and kind.
+    pub codes: Vec<ContactCode>,
+    /// Pending verifications dropped, whatever their code (the caller vouched for the contact,
+    /// or removed it).
+    pub dropped: Vec<ContactKind>,
+    /// Factors removed with it (OTP SMS goes with its number), each with its `factor.removed`
+    /// event, recorded only if the factor was still there.
+    pub removed: Vec<(FactorId, Event)>,
+    /// The messages that carry the codes.
+    pub outgoing: Vec<Outgoing>,
+}
+
 /// How sending one claimed message ended, to be recorded.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Attempted {
@@ -377,14 +397,9 @@ pub trait Store: Send + Sync + 'static {
     async fn find_realm_by_org(&self, org_id: &str) -> StoreResult<Option<Realm>>;
     /// Gives a realm its organization id unless it has one; returns the realm as stored.
     async fn assign_org(&self, realm: &RealmId, org_id: &str) -> StoreResult<Option<Realm>>;
-    /// Stores the pending verification of a contact, replacing an earlier one of that kind,
-    /// with the user's changed contact data (`user`) and the message that carries its code.
-    async fn put_contact_code(
-        &self,
-        code: &ContactCode,
-        user: Option<&User>,
-        outgoing: &[Outgoing],
-    ) -> StoreResult<()>;
+    /// Writes a change of a user's contact data (`ContactChange`) in one transaction;
+    /// `Ok(false)`, and nothing written, when the changed user is no longer there.
+    async fn change_contacts(&self, change: &ContactChange) -> StoreResult<bool>;
     async fn find_contact_code(
         &self,
         realm: &RealmId,
@@ -393,13 +408,6 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<Option<ContactCode>>;
     /// Takes one attempt; `Ok(false)` when none is left.
     async fn spend_contact_attempt(
-        &self,
-        realm: &RealmId,
-        user: &UserId,
-        kind: ContactKind,
-    ) -> StoreResult<bool>;
-    /// Deletes the pending verification, whatever its code (a caller vouched for the contact).
-    async fn take_contact_code(
         &self,
         realm: &RealmId,
         user: &UserId,

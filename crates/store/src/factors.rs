@@ -442,16 +442,7 @@ pub(crate) async fn remove(
     refresh: Option<&RefreshTokenRecord>,
 ) -> StoreResult<bool> {
     let mut tx = conn.begin().await.map_err(db_err)?;
-    let removed = sqlx::query(
-        "UPDATE factors SET state = 'removed' WHERE realm_id = $1 AND user_id = $2 AND id = $3 AND state <> 'removed'",
-    )
-    .bind(&realm.0)
-    .bind(user.as_str())
-    .bind(id.as_str())
-    .execute(&mut *tx)
-    .await
-    .map_err(db_err)?;
-    if removed.rows_affected() != 1 {
+    if !won(&mut tx, mark_removed(realm, user, id)).await? {
         return Ok(false);
     }
     recount(&mut tx, realm, user).await?;
@@ -464,8 +455,15 @@ pub(crate) async fn remove(
     Ok(true)
 }
 
+/// The statement that marks a ready or not-ready factor removed.
+pub(crate) fn mark_removed(realm: &RealmId, user: &UserId, id: &FactorId) -> Statement {
+    let sql = "UPDATE factors SET state = 'removed' \
+               WHERE realm_id = $1 AND user_id = $2 AND id = $3 AND state <> 'removed'";
+    for_user(sql, realm, user).bind(id.as_str())
+}
+
 /// Recomputes `ready_factors` from the rows, inside the caller's transaction; returns it.
-async fn recount(tx: &mut Conn<'_>, realm: &RealmId, user: &UserId) -> StoreResult<i64> {
+pub(crate) async fn recount(tx: &mut Conn<'_>, realm: &RealmId, user: &UserId) -> StoreResult<i64> {
     let sql = "UPDATE users SET ready_factors = (SELECT COUNT(*) FROM factors \
                WHERE realm_id = $1 AND user_id = $2 AND state = 'ready') WHERE realm_id = $1 AND id = $2 \
                RETURNING ready_factors";

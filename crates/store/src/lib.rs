@@ -48,7 +48,7 @@ use tessera_core::factor::Sealed;
 use tessera_core::login_session::LoginSession;
 use tessera_core::store::{Attempt, AttemptTaken, EventFilter, EventRecord, Listed};
 use tessera_core::store::{
-    Attempted, EnrolOutcome, Enrolment, Event, KeyUsage, NewChallenge, Outgoing,
+    Attempted, ContactChange, EnrolOutcome, Enrolment, Event, KeyUsage, NewChallenge, Outgoing,
     RefreshTokenRecord, SealedKind, SealedRecord, SignInCompletion, SignInOutcome,
     SigningKeyRecord, StoreResult, UserQuery, UserScope, WriteOrder,
 };
@@ -354,25 +354,9 @@ impl Store for SqlStore {
         .await
     }
 
-    async fn put_contact_code(
-        &self,
-        code: &ContactCode,
-        user: Option<&User>,
-        outgoing: &[Outgoing],
-    ) -> StoreResult<()> {
-        self.durably(async |conn| {
-            deliveries::limited(conn, outgoing, async |conn| {
-                let mut tx = conn.begin().await.map_err(db_err)?;
-                deliveries::queue(&mut tx, outgoing).await?;
-                if let Some(user) = user {
-                    together::run(&mut tx, users::update(user)).await?;
-                }
-                contacts::put(&mut tx, code).await?;
-                tx.commit().await.map_err(db_err)
-            })
+    async fn change_contacts(&self, change: &ContactChange) -> StoreResult<bool> {
+        self.durably(async |conn| contacts::change(conn, change).await)
             .await
-        })
-        .await
     }
 
     async fn find_contact_code(
@@ -392,16 +376,6 @@ impl Store for SqlStore {
         kind: ContactKind,
     ) -> StoreResult<bool> {
         self.durably(async |conn| contacts::spend_attempt(conn, (realm, user, kind)).await)
-            .await
-    }
-
-    async fn take_contact_code(
-        &self,
-        realm: &RealmId,
-        user: &UserId,
-        kind: ContactKind,
-    ) -> StoreResult<bool> {
-        self.durably(async |conn| contacts::take(conn, (realm, user, kind)).await)
             .await
     }
 

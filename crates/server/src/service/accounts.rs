@@ -239,15 +239,26 @@ impl Service {
     ) -> Result<User, DomainError> {
         let user = self.get_account(realm, id).await?;
         if let Some(current) = current_password {
-            let hash = user
-                .password_hash
-                .as_deref()
-                .ok_or(DomainError::NoPassword)?;
-            if !self.passwords.verify(current, Some(hash)).await? {
-                return Err(DomainError::InvalidPassword);
-            }
+            self.prove_password(&user, current).await?;
         }
         self.apply_changes(user, changes).await
+    }
+
+    /// Whether `current` is the user's password: `InvalidPassword` when it is not.
+    pub(super) async fn prove_password(
+        &self,
+        user: &User,
+        current: &str,
+    ) -> Result<(), DomainError> {
+        let hash = user
+            .password_hash
+            .as_deref()
+            .ok_or(DomainError::NoPassword)?;
+        if self.passwords.verify(current, Some(hash)).await? {
+            Ok(())
+        } else {
+            Err(DomainError::InvalidPassword)
+        }
     }
 
     /// ZITADEL's deactivate (`disabled`) and reactivate. The flag is Firebase's `disabled`, so

@@ -3,13 +3,18 @@
 //! caller when it asks for it, or queued for delivery by email or SMS.
 //!
 //! A new email address replaces the old one at once, unverified; a new phone number takes effect
-//! only once proven, so an unproven number never receives OTP SMS codes.
+//! only once proven, so an unproven number never receives OTP SMS codes. A change of a human
+//! (`change_human`) is checked whole and written in one transaction with its codes and
+//! messages, so a refusal of any part leaves the user as it was.
 
 use tessera_core::contact::{
     CONTACT_CODE_ATTEMPTS, CONTACT_CODE_LEN, CONTACT_CODE_LIFETIME, ContactCode, ContactKind,
 };
 use tessera_core::delivery::{MessageContent, MessageKind};
-use tessera_core::{DomainError, EmailAddress, FactorKind, PhoneNumber, Realm, User, UserId};
+use tessera_core::store::ContactChange;
+use tessera_core::{
+    DomainError, EmailAddress, Factor, FactorKind, PhoneNumber, Realm, User, UserId,
+};
 
 use super::attempts::Subject;
 use super::delivery::{ClientInfo, Destination, minutes};
@@ -30,6 +35,37 @@ pub enum Proof {
     Later,
 }
 
+/// What a change does with an address or number the user already has or awaits a code for,
+/// and with the removal of a phone number the user has none of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum IfUnchanged {
+    /// Leaves that part out (ZITADEL's `UpdateHumanUser`).
+    #[default]
+    Skip,
+    /// Refuses the whole change: ZITADEL's "not changed" (`SetEmail`, `SetPhone`), or "not
+    /// found" (`RemovePhone`).
+    Refuse,
+}
+
+/// A change of a human: of the row, of the email address, and of the phone number (a new one,
+/// or `Some(None)` to remove it), each new contact proven as its `Proof` says.
+#[derive(Debug, Default)]
+pub struct HumanChange<'a> {
+    pub changes: AccountChanges,
+    /// The current password, when it must prove the change: a wrong one changes nothing.
+    pub current_password: Option<&'a str>,
+    pub email: Option<(EmailAddress, Proof)>,
+    pub phone: Option<Option<(PhoneNumber, Proof)>>,
+    pub if_unchanged: IfUnchanged,
+}
+
+/// The codes a change hands back to its caller (`Proof::ReturnCode`).
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct ContactCodes {
+    pub email: Option<String>,
+    pub phone: Option<String>,
+}
+
 const CODE_ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
 
 impl Service {
@@ -38,37 +74,35 @@ impl Service {
         format!("contact:{}:{}:{}", realm.id.0, user.as_str(), kind.as_str())
     }
 
-    /// Starts a verification of `to`: the code goes out, or is returned, as `proof` says.
-    /// `changed`, the user with the new address, is stored with the code: when a limit stops
-    /// the code, the address does not change either.
-    async fn issue_contact_code(
+    /// Adds to `write` a verification of `to` for `user`: its code, and the message that
+    /// carries it when `proof` says to send it. The code itself when the caller is to get it.
+    fn start_verification(
         &self,
+        write: &mut ContactChange,
         realm: &Realm,
         user: &User,
         to: Destination<'_>,
         proof: Proof,
         client: &ClientInfo,
-        changed: Option<&User>,
     ) -> Result<Option<String>, DomainError> {
         let kind = match to {
             Destination::Email(_) => ContactKind::Email,
             Destination::Phone(_) => ContactKind::Phone,
         };
         let code = random_chars(CONTACT_CODE_LEN, CODE_ALPHABET).map_err(internal)?;
-        let outgoing = match proof {
-            Proof::SendCode => {
-                let content = MessageContent {
-                    kind: MessageKind::VerifyContact,
-                    code: code.clone(),
-                    locale: client.locale_for(user),
-                    valid_minutes: minutes(CONTACT_CODE_LIFETIME),
-                    session_info: None,
-                };
-                Some(self.outgoing(&realm.id, to, &content, client)?)
-            }
-            Proof::Verified | Proof::ReturnCode | Proof::Later => None,
-        };
-        let pending = ContactCode {
+        if proof == Proof::SendCode {
+            let content = MessageContent {
+                kind: MessageKind::VerifyContact,
+                code: code.clone(),
+                locale: client.locale_for(user),
+                valid_minutes: minutes(CONTACT_CODE_LIFETIME),
+                session_info: None,
+            };
+            write
+                .outgoing
+                .push(self.outgoing(&realm.id, to, &content, client)?);
+        }
+        write.codes.push(ContactCode {
             realm: realm.id.clone(),
             user: user.id.clone(),
             kind,
@@ -78,68 +112,197 @@ impl Service {
             value: to.to_string(),
             expires_at: self.clock.now() + CONTACT_CODE_LIFETIME,
             attempts_left: CONTACT_CODE_ATTEMPTS,
-        };
-        self.store
-            .put_contact_code(&pending, changed, outgoing.as_slice())
-            .await?;
-        if outgoing.is_some() {
-            self.queued();
-        }
+        });
         Ok((proof == Proof::ReturnCode).then_some(code))
     }
 
-    pub async fn set_email(
-        &self,
-        realm: &Realm,
-        id: &UserId,
-        email: EmailAddress,
-        proof: Proof,
-        client: &ClientInfo,
-    ) -> Result<Option<String>, DomainError> {
-        let changes = AccountChanges {
-            email: Some(Some(email.clone())),
-            email_verified: Some(proof == Proof::Verified),
-            ..AccountChanges::default()
-        };
-        if proof == Proof::Verified {
-            self.update_account(realm, id, changes).await?;
-            self.store
-                .take_contact_code(&realm.id, id, ContactKind::Email)
-                .await?;
-            return Ok(None);
+    /// Writes `write`; `UserNotFound` when the user it changes is gone.
+    async fn write_contacts(&self, write: ContactChange) -> Result<(), DomainError> {
+        if !self.store.change_contacts(&write).await? {
+            return Err(DomainError::UserNotFound);
         }
-        let user = self.get_account(realm, id).await?;
-        let changed = self.changed(user, changes).await?;
-        let to = Destination::Email(&email);
-        self.issue_contact_code(realm, &changed, to, proof, client, Some(&changed))
-            .await
+        if !write.outgoing.is_empty() {
+            self.queued();
+        }
+        Ok(())
     }
 
-    pub async fn set_phone(
+    /// Starts the verifications of a new user's address and number, in one write.
+    pub async fn start_verifications(
+        &self,
+        realm: &Realm,
+        user: &User,
+        email: Option<(EmailAddress, Proof)>,
+        phone: Option<(PhoneNumber, Proof)>,
+        client: &ClientInfo,
+    ) -> Result<ContactCodes, DomainError> {
+        let mut write = ContactChange::default();
+        let codes = self.verifications(&mut write, realm, user, &email, &phone, client)?;
+        self.write_contacts(write).await?;
+        Ok(codes)
+    }
+
+    /// Adds to `write` the verifications of `user`'s new address and number.
+    fn verifications(
+        &self,
+        write: &mut ContactChange,
+        realm: &Realm,
+        user: &User,
+        email: &Option<(EmailAddress, Proof)>,
+        phone: &Option<(PhoneNumber, Proof)>,
+        client: &ClientInfo,
+    ) -> Result<ContactCodes, DomainError> {
+        let mut codes = ContactCodes::default();
+        if let Some((address, proof)) = email {
+            let to = Destination::Email(address);
+            codes.email = self.start_verification(write, realm, user, to, *proof, client)?;
+        }
+        if let Some((number, proof)) = phone {
+            let to = Destination::Phone(number);
+            codes.phone = self.start_verification(write, realm, user, to, *proof, client)?;
+        }
+        Ok(codes)
+    }
+
+    /// Checks `change` whole, then writes it in one transaction: a wrong password, a taken
+    /// address or number, or a delivery limit used up leaves the user as it was. A phone number
+    /// vouched for, or removed, takes the OTP SMS factor with the old one (as in ZITADEL).
+    pub async fn change_human(
         &self,
         realm: &Realm,
         id: &UserId,
-        phone: PhoneNumber,
-        proof: Proof,
+        change: HumanChange<'_>,
         client: &ClientInfo,
-    ) -> Result<Option<String>, DomainError> {
-        if proof == Proof::Verified {
-            self.store
-                .take_contact_code(&realm.id, id, ContactKind::Phone)
-                .await?;
-            self.change_phone(realm, id, Some(phone)).await?;
-            return Ok(None);
+    ) -> Result<ContactCodes, DomainError> {
+        let HumanChange {
+            mut changes,
+            current_password,
+            email,
+            phone,
+            if_unchanged,
+        } = change;
+        let (user, factors) = match phone {
+            Some(_) => self.user_factors(realm, id).await?,
+            None => (self.get_account(realm, id).await?, Vec::new()),
+        };
+        if let Some(current) = current_password {
+            self.prove_password(&user, current).await?;
         }
-        let user = self.get_account(realm, id).await?;
-        self.issue_contact_code(
-            realm,
-            &user,
-            Destination::Phone(&phone),
-            proof,
-            client,
-            None,
-        )
-        .await
+        let mut write = ContactChange::default();
+        let mut new_email = None;
+        if let Some((address, proof)) = email
+            && self
+                .is_new(
+                    realm,
+                    &user,
+                    ContactKind::Email,
+                    address.as_str(),
+                    if_unchanged,
+                )
+                .await?
+        {
+            changes.email = Some(Some(address.clone()));
+            changes.email_verified = Some(proof == Proof::Verified);
+            match proof {
+                Proof::Verified => write.dropped.push(ContactKind::Email),
+                _ => new_email = Some((address, proof)),
+            }
+        }
+        let mut new_phone = None;
+        match phone {
+            Some(Some((number, proof)))
+                if self
+                    .is_new(
+                        realm,
+                        &user,
+                        ContactKind::Phone,
+                        number.as_str(),
+                        if_unchanged,
+                    )
+                    .await? =>
+            {
+                match proof {
+                    Proof::Verified => {
+                        self.replace_phone(&mut write, realm, &user, &factors);
+                        changes.phone_number = Some(Some(number));
+                    }
+                    _ => new_phone = Some((number, proof)),
+                }
+            }
+            Some(None) if self.has_phone(realm, &user).await? => {
+                self.replace_phone(&mut write, realm, &user, &factors);
+                changes.phone_number = Some(None);
+            }
+            Some(None) if if_unchanged == IfUnchanged::Refuse => {
+                return Err(DomainError::ContactNotFound);
+            }
+            _ => {}
+        }
+        let changed = self.changed(user.clone(), changes).await?;
+        let codes =
+            self.verifications(&mut write, realm, &changed, &new_email, &new_phone, client)?;
+        if changed != user || !write.codes.is_empty() || !write.dropped.is_empty() {
+            write.user = Some(changed);
+            self.write_contacts(write).await?;
+        }
+        Ok(codes)
+    }
+
+    /// Whether `value` would change the user's address or number: not when it is the one the
+    /// user has or awaits a code for (then ZITADEL says "not changed"; a resend gives a new
+    /// code).
+    async fn is_new(
+        &self,
+        realm: &Realm,
+        user: &User,
+        kind: ContactKind,
+        value: &str,
+        if_unchanged: IfUnchanged,
+    ) -> Result<bool, DomainError> {
+        let current = match kind {
+            ContactKind::Email => user.email.as_ref().map(EmailAddress::as_str),
+            ContactKind::Phone => user.phone_number.as_deref(),
+        };
+        let same = current == Some(value)
+            || self
+                .pending_contact(realm, &user.id, kind)
+                .await?
+                .as_deref()
+                == Some(value);
+        match (same, if_unchanged) {
+            (false, _) => Ok(true),
+            (true, IfUnchanged::Skip) => Ok(false),
+            (true, IfUnchanged::Refuse) => Err(DomainError::ContactNotChanged(kind)),
+        }
+    }
+
+    /// Whether the user has a phone number, proven or awaiting its code (what ZITADEL shows).
+    async fn has_phone(&self, realm: &Realm, user: &User) -> Result<bool, DomainError> {
+        Ok(user.phone_number.is_some()
+            || self
+                .pending_contact(realm, &user.id, ContactKind::Phone)
+                .await?
+                .is_some())
+    }
+
+    /// Adds to `write` what goes when the user's phone number is replaced or removed: a
+    /// number awaiting its code, and the OTP SMS factors of the old number.
+    fn replace_phone(
+        &self,
+        write: &mut ContactChange,
+        realm: &Realm,
+        user: &User,
+        factors: &[Factor],
+    ) {
+        write.dropped.push(ContactKind::Phone);
+        if user.phone_number.is_none() {
+            return;
+        }
+        write.removed = factors
+            .iter()
+            .filter(|f| f.kind() == FactorKind::SmsOtp)
+            .map(|f| (f.id.clone(), self.event(realm, user, f, "factor.removed")))
+            .collect();
     }
 
     /// The address or number awaiting its code, if one does.
@@ -151,27 +314,6 @@ impl Service {
     ) -> Result<Option<String>, DomainError> {
         let pending = self.store.find_contact_code(&realm.id, id, kind).await?;
         Ok(pending.map(|p| p.value))
-    }
-
-    /// Whether `value` is already the user's address or number, proven or awaiting its code:
-    /// ZITADEL refuses to set it again ("not changed") and asks for a resend instead.
-    pub async fn is_current_contact(
-        &self,
-        realm: &Realm,
-        id: &UserId,
-        kind: ContactKind,
-        value: &str,
-    ) -> Result<bool, DomainError> {
-        let user = self.get_account(realm, id).await?;
-        let current = match kind {
-            ContactKind::Email => user.email.as_ref().map(EmailAddress::as_str),
-            ContactKind::Phone => user.phone_number.as_deref(),
-        };
-        if current == Some(value) {
-            return Ok(true);
-        }
-        let pending = self.pending_contact(realm, id, kind).await?;
-        Ok(pending.as_deref() == Some(value))
     }
 
     /// A new code for the address or number awaiting its proof (ZITADEL's `ResendEmailCode`
@@ -202,40 +344,10 @@ impl Service {
                 Destination::Phone(&number)
             }
         };
-        self.issue_contact_code(realm, &user, to, proof, client, None)
-            .await
-    }
-
-    /// Replaces the phone number; the OTP SMS factor goes with the old one (as in ZITADEL).
-    async fn change_phone(
-        &self,
-        realm: &Realm,
-        id: &UserId,
-        phone: Option<PhoneNumber>,
-    ) -> Result<User, DomainError> {
-        let user = self.get_account(realm, id).await?;
-        if user.phone_number.is_some() {
-            match self
-                .remove_factors_of_kind(realm, id, FactorKind::SmsOtp)
-                .await
-            {
-                Ok(()) | Err(DomainError::FactorNotFound) => {}
-                Err(e) => return Err(e),
-            }
-        }
-        let changes = AccountChanges {
-            phone_number: Some(phone),
-            ..AccountChanges::default()
-        };
-        self.update_account(realm, id, changes).await
-    }
-
-    pub async fn remove_phone(&self, realm: &Realm, id: &UserId) -> Result<(), DomainError> {
-        let user = self.get_account(realm, id).await?;
-        if user.phone_number.is_none() {
-            return Err(DomainError::ContactNotFound);
-        }
-        self.change_phone(realm, id, None).await.map(drop)
+        let mut write = ContactChange::default();
+        let code = self.start_verification(&mut write, realm, &user, to, proof, client)?;
+        self.write_contacts(write).await?;
+        Ok(code)
     }
 
     /// Proves the pending address or number with its code, once. Each try is an attempt
@@ -276,7 +388,7 @@ impl Service {
                 .await?;
         } else if self.store.use_contact_code(&pending).await? {
             self.passed(check).await?;
-            return self.prove_contact(realm, id, &pending).await;
+            return self.prove_contact(realm, id, &pending, client).await;
         } else if self
             .store
             .find_contact_code(&realm.id, id, kind)
@@ -297,6 +409,7 @@ impl Service {
         realm: &Realm,
         id: &UserId,
         code: &ContactCode,
+        client: &ClientInfo,
     ) -> Result<(), DomainError> {
         match code.kind {
             ContactKind::Email => {
@@ -308,7 +421,11 @@ impl Service {
             }
             ContactKind::Phone => {
                 let phone = PhoneNumber::parse(&code.value).ok_or(DomainError::Internal)?;
-                self.change_phone(realm, id, Some(phone)).await?;
+                let change = HumanChange {
+                    phone: Some(Some((phone, Proof::Verified))),
+                    ..HumanChange::default()
+                };
+                self.change_human(realm, id, change, client).await?;
             }
         }
         Ok(())

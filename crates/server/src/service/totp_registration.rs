@@ -51,7 +51,13 @@ impl Service {
         ))
     }
 
-    fn event(&self, realm: &Realm, user: &User, factor: &Factor, kind: &'static str) -> Event {
+    pub(super) fn event(
+        &self,
+        realm: &Realm,
+        user: &User,
+        factor: &Factor,
+        kind: &'static str,
+    ) -> Event {
         Event {
             realm: realm.id.clone(),
             user: Some(user.id.clone()),

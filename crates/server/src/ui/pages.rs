@@ -24,8 +24,8 @@ use super::visitor::{
 };
 use crate::crypto::{random_token, same_digest};
 use crate::service::{
-    CodeDelivery, KeyChallenge, Proof, Service, SessionChallenges, SessionChange, SessionChecks,
-    UserLookup,
+    CodeDelivery, HumanChange, IfUnchanged, KeyChallenge, Proof, Service, SessionChallenges,
+    SessionChange, SessionChecks, UserLookup,
 };
 
 #[derive(Deserialize)]
@@ -319,6 +319,7 @@ async fn check(svc: &Service, headers: &HeaderMap, csrf: &str, checks: SessionCh
     .await;
     Ok(match outcome {
         Ok((cookie, _)) => with_cookie(see("/ui/factors"), cookie),
+        Err(DomainError::ContactNotChanged(_)) => see("/ui/factors?notice=unchanged"),
         Err(DomainError::Unavailable) => failure(DomainError::Unavailable),
         Err(DomainError::TooManyAttempts) => see("/ui/second-factor?notice=too-many"),
         Err(_) => see("/ui/second-factor?notice=invalid-code"),
@@ -529,6 +530,7 @@ where
         Err(DomainError::TooManyRequests | DomainError::TooManyAttempts) => {
             see("/ui/factors?notice=too-many")
         }
+        Err(DomainError::ContactNotChanged(_)) => see("/ui/factors?notice=unchanged"),
         Err(DomainError::Unavailable) => failure(DomainError::Unavailable),
         Err(_) => see("/ui/factors?notice=failed"),
     }
@@ -684,9 +686,29 @@ pub async fn set_phone(
         &form.csrf,
         "code-sent",
         |svc, v| async move {
-            svc.set_phone(&v.realm, &v.user.id, phone, Proof::SendCode, &client)
+            let change = HumanChange {
+                phone: Some(Some((phone, Proof::SendCode))),
+                if_unchanged: IfUnchanged::Refuse,
+                ..HumanChange::default()
+            };
+            match svc
+                .change_human(&v.realm, &v.user.id, change, &client)
                 .await
-                .map(drop)
+            {
+                // The number awaiting its code, asked for again: a new code. The proven
+                // number: nothing to do.
+                Err(DomainError::ContactNotChanged(kind)) => svc
+                    .resend_contact_code(&v.realm, &v.user.id, kind, Proof::SendCode, &client)
+                    .await
+                    .map(drop)
+                    .map_err(|e| match e {
+                        DomainError::VerificationCodeNotFound => {
+                            DomainError::ContactNotChanged(kind)
+                        }
+                        e => e,
+                    }),
+                done => done.map(drop),
+            }
         },
     )
     .await

@@ -86,6 +86,7 @@ pub fn notice(code: Option<&str>) -> Option<String> {
         "email-added" => "Email codes are on.",
         "phone-verified" => "Your phone number is verified.",
         "invalid-phone" => "That is not a phone number in international format (+15551234567).",
+        "unchanged" => "That is your phone number already.",
         "removed" => "Removed.",
         "limit" => "You have the most second factors an account may have.",
         "expired" => "Your session ended. Sign in again.",

@@ -705,12 +705,25 @@ async fn the_realm_limit_answers_zitadel_callers_resource_exhausted() {
     settled(app).await;
     let before = app.fingerprint().await;
     let reply = set_email(&users[1], "b2@example.com").await;
-    assert_zitadel_error(
-        &reply,
-        429,
-        8,
-        "Too many codes were sent, try again later",
-        "TESSERA-LIM01",
+    let limited = |reply: Reply| {
+        assert_zitadel_error(
+            &reply,
+            429,
+            8,
+            "Too many codes were sent, try again later",
+            "TESSERA-LIM01",
+        )
+    };
+    limited(reply);
+    assert_eq!(app.fingerprint().await, before);
+
+    // An UpdateHumanUser whose code the limit stops keeps none of its other changes.
+    let body = json!({"username": "b", "profile": {"givenName": "C", "familyName": "D"},
+                      "email": {"email": "b2@example.com", "sendCode": {}}});
+    let path = format!("/v2/users/human/{}", users[1]);
+    limited(
+        app.zitadel(Method::PUT, &path, &pat, None, Some(body))
+            .await,
     );
     assert_eq!(app.fingerprint().await, before);
 }

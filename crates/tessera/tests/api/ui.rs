@@ -1,14 +1,18 @@
 //! The self-service page over HTTP, as a browser without JavaScript drives it: sign-in with
 //! its form token, the second-factor gate, authenticator-app enrolment with the secret read off
-//! the page, removal, and forms without a valid token refused with nothing changed. (Security
-//! keys on the page are driven by headless Chromium in `clients/browser`.)
+//! the page, a phone number proven by its code, removal, and forms without a valid token
+//! refused with nothing changed. (Security keys on the page are driven by headless Chromium in
+//! `clients/browser`.)
 
 use std::collections::HashMap;
+use std::time::Duration;
 
 use reqwest::StatusCode;
 use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
+use tessera::config::{Secret, SmsProvider};
 
 use crate::helpers::*;
+use crate::sinks::HttpSink;
 
 /// A cookie jar and a client that does not follow redirects.
 struct Browser {
@@ -199,4 +203,51 @@ async fn the_sign_in_form_needs_its_own_token() {
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert!(!browser.cookies.contains_key("tessera_ui"));
+}
+
+/// A phone number set on the page is proven by the code sent to it; asking again for the
+/// number awaiting its code sends a new one, and the proven number is not set again.
+#[tokio::test]
+async fn a_phone_number_set_on_the_page_is_proven_by_its_code() {
+    let sink = HttpSink::start().await;
+    let url = sink.url("/sms");
+    let app = TestApp::spawn_with(|c| {
+        c.sms.provider = SmsProvider::Webhook;
+        c.sms.webhook_url = Some(Secret::new(url));
+        c.sms.webhook_secret = Some(Secret::new("whsec-test"));
+    })
+    .await;
+    app.sign_up("phone@example.com", "secret12").await;
+    let mut browser = Browser::new(&app);
+    sign_in(&mut browser, "phone@example.com", "secret12").await;
+    let (_, _, page) = browser.get("/ui/factors").await;
+    let csrf = field(&page, "csrf");
+    let number = "+15555550123";
+    let set = [("csrf", csrf.as_str()), ("phone", number)];
+    let wait = Duration::from_secs(20);
+
+    let mut codes = Vec::new();
+    for _ in 0..2 {
+        let (_, location, _) = browser.post("/ui/phone", &set).await;
+        assert_eq!(location, "/ui/factors?notice=code-sent");
+        let sms = sink.next_request(wait).await.json();
+        assert_eq!(sms["to"], number);
+        codes.push(str_of(&sms, "code").to_owned());
+    }
+    // The second code replaced the first.
+    if codes[0] != codes[1] {
+        let form = [("csrf", csrf.as_str()), ("code", &codes[0])];
+        let (_, location, _) = browser.post("/ui/phone/verify", &form).await;
+        assert_eq!(location, "/ui/factors?notice=invalid-code");
+    }
+    let form = [("csrf", csrf.as_str()), ("code", &codes[1])];
+    let (_, location, _) = browser.post("/ui/phone/verify", &form).await;
+    assert_eq!(location, "/ui/factors?notice=phone-verified");
+
+    let before = app.fingerprint().await;
+    let (_, location, _) = browser.post("/ui/phone", &set).await;
+    assert_eq!(location, "/ui/factors?notice=unchanged");
+    assert_eq!(app.fingerprint().await, before);
+    let (_, _, page) = browser.get("/ui/factors?notice=unchanged").await;
+    assert!(page.contains("That is your phone number already."));
 }

@@ -293,8 +293,8 @@ async fn v2_profile(app: &TestApp, user: &str) -> Value {
 
 /// UpdateHumanUser: username, profile, email, phone and password in one call, each new
 /// contact proven by its code; fields left out stay, a blank phone removes the phone, and
-/// each refusal (wrong password, bad address, taken username, hashed password) changes
-/// nothing.
+/// each refusal (wrong password, bad address, taken username, address or number, hashed
+/// password) changes nothing, not even the parts that were fine.
 #[tokio::test]
 async fn update_human_user_changes_names_contacts_and_password() {
     let app = TestApp::spawn().await;
@@ -305,7 +305,7 @@ async fn update_human_user_changes_names_contacts_and_password() {
         &app,
         Method::PUT,
         &format!("/v2/users/human/{grace}"),
-        json!({"username": "grace"}),
+        json!({"username": "grace", "phone": {"phone": "+15550100009", "isVerified": true}}),
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{named}");
@@ -324,6 +324,17 @@ async fn update_human_user_changes_names_contacts_and_password() {
         (
             json!({"username": " grace "}),
             (409, 6, "User already exists", "COMMAND-k2unb"),
+        ),
+        // Taken by another user: refused when written, with the rest of the change.
+        (
+            json!({"username": "augusta", "profile": {"givenName": "Augusta"},
+                   "email": {"email": "grace@example.com", "isVerified": true}}),
+            (409, 6, "User already exists", "COMMAND-k2unb"),
+        ),
+        (
+            json!({"username": "augusta", "email": {"email": "augusta@example.com", "returnCode": {}},
+                   "phone": {"phone": "+15550100009", "isVerified": true}}),
+            (409, 6, "Phone number is already in use", "TESSERA-PHN01"),
         ),
         (
             json!({"password": {"hashedPassword": {"hash": "$2a$12$lJ08fqVr8bFJilRVnDT9Qe"}}}),
@@ -408,6 +419,57 @@ async fn update_human_user_changes_names_contacts_and_password() {
     );
     assert_eq!(user["human"]["phone"], Value::Null);
     assert_eq!(user["username"], "augusta");
+}
+
+/// RemovePhone takes the number awaiting its code as well as the proven one: ZITADEL shows the
+/// user one phone, and removing it leaves none, nor a code that could bring it back.
+#[tokio::test]
+async fn remove_phone_takes_a_number_awaiting_its_code_too() {
+    let app = TestApp::spawn().await;
+    let ada = human(&app, "ada@example.com", None).await;
+    let phone = format!("/v2/users/{ada}/phone");
+    let set = |number: &str| json!({"phone": number, "returnCode": {}});
+
+    let (status, pending) = call(&app, Method::POST, &phone, set("+15550100003")).await;
+    assert_eq!(status, StatusCode::OK, "{pending}");
+    assert_eq!(
+        v2_profile(&app, &ada).await["human"]["phone"],
+        json!({"phone": "+15550100003"})
+    );
+    let reply = call(&app, Method::POST, &phone, set("+15550100003")).await;
+    assert_zitadel_error(&reply, 400, 9, "Phone not changed", "COMMAND-Uch5e");
+    let (status, removed) = call(&app, Method::DELETE, &phone, json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{removed}");
+    assert_eq!(v2_profile(&app, &ada).await["human"]["phone"], Value::Null);
+    let reply = call(
+        &app,
+        Method::POST,
+        &format!("{phone}/verify"),
+        json!({"verificationCode": str_of(&pending, "verificationCode")}),
+    )
+    .await;
+    assert_zitadel_error(&reply, 400, 9, "Code not found", "COMMAND-2M9fs");
+    let before = app.fingerprint().await;
+    let reply = call(&app, Method::DELETE, &phone, json!({})).await;
+    assert_zitadel_error(&reply, 404, 5, "Phone not found", "COMMAND-ieJ2e");
+    assert_eq!(app.fingerprint().await, before);
+
+    // A proven number with another awaiting its code: both go.
+    let (status, _) = call(
+        &app,
+        Method::POST,
+        &phone,
+        json!({"phone": "+15550100004", "isVerified": true}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = call(&app, Method::POST, &phone, set("+15550100005")).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, removed) = call(&app, Method::DELETE, &phone, json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{removed}");
+    assert_eq!(v2_profile(&app, &ada).await["human"]["phone"], Value::Null);
+    let reply = call(&app, Method::DELETE, &phone, json!({})).await;
+    assert_zitadel_error(&reply, 404, 5, "Phone not found", "COMMAND-ieJ2e");
 }
 
 /// Management v1's username, profile, email and password updates, in the call's

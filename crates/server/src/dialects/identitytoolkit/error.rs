@@ -162,6 +162,7 @@ fn domain_envelope(e: &DomainError) -> Envelope {
         | InvalidVerificationCode
         | VerificationCodeNotFound
         | ContactNotFound
+        | ContactNotChanged(_)
         | SessionNotFound
         | LoginSessionExpired
         | SessionUserMismatch

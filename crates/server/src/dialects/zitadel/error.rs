@@ -6,6 +6,7 @@ use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
+use tessera_core::contact::ContactKind;
 use tessera_core::{DomainError, FactorKind};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -292,6 +293,8 @@ impl ZitadelError {
                 err(Code::InvalidArgument, "Code is invalid", "CODE-woT0xc")
             }
             (ContactNotFound, _) => err(Code::NotFound, "Phone not found", "COMMAND-ieJ2e"),
+            (ContactNotChanged(ContactKind::Email), _) => EMAIL_NOT_CHANGED,
+            (ContactNotChanged(ContactKind::Phone), _) => PHONE_NOT_CHANGED,
             (TooManyRequests, _) => err(
                 Code::ResourceExhausted,
                 "Too many codes were sent, try again later",

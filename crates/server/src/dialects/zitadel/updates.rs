@@ -3,21 +3,20 @@
 //! `SetHumanPassword`. A new password is what the Identity Toolkit checks from then on, and it
 //! ends the user's earlier tokens there too.
 
-use tessera_core::contact::ContactKind;
 use tessera_core::{DomainError, Password, ProfilePatch, UserId};
 
 use super::details::{details_v1, details_v2};
 use super::error::{
-    BAD_BODY, EMAIL_NOT_CHANGED, FAMILY_NAME_EMPTY, GIVEN_NAME_EMPTY, PASSWORD_TOO_SHORT,
-    USERNAME_EMPTY, USERNAME_NOT_CHANGED, ZitadelError,
+    BAD_BODY, FAMILY_NAME_EMPTY, GIVEN_NAME_EMPTY, PASSWORD_TOO_SHORT, USERNAME_EMPTY,
+    USERNAME_NOT_CHANGED, ZitadelError,
 };
 use super::profiles::gender_of;
 use super::rpc::Ctx;
-use super::users::{Names, changed, domain, email, email_proof, phone, phone_proof, trimmed};
+use super::users::{Names, change_human, domain, email, email_proof, phone, phone_proof, trimmed};
 use crate::proto::zitadel::management::v1 as mgmt;
 use crate::proto::zitadel::user::v2 as user;
 use crate::proto::zitadel::v1::ObjectDetails;
-use crate::service::{AccountChanges, Proof};
+use crate::service::{AccountChanges, HumanChange, IfUnchanged, Proof};
 
 fn new_password(raw: Option<&str>) -> Result<Password, ZitadelError> {
     raw.and_then(Password::parse).ok_or(PASSWORD_TOO_SHORT)
@@ -73,23 +72,22 @@ fn profile_patch(profile: &user::SetHumanProfile) -> (ProfilePatch, Option<Optio
     (patch, optional(&profile.display_name))
 }
 
-/// v2's `UpdateHumanUser`: username, profile and password in one write (a wrong current
-/// password changes nothing), then the email address and the phone number, each as
-/// `SetEmail` and `SetPhone` would set it. Every field is checked before anything changes;
-/// a refusal of the address or number itself (taken, or a delivery limit) comes after the
-/// first write has kept its changes. A blank phone number removes the phone.
+/// v2's `UpdateHumanUser`: username, profile, password, email address and phone number (each
+/// as `SetEmail` and `SetPhone` would set it, but left as it is when unchanged), checked
+/// whole and written as one: a wrong current password, a taken address or a delivery limit
+/// changes nothing. A blank phone number removes the phone.
 pub async fn update_human_user(
     ctx: Ctx,
     req: user::UpdateHumanUserRequest,
 ) -> Result<user::UpdateHumanUserResponse, ZitadelError> {
     use user::set_password::{PasswordType, Verification};
     let (ctx, id) = ctx.write_of(&req.user_id).await?;
-    let new_email = req
+    let email = req
         .email
         .as_ref()
         .map(|e| Ok::<_, ZitadelError>((email(&e.email)?, email_proof(e.verification.as_ref()))))
         .transpose()?;
-    let new_phone = req
+    let phone = req
         .phone
         .as_ref()
         .map(|p| match p.phone.trim() {
@@ -98,68 +96,34 @@ pub async fn update_human_user(
         })
         .transpose()?;
     let (profile, display_name) = req.profile.as_ref().map(profile_patch).unwrap_or_default();
-    let mut changes = AccountChanges {
-        username: req.username.as_deref().map(username).transpose()?,
-        profile,
-        display_name,
-        ..AccountChanges::default()
+    let mut change = HumanChange {
+        changes: AccountChanges {
+            username: req.username.as_deref().map(username).transpose()?,
+            profile,
+            display_name,
+            ..AccountChanges::default()
+        },
+        email,
+        phone,
+        ..HumanChange::default()
     };
-    let mut current = None;
     if let Some(set) = &req.password {
-        changes.password = match &set.password_type {
+        change.changes.password = match &set.password_type {
             Some(PasswordType::Password(p)) => Some(new_password(Some(&p.password))?),
             Some(PasswordType::HashedPassword(_)) | None => return Err(BAD_BODY),
         };
-        current = match &set.verification {
+        change.current_password = match &set.verification {
             Some(Verification::CurrentPassword(c)) => Some(c.as_str()),
             Some(Verification::VerificationCode(_)) => return Err(no_reset_code()),
             None => None,
         };
     }
-    let found =
-        if changes.username.is_some() || changes.password.is_some() || req.profile.is_some() {
-            ctx.svc
-                .update_proven(&ctx.realm, &id, changes, current)
-                .await
-        } else {
-            ctx.svc.get_account(&ctx.realm, &id).await
-        }
-        .map_err(domain)?;
-
-    let mut reply = user::UpdateHumanUserResponse {
-        details: None,
-        email_code: None,
-        phone_code: None,
-    };
-    if let Some((address, proof)) = new_email
-        && changed(&ctx, &id, ContactKind::Email, address.as_str()).await?
-    {
-        reply.email_code = ctx
-            .svc
-            .set_email(&ctx.realm, &id, address, proof, &ctx.client)
-            .await
-            .map_err(domain)?;
-    }
-    match new_phone {
-        Some(Some((number, proof)))
-            if changed(&ctx, &id, ContactKind::Phone, number.as_str()).await? =>
-        {
-            reply.phone_code = ctx
-                .svc
-                .set_phone(&ctx.realm, &id, number, proof, &ctx.client)
-                .await
-                .map_err(domain)?;
-        }
-        Some(None) if found.phone_number.is_some() => {
-            ctx.svc
-                .remove_phone(&ctx.realm, &id)
-                .await
-                .map_err(domain)?;
-        }
-        _ => {}
-    }
-    reply.details = Some(details_v2(&ctx));
-    Ok(reply)
+    let codes = change_human(&ctx, &id, change).await?;
+    Ok(user::UpdateHumanUserResponse {
+        details: Some(details_v2(&ctx)),
+        email_code: codes.email,
+        phone_code: codes.phone,
+    })
 }
 
 /// Management v1: a user of the call's organization, changed as `changes` says.
@@ -233,14 +197,12 @@ pub async fn update_human_email(
     } else {
         Proof::SendCode
     };
-    let address = email(&req.email)?;
-    if !changed(&ctx, &id, ContactKind::Email, address.as_str()).await? {
-        return Err(EMAIL_NOT_CHANGED);
-    }
-    ctx.svc
-        .set_email(&ctx.realm, &id, address, proof, &ctx.client)
-        .await
-        .map_err(domain)?;
+    let change = HumanChange {
+        email: Some((email(&req.email)?, proof)),
+        if_unchanged: IfUnchanged::Refuse,
+        ..HumanChange::default()
+    };
+    change_human(&ctx, &id, change).await?;
     Ok(mgmt::UpdateHumanEmailResponse {
         details: Some(details_v1(&ctx)),
     })

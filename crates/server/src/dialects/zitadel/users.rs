@@ -11,9 +11,9 @@ use tessera_core::{
 
 use super::details::{created_v1, created_v2, details_v1, details_v2};
 use super::error::{
-    ADD_FAMILY_NAME_EMPTY, ADD_GIVEN_NAME_EMPTY, BAD_BODY, EMAIL_NOT_CHANGED, FAMILY_NAME_EMPTY,
-    GIVEN_NAME_EMPTY, INVALID_EMAIL, INVALID_ORG, INVALID_PHONE, ORG_MEMBERS_UNSUPPORTED, Op,
-    PASSWORD_TOO_SHORT, PHONE_NOT_CHANGED, ZitadelError,
+    ADD_FAMILY_NAME_EMPTY, ADD_GIVEN_NAME_EMPTY, BAD_BODY, FAMILY_NAME_EMPTY, GIVEN_NAME_EMPTY,
+    INVALID_EMAIL, INVALID_ORG, INVALID_PHONE, ORG_MEMBERS_UNSUPPORTED, Op, PASSWORD_TOO_SHORT,
+    ZitadelError,
 };
 use super::factors::user_id;
 use super::profiles::gender_of;
@@ -21,7 +21,7 @@ use super::rpc::Ctx;
 use crate::proto::zitadel::management::v1 as mgmt;
 use crate::proto::zitadel::org::v2 as org;
 use crate::proto::zitadel::user::v2 as user;
-use crate::service::{NewAccount, Proof};
+use crate::service::{ContactCodes, HumanChange, IfUnchanged, NewAccount, Proof};
 
 pub(super) fn domain(e: DomainError) -> ZitadelError {
     ZitadelError::from_domain(Op::Read, e)
@@ -154,23 +154,22 @@ async fn create(ctx: &Ctx, realm: &Realm, human: Human) -> Result<Created, Zitad
         .create_account(realm, account, Vec::new())
         .await
         .map_err(domain)?;
-    let mut created = Created {
+    let unproven = |p: &Proof| *p != Proof::Verified;
+    let codes = svc
+        .start_verifications(
+            realm,
+            &user,
+            human.email.filter(|(_, p)| unproven(p)),
+            human.phone.filter(|(_, p)| unproven(p)),
+            &ctx.client,
+        )
+        .await
+        .map_err(domain)?;
+    let created = Created {
         id: user.id.clone(),
-        email_code: None,
-        phone_code: None,
+        email_code: codes.email,
+        phone_code: codes.phone,
     };
-    if let Some((address, proof)) = human.email.filter(|(_, p)| *p != Proof::Verified) {
-        created.email_code = svc
-            .set_email(realm, &user.id, address, proof, &ctx.client)
-            .await
-            .map_err(domain)?;
-    }
-    if let Some((number, proof)) = human.phone.filter(|(_, p)| *p != Proof::Verified) {
-        created.phone_code = svc
-            .set_phone(realm, &user.id, number, proof, &ctx.client)
-            .await
-            .map_err(domain)?;
-    }
     if let Some(secret) = human.totp_secret {
         svc.import_totp(realm, &user.id, &secret)
             .await
@@ -416,15 +415,12 @@ pub async fn set_email(
         Some(ReturnCode(_)) => Proof::ReturnCode,
         _ => Proof::SendCode,
     };
-    let address = email(&req.email)?;
-    if !changed(&ctx, &id, ContactKind::Email, address.as_str()).await? {
-        return Err(EMAIL_NOT_CHANGED);
-    }
-    let verification_code = ctx
-        .svc
-        .set_email(&ctx.realm, &id, address, proof, &ctx.client)
-        .await
-        .map_err(domain)?;
+    let change = HumanChange {
+        email: Some((email(&req.email)?, proof)),
+        if_unchanged: IfUnchanged::Refuse,
+        ..HumanChange::default()
+    };
+    let verification_code = change_human(&ctx, &id, change).await?.email;
     Ok(user::SetEmailResponse {
         details: Some(details_v2(&ctx)),
         verification_code,
@@ -442,34 +438,28 @@ pub async fn set_phone(
         Some(ReturnCode(_)) => Proof::ReturnCode,
         _ => Proof::SendCode,
     };
-    let number = phone(&req.phone)?;
-    if !changed(&ctx, &id, ContactKind::Phone, number.as_str()).await? {
-        return Err(PHONE_NOT_CHANGED);
-    }
-    let verification_code = ctx
-        .svc
-        .set_phone(&ctx.realm, &id, number, proof, &ctx.client)
-        .await
-        .map_err(domain)?;
+    let change = HumanChange {
+        phone: Some(Some((phone(&req.phone)?, proof))),
+        if_unchanged: IfUnchanged::Refuse,
+        ..HumanChange::default()
+    };
+    let verification_code = change_human(&ctx, &id, change).await?.phone;
     Ok(user::SetPhoneResponse {
         details: Some(details_v2(&ctx)),
         verification_code,
     })
 }
 
-/// Whether `value` would change the user's address or number: not when it is the one the user
-/// has or awaits a code for (ZITADEL's "not changed"; a resend gives a new code).
-pub(super) async fn changed(
+/// A change of the user, as one write (`Service::change_human`); the codes to hand back.
+pub(super) async fn change_human(
     ctx: &Ctx,
     id: &UserId,
-    kind: ContactKind,
-    value: &str,
-) -> Result<bool, ZitadelError> {
-    let same = ctx
-        .svc
-        .is_current_contact(&ctx.realm, id, kind, value)
-        .await;
-    Ok(!same.map_err(domain)?)
+    change: HumanChange<'_>,
+) -> Result<ContactCodes, ZitadelError> {
+    ctx.svc
+        .change_human(&ctx.realm, id, change, &ctx.client)
+        .await
+        .map_err(domain)
 }
 
 /// A new code for the pending address or number, sent unless the caller asks for it back.
@@ -600,10 +590,12 @@ pub async fn remove_phone(
     req: user::RemovePhoneRequest,
 ) -> Result<user::RemovePhoneResponse, ZitadelError> {
     let (ctx, id) = ctx.write_of(&req.user_id).await?;
-    ctx.svc
-        .remove_phone(&ctx.realm, &id)
-        .await
-        .map_err(domain)?;
+    let change = HumanChange {
+        phone: Some(None),
+        if_unchanged: IfUnchanged::Refuse,
+        ..HumanChange::default()
+    };
+    change_human(&ctx, &id, change).await?;
     Ok(user::RemovePhoneResponse {
         details: Some(details_v2(&ctx)),
     })
