@@ -59,22 +59,35 @@ pub struct NewChallenge<'a> {
     pub event: Option<&'a Event>,
 }
 
-/// A change of a user's contact data and what goes with it (see `Store::change_contacts`):
-/// one transaction, so that a refusal of any part (an address taken, a delivery limit used
-/// up) leaves all of it unwritten.
+/// A user's row as a write stores it.
+#[derive(Debug)]
+pub enum UserRow {
+    /// Inserted: a new user.
+    New(User),
+    /// Written back over the stored one.
+    Changed(User),
+}
+
+/// A write of one user's row and what goes with it (see `Store::write_user`): one
+/// transaction, so that a refusal of any part (an address taken, a delivery limit used up)
+/// leaves all of it unwritten.
 #[derive(Debug, Default)]
-pub struct ContactChange {
-    /// The user's row as it is to be stored, when it changes; `dropped` and `removed` are
-    /// this user's and are written only with it.
-    pub user: Option<User>,
-    /// Verifications started, each replacing a pending one of its user and kind.
+pub struct UserWrite {
+    /// The user's row, when it is new or changes; `added`, `removed` and `dropped` are this
+    /// user's and are written only with it.
+    pub row: Option<UserRow>,
+    /// Ready factors added (a TOTP secret imported with a new user), each with its
+    /// `factor.enrolled` event.
+    pub added: Vec<(Factor, Event)>,
+    /// Factors removed (OTP SMS goes with its number), each with its `factor.removed` event,
+    /// recorded only if the factor was still there.
+    pub removed: Vec<(FactorId, Event)>,
+    /// Verifications of an address or number started, each replacing a pending one of its
+    /// user and kind.
     pub codes: Vec<ContactCode>,
     /// Pending verifications dropped, whatever their code (the caller vouched for the contact,
     /// or removed it).
     pub dropped: Vec<ContactKind>,
-    /// Factors removed with it (OTP SMS goes with its number), each with its `factor.removed`
-    /// event, recorded only if the factor was still there.
-    pub removed: Vec<(FactorId, Event)>,
     /// The messages that carry the codes.
     pub outgoing: Vec<Outgoing>,
 }
@@ -397,9 +410,9 @@ pub trait Store: Send + Sync + 'static {
     async fn find_realm_by_org(&self, org_id: &str) -> StoreResult<Option<Realm>>;
     /// Gives a realm its organization id unless it has one; returns the realm as stored.
     async fn assign_org(&self, realm: &RealmId, org_id: &str) -> StoreResult<Option<Realm>>;
-    /// Writes a change of a user's contact data (`ContactChange`) in one transaction;
-    /// `Ok(false)`, and nothing written, when the changed user is no longer there.
-    async fn change_contacts(&self, change: &ContactChange) -> StoreResult<bool>;
+    /// Writes `write` in one transaction; `Ok(false)`, and nothing written, when the user it
+    /// changes is no longer there.
+    async fn write_user(&self, write: &UserWrite) -> StoreResult<bool>;
     async fn find_contact_code(
         &self,
         realm: &RealmId,

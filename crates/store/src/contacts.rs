@@ -4,53 +4,17 @@
 use tessera_core::clock::from_unix_millis;
 use tessera_core::contact::{ContactCode, ContactKind};
 use tessera_core::error::StoreError;
-use tessera_core::store::{ContactChange, StoreResult};
 use tessera_core::{RealmId, UserId};
 
-use crate::challenges::insert_event;
 use crate::conn::Conn;
+use crate::db_err;
 use crate::rows::millis;
-use crate::together::{Statement, run, run_together, won};
-use crate::{db_err, deliveries, factors, users};
+use crate::together::{Statement, won};
 
 type Key<'a> = (&'a RealmId, &'a UserId, ContactKind);
 
-/// Writes `change` in a transaction of its own, once its messages' limits are charged: the
-/// user's row first, then their factors (the order every write that takes both locks them
-/// in on PostgreSQL), then the codes, the messages and the events.
-pub(crate) async fn change(conn: &mut Conn<'_>, change: &ContactChange) -> StoreResult<bool> {
-    deliveries::limited(conn, &change.outgoing, async |conn| {
-        let mut tx = conn.begin().await.map_err(db_err)?;
-        if let Some(user) = &change.user {
-            if !won(&mut tx, users::update(user)).await? {
-                return Ok(false);
-            }
-            let (realm, id) = (&user.realm, &user.id);
-            let mut events = Vec::with_capacity(change.removed.len());
-            for (factor, event) in &change.removed {
-                if won(&mut tx, factors::mark_removed(realm, id, factor)).await? {
-                    events.push(insert_event(event));
-                }
-            }
-            if !events.is_empty() {
-                factors::recount(&mut tx, realm, id).await?;
-            }
-            run_together(&mut tx, events).await?;
-            for &kind in &change.dropped {
-                run(&mut tx, take((realm, id, kind))).await?;
-            }
-        }
-        for code in &change.codes {
-            put(&mut tx, code).await?;
-        }
-        deliveries::queue(&mut tx, &change.outgoing).await?;
-        tx.commit().await.map_err(db_err)?;
-        Ok(true)
-    })
-    .await
-}
-
-async fn put(conn: &mut Conn<'_>, code: &ContactCode) -> Result<(), StoreError> {
+/// Starts a verification, replacing a pending one of its user and kind.
+pub(crate) async fn put(conn: &mut Conn<'_>, code: &ContactCode) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO contact_codes (realm_id, user_id, kind, value, code_hash, expires_at, attempts_left) \
          VALUES ($1, $2, $3, $4, $5, $6, $7) \
@@ -113,7 +77,7 @@ pub async fn spend_attempt(conn: &mut Conn<'_>, key: Key<'_>) -> Result<bool, St
 }
 
 /// The statement that drops a pending verification, whatever its code.
-fn take(key: Key<'_>) -> Statement {
+pub(crate) fn take(key: Key<'_>) -> Statement {
     let sql = "DELETE FROM contact_codes WHERE realm_id = $1 AND user_id = $2 AND kind = $3";
     keyed(sql, key)
 }

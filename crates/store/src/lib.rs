@@ -34,6 +34,7 @@ mod rows;
 mod sealed;
 mod sweep;
 mod together;
+mod user_write;
 mod users;
 mod writer;
 
@@ -48,9 +49,9 @@ use tessera_core::factor::Sealed;
 use tessera_core::login_session::LoginSession;
 use tessera_core::store::{Attempt, AttemptTaken, EventFilter, EventRecord, Listed};
 use tessera_core::store::{
-    Attempted, ContactChange, EnrolOutcome, Enrolment, Event, KeyUsage, NewChallenge, Outgoing,
+    Attempted, EnrolOutcome, Enrolment, Event, KeyUsage, NewChallenge, Outgoing,
     RefreshTokenRecord, SealedKind, SealedRecord, SignInCompletion, SignInOutcome,
-    SigningKeyRecord, StoreResult, UserQuery, UserScope, WriteOrder,
+    SigningKeyRecord, StoreResult, UserQuery, UserScope, UserWrite, WriteOrder,
 };
 use tessera_core::{
     EmailAddress, Factor, FactorId, FactorKey, MachineUser, NewUser, Realm, RealmId, Store, User,
@@ -354,8 +355,8 @@ impl Store for SqlStore {
         .await
     }
 
-    async fn change_contacts(&self, change: &ContactChange) -> StoreResult<bool> {
-        self.durably(async |conn| contacts::change(conn, change).await)
+    async fn write_user(&self, write: &UserWrite) -> StoreResult<bool> {
+        self.durably(async |conn| user_write::write(conn, write).await)
             .await
     }
 

@@ -11,22 +11,27 @@ use tessera_core::{AccountState, Gender, NewUser, RealmId, User, UserId};
 use crate::conn::Conn;
 use crate::db_err;
 use crate::rows::{USER_COLUMNS, millis, user_from_row};
-use crate::together::Statement;
+use crate::together::{Statement, run};
 
 pub(crate) async fn insert(conn: &mut Conn<'_>, new: NewUser) -> StoreResult<User> {
     let user = new.into_user();
-    bind_user(sqlx::query(
-        "INSERT INTO users (realm_id, id, email, email_verified, phone_number, display_name, photo_url, \
+    run(conn, insert_row(&user)).await?;
+    Ok(user)
+}
+
+/// The statement that inserts `user`'s row.
+pub(crate) fn insert_row(user: &User) -> Statement {
+    bind_user(
+        sqlx::query(
+            "INSERT INTO users (realm_id, id, email, email_verified, phone_number, display_name, photo_url, \
          password_hash, password_updated_at, disabled, valid_since, custom_attributes, created_at, \
          last_login_at, last_refresh_at, username, given_name, family_name, nick_name, \
          preferred_language, gender, locked) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, \
          $19, $20, $21, $22)",
-    ), &user)
-    .execute(&mut *conn)
-    .await
-    .map_err(db_err)?;
-    Ok(user)
+        ),
+        user,
+    )
 }
 
 /// `column` is one of our own column names, never caller input.

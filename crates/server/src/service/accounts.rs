@@ -112,6 +112,16 @@ impl Service {
         realm: &Realm,
         account: NewAccount,
     ) -> Result<User, DomainError> {
+        let user = self.new_user(realm, account).await?;
+        Ok(self.store.insert_user(user).await?)
+    }
+
+    /// The row of a new account: its password hashed, its id drawn unless given.
+    pub(super) async fn new_user(
+        &self,
+        realm: &Realm,
+        account: NewAccount,
+    ) -> Result<NewUser, DomainError> {
         let password_hash = match &account.password {
             Some(p) => Some(self.passwords.hash(p).await?),
             None => None,
@@ -120,7 +130,7 @@ impl Service {
             Some(id) => id,
             None => UserId::from_random(random_array().map_err(internal)?),
         };
-        let user = NewUser {
+        Ok(NewUser {
             id,
             realm: realm.id.clone(),
             username: account.username,
@@ -135,8 +145,7 @@ impl Service {
             custom_attributes: account.custom_attributes,
             created_at: account.created_at.unwrap_or_else(|| self.clock.now()),
             last_login_at: account.last_login_at,
-        };
-        Ok(self.store.insert_user(user).await?)
+        })
     }
 
     /// First-factor sign-in. An unknown email costs the same Argon2 work as a wrong password.

@@ -11,14 +11,14 @@ use tessera_core::contact::{
     CONTACT_CODE_ATTEMPTS, CONTACT_CODE_LEN, CONTACT_CODE_LIFETIME, ContactCode, ContactKind,
 };
 use tessera_core::delivery::{MessageContent, MessageKind};
-use tessera_core::store::ContactChange;
+use tessera_core::store::{UserRow, UserWrite};
 use tessera_core::{
-    DomainError, EmailAddress, Factor, FactorKind, PhoneNumber, Realm, User, UserId,
+    DomainError, EmailAddress, Factor, FactorKind, FactorState, PhoneNumber, Realm, User, UserId,
 };
 
 use super::attempts::Subject;
 use super::delivery::{ClientInfo, Destination, minutes};
-use super::{AccountChanges, Service, callers::internal};
+use super::{AccountChanges, NewAccount, Service, callers::internal};
 use crate::crypto::random_chars;
 
 /// How a new address or number is proven.
@@ -59,6 +59,17 @@ pub struct HumanChange<'a> {
     pub if_unchanged: IfUnchanged,
 }
 
+/// A new human (ZITADEL's `AddHumanUser` and `ImportHumanUser`): the account, its email
+/// address and phone number (each the user's at once if vouched for, else verified by a code;
+/// the number only once proven), and a TOTP secret an authenticator app already holds.
+#[derive(Debug, Default)]
+pub struct NewHuman {
+    pub account: NewAccount,
+    pub email: Option<(EmailAddress, Proof)>,
+    pub phone: Option<(PhoneNumber, Proof)>,
+    pub totp_secret: Option<Vec<u8>>,
+}
+
 /// The codes a change hands back to its caller (`Proof::ReturnCode`).
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct ContactCodes {
@@ -78,7 +89,7 @@ impl Service {
     /// carries it when `proof` says to send it. The code itself when the caller is to get it.
     fn start_verification(
         &self,
-        write: &mut ContactChange,
+        write: &mut UserWrite,
         realm: &Realm,
         user: &User,
         to: Destination<'_>,
@@ -117,8 +128,8 @@ impl Service {
     }
 
     /// Writes `write`; `UserNotFound` when the user it changes is gone.
-    async fn write_contacts(&self, write: ContactChange) -> Result<(), DomainError> {
-        if !self.store.change_contacts(&write).await? {
+    async fn write_user(&self, write: UserWrite) -> Result<(), DomainError> {
+        if !self.store.write_user(&write).await? {
             return Err(DomainError::UserNotFound);
         }
         if !write.outgoing.is_empty() {
@@ -127,25 +138,49 @@ impl Service {
         Ok(())
     }
 
-    /// Starts the verifications of a new user's address and number, in one write.
-    pub async fn start_verifications(
+    /// Creates `human` in one write: a user that exists already or a delivery limit used up
+    /// leaves nothing behind. Its id, and the codes to hand back.
+    pub async fn create_human(
         &self,
         realm: &Realm,
-        user: &User,
-        email: Option<(EmailAddress, Proof)>,
-        phone: Option<(PhoneNumber, Proof)>,
+        human: NewHuman,
         client: &ClientInfo,
-    ) -> Result<ContactCodes, DomainError> {
-        let mut write = ContactChange::default();
-        let codes = self.verifications(&mut write, realm, user, &email, &phone, client)?;
-        self.write_contacts(write).await?;
-        Ok(codes)
+    ) -> Result<(UserId, ContactCodes), DomainError> {
+        let NewHuman {
+            mut account,
+            email,
+            phone,
+            totp_secret,
+        } = human;
+        let vouched = |proof: &Proof| *proof == Proof::Verified;
+        account.email_verified = email.as_ref().is_some_and(|(_, p)| vouched(p));
+        account.email = email.as_ref().map(|(address, _)| address.clone());
+        account.phone_number = phone
+            .as_ref()
+            .filter(|(_, p)| vouched(p))
+            .map(|(number, _)| number.clone());
+        let user = self.new_user(realm, account).await?.into_user();
+        let mut write = UserWrite::default();
+        if let Some(secret) = totp_secret {
+            let mut factor = self.totp_factor(realm, &user.id, &secret)?;
+            factor.state = FactorState::Ready;
+            factor.enrolled_at = Some(factor.created_at);
+            let event = self.event(realm, &user, &factor, "factor.enrolled");
+            write.added.push((factor, event));
+        }
+        let email = email.filter(|(_, p)| !vouched(p));
+        let phone = phone.filter(|(_, p)| !vouched(p));
+        let codes = self.verifications(&mut write, realm, &user, &email, &phone, client)?;
+        let id = user.id.clone();
+        write.row = Some(UserRow::New(user));
+        self.write_user(write).await?;
+        Ok((id, codes))
     }
 
     /// Adds to `write` the verifications of `user`'s new address and number.
     fn verifications(
         &self,
-        write: &mut ContactChange,
+        write: &mut UserWrite,
         realm: &Realm,
         user: &User,
         email: &Option<(EmailAddress, Proof)>,
@@ -188,7 +223,7 @@ impl Service {
         if let Some(current) = current_password {
             self.prove_password(&user, current).await?;
         }
-        let mut write = ContactChange::default();
+        let mut write = UserWrite::default();
         let mut new_email = None;
         if let Some((address, proof)) = email
             && self
@@ -242,8 +277,8 @@ impl Service {
         let codes =
             self.verifications(&mut write, realm, &changed, &new_email, &new_phone, client)?;
         if changed != user || !write.codes.is_empty() || !write.dropped.is_empty() {
-            write.user = Some(changed);
-            self.write_contacts(write).await?;
+            write.row = Some(UserRow::Changed(changed));
+            self.write_user(write).await?;
         }
         Ok(codes)
     }
@@ -287,13 +322,7 @@ impl Service {
 
     /// Adds to `write` what goes when the user's phone number is replaced or removed: a
     /// number awaiting its code, and the OTP SMS factors of the old number.
-    fn replace_phone(
-        &self,
-        write: &mut ContactChange,
-        realm: &Realm,
-        user: &User,
-        factors: &[Factor],
-    ) {
+    fn replace_phone(&self, write: &mut UserWrite, realm: &Realm, user: &User, factors: &[Factor]) {
         write.dropped.push(ContactKind::Phone);
         if user.phone_number.is_none() {
             return;
@@ -344,9 +373,9 @@ impl Service {
                 Destination::Phone(&number)
             }
         };
-        let mut write = ContactChange::default();
+        let mut write = UserWrite::default();
         let code = self.start_verification(&mut write, realm, &user, to, proof, client)?;
-        self.write_contacts(write).await?;
+        self.write_user(write).await?;
         Ok(code)
     }
 

@@ -27,7 +27,7 @@ use crate::tokens::{Signing, SigningKeys, TokenSigner, TokenVerifier};
 pub use accounts::{AccountChanges, BatchGetPage, ImportUser, NewAccount, UserSelector};
 pub use attempts::FailureLimits;
 pub use callers::{KeyScope, Mode};
-pub use contacts::{ContactCodes, HumanChange, IfUnchanged, Proof};
+pub use contacts::{ContactCodes, HumanChange, IfUnchanged, NewHuman, Proof};
 pub use delivery::{
     ClientInfo, DELIVERY_RETENTION, DeliveryLimits, DeliverySetup, Limit, OutboxCode,
 };

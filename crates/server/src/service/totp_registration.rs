@@ -167,25 +167,6 @@ impl Service {
         }
     }
 
-    /// A ready TOTP factor with a secret the caller brings (ZITADEL's user import with
-    /// `otp_code` / `totp_secret`), for a user without one.
-    pub async fn import_totp(
-        &self,
-        realm: &Realm,
-        id: &UserId,
-        secret: &[u8],
-    ) -> Result<Factor, DomainError> {
-        let (user, existing) = self.totp_factors(realm, id).await?;
-        if existing.iter().any(|f| f.state == FactorState::Ready) {
-            return Err(DomainError::SecondFactorExists);
-        }
-        let mut factor = self.totp_factor(realm, &user.id, secret)?;
-        factor.state = FactorState::Ready;
-        factor.enrolled_at = Some(factor.created_at);
-        let event = self.event(realm, &user, &factor, "factor.enrolled");
-        self.make_ready(factor, &event).await
-    }
-
     /// Adds the OTP SMS factor (codes to the user's own, verified phone) or the OTP Email
     /// factor (codes to the verified email address): ready at once, one of each per user.
     pub async fn add_contact_factor(

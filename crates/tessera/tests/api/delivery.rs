@@ -721,10 +721,16 @@ async fn the_realm_limit_answers_zitadel_callers_resource_exhausted() {
     let body = json!({"username": "b", "profile": {"givenName": "C", "familyName": "D"},
                       "email": {"email": "b2@example.com", "sendCode": {}}});
     let path = format!("/v2/users/human/{}", users[1]);
-    limited(
-        app.zitadel(Method::PUT, &path, &pat, None, Some(body))
-            .await,
-    );
+    let update = app.zitadel(Method::PUT, &path, &pat, None, Some(body));
+    limited(update.await);
+    assert_eq!(app.fingerprint().await, before);
+
+    // Nor does an AddHumanUser: no user is left behind to answer "already exists" to a retry.
+    let mut body = create("c@example.com");
+    body["email"] = json!({"email": "c@example.com", "sendCode": {}});
+    body["totpSecret"] = json!("GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ");
+    let add = app.zitadel(Method::POST, "/v2/users/human", &pat, None, Some(body));
+    limited(add.await);
     assert_eq!(app.fingerprint().await, before);
 }
 

@@ -21,7 +21,7 @@ use super::rpc::Ctx;
 use crate::proto::zitadel::management::v1 as mgmt;
 use crate::proto::zitadel::org::v2 as org;
 use crate::proto::zitadel::user::v2 as user;
-use crate::service::{ContactCodes, HumanChange, IfUnchanged, NewAccount, Proof};
+use crate::service::{ContactCodes, HumanChange, IfUnchanged, NewAccount, NewHuman, Proof};
 
 pub(super) fn domain(e: DomainError) -> ZitadelError {
     ZitadelError::from_domain(Op::Read, e)
@@ -131,51 +131,31 @@ fn proof_v1(verified: bool) -> Proof {
     }
 }
 
-/// Creates the account, then starts the verifications and imports the TOTP secret.
+/// Creates the account with its verifications and imported TOTP secret, as one write.
 async fn create(ctx: &Ctx, realm: &Realm, human: Human) -> Result<Created, ZitadelError> {
-    let verified = |p: &Option<(_, Proof)>| p.as_ref().is_some_and(|(_, p)| *p == Proof::Verified);
-    let account = NewAccount {
-        id: human.id,
-        username: human.username,
-        email_verified: verified(&human.email),
-        email: human.email.as_ref().map(|(e, _)| e.clone()),
-        phone_number: human
-            .phone
-            .as_ref()
-            .filter(|(_, p)| *p == Proof::Verified)
-            .map(|(n, _)| n.clone()),
-        password: human.password,
-        profile: human.names.profile,
-        display_name: human.names.display,
-        ..NewAccount::default()
+    let new = NewHuman {
+        account: NewAccount {
+            id: human.id,
+            username: human.username,
+            password: human.password,
+            profile: human.names.profile,
+            display_name: human.names.display,
+            ..NewAccount::default()
+        },
+        email: human.email,
+        phone: human.phone,
+        totp_secret: human.totp_secret,
     };
-    let svc = &ctx.svc;
-    let user = svc
-        .create_account(realm, account, Vec::new())
+    let (id, codes) = ctx
+        .svc
+        .create_human(realm, new, &ctx.client)
         .await
         .map_err(domain)?;
-    let unproven = |p: &Proof| *p != Proof::Verified;
-    let codes = svc
-        .start_verifications(
-            realm,
-            &user,
-            human.email.filter(|(_, p)| unproven(p)),
-            human.phone.filter(|(_, p)| unproven(p)),
-            &ctx.client,
-        )
-        .await
-        .map_err(domain)?;
-    let created = Created {
-        id: user.id.clone(),
+    Ok(Created {
+        id,
         email_code: codes.email,
         phone_code: codes.phone,
-    };
-    if let Some(secret) = human.totp_secret {
-        svc.import_totp(realm, &user.id, &secret)
-            .await
-            .map_err(domain)?;
-    }
-    Ok(created)
+    })
 }
 
 pub(super) fn email_proof(v: Option<&user::set_human_email::Verification>) -> Proof {

@@ -1,0 +1,59 @@
+//! A write of one user's row and what goes with it: factors added or removed, verifications of
+//! an address or number started or dropped, and the messages that carry their codes, in one
+//! transaction (`Store::write_user`).
+
+use tessera_core::store::{StoreResult, UserRow, UserWrite};
+
+use crate::challenges::insert_event;
+use crate::conn::Conn;
+use crate::together::{run, run_together, won};
+use crate::{contacts, db_err, deliveries, factors, users};
+
+/// Writes `write` in a transaction of its own, once its messages' limits are charged: the
+/// user's row first, then their factors (the order every write that takes both locks them in
+/// on PostgreSQL), then the codes, the messages and the events. `Ok(false)` when the row to
+/// change is gone.
+pub(crate) async fn write(conn: &mut Conn<'_>, write: &UserWrite) -> StoreResult<bool> {
+    deliveries::limited(conn, &write.outgoing, async |conn| {
+        let mut tx = conn.begin().await.map_err(db_err)?;
+        if let Some(row) = &write.row {
+            let user = match row {
+                UserRow::New(user) => {
+                    run(&mut tx, users::insert_row(user)).await?;
+                    user
+                }
+                UserRow::Changed(user) => {
+                    if !won(&mut tx, users::update(user)).await? {
+                        return Ok(false);
+                    }
+                    user
+                }
+            };
+            let (realm, id) = (&user.realm, &user.id);
+            let mut events = Vec::new();
+            for (factor, event) in &write.added {
+                run(&mut tx, factors::insert(factor)).await?;
+                events.push(insert_event(event));
+            }
+            for (factor, event) in &write.removed {
+                if won(&mut tx, factors::mark_removed(realm, id, factor)).await? {
+                    events.push(insert_event(event));
+                }
+            }
+            if !events.is_empty() {
+                factors::recount(&mut tx, realm, id).await?;
+            }
+            run_together(&mut tx, events).await?;
+            for &kind in &write.dropped {
+                run(&mut tx, contacts::take((realm, id, kind))).await?;
+            }
+        }
+        for code in &write.codes {
+            contacts::put(&mut tx, code).await?;
+        }
+        deliveries::queue(&mut tx, &write.outgoing).await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(true)
+    })
+    .await
+}
