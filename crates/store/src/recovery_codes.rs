@@ -2,7 +2,7 @@
 //! uses exactly one succeeds.
 
 use sqlx::AssertSqlSafe;
-use tessera_core::error::StoreError;
+use tessera_core::error::{Parent, StoreError};
 use tessera_core::{RealmId, UserId};
 use time::OffsetDateTime;
 
@@ -11,8 +11,10 @@ use crate::db_err;
 use crate::rows::millis;
 
 /// Adds `hashes` to the user's codes unless it would then hold more than `max`; `false` when
-/// it would. The count is read in the same transaction (SQLite's one writer makes that exact;
-/// two concurrent adds on PostgreSQL could together pass `max`).
+/// it would, `Gone` when the user is. The count is read in the same transaction, after the
+/// user's row is locked: SQLite's one writer makes that exact anyway, and on PostgreSQL the
+/// lock makes concurrent adds for one user wait their turn and count what the one before
+/// them added, so that together they cannot pass `max`.
 pub async fn add(
     conn: &mut Conn<'_>,
     (realm, user): (&RealmId, &UserId),
@@ -21,6 +23,16 @@ pub async fn add(
     max: i64,
 ) -> Result<bool, StoreError> {
     let mut tx = conn.begin().await.map_err(db_err)?;
+    let lock = "UPDATE users SET ready_factors = ready_factors WHERE realm_id = $1 AND id = $2";
+    let locked = sqlx::query(lock)
+        .bind(&realm.0)
+        .bind(user.as_str())
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+    if locked.rows_affected() != 1 {
+        return Err(StoreError::Gone(Parent::User));
+    }
     let held = count(&mut tx, (realm, user)).await?;
     if held + i64::try_from(hashes.len()).unwrap_or(i64::MAX) > max {
         return Ok(false);

@@ -205,3 +205,33 @@ async fn recovery_codes_go_with_their_user() {
     pool.close().await;
     assert_eq!(left, 0);
 }
+
+/// Of sixteen batches of three asked for at once, three are added (nine codes) and the rest
+/// refused: concurrent generations never hold more than ten together, on either engine.
+#[tokio::test]
+async fn concurrent_batches_hold_at_most_ten() {
+    let app = TestApp::spawn().await;
+    let ada = ada(&app).await;
+    let batch = || {
+        app.client
+            .post(app.url(&format!("/v2/users/{ada}/recovery_codes")))
+            .bearer_auth(app.pat())
+            .json(&json!({"count": 3}))
+    };
+    let mut added = 0;
+    for reply in TestApp::all_at_once((0..16).map(|_| batch()).collect()).await {
+        if reply.0 == StatusCode::OK {
+            assert_eq!(codes_of(&reply).len(), 3);
+            added += 1;
+        } else {
+            let message = "Maximum number of recovery codes exceeded";
+            assert_zitadel_error(&reply, 409, 6, message, "COMMAND-8f2k9");
+        }
+    }
+    assert_eq!(added, 3);
+    // Nine held: one more fits, and then none.
+    assert_eq!(codes_of(&generate(&app, &ada, 1).await).len(), 1);
+    let reply = generate(&app, &ada, 1).await;
+    let message = "Maximum number of recovery codes exceeded";
+    assert_zitadel_error(&reply, 409, 6, message, "COMMAND-8f2k9");
+}
