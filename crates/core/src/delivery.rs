@@ -58,6 +58,12 @@ pub enum MessageKind {
     SignIn,
     /// Proving an email address or phone number (ZITADEL `SetEmail`, `SetPhone`).
     VerifyContact,
+    /// A link that verifies the user's address (Identity Toolkit `VERIFY_EMAIL`).
+    VerifyEmail,
+    /// A link that resets the user's password (`PASSWORD_RESET`).
+    ResetPassword,
+    /// A link that makes a new address the user's (`VERIFY_AND_CHANGE_EMAIL`).
+    ChangeEmail,
 }
 
 impl MessageKind {
@@ -66,6 +72,9 @@ impl MessageKind {
             MessageKind::Enrol => "enrol",
             MessageKind::SignIn => "sign_in",
             MessageKind::VerifyContact => "verify_contact",
+            MessageKind::VerifyEmail => "verify_email",
+            MessageKind::ResetPassword => "reset_password",
+            MessageKind::ChangeEmail => "change_email",
         }
     }
 }
@@ -81,6 +90,9 @@ pub struct MessageContent {
     pub valid_minutes: i64,
     /// Identity Toolkit's `sessionInfo`, which the emulator's `verificationCodes` returns.
     pub session_info: Option<String>,
+    /// The link that carries `code`, for the kinds a link completes (`{{link}}`).
+    #[serde(default)]
+    pub link: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

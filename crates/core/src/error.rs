@@ -99,6 +99,10 @@ pub enum DomainError {
     VerificationCodeNotFound,
     #[error("the user has no phone number")]
     ContactNotFound,
+    #[error("the action code is wrong, used, or for something else")]
+    InvalidOobCode,
+    #[error("the action code has expired")]
+    ExpiredOobCode,
     #[error("the user already has that {}, or awaits its code", .0.as_str())]
     ContactNotChanged(ContactKind),
     #[error("the login session does not exist")]

@@ -16,6 +16,7 @@ pub mod lockout;
 pub mod login_session;
 pub mod machine;
 pub mod mfa;
+pub mod oob;
 pub mod phone;
 pub mod realm;
 pub mod store;

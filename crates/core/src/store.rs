@@ -15,6 +15,7 @@ use crate::contact::{ContactCode, ContactKind};
 use crate::delivery::{Delivery, DeliveryOutcome, DeliveryStatus, Quota};
 use crate::error::StoreError;
 use crate::login_session::LoginSession;
+use crate::oob::OobCode;
 use crate::{
     AccountState, EmailAddress, Factor, FactorId, FactorKey, MachineUser, NewUser, Realm, RealmId,
     SecondFactor, User, UserId,
@@ -429,6 +430,16 @@ pub trait Store: Send + Sync + 'static {
     /// Deletes `code` if it is still the pending verification and has an attempt left;
     /// `Ok(true)` for the one caller that used it.
     async fn use_contact_code(&self, code: &ContactCode) -> StoreResult<bool>;
+    /// Stores an out-of-band code, replacing the user's earlier one of its purpose, with the
+    /// message that carries it (a used-up limit: `LimitExceeded`, nothing written).
+    async fn put_oob_code(&self, code: &OobCode, outgoing: &[Outgoing]) -> StoreResult<()>;
+    async fn find_oob_code(&self, key: &[u8]) -> StoreResult<Option<OobCode>>;
+    /// The realm's out-of-band codes that have not expired at `now` (the dev outbox).
+    async fn list_oob_codes(&self, realm: &RealmId, now: OffsetDateTime)
+    -> StoreResult<Vec<OobCode>>;
+    /// Uses the code keyed `key` and writes `user`, the change it allows, in one transaction;
+    /// `Ok(false)`, and nothing written, when the code was used or replaced meanwhile.
+    async fn use_oob_code(&self, key: &[u8], user: &User) -> StoreResult<bool>;
     /// Adds recovery codes (MACs) to the user's unless it would then hold more than `max`;
     /// `Ok(false)` when it would.
     async fn add_recovery_codes(

@@ -25,6 +25,7 @@ mod durability;
 mod factors;
 mod login_sessions;
 mod machines;
+mod oob_codes;
 mod open;
 mod postgres_pool;
 mod readers;
@@ -47,6 +48,7 @@ use tessera_core::delivery::{Delivery, DeliveryStatus};
 use tessera_core::error::{Parent, StoreError, Unique};
 use tessera_core::factor::Sealed;
 use tessera_core::login_session::LoginSession;
+use tessera_core::oob::OobCode;
 use tessera_core::store::{Attempt, AttemptTaken, EventFilter, EventRecord, Listed};
 use tessera_core::store::{
     Attempted, EnrolOutcome, Enrolment, Event, KeyUsage, NewChallenge, Outgoing,
@@ -382,6 +384,30 @@ impl Store for SqlStore {
 
     async fn use_contact_code(&self, code: &ContactCode) -> StoreResult<bool> {
         self.durably(async |conn| contacts::use_code(conn, code).await)
+            .await
+    }
+
+    async fn put_oob_code(&self, code: &OobCode, outgoing: &[Outgoing]) -> StoreResult<()> {
+        self.durably(async |conn| oob_codes::put(conn, code, outgoing).await)
+            .await
+    }
+
+    async fn find_oob_code(&self, key: &[u8]) -> StoreResult<Option<OobCode>> {
+        self.reading(async |conn| oob_codes::find(conn, key).await)
+            .await
+    }
+
+    async fn list_oob_codes(
+        &self,
+        realm: &RealmId,
+        now: OffsetDateTime,
+    ) -> StoreResult<Vec<OobCode>> {
+        self.reading(async |conn| oob_codes::list(conn, realm, now).await)
+            .await
+    }
+
+    async fn use_oob_code(&self, key: &[u8], user: &User) -> StoreResult<bool> {
+        self.durably(async |conn| oob_codes::use_code(conn, key, user).await)
             .await
     }
 

@@ -134,6 +134,9 @@ pub struct EmailConfig {
     pub smtp_ca_file: Option<PathBuf>,
     /// A folder of templates overriding the built-in ones (see the README).
     pub templates_dir: Option<PathBuf>,
+    /// Where the links of Identity Toolkit's emails (verify the address, reset the password)
+    /// lead: an app's own email action handler. Unset, the self-service page's `/ui/action`.
+    pub action_url: Option<String>,
 }
 
 impl Default for EmailConfig {
@@ -143,6 +146,7 @@ impl Default for EmailConfig {
             from: "Tessera <no-reply@localhost>".to_owned(),
             smtp_ca_file: None,
             templates_dir: None,
+            action_url: None,
         }
     }
 }

@@ -9,6 +9,7 @@ use anyhow::{Context, bail};
 use tessera_core::delivery::{EmailSender, SmsSender};
 use tessera_server::delivery::{DevOutbox, SmtpEmail, Templates, TwilioSms, WebhookSms};
 use tessera_server::service::DeliverySetup;
+use url::Url;
 
 use crate::config::{Config, Mode, Secret, SmsProvider};
 
@@ -20,6 +21,13 @@ pub fn delivery_setup(config: &Config) -> anyhow::Result<DeliverySetup> {
         email: email_sender(config)?,
         templates,
         limits: config.delivery_limits(),
+        action_url: config
+            .email
+            .action_url
+            .as_deref()
+            .map(Url::parse)
+            .transpose()
+            .context("email.action_url is not a URL")?,
         poll_interval: Duration::from_millis(config.delivery.poll_interval_ms.max(10)),
     })
 }

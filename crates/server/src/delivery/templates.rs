@@ -11,19 +11,26 @@
 //! <dir>/<locale>/<kind>.sms.txt       SMS text (keep it under 160 characters)
 //! ```
 //!
-//! `<kind>` is `enrol`, `sign_in` or `verify_contact`; `<locale>` is a language tag such as
-//! `fr` or `de-CH` (case does not matter; hidden directories are skipped). Any file may be
-//! left out: it then comes from the built-in text for that language, else from its primary
-//! language (`de` for `de-CH`), else from English; each of those may itself be overridden.
-//! Other files are ignored, except `.txt` and `.html` files with an unknown name, which are
-//! refused so a typo does not go unnoticed.
+//! `<kind>` is one of the kinds that carry a code to type, `enrol`, `sign_in` and
+//! `verify_contact`, or one of the kinds that carry a link to open, `verify_email`,
+//! `reset_password` and `change_email` (Identity Toolkit's `sendOobCode` emails). The link
+//! kinds are sent by email only; they have an SMS text all the same, so every kind has the
+//! same four files. `<locale>` is a language tag such as `fr` or `de-CH` (case does not
+//! matter; hidden directories are skipped). Any file may be left out: it then comes from the
+//! built-in text for that language, else from its primary language (`de` for `de-CH`), else
+//! from English; each of those may itself be overridden. Other files are ignored, except
+//! `.txt` and `.html` files with an unknown name, which are refused so a typo does not go
+//! unnoticed.
 //!
 //! # Placeholders
 //!
-//! `{{code}}`, `{{app_name}}` and `{{minutes}}` (how long the code is valid). Bodies and the
-//! SMS must contain `{{code}}`; any other `{{name}}` is refused at load time, so a broken
-//! override stops the server at start-up rather than reaching users. Values are inserted in
-//! one pass (an app name containing `{{code}}` stays literal) and HTML-escaped in HTML.
+//! `{{code}}`, `{{link}}` (the action link; empty for the code kinds), `{{app_name}}` and
+//! `{{minutes}}` (how long the code or link is valid). Bodies and the SMS must contain what
+//! the user acts on: `{{link}}` for the link kinds (for which `{{code}}`, the code inside
+//! the link, is optional), `{{code}}` for the others. Any other `{{name}}` is refused at
+//! load time, so a broken override stops the server at start-up rather than reaching users.
+//! Values are inserted in one pass (an app name containing `{{code}}` stays literal) and
+//! HTML-escaped in HTML.
 //!
 //! # Language choice
 //!
@@ -35,12 +42,15 @@ use std::path::{Path, PathBuf};
 use tessera_core::delivery::{Email, MessageContent, MessageKind};
 
 const ENGLISH: &str = "en";
-const KINDS: [MessageKind; 3] = [
+const KINDS: [MessageKind; 6] = [
     MessageKind::Enrol,
     MessageKind::SignIn,
     MessageKind::VerifyContact,
+    MessageKind::VerifyEmail,
+    MessageKind::ResetPassword,
+    MessageKind::ChangeEmail,
 ];
-const PLACEHOLDERS: [&str; 3] = ["code", "app_name", "minutes"];
+const PLACEHOLDERS: [&str; 4] = ["code", "link", "app_name", "minutes"];
 
 /// The built-in files: `(locale, file name, text)`.
 macro_rules! builtin {
@@ -66,6 +76,18 @@ const BUILTIN: &[(&str, &str, &str)] = builtin![
     "en" / "verify_contact.txt",
     "en" / "verify_contact.html",
     "en" / "verify_contact.sms.txt",
+    "en" / "verify_email.subject.txt",
+    "en" / "verify_email.txt",
+    "en" / "verify_email.html",
+    "en" / "verify_email.sms.txt",
+    "en" / "reset_password.subject.txt",
+    "en" / "reset_password.txt",
+    "en" / "reset_password.html",
+    "en" / "reset_password.sms.txt",
+    "en" / "change_email.subject.txt",
+    "en" / "change_email.txt",
+    "en" / "change_email.html",
+    "en" / "change_email.sms.txt",
     "de" / "enrol.subject.txt",
     "de" / "enrol.txt",
     "de" / "enrol.html",
@@ -78,6 +100,18 @@ const BUILTIN: &[(&str, &str, &str)] = builtin![
     "de" / "verify_contact.txt",
     "de" / "verify_contact.html",
     "de" / "verify_contact.sms.txt",
+    "de" / "verify_email.subject.txt",
+    "de" / "verify_email.txt",
+    "de" / "verify_email.html",
+    "de" / "verify_email.sms.txt",
+    "de" / "reset_password.subject.txt",
+    "de" / "reset_password.txt",
+    "de" / "reset_password.html",
+    "de" / "reset_password.sms.txt",
+    "de" / "change_email.subject.txt",
+    "de" / "change_email.txt",
+    "de" / "change_email.html",
+    "de" / "change_email.sms.txt",
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -91,14 +125,15 @@ pub enum TemplateError {
     BadLocale(PathBuf),
     #[error(
         "unknown message template file {0} (expected <kind>.subject.txt, .txt, .html or \
-         .sms.txt, with kind enrol, sign_in or verify_contact)"
+         .sms.txt, with kind enrol, sign_in, verify_contact, verify_email, reset_password or \
+         change_email)"
     )]
     UnknownFile(PathBuf),
     #[error("message template {locale}/{file}: {reason}")]
     Invalid {
         locale: String,
         file: String,
-        reason: &'static str,
+        reason: String,
     },
 }
 
@@ -181,6 +216,9 @@ struct Catalog {
     enrol: Texts,
     sign_in: Texts,
     verify_contact: Texts,
+    verify_email: Texts,
+    reset_password: Texts,
+    change_email: Texts,
 }
 
 impl Catalog {
@@ -189,6 +227,9 @@ impl Catalog {
             MessageKind::Enrol => &self.enrol,
             MessageKind::SignIn => &self.sign_in,
             MessageKind::VerifyContact => &self.verify_contact,
+            MessageKind::VerifyEmail => &self.verify_email,
+            MessageKind::ResetPassword => &self.reset_password,
+            MessageKind::ChangeEmail => &self.change_email,
         }
     }
 
@@ -197,6 +238,9 @@ impl Catalog {
             MessageKind::Enrol => &mut self.enrol,
             MessageKind::SignIn => &mut self.sign_in,
             MessageKind::VerifyContact => &mut self.verify_contact,
+            MessageKind::VerifyEmail => &mut self.verify_email,
+            MessageKind::ResetPassword => &mut self.reset_password,
+            MessageKind::ChangeEmail => &mut self.change_email,
         };
         match part {
             Part::Subject => &mut texts.subject,
@@ -219,10 +263,12 @@ impl Catalog {
     fn validate(&self, locale: &str) -> Result<(), TemplateError> {
         for kind in KINDS {
             for part in Part::ALL {
-                check(self.get(kind, part), part).map_err(|reason| TemplateError::Invalid {
-                    locale: locale.to_owned(),
-                    file: file_name(kind, part),
-                    reason,
+                check(self.get(kind, part), kind, part).map_err(|reason| {
+                    TemplateError::Invalid {
+                        locale: locale.to_owned(),
+                        file: file_name(kind, part),
+                        reason,
+                    }
                 })?;
             }
         }
@@ -254,7 +300,8 @@ impl Source {
     }
 }
 
-/// The message texts for every language, complete: each language has all twelve texts.
+/// The message texts for every language, complete: each language has all four texts of
+/// every kind.
 #[derive(Debug, Clone)]
 pub struct Templates {
     english: Catalog,
@@ -417,25 +464,38 @@ fn pieces(template: &str) -> Vec<Piece<'_>> {
     pieces
 }
 
-fn check(template: &str, part: Part) -> Result<(), &'static str> {
+/// The placeholder a kind's bodies and SMS must contain: what the user acts on, the code
+/// to type or the link to open.
+fn required_placeholder(kind: MessageKind) -> &'static str {
+    match kind {
+        MessageKind::Enrol | MessageKind::SignIn | MessageKind::VerifyContact => "code",
+        MessageKind::VerifyEmail | MessageKind::ResetPassword | MessageKind::ChangeEmail => "link",
+    }
+}
+
+fn check(template: &str, kind: MessageKind, part: Part) -> Result<(), String> {
     if template.trim().is_empty() {
-        return Err("is empty");
+        return Err("is empty".to_owned());
     }
     let pieces = pieces(template);
     if pieces
         .iter()
         .any(|piece| matches!(piece, Piece::Placeholder(name) if !PLACEHOLDERS.contains(name)))
     {
-        return Err("unknown placeholder (use {{code}}, {{app_name}} or {{minutes}})");
+        return Err(
+            "unknown placeholder (use {{code}}, {{link}}, {{app_name}} or {{minutes}})".to_owned(),
+        );
     }
-    if part != Part::Subject && !pieces.contains(&Piece::Placeholder("code")) {
-        return Err("does not contain {{code}}");
+    let required = required_placeholder(kind);
+    if part != Part::Subject && !pieces.contains(&Piece::Placeholder(required)) {
+        return Err(format!("does not contain {{{{{required}}}}}"));
     }
     Ok(())
 }
 
 struct Values<'a> {
     code: &'a str,
+    link: &'a str,
     app_name: &'a str,
     minutes: String,
 }
@@ -444,6 +504,7 @@ impl<'a> Values<'a> {
     fn new(content: &'a MessageContent, app_name: &'a str) -> Self {
         Values {
             code: &content.code,
+            link: content.link.as_deref().unwrap_or_default(),
             app_name,
             minutes: content.valid_minutes.to_string(),
         }
@@ -452,6 +513,7 @@ impl<'a> Values<'a> {
     fn get(&self, name: &str) -> &str {
         match name {
             "code" => self.code,
+            "link" => self.link,
             "app_name" => self.app_name,
             "minutes" => &self.minutes,
             // Refused at load time; unreachable for loaded templates.
@@ -506,6 +568,35 @@ mod tests {
                 Piece::Placeholder("code"),
                 Piece::Literal(" b {{x"),
             ]
+        );
+    }
+
+    #[test]
+    fn bodies_and_sms_must_contain_what_the_user_acts_on() {
+        let missing = |name: &str| Err(format!("does not contain {{{{{name}}}}}"));
+        assert_eq!(
+            check("{{link}}", MessageKind::VerifyEmail, Part::Html),
+            Ok(())
+        );
+        assert_eq!(
+            check("{{code}}", MessageKind::ResetPassword, Part::Text),
+            missing("link")
+        );
+        assert_eq!(
+            check("{{code}}", MessageKind::ChangeEmail, Part::Sms),
+            missing("link")
+        );
+        assert_eq!(
+            check("{{link}}", MessageKind::SignIn, Part::Sms),
+            missing("code")
+        );
+        assert_eq!(
+            check(
+                "Reset your password",
+                MessageKind::ResetPassword,
+                Part::Subject
+            ),
+            Ok(())
         );
     }
 

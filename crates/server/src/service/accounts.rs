@@ -197,6 +197,15 @@ impl Service {
         Ok(users)
     }
 
+    /// The realm's user with `email`, if any.
+    pub async fn user_by_email(
+        &self,
+        realm: &Realm,
+        email: &EmailAddress,
+    ) -> Result<Option<User>, DomainError> {
+        Ok(self.store.find_user_by_email(&realm.id, email).await?)
+    }
+
     pub async fn get_account(&self, realm: &Realm, id: &UserId) -> Result<User, DomainError> {
         self.store
             .get_user(&realm.id, id)

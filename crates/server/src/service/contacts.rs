@@ -108,6 +108,7 @@ impl Service {
                 locale: client.locale_for(user),
                 valid_minutes: minutes(CONTACT_CODE_LIFETIME),
                 session_info: None,
+                link: None,
             };
             write
                 .outgoing

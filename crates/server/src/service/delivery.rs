@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use time::Duration;
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinSet;
+use url::Url;
 
 use tessera_core::challenge::EXPIRED_RETENTION;
 use tessera_core::delivery::{
@@ -149,12 +150,15 @@ pub struct DeliverySetup {
     pub email: Arc<dyn EmailSender>,
     pub templates: Templates,
     pub limits: DeliveryLimits,
+    /// Where emailed action links lead (a custom email action handler); unset, the page's
+    /// `/ui/action` (see `oob.rs`).
+    pub action_url: Option<Url>,
     /// How often the worker looks for messages other nodes left behind.
     pub poll_interval: StdDuration,
 }
 
 pub(super) struct Deliveries {
-    setup: DeliverySetup,
+    pub(super) setup: DeliverySetup,
     /// Names this process's claims.
     node: String,
     wake: Notify,

@@ -579,6 +579,7 @@ impl Service {
                 locale: client.locale_for(&user),
                 valid_minutes: minutes(SESSION_OTP_LIFETIME),
                 session_info: None,
+                link: None,
             };
             outgoing.push(self.outgoing(&realm.id, to, &content, client)?);
         }

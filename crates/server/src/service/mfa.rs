@@ -311,6 +311,7 @@ impl Service {
             locale: client.locale.clone(),
             valid_minutes: minutes(SMS_CODE_LIFETIME),
             session_info: Some(session_info.clone()),
+            link: None,
         };
         let outgoing = match test_code {
             Some(_) => None,

@@ -8,6 +8,7 @@ mod contacts;
 mod delivery;
 mod login_sessions;
 mod mfa;
+mod oob;
 mod orgs;
 mod realms;
 mod recent;
@@ -39,6 +40,7 @@ pub use mfa::{
     AcceptAll, AdminFactor, AppEvidence, AppVerifier, EnrolmentProof, EnrolmentStart,
     EnrolmentStarted, FirstFactorOutcome, RequireEvidence, SignInProof,
 };
+pub use oob::{OobSend, OobSent, OutboxOob};
 pub use orgs::Machine;
 pub use realms::TenantChanges;
 pub use sessions::{Authenticated, Session, SignIn};

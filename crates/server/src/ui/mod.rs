@@ -1,11 +1,13 @@
 //! The self-service page at `/ui/`: sign in with email and password plus a second factor when
 //! one is enrolled; list, add and remove second factors (authenticator app with a QR code,
 //! security key, text-message and email codes). Server-rendered; one small script for
-//! WebAuthn, served from the binary (no CDN).
+//! WebAuthn, served from the binary (no CDN). `/ui/action` is where emailed action links
+//! (verify the address, reset the password) lead.
 //!
 //! It is a client of the service layer like the dialects, and keeps no state of its own: the
 //! visitor is a login session (see `visitor`).
 
+mod action;
 mod pages;
 mod templates;
 mod visitor;
@@ -39,6 +41,10 @@ pub fn router() -> Router<Arc<Service>> {
         .route("/ui/enrol/{channel}", post(pages::enrol_channel))
         .route("/ui/phone", post(pages::set_phone))
         .route("/ui/phone/verify", post(pages::verify_phone))
+        .route(
+            "/ui/action",
+            get(action::action_page).post(action::use_action),
+        )
         .route(
             "/ui/static/ui.js",
             get(|| async {

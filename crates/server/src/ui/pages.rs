@@ -73,16 +73,16 @@ pub struct KeyFinish {
 /// A page handler's answer; guards answer early with a redirect or an error.
 type Reply = Result<Response, Response>;
 
-fn see(to: &str) -> Response {
+pub(super) fn see(to: &str) -> Response {
     Redirect::to(to).into_response()
 }
 
-fn with_cookie(mut response: Response, cookie: HeaderValue) -> Response {
+pub(super) fn with_cookie(mut response: Response, cookie: HeaderValue) -> Response {
     response.headers_mut().append(SET_COOKIE, cookie);
     response
 }
 
-fn failure(e: DomainError) -> Response {
+pub(super) fn failure(e: DomainError) -> Response {
     tracing::warn!(error = %e, "self-service page request failed");
     let status = match e {
         DomainError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
@@ -91,7 +91,7 @@ fn failure(e: DomainError) -> Response {
     (status, "Something went wrong. Try again later.").into_response()
 }
 
-fn forbidden() -> Response {
+pub(super) fn forbidden() -> Response {
     (StatusCode::FORBIDDEN, "The form expired. Reload the page.").into_response()
 }
 

@@ -12,6 +12,24 @@ pub struct SignIn {
     pub csrf: String,
 }
 
+/// The page an emailed action link opens: a form that uses the link's code, or what came
+/// of it (`message`).
+#[derive(Template)]
+#[template(path = "ui/action.html")]
+pub struct Action {
+    pub notice: Option<String>,
+    pub title: &'static str,
+    pub csrf: String,
+    pub code: String,
+    /// Where to go afterwards: the link's `continueUrl`, else the sign-in page.
+    pub next: String,
+    pub prompt: String,
+    pub button: &'static str,
+    /// Whether the form asks for a new password.
+    pub password: bool,
+    pub message: Option<&'static str>,
+}
+
 /// A channel a code can be sent through, on the second-factor page.
 pub struct Channel {
     /// `sms` or `email`: the path segment and the element ids.
@@ -88,6 +106,7 @@ pub fn notice(code: Option<&str>) -> Option<String> {
         "invalid-phone" => "That is not a phone number in international format (+15551234567).",
         "unchanged" => "That is your phone number already.",
         "removed" => "Removed.",
+        "weak-password" => "Choose a password of at least 6 characters.",
         "limit" => "You have the most second factors an account may have.",
         "expired" => "Your session ended. Sign in again.",
         "failed" => "That did not work. Try again.",

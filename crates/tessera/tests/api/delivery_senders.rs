@@ -20,7 +20,21 @@ use crate::sinks::{HttpSink, SinkTls, SmtpSink, extract_code};
 const WAIT: Duration = Duration::from_secs(10);
 const CODE: &str = "493817";
 const PHONE: &str = "+15555550100";
+/// An action link as Identity Toolkit builds them: its `&` must be escaped in HTML.
+const LINK: &str = "https://auth.tessera.test/__/auth/action?mode=action&oobCode=kG5xT2&lang=de";
+const CODE_KINDS: [MessageKind; 3] = [
+    MessageKind::Enrol,
+    MessageKind::SignIn,
+    MessageKind::VerifyContact,
+];
+/// Sent by email only, with a link instead of a code to type.
+const LINK_KINDS: [MessageKind; 3] = [
+    MessageKind::VerifyEmail,
+    MessageKind::ResetPassword,
+    MessageKind::ChangeEmail,
+];
 
+/// A message of `kind`, with a link if the kind carries one.
 fn content(kind: MessageKind, locale: Option<&str>) -> MessageContent {
     MessageContent {
         kind,
@@ -28,6 +42,7 @@ fn content(kind: MessageKind, locale: Option<&str>) -> MessageContent {
         locale: locale.map(str::to_owned),
         valid_minutes: 5,
         session_info: None,
+        link: LINK_KINDS.contains(&kind).then(|| LINK.to_owned()),
     }
 }
 
@@ -500,17 +515,66 @@ fn english_is_built_in_and_codes_come_first_in_sms() {
 fn every_built_in_sms_fits_one_message() {
     let templates = templates();
     for locale in ["en", "de"] {
-        for kind in [
-            MessageKind::Enrol,
-            MessageKind::SignIn,
-            MessageKind::VerifyContact,
-        ] {
+        for kind in CODE_KINDS {
             let mut content = content(kind, Some(locale));
             content.code = "12345678".into();
             content.valid_minutes = 60;
             let sms = templates.render_sms(&content, "Example Corp Login");
             assert!(sms.chars().count() <= 160, "{locale} {kind:?}: {sms}");
             assert!(sms.starts_with("12345678 "), "{sms}");
+        }
+    }
+}
+
+#[test]
+fn every_kind_renders_in_english_and_german() {
+    let templates = templates();
+    for kind in CODE_KINDS.into_iter().chain(LINK_KINDS) {
+        // What the user acts on: the code to type, or the link to open.
+        let action = if LINK_KINDS.contains(&kind) {
+            LINK
+        } else {
+            CODE
+        };
+        let render = |locale| {
+            let content = content(kind, Some(locale));
+            let email = templates.render_email(&content, "Tessera");
+            (email, templates.render_sms(&content, "Tessera"))
+        };
+        let (english, _) = render("en");
+        let (german, _) = render("de");
+        assert_ne!(english.subject, german.subject, "{kind:?}");
+        assert_ne!(english.text, german.text, "{kind:?}");
+        for locale in ["en", "de"] {
+            let (email, sms) = render(locale);
+            let context = format!("{locale} {kind:?}");
+            assert!(email.subject.contains("Tessera"), "{context}: {email:?}");
+            assert!(email.text.contains(action), "{context}: {}", email.text);
+            assert!(email.text.contains(" 5 "), "{context}: {}", email.text);
+            assert!(sms.contains(action), "{context}: {sms}");
+            let lang = format!("<html lang=\"{locale}\">");
+            assert!(email.html.contains(&lang), "{context}: {}", email.html);
+            for part in [&email.subject, &email.text, &email.html, &sms] {
+                assert!(!part.contains("{{"), "{context}: {part}");
+            }
+        }
+    }
+}
+
+#[test]
+fn a_link_email_carries_the_link_escaped_in_html_only() {
+    let templates = templates();
+    let escaped = LINK.replace('&', "&amp;");
+    for kind in LINK_KINDS {
+        for locale in [None, Some("de")] {
+            let email = templates.render_email(&content(kind, locale), "Tessera");
+            let context = format!("{locale:?} {kind:?}");
+            assert!(email.text.contains(LINK), "{context}: {}", email.text);
+            // A button, and the link again as text to copy.
+            let href = format!("<a href=\"{escaped}\"");
+            assert!(email.html.contains(&href), "{context}: {}", email.html);
+            assert_eq!(email.html.matches(&escaped).count(), 2, "{context}");
+            assert!(!email.html.contains(LINK), "{context}: {}", email.html);
         }
     }
 }
@@ -606,6 +670,22 @@ fn an_override_directory_replaces_single_files_and_adds_languages() {
 }
 
 #[test]
+fn a_link_kind_override_needs_the_link_but_not_the_code() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "en/reset_password.txt",
+        "Reset your {{app_name}} password: {{link}}\n",
+    );
+    let templates = Templates::load(Some(dir.path())).unwrap();
+
+    let content = content(MessageKind::ResetPassword, None);
+    let email = templates.render_email(&content, "Tessera");
+    assert_eq!(email.text, format!("Reset your Tessera password: {LINK}\n"));
+    assert_eq!(email.subject, "Reset your password for Tessera");
+}
+
+#[test]
 fn broken_overrides_stop_loading() {
     let load = |file: &str, text: &str| {
         let dir = tempfile::tempdir().unwrap();
@@ -621,6 +701,25 @@ fn broken_overrides_stop_loading() {
     assert!(matches!(error, TemplateError::UnknownFile(_)), "{error}");
     let error = load("de CH/sign_in.txt", "{{code}}");
     assert!(matches!(error, TemplateError::BadLocale(_)), "{error}");
+    // A link kind needs the link in its bodies and SMS; the code kinds still need the code.
+    for (file, text) in [
+        ("en/reset_password.txt", "Your reset code is {{code}}."),
+        ("de/verify_email.html", "<p>{{code}}</p>"),
+        ("fr/change_email.sms.txt", "{{app_name}}: {{code}}"),
+    ] {
+        let error = load(file, text);
+        assert!(matches!(error, TemplateError::Invalid { .. }), "{error}");
+        let message = error.to_string();
+        assert!(
+            message.contains(file) && message.contains("does not contain {{link}}"),
+            "{message}"
+        );
+    }
+    let error = load("en/sign_in.txt", "Sign in at {{link}}");
+    assert!(
+        error.to_string().contains("does not contain {{code}}"),
+        "{error}"
+    );
     let missing = Templates::load(Some(std::path::Path::new("/nonexistent/templates")));
     assert!(matches!(missing, Err(TemplateError::Io { .. })));
 }

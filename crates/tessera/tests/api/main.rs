@@ -30,6 +30,7 @@ mod mfa;
 mod mfa_admin;
 mod migrations;
 mod nodes;
+mod oob;
 mod operations;
 mod outage;
 mod secrets;

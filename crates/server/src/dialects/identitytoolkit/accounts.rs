@@ -16,7 +16,7 @@ use crate::service::{Authenticated, FirstFactorOutcome, Service, UserSelector};
 
 /// The realm of a dual-use call: the key's project for end users; `targetProjectId`, else
 /// the key's project, else the default project for administrators.
-async fn realm_for(
+pub(super) async fn realm_for(
     svc: &Service,
     caller: &Caller,
     target_project: Option<&str>,
@@ -215,6 +215,11 @@ pub async fn update(
     Body(req): Body<UpdateRequest>,
 ) -> Result<Json<UpdateResponse>, ItError> {
     let target = (req.target_project_id.as_deref(), req.tenant_id.as_deref());
+    if let Some(code) = &req.oob_code {
+        let realm = realm_for(&svc, &caller, target.0, target.1).await?;
+        let user = svc.apply_oob_code(Some(&realm.id), code).await?;
+        return Ok(Json(input::update_response(&user, None)));
+    }
     match acting(&svc, &caller, req.id_token.as_deref(), target.0, target.1).await? {
         Acting::Me(me) => {
             let want_tokens = req.return_secure_token.unwrap_or(false);

@@ -1,6 +1,6 @@
-//! The Firebase Auth emulator's test hooks, in dev mode only: the SMS codes still waiting to
-//! be used, so tests can complete phone flows without a phone, and the reset of a project's
-//! accounts between tests.
+//! The Firebase Auth emulator's test hooks, in dev mode only: the SMS codes and emailed action
+//! links still waiting to be used, so tests can complete phone and email flows without a
+//! phone or a mailbox, and the reset of a project's accounts between tests.
 
 use std::sync::Arc;
 
@@ -28,6 +28,21 @@ pub struct VerificationCodes {
     pub verification_codes: Vec<VerificationCode>,
 }
 
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OobCodeEntry {
+    pub email: String,
+    pub oob_code: String,
+    pub oob_link: String,
+    pub request_type: &'static str,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OobCodes {
+    pub oob_codes: Vec<OobCodeEntry>,
+}
+
 async fn dev_realm(svc: &Service, path: &ProjectPath) -> Result<tessera_core::Realm, ItError> {
     if svc.mode() != Mode::Dev {
         return Err(ItError::NotFound);
@@ -53,6 +68,28 @@ pub async fn verification_codes(
         })
         .collect();
     Ok(Json(VerificationCodes { verification_codes }))
+}
+
+/// The emailed action links still waiting to be used (`accounts:sendOobCode`).
+#[utoipa::path(get, path = "/emulator/v1/projects/{project}/oobCodes", tag = "emulator",
+    params(("project" = String, Path)), responses((status = 200, body = OobCodes)))]
+pub async fn oob_codes(
+    State(svc): State<Arc<Service>>,
+    path: ProjectPath,
+) -> Result<Json<OobCodes>, ItError> {
+    let realm = dev_realm(&svc, &path).await?;
+    let oob_codes = svc
+        .outstanding_oob_codes(&realm)
+        .await?
+        .into_iter()
+        .map(|o| OobCodeEntry {
+            email: o.email,
+            oob_code: o.link.code,
+            oob_link: o.link.link,
+            request_type: o.request.as_str(),
+        })
+        .collect();
+    Ok(Json(OobCodes { oob_codes }))
 }
 
 #[utoipa::path(delete, path = "/emulator/v1/projects/{project}/verificationCodes", tag = "emulator",

@@ -86,6 +86,8 @@ fn domain_envelope(e: &DomainError) -> Envelope {
         ContactNotVerified => Envelope::business("OPERATION_NOT_ALLOWED"),
         FactorAlreadyReady => Envelope::business("SECOND_FACTOR_EXISTS"),
         EmailNotFound => Envelope::business("EMAIL_NOT_FOUND"),
+        InvalidOobCode => Envelope::business("INVALID_OOB_CODE"),
+        ExpiredOobCode => Envelope::business("EXPIRED_OOB_CODE"),
         InvalidPassword => Envelope::business("INVALID_PASSWORD"),
         UserNotFound => Envelope::business("USER_NOT_FOUND"),
         UserDisabled => Envelope::business("USER_DISABLED"),

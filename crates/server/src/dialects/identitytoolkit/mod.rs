@@ -11,6 +11,7 @@ mod extract;
 mod input;
 mod mfa;
 mod mfa_wire;
+mod oob;
 mod securetoken;
 mod wire;
 
@@ -39,6 +40,8 @@ fn identitytoolkit_v1() -> Router<Arc<Service>> {
         .route("/v1/accounts:lookup", post(accounts::lookup))
         .route("/v1/accounts:update", post(accounts::update))
         .route("/v1/accounts:delete", post(accounts::delete))
+        .route("/v1/accounts:sendOobCode", post(oob::send_oob_code))
+        .route("/v1/accounts:resetPassword", post(oob::reset_password))
         .route("/v1/recaptchaParams", get(securetoken::recaptcha_params))
         .route("/v2/recaptchaConfig", get(securetoken::recaptcha_config));
     for base in [
@@ -50,6 +53,10 @@ fn identitytoolkit_v1() -> Router<Arc<Service>> {
             .route(&format!("{base}/accounts:lookup"), post(admin::lookup))
             .route(&format!("{base}/accounts:update"), post(admin::update))
             .route(&format!("{base}/accounts:delete"), post(admin::delete))
+            .route(
+                &format!("{base}/accounts:sendOobCode"),
+                post(oob::send_oob_code),
+            )
             .route(&format!("{base}/accounts:query"), post(admin::query))
             .route(
                 &format!("{base}/accounts:batchCreate"),
@@ -108,6 +115,7 @@ fn emulator() -> Router<Arc<Service>> {
                 &format!("{base}/verificationCodes"),
                 get(emulator::verification_codes).delete(emulator::clear_verification_codes),
             )
+            .route(&format!("{base}/oobCodes"), get(emulator::oob_codes))
             .route(
                 &format!("{base}/accounts"),
                 delete(emulator::delete_all_accounts),
@@ -188,6 +196,8 @@ async fn google_params(
     accounts::lookup,
     accounts::update,
     accounts::delete,
+    oob::send_oob_code,
+    oob::reset_password,
     admin::create,
     admin::lookup,
     admin::update,
@@ -211,6 +221,7 @@ async fn google_params(
     config::delete_tenant,
     emulator::verification_codes,
     emulator::clear_verification_codes,
+    emulator::oob_codes,
     emulator::delete_all_accounts,
     securetoken::jwks,
     securetoken::x509,

@@ -111,6 +111,8 @@ pub struct FederatedUserIdentifier {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct UpdateRequest {
     pub id_token: Option<String>,
+    /// The code of an emailed link that verifies or changes the address (`sendOobCode`).
+    pub oob_code: Option<String>,
     pub local_id: Option<String>,
     pub email: Option<String>,
     pub password: Option<String>,
@@ -515,4 +517,82 @@ pub struct TokenResponse {
     pub id_token: String,
     pub user_id: String,
     pub project_id: String,
+}
+
+/// `accounts:sendOobCode`: an emailed link that verifies the address (`VERIFY_EMAIL`, by ID
+/// token), changes it (`VERIFY_AND_CHANGE_EMAIL`, to `newEmail`) or resets the password
+/// (`PASSWORD_RESET`, by email). An administrator may name the user by `email` and get the
+/// link back (`returnOobLink`).
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SendOobCodeRequest {
+    pub request_type: Option<String>,
+    pub email: Option<String>,
+    pub id_token: Option<String>,
+    pub new_email: Option<String>,
+    pub continue_url: Option<String>,
+    pub return_oob_link: Option<bool>,
+    pub tenant_id: Option<String>,
+    pub target_project_id: Option<String>,
+    /// Apps' own handling of the link, which Tessera leaves to the action handler.
+    #[serde(rename = "canHandleCodeInApp")]
+    pub _can_handle_code_in_app: Ignored,
+    #[serde(rename = "iOSBundleId")]
+    pub _ios_bundle_id: Ignored,
+    #[serde(rename = "iOSAppStoreId")]
+    pub _ios_app_store_id: Ignored,
+    #[serde(rename = "androidPackageName")]
+    pub _android_package_name: Ignored,
+    #[serde(rename = "androidInstallApp")]
+    pub _android_install_app: Ignored,
+    #[serde(rename = "androidMinimumVersion")]
+    pub _android_minimum_version: Ignored,
+    #[serde(rename = "dynamicLinkDomain")]
+    pub _dynamic_link_domain: Ignored,
+    #[serde(rename = "linkDomain")]
+    pub _link_domain: Ignored,
+    #[serde(rename = "captchaResp")]
+    pub _captcha_resp: Ignored,
+    #[serde(rename = "clientType")]
+    pub _client_type: Ignored,
+    #[serde(rename = "recaptchaVersion")]
+    pub _recaptcha_version: Ignored,
+    #[serde(rename = "userIp")]
+    pub _user_ip: Ignored,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SendOobCodeResponse {
+    pub kind: &'static str,
+    pub email: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub oob_code: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub oob_link: Option<String>,
+}
+
+/// `accounts:resetPassword`: with `newPassword`, a password-reset link's code sets the
+/// password; without, any link's code is only checked (the SDKs' `checkActionCode`).
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ResetPasswordRequest {
+    pub oob_code: Option<String>,
+    pub new_password: Option<String>,
+    pub tenant_id: Option<String>,
+    pub target_project_id: Option<String>,
+    #[serde(rename = "email")]
+    pub _email: Ignored,
+    #[serde(rename = "oldPassword")]
+    pub _old_password: Ignored,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ResetPasswordResponse {
+    pub kind: &'static str,
+    pub request_type: &'static str,
+    pub email: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub new_email: Option<String>,
 }

@@ -1,0 +1,66 @@
+//! Out-of-band codes: the codes of the links Identity Toolkit emails (`accounts:sendOobCode`)
+//! to verify a user's address, to change it to a new one, or to reset a password. A code is
+//! used once, within its lifetime; a new one of the same purpose replaces the user's earlier
+//! one; the store keys it by its hash and keeps the code itself only sealed.
+
+use time::{Duration, OffsetDateTime};
+
+use crate::factor::Sealed;
+use crate::{EmailAddress, RealmId, UserId};
+
+/// How long a link works.
+pub const OOB_CODE_LIFETIME: Duration = Duration::hours(1);
+
+/// What a code is for: Identity Toolkit's `requestType`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OobRequest {
+    VerifyEmail,
+    PasswordReset,
+    VerifyAndChangeEmail,
+}
+
+impl OobRequest {
+    pub const ALL: [OobRequest; 3] = [
+        OobRequest::VerifyEmail,
+        OobRequest::PasswordReset,
+        OobRequest::VerifyAndChangeEmail,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OobRequest::VerifyEmail => "VERIFY_EMAIL",
+            OobRequest::PasswordReset => "PASSWORD_RESET",
+            OobRequest::VerifyAndChangeEmail => "VERIFY_AND_CHANGE_EMAIL",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        OobRequest::ALL.into_iter().find(|r| r.as_str() == raw)
+    }
+
+    /// The link's `mode`, as Firebase's action handlers read it.
+    pub fn mode(self) -> &'static str {
+        match self {
+            OobRequest::VerifyEmail => "verifyEmail",
+            OobRequest::PasswordReset => "resetPassword",
+            OobRequest::VerifyAndChangeEmail => "verifyAndChangeEmail",
+        }
+    }
+}
+
+/// An issued code as the store keeps it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OobCode {
+    /// The code's key (its hash); the code itself is not stored in the clear.
+    pub key: Vec<u8>,
+    pub realm: RealmId,
+    pub user: UserId,
+    pub request: OobRequest,
+    /// The user's address when the code was issued.
+    pub email: EmailAddress,
+    /// The address a `VerifyAndChangeEmail` code changes to (and was sent to).
+    pub new_email: Option<EmailAddress>,
+    pub expires_at: OffsetDateTime,
+    /// The code and its link, sealed, for the dev outbox's `oobCodes`.
+    pub sealed: Sealed,
+}

@@ -1,0 +1,193 @@
+//! `accounts:sendOobCode` and `accounts:resetPassword`: Firebase's emailed action links, which
+//! verify the user's address, change it, or reset the password, and their codes. An address
+//! link's code is applied by `accounts:update` (`oobCode`, see `accounts.rs`). Checks come in
+//! the emulator's order (its `sendOobCode` and `resetPassword` in operations.ts).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{FromRequestParts, Query, State};
+use axum::http::header;
+use axum::http::request::Parts;
+use tessera_core::oob::OobRequest;
+use tessera_core::{DomainError, Realm, User};
+use url::Url;
+
+use super::accounts::realm_for;
+use super::error::ItError;
+use super::extract::{Body, Caller};
+use super::input;
+use super::wire::{
+    ResetPasswordRequest, ResetPasswordResponse, SendOobCodeRequest, SendOobCodeResponse,
+};
+use crate::dialects::Client;
+use crate::service::{OobSend, Service};
+
+/// What a link carries from the request: the API key it was made with, and, for dev mode's
+/// links, the origin the request came to.
+pub struct LinkSource {
+    api_key: Option<String>,
+    origin: Option<String>,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for LinkSource {
+    type Rejection = ItError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ItError> {
+        let api_key = Query::<HashMap<String, String>>::try_from_uri(&parts.uri)
+            .ok()
+            .and_then(|Query(mut q)| q.remove("key"))
+            .or_else(|| header_text(parts, "x-goog-api-key"));
+        let origin = header_text(parts, header::HOST.as_str()).map(|host| format!("http://{host}"));
+        Ok(LinkSource { api_key, origin })
+    }
+}
+
+fn header_text(parts: &Parts, name: &str) -> Option<String> {
+    let value = parts.headers.get(name)?.to_str().ok()?;
+    Some(value.to_owned()).filter(|v| !v.is_empty())
+}
+
+/// The other values of Identity Toolkit's `OobReqType`, which the emulator does not
+/// implement either.
+const UNIMPLEMENTED: [&str; 4] = [
+    "OLD_EMAIL_AGREE",
+    "NEW_EMAIL_ACCEPT",
+    "RECOVER_EMAIL",
+    "REVERT_SECOND_FACTOR_ADDITION",
+];
+
+fn request_type(raw: Option<&str>) -> Result<OobRequest, ItError> {
+    match raw {
+        None | Some("OOB_REQ_TYPE_UNSPECIFIED") => Err(ItError::code("MISSING_REQ_TYPE")),
+        // Sign-in by email link is not offered: as a project that has it off.
+        Some("EMAIL_SIGNIN") => Err(ItError::code("OPERATION_NOT_ALLOWED")),
+        Some(raw) if UNIMPLEMENTED.contains(&raw) => Err(ItError::NotImplemented),
+        Some(raw) => OobRequest::parse(raw).ok_or_else(|| ItError::BadRequest {
+            message: format!(
+                "Invalid value at 'request_type' \
+                 (type.googleapis.com/google.cloud.identitytoolkit.v1.GetOobCodeRequest.OobReqType), \
+                 \"{raw}\""
+            ),
+            reason: "invalid",
+        }),
+    }
+}
+
+fn continue_url(raw: Option<&str>) -> Result<Option<String>, ItError> {
+    let Some(raw) = raw else { return Ok(None) };
+    match Url::parse(raw) {
+        Ok(url) if url.has_host() => Ok(Some(raw.to_owned())),
+        _ => Err(ItError::with_detail(
+            "INVALID_CONTINUE_URI",
+            "((expected an absolute URI with valid scheme and host))",
+        )),
+    }
+}
+
+#[utoipa::path(post, path = "/v1/accounts:sendOobCode", tag = "accounts",
+    request_body = SendOobCodeRequest, responses((status = 200, body = SendOobCodeResponse)))]
+pub async fn send_oob_code(
+    State(svc): State<Arc<Service>>,
+    caller: Caller,
+    source: LinkSource,
+    Client(client): Client,
+    Body(req): Body<SendOobCodeRequest>,
+) -> Result<Json<SendOobCodeResponse>, ItError> {
+    let request = request_type(req.request_type.as_deref())?;
+    let return_link = req.return_oob_link.unwrap_or(false);
+    if return_link && !matches!(caller, Caller::Admin { .. }) {
+        return Err(ItError::code("INSUFFICIENT_PERMISSION"));
+    }
+    let continue_url = continue_url(req.continue_url.as_deref())?;
+    let new_email = match request {
+        OobRequest::VerifyAndChangeEmail => Some(input::email(
+            req.new_email
+                .as_deref()
+                .ok_or(ItError::code("MISSING_NEW_EMAIL"))?,
+        )?),
+        OobRequest::VerifyEmail | OobRequest::PasswordReset => None,
+    };
+    let (realm, user) = addressee(&svc, &caller, request, return_link, &req).await?;
+    let send = OobSend {
+        request,
+        user,
+        new_email,
+        continue_url,
+        api_key: source.api_key,
+        return_link,
+        origin: source.origin,
+    };
+    let sent = svc.send_oob_code(&realm, send, &client).await?;
+    let (oob_code, oob_link) = sent.returned.unzip();
+    Ok(Json(SendOobCodeResponse {
+        kind: "identitytoolkit#GetOobConfirmationCodeResponse",
+        email: sent.email.to_string(),
+        oob_code,
+        oob_link,
+    }))
+}
+
+/// The user a link is for: the owner of the address for a password reset, else the ID
+/// token's user (or, for an administrator getting the link back, the owner of `email`).
+async fn addressee(
+    svc: &Service,
+    caller: &Caller,
+    request: OobRequest,
+    return_link: bool,
+    req: &SendOobCodeRequest,
+) -> Result<(Realm, User), ItError> {
+    let tenant = req.tenant_id.as_deref();
+    let by_email = async |missing: DomainError| {
+        let email = input::email(req.email.as_deref().ok_or(ItError::code("MISSING_EMAIL"))?)?;
+        let realm = realm_for(svc, caller, req.target_project_id.as_deref(), tenant).await?;
+        let user = svc.user_by_email(&realm, &email).await?.ok_or(missing)?;
+        Ok::<_, ItError>((realm, user))
+    };
+    match (request, &req.id_token) {
+        (OobRequest::PasswordReset, _) => by_email(DomainError::EmailNotFound).await,
+        (_, None) if return_link => by_email(DomainError::UserNotFound).await,
+        (_, None) => Err(ItError::code("MISSING_ID_TOKEN")),
+        (_, Some(token)) => {
+            let scope = match caller {
+                Caller::User(scope) | Caller::Admin { key: Some(scope) } => scope.clone(),
+                Caller::Admin { key: None } => crate::service::KeyScope::AnyProject,
+            };
+            let me = svc.authenticate(&scope, tenant, token).await?;
+            if me.user.email.is_none() {
+                return Err(ItError::code("MISSING_EMAIL"));
+            }
+            Ok((me.realm, me.user))
+        }
+    }
+}
+
+#[utoipa::path(post, path = "/v1/accounts:resetPassword", tag = "accounts",
+    request_body = ResetPasswordRequest, responses((status = 200, body = ResetPasswordResponse)))]
+pub async fn reset_password(
+    State(svc): State<Arc<Service>>,
+    caller: Caller,
+    Body(req): Body<ResetPasswordRequest>,
+) -> Result<Json<ResetPasswordResponse>, ItError> {
+    let code = req
+        .oob_code
+        .as_deref()
+        .ok_or(ItError::code("MISSING_OOB_CODE"))?;
+    let target = (req.target_project_id.as_deref(), req.tenant_id.as_deref());
+    let realm = realm_for(&svc, &caller, target.0, target.1).await?;
+    let found = svc.check_oob_code(Some(&realm.id), code).await?;
+    if let Some(raw) = req.new_password.as_deref() {
+        if found.request != OobRequest::PasswordReset {
+            return Err(DomainError::InvalidOobCode.into());
+        }
+        let password = input::password(raw)?;
+        svc.reset_password(Some(&realm.id), code, password).await?;
+    }
+    Ok(Json(ResetPasswordResponse {
+        kind: "identitytoolkit#ResetPasswordResponse",
+        request_type: found.request.as_str(),
+        email: found.email.to_string(),
+        new_email: found.new_email.map(|e| e.to_string()),
+    }))
+}

@@ -1,0 +1,267 @@
+//! Identity Toolkit's emailed action links (`accounts:sendOobCode`): one that verifies the
+//! user's address, one that makes a new address theirs, one that resets the password. A
+//! link's code is used once, within `OOB_CODE_LIFETIME`, through `accounts:update`
+//! (`oobCode`), `accounts:resetPassword`, or the self-service page's `/ui/action`; a new link of
+//! the same purpose replaces the user's earlier one.
+//!
+//! Links point at the configured action URL (a custom email action handler, as Firebase
+//! projects configure one), else at the page's `/ui/action`: on the request's own origin in
+//! dev mode, as the emulator does, and on the first WebAuthn origin in production, where the
+//! `Host` header is not to be trusted with where a password-reset link leads.
+
+use serde::{Deserialize, Serialize};
+use tessera_core::delivery::{MessageContent, MessageKind};
+use tessera_core::oob::{OOB_CODE_LIFETIME, OobCode, OobRequest};
+use tessera_core::{DomainError, EmailAddress, Password, Realm, RealmId, User};
+use url::Url;
+
+use super::delivery::{ClientInfo, Destination, minutes};
+use super::{AccountChanges, Mode, Service, callers::internal};
+use crate::crypto::{session_key, session_token};
+
+const SEAL_PURPOSE: &str = "oob-code";
+
+/// A link to issue for `user`.
+#[derive(Debug)]
+pub struct OobSend {
+    pub request: OobRequest,
+    pub user: User,
+    /// The address a `VerifyAndChangeEmail` link makes the user's.
+    pub new_email: Option<EmailAddress>,
+    /// Where the action handler sends the user afterwards.
+    pub continue_url: Option<String>,
+    /// The API key the link carries, for the handler's calls back (an administrator's
+    /// request may have none).
+    pub api_key: Option<String>,
+    /// Hand the link to the caller (the Admin SDKs' `generate…Link`) instead of emailing it.
+    pub return_link: bool,
+    /// The origin the request came to (`http://host:port`), for dev mode's links.
+    pub origin: Option<String>,
+}
+
+/// An issued link: the address it is for, and, when returned, the code and the link.
+#[derive(Debug)]
+pub struct OobSent {
+    pub email: EmailAddress,
+    pub returned: Option<(String, String)>,
+}
+
+/// A code and its link as the dev outbox shows them (the emulator's `oobCodes`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OobLink {
+    pub code: String,
+    pub link: String,
+}
+
+/// An outstanding code of the dev outbox, with what it is for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxOob {
+    pub email: String,
+    pub request: OobRequest,
+    pub link: OobLink,
+}
+
+impl Service {
+    /// Issues a link for `send.user`: emailed (to the new address for a change), or returned.
+    pub async fn send_oob_code(
+        &self,
+        realm: &Realm,
+        send: OobSend,
+        client: &ClientInfo,
+    ) -> Result<OobSent, DomainError> {
+        let email = send.user.email.clone().ok_or(DomainError::EmailNotFound)?;
+        if let Some(new) = &send.new_email
+            && self
+                .store
+                .find_user_by_email(&realm.id, new)
+                .await?
+                .is_some()
+        {
+            return Err(DomainError::EmailExists);
+        }
+        let now = self.clock.now();
+        let code = session_token(now).map_err(internal)?;
+        let link = OobLink {
+            link: self.action_link(realm, &send, &code)?,
+            code,
+        };
+        let sealed = serde_json::to_vec(&link).map_err(internal)?;
+        let issued = OobCode {
+            key: session_key(&link.code),
+            realm: realm.id.clone(),
+            user: send.user.id.clone(),
+            request: send.request,
+            email: email.clone(),
+            new_email: send.new_email.clone(),
+            expires_at: now + OOB_CODE_LIFETIME,
+            sealed: self.master.seal(SEAL_PURPOSE, &sealed).map_err(internal)?,
+        };
+        let mut outgoing = Vec::new();
+        if !send.return_link {
+            let content = MessageContent {
+                kind: match send.request {
+                    OobRequest::VerifyEmail => MessageKind::VerifyEmail,
+                    OobRequest::PasswordReset => MessageKind::ResetPassword,
+                    OobRequest::VerifyAndChangeEmail => MessageKind::ChangeEmail,
+                },
+                code: link.code.clone(),
+                locale: client.locale_for(&send.user),
+                valid_minutes: minutes(OOB_CODE_LIFETIME),
+                session_info: None,
+                link: Some(link.link.clone()),
+            };
+            let to = send.new_email.as_ref().unwrap_or(&email);
+            outgoing.push(self.outgoing(&realm.id, Destination::Email(to), &content, client)?);
+        }
+        self.store.put_oob_code(&issued, &outgoing).await?;
+        if !outgoing.is_empty() {
+            self.queued();
+        }
+        Ok(OobSent {
+            email,
+            returned: send.return_link.then(|| (link.code, link.link)),
+        })
+    }
+
+    /// The link that carries `code`, with Firebase's query parameters.
+    fn action_link(&self, realm: &Realm, send: &OobSend, code: &str) -> Result<String, DomainError> {
+        let page = |origin: &str| Url::parse(origin).and_then(|o| o.join("/ui/action"));
+        let mut url = match (&self.delivery.setup.action_url, self.mode, &send.origin) {
+            (Some(configured), _, _) => configured.clone(),
+            (None, Mode::Dev, Some(origin)) => page(origin).map_err(internal)?,
+            (None, _, _) => {
+                let origin = self.webauthn.origins.first().ok_or(DomainError::Internal)?;
+                page(origin.as_str()).map_err(internal)?
+            }
+        };
+        {
+            let mut query = url.query_pairs_mut();
+            query
+                .append_pair("mode", send.request.mode())
+                .append_pair("oobCode", code);
+            if let Some(key) = &send.api_key {
+                query.append_pair("apiKey", key);
+            }
+            query.append_pair("lang", "en");
+            if let Some(next) = &send.continue_url {
+                query.append_pair("continueUrl", next);
+            }
+            if let Some(tenant) = &realm.tenant_id {
+                query.append_pair("tenantId", tenant);
+            }
+        }
+        Ok(url.into())
+    }
+
+    /// Whether `url` is on one of the origins the server's pages are served from (any port,
+    /// as for security keys).
+    pub fn is_own_origin(&self, url: &str) -> bool {
+        Url::parse(url).is_ok_and(|url| {
+            self.webauthn.origins.iter().any(|own| {
+                own.scheme() == url.scheme() && own.host_str() == url.host_str()
+            })
+        })
+    }
+
+    /// The code `code` names, if it is one of `realm`'s (any realm's, for the page) and
+    /// current.
+    pub async fn check_oob_code(
+        &self,
+        realm: Option<&RealmId>,
+        code: &str,
+    ) -> Result<OobCode, DomainError> {
+        let found = self
+            .store
+            .find_oob_code(&session_key(code))
+            .await?
+            .filter(|found| realm.is_none_or(|r| *r == found.realm))
+            .ok_or(DomainError::InvalidOobCode)?;
+        if found.expires_at <= self.clock.now() {
+            return Err(DomainError::ExpiredOobCode);
+        }
+        Ok(found)
+    }
+
+    /// Applies a code that verifies or changes the user's address; the user as it now is.
+    pub async fn apply_oob_code(
+        &self,
+        realm: Option<&RealmId>,
+        code: &str,
+    ) -> Result<User, DomainError> {
+        let found = self.check_oob_code(realm, code).await?;
+        let email = match (found.request, &found.new_email) {
+            (OobRequest::VerifyEmail, _) => found.email.clone(),
+            (OobRequest::VerifyAndChangeEmail, Some(new)) => new.clone(),
+            _ => return Err(DomainError::InvalidOobCode),
+        };
+        let changes = AccountChanges {
+            email: Some(Some(email)),
+            email_verified: Some(true),
+            ..AccountChanges::default()
+        };
+        self.use_oob_code(&found, changes).await
+    }
+
+    /// Sets a new password with a password-reset code, which also proves the address. Every
+    /// earlier session of the user ends.
+    pub async fn reset_password(
+        &self,
+        realm: Option<&RealmId>,
+        code: &str,
+        password: Password,
+    ) -> Result<OobCode, DomainError> {
+        let found = self.check_oob_code(realm, code).await?;
+        if found.request != OobRequest::PasswordReset {
+            return Err(DomainError::InvalidOobCode);
+        }
+        let changes = AccountChanges {
+            password: Some(password),
+            email_verified: Some(true),
+            ..AccountChanges::default()
+        };
+        self.use_oob_code(&found, changes).await?;
+        Ok(found)
+    }
+
+    /// Makes `changes` to the code's user, if the address it was issued for is still theirs,
+    /// and uses the code, in one write.
+    async fn use_oob_code(
+        &self,
+        found: &OobCode,
+        changes: AccountChanges,
+    ) -> Result<User, DomainError> {
+        let user = self
+            .store
+            .get_user(&found.realm, &found.user)
+            .await?
+            .filter(|user| user.email.as_ref() == Some(&found.email))
+            .ok_or(DomainError::InvalidOobCode)?;
+        let changed = self.changed(user, changes).await?;
+        if !self.store.use_oob_code(&found.key, &changed).await? {
+            return Err(DomainError::InvalidOobCode);
+        }
+        Ok(changed)
+    }
+
+    /// The realm's codes still waiting to be used, as the emulator's `oobCodes` lists them.
+    pub async fn outstanding_oob_codes(&self, realm: &Realm) -> Result<Vec<OutboxOob>, DomainError> {
+        let codes = self
+            .store
+            .list_oob_codes(&realm.id, self.clock.now())
+            .await?;
+        Ok(codes
+            .into_iter()
+            .filter_map(|c| {
+                let sealed = self
+                    .master
+                    .open(&c.sealed.master_key_id, SEAL_PURPOSE, &c.sealed.bytes)
+                    .ok()?;
+                Some(OutboxOob {
+                    email: c.email.to_string(),
+                    request: c.request,
+                    link: serde_json::from_slice(&sealed).ok()?,
+                })
+            })
+            .collect())
+    }
+}

@@ -1,0 +1,159 @@
+//! The page an emailed action link opens (`/ui/action`, see `service::oob`). It shows what the
+//! link will do and does it when the button is pressed, never on the visit itself, so that a
+//! mail scanner that follows links does not use the code up. A password-reset link asks for
+//! the new password. The code says what it is for; the link's `mode` is not needed.
+
+use std::sync::Arc;
+
+use axum::Form;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use serde::Deserialize;
+use tessera_core::{DomainError, Password};
+use tessera_core::oob::{OobCode, OobRequest};
+use url::form_urlencoded;
+
+use super::pages::{failure, forbidden, see, with_cookie};
+use super::templates::{self, Action, page};
+use super::visitor::{FORM_COOKIE, cookie, set_cookie};
+use crate::crypto::{random_token, same_digest};
+use crate::service::Service;
+
+#[derive(Deserialize)]
+pub struct ActionQuery {
+    #[serde(rename = "oobCode")]
+    code: Option<String>,
+    #[serde(rename = "continueUrl")]
+    continue_url: Option<String>,
+    notice: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct ActionForm {
+    csrf: String,
+    #[serde(rename = "oobCode")]
+    code: String,
+    #[serde(rename = "continueUrl")]
+    continue_url: String,
+    password: Option<String>,
+}
+
+const TITLE: &str = "Your account";
+const UNUSABLE: &str = "This link does not work: it is wrong, was used already, or has expired. Ask for a new one.";
+
+/// Where "Continue" leads: the link's `continueUrl` when it is on one of the server's own
+/// origins (anyone can put a `continueUrl` on a link), else the sign-in page.
+fn next(svc: &Service, continue_url: Option<&str>) -> String {
+    continue_url
+        .filter(|url| svc.is_own_origin(url))
+        .unwrap_or("/ui/sign-in")
+        .to_owned()
+}
+
+fn finished(status: StatusCode, next: String, message: &'static str) -> Response {
+    let done = Action {
+        notice: None,
+        title: TITLE,
+        csrf: String::new(),
+        code: String::new(),
+        next,
+        prompt: String::new(),
+        button: "",
+        password: false,
+        message: Some(message),
+    };
+    page(status, &done)
+}
+
+/// What a form that uses `found` says and asks.
+fn form(found: &OobCode, code: String, next: String, csrf: String, notice: Option<String>) -> Action {
+    let (prompt, button, password) = match (found.request, &found.new_email) {
+        (OobRequest::PasswordReset, _) => (
+            format!("Choose a new password for {}.", found.email),
+            "Change password",
+            true,
+        ),
+        (OobRequest::VerifyAndChangeEmail, Some(new)) => (
+            format!("Make {new} your account's email address instead of {}.", found.email),
+            "Change email address",
+            false,
+        ),
+        _ => (
+            format!("Confirm {} as your account's email address.", found.email),
+            "Confirm email address",
+            false,
+        ),
+    };
+    Action {
+        notice,
+        title: TITLE,
+        csrf,
+        code,
+        next,
+        prompt,
+        button,
+        password,
+        message: None,
+    }
+}
+
+pub async fn action_page(State(svc): State<Arc<Service>>, Query(q): Query<ActionQuery>) -> Response {
+    let next = next(&svc, q.continue_url.as_deref());
+    let code = q.code.unwrap_or_default();
+    let found = match svc.check_oob_code(None, &code).await {
+        Ok(found) => found,
+        Err(DomainError::InvalidOobCode | DomainError::ExpiredOobCode) => {
+            return finished(StatusCode::BAD_REQUEST, next, UNUSABLE);
+        }
+        Err(e) => return failure(e),
+    };
+    let Ok(token) = random_token() else {
+        return failure(DomainError::Internal);
+    };
+    let notice = templates::notice(q.notice.as_deref());
+    let html = page(StatusCode::OK, &form(&found, code, next, token.clone(), notice));
+    with_cookie(html, set_cookie(FORM_COOKIE, &token))
+}
+
+pub async fn use_action(
+    State(svc): State<Arc<Service>>,
+    headers: HeaderMap,
+    Form(form): Form<ActionForm>,
+) -> Response {
+    let expected = cookie(&headers, FORM_COOKIE).unwrap_or_default();
+    if expected.is_empty() || !same_digest(expected.as_bytes(), form.csrf.as_bytes()) {
+        return forbidden();
+    }
+    let next = next(&svc, Some(&form.continue_url));
+    let done = match form.password.as_deref() {
+        Some(raw) => match Password::parse(raw) {
+            Some(password) => svc
+                .reset_password(None, &form.code, password)
+                .await
+                .map(|_| "Your password is changed. Sign in with the new one."),
+            None => {
+                let again: String = form_urlencoded::Serializer::new(String::new())
+                    .append_pair("oobCode", &form.code)
+                    .append_pair("continueUrl", &form.continue_url)
+                    .append_pair("notice", "weak-password")
+                    .finish();
+                return see(&format!("/ui/action?{again}"));
+            }
+        },
+        None => svc
+            .apply_oob_code(None, &form.code)
+            .await
+            .map(|_| "Your email address is confirmed."),
+    };
+    match done {
+        Ok(message) => with_cookie(
+            finished(StatusCode::OK, next, message),
+            set_cookie(FORM_COOKIE, ""),
+        ),
+        Err(DomainError::InvalidOobCode | DomainError::ExpiredOobCode) => {
+            finished(StatusCode::BAD_REQUEST, next, UNUSABLE)
+        }
+        Err(e) => failure(e),
+    }
+}
