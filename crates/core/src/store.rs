@@ -435,8 +435,11 @@ pub trait Store: Send + Sync + 'static {
     async fn put_oob_code(&self, code: &OobCode, outgoing: &[Outgoing]) -> StoreResult<()>;
     async fn find_oob_code(&self, key: &[u8]) -> StoreResult<Option<OobCode>>;
     /// The realm's out-of-band codes that have not expired at `now` (the dev outbox).
-    async fn list_oob_codes(&self, realm: &RealmId, now: OffsetDateTime)
-    -> StoreResult<Vec<OobCode>>;
+    async fn list_oob_codes(
+        &self,
+        realm: &RealmId,
+        now: OffsetDateTime,
+    ) -> StoreResult<Vec<OobCode>>;
     /// Uses the code keyed `key` and writes `user`, the change it allows, in one transaction;
     /// `Ok(false)`, and nothing written, when the code was used or replaced meanwhile.
     async fn use_oob_code(&self, key: &[u8], user: &User) -> StoreResult<bool>;

@@ -13,8 +13,7 @@ use crate::rows::{corrupt, get, get_time, millis};
 use crate::together::{run, won};
 use crate::{db_err, deliveries, users};
 
-const COLUMNS: &str =
-    "realm_id, user_id, request_type, code_key, email, new_email, expires_at, master_key_id, sealed";
+const COLUMNS: &str = "realm_id, user_id, request_type, code_key, email, new_email, expires_at, master_key_id, sealed";
 
 fn from_row(row: &AnyRow) -> StoreResult<OobCode> {
     let email = |col| {

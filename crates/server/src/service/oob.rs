@@ -119,12 +119,17 @@ impl Service {
         }
         Ok(OobSent {
             email,
-            returned: send.return_link.then(|| (link.code, link.link)),
+            returned: send.return_link.then_some((link.code, link.link)),
         })
     }
 
     /// The link that carries `code`, with Firebase's query parameters.
-    fn action_link(&self, realm: &Realm, send: &OobSend, code: &str) -> Result<String, DomainError> {
+    fn action_link(
+        &self,
+        realm: &Realm,
+        send: &OobSend,
+        code: &str,
+    ) -> Result<String, DomainError> {
         let page = |origin: &str| Url::parse(origin).and_then(|o| o.join("/ui/action"));
         let mut url = match (&self.delivery.setup.action_url, self.mode, &send.origin) {
             (Some(configured), _, _) => configured.clone(),
@@ -157,9 +162,10 @@ impl Service {
     /// as for security keys).
     pub fn is_own_origin(&self, url: &str) -> bool {
         Url::parse(url).is_ok_and(|url| {
-            self.webauthn.origins.iter().any(|own| {
-                own.scheme() == url.scheme() && own.host_str() == url.host_str()
-            })
+            self.webauthn
+                .origins
+                .iter()
+                .any(|own| own.scheme() == url.scheme() && own.host_str() == url.host_str())
         })
     }
 
@@ -244,7 +250,10 @@ impl Service {
     }
 
     /// The realm's codes still waiting to be used, as the emulator's `oobCodes` lists them.
-    pub async fn outstanding_oob_codes(&self, realm: &Realm) -> Result<Vec<OutboxOob>, DomainError> {
+    pub async fn outstanding_oob_codes(
+        &self,
+        realm: &Realm,
+    ) -> Result<Vec<OutboxOob>, DomainError> {
         let codes = self
             .store
             .list_oob_codes(&realm.id, self.clock.now())

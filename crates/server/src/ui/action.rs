@@ -10,8 +10,8 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde::Deserialize;
-use tessera_core::{DomainError, Password};
 use tessera_core::oob::{OobCode, OobRequest};
+use tessera_core::{DomainError, Password};
 use url::form_urlencoded;
 
 use super::pages::{failure, forbidden, see, with_cookie};
@@ -40,7 +40,8 @@ pub struct ActionForm {
 }
 
 const TITLE: &str = "Your account";
-const UNUSABLE: &str = "This link does not work: it is wrong, was used already, or has expired. Ask for a new one.";
+const UNUSABLE: &str =
+    "This link does not work: it is wrong, was used already, or has expired. Ask for a new one.";
 
 /// Where "Continue" leads: the link's `continueUrl` when it is on one of the server's own
 /// origins (anyone can put a `continueUrl` on a link), else the sign-in page.
@@ -67,7 +68,13 @@ fn finished(status: StatusCode, next: String, message: &'static str) -> Response
 }
 
 /// What a form that uses `found` says and asks.
-fn form(found: &OobCode, code: String, next: String, csrf: String, notice: Option<String>) -> Action {
+fn form(
+    found: &OobCode,
+    code: String,
+    next: String,
+    csrf: String,
+    notice: Option<String>,
+) -> Action {
     let (prompt, button, password) = match (found.request, &found.new_email) {
         (OobRequest::PasswordReset, _) => (
             format!("Choose a new password for {}.", found.email),
@@ -75,7 +82,10 @@ fn form(found: &OobCode, code: String, next: String, csrf: String, notice: Optio
             true,
         ),
         (OobRequest::VerifyAndChangeEmail, Some(new)) => (
-            format!("Make {new} your account's email address instead of {}.", found.email),
+            format!(
+                "Make {new} your account's email address instead of {}.",
+                found.email
+            ),
             "Change email address",
             false,
         ),
@@ -98,7 +108,10 @@ fn form(found: &OobCode, code: String, next: String, csrf: String, notice: Optio
     }
 }
 
-pub async fn action_page(State(svc): State<Arc<Service>>, Query(q): Query<ActionQuery>) -> Response {
+pub async fn action_page(
+    State(svc): State<Arc<Service>>,
+    Query(q): Query<ActionQuery>,
+) -> Response {
     let next = next(&svc, q.continue_url.as_deref());
     let code = q.code.unwrap_or_default();
     let found = match svc.check_oob_code(None, &code).await {
@@ -112,7 +125,10 @@ pub async fn action_page(State(svc): State<Arc<Service>>, Query(q): Query<Action
         return failure(DomainError::Internal);
     };
     let notice = templates::notice(q.notice.as_deref());
-    let html = page(StatusCode::OK, &form(&found, code, next, token.clone(), notice));
+    let html = page(
+        StatusCode::OK,
+        &form(&found, code, next, token.clone(), notice),
+    );
     with_cookie(html, set_cookie(FORM_COOKIE, &token))
 }
 

@@ -71,7 +71,10 @@ async fn an_emailed_link_verifies_the_address() {
     assert_eq!(codes[0]["requestType"], "VERIFY_EMAIL");
     let code = str_of(&codes[0], "oobCode").to_owned();
     let link = str_of(&codes[0], "oobLink").to_owned();
-    assert!(link.starts_with(&format!("{}/ui/action?mode=verifyEmail&oobCode=", app.base)), "{link}");
+    assert!(
+        link.starts_with(&format!("{}/ui/action?mode=verifyEmail&oobCode=", app.base)),
+        "{link}"
+    );
     assert!(mail.text.contains(&link), "{}", mail.text);
     assert_eq!(email_verified(&app.lookup(&id_token).await), false);
 
@@ -157,12 +160,20 @@ async fn refusals_change_nothing() {
         assert_it_error(&send(&app, body).await, message);
         assert_eq!(app.fingerprint().await, before);
     }
-    let reply = send(&app, json!({"requestType": "VERIFY_PHONE", "idToken": id_token})).await;
+    let reply = send(
+        &app,
+        json!({"requestType": "VERIFY_PHONE", "idToken": id_token}),
+    )
+    .await;
     let message = "Invalid value at 'request_type' \
         (type.googleapis.com/google.cloud.identitytoolkit.v1.GetOobCodeRequest.OobReqType), \
         \"VERIFY_PHONE\"";
     assert_google_error(&reply, 400, "INVALID_ARGUMENT", message);
-    let reply = send(&app, json!({"requestType": "RECOVER_EMAIL", "idToken": id_token})).await;
+    let reply = send(
+        &app,
+        json!({"requestType": "RECOVER_EMAIL", "idToken": id_token}),
+    )
+    .await;
     assert_google_error(&reply, 501, "UNIMPLEMENTED", "Not Implemented");
     assert_eq!(app.fingerprint().await, before);
     let code_refusals = [
@@ -210,7 +221,10 @@ async fn an_emailed_link_resets_the_password() {
     );
     let before = app.fingerprint().await;
     let reply = reset(json!({"oobCode": code, "newPassword": "short"})).await;
-    assert_it_error(&reply, "WEAK_PASSWORD : Password should be at least 6 characters");
+    assert_it_error(
+        &reply,
+        "WEAK_PASSWORD : Password should be at least 6 characters",
+    );
     let reply = app
         .post("/v1/accounts:update", json!({"oobCode": code}))
         .await;
@@ -233,9 +247,17 @@ async fn an_emailed_link_resets_the_password() {
     assert_it_error(&reply, "INVALID_OOB_CODE");
 
     // A new link replaces the old; an hour later it has expired.
-    send(&app, json!({"requestType": "PASSWORD_RESET", "email": "ada@example.com"})).await;
+    send(
+        &app,
+        json!({"requestType": "PASSWORD_RESET", "email": "ada@example.com"}),
+    )
+    .await;
     let first = code_of(&app, "PASSWORD_RESET").await;
-    send(&app, json!({"requestType": "PASSWORD_RESET", "email": "ada@example.com"})).await;
+    send(
+        &app,
+        json!({"requestType": "PASSWORD_RESET", "email": "ada@example.com"}),
+    )
+    .await;
     let second = code_of(&app, "PASSWORD_RESET").await;
     assert_ne!(first, second);
     assert_it_error(&reset(json!({"oobCode": first})).await, "INVALID_OOB_CODE");
@@ -262,7 +284,10 @@ async fn a_link_to_the_new_address_changes_it() {
     .await;
     assert_eq!(status, StatusCode::OK, "{sent}");
     assert_eq!(sent["email"], "ada@example.com");
-    assert_eq!(smtp.next_message(WAIT).await.rcpt_to, ["countess@example.com"]);
+    assert_eq!(
+        smtp.next_message(WAIT).await.rcpt_to,
+        ["countess@example.com"]
+    );
     let code = code_of(&app, "VERIFY_AND_CHANGE_EMAIL").await;
     let (status, checked) = app
         .post("/v1/accounts:resetPassword", json!({"oobCode": code}))
@@ -351,18 +376,23 @@ async fn generated_links_work_on_the_page() {
     assert_eq!(status, StatusCode::OK, "{generated}");
     let link = str_of(&generated, "oobLink").to_owned();
     assert!(link.contains(str_of(&generated, "oobCode")), "{link}");
-    assert!(link.contains("continueUrl=http%3A%2F%2Flocalhost%2Fafter"), "{link}");
+    assert!(
+        link.contains("continueUrl=http%3A%2F%2Flocalhost%2Fafter"),
+        "{link}"
+    );
 
     let mut page = Page::new();
     let (status, html) = page.get(&link).await;
     assert_eq!(status, StatusCode::OK, "{html}");
-    assert!(html.contains("Confirm ada@example.com as your account"), "{html}");
+    assert!(
+        html.contains("Confirm ada@example.com as your account"),
+        "{html}"
+    );
     let user = || app.admin_user(str_of(&session, "localId"));
     assert_eq!(user().await.unwrap()["emailVerified"], false);
     let action = app.url("/ui/action");
-    let form = |html: &str| {
-        ["csrf", "oobCode", "continueUrl"].map(|name| (name, hidden(html, name)))
-    };
+    let form =
+        |html: &str| ["csrf", "oobCode", "continueUrl"].map(|name| (name, hidden(html, name)));
     let fields = form(&html);
     let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let (status, _, done) = page.post(&action, &fields).await;
@@ -379,7 +409,10 @@ async fn generated_links_work_on_the_page() {
     let link = str_of(&generated, "oobLink").to_owned();
     let (status, html) = page.get(&link).await;
     assert_eq!(status, StatusCode::OK, "{html}");
-    assert!(html.contains("Choose a new password for ada@example.com."), "{html}");
+    assert!(
+        html.contains("Choose a new password for ada@example.com."),
+        "{html}"
+    );
     let fields = form(&html);
     let mut weak: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
     weak.push(("password", "short"));
@@ -387,7 +420,10 @@ async fn generated_links_work_on_the_page() {
     assert_eq!(status, StatusCode::SEE_OTHER);
     assert!(location.contains("notice=weak-password"), "{location}");
     let (_, html) = page.get(&app.url(&location)).await;
-    assert!(html.contains("Choose a password of at least 6 characters."), "{html}");
+    assert!(
+        html.contains("Choose a password of at least 6 characters."),
+        "{html}"
+    );
     let fields = form(&html);
     let mut good: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
     good.push(("password", "battery staple"));
@@ -403,8 +439,100 @@ async fn generated_links_work_on_the_page() {
     let code = str_of(&generated, "oobCode").to_owned();
     let before_post = app.fingerprint().await;
     assert_ne!(before, before_post);
-    let forged = [("csrf", "forged"), ("oobCode", code.as_str()), ("continueUrl", "")];
+    let forged = [
+        ("csrf", "forged"),
+        ("oobCode", code.as_str()),
+        ("continueUrl", ""),
+    ];
     let (status, _, _) = Page::new().post(&action, &forged).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert_eq!(app.fingerprint().await, before_post);
+}
+
+/// In production a link leads to the first WebAuthn origin, whatever `Host` the request
+/// named: a caller cannot send someone's reset link to a host of their choosing.
+#[tokio::test]
+async fn production_links_ignore_the_host_header() {
+    let smtp = SmtpSink::start().await;
+    let url = smtp.url();
+    let app = TestApp::spawn_production_with(|c| {
+        c.email.smtp_url = Some(Secret::new(url));
+        c.webauthn_origins = vec!["https://login.example.com".to_owned()];
+    })
+    .await;
+    let master = app.config.master_key_file.clone().unwrap();
+    let master = master.to_str().unwrap();
+    let admin = |command: &'static str| {
+        let flags = ["--mode", "production", "--master-key-file", master];
+        [["admin"].as_slice(), &flags, &[command, PROJECT]].concat()
+    };
+    app.run_tessera(admin("create-project")).await;
+    let key = app
+        .run_tessera_ok(admin("create-api-key"))
+        .await
+        .trim()
+        .to_owned();
+    let post = |path: &str, body: Value| {
+        app.client
+            .post(app.url(&format!("{path}?key={key}")))
+            .header("host", "evil.example")
+            .json(&body)
+            .send()
+    };
+    let signed_up = post(
+        "/v1/accounts:signUp",
+        json!({"email": "ada@example.com", "password": "correct horse"}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(signed_up.status(), StatusCode::OK);
+    let sent = post(
+        "/v1/accounts:sendOobCode",
+        json!({"requestType": "PASSWORD_RESET", "email": "ada@example.com"}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(sent.status(), StatusCode::OK);
+    let mail = smtp.next_message(WAIT).await;
+    assert_eq!(mail.rcpt_to, ["ada@example.com"]);
+    let prefix = "https://login.example.com/ui/action?mode=resetPassword&oobCode=";
+    assert!(mail.text.contains(prefix), "{}", mail.text);
+    assert!(
+        mail.text.contains(&format!("&apiKey={key}&lang=en")),
+        "{}",
+        mail.text
+    );
+    assert!(!mail.text.contains("evil.example"), "{}", mail.text);
+    // No outbox view in production.
+    let (status, _) = app
+        .get(&format!("/emulator/v1/projects/{PROJECT}/oobCodes"))
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+/// With `email.action_url`, links lead to the app's own handler.
+#[tokio::test]
+async fn links_lead_to_the_configured_action_url() {
+    let app = TestApp::spawn_with(|c| {
+        c.email.action_url = Some("https://app.example.com/auth/action".to_owned());
+    })
+    .await;
+    let session = app.sign_up("ada@example.com", "correct horse").await;
+    let (status, _) = send(
+        &app,
+        json!({"requestType": "VERIFY_EMAIL", "idToken": session["idToken"],
+               "continueUrl": "https://app.example.com/done"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let codes = oob_codes(&app).await;
+    let link = str_of(&codes[0], "oobLink");
+    let code = str_of(&codes[0], "oobCode");
+    assert_eq!(
+        link,
+        format!(
+            "https://app.example.com/auth/action?mode=verifyEmail&oobCode={code}\
+             &apiKey={KEY}&lang=en&continueUrl=https%3A%2F%2Fapp.example.com%2Fdone"
+        )
+    );
 }
