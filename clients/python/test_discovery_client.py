@@ -6,6 +6,7 @@ import uuid
 
 import google.oauth2.credentials
 import pytest
+import requests
 from googleapiclient.discovery import build
 from googleapiclient.errors import HttpError
 
@@ -74,3 +75,55 @@ def test_admin_calls_with_an_owner_credential(tessera):
     assert found["users"][0]["localId"] == uid
     query = admin.projects().accounts().query(targetProjectId=PROJECT, body={"expression": [{"userId": uid}]}).execute()
     assert query["recordsCount"] == "1"
+
+
+def waiting_oob_codes(base: str, email: str) -> list[dict]:
+    """The dev outbox's action links for `email` that are still waiting to be used."""
+    reply = requests.get(f"{base}/emulator/v1/projects/{PROJECT}/oobCodes", timeout=10)
+    assert reply.status_code == 200, reply.text
+    return [entry for entry in reply.json()["oobCodes"] if entry["email"] == email]
+
+
+def test_password_reset_by_emailed_code(toolkit, tessera):
+    email = f"dc-{uuid.uuid4().hex[:10]}@example.com"
+    toolkit.accounts().signUp(body={"email": email, "password": "secret12"}).execute()
+
+    sent = toolkit.accounts().sendOobCode(body={"requestType": "PASSWORD_RESET", "email": email}).execute()
+    assert sent["email"] == email
+    assert "oobCode" not in sent and "oobLink" not in sent, "only an administrator gets the link back"
+
+    [entry] = waiting_oob_codes(tessera, email)
+    assert entry["requestType"] == "PASSWORD_RESET"
+    assert entry["oobCode"] in entry["oobLink"]
+    code = entry["oobCode"]
+
+    checked = toolkit.accounts().resetPassword(body={"oobCode": code}).execute()
+    assert checked["requestType"] == "PASSWORD_RESET"
+    assert checked["email"] == email
+    assert waiting_oob_codes(tessera, email) == [entry], "checking a code does not use it"
+
+    reset = toolkit.accounts().resetPassword(body={"oobCode": code, "newPassword": "fresh-secret"}).execute()
+    assert reset["requestType"] == "PASSWORD_RESET"
+    assert reset["email"] == email
+    assert waiting_oob_codes(tessera, email) == []
+
+    signed_in = toolkit.accounts().signInWithPassword(body={"email": email, "password": "fresh-secret"}).execute()
+    assert signed_in["email"] == email
+
+    with pytest.raises(HttpError) as caught:
+        toolkit.accounts().resetPassword(body={"oobCode": code, "newPassword": "other-secret"}).execute()
+    assert caught.value.resp.status == 400
+    assert error_message(caught.value) == "INVALID_OOB_CODE"
+    with pytest.raises(HttpError) as caught:
+        toolkit.accounts().resetPassword(body={"oobCode": code}).execute()
+    assert caught.value.resp.status == 400
+    assert error_message(caught.value) == "INVALID_OOB_CODE"
+
+
+def test_password_reset_for_an_unknown_address(toolkit):
+    with pytest.raises(HttpError) as caught:
+        toolkit.accounts().sendOobCode(
+            body={"requestType": "PASSWORD_RESET", "email": f"dc-{uuid.uuid4().hex[:10]}@example.com"}
+        ).execute()
+    assert caught.value.resp.status == 400
+    assert error_message(caught.value) == "EMAIL_NOT_FOUND"

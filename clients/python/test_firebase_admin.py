@@ -2,6 +2,7 @@
 
 import time
 import uuid
+from urllib.parse import parse_qs, urlparse
 
 import pytest
 import requests
@@ -22,6 +23,18 @@ def sign_in(base: str, email: str, password: str) -> dict:
     )
     assert reply.status_code == 200, reply.text
     return reply.json()
+
+
+def toolkit_post(base: str, method: str, body: dict) -> requests.Response:
+    """A plain Identity Toolkit call with an API key, as a Firebase client app makes it."""
+    return requests.post(f"{base}/identitytoolkit.googleapis.com/v1/accounts:{method}?key=any", json=body, timeout=10)
+
+
+def link_query(link: str) -> dict[str, str]:
+    """An action link's query parameters, each given once."""
+    query = parse_qs(urlparse(link).query)
+    assert all(len(values) == 1 for values in query.values()), link
+    return {name: values[0] for name, values in query.items()}
 
 
 def test_create_get_update_delete(firebase_app, tessera):
@@ -116,3 +129,60 @@ def test_list_import_and_bulk_delete(firebase_app):
     assert deleted.failure_count == 0
     with pytest.raises(auth.UserNotFoundError):
         auth.get_user(f"{prefix}-0", app=firebase_app)
+
+
+def test_email_verification_link_verifies_the_address(firebase_app, tessera):
+    email = unique_email()
+    user = auth.create_user(email=email, password="secret12", app=firebase_app)
+    assert not user.email_verified
+
+    link = auth.generate_email_verification_link(email, app=firebase_app)
+    query = link_query(link)
+    assert query["mode"] == "verifyEmail"
+    assert query["oobCode"]
+
+    applied = toolkit_post(tessera, "update", {"oobCode": query["oobCode"]})
+    assert applied.status_code == 200, applied.text
+    assert applied.json()["email"] == email
+    assert auth.get_user(user.uid, app=firebase_app).email_verified
+
+    again = toolkit_post(tessera, "update", {"oobCode": query["oobCode"]})
+    assert again.status_code == 400
+    assert again.json()["error"]["message"] == "INVALID_OOB_CODE"
+
+
+def test_password_reset_link_sets_a_new_password(firebase_app, tessera):
+    email = unique_email()
+    user = auth.create_user(email=email, password="secret12", app=firebase_app)
+
+    link = auth.generate_password_reset_link(email, app=firebase_app)
+    query = link_query(link)
+    assert query["mode"] == "resetPassword"
+    assert query["oobCode"]
+
+    reset = toolkit_post(tessera, "resetPassword", {"oobCode": query["oobCode"], "newPassword": "fresh-secret"})
+    assert reset.status_code == 200, reset.text
+    assert reset.json()["requestType"] == "PASSWORD_RESET"
+    assert reset.json()["email"] == email
+
+    assert sign_in(tessera, email, "fresh-secret")["localId"] == user.uid
+    old = toolkit_post(tessera, "signInWithPassword", {"email": email, "password": "secret12"})
+    assert old.status_code == 400
+    assert old.json()["error"]["message"] == "INVALID_PASSWORD"
+
+
+def test_action_links_for_unknown_addresses_raise(firebase_app):
+    with pytest.raises(auth.UserNotFoundError):
+        auth.generate_email_verification_link(unique_email(), app=firebase_app)
+    with pytest.raises(auth.EmailNotFoundError):
+        auth.generate_password_reset_link(unique_email(), app=firebase_app)
+
+
+def test_action_code_settings_url_becomes_continue_url(firebase_app):
+    email = unique_email()
+    auth.create_user(email=email, app=firebase_app)
+    settings = auth.ActionCodeSettings(url="http://localhost/after")
+    link = auth.generate_email_verification_link(email, action_code_settings=settings, app=firebase_app)
+    query = link_query(link)
+    assert query["mode"] == "verifyEmail"
+    assert query["continueUrl"] == "http://localhost/after"

@@ -377,7 +377,7 @@ async fn generated_links_work_on_the_page() {
     let link = str_of(&generated, "oobLink").to_owned();
     assert!(link.contains(str_of(&generated, "oobCode")), "{link}");
     assert!(
-        link.contains("continueUrl=http%3A%2F%2Flocalhost%2Fafter"),
+        link.contains("&apiKey=fake-api-key&lang=en&continueUrl=http%3A%2F%2Flocalhost%2Fafter"),
         "{link}"
     );
 
