@@ -49,7 +49,8 @@ pub struct ProjectPath {
     pub tenant: Option<String>,
 }
 
-fn api_key(parts: &Parts) -> Option<String> {
+/// The request's API key: `?key=`, else `x-goog-api-key`.
+pub(super) fn api_key(parts: &Parts) -> Option<String> {
     let from_query = Query::<HashMap<String, String>>::try_from_uri(&parts.uri)
         .ok()
         .and_then(|Query(q)| q.get("key").cloned());

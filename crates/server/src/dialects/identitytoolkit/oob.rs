@@ -3,11 +3,10 @@
 //! link's code is applied by `accounts:update` (`oobCode`, see `accounts.rs`). Checks come in
 //! the emulator's order (its `sendOobCode` and `resetPassword` in operations.ts).
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::{FromRequestParts, Query, State};
+use axum::extract::{FromRequestParts, State};
 use axum::http::header;
 use axum::http::request::Parts;
 use tessera_core::oob::OobRequest;
@@ -16,7 +15,7 @@ use url::Url;
 
 use super::accounts::realm_for;
 use super::error::ItError;
-use super::extract::{Body, Caller};
+use super::extract::{Body, Caller, api_key};
 use super::input;
 use super::wire::{
     ResetPasswordRequest, ResetPasswordResponse, SendOobCodeRequest, SendOobCodeResponse,
@@ -35,18 +34,16 @@ impl<S: Send + Sync> FromRequestParts<S> for LinkSource {
     type Rejection = ItError;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ItError> {
-        let api_key = Query::<HashMap<String, String>>::try_from_uri(&parts.uri)
-            .ok()
-            .and_then(|Query(mut q)| q.remove("key"))
-            .or_else(|| header_text(parts, "x-goog-api-key"));
-        let origin = header_text(parts, header::HOST.as_str()).map(|host| format!("http://{host}"));
-        Ok(LinkSource { api_key, origin })
+        let origin = parts
+            .headers
+            .get(header::HOST)
+            .and_then(|host| host.to_str().ok())
+            .map(|host| format!("http://{host}"));
+        Ok(LinkSource {
+            api_key: api_key(parts),
+            origin,
+        })
     }
-}
-
-fn header_text(parts: &Parts, name: &str) -> Option<String> {
-    let value = parts.headers.get(name)?.to_str().ok()?;
-    Some(value.to_owned()).filter(|v| !v.is_empty())
 }
 
 /// The other values of Identity Toolkit's `OobReqType`, which the emulator does not
