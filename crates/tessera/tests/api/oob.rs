@@ -536,3 +536,63 @@ async fn links_lead_to_the_configured_action_url() {
         )
     );
 }
+
+/// A tenant's link names its tenant, lists under the tenant's `oobCodes`, and is applied in
+/// its tenant only.
+#[tokio::test]
+async fn a_tenant_s_links_stay_in_the_tenant() {
+    let app = TestApp::spawn().await;
+    let (status, tenant) = app
+        .admin_post(
+            &format!("/v2/projects/{PROJECT}/tenants"),
+            json!({"displayName": "Branch"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{tenant}");
+    let tenant = str_of(&tenant, "name")
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_owned();
+    let (status, session) = app
+        .post(
+            "/v1/accounts:signUp",
+            json!({"email": "ada@example.com", "password": "correct horse", "tenantId": tenant}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{session}");
+    let (status, sent) = send(
+        &app,
+        json!({"requestType": "VERIFY_EMAIL", "idToken": session["idToken"], "tenantId": tenant}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{sent}");
+    assert!(oob_codes(&app).await.is_empty());
+    let (status, listed) = app
+        .get(&format!(
+            "/emulator/v1/projects/{PROJECT}/tenants/{tenant}/oobCodes"
+        ))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{listed}");
+    let entry = &listed["oobCodes"][0];
+    assert!(
+        str_of(entry, "oobLink").ends_with(&format!("&tenantId={tenant}")),
+        "{entry}"
+    );
+    let code = str_of(entry, "oobCode");
+
+    let before = app.fingerprint().await;
+    let reply = app
+        .post("/v1/accounts:update", json!({"oobCode": code}))
+        .await;
+    assert_it_error(&reply, "INVALID_OOB_CODE");
+    assert_eq!(app.fingerprint().await, before);
+    let (status, applied) = app
+        .post(
+            "/v1/accounts:update",
+            json!({"oobCode": code, "tenantId": tenant}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{applied}");
+    assert_eq!(applied["emailVerified"], true);
+}
