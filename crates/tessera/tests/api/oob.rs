@@ -596,3 +596,29 @@ async fn a_tenant_s_links_stay_in_the_tenant() {
     assert_eq!(status, StatusCode::OK, "{applied}");
     assert_eq!(applied["emailVerified"], true);
 }
+
+/// A deleted user's links go with the user.
+#[tokio::test]
+async fn a_deleted_user_s_links_go_with_it() {
+    let app = TestApp::spawn().await;
+    let session = app.sign_up("ada@example.com", "correct horse").await;
+    let (status, _) = send(
+        &app,
+        json!({"requestType": "PASSWORD_RESET", "email": "ada@example.com"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let code = code_of(&app, "PASSWORD_RESET").await;
+    let (status, deleted) = app
+        .post(
+            "/v1/accounts:delete",
+            json!({"idToken": session["idToken"]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{deleted}");
+    assert!(oob_codes(&app).await.is_empty());
+    let reply = app
+        .post("/v1/accounts:resetPassword", json!({"oobCode": code}))
+        .await;
+    assert_it_error(&reply, "INVALID_OOB_CODE");
+}
