@@ -622,3 +622,39 @@ async fn a_deleted_user_s_links_go_with_it() {
         .await;
     assert_it_error(&reply, "INVALID_OOB_CODE");
 }
+
+/// Of eight uses of one code at once, one sets the password; the others hear the code is
+/// used, on either engine.
+#[tokio::test]
+async fn a_code_used_eight_times_at_once_works_once() {
+    let app = TestApp::spawn().await;
+    app.sign_up("ada@example.com", "correct horse").await;
+    send(
+        &app,
+        json!({"requestType": "PASSWORD_RESET", "email": "ada@example.com"}),
+    )
+    .await;
+    let code = code_of(&app, "PASSWORD_RESET").await;
+    let uses = (0..8)
+        .map(|i| {
+            app.client
+                .post(app.url(&format!("/v1/accounts:resetPassword?key={KEY}")))
+                .json(&json!({"oobCode": code, "newPassword": format!("new password {i}")}))
+        })
+        .collect();
+    // The replies come back in the order they finished, not the order sent.
+    let replies = TestApp::all_at_once(uses).await;
+    let won = replies.iter().filter(|r| r.0 == StatusCode::OK).count();
+    assert_eq!(won, 1, "{replies:?}");
+    for reply in replies.iter().filter(|r| r.0 != StatusCode::OK) {
+        assert_it_error(reply, "INVALID_OOB_CODE");
+    }
+    let mut signs_in = 0;
+    for i in 0..8 {
+        let (status, _) = app
+            .sign_in("ada@example.com", &format!("new password {i}"))
+            .await;
+        signs_in += usize::from(status == StatusCode::OK);
+    }
+    assert_eq!(signs_in, 1);
+}
