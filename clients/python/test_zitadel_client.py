@@ -84,6 +84,7 @@ from zitadel_client.models import (
     UserServiceSetHumanPhone,
     UserServiceSetHumanProfile,
     UserServiceSetPassword,
+    UserServicePasswordResetRequest,
     UserServiceSetPasswordRequest,
     UserServiceSetPhoneRequest,
     UserServiceUpdateHumanUserRequest,
@@ -585,6 +586,24 @@ def test_set_password_then_update_human_user(zitadel, tessera):
     assert got.human.profile.nick_name == "Ada"
     assert (got.human.email.email, got.human.email.is_verified) == (new_email, True)
     assert sign_in(tessera, new_email, "horse battery").status_code == 200
+
+
+def test_password_reset_code_sets_the_password_once(zitadel, tessera):
+    user = add_mfa_user(zitadel)
+    reset = zitadel.users.password_reset(UserServicePasswordResetRequest(user_id=user.id, return_code={}))
+    assert reset.details.change_date is not None
+    set_with = lambda code: zitadel.users.set_password(
+        UserServiceSetPasswordRequest(
+            user_id=user.id, new_password=UserServicePassword(password="battery staple"), verification_code=code
+        )
+    )
+    expect_error(lambda: set_with("SKJd342k"), 400, "invalid_argument", "Code is invalid", "CODE-woT0xc")
+    set_with(reset.verification_code)
+    assert it_error(sign_in(tessera, user.email, PASSWORD)) == "INVALID_PASSWORD"
+    assert sign_in(tessera, user.email, "battery staple").status_code == 200
+    expect_error(
+        lambda: set_with(reset.verification_code), 400, "failed_precondition", "Code not found", "COMMAND-2M9fs"
+    )
 
 
 def test_list_users_by_email_ids_and_state(zitadel):

@@ -15,7 +15,7 @@ use crate::contact::{ContactCode, ContactKind};
 use crate::delivery::{Delivery, DeliveryOutcome, DeliveryStatus, Quota};
 use crate::error::StoreError;
 use crate::login_session::LoginSession;
-use crate::oob::OobCode;
+use crate::oob::{OobCode, OobRequest};
 use crate::{
     AccountState, EmailAddress, Factor, FactorId, FactorKey, MachineUser, NewUser, Realm, RealmId,
     SecondFactor, User, UserId,
@@ -91,6 +91,9 @@ pub struct UserWrite {
     pub dropped: Vec<ContactKind>,
     /// The messages that carry the codes.
     pub outgoing: Vec<Outgoing>,
+    /// The key of an out-of-band code the write uses up (a password reset's): the write goes
+    /// through only if the code is still there.
+    pub used_oob: Option<Vec<u8>>,
 }
 
 /// How sending one claimed message ended, to be recorded.
@@ -412,7 +415,7 @@ pub trait Store: Send + Sync + 'static {
     /// Gives a realm its organization id unless it has one; returns the realm as stored.
     async fn assign_org(&self, realm: &RealmId, org_id: &str) -> StoreResult<Option<Realm>>;
     /// Writes `write` in one transaction; `Ok(false)`, and nothing written, when the user it
-    /// changes is no longer there.
+    /// changes is no longer there, or the code it uses was used meanwhile.
     async fn write_user(&self, write: &UserWrite) -> StoreResult<bool>;
     async fn find_contact_code(
         &self,
@@ -434,6 +437,13 @@ pub trait Store: Send + Sync + 'static {
     /// message that carries it (a used-up limit: `LimitExceeded`, nothing written).
     async fn put_oob_code(&self, code: &OobCode, outgoing: &[Outgoing]) -> StoreResult<()>;
     async fn find_oob_code(&self, key: &[u8]) -> StoreResult<Option<OobCode>>;
+    /// The user's code for `request`, if one was issued (it may have expired).
+    async fn find_user_oob_code(
+        &self,
+        realm: &RealmId,
+        user: &UserId,
+        request: OobRequest,
+    ) -> StoreResult<Option<OobCode>>;
     /// The realm's out-of-band codes that have not expired at `now` (the dev outbox).
     async fn list_oob_codes(
         &self,

@@ -48,7 +48,7 @@ use tessera_core::delivery::{Delivery, DeliveryStatus};
 use tessera_core::error::{Parent, StoreError, Unique};
 use tessera_core::factor::Sealed;
 use tessera_core::login_session::LoginSession;
-use tessera_core::oob::OobCode;
+use tessera_core::oob::{OobCode, OobRequest};
 use tessera_core::store::{Attempt, AttemptTaken, EventFilter, EventRecord, Listed};
 use tessera_core::store::{
     Attempted, EnrolOutcome, Enrolment, Event, KeyUsage, NewChallenge, Outgoing,
@@ -394,6 +394,16 @@ impl Store for SqlStore {
 
     async fn find_oob_code(&self, key: &[u8]) -> StoreResult<Option<OobCode>> {
         self.reading(async |conn| oob_codes::find(conn, key).await)
+            .await
+    }
+
+    async fn find_user_oob_code(
+        &self,
+        realm: &RealmId,
+        user: &UserId,
+        request: OobRequest,
+    ) -> StoreResult<Option<OobCode>> {
+        self.reading(async |conn| oob_codes::find_of(conn, realm, user, request).await)
             .await
     }
 

@@ -10,7 +10,7 @@ use time::OffsetDateTime;
 
 use crate::conn::Conn;
 use crate::rows::{corrupt, get, get_time, millis};
-use crate::together::{run, won};
+use crate::together::{Statement, run, won};
 use crate::{db_err, deliveries, users};
 
 const COLUMNS: &str = "realm_id, user_id, request_type, code_key, email, new_email, expires_at, master_key_id, sealed";
@@ -79,6 +79,25 @@ pub(crate) async fn find(conn: &mut Conn<'_>, key: &[u8]) -> StoreResult<Option<
     row.as_ref().map(from_row).transpose()
 }
 
+pub(crate) async fn find_of(
+    conn: &mut Conn<'_>,
+    realm: &RealmId,
+    user: &UserId,
+    request: OobRequest,
+) -> StoreResult<Option<OobCode>> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM oob_codes WHERE realm_id = $1 AND user_id = $2 AND request_type = $3"
+    );
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(&realm.0)
+        .bind(user.as_str())
+        .bind(request.as_str())
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(db_err)?;
+    row.as_ref().map(from_row).transpose()
+}
+
 /// The realm's codes that have not expired at `now`.
 pub(crate) async fn list(
     conn: &mut Conn<'_>,
@@ -105,10 +124,14 @@ pub(crate) async fn use_code(conn: &mut Conn<'_>, key: &[u8], user: &User) -> St
     if !won(&mut tx, users::update(user)).await? {
         return Ok(false);
     }
-    let used = sqlx::query("DELETE FROM oob_codes WHERE code_key = $1").bind(key.to_vec());
-    if !won(&mut tx, used).await? {
+    if !won(&mut tx, used(key)).await? {
         return Ok(false);
     }
     tx.commit().await.map_err(db_err)?;
     Ok(true)
+}
+
+/// The statement that uses up the code keyed `key`.
+pub(crate) fn used(key: &[u8]) -> Statement {
+    sqlx::query("DELETE FROM oob_codes WHERE code_key = $1").bind(key.to_vec())
 }

@@ -7,12 +7,12 @@ use tessera_core::store::{StoreResult, UserRow, UserWrite};
 use crate::challenges::insert_event;
 use crate::conn::Conn;
 use crate::together::{run, run_together, won};
-use crate::{contacts, db_err, deliveries, factors, users};
+use crate::{contacts, db_err, deliveries, factors, oob_codes, users};
 
 /// Writes `write` in a transaction of its own, once its messages' limits are charged: the
 /// user's row first, then their factors (the order every write that takes both locks them in
 /// on PostgreSQL), then the codes, the messages and the events. `Ok(false)` when the row to
-/// change is gone.
+/// change is gone, or the code the write uses.
 pub(crate) async fn write(conn: &mut Conn<'_>, write: &UserWrite) -> StoreResult<bool> {
     deliveries::limited(conn, &write.outgoing, async |conn| {
         let mut tx = conn.begin().await.map_err(db_err)?;
@@ -29,6 +29,11 @@ pub(crate) async fn write(conn: &mut Conn<'_>, write: &UserWrite) -> StoreResult
                     user
                 }
             };
+            if let Some(key) = &write.used_oob
+                && !won(&mut tx, oob_codes::used(key)).await?
+            {
+                return Ok(false);
+            }
             let (realm, id) = (&user.realm, &user.id);
             let mut events = Vec::new();
             for (factor, event) in &write.added {

@@ -220,7 +220,8 @@ impl Service {
         id: &UserId,
         changes: AccountChanges,
     ) -> Result<User, DomainError> {
-        self.update_proven(realm, id, changes, None).await
+        let user = self.get_account(realm, id).await?;
+        self.apply_changes(user, changes).await
     }
 
     /// ZITADEL's lock and unlock: a locked user signs in nowhere (Firebase sees it as
@@ -245,24 +246,8 @@ impl Service {
         }
     }
 
-    /// An update proven by the account's current password when `current_password` is given
-    /// (ZITADEL's `SetPassword` and `UpdateHumanUser`): a wrong one changes nothing. Every
-    /// password change revokes the user's earlier tokens.
-    pub async fn update_proven(
-        &self,
-        realm: &Realm,
-        id: &UserId,
-        changes: AccountChanges,
-        current_password: Option<&str>,
-    ) -> Result<User, DomainError> {
-        let user = self.get_account(realm, id).await?;
-        if let Some(current) = current_password {
-            self.prove_password(&user, current).await?;
-        }
-        self.apply_changes(user, changes).await
-    }
-
-    /// Whether `current` is the user's password: `InvalidPassword` when it is not.
+    /// Whether `current` is the user's password (ZITADEL's `SetPassword` and `UpdateHumanUser`
+    /// with `currentPassword`): `InvalidPassword` when it is not.
     pub(super) async fn prove_password(
         &self,
         user: &User,

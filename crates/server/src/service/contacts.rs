@@ -54,6 +54,8 @@ pub struct HumanChange<'a> {
     pub changes: AccountChanges,
     /// The current password, when it must prove the change: a wrong one changes nothing.
     pub current_password: Option<&'a str>,
+    /// The code of a password reset, when it proves the change instead; used up with it.
+    pub reset_code: Option<&'a str>,
     pub email: Option<(EmailAddress, Proof)>,
     pub phone: Option<Option<(PhoneNumber, Proof)>>,
     pub if_unchanged: IfUnchanged,
@@ -128,10 +130,14 @@ impl Service {
         Ok((proof == Proof::ReturnCode).then_some(code))
     }
 
-    /// Writes `write`; `UserNotFound` when the user it changes is gone.
+    /// Writes `write`; `UserNotFound` when the user it changes is gone, and
+    /// `VerificationCodeNotFound` when the code it uses was used meanwhile.
     async fn write_user(&self, write: UserWrite) -> Result<(), DomainError> {
         if !self.store.write_user(&write).await? {
-            return Err(DomainError::UserNotFound);
+            return Err(match write.used_oob {
+                Some(_) => DomainError::VerificationCodeNotFound,
+                None => DomainError::UserNotFound,
+            });
         }
         if !write.outgoing.is_empty() {
             self.queued();
@@ -213,6 +219,7 @@ impl Service {
         let HumanChange {
             mut changes,
             current_password,
+            reset_code,
             email,
             phone,
             if_unchanged,
@@ -225,6 +232,9 @@ impl Service {
             self.prove_password(&user, current).await?;
         }
         let mut write = UserWrite::default();
+        if let Some(code) = reset_code {
+            write.used_oob = Some(self.reset_code_key(realm, &user.id, code).await?);
+        }
         let mut new_email = None;
         if let Some((address, proof)) = email
             && self
@@ -277,7 +287,11 @@ impl Service {
         let changed = self.changed(user.clone(), changes).await?;
         let codes =
             self.verifications(&mut write, realm, &changed, &new_email, &new_phone, client)?;
-        if changed != user || !write.codes.is_empty() || !write.dropped.is_empty() {
+        if changed != user
+            || !write.codes.is_empty()
+            || !write.dropped.is_empty()
+            || write.used_oob.is_some()
+        {
             write.row = Some(UserRow::Changed(changed));
             self.write_user(write).await?;
         }

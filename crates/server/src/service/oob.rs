@@ -12,12 +12,14 @@
 use serde::{Deserialize, Serialize};
 use tessera_core::delivery::{MessageContent, MessageKind};
 use tessera_core::oob::{OOB_CODE_LIFETIME, OobCode, OobRequest};
-use tessera_core::{DomainError, EmailAddress, Password, Realm, RealmId, User};
+use tessera_core::{
+    DomainError, EmailAddress, Password, PhoneNumber, Realm, RealmId, User, UserId,
+};
 use url::Url;
 
 use super::delivery::{ClientInfo, Destination, minutes};
 use super::{AccountChanges, Mode, Service, callers::internal};
-use crate::crypto::{session_key, session_token};
+use crate::crypto::{same_digest, session_key, session_token};
 
 const SEAL_PURPOSE: &str = "oob-code";
 
@@ -33,10 +35,23 @@ pub struct OobSend {
     /// The API key the link carries, for the handler's calls back (an administrator's
     /// request may have none).
     pub api_key: Option<String>,
-    /// Hand the link to the caller (the Admin SDKs' `generate…Link`) instead of emailing it.
-    pub return_link: bool,
+    pub deliver: LinkDelivery,
+    /// The link to send instead of the action handler's, with `{{.UserID}}`, `{{.Code}}` and
+    /// `{{.OrgID}}` filled in (ZITADEL's `url_template`).
+    pub url_template: Option<String>,
     /// The origin the request came to (`http://host:port`), for dev mode's links.
     pub origin: Option<String>,
+}
+
+/// How a link reaches the user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkDelivery {
+    /// By email (to the new address for a change).
+    Email,
+    /// By SMS to the user's proven phone number (ZITADEL's `NOTIFICATION_TYPE_SMS`).
+    Sms,
+    /// Handed to the caller (the Admin SDKs' `generate…Link`, ZITADEL's `return_code`).
+    Return,
 }
 
 /// An issued link: the address it is for, and, when returned, the code and the link.
@@ -96,8 +111,23 @@ impl Service {
             expires_at: now + OOB_CODE_LIFETIME,
             sealed: self.master.seal(SEAL_PURPOSE, &sealed).map_err(internal)?,
         };
+        let phone = match send.deliver {
+            LinkDelivery::Sms => Some(
+                (send.user.phone_number.as_deref())
+                    .and_then(PhoneNumber::parse)
+                    .ok_or(DomainError::ContactNotFound)?,
+            ),
+            LinkDelivery::Email | LinkDelivery::Return => None,
+        };
+        let to = match (send.deliver, &phone) {
+            (LinkDelivery::Email, _) => Some(Destination::Email(
+                send.new_email.as_ref().unwrap_or(&email),
+            )),
+            (LinkDelivery::Sms, Some(number)) => Some(Destination::Phone(number)),
+            _ => None,
+        };
         let mut outgoing = Vec::new();
-        if !send.return_link {
+        if let Some(to) = to {
             let content = MessageContent {
                 kind: match send.request {
                     OobRequest::VerifyEmail => MessageKind::VerifyEmail,
@@ -110,8 +140,7 @@ impl Service {
                 session_info: None,
                 link: Some(link.link.clone()),
             };
-            let to = send.new_email.as_ref().unwrap_or(&email);
-            outgoing.push(self.outgoing(&realm.id, Destination::Email(to), &content, client)?);
+            outgoing.push(self.outgoing(&realm.id, to, &content, client)?);
         }
         self.store.put_oob_code(&issued, &outgoing).await?;
         if !outgoing.is_empty() {
@@ -119,17 +148,25 @@ impl Service {
         }
         Ok(OobSent {
             email,
-            returned: send.return_link.then_some((link.code, link.link)),
+            returned: (send.deliver == LinkDelivery::Return).then_some((link.code, link.link)),
         })
     }
 
-    /// The link that carries `code`, with Firebase's query parameters.
+    /// The link that carries `code`: the caller's template filled in, else the action
+    /// handler's with Firebase's query parameters.
     fn action_link(
         &self,
         realm: &Realm,
         send: &OobSend,
         code: &str,
     ) -> Result<String, DomainError> {
+        if let Some(template) = &send.url_template {
+            let org = realm.org_id.as_deref().unwrap_or_default();
+            return Ok(template
+                .replace("{{.UserID}}", send.user.id.as_str())
+                .replace("{{.Code}}", code)
+                .replace("{{.OrgID}}", org));
+        }
         let page = |origin: &str| Url::parse(origin).and_then(|o| o.join("/ui/action"));
         let mut url = match (&self.delivery.setup.action_url, self.mode, &send.origin) {
             (Some(configured), _, _) => configured.clone(),
@@ -230,6 +267,29 @@ impl Service {
         };
         self.use_oob_code(&found, changes).await?;
         Ok(found)
+    }
+
+    /// The key of the user's password-reset code, if `code` is it and current (ZITADEL's
+    /// `SetPassword` and `UpdateHumanUser` with a `verificationCode`): `VerificationCodeNotFound`
+    /// when the user has none, `InvalidOobCode` when `code` is not it.
+    pub(super) async fn reset_code_key(
+        &self,
+        realm: &Realm,
+        id: &UserId,
+        code: &str,
+    ) -> Result<Vec<u8>, DomainError> {
+        let pending = self
+            .store
+            .find_user_oob_code(&realm.id, id, OobRequest::PasswordReset)
+            .await?
+            .ok_or(DomainError::VerificationCodeNotFound)?;
+        if !same_digest(&pending.key, &session_key(code)) {
+            return Err(DomainError::InvalidOobCode);
+        }
+        if pending.expires_at <= self.clock.now() {
+            return Err(DomainError::ExpiredOobCode);
+        }
+        Ok(pending.key)
     }
 
     /// Makes `changes` to the code's user, if the address it was issued for is still theirs,

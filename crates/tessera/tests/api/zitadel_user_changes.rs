@@ -3,11 +3,15 @@
 //! the Identity Toolkit checks), v2 UpdateHumanUser, and v1's username, profile, email and
 //! password updates.
 
+use std::time::Duration;
+
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
+use tessera::config::Secret;
 use tessera_core::Role;
 
 use crate::helpers::*;
+use crate::sinks::SmtpSink;
 
 /// A v2 user with a verified address and, when given, a password; its id.
 async fn human(app: &TestApp, email: &str, password: Option<&str>) -> String {
@@ -685,4 +689,98 @@ async fn locked_users_sign_in_nowhere_until_unlocked() {
     assert_eq!(state(&app, &ada).await, "USER_STATE_ACTIVE");
     let (status, signed_in) = app.sign_in("ada@example.com", "correct horse").await;
     assert_eq!(status, StatusCode::OK, "{signed_in}");
+}
+
+/// PasswordReset: a returned code sets a new password once through SetPassword (the Identity
+/// Toolkit then checks the new one); a wrong code, a used one, an expired one and one nobody
+/// asked for are refused with nothing changed; an emailed link follows `urlTemplate`; and a
+/// code from Identity Toolkit's reset link works here too.
+#[tokio::test]
+async fn password_reset_codes_set_a_new_password_once() {
+    let smtp = SmtpSink::start().await;
+    let url = smtp.url();
+    let app = TestApp::spawn_with(|c| c.email.smtp_url = Some(Secret::new(url))).await;
+    let ada = human(&app, "ada@example.com", Some("correct horse")).await;
+    let reset = format!("/v2/users/{ada}/password_reset");
+    let set = format!("/v2/users/{ada}/password");
+    let with_code = |password: &str, code: &str| json!({"newPassword": {"password": password}, "verificationCode": code});
+
+    let (status, returned) = call(&app, Method::POST, &reset, json!({"returnCode": {}})).await;
+    assert_eq!(status, StatusCode::OK, "{returned}");
+    assert!(returned["details"]["changeDate"].is_string(), "{returned}");
+    let code = str_of(&returned, "verificationCode").to_owned();
+    let before = app.fingerprint().await;
+    let reply = call(
+        &app,
+        Method::POST,
+        &set,
+        with_code("battery staple", "SKJd342k"),
+    )
+    .await;
+    assert_zitadel_error(&reply, 400, 3, "Code is invalid", "CODE-woT0xc");
+    assert_eq!(app.fingerprint().await, before);
+    let (status, done) = call(&app, Method::POST, &set, with_code("battery staple", &code)).await;
+    assert_eq!(status, StatusCode::OK, "{done}");
+    let (status, _) = app.sign_in("ada@example.com", "battery staple").await;
+    assert_eq!(status, StatusCode::OK);
+    let before = app.fingerprint().await;
+    let reply = call(&app, Method::POST, &set, with_code("another one", &code)).await;
+    assert_zitadel_error(&reply, 400, 9, "Code not found", "COMMAND-2M9fs");
+    assert_eq!(app.fingerprint().await, before);
+
+    // By email, to the caller's own page.
+    let template =
+        "https://app.example.com/reset?userID={{.UserID}}&code={{.Code}}&orgID={{.OrgID}}";
+    let (status, sent) = call(
+        &app,
+        Method::POST,
+        &reset,
+        json!({"sendLink": {"notificationType": "NOTIFICATION_TYPE_Email", "urlTemplate": template}}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{sent}");
+    assert_eq!(sent.get("verificationCode"), None);
+    let mail = smtp.next_message(Duration::from_secs(20)).await;
+    assert_eq!(mail.rcpt_to, ["ada@example.com"]);
+    let prefix = format!("https://app.example.com/reset?userID={ada}&code=");
+    let start = mail.text.find(&prefix).expect("the link") + prefix.len();
+    let code = mail.text[start..].split('&').next().unwrap().to_owned();
+    assert!(
+        mail.text[start..].starts_with(&format!("{code}&orgID=")),
+        "{}",
+        mail.text
+    );
+    app.advance(3601);
+    let before = app.fingerprint().await;
+    let reply = call(
+        &app,
+        Method::POST,
+        &set,
+        with_code("battery staple 2", &code),
+    )
+    .await;
+    assert_zitadel_error(&reply, 400, 9, "Code is expired", "CODE-QvUQ4P");
+    assert_eq!(app.fingerprint().await, before);
+
+    // Identity Toolkit's reset link carries a code ZITADEL's SetPassword takes.
+    let (status, _) = app
+        .post(
+            "/v1/accounts:sendOobCode",
+            json!({"requestType": "PASSWORD_RESET", "email": "ada@example.com"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let mail = smtp.next_message(Duration::from_secs(20)).await;
+    let start = mail.text.find("oobCode=").expect("the link") + "oobCode=".len();
+    let code = mail.text[start..].split('&').next().unwrap().to_owned();
+    let (status, done) = call(
+        &app,
+        Method::POST,
+        &set,
+        with_code("battery staple 3", &code),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{done}");
+    let (status, _) = app.sign_in("ada@example.com", "battery staple 3").await;
+    assert_eq!(status, StatusCode::OK);
 }

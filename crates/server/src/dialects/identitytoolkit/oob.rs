@@ -21,7 +21,7 @@ use super::wire::{
     ResetPasswordRequest, ResetPasswordResponse, SendOobCodeRequest, SendOobCodeResponse,
 };
 use crate::dialects::Client;
-use crate::service::{OobSend, Service};
+use crate::service::{LinkDelivery, OobSend, Service};
 
 /// What a link carries from the request: the API key it was made with, and, for dev mode's
 /// links, the origin the request came to.
@@ -113,7 +113,12 @@ pub async fn send_oob_code(
         new_email,
         continue_url,
         api_key: source.api_key,
-        return_link,
+        deliver: if return_link {
+            LinkDelivery::Return
+        } else {
+            LinkDelivery::Email
+        },
+        url_template: None,
         origin: source.origin,
     };
     let sent = svc.send_oob_code(&realm, send, &client).await?;

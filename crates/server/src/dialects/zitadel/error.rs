@@ -289,9 +289,12 @@ impl ZitadelError {
             (VerificationCodeNotFound, _) => {
                 err(Code::FailedPrecondition, "Code not found", "COMMAND-2M9fs")
             }
-            (InvalidVerificationCode, _) => {
+            (InvalidVerificationCode | InvalidOobCode, _) => {
                 err(Code::InvalidArgument, "Code is invalid", "CODE-woT0xc")
             }
+            (ExpiredOobCode, _) => err(Code::FailedPrecondition, "Code is expired", "CODE-QvUQ4P"),
+            // A user Firebase made without an address, asked for a link by email.
+            (EmailNotFound, _) => err(Code::NotFound, "Email not found", "TESSERA-EML01"),
             (ContactNotFound, _) => err(Code::NotFound, "Phone not found", "COMMAND-ieJ2e"),
             (ContactNotChanged(ContactKind::Email), _) => EMAIL_NOT_CHANGED,
             (ContactNotChanged(ContactKind::Phone), _) => PHONE_NOT_CHANGED,

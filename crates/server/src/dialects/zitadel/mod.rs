@@ -186,6 +186,12 @@ fn gateway() -> Gateway {
             updates::set_password,
         )
         .route(
+            Post,
+            "/v2/users/{user_id}/password_reset",
+            "PasswordReset",
+            updates::password_reset,
+        )
+        .route(
             Put,
             "/v2/users/human/{user_id}",
             "UpdateHumanUser",

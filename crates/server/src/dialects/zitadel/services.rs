@@ -71,6 +71,7 @@ services! {
         "ReactivateUser" => reactivate_user(user::ReactivateUserRequest) -> user::ReactivateUserResponse = lifecycle::reactivate_user;
         "LockUser" => lock_user(user::LockUserRequest) -> user::LockUserResponse = lifecycle::lock_user;
         "UnlockUser" => unlock_user(user::UnlockUserRequest) -> user::UnlockUserResponse = lifecycle::unlock_user;
+        "PasswordReset" => password_reset(user::PasswordResetRequest) -> user::PasswordResetResponse = updates::password_reset;
         "SetPassword" => set_password(user::SetPasswordRequest) -> user::SetPasswordResponse = updates::set_password;
         "UpdateHumanUser" => update_human_user(user::UpdateHumanUserRequest) -> user::UpdateHumanUserResponse = updates::update_human_user;
         "SetEmail" => set_email(user::SetEmailRequest) -> user::SetEmailResponse = users::set_email;

@@ -1,9 +1,10 @@
-//! Changes to a human after it was added: v2's `UpdateHumanUser` and `SetPassword`, and
-//! management v1's `UpdateUserName`, `UpdateHumanProfile`, `UpdateHumanEmail` and
+//! Changes to a human after it was added: v2's `UpdateHumanUser`, `SetPassword` and
+//! `PasswordReset`, and management v1's `UpdateUserName`, `UpdateHumanProfile`, `UpdateHumanEmail` and
 //! `SetHumanPassword`. A new password is what the Identity Toolkit checks from then on, and it
 //! ends the user's earlier tokens there too.
 
-use tessera_core::{DomainError, Password, ProfilePatch, UserId};
+use tessera_core::oob::OobRequest;
+use tessera_core::{Password, ProfilePatch, UserId};
 
 use super::details::{details_v1, details_v2};
 use super::error::{
@@ -16,7 +17,7 @@ use super::users::{Names, change_human, domain, email, email_proof, phone, phone
 use crate::proto::zitadel::management::v1 as mgmt;
 use crate::proto::zitadel::user::v2 as user;
 use crate::proto::zitadel::v1::ObjectDetails;
-use crate::service::{AccountChanges, HumanChange, IfUnchanged, Proof};
+use crate::service::{AccountChanges, HumanChange, IfUnchanged, LinkDelivery, OobSend, Proof};
 
 fn new_password(raw: Option<&str>) -> Result<Password, ZitadelError> {
     raw.and_then(Password::parse).ok_or(PASSWORD_TOO_SHORT)
@@ -26,13 +27,8 @@ fn username(raw: &str) -> Result<String, ZitadelError> {
     trimmed(raw).ok_or(USERNAME_EMPTY)
 }
 
-/// The answer to a new password proven by a `PasswordReset` code: Tessera serves no
-/// `PasswordReset`, so there is never one, and ZITADEL answers a code nobody asked for so.
-fn no_reset_code() -> ZitadelError {
-    domain(DomainError::VerificationCodeNotFound)
-}
-
-/// A new password, proven by the current one, or set by a caller allowed to write the user.
+/// A new password, proven by the current one or by a `PasswordReset` code, or set by a caller
+/// allowed to write the user.
 pub async fn set_password(
     ctx: Ctx,
     req: user::SetPasswordRequest,
@@ -40,21 +36,67 @@ pub async fn set_password(
     use user::set_password_request::Verification::*;
     let (ctx, id) = ctx.write_of(&req.user_id).await?;
     let new = new_password(req.new_password.map(|p| p.password).as_deref())?;
-    let current = match &req.verification {
-        Some(CurrentPassword(current)) => Some(current.as_str()),
-        Some(VerificationCode(_)) => return Err(no_reset_code()),
-        None => None,
+    let mut change = HumanChange {
+        changes: AccountChanges {
+            password: Some(new),
+            ..AccountChanges::default()
+        },
+        ..HumanChange::default()
     };
-    let changes = AccountChanges {
-        password: Some(new),
-        ..AccountChanges::default()
-    };
-    ctx.svc
-        .update_proven(&ctx.realm, &id, changes, current)
-        .await
-        .map_err(domain)?;
+    match &req.verification {
+        Some(CurrentPassword(current)) => change.current_password = Some(current),
+        Some(VerificationCode(code)) => change.reset_code = Some(code),
+        None => {}
+    }
+    change_human(&ctx, &id, change).await?;
     Ok(user::SetPasswordResponse {
         details: Some(details_v2(&ctx)),
+    })
+}
+
+/// v2's `PasswordReset`: a code that lets whoever holds it set a new password
+/// (`SetPassword` with `verificationCode`), emailed as a link (or sent by SMS to the proven
+/// number), or returned. The link is `url_template` filled in, else the page `/ui/action`,
+/// where the user sets the password without an application. The code is the one Identity
+/// Toolkit's password-reset links carry, so either dialect's reset takes either's code.
+pub async fn password_reset(
+    ctx: Ctx,
+    req: user::PasswordResetRequest,
+) -> Result<user::PasswordResetResponse, ZitadelError> {
+    use user::password_reset_request::Medium;
+    let (ctx, id) = ctx.write_of(&req.user_id).await?;
+    let (deliver, url_template) = match req.medium {
+        Some(Medium::ReturnCode(_)) => (LinkDelivery::Return, None),
+        Some(Medium::SendLink(link)) => {
+            let sms = link.notification_type == user::NotificationType::Sms as i32;
+            let deliver = if sms {
+                LinkDelivery::Sms
+            } else {
+                LinkDelivery::Email
+            };
+            (deliver, link.url_template)
+        }
+        None => (LinkDelivery::Email, None),
+    };
+    let user = ctx.svc.get_account(&ctx.realm, &id).await.map_err(domain)?;
+    let send = OobSend {
+        request: OobRequest::PasswordReset,
+        user,
+        new_email: None,
+        continue_url: None,
+        api_key: None,
+        deliver,
+        url_template,
+        origin: None,
+    };
+    let sent = ctx
+        .svc
+        .send_oob_code(&ctx.realm, send, &ctx.client)
+        .await
+        .map_err(domain)?;
+    Ok(user::PasswordResetResponse {
+        details: Some(details_v2(&ctx)),
+        verification_code: sent.returned.map(|(code, _)| code),
     })
 }
 
@@ -112,11 +154,11 @@ pub async fn update_human_user(
             Some(PasswordType::Password(p)) => Some(new_password(Some(&p.password))?),
             Some(PasswordType::HashedPassword(_)) | None => return Err(BAD_BODY),
         };
-        change.current_password = match &set.verification {
-            Some(Verification::CurrentPassword(c)) => Some(c.as_str()),
-            Some(Verification::VerificationCode(_)) => return Err(no_reset_code()),
-            None => None,
-        };
+        match &set.verification {
+            Some(Verification::CurrentPassword(c)) => change.current_password = Some(c),
+            Some(Verification::VerificationCode(code)) => change.reset_code = Some(code),
+            None => {}
+        }
     }
     let codes = change_human(&ctx, &id, change).await?;
     Ok(user::UpdateHumanUserResponse {
