@@ -783,4 +783,15 @@ async fn password_reset_codes_set_a_new_password_once() {
     assert_eq!(status, StatusCode::OK, "{done}");
     let (status, _) = app.sign_in("ada@example.com", "battery staple 3").await;
     assert_eq!(status, StatusCode::OK);
+
+    // UpdateHumanUser takes a code too, with the rest of its change.
+    let (_, returned) = call(&app, Method::POST, &reset, json!({"returnCode": {}})).await;
+    let code = str_of(&returned, "verificationCode");
+    let body = json!({"username": "countess",
+                      "password": {"password": {"password": "battery staple 4"}, "verificationCode": code}});
+    let (status, updated) = call(&app, Method::PUT, &format!("/v2/users/human/{ada}"), body).await;
+    assert_eq!(status, StatusCode::OK, "{updated}");
+    assert_eq!(v2_profile(&app, &ada).await["username"], "countess");
+    let (status, _) = app.sign_in("ada@example.com", "battery staple 4").await;
+    assert_eq!(status, StatusCode::OK);
 }
