@@ -568,18 +568,7 @@ async fn tenants_are_separate_realms() {
 #[tokio::test]
 async fn the_emulator_reset_deletes_every_account_of_its_realm() {
     let app = TestApp::spawn().await;
-    let (status, tenant) = app
-        .admin_post(
-            &format!("/v2/projects/{PROJECT}/tenants"),
-            json!({"displayName": "Kept"}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{tenant}");
-    let tenant = str_of(&tenant, "name")
-        .rsplit('/')
-        .next()
-        .unwrap()
-        .to_owned();
+    let tenant = app.create_tenant("Kept").await;
     let session = app.verified_user("reset@example.com").await;
     app.enrol_phone(&session, "+16505550123").await;
     create(

@@ -216,6 +216,19 @@ impl TestApp {
         Self::reply(response).await
     }
 
+    /// A new tenant of the default project, by an administrator; its id.
+    pub async fn create_tenant(&self, display_name: &str) -> String {
+        let (status, created) = self
+            .admin_post(
+                &format!("/v2/projects/{PROJECT}/tenants"),
+                json!({"displayName": display_name}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{created}");
+        let name = str_of(&created, "name");
+        name.rsplit('/').next().expect("a tenant id").to_owned()
+    }
+
     pub async fn admin_get(&self, path: &str) -> Reply {
         let response = self
             .client

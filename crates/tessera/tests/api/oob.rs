@@ -39,6 +39,13 @@ async fn code_of(app: &TestApp, request_type: &str) -> String {
     str_of(found[0], "oobCode").to_owned()
 }
 
+/// `body` posted to `path` is refused with `message`, and nothing changes.
+async fn refused(app: &TestApp, path: &str, body: Value, message: &str) {
+    let before = app.fingerprint().await;
+    assert_it_error(&app.post(path, body).await, message);
+    assert_eq!(app.fingerprint().await, before);
+}
+
 fn email_verified(app_lookup: &Reply) -> &Value {
     &app_lookup.1["users"][0]["emailVerified"]
 }
@@ -89,12 +96,13 @@ async fn an_emailed_link_verifies_the_address() {
     assert!(oob_codes(&app).await.is_empty());
 
     // Used: refused, and nothing changes.
-    let before = app.fingerprint().await;
-    let reply = app
-        .post("/v1/accounts:update", json!({"oobCode": code}))
-        .await;
-    assert_it_error(&reply, "INVALID_OOB_CODE");
-    assert_eq!(app.fingerprint().await, before);
+    refused(
+        &app,
+        "/v1/accounts:update",
+        json!({"oobCode": code}),
+        "INVALID_OOB_CODE",
+    )
+    .await;
 
     // Verified, the user can enrol an authenticator app.
     let (status, started) = app
@@ -542,18 +550,7 @@ async fn links_lead_to_the_configured_action_url() {
 #[tokio::test]
 async fn a_tenant_s_links_stay_in_the_tenant() {
     let app = TestApp::spawn().await;
-    let (status, tenant) = app
-        .admin_post(
-            &format!("/v2/projects/{PROJECT}/tenants"),
-            json!({"displayName": "Branch"}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{tenant}");
-    let tenant = str_of(&tenant, "name")
-        .rsplit('/')
-        .next()
-        .unwrap()
-        .to_owned();
+    let tenant = app.create_tenant("Branch").await;
     let (status, session) = app
         .post(
             "/v1/accounts:signUp",
@@ -581,12 +578,13 @@ async fn a_tenant_s_links_stay_in_the_tenant() {
     );
     let code = str_of(entry, "oobCode");
 
-    let before = app.fingerprint().await;
-    let reply = app
-        .post("/v1/accounts:update", json!({"oobCode": code}))
-        .await;
-    assert_it_error(&reply, "INVALID_OOB_CODE");
-    assert_eq!(app.fingerprint().await, before);
+    refused(
+        &app,
+        "/v1/accounts:update",
+        json!({"oobCode": code}),
+        "INVALID_OOB_CODE",
+    )
+    .await;
     let (status, applied) = app
         .post(
             "/v1/accounts:update",
