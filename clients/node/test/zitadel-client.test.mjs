@@ -433,6 +433,93 @@ for (const [name, transport] of Object.entries(TRANSPORTS)) {
   });
 }
 
+/** Identity Toolkit's accounts:signInWithPassword, unasserted: the HTTP status and the JSON body. */
+async function signInWithPassword(email, password) {
+  const path = '/identitytoolkit.googleapis.com/v1/accounts:signInWithPassword?key=dev-api-key';
+  const response = await fetch(new URL(path, tessera.baseUrl), {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ email, password, returnSecureToken: true }),
+  });
+  return { status: response.status, body: await response.json() };
+}
+
+for (const [name, transport] of Object.entries(TRANSPORTS)) {
+  describe(`a password reset through @zitadel/client over ${name}`, () => {
+    test('PasswordReset (returnCode), then SetPassword with its code: once, and only the new password signs in', async () => {
+      const users = createUserServiceClient(transport(tessera.adminPat));
+      const sessions = createSessionServiceClient(transport(tessera.adminPat));
+      const email = uniqueEmail('zitadel-reset');
+      const added = await users.addHumanUser({
+        profile: { givenName: 'Ada', familyName: 'Lovelace' },
+        email: { email, verification: { case: 'isVerified', value: true } },
+        passwordType: { case: 'password', value: { password: PASSWORD } },
+      });
+      const { userId } = added;
+      assert.ok(userId);
+      const org = added.details?.resourceOwner;
+      assert.ok(org, 'details.resourceOwner');
+      const before = await signInWithPassword(email, PASSWORD);
+      assert.equal(before.status, 200, JSON.stringify(before.body));
+      assert.equal(before.body.localId, userId);
+
+      const reset = await users.passwordReset({ userId, medium: { case: 'returnCode', value: {} } });
+      assert.equal(reset.details?.resourceOwner, org);
+      const code = reset.verificationCode;
+      assert.equal(typeof code, 'string');
+      assert.ok(code.length > 0, 'verificationCode is empty');
+
+      const newPassword = `${PASSWORD} reset ${hex(3)}`;
+      const setPassword = (verificationCode) =>
+        users.setPassword({
+          userId,
+          newPassword: { password: newPassword, changeRequired: false },
+          verification: { case: 'verificationCode', value: verificationCode },
+        });
+      await assertZitadelError(
+        setPassword(wrongVerificationCode(code)),
+        Code.InvalidArgument,
+        CODE_INVALID,
+        'CODE-woT0xc',
+      );
+      // The wrong code changed nothing: the old password still signs in.
+      assert.equal((await signInWithPassword(email, PASSWORD)).status, 200);
+
+      const set = await setPassword(code);
+      assert.equal(set.details?.resourceOwner, org);
+
+      // The old password no longer signs in, through a session or Identity Toolkit.
+      await assertZitadelError(
+        sessions.createSession({
+          checks: { user: { search: { case: 'userId', value: userId } }, password: { password: PASSWORD } },
+        }),
+        Code.InvalidArgument,
+        'Password is invalid',
+        'COMMAND-3M0fs',
+      );
+      const old = await signInWithPassword(email, PASSWORD);
+      assert.equal(old.status, 400, JSON.stringify(old.body));
+      assert.equal(old.body.error?.message, 'INVALID_PASSWORD');
+
+      // The new one does.
+      const created = await sessions.createSession({
+        checks: { user: { search: { case: 'userId', value: userId } }, password: { password: newPassword } },
+      });
+      const { session } = await sessions.getSession({ sessionId: created.sessionId });
+      assert.equal(session?.factors?.user?.id, userId);
+      assert.ok(session.factors.password?.verifiedAt, 'password.verifiedAt');
+      const signedIn = await signInWithPassword(email, newPassword);
+      assert.equal(signedIn.status, 200, JSON.stringify(signedIn.body));
+      assert.equal(signedIn.body.localId, userId);
+      assert.ok(signedIn.body.idToken, 'idToken');
+
+      // The code is spent.
+      await assertZitadelError(setPassword(code), Code.FailedPrecondition, 'Code not found', 'COMMAND-2M9fs');
+      assert.equal((await signInWithPassword(email, newPassword)).status, 200);
+    });
+  });
+}
+
 for (const [name, transport] of Object.entries(TRANSPORTS)) {
   describe(`an organization and an imported user through @zitadel/client's management v1 over ${name}`, () => {
     test('AddOrg, then ImportHumanUser into it with a TOTP secret (otpCode): one READY otp factor that checks', async () => {
