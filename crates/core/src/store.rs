@@ -450,9 +450,6 @@ pub trait Store: Send + Sync + 'static {
         realm: &RealmId,
         now: OffsetDateTime,
     ) -> StoreResult<Vec<OobCode>>;
-    /// Uses the code keyed `key` and writes `user`, the change it allows, in one transaction;
-    /// `Ok(false)`, and nothing written, when the code was used or replaced meanwhile.
-    async fn use_oob_code(&self, key: &[u8], user: &User) -> StoreResult<bool>;
     /// Adds recovery codes (MACs) to the user's unless it would then hold more than `max`;
     /// `Ok(false)` when it would.
     async fn add_recovery_codes(

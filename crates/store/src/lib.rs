@@ -416,11 +416,6 @@ impl Store for SqlStore {
             .await
     }
 
-    async fn use_oob_code(&self, key: &[u8], user: &User) -> StoreResult<bool> {
-        self.durably(async |conn| oob_codes::use_code(conn, key, user).await)
-            .await
-    }
-
     async fn add_recovery_codes(
         &self,
         realm: &RealmId,

@@ -1,17 +1,18 @@
 //! Identity Toolkit's out-of-band codes (`tessera_core::oob`): one per user and purpose, found
-//! by the code's key, and used once, in the transaction of the change it allows.
+//! by the code's key, and used once, by the user write that makes the change it allows
+//! (`UserWrite::used_oob`, `user_write.rs`).
 
 use sqlx::any::AnyRow;
 use tessera_core::factor::Sealed;
 use tessera_core::oob::{OobCode, OobRequest};
 use tessera_core::store::{Outgoing, StoreResult};
-use tessera_core::{EmailAddress, RealmId, User, UserId};
+use tessera_core::{EmailAddress, RealmId, UserId};
 use time::OffsetDateTime;
 
 use crate::conn::Conn;
 use crate::rows::{corrupt, get, get_time, millis};
-use crate::together::{Statement, run, won};
-use crate::{db_err, deliveries, users};
+use crate::together::{Statement, run};
+use crate::{db_err, deliveries};
 
 const COLUMNS: &str = "realm_id, user_id, request_type, code_key, email, new_email, expires_at, master_key_id, sealed";
 
@@ -115,20 +116,6 @@ pub(crate) async fn list(
         .await
         .map_err(db_err)?;
     rows.iter().map(from_row).collect()
-}
-
-/// Uses the code keyed `key` and writes `user`, the change it allows, in one transaction;
-/// `false`, and nothing written, when the code was used or replaced meanwhile.
-pub(crate) async fn use_code(conn: &mut Conn<'_>, key: &[u8], user: &User) -> StoreResult<bool> {
-    let mut tx = conn.begin().await.map_err(db_err)?;
-    if !won(&mut tx, users::update(user)).await? {
-        return Ok(false);
-    }
-    if !won(&mut tx, used(key)).await? {
-        return Ok(false);
-    }
-    tx.commit().await.map_err(db_err)?;
-    Ok(true)
 }
 
 /// The statement that uses up the code keyed `key`.

@@ -342,11 +342,7 @@ impl Service {
         if user.phone_number.is_none() {
             return;
         }
-        write.removed = factors
-            .iter()
-            .filter(|f| f.kind() == FactorKind::SmsOtp)
-            .map(|f| (f.id.clone(), self.event(realm, user, f, "factor.removed")))
-            .collect();
+        write.removed = self.removals(realm, user, factors, FactorKind::SmsOtp);
     }
 
     /// The address or number awaiting its code, if one does.

@@ -12,6 +12,7 @@
 use serde::{Deserialize, Serialize};
 use tessera_core::delivery::{MessageContent, MessageKind};
 use tessera_core::oob::{OOB_CODE_LIFETIME, OobCode, OobRequest};
+use tessera_core::store::{UserRow, UserWrite};
 use tessera_core::{
     DomainError, EmailAddress, Password, PhoneNumber, Realm, RealmId, User, UserId,
 };
@@ -77,7 +78,8 @@ pub struct OutboxOob {
 }
 
 impl Service {
-    /// Issues a link for `send.user`: emailed (to the new address for a change), or returned.
+    /// Issues a link for `send.user`: emailed (to the new address for a change), sent by SMS,
+    /// or returned.
     pub async fn send_oob_code(
         &self,
         realm: &Realm,
@@ -94,6 +96,19 @@ impl Service {
         {
             return Err(DomainError::EmailExists);
         }
+        let number;
+        let to = match send.deliver {
+            LinkDelivery::Email => Some(Destination::Email(
+                send.new_email.as_ref().unwrap_or(&email),
+            )),
+            LinkDelivery::Sms => {
+                number = (send.user.phone_number.as_deref())
+                    .and_then(PhoneNumber::parse)
+                    .ok_or(DomainError::ContactNotFound)?;
+                Some(Destination::Phone(&number))
+            }
+            LinkDelivery::Return => None,
+        };
         let now = self.clock.now();
         let code = session_token(now).map_err(internal)?;
         let link = OobLink {
@@ -110,21 +125,6 @@ impl Service {
             new_email: send.new_email.clone(),
             expires_at: now + OOB_CODE_LIFETIME,
             sealed: self.master.seal(SEAL_PURPOSE, &sealed).map_err(internal)?,
-        };
-        let phone = match send.deliver {
-            LinkDelivery::Sms => Some(
-                (send.user.phone_number.as_deref())
-                    .and_then(PhoneNumber::parse)
-                    .ok_or(DomainError::ContactNotFound)?,
-            ),
-            LinkDelivery::Email | LinkDelivery::Return => None,
-        };
-        let to = match (send.deliver, &phone) {
-            (LinkDelivery::Email, _) => Some(Destination::Email(
-                send.new_email.as_ref().unwrap_or(&email),
-            )),
-            (LinkDelivery::Sms, Some(number)) => Some(Destination::Phone(number)),
-            _ => None,
         };
         let mut outgoing = Vec::new();
         if let Some(to) = to {
@@ -222,10 +222,15 @@ impl Service {
             .await?
             .filter(|found| realm.is_none_or(|r| *r == found.realm))
             .ok_or(DomainError::InvalidOobCode)?;
-        if found.expires_at <= self.clock.now() {
+        self.unexpired(found)
+    }
+
+    /// `code`, unless its hour is over.
+    fn unexpired(&self, code: OobCode) -> Result<OobCode, DomainError> {
+        if code.expires_at <= self.clock.now() {
             return Err(DomainError::ExpiredOobCode);
         }
-        Ok(found)
+        Ok(code)
     }
 
     /// Applies a code that verifies or changes the user's address; the user as it now is.
@@ -286,10 +291,7 @@ impl Service {
         if !same_digest(&pending.key, &session_key(code)) {
             return Err(DomainError::InvalidOobCode);
         }
-        if pending.expires_at <= self.clock.now() {
-            return Err(DomainError::ExpiredOobCode);
-        }
-        Ok(pending.key)
+        Ok(self.unexpired(pending)?.key)
     }
 
     /// Makes `changes` to the code's user, if the address it was issued for is still theirs,
@@ -306,7 +308,12 @@ impl Service {
             .filter(|user| user.email.as_ref() == Some(&found.email))
             .ok_or(DomainError::InvalidOobCode)?;
         let changed = self.changed(user, changes).await?;
-        if !self.store.use_oob_code(&found.key, &changed).await? {
+        let write = UserWrite {
+            row: Some(UserRow::Changed(changed.clone())),
+            used_oob: Some(found.key.clone()),
+            ..UserWrite::default()
+        };
+        if !self.store.write_user(&write).await? {
             return Err(DomainError::InvalidOobCode);
         }
         Ok(changed)

@@ -227,11 +227,10 @@ impl Service {
     ) -> Result<(), DomainError> {
         let (user, factors) = self.user_factors(realm, id).await?;
         let mut removed = false;
-        for factor in factors.iter().filter(|f| f.kind() == kind) {
-            let event = self.event(realm, &user, factor, "factor.removed");
+        for (factor, event) in self.removals(realm, &user, &factors, kind) {
             removed |= self
                 .store
-                .remove_factor(&realm.id, &user.id, &factor.id, &event, None)
+                .remove_factor(&realm.id, &user.id, &factor, &event, None)
                 .await?;
         }
         if removed {
@@ -239,6 +238,21 @@ impl Service {
         } else {
             Err(DomainError::FactorNotFound)
         }
+    }
+
+    /// The user's factors of `kind` among `factors`, each with its `factor.removed` event.
+    pub(super) fn removals(
+        &self,
+        realm: &Realm,
+        user: &User,
+        factors: &[Factor],
+        kind: FactorKind,
+    ) -> Vec<(FactorId, Event)> {
+        factors
+            .iter()
+            .filter(|f| f.kind() == kind)
+            .map(|f| (f.id.clone(), self.event(realm, user, f, "factor.removed")))
+            .collect()
     }
 }
 
