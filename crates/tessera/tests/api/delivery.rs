@@ -88,14 +88,6 @@ async fn outbox_until(app: &TestApp, done: impl Fn(&[Delivery]) -> bool) -> Vec<
     }
 }
 
-/// Waits until the worker has recorded how every message went.
-async fn settled(app: &TestApp) {
-    outbox_until(app, |rows| {
-        rows.iter().all(|d| d.status != DeliveryStatus::Queued)
-    })
-    .await;
-}
-
 fn signature(body: &[u8]) -> String {
     let mut mac = Hmac::<Sha256>::new_from_slice(WEBHOOK_SECRET.as_bytes()).unwrap();
     mac.update(body);
@@ -576,7 +568,7 @@ async fn codes_per_phone_number_are_limited_until_the_window_passes() {
         session_info_of(&app, &session, "+15555550100").await;
         sink.next_request(WAIT).await;
     }
-    settled(&app).await;
+    app.settled().await;
     let before = app.fingerprint().await;
     let reply = start_phone(&app, &session, "+15555550100", &[]).await;
     assert_limited(&app, &sink, &before, 2, &reply).await;
@@ -603,7 +595,7 @@ async fn codes_per_country_calling_code_are_limited() {
         session_info_of(&app, &session, phone).await;
         sink.next_request(WAIT).await;
     }
-    settled(&app).await;
+    app.settled().await;
     let before = app.fingerprint().await;
     let reply = start_phone(&app, &session, "+12125550100", &[]).await;
     assert_limited(&app, &sink, &before, 2, &reply).await;
@@ -635,7 +627,7 @@ async fn codes_per_client_address_are_limited_behind_a_proxy() {
         assert_eq!(status, StatusCode::OK, "{body}");
         sink.next_request(WAIT).await;
     }
-    settled(&app).await;
+    app.settled().await;
     let before = app.fingerprint().await;
     let reply = start_phone(
         &app,
@@ -702,7 +694,7 @@ async fn the_realm_limit_answers_zitadel_callers_resource_exhausted() {
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(smtp.next_message(WAIT).await.rcpt_to, ["a2@example.com"]);
 
-    settled(app).await;
+    app.settled().await;
     let before = app.fingerprint().await;
     let reply = set_email(&users[1], "b2@example.com").await;
     let limited = |reply: Reply| {
@@ -769,7 +761,7 @@ async fn messages_and_rate_counters_are_pruned_a_chunk_per_transaction() {
         session_info_of(&app, &session, phone).await;
         sink.next_request(WAIT).await;
     }
-    settled(&app).await;
+    app.settled().await;
     let kept = async || -> (i64, i64) {
         let pool = app.db().await;
         let counted = sqlx::query_as(
@@ -811,7 +803,7 @@ async fn finished_messages_are_kept_for_operators_then_pruned() {
     let session = app.verified_user("ada@example.com").await;
     session_info_of(&app, &session, "+15555550100").await;
     sink.next_request(WAIT).await;
-    settled(&app).await;
+    app.settled().await;
     app.advance(DELIVERY_RETENTION.whole_seconds() - 60);
     let (_, session) = app.sign_in("ada@example.com", "secret12").await;
     session_info_of(&app, &session, "+15555550101").await;

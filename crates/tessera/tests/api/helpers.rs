@@ -12,6 +12,7 @@ use sqlx::{AnyPool, Executor};
 use tempfile::TempDir;
 use tessera::{Application, Config};
 use tessera_core::ManualClock;
+use tessera_core::delivery::DeliveryStatus;
 use time::OffsetDateTime;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -321,6 +322,28 @@ impl TestApp {
             .connect(self.config.database_url().expose())
             .await
             .expect("db")
+    }
+
+    /// Waits until the delivery worker has recorded how every queued message went: it does so
+    /// after the request that queued it has answered, so a fingerprint taken before then could
+    /// see the worker's bookkeeping as a change.
+    pub async fn settled(&self) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            let rows = self
+                .service
+                .deliveries(None, 100)
+                .await
+                .expect("the outbox");
+            if rows.iter().all(|d| d.status != DeliveryStatus::Queued) {
+                return;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the outbox never settled: {rows:#?}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
     }
 
     /// Everything the store holds that a request could change, as comparable text; used to

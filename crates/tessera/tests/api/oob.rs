@@ -41,6 +41,7 @@ async fn code_of(app: &TestApp, request_type: &str) -> String {
 
 /// `body` posted to `path` is refused with `message`, and nothing changes.
 async fn refused(app: &TestApp, path: &str, body: Value, message: &str) {
+    app.settled().await;
     let before = app.fingerprint().await;
     assert_it_error(&app.post(path, body).await, message);
     assert_eq!(app.fingerprint().await, before);
@@ -227,6 +228,7 @@ async fn an_emailed_link_resets_the_password() {
         json!({"kind": "identitytoolkit#ResetPasswordResponse", "requestType": "PASSWORD_RESET",
                "email": "ada@example.com"})
     );
+    app.settled().await;
     let before = app.fingerprint().await;
     let reply = reset(json!({"oobCode": code, "newPassword": "short"})).await;
     assert_it_error(
@@ -270,6 +272,7 @@ async fn an_emailed_link_resets_the_password() {
     assert_ne!(first, second);
     assert_it_error(&reset(json!({"oobCode": first})).await, "INVALID_OOB_CODE");
     app.advance(3600);
+    app.settled().await;
     let before = app.fingerprint().await;
     let reply = reset(json!({"oobCode": second, "newPassword": "battery staple 2"})).await;
     assert_it_error(&reply, "EXPIRED_OOB_CODE");

@@ -244,6 +244,7 @@ async fn a_phone_number_set_on_the_page_is_proven_by_its_code() {
     let (_, location, _) = browser.post("/ui/phone/verify", &form).await;
     assert_eq!(location, "/ui/factors?notice=phone-verified");
 
+    app.settled().await;
     let before = app.fingerprint().await;
     let (_, location, _) = browser.post("/ui/phone", &set).await;
     assert_eq!(location, "/ui/factors?notice=unchanged");

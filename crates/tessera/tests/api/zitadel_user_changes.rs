@@ -709,6 +709,7 @@ async fn password_reset_codes_set_a_new_password_once() {
     assert_eq!(status, StatusCode::OK, "{returned}");
     assert!(returned["details"]["changeDate"].is_string(), "{returned}");
     let code = str_of(&returned, "verificationCode").to_owned();
+    app.settled().await;
     let before = app.fingerprint().await;
     let reply = call(
         &app,
@@ -723,6 +724,7 @@ async fn password_reset_codes_set_a_new_password_once() {
     assert_eq!(status, StatusCode::OK, "{done}");
     let (status, _) = app.sign_in("ada@example.com", "battery staple").await;
     assert_eq!(status, StatusCode::OK);
+    app.settled().await;
     let before = app.fingerprint().await;
     let reply = call(&app, Method::POST, &set, with_code("another one", &code)).await;
     assert_zitadel_error(&reply, 400, 9, "Code not found", "COMMAND-2M9fs");
@@ -751,6 +753,7 @@ async fn password_reset_codes_set_a_new_password_once() {
         mail.text
     );
     app.advance(3601);
+    app.settled().await;
     let before = app.fingerprint().await;
     let reply = call(
         &app,
