@@ -60,12 +60,21 @@ pub struct NewChallenge<'a> {
     pub event: Option<&'a Event>,
 }
 
+/// What a user did that their row keeps the time of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Activity {
+    /// `lastLoginAt`.
+    SignIn,
+    /// `lastRefreshAt`.
+    Refresh,
+}
+
 /// A user's row as a write stores it.
 #[derive(Debug)]
 pub enum UserRow {
     /// Inserted: a new user.
     New(User),
-    /// Written back over the stored one.
+    /// Written back over the stored one, if that is still at the revision this one was read at.
     Changed(User),
 }
 
@@ -223,8 +232,6 @@ pub struct SignInCompletion<'a> {
     pub totp_step: Option<(&'a FactorKey, i64)>,
     /// The check of that code, recorded whoever wins the sign-in.
     pub passed: Option<&'a Passed>,
-    /// The user, with its `last_login_at` moved to now.
-    pub user: &'a User,
     pub refresh: &'a RefreshTokenRecord,
     pub at: OffsetDateTime,
 }
@@ -415,7 +422,8 @@ pub trait Store: Send + Sync + 'static {
     /// Gives a realm its organization id unless it has one; returns the realm as stored.
     async fn assign_org(&self, realm: &RealmId, org_id: &str) -> StoreResult<Option<Realm>>;
     /// Writes `write` in one transaction; `Ok(false)`, and nothing written, when the user it
-    /// changes is no longer there, or the code it uses was used meanwhile.
+    /// changes is no longer there or no longer at the revision read, or the code it uses was
+    /// used meanwhile.
     async fn write_user(&self, write: &UserWrite) -> StoreResult<bool>;
     async fn find_contact_code(
         &self,
@@ -563,8 +571,6 @@ pub trait Store: Send + Sync + 'static {
     -> StoreResult<Option<User>>;
     /// The realms holding a user with that ZITADEL username, matched without regard to case.
     async fn username_realms(&self, name: &str) -> StoreResult<Vec<RealmId>>;
-    /// Writes every mutable attribute of `user`; `Ok(false)` when the user no longer exists.
-    async fn update_user(&self, user: &User) -> StoreResult<bool>;
     /// Deletes the user and everything hanging off it; `Ok(false)` when there was none.
     async fn delete_user(&self, realm: &RealmId, id: &UserId) -> StoreResult<bool>;
     /// Deletes every user of the realm and everything hanging off them (the emulator's reset).
@@ -590,11 +596,14 @@ pub trait Store: Send + Sync + 'static {
         &self,
         token_hash: &[u8],
     ) -> StoreResult<Option<RefreshTokenRecord>>;
-    /// Records that a refresh happened (`lastRefreshAt`).
-    async fn touch_user_refresh(
+    /// Records when the user last did `activity`, on its own and whatever the row's revision:
+    /// no decision rests on it, and a sign-in must not wait for, or undo, a change of the
+    /// user made while it checked the password.
+    async fn record_activity(
         &self,
         realm: &RealmId,
         id: &UserId,
+        activity: Activity,
         at: OffsetDateTime,
     ) -> StoreResult<()>;
 

@@ -8,6 +8,7 @@ use crate::{EmailAddress, RealmId, UserId};
 pub const MIN_PASSWORD_LEN: usize = 6;
 
 /// A plain-text password that passed the policy. Never logged: `Debug` is redacted.
+#[derive(Clone)]
 pub struct Password(String);
 
 impl Password {
@@ -122,6 +123,10 @@ pub struct User {
     pub created_at: OffsetDateTime,
     pub last_login_at: Option<OffsetDateTime>,
     pub last_refresh_at: Option<OffsetDateTime>,
+    /// How many times the row has been written over since it was created, as read: a write
+    /// of a changed row lands only over this revision, so a request that read, decided and
+    /// wrote never puts back what another wrote meanwhile.
+    pub revision: i64,
 }
 
 /// A user's state as ZITADEL shows it. Disabled (deactivated) outranks locked: Firebase's
@@ -215,6 +220,7 @@ impl NewUser {
             created_at: self.created_at,
             last_login_at: self.last_login_at,
             last_refresh_at: None,
+            revision: 0,
         }
     }
 }

@@ -3,7 +3,7 @@
 
 use sqlx::any::AnyRow;
 use tessera_core::challenge::{Challenge, PendingSignIn, Purpose};
-use tessera_core::store::{Event, SignInCompletion, SignInOutcome, StoreResult};
+use tessera_core::store::{Activity, Event, SignInCompletion, SignInOutcome, StoreResult};
 use tessera_core::{FactorId, PhoneNumber, RealmId, UserId};
 use time::OffsetDateTime;
 
@@ -195,7 +195,7 @@ pub(crate) async fn complete_sign_in(
         .map(consume)
         .into_iter()
         .chain([
-            users::update(c.user),
+            users::record_activity(&c.refresh.realm, &c.refresh.user, Activity::SignIn, c.at),
             users::insert_refresh_token(c.refresh),
         ])
         .collect();

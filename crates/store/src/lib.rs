@@ -49,12 +49,12 @@ use tessera_core::error::{Parent, StoreError, Unique};
 use tessera_core::factor::Sealed;
 use tessera_core::login_session::LoginSession;
 use tessera_core::oob::{OobCode, OobRequest};
-use tessera_core::store::{Attempt, AttemptTaken, EventFilter, EventRecord, Listed};
 use tessera_core::store::{
-    Attempted, EnrolOutcome, Enrolment, Event, KeyUsage, NewChallenge, Outgoing,
+    Activity, Attempted, EnrolOutcome, Enrolment, Event, KeyUsage, NewChallenge, Outgoing,
     RefreshTokenRecord, SealedKind, SealedRecord, SignInCompletion, SignInOutcome,
     SigningKeyRecord, StoreResult, UserQuery, UserScope, UserWrite, WriteOrder,
 };
+use tessera_core::store::{Attempt, AttemptTaken, EventFilter, EventRecord, Listed};
 use tessera_core::{
     EmailAddress, Factor, FactorId, FactorKey, MachineUser, NewUser, Realm, RealmId, Store, User,
     UserId,
@@ -676,11 +676,6 @@ impl Store for SqlStore {
             .await
     }
 
-    async fn update_user(&self, user: &User) -> StoreResult<bool> {
-        self.durably(async |conn| together::won(conn, users::update(user)).await)
-            .await
-    }
-
     async fn delete_user(&self, realm: &RealmId, id: &UserId) -> StoreResult<bool> {
         self.durably(async |conn| {
             let mut tx = conn.begin().await.map_err(db_err)?;
@@ -765,21 +760,15 @@ impl Store for SqlStore {
         row.as_ref().map(refresh_from_row).transpose()
     }
 
-    async fn touch_user_refresh(
+    async fn record_activity(
         &self,
         realm: &RealmId,
         id: &UserId,
+        activity: Activity,
         at: OffsetDateTime,
     ) -> StoreResult<()> {
         self.durably(async |conn| {
-            sqlx::query("UPDATE users SET last_refresh_at = $1 WHERE realm_id = $2 AND id = $3")
-                .bind(millis(at))
-                .bind(&realm.0)
-                .bind(id.as_str())
-                .execute(&mut *conn)
-                .await
-                .map_err(db_err)?;
-            Ok(())
+            together::run(conn, users::record_activity(realm, id, activity, at)).await
         })
         .await
     }

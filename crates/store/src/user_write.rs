@@ -12,7 +12,7 @@ use crate::{contacts, db_err, deliveries, factors, oob_codes, users};
 /// Writes `write` in a transaction of its own, once its messages' limits are charged: the
 /// user's row first, then their factors (the order every write that takes both locks them in
 /// on PostgreSQL), then the codes, the messages and the events. `Ok(false)` when the row to
-/// change is gone, or the code the write uses.
+/// change is gone or has moved on from the revision read, or the code the write uses is gone.
 pub(crate) async fn write(conn: &mut Conn<'_>, write: &UserWrite) -> StoreResult<bool> {
     deliveries::limited(conn, &write.outgoing, async |conn| {
         let mut tx = conn.begin().await.map_err(db_err)?;

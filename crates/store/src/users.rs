@@ -1,12 +1,14 @@
-//! User rows: inserts, keyed reads, whole-row updates, listing and the admin query.
+//! User rows: inserts, keyed reads, whole-row updates, activity times, listing and the admin
+//! query.
 
 use sqlx::AssertSqlSafe;
 use tessera_core::error::StoreError;
 use tessera_core::store::{
-    RefreshTokenRecord, StoreResult, TextField, TextMatch, TextPosition, UserFilter, UserQuery,
-    UserScope, UserSort,
+    Activity, RefreshTokenRecord, StoreResult, TextField, TextMatch, TextPosition, UserFilter,
+    UserQuery, UserScope, UserSort,
 };
 use tessera_core::{AccountState, Gender, NewUser, RealmId, User, UserId};
+use time::OffsetDateTime;
 
 use crate::conn::Conn;
 use crate::db_err;
@@ -26,9 +28,9 @@ pub(crate) fn insert_row(user: &User) -> Statement {
             "INSERT INTO users (realm_id, id, email, email_verified, phone_number, display_name, photo_url, \
          password_hash, password_updated_at, disabled, valid_since, custom_attributes, created_at, \
          last_login_at, last_refresh_at, username, given_name, family_name, nick_name, \
-         preferred_language, gender, locked) \
+         preferred_language, gender, locked, revision) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, \
-         $19, $20, $21, $22)",
+         $19, $20, $21, $22, $23)",
         ),
         user,
     )
@@ -76,7 +78,8 @@ async fn find_where(
     row.as_ref().map(user_from_row).transpose()
 }
 
-/// Writes every column of `user` back to its row.
+/// Writes every column of `user` back to its row, if the row is still at the revision `user`
+/// was read at; it then counts one revision up. Nothing, when another write came first.
 pub(crate) fn update(user: &User) -> Statement {
     bind_user(
         sqlx::query(
@@ -84,10 +87,30 @@ pub(crate) fn update(user: &User) -> Statement {
          photo_url = $7, password_hash = $8, password_updated_at = $9, disabled = $10, valid_since = $11, \
          custom_attributes = $12, created_at = $13, last_login_at = $14, last_refresh_at = $15, \
          username = $16, given_name = $17, family_name = $18, nick_name = $19, \
-         preferred_language = $20, gender = $21, locked = $22 WHERE realm_id = $1 AND id = $2",
+         preferred_language = $20, gender = $21, locked = $22, revision = revision + 1 \
+         WHERE realm_id = $1 AND id = $2 AND revision = $23",
         ),
         user,
     )
+}
+
+/// The statement that records when the user last did `activity` (`Store::record_activity`).
+pub(crate) fn record_activity(
+    realm: &RealmId,
+    id: &UserId,
+    activity: Activity,
+    at: OffsetDateTime,
+) -> Statement {
+    let sql = match activity {
+        Activity::SignIn => "UPDATE users SET last_login_at = $1 WHERE realm_id = $2 AND id = $3",
+        Activity::Refresh => {
+            "UPDATE users SET last_refresh_at = $1 WHERE realm_id = $2 AND id = $3"
+        }
+    };
+    sqlx::query(sql)
+        .bind(millis(at))
+        .bind(&realm.0)
+        .bind(id.as_str())
 }
 
 pub(crate) fn insert_refresh_token(r: &RefreshTokenRecord) -> Statement {
@@ -129,6 +152,7 @@ fn bind_user(q: Statement, u: &User) -> Statement {
         .bind(u.profile.preferred_language.as_deref())
         .bind(u.profile.gender.map(Gender::as_str))
         .bind(u.locked)
+        .bind(u.revision)
 }
 
 pub(crate) async fn list(

@@ -1,12 +1,15 @@
 //! Accounts: sign-up, password sign-in, lookup, update, delete, and the admin bulk
 //! operations (query, import, batch delete, paged listing).
 
-use tessera_core::store::{UserQuery, UserScope};
+use std::sync::Arc;
+
+use tessera_core::store::{UserQuery, UserRow, UserScope, UserWrite};
 use tessera_core::{
     AccountState, DomainError, EmailAddress, NewUser, Password, PhoneNumber, Profile, ProfilePatch,
     Realm, User, UserId, UserPatch,
 };
 use time::OffsetDateTime;
+use tokio::sync::OnceCell;
 
 use super::{
     AdminFactor, Authenticated, FirstFactorOutcome, Service, Session, SignIn, callers::internal,
@@ -33,7 +36,7 @@ pub struct NewAccount {
 }
 
 /// Changes to an account. `Some(None)` clears an attribute.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct AccountChanges {
     pub username: Option<String>,
     pub profile: ProfilePatch,
@@ -47,6 +50,27 @@ pub struct AccountChanges {
     pub locked: Option<bool>,
     pub valid_since: Option<OffsetDateTime>,
     pub custom_attributes: Option<Option<String>>,
+}
+
+/// How often a change of a user is made afresh over a row that other writes keep moving on.
+const USER_WRITE_TRIES: usize = 16;
+
+/// Account changes to make over the user as read, as often as that takes (`until_written`):
+/// the new password, if any, is hashed (the slow part) when an attempt first needs it, and the
+/// hash kept for the next.
+#[derive(Debug, Clone, Default)]
+pub(super) struct PreparedChanges {
+    pub changes: AccountChanges,
+    password_hash: Arc<OnceCell<String>>,
+}
+
+impl From<AccountChanges> for PreparedChanges {
+    fn from(changes: AccountChanges) -> Self {
+        Self {
+            changes,
+            password_hash: Arc::default(),
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -220,8 +244,7 @@ impl Service {
         id: &UserId,
         changes: AccountChanges,
     ) -> Result<User, DomainError> {
-        let user = self.get_account(realm, id).await?;
-        self.apply_changes(user, changes).await
+        self.change_account(realm, id, changes, |_| Ok(())).await
     }
 
     /// ZITADEL's lock and unlock: a locked user signs in nowhere (Firebase sees it as
@@ -232,18 +255,16 @@ impl Service {
         id: &UserId,
         locked: bool,
     ) -> Result<User, DomainError> {
-        let user = self.get_account(realm, id).await?;
-        match (user.state(), locked) {
-            (AccountState::Active, true) | (AccountState::Locked, false) => {
-                let changes = AccountChanges {
-                    locked: Some(locked),
-                    ..AccountChanges::default()
-                };
-                self.apply_changes(user, changes).await
-            }
+        let changes = AccountChanges {
+            locked: Some(locked),
+            ..AccountChanges::default()
+        };
+        self.change_account(realm, id, changes, |user| match (user.state(), locked) {
+            (AccountState::Active, true) | (AccountState::Locked, false) => Ok(()),
             (_, true) => Err(DomainError::NotActive),
             (_, false) => Err(DomainError::NotLocked),
-        }
+        })
+        .await
     }
 
     /// Whether `current` is the user's password (ZITADEL's `SetPassword` and `UpdateHumanUser`
@@ -273,18 +294,16 @@ impl Service {
         id: &UserId,
         disabled: bool,
     ) -> Result<User, DomainError> {
-        let user = self.get_account(realm, id).await?;
-        match (user.disabled, disabled) {
+        let changes = AccountChanges {
+            disabled: Some(disabled),
+            ..AccountChanges::default()
+        };
+        self.change_account(realm, id, changes, |user| match (user.disabled, disabled) {
             (true, true) => Err(DomainError::AlreadyDisabled),
             (false, false) => Err(DomainError::NotDisabled),
-            _ => {
-                let changes = AccountChanges {
-                    disabled: Some(disabled),
-                    ..AccountChanges::default()
-                };
-                self.apply_changes(user, changes).await
-            }
-        }
+            _ => Ok(()),
+        })
+        .await
     }
 
     /// An end user's update of their own account. A change of password or email revokes
@@ -302,7 +321,9 @@ impl Service {
             sign_in.provider = "password".to_owned();
         }
         let valid_since = caller.user.valid_since;
-        let user = self.apply_changes(caller.user, changes).await?;
+        let user = self
+            .change_account(&caller.realm, &caller.user.id, changes, |_| Ok(()))
+            .await?;
         let session = if user.valid_since != valid_since || want_tokens {
             Some(self.start_session(&caller.realm, &user, sign_in).await?)
         } else {
@@ -327,32 +348,77 @@ impl Service {
             photo_url: account.photo_url.map(Some),
             ..AccountChanges::default()
         };
-        let user = self.apply_changes(caller.user, changes).await?;
+        let user = self
+            .change_account(&caller.realm, &caller.user.id, changes, |_| Ok(()))
+            .await?;
         let sign_in = SignIn::first_factor("password", self.clock.now());
         let session = self.start_session(&caller.realm, &user, sign_in).await?;
         Ok((user, session))
     }
 
-    async fn apply_changes(
+    /// Makes `changes` to the user, if `allowed` allows them for the user as stored; the user
+    /// as it now is.
+    async fn change_account(
         &self,
-        user: User,
+        realm: &Realm,
+        id: &UserId,
         changes: AccountChanges,
+        allowed: impl Fn(&User) -> Result<(), DomainError>,
     ) -> Result<User, DomainError> {
-        let user = self.changed(user, changes).await?;
-        if !self.store.update_user(&user).await? {
-            return Err(DomainError::UserNotFound);
-        }
-        Ok(user)
+        let changes = &PreparedChanges::from(changes);
+        let allowed = &allowed;
+        self.until_written(move || async move {
+            let user = self.get_account(realm, id).await?;
+            allowed(&user)?;
+            let changed = self.changed(user, changes.clone()).await?;
+            let write = UserWrite {
+                row: Some(UserRow::Changed(changed.clone())),
+                ..UserWrite::default()
+            };
+            Ok(self.store.write_user(&write).await?.then_some(changed))
+        })
+        .await
     }
 
-    /// `user` with `changes` applied, not yet stored.
+    /// Runs `attempt` (read the user, decide, write) until its write lands. `Ok(None)` says the
+    /// write found the row moved on from the revision it read (or gone, or a code it used
+    /// used), so it runs again on a fresh read, where every check it makes holds for the row
+    /// it writes over, and a user or code gone is refused as such. Each rerun means another
+    /// write of the user landed, so it ends; the bound is against a bug that never lands.
+    pub(super) async fn until_written<T, F>(
+        &self,
+        mut attempt: impl FnMut() -> F,
+    ) -> Result<T, DomainError>
+    where
+        F: Future<Output = Result<Option<T>, DomainError>>,
+    {
+        for _ in 0..USER_WRITE_TRIES {
+            if let Some(done) = attempt().await? {
+                return Ok(done);
+            }
+        }
+        Err(internal(format!(
+            "a user's row changed under each of {USER_WRITE_TRIES} writes of it"
+        )))
+    }
+
+    /// `user` with `prepared` applied, not yet stored.
     pub(super) async fn changed(
         &self,
         mut user: User,
-        changes: AccountChanges,
+        prepared: PreparedChanges,
     ) -> Result<User, DomainError> {
+        let PreparedChanges {
+            changes,
+            password_hash,
+        } = prepared;
         let password_hash = match &changes.password {
-            Some(p) => Some(self.passwords.hash(p).await?),
+            Some(p) => Some(
+                password_hash
+                    .get_or_try_init(async || self.passwords.hash(p).await)
+                    .await?
+                    .clone(),
+            ),
             None => None,
         };
         // A new address is unverified unless the (admin) caller says otherwise.

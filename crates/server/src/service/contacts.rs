@@ -16,6 +16,7 @@ use tessera_core::{
     DomainError, EmailAddress, Factor, FactorKind, FactorState, PhoneNumber, Realm, User, UserId,
 };
 
+use super::accounts::PreparedChanges;
 use super::attempts::Subject;
 use super::delivery::{ClientInfo, Destination, minutes};
 use super::{AccountChanges, NewAccount, Service, callers::internal};
@@ -130,19 +131,16 @@ impl Service {
         Ok((proof == Proof::ReturnCode).then_some(code))
     }
 
-    /// Writes `write`; `UserNotFound` when the user it changes is gone, and
-    /// `VerificationCodeNotFound` when the code it uses was used meanwhile.
-    async fn write_user(&self, write: UserWrite) -> Result<(), DomainError> {
-        if !self.store.write_user(&write).await? {
-            return Err(match write.used_oob {
-                Some(_) => DomainError::VerificationCodeNotFound,
-                None => DomainError::UserNotFound,
-            });
-        }
-        if !write.outgoing.is_empty() {
+    /// Writes `write`, and wakes the delivery worker for its messages; `false`, with nothing
+    /// written, when the row it changes moved on since it was read or the code it uses was
+    /// used meanwhile (see `until_written`). A write that changes no stored row and uses no
+    /// code always lands.
+    async fn write_user(&self, write: UserWrite) -> Result<bool, DomainError> {
+        let landed = self.store.write_user(&write).await?;
+        if landed && !write.outgoing.is_empty() {
             self.queued();
         }
-        Ok(())
+        Ok(landed)
     }
 
     /// Creates `human` in one write: a user that exists already or a delivery limit used up
@@ -216,14 +214,35 @@ impl Service {
         change: HumanChange<'_>,
         client: &ClientInfo,
     ) -> Result<ContactCodes, DomainError> {
+        let prepared = &PreparedChanges::from(change.changes.clone());
+        let change = &change;
+        self.until_written(move || async move {
+            self.try_change_human(realm, id, change, prepared.clone(), client)
+                .await
+        })
+        .await
+    }
+
+    /// One attempt of `change_human` over the user as now stored; `None` when the row moved
+    /// on before the write.
+    async fn try_change_human(
+        &self,
+        realm: &Realm,
+        id: &UserId,
+        change: &HumanChange<'_>,
+        mut prepared: PreparedChanges,
+        client: &ClientInfo,
+    ) -> Result<Option<ContactCodes>, DomainError> {
         let HumanChange {
-            mut changes,
             current_password,
             reset_code,
             email,
             phone,
             if_unchanged,
+            ..
         } = change;
+        let if_unchanged = *if_unchanged;
+        let changes = &mut prepared.changes;
         let (user, factors) = match phone {
             Some(_) => self.user_factors(realm, id).await?,
             None => (self.get_account(realm, id).await?, Vec::new()),
@@ -248,10 +267,10 @@ impl Service {
                 .await?
         {
             changes.email = Some(Some(address.clone()));
-            changes.email_verified = Some(proof == Proof::Verified);
+            changes.email_verified = Some(*proof == Proof::Verified);
             match proof {
                 Proof::Verified => write.dropped.push(ContactKind::Email),
-                _ => new_email = Some((address, proof)),
+                _ => new_email = Some((address.clone(), *proof)),
             }
         }
         let mut new_phone = None;
@@ -270,9 +289,9 @@ impl Service {
                 match proof {
                     Proof::Verified => {
                         self.replace_phone(&mut write, realm, &user, &factors);
-                        changes.phone_number = Some(Some(number));
+                        changes.phone_number = Some(Some(number.clone()));
                     }
-                    _ => new_phone = Some((number, proof)),
+                    _ => new_phone = Some((number.clone(), *proof)),
                 }
             }
             Some(None) if self.has_phone(realm, &user).await? => {
@@ -284,7 +303,7 @@ impl Service {
             }
             _ => {}
         }
-        let changed = self.changed(user.clone(), changes).await?;
+        let changed = self.changed(user.clone(), prepared).await?;
         let codes =
             self.verifications(&mut write, realm, &changed, &new_email, &new_phone, client)?;
         if changed != user
@@ -293,9 +312,11 @@ impl Service {
             || write.used_oob.is_some()
         {
             write.row = Some(UserRow::Changed(changed));
-            self.write_user(write).await?;
+            if !self.write_user(write).await? {
+                return Ok(None);
+            }
         }
-        Ok(codes)
+        Ok(Some(codes))
     }
 
     /// Whether `value` would change the user's address or number: not when it is the one the

@@ -15,7 +15,7 @@ use tessera_core::challenge::{
 use tessera_core::delivery::{MessageContent, MessageKind};
 use tessera_core::factor::MAX_READY_FACTORS;
 use tessera_core::store::{
-    EnrolOutcome, Enrolment, Event, Listed, NewChallenge, SealedKind, SignInCompletion,
+    Activity, EnrolOutcome, Enrolment, Event, Listed, NewChallenge, SealedKind, SignInCompletion,
     SignInOutcome,
 };
 use tessera_core::totp::{SECRET_LEN, TotpRefusal, TotpSpec};
@@ -620,9 +620,9 @@ impl Service {
             });
         }
         user.last_login_at = Some(now);
-        if !self.store.update_user(user).await? {
-            return Err(DomainError::UserNotFound);
-        }
+        self.store
+            .record_activity(&realm.id, &user.id, Activity::SignIn, now)
+            .await?;
         let session = self
             .start_session(realm, user, SignIn::first_factor(provider, now))
             .await?;
@@ -771,7 +771,6 @@ impl Service {
                 challenge: challenge.as_deref(),
                 totp_step: totp_step.map(|step| (&factor, step)),
                 passed: Some(&self.pass(&check)),
-                user: &user,
                 refresh: &refresh,
                 at: now,
             })

@@ -18,6 +18,7 @@ use tessera_core::{
 };
 use url::Url;
 
+use super::accounts::PreparedChanges;
 use super::delivery::{ClientInfo, Destination, minutes};
 use super::{AccountChanges, Mode, Service, callers::internal};
 use crate::crypto::{same_digest, session_key, session_token};
@@ -239,18 +240,19 @@ impl Service {
         realm: Option<&RealmId>,
         code: &str,
     ) -> Result<User, DomainError> {
-        let found = self.check_oob_code(realm, code).await?;
-        let email = match (found.request, &found.new_email) {
-            (OobRequest::VerifyEmail, _) => found.email.clone(),
-            (OobRequest::VerifyAndChangeEmail, Some(new)) => new.clone(),
-            _ => return Err(DomainError::InvalidOobCode),
-        };
-        let changes = AccountChanges {
-            email: Some(Some(email)),
-            email_verified: Some(true),
-            ..AccountChanges::default()
-        };
-        self.use_oob_code(&found, changes).await
+        let (_, user) = self
+            .use_oob_code(realm, code, AccountChanges::default(), |found, changes| {
+                let email = match (found.request, &found.new_email) {
+                    (OobRequest::VerifyEmail, _) => found.email.clone(),
+                    (OobRequest::VerifyAndChangeEmail, Some(new)) => new.clone(),
+                    _ => return Err(DomainError::InvalidOobCode),
+                };
+                changes.email = Some(Some(email));
+                changes.email_verified = Some(true);
+                Ok(())
+            })
+            .await?;
+        Ok(user)
     }
 
     /// Sets a new password with a password-reset code, which also proves the address. Every
@@ -261,16 +263,17 @@ impl Service {
         code: &str,
         password: Password,
     ) -> Result<OobCode, DomainError> {
-        let found = self.check_oob_code(realm, code).await?;
-        if found.request != OobRequest::PasswordReset {
-            return Err(DomainError::InvalidOobCode);
-        }
         let changes = AccountChanges {
             password: Some(password),
             email_verified: Some(true),
             ..AccountChanges::default()
         };
-        self.use_oob_code(&found, changes).await?;
+        let (found, _) = self
+            .use_oob_code(realm, code, changes, |found, _| match found.request {
+                OobRequest::PasswordReset => Ok(()),
+                _ => Err(DomainError::InvalidOobCode),
+            })
+            .await?;
         Ok(found)
     }
 
@@ -294,29 +297,41 @@ impl Service {
         Ok(self.unexpired(pending)?.key)
     }
 
-    /// Makes `changes` to the code's user, if the address it was issued for is still theirs,
-    /// and uses the code, in one write.
+    /// Uses `code` with a change of its user, in one write: `changes`, with what `complete`
+    /// adds for the code (or its refusal), if the address the code was issued for is still
+    /// the user's. The code and the user as it now is.
     async fn use_oob_code(
         &self,
-        found: &OobCode,
+        realm: Option<&RealmId>,
+        code: &str,
         changes: AccountChanges,
-    ) -> Result<User, DomainError> {
-        let user = self
-            .store
-            .get_user(&found.realm, &found.user)
-            .await?
-            .filter(|user| user.email.as_ref() == Some(&found.email))
-            .ok_or(DomainError::InvalidOobCode)?;
-        let changed = self.changed(user, changes).await?;
-        let write = UserWrite {
-            row: Some(UserRow::Changed(changed.clone())),
-            used_oob: Some(found.key.clone()),
-            ..UserWrite::default()
-        };
-        if !self.store.write_user(&write).await? {
-            return Err(DomainError::InvalidOobCode);
-        }
-        Ok(changed)
+        complete: impl Fn(&OobCode, &mut AccountChanges) -> Result<(), DomainError>,
+    ) -> Result<(OobCode, User), DomainError> {
+        let prepared = &PreparedChanges::from(changes);
+        let complete = &complete;
+        self.until_written(move || async move {
+            let found = self.check_oob_code(realm, code).await?;
+            let mut changes = prepared.clone();
+            complete(&found, &mut changes.changes)?;
+            let user = self
+                .store
+                .get_user(&found.realm, &found.user)
+                .await?
+                .filter(|user| user.email.as_ref() == Some(&found.email))
+                .ok_or(DomainError::InvalidOobCode)?;
+            let changed = self.changed(user, changes).await?;
+            let write = UserWrite {
+                row: Some(UserRow::Changed(changed.clone())),
+                used_oob: Some(found.key.clone()),
+                ..UserWrite::default()
+            };
+            Ok(self
+                .store
+                .write_user(&write)
+                .await?
+                .then_some((found, changed)))
+        })
+        .await
     }
 
     /// The realm's codes still waiting to be used, as the emulator's `oobCodes` lists them.

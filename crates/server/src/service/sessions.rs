@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 
-use tessera_core::store::{Listed, RefreshTokenRecord};
+use tessera_core::store::{Activity, Listed, RefreshTokenRecord};
 use tessera_core::{DomainError, Factor, FactorId, FactorKind, Realm, SecondFactor, User};
 use time::OffsetDateTime;
 
@@ -236,7 +236,7 @@ impl Service {
         }
         let now = self.clock.now();
         self.store
-            .touch_user_refresh(&realm.id, &user.id, now)
+            .record_activity(&realm.id, &user.id, Activity::Refresh, now)
             .await?;
         let sign_in = SignIn {
             provider: record.sign_in_provider,

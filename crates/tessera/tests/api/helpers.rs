@@ -681,6 +681,18 @@ pub async fn call(app: &TestApp, method: reqwest::Method, path: &str, body: Valu
         .await
 }
 
+/// A user as ZITADEL's v2 GetUserByID shows it.
+pub async fn v2_profile(app: &TestApp, user: &str) -> Value {
+    call_ok(
+        app,
+        reqwest::Method::GET,
+        &format!("/v2/users/{user}"),
+        json!({}),
+    )
+    .await["user"]
+        .clone()
+}
+
 /// `call` that must succeed (any 2xx); the reply's body.
 pub async fn call_ok(app: &TestApp, method: reqwest::Method, path: &str, body: Value) -> Value {
     let (status, reply) = call(app, method, path, body).await;

@@ -37,6 +37,7 @@ mod secrets;
 mod sinks;
 mod tokens;
 mod ui;
+mod user_races;
 mod zitadel;
 mod zitadel_recovery;
 mod zitadel_search;

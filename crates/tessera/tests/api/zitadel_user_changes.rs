@@ -291,10 +291,6 @@ async fn set_password_is_checked_by_both_dialects() {
     assert_eq!(app.fingerprint().await, before);
 }
 
-async fn v2_profile(app: &TestApp, user: &str) -> Value {
-    call_ok(app, Method::GET, &format!("/v2/users/{user}"), json!({})).await["user"].clone()
-}
-
 /// UpdateHumanUser: username, profile, email, phone and password in one call, each new
 /// contact proven by its code; fields left out stay, a blank phone removes the phone, and
 /// each refusal (wrong password, bad address, taken username, address or number, hashed
