@@ -64,6 +64,8 @@ pub enum MessageKind {
     ResetPassword,
     /// A link that makes a new address the user's (`VERIFY_AND_CHANGE_EMAIL`).
     ChangeEmail,
+    /// A link that signs in by email, without a password (`EMAIL_SIGNIN`).
+    SignInLink,
 }
 
 impl MessageKind {
@@ -75,6 +77,7 @@ impl MessageKind {
             MessageKind::VerifyEmail => "verify_email",
             MessageKind::ResetPassword => "reset_password",
             MessageKind::ChangeEmail => "change_email",
+            MessageKind::SignInLink => "sign_in_link",
         }
     }
 }

@@ -103,6 +103,8 @@ pub enum DomainError {
     InvalidOobCode,
     #[error("the action code has expired")]
     ExpiredOobCode,
+    #[error("the sign-in link was sent to another address")]
+    EmailLinkMismatch,
     #[error("the user already has that {}, or awaits its code", .0.as_str())]
     ContactNotChanged(ContactKind),
     #[error("the login session does not exist")]

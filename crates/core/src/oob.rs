@@ -1,7 +1,8 @@
 //! Out-of-band codes: the codes of the links Identity Toolkit emails (`accounts:sendOobCode`)
-//! to verify a user's address, to change it to a new one, or to reset a password. A code is
-//! used once, within its lifetime; a new one of the same purpose replaces the user's earlier
-//! one; the store keys it by its hash and keeps the code itself only sealed.
+//! to verify a user's address, to change it to a new one, to reset a password, or to sign in
+//! by email. A code is used once, within its lifetime; a new one of the same purpose replaces
+//! the user's earlier one (a sign-in link, the address's: it may have no user yet); the store
+//! keys it by its hash and keeps the code itself only sealed.
 
 use time::{Duration, OffsetDateTime};
 
@@ -17,13 +18,15 @@ pub enum OobRequest {
     VerifyEmail,
     PasswordReset,
     VerifyAndChangeEmail,
+    EmailSignIn,
 }
 
 impl OobRequest {
-    pub const ALL: [OobRequest; 3] = [
+    pub const ALL: [OobRequest; 4] = [
         OobRequest::VerifyEmail,
         OobRequest::PasswordReset,
         OobRequest::VerifyAndChangeEmail,
+        OobRequest::EmailSignIn,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -31,6 +34,7 @@ impl OobRequest {
             OobRequest::VerifyEmail => "VERIFY_EMAIL",
             OobRequest::PasswordReset => "PASSWORD_RESET",
             OobRequest::VerifyAndChangeEmail => "VERIFY_AND_CHANGE_EMAIL",
+            OobRequest::EmailSignIn => "EMAIL_SIGNIN",
         }
     }
 
@@ -44,6 +48,7 @@ impl OobRequest {
             OobRequest::VerifyEmail => "verifyEmail",
             OobRequest::PasswordReset => "resetPassword",
             OobRequest::VerifyAndChangeEmail => "verifyAndChangeEmail",
+            OobRequest::EmailSignIn => "signIn",
         }
     }
 }
@@ -54,9 +59,11 @@ pub struct OobCode {
     /// The code's key (its hash); the code itself is not stored in the clear.
     pub key: Vec<u8>,
     pub realm: RealmId,
-    pub user: UserId,
+    /// The user the code is for; none for a sign-in link, which is for `email`, whoever has it
+    /// when it is used (or nobody yet: the sign-in creates the user).
+    pub user: Option<UserId>,
     pub request: OobRequest,
-    /// The user's address when the code was issued.
+    /// The user's address when the code was issued; a sign-in link's address.
     pub email: EmailAddress,
     /// The address a `VerifyAndChangeEmail` code changes to (and was sent to).
     pub new_email: Option<EmailAddress>,

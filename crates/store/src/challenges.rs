@@ -159,6 +159,11 @@ pub(crate) async fn delete_expired(
              (SELECT credential_hash FROM pending_sign_ins WHERE expires_at < $1 LIMIT $2)",
             before,
         ),
+        (
+            "DELETE FROM oob_codes WHERE code_key IN \
+             (SELECT code_key FROM oob_codes WHERE expires_at < $1 LIMIT $2)",
+            before,
+        ),
         // A browser gives up on a registration within minutes; its pending factor would stay.
         (
             "DELETE FROM factors WHERE (realm_id, user_id, id) IN \

@@ -1,6 +1,6 @@
-//! Identity Toolkit's out-of-band codes (`tessera_core::oob`): one per user and purpose, found
-//! by the code's key, and used once, by the user write that makes the change it allows
-//! (`UserWrite::used_oob`, `user_write.rs`).
+//! Identity Toolkit's out-of-band codes (`tessera_core::oob`): one per user and purpose (a
+//! sign-in link, one per address), found by the code's key, and used once, by the user write
+//! that makes the change it allows (`UserWrite::used_oob`, `user_write.rs`).
 
 use sqlx::any::AnyRow;
 use tessera_core::factor::Sealed;
@@ -25,7 +25,9 @@ fn from_row(row: &AnyRow) -> StoreResult<OobCode> {
     Ok(OobCode {
         key: get(row, "code_key")?,
         realm: RealmId(get(row, "realm_id")?),
-        user: UserId::parse(&get::<String>(row, "user_id")?).ok_or_else(|| corrupt("user id"))?,
+        user: get::<Option<String>>(row, "user_id")?
+            .map(|raw| UserId::parse(&raw).ok_or_else(|| corrupt("user id")))
+            .transpose()?,
         request: OobRequest::parse(&get::<String>(row, "request_type")?)
             .ok_or_else(|| corrupt("oob request type"))?,
         email: email("email")?.ok_or_else(|| corrupt("oob code email"))?,
@@ -38,8 +40,8 @@ fn from_row(row: &AnyRow) -> StoreResult<OobCode> {
     })
 }
 
-/// Stores `code`, replacing the user's earlier one of its purpose, with the message that
-/// carries it, once the message's limits are charged.
+/// Stores `code`, replacing the user's earlier one of its purpose (a sign-in link, the
+/// address's), with the message that carries it, once the message's limits are charged.
 pub(crate) async fn put(
     conn: &mut Conn<'_>,
     code: &OobCode,
@@ -47,15 +49,20 @@ pub(crate) async fn put(
 ) -> StoreResult<()> {
     deliveries::limited(conn, outgoing, async |conn| {
         let mut tx = conn.begin().await.map_err(db_err)?;
-        let upsert = sqlx::query(
+        let replaced = match code.user {
+            Some(_) => "(realm_id, user_id, request_type)",
+            None => "(realm_id, email, request_type) WHERE user_id IS NULL",
+        };
+        let sql = format!(
             "INSERT INTO oob_codes (realm_id, user_id, request_type, code_key, email, new_email, \
              expires_at, master_key_id, sealed) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
-             ON CONFLICT (realm_id, user_id, request_type) DO UPDATE SET code_key = excluded.code_key, \
+             ON CONFLICT {replaced} DO UPDATE SET code_key = excluded.code_key, \
              email = excluded.email, new_email = excluded.new_email, expires_at = excluded.expires_at, \
-             master_key_id = excluded.master_key_id, sealed = excluded.sealed",
-        )
+             master_key_id = excluded.master_key_id, sealed = excluded.sealed"
+        );
+        let upsert = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(&code.realm.0)
-        .bind(code.user.as_str())
+        .bind(code.user.as_ref().map(UserId::as_str))
         .bind(code.request.as_str())
         .bind(code.key.as_slice())
         .bind(code.email.as_str())
@@ -107,7 +114,7 @@ pub(crate) async fn list(
 ) -> StoreResult<Vec<OobCode>> {
     let sql = format!(
         "SELECT {COLUMNS} FROM oob_codes WHERE realm_id = $1 AND expires_at > $2 \
-         ORDER BY user_id, request_type"
+         ORDER BY email, request_type"
     );
     let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(&realm.0)

@@ -13,7 +13,8 @@
 //!
 //! `<kind>` is one of the kinds that carry a code to type, `enrol`, `sign_in` and
 //! `verify_contact`, or one of the kinds that carry a link to open, `verify_email`,
-//! `reset_password` and `change_email` (Identity Toolkit's `sendOobCode` emails). The link
+//! `reset_password`, `change_email` and `sign_in_link` (Identity Toolkit's `sendOobCode`
+//! emails). The link
 //! kinds are sent by email only; they have an SMS text all the same, so every kind has the
 //! same four files. `<locale>` is a language tag such as `fr` or `de-CH` (case does not
 //! matter; hidden directories are skipped). Any file may be left out: it then comes from the
@@ -42,13 +43,14 @@ use std::path::{Path, PathBuf};
 use tessera_core::delivery::{Email, MessageContent, MessageKind};
 
 const ENGLISH: &str = "en";
-const KINDS: [MessageKind; 6] = [
+const KINDS: [MessageKind; 7] = [
     MessageKind::Enrol,
     MessageKind::SignIn,
     MessageKind::VerifyContact,
     MessageKind::VerifyEmail,
     MessageKind::ResetPassword,
     MessageKind::ChangeEmail,
+    MessageKind::SignInLink,
 ];
 const PLACEHOLDERS: [&str; 4] = ["code", "link", "app_name", "minutes"];
 
@@ -88,6 +90,10 @@ const BUILTIN: &[(&str, &str, &str)] = builtin![
     "en" / "change_email.txt",
     "en" / "change_email.html",
     "en" / "change_email.sms.txt",
+    "en" / "sign_in_link.subject.txt",
+    "en" / "sign_in_link.txt",
+    "en" / "sign_in_link.html",
+    "en" / "sign_in_link.sms.txt",
     "de" / "enrol.subject.txt",
     "de" / "enrol.txt",
     "de" / "enrol.html",
@@ -112,6 +118,10 @@ const BUILTIN: &[(&str, &str, &str)] = builtin![
     "de" / "change_email.txt",
     "de" / "change_email.html",
     "de" / "change_email.sms.txt",
+    "de" / "sign_in_link.subject.txt",
+    "de" / "sign_in_link.txt",
+    "de" / "sign_in_link.html",
+    "de" / "sign_in_link.sms.txt",
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -125,8 +135,8 @@ pub enum TemplateError {
     BadLocale(PathBuf),
     #[error(
         "unknown message template file {0} (expected <kind>.subject.txt, .txt, .html or \
-         .sms.txt, with kind enrol, sign_in, verify_contact, verify_email, reset_password or \
-         change_email)"
+         .sms.txt, with kind enrol, sign_in, verify_contact, verify_email, reset_password, \
+         change_email or sign_in_link)"
     )]
     UnknownFile(PathBuf),
     #[error("message template {locale}/{file}: {reason}")]
@@ -219,6 +229,7 @@ struct Catalog {
     verify_email: Texts,
     reset_password: Texts,
     change_email: Texts,
+    sign_in_link: Texts,
 }
 
 impl Catalog {
@@ -230,6 +241,7 @@ impl Catalog {
             MessageKind::VerifyEmail => &self.verify_email,
             MessageKind::ResetPassword => &self.reset_password,
             MessageKind::ChangeEmail => &self.change_email,
+            MessageKind::SignInLink => &self.sign_in_link,
         }
     }
 
@@ -241,6 +253,7 @@ impl Catalog {
             MessageKind::VerifyEmail => &mut self.verify_email,
             MessageKind::ResetPassword => &mut self.reset_password,
             MessageKind::ChangeEmail => &mut self.change_email,
+            MessageKind::SignInLink => &mut self.sign_in_link,
         };
         match part {
             Part::Subject => &mut texts.subject,
@@ -469,7 +482,10 @@ fn pieces(template: &str) -> Vec<Piece<'_>> {
 fn required_placeholder(kind: MessageKind) -> &'static str {
     match kind {
         MessageKind::Enrol | MessageKind::SignIn | MessageKind::VerifyContact => "code",
-        MessageKind::VerifyEmail | MessageKind::ResetPassword | MessageKind::ChangeEmail => "link",
+        MessageKind::VerifyEmail
+        | MessageKind::ResetPassword
+        | MessageKind::ChangeEmail
+        | MessageKind::SignInLink => "link",
     }
 }
 

@@ -1,8 +1,9 @@
 //! Identity Toolkit's emailed action links (`accounts:sendOobCode`): one that verifies the
-//! user's address, one that makes a new address theirs, one that resets the password. A
-//! link's code is used once, within `OOB_CODE_LIFETIME`, through `accounts:update`
-//! (`oobCode`), `accounts:resetPassword`, or the self-service page's `/ui/action`; a new link of
-//! the same purpose replaces the user's earlier one.
+//! user's address, one that makes a new address theirs, one that resets the password, and one
+//! that signs in by email. A link's code is used once, within `OOB_CODE_LIFETIME`, through
+//! `accounts:update` (`oobCode`), `accounts:resetPassword`, `accounts:signInWithEmailLink`, or
+//! the self-service page's `/ui/action`; a new link of the same purpose replaces the user's
+//! earlier one (a sign-in link, the address's).
 //!
 //! Links point at the configured action URL (a custom email action handler, as Firebase
 //! projects configure one), else at the page's `/ui/action`: on the request's own origin in
@@ -20,16 +21,16 @@ use url::Url;
 
 use super::accounts::PreparedChanges;
 use super::delivery::{ClientInfo, Destination, minutes};
-use super::{AccountChanges, Mode, Service, callers::internal};
+use super::{AccountChanges, FirstFactorOutcome, Mode, NewAccount, Service, callers::internal};
 use crate::crypto::{same_digest, session_key, session_token};
 
 const SEAL_PURPOSE: &str = "oob-code";
 
-/// A link to issue for `user`.
+/// A link to issue.
 #[derive(Debug)]
 pub struct OobSend {
     pub request: OobRequest,
-    pub user: User,
+    pub to: Addressee,
     /// The address a `VerifyAndChangeEmail` link makes the user's.
     pub new_email: Option<EmailAddress>,
     /// Where the action handler sends the user afterwards.
@@ -43,6 +44,31 @@ pub struct OobSend {
     pub url_template: Option<String>,
     /// The origin the request came to (`http://host:port`), for dev mode's links.
     pub origin: Option<String>,
+}
+
+/// Whom a link is for: a user, or the address a sign-in link goes to, which may have no user
+/// yet.
+#[derive(Debug)]
+pub enum Addressee {
+    User(User),
+    Address(EmailAddress),
+}
+
+impl Addressee {
+    fn user(&self) -> Option<&User> {
+        match self {
+            Addressee::User(user) => Some(user),
+            Addressee::Address(_) => None,
+        }
+    }
+}
+
+/// How a sign-in by email link ended (`Service::sign_in_with_email_link`).
+pub struct EmailLinkSignIn {
+    pub user: User,
+    /// Whether the sign-in created the user.
+    pub is_new: bool,
+    pub outcome: FirstFactorOutcome,
 }
 
 /// How a link reaches the user.
@@ -79,7 +105,7 @@ pub struct OutboxOob {
 }
 
 impl Service {
-    /// Issues a link for `send.user`: emailed (to the new address for a change), sent by SMS,
+    /// Issues a link for `send.to`: emailed (to the new address for a change), sent by SMS,
     /// or returned.
     pub async fn send_oob_code(
         &self,
@@ -87,7 +113,11 @@ impl Service {
         send: OobSend,
         client: &ClientInfo,
     ) -> Result<OobSent, DomainError> {
-        let email = send.user.email.clone().ok_or(DomainError::EmailNotFound)?;
+        let user = send.to.user();
+        let email = match &send.to {
+            Addressee::User(user) => user.email.clone().ok_or(DomainError::EmailNotFound)?,
+            Addressee::Address(address) => address.clone(),
+        };
         if let Some(new) = &send.new_email
             && self
                 .store
@@ -103,7 +133,7 @@ impl Service {
                 send.new_email.as_ref().unwrap_or(&email),
             )),
             LinkDelivery::Sms => {
-                number = (send.user.phone_number.as_deref())
+                number = (user.and_then(|user| user.phone_number.as_deref()))
                     .and_then(PhoneNumber::parse)
                     .ok_or(DomainError::ContactNotFound)?;
                 Some(Destination::Phone(&number))
@@ -120,7 +150,7 @@ impl Service {
         let issued = OobCode {
             key: session_key(&link.code),
             realm: realm.id.clone(),
-            user: send.user.id.clone(),
+            user: user.map(|user| user.id.clone()),
             request: send.request,
             email: email.clone(),
             new_email: send.new_email.clone(),
@@ -134,9 +164,13 @@ impl Service {
                     OobRequest::VerifyEmail => MessageKind::VerifyEmail,
                     OobRequest::PasswordReset => MessageKind::ResetPassword,
                     OobRequest::VerifyAndChangeEmail => MessageKind::ChangeEmail,
+                    OobRequest::EmailSignIn => MessageKind::SignInLink,
                 },
                 code: link.code.clone(),
-                locale: client.locale_for(&send.user),
+                locale: match user {
+                    Some(user) => client.locale_for(user),
+                    None => client.locale.clone(),
+                },
                 valid_minutes: minutes(OOB_CODE_LIFETIME),
                 session_info: None,
                 link: Some(link.link.clone()),
@@ -164,7 +198,7 @@ impl Service {
         if let Some(template) = &send.url_template {
             let org = realm.org_id.as_deref().unwrap_or_default();
             return Ok(template
-                .replace("{{.UserID}}", send.user.id.as_str())
+                .replace("{{.UserID}}", send.to.user().map_or("", |user| user.id.as_str()))
                 .replace("{{.Code}}", code)
                 .replace("{{.OrgID}}", org));
         }
@@ -313,9 +347,10 @@ impl Service {
             let found = self.check_oob_code(realm, code).await?;
             let mut changes = prepared.clone();
             complete(&found, &mut changes.changes)?;
+            let id = found.user.as_ref().ok_or(DomainError::InvalidOobCode)?;
             let user = self
                 .store
-                .get_user(&found.realm, &found.user)
+                .get_user(&found.realm, id)
                 .await?
                 .filter(|user| user.email.as_ref() == Some(&found.email))
                 .ok_or(DomainError::InvalidOobCode)?;
@@ -332,6 +367,76 @@ impl Service {
                 .then_some((found, changed)))
         })
         .await
+    }
+
+    /// Signs in with a sign-in link's code and the address it was sent to (Identity Toolkit's
+    /// `signInWithEmailLink`), which proves the address: as its user, created if it has none,
+    /// or as `linking`'s user (an ID token's), whose address it becomes. The code is used up
+    /// in the same write. Then a session, or a pending sign-in when a second factor applies;
+    /// either way a password sign-in, as the emulator records it.
+    pub async fn sign_in_with_email_link(
+        &self,
+        realm: &Realm,
+        email: &EmailAddress,
+        code: &str,
+        linking: Option<&UserId>,
+    ) -> Result<EmailLinkSignIn, DomainError> {
+        let proven = &PreparedChanges::from(AccountChanges {
+            email: Some(Some(email.clone())),
+            email_verified: Some(true),
+            ..AccountChanges::default()
+        });
+        let (mut user, is_new) = self
+            .until_written(move || async move {
+                let found = self.check_oob_code(Some(&realm.id), code).await?;
+                if found.request != OobRequest::EmailSignIn {
+                    return Err(DomainError::InvalidOobCode);
+                }
+                if found.email != *email {
+                    return Err(DomainError::EmailLinkMismatch);
+                }
+                let owner = self.store.find_user_by_email(&realm.id, email).await?;
+                let caller = match linking {
+                    Some(id) => Some(self.get_account(realm, id).await?),
+                    None => None,
+                };
+                if let (Some(caller), Some(owner)) = (&caller, &owner)
+                    && caller.id != owner.id
+                {
+                    return Err(DomainError::EmailExists);
+                }
+                let (row, user, is_new) = match caller.or(owner) {
+                    Some(user) => {
+                        user.ensure_active()?;
+                        let changed = self.changed(user, proven.clone()).await?;
+                        (UserRow::Changed(changed.clone()), changed, false)
+                    }
+                    None => {
+                        let account = NewAccount {
+                            email: Some(email.clone()),
+                            email_verified: true,
+                            ..NewAccount::default()
+                        };
+                        let user = self.new_user(realm, account).await?.into_user();
+                        (UserRow::New(user.clone()), user, true)
+                    }
+                };
+                let write = UserWrite {
+                    row: Some(row),
+                    used_oob: Some(found.key),
+                    ..UserWrite::default()
+                };
+                Ok(self.store.write_user(&write).await?.then_some((user, is_new)))
+            })
+            .await?;
+        let outcome = self
+            .after_first_factor(realm, &mut user, "password")
+            .await?;
+        Ok(EmailLinkSignIn {
+            user,
+            is_new,
+            outcome,
+        })
     }
 
     /// The realm's codes still waiting to be used, as the emulator's `oobCodes` lists them.

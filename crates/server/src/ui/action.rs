@@ -1,7 +1,8 @@
 //! The page an emailed action link opens (`/ui/action`, see `service::oob`). It shows what the
 //! link will do and does it when the button is pressed, never on the visit itself, so that a
 //! mail scanner that follows links does not use the code up. A password-reset link asks for
-//! the new password. The code says what it is for; the link's `mode` is not needed.
+//! the new password. The code says what it is for; the link's `mode` is not needed. A sign-in
+//! link is the app's to complete: the page hands it on (`hand_on`).
 
 use std::sync::Arc;
 
@@ -12,13 +13,13 @@ use axum::response::Response;
 use serde::Deserialize;
 use tessera_core::oob::{OobCode, OobRequest};
 use tessera_core::{DomainError, Password};
-use url::form_urlencoded;
+use url::{Url, form_urlencoded};
 
 use super::pages::{failure, forbidden, see, with_cookie};
 use super::templates::{self, Action, page};
 use super::visitor::{FORM_COOKIE, cookie, set_cookie};
 use crate::crypto::{random_token, same_digest};
-use crate::service::Service;
+use crate::service::{Mode, Service};
 
 #[derive(Deserialize)]
 pub struct ActionQuery {
@@ -27,6 +28,11 @@ pub struct ActionQuery {
     #[serde(rename = "continueUrl")]
     continue_url: Option<String>,
     notice: Option<String>,
+    #[serde(rename = "apiKey")]
+    api_key: Option<String>,
+    lang: Option<String>,
+    #[serde(rename = "tenantId")]
+    tenant_id: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -40,6 +46,8 @@ pub struct ActionForm {
 }
 
 const TITLE: &str = "Your account";
+const ELSEWHERE: &str =
+    "This link signs you in to the app you asked for it in. Open it on the device you asked from.";
 const UNUSABLE: &str =
     "This link does not work: it is wrong, was used already, or has expired. Ask for a new one.";
 
@@ -113,7 +121,7 @@ pub async fn action_page(
     Query(q): Query<ActionQuery>,
 ) -> Response {
     let next = next(&svc, q.continue_url.as_deref());
-    let code = q.code.unwrap_or_default();
+    let code = q.code.clone().unwrap_or_default();
     let found = match svc.check_oob_code(None, &code).await {
         Ok(found) => found,
         Err(DomainError::InvalidOobCode | DomainError::ExpiredOobCode) => {
@@ -121,6 +129,9 @@ pub async fn action_page(
         }
         Err(e) => return failure(e),
     };
+    if found.request == OobRequest::EmailSignIn {
+        return hand_on(&svc, &q, &code);
+    }
     let Ok(token) = random_token() else {
         return failure(DomainError::Internal);
     };
@@ -130,6 +141,37 @@ pub async fn action_page(
         &form(&found, code, next, token.clone(), notice),
     );
     with_cookie(html, set_cookie(FORM_COOKIE, &token))
+}
+
+/// Sends a sign-in link on to the app that asked for it, as Firebase's handler does with a
+/// link the app handles itself: to the link's `continueUrl`, with the link's parameters, where
+/// the SDKs' `signInWithEmailLink` takes the code from the address the app was opened at.
+/// Whoever arrives there with the code can sign in, so in production only an address on the
+/// server's own origins is followed (`sendOobCode` refuses others); dev mode follows any, as
+/// the emulator does.
+fn hand_on(svc: &Service, q: &ActionQuery, code: &str) -> Response {
+    let target = q
+        .continue_url
+        .as_deref()
+        .filter(|url| svc.mode() == Mode::Dev || svc.is_own_origin(url))
+        .and_then(|url| Url::parse(url).ok());
+    let Some(mut target) = target else {
+        return finished(StatusCode::OK, next(svc, None), ELSEWHERE);
+    };
+    {
+        let mut query = target.query_pairs_mut();
+        if let Some(key) = &q.api_key {
+            query.append_pair("apiKey", key);
+        }
+        query
+            .append_pair("oobCode", code)
+            .append_pair("mode", OobRequest::EmailSignIn.mode())
+            .append_pair("lang", q.lang.as_deref().unwrap_or("en"));
+        if let Some(tenant) = &q.tenant_id {
+            query.append_pair("tenantId", tenant);
+        }
+    }
+    see(target.as_str())
 }
 
 pub async fn use_action(

@@ -28,10 +28,11 @@ const CODE_KINDS: [MessageKind; 3] = [
     MessageKind::VerifyContact,
 ];
 /// Sent by email only, with a link instead of a code to type.
-const LINK_KINDS: [MessageKind; 3] = [
+const LINK_KINDS: [MessageKind; 4] = [
     MessageKind::VerifyEmail,
     MessageKind::ResetPassword,
     MessageKind::ChangeEmail,
+    MessageKind::SignInLink,
 ];
 
 /// A message of `kind`, with a link if the kind carries one.

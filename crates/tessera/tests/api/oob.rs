@@ -130,8 +130,8 @@ async fn refusals_change_nothing() {
             "MISSING_REQ_TYPE",
         ),
         (
-            json!({"requestType": "EMAIL_SIGNIN", "email": "ada@example.com"}),
-            "OPERATION_NOT_ALLOWED",
+            json!({"requestType": "EMAIL_SIGNIN"}),
+            "MISSING_EMAIL",
         ),
         (json!({"requestType": "VERIFY_EMAIL"}), "MISSING_ID_TOKEN"),
         (

@@ -10,9 +10,8 @@ use tessera_core::{EmailAddress, Factor, FactorKind, PhoneNumber, Realm, User, U
 use super::error::ItError;
 use super::extract::{Body, Caller};
 use super::input;
-use super::mfa_wire::MfaEnrollment;
 use super::wire::*;
-use crate::service::{Authenticated, FirstFactorOutcome, Service, UserSelector};
+use crate::service::{Authenticated, Service, UserSelector};
 
 /// The realm of a dual-use call: the key's project for end users; `targetProjectId`, else
 /// the key's project, else the default project for administrators.
@@ -73,20 +72,6 @@ pub async fn sign_in_with_password(
         .ok_or(ItError::code("MISSING_PASSWORD"))?;
     let realm = realm_for(&svc, &caller, None, req.tenant_id.as_deref()).await?;
     let (user, outcome) = svc.sign_in_with_password(&realm, &email, password).await?;
-    let (tokens, mfa_pending_credential, mfa_info) = match outcome {
-        FirstFactorOutcome::Session(session) => (Some(session).into(), None, Vec::new()),
-        FirstFactorOutcome::SecondFactorRequired {
-            pending_credential,
-            factors,
-        } => (
-            Tokens::default(),
-            Some(pending_credential),
-            factors
-                .iter()
-                .map(|f| MfaEnrollment::new(f, true))
-                .collect(),
-        ),
-    };
     Ok(Json(SignInWithPasswordResponse {
         kind: "identitytoolkit#VerifyPasswordResponse",
         local_id: user.id.to_string(),
@@ -94,9 +79,7 @@ pub async fn sign_in_with_password(
         display_name: user.display_name.clone().unwrap_or_default(),
         registered: true,
         profile_picture: user.photo_url.clone(),
-        tokens,
-        mfa_pending_credential,
-        mfa_info,
+        outcome: outcome.into(),
     }))
 }
 

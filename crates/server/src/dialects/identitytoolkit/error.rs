@@ -88,6 +88,9 @@ fn domain_envelope(e: &DomainError) -> Envelope {
         EmailNotFound => Envelope::business("EMAIL_NOT_FOUND"),
         InvalidOobCode => Envelope::business("INVALID_OOB_CODE"),
         ExpiredOobCode => Envelope::business("EXPIRED_OOB_CODE"),
+        EmailLinkMismatch => Envelope::business(
+            "INVALID_EMAIL : The email provided does not match the sign-in email address.",
+        ),
         InvalidPassword => Envelope::business("INVALID_PASSWORD"),
         UserNotFound => Envelope::business("USER_NOT_FOUND"),
         UserDisabled => Envelope::business("USER_DISABLED"),

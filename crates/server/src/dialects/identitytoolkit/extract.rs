@@ -34,6 +34,17 @@ pub enum Caller {
     Admin { key: Option<KeyScope> },
 }
 
+impl Caller {
+    /// The projects whose ID tokens the caller may present: its API key's, or any for an
+    /// administrator without one.
+    pub fn token_scope(&self) -> KeyScope {
+        match self {
+            Caller::User(scope) | Caller::Admin { key: Some(scope) } => scope.clone(),
+            Caller::Admin { key: None } => KeyScope::AnyProject,
+        }
+    }
+}
+
 /// An end user's API key (`key` query parameter or `x-goog-api-key` header).
 #[derive(Debug, Clone)]
 pub struct ApiKey(pub KeyScope);

@@ -42,6 +42,10 @@ fn identitytoolkit_v1() -> Router<Arc<Service>> {
         .route("/v1/accounts:delete", post(accounts::delete))
         .route("/v1/accounts:sendOobCode", post(oob::send_oob_code))
         .route("/v1/accounts:resetPassword", post(oob::reset_password))
+        .route(
+            "/v1/accounts:signInWithEmailLink",
+            post(oob::sign_in_with_email_link),
+        )
         .route("/v1/recaptchaParams", get(securetoken::recaptcha_params))
         .route("/v2/recaptchaConfig", get(securetoken::recaptcha_config));
     for base in [
@@ -198,6 +202,7 @@ async fn google_params(
     accounts::delete,
     oob::send_oob_code,
     oob::reset_password,
+    oob::sign_in_with_email_link,
     admin::create,
     admin::lookup,
     admin::update,

@@ -10,7 +10,7 @@ use axum::extract::{FromRequestParts, State};
 use axum::http::header;
 use axum::http::request::Parts;
 use tessera_core::oob::OobRequest;
-use tessera_core::{DomainError, Realm, User};
+use tessera_core::{DomainError, Realm};
 use url::Url;
 
 use super::accounts::realm_for;
@@ -19,9 +19,10 @@ use super::extract::{Body, Caller, api_key};
 use super::input;
 use super::wire::{
     ResetPasswordRequest, ResetPasswordResponse, SendOobCodeRequest, SendOobCodeResponse,
+    SignInWithEmailLinkRequest, SignInWithEmailLinkResponse,
 };
 use crate::dialects::Client;
-use crate::service::{LinkDelivery, OobSend, Service};
+use crate::service::{Addressee, LinkDelivery, Mode, OobSend, Service};
 
 /// What a link carries from the request: the API key it was made with, and, for dev mode's
 /// links, the origin the request came to.
@@ -58,8 +59,6 @@ const UNIMPLEMENTED: [&str; 4] = [
 fn request_type(raw: Option<&str>) -> Result<OobRequest, ItError> {
     match raw {
         None | Some("OOB_REQ_TYPE_UNSPECIFIED") => Err(ItError::code("MISSING_REQ_TYPE")),
-        // Sign-in by email link is not offered: as a project that has it off.
-        Some("EMAIL_SIGNIN") => Err(ItError::code("OPERATION_NOT_ALLOWED")),
         Some(raw) if UNIMPLEMENTED.contains(&raw) => Err(ItError::NotImplemented),
         Some(raw) => OobRequest::parse(raw).ok_or_else(|| ItError::BadRequest {
             message: format!(
@@ -104,12 +103,21 @@ pub async fn send_oob_code(
                 .as_deref()
                 .ok_or(ItError::code("MISSING_NEW_EMAIL"))?,
         )?),
-        OobRequest::VerifyEmail | OobRequest::PasswordReset => None,
+        OobRequest::VerifyEmail | OobRequest::PasswordReset | OobRequest::EmailSignIn => None,
     };
-    let (realm, user) = addressee(&svc, &caller, request, return_link, &req).await?;
+    if request == OobRequest::EmailSignIn
+        && svc.mode() != Mode::Dev
+        && continue_url.as_deref().is_some_and(|url| !svc.is_own_origin(url))
+    {
+        return Err(ItError::with_detail(
+            "UNAUTHORIZED_DOMAIN",
+            "Domain not allowlisted by project",
+        ));
+    }
+    let (realm, to) = addressee(&svc, &caller, request, return_link, &req).await?;
     let send = OobSend {
         request,
-        user,
+        to,
         new_email,
         continue_url,
         api_key: source.api_key,
@@ -131,36 +139,41 @@ pub async fn send_oob_code(
     }))
 }
 
-/// The user a link is for: the owner of the address for a password reset, else the ID
-/// token's user (or, for an administrator getting the link back, the owner of `email`).
+/// Whom a link is for: the address itself for a sign-in link, the owner of the address for a
+/// password reset, else the ID token's user (or, for an administrator getting the link back,
+/// the owner of `email`).
 async fn addressee(
     svc: &Service,
     caller: &Caller,
     request: OobRequest,
     return_link: bool,
     req: &SendOobCodeRequest,
-) -> Result<(Realm, User), ItError> {
+) -> Result<(Realm, Addressee), ItError> {
     let tenant = req.tenant_id.as_deref();
-    let by_email = async |missing: DomainError| {
+    let address = async || {
         let email = input::email(req.email.as_deref().ok_or(ItError::code("MISSING_EMAIL"))?)?;
         let realm = realm_for(svc, caller, req.target_project_id.as_deref(), tenant).await?;
+        Ok::<_, ItError>((realm, email))
+    };
+    let by_email = async |missing: DomainError| {
+        let (realm, email) = address().await?;
         let user = svc.user_by_email(&realm, &email).await?.ok_or(missing)?;
-        Ok::<_, ItError>((realm, user))
+        Ok::<_, ItError>((realm, Addressee::User(user)))
     };
     match (request, &req.id_token) {
+        (OobRequest::EmailSignIn, _) => {
+            let (realm, email) = address().await?;
+            Ok((realm, Addressee::Address(email)))
+        }
         (OobRequest::PasswordReset, _) => by_email(DomainError::EmailNotFound).await,
         (_, None) if return_link => by_email(DomainError::UserNotFound).await,
         (_, None) => Err(ItError::code("MISSING_ID_TOKEN")),
         (_, Some(token)) => {
-            let scope = match caller {
-                Caller::User(scope) | Caller::Admin { key: Some(scope) } => scope.clone(),
-                Caller::Admin { key: None } => crate::service::KeyScope::AnyProject,
-            };
-            let me = svc.authenticate(&scope, tenant, token).await?;
+            let me = svc.authenticate(&caller.token_scope(), tenant, token).await?;
             if me.user.email.is_none() {
                 return Err(ItError::code("MISSING_EMAIL"));
             }
-            Ok((me.realm, me.user))
+            Ok((me.realm, Addressee::User(me.user)))
         }
     }
 }
@@ -189,7 +202,41 @@ pub async fn reset_password(
     Ok(Json(ResetPasswordResponse {
         kind: "identitytoolkit#ResetPasswordResponse",
         request_type: found.request.as_str(),
-        email: found.email.to_string(),
+        email: (found.request != OobRequest::EmailSignIn).then(|| found.email.to_string()),
         new_email: found.new_email.map(|e| e.to_string()),
+    }))
+}
+
+/// Signs in with a sign-in link (the SDKs' `signInWithEmailLink`): checks in the emulator's
+/// order, the ID token first.
+#[utoipa::path(post, path = "/v1/accounts:signInWithEmailLink", tag = "accounts",
+    request_body = SignInWithEmailLinkRequest, responses((status = 200, body = SignInWithEmailLinkResponse)))]
+pub async fn sign_in_with_email_link(
+    State(svc): State<Arc<Service>>,
+    caller: Caller,
+    Body(req): Body<SignInWithEmailLinkRequest>,
+) -> Result<Json<SignInWithEmailLinkResponse>, ItError> {
+    let tenant = req.tenant_id.as_deref();
+    let (realm, linking) = match req.id_token.as_deref() {
+        Some(token) => {
+            let me = svc.authenticate(&caller.token_scope(), tenant, token).await?;
+            (me.realm, Some(me.user.id))
+        }
+        None => (realm_for(&svc, &caller, None, tenant).await?, None),
+    };
+    let email = input::email(req.email.as_deref().ok_or(ItError::code("MISSING_EMAIL"))?)?;
+    let code = req
+        .oob_code
+        .as_deref()
+        .ok_or(ItError::code("MISSING_OOB_CODE"))?;
+    let signed_in = svc
+        .sign_in_with_email_link(&realm, &email, code, linking.as_ref())
+        .await?;
+    Ok(Json(SignInWithEmailLinkResponse {
+        kind: "identitytoolkit#EmailLinkSigninResponse",
+        email: email.to_string(),
+        local_id: signed_in.user.id.to_string(),
+        is_new_user: signed_in.is_new,
+        outcome: signed_in.outcome.into(),
     }))
 }

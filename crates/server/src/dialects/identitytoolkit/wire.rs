@@ -9,7 +9,7 @@ use utoipa::ToSchema;
 
 use super::extract::int64;
 use super::mfa_wire::{MfaEnrollment, MfaEnrollmentInput, MfaInfoInput};
-use crate::service::Session;
+use crate::service::{FirstFactorOutcome, Session};
 
 /// A field accepted for compatibility and never read: reCAPTCHA and client-instance fields.
 type Ignored = Option<IgnoredValue>;
@@ -411,13 +411,64 @@ pub struct SignInWithPasswordResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub profile_picture: Option<String>,
     #[serde(flatten)]
+    pub outcome: FirstFactorReply,
+}
+
+/// What a first-factor sign-in answers: tokens, or, when a second factor is required, the
+/// pending credential and the factors that can complete the sign-in.
+#[derive(Debug, Default, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct FirstFactorReply {
+    #[serde(flatten)]
     pub tokens: Tokens,
-    /// Set instead of tokens when a second factor is required.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mfa_pending_credential: Option<String>,
-    /// The factors that can complete the sign-in, phone numbers masked.
+    /// Phone numbers masked.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub mfa_info: Vec<MfaEnrollment>,
+}
+
+impl From<FirstFactorOutcome> for FirstFactorReply {
+    fn from(outcome: FirstFactorOutcome) -> Self {
+        match outcome {
+            FirstFactorOutcome::Session(session) => FirstFactorReply {
+                tokens: Some(session).into(),
+                ..FirstFactorReply::default()
+            },
+            FirstFactorOutcome::SecondFactorRequired {
+                pending_credential,
+                factors,
+            } => FirstFactorReply {
+                tokens: Tokens::default(),
+                mfa_pending_credential: Some(pending_credential),
+                mfa_info: factors.iter().map(|f| MfaEnrollment::new(f, true)).collect(),
+            },
+        }
+    }
+}
+
+/// `accounts:signInWithEmailLink`: the address a sign-in link was sent to and its code; with
+/// an ID token, the address becomes that user's.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SignInWithEmailLinkRequest {
+    pub email: Option<String>,
+    pub oob_code: Option<String>,
+    pub id_token: Option<String>,
+    pub tenant_id: Option<String>,
+    #[serde(rename = "returnSecureToken")]
+    pub _return_secure_token: Ignored,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SignInWithEmailLinkResponse {
+    pub kind: &'static str,
+    pub email: String,
+    pub local_id: String,
+    pub is_new_user: bool,
+    #[serde(flatten)]
+    pub outcome: FirstFactorReply,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -592,7 +643,9 @@ pub struct ResetPasswordRequest {
 pub struct ResetPasswordResponse {
     pub kind: &'static str,
     pub request_type: &'static str,
-    pub email: String,
+    /// Not for a sign-in link: whoever opens it must know the address.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub new_email: Option<String>,
 }

@@ -289,7 +289,7 @@ impl ZitadelError {
             (VerificationCodeNotFound, _) => {
                 err(Code::FailedPrecondition, "Code not found", "COMMAND-2M9fs")
             }
-            (InvalidVerificationCode | InvalidOobCode, _) => {
+            (InvalidVerificationCode | InvalidOobCode | EmailLinkMismatch, _) => {
                 err(Code::InvalidArgument, "Code is invalid", "CODE-woT0xc")
             }
             (ExpiredOobCode, _) => err(Code::FailedPrecondition, "Code is expired", "CODE-QvUQ4P"),

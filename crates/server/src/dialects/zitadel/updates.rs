@@ -17,7 +17,9 @@ use super::users::{Names, change_human, domain, email, email_proof, phone, phone
 use crate::proto::zitadel::management::v1 as mgmt;
 use crate::proto::zitadel::user::v2 as user;
 use crate::proto::zitadel::v1::ObjectDetails;
-use crate::service::{AccountChanges, HumanChange, IfUnchanged, LinkDelivery, OobSend, Proof};
+use crate::service::{
+    AccountChanges, Addressee, HumanChange, IfUnchanged, LinkDelivery, OobSend, Proof,
+};
 
 fn new_password(raw: Option<&str>) -> Result<Password, ZitadelError> {
     raw.and_then(Password::parse).ok_or(PASSWORD_TOO_SHORT)
@@ -81,7 +83,7 @@ pub async fn password_reset(
     let user = ctx.svc.get_account(&ctx.realm, &id).await.map_err(domain)?;
     let send = OobSend {
         request: OobRequest::PasswordReset,
-        user,
+        to: Addressee::User(user),
         new_email: None,
         continue_url: None,
         api_key: None,
