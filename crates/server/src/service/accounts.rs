@@ -247,6 +247,23 @@ impl Service {
         self.change_account(realm, id, changes, |_| Ok(())).await
     }
 
+    /// Admin update of any account that also replaces its second factors (Identity Toolkit's
+    /// `mfa.enrollments`). The factors are checked before anything is written, so a refused
+    /// factor leaves the account as it was.
+    pub async fn update_account_and_factors(
+        &self,
+        realm: &Realm,
+        id: &UserId,
+        changes: AccountChanges,
+        factors: Vec<AdminFactor>,
+    ) -> Result<User, DomainError> {
+        let user = self.get_account(realm, id).await?;
+        let replacement = self.factor_replacement(realm, &user, factors).await?;
+        let user = self.update_account(realm, id, changes).await?;
+        self.replace_factors(realm, &user, &replacement).await?;
+        Ok(user)
+    }
+
     /// ZITADEL's lock and unlock: a locked user signs in nowhere (Firebase sees it as
     /// disabled) until unlocked. Only an active user can be locked, only a locked one unlocked.
     pub async fn set_locked(

@@ -847,12 +847,36 @@ impl Service {
     }
 
     /// Administration: replaces the user's factors (replace semantics; empty clears).
-    pub async fn set_factors(
+    pub(super) async fn set_factors(
         &self,
         realm: &Realm,
         user: &User,
         wanted: Vec<AdminFactor>,
-    ) -> Result<Vec<Factor>, DomainError> {
+    ) -> Result<(), DomainError> {
+        let replacement = self.factor_replacement(realm, user, wanted).await?;
+        self.replace_factors(realm, user, &replacement).await
+    }
+
+    pub(super) async fn replace_factors(
+        &self,
+        realm: &Realm,
+        user: &User,
+        (factors, events): &(Vec<Factor>, Vec<Event>),
+    ) -> Result<(), DomainError> {
+        Ok(self
+            .store
+            .replace_factors(&realm.id, &user.id, factors, events)
+            .await?)
+    }
+
+    /// The factors that replace the user's, checked, with the events of the change; nothing
+    /// written yet.
+    pub(super) async fn factor_replacement(
+        &self,
+        realm: &Realm,
+        user: &User,
+        wanted: Vec<AdminFactor>,
+    ) -> Result<(Vec<Factor>, Vec<Event>), DomainError> {
         if wanted.len() as i64 > MAX_READY_FACTORS {
             return Err(DomainError::SecondFactorLimitExceeded);
         }
@@ -914,9 +938,6 @@ impl Service {
             .filter(|new| !existing.iter().any(|f| f.id == new.id))
             .map(|new| event(new, "factor.enrolled"));
         let events: Vec<Event> = removed.chain(added).collect();
-        self.store
-            .replace_factors(&realm.id, &user.id, &factors, &events)
-            .await?;
-        Ok(factors)
+        Ok((factors, events))
     }
 }

@@ -50,7 +50,7 @@ pub struct OobSend {
 /// yet.
 #[derive(Debug)]
 pub enum Addressee {
-    User(User),
+    User(Box<User>),
     Address(EmailAddress),
 }
 
@@ -198,7 +198,10 @@ impl Service {
         if let Some(template) = &send.url_template {
             let org = realm.org_id.as_deref().unwrap_or_default();
             return Ok(template
-                .replace("{{.UserID}}", send.to.user().map_or("", |user| user.id.as_str()))
+                .replace(
+                    "{{.UserID}}",
+                    send.to.user().map_or("", |user| user.id.as_str()),
+                )
                 .replace("{{.Code}}", code)
                 .replace("{{.OrgID}}", org));
         }
@@ -426,7 +429,11 @@ impl Service {
                     used_oob: Some(found.key),
                     ..UserWrite::default()
                 };
-                Ok(self.store.write_user(&write).await?.then_some((user, is_new)))
+                Ok(self
+                    .store
+                    .write_user(&write)
+                    .await?
+                    .then_some((user, is_new)))
             })
             .await?;
         let outcome = self

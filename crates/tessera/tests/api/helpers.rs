@@ -357,14 +357,15 @@ impl TestApp {
              || CAST(valid_since AS TEXT) || '|' || CAST(disabled AS TEXT) || '|' || CAST(locked AS TEXT) || '|' || CAST(email_verified AS TEXT) || '|' \
              || COALESCE(custom_attributes, '') || '|' || COALESCE(CAST(last_login_at AS TEXT), '') || '|' \
              || COALESCE(username, '') || '|' || COALESCE(given_name, '') || '|' || COALESCE(family_name, '') || '|' \
-             || COALESCE(nick_name, '') || '|' || COALESCE(preferred_language, '') || '|' || COALESCE(gender, '') FROM users",
+             || COALESCE(nick_name, '') || '|' || COALESCE(preferred_language, '') || '|' || COALESCE(gender, '') || '|' \
+             || CAST(revision AS TEXT) FROM users",
             "SELECT CAST(COUNT(*) AS TEXT) FROM refresh_tokens",
             "SELECT id || '|' || project_id || '|' || tenant_id FROM realms",
             "SELECT kid FROM signing_keys",
             "SELECT id || '|' || state FROM factors",
             "SELECT id || '|' || username || '|' || role FROM machine_users",
             "SELECT user_id || '|' || kind || '|' || value FROM contact_codes",
-            "SELECT user_id || '|' || request_type || '|' || CAST(expires_at AS TEXT) FROM oob_codes",
+            "SELECT COALESCE(user_id, '') || '|' || email || '|' || request_type || '|' || CAST(expires_at AS TEXT) FROM oob_codes",
             "SELECT id || '|' || CAST(sequence AS TEXT) FROM login_sessions",
             "SELECT user_id || '|' || CAST(COUNT(*) AS TEXT) FROM recovery_codes GROUP BY user_id",
             "SELECT CAST(COUNT(*) AS TEXT) FROM challenges",

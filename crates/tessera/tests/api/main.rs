@@ -24,6 +24,7 @@ mod config;
 mod crash;
 mod delivery;
 mod delivery_senders;
+mod email_link;
 mod fuzz;
 mod helpers;
 mod mfa;

@@ -62,7 +62,9 @@ async fn admin_create_and_replace_factors() {
             "DUPLICATE_MFA_ENROLLMENT_ID",
         ),
         (
-            json!({"localId": "mfa-admin", "mfa": {"enrollments": [{"mfaEnrollmentId": "t", "totpInfo": {}}]}}),
+            // A refused factor leaves the rest of the change unwritten too.
+            json!({"localId": "mfa-admin", "displayName": "Changed",
+                   "mfa": {"enrollments": [{"mfaEnrollmentId": "t", "totpInfo": {}}]}}),
             "INVALID_ARGUMENT : MFA provider not supported!",
         ),
     ];

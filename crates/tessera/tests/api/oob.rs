@@ -129,10 +129,7 @@ async fn refusals_change_nothing() {
             json!({"requestType": "OOB_REQ_TYPE_UNSPECIFIED", "idToken": id_token}),
             "MISSING_REQ_TYPE",
         ),
-        (
-            json!({"requestType": "EMAIL_SIGNIN"}),
-            "MISSING_EMAIL",
-        ),
+        (json!({"requestType": "EMAIL_SIGNIN"}), "MISSING_EMAIL"),
         (json!({"requestType": "VERIFY_EMAIL"}), "MISSING_ID_TOKEN"),
         (
             json!({"requestType": "VERIFY_EMAIL", "idToken": "not a token"}),

@@ -237,10 +237,13 @@ pub(super) async fn admin_update(
         .map(|mfa| input::admin_factors(mfa.enrollments.unwrap_or_default()))
         .transpose()?;
     let changes = input::account_changes(req, true)?;
-    let user = svc.update_account(realm, &id, changes).await?;
-    if let Some(factors) = factors {
-        svc.set_factors(realm, &user, factors).await?;
-    }
+    let user = match factors {
+        Some(factors) => {
+            svc.update_account_and_factors(realm, &id, changes, factors)
+                .await?
+        }
+        None => svc.update_account(realm, &id, changes).await?,
+    };
     Ok(input::update_response(&user, None))
 }
 

@@ -107,7 +107,9 @@ pub async fn send_oob_code(
     };
     if request == OobRequest::EmailSignIn
         && svc.mode() != Mode::Dev
-        && continue_url.as_deref().is_some_and(|url| !svc.is_own_origin(url))
+        && continue_url
+            .as_deref()
+            .is_some_and(|url| !svc.is_own_origin(url))
     {
         return Err(ItError::with_detail(
             "UNAUTHORIZED_DOMAIN",
@@ -158,7 +160,7 @@ async fn addressee(
     let by_email = async |missing: DomainError| {
         let (realm, email) = address().await?;
         let user = svc.user_by_email(&realm, &email).await?.ok_or(missing)?;
-        Ok::<_, ItError>((realm, Addressee::User(user)))
+        Ok::<_, ItError>((realm, Addressee::User(Box::new(user))))
     };
     match (request, &req.id_token) {
         (OobRequest::EmailSignIn, _) => {
@@ -169,11 +171,13 @@ async fn addressee(
         (_, None) if return_link => by_email(DomainError::UserNotFound).await,
         (_, None) => Err(ItError::code("MISSING_ID_TOKEN")),
         (_, Some(token)) => {
-            let me = svc.authenticate(&caller.token_scope(), tenant, token).await?;
+            let me = svc
+                .authenticate(&caller.token_scope(), tenant, token)
+                .await?;
             if me.user.email.is_none() {
                 return Err(ItError::code("MISSING_EMAIL"));
             }
-            Ok((me.realm, Addressee::User(me.user)))
+            Ok((me.realm, Addressee::User(Box::new(me.user))))
         }
     }
 }
@@ -219,7 +223,9 @@ pub async fn sign_in_with_email_link(
     let tenant = req.tenant_id.as_deref();
     let (realm, linking) = match req.id_token.as_deref() {
         Some(token) => {
-            let me = svc.authenticate(&caller.token_scope(), tenant, token).await?;
+            let me = svc
+                .authenticate(&caller.token_scope(), tenant, token)
+                .await?;
             (me.realm, Some(me.user.id))
         }
         None => (realm_for(&svc, &caller, None, tenant).await?, None),

@@ -441,7 +441,10 @@ impl From<FirstFactorOutcome> for FirstFactorReply {
             } => FirstFactorReply {
                 tokens: Tokens::default(),
                 mfa_pending_credential: Some(pending_credential),
-                mfa_info: factors.iter().map(|f| MfaEnrollment::new(f, true)).collect(),
+                mfa_info: factors
+                    .iter()
+                    .map(|f| MfaEnrollment::new(f, true))
+                    .collect(),
             },
         }
     }

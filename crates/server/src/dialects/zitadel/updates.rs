@@ -83,7 +83,7 @@ pub async fn password_reset(
     let user = ctx.svc.get_account(&ctx.realm, &id).await.map_err(domain)?;
     let send = OobSend {
         request: OobRequest::PasswordReset,
-        to: Addressee::User(user),
+        to: Addressee::User(Box::new(user)),
         new_email: None,
         continue_url: None,
         api_key: None,
