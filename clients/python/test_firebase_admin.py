@@ -1,5 +1,6 @@
 """firebase-admin (Python) user management against Tessera in emulator mode."""
 
+import json
 import time
 import uuid
 from urllib.parse import parse_qs, urlparse
@@ -7,6 +8,8 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 import requests
 from firebase_admin import auth
+from googleapiclient.discovery import build
+from googleapiclient.errors import HttpError
 
 from conftest import PROJECT
 
@@ -186,3 +189,119 @@ def test_action_code_settings_url_becomes_continue_url(firebase_app):
     query = link_query(link)
     assert query["mode"] == "verifyEmail"
     assert query["continueUrl"] == "http://localhost/after"
+
+
+# Sign-in by email link: firebase-admin's generate_sign_in_with_email_link hands back the link,
+# and the app finishes with accounts.signInWithEmailLink through google-api-python-client's
+# bundled identitytoolkit v1 discovery document, under both the emulator and the bare layout.
+
+SIGN_IN_CONTINUE_URL = "http://localhost:5555/finish"
+WRONG_ADDRESS = "INVALID_EMAIL : The email provided does not match the sign-in email address."
+
+
+@pytest.fixture(params=["prefixed", "bare"])
+def toolkit(request, tessera):
+    endpoint = f"{tessera}/identitytoolkit.googleapis.com/" if request.param == "prefixed" else tessera
+    return build(
+        "identitytoolkit",
+        "v1",
+        developerKey="any-key",
+        client_options={"api_endpoint": endpoint},
+        static_discovery=True,
+    )
+
+
+def http_error_message(e: HttpError) -> str:
+    return json.loads(e.content)["error"]["message"]
+
+
+def sign_in_link_code(firebase_app, tessera: str, email: str) -> str:
+    """A sign-in link for `email` from firebase-admin, checked; returns its code."""
+    settings = auth.ActionCodeSettings(url=SIGN_IN_CONTINUE_URL, handle_code_in_app=True)
+    link = auth.generate_sign_in_with_email_link(email, settings, app=firebase_app)
+    assert link.startswith(f"{tessera}/"), link
+    query = link_query(link)
+    assert query["mode"] == "signIn"
+    assert query["continueUrl"] == SIGN_IN_CONTINUE_URL
+    assert query["lang"] == "en"
+    assert query["apiKey"], "the link carries an API key for the app's calls"
+    assert query["oobCode"]
+    return query["oobCode"]
+
+
+def test_sign_in_link_creates_a_verified_user_for_a_new_address(firebase_app, tessera, toolkit):
+    email = unique_email()
+    code = sign_in_link_code(firebase_app, tessera, email)
+    # The link is for the address: no user exists until it is used.
+    with pytest.raises(auth.UserNotFoundError):
+        auth.get_user_by_email(email, app=firebase_app)
+
+    # Checking the code names its purpose but not the address.
+    checked = toolkit.accounts().resetPassword(body={"oobCode": code}).execute()
+    assert checked["requestType"] == "EMAIL_SIGNIN"
+    assert "email" not in checked
+
+    signed_in = toolkit.accounts().signInWithEmailLink(body={"email": email, "oobCode": code}).execute()
+    assert signed_in["kind"] == "identitytoolkit#EmailLinkSigninResponse"
+    assert signed_in["email"] == email
+    assert signed_in["isNewUser"] is True
+    assert signed_in["refreshToken"]
+    assert "mfaPendingCredential" not in signed_in
+
+    claims = auth.verify_id_token(signed_in["idToken"], app=firebase_app)
+    assert claims["uid"] == signed_in["localId"]
+    assert claims["email"] == email
+    assert claims["email_verified"] is True
+    assert claims["firebase"]["sign_in_provider"] == "password"
+
+    user = auth.get_user_by_email(email, app=firebase_app)
+    assert user.uid == signed_in["localId"]
+    assert user.email_verified
+
+    with pytest.raises(HttpError) as caught:
+        toolkit.accounts().signInWithEmailLink(body={"email": email, "oobCode": code}).execute()
+    assert caught.value.resp.status == 400
+    assert http_error_message(caught.value) == "INVALID_OOB_CODE"
+
+
+def test_sign_in_link_signs_in_the_existing_user_and_verifies_the_address(firebase_app, tessera, toolkit):
+    email = unique_email()
+    user = auth.create_user(email=email, password="secret12", app=firebase_app)
+    assert not user.email_verified
+    code = sign_in_link_code(firebase_app, tessera, email)
+
+    signed_in = toolkit.accounts().signInWithEmailLink(body={"email": email, "oobCode": code}).execute()
+    assert signed_in["localId"] == user.uid
+    assert signed_in["email"] == email
+    assert signed_in["isNewUser"] is False
+    claims = auth.verify_id_token(signed_in["idToken"], app=firebase_app)
+    assert claims["uid"] == user.uid
+    assert claims["email_verified"] is True
+    assert auth.get_user(user.uid, app=firebase_app).email_verified
+
+
+def test_sign_in_link_with_another_address_is_invalid_email(firebase_app, tessera, toolkit):
+    email = unique_email()
+    other = unique_email()
+    code = sign_in_link_code(firebase_app, tessera, email)
+
+    with pytest.raises(HttpError) as caught:
+        toolkit.accounts().signInWithEmailLink(body={"email": other, "oobCode": code}).execute()
+    assert caught.value.resp.status == 400
+    assert http_error_message(caught.value) == WRONG_ADDRESS
+    for address in (email, other):
+        with pytest.raises(auth.UserNotFoundError):
+            auth.get_user_by_email(address, app=firebase_app)
+
+    # A mistyped address does not use the link up.
+    signed_in = toolkit.accounts().signInWithEmailLink(body={"email": email, "oobCode": code}).execute()
+    assert signed_in["isNewUser"] is True
+    assert auth.get_user_by_email(email, app=firebase_app).uid == signed_in["localId"]
+
+
+def test_email_link_user_is_listed_under_the_password_provider(firebase_app, tessera, toolkit):
+    email = unique_email()
+    code = sign_in_link_code(firebase_app, tessera, email)
+    signed_in = toolkit.accounts().signInWithEmailLink(body={"email": email, "oobCode": code}).execute()
+    user = auth.get_user(signed_in["localId"], app=firebase_app)
+    assert [(p.provider_id, p.uid, p.email) for p in user.provider_data] == [("password", email, email)]

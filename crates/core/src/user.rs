@@ -123,6 +123,9 @@ pub struct User {
     pub created_at: OffsetDateTime,
     pub last_login_at: Option<OffsetDateTime>,
     pub last_refresh_at: Option<OffsetDateTime>,
+    /// Whether the user has signed in by email link, which Firebase lists as the password
+    /// provider, as a password.
+    pub email_link_sign_in: bool,
     /// How many times the row has been written over since it was created, as read: a write
     /// of a changed row lands only over this revision, so a request that read, decided and
     /// wrote never puts back what another wrote meanwhile.
@@ -220,6 +223,7 @@ impl NewUser {
             created_at: self.created_at,
             last_login_at: self.last_login_at,
             last_refresh_at: None,
+            email_link_sign_in: false,
             revision: 0,
         }
     }

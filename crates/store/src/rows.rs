@@ -54,7 +54,7 @@ pub(crate) fn corrupt(what: &str) -> StoreError {
 pub(crate) const USER_COLUMNS: &str = "realm_id, id, email, email_verified, phone_number, display_name, \
      photo_url, password_hash, password_updated_at, disabled, valid_since, custom_attributes, \
      created_at, last_login_at, last_refresh_at, username, given_name, family_name, nick_name, \
-     preferred_language, gender, locked, revision";
+     preferred_language, gender, locked, email_link_sign_in, revision";
 
 pub(crate) fn user_from_row(row: &AnyRow) -> Result<User, StoreError> {
     let email = match get::<Option<String>>(row, "email")? {
@@ -89,6 +89,7 @@ pub(crate) fn user_from_row(row: &AnyRow) -> Result<User, StoreError> {
         created_at: get_time(row, "created_at")?,
         last_login_at: get_opt_time(row, "last_login_at")?,
         last_refresh_at: get_opt_time(row, "last_refresh_at")?,
+        email_link_sign_in: get_bool(row, "email_link_sign_in")?,
         revision: get(row, "revision")?,
     })
 }

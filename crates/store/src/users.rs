@@ -28,9 +28,9 @@ pub(crate) fn insert_row(user: &User) -> Statement {
             "INSERT INTO users (realm_id, id, email, email_verified, phone_number, display_name, photo_url, \
          password_hash, password_updated_at, disabled, valid_since, custom_attributes, created_at, \
          last_login_at, last_refresh_at, username, given_name, family_name, nick_name, \
-         preferred_language, gender, locked, revision) \
+         preferred_language, gender, locked, email_link_sign_in, revision) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, \
-         $19, $20, $21, $22, $23)",
+         $19, $20, $21, $22, $23, $24)",
         ),
         user,
     )
@@ -87,8 +87,8 @@ pub(crate) fn update(user: &User) -> Statement {
          photo_url = $7, password_hash = $8, password_updated_at = $9, disabled = $10, valid_since = $11, \
          custom_attributes = $12, created_at = $13, last_login_at = $14, last_refresh_at = $15, \
          username = $16, given_name = $17, family_name = $18, nick_name = $19, \
-         preferred_language = $20, gender = $21, locked = $22, revision = revision + 1 \
-         WHERE realm_id = $1 AND id = $2 AND revision = $23",
+         preferred_language = $20, gender = $21, locked = $22, email_link_sign_in = $23, \
+         revision = revision + 1 WHERE realm_id = $1 AND id = $2 AND revision = $24",
         ),
         user,
     )
@@ -152,6 +152,7 @@ fn bind_user(q: Statement, u: &User) -> Statement {
         .bind(u.profile.preferred_language.as_deref())
         .bind(u.profile.gender.map(Gender::as_str))
         .bind(u.locked)
+        .bind(u.email_link_sign_in)
         .bind(u.revision)
 }
 

@@ -411,7 +411,8 @@ impl Service {
                 let (row, user, is_new) = match caller.or(owner) {
                     Some(user) => {
                         user.ensure_active()?;
-                        let changed = self.changed(user, proven.clone()).await?;
+                        let mut changed = self.changed(user, proven.clone()).await?;
+                        changed.email_link_sign_in = true;
                         (UserRow::Changed(changed.clone()), changed, false)
                     }
                     None => {
@@ -420,7 +421,8 @@ impl Service {
                             email_verified: true,
                             ..NewAccount::default()
                         };
-                        let user = self.new_user(realm, account).await?.into_user();
+                        let mut user = self.new_user(realm, account).await?.into_user();
+                        user.email_link_sign_in = true;
                         (UserRow::New(user.clone()), user, true)
                     }
                 };

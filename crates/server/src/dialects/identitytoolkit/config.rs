@@ -276,7 +276,7 @@ fn tenant(realm: &Realm) -> Tenant {
         mfa_config: Some(mfa_wire(&realm.mfa)),
         test_phone_numbers: Some(realm.mfa.test_phone_numbers.clone()),
         allow_password_signup: Some(true),
-        enable_email_link_signin: Some(false),
+        enable_email_link_signin: Some(true),
         ..Tenant::default()
     }
 }

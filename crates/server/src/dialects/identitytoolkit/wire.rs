@@ -283,6 +283,9 @@ pub struct UserInfo {
     pub phone_number: Option<String>,
     pub disabled: bool,
     pub provider_user_info: Vec<ProviderUserInfo>,
+    /// Whether the user has signed in by email link; left out when not.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub email_link_signin: bool,
     /// Milliseconds since the epoch, as a number.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub password_updated_at: Option<i64>,
@@ -307,7 +310,8 @@ pub struct UserInfo {
 
 pub fn provider_user_info(user: &User) -> Vec<ProviderUserInfo> {
     let mut providers = Vec::new();
-    if let (Some(email), Some(_)) = (&user.email, &user.password_hash) {
+    let password = user.password_hash.is_some() || user.email_link_sign_in;
+    if let (Some(email), true) = (&user.email, password) {
         providers.push(ProviderUserInfo {
             provider_id: "password".to_owned(),
             raw_id: Some(email.to_string()),
@@ -347,6 +351,7 @@ impl UserInfo {
             phone_number: user.phone_number.clone(),
             disabled: !user.is_active(),
             provider_user_info: provider_user_info(user),
+            email_link_signin: user.email_link_sign_in,
             password_updated_at: user.password_updated_at.map(millis),
             valid_since: user.valid_since.unix_timestamp().to_string(),
             last_login_at: user.last_login_at.map(|t| millis(t).to_string()),
