@@ -109,8 +109,14 @@ async fn a_link_signs_up_a_new_address() {
     assert_eq!(user.get("passwordHash"), None, "{user}");
     // Firebase lists an address that signed in by link under the password provider.
     assert_eq!(user["emailLinkSignin"], true, "{user}");
-    assert_eq!(user["providerUserInfo"][0]["providerId"], "password", "{user}");
-    assert_eq!(user["providerUserInfo"][0]["email"], "ada@example.com", "{user}");
+    assert_eq!(
+        user["providerUserInfo"][0]["providerId"], "password",
+        "{user}"
+    );
+    assert_eq!(
+        user["providerUserInfo"][0]["email"], "ada@example.com",
+        "{user}"
+    );
 
     refused(
         &app,
