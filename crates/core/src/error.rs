@@ -105,6 +105,8 @@ pub enum DomainError {
     ExpiredOobCode,
     #[error("the sign-in link was sent to another address")]
     EmailLinkMismatch,
+    #[error("the address has no account or the password is wrong (which, is not told)")]
+    InvalidLoginCredentials,
     #[error("the user already has that {}, or awaits its code", .0.as_str())]
     ContactNotChanged(ContactKind),
     #[error("the login session does not exist")]

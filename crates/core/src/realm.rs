@@ -16,6 +16,10 @@ pub struct Realm {
     pub mfa: MfaConfig,
     /// Where this realm's login pages use security keys; the server's settings when `None`.
     pub relying_party: Option<RelyingParty>,
+    /// Email enumeration protection (Identity Platform's `enableImprovedEmailPrivacy`): a
+    /// failed password sign-in does not say whether the address has an account, and a
+    /// password reset for an unknown address is answered as for a known one.
+    pub improved_email_privacy: bool,
 }
 
 /// A realm's WebAuthn relying party: its id (a domain) and the origins its pages are served

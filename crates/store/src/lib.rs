@@ -290,8 +290,8 @@ pub(crate) fn sqlite_busy_error(e: &sqlx::Error) -> bool {
     matches!(e, sqlx::Error::Database(db) if sqlite_busy(db.as_ref()))
 }
 
-pub(crate) const REALM_COLUMNS: &str =
-    "id, project_id, tenant_id, org_id, display_name, mfa_config, webauthn_config";
+pub(crate) const REALM_COLUMNS: &str = "id, project_id, tenant_id, org_id, display_name, mfa_config, webauthn_config, \
+     improved_email_privacy";
 
 #[async_trait]
 impl Store for SqlStore {

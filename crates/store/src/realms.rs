@@ -62,11 +62,13 @@ pub(crate) async fn update(conn: &mut Conn<'_>, realm: &Realm) -> StoreResult<bo
         .transpose()
         .map_err(|e| tessera_core::StoreError::Internal(e.to_string()))?;
     let done = sqlx::query(
-        "UPDATE realms SET display_name = $1, mfa_config = $2, webauthn_config = $3 WHERE id = $4",
+        "UPDATE realms SET display_name = $1, mfa_config = $2, webauthn_config = $3, \
+         improved_email_privacy = $4 WHERE id = $5",
     )
     .bind(realm.display_name.as_deref())
     .bind(mfa)
     .bind(relying_party)
+    .bind(realm.improved_email_privacy)
     .bind(&realm.id.0)
     .execute(&mut *conn)
     .await

@@ -113,6 +113,7 @@ pub(crate) fn realm_from_row(row: &AnyRow) -> Result<Realm, StoreError> {
             }
             None => None,
         },
+        improved_email_privacy: get_bool(row, "improved_email_privacy")?,
     })
 }
 

@@ -172,9 +172,9 @@ impl Service {
         })
     }
 
-    /// First-factor sign-in. An unknown email costs the same Argon2 work as a wrong password.
-    /// When the realm has MFA on and the user has a ready factor, the answer is a pending
-    /// sign-in instead of a session.
+    /// First-factor sign-in. An unknown email costs the same Argon2 work as a wrong password,
+    /// and with the realm's email privacy on, the same answer. When the realm has MFA on and
+    /// the user has a ready factor, the answer is a pending sign-in instead of a session.
     pub async fn sign_in_with_password(
         &self,
         realm: &Realm,
@@ -184,11 +184,18 @@ impl Service {
         let found = self.store.find_user_by_email(&realm.id, email).await?;
         let stored_hash = found.as_ref().and_then(|u| u.password_hash.as_deref());
         let matched = self.passwords.verify(password, stored_hash).await?;
+        let private = realm.improved_email_privacy;
         let Some(mut user) = found else {
-            return Err(DomainError::EmailNotFound);
+            return Err(match private {
+                true => DomainError::InvalidLoginCredentials,
+                false => DomainError::EmailNotFound,
+            });
         };
         if !matched {
-            return Err(DomainError::InvalidPassword);
+            return Err(match private {
+                true => DomainError::InvalidLoginCredentials,
+                false => DomainError::InvalidPassword,
+            });
         }
         user.ensure_active()?;
         let outcome = self

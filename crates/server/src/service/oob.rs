@@ -52,13 +52,16 @@ pub struct OobSend {
 pub enum Addressee {
     User(Box<User>),
     Address(EmailAddress),
+    /// An address without an account, answered as if it had one (the realm's email privacy,
+    /// for a password reset): nothing is issued or sent.
+    Unknown(EmailAddress),
 }
 
 impl Addressee {
     fn user(&self) -> Option<&User> {
         match self {
             Addressee::User(user) => Some(user),
-            Addressee::Address(_) => None,
+            Addressee::Address(_) | Addressee::Unknown(_) => None,
         }
     }
 }
@@ -117,6 +120,12 @@ impl Service {
         let email = match &send.to {
             Addressee::User(user) => user.email.clone().ok_or(DomainError::EmailNotFound)?,
             Addressee::Address(address) => address.clone(),
+            Addressee::Unknown(address) => {
+                return Ok(OobSent {
+                    email: address.clone(),
+                    returned: None,
+                });
+            }
         };
         if let Some(new) = &send.new_email
             && self

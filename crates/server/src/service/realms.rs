@@ -14,16 +14,22 @@ const TENANT_ID_DRAWS: usize = 10;
 pub struct TenantChanges {
     pub display_name: Option<Option<String>>,
     pub mfa: Option<MfaConfig>,
+    pub improved_email_privacy: Option<bool>,
 }
 
 impl Service {
-    /// Replaces a realm's MFA configuration.
-    pub async fn set_mfa_config(
+    /// Replaces a project's MFA configuration and, when given, its email enumeration
+    /// protection.
+    pub async fn configure_project(
         &self,
         mut realm: Realm,
         mfa: MfaConfig,
+        improved_email_privacy: Option<bool>,
     ) -> Result<Realm, DomainError> {
         realm.mfa = mfa;
+        if let Some(on) = improved_email_privacy {
+            realm.improved_email_privacy = on;
+        }
         if !self.save_realm(&realm).await? {
             return Err(DomainError::ProjectNotFound);
         }
@@ -76,6 +82,9 @@ impl Service {
         }
         if let Some(mfa) = changes.mfa {
             realm.mfa = mfa;
+        }
+        if let Some(on) = changes.improved_email_privacy {
+            realm.improved_email_privacy = on;
         }
         if !self.save_realm(&realm).await? {
             return Err(DomainError::TenantNotFound);

@@ -25,6 +25,7 @@ mod crash;
 mod delivery;
 mod delivery_senders;
 mod email_link;
+mod email_privacy;
 mod fuzz;
 mod helpers;
 mod mfa;

@@ -72,6 +72,31 @@ pub struct ProjectConfig {
     pub mfa: Option<MultiFactorAuthConfig>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sign_in: Option<SignInConfig>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email_privacy_config: Option<EmailPrivacyConfig>,
+}
+
+/// `GoogleCloudIdentitytoolkitAdminV2EmailPrivacyConfig`: email enumeration protection.
+#[derive(Debug, Default, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct EmailPrivacyConfig {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enable_improved_email_privacy: Option<bool>,
+}
+
+const PRIVACY_FIELD: &str = "enableImprovedEmailPrivacy";
+
+/// The email privacy a config body sets under `mask` (`prefix` is where it sits), if any.
+fn email_privacy(wire: Option<&EmailPrivacyConfig>, mask: &Mask, prefix: &str) -> Option<bool> {
+    let on = wire.and_then(|w| w.enable_improved_email_privacy);
+    mask.applies(&format!("{prefix}.{PRIVACY_FIELD}"), on.is_some())
+        .then(|| on.unwrap_or(false))
+}
+
+fn email_privacy_wire(realm: &Realm) -> EmailPrivacyConfig {
+    EmailPrivacyConfig {
+        enable_improved_email_privacy: Some(realm.improved_email_privacy),
+    }
 }
 
 /// `GoogleCloudIdentitytoolkitAdminV2Tenant`, the parts Tessera keeps; the sign-in switches
@@ -91,6 +116,8 @@ pub struct Tenant {
     pub allow_password_signup: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub enable_email_link_signin: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email_privacy_config: Option<EmailPrivacyConfig>,
     #[serde(skip_serializing, rename = "enableAnonymousUser")]
     pub _enable_anonymous_user: Option<IgnoredValue>,
     #[serde(skip_serializing, rename = "disableAuth")]
@@ -262,6 +289,7 @@ fn project_config(realm: &Realm) -> ProjectConfig {
                 test_phone_numbers: Some(realm.mfa.test_phone_numbers.clone()),
             }),
         }),
+        email_privacy_config: Some(email_privacy_wire(realm)),
     }
 }
 
@@ -277,6 +305,7 @@ fn tenant(realm: &Realm) -> Tenant {
         test_phone_numbers: Some(realm.mfa.test_phone_numbers.clone()),
         allow_password_signup: Some(true),
         enable_email_link_signin: Some(true),
+        email_privacy_config: Some(email_privacy_wire(realm)),
         ..Tenant::default()
     }
 }
@@ -308,6 +337,8 @@ pub async fn update_config(
         "mfa.enabledProviders",
         "mfa.providerConfigs",
         "signIn.phoneNumber.testPhoneNumbers",
+        "emailPrivacyConfig",
+        "emailPrivacyConfig.enableImprovedEmailPrivacy",
     ];
     let mask = Mask::parse(params.update_mask.as_deref(), &known)?;
     let realm = svc.current_realm(&path.project, None).await?;
@@ -327,16 +358,25 @@ pub async fn update_config(
     if mask.applies("signIn.phoneNumber.testPhoneNumbers", numbers.is_some()) {
         mfa.test_phone_numbers = test_numbers(&numbers.unwrap_or_default())?;
     }
-    Ok(Json(project_config(&svc.set_mfa_config(realm, mfa).await?)))
+    let privacy = email_privacy(
+        req.email_privacy_config.as_ref(),
+        &mask,
+        "emailPrivacyConfig",
+    );
+    Ok(Json(project_config(
+        &svc.configure_project(realm, mfa, privacy).await?,
+    )))
 }
 
-const TENANT_MASK: [&str; 6] = [
+const TENANT_MASK: [&str; 8] = [
     "displayName",
     "mfaConfig",
     "mfaConfig.state",
     "mfaConfig.enabledProviders",
     "mfaConfig.providerConfigs",
     "testPhoneNumbers",
+    "emailPrivacyConfig",
+    "emailPrivacyConfig.enableImprovedEmailPrivacy",
 ];
 
 /// The changes a tenant body asks for, under `mask`, applied on top of `current`.
@@ -359,6 +399,11 @@ fn tenant_changes(current: &MfaConfig, req: Tenant, mask: &Mask) -> Result<Tenan
     Ok(TenantChanges {
         display_name,
         mfa: Some(mfa),
+        improved_email_privacy: email_privacy(
+            req.email_privacy_config.as_ref(),
+            mask,
+            "emailPrivacyConfig",
+        ),
     })
 }
 

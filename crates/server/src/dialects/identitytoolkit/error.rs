@@ -92,6 +92,7 @@ fn domain_envelope(e: &DomainError) -> Envelope {
             "INVALID_EMAIL : The email provided does not match the sign-in email address.",
         ),
         InvalidPassword => Envelope::business("INVALID_PASSWORD"),
+        InvalidLoginCredentials => Envelope::business("INVALID_LOGIN_CREDENTIALS"),
         UserNotFound => Envelope::business("USER_NOT_FOUND"),
         UserDisabled => Envelope::business("USER_DISABLED"),
         EmailExists => Envelope::business("EMAIL_EXISTS"),

@@ -142,7 +142,8 @@ pub async fn send_oob_code(
 }
 
 /// Whom a link is for: the address itself for a sign-in link, the owner of the address for a
-/// password reset, else the ID token's user (or, for an administrator getting the link back,
+/// password reset (with the realm's email privacy on, an address without one too, unless an
+/// administrator wants the link back), else the ID token's user (or, for an administrator getting the link back,
 /// the owner of `email`).
 async fn addressee(
     svc: &Service,
@@ -157,18 +158,29 @@ async fn addressee(
         let realm = realm_for(svc, caller, req.target_project_id.as_deref(), tenant).await?;
         Ok::<_, ItError>((realm, email))
     };
-    let by_email = async |missing: DomainError| {
-        let (realm, email) = address().await?;
-        let user = svc.user_by_email(&realm, &email).await?.ok_or(missing)?;
-        Ok::<_, ItError>((realm, Addressee::User(Box::new(user))))
-    };
     match (request, &req.id_token) {
         (OobRequest::EmailSignIn, _) => {
             let (realm, email) = address().await?;
             Ok((realm, Addressee::Address(email)))
         }
-        (OobRequest::PasswordReset, _) => by_email(DomainError::EmailNotFound).await,
-        (_, None) if return_link => by_email(DomainError::UserNotFound).await,
+        (OobRequest::PasswordReset, _) => {
+            let (realm, email) = address().await?;
+            let to = match svc.user_by_email(&realm, &email).await? {
+                Some(user) => Addressee::User(Box::new(user)),
+                // An administrator asking for the link back is told there is none to make.
+                None if realm.improved_email_privacy && !return_link => Addressee::Unknown(email),
+                None => return Err(DomainError::EmailNotFound.into()),
+            };
+            Ok((realm, to))
+        }
+        (_, None) if return_link => {
+            let (realm, email) = address().await?;
+            let user = svc
+                .user_by_email(&realm, &email)
+                .await?
+                .ok_or(DomainError::UserNotFound)?;
+            Ok((realm, Addressee::User(Box::new(user))))
+        }
         (_, None) => Err(ItError::code("MISSING_ID_TOKEN")),
         (_, Some(token)) => {
             let me = svc

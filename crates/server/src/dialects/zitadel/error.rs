@@ -214,7 +214,7 @@ impl ZitadelError {
                 "User is not active",
                 "COMMAND-vgDIu",
             ),
-            (InvalidPassword, _) => err(
+            (InvalidPassword | InvalidLoginCredentials, _) => err(
                 Code::InvalidArgument,
                 "Password is invalid",
                 "COMMAND-3M0fs",
