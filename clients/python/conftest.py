@@ -4,6 +4,7 @@ The binary is the one cargo built (`target/debug/tessera`, or `TESSERA_BIN`). Wi
 `TEST_POSTGRES_URL` set, the server runs on a fresh PostgreSQL database instead of SQLite.
 """
 
+import json
 import os
 import re
 import signal
@@ -12,6 +13,8 @@ import uuid
 from pathlib import Path
 
 import pytest
+from googleapiclient.discovery import build
+from googleapiclient.errors import HttpError
 
 ROOT = Path(__file__).resolve().parents[2]
 PROJECT = "demo-project"
@@ -81,3 +84,22 @@ def firebase_app(tessera):
 def admin_pat(tessera, data_dir) -> str:
     """The ZITADEL administrator PAT that dev mode writes to `<data-dir>/admin.pat`."""
     return (data_dir / "admin.pat").read_text().strip()
+
+
+@pytest.fixture(params=["prefixed", "bare"])
+def toolkit(request, tessera):
+    """google-api-python-client with its bundled identitytoolkit v1 discovery document, pointed
+    at Tessera under both the emulator layout and the bare one."""
+    endpoint = f"{tessera}/identitytoolkit.googleapis.com/" if request.param == "prefixed" else tessera
+    return build(
+        "identitytoolkit",
+        "v1",
+        developerKey="any-key",
+        client_options={"api_endpoint": endpoint},
+        static_discovery=True,
+    )
+
+
+def error_message(e: HttpError) -> str:
+    """The Identity Toolkit message of a discovery client's error."""
+    return json.loads(e.content)["error"]["message"]

@@ -1,7 +1,6 @@
 """google-api-python-client with its bundled identitytoolkit v1 discovery document, pointed
 at Tessera with `api_endpoint`, under both the emulator layout and the bare layout."""
 
-import json
 import uuid
 
 import google.oauth2.credentials
@@ -10,23 +9,7 @@ import requests
 from googleapiclient.discovery import build
 from googleapiclient.errors import HttpError
 
-from conftest import PROJECT
-
-
-@pytest.fixture(params=["prefixed", "bare"])
-def toolkit(request, tessera):
-    endpoint = f"{tessera}/identitytoolkit.googleapis.com/" if request.param == "prefixed" else tessera
-    return build(
-        "identitytoolkit",
-        "v1",
-        developerKey="any-key",
-        client_options={"api_endpoint": endpoint},
-        static_discovery=True,
-    )
-
-
-def error_message(e: HttpError) -> str:
-    return json.loads(e.content)["error"]["message"]
+from conftest import PROJECT, error_message
 
 
 def test_sign_up_sign_in_lookup_update_delete(toolkit):

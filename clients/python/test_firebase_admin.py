@@ -1,6 +1,5 @@
 """firebase-admin (Python) user management against Tessera in emulator mode."""
 
-import json
 import time
 import uuid
 from urllib.parse import parse_qs, urlparse
@@ -8,10 +7,9 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 import requests
 from firebase_admin import auth
-from googleapiclient.discovery import build
 from googleapiclient.errors import HttpError
 
-from conftest import PROJECT
+from conftest import error_message
 
 
 def unique_email() -> str:
@@ -199,22 +197,6 @@ SIGN_IN_CONTINUE_URL = "http://localhost:5555/finish"
 WRONG_ADDRESS = "INVALID_EMAIL : The email provided does not match the sign-in email address."
 
 
-@pytest.fixture(params=["prefixed", "bare"])
-def toolkit(request, tessera):
-    endpoint = f"{tessera}/identitytoolkit.googleapis.com/" if request.param == "prefixed" else tessera
-    return build(
-        "identitytoolkit",
-        "v1",
-        developerKey="any-key",
-        client_options={"api_endpoint": endpoint},
-        static_discovery=True,
-    )
-
-
-def http_error_message(e: HttpError) -> str:
-    return json.loads(e.content)["error"]["message"]
-
-
 def sign_in_link_code(firebase_app, tessera: str, email: str) -> str:
     """A sign-in link for `email` from firebase-admin, checked; returns its code."""
     settings = auth.ActionCodeSettings(url=SIGN_IN_CONTINUE_URL, handle_code_in_app=True)
@@ -261,7 +243,7 @@ def test_sign_in_link_creates_a_verified_user_for_a_new_address(firebase_app, te
     with pytest.raises(HttpError) as caught:
         toolkit.accounts().signInWithEmailLink(body={"email": email, "oobCode": code}).execute()
     assert caught.value.resp.status == 400
-    assert http_error_message(caught.value) == "INVALID_OOB_CODE"
+    assert error_message(caught.value) == "INVALID_OOB_CODE"
 
 
 def test_sign_in_link_signs_in_the_existing_user_and_verifies_the_address(firebase_app, tessera, toolkit):
@@ -288,7 +270,7 @@ def test_sign_in_link_with_another_address_is_invalid_email(firebase_app, tesser
     with pytest.raises(HttpError) as caught:
         toolkit.accounts().signInWithEmailLink(body={"email": other, "oobCode": code}).execute()
     assert caught.value.resp.status == 400
-    assert http_error_message(caught.value) == WRONG_ADDRESS
+    assert error_message(caught.value) == WRONG_ADDRESS
     for address in (email, other):
         with pytest.raises(auth.UserNotFoundError):
             auth.get_user_by_email(address, app=firebase_app)

@@ -5,7 +5,6 @@ the emulator's verificationCodes hook. TOTP codes are computed here, independent
 import base64
 import hashlib
 import hmac
-import json
 import struct
 import time
 import uuid
@@ -15,7 +14,7 @@ import requests
 from googleapiclient.discovery import build
 from googleapiclient.errors import HttpError
 
-from conftest import PROJECT
+from conftest import PROJECT, error_message
 
 
 def totp(secret_b32: str, at: float) -> str:
@@ -51,10 +50,6 @@ def verified(tessera):
     assert admin.status_code == 200, admin.text
     session = v1.accounts().signInWithPassword(body={"email": email, "password": "secret12"}).execute()
     return email, session
-
-
-def error_message(e: HttpError) -> str:
-    return json.loads(e.content)["error"]["message"]
 
 
 def test_totp_enrolment_sign_in_and_withdrawal(tessera, verified):

@@ -53,14 +53,6 @@ async fn sign_in_with_link(app: &TestApp, body: Value) -> Reply {
     app.post(SIGN_IN, body).await
 }
 
-/// `body` posted to `path` is refused with `message`, and nothing changes.
-async fn refused(app: &TestApp, path: &str, body: Value, message: &str) {
-    app.settled().await;
-    let before = app.fingerprint().await;
-    assert_it_error(&app.post(path, body).await, message);
-    assert_eq!(app.fingerprint().await, before);
-}
-
 /// A link mailed to an address nobody has creates the user at sign-in, the address proven;
 /// checking the code does not tell the address; the code works once.
 #[tokio::test]
@@ -118,8 +110,7 @@ async fn a_link_signs_up_a_new_address() {
         "{user}"
     );
 
-    refused(
-        &app,
+    app.refused(
         SIGN_IN,
         json!({"email": "ada@example.com", "oobCode": code}),
         "INVALID_OOB_CODE",
@@ -138,8 +129,7 @@ async fn a_link_signs_in_the_address_s_user() {
     send_link(&app, "ada@example.com").await;
     let (code, _) = link_of(&app, "ada@example.com").await;
     assert_ne!(first, code);
-    refused(
-        &app,
+    app.refused(
         SIGN_IN,
         json!({"email": "ada@example.com", "oobCode": first}),
         "INVALID_OOB_CODE",
@@ -216,8 +206,7 @@ async fn a_link_with_an_id_token_links_the_address() {
 
     send_link(&app, "grace@example.com").await;
     let (taken, _) = link_of(&app, "grace@example.com").await;
-    refused(
-        &app,
+    app.refused(
         SIGN_IN,
         json!({"email": "grace@example.com", "oobCode": taken, "idToken": anonymous["idToken"]}),
         "EMAIL_EXISTS",
@@ -293,25 +282,22 @@ async fn refusals_change_nothing() {
         ),
     ];
     for (body, message) in cases {
-        refused(&app, SIGN_IN, body, message).await;
+        app.refused(SIGN_IN, body, message).await;
     }
-    refused(
-        &app,
+    app.refused(
         "/v1/accounts:sendOobCode",
         json!({"requestType": "EMAIL_SIGNIN", "email": "not an address"}),
         "INVALID_EMAIL",
     )
     .await;
     // A sign-in code neither verifies an address nor resets a password.
-    refused(
-        &app,
+    app.refused(
         "/v1/accounts:update",
         json!({"oobCode": code}),
         "INVALID_OOB_CODE",
     )
     .await;
-    refused(
-        &app,
+    app.refused(
         "/v1/accounts:resetPassword",
         json!({"oobCode": code, "newPassword": "a new secret"}),
         "INVALID_OOB_CODE",
@@ -328,8 +314,7 @@ async fn refusals_change_nothing() {
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    refused(
-        &app,
+    app.refused(
         SIGN_IN,
         json!({"email": "grace@example.com", "oobCode": grace_code}),
         "USER_DISABLED",
@@ -338,8 +323,7 @@ async fn refusals_change_nothing() {
 
     // After an hour the link has expired.
     app.advance(3601);
-    refused(
-        &app,
+    app.refused(
         SIGN_IN,
         json!({"email": "ada@example.com", "oobCode": code}),
         "EXPIRED_OOB_CODE",
@@ -409,18 +393,7 @@ async fn production_links_lead_only_to_own_origins() {
         c.webauthn_origins = vec!["https://login.example.com".to_owned()];
     })
     .await;
-    let master = app.config.master_key_file.clone().unwrap();
-    let master = master.to_str().unwrap();
-    let admin = |command: &'static str| {
-        let flags = ["--mode", "production", "--master-key-file", master];
-        [["admin"].as_slice(), &flags, &[command, PROJECT]].concat()
-    };
-    app.run_tessera(admin("create-project")).await;
-    let key = app
-        .run_tessera_ok(admin("create-api-key"))
-        .await
-        .trim()
-        .to_owned();
+    let key = app.production_api_key().await;
     let send = |continue_url: &str| {
         app.client
             .post(app.url(&format!("/v1/accounts:sendOobCode?key={key}")))

@@ -28,13 +28,6 @@ fn privacy(config: &Value) -> &Value {
     &config["emailPrivacyConfig"]["enableImprovedEmailPrivacy"]
 }
 
-/// `body` posted to `path` is refused with `message`, and nothing changes.
-async fn refused(app: &TestApp, path: &str, body: Value, message: &str) {
-    let before = app.fingerprint().await;
-    assert_it_error(&app.post(path, body).await, message);
-    assert_eq!(app.fingerprint().await, before);
-}
-
 async fn reset_answer(app: &TestApp, email: &str, tenant: Option<&str>) -> Value {
     let mut body = json!({"requestType": "PASSWORD_RESET", "email": email});
     if let Some(tenant) = tenant {
@@ -70,10 +63,11 @@ async fn the_project_s_email_privacy() {
     let sign_in = "/v1/accounts:signInWithPassword";
     let unknown = json!({"email": "nobody@example.com", "password": "correct horse"});
     let wrong = json!({"email": "ada@example.com", "password": "wrong horse"});
-    refused(&app, sign_in, unknown.clone(), "EMAIL_NOT_FOUND").await;
-    refused(&app, sign_in, wrong.clone(), "INVALID_PASSWORD").await;
-    refused(
-        &app,
+    app.refused(sign_in, unknown.clone(), "EMAIL_NOT_FOUND")
+        .await;
+    app.refused(sign_in, wrong.clone(), "INVALID_PASSWORD")
+        .await;
+    app.refused(
         "/v1/accounts:sendOobCode",
         json!({"requestType": "PASSWORD_RESET", "email": "nobody@example.com"}),
         "EMAIL_NOT_FOUND",
@@ -92,13 +86,14 @@ async fn the_project_s_email_privacy() {
     // The rest of the configuration is left alone.
     assert_eq!(patched["mfa"]["state"], "ENABLED");
 
-    refused(&app, sign_in, unknown.clone(), "INVALID_LOGIN_CREDENTIALS").await;
-    refused(&app, sign_in, wrong.clone(), "INVALID_LOGIN_CREDENTIALS").await;
+    app.refused(sign_in, unknown.clone(), "INVALID_LOGIN_CREDENTIALS")
+        .await;
+    app.refused(sign_in, wrong.clone(), "INVALID_LOGIN_CREDENTIALS")
+        .await;
     let (status, body) = app.sign_in("ada@example.com", "correct horse").await;
     assert_eq!(status, StatusCode::OK, "{body}");
     // Sign-up still says the address is taken, as in Firebase.
-    refused(
-        &app,
+    app.refused(
         "/v1/accounts:signUp",
         json!({"email": "ada@example.com", "password": "another secret"}),
         "EMAIL_EXISTS",
@@ -141,8 +136,8 @@ async fn the_project_s_email_privacy() {
     )
     .await;
     assert_eq!(privacy(&patched), false);
-    refused(&app, sign_in, unknown, "EMAIL_NOT_FOUND").await;
-    refused(&app, sign_in, wrong, "INVALID_PASSWORD").await;
+    app.refused(sign_in, unknown, "EMAIL_NOT_FOUND").await;
+    app.refused(sign_in, wrong, "INVALID_PASSWORD").await;
 }
 
 /// A tenant has its own setting: on for the tenant, off for the project, each realm answers
@@ -171,14 +166,13 @@ async fn a_tenant_s_email_privacy_is_its_own() {
         body
     };
     let sign_in = "/v1/accounts:signInWithPassword";
-    refused(
-        &app,
+    app.refused(
         sign_in,
         unknown(Some(&tenant_id)),
         "INVALID_LOGIN_CREDENTIALS",
     )
     .await;
-    refused(&app, sign_in, unknown(None), "EMAIL_NOT_FOUND").await;
+    app.refused(sign_in, unknown(None), "EMAIL_NOT_FOUND").await;
     let quiet = reset_answer(&app, "nobody@example.com", Some(&tenant_id)).await;
     assert_eq!(quiet["email"], "nobody@example.com");
 
@@ -191,5 +185,6 @@ async fn a_tenant_s_email_privacy_is_its_own() {
     .await;
     assert_eq!(privacy(&patched), false);
     assert_eq!(patched["displayName"], "Private");
-    refused(&app, sign_in, unknown(Some(&tenant_id)), "EMAIL_NOT_FOUND").await;
+    app.refused(sign_in, unknown(Some(&tenant_id)), "EMAIL_NOT_FOUND")
+        .await;
 }

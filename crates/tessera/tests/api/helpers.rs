@@ -106,6 +106,35 @@ impl TestApp {
         .await
     }
 
+    /// `body` posted to `path` (with the API key) is refused with the Identity Toolkit error
+    /// `message`, and nothing changes.
+    pub async fn refused(&self, path: &str, body: Value, message: &str) {
+        self.settled().await;
+        let before = self.fingerprint().await;
+        assert_it_error(&self.post(path, body).await, message);
+        assert_eq!(self.fingerprint().await, before);
+    }
+
+    /// A production server's project `PROJECT` and an API key for it, made with the admin
+    /// commands an operator runs; the key.
+    pub async fn production_api_key(&self) -> String {
+        let master = self
+            .config
+            .master_key_file
+            .clone()
+            .expect("a master key file");
+        let master = master.to_str().expect("a UTF-8 path");
+        let admin = |command: &'static str| {
+            let flags = ["--mode", "production", "--master-key-file", master];
+            [["admin"].as_slice(), &flags, &[command, PROJECT]].concat()
+        };
+        self.run_tessera(admin("create-project")).await;
+        self.run_tessera_ok(admin("create-api-key"))
+            .await
+            .trim()
+            .to_owned()
+    }
+
     async fn start(config: Config, clock: Arc<ManualClock>, dir: Arc<TempDir>) -> TestApp {
         let app = Application::build_with_clock(&config, clock.clone())
             .await

@@ -39,14 +39,6 @@ async fn code_of(app: &TestApp, request_type: &str) -> String {
     str_of(found[0], "oobCode").to_owned()
 }
 
-/// `body` posted to `path` is refused with `message`, and nothing changes.
-async fn refused(app: &TestApp, path: &str, body: Value, message: &str) {
-    app.settled().await;
-    let before = app.fingerprint().await;
-    assert_it_error(&app.post(path, body).await, message);
-    assert_eq!(app.fingerprint().await, before);
-}
-
 fn email_verified(app_lookup: &Reply) -> &Value {
     &app_lookup.1["users"][0]["emailVerified"]
 }
@@ -97,8 +89,7 @@ async fn an_emailed_link_verifies_the_address() {
     assert!(oob_codes(&app).await.is_empty());
 
     // Used: refused, and nothing changes.
-    refused(
-        &app,
+    app.refused(
         "/v1/accounts:update",
         json!({"oobCode": code}),
         "INVALID_OOB_CODE",
@@ -468,18 +459,7 @@ async fn production_links_ignore_the_host_header() {
         c.webauthn_origins = vec!["https://login.example.com".to_owned()];
     })
     .await;
-    let master = app.config.master_key_file.clone().unwrap();
-    let master = master.to_str().unwrap();
-    let admin = |command: &'static str| {
-        let flags = ["--mode", "production", "--master-key-file", master];
-        [["admin"].as_slice(), &flags, &[command, PROJECT]].concat()
-    };
-    app.run_tessera(admin("create-project")).await;
-    let key = app
-        .run_tessera_ok(admin("create-api-key"))
-        .await
-        .trim()
-        .to_owned();
+    let key = app.production_api_key().await;
     let post = |path: &str, body: Value| {
         app.client
             .post(app.url(&format!("{path}?key={key}")))
@@ -578,8 +558,7 @@ async fn a_tenant_s_links_stay_in_the_tenant() {
     );
     let code = str_of(entry, "oobCode");
 
-    refused(
-        &app,
+    app.refused(
         "/v1/accounts:update",
         json!({"oobCode": code}),
         "INVALID_OOB_CODE",
