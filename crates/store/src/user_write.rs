@@ -17,23 +17,27 @@ pub(crate) async fn write(conn: &mut Conn<'_>, write: &UserWrite) -> StoreResult
     deliveries::limited(conn, &write.outgoing, async |conn| {
         let mut tx = conn.begin().await.map_err(db_err)?;
         if let Some(row) = &write.row {
+            let used_code = async |tx: &mut Conn<'_>| match &write.used_oob {
+                Some(key) => won(tx, oob_codes::used(key)).await,
+                None => Ok(true),
+            };
+            // A new user's code goes first: of requests racing with one sign-in link, the
+            // losers find the code used, not the address taken by the winner's user.
             let user = match row {
                 UserRow::New(user) => {
+                    if !used_code(&mut tx).await? {
+                        return Ok(false);
+                    }
                     run(&mut tx, users::insert_row(user)).await?;
                     user
                 }
                 UserRow::Changed(user) => {
-                    if !won(&mut tx, users::update(user)).await? {
+                    if !won(&mut tx, users::update(user)).await? || !used_code(&mut tx).await? {
                         return Ok(false);
                     }
                     user
                 }
             };
-            if let Some(key) = &write.used_oob
-                && !won(&mut tx, oob_codes::used(key)).await?
-            {
-                return Ok(false);
-            }
             let (realm, id) = (&user.realm, &user.id);
             let mut events = Vec::new();
             for (factor, event) in &write.added {

@@ -184,18 +184,15 @@ impl Service {
         let found = self.store.find_user_by_email(&realm.id, email).await?;
         let stored_hash = found.as_ref().and_then(|u| u.password_hash.as_deref());
         let matched = self.passwords.verify(password, stored_hash).await?;
-        let private = realm.improved_email_privacy;
+        let refusal = |telling| match realm.improved_email_privacy {
+            true => DomainError::InvalidLoginCredentials,
+            false => telling,
+        };
         let Some(mut user) = found else {
-            return Err(match private {
-                true => DomainError::InvalidLoginCredentials,
-                false => DomainError::EmailNotFound,
-            });
+            return Err(refusal(DomainError::EmailNotFound));
         };
         if !matched {
-            return Err(match private {
-                true => DomainError::InvalidLoginCredentials,
-                false => DomainError::InvalidPassword,
-            });
+            return Err(refusal(DomainError::InvalidPassword));
         }
         user.ensure_active()?;
         let outcome = self

@@ -502,3 +502,62 @@ async fn delete_own_account() {
         "EMAIL_NOT_FOUND",
     );
 }
+
+/// `accounts:createAuthUri` (the JS SDK's `fetchSignInMethodsForEmail`) tells how an address
+/// signs in; each malformed request is refused, and nothing changes.
+#[tokio::test]
+async fn create_auth_uri_tells_how_an_address_signs_in() {
+    let app = TestApp::spawn().await;
+    app.sign_up("ada@example.com", "correct horse").await;
+    let ask = |identifier: &str| json!({"identifier": identifier, "continueUri": "http://localhost/", "sessionId": "s-1"});
+    let path = "/v1/accounts:createAuthUri";
+    let (status, known) = app.post(path, ask("ada@example.com")).await;
+    assert_eq!(status, StatusCode::OK, "{known}");
+    assert_eq!(
+        known,
+        json!({"kind": "identitytoolkit#CreateAuthUriResponse", "sessionId": "s-1",
+               "registered": true, "allProviders": ["password"], "signinMethods": ["password"]})
+    );
+    let (status, unknown) = app
+        .post(
+            path,
+            json!({"identifier": "nobody@example.com", "continueUri": "http://localhost/"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{unknown}");
+    assert_eq!(unknown["registered"], false);
+    assert_eq!(unknown["allProviders"], json!([]));
+    assert_eq!(unknown["signinMethods"], json!([]));
+    assert!(unknown["sessionId"].is_string(), "{unknown}");
+
+    let refusals = [
+        (
+            json!({"continueUri": "http://localhost/"}),
+            "MISSING_IDENTIFIER",
+        ),
+        (
+            json!({"identifier": "ada@example.com"}),
+            "MISSING_CONTINUE_URI",
+        ),
+        (
+            json!({"identifier": "not an address", "continueUri": "http://localhost/"}),
+            "INVALID_IDENTIFIER",
+        ),
+        (
+            json!({"identifier": "ada@example.com", "continueUri": "not a uri"}),
+            "INVALID_CONTINUE_URI",
+        ),
+    ];
+    for (body, message) in refusals {
+        app.refused(path, body, message).await;
+    }
+    let before = app.fingerprint().await;
+    let reply = app
+        .post(
+            path,
+            json!({"providerId": "google.com", "continueUri": "http://localhost/"}),
+        )
+        .await;
+    assert_google_error(&reply, 501, "UNIMPLEMENTED", "Not Implemented");
+    assert_eq!(app.fingerprint().await, before);
+}

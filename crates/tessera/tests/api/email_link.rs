@@ -145,9 +145,18 @@ async fn a_link_signs_in_the_address_s_user() {
         claims(str_of(&signed_in, "idToken"))["email_verified"],
         true
     );
-    // The password still works beside the link.
+    // The password still works beside the link, and both are the address's ways in.
     let (status, body) = app.sign_in("ada@example.com", "correct horse").await;
     assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, methods) = app
+        .post(
+            "/v1/accounts:createAuthUri",
+            json!({"identifier": "ada@example.com", "continueUri": "http://localhost/"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{methods}");
+    assert_eq!(methods["signinMethods"], json!(["password", "emailLink"]));
+    assert_eq!(methods["allProviders"], json!(["password"]));
 }
 
 /// A user with a second factor gets a pending credential, which the factor completes.

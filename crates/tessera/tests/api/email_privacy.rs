@@ -92,6 +92,18 @@ async fn the_project_s_email_privacy() {
         .await;
     let (status, body) = app.sign_in("ada@example.com", "correct horse").await;
     assert_eq!(status, StatusCode::OK, "{body}");
+    // How an address signs in is not told either.
+    let (status, methods) = app
+        .post(
+            "/v1/accounts:createAuthUri",
+            json!({"identifier": "ada@example.com", "continueUri": "http://localhost/", "sessionId": "s"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{methods}");
+    assert_eq!(
+        methods,
+        json!({"kind": "identitytoolkit#CreateAuthUriResponse", "sessionId": "s"})
+    );
     // Sign-up still says the address is taken, as in Firebase.
     app.refused(
         "/v1/accounts:signUp",

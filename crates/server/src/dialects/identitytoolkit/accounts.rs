@@ -5,12 +5,16 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::State;
-use tessera_core::{EmailAddress, Factor, FactorKind, PhoneNumber, Realm, User, UserId};
+use tessera_core::{
+    DomainError, EmailAddress, Factor, FactorKind, PhoneNumber, Realm, User, UserId,
+};
+use url::Url;
 
 use super::error::ItError;
 use super::extract::{Body, Caller};
 use super::input;
 use super::wire::*;
+use crate::crypto::random_token;
 use crate::service::{Authenticated, Service, UserSelector};
 
 /// The realm of a dual-use call: the key's project for end users; `targetProjectId`, else
@@ -81,6 +85,61 @@ pub async fn sign_in_with_password(
         profile_picture: user.photo_url.clone(),
         outcome: outcome.into(),
     }))
+}
+
+/// How an address can sign in (the JS SDK's `fetchSignInMethodsForEmail`): with a password,
+/// by email link, or not at all; nothing said under the realm's email privacy. Checks in the
+/// emulator's order.
+#[utoipa::path(post, path = "/v1/accounts:createAuthUri", tag = "accounts",
+    request_body = CreateAuthUriRequest, responses((status = 200, body = CreateAuthUriResponse)))]
+pub async fn create_auth_uri(
+    State(svc): State<Arc<Service>>,
+    caller: Caller,
+    Body(req): Body<CreateAuthUriRequest>,
+) -> Result<Json<CreateAuthUriResponse>, ItError> {
+    let session_id = match req.session_id {
+        Some(id) => id,
+        None => random_token().map_err(|_| DomainError::Internal)?,
+    };
+    if req.provider_id.is_some() {
+        return Err(ItError::NotImplemented);
+    }
+    let identifier = req.identifier.ok_or(ItError::code("MISSING_IDENTIFIER"))?;
+    let continue_uri = req
+        .continue_uri
+        .ok_or(ItError::code("MISSING_CONTINUE_URI"))?;
+    let email = EmailAddress::parse(&identifier).ok_or(ItError::code("INVALID_IDENTIFIER"))?;
+    if !Url::parse(&continue_uri).is_ok_and(|url| url.has_host()) {
+        return Err(ItError::code("INVALID_CONTINUE_URI"));
+    }
+    let realm = realm_for(&svc, &caller, None, req.tenant_id.as_deref()).await?;
+    let mut reply = CreateAuthUriResponse {
+        kind: "identitytoolkit#CreateAuthUriResponse",
+        session_id,
+        registered: None,
+        all_providers: None,
+        signin_methods: None,
+    };
+    if realm.improved_email_privacy {
+        return Ok(Json(reply));
+    }
+    let user = svc.user_by_email(&realm, &email).await?;
+    let methods: Vec<&'static str> = user
+        .iter()
+        .flat_map(|user| {
+            let password = user.password_hash.is_some().then_some("password");
+            let link = user.email_link_sign_in.then_some("emailLink");
+            password.into_iter().chain(link)
+        })
+        .collect();
+    reply.registered = Some(user.is_some());
+    reply.all_providers = Some(if methods.is_empty() {
+        Vec::new()
+    } else {
+        vec!["password"]
+    });
+    reply.signin_methods = Some(methods);
+    Ok(Json(reply))
 }
 
 /// Whom a dual-use call acts for: the user of an ID token, or, for an administrator

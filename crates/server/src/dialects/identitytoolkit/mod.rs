@@ -38,6 +38,10 @@ fn identitytoolkit_v1() -> Router<Arc<Service>> {
             post(accounts::sign_in_with_password),
         )
         .route("/v1/accounts:lookup", post(accounts::lookup))
+        .route(
+            "/v1/accounts:createAuthUri",
+            post(accounts::create_auth_uri),
+        )
         .route("/v1/accounts:update", post(accounts::update))
         .route("/v1/accounts:delete", post(accounts::delete))
         .route("/v1/accounts:sendOobCode", post(oob::send_oob_code))
@@ -197,6 +201,7 @@ async fn google_params(
 #[openapi(paths(
     accounts::sign_up,
     accounts::sign_in_with_password,
+    accounts::create_auth_uri,
     accounts::lookup,
     accounts::update,
     accounts::delete,
