@@ -12,7 +12,9 @@ import { test } from 'node:test';
 
 import {
   checkActionCode,
+  createUserWithEmailAndPassword,
   EmailAuthProvider,
+  fetchSignInMethodsForEmail,
   getAdditionalUserInfo,
   getIdTokenResult,
   getMultiFactorResolver,
@@ -385,4 +387,21 @@ test('a user with a TOTP second factor: signInWithEmailLink needs it, getMultiFa
   assert.equal(result.signInProvider, 'password');
   assert.equal(result.signInSecondFactor, 'totp');
   assert.equal(result.claims.firebase.second_factor_identifier, factor.uid);
+});
+
+test('fetchSignInMethodsForEmail: password, emailLink, both, or none', async () => {
+  const auth = tessera.client();
+  const linkOnly = uniqueEmail('methods-link');
+  const { link } = await sendLink(linkOnly);
+  await signInWithEmailLink(tessera.client(), linkOnly, link);
+  assert.deepEqual(await fetchSignInMethodsForEmail(auth, linkOnly), ['emailLink']);
+
+  const both = uniqueEmail('methods-both');
+  await createUserWithEmailAndPassword(tessera.client(), both, PASSWORD);
+  assert.deepEqual(await fetchSignInMethodsForEmail(auth, both), ['password']);
+  const second = await sendLink(both);
+  await signInWithEmailLink(tessera.client(), both, second.link);
+  assert.deepEqual(await fetchSignInMethodsForEmail(auth, both), ['password', 'emailLink']);
+
+  assert.deepEqual(await fetchSignInMethodsForEmail(auth, uniqueEmail('methods-nobody')), []);
 });

@@ -12,6 +12,7 @@ import { test } from 'node:test';
 
 import {
   createUserWithEmailAndPassword,
+  fetchSignInMethodsForEmail,
   sendPasswordResetEmail,
   signInWithEmailAndPassword,
   verifyPasswordResetCode,
@@ -208,4 +209,13 @@ test('with the project\'s email privacy on, firebase-admin generatePasswordReset
   await withProjectPrivacy(async () => {
     await assert.rejects(tessera.admin.generatePasswordResetLink(uniqueEmail('nobody')), { code: 'auth/email-not-found' });
   });
+});
+
+test('with the project\'s email privacy on, fetchSignInMethodsForEmail tells nothing', async () => {
+  const { email } = await signUp();
+  assert.deepEqual(await fetchSignInMethodsForEmail(client(), email), ['password']);
+  await withProjectPrivacy(async () => {
+    assert.deepEqual(await fetchSignInMethodsForEmail(client(), email), []);
+  });
+  assert.deepEqual(await fetchSignInMethodsForEmail(client(), email), ['password']);
 });
