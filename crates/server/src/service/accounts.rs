@@ -1,6 +1,7 @@
 //! Accounts: sign-up, password sign-in, lookup, update, delete, and the admin bulk
 //! operations (query, import, batch delete, paged listing).
 
+use std::hash::Hash;
 use std::sync::Arc;
 
 use tessera_core::store::{UserQuery, UserRow, UserScope, UserWrite};
@@ -388,7 +389,7 @@ impl Service {
     ) -> Result<User, DomainError> {
         let changes = &PreparedChanges::from(changes);
         let allowed = &allowed;
-        self.until_written(move || async move {
+        self.until_written((&realm.id, id), move || async move {
             let user = self.get_account(realm, id).await?;
             allowed(&user)?;
             let changed = self.changed(user, changes.clone()).await?;
@@ -401,18 +402,21 @@ impl Service {
         .await
     }
 
-    /// Runs `attempt` (read the user, decide, write) until its write lands. `Ok(None)` says the
-    /// write found the row moved on from the revision it read (or gone, or a code it used
-    /// used), so it runs again on a fresh read, where every check it makes holds for the row
-    /// it writes over, and a user or code gone is refused as such. Each rerun means another
-    /// write of the user landed, so it ends; the bound is against a bug that never lands.
+    /// Runs `attempt` (read the user, decide, write) in the turn of `key` (the user, see
+    /// `user_locks`), until its write lands. `Ok(None)` says the write found the row moved on
+    /// from the revision it read (another node's write, or gone, or a code it used used), so it
+    /// runs again on a fresh read, where every check it makes holds for the row it writes
+    /// over, and a user or code gone is refused as such. Each rerun means another write of the
+    /// user landed, so it ends; the bound is against a bug that never lands.
     pub(super) async fn until_written<T, F>(
         &self,
+        key: impl Hash,
         mut attempt: impl FnMut() -> F,
     ) -> Result<T, DomainError>
     where
         F: Future<Output = Result<Option<T>, DomainError>>,
     {
+        let _turn = self.user_locks.turn(key).await;
         for _ in 0..USER_WRITE_TRIES {
             if let Some(done) = attempt().await? {
                 return Ok(done);

@@ -216,7 +216,7 @@ impl Service {
     ) -> Result<ContactCodes, DomainError> {
         let prepared = &PreparedChanges::from(change.changes.clone());
         let change = &change;
-        self.until_written(move || async move {
+        self.until_written((&realm.id, id), move || async move {
             self.try_change_human(realm, id, change, prepared.clone(), client)
                 .await
         })

@@ -15,6 +15,7 @@ mod recent;
 mod recovery_codes;
 mod sessions;
 mod totp_registration;
+mod user_locks;
 mod webauthn;
 
 use std::sync::Arc;
@@ -62,6 +63,7 @@ pub struct Service {
     delivery: delivery::Deliveries,
     failure_limits: FailureLimits,
     recent: recent::Recent,
+    user_locks: user_locks::UserLocks,
 }
 
 pub struct ServiceParts {
@@ -114,6 +116,7 @@ impl Service {
             delivery: delivery::Deliveries::new(delivery)?,
             failure_limits,
             recent: recent::Recent::new(),
+            user_locks: user_locks::UserLocks::new(),
         })
     }
 

@@ -355,7 +355,8 @@ impl Service {
     ) -> Result<(OobCode, User), DomainError> {
         let prepared = &PreparedChanges::from(changes);
         let complete = &complete;
-        self.until_written(move || async move {
+        // The user is known only from the code: racing uses of one link take turns.
+        self.until_written(code, move || async move {
             let found = self.check_oob_code(realm, code).await?;
             let mut changes = prepared.clone();
             complete(&found, &mut changes.changes)?;
@@ -399,7 +400,7 @@ impl Service {
             ..AccountChanges::default()
         });
         let (mut user, is_new) = self
-            .until_written(move || async move {
+            .until_written((&realm.id, email), move || async move {
                 let found = self.check_oob_code(Some(&realm.id), code).await?;
                 if found.request != OobRequest::EmailSignIn {
                     return Err(DomainError::InvalidOobCode);

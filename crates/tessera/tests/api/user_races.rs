@@ -19,30 +19,38 @@ async fn human(app: &TestApp, email: &str, password: &str) -> String {
     str_of(&created, "userId").to_owned()
 }
 
-/// Five requests, each changing a different field of one user, all at once: every change is
-/// there afterwards, whichever order they landed in.
+/// Five requests, each changing a different field of one user, all at once, through two
+/// nodes (which do not take turns with each other): every change is there afterwards,
+/// whichever order they landed in.
 #[tokio::test]
 async fn racing_changes_of_different_fields_all_land() {
     let app = TestApp::spawn().await;
+    let other = app.another_node(|_| {}).await;
     let admin_update = format!("/v1/projects/{PROJECT}/accounts:update");
     for round in 0..8 {
         let id = human(&app, &format!("ada{round}@example.com"), "correct horse").await;
-        let it = |body: serde_json::Value| {
+        let it = |node: &TestApp, body: serde_json::Value| {
             app.client
-                .post(app.url(&admin_update))
+                .post(node.url(&admin_update))
                 .bearer_auth("owner")
                 .json(&body)
         };
         let zitadel = |method: Method, path: String, body: serde_json::Value| {
             app.client
-                .request(method, app.url(&path))
+                .request(method, other.url(&path))
                 .bearer_auth(app.pat())
                 .json(&body)
         };
         let replies = TestApp::all_at_once(vec![
-            it(json!({"localId": id, "displayName": "Countess"})),
-            it(json!({"localId": id, "photoUrl": "https://example.com/ada.png"})),
-            it(json!({"localId": id, "customAttributes": "{\"role\":\"analyst\"}"})),
+            it(&app, json!({"localId": id, "displayName": "Countess"})),
+            it(
+                &other,
+                json!({"localId": id, "photoUrl": "https://example.com/ada.png"}),
+            ),
+            it(
+                &app,
+                json!({"localId": id, "customAttributes": "{\"role\":\"analyst\"}"}),
+            ),
             zitadel(
                 Method::PUT,
                 format!("/v2/users/human/{id}"),
@@ -98,4 +106,35 @@ async fn a_sign_in_racing_a_password_change_keeps_the_new_password() {
         let (status, body) = app.sign_in(&email, "battery staple").await;
         assert_eq!(status, StatusCode::OK, "round {round}: {body}");
     }
+}
+
+/// Thirty-two changes of one user at once all land, each over the others: none is refused
+/// for having been overtaken, however many overtake it.
+#[tokio::test]
+async fn thirty_two_changes_of_one_user_at_once_all_land() {
+    let app = TestApp::spawn().await;
+    let id = human(&app, "ada@example.com", "correct horse").await;
+    let path = format!("/v1/projects/{PROJECT}/accounts:update");
+    let requests = (0..32)
+        .map(|n| {
+            app.client
+                .post(app.url(&path))
+                .bearer_auth("owner")
+                .json(&json!({"localId": id, "customAttributes": format!("{{\"n\":{n}}}")}))
+        })
+        .collect();
+    for (status, body) in TestApp::all_at_once(requests).await {
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    let revision = app
+        .service
+        .get_account(
+            &app.service.current_realm(PROJECT, None).await.unwrap(),
+            &tessera_core::UserId::parse(&id).unwrap(),
+        )
+        .await
+        .unwrap()
+        .revision;
+    // Created at 0; thirty-two writes.
+    assert_eq!(revision, 32);
 }

@@ -101,8 +101,12 @@ pub async fn create_auth_uri(
         Some(id) => id,
         None => random_token().map_err(|_| DomainError::Internal)?,
     };
+    // No identity provider is configured here (the emulator answers 501).
     if req.provider_id.is_some() {
-        return Err(ItError::NotImplemented);
+        return Err(ItError::with_detail(
+            "INVALID_PROVIDER_ID",
+            "Sign-in with an identity provider is not offered.",
+        ));
     }
     let identifier = req.identifier.ok_or(ItError::code("MISSING_IDENTIFIER"))?;
     let continue_uri = req

@@ -457,7 +457,7 @@ impl From<FirstFactorOutcome> for FirstFactorReply {
 
 /// `accounts:createAuthUri` (the JS SDK's `fetchSignInMethodsForEmail`): how an address can
 /// sign in. Only the address form is served; `providerId` (sign-in with an identity provider)
-/// is not.
+/// is refused.
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreateAuthUriRequest {
