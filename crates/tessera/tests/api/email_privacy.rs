@@ -128,6 +128,7 @@ async fn the_project_s_email_privacy() {
     assert_eq!(outstanding_resets(&app).await, 1);
     // Enumeration protection is for end users: an administrator asking for a link back is
     // told there is none to make.
+    app.settled().await;
     let before = app.fingerprint().await;
     assert_it_error(
         &app.admin_post(
