@@ -185,9 +185,12 @@ impl Service {
         let found = self.store.find_user_by_email(&realm.id, email).await?;
         let stored_hash = found.as_ref().and_then(|u| u.password_hash.as_deref());
         let matched = self.passwords.verify(password, stored_hash).await?;
-        let refusal = |telling| match realm.improved_email_privacy {
-            true => DomainError::InvalidLoginCredentials,
-            false => telling,
+        let refusal = |telling| {
+            if realm.improved_email_privacy {
+                DomainError::InvalidLoginCredentials
+            } else {
+                telling
+            }
         };
         let Some(mut user) = found else {
             return Err(refusal(DomainError::EmailNotFound));
@@ -397,7 +400,7 @@ impl Service {
                 row: Some(UserRow::Changed(changed.clone())),
                 ..UserWrite::default()
             };
-            Ok(self.store.write_user(&write).await?.then_some(changed))
+            Ok(self.write_user(write).await?.then_some(changed))
         })
         .await
     }
@@ -425,6 +428,18 @@ impl Service {
         Err(internal(format!(
             "a user's row changed under each of {USER_WRITE_TRIES} writes of it"
         )))
+    }
+
+    /// Writes `write`, and wakes the delivery worker for its messages; `false`, with nothing
+    /// written, when the row it changes moved on since it was read or the code it uses was
+    /// used meanwhile (see `until_written`). A write that changes no stored row and uses no
+    /// code always lands.
+    pub(super) async fn write_user(&self, write: UserWrite) -> Result<bool, DomainError> {
+        let landed = self.store.write_user(&write).await?;
+        if landed && !write.outgoing.is_empty() {
+            self.queued();
+        }
+        Ok(landed)
     }
 
     /// `user` with `prepared` applied, not yet stored.

@@ -131,18 +131,6 @@ impl Service {
         Ok((proof == Proof::ReturnCode).then_some(code))
     }
 
-    /// Writes `write`, and wakes the delivery worker for its messages; `false`, with nothing
-    /// written, when the row it changes moved on since it was read or the code it uses was
-    /// used meanwhile (see `until_written`). A write that changes no stored row and uses no
-    /// code always lands.
-    async fn write_user(&self, write: UserWrite) -> Result<bool, DomainError> {
-        let landed = self.store.write_user(&write).await?;
-        if landed && !write.outgoing.is_empty() {
-            self.queued();
-        }
-        Ok(landed)
-    }
-
     /// Creates `human` in one write: a user that exists already or a delivery limit used up
     /// leaves nothing behind. Its id, and the codes to hand back.
     pub async fn create_human(

@@ -256,6 +256,13 @@ impl Service {
         })
     }
 
+    /// Whether a sign-in link may hand its code on to `url` (its `continueUrl`): whoever lands
+    /// there with the code signs in, so in production only the server's own origins; dev mode
+    /// follows any, as the emulator does.
+    pub fn may_hand_link_to(&self, url: &str) -> bool {
+        self.mode == Mode::Dev || self.is_own_origin(url)
+    }
+
     /// The code `code` names, if it is one of `realm`'s (any realm's, for the page) and
     /// current.
     pub async fn check_oob_code(
@@ -373,11 +380,7 @@ impl Service {
                 used_oob: Some(found.key.clone()),
                 ..UserWrite::default()
             };
-            Ok(self
-                .store
-                .write_user(&write)
-                .await?
-                .then_some((found, changed)))
+            Ok(self.write_user(write).await?.then_some((found, changed)))
         })
         .await
     }
@@ -441,11 +444,7 @@ impl Service {
                     used_oob: Some(found.key),
                     ..UserWrite::default()
                 };
-                Ok(self
-                    .store
-                    .write_user(&write)
-                    .await?
-                    .then_some((user, is_new)))
+                Ok(self.write_user(write).await?.then_some((user, is_new)))
             })
             .await?;
         let outcome = self

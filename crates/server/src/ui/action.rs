@@ -19,7 +19,7 @@ use super::pages::{failure, forbidden, see, with_cookie};
 use super::templates::{self, Action, page};
 use super::visitor::{FORM_COOKIE, cookie, set_cookie};
 use crate::crypto::{random_token, same_digest};
-use crate::service::{Mode, Service};
+use crate::service::Service;
 
 #[derive(Deserialize)]
 pub struct ActionQuery {
@@ -146,14 +146,13 @@ pub async fn action_page(
 /// Sends a sign-in link on to the app that asked for it, as Firebase's handler does with a
 /// link the app handles itself: to the link's `continueUrl`, with the link's parameters, where
 /// the SDKs' `signInWithEmailLink` takes the code from the address the app was opened at.
-/// Whoever arrives there with the code can sign in, so in production only an address on the
-/// server's own origins is followed (`sendOobCode` refuses others); dev mode follows any, as
-/// the emulator does.
+/// Whoever arrives there with the code can sign in, so it is followed only where
+/// `Service::may_hand_link_to` allows (`sendOobCode` refuses the others).
 fn hand_on(svc: &Service, q: &ActionQuery, code: &str) -> Response {
     let target = q
         .continue_url
         .as_deref()
-        .filter(|url| svc.mode() == Mode::Dev || svc.is_own_origin(url))
+        .filter(|url| svc.may_hand_link_to(url))
         .and_then(|url| Url::parse(url).ok());
     let Some(mut target) = target else {
         return finished(StatusCode::OK, next(svc, None), ELSEWHERE);

@@ -8,7 +8,6 @@ use axum::extract::State;
 use tessera_core::{
     DomainError, EmailAddress, Factor, FactorKind, PhoneNumber, Realm, User, UserId,
 };
-use url::Url;
 
 use super::error::ItError;
 use super::extract::{Body, Caller};
@@ -113,7 +112,7 @@ pub async fn create_auth_uri(
         .continue_uri
         .ok_or(ItError::code("MISSING_CONTINUE_URI"))?;
     let email = EmailAddress::parse(&identifier).ok_or(ItError::code("INVALID_IDENTIFIER"))?;
-    if !Url::parse(&continue_uri).is_ok_and(|url| url.has_host()) {
+    if !input::is_absolute_uri(&continue_uri) {
         return Err(ItError::code("INVALID_CONTINUE_URI"));
     }
     let realm = realm_for(&svc, &caller, None, req.tenant_id.as_deref()).await?;

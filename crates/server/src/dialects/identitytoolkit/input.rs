@@ -39,6 +39,11 @@ pub fn email(raw: &str) -> Result<EmailAddress, ItError> {
     EmailAddress::parse(raw).ok_or(ItError::code("INVALID_EMAIL"))
 }
 
+/// Whether `raw` is an absolute URI with a host, as a `continueUrl` must be.
+pub fn is_absolute_uri(raw: &str) -> bool {
+    url::Url::parse(raw).is_ok_and(|url| url.has_host())
+}
+
 pub fn password(raw: &str) -> Result<Password, ItError> {
     Password::parse(raw).ok_or(ItError::with_detail(
         "WEAK_PASSWORD",

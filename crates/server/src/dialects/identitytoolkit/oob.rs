@@ -11,7 +11,6 @@ use axum::http::header;
 use axum::http::request::Parts;
 use tessera_core::oob::OobRequest;
 use tessera_core::{DomainError, Realm};
-use url::Url;
 
 use super::accounts::realm_for;
 use super::error::ItError;
@@ -22,7 +21,7 @@ use super::wire::{
     SignInWithEmailLinkRequest, SignInWithEmailLinkResponse,
 };
 use crate::dialects::Client;
-use crate::service::{Addressee, LinkDelivery, Mode, OobSend, Service};
+use crate::service::{Addressee, LinkDelivery, OobSend, Service};
 
 /// What a link carries from the request: the API key it was made with, and, for dev mode's
 /// links, the origin the request came to.
@@ -73,13 +72,13 @@ fn request_type(raw: Option<&str>) -> Result<OobRequest, ItError> {
 
 fn continue_url(raw: Option<&str>) -> Result<Option<String>, ItError> {
     let Some(raw) = raw else { return Ok(None) };
-    match Url::parse(raw) {
-        Ok(url) if url.has_host() => Ok(Some(raw.to_owned())),
-        _ => Err(ItError::with_detail(
+    if !input::is_absolute_uri(raw) {
+        return Err(ItError::with_detail(
             "INVALID_CONTINUE_URI",
             "((expected an absolute URI with valid scheme and host))",
-        )),
+        ));
     }
+    Ok(Some(raw.to_owned()))
 }
 
 #[utoipa::path(post, path = "/v1/accounts:sendOobCode", tag = "accounts",
@@ -106,10 +105,9 @@ pub async fn send_oob_code(
         OobRequest::VerifyEmail | OobRequest::PasswordReset | OobRequest::EmailSignIn => None,
     };
     if request == OobRequest::EmailSignIn
-        && svc.mode() != Mode::Dev
         && continue_url
             .as_deref()
-            .is_some_and(|url| !svc.is_own_origin(url))
+            .is_some_and(|url| !svc.may_hand_link_to(url))
     {
         return Err(ItError::with_detail(
             "UNAUTHORIZED_DOMAIN",
