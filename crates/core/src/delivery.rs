@@ -66,6 +66,9 @@ pub enum MessageKind {
     ChangeEmail,
     /// A link that signs in by email, without a password (`EMAIL_SIGNIN`).
     SignInLink,
+    /// The notice to the address an end user's email was changed from, with a link that
+    /// changes it back (`RECOVER_EMAIL`).
+    RecoverEmail,
 }
 
 impl MessageKind {
@@ -78,6 +81,7 @@ impl MessageKind {
             MessageKind::ResetPassword => "reset_password",
             MessageKind::ChangeEmail => "change_email",
             MessageKind::SignInLink => "sign_in_link",
+            MessageKind::RecoverEmail => "recover_email",
         }
     }
 }
@@ -96,6 +100,10 @@ pub struct MessageContent {
     /// The link that carries `code`, for the kinds a link completes (`{{link}}`).
     #[serde(default)]
     pub link: Option<String>,
+    /// The address the user's email was changed to, for the notice to the old one
+    /// (`{{new_email}}`).
+    #[serde(default)]
+    pub new_email: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -19,14 +19,18 @@ pub enum OobRequest {
     PasswordReset,
     VerifyAndChangeEmail,
     EmailSignIn,
+    /// Changes the user's address back to the one it was changed from (`RECOVER_EMAIL`):
+    /// issued with an end user's change of address, not asked for.
+    RecoverEmail,
 }
 
 impl OobRequest {
-    pub const ALL: [OobRequest; 4] = [
+    pub const ALL: [OobRequest; 5] = [
         OobRequest::VerifyEmail,
         OobRequest::PasswordReset,
         OobRequest::VerifyAndChangeEmail,
         OobRequest::EmailSignIn,
+        OobRequest::RecoverEmail,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -35,6 +39,7 @@ impl OobRequest {
             OobRequest::PasswordReset => "PASSWORD_RESET",
             OobRequest::VerifyAndChangeEmail => "VERIFY_AND_CHANGE_EMAIL",
             OobRequest::EmailSignIn => "EMAIL_SIGNIN",
+            OobRequest::RecoverEmail => "RECOVER_EMAIL",
         }
     }
 
@@ -49,6 +54,7 @@ impl OobRequest {
             OobRequest::PasswordReset => "resetPassword",
             OobRequest::VerifyAndChangeEmail => "verifyAndChangeEmail",
             OobRequest::EmailSignIn => "signIn",
+            OobRequest::RecoverEmail => "recoverEmail",
         }
     }
 }
@@ -63,9 +69,11 @@ pub struct OobCode {
     /// when it is used (or nobody yet: the sign-in creates the user).
     pub user: Option<UserId>,
     pub request: OobRequest,
-    /// The user's address when the code was issued; a sign-in link's address.
+    /// The user's address when the code was issued; a sign-in link's address; the address a
+    /// recovery link changes back to (and was sent to).
     pub email: EmailAddress,
-    /// The address a `VerifyAndChangeEmail` code changes to (and was sent to).
+    /// The address a `VerifyAndChangeEmail` code changes to (and was sent to); the address a
+    /// recovery link's user was changed to.
     pub new_email: Option<EmailAddress>,
     pub expires_at: OffsetDateTime,
     /// The code and its link, sealed, for the dev outbox's `oobCodes`.

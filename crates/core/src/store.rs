@@ -103,6 +103,12 @@ pub struct UserWrite {
     /// The key of an out-of-band code the write uses up (a password reset's): the write goes
     /// through only if the code is still there.
     pub used_oob: Option<Vec<u8>>,
+    /// The user's other codes of this purpose, ended with the write (using one recovery link
+    /// ends the others).
+    pub ended_oob: Option<OobRequest>,
+    /// A code issued with the write (the recovery link of a change of address), whose message
+    /// is in `outgoing`.
+    pub issued_oob: Option<OobCode>,
 }
 
 /// How sending one claimed message ended, to be recorded.

@@ -1,6 +1,8 @@
 //! Identity Toolkit's out-of-band codes (`tessera_core::oob`): one per user and purpose (a
-//! sign-in link, one per address), found by the code's key, and used once, by the user write
-//! that makes the change it allows (`UserWrite::used_oob`, `user_write.rs`).
+//! sign-in link, one per address; a recovery link, one per user and address), found by the
+//! code's key, and used once, by the user write that makes the change it allows
+//! (`UserWrite::used_oob`, `user_write.rs`), which also issues a recovery link
+//! (`UserWrite::issued_oob`).
 
 use sqlx::any::AnyRow;
 use tessera_core::factor::Sealed;
@@ -40,8 +42,7 @@ fn from_row(row: &AnyRow) -> StoreResult<OobCode> {
     })
 }
 
-/// Stores `code`, replacing the user's earlier one of its purpose (a sign-in link, the
-/// address's), with the message that carries it, once the message's limits are charged.
+/// Stores `code` with the message that carries it, once the message's limits are charged.
 pub(crate) async fn put(
     conn: &mut Conn<'_>,
     code: &OobCode,
@@ -49,32 +50,44 @@ pub(crate) async fn put(
 ) -> StoreResult<()> {
     deliveries::limited(conn, outgoing, async |conn| {
         let mut tx = conn.begin().await.map_err(db_err)?;
-        let replaced = match code.user {
-            Some(_) => "(realm_id, user_id, request_type)",
-            None => "(realm_id, email, request_type) WHERE user_id IS NULL",
-        };
-        let sql = format!(
-            "INSERT INTO oob_codes (realm_id, user_id, request_type, code_key, email, new_email, \
-             expires_at, master_key_id, sealed) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
-             ON CONFLICT {replaced} DO UPDATE SET code_key = excluded.code_key, \
-             email = excluded.email, new_email = excluded.new_email, expires_at = excluded.expires_at, \
-             master_key_id = excluded.master_key_id, sealed = excluded.sealed"
-        );
-        let upsert = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(&code.realm.0)
-        .bind(code.user.as_ref().map(UserId::as_str))
-        .bind(code.request.as_str())
-        .bind(code.key.as_slice())
-        .bind(code.email.as_str())
-        .bind(code.new_email.as_ref().map(EmailAddress::as_str))
-        .bind(millis(code.expires_at))
-        .bind(&code.sealed.master_key_id)
-        .bind(code.sealed.bytes.as_slice());
-        run(&mut tx, upsert).await?;
+        run(&mut tx, upsert(code)).await?;
         deliveries::queue(&mut tx, outgoing).await?;
         tx.commit().await.map_err(db_err)
     })
     .await
+}
+
+/// The statement that stores `code`, replacing the user's earlier one of its purpose (a
+/// sign-in link, the address's; a recovery link, the user's for the same address).
+pub(crate) fn upsert(code: &OobCode) -> Statement {
+    let replaced = match (&code.user, code.request) {
+        (Some(_), OobRequest::RecoverEmail) => {
+            "(realm_id, user_id, email) WHERE request_type = 'RECOVER_EMAIL'"
+        }
+        (Some(_), _) => "(realm_id, user_id, request_type) WHERE request_type <> 'RECOVER_EMAIL'",
+        (None, _) => "(realm_id, email, request_type) WHERE user_id IS NULL",
+    };
+    let sql = format!(
+        "INSERT INTO oob_codes (realm_id, user_id, request_type, code_key, email, new_email, \
+         expires_at, master_key_id, sealed) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+         ON CONFLICT {replaced} DO UPDATE SET code_key = excluded.code_key, \
+         email = excluded.email, new_email = excluded.new_email, expires_at = excluded.expires_at, \
+         master_key_id = excluded.master_key_id, sealed = excluded.sealed"
+    );
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(code.realm.0.clone())
+        .bind(code.user.as_ref().map(|user| user.as_str().to_owned()))
+        .bind(code.request.as_str())
+        .bind(code.key.clone())
+        .bind(code.email.as_str().to_owned())
+        .bind(
+            code.new_email
+                .as_ref()
+                .map(|email| email.as_str().to_owned()),
+        )
+        .bind(millis(code.expires_at))
+        .bind(code.sealed.master_key_id.clone())
+        .bind(code.sealed.bytes.clone())
 }
 
 pub(crate) async fn find(conn: &mut Conn<'_>, key: &[u8]) -> StoreResult<Option<OobCode>> {
@@ -128,4 +141,12 @@ pub(crate) async fn list(
 /// The statement that uses up the code keyed `key`.
 pub(crate) fn used(key: &[u8]) -> Statement {
     sqlx::query("DELETE FROM oob_codes WHERE code_key = $1").bind(key.to_vec())
+}
+
+/// The statement that ends the user's codes of purpose `request`.
+pub(crate) fn ended(realm: &RealmId, user: &UserId, request: OobRequest) -> Statement {
+    sqlx::query("DELETE FROM oob_codes WHERE realm_id = $1 AND user_id = $2 AND request_type = $3")
+        .bind(realm.0.clone())
+        .bind(user.as_str().to_owned())
+        .bind(request.as_str())
 }

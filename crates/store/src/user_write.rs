@@ -1,6 +1,6 @@
 //! A write of one user's row and what goes with it: factors added or removed, verifications of
-//! an address or number started or dropped, and the messages that carry their codes, in one
-//! transaction (`Store::write_user`).
+//! an address or number started or dropped, out-of-band codes used, ended or issued, and the
+//! messages that carry their codes, in one transaction (`Store::write_user`).
 
 use tessera_core::store::{StoreResult, UserRow, UserWrite};
 
@@ -56,6 +56,12 @@ pub(crate) async fn write(conn: &mut Conn<'_>, write: &UserWrite) -> StoreResult
             for &kind in &write.dropped {
                 run(&mut tx, contacts::take((realm, id, kind))).await?;
             }
+            if let Some(request) = write.ended_oob {
+                run(&mut tx, oob_codes::ended(realm, id, request)).await?;
+            }
+        }
+        if let Some(code) = &write.issued_oob {
+            run(&mut tx, oob_codes::upsert(code)).await?;
         }
         for code in &write.codes {
             contacts::put(&mut tx, code).await?;

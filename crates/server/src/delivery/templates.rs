@@ -14,8 +14,8 @@
 //! `<kind>` is one of the kinds that carry a code to type, `enrol`, `sign_in` and
 //! `verify_contact`, or one of the kinds that carry a link to open, `verify_email`,
 //! `reset_password`, `change_email` and `sign_in_link` (Identity Toolkit's `sendOobCode`
-//! emails). The link
-//! kinds are sent by email only; they have an SMS text all the same, so every kind has the
+//! emails), and `recover_email` (the notice to the address an end user's email was changed
+//! from, with a link that changes it back). The link kinds are sent by email only; they have an SMS text all the same, so every kind has the
 //! same four files. `<locale>` is a language tag such as `fr` or `de-CH` (case does not
 //! matter; hidden directories are skipped). Any file may be left out: it then comes from the
 //! built-in text for that language, else from its primary language (`de` for `de-CH`), else
@@ -25,8 +25,9 @@
 //!
 //! # Placeholders
 //!
-//! `{{code}}`, `{{link}}` (the action link; empty for the code kinds), `{{app_name}}` and
-//! `{{minutes}}` (how long the code or link is valid). Bodies and the SMS must contain what
+//! `{{code}}`, `{{link}}` (the action link; empty for the code kinds), `{{app_name}}`,
+//! `{{minutes}}` (how long the code or link is valid) and `{{new_email}}` (the address the
+//! account was changed to, for `recover_email`; empty for the others). Bodies and the SMS must contain what
 //! the user acts on: `{{link}}` for the link kinds (for which `{{code}}`, the code inside
 //! the link, is optional), `{{code}}` for the others. Any other `{{name}}` is refused at
 //! load time, so a broken override stops the server at start-up rather than reaching users.
@@ -43,7 +44,7 @@ use std::path::{Path, PathBuf};
 use tessera_core::delivery::{Email, MessageContent, MessageKind};
 
 const ENGLISH: &str = "en";
-const KINDS: [MessageKind; 7] = [
+const KINDS: [MessageKind; 8] = [
     MessageKind::Enrol,
     MessageKind::SignIn,
     MessageKind::VerifyContact,
@@ -51,8 +52,9 @@ const KINDS: [MessageKind; 7] = [
     MessageKind::ResetPassword,
     MessageKind::ChangeEmail,
     MessageKind::SignInLink,
+    MessageKind::RecoverEmail,
 ];
-const PLACEHOLDERS: [&str; 4] = ["code", "link", "app_name", "minutes"];
+const PLACEHOLDERS: [&str; 5] = ["code", "link", "app_name", "minutes", "new_email"];
 
 /// The built-in files: `(locale, file name, text)`.
 macro_rules! builtin {
@@ -94,6 +96,10 @@ const BUILTIN: &[(&str, &str, &str)] = builtin![
     "en" / "sign_in_link.txt",
     "en" / "sign_in_link.html",
     "en" / "sign_in_link.sms.txt",
+    "en" / "recover_email.subject.txt",
+    "en" / "recover_email.txt",
+    "en" / "recover_email.html",
+    "en" / "recover_email.sms.txt",
     "de" / "enrol.subject.txt",
     "de" / "enrol.txt",
     "de" / "enrol.html",
@@ -122,6 +128,10 @@ const BUILTIN: &[(&str, &str, &str)] = builtin![
     "de" / "sign_in_link.txt",
     "de" / "sign_in_link.html",
     "de" / "sign_in_link.sms.txt",
+    "de" / "recover_email.subject.txt",
+    "de" / "recover_email.txt",
+    "de" / "recover_email.html",
+    "de" / "recover_email.sms.txt",
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -136,7 +146,7 @@ pub enum TemplateError {
     #[error(
         "unknown message template file {0} (expected <kind>.subject.txt, .txt, .html or \
          .sms.txt, with kind enrol, sign_in, verify_contact, verify_email, reset_password, \
-         change_email or sign_in_link)"
+         change_email, sign_in_link or recover_email)"
     )]
     UnknownFile(PathBuf),
     #[error("message template {locale}/{file}: {reason}")]
@@ -230,6 +240,7 @@ struct Catalog {
     reset_password: Texts,
     change_email: Texts,
     sign_in_link: Texts,
+    recover_email: Texts,
 }
 
 impl Catalog {
@@ -242,6 +253,7 @@ impl Catalog {
             MessageKind::ResetPassword => &self.reset_password,
             MessageKind::ChangeEmail => &self.change_email,
             MessageKind::SignInLink => &self.sign_in_link,
+            MessageKind::RecoverEmail => &self.recover_email,
         }
     }
 
@@ -254,6 +266,7 @@ impl Catalog {
             MessageKind::ResetPassword => &mut self.reset_password,
             MessageKind::ChangeEmail => &mut self.change_email,
             MessageKind::SignInLink => &mut self.sign_in_link,
+            MessageKind::RecoverEmail => &mut self.recover_email,
         };
         match part {
             Part::Subject => &mut texts.subject,
@@ -485,7 +498,8 @@ fn required_placeholder(kind: MessageKind) -> &'static str {
         MessageKind::VerifyEmail
         | MessageKind::ResetPassword
         | MessageKind::ChangeEmail
-        | MessageKind::SignInLink => "link",
+        | MessageKind::SignInLink
+        | MessageKind::RecoverEmail => "link",
     }
 }
 
@@ -499,7 +513,9 @@ fn check(template: &str, kind: MessageKind, part: Part) -> Result<(), String> {
         .any(|piece| matches!(piece, Piece::Placeholder(name) if !PLACEHOLDERS.contains(name)))
     {
         return Err(
-            "unknown placeholder (use {{code}}, {{link}}, {{app_name}} or {{minutes}})".to_owned(),
+            "unknown placeholder (use {{code}}, {{link}}, {{app_name}}, {{minutes}} or \
+             {{new_email}})"
+                .to_owned(),
         );
     }
     let required = required_placeholder(kind);
@@ -514,6 +530,7 @@ struct Values<'a> {
     link: &'a str,
     app_name: &'a str,
     minutes: String,
+    new_email: &'a str,
 }
 
 impl<'a> Values<'a> {
@@ -523,6 +540,7 @@ impl<'a> Values<'a> {
             link: content.link.as_deref().unwrap_or_default(),
             app_name,
             minutes: content.valid_minutes.to_string(),
+            new_email: content.new_email.as_deref().unwrap_or_default(),
         }
     }
 
@@ -532,6 +550,7 @@ impl<'a> Values<'a> {
             "link" => self.link,
             "app_name" => self.app_name,
             "minutes" => &self.minutes,
+            "new_email" => self.new_email,
             // Refused at load time; unreachable for loaded templates.
             _ => "",
         }

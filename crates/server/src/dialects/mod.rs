@@ -16,6 +16,12 @@ use crate::service::ClientInfo;
 /// replacing whatever a client sent in it (`crate::http` sets it on every request).
 pub(crate) const CLIENT_IP_HEADER: &str = "x-tessera-client-ip";
 
+/// The origin a request came to (`http://host:port`), which dev mode's links point back at.
+pub(crate) fn request_origin(headers: &HeaderMap) -> Option<String> {
+    let host = headers.get(axum::http::header::HOST)?.to_str().ok()?;
+    Some(format!("http://{host}"))
+}
+
 /// What delivery needs to know of the requester, from the request's headers (gRPC metadata
 /// included): its address, and its language — Firebase SDKs send `X-Firebase-Locale`, other
 /// clients `Accept-Language`, whose first tag is taken.

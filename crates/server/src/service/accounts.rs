@@ -13,7 +13,8 @@ use time::OffsetDateTime;
 use tokio::sync::OnceCell;
 
 use super::{
-    AdminFactor, Authenticated, FirstFactorOutcome, Service, Session, SignIn, callers::internal,
+    AdminFactor, Authenticated, FirstFactorOutcome, Notice, Service, Session, SignIn,
+    callers::internal,
 };
 use crate::crypto::random_array;
 
@@ -252,7 +253,8 @@ impl Service {
         id: &UserId,
         changes: AccountChanges,
     ) -> Result<User, DomainError> {
-        self.change_account(realm, id, changes, |_| Ok(())).await
+        self.change_account(realm, id, changes, None, |_| Ok(()))
+            .await
     }
 
     /// Admin update of any account that also replaces its second factors (Identity Toolkit's
@@ -284,10 +286,12 @@ impl Service {
             locked: Some(locked),
             ..AccountChanges::default()
         };
-        self.change_account(realm, id, changes, |user| match (user.state(), locked) {
-            (AccountState::Active, true) | (AccountState::Locked, false) => Ok(()),
-            (_, true) => Err(DomainError::NotActive),
-            (_, false) => Err(DomainError::NotLocked),
+        self.change_account(realm, id, changes, None, |user| {
+            match (user.state(), locked) {
+                (AccountState::Active, true) | (AccountState::Locked, false) => Ok(()),
+                (_, true) => Err(DomainError::NotActive),
+                (_, false) => Err(DomainError::NotLocked),
+            }
         })
         .await
     }
@@ -323,10 +327,12 @@ impl Service {
             disabled: Some(disabled),
             ..AccountChanges::default()
         };
-        self.change_account(realm, id, changes, |user| match (user.disabled, disabled) {
-            (true, true) => Err(DomainError::AlreadyDisabled),
-            (false, false) => Err(DomainError::NotDisabled),
-            _ => Ok(()),
+        self.change_account(realm, id, changes, None, |user| {
+            match (user.disabled, disabled) {
+                (true, true) => Err(DomainError::AlreadyDisabled),
+                (false, false) => Err(DomainError::NotDisabled),
+                _ => Ok(()),
+            }
         })
         .await
     }
@@ -335,19 +341,23 @@ impl Service {
     /// every earlier session, so the caller gets a fresh one; `want_tokens` asks for one
     /// regardless. After a new password the session is a password sign-in, as in the
     /// emulator: an anonymous user who set an email and a password is no longer anonymous.
+    /// A change of address sends the old one a recovery link, in `notice`'s request (not for
+    /// an anonymous session, as in the emulator).
     pub async fn update_own_account(
         &self,
         caller: Authenticated,
         changes: AccountChanges,
         want_tokens: bool,
+        notice: Notice<'_>,
     ) -> Result<(User, Option<Session>), DomainError> {
         let mut sign_in = caller.sign_in()?;
+        let notice = (sign_in.provider != "anonymous").then_some(notice);
         if changes.password.is_some() {
             sign_in.provider = "password".to_owned();
         }
         let valid_since = caller.user.valid_since;
         let user = self
-            .change_account(&caller.realm, &caller.user.id, changes, |_| Ok(()))
+            .change_account(&caller.realm, &caller.user.id, changes, notice, |_| Ok(()))
             .await?;
         let session = if user.valid_since != valid_since || want_tokens {
             Some(self.start_session(&caller.realm, &user, sign_in).await?)
@@ -374,7 +384,7 @@ impl Service {
             ..AccountChanges::default()
         };
         let user = self
-            .change_account(&caller.realm, &caller.user.id, changes, |_| Ok(()))
+            .change_account(&caller.realm, &caller.user.id, changes, None, |_| Ok(()))
             .await?;
         let sign_in = SignIn::first_factor("password", self.clock.now());
         let session = self.start_session(&caller.realm, &user, sign_in).await?;
@@ -382,12 +392,14 @@ impl Service {
     }
 
     /// Makes `changes` to the user, if `allowed` allows them for the user as stored; the user
-    /// as it now is.
+    /// as it now is. With a `notice`, the end user's own change of address sends the old
+    /// address a recovery link.
     async fn change_account(
         &self,
         realm: &Realm,
         id: &UserId,
         changes: AccountChanges,
+        notice: Option<Notice<'_>>,
         allowed: impl Fn(&User) -> Result<(), DomainError>,
     ) -> Result<User, DomainError> {
         let changes = &PreparedChanges::from(changes);
@@ -395,9 +407,17 @@ impl Service {
         self.until_written((&realm.id, id), move || async move {
             let user = self.get_account(realm, id).await?;
             allowed(&user)?;
+            let from = user.email.clone();
             let changed = self.changed(user, changes.clone()).await?;
+            let recovery = match notice {
+                Some(notice) => self.recovery_link(realm, from.as_ref(), &changed, notice)?,
+                None => None,
+            };
+            let (issued_oob, outgoing) = recovery.unzip();
             let write = UserWrite {
                 row: Some(UserRow::Changed(changed.clone())),
+                issued_oob,
+                outgoing: Vec::from_iter(outgoing),
                 ..UserWrite::default()
             };
             Ok(self.write_user(write).await?.then_some(changed))

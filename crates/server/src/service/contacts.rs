@@ -112,6 +112,7 @@ impl Service {
                 valid_minutes: minutes(CONTACT_CODE_LIFETIME),
                 session_info: None,
                 link: None,
+                new_email: None,
             };
             write
                 .outgoing

@@ -580,6 +580,7 @@ impl Service {
                 valid_minutes: minutes(SESSION_OTP_LIFETIME),
                 session_info: None,
                 link: None,
+                new_email: None,
             };
             outgoing.push(self.outgoing(&realm.id, to, &content, client)?);
         }

@@ -312,6 +312,7 @@ impl Service {
             valid_minutes: minutes(SMS_CODE_LIFETIME),
             session_info: Some(session_info.clone()),
             link: None,
+            new_email: None,
         };
         let outgoing = match test_code {
             Some(_) => None,

@@ -41,7 +41,9 @@ pub use mfa::{
     AcceptAll, AdminFactor, AppEvidence, AppVerifier, EnrolmentProof, EnrolmentStart,
     EnrolmentStarted, FirstFactorOutcome, RequireEvidence, SignInProof,
 };
-pub use oob::{Addressee, EmailLinkSignIn, LinkDelivery, OobSend, OobSent, OutboxOob};
+pub use oob::{
+    Addressee, EmailLinkSignIn, LinkDelivery, LinkSource, Notice, OobSend, OobSent, OutboxOob,
+};
 pub use orgs::Machine;
 pub use realms::TenantChanges;
 pub use sessions::{Authenticated, Session, SignIn};

@@ -1,9 +1,12 @@
 //! Identity Toolkit's emailed action links (`accounts:sendOobCode`): one that verifies the
 //! user's address, one that makes a new address theirs, one that resets the password, and one
-//! that signs in by email. A link's code is used once, within `OOB_CODE_LIFETIME`, through
-//! `accounts:update` (`oobCode`), `accounts:resetPassword`, `accounts:signInWithEmailLink`, or
-//! the self-service page's `/ui/action`; a new link of the same purpose replaces the user's
-//! earlier one (a sign-in link, the address's).
+//! that signs in by email; and, unasked, one that changes an address back, sent to the address
+//! an end user's email was changed from (`RECOVER_EMAIL`, as Firebase sends it), in case it
+//! was not its owner who changed it. A link's code is used once, within `OOB_CODE_LIFETIME`,
+//! through `accounts:update` (`oobCode`), `accounts:resetPassword`,
+//! `accounts:signInWithEmailLink`, or the self-service page's `/ui/action`; a new link of the
+//! same purpose replaces the user's earlier one (a sign-in link, the address's; a recovery
+//! link, the one for the same address).
 //!
 //! Links point at the configured action URL (a custom email action handler, as Firebase
 //! projects configure one), else at the page's `/ui/action`: on the request's own origin in
@@ -13,7 +16,7 @@
 use serde::{Deserialize, Serialize};
 use tessera_core::delivery::{MessageContent, MessageKind};
 use tessera_core::oob::{OOB_CODE_LIFETIME, OobCode, OobRequest};
-use tessera_core::store::{UserRow, UserWrite};
+use tessera_core::store::{Outgoing, UserRow, UserWrite};
 use tessera_core::{
     DomainError, EmailAddress, Password, PhoneNumber, Realm, RealmId, User, UserId,
 };
@@ -35,15 +38,29 @@ pub struct OobSend {
     pub new_email: Option<EmailAddress>,
     /// Where the action handler sends the user afterwards.
     pub continue_url: Option<String>,
-    /// The API key the link carries, for the handler's calls back (an administrator's
-    /// request may have none).
-    pub api_key: Option<String>,
+    pub source: LinkSource,
     pub deliver: LinkDelivery,
     /// The link to send instead of the action handler's, with `{{.UserID}}`, `{{.Code}}` and
     /// `{{.OrgID}}` filled in (ZITADEL's `url_template`).
     pub url_template: Option<String>,
+}
+
+/// What a link carries from the request that made it.
+#[derive(Debug, Clone, Default)]
+pub struct LinkSource {
+    /// The API key, for the action handler's calls back (an administrator's request may have
+    /// none).
+    pub api_key: Option<String>,
     /// The origin the request came to (`http://host:port`), for dev mode's links.
     pub origin: Option<String>,
+}
+
+/// The request in which end users change their own address, for the recovery link sent to
+/// the old one (`Service::recovery_link`).
+#[derive(Debug, Clone, Copy)]
+pub struct Notice<'a> {
+    pub source: &'a LinkSource,
+    pub client: &'a ClientInfo,
 }
 
 /// Whom a link is for: a user, or the address a sign-in link goes to, which may have no user
@@ -116,7 +133,6 @@ impl Service {
         send: OobSend,
         client: &ClientInfo,
     ) -> Result<OobSent, DomainError> {
-        let user = send.to.user();
         let email = match &send.to {
             Addressee::User(user) => user.email.clone().ok_or(DomainError::EmailNotFound)?,
             Addressee::Address(address) => address.clone(),
@@ -136,11 +152,35 @@ impl Service {
         {
             return Err(DomainError::EmailExists);
         }
+        let (issued, outgoing, link) = self.issue_oob_code(realm, &send, email.clone(), client)?;
+        let outgoing = Vec::from_iter(outgoing);
+        self.store.put_oob_code(&issued, &outgoing).await?;
+        if !outgoing.is_empty() {
+            self.queued();
+        }
+        Ok(OobSent {
+            email,
+            returned: (send.deliver == LinkDelivery::Return).then_some((link.code, link.link)),
+        })
+    }
+
+    /// A new code for `send`, issued for `email` (the user's address, a sign-in link's, or the
+    /// one a recovery link restores), and the message that carries it unless it is returned:
+    /// to the new address for a change, else to `email` or by SMS.
+    fn issue_oob_code(
+        &self,
+        realm: &Realm,
+        send: &OobSend,
+        email: EmailAddress,
+        client: &ClientInfo,
+    ) -> Result<(OobCode, Option<Outgoing>, OobLink), DomainError> {
+        let user = send.to.user();
         let number;
         let to = match send.deliver {
-            LinkDelivery::Email => Some(Destination::Email(
-                send.new_email.as_ref().unwrap_or(&email),
-            )),
+            LinkDelivery::Email => Some(Destination::Email(match send.request {
+                OobRequest::VerifyAndChangeEmail => send.new_email.as_ref().unwrap_or(&email),
+                _ => &email,
+            })),
             LinkDelivery::Sms => {
                 number = (user.and_then(|user| user.phone_number.as_deref()))
                     .and_then(PhoneNumber::parse)
@@ -152,48 +192,74 @@ impl Service {
         let now = self.clock.now();
         let code = session_token(now).map_err(internal)?;
         let link = OobLink {
-            link: self.action_link(realm, &send, &code)?,
+            link: self.action_link(realm, send, &code)?,
             code,
         };
         let sealed = serde_json::to_vec(&link).map_err(internal)?;
+        let outgoing = match to {
+            Some(to) => {
+                let content = MessageContent {
+                    kind: match send.request {
+                        OobRequest::VerifyEmail => MessageKind::VerifyEmail,
+                        OobRequest::PasswordReset => MessageKind::ResetPassword,
+                        OobRequest::VerifyAndChangeEmail => MessageKind::ChangeEmail,
+                        OobRequest::EmailSignIn => MessageKind::SignInLink,
+                        OobRequest::RecoverEmail => MessageKind::RecoverEmail,
+                    },
+                    code: link.code.clone(),
+                    locale: match user {
+                        Some(user) => client.locale_for(user),
+                        None => client.locale.clone(),
+                    },
+                    valid_minutes: minutes(OOB_CODE_LIFETIME),
+                    session_info: None,
+                    link: Some(link.link.clone()),
+                    new_email: send.new_email.as_ref().map(ToString::to_string),
+                };
+                Some(self.outgoing(&realm.id, to, &content, client)?)
+            }
+            None => None,
+        };
         let issued = OobCode {
             key: session_key(&link.code),
             realm: realm.id.clone(),
             user: user.map(|user| user.id.clone()),
             request: send.request,
-            email: email.clone(),
+            email,
             new_email: send.new_email.clone(),
             expires_at: now + OOB_CODE_LIFETIME,
             sealed: self.master.seal(SEAL_PURPOSE, &sealed).map_err(internal)?,
         };
-        let mut outgoing = Vec::new();
-        if let Some(to) = to {
-            let content = MessageContent {
-                kind: match send.request {
-                    OobRequest::VerifyEmail => MessageKind::VerifyEmail,
-                    OobRequest::PasswordReset => MessageKind::ResetPassword,
-                    OobRequest::VerifyAndChangeEmail => MessageKind::ChangeEmail,
-                    OobRequest::EmailSignIn => MessageKind::SignInLink,
-                },
-                code: link.code.clone(),
-                locale: match user {
-                    Some(user) => client.locale_for(user),
-                    None => client.locale.clone(),
-                },
-                valid_minutes: minutes(OOB_CODE_LIFETIME),
-                session_info: None,
-                link: Some(link.link.clone()),
-            };
-            outgoing.push(self.outgoing(&realm.id, to, &content, client)?);
+        Ok((issued, outgoing, link))
+    }
+
+    /// The recovery link of a change of `user`'s address from `from`, to be issued in the
+    /// write that makes the change, and its message to `from`; none when the user had no
+    /// address or keeps it.
+    pub(super) fn recovery_link(
+        &self,
+        realm: &Realm,
+        from: Option<&EmailAddress>,
+        user: &User,
+        notice: Notice<'_>,
+    ) -> Result<Option<(OobCode, Outgoing)>, DomainError> {
+        let (Some(from), Some(to)) = (from, &user.email) else {
+            return Ok(None);
+        };
+        if from == to {
+            return Ok(None);
         }
-        self.store.put_oob_code(&issued, &outgoing).await?;
-        if !outgoing.is_empty() {
-            self.queued();
-        }
-        Ok(OobSent {
-            email,
-            returned: (send.deliver == LinkDelivery::Return).then_some((link.code, link.link)),
-        })
+        let send = OobSend {
+            request: OobRequest::RecoverEmail,
+            to: Addressee::User(Box::new(user.clone())),
+            new_email: Some(to.clone()),
+            continue_url: None,
+            source: notice.source.clone(),
+            deliver: LinkDelivery::Email,
+            url_template: None,
+        };
+        let (code, outgoing, _) = self.issue_oob_code(realm, &send, from.clone(), notice.client)?;
+        Ok(outgoing.map(|outgoing| (code, outgoing)))
     }
 
     /// The link that carries `code`: the caller's template filled in, else the action
@@ -215,7 +281,11 @@ impl Service {
                 .replace("{{.OrgID}}", org));
         }
         let page = |origin: &str| Url::parse(origin).and_then(|o| o.join("/ui/action"));
-        let mut url = match (&self.delivery.setup.action_url, self.mode, &send.origin) {
+        let mut url = match (
+            &self.delivery.setup.action_url,
+            self.mode,
+            &send.source.origin,
+        ) {
             (Some(configured), _, _) => configured.clone(),
             (None, Mode::Dev, Some(origin)) => page(origin).map_err(internal)?,
             (None, _, _) => {
@@ -231,7 +301,7 @@ impl Service {
             // An administrator's request carries no key; in dev mode any key works, and the
             // emulator puts in a made-up one.
             let dev_key = (self.mode == Mode::Dev).then_some("fake-api-key");
-            if let Some(key) = send.api_key.as_deref().or(dev_key) {
+            if let Some(key) = send.source.api_key.as_deref().or(dev_key) {
                 query.append_pair("apiKey", key);
             }
             query.append_pair("lang", "en");
@@ -287,25 +357,33 @@ impl Service {
         Ok(code)
     }
 
-    /// Applies a code that verifies or changes the user's address; the user as it now is.
+    /// Applies a code that verifies the user's address, changes it (the old address is sent a
+    /// recovery link, in `notice`'s request), or changes it back; the code and the user as it
+    /// now is.
     pub async fn apply_oob_code(
         &self,
         realm: Option<&RealmId>,
         code: &str,
-    ) -> Result<User, DomainError> {
-        let (_, user) = self
-            .use_oob_code(realm, code, AccountChanges::default(), |found, changes| {
-                let email = match (found.request, &found.new_email) {
-                    (OobRequest::VerifyEmail, _) => found.email.clone(),
-                    (OobRequest::VerifyAndChangeEmail, Some(new)) => new.clone(),
-                    _ => return Err(DomainError::InvalidOobCode),
-                };
-                changes.email = Some(Some(email));
-                changes.email_verified = Some(true);
-                Ok(())
-            })
-            .await?;
-        Ok(user)
+        notice: Notice<'_>,
+    ) -> Result<(OobCode, User), DomainError> {
+        let complete = |found: &OobCode, changes: &mut AccountChanges| {
+            let email = match (found.request, &found.new_email) {
+                (OobRequest::VerifyEmail | OobRequest::RecoverEmail, _) => found.email.clone(),
+                (OobRequest::VerifyAndChangeEmail, Some(new)) => new.clone(),
+                _ => return Err(DomainError::InvalidOobCode),
+            };
+            changes.email = Some(Some(email));
+            changes.email_verified = Some(true);
+            Ok(())
+        };
+        self.use_oob_code(
+            realm,
+            code,
+            AccountChanges::default(),
+            Some(notice),
+            complete,
+        )
+        .await
     }
 
     /// Sets a new password with a password-reset code, which also proves the address. Every
@@ -322,7 +400,7 @@ impl Service {
             ..AccountChanges::default()
         };
         let (found, _) = self
-            .use_oob_code(realm, code, changes, |found, _| match found.request {
+            .use_oob_code(realm, code, changes, None, |found, _| match found.request {
                 OobRequest::PasswordReset => Ok(()),
                 _ => Err(DomainError::InvalidOobCode),
             })
@@ -352,12 +430,16 @@ impl Service {
 
     /// Uses `code` with a change of its user, in one write: `changes`, with what `complete`
     /// adds for the code (or its refusal), if the address the code was issued for is still
-    /// the user's. The code and the user as it now is.
+    /// the user's (a recovery link changes back whatever the address is now, and ends the
+    /// user's other recovery links). A change of address the user asked for sends the old
+    /// address a recovery link, in `notice`'s request; a change back does not, since that
+    /// would hand the address it undoes a way back in. The code and the user as it now is.
     async fn use_oob_code(
         &self,
         realm: Option<&RealmId>,
         code: &str,
         changes: AccountChanges,
+        notice: Option<Notice<'_>>,
         complete: impl Fn(&OobCode, &mut AccountChanges) -> Result<(), DomainError>,
     ) -> Result<(OobCode, User), DomainError> {
         let prepared = &PreparedChanges::from(changes);
@@ -367,17 +449,34 @@ impl Service {
             let found = self.check_oob_code(realm, code).await?;
             let mut changes = prepared.clone();
             complete(&found, &mut changes.changes)?;
+            let recovering = found.request == OobRequest::RecoverEmail;
             let id = found.user.as_ref().ok_or(DomainError::InvalidOobCode)?;
             let user = self
                 .store
                 .get_user(&found.realm, id)
                 .await?
-                .filter(|user| user.email.as_ref() == Some(&found.email))
+                .filter(|user| recovering || user.email.as_ref() == Some(&found.email))
                 .ok_or(DomainError::InvalidOobCode)?;
+            let from = user.email.clone();
             let changed = self.changed(user, changes).await?;
+            let recovery = match (found.request, notice) {
+                (OobRequest::VerifyAndChangeEmail, Some(notice)) => {
+                    let realm = self
+                        .store
+                        .get_realm(&found.realm)
+                        .await?
+                        .ok_or(DomainError::InvalidOobCode)?;
+                    self.recovery_link(&realm, from.as_ref(), &changed, notice)?
+                }
+                _ => None,
+            };
+            let (issued_oob, outgoing) = recovery.unzip();
             let write = UserWrite {
                 row: Some(UserRow::Changed(changed.clone())),
                 used_oob: Some(found.key.clone()),
+                ended_oob: recovering.then_some(OobRequest::RecoverEmail),
+                issued_oob,
+                outgoing: Vec::from_iter(outgoing),
                 ..UserWrite::default()
             };
             Ok(self.write_user(write).await?.then_some((found, changed)))

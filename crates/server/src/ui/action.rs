@@ -1,7 +1,8 @@
 //! The page an emailed action link opens (`/ui/action`, see `service::oob`). It shows what the
 //! link will do and does it when the button is pressed, never on the visit itself, so that a
 //! mail scanner that follows links does not use the code up. A password-reset link asks for
-//! the new password. The code says what it is for; the link's `mode` is not needed. A sign-in
+//! the new password; a change of address sends the old one a recovery link, which carries
+//! the API key the page was opened with. The code says what it is for; the link's `mode` is not needed. A sign-in
 //! link is the app's to complete: the page hands it on (`hand_on`).
 
 use std::sync::Arc;
@@ -19,7 +20,8 @@ use super::pages::{failure, forbidden, see, with_cookie};
 use super::templates::{self, Action, page};
 use super::visitor::{FORM_COOKIE, cookie, set_cookie};
 use crate::crypto::{random_token, same_digest};
-use crate::service::Service;
+use crate::dialects::{client_info, request_origin};
+use crate::service::{LinkSource, Notice, Service};
 
 #[derive(Deserialize)]
 pub struct ActionQuery {
@@ -42,6 +44,8 @@ pub struct ActionForm {
     code: String,
     #[serde(rename = "continueUrl")]
     continue_url: String,
+    #[serde(rename = "apiKey")]
+    api_key: Option<String>,
     password: Option<String>,
 }
 
@@ -66,6 +70,7 @@ fn finished(status: StatusCode, next: String, message: &'static str) -> Response
         title: TITLE,
         csrf: String::new(),
         code: String::new(),
+        api_key: String::new(),
         next,
         prompt: String::new(),
         button: "",
@@ -76,13 +81,7 @@ fn finished(status: StatusCode, next: String, message: &'static str) -> Response
 }
 
 /// What a form that uses `found` says and asks.
-fn form(
-    found: &OobCode,
-    code: String,
-    next: String,
-    csrf: String,
-    notice: Option<String>,
-) -> Action {
+fn form(found: &OobCode, q: &ActionQuery, next: String, csrf: String) -> Action {
     let (prompt, button, password) = match (found.request, &found.new_email) {
         (OobRequest::PasswordReset, _) => (
             format!("Choose a new password for {}.", found.email),
@@ -97,6 +96,14 @@ fn form(
             "Change email address",
             false,
         ),
+        (OobRequest::RecoverEmail, _) => (
+            format!(
+                "Change your account's email address back to {}. This signs out every device.",
+                found.email
+            ),
+            "Change email address back",
+            false,
+        ),
         _ => (
             format!("Confirm {} as your account's email address.", found.email),
             "Confirm email address",
@@ -104,10 +111,11 @@ fn form(
         ),
     };
     Action {
-        notice,
+        notice: templates::notice(q.notice.as_deref()),
         title: TITLE,
         csrf,
-        code,
+        code: q.code.clone().unwrap_or_default(),
+        api_key: q.api_key.clone().unwrap_or_default(),
         next,
         prompt,
         button,
@@ -135,11 +143,7 @@ pub async fn action_page(
     let Ok(token) = random_token() else {
         return failure(DomainError::Internal);
     };
-    let notice = templates::notice(q.notice.as_deref());
-    let html = page(
-        StatusCode::OK,
-        &form(&found, code, next, token.clone(), notice),
-    );
+    let html = page(StatusCode::OK, &form(&found, &q, next, token.clone()));
     with_cookie(html, set_cookie(FORM_COOKIE, &token))
 }
 
@@ -198,10 +202,26 @@ pub async fn use_action(
                 return see(&format!("/ui/action?{again}"));
             }
         },
-        None => svc
-            .apply_oob_code(None, &form.code)
-            .await
-            .map(|_| "Your email address is confirmed."),
+        None => {
+            let source = LinkSource {
+                api_key: form.api_key.filter(|key| !key.is_empty()),
+                origin: request_origin(&headers),
+            };
+            let client = client_info(&headers);
+            let notice = Notice {
+                source: &source,
+                client: &client,
+            };
+            svc.apply_oob_code(None, &form.code, notice)
+                .await
+                .map(|(found, _)| match found.request {
+                    OobRequest::RecoverEmail => {
+                        "Your email address is changed back, and every device is signed out. \
+                         If you did not change it, change your password too."
+                    }
+                    _ => "Your email address is confirmed.",
+                })
+        }
     };
     match done {
         Ok(message) => with_cookie(

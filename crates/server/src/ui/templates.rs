@@ -21,6 +21,8 @@ pub struct Action {
     pub title: &'static str,
     pub csrf: String,
     pub code: String,
+    /// The link's API key, for the links a change of address sends.
+    pub api_key: String,
     /// Where to go afterwards: the link's `continueUrl`, else the sign-in page.
     pub next: String,
     pub prompt: String,

@@ -28,12 +28,15 @@ const CODE_KINDS: [MessageKind; 3] = [
     MessageKind::VerifyContact,
 ];
 /// Sent by email only, with a link instead of a code to type.
-const LINK_KINDS: [MessageKind; 4] = [
+const LINK_KINDS: [MessageKind; 5] = [
     MessageKind::VerifyEmail,
     MessageKind::ResetPassword,
     MessageKind::ChangeEmail,
     MessageKind::SignInLink,
+    MessageKind::RecoverEmail,
 ];
+/// The address a recovery link's notice says the account was changed to.
+const NEW_EMAIL: &str = "mallory@example.com";
 
 /// A message of `kind`, with a link if the kind carries one.
 fn content(kind: MessageKind, locale: Option<&str>) -> MessageContent {
@@ -44,6 +47,7 @@ fn content(kind: MessageKind, locale: Option<&str>) -> MessageContent {
         valid_minutes: 5,
         session_info: None,
         link: LINK_KINDS.contains(&kind).then(|| LINK.to_owned()),
+        new_email: Some(NEW_EMAIL.to_owned()),
     }
 }
 
@@ -553,6 +557,10 @@ fn every_kind_renders_in_english_and_german() {
             assert!(email.text.contains(action), "{context}: {}", email.text);
             assert!(email.text.contains(" 5 "), "{context}: {}", email.text);
             assert!(sms.contains(action), "{context}: {sms}");
+            if kind == MessageKind::RecoverEmail {
+                assert!(email.text.contains(NEW_EMAIL), "{context}: {}", email.text);
+                assert!(email.html.contains(NEW_EMAIL), "{context}: {}", email.html);
+            }
             let lang = format!("<html lang=\"{locale}\">");
             assert!(email.html.contains(&lang), "{context}: {}", email.html);
             for part in [&email.subject, &email.text, &email.html, &sms] {

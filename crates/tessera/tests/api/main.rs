@@ -35,6 +35,7 @@ mod nodes;
 mod oob;
 mod operations;
 mod outage;
+mod recover_email;
 mod secrets;
 mod sinks;
 mod tokens;

@@ -309,13 +309,13 @@ async fn a_link_to_the_new_address_changes_it() {
 }
 
 /// A browser on the link's page, without JavaScript: the visit only shows the form.
-struct Page {
+pub(crate) struct Page {
     client: reqwest::Client,
     cookie: String,
 }
 
 impl Page {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Page {
             client: reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
@@ -325,7 +325,7 @@ impl Page {
         }
     }
 
-    async fn get(&mut self, url: &str) -> (StatusCode, String) {
+    pub(crate) async fn get(&mut self, url: &str) -> (StatusCode, String) {
         let response = self.client.get(url).send().await.unwrap();
         if let Some(set) = response.headers().get(SET_COOKIE) {
             self.cookie = set.to_str().unwrap().split(';').next().unwrap().to_owned();
@@ -333,7 +333,11 @@ impl Page {
         (response.status(), response.text().await.unwrap())
     }
 
-    async fn post(&self, url: &str, form: &[(&str, &str)]) -> (StatusCode, String, String) {
+    pub(crate) async fn post(
+        &self,
+        url: &str,
+        form: &[(&str, &str)],
+    ) -> (StatusCode, String, String) {
         let response = self
             .client
             .post(url)
@@ -351,7 +355,7 @@ impl Page {
     }
 }
 
-fn hidden(html: &str, name: &str) -> String {
+pub(crate) fn hidden(html: &str, name: &str) -> String {
     let marker = format!("name=\"{name}\" value=\"");
     let start = html.find(&marker).map(|i| i + marker.len()).expect(name);
     html[start..].split('"').next().unwrap().to_owned()

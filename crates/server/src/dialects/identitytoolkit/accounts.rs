@@ -12,9 +12,11 @@ use tessera_core::{
 use super::error::ItError;
 use super::extract::{Body, Caller};
 use super::input;
+use super::oob::Source;
 use super::wire::*;
 use crate::crypto::random_token;
-use crate::service::{Authenticated, Service, UserSelector};
+use crate::dialects::Client;
+use crate::service::{Authenticated, Notice, Service, UserSelector};
 
 /// The realm of a dual-use call: the key's project for end users; `targetProjectId`, else
 /// the key's project, else the default project for administrators.
@@ -257,19 +259,27 @@ pub(super) async fn user_infos(
 pub async fn update(
     State(svc): State<Arc<Service>>,
     caller: Caller,
+    Source(source): Source,
+    Client(client): Client,
     Body(req): Body<UpdateRequest>,
 ) -> Result<Json<UpdateResponse>, ItError> {
     let target = (req.target_project_id.as_deref(), req.tenant_id.as_deref());
+    let notice = Notice {
+        source: &source,
+        client: &client,
+    };
     if let Some(code) = &req.oob_code {
         let realm = realm_for(&svc, &caller, target.0, target.1).await?;
-        let user = svc.apply_oob_code(Some(&realm.id), code).await?;
+        let (_, user) = svc.apply_oob_code(Some(&realm.id), code, notice).await?;
         return Ok(Json(input::update_response(&user, None)));
     }
     match acting(&svc, &caller, req.id_token.as_deref(), target.0, target.1).await? {
         Acting::Me(me) => {
             let want_tokens = req.return_secure_token.unwrap_or(false);
             let changes = input::account_changes(req, false)?;
-            let (user, session) = svc.update_own_account(*me, changes, want_tokens).await?;
+            let (user, session) = svc
+                .update_own_account(*me, changes, want_tokens, notice)
+                .await?;
             Ok(Json(input::update_response(&user, session)))
         }
         Acting::Admin(realm) => admin_update(&svc, &realm, req).await.map(Json),

@@ -7,7 +7,6 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::{FromRequestParts, State};
-use axum::http::header;
 use axum::http::request::Parts;
 use tessera_core::oob::OobRequest;
 use tessera_core::{DomainError, Realm};
@@ -20,34 +19,26 @@ use super::wire::{
     ResetPasswordRequest, ResetPasswordResponse, SendOobCodeRequest, SendOobCodeResponse,
     SignInWithEmailLinkRequest, SignInWithEmailLinkResponse,
 };
-use crate::dialects::Client;
-use crate::service::{Addressee, LinkDelivery, OobSend, Service};
+use crate::dialects::{Client, request_origin};
+use crate::service::{Addressee, LinkDelivery, LinkSource, OobSend, Service};
 
 /// What a link carries from the request: the API key it was made with, and, for dev mode's
 /// links, the origin the request came to.
-pub struct LinkSource {
-    api_key: Option<String>,
-    origin: Option<String>,
-}
+pub struct Source(pub LinkSource);
 
-impl<S: Send + Sync> FromRequestParts<S> for LinkSource {
+impl<S: Send + Sync> FromRequestParts<S> for Source {
     type Rejection = ItError;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ItError> {
-        let origin = parts
-            .headers
-            .get(header::HOST)
-            .and_then(|host| host.to_str().ok())
-            .map(|host| format!("http://{host}"));
-        Ok(LinkSource {
+        Ok(Source(LinkSource {
             api_key: api_key(parts),
-            origin,
-        })
+            origin: request_origin(&parts.headers),
+        }))
     }
 }
 
 /// The other values of Identity Toolkit's `OobReqType`, which the emulator does not
-/// implement either.
+/// implement either (a recovery link is sent only with a change of address).
 const UNIMPLEMENTED: [&str; 4] = [
     "OLD_EMAIL_AGREE",
     "NEW_EMAIL_ACCEPT",
@@ -86,7 +77,7 @@ fn continue_url(raw: Option<&str>) -> Result<Option<String>, ItError> {
 pub async fn send_oob_code(
     State(svc): State<Arc<Service>>,
     caller: Caller,
-    source: LinkSource,
+    Source(source): Source,
     Client(client): Client,
     Body(req): Body<SendOobCodeRequest>,
 ) -> Result<Json<SendOobCodeResponse>, ItError> {
@@ -102,7 +93,10 @@ pub async fn send_oob_code(
                 .as_deref()
                 .ok_or(ItError::code("MISSING_NEW_EMAIL"))?,
         )?),
-        OobRequest::VerifyEmail | OobRequest::PasswordReset | OobRequest::EmailSignIn => None,
+        OobRequest::VerifyEmail
+        | OobRequest::PasswordReset
+        | OobRequest::EmailSignIn
+        | OobRequest::RecoverEmail => None,
     };
     if request == OobRequest::EmailSignIn
         && continue_url
@@ -120,14 +114,13 @@ pub async fn send_oob_code(
         to,
         new_email,
         continue_url,
-        api_key: source.api_key,
+        source,
         deliver: if return_link {
             LinkDelivery::Return
         } else {
             LinkDelivery::Email
         },
         url_template: None,
-        origin: source.origin,
     };
     let sent = svc.send_oob_code(&realm, send, &client).await?;
     let (oob_code, oob_link) = sent.returned.unzip();

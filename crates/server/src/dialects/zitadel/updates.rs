@@ -18,7 +18,7 @@ use crate::proto::zitadel::management::v1 as mgmt;
 use crate::proto::zitadel::user::v2 as user;
 use crate::proto::zitadel::v1::ObjectDetails;
 use crate::service::{
-    AccountChanges, Addressee, HumanChange, IfUnchanged, LinkDelivery, OobSend, Proof,
+    AccountChanges, Addressee, HumanChange, IfUnchanged, LinkDelivery, LinkSource, OobSend, Proof,
 };
 
 fn new_password(raw: Option<&str>) -> Result<Password, ZitadelError> {
@@ -86,10 +86,9 @@ pub async fn password_reset(
         to: Addressee::User(Box::new(user)),
         new_email: None,
         continue_url: None,
-        api_key: None,
+        source: LinkSource::default(),
         deliver,
         url_template,
-        origin: None,
     };
     let sent = ctx
         .svc
