@@ -44,6 +44,9 @@ pub struct RefreshTokenRecord {
     pub sign_in_provider: String,
     pub auth_time: OffsetDateTime,
     pub second_factor: Option<SecondFactor>,
+    /// The claims of the custom token the session began with (a JSON object), for every ID
+    /// token it mints.
+    pub developer_claims: Option<String>,
 }
 
 /// What issuing a code writes, all in one transaction: one commit, so one wait for the disk.

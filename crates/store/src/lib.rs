@@ -749,7 +749,8 @@ impl Store for SqlStore {
             .reading(async |conn| {
                 sqlx::query(
                     "SELECT token_hash, realm_id, user_id, issued_at, sign_in_provider, auth_time, \
-             second_factor_kind, second_factor_id FROM refresh_tokens WHERE token_hash = $1",
+             second_factor_kind, second_factor_id, developer_claims FROM refresh_tokens \
+             WHERE token_hash = $1",
                 )
                 .bind(token_hash)
                 .fetch_optional(conn)

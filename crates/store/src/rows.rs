@@ -135,6 +135,7 @@ pub(crate) fn refresh_from_row(row: &AnyRow) -> Result<RefreshTokenRecord, Store
             }),
             _ => None,
         },
+        developer_claims: get(row, "developer_claims")?,
     })
 }
 

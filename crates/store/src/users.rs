@@ -116,7 +116,8 @@ pub(crate) fn record_activity(
 pub(crate) fn insert_refresh_token(r: &RefreshTokenRecord) -> Statement {
     sqlx::query(
         "INSERT INTO refresh_tokens (token_hash, realm_id, user_id, issued_at, sign_in_provider, auth_time, \
-         second_factor_kind, second_factor_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+         second_factor_kind, second_factor_id, developer_claims) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
     .bind(r.token_hash.as_slice())
     .bind(&r.realm.0)
@@ -126,6 +127,7 @@ pub(crate) fn insert_refresh_token(r: &RefreshTokenRecord) -> Statement {
     .bind(millis(r.auth_time))
     .bind(r.second_factor.as_ref().map(|f| f.kind.as_str()))
     .bind(r.second_factor.as_ref().map(|f| f.id.as_str()))
+    .bind(r.developer_claims.as_deref())
 }
 
 /// Binds the user columns in `USER_COLUMNS` order, shared by insert and update.

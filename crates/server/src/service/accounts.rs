@@ -4,7 +4,7 @@
 use std::hash::Hash;
 use std::sync::Arc;
 
-use tessera_core::store::{UserQuery, UserRow, UserScope, UserWrite};
+use tessera_core::store::{Activity, UserQuery, UserRow, UserScope, UserWrite};
 use tessera_core::{
     AccountState, DomainError, EmailAddress, NewUser, Password, PhoneNumber, Profile, ProfilePatch,
     Realm, User, UserId, UserPatch,
@@ -172,6 +172,49 @@ impl Service {
             created_at: account.created_at.unwrap_or_else(|| self.clock.now()),
             last_login_at: account.last_login_at,
         })
+    }
+
+    /// Signs in the user a custom token names (Identity Toolkit's `signInWithCustomToken`),
+    /// created with that id when there is none yet, with the token's claims in every ID token
+    /// of the session. A custom token is a first factor that second factors do not apply to,
+    /// as in Firebase. The session, and whether the user is new.
+    pub async fn sign_in_with_custom_token(
+        &self,
+        realm: &Realm,
+        id: UserId,
+        developer_claims: Option<String>,
+    ) -> Result<(Session, bool), DomainError> {
+        let now = self.clock.now();
+        let (user, is_new) = match self.store.get_user(&realm.id, &id).await? {
+            Some(user) => (user, false),
+            None => {
+                let account = NewAccount {
+                    id: Some(id.clone()),
+                    last_login_at: Some(now),
+                    ..NewAccount::default()
+                };
+                match self.insert_account(realm, account).await {
+                    Ok(user) => (user, true),
+                    // A sign-in racing with this one created the user first.
+                    Err(DomainError::DuplicateUserId) => {
+                        (self.get_account(realm, &id).await?, false)
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+        };
+        if !is_new {
+            user.ensure_active()?;
+            self.store
+                .record_activity(&realm.id, &user.id, Activity::SignIn, now)
+                .await?;
+        }
+        let sign_in = SignIn {
+            developer_claims,
+            ..SignIn::first_factor("custom", now)
+        };
+        let session = self.start_session(realm, &user, sign_in).await?;
+        Ok((session, is_new))
     }
 
     /// First-factor sign-in. An unknown email costs the same Argon2 work as a wrong password,

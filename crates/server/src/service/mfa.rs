@@ -761,6 +761,7 @@ impl Service {
             provider: pending.first_factor,
             auth_time: now,
             second_factor: Some(second_factor),
+            developer_claims: None,
         };
         let (refresh_token, refresh) = self.new_refresh_token(&realm, &user, &sign_in)?;
         // Of requests racing with the right code, the one that wins the sign-in finishes it,

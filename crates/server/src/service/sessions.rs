@@ -32,6 +32,8 @@ pub struct SignIn {
     pub provider: String,
     pub auth_time: OffsetDateTime,
     pub second_factor: Option<SecondFactor>,
+    /// A custom token's claims (a JSON object), at the top level of every ID token.
+    pub developer_claims: Option<String>,
 }
 
 impl SignIn {
@@ -40,10 +42,13 @@ impl SignIn {
             provider: provider.to_owned(),
             auth_time,
             second_factor: None,
+            developer_claims: None,
         }
     }
 
-    /// The sign-in an ID token describes.
+    /// The sign-in an ID token describes. A custom token's claims cannot be told from the
+    /// user's own there, so a session continued from an ID token goes without them, as in
+    /// the emulator.
     fn from_claims(claims: &IdTokenClaims) -> Result<Self, DomainError> {
         let second_factor = match (
             &claims.firebase.sign_in_second_factor,
@@ -60,6 +65,7 @@ impl SignIn {
             auth_time: OffsetDateTime::from_unix_timestamp(claims.auth_time)
                 .map_err(|_| DomainError::InvalidIdToken)?,
             second_factor,
+            developer_claims: None,
         })
     }
 }
@@ -132,6 +138,7 @@ impl Service {
             sign_in_provider: sign_in.provider.clone(),
             auth_time: sign_in.auth_time,
             second_factor: sign_in.second_factor.clone(),
+            developer_claims: sign_in.developer_claims.clone(),
         };
         Ok((refresh_token, record))
     }
@@ -169,10 +176,14 @@ impl Service {
         if let Some(phone) = &user.phone_number {
             identities.insert("phone".to_owned(), vec![phone.clone()]);
         }
-        let custom = match &user.custom_attributes {
-            Some(json) => serde_json::from_str(json).map_err(internal)?,
-            None => serde_json::Map::new(),
-        };
+        // The user's own claims win over a custom token's.
+        let mut custom = serde_json::Map::new();
+        for json in [&sign_in.developer_claims, &user.custom_attributes] {
+            if let Some(json) = json {
+                let claims: serde_json::Map<_, _> = serde_json::from_str(json).map_err(internal)?;
+                custom.extend(claims);
+            }
+        }
         let claims = IdTokenClaims {
             iss: issuer(&realm.project_id),
             aud: realm.project_id.clone(),
@@ -242,6 +253,7 @@ impl Service {
             provider: record.sign_in_provider,
             auth_time: record.auth_time,
             second_factor: record.second_factor,
+            developer_claims: record.developer_claims,
         };
         let id_token = self.mint_id_token(&realm, &user, &sign_in).await?;
         Ok(Session {

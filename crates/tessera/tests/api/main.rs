@@ -22,6 +22,7 @@ mod cli;
 mod cluster;
 mod config;
 mod crash;
+mod custom_token;
 mod delivery;
 mod delivery_senders;
 mod email_link;

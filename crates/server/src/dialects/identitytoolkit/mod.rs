@@ -5,6 +5,7 @@
 mod accounts;
 mod admin;
 mod config;
+mod custom_token;
 mod emulator;
 mod error;
 mod extract;
@@ -49,6 +50,10 @@ fn identitytoolkit_v1() -> Router<Arc<Service>> {
         .route(
             "/v1/accounts:signInWithEmailLink",
             post(oob::sign_in_with_email_link),
+        )
+        .route(
+            "/v1/accounts:signInWithCustomToken",
+            post(custom_token::sign_in_with_custom_token),
         )
         .route("/v1/recaptchaParams", get(securetoken::recaptcha_params))
         .route("/v2/recaptchaConfig", get(securetoken::recaptcha_config));
@@ -208,6 +213,7 @@ async fn google_params(
     oob::send_oob_code,
     oob::reset_password,
     oob::sign_in_with_email_link,
+    custom_token::sign_in_with_custom_token,
     admin::create,
     admin::lookup,
     admin::update,

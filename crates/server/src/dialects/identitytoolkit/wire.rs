@@ -528,6 +528,29 @@ pub struct SignInWithEmailLinkResponse {
     pub outcome: FirstFactorReply,
 }
 
+/// `accounts:signInWithCustomToken`: the Admin SDKs' custom token, for its `uid`.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SignInWithCustomTokenRequest {
+    pub token: Option<String>,
+    pub tenant_id: Option<String>,
+    #[serde(rename = "returnSecureToken")]
+    pub _return_secure_token: Ignored,
+    #[serde(rename = "instanceId")]
+    pub _instance_id: Ignored,
+    #[serde(rename = "delegatedProjectNumber")]
+    pub _delegated_project_number: Ignored,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SignInWithCustomTokenResponse {
+    pub kind: &'static str,
+    pub is_new_user: bool,
+    #[serde(flatten)]
+    pub tokens: Tokens,
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct LookupResponse {
