@@ -4,6 +4,7 @@ import time
 import uuid
 from urllib.parse import parse_qs, urlparse
 
+import jwt
 import pytest
 import requests
 from firebase_admin import auth
@@ -287,3 +288,27 @@ def test_email_link_user_is_listed_under_the_password_provider(firebase_app, tes
     signed_in = toolkit.accounts().signInWithEmailLink(body={"email": email, "oobCode": code}).execute()
     user = auth.get_user(signed_in["localId"], app=firebase_app)
     assert [(p.provider_id, p.uid, p.email) for p in user.provider_data] == [("password", email, email)]
+
+
+def test_custom_token_signs_in_and_creates_the_user_once(firebase_app, tessera):
+    uid = f"custom-{uuid.uuid4().hex[:10]}"
+    token = auth.create_custom_token(uid, {"role": "admin"}, app=firebase_app)
+    assert isinstance(token, bytes)
+    # In emulator mode the Admin SDK signs nothing: an `alg: none` JWT for the uid and claims.
+    assert jwt.get_unverified_header(token)["alg"] == "none"
+
+    first = toolkit_post(tessera, "signInWithCustomToken", {"token": token.decode(), "returnSecureToken": True})
+    assert first.status_code == 200, first.text
+    first = first.json()
+    assert first["isNewUser"] is True
+    assert first["refreshToken"]
+    claims = auth.verify_id_token(first["idToken"], app=firebase_app, check_revoked=True)
+    assert claims["uid"] == uid
+    assert claims["role"] == "admin"
+    assert claims["firebase"]["sign_in_provider"] == "custom"
+    assert auth.get_user(uid, app=firebase_app).uid == uid
+
+    again = toolkit_post(tessera, "signInWithCustomToken", {"token": token.decode(), "returnSecureToken": True})
+    assert again.status_code == 200, again.text
+    assert again.json()["isNewUser"] is False
+    assert auth.verify_id_token(again.json()["idToken"], app=firebase_app)["role"] == "admin"
