@@ -94,6 +94,19 @@ pub struct Config {
     /// `one`: the async runtime on one CPU, password hashing and signing on all
     /// (`tessera_server::cpus`); `all`: any thread anywhere; `auto` (default): `all`.
     pub request_cpus: RequestCpus,
+    /// Production only: the service accounts whose custom tokens (the Admin SDKs'
+    /// `createCustomToken`) sign users in, each with its RSA public key. Dev mode takes any
+    /// custom token unchecked, as the Firebase emulator does.
+    pub custom_token_signers: Vec<CustomTokenSigner>,
+}
+
+/// A service account that signs custom tokens: its email (the tokens' `iss`) and a PEM file
+/// with its public key (`PUBLIC KEY` or `RSA PUBLIC KEY`).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct CustomTokenSigner {
+    pub service_account: String,
+    pub public_key_file: PathBuf,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
@@ -191,6 +204,7 @@ impl Default for Config {
             failure_limits: None,
             delivery: DeliveryConfig::default(),
             request_cpus: RequestCpus::default(),
+            custom_token_signers: Vec::new(),
         }
     }
 }

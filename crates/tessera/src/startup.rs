@@ -12,7 +12,7 @@ use tessera_server::passwords::PasswordHasherPool;
 use tessera_server::service::{
     self, AcceptAll, AppVerifier, RequireEvidence, Service, ServiceParts, WebAuthnSettings,
 };
-use tessera_server::tokens::{Signing, SigningKeys};
+use tessera_server::tokens::{CustomTokens, Signing, SigningKeys};
 use tessera_store::{Engine, OpenOptions, SqlStore};
 use tokio::net::TcpListener;
 use tokio::runtime::Handle;
@@ -114,12 +114,31 @@ pub async fn build_service(
             .map_err(|bad| anyhow::anyhow!("webauthn_origins: {bad} is not an origin"))?,
         delivery: senders::delivery_setup(config)?,
         failure_limits: config.failure_limits(),
+        custom_tokens: custom_tokens(config)?,
     })
     .context("assembling the service")?;
     if config.mode == Mode::Dev {
         dev_bootstrap(config, &service).await?;
     }
     Ok(Arc::new(service))
+}
+
+/// Which custom tokens sign in: in dev mode any, as in the emulator; in production those of
+/// the configured service accounts, by their public keys.
+fn custom_tokens(config: &Config) -> anyhow::Result<CustomTokens> {
+    if config.mode == Mode::Dev {
+        return Ok(CustomTokens::Unchecked);
+    }
+    let mut signers = Vec::new();
+    for signer in &config.custom_token_signers {
+        let path = &signer.public_key_file;
+        let pem = std::fs::read(path)
+            .with_context(|| format!("custom_token_signers: reading {}", path.display()))?;
+        signers.push((signer.service_account.clone(), pem));
+    }
+    CustomTokens::signed(signers).map_err(|email| {
+        anyhow::anyhow!("custom_token_signers: the key of {email} is no RSA public key in PEM")
+    })
 }
 
 /// Dev mode's ready-made realm: the default project, which is also the default ZITADEL

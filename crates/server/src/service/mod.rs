@@ -24,7 +24,9 @@ use tessera_core::{Clock, DomainError, Store};
 
 use crate::crypto::Keyring;
 use crate::passwords::PasswordHasherPool;
-use crate::tokens::{Signing, SigningKeys, TokenSigner, TokenVerifier};
+use crate::tokens::{
+    CustomToken, CustomTokenError, CustomTokens, Signing, SigningKeys, TokenSigner, TokenVerifier,
+};
 
 pub use accounts::{AccountChanges, BatchGetPage, ImportUser, NewAccount, UserSelector};
 pub use attempts::FailureLimits;
@@ -64,6 +66,7 @@ pub struct Service {
     webauthn: WebAuthnSettings,
     delivery: delivery::Deliveries,
     failure_limits: FailureLimits,
+    custom_tokens: CustomTokens,
     recent: recent::Recent,
     user_locks: user_locks::UserLocks,
 }
@@ -85,6 +88,8 @@ pub struct ServiceParts {
     pub delivery: DeliverySetup,
     /// Limits on failed code checks per user and per client address.
     pub failure_limits: FailureLimits,
+    /// Which custom tokens sign in (`signInWithCustomToken`).
+    pub custom_tokens: CustomTokens,
 }
 
 impl Service {
@@ -102,6 +107,7 @@ impl Service {
             webauthn,
             delivery,
             failure_limits,
+            custom_tokens,
         } = parts;
         Ok(Self {
             store,
@@ -117,6 +123,7 @@ impl Service {
             webauthn,
             delivery: delivery::Deliveries::new(delivery)?,
             failure_limits,
+            custom_tokens,
             recent: recent::Recent::new(),
             user_locks: user_locks::UserLocks::new(),
         })
@@ -158,6 +165,11 @@ impl Service {
 
     pub fn mode(&self) -> Mode {
         self.mode
+    }
+
+    /// The custom token `raw`, if it is one this server takes now.
+    pub fn read_custom_token(&self, raw: &str) -> Result<CustomToken, CustomTokenError> {
+        self.custom_tokens.read(raw, self.clock.now())
     }
 
     /// For `/readyz`: can we reach the database right now?

@@ -187,9 +187,100 @@ async fn refusals_change_nothing() {
         .await;
 }
 
-/// A production server has no key to check a custom token with, and takes none.
+const SERVICE_ACCOUNT: &str = "backend@demo-project.iam.gserviceaccount.com";
+
+/// A token as firebase-admin signs one with a service account's key, with `changes` to its
+/// claims.
+fn signed(issued_at: i64, changes: Value) -> String {
+    let mut payload = json!({
+        "aud": AUDIENCE, "iss": SERVICE_ACCOUNT, "sub": SERVICE_ACCOUNT,
+        "iat": issued_at, "exp": issued_at + 3600, "uid": "alice", "claims": {"role": "admin"},
+    });
+    payload
+        .as_object_mut()
+        .unwrap()
+        .extend(changes.as_object().unwrap().clone());
+    let key = jsonwebtoken::EncodingKey::from_rsa_pem(include_bytes!(
+        "fixtures/custom_token_signer.key.pem"
+    ))
+    .unwrap();
+    let header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256);
+    jsonwebtoken::encode(&header, &payload, &key).unwrap()
+}
+
+/// In production a custom token signs in only when a configured service account signed it,
+/// within its hour.
 #[tokio::test]
-async fn production_takes_no_custom_token() {
+async fn production_takes_tokens_of_its_service_accounts() {
+    let app = TestApp::spawn_production_with(|c| {
+        c.custom_token_signers = vec![tessera::config::CustomTokenSigner {
+            service_account: SERVICE_ACCOUNT.to_owned(),
+            public_key_file: concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/tests/api/fixtures/custom_token_signer.pub.pem"
+            )
+            .into(),
+        }];
+    })
+    .await;
+    let key = app.production_api_key().await;
+    let path = format!("{SIGN_IN}?key={key}");
+    let post = |token: String| {
+        let body = json!({"token": token, "returnSecureToken": true});
+        app.client.post(app.url(&path)).json(&body).send()
+    };
+    let refused = async |token: String, message: &str| {
+        app.settled().await;
+        let before = app.fingerprint().await;
+        let reply = TestApp::reply(post(token).await.unwrap()).await;
+        assert_it_error(&reply, message);
+        assert_eq!(app.fingerprint().await, before);
+    };
+    let now = app.now();
+    let (status, signed_in) = TestApp::reply(post(signed(now, json!({}))).await.unwrap()).await;
+    assert_eq!(status, StatusCode::OK, "{signed_in}");
+    assert_eq!(signed_in["isNewUser"], true);
+    let claims = claims(str_of(&signed_in, "idToken"));
+    assert_eq!(
+        (&claims["user_id"], &claims["role"]),
+        (&json!("alice"), &json!("admin"))
+    );
+
+    let bad = "INVALID_CUSTOM_TOKEN : The token's signature or its iss, sub, iat or exp do not \
+               check out.";
+    let token = signed(now, json!({}));
+    let (body, _) = token.rsplit_once('.').unwrap();
+    refused(format!("{body}.{}", "A".repeat(342)), bad).await;
+    refused(
+        unsigned(json!({"aud": AUDIENCE, "iss": SERVICE_ACCOUNT, "uid": "alice"})),
+        bad,
+    )
+    .await;
+    refused(signed(now, json!({"sub": "someone@example.com"})), bad).await;
+    let expired = "INVALID_CUSTOM_TOKEN : The token has expired, or is valid for longer than an \
+                   hour.";
+    refused(signed(now - 3600, json!({})), expired).await;
+    refused(signed(now, json!({"exp": now + 7200})), expired).await;
+    refused(signed(now + 3600, json!({})), expired).await;
+    refused(
+        signed(
+            now,
+            json!({"iss": "other@example.com", "sub": "other@example.com"}),
+        ),
+        "CREDENTIAL_MISMATCH : The token is not signed by a service account in \
+         custom_token_signers.",
+    )
+    .await;
+    refused(
+        r#"{"uid": "alice"}"#.to_owned(),
+        "INVALID_CUSTOM_TOKEN : Invalid assertion format",
+    )
+    .await;
+}
+
+/// Without service accounts configured, a production server takes no custom token.
+#[tokio::test]
+async fn production_without_service_accounts_takes_none() {
     let app = TestApp::spawn_production().await;
     let key = app.production_api_key().await;
     let before = app.fingerprint().await;
@@ -204,8 +295,41 @@ async fn production_takes_no_custom_token() {
     let reply = TestApp::reply(reply).await;
     assert_it_error(
         &reply,
-        "INVALID_CUSTOM_TOKEN : Custom tokens are taken in dev mode only: a production server \
-         has no service account key to check them with.",
+        "CREDENTIAL_MISMATCH : The token is not signed by a service account in \
+         custom_token_signers.",
     );
     assert_eq!(app.fingerprint().await, before);
+}
+
+/// A service account's key file that holds no RSA key stops the server at start-up.
+#[tokio::test]
+async fn a_signer_without_a_public_key_stops_the_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("master.key");
+    tessera::master_key::generate(&key).unwrap();
+    let mut config = tessera::Config::for_tests(dir.path());
+    config.mode = tessera::config::Mode::Production;
+    config.master_key_file = Some(key);
+    config.sms.provider = tessera::config::SmsProvider::Webhook;
+    config.sms.webhook_url = Some(tessera::config::Secret::new("http://127.0.0.1:9/sms"));
+    config.sms.webhook_secret = Some(tessera::config::Secret::new("unused"));
+    config.email.smtp_url = Some(tessera::config::Secret::new("smtp://127.0.0.1:9"));
+    let not_a_key = dir.path().join("signer.pem");
+    std::fs::write(
+        &not_a_key,
+        "-----BEGIN PUBLIC KEY-----\nbm90IGEga2V5\n-----END PUBLIC KEY-----\n",
+    )
+    .unwrap();
+    config.custom_token_signers = vec![tessera::config::CustomTokenSigner {
+        service_account: SERVICE_ACCOUNT.to_owned(),
+        public_key_file: not_a_key,
+    }];
+    let error = tessera::Application::build(&config)
+        .await
+        .err()
+        .expect("refuses to start");
+    assert_eq!(
+        format!("{error:#}"),
+        format!("custom_token_signers: the key of {SERVICE_ACCOUNT} is no RSA public key in PEM")
+    );
 }
