@@ -4,12 +4,15 @@ The binary is the one cargo built (`target/debug/tessera`, or `TESSERA_BIN`). Wi
 `TEST_POSTGRES_URL` set, the server runs on a fresh PostgreSQL database instead of SQLite.
 """
 
+import base64
 import json
 import os
 import re
+import secrets
 import signal
 import subprocess
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -35,14 +38,27 @@ def data_dir(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("tessera")
 
 
-def _serve(data_dir: Path, **settings: str):
-    """Runs `tessera serve` on a free port until the generator is closed; yields its base URL.
-    `settings` become `TESSERA_<NAME>` environment variables."""
-    binary = os.environ.get("TESSERA_BIN", str(ROOT / "target" / "debug" / "tessera"))
-    args = [binary, "serve", "--listen", "127.0.0.1:0", "--data-dir", str(data_dir), *_database_args(data_dir)]
+def _binary() -> str:
+    return os.environ.get("TESSERA_BIN", str(ROOT / "target" / "debug" / "tessera"))
+
+
+def _env(settings: dict[str, str]) -> dict[str, str]:
+    """This process's environment without its `TESSERA_*` variables, with `settings` as
+    `TESSERA_<NAME>` variables instead."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("TESSERA_")}
     env.update(RUST_LOG="info", NO_COLOR="1")
     env.update({f"TESSERA_{name.upper()}": value for name, value in settings.items()})
+    return env
+
+
+def _serve(data_dir: Path, database_args: list[str] | None = None, **settings: str):
+    """Runs `tessera serve` on a free port until the generator is closed; yields its base URL.
+    `settings` become `TESSERA_<NAME>` environment variables. `database_args` (default: a
+    fresh database, see `_database_args`) name the database to serve."""
+    if database_args is None:
+        database_args = _database_args(data_dir)
+    args = [_binary(), "serve", "--listen", "127.0.0.1:0", "--data-dir", str(data_dir), *database_args]
+    env = _env(settings)
     proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
     base = None
     for line in proc.stdout:
@@ -67,6 +83,65 @@ def tessera(data_dir) -> str:
 def tessera_es256(tmp_path_factory) -> str:
     """A second server, on its own store, that signs ID tokens with ES256."""
     yield from _serve(tmp_path_factory.mktemp("tessera-es256"), token_algorithm="ES256")
+
+
+FIXTURES = ROOT / "crates" / "tessera" / "tests" / "api" / "fixtures"
+CUSTOM_TOKEN_SIGNER = f"backend@{PROJECT}.iam.gserviceaccount.com"
+
+
+@dataclass
+class ProductionServer:
+    base: str
+    api_key: str
+
+
+@pytest.fixture(scope="session")
+def tessera_production(tmp_path_factory):
+    """A third server, in production mode on its own store: an explicit master key, a webhook
+    SMS sender and an SMTP server (neither reachable: nothing here sends), the project and an
+    API key made with `tessera admin`, and `custom_token_signers` naming CUSTOM_TOKEN_SIGNER
+    with the test fixture's public key."""
+    data_dir = tmp_path_factory.mktemp("tessera-production")
+    master_key = data_dir / "master.key"
+    fd = os.open(master_key, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        json.dump({"id": f"mk-{secrets.token_hex(4)}", "key": base64.b64encode(secrets.token_bytes(32)).decode()}, f)
+    config = data_dir / "tessera.toml"
+    config.write_text(
+        'mode = "production"\n'
+        "\n"
+        "[[custom_token_signers]]\n"
+        f"service_account = {json.dumps(CUSTOM_TOKEN_SIGNER)}\n"
+        f"public_key_file = {json.dumps(str(FIXTURES / 'custom_token_signer.pub.pem'))}\n"
+    )
+    settings = {
+        "config": str(config),
+        "master_key_file": str(master_key),
+        "sms_provider": "webhook",
+        "sms_webhook_url": "http://127.0.0.1:9/sms",
+        "sms_webhook_secret": "unused",
+        "smtp_url": "smtp://127.0.0.1:9",
+    }
+    database_args = _database_args(data_dir)
+
+    def admin(*args: str) -> str:
+        """`tessera admin ARGS…` on the server's store; its one line of output (the log goes
+        to stderr)."""
+        done = subprocess.run(
+            [_binary(), "admin", "--data-dir", str(data_dir), *database_args, *args],
+            env=_env(settings),
+            capture_output=True,
+            text=True,
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert len(done.stdout.splitlines()) <= 1, done.stdout
+        return done.stdout.strip()
+
+    admin("create-project", PROJECT)
+    api_key = admin("create-api-key", PROJECT)
+    server = _serve(data_dir, database_args, **settings)
+    yield ProductionServer(base=next(server), api_key=api_key)
+    next(server, None)
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,6 @@ import {
   applyActionCode,
   checkActionCode,
   confirmPasswordReset,
-  createUserWithEmailAndPassword,
   sendEmailVerification,
   sendPasswordResetEmail,
   verifyBeforeUpdateEmail,
@@ -22,11 +21,6 @@ import { PASSWORD, PROJECT, uniqueEmail, useTessera } from './server.mjs';
 const tessera = useTessera();
 const signIn = tessera.signIn;
 
-async function signUp(email = uniqueEmail()) {
-  const auth = tessera.client();
-  const { user } = await createUserWithEmailAndPassword(auth, email, PASSWORD);
-  return { auth, user, email };
-}
 
 const oobCodesPath = `/emulator/v1/projects/${PROJECT}/oobCodes`;
 
@@ -53,7 +47,7 @@ async function oobCode(email, requestType, mode) {
 }
 
 test('sendEmailVerification: checkActionCode, then applyActionCode verifies the address, once', async () => {
-  const { auth, user, email } = await signUp();
+  const { auth, user, email } = await tessera.signUp();
   assert.equal(user.emailVerified, false);
 
   await sendEmailVerification(user);
@@ -86,7 +80,7 @@ test('applyActionCode and checkActionCode with an unknown code are auth/invalid-
 });
 
 test('sendPasswordResetEmail: verifyPasswordResetCode, then confirmPasswordReset sets the new password', async () => {
-  const { email, user } = await signUp();
+  const { email, user } = await tessera.signUp();
   const auth = tessera.client();
   await sendPasswordResetEmail(auth, email);
   const code = await oobCode(email, 'PASSWORD_RESET', 'resetPassword');
@@ -120,7 +114,7 @@ test('sendPasswordResetEmail for an unknown address is auth/user-not-found (serv
 });
 
 test('a verification code cannot reset the password: confirmPasswordReset is auth/invalid-action-code', async () => {
-  const { auth, user, email } = await signUp();
+  const { auth, user, email } = await tessera.signUp();
   await sendEmailVerification(user);
   const code = await oobCode(email, 'VERIFY_EMAIL', 'verifyEmail');
   await assert.rejects(confirmPasswordReset(auth, code, 'a brand new secret'), { code: 'auth/invalid-action-code' });
@@ -128,7 +122,7 @@ test('a verification code cannot reset the password: confirmPasswordReset is aut
 });
 
 test('verifyBeforeUpdateEmail: applying its code moves the sign-in to the new, verified address', async () => {
-  const { auth, user, email } = await signUp();
+  const { auth, user, email } = await tessera.signUp();
   const newEmail = uniqueEmail('moved');
   await verifyBeforeUpdateEmail(user, newEmail);
   // Nothing changes before the link is used.
@@ -154,8 +148,8 @@ test('verifyBeforeUpdateEmail: applying its code moves the sign-in to the new, v
 });
 
 test('verifyBeforeUpdateEmail to an address another user has is auth/email-already-in-use', async () => {
-  const { user, email } = await signUp();
-  const other = await signUp();
+  const { user, email } = await tessera.signUp();
+  const other = await tessera.signUp();
   await assert.rejects(verifyBeforeUpdateEmail(user, other.email), { code: 'auth/email-already-in-use' });
   assert.deepEqual(await oobEntries(email, 'VERIFY_AND_CHANGE_EMAIL'), []);
 });

@@ -20,15 +20,9 @@ import { decodeJwt, hex, PASSWORD, PROJECT, sleep, uniqueEmail, useTessera } fro
 
 const tessera = useTessera();
 
-/** A fresh JS SDK Auth, for the project or (with `tenantId`) for one of its tenants. */
-function client(tenantId = null) {
-  const auth = tessera.client();
-  auth.tenantId = tenantId;
-  return auth;
-}
 
 /** signInWithCustomToken on a fresh client; resolves to the UserCredential. */
-const signIn = (token, tenantId = null) => signInWithCustomToken(client(tenantId), token);
+const signIn = (token, tenantId = null) => signInWithCustomToken(tessera.client(tenantId), token);
 
 /**
  * The same request over plain HTTP, for what the JS SDK would also catch on its own side (it

@@ -22,21 +22,15 @@ import { PASSWORD, PROJECT, uniqueEmail, useTessera } from './server.mjs';
 
 const tessera = useTessera();
 
-/** A fresh JS SDK Auth, for the project or (with `tenantId`) for one of its tenants. */
-function client(tenantId = null) {
-  const auth = tessera.client();
-  auth.tenantId = tenantId;
-  return auth;
-}
 
 async function signUp(tenantId = null, email = uniqueEmail()) {
-  const { user } = await createUserWithEmailAndPassword(client(tenantId), email, PASSWORD);
+  const { user } = await createUserWithEmailAndPassword(tessera.client(tenantId), email, PASSWORD);
   assert.equal(user.tenantId, tenantId);
   return { user, email };
 }
 
 const signIn = (tenantId, email, password = PASSWORD) =>
-  signInWithEmailAndPassword(client(tenantId), email, password);
+  signInWithEmailAndPassword(tessera.client(tenantId), email, password);
 
 /** The outstanding PASSWORD_RESET links for `email` in the project or a tenant. */
 async function resetEntries(tenantId, email) {
@@ -71,7 +65,7 @@ async function assertRevealingErrors(tenantId) {
   await assert.rejects(signIn(tenantId, uniqueEmail('nobody')), { code: 'auth/user-not-found' });
   await assert.rejects(signIn(tenantId, email, 'not the password'), { code: 'auth/wrong-password' });
   const nobody = uniqueEmail('nobody');
-  await assert.rejects(sendPasswordResetEmail(client(tenantId), nobody), { code: 'auth/user-not-found' });
+  await assert.rejects(sendPasswordResetEmail(tessera.client(tenantId), nobody), { code: 'auth/user-not-found' });
   assert.deepEqual(await resetEntries(tenantId, nobody), []);
   assert.equal((await signIn(tenantId, email)).user.email, email);
 }
@@ -82,7 +76,7 @@ async function assertPrivateErrors(tenantId) {
   await assert.rejects(signIn(tenantId, uniqueEmail('nobody')), { code: 'auth/invalid-credential' });
   await assert.rejects(signIn(tenantId, email, 'not the password'), { code: 'auth/invalid-credential' });
   const nobody = uniqueEmail('nobody');
-  await sendPasswordResetEmail(client(tenantId), nobody);
+  await sendPasswordResetEmail(tessera.client(tenantId), nobody);
   assert.deepEqual(await resetEntries(tenantId, nobody), []);
   // The right password still signs in.
   assert.equal((await signIn(tenantId, email)).user.uid, user.uid);
@@ -124,7 +118,7 @@ test('with the project\'s email privacy on, an unknown address and a wrong passw
 test('with the project\'s email privacy on, a password reset for an unknown address resolves and issues nothing', async () => {
   await withProjectPrivacy(async () => {
     const nobody = uniqueEmail('nobody');
-    await sendPasswordResetEmail(client(), nobody);
+    await sendPasswordResetEmail(tessera.client(), nobody);
     assert.deepEqual(await resetEntries(null, nobody), []);
     // Nor was an account made for it.
     await assert.rejects(tessera.admin.getUserByEmail(nobody), { code: 'auth/user-not-found' });
@@ -134,7 +128,7 @@ test('with the project\'s email privacy on, a password reset for an unknown addr
 test('with the project\'s email privacy on, a password reset for a known address still issues a working code', async () => {
   const { email } = await signUp();
   await withProjectPrivacy(async () => {
-    const auth = client();
+    const auth = tessera.client();
     await sendPasswordResetEmail(auth, email);
     const entries = await resetEntries(null, email);
     assert.equal(entries.length, 1, JSON.stringify(entries));
@@ -170,7 +164,7 @@ test('a tenant created with email privacy on protects its addresses while the pr
 
   // In the tenant too, a known address still gets its reset link and a taken one cannot sign up.
   const { email } = await signUp(tenant.tenantId);
-  await sendPasswordResetEmail(client(tenant.tenantId), email);
+  await sendPasswordResetEmail(tessera.client(tenant.tenantId), email);
   assert.equal((await resetEntries(tenant.tenantId, email)).length, 1);
   assert.deepEqual(await resetEntries(null, email), []);
   await assert.rejects(signUp(tenant.tenantId, email), { code: 'auth/email-already-in-use' });
@@ -213,9 +207,9 @@ test('with the project\'s email privacy on, firebase-admin generatePasswordReset
 
 test('with the project\'s email privacy on, fetchSignInMethodsForEmail tells nothing', async () => {
   const { email } = await signUp();
-  assert.deepEqual(await fetchSignInMethodsForEmail(client(), email), ['password']);
+  assert.deepEqual(await fetchSignInMethodsForEmail(tessera.client(), email), ['password']);
   await withProjectPrivacy(async () => {
-    assert.deepEqual(await fetchSignInMethodsForEmail(client(), email), []);
+    assert.deepEqual(await fetchSignInMethodsForEmail(tessera.client(), email), []);
   });
-  assert.deepEqual(await fetchSignInMethodsForEmail(client(), email), ['password']);
+  assert.deepEqual(await fetchSignInMethodsForEmail(tessera.client(), email), ['password']);
 });

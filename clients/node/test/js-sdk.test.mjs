@@ -23,18 +23,13 @@ import { decodeJwt, PASSWORD, PROJECT, sleep, uniqueEmail, useTessera } from './
 const tessera = useTessera();
 const signIn = tessera.signIn;
 
-async function signUp(email = uniqueEmail()) {
-  const auth = tessera.client();
-  const credential = await createUserWithEmailAndPassword(auth, email, PASSWORD);
-  return { auth, credential, user: credential.user, email };
-}
 
 // validSince and iat have one-second resolution: waiting past a second boundary makes
 // "later than" comparisons against the previous token unambiguous.
 const nextSecond = () => sleep(1100);
 
 test('createUserWithEmailAndPassword creates a password user and signs it in', async () => {
-  const { auth, credential, user, email } = await signUp();
+  const { auth, credential, user, email } = await tessera.signUp();
   assert.equal(credential.operationType, 'signIn');
   assert.equal(auth.currentUser, user);
   assert.equal(user.email, email);
@@ -71,7 +66,7 @@ test('signInWithEmailAndPassword returns an RS256 ID token that the published ke
 });
 
 test('a wrong password is auth/wrong-password (server: INVALID_PASSWORD)', async () => {
-  const { email } = await signUp();
+  const { email } = await tessera.signUp();
   await assert.rejects(signIn(email, 'not the password'), { code: 'auth/wrong-password' });
 });
 
@@ -80,8 +75,8 @@ test('an unknown email is auth/user-not-found (server: EMAIL_NOT_FOUND)', async 
 });
 
 test('signing up an existing email is auth/email-already-in-use', async () => {
-  const { email } = await signUp();
-  await assert.rejects(signUp(email), { code: 'auth/email-already-in-use' });
+  const { email } = await tessera.signUp();
+  await assert.rejects(tessera.signUp(email), { code: 'auth/email-already-in-use' });
 });
 
 test('a password under six characters is auth/weak-password', async () => {
@@ -102,7 +97,7 @@ test('a disabled user cannot sign in: auth/user-disabled', async () => {
 });
 
 test('getIdTokenResult shows the password provider and the standard claims', async () => {
-  const { user, email } = await signUp();
+  const { user, email } = await tessera.signUp();
   const result = await getIdTokenResult(user);
   assert.equal(result.signInProvider, 'password');
   assert.equal(result.signInSecondFactor, null);
@@ -116,7 +111,7 @@ test('getIdTokenResult shows the password provider and the standard claims', asy
 });
 
 test('updateProfile is stored: reload and a fresh sign-in see it, and so does the token', async () => {
-  const { user, email } = await signUp();
+  const { user, email } = await tessera.signUp();
   const profile = { displayName: 'Ada Lovelace', photoURL: 'https://example.com/ada.png' };
   await updateProfile(user, profile);
   await reload(user);
@@ -133,7 +128,7 @@ test('updateProfile is stored: reload and a fresh sign-in see it, and so does th
 });
 
 test('updateEmail moves the sign-in to the new address, clears emailVerified, ends other sessions', async () => {
-  const { user, email } = await signUp();
+  const { user, email } = await tessera.signUp();
   const otherSession = (await signIn(email)).user;
   await tessera.admin.updateUser(user.uid, { emailVerified: true });
   await nextSecond();
@@ -171,7 +166,7 @@ test('createUserWithEmailAndPassword with an empty password is auth/missing-pass
 });
 
 test('updatePassword: the new password signs in, the old one does not, other sessions end', async () => {
-  const { user, email } = await signUp();
+  const { user, email } = await tessera.signUp();
   const otherSession = (await signIn(email)).user;
   await nextSecond();
   await updatePassword(user, 'a brand new secret');
@@ -186,7 +181,7 @@ test('updatePassword: the new password signs in, the old one does not, other ses
 });
 
 test('getIdToken(true) refreshes through securetoken: a new token for the same session', async () => {
-  const { user } = await signUp();
+  const { user } = await tessera.signUp();
   const before = await getIdTokenResult(user);
   const refreshToken = user.refreshToken;
   await nextSecond();
@@ -203,7 +198,7 @@ test('getIdToken(true) refreshes through securetoken: a new token for the same s
 });
 
 test('custom claims set through firebase-admin appear after a forced refresh', async () => {
-  const { user } = await signUp();
+  const { user } = await tessera.signUp();
   const cached = await getIdTokenResult(user);
   await tessera.admin.setCustomUserClaims(user.uid, { role: 'auditor', level: 3, tags: ['a', 'b'] });
   assert.equal(cached.claims.role, undefined);
@@ -215,7 +210,7 @@ test('custom claims set through firebase-admin appear after a forced refresh', a
 });
 
 test('custom claims named like profile claims: name replaces the profile, email gives way to the account', async () => {
-  const { user, email } = await signUp();
+  const { user, email } = await tessera.signUp();
   await updateProfile(user, { displayName: 'Casey' });
   await tessera.admin.setCustomUserClaims(user.uid, { name: 'Captain', email: 'spoof@example.com', phone_number: '+16505550199' });
 
@@ -235,7 +230,7 @@ test('custom claims named like profile claims: name replaces the profile, email 
 });
 
 test('revokeRefreshTokens ends the session: the next refresh is auth/user-token-expired', async () => {
-  const { auth, user } = await signUp();
+  const { auth, user } = await tessera.signUp();
   await nextSecond();
   await tessera.admin.revokeRefreshTokens(user.uid);
   await assert.rejects(user.getIdToken(true), { code: 'auth/user-token-expired' });
@@ -243,7 +238,7 @@ test('revokeRefreshTokens ends the session: the next refresh is auth/user-token-
 });
 
 test('deleteUser removes the account: signing in again is auth/user-not-found', async () => {
-  const { auth, user, email } = await signUp();
+  const { auth, user, email } = await tessera.signUp();
   await deleteUser(user);
   assert.equal(auth.currentUser, null);
   await assert.rejects(signIn(email), { code: 'auth/user-not-found' });

@@ -10,7 +10,6 @@ import { test } from 'node:test';
 import {
   applyActionCode,
   checkActionCode,
-  createUserWithEmailAndPassword,
   getIdTokenResult,
   reload,
   signInAnonymously,
@@ -23,11 +22,6 @@ import { PASSWORD, PROJECT, sleep, uniqueEmail, useTessera } from './server.mjs'
 const tessera = useTessera();
 const signIn = tessera.signIn;
 
-async function signUp(email = uniqueEmail()) {
-  const auth = tessera.client();
-  const { user } = await createUserWithEmailAndPassword(auth, email, PASSWORD);
-  return { auth, user, email };
-}
 
 // Sessions are revoked at whole-second granularity: a token issued in the same second as the
 // revocation stays valid, so wait past a second boundary before revoking.
@@ -65,7 +59,7 @@ async function oobCode(email, requestType, mode) {
 const recoveryCode = (oldEmail) => oobCode(oldEmail, 'RECOVER_EMAIL', 'recoverEmail');
 
 test('updateEmail sends the old address a RECOVER_EMAIL link; applying it restores the address and ends the sessions', async () => {
-  const { auth, user, email: oldEmail } = await signUp(uniqueEmail('recover-old'));
+  const { auth, user, email: oldEmail } = await tessera.signUp(uniqueEmail('recover-old'));
   assert.equal(user.emailVerified, false);
   const newEmail = uniqueEmail('recover-new');
   await updateEmail(user, newEmail);
@@ -122,7 +116,7 @@ test('updateEmail sends the old address a RECOVER_EMAIL link; applying it restor
 });
 
 test('applying a verifyBeforeUpdateEmail link sends the old address a RECOVER_EMAIL link', async () => {
-  const { auth, user, email: oldEmail } = await signUp(uniqueEmail('recover-vbue-old'));
+  const { auth, user, email: oldEmail } = await tessera.signUp(uniqueEmail('recover-vbue-old'));
   const newEmail = uniqueEmail('recover-vbue-new');
   await verifyBeforeUpdateEmail(user, newEmail);
   // Nothing has changed yet, so there is nothing to recover.
@@ -169,7 +163,7 @@ test('an administrator\'s change of address (firebase-admin updateUser) sends no
 });
 
 test('two successive changes A→B→C give a recovery link for A and one for B; applying A\'s ends B\'s', async () => {
-  const { user, email: a } = await signUp(uniqueEmail('recover-a'));
+  const { user, email: a } = await tessera.signUp(uniqueEmail('recover-a'));
   const b = uniqueEmail('recover-b');
   const c = uniqueEmail('recover-c');
   await updateEmail(user, b);

@@ -8,19 +8,19 @@ import assert from 'node:assert/strict';
 import { after, before } from 'node:test';
 
 import { deleteApp, initializeApp } from 'firebase/app';
-import { connectAuthEmulator, getAuth, signInWithEmailAndPassword } from 'firebase/auth';
+import { connectAuthEmulator, createUserWithEmailAndPassword, getAuth, signInWithEmailAndPassword } from 'firebase/auth';
 import * as admin from 'firebase-admin/app';
 import { getAuth as getAdminAuth } from 'firebase-admin/auth';
 
-import { adminPat, hex, PASSWORD, PROJECT, rest, startTessera } from '../../shared/tessera.mjs';
+import { adminPat, hex, PASSWORD, PROJECT, rest, startTessera, uniqueEmail } from '../../shared/tessera.mjs';
 
 export { hex, PASSWORD, PROJECT, sleep, uniqueEmail, uniquePhone } from '../../shared/tessera.mjs';
 
 /**
  * Registers before/after hooks for one server and its clients; returns a context filled in by
  * `before`: `baseUrl`, `adminPat` (dev mode's ZITADEL administrator PAT), `admin`
- * (firebase-admin Auth), `client()` (a fresh JS SDK Auth), `signIn(email, password)` and
- * `rest(path, options)`.
+ * (firebase-admin Auth), `client(tenantId)` (a fresh JS SDK Auth), `signUp(email)`,
+ * `signIn(email, password)` and `rest(path, options)`.
  */
 export function useTessera(options = {}) {
   const ctx = {};
@@ -45,13 +45,22 @@ export function useTessera(options = {}) {
     if (server) assert.equal(await server.stop(), 0, `tessera exit status; log:\n${server.log.join('\n')}`);
   });
 
-  // Each call gets its own app, so tests do not share a signed-in user.
-  ctx.client = () => {
+  // Each call gets its own app, so tests do not share a signed-in user; with `tenantId`, an
+  // Auth of one of the project's tenants.
+  ctx.client = (tenantId = null) => {
     const app = initializeApp({ apiKey: 'dev-api-key', projectId: PROJECT }, `client-${hex()}`);
     clientApps.push(app);
     const auth = getAuth(app);
     connectAuthEmulator(auth, ctx.baseUrl, { disableWarnings: true });
+    auth.tenantId = tenantId;
     return auth;
+  };
+
+  /** A password sign-up on a fresh client: its Auth, UserCredential, user and address. */
+  ctx.signUp = async (email = uniqueEmail()) => {
+    const auth = ctx.client();
+    const credential = await createUserWithEmailAndPassword(auth, email, PASSWORD);
+    return { auth, credential, user: credential.user, email };
   };
 
   /** Password sign-in on a fresh client; resolves to the UserCredential. */

@@ -71,12 +71,18 @@ fn migrate_and_admin_commands() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    // However much it logs, the command prints the key alone, for a script to capture.
     let out = tessera(dir.path())
         .args(["admin", "create-api-key", "cli-project"])
+        .env("RUST_LOG", "debug")
         .output()
         .unwrap();
-    let key = String::from_utf8_lossy(&out.stdout).trim().to_owned();
-    assert!(key.starts_with("tk_") && key.len() > 40, "{key}");
+    let key = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        key.starts_with("tk_") && key.trim().len() > 40 && key.lines().count() == 1,
+        "{key}"
+    );
+    assert!(!out.stderr.is_empty());
     let org = admin(
         dir.path(),
         &["create-org", "Acme", "--project", "cli-project"],
@@ -155,13 +161,13 @@ fn serve_stops_cleanly_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
     let mut child = tessera(dir.path())
         .args(["serve", "--listen", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let stdout = child.stdout.take().unwrap();
+    let stderr = child.stderr.take().unwrap();
     let mut listening = None;
-    for line in BufReader::new(stdout).lines() {
+    for line in BufReader::new(stderr).lines() {
         let line = line.unwrap();
         if line.contains("tessera listening") {
             listening = Some(line);
@@ -195,12 +201,12 @@ fn thread_cpus(request_cpus: &str) -> Vec<(String, String)> {
     let mut child = tessera(dir.path())
         .args(["serve", "--listen", "127.0.0.1:0"])
         .env("TESSERA_REQUEST_CPUS", request_cpus)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let listening = BufReader::new(stdout)
+    let stderr = child.stderr.take().unwrap();
+    let listening = BufReader::new(stderr)
         .lines()
         .map_while(Result::ok)
         .any(|line| line.contains("tessera listening"));
