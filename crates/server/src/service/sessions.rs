@@ -178,11 +178,12 @@ impl Service {
         }
         // The user's own claims win over a custom token's.
         let mut custom = serde_json::Map::new();
-        for json in [&sign_in.developer_claims, &user.custom_attributes] {
-            if let Some(json) = json {
-                let claims: serde_json::Map<_, _> = serde_json::from_str(json).map_err(internal)?;
-                custom.extend(claims);
-            }
+        for json in [&sign_in.developer_claims, &user.custom_attributes]
+            .into_iter()
+            .flatten()
+        {
+            let claims: serde_json::Map<_, _> = serde_json::from_str(json).map_err(internal)?;
+            custom.extend(claims);
         }
         let claims = IdTokenClaims {
             iss: issuer(&realm.project_id),
