@@ -305,15 +305,8 @@ async fn production_without_service_accounts_takes_none() {
 #[tokio::test]
 async fn a_signer_without_a_public_key_stops_the_start() {
     let dir = tempfile::tempdir().unwrap();
-    let key = dir.path().join("master.key");
-    tessera::master_key::generate(&key).unwrap();
     let mut config = tessera::Config::for_tests(dir.path());
-    config.mode = tessera::config::Mode::Production;
-    config.master_key_file = Some(key);
-    config.sms.provider = tessera::config::SmsProvider::Webhook;
-    config.sms.webhook_url = Some(tessera::config::Secret::new("http://127.0.0.1:9/sms"));
-    config.sms.webhook_secret = Some(tessera::config::Secret::new("unused"));
-    config.email.smtp_url = Some(tessera::config::Secret::new("smtp://127.0.0.1:9"));
+    production(&mut config);
     let not_a_key = dir.path().join("signer.pem");
     std::fs::write(
         &not_a_key,

@@ -68,6 +68,19 @@ pub async fn create_database(server: &str, name: &str) -> String {
     format!("{base}/{name}")
 }
 
+/// `config` in production mode, with a master key written beforehand into its data dir, as an
+/// operator would, and senders that point nowhere.
+pub fn production(config: &mut Config) {
+    let key = config.data_dir.join("operator-master.key");
+    tessera::master_key::generate(&key).expect("master key");
+    config.mode = tessera::config::Mode::Production;
+    config.master_key_file = Some(key);
+    config.sms.provider = tessera::config::SmsProvider::Webhook;
+    config.sms.webhook_url = Some(tessera::config::Secret::new("http://127.0.0.1:9/sms"));
+    config.sms.webhook_secret = Some(tessera::config::Secret::new("unused"));
+    config.email.smtp_url = Some(tessera::config::Secret::new("smtp://127.0.0.1:9"));
+}
+
 impl TestApp {
     pub async fn spawn() -> TestApp {
         Self::spawn_with(|_| {}).await
@@ -93,14 +106,7 @@ impl TestApp {
 
     pub async fn spawn_production_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
         Self::spawn_with(|c| {
-            let key = c.data_dir.join("operator-master.key");
-            tessera::master_key::generate(&key).expect("master key");
-            c.mode = tessera::config::Mode::Production;
-            c.master_key_file = Some(key);
-            c.sms.provider = tessera::config::SmsProvider::Webhook;
-            c.sms.webhook_url = Some(tessera::config::Secret::new("http://127.0.0.1:9/sms"));
-            c.sms.webhook_secret = Some(tessera::config::Secret::new("unused"));
-            c.email.smtp_url = Some(tessera::config::Secret::new("smtp://127.0.0.1:9"));
+            production(c);
             adjust(c);
         })
         .await
