@@ -49,3 +49,36 @@ test('verifyIdToken(token, true) rejects the token of a disabled user with auth/
   await tessera.admin.updateUser(uid, { disabled: true });
   await assert.rejects(tessera.admin.verifyIdToken(token, true), { code: 'auth/user-disabled' });
 });
+
+test('createSessionCookie, then verifySessionCookie: the session as a cookie, for the time asked', async () => {
+  const { uid, token } = await userWithToken();
+  const expiresIn = 60 * 60 * 1000;
+  const cookie = await tessera.admin.createSessionCookie(token, { expiresIn });
+  assert.deepEqual(decodeJwt(cookie).header, { alg: 'none', typ: 'JWT' });
+  const decoded = await tessera.admin.verifySessionCookie(cookie, true);
+  assert.equal(decoded.uid, uid);
+  assert.equal(decoded.iss, `https://session.firebase.google.com/${decoded.aud}`);
+  assert.equal(decoded.exp - decoded.iat, expiresIn / 1000);
+  assert.equal(decoded.firebase.sign_in_provider, 'password');
+  assert.equal(decoded.auth_time, decodeJwt(token).payload.auth_time);
+});
+
+test('createSessionCookie refuses a duration under five minutes and a forged ID token', async () => {
+  const { token } = await userWithToken();
+  await assert.rejects(tessera.admin.createSessionCookie(token, { expiresIn: 60 * 1000 }), {
+    code: 'auth/invalid-session-cookie-duration',
+  });
+  await assert.rejects(tessera.admin.createSessionCookie(`${token}x`, { expiresIn: 3600 * 1000 }), (e) =>
+    e.code.startsWith('auth/'),
+  );
+});
+
+test('verifySessionCookie(cookie, true) rejects once the sessions are revoked', async () => {
+  const { uid, token } = await userWithToken();
+  const cookie = await tessera.admin.createSessionCookie(token, { expiresIn: 3600 * 1000 });
+  await sleep(1100);
+  await tessera.admin.revokeRefreshTokens(uid);
+  await assert.rejects(tessera.admin.verifySessionCookie(cookie, true), {
+    code: 'auth/session-cookie-revoked',
+  });
+});

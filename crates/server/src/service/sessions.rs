@@ -14,6 +14,7 @@ use super::{KeyScope, Service, callers::internal};
 use crate::crypto::{session_key, session_token};
 use crate::tokens::{
     FirebaseClaims, ID_TOKEN_LIFETIME_SECS, IdTokenClaims, issuer, profile_and_custom_claims,
+    session_cookie_issuer,
 };
 
 #[derive(Debug, Clone)]
@@ -264,6 +265,32 @@ impl Service {
             user_id: user.id.to_string(),
             project_id: realm.project_id,
         })
+    }
+
+    /// A session cookie for the session an ID token proves (the Admin SDKs'
+    /// `createSessionCookie`): the token's claims, issued by Firebase's session-cookie issuer,
+    /// for `valid_for` seconds, signed as ID tokens are; `realm`'s users only.
+    pub async fn create_session_cookie(
+        &self,
+        realm: &Realm,
+        id_token: &str,
+        valid_for: i64,
+    ) -> Result<String, DomainError> {
+        let scope = KeyScope::Project(realm.project_id.clone());
+        let me = self
+            .authenticate(&scope, realm.tenant_id.as_deref(), id_token)
+            .await?;
+        if me.realm.id != realm.id {
+            return Err(DomainError::TenantIdMismatch);
+        }
+        let now = self.clock.now().unix_timestamp();
+        let claims = IdTokenClaims {
+            iss: session_cookie_issuer(&realm.project_id),
+            iat: now,
+            exp: now + valid_for,
+            ..me.claims
+        };
+        self.signer.sign(claims).await
     }
 
     /// Proves an end user by ID token: signature, issuer and audience of the key's project,

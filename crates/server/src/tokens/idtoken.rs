@@ -249,6 +249,11 @@ pub fn issuer(project_id: &str) -> String {
     format!("https://securetoken.google.com/{project_id}")
 }
 
+/// The issuer of a project's session cookies, which verifiers check.
+pub fn session_cookie_issuer(project_id: &str) -> String {
+    format!("https://session.firebase.google.com/{project_id}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

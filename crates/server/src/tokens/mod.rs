@@ -9,7 +9,7 @@ mod keys;
 pub use custom::{CUSTOM_TOKEN_AUDIENCE, CustomToken, CustomTokenError, CustomTokens};
 pub use idtoken::{
     FirebaseClaims, IdTokenClaims, Signing, TokenSigner, TokenVerifier, issuer,
-    profile_and_custom_claims,
+    profile_and_custom_claims, session_cookie_issuer,
 };
 pub use keys::{SigningKeys, TokenAlgorithm};
 

@@ -38,6 +38,7 @@ mod operations;
 mod outage;
 mod recover_email;
 mod secrets;
+mod session_cookies;
 mod sinks;
 mod tokens;
 mod ui;

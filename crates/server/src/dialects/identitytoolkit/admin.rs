@@ -90,6 +90,40 @@ pub async fn delete(
     Ok(Json(DELETED))
 }
 
+/// The shortest and the longest a session cookie may live, and the default, as in Firebase.
+const SESSION_COOKIE_SECS: std::ops::RangeInclusive<i64> = 300..=1_209_600;
+
+/// `projects/{p}[/tenants/{t}]:createSessionCookie` (the Admin SDKs' `createSessionCookie`).
+#[utoipa::path(post, path = "/v1/projects/{project}:createSessionCookie", tag = "admin",
+    request_body = CreateSessionCookieRequest, params(("project" = String, Path)),
+    responses((status = 200, body = CreateSessionCookieResponse)))]
+pub async fn create_session_cookie(
+    State(svc): State<Arc<Service>>,
+    _: AdminBearer,
+    path: ProjectPath,
+    Body(req): Body<CreateSessionCookieRequest>,
+) -> Result<Json<CreateSessionCookieResponse>, ItError> {
+    let path = path
+        .of_action("createSessionCookie")
+        .ok_or(ItError::NotFound)?;
+    let realm = path_realm(&svc, &path, req.tenant_id.as_deref()).await?;
+    let id_token = req
+        .id_token
+        .as_deref()
+        .ok_or(ItError::code("MISSING_ID_TOKEN"))?;
+    let valid_for = req
+        .valid_duration
+        .filter(|secs| *secs != 0)
+        .unwrap_or(*SESSION_COOKIE_SECS.end());
+    if !SESSION_COOKIE_SECS.contains(&valid_for) {
+        return Err(ItError::code("INVALID_DURATION"));
+    }
+    let session_cookie = svc
+        .create_session_cookie(&realm, id_token, valid_for)
+        .await?;
+    Ok(Json(CreateSessionCookieResponse { session_cookie }))
+}
+
 #[utoipa::path(post, path = "/v1/projects/{project}/accounts:query", tag = "admin", request_body = QueryRequest,
     params(("project" = String, Path)), responses((status = 200, body = QueryResponse)))]
 pub async fn query(

@@ -60,6 +60,20 @@ pub struct ProjectPath {
     pub tenant: Option<String>,
 }
 
+impl ProjectPath {
+    /// The project or tenant of a route whose last segment ends in `:action` (Google's
+    /// custom methods, as `projects/{p}:createSessionCookie`), if it ends in that one.
+    pub fn of_action(mut self, action: &str) -> Option<Self> {
+        let last = self.tenant.as_mut().unwrap_or(&mut self.project);
+        let (name, called) = last.rsplit_once(':')?;
+        if called != action {
+            return None;
+        }
+        *last = name.to_owned();
+        Some(self)
+    }
+}
+
 /// The request's API key: `?key=`, else `x-goog-api-key`.
 pub(super) fn api_key(parts: &Parts) -> Option<String> {
     let from_query = Query::<HashMap<String, String>>::try_from_uri(&parts.uri)

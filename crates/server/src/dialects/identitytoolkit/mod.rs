@@ -61,7 +61,9 @@ fn identitytoolkit_v1() -> Router<Arc<Service>> {
         "/v1/projects/{project}",
         "/v1/projects/{project}/tenants/{tenant}",
     ] {
+        // `{base}:createSessionCookie`: the last segment's `:method` is split off by the handler.
         router = router
+            .route(base, post(admin::create_session_cookie))
             .route(&format!("{base}/accounts"), post(admin::create))
             .route(&format!("{base}/accounts:lookup"), post(admin::lookup))
             .route(&format!("{base}/accounts:update"), post(admin::update))
@@ -147,6 +149,11 @@ fn public_keys() -> Router<Arc<Service>> {
             "/service_accounts/v1/jwk/securetoken@system.gserviceaccount.com",
             get(securetoken::jwks),
         )
+        // Where verifiers of session cookies find the keys (the same as ID tokens').
+        .route(
+            "/identitytoolkit/v3/relyingparty/publicKeys",
+            get(securetoken::x509),
+        )
 }
 
 pub fn router() -> Router<Arc<Service>> {
@@ -215,6 +222,7 @@ async fn google_params(
     oob::sign_in_with_email_link,
     custom_token::sign_in_with_custom_token,
     admin::create,
+    admin::create_session_cookie,
     admin::lookup,
     admin::update,
     admin::delete,

@@ -528,6 +528,24 @@ pub struct SignInWithEmailLinkResponse {
     pub outcome: FirstFactorReply,
 }
 
+/// `projects/{p}:createSessionCookie`: a session cookie for an ID token's session.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CreateSessionCookieRequest {
+    pub id_token: Option<String>,
+    /// Seconds, 300 to 1,209,600 (two weeks, the default).
+    #[serde(default, deserialize_with = "int64::deserialize")]
+    #[schema(value_type = Option<String>)]
+    pub valid_duration: Option<i64>,
+    pub tenant_id: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateSessionCookieResponse {
+    pub session_cookie: String,
+}
+
 /// `accounts:signInWithCustomToken`: the Admin SDKs' custom token, for its `uid`.
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
