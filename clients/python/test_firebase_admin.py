@@ -312,3 +312,22 @@ def test_custom_token_signs_in_and_creates_the_user_once(firebase_app, tessera):
     assert again.status_code == 200, again.text
     assert again.json()["isNewUser"] is False
     assert auth.verify_id_token(again.json()["idToken"], app=firebase_app)["role"] == "admin"
+
+
+def test_session_cookie_carries_the_session_until_revoked(firebase_app, tessera):
+    email = unique_email()
+    user = auth.create_user(email=email, password="secret12", app=firebase_app)
+    session = sign_in(tessera, email, "secret12")
+    cookie = auth.create_session_cookie(session["idToken"], expires_in=3600, app=firebase_app)
+    claims = auth.verify_session_cookie(cookie, check_revoked=True, app=firebase_app)
+    assert claims["uid"] == user.uid
+    assert claims["iss"] == f"https://session.firebase.google.com/{claims['aud']}"
+    assert claims["exp"] - claims["iat"] == 3600
+    assert claims["firebase"]["sign_in_provider"] == "password"
+
+    with pytest.raises(ValueError):
+        auth.create_session_cookie(session["idToken"], expires_in=60, app=firebase_app)
+    time.sleep(1.1)  # validSince has one-second resolution.
+    auth.revoke_refresh_tokens(user.uid, app=firebase_app)
+    with pytest.raises(auth.RevokedSessionCookieError):
+        auth.verify_session_cookie(cookie, check_revoked=True, app=firebase_app)
