@@ -16,35 +16,13 @@ import {
   verifyPasswordResetCode,
 } from 'firebase/auth';
 
-import { PASSWORD, PROJECT, uniqueEmail, useTessera } from './server.mjs';
+import { PASSWORD, uniqueEmail, useTessera } from './server.mjs';
 
 const tessera = useTessera();
 const signIn = tessera.signIn;
+const { oobCode, oobEntries } = tessera;
 
 
-const oobCodesPath = `/emulator/v1/projects/${PROJECT}/oobCodes`;
-
-/** The emulator's outstanding links for `email` and `requestType`. */
-async function oobEntries(email, requestType) {
-  const { oobCodes } = await tessera.rest(oobCodesPath);
-  assert.ok(Array.isArray(oobCodes), `oobCodes is a list: ${JSON.stringify(oobCodes)}`);
-  return oobCodes.filter((entry) => entry.email === email && entry.requestType === requestType);
-}
-
-/** The one outstanding link for `email` and `requestType`; checks its link carries the code. */
-async function oobCode(email, requestType, mode) {
-  const entries = await oobEntries(email, requestType);
-  assert.equal(entries.length, 1, `one ${requestType} link for ${email}: ${JSON.stringify(entries)}`);
-  const [entry] = entries;
-  assert.deepEqual(Object.keys(entry).sort(), ['email', 'oobCode', 'oobLink', 'requestType']);
-  const link = new URL(entry.oobLink);
-  assert.equal(link.origin, tessera.baseUrl);
-  assert.equal(link.searchParams.get('mode'), mode);
-  assert.equal(link.searchParams.get('oobCode'), entry.oobCode);
-  // The SDK sends its API key with the request; the link carries it for the handler's calls.
-  assert.equal(link.searchParams.get('apiKey'), 'dev-api-key');
-  return entry.oobCode;
-}
 
 test('sendEmailVerification: checkActionCode, then applyActionCode verifies the address, once', async () => {
   const { auth, user, email } = await tessera.signUp();

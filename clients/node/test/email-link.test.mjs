@@ -28,21 +28,16 @@ import {
 } from 'firebase/auth';
 import { Secret, TOTP } from 'otpauth';
 
-import { PASSWORD, PROJECT, uniqueEmail, useTessera } from './server.mjs';
+import { PASSWORD, uniqueEmail, useTessera } from './server.mjs';
 
 const tessera = useTessera();
 
-const oobCodesPath = `/emulator/v1/projects/${PROJECT}/oobCodes`;
 // Where the app finishes the sign-in; dev mode accepts and follows any continueUrl.
 const CONTINUE_URL = 'http://localhost:5555/finish?state=abc';
 const settings = (url = CONTINUE_URL) => ({ url, handleCodeInApp: true });
 
 /** The emulator's outstanding sign-in links for `email`. */
-async function signInEntries(email) {
-  const { oobCodes } = await tessera.rest(oobCodesPath);
-  assert.ok(Array.isArray(oobCodes), `oobCodes is a list: ${JSON.stringify(oobCodes)}`);
-  return oobCodes.filter((entry) => entry.email === email && entry.requestType === 'EMAIL_SIGNIN');
-}
+const signInEntries = (email) => tessera.oobEntries(email, 'EMAIL_SIGNIN');
 
 /**
  * The one outstanding sign-in link for `email`, checked parameter by parameter; resolves to

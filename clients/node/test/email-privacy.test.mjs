@@ -18,7 +18,7 @@ import {
   verifyPasswordResetCode,
 } from 'firebase/auth';
 
-import { PASSWORD, PROJECT, uniqueEmail, useTessera } from './server.mjs';
+import { PASSWORD, uniqueEmail, useTessera } from './server.mjs';
 
 const tessera = useTessera();
 
@@ -33,12 +33,7 @@ const signIn = (tenantId, email, password = PASSWORD) =>
   signInWithEmailAndPassword(tessera.client(tenantId), email, password);
 
 /** The outstanding PASSWORD_RESET links for `email` in the project or a tenant. */
-async function resetEntries(tenantId, email) {
-  const base = `/emulator/v1/projects/${PROJECT}${tenantId ? `/tenants/${tenantId}` : ''}`;
-  const { oobCodes } = await tessera.rest(`${base}/oobCodes`);
-  assert.ok(Array.isArray(oobCodes), `oobCodes is a list: ${JSON.stringify(oobCodes)}`);
-  return oobCodes.filter((entry) => entry.email === email && entry.requestType === 'PASSWORD_RESET');
-}
+const resetEntries = (tenantId, email) => tessera.oobEntries(email, 'PASSWORD_RESET', tenantId);
 
 const projectConfig = () => tessera.admin.projectConfigManager();
 const tenants = () => tessera.admin.tenantManager();

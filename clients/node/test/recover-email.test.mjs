@@ -17,44 +17,21 @@ import {
   verifyBeforeUpdateEmail,
 } from 'firebase/auth';
 
-import { PASSWORD, PROJECT, sleep, uniqueEmail, useTessera } from './server.mjs';
+import { PASSWORD, sleep, uniqueEmail, useTessera } from './server.mjs';
 
 const tessera = useTessera();
 const signIn = tessera.signIn;
+const { oobCode, oobEntries } = tessera;
 
 
 // Sessions are revoked at whole-second granularity: a token issued in the same second as the
 // revocation stays valid, so wait past a second boundary before revoking.
 const nextSecond = () => sleep(1100);
 
-const oobCodesPath = `/emulator/v1/projects/${PROJECT}/oobCodes`;
-
-/** The emulator's outstanding links for `email` and `requestType`. */
-async function oobEntries(email, requestType) {
-  const { oobCodes } = await tessera.rest(oobCodesPath);
-  assert.ok(Array.isArray(oobCodes), `oobCodes is a list: ${JSON.stringify(oobCodes)}`);
-  return oobCodes.filter((entry) => entry.email === email && entry.requestType === requestType);
-}
 
 /** Every outstanding RECOVER_EMAIL link, whatever its address. */
-async function allRecoveryEntries() {
-  const { oobCodes } = await tessera.rest(oobCodesPath);
-  return oobCodes.filter((entry) => entry.requestType === 'RECOVER_EMAIL');
-}
-
-/** The one outstanding link for `email` and `requestType`; checks its link carries the code. */
-async function oobCode(email, requestType, mode) {
-  const entries = await oobEntries(email, requestType);
-  assert.equal(entries.length, 1, `one ${requestType} link for ${email}: ${JSON.stringify(entries)}`);
-  const [entry] = entries;
-  assert.deepEqual(Object.keys(entry).sort(), ['email', 'oobCode', 'oobLink', 'requestType']);
-  const link = new URL(entry.oobLink);
-  assert.equal(link.origin, tessera.baseUrl);
-  assert.equal(link.searchParams.get('mode'), mode);
-  assert.equal(link.searchParams.get('oobCode'), entry.oobCode);
-  assert.equal(link.searchParams.get('apiKey'), 'dev-api-key');
-  return entry.oobCode;
-}
+const allRecoveryEntries = async () =>
+  (await tessera.oobCodes()).filter((entry) => entry.requestType === 'RECOVER_EMAIL');
 
 const recoveryCode = (oldEmail) => oobCode(oldEmail, 'RECOVER_EMAIL', 'recoverEmail');
 

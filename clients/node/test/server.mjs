@@ -66,6 +66,36 @@ export function useTessera(options = {}) {
   /** Password sign-in on a fresh client; resolves to the UserCredential. */
   ctx.signIn = (email, password = PASSWORD) => signInWithEmailAndPassword(ctx.client(), email, password);
 
+  /** The emulator's outstanding links (`oobCodes`), in the project or one of its tenants. */
+  ctx.oobCodes = async (tenantId = null) => {
+    const base = `/emulator/v1/projects/${PROJECT}${tenantId ? `/tenants/${tenantId}` : ''}`;
+    const { oobCodes } = await ctx.rest(`${base}/oobCodes`);
+    assert.ok(Array.isArray(oobCodes), `oobCodes is a list: ${JSON.stringify(oobCodes)}`);
+    return oobCodes;
+  };
+
+  /** The outstanding links for `email` and `requestType`. */
+  ctx.oobEntries = async (email, requestType, tenantId = null) =>
+    (await ctx.oobCodes(tenantId)).filter((entry) => entry.email === email && entry.requestType === requestType);
+
+  /**
+   * The one outstanding link for `email` and `requestType`, checked to lead back here with
+   * `mode`, its code and the SDK's API key (which the link carries for the handler's calls);
+   * resolves to the code.
+   */
+  ctx.oobCode = async (email, requestType, mode) => {
+    const entries = await ctx.oobEntries(email, requestType);
+    assert.equal(entries.length, 1, `one ${requestType} link for ${email}: ${JSON.stringify(entries)}`);
+    const [entry] = entries;
+    assert.deepEqual(Object.keys(entry).sort(), ['email', 'oobCode', 'oobLink', 'requestType']);
+    const link = new URL(entry.oobLink);
+    assert.equal(link.origin, ctx.baseUrl);
+    assert.equal(link.searchParams.get('mode'), mode);
+    assert.equal(link.searchParams.get('oobCode'), entry.oobCode);
+    assert.equal(link.searchParams.get('apiKey'), 'dev-api-key');
+    return entry.oobCode;
+  };
+
   /** Plain HTTP against the server, for what no SDK exposes; returns the parsed JSON body. */
   ctx.rest = (path, options) => rest(ctx.baseUrl, path, options);
 

@@ -224,20 +224,19 @@ async fn production_takes_tokens_of_its_service_accounts() {
     })
     .await;
     let key = app.production_api_key().await;
-    let path = format!("{SIGN_IN}?key={key}");
     let post = |token: String| {
         let body = json!({"token": token, "returnSecureToken": true});
-        app.client.post(app.url(&path)).json(&body).send()
+        app.post_with_key(SIGN_IN, &key, body)
     };
     let refused = async |token: String, message: &str| {
         app.settled().await;
         let before = app.fingerprint().await;
-        let reply = TestApp::reply(post(token).await.unwrap()).await;
+        let reply = post(token).await;
         assert_it_error(&reply, message);
         assert_eq!(app.fingerprint().await, before);
     };
     let now = app.now();
-    let (status, signed_in) = TestApp::reply(post(signed(now, json!({}))).await.unwrap()).await;
+    let (status, signed_in) = post(signed(now, json!({}))).await;
     assert_eq!(status, StatusCode::OK, "{signed_in}");
     assert_eq!(signed_in["isNewUser"], true);
     let claims = claims(str_of(&signed_in, "idToken"));
@@ -285,14 +284,7 @@ async fn production_without_service_accounts_takes_none() {
     let key = app.production_api_key().await;
     let before = app.fingerprint().await;
     let body = json!({"token": custom_token("alice", json!({}))});
-    let reply = app
-        .client
-        .post(app.url(&format!("{SIGN_IN}?key={key}")))
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    let reply = TestApp::reply(reply).await;
+    let reply = app.post_with_key(SIGN_IN, &key, body).await;
     assert_it_error(
         &reply,
         "CREDENTIAL_MISMATCH : The token is not signed by a service account in \

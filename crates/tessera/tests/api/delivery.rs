@@ -171,13 +171,7 @@ async fn production_sends_sms_through_a_twilio_compatible_api() {
     app.service.create_project("prod").await.unwrap();
     let key = app.service.create_api_key("prod").await.unwrap();
     let admin = app.service.create_admin_token("ops").await.unwrap();
-    let post = |path: &str, body: Value| {
-        let request = app
-            .client
-            .post(app.url(&format!("{path}?key={key}")))
-            .json(&body);
-        async move { TestApp::reply(request.send().await.unwrap()).await }
-    };
+    let post = async |path: &str, body: Value| app.post_with_key(path, &key, body).await;
     let (_, up) = post(
         "/v1/accounts:signUp",
         json!({"email": "p@example.com", "password": "secret12"}),

@@ -404,23 +404,19 @@ async fn production_links_lead_only_to_own_origins() {
     .await;
     let key = app.production_api_key().await;
     let send = |continue_url: &str| {
-        app.client
-            .post(app.url(&format!("/v1/accounts:sendOobCode?key={key}")))
-            .json(
-                &json!({"requestType": "EMAIL_SIGNIN", "email": "ada@example.com",
-                          "continueUrl": continue_url}),
-            )
-            .send()
+        let body = json!({"requestType": "EMAIL_SIGNIN", "email": "ada@example.com",
+                          "continueUrl": continue_url});
+        app.post_with_key("/v1/accounts:sendOobCode", &key, body)
     };
     let before = app.fingerprint().await;
-    let reply = TestApp::reply(send(CONTINUE).await.unwrap()).await;
+    let reply = send(CONTINUE).await;
     assert_it_error(
         &reply,
         "UNAUTHORIZED_DOMAIN : Domain not allowlisted by project",
     );
     assert_eq!(app.fingerprint().await, before);
     let own = "https://login.example.com/finish";
-    let reply = TestApp::reply(send(own).await.unwrap()).await;
+    let reply = send(own).await;
     assert_eq!(reply.0, StatusCode::OK, "{}", reply.1);
     let mail = smtp.next_message(WAIT).await;
     let link = mail

@@ -224,10 +224,15 @@ impl TestApp {
 
     /// POST with the test API key in `?key=`.
     pub async fn post(&self, path: &str, body: Value) -> Reply {
+        self.post_with_key(path, KEY, body).await
+    }
+
+    /// POST with the API key `key` in `?key=` (a production key, say).
+    pub async fn post_with_key(&self, path: &str, key: &str, body: Value) -> Reply {
         let sep = if path.contains('?') { '&' } else { '?' };
         let response = self
             .client
-            .post(self.url(&format!("{path}{sep}key={KEY}")))
+            .post(self.url(&format!("{path}{sep}key={key}")))
             .json(&body)
             .send()
             .await
