@@ -462,7 +462,6 @@ impl Service {
             let recovery = match (found.request, notice) {
                 (OobRequest::VerifyAndChangeEmail, Some(notice)) => {
                     let realm = self
-                        .store
                         .get_realm(&found.realm)
                         .await?
                         .ok_or(DomainError::InvalidOobCode)?;

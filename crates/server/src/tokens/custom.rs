@@ -71,29 +71,28 @@ impl CustomTokens {
 
     /// The token `raw`, if it is one this server takes at `now`.
     pub fn read(&self, raw: &str, now: OffsetDateTime) -> Result<CustomToken, CustomTokenError> {
-        match self {
-            CustomTokens::Unchecked if raw.starts_with('{') => Ok(CustomToken {
+        if matches!(self, CustomTokens::Unchecked) && raw.starts_with('{') {
+            return Ok(CustomToken {
                 payload: serde_json::from_str(raw).map_err(|_| CustomTokenError::NotJson)?,
                 jwt: false,
-            }),
-            CustomTokens::Unchecked => {
-                let payload = unchecked_payload(raw)?;
-                audience(&payload)?;
-                Ok(CustomToken { payload, jwt: true })
-            }
-            CustomTokens::Signed(signers) => {
-                let unchecked = unchecked_payload(raw)?;
-                audience(&unchecked)?;
-                let key = unchecked
-                    .get("iss")
-                    .and_then(Value::as_str)
-                    .and_then(|iss| signers.get(iss))
-                    .ok_or(CustomTokenError::UnknownSigner)?;
-                let payload = checked_payload(raw, key)?;
-                lifetime(&payload, now)?;
-                Ok(CustomToken { payload, jwt: true })
-            }
+            });
         }
+        let unchecked = unchecked_payload(raw)?;
+        audience(&unchecked)?;
+        let CustomTokens::Signed(signers) = self else {
+            return Ok(CustomToken {
+                payload: unchecked,
+                jwt: true,
+            });
+        };
+        let key = unchecked
+            .get("iss")
+            .and_then(Value::as_str)
+            .and_then(|iss| signers.get(iss))
+            .ok_or(CustomTokenError::UnknownSigner)?;
+        let payload = checked_payload(raw, key)?;
+        lifetime(&payload, now)?;
+        Ok(CustomToken { payload, jwt: true })
     }
 }
 

@@ -84,13 +84,14 @@ pub struct EmailPrivacyConfig {
     pub enable_improved_email_privacy: Option<bool>,
 }
 
-const PRIVACY_FIELD: &str = "enableImprovedEmailPrivacy";
-
-/// The email privacy a config body sets under `mask` (`prefix` is where it sits), if any.
-fn email_privacy(wire: Option<&EmailPrivacyConfig>, mask: &Mask, prefix: &str) -> Option<bool> {
+/// The email privacy a config body sets under `mask`, if any.
+fn email_privacy(wire: Option<&EmailPrivacyConfig>, mask: &Mask) -> Option<bool> {
     let on = wire.and_then(|w| w.enable_improved_email_privacy);
-    mask.applies(&format!("{prefix}.{PRIVACY_FIELD}"), on.is_some())
-        .then(|| on.unwrap_or(false))
+    mask.applies(
+        "emailPrivacyConfig.enableImprovedEmailPrivacy",
+        on.is_some(),
+    )
+    .then(|| on.unwrap_or(false))
 }
 
 fn email_privacy_wire(realm: &Realm) -> EmailPrivacyConfig {
@@ -358,11 +359,7 @@ pub async fn update_config(
     if mask.applies("signIn.phoneNumber.testPhoneNumbers", numbers.is_some()) {
         mfa.test_phone_numbers = test_numbers(&numbers.unwrap_or_default())?;
     }
-    let privacy = email_privacy(
-        req.email_privacy_config.as_ref(),
-        &mask,
-        "emailPrivacyConfig",
-    );
+    let privacy = email_privacy(req.email_privacy_config.as_ref(), &mask);
     Ok(Json(project_config(
         &svc.configure_project(realm, mfa, privacy).await?,
     )))
@@ -399,11 +396,7 @@ fn tenant_changes(current: &MfaConfig, req: Tenant, mask: &Mask) -> Result<Tenan
     Ok(TenantChanges {
         display_name,
         mfa: Some(mfa),
-        improved_email_privacy: email_privacy(
-            req.email_privacy_config.as_ref(),
-            mask,
-            "emailPrivacyConfig",
-        ),
+        improved_email_privacy: email_privacy(req.email_privacy_config.as_ref(), mask),
     })
 }
 
