@@ -24,7 +24,10 @@ pub const EXPIRED_RETENTION: Duration = Duration::days(1);
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Purpose {
     Enrol,
+    /// A second factor's code, for a pending sign-in.
     SignIn,
+    /// A code that signs in (or up) with a phone number as the first factor.
+    FirstFactor,
 }
 
 impl Purpose {
@@ -32,6 +35,7 @@ impl Purpose {
         match self {
             Purpose::Enrol => "enrol",
             Purpose::SignIn => "sign_in",
+            Purpose::FirstFactor => "first_factor",
         }
     }
 
@@ -39,6 +43,7 @@ impl Purpose {
         match raw {
             "enrol" => Some(Purpose::Enrol),
             "sign_in" => Some(Purpose::SignIn),
+            "first_factor" => Some(Purpose::FirstFactor),
             _ => None,
         }
     }
@@ -49,7 +54,9 @@ pub struct Challenge {
     /// SHA-256 of the client's `sessionInfo`.
     pub id: Vec<u8>,
     pub realm: RealmId,
-    pub user: UserId,
+    /// The user the code is for; `None` for a first-factor code sent to a number that no
+    /// account had (whoever uses it first signs that account up).
+    pub user: Option<UserId>,
     /// The factor being enrolled (TOTP) or used (sign-in).
     pub factor: Option<FactorId>,
     pub purpose: Purpose,

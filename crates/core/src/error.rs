@@ -48,6 +48,10 @@ pub enum DomainError {
     FactorKindDisabled(crate::FactorKind),
     #[error("the session's first factor cannot be combined with MFA")]
     UnsupportedFirstFactor,
+    #[error("a user with second factors cannot sign in with a phone number alone")]
+    PhoneOfMfaUser,
+    #[error("signing in with a phone number is not enabled for this project")]
+    PhoneSignInDisabled,
     #[error("second factors need a verified email address")]
     UnverifiedEmail,
     #[error("no such enrolment session")]

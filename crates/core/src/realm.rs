@@ -20,6 +20,10 @@ pub struct Realm {
     /// failed password sign-in does not say whether the address has an account, and a
     /// password reset for an unknown address is answered as for a known one.
     pub improved_email_privacy: bool,
+    /// Whether end users may sign in, and up, with a phone number and a texted code
+    /// (Identity Platform's `signIn.phoneNumber.enabled`; off unless enabled, as there). A
+    /// tenant follows its project's setting.
+    pub phone_sign_in: bool,
 }
 
 /// A realm's WebAuthn relying party: its id (a domain) and the origins its pages are served

@@ -707,6 +707,10 @@ pub trait Store: Send + Sync + 'static {
         &self,
         completion: SignInCompletion<'_>,
     ) -> StoreResult<SignInOutcome>;
+    /// In one transaction: records the passed check and consumes the challenge; whether this
+    /// call consumed it (`false`: another request used it first, and only the check is
+    /// recorded).
+    async fn use_challenge(&self, challenge: &[u8], passed: &Passed) -> StoreResult<bool>;
     /// Messages whose Identity Toolkit challenge is still outstanding, oldest first (the
     /// emulator's `verificationCodes`).
     async fn outstanding_messages(&self, realm: &RealmId) -> StoreResult<Vec<Delivery>>;

@@ -3,7 +3,7 @@
 
 use sqlx::any::AnyRow;
 use tessera_core::challenge::{Challenge, PendingSignIn, Purpose};
-use tessera_core::store::{Activity, Event, SignInCompletion, SignInOutcome, StoreResult};
+use tessera_core::store::{Activity, Event, Passed, SignInCompletion, SignInOutcome, StoreResult};
 use tessera_core::{FactorId, PhoneNumber, RealmId, UserId};
 use time::OffsetDateTime;
 
@@ -16,7 +16,10 @@ fn challenge_from_row(row: &AnyRow) -> StoreResult<Challenge> {
     Ok(Challenge {
         id: get(row, "id")?,
         realm: RealmId(get(row, "realm_id")?),
-        user: UserId::parse(&get::<String>(row, "user_id")?).ok_or_else(|| corrupt("user id"))?,
+        user: match get::<Option<String>>(row, "user_id")? {
+            Some(id) => Some(UserId::parse(&id).ok_or_else(|| corrupt("user id"))?),
+            None => None,
+        },
         factor: get::<Option<String>>(row, "factor_id")?
             .as_deref()
             .and_then(FactorId::parse),
@@ -43,7 +46,7 @@ pub(crate) fn insert(c: &Challenge, delivery: Option<&str>) -> Statement {
     )
     .bind(c.id.as_slice())
     .bind(&c.realm.0)
-    .bind(c.user.as_str())
+    .bind(c.user.as_ref().map(UserId::as_str))
     .bind(c.factor.as_ref().map(FactorId::as_str))
     .bind(c.purpose.as_str())
     .bind(c.destination.as_ref().map(PhoneNumber::as_str))
@@ -173,6 +176,19 @@ pub(crate) async fn delete_expired(
         ),
     ];
     sweep::delete_chunk(conn, &deletes, limit).await
+}
+
+/// See `Store::use_challenge`. The passed check goes first, in the store's order of locks.
+pub(crate) async fn use_challenge(
+    conn: &mut Conn<'_>,
+    id: &[u8],
+    passed: &Passed,
+) -> StoreResult<bool> {
+    let mut tx = conn.begin().await.map_err(db_err)?;
+    run_together(&mut tx, attempts::passed(passed)).await?;
+    let used = won(&mut tx, consume(id)).await?;
+    tx.commit().await.map_err(db_err)?;
+    Ok(used)
 }
 
 /// See `Store::complete_sign_in`. The passed check goes first, in the store's order of locks

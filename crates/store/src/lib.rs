@@ -54,7 +54,7 @@ use tessera_core::store::{
     RefreshTokenRecord, SealedKind, SealedRecord, SignInCompletion, SignInOutcome,
     SigningKeyRecord, StoreResult, UserQuery, UserScope, UserWrite, WriteOrder,
 };
-use tessera_core::store::{Attempt, AttemptTaken, EventFilter, EventRecord, Listed};
+use tessera_core::store::{Attempt, AttemptTaken, EventFilter, EventRecord, Listed, Passed};
 use tessera_core::{
     EmailAddress, Factor, FactorId, FactorKey, MachineUser, NewUser, Realm, RealmId, Store, User,
     UserId,
@@ -291,7 +291,7 @@ pub(crate) fn sqlite_busy_error(e: &sqlx::Error) -> bool {
 }
 
 pub(crate) const REALM_COLUMNS: &str = "id, project_id, tenant_id, org_id, display_name, mfa_config, webauthn_config, \
-     improved_email_privacy";
+     improved_email_privacy, phone_sign_in";
 
 #[async_trait]
 impl Store for SqlStore {
@@ -924,6 +924,15 @@ impl Store for SqlStore {
             let outcome = challenges::complete_sign_in(conn, &completion).await?;
             attempts::refund(conn, completion.passed).await;
             Ok(outcome)
+        })
+        .await
+    }
+
+    async fn use_challenge(&self, challenge: &[u8], passed: &Passed) -> StoreResult<bool> {
+        self.durably_after(passed.taken, async |conn| {
+            let used = challenges::use_challenge(conn, challenge, passed).await?;
+            attempts::refund(conn, Some(passed)).await;
+            Ok(used)
         })
         .await
     }

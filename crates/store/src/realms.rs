@@ -63,12 +63,13 @@ pub(crate) async fn update(conn: &mut Conn<'_>, realm: &Realm) -> StoreResult<bo
         .map_err(|e| tessera_core::StoreError::Internal(e.to_string()))?;
     let done = sqlx::query(
         "UPDATE realms SET display_name = $1, mfa_config = $2, webauthn_config = $3, \
-         improved_email_privacy = $4 WHERE id = $5",
+         improved_email_privacy = $4, phone_sign_in = $5 WHERE id = $6",
     )
     .bind(realm.display_name.as_deref())
     .bind(mfa)
     .bind(relying_party)
     .bind(realm.improved_email_privacy)
+    .bind(realm.phone_sign_in)
     .bind(&realm.id.0)
     .execute(&mut *conn)
     .await

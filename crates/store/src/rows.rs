@@ -114,6 +114,7 @@ pub(crate) fn realm_from_row(row: &AnyRow) -> Result<Realm, StoreError> {
             None => None,
         },
         improved_email_privacy: get_bool(row, "improved_email_privacy")?,
+        phone_sign_in: get_bool(row, "phone_sign_in")?,
     })
 }
 

@@ -133,7 +133,7 @@ impl Service {
         Ok(user)
     }
 
-    async fn insert_account(
+    pub(super) async fn insert_account(
         &self,
         realm: &Realm,
         account: NewAccount,
@@ -437,7 +437,7 @@ impl Service {
     /// Makes `changes` to the user, if `allowed` allows them for the user as stored; the user
     /// as it now is. With a `notice`, the end user's own change of address sends the old
     /// address a recovery link.
-    async fn change_account(
+    pub(super) async fn change_account(
         &self,
         realm: &Realm,
         id: &UserId,

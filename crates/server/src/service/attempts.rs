@@ -51,7 +51,8 @@ impl Default for FailureLimits {
 /// What a code check is about.
 pub(super) struct Subject<'a> {
     pub realm: &'a RealmId,
-    pub user: &'a UserId,
+    /// `None` for a first-factor code sent to a number that no account has.
+    pub user: Option<&'a UserId>,
     /// The factor whose soft lock the check counts against.
     pub factor: Option<&'a FactorId>,
     /// The challenge to take an attempt from.
@@ -66,7 +67,7 @@ impl<'a> Subject<'a> {
     /// A check of one of `user`'s codes, counted against `factor`'s soft lock when there is
     /// one, charging no challenge or pending sign-in, a failure recorded as
     /// `factor.verification_failed`: the common case, which the others extend with `..`.
-    pub fn new(realm: &'a RealmId, user: &'a UserId, factor: Option<&'a FactorId>) -> Self {
+    pub fn new(realm: &'a RealmId, user: Option<&'a UserId>, factor: Option<&'a FactorId>) -> Self {
         Subject {
             realm,
             user,
@@ -84,7 +85,7 @@ pub(super) struct Check {
     attempt: Attempt,
     taken: WriteOrder,
     realm: RealmId,
-    user: UserId,
+    user: Option<UserId>,
     failures: i64,
     failure: &'static str,
 }
@@ -101,22 +102,25 @@ impl Service {
     ) -> Result<Check, DomainError> {
         let limits = self.failure_limits;
         let quotas = [
-            limits.per_user.quota(format!(
-                "fail:user:{}:{}",
-                subject.realm.0,
-                subject.user.as_str()
-            )),
+            subject.user.and_then(|user| {
+                limits
+                    .per_user
+                    .quota(format!("fail:user:{}:{}", subject.realm.0, user.as_str()))
+            }),
             client
                 .ip
                 .and_then(|ip| limits.per_ip.quota(format!("fail:ip:{}", ip_key(ip)))),
         ];
         let attempt = Attempt {
             quotas: quotas.into_iter().flatten().collect(),
-            factor: subject.factor.map(|id| FactorKey {
-                realm: subject.realm.clone(),
-                user: subject.user.clone(),
-                id: id.clone(),
-            }),
+            factor: subject
+                .factor
+                .zip(subject.user)
+                .map(|(id, user)| FactorKey {
+                    realm: subject.realm.clone(),
+                    user: user.clone(),
+                    id: id.clone(),
+                }),
             challenge: subject.challenge.map(<[u8]>::to_vec),
             pending: subject.pending.map(<[u8]>::to_vec),
             at: self.clock.now(),
@@ -127,7 +131,7 @@ impl Service {
                 attempt,
                 taken: order,
                 realm: subject.realm.clone(),
-                user: subject.user.clone(),
+                user: subject.user.cloned(),
                 failures,
                 failure: subject.failure,
             }),
@@ -142,7 +146,7 @@ impl Service {
     fn check_event(&self, check: &Check, kind: &'static str, detail: String) -> Event {
         Event {
             realm: check.realm.clone(),
-            user: Some(check.user.clone()),
+            user: check.user.clone(),
             factor: check.attempt.factor.as_ref().map(|f| f.id.clone()),
             kind,
             detail: Some(detail),

@@ -420,7 +420,7 @@ impl Service {
             .ok_or(DomainError::VerificationCodeNotFound)?;
         let subject = Subject {
             failure: "contact.verification_failed",
-            ..Subject::new(&realm.id, id, None)
+            ..Subject::new(&realm.id, Some(id), None)
         };
         let check = self
             .begin_check(subject, client, DomainError::InvalidVerificationCode)

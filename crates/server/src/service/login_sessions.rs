@@ -487,7 +487,7 @@ impl Service {
             if kind.slot(session).0.is_none() {
                 return Err(DomainError::VerificationCodeNotFound);
             }
-            let subject = Subject::new(&realm.id, &user.id, Some(&factor.id));
+            let subject = Subject::new(&realm.id, Some(&user.id), Some(&factor.id));
             let check = self
                 .begin_check(subject, client, DomainError::VerificationCodeNotFound)
                 .await?;

@@ -184,7 +184,7 @@ impl Service {
                 let session_info = self
                     .send_code(
                         &me.realm,
-                        &me.user,
+                        Some(&me.user.id),
                         Purpose::Enrol,
                         &phone,
                         None,
@@ -203,7 +203,7 @@ impl Service {
                         challenge: &Challenge {
                             id: session_key(&session_info),
                             realm: me.realm.id.clone(),
-                            user: me.user.id.clone(),
+                            user: Some(me.user.id.clone()),
                             factor: Some(factor.id.clone()),
                             purpose: Purpose::Enrol,
                             destination: None,
@@ -271,10 +271,10 @@ impl Service {
     /// the `sessionInfo` that names it. Test phone numbers of the realm get their fixed code
     /// and no message (so no limit is charged either).
     #[allow(clippy::too_many_arguments)]
-    async fn send_code(
+    pub(super) async fn send_code(
         &self,
         realm: &Realm,
-        user: &User,
+        user: Option<&UserId>,
         purpose: Purpose,
         phone: &PhoneNumber,
         factor: Option<&FactorId>,
@@ -291,7 +291,7 @@ impl Service {
         let challenge = Challenge {
             id: session_key(&session_info),
             realm: realm.id.clone(),
-            user: user.id.clone(),
+            user: user.cloned(),
             factor: factor.cloned(),
             purpose,
             destination: Some(phone.clone()),
@@ -305,7 +305,7 @@ impl Service {
         let content = MessageContent {
             kind: match purpose {
                 Purpose::Enrol => MessageKind::Enrol,
-                Purpose::SignIn => MessageKind::SignIn,
+                Purpose::SignIn | Purpose::FirstFactor => MessageKind::SignIn,
             },
             code,
             locale: client.locale.clone(),
@@ -322,7 +322,7 @@ impl Service {
         // back.
         let started = (purpose == Purpose::Enrol).then(|| Event {
             realm: realm.id.clone(),
-            user: Some(user.id.clone()),
+            user: user.cloned(),
             factor: None,
             kind: "factor.enrolment_started",
             detail: Some(FactorKind::SmsOtp.as_str().to_owned()),
@@ -360,7 +360,7 @@ impl Service {
     /// `used` is the answer when the challenge has been used — also when another request
     /// used it between our read and our attempt, so that a request that lost a race hears
     /// what it would have heard coming second (not `SessionExpired`).
-    async fn open_challenge(
+    pub(super) async fn open_challenge(
         &self,
         session_info: &str,
         belongs: impl Fn(&Challenge) -> bool,
@@ -403,7 +403,11 @@ impl Service {
     ) -> Result<Check, DomainError> {
         let subject = Subject {
             challenge: Some(&challenge.id),
-            ..Subject::new(&challenge.realm, &challenge.user, challenge.factor.as_ref())
+            ..Subject::new(
+                &challenge.realm,
+                challenge.user.as_ref(),
+                challenge.factor.as_ref(),
+            )
         };
         match self
             .begin_check(subject, client, DomainError::SessionExpired)
@@ -453,7 +457,9 @@ impl Service {
     ) -> Result<(Factor, Session), DomainError> {
         let now = self.clock.now();
         let enrolment = |c: &Challenge| {
-            c.purpose == Purpose::Enrol && c.user == me.user.id && c.realm == me.realm.id
+            c.purpose == Purpose::Enrol
+                && c.user.as_ref() == Some(&me.user.id)
+                && c.realm == me.realm.id
         };
         let (challenge, check, factor, step) = match proof {
             EnrolmentProof::Phone { session_info, code } => {
@@ -677,7 +683,7 @@ impl Service {
         self.app_verifier.verify(evidence)?;
         self.send_code(
             &realm,
-            &user,
+            Some(&user.id),
             Purpose::SignIn,
             &phone,
             Some(&factor.id),
@@ -831,7 +837,7 @@ impl Service {
         let (secret, spec) = self.open_totp_secret(factor)?;
         let subject = Subject {
             pending,
-            ..Subject::new(&realm.id, &user.id, Some(&factor.id))
+            ..Subject::new(&realm.id, Some(&user.id), Some(&factor.id))
         };
         let check = self
             .begin_check(subject, client, DomainError::InvalidPendingCredential)

@@ -10,6 +10,7 @@ mod login_sessions;
 mod mfa;
 mod oob;
 mod orgs;
+mod phone_sign_in;
 mod realms;
 mod recent;
 mod recovery_codes;
@@ -47,7 +48,8 @@ pub use oob::{
     Addressee, EmailLinkSignIn, LinkDelivery, LinkSource, Notice, OobSend, OobSent, OutboxOob,
 };
 pub use orgs::Machine;
-pub use realms::TenantChanges;
+pub use phone_sign_in::{PhoneCodeUse, PhoneSignIn};
+pub use realms::RealmChanges;
 pub use sessions::{Authenticated, Session, SignIn};
 pub use totp_registration::TotpRegistration;
 pub use webauthn::{WebAuthnSettings, security_key_domain};

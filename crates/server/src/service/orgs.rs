@@ -8,7 +8,7 @@
 
 use tessera_core::{DomainError, EmailAddress, MachineUser, Realm, RealmId, Role, User, UserId};
 
-use super::{Service, TenantChanges, callers::internal};
+use super::{RealmChanges, Service, callers::internal};
 use crate::crypto::{random_array, random_token, sha256};
 
 impl Service {
@@ -81,9 +81,9 @@ impl Service {
         {
             return Err(DomainError::OrgExists);
         }
-        let changes = TenantChanges {
+        let changes = RealmChanges {
             display_name: Some(Some(name.to_owned())),
-            ..TenantChanges::default()
+            ..RealmChanges::default()
         };
         let tenant = self.add_tenant(project, changes).await?;
         let Some(org_id) = org_id else {

@@ -2,38 +2,59 @@
 
 use tessera_core::{DomainError, MfaConfig, Realm};
 
-use super::{Service, callers::internal};
+use super::{Mode, Service, callers::internal};
 use crate::crypto::random_array;
 
 /// How often a new tenant's id is drawn before giving up: with 100,000 ids per name, a draw
 /// fails only when a project holds tens of thousands of tenants of that name.
 const TENANT_ID_DRAWS: usize = 10;
 
-/// Changes to a tenant; `None` leaves a setting alone.
+/// Changes to a project's or a tenant's settings; `None` leaves a setting alone.
 #[derive(Debug, Default)]
-pub struct TenantChanges {
+pub struct RealmChanges {
+    /// A tenant's; projects have none.
     pub display_name: Option<Option<String>>,
     pub mfa: Option<MfaConfig>,
     pub improved_email_privacy: Option<bool>,
+    /// A project's; its tenants follow it.
+    pub phone_sign_in: Option<bool>,
+}
+
+impl RealmChanges {
+    fn apply(self, realm: &mut Realm) {
+        if let Some(name) = self.display_name {
+            realm.display_name = name;
+        }
+        if let Some(mfa) = self.mfa {
+            realm.mfa = mfa;
+        }
+        if let Some(on) = self.improved_email_privacy {
+            realm.improved_email_privacy = on;
+        }
+        if let Some(on) = self.phone_sign_in {
+            realm.phone_sign_in = on;
+        }
+    }
 }
 
 impl Service {
-    /// Replaces a project's MFA configuration and, when given, its email enumeration
-    /// protection.
+    /// Changes a project's settings.
     pub async fn configure_project(
         &self,
         mut realm: Realm,
-        mfa: MfaConfig,
-        improved_email_privacy: Option<bool>,
+        changes: RealmChanges,
     ) -> Result<Realm, DomainError> {
-        realm.mfa = mfa;
-        if let Some(on) = improved_email_privacy {
-            realm.improved_email_privacy = on;
-        }
+        changes.apply(&mut realm);
         if !self.save_realm(&realm).await? {
             return Err(DomainError::ProjectNotFound);
         }
         Ok(realm)
+    }
+
+    /// Whether a project's end users may sign in with a phone number: always in dev mode, as
+    /// in the emulator; in production where the project enabled it.
+    pub fn phone_sign_in_enabled(&self, project: &Realm) -> bool {
+        self.mode == Mode::Dev || project.phone_sign_in
     }
 
     /// Creates a tenant with a generated id (Identity Platform's `POST tenants`): its display
@@ -42,7 +63,7 @@ impl Service {
     pub async fn add_tenant(
         &self,
         project_id: &str,
-        changes: TenantChanges,
+        changes: RealmChanges,
     ) -> Result<Realm, DomainError> {
         self.realm(project_id, None).await?;
         let slug: String = changes
@@ -75,17 +96,9 @@ impl Service {
     pub async fn update_tenant(
         &self,
         mut realm: Realm,
-        changes: TenantChanges,
+        changes: RealmChanges,
     ) -> Result<Realm, DomainError> {
-        if let Some(name) = changes.display_name {
-            realm.display_name = name;
-        }
-        if let Some(mfa) = changes.mfa {
-            realm.mfa = mfa;
-        }
-        if let Some(on) = changes.improved_email_privacy {
-            realm.improved_email_privacy = on;
-        }
+        changes.apply(&mut realm);
         if !self.save_realm(&realm).await? {
             return Err(DomainError::TenantNotFound);
         }

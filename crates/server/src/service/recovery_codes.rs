@@ -99,7 +99,7 @@ impl Service {
         }
         let subject = Subject {
             failure: "recovery_code.verification_failed",
-            ..Subject::new(&realm.id, &user.id, None)
+            ..Subject::new(&realm.id, Some(&user.id), None)
         };
         let check = self
             .begin_check(subject, client, DomainError::InvalidRecoveryCode)

@@ -109,7 +109,7 @@ impl Service {
             return Err(nothing_to_verify(&existing));
         };
         let (secret, spec) = self.open_totp_secret(&factor)?;
-        let subject = Subject::new(&realm.id, &user.id, Some(&factor.id));
+        let subject = Subject::new(&realm.id, Some(&user.id), Some(&factor.id));
         let check = self
             .begin_check(subject, client, DomainError::FactorNotFound)
             .await?;

@@ -36,6 +36,7 @@ mod nodes;
 mod oob;
 mod operations;
 mod outage;
+mod phone_sign_in;
 mod recover_email;
 mod secrets;
 mod session_cookies;

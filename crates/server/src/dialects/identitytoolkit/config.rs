@@ -17,7 +17,7 @@ use super::error::ItError;
 use super::extract::{AdminBearer, Body, ProjectPath, int32, parse_value};
 use super::mfa_wire::Empty;
 use super::wire::IgnoredValue;
-use crate::service::{Service, TenantChanges};
+use crate::service::{RealmChanges, Service};
 
 #[derive(Debug, Default, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -280,13 +280,13 @@ fn test_numbers(numbers: &BTreeMap<String, String>) -> Result<BTreeMap<String, S
     Ok(numbers.clone())
 }
 
-fn project_config(realm: &Realm) -> ProjectConfig {
+fn project_config(svc: &Service, realm: &Realm) -> ProjectConfig {
     ProjectConfig {
         name: Some(format!("projects/{}/config", realm.project_id)),
         mfa: Some(mfa_wire(&realm.mfa)),
         sign_in: Some(SignInConfig {
             phone_number: Some(PhoneNumberConfig {
-                enabled: Some(true),
+                enabled: Some(svc.phone_sign_in_enabled(realm)),
                 test_phone_numbers: Some(realm.mfa.test_phone_numbers.clone()),
             }),
         }),
@@ -318,9 +318,8 @@ pub async fn get_config(
     _: AdminBearer,
     path: ProjectPath,
 ) -> Result<Json<ProjectConfig>, ItError> {
-    Ok(Json(project_config(
-        &svc.current_realm(&path.project, None).await?,
-    )))
+    let realm = svc.current_realm(&path.project, None).await?;
+    Ok(Json(project_config(&svc, &realm)))
 }
 
 #[utoipa::path(patch, path = "/v2/projects/{project}/config", tag = "config", request_body = ProjectConfig,
@@ -337,6 +336,7 @@ pub async fn update_config(
         "mfa.state",
         "mfa.enabledProviders",
         "mfa.providerConfigs",
+        "signIn.phoneNumber.enabled",
         "signIn.phoneNumber.testPhoneNumbers",
         "emailPrivacyConfig",
         "emailPrivacyConfig.enableImprovedEmailPrivacy",
@@ -352,17 +352,23 @@ pub async fn update_config(
         &mask,
         "mfa",
     )?;
-    let numbers = req
-        .sign_in
-        .and_then(|s| s.phone_number)
-        .and_then(|p| p.test_phone_numbers);
-    if mask.applies("signIn.phoneNumber.testPhoneNumbers", numbers.is_some()) {
-        mfa.test_phone_numbers = test_numbers(&numbers.unwrap_or_default())?;
+    let phone = req.sign_in.and_then(|s| s.phone_number).unwrap_or_default();
+    if mask.applies(
+        "signIn.phoneNumber.testPhoneNumbers",
+        phone.test_phone_numbers.is_some(),
+    ) {
+        mfa.test_phone_numbers = test_numbers(&phone.test_phone_numbers.unwrap_or_default())?;
     }
-    let privacy = email_privacy(req.email_privacy_config.as_ref(), &mask);
-    Ok(Json(project_config(
-        &svc.configure_project(realm, mfa, privacy).await?,
-    )))
+    let changes = RealmChanges {
+        mfa: Some(mfa),
+        improved_email_privacy: email_privacy(req.email_privacy_config.as_ref(), &mask),
+        phone_sign_in: mask
+            .applies("signIn.phoneNumber.enabled", phone.enabled.is_some())
+            .then(|| phone.enabled.unwrap_or(false)),
+        ..RealmChanges::default()
+    };
+    let realm = svc.configure_project(realm, changes).await?;
+    Ok(Json(project_config(&svc, &realm)))
 }
 
 const TENANT_MASK: [&str; 8] = [
@@ -377,7 +383,7 @@ const TENANT_MASK: [&str; 8] = [
 ];
 
 /// The changes a tenant body asks for, under `mask`, applied on top of `current`.
-fn tenant_changes(current: &MfaConfig, req: Tenant, mask: &Mask) -> Result<TenantChanges, ItError> {
+fn tenant_changes(current: &MfaConfig, req: Tenant, mask: &Mask) -> Result<RealmChanges, ItError> {
     let mut mfa = current.clone();
     apply_mfa(
         &mut mfa,
@@ -393,10 +399,11 @@ fn tenant_changes(current: &MfaConfig, req: Tenant, mask: &Mask) -> Result<Tenan
     let display_name = mask
         .applies("displayName", req.display_name.is_some())
         .then(|| req.display_name.filter(|n| !n.is_empty()));
-    Ok(TenantChanges {
+    Ok(RealmChanges {
         display_name,
         mfa: Some(mfa),
         improved_email_privacy: email_privacy(req.email_privacy_config.as_ref(), mask),
+        phone_sign_in: None,
     })
 }
 

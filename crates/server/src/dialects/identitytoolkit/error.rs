@@ -116,6 +116,10 @@ fn domain_envelope(e: &DomainError) -> Envelope {
         UnsupportedFirstFactor => Envelope::business(
             "UNSUPPORTED_FIRST_FACTOR : MFA is not available for the given first factor.",
         ),
+        PhoneOfMfaUser => Envelope::business(
+            "UNSUPPORTED_FIRST_FACTOR : A phone number cannot be set as a first factor on an SMS based MFA user.",
+        ),
+        PhoneSignInDisabled => Envelope::business("OPERATION_NOT_ALLOWED"),
         UnverifiedEmail => Envelope::business(
             "UNVERIFIED_EMAIL : Need to verify email first before enrolling second factors.",
         ),

@@ -173,6 +173,16 @@ impl PhoneRequestInfo {
     }
 }
 
+/// `accounts:sendVerificationCode`: a code for signing in with a phone number; the phone
+/// info of the second-factor calls, and the tenant.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SendVerificationCodeRequest {
+    pub tenant_id: Option<String>,
+    #[serde(flatten)]
+    pub phone: PhoneRequestInfo,
+}
+
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct StartEnrollmentRequest {

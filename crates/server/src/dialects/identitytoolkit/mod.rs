@@ -13,6 +13,7 @@ mod input;
 mod mfa;
 mod mfa_wire;
 mod oob;
+mod phone;
 mod securetoken;
 mod wire;
 
@@ -54,6 +55,14 @@ fn identitytoolkit_v1() -> Router<Arc<Service>> {
         .route(
             "/v1/accounts:signInWithCustomToken",
             post(custom_token::sign_in_with_custom_token),
+        )
+        .route(
+            "/v1/accounts:sendVerificationCode",
+            post(phone::send_verification_code),
+        )
+        .route(
+            "/v1/accounts:signInWithPhoneNumber",
+            post(phone::sign_in_with_phone_number),
         )
         .route("/v1/recaptchaParams", get(securetoken::recaptcha_params))
         .route("/v2/recaptchaConfig", get(securetoken::recaptcha_config));
@@ -221,6 +230,8 @@ async fn google_params(
     oob::reset_password,
     oob::sign_in_with_email_link,
     custom_token::sign_in_with_custom_token,
+    phone::send_verification_code,
+    phone::sign_in_with_phone_number,
     admin::create,
     admin::create_session_cookie,
     admin::lookup,

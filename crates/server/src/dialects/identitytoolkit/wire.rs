@@ -569,6 +569,34 @@ pub struct SignInWithCustomTokenResponse {
     pub tokens: Tokens,
 }
 
+/// `accounts:signInWithPhoneNumber`: a code of `sendVerificationCode`, signing in (or up),
+/// or, with `idToken`, putting the number on the caller's account.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SignInWithPhoneNumberRequest {
+    pub session_info: Option<String>,
+    pub code: Option<String>,
+    pub id_token: Option<String>,
+    pub tenant_id: Option<String>,
+    /// `SIGN_UP_OR_IN` (the default), `REAUTH` (the account must exist) or `UPDATE`.
+    pub operation: Option<String>,
+    /// Proofs that only Firebase's own servers issue; never valid here.
+    pub temporary_proof: Option<String>,
+    pub phone_number: Option<String>,
+    #[serde(rename = "verificationProof")]
+    pub _verification_proof: Ignored,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SignInWithPhoneNumberResponse {
+    pub local_id: String,
+    pub phone_number: String,
+    pub is_new_user: bool,
+    #[serde(flatten)]
+    pub tokens: Tokens,
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct LookupResponse {

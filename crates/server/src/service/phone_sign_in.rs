@@ -1,0 +1,219 @@
+//! A phone number as the first factor: a texted code signs in the account that has the
+//! number, or signs a new one up with it (Identity Toolkit's `sendVerificationCode` and
+//! `signInWithPhoneNumber`; the JS SDK's `signInWithPhoneNumber`), or puts the number on the
+//! caller's account (`linkWithPhoneNumber`, `updatePhoneNumber`).
+//!
+//! A code for a number that no account has belongs to no user until it is used; whoever uses
+//! it first gets the account. A phone sign-in cannot be followed by a second factor, so an
+//! account with second factors cannot be signed in to, or linked to a number, this way (it
+//! would skip them), as in Firebase.
+
+use tessera_core::challenge::Purpose;
+use tessera_core::store::{Activity, Listed};
+use tessera_core::{DomainError, PhoneNumber, Realm, User};
+
+use super::accounts::{AccountChanges, NewAccount};
+use super::delivery::ClientInfo;
+use super::{AppEvidence, Authenticated, Mode, Service, Session, SignIn};
+use crate::crypto::{code_hash, same_digest};
+
+/// The first factor's provider id in ID tokens and refresh tokens.
+const PHONE: &str = "phone";
+
+/// What a phone code is used for.
+pub enum PhoneCodeUse {
+    /// Sign in to the account that has the number, or sign one up with it.
+    SignUpOrIn,
+    /// Sign in again to the account that has the number (the JS SDK's
+    /// `reauthenticateWithPhoneNumber`): there must be one.
+    Reauthenticate,
+    /// Put the number on the caller's account.
+    Link(Box<Authenticated>),
+}
+
+/// A phone sign-in's outcome.
+pub struct PhoneSignIn {
+    pub user: User,
+    pub session: Session,
+    /// Whether the code signed a new account up.
+    pub is_new: bool,
+}
+
+impl Service {
+    /// Texts a code that signs in with `phone`; the `sessionInfo` that names it.
+    pub async fn send_phone_sign_in_code(
+        &self,
+        realm: &Realm,
+        phone: &PhoneNumber,
+        evidence: &AppEvidence,
+        client: &ClientInfo,
+    ) -> Result<String, DomainError> {
+        self.check_phone_sign_in_allowed(realm).await?;
+        self.app_verifier.verify(evidence)?;
+        let owner = self.phone_owner(realm, phone).await?;
+        if let Some(user) = &owner {
+            self.refuse_second_factor_users(realm, user).await?;
+        }
+        let owner = owner.as_ref().map(|user| &user.id);
+        self.send_code(
+            realm,
+            owner,
+            Purpose::FirstFactor,
+            phone,
+            None,
+            None,
+            client,
+        )
+        .await
+    }
+
+    /// Uses a code of `send_phone_sign_in_code` as `purpose` says (a link to another account's
+    /// number is `PhoneNumberExists`). Either way the session is a phone sign-in.
+    pub async fn sign_in_with_phone(
+        &self,
+        realm: &Realm,
+        session_info: &str,
+        code: &str,
+        purpose: PhoneCodeUse,
+        client: &ClientInfo,
+    ) -> Result<PhoneSignIn, DomainError> {
+        self.check_phone_sign_in_allowed(realm).await?;
+        let (challenge, check) = self
+            .open_challenge(
+                session_info,
+                |c| c.purpose == Purpose::FirstFactor && c.realm == realm.id,
+                client,
+                DomainError::InvalidSessionInfo,
+            )
+            .await?;
+        if !same_digest(&challenge.code_hash, &code_hash(session_info, code)) {
+            let wrong = DomainError::InvalidCode;
+            return Err(self
+                .check_failed(check, "phone sign-in: wrong code", wrong)
+                .await);
+        }
+        if !self
+            .store
+            .use_challenge(&challenge.id, &self.pass(&check))
+            .await?
+        {
+            return Err(DomainError::InvalidSessionInfo);
+        }
+        let phone = challenge
+            .destination
+            .ok_or(DomainError::InvalidSessionInfo)?;
+        let now = self.clock.now();
+        let (user, is_new) = match purpose {
+            PhoneCodeUse::Link(me) => (self.put_phone(*me, &phone).await?, false),
+            PhoneCodeUse::SignUpOrIn => self.phone_account(realm, &phone, true).await?,
+            PhoneCodeUse::Reauthenticate => self.phone_account(realm, &phone, false).await?,
+        };
+        let session = self
+            .start_session(realm, &user, SignIn::first_factor(PHONE, now))
+            .await?;
+        Ok(PhoneSignIn {
+            user,
+            session,
+            is_new,
+        })
+    }
+
+    /// A tenant follows its project (`phone_sign_in_enabled`).
+    async fn check_phone_sign_in_allowed(&self, realm: &Realm) -> Result<(), DomainError> {
+        let allowed = match (self.mode, &realm.tenant_id) {
+            (Mode::Dev, _) | (_, None) => self.phone_sign_in_enabled(realm),
+            (_, Some(_)) => {
+                let project = self.realm(&realm.project_id, None).await?;
+                self.phone_sign_in_enabled(&project)
+            }
+        };
+        if allowed {
+            Ok(())
+        } else {
+            Err(DomainError::PhoneSignInDisabled)
+        }
+    }
+
+    async fn phone_owner(
+        &self,
+        realm: &Realm,
+        phone: &PhoneNumber,
+    ) -> Result<Option<User>, DomainError> {
+        Ok(self
+            .store
+            .find_user_by_phone(&realm.id, phone.as_str())
+            .await?)
+    }
+
+    /// A phone sign-in would skip a user's second factors.
+    async fn refuse_second_factor_users(
+        &self,
+        realm: &Realm,
+        user: &User,
+    ) -> Result<(), DomainError> {
+        let factors = self
+            .store
+            .list_factors(&realm.id, &user.id, Listed::Ready)
+            .await?;
+        if factors.is_empty() {
+            Ok(())
+        } else {
+            Err(DomainError::PhoneOfMfaUser)
+        }
+    }
+
+    /// The account that has `phone`, signed in, or (`may_sign_up`) a new one with it; and
+    /// whether it is new.
+    async fn phone_account(
+        &self,
+        realm: &Realm,
+        phone: &PhoneNumber,
+        may_sign_up: bool,
+    ) -> Result<(User, bool), DomainError> {
+        let existing = match self.phone_owner(realm, phone).await? {
+            Some(user) => user,
+            None if !may_sign_up => return Err(DomainError::UserNotFound),
+            None => {
+                let account = NewAccount {
+                    phone_number: Some(phone.clone()),
+                    last_login_at: Some(self.clock.now()),
+                    ..NewAccount::default()
+                };
+                match self.insert_account(realm, account).await {
+                    Ok(user) => return Ok((user, true)),
+                    // Another code for the number signed it up first: that account is the one.
+                    Err(DomainError::PhoneNumberExists) => self
+                        .phone_owner(realm, phone)
+                        .await?
+                        .ok_or(DomainError::PhoneNumberExists)?,
+                    Err(e) => return Err(e),
+                }
+            }
+        };
+        existing.ensure_active()?;
+        self.refuse_second_factor_users(realm, &existing).await?;
+        self.store
+            .record_activity(&realm.id, &existing.id, Activity::SignIn, self.clock.now())
+            .await?;
+        Ok((existing, false))
+    }
+
+    /// Puts `phone` on the caller's account (a first number or a new one).
+    async fn put_phone(&self, me: Authenticated, phone: &PhoneNumber) -> Result<User, DomainError> {
+        if !me.factors.is_empty() {
+            return Err(DomainError::PhoneOfMfaUser);
+        }
+        match self.phone_owner(&me.realm, phone).await? {
+            Some(owner) if owner.id == me.user.id => Ok(me.user),
+            Some(_) => Err(DomainError::PhoneNumberExists),
+            None => {
+                let changes = AccountChanges {
+                    phone_number: Some(Some(phone.clone())),
+                    ..AccountChanges::default()
+                };
+                self.change_account(&me.realm, &me.user.id, changes, None, |_| Ok(()))
+                    .await
+            }
+        }
+    }
+}
