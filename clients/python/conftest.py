@@ -93,14 +93,15 @@ CUSTOM_TOKEN_SIGNER = f"backend@{PROJECT}.iam.gserviceaccount.com"
 class ProductionServer:
     base: str
     api_key: str
+    admin_token: str
 
 
 @pytest.fixture(scope="session")
 def tessera_production(tmp_path_factory):
     """A third server, in production mode on its own store: an explicit master key, a webhook
-    SMS sender and an SMTP server (neither reachable: nothing here sends), the project and an
-    API key made with `tessera admin`, and `custom_token_signers` naming CUSTOM_TOKEN_SIGNER
-    with the test fixture's public key."""
+    SMS sender and an SMTP server (neither reachable: nothing here sends), the project, an API
+    key and an admin bearer token made with `tessera admin`, and `custom_token_signers` naming
+    CUSTOM_TOKEN_SIGNER with the test fixture's public key."""
     data_dir = tmp_path_factory.mktemp("tessera-production")
     master_key = data_dir / "master.key"
     fd = os.open(master_key, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -139,8 +140,9 @@ def tessera_production(tmp_path_factory):
 
     admin("create-project", PROJECT)
     api_key = admin("create-api-key", PROJECT)
+    admin_token = admin("create-admin-token")
     server = _serve(data_dir, database_args, **settings)
-    yield ProductionServer(base=next(server), api_key=api_key)
+    yield ProductionServer(base=next(server), api_key=api_key, admin_token=admin_token)
     next(server, None)
 
 
