@@ -52,6 +52,8 @@ pub enum DomainError {
     PhoneOfMfaUser,
     #[error("signing in with a phone number is not enabled for this project")]
     PhoneSignInDisabled,
+    #[error("the temporary proof of a phone number is invalid or has expired")]
+    InvalidTemporaryProof,
     #[error("second factors need a verified email address")]
     UnverifiedEmail,
     #[error("no such enrolment session")]

@@ -48,7 +48,7 @@ pub use oob::{
     Addressee, EmailLinkSignIn, LinkDelivery, LinkSource, Notice, OobSend, OobSent, OutboxOob,
 };
 pub use orgs::Machine;
-pub use phone_sign_in::{PhoneCodeUse, PhoneSignIn};
+pub use phone_sign_in::{PhoneCodeUse, PhoneOutcome, PhoneProof, PhoneSignIn};
 pub use realms::RealmChanges;
 pub use sessions::{Authenticated, Session, SignIn};
 pub use totp_registration::TotpRegistration;

@@ -8,9 +8,11 @@
 //! account with second factors cannot be signed in to, or linked to a number, this way (it
 //! would skip them), as in Firebase.
 
-use tessera_core::challenge::Purpose;
+use data_encoding::BASE64URL_NOPAD;
+use tessera_core::challenge::{Purpose, SMS_CODE_LIFETIME};
 use tessera_core::store::{Activity, Listed};
 use tessera_core::{DomainError, PhoneNumber, Realm, User};
+use time::{Duration, OffsetDateTime};
 
 use super::accounts::{AccountChanges, NewAccount};
 use super::delivery::ClientInfo;
@@ -19,6 +21,13 @@ use crate::crypto::{code_hash, same_digest};
 
 /// The first factor's provider id in ID tokens and refresh tokens.
 const PHONE: &str = "phone";
+/// How long a temporary proof of a number is taken: as long as a code lives.
+const PHONE_PROOF_LIFETIME: Duration = SMS_CODE_LIFETIME;
+const PROOF_PURPOSE: &str = "phone-proof";
+
+fn proof_data(realm: &Realm, phone: &PhoneNumber, expires: i64) -> String {
+    format!("{}|{}|{expires}", realm.id.0, phone.as_str())
+}
 
 /// What a phone code is used for.
 pub enum PhoneCodeUse {
@@ -29,6 +38,30 @@ pub enum PhoneCodeUse {
     Reauthenticate,
     /// Put the number on the caller's account.
     Link(Box<Authenticated>),
+}
+
+/// How the caller proves a number.
+pub enum PhoneProof<'a> {
+    /// A code of `send_phone_sign_in_code`, and the `sessionInfo` that names it.
+    Code {
+        session_info: &'a str,
+        code: &'a str,
+    },
+    /// A temporary proof of such a code, given when a link found the number taken, and the
+    /// number.
+    Temporary { proof: &'a str, phone: PhoneNumber },
+}
+
+/// How using a proof of a number ended.
+pub enum PhoneOutcome {
+    SignedIn(PhoneSignIn),
+    /// The number is another account's: with `proof`, valid for `expires_in` seconds, the
+    /// caller may sign in to that account instead (Firebase's `temporaryProof`).
+    Taken {
+        phone: PhoneNumber,
+        proof: String,
+        expires_in: i64,
+    },
 }
 
 /// A phone sign-in's outcome.
@@ -67,17 +100,63 @@ impl Service {
         .await
     }
 
-    /// Uses a code of `send_phone_sign_in_code` as `purpose` says (a link to another account's
-    /// number is `PhoneNumberExists`). Either way the session is a phone sign-in.
+    /// Uses a proof of the number as `purpose` says. Either way the session is a phone
+    /// sign-in; a link to another account's number with a code gives a temporary proof
+    /// instead, with which the caller may sign in to that account (with a temporary proof,
+    /// such a link is `PhoneNumberExists`).
     pub async fn sign_in_with_phone(
+        &self,
+        realm: &Realm,
+        proof: PhoneProof<'_>,
+        purpose: PhoneCodeUse,
+        client: &ClientInfo,
+    ) -> Result<PhoneOutcome, DomainError> {
+        self.check_phone_sign_in_allowed(realm).await?;
+        let (phone, by_code) = match proof {
+            PhoneProof::Code { session_info, code } => (
+                self.use_phone_code(realm, session_info, code, client)
+                    .await?,
+                true,
+            ),
+            PhoneProof::Temporary { proof, phone } => {
+                self.check_temporary_proof(realm, &phone, proof)?;
+                (phone, false)
+            }
+        };
+        let now = self.clock.now();
+        let (user, is_new) = match purpose {
+            PhoneCodeUse::Link(me) => match self.put_phone(*me, &phone).await {
+                Err(DomainError::PhoneNumberExists) if by_code => {
+                    let proof = self.temporary_proof(realm, &phone, now + PHONE_PROOF_LIFETIME);
+                    return Ok(PhoneOutcome::Taken {
+                        phone,
+                        proof,
+                        expires_in: PHONE_PROOF_LIFETIME.whole_seconds(),
+                    });
+                }
+                linked => (linked?, false),
+            },
+            PhoneCodeUse::SignUpOrIn => self.phone_account(realm, &phone, true).await?,
+            PhoneCodeUse::Reauthenticate => self.phone_account(realm, &phone, false).await?,
+        };
+        let session = self
+            .start_session(realm, &user, SignIn::first_factor(PHONE, now))
+            .await?;
+        Ok(PhoneOutcome::SignedIn(PhoneSignIn {
+            user,
+            session,
+            is_new,
+        }))
+    }
+
+    /// Uses up a code of `send_phone_sign_in_code`; the number it went to.
+    async fn use_phone_code(
         &self,
         realm: &Realm,
         session_info: &str,
         code: &str,
-        purpose: PhoneCodeUse,
         client: &ClientInfo,
-    ) -> Result<PhoneSignIn, DomainError> {
-        self.check_phone_sign_in_allowed(realm).await?;
+    ) -> Result<PhoneNumber, DomainError> {
         let (challenge, check) = self
             .open_challenge(
                 session_info,
@@ -99,23 +178,47 @@ impl Service {
         {
             return Err(DomainError::InvalidSessionInfo);
         }
-        let phone = challenge
-            .destination
-            .ok_or(DomainError::InvalidSessionInfo)?;
-        let now = self.clock.now();
-        let (user, is_new) = match purpose {
-            PhoneCodeUse::Link(me) => (self.put_phone(*me, &phone).await?, false),
-            PhoneCodeUse::SignUpOrIn => self.phone_account(realm, &phone, true).await?,
-            PhoneCodeUse::Reauthenticate => self.phone_account(realm, &phone, false).await?,
-        };
-        let session = self
-            .start_session(realm, &user, SignIn::first_factor(PHONE, now))
-            .await?;
-        Ok(PhoneSignIn {
-            user,
-            session,
-            is_new,
-        })
+        challenge.destination.ok_or(DomainError::InvalidSessionInfo)
+    }
+
+    /// A temporary proof that the caller had a code for `phone` in `realm`, until `expires`:
+    /// the moment and its MAC under the master key, nothing stored. It may be used more than
+    /// once until then, as a code's session could.
+    fn temporary_proof(
+        &self,
+        realm: &Realm,
+        phone: &PhoneNumber,
+        expires: OffsetDateTime,
+    ) -> String {
+        let expires = expires.unix_timestamp();
+        let mac = self
+            .master
+            .mac(PROOF_PURPOSE, &proof_data(realm, phone, expires));
+        format!("{expires}.{}", BASE64URL_NOPAD.encode(&mac))
+    }
+
+    fn check_temporary_proof(
+        &self,
+        realm: &Realm,
+        phone: &PhoneNumber,
+        proof: &str,
+    ) -> Result<(), DomainError> {
+        let (expires, mac) = proof
+            .split_once('.')
+            .ok_or(DomainError::InvalidTemporaryProof)?;
+        let expires: i64 = expires
+            .parse()
+            .map_err(|_| DomainError::InvalidTemporaryProof)?;
+        let mac = BASE64URL_NOPAD
+            .decode(mac.as_bytes())
+            .map_err(|_| DomainError::InvalidTemporaryProof)?;
+        let data = proof_data(realm, phone, expires);
+        if !self.master.mac_matches(PROOF_PURPOSE, &data, &mac)
+            || expires <= self.clock.now().unix_timestamp()
+        {
+            return Err(DomainError::InvalidTemporaryProof);
+        }
+        Ok(())
     }
 
     /// A tenant follows its project (`phone_sign_in_enabled`).

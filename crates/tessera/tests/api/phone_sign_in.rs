@@ -154,14 +154,58 @@ async fn a_code_with_an_id_token_links_the_number() {
     let again = signed_in(&app, "+16505550103").await;
     assert_eq!(again["localId"], session["localId"]);
 
-    // Another account cannot take it.
+    // Another account cannot take it: the code proves the number all the same, and the
+    // temporary proof it gives signs in to the account that has it (the JS SDK's
+    // `auth/account-exists-with-different-credential`, then `signInWithCredential`).
     let other = app.sign_up("other@example.com", "secret12").await;
     let session_info = send(&app, "+16505550103").await;
     let code = app.sms_code(&session_info).await;
+    app.settled().await;
+    let before = app.fingerprint().await;
+    let body = json!({"sessionInfo": session_info, "code": code, "idToken": other["idToken"]});
+    let (status, taken) = app.post(SIGN_IN, body).await;
+    assert_eq!(status, StatusCode::OK, "{taken}");
+    assert_eq!(
+        (&taken["phoneNumber"], &taken["temporaryProofExpiresIn"]),
+        (&json!("+16505550103"), &json!("300"))
+    );
+    assert!(
+        taken.get("idToken").is_none() && taken.get("localId").is_none(),
+        "{taken}"
+    );
+    assert_eq!(app.fingerprint().await, before);
+    let proof = str_of(&taken, "temporaryProof");
+    let with_proof =
+        |proof: &str, phone: &str| json!({"temporaryProof": proof, "phoneNumber": phone});
     app.refused(
         SIGN_IN,
-        json!({"sessionInfo": session_info, "code": code, "idToken": other["idToken"]}),
+        json!({"temporaryProof": proof, "phoneNumber": "+16505550103", "idToken": other["idToken"]}),
         "PHONE_NUMBER_EXISTS",
+    )
+    .await;
+    for (forged, phone) in [
+        (format!("{proof}x"), "+16505550103"),
+        (proof.replacen('1', "2", 1), "+16505550103"),
+        (proof.to_owned(), "+16505550109"),
+    ] {
+        app.refused(
+            SIGN_IN,
+            with_proof(&forged, phone),
+            "INVALID_TEMPORARY_PROOF",
+        )
+        .await;
+    }
+    let (status, owner) = app.post(SIGN_IN, with_proof(proof, "+16505550103")).await;
+    assert_eq!(status, StatusCode::OK, "{owner}");
+    assert_eq!(
+        (&owner["localId"], &owner["isNewUser"]),
+        (&session["localId"], &json!(false))
+    );
+    app.advance(5 * 60 + 1);
+    app.refused(
+        SIGN_IN,
+        with_proof(proof, "+16505550103"),
+        "INVALID_TEMPORARY_PROOF",
     )
     .await;
 }

@@ -120,6 +120,7 @@ fn domain_envelope(e: &DomainError) -> Envelope {
             "UNSUPPORTED_FIRST_FACTOR : A phone number cannot be set as a first factor on an SMS based MFA user.",
         ),
         PhoneSignInDisabled => Envelope::business("OPERATION_NOT_ALLOWED"),
+        InvalidTemporaryProof => Envelope::business("INVALID_TEMPORARY_PROOF"),
         UnverifiedEmail => Envelope::business(
             "UNVERIFIED_EMAIL : Need to verify email first before enrolling second factors.",
         ),

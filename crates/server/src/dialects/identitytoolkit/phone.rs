@@ -16,7 +16,7 @@ use super::input;
 use super::mfa_wire::{SendVerificationCodeRequest, SessionInfo};
 use super::wire::{SignInWithPhoneNumberRequest, SignInWithPhoneNumberResponse};
 use crate::dialects::Client;
-use crate::service::{PhoneCodeUse, Service};
+use crate::service::{PhoneCodeUse, PhoneOutcome, PhoneProof, Service};
 
 #[utoipa::path(post, path = "/v1/accounts:sendVerificationCode", tag = "accounts",
     request_body = SendVerificationCodeRequest, responses((status = 200, body = SessionInfo)))]
@@ -46,14 +46,21 @@ pub async fn sign_in_with_phone_number(
 ) -> Result<Json<SignInWithPhoneNumberResponse>, ItError> {
     let tenant = req.tenant_id.as_deref();
     let realm = realm_for(&svc, &caller, None, tenant).await?;
-    if req.temporary_proof.is_some() {
-        if req.phone_number.is_none() {
-            return Err(ItError::code("MISSING_PHONE_NUMBER"));
+    let proof = match &req.temporary_proof {
+        Some(proof) => {
+            let phone = req
+                .phone_number
+                .as_deref()
+                .ok_or(ItError::code("MISSING_PHONE_NUMBER"))?;
+            let phone = input::phone(phone)?;
+            PhoneProof::Temporary { proof, phone }
         }
-        return Err(ItError::code("INVALID_TEMPORARY_PROOF"));
-    }
-    let session_info = nonempty(&req.session_info).ok_or(ItError::code("MISSING_SESSION_INFO"))?;
-    let code = nonempty(&req.code).ok_or(ItError::code("MISSING_CODE"))?;
+        None => PhoneProof::Code {
+            session_info: nonempty(&req.session_info)
+                .ok_or(ItError::code("MISSING_SESSION_INFO"))?,
+            code: nonempty(&req.code).ok_or(ItError::code("MISSING_CODE"))?,
+        },
+    };
     let purpose = match (nonempty(&req.id_token), req.operation.as_deref()) {
         (Some(token), _) => {
             let me = svc
@@ -64,15 +71,29 @@ pub async fn sign_in_with_phone_number(
         (None, Some("REAUTH")) => PhoneCodeUse::Reauthenticate,
         (None, _) => PhoneCodeUse::SignUpOrIn,
     };
-    let signed_in = svc
-        .sign_in_with_phone(&realm, session_info, code, purpose, &client)
-        .await?;
-    Ok(Json(SignInWithPhoneNumberResponse {
-        local_id: signed_in.user.id.as_str().to_owned(),
-        phone_number: signed_in.user.phone_number.clone().unwrap_or_default(),
-        is_new_user: signed_in.is_new,
-        tokens: Some(signed_in.session).into(),
-    }))
+    let response = match svc
+        .sign_in_with_phone(&realm, proof, purpose, &client)
+        .await?
+    {
+        PhoneOutcome::SignedIn(signed_in) => SignInWithPhoneNumberResponse {
+            local_id: Some(signed_in.user.id.as_str().to_owned()),
+            phone_number: signed_in.user.phone_number.clone().unwrap_or_default(),
+            is_new_user: Some(signed_in.is_new),
+            tokens: Some(signed_in.session).into(),
+            ..SignInWithPhoneNumberResponse::default()
+        },
+        PhoneOutcome::Taken {
+            phone,
+            proof,
+            expires_in,
+        } => SignInWithPhoneNumberResponse {
+            phone_number: phone.to_string(),
+            temporary_proof: Some(proof),
+            temporary_proof_expires_in: Some(expires_in.to_string()),
+            ..SignInWithPhoneNumberResponse::default()
+        },
+    };
+    Ok(Json(response))
 }
 
 fn nonempty(value: &Option<String>) -> Option<&str> {

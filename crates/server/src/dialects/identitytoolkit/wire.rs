@@ -587,14 +587,23 @@ pub struct SignInWithPhoneNumberRequest {
     pub _verification_proof: Ignored,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+/// A session, or, when a link found the number taken, a temporary proof to sign in to the
+/// account that has it (which the JS SDK turns into `auth/account-exists-with-different-credential`
+/// carrying the credential).
+#[derive(Debug, Default, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SignInWithPhoneNumberResponse {
-    pub local_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub local_id: Option<String>,
     pub phone_number: String,
-    pub is_new_user: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub is_new_user: Option<bool>,
     #[serde(flatten)]
     pub tokens: Tokens,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub temporary_proof: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub temporary_proof_expires_in: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
