@@ -69,6 +69,9 @@ pub enum MessageKind {
     /// The notice to the address an end user's email was changed from, with a link that
     /// changes it back (`RECOVER_EMAIL`).
     RecoverEmail,
+    /// The notice of a second factor enrolled, to the user's address, with a link that removes
+    /// it (`REVERT_SECOND_FACTOR_ADDITION`).
+    RevertSecondFactor,
 }
 
 impl MessageKind {
@@ -82,6 +85,7 @@ impl MessageKind {
             MessageKind::ChangeEmail => "change_email",
             MessageKind::SignInLink => "sign_in_link",
             MessageKind::RecoverEmail => "recover_email",
+            MessageKind::RevertSecondFactor => "revert_second_factor",
         }
     }
 }

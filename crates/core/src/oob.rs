@@ -7,7 +7,7 @@
 use time::{Duration, OffsetDateTime};
 
 use crate::factor::Sealed;
-use crate::{EmailAddress, RealmId, UserId};
+use crate::{EmailAddress, FactorId, RealmId, UserId};
 
 /// How long a link works.
 pub const OOB_CODE_LIFETIME: Duration = Duration::hours(1);
@@ -22,15 +22,20 @@ pub enum OobRequest {
     /// Changes the user's address back to the one it was changed from (`RECOVER_EMAIL`):
     /// issued with an end user's change of address, not asked for.
     RecoverEmail,
+    /// Removes a second factor just enrolled and ends the user's sessions
+    /// (`REVERT_SECOND_FACTOR_ADDITION`): sent to the user's address with each enrolment, in
+    /// case it was not its owner who enrolled it; not asked for.
+    RevertSecondFactorAddition,
 }
 
 impl OobRequest {
-    pub const ALL: [OobRequest; 5] = [
+    pub const ALL: [OobRequest; 6] = [
         OobRequest::VerifyEmail,
         OobRequest::PasswordReset,
         OobRequest::VerifyAndChangeEmail,
         OobRequest::EmailSignIn,
         OobRequest::RecoverEmail,
+        OobRequest::RevertSecondFactorAddition,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -40,6 +45,7 @@ impl OobRequest {
             OobRequest::VerifyAndChangeEmail => "VERIFY_AND_CHANGE_EMAIL",
             OobRequest::EmailSignIn => "EMAIL_SIGNIN",
             OobRequest::RecoverEmail => "RECOVER_EMAIL",
+            OobRequest::RevertSecondFactorAddition => "REVERT_SECOND_FACTOR_ADDITION",
         }
     }
 
@@ -55,6 +61,7 @@ impl OobRequest {
             OobRequest::VerifyAndChangeEmail => "verifyAndChangeEmail",
             OobRequest::EmailSignIn => "signIn",
             OobRequest::RecoverEmail => "recoverEmail",
+            OobRequest::RevertSecondFactorAddition => "revertSecondFactorAddition",
         }
     }
 }
@@ -75,6 +82,8 @@ pub struct OobCode {
     /// The address a `VerifyAndChangeEmail` code changes to (and was sent to); the address a
     /// recovery link's user was changed to.
     pub new_email: Option<EmailAddress>,
+    /// The factor a `RevertSecondFactorAddition` code removes.
+    pub factor: Option<FactorId>,
     pub expires_at: OffsetDateTime,
     /// The code and its link, sealed, for the dev outbox's `oobCodes`.
     pub sealed: Sealed,

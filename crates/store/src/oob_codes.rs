@@ -8,7 +8,7 @@ use sqlx::any::AnyRow;
 use tessera_core::factor::Sealed;
 use tessera_core::oob::{OobCode, OobRequest};
 use tessera_core::store::{Outgoing, StoreResult};
-use tessera_core::{EmailAddress, RealmId, UserId};
+use tessera_core::{EmailAddress, FactorId, RealmId, UserId};
 use time::OffsetDateTime;
 
 use crate::conn::Conn;
@@ -16,7 +16,8 @@ use crate::rows::{corrupt, get, get_time, millis};
 use crate::together::{Statement, run};
 use crate::{db_err, deliveries};
 
-const COLUMNS: &str = "realm_id, user_id, request_type, code_key, email, new_email, expires_at, master_key_id, sealed";
+const COLUMNS: &str = "realm_id, user_id, request_type, code_key, email, new_email, factor_id, expires_at, \
+     master_key_id, sealed";
 
 fn from_row(row: &AnyRow) -> StoreResult<OobCode> {
     let email = |col| {
@@ -34,6 +35,9 @@ fn from_row(row: &AnyRow) -> StoreResult<OobCode> {
             .ok_or_else(|| corrupt("oob request type"))?,
         email: email("email")?.ok_or_else(|| corrupt("oob code email"))?,
         new_email: email("new_email")?,
+        factor: get::<Option<String>>(row, "factor_id")?
+            .map(|raw| FactorId::parse(&raw).ok_or_else(|| corrupt("factor id")))
+            .transpose()?,
         expires_at: get_time(row, "expires_at")?,
         sealed: Sealed {
             master_key_id: get(row, "master_key_id")?,
@@ -58,18 +62,26 @@ pub(crate) async fn put(
 }
 
 /// The statement that stores `code`, replacing the user's earlier one of its purpose (a
-/// sign-in link, the address's; a recovery link, the user's for the same address).
+/// sign-in link, the address's; a recovery link, the user's for the same address; a link
+/// that removes a factor, the factor's).
 pub(crate) fn upsert(code: &OobCode) -> Statement {
     let replaced = match (&code.user, code.request) {
         (Some(_), OobRequest::RecoverEmail) => {
             "(realm_id, user_id, email) WHERE request_type = 'RECOVER_EMAIL'"
         }
-        (Some(_), _) => "(realm_id, user_id, request_type) WHERE request_type <> 'RECOVER_EMAIL'",
+        (Some(_), OobRequest::RevertSecondFactorAddition) => {
+            "(realm_id, user_id, factor_id) WHERE request_type = 'REVERT_SECOND_FACTOR_ADDITION'"
+        }
+        (Some(_), _) => {
+            "(realm_id, user_id, request_type) \
+             WHERE request_type NOT IN ('RECOVER_EMAIL', 'REVERT_SECOND_FACTOR_ADDITION')"
+        }
         (None, _) => "(realm_id, email, request_type) WHERE user_id IS NULL",
     };
     let sql = format!(
         "INSERT INTO oob_codes (realm_id, user_id, request_type, code_key, email, new_email, \
-         expires_at, master_key_id, sealed) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+         factor_id, expires_at, master_key_id, sealed) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
          ON CONFLICT {replaced} DO UPDATE SET code_key = excluded.code_key, \
          email = excluded.email, new_email = excluded.new_email, expires_at = excluded.expires_at, \
          master_key_id = excluded.master_key_id, sealed = excluded.sealed"
@@ -85,6 +97,7 @@ pub(crate) fn upsert(code: &OobCode) -> Statement {
                 .as_ref()
                 .map(|email| email.as_str().to_owned()),
         )
+        .bind(code.factor.as_ref().map(|id| id.as_str().to_owned()))
         .bind(millis(code.expires_at))
         .bind(code.sealed.master_key_id.clone())
         .bind(code.sealed.bytes.clone())

@@ -14,8 +14,9 @@
 //! `<kind>` is one of the kinds that carry a code to type, `enrol`, `sign_in` and
 //! `verify_contact`, or one of the kinds that carry a link to open, `verify_email`,
 //! `reset_password`, `change_email` and `sign_in_link` (Identity Toolkit's `sendOobCode`
-//! emails), and `recover_email` (the notice to the address an end user's email was changed
-//! from, with a link that changes it back). The link kinds are sent by email only; they have an SMS text all the same, so every kind has the
+//! emails), `recover_email` (the notice to the address an end user's email was changed
+//! from, with a link that changes it back) and `revert_second_factor` (the notice of a second
+//! factor enrolled, with a link that removes it). The link kinds are sent by email only; they have an SMS text all the same, so every kind has the
 //! same four files. `<locale>` is a language tag such as `fr` or `de-CH` (case does not
 //! matter; hidden directories are skipped). Any file may be left out: it then comes from the
 //! built-in text for that language, else from its primary language (`de` for `de-CH`), else
@@ -44,7 +45,7 @@ use std::path::{Path, PathBuf};
 use tessera_core::delivery::{Email, MessageContent, MessageKind};
 
 const ENGLISH: &str = "en";
-const KINDS: [MessageKind; 8] = [
+const KINDS: [MessageKind; 9] = [
     MessageKind::Enrol,
     MessageKind::SignIn,
     MessageKind::VerifyContact,
@@ -53,6 +54,7 @@ const KINDS: [MessageKind; 8] = [
     MessageKind::ChangeEmail,
     MessageKind::SignInLink,
     MessageKind::RecoverEmail,
+    MessageKind::RevertSecondFactor,
 ];
 const PLACEHOLDERS: [&str; 5] = ["code", "link", "app_name", "minutes", "new_email"];
 
@@ -100,6 +102,10 @@ const BUILTIN: &[(&str, &str, &str)] = builtin![
     "en" / "recover_email.txt",
     "en" / "recover_email.html",
     "en" / "recover_email.sms.txt",
+    "en" / "revert_second_factor.subject.txt",
+    "en" / "revert_second_factor.txt",
+    "en" / "revert_second_factor.html",
+    "en" / "revert_second_factor.sms.txt",
     "de" / "enrol.subject.txt",
     "de" / "enrol.txt",
     "de" / "enrol.html",
@@ -132,6 +138,10 @@ const BUILTIN: &[(&str, &str, &str)] = builtin![
     "de" / "recover_email.txt",
     "de" / "recover_email.html",
     "de" / "recover_email.sms.txt",
+    "de" / "revert_second_factor.subject.txt",
+    "de" / "revert_second_factor.txt",
+    "de" / "revert_second_factor.html",
+    "de" / "revert_second_factor.sms.txt",
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -146,7 +156,7 @@ pub enum TemplateError {
     #[error(
         "unknown message template file {0} (expected <kind>.subject.txt, .txt, .html or \
          .sms.txt, with kind enrol, sign_in, verify_contact, verify_email, reset_password, \
-         change_email, sign_in_link or recover_email)"
+         change_email, sign_in_link, recover_email or revert_second_factor)"
     )]
     UnknownFile(PathBuf),
     #[error("message template {locale}/{file}: {reason}")]
@@ -241,6 +251,7 @@ struct Catalog {
     change_email: Texts,
     sign_in_link: Texts,
     recover_email: Texts,
+    revert_second_factor: Texts,
 }
 
 impl Catalog {
@@ -254,6 +265,7 @@ impl Catalog {
             MessageKind::ChangeEmail => &self.change_email,
             MessageKind::SignInLink => &self.sign_in_link,
             MessageKind::RecoverEmail => &self.recover_email,
+            MessageKind::RevertSecondFactor => &self.revert_second_factor,
         }
     }
 
@@ -267,6 +279,7 @@ impl Catalog {
             MessageKind::ChangeEmail => &mut self.change_email,
             MessageKind::SignInLink => &mut self.sign_in_link,
             MessageKind::RecoverEmail => &mut self.recover_email,
+            MessageKind::RevertSecondFactor => &mut self.revert_second_factor,
         };
         match part {
             Part::Subject => &mut texts.subject,
@@ -499,7 +512,8 @@ fn required_placeholder(kind: MessageKind) -> &'static str {
         | MessageKind::ResetPassword
         | MessageKind::ChangeEmail
         | MessageKind::SignInLink
-        | MessageKind::RecoverEmail => "link",
+        | MessageKind::RecoverEmail
+        | MessageKind::RevertSecondFactor => "link",
     }
 }
 

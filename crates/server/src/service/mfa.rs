@@ -27,7 +27,7 @@ use time::OffsetDateTime;
 
 use super::attempts::{Check, Subject};
 use super::delivery::{ClientInfo, Destination, minutes};
-use super::{Authenticated, Service, Session, SignIn, callers::internal};
+use super::{Authenticated, Notice, Service, Session, SignIn, callers::internal};
 use crate::crypto::{
     code_hash, random_array, random_digits, same_digest, session_key, session_token,
 };
@@ -448,13 +448,16 @@ impl Service {
         Ok((plain, *spec))
     }
 
+    /// Enrols the factor `proof` proves. In production the user's address is told, with a
+    /// link that removes it (`send_enrolment_notice`).
     pub async fn finalize_enrolment(
         &self,
         me: Authenticated,
         proof: EnrolmentProof,
         display_name: Option<String>,
-        client: &ClientInfo,
+        notice: Notice<'_>,
     ) -> Result<(Factor, Session), DomainError> {
+        let client = notice.client;
         let now = self.clock.now();
         let enrolment = |c: &Challenge| {
             c.purpose == Purpose::Enrol
@@ -553,6 +556,8 @@ impl Service {
             EnrolOutcome::ChallengeGone => return Err(DomainError::InvalidSessionInfo),
             EnrolOutcome::LimitReached => return Err(DomainError::SecondFactorLimitExceeded),
         }
+        self.send_enrolment_notice(&me.realm, &me.user, &factor.id, notice)
+            .await;
         let session = self
             .session(&me.realm, &me.user, &sign_in, refresh_token)
             .await?;

@@ -18,7 +18,8 @@ use tessera_core::delivery::{MessageContent, MessageKind};
 use tessera_core::oob::{OOB_CODE_LIFETIME, OobCode, OobRequest};
 use tessera_core::store::{Outgoing, UserRow, UserWrite};
 use tessera_core::{
-    DomainError, EmailAddress, Password, PhoneNumber, Realm, RealmId, User, UserId,
+    DomainError, EmailAddress, Factor, FactorId, FactorState, Password, PhoneNumber, Realm,
+    RealmId, User, UserId,
 };
 use url::Url;
 
@@ -205,6 +206,7 @@ impl Service {
                         OobRequest::VerifyAndChangeEmail => MessageKind::ChangeEmail,
                         OobRequest::EmailSignIn => MessageKind::SignInLink,
                         OobRequest::RecoverEmail => MessageKind::RecoverEmail,
+                        OobRequest::RevertSecondFactorAddition => MessageKind::RevertSecondFactor,
                     },
                     code: link.code.clone(),
                     locale: match user {
@@ -227,6 +229,7 @@ impl Service {
             request: send.request,
             email,
             new_email: send.new_email.clone(),
+            factor: None,
             expires_at: now + OOB_CODE_LIFETIME,
             sealed: self.master.seal(SEAL_PURPOSE, &sealed).map_err(internal)?,
         };
@@ -260,6 +263,57 @@ impl Service {
         };
         let (code, outgoing, _) = self.issue_oob_code(realm, &send, from.clone(), notice.client)?;
         Ok(outgoing.map(|outgoing| (code, outgoing)))
+    }
+
+    /// Emails the user a link that removes `factor`, just enrolled, and ends every session
+    /// (`REVERT_SECOND_FACTOR_ADDITION`), in case it was not the user who enrolled it: in
+    /// production, as Firebase does (the emulator, and so dev mode, sends none). It goes after
+    /// the enrolment, which a notice that cannot go (over the delivery limits) does not undo:
+    /// that is logged.
+    pub(super) async fn send_enrolment_notice(
+        &self,
+        realm: &Realm,
+        user: &User,
+        factor: &FactorId,
+        notice: Notice<'_>,
+    ) {
+        let Some(email) = user.email.clone().filter(|_| self.mode == Mode::Production) else {
+            return;
+        };
+        let send = OobSend {
+            request: OobRequest::RevertSecondFactorAddition,
+            to: Addressee::User(Box::new(user.clone())),
+            new_email: None,
+            continue_url: None,
+            source: notice.source.clone(),
+            deliver: LinkDelivery::Email,
+            url_template: None,
+        };
+        let sent = async {
+            let (mut code, outgoing, _) =
+                self.issue_oob_code(realm, &send, email, notice.client)?;
+            code.factor = Some(factor.clone());
+            self.store
+                .put_oob_code(&code, &Vec::from_iter(outgoing))
+                .await?;
+            self.queued();
+            Ok::<_, DomainError>(())
+        };
+        if let Err(error) = sent.await {
+            tracing::warn!(user = %user.id, factor = %factor, %error, "no notice of the enrolment was sent");
+        }
+    }
+
+    /// The factor a `RevertSecondFactorAddition` code removes, if it is still there.
+    pub async fn factor_to_revert(&self, code: &OobCode) -> Result<Factor, DomainError> {
+        let (Some(user), Some(id)) = (&code.user, &code.factor) else {
+            return Err(DomainError::InvalidOobCode);
+        };
+        self.store
+            .get_factor(&code.realm, user, id)
+            .await?
+            .filter(|factor| factor.state == FactorState::Ready)
+            .ok_or(DomainError::InvalidOobCode)
     }
 
     /// The link that carries `code`: the caller's template filled in, else the action
@@ -370,6 +424,11 @@ impl Service {
             let email = match (found.request, &found.new_email) {
                 (OobRequest::VerifyEmail | OobRequest::RecoverEmail, _) => found.email.clone(),
                 (OobRequest::VerifyAndChangeEmail, Some(new)) => new.clone(),
+                // The factor goes with the write (`use_oob_code`); so do the sessions.
+                (OobRequest::RevertSecondFactorAddition, _) => {
+                    changes.valid_since = Some(self.clock.now());
+                    return Ok(());
+                }
                 _ => return Err(DomainError::InvalidOobCode),
             };
             changes.email = Some(Some(email));
@@ -450,13 +509,28 @@ impl Service {
             let mut changes = prepared.clone();
             complete(&found, &mut changes.changes)?;
             let recovering = found.request == OobRequest::RecoverEmail;
+            let reverting = found.request == OobRequest::RevertSecondFactorAddition;
             let id = found.user.as_ref().ok_or(DomainError::InvalidOobCode)?;
             let user = self
                 .store
                 .get_user(&found.realm, id)
                 .await?
-                .filter(|user| recovering || user.email.as_ref() == Some(&found.email))
+                .filter(|user| recovering || reverting || user.email.as_ref() == Some(&found.email))
                 .ok_or(DomainError::InvalidOobCode)?;
+            let removed = match reverting {
+                true => {
+                    let factor = self.factor_to_revert(&found).await?;
+                    let realm = self
+                        .get_realm(&found.realm)
+                        .await?
+                        .ok_or(DomainError::InvalidOobCode)?;
+                    vec![(
+                        factor.id.clone(),
+                        self.event(&realm, &user, &factor, "factor.removed"),
+                    )]
+                }
+                false => Vec::new(),
+            };
             let from = user.email.clone();
             let changed = self.changed(user, changes).await?;
             let recovery = match (found.request, notice) {
@@ -472,6 +546,7 @@ impl Service {
             let (issued_oob, outgoing) = recovery.unzip();
             let write = UserWrite {
                 row: Some(UserRow::Changed(changed.clone())),
+                removed,
                 used_oob: Some(found.key.clone()),
                 ended_oob: recovering.then_some(OobRequest::RecoverEmail),
                 issued_oob,

@@ -54,7 +54,7 @@ pub enum PhoneProof<'a> {
 
 /// How using a proof of a number ended.
 pub enum PhoneOutcome {
-    SignedIn(PhoneSignIn),
+    SignedIn(Box<PhoneSignIn>),
     /// The number is another account's: with `proof`, valid for `expires_in` seconds, the
     /// caller may sign in to that account instead (Firebase's `temporaryProof`).
     Taken {
@@ -142,11 +142,11 @@ impl Service {
         let session = self
             .start_session(realm, &user, SignIn::first_factor(PHONE, now))
             .await?;
-        Ok(PhoneOutcome::SignedIn(PhoneSignIn {
+        Ok(PhoneOutcome::SignedIn(Box::new(PhoneSignIn {
             user,
             session,
             is_new,
-        }))
+        })))
     }
 
     /// Uses up a code of `send_phone_sign_in_code`; the number it went to.

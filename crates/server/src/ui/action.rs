@@ -104,6 +104,15 @@ fn form(found: &OobCode, q: &ActionQuery, next: String, csrf: String) -> Action 
             "Change email address back",
             false,
         ),
+        (OobRequest::RevertSecondFactorAddition, _) => (
+            format!(
+                "Remove the second factor just added to the account of {}. This signs out \
+                 every device.",
+                found.email
+            ),
+            "Remove second factor",
+            false,
+        ),
         _ => (
             format!("Confirm {} as your account's email address.", found.email),
             "Confirm email address",
@@ -218,6 +227,10 @@ pub async fn use_action(
                     OobRequest::RecoverEmail => {
                         "Your email address is changed back, and every device is signed out. \
                          If you did not change it, change your password too."
+                    }
+                    OobRequest::RevertSecondFactorAddition => {
+                        "The second factor is removed, and every device is signed out. If you \
+                         did not add it, change your password too."
                     }
                     _ => "Your email address is confirmed.",
                 })

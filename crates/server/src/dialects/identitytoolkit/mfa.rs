@@ -13,9 +13,11 @@ use super::error::ItError;
 use super::extract::{ApiKey, Body};
 use super::input;
 use super::mfa_wire::*;
+use super::oob::Source;
 use crate::dialects::Client;
 use crate::service::{
-    Authenticated, EnrolmentProof, EnrolmentStart, EnrolmentStarted, Service, Session, SignInProof,
+    Authenticated, EnrolmentProof, EnrolmentStart, EnrolmentStarted, Notice, Service, Session,
+    SignInProof,
 };
 
 async fn me(
@@ -124,6 +126,7 @@ pub async fn start_enrollment(
 pub async fn finalize_enrollment(
     State(svc): State<Arc<Service>>,
     key: ApiKey,
+    Source(source): Source,
     Client(client): Client,
     Body(req): Body<FinalizeEnrollmentRequest>,
 ) -> Result<Json<FinalizeResponse>, ItError> {
@@ -151,8 +154,12 @@ pub async fn finalize_enrollment(
         }
     };
     let display_name = req.display_name.filter(|n| !n.is_empty());
+    let notice = Notice {
+        source: &source,
+        client: &client,
+    };
     let (factor, session) = svc
-        .finalize_enrolment(me, proof, display_name, &client)
+        .finalize_enrolment(me, proof, display_name, notice)
         .await?;
     let phone = match &factor.data {
         FactorData::SmsOtp { phone } => Some(phone.to_string()),

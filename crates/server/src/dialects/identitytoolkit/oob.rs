@@ -15,6 +15,7 @@ use super::accounts::realm_for;
 use super::error::ItError;
 use super::extract::{Body, Caller, api_key};
 use super::input;
+use super::mfa_wire::MfaEnrollment;
 use super::wire::{
     ResetPasswordRequest, ResetPasswordResponse, SendOobCodeRequest, SendOobCodeResponse,
     SignInWithEmailLinkRequest, SignInWithEmailLinkResponse,
@@ -38,7 +39,8 @@ impl<S: Send + Sync> FromRequestParts<S> for Source {
 }
 
 /// The other values of Identity Toolkit's `OobReqType`, which the emulator does not
-/// implement either (a recovery link is sent only with a change of address).
+/// implement either (a recovery link is sent only with a change of address, a link that
+/// removes a factor only with its enrolment).
 const UNIMPLEMENTED: [&str; 4] = [
     "OLD_EMAIL_AGREE",
     "NEW_EMAIL_ACCEPT",
@@ -96,7 +98,8 @@ pub async fn send_oob_code(
         OobRequest::VerifyEmail
         | OobRequest::PasswordReset
         | OobRequest::EmailSignIn
-        | OobRequest::RecoverEmail => None,
+        | OobRequest::RecoverEmail
+        | OobRequest::RevertSecondFactorAddition => None,
     };
     if request == OobRequest::EmailSignIn
         && continue_url
@@ -206,11 +209,19 @@ pub async fn reset_password(
         let password = input::password(raw)?;
         svc.reset_password(Some(&realm.id), code, password).await?;
     }
+    let mfa_info = match found.request {
+        OobRequest::RevertSecondFactorAddition => Some(MfaEnrollment::new(
+            &svc.factor_to_revert(&found).await?,
+            true,
+        )),
+        _ => None,
+    };
     Ok(Json(ResetPasswordResponse {
         kind: "identitytoolkit#ResetPasswordResponse",
         request_type: found.request.as_str(),
         email: (found.request != OobRequest::EmailSignIn).then(|| found.email.to_string()),
         new_email: found.new_email.map(|e| e.to_string()),
+        mfa_info,
     }))
 }
 

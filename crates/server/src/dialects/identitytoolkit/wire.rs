@@ -783,4 +783,8 @@ pub struct ResetPasswordResponse {
     pub email: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub new_email: Option<String>,
+    /// The factor a `REVERT_SECOND_FACTOR_ADDITION` code removes (the JS SDK's
+    /// `checkActionCode` requires it), its phone number masked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mfa_info: Option<super::mfa_wire::MfaEnrollment>,
 }
