@@ -334,6 +334,18 @@ async fn test_numbers_reauthentication_disabled_accounts_and_tenants() {
 #[tokio::test]
 async fn malformed_requests_are_refused() {
     let app = TestApp::spawn().await;
+    let reply = app
+        .post(
+            SEND,
+            json!({"phoneNumber": "+16505550100", "phoneNumbr": "x"}),
+        )
+        .await;
+    assert_google_error(
+        &reply,
+        400,
+        "INVALID_ARGUMENT",
+        "Invalid JSON payload received. Unknown name \"phoneNumbr\": Cannot find field.",
+    );
     let invalid = "INVALID_PHONE_NUMBER : Invalid format.";
     app.refused(SEND, json!({"recaptchaToken": "t"}), invalid)
         .await;

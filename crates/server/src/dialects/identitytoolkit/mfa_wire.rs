@@ -173,14 +173,41 @@ impl PhoneRequestInfo {
     }
 }
 
-/// `accounts:sendVerificationCode`: a code for signing in with a phone number; the phone
-/// info of the second-factor calls, and the tenant.
+/// `accounts:sendVerificationCode`: a code for signing in with a phone number. Google's
+/// message of its own, with the fields of the second-factor calls' phone info and the tenant.
 #[derive(Debug, Default, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SendVerificationCodeRequest {
     pub tenant_id: Option<String>,
-    #[serde(flatten)]
-    pub phone: PhoneRequestInfo,
+    pub phone_number: Option<String>,
+    pub recaptcha_token: Option<String>,
+    pub captcha_response: Option<String>,
+    pub client_type: Option<String>,
+    pub recaptcha_version: Option<String>,
+    pub safety_net_token: Option<String>,
+    pub play_integrity_token: Option<String>,
+    pub ios_receipt: Option<String>,
+    pub ios_secret: Option<String>,
+    pub auto_retrieval_info: Option<AutoRetrievalInfo>,
+}
+
+impl SendVerificationCodeRequest {
+    /// The tenant, and the rest as the second-factor calls' phone info.
+    pub fn into_parts(self) -> (Option<String>, PhoneRequestInfo) {
+        let phone = PhoneRequestInfo {
+            phone_number: self.phone_number,
+            recaptcha_token: self.recaptcha_token,
+            captcha_response: self.captcha_response,
+            client_type: self.client_type,
+            recaptcha_version: self.recaptcha_version,
+            safety_net_token: self.safety_net_token,
+            play_integrity_token: self.play_integrity_token,
+            ios_receipt: self.ios_receipt,
+            ios_secret: self.ios_secret,
+            auto_retrieval_info: self.auto_retrieval_info,
+        };
+        (self.tenant_id, phone)
+    }
 }
 
 #[derive(Debug, Default, Deserialize, ToSchema)]

@@ -26,11 +26,12 @@ pub async fn send_verification_code(
     Client(client): Client,
     Body(req): Body<SendVerificationCodeRequest>,
 ) -> Result<Json<SessionInfo>, ItError> {
-    let realm = realm_for(&svc, &caller, None, req.tenant_id.as_deref()).await?;
+    let (tenant, info) = req.into_parts();
+    let realm = realm_for(&svc, &caller, None, tenant.as_deref()).await?;
     // A missing number is an invalid one, as in Firebase.
-    let phone = input::phone(req.phone.phone_number.as_deref().unwrap_or_default())?;
+    let phone = input::phone(info.phone_number.as_deref().unwrap_or_default())?;
     let session_info = svc
-        .send_phone_sign_in_code(&realm, &phone, &req.phone.evidence(), &client)
+        .send_phone_sign_in_code(&realm, &phone, &info.evidence(), &client)
         .await?;
     Ok(Json(SessionInfo { session_info }))
 }
