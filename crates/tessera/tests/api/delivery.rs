@@ -233,15 +233,11 @@ async fn production_sends_sms_through_a_twilio_compatible_api() {
     // Test phone numbers get their fixed code and no message. (The enrolment above sent two:
     // its code, and the notice of the enrolment to the user's address.)
     let sent = deliveries(&app).await.len();
-    let response = app
-        .client
-        .patch(app.url("/v2/projects/prod/config?updateMask=signIn.phoneNumber.testPhoneNumbers"))
-        .bearer_auth(&admin)
-        .json(&json!({"signIn": {"phoneNumber": {"testPhoneNumbers": {"+16505550999": "123456"}}}}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::OK);
+    let numbers =
+        json!({"signIn": {"phoneNumber": {"testPhoneNumbers": {"+16505550999": "123456"}}}});
+    let path = "/v2/projects/prod/config?updateMask=signIn.phoneNumber.testPhoneNumbers";
+    let (status, body) = app.bearer_patch(path, &admin, numbers).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
     let (status, _) = post(
         "/v2/accounts/mfaEnrollment:start",
         json!({"idToken": done["idToken"], "phoneEnrollmentInfo": {"phoneNumber": "+16505550999", "recaptchaToken": "t"}}),

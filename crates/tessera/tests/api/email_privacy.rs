@@ -11,15 +11,9 @@ use crate::helpers::*;
 const PRIVACY: &str = "emailPrivacyConfig.enableImprovedEmailPrivacy";
 
 async fn patch(app: &TestApp, path: &str, mask: &str, body: Value) -> Value {
-    let response = app
-        .client
-        .patch(app.url(&format!("{path}?updateMask={mask}")))
-        .bearer_auth("owner")
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    let (status, body) = TestApp::reply(response).await;
+    let (status, body) = app
+        .bearer_patch(&format!("{path}?updateMask={mask}"), "owner", body)
+        .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     body
 }

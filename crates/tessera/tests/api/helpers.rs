@@ -257,6 +257,20 @@ impl TestApp {
         Self::reply(response).await
     }
 
+    /// PATCH with `Authorization: Bearer {token}` (`owner` in dev mode, an admin token in
+    /// production), as the Admin SDKs change configurations.
+    pub async fn bearer_patch(&self, path: &str, token: &str, body: Value) -> Reply {
+        let response = self
+            .client
+            .patch(self.url(path))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .await
+            .expect("request");
+        Self::reply(response).await
+    }
+
     /// A new tenant of the default project, by an administrator; its id.
     pub async fn create_tenant(&self, display_name: &str) -> String {
         let (status, created) = self

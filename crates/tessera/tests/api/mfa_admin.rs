@@ -235,17 +235,12 @@ async fn project_config_read_and_patch_with_masks() {
 #[tokio::test]
 async fn test_phone_numbers_get_fixed_codes_and_no_sms() {
     let app = TestApp::spawn().await;
-    let response = app
-        .client
-        .patch(app.url(&format!(
-            "/v2/projects/{PROJECT}/config?updateMask=signIn.phoneNumber.testPhoneNumbers"
-        )))
-        .bearer_auth("owner")
-        .json(&json!({"signIn": {"phoneNumber": {"testPhoneNumbers": {"+15555550100": "123456"}}}}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::OK);
+    let path =
+        format!("/v2/projects/{PROJECT}/config?updateMask=signIn.phoneNumber.testPhoneNumbers");
+    let numbers =
+        json!({"signIn": {"phoneNumber": {"testPhoneNumbers": {"+15555550100": "123456"}}}});
+    let (status, body) = app.bearer_patch(&path, "owner", numbers).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
     let session = app.verified_user("testnum@example.com").await;
     let (_, started) = app
         .post("/v2/accounts/mfaEnrollment:start", json!({"idToken": session["idToken"], "phoneEnrollmentInfo": {"phoneNumber": "+15555550100"}}))

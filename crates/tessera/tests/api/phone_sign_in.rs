@@ -250,17 +250,12 @@ async fn accounts_with_second_factors_keep_them() {
 #[tokio::test]
 async fn test_numbers_reauthentication_disabled_accounts_and_tenants() {
     let app = TestApp::spawn().await;
-    let response = app
-        .client
-        .patch(app.url(&format!(
-            "/v2/projects/{PROJECT}/config?updateMask=signIn.phoneNumber.testPhoneNumbers"
-        )))
-        .bearer_auth("owner")
-        .json(&json!({"signIn": {"phoneNumber": {"testPhoneNumbers": {"+16505550199": "123456"}}}}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::OK);
+    let path =
+        format!("/v2/projects/{PROJECT}/config?updateMask=signIn.phoneNumber.testPhoneNumbers");
+    let numbers =
+        json!({"signIn": {"phoneNumber": {"testPhoneNumbers": {"+16505550199": "123456"}}}});
+    let (status, body) = app.bearer_patch(&path, "owner", numbers).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
     let session_info = send(&app, "+16505550199").await;
     let (_, codes) = app
         .get(&format!(
@@ -399,20 +394,15 @@ async fn production_allows_it_where_the_project_enabled_it() {
     let app = TestApp::spawn_production().await;
     let key = app.production_api_key().await;
     let admin = app.service.create_admin_token("ops").await.unwrap();
-    let config = |mask: &str, body: Value| {
-        app.client
-            .patch(app.url(&format!("/v2/projects/{PROJECT}/config?updateMask={mask}")))
-            .bearer_auth(&admin)
-            .json(&body)
-            .send()
+    let config = async |mask: &str, body: Value| {
+        let path = format!("/v2/projects/{PROJECT}/config?updateMask={mask}");
+        let (status, reply) = app.bearer_patch(&path, &admin, body).await;
+        assert_eq!(status, StatusCode::OK, "{reply}");
+        reply
     };
     let numbers =
         json!({"signIn": {"phoneNumber": {"testPhoneNumbers": {"+16505550198": "654321"}}}});
-    let response = config("signIn.phoneNumber.testPhoneNumbers", numbers)
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::OK);
-    let reply: Value = response.json().await.unwrap();
+    let reply = config("signIn.phoneNumber.testPhoneNumbers", numbers).await;
     assert_eq!(reply["signIn"]["phoneNumber"]["enabled"], false);
     let send_body = json!({"phoneNumber": "+16505550198", "recaptchaToken": "t"});
     let before = app.fingerprint().await;
@@ -421,9 +411,7 @@ async fn production_allows_it_where_the_project_enabled_it() {
     assert_eq!(app.fingerprint().await, before);
 
     let enable = json!({"signIn": {"phoneNumber": {"enabled": true}}});
-    let response = config("signIn.phoneNumber.enabled", enable).await.unwrap();
-    assert_eq!(response.status(), StatusCode::OK);
-    let reply: Value = response.json().await.unwrap();
+    let reply = config("signIn.phoneNumber.enabled", enable).await;
     assert_eq!(reply["signIn"]["phoneNumber"]["enabled"], true);
     let (status, sent) = app.post_with_key(SEND, &key, send_body).await;
     assert_eq!(status, StatusCode::OK, "{sent}");
