@@ -2,11 +2,14 @@
 //! user's address, one that makes a new address theirs, one that resets the password, and one
 //! that signs in by email; and, unasked, one that changes an address back, sent to the address
 //! an end user's email was changed from (`RECOVER_EMAIL`, as Firebase sends it), in case it
-//! was not its owner who changed it. A link's code is used once, within `OOB_CODE_LIFETIME`,
+//! was not its owner who changed it, and one that removes a second factor, sent in production
+//! with each enrolment (`REVERT_SECOND_FACTOR_ADDITION`), in case it was not the user who
+//! enrolled it. A link's code is used once, within `OOB_CODE_LIFETIME`,
 //! through `accounts:update` (`oobCode`), `accounts:resetPassword`,
 //! `accounts:signInWithEmailLink`, or the self-service page's `/ui/action`; a new link of the
 //! same purpose replaces the user's earlier one (a sign-in link, the address's; a recovery
-//! link, the one for the same address).
+//! link, the one for the same address; a link that removes a factor, none: each factor has its
+//! own).
 //!
 //! Links point at the configured action URL (a custom email action handler, as Firebase
 //! projects configure one), else at the page's `/ui/action`: on the request's own origin in
@@ -517,19 +520,16 @@ impl Service {
                 .await?
                 .filter(|user| recovering || reverting || user.email.as_ref() == Some(&found.email))
                 .ok_or(DomainError::InvalidOobCode)?;
-            let removed = match reverting {
-                true => {
-                    let factor = self.factor_to_revert(&found).await?;
-                    let realm = self
-                        .get_realm(&found.realm)
-                        .await?
-                        .ok_or(DomainError::InvalidOobCode)?;
-                    vec![(
-                        factor.id.clone(),
-                        self.event(&realm, &user, &factor, "factor.removed"),
-                    )]
-                }
-                false => Vec::new(),
+            let removed = if reverting {
+                let factor = self.factor_to_revert(&found).await?;
+                let realm = self
+                    .get_realm(&found.realm)
+                    .await?
+                    .ok_or(DomainError::InvalidOobCode)?;
+                let event = self.event(&realm, &user, &factor, "factor.removed");
+                vec![(factor.id, event)]
+            } else {
+                Vec::new()
             };
             let from = user.email.clone();
             let changed = self.changed(user, changes).await?;
