@@ -428,3 +428,26 @@ async fn production_allows_it_where_the_project_enabled_it() {
     assert_it_error(&reply, "INVALID_APP_CREDENTIAL");
     assert_eq!(app.fingerprint().await, before);
 }
+
+/// A user a phone number signed up is one user in both dialects: ZITADEL shows it with its
+/// number, and its factors (none) through the auth-factor search.
+#[tokio::test]
+async fn zitadel_sees_a_phone_user() {
+    let app = TestApp::spawn().await;
+    let up = signed_in(&app, "+16505550107").await;
+    let id = str_of(&up, "localId");
+    let user = v2_profile(&app, id).await;
+    assert_eq!(user["userId"], id, "{user}");
+    assert_eq!(user["human"]["phone"]["phone"], "+16505550107", "{user}");
+    let factors = call_ok(
+        &app,
+        reqwest::Method::POST,
+        &format!("/management/v1/users/{id}/auth_factors/_search"),
+        json!({}),
+    )
+    .await;
+    assert!(
+        factors["result"].as_array().is_none_or(Vec::is_empty),
+        "{factors}"
+    );
+}
