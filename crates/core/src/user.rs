@@ -240,7 +240,9 @@ pub struct UserPatch {
     pub phone_number: Option<Option<String>>,
     pub display_name: Option<Option<String>>,
     pub photo_url: Option<Option<String>>,
-    pub password_hash: Option<String>,
+    /// A new password's hash; `Some(None)` takes the password away (and a sign-in by email
+    /// link with it: both are Firebase's `password` provider).
+    pub password_hash: Option<Option<String>>,
     pub disabled: Option<bool>,
     pub locked: Option<bool>,
     pub valid_since: Option<OffsetDateTime>,
@@ -276,10 +278,18 @@ impl UserPatch {
         if let Some(p) = self.photo_url {
             user.photo_url = p;
         }
-        if let Some(hash) = self.password_hash {
-            user.password_hash = Some(hash);
-            user.password_updated_at = Some(now);
-            user.valid_since = whole_second;
+        match self.password_hash {
+            Some(Some(hash)) => {
+                user.password_hash = Some(hash);
+                user.password_updated_at = Some(now);
+                user.valid_since = whole_second;
+            }
+            Some(None) => {
+                user.password_hash = None;
+                user.password_updated_at = None;
+                user.email_link_sign_in = false;
+            }
+            None => {}
         }
         if let Some(disabled) = self.disabled {
             if disabled && !user.disabled {
@@ -339,7 +349,7 @@ mod tests {
         assert!(u.accepts_token_issued_at(issued));
         let later = datetime!(2026-01-01 1:00:00.7 UTC);
         UserPatch {
-            password_hash: Some("new".into()),
+            password_hash: Some(Some("new".into())),
             ..Default::default()
         }
         .apply(&mut u, later);

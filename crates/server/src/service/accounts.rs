@@ -44,6 +44,8 @@ pub struct AccountChanges {
     pub profile: ProfilePatch,
     pub email: Option<Option<EmailAddress>>,
     pub password: Option<Password>,
+    /// Takes the password away (Firebase's `deleteProvider: ["password"]`; `password` wins).
+    pub remove_password: bool,
     pub email_verified: Option<bool>,
     pub phone_number: Option<Option<PhoneNumber>>,
     pub display_name: Option<Option<String>>,
@@ -516,13 +518,13 @@ impl Service {
             password_hash,
         } = prepared;
         let password_hash = match &changes.password {
-            Some(p) => Some(
+            Some(p) => Some(Some(
                 password_hash
                     .get_or_try_init(async || self.passwords.hash(p).await)
                     .await?
                     .clone(),
-            ),
-            None => None,
+            )),
+            None => changes.remove_password.then_some(None),
         };
         // A new address is unverified unless the (admin) caller says otherwise.
         let email_verified = match (&changes.email, changes.email_verified) {

@@ -451,3 +451,46 @@ async fn zitadel_sees_a_phone_user() {
         "{factors}"
     );
 }
+
+/// A number is as good a way in as a password: an account with both may drop the password
+/// (the JS SDK's `unlink(user, "password")`), and its address with it, as in the emulator; or
+/// the number (`unlink(user, "phone")`).
+#[tokio::test]
+async fn an_account_with_a_number_may_drop_its_password() {
+    let app = TestApp::spawn().await;
+    let session = app.sign_up("both@example.com", "secret12").await;
+    let (status, linked) =
+        use_code(&app, "+16505550108", json!({"idToken": session["idToken"]})).await;
+    assert_eq!(status, StatusCode::OK, "{linked}");
+    let unlink =
+        |provider: &str| json!({"idToken": linked["idToken"], "deleteProvider": [provider]});
+    let (status, dropped) = app.post("/v1/accounts:update", unlink("password")).await;
+    assert_eq!(status, StatusCode::OK, "{dropped}");
+    assert!(dropped.get("email").is_none(), "{dropped}");
+    let providers: Vec<&str> = dropped["providerUserInfo"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| str_of(p, "providerId"))
+        .collect();
+    assert_eq!(providers, ["phone"]);
+    let user = app.admin_user(str_of(&session, "localId")).await.unwrap();
+    assert!(
+        user.get("email").is_none() && user.get("passwordHash").is_none(),
+        "{user}"
+    );
+    assert_it_error(
+        &app.sign_in("both@example.com", "secret12").await,
+        "EMAIL_NOT_FOUND",
+    );
+    // The session goes on, and the number still signs in.
+    let (status, _) = app.lookup(str_of(&linked, "idToken")).await;
+    assert_eq!(status, StatusCode::OK);
+    let again = signed_in(&app, "+16505550108").await;
+    assert_eq!(again["localId"], session["localId"]);
+
+    let (status, dropped) = app.post("/v1/accounts:update", unlink("phone")).await;
+    assert_eq!(status, StatusCode::OK, "{dropped}");
+    let user = app.admin_user(str_of(&session, "localId")).await.unwrap();
+    assert!(user.get("phoneNumber").is_none(), "{user}");
+}

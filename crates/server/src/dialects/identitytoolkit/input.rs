@@ -210,6 +210,7 @@ pub fn account_changes(req: UpdateRequest, admin: bool) -> Result<AccountChanges
             "DISPLAY_NAME" => changes.display_name = Some(None),
             "PHOTO_URL" => changes.photo_url = Some(None),
             "EMAIL" => changes.email = Some(None),
+            "PASSWORD" => changes.remove_password = true,
             other => {
                 return Err(ItError::with_detail(
                     "INVALID_ARGUMENT",
@@ -221,6 +222,11 @@ pub fn account_changes(req: UpdateRequest, admin: bool) -> Result<AccountChanges
     for provider in req.delete_provider.unwrap_or_default() {
         match provider.as_str() {
             "phone" => changes.phone_number = Some(None),
+            // As in the emulator: the address goes with the password.
+            "password" => {
+                changes.email = Some(None);
+                changes.remove_password = true;
+            }
             other => {
                 return Err(ItError::with_detail(
                     "INVALID_ARGUMENT",
