@@ -304,6 +304,14 @@ test('linkWithPhoneNumber on an email/password user; another account\'s number i
       token: { sub: emailUid, signInProvider: 'phone', phoneNumber: number, identities: { email: [email], phone: [number] } },
     },
   );
+
+  // With a number, the password may go (and the address with it, as in the emulator).
+  const unlinked = await browser.run(async () => {
+    const user = await firebase.auth.unlink(t.user, 'password');
+    await firebase.auth.reload(user);
+    return { email: user.email, phoneNumber: user.phoneNumber, providers: user.providerData.map((p) => p.providerId) };
+  });
+  assert.deepEqual(unlinked, { email: null, phoneNumber: number, providers: ['phone'] });
 });
 
 test('a user with second factors cannot link a number nor sign in with one: auth/unsupported-first-factor', async () => {
