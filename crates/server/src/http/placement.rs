@@ -25,7 +25,8 @@ pub(super) async fn on_writes(
     }
 }
 
-/// Whether a request only reads: every GET, Identity Toolkit's `accounts:lookup`, ZITADEL's
+/// Whether a request only reads: every GET, Identity Toolkit's `accounts:lookup` (v3:
+/// `getAccountInfo`), ZITADEL's
 /// REST searches (`…/_search`) and its RPCs named `List…` or `Get…`. Anything else is taken
 /// to write; a wrong guess costs speed, never correctness.
 fn only_reads(request: &Request) -> bool {
@@ -33,6 +34,7 @@ fn only_reads(request: &Request) -> bool {
     let rpc = path.rsplit('/').next().unwrap_or_default();
     request.method() == Method::GET
         || path.ends_with("accounts:lookup")
+        || path.ends_with("/relyingparty/getAccountInfo")
         || path.ends_with("/_search")
         || (path.starts_with("/zitadel.") && (rpc.starts_with("List") || rpc.starts_with("Get")))
 }
@@ -58,6 +60,10 @@ mod tests {
                 "/identitytoolkit.googleapis.com/v1/accounts:lookup",
             ),
             (Method::POST, "/management/v1/users/1/auth_factors/_search"),
+            (
+                Method::POST,
+                "/www.googleapis.com/identitytoolkit/v3/relyingparty/getAccountInfo",
+            ),
             (
                 Method::POST,
                 "/zitadel.management.v1.ManagementService/ListHumanAuthFactors",

@@ -38,6 +38,7 @@ mod operations;
 mod outage;
 mod phone_sign_in;
 mod recover_email;
+mod relying_party_v3;
 mod revert_second_factor;
 mod secrets;
 mod session_cookies;

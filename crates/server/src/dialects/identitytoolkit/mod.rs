@@ -148,7 +148,9 @@ fn emulator() -> Router<Arc<Service>> {
     router
 }
 
-fn public_keys() -> Router<Arc<Service>> {
+/// Routes that exist under both `/…` and `/www.googleapis.com/…`: the signing keys, and the
+/// legacy v3 "relying party" API.
+fn googleapis() -> Router<Arc<Service>> {
     Router::new()
         .route(
             "/robot/v1/metadata/x509/securetoken@system.gserviceaccount.com",
@@ -158,11 +160,40 @@ fn public_keys() -> Router<Arc<Service>> {
             "/service_accounts/v1/jwk/securetoken@system.gserviceaccount.com",
             get(securetoken::jwks),
         )
-        // Where verifiers of session cookies find the keys (the same as ID tokens').
+        .merge(relying_party_v3())
+}
+
+/// The legacy v3 names of the v1 methods (`/identitytoolkit/v3/relyingparty/<name>`), which
+/// the Firebase iOS SDK and older Admin SDKs still call, with the same bodies; the emulator
+/// serves them by the same rewriting (spec 1.2). `verifyAssertion` (sign-in with an identity
+/// provider) and the project calls are not served, as their v1 forms are not.
+fn relying_party_v3() -> Router<Arc<Service>> {
+    let v3 = |name: &str| format!("/identitytoolkit/v3/relyingparty/{name}");
+    Router::new()
+        .route(&v3("signupNewUser"), post(accounts::sign_up))
+        .route(&v3("verifyPassword"), post(accounts::sign_in_with_password))
+        .route(&v3("getAccountInfo"), post(accounts::lookup))
+        .route(&v3("setAccountInfo"), post(accounts::update))
+        .route(&v3("deleteAccount"), post(accounts::delete))
+        .route(&v3("createAuthUri"), post(accounts::create_auth_uri))
+        .route(&v3("getOobConfirmationCode"), post(oob::send_oob_code))
+        .route(&v3("resetPassword"), post(oob::reset_password))
+        .route(&v3("emailLinkSignin"), post(oob::sign_in_with_email_link))
         .route(
-            "/identitytoolkit/v3/relyingparty/publicKeys",
-            get(securetoken::x509),
+            &v3("verifyCustomToken"),
+            post(custom_token::sign_in_with_custom_token),
         )
+        .route(
+            &v3("sendVerificationCode"),
+            post(phone::send_verification_code),
+        )
+        .route(
+            &v3("verifyPhoneNumber"),
+            post(phone::sign_in_with_phone_number),
+        )
+        .route(&v3("getRecaptchaParam"), get(securetoken::recaptcha_params))
+        // Where verifiers of session cookies find the keys (the same as ID tokens').
+        .route(&v3("publicKeys"), get(securetoken::x509))
 }
 
 pub fn router() -> Router<Arc<Service>> {
@@ -173,8 +204,8 @@ pub fn router() -> Router<Arc<Service>> {
         .nest("/identitytoolkit.googleapis.com", v1)
         .merge(token.clone())
         .nest("/securetoken.googleapis.com", token)
-        .merge(public_keys())
-        .nest("/www.googleapis.com", public_keys())
+        .merge(googleapis())
+        .nest("/www.googleapis.com", googleapis())
         .route("/.well-known/jwks.json", get(securetoken::jwks))
         .merge(emulator())
         .layer(DefaultBodyLimit::max(extract::BODY_LIMIT))
