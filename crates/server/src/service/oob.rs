@@ -383,6 +383,19 @@ impl Service {
         })
     }
 
+    /// The hosts of the origins the server's pages are served from, and `localhost`, as the
+    /// emulator lists it: the project's authorized domains (`GET v1/projects`), where the SDKs
+    /// let an app handle its own links and redirects.
+    pub fn authorized_domains(&self) -> Vec<String> {
+        let mut domains = vec!["localhost".to_owned()];
+        for host in self.webauthn.origins.iter().filter_map(Url::host_str) {
+            if !domains.iter().any(|d| d == host) {
+                domains.push(host.to_owned());
+            }
+        }
+        domains
+    }
+
     /// Whether a sign-in link may hand its code on to `url` (its `continueUrl`): whoever lands
     /// there with the code signs in, so in production only the server's own origins; dev mode
     /// follows any, as the emulator does.

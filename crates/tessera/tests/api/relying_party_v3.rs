@@ -121,3 +121,26 @@ async fn custom_tokens_and_unknown_names() {
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
+
+/// The caller's project and its authorized domains, under the v1 path and the v3 name.
+#[tokio::test]
+async fn the_project_and_its_authorized_domains() {
+    let app = TestApp::spawn_with(|c| {
+        c.webauthn_origins = vec![
+            "https://login.example.com".into(),
+            "http://localhost:3000".into(),
+        ];
+    })
+    .await;
+    for path in [
+        "/identitytoolkit.googleapis.com/v1/projects",
+        &v3("getProjectConfig"),
+    ] {
+        let (status, project) = app.get(&format!("{path}?key={KEY}")).await;
+        assert_eq!(status, StatusCode::OK, "{project}");
+        assert_eq!(
+            project,
+            json!({"projectId": PROJECT, "authorizedDomains": ["localhost", "login.example.com"]})
+        );
+    }
+}

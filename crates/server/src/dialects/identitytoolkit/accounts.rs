@@ -37,6 +37,21 @@ pub(super) async fn realm_for(
     Ok(svc.realm(&project, tenant).await?)
 }
 
+/// The caller's project, as the JS SDK reads it before it lets an app handle a redirect.
+/// Tenants have none of their own (the emulator refuses them, too).
+#[utoipa::path(get, path = "/v1/projects", tag = "accounts",
+    responses((status = 200, body = ProjectInfo)))]
+pub async fn project_info(
+    State(svc): State<Arc<Service>>,
+    caller: Caller,
+) -> Result<Json<ProjectInfo>, ItError> {
+    let realm = realm_for(&svc, &caller, None, None).await?;
+    Ok(Json(ProjectInfo {
+        project_id: realm.project_id,
+        authorized_domains: svc.authorized_domains(),
+    }))
+}
+
 #[utoipa::path(post, path = "/v1/accounts:signUp", tag = "accounts", request_body = SignUpRequest,
     responses((status = 200, body = SignUpResponse)))]
 pub async fn sign_up(

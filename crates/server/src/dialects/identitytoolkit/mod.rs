@@ -64,6 +64,7 @@ fn identitytoolkit_v1() -> Router<Arc<Service>> {
             "/v1/accounts:signInWithPhoneNumber",
             post(phone::sign_in_with_phone_number),
         )
+        .route("/v1/projects", get(accounts::project_info))
         .route("/v1/recaptchaParams", get(securetoken::recaptcha_params))
         .route("/v2/recaptchaConfig", get(securetoken::recaptcha_config));
     for base in [
@@ -166,7 +167,7 @@ fn googleapis() -> Router<Arc<Service>> {
 /// The legacy v3 names of the v1 methods (`/identitytoolkit/v3/relyingparty/<name>`), which
 /// the Firebase iOS SDK and older Admin SDKs still call, with the same bodies; the emulator
 /// serves them by the same rewriting (spec 1.2). `verifyAssertion` (sign-in with an identity
-/// provider) and the project calls are not served, as their v1 forms are not.
+/// provider), `setProjectConfig` and the account downloads and uploads are not served.
 fn relying_party_v3() -> Router<Arc<Service>> {
     let v3 = |name: &str| format!("/identitytoolkit/v3/relyingparty/{name}");
     Router::new()
@@ -192,6 +193,7 @@ fn relying_party_v3() -> Router<Arc<Service>> {
             post(phone::sign_in_with_phone_number),
         )
         .route(&v3("getRecaptchaParam"), get(securetoken::recaptcha_params))
+        .route(&v3("getProjectConfig"), get(accounts::project_info))
         // Where verifiers of session cookies find the keys (the same as ID tokens').
         .route(&v3("publicKeys"), get(securetoken::x509))
 }
@@ -251,6 +253,7 @@ async fn google_params(
 /// Every Identity Toolkit path, for the OpenAPI document.
 #[derive(utoipa::OpenApi)]
 #[openapi(paths(
+    accounts::project_info,
     accounts::sign_up,
     accounts::sign_in_with_password,
     accounts::create_auth_uri,

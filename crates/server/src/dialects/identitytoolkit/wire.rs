@@ -569,6 +569,15 @@ pub struct SignInWithCustomTokenResponse {
     pub tokens: Tokens,
 }
 
+/// `GET v1/projects` (v3 `getProjectConfig`): what a client SDK reads of its project. Tessera
+/// has no project numbers: `projectId` is the project's id.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ProjectInfo {
+    pub project_id: String,
+    pub authorized_domains: Vec<String>,
+}
+
 /// `accounts:signInWithPhoneNumber`: a code of `sendVerificationCode`, signing in (or up),
 /// or, with `idToken`, putting the number on the caller's account.
 #[derive(Debug, Default, Deserialize, ToSchema)]
