@@ -246,23 +246,19 @@ impl TestApp {
     }
 
     pub async fn bearer_post(&self, path: &str, token: &str, body: Value) -> Reply {
-        let response = self
-            .client
-            .post(self.url(path))
-            .bearer_auth(token)
-            .json(&body)
-            .send()
-            .await
-            .expect("request");
-        Self::reply(response).await
+        self.bearer(reqwest::Method::POST, path, token, body).await
     }
 
     /// PATCH with `Authorization: Bearer {token}` (`owner` in dev mode, an admin token in
     /// production), as the Admin SDKs change configurations.
     pub async fn bearer_patch(&self, path: &str, token: &str, body: Value) -> Reply {
+        self.bearer(reqwest::Method::PATCH, path, token, body).await
+    }
+
+    async fn bearer(&self, method: reqwest::Method, path: &str, token: &str, body: Value) -> Reply {
         let response = self
             .client
-            .patch(self.url(path))
+            .request(method, self.url(path))
             .bearer_auth(token)
             .json(&body)
             .send()
