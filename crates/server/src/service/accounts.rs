@@ -43,9 +43,8 @@ pub struct AccountChanges {
     pub username: Option<String>,
     pub profile: ProfilePatch,
     pub email: Option<Option<EmailAddress>>,
-    pub password: Option<Password>,
-    /// Takes the password away (Firebase's `deleteProvider: ["password"]`; `password` wins).
-    pub remove_password: bool,
+    /// `Some(None)` takes the password away (Firebase's `deleteProvider: ["password"]`).
+    pub password: Option<Option<Password>>,
     pub email_verified: Option<bool>,
     pub phone_number: Option<Option<PhoneNumber>>,
     pub display_name: Option<Option<String>>,
@@ -397,7 +396,7 @@ impl Service {
     ) -> Result<(User, Option<Session>), DomainError> {
         let mut sign_in = caller.sign_in()?;
         let notice = (sign_in.provider != "anonymous").then_some(notice);
-        if changes.password.is_some() {
+        if let Some(Some(_)) = changes.password {
             sign_in.provider = "password".to_owned();
         }
         let valid_since = caller.user.valid_since;
@@ -423,7 +422,7 @@ impl Service {
     ) -> Result<(User, Session), DomainError> {
         let changes = AccountChanges {
             email: account.email.map(Some),
-            password: account.password,
+            password: account.password.map(Some),
             display_name: account.display_name.map(Some),
             photo_url: account.photo_url.map(Some),
             ..AccountChanges::default()
@@ -518,13 +517,14 @@ impl Service {
             password_hash,
         } = prepared;
         let password_hash = match &changes.password {
-            Some(p) => Some(Some(
+            Some(Some(p)) => Some(Some(
                 password_hash
                     .get_or_try_init(async || self.passwords.hash(p).await)
                     .await?
                     .clone(),
             )),
-            None => changes.remove_password.then_some(None),
+            Some(None) => Some(None),
+            None => None,
         };
         // A new address is unverified unless the (admin) caller says otherwise.
         let email_verified = match (&changes.email, changes.email_verified) {

@@ -470,7 +470,7 @@ impl Service {
         password: Password,
     ) -> Result<OobCode, DomainError> {
         let changes = AccountChanges {
-            password: Some(password),
+            password: Some(Some(password)),
             email_verified: Some(true),
             ..AccountChanges::default()
         };

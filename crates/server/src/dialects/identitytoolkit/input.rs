@@ -181,7 +181,11 @@ pub fn account_changes(req: UpdateRequest, admin: bool) -> Result<AccountChanges
             .as_deref()
             .map(|e| email(e).map(Some))
             .transpose()?,
-        password: req.password.as_deref().map(password).transpose()?,
+        password: req
+            .password
+            .as_deref()
+            .map(|p| password(p).map(Some))
+            .transpose()?,
         email_verified: req.email_verified,
         phone_number: req
             .phone_number
@@ -210,7 +214,7 @@ pub fn account_changes(req: UpdateRequest, admin: bool) -> Result<AccountChanges
             "DISPLAY_NAME" => changes.display_name = Some(None),
             "PHOTO_URL" => changes.photo_url = Some(None),
             "EMAIL" => changes.email = Some(None),
-            "PASSWORD" => changes.remove_password = true,
+            "PASSWORD" => changes.password = Some(None),
             other => {
                 return Err(ItError::with_detail(
                     "INVALID_ARGUMENT",
@@ -225,7 +229,7 @@ pub fn account_changes(req: UpdateRequest, admin: bool) -> Result<AccountChanges
             // As in the emulator: the address goes with the password.
             "password" => {
                 changes.email = Some(None);
-                changes.remove_password = true;
+                changes.password = Some(None);
             }
             other => {
                 return Err(ItError::with_detail(

@@ -40,7 +40,7 @@ pub async fn set_password(
     let new = new_password(req.new_password.map(|p| p.password).as_deref())?;
     let mut change = HumanChange {
         changes: AccountChanges {
-            password: Some(new),
+            password: Some(Some(new)),
             ..AccountChanges::default()
         },
         ..HumanChange::default()
@@ -152,7 +152,7 @@ pub async fn update_human_user(
     };
     if let Some(set) = &req.password {
         change.changes.password = match &set.password_type {
-            Some(PasswordType::Password(p)) => Some(new_password(Some(&p.password))?),
+            Some(PasswordType::Password(p)) => Some(Some(new_password(Some(&p.password))?)),
             Some(PasswordType::HashedPassword(_)) | None => return Err(BAD_BODY),
         };
         match &set.verification {
@@ -257,7 +257,7 @@ pub async fn set_human_password(
 ) -> Result<mgmt::SetHumanPasswordResponse, ZitadelError> {
     let (ctx, id) = ctx.org_write_of(&req.user_id).await?;
     let changes = AccountChanges {
-        password: Some(new_password(Some(&req.password))?),
+        password: Some(Some(new_password(Some(&req.password))?)),
         ..AccountChanges::default()
     };
     let details = update_v1(&ctx, &id, changes).await?;
