@@ -26,9 +26,8 @@ pub(super) async fn on_writes(
 }
 
 /// Whether a request only reads: every GET, Identity Toolkit's `accounts:lookup` (v3:
-/// `getAccountInfo`), ZITADEL's
-/// REST searches (`…/_search`) and its RPCs named `List…` or `Get…`. Anything else is taken
-/// to write; a wrong guess costs speed, never correctness.
+/// `getAccountInfo`), ZITADEL's REST searches (`…/_search`) and its RPCs named `List…` or
+/// `Get…`. Anything else is taken to write; a wrong guess costs speed, never correctness.
 fn only_reads(request: &Request) -> bool {
     let path = request.uri().path();
     let rpc = path.rsplit('/').next().unwrap_or_default();

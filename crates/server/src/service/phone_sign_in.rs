@@ -10,13 +10,13 @@
 
 use data_encoding::BASE64URL_NOPAD;
 use tessera_core::challenge::{Purpose, SMS_CODE_LIFETIME};
-use tessera_core::store::{Activity, Listed};
+use tessera_core::store::Activity;
 use tessera_core::{DomainError, PhoneNumber, Realm, User};
 use time::{Duration, OffsetDateTime};
 
 use super::accounts::{AccountChanges, NewAccount};
 use super::delivery::ClientInfo;
-use super::{AppEvidence, Authenticated, Mode, Service, Session, SignIn};
+use super::{AppEvidence, Authenticated, Service, Session, SignIn};
 use crate::crypto::{code_hash, same_digest};
 
 /// The first factor's provider id in ID tokens and refresh tokens.
@@ -223,12 +223,9 @@ impl Service {
 
     /// A tenant follows its project (`phone_sign_in_enabled`).
     async fn check_phone_sign_in_allowed(&self, realm: &Realm) -> Result<(), DomainError> {
-        let allowed = match (self.mode, &realm.tenant_id) {
-            (Mode::Dev, _) | (_, None) => self.phone_sign_in_enabled(realm),
-            (_, Some(_)) => {
-                let project = self.realm(&realm.project_id, None).await?;
-                self.phone_sign_in_enabled(&project)
-            }
+        let allowed = match &realm.tenant_id {
+            None => self.phone_sign_in_enabled(realm),
+            Some(_) => self.phone_sign_in_enabled(&self.realm(&realm.project_id, None).await?),
         };
         if allowed {
             Ok(())
@@ -254,11 +251,7 @@ impl Service {
         realm: &Realm,
         user: &User,
     ) -> Result<(), DomainError> {
-        let factors = self
-            .store
-            .list_factors(&realm.id, &user.id, Listed::Ready)
-            .await?;
-        if factors.is_empty() {
+        if self.ready_factors(realm, user).await?.is_empty() {
             Ok(())
         } else {
             Err(DomainError::PhoneOfMfaUser)

@@ -58,6 +58,14 @@ pub fn phone(raw: &str) -> Result<PhoneNumber, ItError> {
     ))
 }
 
+/// A field that must be given and not empty (Google treats both alike), else the error `code`.
+pub fn required<'a>(value: &'a Option<String>, code: &str) -> Result<&'a str, ItError> {
+    value
+        .as_deref()
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| ItError::code(code))
+}
+
 pub fn local_id(raw: &str) -> Result<UserId, ItError> {
     UserId::parse(raw).ok_or(ItError::code("INVALID_LOCAL_ID"))
 }

@@ -32,15 +32,8 @@ async fn me(
     Ok(svc.authenticate(&key.0, tenant, token).await?)
 }
 
-fn required<'a>(value: &'a Option<String>, code: &str) -> Result<&'a str, ItError> {
-    value
-        .as_deref()
-        .filter(|v| !v.is_empty())
-        .ok_or_else(|| ItError::code(code))
-}
-
 fn factor_id(raw: &Option<String>) -> Result<FactorId, ItError> {
-    let raw = required(raw, "MISSING_MFA_ENROLLMENT_ID").map_err(|_| {
+    let raw = input::required(raw, "MISSING_MFA_ENROLLMENT_ID").map_err(|_| {
         ItError::with_detail(
             "MISSING_MFA_ENROLLMENT_ID",
             "No second factor identifier is provided.",
@@ -139,12 +132,12 @@ pub async fn finalize_enrollment(
     .await?;
     let proof = match (&req.phone_verification_info, &req.totp_verification_info) {
         (Some(phone), None) => EnrolmentProof::Phone {
-            code: required(&phone.code, "MISSING_CODE")?.to_owned(),
-            session_info: required(&phone.session_info, "MISSING_SESSION_INFO")?.to_owned(),
+            code: input::required(&phone.code, "MISSING_CODE")?.to_owned(),
+            session_info: input::required(&phone.session_info, "MISSING_SESSION_INFO")?.to_owned(),
         },
         (None, Some(totp)) => EnrolmentProof::Totp {
-            code: required(&totp.verification_code, "MISSING_CODE")?.to_owned(),
-            session_info: required(&totp.session_info, "MISSING_SESSION_INFO")?.to_owned(),
+            code: input::required(&totp.verification_code, "MISSING_CODE")?.to_owned(),
+            session_info: input::required(&totp.session_info, "MISSING_SESSION_INFO")?.to_owned(),
         },
         _ => {
             return Err(ItError::with_detail(
@@ -199,7 +192,7 @@ pub async fn start_sign_in(
     Client(client): Client,
     Body(req): Body<StartSignInRequest>,
 ) -> Result<Json<StartSignInResponse>, ItError> {
-    let credential = required(
+    let credential = input::required(
         &req.mfa_pending_credential,
         "MISSING_MFA_PENDING_CREDENTIAL",
     )
@@ -237,17 +230,18 @@ pub async fn finalize_sign_in(
     Client(client): Client,
     Body(req): Body<FinalizeSignInRequest>,
 ) -> Result<Json<FinalizeResponse>, ItError> {
-    let credential = required(&req.mfa_pending_credential, "MISSING_CREDENTIAL").map_err(|_| {
-        ItError::with_detail("MISSING_CREDENTIAL", "Please set MFA Pending Credential.")
-    })?;
+    let credential =
+        input::required(&req.mfa_pending_credential, "MISSING_CREDENTIAL").map_err(|_| {
+            ItError::with_detail("MISSING_CREDENTIAL", "Please set MFA Pending Credential.")
+        })?;
     let proof = match (&req.phone_verification_info, &req.totp_verification_info) {
         (Some(phone), None) => SignInProof::Phone {
-            code: required(&phone.code, "MISSING_CODE")?.to_owned(),
-            session_info: required(&phone.session_info, "MISSING_SESSION_INFO")?.to_owned(),
+            code: input::required(&phone.code, "MISSING_CODE")?.to_owned(),
+            session_info: input::required(&phone.session_info, "MISSING_SESSION_INFO")?.to_owned(),
         },
         (None, Some(totp)) => SignInProof::Totp {
             factor: factor_id(&req.mfa_enrollment_id)?,
-            code: required(&totp.verification_code, "MISSING_CODE")?.to_owned(),
+            code: input::required(&totp.verification_code, "MISSING_CODE")?.to_owned(),
         },
         _ => return Err(DomainError::FactorKindUnsupported.into()),
     };

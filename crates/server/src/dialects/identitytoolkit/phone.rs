@@ -57,12 +57,12 @@ pub async fn sign_in_with_phone_number(
             PhoneProof::Temporary { proof, phone }
         }
         None => PhoneProof::Code {
-            session_info: nonempty(&req.session_info)
-                .ok_or(ItError::code("MISSING_SESSION_INFO"))?,
-            code: nonempty(&req.code).ok_or(ItError::code("MISSING_CODE"))?,
+            session_info: input::required(&req.session_info, "MISSING_SESSION_INFO")?,
+            code: input::required(&req.code, "MISSING_CODE")?,
         },
     };
-    let purpose = match (nonempty(&req.id_token), req.operation.as_deref()) {
+    let id_token = req.id_token.as_deref().filter(|t| !t.is_empty());
+    let purpose = match (id_token, req.operation.as_deref()) {
         (Some(token), _) => {
             let me = svc
                 .authenticate(&caller.token_scope(), tenant, token)
@@ -95,8 +95,4 @@ pub async fn sign_in_with_phone_number(
         },
     };
     Ok(Json(response))
-}
-
-fn nonempty(value: &Option<String>) -> Option<&str> {
-    value.as_deref().filter(|v| !v.is_empty())
 }
