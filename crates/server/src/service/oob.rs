@@ -157,15 +157,44 @@ impl Service {
             return Err(DomainError::EmailExists);
         }
         let (issued, outgoing, link) = self.issue_oob_code(realm, &send, email.clone(), client)?;
-        let outgoing = Vec::from_iter(outgoing);
-        self.store.put_oob_code(&issued, &outgoing).await?;
-        if !outgoing.is_empty() {
-            self.queued();
-        }
+        self.put_oob_code(&issued, outgoing).await?;
         Ok(OobSent {
             email,
             returned: (send.deliver == LinkDelivery::Return).then_some((link.code, link.link)),
         })
+    }
+
+    /// Stores an issued code with its message, if any, and wakes the worker for the message.
+    async fn put_oob_code(
+        &self,
+        code: &OobCode,
+        outgoing: Option<Outgoing>,
+    ) -> Result<(), DomainError> {
+        let outgoing = Vec::from_iter(outgoing);
+        self.store.put_oob_code(code, &outgoing).await?;
+        if !outgoing.is_empty() {
+            self.queued();
+        }
+        Ok(())
+    }
+
+    /// A link sent unasked to `user` (a recovery link, a link that removes a factor), by
+    /// email, carrying `notice`'s API key.
+    fn unasked_link(
+        request: OobRequest,
+        user: &User,
+        new_email: Option<EmailAddress>,
+        notice: Notice<'_>,
+    ) -> OobSend {
+        OobSend {
+            request,
+            to: Addressee::User(Box::new(user.clone())),
+            new_email,
+            continue_url: None,
+            source: notice.source.clone(),
+            deliver: LinkDelivery::Email,
+            url_template: None,
+        }
     }
 
     /// A new code for `send`, issued for `email` (the user's address, a sign-in link's, or the
@@ -255,15 +284,7 @@ impl Service {
         if from == to {
             return Ok(None);
         }
-        let send = OobSend {
-            request: OobRequest::RecoverEmail,
-            to: Addressee::User(Box::new(user.clone())),
-            new_email: Some(to.clone()),
-            continue_url: None,
-            source: notice.source.clone(),
-            deliver: LinkDelivery::Email,
-            url_template: None,
-        };
+        let send = Self::unasked_link(OobRequest::RecoverEmail, user, Some(to.clone()), notice);
         let (code, outgoing, _) = self.issue_oob_code(realm, &send, from.clone(), notice.client)?;
         Ok(outgoing.map(|outgoing| (code, outgoing)))
     }
@@ -283,24 +304,12 @@ impl Service {
         let Some(email) = user.email.clone().filter(|_| self.mode == Mode::Production) else {
             return;
         };
-        let send = OobSend {
-            request: OobRequest::RevertSecondFactorAddition,
-            to: Addressee::User(Box::new(user.clone())),
-            new_email: None,
-            continue_url: None,
-            source: notice.source.clone(),
-            deliver: LinkDelivery::Email,
-            url_template: None,
-        };
+        let send = Self::unasked_link(OobRequest::RevertSecondFactorAddition, user, None, notice);
         let sent = async {
             let (mut code, outgoing, _) =
                 self.issue_oob_code(realm, &send, email, notice.client)?;
             code.factor = Some(factor.clone());
-            self.store
-                .put_oob_code(&code, &Vec::from_iter(outgoing))
-                .await?;
-            self.queued();
-            Ok::<_, DomainError>(())
+            self.put_oob_code(&code, outgoing).await
         };
         if let Err(error) = sent.await {
             tracing::warn!(user = %user.id, factor = %factor, %error, "no notice of the enrolment was sent");
