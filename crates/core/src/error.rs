@@ -52,6 +52,11 @@ pub enum DomainError {
     PhoneOfMfaUser,
     #[error("signing in with a phone number is not enabled for this project")]
     PhoneSignInDisabled,
+    #[error("the account at the identity provider is another user's")]
+    IdentityLinked,
+    /// Production verifies no provider's credentials yet: none can be configured.
+    #[error("no identity provider of that id is configured")]
+    IdpNotConfigured,
     #[error("the temporary proof of a phone number is invalid or has expired")]
     InvalidTemporaryProof,
     #[error("second factors need a verified email address")]
@@ -204,6 +209,8 @@ pub enum Unique {
     /// A second unfinished TOTP enrolment of one user, inserted by a concurrent start; the
     /// store runs the start again, which replaces the other one.
     UnfinishedTotp,
+    /// A second user of one account at an identity provider in a realm.
+    Identity,
     Other,
 }
 
@@ -217,6 +224,7 @@ impl From<StoreError> for DomainError {
             StoreError::Conflict(Unique::MachineUsername) => DomainError::MachineUserExists,
             StoreError::Conflict(Unique::Username) => DomainError::UsernameExists,
             StoreError::Conflict(Unique::OrgId) => DomainError::OrgExists,
+            StoreError::Conflict(Unique::Identity) => DomainError::IdentityLinked,
             // The store logs its failures with full detail where they happen.
             StoreError::Unavailable(_) => DomainError::Unavailable,
             StoreError::LimitExceeded(_) => DomainError::TooManyRequests,

@@ -37,4 +37,6 @@ pub use mfa::MfaConfig;
 pub use phone::PhoneNumber;
 pub use realm::{Realm, RelyingParty};
 pub use store::Store;
-pub use user::{AccountState, Gender, NewUser, Password, Profile, ProfilePatch, User, UserPatch};
+pub use user::{
+    AccountState, Gender, Identity, NewUser, Password, Profile, ProfilePatch, User, UserPatch,
+};

@@ -112,6 +112,9 @@ pub struct UserWrite {
     /// A code issued with the write (the recovery link of a change of address), whose message
     /// is in `outgoing`.
     pub issued_oob: Option<OobCode>,
+    /// Whether the row's identities changed: the realm's index of them is brought in line
+    /// (a refusal, `Unique::Identity`, when another user has one of them).
+    pub identities_changed: bool,
 }
 
 /// How sending one claimed message ended, to be recorded.
@@ -575,6 +578,13 @@ pub trait Store: Send + Sync + 'static {
     /// The realms holding a user with that email address.
     async fn email_realms(&self, email: &EmailAddress) -> StoreResult<Vec<RealmId>>;
     async fn find_user_by_phone(&self, realm: &RealmId, phone: &str) -> StoreResult<Option<User>>;
+    /// The realm's user with the account `raw_id` at the identity provider `provider_id`.
+    async fn find_user_by_identity(
+        &self,
+        realm: &RealmId,
+        provider_id: &str,
+        raw_id: &str,
+    ) -> StoreResult<Option<User>>;
     /// The realm's user with that ZITADEL username, matched without regard to case.
     async fn find_user_by_username(&self, realm: &RealmId, name: &str)
     -> StoreResult<Option<User>>;

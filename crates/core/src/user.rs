@@ -1,5 +1,6 @@
 //! Users: the first-factor account that second factors hang off.
 
+use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::{EmailAddress, RealmId, UserId};
@@ -126,10 +127,33 @@ pub struct User {
     /// Whether the user has signed in by email link, which Firebase lists as the password
     /// provider, as a password.
     pub email_link_sign_in: bool,
+    /// The accounts at identity providers (Google, Apple, an OIDC provider, …) the user
+    /// signs in with, in the order they were linked.
+    pub identities: Vec<Identity>,
     /// How many times the row has been written over since it was created, as read: a write
     /// of a changed row lands only over this revision, so a request that read, decided and
     /// wrote never puts back what another wrote meanwhile.
     pub revision: i64,
+}
+
+/// A user's account at an identity provider: Firebase's `providerUserInfo` entry of a
+/// provider other than `password` and `phone`. The profile fields are what the provider said
+/// when the account was last used to sign in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Identity {
+    /// `google.com`, `apple.com`, `oidc.…`, `saml.…`, …
+    pub provider_id: String,
+    /// The provider's own id of the account (an ID token's `sub`); one user's per realm.
+    pub raw_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub photo_url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub screen_name: Option<String>,
 }
 
 /// A user's state as ZITADEL shows it. Disabled (deactivated) outranks locked: Firebase's
@@ -142,6 +166,12 @@ pub enum AccountState {
 }
 
 impl User {
+    pub fn identity(&self, provider_id: &str) -> Option<&Identity> {
+        self.identities
+            .iter()
+            .find(|i| i.provider_id == provider_id)
+    }
+
     pub fn state(&self) -> AccountState {
         if self.disabled {
             AccountState::Disabled
@@ -224,6 +254,7 @@ impl NewUser {
             last_login_at: self.last_login_at,
             last_refresh_at: None,
             email_link_sign_in: false,
+            identities: Vec::new(),
             revision: 0,
         }
     }

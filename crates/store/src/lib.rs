@@ -202,7 +202,9 @@ pub(crate) fn db_err(e: sqlx::Error) -> StoreError {
     match &e {
         sqlx::Error::Database(db) if db.is_unique_violation() => {
             let named = format!("{} {}", db.constraint().unwrap_or_default(), db.message());
-            let which = if named.contains("org_id") {
+            let which = if named.contains("federated_identities") {
+                Unique::Identity
+            } else if named.contains("org_id") {
                 Unique::OrgId
             } else if named.contains("machine_users") {
                 Unique::MachineUsername
@@ -659,6 +661,16 @@ impl Store for SqlStore {
 
     async fn find_user_by_phone(&self, realm: &RealmId, phone: &str) -> StoreResult<Option<User>> {
         self.reading(async |conn| users::find_by(conn, realm, "phone_number", phone).await)
+            .await
+    }
+
+    async fn find_user_by_identity(
+        &self,
+        realm: &RealmId,
+        provider_id: &str,
+        raw_id: &str,
+    ) -> StoreResult<Option<User>> {
+        self.reading(async |conn| users::find_by_identity(conn, realm, provider_id, raw_id).await)
             .await
     }
 

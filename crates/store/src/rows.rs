@@ -54,7 +54,7 @@ pub(crate) fn corrupt(what: &str) -> StoreError {
 pub(crate) const USER_COLUMNS: &str = "realm_id, id, email, email_verified, phone_number, display_name, \
      photo_url, password_hash, password_updated_at, disabled, valid_since, custom_attributes, \
      created_at, last_login_at, last_refresh_at, username, given_name, family_name, nick_name, \
-     preferred_language, gender, locked, email_link_sign_in, revision";
+     preferred_language, gender, locked, email_link_sign_in, identities, revision";
 
 pub(crate) fn user_from_row(row: &AnyRow) -> Result<User, StoreError> {
     let email = match get::<Option<String>>(row, "email")? {
@@ -90,6 +90,10 @@ pub(crate) fn user_from_row(row: &AnyRow) -> Result<User, StoreError> {
         last_login_at: get_opt_time(row, "last_login_at")?,
         last_refresh_at: get_opt_time(row, "last_refresh_at")?,
         email_link_sign_in: get_bool(row, "email_link_sign_in")?,
+        identities: match get::<Option<String>>(row, "identities")? {
+            Some(json) => serde_json::from_str(&json).map_err(|_| corrupt("identities"))?,
+            None => Vec::new(),
+        },
         revision: get(row, "revision")?,
     })
 }

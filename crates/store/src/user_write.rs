@@ -38,6 +38,9 @@ pub(crate) async fn write(conn: &mut Conn<'_>, write: &UserWrite) -> StoreResult
                     user
                 }
             };
+            if write.identities_changed {
+                run_together(&mut tx, users::index_identities(user)).await?;
+            }
             let (realm, id) = (&user.realm, &user.id);
             let mut events = Vec::new();
             for (factor, event) in &write.added {

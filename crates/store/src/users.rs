@@ -7,7 +7,7 @@ use tessera_core::store::{
     Activity, RefreshTokenRecord, StoreResult, TextField, TextMatch, TextPosition, UserFilter,
     UserQuery, UserScope, UserSort,
 };
-use tessera_core::{AccountState, Gender, NewUser, RealmId, User, UserId};
+use tessera_core::{AccountState, Gender, Identity, NewUser, RealmId, User, UserId};
 use time::OffsetDateTime;
 
 use crate::conn::Conn;
@@ -28,9 +28,9 @@ pub(crate) fn insert_row(user: &User) -> Statement {
             "INSERT INTO users (realm_id, id, email, email_verified, phone_number, display_name, photo_url, \
          password_hash, password_updated_at, disabled, valid_since, custom_attributes, created_at, \
          last_login_at, last_refresh_at, username, given_name, family_name, nick_name, \
-         preferred_language, gender, locked, email_link_sign_in, revision) \
+         preferred_language, gender, locked, email_link_sign_in, identities, revision) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, \
-         $19, $20, $21, $22, $23, $24)",
+         $19, $20, $21, $22, $23, $24, $25)",
         ),
         user,
     )
@@ -88,7 +88,8 @@ pub(crate) fn update(user: &User) -> Statement {
          custom_attributes = $12, created_at = $13, last_login_at = $14, last_refresh_at = $15, \
          username = $16, given_name = $17, family_name = $18, nick_name = $19, \
          preferred_language = $20, gender = $21, locked = $22, email_link_sign_in = $23, \
-         revision = revision + 1 WHERE realm_id = $1 AND id = $2 AND revision = $24",
+         identities = $24, revision = revision + 1 \
+         WHERE realm_id = $1 AND id = $2 AND revision = $25",
         ),
         user,
     )
@@ -130,6 +131,56 @@ pub(crate) fn insert_refresh_token(r: &RefreshTokenRecord) -> Statement {
     .bind(r.developer_claims.as_deref())
 }
 
+/// `NULL` for none, the common case.
+fn identities_json(identities: &[Identity]) -> Option<String> {
+    if identities.is_empty() {
+        None
+    } else {
+        serde_json::to_string(identities).ok()
+    }
+}
+
+/// The statements that make the realm's index of identities hold exactly `user`'s for them.
+pub(crate) fn index_identities(user: &User) -> Vec<Statement> {
+    let cleared =
+        sqlx::query("DELETE FROM federated_identities WHERE realm_id = $1 AND user_id = $2")
+            .bind(&user.realm.0)
+            .bind(user.id.as_str());
+    let inserted = user.identities.iter().map(|identity| {
+        sqlx::query(
+            "INSERT INTO federated_identities (realm_id, provider_id, raw_id, user_id) \
+             VALUES ($1, $2, $3, $4)",
+        )
+        .bind(&user.realm.0)
+        .bind(&identity.provider_id)
+        .bind(&identity.raw_id)
+        .bind(user.id.as_str())
+    });
+    std::iter::once(cleared).chain(inserted).collect()
+}
+
+/// The realm's user with the account `raw_id` at `provider_id`.
+pub(crate) async fn find_by_identity(
+    conn: &mut Conn<'_>,
+    realm: &RealmId,
+    provider_id: &str,
+    raw_id: &str,
+) -> StoreResult<Option<User>> {
+    let sql = format!(
+        "SELECT {USER_COLUMNS} FROM users WHERE realm_id = $1 AND id = \
+         (SELECT user_id FROM federated_identities \
+          WHERE realm_id = $1 AND provider_id = $2 AND raw_id = $3)"
+    );
+    let row = sqlx::query(AssertSqlSafe(sql))
+        .bind(&realm.0)
+        .bind(provider_id)
+        .bind(raw_id)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(db_err)?;
+    row.as_ref().map(user_from_row).transpose()
+}
+
 /// Binds the user columns in `USER_COLUMNS` order, shared by insert and update.
 fn bind_user(q: Statement, u: &User) -> Statement {
     q.bind(&u.realm.0)
@@ -155,6 +206,7 @@ fn bind_user(q: Statement, u: &User) -> Statement {
         .bind(u.profile.gender.map(Gender::as_str))
         .bind(u.locked)
         .bind(u.email_link_sign_in)
+        .bind(identities_json(&u.identities))
         .bind(u.revision)
 }
 

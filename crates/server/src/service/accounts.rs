@@ -53,6 +53,9 @@ pub struct AccountChanges {
     pub locked: Option<bool>,
     pub valid_since: Option<OffsetDateTime>,
     pub custom_attributes: Option<Option<String>>,
+    /// Identity providers whose account to take away (`deleteProvider`); one the user does
+    /// not have is no error.
+    pub unlink: Vec<String>,
 }
 
 /// How often a change of a user is made afresh over a row that other writes keep moving on.
@@ -81,6 +84,8 @@ pub enum UserSelector {
     Id(UserId),
     Email(EmailAddress),
     Phone(PhoneNumber),
+    /// An account at an identity provider: the provider's id and its own id of the account.
+    Identity(String, String),
 }
 
 /// One user of an import, with the position it had in the request and its factors.
@@ -263,6 +268,11 @@ impl Service {
                 UserSelector::Email(e) => self.store.find_user_by_email(&realm.id, e).await?,
                 UserSelector::Phone(p) => {
                     self.store.find_user_by_phone(&realm.id, p.as_str()).await?
+                }
+                UserSelector::Identity(provider, raw_id) => {
+                    self.store
+                        .find_user_by_identity(&realm.id, provider, raw_id)
+                        .await?
                 }
             };
             if let Some(user) = found
@@ -452,6 +462,7 @@ impl Service {
             let user = self.get_account(realm, id).await?;
             allowed(&user)?;
             let from = user.email.clone();
+            let identities = user.identities.clone();
             let changed = self.changed(user, changes.clone()).await?;
             let recovery = match notice {
                 Some(notice) => self.recovery_link(realm, from.as_ref(), &changed, notice)?,
@@ -462,6 +473,7 @@ impl Service {
                 row: Some(UserRow::Changed(changed.clone())),
                 issued_oob,
                 outgoing: Vec::from_iter(outgoing),
+                identities_changed: changed.identities != identities,
                 ..UserWrite::default()
             };
             Ok(self.write_user(write).await?.then_some(changed))
@@ -548,6 +560,8 @@ impl Service {
             last_login_at: None,
         }
         .apply(&mut user, self.clock.now());
+        user.identities
+            .retain(|identity| !changes.unlink.contains(&identity.provider_id));
         Ok(user)
     }
 

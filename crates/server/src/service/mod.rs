@@ -6,6 +6,7 @@ mod attempts;
 mod callers;
 mod contacts;
 mod delivery;
+mod idp_sign_in;
 mod login_sessions;
 mod mfa;
 mod oob;
@@ -36,6 +37,7 @@ pub use contacts::{ContactCodes, HumanChange, IfUnchanged, NewHuman, Proof};
 pub use delivery::{
     ClientInfo, DELIVERY_RETENTION, DeliveryLimits, DeliverySetup, Limit, OutboxCode,
 };
+pub use idp_sign_in::{IdpAssertion, IdpOutcome, IdpSignIn};
 pub use login_sessions::{
     CodeDelivery, KeyChallenge, SessionChallenges, SessionChange, SessionChecks, SessionUpdate,
     UserLookup, metadata_entries,

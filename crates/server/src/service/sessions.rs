@@ -177,6 +177,9 @@ impl Service {
         if let Some(phone) = &user.phone_number {
             identities.insert("phone".to_owned(), vec![phone.clone()]);
         }
+        for identity in &user.identities {
+            identities.insert(identity.provider_id.clone(), vec![identity.raw_id.clone()]);
+        }
         // The user's own claims win over a custom token's.
         let mut custom = serde_json::Map::new();
         for json in [&sign_in.developer_claims, &user.custom_attributes]

@@ -29,6 +29,7 @@ mod email_link;
 mod email_privacy;
 mod fuzz;
 mod helpers;
+mod idp_sign_in;
 mod mfa;
 mod mfa_admin;
 mod migrations;

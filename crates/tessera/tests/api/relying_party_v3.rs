@@ -114,10 +114,7 @@ async fn custom_tokens_and_unknown_names() {
     assert_eq!(status, StatusCode::OK, "{signed_in}");
     assert_eq!(claims(str_of(&signed_in, "idToken"))["user_id"], "ios-user");
     let (status, _) = app
-        .post(
-            &v3("verifyAssertion"),
-            json!({"requestUri": "http://localhost"}),
-        )
+        .post(&v3("setProjectConfig"), json!({"allowPasswordUser": true}))
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }

@@ -144,20 +144,22 @@ pub async fn create_auth_uri(
         return Ok(Json(reply));
     }
     let user = svc.user_by_email(&realm, &email).await?;
-    let methods: Vec<&'static str> = user
-        .iter()
-        .flat_map(|user| {
-            let password = user.password_hash.is_some().then_some("password");
-            let link = user.email_link_sign_in.then_some("emailLink");
-            password.into_iter().chain(link)
-        })
-        .collect();
+    let mut methods = Vec::new();
+    let mut providers = Vec::new();
+    if let Some(user) = &user {
+        let password = user.password_hash.is_some().then_some("password");
+        let link = user.email_link_sign_in.then_some("emailLink");
+        methods.extend(password.into_iter().chain(link).map(str::to_owned));
+        if !methods.is_empty() {
+            providers.push("password".to_owned());
+        }
+        for identity in &user.identities {
+            methods.push(identity.provider_id.clone());
+            providers.push(identity.provider_id.clone());
+        }
+    }
     reply.registered = Some(user.is_some());
-    reply.all_providers = Some(if methods.is_empty() {
-        Vec::new()
-    } else {
-        vec!["password"]
-    });
+    reply.all_providers = Some(providers);
     reply.signin_methods = Some(methods);
     Ok(Json(reply))
 }
@@ -222,15 +224,16 @@ pub(super) async fn admin_lookup(
     for phone in req.phone_number.unwrap_or_default() {
         selectors.push(UserSelector::Phone(input::phone(&phone)?));
     }
-    // Identities of other providers match no one: Tessera has no federated sign-in.
     for identity in req.federated_user_id.unwrap_or_default() {
         let raw = identity.raw_id.unwrap_or_default();
-        match identity.provider_id.as_deref() {
-            Some("password") => {
+        match identity.provider_id.unwrap_or_default() {
+            provider if provider == "password" => {
                 selectors.extend(EmailAddress::parse(&raw).map(UserSelector::Email))
             }
-            Some("phone") => selectors.extend(PhoneNumber::parse(&raw).map(UserSelector::Phone)),
-            _ => {}
+            provider if provider == "phone" => {
+                selectors.extend(PhoneNumber::parse(&raw).map(UserSelector::Phone))
+            }
+            provider => selectors.push(UserSelector::Identity(provider, raw)),
         }
     }
     let users = svc.find_users(realm, &selectors).await?;

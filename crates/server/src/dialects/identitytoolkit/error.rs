@@ -121,6 +121,10 @@ fn domain_envelope(e: &DomainError) -> Envelope {
         ),
         PhoneSignInDisabled => Envelope::business("OPERATION_NOT_ALLOWED"),
         InvalidTemporaryProof => Envelope::business("INVALID_TEMPORARY_PROOF"),
+        IdentityLinked => Envelope::business("FEDERATED_USER_ID_ALREADY_LINKED"),
+        IdpNotConfigured => Envelope::business(
+            "OPERATION_NOT_ALLOWED : The identity provider configuration is not found.",
+        ),
         UnverifiedEmail => Envelope::business(
             "UNVERIFIED_EMAIL : Need to verify email first before enrolling second factors.",
         ),

@@ -239,12 +239,7 @@ pub fn account_changes(req: UpdateRequest, admin: bool) -> Result<AccountChanges
                 changes.email = Some(None);
                 changes.password = Some(None);
             }
-            other => {
-                return Err(ItError::with_detail(
-                    "INVALID_ARGUMENT",
-                    &format!("Unsupported deleteProvider {other}."),
-                ));
-            }
+            _ => changes.unlink.push(provider),
         }
     }
     Ok(changes)

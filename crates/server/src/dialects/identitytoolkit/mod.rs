@@ -9,6 +9,7 @@ mod custom_token;
 mod emulator;
 mod error;
 mod extract;
+mod idp;
 mod input;
 mod mfa;
 mod mfa_wire;
@@ -64,6 +65,7 @@ fn identitytoolkit_v1() -> Router<Arc<Service>> {
             "/v1/accounts:signInWithPhoneNumber",
             post(phone::sign_in_with_phone_number),
         )
+        .route("/v1/accounts:signInWithIdp", post(idp::sign_in_with_idp))
         .route("/v1/projects", get(accounts::project_info))
         .route("/v1/recaptchaParams", get(securetoken::recaptcha_params))
         .route("/v2/recaptchaConfig", get(securetoken::recaptcha_config));
@@ -166,8 +168,8 @@ fn googleapis() -> Router<Arc<Service>> {
 
 /// The legacy v3 names of the v1 methods (`/identitytoolkit/v3/relyingparty/<name>`), which
 /// the Firebase iOS SDK and older Admin SDKs still call, with the same bodies; the emulator
-/// serves them by the same rewriting (spec 1.2). `verifyAssertion` (sign-in with an identity
-/// provider), `setProjectConfig` and the account downloads and uploads are not served.
+/// serves them by the same rewriting (spec 1.2). `setProjectConfig` and the account downloads
+/// and uploads are not served.
 fn relying_party_v3() -> Router<Arc<Service>> {
     let v3 = |name: &str| format!("/identitytoolkit/v3/relyingparty/{name}");
     Router::new()
@@ -192,6 +194,7 @@ fn relying_party_v3() -> Router<Arc<Service>> {
             &v3("verifyPhoneNumber"),
             post(phone::sign_in_with_phone_number),
         )
+        .route(&v3("verifyAssertion"), post(idp::sign_in_with_idp))
         .route(&v3("getRecaptchaParam"), get(securetoken::recaptcha_params))
         .route(&v3("getProjectConfig"), get(accounts::project_info))
         // Where verifiers of session cookies find the keys (the same as ID tokens').
@@ -266,6 +269,7 @@ async fn google_params(
     custom_token::sign_in_with_custom_token,
     phone::send_verification_code,
     phone::sign_in_with_phone_number,
+    idp::sign_in_with_idp,
     admin::create,
     admin::create_session_cookie,
     admin::lookup,

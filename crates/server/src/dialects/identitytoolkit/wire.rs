@@ -265,6 +265,8 @@ pub struct ProviderUserInfo {
     pub display_name: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub photo_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub screen_name: Option<String>,
 }
 
 /// `GoogleCloudIdentitytoolkitV1UserInfo`, the user record of lookup, query and batchGet.
@@ -320,6 +322,7 @@ pub fn provider_user_info(user: &User) -> Vec<ProviderUserInfo> {
             phone_number: None,
             display_name: user.display_name.clone(),
             photo_url: user.photo_url.clone(),
+            screen_name: None,
         });
     }
     if let Some(phone) = &user.phone_number {
@@ -331,8 +334,20 @@ pub fn provider_user_info(user: &User) -> Vec<ProviderUserInfo> {
             phone_number: Some(phone.clone()),
             display_name: None,
             photo_url: None,
+            screen_name: None,
         });
     }
+    // `federatedId` is the provider's id of the account here, as Firebase answers it.
+    providers.extend(user.identities.iter().map(|identity| ProviderUserInfo {
+        provider_id: identity.provider_id.clone(),
+        raw_id: Some(identity.raw_id.clone()),
+        federated_id: Some(identity.raw_id.clone()),
+        email: identity.email.clone(),
+        phone_number: None,
+        display_name: identity.display_name.clone(),
+        photo_url: identity.photo_url.clone(),
+        screen_name: identity.screen_name.clone(),
+    }));
     providers
 }
 
@@ -499,9 +514,9 @@ pub struct CreateAuthUriResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub registered: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub all_providers: Option<Vec<&'static str>>,
+    pub all_providers: Option<Vec<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub signin_methods: Option<Vec<&'static str>>,
+    pub signin_methods: Option<Vec<String>>,
 }
 
 /// `accounts:signInWithEmailLink`: the address a sign-in link was sent to and its code; with
@@ -796,4 +811,87 @@ pub struct ResetPasswordResponse {
     /// `checkActionCode` requires it), its phone number masked.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mfa_info: Option<super::mfa_wire::MfaEnrollment>,
+}
+
+/// `accounts:signInWithIdp` (v3 `verifyAssertion`): a credential of an identity provider, as
+/// the query of `requestUri` and the form `postBody` (`providerId`, `id_token`,
+/// `access_token`), to sign in with or, with `idToken`, to link.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SignInWithIdpRequest {
+    pub request_uri: Option<String>,
+    pub post_body: Option<String>,
+    pub id_token: Option<String>,
+    pub tenant_id: Option<String>,
+    /// With it, a refusal is a 200 answer carrying the credential and `errorMessage`, from
+    /// which the JS SDK rebuilds the credential for its error.
+    pub return_idp_credential: Option<bool>,
+    #[serde(rename = "returnSecureToken")]
+    pub _return_secure_token: Ignored,
+    #[serde(rename = "returnRefreshToken")]
+    pub _return_refresh_token: Ignored,
+    #[serde(rename = "autoCreate")]
+    pub _auto_create: Ignored,
+    #[serde(rename = "sessionId")]
+    pub _session_id: Ignored,
+    #[serde(rename = "pendingToken")]
+    pub _pending_token: Ignored,
+    #[serde(rename = "pendingIdToken")]
+    pub _pending_id_token: Ignored,
+    #[serde(rename = "delegatedProjectNumber")]
+    pub _delegated_project_number: Ignored,
+    /// v3 `verifyAssertion` only.
+    #[serde(rename = "instanceId")]
+    pub _instance_id: Ignored,
+    /// v3 `verifyAssertion` only.
+    #[serde(rename = "tenantProjectNumber")]
+    pub _tenant_project_number: Ignored,
+}
+
+/// What the provider said of the account, then the outcome: a session, a pending sign-in,
+/// `needConfirmation`, or (with `returnIdpCredential`) `errorMessage`.
+#[derive(Debug, Default, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SignInWithIdpResponse {
+    pub kind: &'static str,
+    pub context: &'static str,
+    pub provider_id: String,
+    pub federated_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub local_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    pub email_verified: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub full_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub first_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub photo_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub screen_name: Option<String>,
+    /// The provider's profile, a JSON object as a string (the JS SDK's
+    /// `getAdditionalUserInfo().profile`).
+    pub raw_user_info: String,
+    pub oauth_access_token: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub oauth_id_token: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub is_new_user: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email_recycled: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub need_confirmation: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verified_provider: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tenant_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_message: Option<String>,
+    #[serde(flatten)]
+    pub outcome: FirstFactorReply,
 }
