@@ -172,6 +172,19 @@ impl User {
             .find(|i| i.provider_id == provider_id)
     }
 
+    /// Adds `identity`, replacing the user's account at that provider if they had one: a
+    /// user has one account per provider, as in Firebase.
+    pub fn put_identity(&mut self, identity: Identity) {
+        match self
+            .identities
+            .iter_mut()
+            .find(|held| held.provider_id == identity.provider_id)
+        {
+            Some(held) => *held = identity,
+            None => self.identities.push(identity),
+        }
+    }
+
     pub fn state(&self) -> AccountState {
         if self.disabled {
             AccountState::Disabled
@@ -227,6 +240,7 @@ pub struct NewUser {
     pub custom_attributes: Option<String>,
     pub created_at: OffsetDateTime,
     pub last_login_at: Option<OffsetDateTime>,
+    pub identities: Vec<Identity>,
 }
 
 impl NewUser {
@@ -254,7 +268,7 @@ impl NewUser {
             last_login_at: self.last_login_at,
             last_refresh_at: None,
             email_link_sign_in: false,
-            identities: Vec::new(),
+            identities: self.identities,
             revision: 0,
         }
     }
@@ -369,6 +383,7 @@ mod tests {
             custom_attributes: None,
             created_at: datetime!(2026-01-01 0:00:00.5 UTC),
             last_login_at: None,
+            identities: Vec::new(),
         }
         .into_user()
     }

@@ -13,11 +13,19 @@ use time::OffsetDateTime;
 use crate::conn::Conn;
 use crate::db_err;
 use crate::rows::{USER_COLUMNS, millis, user_from_row};
-use crate::together::{Statement, run};
+use crate::together::{Statement, run, run_together};
 
+/// Inserts the user's row, and its identities into the realm's index with it.
 pub(crate) async fn insert(conn: &mut Conn<'_>, new: NewUser) -> StoreResult<User> {
     let user = new.into_user();
-    run(conn, insert_row(&user)).await?;
+    if user.identities.is_empty() {
+        run(conn, insert_row(&user)).await?;
+    } else {
+        let mut tx = conn.begin().await.map_err(db_err)?;
+        run(&mut tx, insert_row(&user)).await?;
+        run_together(&mut tx, index_identities(&user)).await?;
+        tx.commit().await.map_err(db_err)?;
+    }
     Ok(user)
 }
 

@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use tessera_core::store::{Activity, UserQuery, UserRow, UserScope, UserWrite};
 use tessera_core::{
-    AccountState, DomainError, EmailAddress, NewUser, Password, PhoneNumber, Profile, ProfilePatch,
-    Realm, User, UserId, UserPatch,
+    AccountState, DomainError, EmailAddress, Identity, NewUser, Password, PhoneNumber, Profile,
+    ProfilePatch, Realm, User, UserId, UserPatch,
 };
 use time::OffsetDateTime;
 use tokio::sync::OnceCell;
@@ -35,6 +35,8 @@ pub struct NewAccount {
     pub custom_attributes: Option<String>,
     pub created_at: Option<OffsetDateTime>,
     pub last_login_at: Option<OffsetDateTime>,
+    /// Accounts at identity providers (imported users' `providerUserInfo`).
+    pub identities: Vec<Identity>,
 }
 
 /// Changes to an account. `Some(None)` clears an attribute.
@@ -56,6 +58,9 @@ pub struct AccountChanges {
     /// Identity providers whose account to take away (`deleteProvider`); one the user does
     /// not have is no error.
     pub unlink: Vec<String>,
+    /// An account at an identity provider to give the user (an administrator's
+    /// `linkProviderUserInfo`), replacing theirs at that provider.
+    pub link: Option<Identity>,
 }
 
 /// How often a change of a user is made afresh over a row that other writes keep moving on.
@@ -177,6 +182,7 @@ impl Service {
             custom_attributes: account.custom_attributes,
             created_at: account.created_at.unwrap_or_else(|| self.clock.now()),
             last_login_at: account.last_login_at,
+            identities: account.identities,
         })
     }
 
@@ -562,6 +568,9 @@ impl Service {
         .apply(&mut user, self.clock.now());
         user.identities
             .retain(|identity| !changes.unlink.contains(&identity.provider_id));
+        if let Some(identity) = changes.link {
+            user.put_identity(identity);
+        }
         Ok(user)
     }
 

@@ -157,7 +157,7 @@ impl Service {
                 return Ok(Decision::Unchanged(user));
             }
             let mut refreshed = user;
-            put_identity(&mut refreshed, identity.clone());
+            refreshed.put_identity(identity.clone());
             return Ok(changed(refreshed, false));
         }
         match email_owner {
@@ -172,10 +172,10 @@ impl Service {
                     email_verified: assertion.email.is_some() && assertion.email_verified,
                     display_name: identity.display_name.clone(),
                     photo_url: identity.photo_url.clone(),
+                    identities: vec![identity.clone()],
                     ..NewAccount::default()
                 };
-                let mut user = self.new_user(realm, account).await?.into_user();
-                user.identities.push(identity.clone());
+                let user = self.new_user(realm, account).await?.into_user();
                 Ok(Decision::Write {
                     row: UserRow::New(user),
                     email_recycled: false,
@@ -203,7 +203,7 @@ impl Service {
         owner.display_name = identity.display_name.clone();
         owner.photo_url = identity.photo_url.clone();
         owner.email_verified = true;
-        put_identity(&mut owner, identity.clone());
+        owner.put_identity(identity.clone());
         changed(owner, email_recycled)
     }
 }
@@ -218,7 +218,7 @@ fn linked(mut me: User, assertion: &IdpAssertion) -> Decision {
     if assertion.email_verified && assertion.email.is_some() && me.email == assertion.email {
         me.email_verified = true;
     }
-    put_identity(&mut me, assertion.identity.clone());
+    me.put_identity(assertion.identity.clone());
     changed(me, false)
 }
 
@@ -226,18 +226,5 @@ fn changed(user: User, email_recycled: bool) -> Decision {
     Decision::Write {
         row: UserRow::Changed(user),
         email_recycled,
-    }
-}
-
-/// Adds `identity`, replacing the user's account at that provider if they had one: a user
-/// has one account per provider, as in Firebase.
-fn put_identity(user: &mut User, identity: Identity) {
-    match user
-        .identities
-        .iter_mut()
-        .find(|held| held.provider_id == identity.provider_id)
-    {
-        Some(held) => *held = identity,
-        None => user.identities.push(identity),
     }
 }

@@ -525,3 +525,90 @@ async fn production_refuses_every_provider() {
     );
     assert_eq!(app.fingerprint().await, before);
 }
+
+/// Administrators import users with their accounts at providers (`providerUserInfo`, the
+/// address and number entries being the user's own) and link one to a user
+/// (`linkProviderUserInfo`); the accounts then sign those users in. An account another user
+/// holds, a missing id, and an end user's link are refused, nothing changed.
+#[tokio::test]
+async fn administrators_import_and_link_accounts() {
+    let app = TestApp::spawn().await;
+    let accounts = |path: &str| format!("/v1/projects/{PROJECT}/accounts{path}");
+    let (status, body) = app
+        .admin_post(
+            &accounts(":batchCreate"),
+            json!({"users": [
+                {"localId": "imp-1", "email": "imp@example.com", "emailVerified": true,
+                 "providerUserInfo": [
+                    {"providerId": "google.com", "rawId": "g-imp", "email": "IMP@example.com",
+                     "displayName": "Imp", "federatedId": "https://accounts.google.com/g-imp"},
+                    {"providerId": "password", "rawId": "imp@example.com"}]},
+                {"localId": "imp-2", "providerUserInfo": [{"providerId": "google.com", "rawId": "g-imp"}]},
+                {"localId": "imp-3", "providerUserInfo": [{"providerId": "github.com"}]},
+                {"localId": "imp-4", "providerUserInfo": [{"rawId": "x"}]}
+            ]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        body["error"],
+        json!([
+            {"index": 1, "message": "FEDERATED_USER_ID_ALREADY_LINKED"},
+            {"index": 2, "message": "INVALID_ARGUMENT : A rawId is required."},
+            {"index": 3, "message": "INVALID_PROVIDER_ID : A providerId is required."}
+        ])
+    );
+    assert!(app.admin_user("imp-2").await.is_none());
+    let record = user_record(&app, "imp-1").await;
+    assert_eq!(
+        record["providerUserInfo"],
+        json!([{"providerId": "google.com", "rawId": "g-imp", "federatedId": "g-imp",
+                "email": "imp@example.com", "displayName": "Imp"}])
+    );
+    let signed = signed_in(&app, google("g-imp", "imp@example.com", true)).await;
+    assert_eq!(
+        (&signed["localId"], &signed["isNewUser"]),
+        (&json!("imp-1"), &json!(false))
+    );
+
+    let (status, linked) = app
+        .admin_post(
+            &accounts(":update"),
+            json!({"localId": "imp-1",
+                   "linkProviderUserInfo": {"providerId": "github.com", "rawId": "gh-1", "screenName": "imp"}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{linked}");
+    assert_eq!(
+        linked["providerUserInfo"][1],
+        json!({"providerId": "github.com", "rawId": "gh-1", "federatedId": "gh-1", "screenName": "imp"})
+    );
+    let github = credential("github.com", &json!({"sub": "gh-1"}).to_string());
+    assert_eq!(signed_in(&app, github).await["localId"], "imp-1");
+
+    let other = app.sign_up("other@example.com", "secret12").await;
+    app.settled().await;
+    let before = app.fingerprint().await;
+    let refusals = [
+        (
+            json!({"localId": other["localId"], "linkProviderUserInfo": {"providerId": "github.com", "rawId": "gh-1"}}),
+            "FEDERATED_USER_ID_ALREADY_LINKED",
+        ),
+        (
+            json!({"localId": other["localId"], "linkProviderUserInfo": {"providerId": "phone", "rawId": "+16505550100"}}),
+            "INVALID_PROVIDER_ID : Only an identity provider's account can be linked this way.",
+        ),
+    ];
+    for (body, message) in refusals {
+        assert_it_error(&app.admin_post(&accounts(":update"), body).await, message);
+    }
+    assert_it_error(
+        &app.post(
+            "/v1/accounts:update",
+            json!({"idToken": other["idToken"], "linkProviderUserInfo": {"providerId": "github.com", "rawId": "gh-2"}}),
+        )
+        .await,
+        "INSUFFICIENT_PERMISSION",
+    );
+    assert_eq!(app.fingerprint().await, before);
+}

@@ -1,14 +1,14 @@
 //! Parsing wire requests into service inputs ("parse, don't validate"): every field is
 //! checked here, at the edge, with the error code Identity Toolkit uses for it.
 
-use tessera_core::{EmailAddress, Password, PhoneNumber, User, UserId};
+use tessera_core::{EmailAddress, Identity, Password, PhoneNumber, User, UserId};
 use time::OffsetDateTime;
 
 use super::error::ItError;
 use super::mfa_wire::{MfaEnrollmentInput, parse_timestamp};
 use super::wire::{
-    ImportedUser, SignUpRequest, SignUpResponse, Tokens, UpdateRequest, UpdateResponse,
-    provider_user_info,
+    ImportedUser, ProviderUserInfoInput, SignUpRequest, SignUpResponse, Tokens, UpdateRequest,
+    UpdateResponse, provider_user_info,
 };
 use crate::service::{AccountChanges, AdminFactor, NewAccount, Session};
 use tessera_core::FactorId;
@@ -171,9 +171,49 @@ pub fn imported_account(mut user: ImportedUser) -> Result<(NewAccount, Vec<Admin
             .flatten(),
         created_at: time(user.created_at)?,
         last_login_at: time(user.last_login_at)?,
+        identities: user
+            .provider_user_info
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|given| identity(given).transpose())
+            .collect::<Result<_, _>>()?,
         ..NewAccount::default()
     };
     Ok((account, factors))
+}
+
+/// An account at an identity provider that an administrator gives; `None` for `password`
+/// and `phone`, which are the user's address and number.
+fn identity(given: ProviderUserInfoInput) -> Result<Option<Identity>, ItError> {
+    let provider_id = given
+        .provider_id
+        .filter(|p| !p.is_empty())
+        .ok_or(ItError::with_detail(
+            "INVALID_PROVIDER_ID",
+            "A providerId is required.",
+        ))?;
+    if matches!(provider_id.as_str(), "password" | "phone") {
+        return Ok(None);
+    }
+    let raw_id = given
+        .raw_id
+        .filter(|r| !r.is_empty())
+        .ok_or(ItError::with_detail(
+            "INVALID_ARGUMENT",
+            "A rawId is required.",
+        ))?;
+    Ok(Some(Identity {
+        provider_id,
+        raw_id,
+        email: given
+            .email
+            .as_deref()
+            .map(|raw| email(raw).map(|e| e.to_string()))
+            .transpose()?,
+        display_name: given.display_name,
+        photo_url: given.photo_url,
+        screen_name: given.screen_name,
+    }))
 }
 
 pub fn account_changes(req: UpdateRequest, admin: bool) -> Result<AccountChanges, ItError> {
@@ -183,6 +223,7 @@ pub fn account_changes(req: UpdateRequest, admin: bool) -> Result<AccountChanges
     admin_only(&req.custom_attributes, admin)?;
     admin_only(&req.valid_since, admin)?;
     admin_only(&req.mfa, admin)?;
+    admin_only(&req.link_provider_user_info, admin)?;
     let mut changes = AccountChanges {
         email: req
             .email
@@ -215,6 +256,13 @@ pub fn account_changes(req: UpdateRequest, admin: bool) -> Result<AccountChanges
             .as_deref()
             .map(custom_attributes)
             .transpose()?,
+        link: match req.link_provider_user_info {
+            Some(given) => Some(identity(given)?.ok_or(ItError::with_detail(
+                "INVALID_PROVIDER_ID",
+                "Only an identity provider's account can be linked this way.",
+            ))?),
+            None => None,
+        },
         ..AccountChanges::default()
     };
     for attribute in req.delete_attribute.unwrap_or_default() {

@@ -122,6 +122,8 @@ pub struct UpdateRequest {
     pub delete_attribute: Option<Vec<String>>,
     /// Provider ids to unlink; `phone` clears the phone number.
     pub delete_provider: Option<Vec<String>>,
+    /// Administrators only: an account at an identity provider to link.
+    pub link_provider_user_info: Option<ProviderUserInfoInput>,
     pub return_secure_token: Option<bool>,
     pub tenant_id: Option<String>,
     pub target_project_id: Option<String>,
@@ -225,8 +227,26 @@ pub struct ImportedUser {
     /// The tenant comes from the request path.
     #[serde(rename = "tenantId")]
     pub _tenant_id: Ignored,
-    #[serde(rename = "providerUserInfo")]
-    pub _provider_user_info: Ignored,
+    /// Accounts at identity providers; `password` and `phone` entries are the user's
+    /// address and number, and are skipped.
+    pub provider_user_info: Option<Vec<ProviderUserInfoInput>>,
+}
+
+/// An account at an identity provider given by an administrator: imported
+/// (`providerUserInfo`) or linked (`linkProviderUserInfo`).
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ProviderUserInfoInput {
+    pub provider_id: Option<String>,
+    pub raw_id: Option<String>,
+    pub email: Option<String>,
+    pub display_name: Option<String>,
+    pub photo_url: Option<String>,
+    pub screen_name: Option<String>,
+    #[serde(rename = "federatedId")]
+    pub _federated_id: Ignored,
+    #[serde(rename = "phoneNumber")]
+    pub _phone_number: Ignored,
 }
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
