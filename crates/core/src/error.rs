@@ -54,6 +54,8 @@ pub enum DomainError {
     PhoneSignInDisabled,
     #[error("the account at the identity provider is another user's")]
     IdentityLinked,
+    #[error("the user has no such account at an identity provider")]
+    IdentityNotFound,
     /// Production verifies no provider's credentials yet: none can be configured.
     #[error("no identity provider of that id is configured")]
     IdpNotConfigured,

@@ -112,8 +112,9 @@ pub struct UserWrite {
     /// A code issued with the write (the recovery link of a change of address), whose message
     /// is in `outgoing`.
     pub issued_oob: Option<OobCode>,
-    /// Whether the row's identities changed: the realm's index of them is brought in line
-    /// (a refusal, `Unique::Identity`, when another user has one of them).
+    /// Whether a changed row's identities changed: the realm's index of them is brought in
+    /// line (a refusal, `Unique::Identity`, when another user has one of them). A new row's
+    /// are always indexed.
     pub identities_changed: bool,
 }
 

@@ -38,7 +38,8 @@ pub(crate) async fn write(conn: &mut Conn<'_>, write: &UserWrite) -> StoreResult
                     user
                 }
             };
-            if write.identities_changed {
+            let new_with_identities = matches!(row, UserRow::New(_)) && !user.identities.is_empty();
+            if write.identities_changed || new_with_identities {
                 run_together(&mut tx, users::index_identities(user)).await?;
             }
             let (realm, id) = (&user.realm, &user.id);

@@ -17,7 +17,7 @@
 use tessera_core::store::{UserRow, UserWrite};
 use tessera_core::{DomainError, EmailAddress, Identity, Realm, User, UserId};
 
-use super::accounts::NewAccount;
+use super::accounts::{AccountChanges, NewAccount};
 use super::{FirstFactorOutcome, Mode, Service};
 
 /// What an identity provider says of the account a credential is for.
@@ -182,6 +182,28 @@ impl Service {
                 })
             }
         }
+    }
+
+    /// Takes the account `raw_id` at `provider_id` away from the user (ZITADEL's
+    /// `RemoveIDPLink`, which names the account): it must be theirs.
+    pub async fn unlink_identity(
+        &self,
+        realm: &Realm,
+        id: &UserId,
+        provider_id: &str,
+        raw_id: &str,
+    ) -> Result<User, DomainError> {
+        let changes = AccountChanges {
+            unlink: vec![provider_id.to_owned()],
+            ..AccountChanges::default()
+        };
+        self.change_account(realm, id, changes, None, |user| {
+            match user.identity(provider_id) {
+                Some(held) if held.raw_id == raw_id => Ok(()),
+                _ => Err(DomainError::IdentityNotFound),
+            }
+        })
+        .await
     }
 
     /// The address's user, signed in by a provider that vouches for the address: the profile

@@ -612,3 +612,116 @@ async fn administrators_import_and_link_accounts() {
     );
     assert_eq!(app.fingerprint().await, before);
 }
+
+/// ZITADEL's user service sees the same accounts at providers as links: it lists one that
+/// Identity Toolkit signed up, counts it among the user's methods, adds one that then signs
+/// in through Identity Toolkit, removes one, and creates a user with one. An account another
+/// user holds, an empty link and a link the user lacks are refused, nothing changed.
+#[tokio::test]
+async fn zitadel_manages_the_same_links() {
+    use reqwest::Method;
+    let app = TestApp::spawn().await;
+    let signed = signed_in(&app, google("g-z", "zed@example.com", true)).await;
+    let user = str_of(&signed, "localId").to_owned();
+    let links = |user: &str| format!("/v2/users/{user}/links");
+    let listed = call_ok(
+        &app,
+        Method::POST,
+        &format!("{}/_search", links(&user)),
+        json!({}),
+    )
+    .await;
+    assert_eq!(
+        listed["result"],
+        json!([{"idpId": "google.com", "userId": "g-z", "userName": "zed@example.com"}])
+    );
+    assert_eq!(listed["details"]["totalResult"], "1");
+    let methods = call_ok(
+        &app,
+        Method::GET,
+        &format!("/v2/users/{user}/authentication_methods"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(
+        methods["authMethodTypes"],
+        json!(["AUTHENTICATION_METHOD_TYPE_IDP"])
+    );
+
+    call_ok(
+        &app,
+        Method::POST,
+        &links(&user),
+        json!({"idpLink": {"idpId": "oidc.corp", "userId": "c-9", "userName": "zed"}}),
+    )
+    .await;
+    let corp = credential("oidc.corp", &json!({"sub": "c-9"}).to_string());
+    assert_eq!(signed_in(&app, corp).await["localId"], user.as_str());
+
+    let other = app.sign_up("other@example.com", "secret12").await;
+    let other = str_of(&other, "localId").to_owned();
+    app.settled().await;
+    let before = app.fingerprint().await;
+    let taken = json!({"idpLink": {"idpId": "google.com", "userId": "g-z"}});
+    assert_zitadel_error(
+        &call(&app, Method::POST, &links(&other), taken).await,
+        409,
+        6,
+        "The external user is linked to another user",
+        "TESSERA-IDP01",
+    );
+    assert_zitadel_error(
+        &call(
+            &app,
+            Method::POST,
+            &links(&other),
+            json!({"idpLink": {"idpId": "", "userId": "x"}}),
+        )
+        .await,
+        400,
+        3,
+        "The link names no identity provider or no external user",
+        "TESSERA-IDP03",
+    );
+    assert_zitadel_error(
+        &call(
+            &app,
+            Method::DELETE,
+            &format!("{}/google.com/g-other", links(&user)),
+            json!({}),
+        )
+        .await,
+        404,
+        5,
+        "The user has no such link to an identity provider",
+        "TESSERA-IDP02",
+    );
+    assert_eq!(app.fingerprint().await, before);
+
+    call_ok(
+        &app,
+        Method::DELETE,
+        &format!("{}/google.com/g-z", links(&user)),
+        json!({}),
+    )
+    .await;
+    // The sign-in since replaced the link's name with what the provider said (nothing).
+    let record = user_record(&app, &user).await;
+    assert_eq!(
+        record["providerUserInfo"],
+        json!([{"providerId": "oidc.corp", "rawId": "c-9", "federatedId": "c-9"}])
+    );
+
+    let (status, created) = call(
+        &app,
+        Method::POST,
+        "/v2/users/human",
+        json!({"profile": {"givenName": "Ida", "familyName": "Link"},
+               "email": {"email": "ida@example.com", "isVerified": true},
+               "idpLinks": [{"idpId": "github.com", "userId": "gh-ida", "userName": "ida"}]}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let github = credential("github.com", &json!({"sub": "gh-ida"}).to_string());
+    assert_eq!(signed_in(&app, github).await["localId"], created["userId"]);
+}

@@ -178,6 +178,7 @@ fn domain_envelope(e: &DomainError) -> Envelope {
         | VerificationCodeNotFound
         | ContactNotFound
         | ContactNotChanged(_)
+        | IdentityNotFound
         | SessionNotFound
         | LoginSessionExpired
         | SessionUserMismatch

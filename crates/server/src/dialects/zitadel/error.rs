@@ -143,6 +143,11 @@ pub const PHONE_NOT_CHANGED: ZitadelError = err(
     "Phone not changed",
     "COMMAND-Uch5e",
 );
+pub const IDP_LINK_INVALID: ZitadelError = err(
+    Code::InvalidArgument,
+    "The link names no identity provider or no external user",
+    "TESSERA-IDP03",
+);
 pub const BAD_BODY: ZitadelError = err(
     Code::InvalidArgument,
     "Errors.Request.Invalid",
@@ -285,6 +290,16 @@ impl ZitadelError {
                 Code::AlreadyExists,
                 "Phone number is already in use",
                 "TESSERA-PHN01",
+            ),
+            (IdentityLinked, _) => err(
+                Code::AlreadyExists,
+                "The external user is linked to another user",
+                "TESSERA-IDP01",
+            ),
+            (IdentityNotFound, _) => err(
+                Code::NotFound,
+                "The user has no such link to an identity provider",
+                "TESSERA-IDP02",
             ),
             (VerificationCodeNotFound, _) => {
                 err(Code::FailedPrecondition, "Code not found", "COMMAND-2M9fs")

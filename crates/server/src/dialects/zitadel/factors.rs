@@ -287,6 +287,9 @@ pub async fn list_authentication_method_types(
     if user.password_hash.is_some() {
         types.push(Method::Password);
     }
+    if !user.identities.is_empty() {
+        types.push(Method::Idp);
+    }
     for (kind, method) in [
         (FactorKind::Totp, Method::Totp),
         (FactorKind::WebAuthn, Method::U2f),

@@ -13,6 +13,7 @@ mod error;
 mod factors;
 mod gateway;
 mod grpc;
+mod idp_links;
 mod lifecycle;
 mod profiles;
 mod recovery;
@@ -341,6 +342,24 @@ fn gateway() -> Gateway {
             "/v2/users/{user_id}/otp_email",
             "RemoveOTPEmail",
             factors::remove_otp_email,
+        )
+        .route(
+            Post,
+            "/v2/users/{user_id}/links",
+            "AddIDPLink",
+            idp_links::add_idp_link,
+        )
+        .route(
+            Search,
+            "/v2/users/{user_id}/links/_search",
+            "ListIDPLinks",
+            idp_links::list_idp_links,
+        )
+        .route(
+            Delete,
+            "/v2/users/{user_id}/links/{idp_id}/{linked_user_id}",
+            "RemoveIDPLink",
+            idp_links::remove_idp_link,
         )
         .route(
             Search,

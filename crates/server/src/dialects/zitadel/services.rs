@@ -13,7 +13,7 @@ use tonic::{Request, Response as GrpcResponse, Status};
 use super::connect::{self, ConnectError};
 use super::error::UNIMPLEMENTED;
 use super::grpc::{Grpc, call};
-use super::{factors, lifecycle, profiles, recovery, search, sessions, updates, users};
+use super::{factors, idp_links, lifecycle, profiles, recovery, search, sessions, updates, users};
 use crate::proto::zitadel::auth::v1::{self as auth, auth_service_server};
 use crate::proto::zitadel::management::v1::{self as mgmt, management_service_server};
 use crate::proto::zitadel::org::v2::{self as org, organization_service_server};
@@ -84,6 +84,9 @@ services! {
         "RegisterTOTP" => register_totp(user::RegisterTotpRequest) -> user::RegisterTotpResponse = factors::register_totp;
         "VerifyTOTPRegistration" => verify_totp_registration(user::VerifyTotpRegistrationRequest) -> user::VerifyTotpRegistrationResponse = factors::verify_totp_registration;
         "RemoveTOTP" => remove_totp(user::RemoveTotpRequest) -> user::RemoveTotpResponse = factors::remove_totp;
+        "AddIDPLink" => add_idp_link(user::AddIdpLinkRequest) -> user::AddIdpLinkResponse = idp_links::add_idp_link;
+        "ListIDPLinks" => list_idp_links(user::ListIdpLinksRequest) -> user::ListIdpLinksResponse = idp_links::list_idp_links;
+        "RemoveIDPLink" => remove_idp_link(user::RemoveIdpLinkRequest) -> user::RemoveIdpLinkResponse = idp_links::remove_idp_link;
         "RegisterU2F" => register_u2f(user::RegisterU2fRequest) -> user::RegisterU2fResponse = factors::register_u2f;
         "VerifyU2FRegistration" => verify_u2f_registration(user::VerifyU2fRegistrationRequest) -> user::VerifyU2fRegistrationResponse = factors::verify_u2f_registration;
         "RemoveU2F" => remove_u2f(user::RemoveU2fRequest) -> user::RemoveU2fResponse = factors::remove_u2f;

@@ -6,7 +6,7 @@
 use data_encoding::BASE32_NOPAD;
 use tessera_core::contact::ContactKind;
 use tessera_core::{
-    DomainError, EmailAddress, Password, Permission, PhoneNumber, Profile, Realm, UserId,
+    DomainError, EmailAddress, Identity, Password, Permission, PhoneNumber, Profile, Realm, UserId,
 };
 
 use super::details::{created_v1, created_v2, details_v1, details_v2};
@@ -16,6 +16,7 @@ use super::error::{
     ZitadelError,
 };
 use super::factors::user_id;
+use super::idp_links::identity_of;
 use super::profiles::gender_of;
 use super::rpc::Ctx;
 use crate::proto::zitadel::management::v1 as mgmt;
@@ -45,6 +46,8 @@ struct Human {
     password: Option<Password>,
     names: Names,
     totp_secret: Option<Vec<u8>>,
+    /// v2's `idp_links`.
+    identities: Vec<Identity>,
 }
 
 /// A human's profile as a ZITADEL add gives it; the display name is the given and family
@@ -140,6 +143,7 @@ async fn create(ctx: &Ctx, realm: &Realm, human: Human) -> Result<Created, Zitad
             password: human.password,
             profile: human.names.profile,
             display_name: human.names.display,
+            identities: human.identities,
             ..NewAccount::default()
         },
         email: human.email,
@@ -211,6 +215,11 @@ fn human_v2(req: user::AddHumanUserRequest) -> Result<Human, ZitadelError> {
             None => None,
         },
         totp_secret: totp_secret(req.totp_secret.as_deref().unwrap_or_default())?,
+        identities: req
+            .idp_links
+            .into_iter()
+            .map(identity_of)
+            .collect::<Result<_, _>>()?,
     })
 }
 

@@ -1,0 +1,95 @@
+//! The user service v2's links to identity providers (`AddIDPLink`, `ListIDPLinks`,
+//! `RemoveIDPLink`): the same accounts at providers that Identity Toolkit's
+//! `signInWithIdp` links and lists as `providerUserInfo`. Tessera configures no providers of
+//! ZITADEL's kind, so a link's `idp_id` is Firebase's provider id (`google.com`,
+//! `oidc.corp`, …) and any id is accepted.
+
+use tessera_core::Identity;
+
+use super::details::details_v2;
+use super::error::{IDP_LINK_INVALID, ZitadelError};
+use super::rpc::Ctx;
+use super::users::domain;
+use crate::proto::zitadel::object::v2::ListDetails;
+use crate::proto::zitadel::user::v2;
+use crate::service::AccountChanges;
+
+/// The link as ZITADEL shows it: the name is the one the provider gave for the account.
+fn link_of(identity: &Identity) -> v2::IdpLink {
+    let name = [
+        &identity.screen_name,
+        &identity.email,
+        &identity.display_name,
+    ]
+    .into_iter()
+    .find_map(Clone::clone);
+    v2::IdpLink {
+        idp_id: identity.provider_id.clone(),
+        user_id: identity.raw_id.clone(),
+        user_name: name.unwrap_or_default(),
+    }
+}
+
+/// A link a request gives: it must name the provider and the account there.
+pub(super) fn identity_of(link: v2::IdpLink) -> Result<Identity, ZitadelError> {
+    if link.idp_id.trim().is_empty() || link.user_id.trim().is_empty() {
+        return Err(IDP_LINK_INVALID);
+    }
+    Ok(Identity {
+        provider_id: link.idp_id,
+        raw_id: link.user_id,
+        screen_name: Some(link.user_name).filter(|name| !name.is_empty()),
+        email: None,
+        display_name: None,
+        photo_url: None,
+    })
+}
+
+pub async fn add_idp_link(
+    ctx: Ctx,
+    req: v2::AddIdpLinkRequest,
+) -> Result<v2::AddIdpLinkResponse, ZitadelError> {
+    let (ctx, id) = ctx.write_of(&req.user_id).await?;
+    let identity = identity_of(req.idp_link.unwrap_or_default())?;
+    let changes = AccountChanges {
+        link: Some(identity),
+        ..AccountChanges::default()
+    };
+    ctx.svc
+        .update_account(&ctx.realm, &id, changes)
+        .await
+        .map_err(domain)?;
+    Ok(v2::AddIdpLinkResponse {
+        details: Some(details_v2(&ctx)),
+    })
+}
+
+pub async fn list_idp_links(
+    ctx: Ctx,
+    req: v2::ListIdpLinksRequest,
+) -> Result<v2::ListIdpLinksResponse, ZitadelError> {
+    let (ctx, id) = ctx.read_of(&req.user_id).await?;
+    let user = ctx.svc.get_account(&ctx.realm, &id).await.map_err(domain)?;
+    let result: Vec<_> = user.identities.iter().map(link_of).collect();
+    Ok(v2::ListIdpLinksResponse {
+        details: Some(ListDetails {
+            total_result: result.len() as u64,
+            ..ListDetails::default()
+        }),
+        result,
+    })
+}
+
+pub async fn remove_idp_link(
+    ctx: Ctx,
+    req: v2::RemoveIdpLinkRequest,
+) -> Result<v2::RemoveIdpLinkResponse, ZitadelError> {
+    let (ctx, id) = ctx.write_of(&req.user_id).await?;
+    ctx.svc
+        .unlink_identity(&ctx.realm, &id, &req.idp_id, &req.linked_user_id)
+        .await
+        .map_err(domain)?;
+    Ok(v2::RemoveIdpLinkResponse {
+        details: Some(details_v2(&ctx)),
+    })
+}
