@@ -250,12 +250,17 @@ def test_an_id_token_links_a_provider_account_to_the_caller(toolkit, firebase_ap
     # The account now signs that user in.
     assert toolkit.accounts().signInWithIdp(body=github(sub)).execute()["localId"] == me["localId"]
 
-    # Another user cannot link the account, nor take it with returnIdpCredential.
+    # Another user cannot link the account, nor one whose address is the first user's, nor
+    # take the account with returnIdpCredential.
     other = toolkit.accounts().signUp(body={"returnSecureToken": True}).execute()
     before = record(firebase_app, other["localId"]), record(firebase_app, me["localId"])
     refused(
         toolkit.accounts().signInWithIdp(body=github(sub, idToken=other["idToken"])),
         "FEDERATED_USER_ID_ALREADY_LINKED",
+    )
+    refused(
+        toolkit.accounts().signInWithIdp(body=google(unique("g"), email, idToken=other["idToken"])),
+        "EMAIL_EXISTS",
     )
     told = toolkit.accounts().signInWithIdp(
         body=github(sub, idToken=other["idToken"], returnIdpCredential=True)
