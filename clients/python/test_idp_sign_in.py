@@ -81,9 +81,21 @@ def providers(user: auth.UserRecord) -> list[tuple]:
     return [(p.provider_id, p.uid, p.email, p.display_name, p.photo_url, p.phone_number) for p in user.provider_data]
 
 
-def record(firebase_app, uid: str) -> dict:
-    """The user's record as the server sends it to firebase-admin."""
-    return auth.get_user(uid, app=firebase_app)._data
+def record(firebase_app, uid: str) -> tuple:
+    """What firebase-admin's get_user shows of the user, to compare before and after."""
+    user = auth.get_user(uid, app=firebase_app)
+    return (
+        user.email,
+        user.email_verified,
+        user.display_name,
+        user.photo_url,
+        user.phone_number,
+        user.disabled,
+        user.custom_claims,
+        providers(user),
+        user.tokens_valid_after_timestamp,
+        user.user_metadata.last_sign_in_timestamp,
+    )
 
 
 def refused(call, message: str) -> None:

@@ -21,6 +21,7 @@ import {
   linkWithCredential,
   multiFactor,
   OAuthProvider,
+  reauthenticateWithCredential,
   signInAnonymously,
   signInWithCredential,
   TotpMultiFactorGenerator,
@@ -48,7 +49,7 @@ const googleAccount = (overrides = {}) => ({
   ...overrides,
 });
 
-/** The Google credential (a fake ID token) of `account`, and the token itself. */
+/** The Google credential of `account`: its claims as a fake ID token. */
 const google = (account) => GoogleAuthProvider.credential(fakeIdToken(account));
 
 /** Google sign-in on a fresh client; resolves to the UserCredential. */
@@ -143,7 +144,22 @@ test('the same Google account signs the same user in again: isNewUser false', as
 test('a Google credential given as a JSON string, as the emulator docs show, signs a user up', async () => {
   const claims = { sub: `json-${hex()}`, email: uniqueEmail('json'), email_verified: true };
   const credential = await signInWithCredential(tessera.client(), GoogleAuthProvider.credential(JSON.stringify(claims)));
-  assert.equal(getAdditionalUserInfo(credential).isNewUser, true);
+  // The profile has what the claims have: no name or picture entries (the emulator builds it
+  // with JSON.stringify, which leaves undefined ones out).
+  assert.deepEqual(
+    { ...getAdditionalUserInfo(credential) },
+    {
+      isNewUser: true,
+      providerId: 'google.com',
+      profile: {
+        granted_scopes: 'openid https://www.googleapis.com/auth/userinfo.profile https://www.googleapis.com/auth/userinfo.email',
+        id: claims.sub,
+        verified_email: true,
+        locale: 'en',
+        email: claims.email,
+      },
+    },
+  );
   assert.deepEqual(
     { email: credential.user.email, emailVerified: credential.user.emailVerified, displayName: credential.user.displayName },
     { email: claims.email, emailVerified: true, displayName: null },
@@ -152,6 +168,47 @@ test('a Google credential given as a JSON string, as the emulator docs show, sig
     { providerId: 'google.com', uid: claims.sub },
   ]);
   assert.equal(GoogleAuthProvider.credentialFromResult(credential).idToken, JSON.stringify(claims));
+});
+
+test('reauthenticateWithCredential with the user\'s Google account works; another account is auth/user-mismatch', async () => {
+  const account = googleAccount();
+  const { user } = await googleSignIn(account);
+  const again = await reauthenticateWithCredential(user, google(account));
+  assert.equal(again.operationType, 'reauthenticate');
+  assert.equal(again.user, user);
+  assert.equal((await getIdTokenResult(user)).signInProvider, 'google.com');
+  await assert.rejects(reauthenticateWithCredential(user, google(googleAccount())), { code: 'auth/user-mismatch' });
+  assert.equal((await getIdTokenResult(user, true)).claims.sub, user.uid);
+});
+
+test('a disabled Google user cannot sign in: auth/user-disabled', async () => {
+  const account = googleAccount();
+  const { user } = await googleSignIn(account);
+  await tessera.admin.updateUser(user.uid, { disabled: true });
+  const auth = tessera.client();
+  await assert.rejects(googleSignIn(account, auth), { code: 'auth/user-disabled' });
+  assert.equal(auth.currentUser, null);
+  await tessera.admin.updateUser(user.uid, { disabled: false });
+  assert.equal((await googleSignIn(account)).user.uid, user.uid);
+});
+
+test('a tenant\'s Auth signs the same Google account up as a user of its own, with the tenant in its token', async () => {
+  const account = googleAccount();
+  const { user: projectUser } = await googleSignIn(account);
+  const tenant = await tessera.admin.tenantManager().createTenant({ displayName: 'Idp-Tenant' });
+  const credential = await googleSignIn(account, tessera.client(tenant.tenantId));
+  const { user } = credential;
+  assert.notEqual(user.uid, projectUser.uid);
+  assert.equal(user.tenantId, tenant.tenantId);
+  assert.equal(getAdditionalUserInfo(credential).isNewUser, true);
+  assert.deepEqual((await getIdTokenResult(user)).claims.firebase, {
+    identities: { 'google.com': [account.sub], email: [account.email] },
+    sign_in_provider: 'google.com',
+    tenant: tenant.tenantId,
+  });
+  const tenantAdmin = tessera.admin.tenantManager().authForTenant(tenant.tenantId);
+  assert.equal((await tenantAdmin.getUserByProviderUid('google.com', account.sub)).uid, user.uid);
+  assert.equal((await tessera.admin.getUserByProviderUid('google.com', account.sub)).uid, projectUser.uid);
 });
 
 test('OAuthProvider("oidc.corp").credential({ idToken }) signs in with an OIDC provider; the profile is its claims', async () => {

@@ -98,6 +98,26 @@ pub struct Config {
     /// `createCustomToken`) sign users in, each with its RSA public key. Dev mode takes any
     /// custom token unchecked, as the Firebase emulator does.
     pub custom_token_signers: Vec<CustomTokenSigner>,
+    /// Production only: the identity providers whose ID tokens sign users in
+    /// (`signInWithIdp`), each verified against the keys the provider publishes. Dev mode
+    /// takes any provider's token unchecked, as the Firebase emulator does.
+    pub identity_providers: Vec<IdentityProvider>,
+}
+
+/// An identity provider whose ID tokens sign users in.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct IdentityProvider {
+    /// Firebase's provider id: `google.com`, `apple.com`, `oidc.<name>`, …
+    pub provider_id: String,
+    /// The `iss` values its tokens carry (Google's: `https://accounts.google.com` and
+    /// `accounts.google.com`).
+    pub issuers: Vec<String>,
+    /// Your app's client ids at the provider; a token must be issued for one (`aud`).
+    pub client_ids: Vec<String>,
+    /// Where the provider publishes its keys as a JWK set (Google's:
+    /// `https://www.googleapis.com/oauth2/v3/certs`).
+    pub jwks_uri: String,
 }
 
 /// A service account that signs custom tokens: its email (the tokens' `iss`) and a PEM file
@@ -205,6 +225,7 @@ impl Default for Config {
             delivery: DeliveryConfig::default(),
             request_cpus: RequestCpus::default(),
             custom_token_signers: Vec::new(),
+            identity_providers: Vec::new(),
         }
     }
 }

@@ -12,7 +12,7 @@ use tessera_server::passwords::PasswordHasherPool;
 use tessera_server::service::{
     self, AcceptAll, AppVerifier, RequireEvidence, Service, ServiceParts, WebAuthnSettings,
 };
-use tessera_server::tokens::{CustomTokens, Signing, SigningKeys};
+use tessera_server::tokens::{CustomTokens, IdpProvider, IdpTokens, Signing, SigningKeys};
 use tessera_store::{Engine, OpenOptions, SqlStore};
 use tokio::net::TcpListener;
 use tokio::runtime::Handle;
@@ -115,6 +115,7 @@ pub async fn build_service(
         delivery: senders::delivery_setup(config)?,
         failure_limits: config.failure_limits(),
         custom_tokens: custom_tokens(config)?,
+        idp_tokens: idp_tokens(config)?,
     })
     .context("assembling the service")?;
     if config.mode == Mode::Dev {
@@ -139,6 +140,30 @@ fn custom_tokens(config: &Config) -> anyhow::Result<CustomTokens> {
     CustomTokens::signed(signers).map_err(|email| {
         anyhow::anyhow!("custom_token_signers: the key of {email} is no RSA public key in PEM")
     })
+}
+
+/// Which identity providers' tokens sign in: in dev mode any, unchecked, as in the emulator;
+/// in production those of the configured providers, verified.
+fn idp_tokens(config: &Config) -> anyhow::Result<IdpTokens> {
+    if config.mode == Mode::Dev {
+        return Ok(IdpTokens::Unchecked);
+    }
+    let mut providers = Vec::new();
+    for provider in &config.identity_providers {
+        let name = &provider.provider_id;
+        if provider.issuers.is_empty() || provider.client_ids.is_empty() {
+            bail!("identity_providers: {name} needs issuers and client_ids");
+        }
+        let jwks_uri = url::Url::parse(&provider.jwks_uri)
+            .with_context(|| format!("identity_providers: the jwks_uri of {name}"))?;
+        providers.push(IdpProvider {
+            provider_id: name.clone(),
+            issuers: provider.issuers.clone(),
+            client_ids: provider.client_ids.clone(),
+            jwks_uri,
+        });
+    }
+    Ok(IdpTokens::verified(providers))
 }
 
 /// Dev mode's ready-made realm: the default project, which is also the default ZITADEL

@@ -11,14 +11,14 @@
 //! providers) and ends their sessions, as in Firebase: whoever registered the address first
 //! must not keep a way into the account of the address's real owner.
 //!
-//! Only dev mode takes credentials, unverified, as the Firebase emulator does; production
-//! refuses every provider, none being configurable yet (see `DomainError::IdpNotConfigured`).
+//! Which credentials are taken is the tokens layer's matter (`IdpTokens`): dev mode's are
+//! unchecked, as the Firebase emulator's; production's are the configured providers' own.
 
 use tessera_core::store::{UserRow, UserWrite};
 use tessera_core::{DomainError, EmailAddress, Identity, Realm, User, UserId};
 
 use super::accounts::{AccountChanges, NewAccount};
-use super::{FirstFactorOutcome, Mode, Service};
+use super::{FirstFactorOutcome, Service};
 
 /// What an identity provider says of the account a credential is for.
 #[derive(Debug, Clone)]
@@ -27,6 +27,18 @@ pub struct IdpAssertion {
     /// The address the provider gives, and whether it vouches for it.
     pub email: Option<EmailAddress>,
     pub email_verified: bool,
+}
+
+/// What the account at the provider is used for.
+#[derive(Debug, Clone, Copy)]
+pub enum IdpUse<'a> {
+    /// Sign in to its user, or sign one up.
+    SignUpOrIn,
+    /// Sign in to its user again (the JS SDK's `reauthenticateWithCredential`, Firebase's
+    /// `autoCreate: false`): there must be one.
+    SignIn,
+    /// Link it to this user (an ID token's).
+    Link(&'a UserId),
 }
 
 /// How a sign-in with an identity provider ended.
@@ -61,23 +73,19 @@ enum Decision {
 }
 
 impl Service {
-    /// Signs in with the account `assertion` describes, or links it to `linking`'s user (an
-    /// ID token's). Then a session, or a pending sign-in when a second factor applies, with
-    /// the provider as the first factor.
+    /// Uses the account `assertion` describes as `purpose` says. Then a session, or a pending
+    /// sign-in when a second factor applies, with the provider as the first factor.
     pub async fn sign_in_with_idp(
         &self,
         realm: &Realm,
         assertion: &IdpAssertion,
-        linking: Option<&UserId>,
+        purpose: IdpUse<'_>,
     ) -> Result<IdpOutcome, DomainError> {
-        if self.mode != Mode::Dev {
-            return Err(DomainError::IdpNotConfigured);
-        }
         let identity = &assertion.identity;
         let key = (&realm.id, &identity.provider_id, &identity.raw_id);
         let decided = self
             .until_written(key, move || async move {
-                let decision = self.decide_idp_sign_in(realm, assertion, linking).await?;
+                let decision = self.decide_idp_sign_in(realm, assertion, purpose).await?;
                 let (row, email_recycled) = match decision {
                     Decision::Write {
                         row,
@@ -130,7 +138,7 @@ impl Service {
         &self,
         realm: &Realm,
         assertion: &IdpAssertion,
-        linking: Option<&UserId>,
+        purpose: IdpUse<'_>,
     ) -> Result<Decision, DomainError> {
         let identity = &assertion.identity;
         let holder = self
@@ -141,7 +149,7 @@ impl Service {
             Some(email) => self.store.find_user_by_email(&realm.id, email).await?,
             None => None,
         };
-        if let Some(id) = linking {
+        if let IdpUse::Link(id) = purpose {
             if holder.is_some() {
                 return Err(DomainError::IdentityLinked);
             }
@@ -166,6 +174,9 @@ impl Service {
                 Ok(self.taken_over(owner, assertion))
             }
             Some(owner) => Ok(Decision::NeedConfirmation(owner)),
+            // `EmailNotFound`, which the JS SDK's re-authentication turns into
+            // `auth/user-mismatch`; `UserNotFound` would sign the caller out.
+            None if matches!(purpose, IdpUse::SignIn) => Err(DomainError::EmailNotFound),
             None => {
                 let account = NewAccount {
                     email: assertion.email.clone(),

@@ -27,7 +27,8 @@ use tessera_core::{Clock, DomainError, Store};
 use crate::crypto::Keyring;
 use crate::passwords::PasswordHasherPool;
 use crate::tokens::{
-    CustomToken, CustomTokenError, CustomTokens, Signing, SigningKeys, TokenSigner, TokenVerifier,
+    CustomToken, CustomTokenError, CustomTokens, IdpClaims, IdpTokenError, IdpTokens, Signing,
+    SigningKeys, TokenSigner, TokenVerifier,
 };
 
 pub use accounts::{AccountChanges, BatchGetPage, ImportUser, NewAccount, UserSelector};
@@ -37,7 +38,7 @@ pub use contacts::{ContactCodes, HumanChange, IfUnchanged, NewHuman, Proof};
 pub use delivery::{
     ClientInfo, DELIVERY_RETENTION, DeliveryLimits, DeliverySetup, Limit, OutboxCode,
 };
-pub use idp_sign_in::{IdpAssertion, IdpOutcome, IdpSignIn};
+pub use idp_sign_in::{IdpAssertion, IdpOutcome, IdpSignIn, IdpUse};
 pub use login_sessions::{
     CodeDelivery, KeyChallenge, SessionChallenges, SessionChange, SessionChecks, SessionUpdate,
     UserLookup, metadata_entries,
@@ -71,6 +72,7 @@ pub struct Service {
     delivery: delivery::Deliveries,
     failure_limits: FailureLimits,
     custom_tokens: CustomTokens,
+    idp_tokens: IdpTokens,
     recent: recent::Recent,
     user_locks: user_locks::UserLocks,
 }
@@ -94,6 +96,8 @@ pub struct ServiceParts {
     pub failure_limits: FailureLimits,
     /// Which custom tokens sign in (`signInWithCustomToken`).
     pub custom_tokens: CustomTokens,
+    /// Which identity providers' tokens sign in (`signInWithIdp`).
+    pub idp_tokens: IdpTokens,
 }
 
 impl Service {
@@ -112,6 +116,7 @@ impl Service {
             delivery,
             failure_limits,
             custom_tokens,
+            idp_tokens,
         } = parts;
         Ok(Self {
             store,
@@ -128,6 +133,7 @@ impl Service {
             delivery: delivery::Deliveries::new(delivery)?,
             failure_limits,
             custom_tokens,
+            idp_tokens,
             recent: recent::Recent::new(),
             user_locks: user_locks::UserLocks::new(),
         })
@@ -174,6 +180,18 @@ impl Service {
     /// The custom token `raw`, if it is one this server takes now.
     pub fn read_custom_token(&self, raw: &str) -> Result<CustomToken, CustomTokenError> {
         self.custom_tokens.read(raw, self.clock.now())
+    }
+
+    /// The claims of an identity provider's credential, if this server takes it now.
+    pub async fn read_idp_token(
+        &self,
+        provider_id: &str,
+        id_token: Option<&str>,
+        access_token: Option<&str>,
+    ) -> Result<IdpClaims, IdpTokenError> {
+        self.idp_tokens
+            .read(provider_id, id_token, access_token, self.clock.now())
+            .await
     }
 
     /// For `/readyz`: can we reach the database right now?

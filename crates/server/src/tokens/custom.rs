@@ -7,9 +7,10 @@
 
 use std::collections::HashMap;
 
-use data_encoding::BASE64URL_NOPAD;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::{Map, Value};
+
+use super::jwt_payload;
 use time::OffsetDateTime;
 
 /// The audience every custom token names.
@@ -96,21 +97,8 @@ impl CustomTokens {
     }
 }
 
-/// The payload of a JWT (three dot-separated parts, the first two base64url JSON objects),
-/// unchecked.
 fn unchecked_payload(raw: &str) -> Result<Map<String, Value>, CustomTokenError> {
-    let object = |part: &str| {
-        let bytes = BASE64URL_NOPAD
-            .decode(part.trim_end_matches('=').as_bytes())
-            .ok()?;
-        serde_json::from_slice::<Map<String, Value>>(&bytes).ok()
-    };
-    let parts: Vec<&str> = raw.split('.').collect();
-    let [header, payload, _signature] = parts.as_slice() else {
-        return Err(CustomTokenError::Format);
-    };
-    object(header).ok_or(CustomTokenError::Format)?;
-    object(payload).ok_or(CustomTokenError::Format)
+    jwt_payload(raw).ok_or(CustomTokenError::Format)
 }
 
 fn audience(payload: &Map<String, Value>) -> Result<(), CustomTokenError> {

@@ -488,6 +488,14 @@ async fn malformed_credentials_are_refused() {
             ),
             "INVALID_ID_TOKEN",
         ),
+        // A re-authentication (`autoCreate: false`) signs nobody up.
+        (
+            with(
+                google("g-x", "x@example.com", true),
+                json!({"autoCreate": false}),
+            ),
+            "EMAIL_NOT_FOUND",
+        ),
     ];
     for (body, message) in cases {
         app.refused(SIGN_IN, body, message).await;
@@ -509,19 +517,105 @@ async fn malformed_credentials_are_refused() {
     .await;
 }
 
-/// Production verifies no provider's credentials yet, so it refuses them all.
+/// A provider as production takes it, played by another Tessera: its ID tokens, verified
+/// against the keys it publishes, for the client id configured.
+fn tessera_provider(
+    provider_id: &str,
+    idp: &TestApp,
+    client_id: &str,
+) -> tessera::config::IdentityProvider {
+    tessera::config::IdentityProvider {
+        provider_id: provider_id.to_owned(),
+        issuers: vec![format!("https://securetoken.google.com/{PROJECT}")],
+        client_ids: vec![client_id.to_owned()],
+        jwks_uri: idp.url("/.well-known/jwks.json"),
+    }
+}
+
+/// Production takes only configured providers' ID tokens, each verified against the keys
+/// the provider publishes, for one of the configured client ids, unexpired; no fake
+/// credential and no unconfigured provider gets through, and nothing changes.
 #[tokio::test]
-async fn production_refuses_every_provider() {
-    let app = TestApp::spawn_production().await;
+async fn production_verifies_the_configured_providers_tokens() {
+    let idp = TestApp::spawn().await;
+    let stranger = TestApp::spawn().await;
+    let app = TestApp::spawn_production_with(|c| {
+        c.identity_providers = vec![
+            tessera_provider("oidc.tessera", &idp, PROJECT),
+            tessera_provider("oidc.elsewhere", &idp, "another-app"),
+            tessera::config::IdentityProvider {
+                jwks_uri: "http://127.0.0.1:9/keys".to_owned(),
+                ..tessera_provider("oidc.down", &idp, PROJECT)
+            },
+        ];
+    })
+    .await;
     let key = app.production_api_key().await;
+    let at_idp = idp.sign_up("ada@example.com", "secret12").await;
+    let token = str_of(&at_idp, "idToken").to_owned();
+
+    let (status, signed) = app
+        .post_with_key(SIGN_IN, &key, credential("oidc.tessera", &token))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{signed}");
+    assert_eq!(
+        (
+            &signed["isNewUser"],
+            &signed["federatedId"],
+            &signed["email"],
+            &signed["emailVerified"]
+        ),
+        (
+            &json!(true),
+            &at_idp["localId"],
+            &json!("ada@example.com"),
+            &json!(false)
+        )
+    );
+    let (status, again) = app
+        .post_with_key(SIGN_IN, &key, credential("oidc.tessera", &token))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{again}");
+    assert_eq!(again["localId"], signed["localId"]);
+
+    let forged = stranger.sign_up("ada@example.com", "secret12").await;
+    let unverified = "INVALID_IDP_RESPONSE : The id_token's signature, issuer, audience or expiry does not check out.";
+    let refusals = [
+        (
+            credential("oidc.tessera", str_of(&forged, "idToken")),
+            unverified,
+        ),
+        (credential("oidc.elsewhere", &token), unverified),
+        (
+            credential("oidc.tessera", &json!({"sub": "fake"}).to_string()),
+            "INVALID_IDP_RESPONSE : Unable to parse id_token: not a JWT.",
+        ),
+        (
+            json!({"requestUri": "http://localhost", "postBody": "providerId=oidc.tessera&access_token=x"}),
+            "INVALID_IDP_RESPONSE : Only an id_token credential is accepted.",
+        ),
+        (
+            google("g-p", "p@example.com", true),
+            "OPERATION_NOT_ALLOWED : The identity provider configuration is not found.",
+        ),
+    ];
     app.settled().await;
     let before = app.fingerprint().await;
-    let reply = app
-        .post_with_key(SIGN_IN, &key, google("g-p", "p@example.com", true))
+    for (body, message) in refusals {
+        assert_it_error(&app.post_with_key(SIGN_IN, &key, body).await, message);
+    }
+    let (status, down) = app
+        .post_with_key(SIGN_IN, &key, credential("oidc.down", &token))
         .await;
+    assert_eq!(
+        (status, &down["error"]["status"]),
+        (StatusCode::SERVICE_UNAVAILABLE, &json!("UNAVAILABLE"))
+    );
+    app.advance(3600 + 61);
     assert_it_error(
-        &reply,
-        "OPERATION_NOT_ALLOWED : The identity provider configuration is not found.",
+        &app.post_with_key(SIGN_IN, &key, credential("oidc.tessera", &token))
+            .await,
+        unverified,
     );
     assert_eq!(app.fingerprint().await, before);
 }

@@ -1,20 +1,17 @@
 //! `accounts:signInWithIdp` (v3 `verifyAssertion`): signing in with, or linking, an account at
 //! an identity provider. The credential comes as URL parameters, in the emulator's layout:
 //! `requestUri`'s query, then `postBody` (a form), then `requestUri`'s fragment, the later
-//! winning; `providerId` names the provider and `id_token` (or `access_token`) holds the
-//! account's claims, as a JWT whose signature is not checked or as a JSON object, the
-//! emulator's fake credentials (`sub` required; `email`, `email_verified`, `name`,
-//! `picture`, `screen_name`, `given_name`, `family_name` used). Production refuses every
-//! provider before that (see `Service::sign_in_with_idp`).
+//! winning; `providerId` names the provider and `id_token` (or, in dev mode, `access_token`)
+//! holds the account's claims (`sub` required; `email`, `email_verified`, `name`, `picture`,
+//! `screen_name`, `given_name`, `family_name` used), taken as `IdpTokens` says: dev mode's
+//! unchecked, production's verified against the configured provider's keys.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::State;
-use data_encoding::BASE64URL_NOPAD;
-use serde::Deserialize;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 use tessera_core::{DomainError, EmailAddress, Identity};
 use url::Url;
 
@@ -22,7 +19,8 @@ use super::accounts::realm_for;
 use super::error::ItError;
 use super::extract::{Body, Caller};
 use super::wire::{SignInWithIdpRequest, SignInWithIdpResponse};
-use crate::service::{IdpAssertion, IdpOutcome, Service};
+use crate::service::{IdpAssertion, IdpOutcome, IdpUse, Service};
+use crate::tokens::{IdpClaims, IdpTokenError};
 
 /// First factors that are not identity providers.
 const NOT_PROVIDERS: [&str; 5] = ["password", "phone", "anonymous", "custom", "firebase"];
@@ -34,7 +32,8 @@ pub async fn sign_in_with_idp(
     caller: Caller,
     Body(req): Body<SignInWithIdpRequest>,
 ) -> Result<Json<SignInWithIdpResponse>, ItError> {
-    let credential = Credential::parse(req.request_uri.as_deref(), req.post_body.as_deref())?;
+    let credential =
+        Credential::read(&svc, req.request_uri.as_deref(), req.post_body.as_deref()).await?;
     let tenant = req.tenant_id.as_deref();
     let (realm, linking) = match req.id_token.as_deref().filter(|t| !t.is_empty()) {
         Some(token) => {
@@ -45,10 +44,15 @@ pub async fn sign_in_with_idp(
         }
         None => (realm_for(&svc, &caller, None, tenant).await?, None),
     };
+    let purpose = match (&linking, req.auto_create) {
+        (Some(me), _) => IdpUse::Link(me),
+        (None, Some(false)) => IdpUse::SignIn,
+        (None, _) => IdpUse::SignUpOrIn,
+    };
     let mut reply = credential.reply();
     reply.tenant_id = realm.tenant_id.clone();
     let outcome = svc
-        .sign_in_with_idp(&realm, &credential.assertion, linking.as_ref())
+        .sign_in_with_idp(&realm, &credential.assertion, purpose)
         .await;
     match outcome {
         Ok(IdpOutcome::SignedIn(signed_in)) => {
@@ -86,39 +90,26 @@ pub async fn sign_in_with_idp(
 /// A provider's credential, read.
 struct Credential {
     assertion: IdpAssertion,
-    /// The claims as given, for `rawUserInfo`.
-    claims: Map<String, Value>,
+    claims: IdpClaims,
     id_token: Option<String>,
     access_token: Option<String>,
-    given_name: Option<String>,
-    family_name: Option<String>,
-}
-
-/// The claims of a fake credential that Tessera reads.
-#[derive(Deserialize)]
-struct Claims {
-    sub: Option<Value>,
-    email: Option<String>,
-    email_verified: Option<Value>,
-    name: Option<String>,
-    picture: Option<String>,
-    screen_name: Option<String>,
-    given_name: Option<String>,
-    family_name: Option<String>,
 }
 
 impl Credential {
-    fn parse(request_uri: Option<&str>, post_body: Option<&str>) -> Result<Self, ItError> {
+    async fn read(
+        svc: &Service,
+        request_uri: Option<&str>,
+        post_body: Option<&str>,
+    ) -> Result<Self, ItError> {
         let request_uri = request_uri
             .filter(|uri| !uri.is_empty())
             .ok_or(ItError::code("MISSING_REQUEST_URI"))?;
         let mut url = Url::parse(request_uri).map_err(|_| ItError::code("INVALID_REQUEST_URI"))?;
         let mut params: HashMap<String, String> = url.query_pairs().into_owned().collect();
-        let post_body = post_body.unwrap_or_default();
-        params.extend(url::form_urlencoded::parse(post_body.as_bytes()).into_owned());
-        params.extend(
-            url::form_urlencoded::parse(url.fragment().unwrap_or_default().as_bytes()).into_owned(),
-        );
+        let fragment = url.fragment().unwrap_or_default().to_owned();
+        for form in [post_body.unwrap_or_default(), &fragment] {
+            params.extend(url::form_urlencoded::parse(form.as_bytes()).into_owned());
+        }
         url.set_fragment(None);
         let provider_id = params
             .get("providerId")
@@ -138,66 +129,34 @@ impl Credential {
         }
         let id_token = params.remove("id_token").filter(|t| !t.is_empty());
         let access_token = params.remove("access_token").filter(|t| !t.is_empty());
-        let claims = match (id_token.as_deref().map(claims_of), access_token.as_deref()) {
-            (Some(Some(claims)), _) => claims,
-            (Some(None), _) => {
-                return Err(ItError::with_detail(
-                    "INVALID_IDP_RESPONSE",
-                    "Unable to parse id_token: not a JWT or a JSON object.",
-                ));
-            }
-            (None, Some(token)) => claims_of(token).ok_or(ItError::with_detail(
+        let claims = svc
+            .read_idp_token(&provider_id, id_token.as_deref(), access_token.as_deref())
+            .await
+            .map_err(refusal)?;
+        let email = match claims.email.as_deref() {
+            Some(raw) => Some(EmailAddress::parse(raw).ok_or(ItError::with_detail(
                 "INVALID_IDP_RESPONSE",
-                "Only an id_token credential is accepted.",
-            ))?,
-            (None, None) => {
-                return Err(ItError::with_detail(
-                    "INVALID_IDP_RESPONSE",
-                    "An id_token is required.",
-                ));
-            }
-        };
-        let read: Claims = serde_json::from_value(Value::Object(claims.clone()))
-            .map_err(|_| invalid_claims("The claims are not of the expected types."))?;
-        let raw_id = match read.sub {
-            Some(Value::String(sub)) if !sub.is_empty() => sub,
-            Some(Value::String(_)) | None => {
-                return Err(invalid_claims(
-                    "Invalid Idp Response: id_token missing required fields.",
-                ));
-            }
-            Some(_) => return Err(invalid_claims("The \"sub\" field must be a string.")),
-        };
-        let email = match read.email.as_deref() {
-            Some(raw) => Some(EmailAddress::parse(raw).ok_or(invalid_claims(
                 "The \"email\" field is not an email address.",
             ))?),
             None => None,
         };
-        // Apple sends the string "true".
-        let email_verified = match &read.email_verified {
-            Some(Value::Bool(verified)) => *verified,
-            Some(Value::String(verified)) => verified == "true",
-            _ => false,
+        let assertion = IdpAssertion {
+            identity: Identity {
+                provider_id,
+                raw_id: claims.sub.clone(),
+                email: email.as_ref().map(ToString::to_string),
+                display_name: claims.name.clone(),
+                photo_url: claims.picture.clone(),
+                screen_name: claims.screen_name.clone(),
+            },
+            email,
+            email_verified: claims.email_verified,
         };
         Ok(Credential {
-            assertion: IdpAssertion {
-                identity: Identity {
-                    provider_id,
-                    raw_id,
-                    email: email.as_ref().map(ToString::to_string),
-                    display_name: read.name,
-                    photo_url: read.picture,
-                    screen_name: read.screen_name,
-                },
-                email,
-                email_verified,
-            },
+            assertion,
             claims,
             id_token,
             access_token,
-            given_name: read.given_name,
-            family_name: read.family_name,
         })
     }
 
@@ -217,19 +176,24 @@ impl Credential {
             if email.is_some() {
                 scopes.push_str(" https://www.googleapis.com/auth/userinfo.email");
             }
-            json!({
+            let mut profile = json!({
                 "granted_scopes": scopes,
                 "id": identity.raw_id,
                 "name": identity.display_name,
-                "given_name": self.given_name,
-                "family_name": self.family_name,
+                "given_name": self.claims.given_name,
+                "family_name": self.claims.family_name,
                 "verified_email": self.assertion.email_verified,
                 "locale": "en",
                 "email": email,
                 "picture": identity.photo_url,
-            })
+            });
+            // What Google does not say is left out, not null.
+            if let Some(fields) = profile.as_object_mut() {
+                fields.retain(|_, value| !value.is_null());
+            }
+            profile
         } else {
-            Value::Object(self.claims.clone())
+            Value::Object(self.claims.raw.clone())
         };
         SignInWithIdpResponse {
             kind: "identitytoolkit#VerifyAssertionResponse",
@@ -239,8 +203,8 @@ impl Credential {
             email_verified: self.assertion.email_verified,
             display_name: identity.display_name.clone(),
             full_name: identity.display_name.clone(),
-            first_name: self.given_name.clone().filter(|_| google),
-            last_name: self.family_name.clone().filter(|_| google),
+            first_name: self.claims.given_name.clone().filter(|_| google),
+            last_name: self.claims.family_name.clone().filter(|_| google),
             photo_url: identity.photo_url.clone(),
             screen_name: identity.screen_name.clone(),
             raw_user_info: raw_user_info.to_string(),
@@ -256,19 +220,19 @@ impl Credential {
     }
 }
 
-fn invalid_claims(detail: &str) -> ItError {
+/// A refused credential as Firebase answers it.
+fn refusal(e: IdpTokenError) -> ItError {
+    let detail = match e {
+        IdpTokenError::NotConfigured => return DomainError::IdpNotConfigured.into(),
+        IdpTokenError::KeysUnavailable => return DomainError::Unavailable.into(),
+        IdpTokenError::Missing => "An id_token is required.",
+        IdpTokenError::AccessTokenOnly => "Only an id_token credential is accepted.",
+        IdpTokenError::Unparsable => "Unable to parse id_token: not a JWT or a JSON object.",
+        IdpTokenError::NotJwt => "Unable to parse id_token: not a JWT.",
+        IdpTokenError::Claims(detail) => detail,
+        IdpTokenError::Unverified => {
+            "The id_token's signature, issuer, audience or expiry does not check out."
+        }
+    };
     ItError::with_detail("INVALID_IDP_RESPONSE", detail)
-}
-
-/// The claims of a fake credential: a JSON object, or a JWT's payload, its signature
-/// unchecked (the emulator's fake tokens are unsigned).
-fn claims_of(token: &str) -> Option<Map<String, Value>> {
-    if token.starts_with('{') {
-        return serde_json::from_str(token).ok();
-    }
-    let payload = token.split('.').nth(1)?;
-    let bytes = BASE64URL_NOPAD
-        .decode(payload.trim_end_matches('=').as_bytes())
-        .ok()?;
-    serde_json::from_slice(&bytes).ok()
 }

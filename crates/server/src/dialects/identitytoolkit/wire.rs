@@ -850,8 +850,8 @@ pub struct SignInWithIdpRequest {
     pub _return_secure_token: Ignored,
     #[serde(rename = "returnRefreshToken")]
     pub _return_refresh_token: Ignored,
-    #[serde(rename = "autoCreate")]
-    pub _auto_create: Ignored,
+    /// `false` (a re-authentication): the account's user must exist.
+    pub auto_create: Option<bool>,
     #[serde(rename = "sessionId")]
     pub _session_id: Ignored,
     #[serde(rename = "pendingToken")]
