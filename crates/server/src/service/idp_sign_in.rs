@@ -72,6 +72,16 @@ enum Decision {
     NeedConfirmation(User),
 }
 
+/// What a decision came to once written.
+enum Decided {
+    SignedIn {
+        user: User,
+        is_new: bool,
+        email_recycled: bool,
+    },
+    NeedConfirmation(User),
+}
+
 impl Service {
     /// Uses the account `assertion` describes as `purpose` says. Then a session, or a pending
     /// sign-in when a second factor applies, with the provider as the first factor.
@@ -91,8 +101,16 @@ impl Service {
                         row,
                         email_recycled,
                     } => (row, email_recycled),
-                    Decision::Unchanged(user) => return Ok(Some(Ok((user, false, false)))),
-                    Decision::NeedConfirmation(user) => return Ok(Some(Err(user))),
+                    Decision::Unchanged(user) => {
+                        return Ok(Some(Decided::SignedIn {
+                            user,
+                            is_new: false,
+                            email_recycled: false,
+                        }));
+                    }
+                    Decision::NeedConfirmation(user) => {
+                        return Ok(Some(Decided::NeedConfirmation(user)));
+                    }
                 };
                 let (user, is_new) = match &row {
                     UserRow::New(user) => (user.clone(), true),
@@ -104,7 +122,11 @@ impl Service {
                     ..UserWrite::default()
                 };
                 match self.write_user(write).await {
-                    Ok(landed) => Ok(landed.then_some(Ok((user, is_new, email_recycled)))),
+                    Ok(landed) => Ok(landed.then_some(Decided::SignedIn {
+                        user,
+                        is_new,
+                        email_recycled,
+                    })),
                     // Another request signed the account or the address up first: decide
                     // again, which finds that user.
                     Err(DomainError::IdentityLinked | DomainError::EmailExists) if is_new => {
@@ -115,8 +137,12 @@ impl Service {
             })
             .await?;
         let (mut user, is_new, email_recycled) = match decided {
-            Ok(signed_in) => signed_in,
-            Err(user) => {
+            Decided::SignedIn {
+                user,
+                is_new,
+                email_recycled,
+            } => (user, is_new, email_recycled),
+            Decided::NeedConfirmation(user) => {
                 return Ok(IdpOutcome::NeedConfirmation {
                     user: Box::new(user),
                 });

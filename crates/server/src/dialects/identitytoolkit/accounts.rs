@@ -37,6 +37,25 @@ pub(super) async fn realm_for(
     Ok(svc.realm(&project, tenant).await?)
 }
 
+/// The realm of a sign-in that may instead link to the caller's account: with an ID token,
+/// its user's realm and that user; without, the key's realm (or its tenant's).
+pub(super) async fn realm_and_linking(
+    svc: &Service,
+    caller: &Caller,
+    tenant: Option<&str>,
+    id_token: Option<&str>,
+) -> Result<(Realm, Option<UserId>), ItError> {
+    match id_token.filter(|token| !token.is_empty()) {
+        Some(token) => {
+            let me = svc
+                .authenticate(&caller.token_scope(), tenant, token)
+                .await?;
+            Ok((me.realm, Some(me.user.id)))
+        }
+        None => Ok((realm_for(svc, caller, None, tenant).await?, None)),
+    }
+}
+
 /// The caller's project, as the JS SDK reads it before it lets an app handle a redirect.
 /// Tenants have none of their own (the emulator refuses them, too).
 #[utoipa::path(get, path = "/v1/projects", tag = "accounts",

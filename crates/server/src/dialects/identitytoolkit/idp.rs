@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 use tessera_core::{DomainError, EmailAddress, Identity};
 use url::Url;
 
-use super::accounts::realm_for;
+use super::accounts::realm_and_linking;
 use super::error::ItError;
 use super::extract::{Body, Caller};
 use super::wire::{SignInWithIdpRequest, SignInWithIdpResponse};
@@ -35,15 +35,8 @@ pub async fn sign_in_with_idp(
     let credential =
         Credential::read(&svc, req.request_uri.as_deref(), req.post_body.as_deref()).await?;
     let tenant = req.tenant_id.as_deref();
-    let (realm, linking) = match req.id_token.as_deref().filter(|t| !t.is_empty()) {
-        Some(token) => {
-            let me = svc
-                .authenticate(&caller.token_scope(), tenant, token)
-                .await?;
-            (me.realm, Some(me.user.id))
-        }
-        None => (realm_for(&svc, &caller, None, tenant).await?, None),
-    };
+    let (realm, linking) =
+        realm_and_linking(&svc, &caller, tenant, req.id_token.as_deref()).await?;
     let purpose = match (&linking, req.auto_create) {
         (Some(me), _) => IdpUse::Link(me),
         (None, Some(false)) => IdpUse::SignIn,

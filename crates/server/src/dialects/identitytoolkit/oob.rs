@@ -11,7 +11,7 @@ use axum::http::request::Parts;
 use tessera_core::oob::OobRequest;
 use tessera_core::{DomainError, Realm};
 
-use super::accounts::realm_for;
+use super::accounts::{realm_and_linking, realm_for};
 use super::error::ItError;
 use super::extract::{Body, Caller, api_key};
 use super::input;
@@ -235,15 +235,8 @@ pub async fn sign_in_with_email_link(
     Body(req): Body<SignInWithEmailLinkRequest>,
 ) -> Result<Json<SignInWithEmailLinkResponse>, ItError> {
     let tenant = req.tenant_id.as_deref();
-    let (realm, linking) = match req.id_token.as_deref() {
-        Some(token) => {
-            let me = svc
-                .authenticate(&caller.token_scope(), tenant, token)
-                .await?;
-            (me.realm, Some(me.user.id))
-        }
-        None => (realm_for(&svc, &caller, None, tenant).await?, None),
-    };
+    let (realm, linking) =
+        realm_and_linking(&svc, &caller, tenant, req.id_token.as_deref()).await?;
     let email = input::email(req.email.as_deref().ok_or(ItError::code("MISSING_EMAIL"))?)?;
     let code = req
         .oob_code
