@@ -5,7 +5,9 @@ organizations with AddOrganization, users deactivated, reactivated and changed
 (DeactivateUser, ReactivateUser, SetPassword, UpdateHumanUser, seen through Identity Toolkit
 sign-in too), users found with ListUsers, recovery codes, the beta (v2beta) user and session
 services, and sessions (CreateSession, SetSession, GetSession, DeleteSession) checked with
-password, OTP SMS, OTP Email and TOTP. Errors arrive as the client's
+password, OTP SMS, OTP Email and TOTP; links to identity providers (AddIDPLink, ListIDPLinks,
+RemoveIDPLink, AddHumanUser's idp_links), which are Identity Toolkit's accounts at identity
+providers (accounts:signInWithIdp signs them in). Errors arrive as the client's
 ApiError with ZITADEL's body. The caller is dev mode's administrator (an IAM_OWNER machine user)."""
 
 import base64
@@ -17,6 +19,7 @@ import re
 import struct
 import time
 import uuid
+from urllib.parse import urlencode
 from types import SimpleNamespace
 
 import pytest
@@ -29,6 +32,9 @@ from zitadel_client.models import (
     BetaSessionServiceCheckUser,
     BetaSessionServiceCreateSessionRequest,
     BetaUserServiceAddHumanUserRequest,
+    BetaUserServiceAddIDPLinkRequest,
+    BetaUserServiceIDPLink,
+    BetaUserServiceListAuthenticationMethodTypesRequest,
     BetaUserServiceOrganization,
     BetaUserServicePassword,
     BetaUserServiceRegisterTOTPRequest,
@@ -55,6 +61,7 @@ from zitadel_client.models import (
     SessionServiceRequestChallenges,
     SessionServiceSetSessionRequest,
     UserServiceAddHumanUserRequest,
+    UserServiceAddIDPLinkRequest,
     UserServiceAddOTPEmailRequest,
     UserServiceAddOTPSMSRequest,
     UserServiceDeactivateUserRequest,
@@ -68,8 +75,10 @@ from zitadel_client.models import (
     UserServiceStateQuery,
     UserServiceDeleteUserRequest,
     UserServiceGetUserByIDRequest,
+    UserServiceIDPLink,
     UserServiceListAuthenticationFactorsRequest,
     UserServiceListAuthenticationMethodTypesRequest,
+    UserServiceListIDPLinksRequest,
     UserServiceOrganization,
     UserServicePassword,
     UserServiceReactivateUserRequest,
@@ -78,6 +87,7 @@ from zitadel_client.models import (
     UserServiceResendPhoneCodeRequest,
     UserServiceRegisterTOTPRequest,
     UserServiceRemovePhoneRequest,
+    UserServiceRemoveIDPLinkRequest,
     UserServiceRemoveTOTPRequest,
     UserServiceSetEmailRequest,
     UserServiceSetHumanEmail,
@@ -767,3 +777,205 @@ def test_users_of_a_new_organization_are_addressed_by_id_and_login_name(zitadel)
     # AddHumanUser with organization.orgId puts the user there; the factor calls find it by id.
     member = add_mfa_user(zitadel, org_id=org.organization_id)
     assert member.org == org.organization_id
+
+
+# Links to identity providers. Tessera has no IdP configurations of ZITADEL's kind: a link's
+# idp_id is Firebase's provider id (google.com, oidc.corp, …), its user_id the account's id there.
+
+LINKED_ELSEWHERE = "The external user is linked to another user"
+NO_SUCH_LINK = "The user has no such link to an identity provider"
+INCOMPLETE_LINK = "The link names no identity provider or no external user"
+IDP = "AUTHENTICATION_METHOD_TYPE_IDP"
+PASSWORD_METHOD = "AUTHENTICATION_METHOD_TYPE_PASSWORD"
+
+
+def sign_in_with_idp(tessera: str, provider: str, claims: dict) -> dict:
+    """Identity Toolkit's accounts:signInWithIdp with an account at `provider` whose claims are
+    `claims` (dev mode's fake credential: the claims as a JSON id_token, form-encoded in
+    postBody as the JS SDK sends it); the response body."""
+    reply = requests.post(
+        f"{tessera}/v1/accounts:signInWithIdp?key=any",
+        json={
+            "requestUri": "http://localhost",
+            "postBody": urlencode({"id_token": json.dumps(claims), "providerId": provider}),
+            "returnSecureToken": True,
+        },
+        timeout=10,
+    )
+    assert reply.status_code == 200, reply.text
+    return reply.json()
+
+
+def lookup(tessera: str, id_token: str) -> dict:
+    """The user an ID token is for, as accounts:lookup shows it."""
+    reply = requests.post(f"{tessera}/v1/accounts:lookup?key=any", json={"idToken": id_token}, timeout=10)
+    assert reply.status_code == 200, reply.text
+    [user] = reply.json()["users"]
+    return user
+
+
+def google_account() -> dict:
+    """A Google account's claims: a fresh sub and verified address."""
+    return {"sub": f"g-{uuid.uuid4().hex[:12]}", "email": unique_email("google"), "email_verified": True}
+
+
+def google_user(tessera: str) -> SimpleNamespace:
+    """A user signed up through signInWithIdp with a new Google account."""
+    account = google_account()
+    signed_up = sign_in_with_idp(tessera, "google.com", account)
+    assert signed_up["isNewUser"] is True
+    return SimpleNamespace(id=signed_up["localId"], account=account)
+
+
+def password_user(tessera: str) -> SimpleNamespace:
+    """A user signed up through Identity Toolkit's accounts:signUp with a password."""
+    email = unique_email("idp")
+    reply = requests.post(
+        f"{tessera}/v1/accounts:signUp?key=any", json={"email": email, "password": PASSWORD}, timeout=10
+    )
+    assert reply.status_code == 200, reply.text
+    return SimpleNamespace(id=reply.json()["localId"], email=email)
+
+
+def links(zitadel: Zitadel, user_id: str) -> list[tuple[str, str, str | None]]:
+    """ListIDPLinks as (idp_id, user_id, user_name), checked against details.total_result (which
+    proto JSON leaves out when it is 0)."""
+    listed = zitadel.users.list_idp_links(UserServiceListIDPLinksRequest(user_id=user_id))
+    result = [(link.idp_id, link.user_id, link.user_name) for link in listed.result or []]
+    assert int(listed.details.total_result or 0) == len(result)
+    return result
+
+
+def method_types(zitadel: Zitadel, user_id: str) -> list[str]:
+    request = UserServiceListAuthenticationMethodTypesRequest(user_id=user_id)
+    return zitadel.users.list_authentication_method_types(request).auth_method_types or []
+
+
+def test_a_user_signed_up_with_signin_with_idp_lists_its_google_link_and_the_idp_method(zitadel, tessera):
+    user = google_user(tessera)
+    assert links(zitadel, user.id) == [("google.com", user.account["sub"], user.account["email"])]
+    assert method_types(zitadel, user.id) == [IDP]
+
+
+def test_add_idp_link_signs_in_through_signin_with_idp_and_remove_idp_link_undoes_it(zitadel, tessera):
+    user = password_user(tessera)
+    sub, name = f"corp-{uuid.uuid4().hex[:12]}", f"ada-{uuid.uuid4().hex[:6]}"
+    assert links(zitadel, user.id) == []
+    assert method_types(zitadel, user.id) == [PASSWORD_METHOD]
+
+    added = zitadel.users.add_idp_link(
+        UserServiceAddIDPLinkRequest(
+            user_id=user.id, idp_link=UserServiceIDPLink(idp_id="oidc.corp", user_id=sub, user_name=name)
+        )
+    )
+    assert added.details.resource_owner
+    assert links(zitadel, user.id) == [("oidc.corp", sub, name)]
+    assert method_types(zitadel, user.id) == [PASSWORD_METHOD, IDP]
+
+    # The linked account signs in to the same user; accounts:lookup lists it next to the password.
+    signed_in = sign_in_with_idp(tessera, "oidc.corp", {"sub": sub, "screen_name": name})
+    assert (signed_in["localId"], signed_in["isNewUser"], signed_in["providerId"]) == (user.id, False, "oidc.corp")
+    account = lookup(tessera, signed_in["idToken"])
+    assert (account["localId"], account["email"]) == (user.id, user.email)
+    assert sorted(info["providerId"] for info in account["providerUserInfo"]) == ["oidc.corp", "password"]
+    assert [info for info in account["providerUserInfo"] if info["providerId"] == "oidc.corp"] == [
+        {"providerId": "oidc.corp", "rawId": sub, "federatedId": sub, "screenName": name}
+    ]
+
+    removed = zitadel.users.remove_idp_link(
+        UserServiceRemoveIDPLinkRequest(user_id=user.id, idp_id="oidc.corp", linked_user_id=sub)
+    )
+    assert removed.details.resource_owner
+    assert links(zitadel, user.id) == []
+    assert method_types(zitadel, user.id) == [PASSWORD_METHOD]
+    # Nobody holds the account any more: it signs a new user up.
+    again = sign_in_with_idp(tessera, "oidc.corp", {"sub": sub, "screen_name": name})
+    assert again["isNewUser"] is True and again["localId"] != user.id
+
+
+def test_add_human_user_with_idp_links_signs_in_through_the_link(zitadel, tessera):
+    google = google_account()
+    # The user's own address is not the Google one: only the link leads the sign-in to it.
+    added = zitadel.users.add_human_user(
+        UserServiceAddHumanUserRequest(
+            profile=UserServiceSetHumanProfile(given_name="Ada", family_name="Lovelace"),
+            email=UserServiceSetHumanEmail(email=unique_email("idp-human"), is_verified=True),
+            idp_links=[UserServiceIDPLink(idp_id="google.com", user_id=google["sub"], user_name=google["email"])],
+        )
+    )
+    assert links(zitadel, added.user_id) == [("google.com", google["sub"], google["email"])]
+    assert method_types(zitadel, added.user_id) == [IDP]
+    signed_in = sign_in_with_idp(tessera, "google.com", google)
+    assert (signed_in["localId"], signed_in["isNewUser"]) == (added.user_id, False)
+    assert links(zitadel, added.user_id) == [("google.com", google["sub"], google["email"])]
+
+
+def test_add_idp_link_of_an_account_another_user_holds_is_already_exists_and_changes_nothing(zitadel, tessera):
+    holder, other = google_user(tessera), password_user(tessera)
+    held = ("google.com", holder.account["sub"], holder.account["email"])
+    expect_error(
+        lambda: zitadel.users.add_idp_link(
+            UserServiceAddIDPLinkRequest(
+                user_id=other.id, idp_link=UserServiceIDPLink(idp_id=held[0], user_id=held[1], user_name=held[2])
+            )
+        ),
+        409, "already_exists", LINKED_ELSEWHERE, "TESSERA-IDP01",
+    )
+    assert links(zitadel, other.id) == []
+    assert method_types(zitadel, other.id) == [PASSWORD_METHOD]
+    assert links(zitadel, holder.id) == [held]
+    assert sign_in_with_idp(tessera, "google.com", holder.account)["localId"] == holder.id
+
+
+def test_add_idp_link_without_a_provider_or_an_external_user_is_invalid_argument_and_links_nothing(zitadel, tessera):
+    user = password_user(tessera)
+    sub = f"corp-{uuid.uuid4().hex[:12]}"
+    for idp_link in (
+        UserServiceIDPLink(idp_id="", user_id=sub, user_name="ada"),
+        UserServiceIDPLink(idp_id="oidc.corp", user_id="", user_name="ada"),
+        None,
+    ):
+        expect_error(
+            lambda: zitadel.users.add_idp_link(UserServiceAddIDPLinkRequest(user_id=user.id, idp_link=idp_link)),
+            400, "invalid_argument", INCOMPLETE_LINK, "TESSERA-IDP03",
+        )
+    assert links(zitadel, user.id) == []
+    assert method_types(zitadel, user.id) == [PASSWORD_METHOD]
+    signed_in = sign_in_with_idp(tessera, "oidc.corp", {"sub": sub})
+    assert signed_in["isNewUser"] is True and signed_in["localId"] != user.id
+
+
+def test_remove_idp_link_the_user_lacks_is_not_found_and_keeps_every_link(zitadel, tessera):
+    user, stranger = google_user(tessera), google_user(tessera)
+    for idp_id, linked_user_id in (
+        ("google.com", f"g-{uuid.uuid4().hex[:12]}"),  # another account at the same provider
+        ("oidc.corp", user.account["sub"]),  # the same id at another provider
+        ("google.com", stranger.account["sub"]),  # another user's link
+    ):
+        expect_error(
+            lambda: zitadel.users.remove_idp_link(
+                UserServiceRemoveIDPLinkRequest(user_id=user.id, idp_id=idp_id, linked_user_id=linked_user_id)
+            ),
+            404, "not_found", NO_SUCH_LINK, "TESSERA-IDP02",
+        )
+    assert links(zitadel, user.id) == [("google.com", user.account["sub"], user.account["email"])]
+    assert links(zitadel, stranger.id) == [("google.com", stranger.account["sub"], stranger.account["email"])]
+    assert sign_in_with_idp(tessera, "google.com", user.account)["localId"] == user.id
+    assert sign_in_with_idp(tessera, "google.com", stranger.account)["localId"] == stranger.id
+
+
+def test_the_beta_user_service_add_idp_link(zitadel, tessera):
+    """`beta_users.add_idp_link` calls zitadel.user.v2beta.UserService/AddIDPLink: v2's call."""
+    user = password_user(tessera)
+    sub = f"corp-{uuid.uuid4().hex[:12]}"
+    added = zitadel.beta_users.add_idp_link(
+        BetaUserServiceAddIDPLinkRequest(
+            user_id=user.id, idp_link=BetaUserServiceIDPLink(idp_id="oidc.corp", user_id=sub, user_name="ada")
+        )
+    )
+    assert added.details.resource_owner
+    methods = zitadel.beta_users.list_authentication_method_types(
+        BetaUserServiceListAuthenticationMethodTypesRequest(user_id=user.id)
+    )
+    assert methods.auth_method_types == [PASSWORD_METHOD, IDP]
+    assert sign_in_with_idp(tessera, "oidc.corp", {"sub": sub})["localId"] == user.id

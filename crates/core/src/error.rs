@@ -56,6 +56,8 @@ pub enum DomainError {
     IdentityLinked,
     #[error("the user has no such account at an identity provider")]
     IdentityNotFound,
+    #[error("the user already has an account at that identity provider")]
+    ProviderAlreadyLinked,
     /// Production verifies no provider's credentials yet: none can be configured.
     #[error("no identity provider of that id is configured")]
     IdpNotConfigured,

@@ -221,6 +221,28 @@ impl Service {
         }
     }
 
+    /// Gives the user an account at a provider they have none at (ZITADEL's `AddIDPLink`,
+    /// which adds and never replaces; Firebase's user has one account per provider).
+    pub async fn link_identity(
+        &self,
+        realm: &Realm,
+        id: &UserId,
+        identity: Identity,
+    ) -> Result<User, DomainError> {
+        let provider_id = identity.provider_id.clone();
+        let changes = AccountChanges {
+            link: Some(identity),
+            ..AccountChanges::default()
+        };
+        self.change_account(realm, id, changes, None, |user| {
+            match user.identity(&provider_id) {
+                Some(_) => Err(DomainError::ProviderAlreadyLinked),
+                None => Ok(()),
+            }
+        })
+        .await
+    }
+
     /// Takes the account `raw_id` at `provider_id` away from the user (ZITADEL's
     /// `RemoveIDPLink`, which names the account): it must be theirs.
     pub async fn unlink_identity(

@@ -710,7 +710,8 @@ async fn administrators_import_and_link_accounts() {
 /// ZITADEL's user service sees the same accounts at providers as links: it lists one that
 /// Identity Toolkit signed up, counts it among the user's methods, adds one that then signs
 /// in through Identity Toolkit, removes one, and creates a user with one. An account another
-/// user holds, an empty link and a link the user lacks are refused, nothing changed.
+/// user holds, a second link to a provider, an empty link and a link the user lacks are
+/// refused, nothing changed.
 #[tokio::test]
 async fn zitadel_manages_the_same_links() {
     use reqwest::Method;
@@ -764,6 +765,21 @@ async fn zitadel_manages_the_same_links() {
         "The external user is linked to another user",
         "TESSERA-IDP01",
     );
+    for again in ["c-9", "c-10"] {
+        assert_zitadel_error(
+            &call(
+                &app,
+                Method::POST,
+                &links(&user),
+                json!({"idpLink": {"idpId": "oidc.corp", "userId": again}}),
+            )
+            .await,
+            409,
+            6,
+            "The user already has a link to this identity provider",
+            "TESSERA-IDP04",
+        );
+    }
     assert_zitadel_error(
         &call(
             &app,

@@ -179,6 +179,7 @@ fn domain_envelope(e: &DomainError) -> Envelope {
         | ContactNotFound
         | ContactNotChanged(_)
         | IdentityNotFound
+        | ProviderAlreadyLinked
         | SessionNotFound
         | LoginSessionExpired
         | SessionUserMismatch

@@ -296,6 +296,11 @@ impl ZitadelError {
                 "The external user is linked to another user",
                 "TESSERA-IDP01",
             ),
+            (ProviderAlreadyLinked, _) => err(
+                Code::AlreadyExists,
+                "The user already has a link to this identity provider",
+                "TESSERA-IDP04",
+            ),
             (IdentityNotFound, _) => err(
                 Code::NotFound,
                 "The user has no such link to an identity provider",

@@ -2,7 +2,8 @@
 //! `RemoveIDPLink`): the same accounts at providers that Identity Toolkit's
 //! `signInWithIdp` links and lists as `providerUserInfo`. Tessera configures no providers of
 //! ZITADEL's kind, so a link's `idp_id` is Firebase's provider id (`google.com`,
-//! `oidc.corp`, …) and any id is accepted.
+//! `oidc.corp`, …) and any id is accepted. As in Firebase, a user has one account per
+//! provider: a second link to a provider is refused.
 
 use tessera_core::Identity;
 
@@ -12,7 +13,6 @@ use super::rpc::Ctx;
 use super::users::domain;
 use crate::proto::zitadel::object::v2::ListDetails;
 use crate::proto::zitadel::user::v2;
-use crate::service::AccountChanges;
 
 /// The link as ZITADEL shows it: the name is the one the provider gave for the account.
 fn link_of(identity: &Identity) -> v2::IdpLink {
@@ -51,12 +51,8 @@ pub async fn add_idp_link(
 ) -> Result<v2::AddIdpLinkResponse, ZitadelError> {
     let (ctx, id) = ctx.write_of(&req.user_id).await?;
     let identity = identity_of(req.idp_link.unwrap_or_default())?;
-    let changes = AccountChanges {
-        link: Some(identity),
-        ..AccountChanges::default()
-    };
     ctx.svc
-        .update_account(&ctx.realm, &id, changes)
+        .link_identity(&ctx.realm, &id, identity)
         .await
         .map_err(domain)?;
     Ok(v2::AddIdpLinkResponse {

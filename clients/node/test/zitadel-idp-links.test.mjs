@@ -1,0 +1,331 @@
+// ZITADEL's links to identity providers (user service v2: AddIDPLink, ListIDPLinks,
+// RemoveIDPLink, AddHumanUser's idpLinks, IDP among ListAuthenticationMethodTypes) through the
+// unmodified official Node clients: @zitadel/client on its gRPC (h2c) and Connect (JSON and
+// binary) transports, and @zitadel/node's v2beta user service over gRPC.
+//
+// Tessera has no IdP configurations of ZITADEL's kind: a link's idpId is Firebase's provider id
+// (google.com, oidc.corp, …) and its userId the account's id there (the `sub`). The links are
+// Identity Toolkit's accounts at identity providers: a user signed up through
+// accounts:signInWithIdp has one, and an account linked through ZITADEL signs in through
+// accounts:signInWithIdp (dev mode's fake credentials: the provider's claims as a JSON id_token)
+// to the same user, and shows in accounts:lookup's providerUserInfo.
+//
+// The caller is dev mode's administrator with the PAT the server writes to <data-dir>/admin.pat.
+
+import assert from 'node:assert/strict';
+import { before, describe, test } from 'node:test';
+
+import { Code, ConnectError } from '@connectrpc/connect';
+import { createConnectTransport } from '@connectrpc/connect-node';
+import { NewAuthorizationBearerInterceptor } from '@zitadel/client';
+import { createServerTransport } from '@zitadel/client/node';
+import { createUserServiceClient } from '@zitadel/client/v2';
+import { createAccessTokenInterceptor, createUserClient } from '@zitadel/node/dist/api/index.js';
+import { AuthenticationMethodType as BetaMethodType } from '@zitadel/node/dist/api/generated/zitadel/user/v2beta/user_service.js';
+import { ErrorDetailSchema } from '@zitadel/proto/zitadel/message_pb.js';
+import { AuthenticationMethodType } from '@zitadel/proto/zitadel/user/v2/user_service_pb.js';
+import { Status } from 'nice-grpc';
+
+import { hex, PASSWORD, uniqueEmail, useTessera } from './server.mjs';
+
+const tessera = useTessera();
+
+const LINKED_ELSEWHERE = 'The external user is linked to another user';
+const NO_SUCH_LINK = 'The user has no such link to an identity provider';
+const INCOMPLETE_LINK = 'The link names no identity provider or no external user';
+
+// The transports, built once the server is up; each takes a token.
+const TRANSPORTS = {
+  'gRPC (h2c)': (token) => createServerTransport(token, { baseUrl: tessera.baseUrl, httpVersion: '2' }),
+  // connect-node defaults to the binary format; JSON has to be asked for.
+  'Connect JSON (HTTP/1.1)': (token) =>
+    createConnectTransport({
+      baseUrl: tessera.baseUrl,
+      httpVersion: '1.1',
+      useBinaryFormat: false,
+      interceptors: [NewAuthorizationBearerInterceptor(token)],
+    }),
+  'Connect binary (HTTP/1.1)': (token) =>
+    createConnectTransport({
+      baseUrl: tessera.baseUrl,
+      httpVersion: '1.1',
+      useBinaryFormat: true,
+      interceptors: [NewAuthorizationBearerInterceptor(token)],
+    }),
+};
+
+const IDENTITY_TOOLKIT = '/identitytoolkit.googleapis.com/v1';
+
+/**
+ * accounts:signInWithIdp with an account at `providerId` whose claims are `claims` (as the JS SDK
+ * sends a credential: the id_token form-encoded in postBody); resolves to the response body.
+ */
+const signInWithIdp = (providerId, claims) =>
+  tessera.rest(`${IDENTITY_TOOLKIT}/accounts:signInWithIdp?key=dev-api-key`, {
+    method: 'POST',
+    body: {
+      requestUri: 'http://localhost',
+      postBody: new URLSearchParams({ id_token: JSON.stringify(claims), providerId }).toString(),
+      returnSecureToken: true,
+    },
+  });
+
+/** The user an ID token is for, as accounts:lookup shows it. */
+async function lookup(idToken) {
+  const { users } = await tessera.rest(`${IDENTITY_TOOLKIT}/accounts:lookup?key=dev-api-key`, {
+    method: 'POST',
+    body: { idToken },
+  });
+  assert.equal(users?.length, 1, JSON.stringify(users));
+  return users[0];
+}
+
+/** A fresh password user from accounts:signUp: its email and ZITADEL user id (the localId). */
+async function passwordUser() {
+  const email = uniqueEmail('zitadel-idp');
+  const { localId } = await tessera.rest(`${IDENTITY_TOOLKIT}/accounts:signUp?key=dev-api-key`, {
+    method: 'POST',
+    body: { email, password: PASSWORD, returnSecureToken: true },
+  });
+  assert.ok(localId);
+  return { email, userId: localId };
+}
+
+/** A Google account: a fresh `sub` and verified address. */
+const googleAccount = () => ({ sub: `g-${hex()}`, email: uniqueEmail('google'), email_verified: true });
+
+/** A fresh user signed up through signInWithIdp with a new Google account: its id and the account. */
+async function googleUser() {
+  const account = googleAccount();
+  const signedUp = await signInWithIdp('google.com', account);
+  assert.equal(signedUp.isNewUser, true);
+  return { userId: signedUp.localId, account };
+}
+
+/** Asserts that `promise` rejects with ZITADEL's error: the code, "<message> (<id>)" and its ErrorDetail. */
+async function assertZitadelError(promise, code, message, id) {
+  const error = await promise.then(
+    (response) => assert.fail(`expected ${Code[code]}, got a ${response.$typeName}`),
+    (e) => e,
+  );
+  assert.ok(error instanceof ConnectError, String(error));
+  assert.equal(error.code, code, `${Code[error.code]}: ${error.rawMessage}`);
+  assert.equal(error.rawMessage, `${message} (${id})`);
+  const details = error.findDetails(ErrorDetailSchema);
+  assert.deepEqual(
+    details.map((detail) => ({ id: detail.id, message: detail.message })),
+    [{ id, message }],
+  );
+  return error;
+}
+
+for (const [name, transport] of Object.entries(TRANSPORTS)) {
+  describe(`links to identity providers through @zitadel/client over ${name}`, () => {
+    let users;
+
+    before(() => {
+      users = createUserServiceClient(transport(tessera.adminPat));
+    });
+
+    /** ListIDPLinks: the links as { idpId, userId, userName }, checked against details.totalResult. */
+    async function links(userId) {
+      const listed = await users.listIDPLinks({ userId });
+      const result = listed.result.map(({ idpId, userId: linked, userName }) => ({ idpId, userId: linked, userName }));
+      assert.equal(listed.details?.totalResult, BigInt(result.length));
+      return result;
+    }
+
+    /** ListAuthenticationMethodTypes. */
+    const methods = async (userId) => (await users.listAuthenticationMethodTypes({ userId })).authMethodTypes;
+
+    test('a user signed up by signInWithIdp: ListIDPLinks shows its Google account, and IDP is its one method', async () => {
+      const { userId, account } = await googleUser();
+      assert.deepEqual(await links(userId), [{ idpId: 'google.com', userId: account.sub, userName: account.email }]);
+      assert.deepEqual(await methods(userId), [AuthenticationMethodType.IDP]);
+    });
+
+    describe('a password user given a link by AddIDPLink', () => {
+      let user; // { email, userId }
+      const link = { idpId: 'oidc.corp', userId: `corp-${hex()}`, userName: `ada-${hex(3)}` };
+      let linked = false;
+
+      test('AddIDPLink: ListIDPLinks shows the link, and IDP joins PASSWORD among the methods', async () => {
+        user = await passwordUser();
+        assert.deepEqual(await links(user.userId), []);
+        assert.deepEqual(await methods(user.userId), [AuthenticationMethodType.PASSWORD]);
+
+        const added = await users.addIDPLink({ userId: user.userId, idpLink: link });
+        assert.ok(added.details?.resourceOwner, 'details.resourceOwner');
+        linked = true;
+        assert.deepEqual(await links(user.userId), [link]);
+        assert.deepEqual(await methods(user.userId), [AuthenticationMethodType.PASSWORD, AuthenticationMethodType.IDP]);
+      });
+
+      test('the linked account signs in through signInWithIdp to the same user; accounts:lookup lists it', async () => {
+        assert.ok(linked, 'AddIDPLink failed above');
+        const signedIn = await signInWithIdp('oidc.corp', { sub: link.userId, screen_name: link.userName });
+        assert.equal(signedIn.localId, user.userId);
+        assert.equal(signedIn.isNewUser, false);
+        assert.equal(signedIn.providerId, 'oidc.corp');
+
+        const account = await lookup(signedIn.idToken);
+        assert.deepEqual({ localId: account.localId, email: account.email }, { localId: user.userId, email: user.email });
+        assert.deepEqual(account.providerUserInfo.map((info) => info.providerId).sort(), ['oidc.corp', 'password']);
+        assert.deepEqual(
+          account.providerUserInfo.filter((info) => info.providerId === 'oidc.corp'),
+          [{ providerId: 'oidc.corp', rawId: link.userId, federatedId: link.userId, screenName: link.userName }],
+        );
+        // The sign-in changed nothing ZITADEL sees.
+        assert.deepEqual(await links(user.userId), [link]);
+      });
+
+      test('RemoveIDPLink: the link and IDP are gone, and the account then signs up a new user', async () => {
+        assert.ok(linked, 'AddIDPLink failed above');
+        const removed = await users.removeIDPLink({ userId: user.userId, idpId: link.idpId, linkedUserId: link.userId });
+        assert.ok(removed.details?.resourceOwner, 'details.resourceOwner');
+        assert.deepEqual(await links(user.userId), []);
+        assert.deepEqual(await methods(user.userId), [AuthenticationMethodType.PASSWORD]);
+
+        const signedIn = await signInWithIdp('oidc.corp', { sub: link.userId, screen_name: link.userName });
+        assert.equal(signedIn.isNewUser, true);
+        assert.notEqual(signedIn.localId, user.userId);
+        assert.deepEqual(await links(user.userId), []);
+      });
+    });
+
+    test('AddHumanUser with idpLinks: the link is listed, IDP is its one method, and it signs in to the new user', async () => {
+      const google = googleAccount();
+      const link = { idpId: 'google.com', userId: google.sub, userName: google.email };
+      // The user's own address is not the Google one: only the link leads the sign-in to it.
+      const added = await users.addHumanUser({
+        profile: { givenName: 'Ada', familyName: 'Lovelace' },
+        email: { email: uniqueEmail('zitadel-idp-human'), verification: { case: 'isVerified', value: true } },
+        idpLinks: [link],
+      });
+      assert.ok(added.userId);
+      assert.deepEqual(await links(added.userId), [link]);
+      assert.deepEqual(await methods(added.userId), [AuthenticationMethodType.IDP]);
+
+      const signedIn = await signInWithIdp('google.com', google);
+      assert.equal(signedIn.localId, added.userId);
+      assert.equal(signedIn.isNewUser, false);
+      assert.deepEqual(await links(added.userId), [link]);
+    });
+
+    test('AddIDPLink of an account another user holds: AlreadyExists "… linked to another user (TESSERA-IDP01)", neither user changed', async () => {
+      const holder = await googleUser();
+      const other = await passwordUser();
+      const held = { idpId: 'google.com', userId: holder.account.sub, userName: holder.account.email };
+      await assertZitadelError(
+        users.addIDPLink({ userId: other.userId, idpLink: held }),
+        Code.AlreadyExists,
+        LINKED_ELSEWHERE,
+        'TESSERA-IDP01',
+      );
+      assert.deepEqual(await links(other.userId), []);
+      assert.deepEqual(await methods(other.userId), [AuthenticationMethodType.PASSWORD]);
+      assert.deepEqual(await links(holder.userId), [held]);
+      // The account still signs in to its holder.
+      assert.equal((await signInWithIdp('google.com', holder.account)).localId, holder.userId);
+    });
+
+    test('AddIDPLink with no idpId, no userId or no link: InvalidArgument "… (TESSERA-IDP03)", nothing linked', async () => {
+      const user = await passwordUser();
+      const sub = `corp-${hex()}`;
+      for (const idpLink of [
+        { idpId: '', userId: sub, userName: 'ada' },
+        { idpId: 'oidc.corp', userId: '', userName: 'ada' },
+        undefined,
+      ]) {
+        await assertZitadelError(
+          users.addIDPLink({ userId: user.userId, idpLink }),
+          Code.InvalidArgument,
+          INCOMPLETE_LINK,
+          'TESSERA-IDP03',
+        );
+      }
+      assert.deepEqual(await links(user.userId), []);
+      assert.deepEqual(await methods(user.userId), [AuthenticationMethodType.PASSWORD]);
+      // Nobody holds the account: it signs a new user up.
+      const signedIn = await signInWithIdp('oidc.corp', { sub });
+      assert.equal(signedIn.isNewUser, true);
+      assert.notEqual(signedIn.localId, user.userId);
+    });
+
+    test('RemoveIDPLink of a link the user lacks: NotFound "… no such link … (TESSERA-IDP02)", every link kept', async () => {
+      const user = await googleUser();
+      const stranger = await googleUser();
+      const own = { idpId: 'google.com', userId: user.account.sub, userName: user.account.email };
+      const theirs = { idpId: 'google.com', userId: stranger.account.sub, userName: stranger.account.email };
+      for (const [idpId, linkedUserId] of [
+        ['google.com', `g-${hex()}`], // another account at the same provider
+        ['oidc.corp', user.account.sub], // the same id at another provider
+        ['google.com', stranger.account.sub], // another user's link
+      ]) {
+        await assertZitadelError(
+          users.removeIDPLink({ userId: user.userId, idpId, linkedUserId }),
+          Code.NotFound,
+          NO_SUCH_LINK,
+          'TESSERA-IDP02',
+        );
+      }
+      assert.deepEqual(await links(user.userId), [own]);
+      assert.deepEqual(await links(stranger.userId), [theirs]);
+      assert.equal((await signInWithIdp('google.com', user.account)).localId, user.userId);
+      assert.equal((await signInWithIdp('google.com', stranger.account)).localId, stranger.userId);
+    });
+  });
+}
+
+describe('links to identity providers through @zitadel/node (v2beta over gRPC)', () => {
+  let users;
+
+  before(() => {
+    users = createUserClient(tessera.baseUrl, createAccessTokenInterceptor(tessera.adminPat));
+  });
+
+  test('AddHumanUser with idpLinks, then AddIDPLink: both accounts sign in to the user, IDP among its methods', async () => {
+    const google = googleAccount();
+    const corp = `corp-${hex()}`;
+    const added = await users.addHumanUser({
+      profile: { givenName: 'Node', familyName: 'Client' },
+      email: { email: uniqueEmail('zitadel-node-idp'), isVerified: true },
+      password: { password: PASSWORD, changeRequired: false },
+      idpLinks: [{ idpId: 'google.com', userId: google.sub, userName: google.email }],
+    });
+    assert.match(added.userId, /^\d+$/);
+    await users.addIDPLink({ userId: added.userId, idpLink: { idpId: 'oidc.corp', userId: corp, userName: 'ada' } });
+
+    const { authMethodTypes } = await users.listAuthenticationMethodTypes({ userId: added.userId });
+    assert.deepEqual(authMethodTypes, [
+      BetaMethodType.AUTHENTICATION_METHOD_TYPE_PASSWORD,
+      BetaMethodType.AUTHENTICATION_METHOD_TYPE_IDP,
+    ]);
+    assert.equal((await signInWithIdp('google.com', google)).localId, added.userId);
+    assert.equal((await signInWithIdp('oidc.corp', { sub: corp })).localId, added.userId);
+  });
+
+  test("AddIDPLink's refusals arrive as gRPC statuses: ALREADY_EXISTS (TESSERA-IDP01), INVALID_ARGUMENT (TESSERA-IDP03)", async () => {
+    const holder = await googleUser();
+    const other = await passwordUser();
+    await assert.rejects(
+      users.addIDPLink({ userId: other.userId, idpLink: { idpId: 'google.com', userId: holder.account.sub, userName: '' } }),
+      (error) => {
+        assert.equal(error.code, Status.ALREADY_EXISTS);
+        assert.equal(error.details, `${LINKED_ELSEWHERE} (TESSERA-IDP01)`);
+        return true;
+      },
+    );
+    await assert.rejects(
+      users.addIDPLink({ userId: other.userId, idpLink: { idpId: 'oidc.corp', userId: '', userName: 'ada' } }),
+      (error) => {
+        assert.equal(error.code, Status.INVALID_ARGUMENT);
+        assert.equal(error.details, `${INCOMPLETE_LINK} (TESSERA-IDP03)`);
+        return true;
+      },
+    );
+    const { authMethodTypes } = await users.listAuthenticationMethodTypes({ userId: other.userId });
+    assert.deepEqual(authMethodTypes, [BetaMethodType.AUTHENTICATION_METHOD_TYPE_PASSWORD]);
+    assert.equal((await signInWithIdp('google.com', holder.account)).localId, holder.userId);
+  });
+});
