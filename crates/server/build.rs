@@ -9,6 +9,7 @@ const PROTOS: &[&str] = &[
     "proto/google/rpc/status.proto",
     "proto/zitadel/message.proto",
     "proto/zitadel/object.proto",
+    "proto/zitadel/idp.proto",
     "proto/zitadel/user.proto",
     "proto/zitadel/management.proto",
     "proto/zitadel/auth.proto",

@@ -27,6 +27,11 @@ pub mod zitadel {
     pub mod v1 {
         package!("zitadel.v1");
     }
+    pub mod idp {
+        pub mod v1 {
+            package!("zitadel.idp.v1");
+        }
+    }
     pub mod object {
         pub mod v2 {
             package!("zitadel.object.v2");

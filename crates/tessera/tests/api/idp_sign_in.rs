@@ -835,3 +835,50 @@ async fn zitadel_manages_the_same_links() {
     let github = credential("github.com", &json!({"sub": "gh-ida"}).to_string());
     assert_eq!(signed_in(&app, github).await["localId"], created["userId"]);
 }
+
+/// Management v1 (the console's user page) lists the same links and removes one; a link the
+/// user lacks is refused, nothing changed.
+#[tokio::test]
+async fn zitadel_management_v1_lists_and_removes_links() {
+    use reqwest::Method;
+    let app = TestApp::spawn().await;
+    let signed = signed_in(&app, google("g-v1", "vee@example.com", true)).await;
+    let user = str_of(&signed, "localId").to_owned();
+    let idps = format!("/management/v1/users/{user}/idps");
+    let listed = call_ok(&app, Method::POST, &format!("{idps}/_search"), json!({})).await;
+    assert_eq!(
+        listed["result"],
+        json!([{"userId": user, "idpId": "google.com", "idpName": "google.com",
+                "providedUserId": "g-v1", "providedUserName": "vee@example.com",
+                "idpType": "IDP_TYPE_OIDC"}])
+    );
+    assert_eq!(listed["details"]["totalResult"], "1");
+
+    app.settled().await;
+    let before = app.fingerprint().await;
+    assert_zitadel_error(
+        &call(
+            &app,
+            Method::DELETE,
+            &format!("{idps}/google.com/g-other"),
+            json!({}),
+        )
+        .await,
+        404,
+        5,
+        "The user has no such link to an identity provider",
+        "TESSERA-IDP02",
+    );
+    assert_eq!(app.fingerprint().await, before);
+
+    let removed = call_ok(
+        &app,
+        Method::DELETE,
+        &format!("{idps}/google.com/g-v1"),
+        json!({}),
+    )
+    .await;
+    assert!(removed["details"]["changeDate"].is_string(), "{removed}");
+    let listed = call_ok(&app, Method::POST, &format!("{idps}/_search"), json!({})).await;
+    assert!(listed["result"].is_null(), "{listed}");
+}

@@ -380,6 +380,18 @@ fn gateway() -> Gateway {
             factors::list_human_auth_factors,
         )
         .route(
+            Search,
+            "/management/v1/users/{user_id}/idps/_search",
+            "ListHumanLinkedIDPs",
+            idp_links::list_human_linked_idps,
+        )
+        .route(
+            Delete,
+            "/management/v1/users/{user_id}/idps/{idp_id}/{linked_user_id}",
+            "RemoveHumanLinkedIDP",
+            idp_links::remove_human_linked_idp,
+        )
+        .route(
             Delete,
             "/management/v1/users/{user_id}/auth_factors/otp",
             "RemoveHumanAuthFactorOTP",

@@ -101,6 +101,8 @@ services! {
     }
     management_service_server::ManagementService = "zitadel.management.v1.ManagementService" {
         "AddOrg" => add_org(mgmt::AddOrgRequest) -> mgmt::AddOrgResponse = users::add_org;
+        "ListHumanLinkedIDPs" => list_human_linked_id_ps(mgmt::ListHumanLinkedIdPsRequest) -> mgmt::ListHumanLinkedIdPsResponse = idp_links::list_human_linked_idps;
+        "RemoveHumanLinkedIDP" => remove_human_linked_idp(mgmt::RemoveHumanLinkedIdpRequest) -> mgmt::RemoveHumanLinkedIdpResponse = idp_links::remove_human_linked_idp;
         "AddHumanUser" => add_human_user(mgmt::AddHumanUserRequest) -> mgmt::AddHumanUserResponse = users::add_human_user_v1;
         "ImportHumanUser" => import_human_user(mgmt::ImportHumanUserRequest) -> mgmt::ImportHumanUserResponse = users::import_human_user;
         "GetUserByID" => get_user_by_id(mgmt::GetUserByIdRequest) -> mgmt::GetUserByIdResponse = profiles::get_user_by_id_v1;
