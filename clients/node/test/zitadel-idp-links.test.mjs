@@ -1,7 +1,9 @@
 // ZITADEL's links to identity providers (user service v2: AddIDPLink, ListIDPLinks,
 // RemoveIDPLink, AddHumanUser's idpLinks, IDP among ListAuthenticationMethodTypes) through the
 // unmodified official Node clients: @zitadel/client on its gRPC (h2c) and Connect (JSON and
-// binary) transports, and @zitadel/node's v2beta user service over gRPC.
+// binary) transports, and @zitadel/node's v2beta user service over gRPC. Management v1 shows the
+// same links (ListHumanLinkedIDPs, RemoveHumanLinkedIDP) through both clients: @zitadel/client's
+// createManagementServiceClient and @zitadel/node's createManagementClient.
 //
 // Tessera has no IdP configurations of ZITADEL's kind: a link's idpId is Firebase's provider id
 // (google.com, oidc.corp, …) and its userId the account's id there (the `sub`). The links are
@@ -19,9 +21,16 @@ import { Code, ConnectError } from '@connectrpc/connect';
 import { createConnectTransport } from '@connectrpc/connect-node';
 import { NewAuthorizationBearerInterceptor } from '@zitadel/client';
 import { createServerTransport } from '@zitadel/client/node';
+import { createManagementServiceClient } from '@zitadel/client/v1';
 import { createUserServiceClient } from '@zitadel/client/v2';
-import { createAccessTokenInterceptor, createUserClient } from '@zitadel/node/dist/api/index.js';
+import {
+  createAccessTokenInterceptor,
+  createManagementClient,
+  createUserClient,
+} from '@zitadel/node/dist/api/index.js';
+import { IDPType as NodeIDPType } from '@zitadel/node/dist/api/generated/zitadel/idp.js';
 import { AuthenticationMethodType as BetaMethodType } from '@zitadel/node/dist/api/generated/zitadel/user/v2beta/user_service.js';
+import { IDPType } from '@zitadel/proto/zitadel/idp_pb.js';
 import { ErrorDetailSchema } from '@zitadel/proto/zitadel/message_pb.js';
 import { AuthenticationMethodType } from '@zitadel/proto/zitadel/user/v2/user_service_pb.js';
 import { Status } from 'nice-grpc';
@@ -102,6 +111,38 @@ async function googleUser() {
   return { userId: signedUp.localId, account };
 }
 
+/** User service v2's ListIDPLinks: the links as { idpId, userId, userName }, checked against details.totalResult. */
+async function idpLinks(users, userId) {
+  const listed = await users.listIDPLinks({ userId });
+  const result = listed.result.map(({ idpId, userId: linked, userName }) => ({ idpId, userId: linked, userName }));
+  assert.equal(listed.details?.totalResult, BigInt(result.length));
+  return result;
+}
+
+/**
+ * Management v1's IDPUserLink for user `userId`'s v2 link `link`: Tessera's idpId is the Firebase
+ * provider id, which is also its name, and every provider is an OIDC one.
+ */
+const userLink = (userId, link, idpType = IDPType.IDP_TYPE_OIDC) => ({
+  userId,
+  idpId: link.idpId,
+  idpName: link.idpId,
+  providedUserId: link.userId,
+  providedUserName: link.userName,
+  idpType,
+});
+
+/** The six fields of IDPUserLinks, in the order listed. */
+const userLinkFields = (result) =>
+  result.map(({ userId, idpId, idpName, providedUserId, providedUserName, idpType }) => ({
+    userId,
+    idpId,
+    idpName,
+    providedUserId,
+    providedUserName,
+    idpType,
+  }));
+
 /** Asserts that `promise` rejects with ZITADEL's error: the code, "<message> (<id>)" and its ErrorDetail. */
 async function assertZitadelError(promise, code, message, id) {
   const error = await promise.then(
@@ -128,12 +169,7 @@ for (const [name, transport] of Object.entries(TRANSPORTS)) {
     });
 
     /** ListIDPLinks: the links as { idpId, userId, userName }, checked against details.totalResult. */
-    async function links(userId) {
-      const listed = await users.listIDPLinks({ userId });
-      const result = listed.result.map(({ idpId, userId: linked, userName }) => ({ idpId, userId: linked, userName }));
-      assert.equal(listed.details?.totalResult, BigInt(result.length));
-      return result;
-    }
+    const links = (userId) => idpLinks(users, userId);
 
     /** ListAuthenticationMethodTypes. */
     const methods = async (userId) => (await users.listAuthenticationMethodTypes({ userId })).authMethodTypes;
@@ -277,6 +313,113 @@ for (const [name, transport] of Object.entries(TRANSPORTS)) {
   });
 }
 
+for (const [name, transport] of Object.entries(TRANSPORTS)) {
+  describe(`management v1's linked identity providers through @zitadel/client over ${name}`, () => {
+    let users;
+    let management;
+
+    before(() => {
+      users = createUserServiceClient(transport(tessera.adminPat));
+      management = createManagementServiceClient(transport(tessera.adminPat));
+    });
+
+    /** ListHumanLinkedIDPs: the links' six fields, checked against details.totalResult. */
+    async function linkedIDPs(userId) {
+      const listed = await management.listHumanLinkedIDPs({ userId });
+      assert.equal(listed.details?.totalResult, BigInt(listed.result.length));
+      return userLinkFields(listed.result);
+    }
+
+    /** ListAuthenticationMethodTypes. */
+    const methods = async (userId) => (await users.listAuthenticationMethodTypes({ userId })).authMethodTypes;
+
+    test("a user signed up by signInWithIdp: ListHumanLinkedIDPs shows its Google account, all six fields, as ListIDPLinks does", async () => {
+      const { userId, account } = await googleUser();
+      const link = { idpId: 'google.com', userId: account.sub, userName: account.email };
+      assert.deepEqual(await linkedIDPs(userId), [
+        {
+          userId,
+          idpId: 'google.com',
+          idpName: 'google.com',
+          providedUserId: account.sub,
+          providedUserName: account.email,
+          idpType: IDPType.IDP_TYPE_OIDC,
+        },
+      ]);
+      assert.deepEqual(await idpLinks(users, userId), [link]);
+    });
+
+    test('AddIDPLink, then RemoveHumanLinkedIDP: listed by ListHumanLinkedIDPs, then gone from v1 and v2, and the account signs up a new user', async () => {
+      const user = await passwordUser();
+      const link = { idpId: 'oidc.corp', userId: `corp-${hex()}`, userName: `ada-${hex(3)}` };
+      assert.deepEqual(await linkedIDPs(user.userId), []);
+
+      await users.addIDPLink({ userId: user.userId, idpLink: link });
+      assert.deepEqual(await linkedIDPs(user.userId), [userLink(user.userId, link)]);
+      assert.deepEqual(await methods(user.userId), [AuthenticationMethodType.PASSWORD, AuthenticationMethodType.IDP]);
+
+      const removed = await management.removeHumanLinkedIDP({
+        userId: user.userId,
+        idpId: link.idpId,
+        linkedUserId: link.userId,
+      });
+      assert.ok(removed.details?.resourceOwner, 'details.resourceOwner');
+      assert.deepEqual(await linkedIDPs(user.userId), []);
+      assert.deepEqual(await idpLinks(users, user.userId), []);
+      assert.deepEqual(await methods(user.userId), [AuthenticationMethodType.PASSWORD]);
+
+      const signedIn = await signInWithIdp('oidc.corp', { sub: link.userId, screen_name: link.userName });
+      assert.equal(signedIn.isNewUser, true);
+      assert.notEqual(signedIn.localId, user.userId);
+    });
+
+    test("RemoveHumanLinkedIDP of one of two links: the other stays in v1 and v2 and still signs in to the user", async () => {
+      const { userId, account } = await googleUser();
+      const google = { idpId: 'google.com', userId: account.sub, userName: account.email };
+      const corp = { idpId: 'oidc.corp', userId: `corp-${hex()}`, userName: `ada-${hex(3)}` };
+      await users.addIDPLink({ userId, idpLink: corp });
+      // v1 lists the links in the order v2 does.
+      const both = await idpLinks(users, userId);
+      assert.deepEqual(
+        [...both].sort((a, b) => a.idpId.localeCompare(b.idpId)),
+        [google, corp],
+      );
+      assert.deepEqual(await linkedIDPs(userId), both.map((link) => userLink(userId, link)));
+
+      await management.removeHumanLinkedIDP({ userId, idpId: 'google.com', linkedUserId: account.sub });
+      assert.deepEqual(await linkedIDPs(userId), [userLink(userId, corp)]);
+      assert.deepEqual(await idpLinks(users, userId), [corp]);
+      assert.deepEqual(await methods(userId), [AuthenticationMethodType.IDP]);
+      assert.equal((await signInWithIdp('oidc.corp', { sub: corp.userId })).localId, userId);
+    });
+
+    test('RemoveHumanLinkedIDP of a link the user lacks: NotFound "… no such link … (TESSERA-IDP02)", every link kept', async () => {
+      const user = await googleUser();
+      const stranger = await googleUser();
+      const own = { idpId: 'google.com', userId: user.account.sub, userName: user.account.email };
+      const theirs = { idpId: 'google.com', userId: stranger.account.sub, userName: stranger.account.email };
+      for (const [idpId, linkedUserId] of [
+        ['google.com', `g-${hex()}`], // another account at the same provider
+        ['oidc.corp', user.account.sub], // the same id at another provider
+        ['google.com', stranger.account.sub], // another user's link
+      ]) {
+        await assertZitadelError(
+          management.removeHumanLinkedIDP({ userId: user.userId, idpId, linkedUserId }),
+          Code.NotFound,
+          NO_SUCH_LINK,
+          'TESSERA-IDP02',
+        );
+      }
+      assert.deepEqual(await linkedIDPs(user.userId), [userLink(user.userId, own)]);
+      assert.deepEqual(await linkedIDPs(stranger.userId), [userLink(stranger.userId, theirs)]);
+      assert.deepEqual(await idpLinks(users, user.userId), [own]);
+      assert.deepEqual(await idpLinks(users, stranger.userId), [theirs]);
+      assert.equal((await signInWithIdp('google.com', user.account)).localId, user.userId);
+      assert.equal((await signInWithIdp('google.com', stranger.account)).localId, stranger.userId);
+    });
+  });
+}
+
 describe('links to identity providers through @zitadel/node (v2beta over gRPC)', () => {
   let users;
 
@@ -327,5 +470,66 @@ describe('links to identity providers through @zitadel/node (v2beta over gRPC)',
     const { authMethodTypes } = await users.listAuthenticationMethodTypes({ userId: other.userId });
     assert.deepEqual(authMethodTypes, [BetaMethodType.AUTHENTICATION_METHOD_TYPE_PASSWORD]);
     assert.equal((await signInWithIdp('google.com', holder.account)).localId, holder.userId);
+  });
+});
+
+describe("management v1's linked identity providers through @zitadel/node (gRPC)", () => {
+  let users;
+  let management;
+  let usersV2; // @zitadel/client's v2 user service, for ListIDPLinks (v2beta's client has none)
+
+  before(() => {
+    const auth = createAccessTokenInterceptor(tessera.adminPat);
+    users = createUserClient(tessera.baseUrl, auth);
+    management = createManagementClient(tessera.baseUrl, auth);
+    usersV2 = createUserServiceClient(TRANSPORTS['gRPC (h2c)'](tessera.adminPat));
+  });
+
+  /** ListHumanLinkedIDPs: the links' six fields, checked against details.totalResult (a Long). */
+  async function linkedIDPs(userId) {
+    const listed = await management.listHumanLinkedIDPs({ userId });
+    assert.equal(listed.details?.totalResult?.toString(), String(listed.result.length));
+    return userLinkFields(listed.result);
+  }
+
+  test('ListHumanLinkedIDPs shows an AddIDPLink link and a signInWithIdp one, all six fields; RemoveHumanLinkedIDP removes them from v1 and v2', async () => {
+    const { userId, account } = await googleUser();
+    const google = { idpId: 'google.com', userId: account.sub, userName: account.email };
+    assert.deepEqual(await linkedIDPs(userId), [userLink(userId, google, NodeIDPType.IDP_TYPE_OIDC)]);
+    const corp = { idpId: 'oidc.corp', userId: `corp-${hex()}`, userName: 'ada' };
+    await users.addIDPLink({ userId, idpLink: corp });
+    const both = await idpLinks(usersV2, userId);
+    assert.equal(both.length, 2);
+    assert.deepEqual(await linkedIDPs(userId), both.map((link) => userLink(userId, link, NodeIDPType.IDP_TYPE_OIDC)));
+
+    for (const link of [google, corp]) {
+      const removed = await management.removeHumanLinkedIDP({ userId, idpId: link.idpId, linkedUserId: link.userId });
+      assert.ok(removed.details?.resourceOwner, 'details.resourceOwner');
+    }
+    assert.deepEqual(await linkedIDPs(userId), []);
+    assert.deepEqual(await idpLinks(usersV2, userId), []);
+    const { authMethodTypes } = await users.listAuthenticationMethodTypes({ userId });
+    assert.deepEqual(authMethodTypes, []);
+    // The corporate account, with no address to lead it back, signs a new user up. (The Google
+    // one would sign in to the user again: Google vouches for the user's address.)
+    const signedIn = await signInWithIdp('oidc.corp', { sub: corp.userId });
+    assert.equal(signedIn.isNewUser, true);
+    assert.notEqual(signedIn.localId, userId);
+  });
+
+  test('RemoveHumanLinkedIDP of a link the user lacks arrives as NOT_FOUND "… (TESSERA-IDP02)"; the link is kept', async () => {
+    const { userId, account } = await googleUser();
+    const google = { idpId: 'google.com', userId: account.sub, userName: account.email };
+    await assert.rejects(
+      management.removeHumanLinkedIDP({ userId, idpId: 'google.com', linkedUserId: `g-${hex()}` }),
+      (error) => {
+        assert.equal(error.code, Status.NOT_FOUND);
+        assert.equal(error.details, `${NO_SUCH_LINK} (TESSERA-IDP02)`);
+        return true;
+      },
+    );
+    assert.deepEqual(await linkedIDPs(userId), [userLink(userId, google, NodeIDPType.IDP_TYPE_OIDC)]);
+    assert.deepEqual(await idpLinks(usersV2, userId), [google]);
+    assert.equal((await signInWithIdp('google.com', account)).localId, userId);
   });
 });
