@@ -143,6 +143,20 @@ const userLinkFields = (result) =>
     idpType,
   }));
 
+/**
+ * `remove` (v2's RemoveIDPLink or v1's RemoveHumanLinkedIDP) refuses every link `user` lacks:
+ * another account at the same provider, the same id at another provider, `stranger`'s link.
+ */
+async function assertLackedLinksRefused(user, stranger, remove) {
+  for (const [idpId, linkedUserId] of [
+    ['google.com', `g-${hex()}`],
+    ['oidc.corp', user.account.sub],
+    ['google.com', stranger.account.sub],
+  ]) {
+    await assertZitadelError(remove({ userId: user.userId, idpId, linkedUserId }), Code.NotFound, NO_SUCH_LINK, 'TESSERA-IDP02');
+  }
+}
+
 /** Asserts that `promise` rejects with ZITADEL's error: the code, "<message> (<id>)" and its ErrorDetail. */
 async function assertZitadelError(promise, code, message, id) {
   const error = await promise.then(
@@ -293,18 +307,7 @@ for (const [name, transport] of Object.entries(TRANSPORTS)) {
       const stranger = await googleUser();
       const own = { idpId: 'google.com', userId: user.account.sub, userName: user.account.email };
       const theirs = { idpId: 'google.com', userId: stranger.account.sub, userName: stranger.account.email };
-      for (const [idpId, linkedUserId] of [
-        ['google.com', `g-${hex()}`], // another account at the same provider
-        ['oidc.corp', user.account.sub], // the same id at another provider
-        ['google.com', stranger.account.sub], // another user's link
-      ]) {
-        await assertZitadelError(
-          users.removeIDPLink({ userId: user.userId, idpId, linkedUserId }),
-          Code.NotFound,
-          NO_SUCH_LINK,
-          'TESSERA-IDP02',
-        );
-      }
+      await assertLackedLinksRefused(user, stranger, (request) => users.removeIDPLink(request));
       assert.deepEqual(await links(user.userId), [own]);
       assert.deepEqual(await links(stranger.userId), [theirs]);
       assert.equal((await signInWithIdp('google.com', user.account)).localId, user.userId);
@@ -398,18 +401,7 @@ for (const [name, transport] of Object.entries(TRANSPORTS)) {
       const stranger = await googleUser();
       const own = { idpId: 'google.com', userId: user.account.sub, userName: user.account.email };
       const theirs = { idpId: 'google.com', userId: stranger.account.sub, userName: stranger.account.email };
-      for (const [idpId, linkedUserId] of [
-        ['google.com', `g-${hex()}`], // another account at the same provider
-        ['oidc.corp', user.account.sub], // the same id at another provider
-        ['google.com', stranger.account.sub], // another user's link
-      ]) {
-        await assertZitadelError(
-          management.removeHumanLinkedIDP({ userId: user.userId, idpId, linkedUserId }),
-          Code.NotFound,
-          NO_SUCH_LINK,
-          'TESSERA-IDP02',
-        );
-      }
+      await assertLackedLinksRefused(user, stranger, (request) => management.removeHumanLinkedIDP(request));
       assert.deepEqual(await linkedIDPs(user.userId), [userLink(user.userId, own)]);
       assert.deepEqual(await linkedIDPs(stranger.userId), [userLink(stranger.userId, theirs)]);
       assert.deepEqual(await idpLinks(users, user.userId), [own]);
