@@ -35,6 +35,11 @@ fn main() -> Result<(), Box<dyn Error>> {
         // Undecodable requests are InvalidArgument, not tonic's Internal (see the module).
         .codec_path("crate::dialects::zitadel::codec::ZitadelCodec")
         .extern_path(".google.protobuf", "::pbjson_types")
+        // protojson's timestamp text (`Z`), which pbjson-types does not write.
+        .extern_path(
+            ".google.protobuf.Timestamp",
+            "crate::dialects::zitadel::timestamp::Timestamp",
+        )
         .compile_with_config(config, &protos, &[PathBuf::from("proto"), include])?;
     pbjson_build::Builder::new()
         .register_descriptors(&std::fs::read(&descriptors)?)?

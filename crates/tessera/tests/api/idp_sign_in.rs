@@ -881,7 +881,11 @@ async fn zitadel_management_v1_lists_and_removes_links() {
         json!({}),
     )
     .await;
-    assert!(removed["details"]["changeDate"].is_string(), "{removed}");
+    // protojson's timestamp text: UTC, written with `Z`.
+    assert!(
+        str_of(&removed["details"], "changeDate").ends_with('Z'),
+        "{removed}"
+    );
     let listed = call_ok(&app, Method::POST, &format!("{idps}/_search"), json!({})).await;
     assert!(listed["result"].is_null(), "{listed}");
 }

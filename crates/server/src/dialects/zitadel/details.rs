@@ -2,17 +2,14 @@
 //! The sequence is the change's time in milliseconds (Tessera keeps no event sequence per
 //! organization); the resource owner is the organization.
 
-use pbjson_types::Timestamp;
 use time::OffsetDateTime;
 
 use super::rpc::Ctx;
+use super::timestamp::Timestamp;
 use crate::proto::zitadel::{object, v1};
 
 pub fn timestamp(at: OffsetDateTime) -> Timestamp {
-    Timestamp {
-        seconds: at.unix_timestamp(),
-        nanos: at.nanosecond() as i32,
-    }
+    Timestamp::new(at)
 }
 
 fn sequence(at: OffsetDateTime) -> u64 {

@@ -21,6 +21,7 @@ mod rpc;
 mod search;
 mod services;
 mod sessions;
+pub(crate) mod timestamp;
 mod updates;
 mod users;
 mod v2beta;
