@@ -16,17 +16,14 @@ import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
 
 import { Code, ConnectError } from '@connectrpc/connect';
-import { createConnectTransport } from '@connectrpc/connect-node';
-import { NewAuthorizationBearerInterceptor } from '@zitadel/client';
-import { createServerTransport } from '@zitadel/client/node';
 import { createManagementServiceClient } from '@zitadel/client/v1';
 import { createSessionServiceClient, createUserServiceClient } from '@zitadel/client/v2';
-import { ErrorDetailSchema } from '@zitadel/proto/zitadel/message_pb.js';
 import { AuthFactorState as AuthFactorStateV1 } from '@zitadel/proto/zitadel/user_pb.js';
 import { AuthFactorState } from '@zitadel/proto/zitadel/user/v2/user_pb.js';
 import { AuthenticationMethodType } from '@zitadel/proto/zitadel/user/v2/user_service_pb.js';
 import { Secret, TOTP, URI } from 'otpauth';
 
+import { assertZitadelError, zitadelTransports } from './zitadel-transports.mjs';
 import { hex, PASSWORD, uniqueEmail, uniquePhone, useTessera } from './server.mjs';
 
 const tessera = useTessera();
@@ -45,25 +42,7 @@ const wrongVerificationCode = (code) => (code[0] === 'A' ? 'B' : 'A') + code.sli
 // An eight-digit session code that differs from the right one.
 const wrongSessionCode = (code) => String((Number(code) + 50_000_000) % 100_000_000).padStart(8, '0');
 
-// The transports, built once the server is up; each takes a token.
-const TRANSPORTS = {
-  'gRPC (h2c)': (token) => createServerTransport(token, { baseUrl: tessera.baseUrl, httpVersion: '2' }),
-  // connect-node defaults to the binary format; JSON has to be asked for.
-  'Connect JSON (HTTP/1.1)': (token) =>
-    createConnectTransport({
-      baseUrl: tessera.baseUrl,
-      httpVersion: '1.1',
-      useBinaryFormat: false,
-      interceptors: [NewAuthorizationBearerInterceptor(token)],
-    }),
-  'Connect binary (HTTP/1.1)': (token) =>
-    createConnectTransport({
-      baseUrl: tessera.baseUrl,
-      httpVersion: '1.1',
-      useBinaryFormat: true,
-      interceptors: [NewAuthorizationBearerInterceptor(token)],
-    }),
-};
+const TRANSPORTS = zitadelTransports(tessera);
 
 /** A fresh Identity Toolkit user: its email and ZITADEL user id (the localId). */
 async function signUp() {
@@ -74,23 +53,6 @@ async function signUp() {
   });
   assert.ok(localId);
   return { email, userId: localId };
-}
-
-/** Asserts that `promise` rejects with ZITADEL's error: the code, "<message> (<id>)" and its ErrorDetail. */
-async function assertZitadelError(promise, code, message, id) {
-  const error = await promise.then(
-    (response) => assert.fail(`expected ${Code[code]}, got a ${response.$typeName}`),
-    (e) => e,
-  );
-  assert.ok(error instanceof ConnectError, String(error));
-  assert.equal(error.code, code, `${Code[error.code]}: ${error.rawMessage}`);
-  assert.equal(error.rawMessage, `${message} (${id})`);
-  const details = error.findDetails(ErrorDetailSchema);
-  assert.deepEqual(
-    details.map((detail) => ({ id: detail.id, message: detail.message })),
-    [{ id, message }],
-  );
-  return error;
 }
 
 /** The v2 factors in the given states (READY only when none are given), as { state, type }. */

@@ -17,10 +17,7 @@
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
 
-import { Code, ConnectError } from '@connectrpc/connect';
-import { createConnectTransport } from '@connectrpc/connect-node';
-import { NewAuthorizationBearerInterceptor } from '@zitadel/client';
-import { createServerTransport } from '@zitadel/client/node';
+import { Code } from '@connectrpc/connect';
 import { createManagementServiceClient } from '@zitadel/client/v1';
 import { createUserServiceClient } from '@zitadel/client/v2';
 import {
@@ -31,10 +28,10 @@ import {
 import { IDPType as NodeIDPType } from '@zitadel/node/dist/api/generated/zitadel/idp.js';
 import { AuthenticationMethodType as BetaMethodType } from '@zitadel/node/dist/api/generated/zitadel/user/v2beta/user_service.js';
 import { IDPType } from '@zitadel/proto/zitadel/idp_pb.js';
-import { ErrorDetailSchema } from '@zitadel/proto/zitadel/message_pb.js';
 import { AuthenticationMethodType } from '@zitadel/proto/zitadel/user/v2/user_service_pb.js';
 import { Status } from 'nice-grpc';
 
+import { assertZitadelError, zitadelTransports } from './zitadel-transports.mjs';
 import { hex, PASSWORD, uniqueEmail, useTessera } from './server.mjs';
 
 const tessera = useTessera();
@@ -43,25 +40,7 @@ const LINKED_ELSEWHERE = 'The external user is linked to another user';
 const NO_SUCH_LINK = 'The user has no such link to an identity provider';
 const INCOMPLETE_LINK = 'The link names no identity provider or no external user';
 
-// The transports, built once the server is up; each takes a token.
-const TRANSPORTS = {
-  'gRPC (h2c)': (token) => createServerTransport(token, { baseUrl: tessera.baseUrl, httpVersion: '2' }),
-  // connect-node defaults to the binary format; JSON has to be asked for.
-  'Connect JSON (HTTP/1.1)': (token) =>
-    createConnectTransport({
-      baseUrl: tessera.baseUrl,
-      httpVersion: '1.1',
-      useBinaryFormat: false,
-      interceptors: [NewAuthorizationBearerInterceptor(token)],
-    }),
-  'Connect binary (HTTP/1.1)': (token) =>
-    createConnectTransport({
-      baseUrl: tessera.baseUrl,
-      httpVersion: '1.1',
-      useBinaryFormat: true,
-      interceptors: [NewAuthorizationBearerInterceptor(token)],
-    }),
-};
+const TRANSPORTS = zitadelTransports(tessera);
 
 const IDENTITY_TOOLKIT = '/identitytoolkit.googleapis.com/v1';
 
@@ -155,23 +134,6 @@ async function assertLackedLinksRefused(user, stranger, remove) {
   ]) {
     await assertZitadelError(remove({ userId: user.userId, idpId, linkedUserId }), Code.NotFound, NO_SUCH_LINK, 'TESSERA-IDP02');
   }
-}
-
-/** Asserts that `promise` rejects with ZITADEL's error: the code, "<message> (<id>)" and its ErrorDetail. */
-async function assertZitadelError(promise, code, message, id) {
-  const error = await promise.then(
-    (response) => assert.fail(`expected ${Code[code]}, got a ${response.$typeName}`),
-    (e) => e,
-  );
-  assert.ok(error instanceof ConnectError, String(error));
-  assert.equal(error.code, code, `${Code[error.code]}: ${error.rawMessage}`);
-  assert.equal(error.rawMessage, `${message} (${id})`);
-  const details = error.findDetails(ErrorDetailSchema);
-  assert.deepEqual(
-    details.map((detail) => ({ id: detail.id, message: detail.message })),
-    [{ id, message }],
-  );
-  return error;
 }
 
 for (const [name, transport] of Object.entries(TRANSPORTS)) {

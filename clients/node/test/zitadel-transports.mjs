@@ -1,0 +1,47 @@
+// What the ZITADEL client tests share: the transports @zitadel/client offers (gRPC over HTTP/2
+// without TLS, and Connect over HTTP/1.1 as JSON and as binary) and the check of ZITADEL's errors.
+
+import assert from 'node:assert/strict';
+
+import { Code, ConnectError } from '@connectrpc/connect';
+import { createConnectTransport } from '@connectrpc/connect-node';
+import { NewAuthorizationBearerInterceptor } from '@zitadel/client';
+import { createServerTransport } from '@zitadel/client/node';
+import { ErrorDetailSchema } from '@zitadel/proto/zitadel/message_pb.js';
+
+/** The transports to `tessera` by name, each taking a token; the server's URL is read when one is built. */
+export const zitadelTransports = (tessera) => ({
+  'gRPC (h2c)': (token) => createServerTransport(token, { baseUrl: tessera.baseUrl, httpVersion: '2' }),
+  // connect-node defaults to the binary format; JSON has to be asked for.
+  'Connect JSON (HTTP/1.1)': (token) =>
+    createConnectTransport({
+      baseUrl: tessera.baseUrl,
+      httpVersion: '1.1',
+      useBinaryFormat: false,
+      interceptors: [NewAuthorizationBearerInterceptor(token)],
+    }),
+  'Connect binary (HTTP/1.1)': (token) =>
+    createConnectTransport({
+      baseUrl: tessera.baseUrl,
+      httpVersion: '1.1',
+      useBinaryFormat: true,
+      interceptors: [NewAuthorizationBearerInterceptor(token)],
+    }),
+});
+
+/** Asserts that `promise` rejects with ZITADEL's error: the code, "<message> (<id>)" and its ErrorDetail. */
+export async function assertZitadelError(promise, code, message, id) {
+  const error = await promise.then(
+    (response) => assert.fail(`expected ${Code[code]}, got a ${response.$typeName}`),
+    (e) => e,
+  );
+  assert.ok(error instanceof ConnectError, String(error));
+  assert.equal(error.code, code, `${Code[error.code]}: ${error.rawMessage}`);
+  assert.equal(error.rawMessage, `${message} (${id})`);
+  const details = error.findDetails(ErrorDetailSchema);
+  assert.deepEqual(
+    details.map((detail) => ({ id: detail.id, message: detail.message })),
+    [{ id, message }],
+  );
+  return error;
+}
