@@ -197,7 +197,7 @@ impl Service {
         match email_owner {
             Some(owner) if assertion.email_verified => {
                 owner.ensure_active()?;
-                Ok(self.taken_over(owner, assertion))
+                self.taken_over(owner, assertion).await
             }
             Some(owner) => Ok(Decision::NeedConfirmation(owner)),
             // `EmailNotFound`, which the JS SDK's re-authentication turns into
@@ -268,24 +268,35 @@ impl Service {
     /// The address's user, signed in by a provider that vouches for the address: the profile
     /// becomes the provider's, and an owner who never proved the address loses every other
     /// way in.
-    fn taken_over(&self, mut owner: User, assertion: &IdpAssertion) -> Decision {
+    async fn taken_over(
+        &self,
+        owner: User,
+        assertion: &IdpAssertion,
+    ) -> Result<Decision, DomainError> {
         let identity = &assertion.identity;
         let email_recycled = owner
             .identity(&identity.provider_id)
             .is_some_and(|held| held.raw_id != identity.raw_id);
+        let mut changes = AccountChanges {
+            display_name: Some(identity.display_name.clone()),
+            photo_url: Some(identity.photo_url.clone()),
+            email_verified: Some(true),
+            link: Some(identity.clone()),
+            ..AccountChanges::default()
+        };
         if !owner.email_verified {
-            owner.password_hash = None;
-            owner.password_updated_at = None;
-            owner.email_link_sign_in = false;
-            owner.phone_number = None;
-            owner.identities.clear();
-            owner.valid_since = self.clock.now();
+            let now = self.clock.now();
+            changes.password = Some(None);
+            changes.phone_number = Some(None);
+            changes.unlink = owner
+                .identities
+                .iter()
+                .map(|held| held.provider_id.clone())
+                .collect();
+            changes.valid_since = Some(now.replace_nanosecond(0).unwrap_or(now));
         }
-        owner.display_name = identity.display_name.clone();
-        owner.photo_url = identity.photo_url.clone();
-        owner.email_verified = true;
-        owner.put_identity(identity.clone());
-        changed(owner, email_recycled)
+        let owner = self.changed(owner, changes.into()).await?;
+        Ok(changed(owner, email_recycled))
     }
 }
 

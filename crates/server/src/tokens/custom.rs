@@ -78,7 +78,7 @@ impl CustomTokens {
                 jwt: false,
             });
         }
-        let unchecked = unchecked_payload(raw)?;
+        let unchecked = jwt_payload(raw).ok_or(CustomTokenError::Format)?;
         audience(&unchecked)?;
         let CustomTokens::Signed(signers) = self else {
             return Ok(CustomToken {
@@ -95,10 +95,6 @@ impl CustomTokens {
         lifetime(&payload, now)?;
         Ok(CustomToken { payload, jwt: true })
     }
-}
-
-fn unchecked_payload(raw: &str) -> Result<Map<String, Value>, CustomTokenError> {
-    jwt_payload(raw).ok_or(CustomTokenError::Format)
 }
 
 fn audience(payload: &Map<String, Value>) -> Result<(), CustomTokenError> {

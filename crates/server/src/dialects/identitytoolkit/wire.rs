@@ -624,7 +624,8 @@ pub struct SignInWithPhoneNumberRequest {
     pub tenant_id: Option<String>,
     /// `SIGN_UP_OR_IN` (the default), `REAUTH` (the account must exist) or `UPDATE`.
     pub operation: Option<String>,
-    /// Proofs that only Firebase's own servers issue; never valid here.
+    /// A temporary proof of the number (given when a link found it taken), with
+    /// `phoneNumber`, instead of a code.
     pub temporary_proof: Option<String>,
     pub phone_number: Option<String>,
     #[serde(rename = "verificationProof")]
