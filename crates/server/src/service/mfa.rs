@@ -539,9 +539,8 @@ impl Service {
             ..me.sign_in()?
         };
         let (refresh_token, refresh) = self.new_refresh_token(&me.realm, &me.user, &sign_in)?;
-        let outcome = self
-            .store
-            .complete_enrolment(Enrolment {
+        let enrolled = async {
+            let enrolment = Enrolment {
                 challenge: Some(&challenge.id),
                 factor: &factor,
                 totp_step: step,
@@ -549,18 +548,18 @@ impl Service {
                 // The code was right, whatever becomes of the enrolment.
                 passed: Some(&self.pass(&check)),
                 refresh: Some(&refresh),
-            })
+            };
+            match self.store.complete_enrolment(enrolment).await? {
+                EnrolOutcome::Done => Ok(()),
+                EnrolOutcome::ChallengeGone => Err(DomainError::InvalidSessionInfo),
+                EnrolOutcome::LimitReached => Err(DomainError::SecondFactorLimitExceeded),
+            }
+        };
+        let ((), session) = self
+            .session_beside(&me.realm, &me.user, &sign_in, refresh_token, enrolled)
             .await?;
-        match outcome {
-            EnrolOutcome::Done => {}
-            EnrolOutcome::ChallengeGone => return Err(DomainError::InvalidSessionInfo),
-            EnrolOutcome::LimitReached => return Err(DomainError::SecondFactorLimitExceeded),
-        }
         self.send_enrolment_notice(&me.realm, &me.user, &factor.id, notice)
             .await;
-        let session = self
-            .session(&me.realm, &me.user, &sign_in, refresh_token)
-            .await?;
         Ok((factor, session))
     }
 
@@ -583,15 +582,21 @@ impl Service {
             sign_in.second_factor = None;
         }
         let (refresh_token, refresh) = self.new_refresh_token(&me.realm, &me.user, &sign_in)?;
-        if !self
-            .store
-            .remove_factor(&me.realm.id, &me.user.id, id, &event, Some(&refresh))
-            .await?
-        {
-            return Err(DomainError::FactorNotFound);
-        }
-        self.session(&me.realm, &me.user, &sign_in, refresh_token)
-            .await
+        let removed = async {
+            let (realm, user) = (&me.realm.id, &me.user.id);
+            match self
+                .store
+                .remove_factor(realm, user, id, &event, Some(&refresh))
+                .await?
+            {
+                true => Ok(()),
+                false => Err(DomainError::FactorNotFound),
+            }
+        };
+        let ((), session) = self
+            .session_beside(&me.realm, &me.user, &sign_in, refresh_token, removed)
+            .await?;
+        Ok(session)
     }
 
     /// After a correct first factor: a session, or a pending sign-in when a second factor
@@ -777,24 +782,25 @@ impl Service {
         let (refresh_token, refresh) = self.new_refresh_token(&realm, &user, &sign_in)?;
         // Of requests racing with the right code, the one that wins the sign-in finishes it,
         // and the others find it over, exactly as a request coming second would.
-        let outcome = self
-            .store
-            .complete_sign_in(SignInCompletion {
+        let completed = async {
+            let completion = SignInCompletion {
                 pending: &pending.id,
                 challenge: challenge.as_deref(),
                 totp_step: totp_step.map(|step| (&factor, step)),
                 passed: Some(&self.pass(&check)),
                 refresh: &refresh,
                 at: now,
-            })
+            };
+            Ok(self.store.complete_sign_in(completion).await?)
+        };
+        let (outcome, session) = self
+            .session_beside(&realm, &user, &sign_in, refresh_token, completed)
             .await?;
         match outcome {
-            SignInOutcome::Done => {}
-            SignInOutcome::SignInGone => return Err(DomainError::InvalidPendingCredential),
-            SignInOutcome::StepUsed => return Err(self.replayed(check).await),
+            SignInOutcome::Done => Ok((user, session)),
+            SignInOutcome::SignInGone => Err(DomainError::InvalidPendingCredential),
+            SignInOutcome::StepUsed => Err(self.replayed(check).await),
         }
-        let session = self.session(&realm, &user, &sign_in, refresh_token).await?;
-        Ok((user, session))
     }
 
     /// Checks a code of a ready TOTP factor on its own: right, and its time step not used

@@ -117,12 +117,15 @@ impl Service {
         sign_in: SignIn,
     ) -> Result<Session, DomainError> {
         let (refresh_token, record) = self.new_refresh_token(realm, user, &sign_in)?;
-        self.store.insert_refresh_token(&record).await?;
-        self.session(realm, user, &sign_in, refresh_token).await
+        let stored = async { Ok(self.store.insert_refresh_token(&record).await?) };
+        let ((), session) = self
+            .session_beside(realm, user, &sign_in, refresh_token, stored)
+            .await?;
+        Ok(session)
     }
 
     /// A new refresh token for `sign_in`, and the record to store, with the change that
-    /// starts the session when there is one, before [`Self::session`].
+    /// starts the session when there is one, for [`Self::session_beside`].
     pub(super) fn new_refresh_token(
         &self,
         realm: &Realm,
@@ -144,8 +147,27 @@ impl Service {
         Ok((refresh_token, record))
     }
 
-    /// The session of a stored refresh token, with a freshly minted ID token.
-    pub(super) async fn session(
+    /// The session of `refresh_token`, whose ID token is minted while `write`, the change
+    /// that stores or continues the session, commits. An RS256 signature takes about a
+    /// millisecond of a core, and a write spends most of its time waiting for its batch's
+    /// commit and fsync, so neither waits for the other (`BENCHMARKS.md`, thirty-sixth
+    /// session). The session is handed out only once the write is durable; a token minted
+    /// beside a write that failed or was refused is dropped unseen.
+    pub(super) async fn session_beside<T>(
+        &self,
+        realm: &Realm,
+        user: &User,
+        sign_in: &SignIn,
+        refresh_token: String,
+        write: impl Future<Output = Result<T, DomainError>>,
+    ) -> Result<(T, Session), DomainError> {
+        let (written, session) =
+            tokio::join!(write, self.session(realm, user, sign_in, refresh_token));
+        Ok((written?, session?))
+    }
+
+    /// The session of `refresh_token`, with a freshly minted ID token.
+    async fn session(
         &self,
         realm: &Realm,
         user: &User,
@@ -251,23 +273,23 @@ impl Service {
             return Err(DomainError::TokenExpired);
         }
         let now = self.clock.now();
-        self.store
-            .record_activity(&realm.id, &user.id, Activity::Refresh, now)
-            .await?;
+        let recorded = async {
+            let activity = Activity::Refresh;
+            Ok(self
+                .store
+                .record_activity(&realm.id, &user.id, activity, now)
+                .await?)
+        };
         let sign_in = SignIn {
             provider: record.sign_in_provider,
             auth_time: record.auth_time,
             second_factor: record.second_factor,
             developer_claims: record.developer_claims,
         };
-        let id_token = self.mint_id_token(&realm, &user, &sign_in).await?;
-        Ok(Session {
-            id_token,
-            refresh_token: refresh_token.to_owned(),
-            expires_in: crate::tokens::ID_TOKEN_LIFETIME_SECS,
-            user_id: user.id.to_string(),
-            project_id: realm.project_id,
-        })
+        let ((), session) = self
+            .session_beside(&realm, &user, &sign_in, refresh_token.to_owned(), recorded)
+            .await?;
+        Ok(session)
     }
 
     /// A session cookie for the session an ID token proves (the Admin SDKs'
