@@ -58,7 +58,7 @@ pub enum DomainError {
     IdentityNotFound,
     #[error("the user already has an account at that identity provider")]
     ProviderAlreadyLinked,
-    /// Production verifies no provider's credentials yet: none can be configured.
+    /// In production, a provider not among the configured `identity_providers`.
     #[error("no identity provider of that id is configured")]
     IdpNotConfigured,
     #[error("the temporary proof of a phone number is invalid or has expired")]

@@ -247,10 +247,7 @@ impl NewUser {
     pub fn into_user(self) -> User {
         User {
             password_updated_at: self.password_hash.as_ref().map(|_| self.created_at),
-            valid_since: self
-                .created_at
-                .replace_nanosecond(0)
-                .unwrap_or(self.created_at),
+            valid_since: sessions_valid_since(self.created_at),
             id: self.id,
             realm: self.realm,
             username: self.username,
@@ -272,6 +269,12 @@ impl NewUser {
             revision: 0,
         }
     }
+}
+
+/// The `valid_since` of a user whose sessions are revoked (or begin) at `now`: the whole
+/// second, as Firebase keeps `validSince` and ID tokens count their `iat`.
+pub fn sessions_valid_since(now: OffsetDateTime) -> OffsetDateTime {
+    now.replace_nanosecond(0).unwrap_or(now)
 }
 
 /// A partial update. `Some(None)` clears an optional attribute; `None` leaves it alone.
@@ -300,7 +303,7 @@ impl UserPatch {
     /// the account, revokes every session, as in Firebase: `valid_since` moves to `now`, so
     /// older refresh and ID tokens die.
     pub fn apply(self, user: &mut User, now: OffsetDateTime) {
-        let whole_second = now.replace_nanosecond(0).unwrap_or(now);
+        let whole_second = sessions_valid_since(now);
         if let Some(username) = self.username {
             user.username = Some(username);
         }

@@ -28,20 +28,19 @@ pub(crate) async fn write(conn: &mut Conn<'_>, write: &UserWrite) -> StoreResult
                     if !used_code(&mut tx).await? {
                         return Ok(false);
                     }
-                    run(&mut tx, users::insert_row(user)).await?;
+                    users::insert_indexed(&mut tx, user).await?;
                     user
                 }
                 UserRow::Changed(user) => {
                     if !won(&mut tx, users::update(user)).await? || !used_code(&mut tx).await? {
                         return Ok(false);
                     }
+                    if write.identities_changed {
+                        run_together(&mut tx, users::index_identities(user)).await?;
+                    }
                     user
                 }
             };
-            let new_with_identities = matches!(row, UserRow::New(_)) && !user.identities.is_empty();
-            if write.identities_changed || new_with_identities {
-                run_together(&mut tx, users::index_identities(user)).await?;
-            }
             let (realm, id) = (&user.realm, &user.id);
             let mut events = Vec::new();
             for (factor, event) in &write.added {

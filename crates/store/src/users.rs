@@ -22,15 +22,23 @@ pub(crate) async fn insert(conn: &mut Conn<'_>, new: NewUser) -> StoreResult<Use
         run(conn, insert_row(&user)).await?;
     } else {
         let mut tx = conn.begin().await.map_err(db_err)?;
-        run(&mut tx, insert_row(&user)).await?;
-        run_together(&mut tx, index_identities(&user)).await?;
+        insert_indexed(&mut tx, &user).await?;
         tx.commit().await.map_err(db_err)?;
     }
     Ok(user)
 }
 
+/// Inserts the user's row and indexes its identities, in the caller's transaction.
+pub(crate) async fn insert_indexed(tx: &mut Conn<'_>, user: &User) -> StoreResult<()> {
+    run(tx, insert_row(user)).await?;
+    if !user.identities.is_empty() {
+        run_together(tx, index_identities(user)).await?;
+    }
+    Ok(())
+}
+
 /// The statement that inserts `user`'s row.
-pub(crate) fn insert_row(user: &User) -> Statement {
+fn insert_row(user: &User) -> Statement {
     bind_user(
         sqlx::query(
             "INSERT INTO users (realm_id, id, email, email_verified, phone_number, display_name, photo_url, \

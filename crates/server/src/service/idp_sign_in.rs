@@ -15,6 +15,7 @@
 //! unchecked, as the Firebase emulator's; production's are the configured providers' own.
 
 use tessera_core::store::{UserRow, UserWrite};
+use tessera_core::user::sessions_valid_since;
 use tessera_core::{DomainError, EmailAddress, Identity, Realm, User, UserId};
 
 use super::accounts::{AccountChanges, NewAccount};
@@ -285,7 +286,6 @@ impl Service {
             ..AccountChanges::default()
         };
         if !owner.email_verified {
-            let now = self.clock.now();
             changes.password = Some(None);
             changes.phone_number = Some(None);
             changes.unlink = owner
@@ -293,7 +293,7 @@ impl Service {
                 .iter()
                 .map(|held| held.provider_id.clone())
                 .collect();
-            changes.valid_since = Some(now.replace_nanosecond(0).unwrap_or(now));
+            changes.valid_since = Some(sessions_valid_since(self.clock.now()));
         }
         let owner = self.changed(owner, changes.into()).await?;
         Ok(changed(owner, email_recycled))
