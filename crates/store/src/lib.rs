@@ -691,20 +691,25 @@ impl Store for SqlStore {
     async fn delete_user(&self, realm: &RealmId, id: &UserId) -> StoreResult<bool> {
         self.durably(async |conn| {
             let mut tx = conn.begin().await.map_err(db_err)?;
-            let done = sqlx::query("DELETE FROM users WHERE realm_id = $1 AND id = $2")
-                .bind(&realm.0)
-                .bind(id.as_str())
-                .execute(&mut *tx)
-                .await
-                .map_err(db_err)?;
-            sqlx::query("DELETE FROM login_sessions WHERE realm_id = $1 AND user_id = $2")
-                .bind(&realm.0)
-                .bind(id.as_str())
-                .execute(&mut *tx)
-                .await
-                .map_err(db_err)?;
+            let deleted = users::delete(&mut tx, realm, id).await?;
             tx.commit().await.map_err(db_err)?;
-            Ok(done.rows_affected() > 0)
+            Ok(deleted.is_some())
+        })
+        .await
+    }
+
+    async fn replace_user(&self, user: User) -> StoreResult<User> {
+        self.durably(async |conn| {
+            let mut tx = conn.begin().await.map_err(db_err)?;
+            let replaced = users::delete(&mut tx, &user.realm, &user.id).await?;
+            // A write that read the old row must not land on the new one.
+            let user = User {
+                revision: replaced.map_or(0, |revision| revision + 1),
+                ..user
+            };
+            users::insert_indexed(&mut tx, &user).await?;
+            tx.commit().await.map_err(db_err)?;
+            Ok(user)
         })
         .await
     }

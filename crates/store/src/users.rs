@@ -12,7 +12,7 @@ use time::OffsetDateTime;
 
 use crate::conn::Conn;
 use crate::db_err;
-use crate::rows::{USER_COLUMNS, millis, user_from_row};
+use crate::rows::{USER_COLUMNS, get, millis, user_from_row};
 use crate::together::{Statement, run, run_together};
 
 /// Inserts the user's row, and its identities into the realm's index with it.
@@ -35,6 +35,28 @@ pub(crate) async fn insert_indexed(tx: &mut Conn<'_>, user: &User) -> StoreResul
         run_together(tx, index_identities(user)).await?;
     }
     Ok(())
+}
+
+/// Deletes the user's row, and with it everything keyed by it, and its ZITADEL sessions; the
+/// revision the row was at, `None` when there was none.
+pub(crate) async fn delete(
+    tx: &mut Conn<'_>,
+    realm: &RealmId,
+    id: &UserId,
+) -> StoreResult<Option<i64>> {
+    let row = sqlx::query("DELETE FROM users WHERE realm_id = $1 AND id = $2 RETURNING revision")
+        .bind(&realm.0)
+        .bind(id.as_str())
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db_err)?;
+    sqlx::query("DELETE FROM login_sessions WHERE realm_id = $1 AND user_id = $2")
+        .bind(&realm.0)
+        .bind(id.as_str())
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+    row.as_ref().map(|row| get(row, "revision")).transpose()
 }
 
 /// The statement that inserts `user`'s row.

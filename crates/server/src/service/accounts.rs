@@ -5,6 +5,7 @@ use std::hash::Hash;
 use std::sync::Arc;
 
 use tessera_core::store::{Activity, UserQuery, UserRow, UserScope, UserWrite};
+use tessera_core::user::sessions_valid_since;
 use tessera_core::{
     AccountState, DomainError, EmailAddress, Identity, NewUser, Password, PhoneNumber, Profile,
     ProfilePatch, Realm, User, UserId, UserPatch,
@@ -138,6 +139,30 @@ impl Service {
         factors: Vec<AdminFactor>,
     ) -> Result<User, DomainError> {
         let user = self.insert_account(realm, account).await?;
+        self.with_factors(realm, user, factors).await
+    }
+
+    /// `create_account` in place of the user the account's id names, if any, as Firebase's
+    /// import with `allowOverwrite`: the old user's profile, password, identities, factors and
+    /// sessions all go, and ID tokens issued before are no longer accepted.
+    async fn replace_account(
+        &self,
+        realm: &Realm,
+        account: NewAccount,
+        factors: Vec<AdminFactor>,
+    ) -> Result<User, DomainError> {
+        let mut user = self.new_user(realm, account).await?.into_user();
+        user.valid_since = sessions_valid_since(self.clock.now());
+        let user = self.store.replace_user(user).await?;
+        self.with_factors(realm, user, factors).await
+    }
+
+    async fn with_factors(
+        &self,
+        realm: &Realm,
+        user: User,
+        factors: Vec<AdminFactor>,
+    ) -> Result<User, DomainError> {
         if !factors.is_empty() {
             self.set_factors(realm, &user, factors).await?;
         }
@@ -611,16 +636,23 @@ impl Service {
         Ok(BatchGetPage { users, next })
     }
 
-    /// Imports users one by one; a user that fails does not stop the others. Returns the
-    /// failures with the index each had in the request.
+    /// Imports users one by one; a user that fails does not stop the others. With
+    /// `overwrite`, an imported user replaces the one its id names. Returns the failures with
+    /// the index each had in the request.
     pub async fn import_users(
         &self,
         realm: &Realm,
         users: Vec<ImportUser>,
+        overwrite: bool,
     ) -> Result<Vec<(usize, DomainError)>, DomainError> {
         let mut failures = Vec::new();
         for (index, account, factors) in users {
-            match self.create_account(realm, account, factors).await {
+            let imported = if overwrite {
+                self.replace_account(realm, account, factors).await
+            } else {
+                self.create_account(realm, account, factors).await
+            };
+            match imported {
                 Ok(_) => {}
                 Err(e @ (DomainError::Unavailable | DomainError::Internal)) => return Err(e),
                 Err(e) => failures.push((index, e)),

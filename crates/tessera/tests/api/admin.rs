@@ -392,6 +392,89 @@ async fn batch_create_reports_each_failure_by_index() {
     assert!(app.admin_user("imp-3").await.is_none());
 }
 
+/// `allowOverwrite` replaces a user whose `localId` exists: profile, password, factors and
+/// sessions; without it the user is reported and kept. A replacement refused (its email taken)
+/// leaves the old user as it was. The hash parameters firebase-admin sends with
+/// `importUsers(users, {hash})` are accepted, and a user with a `passwordHash` is refused alone.
+#[tokio::test]
+async fn batch_create_overwrites_only_when_allowed() {
+    let app = TestApp::spawn().await;
+    let up = app.sign_up("old@example.com", "secret12").await;
+    let id = str_of(&up, "localId").to_owned();
+    let (status, body) = app
+        .admin_post(
+            &path(":update"),
+            json!({"localId": id, "displayName": "Old", "phoneNumber": "+16505550110", "emailVerified": true,
+                   "mfa": {"enrollments": [{"phoneInfo": "+16505550111"}]}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    create(
+        &app,
+        json!({"localId": "other", "email": "taken@example.com"}),
+    )
+    .await;
+    let (refresh, id_token) = (str_of(&up, "refreshToken"), str_of(&up, "idToken"));
+    assert_eq!(app.lookup(id_token).await.0, StatusCode::OK);
+
+    let before = app.fingerprint().await;
+    let kept = app.admin_user(&id).await;
+    let refused = [
+        json!({"users": [{"localId": id, "email": "new@example.com"}]}),
+        json!({"users": [{"localId": id, "email": "taken@example.com"}], "allowOverwrite": true}),
+    ];
+    for (request, message) in refused
+        .into_iter()
+        .zip(["DUPLICATE_LOCAL_ID", "EMAIL_EXISTS"])
+    {
+        let (status, body) = app.admin_post(&path(":batchCreate"), request).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(body["error"], json!([{"index": 0, "message": message}]));
+        assert_eq!(app.fingerprint().await, before);
+        assert_eq!(app.admin_user(&id).await, kept);
+    }
+
+    app.advance(2);
+    let (status, body) = app
+        .admin_post(
+            &path(":batchCreate"),
+            json!({"allowOverwrite": true, "hashAlgorithm": "HMAC_SHA256", "signerKey": "c2lnbmVy",
+                   "users": [
+                {"localId": id, "email": "new@example.com", "rawPassword": "newpass12",
+                 "mfaInfo": [{"phoneInfo": "+16505550112", "displayName": "New"}]},
+                {"localId": "hashed", "email": "hashed@example.com", "passwordHash": "aGFzaA==", "salt": "c2FsdA=="},
+                {"localId": "fresh", "email": "fresh@example.com"}
+            ]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        body["error"],
+        json!([{"index": 1, "message": "UNSUPPORTED_HASH : Import passwords as rawPassword."}])
+    );
+    let user = app.admin_user(&id).await.expect("replaced");
+    assert_eq!(user["email"], "new@example.com");
+    assert_eq!(user["emailVerified"], false);
+    assert_eq!(user.get("displayName"), None);
+    assert_eq!(user.get("phoneNumber"), None);
+    let factors = user["mfaInfo"].as_array().expect("factors");
+    assert_eq!(factors.len(), 1);
+    assert_eq!(factors[0]["phoneInfo"], "+16505550112");
+    assert_eq!(factors[0]["displayName"], "New");
+    assert!(app.admin_user("fresh").await.is_some());
+    assert!(app.admin_user("hashed").await.is_none());
+
+    assert_it_error(&app.lookup(id_token).await, "TOKEN_EXPIRED");
+    assert_it_error(&app.refresh(refresh).await, "TOKEN_EXPIRED");
+    assert_it_error(
+        &app.sign_in("old@example.com", "secret12").await,
+        "EMAIL_NOT_FOUND",
+    );
+    let (status, body) = app.sign_in("new@example.com", "newpass12").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["mfaInfo"][0]["displayName"], "New", "{body}");
+}
+
 /// firebase-admin's `importUsers` sends up to 1000 full records in one body, far more than the
 /// 64 KiB other calls accept; a body over the import limit is refused and changes nothing.
 #[tokio::test]

@@ -223,7 +223,8 @@ pub async fn batch_create(
             }),
         }
     }
-    for (index, e) in svc.import_users(&realm, accepted).await? {
+    let overwrite = req.allow_overwrite.unwrap_or(false);
+    for (index, e) in svc.import_users(&realm, accepted, overwrite).await? {
         error.push(IndexedError {
             index,
             message: ItError::from(e).message(),

@@ -193,9 +193,33 @@ pub struct SqlExpression {
 pub struct BatchCreateRequest {
     pub users: Option<Vec<ImportedUser>>,
     pub tenant_id: Option<String>,
-    /// Password hashes are not imported (see the README); only `rawPassword`.
+    /// Replace the user a `localId` already names, instead of reporting it.
+    pub allow_overwrite: Option<bool>,
+    /// Password hashes are not imported (see the README); only `rawPassword`. Their
+    /// parameters are accepted so that a user sent with `passwordHash` is refused on its own
+    /// (`UNSUPPORTED_HASH`), as the README says, and the rest of the batch is imported.
     #[serde(rename = "hashAlgorithm")]
     pub _hash_algorithm: Ignored,
+    #[serde(rename = "signerKey")]
+    pub _signer_key: Ignored,
+    #[serde(rename = "saltSeparator")]
+    pub _salt_separator: Ignored,
+    #[serde(rename = "rounds")]
+    pub _rounds: Ignored,
+    #[serde(rename = "memoryCost")]
+    pub _memory_cost: Ignored,
+    #[serde(rename = "cpuMemCost")]
+    pub _cpu_mem_cost: Ignored,
+    #[serde(rename = "parallelization")]
+    pub _parallelization: Ignored,
+    #[serde(rename = "blockSize")]
+    pub _block_size: Ignored,
+    #[serde(rename = "dkLen")]
+    pub _dk_len: Ignored,
+    #[serde(rename = "passwordHashOrder")]
+    pub _password_hash_order: Ignored,
+    #[serde(rename = "argon2Parameters")]
+    pub _argon2_parameters: Ignored,
     #[serde(rename = "sanityCheck")]
     pub _sanity_check: Ignored,
     #[serde(rename = "delegatedProjectNumber")]
