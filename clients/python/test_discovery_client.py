@@ -60,6 +60,39 @@ def test_admin_calls_with_an_owner_credential(tessera):
     assert query["recordsCount"] == "1"
 
 
+def test_batch_create_overwrites_only_when_allowed(tessera):
+    admin = build(
+        "identitytoolkit",
+        "v1",
+        credentials=google.oauth2.credentials.Credentials(token="owner"),
+        client_options={"api_endpoint": tessera},
+        static_discovery=True,
+    )
+    accounts = admin.projects().accounts()
+    uid = f"dc-import-{uuid.uuid4().hex[:8]}"
+    first = accounts.batchCreate(
+        targetProjectId=PROJECT, body={"users": [{"localId": uid, "email": f"{uid}@example.com", "displayName": "First"}]}
+    ).execute()
+    assert "error" not in first
+
+    again = {"users": [{"localId": uid, "email": f"{uid}-2@example.com"}]}
+    refused = accounts.batchCreate(targetProjectId=PROJECT, body=again).execute()
+    assert refused["error"] == [{"index": 0, "message": "DUPLICATE_LOCAL_ID"}]
+    kept = accounts.lookup(targetProjectId=PROJECT, body={"localId": [uid]}).execute()["users"][0]
+    assert (kept["email"], kept["displayName"]) == (f"{uid}@example.com", "First")
+
+    replaced = accounts.batchCreate(targetProjectId=PROJECT, body={**again, "allowOverwrite": True}).execute()
+    assert "error" not in replaced
+    user = accounts.lookup(targetProjectId=PROJECT, body={"localId": [uid]}).execute()["users"][0]
+    assert user["email"] == f"{uid}-2@example.com"
+    assert "displayName" not in user
+
+    with pytest.raises(HttpError) as caught:
+        accounts.batchCreate(targetProjectId=PROJECT, body={"users": [{"localId": uid}, {"localId": uid}]}).execute()
+    assert caught.value.resp.status == 400
+    assert error_message(caught.value) == f"DUPLICATE_LOCAL_ID : {uid}"
+
+
 def waiting_oob_codes(base: str, email: str) -> list[dict]:
     """The dev outbox's action links for `email` that are still waiting to be used."""
     reply = requests.get(f"{base}/emulator/v1/projects/{PROJECT}/oobCodes", timeout=10)

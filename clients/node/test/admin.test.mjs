@@ -204,6 +204,21 @@ test('importUsers without password hashes creates the users as given', async () 
   assert.equal((await tessera.admin.getUserByEmail(second.email)).uid, second.uid);
 });
 
+test('importUsers with a hash option imports the users without one and refuses the hashed ones alone', async () => {
+  const hashed = { uid: `hashed-${hex()}`, email: uniqueEmail('hashed'), passwordHash: Buffer.from('hash'), passwordSalt: Buffer.from('salt') };
+  const plain = { uid: `plain-${hex()}`, email: uniqueEmail('plain') };
+  const result = await tessera.admin.importUsers([hashed, plain], {
+    hash: { algorithm: 'HMAC_SHA256', key: Buffer.from('signer key') },
+  });
+  assert.equal(result.successCount, 1);
+  assert.deepEqual(
+    result.errors.map(({ index, error }) => [index, error.code, error.message]),
+    [[0, 'auth/invalid-user-import', 'UNSUPPORTED_HASH : Import passwords as rawPassword.']],
+  );
+  assert.equal((await tessera.admin.getUser(plain.uid)).email, plain.email);
+  await assert.rejects(tessera.admin.getUser(hashed.uid), { code: 'auth/user-not-found' });
+});
+
 test('getUsers resolves uid, email and phone identifiers together and reports the missing ones', async () => {
   const [byUid, byEmail, byPhone] = await Promise.all(
     [0, 1, 2].map(() => tessera.admin.createUser({ email: uniqueEmail(), phoneNumber: uniquePhone() })),

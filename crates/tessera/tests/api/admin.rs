@@ -475,6 +475,53 @@ async fn batch_create_overwrites_only_when_allowed() {
     assert_eq!(body["mfaInfo"][0]["displayName"], "New", "{body}");
 }
 
+/// Users that repeat one another refuse the whole import before anything is written, as in
+/// the emulator: a `localId` twice (unless the second may overwrite the first), and with
+/// `sanityCheck` an email or a provider's account twice.
+#[tokio::test]
+async fn batch_create_refuses_repeats_within_a_request() {
+    let app = TestApp::spawn().await;
+    let google = |raw: &str| json!([{"providerId": "google.com", "rawId": raw}]);
+    let refused = [
+        (
+            json!({"users": [{"localId": "d1"}, {"localId": "d2"}, {"localId": "d1"}]}),
+            "DUPLICATE_LOCAL_ID : d1",
+        ),
+        (
+            json!({"sanityCheck": true, "users": [{"localId": "e1", "email": "same@example.com"},
+                                                  {"localId": "e2", "email": "same@example.com"}]}),
+            "DUPLICATE_EMAIL : same@example.com",
+        ),
+        (
+            json!({"sanityCheck": true, "users": [{"localId": "g1", "providerUserInfo": google("g")},
+                                                  {"localId": "g2", "providerUserInfo": google("g")}]}),
+            "DUPLICATE_RAW_ID : Provider id(google.com), Raw id(g)",
+        ),
+    ];
+    let before = app.fingerprint().await;
+    for (request, message) in refused {
+        assert_it_error(
+            &app.admin_post(&path(":batchCreate"), request).await,
+            message,
+        );
+        assert_eq!(app.fingerprint().await, before);
+    }
+
+    let (status, body) = app
+        .admin_post(
+            &path(":batchCreate"),
+            json!({"allowOverwrite": true, "users": [{"localId": "d1", "email": "first@example.com"},
+                                                     {"localId": "d1", "email": "second@example.com"}]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body.get("error"), None, "{body}");
+    assert_eq!(
+        app.admin_user("d1").await.unwrap()["email"],
+        "second@example.com"
+    );
+}
+
 /// firebase-admin's `importUsers` sends up to 1000 full records in one body, far more than the
 /// 64 KiB other calls accept; a body over the import limit is refused and changes nothing.
 #[tokio::test]

@@ -212,6 +212,8 @@ pub async fn batch_create(
             "A maximum of 1000 users can be imported at once.",
         ));
     }
+    let overwrite = req.allow_overwrite.unwrap_or(false);
+    refuse_repeats(&users, req.sanity_check.unwrap_or(false), overwrite)?;
     let mut error = Vec::new();
     let mut accepted = Vec::new();
     for (index, user) in users.into_iter().enumerate() {
@@ -223,7 +225,6 @@ pub async fn batch_create(
             }),
         }
     }
-    let overwrite = req.allow_overwrite.unwrap_or(false);
     for (index, e) in svc.import_users(&realm, accepted, overwrite).await? {
         error.push(IndexedError {
             index,
@@ -235,6 +236,48 @@ pub async fn batch_create(
         kind: "identitytoolkit#UploadAccountResponse",
         error,
     }))
+}
+
+/// Refuses an import whose users repeat one another, before any is written, as the emulator
+/// does: a `localId` given twice, unless the second may overwrite the first, and with
+/// `sanityCheck` an email or an identity at a provider given twice.
+fn refuse_repeats(
+    users: &[ImportedUser],
+    sanity_check: bool,
+    overwrite: bool,
+) -> Result<(), ItError> {
+    if sanity_check {
+        if let Some(email) = repeated(users.iter().filter_map(|u| u.email.clone())) {
+            return Err(ItError::with_detail("DUPLICATE_EMAIL", &email));
+        }
+        let identities = users
+            .iter()
+            .flat_map(|u| u.provider_user_info.iter().flatten())
+            .map(|p| {
+                let provider = p.provider_id.as_deref().unwrap_or_default();
+                let raw = p.raw_id.as_deref().unwrap_or_default();
+                format!("Provider id({provider}), Raw id({raw})")
+            });
+        if let Some(identity) = repeated(identities) {
+            return Err(ItError::with_detail("DUPLICATE_RAW_ID", &identity));
+        }
+    }
+    match repeated(users.iter().filter_map(|u| u.local_id.clone())) {
+        Some(id) if !overwrite => Err(ItError::with_detail("DUPLICATE_LOCAL_ID", &id)),
+        _ => Ok(()),
+    }
+}
+
+/// The first value that comes a second time.
+fn repeated(values: impl Iterator<Item = String>) -> Option<String> {
+    let mut seen = std::collections::HashSet::new();
+    for value in values {
+        if seen.contains(&value) {
+            return Some(value);
+        }
+        seen.insert(value);
+    }
+    None
 }
 
 #[utoipa::path(post, path = "/v1/projects/{project}/accounts:batchDelete", tag = "admin",

@@ -220,8 +220,8 @@ pub struct BatchCreateRequest {
     pub _password_hash_order: Ignored,
     #[serde(rename = "argon2Parameters")]
     pub _argon2_parameters: Ignored,
-    #[serde(rename = "sanityCheck")]
-    pub _sanity_check: Ignored,
+    /// Refuse the whole request when two of its users share an email or an identity.
+    pub sanity_check: Option<bool>,
     #[serde(rename = "delegatedProjectNumber")]
     pub _delegated_project_number: Ignored,
 }
