@@ -4,7 +4,7 @@
 use std::hash::Hash;
 use std::sync::Arc;
 
-use tessera_core::store::{Activity, UserQuery, UserRow, UserScope, UserWrite};
+use tessera_core::store::{UserQuery, UserRow, UserScope, UserWrite};
 use tessera_core::user::sessions_valid_since;
 use tessera_core::{
     AccountState, DomainError, EmailAddress, Identity, NewUser, Password, PhoneNumber, Profile,
@@ -240,17 +240,16 @@ impl Service {
                 }
             }
         };
-        if !is_new {
-            user.ensure_active()?;
-            self.store
-                .record_activity(&realm.id, &user.id, Activity::SignIn, now)
-                .await?;
-        }
         let sign_in = SignIn {
             developer_claims,
             ..SignIn::first_factor("custom", now)
         };
-        let session = self.start_session(realm, &user, sign_in).await?;
+        let session = if is_new {
+            self.start_session(realm, &user, sign_in).await?
+        } else {
+            user.ensure_active()?;
+            self.start_sign_in_session(realm, &user, sign_in).await?
+        };
         Ok((session, is_new))
     }
 

@@ -15,7 +15,7 @@ use tessera_core::challenge::{
 use tessera_core::delivery::{MessageContent, MessageKind};
 use tessera_core::factor::MAX_READY_FACTORS;
 use tessera_core::store::{
-    Activity, EnrolOutcome, Enrolment, Event, Listed, NewChallenge, SealedKind, SignInCompletion,
+    EnrolOutcome, Enrolment, Event, Listed, NewChallenge, SealedKind, SignInCompletion,
     SignInOutcome,
 };
 use tessera_core::totp::{SECRET_LEN, TotpRefusal, TotpSpec};
@@ -637,11 +637,8 @@ impl Service {
             });
         }
         user.last_login_at = Some(now);
-        self.store
-            .record_activity(&realm.id, &user.id, Activity::SignIn, now)
-            .await?;
         let session = self
-            .start_session(realm, user, SignIn::first_factor(provider, now))
+            .start_sign_in_session(realm, user, SignIn::first_factor(provider, now))
             .await?;
         Ok(FirstFactorOutcome::Session(session))
     }

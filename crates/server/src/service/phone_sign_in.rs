@@ -10,7 +10,6 @@
 
 use data_encoding::BASE64URL_NOPAD;
 use tessera_core::challenge::{Purpose, SMS_CODE_LIFETIME};
-use tessera_core::store::Activity;
 use tessera_core::{DomainError, PhoneNumber, Realm, User};
 use time::{Duration, OffsetDateTime};
 
@@ -124,6 +123,7 @@ impl Service {
             }
         };
         let now = self.clock.now();
+        let links = matches!(purpose, PhoneCodeUse::Link(_));
         let (user, is_new) = match purpose {
             PhoneCodeUse::Link(me) => match self.put_phone(*me, &phone).await {
                 Err(DomainError::PhoneNumberExists) if by_code => {
@@ -139,9 +139,12 @@ impl Service {
             PhoneCodeUse::SignUpOrIn => self.phone_account(realm, &phone, true).await?,
             PhoneCodeUse::Reauthenticate => self.phone_account(realm, &phone, false).await?,
         };
-        let session = self
-            .start_session(realm, &user, SignIn::first_factor(PHONE, now))
-            .await?;
+        let sign_in = SignIn::first_factor(PHONE, now);
+        let session = if is_new || links {
+            self.start_session(realm, &user, sign_in).await?
+        } else {
+            self.start_sign_in_session(realm, &user, sign_in).await?
+        };
         Ok(PhoneOutcome::SignedIn(Box::new(PhoneSignIn {
             user,
             session,
@@ -258,8 +261,8 @@ impl Service {
         }
     }
 
-    /// The account that has `phone`, signed in, or (`may_sign_up`) a new one with it; and
-    /// whether it is new.
+    /// The account that has `phone`, if it may sign in, or (`may_sign_up`) a new one with it;
+    /// and whether it is new.
     async fn phone_account(
         &self,
         realm: &Realm,
@@ -288,9 +291,6 @@ impl Service {
         };
         existing.ensure_active()?;
         self.refuse_second_factor_users(realm, &existing).await?;
-        self.store
-            .record_activity(&realm.id, &existing.id, Activity::SignIn, self.clock.now())
-            .await?;
         Ok((existing, false))
     }
 

@@ -77,8 +77,10 @@ async fn a_custom_token_signs_in_its_user() {
     let own = json!({"localId": "alice", "customAttributes": "{\"role\":\"reader\"}"});
     let (status, body) = app.admin_post(&path, own).await;
     assert_eq!(status, StatusCode::OK, "{body}");
+    app.advance(60);
     let again = sign_in(&app, &token).await;
     assert_eq!(again["isNewUser"], false);
+    assert_eq!(app.last_login("alice").await, app.now());
     let claims = crate::helpers::claims(str_of(&again, "idToken"));
     assert_eq!(
         (&claims["role"], &claims["tier"]),

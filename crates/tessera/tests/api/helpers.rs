@@ -537,6 +537,13 @@ impl TestApp {
         tessera_core::Clock::now(self.clock.as_ref()).unix_timestamp()
     }
 
+    /// The user's `lastLoginAt`, in whole seconds.
+    pub async fn last_login(&self, local_id: &str) -> i64 {
+        let user = self.admin_user(local_id).await.expect("user");
+        let millis: i64 = str_of(&user, "lastLoginAt").parse().expect("milliseconds");
+        millis / 1000
+    }
+
     /// A signed-up user whose email an administrator has verified (MFA requires it), with a
     /// fresh session.
     pub async fn verified_user(&self, email: &str) -> Value {
