@@ -41,14 +41,19 @@ def test_errors_arrive_as_http_errors(toolkit):
     assert error_message(caught.value) == "WEAK_PASSWORD : Password should be at least 6 characters"
 
 
-def test_admin_calls_with_an_owner_credential(tessera):
-    admin = build(
+def admin_toolkit(tessera: str):
+    """The discovery client as an administrator: the dev owner credential."""
+    return build(
         "identitytoolkit",
         "v1",
         credentials=google.oauth2.credentials.Credentials(token="owner"),
         client_options={"api_endpoint": tessera},
         static_discovery=True,
     )
+
+
+def test_admin_calls_with_an_owner_credential(tessera):
+    admin = admin_toolkit(tessera)
     uid = f"dc-admin-{uuid.uuid4().hex[:8]}"
     created = admin.accounts().signUp(
         body={"targetProjectId": PROJECT, "localId": uid, "email": f"{uid}@example.com"}
@@ -61,13 +66,7 @@ def test_admin_calls_with_an_owner_credential(tessera):
 
 
 def test_batch_create_overwrites_only_when_allowed(tessera):
-    admin = build(
-        "identitytoolkit",
-        "v1",
-        credentials=google.oauth2.credentials.Credentials(token="owner"),
-        client_options={"api_endpoint": tessera},
-        static_discovery=True,
-    )
+    admin = admin_toolkit(tessera)
     accounts = admin.projects().accounts()
     uid = f"dc-import-{uuid.uuid4().hex[:8]}"
     first = accounts.batchCreate(
