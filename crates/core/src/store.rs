@@ -592,8 +592,9 @@ pub trait Store: Send + Sync + 'static {
     /// The realms holding a user with that ZITADEL username, matched without regard to case.
     async fn username_realms(&self, name: &str) -> StoreResult<Vec<RealmId>>;
     /// Writes `user` in place of the user with its id, if there is one, and of everything
-    /// hanging off it (factors, tokens, sessions), in one transaction: a refused row (its
-    /// email taken by another user) leaves the old user as it was.
+    /// `delete_user` deletes with it (factors, identities, ZITADEL sessions), in one
+    /// transaction: a refused row (its email taken by another user) leaves the old user as it
+    /// was. Refresh tokens stay, as on deletion; `user.valid_since` decides whether they hold.
     async fn replace_user(&self, user: User) -> StoreResult<User>;
     /// Deletes the user and everything hanging off it; `Ok(false)` when there was none.
     async fn delete_user(&self, realm: &RealmId, id: &UserId) -> StoreResult<bool>;

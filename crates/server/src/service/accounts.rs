@@ -144,7 +144,7 @@ impl Service {
 
     /// `create_account` in place of the user the account's id names, if any, as Firebase's
     /// import with `allowOverwrite`: the old user's profile, password, identities, factors and
-    /// sessions all go, and ID tokens issued before are no longer accepted.
+    /// sessions all go, and ID and refresh tokens issued before are no longer accepted.
     async fn replace_account(
         &self,
         realm: &Realm,

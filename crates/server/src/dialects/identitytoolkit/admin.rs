@@ -247,37 +247,29 @@ fn refuse_repeats(
     overwrite: bool,
 ) -> Result<(), ItError> {
     if sanity_check {
-        if let Some(email) = repeated(users.iter().filter_map(|u| u.email.clone())) {
-            return Err(ItError::with_detail("DUPLICATE_EMAIL", &email));
+        if let Some(email) = repeated(users.iter().filter_map(|u| u.email.as_deref())) {
+            return Err(ItError::with_detail("DUPLICATE_EMAIL", email));
         }
         let identities = users
             .iter()
             .flat_map(|u| u.provider_user_info.iter().flatten())
-            .map(|p| {
-                let provider = p.provider_id.as_deref().unwrap_or_default();
-                let raw = p.raw_id.as_deref().unwrap_or_default();
-                format!("Provider id({provider}), Raw id({raw})")
-            });
-        if let Some(identity) = repeated(identities) {
-            return Err(ItError::with_detail("DUPLICATE_RAW_ID", &identity));
+            .map(|p| (p.provider_id.as_deref(), p.raw_id.as_deref()));
+        if let Some((provider, raw)) = repeated(identities) {
+            let (provider, raw) = (provider.unwrap_or_default(), raw.unwrap_or_default());
+            let detail = format!("Provider id({provider}), Raw id({raw})");
+            return Err(ItError::with_detail("DUPLICATE_RAW_ID", &detail));
         }
     }
-    match repeated(users.iter().filter_map(|u| u.local_id.clone())) {
-        Some(id) if !overwrite => Err(ItError::with_detail("DUPLICATE_LOCAL_ID", &id)),
+    match repeated(users.iter().filter_map(|u| u.local_id.as_deref())) {
+        Some(id) if !overwrite => Err(ItError::with_detail("DUPLICATE_LOCAL_ID", id)),
         _ => Ok(()),
     }
 }
 
 /// The first value that comes a second time.
-fn repeated(values: impl Iterator<Item = String>) -> Option<String> {
+fn repeated<T: Eq + std::hash::Hash + Copy>(mut values: impl Iterator<Item = T>) -> Option<T> {
     let mut seen = std::collections::HashSet::new();
-    for value in values {
-        if seen.contains(&value) {
-            return Some(value);
-        }
-        seen.insert(value);
-    }
-    None
+    values.find(|value| !seen.insert(*value))
 }
 
 #[utoipa::path(post, path = "/v1/projects/{project}/accounts:batchDelete", tag = "admin",
