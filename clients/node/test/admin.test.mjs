@@ -1,6 +1,7 @@
 // firebase-admin (Node) against Tessera through FIREBASE_AUTH_EMULATOR_HOST.
 
 import assert from 'node:assert/strict';
+import { createCipheriv, createHash, createHmac, pbkdf2Sync, randomBytes, scryptSync } from 'node:crypto';
 import { test } from 'node:test';
 
 import { getIdTokenResult, reload } from 'firebase/auth';
@@ -204,19 +205,119 @@ test('importUsers without password hashes creates the users as given', async () 
   assert.equal((await tessera.admin.getUserByEmail(second.email)).uid, second.uid);
 });
 
-test('importUsers with a hash option imports the users without one and refuses the hashed ones alone', async () => {
-  const hashed = { uid: `hashed-${hex()}`, email: uniqueEmail('hashed'), passwordHash: Buffer.from('hash'), passwordSalt: Buffer.from('salt') };
-  const plain = { uid: `plain-${hex()}`, email: uniqueEmail('plain') };
-  const result = await tessera.admin.importUsers([hashed, plain], {
-    hash: { algorithm: 'HMAC_SHA256', key: Buffer.from('signer key') },
+// Password hashes made by another system, computed here with Node's crypto (never with the
+// server's code), in the forms README.md's "Importing password hashes" describes.
+
+/** Firebase's modified scrypt: the signer key, AES-256-CTR encrypted (zero IV) under scrypt's key. */
+function firebaseScrypt(password, salt, { key, saltSeparator, rounds, memoryCost }) {
+  const N = 2 ** memoryCost;
+  const derived = scryptSync(password, Buffer.concat([salt, saltSeparator]), 64, {
+    N,
+    r: rounds,
+    p: 1,
+    maxmem: 256 * N * rounds,
   });
-  assert.equal(result.successCount, 1);
-  assert.deepEqual(
-    result.errors.map(({ index, error }) => [index, error.code, error.message]),
-    [[0, 'auth/invalid-user-import', 'UNSUPPORTED_HASH : Import passwords as rawPassword.']],
+  const cipher = createCipheriv('aes-256-ctr', derived.subarray(0, 32), Buffer.alloc(16));
+  return Buffer.concat([cipher.update(key), cipher.final()]);
+}
+
+/** SHA-n: H(salt‖password), then H of the digest until H ran `rounds` times. */
+function digestRounds(algorithm, password, salt, rounds) {
+  let digest = createHash(algorithm).update(salt).update(password).digest();
+  for (let i = 1; i < rounds; i++) digest = createHash(algorithm).update(digest).digest();
+  return digest;
+}
+
+/** One user per algorithm: the `importUsers` hash option and its user's hash of `password`. */
+const HASHED_IMPORTS = [
+  {
+    name: 'HMAC_SHA256',
+    hash: { algorithm: 'HMAC_SHA256', key: randomBytes(32) },
+    make: (password, salt, { key }) => createHmac('sha256', key).update(password).update(salt).digest(),
+  },
+  {
+    name: 'SCRYPT (Firebase\'s)',
+    hash: { algorithm: 'SCRYPT', key: randomBytes(64), saltSeparator: randomBytes(1), rounds: 8, memoryCost: 14 },
+    make: firebaseScrypt,
+  },
+  {
+    name: 'STANDARD_SCRYPT',
+    hash: { algorithm: 'STANDARD_SCRYPT', memoryCost: 1024, blockSize: 8, parallelization: 2, derivedKeyLength: 64 },
+    make: (password, salt, { memoryCost, blockSize, parallelization, derivedKeyLength }) =>
+      scryptSync(password, salt, derivedKeyLength, { N: memoryCost, r: blockSize, p: parallelization }),
+  },
+  {
+    name: 'PBKDF2_SHA256',
+    hash: { algorithm: 'PBKDF2_SHA256', rounds: 2000 },
+    make: (password, salt, { rounds }) => pbkdf2Sync(password, salt, rounds, 32, 'sha256'),
+  },
+  {
+    name: 'SHA256',
+    hash: { algorithm: 'SHA256', rounds: 5 },
+    make: (password, salt, { rounds }) => digestRounds('sha256', password, salt, rounds),
+  },
+];
+
+/**
+ * Signs in as an imported user with the JS SDK: a wrong password is refused (checked against
+ * the imported hash), the right one signs in (and has the server rehash it), and then signs in
+ * again, against the server's own hash, which refuses the wrong one too.
+ */
+async function signInAsImported(uid, email, password) {
+  await assert.rejects(signIn(email, `${password}!`), { code: 'auth/wrong-password' });
+  for (const time of ['first', 'after the rehash']) {
+    const user = await signIn(email, password);
+    assert.deepEqual({ uid: user.uid, email: user.email }, { uid, email }, time);
+  }
+  await assert.rejects(signIn(email, `${password}!`), { code: 'auth/wrong-password' });
+}
+
+for (const { name, hash, make } of HASHED_IMPORTS) {
+  test(`importUsers with ${name} hashes: the user signs in with the password, again after the rehash`, async () => {
+    const password = `pw ${name} ${hex()}`;
+    const salt = randomBytes(16);
+    const user = { uid: `hashed-${hex()}`, email: uniqueEmail('hashed'), passwordHash: make(password, salt, hash), passwordSalt: salt };
+    const result = await tessera.admin.importUsers([user], { hash });
+    assert.deepEqual(
+      { successCount: result.successCount, failureCount: result.failureCount, errors: result.errors },
+      { successCount: 1, failureCount: 0, errors: [] },
+    );
+    const imported = await tessera.admin.getUser(user.uid);
+    assert.equal(imported.email, user.email);
+    assert.deepEqual(imported.providerData.map((info) => info.providerId), ['password']);
+
+    await signInAsImported(user.uid, user.email, password);
+  });
+}
+
+test('importUsers with Firebase\'s published scrypt sample imports it beside a user without a hash', async () => {
+  const hash = {
+    algorithm: 'SCRYPT',
+    key: Buffer.from('jxspr8Ki0RYycVU8zykbdLGjFQ3McFUH0uiiTvC8pVMXAn210wjLNmdZJzxUECKbm0QsEmYUSDzZvpjeJ9WmXA==', 'base64'),
+    saltSeparator: Buffer.from('Bw==', 'base64'),
+    rounds: 8,
+    memoryCost: 14,
+  };
+  const salt = Buffer.from('42xEC+ixf3L2lw==', 'base64');
+  const passwordHash = Buffer.from(
+    'lSrfV15cpx95/sZS2W9c9Kp6i/LVgQNDNC/qzrCnh1SAyZvqmZqAjTdn3aoItz+VHjoZilo78198JAdRuid5lQ==',
+    'base64',
   );
-  assert.equal((await tessera.admin.getUser(plain.uid)).email, plain.email);
-  await assert.rejects(tessera.admin.getUser(hashed.uid), { code: 'auth/user-not-found' });
+  // The sample also checks this file's scrypt, which the SCRYPT test above relies on.
+  assert.deepEqual(firebaseScrypt('user1password', salt, hash), passwordHash);
+
+  const hashed = { uid: `sample-${hex()}`, email: uniqueEmail('sample'), passwordHash, passwordSalt: salt };
+  const plain = { uid: `plain-${hex()}`, email: uniqueEmail('plain') };
+  const result = await tessera.admin.importUsers([hashed, plain], { hash });
+  assert.deepEqual(
+    { successCount: result.successCount, failureCount: result.failureCount, errors: result.errors },
+    { successCount: 2, failureCount: 0, errors: [] },
+  );
+  const imported = await tessera.admin.getUser(plain.uid);
+  assert.equal(imported.email, plain.email);
+  assert.deepEqual(imported.providerData.map((info) => info.providerId), []);
+
+  await signInAsImported(hashed.uid, hashed.email, 'user1password');
 });
 
 test('getUsers resolves uid, email and phone identifiers together and reports the missing ones', async () => {

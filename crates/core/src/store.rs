@@ -632,6 +632,16 @@ pub trait Store: Send + Sync + 'static {
         at: OffsetDateTime,
     ) -> StoreResult<()>;
 
+    /// Replaces the user's password hash `old` with `new`, the same password hashed anew,
+    /// whatever the row's revision; nothing changes when the hash is no longer `old`.
+    async fn replace_password_hash(
+        &self,
+        realm: &RealmId,
+        id: &UserId,
+        old: &str,
+        new: &str,
+    ) -> StoreResult<()>;
+
     // --- second factors ---
     /// The user, with their factors of `listed`, oldest first: what `get_user` and
     /// `list_factors` answer, in one query.

@@ -8,6 +8,9 @@
 //! of sign-ins; now the memory is bounded by cores × `memory_kib`. Verification of a sign-in
 //! for an unknown email runs against a dummy hash with the same parameters, so the response
 //! time does not reveal whether the account exists.
+//!
+//! Passwords imported with another system's hash (`imported`) are checked with that hash's
+//! algorithm on the same threads, and rehashed with Argon2id at their first match.
 
 use std::cell::RefCell;
 use std::sync::mpsc;
@@ -19,6 +22,8 @@ use tessera_core::{DomainError, Password};
 use tokio::sync::oneshot;
 
 use crate::crypto::random_array;
+
+pub mod imported;
 
 /// Argon2id cost parameters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
@@ -72,8 +77,18 @@ impl PasswordHasherPool {
     }
 
     pub async fn hash(&self, password: &Password) -> Result<String, DomainError> {
+        self.hash_plain(password.expose()).await
+    }
+
+    /// The Argon2id hash of a password that has just matched a hash in another form, which
+    /// it replaces: it is the user's, whether or not it meets today's rules.
+    pub async fn rehash(&self, matched: &str) -> Result<String, DomainError> {
+        self.hash_plain(matched).await
+    }
+
+    async fn hash_plain(&self, plain: &str) -> Result<String, DomainError> {
         let params = self.params.clone();
-        let plain = password.expose().to_owned();
+        let plain = plain.to_owned();
         let salt = random_array::<16>().map_err(internal("no random salt"))?;
         self.run(move || {
             let mut out = [0u8; Params::DEFAULT_OUTPUT_LEN];
@@ -95,11 +110,39 @@ impl PasswordHasherPool {
         let matched = self.run(move || matches(plain.as_bytes(), &hash)).await?;
         Ok(real && matched)
     }
+
+    /// Whether `stored` is an Argon2id hash with this server's parameters; any other hash
+    /// that matches is replaced (`rehash`), so imported hashes and weaker parameters go
+    /// with each user's next sign-in.
+    pub fn is_current(&self, stored: &str) -> bool {
+        PasswordHash::new(stored).is_ok_and(|parsed| {
+            Algorithm::try_from(parsed.algorithm.as_str()) == Ok(Algorithm::Argon2id)
+                && parsed.version.map(Version::try_from) == Some(Ok(Version::V0x13))
+                && Params::try_from(&parsed).is_ok_and(|p| {
+                    (p.m_cost(), p.t_cost(), p.p_cost())
+                        == (
+                            self.params.m_cost(),
+                            self.params.t_cost(),
+                            self.params.p_cost(),
+                        )
+                })
+        })
+    }
+}
+
+/// Whether `plain` is the password `stored` was made from: this server's Argon2id, or an
+/// imported hash.
+fn matches(plain: &[u8], stored: &str) -> bool {
+    if imported::is_imported(stored) {
+        imported::matches(plain, stored)
+    } else {
+        matches_argon2id(plain, stored)
+    }
 }
 
 /// Whether `plain` hashes to the PHC string `stored`, compared in constant time. A hash this
 /// server cannot read (another algorithm, broken encoding) matches nothing.
-fn matches(plain: &[u8], stored: &str) -> bool {
+fn matches_argon2id(plain: &[u8], stored: &str) -> bool {
     let Ok(parsed) = PasswordHash::new(stored) else {
         return false;
     };

@@ -791,6 +791,19 @@ impl Store for SqlStore {
         .await
     }
 
+    async fn replace_password_hash(
+        &self,
+        realm: &RealmId,
+        id: &UserId,
+        old: &str,
+        new: &str,
+    ) -> StoreResult<()> {
+        self.durably(async |conn| {
+            together::run(conn, users::replace_password_hash(realm, id, old, new)).await
+        })
+        .await
+    }
+
     async fn get_user_with_factors(
         &self,
         realm: &RealmId,

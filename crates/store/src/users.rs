@@ -152,6 +152,22 @@ pub(crate) fn record_activity(
         .bind(id.as_str())
 }
 
+/// The statement of `Store::replace_password_hash`.
+pub(crate) fn replace_password_hash(
+    realm: &RealmId,
+    id: &UserId,
+    old: &str,
+    new: &str,
+) -> Statement {
+    sqlx::query(
+        "UPDATE users SET password_hash = $1 WHERE realm_id = $2 AND id = $3 AND password_hash = $4",
+    )
+    .bind(new)
+    .bind(&realm.0)
+    .bind(id.as_str())
+    .bind(old)
+}
+
 pub(crate) fn insert_refresh_token(r: &RefreshTokenRecord) -> Statement {
     sqlx::query(
         "INSERT INTO refresh_tokens (token_hash, realm_id, user_id, issued_at, sign_in_provider, auth_time, \

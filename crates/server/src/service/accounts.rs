@@ -18,6 +18,7 @@ use super::{
     callers::internal,
 };
 use crate::crypto::random_array;
+use crate::passwords::imported::ImportedHash;
 
 /// A new account, from a sign-up, an admin create or an import.
 #[derive(Debug, Default)]
@@ -28,6 +29,8 @@ pub struct NewAccount {
     pub profile: Profile,
     pub email: Option<EmailAddress>,
     pub password: Option<Password>,
+    /// A password brought with another system's hash, kept as it is in place of `password`.
+    pub imported_password: Option<ImportedHash>,
     pub email_verified: bool,
     pub phone_number: Option<PhoneNumber>,
     pub display_name: Option<String>,
@@ -178,15 +181,17 @@ impl Service {
         Ok(self.store.insert_user(user).await?)
     }
 
-    /// The row of a new account: its password hashed, its id drawn unless given.
+    /// The row of a new account: its password hashed (or its imported hash kept), its id
+    /// drawn unless given.
     pub(super) async fn new_user(
         &self,
         realm: &Realm,
         account: NewAccount,
     ) -> Result<NewUser, DomainError> {
-        let password_hash = match &account.password {
-            Some(p) => Some(self.passwords.hash(p).await?),
-            None => None,
+        let password_hash = match (&account.password, &account.imported_password) {
+            (Some(p), _) => Some(self.passwords.hash(p).await?),
+            (None, Some(imported)) => Some(imported.stored().map_err(internal)?),
+            (None, None) => None,
         };
         let id = match account.id {
             Some(id) => id,
@@ -263,8 +268,7 @@ impl Service {
         password: &str,
     ) -> Result<(User, FirstFactorOutcome), DomainError> {
         let found = self.store.find_user_by_email(&realm.id, email).await?;
-        let stored_hash = found.as_ref().and_then(|u| u.password_hash.as_deref());
-        let matched = self.passwords.verify(password, stored_hash).await?;
+        let matched = self.check_password(found.as_ref(), password).await?;
         let refusal = |telling| {
             if realm.improved_email_privacy {
                 DomainError::InvalidLoginCredentials
@@ -283,6 +287,28 @@ impl Service {
             .after_first_factor(realm, &mut user, "password")
             .await?;
         Ok((user, outcome))
+    }
+
+    /// Whether `plain` is the user's password, at the same cost when there is no user or no
+    /// password. A match on a hash in any other form than today's Argon2id (imported from
+    /// another system, or older parameters) replaces that hash, as Firebase rehashes imported
+    /// passwords at their first sign-in; a change of password meanwhile keeps its own.
+    pub(super) async fn check_password(
+        &self,
+        user: Option<&User>,
+        plain: &str,
+    ) -> Result<bool, DomainError> {
+        let stored = user.and_then(|u| u.password_hash.as_deref());
+        let matched = self.passwords.verify(plain, stored).await?;
+        if let (true, Some(user), Some(stored)) = (matched, user, stored)
+            && !self.passwords.is_current(stored)
+        {
+            let fresh = self.passwords.rehash(plain).await?;
+            self.store
+                .replace_password_hash(&user.realm, &user.id, stored, &fresh)
+                .await?;
+        }
+        Ok(matched)
     }
 
     /// Users matching any selector, each once, in the order first matched.

@@ -435,11 +435,7 @@ impl Service {
         }
         let user = self.session_user(realm, session).await?;
         if let Some(password) = checks.password {
-            if !self
-                .passwords
-                .verify(&password, user.password_hash.as_deref())
-                .await?
-            {
+            if !self.check_password(Some(&user), &password).await? {
                 return Err(DomainError::InvalidPassword);
             }
             session.checked.password = Some(now);

@@ -30,6 +30,7 @@ mod email_privacy;
 mod fuzz;
 mod helpers;
 mod idp_sign_in;
+mod imported_passwords;
 mod mfa;
 mod mfa_admin;
 mod migrations;

@@ -14,8 +14,8 @@ use super::accounts::{
 };
 use super::error::ItError;
 use super::extract::{AdminBearer, Body, IMPORT_BODY_LIMIT, ProjectPath, parse_value};
-use super::input;
 use super::wire::*;
+use super::{hashes, input};
 use crate::service::Service;
 
 const MAX_QUERY_LIMIT: i64 = 500;
@@ -205,6 +205,7 @@ pub async fn batch_create(
     Body(req): Body<BatchCreateRequest, IMPORT_BODY_LIMIT>,
 ) -> Result<Json<BatchCreateResponse>, ItError> {
     let realm = path_realm(&svc, &path, req.tenant_id.as_deref()).await?;
+    let scheme = hashes::scheme(&req)?;
     let users = req.users.unwrap_or_default();
     if users.len() > MAX_BATCH {
         return Err(ItError::with_detail(
@@ -217,7 +218,7 @@ pub async fn batch_create(
     let mut error = Vec::new();
     let mut accepted = Vec::new();
     for (index, user) in users.into_iter().enumerate() {
-        match input::imported_account(user) {
+        match input::imported_account(user, scheme.as_ref()) {
             Ok((account, factors)) => accepted.push((index, account, factors)),
             Err(e) => error.push(IndexedError {
                 index,

@@ -5,11 +5,13 @@ use tessera_core::{EmailAddress, Identity, Password, PhoneNumber, User, UserId};
 use time::OffsetDateTime;
 
 use super::error::ItError;
+use super::hashes;
 use super::mfa_wire::{MfaEnrollmentInput, parse_timestamp};
 use super::wire::{
     ImportedUser, ProviderUserInfoInput, SignUpRequest, SignUpResponse, Tokens, UpdateRequest,
     UpdateResponse, provider_user_info,
 };
+use crate::passwords::imported::Scheme;
 use crate::service::{AccountChanges, AdminFactor, NewAccount, Session};
 use tessera_core::FactorId;
 
@@ -137,14 +139,13 @@ pub fn new_account(
     Ok((account, factors))
 }
 
-pub fn imported_account(mut user: ImportedUser) -> Result<(NewAccount, Vec<AdminFactor>), ItError> {
+/// One user of `accounts:batchCreate`, their `passwordHash` made by `scheme`.
+pub fn imported_account(
+    mut user: ImportedUser,
+    scheme: Option<&Scheme>,
+) -> Result<(NewAccount, Vec<AdminFactor>), ItError> {
     let factors = admin_factors(user.mfa_info.take().unwrap_or_default())?;
-    if user.password_hash.is_some() {
-        return Err(ItError::with_detail(
-            "UNSUPPORTED_HASH",
-            "Import passwords as rawPassword.",
-        ));
-    }
+    let imported_password = hashes::imported_hash(scheme, &user)?;
     let time = |ms: Option<i64>| {
         ms.map(|ms| OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000))
             .transpose()
@@ -157,7 +158,11 @@ pub fn imported_account(mut user: ImportedUser) -> Result<(NewAccount, Vec<Admin
                 .ok_or(ItError::code("MISSING_LOCAL_ID"))?,
         )?),
         email: user.email.as_deref().map(email).transpose()?,
-        password: user.raw_password.as_deref().map(password).transpose()?,
+        password: match imported_password {
+            Some(_) => None,
+            None => user.raw_password.as_deref().map(password).transpose()?,
+        },
+        imported_password,
         email_verified: user.email_verified.unwrap_or(false),
         phone_number: user.phone_number.as_deref().map(phone).transpose()?,
         display_name: text(user.display_name).flatten(),

@@ -9,6 +9,7 @@ mod custom_token;
 mod emulator;
 mod error;
 mod extract;
+mod hashes;
 mod idp;
 mod input;
 mod mfa;

@@ -195,35 +195,42 @@ pub struct BatchCreateRequest {
     pub tenant_id: Option<String>,
     /// Replace the user a `localId` already names, instead of reporting it.
     pub allow_overwrite: Option<bool>,
-    /// Password hashes are not imported (see the README); only `rawPassword`. Their
-    /// parameters are accepted so that a user sent with `passwordHash` is refused on its own
-    /// (`UNSUPPORTED_HASH`), as the README says, and the rest of the batch is imported.
-    #[serde(rename = "hashAlgorithm")]
-    pub _hash_algorithm: Ignored,
-    #[serde(rename = "signerKey")]
-    pub _signer_key: Ignored,
-    #[serde(rename = "saltSeparator")]
-    pub _salt_separator: Ignored,
-    #[serde(rename = "rounds")]
-    pub _rounds: Ignored,
-    #[serde(rename = "memoryCost")]
-    pub _memory_cost: Ignored,
-    #[serde(rename = "cpuMemCost")]
-    pub _cpu_mem_cost: Ignored,
-    #[serde(rename = "parallelization")]
-    pub _parallelization: Ignored,
-    #[serde(rename = "blockSize")]
-    pub _block_size: Ignored,
-    #[serde(rename = "dkLen")]
-    pub _dk_len: Ignored,
-    #[serde(rename = "passwordHashOrder")]
-    pub _password_hash_order: Ignored,
-    #[serde(rename = "argon2Parameters")]
-    pub _argon2_parameters: Ignored,
+    /// How the users' `passwordHash`es were made, with the parameters below that the
+    /// algorithm takes.
+    pub hash_algorithm: Option<String>,
+    /// Base64; the HMACs' key and Firebase scrypt's signer key.
+    pub signer_key: Option<String>,
+    /// Base64; Firebase scrypt's.
+    pub salt_separator: Option<String>,
+    pub rounds: Option<i64>,
+    /// Firebase scrypt's log₂ N; standard scrypt's N when `cpuMemCost` is absent.
+    pub memory_cost: Option<i64>,
+    pub cpu_mem_cost: Option<i64>,
+    pub parallelization: Option<i64>,
+    pub block_size: Option<i64>,
+    pub dk_len: Option<i64>,
+    pub password_hash_order: Option<String>,
+    pub argon2_parameters: Option<Argon2Parameters>,
     /// Refuse the whole request when two of its users share an email or an identity.
     pub sanity_check: Option<bool>,
     #[serde(rename = "delegatedProjectNumber")]
     pub _delegated_project_number: Ignored,
+}
+
+/// Identity Toolkit's `Argon2Parameters`.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Argon2Parameters {
+    pub hash_length_bytes: Option<i64>,
+    /// `ARGON2_D`, `ARGON2_ID`, `ARGON2_I`.
+    pub hash_type: Option<String>,
+    pub parallelism: Option<i64>,
+    pub iterations: Option<i64>,
+    pub memory_cost_kib: Option<i64>,
+    /// `VERSION_10` or `VERSION_13` (the default).
+    pub version: Option<String>,
+    /// Base64.
+    pub associated_data: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
@@ -238,9 +245,10 @@ pub struct ImportedUser {
     pub disabled: Option<bool>,
     pub raw_password: Option<String>,
     pub mfa_info: Option<Vec<MfaEnrollmentInput>>,
+    /// Base64, made by the request's `hashAlgorithm` from the password and `salt`.
     pub password_hash: Option<String>,
-    #[serde(rename = "salt")]
-    pub _salt: Ignored,
+    /// Base64.
+    pub salt: Option<String>,
     pub custom_attributes: Option<String>,
     #[serde(default, deserialize_with = "int64::deserialize")]
     #[schema(value_type = Option<String>)]

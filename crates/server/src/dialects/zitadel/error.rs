@@ -148,6 +148,12 @@ pub const IDP_LINK_INVALID: ZitadelError = err(
     "The link names no identity provider or no external user",
     "TESSERA-IDP03",
 );
+/// ZITADEL's answer to a `hashed_password` it cannot read, as `AddHuman` words it.
+pub const HASH_NOT_SUPPORTED: ZitadelError = err(
+    Code::InvalidArgument,
+    "Password hash encoding not supported. Check out https://zitadel.com/docs/concepts/architecture/secrets#hashed-secrets",
+    "USER-JDk4t",
+);
 pub const BAD_BODY: ZitadelError = err(
     Code::InvalidArgument,
     "Errors.Request.Invalid",

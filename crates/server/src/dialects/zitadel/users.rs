@@ -12,13 +12,14 @@ use tessera_core::{
 use super::details::{created_v1, created_v2, details_v1, details_v2};
 use super::error::{
     ADD_FAMILY_NAME_EMPTY, ADD_GIVEN_NAME_EMPTY, BAD_BODY, FAMILY_NAME_EMPTY, GIVEN_NAME_EMPTY,
-    INVALID_EMAIL, INVALID_ORG, INVALID_PHONE, ORG_MEMBERS_UNSUPPORTED, Op, PASSWORD_TOO_SHORT,
-    ZitadelError,
+    HASH_NOT_SUPPORTED, INVALID_EMAIL, INVALID_ORG, INVALID_PHONE, ORG_MEMBERS_UNSUPPORTED, Op,
+    PASSWORD_TOO_SHORT, ZitadelError,
 };
 use super::factors::user_id;
 use super::idp_links::identity_of;
 use super::profiles::gender_of;
 use super::rpc::Ctx;
+use crate::passwords::imported::ImportedHash;
 use crate::proto::zitadel::management::v1 as mgmt;
 use crate::proto::zitadel::org::v2 as org;
 use crate::proto::zitadel::user::v2 as user;
@@ -44,6 +45,8 @@ struct Human {
     email: Option<(EmailAddress, Proof)>,
     phone: Option<(PhoneNumber, Proof)>,
     password: Option<Password>,
+    /// `hashed_password`, in place of `password`.
+    imported_password: Option<ImportedHash>,
     names: Names,
     totp_secret: Option<Vec<u8>>,
     /// v2's `idp_links`.
@@ -109,6 +112,11 @@ fn password(raw: &str) -> Result<Option<Password>, ZitadelError> {
     Password::parse(raw).map(Some).ok_or(PASSWORD_TOO_SHORT)
 }
 
+/// A `hashed_password`: bcrypt or Argon2 (see `ImportedHash::from_encoded`).
+fn hashed_password(encoded: &str) -> Result<ImportedHash, ZitadelError> {
+    ImportedHash::from_encoded(encoded).map_err(|_| HASH_NOT_SUPPORTED)
+}
+
 fn totp_secret(raw: &str) -> Result<Option<Vec<u8>>, ZitadelError> {
     if raw.is_empty() {
         return Ok(None);
@@ -141,6 +149,7 @@ async fn create(ctx: &Ctx, realm: &Realm, human: Human) -> Result<Created, Zitad
             id: human.id,
             username: human.username,
             password: human.password,
+            imported_password: human.imported_password,
             profile: human.names.profile,
             display_name: human.names.display,
             identities: human.identities,
@@ -185,6 +194,11 @@ fn human_v2(req: user::AddHumanUserRequest) -> Result<Human, ZitadelError> {
     use user::add_human_user_request::PasswordType;
     let profile = req.profile.unwrap_or_default();
     let email_field = req.email.ok_or(INVALID_EMAIL)?;
+    let (password, imported_password) = match &req.password_type {
+        Some(PasswordType::Password(p)) => (password(&p.password)?, None),
+        Some(PasswordType::HashedPassword(h)) => (None, Some(hashed_password(&h.hash)?)),
+        None => (None, None),
+    };
     Ok(Human {
         id: req.user_id.as_deref().map(user_id).transpose()?,
         username: req.username.as_deref().and_then(trimmed),
@@ -209,11 +223,8 @@ fn human_v2(req: user::AddHumanUserRequest) -> Result<Human, ZitadelError> {
                 Ok::<_, ZitadelError>((phone(&p.phone)?, phone_proof(p.verification.as_ref())))
             })
             .transpose()?,
-        password: match req.password_type {
-            Some(PasswordType::Password(p)) => password(&p.password)?,
-            Some(PasswordType::HashedPassword(_)) => return Err(BAD_BODY),
-            None => None,
-        },
+        password,
+        imported_password,
         totp_secret: totp_secret(req.totp_secret.as_deref().unwrap_or_default())?,
         identities: req
             .idp_links
@@ -291,9 +302,12 @@ pub async fn import_human_user(
     ctx.require(Permission::UserWrite)?;
     let profile = req.profile.unwrap_or_default();
     let email_field = req.email.ok_or(INVALID_EMAIL)?;
-    if req.hashed_password.is_some_and(|h| !h.value.is_empty()) {
-        return Err(BAD_BODY);
-    }
+    // A hash, when given, takes the plain password's place, as in ZITADEL.
+    let imported_password = req
+        .hashed_password
+        .filter(|h| !h.value.is_empty())
+        .map(|h| hashed_password(&h.value))
+        .transpose()?;
     let human = Human {
         username: trimmed(&req.user_name),
         email: Some((
@@ -314,7 +328,11 @@ pub async fn import_human_user(
             .filter(|p| !p.phone.is_empty())
             .map(|p| Ok::<_, ZitadelError>((phone(&p.phone)?, proof_v1(p.is_phone_verified))))
             .transpose()?,
-        password: password(&req.password)?,
+        password: match imported_password {
+            Some(_) => None,
+            None => password(&req.password)?,
+        },
+        imported_password,
         totp_secret: totp_secret(&req.otp_code)?,
         ..Human::default()
     };

@@ -1,0 +1,428 @@
+//! Users imported with another system's password hash (`accounts:batchCreate` with a
+//! `hashAlgorithm`) sign in with their own passwords, and the first sign-in replaces the
+//! imported hash with Argon2id. Every hash here was made outside this code: with Python's
+//! hashlib, hmac, crypt (bcrypt) and argon2-cffi, and the scrypt one is Firebase's published
+//! sample.
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use sqlx::Row;
+
+use crate::helpers::*;
+
+fn batch_create() -> String {
+    format!("/v1/projects/{PROJECT}/accounts:batchCreate")
+}
+
+/// One algorithm: the request's hash options, a user's `passwordHash` and `salt`, and the
+/// password they were made from.
+struct Case {
+    options: Value,
+    hash: &'static str,
+    salt: &'static str,
+    password: &'static str,
+}
+
+fn cases() -> Vec<Case> {
+    vec![
+        Case {
+            options: json!({"hashAlgorithm": "HMAC_SHA256", "signerKey": "aG1hYy1rZXk="}),
+            hash: "1RVXR7A5mOOE4l8ISuQHd2P/l7cWIduwww9FrD6DsU0=",
+            salt: "TmFDbA==",
+            password: "hmac pass",
+        },
+        Case {
+            options: json!({"hashAlgorithm": "SHA512", "rounds": 3, "passwordHashOrder": "PASSWORD_AND_SALT"}),
+            hash: "qMrpKvLHB+xmIBvWivdztmNq6L3HP9XuUdlRbKk72Guc+3nfZdiDE7qs0VkVw5voAoZvQ4OF0CFq/ndLgakmbw==",
+            salt: "TmFDbA==",
+            password: "sha pass",
+        },
+        Case {
+            options: json!({"hashAlgorithm": "MD5", "rounds": 2}),
+            hash: "ZGJiMjMzMTJmY2IzNWM2MTBiMmY3YjJhOGU3MWQyMTU=",
+            salt: "TmFDbA==",
+            password: "md5 pass",
+        },
+        Case {
+            options: json!({"hashAlgorithm": "PBKDF2_SHA256", "rounds": 1000}),
+            hash: "QhGdiDvDyB_9Y68xawMcJ_QaFIafZj6avPO8BIF9jxI",
+            salt: "TmFDbA",
+            password: "pbkdf pass",
+        },
+        Case {
+            options: json!({"hashAlgorithm": "SCRYPT", "rounds": 8, "memoryCost": 14, "saltSeparator": "Bw==",
+                "signerKey": "jxspr8Ki0RYycVU8zykbdLGjFQ3McFUH0uiiTvC8pVMXAn210wjLNmdZJzxUECKbm0QsEmYUSDzZvpjeJ9WmXA=="}),
+            hash: "lSrfV15cpx95/sZS2W9c9Kp6i/LVgQNDNC/qzrCnh1SAyZvqmZqAjTdn3aoItz+VHjoZilo78198JAdRuid5lQ==",
+            salt: "42xEC+ixf3L2lw==",
+            password: "user1password",
+        },
+        Case {
+            options: json!({"hashAlgorithm": "STANDARD_SCRYPT", "cpuMemCost": 1024, "blockSize": 8,
+                "parallelization": 1, "dkLen": 32}),
+            hash: "A7XitYmkgn+xUxaL2q8beujCwFWRdflLK5/Q1olgTgE=",
+            salt: "TmFDbA==",
+            password: "scrypt pass",
+        },
+        Case {
+            options: json!({"hashAlgorithm": "BCRYPT"}),
+            hash: "JDJiJDA0JGxwdnNJdjVtS1A1RUtUN3E4eU0wT2VMUlYueWRnTDJlclFYZ2k5ZllnS05nTC82SGwzMzl5",
+            salt: "",
+            password: "bcrypt pass",
+        },
+        Case {
+            options: json!({"hashAlgorithm": "ARGON2", "argon2Parameters": {"hashType": "ARGON2_ID",
+                "iterations": 2, "memoryCostKib": 1024, "parallelism": 1, "hashLengthBytes": 32}}),
+            hash: "0BwElk+XYD34ECpZ499OCyBgSPERmenhQCl+UnFDWvY=",
+            salt: "c2FsdHNhbHQ=",
+            password: "argon2 pass",
+        },
+    ]
+}
+
+async fn stored_hash(app: &TestApp, local_id: &str) -> String {
+    sqlx::query("SELECT password_hash FROM users WHERE id = $1")
+        .bind(local_id)
+        .fetch_one(&app.db().await)
+        .await
+        .expect("user row")
+        .get(0)
+}
+
+#[tokio::test]
+async fn every_algorithm_signs_in_and_is_rehashed_at_the_first_match() {
+    let app = TestApp::spawn().await;
+    for (n, case) in cases().into_iter().enumerate() {
+        let (id, email) = (format!("imported-{n}"), format!("imported{n}@example.com"));
+        let mut request = case.options.clone();
+        request["users"] =
+            json!([{"localId": id, "email": email, "passwordHash": case.hash, "salt": case.salt}]);
+        let (status, body) = app.admin_post(&batch_create(), request).await;
+        assert_eq!(status, StatusCode::OK, "{}: {body}", case.options);
+        assert_eq!(
+            body,
+            json!({"kind": "identitytoolkit#UploadAccountResponse"})
+        );
+        let user = app.admin_user(&id).await.expect("imported");
+        assert_eq!(
+            user["providerUserInfo"][0]["providerId"], "password",
+            "{user}"
+        );
+
+        let imported = stored_hash(&app, &id).await;
+        assert!(!imported.starts_with("$argon2id$"), "{imported}");
+        assert_it_error(
+            &app.sign_in(&email, "not the password").await,
+            "INVALID_PASSWORD",
+        );
+        assert_eq!(stored_hash(&app, &id).await, imported);
+
+        let (status, body) = app.sign_in(&email, case.password).await;
+        assert_eq!(status, StatusCode::OK, "{}: {body}", case.options);
+        let rehashed = stored_hash(&app, &id).await;
+        assert!(rehashed.starts_with("$argon2id$v=19$"), "{rehashed}");
+        assert_eq!(app.sign_in(&email, case.password).await.0, StatusCode::OK);
+        assert_it_error(
+            &app.sign_in(&email, "not the password").await,
+            "INVALID_PASSWORD",
+        );
+        assert_eq!(stored_hash(&app, &id).await, rehashed);
+    }
+}
+
+/// A ZITADEL session's password check reads an imported hash too: the user is one store.
+#[tokio::test]
+async fn a_zitadel_session_checks_an_imported_password() {
+    let app = TestApp::spawn().await;
+    let case = cases().swap_remove(6);
+    let mut request = case.options;
+    request["users"] = json!([{"localId": "bcrypt-user", "email": "bcrypt@example.com",
+        "passwordHash": case.hash, "emailVerified": true}]);
+    let (status, body) = app.admin_post(&batch_create(), request).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let checks = |password: &str| json!({"checks": {"user": {"userId": "bcrypt-user"}, "password": {"password": password}}});
+    let refused = call(
+        &app,
+        reqwest::Method::POST,
+        "/v2/sessions",
+        checks("bcrypt pasS"),
+    )
+    .await;
+    assert_zitadel_error(&refused, 400, 3, "Password is invalid", "COMMAND-3M0fs");
+    call_ok(
+        &app,
+        reqwest::Method::POST,
+        "/v2/sessions",
+        checks(case.password),
+    )
+    .await;
+    assert!(
+        stored_hash(&app, "bcrypt-user")
+            .await
+            .starts_with("$argon2id$")
+    );
+}
+
+/// `passwordHash` wins over `rawPassword` in one record, as in the emulator.
+#[tokio::test]
+async fn a_hash_takes_precedence_over_a_raw_password() {
+    let app = TestApp::spawn().await;
+    let case = cases().swap_remove(0);
+    let mut request = case.options;
+    request["users"] = json!([{"localId": "both", "email": "both@example.com",
+        "passwordHash": case.hash, "salt": case.salt, "rawPassword": "raw password"}]);
+    let (status, body) = app.admin_post(&batch_create(), request).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_it_error(
+        &app.sign_in("both@example.com", "raw password").await,
+        "INVALID_PASSWORD",
+    );
+    assert_eq!(
+        app.sign_in("both@example.com", case.password).await.0,
+        StatusCode::OK
+    );
+}
+
+/// Parameters out of range refuse the whole request; nothing is written.
+#[tokio::test]
+async fn bad_hash_parameters_refuse_the_request() {
+    let app = TestApp::spawn().await;
+    let refused = [
+        (json!({"hashAlgorithm": "ROT13"}), "INVALID_HASH_ALGORITHM"),
+        (json!({"hashAlgorithm": "SHA256"}), "INVALID_HASH_ROUNDS"),
+        (
+            json!({"hashAlgorithm": "SHA1", "rounds": 8193}),
+            "INVALID_HASH_ROUNDS",
+        ),
+        (
+            json!({"hashAlgorithm": "MD5", "rounds": -1}),
+            "INVALID_HASH_ROUNDS",
+        ),
+        (
+            json!({"hashAlgorithm": "PBKDF_SHA1", "rounds": 120001}),
+            "INVALID_HASH_ROUNDS",
+        ),
+        (json!({"hashAlgorithm": "HMAC_SHA1"}), "EMPTY_HASH_KEY"),
+        (
+            json!({"hashAlgorithm": "HMAC_MD5", "signerKey": "*"}),
+            "INVALID_HASH_KEY",
+        ),
+        (
+            json!({"hashAlgorithm": "SCRYPT", "signerKey": "a2V5", "rounds": 9, "memoryCost": 14}),
+            "INVALID_HASH_ROUNDS",
+        ),
+        (
+            json!({"hashAlgorithm": "SCRYPT", "signerKey": "a2V5", "rounds": 8, "memoryCost": 15}),
+            "INVALID_HASH_MEMORY_COST",
+        ),
+        (
+            json!({"hashAlgorithm": "SCRYPT", "signerKey": "a2V5", "rounds": 8, "memoryCost": 14, "saltSeparator": "!"}),
+            "INVALID_HASH_SALT_SEPARATOR",
+        ),
+        (
+            json!({"hashAlgorithm": "STANDARD_SCRYPT", "cpuMemCost": 1000, "blockSize": 8, "parallelization": 1, "dkLen": 32}),
+            "INVALID_HASH_MEMORY_COST",
+        ),
+        (
+            json!({"hashAlgorithm": "STANDARD_SCRYPT", "cpuMemCost": 1048576, "blockSize": 8, "parallelization": 1, "dkLen": 32}),
+            "INVALID_HASH_MEMORY_COST",
+        ),
+        (
+            json!({"hashAlgorithm": "STANDARD_SCRYPT", "cpuMemCost": 1024, "parallelization": 1, "dkLen": 32}),
+            "INVALID_HASH_BLOCK_SIZE",
+        ),
+        (
+            json!({"hashAlgorithm": "STANDARD_SCRYPT", "cpuMemCost": 1024, "blockSize": 8, "dkLen": 32}),
+            "INVALID_HASH_PARALLELIZATION",
+        ),
+        (
+            json!({"hashAlgorithm": "STANDARD_SCRYPT", "cpuMemCost": 1024, "blockSize": 8, "parallelization": 1}),
+            "INVALID_HASH_DERIVED_KEY_LENGTH",
+        ),
+        (
+            json!({"hashAlgorithm": "ARGON2"}),
+            "MISSING_ARGON2_PARAMETERS",
+        ),
+        (
+            json!({"hashAlgorithm": "ARGON2", "argon2Parameters": {"hashType": "ARGON2_X"}}),
+            "INVALID_ARGON2_HASH_TYPE",
+        ),
+        (
+            json!({"hashAlgorithm": "ARGON2", "argon2Parameters": {"hashType": "ARGON2_I", "iterations": 2,
+            "memoryCostKib": 1048576, "parallelism": 1, "hashLengthBytes": 32}}),
+            "INVALID_ARGON2_MEMORY_COST",
+        ),
+    ];
+    let before = app.fingerprint().await;
+    for (mut request, code) in refused {
+        request["users"] = json!([{"localId": "never", "email": "never@example.com",
+            "passwordHash": "aGFzaA==", "salt": "c2FsdA=="}]);
+        assert_it_error(&app.admin_post(&batch_create(), request).await, code);
+        assert_eq!(app.fingerprint().await, before);
+    }
+}
+
+/// A user whose hash cannot be read is reported alone; the others are imported.
+#[tokio::test]
+async fn a_bad_hash_refuses_only_its_user() {
+    let app = TestApp::spawn().await;
+    let before = app.fingerprint().await;
+    let (status, body) = app
+        .admin_post(
+            &batch_create(),
+            json!({"users": [{"localId": "no-algorithm", "passwordHash": "aGFzaA=="}]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        body["error"],
+        json!([{"index": 0, "message": "MISSING_HASH_ALGORITHM"}])
+    );
+    assert_eq!(app.fingerprint().await, before);
+
+    let (status, body) = app
+        .admin_post(
+            &batch_create(),
+            json!({"hashAlgorithm": "BCRYPT", "users": [
+                {"localId": "not-base64", "passwordHash": "*"},
+                {"localId": "not-bcrypt", "passwordHash": "aGFzaA=="},
+                {"localId": "too-costly", "passwordHash":
+                    "JDJiJDMxJE45cW84dUxPaWNrZ3gyWk1SWm9NeWVJalpBZ2NmbDdwOTJsZEd4YWQ2OExKWmRMMTdsaFd5"},
+                {"localId": "fine", "email": "fine@example.com"}
+            ]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        body["error"],
+        json!([
+            {"index": 0, "message": "INVALID_PASSWORD_HASH"},
+            {"index": 1, "message": "INVALID_PASSWORD_HASH"},
+            {"index": 2, "message": "INVALID_PASSWORD_HASH"}
+        ])
+    );
+    let (status, body) = app
+        .admin_post(
+            &batch_create(),
+            json!({"hashAlgorithm": "MD5", "rounds": 0, "users": [
+                {"localId": "bad-salt", "passwordHash": "aGFzaA==", "salt": "!"}
+            ]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        body["error"],
+        json!([{"index": 0, "message": "INVALID_PASSWORD_SALT"}])
+    );
+    for id in ["not-base64", "not-bcrypt", "too-costly", "bad-salt"] {
+        assert!(app.admin_user(id).await.is_none(), "{id}");
+    }
+    assert!(app.admin_user("fine").await.is_some());
+}
+
+/// ZITADEL's `hashed_password` (v2 `AddHumanUser`, v1 `ImportHumanUser`) takes bcrypt and
+/// Argon2 PHC strings, made here by Python's crypt and argon2-cffi; the users sign in through
+/// either dialect, and the first match rehashes.
+#[tokio::test]
+async fn zitadel_users_are_added_with_bcrypt_and_argon2_hashes() {
+    let app = TestApp::spawn().await;
+    let hashes = [
+        (
+            "$argon2id$v=19$m=1024,t=2,p=1$BQFg5AJRDygq9rwDRSJXwQ$Q/+ZxcWohYtgX3Oz4J/Ec4FgjSboqHP9dLlMyTVDDzQ",
+            "argon2 pass",
+        ),
+        (
+            "$argon2i$v=19$m=512,t=1,p=2$Dk7PWLHxpnzv0Ep6EO2LsQ$0iMSPsrLSHS5//ovtSqQUnH81AyWBNq/cmgEKYV0giI",
+            "argon2i pass",
+        ),
+        (
+            "$2a$04$H68tPab8xe0zYiGBJNqXk.rERisfpI5eimCR/wjNQZgXeiJYMDG1K",
+            "bcrypt pass",
+        ),
+    ];
+    for (n, (hash, password)) in hashes.into_iter().enumerate() {
+        let email = format!("hashed{n}@example.com");
+        let (status, created) = call(
+            &app,
+            reqwest::Method::POST,
+            "/v2/users/human",
+            json!({"profile": {"givenName": "Ada", "familyName": "Lovelace"},
+                   "email": {"email": email, "isVerified": true},
+                   "hashedPassword": {"hash": hash}}),
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED, "{created}");
+        let id = str_of(&created, "userId").to_owned();
+        assert_it_error(
+            &app.sign_in(&email, "not the password").await,
+            "INVALID_PASSWORD",
+        );
+        assert_eq!(
+            app.sign_in(&email, password).await.0,
+            StatusCode::OK,
+            "{hash}"
+        );
+        assert!(stored_hash(&app, &id).await.starts_with("$argon2id$v=19$"));
+    }
+
+    let (status, imported) = call(
+        &app,
+        reqwest::Method::POST,
+        "/management/v1/users/human/_import",
+        json!({"userName": "grace", "profile": {"firstName": "Grace", "lastName": "Hopper"},
+               "email": {"email": "grace@example.com", "isEmailVerified": true},
+               "password": "ignored password", "hashedPassword": {"value": hashes[2].0}}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{imported}");
+    let checks = |password: &str| json!({"checks": {"user": {"loginName": "grace"}, "password": {"password": password}}});
+    let refused = call(
+        &app,
+        reqwest::Method::POST,
+        "/v2/sessions",
+        checks("ignored password"),
+    )
+    .await;
+    assert_zitadel_error(&refused, 400, 3, "Password is invalid", "COMMAND-3M0fs");
+    call_ok(
+        &app,
+        reqwest::Method::POST,
+        "/v2/sessions",
+        checks("bcrypt pass"),
+    )
+    .await;
+}
+
+/// A hash ZITADEL's own formats would take but Tessera does not read (MD5 crypt), or one too
+/// costly to check, is refused with ZITADEL's words; nothing is written.
+#[tokio::test]
+async fn zitadel_refuses_hash_encodings_it_cannot_read() {
+    let app = TestApp::spawn().await;
+    let message = "Password hash encoding not supported. Check out https://zitadel.com/docs/concepts/architecture/secrets#hashed-secrets";
+    let before = app.fingerprint().await;
+    for hash in [
+        "$1$otje1vqq$SX2ST7/qJAOiPHYzfp75k/",
+        "$argon2id$v=19$m=1048576,t=2,p=1$BQFg5AJRDygq9rwDRSJXwQ$Q/+ZxcWohYtgX3Oz4J/Ec4FgjSboqHP9dLlMyTVDDzQ",
+        "$2b$31$N9qo8uLOickgx2ZMRZoMyeIjZAgcfl7p92ldGxad68LJZdL17lhWy",
+        "plain text",
+    ] {
+        let reply = call(
+            &app,
+            reqwest::Method::POST,
+            "/v2/users/human",
+            json!({"profile": {"givenName": "Ada", "familyName": "Lovelace"},
+                   "email": {"email": "ada@example.com"}, "hashedPassword": {"hash": hash}}),
+        )
+        .await;
+        assert_zitadel_error(&reply, 400, 3, message, "USER-JDk4t");
+        let reply = call(
+            &app,
+            reqwest::Method::POST,
+            "/management/v1/users/human/_import",
+            json!({"userName": "grace", "profile": {"firstName": "Grace", "lastName": "Hopper"},
+                   "email": {"email": "grace@example.com"}, "hashedPassword": {"value": hash}}),
+        )
+        .await;
+        assert_zitadel_error(&reply, 400, 3, message, "USER-JDk4t");
+        assert_eq!(app.fingerprint().await, before);
+    }
+}
