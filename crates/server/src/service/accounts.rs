@@ -51,6 +51,8 @@ pub struct AccountChanges {
     pub email: Option<Option<EmailAddress>>,
     /// `Some(None)` takes the password away (Firebase's `deleteProvider: ["password"]`).
     pub password: Option<Option<Password>>,
+    /// A new password brought with another system's hash, kept as it is; `password` wins.
+    pub imported_password: Option<ImportedHash>,
     pub email_verified: Option<bool>,
     pub phone_number: Option<Option<PhoneNumber>>,
     pub display_name: Option<Option<String>>,
@@ -584,15 +586,16 @@ impl Service {
             changes,
             password_hash,
         } = prepared;
-        let password_hash = match &changes.password {
-            Some(Some(p)) => Some(Some(
+        let password_hash = match (&changes.password, &changes.imported_password) {
+            (Some(Some(p)), _) => Some(Some(
                 password_hash
                     .get_or_try_init(async || self.passwords.hash(p).await)
                     .await?
                     .clone(),
             )),
-            Some(None) => Some(None),
-            None => None,
+            (Some(None), _) => Some(None),
+            (None, Some(imported)) => Some(Some(imported.stored().map_err(internal)?)),
+            (None, None) => None,
         };
         // A new address is unverified unless the (admin) caller says otherwise.
         let email_verified = match (&changes.email, changes.email_verified) {

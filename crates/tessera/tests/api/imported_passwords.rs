@@ -4,7 +4,7 @@
 //! hashlib, hmac, crypt (bcrypt) and argon2-cffi, and the scrypt one is Firebase's published
 //! sample.
 
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use sqlx::Row;
 
@@ -79,6 +79,15 @@ fn cases() -> Vec<Case> {
     ]
 }
 
+/// A ZITADEL session for `user` (a `checks.user`) refuses the password `wrong` and accepts
+/// `right`.
+async fn session_checks(app: &TestApp, user: Value, wrong: &str, right: &str) {
+    let checks = |password: &str| json!({"checks": {"user": user.clone(), "password": {"password": password}}});
+    let refused = call(app, Method::POST, "/v2/sessions", checks(wrong)).await;
+    assert_zitadel_error(&refused, 400, 3, "Password is invalid", "COMMAND-3M0fs");
+    call_ok(app, Method::POST, "/v2/sessions", checks(right)).await;
+}
+
 async fn stored_hash(app: &TestApp, local_id: &str) -> String {
     sqlx::query("SELECT password_hash FROM users WHERE id = $1")
         .bind(local_id)
@@ -139,20 +148,11 @@ async fn a_zitadel_session_checks_an_imported_password() {
         "passwordHash": case.hash, "emailVerified": true}]);
     let (status, body) = app.admin_post(&batch_create(), request).await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    let checks = |password: &str| json!({"checks": {"user": {"userId": "bcrypt-user"}, "password": {"password": password}}});
-    let refused = call(
+    session_checks(
         &app,
-        reqwest::Method::POST,
-        "/v2/sessions",
-        checks("bcrypt pasS"),
-    )
-    .await;
-    assert_zitadel_error(&refused, 400, 3, "Password is invalid", "COMMAND-3M0fs");
-    call_ok(
-        &app,
-        reqwest::Method::POST,
-        "/v2/sessions",
-        checks(case.password),
+        json!({"userId": "bcrypt-user"}),
+        "bcrypt pasS",
+        case.password,
     )
     .await;
     assert!(
@@ -343,7 +343,7 @@ async fn zitadel_users_are_added_with_bcrypt_and_argon2_hashes() {
         let email = format!("hashed{n}@example.com");
         let (status, created) = call(
             &app,
-            reqwest::Method::POST,
+            Method::POST,
             "/v2/users/human",
             json!({"profile": {"givenName": "Ada", "familyName": "Lovelace"},
                    "email": {"email": email, "isVerified": true},
@@ -366,7 +366,7 @@ async fn zitadel_users_are_added_with_bcrypt_and_argon2_hashes() {
 
     let (status, imported) = call(
         &app,
-        reqwest::Method::POST,
+        Method::POST,
         "/management/v1/users/human/_import",
         json!({"userName": "grace", "profile": {"firstName": "Grace", "lastName": "Hopper"},
                "email": {"email": "grace@example.com", "isEmailVerified": true},
@@ -374,20 +374,11 @@ async fn zitadel_users_are_added_with_bcrypt_and_argon2_hashes() {
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{imported}");
-    let checks = |password: &str| json!({"checks": {"user": {"loginName": "grace"}, "password": {"password": password}}});
-    let refused = call(
+    session_checks(
         &app,
-        reqwest::Method::POST,
-        "/v2/sessions",
-        checks("ignored password"),
-    )
-    .await;
-    assert_zitadel_error(&refused, 400, 3, "Password is invalid", "COMMAND-3M0fs");
-    call_ok(
-        &app,
-        reqwest::Method::POST,
-        "/v2/sessions",
-        checks("bcrypt pass"),
+        json!({"loginName": "grace"}),
+        "ignored password",
+        "bcrypt pass",
     )
     .await;
 }
@@ -407,7 +398,7 @@ async fn zitadel_refuses_hash_encodings_it_cannot_read() {
     ] {
         let reply = call(
             &app,
-            reqwest::Method::POST,
+            Method::POST,
             "/v2/users/human",
             json!({"profile": {"givenName": "Ada", "familyName": "Lovelace"},
                    "email": {"email": "ada@example.com"}, "hashedPassword": {"hash": hash}}),
@@ -416,7 +407,7 @@ async fn zitadel_refuses_hash_encodings_it_cannot_read() {
         assert_zitadel_error(&reply, 400, 3, message, "USER-JDk4t");
         let reply = call(
             &app,
-            reqwest::Method::POST,
+            Method::POST,
             "/management/v1/users/human/_import",
             json!({"userName": "grace", "profile": {"firstName": "Grace", "lastName": "Hopper"},
                    "email": {"email": "grace@example.com"}, "hashedPassword": {"value": hash}}),
@@ -425,4 +416,54 @@ async fn zitadel_refuses_hash_encodings_it_cannot_read() {
         assert_zitadel_error(&reply, 400, 3, message, "USER-JDk4t");
         assert_eq!(app.fingerprint().await, before);
     }
+}
+
+/// `UpdateHumanUser` sets a hashed password too: it replaces the old one and ends the tokens
+/// issued before, as any new password does; an unreadable hash changes nothing.
+#[tokio::test]
+async fn zitadel_update_sets_a_hashed_password() {
+    let app = TestApp::spawn().await;
+    let (status, created) = call(
+        &app,
+        Method::POST,
+        "/v2/users/human",
+        json!({"profile": {"givenName": "Ada", "familyName": "Lovelace"},
+               "email": {"email": "ada@example.com", "isVerified": true},
+               "password": {"password": "correct horse"}}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let path = format!("/v2/users/human/{}", str_of(&created, "userId"));
+    let (status, signed_in) = app.sign_in("ada@example.com", "correct horse").await;
+    assert_eq!(status, StatusCode::OK, "{signed_in}");
+    app.advance(2);
+
+    let before = app.fingerprint().await;
+    let unreadable =
+        json!({"password": {"hashedPassword": {"hash": "$1$otje1vqq$SX2ST7/qJAOiPHYzfp75k/"}}});
+    let reply = call(&app, Method::PUT, &path, unreadable).await;
+    let message = "Password hash encoding not supported. Check out https://zitadel.com/docs/concepts/architecture/secrets#hashed-secrets";
+    assert_zitadel_error(&reply, 400, 3, message, "USER-oz74onzvqr");
+    let wrong_current = json!({"password": {"currentPassword": "wrong horse",
+        "hashedPassword": {"hash": "$2a$04$H68tPab8xe0zYiGBJNqXk.rERisfpI5eimCR/wjNQZgXeiJYMDG1K"}}});
+    let reply = call(&app, Method::PUT, &path, wrong_current).await;
+    assert_zitadel_error(&reply, 400, 3, "Password is invalid", "COMMAND-3M0fs");
+    assert_eq!(app.fingerprint().await, before);
+
+    let hashed = json!({"password": {"currentPassword": "correct horse",
+        "hashedPassword": {"hash": "$2a$04$H68tPab8xe0zYiGBJNqXk.rERisfpI5eimCR/wjNQZgXeiJYMDG1K"}}});
+    let (status, updated) = call(&app, Method::PUT, &path, hashed).await;
+    assert_eq!(status, StatusCode::OK, "{updated}");
+    assert_it_error(
+        &app.refresh(str_of(&signed_in, "refreshToken")).await,
+        "TOKEN_EXPIRED",
+    );
+    assert_it_error(
+        &app.sign_in("ada@example.com", "correct horse").await,
+        "INVALID_PASSWORD",
+    );
+    assert_eq!(
+        app.sign_in("ada@example.com", "bcrypt pass").await.0,
+        StatusCode::OK
+    );
 }

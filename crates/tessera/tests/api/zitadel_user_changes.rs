@@ -338,7 +338,12 @@ async fn update_human_user_changes_names_contacts_and_password() {
         ),
         (
             json!({"password": {"hashedPassword": {"hash": "$2a$12$lJ08fqVr8bFJilRVnDT9Qe"}}}),
-            (400, 3, "Errors.Request.Invalid", "TESSERA-REQ01"),
+            (
+                400,
+                3,
+                "Password hash encoding not supported. Check out https://zitadel.com/docs/concepts/architecture/secrets#hashed-secrets",
+                "USER-oz74onzvqr",
+            ),
         ),
         (
             json!({"username": "augusta", "password": {"password": {"password": "battery staple"},

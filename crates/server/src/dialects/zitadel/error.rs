@@ -148,11 +148,15 @@ pub const IDP_LINK_INVALID: ZitadelError = err(
     "The link names no identity provider or no external user",
     "TESSERA-IDP03",
 );
-/// ZITADEL's answer to a `hashed_password` it cannot read, as `AddHuman` words it.
-pub const HASH_NOT_SUPPORTED: ZitadelError = err(
+/// ZITADEL's answer to a `hashed_password` it cannot read, when adding a user and when
+/// changing one.
+const HASH_NOT_SUPPORTED_TEXT: &str = "Password hash encoding not supported. Check out https://zitadel.com/docs/concepts/architecture/secrets#hashed-secrets";
+pub const HASH_NOT_SUPPORTED: ZitadelError =
+    err(Code::InvalidArgument, HASH_NOT_SUPPORTED_TEXT, "USER-JDk4t");
+pub const HASH_NOT_SUPPORTED_ON_CHANGE: ZitadelError = err(
     Code::InvalidArgument,
-    "Password hash encoding not supported. Check out https://zitadel.com/docs/concepts/architecture/secrets#hashed-secrets",
-    "USER-JDk4t",
+    HASH_NOT_SUPPORTED_TEXT,
+    "USER-oz74onzvqr",
 );
 pub const BAD_BODY: ZitadelError = err(
     Code::InvalidArgument,

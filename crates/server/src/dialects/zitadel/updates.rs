@@ -8,12 +8,14 @@ use tessera_core::{Password, ProfilePatch, UserId};
 
 use super::details::{details_v1, details_v2};
 use super::error::{
-    BAD_BODY, FAMILY_NAME_EMPTY, GIVEN_NAME_EMPTY, PASSWORD_TOO_SHORT, USERNAME_EMPTY,
-    USERNAME_NOT_CHANGED, ZitadelError,
+    BAD_BODY, FAMILY_NAME_EMPTY, GIVEN_NAME_EMPTY, HASH_NOT_SUPPORTED_ON_CHANGE,
+    PASSWORD_TOO_SHORT, USERNAME_EMPTY, USERNAME_NOT_CHANGED, ZitadelError,
 };
 use super::profiles::gender_of;
 use super::rpc::Ctx;
-use super::users::{Names, change_human, domain, email, email_proof, phone, phone_proof, trimmed};
+use super::users::{
+    Names, change_human, domain, email, email_proof, hashed_password, phone, phone_proof, trimmed,
+};
 use crate::proto::zitadel::management::v1 as mgmt;
 use crate::proto::zitadel::user::v2 as user;
 use crate::proto::zitadel::v1::ObjectDetails;
@@ -151,10 +153,16 @@ pub async fn update_human_user(
         ..HumanChange::default()
     };
     if let Some(set) = &req.password {
-        change.changes.password = match &set.password_type {
-            Some(PasswordType::Password(p)) => Some(Some(new_password(Some(&p.password))?)),
-            Some(PasswordType::HashedPassword(_)) | None => return Err(BAD_BODY),
-        };
+        match &set.password_type {
+            Some(PasswordType::Password(p)) => {
+                change.changes.password = Some(Some(new_password(Some(&p.password))?));
+            }
+            Some(PasswordType::HashedPassword(h)) => {
+                let hash = hashed_password(&h.hash, HASH_NOT_SUPPORTED_ON_CHANGE)?;
+                change.changes.imported_password = Some(hash);
+            }
+            None => return Err(BAD_BODY),
+        }
         match &set.verification {
             Some(Verification::CurrentPassword(c)) => change.current_password = Some(c),
             Some(Verification::VerificationCode(code)) => change.reset_code = Some(code),

@@ -112,9 +112,12 @@ fn password(raw: &str) -> Result<Option<Password>, ZitadelError> {
     Password::parse(raw).map(Some).ok_or(PASSWORD_TOO_SHORT)
 }
 
-/// A `hashed_password`: bcrypt or Argon2 (see `ImportedHash::from_encoded`).
-fn hashed_password(encoded: &str) -> Result<ImportedHash, ZitadelError> {
-    ImportedHash::from_encoded(encoded).map_err(|_| HASH_NOT_SUPPORTED)
+/// A `hashed_password`: bcrypt or Argon2 (see `ImportedHash::from_encoded`), or `refusal`.
+pub(super) fn hashed_password(
+    encoded: &str,
+    refusal: ZitadelError,
+) -> Result<ImportedHash, ZitadelError> {
+    ImportedHash::from_encoded(encoded).map_err(|_| refusal)
 }
 
 fn totp_secret(raw: &str) -> Result<Option<Vec<u8>>, ZitadelError> {
@@ -196,7 +199,9 @@ fn human_v2(req: user::AddHumanUserRequest) -> Result<Human, ZitadelError> {
     let email_field = req.email.ok_or(INVALID_EMAIL)?;
     let (password, imported_password) = match &req.password_type {
         Some(PasswordType::Password(p)) => (password(&p.password)?, None),
-        Some(PasswordType::HashedPassword(h)) => (None, Some(hashed_password(&h.hash)?)),
+        Some(PasswordType::HashedPassword(h)) => {
+            (None, Some(hashed_password(&h.hash, HASH_NOT_SUPPORTED)?))
+        }
         None => (None, None),
     };
     Ok(Human {
@@ -306,7 +311,7 @@ pub async fn import_human_user(
     let imported_password = req
         .hashed_password
         .filter(|h| !h.value.is_empty())
-        .map(|h| hashed_password(&h.value))
+        .map(|h| hashed_password(&h.value, HASH_NOT_SUPPORTED))
         .transpose()?;
     let human = Human {
         username: trimmed(&req.user_name),
