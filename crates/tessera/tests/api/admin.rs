@@ -756,3 +756,51 @@ async fn the_emulator_reset_deletes_every_account_of_its_realm() {
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
     assert_eq!(production.fingerprint().await, before);
 }
+
+/// A record's own `tenantId` must be the tenant of the request's path, as in the emulator; one
+/// that is not is reported alone and not imported.
+#[tokio::test]
+async fn batch_create_checks_each_records_tenant() {
+    let app = TestApp::spawn().await;
+    let tenant = app.create_tenant("Imports").await;
+    let tenant_path = format!("/v1/projects/{PROJECT}/tenants/{tenant}/accounts:batchCreate");
+    let mismatch = "Tenant id in userInfo does not match the tenant id in request.";
+    let before = app.fingerprint().await;
+    let (status, body) = app
+        .admin_post(
+            &path(":batchCreate"),
+            json!({"users": [{"localId": "in-project", "tenantId": tenant}]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["error"], json!([{"index": 0, "message": mismatch}]));
+    assert_eq!(app.fingerprint().await, before);
+
+    let (status, body) = app
+        .admin_post(
+            &tenant_path,
+            json!({"users": [
+                {"localId": "elsewhere", "tenantId": "other-tenant"},
+                {"localId": "named", "tenantId": tenant, "email": "named@example.com"},
+                {"localId": "unnamed", "email": "unnamed@example.com"}
+            ]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["error"], json!([{"index": 0, "message": mismatch}]));
+    let lookup = format!("/v1/projects/{PROJECT}/tenants/{tenant}/accounts:lookup");
+    let (status, found) = app
+        .admin_post(
+            &lookup,
+            json!({"localId": ["elsewhere", "named", "unnamed"]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{found}");
+    let ids: Vec<&str> = found["users"]
+        .as_array()
+        .expect("users")
+        .iter()
+        .map(|u| str_of(u, "localId"))
+        .collect();
+    assert_eq!(ids, ["named", "unnamed"]);
+}

@@ -218,7 +218,7 @@ pub async fn batch_create(
     let mut error = Vec::new();
     let mut accepted = Vec::new();
     for (index, user) in users.into_iter().enumerate() {
-        match input::imported_account(user, scheme.as_ref()) {
+        match input::imported_account(user, realm.tenant_id.as_deref(), scheme.as_ref()) {
             Ok((account, factors)) => accepted.push((index, account, factors)),
             Err(e) => error.push(IndexedError {
                 index,

@@ -139,11 +139,19 @@ pub fn new_account(
     Ok((account, factors))
 }
 
-/// One user of `accounts:batchCreate`, their `passwordHash` made by `scheme`.
+/// One user of `accounts:batchCreate` into the tenant `tenant` (`None`: the project), their
+/// `passwordHash` made by `scheme`.
 pub fn imported_account(
     mut user: ImportedUser,
+    tenant: Option<&str>,
     scheme: Option<&Scheme>,
 ) -> Result<(NewAccount, Vec<AdminFactor>), ItError> {
+    if user.tenant_id.is_some() && user.tenant_id.as_deref() != tenant {
+        // The emulator's words: production's are not known.
+        return Err(ItError::code(
+            "Tenant id in userInfo does not match the tenant id in request.",
+        ));
+    }
     let factors = admin_factors(user.mfa_info.take().unwrap_or_default())?;
     let imported_password = hashes::imported_hash(scheme, &user)?;
     let time = |ms: Option<i64>| {

@@ -256,9 +256,8 @@ pub struct ImportedUser {
     #[serde(default, deserialize_with = "int64::deserialize")]
     #[schema(value_type = Option<String>)]
     pub last_login_at: Option<i64>,
-    /// The tenant comes from the request path.
-    #[serde(rename = "tenantId")]
-    pub _tenant_id: Ignored,
+    /// The tenant comes from the request path; one given here must be that one.
+    pub tenant_id: Option<String>,
     /// Accounts at identity providers; `password` and `phone` entries are the user's
     /// address and number, and are skipped.
     pub provider_user_info: Option<Vec<ProviderUserInfoInput>>,
