@@ -44,6 +44,9 @@ pub const MAX_PARALLELISM: u32 = 16;
 pub const MAX_BCRYPT_COST: u32 = 16;
 /// The longest derived key or stored hash checked, in bytes.
 pub const MAX_HASH_BYTES: usize = 1024;
+/// PBKDF2's work grows with its output (each digest's length of it costs `rounds` HMACs
+/// more): at most a SHA-512's, 64 bytes.
+pub const MAX_PBKDF2_BYTES: usize = 64;
 
 /// A digest function, as the algorithms' names spell it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -149,6 +152,7 @@ impl ImportedHash {
             Scheme::Bcrypt => std::str::from_utf8(&hash).is_ok_and(readable_bcrypt),
             Scheme::Argon2 { hash_len, .. } => usize::try_from(*hash_len) == Ok(hash.len()),
             Scheme::StandardScrypt { dk_len, .. } => usize::try_from(*dk_len) == Ok(hash.len()),
+            Scheme::Pbkdf2 { .. } => (1..=MAX_PBKDF2_BYTES).contains(&hash.len()),
             _ => !hash.is_empty() && hash.len() <= MAX_HASH_BYTES,
         };
         if !fits {
@@ -471,6 +475,14 @@ mod tests {
         let costly = "$2b$31$N9qo8uLOickgx2ZMRZoMyeIjZAgcfl7p92ldGxad68LJZdL17lhWy";
         assert_eq!(
             ImportedHash::new(Scheme::Bcrypt, Vec::new(), costly.as_bytes().to_vec()),
+            Err(BadHash::Hash)
+        );
+        let long = Scheme::Pbkdf2 {
+            digest: Digest::Sha256,
+            rounds: 1,
+        };
+        assert_eq!(
+            ImportedHash::new(long, Vec::new(), vec![0; 65]),
             Err(BadHash::Hash)
         );
         let empty = Scheme::Md5 { rounds: 0 };
