@@ -93,9 +93,10 @@ pub enum Scheme {
         key: Vec<u8>,
         order: Order,
     },
-    /// `PBKDF_SHA1` and `PBKDF2_SHA256`.
-    Pbkdf2 {
-        digest: Digest,
+    PbkdfSha1 {
+        rounds: u32,
+    },
+    Pbkdf2Sha256 {
         rounds: u32,
     },
     FirebaseScrypt {
@@ -152,7 +153,9 @@ impl ImportedHash {
             Scheme::Bcrypt => std::str::from_utf8(&hash).is_ok_and(readable_bcrypt),
             Scheme::Argon2 { hash_len, .. } => usize::try_from(*hash_len) == Ok(hash.len()),
             Scheme::StandardScrypt { dk_len, .. } => usize::try_from(*dk_len) == Ok(hash.len()),
-            Scheme::Pbkdf2 { .. } => (1..=MAX_PBKDF2_BYTES).contains(&hash.len()),
+            Scheme::PbkdfSha1 { .. } | Scheme::Pbkdf2Sha256 { .. } => {
+                (1..=MAX_PBKDF2_BYTES).contains(&hash.len())
+            }
             _ => !hash.is_empty() && hash.len() <= MAX_HASH_BYTES,
         };
         if !fits {
@@ -280,17 +283,14 @@ fn derive(scheme: &Scheme, password: &[u8], salt: &[u8], len: usize) -> Option<V
             key,
             order,
         } => hmac(*d, key, &joined(*order, salt, password))?,
-        Scheme::Pbkdf2 { digest: d, rounds } => {
+        Scheme::PbkdfSha1 { rounds } => {
             let mut out = vec![0; len];
-            match d {
-                Digest::Sha1 => {
-                    pbkdf2::pbkdf2_hmac::<sha1::Sha1>(password, salt, *rounds, &mut out)
-                }
-                Digest::Sha256 => {
-                    pbkdf2::pbkdf2_hmac::<sha2::Sha256>(password, salt, *rounds, &mut out)
-                }
-                Digest::Md5 | Digest::Sha512 => return None,
-            }
+            pbkdf2::pbkdf2_hmac::<sha1::Sha1>(password, salt, *rounds, &mut out);
+            out
+        }
+        Scheme::Pbkdf2Sha256 { rounds } => {
+            let mut out = vec![0; len];
+            pbkdf2::pbkdf2_hmac::<sha2::Sha256>(password, salt, *rounds, &mut out);
             out
         }
         Scheme::FirebaseScrypt {
@@ -435,10 +435,7 @@ mod tests {
     #[test]
     fn pbkdf2_and_sha_match_published_vectors() -> TestResult {
         let pbkdf2 = ImportedHash::new(
-            Scheme::Pbkdf2 {
-                digest: Digest::Sha256,
-                rounds: 1,
-            },
+            Scheme::Pbkdf2Sha256 { rounds: 1 },
             b"salt".to_vec(),
             data_encoding::HEXLOWER.decode(
                 b"55ac046e56e3089fec1691c22544b605f94185216dde0465e68b9d57c20dacbc\
@@ -477,10 +474,7 @@ mod tests {
             ImportedHash::new(Scheme::Bcrypt, Vec::new(), costly.as_bytes().to_vec()),
             Err(BadHash::Hash)
         );
-        let long = Scheme::Pbkdf2 {
-            digest: Digest::Sha256,
-            rounds: 1,
-        };
+        let long = Scheme::Pbkdf2Sha256 { rounds: 1 };
         assert_eq!(
             ImportedHash::new(long, Vec::new(), vec![0; 65]),
             Err(BadHash::Hash)

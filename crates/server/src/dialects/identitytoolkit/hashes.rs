@@ -37,12 +37,10 @@ pub fn scheme(req: &BatchCreateRequest) -> Result<Option<Scheme>, ItError> {
             key: signer_key(req)?,
             order: order(Order::PasswordAndSalt),
         },
-        "PBKDF_SHA1" | "PBKDF2_SHA256" => Scheme::Pbkdf2 {
-            digest: if algorithm == "PBKDF_SHA1" {
-                Digest::Sha1
-            } else {
-                Digest::Sha256
-            },
+        "PBKDF_SHA1" => Scheme::PbkdfSha1 {
+            rounds: rounds(1..=MAX_PBKDF2_ROUNDS)?,
+        },
+        "PBKDF2_SHA256" => Scheme::Pbkdf2Sha256 {
             rounds: rounds(1..=MAX_PBKDF2_ROUNDS)?,
         },
         "SCRYPT" => Scheme::FirebaseScrypt {
