@@ -23,6 +23,7 @@ use tokio::sync::oneshot;
 
 use crate::crypto::random_array;
 
+pub mod encoded;
 pub mod imported;
 
 /// Argon2id cost parameters.

@@ -30,6 +30,8 @@ use serde::{Deserialize, Serialize};
 use sha2::Digest as _;
 use subtle::ConstantTimeEq;
 
+use super::encoded;
+
 /// The most rounds production takes for `MD5`, `SHA*` (8192) and the PBKDF2s (120,000).
 pub const MAX_DIGEST_ROUNDS: u32 = 8192;
 pub const MAX_PBKDF2_ROUNDS: u32 = 120_000;
@@ -99,6 +101,10 @@ pub enum Scheme {
     Pbkdf2Sha256 {
         rounds: u32,
     },
+    /// Only from ZITADEL's `$pbkdf2-sha512$`.
+    Pbkdf2Sha512 {
+        rounds: u32,
+    },
     FirebaseScrypt {
         #[serde(with = "base64_field")]
         key: Vec<u8>,
@@ -114,6 +120,8 @@ pub enum Scheme {
         dk_len: u32,
     },
     Bcrypt,
+    /// `$5$`/`$6$` (ZITADEL's `sha2`), kept whole like bcrypt.
+    ShaCrypt,
     Argon2 {
         variant: Argon2Variant,
         /// 0x10 or 0x13.
@@ -150,12 +158,15 @@ impl ImportedHash {
     /// The user's hash under `scheme`, refused when no password could ever match it.
     pub fn new(scheme: Scheme, salt: Vec<u8>, hash: Vec<u8>) -> Result<Self, BadHash> {
         let fits = match &scheme {
-            Scheme::Bcrypt => std::str::from_utf8(&hash).is_ok_and(readable_bcrypt),
+            Scheme::Bcrypt => std::str::from_utf8(&hash)
+                .is_ok_and(|h| encoded::crypt_of(h) == Some(encoded::Crypt::Bcrypt)),
+            Scheme::ShaCrypt => std::str::from_utf8(&hash)
+                .is_ok_and(|h| encoded::crypt_of(h) == Some(encoded::Crypt::ShaCrypt)),
             Scheme::Argon2 { hash_len, .. } => usize::try_from(*hash_len) == Ok(hash.len()),
             Scheme::StandardScrypt { dk_len, .. } => usize::try_from(*dk_len) == Ok(hash.len()),
-            Scheme::PbkdfSha1 { .. } | Scheme::Pbkdf2Sha256 { .. } => {
-                (1..=MAX_PBKDF2_BYTES).contains(&hash.len())
-            }
+            Scheme::PbkdfSha1 { .. }
+            | Scheme::Pbkdf2Sha256 { .. }
+            | Scheme::Pbkdf2Sha512 { .. } => (1..=MAX_PBKDF2_BYTES).contains(&hash.len()),
             _ => !hash.is_empty() && hash.len() <= MAX_HASH_BYTES,
         };
         if !fits {
@@ -164,48 +175,13 @@ impl ImportedHash {
         Ok(Self { scheme, salt, hash })
     }
 
-    /// A hash in the text form ZITADEL imports (`hashed_password`): a bcrypt string, or an
-    /// Argon2 PHC string (`$argon2id$v=19$m=…,t=…,p=…$salt$hash`) within this server's
-    /// bounds.
-    pub fn from_encoded(encoded: &str) -> Result<Self, BadHash> {
-        if readable_bcrypt(encoded) {
-            return Self::new(Scheme::Bcrypt, Vec::new(), encoded.as_bytes().to_vec());
-        }
-        let parsed = argon2::PasswordHash::new(encoded).map_err(|_| BadHash::Hash)?;
-        let variant = match parsed.algorithm.as_str() {
-            "argon2d" => Argon2Variant::Argon2d,
-            "argon2i" => Argon2Variant::Argon2i,
-            "argon2id" => Argon2Variant::Argon2id,
-            _ => return Err(BadHash::Hash),
-        };
-        let params = argon2::Params::try_from(&parsed).map_err(|_| BadHash::Hash)?;
-        let (Some(salt), Some(hash)) = (parsed.salt, parsed.hash) else {
-            return Err(BadHash::Hash);
-        };
-        if u64::from(params.m_cost()) * 1024 > MAX_MEMORY_BYTES
-            || params.t_cost() > MAX_ARGON2_ITERATIONS
-            || params.p_cost() > MAX_PARALLELISM
-        {
-            return Err(BadHash::Hash);
-        }
-        let scheme = Scheme::Argon2 {
-            variant,
-            // A PHC string without `v=` is of the first version.
-            version: parsed.version.unwrap_or(0x10),
-            iterations: params.t_cost(),
-            memory_kib: params.m_cost(),
-            parallelism: params.p_cost(),
-            hash_len: u32::try_from(hash.len()).map_err(|_| BadHash::Hash)?,
-            associated_data: params.data().to_vec(),
-        };
-        Self::new(scheme, salt.as_ref().to_vec(), hash.as_bytes().to_vec())
-    }
-
-    /// The text the users table keeps: a bcrypt hash as itself, which `matches` reads as any
-    /// bcrypt hash, and the others as JSON.
+    /// The text the users table keeps: a bcrypt or SHA-crypt hash as itself, which `matches`
+    /// reads as any such hash, and the others as JSON.
     pub fn stored(&self) -> Result<String, serde_json::Error> {
         match self.scheme {
-            Scheme::Bcrypt => Ok(String::from_utf8_lossy(&self.hash).into_owned()),
+            Scheme::Bcrypt | Scheme::ShaCrypt => {
+                Ok(String::from_utf8_lossy(&self.hash).into_owned())
+            }
             _ => serde_json::to_string(self),
         }
     }
@@ -220,25 +196,16 @@ impl ImportedHash {
 /// Whether `stored` is one of the imported forms, rather than this server's Argon2 PHC
 /// string.
 pub fn is_imported(stored: &str) -> bool {
-    stored.starts_with('{') || stored.starts_with("$2")
+    stored.starts_with('{') || encoded::crypt_of(stored).is_some()
 }
 
 /// Whether `plain` matches an imported `stored` hash. Anything unreadable matches nothing.
 pub fn matches(plain: &[u8], stored: &str) -> bool {
-    if stored.starts_with("$2") {
-        return readable_bcrypt(stored) && bcrypt::verify(plain, stored).unwrap_or(false);
+    match encoded::crypt_of(stored) {
+        Some(crypt) => encoded::crypt_matches(crypt, plain, stored),
+        None => serde_json::from_str::<ImportedHash>(stored)
+            .is_ok_and(|imported| imported.matches(plain)),
     }
-    serde_json::from_str::<ImportedHash>(stored).is_ok_and(|imported| imported.matches(plain))
-}
-
-/// A bcrypt hash this server checks: `$2a$`, `$2b$` or `$2y$`, with a cost it can afford.
-pub fn readable_bcrypt(hash: &str) -> bool {
-    ["$2a$", "$2b$", "$2y$"]
-        .iter()
-        .any(|prefix| hash.starts_with(prefix))
-        && hash
-            .parse::<bcrypt::HashParts>()
-            .is_ok_and(|parts| parts.get_cost() <= MAX_BCRYPT_COST)
 }
 
 /// Standard or URL-safe base64, padded or not: the Admin SDKs send URL-safe, the CLI and
@@ -291,6 +258,11 @@ fn derive(scheme: &Scheme, password: &[u8], salt: &[u8], len: usize) -> Option<V
         Scheme::Pbkdf2Sha256 { rounds } => {
             let mut out = vec![0; len];
             pbkdf2::pbkdf2_hmac::<sha2::Sha256>(password, salt, *rounds, &mut out);
+            out
+        }
+        Scheme::Pbkdf2Sha512 { rounds } => {
+            let mut out = vec![0; len];
+            pbkdf2::pbkdf2_hmac::<sha2::Sha512>(password, salt, *rounds, &mut out);
             out
         }
         Scheme::FirebaseScrypt {
@@ -348,7 +320,7 @@ fn derive(scheme: &Scheme, password: &[u8], salt: &[u8], len: usize) -> Option<V
                 .ok()?;
             out
         }
-        Scheme::Bcrypt => return None,
+        Scheme::Bcrypt | Scheme::ShaCrypt => return None,
     })
 }
 

@@ -319,11 +319,12 @@ async fn a_bad_hash_refuses_only_its_user() {
     assert!(app.admin_user("fine").await.is_some());
 }
 
-/// ZITADEL's `hashed_password` (v2 `AddHumanUser`, v1 `ImportHumanUser`) takes bcrypt and
-/// Argon2 PHC strings, made here by Python's crypt and argon2-cffi; the users sign in through
-/// either dialect, and the first match rehashes.
+/// ZITADEL's `hashed_password` (v2 `AddHumanUser`, v1 `ImportHumanUser`) takes the forms
+/// ZITADEL reads: bcrypt, SHA-crypt, Argon2 and scrypt PHC strings and passlib's PBKDF2, made
+/// here by Python's crypt, argon2-cffi and passlib; the users sign in through either dialect,
+/// and the first match rehashes.
 #[tokio::test]
-async fn zitadel_users_are_added_with_bcrypt_and_argon2_hashes() {
+async fn zitadel_users_are_added_with_hashes_of_every_form_it_reads() {
     let app = TestApp::spawn().await;
     let hashes = [
         (
@@ -337,6 +338,30 @@ async fn zitadel_users_are_added_with_bcrypt_and_argon2_hashes() {
         (
             "$2a$04$H68tPab8xe0zYiGBJNqXk.rERisfpI5eimCR/wjNQZgXeiJYMDG1K",
             "bcrypt pass",
+        ),
+        (
+            "$6$mGr1Rd2MSkYrR9tG$ANvMoDY37Pp9vZz3c1D.OIbnwncXmiCUweui5mwIIqBdvhern13RNdRUAWj4Ong5vQyylViFOqmU7wTia/z2j/",
+            "sha512 crypt pass",
+        ),
+        (
+            "$5$rounds=10000$oolqtG.Jf92OOh1U$zmNiSNAU7eyOKDq3gxg9BKAoi8NH3y/T9eJwUJ0NBg7",
+            "sha256 crypt pass",
+        ),
+        (
+            "$pbkdf2$1000$cc7ZO6d0znlvbe29tzYG4A$bjCLgWNx1zE/6vzlwHAk2I8ud24",
+            "pbkdf2 sha1 pass",
+        ),
+        (
+            "$pbkdf2-sha256$2000$3FsLgZASQihl7H3v/Z9T6g$Xv2m5L5QkacsNBTlR60hJdRnvto9QvUCT3mqPdNROkA",
+            "pbkdf2 sha256 pass",
+        ),
+        (
+            "$pbkdf2-sha512$1500$8F4rRUhJ6T0nZGwNQQjhHA$x.YQxzvo7VBNMBHxr400j2eLnXmEUCgus/wNcy7vsRveYBpEgqzFh1xsXrlnvfhPd8VuShbJaDNPx.ddsfVHQA",
+            "pbkdf2 sha512 pass",
+        ),
+        (
+            "$scrypt$ln=10,r=8,p=1$7z0H4BxjrFXKeY8RAgCA8A$2YFQGg6i+VVU6p/SkWVwryF4NFVBu9tSGbPvPTfJObI",
+            "scrypt pass",
         ),
     ];
     for (n, (hash, password)) in hashes.into_iter().enumerate() {
@@ -383,8 +408,9 @@ async fn zitadel_users_are_added_with_bcrypt_and_argon2_hashes() {
     .await;
 }
 
-/// A hash ZITADEL's own formats would take but Tessera does not read (MD5 crypt), or one too
-/// costly to check, is refused with ZITADEL's words; nothing is written.
+/// A hash in a form ZITADEL reads but Tessera does not (MD5 crypt, PBKDF2 with SHA-384), a
+/// broken one, or one too costly to check is refused with ZITADEL's words; nothing is
+/// written.
 #[tokio::test]
 async fn zitadel_refuses_hash_encodings_it_cannot_read() {
     let app = TestApp::spawn().await;
@@ -394,6 +420,11 @@ async fn zitadel_refuses_hash_encodings_it_cannot_read() {
         "$1$otje1vqq$SX2ST7/qJAOiPHYzfp75k/",
         "$argon2id$v=19$m=1048576,t=2,p=1$BQFg5AJRDygq9rwDRSJXwQ$Q/+ZxcWohYtgX3Oz4J/Ec4FgjSboqHP9dLlMyTVDDzQ",
         "$2b$31$N9qo8uLOickgx2ZMRZoMyeIjZAgcfl7p92ldGxad68LJZdL17lhWy",
+        "$6$rounds=2000000$saltsalt$E1INlthWnCcq6VLh7hTLJ.Mm1N8nlen.FRZ8HshxY8oCqoYHVk3QTf2rWHtGqQyfgnKA8A5JXereqX7SL9prL0",
+        "$pbkdf2-sha256$2000000$3FsLgZASQihl7H3v/Z9T6g$Xv2m5L5QkacsNBTlR60hJdRnvto9QvUCT3mqPdNROkA",
+        "$pbkdf2-sha384$2000$3FsLgZASQihl7H3v/Z9T6g$Xv2m5L5QkacsNBTlR60hJdRnvto9QvUCT3mqPdNROkA",
+        "$scrypt$ln=20,r=8,p=1$7z0H4BxjrFXKeY8RAgCA8A$2YFQGg6i+VVU6p/SkWVwryF4NFVBu9tSGbPvPTfJObI",
+        "$scrypt$ln=10,r=8$7z0H4BxjrFXKeY8RAgCA8A$2YFQGg6i+VVU6p/SkWVwryF4NFVBu9tSGbPvPTfJObI",
         "plain text",
     ] {
         let reply = call(

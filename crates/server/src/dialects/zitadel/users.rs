@@ -19,6 +19,7 @@ use super::factors::user_id;
 use super::idp_links::identity_of;
 use super::profiles::gender_of;
 use super::rpc::Ctx;
+use crate::passwords::encoded;
 use crate::passwords::imported::ImportedHash;
 use crate::proto::zitadel::management::v1 as mgmt;
 use crate::proto::zitadel::org::v2 as org;
@@ -112,12 +113,12 @@ fn password(raw: &str) -> Result<Option<Password>, ZitadelError> {
     Password::parse(raw).map(Some).ok_or(PASSWORD_TOO_SHORT)
 }
 
-/// A `hashed_password`: bcrypt or Argon2 (see `ImportedHash::from_encoded`), or `refusal`.
+/// A `hashed_password` in a form `passwords::encoded` reads, or `refusal`.
 pub(super) fn hashed_password(
     encoded: &str,
     refusal: ZitadelError,
 ) -> Result<ImportedHash, ZitadelError> {
-    ImportedHash::from_encoded(encoded).map_err(|_| refusal)
+    encoded::from_encoded(encoded).map_err(|_| refusal)
 }
 
 fn totp_secret(raw: &str) -> Result<Option<Vec<u8>>, ZitadelError> {

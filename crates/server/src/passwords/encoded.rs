@@ -1,0 +1,166 @@
+//! Password hashes as one self-describing string, the form ZITADEL's `hashed_password` takes
+//! (its `passwap` library reads the same): modular-crypt strings (bcrypt `$2b$…`, SHA-crypt
+//! `$5$…`/`$6$…`), PHC strings (`$argon2id$…`, `$scrypt$…`) and passlib's PBKDF2 strings
+//! (`$pbkdf2-sha256$…`).
+//!
+//! bcrypt and SHA-crypt strings are kept whole and checked by their crates; the others are
+//! read into an `ImportedHash`. Every form is held to the costs one check may take.
+
+use super::imported::{
+    Argon2Variant, BadHash, ImportedHash, MAX_ARGON2_ITERATIONS, MAX_BCRYPT_COST, MAX_MEMORY_BYTES,
+    MAX_PARALLELISM, Scheme, base64_bytes,
+};
+
+/// The most PBKDF2 iterations a string may ask for. Higher than Identity Toolkit's 120,000:
+/// passlib and ZITADEL make 290,000 by default.
+const MAX_PBKDF2_ROUNDS: u32 = 1_000_000;
+/// The most SHA-crypt rounds (its own default is 5,000).
+const MAX_SHA_CRYPT_ROUNDS: u32 = 1_000_000;
+
+/// The modular-crypt hashes kept whole, each checked by its own crate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Crypt {
+    Bcrypt,
+    ShaCrypt,
+}
+
+/// Which kept-whole hash `hash` is, when it is one this server can afford to check.
+pub fn crypt_of(hash: &str) -> Option<Crypt> {
+    if ["$2a$", "$2b$", "$2y$"].iter().any(|p| hash.starts_with(p)) {
+        let parts = hash.parse::<bcrypt::HashParts>().ok()?;
+        return (parts.get_cost() <= MAX_BCRYPT_COST).then_some(Crypt::Bcrypt);
+    }
+    if hash.starts_with("$5$") || hash.starts_with("$6$") {
+        // `rounds=N` is optional; without it SHA-crypt runs 5,000.
+        let rounds = match hash.split('$').nth(2)?.strip_prefix("rounds=") {
+            Some(n) => n.parse::<u32>().ok()?,
+            None => 5_000,
+        };
+        return (rounds <= MAX_SHA_CRYPT_ROUNDS).then_some(Crypt::ShaCrypt);
+    }
+    None
+}
+
+/// Whether `plain` matches the kept-whole `hash`.
+pub fn crypt_matches(crypt: Crypt, plain: &[u8], hash: &str) -> bool {
+    use sha_crypt::password_hash::PasswordVerifier;
+    match crypt {
+        Crypt::Bcrypt => bcrypt::verify(plain, hash).unwrap_or(false),
+        Crypt::ShaCrypt => sha_crypt::ShaCrypt::default()
+            .verify_password(plain, hash)
+            .is_ok(),
+    }
+}
+
+/// The hash `encoded` stands for; `BadHash` for a form this server does not read or a cost
+/// beyond its bounds.
+pub fn from_encoded(encoded: &str) -> Result<ImportedHash, BadHash> {
+    if let Some(crypt) = crypt_of(encoded) {
+        let scheme = match crypt {
+            Crypt::Bcrypt => Scheme::Bcrypt,
+            Crypt::ShaCrypt => Scheme::ShaCrypt,
+        };
+        return ImportedHash::new(scheme, Vec::new(), encoded.as_bytes().to_vec());
+    }
+    if encoded.starts_with("$pbkdf2") {
+        return passlib_pbkdf2(encoded);
+    }
+    if encoded.starts_with("$scrypt$") {
+        return phc_scrypt(encoded);
+    }
+    phc_argon2(encoded)
+}
+
+/// passlib's `$pbkdf2[-sha256|-sha512]$rounds$salt$hash`, in its base64 with `.` for `+`.
+fn passlib_pbkdf2(encoded: &str) -> Result<ImportedHash, BadHash> {
+    let [id, rounds, salt, hash] = fields(encoded)?;
+    let rounds = rounds
+        .parse::<u32>()
+        .ok()
+        .filter(|r| (1..=MAX_PBKDF2_ROUNDS).contains(r))
+        .ok_or(BadHash::Hash)?;
+    let scheme = match id {
+        "pbkdf2" => Scheme::PbkdfSha1 { rounds },
+        "pbkdf2-sha256" => Scheme::Pbkdf2Sha256 { rounds },
+        "pbkdf2-sha512" => Scheme::Pbkdf2Sha512 { rounds },
+        _ => return Err(BadHash::Hash),
+    };
+    let adapted = |text: &str| base64_bytes(&text.replace('.', "+")).ok_or(BadHash::Hash);
+    ImportedHash::new(scheme, adapted(salt)?, adapted(hash)?)
+}
+
+/// The PHC string `$scrypt$ln=…,r=…,p=…$salt$hash`, within the memory bound.
+fn phc_scrypt(encoded: &str) -> Result<ImportedHash, BadHash> {
+    let [_, params, salt, hash] = fields(encoded)?;
+    let (mut log_n, mut block_size, mut parallelization) = (None, None, None);
+    for param in params.split(',') {
+        match param.split_once('=').ok_or(BadHash::Hash)? {
+            ("ln", v) => log_n = v.parse::<u8>().ok(),
+            ("r", v) => block_size = v.parse::<u32>().ok(),
+            ("p", v) => parallelization = v.parse::<u32>().ok(),
+            _ => return Err(BadHash::Hash),
+        }
+    }
+    let (Some(log_n), Some(block_size), Some(parallelization)) =
+        (log_n, block_size, parallelization)
+    else {
+        return Err(BadHash::Hash);
+    };
+    let memory = 1u64
+        .checked_shl(u32::from(log_n))
+        .and_then(|n| n.checked_add(u64::from(parallelization)))
+        .and_then(|blocks| blocks.checked_mul(128 * u64::from(block_size)));
+    if memory.is_none_or(|m| m > MAX_MEMORY_BYTES) || parallelization > MAX_PARALLELISM {
+        return Err(BadHash::Hash);
+    }
+    let hash = base64_bytes(hash).ok_or(BadHash::Hash)?;
+    let scheme = Scheme::StandardScrypt {
+        log_n,
+        block_size,
+        parallelization,
+        dk_len: u32::try_from(hash.len()).map_err(|_| BadHash::Hash)?,
+    };
+    ImportedHash::new(scheme, base64_bytes(salt).ok_or(BadHash::Hash)?, hash)
+}
+
+/// An Argon2 PHC string (`$argon2id$v=19$m=…,t=…,p=…$salt$hash`), within the bounds.
+fn phc_argon2(encoded: &str) -> Result<ImportedHash, BadHash> {
+    let parsed = argon2::PasswordHash::new(encoded).map_err(|_| BadHash::Hash)?;
+    let variant = match parsed.algorithm.as_str() {
+        "argon2d" => Argon2Variant::Argon2d,
+        "argon2i" => Argon2Variant::Argon2i,
+        "argon2id" => Argon2Variant::Argon2id,
+        _ => return Err(BadHash::Hash),
+    };
+    let params = argon2::Params::try_from(&parsed).map_err(|_| BadHash::Hash)?;
+    let (Some(salt), Some(hash)) = (parsed.salt, parsed.hash) else {
+        return Err(BadHash::Hash);
+    };
+    if u64::from(params.m_cost()) * 1024 > MAX_MEMORY_BYTES
+        || params.t_cost() > MAX_ARGON2_ITERATIONS
+        || params.p_cost() > MAX_PARALLELISM
+    {
+        return Err(BadHash::Hash);
+    }
+    let scheme = Scheme::Argon2 {
+        variant,
+        // A PHC string without `v=` is of the first version.
+        version: parsed.version.unwrap_or(0x10),
+        iterations: params.t_cost(),
+        memory_kib: params.m_cost(),
+        parallelism: params.p_cost(),
+        hash_len: u32::try_from(hash.len()).map_err(|_| BadHash::Hash)?,
+        associated_data: params.data().to_vec(),
+    };
+    ImportedHash::new(scheme, salt.as_ref().to_vec(), hash.as_bytes().to_vec())
+}
+
+/// The four `$`-separated fields of `$id$a$b$c`.
+fn fields(encoded: &str) -> Result<[&str; 4], BadHash> {
+    let mut fields = encoded.strip_prefix('$').ok_or(BadHash::Hash)?.split('$');
+    let four = [(); 4].map(|()| fields.next());
+    match (four, fields.next()) {
+        ([Some(a), Some(b), Some(c), Some(d)], None) => Ok([a, b, c, d]),
+        _ => Err(BadHash::Hash),
+    }
+}
