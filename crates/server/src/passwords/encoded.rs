@@ -24,6 +24,16 @@ pub enum Crypt {
     ShaCrypt,
 }
 
+impl Crypt {
+    /// The scheme an `ImportedHash` of this kind names.
+    pub fn scheme(self) -> Scheme {
+        match self {
+            Crypt::Bcrypt => Scheme::Bcrypt,
+            Crypt::ShaCrypt => Scheme::ShaCrypt,
+        }
+    }
+}
+
 /// Which kept-whole hash `hash` is, when it is one this server can afford to check.
 pub fn crypt_of(hash: &str) -> Option<Crypt> {
     if ["$2a$", "$2b$", "$2y$"].iter().any(|p| hash.starts_with(p)) {
@@ -56,11 +66,7 @@ pub fn crypt_matches(crypt: Crypt, plain: &[u8], hash: &str) -> bool {
 /// beyond its bounds.
 pub fn from_encoded(encoded: &str) -> Result<ImportedHash, BadHash> {
     if let Some(crypt) = crypt_of(encoded) {
-        let scheme = match crypt {
-            Crypt::Bcrypt => Scheme::Bcrypt,
-            Crypt::ShaCrypt => Scheme::ShaCrypt,
-        };
-        return ImportedHash::new(scheme, Vec::new(), encoded.as_bytes().to_vec());
+        return ImportedHash::new(crypt.scheme(), Vec::new(), encoded.as_bytes().to_vec());
     }
     if encoded.starts_with("$pbkdf2") {
         return passlib_pbkdf2(encoded);

@@ -1,8 +1,8 @@
 //! Password hashes brought from another system, so that migrated users keep their passwords.
 //!
 //! Identity Toolkit's `accounts:batchCreate` takes a user's `passwordHash` and `salt` with one
-//! `hashAlgorithm` and its parameters for the whole batch; ZITADEL takes a bcrypt or Argon2
-//! string. Such a hash is stored as it came and checked at sign-in with its own algorithm; the
+//! `hashAlgorithm` and its parameters for the whole batch; ZITADEL takes one self-describing
+//! string (`encoded`). Such a hash is stored as it came and checked at sign-in with its own algorithm; the
 //! first sign-in that matches replaces it with this server's Argon2id (see
 //! `PasswordHasherPool::is_current`), as Firebase rehashes imported passwords with its own.
 //!
@@ -158,10 +158,10 @@ impl ImportedHash {
     /// The user's hash under `scheme`, refused when no password could ever match it.
     pub fn new(scheme: Scheme, salt: Vec<u8>, hash: Vec<u8>) -> Result<Self, BadHash> {
         let fits = match &scheme {
-            Scheme::Bcrypt => std::str::from_utf8(&hash)
-                .is_ok_and(|h| encoded::crypt_of(h) == Some(encoded::Crypt::Bcrypt)),
-            Scheme::ShaCrypt => std::str::from_utf8(&hash)
-                .is_ok_and(|h| encoded::crypt_of(h) == Some(encoded::Crypt::ShaCrypt)),
+            Scheme::Bcrypt | Scheme::ShaCrypt => std::str::from_utf8(&hash)
+                .ok()
+                .and_then(encoded::crypt_of)
+                .is_some_and(|crypt| crypt.scheme() == scheme),
             Scheme::Argon2 { hash_len, .. } => usize::try_from(*hash_len) == Ok(hash.len()),
             Scheme::StandardScrypt { dk_len, .. } => usize::try_from(*dk_len) == Ok(hash.len()),
             Scheme::PbkdfSha1 { .. }
