@@ -10,9 +10,13 @@
 // an independent implementation (otpauth) with the parameters of the returned otpauth:// URI:
 // SHA1, 6 digits, 30 s.
 //
+// Hashed passwords (AddHumanUser's and UpdateHumanUser's hashedPassword, ImportHumanUser's
+// hashedPassword.value) are passlib PBKDF2 strings made here with node:crypto.
+//
 // The self-service AuthService needs the user's own token and is not exercised here.
 
 import assert from 'node:assert/strict';
+import { pbkdf2Sync, randomBytes } from 'node:crypto';
 import { before, describe, test } from 'node:test';
 
 import { Code, ConnectError } from '@connectrpc/connect';
@@ -528,6 +532,157 @@ for (const [name, transport] of Object.entries(TRANSPORTS)) {
       assert.equal(session?.factors?.user?.id, imported.userId);
       assert.ok(session.factors.password?.verifiedAt, 'password.verifiedAt');
       assert.ok(session.factors.totp?.verifiedAt, 'totp.verifiedAt');
+    });
+  });
+}
+
+const HASH_NOT_SUPPORTED =
+  'Password hash encoding not supported. Check out https://zitadel.com/docs/concepts/architecture/secrets#hashed-secrets';
+
+// passlib's name for each PBKDF2 digest ("$pbkdf2$" is SHA-1) and its key length.
+const PBKDF2 = { sha1: ['pbkdf2', 20], sha256: ['pbkdf2-sha256', 32], sha512: ['pbkdf2-sha512', 64] };
+
+/**
+ * A passlib PBKDF2 string of `password`, made with node:crypto: "$pbkdf2-sha256$<rounds>$<salt>$<key>",
+ * the salt (16 random bytes) and the key in passlib's adapted base64 (standard base64 with "."
+ * for "+", no padding).
+ */
+function passlibPbkdf2(password, digest = 'sha256', rounds = 2000) {
+  const [name, length] = PBKDF2[digest];
+  const salt = randomBytes(16);
+  const key = pbkdf2Sync(password, salt, rounds, length, digest);
+  const ab64 = (bytes) => bytes.toString('base64').replace(/=+$/, '').replaceAll('+', '.');
+  return `$${name}$${rounds}$${ab64(salt)}$${ab64(key)}`;
+}
+
+for (const [name, transport] of Object.entries(TRANSPORTS)) {
+  describe(`hashed passwords through @zitadel/client over ${name}`, () => {
+    let users;
+    let sessions;
+    let management;
+
+    before(() => {
+      users = createUserServiceClient(transport(tessera.adminPat));
+      sessions = createSessionServiceClient(transport(tessera.adminPat));
+      management = createManagementServiceClient(transport(tessera.adminPat));
+    });
+
+    /** CreateSession with a user and a password check. */
+    const passwordSession = (userId, password, options) =>
+      sessions.createSession(
+        { checks: { user: { search: { case: 'userId', value: userId } }, password: { password } } },
+        options,
+      );
+
+    /** A wrong password is "Password is invalid (COMMAND-3M0fs)"; the right one makes a session with the password checked. */
+    async function assertPasswordChecks(userId, password, options) {
+      await assertZitadelError(
+        passwordSession(userId, `${password}!`, options),
+        Code.InvalidArgument,
+        'Password is invalid',
+        'COMMAND-3M0fs',
+      );
+      const created = await passwordSession(userId, password, options);
+      assert.ok(created.sessionToken);
+      const { session } = await sessions.getSession({ sessionId: created.sessionId }, options);
+      assert.equal(session?.factors?.user?.id, userId);
+      assert.ok(session.factors.password?.verifiedAt, 'password.verifiedAt');
+    }
+
+    const addHuman = (email, passwordType) =>
+      users.addHumanUser({
+        profile: { givenName: 'Ada', familyName: 'Lovelace' },
+        email: { email, verification: { case: 'isVerified', value: true } },
+        passwordType,
+      });
+
+    test('AddHumanUser with a passlib PBKDF2-SHA256 hashedPassword: a session refuses a wrong password and checks the right one', async () => {
+      const email = uniqueEmail('zitadel-hashed');
+      const password = `hashed ${hex(4)}`;
+      const hash = passlibPbkdf2(password);
+      assert.match(hash, /^\$pbkdf2-sha256\$2000\$[A-Za-z0-9./]{22}\$[A-Za-z0-9./]{43}$/);
+      const added = await addHuman(email, { case: 'hashedPassword', value: { hash, changeRequired: false } });
+      assert.ok(added.userId);
+
+      await assertPasswordChecks(added.userId, password);
+      // Identity Toolkit reads the same password, after the first match replaced the hash.
+      const signedIn = await signInWithPassword(email, password);
+      assert.equal(signedIn.status, 200, JSON.stringify(signedIn.body));
+      assert.equal(signedIn.body.localId, added.userId);
+    });
+
+    test('AddHumanUser with an unreadable hashedPassword: InvalidArgument "Password hash encoding not supported. … (USER-JDk4t)", no user', async () => {
+      const email = uniqueEmail('zitadel-unreadable');
+      await assertZitadelError(
+        addHuman(email, { case: 'hashedPassword', value: { hash: '$1$abc$def' } }),
+        Code.InvalidArgument,
+        HASH_NOT_SUPPORTED,
+        'USER-JDk4t',
+      );
+      // Nothing was added: the address is still free.
+      const added = await addHuman(email, { case: 'password', value: { password: PASSWORD } });
+      assert.ok(added.userId);
+    });
+
+    test('UpdateHumanUser with hashedPassword: unreadable is InvalidArgument (USER-oz74onzvqr), a PBKDF2-SHA512 one replaces the password', async () => {
+      const email = uniqueEmail('zitadel-rehashed');
+      const { userId } = await addHuman(email, { case: 'password', value: { password: PASSWORD } });
+      assert.ok(userId);
+      const update = (hash) =>
+        users.updateHumanUser({
+          userId,
+          password: {
+            passwordType: { case: 'hashedPassword', value: { hash } },
+            verification: { case: 'currentPassword', value: PASSWORD },
+          },
+        });
+
+      await assertZitadelError(update('$1$abc$def'), Code.InvalidArgument, HASH_NOT_SUPPORTED, 'USER-oz74onzvqr');
+      await assertPasswordChecks(userId, PASSWORD);
+
+      const password = `rehashed ${hex(4)}`;
+      await update(passlibPbkdf2(password, 'sha512', 1500));
+      await assertZitadelError(
+        passwordSession(userId, PASSWORD),
+        Code.InvalidArgument,
+        'Password is invalid',
+        'COMMAND-3M0fs',
+      );
+      await assertPasswordChecks(userId, password);
+    });
+
+    test("ImportHumanUser with hashedPassword.value (passlib PBKDF2-SHA1): the hash wins over password, an unreadable one is USER-JDk4t", async () => {
+      const org = await management.addOrg({ name: `Org ${hex()}` });
+      const headers = { 'x-zitadel-orgid': org.id };
+      const importHuman = (email, hash) =>
+        management.importHumanUser(
+          {
+            userName: email,
+            profile: { firstName: 'Grace', lastName: 'Hopper' },
+            email: { email, isEmailVerified: true },
+            password: 'ignored password',
+            hashedPassword: { value: hash },
+          },
+          { headers },
+        );
+
+      await assertZitadelError(
+        importHuman(uniqueEmail('zitadel-import-unreadable'), '$1$abc$def'),
+        Code.InvalidArgument,
+        HASH_NOT_SUPPORTED,
+        'USER-JDk4t',
+      );
+
+      const password = `imported ${hex(4)}`;
+      const imported = await importHuman(uniqueEmail('zitadel-import-hashed'), passlibPbkdf2(password, 'sha1', 1000));
+      assert.equal(imported.details?.resourceOwner, org.id);
+      await assertZitadelError(
+        passwordSession(imported.userId, 'ignored password', { headers }),
+        Code.InvalidArgument,
+        'Password is invalid',
+        'COMMAND-3M0fs',
+      );
+      await assertPasswordChecks(imported.userId, password, { headers });
     });
   });
 }

@@ -5,6 +5,7 @@
 // an independent implementation (otpauth).
 
 import assert from 'node:assert/strict';
+import { pbkdf2Sync, randomBytes } from 'node:crypto';
 import { before, describe, test } from 'node:test';
 
 import {
@@ -16,7 +17,7 @@ import {
 import { Status } from 'nice-grpc';
 import { Secret, TOTP } from 'otpauth';
 
-import { PASSWORD, uniqueEmail, useTessera } from './server.mjs';
+import { hex, PASSWORD, uniqueEmail, useTessera } from './server.mjs';
 
 const tessera = useTessera();
 
@@ -92,6 +93,60 @@ describe('an authenticator app and a session through @zitadel/node (v2beta over 
     await assert.rejects(users.getUserByID({ userId: '404' }), (error) => {
       assert.equal(error.code, Status.NOT_FOUND);
       assert.equal(error.details, 'User could not be found (COMMAND-SqyJz)');
+      return true;
+    });
+  });
+});
+
+/** A passlib PBKDF2-SHA256 string ("$pbkdf2-sha256$<rounds>$<salt>$<key>", adapted base64) made with node:crypto. */
+function passlibPbkdf2Sha256(password, rounds = 2000) {
+  const salt = randomBytes(16);
+  const key = pbkdf2Sync(password, salt, rounds, 32, 'sha256');
+  const ab64 = (bytes) => bytes.toString('base64').replace(/=+$/, '').replaceAll('+', '.');
+  return `$pbkdf2-sha256$${rounds}$${ab64(salt)}$${ab64(key)}`;
+}
+
+describe('a hashed password through @zitadel/node (v2beta over gRPC)', () => {
+  let users;
+  let sessions;
+
+  before(() => {
+    const auth = createAccessTokenInterceptor(tessera.adminPat);
+    users = createUserClient(tessera.baseUrl, auth);
+    sessions = createSessionClient(tessera.baseUrl, auth);
+  });
+
+  const addHuman = (email, hash) =>
+    users.addHumanUser({
+      profile: { givenName: 'Node', familyName: 'Client' },
+      email: { email, isVerified: true },
+      hashedPassword: { hash, changeRequired: false },
+    });
+
+  test('AddHumanUser with a passlib PBKDF2-SHA256 hashedPassword: a session refuses a wrong password and checks the right one', async () => {
+    const email = uniqueEmail('zitadel-node-hashed');
+    const password = `hashed ${hex(4)}`;
+    const { userId } = await addHuman(email, passlibPbkdf2Sha256(password));
+    assert.match(userId, /^\d+$/);
+    const check = (pw) => sessions.createSession({ checks: { user: { loginName: email }, password: { password: pw } } });
+    await assert.rejects(check(`${password}!`), (error) => {
+      assert.equal(error.code, Status.INVALID_ARGUMENT);
+      assert.equal(error.details, 'Password is invalid (COMMAND-3M0fs)');
+      return true;
+    });
+    const created = await check(password);
+    const { session } = await sessions.getSession({ sessionId: created.sessionId });
+    assert.equal(session.factors.user.id, userId);
+    assert.ok(session.factors.password.verifiedAt);
+  });
+
+  test('AddHumanUser with an unreadable hashedPassword is INVALID_ARGUMENT with ZITADEL\'s message', async () => {
+    await assert.rejects(addHuman(uniqueEmail('zitadel-node-unreadable'), '$1$abc$def'), (error) => {
+      assert.equal(error.code, Status.INVALID_ARGUMENT);
+      assert.equal(
+        error.details,
+        'Password hash encoding not supported. Check out https://zitadel.com/docs/concepts/architecture/secrets#hashed-secrets (USER-JDk4t)',
+      );
       return true;
     });
   });

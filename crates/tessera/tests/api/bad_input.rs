@@ -369,7 +369,7 @@ async fn undecodable_grpc_messages_are_invalid_arguments() {
     assert_eq!(response.headers()["grpc-status"], "3");
     assert_eq!(
         response.headers()["grpc-message"],
-        "Errors.Request.Invalid%20(TESSERA-REQ01)"
+        "Errors.Request.Invalid (TESSERA-REQ01)"
     );
 
     // The same over gRPC proper (HTTP/2): a trailers-only answer.

@@ -487,3 +487,55 @@ async fn v2beta_names_reach_the_v2_calls() {
         .unwrap();
     assert_ne!(response.status(), StatusCode::OK);
 }
+
+/// An error's `grpc-message` is percent-encoded as ZITADEL's grpc-go does it: only `%`,
+/// controls and bytes beyond ASCII. tonic also encoded `#` and `?`, which grpc-js (under
+/// `@zitadel/node`) leaves encoded, so the one message with a `#` reached it mangled.
+#[tokio::test]
+async fn grpc_messages_are_percent_encoded_as_grpc_go_does() {
+    use tessera_server::proto::zitadel::user::v2::add_human_user_request::PasswordType;
+    use tessera_server::proto::zitadel::user::v2::{
+        AddHumanUserRequest, HashedPassword, SetHumanEmail, SetHumanProfile,
+    };
+    let app = TestApp::spawn().await;
+    let request = AddHumanUserRequest {
+        profile: Some(SetHumanProfile {
+            given_name: "Ada".to_owned(),
+            family_name: "Lovelace".to_owned(),
+            ..SetHumanProfile::default()
+        }),
+        email: Some(SetHumanEmail {
+            email: "ada@example.com".to_owned(),
+            verification: None,
+        }),
+        password_type: Some(PasswordType::HashedPassword(HashedPassword {
+            hash: "$1$otje1vqq$SX2ST7/qJAOiPHYzfp75k/".to_owned(),
+            change_required: false,
+        })),
+        ..AddHumanUserRequest::default()
+    };
+    let body = request.encode_to_vec();
+    let mut frame = vec![0u8];
+    frame.extend_from_slice(&u32::try_from(body.len()).unwrap().to_be_bytes());
+    frame.extend_from_slice(&body);
+    let http2 = reqwest::Client::builder()
+        .http2_prior_knowledge()
+        .build()
+        .unwrap();
+    let response = http2
+        .post(app.url("/zitadel.user.v2.UserService/AddHumanUser"))
+        .header("content-type", "application/grpc")
+        .header("te", "trailers")
+        .bearer_auth(app.pat())
+        .body(frame)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["grpc-status"], "3");
+    assert_eq!(
+        response.headers()["grpc-message"],
+        "Password hash encoding not supported. Check out \
+         https://zitadel.com/docs/concepts/architecture/secrets#hashed-secrets (USER-JDk4t)"
+    );
+}

@@ -6,10 +6,11 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::Request;
-use axum::http::header;
+use axum::http::{HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::Response;
 use pbjson_types::Any;
+use percent_encoding::{AsciiSet, CONTROLS, percent_decode, percent_encode};
 use prost::Message;
 use tonic::service::Routes;
 use tonic::{Code as GrpcCode, Status};
@@ -84,6 +85,27 @@ fn is_grpc(request: &Request) -> bool {
         .is_some_and(|v| v.starts_with("application/grpc"))
 }
 
+/// What `grpc-message` percent-encodes: `%`, controls and (always) bytes beyond ASCII, as the
+/// gRPC spec and grpc-go have it.
+const GRPC_MESSAGE: &AsciiSet = &CONTROLS.add(b'%');
+
+/// Re-encodes an error's `grpc-message` as ZITADEL (grpc-go) sends it. tonic also encodes
+/// space, `#`, `?` and a few more, and grpc-js (under `@zitadel/node`) decodes the header with
+/// `decodeURI`, which leaves `%23` and `%3F` as they are: a message with a `#` reached such
+/// clients mangled. An error's message rides in the headers (a trailers-only response).
+fn encode_message_as_grpc_go(response: &mut Response) {
+    let Some(value) = response.headers().get(GRPC_MESSAGE_HEADER) else {
+        return;
+    };
+    let message: Vec<u8> = percent_decode(value.as_bytes()).collect();
+    let encoded = percent_encode(&message, GRPC_MESSAGE).to_string();
+    if let Ok(value) = HeaderValue::from_str(&encoded) {
+        response.headers_mut().insert(GRPC_MESSAGE_HEADER, value);
+    }
+}
+
+const GRPC_MESSAGE_HEADER: &str = "grpc-message";
+
 /// A middleware that hands gRPC and gRPC-web requests to `grpc` (the `routes`) and the rest to
 /// `next`, after giving v2beta paths their v2 names.
 pub fn dispatcher(
@@ -99,7 +121,10 @@ pub fn dispatcher(
         Box::pin(async move {
             if is_grpc(&request) {
                 match grpc.oneshot(request).await {
-                    Ok(response) => response,
+                    Ok(mut response) => {
+                        encode_message_as_grpc_go(&mut response);
+                        response
+                    }
                     Err(never) => match never {},
                 }
             } else {
