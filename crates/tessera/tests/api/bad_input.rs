@@ -373,19 +373,12 @@ async fn undecodable_grpc_messages_are_invalid_arguments() {
     );
 
     // The same over gRPC proper (HTTP/2): a trailers-only answer.
-    let http2 = reqwest::Client::builder()
-        .http2_prior_knowledge()
-        .build()
-        .unwrap();
-    let response = http2
-        .post(app.url("/zitadel.user.v2.UserService/RegisterTOTP"))
-        .header("content-type", "application/grpc")
-        .header("te", "trailers")
-        .bearer_auth(&pat)
-        .body(frame.to_vec())
-        .send()
-        .await
-        .unwrap();
+    let response = grpc_h2(
+        &app,
+        "/zitadel.user.v2.UserService/RegisterTOTP",
+        &frame[5..],
+    )
+    .await;
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(response.headers()["grpc-status"], "3");
 }

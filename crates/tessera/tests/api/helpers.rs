@@ -771,3 +771,23 @@ pub fn assert_zitadel_error(reply: &Reply, http: u16, code: i64, message: &str, 
     assert_eq!(body["details"][0]["id"], id, "{body}");
     assert_eq!(body["details"][0]["message"], message, "{body}");
 }
+
+/// `message` (protobuf bytes) posted as one gRPC call over HTTP/2 with the admin PAT, for
+/// tests that read the raw answer's headers.
+pub async fn grpc_h2(app: &TestApp, path: &str, message: &[u8]) -> reqwest::Response {
+    let mut frame = vec![0u8];
+    frame.extend_from_slice(&u32::try_from(message.len()).unwrap().to_be_bytes());
+    frame.extend_from_slice(message);
+    reqwest::Client::builder()
+        .http2_prior_knowledge()
+        .build()
+        .unwrap()
+        .post(app.url(path))
+        .header("content-type", "application/grpc")
+        .header("te", "trailers")
+        .bearer_auth(app.pat())
+        .body(frame)
+        .send()
+        .await
+        .unwrap()
+}

@@ -514,23 +514,12 @@ async fn grpc_messages_are_percent_encoded_as_grpc_go_does() {
         })),
         ..AddHumanUserRequest::default()
     };
-    let body = request.encode_to_vec();
-    let mut frame = vec![0u8];
-    frame.extend_from_slice(&u32::try_from(body.len()).unwrap().to_be_bytes());
-    frame.extend_from_slice(&body);
-    let http2 = reqwest::Client::builder()
-        .http2_prior_knowledge()
-        .build()
-        .unwrap();
-    let response = http2
-        .post(app.url("/zitadel.user.v2.UserService/AddHumanUser"))
-        .header("content-type", "application/grpc")
-        .header("te", "trailers")
-        .bearer_auth(app.pat())
-        .body(frame)
-        .send()
-        .await
-        .unwrap();
+    let response = grpc_h2(
+        &app,
+        "/zitadel.user.v2.UserService/AddHumanUser",
+        &request.encode_to_vec(),
+    )
+    .await;
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(response.headers()["grpc-status"], "3");
     assert_eq!(
