@@ -1,14 +1,15 @@
 //! Password hashes as one self-describing string, the form ZITADEL's `hashed_password` takes
 //! (its `passwap` library reads the same): modular-crypt strings (bcrypt `$2b$…`, SHA-crypt
-//! `$5$…`/`$6$…`), PHC strings (`$argon2id$…`, `$scrypt$…`) and passlib's PBKDF2 strings
-//! (`$pbkdf2-sha256$…`).
+//! `$5$…`/`$6$…`), PHC strings (`$argon2id$…`, `$scrypt$…`), passlib's PBKDF2 strings
+//! (`$pbkdf2-sha256$…`) and passwap's Firebase scrypt string (`$firebasescrypt$…`).
 //!
 //! bcrypt and SHA-crypt strings are kept whole and checked by their crates; the others are
 //! read into an `ImportedHash`. Every form is held to the costs one check may take.
 
 use super::imported::{
-    Argon2Variant, BadHash, ImportedHash, MAX_ARGON2_ITERATIONS, MAX_BCRYPT_COST, MAX_MEMORY_BYTES,
-    MAX_PARALLELISM, Scheme, base64_bytes,
+    Argon2Variant, BadHash, ImportedHash, MAX_ARGON2_ITERATIONS, MAX_BCRYPT_COST,
+    MAX_FIREBASE_SCRYPT_MEMORY_COST, MAX_FIREBASE_SCRYPT_ROUNDS, MAX_MEMORY_BYTES, MAX_PARALLELISM,
+    Scheme, base64_bytes,
 };
 
 /// The most PBKDF2 iterations a string may ask for. Higher than Identity Toolkit's 120,000:
@@ -74,6 +75,9 @@ pub fn from_encoded(encoded: &str) -> Result<ImportedHash, BadHash> {
     if encoded.starts_with("$scrypt$") {
         return phc_scrypt(encoded);
     }
+    if encoded.starts_with("$firebasescrypt$") {
+        return firebase_scrypt(encoded);
+    }
     phc_argon2(encoded)
 }
 
@@ -93,6 +97,35 @@ fn passlib_pbkdf2(encoded: &str) -> Result<ImportedHash, BadHash> {
     };
     let adapted = |text: &str| base64_bytes(&text.replace('.', "+")).ok_or(BadHash::Hash);
     ImportedHash::new(scheme, adapted(salt)?, adapted(hash)?)
+}
+
+/// passwap's Firebase scrypt string,
+/// `$firebasescrypt$ln=<memoryCost>,r=<rounds>$<salt>$<hash>$<saltSeparator>$<signerKey>`,
+/// base64 standard or URL-safe, as Firebase's exports and Admin SDKs write it.
+fn firebase_scrypt(encoded: &str) -> Result<ImportedHash, BadHash> {
+    let [_, params, salt, hash, separator, key] = fields(encoded)?;
+    let (memory_cost, rounds) = params
+        .strip_prefix("ln=")
+        .and_then(|rest| rest.split_once(",r="))
+        .ok_or(BadHash::Hash)?;
+    let memory_cost = memory_cost
+        .parse::<u8>()
+        .ok()
+        .filter(|m| (1..=MAX_FIREBASE_SCRYPT_MEMORY_COST).contains(m))
+        .ok_or(BadHash::Hash)?;
+    let rounds = rounds
+        .parse::<u32>()
+        .ok()
+        .filter(|r| (1..=MAX_FIREBASE_SCRYPT_ROUNDS).contains(r))
+        .ok_or(BadHash::Hash)?;
+    let decoded = |text: &str| base64_bytes(text).ok_or(BadHash::Hash);
+    let scheme = Scheme::FirebaseScrypt {
+        key: decoded(key)?,
+        separator: decoded(separator)?,
+        rounds,
+        memory_cost,
+    };
+    ImportedHash::new(scheme, decoded(salt)?, decoded(hash)?)
 }
 
 /// The PHC string `$scrypt$ln=…,r=…,p=…$salt$hash`, within the memory bound.
@@ -161,12 +194,12 @@ fn phc_argon2(encoded: &str) -> Result<ImportedHash, BadHash> {
     ImportedHash::new(scheme, salt.as_ref().to_vec(), hash.as_bytes().to_vec())
 }
 
-/// The four `$`-separated fields of `$id$a$b$c`.
-fn fields(encoded: &str) -> Result<[&str; 4], BadHash> {
+/// The `N` `$`-separated fields of `$id$a$b…`, no more and no fewer.
+fn fields<const N: usize>(encoded: &str) -> Result<[&str; N], BadHash> {
     let mut fields = encoded.strip_prefix('$').ok_or(BadHash::Hash)?.split('$');
-    let four = [(); 4].map(|()| fields.next());
-    match (four, fields.next()) {
-        ([Some(a), Some(b), Some(c), Some(d)], None) => Ok([a, b, c, d]),
-        _ => Err(BadHash::Hash),
+    let taken = [(); N].map(|()| fields.next());
+    if fields.next().is_some() || taken.iter().any(Option::is_none) {
+        return Err(BadHash::Hash);
     }
+    Ok(taken.map(Option::unwrap_or_default))
 }

@@ -163,6 +163,8 @@ impl ImportedHash {
                 .and_then(encoded::crypt_of)
                 .is_some_and(|crypt| crypt.scheme() == scheme),
             Scheme::Argon2 { hash_len, .. } => usize::try_from(*hash_len) == Ok(hash.len()),
+            // The signer key, encrypted.
+            Scheme::FirebaseScrypt { key, .. } => !hash.is_empty() && hash.len() == key.len(),
             Scheme::StandardScrypt { dk_len, .. } => usize::try_from(*dk_len) == Ok(hash.len()),
             Scheme::PbkdfSha1 { .. }
             | Scheme::Pbkdf2Sha256 { .. }

@@ -363,6 +363,11 @@ async fn zitadel_users_are_added_with_hashes_of_every_form_it_reads() {
             "$scrypt$ln=10,r=8,p=1$7z0H4BxjrFXKeY8RAgCA8A$2YFQGg6i+VVU6p/SkWVwryF4NFVBu9tSGbPvPTfJObI",
             "scrypt pass",
         ),
+        // Firebase's published scrypt sample in passwap's string.
+        (
+            "$firebasescrypt$ln=14,r=8$42xEC+ixf3L2lw==$lSrfV15cpx95/sZS2W9c9Kp6i/LVgQNDNC/qzrCnh1SAyZvqmZqAjTdn3aoItz+VHjoZilo78198JAdRuid5lQ==$Bw==$jxspr8Ki0RYycVU8zykbdLGjFQ3McFUH0uiiTvC8pVMXAn210wjLNmdZJzxUECKbm0QsEmYUSDzZvpjeJ9WmXA==",
+            "user1password",
+        ),
     ];
     for (n, (hash, password)) in hashes.into_iter().enumerate() {
         let email = format!("hashed{n}@example.com");
@@ -425,6 +430,8 @@ async fn zitadel_refuses_hash_encodings_it_cannot_read() {
         "$pbkdf2-sha384$2000$3FsLgZASQihl7H3v/Z9T6g$Xv2m5L5QkacsNBTlR60hJdRnvto9QvUCT3mqPdNROkA",
         "$scrypt$ln=20,r=8,p=1$7z0H4BxjrFXKeY8RAgCA8A$2YFQGg6i+VVU6p/SkWVwryF4NFVBu9tSGbPvPTfJObI",
         "$scrypt$ln=10,r=8$7z0H4BxjrFXKeY8RAgCA8A$2YFQGg6i+VVU6p/SkWVwryF4NFVBu9tSGbPvPTfJObI",
+        "$firebasescrypt$ln=15,r=8$42xEC+ixf3L2lw==$lSrfV15cpx95/sZS2W9c9Kp6i/LVgQNDNC/qzrCnh1SAyZvqmZqAjTdn3aoItz+VHjoZilo78198JAdRuid5lQ==$Bw==$jxspr8Ki0RYycVU8zykbdLGjFQ3McFUH0uiiTvC8pVMXAn210wjLNmdZJzxUECKbm0QsEmYUSDzZvpjeJ9WmXA==",
+        "$firebasescrypt$ln=14,r=8$42xEC+ixf3L2lw==$lSrfV15cpx95$Bw==$jxspr8Ki0RYycVU8zykbdLGjFQ3McFUH0uiiTvC8pVMXAn210wjLNmdZJzxUECKbm0QsEmYUSDzZvpjeJ9WmXA==",
         "plain text",
     ] {
         let reply = call(
