@@ -505,3 +505,29 @@ async fn zitadel_update_sets_a_hashed_password() {
         StatusCode::OK
     );
 }
+
+/// `allowOverwrite` with a `passwordHash` replaces an existing user's password with the
+/// imported one: the old password stops working, the imported one signs in.
+#[tokio::test]
+async fn an_overwrite_brings_the_imported_password() {
+    let app = TestApp::spawn().await;
+    let up = app.sign_up("over@example.com", "old password").await;
+    let id = str_of(&up, "localId").to_owned();
+    let case = cases().swap_remove(3);
+    let mut request = case.options;
+    request["allowOverwrite"] = json!(true);
+    request["users"] = json!([{"localId": id, "email": "over@example.com",
+        "passwordHash": case.hash, "salt": case.salt}]);
+    let (status, body) = app.admin_post(&batch_create(), request).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body.get("error"), None, "{body}");
+    assert_it_error(
+        &app.sign_in("over@example.com", "old password").await,
+        "INVALID_PASSWORD",
+    );
+    assert_eq!(
+        app.sign_in("over@example.com", case.password).await.0,
+        StatusCode::OK
+    );
+    assert!(stored_hash(&app, &id).await.starts_with("$argon2id$"));
+}
