@@ -9,7 +9,7 @@ use tessera_core::delivery::{Delivery, DeliveryStatus};
 use tessera_core::store::{EventFilter, EventRecord};
 use tessera_core::{EmailAddress, Password, PhoneNumber, RelyingParty, Role, SystemClock, UserId};
 use tessera_server::cpus::{self, Placement};
-use tessera_server::service::{NewAccount, WebAuthnSettings};
+use tessera_server::service::{NewAccount, NewPassword, WebAuthnSettings};
 use tessera_store::Engine;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -299,7 +299,8 @@ async fn run(tool: Tool) -> anyhow::Result<()> {
                             .map(|p| {
                                 Password::parse(&p).context("--password: at least 6 characters")
                             })
-                            .transpose()?,
+                            .transpose()?
+                            .map(NewPassword::Plain),
                         ..NewAccount::default()
                     };
                     service

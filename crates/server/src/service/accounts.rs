@@ -20,6 +20,14 @@ use super::{
 use crate::crypto::random_array;
 use crate::passwords::imported::ImportedHash;
 
+/// A password to give an account: typed by its user, hashed here, or brought with another
+/// system's hash, kept as it is (and replaced at its first match, see `check_password`).
+#[derive(Debug, Clone)]
+pub enum NewPassword {
+    Plain(Password),
+    Imported(ImportedHash),
+}
+
 /// A new account, from a sign-up, an admin create or an import.
 #[derive(Debug, Default)]
 pub struct NewAccount {
@@ -28,9 +36,7 @@ pub struct NewAccount {
     pub username: Option<String>,
     pub profile: Profile,
     pub email: Option<EmailAddress>,
-    pub password: Option<Password>,
-    /// A password brought with another system's hash, kept as it is in place of `password`.
-    pub imported_password: Option<ImportedHash>,
+    pub password: Option<NewPassword>,
     pub email_verified: bool,
     pub phone_number: Option<PhoneNumber>,
     pub display_name: Option<String>,
@@ -50,9 +56,7 @@ pub struct AccountChanges {
     pub profile: ProfilePatch,
     pub email: Option<Option<EmailAddress>>,
     /// `Some(None)` takes the password away (Firebase's `deleteProvider: ["password"]`).
-    pub password: Option<Option<Password>>,
-    /// A new password brought with another system's hash, kept as it is; `password` wins.
-    pub imported_password: Option<ImportedHash>,
+    pub password: Option<Option<NewPassword>>,
     pub email_verified: Option<bool>,
     pub phone_number: Option<Option<PhoneNumber>>,
     pub display_name: Option<Option<String>>,
@@ -190,10 +194,9 @@ impl Service {
         realm: &Realm,
         account: NewAccount,
     ) -> Result<NewUser, DomainError> {
-        let password_hash = match (&account.password, &account.imported_password) {
-            (Some(p), _) => Some(self.passwords.hash(p).await?),
-            (None, Some(imported)) => Some(imported.stored().map_err(internal)?),
-            (None, None) => None,
+        let password_hash = match &account.password {
+            Some(p) => Some(self.password_hash(p).await?),
+            None => None,
         };
         let id = match account.id {
             Some(id) => id,
@@ -289,6 +292,15 @@ impl Service {
             .after_first_factor(realm, &mut user, "password")
             .await?;
         Ok((user, outcome))
+    }
+
+    /// The text the users table keeps for `password`: its Argon2id hash, or the imported
+    /// hash as it came.
+    async fn password_hash(&self, password: &NewPassword) -> Result<String, DomainError> {
+        match password {
+            NewPassword::Plain(p) => self.passwords.hash(p).await,
+            NewPassword::Imported(imported) => imported.stored().map_err(internal),
+        }
     }
 
     /// Whether `plain` is the user's password, at the same cost when there is no user or no
@@ -586,16 +598,15 @@ impl Service {
             changes,
             password_hash,
         } = prepared;
-        let password_hash = match (&changes.password, &changes.imported_password) {
-            (Some(Some(p)), _) => Some(Some(
+        let password_hash = match &changes.password {
+            Some(Some(p)) => Some(Some(
                 password_hash
-                    .get_or_try_init(async || self.passwords.hash(p).await)
+                    .get_or_try_init(async || self.password_hash(p).await)
                     .await?
                     .clone(),
             )),
-            (Some(None), _) => Some(None),
-            (None, Some(imported)) => Some(Some(imported.stored().map_err(internal)?)),
-            (None, None) => None,
+            Some(None) => Some(None),
+            None => None,
         };
         // A new address is unverified unless the (admin) caller says otherwise.
         let email_verified = match (&changes.email, changes.email_verified) {

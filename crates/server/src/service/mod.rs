@@ -31,7 +31,9 @@ use crate::tokens::{
     SigningKeys, TokenSigner, TokenVerifier,
 };
 
-pub use accounts::{AccountChanges, BatchGetPage, ImportUser, NewAccount, UserSelector};
+pub use accounts::{
+    AccountChanges, BatchGetPage, ImportUser, NewAccount, NewPassword, UserSelector,
+};
 pub use attempts::FailureLimits;
 pub use callers::{KeyScope, Mode};
 pub use contacts::{ContactCodes, HumanChange, IfUnchanged, NewHuman, Proof};

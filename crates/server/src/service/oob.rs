@@ -28,7 +28,9 @@ use url::Url;
 
 use super::accounts::PreparedChanges;
 use super::delivery::{ClientInfo, Destination, minutes};
-use super::{AccountChanges, FirstFactorOutcome, Mode, NewAccount, Service, callers::internal};
+use super::{
+    AccountChanges, FirstFactorOutcome, Mode, NewAccount, NewPassword, Service, callers::internal,
+};
 use crate::crypto::{same_digest, session_key, session_token};
 
 const SEAL_PURPOSE: &str = "oob-code";
@@ -479,7 +481,7 @@ impl Service {
         password: Password,
     ) -> Result<OobCode, DomainError> {
         let changes = AccountChanges {
-            password: Some(Some(password)),
+            password: Some(Some(NewPassword::Plain(password))),
             email_verified: Some(true),
             ..AccountChanges::default()
         };

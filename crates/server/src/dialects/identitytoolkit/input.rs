@@ -12,7 +12,7 @@ use super::wire::{
     UpdateResponse, provider_user_info,
 };
 use crate::passwords::imported::Scheme;
-use crate::service::{AccountChanges, AdminFactor, NewAccount, Session};
+use crate::service::{AccountChanges, AdminFactor, NewAccount, NewPassword, Session};
 use tessera_core::FactorId;
 
 /// Claims a custom-claims object may not set: they belong to the token itself.
@@ -128,7 +128,7 @@ pub fn new_account(
     let account = NewAccount {
         id: req.local_id.as_deref().map(local_id).transpose()?,
         email,
-        password,
+        password: password.map(NewPassword::Plain),
         email_verified: req.email_verified.unwrap_or(false),
         phone_number: req.phone_number.as_deref().map(phone).transpose()?,
         display_name: text(req.display_name).flatten(),
@@ -153,7 +153,16 @@ pub fn imported_account(
         ));
     }
     let factors = admin_factors(user.mfa_info.take().unwrap_or_default())?;
-    let imported_password = hashes::imported_hash(scheme, &user)?;
+    // `passwordHash` wins over `rawPassword`, as in the emulator.
+    let password = match hashes::imported_hash(scheme, &user)? {
+        Some(imported) => Some(NewPassword::Imported(imported)),
+        None => user
+            .raw_password
+            .as_deref()
+            .map(password)
+            .transpose()?
+            .map(NewPassword::Plain),
+    };
     let time = |ms: Option<i64>| {
         ms.map(|ms| OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000))
             .transpose()
@@ -166,11 +175,7 @@ pub fn imported_account(
                 .ok_or(ItError::code("MISSING_LOCAL_ID"))?,
         )?),
         email: user.email.as_deref().map(email).transpose()?,
-        password: match imported_password {
-            Some(_) => None,
-            None => user.raw_password.as_deref().map(password).transpose()?,
-        },
-        imported_password,
+        password,
         email_verified: user.email_verified.unwrap_or(false),
         phone_number: user.phone_number.as_deref().map(phone).transpose()?,
         display_name: text(user.display_name).flatten(),
@@ -246,7 +251,7 @@ pub fn account_changes(req: UpdateRequest, admin: bool) -> Result<AccountChanges
         password: req
             .password
             .as_deref()
-            .map(|p| password(p).map(Some))
+            .map(|p| password(p).map(|p| Some(NewPassword::Plain(p))))
             .transpose()?,
         email_verified: req.email_verified,
         phone_number: req

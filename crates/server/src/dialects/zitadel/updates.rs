@@ -20,11 +20,14 @@ use crate::proto::zitadel::management::v1 as mgmt;
 use crate::proto::zitadel::user::v2 as user;
 use crate::proto::zitadel::v1::ObjectDetails;
 use crate::service::{
-    AccountChanges, Addressee, HumanChange, IfUnchanged, LinkDelivery, LinkSource, OobSend, Proof,
+    AccountChanges, Addressee, HumanChange, IfUnchanged, LinkDelivery, LinkSource, NewPassword,
+    OobSend, Proof,
 };
 
-fn new_password(raw: Option<&str>) -> Result<Password, ZitadelError> {
-    raw.and_then(Password::parse).ok_or(PASSWORD_TOO_SHORT)
+fn new_password(raw: Option<&str>) -> Result<NewPassword, ZitadelError> {
+    raw.and_then(Password::parse)
+        .map(NewPassword::Plain)
+        .ok_or(PASSWORD_TOO_SHORT)
 }
 
 fn username(raw: &str) -> Result<String, ZitadelError> {
@@ -153,16 +156,13 @@ pub async fn update_human_user(
         ..HumanChange::default()
     };
     if let Some(set) = &req.password {
-        match &set.password_type {
-            Some(PasswordType::Password(p)) => {
-                change.changes.password = Some(Some(new_password(Some(&p.password))?));
-            }
+        change.changes.password = Some(Some(match &set.password_type {
+            Some(PasswordType::Password(p)) => new_password(Some(&p.password))?,
             Some(PasswordType::HashedPassword(h)) => {
-                let hash = hashed_password(&h.hash, HASH_NOT_SUPPORTED_ON_CHANGE)?;
-                change.changes.imported_password = Some(hash);
+                hashed_password(&h.hash, HASH_NOT_SUPPORTED_ON_CHANGE)?
             }
             None => return Err(BAD_BODY),
-        }
+        }));
         match &set.verification {
             Some(Verification::CurrentPassword(c)) => change.current_password = Some(c),
             Some(Verification::VerificationCode(code)) => change.reset_code = Some(code),

@@ -20,11 +20,12 @@ use super::idp_links::identity_of;
 use super::profiles::gender_of;
 use super::rpc::Ctx;
 use crate::passwords::encoded;
-use crate::passwords::imported::ImportedHash;
 use crate::proto::zitadel::management::v1 as mgmt;
 use crate::proto::zitadel::org::v2 as org;
 use crate::proto::zitadel::user::v2 as user;
-use crate::service::{ContactCodes, HumanChange, IfUnchanged, NewAccount, NewHuman, Proof};
+use crate::service::{
+    ContactCodes, HumanChange, IfUnchanged, NewAccount, NewHuman, NewPassword, Proof,
+};
 
 pub(super) fn domain(e: DomainError) -> ZitadelError {
     ZitadelError::from_domain(Op::Read, e)
@@ -45,9 +46,7 @@ struct Human {
     username: Option<String>,
     email: Option<(EmailAddress, Proof)>,
     phone: Option<(PhoneNumber, Proof)>,
-    password: Option<Password>,
-    /// `hashed_password`, in place of `password`.
-    imported_password: Option<ImportedHash>,
+    password: Option<NewPassword>,
     names: Names,
     totp_secret: Option<Vec<u8>>,
     /// v2's `idp_links`.
@@ -106,19 +105,23 @@ struct Created {
     phone_code: Option<String>,
 }
 
-fn password(raw: &str) -> Result<Option<Password>, ZitadelError> {
+fn password(raw: &str) -> Result<Option<NewPassword>, ZitadelError> {
     if raw.is_empty() {
         return Ok(None);
     }
-    Password::parse(raw).map(Some).ok_or(PASSWORD_TOO_SHORT)
+    Password::parse(raw)
+        .map(|p| Some(NewPassword::Plain(p)))
+        .ok_or(PASSWORD_TOO_SHORT)
 }
 
 /// A `hashed_password` in a form `passwords::encoded` reads, or `refusal`.
 pub(super) fn hashed_password(
     encoded: &str,
     refusal: ZitadelError,
-) -> Result<ImportedHash, ZitadelError> {
-    encoded::from_encoded(encoded).map_err(|_| refusal)
+) -> Result<NewPassword, ZitadelError> {
+    encoded::from_encoded(encoded)
+        .map(NewPassword::Imported)
+        .map_err(|_| refusal)
 }
 
 fn totp_secret(raw: &str) -> Result<Option<Vec<u8>>, ZitadelError> {
@@ -153,7 +156,6 @@ async fn create(ctx: &Ctx, realm: &Realm, human: Human) -> Result<Created, Zitad
             id: human.id,
             username: human.username,
             password: human.password,
-            imported_password: human.imported_password,
             profile: human.names.profile,
             display_name: human.names.display,
             identities: human.identities,
@@ -198,13 +200,6 @@ fn human_v2(req: user::AddHumanUserRequest) -> Result<Human, ZitadelError> {
     use user::add_human_user_request::PasswordType;
     let profile = req.profile.unwrap_or_default();
     let email_field = req.email.ok_or(INVALID_EMAIL)?;
-    let (password, imported_password) = match &req.password_type {
-        Some(PasswordType::Password(p)) => (password(&p.password)?, None),
-        Some(PasswordType::HashedPassword(h)) => {
-            (None, Some(hashed_password(&h.hash, HASH_NOT_SUPPORTED)?))
-        }
-        None => (None, None),
-    };
     Ok(Human {
         id: req.user_id.as_deref().map(user_id).transpose()?,
         username: req.username.as_deref().and_then(trimmed),
@@ -229,8 +224,13 @@ fn human_v2(req: user::AddHumanUserRequest) -> Result<Human, ZitadelError> {
                 Ok::<_, ZitadelError>((phone(&p.phone)?, phone_proof(p.verification.as_ref())))
             })
             .transpose()?,
-        password,
-        imported_password,
+        password: match &req.password_type {
+            Some(PasswordType::Password(p)) => password(&p.password)?,
+            Some(PasswordType::HashedPassword(h)) => {
+                Some(hashed_password(&h.hash, HASH_NOT_SUPPORTED)?)
+            }
+            None => None,
+        },
         totp_secret: totp_secret(req.totp_secret.as_deref().unwrap_or_default())?,
         identities: req
             .idp_links
@@ -308,12 +308,6 @@ pub async fn import_human_user(
     ctx.require(Permission::UserWrite)?;
     let profile = req.profile.unwrap_or_default();
     let email_field = req.email.ok_or(INVALID_EMAIL)?;
-    // A hash, when given, takes the plain password's place, as in ZITADEL.
-    let imported_password = req
-        .hashed_password
-        .filter(|h| !h.value.is_empty())
-        .map(|h| hashed_password(&h.value, HASH_NOT_SUPPORTED))
-        .transpose()?;
     let human = Human {
         username: trimmed(&req.user_name),
         email: Some((
@@ -334,11 +328,11 @@ pub async fn import_human_user(
             .filter(|p| !p.phone.is_empty())
             .map(|p| Ok::<_, ZitadelError>((phone(&p.phone)?, proof_v1(p.is_phone_verified))))
             .transpose()?,
-        password: match imported_password {
-            Some(_) => None,
+        // A hash, when given, takes the plain password's place, as in ZITADEL.
+        password: match req.hashed_password.filter(|h| !h.value.is_empty()) {
+            Some(h) => Some(hashed_password(&h.value, HASH_NOT_SUPPORTED)?),
             None => password(&req.password)?,
         },
-        imported_password,
         totp_secret: totp_secret(&req.otp_code)?,
         ..Human::default()
     };
