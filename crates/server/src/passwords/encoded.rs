@@ -9,7 +9,7 @@
 use super::imported::{
     Argon2Variant, BadHash, ImportedHash, MAX_ARGON2_ITERATIONS, MAX_BCRYPT_COST,
     MAX_FIREBASE_SCRYPT_MEMORY_COST, MAX_FIREBASE_SCRYPT_ROUNDS, MAX_MEMORY_BYTES, MAX_PARALLELISM,
-    Scheme, base64_bytes,
+    Scheme, base64_bytes, scrypt_memory_fits,
 };
 
 /// The most PBKDF2 iterations a string may ask for. Higher than Identity Toolkit's 120,000:
@@ -145,11 +145,8 @@ fn phc_scrypt(encoded: &str) -> Result<ImportedHash, BadHash> {
     else {
         return Err(BadHash::Hash);
     };
-    let memory = 1u64
-        .checked_shl(u32::from(log_n))
-        .and_then(|n| n.checked_add(u64::from(parallelization)))
-        .and_then(|blocks| blocks.checked_mul(128 * u64::from(block_size)));
-    if memory.is_none_or(|m| m > MAX_MEMORY_BYTES) || parallelization > MAX_PARALLELISM {
+    if !scrypt_memory_fits(log_n, block_size, parallelization) || parallelization > MAX_PARALLELISM
+    {
         return Err(BadHash::Hash);
     }
     let hash = base64_bytes(hash).ok_or(BadHash::Hash)?;

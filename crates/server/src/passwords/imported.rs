@@ -50,6 +50,15 @@ pub const MAX_HASH_BYTES: usize = 1024;
 /// more): at most a SHA-512's, 64 bytes.
 pub const MAX_PBKDF2_BYTES: usize = 64;
 
+/// Whether scrypt with N = 2^`log_n`, r = `block_size` and p = `parallelization` stays within
+/// `MAX_MEMORY_BYTES`: it takes 128·r·(N + p) bytes.
+pub fn scrypt_memory_fits(log_n: u8, block_size: u32, parallelization: u32) -> bool {
+    1u64.checked_shl(u32::from(log_n))
+        .and_then(|n| n.checked_add(u64::from(parallelization)))
+        .and_then(|blocks| blocks.checked_mul(128 * u64::from(block_size)))
+        .is_some_and(|memory| memory <= MAX_MEMORY_BYTES)
+}
+
 /// A digest function, as the algorithms' names spell it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "UPPERCASE")]

@@ -8,7 +8,7 @@ use super::wire::{Argon2Parameters, BatchCreateRequest, ImportedUser};
 use crate::passwords::imported::{
     Argon2Variant, Digest, ImportedHash, MAX_ARGON2_ITERATIONS, MAX_DIGEST_ROUNDS,
     MAX_FIREBASE_SCRYPT_MEMORY_COST, MAX_FIREBASE_SCRYPT_ROUNDS, MAX_HASH_BYTES, MAX_MEMORY_BYTES,
-    MAX_PARALLELISM, MAX_PBKDF2_ROUNDS, Order, Scheme, base64_bytes,
+    MAX_PARALLELISM, MAX_PBKDF2_ROUNDS, Order, Scheme, base64_bytes, scrypt_memory_fits,
 };
 
 /// The request's hash scheme; `None` when it names no `hashAlgorithm`.
@@ -121,7 +121,7 @@ fn signer_key(req: &BatchCreateRequest) -> Result<Vec<u8>, ItError> {
 }
 
 /// Standard scrypt: N is `cpuMemCost` (the Node Admin SDK) or `memoryCost` (the Go one), a
-/// power of two; its memory, 128·r·(N + p) bytes, within this server's bound.
+/// power of two, within this server's memory bound (`scrypt_memory_fits`).
 fn standard_scrypt(req: &BatchCreateRequest) -> Result<Scheme, ItError> {
     let n = req.cpu_mem_cost.or(req.memory_cost).unwrap_or(0);
     let log_n = u64::try_from(n)
@@ -141,10 +141,7 @@ fn standard_scrypt(req: &BatchCreateRequest) -> Result<Scheme, ItError> {
         1..=u32::try_from(MAX_HASH_BYTES).unwrap_or(u32::MAX),
         "INVALID_HASH_DERIVED_KEY_LENGTH",
     )?;
-    let memory = (1u64 << log_n)
-        .checked_add(u64::from(parallelization))
-        .and_then(|blocks| blocks.checked_mul(128 * u64::from(block_size)));
-    if memory.is_none_or(|m| m > MAX_MEMORY_BYTES) {
+    if !scrypt_memory_fits(log_n, block_size, parallelization) {
         return Err(ItError::code("INVALID_HASH_MEMORY_COST"));
     }
     Ok(Scheme::StandardScrypt {
@@ -189,7 +186,7 @@ fn argon2(params: Option<&Argon2Parameters>) -> Result<Scheme, ItError> {
         )?,
         hash_len: within(
             params.hash_length_bytes,
-            4..=1024,
+            4..=u32::try_from(MAX_HASH_BYTES).unwrap_or(u32::MAX),
             "INVALID_ARGON2_HASH_LENGTH",
         )?,
         associated_data: params
