@@ -17,6 +17,7 @@ pub mod login_session;
 pub mod machine;
 pub mod mfa;
 pub mod oob;
+pub mod passkey;
 pub mod phone;
 pub mod realm;
 pub mod store;
@@ -34,6 +35,7 @@ pub use factor::{Factor, FactorData, FactorId, FactorKey, FactorKind, FactorStat
 pub use ids::{RealmId, UserId};
 pub use machine::{MachineUser, Permission, Role};
 pub use mfa::MfaConfig;
+pub use passkey::Passkey;
 pub use phone::PhoneNumber;
 pub use realm::{Realm, RelyingParty};
 pub use store::Store;

@@ -17,8 +17,8 @@ use crate::error::StoreError;
 use crate::login_session::LoginSession;
 use crate::oob::{OobCode, OobRequest};
 use crate::{
-    AccountState, EmailAddress, Factor, FactorId, FactorKey, MachineUser, NewUser, Realm, RealmId,
-    SecondFactor, User, UserId,
+    AccountState, EmailAddress, Factor, FactorId, FactorKey, MachineUser, NewUser, Passkey, Realm,
+    RealmId, SecondFactor, User, UserId,
 };
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -704,6 +704,21 @@ pub trait Store: Send + Sync + 'static {
         new: &str,
         at: OffsetDateTime,
     ) -> StoreResult<bool>;
+    /// Stores a passkey whose registration has begun, with the event that records it.
+    async fn insert_passkey(&self, passkey: &Passkey, event: &Event) -> StoreResult<()>;
+    /// The user's passkeys, open registrations too, oldest first.
+    async fn list_passkeys(&self, realm: &RealmId, user: &UserId) -> StoreResult<Vec<Passkey>>;
+    /// Writes a passkey's state, name and credential if its stored credential is
+    /// still `old`, with `event` in the same transaction; `Ok(false)` (nothing written) when
+    /// another request changed it first or it is gone.
+    async fn update_passkey(
+        &self,
+        passkey: &Passkey,
+        old: &str,
+        event: Option<&Event>,
+    ) -> StoreResult<bool>;
+    /// Deletes a passkey, open or ready, with its event; `Ok(false)` when there was none.
+    async fn remove_passkey(&self, key: &FactorKey, event: &Event) -> StoreResult<bool>;
     /// RFC 6238 §5.2: records `step` as the factor's last used step unless that step or a
     /// later one was already used. `Ok(false)` means a replay.
     async fn use_totp_step(

@@ -174,6 +174,12 @@ pub(crate) async fn delete_expired(
              WHERE state = 'not_ready' AND kind = 'webauthn' AND created_at < $1 LIMIT $2)",
             before,
         ),
+        (
+            "DELETE FROM passkeys WHERE (realm_id, user_id, id) IN \
+             (SELECT realm_id, user_id, id FROM passkeys \
+             WHERE state = 'not_ready' AND created_at < $1 LIMIT $2)",
+            before,
+        ),
     ];
     sweep::delete_chunk(conn, &deletes, limit).await
 }

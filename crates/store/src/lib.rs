@@ -27,6 +27,7 @@ mod login_sessions;
 mod machines;
 mod oob_codes;
 mod open;
+mod passkeys;
 mod postgres_pool;
 mod readers;
 mod realms;
@@ -56,8 +57,8 @@ use tessera_core::store::{
 };
 use tessera_core::store::{Attempt, AttemptTaken, EventFilter, EventRecord, Listed, Passed};
 use tessera_core::{
-    EmailAddress, Factor, FactorId, FactorKey, MachineUser, NewUser, Realm, RealmId, Store, User,
-    UserId,
+    EmailAddress, Factor, FactorId, FactorKey, MachineUser, NewUser, Passkey, Realm, RealmId,
+    Store, User, UserId,
 };
 use time::OffsetDateTime;
 
@@ -888,6 +889,31 @@ impl Store for SqlStore {
             factors::swap_webauthn_credential(conn, factor, old, new, at).await
         })
         .await
+    }
+
+    async fn insert_passkey(&self, passkey: &Passkey, event: &Event) -> StoreResult<()> {
+        self.durably(async |conn| passkeys::insert(conn, passkey, event).await)
+            .await
+    }
+
+    async fn list_passkeys(&self, realm: &RealmId, user: &UserId) -> StoreResult<Vec<Passkey>> {
+        self.reading(async |conn| passkeys::list(conn, realm, user).await)
+            .await
+    }
+
+    async fn update_passkey(
+        &self,
+        passkey: &Passkey,
+        old: &str,
+        event: Option<&Event>,
+    ) -> StoreResult<bool> {
+        self.durably(async |conn| passkeys::update(conn, passkey, old, event).await)
+            .await
+    }
+
+    async fn remove_passkey(&self, key: &FactorKey, event: &Event) -> StoreResult<bool> {
+        self.durably(async |conn| passkeys::remove(conn, key, event).await)
+            .await
     }
 
     async fn use_totp_step(

@@ -285,9 +285,7 @@ impl Service {
         let webauthn = match challenges.webauthn {
             Some(challenge) => {
                 let user = self.session_user(realm, &session).await?;
-                let (options, state) = self
-                    .security_key_challenge(realm, &user, &challenge)
-                    .await?;
+                let (options, state) = self.webauthn_challenge(realm, &user, &challenge).await?;
                 session.webauthn = Some(state);
                 Some(options)
             }
@@ -461,9 +459,7 @@ impl Service {
                 .webauthn
                 .take()
                 .ok_or(DomainError::VerificationCodeNotFound)?;
-            let verified = self
-                .check_security_key(realm, &user, &state, assertion)
-                .await?;
+            let verified = self.check_webauthn(realm, &user, &state, assertion).await?;
             session.checked.webauthn = Some(now);
             session.checked.webauthn_user_verified = verified;
         }

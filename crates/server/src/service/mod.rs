@@ -11,6 +11,7 @@ mod login_sessions;
 mod mfa;
 mod oob;
 mod orgs;
+mod passkeys;
 mod phone_sign_in;
 mod realms;
 mod recent;
@@ -53,6 +54,7 @@ pub use oob::{
     Addressee, EmailLinkSignIn, LinkDelivery, LinkSource, Notice, OobSend, OobSent, OutboxOob,
 };
 pub use orgs::Machine;
+pub use passkeys::{Attachment, passkey_domain};
 pub use phone_sign_in::{PhoneCodeUse, PhoneOutcome, PhoneProof, PhoneSignIn};
 pub use realms::RealmChanges;
 pub use sessions::{Authenticated, Session, SignIn};

@@ -18,8 +18,9 @@ use tessera_core::{
     UserId,
 };
 use webauthn_rs::prelude::{
-    PublicKeyCredential, RegisterPublicKeyCredential, SecurityKey, SecurityKeyAuthentication,
-    SecurityKeyRegistration, Url, Uuid, Webauthn, WebauthnBuilder, WebauthnError,
+    AuthenticationResult, PasskeyAuthentication, PublicKeyCredential, RegisterPublicKeyCredential,
+    SecurityKey, SecurityKeyAuthentication, SecurityKeyRegistration, Url, Uuid, Webauthn,
+    WebauthnBuilder, WebauthnError,
 };
 
 use super::{KeyChallenge, Service, callers::internal};
@@ -66,15 +67,61 @@ enum KeyDocument {
     },
 }
 
-/// A pending sign-in with a security key, as JSON in the login session.
+/// A pending WebAuthn sign-in, as JSON in the login session.
 #[derive(Serialize, Deserialize)]
 struct AuthenticationDocument {
     rp_id: String,
     /// The challenge asked for user verification.
     #[serde(default)]
     user_verification: bool,
-    state: SecurityKeyAuthentication,
+    #[serde(flatten)]
+    ceremony: Ceremony,
 }
+
+/// Whose ceremony a sign-in is: a security key's, or (when the challenge requires user
+/// verification) a passkey's.
+#[derive(Serialize, Deserialize)]
+enum Ceremony {
+    /// Named `state`, as sessions stored it before passkeys came.
+    #[serde(rename = "state")]
+    SecurityKey(SecurityKeyAuthentication),
+    #[serde(rename = "passkey")]
+    Passkey(PasskeyAuthentication),
+}
+
+impl Ceremony {
+    /// The `detail` of its events.
+    fn detail(&self) -> &'static str {
+        match self {
+            Ceremony::SecurityKey(_) => SECURITY_KEY,
+            Ceremony::Passkey(_) => super::passkeys::PASSKEY,
+        }
+    }
+}
+
+/// What an accepted assertion did to the stored credential's sign counter.
+pub(super) enum Counter {
+    /// Nothing to write: the credential keeps no counter (synced passkeys send 0).
+    Kept,
+    /// Moved forward (or the backup state changed): written back if nobody changed the
+    /// credential meanwhile; if somebody did, both sign-ins cannot be the one key.
+    Moved,
+    /// Not past the stored one, though past the one read when the challenge was made: the
+    /// assertion comes from a copy of the key, or was made before one that was accepted since.
+    WentBack,
+}
+
+/// `updated` is the credential's `update_credential` with `result`.
+pub(super) fn counter_step(updated: Option<bool>, result: &AuthenticationResult) -> Counter {
+    match updated {
+        Some(true) => Counter::Moved,
+        Some(false) if result.counter() > 0 => Counter::WentBack,
+        _ => Counter::Kept,
+    }
+}
+
+/// The `detail` of a security key's events.
+const SECURITY_KEY: &str = "webauthn";
 
 fn document(factor: &Factor) -> Result<KeyDocument, DomainError> {
     match &factor.data {
@@ -83,22 +130,23 @@ fn document(factor: &Factor) -> Result<KeyDocument, DomainError> {
     }
 }
 
-fn to_json<T: Serialize>(value: &T) -> Result<String, DomainError> {
+pub(super) fn to_json<T: Serialize>(value: &T) -> Result<String, DomainError> {
     serde_json::to_string(value).map_err(internal)
 }
 
 /// The WebAuthn user handle: stable per user, and no personal data.
-fn user_handle(realm: &Realm, user: &UserId) -> Uuid {
+pub(super) fn user_handle(realm: &Realm, user: &UserId) -> Uuid {
     let digest = sha256(format!("{}:{}", realm.id.0, user.as_str()).as_bytes());
     let mut bytes = [0u8; 16];
     bytes.copy_from_slice(&digest[..16]);
     Uuid::from_bytes(bytes)
 }
 
-fn ceremony_failed(e: WebauthnError) -> DomainError {
+pub(super) fn ceremony_failed(e: WebauthnError) -> DomainError {
     tracing::info!(error = %e, "WebAuthn ceremony rejected");
     match e {
         WebauthnError::CredentialPossibleCompromise => DomainError::SecurityKeyCloned,
+        WebauthnError::UserNotVerified => DomainError::UserNotVerified,
         _ => DomainError::InvalidCredential,
     }
 }
@@ -113,7 +161,7 @@ pub fn security_key_domain(factor: &Factor) -> Option<String> {
 impl Service {
     /// The relying party for `realm`: its own settings if it has them, else the server's; the
     /// id is `domain` when a request names one.
-    fn relying_party(
+    pub(super) fn relying_party(
         &self,
         realm: &Realm,
         domain: Option<&str>,
@@ -176,12 +224,24 @@ impl Service {
         factor: Option<&FactorId>,
         kind: &'static str,
     ) -> Event {
+        self.credential_event(realm, user, factor, kind, SECURITY_KEY)
+    }
+
+    /// An event of a WebAuthn credential, a security key's or a passkey's (`detail`).
+    pub(super) fn credential_event(
+        &self,
+        realm: &Realm,
+        user: &UserId,
+        factor: Option<&FactorId>,
+        kind: &'static str,
+        detail: &'static str,
+    ) -> Event {
         Event {
             realm: realm.id.clone(),
             user: Some(user.clone()),
             factor: factor.cloned(),
             kind,
-            detail: Some(FactorKind::WebAuthn.as_str().to_owned()),
+            detail: Some(detail.to_owned()),
             at: self.clock.now(),
         }
     }
@@ -336,54 +396,70 @@ impl Service {
             .collect())
     }
 
-    /// A sign-in challenge for the user's keys: the request options for the browser, and the
-    /// state to keep until the answer comes.
-    pub(super) async fn security_key_challenge(
+    /// A sign-in challenge: for the user's passkeys when it requires user verification, as
+    /// ZITADEL's sessions do, else for their security keys. The request options for the
+    /// browser, and the state to keep until the answer comes.
+    pub(super) async fn webauthn_challenge(
         &self,
         realm: &Realm,
         user: &User,
         challenge: &KeyChallenge,
     ) -> Result<(Value, String), DomainError> {
         let (rp_id, webauthn) = self.relying_party(realm, Some(&challenge.domain))?;
-        let keys: Vec<SecurityKey> = self
-            .keys_for(realm, user, &rp_id)
-            .await?
-            .into_iter()
-            .map(|(_, key)| key)
-            .collect();
-        if keys.is_empty() {
-            return Err(DomainError::FactorNotFound);
-        }
-        let (options, state) = webauthn
-            .start_securitykey_authentication(&keys)
-            .map_err(ceremony_failed)?;
+        let (options, ceremony) = if challenge.user_verification {
+            let (options, state) = self
+                .passkey_challenge(realm, user, &rp_id, &webauthn)
+                .await?;
+            (options, Ceremony::Passkey(state))
+        } else {
+            let keys: Vec<SecurityKey> = self
+                .keys_for(realm, user, &rp_id)
+                .await?
+                .into_iter()
+                .map(|(_, key)| key)
+                .collect();
+            if keys.is_empty() {
+                return Err(DomainError::FactorNotFound);
+            }
+            let (options, state) = webauthn
+                .start_securitykey_authentication(&keys)
+                .map_err(ceremony_failed)?;
+            (
+                serde_json::to_value(&options).map_err(internal)?,
+                Ceremony::SecurityKey(state),
+            )
+        };
         let state = to_json(&AuthenticationDocument {
             rp_id,
             user_verification: challenge.user_verification,
-            state,
+            ceremony,
         })?;
-        Ok((serde_json::to_value(&options).map_err(internal)?, state))
+        Ok((options, state))
     }
 
     /// Checks the browser's assertion against the pending challenge; `Ok(user_verified)`.
     /// A refused assertion is recorded as a failed verification of the user's security keys
-    /// (which key the browser used is not known when the assertion does not verify). Keys get
-    /// no soft lock: an assertion is a signature, which guessing cannot produce.
-    pub(super) async fn check_security_key(
+    /// or passkeys (which one the browser used is not known when the assertion does not
+    /// verify). They get no soft lock: an assertion is a signature, which guessing cannot
+    /// produce.
+    pub(super) async fn check_webauthn(
         &self,
         realm: &Realm,
         user: &User,
         state: &str,
         assertion: Value,
     ) -> Result<bool, DomainError> {
-        let outcome = self.verify_assertion(realm, user, state, assertion).await;
+        let pending: AuthenticationDocument = serde_json::from_str(state).map_err(internal)?;
+        let detail = pending.ceremony.detail();
+        let outcome = self.verify_assertion(realm, user, pending, assertion).await;
         if let Err(
             DomainError::InvalidCredential
             | DomainError::SecurityKeyCloned
             | DomainError::UserNotVerified,
         ) = &outcome
         {
-            let failure = self.key_event(realm, &user.id, None, "factor.verification_failed");
+            let failure =
+                self.credential_event(realm, &user.id, None, "factor.verification_failed", detail);
             self.store.record_event(&failure).await?;
         }
         outcome
@@ -393,14 +469,21 @@ impl Service {
         &self,
         realm: &Realm,
         user: &User,
-        state: &str,
+        pending: AuthenticationDocument,
         assertion: Value,
     ) -> Result<bool, DomainError> {
-        let pending: AuthenticationDocument = serde_json::from_str(state).map_err(internal)?;
         let assertion: PublicKeyCredential =
             serde_json::from_value(assertion).map_err(|_| DomainError::InvalidCredential)?;
         let (_, webauthn) = self.relying_party(realm, Some(&pending.rp_id))?;
-        let result = webauthn.finish_securitykey_authentication(&assertion, &pending.state);
+        let state = match &pending.ceremony {
+            Ceremony::SecurityKey(state) => state,
+            Ceremony::Passkey(state) => {
+                self.check_passkey(realm, user, &pending.rp_id, &webauthn, &assertion, state)
+                    .await?;
+                return Ok(true);
+            }
+        };
+        let result = webauthn.finish_securitykey_authentication(&assertion, state);
         let keys = self.keys_for(realm, user, &pending.rp_id).await?;
         let result = match result {
             Ok(result) => result,
@@ -422,22 +505,24 @@ impl Service {
         let FactorData::WebAuthn { credential: old } = &factor.data else {
             return Err(DomainError::Internal);
         };
-        if key.update_credential(&result) == Some(true) {
-            let new = to_json(&KeyDocument::Ready {
-                rp_id: pending.rp_id.clone(),
-                key,
-            })?;
-            if !self
-                .store
-                .swap_webauthn_credential(&factor.key(), old, &new, self.clock.now())
-                .await?
-            {
-                // Another sign-in moved the counter first: both cannot be the one key.
-                let event =
-                    self.key_event(realm, &user.id, Some(&factor.id), "factor.clone_suspected");
-                self.store.record_event(&event).await?;
-                return Err(DomainError::SecurityKeyCloned);
+        let cloned = match counter_step(key.update_credential(&result), &result) {
+            Counter::Kept => false,
+            Counter::WentBack => true,
+            Counter::Moved => {
+                let new = to_json(&KeyDocument::Ready {
+                    rp_id: pending.rp_id.clone(),
+                    key,
+                })?;
+                !self
+                    .store
+                    .swap_webauthn_credential(&factor.key(), old, &new, self.clock.now())
+                    .await?
             }
+        };
+        if cloned {
+            let event = self.key_event(realm, &user.id, Some(&factor.id), "factor.clone_suspected");
+            self.store.record_event(&event).await?;
+            return Err(DomainError::SecurityKeyCloned);
         }
         if pending.user_verification && !result.user_verified() {
             return Err(DomainError::UserNotVerified);

@@ -791,3 +791,42 @@ pub async fn grpc_h2(app: &TestApp, path: &str, message: &[u8]) -> reqwest::Resp
         .await
         .unwrap()
 }
+
+/// The login page's origin in WebAuthn tests: the default relying party is `localhost`, any
+/// port.
+pub fn origin() -> webauthn_authenticator_rs::prelude::Url {
+    webauthn_authenticator_rs::prelude::Url::parse("http://localhost:3000").unwrap()
+}
+
+/// A `google.protobuf.Struct` as a browser reads it: protobuf numbers are doubles (`-7.0`),
+/// JavaScript numbers have no such distinction, the WebAuthn types want integers.
+pub fn as_browser_json(value: &Value) -> Value {
+    match value {
+        Value::Number(n) => match n.as_f64() {
+            Some(f) if f.fract() == 0.0 => json!(f as i64),
+            _ => value.clone(),
+        },
+        Value::Array(items) => Value::Array(items.iter().map(as_browser_json).collect()),
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| (k.clone(), as_browser_json(v)))
+                .collect(),
+        ),
+        _ => value.clone(),
+    }
+}
+
+/// Answers a session's WebAuthn challenge with `assertion`.
+pub async fn webauthn_check(
+    app: &TestApp,
+    session: &str,
+    assertion: &impl serde::Serialize,
+) -> Reply {
+    call(
+        app,
+        reqwest::Method::PATCH,
+        &format!("/v2/sessions/{session}"),
+        json!({"checks": {"webAuthN": {"credentialAssertionData": assertion}}}),
+    )
+    .await
+}

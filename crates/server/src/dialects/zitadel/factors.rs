@@ -11,7 +11,7 @@ use super::rpc::Ctx;
 use crate::proto::zitadel::auth::v1 as auth;
 use crate::proto::zitadel::management::v1 as mgmt;
 use crate::proto::zitadel::user::{v1 as user_v1, v2};
-use crate::service::security_key_domain;
+use crate::service::{passkey_domain, security_key_domain};
 
 pub(super) fn user_id(raw: &str) -> Result<UserId, ZitadelError> {
     if raw.is_empty() {
@@ -283,9 +283,20 @@ pub async fn list_authentication_method_types(
             .iter()
             .any(|f| f.state == FactorState::Ready && f.kind() == kind && usable(f))
     };
+    let passkeys = ctx
+        .svc
+        .passkeys(&ctx.realm, &id)
+        .await
+        .map_err(|e| ZitadelError::from_domain(Op::Read, e))?;
     let mut types = Vec::new();
     if user.password_hash.is_some() {
         types.push(Method::Password);
+    }
+    if passkeys.iter().any(|p| {
+        p.state == FactorState::Ready
+            && domain.is_none_or(|d| passkey_domain(p).as_deref() == Some(d))
+    }) {
+        types.push(Method::Passkey);
     }
     if !user.identities.is_empty() {
         types.push(Method::Idp);

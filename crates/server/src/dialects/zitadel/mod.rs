@@ -15,6 +15,7 @@ mod gateway;
 mod grpc;
 mod idp_links;
 mod lifecycle;
+mod passkeys;
 mod profiles;
 mod recovery;
 mod rpc;
@@ -42,6 +43,30 @@ use gateway::Verb::*;
 /// The REST routes, each naming its RPC (spec §4–§6).
 fn gateway() -> Gateway {
     Gateway::new()
+        .route(
+            Post,
+            "/v2/users/{user_id}/passkeys",
+            "RegisterPasskey",
+            passkeys::register_passkey,
+        )
+        .route(
+            Post,
+            "/v2/users/{user_id}/passkeys/_search",
+            "ListPasskeys",
+            passkeys::list_passkeys,
+        )
+        .route(
+            Post,
+            "/v2/users/{user_id}/passkeys/{passkey_id}",
+            "VerifyPasskeyRegistration",
+            passkeys::verify_passkey_registration,
+        )
+        .route(
+            Delete,
+            "/v2/users/{user_id}/passkeys/{passkey_id}",
+            "RemovePasskey",
+            passkeys::remove_passkey,
+        )
         .route(
             Post,
             "/v2/users/{user_id}/u2f",

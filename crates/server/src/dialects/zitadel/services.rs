@@ -13,7 +13,9 @@ use tonic::{Request, Response as GrpcResponse, Status};
 use super::connect::{self, ConnectError};
 use super::error::UNIMPLEMENTED;
 use super::grpc::{Grpc, call};
-use super::{factors, idp_links, lifecycle, profiles, recovery, search, sessions, updates, users};
+use super::{
+    factors, idp_links, lifecycle, passkeys, profiles, recovery, search, sessions, updates, users,
+};
 use crate::proto::zitadel::auth::v1::{self as auth, auth_service_server};
 use crate::proto::zitadel::management::v1::{self as mgmt, management_service_server};
 use crate::proto::zitadel::org::v2::{self as org, organization_service_server};
@@ -87,6 +89,10 @@ services! {
         "AddIDPLink" => add_idp_link(user::AddIdpLinkRequest) -> user::AddIdpLinkResponse = idp_links::add_idp_link;
         "ListIDPLinks" => list_idp_links(user::ListIdpLinksRequest) -> user::ListIdpLinksResponse = idp_links::list_idp_links;
         "RemoveIDPLink" => remove_idp_link(user::RemoveIdpLinkRequest) -> user::RemoveIdpLinkResponse = idp_links::remove_idp_link;
+        "RegisterPasskey" => register_passkey(user::RegisterPasskeyRequest) -> user::RegisterPasskeyResponse = passkeys::register_passkey;
+        "VerifyPasskeyRegistration" => verify_passkey_registration(user::VerifyPasskeyRegistrationRequest) -> user::VerifyPasskeyRegistrationResponse = passkeys::verify_passkey_registration;
+        "ListPasskeys" => list_passkeys(user::ListPasskeysRequest) -> user::ListPasskeysResponse = passkeys::list_passkeys;
+        "RemovePasskey" => remove_passkey(user::RemovePasskeyRequest) -> user::RemovePasskeyResponse = passkeys::remove_passkey;
         "RegisterU2F" => register_u2f(user::RegisterU2fRequest) -> user::RegisterU2fResponse = factors::register_u2f;
         "VerifyU2FRegistration" => verify_u2f_registration(user::VerifyU2fRegistrationRequest) -> user::VerifyU2fRegistrationResponse = factors::verify_u2f_registration;
         "RemoveU2F" => remove_u2f(user::RemoveU2fRequest) -> user::RemoveU2fResponse = factors::remove_u2f;

@@ -1,0 +1,120 @@
+//! ZITADEL's passkeys (user service v2): registration in two steps, the listing, removal.
+//! A session checks them through its WebAuthn challenge with user verification required
+//! (`sessions.rs`).
+
+use tessera_core::{DomainError, FactorId, FactorState, Passkey};
+
+use super::details::details_v2;
+use super::error::{BAD_BODY, Op, ZitadelError};
+use super::rpc::Ctx;
+use crate::proto::zitadel::object::v2::ListDetails;
+use crate::proto::zitadel::user::v2;
+use crate::service::Attachment;
+
+/// Passkeys answer with the security keys' errors: ZITADEL keeps both as WebAuthn tokens.
+fn passkey_error(e: DomainError) -> ZitadelError {
+    ZitadelError::from_domain(Op::U2f, e)
+}
+
+fn passkey_id(raw: &str) -> Result<FactorId, ZitadelError> {
+    FactorId::parse(raw).ok_or(passkey_error(DomainError::FactorNotFound))
+}
+
+fn attachment(raw: i32) -> Result<Option<Attachment>, ZitadelError> {
+    match v2::PasskeyAuthenticator::try_from(raw) {
+        Ok(v2::PasskeyAuthenticator::Unspecified) => Ok(None),
+        Ok(v2::PasskeyAuthenticator::Platform) => Ok(Some(Attachment::Platform)),
+        Ok(v2::PasskeyAuthenticator::CrossPlatform) => Ok(Some(Attachment::CrossPlatform)),
+        Err(_) => Err(BAD_BODY),
+    }
+}
+
+fn passkey_v2(passkey: &Passkey) -> v2::Passkey {
+    let state = match passkey.state {
+        FactorState::Ready => v2::AuthFactorState::Ready,
+        FactorState::NotReady => v2::AuthFactorState::NotReady,
+        FactorState::Removed => v2::AuthFactorState::Removed,
+    };
+    v2::Passkey {
+        id: passkey.id.to_string(),
+        state: state.into(),
+        name: passkey.name.clone().unwrap_or_default(),
+    }
+}
+
+pub async fn register_passkey(
+    ctx: Ctx,
+    req: v2::RegisterPasskeyRequest,
+) -> Result<v2::RegisterPasskeyResponse, ZitadelError> {
+    let (ctx, id) = ctx.credential_of(&req.user_id).await?;
+    let attachment = attachment(req.authenticator)?;
+    let (passkey, options) = ctx
+        .svc
+        .register_passkey(&ctx.realm, &id, Some(req.domain.as_str()), attachment)
+        .await
+        .map_err(passkey_error)?;
+    Ok(v2::RegisterPasskeyResponse {
+        details: Some(details_v2(&ctx)),
+        passkey_id: passkey.id.to_string(),
+        public_key_credential_creation_options: Some(
+            serde_json::from_value(options).map_err(|_| passkey_error(DomainError::Internal))?,
+        ),
+    })
+}
+
+pub async fn verify_passkey_registration(
+    ctx: Ctx,
+    req: v2::VerifyPasskeyRegistrationRequest,
+) -> Result<v2::VerifyPasskeyRegistrationResponse, ZitadelError> {
+    let (ctx, id) = ctx.credential_of(&req.user_id).await?;
+    let credential = serde_json::to_value(req.public_key_credential.unwrap_or_default())
+        .map_err(|_| BAD_BODY)?;
+    ctx.svc
+        .verify_passkey(
+            &ctx.realm,
+            &id,
+            &passkey_id(&req.passkey_id)?,
+            credential,
+            &req.passkey_name,
+        )
+        .await
+        .map_err(passkey_error)?;
+    Ok(v2::VerifyPasskeyRegistrationResponse {
+        details: Some(details_v2(&ctx)),
+    })
+}
+
+/// Every passkey of the user, registrations not finished too, as ZITADEL lists them.
+pub async fn list_passkeys(
+    ctx: Ctx,
+    req: v2::ListPasskeysRequest,
+) -> Result<v2::ListPasskeysResponse, ZitadelError> {
+    let (ctx, id) = ctx.read_of(&req.user_id).await?;
+    let passkeys = ctx
+        .svc
+        .passkeys(&ctx.realm, &id)
+        .await
+        .map_err(|e| ZitadelError::from_domain(Op::Read, e))?;
+    let result: Vec<_> = passkeys.iter().map(passkey_v2).collect();
+    Ok(v2::ListPasskeysResponse {
+        details: Some(ListDetails {
+            total_result: result.len() as u64,
+            ..ListDetails::default()
+        }),
+        result,
+    })
+}
+
+pub async fn remove_passkey(
+    ctx: Ctx,
+    req: v2::RemovePasskeyRequest,
+) -> Result<v2::RemovePasskeyResponse, ZitadelError> {
+    let (ctx, id) = ctx.credential_of(&req.user_id).await?;
+    ctx.svc
+        .remove_passkey(&ctx.realm, &id, &passkey_id(&req.passkey_id)?)
+        .await
+        .map_err(passkey_error)?;
+    Ok(v2::RemovePasskeyResponse {
+        details: Some(details_v2(&ctx)),
+    })
+}

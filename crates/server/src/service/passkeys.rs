@@ -1,0 +1,298 @@
+//! Passkeys (ZITADEL's passwordless method) with webauthn-rs. A registration is two requests,
+//! possibly on two nodes, so the ceremony waits in the passkey's own row until the browser
+//! answers, as a security key's does (`webauthn.rs`). A login session checks passkeys when
+//! its WebAuthn challenge requires user verification, and security keys otherwise, as ZITADEL
+//! does; a passkey's assertion always verifies the user.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use tessera_core::store::Event;
+use tessera_core::{DomainError, FactorId, FactorState, Passkey, Realm, User, UserId};
+use webauthn_rs::prelude::{
+    AuthenticationResult, PasskeyAuthentication, PasskeyRegistration, PublicKeyCredential,
+    RegisterPublicKeyCredential, WebauthnError,
+};
+
+use super::Service;
+use super::callers::internal;
+use super::webauthn::{Counter, ceremony_failed, counter_step, to_json, user_handle};
+use crate::crypto::random_array;
+
+/// The `detail` of a passkey's events, beside a security key's `webauthn`.
+pub(super) const PASSKEY: &str = "passkey";
+
+/// Which authenticators a registration asks the browser for; either, when not said.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Attachment {
+    /// Built into the device (Touch ID, Windows Hello, a phone's screen lock).
+    Platform,
+    /// Carried from device to device (a USB or NFC key, a phone over hybrid transport).
+    CrossPlatform,
+}
+
+/// What a passkey row keeps.
+#[derive(Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+enum PasskeyDocument {
+    Pending {
+        rp_id: String,
+        registration: PasskeyRegistration,
+    },
+    Ready {
+        rp_id: String,
+        key: webauthn_rs::prelude::Passkey,
+    },
+}
+
+fn document(passkey: &Passkey) -> Result<PasskeyDocument, DomainError> {
+    serde_json::from_str(&passkey.credential).map_err(internal)
+}
+
+/// The relying-party id a passkey is bound to.
+pub fn passkey_domain(passkey: &Passkey) -> Option<String> {
+    match document(passkey).ok()? {
+        PasskeyDocument::Pending { rp_id, .. } | PasskeyDocument::Ready { rp_id, .. } => {
+            Some(rp_id)
+        }
+    }
+}
+
+impl Service {
+    fn passkey_event(&self, realm: &Realm, passkey: &Passkey, kind: &'static str) -> Event {
+        self.credential_event(realm, &passkey.user, Some(&passkey.id), kind, PASSKEY)
+    }
+
+    async fn existing_user(&self, realm: &Realm, id: &UserId) -> Result<User, DomainError> {
+        self.store
+            .get_user(&realm.id, id)
+            .await?
+            .ok_or(DomainError::UserNotFound)
+    }
+
+    /// The user's passkeys, open registrations too.
+    pub async fn passkeys(&self, realm: &Realm, id: &UserId) -> Result<Vec<Passkey>, DomainError> {
+        self.existing_user(realm, id).await?;
+        Ok(self.store.list_passkeys(&realm.id, id).await?)
+    }
+
+    /// Starts a passkey registration: the open passkey and the browser's creation options
+    /// (`{"publicKey":{…}}`), which require user verification. The user's passkeys are
+    /// excluded, so one authenticator does not hold two of them.
+    pub async fn register_passkey(
+        &self,
+        realm: &Realm,
+        id: &UserId,
+        domain: Option<&str>,
+        attachment: Option<Attachment>,
+    ) -> Result<(Passkey, Value), DomainError> {
+        let user = self.existing_user(realm, id).await?;
+        let (rp_id, webauthn) = self.relying_party(realm, domain)?;
+        let exclude = self
+            .passkeys_for(realm, &user.id, &rp_id)
+            .await?
+            .iter()
+            .map(|(_, key)| key.cred_id().clone())
+            .collect();
+        let name = user
+            .email
+            .as_ref()
+            .map_or_else(|| user.id.to_string(), ToString::to_string);
+        let display = user.display_name.clone().unwrap_or_else(|| name.clone());
+        let (options, registration) = webauthn
+            .start_passkey_registration(
+                user_handle(realm, &user.id),
+                &name,
+                &display,
+                Some(exclude),
+            )
+            .map_err(ceremony_failed)?;
+        let passkey = Passkey {
+            realm: realm.id.clone(),
+            user: user.id.clone(),
+            id: FactorId::from_random(random_array().map_err(internal)?),
+            state: FactorState::NotReady,
+            name: None,
+            credential: to_json(&PasskeyDocument::Pending {
+                rp_id,
+                registration,
+            })?,
+            created_at: self.clock.now(),
+        };
+        let event = self.passkey_event(realm, &passkey, "factor.enrolment_started");
+        self.store.insert_passkey(&passkey, &event).await?;
+        let mut options = serde_json::to_value(&options).map_err(internal)?;
+        if let (Some(selection), Some(attachment)) = (
+            options
+                .pointer_mut("/publicKey/authenticatorSelection")
+                .and_then(Value::as_object_mut),
+            attachment,
+        ) {
+            let named = match attachment {
+                Attachment::Platform => "platform",
+                Attachment::CrossPlatform => "cross-platform",
+            };
+            selection.insert("authenticatorAttachment".to_owned(), named.into());
+        }
+        Ok((passkey, options))
+    }
+
+    /// Finishes registration `passkey` with the browser's credential, under `name`.
+    pub async fn verify_passkey(
+        &self,
+        realm: &Realm,
+        id: &UserId,
+        passkey: &FactorId,
+        credential: Value,
+        name: &str,
+    ) -> Result<Passkey, DomainError> {
+        let mut pending = self
+            .passkeys(realm, id)
+            .await?
+            .into_iter()
+            .find(|p| &p.id == passkey && p.state == FactorState::NotReady)
+            .ok_or(DomainError::FactorNotFound)?;
+        let PasskeyDocument::Pending {
+            rp_id,
+            registration,
+        } = document(&pending)?
+        else {
+            return Err(DomainError::FactorNotFound);
+        };
+        let credential: RegisterPublicKeyCredential =
+            serde_json::from_value(credential).map_err(|_| DomainError::InvalidCredential)?;
+        let (_, webauthn) = self.relying_party(realm, Some(&rp_id))?;
+        let key = webauthn
+            .finish_passkey_registration(&credential, &registration)
+            .map_err(ceremony_failed)?;
+        let old = std::mem::replace(
+            &mut pending.credential,
+            to_json(&PasskeyDocument::Ready { rp_id, key })?,
+        );
+        pending.state = FactorState::Ready;
+        pending.name = Some(name.to_owned()).filter(|n| !n.is_empty());
+        let event = self.passkey_event(realm, &pending, "factor.enrolled");
+        if self
+            .store
+            .update_passkey(&pending, &old, Some(&event))
+            .await?
+        {
+            Ok(pending)
+        } else {
+            Err(DomainError::FactorNotFound)
+        }
+    }
+
+    /// Removes one passkey, open or ready.
+    pub async fn remove_passkey(
+        &self,
+        realm: &Realm,
+        id: &UserId,
+        passkey: &FactorId,
+    ) -> Result<(), DomainError> {
+        let found = self
+            .passkeys(realm, id)
+            .await?
+            .into_iter()
+            .find(|p| &p.id == passkey)
+            .ok_or(DomainError::FactorNotFound)?;
+        let event = self.passkey_event(realm, &found, "factor.removed");
+        if self.store.remove_passkey(&found.key(), &event).await? {
+            Ok(())
+        } else {
+            Err(DomainError::FactorNotFound)
+        }
+    }
+
+    /// The ready passkeys of `user` bound to `rp_id`.
+    async fn passkeys_for(
+        &self,
+        realm: &Realm,
+        user: &UserId,
+        rp_id: &str,
+    ) -> Result<Vec<(Passkey, webauthn_rs::prelude::Passkey)>, DomainError> {
+        let passkeys = self.store.list_passkeys(&realm.id, user).await?;
+        Ok(passkeys
+            .into_iter()
+            .filter_map(|p| match document(&p) {
+                Ok(PasskeyDocument::Ready { rp_id: id, key }) if id == rp_id => Some((p, key)),
+                _ => None,
+            })
+            .collect())
+    }
+
+    /// A sign-in challenge for the user's passkeys of `rp_id`: the browser's request options
+    /// and the ceremony to keep until the answer comes.
+    pub(super) async fn passkey_challenge(
+        &self,
+        realm: &Realm,
+        user: &User,
+        rp_id: &str,
+        webauthn: &webauthn_rs::Webauthn,
+    ) -> Result<(Value, PasskeyAuthentication), DomainError> {
+        let keys: Vec<_> = self
+            .passkeys_for(realm, &user.id, rp_id)
+            .await?
+            .into_iter()
+            .map(|(_, key)| key)
+            .collect();
+        if keys.is_empty() {
+            return Err(DomainError::FactorNotFound);
+        }
+        let (options, state) = webauthn
+            .start_passkey_authentication(&keys)
+            .map_err(ceremony_failed)?;
+        Ok((serde_json::to_value(&options).map_err(internal)?, state))
+    }
+
+    /// Checks a passkey assertion against the open ceremony, and keeps its sign counter as a
+    /// security key's is kept (`counter_step`).
+    pub(super) async fn check_passkey(
+        &self,
+        realm: &Realm,
+        user: &User,
+        rp_id: &str,
+        webauthn: &webauthn_rs::Webauthn,
+        assertion: &PublicKeyCredential,
+        state: &PasskeyAuthentication,
+    ) -> Result<(), DomainError> {
+        let result: Result<AuthenticationResult, WebauthnError> =
+            webauthn.finish_passkey_authentication(assertion, state);
+        let passkeys = self.passkeys_for(realm, &user.id, rp_id).await?;
+        let result = match result {
+            Ok(result) => result,
+            Err(e) => {
+                if let (WebauthnError::CredentialPossibleCompromise, Some((passkey, _))) =
+                    (&e, passkeys.first())
+                {
+                    let event = self.passkey_event(realm, passkey, "factor.clone_suspected");
+                    self.store.record_event(&event).await?;
+                }
+                return Err(ceremony_failed(e));
+            }
+        };
+        let (mut passkey, mut key) = passkeys
+            .into_iter()
+            .find(|(_, key)| key.cred_id() == result.cred_id())
+            .ok_or(DomainError::InvalidCredential)?;
+        let cloned = match counter_step(key.update_credential(&result), &result) {
+            Counter::Kept => false,
+            Counter::WentBack => true,
+            Counter::Moved => {
+                let old = std::mem::replace(
+                    &mut passkey.credential,
+                    to_json(&PasskeyDocument::Ready {
+                        rp_id: rp_id.to_owned(),
+                        key,
+                    })?,
+                );
+                !self.store.update_passkey(&passkey, &old, None).await?
+            }
+        };
+        if cloned {
+            let event = self.passkey_event(realm, &passkey, "factor.clone_suspected");
+            self.store.record_event(&event).await?;
+            return Err(DomainError::SecurityKeyCloned);
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,482 @@
+//! Passkeys (ZITADEL's passwordless method) with a software authenticator that verifies its
+//! user: registration through user service v2, the listing, a session's check when its
+//! challenge requires user verification, the sign counter, removal, and that no second-factor
+//! listing or rule of either dialect sees them.
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use webauthn_authenticator_rs::prelude::{
+    CreationChallengeResponse, RequestChallengeResponse, WebauthnAuthenticator,
+};
+use webauthn_authenticator_rs::softtoken::SoftToken;
+
+use tessera_core::challenge::EXPIRED_RETENTION;
+
+use crate::helpers::*;
+
+/// Starts a passkey registration for `user` with `body`'s options: the answer.
+async fn start(app: &TestApp, user: &str, body: Value) -> Value {
+    call_ok(
+        app,
+        Method::POST,
+        &format!("/v2/users/{user}/passkeys"),
+        body,
+    )
+    .await
+}
+
+/// The creation options of a started registration, as a browser reads them.
+fn creation_options(started: &Value) -> CreationChallengeResponse {
+    serde_json::from_value(as_browser_json(
+        &started["publicKeyCredentialCreationOptions"],
+    ))
+    .unwrap()
+}
+
+/// Finishes registration `id` with `credential`.
+async fn finish(app: &TestApp, user: &str, id: &str, credential: Value, name: &str) -> Reply {
+    call(
+        app,
+        Method::POST,
+        &format!("/v2/users/{user}/passkeys/{id}"),
+        json!({"publicKeyCredential": credential, "passkeyName": name}),
+    )
+    .await
+}
+
+/// Registers `token` as a passkey of `user`; returns its id.
+async fn register(app: &TestApp, token: &mut SoftToken, user: &str, name: &str) -> String {
+    let started = start(app, user, json!({"domain": "localhost"})).await;
+    let id = str_of(&started, "passkeyId").to_owned();
+    let credential = token
+        .do_registration(origin(), creation_options(&started))
+        .unwrap();
+    let (status, body) = finish(app, user, &id, json!(credential), name).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    id
+}
+
+/// The user's passkeys as `ListPasskeys` shows them.
+async fn listed(app: &TestApp, user: &str) -> Value {
+    call_ok(
+        app,
+        Method::POST,
+        &format!("/v2/users/{user}/passkeys/_search"),
+        json!({}),
+    )
+    .await
+}
+
+/// A session for `user` with a challenge that requires user verification; returns (session
+/// id, options).
+async fn challenge(app: &TestApp, user: &str) -> (String, RequestChallengeResponse) {
+    let (status, created) = call(
+        app,
+        Method::POST,
+        "/v2/sessions",
+        json!({"checks": {"user": {"userId": user}},
+               "challenges": {"webAuthN": {"domain": "localhost",
+                   "userVerificationRequirement": "USER_VERIFICATION_REQUIREMENT_REQUIRED"}}}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let options = serde_json::from_value(as_browser_json(
+        &created["challenges"]["webAuthN"]["publicKeyCredentialRequestOptions"],
+    ))
+    .unwrap();
+    (str_of(&created, "sessionId").to_owned(), options)
+}
+
+#[tokio::test]
+async fn a_passkey_registers_signs_in_and_is_removed() {
+    let app = TestApp::spawn().await;
+    let user = str_of(&app.sign_up("pk@example.com", "secret12").await, "localId").to_owned();
+    let (mut token, _) = SoftToken::new(true).unwrap();
+
+    let started = start(
+        &app,
+        &user,
+        json!({"domain": "localhost", "authenticator": "PASSKEY_AUTHENTICATOR_CROSS_PLATFORM"}),
+    )
+    .await;
+    let pending = str_of(&started, "passkeyId").to_owned();
+    let selection =
+        &started["publicKeyCredentialCreationOptions"]["publicKey"]["authenticatorSelection"];
+    assert_eq!(selection["userVerification"], "required", "{started}");
+    assert_eq!(
+        selection["authenticatorAttachment"], "cross-platform",
+        "{started}"
+    );
+    assert_eq!(
+        started["publicKeyCredentialCreationOptions"]["publicKey"]["rp"]["id"],
+        "localhost"
+    );
+    assert_eq!(
+        listed(&app, &user).await["result"],
+        json!([{"id": pending, "state": "AUTH_FACTOR_STATE_NOT_READY"}])
+    );
+    let credential = token
+        .do_registration(origin(), creation_options(&started))
+        .unwrap();
+    let (status, body) = finish(&app, &user, &pending, json!(credential), "Laptop").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(body["details"]["changeDate"].is_string(), "{body}");
+    let list = listed(&app, &user).await;
+    assert_eq!(
+        list,
+        json!({"details": {"totalResult": "1"},
+               "result": [{"id": pending, "state": "AUTH_FACTOR_STATE_READY", "name": "Laptop"}]})
+    );
+
+    // A passkey is no second factor: neither dialect lists it as one, and a password
+    // sign-in goes on without one.
+    for path in [
+        format!("/management/v1/users/{user}/auth_factors/_search"),
+        format!("/v2/users/{user}/authentication_factors/_search"),
+    ] {
+        let (status, factors) = call(&app, Method::POST, &path, json!({})).await;
+        assert_eq!(status, StatusCode::OK, "{factors}");
+        assert_eq!(factors.get("result"), None, "{path}: {factors}");
+    }
+    let (status, signed_in) = app.sign_in("pk@example.com", "secret12").await;
+    assert_eq!(status, StatusCode::OK, "{signed_in}");
+    assert!(
+        signed_in.get("mfaPendingCredential").is_none(),
+        "{signed_in}"
+    );
+    let (_, looked_up) = app.lookup(str_of(&signed_in, "idToken")).await;
+    assert_eq!(looked_up["users"][0].get("mfaInfo"), None, "{looked_up}");
+
+    // It is a way to sign in, for its own relying party.
+    for (query, has_passkey) in [
+        ("", true),
+        ("?domainQuery.domain=localhost", true),
+        ("?domainQuery.domain=login.example.com", false),
+    ] {
+        let methods = call_ok(
+            &app,
+            Method::GET,
+            &format!("/v2/users/{user}/authentication_methods{query}"),
+            json!({}),
+        )
+        .await;
+        assert_eq!(
+            methods["authMethodTypes"]
+                .as_array()
+                .unwrap()
+                .contains(&json!("AUTHENTICATION_METHOD_TYPE_PASSKEY")),
+            has_passkey,
+            "{query}: {methods}"
+        );
+    }
+    assert_eq!(
+        call_ok(
+            &app,
+            Method::GET,
+            &format!("/v2/users/{user}/authentication_methods"),
+            json!({}),
+        )
+        .await["authMethodTypes"],
+        json!([
+            "AUTHENTICATION_METHOD_TYPE_PASSWORD",
+            "AUTHENTICATION_METHOD_TYPE_PASSKEY"
+        ])
+    );
+
+    // Two sign-ins: each verifies the user, and the session says so.
+    for _ in 0..2 {
+        let (session, options) = challenge(&app, &user).await;
+        assert_eq!(options.public_key.allow_credentials.len(), 1);
+        let assertion = token.do_authentication(origin(), options).unwrap();
+        let (status, body) = webauthn_check(&app, &session, &assertion).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let got = call_ok(
+            &app,
+            Method::GET,
+            &format!("/v2/sessions/{session}"),
+            json!({}),
+        )
+        .await;
+        let checked = &got["session"]["factors"]["webAuthN"];
+        assert!(checked["verifiedAt"].is_string(), "{got}");
+        assert_eq!(checked["userVerified"], true, "{got}");
+    }
+
+    // Without the requirement the challenge is for security keys, which this user has none of.
+    let before = app.fingerprint().await;
+    let reply = call(
+        &app,
+        Method::POST,
+        "/v2/sessions",
+        json!({"checks": {"user": {"userId": user}},
+               "challenges": {"webAuthN": {"domain": "localhost"}}}),
+    )
+    .await;
+    assert_zitadel_error(
+        &reply,
+        400,
+        9,
+        "Multifactor OTP (OneTimePassword) isn't ready",
+        "COMMAND-3Mif9s",
+    );
+    assert_eq!(app.fingerprint().await, before);
+
+    let removed = call_ok(
+        &app,
+        Method::DELETE,
+        &format!("/v2/users/{user}/passkeys/{pending}"),
+        json!({}),
+    )
+    .await;
+    assert!(removed["details"]["changeDate"].is_string(), "{removed}");
+    assert_eq!(listed(&app, &user).await.get("result"), None);
+    let before = app.fingerprint().await;
+    let reply = call(
+        &app,
+        Method::DELETE,
+        &format!("/v2/users/{user}/passkeys/{pending}"),
+        json!({}),
+    )
+    .await;
+    assert_zitadel_error(
+        &reply,
+        404,
+        5,
+        "WebAuthN Token could not be found",
+        "COMMAND-2M9ds",
+    );
+    assert_eq!(app.fingerprint().await, before);
+    let events: Vec<String> = sqlx::query_scalar(
+        "SELECT kind FROM events WHERE user_id = $1 AND detail = 'passkey' ORDER BY id",
+    )
+    .bind(&user)
+    .fetch_all(&app.db().await)
+    .await
+    .unwrap();
+    assert_eq!(
+        events,
+        [
+            "factor.enrolment_started",
+            "factor.enrolled",
+            "factor.removed"
+        ]
+    );
+}
+
+/// A ZITADEL error: HTTP status, gRPC code, message, id.
+type Refusal = (u16, i64, &'static str, &'static str);
+
+/// Every refused registration step, with ZITADEL's answer, and nothing changed by it.
+#[tokio::test]
+async fn refused_registrations_change_nothing() {
+    let app = TestApp::spawn().await;
+    let user = str_of(&app.sign_up("no@example.com", "secret12").await, "localId").to_owned();
+    let started = start(&app, &user, json!({})).await;
+    let id = str_of(&started, "passkeyId").to_owned();
+    // An authenticator that cannot verify its user makes no passkey. (This one is told
+    // verification is not needed, or it would refuse to answer at all.)
+    let (mut presence_only, _) = SoftToken::new(false).unwrap();
+    let mut lenient = started.clone();
+    lenient["publicKeyCredentialCreationOptions"]["publicKey"]["authenticatorSelection"]["userVerification"] =
+        json!("discouraged");
+    let unverified = presence_only
+        .do_registration(origin(), creation_options(&lenient))
+        .unwrap();
+    let (mut token, _) = SoftToken::new(true).unwrap();
+    let other = start(&app, &user, json!({})).await;
+    let for_other = token
+        .do_registration(origin(), creation_options(&other))
+        .unwrap();
+    let unknown_user = "u".repeat(28);
+
+    let cases: Vec<(String, Value, Refusal)> = vec![
+        (
+            format!("/v2/users/{user}/passkeys/{id}"),
+            json!({"publicKeyCredential": {"id": "nope"}, "passkeyName": "x"}),
+            (400, 3, "Error on parse credential data", "WEBAU-sl9dr"),
+        ),
+        (
+            format!("/v2/users/{user}/passkeys/{id}"),
+            json!({"publicKeyCredential": unverified, "passkeyName": "x"}),
+            (
+                400,
+                3,
+                "The security key did not verify the user",
+                "TESSERA-WAN02",
+            ),
+        ),
+        // The other registration's answer does not finish this one.
+        (
+            format!("/v2/users/{user}/passkeys/{id}"),
+            json!({"publicKeyCredential": for_other, "passkeyName": "x"}),
+            (400, 3, "Error on parse credential data", "WEBAU-sl9dr"),
+        ),
+        (
+            format!("/v2/users/{user}/passkeys/{}", "p".repeat(20)),
+            json!({"publicKeyCredential": for_other, "passkeyName": "x"}),
+            (404, 5, "WebAuthN Token could not be found", "COMMAND-2M9ds"),
+        ),
+        (
+            format!("/v2/users/{unknown_user}/passkeys"),
+            json!({}),
+            (404, 5, "User could not be found", "COMMAND-SqyJz"),
+        ),
+    ];
+    for (path, body, (http, code, message, error_id)) in cases {
+        let before = app.fingerprint().await;
+        let reply = call(&app, Method::POST, &path, body).await;
+        assert_zitadel_error(&reply, http, code, message, error_id);
+        assert_eq!(app.fingerprint().await, before, "{path}");
+    }
+
+    // A finished registration is not finished twice.
+    let other_id = str_of(&other, "passkeyId");
+    let (status, body) = finish(&app, &user, other_id, json!(for_other), "Phone").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let before = app.fingerprint().await;
+    let reply = finish(&app, &user, other_id, json!(for_other), "Phone").await;
+    assert_zitadel_error(
+        &reply,
+        404,
+        5,
+        "WebAuthN Token could not be found",
+        "COMMAND-2M9ds",
+    );
+    assert_eq!(app.fingerprint().await, before);
+    // The registered passkey is excluded from the next registration.
+    let next = start(&app, &user, json!({})).await;
+    assert_eq!(
+        creation_options(&next)
+            .public_key
+            .exclude_credentials
+            .map(|c| c.len()),
+        Some(1)
+    );
+}
+
+/// An assertion made before a later one was accepted moves the sign counter back: the
+/// passkey may be cloned, and the check fails.
+#[tokio::test]
+async fn a_sign_counter_that_goes_back_means_a_cloned_passkey() {
+    let app = TestApp::spawn().await;
+    let user = str_of(
+        &app.sign_up("clone@example.com", "secret12").await,
+        "localId",
+    )
+    .to_owned();
+    let (mut token, _) = SoftToken::new(true).unwrap();
+    register(&app, &mut token, &user, "Laptop").await;
+    let (first, options) = challenge(&app, &user).await;
+    let earlier = token.do_authentication(origin(), options).unwrap();
+    let (second, options) = challenge(&app, &user).await;
+    let later = token.do_authentication(origin(), options).unwrap();
+    let (status, body) = webauthn_check(&app, &second, &later).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let reply = webauthn_check(&app, &first, &earlier).await;
+    assert_zitadel_error(
+        &reply,
+        400,
+        9,
+        "The security key's sign counter did not advance: it may be cloned",
+        "TESSERA-WAN01",
+    );
+    let got = call_ok(
+        &app,
+        Method::GET,
+        &format!("/v2/sessions/{first}"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(got["session"]["factors"].get("webAuthN"), None, "{got}");
+    let suspected: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM events WHERE user_id = $1 AND detail = 'passkey' \
+         AND kind IN ('factor.clone_suspected', 'factor.verification_failed')",
+    )
+    .bind(&user)
+    .fetch_one(&app.db().await)
+    .await
+    .unwrap();
+    assert_eq!(suspected, 2);
+}
+
+/// A registration never finished is deleted by the sweep a day after it began; passkeys, and
+/// registrations begun since, stay. Deleting the user deletes their passkeys.
+#[tokio::test]
+async fn unfinished_registrations_are_swept_and_passkeys_go_with_their_user() {
+    let app = TestApp::spawn().await;
+    let user = str_of(
+        &app.sign_up("sweep@example.com", "secret12").await,
+        "localId",
+    )
+    .to_owned();
+    let (mut token, _) = SoftToken::new(true).unwrap();
+    let abandoned = str_of(&start(&app, &user, json!({})).await, "passkeyId").to_owned();
+    let passkey = register(&app, &mut token, &user, "Laptop").await;
+    app.advance(EXPIRED_RETENTION.whole_seconds());
+    let fresh = str_of(&start(&app, &user, json!({})).await, "passkeyId").to_owned();
+    let ids = async || {
+        let mut ids: Vec<String> = listed(&app, &user).await["result"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| str_of(p, "id").to_owned())
+            .collect();
+        ids.sort();
+        ids
+    };
+    let mut all = vec![abandoned.clone(), passkey.clone(), fresh.clone()];
+    all.sort();
+    assert_eq!(ids().await, all);
+
+    // The sweep runs every ten minutes.
+    app.advance(11 * 60);
+    let mut kept = vec![passkey, fresh];
+    kept.sort();
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    while ids().await != kept {
+        assert!(tokio::time::Instant::now() < deadline, "never swept");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+
+    call_ok(
+        &app,
+        Method::DELETE,
+        &format!("/v2/users/{user}"),
+        json!({}),
+    )
+    .await;
+    let left: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM passkeys WHERE user_id = $1")
+        .bind(&user)
+        .fetch_one(&app.db().await)
+        .await
+        .unwrap();
+    assert_eq!(left, 0);
+}
+
+/// The RPCs answer over Connect (JSON) as over REST.
+#[tokio::test]
+async fn passkeys_are_listed_over_connect() {
+    let app = TestApp::spawn().await;
+    let user = str_of(
+        &app.sign_up("connect@example.com", "secret12").await,
+        "localId",
+    )
+    .to_owned();
+    let (mut token, _) = SoftToken::new(true).unwrap();
+    let id = register(&app, &mut token, &user, "Key").await;
+    let response = app
+        .client
+        .post(app.url("/zitadel.user.v2.UserService/ListPasskeys"))
+        .bearer_auth(app.pat())
+        .header("content-type", "application/json")
+        .body(json!({"userId": user}).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(
+        body["result"],
+        json!([{"id": id, "state": "AUTH_FACTOR_STATE_READY", "name": "Key"}])
+    );
+}
