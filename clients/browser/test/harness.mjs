@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 
 import { chromium } from 'playwright-core';
 
-import { PROJECT, rest, startTessera } from '../../shared/tessera.mjs';
+import { adminPat, PROJECT, rest, startTessera } from '../../shared/tessera.mjs';
 
 export { hex, PASSWORD, PROJECT, sleep, uniqueEmail, uniquePhone } from '../../shared/tessera.mjs';
 export const CHROMIUM = '/usr/bin/chromium';
@@ -174,8 +174,9 @@ export const SCREENSHOTS = join(ROOT, 'docs/screenshots');
  * WebAuthn relying-party id, the server's default allowed origin is `http://localhost`, and
  * Chromium treats localhost as a secure context (WebAuthn, the page's `Secure` cookies).
  *
- * Returns a context filled in by `before`: `origin`, `page`, `rest(path, options)`,
- * `step(fn)` and `screenshot(name)`.
+ * Returns a context filled in by `before`: `origin`, `page`, `adminPat` (dev mode's ZITADEL
+ * administrator PAT, for tests that call the ZITADEL API), `rest(path, options)`, `step(fn)`
+ * and `screenshot(name)`.
  */
 export function useSelfService() {
   const ctx = {};
@@ -186,6 +187,7 @@ export function useSelfService() {
     assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: apt-get install -y chromium`);
     server = await startTessera({ suite: 'browser_ui' });
     ctx.origin = `http://localhost:${new URL(server.baseUrl).port}`;
+    ctx.adminPat = adminPat(server);
     chrome = await openChromium({ host: 'localhost', baseUrl: ctx.origin, viewport: { width: 1200, height: 800 } });
     ctx.page = chrome.page;
   });

@@ -72,6 +72,9 @@ pub enum MessageKind {
     /// The notice of a second factor enrolled, to the user's address, with a link that removes
     /// it (`REVERT_SECOND_FACTOR_ADDITION`).
     RevertSecondFactor,
+    /// A link that lets the user register a passkey without signing in (ZITADEL's
+    /// `CreatePasskeyRegistrationLink`).
+    PasskeyRegistration,
 }
 
 impl MessageKind {
@@ -86,6 +89,7 @@ impl MessageKind {
             MessageKind::SignInLink => "sign_in_link",
             MessageKind::RecoverEmail => "recover_email",
             MessageKind::RevertSecondFactor => "revert_second_factor",
+            MessageKind::PasskeyRegistration => "passkey_registration",
         }
     }
 }

@@ -146,6 +146,8 @@ pub enum DomainError {
     SecurityKeyCloned,
     #[error("the security key did not verify its user, and the challenge asked it to")]
     UserNotVerified,
+    #[error("the user has no security key or passkey to answer a WebAuthn challenge with")]
+    NoWebAuthnCredential,
     #[error("too many codes were sent to this destination, country, address or realm")]
     TooManyRequests,
     /// The factor is soft-locked after failed codes, or the user or client address has used

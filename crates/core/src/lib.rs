@@ -35,7 +35,7 @@ pub use factor::{Factor, FactorData, FactorId, FactorKey, FactorKind, FactorStat
 pub use ids::{RealmId, UserId};
 pub use machine::{MachineUser, Permission, Role};
 pub use mfa::MfaConfig;
-pub use passkey::Passkey;
+pub use passkey::{Passkey, PasskeyCode};
 pub use phone::PhoneNumber;
 pub use realm::{Realm, RelyingParty};
 pub use store::Store;

@@ -3,7 +3,7 @@
 //! is kept apart from [`Factor`](crate::Factor), and no listing of second factors, no factor
 //! limit and no MFA rule sees it.
 
-use time::OffsetDateTime;
+use time::{Duration, OffsetDateTime};
 
 use crate::{FactorId, FactorKey, FactorState, RealmId, UserId};
 
@@ -20,6 +20,21 @@ pub struct Passkey {
     /// then the credential (public key, sign counter).
     pub credential: String,
     pub created_at: OffsetDateTime,
+}
+
+/// How long a registration code works (ZITADEL's `PasswordlessInitCode` expiry).
+pub const PASSKEY_CODE_LIFETIME: Duration = Duration::hours(1);
+
+/// A code that lets its holder start a passkey registration for `user` without being signed
+/// in (ZITADEL's `CreatePasskeyRegistrationLink`). The store keeps only its hash.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PasskeyCode {
+    pub realm: RealmId,
+    pub user: UserId,
+    /// Named by the caller beside the code.
+    pub id: String,
+    pub hash: Vec<u8>,
+    pub expires_at: OffsetDateTime,
 }
 
 impl Passkey {

@@ -17,8 +17,8 @@ use crate::error::StoreError;
 use crate::login_session::LoginSession;
 use crate::oob::{OobCode, OobRequest};
 use crate::{
-    AccountState, EmailAddress, Factor, FactorId, FactorKey, MachineUser, NewUser, Passkey, Realm,
-    RealmId, SecondFactor, User, UserId,
+    AccountState, EmailAddress, Factor, FactorId, FactorKey, MachineUser, NewUser, Passkey,
+    PasskeyCode, Realm, RealmId, SecondFactor, User, UserId,
 };
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -719,6 +719,23 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<bool>;
     /// Deletes a passkey, open or ready, with its event; `Ok(false)` when there was none.
     async fn remove_passkey(&self, key: &FactorKey, event: &Event) -> StoreResult<bool>;
+    /// Stores a passkey registration code, with its event and the message that carries it
+    /// (`LimitExceeded`, and nothing stored, when a delivery limit is used up).
+    async fn insert_passkey_code(
+        &self,
+        code: &PasskeyCode,
+        event: &Event,
+        outgoing: &[Outgoing],
+    ) -> StoreResult<()>;
+    /// Deletes the user's registration code `id` if its hash is `hash` and it has not expired
+    /// at `now`: `Ok(true)` for the one caller that found it.
+    async fn use_passkey_code(
+        &self,
+        (realm, user): (&RealmId, &UserId),
+        id: &str,
+        hash: &[u8],
+        now: OffsetDateTime,
+    ) -> StoreResult<bool>;
     /// RFC 6238 §5.2: records `step` as the factor's last used step unless that step or a
     /// later one was already used. `Ok(false)` means a replay.
     async fn use_totp_step(

@@ -175,6 +175,11 @@ pub(crate) async fn delete_expired(
             before,
         ),
         (
+            "DELETE FROM passkey_codes WHERE (realm_id, user_id, id) IN \
+             (SELECT realm_id, user_id, id FROM passkey_codes WHERE expires_at < $1 LIMIT $2)",
+            before,
+        ),
+        (
             "DELETE FROM passkeys WHERE (realm_id, user_id, id) IN \
              (SELECT realm_id, user_id, id FROM passkeys \
              WHERE state = 'not_ready' AND created_at < $1 LIMIT $2)",

@@ -57,8 +57,8 @@ use tessera_core::store::{
 };
 use tessera_core::store::{Attempt, AttemptTaken, EventFilter, EventRecord, Listed, Passed};
 use tessera_core::{
-    EmailAddress, Factor, FactorId, FactorKey, MachineUser, NewUser, Passkey, Realm, RealmId,
-    Store, User, UserId,
+    EmailAddress, Factor, FactorId, FactorKey, MachineUser, NewUser, Passkey, PasskeyCode, Realm,
+    RealmId, Store, User, UserId,
 };
 use time::OffsetDateTime;
 
@@ -913,6 +913,35 @@ impl Store for SqlStore {
 
     async fn remove_passkey(&self, key: &FactorKey, event: &Event) -> StoreResult<bool> {
         self.durably(async |conn| passkeys::remove(conn, key, event).await)
+            .await
+    }
+
+    async fn insert_passkey_code(
+        &self,
+        code: &PasskeyCode,
+        event: &Event,
+        outgoing: &[Outgoing],
+    ) -> StoreResult<()> {
+        self.durably(async |conn| {
+            deliveries::limited(conn, outgoing, async |conn| {
+                let mut tx = conn.begin().await.map_err(db_err)?;
+                passkeys::insert_code(&mut tx, code, event).await?;
+                deliveries::queue(&mut tx, outgoing).await?;
+                tx.commit().await.map_err(db_err)
+            })
+            .await
+        })
+        .await
+    }
+
+    async fn use_passkey_code(
+        &self,
+        user: (&RealmId, &UserId),
+        id: &str,
+        hash: &[u8],
+        now: OffsetDateTime,
+    ) -> StoreResult<bool> {
+        self.durably(async |conn| passkeys::use_code(conn, user, id, hash, now).await)
             .await
     }
 

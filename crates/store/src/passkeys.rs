@@ -4,7 +4,8 @@
 
 use sqlx::any::AnyRow;
 use tessera_core::store::{Event, StoreResult};
-use tessera_core::{FactorId, FactorKey, FactorState, Passkey, RealmId, UserId};
+use tessera_core::{FactorId, FactorKey, FactorState, Passkey, PasskeyCode, RealmId, UserId};
+use time::OffsetDateTime;
 
 use crate::challenges::insert_event;
 use crate::conn::Conn;
@@ -113,4 +114,43 @@ pub(crate) async fn remove(
     run_together(&mut tx, vec![insert_event(event)]).await?;
     tx.commit().await.map_err(db_err)?;
     Ok(true)
+}
+
+/// Stores a registration code, with its event.
+pub(crate) async fn insert_code(
+    conn: &mut Conn<'_>,
+    code: &PasskeyCode,
+    event: &Event,
+) -> StoreResult<()> {
+    let insert = sqlx::query(
+        "INSERT INTO passkey_codes (realm_id, user_id, id, code_hash, expires_at) \
+         VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(&code.realm.0)
+    .bind(code.user.as_str())
+    .bind(code.id.clone())
+    .bind(code.hash.clone())
+    .bind(millis(code.expires_at));
+    run_together(conn, vec![insert, insert_event(event)]).await
+}
+
+/// Deletes the registration code `id` if its hash is `hash` and it is live at `now`; `true`
+/// for the one caller that found it.
+pub(crate) async fn use_code(
+    conn: &mut Conn<'_>,
+    (realm, user): (&RealmId, &UserId),
+    id: &str,
+    hash: &[u8],
+    now: OffsetDateTime,
+) -> StoreResult<bool> {
+    let delete = sqlx::query(
+        "DELETE FROM passkey_codes WHERE realm_id = $1 AND user_id = $2 AND id = $3 \
+         AND code_hash = $4 AND expires_at > $5",
+    )
+    .bind(&realm.0)
+    .bind(user.as_str())
+    .bind(id.to_owned())
+    .bind(hash.to_vec())
+    .bind(millis(now));
+    won(conn, delete).await
 }

@@ -15,8 +15,9 @@
 //! `verify_contact`, or one of the kinds that carry a link to open, `verify_email`,
 //! `reset_password`, `change_email` and `sign_in_link` (Identity Toolkit's `sendOobCode`
 //! emails), `recover_email` (the notice to the address an end user's email was changed
-//! from, with a link that changes it back) and `revert_second_factor` (the notice of a second
-//! factor enrolled, with a link that removes it). The link kinds are sent by email only; they have an SMS text all the same, so every kind has the
+//! from, with a link that changes it back), `revert_second_factor` (the notice of a second
+//! factor enrolled, with a link that removes it) and `passkey_registration` (ZITADEL's link
+//! that lets a user register a passkey without signing in). The link kinds are sent by email only; they have an SMS text all the same, so every kind has the
 //! same four files. `<locale>` is a language tag such as `fr` or `de-CH` (case does not
 //! matter; hidden directories are skipped). Any file may be left out: it then comes from the
 //! built-in text for that language, else from its primary language (`de` for `de-CH`), else
@@ -45,7 +46,7 @@ use std::path::{Path, PathBuf};
 use tessera_core::delivery::{Email, MessageContent, MessageKind};
 
 const ENGLISH: &str = "en";
-const KINDS: [MessageKind; 9] = [
+const KINDS: [MessageKind; 10] = [
     MessageKind::Enrol,
     MessageKind::SignIn,
     MessageKind::VerifyContact,
@@ -55,6 +56,7 @@ const KINDS: [MessageKind; 9] = [
     MessageKind::SignInLink,
     MessageKind::RecoverEmail,
     MessageKind::RevertSecondFactor,
+    MessageKind::PasskeyRegistration,
 ];
 const PLACEHOLDERS: [&str; 5] = ["code", "link", "app_name", "minutes", "new_email"];
 
@@ -106,6 +108,10 @@ const BUILTIN: &[(&str, &str, &str)] = builtin![
     "en" / "revert_second_factor.txt",
     "en" / "revert_second_factor.html",
     "en" / "revert_second_factor.sms.txt",
+    "en" / "passkey_registration.subject.txt",
+    "en" / "passkey_registration.txt",
+    "en" / "passkey_registration.html",
+    "en" / "passkey_registration.sms.txt",
     "de" / "enrol.subject.txt",
     "de" / "enrol.txt",
     "de" / "enrol.html",
@@ -142,6 +148,10 @@ const BUILTIN: &[(&str, &str, &str)] = builtin![
     "de" / "revert_second_factor.txt",
     "de" / "revert_second_factor.html",
     "de" / "revert_second_factor.sms.txt",
+    "de" / "passkey_registration.subject.txt",
+    "de" / "passkey_registration.txt",
+    "de" / "passkey_registration.html",
+    "de" / "passkey_registration.sms.txt",
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -156,7 +166,8 @@ pub enum TemplateError {
     #[error(
         "unknown message template file {0} (expected <kind>.subject.txt, .txt, .html or \
          .sms.txt, with kind enrol, sign_in, verify_contact, verify_email, reset_password, \
-         change_email, sign_in_link, recover_email or revert_second_factor)"
+         change_email, sign_in_link, recover_email, revert_second_factor or \
+         passkey_registration)"
     )]
     UnknownFile(PathBuf),
     #[error("message template {locale}/{file}: {reason}")]
@@ -252,6 +263,7 @@ struct Catalog {
     sign_in_link: Texts,
     recover_email: Texts,
     revert_second_factor: Texts,
+    passkey_registration: Texts,
 }
 
 impl Catalog {
@@ -266,6 +278,7 @@ impl Catalog {
             MessageKind::SignInLink => &self.sign_in_link,
             MessageKind::RecoverEmail => &self.recover_email,
             MessageKind::RevertSecondFactor => &self.revert_second_factor,
+            MessageKind::PasskeyRegistration => &self.passkey_registration,
         }
     }
 
@@ -280,6 +293,7 @@ impl Catalog {
             MessageKind::SignInLink => &mut self.sign_in_link,
             MessageKind::RecoverEmail => &mut self.recover_email,
             MessageKind::RevertSecondFactor => &mut self.revert_second_factor,
+            MessageKind::PasskeyRegistration => &mut self.passkey_registration,
         };
         match part {
             Part::Subject => &mut texts.subject,
@@ -513,7 +527,8 @@ fn required_placeholder(kind: MessageKind) -> &'static str {
         | MessageKind::ChangeEmail
         | MessageKind::SignInLink
         | MessageKind::RecoverEmail
-        | MessageKind::RevertSecondFactor => "link",
+        | MessageKind::RevertSecondFactor
+        | MessageKind::PasskeyRegistration => "link",
     }
 }
 

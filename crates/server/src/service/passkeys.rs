@@ -6,8 +6,10 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use tessera_core::delivery::{MessageContent, MessageKind};
+use tessera_core::passkey::PASSKEY_CODE_LIFETIME;
 use tessera_core::store::Event;
-use tessera_core::{DomainError, FactorId, FactorState, Passkey, Realm, User, UserId};
+use tessera_core::{DomainError, FactorId, FactorState, Passkey, PasskeyCode, Realm, User, UserId};
 use webauthn_rs::prelude::{
     AuthenticationResult, PasskeyAuthentication, PasskeyRegistration, PublicKeyCredential,
     RegisterPublicKeyCredential, WebauthnError,
@@ -15,11 +17,31 @@ use webauthn_rs::prelude::{
 
 use super::Service;
 use super::callers::internal;
+use super::delivery::{ClientInfo, Destination, minutes};
 use super::webauthn::{Counter, ceremony_failed, counter_step, to_json, user_handle};
-use crate::crypto::random_array;
+use crate::crypto::{random_array, random_chars, sha256};
 
 /// The `detail` of a passkey's events, beside a security key's `webauthn`.
 pub(super) const PASSKEY: &str = "passkey";
+
+/// A registration code's characters and length, as ZITADEL's `PasswordlessInitCode`.
+const CODE_ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+const CODE_LENGTH: usize = 12;
+
+/// What the store keeps of registration code `id`.
+fn code_hash(id: &str, code: &str) -> Vec<u8> {
+    sha256(format!("{id}:{code}").as_bytes())
+}
+
+/// How a registration code reaches the user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PasskeyCodeDelivery {
+    /// Handed to the caller, to pass on itself (ZITADEL's login UI does so).
+    Return,
+    /// Emailed as a link: `url_template` with `{{.UserID}}`, `{{.OrgID}}`, `{{.CodeID}}` and
+    /// `{{.Code}}` filled in.
+    Email { url_template: String },
+}
 
 /// Which authenticators a registration asks the browser for; either, when not said.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,17 +97,82 @@ impl Service {
         Ok(self.store.list_passkeys(&realm.id, id).await?)
     }
 
+    /// Issues a code that lets its holder start one passkey registration for the user within
+    /// `PASSKEY_CODE_LIFETIME`, without being signed in. `(id, code)` when it is returned;
+    /// an emailed one goes to the user's address, in one write with the code.
+    pub async fn create_passkey_code(
+        &self,
+        realm: &Realm,
+        id: &UserId,
+        delivery: PasskeyCodeDelivery,
+        client: &ClientInfo,
+    ) -> Result<Option<(String, String)>, DomainError> {
+        let user = self.existing_user(realm, id).await?;
+        let code_id = FactorId::from_random(random_array().map_err(internal)?).to_string();
+        let code = random_chars(CODE_LENGTH, CODE_ALPHABET).map_err(internal)?;
+        let outgoing = match &delivery {
+            PasskeyCodeDelivery::Return => None,
+            PasskeyCodeDelivery::Email { url_template } => {
+                let email = user.email.as_ref().ok_or(DomainError::EmailNotFound)?;
+                let link = url_template
+                    .replace("{{.UserID}}", user.id.as_str())
+                    .replace("{{.OrgID}}", realm.org_id.as_deref().unwrap_or_default())
+                    .replace("{{.CodeID}}", &code_id)
+                    .replace("{{.Code}}", &code);
+                let content = MessageContent {
+                    kind: MessageKind::PasskeyRegistration,
+                    code: code.clone(),
+                    locale: client.locale_for(&user),
+                    valid_minutes: minutes(PASSKEY_CODE_LIFETIME),
+                    session_info: None,
+                    link: Some(link),
+                    new_email: None,
+                };
+                Some(self.outgoing(&realm.id, Destination::Email(email), &content, client)?)
+            }
+        };
+        let stored = PasskeyCode {
+            realm: realm.id.clone(),
+            user: user.id.clone(),
+            hash: code_hash(&code_id, &code),
+            id: code_id.clone(),
+            expires_at: self.clock.now() + PASSKEY_CODE_LIFETIME,
+        };
+        let event = self.credential_event(realm, &user.id, None, "passkey.code_issued", PASSKEY);
+        self.store
+            .insert_passkey_code(&stored, &event, outgoing.as_slice())
+            .await?;
+        if outgoing.is_some() {
+            self.queued();
+        }
+        Ok((delivery == PasskeyCodeDelivery::Return).then_some((code_id, code)))
+    }
+
     /// Starts a passkey registration: the open passkey and the browser's creation options
-    /// (`{"publicKey":{…}}`), which require user verification. The user's passkeys are
-    /// excluded, so one authenticator does not hold two of them.
+    /// (`{"publicKey":{…}}`), which require user verification. A registration `code` (id and
+    /// code) is used up first, when one is given. The user's passkeys are excluded, so one
+    /// authenticator does not hold two of them.
     pub async fn register_passkey(
         &self,
         realm: &Realm,
         id: &UserId,
+        code: Option<(&str, &str)>,
         domain: Option<&str>,
         attachment: Option<Attachment>,
     ) -> Result<(Passkey, Value), DomainError> {
         let user = self.existing_user(realm, id).await?;
+        if let Some((code_id, code)) = code {
+            let hash = code_hash(code_id, code);
+            let used = self.store.use_passkey_code(
+                (&realm.id, &user.id),
+                code_id,
+                &hash,
+                self.clock.now(),
+            );
+            if !used.await? {
+                return Err(DomainError::InvalidVerificationCode);
+            }
+        }
         let (rp_id, webauthn) = self.relying_party(realm, domain)?;
         let exclude = self
             .passkeys_for(realm, &user.id, &rp_id)
@@ -236,7 +323,7 @@ impl Service {
             .map(|(_, key)| key)
             .collect();
         if keys.is_empty() {
-            return Err(DomainError::FactorNotFound);
+            return Err(DomainError::NoWebAuthnCredential);
         }
         let (options, state) = webauthn
             .start_passkey_authentication(&keys)

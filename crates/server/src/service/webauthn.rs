@@ -419,7 +419,7 @@ impl Service {
                 .map(|(_, key)| key)
                 .collect();
             if keys.is_empty() {
-                return Err(DomainError::FactorNotFound);
+                return Err(DomainError::NoWebAuthnCredential);
             }
             let (options, state) = webauthn
                 .start_securitykey_authentication(&keys)
@@ -474,6 +474,15 @@ impl Service {
     ) -> Result<bool, DomainError> {
         let assertion: PublicKeyCredential =
             serde_json::from_value(assertion).map_err(|_| DomainError::InvalidCredential)?;
+        // WebAuthn §7.2 step 6: a user handle, when the authenticator gives one, is the user's.
+        if assertion
+            .response
+            .user_handle
+            .as_ref()
+            .is_some_and(|h| h.as_slice() != user_handle(realm, &user.id).as_bytes())
+        {
+            return Err(DomainError::InvalidCredential);
+        }
         let (_, webauthn) = self.relying_party(realm, Some(&pending.rp_id))?;
         let state = match &pending.ceremony {
             Ceremony::SecurityKey(state) => state,

@@ -10,9 +10,11 @@ use webauthn_authenticator_rs::prelude::{
 };
 use webauthn_authenticator_rs::softtoken::SoftToken;
 
+use tessera::config::Secret;
 use tessera_core::challenge::EXPIRED_RETENTION;
 
 use crate::helpers::*;
+use crate::sinks::SmtpSink;
 
 /// Starts a passkey registration for `user` with `body`'s options: the answer.
 async fn start(app: &TestApp, user: &str, body: Value) -> Value {
@@ -214,10 +216,10 @@ async fn a_passkey_registers_signs_in_and_is_removed() {
     .await;
     assert_zitadel_error(
         &reply,
-        400,
-        9,
-        "Multifactor OTP (OneTimePassword) isn't ready",
-        "COMMAND-3Mif9s",
+        500,
+        13,
+        "WebAuthN begin login failed",
+        "WEBAU-4G8sw",
     );
     assert_eq!(app.fingerprint().await, before);
 
@@ -479,4 +481,153 @@ async fn passkeys_are_listed_over_connect() {
         body["result"],
         json!([{"id": id, "state": "AUTH_FACTOR_STATE_READY", "name": "Key"}])
     );
+}
+
+/// ZITADEL's login UI registers a passkey for a user who is not signed in with a code from
+/// `CreatePasskeyRegistrationLink`: any caller holding the code may start that registration,
+/// once, within the hour; without a code, such a caller may not.
+#[tokio::test]
+async fn a_returned_registration_code_lets_any_caller_start_one_registration() {
+    let app = TestApp::spawn().await;
+    let user = str_of(
+        &app.sign_up("code@example.com", "secret12").await,
+        "localId",
+    )
+    .to_owned();
+    let viewer = app
+        .machine_pat(None, "login-ui", tessera_core::Role::OrgOwnerViewer)
+        .await;
+    let link = format!("/v2/users/{user}/passkeys/registration_link");
+    let created = call_ok(&app, Method::POST, &link, json!({"returnCode": {}})).await;
+    let code = created["code"].clone();
+    assert_eq!(str_of(&code, "code").len(), 12, "{created}");
+    assert!(created["details"]["changeDate"].is_string(), "{created}");
+    let passkeys = format!("/v2/users/{user}/passkeys");
+    let register = |body: Value| app.zitadel(Method::POST, &passkeys, &viewer, None, Some(body));
+
+    // Without the code, or with a wrong one, the viewer may not; nothing changes.
+    let wrong = json!({"id": code["id"], "code": "x".repeat(12)});
+    let unknown = json!({"id": "nope", "code": code["code"]});
+    for (body, refusal) in [
+        (
+            json!({}),
+            (403, 7, "No matching permissions found", "AUTH-5mWD2"),
+        ),
+        (
+            json!({"code": wrong}),
+            (400, 3, "Code is invalid", "COMMAND-Eeb2a"),
+        ),
+        (
+            json!({"code": unknown}),
+            (400, 3, "Code is invalid", "COMMAND-Eeb2a"),
+        ),
+    ] {
+        let before = app.fingerprint().await;
+        let (http, grpc, message, id) = refusal;
+        assert_zitadel_error(&register(body).await, http, grpc, message, id);
+        assert_eq!(app.fingerprint().await, before);
+    }
+
+    // With it, the viewer starts the registration (the user's browser finishes it).
+    let (status, started) = register(json!({"code": code, "domain": "localhost"})).await;
+    assert_eq!(status, StatusCode::OK, "{started}");
+    let (mut token, _) = SoftToken::new(true).unwrap();
+    let credential = token
+        .do_registration(origin(), creation_options(&started))
+        .unwrap();
+    let id = str_of(&started, "passkeyId");
+    let (status, body) = finish(&app, &user, id, json!(credential), "Phone").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        listed(&app, &user).await["result"][0]["state"],
+        "AUTH_FACTOR_STATE_READY"
+    );
+
+    // A code starts one registration.
+    let before = app.fingerprint().await;
+    let reply = register(json!({"code": code})).await;
+    assert_zitadel_error(&reply, 400, 3, "Code is invalid", "COMMAND-Eeb2a");
+    assert_eq!(app.fingerprint().await, before);
+
+    // And works for an hour.
+    let late = call_ok(&app, Method::POST, &link, json!({"returnCode": {}})).await["code"].clone();
+    app.advance(3601);
+    let before = app.fingerprint().await;
+    let reply = register(json!({"code": late})).await;
+    assert_zitadel_error(&reply, 400, 3, "Code is invalid", "COMMAND-Eeb2a");
+    assert_eq!(app.fingerprint().await, before);
+
+    // Only a caller who may manage the user's credentials makes codes.
+    let before = app.fingerprint().await;
+    let reply = app
+        .zitadel(
+            Method::POST,
+            &link,
+            &viewer,
+            None,
+            Some(json!({"returnCode": {}})),
+        )
+        .await;
+    assert_zitadel_error(
+        &reply,
+        403,
+        7,
+        "No matching permissions found",
+        "AUTH-5mWD2",
+    );
+    assert_eq!(app.fingerprint().await, before);
+}
+
+/// An emailed registration link is the caller's `urlTemplate` filled in; its code starts a
+/// registration. Tessera has no registration page of its own to link to by default.
+#[tokio::test]
+async fn a_registration_link_is_emailed_as_the_callers_template() {
+    let smtp = SmtpSink::start().await;
+    let url = smtp.url();
+    let app = TestApp::spawn_with(|c| c.email.smtp_url = Some(Secret::new(url))).await;
+    let user = str_of(
+        &app.sign_up("mail@example.com", "secret12").await,
+        "localId",
+    )
+    .to_owned();
+    let link = format!("/v2/users/{user}/passkeys/registration_link");
+    let template = "https://app.example.com/passkey?userID={{.UserID}}&orgID={{.OrgID}}&codeID={{.CodeID}}&code={{.Code}}";
+    let sent = call_ok(
+        &app,
+        Method::POST,
+        &link,
+        json!({"sendLink": {"urlTemplate": template}}),
+    )
+    .await;
+    assert_eq!(sent.get("code"), None, "{sent}");
+    let mail = smtp.next_message(std::time::Duration::from_secs(20)).await;
+    assert_eq!(mail.rcpt_to, ["mail@example.com"]);
+    assert!(mail.subject.contains("passkey"), "{}", mail.subject);
+    let prefix = format!("https://app.example.com/passkey?userID={user}&orgID=");
+    let at = mail.text.find(&prefix).expect("the link") + prefix.len();
+    let query: std::collections::HashMap<String, String> = url::form_urlencoded::parse(
+        format!(
+            "orgID={}",
+            mail.text[at..].split_whitespace().next().unwrap()
+        )
+        .as_bytes(),
+    )
+    .into_owned()
+    .collect();
+    let code = json!({"id": query["codeID"], "code": query["code"]});
+    let started = start(&app, &user, json!({"code": code})).await;
+    assert!(started["passkeyId"].is_string(), "{started}");
+
+    for body in [json!({}), json!({"sendLink": {}})] {
+        let before = app.fingerprint().await;
+        let reply = call(&app, Method::POST, &link, body).await;
+        assert_zitadel_error(
+            &reply,
+            400,
+            9,
+            "Tessera has no passkey registration page of its own: set send_link.url_template, or ask for return_code",
+            "TESSERA-PKY02",
+        );
+        assert_eq!(app.fingerprint().await, before);
+    }
 }

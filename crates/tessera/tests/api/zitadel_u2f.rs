@@ -397,8 +397,9 @@ async fn an_organization_can_have_its_own_relying_party() {
 }
 
 /// As in ZITADEL, a challenge that requires user verification is for passkeys: a user with
-/// security keys only has nothing to answer it with. Without the requirement, a key's
-/// presence is enough, and the session says the user was not verified.
+/// security keys only has nothing to answer it with, and gets the error clients read as "no
+/// passkeys". Without the requirement, a key's presence is enough, and the session says the
+/// user was not verified.
 #[tokio::test]
 async fn a_challenge_that_requires_user_verification_does_not_offer_security_keys() {
     let app = TestApp::spawn().await;
@@ -418,10 +419,10 @@ async fn a_challenge_that_requires_user_verification_does_not_offer_security_key
     .await;
     assert_zitadel_error(
         &reply,
-        400,
-        9,
-        "Multifactor OTP (OneTimePassword) isn't ready",
-        "COMMAND-3Mif9s",
+        500,
+        13,
+        "WebAuthN begin login failed",
+        "WEBAU-4G8sw",
     );
     assert_eq!(app.fingerprint().await, before);
 

@@ -188,6 +188,7 @@ fn domain_envelope(e: &DomainError) -> Envelope {
         | InvalidCredential
         | SecurityKeyCloned
         | UserNotVerified
+        | NoWebAuthnCredential
         | OtpChallengeUnavailable(_)
         | OtpFactorMissing
         | Internal => Envelope::transport(

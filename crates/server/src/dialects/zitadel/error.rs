@@ -61,6 +61,8 @@ pub enum Op {
     Session,
     /// Security-key registration and removal.
     U2f,
+    /// Passkey registration and removal.
+    Passkey,
     ResendEmailCode,
     ResendPhoneCode,
     Read,
@@ -158,6 +160,19 @@ pub const HASH_NOT_SUPPORTED_ON_CHANGE: ZitadelError = err(
     HASH_NOT_SUPPORTED_TEXT,
     "USER-oz74onzvqr",
 );
+/// ZITADEL's request validation refuses a passkey without a name (1 to 200 characters).
+pub const PASSKEY_NAME_INVALID: ZitadelError = err(
+    Code::InvalidArgument,
+    "invalid VerifyPasskeyRegistrationRequest.PasskeyName: value length must be between 1 and 200 runes, inclusive",
+    "TESSERA-PKY01",
+);
+/// `CreatePasskeyRegistrationLink` emailing ZITADEL's default link, to its own login UI's
+/// passkey page: Tessera has no such page.
+pub const PASSKEY_LINK_NEEDS_TEMPLATE: ZitadelError = err(
+    Code::FailedPrecondition,
+    "Tessera has no passkey registration page of its own: set send_link.url_template, or ask for return_code",
+    "TESSERA-PKY02",
+);
 pub const BAD_BODY: ZitadelError = err(
     Code::InvalidArgument,
     "Errors.Request.Invalid",
@@ -188,7 +203,10 @@ impl ZitadelError {
                 err(Code::FailedPrecondition, NOT_READY, "COMMAND-BJ2g3")
             }
             (OtpFactorMissing, _) => err(Code::FailedPrecondition, NOT_READY, "COMMAND-d2r52"),
-            (FactorNotFound, Op::U2f) => err(
+            (InvalidVerificationCode, Op::Passkey) => {
+                err(Code::InvalidArgument, "Code is invalid", "COMMAND-Eeb2a")
+            }
+            (FactorNotFound, Op::U2f | Op::Passkey) => err(
                 Code::NotFound,
                 "WebAuthN Token could not be found",
                 "COMMAND-2M9ds",
@@ -203,6 +221,11 @@ impl ZitadelError {
                 "The security key did not verify the user",
                 "TESSERA-WAN02",
             ),
+            // Clients read this id as "the user has no passkeys" (ZITADEL wraps go-webauthn's
+            // "Found no credentials for user" in it).
+            (NoWebAuthnCredential, _) => {
+                err(Code::Internal, "WebAuthN begin login failed", "WEBAU-4G8sw")
+            }
             (SecurityKeyCloned, _) => err(
                 Code::FailedPrecondition,
                 "The security key's sign counter did not advance: it may be cloned",

@@ -51,6 +51,12 @@ fn gateway() -> Gateway {
         )
         .route(
             Post,
+            "/v2/users/{user_id}/passkeys/registration_link",
+            "CreatePasskeyRegistrationLink",
+            passkeys::create_passkey_registration_link,
+        )
+        .route(
+            Post,
             "/v2/users/{user_id}/passkeys/_search",
             "ListPasskeys",
             passkeys::list_passkeys,

@@ -5,15 +5,14 @@
 use tessera_core::{DomainError, FactorId, FactorState, Passkey};
 
 use super::details::details_v2;
-use super::error::{BAD_BODY, Op, ZitadelError};
+use super::error::{BAD_BODY, Op, PASSKEY_LINK_NEEDS_TEMPLATE, PASSKEY_NAME_INVALID, ZitadelError};
 use super::rpc::Ctx;
 use crate::proto::zitadel::object::v2::ListDetails;
 use crate::proto::zitadel::user::v2;
-use crate::service::Attachment;
+use crate::service::{Attachment, PasskeyCodeDelivery};
 
-/// Passkeys answer with the security keys' errors: ZITADEL keeps both as WebAuthn tokens.
 fn passkey_error(e: DomainError) -> ZitadelError {
-    ZitadelError::from_domain(Op::U2f, e)
+    ZitadelError::from_domain(Op::Passkey, e)
 }
 
 fn passkey_id(raw: &str) -> Result<FactorId, ZitadelError> {
@@ -42,15 +41,22 @@ fn passkey_v2(passkey: &Passkey) -> v2::Passkey {
     }
 }
 
+/// With a registration code, any caller may start it (the code is the user's consent, as in
+/// ZITADEL, whose login UI registers passkeys so); without one, the user or a caller allowed
+/// to manage the user's credentials.
 pub async fn register_passkey(
     ctx: Ctx,
     req: v2::RegisterPasskeyRequest,
 ) -> Result<v2::RegisterPasskeyResponse, ZitadelError> {
-    let (ctx, id) = ctx.credential_of(&req.user_id).await?;
+    let (ctx, id) = match &req.code {
+        Some(_) => ctx.located(&req.user_id).await?,
+        None => ctx.credential_of(&req.user_id).await?,
+    };
     let attachment = attachment(req.authenticator)?;
+    let code = req.code.as_ref().map(|c| (c.id.as_str(), c.code.as_str()));
     let (passkey, options) = ctx
         .svc
-        .register_passkey(&ctx.realm, &id, Some(req.domain.as_str()), attachment)
+        .register_passkey(&ctx.realm, &id, code, Some(req.domain.as_str()), attachment)
         .await
         .map_err(passkey_error)?;
     Ok(v2::RegisterPasskeyResponse {
@@ -67,6 +73,9 @@ pub async fn verify_passkey_registration(
     req: v2::VerifyPasskeyRegistrationRequest,
 ) -> Result<v2::VerifyPasskeyRegistrationResponse, ZitadelError> {
     let (ctx, id) = ctx.credential_of(&req.user_id).await?;
+    if !(1..=200).contains(&req.passkey_name.chars().count()) {
+        return Err(PASSKEY_NAME_INVALID);
+    }
     let credential = serde_json::to_value(req.public_key_credential.unwrap_or_default())
         .map_err(|_| BAD_BODY)?;
     ctx.svc
@@ -81,6 +90,33 @@ pub async fn verify_passkey_registration(
         .map_err(passkey_error)?;
     Ok(v2::VerifyPasskeyRegistrationResponse {
         details: Some(details_v2(&ctx)),
+    })
+}
+
+/// A code that lets the user (or whoever holds it) register a passkey without signing in:
+/// returned, or emailed as the caller's `url_template`. Tessera has no registration page of
+/// its own to send a link to, so an emailed link needs the template.
+pub async fn create_passkey_registration_link(
+    ctx: Ctx,
+    req: v2::CreatePasskeyRegistrationLinkRequest,
+) -> Result<v2::CreatePasskeyRegistrationLinkResponse, ZitadelError> {
+    use v2::create_passkey_registration_link_request::Medium;
+    let (ctx, id) = ctx.credential_of(&req.user_id).await?;
+    let delivery = match req.medium {
+        Some(Medium::ReturnCode(_)) => PasskeyCodeDelivery::Return,
+        Some(Medium::SendLink(v2::SendPasskeyRegistrationLink {
+            url_template: Some(url_template),
+        })) if !url_template.is_empty() => PasskeyCodeDelivery::Email { url_template },
+        Some(Medium::SendLink(_)) | None => return Err(PASSKEY_LINK_NEEDS_TEMPLATE),
+    };
+    let code = ctx
+        .svc
+        .create_passkey_code(&ctx.realm, &id, delivery, &ctx.client)
+        .await
+        .map_err(passkey_error)?;
+    Ok(v2::CreatePasskeyRegistrationLinkResponse {
+        details: Some(details_v2(&ctx)),
+        code: code.map(|(id, code)| v2::PasskeyRegistrationCode { id, code }),
     })
 }
 

@@ -128,6 +128,13 @@ impl Ctx {
         }
     }
 
+    /// The user `raw` names, for any caller: for requests that carry their own proof of the
+    /// user's consent (a passkey registration code).
+    pub async fn located(self, raw: &str) -> Result<(Ctx, UserId), ZitadelError> {
+        let id = user_id(raw)?;
+        Ok((self.locate_user(&id).await?, id))
+    }
+
     pub async fn read_of(self, raw: &str) -> Result<(Ctx, UserId), ZitadelError> {
         self.user_with(raw, Permission::UserRead, true).await
     }

@@ -91,6 +91,7 @@ services! {
         "RemoveIDPLink" => remove_idp_link(user::RemoveIdpLinkRequest) -> user::RemoveIdpLinkResponse = idp_links::remove_idp_link;
         "RegisterPasskey" => register_passkey(user::RegisterPasskeyRequest) -> user::RegisterPasskeyResponse = passkeys::register_passkey;
         "VerifyPasskeyRegistration" => verify_passkey_registration(user::VerifyPasskeyRegistrationRequest) -> user::VerifyPasskeyRegistrationResponse = passkeys::verify_passkey_registration;
+        "CreatePasskeyRegistrationLink" => create_passkey_registration_link(user::CreatePasskeyRegistrationLinkRequest) -> user::CreatePasskeyRegistrationLinkResponse = passkeys::create_passkey_registration_link;
         "ListPasskeys" => list_passkeys(user::ListPasskeysRequest) -> user::ListPasskeysResponse = passkeys::list_passkeys;
         "RemovePasskey" => remove_passkey(user::RemovePasskeyRequest) -> user::RemovePasskeyResponse = passkeys::remove_passkey;
         "RegisterU2F" => register_u2f(user::RegisterU2fRequest) -> user::RegisterU2fResponse = factors::register_u2f;

@@ -1,0 +1,401 @@
+// Passkeys through ZITADEL's user service v2 with Chromium's own WebAuthn client: the server's
+// options go through PublicKeyCredential.parseCreationOptionsFromJSON/parseRequestOptionsFromJSON
+// into navigator.credentials.create/get, and the credential's toJSON() back to the server, as a
+// login UI in a browser does it. The authenticator is Chromium's virtual one (DevTools
+// Protocol's WebAuthn domain), which the test can read: its credential, user handle and sign
+// counter. Covers registration, sign-in through a session whose challenge requires user
+// verification (twice), the browser's refusal of a second passkey on one authenticator
+// (excludeCredentials), removal, and an authenticator that cannot verify its user.
+//
+// The page is any page of the server's own origin, http://localhost:<port> (the default
+// relying-party id is `localhost`, and the allowed origins are http://localhost on any port);
+// the test process calls the ZITADEL API with dev mode's administrator PAT, as a login UI's
+// backend would. The tests run in order on one user, one page and one authenticator.
+
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+
+import { uniqueEmail, useSelfService } from './harness.mjs';
+
+const ui = useSelfService();
+const email = uniqueEmail('passkey');
+const PASSKEY_NAME = 'Laptop';
+const PASSKEY = 'AUTHENTICATION_METHOD_TYPE_PASSKEY';
+// Long enough for a virtual authenticator, which answers at once; short enough that a browser
+// waiting for an authenticator that never comes fails the test instead of hanging it.
+const CEREMONY_MS = 15_000;
+
+let userId;
+let cdp; // the DevTools session of the page
+let authenticatorId; // the virtual authenticator that verifies its user
+let passkeyId; // the registered passkey, as the server names it
+let credentialId; // its credential id (base64url), as the browser named it
+
+// ---- the ZITADEL API, from the test process
+
+/** `method path` with the administrator PAT; `{status, body}`, whatever the status. */
+async function zitadel(method, path, body) {
+  const response = await fetch(new URL(path, ui.origin), {
+    method,
+    headers: {
+      authorization: `Bearer ${ui.adminPat}`,
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await response.text();
+  let json;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = text;
+  }
+  const sent = body === undefined ? '' : JSON.stringify(body);
+  const exchange = `${method} ${path} ${sent}\n  -> ${response.status} ${text}`;
+  return { status: response.status, body: json, exchange };
+}
+
+/** `zitadel` that must answer `status`; the body. */
+async function ok(method, path, body, status = 200) {
+  const reply = await zitadel(method, path, body);
+  assert.equal(reply.status, status, reply.exchange);
+  return reply.body;
+}
+
+/** Asserts a ZITADEL error: HTTP status, gRPC code, `"<message> (<id>)"` and the ErrorDetail. */
+function assertZitadelError(reply, http, code, message, id) {
+  assert.equal(reply.status, http, reply.exchange);
+  assert.equal(reply.body.code, code, reply.exchange);
+  assert.equal(reply.body.message, `${message} (${id})`, reply.exchange);
+  assert.deepEqual(
+    reply.body.details,
+    [{ '@type': 'type.googleapis.com/zitadel.v1.ErrorDetail', id, message }],
+    reply.exchange,
+  );
+}
+
+/** RegisterPasskey for the user: the answer (passkeyId and the creation options). */
+const startRegistration = (body) => ok('POST', `/v2/users/${userId}/passkeys`, body);
+
+/** VerifyPasskeyRegistration of `id` with the browser's credential: the raw reply. */
+const finishRegistration = (id, credential, name) =>
+  zitadel('POST', `/v2/users/${userId}/passkeys/${id}`, { publicKeyCredential: credential, passkeyName: name });
+
+/** ListPasskeys of the user. */
+const listed = () => ok('POST', `/v2/users/${userId}/passkeys/_search`, {});
+
+/** The user's authentication method types (protobuf JSON leaves an empty list out). */
+const authMethods = async () => (await ok('GET', `/v2/users/${userId}/authentication_methods`)).authMethodTypes ?? [];
+
+/** CreateSession for the user with a WebAuthn challenge that requires user verification: the raw reply. */
+const passkeyChallenge = () =>
+  zitadel('POST', '/v2/sessions', {
+    checks: { user: { userId } },
+    challenges: {
+      webAuthN: { domain: 'localhost', userVerificationRequirement: 'USER_VERIFICATION_REQUIREMENT_REQUIRED' },
+    },
+  });
+
+/** SetSession with the browser's assertion: the raw reply. */
+const answerChallenge = (sessionId, assertion) =>
+  zitadel('PATCH', `/v2/sessions/${sessionId}`, { checks: { webAuthN: { credentialAssertionData: assertion } } });
+
+// ---- the browser
+
+/**
+ * In the page: navigator.credentials.create with the server's `publicKey` options (JSON, as the
+ * server sent them). `{credential}` (its toJSON()) or `{error: {name, message}}`.
+ */
+const browserCreate = (publicKey) =>
+  ui.page.evaluate(
+    async ({ publicKey: json, ms }) => {
+      try {
+        const credential = await navigator.credentials.create({
+          publicKey: PublicKeyCredential.parseCreationOptionsFromJSON(json),
+          signal: AbortSignal.timeout(ms),
+        });
+        return { credential: credential.toJSON() };
+      } catch (error) {
+        return { error: { name: error.name, message: error.message } };
+      }
+    },
+    { publicKey, ms: CEREMONY_MS },
+  );
+
+/** In the page: navigator.credentials.get with the server's `publicKey` request options; as `browserCreate`. */
+const browserGet = (publicKey) =>
+  ui.page.evaluate(
+    async ({ publicKey: json, ms }) => {
+      try {
+        const credential = await navigator.credentials.get({
+          publicKey: PublicKeyCredential.parseRequestOptionsFromJSON(json),
+          signal: AbortSignal.timeout(ms),
+        });
+        return { credential: credential.toJSON() };
+      } catch (error) {
+        return { error: { name: error.name, message: error.message } };
+      }
+    },
+    { publicKey, ms: CEREMONY_MS },
+  );
+
+/** `browserCreate`/`browserGet`'s credential, or a failure that says what the browser said. */
+function made(outcome) {
+  assert.equal(outcome.error, undefined, `the browser refused: ${JSON.stringify(outcome.error)}`);
+  return outcome.credential;
+}
+
+/** A virtual CTAP2 authenticator with resident keys and user verification; its id. */
+async function addAuthenticator(options) {
+  const { authenticatorId: id } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
+    options: {
+      protocol: 'ctap2',
+      hasResidentKey: true,
+      hasUserVerification: true,
+      automaticPresenceSimulation: true,
+      ...options,
+    },
+  });
+  return id;
+}
+
+/** The credentials the virtual authenticator `id` holds. */
+const credentialsOf = async (id) => (await cdp.send('WebAuthn.getCredentials', { authenticatorId: id })).credentials;
+
+/** Bytes of a base64 (the DevTools Protocol's) or base64url (WebAuthn JSON's) string. */
+const bytes = (encoded) => Buffer.from(encoded, 'base64url');
+
+test('registration: the browser creates a passkey with the server options; it is listed ready under its name', () =>
+  ui.step(async (page) => {
+    const created = await ok(
+      'POST',
+      '/v2/users/human',
+      { username: email, profile: { givenName: 'Ada', familyName: 'Lovelace' }, email: { email, isVerified: true } },
+      201,
+    );
+    userId = created.userId;
+    assert.match(userId, /^\d+$/, JSON.stringify(created));
+
+    // Any page of the server's origin: the relying party is the origin's host.
+    await page.goto(`${ui.origin}/ui/sign-in`);
+    cdp = await page.context().newCDPSession(page);
+    await cdp.send('WebAuthn.enable');
+    authenticatorId = await addAuthenticator({ transport: 'internal', isUserVerified: true });
+
+    // A platform authenticator asked for: the virtual one is built in (transport internal).
+    const started = await startRegistration({ domain: 'localhost', authenticator: 'PASSKEY_AUTHENTICATOR_PLATFORM' });
+    const { publicKey } = started.publicKeyCredentialCreationOptions;
+    assert.equal(publicKey.rp.id, 'localhost', JSON.stringify(started));
+    assert.equal(publicKey.user.name, email);
+    assert.equal(publicKey.user.displayName, 'Ada Lovelace');
+    assert.equal(bytes(publicKey.user.id).length, 16, 'the user handle: 16 bytes');
+    assert.equal(publicKey.authenticatorSelection.userVerification, 'required');
+    assert.equal(publicKey.authenticatorSelection.authenticatorAttachment, 'platform');
+    assert.deepEqual(publicKey.excludeCredentials ?? [], [], 'no passkey to exclude yet');
+    assert.deepEqual((await listed()).result, [{ id: started.passkeyId, state: 'AUTH_FACTOR_STATE_NOT_READY' }]);
+    assert.ok(!(await authMethods()).includes(PASSKEY), 'an unfinished registration is no way to sign in');
+
+    const credential = made(await browserCreate(publicKey));
+    assert.equal(credential.type, 'public-key');
+    assert.equal(credential.authenticatorAttachment, 'platform');
+    const finished = await finishRegistration(started.passkeyId, credential, PASSKEY_NAME);
+    assert.equal(finished.status, 200, finished.exchange);
+    assert.equal(typeof finished.body.details?.changeDate, 'string', finished.exchange);
+    passkeyId = started.passkeyId;
+    credentialId = credential.rawId;
+
+    assert.deepEqual(await listed(), {
+      details: { totalResult: '1' },
+      result: [{ id: passkeyId, state: 'AUTH_FACTOR_STATE_READY', name: PASSKEY_NAME }],
+    });
+    assert.ok((await authMethods()).includes(PASSKEY), 'a ready passkey is a way to sign in');
+
+    // The authenticator's side: one credential, for this relying party and this user handle.
+    const credentials = await credentialsOf(authenticatorId);
+    assert.equal(credentials.length, 1, JSON.stringify(credentials));
+    const [held] = credentials;
+    assert.equal(held.rpId, 'localhost');
+    assert.deepEqual(bytes(held.credentialId), bytes(credentialId));
+    assert.ok(held.userHandle, `the authenticator keeps the user handle: ${JSON.stringify(held)}`);
+    assert.deepEqual(bytes(held.userHandle), bytes(publicKey.user.id));
+    // The server asked for no discoverable credential (residentKey "discouraged"), and the
+    // authenticator, which could make one, made none: sign-in names the credential.
+    assert.equal(publicKey.authenticatorSelection.residentKey, 'discouraged');
+    assert.equal(held.isResidentCredential, false);
+  }));
+
+test('sign-in: a session challenge requiring user verification, answered by navigator.credentials.get, twice', () =>
+  ui.step(async () => {
+    assert.ok(passkeyId, 'registration failed above');
+    for (const round of [1, 2]) {
+      const [before] = await credentialsOf(authenticatorId);
+      const created = await passkeyChallenge();
+      assert.equal(created.status, 201, created.exchange);
+      const { sessionId } = created.body;
+      const { publicKey } = created.body.challenges.webAuthN.publicKeyCredentialRequestOptions;
+      assert.equal(publicKey.rpId, 'localhost', created.exchange);
+      assert.equal(publicKey.userVerification, 'required', created.exchange);
+      assert.deepEqual(
+        publicKey.allowCredentials.map((allowed) => allowed.id),
+        [credentialId],
+        'the challenge names the passkey',
+      );
+
+      const assertion = made(await browserGet(publicKey));
+      assert.equal(assertion.rawId, credentialId);
+      const answered = await answerChallenge(sessionId, assertion);
+      assert.equal(answered.status, 200, answered.exchange);
+      assert.equal(typeof answered.body.sessionToken, 'string', answered.exchange);
+
+      const { session } = await ok('GET', `/v2/sessions/${sessionId}`);
+      assert.equal(session.factors.user.id, userId, JSON.stringify(session));
+      assert.equal(typeof session.factors.webAuthN?.verifiedAt, 'string', JSON.stringify(session));
+      assert.equal(session.factors.webAuthN.userVerified, true, JSON.stringify(session));
+
+      // The authenticator counted the signature; the server took the new count (a count that
+      // did not move on would be refused as a clone on the next round).
+      const [after] = await credentialsOf(authenticatorId);
+      assert.ok(
+        after.signCount > before.signCount,
+        `round ${round}: signCount ${before.signCount} -> ${after.signCount}`,
+      );
+    }
+  }));
+
+test('a second passkey on the same authenticator: the browser refuses it (excludeCredentials); the server keeps both rows', () =>
+  ui.step(async () => {
+    assert.ok(passkeyId, 'registration failed above');
+    const started = await startRegistration({ domain: 'localhost' });
+    const { publicKey } = started.publicKeyCredentialCreationOptions;
+    assert.deepEqual(
+      (publicKey.excludeCredentials ?? []).map((excluded) => excluded.id),
+      [credentialId],
+      JSON.stringify(started),
+    );
+    assert.equal(publicKey.authenticatorSelection.authenticatorAttachment, undefined, 'either kind, when not said');
+
+    const outcome = await browserCreate(publicKey);
+    assert.equal(outcome.error?.name, 'InvalidStateError', JSON.stringify(outcome));
+    assert.equal((await credentialsOf(authenticatorId)).length, 1, 'the authenticator made no second credential');
+
+    // The server saw the start only: the registration stays open beside the ready passkey.
+    const list = await listed();
+    assert.equal(list.details.totalResult, '2', JSON.stringify(list));
+    const byId = (a, b) => a.id.localeCompare(b.id);
+    assert.deepEqual(
+      list.result.toSorted(byId),
+      [
+        { id: passkeyId, state: 'AUTH_FACTOR_STATE_READY', name: PASSKEY_NAME },
+        { id: started.passkeyId, state: 'AUTH_FACTOR_STATE_NOT_READY' },
+      ].toSorted(byId),
+    );
+
+    // An open registration is removed like a passkey (the next test wants the listing empty).
+    await ok('DELETE', `/v2/users/${userId}/passkeys/${started.passkeyId}`);
+    assert.deepEqual((await listed()).result, [
+      { id: passkeyId, state: 'AUTH_FACTOR_STATE_READY', name: PASSKEY_NAME },
+    ]);
+  }));
+
+test('removal: the passkey leaves the listing and the sign-in methods; its authenticator no longer signs in', () =>
+  ui.step(async () => {
+    assert.ok(passkeyId, 'registration failed above');
+    // A challenge issued before the removal, answered after it.
+    const pending = await passkeyChallenge();
+    assert.equal(pending.status, 201, pending.exchange);
+
+    const removed = await ok('DELETE', `/v2/users/${userId}/passkeys/${passkeyId}`);
+    assert.equal(typeof removed.details?.changeDate, 'string', JSON.stringify(removed));
+    assertZitadelError(
+      await zitadel('DELETE', `/v2/users/${userId}/passkeys/${passkeyId}`),
+      404,
+      5,
+      'WebAuthN Token could not be found',
+      'COMMAND-2M9ds',
+    );
+    const list = await listed();
+    assert.equal(list.result, undefined, JSON.stringify(list));
+    assert.equal(list.details.totalResult ?? '0', '0', JSON.stringify(list));
+    assert.ok(!(await authMethods()).includes(PASSKEY), 'no passkey left to sign in with');
+
+    // The browser still holds the credential (no one told the authenticator), and still
+    // answers the earlier challenge; the server no longer knows the passkey.
+    assert.equal((await credentialsOf(authenticatorId)).length, 1);
+    const late = made(await browserGet(pending.body.challenges.webAuthN.publicKeyCredentialRequestOptions.publicKey));
+    assertZitadelError(
+      await answerChallenge(pending.body.sessionId, late),
+      400,
+      3,
+      'Error on parse credential data',
+      'WEBAU-sl9dr',
+    );
+    const { session } = await ok('GET', `/v2/sessions/${pending.body.sessionId}`);
+    assert.equal(session.factors?.webAuthN, undefined, JSON.stringify(session));
+
+    // A new challenge requiring user verification finds no passkey: ZITADEL's answer for a
+    // WebAuthn challenge with no token to ask for, which login UIs read as "no passkeys".
+    assertZitadelError(
+      await passkeyChallenge(),
+      500,
+      13,
+      'WebAuthN begin login failed',
+      'WEBAU-4G8sw',
+    );
+  }));
+
+test('an authenticator without user verification: the browser refuses the requirement; a client that lowers it gets a credential the server refuses', () =>
+  ui.step(async () => {
+    assert.ok(userId, 'registration failed above');
+    // This authenticator alone, so that the browser cannot turn to the one that verifies.
+    await cdp.send('WebAuthn.removeVirtualAuthenticator', { authenticatorId });
+    authenticatorId = undefined;
+    // One that cannot verify at all, like a plain security key. (One that has verification but
+    // fails it, isUserVerified false, gets no credential out of Chromium even with the
+    // requirement lowered: Chromium asks it to verify anyway, NotAllowedError.)
+    const presenceOnly = await addAuthenticator({
+      transport: 'usb',
+      hasUserVerification: false,
+      isUserVerified: false,
+    });
+
+    const started = await startRegistration({
+      domain: 'localhost',
+      authenticator: 'PASSKEY_AUTHENTICATOR_CROSS_PLATFORM',
+    });
+    const { publicKey } = started.publicKeyCredentialCreationOptions;
+    assert.equal(publicKey.authenticatorSelection.authenticatorAttachment, 'cross-platform');
+    assert.equal(publicKey.authenticatorSelection.userVerification, 'required');
+
+    // The browser enforces the server's requirement itself: no authenticator at hand can verify,
+    // so none is asked to make a credential.
+    const refused = await browserCreate(publicKey);
+    assert.equal(refused.error?.name, 'NotAllowedError', JSON.stringify(refused));
+    assert.deepEqual(await credentialsOf(presenceOnly), []);
+
+    // A client that lowers the requirement gets a credential without the UV flag; the server
+    // checks the flag itself and refuses the registration, which stays open. (The credProtect
+    // request goes too: Chromium refuses "userVerificationRequired" protection without
+    // verification, NotSupportedError.)
+    assert.equal(publicKey.extensions.credentialProtectionPolicy, 'userVerificationRequired');
+    const extensions = { ...publicKey.extensions };
+    delete extensions.credentialProtectionPolicy;
+    delete extensions.enforceCredentialProtectionPolicy;
+    const lowered = {
+      ...publicKey,
+      authenticatorSelection: { ...publicKey.authenticatorSelection, userVerification: 'discouraged' },
+      extensions,
+    };
+    const credential = made(await browserCreate(lowered));
+    assert.equal((await credentialsOf(presenceOnly)).length, 1);
+    const flags = bytes(credential.response.authenticatorData)[32];
+    assert.equal(flags & 0x04, 0, 'the authenticator data has no UV flag');
+    assertZitadelError(
+      await finishRegistration(started.passkeyId, credential, 'No verification'),
+      400,
+      3,
+      'The security key did not verify the user',
+      'TESSERA-WAN02',
+    );
+    assert.deepEqual((await listed()).result, [{ id: started.passkeyId, state: 'AUTH_FACTOR_STATE_NOT_READY' }]);
+    assert.ok(!(await authMethods()).includes(PASSKEY));
+  }));
