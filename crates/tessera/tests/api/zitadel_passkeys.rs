@@ -313,6 +313,17 @@ async fn refused_registrations_change_nothing() {
             json!({"publicKeyCredential": for_other, "passkeyName": "x"}),
             (400, 3, "Error on parse credential data", "WEBAU-sl9dr"),
         ),
+        // ZITADEL's request validation: a passkey has a name of 1 to 200 characters.
+        (
+            format!("/v2/users/{user}/passkeys/{id}"),
+            json!({"publicKeyCredential": for_other, "passkeyName": ""}),
+            (
+                400,
+                3,
+                "invalid VerifyPasskeyRegistrationRequest.PasskeyName: value length must be between 1 and 200 runes, inclusive",
+                "TESSERA-PKY01",
+            ),
+        ),
         (
             format!("/v2/users/{user}/passkeys/{}", "p".repeat(20)),
             json!({"publicKeyCredential": for_other, "passkeyName": "x"}),
@@ -356,8 +367,8 @@ async fn refused_registrations_change_nothing() {
     );
 }
 
-/// An assertion made before a later one was accepted moves the sign counter back: the
-/// passkey may be cloned, and the check fails.
+/// An assertion that names another user is refused. One made before a later one was accepted
+/// moves the sign counter back: the passkey may be cloned, and the check fails.
 #[tokio::test]
 async fn a_sign_counter_that_goes_back_means_a_cloned_passkey() {
     let app = TestApp::spawn().await;
@@ -368,6 +379,19 @@ async fn a_sign_counter_that_goes_back_means_a_cloned_passkey() {
     .to_owned();
     let (mut token, _) = SoftToken::new(true).unwrap();
     register(&app, &mut token, &user, "Laptop").await;
+    // An assertion that names another user (WebAuthn §7.2 step 6) is refused.
+    let (session, options) = challenge(&app, &user).await;
+    let mut foreign = json!(token.do_authentication(origin(), options).unwrap());
+    foreign["response"]["userHandle"] = json!("AAAAAAAAAAAAAAAAAAAAAA");
+    let reply = webauthn_check(&app, &session, &foreign).await;
+    assert_zitadel_error(
+        &reply,
+        400,
+        3,
+        "Error on parse credential data",
+        "WEBAU-sl9dr",
+    );
+
     let (first, options) = challenge(&app, &user).await;
     let earlier = token.do_authentication(origin(), options).unwrap();
     let (second, options) = challenge(&app, &user).await;
@@ -398,7 +422,7 @@ async fn a_sign_counter_that_goes_back_means_a_cloned_passkey() {
     .fetch_one(&app.db().await)
     .await
     .unwrap();
-    assert_eq!(suspected, 2);
+    assert_eq!(suspected, 3);
 }
 
 /// A registration never finished is deleted by the sweep a day after it began; passkeys, and
