@@ -223,12 +223,13 @@ impl Service {
         Ok((passkey, options))
     }
 
-    /// Finishes registration `passkey` with the browser's credential, under `name`.
+    /// Finishes registration `passkey` (when `None`, the user's latest; ZITADEL's auth v1
+    /// names none) with the browser's credential, under `name`.
     pub async fn verify_passkey(
         &self,
         realm: &Realm,
         id: &UserId,
-        passkey: &FactorId,
+        passkey: Option<&FactorId>,
         credential: Value,
         name: &str,
     ) -> Result<Passkey, DomainError> {
@@ -236,7 +237,9 @@ impl Service {
             .passkeys(realm, id)
             .await?
             .into_iter()
-            .find(|p| &p.id == passkey && p.state == FactorState::NotReady)
+            .filter(|p| p.state == FactorState::NotReady)
+            .filter(|p| passkey.is_none_or(|id| &p.id == id))
+            .max_by_key(|p| p.created_at)
             .ok_or(DomainError::FactorNotFound)?;
         let PasskeyDocument::Pending {
             rp_id,

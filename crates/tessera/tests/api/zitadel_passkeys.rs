@@ -655,3 +655,92 @@ async fn a_registration_link_is_emailed_as_the_callers_template() {
         assert_eq!(app.fingerprint().await, before);
     }
 }
+
+/// v1's "passwordless" calls are the same passkeys: users register, list and remove their
+/// own through the auth API; administrators list and remove them through management.
+#[tokio::test]
+async fn v1_passwordless_calls_reach_the_same_passkeys() {
+    let app = TestApp::spawn().await;
+    let session = app.sign_up("v1@example.com", "secret12").await;
+    let user = str_of(&session, "localId").to_owned();
+    let id_token = str_of(&session, "idToken").to_owned();
+    let me = |method: Method, path: &'static str, body: Value| {
+        let id_token = id_token.clone();
+        let app = &app;
+        async move { app.zitadel(method, path, &id_token, None, Some(body)).await }
+    };
+    let (status, added) = me(Method::POST, "/auth/v1/users/me/passwordless", json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{added}");
+    // WebAuthNKey.public_key: the creation options' JSON, as protojson bytes (base64).
+    let bytes = data_encoding::BASE64
+        .decode(str_of(&added["key"], "publicKey").as_bytes())
+        .unwrap();
+    let options: CreationChallengeResponse = serde_json::from_slice(&bytes).unwrap();
+    let (mut token, _) = SoftToken::new(true).unwrap();
+    let credential = token.do_registration(origin(), options).unwrap();
+    let encoded = data_encoding::BASE64.encode(&serde_json::to_vec(&credential).unwrap());
+    let (status, body) = me(
+        Method::POST,
+        "/auth/v1/users/me/passwordless/_verify",
+        json!({"verification": {"publicKeyCredential": encoded, "tokenName": "my phone"}}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+
+    let (status, mine) = me(
+        Method::POST,
+        "/auth/v1/users/me/passwordless/_search",
+        json!({}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{mine}");
+    let id = str_of(&mine["result"][0], "id").to_owned();
+    assert_eq!(
+        mine,
+        json!({"result": [{"id": id, "state": "AUTH_FACTOR_STATE_READY", "name": "my phone"}]})
+    );
+    let theirs = call_ok(
+        &app,
+        Method::POST,
+        &format!("/management/v1/users/{user}/passwordless/_search"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(theirs, mine);
+    assert_eq!(listed(&app, &user).await["result"][0]["id"], id);
+
+    // The user removes it; the administrator then finds nothing to remove.
+    let (status, removed) = app
+        .zitadel(
+            Method::DELETE,
+            &format!("/auth/v1/users/me/passwordless/{id}"),
+            &id_token,
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{removed}");
+    let before = app.fingerprint().await;
+    let reply = call(
+        &app,
+        Method::DELETE,
+        &format!("/management/v1/users/{user}/passwordless/{id}"),
+        json!({}),
+    )
+    .await;
+    assert_zitadel_error(
+        &reply,
+        404,
+        5,
+        "WebAuthN Token could not be found",
+        "COMMAND-2M9ds",
+    );
+    assert_eq!(app.fingerprint().await, before);
+    let (_, mine) = me(
+        Method::POST,
+        "/auth/v1/users/me/passwordless/_search",
+        json!({}),
+    )
+    .await;
+    assert_eq!(mine, json!({}));
+}

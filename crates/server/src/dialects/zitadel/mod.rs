@@ -92,6 +92,42 @@ fn gateway() -> Gateway {
             factors::remove_u2f,
         )
         .route(
+            Post,
+            "/management/v1/users/{user_id}/passwordless/_search",
+            "ListHumanPasswordless",
+            passkeys::list_human_passwordless,
+        )
+        .route(
+            Delete,
+            "/management/v1/users/{user_id}/passwordless/{token_id}",
+            "RemoveHumanPasswordless",
+            passkeys::remove_human_passwordless,
+        )
+        .route(
+            Post,
+            "/auth/v1/users/me/passwordless/_search",
+            "ListMyPasswordless",
+            passkeys::list_my_passwordless,
+        )
+        .route(
+            Post,
+            "/auth/v1/users/me/passwordless",
+            "AddMyPasswordless",
+            passkeys::add_my_passwordless,
+        )
+        .route(
+            Post,
+            "/auth/v1/users/me/passwordless/_verify",
+            "VerifyMyPasswordless",
+            passkeys::verify_my_passwordless,
+        )
+        .route(
+            Delete,
+            "/auth/v1/users/me/passwordless/{token_id}",
+            "RemoveMyPasswordless",
+            passkeys::remove_my_passwordless,
+        )
+        .route(
             Delete,
             "/management/v1/users/{user_id}/auth_factors/u2f/{token_id}",
             "RemoveHumanAuthFactorU2F",

@@ -1,14 +1,17 @@
-//! ZITADEL's passkeys (user service v2): registration in two steps, the listing, removal.
-//! A session checks them through its WebAuthn challenge with user verification required
-//! (`sessions.rs`).
+//! ZITADEL's passkeys: user service v2 (registration in two steps, codes that let a user
+//! register without signing in, the listing, removal), and v1's "passwordless" calls of the
+//! management and auth APIs over the same passkeys. A session checks them through its
+//! WebAuthn challenge with user verification required (`sessions.rs`).
 
 use tessera_core::{DomainError, FactorId, FactorState, Passkey};
 
-use super::details::details_v2;
+use super::details::{created_v1, details_v1, details_v2};
 use super::error::{BAD_BODY, Op, PASSKEY_LINK_NEEDS_TEMPLATE, PASSKEY_NAME_INVALID, ZitadelError};
 use super::rpc::Ctx;
+use crate::proto::zitadel::auth::v1 as auth;
+use crate::proto::zitadel::management::v1 as mgmt;
 use crate::proto::zitadel::object::v2::ListDetails;
-use crate::proto::zitadel::user::v2;
+use crate::proto::zitadel::user::{v1 as user_v1, v2};
 use crate::service::{Attachment, PasskeyCodeDelivery};
 
 fn passkey_error(e: DomainError) -> ZitadelError {
@@ -28,17 +31,34 @@ fn attachment(raw: i32) -> Result<Option<Attachment>, ZitadelError> {
     }
 }
 
-fn passkey_v2(passkey: &Passkey) -> v2::Passkey {
+/// v1's `WebAuthNToken`; v2's `Passkey` has its layout and field numbers.
+fn token_v1(passkey: &Passkey) -> user_v1::WebAuthNToken {
     let state = match passkey.state {
-        FactorState::Ready => v2::AuthFactorState::Ready,
-        FactorState::NotReady => v2::AuthFactorState::NotReady,
-        FactorState::Removed => v2::AuthFactorState::Removed,
+        FactorState::Ready => user_v1::AuthFactorState::Ready,
+        FactorState::NotReady => user_v1::AuthFactorState::NotReady,
+        FactorState::Removed => user_v1::AuthFactorState::Removed,
     };
-    v2::Passkey {
+    user_v1::WebAuthNToken {
         id: passkey.id.to_string(),
         state: state.into(),
         name: passkey.name.clone().unwrap_or_default(),
     }
+}
+
+fn passkey_v2(passkey: &Passkey) -> v2::Passkey {
+    let token = token_v1(passkey);
+    v2::Passkey {
+        id: token.id,
+        state: token.state,
+        name: token.name,
+    }
+}
+
+async fn listed(ctx: &Ctx, id: &tessera_core::UserId) -> Result<Vec<Passkey>, ZitadelError> {
+    ctx.svc
+        .passkeys(&ctx.realm, id)
+        .await
+        .map_err(|e| ZitadelError::from_domain(Op::Read, e))
 }
 
 /// With a registration code, any caller may start it (the code is the user's consent, as in
@@ -82,7 +102,7 @@ pub async fn verify_passkey_registration(
         .verify_passkey(
             &ctx.realm,
             &id,
-            &passkey_id(&req.passkey_id)?,
+            Some(&passkey_id(&req.passkey_id)?),
             credential,
             &req.passkey_name,
         )
@@ -126,12 +146,7 @@ pub async fn list_passkeys(
     req: v2::ListPasskeysRequest,
 ) -> Result<v2::ListPasskeysResponse, ZitadelError> {
     let (ctx, id) = ctx.read_of(&req.user_id).await?;
-    let passkeys = ctx
-        .svc
-        .passkeys(&ctx.realm, &id)
-        .await
-        .map_err(|e| ZitadelError::from_domain(Op::Read, e))?;
-    let result: Vec<_> = passkeys.iter().map(passkey_v2).collect();
+    let result: Vec<_> = listed(&ctx, &id).await?.iter().map(passkey_v2).collect();
     Ok(v2::ListPasskeysResponse {
         details: Some(ListDetails {
             total_result: result.len() as u64,
@@ -152,5 +167,95 @@ pub async fn remove_passkey(
         .map_err(passkey_error)?;
     Ok(v2::RemovePasskeyResponse {
         details: Some(details_v2(&ctx)),
+    })
+}
+
+// ---- management v1 ---------------------------------------------------------------------
+
+pub async fn list_human_passwordless(
+    ctx: Ctx,
+    req: mgmt::ListHumanPasswordlessRequest,
+) -> Result<mgmt::ListHumanPasswordlessResponse, ZitadelError> {
+    let (ctx, id) = ctx.org_read_of(&req.user_id).await?;
+    Ok(mgmt::ListHumanPasswordlessResponse {
+        result: listed(&ctx, &id).await?.iter().map(token_v1).collect(),
+    })
+}
+
+pub async fn remove_human_passwordless(
+    ctx: Ctx,
+    req: mgmt::RemoveHumanPasswordlessRequest,
+) -> Result<mgmt::RemoveHumanPasswordlessResponse, ZitadelError> {
+    let (ctx, id) = ctx.org_write_of(&req.user_id).await?;
+    ctx.svc
+        .remove_passkey(&ctx.realm, &id, &passkey_id(&req.token_id)?)
+        .await
+        .map_err(passkey_error)?;
+    Ok(mgmt::RemoveHumanPasswordlessResponse {
+        details: Some(details_v1(&ctx)),
+    })
+}
+
+// ---- auth v1: the signed-in user's own -------------------------------------------------
+
+pub async fn list_my_passwordless(
+    ctx: Ctx,
+    _: auth::ListMyPasswordlessRequest,
+) -> Result<auth::ListMyPasswordlessResponse, ZitadelError> {
+    let me = ctx.me()?;
+    Ok(auth::ListMyPasswordlessResponse {
+        result: listed(&ctx, &me).await?.iter().map(token_v1).collect(),
+    })
+}
+
+/// The creation options travel as JSON bytes (`WebAuthNKey.public_key`), as for U2F.
+pub async fn add_my_passwordless(
+    ctx: Ctx,
+    _: auth::AddMyPasswordlessRequest,
+) -> Result<auth::AddMyPasswordlessResponse, ZitadelError> {
+    let me = ctx.me()?;
+    let (_, options) = ctx
+        .svc
+        .register_passkey(&ctx.realm, &me, None, None, None)
+        .await
+        .map_err(passkey_error)?;
+    Ok(auth::AddMyPasswordlessResponse {
+        key: Some(user_v1::WebAuthNKey {
+            public_key: serde_json::to_vec(&options)
+                .map_err(|_| passkey_error(DomainError::Internal))?,
+        }),
+        details: Some(created_v1(&ctx, ctx.org_id())),
+    })
+}
+
+/// Finishes the user's latest registration: v1 names none.
+pub async fn verify_my_passwordless(
+    ctx: Ctx,
+    req: auth::VerifyMyPasswordlessRequest,
+) -> Result<auth::VerifyMyPasswordlessResponse, ZitadelError> {
+    let me = ctx.me()?;
+    let verification = req.verification.unwrap_or_default();
+    let credential = serde_json::from_slice(&verification.public_key_credential)
+        .map_err(|_| passkey_error(DomainError::InvalidCredential))?;
+    ctx.svc
+        .verify_passkey(&ctx.realm, &me, None, credential, &verification.token_name)
+        .await
+        .map_err(passkey_error)?;
+    Ok(auth::VerifyMyPasswordlessResponse {
+        details: Some(details_v1(&ctx)),
+    })
+}
+
+pub async fn remove_my_passwordless(
+    ctx: Ctx,
+    req: auth::RemoveMyPasswordlessRequest,
+) -> Result<auth::RemoveMyPasswordlessResponse, ZitadelError> {
+    let me = ctx.me()?;
+    ctx.svc
+        .remove_passkey(&ctx.realm, &me, &passkey_id(&req.token_id)?)
+        .await
+        .map_err(passkey_error)?;
+    Ok(auth::RemoveMyPasswordlessResponse {
+        details: Some(details_v1(&ctx)),
     })
 }

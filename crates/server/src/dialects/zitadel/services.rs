@@ -124,6 +124,8 @@ services! {
         "SetHumanPassword" => set_human_password(mgmt::SetHumanPasswordRequest) -> mgmt::SetHumanPasswordResponse = updates::set_human_password;
         "ListHumanAuthFactors" => list_human_auth_factors(mgmt::ListHumanAuthFactorsRequest) -> mgmt::ListHumanAuthFactorsResponse = factors::list_human_auth_factors;
         "RemoveHumanAuthFactorOTP" => remove_human_auth_factor_otp(mgmt::RemoveHumanAuthFactorOtpRequest) -> mgmt::RemoveHumanAuthFactorOtpResponse = factors::remove_human_otp;
+        "ListHumanPasswordless" => list_human_passwordless(mgmt::ListHumanPasswordlessRequest) -> mgmt::ListHumanPasswordlessResponse = passkeys::list_human_passwordless;
+        "RemoveHumanPasswordless" => remove_human_passwordless(mgmt::RemoveHumanPasswordlessRequest) -> mgmt::RemoveHumanPasswordlessResponse = passkeys::remove_human_passwordless;
         "RemoveHumanAuthFactorU2F" => remove_human_auth_factor_u2f(mgmt::RemoveHumanAuthFactorU2fRequest) -> mgmt::RemoveHumanAuthFactorU2fResponse = factors::remove_human_u2f;
         "RemoveHumanAuthFactorOTPSMS" => remove_human_auth_factor_otpsms(mgmt::RemoveHumanAuthFactorOtpsmsRequest) -> mgmt::RemoveHumanAuthFactorOtpsmsResponse = factors::remove_human_otp_sms;
         "RemoveHumanAuthFactorOTPEmail" => remove_human_auth_factor_otp_email(mgmt::RemoveHumanAuthFactorOtpEmailRequest) -> mgmt::RemoveHumanAuthFactorOtpEmailResponse = factors::remove_human_otp_email;
@@ -133,6 +135,10 @@ services! {
         "AddMyAuthFactorOTP" => add_my_auth_factor_otp(auth::AddMyAuthFactorOtpRequest) -> auth::AddMyAuthFactorOtpResponse = factors::add_my_otp;
         "VerifyMyAuthFactorOTP" => verify_my_auth_factor_otp(auth::VerifyMyAuthFactorOtpRequest) -> auth::VerifyMyAuthFactorOtpResponse = factors::verify_my_otp;
         "RemoveMyAuthFactorOTP" => remove_my_auth_factor_otp(auth::RemoveMyAuthFactorOtpRequest) -> auth::RemoveMyAuthFactorOtpResponse = factors::remove_my_otp;
+        "ListMyPasswordless" => list_my_passwordless(auth::ListMyPasswordlessRequest) -> auth::ListMyPasswordlessResponse = passkeys::list_my_passwordless;
+        "AddMyPasswordless" => add_my_passwordless(auth::AddMyPasswordlessRequest) -> auth::AddMyPasswordlessResponse = passkeys::add_my_passwordless;
+        "VerifyMyPasswordless" => verify_my_passwordless(auth::VerifyMyPasswordlessRequest) -> auth::VerifyMyPasswordlessResponse = passkeys::verify_my_passwordless;
+        "RemoveMyPasswordless" => remove_my_passwordless(auth::RemoveMyPasswordlessRequest) -> auth::RemoveMyPasswordlessResponse = passkeys::remove_my_passwordless;
         "AddMyAuthFactorU2F" => add_my_auth_factor_u2f(auth::AddMyAuthFactorU2fRequest) -> auth::AddMyAuthFactorU2fResponse = factors::add_my_u2f;
         "VerifyMyAuthFactorU2F" => verify_my_auth_factor_u2f(auth::VerifyMyAuthFactorU2fRequest) -> auth::VerifyMyAuthFactorU2fResponse = factors::verify_my_u2f;
         "RemoveMyAuthFactorU2F" => remove_my_auth_factor_u2f(auth::RemoveMyAuthFactorU2fRequest) -> auth::RemoveMyAuthFactorU2fResponse = factors::remove_my_u2f;
