@@ -11,8 +11,8 @@ use tessera_core::passkey::PASSKEY_CODE_LIFETIME;
 use tessera_core::store::Event;
 use tessera_core::{DomainError, FactorId, FactorState, Passkey, PasskeyCode, Realm, User, UserId};
 use webauthn_rs::prelude::{
-    AuthenticationResult, PasskeyAuthentication, PasskeyRegistration, PublicKeyCredential,
-    RegisterPublicKeyCredential, WebauthnError,
+    AuthenticationResult, Passkey as PasskeyCredential, PasskeyAuthentication, PasskeyRegistration,
+    PublicKeyCredential, Webauthn, WebauthnError,
 };
 
 use super::Service;
@@ -62,7 +62,7 @@ enum PasskeyDocument {
     },
     Ready {
         rp_id: String,
-        key: webauthn_rs::prelude::Passkey,
+        key: PasskeyCredential,
     },
 }
 
@@ -248,12 +248,13 @@ impl Service {
         else {
             return Err(DomainError::FactorNotFound);
         };
-        let credential: RegisterPublicKeyCredential =
-            serde_json::from_value(credential).map_err(|_| DomainError::InvalidCredential)?;
-        let (_, webauthn) = self.relying_party(realm, Some(&rp_id))?;
-        let key = webauthn
-            .finish_passkey_registration(&credential, &registration)
-            .map_err(ceremony_failed)?;
+        let key = self.finish_registration(
+            realm,
+            &rp_id,
+            &registration,
+            credential,
+            Webauthn::finish_passkey_registration,
+        )?;
         let old = std::mem::replace(
             &mut pending.credential,
             to_json(&PasskeyDocument::Ready { rp_id, key })?,
@@ -299,7 +300,7 @@ impl Service {
         realm: &Realm,
         user: &UserId,
         rp_id: &str,
-    ) -> Result<Vec<(Passkey, webauthn_rs::prelude::Passkey)>, DomainError> {
+    ) -> Result<Vec<(Passkey, PasskeyCredential)>, DomainError> {
         let passkeys = self.store.list_passkeys(&realm.id, user).await?;
         Ok(passkeys
             .into_iter()
@@ -317,7 +318,7 @@ impl Service {
         realm: &Realm,
         user: &User,
         rp_id: &str,
-        webauthn: &webauthn_rs::Webauthn,
+        webauthn: &Webauthn,
     ) -> Result<(Value, PasskeyAuthentication), DomainError> {
         let keys: Vec<_> = self
             .passkeys_for(realm, &user.id, rp_id)
@@ -341,7 +342,7 @@ impl Service {
         realm: &Realm,
         user: &User,
         rp_id: &str,
-        webauthn: &webauthn_rs::Webauthn,
+        webauthn: &Webauthn,
         assertion: &PublicKeyCredential,
         state: &PasskeyAuthentication,
     ) -> Result<(), DomainError> {

@@ -202,6 +202,22 @@ impl Service {
         Ok((rp_id, webauthn))
     }
 
+    /// Finishes the registration ceremony `registration` for relying party `rp_id` with the
+    /// browser's `credential`, by `finish` (a security key's or a passkey's).
+    pub(super) fn finish_registration<R, K>(
+        &self,
+        realm: &Realm,
+        rp_id: &str,
+        registration: &R,
+        credential: Value,
+        finish: impl FnOnce(&Webauthn, &RegisterPublicKeyCredential, &R) -> Result<K, WebauthnError>,
+    ) -> Result<K, DomainError> {
+        let credential: RegisterPublicKeyCredential =
+            serde_json::from_value(credential).map_err(|_| DomainError::InvalidCredential)?;
+        let (_, webauthn) = self.relying_party(realm, Some(rp_id))?;
+        finish(&webauthn, &credential, registration).map_err(ceremony_failed)
+    }
+
     /// Sets (or, with `None`, clears) the realm's own relying party.
     pub async fn set_relying_party(
         &self,
@@ -338,12 +354,13 @@ impl Service {
         else {
             return Err(DomainError::FactorNotFound);
         };
-        let credential: RegisterPublicKeyCredential =
-            serde_json::from_value(credential).map_err(|_| DomainError::InvalidCredential)?;
-        let (_, webauthn) = self.relying_party(realm, Some(&rp_id))?;
-        let key = webauthn
-            .finish_securitykey_registration(&credential, &registration)
-            .map_err(ceremony_failed)?;
+        let key = self.finish_registration(
+            realm,
+            &rp_id,
+            &registration,
+            credential,
+            Webauthn::finish_securitykey_registration,
+        )?;
         pending.data = FactorData::WebAuthn {
             credential: to_json(&KeyDocument::Ready { rp_id, key })?,
         };
