@@ -18,7 +18,9 @@ use webauthn_rs::prelude::{
 use super::Service;
 use super::callers::internal;
 use super::delivery::{ClientInfo, Destination, minutes};
-use super::webauthn::{Counter, ceremony_failed, counter_step, to_json, user_handle};
+use super::webauthn::{
+    Counter, account_names, ceremony_failed, counter_step, to_json, user_handle,
+};
 use crate::crypto::{random_array, random_chars, sha256};
 
 /// The `detail` of a passkey's events, beside a security key's `webauthn`.
@@ -161,6 +163,14 @@ impl Service {
         attachment: Option<Attachment>,
     ) -> Result<(Passkey, Value), DomainError> {
         let user = self.existing_user(realm, id).await?;
+        let (rp_id, webauthn) = self.relying_party(realm, domain)?;
+        let exclude = self
+            .passkeys_for(realm, &user.id, &rp_id)
+            .await?
+            .iter()
+            .map(|(_, key)| key.cred_id().clone())
+            .collect();
+        let (name, display) = account_names(&user);
         if let Some((code_id, code)) = code {
             let hash = code_hash(code_id, code);
             let used = self.store.use_passkey_code(
@@ -173,18 +183,6 @@ impl Service {
                 return Err(DomainError::InvalidVerificationCode);
             }
         }
-        let (rp_id, webauthn) = self.relying_party(realm, domain)?;
-        let exclude = self
-            .passkeys_for(realm, &user.id, &rp_id)
-            .await?
-            .iter()
-            .map(|(_, key)| key.cred_id().clone())
-            .collect();
-        let name = user
-            .email
-            .as_ref()
-            .map_or_else(|| user.id.to_string(), ToString::to_string);
-        let display = user.display_name.clone().unwrap_or_else(|| name.clone());
         let (options, registration) = webauthn
             .start_passkey_registration(
                 user_handle(realm, &user.id),

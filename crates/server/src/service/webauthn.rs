@@ -142,6 +142,17 @@ pub(super) fn user_handle(realm: &Realm, user: &UserId) -> Uuid {
     Uuid::from_bytes(bytes)
 }
 
+/// The account a new credential names to the authenticator, as `(name, display name)`: the
+/// email address (else the user id), and the display name (else the same).
+pub(super) fn account_names(user: &User) -> (String, String) {
+    let name = user
+        .email
+        .as_ref()
+        .map_or_else(|| user.id.to_string(), ToString::to_string);
+    let display = user.display_name.clone().unwrap_or_else(|| name.clone());
+    (name, display)
+}
+
 pub(super) fn ceremony_failed(e: WebauthnError) -> DomainError {
     tracing::info!(error = %e, "WebAuthn ceremony rejected");
     match e {
@@ -280,11 +291,7 @@ impl Service {
                 _ => None,
             })
             .collect::<Vec<_>>();
-        let name = user
-            .email
-            .as_ref()
-            .map_or_else(|| user.id.to_string(), ToString::to_string);
-        let display = user.display_name.clone().unwrap_or_else(|| name.clone());
+        let (name, display) = account_names(&user);
         let (options, registration) = webauthn
             .start_securitykey_registration(
                 user_handle(realm, &user.id),
