@@ -92,6 +92,19 @@ export async function startTessera({ env: settings = {}, suite = 'node' } = {}) 
     baseUrl,
     dataDir,
     log,
+    /**
+     * `tessera admin ARGS…` on this server's data dir and database, as an operator runs it next
+     * to a live server (e.g. for what no API creates: machine users and their PATs); its output,
+     * trimmed.
+     */
+    admin(...args) {
+      const where = ['--data-dir', dataDir, ...(database ? ['--database-url', database.url] : [])];
+      return execFileSync(binary, ['admin', ...where, ...args], {
+        env: { ...env, RUST_LOG: 'warn', NO_COLOR: '1' },
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'pipe'],
+      }).trim();
+    },
     /** SIGTERM, then the exit code (null if a signal killed it). */
     async stop() {
       child.kill('SIGTERM');

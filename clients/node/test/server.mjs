@@ -20,7 +20,8 @@ export { hex, PASSWORD, PROJECT, sleep, uniqueEmail, uniquePhone } from '../../s
  * Registers before/after hooks for one server and its clients; returns a context filled in by
  * `before`: `baseUrl`, `adminPat` (dev mode's ZITADEL administrator PAT), `admin`
  * (firebase-admin Auth), `client(tenantId)` (a fresh JS SDK Auth), `signUp(email)`,
- * `signIn(email, password)` and `rest(path, options)`.
+ * `signIn(email, password)`, `rest(path, options)` and `tesseraAdmin(...args)` (the `tessera admin`
+ * CLI on this server's data).
  */
 export function useTessera(options = {}) {
   const ctx = {};
@@ -98,6 +99,9 @@ export function useTessera(options = {}) {
 
   /** Plain HTTP against the server, for what no SDK exposes; returns the parsed JSON body. */
   ctx.rest = (path, options) => rest(ctx.baseUrl, path, options);
+
+  /** `tessera admin ARGS…` against this server's data dir and database; its output, trimmed. */
+  ctx.tesseraAdmin = (...args) => server.admin(...args);
 
   return ctx;
 }

@@ -1,7 +1,11 @@
 // Passkeys through ZITADEL's user service v2 (RegisterPasskey, VerifyPasskeyRegistration,
-// ListPasskeys, RemovePasskey) and their check in a login session (session service v2, a WebAuthN
-// challenge that requires user verification), through the unmodified official Node client,
-// @zitadel/client, on the transports the other ZITADEL client tests use.
+// ListPasskeys, RemovePasskey, and CreatePasskeyRegistrationLink's codes that let any caller start
+// a registration) and their check in a login session (session service v2, a WebAuthN challenge
+// that requires user verification), through the unmodified official Node client,
+// @zitadel/client, on the transports the other ZITADEL client tests use. ZITADEL v1's
+// "passwordless" calls over the same passkeys (management ListHumanPasswordless and
+// RemoveHumanPasswordless, the auth API's …MyPasswordless) go through the older official client,
+// @zitadel/node (grpc-js), as zitadel-node.test.mjs uses it.
 //
 // Node has no WebAuthn authenticator, so the credential comes from a software one written here,
 // independently of the server's webauthn-rs: an ES256 (P-256) key pair from node:crypto,
@@ -12,6 +16,11 @@
 // The options arrive as google.protobuf.Struct (publicKeyCredentialCreationOptions,
 // publicKeyCredentialRequestOptions), which @zitadel/client hands over as plain JS objects; the
 // credentials go back the same way, as the JSON a browser's PublicKeyCredential serializes to.
+// v1 has bytes instead: the same JSON, UTF-8 encoded, both ways.
+//
+// A caller with less than the administrator's rights is a machine user with ZITADEL's
+// ORG_OWNER_VIEWER role (it reads users, and may not write their credentials), made with the
+// `tessera admin` CLI as an operator would: Tessera's ZITADEL API creates no machine users.
 
 import assert from 'node:assert/strict';
 import { createHash, generateKeyPairSync, randomBytes, sign } from 'node:crypto';
@@ -19,13 +28,20 @@ import { before, describe, test } from 'node:test';
 
 import { Code } from '@connectrpc/connect';
 import { createSessionServiceClient, createUserServiceClient } from '@zitadel/client/v2';
+import {
+  createAccessTokenInterceptor,
+  createAuthClient,
+  createManagementClient,
+} from '@zitadel/node/dist/api/index.js';
+import { AuthFactorState as AuthFactorStateV1 } from '@zitadel/node/dist/api/generated/zitadel/user.js';
 import { UserVerificationRequirement } from '@zitadel/proto/zitadel/session/v2/challenge_pb.js';
 import { PasskeyAuthenticator } from '@zitadel/proto/zitadel/user/v2/auth_pb.js';
 import { AuthFactorState } from '@zitadel/proto/zitadel/user/v2/user_pb.js';
 import { AuthenticationMethodType } from '@zitadel/proto/zitadel/user/v2/user_service_pb.js';
+import { ClientError, Status } from 'nice-grpc';
 
 import { assertZitadelError, zitadelTransports } from './zitadel-transports.mjs';
-import { PASSWORD, uniqueEmail, useTessera } from './server.mjs';
+import { hex, PASSWORD, uniqueEmail, useTessera } from './server.mjs';
 
 const tessera = useTessera();
 const TRANSPORTS = zitadelTransports(tessera);
@@ -37,6 +53,20 @@ const NOT_VERIFIED = ['The security key did not verify the user', 'TESSERA-WAN02
 const UNPARSABLE = ['Error on parse credential data', 'WEBAU-sl9dr'];
 const CLONED = ["The security key's sign counter did not advance: it may be cloned", 'TESSERA-WAN01'];
 const NOT_FOUND = ['WebAuthN Token could not be found', 'COMMAND-2M9ds'];
+// ZITADEL's request validation of VerifyPasskeyRegistrationRequest.passkey_name.
+const NAME_INVALID = [
+  'invalid VerifyPasskeyRegistrationRequest.PasskeyName: value length must be between 1 and 200 runes, inclusive',
+  'TESSERA-PKY01',
+];
+const CODE_INVALID = ['Code is invalid', 'COMMAND-Eeb2a'];
+const NO_PERMISSION = ['No matching permissions found', 'AUTH-5mWD2'];
+const NO_LINK_PAGE = [
+  'Tessera has no passkey registration page of its own: set send_link.url_template, or ask for return_code',
+  'TESSERA-PKY02',
+];
+// ZITADEL's answer to a WebAuthN challenge with no credential to ask for, which login UIs match
+// on to mean "this user has no passkeys".
+const NO_CREDENTIAL = ['WebAuthN begin login failed', 'WEBAU-4G8sw'];
 
 // ---------------------------------------------------------------------------------------------
 // The software authenticator.
@@ -203,14 +233,16 @@ async function secondFactors(users, userId) {
 }
 
 /**
- * RegisterPasskey for "localhost": the pending passkey's id and its creation options, checked
- * to require user verification and to ask for ES256.
+ * RegisterPasskey for "localhost", with an authenticator attachment or a registration code if
+ * given: the pending passkey's id and its creation options, checked to require user
+ * verification and to ask for ES256.
  */
-async function registerPasskey(users, userId, authenticator) {
+async function registerPasskey(users, userId, { authenticator, code } = {}) {
   const registered = await users.registerPasskey({
     userId,
     domain: RP_ID,
     ...(authenticator === undefined ? {} : { authenticator }),
+    ...(code === undefined ? {} : { code }),
   });
   assert.ok(registered.passkeyId);
   const options = registered.publicKeyCredentialCreationOptions;
@@ -227,15 +259,27 @@ async function registerPasskey(users, userId, authenticator) {
 }
 
 /**
+ * CreateSession with a user check and a WebAuthN challenge for "localhost" with
+ * `userVerificationRequirement` (left unset if undefined); resolves to the response.
+ */
+const webAuthNSession = (sessions, userId, userVerificationRequirement) =>
+  sessions.createSession({
+    checks: { user: { search: { case: 'userId', value: userId } } },
+    challenges: {
+      webAuthN: {
+        domain: RP_ID,
+        ...(userVerificationRequirement === undefined ? {} : { userVerificationRequirement }),
+      },
+    },
+  });
+
+/**
  * CreateSession with a user check and a WebAuthN challenge that requires user verification:
  * the session and its request options, checked to name the relying party and require
  * verification.
  */
 async function passkeyChallenge(sessions, userId) {
-  const created = await sessions.createSession({
-    checks: { user: { search: { case: 'userId', value: userId } } },
-    challenges: { webAuthN: { domain: RP_ID, userVerificationRequirement: UserVerificationRequirement.REQUIRED } },
-  });
+  const created = await webAuthNSession(sessions, userId, UserVerificationRequirement.REQUIRED);
   assert.ok(created.sessionId);
   assert.ok(created.sessionToken);
   const options = created.challenges?.webAuthN?.publicKeyCredentialRequestOptions;
@@ -262,6 +306,13 @@ async function assertSignedIn(sessions, sessionId, userId) {
   assert.equal(factor.userVerified, true);
 }
 
+/** GetSession: no WebAuthN factor checked. */
+async function assertUnchecked(sessions, sessionId) {
+  const { session } = await sessions.getSession({ sessionId });
+  assert.ok(session, 'the session exists');
+  assert.equal(session.factors?.webAuthN, undefined);
+}
+
 /** A session sign-in with the passkey from challenge to a verified session. */
 async function signInWithPasskey(sessions, userId, passkey) {
   const session = await passkeyChallenge(sessions, userId);
@@ -270,6 +321,56 @@ async function signInWithPasskey(sessions, userId, passkey) {
   assert.notEqual(checked.sessionToken, session.sessionToken);
   await assertSignedIn(sessions, session.sessionId, userId);
 }
+
+/**
+ * CreatePasskeyRegistrationLink asking for the code back: the code ({ id, code }), checked to
+ * be the 12 alphanumeric characters ZITADEL makes.
+ */
+async function registrationCode(users, userId, org) {
+  const created = await users.createPasskeyRegistrationLink({ userId, medium: { case: 'returnCode', value: {} } });
+  assert.equal(created.details?.resourceOwner, org);
+  const { id, code } = created.code ?? {};
+  assert.ok(id, JSON.stringify(created.code));
+  assert.match(code, /^[A-Za-z0-9]{12}$/);
+  return { id, code };
+}
+
+/**
+ * The PAT of a new ORG_OWNER_VIEWER machine user of `org`, from `tessera admin`: a caller that
+ * reads users but may not write their credentials.
+ */
+function viewerPat(org) {
+  const machineUserId = tessera.tesseraAdmin(
+    'create-machine-user',
+    org,
+    `viewer-${hex()}`,
+    '--role',
+    'ORG_OWNER_VIEWER',
+  );
+  assert.match(machineUserId, /^\d+$/);
+  return tessera.tesseraAdmin('create-pat', machineUserId);
+}
+
+/**
+ * Asserts that a @zitadel/node call rejects with ZITADEL's error as grpc-js and nice-grpc hand it
+ * over: the status and "<message> (<id>)".
+ */
+async function assertGrpcError(promise, status, message, id) {
+  await assert.rejects(promise, (error) => {
+    assert.ok(error instanceof ClientError, String(error));
+    assert.equal(error.code, status, `${Status[error.code]}: ${error.details}`);
+    assert.equal(error.details, `${message} (${id})`);
+    return true;
+  });
+}
+
+/** v1's list of WebAuthNTokens as { id, state, name }. */
+const webAuthNTokens = ({ result }) => result.map(({ id, state, name }) => ({ id, state, name }));
+
+/** v1's bytes of a WebAuthn JSON message: the creation options, parsed. */
+const fromJsonBytes = (bytes) => JSON.parse(Buffer.from(bytes).toString('utf8'));
+/** …and a credential, as the bytes v1 takes. */
+const toJsonBytes = (value) => Buffer.from(JSON.stringify(value), 'utf8');
 
 // ---------------------------------------------------------------------------------------------
 // The tests.
@@ -291,16 +392,29 @@ for (const [name, transport] of Object.entries(TRANSPORTS)) {
       passkey = new SoftwarePasskey();
     });
 
+    test('CreateSession with a WebAuthN challenge requiring user verification for a user without passkeys: Internal (WEBAU-4G8sw)', async () => {
+      await assertZitadelError(
+        webAuthNSession(sessions, user.userId, UserVerificationRequirement.REQUIRED),
+        Code.Internal,
+        ...NO_CREDENTIAL,
+      );
+    });
+
     test('RegisterPasskey (cross-platform) asks for a verifying authenticator; the passkey is NOT_READY without a name', async () => {
-      pending = await registerPasskey(users, user.userId, PasskeyAuthenticator.CROSS_PLATFORM);
+      pending = await registerPasskey(users, user.userId, { authenticator: PasskeyAuthenticator.CROSS_PLATFORM });
       assert.equal(pending.details?.resourceOwner, user.org);
       assert.equal(pending.options.publicKey.authenticatorSelection.authenticatorAttachment, 'cross-platform');
       assert.deepEqual(pending.options.publicKey.excludeCredentials ?? [], []);
       assert.deepEqual(await listPasskeys(users, user.userId), [
         { id: pending.passkeyId, state: AuthFactorState.NOT_READY, name: '' },
       ]);
-      // Not usable yet: no passkey among the methods.
+      // Not usable yet: no passkey among the methods, and none for a challenge to ask for.
       assert.ok(!(await methodTypes(users, user.userId)).includes(AuthenticationMethodType.PASSKEY));
+      await assertZitadelError(
+        webAuthNSession(sessions, user.userId, UserVerificationRequirement.REQUIRED),
+        Code.Internal,
+        ...NO_CREDENTIAL,
+      );
     });
 
     test('VerifyPasskeyRegistration without user verification (UV flag clear): InvalidArgument (TESSERA-WAN02), still NOT_READY', async () => {
@@ -368,6 +482,26 @@ for (const [name, transport] of Object.entries(TRANSPORTS)) {
       ]);
     });
 
+    test('VerifyPasskeyRegistration without a name or with one of 201 characters: InvalidArgument (TESSERA-PKY01), still NOT_READY', async () => {
+      assert.ok(pending, 'RegisterPasskey failed above');
+      // A valid credential: only the name is wrong. 200 is counted in characters (runes), not bytes.
+      for (const passkeyName of ['', 'é'.repeat(201)]) {
+        await assertZitadelError(
+          users.verifyPasskeyRegistration({
+            userId: user.userId,
+            passkeyId: pending.passkeyId,
+            publicKeyCredential: passkey.register(pending.options),
+            passkeyName,
+          }),
+          Code.InvalidArgument,
+          ...NAME_INVALID,
+        );
+      }
+      assert.deepEqual(await listPasskeys(users, user.userId), [
+        { id: pending.passkeyId, state: AuthFactorState.NOT_READY, name: '' },
+      ]);
+    });
+
     test('VerifyPasskeyRegistration: READY under its name, the PASSKEY method, and no second factor', async () => {
       assert.ok(pending, 'RegisterPasskey failed above');
       const verified = await users.verifyPasskeyRegistration({
@@ -419,6 +553,21 @@ for (const [name, transport] of Object.entries(TRANSPORTS)) {
       signedIn = true;
     });
 
+    test('a WebAuthN challenge not requiring user verification (unset, PREFERRED, DISCOURAGED) is for security keys, of which the user has none: Internal (WEBAU-4G8sw)', async () => {
+      assert.ok(ready, 'VerifyPasskeyRegistration failed above');
+      for (const requirement of [
+        undefined,
+        UserVerificationRequirement.PREFERRED,
+        UserVerificationRequirement.DISCOURAGED,
+      ]) {
+        await assertZitadelError(
+          webAuthNSession(sessions, user.userId, requirement),
+          Code.Internal,
+          ...NO_CREDENTIAL,
+        );
+      }
+    });
+
     test('an assertion without user verification (UV flag clear): InvalidArgument (TESSERA-WAN02), the session unchecked', async () => {
       assert.ok(ready, 'VerifyPasskeyRegistration failed above');
       const session = await passkeyChallenge(sessions, user.userId);
@@ -427,11 +576,10 @@ for (const [name, transport] of Object.entries(TRANSPORTS)) {
         Code.InvalidArgument,
         ...NOT_VERIFIED,
       );
-      const { session: read } = await sessions.getSession({ sessionId: session.sessionId });
-      assert.equal(read?.factors?.webAuthN, undefined);
+      await assertUnchecked(sessions, session.sessionId);
     });
 
-    test('a malformed assertion, a forged signature, a key never registered: InvalidArgument (WEBAU-sl9dr), the session unchecked', async () => {
+    test('a malformed assertion, a forged signature, a key never registered, another user handle: InvalidArgument (WEBAU-sl9dr), the session unchecked', async () => {
       assert.ok(ready, 'VerifyPasskeyRegistration failed above');
       const session = await passkeyChallenge(sessions, user.userId);
       const assertion = passkey.assert(session.options);
@@ -443,12 +591,13 @@ for (const [name, transport] of Object.entries(TRANSPORTS)) {
         // The passkey's own key, over other data.
         { ...assertion, response: { ...assertion.response, signature: b64url(signature) } },
         stranger.assert(session.options),
+        // The passkey's own, valid assertion naming someone else (WebAuthn §7.2 step 6).
+        { ...assertion, response: { ...assertion.response, userHandle: b64url(randomBytes(16)) } },
       ];
       for (const forged of refused) {
         await assertZitadelError(checkAssertion(sessions, session, forged), Code.InvalidArgument, ...UNPARSABLE);
       }
-      const { session: read } = await sessions.getSession({ sessionId: session.sessionId });
-      assert.equal(read?.factors?.webAuthN, undefined);
+      await assertUnchecked(sessions, session.sessionId);
     });
 
     test('two sessions open, the newer counter checked first: the older one, or the same again, is FailedPrecondition (TESSERA-WAN01)', async () => {
@@ -467,8 +616,7 @@ for (const [name, transport] of Object.entries(TRANSPORTS)) {
         Code.FailedPrecondition,
         ...CLONED,
       );
-      const { session: read } = await sessions.getSession({ sessionId: first.sessionId });
-      assert.equal(read?.factors?.webAuthN, undefined);
+      await assertUnchecked(sessions, first.sessionId);
       // The passkey itself stays, and signs in with a counter past the accepted one.
       assert.deepEqual(await listPasskeys(users, user.userId), [
         { id: pending.passkeyId, state: AuthFactorState.READY, name: 'Software key' },
@@ -499,7 +647,9 @@ for (const [name, transport] of Object.entries(TRANSPORTS)) {
       const { userId } = await addHuman(users);
       const passkey = new SoftwarePasskey({ synced: true });
 
-      const { passkeyId, options } = await registerPasskey(users, userId, PasskeyAuthenticator.PLATFORM);
+      const { passkeyId, options } = await registerPasskey(users, userId, {
+        authenticator: PasskeyAuthenticator.PLATFORM,
+      });
       assert.equal(options.publicKey.authenticatorSelection.authenticatorAttachment, 'platform');
       await users.verifyPasskeyRegistration({
         userId,
@@ -516,3 +666,228 @@ for (const [name, transport] of Object.entries(TRANSPORTS)) {
     });
   });
 }
+
+for (const [name, transport] of Object.entries(TRANSPORTS)) {
+  describe(`a registration code through @zitadel/client over ${name}`, () => {
+    let users; // the administrator's
+    let sessions;
+    let viewer; // a user service client of an ORG_OWNER_VIEWER machine user
+    let user; // { userId, org }
+    let code; // { id, code }
+    let pending; // { passkeyId, options } from RegisterPasskey with the code
+
+    before(async () => {
+      users = createUserServiceClient(transport(tessera.adminPat));
+      sessions = createSessionServiceClient(transport(tessera.adminPat));
+      user = await addHuman(users);
+      viewer = createUserServiceClient(transport(viewerPat(user.org)));
+    });
+
+    /** The viewer's RegisterPasskey with `attempted` for `userId` (by default the code's user). */
+    const registerWithCode = (attempted, userId = user.userId) =>
+      viewer.registerPasskey({ userId, domain: RP_ID, code: attempted });
+
+    test('CreatePasskeyRegistrationLink with returnCode: a code of 12 alphanumeric characters', async () => {
+      code = await registrationCode(users, user.userId, user.org);
+    });
+
+    test('CreatePasskeyRegistrationLink without a medium, or sendLink without urlTemplate: FailedPrecondition (TESSERA-PKY02)', async () => {
+      // Tessera has no page of its own to send the user to (ZITADEL's default is its login UI).
+      // sendLink with a urlTemplate emails the link; this harness has no SMTP sink to read it,
+      // so the Rust API tests cover that.
+      for (const medium of [undefined, { case: 'sendLink', value: {} }]) {
+        await assertZitadelError(
+          users.createPasskeyRegistrationLink({ userId: user.userId, ...(medium ? { medium } : {}) }),
+          Code.FailedPrecondition,
+          ...NO_LINK_PAGE,
+        );
+      }
+    });
+
+    test('a caller that may not write credentials: RegisterPasskey without a code and CreatePasskeyRegistrationLink are PermissionDenied (AUTH-5mWD2)', async () => {
+      // It may read the user, so the refusal is about the credential, not about finding the user.
+      assert.deepEqual(await listPasskeys(viewer, user.userId), []);
+      await assertZitadelError(
+        viewer.registerPasskey({ userId: user.userId, domain: RP_ID }),
+        Code.PermissionDenied,
+        ...NO_PERMISSION,
+      );
+      await assertZitadelError(
+        viewer.createPasskeyRegistrationLink({ userId: user.userId, medium: { case: 'returnCode', value: {} } }),
+        Code.PermissionDenied,
+        ...NO_PERMISSION,
+      );
+      assert.deepEqual(await listPasskeys(users, user.userId), []);
+    });
+
+    test("a wrong code, an unknown code id, another user's code: InvalidArgument (COMMAND-Eeb2a), nothing registered", async () => {
+      assert.ok(code, 'CreatePasskeyRegistrationLink failed above');
+      const other = await addHuman(users);
+      const refused = [
+        [{ id: code.id, code: code.code === 'A'.repeat(12) ? 'B'.repeat(12) : 'A'.repeat(12) }, user.userId],
+        [{ id: `${code.id}0`, code: code.code }, user.userId],
+        // A code is for the user it was made for.
+        [code, other.userId],
+      ];
+      for (const [wrong, userId] of refused) {
+        await assertZitadelError(registerWithCode(wrong, userId), Code.InvalidArgument, ...CODE_INVALID);
+      }
+      assert.deepEqual(await listPasskeys(users, user.userId), []);
+      assert.deepEqual(await listPasskeys(users, other.userId), []);
+    });
+
+    test('with the code, that caller starts the registration, once: the code again is InvalidArgument (COMMAND-Eeb2a)', async () => {
+      assert.ok(code, 'CreatePasskeyRegistrationLink failed above');
+      // The refusals above did not use the code up.
+      pending = await registerPasskey(viewer, user.userId, { code });
+      assert.equal(pending.details?.resourceOwner, user.org);
+      assert.deepEqual(await listPasskeys(users, user.userId), [
+        { id: pending.passkeyId, state: AuthFactorState.NOT_READY, name: '' },
+      ]);
+      await assertZitadelError(registerWithCode(code), Code.InvalidArgument, ...CODE_INVALID);
+      assert.deepEqual(
+        (await listPasskeys(users, user.userId)).map(({ id }) => id),
+        [pending.passkeyId],
+      );
+    });
+
+    test('the registration the code started finishes and signs in', async () => {
+      assert.ok(pending, 'RegisterPasskey with the code failed above');
+      const passkey = new SoftwarePasskey();
+      // The code lets a caller start a registration, not finish one: VerifyPasskeyRegistration
+      // asks for the credential-write permission, so the administrator finishes it here.
+      await users.verifyPasskeyRegistration({
+        userId: user.userId,
+        passkeyId: pending.passkeyId,
+        publicKeyCredential: passkey.register(pending.options),
+        passkeyName: 'Registered with a code',
+      });
+      assert.deepEqual(await listPasskeys(users, user.userId), [
+        { id: pending.passkeyId, state: AuthFactorState.READY, name: 'Registered with a code' },
+      ]);
+      await signInWithPasskey(sessions, user.userId, passkey);
+    });
+  });
+}
+
+describe("ZITADEL v1's passwordless calls through @zitadel/node (gRPC): the same passkeys", () => {
+  let users; // @zitadel/client's user service v2, the administrator's
+  let sessions;
+  let management; // @zitadel/node's management v1, the administrator's
+  let me; // @zitadel/node's auth v1, with the user's own ID token
+  let userId;
+  let org;
+  let passkey;
+  let pending; // the creation options AddMyPasswordless returned
+  let tokenId; // the passkey's id once verified
+
+  before(async () => {
+    const transport = TRANSPORTS['gRPC (h2c)'];
+    users = createUserServiceClient(transport(tessera.adminPat));
+    sessions = createSessionServiceClient(transport(tessera.adminPat));
+    management = createManagementClient(tessera.baseUrl, createAccessTokenInterceptor(tessera.adminPat));
+    // A user signed up through Identity Toolkit calls the auth API with their ID token.
+    const { user } = await tessera.signUp(uniqueEmail('zitadel-passwordless'));
+    userId = user.uid;
+    me = createAuthClient(tessera.baseUrl, createAccessTokenInterceptor(await user.getIdToken()));
+    org = (await users.getUserByID({ userId })).details?.resourceOwner;
+    assert.ok(org, 'the user has an organization');
+    passkey = new SoftwarePasskey();
+  });
+
+  /** ListMyPasswordless: the user's own passkeys as { id, state, name }. */
+  const listMine = async () => webAuthNTokens(await me.listMyPasswordless({}));
+
+  test('AddMyPasswordless: the creation options as JSON bytes, requiring user verification; NOT_READY in ListMyPasswordless', async () => {
+    const added = await me.addMyPasswordless({});
+    assert.equal(added.details?.resourceOwner, org);
+    assert.ok(Buffer.isBuffer(added.key?.publicKey), 'WebAuthNKey.publicKey is bytes');
+    pending = fromJsonBytes(added.key.publicKey);
+    assert.equal(pending.publicKey.rp.id, RP_ID);
+    assert.equal(pending.publicKey.authenticatorSelection.userVerification, 'required');
+    assert.match(pending.publicKey.challenge, /^[A-Za-z0-9_-]{16,}$/);
+    const mine = await listMine();
+    assert.equal(mine.length, 1, JSON.stringify(mine));
+    assert.deepEqual(mine, [{ id: mine[0].id, state: AuthFactorStateV1.AUTH_FACTOR_STATE_NOT_READY, name: '' }]);
+  });
+
+  test('VerifyMyPasswordless without user verification: INVALID_ARGUMENT (TESSERA-WAN02), still NOT_READY', async () => {
+    assert.ok(pending, 'AddMyPasswordless failed above');
+    await assertGrpcError(
+      me.verifyMyPasswordless({
+        verification: {
+          publicKeyCredential: toJsonBytes(passkey.register(pending, { flags: UP })),
+          tokenName: 'no verification',
+        },
+      }),
+      Status.INVALID_ARGUMENT,
+      ...NOT_VERIFIED,
+    );
+    assert.deepEqual((await listMine()).map(({ state }) => state), [AuthFactorStateV1.AUTH_FACTOR_STATE_NOT_READY]);
+  });
+
+  test('VerifyMyPasswordless with the credential JSON: READY under its tokenName in ListMyPasswordless, ListHumanPasswordless and ListPasskeys', async () => {
+    assert.ok(pending, 'AddMyPasswordless failed above');
+    const verified = await me.verifyMyPasswordless({
+      verification: { publicKeyCredential: toJsonBytes(passkey.register(pending)), tokenName: 'my phone' },
+    });
+    assert.equal(verified.details?.resourceOwner, org);
+    const mine = await listMine();
+    tokenId = mine[0]?.id;
+    assert.deepEqual(mine, [{ id: tokenId, state: AuthFactorStateV1.AUTH_FACTOR_STATE_READY, name: 'my phone' }]);
+    // The administrator's v1 view and v2's are the same passkey.
+    assert.deepEqual(webAuthNTokens(await management.listHumanPasswordless({ userId })), mine);
+    assert.deepEqual(await listPasskeys(users, userId), [
+      { id: tokenId, state: AuthFactorState.READY, name: 'my phone' },
+    ]);
+  });
+
+  test('the passkey registered through v1 signs in a v2 session', async () => {
+    assert.ok(tokenId, 'VerifyMyPasswordless failed above');
+    await signInWithPasskey(sessions, userId, passkey);
+  });
+
+  test('RemoveMyPasswordless: gone everywhere; RemoveMyPasswordless and RemoveHumanPasswordless again are NOT_FOUND (COMMAND-2M9ds)', async () => {
+    assert.ok(tokenId, 'VerifyMyPasswordless failed above');
+    const removed = await me.removeMyPasswordless({ tokenId });
+    assert.equal(removed.details?.resourceOwner, org);
+    assert.deepEqual(await listMine(), []);
+    assert.deepEqual((await management.listHumanPasswordless({ userId })).result, []);
+    assert.deepEqual(await listPasskeys(users, userId), []);
+    await assertGrpcError(me.removeMyPasswordless({ tokenId }), Status.NOT_FOUND, ...NOT_FOUND);
+    await assertGrpcError(management.removeHumanPasswordless({ userId, tokenId }), Status.NOT_FOUND, ...NOT_FOUND);
+  });
+
+  test('management ListHumanPasswordless and RemoveHumanPasswordless over a passkey registered through v2; a viewer lists but may not remove', async () => {
+    const { passkeyId, options } = await registerPasskey(users, userId);
+    await users.verifyPasskeyRegistration({
+      userId,
+      passkeyId,
+      publicKeyCredential: new SoftwarePasskey().register(options),
+      passkeyName: 'Through v2',
+    });
+    const expected = [{ id: passkeyId, state: AuthFactorStateV1.AUTH_FACTOR_STATE_READY, name: 'Through v2' }];
+    const listed = async (client) => webAuthNTokens(await client.listHumanPasswordless({ userId }));
+    assert.deepEqual(await listed(management), expected);
+    assert.deepEqual(await listMine(), expected);
+
+    const viewer = createManagementClient(tessera.baseUrl, createAccessTokenInterceptor(viewerPat(org)));
+    assert.deepEqual(await listed(viewer), expected);
+    await assertGrpcError(
+      viewer.removeHumanPasswordless({ userId, tokenId: passkeyId }),
+      Status.PERMISSION_DENIED,
+      ...NO_PERMISSION,
+    );
+    assert.deepEqual(await listed(management), expected);
+
+    const removed = await management.removeHumanPasswordless({ userId, tokenId: passkeyId });
+    assert.equal(removed.details?.resourceOwner, org);
+    assert.deepEqual(await listed(management), []);
+    assert.deepEqual(await listPasskeys(users, userId), []);
+    await assertGrpcError(
+      management.removeHumanPasswordless({ userId, tokenId: passkeyId }),
+      Status.NOT_FOUND,
+      ...NOT_FOUND,
+    );
+  });
+});
