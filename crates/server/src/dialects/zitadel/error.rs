@@ -160,10 +160,16 @@ pub const HASH_NOT_SUPPORTED_ON_CHANGE: ZitadelError = err(
     HASH_NOT_SUPPORTED_TEXT,
     "USER-oz74onzvqr",
 );
-/// ZITADEL's request validation refuses a passkey without a name (1 to 200 characters).
+/// ZITADEL's request validation refuses a passkey without a name (1 to 200 characters), in
+/// v2 and in auth v1.
 pub const PASSKEY_NAME_INVALID: ZitadelError = err(
     Code::InvalidArgument,
     "invalid VerifyPasskeyRegistrationRequest.PasskeyName: value length must be between 1 and 200 runes, inclusive",
+    "TESSERA-PKY01",
+);
+pub const TOKEN_NAME_INVALID: ZitadelError = err(
+    Code::InvalidArgument,
+    "invalid WebAuthNVerification.TokenName: value length must be between 1 and 200 runes, inclusive",
     "TESSERA-PKY01",
 );
 /// `CreatePasskeyRegistrationLink` emailing ZITADEL's default link, to its own login UI's

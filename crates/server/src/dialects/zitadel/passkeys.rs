@@ -6,7 +6,10 @@
 use tessera_core::{DomainError, FactorId, FactorState, Passkey};
 
 use super::details::{created_v1, details_v1, details_v2};
-use super::error::{BAD_BODY, Op, PASSKEY_LINK_NEEDS_TEMPLATE, PASSKEY_NAME_INVALID, ZitadelError};
+use super::error::{
+    BAD_BODY, Op, PASSKEY_LINK_NEEDS_TEMPLATE, PASSKEY_NAME_INVALID, TOKEN_NAME_INVALID,
+    ZitadelError,
+};
 use super::rpc::Ctx;
 use crate::proto::zitadel::auth::v1 as auth;
 use crate::proto::zitadel::management::v1 as mgmt;
@@ -20,6 +23,15 @@ fn passkey_error(e: DomainError) -> ZitadelError {
 
 fn passkey_id(raw: &str) -> Result<FactorId, ZitadelError> {
     FactorId::parse(raw).ok_or(passkey_error(DomainError::FactorNotFound))
+}
+
+/// ZITADEL's request validation: a passkey's name is 1 to 200 characters.
+fn check_name(name: &str, refusal: ZitadelError) -> Result<(), ZitadelError> {
+    if (1..=200).contains(&name.chars().count()) {
+        Ok(())
+    } else {
+        Err(refusal)
+    }
 }
 
 fn attachment(raw: i32) -> Result<Option<Attachment>, ZitadelError> {
@@ -54,11 +66,17 @@ fn passkey_v2(passkey: &Passkey) -> v2::Passkey {
     }
 }
 
+/// The user's ready passkeys: ZITADEL's listings leave out registrations not yet finished.
 async fn listed(ctx: &Ctx, id: &tessera_core::UserId) -> Result<Vec<Passkey>, ZitadelError> {
-    ctx.svc
+    let passkeys = ctx
+        .svc
         .passkeys(&ctx.realm, id)
         .await
-        .map_err(|e| ZitadelError::from_domain(Op::Read, e))
+        .map_err(|e| ZitadelError::from_domain(Op::Read, e))?;
+    Ok(passkeys
+        .into_iter()
+        .filter(|p| p.state == FactorState::Ready)
+        .collect())
 }
 
 /// With a registration code, any caller may start it (the code is the user's consent, as in
@@ -88,14 +106,15 @@ pub async fn register_passkey(
     })
 }
 
+/// Any caller may finish a registration, as in ZITADEL: only the browser that was given the
+/// creation options can answer their challenge, and whoever started it was allowed to (a
+/// login UI with a registration code starts it and finishes it).
 pub async fn verify_passkey_registration(
     ctx: Ctx,
     req: v2::VerifyPasskeyRegistrationRequest,
 ) -> Result<v2::VerifyPasskeyRegistrationResponse, ZitadelError> {
-    let (ctx, id) = ctx.credential_of(&req.user_id).await?;
-    if !(1..=200).contains(&req.passkey_name.chars().count()) {
-        return Err(PASSKEY_NAME_INVALID);
-    }
+    let (ctx, id) = ctx.located(&req.user_id).await?;
+    check_name(&req.passkey_name, PASSKEY_NAME_INVALID)?;
     let credential = serde_json::to_value(req.public_key_credential.unwrap_or_default())
         .map_err(|_| BAD_BODY)?;
     ctx.svc
@@ -140,7 +159,7 @@ pub async fn create_passkey_registration_link(
     })
 }
 
-/// Every passkey of the user, registrations not finished too, as ZITADEL lists them.
+/// The user's ready passkeys.
 pub async fn list_passkeys(
     ctx: Ctx,
     req: v2::ListPasskeysRequest,
@@ -235,6 +254,7 @@ pub async fn verify_my_passwordless(
 ) -> Result<auth::VerifyMyPasswordlessResponse, ZitadelError> {
     let me = ctx.me()?;
     let verification = req.verification.unwrap_or_default();
+    check_name(&verification.token_name, TOKEN_NAME_INVALID)?;
     let credential = serde_json::from_slice(&verification.public_key_credential)
         .map_err(|_| passkey_error(DomainError::InvalidCredential))?;
     ctx.svc
