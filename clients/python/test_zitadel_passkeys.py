@@ -63,7 +63,6 @@ RP_ID = "localhost"
 ORIGIN = "http://localhost:3000"
 
 READY = "AUTH_FACTOR_STATE_READY"
-NOT_READY = "AUTH_FACTOR_STATE_NOT_READY"
 PASSWORD_METHOD = "AUTHENTICATION_METHOD_TYPE_PASSWORD"
 PASSKEY_METHOD = "AUTHENTICATION_METHOD_TYPE_PASSKEY"
 
@@ -343,12 +342,12 @@ def test_a_passkey_registers_signs_a_session_in_and_is_removed(zitadel, tessera,
     user_id = add_human(zitadel)
     passkey = SoftwarePasskey()
 
-    # RegisterPasskey: pending, unnamed, not yet a method.
+    # RegisterPasskey: pending, not yet listed (ZITADEL lists ready passkeys only), not yet a method.
     passkey_id, options = register(
         zitadel, user_id, authenticator=UserServicePasskeyAuthenticator.PASSKEY_AUTHENTICATOR_CROSS_PLATFORM
     )
     assert options["publicKey"]["authenticatorSelection"]["authenticatorAttachment"] == "cross-platform"
-    assert passkeys(zitadel, user_id) == [(passkey_id, NOT_READY, "")]
+    assert passkeys(zitadel, user_id) == []
     assert method_types(zitadel, user_id) == [PASSWORD_METHOD]
 
     # VerifyPasskeyRegistration: ready under its name, and a method.
@@ -402,7 +401,8 @@ def test_a_passkey_needs_a_name(zitadel):
         lambda: verify(zitadel, user_id, passkey_id, passkey.create(options), ""),
         400, "invalid_argument", *NAME_INVALID,
     )
-    assert passkeys(zitadel, user_id) == [(passkey_id, NOT_READY, "")]
+    # Still unfinished: not listed, not a method.
+    assert passkeys(zitadel, user_id) == []
     assert method_types(zitadel, user_id) == [PASSWORD_METHOD]
     # The pending registration is still there to finish, with a name.
     verify(zitadel, user_id, passkey_id, passkey.create(options), "Named")
@@ -420,7 +420,8 @@ def test_a_registration_without_user_verification_is_refused(zitadel):
         lambda: verify(zitadel, user_id, passkey_id, passkey.create(options, flags=UP), "No verification"),
         400, "invalid_argument", *NOT_VERIFIED,
     )
-    assert passkeys(zitadel, user_id) == [(passkey_id, NOT_READY, "")]
+    # Still unfinished: not listed, not a method, and there to finish with a verifying one.
+    assert passkeys(zitadel, user_id) == []
     assert method_types(zitadel, user_id) == [PASSWORD_METHOD]
     verify(zitadel, user_id, passkey_id, passkey.create(options), "Verified")
     assert passkeys(zitadel, user_id) == [(passkey_id, READY, "Verified")]
@@ -452,10 +453,16 @@ def test_a_webauthn_challenge_for_a_user_without_a_passkey_is_internal(zitadel):
     user_id = add_human(zitadel)
     expect_error(lambda: zitadel.sessions.create_session(challenge_request(user_id)), 500, "internal", *NO_PASSKEY)
     assert passkeys(zitadel, user_id) == []
-    # A pending passkey is no passkey to sign in with either.
+    # A pending passkey is no passkey to sign in with either, nor is it listed.
     passkey_id, _ = register(zitadel, user_id)
     expect_error(lambda: zitadel.sessions.create_session(challenge_request(user_id)), 500, "internal", *NO_PASSKEY)
-    assert passkeys(zitadel, user_id) == [(passkey_id, NOT_READY, "")]
+    assert passkeys(zitadel, user_id) == []
+    # It is there all the same: RemovePasskey removes it, once.
+    zitadel.users.remove_passkey(UserServiceRemovePasskeyRequest(user_id=user_id, passkey_id=passkey_id))
+    expect_error(
+        lambda: zitadel.users.remove_passkey(UserServiceRemovePasskeyRequest(user_id=user_id, passkey_id=passkey_id)),
+        404, "not_found", *NOT_FOUND,
+    )
 
 
 def create_code(zitadel: Zitadel, user_id: str) -> UserServicePasskeyRegistrationCode:
@@ -483,6 +490,7 @@ def test_a_returned_registration_code_starts_one_registration(zitadel, tessera, 
     # The code starts a registration, which finishes as any other and signs in.
     passkey = SoftwarePasskey()
     passkey_id, options = register(zitadel, user_id, code=code)
+    assert passkeys(zitadel, user_id) == []
     verify(zitadel, user_id, passkey_id, passkey.create(options), "From a code")
     assert passkeys(zitadel, user_id) == [(passkey_id, READY, "From a code")]
     assert PASSKEY_METHOD in method_types(zitadel, user_id)

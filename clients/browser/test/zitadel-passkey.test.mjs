@@ -84,6 +84,16 @@ const finishRegistration = (id, credential, name) =>
 /** ListPasskeys of the user. */
 const listed = () => ok('POST', `/v2/users/${userId}/passkeys/_search`, {});
 
+/**
+ * Asserts that ListPasskeys shows no passkey: ZITADEL lists ready passkeys only, and protobuf
+ * JSON leaves an empty list out.
+ */
+async function assertNoneListed() {
+  const list = await listed();
+  assert.equal(list.result, undefined, JSON.stringify(list));
+  assert.equal(list.details.totalResult ?? '0', '0', JSON.stringify(list));
+}
+
 /** The user's authentication method types (protobuf JSON leaves an empty list out). */
 const authMethods = async () => (await ok('GET', `/v2/users/${userId}/authentication_methods`)).authMethodTypes ?? [];
 
@@ -165,7 +175,7 @@ const credentialsOf = async (id) => (await cdp.send('WebAuthn.getCredentials', {
 /** Bytes of a base64 (the DevTools Protocol's) or base64url (WebAuthn JSON's) string. */
 const bytes = (encoded) => Buffer.from(encoded, 'base64url');
 
-test('registration: the browser creates a passkey with the server options; it is listed ready under its name', () =>
+test('registration: the browser creates a passkey with the server options; unlisted until finished, then listed ready under its name', () =>
   ui.step(async (page) => {
     const created = await ok(
       'POST',
@@ -192,7 +202,7 @@ test('registration: the browser creates a passkey with the server options; it is
     assert.equal(publicKey.authenticatorSelection.userVerification, 'required');
     assert.equal(publicKey.authenticatorSelection.authenticatorAttachment, 'platform');
     assert.deepEqual(publicKey.excludeCredentials ?? [], [], 'no passkey to exclude yet');
-    assert.deepEqual((await listed()).result, [{ id: started.passkeyId, state: 'AUTH_FACTOR_STATE_NOT_READY' }]);
+    await assertNoneListed();
     assert.ok(!(await authMethods()).includes(PASSKEY), 'an unfinished registration is no way to sign in');
 
     const credential = made(await browserCreate(publicKey));
@@ -262,7 +272,7 @@ test('sign-in: a session challenge requiring user verification, answered by navi
     }
   }));
 
-test('a second passkey on the same authenticator: the browser refuses it (excludeCredentials); the server keeps both rows', () =>
+test('a second passkey on the same authenticator: the browser refuses it (excludeCredentials); the open registration is not listed, and is removed like a passkey', () =>
   ui.step(async () => {
     assert.ok(passkeyId, 'registration failed above');
     const started = await startRegistration({ domain: 'localhost' });
@@ -278,23 +288,25 @@ test('a second passkey on the same authenticator: the browser refuses it (exclud
     assert.equal(outcome.error?.name, 'InvalidStateError', JSON.stringify(outcome));
     assert.equal((await credentialsOf(authenticatorId)).length, 1, 'the authenticator made no second credential');
 
-    // The server saw the start only: the registration stays open beside the ready passkey.
-    const list = await listed();
-    assert.equal(list.details.totalResult, '2', JSON.stringify(list));
-    const byId = (a, b) => a.id.localeCompare(b.id);
-    assert.deepEqual(
-      list.result.toSorted(byId),
-      [
-        { id: passkeyId, state: 'AUTH_FACTOR_STATE_READY', name: PASSKEY_NAME },
-        { id: started.passkeyId, state: 'AUTH_FACTOR_STATE_NOT_READY' },
-      ].toSorted(byId),
-    );
+    // The server saw the start only: the registration stays open, unlisted beside the ready
+    // passkey (ZITADEL lists ready passkeys only).
+    const readyOnly = {
+      details: { totalResult: '1' },
+      result: [{ id: passkeyId, state: 'AUTH_FACTOR_STATE_READY', name: PASSKEY_NAME }],
+    };
+    assert.deepEqual(await listed(), readyOnly);
 
-    // An open registration is removed like a passkey (the next test wants the listing empty).
-    await ok('DELETE', `/v2/users/${userId}/passkeys/${started.passkeyId}`);
-    assert.deepEqual((await listed()).result, [
-      { id: passkeyId, state: 'AUTH_FACTOR_STATE_READY', name: PASSKEY_NAME },
-    ]);
+    // An open registration is removed like a passkey, once (the next test wants it gone).
+    const removed = await ok('DELETE', `/v2/users/${userId}/passkeys/${started.passkeyId}`);
+    assert.equal(typeof removed.details?.changeDate, 'string', JSON.stringify(removed));
+    assertZitadelError(
+      await zitadel('DELETE', `/v2/users/${userId}/passkeys/${started.passkeyId}`),
+      404,
+      5,
+      'WebAuthN Token could not be found',
+      'COMMAND-2M9ds',
+    );
+    assert.deepEqual(await listed(), readyOnly);
   }));
 
 test('removal: the passkey leaves the listing and the sign-in methods; its authenticator no longer signs in', () =>
@@ -313,9 +325,7 @@ test('removal: the passkey leaves the listing and the sign-in methods; its authe
       'WebAuthN Token could not be found',
       'COMMAND-2M9ds',
     );
-    const list = await listed();
-    assert.equal(list.result, undefined, JSON.stringify(list));
-    assert.equal(list.details.totalResult ?? '0', '0', JSON.stringify(list));
+    await assertNoneListed();
     assert.ok(!(await authMethods()).includes(PASSKEY), 'no passkey left to sign in with');
 
     // The browser still holds the credential (no one told the authenticator), and still
@@ -343,7 +353,7 @@ test('removal: the passkey leaves the listing and the sign-in methods; its authe
     );
   }));
 
-test('an authenticator without user verification: the browser refuses the requirement; a client that lowers it gets a credential the server refuses', () =>
+test('an authenticator without user verification: the browser refuses the requirement; a client that lowers it gets a credential the server refuses; one that verifies finishes the registration', () =>
   ui.step(async () => {
     assert.ok(userId, 'registration failed above');
     // This authenticator alone, so that the browser cannot turn to the one that verifies.
@@ -396,6 +406,20 @@ test('an authenticator without user verification: the browser refuses the requir
       'The security key did not verify the user',
       'TESSERA-WAN02',
     );
-    assert.deepEqual((await listed()).result, [{ id: started.passkeyId, state: 'AUTH_FACTOR_STATE_NOT_READY' }]);
+    await assertNoneListed();
     assert.ok(!(await authMethods()).includes(PASSKEY));
+
+    // The registration stays open all the same: an authenticator that verifies, alone again,
+    // answers the same options, and the server takes its credential.
+    await cdp.send('WebAuthn.removeVirtualAuthenticator', { authenticatorId: presenceOnly });
+    authenticatorId = await addAuthenticator({ transport: 'usb', isUserVerified: true });
+    const verified = made(await browserCreate(publicKey));
+    assert.equal(bytes(verified.response.authenticatorData)[32] & 0x04, 0x04, 'the authenticator data has the UV flag');
+    const finished = await finishRegistration(started.passkeyId, verified, 'Security key');
+    assert.equal(finished.status, 200, finished.exchange);
+    assert.deepEqual(await listed(), {
+      details: { totalResult: '1' },
+      result: [{ id: started.passkeyId, state: 'AUTH_FACTOR_STATE_READY', name: 'Security key' }],
+    });
+    assert.ok((await authMethods()).includes(PASSKEY), 'a ready passkey is a way to sign in');
   }));

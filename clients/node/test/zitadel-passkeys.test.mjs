@@ -58,6 +58,11 @@ const NAME_INVALID = [
   'invalid VerifyPasskeyRegistrationRequest.PasskeyName: value length must be between 1 and 200 runes, inclusive',
   'TESSERA-PKY01',
 ];
+// ZITADEL's request validation of auth v1's WebAuthNVerification.token_name.
+const TOKEN_NAME_INVALID = [
+  'invalid WebAuthNVerification.TokenName: value length must be between 1 and 200 runes, inclusive',
+  'TESSERA-PKY01',
+];
 const CODE_INVALID = ['Code is invalid', 'COMMAND-Eeb2a'];
 const NO_PERMISSION = ['No matching permissions found', 'AUTH-5mWD2'];
 const NO_LINK_PAGE = [
@@ -400,14 +405,13 @@ for (const [name, transport] of Object.entries(TRANSPORTS)) {
       );
     });
 
-    test('RegisterPasskey (cross-platform) asks for a verifying authenticator; the passkey is NOT_READY without a name', async () => {
+    test('RegisterPasskey (cross-platform) asks for a verifying authenticator; the unfinished registration is not listed', async () => {
       pending = await registerPasskey(users, user.userId, { authenticator: PasskeyAuthenticator.CROSS_PLATFORM });
       assert.equal(pending.details?.resourceOwner, user.org);
       assert.equal(pending.options.publicKey.authenticatorSelection.authenticatorAttachment, 'cross-platform');
       assert.deepEqual(pending.options.publicKey.excludeCredentials ?? [], []);
-      assert.deepEqual(await listPasskeys(users, user.userId), [
-        { id: pending.passkeyId, state: AuthFactorState.NOT_READY, name: '' },
-      ]);
+      // ZITADEL lists ready passkeys only.
+      assert.deepEqual(await listPasskeys(users, user.userId), []);
       // Not usable yet: no passkey among the methods, and none for a challenge to ask for.
       assert.ok(!(await methodTypes(users, user.userId)).includes(AuthenticationMethodType.PASSKEY));
       await assertZitadelError(
@@ -417,7 +421,7 @@ for (const [name, transport] of Object.entries(TRANSPORTS)) {
       );
     });
 
-    test('VerifyPasskeyRegistration without user verification (UV flag clear): InvalidArgument (TESSERA-WAN02), still NOT_READY', async () => {
+    test('VerifyPasskeyRegistration without user verification (UV flag clear): InvalidArgument (TESSERA-WAN02), still unfinished and not listed', async () => {
       assert.ok(pending, 'RegisterPasskey failed above');
       await assertZitadelError(
         users.verifyPasskeyRegistration({
@@ -429,12 +433,10 @@ for (const [name, transport] of Object.entries(TRANSPORTS)) {
         Code.InvalidArgument,
         ...NOT_VERIFIED,
       );
-      assert.deepEqual(await listPasskeys(users, user.userId), [
-        { id: pending.passkeyId, state: AuthFactorState.NOT_READY, name: '' },
-      ]);
+      assert.deepEqual(await listPasskeys(users, user.userId), []);
     });
 
-    test('VerifyPasskeyRegistration with a malformed credential: InvalidArgument (WEBAU-sl9dr), still NOT_READY', async () => {
+    test('VerifyPasskeyRegistration with a malformed credential: InvalidArgument (WEBAU-sl9dr), still unfinished and not listed', async () => {
       assert.ok(pending, 'RegisterPasskey failed above');
       const credential = passkey.register(pending.options);
       await assertZitadelError(
@@ -458,12 +460,10 @@ for (const [name, transport] of Object.entries(TRANSPORTS)) {
         Code.InvalidArgument,
         ...UNPARSABLE,
       );
-      assert.deepEqual(await listPasskeys(users, user.userId), [
-        { id: pending.passkeyId, state: AuthFactorState.NOT_READY, name: '' },
-      ]);
+      assert.deepEqual(await listPasskeys(users, user.userId), []);
     });
 
-    test('VerifyPasskeyRegistration for another origin or another challenge: InvalidArgument (WEBAU-sl9dr), still NOT_READY', async () => {
+    test('VerifyPasskeyRegistration for another origin or another challenge: InvalidArgument (WEBAU-sl9dr), still unfinished and not listed', async () => {
       assert.ok(pending, 'RegisterPasskey failed above');
       for (const clientData of [{ origin: 'https://evil.example' }, { challenge: b64url(randomBytes(32)) }]) {
         await assertZitadelError(
@@ -477,12 +477,10 @@ for (const [name, transport] of Object.entries(TRANSPORTS)) {
           ...UNPARSABLE,
         );
       }
-      assert.deepEqual(await listPasskeys(users, user.userId), [
-        { id: pending.passkeyId, state: AuthFactorState.NOT_READY, name: '' },
-      ]);
+      assert.deepEqual(await listPasskeys(users, user.userId), []);
     });
 
-    test('VerifyPasskeyRegistration without a name or with one of 201 characters: InvalidArgument (TESSERA-PKY01), still NOT_READY', async () => {
+    test('VerifyPasskeyRegistration without a name or with one of 201 characters: InvalidArgument (TESSERA-PKY01), still unfinished and not listed', async () => {
       assert.ok(pending, 'RegisterPasskey failed above');
       // A valid credential: only the name is wrong. 200 is counted in characters (runes), not bytes.
       for (const passkeyName of ['', 'é'.repeat(201)]) {
@@ -497,9 +495,7 @@ for (const [name, transport] of Object.entries(TRANSPORTS)) {
           ...NAME_INVALID,
         );
       }
-      assert.deepEqual(await listPasskeys(users, user.userId), [
-        { id: pending.passkeyId, state: AuthFactorState.NOT_READY, name: '' },
-      ]);
+      assert.deepEqual(await listPasskeys(users, user.userId), []);
     });
 
     test('VerifyPasskeyRegistration: READY under its name, the PASSKEY method, and no second factor', async () => {
@@ -532,12 +528,18 @@ for (const [name, transport] of Object.entries(TRANSPORTS)) {
         second.options.publicKey.excludeCredentials.map(({ type, id }) => ({ type, id })),
         [{ type: 'public-key', id: b64url(passkey.id) }],
       );
-      // Left unfinished, and removed so the listings below see only the ready one.
-      await users.removePasskey({ userId: user.userId, passkeyId: second.passkeyId });
-      assert.deepEqual(
-        (await listPasskeys(users, user.userId)).map(({ id }) => id),
-        [pending.passkeyId],
+      // Left unfinished, it is not listed beside the ready one.
+      const listed = [{ id: pending.passkeyId, state: AuthFactorState.READY, name: 'Software key' }];
+      assert.deepEqual(await listPasskeys(users, user.userId), listed);
+      // RemovePasskey still removes it: once, and the ready one stays.
+      const removed = await users.removePasskey({ userId: user.userId, passkeyId: second.passkeyId });
+      assert.equal(removed.details?.resourceOwner, user.org);
+      await assertZitadelError(
+        users.removePasskey({ userId: user.userId, passkeyId: second.passkeyId }),
+        Code.NotFound,
+        ...NOT_FOUND,
       );
+      assert.deepEqual(await listPasskeys(users, user.userId), listed);
     });
 
     test('CreateSession with a WebAuthN challenge requiring user verification, SetSession with the assertion: verified', async () => {
@@ -741,30 +743,26 @@ for (const [name, transport] of Object.entries(TRANSPORTS)) {
       // The refusals above did not use the code up.
       pending = await registerPasskey(viewer, user.userId, { code });
       assert.equal(pending.details?.resourceOwner, user.org);
-      assert.deepEqual(await listPasskeys(users, user.userId), [
-        { id: pending.passkeyId, state: AuthFactorState.NOT_READY, name: '' },
-      ]);
+      // Unfinished, it is not listed, to the administrator or to the caller.
+      assert.deepEqual(await listPasskeys(users, user.userId), []);
+      assert.deepEqual(await listPasskeys(viewer, user.userId), []);
       await assertZitadelError(registerWithCode(code), Code.InvalidArgument, ...CODE_INVALID);
-      assert.deepEqual(
-        (await listPasskeys(users, user.userId)).map(({ id }) => id),
-        [pending.passkeyId],
-      );
+      assert.deepEqual(await listPasskeys(users, user.userId), []);
     });
 
-    test('the registration the code started finishes and signs in', async () => {
+    test('the caller that started the registration with the code finishes it itself, and it signs in', async () => {
       assert.ok(pending, 'RegisterPasskey with the code failed above');
       const passkey = new SoftwarePasskey();
-      // The code lets a caller start a registration, not finish one: VerifyPasskeyRegistration
-      // asks for the credential-write permission, so the administrator finishes it here.
-      await users.verifyPasskeyRegistration({
+      const verified = await viewer.verifyPasskeyRegistration({
         userId: user.userId,
         passkeyId: pending.passkeyId,
         publicKeyCredential: passkey.register(pending.options),
         passkeyName: 'Registered with a code',
       });
-      assert.deepEqual(await listPasskeys(users, user.userId), [
-        { id: pending.passkeyId, state: AuthFactorState.READY, name: 'Registered with a code' },
-      ]);
+      assert.equal(verified.details?.resourceOwner, user.org);
+      const expected = [{ id: pending.passkeyId, state: AuthFactorState.READY, name: 'Registered with a code' }];
+      assert.deepEqual(await listPasskeys(users, user.userId), expected);
+      assert.deepEqual(await listPasskeys(viewer, user.userId), expected);
       await signInWithPasskey(sessions, user.userId, passkey);
     });
   });
@@ -798,7 +796,14 @@ describe("ZITADEL v1's passwordless calls through @zitadel/node (gRPC): the same
   /** ListMyPasswordless: the user's own passkeys as { id, state, name }. */
   const listMine = async () => webAuthNTokens(await me.listMyPasswordless({}));
 
-  test('AddMyPasswordless: the creation options as JSON bytes, requiring user verification; NOT_READY in ListMyPasswordless', async () => {
+  /** Asserts that no listing, v1's or v2's, shows a passkey of the user. */
+  const assertNoneListed = async () => {
+    assert.deepEqual(await listMine(), []);
+    assert.deepEqual((await management.listHumanPasswordless({ userId })).result, []);
+    assert.deepEqual(await listPasskeys(users, userId), []);
+  };
+
+  test('AddMyPasswordless: the creation options as JSON bytes, requiring user verification; not listed until verified', async () => {
     const added = await me.addMyPasswordless({});
     assert.equal(added.details?.resourceOwner, org);
     assert.ok(Buffer.isBuffer(added.key?.publicKey), 'WebAuthNKey.publicKey is bytes');
@@ -806,12 +811,12 @@ describe("ZITADEL v1's passwordless calls through @zitadel/node (gRPC): the same
     assert.equal(pending.publicKey.rp.id, RP_ID);
     assert.equal(pending.publicKey.authenticatorSelection.userVerification, 'required');
     assert.match(pending.publicKey.challenge, /^[A-Za-z0-9_-]{16,}$/);
-    const mine = await listMine();
-    assert.equal(mine.length, 1, JSON.stringify(mine));
-    assert.deepEqual(mine, [{ id: mine[0].id, state: AuthFactorStateV1.AUTH_FACTOR_STATE_NOT_READY, name: '' }]);
+    // ZITADEL lists ready passkeys only: neither ListMyPasswordless nor the administrator's
+    // listings show the unfinished registration.
+    await assertNoneListed();
   });
 
-  test('VerifyMyPasswordless without user verification: INVALID_ARGUMENT (TESSERA-WAN02), still NOT_READY', async () => {
+  test('VerifyMyPasswordless without user verification: INVALID_ARGUMENT (TESSERA-WAN02), still unfinished and not listed', async () => {
     assert.ok(pending, 'AddMyPasswordless failed above');
     await assertGrpcError(
       me.verifyMyPasswordless({
@@ -823,7 +828,20 @@ describe("ZITADEL v1's passwordless calls through @zitadel/node (gRPC): the same
       Status.INVALID_ARGUMENT,
       ...NOT_VERIFIED,
     );
-    assert.deepEqual((await listMine()).map(({ state }) => state), [AuthFactorStateV1.AUTH_FACTOR_STATE_NOT_READY]);
+    await assertNoneListed();
+  });
+
+  test('VerifyMyPasswordless with an empty tokenName: INVALID_ARGUMENT (TESSERA-PKY01), still unfinished and not listed', async () => {
+    assert.ok(pending, 'AddMyPasswordless failed above');
+    // A valid credential: only the name is missing.
+    await assertGrpcError(
+      me.verifyMyPasswordless({
+        verification: { publicKeyCredential: toJsonBytes(passkey.register(pending)), tokenName: '' },
+      }),
+      Status.INVALID_ARGUMENT,
+      ...TOKEN_NAME_INVALID,
+    );
+    await assertNoneListed();
   });
 
   test('VerifyMyPasswordless with the credential JSON: READY under its tokenName in ListMyPasswordless, ListHumanPasswordless and ListPasskeys', async () => {
