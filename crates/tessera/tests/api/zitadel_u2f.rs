@@ -108,6 +108,25 @@ async fn security_key_registers_signs_in_and_is_removed() {
         "Error on parse credential data",
         "WEBAU-sl9dr",
     );
+    // ZITADEL's request validation: a key has a name of 1 to 200 characters.
+    for name in [String::new(), "é".repeat(201)] {
+        let before = app.fingerprint().await;
+        let reply = call(
+            &app,
+            Method::POST,
+            &format!("/v2/users/{user}/u2f/{pending_id}"),
+            json!({"publicKeyCredential": {"id": "nope"}, "tokenName": name}),
+        )
+        .await;
+        assert_zitadel_error(
+            &reply,
+            400,
+            3,
+            "invalid VerifyU2FRegistrationRequest.TokenName: value length must be between 1 and 200 runes, inclusive",
+            "TESSERA-WAN03",
+        );
+        assert_eq!(app.fingerprint().await, before);
+    }
 
     let id = register(&app, &mut token, &user, "YubiKey 5").await;
     let (_, listed) = call(
@@ -284,6 +303,24 @@ async fn users_register_their_own_keys_through_auth_v1() {
     let (mut token, _) = SoftToken::new(true).unwrap();
     let credential = token.do_registration(origin(), options).unwrap();
     let encoded = data_encoding::BASE64.encode(&serde_json::to_vec(&credential).unwrap());
+    let before = app.fingerprint().await;
+    let reply = app
+        .zitadel(
+            Method::POST,
+            "/auth/v1/users/me/auth_factors/u2f/_verify",
+            &token_id,
+            None,
+            Some(json!({"verification": {"publicKeyCredential": encoded, "tokenName": ""}})),
+        )
+        .await;
+    assert_zitadel_error(
+        &reply,
+        400,
+        3,
+        "invalid WebAuthNVerification.TokenName: value length must be between 1 and 200 runes, inclusive",
+        "TESSERA-WAN03",
+    );
+    assert_eq!(app.fingerprint().await, before);
     let (status, body) = app
         .zitadel(
             Method::POST,

@@ -172,6 +172,26 @@ pub const TOKEN_NAME_INVALID: ZitadelError = err(
     "invalid WebAuthNVerification.TokenName: value length must be between 1 and 200 runes, inclusive",
     "TESSERA-PKY01",
 );
+/// The same validation of a security key's name, in v2 and in auth v1.
+pub const U2F_NAME_INVALID: ZitadelError = err(
+    Code::InvalidArgument,
+    "invalid VerifyU2FRegistrationRequest.TokenName: value length must be between 1 and 200 runes, inclusive",
+    "TESSERA-WAN03",
+);
+pub const U2F_TOKEN_NAME_INVALID: ZitadelError = err(
+    Code::InvalidArgument,
+    "invalid WebAuthNVerification.TokenName: value length must be between 1 and 200 runes, inclusive",
+    "TESSERA-WAN03",
+);
+
+/// ZITADEL's request validation of a WebAuthn credential's name: 1 to 200 characters.
+pub fn check_name(name: &str, refusal: ZitadelError) -> Result<(), ZitadelError> {
+    if (1..=200).contains(&name.chars().count()) {
+        Ok(())
+    } else {
+        Err(refusal)
+    }
+}
 /// `CreatePasskeyRegistrationLink` emailing ZITADEL's default link, to its own login UI's
 /// passkey page: Tessera has no such page.
 pub const PASSKEY_LINK_NEEDS_TEMPLATE: ZitadelError = err(

@@ -6,7 +6,10 @@ use data_encoding::BASE32_NOPAD;
 use tessera_core::{DomainError, Factor, FactorId, FactorKind, FactorState, UserId};
 
 use super::details::{created_v1, details_v1, details_v2};
-use super::error::{BAD_BODY, Op, USER_ID_MISSING, ZitadelError};
+use super::error::{
+    BAD_BODY, Op, U2F_NAME_INVALID, U2F_TOKEN_NAME_INVALID, USER_ID_MISSING, ZitadelError,
+    check_name,
+};
 use super::rpc::Ctx;
 use crate::proto::zitadel::auth::v1 as auth;
 use crate::proto::zitadel::management::v1 as mgmt;
@@ -506,6 +509,7 @@ pub async fn verify_u2f_registration(
     req: v2::VerifyU2fRegistrationRequest,
 ) -> Result<v2::VerifyU2fRegistrationResponse, ZitadelError> {
     let (ctx, id) = ctx.credential_of(&req.user_id).await?;
+    check_name(&req.token_name, U2F_NAME_INVALID)?;
     let credential = serde_json::to_value(req.public_key_credential.unwrap_or_default())
         .map_err(|_| BAD_BODY)?;
     ctx.svc
@@ -576,6 +580,7 @@ pub async fn verify_my_u2f(
 ) -> Result<auth::VerifyMyAuthFactorU2fResponse, ZitadelError> {
     let me = ctx.me()?;
     let verification = req.verification.unwrap_or_default();
+    check_name(&verification.token_name, U2F_TOKEN_NAME_INVALID)?;
     let credential = serde_json::from_slice(&verification.public_key_credential)
         .map_err(|_| u2f(DomainError::InvalidCredential))?;
     ctx.svc

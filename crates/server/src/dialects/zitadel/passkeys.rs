@@ -8,7 +8,7 @@ use tessera_core::{DomainError, FactorId, FactorState, Passkey};
 use super::details::{created_v1, details_v1, details_v2};
 use super::error::{
     BAD_BODY, Op, PASSKEY_LINK_NEEDS_TEMPLATE, PASSKEY_NAME_INVALID, TOKEN_NAME_INVALID,
-    ZitadelError,
+    ZitadelError, check_name,
 };
 use super::rpc::Ctx;
 use crate::proto::zitadel::auth::v1 as auth;
@@ -23,15 +23,6 @@ fn passkey_error(e: DomainError) -> ZitadelError {
 
 fn passkey_id(raw: &str) -> Result<FactorId, ZitadelError> {
     FactorId::parse(raw).ok_or(passkey_error(DomainError::FactorNotFound))
-}
-
-/// ZITADEL's request validation: a passkey's name is 1 to 200 characters.
-fn check_name(name: &str, refusal: ZitadelError) -> Result<(), ZitadelError> {
-    if (1..=200).contains(&name.chars().count()) {
-        Ok(())
-    } else {
-        Err(refusal)
-    }
 }
 
 fn attachment(raw: i32) -> Result<Option<Attachment>, ZitadelError> {
