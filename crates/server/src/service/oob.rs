@@ -20,6 +20,7 @@ use serde::{Deserialize, Serialize};
 use tessera_core::delivery::{MessageContent, MessageKind};
 use tessera_core::oob::{OOB_CODE_LIFETIME, OobCode, OobRequest};
 use tessera_core::store::{Outgoing, UserRow, UserWrite};
+use tessera_core::user::sessions_valid_since;
 use tessera_core::{
     DomainError, EmailAddress, Factor, FactorId, FactorState, Password, PhoneNumber, Realm,
     RealmId, User, UserId,
@@ -453,7 +454,7 @@ impl Service {
                 (OobRequest::VerifyAndChangeEmail, Some(new)) => new.clone(),
                 // The factor goes with the write (`use_oob_code`); so do the sessions.
                 (OobRequest::RevertSecondFactorAddition, _) => {
-                    changes.valid_since = Some(self.clock.now());
+                    changes.valid_since = Some(sessions_valid_since(self.clock.now()));
                     return Ok(());
                 }
                 _ => return Err(DomainError::InvalidOobCode),

@@ -162,6 +162,16 @@ async fn an_enrolment_is_told_and_can_be_undone() {
             .await;
         assert_it_error(&reply, "TOKEN_EXPIRED");
     }
+    // A sign-in in the same second as the revert gets a session that works.
+    let credentials = json!({"email": "ada@example.com", "password": "correct horse"});
+    let (status, again) = prod
+        .post("/v1/accounts:signInWithPassword", credentials)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{again}");
+    let (status, found) = prod
+        .post("/v1/accounts:lookup", json!({"idToken": again["idToken"]}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{found}");
     prod.refused(UPDATE, json!({"oobCode": code}), "INVALID_OOB_CODE")
         .await;
 }
