@@ -767,3 +767,82 @@ async fn v1_passwordless_calls_reach_the_same_passkeys() {
     .await;
     assert_eq!(mine, json!({}));
 }
+
+/// Of one registration code used eight times at once, one use starts a registration; of one
+/// registration finished eight times at once, one finish makes the passkey. The others hear
+/// what a second try hears, and nothing is doubled.
+#[tokio::test]
+async fn a_code_and_a_registration_are_each_used_once_under_concurrency() {
+    let app = TestApp::spawn().await;
+    let user = str_of(
+        &app.sign_up("race@example.com", "secret12").await,
+        "localId",
+    )
+    .to_owned();
+    let link = format!("/v2/users/{user}/passkeys/registration_link");
+    let code = call_ok(&app, Method::POST, &link, json!({"returnCode": {}})).await["code"].clone();
+    let post = |path: String, body: Value| {
+        app.client
+            .post(app.url(&path))
+            .bearer_auth(app.pat())
+            .json(&body)
+    };
+    let starts = (0..8)
+        .map(|_| post(format!("/v2/users/{user}/passkeys"), json!({"code": code})))
+        .collect();
+    let (started, refused): (Vec<Reply>, Vec<Reply>) = TestApp::all_at_once(starts)
+        .await
+        .into_iter()
+        .partition(|(status, _)| *status == StatusCode::OK);
+    assert_eq!(started.len(), 1, "{refused:?}");
+    for reply in &refused {
+        assert_zitadel_error(reply, 400, 3, "Code is invalid", "COMMAND-Eeb2a");
+    }
+    let open: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM passkeys WHERE user_id = $1")
+        .bind(&user)
+        .fetch_one(&app.db().await)
+        .await
+        .unwrap();
+    assert_eq!(open, 1);
+
+    let started = &started[0].1;
+    let (mut token, _) = SoftToken::new(true).unwrap();
+    let credential = token
+        .do_registration(origin(), creation_options(started))
+        .unwrap();
+    let id = str_of(started, "passkeyId");
+    let finishes = (0..8)
+        .map(|_| {
+            post(
+                format!("/v2/users/{user}/passkeys/{id}"),
+                json!({"publicKeyCredential": credential, "passkeyName": "Laptop"}),
+            )
+        })
+        .collect();
+    let (finished, refused): (Vec<Reply>, Vec<Reply>) = TestApp::all_at_once(finishes)
+        .await
+        .into_iter()
+        .partition(|(status, _)| *status == StatusCode::OK);
+    assert_eq!(finished.len(), 1, "{refused:?}");
+    for reply in &refused {
+        assert_zitadel_error(
+            reply,
+            404,
+            5,
+            "WebAuthN Token could not be found",
+            "COMMAND-2M9ds",
+        );
+    }
+    assert_eq!(
+        listed(&app, &user).await["result"],
+        json!([{"id": id, "state": "AUTH_FACTOR_STATE_READY", "name": "Laptop"}])
+    );
+    let enrolled: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM events WHERE user_id = $1 AND kind = 'factor.enrolled'",
+    )
+    .bind(&user)
+    .fetch_one(&app.db().await)
+    .await
+    .unwrap();
+    assert_eq!(enrolled, 1);
+}
