@@ -1,5 +1,6 @@
-// Security keys on the self-service page: WebAuthn in the browser, JSON to Tessera.
-// The server speaks webauthn-rs's JSON (binary fields as base64url), the browser ArrayBuffers.
+// WebAuthn on the self-service page (security keys and passkeys): the browser's API, JSON to
+// Tessera. The server speaks webauthn-rs's JSON (binary fields as base64url), the browser
+// ArrayBuffers.
 "use strict";
 
 const fromB64 = (s) => Uint8Array.from(atob(s.replace(/-/g, "+").replace(/_/g, "/")), (c) => c.charCodeAt(0));
@@ -29,39 +30,33 @@ function show(message) {
   notice.textContent = message;
 }
 
-async function enrolKey() {
-  const name = document.getElementById("key-name").value;
-  const { id, options } = await post("/ui/enrol/key/start");
+/** Registers a new credential with the server's creation options; its JSON for the server. */
+async function create(options) {
   const publicKey = options.publicKey;
   publicKey.challenge = fromB64(publicKey.challenge);
   publicKey.user.id = fromB64(publicKey.user.id);
   for (const c of publicKey.excludeCredentials ?? []) c.id = fromB64(c.id);
   const credential = await navigator.credentials.create({ publicKey });
-  await post("/ui/enrol/key/finish", {
-    id,
-    name,
-    credential: {
-      id: credential.id,
-      rawId: toB64(credential.rawId),
-      type: credential.type,
-      response: {
-        attestationObject: toB64(credential.response.attestationObject),
-        clientDataJSON: toB64(credential.response.clientDataJSON),
-      },
-      extensions: credential.getClientExtensionResults(),
+  return {
+    id: credential.id,
+    rawId: toB64(credential.rawId),
+    type: credential.type,
+    response: {
+      attestationObject: toB64(credential.response.attestationObject),
+      clientDataJSON: toB64(credential.response.clientDataJSON),
     },
-  });
-  location.assign("/ui/factors?notice=key-added");
+    extensions: credential.getClientExtensionResults(),
+  };
 }
 
-async function signInWithKey() {
-  const { options } = await post("/ui/second-factor/key/start");
+/** Answers the server's request options; the assertion's JSON for the server. */
+async function assert(options) {
   const publicKey = options.publicKey;
   publicKey.challenge = fromB64(publicKey.challenge);
   for (const c of publicKey.allowCredentials ?? []) c.id = fromB64(c.id);
   const assertion = await navigator.credentials.get({ publicKey });
   const response = assertion.response;
-  await post("/ui/second-factor/key/finish", {
+  return {
     id: assertion.id,
     rawId: toB64(assertion.rawId),
     type: assertion.type,
@@ -72,15 +67,42 @@ async function signInWithKey() {
       userHandle: response.userHandle ? toB64(response.userHandle) : null,
     },
     extensions: assertion.getClientExtensionResults(),
-  });
+  };
+}
+
+/** Registers a security key (`kind` "key") or a passkey ("passkey") under the name typed. */
+async function enrol(kind) {
+  const name = document.getElementById(`${kind}-name`).value;
+  const path = kind === "key" ? "/ui/enrol/key" : "/ui/passkeys";
+  const { id, options } = await post(`${path}/start`);
+  await post(`${path}/finish`, { id, name, credential: await create(options) });
+  location.assign(`/ui/factors?notice=${kind}-added`);
+}
+
+async function signInWithKey() {
+  const { options } = await post("/ui/second-factor/key/start");
+  await post("/ui/second-factor/key/finish", await assert(options));
   location.assign("/ui/factors");
 }
 
-const actions = { "enrol-key": enrolKey, "key-sign-in": signInWithKey };
+async function signInWithPasskey() {
+  const email = document.getElementById("email").value;
+  if (!email) throw new Error("Type your email address first.");
+  const { options } = await post("/ui/sign-in/passkey/start", { email });
+  await post("/ui/sign-in/passkey/finish", await assert(options));
+  location.assign("/ui/factors");
+}
+
+const actions = {
+  "enrol-key": () => enrol("key"),
+  "enrol-passkey": () => enrol("passkey"),
+  "key-sign-in": signInWithKey,
+  "passkey-sign-in": signInWithPasskey,
+};
 
 document.addEventListener("click", (event) => {
   const action = actions[event.target.dataset?.action];
   if (!action) return;
   event.preventDefault();
-  action().catch((e) => show(e.message || "The security key did not answer."));
+  action().catch((e) => show(e.message || "The authenticator did not answer."));
 });

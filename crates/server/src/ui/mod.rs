@@ -1,6 +1,6 @@
 //! The self-service page at `/ui/`: sign in with email and password plus a second factor when
-//! one is enrolled; list, add and remove second factors (authenticator app with a QR code,
-//! security key, text-message and email codes). Server-rendered; one small script for
+//! one is enrolled, or with a passkey; list, add and remove second factors (authenticator app
+//! with a QR code, security key, text-message and email codes) and passkeys. Server-rendered; one small script for
 //! WebAuthn, served from the binary (no CDN). `/ui/action` is where emailed action links
 //! (verify the address, reset the password) lead.
 //!
@@ -9,6 +9,7 @@
 
 mod action;
 mod pages;
+mod passkeys;
 mod templates;
 mod visitor;
 
@@ -39,6 +40,11 @@ pub fn router() -> Router<Arc<Service>> {
         .route("/ui/enrol/key/start", post(pages::enrol_key_start))
         .route("/ui/enrol/key/finish", post(pages::enrol_key_finish))
         .route("/ui/enrol/{channel}", post(pages::enrol_channel))
+        .route("/ui/passkeys/start", post(passkeys::enrol_start))
+        .route("/ui/passkeys/finish", post(passkeys::enrol_finish))
+        .route("/ui/passkeys/remove", post(passkeys::remove))
+        .route("/ui/sign-in/passkey/start", post(passkeys::sign_in_start))
+        .route("/ui/sign-in/passkey/finish", post(passkeys::sign_in_finish))
         .route("/ui/phone", post(pages::set_phone))
         .route("/ui/phone/verify", post(pages::verify_phone))
         .route(

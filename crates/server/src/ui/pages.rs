@@ -20,7 +20,7 @@ use tessera_core::{DomainError, FactorData, FactorId, FactorKind, PhoneNumber};
 
 use super::templates::{self, Channel, EnrolTotp, FactorRow, Factors, SecondFactor, SignIn, page};
 use super::visitor::{
-    FORM_COOKIE, PASSWORD_ONLY, SESSION_COOKIE, Visitor, cookie, host, set_cookie, visitor,
+    FORM_COOKIE, PASSWORD_ONLY, SESSION_COOKIE, Stage, Visitor, cookie, host, set_cookie, visitor,
 };
 use crate::crypto::{random_token, same_digest};
 use crate::service::{
@@ -53,8 +53,8 @@ pub struct CodeForm {
 
 #[derive(Deserialize)]
 pub struct RemoveForm {
-    csrf: String,
-    id: String,
+    pub(super) csrf: String,
+    pub(super) id: String,
 }
 
 #[derive(Deserialize)]
@@ -65,9 +65,9 @@ pub struct PhoneForm {
 
 #[derive(Deserialize)]
 pub struct KeyFinish {
-    id: String,
-    name: String,
-    credential: Value,
+    pub(super) id: String,
+    pub(super) name: String,
+    pub(super) credential: Value,
 }
 
 /// A page handler's answer; guards answer early with a redirect or an error.
@@ -100,15 +100,16 @@ async fn guard(svc: &Service, headers: &HeaderMap, signed_in: bool) -> Result<Vi
     let Some(visitor) = visitor(svc, headers).await.map_err(failure)? else {
         return Err(see("/ui/sign-in?notice=expired"));
     };
-    match (signed_in, visitor.signed_in()) {
-        (true, false) => Err(see("/ui/second-factor")),
-        (false, true) => Err(see("/ui/factors")),
+    match (signed_in, visitor.stage()) {
+        (_, Stage::Started) => Err(see("/ui/sign-in")),
+        (true, Stage::SecondFactor) => Err(see("/ui/second-factor")),
+        (false, Stage::SignedIn) => Err(see("/ui/factors")),
         _ => Ok(visitor),
     }
 }
 
 /// `guard`, and the form token the request carries (a form field, or `x-csrf-token`).
-async fn member(
+pub(super) async fn member(
     svc: &Service,
     headers: &HeaderMap,
     signed_in: bool,
@@ -148,10 +149,10 @@ async fn change(
 }
 
 pub async fn home(State(svc): State<Arc<Service>>, headers: HeaderMap) -> Response {
-    match visitor(&svc, &headers).await {
-        Ok(Some(v)) if v.signed_in() => see("/ui/factors"),
-        Ok(Some(_)) => see("/ui/second-factor"),
-        Ok(None) => see("/ui/sign-in"),
+    match visitor(&svc, &headers).await.map(|v| v.map(|v| v.stage())) {
+        Ok(Some(Stage::SignedIn)) => see("/ui/factors"),
+        Ok(Some(Stage::SecondFactor)) => see("/ui/second-factor"),
+        Ok(Some(Stage::Started) | None) => see("/ui/sign-in"),
         Err(e) => failure(e),
     }
 }
@@ -394,7 +395,7 @@ pub async fn send_code(
     })
 }
 
-fn json_error(message: &str) -> Response {
+pub(super) fn json_error(message: &str) -> Response {
     (StatusCode::BAD_REQUEST, Json(json!({ "error": message }))).into_response()
 }
 
@@ -482,6 +483,20 @@ pub async fn factors_page(
 ) -> Reply {
     let v = guard(&svc, &headers, true).await?;
     let has = |kind| v.ready().any(|f| f.kind() == kind);
+    let passkeys = svc
+        .passkeys(&v.realm, &v.user.id)
+        .await
+        .map_err(failure)?
+        .into_iter()
+        .filter(|p| p.state == tessera_core::FactorState::Ready)
+        .map(|p| FactorRow {
+            id: p.id.to_string(),
+            kind: "passkey",
+            label: "Passkey",
+            detail: p.name.unwrap_or_default(),
+            added: p.created_at.date().to_string(),
+        })
+        .collect();
     Ok(page(
         StatusCode::OK,
         &Factors {
@@ -496,6 +511,7 @@ pub async fn factors_page(
             email_verified: v.user.email_verified,
             phone: v.user.phone_number.clone(),
             factors: v.ready().map(row).collect(),
+            passkeys,
             has_totp: has(FactorKind::Totp),
             has_sms: has(FactorKind::SmsOtp),
             has_email: has(FactorKind::EmailOtp),
@@ -504,7 +520,7 @@ pub async fn factors_page(
 }
 
 /// A change to the visitor's factors from a form, then back to the list with a notice.
-async fn factor_change<F, Fut>(
+pub(super) async fn factor_change<F, Fut>(
     svc: &Arc<Service>,
     headers: &HeaderMap,
     csrf: &str,

@@ -68,6 +68,8 @@ pub struct Factors {
     pub email_verified: bool,
     pub phone: Option<String>,
     pub factors: Vec<FactorRow>,
+    /// Ready passkeys (kind `passkey`, the name as detail).
+    pub passkeys: Vec<FactorRow>,
     pub has_totp: bool,
     pub has_sms: bool,
     pub has_email: bool,
@@ -102,6 +104,7 @@ pub fn notice(code: Option<&str>) -> Option<String> {
         "too-many" => "Too many codes were sent. Try again later, or use another factor.",
         "totp-added" => "Your authenticator app is set up.",
         "key-added" => "Your security key is added.",
+        "passkey-added" => "Your passkey is added. You can sign in with it, without a password.",
         "sms-added" => "Text-message codes are on.",
         "email-added" => "Email codes are on.",
         "phone-verified" => "Your phone number is verified.",

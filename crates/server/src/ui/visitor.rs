@@ -56,16 +56,34 @@ pub struct Visitor {
     pub factors: Vec<Factor>,
 }
 
+/// How far a visitor's session has come.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    /// Nothing checked yet but who the user is (a passkey sign-in under way): the pages
+    /// treat it as no session, so nobody reaches the second-factor page without the password.
+    Started,
+    /// Past the password, a second factor to go.
+    SecondFactor,
+    /// Past the password, and past a second factor if the user had one at sign-in; or
+    /// signed in with a passkey, which verifies its user and is both at once.
+    SignedIn,
+}
+
 impl Visitor {
-    /// Past the password, and past a second factor if the user had one at sign-in.
-    pub fn signed_in(&self) -> bool {
+    pub fn stage(&self) -> Stage {
         let checked = &self.session.checked;
         let second = checked.totp.is_some()
             || checked.otp_sms.is_some()
             || checked.otp_email.is_some()
             || checked.webauthn.is_some();
         let password_only = self.session.metadata.contains(PASSWORD_ONLY);
-        checked.password.is_some() && (second || password_only)
+        let passkey = checked.webauthn.is_some() && checked.webauthn_user_verified;
+        match (checked.password.is_some(), second || password_only) {
+            _ if passkey => Stage::SignedIn,
+            (true, true) => Stage::SignedIn,
+            (true, false) => Stage::SecondFactor,
+            (false, _) => Stage::Started,
+        }
     }
 
     pub fn ready(&self) -> impl Iterator<Item = &Factor> {

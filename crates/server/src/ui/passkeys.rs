@@ -1,0 +1,180 @@
+//! Passkeys on the self-service page: a signed-in user registers and removes them, and anyone
+//! signs in with one from the sign-in page, without a password (a passkey verifies its user,
+//! so it is both factors at once). The browser's side is in `assets/ui.js`.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{Form, State};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use tessera_core::{DomainError, FactorId};
+
+use super::pages::{
+    KeyFinish, RemoveForm, factor_change, failure, forbidden, json_error, member, with_cookie,
+};
+use super::visitor::{FORM_COOKIE, SESSION_COOKIE, Stage, cookie, host, set_cookie, visitor};
+use crate::crypto::same_digest;
+use crate::dialects::client_info;
+use crate::service::{
+    KeyChallenge, Service, SessionChallenges, SessionChange, SessionChecks, UserLookup,
+};
+
+#[derive(Deserialize)]
+pub struct PasskeySignIn {
+    email: String,
+}
+
+/// The sign-in page's double-submit token, sent as `x-csrf-token` before any session exists.
+fn sign_in_token_ok(headers: &HeaderMap) -> bool {
+    let expected = cookie(headers, FORM_COOKIE).unwrap_or_default();
+    let sent = headers
+        .get("x-csrf-token")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    !expected.is_empty() && same_digest(expected.as_bytes(), sent.as_bytes())
+}
+
+/// The creation options of a new passkey for the page's own host.
+pub async fn enrol_start(State(svc): State<Arc<Service>>, headers: HeaderMap) -> Response {
+    let v = match member(&svc, &headers, true, None).await {
+        Ok(v) => v,
+        Err(response) => return response,
+    };
+    let started = svc
+        .register_passkey(&v.realm, &v.user.id, None, Some(&host(&headers)), None)
+        .await;
+    match started {
+        Ok((passkey, options)) => {
+            Json(json!({ "id": passkey.id.to_string(), "options": options })).into_response()
+        }
+        Err(e) => failure(e),
+    }
+}
+
+pub async fn enrol_finish(
+    State(svc): State<Arc<Service>>,
+    headers: HeaderMap,
+    Json(finish): Json<KeyFinish>,
+) -> Response {
+    let v = match member(&svc, &headers, true, None).await {
+        Ok(v) => v,
+        Err(response) => return response,
+    };
+    let Some(id) = FactorId::parse(&finish.id) else {
+        return json_error("Unknown registration.");
+    };
+    let name = Some(finish.name.trim())
+        .filter(|n| !n.is_empty())
+        .unwrap_or("Passkey");
+    let outcome = svc
+        .verify_passkey(&v.realm, &v.user.id, Some(&id), finish.credential, name)
+        .await;
+    match outcome {
+        Ok(_) => Json(json!({ "ok": true })).into_response(),
+        Err(DomainError::UserNotVerified) => {
+            json_error("This authenticator cannot verify you (no PIN or biometrics).")
+        }
+        Err(_) => json_error("The passkey's answer was not accepted."),
+    }
+}
+
+pub async fn remove(
+    State(svc): State<Arc<Service>>,
+    headers: HeaderMap,
+    Form(form): Form<RemoveForm>,
+) -> Response {
+    factor_change(&svc, &headers, &form.csrf, "removed", |svc, v| async move {
+        let id = FactorId::parse(&form.id).ok_or(DomainError::FactorNotFound)?;
+        svc.remove_passkey(&v.realm, &v.user.id, &id).await
+    })
+    .await
+}
+
+/// Starts a sign-in with a passkey: a session that knows only who the user is, and a
+/// challenge for their passkeys on this host. One answer for an unknown address and for an
+/// account without a passkey here, so the page tells nobody which addresses have accounts.
+pub async fn sign_in_start(
+    State(svc): State<Arc<Service>>,
+    headers: HeaderMap,
+    Json(form): Json<PasskeySignIn>,
+) -> Response {
+    if !sign_in_token_ok(&headers) {
+        return forbidden();
+    }
+    let realm = match svc.realm(svc.default_project(), None).await {
+        Ok(realm) => realm,
+        Err(e) => return failure(e),
+    };
+    let change = SessionChange {
+        checks: SessionChecks {
+            user: Some(UserLookup::LoginName(form.email)),
+            ..SessionChecks::default()
+        },
+        challenges: SessionChallenges {
+            webauthn: Some(KeyChallenge {
+                domain: host(&headers),
+                user_verification: true,
+            }),
+            ..SessionChallenges::default()
+        },
+        client: client_info(&headers),
+        ..SessionChange::default()
+    };
+    match svc.create_login_session(&realm, change, None).await {
+        Ok(update) => {
+            let session = format!("{}.{}", update.session.id, update.token);
+            with_cookie(
+                Json(json!({ "options": update.webauthn })).into_response(),
+                set_cookie(SESSION_COOKIE, &session),
+            )
+        }
+        Err(
+            DomainError::UserNotFound
+            | DomainError::UserDisabled
+            | DomainError::NoWebAuthnCredential,
+        ) => json_error("There is no passkey for this account on this site."),
+        Err(e) => failure(e),
+    }
+}
+
+/// Finishes a sign-in with a passkey: the assertion checks the session `sign_in_start` made.
+pub async fn sign_in_finish(
+    State(svc): State<Arc<Service>>,
+    headers: HeaderMap,
+    Json(assertion): Json<Value>,
+) -> Response {
+    if !sign_in_token_ok(&headers) {
+        return forbidden();
+    }
+    let v = match visitor(&svc, &headers).await {
+        Ok(Some(v)) if v.stage() == Stage::Started => v,
+        Ok(_) => return json_error("Start again: the sign-in expired."),
+        Err(e) => return failure(e),
+    };
+    let change = SessionChange {
+        checks: SessionChecks {
+            webauthn: Some(assertion),
+            ..SessionChecks::default()
+        },
+        ..SessionChange::default()
+    };
+    match svc
+        .set_login_session(&v.realm, &v.session.id, Some(&v.token), change)
+        .await
+    {
+        Ok(update) => {
+            let session = format!("{}.{}", update.session.id, update.token);
+            with_cookie(
+                with_cookie(
+                    Json(json!({ "ok": true })).into_response(),
+                    set_cookie(SESSION_COOKIE, &session),
+                ),
+                set_cookie(FORM_COOKIE, ""),
+            )
+        }
+        Err(_) => json_error("The passkey was not accepted."),
+    }
+}
