@@ -1,15 +1,19 @@
 //! The self-service page over HTTP, as a browser without JavaScript drives it: sign-in with
 //! its form token, the second-factor gate, authenticator-app enrolment with the secret read off
 //! the page, a phone number proven by its code, removal, and forms without a valid token
-//! refused with nothing changed. (Security keys on the page are driven by headless Chromium in
-//! `clients/browser`.)
+//! refused with nothing changed; passkeys through the endpoints the page's script calls, with a
+//! software authenticator. (Security keys and passkeys on the page are driven by headless
+//! Chromium in `clients/browser`.)
 
 use std::collections::HashMap;
 use std::time::Duration;
 
 use reqwest::StatusCode;
 use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
+use serde_json::{Value, json};
 use tessera::config::{Secret, SmsProvider};
+use webauthn_authenticator_rs::WebauthnAuthenticator;
+use webauthn_authenticator_rs::softtoken::SoftToken;
 
 use crate::helpers::*;
 use crate::sinks::HttpSink;
@@ -67,6 +71,17 @@ impl Browser {
     async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> (StatusCode, String, String) {
         let request = self.client.post(format!("{}{path}", self.base)).form(form);
         self.send(request).await
+    }
+
+    /// A request of the page's script: JSON, with the page's token in `x-csrf-token`.
+    async fn script(&mut self, path: &str, csrf: &str, body: Value) -> (StatusCode, Value) {
+        let request = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .header("x-csrf-token", csrf)
+            .json(&body);
+        let (status, _, text) = self.send(request).await;
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
     }
 }
 
@@ -251,4 +266,104 @@ async fn a_phone_number_set_on_the_page_is_proven_by_its_code() {
     assert_eq!(app.fingerprint().await, before);
     let (_, _, page) = browser.get("/ui/factors?notice=unchanged").await;
     assert!(page.contains("That is your phone number already."));
+}
+
+/// A passkey added on the factors page signs the user in from the sign-in page without a
+/// password, by the endpoints the page's script calls. A sign-in started and not finished
+/// reaches no page; a forged token, an unknown address and an account without a passkey are
+/// refused with nothing changed.
+#[tokio::test]
+async fn a_passkey_added_on_the_page_signs_in_without_a_password() {
+    let app = TestApp::spawn().await;
+    app.sign_up("pk@example.com", "secret12").await;
+    let mut browser = Browser::new(&app);
+    sign_in(&mut browser, "pk@example.com", "secret12").await;
+    let (_, _, page) = browser.get("/ui/factors").await;
+    assert!(page.contains("id=\"no-passkeys\""), "{page}");
+    let csrf = field(&page, "csrf");
+    let (status, started) = browser.script("/ui/passkeys/start", &csrf, json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{started}");
+    let options = serde_json::from_value(started["options"].clone()).unwrap();
+    let (mut token, _) = SoftToken::new(true).unwrap();
+    let credential = token.do_registration(origin(), options).unwrap();
+    let finish = json!({"id": started["id"], "name": "Laptop", "credential": credential});
+    let (status, done) = browser.script("/ui/passkeys/finish", &csrf, finish).await;
+    assert_eq!(status, StatusCode::OK, "{done}");
+    let (_, _, page) = browser.get("/ui/factors?notice=passkey-added").await;
+    assert!(page.contains("class=\"passkey\""), "{page}");
+    assert!(page.contains("<td>Laptop</td>"), "{page}");
+    // It is no second factor.
+    assert!(page.contains("id=\"no-factors\""), "{page}");
+    browser.post("/ui/sign-out", &[("csrf", &csrf)]).await;
+
+    // From the sign-in page: the address, then the passkey.
+    let (_, _, form) = browser.get("/ui/sign-in").await;
+    let csrf = field(&form, "csrf");
+    let before = app.fingerprint().await;
+    for (email, token_sent) in [
+        ("pk@example.com", "forged"),
+        ("nobody@example.com", csrf.as_str()),
+    ] {
+        let (status, refused) = browser
+            .script(
+                "/ui/sign-in/passkey/start",
+                token_sent,
+                json!({"email": email}),
+            )
+            .await;
+        let expected = if token_sent == "forged" {
+            (StatusCode::FORBIDDEN, Value::Null)
+        } else {
+            let message = "There is no passkey for this account on this site.";
+            (StatusCode::BAD_REQUEST, json!({"error": message}))
+        };
+        assert_eq!((status, refused), expected, "{email}");
+    }
+    assert_eq!(app.fingerprint().await, before);
+    let (status, started) = browser
+        .script(
+            "/ui/sign-in/passkey/start",
+            &csrf,
+            json!({"email": "pk@example.com"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{started}");
+    // Begun and not finished, the sign-in reaches no page.
+    for path in ["/ui/", "/ui/factors", "/ui/second-factor"] {
+        let (_, location, _) = browser.get(path).await;
+        assert_eq!(location, "/ui/sign-in", "{path}");
+    }
+    let options = serde_json::from_value(started["options"].clone()).unwrap();
+    let assertion = token.do_authentication(origin(), options).unwrap();
+    let (status, done) = browser
+        .script("/ui/sign-in/passkey/finish", &csrf, json!(assertion))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{done}");
+    let (status, _, page) = browser.get("/ui/factors").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("<td>Laptop</td>"), "{page}");
+
+    // Removed, it signs in no more.
+    let id = page
+        .split("class=\"passkey\" data-id=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap()
+        .to_owned();
+    let csrf = field(&page, "csrf");
+    let (_, location, _) = browser
+        .post("/ui/passkeys/remove", &[("csrf", &csrf), ("id", &id)])
+        .await;
+    assert_eq!(location, "/ui/factors?notice=removed");
+    browser.post("/ui/sign-out", &[("csrf", &csrf)]).await;
+    let (_, _, form) = browser.get("/ui/sign-in").await;
+    let csrf = field(&form, "csrf");
+    let (status, refused) = browser
+        .script(
+            "/ui/sign-in/passkey/start",
+            &csrf,
+            json!({"email": "pk@example.com"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{refused}");
 }
