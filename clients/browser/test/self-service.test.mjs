@@ -2,10 +2,13 @@
 // authenticator app (the secret read off the page, codes from the RFC 6238 implementation
 // below, not the server's), a security key (Chromium's virtual authenticator, through the
 // DevTools Protocol's WebAuthn domain), sign-in with either as second factor, a wrong code,
-// and removal.
+// and removal. Then passkeys, on a second user without second factors: one added (a virtual
+// authenticator of its own, verifying its user), sign-in with it from the email alone, the
+// refusals (no address, an unknown one, an account without a passkey: one message), a passkey
+// sign-in not finished reaching no page, and removal.
 //
-// The tests run in order on one user and one page. With UPDATE_SCREENSHOTS=1 they also write
-// the README's screenshots to docs/screenshots/.
+// The tests run in order on one page (the first user's, then the second's). With
+// UPDATE_SCREENSHOTS=1 they also write the README's screenshots to docs/screenshots/.
 
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
@@ -17,12 +20,17 @@ const ui = useSelfService();
 const email = uniqueEmail('ada');
 const KEY_NAME = 'Desk key';
 const STEP_MS = 30_000;
+const passkeyEmail = uniqueEmail('grace'); // the passkey's user: no second factor
+const PASSKEY_NAME = 'Work laptop';
+const NO_PASSKEY = 'There is no passkey for this account on this site.';
 
 let totpSecret; // base32, from the enrolment page
 let lastTotpStep; // the last time step whose code went to the server (each counts once)
 let cdp; // the DevTools session of the page
 let authenticatorId; // the virtual authenticator
 let keyCredential; // the virtual authenticator's credential, as at enrolment
+let passkeyAuthenticatorId; // the passkey's virtual authenticator (internal, verifies its user)
+let passkeyCredential; // its credential, as at enrolment
 
 /** RFC 4648 base32 (no padding needed) to bytes. */
 function base32(text) {
@@ -101,8 +109,8 @@ async function scriptTo(page, selector, path) {
 }
 
 /** The sign-in form, filled in and sent; resolves to the response to the POST. */
-async function submitPassword(page, password) {
-  await page.fill('#email', email);
+async function submitPassword(page, password, address = email) {
+  await page.fill('#email', address);
   await page.fill('#password', password);
   const [response] = await Promise.all([
     page.waitForResponse((r) => r.request().method() === 'POST' && new URL(r.url()).pathname === '/ui/sign-in'),
@@ -125,7 +133,45 @@ const factorRows = (page) =>
     rows.map((row) => [row.dataset.kind, ...[...row.cells].slice(0, 2).map((cell) => cell.textContent.trim())]),
   );
 
+/** The passkey rows as the text of their first two cells (name, date added). */
+const passkeyRows = (page) =>
+  page.$$eval('tr.passkey', (rows) => rows.map((row) => [...row.cells].slice(0, 2).map((cell) => cell.textContent.trim())));
+
 const noticeText = (page) => page.locator('#notice').textContent();
+
+/** The page's session cookie (HttpOnly: read through the browser context), if it has one. */
+const sessionCookie = async (page) =>
+  (await page.context().cookies()).find((c) => c.name === 'tessera_ui' && c.value !== '')?.value;
+
+/** The UTC date (YYYY-MM-DD), as the factor lists show it. */
+const today = () => new Date().toISOString().slice(0, 10);
+
+/**
+ * On a fresh sign-in page, "Sign in with a passkey" with `address` typed and no password, for a
+ * sign-in the page refuses: resolves to the notice its script shows and the answers to the
+ * passkey sign-in requests meanwhile (as [path, status, body]).
+ */
+async function refusedPasskeySignIn(page, address) {
+  await page.goto(`${ui.origin}/ui/sign-in`);
+  assert.equal(await page.locator('#notice').count(), 0);
+  await page.fill('#email', address);
+  assert.equal(await page.inputValue('#password'), '');
+  const answers = [];
+  const record = (response) => {
+    const { pathname } = new URL(response.url());
+    if (pathname.startsWith('/ui/sign-in/passkey/')) answers.push(response.text().then((body) => [pathname, response.status(), body]));
+  };
+  page.on('response', record);
+  try {
+    await page.click('#passkey-sign-in');
+    await page.locator('#notice').waitFor();
+    const notice = await noticeText(page);
+    assert.equal(page.url(), `${ui.origin}/ui/sign-in`, 'a refused passkey sign-in stays on the sign-in page');
+    return { notice, answers: await Promise.all(answers) };
+  } finally {
+    page.off('response', record);
+  }
+}
 
 /** `text` as a literal in a regular expression. */
 const literal = (text) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
@@ -280,4 +326,173 @@ test('removing the security key: its row goes, the authenticator app stays', () 
     await signOutAndIn(page);
     assert.equal(await page.locator('form#totp-form').count(), 1);
     assert.equal(await page.locator('button#key-sign-in').count(), 0);
+  }));
+
+test('passkey: the virtual authenticator creates one under the name typed; it is listed as a passkey, not a second factor', () =>
+  ui.step(async (page) => {
+    await ui.rest('/v1/accounts:signUp?key=dev-api-key', { method: 'POST', body: { email: passkeyEmail, password: PASSWORD } });
+    await page.goto(`${ui.origin}/ui/sign-in`);
+    const accepted = await submitPassword(page, PASSWORD, passkeyEmail);
+    assert.equal(accepted.status(), 303);
+    await page.waitForURL(`${ui.origin}/ui/factors`);
+    assert.match(await page.locator('header').textContent(), new RegExp(literal(passkeyEmail)));
+    assert.equal(await page.locator('#no-passkeys').count(), 1);
+    assert.equal(await page.locator('table#passkeys').count(), 0);
+    assert.equal(await page.inputValue('#passkey-name'), 'Passkey');
+
+    // A platform authenticator that verifies its user (screen lock, biometrics). The security
+    // key's authenticator is unplugged first, so that the browser has one to ask.
+    if (!cdp) {
+      cdp = await page.context().newCDPSession(page);
+      await cdp.send('WebAuthn.enable');
+    }
+    if (authenticatorId) await cdp.send('WebAuthn.removeVirtualAuthenticator', { authenticatorId });
+    ({ authenticatorId: passkeyAuthenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
+      options: {
+        protocol: 'ctap2',
+        transport: 'internal',
+        hasResidentKey: true,
+        hasUserVerification: true,
+        isUserVerified: true,
+        automaticPresenceSimulation: true,
+      },
+    }));
+
+    const before = today();
+    await page.fill('#passkey-name', PASSKEY_NAME);
+    await scriptTo(page, '#enrol-passkey', '/ui/factors?notice=passkey-added');
+    assert.equal(await noticeText(page), 'Your passkey is added. You can sign in with it, without a password.');
+    const rows = await passkeyRows(page);
+    assert.equal(rows.length, 1, JSON.stringify(rows));
+    assert.equal(rows[0][0], PASSKEY_NAME);
+    assert.ok([before, today()].includes(rows[0][1]), `date added: ${rows[0][1]}`);
+    assert.match(await page.locator('tr.passkey').getAttribute('data-id'), /\S/);
+    assert.equal(await page.locator('#no-passkeys').count(), 0);
+    // Not a second factor: the factor list is still empty.
+    assert.equal(await page.locator('#no-factors').count(), 1);
+    assert.equal(await page.locator('table#factors').count(), 0);
+    assert.equal(await page.locator('tr.factor').count(), 0);
+    await ui.screenshot('ui-passkeys');
+
+    const { credentials } = await cdp.send('WebAuthn.getCredentials', { authenticatorId: passkeyAuthenticatorId });
+    assert.equal(credentials.length, 1, JSON.stringify(credentials));
+    assert.equal(credentials[0].rpId, 'localhost');
+    [passkeyCredential] = credentials;
+  }));
+
+test('a passkey is no second factor: the password alone still signs in, past no second-factor page', () =>
+  ui.step(async (page) => {
+    assert.ok(passkeyCredential, 'enrolment failed above');
+    await clickTo(page, '#sign-out', '/ui/sign-in');
+    const accepted = await submitPassword(page, PASSWORD, passkeyEmail);
+    assert.equal(accepted.status(), 303);
+    await page.waitForURL(`${ui.origin}/ui/factors`);
+    assert.equal((await passkeyRows(page)).length, 1);
+    assert.equal(await page.locator('#no-factors').count(), 1);
+    await page.goto(`${ui.origin}/ui/second-factor`);
+    assert.equal(page.url(), `${ui.origin}/ui/factors`);
+  }));
+
+test('sign-in with the passkey: the email alone, no password; the factors page, signed in; the signature counter moved on', () =>
+  ui.step(async (page) => {
+    assert.ok(passkeyCredential, 'enrolment failed above');
+    await clickTo(page, '#sign-out', '/ui/sign-in');
+    assert.equal(await sessionCookie(page), undefined, 'signed out');
+    await page.goto(`${ui.origin}/ui/factors`);
+    assert.equal(new URL(page.url()).pathname, '/ui/sign-in', 'signed out, the factor list is shut');
+
+    await page.fill('#email', passkeyEmail);
+    assert.equal(await page.inputValue('#password'), '');
+    await scriptTo(page, '#passkey-sign-in', '/ui/factors');
+    assert.match(await page.locator('header').textContent(), new RegExp(literal(passkeyEmail)));
+    assert.deepEqual((await passkeyRows(page)).map(([name]) => name), [PASSKEY_NAME]);
+    assert.equal(await page.locator('#no-factors').count(), 1);
+
+    // Signed in, for good: /ui/ and the second-factor page lead to the list.
+    await page.goto(`${ui.origin}/ui/`);
+    assert.equal(page.url(), `${ui.origin}/ui/factors`);
+    await page.goto(`${ui.origin}/ui/second-factor`);
+    assert.equal(page.url(), `${ui.origin}/ui/factors`);
+
+    const { credentials } = await cdp.send('WebAuthn.getCredentials', { authenticatorId: passkeyAuthenticatorId });
+    assert.equal(credentials.length, 1);
+    assert.equal(credentials[0].credentialId, passkeyCredential.credentialId);
+    assert.ok(
+      credentials[0].signCount > passkeyCredential.signCount,
+      `signCount ${passkeyCredential.signCount} -> ${credentials[0].signCount}`,
+    );
+  }));
+
+test('passkey sign-in refusals: no address typed; an unknown address and an account without a passkey get one answer', () =>
+  ui.step(async (page) => {
+    if (await page.locator('#sign-out').count()) await clickTo(page, '#sign-out', '/ui/sign-in');
+
+    const empty = await refusedPasskeySignIn(page, '');
+    assert.equal(empty.notice, 'Type your email address first.');
+    assert.deepEqual(empty.answers, [], 'nothing is sent without an address');
+
+    const unknown = await refusedPasskeySignIn(page, uniqueEmail('nobody'));
+    assert.equal(unknown.notice, NO_PASSKEY);
+    assert.equal(unknown.answers.length, 1, JSON.stringify(unknown.answers));
+    assert.equal(unknown.answers[0][0], '/ui/sign-in/passkey/start');
+    assert.equal(unknown.answers[0][1], 400);
+    assert.equal(await sessionCookie(page), undefined, 'a refused passkey sign-in starts no session');
+
+    // The first user exists, with an authenticator app and no passkey: the same answer, byte
+    // for byte, so the page tells nobody which addresses have accounts.
+    const known = await refusedPasskeySignIn(page, email);
+    assert.equal(known.notice, NO_PASSKEY);
+    assert.deepEqual(known.answers, unknown.answers);
+    assert.equal(await sessionCookie(page), undefined, 'a refused passkey sign-in starts no session');
+  }));
+
+test('a passkey sign-in started and not finished reaches no page: /ui/, the factor list and the second factor lead to sign-in', () =>
+  ui.step(async (page) => {
+    assert.ok(passkeyCredential, 'enrolment failed above');
+    await page.goto(`${ui.origin}/ui/sign-in`);
+    // What the page's script sends first; the browser's authenticator is never asked.
+    const started = await page.evaluate(async (address) => {
+      const response = await fetch('/ui/sign-in/passkey/start', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-csrf-token': document.getElementById('csrf').dataset.token },
+        body: JSON.stringify({ email: address }),
+      });
+      return { status: response.status, body: await response.json() };
+    }, passkeyEmail);
+    assert.equal(started.status, 200, JSON.stringify(started.body));
+    const { publicKey } = started.body.options;
+    assert.equal(publicKey.userVerification, 'required');
+    assert.deepEqual(
+      publicKey.allowCredentials.map((c) => c.id),
+      [Buffer.from(passkeyCredential.credentialId, 'base64').toString('base64url')],
+      'the challenge is for the passkey',
+    );
+    assert.ok(await sessionCookie(page), 'the started sign-in is a session');
+
+    for (const path of ['/ui/factors', '/ui/', '/ui/second-factor']) {
+      await page.goto(`${ui.origin}${path}`);
+      assert.equal(page.url(), `${ui.origin}/ui/sign-in`, `${path} with a passkey sign-in under way`);
+      assert.equal(await page.locator('form#sign-in').count(), 1);
+    }
+  }));
+
+test('removing the passkey: its row goes; a passkey sign-in then finds none, though the authenticator still holds it', () =>
+  ui.step(async (page) => {
+    assert.ok(passkeyCredential, 'enrolment failed above');
+    await page.goto(`${ui.origin}/ui/sign-in`);
+    await submitPassword(page, PASSWORD, passkeyEmail);
+    await page.waitForURL(`${ui.origin}/ui/factors`);
+    await page.locator('tr.passkey').getByRole('button', { name: 'Remove' }).click();
+    await page.waitForURL((url) => url.pathname + url.search === '/ui/factors?notice=removed');
+    assert.equal(await noticeText(page), 'Removed.');
+    assert.deepEqual(await passkeyRows(page), []);
+    assert.equal(await page.locator('#no-passkeys').count(), 1);
+    assert.equal(await page.locator('table#passkeys').count(), 0);
+
+    await clickTo(page, '#sign-out', '/ui/sign-in');
+    const refused = await refusedPasskeySignIn(page, passkeyEmail);
+    assert.equal(refused.notice, NO_PASSKEY);
+    assert.deepEqual(refused.answers.map(([path, status]) => [path, status]), [['/ui/sign-in/passkey/start', 400]]);
+    const { credentials } = await cdp.send('WebAuthn.getCredentials', { authenticatorId: passkeyAuthenticatorId });
+    assert.equal(credentials.length, 1, 'the server forgot the passkey; the authenticator did not');
   }));
