@@ -16,6 +16,20 @@ use tessera_core::challenge::EXPIRED_RETENTION;
 use crate::helpers::*;
 use crate::sinks::SmtpSink;
 
+/// A new user's id.
+async fn user_id(app: &TestApp, email: &str) -> String {
+    str_of(&app.sign_up(email, "secret12").await, "localId").to_owned()
+}
+
+/// `sql`'s count for `user` (`$1`), read from the database.
+async fn count(app: &TestApp, sql: &'static str, user: &str) -> i64 {
+    sqlx::query_scalar(sql)
+        .bind(user)
+        .fetch_one(&app.db().await)
+        .await
+        .unwrap()
+}
+
 /// Starts a passkey registration for `user` with `body`'s options: the answer.
 async fn start(app: &TestApp, user: &str, body: Value) -> Value {
     call_ok(
@@ -92,7 +106,7 @@ async fn challenge(app: &TestApp, user: &str) -> (String, RequestChallengeRespon
 #[tokio::test]
 async fn a_passkey_registers_signs_in_and_is_removed() {
     let app = TestApp::spawn().await;
-    let user = str_of(&app.sign_up("pk@example.com", "secret12").await, "localId").to_owned();
+    let user = user_id(&app, "pk@example.com").await;
     let (mut token, _) = SoftToken::new(true).unwrap();
 
     let started = start(
@@ -270,7 +284,7 @@ type Refusal = (u16, i64, &'static str, &'static str);
 #[tokio::test]
 async fn refused_registrations_change_nothing() {
     let app = TestApp::spawn().await;
-    let user = str_of(&app.sign_up("no@example.com", "secret12").await, "localId").to_owned();
+    let user = user_id(&app, "no@example.com").await;
     let started = start(&app, &user, json!({})).await;
     let id = str_of(&started, "passkeyId").to_owned();
     // An authenticator that cannot verify its user makes no passkey. (This one is told
@@ -370,11 +384,7 @@ async fn refused_registrations_change_nothing() {
 #[tokio::test]
 async fn a_sign_counter_that_goes_back_means_a_cloned_passkey() {
     let app = TestApp::spawn().await;
-    let user = str_of(
-        &app.sign_up("clone@example.com", "secret12").await,
-        "localId",
-    )
-    .to_owned();
+    let user = user_id(&app, "clone@example.com").await;
     let (mut token, _) = SoftToken::new(true).unwrap();
     register(&app, &mut token, &user, "Laptop").await;
     // An assertion that names another user (WebAuthn §7.2 step 6) is refused.
@@ -412,14 +422,13 @@ async fn a_sign_counter_that_goes_back_means_a_cloned_passkey() {
     )
     .await;
     assert_eq!(got["session"]["factors"].get("webAuthN"), None, "{got}");
-    let suspected: i64 = sqlx::query_scalar(
+    let suspected = count(
+        &app,
         "SELECT COUNT(*) FROM events WHERE user_id = $1 AND detail = 'passkey' \
          AND kind IN ('factor.clone_suspected', 'factor.verification_failed')",
+        &user,
     )
-    .bind(&user)
-    .fetch_one(&app.db().await)
-    .await
-    .unwrap();
+    .await;
     assert_eq!(suspected, 3);
 }
 
@@ -428,11 +437,7 @@ async fn a_sign_counter_that_goes_back_means_a_cloned_passkey() {
 #[tokio::test]
 async fn unfinished_registrations_are_swept_and_passkeys_go_with_their_user() {
     let app = TestApp::spawn().await;
-    let user = str_of(
-        &app.sign_up("sweep@example.com", "secret12").await,
-        "localId",
-    )
-    .to_owned();
+    let user = user_id(&app, "sweep@example.com").await;
     let (mut token, _) = SoftToken::new(true).unwrap();
     let abandoned = str_of(&start(&app, &user, json!({})).await, "passkeyId").to_owned();
     let passkey = register(&app, &mut token, &user, "Laptop").await;
@@ -470,11 +475,12 @@ async fn unfinished_registrations_are_swept_and_passkeys_go_with_their_user() {
         json!({}),
     )
     .await;
-    let left: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM passkeys WHERE user_id = $1")
-        .bind(&user)
-        .fetch_one(&app.db().await)
-        .await
-        .unwrap();
+    let left = count(
+        &app,
+        "SELECT COUNT(*) FROM passkeys WHERE user_id = $1",
+        &user,
+    )
+    .await;
     assert_eq!(left, 0);
 }
 
@@ -482,11 +488,7 @@ async fn unfinished_registrations_are_swept_and_passkeys_go_with_their_user() {
 #[tokio::test]
 async fn passkeys_are_listed_over_connect() {
     let app = TestApp::spawn().await;
-    let user = str_of(
-        &app.sign_up("connect@example.com", "secret12").await,
-        "localId",
-    )
-    .to_owned();
+    let user = user_id(&app, "connect@example.com").await;
     let (mut token, _) = SoftToken::new(true).unwrap();
     let id = register(&app, &mut token, &user, "Key").await;
     let response = app
@@ -512,11 +514,7 @@ async fn passkeys_are_listed_over_connect() {
 #[tokio::test]
 async fn a_returned_registration_code_lets_any_caller_start_one_registration() {
     let app = TestApp::spawn().await;
-    let user = str_of(
-        &app.sign_up("code@example.com", "secret12").await,
-        "localId",
-    )
-    .to_owned();
+    let user = user_id(&app, "code@example.com").await;
     let viewer = app
         .machine_pat(None, "login-ui", tessera_core::Role::OrgOwnerViewer)
         .await;
@@ -617,11 +615,7 @@ async fn a_registration_link_is_emailed_as_the_callers_template() {
     let smtp = SmtpSink::start().await;
     let url = smtp.url();
     let app = TestApp::spawn_with(|c| c.email.smtp_url = Some(Secret::new(url))).await;
-    let user = str_of(
-        &app.sign_up("mail@example.com", "secret12").await,
-        "localId",
-    )
-    .to_owned();
+    let user = user_id(&app, "mail@example.com").await;
     let link = format!("/v2/users/{user}/passkeys/registration_link");
     let template = "https://app.example.com/passkey?userID={{.UserID}}&orgID={{.OrgID}}&codeID={{.CodeID}}&code={{.Code}}";
     let sent = call_ok(
@@ -774,11 +768,7 @@ async fn v1_passwordless_calls_reach_the_same_passkeys() {
 #[tokio::test]
 async fn a_code_and_a_registration_are_each_used_once_under_concurrency() {
     let app = TestApp::spawn().await;
-    let user = str_of(
-        &app.sign_up("race@example.com", "secret12").await,
-        "localId",
-    )
-    .to_owned();
+    let user = user_id(&app, "race@example.com").await;
     let link = format!("/v2/users/{user}/passkeys/registration_link");
     let code = call_ok(&app, Method::POST, &link, json!({"returnCode": {}})).await["code"].clone();
     let post = |path: String, body: Value| {
@@ -798,11 +788,12 @@ async fn a_code_and_a_registration_are_each_used_once_under_concurrency() {
     for reply in &refused {
         assert_zitadel_error(reply, 400, 3, "Code is invalid", "COMMAND-Eeb2a");
     }
-    let open: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM passkeys WHERE user_id = $1")
-        .bind(&user)
-        .fetch_one(&app.db().await)
-        .await
-        .unwrap();
+    let open = count(
+        &app,
+        "SELECT COUNT(*) FROM passkeys WHERE user_id = $1",
+        &user,
+    )
+    .await;
     assert_eq!(open, 1);
 
     let started = &started[0].1;
@@ -837,12 +828,11 @@ async fn a_code_and_a_registration_are_each_used_once_under_concurrency() {
         listed(&app, &user).await["result"],
         json!([{"id": id, "state": "AUTH_FACTOR_STATE_READY", "name": "Laptop"}])
     );
-    let enrolled: i64 = sqlx::query_scalar(
+    let enrolled = count(
+        &app,
         "SELECT COUNT(*) FROM events WHERE user_id = $1 AND kind = 'factor.enrolled'",
+        &user,
     )
-    .bind(&user)
-    .fetch_one(&app.db().await)
-    .await
-    .unwrap();
+    .await;
     assert_eq!(enrolled, 1);
 }
