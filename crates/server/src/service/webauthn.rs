@@ -1,10 +1,12 @@
-//! Security keys (WebAuthn, ZITADEL's U2F factor) with webauthn-rs.
+//! Security keys (WebAuthn, ZITADEL's U2F factor) with webauthn-rs, and what they share with
+//! passkeys (`passkeys.rs`): the relying party, the sign-in challenge of a login session (a
+//! passkey's when it requires user verification) and the sign counter's rule.
 //!
 //! A registration is two requests, possibly on two nodes: the ceremony state lives in the
 //! pending factor itself until the browser's answer comes back. A sign-in challenge keeps its
 //! state in the login session. After each sign-in the key's sign counter is written back only
-//! if nobody changed the key meanwhile; a counter that does not move forward means the key may
-//! have been cloned, and the sign-in fails (recorded as an event).
+//! if nobody changed the key meanwhile; a counter that does not move past the stored one
+//! means the key may have been cloned, and the sign-in fails (recorded as an event).
 //!
 //! The relying party id is the `domain` a request names (ZITADEL's RegisterU2F), or the host
 //! of the first configured origin. Allowed origins are the configured ones, any port, plus
