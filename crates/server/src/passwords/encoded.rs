@@ -1,15 +1,18 @@
 //! Password hashes as one self-describing string, the form ZITADEL's `hashed_password` takes
 //! (its `passwap` library reads the same): modular-crypt strings (bcrypt `$2b$…`, SHA-crypt
 //! `$5$…`/`$6$…`), PHC strings (`$argon2id$…`, `$scrypt$…`), passlib's PBKDF2 strings
-//! (`$pbkdf2-sha256$…`) and passwap's Firebase scrypt string (`$firebasescrypt$…`).
+//! (`$pbkdf2-sha256$…`), passwap's Firebase scrypt string (`$firebasescrypt$…`) and RFC 2307's
+//! salted and plain SHA (`{SSHA}…`, OpenLDAP's).
 //!
 //! bcrypt and SHA-crypt strings are kept whole and checked by their crates; the others are
 //! read into an `ImportedHash`. Every form is held to the costs one check may take.
 
+use data_encoding::BASE64;
+
 use super::imported::{
-    Argon2Variant, BadHash, ImportedHash, MAX_ARGON2_ITERATIONS, MAX_BCRYPT_COST,
+    Argon2Variant, BadHash, Digest, ImportedHash, MAX_ARGON2_ITERATIONS, MAX_BCRYPT_COST,
     MAX_FIREBASE_SCRYPT_MEMORY_COST, MAX_FIREBASE_SCRYPT_ROUNDS, MAX_MEMORY_BYTES, MAX_PARALLELISM,
-    Scheme, base64_bytes, scrypt_memory_fits,
+    Order, Scheme, base64_bytes, scrypt_memory_fits,
 };
 
 /// The most PBKDF2 iterations a string may ask for. Higher than Identity Toolkit's 120,000:
@@ -78,7 +81,39 @@ pub fn from_encoded(encoded: &str) -> Result<ImportedHash, BadHash> {
     if encoded.starts_with("$firebasescrypt$") {
         return firebase_scrypt(encoded);
     }
+    if encoded.starts_with('{') {
+        return rfc2307(encoded);
+    }
     phc_argon2(encoded)
+}
+
+/// RFC 2307's `{SCHEME}base64(digest‖salt)`, as OpenLDAP's `userPassword` keeps it (passwap's
+/// `ssha`): one digest of password‖salt for `{SSHA}`, `{SSHA256}`, `{SSHA384}` and
+/// `{SSHA512}`, of the password alone for `{SHA}`, `{SHA256}`, `{SHA384}` and `{SHA512}`.
+fn rfc2307(encoded: &str) -> Result<ImportedHash, BadHash> {
+    let (name, rest) = encoded[1..].split_once('}').ok_or(BadHash::Hash)?;
+    let (salted, digest) = match name.strip_prefix('S') {
+        Some(base @ ("SHA" | "SHA256" | "SHA384" | "SHA512")) => (true, base),
+        _ => (false, name),
+    };
+    let digest = match digest {
+        "SHA" => Digest::Sha1,
+        "SHA256" => Digest::Sha256,
+        "SHA384" => Digest::Sha384,
+        "SHA512" => Digest::Sha512,
+        _ => return Err(BadHash::Hash),
+    };
+    let decoded = BASE64.decode(rest.as_bytes()).map_err(|_| BadHash::Hash)?;
+    if decoded.len() < digest.output_len() || (!salted && decoded.len() != digest.output_len()) {
+        return Err(BadHash::Hash);
+    }
+    let (hash, salt) = decoded.split_at(digest.output_len());
+    let scheme = Scheme::Sha {
+        digest,
+        rounds: 1,
+        order: Order::PasswordAndSalt,
+    };
+    ImportedHash::new(scheme, salt.to_vec(), hash.to_vec())
 }
 
 /// passlib's `$pbkdf2[-sha256|-sha512]$rounds$salt$hash`, in its base64 with `.` for `+`.

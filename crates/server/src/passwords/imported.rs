@@ -66,7 +66,22 @@ pub enum Digest {
     Md5,
     Sha1,
     Sha256,
+    /// Only from ZITADEL's `{SHA384}`/`{SSHA384}`.
+    Sha384,
     Sha512,
+}
+
+impl Digest {
+    /// The length of its output, in bytes.
+    pub fn output_len(self) -> usize {
+        match self {
+            Digest::Md5 => 16,
+            Digest::Sha1 => 20,
+            Digest::Sha256 => 32,
+            Digest::Sha384 => 48,
+            Digest::Sha512 => 64,
+        }
+    }
 }
 
 /// Which of salt and password comes first (Identity Toolkit's `passwordHashOrder`).
@@ -347,6 +362,7 @@ fn digest(d: Digest, input: &[u8]) -> Vec<u8> {
         Digest::Md5 => md5::Md5::digest(input).to_vec(),
         Digest::Sha1 => sha1::Sha1::digest(input).to_vec(),
         Digest::Sha256 => sha2::Sha256::digest(input).to_vec(),
+        Digest::Sha384 => sha2::Sha384::digest(input).to_vec(),
         Digest::Sha512 => sha2::Sha512::digest(input).to_vec(),
     }
 }
@@ -361,6 +377,7 @@ fn hmac(d: Digest, key: &[u8], message: &[u8]) -> Option<Vec<u8>> {
         Digest::Md5 => run::<hmac::Hmac<md5::Md5>>(key, message),
         Digest::Sha1 => run::<hmac::Hmac<sha1::Sha1>>(key, message),
         Digest::Sha256 => run::<hmac::Hmac<sha2::Sha256>>(key, message),
+        Digest::Sha384 => run::<hmac::Hmac<sha2::Sha384>>(key, message),
         Digest::Sha512 => run::<hmac::Hmac<sha2::Sha512>>(key, message),
     }
 }

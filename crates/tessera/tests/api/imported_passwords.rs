@@ -320,8 +320,8 @@ async fn a_bad_hash_refuses_only_its_user() {
 }
 
 /// ZITADEL's `hashed_password` (v2 `AddHumanUser`, v1 `ImportHumanUser`) takes the forms
-/// ZITADEL reads: bcrypt, SHA-crypt, Argon2 and scrypt PHC strings and passlib's PBKDF2, made
-/// here by Python's crypt, argon2-cffi and passlib; the users sign in through either dialect,
+/// ZITADEL reads: bcrypt, SHA-crypt, Argon2 and scrypt PHC strings, passlib's PBKDF2 and RFC
+/// 2307's (S)SHA, made here by Python's crypt, argon2-cffi, passlib and hashlib; the users sign in through either dialect,
 /// and the first match rehashes.
 #[tokio::test]
 async fn zitadel_users_are_added_with_hashes_of_every_form_it_reads() {
@@ -362,6 +362,28 @@ async fn zitadel_users_are_added_with_hashes_of_every_form_it_reads() {
         (
             "$scrypt$ln=10,r=8,p=1$7z0H4BxjrFXKeY8RAgCA8A$2YFQGg6i+VVU6p/SkWVwryF4NFVBu9tSGbPvPTfJObI",
             "scrypt pass",
+        ),
+        // RFC 2307 (OpenLDAP's userPassword), made with Python's hashlib and base64.
+        (
+            "{SSHA}k+27CgUmf+GW44orhmo/BghXI6ChssPU5fanuA==",
+            "ssha pass",
+        ),
+        (
+            "{SSHA256}JigFyHS5VnRJpKP88Os33ZS+bKK0lE7ZmUpSxH2bLO0AESIzRFVmdw==",
+            "ssha256 pass",
+        ),
+        (
+            "{SSHA384}XRtirj+1zjWN6PT8xBTkFndiojnOeYun69X0VNVJk7POLkhbLlJ1UTeK5WIMdIRtiJmqu8zd7v8BAg==",
+            "ssha384 pass",
+        ),
+        (
+            "{SSHA512}OR0FwR7tEqXaLTOinmzbw8GeW7pRgt0EugE8XnyV1sAk+0XG5EZpPuZEdSegLL0PcxO1iLdhrsqOaOolkK/gId6tvu/K/rq+",
+            "ssha512 pass",
+        ),
+        ("{SHA}KvPXpIScDQubdcQXyPXUdUCmoqA=", "sha pass"),
+        (
+            "{SHA512}OlfGCJF6ZXXSc+4hupEbETcVtX5yiaTCyCQ3sVbufgo04XYJLHvX2RqD0Yo9xY2ui4+PvRJ+AtQ6fYsN4iCnaA==",
+            "sha512 pass",
         ),
         // Firebase's published scrypt sample in passwap's string.
         (
@@ -432,6 +454,11 @@ async fn zitadel_refuses_hash_encodings_it_cannot_read() {
         "$scrypt$ln=10,r=8$7z0H4BxjrFXKeY8RAgCA8A$2YFQGg6i+VVU6p/SkWVwryF4NFVBu9tSGbPvPTfJObI",
         "$firebasescrypt$ln=15,r=8$42xEC+ixf3L2lw==$lSrfV15cpx95/sZS2W9c9Kp6i/LVgQNDNC/qzrCnh1SAyZvqmZqAjTdn3aoItz+VHjoZilo78198JAdRuid5lQ==$Bw==$jxspr8Ki0RYycVU8zykbdLGjFQ3McFUH0uiiTvC8pVMXAn210wjLNmdZJzxUECKbm0QsEmYUSDzZvpjeJ9WmXA==",
         "$firebasescrypt$ln=14,r=8$42xEC+ixf3L2lw==$lSrfV15cpx95$Bw==$jxspr8Ki0RYycVU8zykbdLGjFQ3McFUH0uiiTvC8pVMXAn210wjLNmdZJzxUECKbm0QsEmYUSDzZvpjeJ9WmXA==",
+        // An unsalted digest with bytes after it, one too short, an unknown scheme, no brace.
+        "{SHA}vD+dBPL12TEWIADWWLFk+Fw9N/4BAg==",
+        "{SSHA}c2hvcnQ=",
+        "{SMD5}c2hvcnQ=",
+        "{SSHA",
         "plain text",
     ] {
         let reply = call(
