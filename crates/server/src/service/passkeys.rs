@@ -94,9 +94,23 @@ impl Service {
     }
 
     /// The user's passkeys, open registrations too.
-    pub async fn passkeys(&self, realm: &Realm, id: &UserId) -> Result<Vec<Passkey>, DomainError> {
+    async fn passkeys(&self, realm: &Realm, id: &UserId) -> Result<Vec<Passkey>, DomainError> {
         self.existing_user(realm, id).await?;
         Ok(self.store.list_passkeys(&realm.id, id).await?)
+    }
+
+    /// The user's ready passkeys: what the listings show (ZITADEL's leave out registrations
+    /// not yet finished) and what signs in.
+    pub async fn ready_passkeys(
+        &self,
+        realm: &Realm,
+        id: &UserId,
+    ) -> Result<Vec<Passkey>, DomainError> {
+        let passkeys = self.passkeys(realm, id).await?;
+        Ok(passkeys
+            .into_iter()
+            .filter(|p| p.state == FactorState::Ready)
+            .collect())
     }
 
     /// Issues a code that lets its holder start one passkey registration for the user within

@@ -18,8 +18,8 @@ use url::{Url, form_urlencoded};
 
 use super::pages::{failure, forbidden, see, with_cookie};
 use super::templates::{self, Action, page};
-use super::visitor::{FORM_COOKIE, cookie, set_cookie};
-use crate::crypto::{random_token, same_digest};
+use super::visitor::{FORM_COOKIE, double_submit_ok, set_cookie};
+use crate::crypto::random_token;
 use crate::dialects::{client_info, request_origin};
 use crate::service::{LinkSource, Notice, Service};
 
@@ -191,8 +191,7 @@ pub async fn use_action(
     headers: HeaderMap,
     Form(form): Form<ActionForm>,
 ) -> Response {
-    let expected = cookie(&headers, FORM_COOKIE).unwrap_or_default();
-    if expected.is_empty() || !same_digest(expected.as_bytes(), form.csrf.as_bytes()) {
+    if !double_submit_ok(&headers, &form.csrf) {
         return forbidden();
     }
     let next = next(&svc, Some(&form.continue_url));

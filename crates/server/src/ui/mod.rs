@@ -1,7 +1,7 @@
 //! The self-service page at `/ui/`: sign in with email and password plus a second factor when
 //! one is enrolled, or with a passkey; list, add and remove second factors (authenticator app
-//! with a QR code, security key, text-message and email codes) and passkeys. Server-rendered; one small script for
-//! WebAuthn, served from the binary (no CDN). `/ui/action` is where emailed action links
+//! with a QR code, security key, text-message and email codes) and passkeys. Server-rendered;
+//! one small script for WebAuthn, served from the binary (no CDN). `/ui/action` is where emailed action links
 //! (verify the address, reset the password) lead.
 //!
 //! It is a client of the service layer like the dialects, and keeps no state of its own: the

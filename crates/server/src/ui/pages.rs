@@ -20,9 +20,10 @@ use tessera_core::{DomainError, FactorData, FactorId, FactorKind, PhoneNumber};
 
 use super::templates::{self, Channel, EnrolTotp, FactorRow, Factors, SecondFactor, SignIn, page};
 use super::visitor::{
-    FORM_COOKIE, PASSWORD_ONLY, SESSION_COOKIE, Stage, Visitor, cookie, host, set_cookie, visitor,
+    FORM_COOKIE, PASSWORD_ONLY, SESSION_COOKIE, Stage, Visitor, double_submit_ok, host,
+    session_cookie, set_cookie, visitor,
 };
-use crate::crypto::{random_token, same_digest};
+use crate::crypto::random_token;
 use crate::service::{
     CodeDelivery, HumanChange, IfUnchanged, KeyChallenge, Proof, Service, SessionChallenges,
     SessionChange, SessionChecks, UserLookup,
@@ -128,7 +129,7 @@ pub(super) async fn member(
 
 /// Applies checks or challenges to the visitor's session; the refreshed cookie with the
 /// outcome.
-async fn change(
+pub(super) async fn change(
     svc: &Service,
     visitor: &Visitor,
     change: SessionChange,
@@ -141,11 +142,10 @@ async fn change(
             change,
         )
         .await?;
-    let cookie = set_cookie(
-        SESSION_COOKIE,
-        &format!("{}.{}", update.session.id, update.token),
-    );
-    Ok((cookie, update.webauthn))
+    Ok((
+        session_cookie(&update.session.id, &update.token),
+        update.webauthn,
+    ))
 }
 
 pub async fn home(State(svc): State<Arc<Service>>, headers: HeaderMap) -> Response {
@@ -176,8 +176,7 @@ pub async fn sign_in(
     headers: HeaderMap,
     Form(form): Form<SignInForm>,
 ) -> Response {
-    let expected = cookie(&headers, FORM_COOKIE).unwrap_or_default();
-    if expected.is_empty() || !same_digest(expected.as_bytes(), form.csrf.as_bytes()) {
+    if !double_submit_ok(&headers, &form.csrf) {
         return forbidden();
     }
     let realm = match svc.realm(svc.default_project(), None).await {
@@ -235,7 +234,7 @@ pub async fn sign_in(
             Err(e) => return failure(e),
         }
     }
-    let cookie = set_cookie(SESSION_COOKIE, &format!("{}.{token}", update.session.id));
+    let cookie = session_cookie(&update.session.id, &token);
     with_cookie(
         with_cookie(see("/ui/"), cookie),
         set_cookie(FORM_COOKIE, ""),
@@ -484,11 +483,10 @@ pub async fn factors_page(
     let v = guard(&svc, &headers, true).await?;
     let has = |kind| v.ready().any(|f| f.kind() == kind);
     let passkeys = svc
-        .passkeys(&v.realm, &v.user.id)
+        .ready_passkeys(&v.realm, &v.user.id)
         .await
         .map_err(failure)?
         .into_iter()
-        .filter(|p| p.state == tessera_core::FactorState::Ready)
         .map(|p| FactorRow {
             id: p.id.to_string(),
             kind: "passkey",

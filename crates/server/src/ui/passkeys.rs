@@ -13,10 +13,11 @@ use serde_json::{Value, json};
 use tessera_core::{DomainError, FactorId};
 
 use super::pages::{
-    KeyFinish, RemoveForm, factor_change, failure, forbidden, json_error, member, with_cookie,
+    self, KeyFinish, RemoveForm, factor_change, failure, forbidden, json_error, member, with_cookie,
 };
-use super::visitor::{FORM_COOKIE, SESSION_COOKIE, Stage, cookie, host, set_cookie, visitor};
-use crate::crypto::same_digest;
+use super::visitor::{
+    FORM_COOKIE, Stage, double_submit_ok, host, session_cookie, set_cookie, visitor,
+};
 use crate::dialects::client_info;
 use crate::service::{
     KeyChallenge, Service, SessionChallenges, SessionChange, SessionChecks, UserLookup,
@@ -27,14 +28,13 @@ pub struct PasskeySignIn {
     email: String,
 }
 
-/// The sign-in page's double-submit token, sent as `x-csrf-token` before any session exists.
-fn sign_in_token_ok(headers: &HeaderMap) -> bool {
-    let expected = cookie(headers, FORM_COOKIE).unwrap_or_default();
+/// The script's copy of the sign-in page's token (`x-csrf-token`).
+fn script_token_ok(headers: &HeaderMap) -> bool {
     let sent = headers
         .get("x-csrf-token")
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
-    !expected.is_empty() && same_digest(expected.as_bytes(), sent.as_bytes())
+    double_submit_ok(headers, sent)
 }
 
 /// The creation options of a new passkey for the page's own host.
@@ -101,7 +101,7 @@ pub async fn sign_in_start(
     headers: HeaderMap,
     Json(form): Json<PasskeySignIn>,
 ) -> Response {
-    if !sign_in_token_ok(&headers) {
+    if !script_token_ok(&headers) {
         return forbidden();
     }
     let realm = match svc.realm(svc.default_project(), None).await {
@@ -124,13 +124,10 @@ pub async fn sign_in_start(
         ..SessionChange::default()
     };
     match svc.create_login_session(&realm, change, None).await {
-        Ok(update) => {
-            let session = format!("{}.{}", update.session.id, update.token);
-            with_cookie(
-                Json(json!({ "options": update.webauthn })).into_response(),
-                set_cookie(SESSION_COOKIE, &session),
-            )
-        }
+        Ok(update) => with_cookie(
+            Json(json!({ "options": update.webauthn })).into_response(),
+            session_cookie(&update.session.id, &update.token),
+        ),
         Err(
             DomainError::UserNotFound
             | DomainError::UserDisabled
@@ -146,7 +143,7 @@ pub async fn sign_in_finish(
     headers: HeaderMap,
     Json(assertion): Json<Value>,
 ) -> Response {
-    if !sign_in_token_ok(&headers) {
+    if !script_token_ok(&headers) {
         return forbidden();
     }
     let v = match visitor(&svc, &headers).await {
@@ -161,20 +158,11 @@ pub async fn sign_in_finish(
         },
         ..SessionChange::default()
     };
-    match svc
-        .set_login_session(&v.realm, &v.session.id, Some(&v.token), change)
-        .await
-    {
-        Ok(update) => {
-            let session = format!("{}.{}", update.session.id, update.token);
-            with_cookie(
-                with_cookie(
-                    Json(json!({ "ok": true })).into_response(),
-                    set_cookie(SESSION_COOKIE, &session),
-                ),
-                set_cookie(FORM_COOKIE, ""),
-            )
-        }
+    match pages::change(&svc, &v, change).await {
+        Ok((cookie, _)) => with_cookie(
+            with_cookie(Json(json!({ "ok": true })).into_response(), cookie),
+            set_cookie(FORM_COOKIE, ""),
+        ),
         Err(_) => json_error("The passkey was not accepted."),
     }
 }

@@ -8,6 +8,7 @@ use axum::http::{HeaderMap, HeaderValue};
 use tessera_core::login_session::LoginSession;
 use tessera_core::{DomainError, Factor, FactorState, Realm, User};
 
+use crate::crypto::same_digest;
 use crate::service::Service;
 
 pub const SESSION_COOKIE: &str = "tessera_ui";
@@ -34,6 +35,18 @@ pub fn set_cookie(name: &str, value: &str) -> HeaderValue {
         "{name}={value}; Path=/ui; HttpOnly; Secure; SameSite=Strict{max_age}"
     ))
     .unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+/// The session cookie naming login session `id` with its current `token`.
+pub fn session_cookie(id: &str, token: &str) -> HeaderValue {
+    set_cookie(SESSION_COOKIE, &format!("{id}.{token}"))
+}
+
+/// Whether `sent` is the double-submit token of a page shown before any session exists (the
+/// sign-in form, an action link's page): a form's field, or the script's `x-csrf-token`.
+pub fn double_submit_ok(headers: &HeaderMap, sent: &str) -> bool {
+    let expected = cookie(headers, FORM_COOKIE).unwrap_or_default();
+    !expected.is_empty() && same_digest(expected.as_bytes(), sent.as_bytes())
 }
 
 /// The relying-party id for security keys: the host the page was loaded from.

@@ -288,17 +288,17 @@ pub async fn list_authentication_method_types(
     };
     let passkeys = ctx
         .svc
-        .passkeys(&ctx.realm, &id)
+        .ready_passkeys(&ctx.realm, &id)
         .await
         .map_err(|e| ZitadelError::from_domain(Op::Read, e))?;
     let mut types = Vec::new();
     if user.password_hash.is_some() {
         types.push(Method::Password);
     }
-    if passkeys.iter().any(|p| {
-        p.state == FactorState::Ready
-            && domain.is_none_or(|d| passkey_domain(p).as_deref() == Some(d))
-    }) {
+    if passkeys
+        .iter()
+        .any(|p| domain.is_none_or(|d| passkey_domain(p).as_deref() == Some(d)))
+    {
         types.push(Method::Passkey);
     }
     if !user.identities.is_empty() {

@@ -57,17 +57,11 @@ fn passkey_v2(passkey: &Passkey) -> v2::Passkey {
     }
 }
 
-/// The user's ready passkeys: ZITADEL's listings leave out registrations not yet finished.
 async fn listed(ctx: &Ctx, id: &tessera_core::UserId) -> Result<Vec<Passkey>, ZitadelError> {
-    let passkeys = ctx
-        .svc
-        .passkeys(&ctx.realm, id)
+    ctx.svc
+        .ready_passkeys(&ctx.realm, id)
         .await
-        .map_err(|e| ZitadelError::from_domain(Op::Read, e))?;
-    Ok(passkeys
-        .into_iter()
-        .filter(|p| p.state == FactorState::Ready)
-        .collect())
+        .map_err(|e| ZitadelError::from_domain(Op::Read, e))
 }
 
 /// With a registration code, any caller may start it (the code is the user's consent, as in
