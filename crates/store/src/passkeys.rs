@@ -11,7 +11,7 @@ use crate::challenges::insert_event;
 use crate::conn::Conn;
 use crate::db_err;
 use crate::rows::{corrupt, get, get_opt_time, millis};
-use crate::together::{Statement, run_together, won};
+use crate::together::{self, Statement, run_together, won};
 
 const COLUMNS: &str = "realm_id, user_id, id, state, name, credential, created_at";
 
@@ -88,16 +88,10 @@ pub(crate) async fn update(
         .bind(passkey.name.as_deref())
         .bind(passkey.credential.as_str())
         .bind(old);
-    let Some(event) = event else {
-        return won(conn, update).await;
-    };
-    let mut tx = conn.begin().await.map_err(db_err)?;
-    if !won(&mut tx, update).await? {
-        return Ok(false);
+    match event {
+        Some(event) => won_with_event(conn, update, event).await,
+        None => won(conn, update).await,
     }
-    run_together(&mut tx, vec![insert_event(event)]).await?;
-    tx.commit().await.map_err(db_err)?;
-    Ok(true)
 }
 
 /// Deletes a passkey, with its event; `false` (nothing written) when there is none.
@@ -107,11 +101,20 @@ pub(crate) async fn remove(
     event: &Event,
 ) -> StoreResult<bool> {
     let sql = "DELETE FROM passkeys WHERE realm_id = $1 AND user_id = $2 AND id = $3";
+    won_with_event(conn, for_key(sql, key), event).await
+}
+
+/// `change` (of one row) and, when it won, `event`, in one transaction.
+async fn won_with_event(
+    conn: &mut Conn<'_>,
+    change: Statement,
+    event: &Event,
+) -> StoreResult<bool> {
     let mut tx = conn.begin().await.map_err(db_err)?;
-    if !won(&mut tx, for_key(sql, key)).await? {
+    if !won(&mut tx, change).await? {
         return Ok(false);
     }
-    run_together(&mut tx, vec![insert_event(event)]).await?;
+    together::run(&mut tx, insert_event(event)).await?;
     tx.commit().await.map_err(db_err)?;
     Ok(true)
 }
