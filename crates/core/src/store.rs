@@ -736,6 +736,15 @@ pub trait Store: Send + Sync + 'static {
         hash: &[u8],
         now: OffsetDateTime,
     ) -> StoreResult<bool>;
+    /// Whether the user's registration code `id` has hash `hash` and has not expired at
+    /// `now`, without using it.
+    async fn passkey_code_live(
+        &self,
+        (realm, user): (&RealmId, &UserId),
+        id: &str,
+        hash: &[u8],
+        now: OffsetDateTime,
+    ) -> StoreResult<bool>;
     /// RFC 6238 §5.2: records `step` as the factor's last used step unless that step or a
     /// later one was already used. `Ok(false)` means a replay.
     async fn use_totp_step(

@@ -93,11 +93,23 @@ async function signInWithPasskey() {
   location.assign("/ui/factors");
 }
 
+/** Adds a passkey with a registration link: the page carries the link, and posts it back. */
+async function registerWithLink() {
+  const card = document.getElementById("registration");
+  const link = { userID: card.dataset.user, orgID: card.dataset.org, codeID: card.dataset.codeId, code: card.dataset.code };
+  const { id, options } = await post(`${location.pathname}/start`, link);
+  const name = document.getElementById("passkey-name").value;
+  await post(`${location.pathname}/finish`, { ...link, id, name, credential: await create(options) });
+  card.hidden = true;
+  document.getElementById("registration-done").hidden = false;
+}
+
 const actions = {
   "enrol-key": () => enrol("key"),
   "enrol-passkey": () => enrol("passkey"),
   "key-sign-in": signInWithKey,
   "passkey-sign-in": signInWithPasskey,
+  "register-passkey": registerWithLink,
 };
 
 document.addEventListener("click", (event) => {

@@ -945,6 +945,17 @@ impl Store for SqlStore {
             .await
     }
 
+    async fn passkey_code_live(
+        &self,
+        user: (&RealmId, &UserId),
+        id: &str,
+        hash: &[u8],
+        now: OffsetDateTime,
+    ) -> StoreResult<bool> {
+        self.reading(async |conn| passkeys::code_live(conn, user, id, hash, now).await)
+            .await
+    }
+
     async fn use_totp_step(
         &self,
         factor: &FactorKey,

@@ -137,23 +137,49 @@ pub(crate) async fn insert_code(
     run_together(conn, vec![insert, insert_event(event)]).await
 }
 
-/// Deletes the registration code `id` if its hash is `hash` and it is live at `now`; `true`
-/// for the one caller that found it.
-pub(crate) async fn use_code(
-    conn: &mut Conn<'_>,
+/// `verb` applied to the registration code `id` if its hash is `hash` and it is live at `now`.
+fn live_code(
+    verb: &'static str,
     (realm, user): (&RealmId, &UserId),
     id: &str,
     hash: &[u8],
     now: OffsetDateTime,
+) -> Statement {
+    let sql = format!(
+        "{verb} FROM passkey_codes WHERE realm_id = $1 AND user_id = $2 AND id = $3 \
+         AND code_hash = $4 AND expires_at > $5"
+    );
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(&realm.0)
+        .bind(user.as_str())
+        .bind(id.to_owned())
+        .bind(hash.to_vec())
+        .bind(millis(now))
+}
+
+/// Deletes the registration code `id` if its hash is `hash` and it is live at `now`; `true`
+/// for the one caller that found it.
+pub(crate) async fn use_code(
+    conn: &mut Conn<'_>,
+    user: (&RealmId, &UserId),
+    id: &str,
+    hash: &[u8],
+    now: OffsetDateTime,
 ) -> StoreResult<bool> {
-    let delete = sqlx::query(
-        "DELETE FROM passkey_codes WHERE realm_id = $1 AND user_id = $2 AND id = $3 \
-         AND code_hash = $4 AND expires_at > $5",
-    )
-    .bind(&realm.0)
-    .bind(user.as_str())
-    .bind(id.to_owned())
-    .bind(hash.to_vec())
-    .bind(millis(now));
-    won(conn, delete).await
+    won(conn, live_code("DELETE", user, id, hash, now)).await
+}
+
+/// Whether the registration code `id` has hash `hash` and is live at `now`.
+pub(crate) async fn code_live(
+    conn: &mut Conn<'_>,
+    user: (&RealmId, &UserId),
+    id: &str,
+    hash: &[u8],
+    now: OffsetDateTime,
+) -> StoreResult<bool> {
+    let found = live_code("SELECT 1", user, id, hash, now)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(db_err)?;
+    Ok(found.is_some())
 }

@@ -43,6 +43,7 @@ pub(crate) fn client_info(headers: &HeaderMap) -> ClientInfo {
     ClientInfo {
         ip: text(CLIENT_IP_HEADER).and_then(|ip| ip.parse().ok()),
         locale,
+        origin: request_origin(headers),
     }
 }
 

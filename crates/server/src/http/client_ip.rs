@@ -1,12 +1,16 @@
 //! Who is calling: the client's address for per-IP limits, taken from the connection, or,
 //! behind a proxy the operator names, from the header that proxy sets. The result goes into
 //! one internal header on every request (whatever a client sent there is replaced), so every
-//! transport — REST, Connect, gRPC metadata — reads it the same way.
+//! transport — REST, Connect, gRPC metadata — reads it the same way. An HTTP/2 request names
+//! its host in the URI's authority, not in `Host`, and gRPC metadata carries only headers, so
+//! the authority is copied into `Host` here too: links back to the server's own pages (dev
+//! mode's) then come out the same whatever the transport.
 
 use std::net::{IpAddr, SocketAddr};
 
 use axum::extract::{ConnectInfo, Request};
 use axum::http::HeaderValue;
+use axum::http::header::HOST;
 use axum::middleware::Next;
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
@@ -52,6 +56,12 @@ pub async fn stamp(source: ClientIpSource, mut request: Request, next: Next) -> 
     headers.remove(CLIENT_IP_HEADER);
     if let Some(value) = ip.and_then(|ip| HeaderValue::from_str(&ip.to_string()).ok()) {
         headers.insert(CLIENT_IP_HEADER, value);
+    }
+    if !request.headers().contains_key(HOST)
+        && let Some(authority) = request.uri().authority()
+        && let Ok(value) = HeaderValue::from_str(authority.as_str())
+    {
+        request.headers_mut().insert(HOST, value);
     }
     next.run(request).await
 }

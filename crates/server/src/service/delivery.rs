@@ -47,6 +47,9 @@ pub struct ClientInfo {
     pub ip: Option<IpAddr>,
     /// The language asked for (`X-Firebase-Locale`, `Accept-Language`), for the template.
     pub locale: Option<String>,
+    /// The origin the request came to (`http://host:port`), for dev mode's links to the
+    /// server's own pages.
+    pub origin: Option<String>,
 }
 
 impl ClientInfo {

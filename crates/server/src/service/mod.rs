@@ -54,7 +54,9 @@ pub use oob::{
     Addressee, EmailLinkSignIn, LinkDelivery, LinkSource, Notice, OobSend, OobSent, OutboxOob,
 };
 pub use orgs::Machine;
-pub use passkeys::{Attachment, PasskeyCodeDelivery, passkey_domain};
+pub use passkeys::{
+    Attachment, IssuedPasskeyCode, PASSKEY_REGISTRATION_PAGE, PasskeyCodeDelivery, passkey_domain,
+};
 pub use phone_sign_in::{PhoneCodeUse, PhoneOutcome, PhoneProof, PhoneSignIn};
 pub use realms::RealmChanges;
 pub use sessions::{Authenticated, Session, SignIn};

@@ -349,18 +349,9 @@ impl Service {
                 .replace("{{.Code}}", code)
                 .replace("{{.OrgID}}", org));
         }
-        let page = |origin: &str| Url::parse(origin).and_then(|o| o.join("/ui/action"));
-        let mut url = match (
-            &self.delivery.setup.action_url,
-            self.mode,
-            &send.source.origin,
-        ) {
-            (Some(configured), _, _) => configured.clone(),
-            (None, Mode::Dev, Some(origin)) => page(origin).map_err(internal)?,
-            (None, _, _) => {
-                let origin = self.webauthn.origins.first().ok_or(DomainError::Internal)?;
-                page(origin.as_str()).map_err(internal)?
-            }
+        let mut url = match &self.delivery.setup.action_url {
+            Some(configured) => configured.clone(),
+            None => self.own_page(send.source.origin.as_deref(), "/ui/action")?,
         };
         {
             let mut query = url.query_pairs_mut();
@@ -382,6 +373,23 @@ impl Service {
             }
         }
         Ok(url.into())
+    }
+
+    /// The address of the server's page `path`: on the origin the request came to in dev
+    /// mode, else on the first configured one (a production link does not trust `Host`).
+    pub(crate) fn own_page(&self, origin: Option<&str>, path: &str) -> Result<Url, DomainError> {
+        let origin = match (self.mode, origin) {
+            (Mode::Dev, Some(origin)) => origin,
+            _ => self
+                .webauthn
+                .origins
+                .first()
+                .ok_or(DomainError::Internal)?
+                .as_str(),
+        };
+        Url::parse(origin)
+            .and_then(|o| o.join(path))
+            .map_err(internal)
     }
 
     /// Whether `url` is on one of the origins the server's pages are served from (any port,

@@ -35,14 +35,26 @@ fn code_hash(id: &str, code: &str) -> Vec<u8> {
     sha256(format!("{id}:{code}").as_bytes())
 }
 
+/// The page a registration link opens (`ui::registration`), at the path of ZITADEL's login
+/// UI, so that links made as ZITADEL makes them work here too.
+pub const PASSKEY_REGISTRATION_PAGE: &str = "/ui/login/login/passwordless/init";
+
 /// How a registration code reaches the user.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PasskeyCodeDelivery {
-    /// Handed to the caller, to pass on itself (ZITADEL's login UI does so).
+    /// Handed to the caller (the code, or the link), to pass on itself (ZITADEL's login UI
+    /// does so).
     Return,
-    /// Emailed as a link: `url_template` with `{{.UserID}}`, `{{.OrgID}}`, `{{.CodeID}}` and
-    /// `{{.Code}}` filled in.
-    Email { url_template: String },
+    /// Emailed to the user as the link.
+    Email,
+}
+
+/// A registration code just issued, and the link that carries it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IssuedPasskeyCode {
+    pub id: String,
+    pub code: String,
+    pub link: String,
 }
 
 /// Which authenticators a registration asks the browser for; either, when not said.
@@ -113,35 +125,62 @@ impl Service {
             .collect())
     }
 
+    /// The link that carries registration code `code_id`: `url_template` with
+    /// `{{.UserID}}`, `{{.OrgID}}`, `{{.CodeID}}` and `{{.Code}}` filled in, else the
+    /// registration page with ZITADEL's query parameters.
+    fn registration_link(
+        &self,
+        realm: &Realm,
+        user: &UserId,
+        (code_id, code): (&str, &str),
+        url_template: Option<&str>,
+        client: &ClientInfo,
+    ) -> Result<String, DomainError> {
+        let org = realm.org_id.as_deref().unwrap_or_default();
+        if let Some(template) = url_template {
+            return Ok(template
+                .replace("{{.UserID}}", user.as_str())
+                .replace("{{.OrgID}}", org)
+                .replace("{{.CodeID}}", code_id)
+                .replace("{{.Code}}", code));
+        }
+        let mut page = self.own_page(client.origin.as_deref(), PASSKEY_REGISTRATION_PAGE)?;
+        page.query_pairs_mut()
+            .append_pair("userID", user.as_str())
+            .append_pair("orgID", org)
+            .append_pair("codeID", code_id)
+            .append_pair("code", code);
+        Ok(page.into())
+    }
+
     /// Issues a code that lets its holder start one passkey registration for the user within
-    /// `PASSKEY_CODE_LIFETIME`, without being signed in. `(id, code)` when it is returned;
-    /// an emailed one goes to the user's address, in one write with the code.
+    /// `PASSKEY_CODE_LIFETIME`, without being signed in, and the link that carries it (see
+    /// `registration_link`). An emailed link goes to the user's address, in one write with
+    /// the code.
     pub async fn create_passkey_code(
         &self,
         realm: &Realm,
         id: &UserId,
         delivery: PasskeyCodeDelivery,
+        url_template: Option<&str>,
         client: &ClientInfo,
-    ) -> Result<Option<(String, String)>, DomainError> {
+    ) -> Result<IssuedPasskeyCode, DomainError> {
         let user = self.existing_user(realm, id).await?;
         let code_id = FactorId::from_random(random_array().map_err(internal)?).to_string();
         let code = random_chars(CODE_LENGTH, CODE_ALPHABET).map_err(internal)?;
-        let outgoing = match &delivery {
+        let link =
+            self.registration_link(realm, &user.id, (&code_id, &code), url_template, client)?;
+        let outgoing = match delivery {
             PasskeyCodeDelivery::Return => None,
-            PasskeyCodeDelivery::Email { url_template } => {
+            PasskeyCodeDelivery::Email => {
                 let email = user.email.as_ref().ok_or(DomainError::EmailNotFound)?;
-                let link = url_template
-                    .replace("{{.UserID}}", user.id.as_str())
-                    .replace("{{.OrgID}}", realm.org_id.as_deref().unwrap_or_default())
-                    .replace("{{.CodeID}}", &code_id)
-                    .replace("{{.Code}}", &code);
                 let content = MessageContent {
                     kind: MessageKind::PasskeyRegistration,
                     code: code.clone(),
                     locale: client.locale_for(&user),
                     valid_minutes: minutes(PASSKEY_CODE_LIFETIME),
                     session_info: None,
-                    link: Some(link),
+                    link: Some(link.clone()),
                     new_email: None,
                 };
                 Some(self.outgoing(&realm.id, Destination::Email(email), &content, client)?)
@@ -161,7 +200,48 @@ impl Service {
         if outgoing.is_some() {
             self.queued();
         }
-        Ok((delivery == PasskeyCodeDelivery::Return).then_some((code_id, code)))
+        Ok(IssuedPasskeyCode {
+            id: code_id,
+            code,
+            link,
+        })
+    }
+
+    /// The realm of a registration link's user: its organization's (`orgID`), or, when the
+    /// link names none, the one realm that has the user.
+    pub async fn passkey_link_realm(
+        &self,
+        org_id: Option<&str>,
+        user: &UserId,
+    ) -> Result<Realm, DomainError> {
+        if let Some(org) = org_id.filter(|org| !org.is_empty()) {
+            return self.org_realm(org).await;
+        }
+        match self.user_realms(user).await?.as_slice() {
+            [only] => self.realm_by_id(only).await,
+            _ => Err(DomainError::UserNotFound),
+        }
+    }
+
+    /// The user of registration code `code_id` if the code is live (neither used nor
+    /// expired), without using it up: what the registration page checks before it shows
+    /// anything of the user. `InvalidVerificationCode` otherwise, as for a code being used.
+    pub async fn passkey_code_user(
+        &self,
+        realm: &Realm,
+        id: &UserId,
+        (code_id, code): (&str, &str),
+    ) -> Result<User, DomainError> {
+        let user = self.existing_user(realm, id).await?;
+        let hash = code_hash(code_id, code);
+        let live =
+            self.store
+                .passkey_code_live((&realm.id, &user.id), code_id, &hash, self.clock.now());
+        if live.await? {
+            Ok(user)
+        } else {
+            Err(DomainError::InvalidVerificationCode)
+        }
     }
 
     /// Starts a passkey registration: the open passkey and the browser's creation options
@@ -185,17 +265,8 @@ impl Service {
             .map(|(_, key)| key.cred_id().clone())
             .collect();
         let (name, display) = account_names(&user);
-        if let Some((code_id, code)) = code {
-            let hash = code_hash(code_id, code);
-            let used = self.store.use_passkey_code(
-                (&realm.id, &user.id),
-                code_id,
-                &hash,
-                self.clock.now(),
-            );
-            if !used.await? {
-                return Err(DomainError::InvalidVerificationCode);
-            }
+        if let Some(code) = code {
+            self.use_passkey_code(realm, &user.id, code).await?;
         }
         let (options, registration) = webauthn
             .start_passkey_registration(
@@ -235,8 +306,30 @@ impl Service {
         Ok((passkey, options))
     }
 
+    /// Uses up the user's registration code `code_id`; `InvalidVerificationCode` when it is
+    /// wrong, used or expired.
+    async fn use_passkey_code(
+        &self,
+        realm: &Realm,
+        user: &UserId,
+        (code_id, code): (&str, &str),
+    ) -> Result<(), DomainError> {
+        let hash = code_hash(code_id, code);
+        let used = self
+            .store
+            .use_passkey_code((&realm.id, user), code_id, &hash, self.clock.now());
+        if used.await? {
+            Ok(())
+        } else {
+            Err(DomainError::InvalidVerificationCode)
+        }
+    }
+
     /// Finishes registration `passkey` (when `None`, the user's latest; ZITADEL's auth v1
-    /// names none) with the browser's credential, under `name`.
+    /// names none) with the browser's credential, under `name`. A registration `code`, when
+    /// given, is used up once the credential has been checked and before the passkey is
+    /// stored: the registration page uses its link's code only for a passkey that works, so
+    /// a cancelled or refused attempt can be made again.
     pub async fn verify_passkey(
         &self,
         realm: &Realm,
@@ -244,6 +337,7 @@ impl Service {
         passkey: Option<&FactorId>,
         credential: Value,
         name: &str,
+        code: Option<(&str, &str)>,
     ) -> Result<Passkey, DomainError> {
         let mut pending = self
             .passkeys(realm, id)
@@ -267,6 +361,9 @@ impl Service {
             credential,
             Webauthn::finish_passkey_registration,
         )?;
+        if let Some(code) = code {
+            self.use_passkey_code(realm, id, code).await?;
+        }
         let old = std::mem::replace(
             &mut pending.credential,
             to_json(&PasskeyDocument::Ready { rp_id, key })?,

@@ -17,6 +17,7 @@ use tessera_core::{DomainError, Password};
 use url::{Url, form_urlencoded};
 
 use super::pages::{failure, forbidden, see, with_cookie};
+use super::passkeys::UNUSABLE_LINK;
 use super::templates::{self, Action, page};
 use super::visitor::{FORM_COOKIE, double_submit_ok, set_cookie};
 use crate::crypto::random_token;
@@ -52,8 +53,6 @@ pub struct ActionForm {
 const TITLE: &str = "Your account";
 const ELSEWHERE: &str =
     "This link signs you in to the app you asked for it in. Open it on the device you asked from.";
-const UNUSABLE: &str =
-    "This link does not work: it is wrong, was used already, or has expired. Ask for a new one.";
 
 /// Where "Continue" leads: the link's `continueUrl` when it is on one of the server's own
 /// origins (anyone can put a `continueUrl` on a link), else the sign-in page.
@@ -64,7 +63,7 @@ fn next(svc: &Service, continue_url: Option<&str>) -> String {
         .to_owned()
 }
 
-fn finished(status: StatusCode, next: String, message: &'static str) -> Response {
+pub(super) fn finished(status: StatusCode, next: String, message: &'static str) -> Response {
     let done = Action {
         notice: None,
         title: TITLE,
@@ -142,7 +141,7 @@ pub async fn action_page(
     let found = match svc.check_oob_code(None, &code).await {
         Ok(found) => found,
         Err(DomainError::InvalidOobCode | DomainError::ExpiredOobCode) => {
-            return finished(StatusCode::BAD_REQUEST, next, UNUSABLE);
+            return finished(StatusCode::BAD_REQUEST, next, UNUSABLE_LINK);
         }
         Err(e) => return failure(e),
     };
@@ -241,7 +240,7 @@ pub async fn use_action(
             set_cookie(FORM_COOKIE, ""),
         ),
         Err(DomainError::InvalidOobCode | DomainError::ExpiredOobCode) => {
-            finished(StatusCode::BAD_REQUEST, next, UNUSABLE)
+            finished(StatusCode::BAD_REQUEST, next, UNUSABLE_LINK)
         }
         Err(e) => failure(e),
     }

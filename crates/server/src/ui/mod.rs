@@ -1,8 +1,9 @@
 //! The self-service page at `/ui/`: sign in with email and password plus a second factor when
 //! one is enrolled, or with a passkey; list, add and remove second factors (authenticator app
 //! with a QR code, security key, text-message and email codes) and passkeys. Server-rendered;
-//! one small script for WebAuthn, served from the binary (no CDN). `/ui/action` is where emailed action links
-//! (verify the address, reset the password) lead.
+//! one small script for WebAuthn, served from the binary (no CDN). `/ui/action` is where emailed
+//! action links (verify the address, reset the password) lead, `PASSKEY_REGISTRATION_PAGE`
+//! where passkey registration links do.
 //!
 //! It is a client of the service layer like the dialects, and keeps no state of its own: the
 //! visitor is a login session (see `visitor`).
@@ -10,6 +11,7 @@
 mod action;
 mod pages;
 mod passkeys;
+mod registration;
 mod templates;
 mod visitor;
 
@@ -19,7 +21,7 @@ use axum::Router;
 use axum::http::header;
 use axum::routing::{get, post};
 
-use crate::service::Service;
+use crate::service::{PASSKEY_REGISTRATION_PAGE, Service};
 
 pub fn router() -> Router<Arc<Service>> {
     Router::new()
@@ -45,6 +47,18 @@ pub fn router() -> Router<Arc<Service>> {
         .route("/ui/passkeys/remove", post(passkeys::remove))
         .route("/ui/sign-in/passkey/start", post(passkeys::sign_in_start))
         .route("/ui/sign-in/passkey/finish", post(passkeys::sign_in_finish))
+        .route(
+            PASSKEY_REGISTRATION_PAGE,
+            get(registration::registration_page),
+        )
+        .route(
+            &format!("{PASSKEY_REGISTRATION_PAGE}/start"),
+            post(registration::registration_start),
+        )
+        .route(
+            &format!("{PASSKEY_REGISTRATION_PAGE}/finish"),
+            post(registration::registration_finish),
+        )
         .route("/ui/phone", post(pages::set_phone))
         .route("/ui/phone/verify", post(pages::verify_phone))
         .route(

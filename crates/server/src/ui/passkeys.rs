@@ -10,7 +10,7 @@ use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use tessera_core::{DomainError, FactorId};
+use tessera_core::{DomainError, FactorId, Realm, UserId};
 
 use super::pages::{
     self, KeyFinish, RemoveForm, factor_change, failure, forbidden, json_error, member, with_cookie,
@@ -28,8 +28,13 @@ pub struct PasskeySignIn {
     email: String,
 }
 
-/// The script's copy of the sign-in page's token (`x-csrf-token`).
-fn script_token_ok(headers: &HeaderMap) -> bool {
+/// What every page a link opens says of a link that cannot be used.
+pub(super) const UNUSABLE_LINK: &str =
+    "This link does not work: it is wrong, was used already, or has expired. Ask for a new one.";
+
+/// The script's copy of the page's double-submit token (`x-csrf-token`), on pages shown
+/// before any session exists.
+pub(super) fn script_token_ok(headers: &HeaderMap) -> bool {
     let sent = headers
         .get("x-csrf-token")
         .and_then(|v| v.to_str().ok())
@@ -63,6 +68,18 @@ pub async fn enrol_finish(
         Ok(v) => v,
         Err(response) => return response,
     };
+    finish_registration(&svc, &v.realm, &v.user.id, finish, None).await
+}
+
+/// Finishes a passkey registration the page started (see `Service::verify_passkey`, also
+/// for `code`), named as the visitor typed it.
+pub(super) async fn finish_registration(
+    svc: &Service,
+    realm: &Realm,
+    user: &UserId,
+    finish: KeyFinish,
+    code: Option<(&str, &str)>,
+) -> Response {
     let Some(id) = FactorId::parse(&finish.id) else {
         return json_error("Unknown registration.");
     };
@@ -70,13 +87,14 @@ pub async fn enrol_finish(
         .filter(|n| !n.is_empty())
         .unwrap_or("Passkey");
     let outcome = svc
-        .verify_passkey(&v.realm, &v.user.id, Some(&id), finish.credential, name)
+        .verify_passkey(realm, user, Some(&id), finish.credential, name, code)
         .await;
     match outcome {
         Ok(_) => Json(json!({ "ok": true })).into_response(),
         Err(DomainError::UserNotVerified) => {
             json_error("This authenticator cannot verify you (no PIN or biometrics).")
         }
+        Err(DomainError::InvalidVerificationCode) => json_error(UNUSABLE_LINK),
         Err(_) => json_error("The passkey's answer was not accepted."),
     }
 }

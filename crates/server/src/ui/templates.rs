@@ -32,6 +32,20 @@ pub struct Action {
     pub message: Option<&'static str>,
 }
 
+/// The page a passkey registration link opens: the account, and the link's parameters for
+/// the script to post back.
+#[derive(Template)]
+#[template(path = "ui/passkey_registration.html")]
+pub struct PasskeyRegistration {
+    pub notice: Option<String>,
+    pub csrf: String,
+    pub account: String,
+    pub user_id: String,
+    pub org_id: String,
+    pub code_id: String,
+    pub code: String,
+}
+
 /// A channel a code can be sent through, on the second-factor page.
 pub struct Channel {
     /// `sms` or `email`: the path segment and the element ids.

@@ -367,3 +367,165 @@ async fn a_passkey_added_on_the_page_signs_in_without_a_password() {
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{refused}");
 }
+
+/// The value of attribute `name` (`data-token`, …) where it first appears in a page.
+fn attr(html: &str, name: &str) -> String {
+    let marker = format!("{name}=\"");
+    let start = html.find(&marker).map(|i| i + marker.len()).expect(name);
+    html[start..].split('"').next().unwrap().to_owned()
+}
+
+/// A passkey registration link (here v1's `AddPasswordlessRegistration`) opens Tessera's page
+/// at ZITADEL's path, which adds a passkey to the account without a sign-in. A wrong link shows
+/// nothing of the account; the code is used up only by a passkey that works, so an abandoned
+/// or refused attempt leaves the link usable.
+#[tokio::test]
+async fn a_registration_link_adds_a_passkey_on_its_page() {
+    let app = TestApp::spawn().await;
+    let user = str_of(
+        &app.sign_up("link@example.com", "secret12").await,
+        "localId",
+    )
+    .to_owned();
+    let added = call_ok(
+        &app,
+        reqwest::Method::POST,
+        &format!("/management/v1/users/{user}/passwordless/_link"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(added["expiration"], "3600s", "{added}");
+    let link = url::Url::parse(str_of(&added, "link")).unwrap();
+    assert_eq!(
+        link.origin().ascii_serialization(),
+        app.base,
+        "dev mode: the origin the request came to"
+    );
+    assert_eq!(link.path(), "/ui/login/login/passwordless/init");
+    let query: HashMap<String, String> = link.query_pairs().into_owned().collect();
+    assert_eq!(query["userID"], user);
+    assert!(!query["orgID"].is_empty(), "{link}");
+    assert_eq!(query["code"].len(), 12, "{link}");
+    let page_path = format!("{}?{}", link.path(), link.query().unwrap());
+    let mut browser = Browser::new(&app);
+
+    let unusable = "This link does not work: it is wrong, was used already, or has expired. Ask for a new one.";
+    let wrong_code = page_path.replace(&query["code"], "ABCDEFGHIJKL");
+    let unknown_user = page_path.replace(&user, "123456789012345678");
+    for bad in [wrong_code.as_str(), &unknown_user, link.path()] {
+        let (status, _, page) = browser.get(bad).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}");
+        assert_eq!(text_of(&page, "action-message"), unusable);
+        assert!(!page.contains("link@example.com"), "{page}");
+    }
+    let (status, _, page) = browser.get(&page_path).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert!(
+        text_of(&page, "registration-account").contains("link@example.com"),
+        "{page}"
+    );
+    let csrf = attr(&page, "data-token");
+    let body = json!({"userID": user, "orgID": query["orgID"], "codeID": query["codeID"],
+                      "code": query["code"]});
+    let start = "/ui/login/login/passwordless/init/start";
+    let finish = "/ui/login/login/passwordless/init/finish";
+
+    // A forged token, a wrong code: refused, nothing changes.
+    let before = app.fingerprint().await;
+    let (status, _) = browser.script(start, "forged", body.clone()).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let mut wrong = body.clone();
+    wrong["code"] = json!("ABCDEFGHIJKL");
+    let refused = browser.script(start, &csrf, wrong.clone()).await;
+    assert_eq!(
+        refused,
+        (StatusCode::BAD_REQUEST, json!({"error": unusable}))
+    );
+    assert_eq!(app.fingerprint().await, before);
+
+    // Started and abandoned (the dialog cancelled): the link still works.
+    let (status, abandoned) = browser.script(start, &csrf, body.clone()).await;
+    assert_eq!(status, StatusCode::OK, "{abandoned}");
+    // An authenticator that cannot verify its user (told it need not, or it would not
+    // answer) makes no passkey, and the link still works.
+    let (status, started) = browser.script(start, &csrf, body.clone()).await;
+    assert_eq!(status, StatusCode::OK, "{started}");
+    let mut lenient = started["options"].clone();
+    lenient["publicKey"]["authenticatorSelection"]["userVerification"] = json!("discouraged");
+    let (mut presence_only, _) = SoftToken::new(false).unwrap();
+    let unverified = presence_only
+        .do_registration(origin(), serde_json::from_value(lenient).unwrap())
+        .unwrap();
+    let mut answer = body.clone();
+    answer["id"] = started["id"].clone();
+    answer["name"] = json!("Key");
+    answer["credential"] = json!(unverified);
+    let refused = browser.script(finish, &csrf, answer).await;
+    let message = "This authenticator cannot verify you (no PIN or biometrics).";
+    assert_eq!(
+        refused,
+        (StatusCode::BAD_REQUEST, json!({"error": message}))
+    );
+
+    let (status, started) = browser.script(start, &csrf, body.clone()).await;
+    assert_eq!(status, StatusCode::OK, "{started}");
+    let (mut token, _) = SoftToken::new(true).unwrap();
+    let options = serde_json::from_value(started["options"].clone()).unwrap();
+    let credential = token.do_registration(origin(), options).unwrap();
+    let mut answer = body.clone();
+    answer["id"] = started["id"].clone();
+    answer["name"] = json!("Phone");
+    answer["credential"] = json!(credential);
+    // With a wrong code the answer is refused too, and nothing changes.
+    let before = app.fingerprint().await;
+    let mut forged = answer.clone();
+    forged["code"] = json!("ABCDEFGHIJKL");
+    let refused = browser.script(finish, &csrf, forged).await;
+    assert_eq!(
+        refused,
+        (StatusCode::BAD_REQUEST, json!({"error": unusable}))
+    );
+    assert_eq!(app.fingerprint().await, before);
+    let (status, done) = browser.script(finish, &csrf, answer).await;
+    assert_eq!((status, done), (StatusCode::OK, json!({"ok": true})));
+
+    // The link is used up.
+    let (status, _, page) = browser.get(&page_path).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(text_of(&page, "action-message"), unusable);
+    let (_, _, form) = browser.get("/ui/sign-in").await;
+    let csrf = field(&form, "csrf");
+    let refused = browser.script(start, &csrf, body).await;
+    assert_eq!(
+        refused,
+        (StatusCode::BAD_REQUEST, json!({"error": unusable}))
+    );
+
+    // The user has the passkey, named, and signs in with it on the sign-in page.
+    let listed = call_ok(
+        &app,
+        reqwest::Method::POST,
+        &format!("/v2/users/{user}/passkeys/_search"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(listed["result"].as_array().unwrap().len(), 1, "{listed}");
+    assert_eq!(listed["result"][0]["name"], "Phone", "{listed}");
+    let (status, started) = browser
+        .script(
+            "/ui/sign-in/passkey/start",
+            &csrf,
+            json!({"email": "link@example.com"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{started}");
+    let options = serde_json::from_value(started["options"].clone()).unwrap();
+    let assertion = token.do_authentication(origin(), options).unwrap();
+    let (status, done) = browser
+        .script("/ui/sign-in/passkey/finish", &csrf, json!(assertion))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{done}");
+    let (status, _, page) = browser.get("/ui/factors").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("<td>Phone</td>"), "{page}");
+}

@@ -608,10 +608,28 @@ async fn a_returned_registration_code_lets_any_caller_start_one_registration() {
     assert_eq!(app.fingerprint().await, before);
 }
 
-/// An emailed registration link is the caller's `urlTemplate` filled in; its code starts a
-/// registration. Tessera has no registration page of its own to link to by default.
+/// The path of an emailed link to Tessera's registration page, and its query, read off the
+/// next message `smtp` receives.
+async fn mailed_page_link(app: &TestApp, smtp: &SmtpSink, to: &str) -> (String, Value) {
+    let mail = smtp.next_message(std::time::Duration::from_secs(20)).await;
+    assert_eq!(mail.rcpt_to, [to]);
+    let prefix = format!("{}/ui/login/login/passwordless/init?", app.base);
+    let at = mail.text.find(&prefix).expect("the page's link") + prefix.len();
+    let query = mail.text[at..].split_whitespace().next().unwrap();
+    let pairs: serde_json::Map<String, Value> = url::form_urlencoded::parse(query.as_bytes())
+        .map(|(k, v)| (k.into_owned(), json!(v)))
+        .collect();
+    (
+        format!("/ui/login/login/passwordless/init?{query}"),
+        Value::Object(pairs),
+    )
+}
+
+/// An emailed registration link is the caller's `urlTemplate` filled in, else (no template,
+/// or no medium at all, as in ZITADEL) a link to Tessera's registration page; either code
+/// starts a registration.
 #[tokio::test]
-async fn a_registration_link_is_emailed_as_the_callers_template() {
+async fn a_registration_link_is_emailed_as_the_callers_template_or_to_the_page() {
     let smtp = SmtpSink::start().await;
     let url = smtp.url();
     let app = TestApp::spawn_with(|c| c.email.smtp_url = Some(Secret::new(url))).await;
@@ -645,16 +663,158 @@ async fn a_registration_link_is_emailed_as_the_callers_template() {
     assert!(started["passkeyId"].is_string(), "{started}");
 
     for body in [json!({}), json!({"sendLink": {}})] {
+        let sent = call_ok(&app, Method::POST, &link, body).await;
+        assert_eq!(sent.get("code"), None, "{sent}");
+        let (page, query) = mailed_page_link(&app, &smtp, "mail@example.com").await;
+        assert_eq!(query["userID"], user, "{query}");
+        let (status, html) = app.get(&page).await;
+        assert_eq!(status, StatusCode::OK, "{html}");
+        let code = json!({"id": query["codeID"], "code": query["code"]});
+        let started = start(&app, &user, json!({"code": code})).await;
+        assert!(started["passkeyId"].is_string(), "{started}");
+    }
+}
+
+/// v1's links: management's `AddPasswordlessRegistration` (`user.credential.write`) returns
+/// one, `SendPasswordlessRegistration` (`user.write`) emails one, auth's
+/// `AddMyPasswordlessLink` and `SendMyPasswordlessLink` do the same for the signed-in user,
+/// and `ImportHumanUser` returns one with `requestPasswordlessRegistration`. Each leads to
+/// Tessera's registration page and its code starts a registration.
+#[tokio::test]
+async fn v1_registration_links_lead_to_the_page() {
+    let smtp = SmtpSink::start().await;
+    let url = smtp.url();
+    let app = TestApp::spawn_with(|c| c.email.smtp_url = Some(Secret::new(url))).await;
+    let session = app.sign_up("v1link@example.com", "secret12").await;
+    let user = str_of(&session, "localId").to_owned();
+    let id_token = str_of(&session, "idToken").to_owned();
+    let code_of = |link: &str| {
+        let link = url::Url::parse(link).unwrap();
+        assert_eq!(link.path(), "/ui/login/login/passwordless/init", "{link}");
+        let query: std::collections::HashMap<String, String> =
+            link.query_pairs().into_owned().collect();
+        (
+            query["userID"].clone(),
+            json!({"id": query["codeID"], "code": query["code"]}),
+        )
+    };
+
+    let added = call_ok(
+        &app,
+        Method::POST,
+        &format!("/management/v1/users/{user}/passwordless/_link"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(added["expiration"], "3600s", "{added}");
+    assert!(added["details"]["creationDate"].is_string(), "{added}");
+    let (owner, code) = code_of(str_of(&added, "link"));
+    assert_eq!(owner, user);
+    assert!(start(&app, &user, json!({"code": code})).await["passkeyId"].is_string());
+
+    let sent = call_ok(
+        &app,
+        Method::POST,
+        &format!("/management/v1/users/{user}/passwordless/_send_link"),
+        json!({}),
+    )
+    .await;
+    assert!(sent["details"]["resourceOwner"].is_string(), "{sent}");
+    let (page, _) = mailed_page_link(&app, &smtp, "v1link@example.com").await;
+    assert_eq!(app.get(&page).await.0, StatusCode::OK);
+
+    let (status, mine) = app
+        .zitadel(
+            Method::POST,
+            "/auth/v1/users/me/passwordless/_link",
+            &id_token,
+            None,
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{mine}");
+    assert_eq!(mine["expiration"], "3600s", "{mine}");
+    let (owner, code) = code_of(str_of(&mine, "link"));
+    assert_eq!(owner, user);
+    assert!(start(&app, &user, json!({"code": code})).await["passkeyId"].is_string());
+    let (status, sent) = app
+        .zitadel(
+            Method::POST,
+            "/auth/v1/users/me/passwordless/_send_link",
+            &id_token,
+            None,
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{sent}");
+    let (page, _) = mailed_page_link(&app, &smtp, "v1link@example.com").await;
+    assert_eq!(app.get(&page).await.0, StatusCode::OK);
+
+    let imported = call_ok(
+        &app,
+        Method::POST,
+        "/management/v1/users/human/_import",
+        json!({"userName": "imported", "profile": {"firstName": "Ada", "lastName": "Lovelace"},
+               "email": {"email": "imported@example.com", "isEmailVerified": true},
+               "requestPasswordlessRegistration": true}),
+    )
+    .await;
+    let registration = &imported["passwordlessRegistration"];
+    assert_eq!(registration["lifetime"], "3600s", "{imported}");
+    assert_eq!(registration["expiration"], "3600s", "{imported}");
+    let (owner, code) = code_of(str_of(registration, "link"));
+    assert_eq!(owner, str_of(&imported, "userId"));
+    assert!(start(&app, &owner, json!({"code": code})).await["passkeyId"].is_string());
+    let plain = call_ok(
+        &app,
+        Method::POST,
+        "/management/v1/users/human/_import",
+        json!({"userName": "plain", "profile": {"firstName": "Ada", "lastName": "Lovelace"},
+               "email": {"email": "plain@example.com", "isEmailVerified": true}}),
+    )
+    .await;
+    assert_eq!(plain.get("passwordlessRegistration"), None, "{plain}");
+}
+
+/// v1's link calls refused: an unknown user, a caller without the permission, a machine
+/// user on the auth API. Nothing changes.
+#[tokio::test]
+async fn v1_registration_links_refused_change_nothing() {
+    let app = TestApp::spawn().await;
+    let user = user_id(&app, "refused@example.com").await;
+    let viewer = app
+        .machine_pat(None, "viewer", tessera_core::Role::OrgOwnerViewer)
+        .await;
+    let denied = (403, 7, "No matching permissions found", "AUTH-5mWD2");
+    let link = format!("/management/v1/users/{user}/passwordless/_link");
+    let send = format!("/management/v1/users/{user}/passwordless/_send_link");
+    let pat = app.pat();
+    for (path, token, refusal) in [
+        (
+            "/management/v1/users/123456789/passwordless/_link".to_owned(),
+            pat.as_str(),
+            (404, 5, "User could not be found", "COMMAND-SqyJz"),
+        ),
+        (link, viewer.as_str(), denied),
+        (send, viewer.as_str(), denied),
+        (
+            "/auth/v1/users/me/passwordless/_link".to_owned(),
+            pat.as_str(),
+            denied,
+        ),
+        (
+            "/auth/v1/users/me/passwordless/_send_link".to_owned(),
+            pat.as_str(),
+            denied,
+        ),
+    ] {
         let before = app.fingerprint().await;
-        let reply = call(&app, Method::POST, &link, body).await;
-        assert_zitadel_error(
-            &reply,
-            400,
-            9,
-            "Tessera has no passkey registration page of its own: set send_link.url_template, or ask for return_code",
-            "TESSERA-PKY02",
-        );
-        assert_eq!(app.fingerprint().await, before);
+        let reply = app
+            .zitadel(Method::POST, &path, token, None, Some(json!({})))
+            .await;
+        let (http, grpc, message, id) = refusal;
+        assert_zitadel_error(&reply, http, grpc, message, id);
+        assert_eq!(app.fingerprint().await, before, "{path}");
     }
 }
 

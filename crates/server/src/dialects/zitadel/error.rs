@@ -192,13 +192,6 @@ pub fn check_name(name: &str, refusal: ZitadelError) -> Result<(), ZitadelError>
         Err(refusal)
     }
 }
-/// `CreatePasskeyRegistrationLink` emailing ZITADEL's default link, to its own login UI's
-/// passkey page: Tessera has no such page.
-pub const PASSKEY_LINK_NEEDS_TEMPLATE: ZitadelError = err(
-    Code::FailedPrecondition,
-    "Tessera has no passkey registration page of its own: set send_link.url_template, or ask for return_code",
-    "TESSERA-PKY02",
-);
 pub const BAD_BODY: ZitadelError = err(
     Code::InvalidArgument,
     "Errors.Request.Invalid",

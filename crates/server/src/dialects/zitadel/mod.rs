@@ -105,6 +105,30 @@ fn gateway() -> Gateway {
         )
         .route(
             Post,
+            "/management/v1/users/{user_id}/passwordless/_link",
+            "AddPasswordlessRegistration",
+            passkeys::add_passwordless_registration,
+        )
+        .route(
+            Post,
+            "/management/v1/users/{user_id}/passwordless/_send_link",
+            "SendPasswordlessRegistration",
+            passkeys::send_passwordless_registration,
+        )
+        .route(
+            Post,
+            "/auth/v1/users/me/passwordless/_link",
+            "AddMyPasswordlessLink",
+            passkeys::add_my_passwordless_link,
+        )
+        .route(
+            Post,
+            "/auth/v1/users/me/passwordless/_send_link",
+            "SendMyPasswordlessLink",
+            passkeys::send_my_passwordless_link,
+        )
+        .route(
+            Post,
             "/auth/v1/users/me/passwordless/_search",
             "ListMyPasswordless",
             passkeys::list_my_passwordless,

@@ -3,19 +3,19 @@
 //! management and auth APIs over the same passkeys. A session checks them through its
 //! WebAuthn challenge with user verification required (`sessions.rs`).
 
-use tessera_core::{DomainError, FactorId, FactorState, Passkey};
+use tessera_core::passkey::PASSKEY_CODE_LIFETIME;
+use tessera_core::{DomainError, FactorId, FactorState, Passkey, UserId};
 
 use super::details::{created_v1, details_v1, details_v2};
 use super::error::{
-    BAD_BODY, Op, PASSKEY_LINK_NEEDS_TEMPLATE, PASSKEY_NAME_INVALID, TOKEN_NAME_INVALID,
-    ZitadelError, check_name,
+    BAD_BODY, Op, PASSKEY_NAME_INVALID, TOKEN_NAME_INVALID, ZitadelError, check_name,
 };
 use super::rpc::Ctx;
 use crate::proto::zitadel::auth::v1 as auth;
 use crate::proto::zitadel::management::v1 as mgmt;
 use crate::proto::zitadel::object::v2::ListDetails;
 use crate::proto::zitadel::user::{v1 as user_v1, v2};
-use crate::service::{Attachment, PasskeyCodeDelivery};
+use crate::service::{Attachment, IssuedPasskeyCode, PasskeyCodeDelivery};
 
 fn passkey_error(e: DomainError) -> ZitadelError {
     ZitadelError::from_domain(Op::Passkey, e)
@@ -109,6 +109,7 @@ pub async fn verify_passkey_registration(
             Some(&passkey_id(&req.passkey_id)?),
             credential,
             &req.passkey_name,
+            None,
         )
         .await
         .map_err(passkey_error)?;
@@ -117,30 +118,53 @@ pub async fn verify_passkey_registration(
     })
 }
 
+/// Issues a registration code for user `id` and its link: emailed with `delivery`
+/// `Email`; the link leads to the caller's `url_template`, else to Tessera's registration
+/// page.
+async fn issue_code(
+    ctx: &Ctx,
+    id: &UserId,
+    delivery: PasskeyCodeDelivery,
+    url_template: Option<&str>,
+) -> Result<IssuedPasskeyCode, ZitadelError> {
+    ctx.svc
+        .create_passkey_code(&ctx.realm, id, delivery, url_template, &ctx.client)
+        .await
+        .map_err(passkey_error)
+}
+
+/// How long a registration code lives, as v1's `expiration`.
+fn code_lifetime() -> pbjson_types::Duration {
+    pbjson_types::Duration {
+        seconds: PASSKEY_CODE_LIFETIME.whole_seconds(),
+        nanos: 0,
+    }
+}
+
 /// A code that lets the user (or whoever holds it) register a passkey without signing in:
-/// returned, or emailed as the caller's `url_template`. Tessera has no registration page of
-/// its own to send a link to, so an emailed link needs the template.
+/// returned (`returnCode`), or emailed as a link (`sendLink`, and no medium at all, as in
+/// ZITADEL) to the caller's `urlTemplate`, else to Tessera's registration page.
 pub async fn create_passkey_registration_link(
     ctx: Ctx,
     req: v2::CreatePasskeyRegistrationLinkRequest,
 ) -> Result<v2::CreatePasskeyRegistrationLinkResponse, ZitadelError> {
     use v2::create_passkey_registration_link_request::Medium;
     let (ctx, id) = ctx.credential_of(&req.user_id).await?;
-    let delivery = match req.medium {
-        Some(Medium::ReturnCode(_)) => PasskeyCodeDelivery::Return,
-        Some(Medium::SendLink(v2::SendPasskeyRegistrationLink {
-            url_template: Some(url_template),
-        })) if !url_template.is_empty() => PasskeyCodeDelivery::Email { url_template },
-        Some(Medium::SendLink(_)) | None => return Err(PASSKEY_LINK_NEEDS_TEMPLATE),
+    let (delivery, url_template) = match &req.medium {
+        Some(Medium::ReturnCode(_)) => (PasskeyCodeDelivery::Return, None),
+        Some(Medium::SendLink(link)) => (
+            PasskeyCodeDelivery::Email,
+            link.url_template.as_deref().filter(|t| !t.is_empty()),
+        ),
+        None => (PasskeyCodeDelivery::Email, None),
     };
-    let code = ctx
-        .svc
-        .create_passkey_code(&ctx.realm, &id, delivery, &ctx.client)
-        .await
-        .map_err(passkey_error)?;
+    let issued = issue_code(&ctx, &id, delivery, url_template).await?;
     Ok(v2::CreatePasskeyRegistrationLinkResponse {
         details: Some(details_v2(&ctx)),
-        code: code.map(|(id, code)| v2::PasskeyRegistrationCode { id, code }),
+        code: (delivery == PasskeyCodeDelivery::Return).then_some(v2::PasskeyRegistrationCode {
+            id: issued.id,
+            code: issued.code,
+        }),
     })
 }
 
@@ -183,6 +207,46 @@ pub async fn list_human_passwordless(
     let (ctx, id) = ctx.org_read_of(&req.user_id).await?;
     Ok(mgmt::ListHumanPasswordlessResponse {
         result: listed(&ctx, &id).await?.iter().map(token_v1).collect(),
+    })
+}
+
+/// A registration link for the caller to pass on (to Tessera's registration page).
+pub async fn add_passwordless_registration(
+    ctx: Ctx,
+    req: mgmt::AddPasswordlessRegistrationRequest,
+) -> Result<mgmt::AddPasswordlessRegistrationResponse, ZitadelError> {
+    let (ctx, id) = ctx.org_credential_of(&req.user_id).await?;
+    let issued = issue_code(&ctx, &id, PasskeyCodeDelivery::Return, None).await?;
+    Ok(mgmt::AddPasswordlessRegistrationResponse {
+        details: Some(created_v1(&ctx, ctx.org_id())),
+        link: issued.link,
+        expiration: Some(code_lifetime()),
+    })
+}
+
+/// A registration link emailed to the user.
+pub async fn send_passwordless_registration(
+    ctx: Ctx,
+    req: mgmt::SendPasswordlessRegistrationRequest,
+) -> Result<mgmt::SendPasswordlessRegistrationResponse, ZitadelError> {
+    let (ctx, id) = ctx.org_write_of(&req.user_id).await?;
+    issue_code(&ctx, &id, PasskeyCodeDelivery::Email, None).await?;
+    Ok(mgmt::SendPasswordlessRegistrationResponse {
+        details: Some(created_v1(&ctx, ctx.org_id())),
+    })
+}
+
+/// `ImportHumanUser`'s `requestPasswordlessRegistration`: a registration link for the new
+/// user, returned with the user.
+pub async fn import_registration(
+    ctx: &Ctx,
+    id: &UserId,
+) -> Result<mgmt::import_human_user_response::PasswordlessRegistration, ZitadelError> {
+    let issued = issue_code(ctx, id, PasskeyCodeDelivery::Return, None).await?;
+    Ok(mgmt::import_human_user_response::PasswordlessRegistration {
+        link: issued.link,
+        lifetime: Some(code_lifetime()),
+        expiration: Some(code_lifetime()),
     })
 }
 
@@ -232,6 +296,32 @@ pub async fn add_my_passwordless(
     })
 }
 
+/// A registration link for the signed-in user to open elsewhere (another device).
+pub async fn add_my_passwordless_link(
+    ctx: Ctx,
+    _: auth::AddMyPasswordlessLinkRequest,
+) -> Result<auth::AddMyPasswordlessLinkResponse, ZitadelError> {
+    let me = ctx.me()?;
+    let issued = issue_code(&ctx, &me, PasskeyCodeDelivery::Return, None).await?;
+    Ok(auth::AddMyPasswordlessLinkResponse {
+        details: Some(created_v1(&ctx, ctx.org_id())),
+        link: issued.link,
+        expiration: Some(code_lifetime()),
+    })
+}
+
+/// A registration link emailed to the signed-in user.
+pub async fn send_my_passwordless_link(
+    ctx: Ctx,
+    _: auth::SendMyPasswordlessLinkRequest,
+) -> Result<auth::SendMyPasswordlessLinkResponse, ZitadelError> {
+    let me = ctx.me()?;
+    issue_code(&ctx, &me, PasskeyCodeDelivery::Email, None).await?;
+    Ok(auth::SendMyPasswordlessLinkResponse {
+        details: Some(created_v1(&ctx, ctx.org_id())),
+    })
+}
+
 /// Finishes the user's latest registration: v1 names none.
 pub async fn verify_my_passwordless(
     ctx: Ctx,
@@ -243,7 +333,14 @@ pub async fn verify_my_passwordless(
     let credential = serde_json::from_slice(&verification.public_key_credential)
         .map_err(|_| passkey_error(DomainError::InvalidCredential))?;
     ctx.svc
-        .verify_passkey(&ctx.realm, &me, None, credential, &verification.token_name)
+        .verify_passkey(
+            &ctx.realm,
+            &me,
+            None,
+            credential,
+            &verification.token_name,
+            None,
+        )
         .await
         .map_err(passkey_error)?;
     Ok(auth::VerifyMyPasswordlessResponse {

@@ -154,6 +154,12 @@ impl Ctx {
         self.user_with(raw, Permission::UserRead, false).await
     }
 
+    /// Management v1: a user of the call's organization, with `user.credential.write`.
+    pub async fn org_credential_of(self, raw: &str) -> Result<(Ctx, UserId), ZitadelError> {
+        self.user_with(raw, Permission::UserCredentialWrite, false)
+            .await
+    }
+
     /// Management v1: a user of the call's organization, with `user.write`.
     pub async fn org_write_of(self, raw: &str) -> Result<(Ctx, UserId), ZitadelError> {
         self.user_with(raw, Permission::UserWrite, false).await

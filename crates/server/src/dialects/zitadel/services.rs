@@ -126,6 +126,8 @@ services! {
         "RemoveHumanAuthFactorOTP" => remove_human_auth_factor_otp(mgmt::RemoveHumanAuthFactorOtpRequest) -> mgmt::RemoveHumanAuthFactorOtpResponse = factors::remove_human_otp;
         "ListHumanPasswordless" => list_human_passwordless(mgmt::ListHumanPasswordlessRequest) -> mgmt::ListHumanPasswordlessResponse = passkeys::list_human_passwordless;
         "RemoveHumanPasswordless" => remove_human_passwordless(mgmt::RemoveHumanPasswordlessRequest) -> mgmt::RemoveHumanPasswordlessResponse = passkeys::remove_human_passwordless;
+        "AddPasswordlessRegistration" => add_passwordless_registration(mgmt::AddPasswordlessRegistrationRequest) -> mgmt::AddPasswordlessRegistrationResponse = passkeys::add_passwordless_registration;
+        "SendPasswordlessRegistration" => send_passwordless_registration(mgmt::SendPasswordlessRegistrationRequest) -> mgmt::SendPasswordlessRegistrationResponse = passkeys::send_passwordless_registration;
         "RemoveHumanAuthFactorU2F" => remove_human_auth_factor_u2f(mgmt::RemoveHumanAuthFactorU2fRequest) -> mgmt::RemoveHumanAuthFactorU2fResponse = factors::remove_human_u2f;
         "RemoveHumanAuthFactorOTPSMS" => remove_human_auth_factor_otpsms(mgmt::RemoveHumanAuthFactorOtpsmsRequest) -> mgmt::RemoveHumanAuthFactorOtpsmsResponse = factors::remove_human_otp_sms;
         "RemoveHumanAuthFactorOTPEmail" => remove_human_auth_factor_otp_email(mgmt::RemoveHumanAuthFactorOtpEmailRequest) -> mgmt::RemoveHumanAuthFactorOtpEmailResponse = factors::remove_human_otp_email;
@@ -137,6 +139,8 @@ services! {
         "RemoveMyAuthFactorOTP" => remove_my_auth_factor_otp(auth::RemoveMyAuthFactorOtpRequest) -> auth::RemoveMyAuthFactorOtpResponse = factors::remove_my_otp;
         "ListMyPasswordless" => list_my_passwordless(auth::ListMyPasswordlessRequest) -> auth::ListMyPasswordlessResponse = passkeys::list_my_passwordless;
         "AddMyPasswordless" => add_my_passwordless(auth::AddMyPasswordlessRequest) -> auth::AddMyPasswordlessResponse = passkeys::add_my_passwordless;
+        "AddMyPasswordlessLink" => add_my_passwordless_link(auth::AddMyPasswordlessLinkRequest) -> auth::AddMyPasswordlessLinkResponse = passkeys::add_my_passwordless_link;
+        "SendMyPasswordlessLink" => send_my_passwordless_link(auth::SendMyPasswordlessLinkRequest) -> auth::SendMyPasswordlessLinkResponse = passkeys::send_my_passwordless_link;
         "VerifyMyPasswordless" => verify_my_passwordless(auth::VerifyMyPasswordlessRequest) -> auth::VerifyMyPasswordlessResponse = passkeys::verify_my_passwordless;
         "RemoveMyPasswordless" => remove_my_passwordless(auth::RemoveMyPasswordlessRequest) -> auth::RemoveMyPasswordlessResponse = passkeys::remove_my_passwordless;
         "AddMyAuthFactorU2F" => add_my_auth_factor_u2f(auth::AddMyAuthFactorU2fRequest) -> auth::AddMyAuthFactorU2fResponse = factors::add_my_u2f;

@@ -17,6 +17,7 @@ use super::error::{
 };
 use super::factors::user_id;
 use super::idp_links::identity_of;
+use super::passkeys;
 use super::profiles::gender_of;
 use super::rpc::Ctx;
 use crate::passwords::encoded;
@@ -337,10 +338,15 @@ pub async fn import_human_user(
         ..Human::default()
     };
     let created = create(&ctx, &ctx.realm, human).await?;
+    let passwordless_registration = if req.request_passwordless_registration {
+        Some(passkeys::import_registration(&ctx, &created.id).await?)
+    } else {
+        None
+    };
     Ok(mgmt::ImportHumanUserResponse {
         user_id: created.id.to_string(),
         details: Some(created_v1(&ctx, ctx.org_id())),
-        passwordless_registration: None,
+        passwordless_registration,
     })
 }
 
