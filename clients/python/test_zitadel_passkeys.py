@@ -4,6 +4,10 @@ RemovePasskey and CreatePasskeyRegistrationLink, ListAuthenticationMethodTypes, 
 service v2's check of a passkey (CreateSession with a WebAuthN challenge that requires user
 verification, SetSession with the assertion, GetSession). The caller is dev mode's administrator.
 
+An emailed registration link is read off a real SMTP server (aiosmtpd, in this process) that a
+second dev-mode server of this module's own sends its mail to (`mailing_tessera`): dev mode's
+outbox keeps the messages in the database, where no API shows a passkey link.
+
 Python has no WebAuthn authenticator, so the credentials come from a software one written here,
 independently of the server's webauthn-rs: an ES256 (P-256) key from `cryptography`, attestation
 format "none", its CBOR from a minimal encoder. It plays the browser too: the clientDataJSON
@@ -21,13 +25,21 @@ plain HTTP instead (see `passkey_challenge`); everything else, its refusals incl
 through the client."""
 
 import base64
+import email
+import email.policy
 import hashlib
 import json
+import queue
+import re
 import secrets
+import socket
 import struct
+from types import SimpleNamespace
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
+from aiosmtpd.controller import Controller
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from zitadel_client import Zitadel
@@ -44,6 +56,7 @@ from zitadel_client.models import (
     SessionServiceWebAuthN,
     UserServiceAddHumanUserRequest,
     UserServiceCreatePasskeyRegistrationLinkRequest,
+    UserServiceGetUserByIDRequest,
     UserServiceListAuthenticationMethodTypesRequest,
     UserServiceListPasskeysRequest,
     UserServicePasskeyAuthenticator,
@@ -57,6 +70,7 @@ from zitadel_client.models import (
     UserServiceVerifyPasskeyRegistrationRequest,
 )
 
+from conftest import _serve
 from test_zitadel_client import PASSWORD, expect_error, unique_email
 
 RP_ID = "localhost"
@@ -73,10 +87,6 @@ NAME_INVALID = (
 NOT_VERIFIED = ("The security key did not verify the user", "TESSERA-WAN02")
 NOT_FOUND = ("WebAuthN Token could not be found", "COMMAND-2M9ds")
 CODE_INVALID = ("Code is invalid", "COMMAND-Eeb2a")
-NEEDS_TEMPLATE = (
-    "Tessera has no passkey registration page of its own: set send_link.url_template, or ask for return_code",
-    "TESSERA-PKY02",
-)
 NO_PASSKEY = ("WebAuthN begin login failed", "WEBAU-4G8sw")
 UNPARSABLE = ("Error on parse credential data", "WEBAU-sl9dr")
 
@@ -213,12 +223,12 @@ def zitadel(tessera, admin_pat) -> Zitadel:
     return Zitadel.with_access_token(tessera, admin_pat)
 
 
-def add_human(zitadel: Zitadel) -> str:
-    """A human with a verified address and a password; the user id."""
+def add_human(zitadel: Zitadel, address: str | None = None) -> str:
+    """A human with a verified address (`address`, else a unique one) and a password; the user id."""
     added = zitadel.users.add_human_user(
         UserServiceAddHumanUserRequest(
             profile=UserServiceSetHumanProfile(given_name="Ada", family_name="Lovelace"),
-            email=UserServiceSetHumanEmail(email=unique_email("passkey"), is_verified=True),
+            email=UserServiceSetHumanEmail(email=address or unique_email("passkey"), is_verified=True),
             password=UserServicePassword(password=PASSWORD),
         )
     )
@@ -503,6 +513,68 @@ def test_a_returned_registration_code_starts_one_registration(zitadel, tessera, 
     assert passkeys(zitadel, user_id) == [(passkey_id, READY, "From a code")]
 
 
+# ---------------------------------------------------------------------------------------------
+# Emailed links.
+
+# Tessera's own registration page, at the path of ZITADEL's login UI.
+REGISTRATION_PAGE = "/ui/login/login/passwordless/init"
+
+
+class MailSink:
+    """An SMTP server (aiosmtpd) on a free loopback port that keeps every message it accepts;
+    `next` hands over the next one, parsed by Python's email package."""
+
+    def __init__(self):
+        self.received: queue.Queue = queue.Queue()
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
+
+    async def handle_DATA(self, server, session, envelope):
+        raw = envelope.original_content or envelope.content
+        self.received.put((list(envelope.rcpt_tos), email.message_from_bytes(raw, policy=email.policy.default)))
+        return "250 OK: queued"
+
+    def next(self, timeout: float = 20) -> tuple[list[str], email.message.EmailMessage]:
+        """The next message's recipients and the message."""
+        try:
+            return self.received.get(timeout=timeout)
+        except queue.Empty:
+            pytest.fail(f"no email within {timeout} s")
+
+
+@pytest.fixture(scope="module")
+def mail_sink():
+    sink = MailSink()
+    sink.controller.start()
+    yield sink
+    sink.controller.stop()
+
+
+@pytest.fixture(scope="module")
+def mailing_tessera(tmp_path_factory, mail_sink):
+    """A dev-mode server of its own (own store, own database) whose email goes to `mail_sink`:
+    its base URL (`base`) and its administrator's client (`zitadel`)."""
+    data_dir = tmp_path_factory.mktemp("tessera-mail")
+    server = _serve(data_dir, smtp_url=f"smtp://127.0.0.1:{mail_sink.port}")
+    base = next(server)
+    admin_pat = (data_dir / "admin.pat").read_text().strip()
+    yield SimpleNamespace(base=base, zitadel=Zitadel.with_access_token(base, admin_pat))
+    next(server, None)
+
+
+def mailed_link(sink: MailSink, to: str) -> str:
+    """The one link in the next email, which must be for `to` and about a passkey."""
+    recipients, message = sink.next()
+    assert recipients == [to]
+    assert "passkey" in str(message["Subject"]).lower(), message["Subject"]
+    text = message.get_body(preferencelist=("plain",)).get_content()
+    links = re.findall(r"https?://\S+", text)
+    assert len(links) == 1, text
+    return links[0]
+
+
 @pytest.mark.parametrize(
     "request_",
     [
@@ -510,15 +582,48 @@ def test_a_returned_registration_code_starts_one_registration(zitadel, tessera, 
         pytest.param({}, id="neither"),
     ],
 )
-def test_a_registration_link_without_a_template_is_failed_precondition(zitadel, request_):
-    user_id = add_human(zitadel)
+def test_a_registration_link_without_a_template_is_emailed_as_a_link_to_the_page(mailing_tessera, mail_sink, request_):
+    """No medium, or send_link without url_template, as in ZITADEL: no code in the answer, and
+    the email links to Tessera's own registration page on the origin the request came to (dev
+    mode), with ZITADEL's query parameters; the link's code starts one registration."""
+    zitadel = mailing_tessera.zitadel
+    address = unique_email("passkey")
+    user_id = add_human(zitadel, address)
+    org_id = zitadel.users.get_user_by_id(UserServiceGetUserByIDRequest(user_id=user_id)).user.details.resource_owner
+    assert org_id
     passkey_id, _ = registered_passkey(zitadel, user_id)
-    before = passkeys(zitadel, user_id)
     request = UserServiceCreatePasskeyRegistrationLinkRequest(user_id=user_id, **request_)
     # What the client sends: `{"userId": …, "sendLink": {}}`, or `{"userId": …}`.
     assert set(request.to_dict()) == {"userId", *(["sendLink"] if request_ else [])}
-    expect_error(
-        lambda: zitadel.users.create_passkey_registration_link(request),
-        400, "failed_precondition", *NEEDS_TEMPLATE,
+
+    created = zitadel.users.create_passkey_registration_link(request)
+    assert created.details is not None and created.details.resource_owner == org_id
+    assert created.code is None, created
+
+    link = mailed_link(mail_sink, address)
+    parts = urlsplit(link)
+    assert f"{parts.scheme}://{parts.netloc}" == mailing_tessera.base, link
+    assert parts.path == REGISTRATION_PAGE, link
+    query = parse_qs(parts.query, keep_blank_values=True, strict_parsing=True)
+    assert set(query) == {"userID", "orgID", "codeID", "code"}, link
+    assert all(len(values) == 1 for values in query.values()), link
+    query = {key: values[0] for key, values in query.items()}
+    assert (query["userID"], query["orgID"]) == (user_id, org_id), link
+    assert query["codeID"] and query["code"], link
+
+    # The page opens, and its visit leaves the code alone.
+    page = requests.get(link, timeout=10)
+    assert page.status_code == 200, page.text
+    assert address in page.text
+
+    # The link's code starts a registration (once), which finishes as any other.
+    assert passkeys(zitadel, user_id) == [(passkey_id, READY, "Software key")]
+    code = UserServicePasskeyRegistrationCode(id=query["codeID"], code=query["code"])
+    passkey = SoftwarePasskey()
+    new_id, options = register(zitadel, user_id, code=code)
+    expect_error(lambda: register(zitadel, user_id, code=code), 400, "invalid_argument", *CODE_INVALID)
+    verify(zitadel, user_id, new_id, passkey.create(options), "From the link")
+    assert sorted(passkeys(zitadel, user_id)) == sorted(
+        [(passkey_id, READY, "Software key"), (new_id, READY, "From the link")]
     )
-    assert passkeys(zitadel, user_id) == before == [(passkey_id, READY, "Software key")]
+    assert mail_sink.received.empty(), "one email per link"

@@ -7,6 +7,15 @@
 // RemoveHumanPasswordless, the auth API's …MyPasswordless) go through the older official client,
 // @zitadel/node (grpc-js), as zitadel-node.test.mjs uses it.
 //
+// Registration links lead to Tessera's own page at the path of ZITADEL's login UI
+// (/ui/login/login/passwordless/init?userID=…&orgID=…&codeID=…&code=…), on the origin the call
+// came to (dev mode): v2's CreatePasskeyRegistrationLink emails one (sendLink, or no medium),
+// v1's management AddPasswordlessRegistration, auth AddMyPasswordlessLink and ImportHumanUser's
+// requestPasswordlessRegistration return one, SendPasswordlessRegistration and
+// SendMyPasswordlessLink email one. The emails go to an SMTP sink written here (node:net, plain
+// SMTP as a local relay speaks it; the MIME parts decoded by hand), which the server is pointed
+// at with TESSERA_SMTP_URL.
+//
 // Node has no WebAuthn authenticator, so the credential comes from a software one written here,
 // independently of the server's webauthn-rs: an ES256 (P-256) key pair from node:crypto,
 // attestation format "none", its CBOR from a minimal encoder. It plays the browser too: the
@@ -24,9 +33,11 @@
 
 import assert from 'node:assert/strict';
 import { createHash, generateKeyPairSync, randomBytes, sign } from 'node:crypto';
-import { before, describe, test } from 'node:test';
+import { createServer } from 'node:net';
+import { after, before, describe, test } from 'node:test';
 
 import { Code } from '@connectrpc/connect';
+import { createAuthServiceClient, createManagementServiceClient } from '@zitadel/client/v1';
 import { createSessionServiceClient, createUserServiceClient } from '@zitadel/client/v2';
 import {
   createAccessTokenInterceptor,
@@ -43,7 +54,15 @@ import { ClientError, Status } from 'nice-grpc';
 import { assertZitadelError, zitadelTransports } from './zitadel-transports.mjs';
 import { hex, PASSWORD, uniqueEmail, useTessera } from './server.mjs';
 
-const tessera = useTessera();
+const smtp = new SmtpSink();
+// Registered before useTessera's hook, so the sink listens (and its URL is known) when the
+// server starts.
+const settings = {};
+before(async () => {
+  settings.TESSERA_SMTP_URL = await smtp.start();
+});
+after(() => smtp.stop());
+const tessera = useTessera({ env: settings });
 const TRANSPORTS = zitadelTransports(tessera);
 
 const RP_ID = 'localhost';
@@ -65,10 +84,10 @@ const TOKEN_NAME_INVALID = [
 ];
 const CODE_INVALID = ['Code is invalid', 'COMMAND-Eeb2a'];
 const NO_PERMISSION = ['No matching permissions found', 'AUTH-5mWD2'];
-const NO_LINK_PAGE = [
-  'Tessera has no passkey registration page of its own: set send_link.url_template, or ask for return_code',
-  'TESSERA-PKY02',
-];
+const USER_NOT_FOUND = ['User could not be found', 'COMMAND-SqyJz'];
+// The page a registration link opens: ZITADEL's login UI's path, and how long its code lives.
+const REGISTRATION_PAGE = '/ui/login/login/passwordless/init';
+const CODE_LIFETIME_SECONDS = 3600n;
 // ZITADEL's answer to a WebAuthN challenge with no credential to ask for, which login UIs match
 // on to mean "this user has no passkeys".
 const NO_CREDENTIAL = ['WebAuthN begin login failed', 'WEBAU-4G8sw'];

@@ -72,7 +72,7 @@ pub struct KeyFinish {
 }
 
 /// A page handler's answer; guards answer early with a redirect or an error.
-type Reply = Result<Response, Response>;
+pub(super) type Reply = Result<Response, Response>;
 
 pub(super) fn see(to: &str) -> Response {
     Redirect::to(to).into_response()

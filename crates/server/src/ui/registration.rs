@@ -17,7 +17,7 @@ use serde_json::json;
 use tessera_core::{DomainError, Realm, User, UserId};
 
 use super::action::finished;
-use super::pages::{KeyFinish, failure, forbidden, json_error, with_cookie};
+use super::pages::{KeyFinish, Reply, failure, forbidden, json_error, with_cookie};
 use super::passkeys::{UNUSABLE_LINK, finish_registration, script_token_ok};
 use super::templates::{PasskeyRegistration, page};
 use super::visitor::{FORM_COOKIE, host, set_cookie};
@@ -102,30 +102,36 @@ pub async fn registration_page(
     with_cookie(page(StatusCode::OK, &form), set_cookie(FORM_COOKIE, &token))
 }
 
+/// The realm and user of the link the page's script posts back: the page's token checked,
+/// and the link live.
+async fn posted(
+    svc: &Service,
+    headers: &HeaderMap,
+    link: &Link,
+) -> Result<(Realm, User), Response> {
+    if !script_token_ok(headers) {
+        return Err(forbidden());
+    }
+    match link.user(svc).await {
+        Ok(Some(found)) => Ok(found),
+        Ok(None) => Err(json_error(UNUSABLE_LINK)),
+        Err(e) => Err(failure(e)),
+    }
+}
+
 /// The creation options of a passkey for the link's user on the page's host; the link's
 /// code is checked, not used.
 pub async fn registration_start(
     State(svc): State<Arc<Service>>,
     headers: HeaderMap,
     Json(link): Json<Link>,
-) -> Response {
-    if !script_token_ok(&headers) {
-        return forbidden();
-    }
-    let (realm, user) = match link.user(&svc).await {
-        Ok(Some(found)) => found,
-        Ok(None) => return json_error(UNUSABLE_LINK),
-        Err(e) => return failure(e),
-    };
-    let started = svc
+) -> Reply {
+    let (realm, user) = posted(&svc, &headers, &link).await?;
+    let (passkey, options) = svc
         .register_passkey(&realm, &user.id, None, Some(&host(&headers)), None)
-        .await;
-    match started {
-        Ok((passkey, options)) => {
-            Json(json!({ "id": passkey.id.to_string(), "options": options })).into_response()
-        }
-        Err(e) => failure(e),
-    }
+        .await
+        .map_err(failure)?;
+    Ok(Json(json!({ "id": passkey.id.to_string(), "options": options })).into_response())
 }
 
 /// Stores the passkey and uses the link's code up.
@@ -133,19 +139,12 @@ pub async fn registration_finish(
     State(svc): State<Arc<Service>>,
     headers: HeaderMap,
     Json(LinkFinish { link, finish }): Json<LinkFinish>,
-) -> Response {
-    if !script_token_ok(&headers) {
-        return forbidden();
-    }
-    let (realm, user) = match link.user(&svc).await {
-        Ok(Some(found)) => found,
-        Ok(None) => return json_error(UNUSABLE_LINK),
-        Err(e) => return failure(e),
-    };
+) -> Reply {
+    let (realm, user) = posted(&svc, &headers, &link).await?;
     let reply = finish_registration(&svc, &realm, &user.id, finish, Some(link.code())).await;
     if reply.status().is_success() {
-        with_cookie(reply, set_cookie(FORM_COOKIE, ""))
+        Ok(with_cookie(reply, set_cookie(FORM_COOKIE, "")))
     } else {
-        reply
+        Err(reply)
     }
 }
