@@ -11,6 +11,13 @@
 // relying-party id is `localhost`, and the allowed origins are http://localhost on any port);
 // the test process calls the ZITADEL API with dev mode's administrator PAT, as a login UI's
 // backend would. The tests run in order on one user, one page and one authenticator.
+//
+// Then registration links, on a second user: v1 management's AddPasswordlessRegistration hands
+// out a link to Tessera's own page (ZITADEL's login path /ui/login/login/passwordless/init),
+// which the browser opens and drives as its visitor would (the name typed, the button, the
+// page's script): an authenticator that cannot verify its user stores nothing and leaves the
+// link usable; one that verifies adds the passkey, which the ZITADEL API lists and which signs
+// in on /ui/sign-in, and uses the link up; a wrong link shows nothing of the account.
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -422,4 +429,203 @@ test('an authenticator without user verification: the browser refuses the requir
       result: [{ id: started.passkeyId, state: 'AUTH_FACTOR_STATE_READY', name: 'Security key' }],
     });
     assert.ok((await authMethods()).includes(PASSKEY), 'a ready passkey is a way to sign in');
+  }));
+
+// ---- registration links: Tessera's own page, driven as a user would
+
+const linkEmail = uniqueEmail('link');
+const LINK_PASSKEY_NAME = 'Link laptop';
+const REGISTRATION_PAGE = '/ui/login/login/passwordless/init';
+const UNUSABLE_LINK = 'This link does not work: it is wrong, was used already, or has expired. Ask for a new one.';
+// The page's words for the browser's NotAllowedError: Chromium refuses an authenticator that
+// cannot verify its user itself, when the options require it, so the server never sees it.
+const NO_VERIFICATION =
+  'The authenticator did not answer: it was cancelled or timed out, or it cannot verify you (no PIN or biometrics).';
+
+let linkUserId; // the links' user
+let registrationLink; // its link from AddPasswordlessRegistration, on the server's origin
+let linkAuthenticatorId; // the virtual authenticator in use on the registration page
+
+/** AddPasswordlessRegistration (v1 management) for `user`: the link, checked to lead to the page. */
+async function addPasswordlessRegistration(user) {
+  const added = await ok('POST', `/management/v1/users/${user}/passwordless/_link`, {});
+  assert.equal(added.expiration, '3600s', JSON.stringify(added));
+  assert.equal(typeof added.details?.creationDate, 'string', JSON.stringify(added));
+  const link = new URL(added.link);
+  // Dev mode: on the origin the request came to (the test process called ui.origin).
+  assert.equal(link.origin, ui.origin, added.link);
+  assert.equal(link.pathname, REGISTRATION_PAGE, added.link);
+  assert.deepEqual([...link.searchParams.keys()].sort(), ['code', 'codeID', 'orgID', 'userID'], added.link);
+  assert.equal(link.searchParams.get('userID'), user, added.link);
+  for (const key of ['orgID', 'codeID', 'code']) assert.match(link.searchParams.get(key), /\S/, added.link);
+  return link.href;
+}
+
+/** ListPasskeys of `user`: [id, state, name] each (protobuf JSON leaves an empty list out). */
+const passkeysOf = async (user) => {
+  const list = await ok('POST', `/v2/users/${user}/passkeys/_search`, {});
+  assert.equal(Number(list.details?.totalResult ?? 0), (list.result ?? []).length, JSON.stringify(list));
+  return (list.result ?? []).map(({ id, state, name }) => [id, state, name]);
+};
+
+/** `authMethods` of another user than the first tests'. */
+const authMethodsOf = async (user) =>
+  (await ok('GET', `/v2/users/${user}/authentication_methods`)).authMethodTypes ?? [];
+
+/** The page's DevTools session (made here when the tests above did not), and a fresh authenticator alone. */
+async function onlyAuthenticator(page, options) {
+  if (!cdp) {
+    cdp = await page.context().newCDPSession(page);
+    await cdp.send('WebAuthn.enable');
+  }
+  for (const id of [authenticatorId, linkAuthenticatorId]) {
+    if (id) await cdp.send('WebAuthn.removeVirtualAuthenticator', { authenticatorId: id });
+  }
+  authenticatorId = undefined;
+  linkAuthenticatorId = await addAuthenticator(options);
+  return linkAuthenticatorId;
+}
+
+/** Opens `link`; asserts the registration form for the links' user, untouched. */
+async function openRegistrationForm(page, link) {
+  const response = await page.goto(link);
+  assert.equal(response.status(), 200, await page.content());
+  assert.equal(
+    (await page.locator('#registration-account').textContent()).trim(),
+    `Add a passkey to the account of ${linkEmail}. A passkey signs you in on its own, without a password: your device's screen lock, or a security key with a PIN.`,
+  );
+  assert.equal(await page.inputValue('#passkey-name'), 'Passkey');
+  assert.ok(await page.locator('#registration').isVisible(), 'the form shows');
+  assert.ok(await page.locator('#register-passkey').isVisible(), 'the button shows');
+  assert.ok(await page.locator('#registration-done').isHidden(), 'nothing is done yet');
+  assert.equal(await page.locator('#notice').count(), 0, 'no notice yet');
+}
+
+/** Opens `link`; asserts the page a link that cannot be used shows: 400, and nothing of the account. */
+async function openUnusable(page, link) {
+  const response = await page.goto(link);
+  assert.equal(response.status(), 400);
+  assert.equal((await page.locator('#action-message').textContent()).trim(), UNUSABLE_LINK);
+  assert.equal(await page.locator('#registration').count(), 0, 'no form');
+  assert.equal(await page.locator('#register-passkey').count(), 0, 'no button');
+  const html = await page.content();
+  assert.ok(!html.includes(linkEmail), 'the page names no account');
+  assert.ok(!html.includes(linkUserId), 'the page names no user id');
+}
+
+test('a registration link (AddPasswordlessRegistration) opens the page for its account; an authenticator without user verification gets a notice, and the link still works', () =>
+  ui.step(async (page) => {
+    const created = await ok(
+      'POST',
+      '/v2/users/human',
+      {
+        username: linkEmail,
+        profile: { givenName: 'Grace', familyName: 'Hopper' },
+        email: { email: linkEmail, isVerified: true },
+      },
+      201,
+    );
+    linkUserId = created.userId;
+    assert.match(linkUserId, /^\d+$/, JSON.stringify(created));
+    registrationLink = await addPasswordlessRegistration(linkUserId);
+
+    await openRegistrationForm(page, registrationLink);
+
+    // One that cannot verify at all, like a plain security key, alone.
+    const presenceOnly = await onlyAuthenticator(page, {
+      transport: 'usb',
+      hasUserVerification: false,
+      isUserVerified: false,
+    });
+    await page.click('#register-passkey');
+    await page.locator('#notice').waitFor({ timeout: CEREMONY_MS });
+    const notice = await page.locator('#notice').textContent();
+    assert.ok(await page.locator('#registration').isVisible(), 'the form stays');
+    assert.ok(await page.locator('#registration-done').isHidden(), 'nothing is done');
+    assert.deepEqual(await passkeysOf(linkUserId), [], 'no passkey stored');
+    assert.ok(!(await authMethodsOf(linkUserId)).includes(PASSKEY));
+
+    // The link still works: the form again.
+    await openRegistrationForm(page, registrationLink);
+    await cdp.send('WebAuthn.removeVirtualAuthenticator', { authenticatorId: presenceOnly });
+    linkAuthenticatorId = undefined;
+
+    // What the visitor was told (checked last, so that a wrong notice still shows that the rest held).
+    assert.equal(notice, NO_VERIFICATION);
+  }));
+
+test('a registration link with an authenticator that verifies: the passkey is added under the name typed and listed; the link is used up; the passkey signs in on /ui/sign-in', () =>
+  ui.step(async (page) => {
+    assert.ok(registrationLink, 'the link failed above');
+    await openRegistrationForm(page, registrationLink);
+    await ui.screenshot('ui-passkey-registration');
+    const verifying = await onlyAuthenticator(page, { transport: 'internal', isUserVerified: true });
+
+    await page.fill('#passkey-name', LINK_PASSKEY_NAME);
+    await page.click('#register-passkey');
+    const failed = page
+      .locator('#notice')
+      .waitFor({ timeout: CEREMONY_MS })
+      .then(async () => {
+        throw new Error(`the page's script failed: ${await page.locator('#notice').textContent()}`);
+      });
+    failed.catch(() => {}); // settles after the race when the registration is done
+    await Promise.race([page.locator('#registration-done').waitFor({ state: 'visible', timeout: CEREMONY_MS }), failed]);
+    assert.equal(
+      (await page.locator('#registration-done').textContent()).trim(),
+      'Your passkey is added. You can sign in with it, without a password.',
+    );
+    assert.ok(await page.locator('#registration').isHidden(), 'the form is gone');
+    assert.equal(new URL(page.url()).pathname, REGISTRATION_PAGE, 'the page stays');
+
+    // The ZITADEL API lists it, ready, under the name typed.
+    const listedNow = await passkeysOf(linkUserId);
+    assert.equal(listedNow.length, 1, JSON.stringify(listedNow));
+    assert.deepEqual(listedNow[0].slice(1), ['AUTH_FACTOR_STATE_READY', LINK_PASSKEY_NAME]);
+    assert.ok((await authMethodsOf(linkUserId)).includes(PASSKEY), 'a ready passkey is a way to sign in');
+    const [held] = await credentialsOf(verifying);
+    assert.equal(held?.rpId, 'localhost', JSON.stringify(held));
+
+    // Used up.
+    await openUnusable(page, registrationLink);
+
+    // The passkey signs in: the email, then the passkey, no password.
+    await page.goto(`${ui.origin}/ui/sign-in`);
+    await page.fill('#email', linkEmail);
+    assert.equal(await page.inputValue('#password'), '');
+    const refused = page
+      .locator('#notice')
+      .waitFor({ timeout: CEREMONY_MS })
+      .then(async () => {
+        throw new Error(`the passkey sign-in failed: ${await page.locator('#notice').textContent()}`);
+      });
+    refused.catch(() => {});
+    await page.click('#passkey-sign-in');
+    await Promise.race([page.waitForURL(`${ui.origin}/ui/factors`, { timeout: CEREMONY_MS }), refused]);
+    assert.ok((await page.locator('header').textContent()).includes(linkEmail), 'signed in as the link’s user');
+    const rows = await page.$$eval('tr.passkey', (trs) => trs.map((tr) => tr.cells[0].textContent.trim()));
+    assert.deepEqual(rows, [LINK_PASSKEY_NAME]);
+    const [after] = await credentialsOf(verifying);
+    assert.ok(after.signCount > held.signCount, `signCount ${held.signCount} -> ${after.signCount}`);
+  }));
+
+test('a registration link with a wrong code, code id or user shows the unusable page, without the account; the right one still works', () =>
+  ui.step(async (page) => {
+    assert.ok(linkUserId, 'the user failed above');
+    const link = new URL(await addPasswordlessRegistration(linkUserId));
+    const altered = (key, change) => {
+      const wrong = new URL(link);
+      wrong.searchParams.set(key, change(link.searchParams.get(key)));
+      return wrong.href;
+    };
+    const flip = (text) => (text[0] === 'A' ? 'B' : 'A') + text.slice(1);
+    await openUnusable(page, altered('code', flip));
+    await openUnusable(page, altered('codeID', flip));
+    await openUnusable(page, altered('code', () => ''));
+    await openUnusable(page, altered('userID', () => '1'));
+    // The user of the earlier, used link: its code is no code of this link's.
+    await openUnusable(page, altered('codeID', () => new URL(registrationLink).searchParams.get('codeID')));
+    // None of those used it up.
+    await page.goto(link.href);
+    assert.equal((await page.locator('#registration-account').textContent()).includes(linkEmail), true);
   }));

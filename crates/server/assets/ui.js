@@ -112,9 +112,26 @@ const actions = {
   "register-passkey": registerWithLink,
 };
 
+/**
+ * What the visitor is told of a failure: the server's message, or, for the browser's own
+ * WebAuthn errors (whose texts are written for developers), what they mean. A browser refuses
+ * an authenticator that cannot verify its user itself, when verification is required, so the
+ * server never sees it.
+ */
+function explain(e) {
+  switch (e.name) {
+    case "NotAllowedError":
+      return "The authenticator did not answer: it was cancelled or timed out, or it cannot verify you (no PIN or biometrics).";
+    case "InvalidStateError":
+      return "This authenticator is registered for this account already.";
+    default:
+      return e.message || "The authenticator did not answer.";
+  }
+}
+
 document.addEventListener("click", (event) => {
   const action = actions[event.target.dataset?.action];
   if (!action) return;
   event.preventDefault();
-  action().catch((e) => show(e.message || "The authenticator did not answer."));
+  action().catch((e) => show(explain(e)));
 });
