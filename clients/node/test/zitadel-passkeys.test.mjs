@@ -54,15 +54,167 @@ import { ClientError, Status } from 'nice-grpc';
 import { assertZitadelError, zitadelTransports } from './zitadel-transports.mjs';
 import { hex, PASSWORD, uniqueEmail, useTessera } from './server.mjs';
 
+// ---------------------------------------------------------------------------------------------
+// The SMTP sink.
+
+/** A MIME entity's headers (names lower-cased, folded lines joined) and its body. */
+function mimeEntity(raw) {
+  const at = raw.indexOf('\r\n\r\n');
+  const head = at < 0 ? raw : raw.slice(0, at);
+  const headers = {};
+  for (const line of head.replace(/\r\n[ \t]+/g, ' ').split('\r\n')) {
+    const colon = line.indexOf(':');
+    if (colon > 0) headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
+  }
+  return { headers, body: at < 0 ? '' : raw.slice(at + 4) };
+}
+
+/** The leaf parts of a MIME entity (latin1 string) as { type, text }, transfer encoding decoded (UTF-8). */
+function mimeParts(raw) {
+  const { headers, body } = mimeEntity(raw);
+  const type = headers['content-type'] ?? 'text/plain';
+  if (/^multipart\//i.test(type)) {
+    const boundary = /boundary="?([^";]+)"?/i.exec(type)?.[1];
+    assert.ok(boundary, `a boundary: ${type}`);
+    // The preamble comes before the first delimiter, "--" and the epilogue after the last.
+    return body
+      .split(`--${boundary}`)
+      .slice(1)
+      .filter((part) => !part.startsWith('--'))
+      .flatMap((part) => mimeParts(part.replace(/^\r\n/, '').replace(/\r\n$/, '')));
+  }
+  const encoding = (headers['content-transfer-encoding'] ?? '7bit').toLowerCase();
+  let bytes;
+  if (encoding === 'base64') {
+    bytes = Buffer.from(body.replace(/\s+/g, ''), 'base64');
+  } else if (encoding === 'quoted-printable') {
+    // Soft line breaks go, then each =XX is its byte.
+    const unwrapped = body.replace(/=\r\n/g, '');
+    bytes = Buffer.from(unwrapped.replace(/=([0-9A-Fa-f]{2})/g, (_, h) => String.fromCharCode(parseInt(h, 16))), 'latin1');
+  } else {
+    bytes = Buffer.from(body, 'latin1');
+  }
+  return [{ type: type.split(';')[0].trim().toLowerCase(), text: bytes.toString('utf8').replaceAll('\r\n', '\n') }];
+}
+
+/**
+ * A plain SMTP server on 127.0.0.1 that accepts every message and keeps it: { mailFrom,
+ * rcptTo, text, html, raw }, the text/plain and text/html parts decoded.
+ */
+class SmtpSink {
+  constructor() {
+    this.messages = [];
+    this.waiters = new Set();
+    this.sockets = new Set();
+    this.server = createServer((socket) => this.serve(socket));
+  }
+
+  /** Listens on a free port; resolves to the smtp:// URL. */
+  start() {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(0, '127.0.0.1', () => resolve(`smtp://127.0.0.1:${this.server.address().port}`));
+    });
+  }
+
+  stop() {
+    for (const socket of this.sockets) socket.destroy();
+    return new Promise((resolve) => this.server.close(() => resolve()));
+  }
+
+  serve(socket) {
+    this.sockets.add(socket);
+    socket.once('close', () => this.sockets.delete(socket));
+    socket.on('error', () => {});
+    socket.setEncoding('latin1');
+    const reply = (line) => socket.write(`${line}\r\n`);
+    let envelope = { mailFrom: null, rcptTo: [] };
+    let data = null; // the lines of DATA while it is being received
+    let buffered = '';
+    reply('220 sink ESMTP');
+    socket.on('data', (chunk) => {
+      buffered += chunk;
+      let end;
+      while ((end = buffered.indexOf('\r\n')) >= 0) {
+        const line = buffered.slice(0, end);
+        buffered = buffered.slice(end + 2);
+        if (data) {
+          if (line === '.') {
+            this.received({ ...envelope, raw: data.join('\r\n') });
+            envelope = { mailFrom: null, rcptTo: [] };
+            data = null;
+            reply('250 OK: queued');
+          } else {
+            // Dot-stuffing (RFC 5321 4.5.2).
+            data.push(line.startsWith('.') ? line.slice(1) : line);
+          }
+          continue;
+        }
+        const verb = line.slice(0, 4).toUpperCase();
+        if (verb === 'EHLO') {
+          reply('250-sink');
+          reply('250 8BITMIME');
+        } else if (verb === 'HELO' || verb === 'NOOP') {
+          reply('250 OK');
+        } else if (verb === 'RSET') {
+          envelope = { mailFrom: null, rcptTo: [] };
+          reply('250 OK');
+        } else if (verb === 'MAIL') {
+          envelope.mailFrom = /<([^>]*)>/.exec(line)?.[1] ?? '';
+          reply('250 OK');
+        } else if (verb === 'RCPT') {
+          envelope.rcptTo.push(/<([^>]*)>/.exec(line)?.[1] ?? '');
+          reply('250 OK');
+        } else if (verb === 'DATA') {
+          data = [];
+          reply('354 End data with <CR><LF>.<CR><LF>');
+        } else if (verb === 'QUIT') {
+          reply('221 Bye');
+          socket.end();
+        } else {
+          reply('502 Command not implemented');
+        }
+      }
+    });
+  }
+
+  received({ mailFrom, rcptTo, raw }) {
+    const parts = mimeParts(raw);
+    const part = (type) => parts.find((p) => p.type === type)?.text ?? '';
+    this.messages.push({ mailFrom, rcptTo, raw, text: part('text/plain'), html: part('text/html') });
+    for (const wake of this.waiters) wake();
+  }
+
+  /** The next message to `to` (taken from the sink), waiting up to `timeoutMs` for it. */
+  async next(to, timeoutMs = 20_000) {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const at = this.messages.findIndex((message) => message.rcptTo.includes(to));
+      if (at >= 0) return this.messages.splice(at, 1)[0];
+      const left = deadline - Date.now();
+      assert.ok(left > 0, `no email to ${to} within ${timeoutMs} ms`);
+      await new Promise((resolve) => {
+        const wake = () => {
+          clearTimeout(timer);
+          this.waiters.delete(wake);
+          resolve();
+        };
+        const timer = setTimeout(wake, left);
+        this.waiters.add(wake);
+      });
+    }
+  }
+
+  /** The messages to `to` received so far and not taken. */
+  pending(to) {
+    return this.messages.filter((message) => message.rcptTo.includes(to));
+  }
+}
+
+// The sink listens before the server starts, which is pointed at it.
 const smtp = new SmtpSink();
-// Registered before useTessera's hook, so the sink listens (and its URL is known) when the
-// server starts.
-const settings = {};
-before(async () => {
-  settings.TESSERA_SMTP_URL = await smtp.start();
-});
+const tessera = useTessera({ env: { TESSERA_SMTP_URL: await smtp.start() } });
 after(() => smtp.stop());
-const tessera = useTessera({ env: settings });
 const TRANSPORTS = zitadelTransports(tessera);
 
 const RP_ID = 'localhost';
@@ -225,16 +377,17 @@ class SoftwarePasskey {
 // ---------------------------------------------------------------------------------------------
 // The API.
 
-/** A human user with a verified email and a password: its id and organization. */
+/** A human user with a verified email and a password: its id, organization and email. */
 async function addHuman(users) {
+  const email = uniqueEmail('zitadel-passkey');
   const added = await users.addHumanUser({
     profile: { givenName: 'Ada', familyName: 'Lovelace' },
-    email: { email: uniqueEmail('zitadel-passkey'), verification: { case: 'isVerified', value: true } },
+    email: { email, verification: { case: 'isVerified', value: true } },
     passwordType: { case: 'password', value: { password: PASSWORD } },
   });
   assert.ok(added.userId);
   assert.ok(added.details?.resourceOwner, 'details.resourceOwner');
-  return { userId: added.userId, org: added.details.resourceOwner };
+  return { userId: added.userId, org: added.details.resourceOwner, email };
 }
 
 /** The user's passkeys as { id, state, name }, checking that totalResult counts them. */
@@ -357,6 +510,75 @@ async function registrationCode(users, userId, org) {
   assert.ok(id, JSON.stringify(created.code));
   assert.match(code, /^[A-Za-z0-9]{12}$/);
   return { id, code };
+}
+
+/**
+ * Checks that `link` leads to this server's registration page (the origin the call came to,
+ * whatever the transport) for `userId` of `org`, with ZITADEL's query parameters and nothing
+ * else: its code as RegisterPasskey takes it ({ id, code }).
+ */
+function linkCode(link, userId, org) {
+  const url = new URL(link);
+  assert.equal(url.origin, tessera.baseUrl, link);
+  assert.equal(url.pathname, REGISTRATION_PAGE, link);
+  assert.deepEqual([...url.searchParams.keys()].sort(), ['code', 'codeID', 'orgID', 'userID'], link);
+  assert.equal(url.searchParams.get('userID'), userId, link);
+  assert.equal(url.searchParams.get('orgID'), org, link);
+  const id = url.searchParams.get('codeID');
+  const code = url.searchParams.get('code');
+  assert.ok(id, link);
+  assert.match(code, /^[A-Za-z0-9]{12}$/, link);
+  return { id, code };
+}
+
+/** The links (http and https) in the plain-text part of the next email to `email` that start with `prefix`. */
+async function mailedLinks(email, prefix) {
+  const mail = await smtp.next(email);
+  assert.deepEqual(mail.rcptTo, [email]);
+  const links = (mail.text.match(/https?:\/\/\S+/g) ?? []).filter((link) => link.startsWith(prefix));
+  // The HTML part carries the same link, its "&" escaped or not.
+  for (const link of links) {
+    assert.ok(mail.html.includes(link.replaceAll('&', '&amp;')) || mail.html.includes(link), mail.html);
+  }
+  return links;
+}
+
+/** The one registration page link in the next email to `email`. */
+async function mailedPageLink(email) {
+  const links = await mailedLinks(email, `${tessera.baseUrl}${REGISTRATION_PAGE}?`);
+  assert.equal(links.length, 1, `one link to the page: ${links}`);
+  return links[0];
+}
+
+/** `link` with another code of the same form. */
+function withWrongCode(link) {
+  const url = new URL(link);
+  const code = url.searchParams.get('code');
+  url.searchParams.set('code', code === 'A'.repeat(12) ? 'B'.repeat(12) : 'A'.repeat(12));
+  return url.toString();
+}
+
+/** GETs a registration link as a browser opens it: 200 and a page naming the account's email. */
+async function assertPageShows(link, email) {
+  const response = await fetch(link);
+  const html = await response.text();
+  assert.equal(response.status, 200, html);
+  assert.match(response.headers.get('content-type') ?? '', /^text\/html/);
+  assert.ok(html.includes(email), `the page names ${email}:\n${html}`);
+}
+
+/** GETs a wrong, used or expired link: 400, and nothing of the account. */
+async function assertPageRefuses(link, email) {
+  const response = await fetch(link);
+  const html = await response.text();
+  assert.equal(response.status, 400, html);
+  assert.ok(!html.includes(email), `the page does not name ${email}:\n${html}`);
+}
+
+/** How many messages `tessera admin deliveries` lists, to `to` if given: what was queued. */
+function deliveries(to) {
+  const rows = tessera.tesseraAdmin('deliveries', '--limit', '100000').split('\n').slice(1);
+  return rows.filter((row) => to === undefined || row.split('\t')[3] === to).length;
 }
 
 /**
@@ -712,17 +934,47 @@ for (const [name, transport] of Object.entries(TRANSPORTS)) {
       code = await registrationCode(users, user.userId, user.org);
     });
 
-    test('CreatePasskeyRegistrationLink without a medium, or sendLink without urlTemplate: FailedPrecondition (TESSERA-PKY02)', async () => {
-      // Tessera has no page of its own to send the user to (ZITADEL's default is its login UI).
-      // sendLink with a urlTemplate emails the link; this harness has no SMTP sink to read it,
-      // so the Rust API tests cover that.
+    test("CreatePasskeyRegistrationLink without a medium, or sendLink without urlTemplate: no code; the email links to Tessera's page on this origin, which names the account; the link's code starts one registration", async () => {
+      // A user of its own, so that this describe's code stays the only one of `user`.
+      const other = await addHuman(users);
       for (const medium of [undefined, { case: 'sendLink', value: {} }]) {
-        await assertZitadelError(
-          users.createPasskeyRegistrationLink({ userId: user.userId, ...(medium ? { medium } : {}) }),
-          Code.FailedPrecondition,
-          ...NO_LINK_PAGE,
-        );
+        const created = await users.createPasskeyRegistrationLink({
+          userId: other.userId,
+          ...(medium ? { medium } : {}),
+        });
+        assert.equal(created.details?.resourceOwner, other.org);
+        assert.equal(created.code, undefined);
+        const link = await mailedPageLink(other.email);
+        const linked = linkCode(link, other.userId, other.org);
+        await assertPageRefuses(withWrongCode(link), other.email);
+        await assertPageShows(link, other.email);
+        // Neither visit used the code: it starts a registration, for any caller, once.
+        const started = await registerPasskey(viewer, other.userId, { code: linked });
+        assert.equal(started.details?.resourceOwner, other.org);
+        await assertZitadelError(registerWithCode(linked, other.userId), Code.InvalidArgument, ...CODE_INVALID);
+        await assertPageRefuses(link, other.email);
       }
+      // Unfinished, the registrations are not listed.
+      assert.deepEqual(await listPasskeys(users, other.userId), []);
+    });
+
+    test('CreatePasskeyRegistrationLink with sendLink and a urlTemplate: no code; the email carries the template filled in, and its code starts a registration', async () => {
+      const other = await addHuman(users);
+      const urlTemplate = 'https://app.example/passkey?user={{.UserID}}&org={{.OrgID}}&id={{.CodeID}}&code={{.Code}}';
+      const created = await users.createPasskeyRegistrationLink({
+        userId: other.userId,
+        medium: { case: 'sendLink', value: { urlTemplate } },
+      });
+      assert.equal(created.details?.resourceOwner, other.org);
+      assert.equal(created.code, undefined);
+      const links = await mailedLinks(other.email, 'https://app.example/passkey?');
+      assert.equal(links.length, 1, `one link to the template: ${links}`);
+      const query = new URL(links[0]).searchParams;
+      assert.equal(query.get('user'), other.userId);
+      assert.equal(query.get('org'), other.org);
+      assert.match(query.get('code'), /^[A-Za-z0-9]{12}$/);
+      await registerPasskey(viewer, other.userId, { code: { id: query.get('id'), code: query.get('code') } });
+      assert.deepEqual(await listPasskeys(users, other.userId), []);
     });
 
     test('a caller that may not write credentials: RegisterPasskey without a code and CreatePasskeyRegistrationLink are PermissionDenied (AUTH-5mWD2)', async () => {
@@ -787,6 +1039,159 @@ for (const [name, transport] of Object.entries(TRANSPORTS)) {
   });
 }
 
+for (const [name, transport] of Object.entries(TRANSPORTS)) {
+  describe(`passkey registration links through @zitadel/client's management and auth v1 over ${name}`, () => {
+    let users; // the administrator's user service v2
+    let management; // the administrator's management v1
+    let user; // { userId, org, email }
+
+    before(async () => {
+      users = createUserServiceClient(transport(tessera.adminPat));
+      management = createManagementServiceClient(transport(tessera.adminPat));
+      user = await addHuman(users);
+    });
+
+    /** v1's expiration (and ImportHumanUser's lifetime): the code's hour, as a Duration. */
+    const assertHour = (duration) => {
+      assert.equal(duration?.seconds, CODE_LIFETIME_SECONDS);
+      assert.equal(duration.nanos, 0);
+    };
+
+    /** Starts a registration with `code` for `userId`, then checks the code and the link are used up. */
+    async function assertCodeStartsOneRegistration(userId, code, link, email) {
+      const started = await registerPasskey(users, userId, { code });
+      assert.ok(started.passkeyId);
+      await assertZitadelError(
+        users.registerPasskey({ userId, domain: RP_ID, code }),
+        Code.InvalidArgument,
+        ...CODE_INVALID,
+      );
+      await assertPageRefuses(link, email);
+      // Unfinished, it is not listed.
+      assert.deepEqual(await listPasskeys(users, userId), []);
+    }
+
+    test("management AddPasswordlessRegistration: a link to the page on this server's origin, expiring in an hour; the page names the account; the code starts one registration", async () => {
+      const added = await management.addPasswordlessRegistration({ userId: user.userId });
+      assert.equal(added.details?.resourceOwner, user.org);
+      assert.ok(added.details.creationDate?.seconds > 0n, 'details.creationDate');
+      assertHour(added.expiration);
+      const code = linkCode(added.link, user.userId, user.org);
+      // Nothing is emailed: the link is the caller's to pass on.
+      assert.deepEqual(smtp.pending(user.email), []);
+      await assertPageRefuses(withWrongCode(added.link), user.email);
+      await assertPageShows(added.link, user.email);
+      await assertCodeStartsOneRegistration(user.userId, code, added.link, user.email);
+    });
+
+    test('management SendPasswordlessRegistration: the link to the page, emailed to the user; its code starts one registration', async () => {
+      const queued = deliveries(user.email);
+      const sent = await management.sendPasswordlessRegistration({ userId: user.userId });
+      assert.equal(sent.details?.resourceOwner, user.org);
+      // One message queued (what the refusals below are checked against), and delivered.
+      assert.equal(deliveries(user.email), queued + 1);
+      const link = await mailedPageLink(user.email);
+      const code = linkCode(link, user.userId, user.org);
+      await assertPageShows(link, user.email);
+      await assertCodeStartsOneRegistration(user.userId, code, link, user.email);
+    });
+
+    test('management ImportHumanUser with requestPasswordlessRegistration: passwordlessRegistration is a link to the page for the new user (lifetime and expiration an hour); without it, none', async () => {
+      const email = uniqueEmail('zitadel-import-passkey');
+      const imported = await management.importHumanUser({
+        userName: email,
+        profile: { firstName: 'Ada', lastName: 'Lovelace' },
+        email: { email, isEmailVerified: true },
+        requestPasswordlessRegistration: true,
+      });
+      assert.ok(imported.userId);
+      const org = imported.details?.resourceOwner;
+      assert.ok(org, 'details.resourceOwner');
+      const registration = imported.passwordlessRegistration;
+      assert.ok(registration, 'passwordlessRegistration');
+      assertHour(registration.lifetime);
+      assertHour(registration.expiration);
+      const code = linkCode(registration.link, imported.userId, org);
+      assert.deepEqual(smtp.pending(email), []);
+      await assertPageShows(registration.link, email);
+      await assertCodeStartsOneRegistration(imported.userId, code, registration.link, email);
+
+      const plainEmail = uniqueEmail('zitadel-import-plain');
+      const plain = await management.importHumanUser({
+        userName: plainEmail,
+        profile: { firstName: 'Ada', lastName: 'Lovelace' },
+        email: { email: plainEmail, isEmailVerified: true },
+      });
+      assert.ok(plain.userId);
+      assert.equal(plain.passwordlessRegistration, undefined);
+    });
+
+    test("auth AddMyPasswordlessLink and SendMyPasswordlessLink: the signed-in user's own link, returned (an hour) and emailed; each code starts one registration", async () => {
+      // A user signed up through Identity Toolkit calls the auth API with their ID token.
+      const email = uniqueEmail('zitadel-my-link');
+      const { user: signedUp } = await tessera.signUp(email);
+      const me = createAuthServiceClient(transport(await signedUp.getIdToken()));
+      const userId = signedUp.uid;
+      const org = (await users.getUserByID({ userId })).details?.resourceOwner;
+      assert.ok(org, 'the user has an organization');
+
+      const added = await me.addMyPasswordlessLink({});
+      assert.equal(added.details?.resourceOwner, org);
+      assertHour(added.expiration);
+      const code = linkCode(added.link, userId, org);
+      assert.deepEqual(smtp.pending(email), []);
+      await assertPageShows(added.link, email);
+      await assertCodeStartsOneRegistration(userId, code, added.link, email);
+
+      const sent = await me.sendMyPasswordlessLink({});
+      assert.equal(sent.details?.resourceOwner, org);
+      const link = await mailedPageLink(email);
+      const mailed = linkCode(link, userId, org);
+      assert.notEqual(mailed.id, code.id);
+      await assertPageShows(link, email);
+      await assertCodeStartsOneRegistration(userId, mailed, link, email);
+    });
+
+    test('AddPasswordlessRegistration and SendPasswordlessRegistration for an unknown user: NotFound (COMMAND-SqyJz); nothing emailed', async () => {
+      const queued = deliveries();
+      for (const call of ['addPasswordlessRegistration', 'sendPasswordlessRegistration']) {
+        await assertZitadelError(management[call]({ userId: '123456789' }), Code.NotFound, ...USER_NOT_FOUND);
+      }
+      assert.equal(deliveries(), queued);
+    });
+
+    test('a caller that may not write the user (ORG_OWNER_VIEWER): AddPasswordlessRegistration and SendPasswordlessRegistration are PermissionDenied (AUTH-5mWD2); nothing registered or emailed', async () => {
+      const viewer = createManagementServiceClient(transport(viewerPat(user.org)));
+      // It may read the user, so the refusal is about writing, not about finding the user.
+      assert.deepEqual((await viewer.listHumanPasswordless({ userId: user.userId })).result, []);
+      const queued = deliveries(user.email);
+      await assertZitadelError(
+        viewer.addPasswordlessRegistration({ userId: user.userId }),
+        Code.PermissionDenied,
+        ...NO_PERMISSION,
+      );
+      await assertZitadelError(
+        viewer.sendPasswordlessRegistration({ userId: user.userId }),
+        Code.PermissionDenied,
+        ...NO_PERMISSION,
+      );
+      assert.equal(deliveries(user.email), queued);
+      assert.deepEqual(smtp.pending(user.email), []);
+      assert.deepEqual(await listPasskeys(users, user.userId), []);
+    });
+
+    test('a machine user (the administrator, a viewer) on AddMyPasswordlessLink and SendMyPasswordlessLink: PermissionDenied (AUTH-5mWD2); nothing emailed', async () => {
+      const queued = deliveries();
+      for (const pat of [tessera.adminPat, viewerPat(user.org)]) {
+        const machine = createAuthServiceClient(transport(pat));
+        await assertZitadelError(machine.addMyPasswordlessLink({}), Code.PermissionDenied, ...NO_PERMISSION);
+        await assertZitadelError(machine.sendMyPasswordlessLink({}), Code.PermissionDenied, ...NO_PERMISSION);
+      }
+      assert.equal(deliveries(), queued);
+    });
+  });
+}
+
 describe("ZITADEL v1's passwordless calls through @zitadel/node (gRPC): the same passkeys", () => {
   let users; // @zitadel/client's user service v2, the administrator's
   let sessions;
@@ -794,6 +1199,7 @@ describe("ZITADEL v1's passwordless calls through @zitadel/node (gRPC): the same
   let me; // @zitadel/node's auth v1, with the user's own ID token
   let userId;
   let org;
+  let email;
   let passkey;
   let pending; // the creation options AddMyPasswordless returned
   let tokenId; // the passkey's id once verified
@@ -804,7 +1210,8 @@ describe("ZITADEL v1's passwordless calls through @zitadel/node (gRPC): the same
     sessions = createSessionServiceClient(transport(tessera.adminPat));
     management = createManagementClient(tessera.baseUrl, createAccessTokenInterceptor(tessera.adminPat));
     // A user signed up through Identity Toolkit calls the auth API with their ID token.
-    const { user } = await tessera.signUp(uniqueEmail('zitadel-passwordless'));
+    email = uniqueEmail('zitadel-passwordless');
+    const { user } = await tessera.signUp(email);
     userId = user.uid;
     me = createAuthClient(tessera.baseUrl, createAccessTokenInterceptor(await user.getIdToken()));
     org = (await users.getUserByID({ userId })).details?.resourceOwner;
@@ -926,5 +1333,47 @@ describe("ZITADEL v1's passwordless calls through @zitadel/node (gRPC): the same
       Status.NOT_FOUND,
       ...NOT_FOUND,
     );
+  });
+
+  test("registration links through grpc-js: management AddPasswordlessRegistration and SendPasswordlessRegistration, auth AddMyPasswordlessLink and SendMyPasswordlessLink lead to the page on this server's origin; their codes start registrations", async () => {
+    // grpc-js names the server in HTTP/2's :authority only, which the link's origin comes from.
+    const links = [];
+    const added = await management.addPasswordlessRegistration({ userId });
+    assert.equal(added.details?.resourceOwner, org);
+    assert.equal(String(added.expiration?.seconds), '3600');
+    links.push(added.link);
+    const sent = await management.sendPasswordlessRegistration({ userId });
+    assert.equal(sent.details?.resourceOwner, org);
+    links.push(await mailedPageLink(email));
+    const mine = await me.addMyPasswordlessLink({});
+    assert.equal(mine.details?.resourceOwner, org);
+    assert.equal(String(mine.expiration?.seconds), '3600');
+    links.push(mine.link);
+    const sentToMe = await me.sendMyPasswordlessLink({});
+    assert.equal(sentToMe.details?.resourceOwner, org);
+    links.push(await mailedPageLink(email));
+
+    const codes = links.map((link) => linkCode(link, userId, org));
+    assert.equal(new Set(codes.map(({ id }) => id)).size, codes.length, 'a code per link');
+    for (const [i, code] of codes.entries()) {
+      await assertPageShows(links[i], email);
+      await registerPasskey(users, userId, { code });
+      await assertPageRefuses(links[i], email);
+    }
+    assert.deepEqual(await listPasskeys(users, userId), []);
+  });
+
+  test('AddPasswordlessRegistration through grpc-js for an unknown user: NOT_FOUND (COMMAND-SqyJz); a viewer: PERMISSION_DENIED (AUTH-5mWD2)', async () => {
+    await assertGrpcError(
+      management.addPasswordlessRegistration({ userId: '123456789' }),
+      Status.NOT_FOUND,
+      ...USER_NOT_FOUND,
+    );
+    const viewer = createManagementClient(tessera.baseUrl, createAccessTokenInterceptor(viewerPat(org)));
+    const queued = deliveries(email);
+    await assertGrpcError(viewer.addPasswordlessRegistration({ userId }), Status.PERMISSION_DENIED, ...NO_PERMISSION);
+    await assertGrpcError(viewer.sendPasswordlessRegistration({ userId }), Status.PERMISSION_DENIED, ...NO_PERMISSION);
+    assert.equal(deliveries(email), queued);
+    assert.deepEqual(await listPasskeys(users, userId), []);
   });
 });
