@@ -13,6 +13,7 @@ use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
 use serde_json::{Value, json};
 use tessera::config::{Secret, SmsProvider};
 use webauthn_authenticator_rs::WebauthnAuthenticator;
+use webauthn_authenticator_rs::prelude::RequestChallengeResponse;
 use webauthn_authenticator_rs::softtoken::SoftToken;
 
 use crate::helpers::*;
@@ -82,6 +83,28 @@ impl Browser {
             .json(&body);
         let (status, _, text) = self.send(request).await;
         (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    /// Starts a passkey sign-in on the sign-in page (its token `csrf`): the request options.
+    async fn passkey_sign_in(&mut self, csrf: &str, email: &str) -> RequestChallengeResponse {
+        let body = json!({ "email": email });
+        let (status, started) = self.script("/ui/sign-in/passkey/start", csrf, body).await;
+        assert_eq!(status, StatusCode::OK, "{started}");
+        serde_json::from_value(started["options"].clone()).unwrap()
+    }
+
+    /// Answers a passkey sign-in's `options` with `token`; the sign-in must succeed.
+    async fn passkey_answer(
+        &mut self,
+        csrf: &str,
+        token: &mut SoftToken,
+        options: RequestChallengeResponse,
+    ) {
+        let assertion = token.do_authentication(origin(), options).unwrap();
+        let (status, done) = self
+            .script("/ui/sign-in/passkey/finish", csrf, json!(assertion))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{done}");
     }
 }
 
@@ -320,25 +343,13 @@ async fn a_passkey_added_on_the_page_signs_in_without_a_password() {
         assert_eq!((status, refused), expected, "{email}");
     }
     assert_eq!(app.fingerprint().await, before);
-    let (status, started) = browser
-        .script(
-            "/ui/sign-in/passkey/start",
-            &csrf,
-            json!({"email": "pk@example.com"}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{started}");
+    let options = browser.passkey_sign_in(&csrf, "pk@example.com").await;
     // Begun and not finished, the sign-in reaches no page.
     for path in ["/ui/", "/ui/factors", "/ui/second-factor"] {
         let (_, location, _) = browser.get(path).await;
         assert_eq!(location, "/ui/sign-in", "{path}");
     }
-    let options = serde_json::from_value(started["options"].clone()).unwrap();
-    let assertion = token.do_authentication(origin(), options).unwrap();
-    let (status, done) = browser
-        .script("/ui/sign-in/passkey/finish", &csrf, json!(assertion))
-        .await;
-    assert_eq!(status, StatusCode::OK, "{done}");
+    browser.passkey_answer(&csrf, &mut token, options).await;
     let (status, _, page) = browser.get("/ui/factors").await;
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains("<td>Laptop</td>"), "{page}");
@@ -511,20 +522,8 @@ async fn a_registration_link_adds_a_passkey_on_its_page() {
     .await;
     assert_eq!(listed["result"].as_array().unwrap().len(), 1, "{listed}");
     assert_eq!(listed["result"][0]["name"], "Phone", "{listed}");
-    let (status, started) = browser
-        .script(
-            "/ui/sign-in/passkey/start",
-            &csrf,
-            json!({"email": "link@example.com"}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{started}");
-    let options = serde_json::from_value(started["options"].clone()).unwrap();
-    let assertion = token.do_authentication(origin(), options).unwrap();
-    let (status, done) = browser
-        .script("/ui/sign-in/passkey/finish", &csrf, json!(assertion))
-        .await;
-    assert_eq!(status, StatusCode::OK, "{done}");
+    let options = browser.passkey_sign_in(&csrf, "link@example.com").await;
+    browser.passkey_answer(&csrf, &mut token, options).await;
     let (status, _, page) = browser.get("/ui/factors").await;
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains("<td>Phone</td>"), "{page}");
