@@ -28,8 +28,8 @@ use tessera_core::{Clock, DomainError, Store};
 use crate::crypto::Keyring;
 use crate::passwords::PasswordHasherPool;
 use crate::tokens::{
-    CustomToken, CustomTokenError, CustomTokens, IdpClaims, IdpTokenError, IdpTokens, Signing,
-    SigningKeys, TokenSigner, TokenVerifier,
+    CustomToken, CustomTokenError, CustomTokens, IdpClaims, IdpCredential, IdpTokenError,
+    IdpTokens, Signing, SigningKeys, TokenSigner, TokenVerifier,
 };
 
 pub use accounts::{
@@ -191,13 +191,9 @@ impl Service {
     /// The claims of an identity provider's credential, if this server takes it now.
     pub async fn read_idp_token(
         &self,
-        provider_id: &str,
-        id_token: Option<&str>,
-        access_token: Option<&str>,
+        credential: IdpCredential<'_>,
     ) -> Result<IdpClaims, IdpTokenError> {
-        self.idp_tokens
-            .read(provider_id, id_token, access_token, self.clock.now())
-            .await
+        self.idp_tokens.read(credential, self.clock.now()).await
     }
 
     /// For `/readyz`: can we reach the database right now?

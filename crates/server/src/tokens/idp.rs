@@ -3,7 +3,8 @@
 //! claims. Production takes only providers an operator configured, each token signed by a key
 //! the provider publishes (its JWK set, fetched and kept for an hour, fetched again for a key
 //! it does not hold yet), issued by one of its issuers for one of the operator's client ids,
-//! and not expired.
+//! and not expired; a token that carries a `nonce` (Apple's, an OIDC provider's) only with
+//! the raw nonce it was made for, as Firebase takes it.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -17,6 +18,7 @@ use tokio::sync::Mutex;
 use url::Url;
 
 use super::jwt_payload;
+use crate::crypto::sha256;
 
 /// How long a provider's published keys are used before they are fetched again.
 const KEYS_KEPT: Duration = Duration::from_secs(3600);
@@ -60,6 +62,18 @@ struct FetchedKeys {
     at: Instant,
 }
 
+/// A credential a client presents for an account at a provider (`signInWithIdp`'s
+/// `postBody`).
+#[derive(Debug, Clone, Copy)]
+pub struct IdpCredential<'a> {
+    pub provider_id: &'a str,
+    pub id_token: Option<&'a str>,
+    pub access_token: Option<&'a str>,
+    /// The raw nonce the app made the provider's token for: the token's `nonce` claim must
+    /// be its SHA-256 (hex), so that a token caught in transit is no use without it.
+    pub nonce: Option<&'a str>,
+}
+
 /// What a provider says of an account: its claims as given, and those Tessera reads.
 #[derive(Debug, Clone)]
 pub struct IdpClaims {
@@ -94,6 +108,25 @@ pub enum IdpTokenError {
     Unverified,
     #[error("the provider's keys could not be fetched")]
     KeysUnavailable,
+    #[error("the id_token has a nonce and the request none")]
+    NonceMissing,
+    #[error("the id_token's nonce is not the SHA-256 of the request's")]
+    NonceMismatch,
+}
+
+/// Firebase's rule: a token that carries a `nonce` is taken with the raw nonce whose
+/// SHA-256, in lowercase hex, the claim is. A token without one needs none.
+fn check_nonce(claims: &Map<String, Value>, raw: Option<&str>) -> Result<(), IdpTokenError> {
+    let Some(claimed) = claims.get("nonce") else {
+        return Ok(());
+    };
+    let raw = raw.ok_or(IdpTokenError::NonceMissing)?;
+    let hashed = data_encoding::HEXLOWER.encode(&sha256(raw.as_bytes()));
+    if claimed.as_str() == Some(hashed.as_str()) {
+        Ok(())
+    } else {
+        Err(IdpTokenError::NonceMismatch)
+    }
 }
 
 /// The claims Tessera reads, typed.
@@ -162,14 +195,18 @@ impl IdpTokens {
         }))
     }
 
-    /// The claims of the credential for `provider_id`, if this server takes it at `now`.
+    /// The claims of `credential`, if this server takes it at `now`.
     pub async fn read(
         &self,
-        provider_id: &str,
-        id_token: Option<&str>,
-        access_token: Option<&str>,
+        credential: IdpCredential<'_>,
         now: OffsetDateTime,
     ) -> Result<IdpClaims, IdpTokenError> {
+        let IdpCredential {
+            provider_id,
+            id_token,
+            access_token,
+            nonce,
+        } = credential;
         let verifier = match self {
             IdpTokens::Unchecked => {
                 let raw = match (id_token, access_token) {
@@ -207,6 +244,7 @@ impl IdpTokens {
         if expires + CLOCK_SKEW_SECS < now.unix_timestamp() {
             return Err(IdpTokenError::Unverified);
         }
+        check_nonce(&raw, nonce)?;
         IdpClaims::read(raw)
     }
 }

@@ -11,7 +11,7 @@ use data_encoding::BASE64URL_NOPAD;
 use serde_json::{Map, Value};
 
 pub use custom::{CUSTOM_TOKEN_AUDIENCE, CustomToken, CustomTokenError, CustomTokens};
-pub use idp::{IdpClaims, IdpProvider, IdpTokenError, IdpTokens};
+pub use idp::{IdpClaims, IdpCredential, IdpProvider, IdpTokenError, IdpTokens};
 pub use idtoken::{
     FirebaseClaims, IdTokenClaims, Signing, TokenSigner, TokenVerifier, issuer,
     profile_and_custom_claims, session_cookie_issuer,

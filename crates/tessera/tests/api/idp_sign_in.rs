@@ -10,6 +10,8 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::helpers::*;
+use crate::sinks::HttpSink;
+use tessera_core::Clock;
 
 const SIGN_IN: &str = "/v1/accounts:signInWithIdp";
 
@@ -618,6 +620,90 @@ async fn production_verifies_the_configured_providers_tokens() {
         unverified,
     );
     assert_eq!(app.fingerprint().await, before);
+}
+
+/// A provider's token that carries a `nonce` (Apple's, an OIDC provider's) is taken only
+/// with the raw nonce whose SHA-256 (hex) the claim is: `postBody`'s `nonce`, which the JS
+/// SDK sends for `OAuthProvider.credential({idToken, rawNonce})`. Firebase's error otherwise;
+/// nothing changes. A token without a nonce needs none. The provider is played by an HTTP
+/// sink publishing a symmetric key (a JWK of type `oct`), with which the test signs.
+#[tokio::test]
+async fn a_token_with_a_nonce_is_taken_only_with_its_raw_nonce() {
+    let keys = HttpSink::start().await;
+    let secret = b"a provider's signing secret, 32+";
+    keys.reply_always(
+        StatusCode::OK,
+        json!({"keys": [{"kty": "oct", "kid": "k1", "alg": "HS256",
+                          "k": data_encoding::BASE64URL_NOPAD.encode(secret)}]}),
+    );
+    let app = TestApp::spawn_production_with(|c| {
+        c.identity_providers = vec![tessera::config::IdentityProvider {
+            provider_id: "oidc.nonce".to_owned(),
+            issuers: vec!["https://issuer.example".to_owned()],
+            client_ids: vec!["the-app".to_owned()],
+            jwks_uri: keys.url("/keys"),
+        }];
+    })
+    .await;
+    let key = app.production_api_key().await;
+    let token = |sub: &str, nonce: Option<&str>| {
+        let now = app.clock.now().unix_timestamp();
+        let mut claims = json!({"iss": "https://issuer.example", "aud": "the-app", "sub": sub,
+                                "iat": now, "exp": now + 3600});
+        if let Some(nonce) = nonce {
+            claims["nonce"] = json!(nonce);
+        }
+        let mut header = Header::new(jsonwebtoken::Algorithm::HS256);
+        header.kid = Some("k1".to_owned());
+        encode(&header, &claims, &EncodingKey::from_secret(secret)).unwrap()
+    };
+    let raw = "n-0S6_WzA2Mj";
+    // SHA-256 of `raw` in hex, from Python's hashlib.
+    let hashed = "0823a09b54cb9381561068b00aaf4e539b3f54604631d3e6a820879b6b04cc19";
+    let with_nonce = |id_token: &str, nonce: &str| {
+        json!({
+            "requestUri": "http://localhost",
+            "postBody": format!("id_token={id_token}&providerId=oidc.nonce&nonce={nonce}"),
+            "returnSecureToken": true,
+        })
+    };
+    let apple = token("apple-user", Some(hashed));
+
+    let mismatch = "MISSING_OR_INVALID_NONCE : The nonce in ID Token does not match the SHA256 hash of the raw nonce in the request.";
+    let refusals = [
+        (
+            credential("oidc.nonce", &apple),
+            "MISSING_OR_INVALID_NONCE : Nonce is missing in the request.",
+        ),
+        (with_nonce(&apple, "another"), mismatch),
+        // The hash itself is not the raw nonce.
+        (with_nonce(&apple, hashed), mismatch),
+        // Nor is a nonce claim that is no hash of it.
+        (with_nonce(&token("apple-user", Some(raw)), raw), mismatch),
+    ];
+    app.settled().await;
+    let before = app.fingerprint().await;
+    for (body, message) in refusals {
+        assert_it_error(&app.post_with_key(SIGN_IN, &key, body).await, message);
+    }
+    assert_eq!(app.fingerprint().await, before);
+
+    let (status, signed) = app
+        .post_with_key(SIGN_IN, &key, with_nonce(&apple, raw))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{signed}");
+    assert_eq!(
+        (&signed["federatedId"], &signed["isNewUser"]),
+        (&json!("apple-user"), &json!(true))
+    );
+
+    // A token without a nonce is taken with or without one.
+    let plain = token("plain-user", None);
+    for body in [credential("oidc.nonce", &plain), with_nonce(&plain, raw)] {
+        let (status, signed) = app.post_with_key(SIGN_IN, &key, body).await;
+        assert_eq!(status, StatusCode::OK, "{signed}");
+        assert_eq!(signed["federatedId"], "plain-user");
+    }
 }
 
 /// Administrators import users with their accounts at providers (`providerUserInfo`, the

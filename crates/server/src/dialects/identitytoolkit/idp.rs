@@ -20,7 +20,7 @@ use super::error::ItError;
 use super::extract::{Body, Caller};
 use super::wire::{SignInWithIdpRequest, SignInWithIdpResponse};
 use crate::service::{IdpAssertion, IdpOutcome, IdpUse, Service};
-use crate::tokens::{IdpClaims, IdpTokenError};
+use crate::tokens::{IdpClaims, IdpCredential, IdpTokenError};
 
 /// First factors that are not identity providers.
 const NOT_PROVIDERS: [&str; 5] = ["password", "phone", "anonymous", "custom", "firebase"];
@@ -122,10 +122,14 @@ impl Credential {
         }
         let id_token = params.remove("id_token").filter(|t| !t.is_empty());
         let access_token = params.remove("access_token").filter(|t| !t.is_empty());
-        let claims = svc
-            .read_idp_token(&provider_id, id_token.as_deref(), access_token.as_deref())
-            .await
-            .map_err(refusal)?;
+        let nonce = params.get("nonce").filter(|n| !n.is_empty());
+        let credential = IdpCredential {
+            provider_id: &provider_id,
+            id_token: id_token.as_deref(),
+            access_token: access_token.as_deref(),
+            nonce: nonce.map(String::as_str),
+        };
+        let claims = svc.read_idp_token(credential).await.map_err(refusal)?;
         let email = match claims.email.as_deref() {
             Some(raw) => Some(EmailAddress::parse(raw).ok_or(ItError::with_detail(
                 "INVALID_IDP_RESPONSE",
@@ -225,6 +229,18 @@ fn refusal(e: IdpTokenError) -> ItError {
         IdpTokenError::Claims(detail) => detail,
         IdpTokenError::Unverified => {
             "The id_token's signature, issuer, audience or expiry does not check out."
+        }
+        IdpTokenError::NonceMissing => {
+            return ItError::with_detail(
+                "MISSING_OR_INVALID_NONCE",
+                "Nonce is missing in the request.",
+            );
+        }
+        IdpTokenError::NonceMismatch => {
+            return ItError::with_detail(
+                "MISSING_OR_INVALID_NONCE",
+                "The nonce in ID Token does not match the SHA256 hash of the raw nonce in the request.",
+            );
         }
     };
     ItError::with_detail("INVALID_IDP_RESPONSE", detail)
