@@ -7,13 +7,26 @@
 // `given_name` and `family_name` used). signInWithPopup and signInWithRedirect need a browser
 // (the Node build's are stubs that fail), so everything here goes through signInWithCredential,
 // linkWithCredential and their relatives.
+//
+// Production verifies the ID tokens of the providers in `identity_providers` and, as Firebase
+// does, a token's `nonce` against the raw nonce the app passes (OAuthProvider.credential's
+// `rawNonce`); the last block plays such a provider (an HTTP server publishing an HS256 key)
+// for a production server of its own.
 
 import assert from 'node:assert/strict';
-import { describe, test } from 'node:test';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
 
+import { deleteApp, initializeApp } from 'firebase/app';
 import {
+  connectAuthEmulator,
   fetchSignInMethodsForEmail,
   getAdditionalUserInfo,
+  getAuth,
   getIdTokenResult,
   getMultiFactorResolver,
   GithubAuthProvider,
@@ -29,7 +42,8 @@ import {
 } from 'firebase/auth';
 import { Secret, TOTP } from 'otpauth';
 
-import { hex, PASSWORD, sleep, uniqueEmail, useTessera } from './server.mjs';
+import { startTessera } from '../../shared/tessera.mjs';
+import { hex, PASSWORD, PROJECT, sleep, uniqueEmail, useTessera } from './server.mjs';
 
 const tessera = useTessera();
 
@@ -548,4 +562,209 @@ test('firebase-admin importUsers with providerData: the imported Google account 
     [{ index: 0, code: 'auth/invalid-user-import', message: 'FEDERATED_USER_ID_ALREADY_LINKED' }],
   );
   await assert.rejects(tessera.admin.getUser(other), { code: 'auth/user-not-found' });
+});
+
+/** SHA-256 of `text` (UTF-8) in lowercase hex: what a provider's `nonce` claim carries. */
+const sha256Hex = (text) => createHash('sha256').update(text).digest('hex');
+
+// Dev mode, like the emulator, verifies nothing of a provider's token: neither its signature
+// nor its nonce.
+test('dev mode takes a token with a nonce claim without the raw nonce or with a wrong one, as the emulator does', async () => {
+  const rawNonce = `nonce-${hex(16)}`;
+  const claims = { sub: `dev-nonce-${hex()}`, nonce: sha256Hex(rawNonce) };
+  const provider = new OAuthProvider('oidc.nonce');
+  const idToken = fakeIdToken(claims);
+  const first = await signInWithCredential(tessera.client(), provider.credential({ idToken }));
+  assert.equal(getAdditionalUserInfo(first).isNewUser, true);
+  for (const nonce of ['another', rawNonce]) {
+    const again = await signInWithCredential(tessera.client(), provider.credential({ idToken, rawNonce: nonce }));
+    assert.equal(again.user.uid, first.user.uid);
+  }
+});
+
+// A production server of its own, taking the ID tokens of one OIDC provider, which this block
+// plays: an HTTP server publishing an HS256 key (a JWK of type `oct`) that signs its tokens.
+describe('production: a provider token with a nonce claim signs in only with its raw nonce', () => {
+  const PROVIDER = 'oidc.nonce';
+  const ISSUER = 'https://issuer.example';
+  const CLIENT_ID = 'the-app';
+  const NONCE_MISSING = 'Firebase: Nonce is missing in the request. (auth/missing-or-invalid-nonce).';
+  const NONCE_MISMATCH =
+    'Firebase: The nonce in ID Token does not match the SHA256 hash of the raw nonce in the request. (auth/missing-or-invalid-nonce).';
+  const secret = randomBytes(32);
+  const apps = [];
+  let keys;
+  let dir;
+  let server;
+  let apiKey;
+
+  before(async () => {
+    keys = createServer((request, response) => {
+      if (request.url !== '/keys') {
+        response.writeHead(404).end();
+        return;
+      }
+      const jwks = { keys: [{ kty: 'oct', kid: 'k1', alg: 'HS256', k: secret.toString('base64url') }] };
+      response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(jwks));
+    });
+    await new Promise((resolve) => keys.listen(0, '127.0.0.1', resolve));
+
+    // Production needs an explicit master key and real senders (unreachable ones: nothing
+    // here sends); `identity_providers` has no environment variable, so all of it is a file.
+    dir = mkdtempSync(join(tmpdir(), 'tessera-idp-production-'));
+    const masterKey = join(dir, 'master.key');
+    writeFileSync(masterKey, JSON.stringify({ id: `mk-${hex(4)}`, key: randomBytes(32).toString('base64') }));
+    chmodSync(masterKey, 0o600);
+    const config = join(dir, 'tessera.toml');
+    writeFileSync(
+      config,
+      [
+        'mode = "production"',
+        `master_key_file = ${JSON.stringify(masterKey)}`,
+        '',
+        '[sms]',
+        'provider = "webhook"',
+        'webhook_url = "http://127.0.0.1:9/sms"',
+        'webhook_secret = "unused"',
+        '',
+        '[email]',
+        'smtp_url = "smtp://127.0.0.1:9"',
+        '',
+        '[[identity_providers]]',
+        `provider_id = ${JSON.stringify(PROVIDER)}`,
+        `issuers = [${JSON.stringify(ISSUER)}]`,
+        `client_ids = [${JSON.stringify(CLIENT_ID)}]`,
+        `jwks_uri = ${JSON.stringify(`http://127.0.0.1:${keys.address().port}/keys`)}`,
+        '',
+      ].join('\n'),
+    );
+    server = await startTessera({ env: { TESSERA_CONFIG: config }, suite: 'idp_production' });
+    // The project and its API key, made with the CLI as an operator does.
+    server.admin('--config', config, 'create-project', PROJECT);
+    apiKey = server.admin('--config', config, 'create-api-key', PROJECT);
+  });
+
+  after(async () => {
+    await Promise.all(apps.map((app) => deleteApp(app)));
+    if (server) assert.equal(await server.stop(), 0, `tessera exit status; log:\n${server.log.join('\n')}`);
+    await new Promise((resolve) => (keys ? keys.close(resolve) : resolve()));
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** A fresh JS SDK Auth with the production API key, pointed at the server as at the emulator. */
+  const client = () => {
+    const app = initializeApp({ apiKey, projectId: PROJECT }, `production-${hex()}`);
+    apps.push(app);
+    const auth = getAuth(app);
+    connectAuthEmulator(auth, server.baseUrl, { disableWarnings: true });
+    return auth;
+  };
+
+  /** The provider's ID token for `claims` (`sub`, `nonce`, …), issued now for the app, HS256. */
+  const providerToken = (claims) => {
+    const now = Math.floor(Date.now() / 1000);
+    const header = { alg: 'HS256', typ: 'JWT', kid: 'k1' };
+    const payload = { iss: ISSUER, aud: CLIENT_ID, iat: now, exp: now + 3600, ...claims };
+    const signed = [header, payload].map((part) => Buffer.from(JSON.stringify(part)).toString('base64url')).join('.');
+    return `${signed}.${createHmac('sha256', secret).update(signed).digest('base64url')}`;
+  };
+
+  const provider = new OAuthProvider(PROVIDER);
+  const signIn = (credential, auth = client()) => signInWithCredential(auth, credential);
+
+  test('with its raw nonce it signs a user up with the provider, the same user again, and reauthenticates', async () => {
+    const rawNonce = `nonce-${hex(16)}`;
+    const claims = { sub: `n-${hex()}`, email: uniqueEmail('nonce'), email_verified: true, name: 'Ada Lovelace', nonce: sha256Hex(rawNonce) };
+    const idToken = providerToken(claims);
+    const auth = client();
+    const credential = await signIn(provider.credential({ idToken, rawNonce }), auth);
+    const { user } = credential;
+    assert.equal(auth.currentUser, user);
+    assert.equal(credential.providerId, PROVIDER);
+    assert.equal(getAdditionalUserInfo(credential).isNewUser, true);
+    assert.deepEqual(providerData(user), [
+      { providerId: PROVIDER, uid: claims.sub, displayName: claims.name, email: claims.email, phoneNumber: null, photoURL: null },
+    ]);
+    assert.deepEqual({ email: user.email, emailVerified: user.emailVerified }, { email: claims.email, emailVerified: true });
+    const token = await getIdTokenResult(user);
+    assert.equal(token.signInProvider, PROVIDER);
+    assert.deepEqual(token.claims.firebase.identities, { [PROVIDER]: [claims.sub], email: [claims.email] });
+
+    const again = await signIn(provider.credential({ idToken, rawNonce }));
+    assert.equal(again.user.uid, user.uid);
+    assert.equal(getAdditionalUserInfo(again).isNewUser, false);
+
+    const reauthenticated = await reauthenticateWithCredential(user, provider.credential({ idToken, rawNonce }));
+    assert.equal(reauthenticated.operationType, 'reauthenticate');
+    assert.equal(reauthenticated.user.uid, user.uid);
+    // Reauthentication reads the credential the same way: no raw nonce, no way in.
+    await assert.rejects(reauthenticateWithCredential(user, provider.credential({ idToken })), {
+      code: 'auth/missing-or-invalid-nonce',
+      message: NONCE_MISSING,
+    });
+    assert.equal((await getIdTokenResult(user, true)).claims.sub, user.uid);
+  });
+
+  test('without the raw nonce it is auth/missing-or-invalid-nonce, and nobody is signed up', async () => {
+    const rawNonce = `nonce-${hex(16)}`;
+    const idToken = providerToken({ sub: `n-${hex()}`, nonce: sha256Hex(rawNonce) });
+    const auth = client();
+    await assert.rejects(signIn(provider.credential({ idToken }), auth), {
+      code: 'auth/missing-or-invalid-nonce',
+      message: NONCE_MISSING,
+    });
+    assert.equal(auth.currentUser, null);
+    // The refusal made no user: the first sign-in that is taken signs one up.
+    assert.equal(getAdditionalUserInfo(await signIn(provider.credential({ idToken, rawNonce }))).isNewUser, true);
+  });
+
+  test('with a wrong raw nonce it is auth/missing-or-invalid-nonce, and nobody is signed up', async () => {
+    const rawNonce = `nonce-${hex(16)}`;
+    const hashed = sha256Hex(rawNonce);
+    const sub = `n-${hex()}`;
+    const idToken = providerToken({ sub, nonce: hashed });
+    const refused = [
+      provider.credential({ idToken, rawNonce: 'another' }),
+      // The hash itself is not the raw nonce.
+      provider.credential({ idToken, rawNonce: hashed }),
+      // Nor is a nonce claim that is not the hash of the raw nonce.
+      provider.credential({ idToken: providerToken({ sub, nonce: rawNonce }), rawNonce }),
+      // The hash in upper case is not the claim Firebase compares with.
+      provider.credential({ idToken: providerToken({ sub, nonce: hashed.toUpperCase() }), rawNonce }),
+    ];
+    for (const credential of refused) {
+      const auth = client();
+      await assert.rejects(signIn(credential, auth), { code: 'auth/missing-or-invalid-nonce', message: NONCE_MISMATCH });
+      assert.equal(auth.currentUser, null);
+    }
+    assert.equal(getAdditionalUserInfo(await signIn(provider.credential({ idToken, rawNonce }))).isNewUser, true);
+  });
+
+  test('a raw nonce with characters the postBody escapes is hashed as the app gave it', async () => {
+    const rawNonce = `a b+c/d=e&f%20?ü€-${hex()}`;
+    const idToken = providerToken({ sub: `n-${hex()}`, nonce: sha256Hex(rawNonce) });
+    const { user } = await signIn(provider.credential({ idToken, rawNonce }));
+    assert.equal((await getIdTokenResult(user)).signInProvider, PROVIDER);
+  });
+
+  test('a token without a nonce claim signs in with or without a raw nonce', async () => {
+    const sub = `plain-${hex()}`;
+    const idToken = providerToken({ sub });
+    const first = await signIn(provider.credential({ idToken }));
+    assert.equal(getAdditionalUserInfo(first).isNewUser, true);
+    assert.deepEqual(first.user.providerData.map((info) => [info.providerId, info.uid]), [[PROVIDER, sub]]);
+    const withNonce = await signIn(provider.credential({ idToken, rawNonce: `nonce-${hex(16)}` }));
+    assert.equal(withNonce.user.uid, first.user.uid);
+    assert.equal(getAdditionalUserInfo(withNonce).isNewUser, false);
+  });
+
+  // The nonce is checked on a token that checks out: one not signed by the provider is refused
+  // as such, its nonce right or not.
+  test('an unsigned token with the right raw nonce is auth/invalid-credential', async () => {
+    const rawNonce = `nonce-${hex(16)}`;
+    const now = Math.floor(Date.now() / 1000);
+    const idToken = fakeIdToken({ iss: ISSUER, aud: CLIENT_ID, iat: now, exp: now + 3600, sub: `n-${hex()}`, nonce: sha256Hex(rawNonce) });
+    await assert.rejects(signIn(provider.credential({ idToken, rawNonce })), { code: 'auth/invalid-credential' });
+    await assert.rejects(signIn(provider.credential({ idToken })), { code: 'auth/invalid-credential' });
+  });
 });
