@@ -1,18 +1,21 @@
 //! Password hashes as one self-describing string, the form ZITADEL's `hashed_password` takes
 //! (its `passwap` library reads the same): modular-crypt strings (bcrypt `$2b$…`, SHA-crypt
 //! `$5$…`/`$6$…`), PHC strings (`$argon2id$…`, `$scrypt$…`), passlib's PBKDF2 strings
-//! (`$pbkdf2-sha256$…`), passwap's Firebase scrypt string (`$firebasescrypt$…`) and RFC 2307's
-//! salted and plain SHA (`{SSHA}…`, OpenLDAP's).
+//! (`$pbkdf2-sha256$…`), passwap's Firebase scrypt string (`$firebasescrypt$…`), RFC 2307's
+//! salted and plain SHA (`{SSHA}…`, OpenLDAP's), phpass's portable hashes (`$P$…`, `$H$…`:
+//! WordPress, phpBB; Drupal 7's `$S$…`), and passwap's MD5 digests, salted
+//! (`$md5salted-prefix$…`, `$md5salted-suffix$…`) or plain (32 hex digits).
 //!
 //! bcrypt and SHA-crypt strings are kept whole and checked by their crates; the others are
 //! read into an `ImportedHash`. Every form is held to the costs one check may take.
 
-use data_encoding::BASE64;
+use data_encoding::{BASE64, HEXLOWER_PERMISSIVE};
 
 use super::imported::{
-    Argon2Variant, BadHash, Digest, ImportedHash, MAX_ARGON2_ITERATIONS, MAX_BCRYPT_COST,
-    MAX_FIREBASE_SCRYPT_MEMORY_COST, MAX_FIREBASE_SCRYPT_ROUNDS, MAX_MEMORY_BYTES, MAX_PARALLELISM,
-    Order, Scheme, base64_bytes, scrypt_memory_fits,
+    Argon2Variant, BadHash, CRYPT_ALPHABET, Digest, ImportedHash, MAX_ARGON2_ITERATIONS,
+    MAX_BCRYPT_COST, MAX_FIREBASE_SCRYPT_MEMORY_COST, MAX_FIREBASE_SCRYPT_ROUNDS, MAX_MEMORY_BYTES,
+    MAX_PARALLELISM, MAX_PORTABLE_LOG2_ROUNDS, Order, Scheme, base64_bytes, portable_len,
+    scrypt_memory_fits,
 };
 
 /// The most PBKDF2 iterations a string may ask for. Higher than Identity Toolkit's 120,000:
@@ -84,7 +87,72 @@ pub fn from_encoded(encoded: &str) -> Result<ImportedHash, BadHash> {
     if encoded.starts_with('{') {
         return rfc2307(encoded);
     }
+    if encoded.starts_with("$P$") || encoded.starts_with("$H$") {
+        return portable(encoded, Digest::Md5);
+    }
+    if encoded.starts_with("$S$") {
+        return portable(encoded, Digest::Sha512);
+    }
+    if encoded.starts_with("$md5salted") {
+        return md5_salted(encoded);
+    }
+    if encoded.len() == 32 && encoded.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return md5_plain(encoded);
+    }
     phc_argon2(encoded)
+}
+
+/// A portable hash: `$P$`, `$H$` or `$S$`, one character of `CRYPT_ALPHABET` whose index is
+/// the rounds' log2, 8 characters of salt, then the digest's characters.
+fn portable(encoded: &str, digest: Digest) -> Result<ImportedHash, BadHash> {
+    if !encoded.is_ascii() || encoded.len() != 12 + portable_len(digest) {
+        return Err(BadHash::Hash);
+    }
+    let log2_rounds = CRYPT_ALPHABET
+        .find(&encoded[3..4])
+        .and_then(|i| u32::try_from(i).ok())
+        .filter(|n| (7..=MAX_PORTABLE_LOG2_ROUNDS).contains(n))
+        .ok_or(BadHash::Hash)?;
+    let scheme = Scheme::Portable {
+        digest,
+        log2_rounds,
+    };
+    let (salt, hash) = encoded.as_bytes()[4..].split_at(8);
+    ImportedHash::new(scheme, salt.to_vec(), hash.to_vec())
+}
+
+/// passwap's `$md5salted-prefix$salt$base64(md5(salt‖password))`, or `-suffix` for
+/// `md5(password‖salt)`.
+fn md5_salted(encoded: &str) -> Result<ImportedHash, BadHash> {
+    let [id, salt, hash] = fields(encoded)?;
+    let order = match id {
+        "md5salted-prefix" => Order::SaltAndPassword,
+        "md5salted-suffix" => Order::PasswordAndSalt,
+        _ => return Err(BadHash::Hash),
+    };
+    let hash = BASE64.decode(hash.as_bytes()).map_err(|_| BadHash::Hash)?;
+    md5_digest(order, salt.as_bytes().to_vec(), hash)
+}
+
+/// passwap's `md5plain`: the hex MD5 of the password, unsalted.
+fn md5_plain(encoded: &str) -> Result<ImportedHash, BadHash> {
+    let hash = HEXLOWER_PERMISSIVE
+        .decode(encoded.as_bytes())
+        .map_err(|_| BadHash::Hash)?;
+    md5_digest(Order::SaltAndPassword, Vec::new(), hash)
+}
+
+/// One MD5 of salt and password in `order`.
+fn md5_digest(order: Order, salt: Vec<u8>, hash: Vec<u8>) -> Result<ImportedHash, BadHash> {
+    if hash.len() != Digest::Md5.output_len() {
+        return Err(BadHash::Hash);
+    }
+    let scheme = Scheme::Sha {
+        digest: Digest::Md5,
+        rounds: 1,
+        order,
+    };
+    ImportedHash::new(scheme, salt, hash)
 }
 
 /// RFC 2307's `{SCHEME}base64(digest‖salt)`, as OpenLDAP's `userPassword` keeps it (passwap's

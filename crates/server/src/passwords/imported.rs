@@ -20,6 +20,9 @@
 //! - `STANDARD_SCRYPT`: scrypt with `cpuMemCost` (N), `blockSize`, `parallelization`, `dkLen`.
 //! - `BCRYPT`: the `$2a$`/`$2b$`/`$2y$` string itself.
 //! - `ARGON2`: the raw output for `argon2Parameters`.
+//!
+//! ZITADEL's strings (`encoded`) add phpass's portable hashes, which are `MD5`'s construction
+//! in crypt's base64 (`Portable`).
 
 use aes::Aes256;
 use ctr::Ctr128BE;
@@ -34,6 +37,11 @@ use super::encoded;
 
 /// The most rounds production takes for `MD5`, `SHA*` (8192) and the PBKDF2s (120,000).
 pub const MAX_DIGEST_ROUNDS: u32 = 8192;
+/// The most rounds of a portable hash, as a power of two: Drupal 7 makes 2^15 SHA-512s,
+/// WordPress 2^13 MD5s; 2^18 SHA-512s take tens of milliseconds.
+pub const MAX_PORTABLE_LOG2_ROUNDS: u32 = 18;
+/// crypt's base64 alphabet (phpass's `itoa64`), whose characters also count the rounds.
+pub const CRYPT_ALPHABET: &str = "./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 pub const MAX_PBKDF2_ROUNDS: u32 = 120_000;
 /// Firebase's scrypt: `rounds` 1-8, `memoryCost` 1-14, as the Admin SDKs check.
 pub const MAX_FIREBASE_SCRYPT_ROUNDS: u32 = 8;
@@ -107,7 +115,8 @@ pub enum Scheme {
     Md5 {
         rounds: u32,
     },
-    /// `SHA1`, `SHA256`, `SHA512`.
+    /// `SHA1`, `SHA256`, `SHA512`; ZITADEL's SHA and MD5 digests (RFC 2307's, `md5plain`,
+    /// `md5salted`).
     Sha {
         digest: Digest,
         rounds: u32,
@@ -146,6 +155,14 @@ pub enum Scheme {
     Bcrypt,
     /// `$5$`/`$6$` (ZITADEL's `sha2`), kept whole like bcrypt.
     ShaCrypt,
+    /// phpass's portable hashes, from ZITADEL's strings: WordPress's and phpBB's `$P$`/`$H$`
+    /// (MD5) and Drupal 7's `$S$` (SHA-512). `MD5`'s construction with `digest` and
+    /// 2^`log2_rounds` rounds, kept as the text of crypt's base64 (least significant bits
+    /// first), Drupal's cut to 43 characters.
+    Portable {
+        digest: Digest,
+        log2_rounds: u32,
+    },
     Argon2 {
         variant: Argon2Variant,
         /// 0x10 or 0x13.
@@ -193,6 +210,7 @@ impl ImportedHash {
             Scheme::PbkdfSha1 { .. }
             | Scheme::Pbkdf2Sha256 { .. }
             | Scheme::Pbkdf2Sha512 { .. } => (1..=MAX_PBKDF2_BYTES).contains(&hash.len()),
+            Scheme::Portable { digest, .. } => hash.len() == portable_len(*digest),
             _ => !hash.is_empty() && hash.len() <= MAX_HASH_BYTES,
         };
         if !fits {
@@ -254,11 +272,17 @@ pub fn base64_bytes(text: &str) -> Option<Vec<u8>> {
 fn derive(scheme: &Scheme, password: &[u8], salt: &[u8], len: usize) -> Option<Vec<u8>> {
     Some(match scheme {
         Scheme::Md5 { rounds } => {
-            let mut x = digest(Digest::Md5, &[salt, password].concat());
-            for _ in 0..*rounds {
-                x = digest(Digest::Md5, &[x.as_slice(), password].concat());
-            }
+            let x = chained(Digest::Md5, password, salt, *rounds);
             data_encoding::HEXLOWER.encode(&x).into_bytes()
+        }
+        Scheme::Portable {
+            digest: d,
+            log2_rounds,
+        } => {
+            let x = chained(*d, password, salt, 1u32.checked_shl(*log2_rounds)?);
+            let mut text = crypt_base64()?.encode(&x).into_bytes();
+            text.truncate(portable_len(*d));
+            text
         }
         Scheme::Sha {
             digest: d,
@@ -355,6 +379,33 @@ fn joined(order: Order, salt: &[u8], password: &[u8]) -> Vec<u8> {
         Order::SaltAndPassword => [salt, password].concat(),
         Order::PasswordAndSalt => [password, salt].concat(),
     }
+}
+
+/// `x = d(salt‖password)`, then `rounds` times `x = d(x‖password)`: Firebase's `MD5`, and
+/// phpass's portable hashes.
+fn chained(d: Digest, password: &[u8], salt: &[u8], rounds: u32) -> Vec<u8> {
+    let mut x = digest(d, &[salt, password].concat());
+    for _ in 0..rounds {
+        x = digest(d, &[x.as_slice(), password].concat());
+    }
+    x
+}
+
+/// How many characters of a portable hash's digest are kept: all of MD5's 16 bytes (22),
+/// Drupal's first 43 of SHA-512's.
+pub fn portable_len(d: Digest) -> usize {
+    match d {
+        Digest::Md5 => 22,
+        _ => 43,
+    }
+}
+
+/// crypt's base64: `CRYPT_ALPHABET`, least significant bits first, unpadded.
+fn crypt_base64() -> Option<data_encoding::Encoding> {
+    let mut spec = data_encoding::Specification::new();
+    spec.symbols.push_str(CRYPT_ALPHABET);
+    spec.bit_order = data_encoding::BitOrder::LeastSignificantFirst;
+    spec.encoding().ok()
 }
 
 fn digest(d: Digest, input: &[u8]) -> Vec<u8> {

@@ -385,6 +385,29 @@ async fn zitadel_users_are_added_with_hashes_of_every_form_it_reads() {
             "{SHA512}OlfGCJF6ZXXSc+4hupEbETcVtX5yiaTCyCQ3sVbufgo04XYJLHvX2RqD0Yo9xY2ui4+PvRJ+AtQ6fYsN4iCnaA==",
             "sha512 pass",
         ),
+        // phpass's portable hashes: WordPress's and phpBB's made with passlib; Drupal 7's with
+        // a transcription of Drupal's _password_crypt into Python (hashlib), checked against
+        // passlib on the MD5 ones.
+        ("$P$6Xk3lE9paPIfLaFEmpf.BstdxHZMkQ1", "correct horse"),
+        ("$H$9Zq0bW1d/aLdedX8GAzArZFOZ0cOzU.", "correct horse"),
+        (
+            "$S$DDfRkL0MamTR40R5kxr9bExQkpvYY2cOdIMVFN3eHuj.wD.lCHR6",
+            "correct horse",
+        ),
+        (
+            "$S$5a.b/C9xzn1l.Kyw2z5XW1SAghvlBAOt6Rmj1e4VKPDBTfHNyExj",
+            "pässword",
+        ),
+        // passwap's MD5 digests, made with Python's hashlib and base64.
+        ("3cb4e732631f47e6eb961f34554b7cde", "correct horse"),
+        (
+            "$md5salted-prefix$s4lt$I4mcaXTNjJDwhaFDVWmaWg==",
+            "correct horse",
+        ),
+        (
+            "$md5salted-suffix$s4lt$J0ETfDLd7e64aORIS0KWeQ==",
+            "correct horse",
+        ),
         // Firebase's published scrypt sample in passwap's string.
         (
             "$firebasescrypt$ln=14,r=8$42xEC+ixf3L2lw==$lSrfV15cpx95/sZS2W9c9Kp6i/LVgQNDNC/qzrCnh1SAyZvqmZqAjTdn3aoItz+VHjoZilo78198JAdRuid5lQ==$Bw==$jxspr8Ki0RYycVU8zykbdLGjFQ3McFUH0uiiTvC8pVMXAn210wjLNmdZJzxUECKbm0QsEmYUSDzZvpjeJ9WmXA==",
@@ -460,6 +483,14 @@ async fn zitadel_refuses_hash_encodings_it_cannot_read() {
         "{SMD5}c2hvcnQ=",
         "{SSHA",
         "plain text",
+        // Portable hashes: 2^37 rounds, one character short, Drupal's cut short.
+        "$P$ZXk3lE9paPIfLaFEmpf.BstdxHZMkQ1",
+        "$P$6Xk3lE9paPIfLaFEmpf.BstdxHZMkQ",
+        "$S$DDfRkL0MamTR40R5kxr9bExQkpvYY2cOdIMVFN3eHuj.wD.lCHR",
+        // MD5 digests: an unknown order, a short digest, 31 hex digits.
+        "$md5salted-middle$s4lt$I4mcaXTNjJDwhaFDVWmaWg==",
+        "$md5salted-prefix$s4lt$c2hvcnQ=",
+        "3cb4e732631f47e6eb961f34554b7cd",
     ] {
         let reply = call(
             &app,
