@@ -1,15 +1,16 @@
 //! Password hashes as one self-describing string, the form ZITADEL's `hashed_password` takes
 //! (its `passwap` library reads the same): modular-crypt strings (bcrypt `$2b$…`, SHA-crypt
 //! `$5$…`/`$6$…`), PHC strings (`$argon2id$…`, `$scrypt$…`), passlib's PBKDF2 strings
-//! (`$pbkdf2-sha256$…`), passwap's Firebase scrypt string (`$firebasescrypt$…`), RFC 2307's
+//! (`$pbkdf2-sha256$…`), MD5-crypt (`$1$…`), passwap's Firebase scrypt string (`$firebasescrypt$…`), RFC 2307's
 //! salted and plain SHA (`{SSHA}…`, OpenLDAP's), phpass's portable hashes (`$P$…`, `$H$…`:
 //! WordPress, phpBB; Drupal 7's `$S$…`), and passwap's MD5 digests, salted
 //! (`$md5salted-prefix$…`, `$md5salted-suffix$…`) or plain (32 hex digits).
 //!
-//! bcrypt and SHA-crypt strings are kept whole and checked by their crates; the others are
+//! bcrypt, SHA-crypt and MD5-crypt strings are kept whole and checked by their crates; the others are
 //! read into an `ImportedHash`. Every form is held to the costs one check may take.
 
 use data_encoding::{BASE64, HEXLOWER_PERMISSIVE};
+use subtle::ConstantTimeEq;
 
 use super::imported::{
     Argon2Variant, BadHash, CRYPT_ALPHABET, Digest, ImportedHash, MAX_ARGON2_ITERATIONS,
@@ -29,6 +30,7 @@ const MAX_SHA_CRYPT_ROUNDS: u32 = 1_000_000;
 pub enum Crypt {
     Bcrypt,
     ShaCrypt,
+    Md5Crypt,
 }
 
 impl Crypt {
@@ -37,6 +39,7 @@ impl Crypt {
         match self {
             Crypt::Bcrypt => Scheme::Bcrypt,
             Crypt::ShaCrypt => Scheme::ShaCrypt,
+            Crypt::Md5Crypt => Scheme::Md5Crypt,
         }
     }
 }
@@ -55,7 +58,9 @@ pub fn crypt_of(hash: &str) -> Option<Crypt> {
         };
         return (rounds <= MAX_SHA_CRYPT_ROUNDS).then_some(Crypt::ShaCrypt);
     }
-    None
+    // `$1$<salt, at most 8>$<22 characters>`; its 1,000 rounds are fixed.
+    let (salt, checksum) = hash.strip_prefix("$1$")?.split_once('$')?;
+    (salt.len() <= 8 && !salt.contains('$') && checksum.len() == 22).then_some(Crypt::Md5Crypt)
 }
 
 /// Whether `plain` matches the kept-whole `hash`.
@@ -66,6 +71,13 @@ pub fn crypt_matches(crypt: Crypt, plain: &[u8], hash: &str) -> bool {
         Crypt::ShaCrypt => sha_crypt::ShaCrypt::default()
             .verify_password(plain, hash)
             .is_ok(),
+        Crypt::Md5Crypt => hash
+            .strip_prefix("$1$")
+            .and_then(|rest| rest.split_once('$'))
+            .is_some_and(|(salt, _)| {
+                let made = md5crypt::md5crypt(plain, salt.as_bytes());
+                bool::from(made.as_slice().ct_eq(hash.as_bytes()))
+            }),
     }
 }
 

@@ -155,6 +155,8 @@ pub enum Scheme {
     Bcrypt,
     /// `$5$`/`$6$` (ZITADEL's `sha2`), kept whole like bcrypt.
     ShaCrypt,
+    /// `$1$` (ZITADEL's `md5`), kept whole like bcrypt.
+    Md5Crypt,
     /// phpass's portable hashes, from ZITADEL's strings: WordPress's and phpBB's `$P$`/`$H$`
     /// (MD5) and Drupal 7's `$S$` (SHA-512). `MD5`'s construction with `digest` and
     /// 2^`log2_rounds` rounds, kept as the text of crypt's base64 (least significant bits
@@ -199,7 +201,7 @@ impl ImportedHash {
     /// The user's hash under `scheme`, refused when no password could ever match it.
     pub fn new(scheme: Scheme, salt: Vec<u8>, hash: Vec<u8>) -> Result<Self, BadHash> {
         let fits = match &scheme {
-            Scheme::Bcrypt | Scheme::ShaCrypt => std::str::from_utf8(&hash)
+            Scheme::Bcrypt | Scheme::ShaCrypt | Scheme::Md5Crypt => std::str::from_utf8(&hash)
                 .ok()
                 .and_then(encoded::crypt_of)
                 .is_some_and(|crypt| crypt.scheme() == scheme),
@@ -219,11 +221,11 @@ impl ImportedHash {
         Ok(Self { scheme, salt, hash })
     }
 
-    /// The text the users table keeps: a bcrypt or SHA-crypt hash as itself, which `matches`
-    /// reads as any such hash, and the others as JSON.
+    /// The text the users table keeps: a bcrypt, SHA-crypt or MD5-crypt hash as itself, which
+    /// `matches` reads as any such hash, and the others as JSON.
     pub fn stored(&self) -> Result<String, serde_json::Error> {
         match self.scheme {
-            Scheme::Bcrypt | Scheme::ShaCrypt => {
+            Scheme::Bcrypt | Scheme::ShaCrypt | Scheme::Md5Crypt => {
                 Ok(String::from_utf8_lossy(&self.hash).into_owned())
             }
             _ => serde_json::to_string(self),
@@ -370,7 +372,7 @@ fn derive(scheme: &Scheme, password: &[u8], salt: &[u8], len: usize) -> Option<V
                 .ok()?;
             out
         }
-        Scheme::Bcrypt | Scheme::ShaCrypt => return None,
+        Scheme::Bcrypt | Scheme::ShaCrypt | Scheme::Md5Crypt => return None,
     })
 }
 

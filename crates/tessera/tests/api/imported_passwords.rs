@@ -385,6 +385,9 @@ async fn zitadel_users_are_added_with_hashes_of_every_form_it_reads() {
             "{SHA512}OlfGCJF6ZXXSc+4hupEbETcVtX5yiaTCyCQ3sVbufgo04XYJLHvX2RqD0Yo9xY2ui4+PvRJ+AtQ6fYsN4iCnaA==",
             "sha512 pass",
         ),
+        // MD5-crypt, made with passlib.
+        ("$1$otje1vqq$4/lP1thaGe6MECRS0oAgH0", "md5 crypt pass"),
+        ("$1$x.y/$iIxrLQRzoHDJ7s/X1xqtZ.", "pässword"),
         // phpass's portable hashes: WordPress's and phpBB's made with passlib; Drupal 7's with
         // a transcription of Drupal's _password_crypt into Python (hashlib), checked against
         // passlib on the MD5 ones.
@@ -458,7 +461,7 @@ async fn zitadel_users_are_added_with_hashes_of_every_form_it_reads() {
     .await;
 }
 
-/// A hash in a form ZITADEL reads but Tessera does not (MD5 crypt, PBKDF2 with SHA-384), a
+/// A hash in a form ZITADEL reads but Tessera does not (PBKDF2 with SHA-384), a
 /// broken one, or one too costly to check is refused with ZITADEL's words; nothing is
 /// written.
 #[tokio::test]
@@ -467,7 +470,9 @@ async fn zitadel_refuses_hash_encodings_it_cannot_read() {
     let message = "Password hash encoding not supported. Check out https://zitadel.com/docs/concepts/architecture/secrets#hashed-secrets";
     let before = app.fingerprint().await;
     for hash in [
-        "$1$otje1vqq$SX2ST7/qJAOiPHYzfp75k/",
+        // MD5-crypt with a salt longer than crypt's 8 characters, and a short checksum.
+        "$1$otje1vqqX$4/lP1thaGe6MECRS0oAgH0",
+        "$1$otje1vqq$4/lP1thaGe6MECRS0oAgH",
         "$argon2id$v=19$m=1048576,t=2,p=1$BQFg5AJRDygq9rwDRSJXwQ$Q/+ZxcWohYtgX3Oz4J/Ec4FgjSboqHP9dLlMyTVDDzQ",
         "$2b$31$N9qo8uLOickgx2ZMRZoMyeIjZAgcfl7p92ldGxad68LJZdL17lhWy",
         "$6$rounds=2000000$saltsalt$E1INlthWnCcq6VLh7hTLJ.Mm1N8nlen.FRZ8HshxY8oCqoYHVk3QTf2rWHtGqQyfgnKA8A5JXereqX7SL9prL0",
@@ -535,8 +540,8 @@ async fn zitadel_update_sets_a_hashed_password() {
     app.advance(2);
 
     let before = app.fingerprint().await;
-    let unreadable =
-        json!({"password": {"hashedPassword": {"hash": "$1$otje1vqq$SX2ST7/qJAOiPHYzfp75k/"}}});
+    let unreadable = json!({"password": {"hashedPassword":
+        {"hash": "$pbkdf2-sha384$2000$3FsLgZASQihl7H3v/Z9T6g$Xv2m5L5QkacsNBTlR60hJdRnvto9QvUCT3mqPdNROkA"}}});
     let reply = call(&app, Method::PUT, &path, unreadable).await;
     let message = "Password hash encoding not supported. Check out https://zitadel.com/docs/concepts/architecture/secrets#hashed-secrets";
     assert_zitadel_error(&reply, 400, 3, message, "USER-oz74onzvqr");
