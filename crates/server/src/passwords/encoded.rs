@@ -196,7 +196,8 @@ fn rfc2307(encoded: &str) -> Result<ImportedHash, BadHash> {
     ImportedHash::new(scheme, salt.to_vec(), hash.to_vec())
 }
 
-/// passlib's `$pbkdf2[-sha256|-sha512]$rounds$salt$hash`, in its base64 with `.` for `+`.
+/// passlib's `$pbkdf2[-sha256|-sha512]$rounds$salt$hash`, in its base64 with `.` for `+`, and passwap's
+/// same form with `-sha224` and `-sha384`.
 fn passlib_pbkdf2(encoded: &str) -> Result<ImportedHash, BadHash> {
     let [id, rounds, salt, hash] = fields(encoded)?;
     let rounds = rounds
@@ -206,7 +207,9 @@ fn passlib_pbkdf2(encoded: &str) -> Result<ImportedHash, BadHash> {
         .ok_or(BadHash::Hash)?;
     let scheme = match id {
         "pbkdf2" => Scheme::PbkdfSha1 { rounds },
+        "pbkdf2-sha224" => Scheme::Pbkdf2Sha224 { rounds },
         "pbkdf2-sha256" => Scheme::Pbkdf2Sha256 { rounds },
+        "pbkdf2-sha384" => Scheme::Pbkdf2Sha384 { rounds },
         "pbkdf2-sha512" => Scheme::Pbkdf2Sha512 { rounds },
         _ => return Err(BadHash::Hash),
     };

@@ -138,6 +138,14 @@ pub enum Scheme {
     Pbkdf2Sha512 {
         rounds: u32,
     },
+    /// Only from ZITADEL's `$pbkdf2-sha224$`.
+    Pbkdf2Sha224 {
+        rounds: u32,
+    },
+    /// Only from ZITADEL's `$pbkdf2-sha384$`.
+    Pbkdf2Sha384 {
+        rounds: u32,
+    },
     FirebaseScrypt {
         #[serde(with = "base64_field")]
         key: Vec<u8>,
@@ -210,7 +218,9 @@ impl ImportedHash {
             Scheme::FirebaseScrypt { key, .. } => !hash.is_empty() && hash.len() == key.len(),
             Scheme::StandardScrypt { dk_len, .. } => usize::try_from(*dk_len) == Ok(hash.len()),
             Scheme::PbkdfSha1 { .. }
+            | Scheme::Pbkdf2Sha224 { .. }
             | Scheme::Pbkdf2Sha256 { .. }
+            | Scheme::Pbkdf2Sha384 { .. }
             | Scheme::Pbkdf2Sha512 { .. } => (1..=MAX_PBKDF2_BYTES).contains(&hash.len()),
             Scheme::Portable { digest, .. } => hash.len() == portable_len(*digest),
             _ => !hash.is_empty() && hash.len() <= MAX_HASH_BYTES,
@@ -302,21 +312,41 @@ fn derive(scheme: &Scheme, password: &[u8], salt: &[u8], len: usize) -> Option<V
             key,
             order,
         } => hmac(*d, key, &joined(*order, salt, password))?,
-        Scheme::PbkdfSha1 { rounds } => {
-            let mut out = vec![0; len];
-            pbkdf2::pbkdf2_hmac::<sha1::Sha1>(password, salt, *rounds, &mut out);
-            out
-        }
-        Scheme::Pbkdf2Sha256 { rounds } => {
-            let mut out = vec![0; len];
-            pbkdf2::pbkdf2_hmac::<sha2::Sha256>(password, salt, *rounds, &mut out);
-            out
-        }
-        Scheme::Pbkdf2Sha512 { rounds } => {
-            let mut out = vec![0; len];
-            pbkdf2::pbkdf2_hmac::<sha2::Sha512>(password, salt, *rounds, &mut out);
-            out
-        }
+        Scheme::PbkdfSha1 { rounds } => pbkdf2(
+            pbkdf2::pbkdf2_hmac::<sha1::Sha1>,
+            password,
+            salt,
+            *rounds,
+            len,
+        ),
+        Scheme::Pbkdf2Sha224 { rounds } => pbkdf2(
+            pbkdf2::pbkdf2_hmac::<sha2::Sha224>,
+            password,
+            salt,
+            *rounds,
+            len,
+        ),
+        Scheme::Pbkdf2Sha256 { rounds } => pbkdf2(
+            pbkdf2::pbkdf2_hmac::<sha2::Sha256>,
+            password,
+            salt,
+            *rounds,
+            len,
+        ),
+        Scheme::Pbkdf2Sha384 { rounds } => pbkdf2(
+            pbkdf2::pbkdf2_hmac::<sha2::Sha384>,
+            password,
+            salt,
+            *rounds,
+            len,
+        ),
+        Scheme::Pbkdf2Sha512 { rounds } => pbkdf2(
+            pbkdf2::pbkdf2_hmac::<sha2::Sha512>,
+            password,
+            salt,
+            *rounds,
+            len,
+        ),
         Scheme::FirebaseScrypt {
             key,
             separator,
@@ -381,6 +411,20 @@ fn joined(order: Order, salt: &[u8], password: &[u8]) -> Vec<u8> {
         Order::SaltAndPassword => [salt, password].concat(),
         Order::PasswordAndSalt => [password, salt].concat(),
     }
+}
+
+/// `len` bytes of PBKDF2 `hmac` (one of `pbkdf2::pbkdf2_hmac`'s instances) with `rounds`
+/// iterations.
+fn pbkdf2(
+    hmac: fn(&[u8], &[u8], u32, &mut [u8]),
+    password: &[u8],
+    salt: &[u8],
+    rounds: u32,
+    len: usize,
+) -> Vec<u8> {
+    let mut out = vec![0; len];
+    hmac(password, salt, rounds, &mut out);
+    out
 }
 
 /// `x = d(salt‖password)`, then `rounds` times `x = d(x‖password)`: Firebase's `MD5`, and

@@ -385,6 +385,15 @@ async fn zitadel_users_are_added_with_hashes_of_every_form_it_reads() {
             "{SHA512}OlfGCJF6ZXXSc+4hupEbETcVtX5yiaTCyCQ3sVbufgo04XYJLHvX2RqD0Yo9xY2ui4+PvRJ+AtQ6fYsN4iCnaA==",
             "sha512 pass",
         ),
+        // passwap's PBKDF2 with SHA-224 and SHA-384, made with Python's hashlib in passlib's form.
+        (
+            "$pbkdf2-sha224$1200$AQJzYWx0LTIyNCE$ZY797SlaSysiSRwtfNsOQLcd9Jqqmzn8XlGBCg",
+            "pbkdf2 sha224 pass",
+        ),
+        (
+            "$pbkdf2-sha384$900$c2FsdCBmb3IgMzg0Li4u$f./5cdr6OCtWxkmJB.6WPyskE/TD0ykSqYtVl2omY.nyrmE6ovYZoLEGYXFsXhUK",
+            "pbkdf2 sha384 pass",
+        ),
         // MD5-crypt, made with passlib.
         ("$1$otje1vqq$4/lP1thaGe6MECRS0oAgH0", "md5 crypt pass"),
         ("$1$x.y/$iIxrLQRzoHDJ7s/X1xqtZ.", "pässword"),
@@ -461,7 +470,7 @@ async fn zitadel_users_are_added_with_hashes_of_every_form_it_reads() {
     .await;
 }
 
-/// A hash in a form ZITADEL reads but Tessera does not (PBKDF2 with SHA-384), a
+/// A hash in a form Tessera does not read (yescrypt, which ZITADEL does not either), a
 /// broken one, or one too costly to check is refused with ZITADEL's words; nothing is
 /// written.
 #[tokio::test]
@@ -477,7 +486,8 @@ async fn zitadel_refuses_hash_encodings_it_cannot_read() {
         "$2b$31$N9qo8uLOickgx2ZMRZoMyeIjZAgcfl7p92ldGxad68LJZdL17lhWy",
         "$6$rounds=2000000$saltsalt$E1INlthWnCcq6VLh7hTLJ.Mm1N8nlen.FRZ8HshxY8oCqoYHVk3QTf2rWHtGqQyfgnKA8A5JXereqX7SL9prL0",
         "$pbkdf2-sha256$2000000$3FsLgZASQihl7H3v/Z9T6g$Xv2m5L5QkacsNBTlR60hJdRnvto9QvUCT3mqPdNROkA",
-        "$pbkdf2-sha384$2000$3FsLgZASQihl7H3v/Z9T6g$Xv2m5L5QkacsNBTlR60hJdRnvto9QvUCT3mqPdNROkA",
+        // yescrypt, modern Linux's /etc/shadow form.
+        "$y$j9T$F5Jx5fExrKuJdvxrDGdL8.$YKkY6p1wXFe2CKm2qJ1dI6v0oQGMuVd1wsC4d3KJbs7",
         "$scrypt$ln=20,r=8,p=1$7z0H4BxjrFXKeY8RAgCA8A$2YFQGg6i+VVU6p/SkWVwryF4NFVBu9tSGbPvPTfJObI",
         "$scrypt$ln=10,r=8$7z0H4BxjrFXKeY8RAgCA8A$2YFQGg6i+VVU6p/SkWVwryF4NFVBu9tSGbPvPTfJObI",
         "$firebasescrypt$ln=15,r=8$42xEC+ixf3L2lw==$lSrfV15cpx95/sZS2W9c9Kp6i/LVgQNDNC/qzrCnh1SAyZvqmZqAjTdn3aoItz+VHjoZilo78198JAdRuid5lQ==$Bw==$jxspr8Ki0RYycVU8zykbdLGjFQ3McFUH0uiiTvC8pVMXAn210wjLNmdZJzxUECKbm0QsEmYUSDzZvpjeJ9WmXA==",
@@ -541,7 +551,7 @@ async fn zitadel_update_sets_a_hashed_password() {
 
     let before = app.fingerprint().await;
     let unreadable = json!({"password": {"hashedPassword":
-        {"hash": "$pbkdf2-sha384$2000$3FsLgZASQihl7H3v/Z9T6g$Xv2m5L5QkacsNBTlR60hJdRnvto9QvUCT3mqPdNROkA"}}});
+        {"hash": "$y$j9T$F5Jx5fExrKuJdvxrDGdL8.$YKkY6p1wXFe2CKm2qJ1dI6v0oQGMuVd1wsC4d3KJbs7"}}});
     let reply = call(&app, Method::PUT, &path, unreadable).await;
     let message = "Password hash encoding not supported. Check out https://zitadel.com/docs/concepts/architecture/secrets#hashed-secrets";
     assert_zitadel_error(&reply, 400, 3, message, "USER-oz74onzvqr");
