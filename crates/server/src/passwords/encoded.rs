@@ -1,13 +1,14 @@
 //! Password hashes as one self-describing string, the form ZITADEL's `hashed_password` takes
 //! (its `passwap` library reads the same): modular-crypt strings (bcrypt `$2b$…`, SHA-crypt
-//! `$5$…`/`$6$…`), PHC strings (`$argon2id$…`, `$scrypt$…`), passlib's PBKDF2 strings
-//! (`$pbkdf2-sha256$…`), MD5-crypt (`$1$…`), passwap's Firebase scrypt string (`$firebasescrypt$…`), RFC 2307's
-//! salted and plain SHA (`{SSHA}…`, OpenLDAP's), phpass's portable hashes (`$P$…`, `$H$…`:
-//! WordPress, phpBB; Drupal 7's `$S$…`), and passwap's MD5 digests, salted
-//! (`$md5salted-prefix$…`, `$md5salted-suffix$…`) or plain (32 hex digits).
+//! `$5$…`/`$6$…`, MD5-crypt `$1$…`), PHC strings (`$argon2id$…`, `$scrypt$…`, which passwap
+//! also reads as `$7$…`), passlib's PBKDF2 strings (`$pbkdf2-sha256$…`), passwap's Firebase
+//! scrypt string (`$firebasescrypt$…`), RFC 2307's salted and plain SHA (`{SSHA}…`,
+//! OpenLDAP's), phpass's portable hashes (`$P$…`, `$H$…`: WordPress, phpBB; Drupal 7's
+//! `$S$…`), and passwap's MD5 digests, salted (`$md5salted-prefix$…`, `$md5salted-suffix$…`)
+//! or plain (32 hex digits).
 //!
-//! bcrypt, SHA-crypt and MD5-crypt strings are kept whole and checked by their crates; the others are
-//! read into an `ImportedHash`. Every form is held to the costs one check may take.
+//! bcrypt, SHA-crypt and MD5-crypt strings are kept whole and checked by their crates; the
+//! others are read into an `ImportedHash`. Every form is held to the costs one check may take.
 
 use data_encoding::{BASE64, HEXLOWER_PERMISSIVE};
 use subtle::ConstantTimeEq;
@@ -90,7 +91,8 @@ pub fn from_encoded(encoded: &str) -> Result<ImportedHash, BadHash> {
     if encoded.starts_with("$pbkdf2") {
         return passlib_pbkdf2(encoded);
     }
-    if encoded.starts_with("$scrypt$") {
+    // passwap reads its scrypt form under `$7$` too.
+    if encoded.starts_with("$scrypt$") || encoded.starts_with("$7$") {
         return phc_scrypt(encoded);
     }
     if encoded.starts_with("$firebasescrypt$") {
@@ -137,6 +139,10 @@ fn portable(encoded: &str, digest: Digest) -> Result<ImportedHash, BadHash> {
 /// `md5(password‖salt)`.
 fn md5_salted(encoded: &str) -> Result<ImportedHash, BadHash> {
     let [id, salt, hash] = fields(encoded)?;
+    // passwap's parser finds no salt in an empty one, and refuses the string.
+    if salt.is_empty() {
+        return Err(BadHash::Hash);
+    }
     let order = match id {
         "md5salted-prefix" => Order::SaltAndPassword,
         "md5salted-suffix" => Order::PasswordAndSalt,

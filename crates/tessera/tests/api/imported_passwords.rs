@@ -394,6 +394,11 @@ async fn zitadel_users_are_added_with_hashes_of_every_form_it_reads() {
             "$pbkdf2-sha384$900$c2FsdCBmb3IgMzg0Li4u$f./5cdr6OCtWxkmJB.6WPyskE/TD0ykSqYtVl2omY.nyrmE6ovYZoLEGYXFsXhUK",
             "pbkdf2 sha384 pass",
         ),
+        // passwap's `$7$` spelling of the same scrypt form, made with Python's hashlib.
+        (
+            "$7$ln=10,r=8,p=1$c2V2ZW4gc2FsdCEh$hQ8NdbBGEY6qbSvZo6YBIiHdhJ6GduYFUw2eRXD216Y",
+            "scrypt seven pass",
+        ),
         // MD5-crypt, made with passlib.
         ("$1$otje1vqq$4/lP1thaGe6MECRS0oAgH0", "md5 crypt pass"),
         ("$1$x.y/$iIxrLQRzoHDJ7s/X1xqtZ.", "pässword"),
@@ -486,7 +491,8 @@ async fn zitadel_refuses_hash_encodings_it_cannot_read() {
         "$2b$31$N9qo8uLOickgx2ZMRZoMyeIjZAgcfl7p92ldGxad68LJZdL17lhWy",
         "$6$rounds=2000000$saltsalt$E1INlthWnCcq6VLh7hTLJ.Mm1N8nlen.FRZ8HshxY8oCqoYHVk3QTf2rWHtGqQyfgnKA8A5JXereqX7SL9prL0",
         "$pbkdf2-sha256$2000000$3FsLgZASQihl7H3v/Z9T6g$Xv2m5L5QkacsNBTlR60hJdRnvto9QvUCT3mqPdNROkA",
-        // yescrypt, modern Linux's /etc/shadow form.
+        // libxcrypt's own `$7$` (not passwap's), and yescrypt, modern Linux's /etc/shadow form.
+        "$7$CU..../....2tdufpWcDkP9WIM7ZrVa/2$Rb6ZuhlS.FT33dP7nQbs8yRT7tbbsS3J0kcvPKjVQ7.",
         "$y$j9T$F5Jx5fExrKuJdvxrDGdL8.$YKkY6p1wXFe2CKm2qJ1dI6v0oQGMuVd1wsC4d3KJbs7",
         "$scrypt$ln=20,r=8,p=1$7z0H4BxjrFXKeY8RAgCA8A$2YFQGg6i+VVU6p/SkWVwryF4NFVBu9tSGbPvPTfJObI",
         "$scrypt$ln=10,r=8$7z0H4BxjrFXKeY8RAgCA8A$2YFQGg6i+VVU6p/SkWVwryF4NFVBu9tSGbPvPTfJObI",
@@ -502,8 +508,9 @@ async fn zitadel_refuses_hash_encodings_it_cannot_read() {
         "$P$ZXk3lE9paPIfLaFEmpf.BstdxHZMkQ1",
         "$P$6Xk3lE9paPIfLaFEmpf.BstdxHZMkQ",
         "$S$DDfRkL0MamTR40R5kxr9bExQkpvYY2cOdIMVFN3eHuj.wD.lCHR",
-        // MD5 digests: an unknown order, a short digest, 31 hex digits.
+        // MD5 digests: an unknown order, no salt, a short digest, 31 hex digits.
         "$md5salted-middle$s4lt$I4mcaXTNjJDwhaFDVWmaWg==",
+        "$md5salted-prefix$$I4mcaXTNjJDwhaFDVWmaWg==",
         "$md5salted-prefix$s4lt$c2hvcnQ=",
         "3cb4e732631f47e6eb961f34554b7cd",
     ] {
