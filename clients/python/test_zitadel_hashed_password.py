@@ -317,19 +317,24 @@ def test_add_human_user_with_an_unreadable_hash_is_invalid_argument_and_adds_no_
     assert users_with_email(zitadel, email) == [user_id]
 
 
+def update_hash(zitadel: Zitadel, user_id: str, hash_: str):
+    """UpdateHumanUser with `hash_` as the new password's hash, the current one given."""
+    return zitadel.users.update_human_user(
+        UserServiceUpdateHumanUserRequest(
+            user_id=user_id,
+            password=UserServiceSetPassword(
+                hashed_password=UserServiceHashedPassword(hash=hash_), current_password=PASSWORD
+            ),
+        )
+    )
+
+
 def test_update_human_user_sets_a_hashed_password(zitadel, tessera):
     email = unique_email("rehashed")
     user_id = add_human(zitadel, email, password=UserServicePassword(password=PASSWORD))
 
     def update(hash_: str):
-        return zitadel.users.update_human_user(
-            UserServiceUpdateHumanUserRequest(
-                user_id=user_id,
-                password=UserServiceSetPassword(
-                    hashed_password=UserServiceHashedPassword(hash=hash_), current_password=PASSWORD
-                ),
-            )
-        )
+        return update_hash(zitadel, user_id, hash_)
 
     # An unreadable hash changes nothing: the old password still checks.
     expect_error(lambda: update(UNREADABLE), 400, "invalid_argument", HASH_NOT_SUPPORTED, "USER-oz74onzvqr")
@@ -358,14 +363,7 @@ def test_update_human_user_sets_a_legacy_md5_or_phpass_hash(zitadel, tessera, fo
     user_id = add_human(zitadel, email, password=UserServicePassword(password=PASSWORD))
 
     def update(hash_: str):
-        return zitadel.users.update_human_user(
-            UserServiceUpdateHumanUserRequest(
-                user_id=user_id,
-                password=UserServiceSetPassword(
-                    hashed_password=UserServiceHashedPassword(hash=hash_), current_password=PASSWORD
-                ),
-            )
-        )
+        return update_hash(zitadel, user_id, hash_)
 
     # A phpass string with 2^37 rounds changes nothing: the old password still checks.
     too_costly = "$P$Z" + "".join(secrets.choice(ITOA64) for _ in range(30))

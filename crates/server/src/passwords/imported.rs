@@ -312,41 +312,16 @@ fn derive(scheme: &Scheme, password: &[u8], salt: &[u8], len: usize) -> Option<V
             key,
             order,
         } => hmac(*d, key, &joined(*order, salt, password))?,
-        Scheme::PbkdfSha1 { rounds } => pbkdf2(
-            pbkdf2::pbkdf2_hmac::<sha1::Sha1>,
-            password,
-            salt,
-            *rounds,
-            len,
-        ),
-        Scheme::Pbkdf2Sha224 { rounds } => pbkdf2(
-            pbkdf2::pbkdf2_hmac::<sha2::Sha224>,
-            password,
-            salt,
-            *rounds,
-            len,
-        ),
-        Scheme::Pbkdf2Sha256 { rounds } => pbkdf2(
-            pbkdf2::pbkdf2_hmac::<sha2::Sha256>,
-            password,
-            salt,
-            *rounds,
-            len,
-        ),
-        Scheme::Pbkdf2Sha384 { rounds } => pbkdf2(
-            pbkdf2::pbkdf2_hmac::<sha2::Sha384>,
-            password,
-            salt,
-            *rounds,
-            len,
-        ),
-        Scheme::Pbkdf2Sha512 { rounds } => pbkdf2(
-            pbkdf2::pbkdf2_hmac::<sha2::Sha512>,
-            password,
-            salt,
-            *rounds,
-            len,
-        ),
+        Scheme::PbkdfSha1 { .. }
+        | Scheme::Pbkdf2Sha224 { .. }
+        | Scheme::Pbkdf2Sha256 { .. }
+        | Scheme::Pbkdf2Sha384 { .. }
+        | Scheme::Pbkdf2Sha512 { .. } => {
+            let (hmac, rounds) = pbkdf2_of(scheme)?;
+            let mut out = vec![0; len];
+            hmac(password, salt, rounds, &mut out);
+            out
+        }
         Scheme::FirebaseScrypt {
             key,
             separator,
@@ -413,18 +388,19 @@ fn joined(order: Order, salt: &[u8], password: &[u8]) -> Vec<u8> {
     }
 }
 
-/// `len` bytes of PBKDF2 `hmac` (one of `pbkdf2::pbkdf2_hmac`'s instances) with `rounds`
-/// iterations.
-fn pbkdf2(
-    hmac: fn(&[u8], &[u8], u32, &mut [u8]),
-    password: &[u8],
-    salt: &[u8],
-    rounds: u32,
-    len: usize,
-) -> Vec<u8> {
-    let mut out = vec![0; len];
-    hmac(password, salt, rounds, &mut out);
-    out
+/// One of `pbkdf2::pbkdf2_hmac`'s instances: password, salt, rounds, output.
+type Pbkdf2Hmac = fn(&[u8], &[u8], u32, &mut [u8]);
+
+/// A PBKDF2 scheme's HMAC and rounds.
+fn pbkdf2_of(scheme: &Scheme) -> Option<(Pbkdf2Hmac, u32)> {
+    Some(match *scheme {
+        Scheme::PbkdfSha1 { rounds } => (pbkdf2::pbkdf2_hmac::<sha1::Sha1>, rounds),
+        Scheme::Pbkdf2Sha224 { rounds } => (pbkdf2::pbkdf2_hmac::<sha2::Sha224>, rounds),
+        Scheme::Pbkdf2Sha256 { rounds } => (pbkdf2::pbkdf2_hmac::<sha2::Sha256>, rounds),
+        Scheme::Pbkdf2Sha384 { rounds } => (pbkdf2::pbkdf2_hmac::<sha2::Sha384>, rounds),
+        Scheme::Pbkdf2Sha512 { rounds } => (pbkdf2::pbkdf2_hmac::<sha2::Sha512>, rounds),
+        _ => return None,
+    })
 }
 
 /// `x = d(salt‖password)`, then `rounds` times `x = d(x‖password)`: Firebase's `MD5`, and
