@@ -509,7 +509,8 @@ async fn grpc_messages_are_percent_encoded_as_grpc_go_does() {
             verification: None,
         }),
         password_type: Some(PasswordType::HashedPassword(HashedPassword {
-            hash: "$1$otje1vqq$SX2ST7/qJAOiPHYzfp75k/".to_owned(),
+            hash: "$y$j9T$F5Jx5fExrKuJdvxrDGdL8.$YKkY6p1wXFe2CKm2qJ1dI6v0oQGMuVd1wsC4d3KJbs7"
+                .to_owned(),
             change_required: false,
         })),
         ..AddHumanUserRequest::default()
