@@ -102,10 +102,13 @@ pub fn from_encoded(encoded: &str) -> Result<ImportedHash, BadHash> {
         return rfc2307(encoded);
     }
     if encoded.starts_with("$P$") || encoded.starts_with("$H$") {
-        return portable(encoded, Digest::Md5);
+        return portable(encoded, Digest::Md5, false);
     }
     if encoded.starts_with("$S$") {
-        return portable(encoded, Digest::Sha512);
+        return portable(encoded, Digest::Sha512, false);
+    }
+    if let Some(upgraded) = encoded.strip_prefix('U').filter(|s| s.starts_with("$S$")) {
+        return portable(upgraded, Digest::Sha512, true);
     }
     if encoded.starts_with("$md5salted") {
         return md5_salted(encoded);
@@ -117,8 +120,9 @@ pub fn from_encoded(encoded: &str) -> Result<ImportedHash, BadHash> {
 }
 
 /// A portable hash: `$P$`, `$H$` or `$S$`, one character of `CRYPT_ALPHABET` whose index is
-/// the rounds' log2, 8 characters of salt, then the digest's characters.
-fn portable(encoded: &str, digest: Digest) -> Result<ImportedHash, BadHash> {
+/// the rounds' log2, 8 characters of salt, then the digest's characters. `md5_first` for
+/// Drupal's `U$S$` (see `Scheme::Portable`).
+fn portable(encoded: &str, digest: Digest, md5_first: bool) -> Result<ImportedHash, BadHash> {
     if !encoded.is_ascii() || encoded.len() != 12 + portable_len(digest) {
         return Err(BadHash::Hash);
     }
@@ -130,6 +134,7 @@ fn portable(encoded: &str, digest: Digest) -> Result<ImportedHash, BadHash> {
     let scheme = Scheme::Portable {
         digest,
         log2_rounds,
+        md5_first,
     };
     let (salt, hash) = encoded.as_bytes()[4..].split_at(8);
     ImportedHash::new(scheme, salt.to_vec(), hash.to_vec())

@@ -168,10 +168,13 @@ pub enum Scheme {
     /// phpass's portable hashes, from ZITADEL's strings: WordPress's and phpBB's `$P$`/`$H$`
     /// (MD5) and Drupal 7's `$S$` (SHA-512). `MD5`'s construction with `digest` and
     /// 2^`log2_rounds` rounds, kept as the text of crypt's base64 (least significant bits
-    /// first), Drupal's cut to 43 characters.
+    /// first), Drupal's cut to 43 characters. `md5_first`: Drupal's `U$S$`, a Drupal 6 MD5
+    /// hash upgraded in place, made from the password's MD5 (lowercase hex).
     Portable {
         digest: Digest,
         log2_rounds: u32,
+        #[serde(default)]
+        md5_first: bool,
     },
     Argon2 {
         variant: Argon2Variant,
@@ -290,7 +293,15 @@ fn derive(scheme: &Scheme, password: &[u8], salt: &[u8], len: usize) -> Option<V
         Scheme::Portable {
             digest: d,
             log2_rounds,
+            md5_first,
         } => {
+            let md5;
+            let password = if *md5_first {
+                md5 = data_encoding::HEXLOWER.encode(&digest(Digest::Md5, password));
+                md5.as_bytes()
+            } else {
+                password
+            };
             let x = chained(*d, password, salt, 1u32.checked_shl(*log2_rounds)?);
             let mut text = crypt_base64()?.encode(&x).into_bytes();
             text.truncate(portable_len(*d));

@@ -415,6 +415,12 @@ async fn zitadel_users_are_added_with_hashes_of_every_form_it_reads() {
             "$S$5a.b/C9xzn1l.Kyw2z5XW1SAghvlBAOt6Rmj1e4VKPDBTfHNyExj",
             "pässword",
         ),
+        // Drupal's `U$S$`: a Drupal 6 MD5 hash upgraded in place (the same transcription,
+        // over the password's hex MD5).
+        (
+            "U$S$9Qm3v.9LxYQMIzki6wSglf9DsmbYKOzTjLax2/UTCHIyUED7GphT",
+            "drupal six pass",
+        ),
         // passwap's MD5 digests, made with Python's hashlib and base64.
         ("3cb4e732631f47e6eb961f34554b7cde", "correct horse"),
         (
@@ -508,6 +514,8 @@ async fn zitadel_refuses_hash_encodings_it_cannot_read() {
         "$P$ZXk3lE9paPIfLaFEmpf.BstdxHZMkQ1",
         "$P$6Xk3lE9paPIfLaFEmpf.BstdxHZMkQ",
         "$S$DDfRkL0MamTR40R5kxr9bExQkpvYY2cOdIMVFN3eHuj.wD.lCHR",
+        // Drupal's upgrade marker is for `$S$` only.
+        "U$P$6Xk3lE9paPIfLaFEmpf.BstdxHZMkQ1",
         // MD5 digests: an unknown order, no salt, a short digest, 31 hex digits.
         "$md5salted-middle$s4lt$I4mcaXTNjJDwhaFDVWmaWg==",
         "$md5salted-prefix$$I4mcaXTNjJDwhaFDVWmaWg==",
