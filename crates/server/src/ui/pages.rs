@@ -398,6 +398,17 @@ pub(super) fn json_error(message: &str) -> Response {
     (StatusCode::BAD_REQUEST, Json(json!({ "error": message }))).into_response()
 }
 
+/// The script's answer to a step that worked.
+pub(super) fn json_ok() -> Response {
+    Json(json!({ "ok": true })).into_response()
+}
+
+/// The script's answer to a registration started: the open credential's id and the
+/// browser's creation options.
+pub(super) fn registration_started(id: &FactorId, options: Value) -> Response {
+    Json(json!({ "id": id.to_string(), "options": options })).into_response()
+}
+
 pub async fn key_challenge(State(svc): State<Arc<Service>>, headers: HeaderMap) -> Reply {
     let v = member(&svc, &headers, false, None).await?;
     let challenges = SessionChallenges {
@@ -445,7 +456,7 @@ pub async fn key_check(
     )
     .await;
     Ok(match outcome {
-        Ok((cookie, _)) => with_cookie(Json(json!({ "ok": true })).into_response(), cookie),
+        Ok((cookie, _)) => with_cookie(json_ok(), cookie),
         Err(_) => json_error("The security key was not accepted."),
     })
 }
@@ -632,9 +643,7 @@ pub async fn enrol_key_start(State(svc): State<Arc<Service>>, headers: HeaderMap
         .register_security_key(&v.realm, &v.user.id, Some(&host(&headers)))
         .await;
     Ok(match outcome {
-        Ok((factor, options)) => {
-            Json(json!({ "id": factor.id.to_string(), "options": options })).into_response()
-        }
+        Ok((factor, options)) => registration_started(&factor.id, options),
         Err(e) => failure(e),
     })
 }
@@ -658,7 +667,7 @@ pub async fn enrol_key_finish(
         )
         .await;
     Ok(match outcome {
-        Ok(_) => Json(json!({ "ok": true })).into_response(),
+        Ok(_) => json_ok(),
         Err(DomainError::SecondFactorLimitExceeded) => {
             json_error("You have the most second factors an account may have.")
         }

@@ -13,7 +13,8 @@ use serde_json::{Value, json};
 use tessera_core::{DomainError, FactorId, Realm, UserId};
 
 use super::pages::{
-    self, KeyFinish, RemoveForm, factor_change, failure, forbidden, json_error, member, with_cookie,
+    self, KeyFinish, RemoveForm, Reply, factor_change, failure, forbidden, json_error, json_ok,
+    member, registration_started, with_cookie,
 };
 use super::visitor::{
     FORM_COOKIE, Stage, double_submit_ok, host, session_cookie, set_cookie, visitor,
@@ -43,32 +44,22 @@ pub(super) fn script_token_ok(headers: &HeaderMap) -> bool {
 }
 
 /// The creation options of a new passkey for the page's own host.
-pub async fn enrol_start(State(svc): State<Arc<Service>>, headers: HeaderMap) -> Response {
-    let v = match member(&svc, &headers, true, None).await {
-        Ok(v) => v,
-        Err(response) => return response,
-    };
-    let started = svc
+pub async fn enrol_start(State(svc): State<Arc<Service>>, headers: HeaderMap) -> Reply {
+    let v = member(&svc, &headers, true, None).await?;
+    let (passkey, options) = svc
         .register_passkey(&v.realm, &v.user.id, None, Some(&host(&headers)), None)
-        .await;
-    match started {
-        Ok((passkey, options)) => {
-            Json(json!({ "id": passkey.id.to_string(), "options": options })).into_response()
-        }
-        Err(e) => failure(e),
-    }
+        .await
+        .map_err(failure)?;
+    Ok(registration_started(&passkey.id, options))
 }
 
 pub async fn enrol_finish(
     State(svc): State<Arc<Service>>,
     headers: HeaderMap,
     Json(finish): Json<KeyFinish>,
-) -> Response {
-    let v = match member(&svc, &headers, true, None).await {
-        Ok(v) => v,
-        Err(response) => return response,
-    };
-    finish_registration(&svc, &v.realm, &v.user.id, finish, None).await
+) -> Reply {
+    let v = member(&svc, &headers, true, None).await?;
+    Ok(finish_registration(&svc, &v.realm, &v.user.id, finish, None).await)
 }
 
 /// Finishes a passkey registration the page started (see `Service::verify_passkey`, also
@@ -90,7 +81,7 @@ pub(super) async fn finish_registration(
         .verify_passkey(realm, user, Some(&id), finish.credential, name, code)
         .await;
     match outcome {
-        Ok(_) => Json(json!({ "ok": true })).into_response(),
+        Ok(_) => json_ok(),
         Err(DomainError::UserNotVerified) => {
             json_error("This authenticator cannot verify you (no PIN or biometrics).")
         }
@@ -177,10 +168,7 @@ pub async fn sign_in_finish(
         ..SessionChange::default()
     };
     match pages::change(&svc, &v, change).await {
-        Ok((cookie, _)) => with_cookie(
-            with_cookie(Json(json!({ "ok": true })).into_response(), cookie),
-            set_cookie(FORM_COOKIE, ""),
-        ),
+        Ok((cookie, _)) => with_cookie(with_cookie(json_ok(), cookie), set_cookie(FORM_COOKIE, "")),
         Err(_) => json_error("The passkey was not accepted."),
     }
 }

@@ -11,13 +11,14 @@ use std::sync::Arc;
 use axum::Json;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use serde::Deserialize;
-use serde_json::json;
 use tessera_core::{DomainError, Realm, User, UserId};
 
 use super::action::finished;
-use super::pages::{KeyFinish, Reply, failure, forbidden, json_error, with_cookie};
+use super::pages::{
+    KeyFinish, Reply, failure, forbidden, json_error, registration_started, with_cookie,
+};
 use super::passkeys::{UNUSABLE_LINK, finish_registration, script_token_ok};
 use super::templates::{PasskeyRegistration, page};
 use super::visitor::{FORM_COOKIE, host, set_cookie};
@@ -131,7 +132,7 @@ pub async fn registration_start(
         .register_passkey(&realm, &user.id, None, Some(&host(&headers)), None)
         .await
         .map_err(failure)?;
-    Ok(Json(json!({ "id": passkey.id.to_string(), "options": options })).into_response())
+    Ok(registration_started(&passkey.id, options))
 }
 
 /// Stores the passkey and uses the link's code up.
