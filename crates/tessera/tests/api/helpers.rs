@@ -758,6 +758,21 @@ pub async fn call_ok(app: &TestApp, method: reqwest::Method, path: &str, body: V
     reply
 }
 
+/// A ZITADEL refusal: HTTP status, gRPC code, message and ZITADEL's error id.
+pub type Refusal<'a> = (u16, i64, &'a str, &'a str);
+
+/// Asserts that `request`, sent after the store's fingerprint is taken (a future runs only
+/// when awaited), is refused with `refusal` and changes nothing.
+pub async fn assert_refused_unchanged(
+    app: &TestApp,
+    request: impl std::future::Future<Output = Reply>,
+    (http, code, message, id): Refusal<'_>,
+) {
+    let before = app.fingerprint().await;
+    assert_zitadel_error(&request.await, http, code, message, id);
+    assert_eq!(app.fingerprint().await, before);
+}
+
 /// Asserts a ZITADEL error: HTTP status, gRPC code, `"<message> (<id>)"` and the ErrorDetail.
 pub fn assert_zitadel_error(reply: &Reply, http: u16, code: i64, message: &str, id: &str) {
     let (status, body) = reply;

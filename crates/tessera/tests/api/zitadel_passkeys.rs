@@ -217,23 +217,18 @@ async fn a_passkey_registers_signs_in_and_is_removed() {
     }
 
     // Without the requirement the challenge is for security keys, which this user has none of.
-    let before = app.fingerprint().await;
-    let reply = call(
+    assert_refused_unchanged(
         &app,
-        Method::POST,
-        "/v2/sessions",
-        json!({"checks": {"user": {"userId": user}},
+        call(
+            &app,
+            Method::POST,
+            "/v2/sessions",
+            json!({"checks": {"user": {"userId": user}},
                "challenges": {"webAuthN": {"domain": "localhost"}}}),
+        ),
+        (500, 13, "WebAuthN begin login failed", "WEBAU-4G8sw"),
     )
     .await;
-    assert_zitadel_error(
-        &reply,
-        500,
-        13,
-        "WebAuthN begin login failed",
-        "WEBAU-4G8sw",
-    );
-    assert_eq!(app.fingerprint().await, before);
 
     let removed = call_ok(
         &app,
@@ -244,22 +239,17 @@ async fn a_passkey_registers_signs_in_and_is_removed() {
     .await;
     assert!(removed["details"]["changeDate"].is_string(), "{removed}");
     assert_eq!(listed(&app, &user).await.get("result"), None);
-    let before = app.fingerprint().await;
-    let reply = call(
+    assert_refused_unchanged(
         &app,
-        Method::DELETE,
-        &format!("/v2/users/{user}/passkeys/{pending}"),
-        json!({}),
+        call(
+            &app,
+            Method::DELETE,
+            &format!("/v2/users/{user}/passkeys/{pending}"),
+            json!({}),
+        ),
+        (404, 5, "WebAuthN Token could not be found", "COMMAND-2M9ds"),
     )
     .await;
-    assert_zitadel_error(
-        &reply,
-        404,
-        5,
-        "WebAuthN Token could not be found",
-        "COMMAND-2M9ds",
-    );
-    assert_eq!(app.fingerprint().await, before);
     let events: Vec<String> = sqlx::query_scalar(
         "SELECT kind FROM events WHERE user_id = $1 AND detail = 'passkey' ORDER BY id",
     )
@@ -358,16 +348,12 @@ async fn refused_registrations_change_nothing() {
     let other_id = str_of(&other, "passkeyId");
     let (status, body) = finish(&app, &user, other_id, json!(for_other), "Phone").await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    let before = app.fingerprint().await;
-    let reply = finish(&app, &user, other_id, json!(for_other), "Phone").await;
-    assert_zitadel_error(
-        &reply,
-        404,
-        5,
-        "WebAuthN Token could not be found",
-        "COMMAND-2M9ds",
-    );
-    assert_eq!(app.fingerprint().await, before);
+    assert_refused_unchanged(
+        &app,
+        finish(&app, &user, other_id, json!(for_other), "Phone"),
+        (404, 5, "WebAuthN Token could not be found", "COMMAND-2M9ds"),
+    )
+    .await;
     // The registered passkey is excluded from the next registration.
     let next = start(&app, &user, json!({})).await;
     assert_eq!(
@@ -543,10 +529,7 @@ async fn a_returned_registration_code_lets_any_caller_start_one_registration() {
             (400, 3, "Code is invalid", "COMMAND-Eeb2a"),
         ),
     ] {
-        let before = app.fingerprint().await;
-        let (http, grpc, message, id) = refusal;
-        assert_zitadel_error(&register(body).await, http, grpc, message, id);
-        assert_eq!(app.fingerprint().await, before);
+        assert_refused_unchanged(&app, register(body), refusal).await;
     }
 
     // With it, the viewer starts the registration (the user's browser finishes it).
@@ -574,38 +557,36 @@ async fn a_returned_registration_code_lets_any_caller_start_one_registration() {
     );
 
     // A code starts one registration.
-    let before = app.fingerprint().await;
-    let reply = register(json!({"code": code})).await;
-    assert_zitadel_error(&reply, 400, 3, "Code is invalid", "COMMAND-Eeb2a");
-    assert_eq!(app.fingerprint().await, before);
+    assert_refused_unchanged(
+        &app,
+        register(json!({"code": code})),
+        (400, 3, "Code is invalid", "COMMAND-Eeb2a"),
+    )
+    .await;
 
     // And works for an hour.
     let late = call_ok(&app, Method::POST, &link, json!({"returnCode": {}})).await["code"].clone();
     app.advance(3601);
-    let before = app.fingerprint().await;
-    let reply = register(json!({"code": late})).await;
-    assert_zitadel_error(&reply, 400, 3, "Code is invalid", "COMMAND-Eeb2a");
-    assert_eq!(app.fingerprint().await, before);
+    assert_refused_unchanged(
+        &app,
+        register(json!({"code": late})),
+        (400, 3, "Code is invalid", "COMMAND-Eeb2a"),
+    )
+    .await;
 
     // Only a caller who may manage the user's credentials makes codes.
-    let before = app.fingerprint().await;
-    let reply = app
-        .zitadel(
+    assert_refused_unchanged(
+        &app,
+        app.zitadel(
             Method::POST,
             &link,
             &viewer,
             None,
             Some(json!({"returnCode": {}})),
-        )
-        .await;
-    assert_zitadel_error(
-        &reply,
-        403,
-        7,
-        "No matching permissions found",
-        "AUTH-5mWD2",
-    );
-    assert_eq!(app.fingerprint().await, before);
+        ),
+        (403, 7, "No matching permissions found", "AUTH-5mWD2"),
+    )
+    .await;
 }
 
 /// The path of an emailed link to Tessera's registration page, and its query, read off the
@@ -841,21 +822,11 @@ async fn v1_passwordless_calls_reach_the_same_passkeys() {
     let (mut token, _) = SoftToken::new(true).unwrap();
     let credential = token.do_registration(origin(), options).unwrap();
     let encoded = data_encoding::BASE64.encode(&serde_json::to_vec(&credential).unwrap());
-    let before = app.fingerprint().await;
-    let reply = me(
+    assert_refused_unchanged(&app, me(
         Method::POST,
         "/auth/v1/users/me/passwordless/_verify",
         json!({"verification": {"publicKeyCredential": encoded, "tokenName": ""}}),
-    )
-    .await;
-    assert_zitadel_error(
-        &reply,
-        400,
-        3,
-        "invalid WebAuthNVerification.TokenName: value length must be between 1 and 200 runes, inclusive",
-        "TESSERA-PKY01",
-    );
-    assert_eq!(app.fingerprint().await, before);
+    ), (400, 3, "invalid WebAuthNVerification.TokenName: value length must be between 1 and 200 runes, inclusive", "TESSERA-PKY01")).await;
     let (status, body) = me(
         Method::POST,
         "/auth/v1/users/me/passwordless/_verify",
@@ -897,22 +868,17 @@ async fn v1_passwordless_calls_reach_the_same_passkeys() {
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{removed}");
-    let before = app.fingerprint().await;
-    let reply = call(
+    assert_refused_unchanged(
         &app,
-        Method::DELETE,
-        &format!("/management/v1/users/{user}/passwordless/{id}"),
-        json!({}),
+        call(
+            &app,
+            Method::DELETE,
+            &format!("/management/v1/users/{user}/passwordless/{id}"),
+            json!({}),
+        ),
+        (404, 5, "WebAuthN Token could not be found", "COMMAND-2M9ds"),
     )
     .await;
-    assert_zitadel_error(
-        &reply,
-        404,
-        5,
-        "WebAuthN Token could not be found",
-        "COMMAND-2M9ds",
-    );
-    assert_eq!(app.fingerprint().await, before);
     let (_, mine) = me(
         Method::POST,
         "/auth/v1/users/me/passwordless/_search",

@@ -313,18 +313,12 @@ async fn session_check_errors_change_nothing_but_the_attempts() {
 
     // Managing users is not managing sessions.
     let pat = app.machine_pat(None, "manager", Role::OrgUserManager).await;
-    let before = app.fingerprint().await;
-    let reply = app
-        .zitadel(Method::POST, "/v2/sessions", &pat, None, Some(json!({})))
-        .await;
-    assert_zitadel_error(
-        &reply,
-        403,
-        7,
-        "No matching permissions found",
-        "AUTH-5mWD2",
-    );
-    assert_eq!(app.fingerprint().await, before);
+    assert_refused_unchanged(
+        &app,
+        app.zitadel(Method::POST, "/v2/sessions", &pat, None, Some(json!({}))),
+        (403, 7, "No matching permissions found", "AUTH-5mWD2"),
+    )
+    .await;
 }
 
 /// A session of a new user with every factor, challenged for `kind` (`otpSms` or `otpEmail`,
@@ -467,15 +461,16 @@ async fn wrong_codes_submitted_at_once_each_cost_an_attempt() {
     for reply in &replies {
         assert_zitadel_error(reply, 400, 3, "Code is invalid", "CODE-woT0xc");
     }
-    let before = app.fingerprint().await;
-    let reply = set(
+    assert_refused_unchanged(
         &app,
-        &session,
-        json!({"checks": {"otpEmail": {"code": code}}}),
+        set(
+            &app,
+            &session,
+            json!({"checks": {"otpEmail": {"code": code}}}),
+        ),
+        (400, 9, "Code not found", "COMMAND-S34gh"),
     )
     .await;
-    assert_zitadel_error(&reply, 400, 9, "Code not found", "COMMAND-S34gh");
-    assert_eq!(app.fingerprint().await, before);
 }
 
 /// ZITADEL's usernames (v1 `userName`, v2 `username`) are login names: a session's user check

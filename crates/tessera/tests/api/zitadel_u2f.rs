@@ -110,22 +110,12 @@ async fn security_key_registers_signs_in_and_is_removed() {
     );
     // ZITADEL's request validation: a key has a name of 1 to 200 characters.
     for name in [String::new(), "é".repeat(201)] {
-        let before = app.fingerprint().await;
-        let reply = call(
+        assert_refused_unchanged(&app, call(
             &app,
             Method::POST,
             &format!("/v2/users/{user}/u2f/{pending_id}"),
             json!({"publicKeyCredential": {"id": "nope"}, "tokenName": name}),
-        )
-        .await;
-        assert_zitadel_error(
-            &reply,
-            400,
-            3,
-            "invalid VerifyU2FRegistrationRequest.TokenName: value length must be between 1 and 200 runes, inclusive",
-            "TESSERA-WAN03",
-        );
-        assert_eq!(app.fingerprint().await, before);
+        ), (400, 3, "invalid VerifyU2FRegistrationRequest.TokenName: value length must be between 1 and 200 runes, inclusive", "TESSERA-WAN03")).await;
     }
 
     let id = register(&app, &mut token, &user, "YubiKey 5").await;
@@ -303,24 +293,14 @@ async fn users_register_their_own_keys_through_auth_v1() {
     let (mut token, _) = SoftToken::new(true).unwrap();
     let credential = token.do_registration(origin(), options).unwrap();
     let encoded = data_encoding::BASE64.encode(&serde_json::to_vec(&credential).unwrap());
-    let before = app.fingerprint().await;
-    let reply = app
+    assert_refused_unchanged(&app, app
         .zitadel(
             Method::POST,
             "/auth/v1/users/me/auth_factors/u2f/_verify",
             &token_id,
             None,
             Some(json!({"verification": {"publicKeyCredential": encoded, "tokenName": ""}})),
-        )
-        .await;
-    assert_zitadel_error(
-        &reply,
-        400,
-        3,
-        "invalid WebAuthNVerification.TokenName: value length must be between 1 and 200 runes, inclusive",
-        "TESSERA-WAN03",
-    );
-    assert_eq!(app.fingerprint().await, before);
+        ), (400, 3, "invalid WebAuthNVerification.TokenName: value length must be between 1 and 200 runes, inclusive", "TESSERA-WAN03")).await;
     let (status, body) = app
         .zitadel(
             Method::POST,
@@ -444,24 +424,19 @@ async fn a_challenge_that_requires_user_verification_does_not_offer_security_key
     // A key without a PIN or biometrics: it proves presence, not the user.
     let (mut token, _) = SoftToken::new(false).unwrap();
     register(&app, &mut token, &user, "plain key").await;
-    let before = app.fingerprint().await;
-    let reply = call(
+    assert_refused_unchanged(
         &app,
-        Method::POST,
-        "/v2/sessions",
-        json!({"checks": {"user": {"userId": user}},
+        call(
+            &app,
+            Method::POST,
+            "/v2/sessions",
+            json!({"checks": {"user": {"userId": user}},
                "challenges": {"webAuthN": {"domain": "localhost",
                    "userVerificationRequirement": "USER_VERIFICATION_REQUIREMENT_REQUIRED"}}}),
+        ),
+        (500, 13, "WebAuthN begin login failed", "WEBAU-4G8sw"),
     )
     .await;
-    assert_zitadel_error(
-        &reply,
-        500,
-        13,
-        "WebAuthN begin login failed",
-        "WEBAU-4G8sw",
-    );
-    assert_eq!(app.fingerprint().await, before);
 
     let (session, options) = challenge(&app, &user).await;
     let assertion = token.do_authentication(origin(), options).unwrap();

@@ -80,16 +80,17 @@ async fn a_deactivated_user_signs_in_nowhere_until_reactivated() {
         "COMMAND-vgDIu",
     );
 
-    let before = app.fingerprint().await;
-    let reply = call(
+    assert_refused_unchanged(
         &app,
-        Method::POST,
-        &format!("/v2/users/{ada}/deactivate"),
-        json!({}),
+        call(
+            &app,
+            Method::POST,
+            &format!("/v2/users/{ada}/deactivate"),
+            json!({}),
+        ),
+        (400, 9, "User already inactive", "COMMAND-5M0sf"),
     )
     .await;
-    assert_zitadel_error(&reply, 400, 9, "User already inactive", "COMMAND-5M0sf");
-    assert_eq!(app.fingerprint().await, before);
 
     let (status, reactivated) = call(
         &app,
@@ -107,16 +108,17 @@ async fn a_deactivated_user_signs_in_nowhere_until_reactivated() {
     let (status, session) = session_for(&app, &ada).await;
     assert_eq!(status, StatusCode::CREATED, "{session}");
 
-    let before = app.fingerprint().await;
-    let reply = call(
+    assert_refused_unchanged(
         &app,
-        Method::POST,
-        &format!("/v2/users/{ada}/reactivate"),
-        json!({}),
+        call(
+            &app,
+            Method::POST,
+            &format!("/v2/users/{ada}/reactivate"),
+            json!({}),
+        ),
+        (400, 9, "User is not inactive", "COMMAND-6M0sf"),
     )
     .await;
-    assert_zitadel_error(&reply, 400, 9, "User is not inactive", "COMMAND-6M0sf");
-    assert_eq!(app.fingerprint().await, before);
 }
 
 /// Management v1 `_deactivate` and `_reactivate` in the call's organization; the flag is
@@ -279,16 +281,17 @@ async fn set_password_is_checked_by_both_dialects() {
     assert_eq!(status, StatusCode::OK, "{signed_in}");
 
     let grace = human(&app, "grace@example.com", None).await;
-    let before = app.fingerprint().await;
-    let reply = call(
+    assert_refused_unchanged(
         &app,
-        Method::POST,
-        &format!("/v2/users/{grace}/password"),
-        json!({"newPassword": {"password": "battery staple"}, "currentPassword": "guess"}),
+        call(
+            &app,
+            Method::POST,
+            &format!("/v2/users/{grace}/password"),
+            json!({"newPassword": {"password": "battery staple"}, "currentPassword": "guess"}),
+        ),
+        (400, 9, "Password is empty", "COMMAND-Fds3s"),
     )
     .await;
-    assert_zitadel_error(&reply, 400, 9, "Password is empty", "COMMAND-Fds3s");
-    assert_eq!(app.fingerprint().await, before);
 }
 
 /// UpdateHumanUser: username, profile, email, phone and password in one call, each new
@@ -454,10 +457,12 @@ async fn remove_phone_takes_a_number_awaiting_its_code_too() {
     )
     .await;
     assert_zitadel_error(&reply, 400, 9, "Code not found", "COMMAND-2M9fs");
-    let before = app.fingerprint().await;
-    let reply = call(&app, Method::DELETE, &phone, json!({})).await;
-    assert_zitadel_error(&reply, 404, 5, "Phone not found", "COMMAND-ieJ2e");
-    assert_eq!(app.fingerprint().await, before);
+    assert_refused_unchanged(
+        &app,
+        call(&app, Method::DELETE, &phone, json!({})),
+        (404, 5, "Phone not found", "COMMAND-ieJ2e"),
+    )
+    .await;
 
     // A proven number with another awaiting its code: both go.
     let (status, _) = call(
@@ -659,10 +664,12 @@ async fn locked_users_sign_in_nowhere_until_unlocked() {
     assert_eq!(state(&app, &ada).await, "USER_STATE_ACTIVE");
     let (status, refreshed) = app.refresh(&refresh).await;
     assert_eq!(status, StatusCode::OK, "{refreshed}");
-    let before = app.fingerprint().await;
-    let reply = call(&app, Method::POST, &unlock, json!({})).await;
-    assert_zitadel_error(&reply, 400, 9, "User is not locked", "COMMAND-4M0ds");
-    assert_eq!(app.fingerprint().await, before);
+    assert_refused_unchanged(
+        &app,
+        call(&app, Method::POST, &unlock, json!({})),
+        (400, 9, "User is not locked", "COMMAND-4M0ds"),
+    )
+    .await;
 
     // v1; a deactivation outranks the lock, and reactivating clears it.
     let v1 = |what: &str| format!("/management/v1/users/{ada}/{what}");
@@ -711,25 +718,28 @@ async fn password_reset_codes_set_a_new_password_once() {
     assert!(returned["details"]["changeDate"].is_string(), "{returned}");
     let code = str_of(&returned, "verificationCode").to_owned();
     app.settled().await;
-    let before = app.fingerprint().await;
-    let reply = call(
+    assert_refused_unchanged(
         &app,
-        Method::POST,
-        &set,
-        with_code("battery staple", "SKJd342k"),
+        call(
+            &app,
+            Method::POST,
+            &set,
+            with_code("battery staple", "SKJd342k"),
+        ),
+        (400, 3, "Code is invalid", "CODE-woT0xc"),
     )
     .await;
-    assert_zitadel_error(&reply, 400, 3, "Code is invalid", "CODE-woT0xc");
-    assert_eq!(app.fingerprint().await, before);
     let (status, done) = call(&app, Method::POST, &set, with_code("battery staple", &code)).await;
     assert_eq!(status, StatusCode::OK, "{done}");
     let (status, _) = app.sign_in("ada@example.com", "battery staple").await;
     assert_eq!(status, StatusCode::OK);
     app.settled().await;
-    let before = app.fingerprint().await;
-    let reply = call(&app, Method::POST, &set, with_code("another one", &code)).await;
-    assert_zitadel_error(&reply, 400, 9, "Code not found", "COMMAND-2M9fs");
-    assert_eq!(app.fingerprint().await, before);
+    assert_refused_unchanged(
+        &app,
+        call(&app, Method::POST, &set, with_code("another one", &code)),
+        (400, 9, "Code not found", "COMMAND-2M9fs"),
+    )
+    .await;
 
     // By email, to the caller's own page.
     let template =
@@ -755,16 +765,17 @@ async fn password_reset_codes_set_a_new_password_once() {
     );
     app.advance(3601);
     app.settled().await;
-    let before = app.fingerprint().await;
-    let reply = call(
+    assert_refused_unchanged(
         &app,
-        Method::POST,
-        &set,
-        with_code("battery staple 2", &code),
+        call(
+            &app,
+            Method::POST,
+            &set,
+            with_code("battery staple 2", &code),
+        ),
+        (400, 9, "Code is expired", "CODE-QvUQ4P"),
     )
     .await;
-    assert_zitadel_error(&reply, 400, 9, "Code is expired", "CODE-QvUQ4P");
-    assert_eq!(app.fingerprint().await, before);
 
     // Identity Toolkit's reset link carries a code ZITADEL's SetPassword takes.
     let (status, _) = app
