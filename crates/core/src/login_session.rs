@@ -58,9 +58,19 @@ pub struct LoginSession {
     pub expires_at: Option<OffsetDateTime>,
     /// Bumped by every change.
     pub sequence: i64,
-    /// What the login UI said of the browser when it created the session (ZITADEL's
-    /// `userAgent`, as JSON), kept as given.
+    pub origin: SessionOrigin,
+}
+
+/// Who created a session and for which browser: set when it is created, never changed, and
+/// what ListSessions searches and shows a session to.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SessionOrigin {
+    /// The caller that created it: a machine user, or a user through its own token.
+    pub creator: Option<UserId>,
+    /// What the login UI said of the browser (ZITADEL's `userAgent`, as JSON), kept as given.
     pub user_agent: Option<String>,
+    /// The browser's fingerprint id, from `user_agent`.
+    pub fingerprint: Option<String>,
 }
 
 impl LoginSession {
@@ -126,7 +136,7 @@ impl LoginSession {
             changed_at: self.changed_at,
             expires_at: merged(&read.expires_at, &self.expires_at, &current.expires_at),
             sequence: current.sequence + 1,
-            user_agent: merged(&read.user_agent, &self.user_agent, &current.user_agent),
+            origin: current.origin.clone(),
         })
     }
 }
@@ -204,7 +214,11 @@ mod tests {
             changed_at: at(0),
             expires_at: None,
             sequence: 3,
-            user_agent: Some(r#"{"description":"browser"}"#.into()),
+            origin: SessionOrigin {
+                creator: UserId::parse("7"),
+                user_agent: Some(r#"{"description":"browser"}"#.into()),
+                fingerprint: None,
+            },
         }
     }
 

@@ -338,6 +338,45 @@ pub struct KeyUsage {
     pub records: i64,
 }
 
+/// A page of a project's login sessions (ZITADEL's `ListSessions`): those every filter
+/// matches, by creation time.
+#[derive(Debug, Clone)]
+pub struct SessionQuery {
+    /// ZITADEL's instance.
+    pub project: String,
+    pub filters: Vec<SessionFilter>,
+    pub ascending: bool,
+    pub offset: i64,
+    pub limit: i64,
+}
+
+#[derive(Debug, Clone)]
+pub enum SessionFilter {
+    Ids(Vec<String>),
+    /// The session's checked user, by id.
+    User(String),
+    Creator(String),
+    /// The user agent's fingerprint id.
+    Fingerprint(String),
+    Realm(RealmId),
+    Created(Comparison, OffsetDateTime),
+    /// Sessions with an expiry, compared; those without never match.
+    Expires(Comparison, OffsetDateTime),
+    NeverExpires,
+    All(Vec<SessionFilter>),
+    Any(Vec<SessionFilter>),
+}
+
+/// How a stored time is compared with a query's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Comparison {
+    Equal,
+    Greater,
+    GreaterOrEqual,
+    Less,
+    LessOrEqual,
+}
+
 /// A page of users: Identity Toolkit's `accounts:query` and ZITADEL's `ListUsers`. The
 /// filters are OR-ed (Identity Toolkit's rule); an empty list matches everyone.
 #[derive(Debug, Clone, Default)]
@@ -508,6 +547,11 @@ pub trait Store: Send + Sync + 'static {
         outgoing: &[Outgoing],
     ) -> StoreResult<bool>;
     async fn delete_login_session(&self, id: &str) -> StoreResult<bool>;
+    /// `(total matching, page)`.
+    async fn query_login_sessions(
+        &self,
+        query: &SessionQuery,
+    ) -> StoreResult<(i64, Vec<LoginSession>)>;
     async fn insert_machine_user(&self, user: &MachineUser) -> StoreResult<()>;
     async fn get_machine_user(&self, id: &UserId) -> StoreResult<Option<MachineUser>>;
     async fn find_machine_user(

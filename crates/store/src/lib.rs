@@ -27,6 +27,7 @@ mod login_sessions;
 mod machines;
 mod oob_codes;
 mod open;
+mod params;
 mod passkeys;
 mod postgres_pool;
 mod readers;
@@ -52,7 +53,7 @@ use tessera_core::login_session::LoginSession;
 use tessera_core::oob::{OobCode, OobRequest};
 use tessera_core::store::{
     Activity, Attempted, EnrolOutcome, Enrolment, Event, KeyUsage, NewChallenge, Outgoing,
-    RefreshTokenRecord, SealedKind, SealedRecord, SignInCompletion, SignInOutcome,
+    RefreshTokenRecord, SealedKind, SealedRecord, SessionQuery, SignInCompletion, SignInOutcome,
     SigningKeyRecord, StoreResult, UserQuery, UserScope, UserWrite, WriteOrder,
 };
 use tessera_core::store::{Attempt, AttemptTaken, EventFilter, EventRecord, Listed, Passed};
@@ -496,6 +497,14 @@ impl Store for SqlStore {
 
     async fn delete_login_session(&self, id: &str) -> StoreResult<bool> {
         self.durably(async |conn| login_sessions::delete(conn, id).await)
+            .await
+    }
+
+    async fn query_login_sessions(
+        &self,
+        query: &SessionQuery,
+    ) -> StoreResult<(i64, Vec<LoginSession>)> {
+        self.reading(async |conn| login_sessions::query(conn, query).await)
             .await
     }
 

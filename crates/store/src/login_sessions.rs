@@ -2,18 +2,21 @@
 
 use sqlx::any::AnyRow;
 use tessera_core::error::StoreError;
-use tessera_core::login_session::{CheckedFactors, LoginSession, OtpChallenge};
+use tessera_core::login_session::{CheckedFactors, LoginSession, OtpChallenge, SessionOrigin};
+use tessera_core::store::{Comparison, SessionFilter, SessionQuery, StoreResult};
 use tessera_core::{RealmId, UserId};
 
 use crate::conn::Conn;
 use crate::db_err;
+use crate::params::{Params, in_list};
 use crate::rows::{corrupt, get, get_opt_time, get_time, millis};
 
 const COLUMNS: &str = "id, realm_id, user_id, token_hash, user_checked_at, password_checked_at, \
      totp_checked_at, otp_sms_checked_at, otp_email_checked_at, webauthn_checked_at, \
      webauthn_verified, webauthn_state, otp_sms_code, otp_sms_expires_at, \
      otp_sms_attempts, otp_email_code, otp_email_expires_at, otp_email_attempts, metadata, \
-     created_at, changed_at, expires_at, sequence, user_agent, recovery_code_checked_at";
+     created_at, changed_at, expires_at, sequence, user_agent, recovery_code_checked_at, creator, \
+     fingerprint_id";
 
 fn challenge(row: &AnyRow, prefix: &str) -> Result<Option<OtpChallenge>, StoreError> {
     let code: Option<Vec<u8>> = get(row, &format!("{prefix}_code"))?;
@@ -28,14 +31,17 @@ fn challenge(row: &AnyRow, prefix: &str) -> Result<Option<OtpChallenge>, StoreEr
     }))
 }
 
+fn user_column(row: &AnyRow, column: &str) -> Result<Option<UserId>, StoreError> {
+    let id: Option<String> = get(row, column)?;
+    id.map(|u| UserId::parse(&u).ok_or_else(|| corrupt("session user")))
+        .transpose()
+}
+
 fn from_row(row: &AnyRow) -> Result<LoginSession, StoreError> {
-    let user: Option<String> = get(row, "user_id")?;
     Ok(LoginSession {
         id: get(row, "id")?,
         realm: RealmId(get(row, "realm_id")?),
-        user: user
-            .map(|u| UserId::parse(&u).ok_or_else(|| corrupt("session user")))
-            .transpose()?,
+        user: user_column(row, "user_id")?,
         token_hash: get(row, "token_hash")?,
         checked: CheckedFactors {
             user: get_opt_time(row, "user_checked_at")?,
@@ -55,7 +61,11 @@ fn from_row(row: &AnyRow) -> Result<LoginSession, StoreError> {
         changed_at: get_time(row, "changed_at")?,
         expires_at: get_opt_time(row, "expires_at")?,
         sequence: get(row, "sequence")?,
-        user_agent: get(row, "user_agent")?,
+        origin: SessionOrigin {
+            creator: user_column(row, "creator")?,
+            user_agent: get(row, "user_agent")?,
+            fingerprint: get(row, "fingerprint_id")?,
+        },
     })
 }
 
@@ -97,8 +107,10 @@ fn bind_all<'q>(
         .bind(millis(s.changed_at))
         .bind(at(s.expires_at))
         .bind(s.sequence)
-        .bind(s.user_agent.as_deref())
+        .bind(s.origin.user_agent.as_deref())
         .bind(at(s.checked.recovery_code))
+        .bind(s.origin.creator.as_ref().map(|c| c.as_str().to_owned()))
+        .bind(s.origin.fingerprint.as_deref())
 }
 
 /// How many columns `COLUMNS` names.
@@ -166,4 +178,64 @@ pub async fn delete(conn: &mut Conn<'_>, id: &str) -> Result<bool, StoreError> {
         .await
         .map_err(db_err)?;
     Ok(done.rows_affected() == 1)
+}
+
+/// A page of the project's sessions that `q` finds, and how many it finds in all.
+pub async fn query(conn: &mut Conn<'_>, q: &SessionQuery) -> StoreResult<(i64, Vec<LoginSession>)> {
+    let mut p = Params::default();
+    let mut conditions = vec![format!(
+        "realm_id IN (SELECT id FROM realms WHERE project_id = {})",
+        p.text(q.project.clone())
+    )];
+    conditions.extend(q.filters.iter().map(|f| condition(f, &mut p)));
+    let matching = conditions.join(" AND ");
+    let total = p
+        .count(
+            conn,
+            format!("SELECT COUNT(*) AS n FROM login_sessions WHERE {matching}"),
+        )
+        .await?;
+    let direction = if q.ascending { "ASC" } else { "DESC" };
+    let (limit, offset) = (p.int(q.limit), p.int(q.offset));
+    let sql = format!(
+        "SELECT {COLUMNS} FROM login_sessions WHERE {matching} \
+         ORDER BY created_at {direction}, id {direction} LIMIT {limit} OFFSET {offset}"
+    );
+    let rows = p.bound(sql).fetch_all(&mut *conn).await.map_err(db_err)?;
+    let sessions = rows.iter().map(from_row).collect::<Result<_, _>>()?;
+    Ok((total, sessions))
+}
+
+/// The SQL of a filter, the same on SQLite and PostgreSQL; caller values go in as parameters.
+fn condition(filter: &SessionFilter, p: &mut Params) -> String {
+    let joined = |filters: &[SessionFilter], p: &mut Params, with: &str, empty: &str| {
+        if filters.is_empty() {
+            return empty.to_owned();
+        }
+        let parts: Vec<String> = filters.iter().map(|f| condition(f, p)).collect();
+        format!("({})", parts.join(with))
+    };
+    match filter {
+        SessionFilter::Ids(ids) => in_list("id", ids.iter().cloned(), p),
+        SessionFilter::User(id) => format!("user_id = {}", p.text(id.clone())),
+        SessionFilter::Creator(id) => format!("creator = {}", p.text(id.clone())),
+        SessionFilter::Fingerprint(id) => format!("fingerprint_id = {}", p.text(id.clone())),
+        SessionFilter::Realm(realm) => format!("realm_id = {}", p.text(realm.0.clone())),
+        SessionFilter::Created(how, at) => compared("created_at", *how, *at, p),
+        SessionFilter::Expires(how, at) => compared("expires_at", *how, *at, p),
+        SessionFilter::NeverExpires => "expires_at IS NULL".to_owned(),
+        SessionFilter::All(filters) => joined(filters, p, " AND ", "1 = 1"),
+        SessionFilter::Any(filters) => joined(filters, p, " OR ", "1 = 0"),
+    }
+}
+
+fn compared(column: &str, how: Comparison, at: time::OffsetDateTime, p: &mut Params) -> String {
+    let operator = match how {
+        Comparison::Equal => "=",
+        Comparison::Greater => ">",
+        Comparison::GreaterOrEqual => ">=",
+        Comparison::Less => "<",
+        Comparison::LessOrEqual => "<=",
+    };
+    format!("{column} {operator} {}", p.int(millis(at)))
 }

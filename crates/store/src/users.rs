@@ -12,6 +12,7 @@ use time::OffsetDateTime;
 
 use crate::conn::Conn;
 use crate::db_err;
+use crate::params::{Params, in_list};
 use crate::rows::{USER_COLUMNS, get, millis, user_from_row};
 use crate::together::{Statement, run, run_together};
 
@@ -292,10 +293,10 @@ pub(crate) async fn query(
 ) -> StoreResult<(i64, Vec<User>)> {
     let mut params = Params::default();
     let in_realms = match scope {
-        UserScope::Realm(realm) => format!("realm_id = {}", params.push(realm.0.clone())),
+        UserScope::Realm(realm) => format!("realm_id = {}", params.text(realm.0.clone())),
         UserScope::Project(project) => format!(
             "realm_id IN (SELECT id FROM realms WHERE project_id = {})",
-            params.push(project.clone())
+            params.text(project.clone())
         ),
     };
     let filter = if q.filters.is_empty() {
@@ -303,14 +304,8 @@ pub(crate) async fn query(
     } else {
         format!(" AND {}", joined(&q.filters, &mut params, " OR ", "1 = 0"))
     };
-    let values = params.0;
-
-    let count_sql = format!("SELECT COUNT(*) FROM users WHERE {in_realms}{filter}");
-    let mut count = sqlx::query_as::<_, (i64,)>(AssertSqlSafe(count_sql));
-    for v in &values {
-        count = count.bind(v.as_str());
-    }
-    let (total,) = count.fetch_one(&mut *conn).await.map_err(db_err)?;
+    let count_sql = format!("SELECT COUNT(*) AS n FROM users WHERE {in_realms}{filter}");
+    let total = params.count(conn, count_sql).await?;
     if !with_users {
         return Ok((total, Vec::new()));
     }
@@ -328,20 +323,13 @@ pub(crate) async fn query(
         UserSort::Disabled => "disabled",
     };
     let direction = if q.descending { "DESC" } else { "ASC" };
-    let n = values.len();
+    let (limit, offset) = (params.int(q.limit), params.int(q.offset));
     let sql = format!(
         "SELECT {USER_COLUMNS} FROM users WHERE {in_realms}{filter} \
-         ORDER BY {column} {direction} NULLS LAST, id {direction} LIMIT ${} OFFSET ${}",
-        n + 1,
-        n + 2
+         ORDER BY {column} {direction} NULLS LAST, id {direction} LIMIT {limit} OFFSET {offset}"
     );
-    let mut page = sqlx::query(AssertSqlSafe(sql));
-    for v in &values {
-        page = page.bind(v.as_str());
-    }
-    let rows = page
-        .bind(q.limit)
-        .bind(q.offset)
+    let rows = params
+        .bound(sql)
         .fetch_all(&mut *conn)
         .await
         .map_err(db_err)?;
@@ -352,41 +340,19 @@ pub(crate) async fn query(
     Ok((total, users))
 }
 
-/// The caller's values of a statement, bound as text to `$1`, `$2`, … in order.
-#[derive(Default)]
-struct Params(Vec<String>);
-
-impl Params {
-    /// Adds a value; its placeholder.
-    fn push(&mut self, value: String) -> String {
-        self.0.push(value);
-        format!("${}", self.0.len())
-    }
-}
-
-/// `expression IN (…)` over `values`; false for none.
-fn in_list(expression: &str, values: impl Iterator<Item = String>, p: &mut Params) -> String {
-    let placeholders: Vec<String> = values.map(|v| p.push(v)).collect();
-    if placeholders.is_empty() {
-        "1 = 0".to_owned()
-    } else {
-        format!("{expression} IN ({})", placeholders.join(", "))
-    }
-}
-
 /// The SQL of a filter, the same on SQLite and PostgreSQL: caller values only ever go in as
 /// parameters, and the text comparisons use functions both engines have (`substr`, `length`,
 /// `replace`, `lower`) rather than `LIKE`, whose case rules differ between them.
 fn condition(filter: &UserFilter, p: &mut Params) -> String {
     match filter {
-        UserFilter::Email(e) => format!("email = {}", p.push(e.as_str().to_owned())),
-        UserFilter::PhoneNumber(n) => format!("phone_number = {}", p.push(n.clone())),
-        UserFilter::Text(field, how, value) => text_condition(*field, *how, p.push(value.clone())),
+        UserFilter::Email(e) => format!("email = {}", p.text(e.as_str().to_owned())),
+        UserFilter::PhoneNumber(n) => format!("phone_number = {}", p.text(n.clone())),
+        UserFilter::Text(field, how, value) => text_condition(*field, *how, p.text(value.clone())),
         UserFilter::Ids(ids) => in_list("id", ids.iter().map(|i| i.as_str().to_owned()), p),
         UserFilter::Emails(emails) => {
             in_list("lower(email)", emails.iter().map(|e| e.to_lowercase()), p)
         }
-        UserFilter::Realm(realm) => format!("realm_id = {}", p.push(realm.0.clone())),
+        UserFilter::Realm(realm) => format!("realm_id = {}", p.text(realm.0.clone())),
         UserFilter::State(AccountState::Active) => "(NOT disabled AND NOT locked)".to_owned(),
         UserFilter::State(AccountState::Disabled) => "disabled".to_owned(),
         UserFilter::State(AccountState::Locked) => "(locked AND NOT disabled)".to_owned(),

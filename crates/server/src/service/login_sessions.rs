@@ -14,9 +14,9 @@ use time::{Duration, OffsetDateTime};
 use tessera_core::delivery::{MessageContent, MessageKind};
 use tessera_core::login_session::{
     CheckedFactors, LoginSession, OtpChallenge, SESSION_OTP_ATTEMPTS, SESSION_OTP_DIGITS,
-    SESSION_OTP_LIFETIME,
+    SESSION_OTP_LIFETIME, SessionOrigin,
 };
-use tessera_core::store::{Listed, Outgoing};
+use tessera_core::store::{Listed, Outgoing, SessionQuery, UserFilter, UserQuery, UserScope};
 use tessera_core::{DomainError, FactorData, FactorKind, Realm, RealmId, User, UserId};
 
 use super::attempts::Subject;
@@ -76,6 +76,14 @@ pub struct SessionChange {
 pub struct KeyChallenge {
     pub domain: String,
     pub user_verification: bool,
+}
+
+/// A session found by ListSessions, with what it shows of its user.
+pub struct ListedSession {
+    pub session: LoginSession,
+    pub user: Option<User>,
+    /// The organization of the session's realm.
+    pub org_id: String,
 }
 
 /// A session change: the new token and any codes the caller asked to see.
@@ -140,13 +148,12 @@ impl Service {
         format!("session:{session}:{kind:?}")
     }
 
-    /// A new session, made by `change`; `user_agent` is what the login UI says of the browser
-    /// (JSON), kept as given.
+    /// A new session, made by `change`, by and for whom `origin` says.
     pub async fn create_login_session(
         &self,
         realm: &Realm,
         change: SessionChange,
-        user_agent: Option<String>,
+        origin: SessionOrigin,
     ) -> Result<SessionUpdate, DomainError> {
         let now = self.clock.now();
         let session = LoginSession {
@@ -163,9 +170,58 @@ impl Service {
             changed_at: now,
             expires_at: None,
             sequence: 0,
-            user_agent,
+            origin,
         };
         self.change_session(realm, session, change).await
+    }
+
+    /// A page of the sessions `query` finds, each with its checked user and the organization
+    /// of its realm, and how many it finds in all.
+    pub async fn list_login_sessions(
+        &self,
+        query: &SessionQuery,
+    ) -> Result<(i64, Vec<ListedSession>), DomainError> {
+        let (total, sessions) = self.store.query_login_sessions(query).await?;
+        let users = self.session_users(&query.project, &sessions).await?;
+        let mut listed = Vec::with_capacity(sessions.len());
+        for session in sessions {
+            let realm = self
+                .get_realm(&session.realm)
+                .await?
+                .ok_or(DomainError::SessionNotFound)?;
+            let user = session.user.as_ref().and_then(|id| {
+                users
+                    .iter()
+                    .find(|u| &u.id == id && u.realm == session.realm)
+                    .cloned()
+            });
+            listed.push(ListedSession {
+                session,
+                user,
+                org_id: realm.org_id.unwrap_or_default(),
+            });
+        }
+        Ok((total, listed))
+    }
+
+    /// The users the sessions checked, read at once.
+    async fn session_users(
+        &self,
+        project: &str,
+        sessions: &[LoginSession],
+    ) -> Result<Vec<User>, DomainError> {
+        let ids: Vec<UserId> = sessions.iter().filter_map(|s| s.user.clone()).collect();
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let query = UserQuery {
+            limit: i64::try_from(ids.len()).map_err(internal)?,
+            filters: vec![UserFilter::Ids(ids)],
+            ..UserQuery::default()
+        };
+        let scope = UserScope::Project(project.to_owned());
+        let (_, users) = self.store.query_users(&scope, &query, true).await?;
+        Ok(users)
     }
 
     /// The realm a session belongs to.

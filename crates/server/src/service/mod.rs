@@ -43,8 +43,8 @@ pub use delivery::{
 };
 pub use idp_sign_in::{IdpAssertion, IdpOutcome, IdpSignIn, IdpUse};
 pub use login_sessions::{
-    CodeDelivery, KeyChallenge, SessionChallenges, SessionChange, SessionChecks, SessionUpdate,
-    UserLookup, metadata_entries,
+    CodeDelivery, KeyChallenge, ListedSession, SessionChallenges, SessionChange, SessionChecks,
+    SessionUpdate, UserLookup, metadata_entries,
 };
 pub use mfa::{
     AcceptAll, AdminFactor, AppEvidence, AppVerifier, EnrolmentProof, EnrolmentStart,

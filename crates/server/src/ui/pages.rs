@@ -16,6 +16,7 @@ use qrcode::render::svg;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tessera_core::contact::ContactKind;
+use tessera_core::login_session::SessionOrigin;
 use tessera_core::{DomainError, FactorData, FactorId, FactorKind, PhoneNumber};
 
 use super::templates::{self, Channel, EnrolTotp, FactorRow, Factors, SecondFactor, SignIn, page};
@@ -195,7 +196,7 @@ pub async fn sign_in(
                 checks,
                 ..SessionChange::default()
             },
-            None,
+            SessionOrigin::default(),
         )
         .await;
     let update = match started {

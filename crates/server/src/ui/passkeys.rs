@@ -10,6 +10,7 @@ use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use tessera_core::login_session::SessionOrigin;
 use tessera_core::{DomainError, FactorId, Realm, UserId};
 
 use super::pages::{
@@ -132,7 +133,10 @@ pub async fn sign_in_start(
         client: client_info(&headers),
         ..SessionChange::default()
     };
-    match svc.create_login_session(&realm, change, None).await {
+    match svc
+        .create_login_session(&realm, change, SessionOrigin::default())
+        .await
+    {
         Ok(update) => with_cookie(
             Json(json!({ "options": update.webauthn })).into_response(),
             session_cookie(&update.session.id, &update.token),

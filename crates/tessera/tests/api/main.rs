@@ -52,6 +52,7 @@ mod zitadel;
 mod zitadel_passkeys;
 mod zitadel_recovery;
 mod zitadel_search;
+mod zitadel_session_list;
 mod zitadel_sessions;
 mod zitadel_transports;
 mod zitadel_u2f;

@@ -397,3 +397,68 @@ async fn usernames_are_looked_up_by_index_from_0013() {
         }
     }
 }
+
+/// 0031: sessions created before it keep their browser's fingerprint id, read from the user
+/// agent they were created with, and have no creator; the fingerprint query uses its index.
+#[tokio::test]
+async fn sessions_keep_their_fingerprint_through_0031() {
+    let (mut conn, engine, _dir) = connect().await;
+    let migrations = migrator(engine);
+    migrations.run_to(30, &mut conn).await.unwrap();
+    conn.execute("INSERT INTO realms (id, project_id, created_at) VALUES ('r', 'p', 0)")
+        .await
+        .unwrap();
+    for (id, agent) in [
+        (
+            "with",
+            Some(r#"{"fingerprintId":"fp-1","description":"Firefox"}"#),
+        ),
+        ("without", Some(r#"{"description":"curl"}"#)),
+        ("none", None),
+    ] {
+        sqlx::query(
+            "INSERT INTO login_sessions (id, realm_id, token_hash, metadata, created_at, \
+             changed_at, sequence, user_agent) VALUES ($1, 'r', $2, '{}', 0, 0, 0, $3)",
+        )
+        .bind(id)
+        .bind(vec![0u8; 32])
+        .bind(agent)
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    }
+    migrations.run(&mut conn).await.unwrap();
+    let rows = sqlx::query("SELECT id, creator, fingerprint_id FROM login_sessions ORDER BY id")
+        .fetch_all(&mut conn)
+        .await
+        .unwrap();
+    let found: Vec<(String, Option<String>, Option<String>)> = rows
+        .iter()
+        .map(|row| (row.get("id"), row.get("creator"), row.get("fingerprint_id")))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            ("none".to_owned(), None, None),
+            ("with".to_owned(), None, Some("fp-1".to_owned())),
+            ("without".to_owned(), None, None),
+        ]
+    );
+    assert!(
+        indexes(&mut conn, engine, "login_sessions")
+            .await
+            .iter()
+            .any(|i| i == "login_sessions_fingerprint")
+    );
+    if engine == Engine::Sqlite {
+        let plan = plan(
+            &mut conn,
+            "SELECT id FROM login_sessions WHERE fingerprint_id = 'fp-1'",
+        )
+        .await;
+        assert!(
+            plan.contains("USING INDEX login_sessions_fingerprint"),
+            "{plan}"
+        );
+    }
+}

@@ -559,8 +559,8 @@ async fn a_username_is_a_login_name() {
 async fn a_session_keeps_the_user_agent_it_was_created_with() {
     let app = TestApp::spawn().await;
     user_with_every_factor(&app, "agent@example.com", "+15550100007").await;
-    let agent =
-        json!({"fingerprintId": "fp-1", "ip": "203.0.113.7", "description": "Firefox on Linux"});
+    let agent = json!({"fingerprintId": "fp-1", "ip": "203.0.113.7", "description": "Firefox on Linux",
+                       "header": {"user-agent": {"values": ["Mozilla/5.0"]}}});
     let (status, created) = call(
         &app,
         Method::POST,

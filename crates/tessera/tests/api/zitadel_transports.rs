@@ -21,7 +21,7 @@ use tonic::transport::Channel;
 
 use crate::helpers::*;
 
-fn authed<T>(message: T, token: &str, org: Option<&str>) -> tonic::Request<T> {
+pub fn authed<T>(message: T, token: &str, org: Option<&str>) -> tonic::Request<T> {
     let mut request = tonic::Request::new(message);
     let metadata = request.metadata_mut();
     metadata.insert("authorization", format!("Bearer {token}").parse().unwrap());
@@ -31,7 +31,7 @@ fn authed<T>(message: T, token: &str, org: Option<&str>) -> tonic::Request<T> {
     request
 }
 
-async fn channel(app: &TestApp) -> Channel {
+pub async fn channel(app: &TestApp) -> Channel {
     Channel::from_shared(app.base.clone())
         .unwrap()
         .connect()
@@ -51,7 +51,7 @@ fn error_detail(status: &tonic::Status) -> ErrorDetail {
     ErrorDetail::decode(details.details[0].value.clone()).unwrap()
 }
 
-fn assert_status(status: &tonic::Status, code: tonic::Code, message: &str, id: &str) {
+pub fn assert_status(status: &tonic::Status, code: tonic::Code, message: &str, id: &str) {
     assert_eq!(status.code(), code, "{status:?}");
     assert_eq!(status.message(), format!("{message} ({id})"));
     let detail = error_detail(status);

@@ -8,7 +8,7 @@
 
 use axum::http::{HeaderMap, header};
 use data_encoding::BASE64URL_NOPAD;
-use tessera_core::{DomainError, Realm};
+use tessera_core::{DomainError, Realm, UserId};
 
 use super::error::{Op, PERMISSION_DENIED, UNAUTHENTICATED, ZitadelError};
 use crate::service::{Authenticated, KeyScope, Machine, Service};
@@ -16,6 +16,16 @@ use crate::service::{Authenticated, KeyScope, Machine, Service};
 pub enum Caller {
     Machine(Box<Machine>),
     User(Box<Authenticated>),
+}
+
+impl Caller {
+    /// The machine user's or the user's id.
+    pub fn id(&self) -> &UserId {
+        match self {
+            Caller::Machine(machine) => &machine.user.id,
+            Caller::User(me) => &me.user.id,
+        }
+    }
 }
 
 /// The project an ID token claims to be for (checked when the token is verified).

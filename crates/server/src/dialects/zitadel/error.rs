@@ -197,6 +197,20 @@ pub const BAD_BODY: ZitadelError = err(
     "Errors.Request.Invalid",
     "TESSERA-REQ01",
 );
+/// ListSessions' refusals of a query: one that sets nothing, an empty creator id, a user agent
+/// query with no fingerprint id (the caller's own, which Tessera's tokens do not carry), and a
+/// comparison method ZITADEL does not define.
+pub const SESSION_QUERY_UNSET: ZitadelError =
+    err(Code::InvalidArgument, "List.Query.Invalid", "GRPC-Sfefs");
+pub const SESSION_CREATOR_UNSET: ZitadelError =
+    err(Code::InvalidArgument, "List.Query.Invalid", "GRPC-x8n24uh");
+pub const SESSION_AGENT_UNSET: ZitadelError =
+    err(Code::InvalidArgument, "List.Query.Invalid", "GRPC-x8n23uh");
+pub const SESSION_COMPARISON: ZitadelError = err(
+    Code::InvalidArgument,
+    "List.Query.InvalidComparisonMethod",
+    "GRPC-Dwigt",
+);
 const NOT_FOUND_OTP: &str = "Multifactor OTP (OneTimePassword) doesn't exist";
 const ALREADY_SET_UP: &str = "Multifactor OTP (OneTimePassword) is already set up";
 const NOT_READY: &str = "Multifactor OTP (OneTimePassword) isn't ready";

@@ -21,6 +21,7 @@ mod recovery;
 mod rpc;
 mod search;
 mod services;
+mod session_list;
 mod sessions;
 pub(crate) mod timestamp;
 mod updates;
@@ -380,6 +381,12 @@ fn gateway() -> Gateway {
             "/v2/sessions/{session_id}",
             "DeleteSession",
             sessions::delete_session,
+        )
+        .route(
+            Post,
+            "/v2/sessions/search",
+            "ListSessions",
+            session_list::list_sessions,
         )
         .route(
             Post,

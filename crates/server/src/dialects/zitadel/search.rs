@@ -19,7 +19,7 @@ use super::factors::user_id;
 use super::profiles::{changed_at, proven_phone, user_v2};
 use super::rpc::Ctx;
 use super::users::domain;
-use crate::proto::zitadel::object::v2::{ListDetails, TextQueryMethod};
+use crate::proto::zitadel::object::v2::{ListDetails, ListQuery, TextQueryMethod};
 use crate::proto::zitadel::user::v2 as user;
 use user::search_query::Query;
 
@@ -28,7 +28,7 @@ const DEFAULT_LIMIT: u32 = 100;
 const MAX_LIMIT: u32 = 1000;
 /// The most queries, ids and addresses one request may hold: each becomes a parameter of one
 /// statement, and the engines bound those (SQLite at 32,766).
-const MAX_TERMS: usize = 1000;
+pub(super) const MAX_TERMS: usize = 1000;
 
 pub async fn list_users(
     ctx: Ctx,
@@ -44,17 +44,13 @@ pub async fn list_users(
         .map(|q| filter(q, &orgs))
         .collect::<Result<Vec<_>, _>>()?;
     let scope = readable(&ctx, &mut all);
-    let page = req.query.unwrap_or_default();
-    let limit = match page.limit {
-        0 => DEFAULT_LIMIT,
-        n => n.min(MAX_LIMIT),
-    };
+    let page = Page::of(req.query)?;
     let query = UserQuery {
         filters: vec![UserFilter::And(all)],
         sort_by: sort(req.sorting_column),
-        descending: !page.asc,
-        offset: i64::try_from(page.offset).map_err(|_| BAD_BODY)?,
-        limit: i64::from(limit),
+        descending: !page.ascending,
+        offset: page.offset,
+        limit: page.limit,
     };
     let (total, found) = ctx
         .svc
@@ -62,14 +58,42 @@ pub async fn list_users(
         .await
         .map_err(domain)?;
     Ok(user::ListUsersResponse {
-        details: Some(ListDetails {
-            total_result: u64::try_from(total).unwrap_or_default(),
-            processed_sequence: 0,
-            timestamp: Some(timestamp(ctx.svc.now())),
-        }),
+        details: Some(list_details(&ctx, total)),
         sorting_column: req.sorting_column,
         result: shown(&ctx, found).await?,
     })
+}
+
+/// A v2 list's details: how many match in all, as of now.
+pub(super) fn list_details(ctx: &Ctx, total: i64) -> ListDetails {
+    ListDetails {
+        total_result: u64::try_from(total).unwrap_or_default(),
+        processed_sequence: 0,
+        timestamp: Some(timestamp(ctx.svc.now())),
+    }
+}
+
+/// What a v2 list request's `ListQuery` asks for.
+pub(super) struct Page {
+    pub offset: i64,
+    pub limit: i64,
+    pub ascending: bool,
+}
+
+impl Page {
+    /// ZITADEL's default page when the request names no limit, and at most its largest.
+    pub(super) fn of(query: Option<ListQuery>) -> Result<Page, ZitadelError> {
+        let query = query.unwrap_or_default();
+        let limit = match query.limit {
+            0 => DEFAULT_LIMIT,
+            n => n.min(MAX_LIMIT),
+        };
+        Ok(Page {
+            offset: i64::try_from(query.offset).map_err(|_| BAD_BODY)?,
+            limit: i64::from(limit),
+            ascending: query.asc,
+        })
+    }
 }
 
 /// The users the caller may read: the whole project for an instance administrator (unless

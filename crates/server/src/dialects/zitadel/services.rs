@@ -14,7 +14,8 @@ use super::connect::{self, ConnectError};
 use super::error::UNIMPLEMENTED;
 use super::grpc::{Grpc, call};
 use super::{
-    factors, idp_links, lifecycle, passkeys, profiles, recovery, search, sessions, updates, users,
+    factors, idp_links, lifecycle, passkeys, profiles, recovery, search, session_list, sessions,
+    updates, users,
 };
 use crate::proto::zitadel::auth::v1::{self as auth, auth_service_server};
 use crate::proto::zitadel::management::v1::{self as mgmt, management_service_server};
@@ -159,5 +160,6 @@ services! {
         "SetSession" => set_session(session::SetSessionRequest) -> session::SetSessionResponse = sessions::set_session;
         "GetSession" => get_session(session::GetSessionRequest) -> session::GetSessionResponse = sessions::get_session;
         "DeleteSession" => delete_session(session::DeleteSessionRequest) -> session::DeleteSessionResponse = sessions::delete_session;
+        "ListSessions" => list_sessions(session::ListSessionsRequest) -> session::ListSessionsResponse = session_list::list_sessions;
     }
 }

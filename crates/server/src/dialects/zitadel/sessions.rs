@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use tessera_core::login_session::LoginSession;
+use tessera_core::login_session::{LoginSession, SessionOrigin};
 use tessera_core::{DomainError, Permission, User, UserId};
 use time::Duration;
 
@@ -113,13 +113,21 @@ async fn at_session(ctx: Ctx, id: &str) -> Result<Ctx, ZitadelError> {
     }
 }
 
-/// The login UI's account of the browser, kept as JSON; none when it gave nothing.
-fn user_agent(given: Option<session::UserAgent>) -> Result<Option<String>, ZitadelError> {
-    given
-        .filter(|agent| *agent != session::UserAgent::default())
-        .map(|agent| serde_json::to_string(&agent))
-        .transpose()
-        .map_err(|_| ZitadelError::from_domain(Op::Session, DomainError::Internal))
+/// The caller creating a session, and the login UI's account of the browser (kept as JSON;
+/// none when it gave nothing).
+fn origin(ctx: &Ctx, given: Option<session::UserAgent>) -> Result<SessionOrigin, ZitadelError> {
+    let given = given.filter(|agent| *agent != session::UserAgent::default());
+    Ok(SessionOrigin {
+        creator: Some(ctx.caller.id().clone()),
+        fingerprint: given
+            .as_ref()
+            .and_then(|agent| agent.fingerprint_id.clone())
+            .filter(|id| !id.is_empty()),
+        user_agent: given
+            .map(|agent| serde_json::to_string(&agent))
+            .transpose()
+            .map_err(|_| ZitadelError::from_domain(Op::Session, DomainError::Internal))?,
+    })
 }
 
 pub async fn create_session(
@@ -129,6 +137,7 @@ pub async fn create_session(
     let checks = checks(req.checks)?;
     let ctx = at_user(ctx, &checks).await?;
     ctx.require(Permission::Session)?;
+    let origin = origin(&ctx, req.user_agent)?;
     let update = ctx
         .svc
         .create_login_session(
@@ -140,7 +149,7 @@ pub async fn create_session(
                 lifetime: lifetime(req.lifetime),
                 client: ctx.client.clone(),
             },
-            user_agent(req.user_agent)?,
+            origin,
         )
         .await
         .map_err(domain)?;
@@ -181,7 +190,7 @@ pub async fn set_session(
     })
 }
 
-fn factors(ctx: &Ctx, s: &LoginSession, user: Option<&User>) -> session::Factors {
+fn factors(s: &LoginSession, user: Option<&User>, org_id: &str) -> session::Factors {
     let at = |t: Option<time::OffsetDateTime>| t.map(timestamp);
     session::Factors {
         user: s.checked.user.map(|verified| session::UserFactor {
@@ -194,7 +203,7 @@ fn factors(ctx: &Ctx, s: &LoginSession, user: Option<&User>) -> session::Factors
             display_name: user
                 .and_then(|u| u.display_name.clone())
                 .unwrap_or_default(),
-            organization_id: ctx.org_id().to_owned(),
+            organization_id: org_id.to_owned(),
         }),
         password: s.checked.password.map(|t| session::PasswordFactor {
             verified_at: Some(timestamp(t)),
@@ -233,22 +242,28 @@ pub async fn get_session(
         .login_session(&ctx.realm, &req.session_id, req.session_token.as_deref())
         .await
         .map_err(domain)?;
-    let metadata: HashMap<String, Vec<u8>> = metadata_entries(&s).into_iter().collect();
     Ok(session::GetSessionResponse {
-        session: Some(session::Session {
-            factors: Some(factors(&ctx, &s, user.as_ref())),
-            id: s.id.clone(),
-            creation_date: Some(timestamp(s.created_at)),
-            change_date: Some(timestamp(s.changed_at)),
-            sequence: s.sequence as u64,
-            metadata,
-            user_agent: s
-                .user_agent
-                .as_deref()
-                .and_then(|json| serde_json::from_str(json).ok()),
-            expiration_date: s.expires_at.map(timestamp),
-        }),
+        session: Some(shown(&s, user.as_ref(), ctx.org_id())),
     })
+}
+
+/// A session as GetSession and ListSessions answer it; `org_id` is its organization's.
+pub(super) fn shown(s: &LoginSession, user: Option<&User>, org_id: &str) -> session::Session {
+    let metadata: HashMap<String, Vec<u8>> = metadata_entries(s).into_iter().collect();
+    session::Session {
+        factors: Some(factors(s, user, org_id)),
+        id: s.id.clone(),
+        creation_date: Some(timestamp(s.created_at)),
+        change_date: Some(timestamp(s.changed_at)),
+        sequence: s.sequence as u64,
+        metadata,
+        user_agent: s
+            .origin
+            .user_agent
+            .as_deref()
+            .and_then(|json| serde_json::from_str(json).ok()),
+        expiration_date: s.expires_at.map(timestamp),
+    }
 }
 
 pub async fn delete_session(

@@ -25,6 +25,12 @@ impl Timestamp {
         }
     }
 
+    /// The moment, or `None` for one out of range.
+    pub fn at(&self) -> Option<OffsetDateTime> {
+        let nanos = i128::from(self.seconds) * 1_000_000_000 + i128::from(self.nanos);
+        OffsetDateTime::from_unix_timestamp_nanos(nanos).ok()
+    }
+
     /// protojson's text, or `None` for a moment out of RFC 3339's range.
     fn text(&self) -> Option<String> {
         let seconds = OffsetDateTime::from_unix_timestamp(self.seconds).ok()?;

@@ -1,0 +1,71 @@
+//! The caller's values of a statement built at run time (the search queries), bound in order
+//! to `$1`, `$2`, …, so that a caller's value never becomes SQL text.
+
+use sqlx::any::{AnyArguments, AnyRow};
+use sqlx::query::Query;
+use sqlx::{Any, AssertSqlSafe};
+use tessera_core::store::StoreResult;
+
+use crate::conn::Conn;
+use crate::db_err;
+use crate::rows::get;
+
+enum Value {
+    Text(String),
+    Int(i64),
+}
+
+#[derive(Default)]
+pub(crate) struct Params(Vec<Value>);
+
+impl Params {
+    /// Adds a text value; its placeholder.
+    pub(crate) fn text(&mut self, value: String) -> String {
+        self.placeholder(Value::Text(value))
+    }
+
+    /// Adds an integer value; its placeholder.
+    pub(crate) fn int(&mut self, value: i64) -> String {
+        self.placeholder(Value::Int(value))
+    }
+
+    fn placeholder(&mut self, value: Value) -> String {
+        self.0.push(value);
+        format!("${}", self.0.len())
+    }
+
+    /// `sql`, which uses these placeholders, with the values bound.
+    pub(crate) fn bound(&self, sql: String) -> Query<'_, Any, AnyArguments> {
+        self.0.iter().fold(
+            sqlx::query(AssertSqlSafe(sql)),
+            |query, value| match value {
+                Value::Text(text) => query.bind(text.as_str()),
+                Value::Int(n) => query.bind(*n),
+            },
+        )
+    }
+
+    /// The first column of the one row of `sql`, a count.
+    pub(crate) async fn count(&self, conn: &mut Conn<'_>, sql: String) -> StoreResult<i64> {
+        let row: AnyRow = self
+            .bound(sql)
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(db_err)?;
+        get(&row, "n")
+    }
+}
+
+/// `expression IN (…)` over `values`; false for none.
+pub(crate) fn in_list(
+    expression: &str,
+    values: impl Iterator<Item = String>,
+    p: &mut Params,
+) -> String {
+    let placeholders: Vec<String> = values.map(|v| p.text(v)).collect();
+    if placeholders.is_empty() {
+        "1 = 0".to_owned()
+    } else {
+        format!("{expression} IN ({})", placeholders.join(", "))
+    }
+}
