@@ -63,6 +63,13 @@ fn ids_query(ids: &[&String]) -> Value {
     json!({"idsQuery": {"ids": ids}})
 }
 
+/// GetSession with `token`, and the session's own token when given.
+async fn get(app: &TestApp, session: &str, token: &str, session_token: Option<&str>) -> Reply {
+    let query = session_token.map_or(String::new(), |t| format!("?sessionToken={t}"));
+    let path = format!("/v2/sessions/{session}{query}");
+    app.zitadel(Method::GET, &path, token, None, None).await
+}
+
 fn rfc3339(unix: i64) -> String {
     OffsetDateTime::from_unix_timestamp(unix)
         .unwrap()
@@ -243,6 +250,11 @@ async fn a_caller_sees_the_sessions_it_may_read() {
     )
     .await;
     let nobodys = create(&app, &admin, json!({})).await;
+    let (status, by_token) = app
+        .zitadel(Method::POST, "/v2/sessions", &admin, None, Some(json!({})))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{by_token}");
+    let tokened = str_of(&by_token, "sessionId").to_owned();
 
     // Another organization, its owner, a user there and a session the owner made for it.
     let created = call_ok(
@@ -292,8 +304,27 @@ async fn a_caller_sees_the_sessions_it_may_read() {
     // A user through its own ID token: its own user's sessions.
     let (status, signed_in) = app.sign_in("ada@example.com", PASSWORD).await;
     assert_eq!(status, StatusCode::OK, "{signed_in}");
-    let (total, ids, listed) = list(&app, str_of(&signed_in, "idToken"), everything).await;
+    let id_token = str_of(&signed_in, "idToken");
+    let (total, ids, listed) = list(&app, id_token, everything).await;
     assert_eq!((total, ids), (1, vec![adas.clone()]), "{listed}");
+
+    // GetSession reads by the same rule, or by the session's token.
+    let (status, got) = get(&app, &adas, id_token, None).await;
+    assert_eq!(status, StatusCode::OK, "{got}");
+    assert_eq!(got["session"]["id"], adas.as_str());
+    let denied = (403, 7, "No matching permissions found", "AUTH-5mWD2");
+    assert_refused_unchanged(&app, get(&app, &graces, id_token, None), denied).await;
+    assert_refused_unchanged(&app, get(&app, &adas, &manager, None), denied).await;
+    let token = str_of(&by_token, "sessionToken");
+    let (status, got) = get(&app, &tokened, &manager, Some(token)).await;
+    assert_eq!(status, StatusCode::OK, "{got}");
+    assert_eq!(got["session"]["id"], tokened.as_str());
+    assert_refused_unchanged(
+        &app,
+        get(&app, &tokened, &manager, Some("wrong")),
+        (404, 5, "Session not found", "QUERY-SJ84j"),
+    )
+    .await;
 }
 
 #[tokio::test]

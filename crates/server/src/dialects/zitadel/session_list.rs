@@ -19,6 +19,7 @@ use super::timestamp::Timestamp;
 use super::users::domain;
 use crate::proto::zitadel::session::v2 as session;
 use crate::proto::zitadel::v1::TimestampQueryMethod;
+use crate::service::ListedSession;
 use session::search_query::Query;
 
 pub async fn list_sessions(
@@ -28,21 +29,12 @@ pub async fn list_sessions(
     if req.queries.iter().map(terms).sum::<usize>() > MAX_TERMS {
         return Err(BAD_BODY);
     }
-    let mut filters = req
+    let filters = req
         .queries
         .iter()
         .map(|q| filter(&ctx, q))
         .collect::<Result<Vec<_>, _>>()?;
-    filters.extend(visible(&ctx));
-    let page = Page::of(req.query)?;
-    let query = SessionQuery {
-        project: ctx.realm.project_id.clone(),
-        filters,
-        ascending: page.ascending,
-        offset: page.offset,
-        limit: page.limit,
-    };
-    let (total, listed) = ctx.svc.list_login_sessions(&query).await.map_err(domain)?;
+    let (total, listed) = found(&ctx, filters, Page::of(req.query)?).await?;
     Ok(session::ListSessionsResponse {
         details: Some(list_details(&ctx, total)),
         sessions: listed
@@ -50,6 +42,34 @@ pub async fn list_sessions(
             .map(|l| shown(&l.session, l.user.as_ref(), &l.org_id))
             .collect(),
     })
+}
+
+/// A page of the sessions `filters` find among those the caller may see, and how many.
+async fn found(
+    ctx: &Ctx,
+    mut filters: Vec<SessionFilter>,
+    page: Page,
+) -> Result<(i64, Vec<ListedSession>), ZitadelError> {
+    filters.extend(visible(ctx));
+    let query = SessionQuery {
+        project: ctx.realm.project_id.clone(),
+        filters,
+        ascending: page.ascending,
+        offset: page.offset,
+        limit: page.limit,
+    };
+    ctx.svc.list_login_sessions(&query).await.map_err(domain)
+}
+
+/// Whether the caller may see the session `id`, as ListSessions decides.
+pub(super) async fn sees(ctx: &Ctx, id: &str) -> Result<bool, ZitadelError> {
+    let only = Page {
+        offset: 0,
+        limit: 0,
+        ascending: false,
+    };
+    let (total, _) = found(ctx, vec![SessionFilter::Ids(vec![id.to_owned()])], only).await?;
+    Ok(total > 0)
 }
 
 /// The sessions the caller may see: those it created, those of its own user, and with

@@ -8,8 +8,9 @@ use tessera_core::{DomainError, Permission, User, UserId};
 use time::Duration;
 
 use super::details::{created_v2, details_v2, timestamp};
-use super::error::{BAD_BODY, Op, ZitadelError};
+use super::error::{BAD_BODY, Op, PERMISSION_DENIED, ZitadelError};
 use super::rpc::Ctx;
+use super::session_list;
 use crate::proto::zitadel::session::v2 as session;
 use crate::service::{
     CodeDelivery, KeyChallenge, SessionChallenges, SessionChange, SessionChecks, SessionUpdate,
@@ -231,15 +232,23 @@ fn factors(s: &LoginSession, user: Option<&User>, org_id: &str) -> session::Fact
     }
 }
 
+/// ZITADEL's rule: the caller holds `session.read`, or proves the session by its token, or may
+/// see it as ListSessions shows it (it created it, or it is the session's user).
 pub async fn get_session(
     ctx: Ctx,
     req: session::GetSessionRequest,
 ) -> Result<session::GetSessionResponse, ZitadelError> {
     let ctx = at_session(ctx, &req.session_id).await?;
-    ctx.require(Permission::Session)?;
+    let token = req.session_token.as_deref().filter(|t| !t.is_empty());
+    if token.is_none()
+        && ctx.require(Permission::Session).is_err()
+        && !session_list::sees(&ctx, &req.session_id).await?
+    {
+        return Err(PERMISSION_DENIED);
+    }
     let (s, user) = ctx
         .svc
-        .login_session(&ctx.realm, &req.session_id, req.session_token.as_deref())
+        .login_session(&ctx.realm, &req.session_id, token)
         .await
         .map_err(domain)?;
     Ok(session::GetSessionResponse {
