@@ -229,13 +229,25 @@ fn condition(filter: &SessionFilter, p: &mut Params) -> String {
     }
 }
 
+/// `column`, a time in whole milliseconds, compared exactly with `at`, which may fall between
+/// two: a stored time is later than `at` when it is later than the millisecond `at` falls in,
+/// at or after it when at or after the next whole one, and so on.
 fn compared(column: &str, how: Comparison, at: time::OffsetDateTime, p: &mut Params) -> String {
-    let operator = match how {
-        Comparison::Equal => "=",
-        Comparison::Greater => ">",
-        Comparison::GreaterOrEqual => ">=",
-        Comparison::Less => "<",
-        Comparison::LessOrEqual => "<=",
+    let nanos = at.unix_timestamp_nanos();
+    let (floor, ceiling) = (
+        nanos.div_euclid(1_000_000),
+        nanos.div_euclid(1_000_000) + i128::from(nanos.rem_euclid(1_000_000) != 0),
+    );
+    let (operator, millis) = match how {
+        Comparison::Equal if floor != ceiling => return "1 = 0".to_owned(),
+        Comparison::Equal => ("=", floor),
+        Comparison::Greater => (">", floor),
+        Comparison::GreaterOrEqual => (">=", ceiling),
+        Comparison::Less => ("<", ceiling),
+        Comparison::LessOrEqual => ("<=", floor),
     };
-    format!("{column} {operator} {}", p.int(millis(at)))
+    match i64::try_from(millis) {
+        Ok(millis) => format!("{column} {operator} {}", p.int(millis)),
+        Err(_) => "1 = 0".to_owned(),
+    }
 }

@@ -198,6 +198,28 @@ async fn each_query_finds_its_sessions() {
         vec![second.clone(), first.clone()]
     );
 
+    // A time between two milliseconds is compared exactly, not cut to the one before.
+    let between = (OffsetDateTime::parse(&created_second, &Rfc3339).unwrap()
+        + time::Duration::microseconds(500))
+    .format(&Rfc3339)
+    .unwrap();
+    let by_between = async |method: &str| {
+        found(json!({"creationDateQuery": {"creationDate": between, "method": method}})).await
+    };
+    assert!(by_between("TIMESTAMP_QUERY_METHOD_EQUALS").await.is_empty());
+    assert_eq!(
+        by_between("TIMESTAMP_QUERY_METHOD_GREATER_OR_EQUALS").await,
+        vec![third.clone()]
+    );
+    assert_eq!(
+        by_between("TIMESTAMP_QUERY_METHOD_LESS").await,
+        vec![second.clone(), first.clone()]
+    );
+    assert_eq!(
+        by_between("TIMESTAMP_QUERY_METHOD_LESS_OR_EQUALS").await,
+        vec![second.clone(), first.clone()]
+    );
+
     // Expiry: sessions without one are later than any time; expired sessions are still listed.
     let by_expiry = async |at: i64, method: &str| {
         found(json!({"expirationDateQuery": {"expirationDate": rfc3339(at), "method": method}}))

@@ -191,7 +191,12 @@ pub async fn set_session(
     })
 }
 
-fn factors(s: &LoginSession, user: Option<&User>, org_id: &str) -> session::Factors {
+/// The factors checked, or none before the user is (as ZITADEL leaves them out).
+fn factors(s: &LoginSession, user: Option<&User>, org_id: &str) -> Option<session::Factors> {
+    s.checked.user.map(|_| checked(s, user, org_id))
+}
+
+fn checked(s: &LoginSession, user: Option<&User>, org_id: &str) -> session::Factors {
     let at = |t: Option<time::OffsetDateTime>| t.map(timestamp);
     session::Factors {
         user: s.checked.user.map(|verified| session::UserFactor {
@@ -260,7 +265,7 @@ pub async fn get_session(
 pub(super) fn shown(s: &LoginSession, user: Option<&User>, org_id: &str) -> session::Session {
     let metadata: HashMap<String, Vec<u8>> = metadata_entries(s).into_iter().collect();
     session::Session {
-        factors: Some(factors(s, user, org_id)),
+        factors: factors(s, user, org_id),
         id: s.id.clone(),
         creation_date: Some(timestamp(s.created_at)),
         change_date: Some(timestamp(s.changed_at)),
