@@ -106,6 +106,14 @@ pub enum DomainError {
     NoRecoveryCodes,
     #[error("the recovery code is wrong or used")]
     InvalidRecoveryCode,
+    #[error("no metadata entries or keys were given")]
+    NoMetadata,
+    #[error("a metadata key or value is empty or too long")]
+    MetadataInvalid,
+    #[error("a metadata key to remove is empty")]
+    MetadataKeyMissing,
+    #[error("the user has no metadata of a given key")]
+    MetadataNotFound,
     #[error("a machine user of that name exists in the organization")]
     MachineUserExists,
     #[error("the verification code is wrong, expired or used up")]

@@ -15,6 +15,7 @@ pub mod ids;
 pub mod lockout;
 pub mod login_session;
 pub mod machine;
+pub mod metadata;
 pub mod mfa;
 pub mod oob;
 pub mod passkey;

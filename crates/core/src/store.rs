@@ -15,6 +15,7 @@ use crate::contact::{ContactCode, ContactKind};
 use crate::delivery::{Delivery, DeliveryOutcome, DeliveryStatus, Quota};
 use crate::error::StoreError;
 use crate::login_session::LoginSession;
+use crate::metadata::Metadata;
 use crate::oob::{OobCode, OobRequest};
 use crate::{
     AccountState, EmailAddress, Factor, FactorId, FactorKey, MachineUser, NewUser, Passkey,
@@ -377,6 +378,15 @@ pub enum Comparison {
     LessOrEqual,
 }
 
+/// A page of a user's metadata, by creation time, of the keys that match every filter.
+#[derive(Debug, Clone)]
+pub struct MetadataQuery {
+    pub keys: Vec<(TextMatch, String)>,
+    pub ascending: bool,
+    pub offset: i64,
+    pub limit: i64,
+}
+
 /// A page of users: Identity Toolkit's `accounts:query` and ZITADEL's `ListUsers`. The
 /// filters are OR-ed (Identity Toolkit's rule); an empty list matches everyone.
 #[derive(Debug, Clone, Default)]
@@ -547,6 +557,30 @@ pub trait Store: Send + Sync + 'static {
         outgoing: &[Outgoing],
     ) -> StoreResult<bool>;
     async fn delete_login_session(&self, id: &str) -> StoreResult<bool>;
+    /// Sets the user's metadata entries (key, value), in one transaction; an entry whose value
+    /// is unchanged keeps its change time. `Gone` when the user is.
+    async fn set_metadata(
+        &self,
+        realm: &RealmId,
+        user: &UserId,
+        entries: &[(String, Vec<u8>)],
+        at: OffsetDateTime,
+    ) -> StoreResult<()>;
+    /// Removes the user's metadata of `keys`, all or none: `false`, and nothing removed, when
+    /// one of them is not set.
+    async fn remove_metadata(
+        &self,
+        realm: &RealmId,
+        user: &UserId,
+        keys: &[String],
+    ) -> StoreResult<bool>;
+    /// `(total matching, page)`.
+    async fn query_metadata(
+        &self,
+        realm: &RealmId,
+        user: &UserId,
+        query: &MetadataQuery,
+    ) -> StoreResult<(i64, Vec<Metadata>)>;
     /// `(total matching, page)`.
     async fn query_login_sessions(
         &self,

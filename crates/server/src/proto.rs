@@ -65,4 +65,17 @@ pub mod zitadel {
             package!("zitadel.session.v2");
         }
     }
+    pub mod filter {
+        pub mod v2 {
+            package!("zitadel.filter.v2");
+        }
+    }
+    pub mod metadata {
+        pub mod v1 {
+            package!("zitadel.metadata.v1");
+        }
+        pub mod v2 {
+            package!("zitadel.metadata.v2");
+        }
+    }
 }

@@ -25,6 +25,7 @@ mod durability;
 mod factors;
 mod login_sessions;
 mod machines;
+mod metadata;
 mod oob_codes;
 mod open;
 mod params;
@@ -50,11 +51,12 @@ use tessera_core::delivery::{Delivery, DeliveryStatus};
 use tessera_core::error::{Parent, StoreError, Unique};
 use tessera_core::factor::Sealed;
 use tessera_core::login_session::LoginSession;
+use tessera_core::metadata::Metadata;
 use tessera_core::oob::{OobCode, OobRequest};
 use tessera_core::store::{
-    Activity, Attempted, EnrolOutcome, Enrolment, Event, KeyUsage, NewChallenge, Outgoing,
-    RefreshTokenRecord, SealedKind, SealedRecord, SessionQuery, SignInCompletion, SignInOutcome,
-    SigningKeyRecord, StoreResult, UserQuery, UserScope, UserWrite, WriteOrder,
+    Activity, Attempted, EnrolOutcome, Enrolment, Event, KeyUsage, MetadataQuery, NewChallenge,
+    Outgoing, RefreshTokenRecord, SealedKind, SealedRecord, SessionQuery, SignInCompletion,
+    SignInOutcome, SigningKeyRecord, StoreResult, UserQuery, UserScope, UserWrite, WriteOrder,
 };
 use tessera_core::store::{Attempt, AttemptTaken, EventFilter, EventRecord, Listed, Passed};
 use tessera_core::{
@@ -497,6 +499,37 @@ impl Store for SqlStore {
 
     async fn delete_login_session(&self, id: &str) -> StoreResult<bool> {
         self.durably(async |conn| login_sessions::delete(conn, id).await)
+            .await
+    }
+
+    async fn set_metadata(
+        &self,
+        realm: &RealmId,
+        user: &UserId,
+        entries: &[(String, Vec<u8>)],
+        at: OffsetDateTime,
+    ) -> StoreResult<()> {
+        self.durably(async |conn| metadata::set(conn, (realm, user), entries, at).await)
+            .await
+    }
+
+    async fn remove_metadata(
+        &self,
+        realm: &RealmId,
+        user: &UserId,
+        keys: &[String],
+    ) -> StoreResult<bool> {
+        self.durably(async |conn| metadata::remove(conn, (realm, user), keys).await)
+            .await
+    }
+
+    async fn query_metadata(
+        &self,
+        realm: &RealmId,
+        user: &UserId,
+        query: &MetadataQuery,
+    ) -> StoreResult<(i64, Vec<Metadata>)> {
+        self.reading(async |conn| metadata::query(conn, (realm, user), query).await)
             .await
     }
 

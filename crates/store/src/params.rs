@@ -4,7 +4,7 @@
 use sqlx::any::{AnyArguments, AnyRow};
 use sqlx::query::Query;
 use sqlx::{Any, AssertSqlSafe};
-use tessera_core::store::StoreResult;
+use tessera_core::store::{StoreResult, TextMatch, TextPosition};
 
 use crate::conn::Conn;
 use crate::db_err;
@@ -53,6 +53,25 @@ impl Params {
             .await
             .map_err(db_err)?;
         get(&row, "n")
+    }
+}
+
+/// `expression` compared with the text parameter `value` as `how` says, the same on SQLite and
+/// PostgreSQL: with functions both engines have (`substr`, `length`, `replace`, `lower`)
+/// rather than `LIKE`, whose case rules differ between them.
+pub(crate) fn text_match(expression: &str, how: TextMatch, value: &str) -> String {
+    let (c, v) = if how.ignore_case {
+        (format!("lower({expression})"), format!("lower({value})"))
+    } else {
+        (expression.to_owned(), value.to_owned())
+    };
+    match how.at {
+        TextPosition::Equals => format!("{c} = {v}"),
+        TextPosition::StartsWith => format!("substr({c}, 1, length({v})) = {v}"),
+        TextPosition::EndsWith => format!(
+            "(length({c}) >= length({v}) AND substr({c}, length({c}) - length({v}) + 1) = {v})"
+        ),
+        TextPosition::Contains => format!("(length({v}) = 0 OR replace({c}, {v}, '') <> {c})"),
     }
 }
 

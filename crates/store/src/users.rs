@@ -4,15 +4,15 @@
 use sqlx::AssertSqlSafe;
 use tessera_core::error::StoreError;
 use tessera_core::store::{
-    Activity, RefreshTokenRecord, StoreResult, TextField, TextMatch, TextPosition, UserFilter,
-    UserQuery, UserScope, UserSort,
+    Activity, RefreshTokenRecord, StoreResult, TextField, TextMatch, UserFilter, UserQuery,
+    UserScope, UserSort,
 };
 use tessera_core::{AccountState, Gender, Identity, NewUser, RealmId, User, UserId};
 use time::OffsetDateTime;
 
 use crate::conn::Conn;
 use crate::db_err;
-use crate::params::{Params, in_list};
+use crate::params::{Params, in_list, text_match};
 use crate::rows::{USER_COLUMNS, get, millis, user_from_row};
 use crate::together::{Statement, run, run_together};
 
@@ -376,7 +376,7 @@ fn joined(filters: &[UserFilter], p: &mut Params, with: &str, empty: &str) -> St
 /// A comparison of `field` with the parameter `value`; an absent field compares as empty, so
 /// that a negated query keeps the users without it.
 fn text_condition(field: TextField, how: TextMatch, value: String) -> String {
-    let column = match field {
+    let expression = match field {
         TextField::Username => "COALESCE(username, '')",
         TextField::GivenName => "COALESCE(given_name, '')",
         TextField::FamilyName => "COALESCE(family_name, '')",
@@ -386,19 +386,7 @@ fn text_condition(field: TextField, how: TextMatch, value: String) -> String {
         TextField::Phone => "COALESCE(phone_number, '')",
         TextField::LoginName => "COALESCE(username, email, '')",
     };
-    let (c, v) = if how.ignore_case {
-        (format!("lower({column})"), format!("lower({value})"))
-    } else {
-        (column.to_owned(), value)
-    };
-    match how.at {
-        TextPosition::Equals => format!("{c} = {v}"),
-        TextPosition::StartsWith => format!("substr({c}, 1, length({v})) = {v}"),
-        TextPosition::EndsWith => format!(
-            "(length({c}) >= length({v}) AND substr({c}, length({c}) - length({v}) + 1) = {v})"
-        ),
-        TextPosition::Contains => format!("(length({v}) = 0 OR replace({c}, {v}, '') <> {c})"),
-    }
+    text_match(expression, how, &value)
 }
 
 /// The realms with a user whose `column` (`id` or `email`) is `value`.

@@ -8,6 +8,7 @@ mod contacts;
 mod delivery;
 mod idp_sign_in;
 mod login_sessions;
+mod metadata;
 mod mfa;
 mod oob;
 mod orgs;

@@ -172,6 +172,10 @@ fn domain_envelope(e: &DomainError) -> Envelope {
         | TooManyRecoveryCodes
         | NoRecoveryCodes
         | InvalidRecoveryCode
+        | NoMetadata
+        | MetadataInvalid
+        | MetadataKeyMissing
+        | MetadataNotFound
         | OrgExists
         | UsernameExists
         | InvalidVerificationCode

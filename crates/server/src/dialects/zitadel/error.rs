@@ -66,6 +66,10 @@ pub enum Op {
     ResendEmailCode,
     ResendPhoneCode,
     Read,
+    /// Metadata of several keys at once (v2, and v1's bulk calls).
+    Metadata,
+    /// v1's metadata calls of one key.
+    MetadataKey,
 }
 
 const fn err(code: Code, message: &'static str, id: &'static str) -> ZitadelError {
@@ -197,6 +201,9 @@ pub const BAD_BODY: ZitadelError = err(
     "Errors.Request.Invalid",
     "TESSERA-REQ01",
 );
+/// GetUserMetadata of a key the user has no entry of.
+pub const METADATA_NOT_FOUND: ZitadelError =
+    err(Code::NotFound, "Metadata not found", "QUERY-Rgh32");
 /// ListSessions' refusals of a query: one that sets nothing, an empty creator id, a user agent
 /// query with no fingerprint id (the caller's own, which Tessera's tokens do not carry), and a
 /// comparison method ZITADEL does not define.
@@ -308,6 +315,28 @@ impl ZitadelError {
                 "TESSERA-SES01",
             ),
             (UserNotFound, _) => err(Code::NotFound, "User could not be found", "COMMAND-SqyJz"),
+            (NoMetadata, _) => err(
+                Code::FailedPrecondition,
+                "Metadata list is empty",
+                "META-9mm2d",
+            ),
+            (MetadataInvalid, _) => err(Code::InvalidArgument, "Metadata is invalid", "META-2m00f"),
+            (MetadataKeyMissing, Op::MetadataKey) => {
+                err(Code::InvalidArgument, "Metadata is invalid", "META-2n0fs")
+            }
+            (MetadataKeyMissing, _) => err(
+                Code::InvalidArgument,
+                "Metadata is invalid",
+                "COMMAND-m29ds",
+            ),
+            (MetadataNotFound, Op::MetadataKey) => {
+                err(Code::NotFound, "Metadata not found", "META-ncnw3")
+            }
+            (MetadataNotFound, _) => err(
+                Code::NotFound,
+                "One or more keys do not exist",
+                "META-2nnds",
+            ),
             (SecondFactorExists, Op::AddOtpSms) => {
                 err(Code::AlreadyExists, ALREADY_SET_UP, "COMMAND-Ad3g2")
             }

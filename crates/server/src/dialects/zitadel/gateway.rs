@@ -46,6 +46,8 @@ pub enum Verb {
     Put,
     Patch,
     Delete,
+    /// `DELETE` with `body: "*"` (v1's bulk removals).
+    DeleteWhole,
 }
 
 impl Verb {
@@ -91,6 +93,12 @@ impl Verb {
                 HttpMethod::Delete,
                 MethodFilter::DELETE,
                 Body::Query,
+                StatusCode::OK,
+            ),
+            Verb::DeleteWhole => (
+                HttpMethod::Delete,
+                MethodFilter::DELETE,
+                Body::Whole,
                 StatusCode::OK,
             ),
         }

@@ -15,6 +15,7 @@ mod gateway;
 mod grpc;
 mod idp_links;
 mod lifecycle;
+mod metadata;
 mod passkeys;
 mod profiles;
 mod recovery;
@@ -459,6 +460,60 @@ fn gateway() -> Gateway {
             "/v2/users/{user_id}/links/{idp_id}/{linked_user_id}",
             "RemoveIDPLink",
             idp_links::remove_idp_link,
+        )
+        .route(
+            Post,
+            "/v2/users/{user_id}/metadata",
+            "SetUserMetadata",
+            metadata::set_user_metadata,
+        )
+        .route(
+            Post,
+            "/v2/users/{user_id}/metadata/search",
+            "ListUserMetadata",
+            metadata::list_user_metadata,
+        )
+        .route(
+            Delete,
+            "/v2/users/{user_id}/metadata",
+            "DeleteUserMetadata",
+            metadata::delete_user_metadata,
+        )
+        .route(
+            Post,
+            "/management/v1/users/{id}/metadata/_bulk",
+            "BulkSetUserMetadata",
+            metadata::bulk_set_user_metadata,
+        )
+        .route(
+            DeleteWhole,
+            "/management/v1/users/{id}/metadata/_bulk",
+            "BulkRemoveUserMetadata",
+            metadata::bulk_remove_user_metadata,
+        )
+        .route(
+            Post,
+            "/management/v1/users/{id}/metadata/_search",
+            "ListUserMetadata",
+            metadata::list_user_metadata_v1,
+        )
+        .route(
+            Post,
+            "/management/v1/users/{id}/metadata/{key}",
+            "SetUserMetadata",
+            metadata::set_user_metadata_v1,
+        )
+        .route(
+            Get,
+            "/management/v1/users/{id}/metadata/{key}",
+            "GetUserMetadata",
+            metadata::get_user_metadata,
+        )
+        .route(
+            Delete,
+            "/management/v1/users/{id}/metadata/{key}",
+            "RemoveUserMetadata",
+            metadata::remove_user_metadata,
         )
         .route(
             Search,

@@ -84,14 +84,19 @@ impl Page {
     /// ZITADEL's default page when the request names no limit, and at most its largest.
     pub(super) fn of(query: Option<ListQuery>) -> Result<Page, ZitadelError> {
         let query = query.unwrap_or_default();
-        let limit = match query.limit {
+        Page::new(query.offset, query.limit, query.asc)
+    }
+
+    /// The page of any version's list query (v1's `ListQuery`, v2's `PaginationRequest`).
+    pub(super) fn new(offset: u64, limit: u32, ascending: bool) -> Result<Page, ZitadelError> {
+        let limit = match limit {
             0 => DEFAULT_LIMIT,
             n => n.min(MAX_LIMIT),
         };
         Ok(Page {
-            offset: i64::try_from(query.offset).map_err(|_| BAD_BODY)?,
+            offset: i64::try_from(offset).map_err(|_| BAD_BODY)?,
             limit: i64::from(limit),
-            ascending: query.asc,
+            ascending,
         })
     }
 }
@@ -241,7 +246,9 @@ fn filter(
     }
 }
 
-fn how(method: i32) -> Result<TextMatch, ZitadelError> {
+/// A text query's method: v1's and v2's `TextQueryMethod` and v2's `TextFilterMethod` number
+/// their values alike.
+pub(super) fn how(method: i32) -> Result<TextMatch, ZitadelError> {
     use TextQueryMethod::*;
     let (at, ignore_case) = match TextQueryMethod::try_from(method).map_err(|_| BAD_BODY)? {
         Equals => (TextPosition::Equals, false),

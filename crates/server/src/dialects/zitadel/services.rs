@@ -14,8 +14,8 @@ use super::connect::{self, ConnectError};
 use super::error::UNIMPLEMENTED;
 use super::grpc::{Grpc, call};
 use super::{
-    factors, idp_links, lifecycle, passkeys, profiles, recovery, search, session_list, sessions,
-    updates, users,
+    factors, idp_links, lifecycle, metadata, passkeys, profiles, recovery, search, session_list,
+    sessions, updates, users,
 };
 use crate::proto::zitadel::auth::v1::{self as auth, auth_service_server};
 use crate::proto::zitadel::management::v1::{self as mgmt, management_service_server};
@@ -90,6 +90,9 @@ services! {
         "AddIDPLink" => add_idp_link(user::AddIdpLinkRequest) -> user::AddIdpLinkResponse = idp_links::add_idp_link;
         "ListIDPLinks" => list_idp_links(user::ListIdpLinksRequest) -> user::ListIdpLinksResponse = idp_links::list_idp_links;
         "RemoveIDPLink" => remove_idp_link(user::RemoveIdpLinkRequest) -> user::RemoveIdpLinkResponse = idp_links::remove_idp_link;
+        "SetUserMetadata" => set_user_metadata(user::SetUserMetadataRequest) -> user::SetUserMetadataResponse = metadata::set_user_metadata;
+        "ListUserMetadata" => list_user_metadata(user::ListUserMetadataRequest) -> user::ListUserMetadataResponse = metadata::list_user_metadata;
+        "DeleteUserMetadata" => delete_user_metadata(user::DeleteUserMetadataRequest) -> user::DeleteUserMetadataResponse = metadata::delete_user_metadata;
         "RegisterPasskey" => register_passkey(user::RegisterPasskeyRequest) -> user::RegisterPasskeyResponse = passkeys::register_passkey;
         "VerifyPasskeyRegistration" => verify_passkey_registration(user::VerifyPasskeyRegistrationRequest) -> user::VerifyPasskeyRegistrationResponse = passkeys::verify_passkey_registration;
         "CreatePasskeyRegistrationLink" => create_passkey_registration_link(user::CreatePasskeyRegistrationLinkRequest) -> user::CreatePasskeyRegistrationLinkResponse = passkeys::create_passkey_registration_link;
@@ -111,6 +114,12 @@ services! {
         "AddOrg" => add_org(mgmt::AddOrgRequest) -> mgmt::AddOrgResponse = users::add_org;
         "ListHumanLinkedIDPs" => list_human_linked_id_ps(mgmt::ListHumanLinkedIdPsRequest) -> mgmt::ListHumanLinkedIdPsResponse = idp_links::list_human_linked_idps;
         "RemoveHumanLinkedIDP" => remove_human_linked_idp(mgmt::RemoveHumanLinkedIdpRequest) -> mgmt::RemoveHumanLinkedIdpResponse = idp_links::remove_human_linked_idp;
+        "SetUserMetadata" => set_user_metadata(mgmt::SetUserMetadataRequest) -> mgmt::SetUserMetadataResponse = metadata::set_user_metadata_v1;
+        "BulkSetUserMetadata" => bulk_set_user_metadata(mgmt::BulkSetUserMetadataRequest) -> mgmt::BulkSetUserMetadataResponse = metadata::bulk_set_user_metadata;
+        "ListUserMetadata" => list_user_metadata(mgmt::ListUserMetadataRequest) -> mgmt::ListUserMetadataResponse = metadata::list_user_metadata_v1;
+        "GetUserMetadata" => get_user_metadata(mgmt::GetUserMetadataRequest) -> mgmt::GetUserMetadataResponse = metadata::get_user_metadata;
+        "RemoveUserMetadata" => remove_user_metadata(mgmt::RemoveUserMetadataRequest) -> mgmt::RemoveUserMetadataResponse = metadata::remove_user_metadata;
+        "BulkRemoveUserMetadata" => bulk_remove_user_metadata(mgmt::BulkRemoveUserMetadataRequest) -> mgmt::BulkRemoveUserMetadataResponse = metadata::bulk_remove_user_metadata;
         "AddHumanUser" => add_human_user(mgmt::AddHumanUserRequest) -> mgmt::AddHumanUserResponse = users::add_human_user_v1;
         "ImportHumanUser" => import_human_user(mgmt::ImportHumanUserRequest) -> mgmt::ImportHumanUserResponse = users::import_human_user;
         "GetUserByID" => get_user_by_id(mgmt::GetUserByIdRequest) -> mgmt::GetUserByIdResponse = profiles::get_user_by_id_v1;

@@ -1,0 +1,230 @@
+//! User metadata: v2's `SetUserMetadata`, `ListUserMetadata` and `DeleteUserMetadata` (the user
+//! itself, or `user.write` / `user.read`, across organizations) and management v1's six calls
+//! (in the call's organization). Setting and removing are all-or-none per request.
+
+use tessera_core::metadata::Metadata;
+use tessera_core::store::{MetadataQuery, TextMatch, TextPosition};
+use tessera_core::{DomainError, UserId};
+
+use super::details::{details_v1, stored_v1, timestamp};
+use super::error::{BAD_BODY, METADATA_NOT_FOUND, Op, ZitadelError};
+use super::rpc::Ctx;
+use super::search::{Page, how};
+use crate::proto::zitadel::filter::v2::PaginationResponse;
+use crate::proto::zitadel::management::v1 as mgmt;
+use crate::proto::zitadel::metadata::{v1 as metadata_v1, v2 as metadata_v2};
+use crate::proto::zitadel::user::v2 as user;
+use crate::proto::zitadel::v1::ListDetails;
+
+fn domain(op: Op) -> impl Fn(DomainError) -> ZitadelError {
+    move |e| ZitadelError::from_domain(op, e)
+}
+
+/// A page of the user's entries that match every key filter `(method, key)`.
+async fn found(
+    ctx: &Ctx,
+    id: &UserId,
+    keys: Vec<(i32, String)>,
+    page: &Page,
+) -> Result<(i64, Vec<Metadata>), ZitadelError> {
+    let query = MetadataQuery {
+        keys: keys
+            .into_iter()
+            .map(|(method, key)| Ok((how(method)?, key)))
+            .collect::<Result<_, ZitadelError>>()?,
+        ascending: page.ascending,
+        offset: page.offset,
+        limit: page.limit,
+    };
+    ctx.svc
+        .metadata(&ctx.realm, id, &query)
+        .await
+        .map_err(domain(Op::Metadata))
+}
+
+pub async fn set_user_metadata(
+    ctx: Ctx,
+    req: user::SetUserMetadataRequest,
+) -> Result<user::SetUserMetadataResponse, ZitadelError> {
+    let (ctx, id) = ctx.write_of(&req.user_id).await?;
+    let entries: Vec<_> = req.metadata.into_iter().map(|m| (m.key, m.value)).collect();
+    let at = ctx
+        .svc
+        .set_metadata(&ctx.realm, &id, &entries)
+        .await
+        .map_err(domain(Op::Metadata))?;
+    Ok(user::SetUserMetadataResponse {
+        set_date: Some(timestamp(at)),
+    })
+}
+
+pub async fn delete_user_metadata(
+    ctx: Ctx,
+    req: user::DeleteUserMetadataRequest,
+) -> Result<user::DeleteUserMetadataResponse, ZitadelError> {
+    let (ctx, id) = ctx.write_of(&req.user_id).await?;
+    let at = ctx
+        .svc
+        .remove_metadata(&ctx.realm, &id, &req.keys)
+        .await
+        .map_err(domain(Op::Metadata))?;
+    Ok(user::DeleteUserMetadataResponse {
+        deletion_date: Some(timestamp(at)),
+    })
+}
+
+pub async fn list_user_metadata(
+    ctx: Ctx,
+    req: user::ListUserMetadataRequest,
+) -> Result<user::ListUserMetadataResponse, ZitadelError> {
+    let (ctx, id) = ctx.read_of(&req.user_id).await?;
+    let pagination = req.pagination.unwrap_or_default();
+    let page = Page::new(pagination.offset, pagination.limit, pagination.asc)?;
+    let keys = req
+        .filters
+        .into_iter()
+        .map(|f| {
+            use metadata_v2::metadata_search_filter::Filter;
+            match f.filter.ok_or(BAD_BODY)? {
+                Filter::KeyFilter(k) => Ok((k.method, k.key)),
+            }
+        })
+        .collect::<Result<_, ZitadelError>>()?;
+    let (total, entries) = found(&ctx, &id, keys, &page).await?;
+    Ok(user::ListUserMetadataResponse {
+        pagination: Some(PaginationResponse {
+            total_result: u64::try_from(total).unwrap_or_default(),
+            applied_limit: u64::try_from(page.limit).unwrap_or_default(),
+        }),
+        metadata: entries
+            .into_iter()
+            .map(|m| metadata_v2::Metadata {
+                creation_date: Some(timestamp(m.created_at)),
+                change_date: Some(timestamp(m.changed_at)),
+                key: m.key,
+                value: m.value,
+            })
+            .collect(),
+    })
+}
+
+pub async fn set_user_metadata_v1(
+    ctx: Ctx,
+    req: mgmt::SetUserMetadataRequest,
+) -> Result<mgmt::SetUserMetadataResponse, ZitadelError> {
+    let (ctx, id) = ctx.org_write_of(&req.id).await?;
+    ctx.svc
+        .set_metadata(&ctx.realm, &id, &[(req.key, req.value)])
+        .await
+        .map_err(domain(Op::MetadataKey))?;
+    Ok(mgmt::SetUserMetadataResponse {
+        id: req.id,
+        details: Some(details_v1(&ctx)),
+    })
+}
+
+pub async fn bulk_set_user_metadata(
+    ctx: Ctx,
+    req: mgmt::BulkSetUserMetadataRequest,
+) -> Result<mgmt::BulkSetUserMetadataResponse, ZitadelError> {
+    let (ctx, id) = ctx.org_write_of(&req.id).await?;
+    let entries: Vec<_> = req.metadata.into_iter().map(|m| (m.key, m.value)).collect();
+    ctx.svc
+        .set_metadata(&ctx.realm, &id, &entries)
+        .await
+        .map_err(domain(Op::Metadata))?;
+    Ok(mgmt::BulkSetUserMetadataResponse {
+        details: Some(details_v1(&ctx)),
+    })
+}
+
+/// An entry as v1 shows it, its details those of the entry itself.
+fn entry_v1(ctx: &Ctx, m: Metadata) -> metadata_v1::Metadata {
+    metadata_v1::Metadata {
+        details: Some(stored_v1(ctx.org_id(), m.created_at, m.changed_at)),
+        key: m.key,
+        value: m.value,
+    }
+}
+
+pub async fn list_user_metadata_v1(
+    ctx: Ctx,
+    req: mgmt::ListUserMetadataRequest,
+) -> Result<mgmt::ListUserMetadataResponse, ZitadelError> {
+    let (ctx, id) = ctx.org_read_of(&req.id).await?;
+    let query = req.query.unwrap_or_default();
+    let page = Page::new(query.offset, query.limit, query.asc)?;
+    let keys = req
+        .queries
+        .into_iter()
+        .map(|q| {
+            use metadata_v1::metadata_query::Query;
+            match q.query.ok_or(BAD_BODY)? {
+                Query::KeyQuery(k) => Ok((k.method, k.key)),
+            }
+        })
+        .collect::<Result<_, ZitadelError>>()?;
+    let (total, entries) = found(&ctx, &id, keys, &page).await?;
+    Ok(mgmt::ListUserMetadataResponse {
+        details: Some(ListDetails {
+            total_result: u64::try_from(total).unwrap_or_default(),
+            processed_sequence: 0,
+            view_timestamp: Some(timestamp(ctx.svc.now())),
+        }),
+        result: entries.into_iter().map(|m| entry_v1(&ctx, m)).collect(),
+    })
+}
+
+pub async fn get_user_metadata(
+    ctx: Ctx,
+    req: mgmt::GetUserMetadataRequest,
+) -> Result<mgmt::GetUserMetadataResponse, ZitadelError> {
+    let (ctx, id) = ctx.org_read_of(&req.id).await?;
+    let exactly = TextMatch {
+        at: TextPosition::Equals,
+        ignore_case: false,
+    };
+    let query = MetadataQuery {
+        keys: vec![(exactly, req.key)],
+        ascending: true,
+        offset: 0,
+        limit: 1,
+    };
+    let (_, entries) = ctx
+        .svc
+        .metadata(&ctx.realm, &id, &query)
+        .await
+        .map_err(domain(Op::MetadataKey))?;
+    let entry = entries.into_iter().next().ok_or(METADATA_NOT_FOUND)?;
+    Ok(mgmt::GetUserMetadataResponse {
+        metadata: Some(entry_v1(&ctx, entry)),
+    })
+}
+
+pub async fn remove_user_metadata(
+    ctx: Ctx,
+    req: mgmt::RemoveUserMetadataRequest,
+) -> Result<mgmt::RemoveUserMetadataResponse, ZitadelError> {
+    let (ctx, id) = ctx.org_write_of(&req.id).await?;
+    ctx.svc
+        .remove_metadata(&ctx.realm, &id, &[req.key])
+        .await
+        .map_err(domain(Op::MetadataKey))?;
+    Ok(mgmt::RemoveUserMetadataResponse {
+        details: Some(details_v1(&ctx)),
+    })
+}
+
+pub async fn bulk_remove_user_metadata(
+    ctx: Ctx,
+    req: mgmt::BulkRemoveUserMetadataRequest,
+) -> Result<mgmt::BulkRemoveUserMetadataResponse, ZitadelError> {
+    let (ctx, id) = ctx.org_write_of(&req.id).await?;
+    ctx.svc
+        .remove_metadata(&ctx.realm, &id, &req.keys)
+        .await
+        .map_err(domain(Op::Metadata))?;
+    Ok(mgmt::BulkRemoveUserMetadataResponse {
+        details: Some(details_v1(&ctx)),
+    })
+}
