@@ -240,15 +240,27 @@ impl Service {
         id: &str,
         token: Option<&str>,
     ) -> Result<(LoginSession, Option<User>), DomainError> {
+        let found = self.stored_login_session(realm, id, token).await?;
+        if found.0.expired(self.clock.now()) {
+            return Err(DomainError::LoginSessionExpired);
+        }
+        Ok(found)
+    }
+
+    /// The session, expired or not, if it is the realm's; `token`, when given, must be its
+    /// current one. ZITADEL reads and deletes expired sessions; only changes need them alive.
+    pub async fn stored_login_session(
+        &self,
+        realm: &Realm,
+        id: &str,
+        token: Option<&str>,
+    ) -> Result<(LoginSession, Option<User>), DomainError> {
         let session = self
             .store
             .get_login_session(id)
             .await?
             .filter(|s| s.realm == realm.id)
             .ok_or(DomainError::SessionNotFound)?;
-        if session.expired(self.clock.now()) {
-            return Err(DomainError::LoginSessionExpired);
-        }
         if let Some(token) = token.filter(|t| !t.is_empty())
             && !same_digest(&sha256(token.as_bytes()), &session.token_hash)
         {
@@ -278,7 +290,7 @@ impl Service {
         id: &str,
         token: Option<&str>,
     ) -> Result<(), DomainError> {
-        self.login_session(realm, id, token).await?;
+        self.stored_login_session(realm, id, token).await?;
         self.store.delete_login_session(id).await?;
         Ok(())
     }

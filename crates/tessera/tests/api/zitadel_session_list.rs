@@ -110,6 +110,7 @@ async fn each_query_finds_its_sessions() {
         (3, vec![third.clone(), second.clone(), first.clone()])
     );
     let shown = &listed["sessions"][2];
+    let shown_first = shown.clone();
     let got = call_ok(
         &app,
         Method::GET,
@@ -243,6 +244,38 @@ async fn each_query_finds_its_sessions() {
         by_expiry(app.now(), "TIMESTAMP_QUERY_METHOD_LESS").await,
         vec![first.clone()]
     );
+    // An expired session is still read as it is, and deleted; only changes need it alive.
+    let expired = call_ok(
+        &app,
+        Method::GET,
+        &format!("/v2/sessions/{first}"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(
+        expired["session"]["expirationDate"],
+        shown_first["expirationDate"]
+    );
+    assert_refused_unchanged(
+        &app,
+        app.zitadel(
+            Method::PATCH,
+            &format!("/v2/sessions/{first}"),
+            &pat,
+            None,
+            Some(json!({"metadata": {"k": "dg=="}})),
+        ),
+        (400, 9, "Session has expired", "COMMAND-Hkl3d"),
+    )
+    .await;
+    call_ok(
+        &app,
+        Method::DELETE,
+        &format!("/v2/sessions/{first}"),
+        json!({}),
+    )
+    .await;
+    assert!(found(json!({"userIdQuery": {"id": ada}})).await.is_empty());
 
     // v2beta's path is v2's.
     let (status, beta) = app
@@ -251,11 +284,11 @@ async fn each_query_finds_its_sessions() {
             "/v2beta/sessions/search",
             &pat,
             None,
-            Some(json!({"queries": [ids_query(&[&first])]})),
+            Some(json!({"queries": [ids_query(&[&second])]})),
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{beta}");
-    assert_eq!(beta["sessions"][0]["id"], first.as_str());
+    assert_eq!(beta["sessions"][0]["id"], second.as_str());
 }
 
 #[tokio::test]

@@ -253,7 +253,7 @@ pub async fn get_session(
     }
     let (s, user) = ctx
         .svc
-        .login_session(&ctx.realm, &req.session_id, token)
+        .stored_login_session(&ctx.realm, &req.session_id, token)
         .await
         .map_err(domain)?;
     Ok(session::GetSessionResponse {
