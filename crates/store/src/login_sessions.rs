@@ -8,7 +8,7 @@ use tessera_core::{RealmId, UserId};
 
 use crate::conn::Conn;
 use crate::db_err;
-use crate::params::{Params, in_list};
+use crate::params::{Params, direction, in_list};
 use crate::rows::{corrupt, get, get_opt_time, get_time, millis};
 
 const COLUMNS: &str = "id, realm_id, user_id, token_hash, user_checked_at, password_checked_at, \
@@ -188,20 +188,17 @@ pub async fn query(conn: &mut Conn<'_>, q: &SessionQuery) -> StoreResult<(i64, V
         p.text(q.project.clone())
     )];
     conditions.extend(q.filters.iter().map(|f| condition(f, &mut p)));
-    let matching = conditions.join(" AND ");
-    let total = p
-        .count(
+    let from = format!("login_sessions WHERE {}", conditions.join(" AND "));
+    let order = direction(q.ascending);
+    let (total, rows) = p
+        .page(
             conn,
-            format!("SELECT COUNT(*) AS n FROM login_sessions WHERE {matching}"),
+            COLUMNS,
+            &from,
+            &format!("created_at {order}, id {order}"),
+            (q.limit, q.offset),
         )
         .await?;
-    let direction = if q.ascending { "ASC" } else { "DESC" };
-    let (limit, offset) = (p.int(q.limit), p.int(q.offset));
-    let sql = format!(
-        "SELECT {COLUMNS} FROM login_sessions WHERE {matching} \
-         ORDER BY created_at {direction}, id {direction} LIMIT {limit} OFFSET {offset}"
-    );
-    let rows = p.bound(sql).fetch_all(&mut *conn).await.map_err(db_err)?;
     let sessions = rows.iter().map(from_row).collect::<Result<_, _>>()?;
     Ok((total, sessions))
 }

@@ -1,7 +1,7 @@
 //! Users' metadata entries: set by upsert, removed all-or-none, searched by key.
 
 use sqlx::any::AnyRow;
-use tessera_core::error::{Parent, StoreError};
+use tessera_core::error::StoreError;
 use tessera_core::metadata::Metadata;
 use tessera_core::store::{MetadataQuery, StoreResult};
 use tessera_core::{RealmId, UserId};
@@ -9,8 +9,9 @@ use time::OffsetDateTime;
 
 use crate::conn::Conn;
 use crate::db_err;
-use crate::params::{Params, in_list, text_match};
+use crate::params::{Params, direction, in_list, text_match};
 use crate::rows::{get, get_time, millis};
+use crate::users;
 
 type Owner<'a> = (&'a RealmId, &'a UserId);
 
@@ -23,16 +24,7 @@ pub async fn set(
     at: OffsetDateTime,
 ) -> StoreResult<()> {
     let mut tx = conn.begin().await.map_err(db_err)?;
-    let lock = "UPDATE users SET ready_factors = ready_factors WHERE realm_id = $1 AND id = $2";
-    let locked = sqlx::query(lock)
-        .bind(&realm.0)
-        .bind(user.as_str())
-        .execute(&mut *tx)
-        .await
-        .map_err(db_err)?;
-    if locked.rows_affected() != 1 {
-        return Err(StoreError::Gone(Parent::User));
-    }
+    users::lock(&mut tx, realm, user).await?;
     for (key, value) in entries {
         sqlx::query(
             "INSERT INTO user_metadata (realm_id, user_id, key, value, created_at, changed_at) \
@@ -100,19 +92,16 @@ pub async fn query(
         let value = p.text(key.clone());
         matching = format!("{matching} AND {}", text_match("key", *how, &value));
     }
-    let total = p
-        .count(
+    let order = direction(q.ascending);
+    let (total, rows) = p
+        .page(
             conn,
-            format!("SELECT COUNT(*) AS n FROM user_metadata WHERE {matching}"),
+            "key, value, created_at, changed_at",
+            &format!("user_metadata WHERE {matching}"),
+            &format!("created_at {order}, key {order}"),
+            (q.limit, q.offset),
         )
         .await?;
-    let direction = if q.ascending { "ASC" } else { "DESC" };
-    let (limit, offset) = (p.int(q.limit), p.int(q.offset));
-    let sql = format!(
-        "SELECT key, value, created_at, changed_at FROM user_metadata WHERE {matching} \
-         ORDER BY created_at {direction}, key {direction} LIMIT {limit} OFFSET {offset}"
-    );
-    let rows = p.bound(sql).fetch_all(&mut *conn).await.map_err(db_err)?;
     let entries = rows.iter().map(from_row).collect::<Result<_, _>>()?;
     Ok((total, entries))
 }

@@ -54,6 +54,35 @@ impl Params {
             .map_err(db_err)?;
         get(&row, "n")
     }
+
+    /// A search's answer: how many rows `from` (a table and its `WHERE` clause, with these
+    /// placeholders) holds, and the page of them in `order`, `limit` rows after `offset`.
+    pub(crate) async fn page(
+        mut self,
+        conn: &mut Conn<'_>,
+        columns: &str,
+        from: &str,
+        order: &str,
+        (limit, offset): (i64, i64),
+    ) -> StoreResult<(i64, Vec<AnyRow>)> {
+        let total = self
+            .count(conn, format!("SELECT COUNT(*) AS n FROM {from}"))
+            .await?;
+        let (limit, offset) = (self.int(limit), self.int(offset));
+        let sql =
+            format!("SELECT {columns} FROM {from} ORDER BY {order} LIMIT {limit} OFFSET {offset}");
+        let rows = self
+            .bound(sql)
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(db_err)?;
+        Ok((total, rows))
+    }
+}
+
+/// `ASC` or `DESC`.
+pub(crate) fn direction(ascending: bool) -> &'static str {
+    if ascending { "ASC" } else { "DESC" }
 }
 
 /// `expression` compared with the text parameter `value` as `how` says, the same on SQLite and

@@ -2,13 +2,14 @@
 //! uses exactly one succeeds.
 
 use sqlx::AssertSqlSafe;
-use tessera_core::error::{Parent, StoreError};
+use tessera_core::error::StoreError;
 use tessera_core::{RealmId, UserId};
 use time::OffsetDateTime;
 
 use crate::conn::Conn;
 use crate::db_err;
 use crate::rows::millis;
+use crate::users;
 
 /// Adds `hashes` to the user's codes unless it would then hold more than `max`; `false` when
 /// it would, `Gone` when the user is. The count is read in the same transaction, after the
@@ -23,16 +24,7 @@ pub async fn add(
     max: i64,
 ) -> Result<bool, StoreError> {
     let mut tx = conn.begin().await.map_err(db_err)?;
-    let lock = "UPDATE users SET ready_factors = ready_factors WHERE realm_id = $1 AND id = $2";
-    let locked = sqlx::query(lock)
-        .bind(&realm.0)
-        .bind(user.as_str())
-        .execute(&mut *tx)
-        .await
-        .map_err(db_err)?;
-    if locked.rows_affected() != 1 {
-        return Err(StoreError::Gone(Parent::User));
-    }
+    users::lock(&mut tx, realm, user).await?;
     let held = count(&mut tx, (realm, user)).await?;
     if held + i64::try_from(hashes.len()).unwrap_or(i64::MAX) > max {
         return Ok(false);

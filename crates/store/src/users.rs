@@ -2,7 +2,7 @@
 //! query.
 
 use sqlx::AssertSqlSafe;
-use tessera_core::error::StoreError;
+use tessera_core::error::{Parent, StoreError};
 use tessera_core::store::{
     Activity, RefreshTokenRecord, StoreResult, TextField, TextMatch, UserFilter, UserQuery,
     UserScope, UserSort,
@@ -12,7 +12,7 @@ use time::OffsetDateTime;
 
 use crate::conn::Conn;
 use crate::db_err;
-use crate::params::{Params, in_list, text_match};
+use crate::params::{Params, direction, in_list, text_match};
 use crate::rows::{USER_COLUMNS, get, millis, user_from_row};
 use crate::together::{Statement, run, run_together};
 
@@ -304,12 +304,13 @@ pub(crate) async fn query(
     } else {
         format!(" AND {}", joined(&q.filters, &mut params, " OR ", "1 = 0"))
     };
-    let count_sql = format!("SELECT COUNT(*) AS n FROM users WHERE {in_realms}{filter}");
-    let total = params.count(conn, count_sql).await?;
+    let from = format!("users WHERE {in_realms}{filter}");
     if !with_users {
+        let total = params
+            .count(conn, format!("SELECT COUNT(*) AS n FROM {from}"))
+            .await?;
         return Ok((total, Vec::new()));
     }
-
     let column = match q.sort_by {
         UserSort::UserId => "id",
         UserSort::Name => "display_name",
@@ -322,17 +323,16 @@ pub(crate) async fn query(
         UserSort::NickName => "nick_name",
         UserSort::Disabled => "disabled",
     };
-    let direction = if q.descending { "DESC" } else { "ASC" };
-    let (limit, offset) = (params.int(q.limit), params.int(q.offset));
-    let sql = format!(
-        "SELECT {USER_COLUMNS} FROM users WHERE {in_realms}{filter} \
-         ORDER BY {column} {direction} NULLS LAST, id {direction} LIMIT {limit} OFFSET {offset}"
-    );
-    let rows = params
-        .bound(sql)
-        .fetch_all(&mut *conn)
-        .await
-        .map_err(db_err)?;
+    let order = direction(!q.descending);
+    let (total, rows) = params
+        .page(
+            conn,
+            USER_COLUMNS,
+            &from,
+            &format!("{column} {order} NULLS LAST, id {order}"),
+            (q.limit, q.offset),
+        )
+        .await?;
     let users = rows
         .iter()
         .map(user_from_row)
@@ -387,6 +387,24 @@ fn text_condition(field: TextField, how: TextMatch, value: String) -> String {
         TextField::LoginName => "COALESCE(username, email, '')",
     };
     text_match(expression, how, &value)
+}
+
+/// Locks the user's row until the transaction ends, so that changes hanging off the user wait
+/// for each other (on PostgreSQL; SQLite's one writer orders them anyway) and cannot outlive
+/// its deletion; `Gone` when there is no such user.
+pub(crate) async fn lock(conn: &mut Conn<'_>, realm: &RealmId, user: &UserId) -> StoreResult<()> {
+    let lock = "UPDATE users SET ready_factors = ready_factors WHERE realm_id = $1 AND id = $2";
+    let locked = sqlx::query(lock)
+        .bind(&realm.0)
+        .bind(user.as_str())
+        .execute(&mut *conn)
+        .await
+        .map_err(db_err)?;
+    if locked.rows_affected() == 1 {
+        Ok(())
+    } else {
+        Err(StoreError::Gone(Parent::User))
+    }
 }
 
 /// The realms with a user whose `column` (`id` or `email`) is `value`.
