@@ -104,6 +104,8 @@ pub struct UserWrite {
     pub dropped: Vec<ContactKind>,
     /// The messages that carry the codes.
     pub outgoing: Vec<Outgoing>,
+    /// A new user's metadata entries (key, value), created with its row (`UserRow::New` only).
+    pub metadata: Vec<(String, Vec<u8>)>,
     /// The key of an out-of-band code the write uses up (a password reset's): the write goes
     /// through only if the code is still there.
     pub used_oob: Option<Vec<u8>>,

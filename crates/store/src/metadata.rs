@@ -25,6 +25,18 @@ pub async fn set(
 ) -> StoreResult<()> {
     let mut tx = conn.begin().await.map_err(db_err)?;
     users::lock(&mut tx, realm, user).await?;
+    upsert(&mut tx, (realm, user), entries, at).await?;
+    tx.commit().await.map_err(db_err)
+}
+
+/// Inserts or replaces the entries, in the caller's transaction; an unchanged value keeps its
+/// change time.
+pub(crate) async fn upsert(
+    conn: &mut Conn<'_>,
+    (realm, user): Owner<'_>,
+    entries: &[(String, Vec<u8>)],
+    at: OffsetDateTime,
+) -> StoreResult<()> {
     for (key, value) in entries {
         sqlx::query(
             "INSERT INTO user_metadata (realm_id, user_id, key, value, created_at, changed_at) \
@@ -37,11 +49,11 @@ pub async fn set(
         .bind(key.as_str())
         .bind(value.as_slice())
         .bind(millis(at))
-        .execute(&mut *tx)
+        .execute(&mut *conn)
         .await
         .map_err(db_err)?;
     }
-    tx.commit().await.map_err(db_err)
+    Ok(())
 }
 
 /// Deletes the entries of `keys` if every one of them is set; else nothing.

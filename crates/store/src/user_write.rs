@@ -1,4 +1,5 @@
-//! A write of one user's row and what goes with it: factors added or removed, verifications of
+//! A write of one user's row and what goes with it: a new user's metadata, factors added or
+//! removed, verifications of
 //! an address or number started or dropped, out-of-band codes used, ended or issued, and the
 //! messages that carry their codes, in one transaction (`Store::write_user`).
 
@@ -7,7 +8,7 @@ use tessera_core::store::{StoreResult, UserRow, UserWrite};
 use crate::challenges::insert_event;
 use crate::conn::Conn;
 use crate::together::{run, run_together, won};
-use crate::{contacts, db_err, deliveries, factors, oob_codes, users};
+use crate::{contacts, db_err, deliveries, factors, metadata, oob_codes, users};
 
 /// Writes `write` in a transaction of its own, once its messages' limits are charged: the
 /// user's row first, then their factors (the order every write that takes both locks them in
@@ -29,6 +30,8 @@ pub(crate) async fn write(conn: &mut Conn<'_>, write: &UserWrite) -> StoreResult
                         return Ok(false);
                     }
                     users::insert_indexed(&mut tx, user).await?;
+                    let owner = (&user.realm, &user.id);
+                    metadata::upsert(&mut tx, owner, &write.metadata, user.created_at).await?;
                     user
                 }
                 UserRow::Changed(user) => {

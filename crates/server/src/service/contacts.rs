@@ -11,6 +11,7 @@ use tessera_core::contact::{
     CONTACT_CODE_ATTEMPTS, CONTACT_CODE_LEN, CONTACT_CODE_LIFETIME, ContactCode, ContactKind,
 };
 use tessera_core::delivery::{MessageContent, MessageKind};
+use tessera_core::metadata::check_entries;
 use tessera_core::store::{UserRow, UserWrite};
 use tessera_core::{
     DomainError, EmailAddress, Factor, FactorKind, FactorState, PhoneNumber, Realm, User, UserId,
@@ -71,6 +72,8 @@ pub struct NewHuman {
     pub email: Option<(EmailAddress, Proof)>,
     pub phone: Option<(PhoneNumber, Proof)>,
     pub totp_secret: Option<Vec<u8>>,
+    /// Metadata entries (key, value), checked before anything is written.
+    pub metadata: Vec<(String, Vec<u8>)>,
 }
 
 /// The codes a change hands back to its caller (`Proof::ReturnCode`).
@@ -145,7 +148,11 @@ impl Service {
             email,
             phone,
             totp_secret,
+            metadata,
         } = human;
+        if !metadata.is_empty() {
+            check_entries(&metadata)?;
+        }
         let vouched = |proof: &Proof| *proof == Proof::Verified;
         account.email_verified = email.as_ref().is_some_and(|(_, p)| vouched(p));
         account.email = email.as_ref().map(|(address, _)| address.clone());
@@ -154,7 +161,10 @@ impl Service {
             .filter(|(_, p)| vouched(p))
             .map(|(number, _)| number.clone());
         let user = self.new_user(realm, account).await?.into_user();
-        let mut write = UserWrite::default();
+        let mut write = UserWrite {
+            metadata,
+            ..UserWrite::default()
+        };
         if let Some(secret) = totp_secret {
             let mut factor = self.totp_factor(realm, &user.id, &secret)?;
             factor.state = FactorState::Ready;

@@ -1,6 +1,7 @@
 //! ZITADEL's user metadata: an application's key–value pairs on a user. Setting and removing
 //! are all-or-none per request; reads see only the organization's own users.
 
+use tessera_core::clock::{from_unix_millis, unix_millis};
 use tessera_core::metadata::{Metadata, check_entries, check_keys};
 use tessera_core::store::MetadataQuery;
 use tessera_core::{DomainError, Realm, UserId};
@@ -21,7 +22,7 @@ impl Service {
         }
         self.get_account(realm, id).await?;
         check_entries(entries)?;
-        let now = self.clock.now();
+        let now = self.stored_now();
         self.store.set_metadata(&realm.id, id, entries, now).await?;
         Ok(now)
     }
@@ -39,7 +40,13 @@ impl Service {
         if !self.store.remove_metadata(&realm.id, id, keys).await? {
             return Err(DomainError::MetadataNotFound);
         }
-        Ok(self.clock.now())
+        Ok(self.stored_now())
+    }
+
+    /// Now, as the store keeps times (whole milliseconds), so that the time a call answers is
+    /// the one its entries show.
+    fn stored_now(&self) -> OffsetDateTime {
+        from_unix_millis(unix_millis(self.clock.now()))
     }
 
     /// A page of the user's entries, and how many `query` finds in all; none for a user the

@@ -223,11 +223,57 @@ async fn refused_metadata_changes_change_nothing() {
             "/v2/users/404404404/metadata".to_owned(),
             Some(json!({"metadata": [{"key": "k", "value": "AQ=="}]})),
         ),
-        (404, 5, "User could not be found", "COMMAND-SqyJz"),
+        (400, 9, "User could not be found", "COMMAND-uXHNj"),
+    )
+    .await;
+    assert_refused_unchanged(
+        &app,
+        send(
+            Method::POST,
+            format!("{path}/search"),
+            Some(json!({"pagination": {"limit": 1001}})),
+        ),
+        (400, 3, "Limit exceeded", "QUERY-4M0fs"),
+    )
+    .await;
+    // A new user's metadata is checked before anything is written.
+    assert_refused_unchanged(
+        &app,
+        send(
+            Method::POST,
+            "/v2/users/human".to_owned(),
+            Some(json!({
+                "profile": {"givenName": "Bad", "familyName": "Data"},
+                "email": {"email": "bad@example.com", "isVerified": true},
+                "metadata": [{"key": "empty", "value": ""}],
+            })),
+        ),
+        invalid,
     )
     .await;
     let (keys, _) = keys_v2(&app, &ada, json!({})).await;
     assert_eq!(keys, ["kept"]);
+}
+
+/// v2 AddHumanUser's `metadata` is the new user's, written with it.
+#[tokio::test]
+async fn a_new_user_comes_with_its_metadata() {
+    let app = TestApp::spawn().await;
+    let created = call_ok(
+        &app,
+        Method::POST,
+        "/v2/users/human",
+        json!({
+            "profile": {"givenName": "Ada", "familyName": "Lovelace"},
+            "email": {"email": "ada@example.com", "isVerified": true},
+            "metadata": [{"key": "plan", "value": "cHJv"}, {"key": "seats", "value": "NQ=="}],
+        }),
+    )
+    .await;
+    let ada = str_of(&created, "userId");
+    let (mut keys, listed) = keys_v2(&app, ada, json!({})).await;
+    keys.sort();
+    assert_eq!(keys, ["plan", "seats"], "{listed}");
 }
 
 #[tokio::test]
@@ -243,7 +289,12 @@ async fn management_v1_calls_of_one_key_and_in_bulk() {
     )
     .await;
     assert_eq!(set["id"], ada.as_str());
-    assert!(set["details"]["changeDate"].is_string(), "{set}");
+    // The answer's time is the entry's.
+    let got = call_ok(&app, Method::GET, &format!("{base}/language"), json!({})).await;
+    assert_eq!(
+        set["details"]["changeDate"],
+        got["metadata"]["details"]["changeDate"]
+    );
     call_ok(
         &app,
         Method::POST,
@@ -383,6 +434,39 @@ async fn who_may_read_and_write_metadata() {
         .await;
     assert_eq!(status, StatusCode::OK, "{own}");
     assert_eq!(own["metadata"][0]["key"], "k");
+    // And through auth v1, the signed-in user's own.
+    let (status, mine) = app
+        .zitadel(
+            Method::POST,
+            "/auth/v1/users/me/metadata/_search",
+            token,
+            None,
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{mine}");
+    assert_eq!(mine["result"][0]["key"], "k");
+    let (status, got) = app
+        .zitadel(
+            Method::GET,
+            "/auth/v1/users/me/metadata/k",
+            token,
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{got}");
+    assert_eq!(got["metadata"]["value"], "AQ==");
+    let reply = app
+        .zitadel(
+            Method::GET,
+            "/auth/v1/users/me/metadata/none",
+            token,
+            None,
+            None,
+        )
+        .await;
+    assert_zitadel_error(&reply, 404, 5, "Metadata not found", "QUERY-Rgh32");
     assert_refused_unchanged(
         &app,
         app.zitadel(

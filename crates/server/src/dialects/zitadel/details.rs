@@ -17,11 +17,15 @@ fn sequence(at: OffsetDateTime) -> u64 {
 }
 
 pub fn details_v1(ctx: &Ctx) -> v1::ObjectDetails {
-    let now = ctx.svc.now();
+    changed_v1(ctx, ctx.svc.now())
+}
+
+/// For calls whose change is stored as made `at`.
+pub fn changed_v1(ctx: &Ctx, at: OffsetDateTime) -> v1::ObjectDetails {
     v1::ObjectDetails {
-        sequence: sequence(now),
+        sequence: sequence(at),
         creation_date: None,
-        change_date: Some(timestamp(now)),
+        change_date: Some(timestamp(at)),
         resource_owner: ctx.org_id().to_owned(),
     }
 }

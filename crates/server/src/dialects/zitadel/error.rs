@@ -201,6 +201,9 @@ pub const BAD_BODY: ZitadelError = err(
     "Errors.Request.Invalid",
     "TESSERA-REQ01",
 );
+/// v2's `PaginationRequest` asking for more than ZITADEL's most (1000) at once.
+pub const LIMIT_EXCEEDED: ZitadelError =
+    err(Code::InvalidArgument, "Limit exceeded", "QUERY-4M0fs");
 /// GetUserMetadata of a key the user has no entry of.
 pub const METADATA_NOT_FOUND: ZitadelError =
     err(Code::NotFound, "Metadata not found", "QUERY-Rgh32");
@@ -313,6 +316,11 @@ impl ZitadelError {
                 Code::Aborted,
                 "The session changed while the request was handled; retry",
                 "TESSERA-SES01",
+            ),
+            (UserNotFound, Op::Metadata | Op::MetadataKey) => err(
+                Code::FailedPrecondition,
+                "User could not be found",
+                "COMMAND-uXHNj",
             ),
             (UserNotFound, _) => err(Code::NotFound, "User could not be found", "COMMAND-SqyJz"),
             (NoMetadata, _) => err(

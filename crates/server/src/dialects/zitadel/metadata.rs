@@ -1,20 +1,22 @@
 //! User metadata: v2's `SetUserMetadata`, `ListUserMetadata` and `DeleteUserMetadata` (the user
 //! itself, or `user.write` / `user.read`, across organizations) and management v1's six calls
-//! (in the call's organization). Setting and removing are all-or-none per request.
+//! (in the call's organization), and auth v1's `ListMyMetadata` and `GetMyMetadata` (the
+//! signed-in user's). Setting and removing are all-or-none per request.
 
 use tessera_core::metadata::Metadata;
 use tessera_core::store::{MetadataQuery, TextMatch, TextPosition};
 use tessera_core::{DomainError, UserId};
 
-use super::details::{details_v1, stored_v1, timestamp};
-use super::error::{BAD_BODY, METADATA_NOT_FOUND, Op, ZitadelError};
+use super::details::{changed_v1, stored_v1, timestamp};
+use super::error::{BAD_BODY, LIMIT_EXCEEDED, METADATA_NOT_FOUND, Op, ZitadelError};
 use super::rpc::Ctx;
-use super::search::{Page, how};
+use super::search::{MAX_LIMIT, Page, how};
+use crate::proto::zitadel::auth::v1 as auth;
 use crate::proto::zitadel::filter::v2::PaginationResponse;
 use crate::proto::zitadel::management::v1 as mgmt;
 use crate::proto::zitadel::metadata::{v1 as metadata_v1, v2 as metadata_v2};
 use crate::proto::zitadel::user::v2 as user;
-use crate::proto::zitadel::v1::ListDetails;
+use crate::proto::zitadel::v1::{ListDetails, ListQuery};
 
 fn domain(op: Op) -> impl Fn(DomainError) -> ZitadelError {
     move |e| ZitadelError::from_domain(op, e)
@@ -79,6 +81,9 @@ pub async fn list_user_metadata(
 ) -> Result<user::ListUserMetadataResponse, ZitadelError> {
     let (ctx, id) = ctx.read_of(&req.user_id).await?;
     let pagination = req.pagination.unwrap_or_default();
+    if pagination.limit > MAX_LIMIT {
+        return Err(LIMIT_EXCEEDED);
+    }
     let page = Page::new(pagination.offset, pagination.limit, pagination.asc)?;
     let keys = req
         .filters
@@ -113,13 +118,14 @@ pub async fn set_user_metadata_v1(
     req: mgmt::SetUserMetadataRequest,
 ) -> Result<mgmt::SetUserMetadataResponse, ZitadelError> {
     let (ctx, id) = ctx.org_write_of(&req.id).await?;
-    ctx.svc
+    let at = ctx
+        .svc
         .set_metadata(&ctx.realm, &id, &[(req.key, req.value)])
         .await
         .map_err(domain(Op::MetadataKey))?;
     Ok(mgmt::SetUserMetadataResponse {
         id: req.id,
-        details: Some(details_v1(&ctx)),
+        details: Some(changed_v1(&ctx, at)),
     })
 }
 
@@ -129,12 +135,13 @@ pub async fn bulk_set_user_metadata(
 ) -> Result<mgmt::BulkSetUserMetadataResponse, ZitadelError> {
     let (ctx, id) = ctx.org_write_of(&req.id).await?;
     let entries: Vec<_> = req.metadata.into_iter().map(|m| (m.key, m.value)).collect();
-    ctx.svc
+    let at = ctx
+        .svc
         .set_metadata(&ctx.realm, &id, &entries)
         .await
         .map_err(domain(Op::Metadata))?;
     Ok(mgmt::BulkSetUserMetadataResponse {
-        details: Some(details_v1(&ctx)),
+        details: Some(changed_v1(&ctx, at)),
     })
 }
 
@@ -152,10 +159,28 @@ pub async fn list_user_metadata_v1(
     req: mgmt::ListUserMetadataRequest,
 ) -> Result<mgmt::ListUserMetadataResponse, ZitadelError> {
     let (ctx, id) = ctx.org_read_of(&req.id).await?;
-    let query = req.query.unwrap_or_default();
+    let (details, result) = listed_v1(&ctx, &id, req.query, req.queries).await?;
+    Ok(mgmt::ListUserMetadataResponse { details, result })
+}
+
+pub async fn list_my_metadata(
+    ctx: Ctx,
+    req: auth::ListMyMetadataRequest,
+) -> Result<auth::ListMyMetadataResponse, ZitadelError> {
+    let (details, result) = listed_v1(&ctx, &ctx.me()?, req.query, req.queries).await?;
+    Ok(auth::ListMyMetadataResponse { details, result })
+}
+
+/// v1's list of a user's entries.
+async fn listed_v1(
+    ctx: &Ctx,
+    id: &UserId,
+    query: Option<ListQuery>,
+    queries: Vec<metadata_v1::MetadataQuery>,
+) -> Result<(Option<ListDetails>, Vec<metadata_v1::Metadata>), ZitadelError> {
+    let query = query.unwrap_or_default();
     let page = Page::new(query.offset, query.limit, query.asc)?;
-    let keys = req
-        .queries
+    let keys = queries
         .into_iter()
         .map(|q| {
             use metadata_v1::metadata_query::Query;
@@ -164,15 +189,14 @@ pub async fn list_user_metadata_v1(
             }
         })
         .collect::<Result<_, ZitadelError>>()?;
-    let (total, entries) = found(&ctx, &id, keys, &page).await?;
-    Ok(mgmt::ListUserMetadataResponse {
-        details: Some(ListDetails {
-            total_result: u64::try_from(total).unwrap_or_default(),
-            processed_sequence: 0,
-            view_timestamp: Some(timestamp(ctx.svc.now())),
-        }),
-        result: entries.into_iter().map(|m| entry_v1(&ctx, m)).collect(),
-    })
+    let (total, entries) = found(ctx, id, keys, &page).await?;
+    let details = ListDetails {
+        total_result: u64::try_from(total).unwrap_or_default(),
+        processed_sequence: 0,
+        view_timestamp: Some(timestamp(ctx.svc.now())),
+    };
+    let result = entries.into_iter().map(|m| entry_v1(ctx, m)).collect();
+    Ok((Some(details), result))
 }
 
 pub async fn get_user_metadata(
@@ -180,25 +204,41 @@ pub async fn get_user_metadata(
     req: mgmt::GetUserMetadataRequest,
 ) -> Result<mgmt::GetUserMetadataResponse, ZitadelError> {
     let (ctx, id) = ctx.org_read_of(&req.id).await?;
+    let metadata = Some(entry_of(&ctx, &id, req.key).await?);
+    Ok(mgmt::GetUserMetadataResponse { metadata })
+}
+
+pub async fn get_my_metadata(
+    ctx: Ctx,
+    req: auth::GetMyMetadataRequest,
+) -> Result<auth::GetMyMetadataResponse, ZitadelError> {
+    let metadata = Some(entry_of(&ctx, &ctx.me()?, req.key).await?);
+    Ok(auth::GetMyMetadataResponse { metadata })
+}
+
+/// v1's entry of one key.
+async fn entry_of(
+    ctx: &Ctx,
+    id: &UserId,
+    key: String,
+) -> Result<metadata_v1::Metadata, ZitadelError> {
     let exactly = TextMatch {
         at: TextPosition::Equals,
         ignore_case: false,
     };
     let query = MetadataQuery {
-        keys: vec![(exactly, req.key)],
+        keys: vec![(exactly, key)],
         ascending: true,
         offset: 0,
         limit: 1,
     };
     let (_, entries) = ctx
         .svc
-        .metadata(&ctx.realm, &id, &query)
+        .metadata(&ctx.realm, id, &query)
         .await
         .map_err(domain(Op::MetadataKey))?;
     let entry = entries.into_iter().next().ok_or(METADATA_NOT_FOUND)?;
-    Ok(mgmt::GetUserMetadataResponse {
-        metadata: Some(entry_v1(&ctx, entry)),
-    })
+    Ok(entry_v1(ctx, entry))
 }
 
 pub async fn remove_user_metadata(
@@ -206,12 +246,13 @@ pub async fn remove_user_metadata(
     req: mgmt::RemoveUserMetadataRequest,
 ) -> Result<mgmt::RemoveUserMetadataResponse, ZitadelError> {
     let (ctx, id) = ctx.org_write_of(&req.id).await?;
-    ctx.svc
+    let at = ctx
+        .svc
         .remove_metadata(&ctx.realm, &id, &[req.key])
         .await
         .map_err(domain(Op::MetadataKey))?;
     Ok(mgmt::RemoveUserMetadataResponse {
-        details: Some(details_v1(&ctx)),
+        details: Some(changed_v1(&ctx, at)),
     })
 }
 
@@ -220,11 +261,12 @@ pub async fn bulk_remove_user_metadata(
     req: mgmt::BulkRemoveUserMetadataRequest,
 ) -> Result<mgmt::BulkRemoveUserMetadataResponse, ZitadelError> {
     let (ctx, id) = ctx.org_write_of(&req.id).await?;
-    ctx.svc
+    let at = ctx
+        .svc
         .remove_metadata(&ctx.realm, &id, &req.keys)
         .await
         .map_err(domain(Op::Metadata))?;
     Ok(mgmt::BulkRemoveUserMetadataResponse {
-        details: Some(details_v1(&ctx)),
+        details: Some(changed_v1(&ctx, at)),
     })
 }

@@ -131,6 +131,18 @@ fn gateway() -> Gateway {
         )
         .route(
             Post,
+            "/auth/v1/users/me/metadata/_search",
+            "ListMyMetadata",
+            metadata::list_my_metadata,
+        )
+        .route(
+            Get,
+            "/auth/v1/users/me/metadata/{key}",
+            "GetMyMetadata",
+            metadata::get_my_metadata,
+        )
+        .route(
+            Post,
             "/auth/v1/users/me/passwordless/_search",
             "ListMyPasswordless",
             passkeys::list_my_passwordless,

@@ -25,7 +25,7 @@ use user::search_query::Query;
 
 /// ZITADEL's page size when the request names none, and the most it serves at once.
 const DEFAULT_LIMIT: u32 = 100;
-const MAX_LIMIT: u32 = 1000;
+pub(super) const MAX_LIMIT: u32 = 1000;
 /// The most queries, ids and addresses one request may hold: each becomes a parameter of one
 /// statement, and the engines bound those (SQLite at 32,766).
 pub(super) const MAX_TERMS: usize = 1000;

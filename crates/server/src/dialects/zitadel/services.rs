@@ -153,6 +153,8 @@ services! {
         "SendMyPasswordlessLink" => send_my_passwordless_link(auth::SendMyPasswordlessLinkRequest) -> auth::SendMyPasswordlessLinkResponse = passkeys::send_my_passwordless_link;
         "VerifyMyPasswordless" => verify_my_passwordless(auth::VerifyMyPasswordlessRequest) -> auth::VerifyMyPasswordlessResponse = passkeys::verify_my_passwordless;
         "RemoveMyPasswordless" => remove_my_passwordless(auth::RemoveMyPasswordlessRequest) -> auth::RemoveMyPasswordlessResponse = passkeys::remove_my_passwordless;
+        "ListMyMetadata" => list_my_metadata(auth::ListMyMetadataRequest) -> auth::ListMyMetadataResponse = metadata::list_my_metadata;
+        "GetMyMetadata" => get_my_metadata(auth::GetMyMetadataRequest) -> auth::GetMyMetadataResponse = metadata::get_my_metadata;
         "AddMyAuthFactorU2F" => add_my_auth_factor_u2f(auth::AddMyAuthFactorU2fRequest) -> auth::AddMyAuthFactorU2fResponse = factors::add_my_u2f;
         "VerifyMyAuthFactorU2F" => verify_my_auth_factor_u2f(auth::VerifyMyAuthFactorU2fRequest) -> auth::VerifyMyAuthFactorU2fResponse = factors::verify_my_u2f;
         "RemoveMyAuthFactorU2F" => remove_my_auth_factor_u2f(auth::RemoveMyAuthFactorU2fRequest) -> auth::RemoveMyAuthFactorU2fResponse = factors::remove_my_u2f;

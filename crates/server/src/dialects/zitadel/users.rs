@@ -52,6 +52,8 @@ struct Human {
     totp_secret: Option<Vec<u8>>,
     /// v2's `idp_links`.
     identities: Vec<Identity>,
+    /// v2's `metadata`: (key, value).
+    metadata: Vec<(String, Vec<u8>)>,
 }
 
 /// A human's profile as a ZITADEL add gives it; the display name is the given and family
@@ -165,6 +167,7 @@ async fn create(ctx: &Ctx, realm: &Realm, human: Human) -> Result<Created, Zitad
         email: human.email,
         phone: human.phone,
         totp_secret: human.totp_secret,
+        metadata: human.metadata,
     };
     let (id, codes) = ctx
         .svc
@@ -238,6 +241,7 @@ fn human_v2(req: user::AddHumanUserRequest) -> Result<Human, ZitadelError> {
             .into_iter()
             .map(identity_of)
             .collect::<Result<_, _>>()?,
+        metadata: req.metadata.into_iter().map(|m| (m.key, m.value)).collect(),
     })
 }
 
