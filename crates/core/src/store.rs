@@ -297,13 +297,16 @@ pub enum SealedKind {
     SigningKey,
     /// A queued or recently sent message (it carries a code).
     DeliveryContent,
+    /// An out-of-band code and its link, kept for the emulator's `oobCodes`.
+    OobCode,
 }
 
 impl SealedKind {
-    pub const ALL: [SealedKind; 3] = [
+    pub const ALL: [SealedKind; 4] = [
         SealedKind::TotpSecret,
         SealedKind::SigningKey,
         SealedKind::DeliveryContent,
+        SealedKind::OobCode,
     ];
 
     pub const fn as_str(self) -> &'static str {
@@ -311,6 +314,7 @@ impl SealedKind {
             SealedKind::TotpSecret => "totp_secrets",
             SealedKind::SigningKey => "signing_keys",
             SealedKind::DeliveryContent => "deliveries",
+            SealedKind::OobCode => "oob_codes",
         }
     }
 
@@ -321,12 +325,13 @@ impl SealedKind {
             SealedKind::TotpSecret => "totp-secret",
             SealedKind::SigningKey => "signing-key",
             SealedKind::DeliveryContent => "delivery-content",
+            SealedKind::OobCode => "oob-code",
         }
     }
 }
 
 /// One sealed value and the record that holds it, by its key: a factor's realm, user and id,
-/// a signing key's id, or a message's id.
+/// a signing key's id, a message's id, or an out-of-band code's key (its hash, in hex).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SealedRecord {
     pub key: Vec<String>,

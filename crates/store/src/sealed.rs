@@ -5,22 +5,54 @@
 //! so a rotation racing a node that changes the same record cannot overwrite the newer value,
 //! and running a rotation twice changes nothing the second time.
 
-use sqlx::AssertSqlSafe;
+use data_encoding::HEXLOWER;
+use sqlx::any::{AnyArguments, AnyRow};
+use sqlx::query::Query;
+use sqlx::{Any, AssertSqlSafe};
 use tessera_core::factor::Sealed;
 use tessera_core::store::{KeyUsage, SealedKind, SealedRecord, StoreResult};
 
 use crate::conn::Conn;
 use crate::db_err;
-use crate::rows::get;
+use crate::rows::{corrupt, get};
 
 /// Where a kind of sealed value lives: table, key columns and sealed-bytes column. Each of
 /// these tables names the key in `master_key_id`. A factor's id is its user's own, so its key
-/// is three columns.
+/// is three columns; an out-of-band code's is its hash, bytes.
 fn place(kind: SealedKind) -> (&'static str, &'static [&'static str], &'static str) {
     match kind {
         SealedKind::TotpSecret => ("factors", &["realm_id", "user_id", "id"], "secret_sealed"),
         SealedKind::SigningKey => ("signing_keys", &["kid"], "sealed_private_key"),
         SealedKind::DeliveryContent => ("deliveries", &["id"], "sealed_content"),
+        SealedKind::OobCode => ("oob_codes", &["code_key"], "sealed"),
+    }
+}
+
+/// Key columns that hold bytes; a record's key gives them in hex, since keys are text.
+const BYTE_KEYS: [&str; 1] = ["code_key"];
+
+/// A key column of `row`, as a record's key names it.
+fn key_part(row: &AnyRow, column: &str) -> StoreResult<String> {
+    if BYTE_KEYS.contains(&column) {
+        get::<Vec<u8>>(row, column).map(|bytes| HEXLOWER.encode(&bytes))
+    } else {
+        get(row, column)
+    }
+}
+
+/// `query` with a record's key part for `column` bound.
+fn bind_key_part<'q>(
+    query: Query<'q, Any, AnyArguments>,
+    column: &str,
+    value: &'q str,
+) -> StoreResult<Query<'q, Any, AnyArguments>> {
+    if BYTE_KEYS.contains(&column) {
+        let bytes = HEXLOWER
+            .decode(value.as_bytes())
+            .map_err(|_| corrupt("sealed record key"))?;
+        Ok(query.bind(bytes))
+    } else {
+        Ok(query.bind(value))
     }
 }
 
@@ -69,7 +101,7 @@ pub(crate) async fn not_under(
             Ok(SealedRecord {
                 key: key_columns
                     .iter()
-                    .map(|c| get(row, c))
+                    .map(|c| key_part(row, c))
                     .collect::<StoreResult<_>>()?,
                 sealed: Sealed {
                     master_key_id: get::<Option<String>>(row, "master_key_id")?.unwrap_or_default(),
@@ -99,13 +131,13 @@ pub(crate) async fn reseal(
     let mut tx = conn.begin().await.map_err(db_err)?;
     let mut changed = 0;
     for (was, now) in changes {
-        let update = sqlx::query(AssertSqlSafe(sql.as_str()))
+        let mut update = sqlx::query(AssertSqlSafe(sql.as_str()))
             .bind(now.bytes.as_slice())
             .bind(&now.master_key_id);
-        changed += was
-            .key
-            .iter()
-            .fold(update, |update, value| update.bind(value))
+        for (column, value) in key.iter().zip(&was.key) {
+            update = bind_key_part(update, column, value)?;
+        }
+        changed += update
             .bind(&was.sealed.master_key_id)
             .execute(&mut *tx)
             .await

@@ -19,7 +19,7 @@
 use serde::{Deserialize, Serialize};
 use tessera_core::delivery::{MessageContent, MessageKind};
 use tessera_core::oob::{OOB_CODE_LIFETIME, OobCode, OobRequest};
-use tessera_core::store::{Outgoing, UserRow, UserWrite};
+use tessera_core::store::{Outgoing, SealedKind, UserRow, UserWrite};
 use tessera_core::user::sessions_valid_since;
 use tessera_core::{
     DomainError, EmailAddress, Factor, FactorId, FactorState, Password, PhoneNumber, Realm,
@@ -34,7 +34,7 @@ use super::{
 };
 use crate::crypto::{same_digest, session_key, session_token};
 
-const SEAL_PURPOSE: &str = "oob-code";
+const SEAL_PURPOSE: &str = SealedKind::OobCode.purpose();
 
 /// A link to issue.
 #[derive(Debug)]

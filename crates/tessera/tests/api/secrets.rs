@@ -68,7 +68,7 @@ fn key_ids(app: &TestApp) -> (String, Vec<String>) {
 async fn sealed_under(app: &TestApp, key_id: &str) -> i64 {
     let pool = app.db().await;
     let mut total = 0;
-    for table in ["factors", "signing_keys", "deliveries"] {
+    for table in ["factors", "signing_keys", "deliveries", "oob_codes"] {
         let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
             "SELECT COUNT(*) FROM {table} WHERE master_key_id = $1"
         )))
@@ -195,7 +195,22 @@ struct World {
     /// A user whose new email address waits for its code.
     contact_user: String,
     contact_code: String,
+    /// A password-reset link's code, kept hashed and sealed.
+    reset_code: String,
     needles: Needles,
+}
+
+/// The emulator's outstanding password-reset code of `email`, if any.
+async fn reset_code_of(app: &TestApp, email: &str) -> Option<String> {
+    let (status, body) = app
+        .get(&format!("/emulator/v1/projects/{PROJECT}/oobCodes"))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body["oobCodes"]
+        .as_array()?
+        .iter()
+        .find(|c| c["email"] == email && c["requestType"] == "PASSWORD_RESET")
+        .map(|c| str_of(c, "oobCode").to_owned())
 }
 
 async fn sign_in_pending(app: &TestApp, email: &str, password: &str) -> Value {
@@ -307,6 +322,16 @@ async fn populate(app: &TestApp) -> World {
     // run like this does not occur in a dump by chance, so it is searched for alone.
     needles.text("email verification code", &contact_code);
 
+    let (status, sent) = app
+        .post(
+            "/v1/accounts:sendOobCode",
+            json!({"requestType": "PASSWORD_RESET", "email": email}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{sent}");
+    let reset_code = reset_code_of(app, &email).await.expect("the reset link");
+    needles.text("password reset code", &reset_code);
+
     World {
         email,
         totp_secret,
@@ -318,6 +343,7 @@ async fn populate(app: &TestApp) -> World {
         sms_code,
         contact_user,
         contact_code,
+        reset_code,
         needles,
     }
 }
@@ -360,6 +386,7 @@ async fn no_secret_is_in_a_dump_before_or_after_a_key_rotation() {
     );
     assert!(out.contains("totp_secrets 1"), "{out}");
     assert!(out.contains("signing_keys 1"), "{out}");
+    assert!(out.contains("oob_codes 1"), "{out}");
     assert_eq!(
         sealed_under(&app, &old_key).await,
         0,
@@ -450,6 +477,20 @@ async fn no_secret_is_in_a_dump_before_or_after_a_key_rotation() {
     .await;
     let (status, looked) = app.lookup(&world.id_token).await;
     assert_eq!(status, StatusCode::OK, "{looked}");
+    // The link issued before the rotation is still listed (its sealed copy was re-sealed) and
+    // still works.
+    assert_eq!(
+        reset_code_of(&app, &world.email).await.as_deref(),
+        Some(world.reset_code.as_str())
+    );
+    let (status, checked) = app
+        .post(
+            "/v1/accounts:resetPassword",
+            json!({"oobCode": world.reset_code}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{checked}");
+    assert_eq!(checked["requestType"], "PASSWORD_RESET");
 }
 
 /// Several nodes: a key is added and handed out first, so a node that has not restarted
