@@ -12,6 +12,9 @@ pub enum Permission {
     UserWrite,
     UserCredentialWrite,
     OrgCreate,
+    /// Read and change an organization's own data (its metadata).
+    OrgRead,
+    OrgWrite,
     /// Create, check, read and delete login sessions (ZITADEL's `session.*`).
     Session,
 }
@@ -55,9 +58,12 @@ impl Role {
             Role::IamOwner => true,
             Role::OrgOwner => permission != OrgCreate,
             Role::OrgUserManager => {
-                matches!(permission, UserRead | UserWrite | UserCredentialWrite)
+                matches!(
+                    permission,
+                    UserRead | UserWrite | UserCredentialWrite | OrgRead
+                )
             }
-            Role::OrgOwnerViewer => permission == UserRead,
+            Role::OrgOwnerViewer => matches!(permission, UserRead | OrgRead),
         }
     }
 
@@ -95,5 +101,16 @@ mod tests {
         }
         assert!(!Role::OrgOwnerViewer.grants(Permission::UserCredentialWrite));
         assert!(Role::OrgUserManager.grants(Permission::UserCredentialWrite));
+    }
+
+    #[test]
+    fn every_role_reads_its_organization_and_only_owners_change_it() {
+        for role in Role::ALL {
+            assert!(role.grants(Permission::OrgRead));
+            assert_eq!(
+                role.grants(Permission::OrgWrite),
+                matches!(role, Role::IamOwner | Role::OrgOwner)
+            );
+        }
     }
 }

@@ -1,9 +1,16 @@
-//! User metadata (ZITADEL's): key–value pairs an application keeps on a user, whose values
-//! Tessera stores as given and never reads. They go with their user.
+//! Metadata (ZITADEL's): key–value pairs an application keeps on a user or an organization,
+//! whose values Tessera stores as given and never reads. They go with their owner.
 
 use time::OffsetDateTime;
 
-use crate::DomainError;
+use crate::{DomainError, RealmId, UserId};
+
+/// Whose metadata: a user's, or an organization's (its realm's own).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MetadataOwner<'a> {
+    User(&'a RealmId, &'a UserId),
+    Org(&'a RealmId),
+}
 
 /// ZITADEL's request validation: keys of 1 to 200 characters, values of 1 to 500,000 bytes.
 pub const MAX_KEY_CHARS: usize = 200;

@@ -15,7 +15,7 @@ use crate::contact::{ContactCode, ContactKind};
 use crate::delivery::{Delivery, DeliveryOutcome, DeliveryStatus, Quota};
 use crate::error::StoreError;
 use crate::login_session::LoginSession;
-use crate::metadata::Metadata;
+use crate::metadata::{Metadata, MetadataOwner};
 use crate::oob::{OobCode, OobRequest};
 use crate::{
     AccountState, EmailAddress, Factor, FactorId, FactorKey, MachineUser, NewUser, Passkey,
@@ -564,28 +564,22 @@ pub trait Store: Send + Sync + 'static {
         outgoing: &[Outgoing],
     ) -> StoreResult<bool>;
     async fn delete_login_session(&self, id: &str) -> StoreResult<bool>;
-    /// Sets the user's metadata entries (key, value), in one transaction; an entry whose value
+    /// Sets the owner's metadata entries (key, value), in one transaction; an entry whose value
     /// is unchanged keeps its change time. `Gone` when the user is.
     async fn set_metadata(
         &self,
-        realm: &RealmId,
-        user: &UserId,
+        owner: MetadataOwner<'_>,
         entries: &[(String, Vec<u8>)],
         at: OffsetDateTime,
     ) -> StoreResult<()>;
-    /// Removes the user's metadata of `keys`, all or none: `false`, and nothing removed, when
+    /// Removes the owner's metadata of `keys`, all or none: `false`, and nothing removed, when
     /// one of them is not set.
-    async fn remove_metadata(
-        &self,
-        realm: &RealmId,
-        user: &UserId,
-        keys: &[String],
-    ) -> StoreResult<bool>;
+    async fn remove_metadata(&self, owner: MetadataOwner<'_>, keys: &[String])
+    -> StoreResult<bool>;
     /// `(total matching, page)`.
     async fn query_metadata(
         &self,
-        realm: &RealmId,
-        user: &UserId,
+        owner: MetadataOwner<'_>,
         query: &MetadataQuery,
     ) -> StoreResult<(i64, Vec<Metadata>)>;
     /// `(total matching, page)`.

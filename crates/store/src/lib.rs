@@ -51,7 +51,7 @@ use tessera_core::delivery::{Delivery, DeliveryStatus};
 use tessera_core::error::{Parent, StoreError, Unique};
 use tessera_core::factor::Sealed;
 use tessera_core::login_session::LoginSession;
-use tessera_core::metadata::Metadata;
+use tessera_core::metadata::{Metadata, MetadataOwner};
 use tessera_core::oob::{OobCode, OobRequest};
 use tessera_core::store::{
     Activity, Attempted, EnrolOutcome, Enrolment, Event, KeyUsage, MetadataQuery, NewChallenge,
@@ -504,32 +504,29 @@ impl Store for SqlStore {
 
     async fn set_metadata(
         &self,
-        realm: &RealmId,
-        user: &UserId,
+        owner: MetadataOwner<'_>,
         entries: &[(String, Vec<u8>)],
         at: OffsetDateTime,
     ) -> StoreResult<()> {
-        self.durably(async |conn| metadata::set(conn, (realm, user), entries, at).await)
+        self.durably(async |conn| metadata::set(conn, owner, entries, at).await)
             .await
     }
 
     async fn remove_metadata(
         &self,
-        realm: &RealmId,
-        user: &UserId,
+        owner: MetadataOwner<'_>,
         keys: &[String],
     ) -> StoreResult<bool> {
-        self.durably(async |conn| metadata::remove(conn, (realm, user), keys).await)
+        self.durably(async |conn| metadata::remove(conn, owner, keys).await)
             .await
     }
 
     async fn query_metadata(
         &self,
-        realm: &RealmId,
-        user: &UserId,
+        owner: MetadataOwner<'_>,
         query: &MetadataQuery,
     ) -> StoreResult<(i64, Vec<Metadata>)> {
-        self.reading(async |conn| metadata::query(conn, (realm, user), query).await)
+        self.reading(async |conn| metadata::query(conn, owner, query).await)
             .await
     }
 

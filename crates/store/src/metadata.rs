@@ -1,10 +1,10 @@
-//! Users' metadata entries: set by upsert, removed all-or-none, searched by key.
+//! Metadata entries of users and organizations: set by upsert, removed all-or-none, searched
+//! by key. A user's live in `user_metadata`, an organization's (its realm's) in `org_metadata`.
 
 use sqlx::any::AnyRow;
 use tessera_core::error::StoreError;
-use tessera_core::metadata::Metadata;
+use tessera_core::metadata::{Metadata, MetadataOwner};
 use tessera_core::store::{MetadataQuery, StoreResult};
-use tessera_core::{RealmId, UserId};
 use time::OffsetDateTime;
 
 use crate::conn::Conn;
@@ -13,19 +13,43 @@ use crate::params::{Params, direction, in_list, text_match};
 use crate::rows::{get, get_time, millis};
 use crate::users;
 
-type Owner<'a> = (&'a RealmId, &'a UserId);
+/// The owner's table, and the columns that name the owner there with their values.
+fn place(owner: MetadataOwner<'_>) -> (&'static str, Vec<(&'static str, String)>) {
+    match owner {
+        MetadataOwner::User(realm, user) => (
+            "user_metadata",
+            vec![
+                ("realm_id", realm.0.clone()),
+                ("user_id", user.as_str().to_owned()),
+            ],
+        ),
+        MetadataOwner::Org(realm) => ("org_metadata", vec![("realm_id", realm.0.clone())]),
+    }
+}
 
-/// Sets every entry in one transaction, after locking the user's row, so that a user deleted
-/// meanwhile leaves no entries behind (`Gone`). An unchanged value keeps its change time.
+/// The owner's table, and the condition that selects its rows, with `p`'s values.
+fn rows_of(owner: MetadataOwner<'_>, p: &mut Params) -> (&'static str, String) {
+    let (table, columns) = place(owner);
+    let condition: Vec<String> = columns
+        .into_iter()
+        .map(|(column, value)| format!("{column} = {}", p.text(value)))
+        .collect();
+    (table, condition.join(" AND "))
+}
+
+/// Sets every entry in one transaction. A user's row is locked first, so that a user deleted
+/// meanwhile leaves no entries behind (`Gone`); an organization's entries go with its realm.
 pub async fn set(
     conn: &mut Conn<'_>,
-    (realm, user): Owner<'_>,
+    owner: MetadataOwner<'_>,
     entries: &[(String, Vec<u8>)],
     at: OffsetDateTime,
 ) -> StoreResult<()> {
     let mut tx = conn.begin().await.map_err(db_err)?;
-    users::lock(&mut tx, realm, user).await?;
-    upsert(&mut tx, (realm, user), entries, at).await?;
+    if let MetadataOwner::User(realm, user) = owner {
+        users::lock(&mut tx, realm, user).await?;
+    }
+    upsert(&mut tx, owner, entries, at).await?;
     tx.commit().await.map_err(db_err)
 }
 
@@ -33,25 +57,38 @@ pub async fn set(
 /// change time.
 pub(crate) async fn upsert(
     conn: &mut Conn<'_>,
-    (realm, user): Owner<'_>,
+    owner: MetadataOwner<'_>,
     entries: &[(String, Vec<u8>)],
     at: OffsetDateTime,
 ) -> StoreResult<()> {
+    let (table, columns) = place(owner);
+    let owner_columns: Vec<&str> = columns.iter().map(|(column, _)| *column).collect();
+    let owner_columns = owner_columns.join(", ");
+    let n = columns.len();
+    let owner_placeholders: Vec<String> = (1..=n).map(|i| format!("${i}")).collect();
+    let sql = format!(
+        "INSERT INTO {table} ({owner_columns}, key, value, created_at, changed_at) \
+         VALUES ({}, ${}, ${}, ${}, ${}) \
+         ON CONFLICT ({owner_columns}, key) DO UPDATE SET value = excluded.value, \
+         changed_at = excluded.changed_at WHERE {table}.value <> excluded.value",
+        owner_placeholders.join(", "),
+        n + 1,
+        n + 2,
+        n + 3,
+        n + 3
+    );
     for (key, value) in entries {
-        sqlx::query(
-            "INSERT INTO user_metadata (realm_id, user_id, key, value, created_at, changed_at) \
-             VALUES ($1, $2, $3, $4, $5, $5) \
-             ON CONFLICT (realm_id, user_id, key) DO UPDATE SET value = excluded.value, \
-             changed_at = excluded.changed_at WHERE user_metadata.value <> excluded.value",
-        )
-        .bind(&realm.0)
-        .bind(user.as_str())
-        .bind(key.as_str())
-        .bind(value.as_slice())
-        .bind(millis(at))
-        .execute(&mut *conn)
-        .await
-        .map_err(db_err)?;
+        let query = columns.iter().fold(
+            sqlx::query(sqlx::AssertSqlSafe(sql.as_str())),
+            |q, (_, v)| q.bind(v.as_str()),
+        );
+        query
+            .bind(key.as_str())
+            .bind(value.as_slice())
+            .bind(millis(at))
+            .execute(&mut *conn)
+            .await
+            .map_err(db_err)?;
     }
     Ok(())
 }
@@ -59,24 +96,18 @@ pub(crate) async fn upsert(
 /// Deletes the entries of `keys` if every one of them is set; else nothing.
 pub async fn remove(
     conn: &mut Conn<'_>,
-    (realm, user): Owner<'_>,
+    owner: MetadataOwner<'_>,
     keys: &[String],
 ) -> StoreResult<bool> {
     let mut distinct = keys.to_vec();
     distinct.sort();
     distinct.dedup();
     let mut p = Params::default();
-    let owner = format!(
-        "realm_id = {} AND user_id = {}",
-        p.text(realm.0.clone()),
-        p.text(user.as_str().to_owned())
-    );
+    let (table, of_owner) = rows_of(owner, &mut p);
     let listed = in_list("key", distinct.iter().cloned(), &mut p);
     let mut tx = conn.begin().await.map_err(db_err)?;
     let done = p
-        .bound(format!(
-            "DELETE FROM user_metadata WHERE {owner} AND {listed}"
-        ))
+        .bound(format!("DELETE FROM {table} WHERE {of_owner} AND {listed}"))
         .execute(&mut *tx)
         .await
         .map_err(db_err)?;
@@ -87,19 +118,15 @@ pub async fn remove(
     Ok(true)
 }
 
-/// A page of the user's entries that `q` finds, oldest first unless descending, and how many
+/// A page of the owner's entries that `q` finds, oldest first unless descending, and how many
 /// it finds in all.
 pub async fn query(
     conn: &mut Conn<'_>,
-    (realm, user): Owner<'_>,
+    owner: MetadataOwner<'_>,
     q: &MetadataQuery,
 ) -> StoreResult<(i64, Vec<Metadata>)> {
     let mut p = Params::default();
-    let mut matching = format!(
-        "realm_id = {} AND user_id = {}",
-        p.text(realm.0.clone()),
-        p.text(user.as_str().to_owned())
-    );
+    let (table, mut matching) = rows_of(owner, &mut p);
     for (how, key) in &q.keys {
         let value = p.text(key.clone());
         matching = format!("{matching} AND {}", text_match("key", *how, &value));
@@ -109,7 +136,7 @@ pub async fn query(
         .page(
             conn,
             "key, value, created_at, changed_at",
-            &format!("user_metadata WHERE {matching}"),
+            &format!("{table} WHERE {matching}"),
             &format!("created_at {order}, key {order}"),
             (q.limit, q.offset),
         )

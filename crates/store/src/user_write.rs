@@ -3,6 +3,7 @@
 //! an address or number started or dropped, out-of-band codes used, ended or issued, and the
 //! messages that carry their codes, in one transaction (`Store::write_user`).
 
+use tessera_core::metadata::MetadataOwner;
 use tessera_core::store::{StoreResult, UserRow, UserWrite};
 
 use crate::challenges::insert_event;
@@ -30,7 +31,7 @@ pub(crate) async fn write(conn: &mut Conn<'_>, write: &UserWrite) -> StoreResult
                         return Ok(false);
                     }
                     users::insert_indexed(&mut tx, user).await?;
-                    let owner = (&user.realm, &user.id);
+                    let owner = MetadataOwner::User(&user.realm, &user.id);
                     metadata::upsert(&mut tx, owner, &write.metadata, user.created_at).await?;
                     user
                 }

@@ -492,3 +492,187 @@ async fn who_may_read_and_write_metadata() {
     )
     .await;
 }
+
+/// An organization's metadata through management v1: its own calls, the same rules and
+/// ZITADEL's error ids of the organization commands, `org.write` to change and `org.read` to
+/// read, and each organization its own.
+#[tokio::test]
+async fn an_organization_has_metadata_of_its_own() {
+    let app = TestApp::spawn().await;
+    let pat = app.pat();
+    let set = call_ok(
+        &app,
+        Method::POST,
+        "/management/v1/metadata/tier",
+        json!({"value": "Z29sZA=="}),
+    )
+    .await;
+    let got = call_ok(&app, Method::GET, "/management/v1/metadata/tier", json!({})).await;
+    assert_eq!(got["metadata"]["value"], "Z29sZA==");
+    assert_eq!(
+        set["details"]["changeDate"],
+        got["metadata"]["details"]["changeDate"]
+    );
+    call_ok(
+        &app,
+        Method::POST,
+        "/management/v1/metadata/_bulk",
+        json!({"metadata": [{"key": "region", "value": "ZXU="}, {"key": "seats", "value": "MTA="}]}),
+    )
+    .await;
+    let listed = call_ok(
+        &app,
+        Method::POST,
+        "/management/v1/metadata/_search",
+        json!({"queries": [{"keyQuery": {"key": "re", "method": "TEXT_QUERY_METHOD_STARTS_WITH"}}]}),
+    )
+    .await;
+    assert_eq!(listed["details"]["totalResult"], "1");
+    assert_eq!(listed["result"][0]["key"], "region");
+
+    // Another organization's are apart; the instance owner reaches them by x-zitadel-orgid.
+    let globex = call_ok(
+        &app,
+        Method::POST,
+        "/v2/organizations",
+        json!({"name": "Globex"}),
+    )
+    .await;
+    let globex = str_of(&globex, "organizationId");
+    let (status, theirs) = app
+        .zitadel(
+            Method::POST,
+            "/management/v1/metadata/_search",
+            &pat,
+            Some(globex),
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{theirs}");
+    assert!(
+        theirs["result"].as_array().is_none_or(Vec::is_empty),
+        "{theirs}"
+    );
+
+    let org = |method: Method, path: &str, body: Option<Value>| {
+        let pat = pat.clone();
+        let path = path.to_owned();
+        let app = &app;
+        async move { app.zitadel(method, &path, &pat, None, body).await }
+    };
+    for (method, path, body, refusal) in [
+        (
+            Method::POST,
+            "/management/v1/metadata/tier",
+            Some(json!({})),
+            (400, 3, "Metadata is invalid", "META-2ml0f"),
+        ),
+        (
+            Method::POST,
+            "/management/v1/metadata/_bulk",
+            Some(json!({"metadata": []})),
+            (400, 9, "Metadata list is empty", "META-9mm2d"),
+        ),
+        (
+            Method::DELETE,
+            "/management/v1/metadata/_bulk",
+            Some(json!({"keys": []})),
+            (400, 9, "Metadata list is empty", "META-9mw2d"),
+        ),
+        (
+            Method::DELETE,
+            "/management/v1/metadata/_bulk",
+            Some(json!({"keys": ["tier", ""]})),
+            (400, 3, "Metadata is invalid", "COMMAND-m19ds"),
+        ),
+        (
+            Method::DELETE,
+            "/management/v1/metadata/_bulk",
+            Some(json!({"keys": ["tier", "missing"]})),
+            (404, 5, "One or more keys do not exist", "META-2npds"),
+        ),
+        (
+            Method::DELETE,
+            "/management/v1/metadata/missing",
+            None,
+            (404, 5, "Metadata not found", "META-mcnw3"),
+        ),
+    ] {
+        assert_refused_unchanged(&app, org(method, path, body), refusal).await;
+    }
+    let reply = call(
+        &app,
+        Method::GET,
+        "/management/v1/metadata/missing",
+        json!({}),
+    )
+    .await;
+    assert_zitadel_error(&reply, 404, 5, "Metadata not found", "QUERY-Rph32");
+
+    // A viewer reads but does not write; a user through its ID token does neither.
+    let viewer = app.machine_pat(None, "viewer", Role::OrgOwnerViewer).await;
+    let (status, read) = app
+        .zitadel(
+            Method::GET,
+            "/management/v1/metadata/tier",
+            &viewer,
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{read}");
+    let denied = (403, 7, "No matching permissions found", "AUTH-5mWD2");
+    assert_refused_unchanged(
+        &app,
+        app.zitadel(
+            Method::DELETE,
+            "/management/v1/metadata/tier",
+            &viewer,
+            None,
+            None,
+        ),
+        denied,
+    )
+    .await;
+    add_user(&app, "ada@example.com").await;
+    let (_, signed_in) = app.sign_in("ada@example.com", "correct horse").await;
+    let token = str_of(&signed_in, "idToken");
+    assert_refused_unchanged(
+        &app,
+        app.zitadel(
+            Method::POST,
+            "/management/v1/metadata/_search",
+            token,
+            None,
+            Some(json!({})),
+        ),
+        denied,
+    )
+    .await;
+
+    call_ok(
+        &app,
+        Method::DELETE,
+        "/management/v1/metadata/_bulk",
+        json!({"keys": ["region", "seats"]}),
+    )
+    .await;
+    call_ok(
+        &app,
+        Method::DELETE,
+        "/management/v1/metadata/tier",
+        json!({}),
+    )
+    .await;
+    let left = call_ok(
+        &app,
+        Method::POST,
+        "/management/v1/metadata/_search",
+        json!({}),
+    )
+    .await;
+    assert!(
+        left["result"].as_array().is_none_or(Vec::is_empty),
+        "{left}"
+    );
+}

@@ -70,6 +70,12 @@ pub enum Op {
     Metadata,
     /// v1's metadata calls of one key.
     MetadataKey,
+    /// An organization's metadata set in bulk.
+    OrgMetadata,
+    /// An organization's metadata of one key.
+    OrgMetadataKey,
+    /// An organization's metadata removed in bulk.
+    OrgMetadataRemoval,
 }
 
 const fn err(code: Code, message: &'static str, id: &'static str) -> ZitadelError {
@@ -204,6 +210,9 @@ pub const BAD_BODY: ZitadelError = err(
 /// v2's `PaginationRequest` asking for more than ZITADEL's most (1000) at once.
 pub const LIMIT_EXCEEDED: ZitadelError =
     err(Code::InvalidArgument, "Limit exceeded", "QUERY-4M0fs");
+/// GetOrgMetadata of a key the organization has no entry of.
+pub const ORG_METADATA_NOT_FOUND: ZitadelError =
+    err(Code::NotFound, "Metadata not found", "QUERY-Rph32");
 /// GetUserMetadata of a key the user has no entry of.
 pub const METADATA_NOT_FOUND: ZitadelError =
     err(Code::NotFound, "Metadata not found", "QUERY-Rgh32");
@@ -323,6 +332,30 @@ impl ZitadelError {
                 "COMMAND-uXHNj",
             ),
             (UserNotFound, _) => err(Code::NotFound, "User could not be found", "COMMAND-SqyJz"),
+            (NoMetadata, Op::OrgMetadataRemoval) => err(
+                Code::FailedPrecondition,
+                "Metadata list is empty",
+                "META-9mw2d",
+            ),
+            (MetadataInvalid, Op::OrgMetadata | Op::OrgMetadataKey) => {
+                err(Code::InvalidArgument, "Metadata is invalid", "META-2ml0f")
+            }
+            (MetadataKeyMissing, Op::OrgMetadataKey) => {
+                err(Code::InvalidArgument, "Metadata is invalid", "META-2n0f1")
+            }
+            (MetadataKeyMissing, Op::OrgMetadataRemoval) => err(
+                Code::InvalidArgument,
+                "Metadata is invalid",
+                "COMMAND-m19ds",
+            ),
+            (MetadataNotFound, Op::OrgMetadataKey) => {
+                err(Code::NotFound, "Metadata not found", "META-mcnw3")
+            }
+            (MetadataNotFound, Op::OrgMetadataRemoval) => err(
+                Code::NotFound,
+                "One or more keys do not exist",
+                "META-2npds",
+            ),
             (NoMetadata, _) => err(
                 Code::FailedPrecondition,
                 "Metadata list is empty",

@@ -493,6 +493,42 @@ fn gateway() -> Gateway {
         )
         .route(
             Post,
+            "/management/v1/metadata/_bulk",
+            "BulkSetOrgMetadata",
+            metadata::bulk_set_org_metadata,
+        )
+        .route(
+            DeleteWhole,
+            "/management/v1/metadata/_bulk",
+            "BulkRemoveOrgMetadata",
+            metadata::bulk_remove_org_metadata,
+        )
+        .route(
+            Post,
+            "/management/v1/metadata/_search",
+            "ListOrgMetadata",
+            metadata::list_org_metadata,
+        )
+        .route(
+            Post,
+            "/management/v1/metadata/{key}",
+            "SetOrgMetadata",
+            metadata::set_org_metadata,
+        )
+        .route(
+            Get,
+            "/management/v1/metadata/{key}",
+            "GetOrgMetadata",
+            metadata::get_org_metadata,
+        )
+        .route(
+            Delete,
+            "/management/v1/metadata/{key}",
+            "RemoveOrgMetadata",
+            metadata::remove_org_metadata,
+        )
+        .route(
+            Post,
             "/management/v1/users/{id}/metadata/_bulk",
             "BulkSetUserMetadata",
             metadata::bulk_set_user_metadata,

@@ -120,6 +120,12 @@ services! {
         "GetUserMetadata" => get_user_metadata(mgmt::GetUserMetadataRequest) -> mgmt::GetUserMetadataResponse = metadata::get_user_metadata;
         "RemoveUserMetadata" => remove_user_metadata(mgmt::RemoveUserMetadataRequest) -> mgmt::RemoveUserMetadataResponse = metadata::remove_user_metadata;
         "BulkRemoveUserMetadata" => bulk_remove_user_metadata(mgmt::BulkRemoveUserMetadataRequest) -> mgmt::BulkRemoveUserMetadataResponse = metadata::bulk_remove_user_metadata;
+        "SetOrgMetadata" => set_org_metadata(mgmt::SetOrgMetadataRequest) -> mgmt::SetOrgMetadataResponse = metadata::set_org_metadata;
+        "BulkSetOrgMetadata" => bulk_set_org_metadata(mgmt::BulkSetOrgMetadataRequest) -> mgmt::BulkSetOrgMetadataResponse = metadata::bulk_set_org_metadata;
+        "ListOrgMetadata" => list_org_metadata(mgmt::ListOrgMetadataRequest) -> mgmt::ListOrgMetadataResponse = metadata::list_org_metadata;
+        "GetOrgMetadata" => get_org_metadata(mgmt::GetOrgMetadataRequest) -> mgmt::GetOrgMetadataResponse = metadata::get_org_metadata;
+        "RemoveOrgMetadata" => remove_org_metadata(mgmt::RemoveOrgMetadataRequest) -> mgmt::RemoveOrgMetadataResponse = metadata::remove_org_metadata;
+        "BulkRemoveOrgMetadata" => bulk_remove_org_metadata(mgmt::BulkRemoveOrgMetadataRequest) -> mgmt::BulkRemoveOrgMetadataResponse = metadata::bulk_remove_org_metadata;
         "AddHumanUser" => add_human_user(mgmt::AddHumanUserRequest) -> mgmt::AddHumanUserResponse = users::add_human_user_v1;
         "ImportHumanUser" => import_human_user(mgmt::ImportHumanUserRequest) -> mgmt::ImportHumanUserResponse = users::import_human_user;
         "GetUserByID" => get_user_by_id(mgmt::GetUserByIdRequest) -> mgmt::GetUserByIdResponse = profiles::get_user_by_id_v1;
