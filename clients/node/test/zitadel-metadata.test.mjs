@@ -8,6 +8,12 @@
 // clients (v1), and a v2 user service client made from its own generated v2 definition the way the
 // package makes its clients.
 //
+// And an organization's metadata, through the same management v1 clients (SetOrgMetadata,
+// BulkSetOrgMetadata, ListOrgMetadata, GetOrgMetadata, RemoveOrgMetadata, BulkRemoveOrgMetadata):
+// the same rules as a user's, with the organization commands' own error ids. They act on the
+// caller's organization, or the one x-zitadel-orgid names (the administrator's choice); most tests
+// use an organization of their own (v2 AddOrganization), since the administrator's is shared.
+//
 // Values are bytes: the tests set values that are not UTF-8 (JSON carries them as base64 with '+'
 // and '/') and check that every transport hands back exactly the bytes set.
 //
@@ -21,9 +27,12 @@
 // <data-dir>/admin.pat) everything; an ORG_OWNER_VIEWER machine user (from the `tessera admin`
 // CLI, as an operator makes it) reads and may not write; a human user through its own Identity
 // Toolkit ID token its own metadata only (v2, and auth v1's "my" calls). Management v1 acts in the
-// caller's organization (or the one x-zitadel-orgid names).
+// caller's organization (or the one x-zitadel-orgid names). An organization's metadata: every
+// machine role reads it (org.read), IAM_OWNER and ORG_OWNER change it (org.write), a user through
+// its own ID token does neither, and an ORG_OWNER reaches its own organization only.
 //
-// A refused call changes nothing: the user's metadata listed before and after is the same.
+// A refused call changes nothing: the user's (or organization's) metadata listed before and after
+// is the same.
 
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
@@ -31,14 +40,14 @@ import { before, describe, test } from 'node:test';
 
 import { Code } from '@connectrpc/connect';
 import { createAuthServiceClient, createManagementServiceClient } from '@zitadel/client/v1';
-import { createUserServiceClient } from '@zitadel/client/v2';
+import { createOrganizationServiceClient, createUserServiceClient } from '@zitadel/client/v2';
 import { createAccessTokenInterceptor, createAuthClient, createManagementClient } from '@zitadel/node/dist/api/index.js';
 import { TextFilterMethod as NodeTextFilterMethod } from '@zitadel/node/dist/api/generated/zitadel/filter/v2/filter.js';
 import { TextQueryMethod as NodeTextQueryMethod } from '@zitadel/node/dist/api/generated/zitadel/object.js';
 import { UserServiceDefinition as NodeUserServiceV2 } from '@zitadel/node/dist/api/generated/zitadel/user/v2/user_service.js';
 import { TextFilterMethod } from '@zitadel/proto/zitadel/filter/v2/filter_pb.js';
 import { TextQueryMethod } from '@zitadel/proto/zitadel/object_pb.js';
-import { ClientError, createChannel, createClientFactory, Status } from 'nice-grpc';
+import { ClientError, createChannel, createClientFactory, Metadata, Status } from 'nice-grpc';
 
 import { assertZitadelError, zitadelTransports } from './zitadel-transports.mjs';
 import { hex, PASSWORD, sleep, uniqueEmail, useTessera } from './server.mjs';
@@ -1059,6 +1068,561 @@ for (const [name, transport] of Object.entries(TRANSPORTS)) {
   });
 }
 
+/** A new organization (v2 AddOrganization, by the administrator, over `transport`): its id. */
+async function newOrg(transport, name = 'Initech') {
+  const organizations = createOrganizationServiceClient(transport(tessera.adminPat));
+  const added = await organizations.addOrganization({ name: `${name} ${hex()}` });
+  assert.equal(added.$typeName, 'zitadel.org.v2.AddOrganizationResponse');
+  assert.ok(added.organizationId, 'organizationId');
+  return added.organizationId;
+}
+
+/** Call options of management v1 acting on the organization `org` (x-zitadel-orgid). */
+const inOrg = (org) => ({ headers: { 'x-zitadel-orgid': org } });
+
+/**
+ * What `management`'s ListOrgMetadata (with `options`) shows: the total and every entry, oldest
+ * first, to compare before and after (not the reply's viewTimestamp, which is the time of asking).
+ */
+const orgSnapshotOf = (management, options) => async () => {
+  const { details, result } = await management.listOrgMetadata({ query: { asc: true } }, options);
+  return { total: details?.totalResult, result };
+};
+
+for (const [name, transport] of Object.entries(TRANSPORTS)) {
+  describe(`management v1 organization metadata through @zitadel/client over ${name}`, () => {
+    let management; // the administrator's, acting on the organization x-zitadel-orgid names
+
+    before(() => {
+      management = createManagementServiceClient(transport(tessera.adminPat));
+    });
+
+    test('SetOrgMetadata answers the organization\'s details; GetOrgMetadata hands back the value byte for byte, with its dates', async () => {
+      const org = await newOrg(transport);
+      const at = inOrg(org);
+      const set = await management.setOrgMetadata({ key: 'binary', value: BINARY }, at);
+      assert.equal(set.$typeName, 'zitadel.management.v1.SetOrgMetadataResponse');
+      assert.equal(set.details?.resourceOwner, org);
+      assert.ok(set.details.changeDate, 'details.changeDate');
+      assert.equal(typeof set.details.sequence, 'bigint');
+
+      const got = await management.getOrgMetadata({ key: 'binary' }, at);
+      assert.equal(got.$typeName, 'zitadel.management.v1.GetOrgMetadataResponse');
+      const { metadata } = got;
+      assert.equal(metadata?.$typeName, 'zitadel.metadata.v1.Metadata');
+      assert.equal(metadata.key, 'binary');
+      assert.ok(metadata.value instanceof Uint8Array, 'value is bytes');
+      assert.equal(hexOf(metadata.value), hexOf(BINARY));
+      assert.equal(metadata.details?.resourceOwner, org);
+      assert.deepEqual(metadata.details.changeDate, metadata.details.creationDate, 'changed when created');
+
+      // UTF-8 values and keys, and a NUL, come back as set.
+      await management.setOrgMetadata({ key: 'città 😀', value: UTF8 }, at);
+      await management.setOrgMetadata({ key: 'nul', value: Uint8Array.of(0) }, at);
+      assert.equal(hexOf((await management.getOrgMetadata({ key: 'città 😀' }, at)).metadata.value), hexOf(UTF8));
+      assert.equal(hexOf((await management.getOrgMetadata({ key: 'nul' }, at)).metadata.value), '00');
+    });
+
+    test('SetOrgMetadata and BulkSetOrgMetadata answer the details of the entry they set: changeDate and sequence (its milliseconds) as GetOrgMetadata and ListOrgMetadata show them', async () => {
+      const org = await newOrg(transport);
+      const at = inOrg(org);
+      const set = await management.setOrgMetadata({ key: 'one', value: BINARY }, at);
+      await sleep(APART_MS);
+      const bulk = await management.bulkSetOrgMetadata({ metadata: [entry('two', 'v'), entry('three', UTF8)] }, at);
+      const listed = await management.listOrgMetadata({}, at);
+      const listedDetails = Object.fromEntries(listed.result.map((m) => [m.key, m.details]));
+      for (const [key, answered] of [['one', set.details], ['two', bulk.details], ['three', bulk.details]]) {
+        const { metadata } = await management.getOrgMetadata({ key }, at);
+        assert.deepEqual(answered?.changeDate, metadata.details.changeDate, `${key}: changeDate`);
+        assert.equal(answered.sequence, metadata.details.sequence, `${key}: sequence`);
+        assert.equal(answered.sequence, BigInt(millis(answered.changeDate)), `${key}: the sequence is the change date in milliseconds`);
+        assert.equal(answered.changeDate.nanos % 1e6, 0, `${key}: whole milliseconds`);
+        assert.deepEqual(metadata.details.creationDate, answered.changeDate, `${key}: created then`);
+        assert.deepEqual(listedDetails[key].changeDate, answered.changeDate, `${key}: listed changeDate`);
+        assert.equal(listedDetails[key].sequence, answered.sequence, `${key}: listed sequence`);
+      }
+      // A new value: the answer is the entry's new change date; its creation date stays.
+      await sleep(APART_MS);
+      const again = await management.setOrgMetadata({ key: 'one', value: text('new') }, at);
+      const { metadata: one } = await management.getOrgMetadata({ key: 'one' }, at);
+      assert.equal(hexOf(one.value), hexOf(text('new')));
+      assert.deepEqual(one.details.changeDate, again.details.changeDate);
+      assert.equal(one.details.sequence, again.details.sequence);
+      assert.ok(millis(again.details.changeDate) > millis(set.details.changeDate), 'changed later');
+      assert.deepEqual(one.details.creationDate, set.details.changeDate, 'created when first set');
+      // And through BulkSetOrgMetadata.
+      await sleep(APART_MS);
+      const bulkAgain = await management.bulkSetOrgMetadata({ metadata: [entry('two', BINARY)] }, at);
+      const { metadata: two } = await management.getOrgMetadata({ key: 'two' }, at);
+      assert.deepEqual(two.details.changeDate, bulkAgain.details.changeDate);
+      assert.equal(two.details.sequence, bulkAgain.details.sequence);
+      assert.deepEqual(two.details.creationDate, bulk.details.changeDate, 'created when first set');
+    });
+
+    test('setting a key again: a new value replaces it and moves its change date, the same value (Set or BulkSet) changes nothing; in one bulk request the last entry of a key wins', async () => {
+      const org = await newOrg(transport);
+      const at = inOrg(org);
+      await management.setOrgMetadata({ key: 'plan', value: text('free') }, at);
+      const { metadata: original } = await management.getOrgMetadata({ key: 'plan' }, at);
+      await sleep(APART_MS);
+      await management.setOrgMetadata({ key: 'plan', value: BINARY }, at);
+      const { metadata: replaced } = await management.getOrgMetadata({ key: 'plan' }, at);
+      assert.equal(hexOf(replaced.value), hexOf(BINARY));
+      assert.deepEqual(replaced.details.creationDate, original.details.creationDate);
+      assert.ok(millis(replaced.details.changeDate) > millis(original.details.changeDate), 'changeDate moved on');
+      await sleep(APART_MS);
+      await management.setOrgMetadata({ key: 'plan', value: BINARY }, at);
+      await management.bulkSetOrgMetadata({ metadata: [entry('plan', BINARY)] }, at);
+      const { metadata: again } = await management.getOrgMetadata({ key: 'plan' }, at);
+      assert.deepEqual(again, replaced);
+
+      await management.bulkSetOrgMetadata({ metadata: [entry('twice', 'first'), entry('twice', 'second')] }, at);
+      const { details, result } = await management.listOrgMetadata({ queries: [byKeyV1('twice')] }, at);
+      assert.equal(details?.totalResult, 1n);
+      assert.equal(new TextDecoder().decode(result[0].value), 'second');
+    });
+
+    test('RemoveOrgMetadata and BulkRemoveOrgMetadata answer the removal\'s details: the organization, changeDate in whole milliseconds, sequence its milliseconds, no earlier than the entries\' change', async () => {
+      const org = await newOrg(transport);
+      const at = inOrg(org);
+      const set = await management.bulkSetOrgMetadata({ metadata: [entry('a', 'A'), entry('b', BINARY), entry('c', 'C')] }, at);
+      const before = Date.now();
+      const removed = await management.removeOrgMetadata({ key: 'a' }, at);
+      assert.equal(removed.$typeName, 'zitadel.management.v1.RemoveOrgMetadataResponse');
+      const bulk = await management.bulkRemoveOrgMetadata({ keys: ['b', 'c'] }, at);
+      assert.equal(bulk.$typeName, 'zitadel.management.v1.BulkRemoveOrgMetadataResponse');
+      for (const [call, details] of [['RemoveOrgMetadata', removed.details], ['BulkRemoveOrgMetadata', bulk.details]]) {
+        assert.equal(details?.resourceOwner, org, `${call}: resourceOwner`);
+        const when = millis(details.changeDate);
+        assert.equal(details.changeDate.nanos % 1e6, 0, `${call}: whole milliseconds`);
+        assert.equal(details.sequence, BigInt(when), `${call}: the sequence is the change date in milliseconds`);
+        assert.ok(when >= millis(set.details.changeDate), `${call}: not before the entries were set`);
+        assert.ok(when >= before - 1000 && when <= Date.now() + 1000, `${call}: now, not ${when}`);
+      }
+      assert.ok(millis(bulk.details.changeDate) >= millis(removed.details.changeDate), 'in the order made');
+      assert.deepEqual(await orgSnapshotOf(management, at)(), { total: 0n, result: [] });
+    });
+
+    test('BulkSetOrgMetadata sets several at once; ListOrgMetadata lists them with details, newest first unless asc, paged, the total counting all', async () => {
+      const org = await newOrg(transport);
+      const at = inOrg(org);
+      await management.setOrgMetadata({ key: 'language', value: text('en') }, at);
+      await sleep(APART_MS);
+      const bulk = await management.bulkSetOrgMetadata({ metadata: [entry('plan', BINARY), entry('seats', UTF8)] }, at);
+      assert.equal(bulk.$typeName, 'zitadel.management.v1.BulkSetOrgMetadataResponse');
+      assert.equal(bulk.details?.resourceOwner, org);
+      await sleep(APART_MS);
+      await management.setOrgMetadata({ key: 'zone', value: text('UTC') }, at);
+
+      const listed = await management.listOrgMetadata({}, at);
+      assert.equal(listed.$typeName, 'zitadel.management.v1.ListOrgMetadataResponse');
+      assert.equal(listed.details?.totalResult, 4n);
+      assert.ok(listed.details.viewTimestamp?.seconds > 0n, 'details.viewTimestamp');
+      const keys = listed.result.map((m) => m.key);
+      assert.equal(keys[0], 'zone');
+      assert.deepEqual(keys.slice(1, 3).sort(), ['plan', 'seats']);
+      assert.equal(keys[3], 'language');
+      assert.deepEqual(valuesOf(listed.result), {
+        language: hexOf(text('en')),
+        plan: hexOf(BINARY),
+        seats: hexOf(UTF8),
+        zone: hexOf(text('UTC')),
+      });
+      for (const m of listed.result) {
+        assert.equal(m.$typeName, 'zitadel.metadata.v1.Metadata');
+        assert.equal(m.details?.resourceOwner, org);
+        assert.deepEqual(m.details.changeDate, m.details.creationDate);
+      }
+      const [, plan, seats] = listed.result;
+      assert.deepEqual(plan.details.creationDate, seats.details.creationDate, 'one creation time for the bulk request');
+      assert.deepEqual(plan.details.creationDate, bulk.details.changeDate, 'the bulk request\'s');
+
+      const page = async (query) => {
+        const { details, result } = await management.listOrgMetadata({ query }, at);
+        return { total: Number(details.totalResult), keys: result.map((m) => m.key) };
+      };
+      assert.deepEqual((await page({ asc: true })).keys.at(0), 'language');
+      assert.deepEqual((await page({ asc: true })).keys.at(-1), 'zone');
+      assert.deepEqual(await page({ offset: 3n, limit: 1 }), { total: 4, keys: ['language'] });
+      assert.deepEqual(await page({ offset: 0n, limit: 1, asc: true }), { total: 4, keys: ['language'] });
+      assert.deepEqual(await page({ offset: 0n, limit: 1 }), { total: 4, keys: ['zone'] });
+      assert.deepEqual(await page({ offset: 4n }), { total: 4, keys: [] });
+      assert.equal((await page({ offset: 1n, limit: 2 })).keys.length, 2);
+    });
+
+    test('keyQuery: each TextQueryMethod, with LIKE\'s wildcards taken literally, and queries AND-ed', async () => {
+      const org = await newOrg(transport);
+      const at = inOrg(org);
+      for (const [key, value] of [['colour', 'red'], ['Country', 'CH'], ['city', 'Zürich'], ['a_b', '1'], ['axb', '2'], ['100%', '3']]) {
+        await management.setOrgMetadata({ key, value: text(value) }, at);
+        await sleep(APART_MS);
+      }
+      const found = async (...queries) => {
+        const { details, result } = await management.listOrgMetadata({ query: { asc: true }, queries }, at);
+        assert.equal(Number(details.totalResult), result.length);
+        return result.map((m) => m.key);
+      };
+      const M = TextQueryMethod;
+      assert.deepEqual(await found(byKeyV1('Country')), ['Country']);
+      assert.deepEqual(await found(byKeyV1('country')), []);
+      assert.deepEqual(await found(byKeyV1('country', M.EQUALS_IGNORE_CASE)), ['Country']);
+      assert.deepEqual(await found(byKeyV1('co', M.STARTS_WITH)), ['colour']);
+      assert.deepEqual(await found(byKeyV1('co', M.STARTS_WITH_IGNORE_CASE)), ['colour', 'Country']);
+      assert.deepEqual(await found(byKeyV1('t', M.CONTAINS)), ['Country', 'city']);
+      assert.deepEqual(await found(byKeyV1('C', M.CONTAINS_IGNORE_CASE)), ['colour', 'Country', 'city']);
+      assert.deepEqual(await found(byKeyV1('y', M.ENDS_WITH)), ['Country', 'city']);
+      assert.deepEqual(await found(byKeyV1('R', M.ENDS_WITH_IGNORE_CASE)), ['colour']);
+      assert.deepEqual(await found(byKeyV1('a_', M.STARTS_WITH)), ['a_b']);
+      assert.deepEqual(await found(byKeyV1('%', M.ENDS_WITH)), ['100%']);
+      assert.deepEqual(await found(byKeyV1('c', M.STARTS_WITH), byKeyV1('y', M.ENDS_WITH)), ['city']);
+      assert.deepEqual(await found(byKeyV1('c', M.STARTS_WITH), byKeyV1('o', M.CONTAINS)), ['colour']);
+      // The entries found are the entries, values and all.
+      const { result } = await management.listOrgMetadata({ queries: [byKeyV1('city')] }, at);
+      assert.equal(new TextDecoder().decode(result[0].value), 'Zürich');
+    });
+
+    test('the longest key (200 characters, counted as characters) and the largest value (500,000 bytes) are kept exactly; a value over 500,000 bytes InvalidArgument (META-2ml0f)', async () => {
+      const org = await newOrg(transport);
+      const at = inOrg(org);
+      const large = randomBytes(MAX_VALUE);
+      const keys = ['é'.repeat(MAX_KEY), '😀'.repeat(MAX_KEY), 'k'.repeat(MAX_KEY)];
+      await management.bulkSetOrgMetadata({ metadata: [entry(keys[0], BINARY), entry(keys[1], UTF8)] }, at);
+      await management.setOrgMetadata({ key: keys[2], value: large }, at);
+      const { details, result } = await management.listOrgMetadata({}, at);
+      assert.equal(details?.totalResult, 3n);
+      const byName = Object.fromEntries(result.map((m) => [m.key, m.value]));
+      assert.deepEqual(Object.keys(byName).sort(), [...keys].sort());
+      assert.equal(hexOf(byName[keys[0]]), hexOf(BINARY));
+      assert.equal(hexOf(byName[keys[1]]), hexOf(UTF8));
+      assert.equal(byName[keys[2]].length, MAX_VALUE);
+      assert.equal(sha256(byName[keys[2]]), sha256(large));
+      assert.equal(sha256((await management.getOrgMetadata({ key: keys[2] }, at)).metadata.value), sha256(large));
+      const tooLarge = new Uint8Array(MAX_VALUE + 1).fill(7);
+      for (const call of [
+        () => management.setOrgMetadata({ key: 'big', value: tooLarge }, at),
+        () => management.bulkSetOrgMetadata({ metadata: [entry('big', tooLarge)] }, at),
+      ]) {
+        await assertRefusedUnchanged(orgSnapshotOf(management, at), call, Code.InvalidArgument, 'Metadata is invalid', 'META-2ml0f');
+      }
+    });
+
+    test('set refusals: an empty key, an empty value or a key over 200 characters InvalidArgument (META-2ml0f); BulkSetOrgMetadata of nothing FailedPrecondition (META-9mm2d), with one bad entry next to good ones InvalidArgument (META-2ml0f); nothing changed', async () => {
+      const org = await newOrg(transport);
+      const at = inOrg(org);
+      await management.setOrgMetadata({ key: 'kept', value: BINARY }, at);
+      const snapshot = orgSnapshotOf(management, at);
+      const invalid = ['Metadata is invalid', 'META-2ml0f'];
+      for (const [key, value] of [
+        ['', text('v')],
+        ['kept', new Uint8Array()],
+        ['new', new Uint8Array()],
+        ['k'.repeat(MAX_KEY + 1), text('v')],
+        ['é'.repeat(MAX_KEY + 1), text('v')],
+      ]) {
+        await assertRefusedUnchanged(
+          snapshot,
+          () => management.setOrgMetadata({ key, value }, at),
+          Code.InvalidArgument,
+          ...invalid,
+        );
+      }
+      await assertRefusedUnchanged(
+        snapshot,
+        () => management.bulkSetOrgMetadata({ metadata: [] }, at),
+        Code.FailedPrecondition,
+        'Metadata list is empty',
+        'META-9mm2d',
+      );
+      for (const metadata of [
+        [entry('kept', 'new'), entry('fine', 'v'), entry('', 'v')],
+        [entry('fine', 'v'), entry('empty', new Uint8Array())],
+        [entry('k'.repeat(MAX_KEY + 1), 'v'), entry('fine', 'v')],
+      ]) {
+        await assertRefusedUnchanged(
+          snapshot,
+          () => management.bulkSetOrgMetadata({ metadata }, at),
+          Code.InvalidArgument,
+          ...invalid,
+        );
+      }
+      assert.deepEqual(valuesOf((await snapshot()).result), { kept: hexOf(BINARY) });
+    });
+
+    test('RemoveOrgMetadata removes one key; GetOrgMetadata of it is NotFound (QUERY-Rph32), removing it again NotFound (META-mcnw3), an empty key InvalidArgument (META-2n0f1); keys match exactly; nothing changed', async () => {
+      const org = await newOrg(transport);
+      const at = inOrg(org);
+      await management.bulkSetOrgMetadata({ metadata: [entry('language', 'en'), entry('kept', BINARY)] }, at);
+      const removed = await management.removeOrgMetadata({ key: 'language' }, at);
+      assert.equal(removed.details?.resourceOwner, org);
+      const snapshot = orgSnapshotOf(management, at);
+      assert.deepEqual(valuesOf((await snapshot()).result), { kept: hexOf(BINARY) });
+      for (const key of ['language', 'KEPT', 'missing']) {
+        await assertRefusedUnchanged(
+          snapshot,
+          () => management.getOrgMetadata({ key }, at),
+          Code.NotFound,
+          'Metadata not found',
+          'QUERY-Rph32',
+        );
+        await assertRefusedUnchanged(
+          snapshot,
+          () => management.removeOrgMetadata({ key }, at),
+          Code.NotFound,
+          'Metadata not found',
+          'META-mcnw3',
+        );
+      }
+      await assertRefusedUnchanged(
+        snapshot,
+        () => management.removeOrgMetadata({ key: '' }, at),
+        Code.InvalidArgument,
+        'Metadata is invalid',
+        'META-2n0f1',
+      );
+      await management.removeOrgMetadata({ key: 'kept' }, at);
+      assert.deepEqual(await snapshot(), { total: 0n, result: [] });
+    });
+
+    test('BulkRemoveOrgMetadata removes the keys named; no keys FailedPrecondition (META-9mw2d), an empty key InvalidArgument (COMMAND-m19ds), a key not set NotFound (META-2npds); all or none, nothing changed', async () => {
+      const org = await newOrg(transport);
+      const at = inOrg(org);
+      await management.bulkSetOrgMetadata({ metadata: [entry('a', 'A'), entry('b', BINARY), entry('c', 'C'), entry('d', 'D')] }, at);
+      const removed = await management.bulkRemoveOrgMetadata({ keys: ['a', 'c'] }, at);
+      assert.equal(removed.details?.resourceOwner, org);
+      const snapshot = orgSnapshotOf(management, at);
+      assert.deepEqual(valuesOf((await snapshot()).result), { b: hexOf(BINARY), d: hexOf(text('D')) });
+      await assertRefusedUnchanged(
+        snapshot,
+        () => management.bulkRemoveOrgMetadata({ keys: [] }, at),
+        Code.FailedPrecondition,
+        'Metadata list is empty',
+        'META-9mw2d',
+      );
+      for (const keys of [[''], ['b', '']]) {
+        await assertRefusedUnchanged(
+          snapshot,
+          () => management.bulkRemoveOrgMetadata({ keys }, at),
+          Code.InvalidArgument,
+          'Metadata is invalid',
+          'COMMAND-m19ds',
+        );
+      }
+      for (const keys of [['a'], ['b', 'd', 'a'], ['b', 'D']]) {
+        await assertRefusedUnchanged(
+          snapshot,
+          () => management.bulkRemoveOrgMetadata({ keys }, at),
+          Code.NotFound,
+          'One or more keys do not exist',
+          'META-2npds',
+        );
+      }
+      // A key named twice is removed once.
+      await management.bulkRemoveOrgMetadata({ keys: ['d', 'b', 'd'] }, at);
+      assert.deepEqual(await snapshot(), { total: 0n, result: [] });
+    });
+
+    test('each organization\'s metadata is its own: without x-zitadel-orgid the administrator\'s own organization, with it the one named; a user\'s metadata of the same key stays apart', async () => {
+      const users = createUserServiceClient(transport(tessera.adminPat));
+      const own = (await addHuman(users)).org; // the administrator's organization
+      const globex = await newOrg(transport, 'Globex');
+      assert.notEqual(globex, own);
+      const at = inOrg(globex);
+      const key = `plan-${hex()}`; // the administrator's organization is shared by the file's tests
+
+      const ownSet = await management.setOrgMetadata({ key, value: text('own') });
+      assert.equal(ownSet.details?.resourceOwner, own);
+      // Globex has none of it.
+      assert.deepEqual(await orgSnapshotOf(management, at)(), { total: 0n, result: [] });
+      await assertZitadelError(management.getOrgMetadata({ key }, at), Code.NotFound, 'Metadata not found', 'QUERY-Rph32');
+      await assertZitadelError(management.removeOrgMetadata({ key }, at), Code.NotFound, 'Metadata not found', 'META-mcnw3');
+      await assertZitadelError(
+        management.bulkRemoveOrgMetadata({ keys: [key] }, at),
+        Code.NotFound,
+        'One or more keys do not exist',
+        'META-2npds',
+      );
+
+      // The same key in Globex, and on a user of Globex: three entries apart.
+      const globexSet = await management.setOrgMetadata({ key, value: BINARY }, at);
+      assert.equal(globexSet.details?.resourceOwner, globex);
+      const hank = await addHuman(users, { org: globex });
+      await users.setUserMetadata({ userId: hank.userId, metadata: [entry(key, 'user'), entry('badge', '7')] });
+      // x-zitadel-orgid naming the administrator's own organization is the same as naming none.
+      for (const options of [undefined, inOrg(own)]) {
+        const { metadata } = await management.getOrgMetadata({ key }, options);
+        assert.equal(new TextDecoder().decode(metadata.value), 'own');
+        assert.equal(metadata.details?.resourceOwner, own);
+      }
+      const { metadata } = await management.getOrgMetadata({ key }, at);
+      assert.equal(hexOf(metadata.value), hexOf(BINARY));
+      assert.equal(metadata.details?.resourceOwner, globex);
+      const globexListed = await management.listOrgMetadata({}, at);
+      assert.deepEqual(valuesOf(globexListed.result), { [key]: hexOf(BINARY) }, 'no user metadata among the organization\'s');
+      const ownListed = await management.listOrgMetadata({ queries: [byKeyV1(key)] });
+      assert.deepEqual(valuesOf(ownListed.result), { [key]: hexOf(text('own')) });
+      assert.deepEqual(valuesOf((await listV2(users, hank.userId)).metadata), { [key]: hexOf(text('user')), badge: hexOf(text('7')) });
+      await assertZitadelError(management.getOrgMetadata({ key: 'badge' }, at), Code.NotFound, 'Metadata not found', 'QUERY-Rph32');
+
+      // Removing one removes only it.
+      await management.removeOrgMetadata({ key }, at);
+      assert.deepEqual(await orgSnapshotOf(management, at)(), { total: 0n, result: [] });
+      assert.deepEqual(valuesOf((await listV2(users, hank.userId)).metadata), { [key]: hexOf(text('user')), badge: hexOf(text('7')) });
+      assert.equal(new TextDecoder().decode((await management.getOrgMetadata({ key })).metadata.value), 'own');
+      await users.deleteUserMetadata({ userId: hank.userId, keys: [key] });
+      await management.setOrgMetadata({ key, value: text('again') }, at);
+      assert.deepEqual(valuesOf((await listV2(users, hank.userId)).metadata), { badge: hexOf(text('7')) });
+      await management.bulkRemoveOrgMetadata({ keys: [key] });
+      await assertZitadelError(management.getOrgMetadata({ key }), Code.NotFound, 'Metadata not found', 'QUERY-Rph32');
+      assert.equal(new TextDecoder().decode((await management.getOrgMetadata({ key }, at)).metadata.value), 'again');
+    });
+  });
+}
+
+for (const [name, transport] of Object.entries(TRANSPORTS)) {
+  describe(`who may read and write organization metadata through @zitadel/client over ${name}`, () => {
+    let admin; // the administrator's management v1, acting on Acme by x-zitadel-orgid
+    let acme; // the organization's id
+    let at; // inOrg(acme)
+    let byRole; // management v1 clients of Acme's machine users, by role
+    let adaSelf; // management v1 with the ID token of Ada, a user of the administrator's organization
+    let ada;
+
+    before(async () => {
+      admin = createManagementServiceClient(transport(tessera.adminPat));
+      acme = await newOrg(transport, 'Acme');
+      at = inOrg(acme);
+      await admin.bulkSetOrgMetadata({ metadata: [entry('tier', BINARY), entry('region', 'eu')] }, at);
+      byRole = Object.fromEntries(
+        ['IAM_OWNER', 'ORG_OWNER', 'ORG_USER_MANAGER', 'ORG_OWNER_VIEWER'].map((role) => [
+          role,
+          createManagementServiceClient(transport(machineUser(acme, role).pat)),
+        ]),
+      );
+      // Identity Toolkit signs in users of the administrator's organization (the project's).
+      ada = await addHuman(createUserServiceClient(transport(tessera.adminPat)));
+      adaSelf = createManagementServiceClient(transport(await idToken(ada.email)));
+    });
+
+    test('every machine role (IAM_OWNER, ORG_OWNER, ORG_USER_MANAGER, ORG_OWNER_VIEWER) lists and gets its own organization\'s metadata as the administrator does (org.read)', async () => {
+      const asAdmin = await orgSnapshotOf(admin, at)();
+      assert.equal(asAdmin.total, 2n);
+      for (const [role, management] of Object.entries(byRole)) {
+        assert.deepEqual(await orgSnapshotOf(management)(), asAdmin, role);
+        const filtered = { queries: [byKeyV1('tier')] };
+        assert.deepEqual((await management.listOrgMetadata(filtered)).result, (await admin.listOrgMetadata(filtered, at)).result, role);
+        const { metadata } = await management.getOrgMetadata({ key: 'tier' });
+        assert.deepEqual(metadata, (await admin.getOrgMetadata({ key: 'tier' }, at)).metadata, role);
+        assert.equal(hexOf(metadata.value), hexOf(BINARY), role);
+        assert.equal(metadata.details?.resourceOwner, acme, role);
+        await assertZitadelError(management.getOrgMetadata({ key: 'missing' }), Code.NotFound, 'Metadata not found', 'QUERY-Rph32');
+      }
+    });
+
+    test('IAM_OWNER and ORG_OWNER machine users change their own organization\'s metadata (org.write): set, bulk set, remove and bulk remove, as the administrator then sees', async () => {
+      for (const role of ['IAM_OWNER', 'ORG_OWNER']) {
+        const management = byRole[role];
+        const key = role.toLowerCase();
+        const set = await management.setOrgMetadata({ key, value: BINARY });
+        assert.equal(set.details?.resourceOwner, acme, role);
+        const bulk = await management.bulkSetOrgMetadata({ metadata: [entry(`${key}-a`, 'A'), entry(`${key}-b`, UTF8)] });
+        assert.equal(bulk.details?.resourceOwner, acme, role);
+        const { metadata } = await admin.getOrgMetadata({ key }, at);
+        assert.equal(hexOf(metadata.value), hexOf(BINARY), role);
+        assert.deepEqual(metadata.details.changeDate, set.details.changeDate, role);
+        assert.equal(hexOf((await admin.getOrgMetadata({ key: `${key}-b` }, at)).metadata.value), hexOf(UTF8), role);
+        const removed = await management.removeOrgMetadata({ key });
+        assert.equal(removed.details?.resourceOwner, acme, role);
+        const bulkRemoved = await management.bulkRemoveOrgMetadata({ keys: [`${key}-a`, `${key}-b`] });
+        assert.equal(bulkRemoved.details?.resourceOwner, acme, role);
+        assert.deepEqual(Object.keys(valuesOf((await admin.listOrgMetadata({}, at)).result)).sort(), ['region', 'tier'], role);
+      }
+    });
+
+    test('ORG_USER_MANAGER and ORG_OWNER_VIEWER machine users may not change it: each of the four writes PermissionDenied (AUTH-5mWD2), nothing changed', async () => {
+      const snapshot = orgSnapshotOf(admin, at);
+      for (const role of ['ORG_USER_MANAGER', 'ORG_OWNER_VIEWER']) {
+        const management = byRole[role];
+        for (const call of [
+          () => management.setOrgMetadata({ key: 'tier', value: text('new') }),
+          () => management.setOrgMetadata({ key: 'new', value: text('v') }),
+          () => management.bulkSetOrgMetadata({ metadata: [entry('new', 'v')] }),
+          () => management.removeOrgMetadata({ key: 'tier' }),
+          () => management.bulkRemoveOrgMetadata({ keys: ['tier', 'region'] }),
+        ]) {
+          await assertRefusedUnchanged(snapshot, call, Code.PermissionDenied, 'No matching permissions found', 'AUTH-5mWD2');
+        }
+      }
+    });
+
+    test('a user with its own ID token may neither read nor change its organization\'s metadata (nor another\'s): all six PermissionDenied (AUTH-5mWD2), nothing changed', async () => {
+      // Ada's organization is the administrator's, which the file's other tests share: a key of its own.
+      const key = `tier-${hex()}`;
+      await admin.setOrgMetadata({ key, value: BINARY });
+      for (const [options, snapshot] of [
+        [undefined, orgSnapshotOf(admin, inOrg(ada.org))],
+        [inOrg(ada.org), orgSnapshotOf(admin, inOrg(ada.org))],
+        [at, orgSnapshotOf(admin, at)],
+      ]) {
+        for (const call of [
+          () => adaSelf.listOrgMetadata({}, options),
+          () => adaSelf.getOrgMetadata({ key }, options),
+          () => adaSelf.setOrgMetadata({ key, value: text('new') }, options),
+          () => adaSelf.bulkSetOrgMetadata({ metadata: [entry('new', 'v')] }, options),
+          () => adaSelf.removeOrgMetadata({ key }, options),
+          () => adaSelf.bulkRemoveOrgMetadata({ keys: [key] }, options),
+        ]) {
+          await assertRefusedUnchanged(snapshot, call, Code.PermissionDenied, 'No matching permissions found', 'AUTH-5mWD2');
+        }
+      }
+      await admin.removeOrgMetadata({ key });
+    });
+
+    test('an ORG_OWNER of another organization sees and changes only its own organization\'s metadata; the administrator reaches either by x-zitadel-orgid', async () => {
+      const globex = await newOrg(transport, 'Globex');
+      const owner = createManagementServiceClient(transport(machineUser(globex, 'ORG_OWNER').pat));
+      const acmeSnapshot = orgSnapshotOf(admin, at);
+      const acmeBefore = await acmeSnapshot();
+
+      // Globex starts empty: none of Acme's.
+      assert.deepEqual(await orgSnapshotOf(owner)(), { total: 0n, result: [] });
+      await assertZitadelError(owner.getOrgMetadata({ key: 'tier' }), Code.NotFound, 'Metadata not found', 'QUERY-Rph32');
+      await assertZitadelError(owner.removeOrgMetadata({ key: 'tier' }), Code.NotFound, 'Metadata not found', 'META-mcnw3');
+      await assertZitadelError(
+        owner.bulkRemoveOrgMetadata({ keys: ['tier', 'region'] }),
+        Code.NotFound,
+        'One or more keys do not exist',
+        'META-2npds',
+      );
+
+      // The same keys set in Globex are Globex's.
+      const set = await owner.bulkSetOrgMetadata({ metadata: [entry('tier', 'globex'), entry('floor', '3')] });
+      assert.equal(set.details?.resourceOwner, globex);
+      assert.deepEqual(await acmeSnapshot(), acmeBefore, 'Acme\'s unchanged');
+      const asOwner = await orgSnapshotOf(owner)();
+      assert.deepEqual(valuesOf(asOwner.result), { tier: hexOf(text('globex')), floor: hexOf(text('3')) });
+      assert.ok(asOwner.result.every((m) => m.details?.resourceOwner === globex), 'Globex\'s details');
+      assert.deepEqual(await orgSnapshotOf(admin, inOrg(globex))(), asOwner, 'the administrator sees Globex\'s by x-zitadel-orgid');
+      assert.equal(hexOf((await admin.getOrgMetadata({ key: 'tier' }, at)).metadata.value), hexOf(BINARY), 'and Acme\'s');
+
+      // Naming Acme does not take Globex's owner there.
+      for (const call of [
+        () => owner.listOrgMetadata({}, at),
+        () => owner.getOrgMetadata({ key: 'tier' }, at),
+        () => owner.setOrgMetadata({ key: 'tier', value: text('new') }, at),
+        () => owner.bulkSetOrgMetadata({ metadata: [entry('new', 'v')] }, at),
+        () => owner.removeOrgMetadata({ key: 'tier' }, at),
+        () => owner.bulkRemoveOrgMetadata({ keys: ['tier'] }, at),
+      ]) {
+        await assertRefusedUnchanged(acmeSnapshot, call, Code.PermissionDenied, 'No matching permissions found', 'AUTH-5mWD2');
+      }
+
+      await owner.removeOrgMetadata({ key: 'tier' });
+      assert.deepEqual(Object.keys(valuesOf((await orgSnapshotOf(owner)()).result)), ['floor']);
+      assert.deepEqual(await acmeSnapshot(), acmeBefore, 'Acme\'s tier stays');
+    });
+  });
+}
+
 /**
  * Asserts that a @zitadel/node call rejects with ZITADEL's error as nice-grpc hands it over: the
  * status and "<message> (<id>)".
@@ -1246,5 +1810,131 @@ describe('user metadata through @zitadel/node (management v1, and v2 from its ow
     await assertGrpcError(me.getMyMetadata({ key: 'missing' }), Status.NOT_FOUND, 'Metadata not found', 'QUERY-Rgh32');
     await management.bulkRemoveUserMetadata({ id: userId, keys: ['binary', 'text'] });
     assert.equal((await me.listMyMetadata({})).details?.totalResult.toNumber(), 0);
+  });
+});
+
+describe('organization metadata through @zitadel/node (management v1 over gRPC)', () => {
+  let management; // the administrator's
+  let org; // a new organization, reached by x-zitadel-orgid
+  let at; // nice-grpc's call options naming it
+
+  before(async () => {
+    management = createManagementClient(tessera.baseUrl, createAccessTokenInterceptor(tessera.adminPat));
+    org = await newOrg(TRANSPORTS['gRPC (h2c)'], 'Initrode');
+    at = { metadata: new Metadata({ 'x-zitadel-orgid': org }) };
+  });
+
+  test('SetOrgMetadata, BulkSetOrgMetadata, GetOrgMetadata and ListOrgMetadata keep Buffers byte for byte, with the organization\'s details', async () => {
+    const set = await management.setOrgMetadata({ key: 'binary', value: Buffer.from(BINARY) }, at);
+    assert.equal(set.details?.resourceOwner, org);
+    assert.ok(set.details.changeDate instanceof Date, 'details.changeDate');
+    await sleep(APART_MS);
+    const bulk = await management.bulkSetOrgMetadata(
+      {
+        metadata: [
+          { key: 'text', value: Buffer.from(UTF8) },
+          { key: 'tier', value: Buffer.from('gold') },
+        ],
+      },
+      at,
+    );
+    assert.equal(bulk.details?.resourceOwner, org);
+    const { metadata } = await management.getOrgMetadata({ key: 'binary' }, at);
+    assert.ok(Buffer.isBuffer(metadata.value));
+    assert.equal(hexOf(metadata.value), hexOf(BINARY));
+    assert.equal(metadata.details?.resourceOwner, org);
+    assert.ok(metadata.details.creationDate instanceof Date, 'details.creationDate');
+    assert.equal(metadata.details.changeDate.getTime(), set.details.changeDate.getTime(), 'the answered change date');
+    assert.equal(metadata.details.sequence.toString(), set.details.sequence.toString(), 'the answered sequence');
+
+    const listed = await management.listOrgMetadata({ query: { asc: true } }, at);
+    assert.equal(listed.details?.totalResult.toNumber(), 3);
+    assert.equal(listed.result[0].key, 'binary');
+    assert.deepEqual(valuesOf(listed.result), { binary: hexOf(BINARY), text: hexOf(UTF8), tier: hexOf(text('gold')) });
+    assert.ok(listed.result.every((m) => Buffer.isBuffer(m.value)), 'values are Buffers');
+    const found = await management.listOrgMetadata(
+      { queries: [{ keyQuery: { key: 'T', method: NodeTextQueryMethod.TEXT_QUERY_METHOD_STARTS_WITH_IGNORE_CASE } }] },
+      at,
+    );
+    assert.deepEqual(found.result.map((m) => m.key).sort(), ['text', 'tier']);
+    const page = await management.listOrgMetadata({ query: { offset: 1, limit: 1, asc: true } }, at);
+    assert.equal(page.details?.totalResult.toNumber(), 3);
+    assert.equal(page.result.length, 1);
+    assert.notEqual(page.result[0].key, 'binary');
+  });
+
+  test('the refusals as nice-grpc hands them over (META-2ml0f, META-9mm2d, META-9mw2d, COMMAND-m19ds, META-2npds, META-mcnw3, META-2n0f1, QUERY-Rph32), nothing changed; RemoveOrgMetadata and BulkRemoveOrgMetadata', async () => {
+    const keys = async () => (await management.listOrgMetadata({}, at)).result.map((m) => m.key).sort();
+    const before = await keys();
+    assert.deepEqual(before, ['binary', 'text', 'tier']);
+    const refusals = [
+      [() => management.setOrgMetadata({ key: 'k', value: Buffer.alloc(0) }, at), Status.INVALID_ARGUMENT, 'Metadata is invalid', 'META-2ml0f'],
+      [() => management.setOrgMetadata({ key: '', value: Buffer.from('v') }, at), Status.INVALID_ARGUMENT, 'Metadata is invalid', 'META-2ml0f'],
+      [
+        () => management.bulkSetOrgMetadata({ metadata: [{ key: 'fine', value: Buffer.from('v') }, { key: 'k'.repeat(MAX_KEY + 1), value: Buffer.from('v') }] }, at),
+        Status.INVALID_ARGUMENT,
+        'Metadata is invalid',
+        'META-2ml0f',
+      ],
+      [() => management.bulkSetOrgMetadata({ metadata: [] }, at), Status.FAILED_PRECONDITION, 'Metadata list is empty', 'META-9mm2d'],
+      [() => management.bulkRemoveOrgMetadata({ keys: [] }, at), Status.FAILED_PRECONDITION, 'Metadata list is empty', 'META-9mw2d'],
+      [() => management.bulkRemoveOrgMetadata({ keys: ['text', ''] }, at), Status.INVALID_ARGUMENT, 'Metadata is invalid', 'COMMAND-m19ds'],
+      [() => management.bulkRemoveOrgMetadata({ keys: ['text', 'missing'] }, at), Status.NOT_FOUND, 'One or more keys do not exist', 'META-2npds'],
+      [() => management.removeOrgMetadata({ key: 'missing' }, at), Status.NOT_FOUND, 'Metadata not found', 'META-mcnw3'],
+      [() => management.removeOrgMetadata({ key: '' }, at), Status.INVALID_ARGUMENT, 'Metadata is invalid', 'META-2n0f1'],
+      [() => management.getOrgMetadata({ key: 'missing' }, at), Status.NOT_FOUND, 'Metadata not found', 'QUERY-Rph32'],
+    ];
+    for (const [call, status, message, id] of refusals) {
+      await assertGrpcError(call(), status, message, id);
+    }
+    assert.deepEqual(await keys(), before);
+    await management.removeOrgMetadata({ key: 'tier' }, at);
+    await assertGrpcError(management.getOrgMetadata({ key: 'tier' }, at), Status.NOT_FOUND, 'Metadata not found', 'QUERY-Rph32');
+    await management.bulkRemoveOrgMetadata({ keys: ['binary', 'text'] }, at);
+    assert.deepEqual(await keys(), []);
+  });
+
+  test('an ORG_OWNER machine user changes its own organization\'s metadata; an ORG_OWNER_VIEWER reads it and is PERMISSION_DENIED (AUTH-5mWD2) on writes; a user with its own ID token on all six', async () => {
+    const client = (token) => createManagementClient(tessera.baseUrl, createAccessTokenInterceptor(token));
+    const owner = client(machineUser(org, 'ORG_OWNER').pat);
+    const viewer = client(machineUser(org, 'ORG_OWNER_VIEWER').pat);
+    // A user of the administrator's organization (Identity Toolkit signs in the project's users).
+    const ada = await addHuman(createUserServiceClient(TRANSPORTS['gRPC (h2c)'](tessera.adminPat)));
+    const adaSelf = client(await idToken(ada.email));
+    const ownKey = `tier-${hex()}`;
+    await management.setOrgMetadata({ key: ownKey, value: Buffer.from('own') });
+
+    const set = await owner.setOrgMetadata({ key: 'badge', value: Buffer.from(BINARY) });
+    assert.equal(set.details?.resourceOwner, org);
+    const { metadata } = await viewer.getOrgMetadata({ key: 'badge' });
+    assert.equal(hexOf(metadata.value), hexOf(BINARY));
+    assert.deepEqual(metadata, (await management.getOrgMetadata({ key: 'badge' }, at)).metadata);
+    const listed = await viewer.listOrgMetadata({});
+    assert.deepEqual(listed.result, (await management.listOrgMetadata({}, at)).result);
+
+    const snapshot = async () => [
+      (await management.listOrgMetadata({ query: { asc: true } }, at)).result,
+      (await management.listOrgMetadata({ query: { asc: true } })).result,
+    ];
+    const before = await snapshot();
+    const denied = [Status.PERMISSION_DENIED, 'No matching permissions found', 'AUTH-5mWD2'];
+    for (const call of [
+      () => viewer.setOrgMetadata({ key: 'badge', value: Buffer.from('new') }),
+      () => viewer.bulkSetOrgMetadata({ metadata: [{ key: 'new', value: Buffer.from('v') }] }),
+      () => viewer.removeOrgMetadata({ key: 'badge' }),
+      () => viewer.bulkRemoveOrgMetadata({ keys: ['badge'] }),
+      () => adaSelf.listOrgMetadata({}),
+      () => adaSelf.getOrgMetadata({ key: ownKey }),
+      () => adaSelf.setOrgMetadata({ key: ownKey, value: Buffer.from('new') }),
+      () => adaSelf.bulkSetOrgMetadata({ metadata: [{ key: 'new', value: Buffer.from('v') }] }),
+      () => adaSelf.removeOrgMetadata({ key: ownKey }),
+      () => adaSelf.bulkRemoveOrgMetadata({ keys: [ownKey] }),
+    ]) {
+      await assertGrpcError(call(), ...denied);
+    }
+    assert.deepEqual(await snapshot(), before, 'nothing changed');
+    await owner.bulkRemoveOrgMetadata({ keys: ['badge'] });
+    await management.removeOrgMetadata({ key: ownKey });
+    assert.deepEqual((await snapshot())[0], []);
   });
 });
