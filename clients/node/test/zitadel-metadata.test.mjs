@@ -47,9 +47,9 @@ import { TextQueryMethod as NodeTextQueryMethod } from '@zitadel/node/dist/api/g
 import { UserServiceDefinition as NodeUserServiceV2 } from '@zitadel/node/dist/api/generated/zitadel/user/v2/user_service.js';
 import { TextFilterMethod } from '@zitadel/proto/zitadel/filter/v2/filter_pb.js';
 import { TextQueryMethod } from '@zitadel/proto/zitadel/object_pb.js';
-import { ClientError, createChannel, createClientFactory, Metadata, Status } from 'nice-grpc';
+import { createChannel, createClientFactory, Metadata, Status } from 'nice-grpc';
 
-import { assertZitadelError, zitadelTransports } from './zitadel-transports.mjs';
+import { assertGrpcError, assertZitadelError, idToken, machineUser, zitadelTransports } from './zitadel-transports.mjs';
 import { hex, PASSWORD, sleep, uniqueEmail, useTessera } from './server.mjs';
 
 const tessera = useTessera();
@@ -128,24 +128,6 @@ async function addHuman(users, { email = uniqueEmail('zitadel-metadata'), org } 
   assert.match(added.userId, /^\d+$/);
   assert.ok(added.details?.resourceOwner, 'details.resourceOwner');
   return { userId: added.userId, email, org: added.details.resourceOwner };
-}
-
-/** The id of a new machine user of `org` with ZITADEL's `role`, and its PAT, from `tessera admin`. */
-function machineUser(org, role) {
-  const id = tessera.tesseraAdmin('create-machine-user', org, `${role.toLowerCase()}-${hex()}`, '--role', role);
-  assert.match(id, /^\d+$/);
-  return { id, pat: tessera.tesseraAdmin('create-pat', id) };
-}
-
-/** Identity Toolkit's accounts:signInWithPassword: the user's ID token. */
-async function idToken(email) {
-  const path = '/identitytoolkit.googleapis.com/v1/accounts:signInWithPassword?key=dev-api-key';
-  const { idToken: token } = await tessera.rest(path, {
-    method: 'POST',
-    body: { email, password: PASSWORD, returnSecureToken: true },
-  });
-  assert.ok(token, 'idToken');
-  return token;
 }
 
 /** Sets each entry in its own request, APART_MS apart, so that they sort by creation time. */
@@ -892,10 +874,10 @@ for (const [name, transport] of Object.entries(TRANSPORTS)) {
       ada = await addHuman(admin);
       grace = await addHuman(admin);
       await admin.setUserMetadata({ userId: grace.userId, metadata: [entry('k', BINARY), entry('team', 'ops')] });
-      const { pat } = machineUser(grace.org, 'ORG_OWNER_VIEWER');
+      const { pat } = machineUser(tessera, grace.org, 'ORG_OWNER_VIEWER');
       viewer = createUserServiceClient(transport(pat));
       viewerV1 = createManagementServiceClient(transport(pat));
-      adaSelf = createUserServiceClient(transport(await idToken(ada.email)));
+      adaSelf = createUserServiceClient(transport(await idToken(tessera, ada.email)));
     });
 
     test('an ORG_OWNER_VIEWER machine user lists (v2 and v1) and gets (v1) what the administrator does', async () => {
@@ -971,7 +953,7 @@ for (const [name, transport] of Object.entries(TRANSPORTS)) {
       const grace = await addHuman(users);
       await users.setUserMetadata({ userId: grace.userId, metadata: [entry('secret', 'grace'), entry('theme', 'light')] });
       await setApart(users, ada.userId, entry('theme', 'dark'), entry('blob', BINARY), entry('zone', UTF8));
-      me = createAuthServiceClient(transport(await idToken(ada.email)));
+      me = createAuthServiceClient(transport(await idToken(tessera, ada.email)));
     });
 
     test('ListMyMetadata lists the signed-in user\'s own entries as management v1\'s ListUserMetadata does: values byte for byte, details, order, paging and key queries', async () => {
@@ -1018,7 +1000,7 @@ for (const [name, transport] of Object.entries(TRANSPORTS)) {
       }
       // A change the user makes through v2 shows at once.
       await sleep(APART_MS);
-      const { setDate } = await createUserServiceClient(transport(await idToken(ada.email))).setUserMetadata({
+      const { setDate } = await createUserServiceClient(transport(await idToken(tessera, ada.email))).setUserMetadata({
         userId: ada.userId,
         metadata: [entry('theme', BINARY)],
       });
@@ -1495,12 +1477,12 @@ for (const [name, transport] of Object.entries(TRANSPORTS)) {
       byRole = Object.fromEntries(
         ['IAM_OWNER', 'ORG_OWNER', 'ORG_USER_MANAGER', 'ORG_OWNER_VIEWER'].map((role) => [
           role,
-          createManagementServiceClient(transport(machineUser(acme, role).pat)),
+          createManagementServiceClient(transport(machineUser(tessera, acme, role).pat)),
         ]),
       );
       // Identity Toolkit signs in users of the administrator's organization (the project's).
       ada = await addHuman(createUserServiceClient(transport(tessera.adminPat)));
-      adaSelf = createManagementServiceClient(transport(await idToken(ada.email)));
+      adaSelf = createManagementServiceClient(transport(await idToken(tessera, ada.email)));
     });
 
     test('every machine role (IAM_OWNER, ORG_OWNER, ORG_USER_MANAGER, ORG_OWNER_VIEWER) lists and gets its own organization\'s metadata as the administrator does (org.read)', async () => {
@@ -1579,7 +1561,7 @@ for (const [name, transport] of Object.entries(TRANSPORTS)) {
 
     test('an ORG_OWNER of another organization sees and changes only its own organization\'s metadata; the administrator reaches either by x-zitadel-orgid', async () => {
       const globex = await newOrg(transport, 'Globex');
-      const owner = createManagementServiceClient(transport(machineUser(globex, 'ORG_OWNER').pat));
+      const owner = createManagementServiceClient(transport(machineUser(tessera, globex, 'ORG_OWNER').pat));
       const acmeSnapshot = orgSnapshotOf(admin, at);
       const acmeBefore = await acmeSnapshot();
 
@@ -1620,19 +1602,6 @@ for (const [name, transport] of Object.entries(TRANSPORTS)) {
       assert.deepEqual(Object.keys(valuesOf((await orgSnapshotOf(owner)()).result)), ['floor']);
       assert.deepEqual(await acmeSnapshot(), acmeBefore, 'Acme\'s tier stays');
     });
-  });
-}
-
-/**
- * Asserts that a @zitadel/node call rejects with ZITADEL's error as nice-grpc hands it over: the
- * status and "<message> (<id>)".
- */
-async function assertGrpcError(promise, status, message, id) {
-  await assert.rejects(promise, (error) => {
-    assert.ok(error instanceof ClientError, String(error));
-    assert.equal(error.code, status, `${Status[error.code]}: ${error.details}`);
-    assert.equal(error.details, `${message} (${id})`);
-    return true;
   });
 }
 
@@ -1786,7 +1755,7 @@ describe('user metadata through @zitadel/node (management v1, and v2 from its ow
 
   test("auth v1: ListMyMetadata and GetMyMetadata with the user's own ID token, Buffers byte for byte, as management v1 answers them", async () => {
     const { userId } = user;
-    const me = createAuthClient(tessera.baseUrl, createAccessTokenInterceptor(await idToken(user.email)));
+    const me = createAuthClient(tessera.baseUrl, createAccessTokenInterceptor(await idToken(tessera, user.email)));
     await management.bulkSetUserMetadata({
       id: userId,
       metadata: [
@@ -1896,11 +1865,11 @@ describe('organization metadata through @zitadel/node (management v1 over gRPC)'
 
   test('an ORG_OWNER machine user changes its own organization\'s metadata; an ORG_OWNER_VIEWER reads it and is PERMISSION_DENIED (AUTH-5mWD2) on writes; a user with its own ID token on all six', async () => {
     const client = (token) => createManagementClient(tessera.baseUrl, createAccessTokenInterceptor(token));
-    const owner = client(machineUser(org, 'ORG_OWNER').pat);
-    const viewer = client(machineUser(org, 'ORG_OWNER_VIEWER').pat);
+    const owner = client(machineUser(tessera, org, 'ORG_OWNER').pat);
+    const viewer = client(machineUser(tessera, org, 'ORG_OWNER_VIEWER').pat);
     // A user of the administrator's organization (Identity Toolkit signs in the project's users).
     const ada = await addHuman(createUserServiceClient(TRANSPORTS['gRPC (h2c)'](tessera.adminPat)));
-    const adaSelf = client(await idToken(ada.email));
+    const adaSelf = client(await idToken(tessera, ada.email));
     const ownKey = `tier-${hex()}`;
     await management.setOrgMetadata({ key: ownKey, value: Buffer.from('own') });
 

@@ -49,9 +49,9 @@ import { UserVerificationRequirement } from '@zitadel/proto/zitadel/session/v2/c
 import { PasskeyAuthenticator } from '@zitadel/proto/zitadel/user/v2/auth_pb.js';
 import { AuthFactorState } from '@zitadel/proto/zitadel/user/v2/user_pb.js';
 import { AuthenticationMethodType } from '@zitadel/proto/zitadel/user/v2/user_service_pb.js';
-import { ClientError, Status } from 'nice-grpc';
+import { Status } from 'nice-grpc';
 
-import { assertZitadelError, zitadelTransports } from './zitadel-transports.mjs';
+import { assertGrpcError, assertZitadelError, zitadelTransports } from './zitadel-transports.mjs';
 import { hex, PASSWORD, uniqueEmail, useTessera } from './server.mjs';
 
 // ---------------------------------------------------------------------------------------------
@@ -595,19 +595,6 @@ function viewerPat(org) {
   );
   assert.match(machineUserId, /^\d+$/);
   return tessera.tesseraAdmin('create-pat', machineUserId);
-}
-
-/**
- * Asserts that a @zitadel/node call rejects with ZITADEL's error as grpc-js and nice-grpc hand it
- * over: the status and "<message> (<id>)".
- */
-async function assertGrpcError(promise, status, message, id) {
-  await assert.rejects(promise, (error) => {
-    assert.ok(error instanceof ClientError, String(error));
-    assert.equal(error.code, status, `${Status[error.code]}: ${error.details}`);
-    assert.equal(error.details, `${message} (${id})`);
-    return true;
-  });
 }
 
 /** v1's list of WebAuthNTokens as { id, state, name }. */

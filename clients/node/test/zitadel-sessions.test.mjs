@@ -33,9 +33,9 @@ import { TimestampQueryMethod } from '@zitadel/proto/zitadel/object_pb.js';
 import { SessionFieldName, SessionSchema } from '@zitadel/proto/zitadel/session/v2/session_pb.js';
 import { SessionSchema as SessionSchemaV2beta } from '@zitadel/proto/zitadel/session/v2beta/session_pb.js';
 import { SessionService as SessionServiceV2beta } from '@zitadel/proto/zitadel/session/v2beta/session_service_pb.js';
-import { ClientError, Status } from 'nice-grpc';
+import { Status } from 'nice-grpc';
 
-import { assertZitadelError, zitadelTransports } from './zitadel-transports.mjs';
+import { assertGrpcError, assertZitadelError, idToken, machineUser, zitadelTransports } from './zitadel-transports.mjs';
 import { hex, PASSWORD, sleep, uniqueEmail, useTessera } from './server.mjs';
 
 const tessera = useTessera();
@@ -85,24 +85,6 @@ async function addHuman(users, email = uniqueEmail('zitadel-sessions')) {
   assert.match(added.userId, /^\d+$/);
   assert.ok(added.details?.resourceOwner, 'details.resourceOwner');
   return { userId: added.userId, email, org: added.details.resourceOwner };
-}
-
-/** The id of a new machine user of `org` with ZITADEL's `role`, and its PAT, from `tessera admin`. */
-function machineUser(org, role) {
-  const id = tessera.tesseraAdmin('create-machine-user', org, `${role.toLowerCase()}-${hex()}`, '--role', role);
-  assert.match(id, /^\d+$/);
-  return { id, pat: tessera.tesseraAdmin('create-pat', id) };
-}
-
-/** Identity Toolkit's accounts:signInWithPassword: the user's ID token. */
-async function idToken(email) {
-  const path = '/identitytoolkit.googleapis.com/v1/accounts:signInWithPassword?key=dev-api-key';
-  const { idToken: token } = await tessera.rest(path, {
-    method: 'POST',
-    body: { email, password: PASSWORD, returnSecureToken: true },
-  });
-  assert.ok(token, 'idToken');
-  return token;
 }
 
 /** A Timestamp as milliseconds (a number). */
@@ -470,13 +452,13 @@ for (const [name, transport] of Object.entries(TRANSPORTS)) {
       const management = createManagementServiceClient(transport(tessera.adminPat));
       const globex = await management.addOrg({ name: `Globex ${hex()}` });
       assert.ok(globex.id);
-      const globexOwner = machineUser(globex.id, 'ORG_OWNER');
+      const globexOwner = machineUser(tessera, globex.id, 'ORG_OWNER');
       ownerId = globexOwner.id;
       owner = createSessionServiceClient(transport(globexOwner.pat));
       hank = await addHuman(createUserServiceClient(transport(globexOwner.pat)));
       assert.equal(hank.org, globex.id);
-      manager = createSessionServiceClient(transport(machineUser(ada.org, 'ORG_USER_MANAGER').pat));
-      adaSelf = createSessionServiceClient(transport(await idToken(ada.email)));
+      manager = createSessionServiceClient(transport(machineUser(tessera, ada.org, 'ORG_USER_MANAGER').pat));
+      adaSelf = createSessionServiceClient(transport(await idToken(tessera, ada.email)));
 
       const forUser = (userId) => ({ checks: { user: { search: { case: 'userId', value: userId } } } });
       sessionsOf = {};
@@ -568,19 +550,6 @@ for (const [name, transport] of Object.entries(TRANSPORTS)) {
         );
       }
     });
-  });
-}
-
-/**
- * Asserts that a @zitadel/node call rejects with ZITADEL's error as nice-grpc hands it over: the
- * status and "<message> (<id>)".
- */
-async function assertGrpcError(promise, status, message, id) {
-  await assert.rejects(promise, (error) => {
-    assert.ok(error instanceof ClientError, String(error));
-    assert.equal(error.code, status, `${Status[error.code]}: ${error.details}`);
-    assert.equal(error.details, `${message} (${id})`);
-    return true;
   });
 }
 

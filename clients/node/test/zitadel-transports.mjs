@@ -1,5 +1,6 @@
 // What the ZITADEL client tests share: the transports @zitadel/client offers (gRPC over HTTP/2
-// without TLS, and Connect over HTTP/1.1 as JSON and as binary) and the check of ZITADEL's errors.
+// without TLS, and Connect over HTTP/1.1 as JSON and as binary), the checks of ZITADEL's errors
+// as @zitadel/client and @zitadel/node report them, and machine users and ID tokens to call with.
 
 import assert from 'node:assert/strict';
 
@@ -8,6 +9,9 @@ import { createConnectTransport } from '@connectrpc/connect-node';
 import { NewAuthorizationBearerInterceptor } from '@zitadel/client';
 import { createServerTransport } from '@zitadel/client/node';
 import { ErrorDetailSchema } from '@zitadel/proto/zitadel/message_pb.js';
+import { ClientError, Status } from 'nice-grpc';
+
+import { hex, PASSWORD } from './server.mjs';
 
 /** The transports to `tessera` by name, each taking a token; the server's URL is read when one is built. */
 export const zitadelTransports = (tessera) => ({
@@ -44,4 +48,35 @@ export async function assertZitadelError(promise, code, message, id) {
     [{ id, message }],
   );
   return error;
+}
+
+/**
+ * Asserts that a @zitadel/node call rejects with ZITADEL's error as grpc-js and nice-grpc hand it
+ * over: the status and "<message> (<id>)".
+ */
+export async function assertGrpcError(promise, status, message, id) {
+  await assert.rejects(promise, (error) => {
+    assert.ok(error instanceof ClientError, String(error));
+    assert.equal(error.code, status, `${Status[error.code]}: ${error.details}`);
+    assert.equal(error.details, `${message} (${id})`);
+    return true;
+  });
+}
+
+/** The id of a new machine user of `org` with ZITADEL's `role`, and its PAT, from `tessera admin`. */
+export function machineUser(tessera, org, role) {
+  const id = tessera.tesseraAdmin('create-machine-user', org, `${role.toLowerCase()}-${hex()}`, '--role', role);
+  assert.match(id, /^\d+$/);
+  return { id, pat: tessera.tesseraAdmin('create-pat', id) };
+}
+
+/** Identity Toolkit's accounts:signInWithPassword: the user's ID token. */
+export async function idToken(tessera, email) {
+  const path = '/identitytoolkit.googleapis.com/v1/accounts:signInWithPassword?key=dev-api-key';
+  const { idToken: token } = await tessera.rest(path, {
+    method: 'POST',
+    body: { email, password: PASSWORD, returnSecureToken: true },
+  });
+  assert.ok(token, 'idToken');
+  return token;
 }
