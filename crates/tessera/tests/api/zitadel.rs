@@ -407,16 +407,19 @@ async fn zitadel_errors_change_nothing() {
         )
         .await;
     assert_zitadel_error(&reply, 400, 3, "Errors.Request.Invalid", "TESSERA-REQ01");
-    let reply = app
-        .zitadel(
+    // An organization that does not exist, as ZITADEL's authorization answers it.
+    assert_refused_unchanged(
+        &app,
+        app.zitadel(
             Method::POST,
             &format!("/v2/users/{user}/totp"),
             &pat,
             Some("999"),
             Some(json!({})),
-        )
-        .await;
-    assert_zitadel_error(&reply, 404, 5, "Organisation not found", "COMMAND-55M9f");
+        ),
+        (403, 7, "Organisation doesn't exist", "AUTH-Bs7Ds"),
+    )
+    .await;
     let reply = app
         .zitadel(
             Method::POST,

@@ -380,7 +380,7 @@ async fn machine_user_roles_limit_what_a_pat_may_do() {
     let reply = app
         .zitadel(Method::POST, &factors, &app.pat(), Some("404404404"), None)
         .await;
-    assert_zitadel_error(&reply, 404, 5, "Organisation not found", "COMMAND-55M9f");
+    assert_zitadel_error(&reply, 403, 7, "Organisation doesn't exist", "AUTH-Bs7Ds");
 
     let (status, _) = app
         .zitadel(Method::DELETE, &remove, &manager, None, None)

@@ -10,7 +10,7 @@ use axum::http::{HeaderMap, header};
 use data_encoding::BASE64URL_NOPAD;
 use tessera_core::{DomainError, Realm, UserId};
 
-use super::error::{Op, PERMISSION_DENIED, UNAUTHENTICATED, ZitadelError};
+use super::error::{Op, PERMISSION_DENIED, UNAUTHENTICATED, UNKNOWN_ORG, ZitadelError};
 use crate::service::{Authenticated, KeyScope, Machine, Service};
 
 pub enum Caller {
@@ -80,10 +80,10 @@ pub async fn organization(
         .filter(|org| !org.is_empty());
     let realm = match wanted {
         Some(org) if own.org_id.as_deref() != Some(org) => {
-            let realm = svc
-                .org_realm(org)
-                .await
-                .map_err(|e| ZitadelError::from_domain(Op::Read, e))?;
+            let realm = svc.org_realm(org).await.map_err(|e| match e {
+                DomainError::OrgNotFound => UNKNOWN_ORG,
+                e => ZitadelError::from_domain(Op::Read, e),
+            })?;
             match caller {
                 Caller::Machine(machine) if machine.role.spans_instance() => realm,
                 _ => return Err(PERMISSION_DENIED),

@@ -84,6 +84,13 @@ const fn err(code: Code, message: &'static str, id: &'static str) -> ZitadelErro
 
 pub const UNAUTHENTICATED: ZitadelError =
     err(Code::Unauthenticated, "Errors.Token.Invalid", "AUTH-7fs1e");
+/// `x-zitadel-orgid` names no organization: ZITADEL's authorization refuses it before anything
+/// else, and clients match the text (`Organisation doesn't exist (AUTH-Bs7Ds)`).
+pub const UNKNOWN_ORG: ZitadelError = err(
+    Code::PermissionDenied,
+    "Organisation doesn't exist",
+    "AUTH-Bs7Ds",
+);
 pub const PERMISSION_DENIED: ZitadelError = err(
     Code::PermissionDenied,
     "No matching permissions found",
