@@ -385,7 +385,8 @@ pub enum Comparison {
     LessOrEqual,
 }
 
-/// A page of a user's metadata, by creation time, of the keys that match every filter.
+/// A page of a user's or an organization's metadata, by creation time, of the keys that match
+/// every filter.
 #[derive(Debug, Clone)]
 pub struct MetadataQuery {
     pub keys: Vec<(TextMatch, String)>,
