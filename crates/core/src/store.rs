@@ -566,13 +566,14 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<bool>;
     async fn delete_login_session(&self, id: &str) -> StoreResult<bool>;
     /// Sets the owner's metadata entries (key, value), in one transaction; an entry whose value
-    /// is unchanged keeps its change time. `Gone` when the user is.
+    /// is unchanged keeps its change time. The latest change time of the entries: `at`, unless
+    /// none changed. `Gone` when the user is.
     async fn set_metadata(
         &self,
         owner: MetadataOwner<'_>,
         entries: &[(String, Vec<u8>)],
         at: OffsetDateTime,
-    ) -> StoreResult<()>;
+    ) -> StoreResult<OffsetDateTime>;
     /// Removes the owner's metadata of `keys`, all or none: `false`, and nothing removed, when
     /// one of them is not set.
     async fn remove_metadata(&self, owner: MetadataOwner<'_>, keys: &[String])

@@ -507,7 +507,7 @@ impl Store for SqlStore {
         owner: MetadataOwner<'_>,
         entries: &[(String, Vec<u8>)],
         at: OffsetDateTime,
-    ) -> StoreResult<()> {
+    ) -> StoreResult<OffsetDateTime> {
         self.durably(async |conn| metadata::set(conn, owner, entries, at).await)
             .await
     }

@@ -10,7 +10,7 @@ use time::OffsetDateTime;
 use crate::conn::Conn;
 use crate::db_err;
 use crate::params::{Params, direction, in_list, text_match};
-use crate::rows::{get, get_time, millis};
+use crate::rows::{get, get_opt_time, get_time, millis};
 use crate::users;
 
 /// The owner's table, and the columns that name the owner there with their values.
@@ -37,20 +37,33 @@ fn rows_of(owner: MetadataOwner<'_>, p: &mut Params) -> (&'static str, String) {
     (table, condition.join(" AND "))
 }
 
-/// Sets every entry in one transaction. A user's row is locked first, so that a user deleted
-/// meanwhile leaves no entries behind (`Gone`); an organization's entries go with its realm.
+/// Sets every entry in one transaction, and answers their latest change time (earlier than
+/// `at` when no value changed). A user's row is locked first, so that a user deleted meanwhile
+/// leaves no entries behind (`Gone`); an organization's entries go with its realm.
 pub async fn set(
     conn: &mut Conn<'_>,
     owner: MetadataOwner<'_>,
     entries: &[(String, Vec<u8>)],
     at: OffsetDateTime,
-) -> StoreResult<()> {
+) -> StoreResult<OffsetDateTime> {
     let mut tx = conn.begin().await.map_err(db_err)?;
     if let MetadataOwner::User(realm, user) = owner {
         users::lock(&mut tx, realm, user).await?;
     }
     upsert(&mut tx, owner, entries, at).await?;
-    tx.commit().await.map_err(db_err)
+    let mut p = Params::default();
+    let (table, of_owner) = rows_of(owner, &mut p);
+    let keys = in_list("key", entries.iter().map(|(key, _)| key.clone()), &mut p);
+    let latest = p
+        .bound(format!(
+            "SELECT MAX(changed_at) AS latest FROM {table} WHERE {of_owner} AND {keys}"
+        ))
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(db_err)?;
+    let latest = get_opt_time(&latest, "latest")?.unwrap_or(at);
+    tx.commit().await.map_err(db_err)?;
+    Ok(latest)
 }
 
 /// Inserts or replaces the entries, in the caller's transaction; an unchanged value keeps its

@@ -10,7 +10,8 @@ use time::OffsetDateTime;
 use super::Service;
 
 impl Service {
-    /// Sets the owner's entries (key, value); when they were set.
+    /// Sets the owner's entries (key, value); when they last changed (now, unless no value
+    /// did, as ZITADEL answers an unchanged write with the entries' own time).
     pub async fn set_metadata(
         &self,
         owner: MetadataOwner<'_>,
@@ -22,8 +23,7 @@ impl Service {
         self.owner_exists(owner).await?;
         check_entries(entries)?;
         let now = self.stored_now();
-        self.store.set_metadata(owner, entries, now).await?;
-        Ok(now)
+        Ok(self.store.set_metadata(owner, entries, now).await?)
     }
 
     /// Removes the owner's entries of `keys`, every one of which must be set; when they were

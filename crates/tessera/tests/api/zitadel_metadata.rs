@@ -117,7 +117,7 @@ async fn v2_sets_lists_and_deletes_metadata() {
     )
     .await;
     app.advance(5);
-    call_ok(
+    let again = call_ok(
         &app,
         Method::POST,
         &path,
@@ -129,6 +129,8 @@ async fn v2_sets_lists_and_deletes_metadata() {
     assert_eq!(changed["value"], "Ymx1ZQ==");
     assert_eq!(changed["creationDate"], colour["creationDate"]);
     assert_ne!(changed["changeDate"], colour["changeDate"]);
+    // The unchanged write answers the entry's own time, not its own.
+    assert_eq!(again["setDate"], changed["changeDate"]);
     let first_change = changed["changeDate"].clone();
 
     let (status, deleted) = app
