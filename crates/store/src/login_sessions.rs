@@ -8,7 +8,7 @@ use tessera_core::{RealmId, UserId};
 
 use crate::conn::Conn;
 use crate::db_err;
-use crate::params::{Params, direction, in_list};
+use crate::params::{Params, direction, in_list, joined};
 use crate::rows::{corrupt, get, get_opt_time, get_time, millis};
 
 const COLUMNS: &str = "id, realm_id, user_id, token_hash, user_checked_at, password_checked_at, \
@@ -205,13 +205,6 @@ pub async fn query(conn: &mut Conn<'_>, q: &SessionQuery) -> StoreResult<(i64, V
 
 /// The SQL of a filter, the same on SQLite and PostgreSQL; caller values go in as parameters.
 fn condition(filter: &SessionFilter, p: &mut Params) -> String {
-    let joined = |filters: &[SessionFilter], p: &mut Params, with: &str, empty: &str| {
-        if filters.is_empty() {
-            return empty.to_owned();
-        }
-        let parts: Vec<String> = filters.iter().map(|f| condition(f, p)).collect();
-        format!("({})", parts.join(with))
-    };
     match filter {
         SessionFilter::Ids(ids) => in_list("id", ids.iter().cloned(), p),
         SessionFilter::User(id) => format!("user_id = {}", p.text(id.clone())),
@@ -221,8 +214,8 @@ fn condition(filter: &SessionFilter, p: &mut Params) -> String {
         SessionFilter::Created(how, at) => compared("created_at", *how, *at, p),
         SessionFilter::Expires(how, at) => compared("expires_at", *how, *at, p),
         SessionFilter::NeverExpires => "expires_at IS NULL".to_owned(),
-        SessionFilter::All(filters) => joined(filters, p, " AND ", "1 = 1"),
-        SessionFilter::Any(filters) => joined(filters, p, " OR ", "1 = 0"),
+        SessionFilter::All(filters) => joined(filters, p, " AND ", "1 = 1", condition),
+        SessionFilter::Any(filters) => joined(filters, p, " OR ", "1 = 0", condition),
     }
 }
 

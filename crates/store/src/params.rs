@@ -104,6 +104,22 @@ pub(crate) fn text_match(expression: &str, how: TextMatch, value: &str) -> Strin
     }
 }
 
+/// The conditions of `filters` (each by `condition`) joined `with` AND or OR, in parentheses;
+/// `empty` when there are none. The search filters' trees nest through it.
+pub(crate) fn joined<F>(
+    filters: &[F],
+    p: &mut Params,
+    with: &str,
+    empty: &str,
+    condition: fn(&F, &mut Params) -> String,
+) -> String {
+    if filters.is_empty() {
+        return empty.to_owned();
+    }
+    let parts: Vec<String> = filters.iter().map(|f| condition(f, p)).collect();
+    format!("({})", parts.join(with))
+}
+
 /// `expression IN (…)` over `values`; false for none.
 pub(crate) fn in_list(
     expression: &str,

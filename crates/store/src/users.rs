@@ -12,7 +12,7 @@ use time::OffsetDateTime;
 
 use crate::conn::Conn;
 use crate::db_err;
-use crate::params::{Params, direction, in_list, text_match};
+use crate::params::{Params, direction, in_list, joined, text_match};
 use crate::rows::{USER_COLUMNS, get, millis, user_from_row};
 use crate::together::{Statement, run, run_together};
 
@@ -302,7 +302,10 @@ pub(crate) async fn query(
     let filter = if q.filters.is_empty() {
         String::new()
     } else {
-        format!(" AND {}", joined(&q.filters, &mut params, " OR ", "1 = 0"))
+        format!(
+            " AND {}",
+            joined(&q.filters, &mut params, " OR ", "1 = 0", condition)
+        )
     };
     let from = format!("users WHERE {in_realms}{filter}");
     if !with_users {
@@ -358,19 +361,10 @@ fn condition(filter: &UserFilter, p: &mut Params) -> String {
         UserFilter::State(AccountState::Locked) => "(locked AND NOT disabled)".to_owned(),
         UserFilter::Every(true) => "1 = 1".to_owned(),
         UserFilter::Every(false) => "1 = 0".to_owned(),
-        UserFilter::And(filters) => joined(filters, p, " AND ", "1 = 1"),
-        UserFilter::Or(filters) => joined(filters, p, " OR ", "1 = 0"),
+        UserFilter::And(filters) => joined(filters, p, " AND ", "1 = 1", condition),
+        UserFilter::Or(filters) => joined(filters, p, " OR ", "1 = 0", condition),
         UserFilter::Not(inner) => format!("NOT ({})", condition(inner, p)),
     }
-}
-
-/// `filters` joined `with` AND or OR; `empty` when there are none.
-fn joined(filters: &[UserFilter], p: &mut Params, with: &str, empty: &str) -> String {
-    if filters.is_empty() {
-        return empty.to_owned();
-    }
-    let parts: Vec<String> = filters.iter().map(|f| condition(f, p)).collect();
-    format!("({})", parts.join(with))
 }
 
 /// A comparison of `field` with the parameter `value`; an absent field compares as empty, so
