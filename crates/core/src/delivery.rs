@@ -75,6 +75,9 @@ pub enum MessageKind {
     /// A link that lets the user register a passkey without signing in (ZITADEL's
     /// `CreatePasskeyRegistrationLink`).
     PasskeyRegistration,
+    /// An invitation to choose a way to sign in, with a link that carries its code (ZITADEL's
+    /// `CreateInviteCode`).
+    Invite,
 }
 
 impl MessageKind {
@@ -90,6 +93,7 @@ impl MessageKind {
             MessageKind::RecoverEmail => "recover_email",
             MessageKind::RevertSecondFactor => "revert_second_factor",
             MessageKind::PasskeyRegistration => "passkey_registration",
+            MessageKind::Invite => "invite",
         }
     }
 }
@@ -112,6 +116,10 @@ pub struct MessageContent {
     /// (`{{new_email}}`).
     #[serde(default)]
     pub new_email: Option<String>,
+    /// The application the message names instead of the realm's (`{{app_name}}`): an
+    /// invitation's, as its caller named it.
+    #[serde(default)]
+    pub app_name: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

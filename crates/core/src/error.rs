@@ -120,6 +120,8 @@ pub enum DomainError {
     InvalidVerificationCode,
     #[error("no verification code was sent")]
     VerificationCodeNotFound,
+    #[error("the user can sign in already: a password, a passkey or an identity provider")]
+    AlreadyInitialized,
     #[error("the user has no phone number")]
     ContactNotFound,
     #[error("the action code is wrong, used, or for something else")]

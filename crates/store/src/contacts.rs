@@ -1,26 +1,29 @@
-//! Pending verifications of users' email addresses and phone numbers. Attempts and single use
-//! are conditional statements, so racing nodes cannot both win.
+//! Pending verifications of users' email addresses and phone numbers, and invitations.
+//! Attempts and single use are conditional statements, so racing nodes cannot both win.
 
 use tessera_core::clock::from_unix_millis;
-use tessera_core::contact::{ContactCode, ContactKind};
+use tessera_core::contact::{ContactCode, ContactKind, InviteMail};
 use tessera_core::error::StoreError;
 use tessera_core::{RealmId, UserId};
 
 use crate::conn::Conn;
 use crate::db_err;
-use crate::rows::millis;
+use crate::rows::{get, get_bool, millis};
 use crate::together::{Statement, won};
 
 type Key<'a> = (&'a RealmId, &'a UserId, ContactKind);
 
 /// Starts a verification, replacing a pending one of its user and kind.
 pub(crate) async fn put(conn: &mut Conn<'_>, code: &ContactCode) -> Result<(), StoreError> {
+    let mail = code.invite_mail.as_ref();
     sqlx::query(
-        "INSERT INTO contact_codes (realm_id, user_id, kind, value, code_hash, expires_at, attempts_left) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7) \
+        "INSERT INTO contact_codes (realm_id, user_id, kind, value, code_hash, expires_at, \
+         attempts_left, invite_mailed, link_template, app_name) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
          ON CONFLICT (realm_id, user_id, kind) DO UPDATE SET value = excluded.value, \
          code_hash = excluded.code_hash, expires_at = excluded.expires_at, \
-         attempts_left = excluded.attempts_left",
+         attempts_left = excluded.attempts_left, invite_mailed = excluded.invite_mailed, \
+         link_template = excluded.link_template, app_name = excluded.app_name",
     )
     .bind(&code.realm.0)
     .bind(code.user.as_str())
@@ -29,6 +32,9 @@ pub(crate) async fn put(conn: &mut Conn<'_>, code: &ContactCode) -> Result<(), S
     .bind(&code.code_hash)
     .bind(millis(code.expires_at))
     .bind(code.attempts_left)
+    .bind(mail.is_some())
+    .bind(mail.and_then(|m| m.link_template.as_deref()))
+    .bind(mail.and_then(|m| m.app_name.as_deref()))
     .execute(conn)
     .await
     .map_err(db_err)?;
@@ -39,9 +45,9 @@ pub async fn find(
     conn: &mut Conn<'_>,
     (realm, user, kind): Key<'_>,
 ) -> Result<Option<ContactCode>, StoreError> {
-    let row: Option<(String, Vec<u8>, i64, i64)> = sqlx::query_as(
-        "SELECT value, code_hash, expires_at, attempts_left FROM contact_codes \
-         WHERE realm_id = $1 AND user_id = $2 AND kind = $3",
+    let row = sqlx::query(
+        "SELECT value, code_hash, expires_at, attempts_left, invite_mailed, link_template, \
+         app_name FROM contact_codes WHERE realm_id = $1 AND user_id = $2 AND kind = $3",
     )
     .bind(&realm.0)
     .bind(user.as_str())
@@ -49,17 +55,25 @@ pub async fn find(
     .fetch_optional(&mut *conn)
     .await
     .map_err(db_err)?;
-    Ok(row.map(
-        |(value, code_hash, expires_at, attempts_left)| ContactCode {
-            realm: realm.clone(),
-            user: user.clone(),
-            kind,
-            value,
-            code_hash,
-            expires_at: from_unix_millis(expires_at),
-            attempts_left,
-        },
-    ))
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    let mail = || -> Result<_, StoreError> {
+        Ok(InviteMail {
+            link_template: get(&row, "link_template")?,
+            app_name: get(&row, "app_name")?,
+        })
+    };
+    Ok(Some(ContactCode {
+        realm: realm.clone(),
+        user: user.clone(),
+        kind,
+        value: get(&row, "value")?,
+        code_hash: get(&row, "code_hash")?,
+        expires_at: from_unix_millis(get(&row, "expires_at")?),
+        attempts_left: get(&row, "attempts_left")?,
+        invite_mail: get_bool(&row, "invite_mailed")?.then(mail).transpose()?,
+    }))
 }
 
 /// `sql` with the contact code's key bound as `$1`..`$3`.

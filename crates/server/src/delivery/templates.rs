@@ -16,8 +16,9 @@
 //! `reset_password`, `change_email` and `sign_in_link` (Identity Toolkit's `sendOobCode`
 //! emails), `recover_email` (the notice to the address an end user's email was changed
 //! from, with a link that changes it back), `revert_second_factor` (the notice of a second
-//! factor enrolled, with a link that removes it) and `passkey_registration` (ZITADEL's link
-//! that lets a user register a passkey without signing in). The link kinds are sent by email only; they have an SMS text all the same, so every kind has the
+//! factor enrolled, with a link that removes it), `passkey_registration` (ZITADEL's link
+//! that lets a user register a passkey without signing in) and `invite` (ZITADEL's
+//! invitation to choose a way to sign in). The link kinds are sent by email only; they have an SMS text all the same, so every kind has the
 //! same four files. `<locale>` is a language tag such as `fr` or `de-CH` (case does not
 //! matter; hidden directories are skipped). Any file may be left out: it then comes from the
 //! built-in text for that language, else from its primary language (`de` for `de-CH`), else
@@ -46,7 +47,7 @@ use std::path::{Path, PathBuf};
 use tessera_core::delivery::{Email, MessageContent, MessageKind};
 
 const ENGLISH: &str = "en";
-const KINDS: [MessageKind; 10] = [
+const KINDS: [MessageKind; 11] = [
     MessageKind::Enrol,
     MessageKind::SignIn,
     MessageKind::VerifyContact,
@@ -57,6 +58,7 @@ const KINDS: [MessageKind; 10] = [
     MessageKind::RecoverEmail,
     MessageKind::RevertSecondFactor,
     MessageKind::PasskeyRegistration,
+    MessageKind::Invite,
 ];
 const PLACEHOLDERS: [&str; 5] = ["code", "link", "app_name", "minutes", "new_email"];
 
@@ -112,6 +114,10 @@ const BUILTIN: &[(&str, &str, &str)] = builtin![
     "en" / "passkey_registration.txt",
     "en" / "passkey_registration.html",
     "en" / "passkey_registration.sms.txt",
+    "en" / "invite.subject.txt",
+    "en" / "invite.txt",
+    "en" / "invite.html",
+    "en" / "invite.sms.txt",
     "de" / "enrol.subject.txt",
     "de" / "enrol.txt",
     "de" / "enrol.html",
@@ -152,6 +158,10 @@ const BUILTIN: &[(&str, &str, &str)] = builtin![
     "de" / "passkey_registration.txt",
     "de" / "passkey_registration.html",
     "de" / "passkey_registration.sms.txt",
+    "de" / "invite.subject.txt",
+    "de" / "invite.txt",
+    "de" / "invite.html",
+    "de" / "invite.sms.txt",
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -166,8 +176,8 @@ pub enum TemplateError {
     #[error(
         "unknown message template file {0} (expected <kind>.subject.txt, .txt, .html or \
          .sms.txt, with kind enrol, sign_in, verify_contact, verify_email, reset_password, \
-         change_email, sign_in_link, recover_email, revert_second_factor or \
-         passkey_registration)"
+         change_email, sign_in_link, recover_email, revert_second_factor, \
+         passkey_registration or invite)"
     )]
     UnknownFile(PathBuf),
     #[error("message template {locale}/{file}: {reason}")]
@@ -264,6 +274,7 @@ struct Catalog {
     recover_email: Texts,
     revert_second_factor: Texts,
     passkey_registration: Texts,
+    invite: Texts,
 }
 
 impl Catalog {
@@ -279,6 +290,7 @@ impl Catalog {
             MessageKind::RecoverEmail => &self.recover_email,
             MessageKind::RevertSecondFactor => &self.revert_second_factor,
             MessageKind::PasskeyRegistration => &self.passkey_registration,
+            MessageKind::Invite => &self.invite,
         }
     }
 
@@ -294,6 +306,7 @@ impl Catalog {
             MessageKind::RecoverEmail => &mut self.recover_email,
             MessageKind::RevertSecondFactor => &mut self.revert_second_factor,
             MessageKind::PasskeyRegistration => &mut self.passkey_registration,
+            MessageKind::Invite => &mut self.invite,
         };
         match part {
             Part::Subject => &mut texts.subject,
@@ -528,7 +541,8 @@ fn required_placeholder(kind: MessageKind) -> &'static str {
         | MessageKind::SignInLink
         | MessageKind::RecoverEmail
         | MessageKind::RevertSecondFactor
-        | MessageKind::PasskeyRegistration => "link",
+        | MessageKind::PasskeyRegistration
+        | MessageKind::Invite => "link",
     }
 }
 
@@ -567,7 +581,7 @@ impl<'a> Values<'a> {
         Values {
             code: &content.code,
             link: content.link.as_deref().unwrap_or_default(),
-            app_name,
+            app_name: content.app_name.as_deref().unwrap_or(app_name),
             minutes: content.valid_minutes.to_string(),
             new_email: content.new_email.as_deref().unwrap_or_default(),
         }

@@ -7,9 +7,7 @@
 //! (`change_human`) is checked whole and written in one transaction with its codes and
 //! messages, so a refusal of any part leaves the user as it was.
 
-use tessera_core::contact::{
-    CONTACT_CODE_ATTEMPTS, CONTACT_CODE_LEN, CONTACT_CODE_LIFETIME, ContactCode, ContactKind,
-};
+use tessera_core::contact::{CONTACT_CODE_LEN, ContactCode, ContactKind, InviteMail};
 use tessera_core::delivery::{MessageContent, MessageKind};
 use tessera_core::metadata::check_entries;
 use tessera_core::store::{UserRow, UserWrite};
@@ -91,6 +89,31 @@ impl Service {
         format!("contact:{}:{}:{}", realm.id.0, user.as_str(), kind.as_str())
     }
 
+    /// A new code of `kind` for `user`'s `value`, and the code as stored (its MAC).
+    pub(super) fn new_contact_code(
+        &self,
+        realm: &Realm,
+        user: &User,
+        kind: ContactKind,
+        value: String,
+        invite_mail: Option<InviteMail>,
+    ) -> Result<(String, ContactCode), DomainError> {
+        let code = random_chars(CONTACT_CODE_LEN, CODE_ALPHABET).map_err(internal)?;
+        let stored = ContactCode {
+            realm: realm.id.clone(),
+            user: user.id.clone(),
+            kind,
+            code_hash: self
+                .master
+                .mac(&Self::contact_mac_purpose(realm, &user.id, kind), &code),
+            value,
+            expires_at: self.clock.now() + kind.lifetime(),
+            attempts_left: kind.attempts(),
+            invite_mail,
+        };
+        Ok((code, stored))
+    }
+
     /// Adds to `write` a verification of `to` for `user`: its code, and the message that
     /// carries it when `proof` says to send it. The code itself when the caller is to get it.
     fn start_verification(
@@ -106,32 +129,23 @@ impl Service {
             Destination::Email(_) => ContactKind::Email,
             Destination::Phone(_) => ContactKind::Phone,
         };
-        let code = random_chars(CONTACT_CODE_LEN, CODE_ALPHABET).map_err(internal)?;
+        let (code, stored) = self.new_contact_code(realm, user, kind, to.to_string(), None)?;
         if proof == Proof::SendCode {
             let content = MessageContent {
                 kind: MessageKind::VerifyContact,
                 code: code.clone(),
                 locale: client.locale_for(user),
-                valid_minutes: minutes(CONTACT_CODE_LIFETIME),
+                valid_minutes: minutes(kind.lifetime()),
                 session_info: None,
                 link: None,
                 new_email: None,
+                app_name: None,
             };
             write
                 .outgoing
                 .push(self.outgoing(&realm.id, to, &content, client)?);
         }
-        write.codes.push(ContactCode {
-            realm: realm.id.clone(),
-            user: user.id.clone(),
-            kind,
-            code_hash: self
-                .master
-                .mac(&Self::contact_mac_purpose(realm, &user.id, kind), &code),
-            value: to.to_string(),
-            expires_at: self.clock.now() + CONTACT_CODE_LIFETIME,
-            attempts_left: CONTACT_CODE_ATTEMPTS,
-        });
+        write.codes.push(stored);
         Ok((proof == Proof::ReturnCode).then_some(code))
     }
 
@@ -330,7 +344,7 @@ impl Service {
         if_unchanged: IfUnchanged,
     ) -> Result<bool, DomainError> {
         let current = match kind {
-            ContactKind::Email => user.email.as_ref().map(EmailAddress::as_str),
+            ContactKind::Email | ContactKind::Invite => user.email.as_ref().map(EmailAddress::as_str),
             ContactKind::Phone => user.phone_number.as_deref(),
         };
         let same = current == Some(value)
@@ -395,6 +409,8 @@ impl Service {
         let unreadable = || internal("a pending contact code holds no valid address");
         let (address, number);
         let to = match kind {
+            // An invitation is resent as it was mailed (`resend_invite`).
+            ContactKind::Invite => return Err(DomainError::VerificationCodeNotFound),
             ContactKind::Email => {
                 address = EmailAddress::parse(&pending).ok_or_else(unreadable)?;
                 Destination::Email(&address)
@@ -410,10 +426,7 @@ impl Service {
         Ok(code)
     }
 
-    /// Proves the pending address or number with its code, once. Each try is an attempt
-    /// against the failure limits; a wrong code is recorded as `contact.verification_failed`.
-    /// A right code that a concurrent request used (or a new code replaced) since it was read
-    /// is answered as if it had come second, not found, and is not counted as a failure.
+    /// Proves the pending address or number with its code, once (see `use_contact_code`).
     pub async fn verify_contact(
         &self,
         realm: &Realm,
@@ -422,6 +435,23 @@ impl Service {
         code: &str,
         client: &ClientInfo,
     ) -> Result<(), DomainError> {
+        let used = self.use_contact_code(realm, id, kind, code, client).await?;
+        self.prove_contact(realm, id, &used, client).await
+    }
+
+    /// Uses up the user's pending code of `kind` if `code` is it: the code as it was stored.
+    /// Each try is an attempt against the failure limits; a wrong code is recorded as
+    /// `contact.verification_failed`. A right code that a concurrent request used (or a new
+    /// code replaced) since it was read is answered as if it had come second, not found, and
+    /// is not counted as a failure.
+    pub(super) async fn use_contact_code(
+        &self,
+        realm: &Realm,
+        id: &UserId,
+        kind: ContactKind,
+        code: &str,
+        client: &ClientInfo,
+    ) -> Result<ContactCode, DomainError> {
         self.get_account(realm, id).await?;
         let pending = self
             .store
@@ -448,7 +478,7 @@ impl Service {
                 .await?;
         } else if self.store.use_contact_code(&pending).await? {
             self.passed(check).await?;
-            return self.prove_contact(realm, id, &pending, client).await;
+            return Ok(pending);
         } else if self
             .store
             .find_contact_code(&realm.id, id, kind)
@@ -463,7 +493,8 @@ impl Service {
         Err(self.check_failed(check, &detail, wrong).await)
     }
 
-    /// Makes the address or number `code` was for the user's, verified.
+    /// Makes the address or number `code` was for the user's, verified (an invitation's
+    /// address, if it is still the user's).
     async fn prove_contact(
         &self,
         realm: &Realm,
@@ -487,6 +518,7 @@ impl Service {
                 };
                 self.change_human(realm, id, change, client).await?;
             }
+            ContactKind::Invite => self.accept_invite(realm, id, code, None).await?,
         }
         Ok(())
     }

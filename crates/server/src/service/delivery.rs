@@ -462,3 +462,11 @@ pub(super) fn ip_key(ip: IpAddr) -> String {
 pub(super) fn minutes(lifetime: Duration) -> i64 {
     lifetime.whole_minutes().max(1)
 }
+
+/// ZITADEL's `url_template` of a link with its placeholders (`{{.UserID}}`, `{{.Code}}`, …)
+/// filled in from `values` (`("UserID", id)`, …).
+pub(super) fn filled_template(template: &str, values: &[(&str, &str)]) -> String {
+    values.iter().fold(template.to_owned(), |link, (name, value)| {
+        link.replace(&format!("{{{{.{name}}}}}"), value)
+    })
+}

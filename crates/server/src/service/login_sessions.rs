@@ -641,6 +641,7 @@ impl Service {
                 session_info: None,
                 link: None,
                 new_email: None,
+                app_name: None,
             };
             outgoing.push(self.outgoing(&realm.id, to, &content, client)?);
         }

@@ -313,6 +313,7 @@ impl Service {
             session_info: Some(session_info.clone()),
             link: None,
             new_email: None,
+            app_name: None,
         };
         let outgoing = match test_code {
             Some(_) => None,

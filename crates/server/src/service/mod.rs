@@ -7,6 +7,7 @@ mod callers;
 mod contacts;
 mod delivery;
 mod idp_sign_in;
+mod invites;
 mod login_sessions;
 mod metadata;
 mod mfa;
@@ -43,6 +44,7 @@ pub use delivery::{
     ClientInfo, DELIVERY_RETENTION, DeliveryLimits, DeliverySetup, Limit, OutboxCode,
 };
 pub use idp_sign_in::{IdpAssertion, IdpOutcome, IdpSignIn, IdpUse};
+pub use invites::{INVITE_PAGE, InviteDelivery};
 pub use login_sessions::{
     CodeDelivery, KeyChallenge, ListedSession, SessionChallenges, SessionChange, SessionChecks,
     SessionUpdate, UserLookup, metadata_entries,

@@ -28,7 +28,7 @@ use tessera_core::{
 use url::Url;
 
 use super::accounts::PreparedChanges;
-use super::delivery::{ClientInfo, Destination, minutes};
+use super::delivery::{ClientInfo, Destination, filled_template, minutes};
 use super::{
     AccountChanges, FirstFactorOutcome, Mode, NewAccount, NewPassword, Service, callers::internal,
 };
@@ -252,6 +252,7 @@ impl Service {
                     session_info: None,
                     link: Some(link.link.clone()),
                     new_email: send.new_email.as_ref().map(ToString::to_string),
+                    app_name: None,
                 };
                 Some(self.outgoing(&realm.id, to, &content, client)?)
             }
@@ -340,14 +341,10 @@ impl Service {
         code: &str,
     ) -> Result<String, DomainError> {
         if let Some(template) = &send.url_template {
+            let user = send.to.user().map_or("", |user| user.id.as_str());
             let org = realm.org_id.as_deref().unwrap_or_default();
-            return Ok(template
-                .replace(
-                    "{{.UserID}}",
-                    send.to.user().map_or("", |user| user.id.as_str()),
-                )
-                .replace("{{.Code}}", code)
-                .replace("{{.OrgID}}", org));
+            let values = [("UserID", user), ("Code", code), ("OrgID", org)];
+            return Ok(filled_template(template, &values));
         }
         let mut url = match &self.delivery.setup.action_url {
             Some(configured) => configured.clone(),

@@ -43,6 +43,23 @@ impl Service {
         Ok(self.store.user_realms(id).await?)
     }
 
+    /// The realm of the user a link to the server's pages names (a passkey registration
+    /// link, an invitation): its organization's (`orgID`), or, when the link names none, the
+    /// one realm that has the user.
+    pub async fn link_realm(
+        &self,
+        org_id: Option<&str>,
+        user: &UserId,
+    ) -> Result<Realm, DomainError> {
+        if let Some(org) = org_id.filter(|org| !org.is_empty()) {
+            return self.org_realm(org).await;
+        }
+        match self.user_realms(user).await?.as_slice() {
+            [only] => self.realm_by_id(only).await,
+            _ => Err(DomainError::UserNotFound),
+        }
+    }
+
     /// The realms that hold a user of that login name: a ZITADEL username, else an email
     /// address.
     pub async fn login_name_realms(&self, name: &str) -> Result<Vec<RealmId>, DomainError> {

@@ -17,7 +17,7 @@ use webauthn_rs::prelude::{
 
 use super::Service;
 use super::callers::internal;
-use super::delivery::{ClientInfo, Destination, minutes};
+use super::delivery::{ClientInfo, Destination, filled_template, minutes};
 use super::webauthn::{
     Counter, account_names, ceremony_failed, counter_step, to_json, user_handle,
 };
@@ -138,11 +138,13 @@ impl Service {
     ) -> Result<String, DomainError> {
         let org = realm.org_id.as_deref().unwrap_or_default();
         if let Some(template) = url_template {
-            return Ok(template
-                .replace("{{.UserID}}", user.as_str())
-                .replace("{{.OrgID}}", org)
-                .replace("{{.CodeID}}", code_id)
-                .replace("{{.Code}}", code));
+            let values = [
+                ("UserID", user.as_str()),
+                ("OrgID", org),
+                ("CodeID", code_id),
+                ("Code", code),
+            ];
+            return Ok(filled_template(template, &values));
         }
         let mut page = self.own_page(client.origin.as_deref(), PASSKEY_REGISTRATION_PAGE)?;
         page.query_pairs_mut()
@@ -182,6 +184,7 @@ impl Service {
                     session_info: None,
                     link: Some(link.clone()),
                     new_email: None,
+                    app_name: None,
                 };
                 Some(self.outgoing(&realm.id, Destination::Email(email), &content, client)?)
             }
@@ -205,22 +208,6 @@ impl Service {
             code,
             link,
         })
-    }
-
-    /// The realm of a registration link's user: its organization's (`orgID`), or, when the
-    /// link names none, the one realm that has the user.
-    pub async fn passkey_link_realm(
-        &self,
-        org_id: Option<&str>,
-        user: &UserId,
-    ) -> Result<Realm, DomainError> {
-        if let Some(org) = org_id.filter(|org| !org.is_empty()) {
-            return self.org_realm(org).await;
-        }
-        match self.user_realms(user).await?.as_slice() {
-            [only] => self.realm_by_id(only).await,
-            _ => Err(DomainError::UserNotFound),
-        }
     }
 
     /// The user of registration code `code_id` if the code is live (neither used nor

@@ -3,12 +3,13 @@
 //! with a QR code, security key, text-message and email codes) and passkeys. Server-rendered;
 //! one small script for WebAuthn, served from the binary (no CDN). `/ui/action` is where emailed
 //! action links (verify the address, reset the password) lead, `PASSKEY_REGISTRATION_PAGE`
-//! where passkey registration links do.
+//! where passkey registration links do, and `INVITE_PAGE` where invitations do.
 //!
 //! It is a client of the service layer like the dialects, and keeps no state of its own: the
 //! visitor is a login session (see `visitor`).
 
 mod action;
+mod invite;
 mod pages;
 mod passkeys;
 mod registration;
@@ -21,7 +22,7 @@ use axum::Router;
 use axum::http::header;
 use axum::routing::{get, post};
 
-use crate::service::{PASSKEY_REGISTRATION_PAGE, Service};
+use crate::service::{INVITE_PAGE, PASSKEY_REGISTRATION_PAGE, Service};
 
 pub fn router() -> Router<Arc<Service>> {
     Router::new()
@@ -58,6 +59,10 @@ pub fn router() -> Router<Arc<Service>> {
         .route(
             &format!("{PASSKEY_REGISTRATION_PAGE}/finish"),
             post(registration::registration_finish),
+        )
+        .route(
+            INVITE_PAGE,
+            get(invite::invite_page).post(invite::accept_invite),
         )
         .route("/ui/phone", post(pages::set_phone))
         .route("/ui/phone/verify", post(pages::verify_phone))

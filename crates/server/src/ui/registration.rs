@@ -58,7 +58,7 @@ impl Link {
             return Ok(None);
         };
         let found = async {
-            let realm = svc.passkey_link_realm(Some(&self.org_id), &id).await?;
+            let realm = svc.link_realm(Some(&self.org_id), &id).await?;
             let user = svc.passkey_code_user(&realm, &id, self.code()).await?;
             Ok((realm, user))
         };

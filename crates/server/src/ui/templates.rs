@@ -46,6 +46,21 @@ pub struct PasskeyRegistration {
     pub code: String,
 }
 
+/// The page an invitation's link opens: a form that sets a password with the invitation's
+/// code, or what came of it (`message`).
+#[derive(Template)]
+#[template(path = "ui/invite.html")]
+pub struct Invite {
+    pub notice: Option<String>,
+    pub csrf: String,
+    pub user_id: String,
+    pub org_id: String,
+    /// The link's `loginname`, to name the account (as the link says it, unchecked).
+    pub login_name: String,
+    pub code: String,
+    pub message: Option<&'static str>,
+}
+
 /// A channel a code can be sent through, on the second-factor page.
 pub struct Channel {
     /// `sms` or `email`: the path segment and the element ids.

@@ -48,6 +48,7 @@ fn content(kind: MessageKind, locale: Option<&str>) -> MessageContent {
         session_info: None,
         link: LINK_KINDS.contains(&kind).then(|| LINK.to_owned()),
         new_email: Some(NEW_EMAIL.to_owned()),
+        app_name: None,
     }
 }
 

@@ -49,6 +49,7 @@ mod tokens;
 mod ui;
 mod user_races;
 mod zitadel;
+mod zitadel_invites;
 mod zitadel_metadata;
 mod zitadel_passkeys;
 mod zitadel_recovery;

@@ -528,3 +528,87 @@ async fn a_registration_link_adds_a_passkey_on_its_page() {
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains("<td>Phone</td>"), "{page}");
 }
+
+/// An invitation's default link opens Tessera's page at ZITADEL's path, where the invited
+/// user chooses a password: a weak password or a wrong code shows the form again with the
+/// link's parameters (a wrong code is one of three tries), a forged form changes nothing, and
+/// the right code sets the password, proves the address and is used up.
+#[tokio::test]
+async fn an_invitation_link_sets_a_password_on_its_page() {
+    let app = TestApp::spawn().await;
+    let (status, created) = call(
+        &app,
+        reqwest::Method::POST,
+        "/v2/users/human",
+        json!({"profile": {"givenName": "Ada", "familyName": "Lovelace"},
+               "email": {"email": "invited@example.com", "returnCode": {}}}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let user = str_of(&created, "userId").to_owned();
+    let invited = call_ok(
+        &app,
+        reqwest::Method::POST,
+        &format!("/v2/users/{user}/invite_code"),
+        json!({"returnCode": {}}),
+    )
+    .await;
+    let code = str_of(&invited, "inviteCode").to_owned();
+    let org = str_of(&v2_profile(&app, &user).await["details"], "resourceOwner").to_owned();
+    let page_path = format!(
+        "/ui/login/user/invite?userID={user}&loginname=invited%40example.com&code={code}&orgID={org}"
+    );
+    let mut browser = Browser::new(&app);
+    let (status, _, page) = browser.get(&page_path).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert_eq!(
+        text_of(&page, "invite-account"),
+        "Choose a password for invited@example.com."
+    );
+    let csrf = field(&page, "csrf");
+    let post = |code: String, password: &str, csrf: &str| {
+        vec![
+            ("csrf".to_owned(), csrf.to_owned()),
+            ("userID".to_owned(), user.clone()),
+            ("orgID".to_owned(), org.clone()),
+            ("loginname".to_owned(), "invited@example.com".to_owned()),
+            ("code".to_owned(), code),
+            ("password".to_owned(), password.to_owned()),
+        ]
+    };
+    let send = async |browser: &mut Browser, fields: Vec<(String, String)>| {
+        let pairs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        browser.post("/ui/login/user/invite", &pairs).await
+    };
+
+    let before = app.fingerprint().await;
+    let (status, _, _) = send(&mut browser, post(code.clone(), "secret12", "forged")).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, location, _) = send(&mut browser, post(code.clone(), "short", &csrf)).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert!(location.ends_with("&notice=weak-password"), "{location}");
+    assert!(location.contains(&format!("code={code}")), "{location}");
+    let wrong = if code == "AAAAAA" { "BBBBBB" } else { "AAAAAA" };
+    let (status, location, _) = send(&mut browser, post(wrong.to_owned(), "secret12", &csrf)).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert!(location.ends_with("&notice=invalid-code"), "{location}");
+    assert_eq!(app.fingerprint().await, before);
+    let (_, _, again) = browser.get(&location).await;
+    assert!(again.contains("That code is not right. Try again."), "{again}");
+
+    let (status, _, done) = send(&mut browser, post(code.clone(), "secret12", &csrf)).await;
+    assert_eq!(status, StatusCode::OK, "{done}");
+    assert!(text_of(&done, "invite-message").starts_with("Your account is ready"), "{done}");
+    assert_eq!(v2_profile(&app, &user).await["human"]["email"]["isVerified"], true);
+    let (status, signed_in) = app.sign_in("invited@example.com", "secret12").await;
+    assert_eq!(status, StatusCode::OK, "{signed_in}");
+
+    let (_, _, page) = browser.get(&page_path).await;
+    let csrf = field(&page, "csrf");
+    let (status, _, used) = send(&mut browser, post(code, "another12", &csrf)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{used}");
+    assert_eq!(
+        text_of(&used, "invite-message"),
+        "This link does not work: it is wrong, was used already, or has expired. Ask for a new one."
+    );
+}

@@ -180,6 +180,7 @@ fn domain_envelope(e: &DomainError) -> Envelope {
         | UsernameExists
         | InvalidVerificationCode
         | VerificationCodeNotFound
+        | AlreadyInitialized
         | ContactNotFound
         | ContactNotChanged(_)
         | IdentityNotFound

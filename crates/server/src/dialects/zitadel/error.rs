@@ -76,6 +76,9 @@ pub enum Op {
     OrgMetadataKey,
     /// An organization's metadata removed in bulk.
     OrgMetadataRemoval,
+    CreateInvite,
+    ResendInvite,
+    VerifyInvite,
 }
 
 const fn err(code: Code, message: &'static str, id: &'static str) -> ZitadelError {
@@ -333,6 +336,38 @@ impl ZitadelError {
                 "The session changed while the request was handled; retry",
                 "TESSERA-SES01",
             ),
+            (UserNotFound, Op::CreateInvite) => err(
+                Code::FailedPrecondition,
+                "User could not be found",
+                "COMMAND-Wgvn4",
+            ),
+            (UserNotFound, Op::ResendInvite) => err(
+                Code::FailedPrecondition,
+                "User could not be found",
+                "COMMAND-H3b2a",
+            ),
+            (UserNotFound, Op::VerifyInvite) => err(
+                Code::FailedPrecondition,
+                "User could not be found",
+                "COMMAND-F5g2h",
+            ),
+            (AlreadyInitialized, Op::ResendInvite) => err(
+                Code::FailedPrecondition,
+                "User is already initialized",
+                "COMMAND-Gg42s",
+            ),
+            (AlreadyInitialized, _) => err(
+                Code::FailedPrecondition,
+                "User is already initialized",
+                "COMMAND-EF34g",
+            ),
+            (VerificationCodeNotFound, Op::ResendInvite) => {
+                err(Code::FailedPrecondition, "Code not found", "COMMAND-Wr3gq")
+            }
+            // ZITADEL checks a code against no invitation as against a wrong one.
+            (VerificationCodeNotFound | InvalidVerificationCode, Op::VerifyInvite) => {
+                err(Code::InvalidArgument, "Code is invalid", "COMMAND-Wgn4q")
+            }
             (UserNotFound, Op::Metadata | Op::MetadataKey) => err(
                 Code::FailedPrecondition,
                 "User could not be found",

@@ -15,6 +15,7 @@ mod gateway;
 mod grpc;
 mod idp_links;
 mod lifecycle;
+mod invites;
 mod metadata;
 mod passkeys;
 mod profiles;
@@ -490,6 +491,24 @@ fn gateway() -> Gateway {
             "/v2/users/{user_id}/metadata",
             "DeleteUserMetadata",
             metadata::delete_user_metadata,
+        )
+        .route(
+            Post,
+            "/v2/users/{user_id}/invite_code",
+            "CreateInviteCode",
+            invites::create_invite_code,
+        )
+        .route(
+            Search,
+            "/v2/users/{user_id}/invite_code/resend",
+            "ResendInviteCode",
+            invites::resend_invite_code,
+        )
+        .route(
+            Post,
+            "/v2/users/{user_id}/invite_code/verify",
+            "VerifyInviteCode",
+            invites::verify_invite_code,
         )
         .route(
             Post,

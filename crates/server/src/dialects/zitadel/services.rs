@@ -14,7 +14,7 @@ use super::connect::{self, ConnectError};
 use super::error::UNIMPLEMENTED;
 use super::grpc::{Grpc, call};
 use super::{
-    factors, idp_links, lifecycle, metadata, passkeys, profiles, recovery, search, session_list,
+    factors, idp_links, invites, lifecycle, metadata, passkeys, profiles, recovery, search, session_list,
     sessions, updates, users,
 };
 use crate::proto::zitadel::auth::v1::{self as auth, auth_service_server};
@@ -93,6 +93,9 @@ services! {
         "SetUserMetadata" => set_user_metadata(user::SetUserMetadataRequest) -> user::SetUserMetadataResponse = metadata::set_user_metadata;
         "ListUserMetadata" => list_user_metadata(user::ListUserMetadataRequest) -> user::ListUserMetadataResponse = metadata::list_user_metadata;
         "DeleteUserMetadata" => delete_user_metadata(user::DeleteUserMetadataRequest) -> user::DeleteUserMetadataResponse = metadata::delete_user_metadata;
+        "CreateInviteCode" => create_invite_code(user::CreateInviteCodeRequest) -> user::CreateInviteCodeResponse = invites::create_invite_code;
+        "ResendInviteCode" => resend_invite_code(user::ResendInviteCodeRequest) -> user::ResendInviteCodeResponse = invites::resend_invite_code;
+        "VerifyInviteCode" => verify_invite_code(user::VerifyInviteCodeRequest) -> user::VerifyInviteCodeResponse = invites::verify_invite_code;
         "RegisterPasskey" => register_passkey(user::RegisterPasskeyRequest) -> user::RegisterPasskeyResponse = passkeys::register_passkey;
         "VerifyPasskeyRegistration" => verify_passkey_registration(user::VerifyPasskeyRegistrationRequest) -> user::VerifyPasskeyRegistrationResponse = passkeys::verify_passkey_registration;
         "CreatePasskeyRegistrationLink" => create_passkey_registration_link(user::CreatePasskeyRegistrationLinkRequest) -> user::CreatePasskeyRegistrationLinkResponse = passkeys::create_passkey_registration_link;

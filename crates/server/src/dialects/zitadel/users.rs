@@ -100,6 +100,8 @@ impl Names {
 
 /// What adding a human answers when a name is missing.
 const ADD_NAMES: [ZitadelError; 2] = [ADD_GIVEN_NAME_EMPTY, ADD_FAMILY_NAME_EMPTY];
+const EMAIL_RESEND: (ContactKind, Op) = (ContactKind::Email, Op::ResendEmailCode);
+const PHONE_RESEND: (ContactKind, Op) = (ContactKind::Phone, Op::ResendPhoneCode);
 
 /// What creating a human answers: its id and the codes the caller asked to see.
 struct Created {
@@ -479,11 +481,12 @@ pub(super) async fn change_human(
         .map_err(domain)
 }
 
-/// A new code for the pending address or number, sent unless the caller asks for it back.
+/// A new code for the pending address or number, sent unless the caller asks for it back;
+/// refusals as `op`'s.
 async fn resend(
     ctx: Ctx,
     raw: &str,
-    kind: ContactKind,
+    (kind, op): (ContactKind, Op),
     return_code: bool,
 ) -> Result<(Ctx, Option<String>), ZitadelError> {
     let (ctx, id) = ctx.write_of(raw).await?;
@@ -491,10 +494,6 @@ async fn resend(
         Proof::ReturnCode
     } else {
         Proof::SendCode
-    };
-    let op = match kind {
-        ContactKind::Email => Op::ResendEmailCode,
-        ContactKind::Phone => Op::ResendPhoneCode,
     };
     let code = ctx
         .svc
@@ -511,7 +510,7 @@ pub async fn resend_email_code(
     use user::resend_email_code_request::Verification;
     let return_code = matches!(req.verification, Some(Verification::ReturnCode(_)));
     let (ctx, verification_code) =
-        resend(ctx, &req.user_id, ContactKind::Email, return_code).await?;
+        resend(ctx, &req.user_id, EMAIL_RESEND, return_code).await?;
     Ok(user::ResendEmailCodeResponse {
         details: Some(details_v2(&ctx)),
         verification_code,
@@ -525,7 +524,7 @@ pub async fn resend_phone_code(
     use user::resend_phone_code_request::Verification;
     let return_code = matches!(req.verification, Some(Verification::ReturnCode(_)));
     let (ctx, verification_code) =
-        resend(ctx, &req.user_id, ContactKind::Phone, return_code).await?;
+        resend(ctx, &req.user_id, PHONE_RESEND, return_code).await?;
     Ok(user::ResendPhoneCodeResponse {
         details: Some(details_v2(&ctx)),
         verification_code,
