@@ -2,20 +2,30 @@
 
 The binary is the one cargo built (`target/debug/tessera`, or `TESSERA_BIN`). With
 `TEST_POSTGRES_URL` set, the server runs on a fresh PostgreSQL database instead of SQLite.
+
+A test module that reads email gets a real SMTP server in this process (`mail_sink`) and a
+dev-mode server of its own that sends its mail there (`mailing_tessera`).
 """
 
 import base64
+import email
+import email.message
+import email.policy
 import json
 import os
+import queue
 import re
 import secrets
 import signal
+import socket
 import subprocess
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
+from aiosmtpd.controller import Controller
 from googleapiclient.discovery import build
 from googleapiclient.errors import HttpError
 
@@ -83,6 +93,54 @@ def tessera(data_dir) -> str:
 def tessera_es256(tmp_path_factory) -> str:
     """A second server, on its own store, that signs ID tokens with ES256."""
     yield from _serve(tmp_path_factory.mktemp("tessera-es256"), token_algorithm="ES256")
+
+
+class MailSink:
+    """An SMTP server (aiosmtpd) on a free loopback port that keeps every message it accepts;
+    `next` hands over the next one, parsed by Python's email package."""
+
+    def __init__(self):
+        self.received: queue.Queue = queue.Queue()
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
+
+    async def handle_DATA(self, server, session, envelope):
+        raw = envelope.original_content or envelope.content
+        self.received.put((list(envelope.rcpt_tos), email.message_from_bytes(raw, policy=email.policy.default)))
+        return "250 OK: queued"
+
+    def next(self, timeout: float = 20) -> tuple[list[str], email.message.EmailMessage]:
+        """The next message's recipients and the message."""
+        try:
+            return self.received.get(timeout=timeout)
+        except queue.Empty:
+            pytest.fail(f"no email within {timeout} s")
+
+
+@pytest.fixture(scope="module")
+def mail_sink():
+    """The test module's own `MailSink`, running."""
+    sink = MailSink()
+    sink.controller.start()
+    yield sink
+    sink.controller.stop()
+
+
+@pytest.fixture(scope="module")
+def mailing_tessera(tmp_path_factory, mail_sink):
+    """A dev-mode server of the test module's own (own store, own database) whose email goes to
+    `mail_sink` (dev mode's outbox otherwise keeps messages in the database, where no API shows
+    them): its base URL (`base`) and its administrator's zitadel-client (`zitadel`)."""
+    from zitadel_client import Zitadel
+
+    data_dir = tmp_path_factory.mktemp("tessera-mail")
+    server = _serve(data_dir, smtp_url=f"smtp://127.0.0.1:{mail_sink.port}")
+    base = next(server)
+    admin_pat = (data_dir / "admin.pat").read_text().strip()
+    yield SimpleNamespace(base=base, zitadel=Zitadel.with_access_token(base, admin_pat))
+    next(server, None)
 
 
 FIXTURES = ROOT / "crates" / "tessera" / "tests" / "api" / "fixtures"

@@ -4,9 +4,10 @@ RemovePasskey and CreatePasskeyRegistrationLink, ListAuthenticationMethodTypes, 
 service v2's check of a passkey (CreateSession with a WebAuthN challenge that requires user
 verification, SetSession with the assertion, GetSession). The caller is dev mode's administrator.
 
-An emailed registration link is read off a real SMTP server (aiosmtpd, in this process) that a
-second dev-mode server of this module's own sends its mail to (`mailing_tessera`): dev mode's
-outbox keeps the messages in the database, where no API shows a passkey link.
+An emailed registration link is read off a real SMTP server (aiosmtpd, in this process:
+conftest's `mail_sink`) that a second dev-mode server of this module's own sends its mail to
+(conftest's `mailing_tessera`): dev mode's outbox keeps the messages in the database, where no
+API shows a passkey link.
 
 Python has no WebAuthn authenticator, so the credentials come from a software one written here,
 independently of the server's webauthn-rs: an ES256 (P-256) key from `cryptography`, attestation
@@ -25,21 +26,15 @@ plain HTTP instead (see `passkey_challenge`); everything else, its refusals incl
 through the client."""
 
 import base64
-import email
-import email.policy
 import hashlib
 import json
-import queue
 import re
 import secrets
-import socket
 import struct
-from types import SimpleNamespace
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
-from aiosmtpd.controller import Controller
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from zitadel_client import Zitadel
@@ -70,7 +65,7 @@ from zitadel_client.models import (
     UserServiceVerifyPasskeyRegistrationRequest,
 )
 
-from conftest import _serve
+from conftest import MailSink
 from test_zitadel_client import PASSWORD, expect_error, unique_email
 
 RP_ID = "localhost"
@@ -518,50 +513,6 @@ def test_a_returned_registration_code_starts_one_registration(zitadel, tessera, 
 
 # Tessera's own registration page, at the path of ZITADEL's login UI.
 REGISTRATION_PAGE = "/ui/login/login/passwordless/init"
-
-
-class MailSink:
-    """An SMTP server (aiosmtpd) on a free loopback port that keeps every message it accepts;
-    `next` hands over the next one, parsed by Python's email package."""
-
-    def __init__(self):
-        self.received: queue.Queue = queue.Queue()
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
-        self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
-
-    async def handle_DATA(self, server, session, envelope):
-        raw = envelope.original_content or envelope.content
-        self.received.put((list(envelope.rcpt_tos), email.message_from_bytes(raw, policy=email.policy.default)))
-        return "250 OK: queued"
-
-    def next(self, timeout: float = 20) -> tuple[list[str], email.message.EmailMessage]:
-        """The next message's recipients and the message."""
-        try:
-            return self.received.get(timeout=timeout)
-        except queue.Empty:
-            pytest.fail(f"no email within {timeout} s")
-
-
-@pytest.fixture(scope="module")
-def mail_sink():
-    sink = MailSink()
-    sink.controller.start()
-    yield sink
-    sink.controller.stop()
-
-
-@pytest.fixture(scope="module")
-def mailing_tessera(tmp_path_factory, mail_sink):
-    """A dev-mode server of its own (own store, own database) whose email goes to `mail_sink`:
-    its base URL (`base`) and its administrator's client (`zitadel`)."""
-    data_dir = tmp_path_factory.mktemp("tessera-mail")
-    server = _serve(data_dir, smtp_url=f"smtp://127.0.0.1:{mail_sink.port}")
-    base = next(server)
-    admin_pat = (data_dir / "admin.pat").read_text().strip()
-    yield SimpleNamespace(base=base, zitadel=Zitadel.with_access_token(base, admin_pat))
-    next(server, None)
 
 
 def mailed_link(sink: MailSink, to: str) -> str:

@@ -13,6 +13,7 @@ use tessera_core::{
 use time::OffsetDateTime;
 use tokio::sync::OnceCell;
 
+use super::invites::proof_ends;
 use super::{
     AdminFactor, Authenticated, FirstFactorOutcome, Notice, Service, Session, SignIn,
     callers::internal,
@@ -533,6 +534,7 @@ impl Service {
             allowed(&user)?;
             let from = user.email.clone();
             let identities = user.identities.clone();
+            let was_verified = user.email_verified;
             let changed = self.changed(user, changes.clone()).await?;
             let recovery = match notice {
                 Some(notice) => self.recovery_link(realm, from.as_ref(), &changed, notice)?,
@@ -544,6 +546,7 @@ impl Service {
                 issued_oob,
                 outgoing: Vec::from_iter(outgoing),
                 identities_changed: changed.identities != identities,
+                dropped: proof_ends(was_verified, &changed),
                 ..UserWrite::default()
             };
             Ok(self.write_user(write).await?.then_some(changed))

@@ -18,6 +18,7 @@ use tessera_core::{
 use super::accounts::PreparedChanges;
 use super::attempts::Subject;
 use super::delivery::{ClientInfo, Destination, minutes};
+use super::invites::proof_ends;
 use super::{AccountChanges, NewAccount, Service, callers::internal};
 use crate::crypto::random_chars;
 
@@ -317,6 +318,9 @@ impl Service {
             _ => {}
         }
         let changed = self.changed(user.clone(), prepared).await?;
+        write
+            .dropped
+            .extend(proof_ends(user.email_verified, &changed));
         let codes =
             self.verifications(&mut write, realm, &changed, &new_email, &new_phone, client)?;
         if changed != user
@@ -344,7 +348,9 @@ impl Service {
         if_unchanged: IfUnchanged,
     ) -> Result<bool, DomainError> {
         let current = match kind {
-            ContactKind::Email | ContactKind::Invite => user.email.as_ref().map(EmailAddress::as_str),
+            ContactKind::Email | ContactKind::Invite => {
+                user.email.as_ref().map(EmailAddress::as_str)
+            }
             ContactKind::Phone => user.phone_number.as_deref(),
         };
         let same = current == Some(value)

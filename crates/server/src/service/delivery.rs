@@ -466,7 +466,9 @@ pub(super) fn minutes(lifetime: Duration) -> i64 {
 /// ZITADEL's `url_template` of a link with its placeholders (`{{.UserID}}`, `{{.Code}}`, …)
 /// filled in from `values` (`("UserID", id)`, …).
 pub(super) fn filled_template(template: &str, values: &[(&str, &str)]) -> String {
-    values.iter().fold(template.to_owned(), |link, (name, value)| {
-        link.replace(&format!("{{{{.{name}}}}}"), value)
-    })
+    values
+        .iter()
+        .fold(template.to_owned(), |link, (name, value)| {
+            link.replace(&format!("{{{{.{name}}}}}"), value)
+        })
 }

@@ -20,6 +20,16 @@ use super::{AccountChanges, NewPassword, Service};
 /// The page an invitation's link opens when the caller gave no `url_template`.
 pub const INVITE_PAGE: &str = "/ui/login/user/invite";
 
+/// The pending codes a change of a user ends by proving its address: the invitation and the
+/// address's own code, whichever proved it, as in ZITADEL, so that neither outlives the proof.
+pub(super) fn proof_ends(was_verified: bool, now: &User) -> Vec<ContactKind> {
+    if !was_verified && now.email_verified {
+        vec![ContactKind::Invite, ContactKind::Email]
+    } else {
+        Vec::new()
+    }
+}
+
 /// How an invitation reaches the user.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum InviteDelivery {
@@ -95,7 +105,10 @@ impl Service {
         password: Option<Password>,
     ) -> Result<(), DomainError> {
         let user = self.get_account(realm, id).await?;
-        let invited = user.email.as_ref().is_some_and(|e| e.as_str() == used.value);
+        let invited = user
+            .email
+            .as_ref()
+            .is_some_and(|e| e.as_str() == used.value);
         let changes = AccountChanges {
             email_verified: invited.then_some(true),
             password: password.map(|p| Some(NewPassword::Plain(p))),

@@ -29,6 +29,7 @@ use url::Url;
 
 use super::accounts::PreparedChanges;
 use super::delivery::{ClientInfo, Destination, filled_template, minutes};
+use super::invites::proof_ends;
 use super::{
     AccountChanges, FirstFactorOutcome, Mode, NewAccount, NewPassword, Service, callers::internal,
 };
@@ -562,6 +563,7 @@ impl Service {
                 Vec::new()
             };
             let from = user.email.clone();
+            let was_verified = user.email_verified;
             let changed = self.changed(user, changes).await?;
             let recovery = match (found.request, notice) {
                 (OobRequest::VerifyAndChangeEmail, Some(notice)) => {
@@ -581,6 +583,7 @@ impl Service {
                 ended_oob: recovering.then_some(OobRequest::RecoverEmail),
                 issued_oob,
                 outgoing: Vec::from_iter(outgoing),
+                dropped: proof_ends(was_verified, &changed),
                 ..UserWrite::default()
             };
             Ok(self.write_user(write).await?.then_some((found, changed)))

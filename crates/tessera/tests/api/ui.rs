@@ -577,7 +577,10 @@ async fn an_invitation_link_sets_a_password_on_its_page() {
         ]
     };
     let send = async |browser: &mut Browser, fields: Vec<(String, String)>| {
-        let pairs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let pairs: Vec<(&str, &str)> = fields
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
         browser.post("/ui/login/user/invite", &pairs).await
     };
 
@@ -594,12 +597,22 @@ async fn an_invitation_link_sets_a_password_on_its_page() {
     assert!(location.ends_with("&notice=invalid-code"), "{location}");
     assert_eq!(app.fingerprint().await, before);
     let (_, _, again) = browser.get(&location).await;
-    assert!(again.contains("That code is not right. Try again."), "{again}");
+    assert!(
+        again.contains("That code is not right. Try again."),
+        "{again}"
+    );
+    let csrf = field(&again, "csrf");
 
     let (status, _, done) = send(&mut browser, post(code.clone(), "secret12", &csrf)).await;
     assert_eq!(status, StatusCode::OK, "{done}");
-    assert!(text_of(&done, "invite-message").starts_with("Your account is ready"), "{done}");
-    assert_eq!(v2_profile(&app, &user).await["human"]["email"]["isVerified"], true);
+    assert!(
+        text_of(&done, "invite-message").starts_with("Your account is ready"),
+        "{done}"
+    );
+    assert_eq!(
+        v2_profile(&app, &user).await["human"]["email"]["isVerified"],
+        true
+    );
     let (status, signed_in) = app.sign_in("invited@example.com", "secret12").await;
     assert_eq!(status, StatusCode::OK, "{signed_in}");
 

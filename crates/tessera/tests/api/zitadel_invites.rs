@@ -18,6 +18,11 @@ const MAIL_WAIT: Duration = Duration::from_secs(20);
 
 /// A v2 human without a password, its address unverified (its code returned, not mailed).
 async fn invitee(app: &TestApp, email: &str) -> String {
+    str_of(&added(app, email).await, "userId").to_owned()
+}
+
+/// `invitee`'s AddHumanUser answer, with the address's own code (`emailCode`).
+async fn added(app: &TestApp, email: &str) -> Value {
     let (status, created) = call(
         app,
         Method::POST,
@@ -27,7 +32,7 @@ async fn invitee(app: &TestApp, email: &str) -> String {
     )
     .await;
     assert_eq!(status, StatusCode::CREATED, "{created}");
-    str_of(&created, "userId").to_owned()
+    created
 }
 
 async fn create(app: &TestApp, user: &str, body: Value) -> Reply {
@@ -58,8 +63,11 @@ async fn verify_as(app: &TestApp, token: &str, user: &str, code: &str) -> Reply 
         .await
 }
 
-async fn email_verified(app: &TestApp, user: &str) -> Value {
-    v2_profile(app, user).await["human"]["email"]["isVerified"].clone()
+/// Whether the user's address is verified (JSON leaves out a false `isVerified`).
+async fn email_verified(app: &TestApp, user: &str) -> bool {
+    let email = v2_profile(app, user).await["human"]["email"].clone();
+    assert_eq!(email["email"], "ada@example.com", "{email}");
+    email["isVerified"] == true
 }
 
 /// The value of `name` in the next mail's link that starts with `prefix`, and the mail's
@@ -68,7 +76,11 @@ async fn mailed(smtp: &SmtpSink, to: &str, prefix: &str) -> (String, String) {
     let mail = smtp.next_message(MAIL_WAIT).await;
     assert_eq!(mail.rcpt_to, [to]);
     let at = mail.text.find(prefix).expect("the link") + prefix.len();
-    let link = mail.text[at..].split_whitespace().next().unwrap().to_owned();
+    let link = mail.text[at..]
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_owned();
     (link, mail.subject)
 }
 
@@ -98,13 +110,16 @@ async fn a_returned_invite_code_proves_the_address_once() {
         "Code not found",
         "COMMAND-Wr3gq",
     );
-    assert_eq!(email_verified(&app, &user).await, false);
+    assert!(!email_verified(&app, &user).await);
 
     let viewer = app.machine_pat(None, "viewer", Role::OrgOwnerViewer).await;
     let (status, verified) = verify_as(&app, &viewer, &user, &code).await;
     assert_eq!(status, StatusCode::OK, "{verified}");
-    assert!(verified["details"]["resourceOwner"].is_string(), "{verified}");
-    assert_eq!(email_verified(&app, &user).await, true);
+    assert!(
+        verified["details"]["resourceOwner"].is_string(),
+        "{verified}"
+    );
+    assert!(email_verified(&app, &user).await);
     assert_refused_unchanged(
         &app,
         verify_as(&app, &viewer, &user, &code),
@@ -131,7 +146,8 @@ async fn a_mailed_invitation_is_resent_as_it_was_mailed() {
     let url = smtp.url();
     let app = TestApp::spawn_with(|c| c.email.smtp_url = Some(Secret::new(url))).await;
     let user = invitee(&app, "ada@example.com").await;
-    let template = "https://app.example.com/invite?userID={{.UserID}}&orgID={{.OrgID}}&code={{.Code}}";
+    let template =
+        "https://app.example.com/invite?userID={{.UserID}}&orgID={{.OrgID}}&code={{.Code}}";
     let body = json!({"sendCode": {"urlTemplate": template, "applicationName": "CustomerPortal"}});
     let (status, created) = create(&app, &user, body).await;
     assert_eq!(status, StatusCode::OK, "{created}");
@@ -158,7 +174,7 @@ async fn a_mailed_invitation_is_resent_as_it_was_mailed() {
     );
     let (status, verified) = verify_as(&app, &admin, &user, &second).await;
     assert_eq!(status, StatusCode::OK, "{verified}");
-    assert_eq!(email_verified(&app, &user).await, true);
+    assert!(email_verified(&app, &user).await);
     assert_refused_unchanged(
         &app,
         resend(&app, &user),
@@ -218,7 +234,7 @@ async fn wrong_and_expired_invite_codes_are_refused() {
         (400, 3, "Code is invalid", "COMMAND-Wgn4q"),
     )
     .await;
-    assert_eq!(email_verified(&app, &user).await, false);
+    assert!(!email_verified(&app, &user).await);
 
     let smtp = SmtpSink::start().await;
     let url = smtp.url();
@@ -228,7 +244,12 @@ async fn wrong_and_expired_invite_codes_are_refused() {
     let template = "https://app.example.com/invite?code={{.Code}}";
     let (status, _) = create(&app, &user, json!({"sendCode": {"urlTemplate": template}})).await;
     assert_eq!(status, StatusCode::OK);
-    let (code, _) = mailed(&smtp, "ada@example.com", "https://app.example.com/invite?code=").await;
+    let (code, _) = mailed(
+        &smtp,
+        "ada@example.com",
+        "https://app.example.com/invite?code=",
+    )
+    .await;
     app.advance(72 * 3600 + 1);
     assert_refused_unchanged(
         &app,
@@ -238,7 +259,12 @@ async fn wrong_and_expired_invite_codes_are_refused() {
     .await;
     let (status, resent) = resend(&app, &user).await;
     assert_eq!(status, StatusCode::OK, "{resent}");
-    let (code, _) = mailed(&smtp, "ada@example.com", "https://app.example.com/invite?code=").await;
+    let (code, _) = mailed(
+        &smtp,
+        "ada@example.com",
+        "https://app.example.com/invite?code=",
+    )
+    .await;
     let (status, verified) = verify_as(&app, &admin, &user, &code).await;
     assert_eq!(status, StatusCode::OK, "{verified}");
 }
@@ -340,5 +366,54 @@ async fn a_user_with_a_password_keeps_its_invitation_but_gets_no_new_one() {
     .await;
     let (status, verified) = verify_as(&app, &admin, &user, &code).await;
     assert_eq!(status, StatusCode::OK, "{verified}");
-    assert_eq!(email_verified(&app, &user).await, true);
+    assert!(email_verified(&app, &user).await);
+}
+
+/// Proving the address otherwise (`VerifyEmail`) ends the invitation, and the invitation ends
+/// the address's own code, as in ZITADEL: the code that comes second is refused, and there is
+/// no invitation to resend; a new invitation may still be made.
+#[tokio::test]
+async fn proving_the_address_otherwise_voids_the_invitation() {
+    let app = TestApp::spawn().await;
+    let admin = app.pat();
+    let created = added(&app, "ada@example.com").await;
+    let user = str_of(&created, "userId").to_owned();
+    let (_, invited) = create(&app, &user, json!({"returnCode": {}})).await;
+    let code = str_of(&invited, "inviteCode").to_owned();
+    call_ok(
+        &app,
+        Method::POST,
+        &format!("/v2/users/{user}/email/verify"),
+        json!({"verificationCode": str_of(&created, "emailCode")}),
+    )
+    .await;
+    assert!(email_verified(&app, &user).await);
+    assert_refused_unchanged(
+        &app,
+        verify_as(&app, &admin, &user, &code),
+        (400, 3, "Code is invalid", "COMMAND-Wgn4q"),
+    )
+    .await;
+    assert_refused_unchanged(
+        &app,
+        resend(&app, &user),
+        (400, 9, "Code not found", "COMMAND-Wr3gq"),
+    )
+    .await;
+    let (status, again) = create(&app, &user, json!({"returnCode": {}})).await;
+    assert_eq!(status, StatusCode::OK, "{again}");
+
+    let created = added(&app, "grace@example.com").await;
+    let user = str_of(&created, "userId").to_owned();
+    let (_, invited) = create(&app, &user, json!({"returnCode": {}})).await;
+    let (status, verified) = verify_as(&app, &admin, &user, str_of(&invited, "inviteCode")).await;
+    assert_eq!(status, StatusCode::OK, "{verified}");
+    let path = format!("/v2/users/{user}/email/verify");
+    let body = json!({"verificationCode": str_of(&created, "emailCode")});
+    assert_refused_unchanged(
+        &app,
+        call(&app, Method::POST, &path, body),
+        (400, 9, "Code not found", "COMMAND-2M9fs"),
+    )
+    .await;
 }

@@ -14,8 +14,8 @@ use super::connect::{self, ConnectError};
 use super::error::UNIMPLEMENTED;
 use super::grpc::{Grpc, call};
 use super::{
-    factors, idp_links, invites, lifecycle, metadata, passkeys, profiles, recovery, search, session_list,
-    sessions, updates, users,
+    factors, idp_links, invites, lifecycle, metadata, passkeys, profiles, recovery, search,
+    session_list, sessions, updates, users,
 };
 use crate::proto::zitadel::auth::v1::{self as auth, auth_service_server};
 use crate::proto::zitadel::management::v1::{self as mgmt, management_service_server};

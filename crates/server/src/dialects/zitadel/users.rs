@@ -509,8 +509,7 @@ pub async fn resend_email_code(
 ) -> Result<user::ResendEmailCodeResponse, ZitadelError> {
     use user::resend_email_code_request::Verification;
     let return_code = matches!(req.verification, Some(Verification::ReturnCode(_)));
-    let (ctx, verification_code) =
-        resend(ctx, &req.user_id, EMAIL_RESEND, return_code).await?;
+    let (ctx, verification_code) = resend(ctx, &req.user_id, EMAIL_RESEND, return_code).await?;
     Ok(user::ResendEmailCodeResponse {
         details: Some(details_v2(&ctx)),
         verification_code,
@@ -523,8 +522,7 @@ pub async fn resend_phone_code(
 ) -> Result<user::ResendPhoneCodeResponse, ZitadelError> {
     use user::resend_phone_code_request::Verification;
     let return_code = matches!(req.verification, Some(Verification::ReturnCode(_)));
-    let (ctx, verification_code) =
-        resend(ctx, &req.user_id, PHONE_RESEND, return_code).await?;
+    let (ctx, verification_code) = resend(ctx, &req.user_id, PHONE_RESEND, return_code).await?;
     Ok(user::ResendPhoneCodeResponse {
         details: Some(details_v2(&ctx)),
         verification_code,
