@@ -280,7 +280,7 @@ def test_add_human_user_with_codes_then_otp_sms_and_otp_email(zitadel):
         lambda: zitadel.users.verify_phone(
             UserServiceVerifyPhoneRequest(user_id=user_id, verification_code=wrong(added.phone_code))
         ),
-        400, "invalid_argument", "Code is invalid", "CODE-woT0xc",
+        400, "invalid_argument", "Code is invalid", "COMMAND-eis9R",
     )
     verified = zitadel.users.verify_phone(
         UserServiceVerifyPhoneRequest(user_id=user_id, verification_code=added.phone_code)
@@ -324,7 +324,7 @@ def test_set_and_verify_email_and_phone_then_remove_the_phone(zitadel):
         lambda: zitadel.users.verify_email(
             UserServiceVerifyEmailRequest(user_id=user_id, verification_code=wrong(changed.verification_code))
         ),
-        400, "invalid_argument", "Code is invalid", "CODE-woT0xc",
+        400, "invalid_argument", "Code is invalid", "COMMAND-eis9R",
     )
     zitadel.users.verify_email(UserServiceVerifyEmailRequest(user_id=user_id, verification_code=changed.verification_code))
     zitadel.users.add_otp_email(UserServiceAddOTPEmailRequest(user_id=user_id))

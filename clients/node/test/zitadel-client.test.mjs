@@ -251,13 +251,13 @@ for (const [name, transport] of Object.entries(TRANSPORTS)) {
       );
     });
 
-    test('VerifyPhone: a wrong code is InvalidArgument "Code is invalid (CODE-woT0xc)", the returned one verifies', async () => {
+    test('VerifyPhone: a wrong code is InvalidArgument "Code is invalid (COMMAND-eis9R)", the returned one verifies', async () => {
       assert.ok(user, 'AddHumanUser failed above');
       await assertZitadelError(
         users.verifyPhone({ userId: user.userId, verificationCode: wrongVerificationCode(user.phoneCode) }),
         Code.InvalidArgument,
         CODE_INVALID,
-        'CODE-woT0xc',
+        'COMMAND-eis9R',
       );
       const verified = await users.verifyPhone({ userId: user.userId, verificationCode: user.phoneCode });
       assert.equal(verified.details?.resourceOwner, user.org);

@@ -118,7 +118,8 @@ impl Service {
         Ok(())
     }
 
-    /// The user, if it may be invited: it has an address, and no way to sign in yet.
+    /// The user, if it may be invited: it has no way to sign in yet (`invite` needs an
+    /// address too).
     async fn invitable(&self, realm: &Realm, id: &UserId) -> Result<User, DomainError> {
         let user = self.get_account(realm, id).await?;
         let signs_in = user.password_hash.is_some()
@@ -127,9 +128,6 @@ impl Service {
             || !self.ready_passkeys(realm, id).await?.is_empty();
         if signs_in {
             return Err(DomainError::AlreadyInitialized);
-        }
-        if user.email.is_none() {
-            return Err(DomainError::EmailNotFound);
         }
         Ok(user)
     }

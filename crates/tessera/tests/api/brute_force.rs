@@ -550,7 +550,7 @@ async fn every_failed_code_is_an_event_and_changes_nothing_else() {
         json!({"verificationCode": "WRONG1"}),
     )
     .await;
-    assert_zitadel_error(&reply, 400, 3, "Code is invalid", "CODE-woT0xc");
+    assert_zitadel_error(&reply, 400, 3, "Code is invalid", "COMMAND-eis9R");
     assert_eq!(app.fingerprint().await, before);
 
     let pool = app.db().await;

@@ -676,7 +676,7 @@ const ZITADEL_ROUNDS: usize = 250;
 
 const SESSION_CODE_GONE: ZitadelError = (400, 9, "Code not found", "COMMAND-S34gh");
 const TOTP_READY: ZitadelError = (400, 9, "Errors.Users.MFA.OTP.AlreadyReady", "COMMAND-qx4ls");
-const CONTACT_CODE_GONE: ZitadelError = (400, 9, "Code not found", "COMMAND-2M9fs");
+const CONTACT_CODE_GONE: ZitadelError = (400, 3, "Code is invalid", "COMMAND-eis9R");
 
 /// ZITADEL's own code checks, each code reaching all three nodes at once, one winner each
 /// time: a session's OTP SMS and then OTP Email code (the losers find the code used, whether

@@ -413,7 +413,7 @@ async fn proving_the_address_otherwise_voids_the_invitation() {
     assert_refused_unchanged(
         &app,
         call(&app, Method::POST, &path, body),
-        (400, 9, "Code not found", "COMMAND-2M9fs"),
+        (400, 3, "Code is invalid", "COMMAND-eis9R"),
     )
     .await;
 }

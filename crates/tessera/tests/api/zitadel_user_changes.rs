@@ -456,7 +456,7 @@ async fn remove_phone_takes_a_number_awaiting_its_code_too() {
         json!({"verificationCode": str_of(&pending, "verificationCode")}),
     )
     .await;
-    assert_zitadel_error(&reply, 400, 9, "Code not found", "COMMAND-2M9fs");
+    assert_zitadel_error(&reply, 400, 3, "Code is invalid", "COMMAND-eis9R");
     assert_refused_unchanged(
         &app,
         call(&app, Method::DELETE, &phone, json!({})),

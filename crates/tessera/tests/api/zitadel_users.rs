@@ -81,7 +81,7 @@ async fn v2_human_with_imported_totp_and_a_phone_proven_by_code() {
         json!({"verificationCode": wrong}),
     )
     .await;
-    assert_zitadel_error(&reply, 400, 3, "Code is invalid", "CODE-woT0xc");
+    assert_zitadel_error(&reply, 400, 3, "Code is invalid", "COMMAND-eis9R");
     assert_eq!(app.fingerprint().await, before);
     let (status, body) = call(
         &app,
@@ -99,7 +99,7 @@ async fn v2_human_with_imported_totp_and_a_phone_proven_by_code() {
         json!({"verificationCode": code}),
     )
     .await;
-    assert_zitadel_error(&reply, 400, 9, "Code not found", "COMMAND-2M9fs");
+    assert_zitadel_error(&reply, 400, 3, "Code is invalid", "COMMAND-eis9R");
     let (status, _) = call(
         &app,
         Method::POST,
@@ -534,7 +534,7 @@ async fn a_contact_code_used_up_by_wrong_ones_refuses_the_right_one_until_resent
             json!({"verificationCode": wrong}),
         )
         .await;
-        assert_zitadel_error(&reply, 400, 3, "Code is invalid", "CODE-woT0xc");
+        assert_zitadel_error(&reply, 400, 3, "Code is invalid", "COMMAND-eis9R");
     }
     assert_refused_unchanged(
         &app,
@@ -544,7 +544,7 @@ async fn a_contact_code_used_up_by_wrong_ones_refuses_the_right_one_until_resent
             &verify,
             json!({"verificationCode": code}),
         ),
-        (400, 3, "Code is invalid", "CODE-woT0xc"),
+        (400, 3, "Code is invalid", "COMMAND-eis9R"),
     )
     .await;
     let verified = app.admin_user(&user).await.expect("user");
@@ -565,7 +565,7 @@ async fn a_contact_code_used_up_by_wrong_ones_refuses_the_right_one_until_resent
         json!({"verificationCode": fresh}),
     )
     .await;
-    assert_zitadel_error(&reply, 400, 3, "Code is invalid", "CODE-woT0xc");
+    assert_zitadel_error(&reply, 400, 3, "Code is invalid", "COMMAND-eis9R");
     let (status, resent) = call(&app, Method::POST, &resend, json!({"returnCode": {}})).await;
     assert_eq!(status, StatusCode::OK, "{resent}");
     let (status, proven) = call(

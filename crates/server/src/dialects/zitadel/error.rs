@@ -65,6 +65,8 @@ pub enum Op {
     Passkey,
     ResendEmailCode,
     ResendPhoneCode,
+    VerifyEmail,
+    VerifyPhone,
     Read,
     /// Metadata of several keys at once (v2, and v1's bulk calls).
     Metadata,
@@ -336,6 +338,18 @@ impl ZitadelError {
                 "The session changed while the request was handled; retry",
                 "TESSERA-SES01",
             ),
+            // ZITADEL's commands wrap every failed check of the code, none pending included,
+            // in one error, which clients match by its id.
+            (
+                InvalidVerificationCode | VerificationCodeNotFound,
+                Op::VerifyEmail | Op::VerifyPhone,
+            ) => err(Code::InvalidArgument, "Code is invalid", "COMMAND-eis9R"),
+            (UserNotFound, Op::VerifyEmail) => {
+                err(Code::NotFound, "Email not found", "COMMAND-ieJ2e")
+            }
+            (UserNotFound, Op::VerifyPhone) => {
+                err(Code::NotFound, "Phone not found", "COMMAND-ieJ2e")
+            }
             (UserNotFound, Op::CreateInvite) => err(
                 Code::FailedPrecondition,
                 "User could not be found",

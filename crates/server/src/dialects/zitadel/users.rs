@@ -102,6 +102,8 @@ impl Names {
 const ADD_NAMES: [ZitadelError; 2] = [ADD_GIVEN_NAME_EMPTY, ADD_FAMILY_NAME_EMPTY];
 const EMAIL_RESEND: (ContactKind, Op) = (ContactKind::Email, Op::ResendEmailCode);
 const PHONE_RESEND: (ContactKind, Op) = (ContactKind::Phone, Op::ResendPhoneCode);
+const EMAIL_PROOF: (ContactKind, Op) = (ContactKind::Email, Op::VerifyEmail);
+const PHONE_PROOF: (ContactKind, Op) = (ContactKind::Phone, Op::VerifyPhone);
 
 /// What creating a human answers: its id and the codes the caller asked to see.
 struct Created {
@@ -530,12 +532,18 @@ pub async fn resend_phone_code(
 }
 
 /// Proves a pending address or number; the call, moved to the user's organization.
-async fn verify(ctx: Ctx, raw: &str, kind: ContactKind, code: &str) -> Result<Ctx, ZitadelError> {
+/// Refusals as `op`'s.
+async fn verify(
+    ctx: Ctx,
+    raw: &str,
+    (kind, op): (ContactKind, Op),
+    code: &str,
+) -> Result<Ctx, ZitadelError> {
     let (ctx, id) = ctx.write_of(raw).await?;
     ctx.svc
         .verify_contact(&ctx.realm, &id, kind, code, &ctx.client)
         .await
-        .map_err(domain)?;
+        .map_err(|e| ZitadelError::from_domain(op, e))?;
     Ok(ctx)
 }
 
@@ -543,13 +551,7 @@ pub async fn verify_email(
     ctx: Ctx,
     req: user::VerifyEmailRequest,
 ) -> Result<user::VerifyEmailResponse, ZitadelError> {
-    let ctx = verify(
-        ctx,
-        &req.user_id,
-        ContactKind::Email,
-        &req.verification_code,
-    )
-    .await?;
+    let ctx = verify(ctx, &req.user_id, EMAIL_PROOF, &req.verification_code).await?;
     Ok(user::VerifyEmailResponse {
         details: Some(details_v2(&ctx)),
     })
@@ -559,13 +561,7 @@ pub async fn verify_phone(
     ctx: Ctx,
     req: user::VerifyPhoneRequest,
 ) -> Result<user::VerifyPhoneResponse, ZitadelError> {
-    let ctx = verify(
-        ctx,
-        &req.user_id,
-        ContactKind::Phone,
-        &req.verification_code,
-    )
-    .await?;
+    let ctx = verify(ctx, &req.user_id, PHONE_PROOF, &req.verification_code).await?;
     Ok(user::VerifyPhoneResponse {
         details: Some(details_v2(&ctx)),
     })
