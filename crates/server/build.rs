@@ -22,6 +22,8 @@ const PROTOS: &[&str] = &[
     "proto/zitadel/user/v2/user_service.proto",
     "proto/zitadel/org/v2/org_service.proto",
     "proto/zitadel/session/v2/session_service.proto",
+    "proto/zitadel/idp/v2/idp.proto",
+    "proto/zitadel/settings/v2/settings_service.proto",
 ];
 
 fn main() -> Result<(), Box<dyn Error>> {

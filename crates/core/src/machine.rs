@@ -17,6 +17,10 @@ pub enum Permission {
     OrgWrite,
     /// Create, check, read and delete login sessions (ZITADEL's `session.*`).
     Session,
+    /// Read an organization's settings (ZITADEL's `policy.read`).
+    PolicyRead,
+    /// Read the instance's own settings (ZITADEL's `iam.policy.read`).
+    InstancePolicyRead,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,14 +60,14 @@ impl Role {
         use Permission::*;
         match self {
             Role::IamOwner => true,
-            Role::OrgOwner => permission != OrgCreate,
+            Role::OrgOwner => !matches!(permission, OrgCreate | InstancePolicyRead),
             Role::OrgUserManager => {
                 matches!(
                     permission,
-                    UserRead | UserWrite | UserCredentialWrite | OrgRead
+                    UserRead | UserWrite | UserCredentialWrite | OrgRead | PolicyRead
                 )
             }
-            Role::OrgOwnerViewer => matches!(permission, UserRead | OrgRead),
+            Role::OrgOwnerViewer => matches!(permission, UserRead | OrgRead | PolicyRead),
         }
     }
 
@@ -98,6 +102,11 @@ mod tests {
     fn only_the_instance_owner_creates_organizations() {
         for role in Role::ALL {
             assert_eq!(role.grants(Permission::OrgCreate), role == Role::IamOwner);
+            assert_eq!(
+                role.grants(Permission::InstancePolicyRead),
+                role == Role::IamOwner
+            );
+            assert!(role.grants(Permission::PolicyRead));
         }
         assert!(!Role::OrgOwnerViewer.grants(Permission::UserCredentialWrite));
         assert!(Role::OrgUserManager.grants(Permission::UserCredentialWrite));

@@ -31,6 +31,9 @@ pub mod zitadel {
         pub mod v1 {
             package!("zitadel.idp.v1");
         }
+        pub mod v2 {
+            package!("zitadel.idp.v2");
+        }
     }
     pub mod object {
         pub mod v2 {
@@ -63,6 +66,11 @@ pub mod zitadel {
     pub mod session {
         pub mod v2 {
             package!("zitadel.session.v2");
+        }
+    }
+    pub mod settings {
+        pub mod v2 {
+            package!("zitadel.settings.v2");
         }
     }
     pub mod filter {

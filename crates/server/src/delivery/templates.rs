@@ -391,6 +391,13 @@ impl Templates {
         Ok(templates)
     }
 
+    /// The languages messages are written in: English, then the others by tag.
+    pub fn languages(&self) -> Vec<String> {
+        let mut others: Vec<String> = self.others.keys().cloned().collect();
+        others.sort();
+        std::iter::once(ENGLISH.to_owned()).chain(others).collect()
+    }
+
     /// Each language starts as a copy of the one it falls back to (its primary language,
     /// else English), so those are completed first; within a language, later sources win,
     /// so overrides beat built-in texts.

@@ -19,6 +19,7 @@ mod realms;
 mod recent;
 mod recovery_codes;
 mod sessions;
+mod settings;
 mod totp_registration;
 mod user_locks;
 mod webauthn;

@@ -178,6 +178,18 @@ impl IdpClaims {
 }
 
 impl IdpTokens {
+    /// The providers configured, by id; none in dev mode, which takes any provider's tokens.
+    pub fn provider_ids(&self) -> Vec<String> {
+        match self {
+            IdpTokens::Unchecked => Vec::new(),
+            IdpTokens::Verified(verifier) => {
+                let mut ids: Vec<String> = verifier.providers.keys().cloned().collect();
+                ids.sort();
+                ids
+            }
+        }
+    }
+
     pub fn verified(providers: Vec<IdpProvider>) -> Self {
         let providers = providers
             .into_iter()

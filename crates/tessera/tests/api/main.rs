@@ -56,6 +56,7 @@ mod zitadel_recovery;
 mod zitadel_search;
 mod zitadel_session_list;
 mod zitadel_sessions;
+mod zitadel_settings;
 mod zitadel_transports;
 mod zitadel_u2f;
 mod zitadel_user_changes;

@@ -23,6 +23,7 @@ use crate::proto::zitadel::auth::v1::auth_service_server::AuthServiceServer;
 use crate::proto::zitadel::management::v1::management_service_server::ManagementServiceServer;
 use crate::proto::zitadel::org::v2::organization_service_server::OrganizationServiceServer;
 use crate::proto::zitadel::session::v2::session_service_server::SessionServiceServer;
+use crate::proto::zitadel::settings::v2::settings_service_server::SettingsServiceServer;
 use crate::proto::zitadel::user::v2::user_service_server::UserServiceServer;
 use crate::proto::zitadel::v1::ErrorDetail;
 use crate::service::Service;
@@ -72,7 +73,8 @@ pub fn routes(svc: Arc<Service>) -> Router {
         .add_service(ManagementServiceServer::new(grpc.clone()))
         .add_service(AuthServiceServer::new(grpc.clone()))
         .add_service(OrganizationServiceServer::new(grpc.clone()))
-        .add_service(SessionServiceServer::new(grpc))
+        .add_service(SessionServiceServer::new(grpc.clone()))
+        .add_service(SettingsServiceServer::new(grpc))
         .into_axum_router()
         .layer(tonic_web::GrpcWebLayer::new())
 }

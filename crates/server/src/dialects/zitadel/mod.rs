@@ -18,6 +18,7 @@ mod invites;
 mod lifecycle;
 mod metadata;
 mod passkeys;
+mod policies;
 mod profiles;
 mod recovery;
 mod rpc;
@@ -491,6 +492,66 @@ fn gateway() -> Gateway {
             "/v2/users/{user_id}/metadata",
             "DeleteUserMetadata",
             metadata::delete_user_metadata,
+        )
+        .route(
+            Get,
+            "/v2/settings",
+            "GetGeneralSettings",
+            policies::get_general_settings,
+        )
+        .route(
+            Get,
+            "/v2/settings/login",
+            "GetLoginSettings",
+            policies::get_login_settings,
+        )
+        .route(
+            Get,
+            "/v2/settings/login/idps",
+            "GetActiveIdentityProviders",
+            policies::get_active_identity_providers,
+        )
+        .route(
+            Get,
+            "/v2/settings/password/complexity",
+            "GetPasswordComplexitySettings",
+            policies::get_password_complexity_settings,
+        )
+        .route(
+            Get,
+            "/v2/settings/password/expiry",
+            "GetPasswordExpirySettings",
+            policies::get_password_expiry_settings,
+        )
+        .route(
+            Get,
+            "/v2/settings/branding",
+            "GetBrandingSettings",
+            policies::get_branding_settings,
+        )
+        .route(
+            Get,
+            "/v2/settings/domain",
+            "GetDomainSettings",
+            policies::get_domain_settings,
+        )
+        .route(
+            Get,
+            "/v2/settings/legal_support",
+            "GetLegalAndSupportSettings",
+            policies::get_legal_and_support_settings,
+        )
+        .route(
+            Get,
+            "/v2/settings/lockout",
+            "GetLockoutSettings",
+            policies::get_lockout_settings,
+        )
+        .route(
+            Get,
+            "/v2/settings/security",
+            "GetSecuritySettings",
+            policies::get_security_settings,
         )
         .route(
             Post,

@@ -14,13 +14,14 @@ use super::connect::{self, ConnectError};
 use super::error::UNIMPLEMENTED;
 use super::grpc::{Grpc, call};
 use super::{
-    factors, idp_links, invites, lifecycle, metadata, passkeys, profiles, recovery, search,
-    session_list, sessions, updates, users,
+    factors, idp_links, invites, lifecycle, metadata, passkeys, policies, profiles, recovery,
+    search, session_list, sessions, updates, users,
 };
 use crate::proto::zitadel::auth::v1::{self as auth, auth_service_server};
 use crate::proto::zitadel::management::v1::{self as mgmt, management_service_server};
 use crate::proto::zitadel::org::v2::{self as org, organization_service_server};
 use crate::proto::zitadel::session::v2::{self as session, session_service_server};
+use crate::proto::zitadel::settings::v2::{self as settings, settings_service_server};
 use crate::proto::zitadel::user::v2::{self as user, user_service_server};
 use crate::service::Service;
 
@@ -181,5 +182,17 @@ services! {
         "GetSession" => get_session(session::GetSessionRequest) -> session::GetSessionResponse = sessions::get_session;
         "DeleteSession" => delete_session(session::DeleteSessionRequest) -> session::DeleteSessionResponse = sessions::delete_session;
         "ListSessions" => list_sessions(session::ListSessionsRequest) -> session::ListSessionsResponse = session_list::list_sessions;
+    }
+    settings_service_server::SettingsService = "zitadel.settings.v2.SettingsService" {
+        "GetGeneralSettings" => get_general_settings(settings::GetGeneralSettingsRequest) -> settings::GetGeneralSettingsResponse = policies::get_general_settings;
+        "GetLoginSettings" => get_login_settings(settings::GetLoginSettingsRequest) -> settings::GetLoginSettingsResponse = policies::get_login_settings;
+        "GetActiveIdentityProviders" => get_active_identity_providers(settings::GetActiveIdentityProvidersRequest) -> settings::GetActiveIdentityProvidersResponse = policies::get_active_identity_providers;
+        "GetPasswordComplexitySettings" => get_password_complexity_settings(settings::GetPasswordComplexitySettingsRequest) -> settings::GetPasswordComplexitySettingsResponse = policies::get_password_complexity_settings;
+        "GetPasswordExpirySettings" => get_password_expiry_settings(settings::GetPasswordExpirySettingsRequest) -> settings::GetPasswordExpirySettingsResponse = policies::get_password_expiry_settings;
+        "GetBrandingSettings" => get_branding_settings(settings::GetBrandingSettingsRequest) -> settings::GetBrandingSettingsResponse = policies::get_branding_settings;
+        "GetDomainSettings" => get_domain_settings(settings::GetDomainSettingsRequest) -> settings::GetDomainSettingsResponse = policies::get_domain_settings;
+        "GetLegalAndSupportSettings" => get_legal_and_support_settings(settings::GetLegalAndSupportSettingsRequest) -> settings::GetLegalAndSupportSettingsResponse = policies::get_legal_and_support_settings;
+        "GetLockoutSettings" => get_lockout_settings(settings::GetLockoutSettingsRequest) -> settings::GetLockoutSettingsResponse = policies::get_lockout_settings;
+        "GetSecuritySettings" => get_security_settings(settings::GetSecuritySettingsRequest) -> settings::GetSecuritySettingsResponse = policies::get_security_settings;
     }
 }
