@@ -128,6 +128,34 @@ async function assertRefusedUnchanged(users, { userId, email }, call, code, [mes
  * VerifyInviteCode of `code` by `users`: answers the details of the invitee's organization, and
  * the address is verified afterwards, the user otherwise as it was.
  */
+/**
+ * CreateInviteCode by `caller` for `subject` with each kind of verification (returned, mailed,
+ * none), each refused with `code` and `error` and changing nothing.
+ */
+async function assertCreateRefused(users, caller, subject, code, error) {
+  for (const verification of [RETURN, send(), undefined]) {
+    await assertRefusedUnchanged(
+      users,
+      subject,
+      () => caller.createInviteCode({ userId: subject.userId, ...(verification ? { verification } : {}) }),
+      code,
+      error,
+    );
+  }
+}
+
+/** A user who signs in already: `caller` neither invites it nor resends it an invitation. */
+async function assertInitialized(users, caller, subject) {
+  await assertCreateRefused(users, caller, subject, Code.FailedPrecondition, ALREADY_INITIALIZED_CREATE);
+  await assertRefusedUnchanged(
+    users,
+    subject,
+    () => caller.resendInviteCode({ userId: subject.userId }),
+    Code.FailedPrecondition,
+    ALREADY_INITIALIZED_RESEND,
+  );
+}
+
 async function assertVerified(users, admin, invitee, code) {
   const before = (await admin.getUserByID({ userId: invitee.userId })).user;
   const verified = await users.verifyInviteCode({ userId: invitee.userId, verificationCode: code });
@@ -465,22 +493,7 @@ for (const [name, transport] of Object.entries(TRANSPORTS)) {
       const { user } = await tessera.signUp(uniqueEmail('zitadel-invite-signup'));
       const signedUp = { userId: user.uid, email: user.email };
       for (const subject of [withPassword, signedUp]) {
-        for (const verification of [RETURN, send(), undefined]) {
-          await assertRefusedUnchanged(
-            users,
-            subject,
-            () => users.createInviteCode({ userId: subject.userId, ...(verification ? { verification } : {}) }),
-            Code.FailedPrecondition,
-            ALREADY_INITIALIZED_CREATE,
-          );
-        }
-        await assertRefusedUnchanged(
-          users,
-          subject,
-          () => users.resendInviteCode({ userId: subject.userId }),
-          Code.FailedPrecondition,
-          ALREADY_INITIALIZED_RESEND,
-        );
+        await assertInitialized(users, users, subject);
       }
     });
 
@@ -489,20 +502,7 @@ for (const [name, transport] of Object.entries(TRANSPORTS)) {
       await mailedInvitation(users, invitee, send());
       const code = await mailedPageCode(invitee);
       await users.setPassword({ userId: invitee.userId, newPassword: { password: PASSWORD } });
-      await assertRefusedUnchanged(
-        users,
-        invitee,
-        () => users.createInviteCode({ userId: invitee.userId, verification: RETURN }),
-        Code.FailedPrecondition,
-        ALREADY_INITIALIZED_CREATE,
-      );
-      await assertRefusedUnchanged(
-        users,
-        invitee,
-        () => users.resendInviteCode({ userId: invitee.userId }),
-        Code.FailedPrecondition,
-        ALREADY_INITIALIZED_RESEND,
-      );
+      await assertInitialized(users, users, invitee);
       await assertVerified(viewer, users, invitee, code);
       // The user signs in with the password it chose.
       const { user } = await tessera.signIn(invitee.email, PASSWORD);
@@ -565,15 +565,7 @@ for (const [name, transport] of Object.entries(TRANSPORTS)) {
     test('a user without an address (an anonymous Firebase JS SDK user): CreateInviteCode NotFound (TESSERA-EML01), nothing changed', async () => {
       const { user } = await signInAnonymously(tessera.client());
       const subject = { userId: user.uid };
-      for (const verification of [RETURN, send(), undefined]) {
-        await assertRefusedUnchanged(
-          users,
-          subject,
-          () => users.createInviteCode({ userId: subject.userId, ...(verification ? { verification } : {}) }),
-          Code.NotFound,
-          NO_EMAIL,
-        );
-      }
+      await assertCreateRefused(users, users, subject, Code.NotFound, NO_EMAIL);
     });
 
     test('who may invite: an ORG_OWNER_VIEWER machine user and a human with its own ID token may not create or resend (PermissionDenied AUTH-5mWD2, before the user is looked up), nothing changed; the human may act on itself (and is refused as initialized)', async () => {
@@ -583,15 +575,7 @@ for (const [name, transport] of Object.entries(TRANSPORTS)) {
       const human = await addWithPassword(users);
       const self = createUserServiceClient(transport(await idToken(tessera, human.email)));
       for (const caller of [viewer, self]) {
-        for (const verification of [RETURN, send(), undefined]) {
-          await assertRefusedUnchanged(
-            users,
-            invitee,
-            () => caller.createInviteCode({ userId: invitee.userId, ...(verification ? { verification } : {}) }),
-            Code.PermissionDenied,
-            NO_PERMISSION,
-          );
-        }
+        await assertCreateRefused(users, caller, invitee, Code.PermissionDenied, NO_PERMISSION);
         await assertRefusedUnchanged(
           users,
           invitee,
@@ -604,20 +588,7 @@ for (const [name, transport] of Object.entries(TRANSPORTS)) {
       await assertZitadelError(viewer.createInviteCode({ userId: UNKNOWN }), Code.PermissionDenied, ...NO_PERMISSION);
       await assertZitadelError(viewer.resendInviteCode({ userId: UNKNOWN }), Code.PermissionDenied, ...NO_PERMISSION);
       // A user may act on itself, but signs in already: it is not invited.
-      await assertRefusedUnchanged(
-        users,
-        human,
-        () => self.createInviteCode({ userId: human.userId, verification: RETURN }),
-        Code.FailedPrecondition,
-        ALREADY_INITIALIZED_CREATE,
-      );
-      await assertRefusedUnchanged(
-        users,
-        human,
-        () => self.resendInviteCode({ userId: human.userId }),
-        Code.FailedPrecondition,
-        ALREADY_INITIALIZED_RESEND,
-      );
+      await assertInitialized(users, self, human);
       // The invitation stands: the human with its ID token may use its code, as anyone signed in.
       await assertVerified(self, users, invitee, code);
     });
