@@ -18,13 +18,13 @@
 //! `policy.read` (every machine role), the security settings `iam.policy.read`.
 
 use pbjson_types::Duration;
-use tessera_core::Permission;
-use tessera_core::Realm;
 use tessera_core::mfa::MfaState;
 use tessera_core::user::MIN_PASSWORD_LEN;
+use tessera_core::{Permission, Realm};
 
-use super::error::{Op, ZitadelError};
+use super::error::ZitadelError;
 use super::rpc::Ctx;
+use super::users::domain;
 use crate::proto::zitadel::idp::v2 as idp;
 use crate::proto::zitadel::object::v2::{Details, ListDetails, RequestContext, request_context};
 use crate::proto::zitadel::settings::v2 as settings;
@@ -33,10 +33,6 @@ use settings::ResourceOwnerType;
 /// ZITADEL's default check lifetimes, in hours: password, external login, MFA set-up skip,
 /// second factor, multi-factor.
 const LIFETIMES_HOURS: [i64; 5] = [240, 240, 720, 18, 12];
-
-fn domain(e: tessera_core::DomainError) -> ZitadelError {
-    ZitadelError::from_domain(Op::Read, e)
-}
 
 /// The realm whose settings `ctx` asks for, once the caller may read them there.
 async fn realm_of(ctx: Ctx, asked: Option<&RequestContext>) -> Result<(Ctx, Realm), ZitadelError> {
