@@ -143,6 +143,36 @@ def mailing_tessera(tmp_path_factory, mail_sink):
     next(server, None)
 
 
+@pytest.fixture(scope="module")
+def own_tessera(tmp_path_factory):
+    """A dev-mode server of the test module's own (own store, own database), for a module that
+    changes the project's configuration, which the session's `tessera` shares with every other
+    module: its base URL (`base`), its administrator's PAT (`admin_pat`) and zitadel-client
+    (`zitadel`), and `admin(*args)`, `tessera admin ARGS…` on its store (for what no API makes:
+    machine users and their PATs), which answers its one line of output."""
+    from zitadel_client import Zitadel
+
+    data_dir = tmp_path_factory.mktemp("tessera-own")
+    database_args = _database_args(data_dir)
+
+    def admin(*args: str) -> str:
+        done = subprocess.run(
+            [_binary(), "admin", "--data-dir", str(data_dir), *database_args, *args],
+            env={**_env({}), "RUST_LOG": "warn"},
+            capture_output=True,
+            text=True,
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert len(done.stdout.splitlines()) <= 1, done.stdout
+        return done.stdout.strip()
+
+    server = _serve(data_dir, database_args)
+    base = next(server)
+    admin_pat = (data_dir / "admin.pat").read_text().strip()
+    yield SimpleNamespace(base=base, admin_pat=admin_pat, zitadel=Zitadel.with_access_token(base, admin_pat), admin=admin)
+    next(server, None)
+
+
 FIXTURES = ROOT / "crates" / "tessera" / "tests" / "api" / "fixtures"
 CUSTOM_TOKEN_SIGNER = f"backend@{PROJECT}.iam.gserviceaccount.com"
 

@@ -25,11 +25,13 @@ async fn settings_follow_the_configuration() {
         "{general}"
     );
     let instance_org = str_of(&general, "defaultOrgId").to_owned();
+    assert_eq!(general["defaultOrganizationId"], instance_org, "{general}");
 
     let login = read(&app, "/v2/settings/login").await;
     let settings = &login["settings"];
     assert_eq!(login["details"]["resourceOwner"], instance_org, "{login}");
     assert_eq!(settings["allowUsernamePassword"], true, "{login}");
+    assert_eq!(settings["allowLocalAuthentication"], true, "{login}");
     assert_eq!(settings["passkeysType"], "PASSKEYS_TYPE_ALLOWED");
     assert_eq!(settings.get("forceMfa"), None, "{login}");
     assert_eq!(settings.get("ignoreUnknownUsernames"), None, "{login}");

@@ -14,8 +14,9 @@
 //!
 //! A request's `ctx` picks the organization (`orgId`, which the caller must be allowed to act
 //! in) or the instance (the project's own realm); without one, the caller's organization.
-//! Settings an organization cannot change here are the instance's. Reading needs
-//! `policy.read` (every machine role), the security settings `iam.policy.read`.
+//! Settings an organization cannot change here are the instance's, and say so in their
+//! details. Reading needs `policy.read` (every machine role), the security settings
+//! `iam.policy.read`.
 
 use pbjson_types::Duration;
 use tessera_core::mfa::MfaState;
@@ -58,6 +59,20 @@ async fn realm_of(ctx: Ctx, asked: Option<&RequestContext>) -> Result<(Ctx, Real
     Ok((ctx, realm))
 }
 
+/// The instance's realm, whose settings those are that organizations cannot change here,
+/// once the caller may read `asked`'s.
+async fn instance_for(ctx: Ctx, asked: Option<&RequestContext>) -> Result<Realm, ZitadelError> {
+    let (ctx, _) = realm_of(ctx, asked).await?;
+    instance(&ctx).await
+}
+
+async fn instance(ctx: &Ctx) -> Result<Realm, ZitadelError> {
+    ctx.svc
+        .instance_realm(&ctx.realm.project_id)
+        .await
+        .map_err(domain)
+}
+
 /// A setting's details: whose it is (Tessera records no change of its configuration).
 fn details(realm: &Realm) -> Option<Details> {
     Some(Details {
@@ -87,14 +102,12 @@ pub async fn get_general_settings(
     _: settings::GetGeneralSettingsRequest,
 ) -> Result<settings::GetGeneralSettingsResponse, ZitadelError> {
     ctx.require(Permission::PolicyRead)?;
-    let instance = ctx
-        .svc
-        .instance_realm(&ctx.realm.project_id)
-        .await
-        .map_err(domain)?;
+    let instance = instance(&ctx).await?;
     let supported_languages = ctx.svc.message_languages();
+    let org = instance.org_id.unwrap_or_default();
     Ok(settings::GetGeneralSettingsResponse {
-        default_org_id: instance.org_id.unwrap_or_default(),
+        default_org_id: org.clone(),
+        default_organization_id: org,
         default_language: supported_languages.first().cloned().unwrap_or_default(),
         supported_languages,
     })
@@ -115,6 +128,7 @@ pub async fn get_login_settings(
     ];
     let settings = settings::LoginSettings {
         allow_username_password: true,
+        allow_local_authentication: true,
         allow_register: true,
         allow_external_idp: !ctx.svc.identity_provider_ids().is_empty(),
         force_mfa: realm.mfa.state == MfaState::Mandatory,
@@ -201,7 +215,7 @@ pub async fn get_password_complexity_settings(
     ctx: Ctx,
     req: settings::GetPasswordComplexitySettingsRequest,
 ) -> Result<settings::GetPasswordComplexitySettingsResponse, ZitadelError> {
-    let (_, realm) = realm_of(ctx, req.ctx.as_ref()).await?;
+    let realm = instance_for(ctx, req.ctx.as_ref()).await?;
     Ok(settings::GetPasswordComplexitySettingsResponse {
         details: details(&realm),
         settings: Some(settings::PasswordComplexitySettings {
@@ -216,7 +230,7 @@ pub async fn get_password_expiry_settings(
     ctx: Ctx,
     req: settings::GetPasswordExpirySettingsRequest,
 ) -> Result<settings::GetPasswordExpirySettingsResponse, ZitadelError> {
-    let (_, realm) = realm_of(ctx, req.ctx.as_ref()).await?;
+    let realm = instance_for(ctx, req.ctx.as_ref()).await?;
     Ok(settings::GetPasswordExpirySettingsResponse {
         details: details(&realm),
         settings: Some(settings::PasswordExpirySettings {
@@ -230,7 +244,7 @@ pub async fn get_branding_settings(
     ctx: Ctx,
     req: settings::GetBrandingSettingsRequest,
 ) -> Result<settings::GetBrandingSettingsResponse, ZitadelError> {
-    let (_, realm) = realm_of(ctx, req.ctx.as_ref()).await?;
+    let realm = instance_for(ctx, req.ctx.as_ref()).await?;
     Ok(settings::GetBrandingSettingsResponse {
         details: details(&realm),
         settings: Some(settings::BrandingSettings {
@@ -245,7 +259,7 @@ pub async fn get_domain_settings(
     ctx: Ctx,
     req: settings::GetDomainSettingsRequest,
 ) -> Result<settings::GetDomainSettingsResponse, ZitadelError> {
-    let (_, realm) = realm_of(ctx, req.ctx.as_ref()).await?;
+    let realm = instance_for(ctx, req.ctx.as_ref()).await?;
     Ok(settings::GetDomainSettingsResponse {
         details: details(&realm),
         settings: Some(settings::DomainSettings {
@@ -259,7 +273,7 @@ pub async fn get_legal_and_support_settings(
     ctx: Ctx,
     req: settings::GetLegalAndSupportSettingsRequest,
 ) -> Result<settings::GetLegalAndSupportSettingsResponse, ZitadelError> {
-    let (_, realm) = realm_of(ctx, req.ctx.as_ref()).await?;
+    let realm = instance_for(ctx, req.ctx.as_ref()).await?;
     Ok(settings::GetLegalAndSupportSettingsResponse {
         details: details(&realm),
         settings: Some(settings::LegalAndSupportSettings {
@@ -273,7 +287,7 @@ pub async fn get_lockout_settings(
     ctx: Ctx,
     req: settings::GetLockoutSettingsRequest,
 ) -> Result<settings::GetLockoutSettingsResponse, ZitadelError> {
-    let (_, realm) = realm_of(ctx, req.ctx.as_ref()).await?;
+    let realm = instance_for(ctx, req.ctx.as_ref()).await?;
     Ok(settings::GetLockoutSettingsResponse {
         details: details(&realm),
         settings: Some(settings::LockoutSettings {
@@ -288,11 +302,7 @@ pub async fn get_security_settings(
     _: settings::GetSecuritySettingsRequest,
 ) -> Result<settings::GetSecuritySettingsResponse, ZitadelError> {
     ctx.require(Permission::InstancePolicyRead)?;
-    let instance = ctx
-        .svc
-        .instance_realm(&ctx.realm.project_id)
-        .await
-        .map_err(domain)?;
+    let instance = instance(&ctx).await?;
     Ok(settings::GetSecuritySettingsResponse {
         details: details(&instance),
         settings: Some(settings::SecuritySettings {
