@@ -453,6 +453,24 @@ pub struct TextMatch {
     pub ignore_case: bool,
 }
 
+impl TextMatch {
+    /// Whether `value` matches `pattern` this way, compared in memory (the store compares in
+    /// SQL); ignoring case folds all of Unicode.
+    pub fn matches(&self, value: &str, pattern: &str) -> bool {
+        let (value, pattern) = if self.ignore_case {
+            (value.to_lowercase(), pattern.to_lowercase())
+        } else {
+            (value.to_owned(), pattern.to_owned())
+        };
+        match self.at {
+            TextPosition::Equals => value == pattern,
+            TextPosition::StartsWith => value.starts_with(&pattern),
+            TextPosition::Contains => value.contains(&pattern),
+            TextPosition::EndsWith => value.ends_with(&pattern),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TextPosition {
     Equals,
@@ -953,4 +971,29 @@ pub trait Store: Send + Sync + 'static {
         kind: SealedKind,
         changes: &[(SealedRecord, crate::factor::Sealed)],
     ) -> StoreResult<u64>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{TextMatch, TextPosition};
+
+    #[test]
+    fn text_matches_compare_as_zitadel_s_methods() {
+        let exact = |at| TextMatch {
+            at,
+            ignore_case: false,
+        };
+        let folded = |at| TextMatch {
+            at,
+            ignore_case: true,
+        };
+        assert!(exact(TextPosition::Equals).matches("Globex", "Globex"));
+        assert!(!exact(TextPosition::Equals).matches("Globex", "globex"));
+        assert!(folded(TextPosition::Equals).matches("ÄRGER", "ärger"));
+        assert!(exact(TextPosition::StartsWith).matches("Globex", "Glo"));
+        assert!(!exact(TextPosition::StartsWith).matches("Globex", "lob"));
+        assert!(exact(TextPosition::Contains).matches("Globex", "lob"));
+        assert!(exact(TextPosition::EndsWith).matches("Globex", "bex"));
+        assert!(folded(TextPosition::EndsWith).matches("Globex", "BEX"));
+    }
 }

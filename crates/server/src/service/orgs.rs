@@ -43,6 +43,24 @@ impl Service {
         Ok(self.store.user_realms(id).await?)
     }
 
+    /// Every organization of a project: its own realm (the instance's organization), then its
+    /// tenants by id, each with its organization id.
+    pub async fn project_orgs(&self, project_id: &str) -> Result<Vec<Realm>, DomainError> {
+        const PAGE: usize = 1000;
+        let mut orgs = vec![self.ensure_org(self.realm(project_id, None).await?).await?];
+        let mut after = String::new();
+        loop {
+            let (tenants, next) = self.tenants(project_id, &after, PAGE).await?;
+            for tenant in tenants {
+                orgs.push(self.ensure_org(tenant).await?);
+            }
+            match next {
+                Some(next) => after = next,
+                None => return Ok(orgs),
+            }
+        }
+    }
+
     /// The realm of the user a link to the server's pages names (a passkey registration
     /// link, an invitation): its organization's (`orgID`), or, when the link names none, the
     /// one realm that has the user.

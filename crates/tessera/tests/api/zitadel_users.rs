@@ -975,3 +975,93 @@ async fn get_user_by_id_answers_the_profile_of_either_dialect() {
     )
     .await;
 }
+
+/// v2's ListOrganizations: the project's own organization (the default) and those added, each
+/// query kind AND-ed, sorted by name or id, paged; the instance owner sees all, another
+/// organization's machine user its own, a user through its ID token none.
+#[tokio::test]
+async fn organizations_are_listed_as_the_caller_may_see_them() {
+    let app = TestApp::spawn().await;
+    let search = |body: Value| call_ok(&app, Method::POST, "/v2/organizations/_search", body);
+    let all = search(json!({})).await;
+    assert_eq!(all["details"]["totalResult"], "1", "{all}");
+    let default = str_of(&all["result"][0], "id").to_owned();
+    assert_eq!(
+        all["result"][0]["state"], "ORGANIZATION_STATE_ACTIVE",
+        "{all}"
+    );
+    for name in ["Globex", "Initech", "globe trotters"] {
+        call_ok(
+            &app,
+            Method::POST,
+            "/v2/organizations",
+            json!({"name": name}),
+        )
+        .await;
+    }
+    let names = |listed: &Value| -> Vec<String> {
+        listed["result"]
+            .as_array()
+            .map(|r| r.iter().map(|o| str_of(o, "name").to_owned()).collect())
+            .unwrap_or_default()
+    };
+    let by_name = json!({"sortingColumn": "ORGANIZATION_FIELD_NAME_NAME", "query": {"asc": true}});
+    let sorted = search(by_name.clone()).await;
+    assert_eq!(sorted["details"]["totalResult"], "4", "{sorted}");
+    assert_eq!(
+        names(&sorted)[..3],
+        ["Globex", "Initech", "demo-project"],
+        "{sorted}"
+    );
+    let starts = json!({"queries": [{"nameQuery": {"name": "GLOBE", "method": "TEXT_QUERY_METHOD_STARTS_WITH_IGNORE_CASE"}}],
+                        "sortingColumn": "ORGANIZATION_FIELD_NAME_NAME", "query": {"asc": true}});
+    assert_eq!(names(&search(starts).await), ["Globex", "globe trotters"]);
+    let exact = json!({"queries": [{"nameQuery": {"name": "Globex"}}]});
+    let globex = search(exact).await;
+    assert_eq!(names(&globex), ["Globex"]);
+    let globex_id = str_of(&globex["result"][0], "id").to_owned();
+    let both = json!({"queries": [{"idQuery": {"id": globex_id}}, {"stateQuery": {"state": "ORGANIZATION_STATE_ACTIVE"}}]});
+    assert_eq!(names(&search(both).await), ["Globex"]);
+    let default_only = search(json!({"queries": [{"defaultQuery": {}}]})).await;
+    assert_eq!(default_only["result"][0]["id"], default, "{default_only}");
+    for none in [
+        json!({"queries": [{"domainQuery": {"domain": "globex.com"}}]}),
+        json!({"queries": [{"stateQuery": {"state": "ORGANIZATION_STATE_INACTIVE"}}]}),
+        json!({"queries": [{"idQuery": {"id": globex_id}}, {"defaultQuery": {}}]}),
+    ] {
+        let found = search(none.clone()).await;
+        assert_eq!(found["details"].get("totalResult"), None, "{none}: {found}");
+    }
+    let page = search(json!({"sortingColumn": "ORGANIZATION_FIELD_NAME_NAME",
+                             "query": {"asc": true, "offset": 1, "limit": 2}}))
+    .await;
+    assert_eq!(page["details"]["totalResult"], "4", "{page}");
+    assert_eq!(names(&page), ["Initech", "demo-project"]);
+
+    let viewer = app
+        .machine_pat(Some(&globex_id), "viewer", Role::OrgOwnerViewer)
+        .await;
+    let (status, own) = app
+        .zitadel(
+            Method::POST,
+            "/v2/organizations/_search",
+            &viewer,
+            None,
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{own}");
+    assert_eq!(names(&own), ["Globex"], "{own}");
+    let signed_up = app.sign_up("ada@example.com", "secret12").await;
+    let (status, theirs) = app
+        .zitadel(
+            Method::POST,
+            "/v2/organizations/_search",
+            str_of(&signed_up, "idToken"),
+            None,
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{theirs}");
+    assert_eq!(theirs.get("result"), None, "{theirs}");
+}

@@ -17,6 +17,7 @@ mod idp_links;
 mod invites;
 mod lifecycle;
 mod metadata;
+mod org_list;
 mod passkeys;
 mod policies;
 mod profiles;
@@ -371,6 +372,12 @@ fn gateway() -> Gateway {
             "/v2/organizations",
             "AddOrganization",
             users::add_organization,
+        )
+        .route(
+            Post,
+            "/v2/organizations/_search",
+            "ListOrganizations",
+            org_list::list_organizations,
         )
         .route(Post, "/management/v1/orgs", "AddOrg", users::add_org)
         .route(

@@ -14,8 +14,8 @@ use super::connect::{self, ConnectError};
 use super::error::UNIMPLEMENTED;
 use super::grpc::{Grpc, call};
 use super::{
-    factors, idp_links, invites, lifecycle, metadata, passkeys, policies, profiles, recovery,
-    search, session_list, sessions, updates, users,
+    factors, idp_links, invites, lifecycle, metadata, org_list, passkeys, policies, profiles,
+    recovery, search, session_list, sessions, updates, users,
 };
 use crate::proto::zitadel::auth::v1::{self as auth, auth_service_server};
 use crate::proto::zitadel::management::v1::{self as mgmt, management_service_server};
@@ -175,6 +175,7 @@ services! {
     }
     organization_service_server::OrganizationService = "zitadel.org.v2.OrganizationService" {
         "AddOrganization" => add_organization(org::AddOrganizationRequest) -> org::AddOrganizationResponse = users::add_organization;
+        "ListOrganizations" => list_organizations(org::ListOrganizationsRequest) -> org::ListOrganizationsResponse = org_list::list_organizations;
     }
     session_service_server::SessionService = "zitadel.session.v2.SessionService" {
         "CreateSession" => create_session(session::CreateSessionRequest) -> session::CreateSessionResponse = sessions::create_session;
