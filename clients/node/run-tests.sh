@@ -14,6 +14,6 @@ if [ $# -eq 0 ]; then
   set -- test/js-sdk.test.mjs test/admin.test.mjs test/mfa.test.mjs test/emulator-tokens.test.mjs \
     test/action-links.test.mjs test/recover-email.test.mjs test/email-link.test.mjs test/email-privacy.test.mjs test/custom-token.test.mjs test/phone-sign-in.test.mjs test/idp-sign-in.test.mjs test/zitadel-client.test.mjs \
     test/zitadel-node.test.mjs test/zitadel-idp-links.test.mjs test/zitadel-passkeys.test.mjs \
-    test/zitadel-sessions.test.mjs test/zitadel-metadata.test.mjs test/zitadel-invites.test.mjs test/zitadel-settings.test.mjs
+    test/zitadel-sessions.test.mjs test/zitadel-metadata.test.mjs test/zitadel-invites.test.mjs test/zitadel-settings.test.mjs test/zitadel-organizations.test.mjs
 fi
 exec node --test "$@"
