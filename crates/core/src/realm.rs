@@ -1,6 +1,8 @@
 //! A realm is one namespace of users. Identity Toolkit addresses it as a project id plus an
 //! optional tenant id; ZITADEL (later) as an organization id. One realm row carries both.
 
+use time::OffsetDateTime;
+
 use crate::{MfaConfig, RealmId};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,6 +26,8 @@ pub struct Realm {
     /// (Identity Platform's `signIn.phoneNumber.enabled`; off unless enabled, as there). A
     /// tenant follows its project's setting.
     pub phone_sign_in: bool,
+    /// When the realm was made: ZITADEL's creation date of the organization.
+    pub created_at: OffsetDateTime,
 }
 
 /// A realm's WebAuthn relying party: its id (a domain) and the origins its pages are served

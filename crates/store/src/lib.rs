@@ -297,7 +297,7 @@ pub(crate) fn sqlite_busy_error(e: &sqlx::Error) -> bool {
 }
 
 pub(crate) const REALM_COLUMNS: &str = "id, project_id, tenant_id, org_id, display_name, mfa_config, webauthn_config, \
-     improved_email_privacy, phone_sign_in";
+     improved_email_privacy, phone_sign_in, created_at";
 
 #[async_trait]
 impl Store for SqlStore {

@@ -119,6 +119,7 @@ pub(crate) fn realm_from_row(row: &AnyRow) -> Result<Realm, StoreError> {
         },
         improved_email_privacy: get_bool(row, "improved_email_privacy")?,
         phone_sign_in: get_bool(row, "phone_sign_in")?,
+        created_at: get_time(row, "created_at")?,
     })
 }
 

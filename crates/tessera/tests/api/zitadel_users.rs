@@ -990,6 +990,7 @@ async fn organizations_are_listed_as_the_caller_may_see_them() {
         all["result"][0]["state"], "ORGANIZATION_STATE_ACTIVE",
         "{all}"
     );
+    app.advance(1);
     for name in ["Globex", "Initech", "globe trotters"] {
         call_ok(
             &app,
@@ -1020,6 +1021,12 @@ async fn organizations_are_listed_as_the_caller_may_see_them() {
     let globex = search(exact).await;
     assert_eq!(names(&globex), ["Globex"]);
     let globex_id = str_of(&globex["result"][0], "id").to_owned();
+    let (default_made, globex_made) = (
+        str_of(&all["result"][0]["details"], "creationDate").to_owned(),
+        str_of(&globex["result"][0]["details"], "creationDate").to_owned(),
+    );
+    assert!(default_made < globex_made, "{all} {globex}");
+    assert_eq!(globex["result"][0]["details"]["resourceOwner"], globex_id);
     let both = json!({"queries": [{"idQuery": {"id": globex_id}}, {"stateQuery": {"state": "ORGANIZATION_STATE_ACTIVE"}}]});
     assert_eq!(names(&search(both).await), ["Globex"]);
     let default_only = search(json!({"queries": [{"defaultQuery": {}}]})).await;

@@ -4,7 +4,8 @@
 //! signed in through its ID token (which holds no `org.read`). Queries are AND-ed: name (with
 //! ZITADEL's eight text methods), id, state (every organization here is active), default (the
 //! project's own), and domain, which nothing matches (organizations here have no domains).
-//! Sorted by name when asked, else by id; paged as the other v2 lists.
+//! Sorted by name when asked, else by id; paged as the other v2 lists. The details' dates are
+//! the realm's creation (Tessera records no later change of an organization).
 
 use tessera_core::{Permission, Realm};
 
@@ -80,14 +81,13 @@ pub async fn list_organizations(
     let total = i64::try_from(found.len()).map_err(|_| BAD_BODY)?;
     let offset = usize::try_from(page.offset).map_err(|_| BAD_BODY)?;
     let limit = usize::try_from(page.limit).map_err(|_| BAD_BODY)?;
-    let now = ctx.svc.now();
     let result = found
         .iter()
         .skip(offset)
         .take(limit)
         .map(|realm| org::Organization {
             id: id(realm).to_owned(),
-            details: Some(stored_v2(id(realm), now, now)),
+            details: Some(stored_v2(id(realm), realm.created_at, realm.created_at)),
             state: org::OrganizationState::Active.into(),
             name: name(realm).to_owned(),
             primary_domain: String::new(),
