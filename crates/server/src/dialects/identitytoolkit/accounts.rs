@@ -187,7 +187,7 @@ pub async fn create_auth_uri(
 /// naming users by `localId`, a realm.
 enum Acting {
     Me(Box<Authenticated>),
-    Admin(Realm),
+    Admin(Box<Realm>),
 }
 
 async fn acting(
@@ -204,9 +204,9 @@ async fn acting(
             )))
         }
         (Caller::User(_), None) => Err(ItError::code("MISSING_ID_TOKEN")),
-        (Caller::Admin { .. }, _) => Ok(Acting::Admin(
+        (Caller::Admin { .. }, _) => Ok(Acting::Admin(Box::new(
             realm_for(svc, caller, target_project, tenant).await?,
-        )),
+        ))),
     }
 }
 
