@@ -47,7 +47,7 @@ impl Service {
     /// tenants by id, each with its organization id.
     pub async fn project_orgs(&self, project_id: &str) -> Result<Vec<Realm>, DomainError> {
         const PAGE: usize = 1000;
-        let mut orgs = vec![self.ensure_org(self.realm(project_id, None).await?).await?];
+        let mut orgs = vec![self.instance_realm(project_id).await?];
         let mut after = String::new();
         loop {
             let (tenants, next) = self.tenants(project_id, &after, PAGE).await?;
