@@ -156,6 +156,27 @@ async function assertInitialized(users, caller, subject) {
   );
 }
 
+/**
+ * The invitation is over: its `code` is refused (COMMAND-Wgn4q) and there is none to resend
+ * (COMMAND-Wr3gq), each refusal changing nothing.
+ */
+async function assertInvitationEnded(users, invitee, code) {
+  await assertRefusedUnchanged(
+    users,
+    invitee,
+    () => users.verifyInviteCode({ userId: invitee.userId, verificationCode: code }),
+    Code.InvalidArgument,
+    CODE_INVALID,
+  );
+  await assertRefusedUnchanged(
+    users,
+    invitee,
+    () => users.resendInviteCode({ userId: invitee.userId }),
+    Code.FailedPrecondition,
+    CODE_NOT_FOUND,
+  );
+}
+
 async function assertVerified(users, admin, invitee, code) {
   const before = (await admin.getUserByID({ userId: invitee.userId })).user;
   const verified = await users.verifyInviteCode({ userId: invitee.userId, verificationCode: code });
@@ -291,20 +312,7 @@ for (const [name, transport] of Object.entries(TRANSPORTS)) {
         Code.InvalidArgument,
         CODE_INVALID,
       );
-      await assertRefusedUnchanged(
-        users,
-        invitee,
-        () => users.verifyInviteCode({ userId: invitee.userId, verificationCode: code }),
-        Code.InvalidArgument,
-        CODE_INVALID,
-      );
-      await assertRefusedUnchanged(
-        users,
-        invitee,
-        () => users.resendInviteCode({ userId: invitee.userId }),
-        Code.FailedPrecondition,
-        CODE_NOT_FOUND,
-      );
+      await assertInvitationEnded(users, invitee, code);
       // Still without a way to sign in, the user may be invited again (ZITADEL's CreationAllowed).
       const again = await returnedCode(users, invitee);
       await assertVerified(users, users, invitee, again);
@@ -443,20 +451,7 @@ for (const [name, transport] of Object.entries(TRANSPORTS)) {
             CODE_INVALID,
           );
         }
-        await assertRefusedUnchanged(
-          users,
-          invitee,
-          () => users.verifyInviteCode({ userId: invitee.userId, verificationCode: code }),
-          Code.InvalidArgument,
-          CODE_INVALID,
-        );
-        await assertRefusedUnchanged(
-          users,
-          invitee,
-          () => users.resendInviteCode({ userId: invitee.userId }),
-          Code.FailedPrecondition,
-          CODE_NOT_FOUND,
-        );
+        await assertInvitationEnded(users, invitee, code);
         await assertVerified(users, users, invitee, await returnedCode(users, invitee));
       }
     });
@@ -700,20 +695,7 @@ describe("ZITADEL's invitation and the address verified otherwise", () => {
     const code = await mailedPageCode(invitee);
     await users.verifyEmail({ userId: invitee.userId, verificationCode: invitee.emailCode });
     assert.equal(await emailVerified(users, invitee.userId), true);
-    await assertRefusedUnchanged(
-      users,
-      invitee,
-      () => users.verifyInviteCode({ userId: invitee.userId, verificationCode: code }),
-      Code.InvalidArgument,
-      CODE_INVALID,
-    );
-    await assertRefusedUnchanged(
-      users,
-      invitee,
-      () => users.resendInviteCode({ userId: invitee.userId }),
-      Code.FailedPrecondition,
-      CODE_NOT_FOUND,
-    );
+    await assertInvitationEnded(users, invitee, code);
     // A new invitation may still be made (the user has no way to sign in yet).
     const again = await returnedCode(users, invitee);
     const verified = await users.verifyInviteCode({ userId: invitee.userId, verificationCode: again });
